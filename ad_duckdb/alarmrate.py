@@ -23,7 +23,7 @@ from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
-from .sqltext import quote_ident, source_sql, sql_name, strip_sql_ends, where_sql
+from .sqltext import quote_ident, source_sql, sql_name, sql_names, strip_sql_ends, where_sql
 from .store import Threshold
 from .thresholds import wilson
 
@@ -232,7 +232,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
             found = types.get(want.time.lower())
             if found is None:
                 raise BadInputError(f"{who}: time column {want.time!r} is not in {source!r}; its columns: "
-                                    f"{', '.join(c for c, _ in cols)}.{did_you_mean(want.time, [c for c, _ in cols])}")
+                                    f"{sql_names(c for c, _ in cols)}.{did_you_mean(want.time, [c for c, _ in cols])}")
             if not is_point_in_time(found[1]):
                 raise BadInputError(
                     f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or TIMESTAMP, so alarms "

@@ -89,6 +89,7 @@ from .sqltext import (
     shell_word,
     shown_source,
     source_sql,
+    sql_names,
     strip_sql_ends,
     table_sql,
 )
@@ -789,7 +790,7 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     if missing:
         raise SourceNotFoundError(
             f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {missing}, not in {source!r} (its columns: "
-            f"{', '.join(c for c, _ in cols)}).{did_you_mean(missing[0], [c for c, _ in cols])} Name columns of the "
+            f"{sql_names(c for c, _ in cols)}).{did_you_mean(missing[0], [c for c, _ in cols])} Name columns of the "
             "source to keep beside the scores, or leave columns= out to keep them all."
         )
     lowered = [c.lower() for c in kept]
@@ -1035,6 +1036,9 @@ def score(
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
     check_replace(into, replace, f"Scoring with {model!r}", append)
+    left_out = pysource.index_left_out(source)
+    if left_out:
+        notes.warn(f"Scoring with {model!r}: {left_out}")
     # an incremental run's rows are read and added while no other run of this process appends to the table
     with interrupts.raised_as_interrupt("score", model), (
             one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext()):

@@ -91,7 +91,7 @@ from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
+from .sqltext import is_query, quote_ident, quote_literal, shell_word, shown_table, source_sql, sql_name, sql_names, strip_sql_ends, table_sql
 from .store import Threshold
 from .texttable import Number as _Number
 from .texttable import cell_text as _cell_text
@@ -279,21 +279,22 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
     Why: a Ctrl-C can land inside DuckDB's COMMIT, which runs to its end, or after it; "nothing is half-written" left
     the user to guess whether to re-run a long scoring. None if it cannot be told (the check itself failed).
     """
+    shown = shown_table(into)
     try:
         after = intotable.table_oid(con, into)
         if rows_before is not None and after == before:
             n = _row_count(con, into)
             if n != rows_before:
-                return (f"{n - rows_before} scored rows were added to {into} (now {n} rows, model {ref}); the "
+                return (f"{n - rows_before} scored rows were added to {shown} (now {n} rows, model {ref}); the "
                         "scores are stored, only what came after them did not run.")
-            return f"{into} was not changed: the rows are added in one transaction, all or none."
+            return f"{shown} was not changed: the rows are added in one transaction, all or none."
         if after is not None and after != before:
             n = _row_count(con, into)
-            return (f"{into} was written ({n} rows, model {ref}); the scores are stored, only what came after "
+            return (f"{shown} was written ({n} rows, model {ref}); the scores are stored, only what came after "
                     "them did not run.")
     except duckdb.Error:
         return None
-    return (f"{into} was {'not changed' if before is not None else 'not created'}: the scores table is written in "
+    return (f"{shown} was {'not changed' if before is not None else 'not created'}: the scores table is written in "
             "one transaction, whole or not at all.")
 
 
@@ -1426,22 +1427,24 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     held = _row_count(con, into) if append else n
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
-        click.echo(f"added {n} scored rows to {into} (now {held} rows; model {ref})", err=report_to_stderr)
+        click.echo(f"added {n} scored rows to {shown_table(into)} (now {held} rows; model {ref})",
+                   err=report_to_stderr)
     else:
-        click.echo(f"wrote {n} scored rows to {into} (model {ref})", err=report_to_stderr)
+        click.echo(f"wrote {n} scored rows to {shown_table(into)} (model {ref})", err=report_to_stderr)
+    table = shown_table(into)
     if n == 0 and append and held == 0 and intotable.reads_table(con, source, into):
         # Why: "id > (SELECT max(id) FROM scores)" over a table created empty is NULL, and selects no row run after
         # run, each told "normal when no new rows came"
-        _note(f"{source} has no rows, so none were added to {into}; {into} holds no rows yet and the "
+        _note(f"{source} has no rows, so none were added to {table}; {table} holds no rows yet and the "
               "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
               "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.")
     elif n == 0 and append:
-        _note(f"{source} has no rows, so none were added to {into}; normal when no new rows came since "
+        _note(f"{source} has no rows, so none were added to {table}; normal when no new rows came since "
               "the last run, else check the source and its load.")
     elif n == 0:
         # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
         # empties the scores table without a word a log watcher would catch.
-        _note(f"{source} has no rows, so {into} holds no scores"
+        _note(f"{source} has no rows, so {table} holds no scores"
               f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.")
     if plots_dir:
         click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
@@ -2312,7 +2315,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         try:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
-            cols = ", ".join(c for c, _ in describe(con, source))
+            cols = sql_names(c for c, _ in describe(con, source))
             raise _failure(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
                            f"its columns: {cols}.", code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
         if not matching:

@@ -15,7 +15,9 @@ from . import notes
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
+from .flagcols import arrow_flags, flags_refused, pandas_flags
 from .frames import EPOCH_RISES, advice_library, arrow_rows, arrow_table, explanation_frame, frame_library
+from .levelcols import column_levels, levels_refused
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -24,7 +26,13 @@ def _frame_rows(X: Any, what: str, library: str = "arrow") -> np.ndarray:
     that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'"). ``library``:
     whose calls the refusal of an Arrow table names (``frames.advice_library`` of the frame given)."""
     if isinstance(X, pa.Table):
+        flags = arrow_flags(X)
+        if flags:
+            raise BadInputError(flags_refused(what, flags, library))
         return arrow_rows(X, what, library)
+    flagged = pandas_flags(X)
+    if flagged:
+        raise BadInputError(flags_refused(what, [n for n, _ in flagged], "pandas", [t for _, t in flagged]))
     numbered = _numbered_categories(X)
     if numbered:  # as DuckDB reads them (their values, DOUBLE) and Arrow's dictionary of numbers is read here
         X = X.astype({c: np.float64 for c in numbered})
@@ -127,6 +135,8 @@ def _frame(X: Any) -> Any:
     table = arrow_table(X)
     if table is not None:
         return table
+    if column_levels(X):
+        raise BadInputError(f"AutoEncoderDetector: {levels_refused(X)}.")
     return X if hasattr(X, "columns") and hasattr(X, "dtypes") else None
 
 

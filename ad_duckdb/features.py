@@ -50,6 +50,7 @@ from .sqltext import (
     shell_word,
     source_sql,
     sql_name,
+    sql_names,
     sql_tokens,
     strip_sql_ends,
     where_sql,
@@ -603,7 +604,7 @@ def choose_columns(
     if features is None:
         chosen = [(n, t) for n, t in columns if is_numeric_type(t)]
         if not chosen:
-            listing = ", ".join(f"{n} {t}" for n, t in columns)
+            listing = ", ".join(f"{sql_name(n)} {t}" for n, t in columns)
             header = header_again(cur, source, [n for n, t in columns if t.upper() == "VARCHAR"])
             if header:
                 raise BadInputError(f"The source {source!r} has no numeric column to train on (columns: {listing}): "
@@ -627,7 +628,7 @@ def choose_columns(
     for f in features:
         hit = by_lower.get(f.lower())
         if hit is None:
-            known = ", ".join(n for n, _ in columns)
+            known = sql_names(n for n, _ in columns)
             parts = [p.strip() for p in f.split(",")]
             listed = ""
             if len(parts) > 1 and all(p.lower() in by_lower for p in parts):

@@ -148,14 +148,20 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
     try:
         _check_not_a_file(chk, into, what)
         dotted = dotted_target(chk, into)
-        if dotted and not named_objects(chk, quote_ident(into.strip())):
-            # (a table of the whole name, which earlier runs made, is kept on: an incremental job goes on appending)
+        if dotted:
+            # Why refused also when a table of the whole name exists (an earlier run made it, before this refusal):
+            # the same text then meant that table, or the schema's when there was none, and --append added to the
+            # one in main with the schema's beside it. Either reading, written as SQL reads it, goes on as asked.
             *home, table = name_parts(dotted) or [dotted]
+            whole = quote_ident(into.strip())
+            made = (f" (a table {whole} exists in main: earlier runs wrote it)"
+                    if named_objects(chk, whole) else "")
             raise BadInputError(
                 f"The {what} table {into!r} is no name DuckDB reads (a part holding a space or another character "
                 f"that is not a letter, digit or '_' is written in double quotes): for table {table!r} of "
                 f"{'.'.join(map(sql_name, home))}, write into={dotted!r} (CLI: --into {shell_word(dotted)}); for a "
-                f"table of that whole name in the current schema, into={quote_ident(into.strip())!r}."
+                f"table of that whole name in the current schema{made}, into={whole!r} (CLI: --into "
+                f"{shell_word(whole)})."
             )
         store.check_can_write(chk, f"Cannot write table {into!r}")
         # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.

@@ -53,6 +53,7 @@ from .sqltext import (
     shown_source,
     source_sql,
     sql_name,
+    sql_names,
     sql_tokens,
     strip_sql_ends,
     table_sql,
@@ -287,7 +288,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                                           f"as an expression over its columns; label= (CLI: --label) names a column. "
                                           f"{hint}")
             raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
-                                f"{', '.join(c for c, _ in cols)}.{did_you_mean(label, [c for c, _ in cols])}")
+                                f"{sql_names(c for c, _ in cols)}.{did_you_mean(label, [c for c, _ in cols])}")
         wcol = None if weight is None else weights.check_column(lm.ref, source, weight, label, cols)
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).

@@ -21,6 +21,7 @@ import pyarrow as pa
 from . import interrupts, notes
 from .exceptions import BadInputError
 from .frames import unreadable_columns
+from .levelcols import column_levels, levels_refused
 from .sqltext import quote_ident
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -120,6 +121,28 @@ def index_times(source: str) -> str | None:
             return (f"the times of {name} are its index ({shown}), which DuckDB does not read as a column; make it "
                     f"one: {name}_t = {name}.reset_index(), {then}.")
     return None
+
+
+def index_left_out(source: object) -> str | None:
+    """For a source that names a pandas DataFrame of the caller's alone whose index is named (``set_index('tid')``,
+    a groupby's keys): that its index is not among the scored columns, and the call that keeps it; else None.
+
+    Why: DuckDB reads no index, so scoring such a frame by name gave back its rows without their ids, and nothing
+    said so; the scores could then not be joined back to the rows (a DatetimeIndex has ``index_times``' own advice
+    in a plot)."""
+    if not isinstance(source, str) or not _NAME.fullmatch(source.strip()):
+        return None
+    name = source.strip()
+    value: Any = _named_objects(name).get(name)
+    if type(value).__module__.split(".")[0] != "pandas" or not hasattr(value, "columns"):
+        return None
+    levels = [n for n in value.index.names if n is not None]
+    if not levels:
+        return None
+    shown = ", ".join(repr(str(n)) for n in levels)
+    return (f"the index of {name!r} ({shown}) is not read by DuckDB, so the scored rows come back without it; to "
+            f"keep it beside the scores, make it columns: {name}_r = {name}.reset_index(), then score '{name}_r' "
+            "(the model reads its features by name, so the new columns are kept, not scored).")
 
 
 def _reads(sql: str) -> list[str]:
@@ -246,6 +269,9 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
             except duckdb.CatalogException:
                 if _transposed(value):
                     refused.append(_transposed_error(name, value))
+                    continue
+                if column_levels(value):
+                    refused.append(BadInputError(f"The DataFrame {name!r}: {levels_refused(value, name)}."))
                     continue
                 if rereads and isinstance(value, pa.RecordBatchReader):
                     # else the second read stopped with "This RecordBatchReader has already been consumed", on a

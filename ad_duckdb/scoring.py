@@ -20,7 +20,7 @@ from . import chunks, integrity, missing, shapley
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
 from .shapley import ORT_ALIGN, SHAPLEY_EXACT_MAX  # noqa: F401  (SHAPLEY_EXACT_MAX: read here by tests)
-from .sqltext import is_query, quote_literal, sql_name
+from .sqltext import is_query, quote_literal, sql_name, sql_names
 from .store import ModelRecord, max_model_bytes
 
 INPUT_NAME = integrity.INPUT_NAME
@@ -622,7 +622,7 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
     float64 where the graph subtracts a column's centre before its own cast to float32 (see nn.Preprocess), so
     that large values with a small spread keep their detail; else float32."""
     if len(cols) != model.n_features:
-        args = ", ".join(model.feature_names)
+        args = sql_names(model.feature_names)
         # Why: DuckDB expands COLUMNS(...) inside a call into one call per column, each with one argument, which
         # the plain count ("got 1") left unexplained to whoever wrote COLUMNS(...) for the model's columns
         many = (" If you wrote COLUMNS(...) for them: in a call it makes one call per column, each with one "
@@ -724,7 +724,7 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
             if float(np.median(model.scores(sw))) <= normal:
                 names = list(model.feature_names)
                 names[i], names[j] = names[j], names[i]
-                right = ", ".join(model.feature_names)
+                right = sql_names(model.feature_names)
                 raise FeatureMismatchError(
                     f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
                     f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "

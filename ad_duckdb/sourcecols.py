@@ -22,7 +22,7 @@ from .features import (
 )
 from .filecols import later_column_fix, warn_cast_columns
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, source_sql, sql_name, strip_sql_ends
+from .sqltext import is_query, quote_ident, source_sql, sql_name, sql_names, strip_sql_ends
 from .store import ModelRecord
 
 
@@ -112,7 +112,7 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
         fix = later_column_fix(cur, source, missing).strip() or fix
         raise SourceNotFoundError(
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
-            f"(its columns: {', '.join(c for c, _ in cols)}). {fix}"
+            f"(its columns: {sql_names(c for c, _ in cols)}). {fix}"
         )
     feats = [by_lower[f.lower()] for f in lm.feature_names]
     if cur is not None:

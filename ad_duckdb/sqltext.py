@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
@@ -69,6 +69,23 @@ def _dotted_name(s: str) -> str | None:
     if not _DOTTED_NAME.match(s):
         return None
     return ".".join(p if p.startswith('"') else quote_ident(p) for p in _PART.findall(s))
+def sql_names(names: Iterable[str]) -> str:
+    """Column names listed in a message, each as SQL reads it (``sql_name``): "Betrag €", "n.items", x, not
+    Betrag €, n.items, x, which no one can paste into a query."""
+    return ", ".join(sql_name(n) for n in names)
+
+
+def shown_table(name: str) -> str:
+    """A write target (``into=``) in a report, as SQL reads it, so it can be copied into a query: a dotted name as
+    written with each part bare where it may be (``"Sales Data".Scores``), else quoted whole, as ``table_sql`` writes
+    it (``my scores`` -> ``"my scores"``; shown bare, it read as two words)."""
+    if not _DOTTED_NAME.match(name.strip()):
+        return quote_ident(name.strip())
+    # a part quoted as written kept so; a bare one bare (Scores_Ü too) unless a keyword, which SQL reads as such
+    return ".".join(p if p.startswith('"') or p.lower() not in _keywords_needing_quotes() else quote_ident(p)
+                    for p in _PART.findall(name.strip()))
+
+
 def name_parts(s: str) -> list[str] | None:
     """The parts of a dotted table name as DuckDB reads them (quotes removed, doubled quotes undone), or None if
     ``s`` is not one: ``lake."Finance"."Q1 tx"`` -> ['lake', 'Finance', 'Q1 tx']."""

@@ -28,6 +28,7 @@ from .frames import IMPUTED_TYPE, imputed_map
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 from .shapley import ranked
+from .sqltext import sql_names
 
 FUNCTIONS = (
     "anomaly_score",
@@ -371,7 +372,7 @@ def _matrix(registry: Registry, ref: Any, cols: Sequence[Any], lm: LoadedModel, 
         old = next((m for m in lm.siblings if m.n_features == len(cols)), None)  # siblings: newest first
         if old is None:
             raise
-        args = ", ".join(old.feature_names)
+        args = sql_names(old.feature_names)
         threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
         raise FeatureMismatchError(f"{e} {old.ref!r}, still stored, takes {old.n_features}: ({args}): pin it where a "
                                    f"query keeps those columns: {func}('{old.ref}'{threshold}, {args}).") from None

@@ -8,6 +8,7 @@ to fix, and the usage follows as the hint.
 
 from __future__ import annotations
 
+import re
 from typing import IO, Any
 
 import click
@@ -73,6 +74,8 @@ def _fix(e: click.UsageError) -> str:
 def _give_as(option: click.Option, ctx: click.Context) -> str:
     """`` Give it as --label TEXT (Label column: ...).``: the option with its value's kind and what it is for (the
     first sentence of its help, without what follows its first bracket: a long help read as a second message)."""
-    help_text = (option.help or "").split(". ")[0].split(" (")[0].rstrip(".")
+    # a sentence ends at ". ", but not at the "e.g. " or "i.e. " inside one: cut there, --where's help read "e.g)"
+    first = re.split(r"(?<!\be\.g)(?<!\bi\.e)\.\s", option.help or "")[0]
+    help_text = first.split(" (")[0].rstrip(".")
     said = f" ({help_text})" if help_text else ""
     return f" Give it as {max(option.opts, key=len)} {option.make_metavar(ctx)}{said}."

@@ -17,7 +17,7 @@ import numpy as np
 from . import pysource
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import did_you_mean, is_numeric_type
-from .sqltext import shell_word, sql_name, typed_from
+from .sqltext import shell_word, sql_name, sql_names, typed_from
 from .store import Threshold
 from .thresholds import Z95, check_no_nan, wilson
 
@@ -47,7 +47,7 @@ def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tupl
     types = {c.lower(): (c, t) for c, t in cols}
     if weight.lower() not in types:
         raise SourceNotFoundError(f"Model {ref!r}: weight column {weight!r} is not in {source!r}; its columns: "
-                                  f"{', '.join(c for c, _ in cols)}.{did_you_mean(weight, [c for c, _ in cols])}")
+                                  f"{sql_names(c for c, _ in cols)}.{did_you_mean(weight, [c for c, _ in cols])}")
     if weight.lower() == label.lower():
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is the label column; weight= (CLI: --weight) "
                             "names another column, holding how many rows each labelled row stands for.")

@@ -203,12 +203,15 @@ def test_into_a_schema_named_with_a_space_written_bare_is_refused_with_both_read
     assert con.execute('SELECT count(*) FROM "Sales Data".Scores').fetchall() == [(300,)]
 
 
-def test_a_table_of_the_whole_dotted_name_made_by_earlier_runs_is_appended_to_still(
+def test_a_table_of_the_whole_dotted_name_made_by_earlier_runs_is_appended_to_as_sql_reads_it(
         con: duckdb.DuckDBPyConnection) -> None:
-    """An incremental job that made "Sales Data.Scores" in main before the refusal above goes on appending to it."""
+    """An incremental job that made "Sales Data.Scores" in main before the refusal above is refused too (the text
+    reads as either table; tests/test_pyapi4_api.py), told the quoted name that goes on appending to it."""
     con.execute('CREATE SCHEMA "Sales Data"')
     con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
     ad_duckdb.train(con, "m", "t", **FAST)
     ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"')
-    ad_duckdb.score(con, "m", "t", into="Sales Data.Scores", append=True)
+    with pytest.raises(ad_duckdb.BadInputError, match="""exists in main.*into='"Sales Data.Scores"'"""):
+        ad_duckdb.score(con, "m", "t", into="Sales Data.Scores", append=True)
+    ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"', append=True)
     assert con.execute('SELECT count(*) FROM "Sales Data.Scores"').fetchall() == [(600,)]
