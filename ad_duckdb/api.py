@@ -1058,7 +1058,7 @@ def score(
         checked: dict[str, tuple[str, str, str]] = {}
         if into is not None and held is not None:
             try:
-                check_append_columns(into, held, reader.schema.names, lm.ref)
+                check_append_columns(into, held, reader.schema.names, lm.ref, source, types)
                 # the types the new rows are written as: the scores' own, each kept column's as in the source
                 ours = {*outputs, *explained_columns(explain, imputed)}
                 checked = check_append_types(con, into, table_types(con, into), {

@@ -1,0 +1,98 @@
+"""A model's months: scores appended to one history table while the source's columns change upstream (renamed, of
+another type), and a model promoted from a dev database to a prod one by export and import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ad_duckdb
+from ad_duckdb.exceptions import BadInputError
+from conftest import FAST, make_transactions
+
+
+@pytest.fixture(scope="module")
+def months_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database with month one's transactions (with a refunds column), tx_ae trained on them, and a history table
+    of their scores."""
+    path = str(tmp_path_factory.mktemp("months") / "prod.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con)
+        con.execute("CREATE TABLE month1 AS SELECT transaction_id, count, amount, (count % 3)::INTEGER AS refunds "
+                    "FROM transactions WHERE transaction_id <= 1500")
+        ad_duckdb.train(con, "tx_ae", "month1", features=["count", "amount"], **FAST)
+        assert ad_duckdb.score(con, "tx_ae", "month1", into="tx_hist", append=True) == 1500
+    finally:
+        con.close()
+    return path
+
+
+def test_append_after_a_column_was_renamed_upstream_suggests_the_rename_not_the_missing_column(months_db: str) -> None:
+    """Month two's source calls 'refunds' 'refund_count' (renamed upstream): appending to the history table was
+    refused with the fix '-c ... -c refunds', a column the source lacks, which only led to a second error. The
+    message gives the rename that writes the table's column: in the source query, or of the table's column."""
+    con = ad_duckdb.connect(months_db)
+    try:
+        con.execute("CREATE TABLE month2 AS SELECT transaction_id + 1500 AS transaction_id, count, amount, "
+                    "(count % 3)::INTEGER AS refund_count FROM transactions WHERE transaction_id > 2500")
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", "month2", into="tx_hist", append=True)
+        msg = str(e.value)
+        assert "the table has 'refunds', which this scoring does not write" in msg, msg
+        assert "'month2' lacks 'refunds'" in msg, msg
+        assert "SELECT * RENAME (refund_count AS refunds) FROM month2" in msg, msg
+        assert "ALTER TABLE tx_hist RENAME COLUMN refunds TO refund_count" in msg, msg
+        assert "-c 'refunds'" not in msg and "'refunds'] (CLI" not in msg, msg
+        # the source it gives appends
+        assert ad_duckdb.score(con, "tx_ae", "SELECT * RENAME (refund_count AS refunds) FROM month2",
+                               into="tx_hist", append=True) == 500
+        # a query source is shown in parentheses; with two renamed columns, each is named for its own rename
+        con.execute("CREATE OR REPLACE TABLE month3 AS SELECT transaction_id + 2000 AS transaction_id, count, amount, "
+                    "refund_count AS refunds_n, 1 AS channel FROM month2")
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", "SELECT * FROM month3 WHERE transaction_id > 0", into="tx_hist",
+                            append=True)
+        msg = str(e.value)
+        assert "SELECT * RENAME (x AS refunds) FROM (SELECT * FROM month3 WHERE transaction_id > 0)" in msg, msg
+        # -c with the source's own columns is still the fix where the table's columns are all in the source
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", "SELECT *, 0 AS extra FROM month1", into="tx_hist", append=True)
+        msg = str(e.value)
+        assert "columns=['transaction_id', 'count', 'amount', 'refunds']" in msg and "RENAME" not in msg, msg
+        assert con.execute("SELECT count(*) FROM tx_hist").fetchall() == [(2000,)]
+    finally:
+        con.close()
+
+
+def test_append_of_decimals_to_an_integer_column_gives_an_alter_that_holds_the_table_too(tmp_path: Path) -> None:
+    """A count column that became DECIMAL(10,2) upstream: the append was refused with 'ALTER ... SET DATA TYPE
+    DECIMAL(10,2)', which holds 8 digits before the point and fails on the table's own INTEGER values from 1e8 on.
+    The type given holds the table's values and the new ones: DECIMAL(12,2)."""
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        make_transactions(con)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id, count, amount, (transaction_id * 100000)::INTEGER AS "
+                        "qty FROM transactions WHERE transaction_id <= 2000", into="h", append=True)
+        since = ("SELECT transaction_id, count, amount, (transaction_id / 4)::DECIMAL(10,2) AS qty FROM "
+                 "transactions WHERE transaction_id > 2000")
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", since, into="h", append=True)
+        msg = str(e.value)
+        assert "'qty' is INTEGER in the table and DECIMAL(10,2) in the new rows" in msg, msg
+        assert "ALTER TABLE h ALTER COLUMN qty SET DATA TYPE DECIMAL(12,2)" in msg, msg
+        # the ALTER it gives runs on the table's rows (qty up to 2e8), and the append then adds every row whole
+        con.execute("ALTER TABLE h ALTER COLUMN qty SET DATA TYPE DECIMAL(12,2)")
+        assert ad_duckdb.score(con, "tx_ae", since, into="h", append=True) == 1000
+        assert con.execute("SELECT max(qty)::VARCHAR, count(*) FROM h").fetchall() == [("200000000.00", 3000)]
+        # a BIGINT column and DECIMAL(18,2) new rows: DECIMAL(21,2), not DECIMAL(18,2) (16 digits before the point)
+        con.execute("CREATE TABLE h2 AS SELECT * REPLACE (qty::BIGINT * 1000000000 AS qty) FROM h")
+        with pytest.raises(BadInputError, match=r"SET DATA TYPE DECIMAL\(21,2\)"):
+            ad_duckdb.score(con, "tx_ae", since.replace("DECIMAL(10,2)", "DECIMAL(18,2)"), into="h2", append=True)
+        with pytest.raises(duckdb.ConversionException):  # what the old advice did
+            con.execute("ALTER TABLE h2 ALTER COLUMN qty SET DATA TYPE DECIMAL(18,2)")
+    finally:
+        con.close()
