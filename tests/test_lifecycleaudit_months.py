@@ -96,3 +96,46 @@ def test_append_of_decimals_to_an_integer_column_gives_an_alter_that_holds_the_t
             con.execute("ALTER TABLE h2 ALTER COLUMN qty SET DATA TYPE DECIMAL(18,2)")
     finally:
         con.close()
+
+
+def test_importing_a_model_from_dev_names_the_thresholds_of_your_own_it_lacks(tmp_path: Path) -> None:
+    """A model trained in dev, exported and imported into prod, becomes what 'tx_ae' means there; prod's version
+    had thresholds of the user's own ('c2', 'cut') that dashboards call with is_anomaly_at('tx_ae', 'c2', ...), and
+    the import has none: those queries failed from the next registration on, and the import said nothing."""
+    dev, prod = ad_duckdb.connect(str(tmp_path / "dev.duckdb")), ad_duckdb.connect(str(tmp_path / "prod.duckdb"))
+    try:
+        for con in (prod, dev):  # dev's the newer model
+            make_transactions(con)
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST, seed=1 if con is dev
+                            else 0)
+        ad_duckdb.set_threshold(prod, "tx_ae", "c2", "contamination", target=0.02)
+        ad_duckdb.set_threshold(prod, "tx_ae", "cut", "manual", value=12.0)
+        # a rollback copy of prod's own version keeps them: no note
+        ad_duckdb.export_model(prod, "tx_ae@1", tmp_path / "v1.onnx")
+        ad_duckdb.export_model(dev, "tx_ae", tmp_path / "dev.onnx")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.import_model(prod, tmp_path / "dev.onnx")
+        assert info.ref == "tx_ae@2"
+        said = [str(w.message) for w in caught if "threshold" in str(w.message)]
+        assert len(said) == 1, [str(w.message) for w in caught]
+        msg = said[0]
+        assert "'tx_ae' now means tx_ae@2, which has no threshold 'c2' or 'cut'" in msg, msg
+        assert "tx_ae@1 (the latest version until now) has" in msg, msg
+        assert "is_anomaly_at('tx_ae', 'c2', ...)" in msg, msg
+        assert "'c2' (contamination, " in msg and "contamination 0.02)" in msg and "'cut' (manual, 12" in msg, msg
+        assert f"ad-duckdb threshold {tmp_path / 'prod.duckdb'} tx_ae c2 --method contamination" in msg, msg
+        assert "pin 'tx_ae@1'" in msg, msg
+        # the note's fix: set on the new version, the query runs
+        ad_duckdb.set_threshold(prod, "tx_ae", "c2", "contamination", target=0.02)
+        assert prod.execute("SELECT count(*) FILTER (WHERE is_anomaly_at('tx_ae', 'c2', count, amount)) > 0 "
+                            "FROM transactions").fetchall() == [(True,)]
+        # importing prod's own version back (a rollback) brings its thresholds along: nothing is said of them
+        import warnings
+
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            assert ad_duckdb.import_model(prod, tmp_path / "v1.onnx").ref == "tx_ae@3"
+        assert not [str(w.message) for w in seen if "has no threshold" in str(w.message)], seen
+    finally:
+        dev.close()
+        prod.close()
