@@ -155,6 +155,15 @@ def _views_calling(cur: Any, name: str) -> list[tuple[str, list[str]]]:
     return out
 
 
+def views_calling_version(cur: Any, name: str, version: int, latest: int) -> list[tuple[str, list[str]]]:
+    """(view, the refs it calls, unquoted) for each view of the database that calls ``name@version``, or the bare
+    ``name`` when ``version`` is the ``latest``. Why: switching dashboards to a new version, or dropping an old one,
+    starts from which views use it; a drop named them only once they were broken."""
+    wanted = {f"'{name}@{version}'", *([f"'{name}'"] if version == latest else [])}
+    return [(view, [r.strip("'") for r in refs if r in wanted]) for view, refs in _views_calling(cur, name)
+            if wanted & set(refs)]
+
+
 def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
     """Warn of the views that call a version of ``name`` no longer stored (or ``name`` itself, once every version
     is dropped). Why: a dashboard's view pinned to 'tx_ae@3' failed at its next refresh, far from the `drop --keep`

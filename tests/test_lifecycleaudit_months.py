@@ -139,3 +139,44 @@ def test_importing_a_model_from_dev_names_the_thresholds_of_your_own_it_lacks(tm
     finally:
         dev.close()
         prod.close()
+
+
+def test_show_names_the_views_calling_the_version(tmp_path: Path) -> None:
+    """Before switching dashboards to a new version, or dropping an old one, an analyst asks which views call it:
+    `show` says which views of the database pin the version ('tx_ae@1'), and for the latest, which call the bare
+    name; before, only a drop said so, once the views were broken."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con)
+        for _ in range(2):
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        con.execute("CREATE VIEW dash AS SELECT count(*) FILTER (WHERE is_anomaly('tx_ae@1', count, amount)) AS n "
+                    "FROM transactions")
+        con.execute("CREATE SCHEMA bi; CREATE VIEW bi.live AS SELECT anomaly_score('tx_ae', count, amount) AS s, "
+                    "anomaly_score('tx_ae@2', count, amount) AS s2 FROM transactions")
+        con.execute("CREATE VIEW other AS SELECT anomaly_score('tx_ae@11', count, amount) AS s FROM transactions")
+    finally:
+        con.close()
+
+    def show(*args: str) -> str:
+        res = CliRunner().invoke(cli, ["show", path, *args], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        return res.stdout
+
+    assert "views calling it: dash ('tx_ae@1')\n" in show("tx_ae@1")
+    assert "views calling it: bi.live ('tx_ae', 'tx_ae@2')\n" in show("tx_ae")
+    assert json.loads(show("tx_ae@1", "--format", "json"))["views_calling"] == [
+        {"view": "dash", "calls": ["tx_ae@1"]}]
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("DROP VIEW dash")
+    finally:
+        con.close()
+    assert "views calling it: none in this database" in show("tx_ae@1")
