@@ -216,3 +216,45 @@ def test_training_on_a_column_mostly_null_says_what_its_rows_will_score(tmp_path
         assert not [str(w.message) for w in seen if "NULL or NaN in" in str(w.message)]
     finally:
         con.close()
+
+
+def test_a_label_threshold_a_retrain_cannot_choose_again_says_how_to_choose_it_on_renamed_columns(
+        tmp_path: Path) -> None:
+    """A retrain on month two, whose 'refunds' is 'refund_count' upstream, carried the max_f1 threshold at the same
+    point of the training scores, as its labelled rows lack the new column; the note's fix was scoring's ('rename
+    them in a query'), but a retrain takes no query of the labelled rows: the `threshold` command that chooses it
+    again on one (which later retrains then read) is given."""
+    import warnings
+
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        make_transactions(con)
+        con.execute("CREATE TABLE month1 AS SELECT transaction_id, count, amount, (count % 3)::INTEGER AS refunds, "
+                    "(amount > 400)::INTEGER AS label FROM transactions")
+        con.execute("CREATE TABLE month2 AS SELECT * EXCLUDE (label) RENAME (refunds AS refund_count) FROM month1")
+        ad_duckdb.train(con, "tx_ae", "month1", features=["count", "amount", "refunds"], **FAST)
+        ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source="month1", label="label", where="count > 2")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "tx_ae", "month2", features=["count", "amount", "refund_count"],
+                            carry_thresholds=True, **FAST)
+        said = [str(w.message) for w in seen if "not chosen again on its labels" in str(w.message)]
+        assert len(said) == 1, [str(w.message) for w in seen]
+        msg = said[0]
+        assert "'month1' lacks ['refund_count']" in msg, msg
+        path = tmp_path / "w.duckdb"
+        assert (f"ad-duckdb threshold {path} tx_ae f1 --method max_f1 --source SOURCE --label label --where "
+                "'count > 2'") in msg, msg
+        assert "SOURCE: a query of month1 giving tx_ae@2's columns (count, amount, refund_count)" in msg, msg
+        # the command it gives, with such a query, chooses it on tx_ae@2; the next retrain chooses it again there
+        ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source="SELECT * RENAME (refunds AS refund_count) "
+                                "FROM month1", label="label", where="count > 2")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "tx_ae", "month2", features=["count", "amount", "refund_count"],
+                            carry_thresholds=True, **FAST)
+        assert not [str(w.message) for w in seen if "not chosen again" in str(w.message)]
+        assert con.execute("SELECT method FROM ad_thresholds WHERE model = 'tx_ae' AND version = 3 AND "
+                           "threshold_name = 'f1'").fetchall() == [("max_f1",)]
+    finally:
+        con.close()
