@@ -75,6 +75,7 @@ from .models import (
     warn_if_code_sizes_left_out,
     warn_if_features_changed,
 )
+from .mostlynull import warn_mostly_null
 from .progress import RowProgress
 from .progress import rows as progress_rows
 from .readhints import read_error
@@ -515,6 +516,7 @@ def train(
             det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
                                                     source=src_text, score_training_rows=False)
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
+            warn_mostly_null(name, names, det.history_["filled_values"], len(X), where)
             seconds = time.perf_counter() - t0
             onnx_bytes = to_onnx_bytes(det.graph_, len(names))
             rng = np.random.default_rng(0)
@@ -1062,7 +1064,7 @@ def score(
         checked: dict[str, tuple[str, str, str]] = {}
         if into is not None and held is not None:
             try:
-                check_append_columns(into, held, reader.schema.names, lm.ref)
+                check_append_columns(into, held, reader.schema.names, lm.ref, source, types)
                 # the types the new rows are written as: the scores' own, each kept column's as in the source
                 ours = {*outputs, *explained_columns(explain, imputed)}
                 checked = check_append_types(con, into, table_types(con, into), {

@@ -86,7 +86,7 @@ from .features import (
 )
 from .firstarg import first_feature_hint, name_the_argument
 from .labelled import FEW_ANOMALIES, training_rows_note
-from .models import import_record
+from .models import import_record, views_calling_version
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
@@ -1535,6 +1535,7 @@ def show(db: str, model: str, out_format: str) -> None:
         score_call = _score_call(con, model, rec.feature_names, trained_on if isinstance(trained_on, str) else None)
         stored = store.known_models(con).get(rec.name, [rec.version])
         versions, live = store.version_features(con, rec.name), max(stored)
+        calling = views_calling_version(con, rec.name, rec.version, live)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -1544,7 +1545,8 @@ def show(db: str, model: str, out_format: str) -> None:
                    "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
                    "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
-                   "versions": stored, "latest_ref": f"{rec.name}@{live}"}
+                   "versions": stored, "latest_ref": f"{rec.name}@{live}",
+                   "views_calling": [{"view": v, "calls": refs} for v, refs in calling]}
             click.echo(jsonvalues.dumps(doc, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
@@ -1566,6 +1568,8 @@ def show(db: str, model: str, out_format: str) -> None:
             means = f"is {rec.name}@{live}, of the same columns"
         click.echo(f"versions: {', '.join(map(str, stored))}; '{rec.name}' {means}"
                    f"{f', {rec.ref}' if live == rec.version else ''}")
+        called = "; ".join(f"{v} ({', '.join(map(repr, refs))})" for v, refs in calling)
+        click.echo(f"views calling it: {called or 'none in this database'}")
         click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)")
         libs = ", ".join(f"{k} {v}" for k, v in (rec.lib_versions or {}).items()) or "not recorded"
         click.echo(f"libraries: {libs}")

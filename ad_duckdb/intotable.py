@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
@@ -26,6 +26,7 @@ from .sqltext import (
     shown_source,
     source_sql,
     sql_name,
+    strip_sql_ends,
     table_sql,
 )
 
@@ -349,10 +350,11 @@ def table_columns(con: duckdb.DuckDBPyConnection, into: str) -> list[str] | None
         cur.close()
 
 
-def check_append_columns(into: str, held: Sequence[str], written: Sequence[str], model: str) -> None:
+def check_append_columns(into: str, held: Sequence[str], written: Sequence[str], model: str,
+                         source: str | None = None, source_columns: Collection[str] = ()) -> None:
     """Refuse appending the columns ``written`` to the table ``into`` of columns ``held`` unless they are the same
     names (any order and case: rows are added BY NAME), naming the columns either side lacks and the option that
-    writes them.
+    writes them. ``source_columns``: the columns ``source`` has, by lowercased name.
 
     Why: a column of the table not written is left NULL in the new rows (scored with --explain before and not
     now: no explanation for any later row, silently); a column written and not in the table fails in DuckDB's
@@ -374,7 +376,10 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
     if [c for c in only_written if c.lower() in SCORE_COLUMNS[:3]]:
         fixes.append("write the outputs the table has (outputs=)")
     kept = [c for c in held if c.lower() not in SCORE_COLUMNS]
-    if any(c.lower() not in SCORE_COLUMNS for c in [*only_held, *only_written]):
+    lacked = [c for c in kept if source_columns and c.lower() not in source_columns]
+    if lacked and source is not None:
+        fixes.append(_renamed_upstream(into, source, lacked, [c for c in only_written if c.lower() not in SCORE_COLUMNS]))
+    elif any(c.lower() not in SCORE_COLUMNS for c in [*only_held, *only_written]):
         cli = " ".join(f"-c {shell_word(c)}" for c in kept)
         fixes.append(f"keep the table's columns: columns={kept!r} (CLI: {cli})" if kept else
                      "keep no columns of the source beside the scores")
@@ -388,6 +393,26 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
         f"{'; '.join(parts)}. Score as the table was written: {'; '.join(fixes)}. Or write another table (into=, "
         "CLI: --into), or overwrite this one (replace=True, CLI: --replace)."
     )
+
+
+def _renamed_upstream(into: str, source: str, lacked: Sequence[str], extra: Sequence[str]) -> str:
+    """The fix for a table column ``lacked`` by the source, as a column renamed upstream is: write it under the
+    table's name from a query of the source, or rename the table's column to the source's name (``extra``, the
+    source's columns the table lacks, paired with ``lacked`` only where there is one of each).
+
+    Why: the fix given was to keep the table's columns (-c), the lacked one among them, which the source does not
+    have: the next run stopped on that instead."""
+    shown = f"({' '.join(strip_sql_ends(source).split())})" if is_query(source) else source.strip()
+    paired = len(lacked) == 1 and len(extra) == 1
+    renames = ", ".join(f"{sql_name(extra[0]) if paired else 'x'} AS {sql_name(c)}" for c in lacked)
+    said = ", ".join(map(repr, lacked))
+    fix = (f"{shown_source(source, n=60)!r} lacks {said} (renamed upstream?): give the source's column the table's "
+           f"name, as SOURCE: SELECT * RENAME ({renames}) FROM {shown}")
+    if paired:
+        table = ".".join(sql_name(p) for p in name_parts(into) or [into.strip()])
+        alter = f"ALTER TABLE {table} RENAME COLUMN {sql_name(lacked[0])} TO {sql_name(extra[0])}"
+        fix += f"; or rename the table's column: {alter} (CLI: ad-duckdb sql DB --write {shell_word(alter)})"
+    return fix
 
 
 # The SQL types of the columns scoring writes, as the new rows carry them into an appended table.
@@ -444,10 +469,30 @@ def _decimal_widening(new_type_sql: str, held_type_sql: str) -> str | None:
     whole, scale = int(held[1]) - int(held[2]), int(held[2])
     if new[0] <= whole and new[1] <= scale:
         return None
-    whole, scale = max(whole, new[0]), max(scale, new[1])
+    return _holding_both((whole, scale), new, new_type_sql)
+
+
+def _holding_both(held: tuple[int, int], new: tuple[int, int], new_type_sql: str) -> str:
+    """The type holding every value of two exact types, given as their digits before and after the point
+    (``_exact_digits``): the DECIMAL of the wider of each, or past DuckDB's widest DECIMAL, the new integer type or
+    DOUBLE."""
+    whole, scale = max(held[0], new[0]), max(held[1], new[1])
     if whole + scale <= _DECIMAL_MAX_WIDTH:
         return f"DECIMAL({whole + scale},{scale})"
     return new_type_sql if scale == 0 and new_type_sql.strip().upper() in _INT_DIGITS else "DOUBLE"
+
+
+def _widened(new_type_sql: str, held_type_sql: str) -> str:
+    """The type to ALTER a ``held_type_sql`` column to, which DuckDB does not convert ``new_type_sql`` values to on
+    their own: the new type, or for DECIMAL values into an integer column, a DECIMAL holding both.
+
+    Why: an INTEGER count that became DECIMAL(10,2) upstream was given ``SET DATA TYPE DECIMAL(10,2)``, whose 8
+    digits before the point fail the ALTER on the table's own counts from 1e8 on (a BIGINT column's from 1e16 on
+    DECIMAL(18,2))."""
+    held, new = _exact_digits(held_type_sql), _exact_digits(new_type_sql)
+    if held is None or new is None or _DECIMAL.fullmatch(new_type_sql.strip()) is None:
+        return new_type_sql
+    return _holding_both(held, new, new_type_sql)
 
 
 def _kept_as_text(column: str, held_type_sql: str) -> bool:
@@ -593,7 +638,7 @@ def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str
             if _value_checked(t, h):
                 checked[c] = (name, h, t)
             elif not _casts_implicitly(cur, t, h):
-                bad.append((name, h, t, t))
+                bad.append((name, h, t, _widened(t, h)))
             elif (wider := _decimal_widening(t, h)) is not None:
                 bad.append((name, h, t, wider))
     finally:

@@ -241,11 +241,37 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
             th = _goal_threshold(con, lm, name, goal, note=f"chosen again for this version (the goal of {ref})",
                                  progress=progress)
         except (AdDuckDBError, duckdb.Error) as e:
+            again = _choose_on_new_columns(con, lm, name, goal) if isinstance(e, SourceNotFoundError) else ""
             notes.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
-                       f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}")
+                       f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}{again}")
             continue
         rec.thresholds = [th if t.name == name else t for t in rec.thresholds]
     rec.metrics[store.GOALS] = {name: goal for name, (goal, _) in goals.items()}
+
+
+def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any]) -> str:
+    """The ``threshold`` command that chooses a carried goal again on a query of its labelled rows giving the new
+    version's columns, which the retrain's next --carry-thresholds then reads.
+
+    Why: the error's fix is scoring's ("rename them in a query"), but a retrain takes no query of the labelled rows:
+    after a column renamed upstream, the goal stayed on rows the new version cannot score, at every later retrain."""
+    cur = con.cursor()
+    try:
+        db = store.cli_db(cur)
+    finally:
+        cur.close()
+    words = ["ad-duckdb", "threshold", db, lm.rec.name, name, "--method", goal["method"]]
+    if goal.get("target") is not None:
+        words += ["--target", repr(goal["target"])]
+    shown = " ".join(shlex.quote(w) for w in words) + f" --source SOURCE --label {shlex.quote(goal['label'])}"
+    for option, key in (("--where", "where"), ("--weight", "weight")):
+        if goal.get(key):
+            shown += f" {option} {shlex.quote(goal[key])}"
+    shown += " --confident" if goal.get("confident") else ""
+    more = " ..." if goal["method"] == "min_cost" else ""
+    return (f" Choose it again on {lm.ref}: {shown}{more} (SOURCE: a query of {goal['source']} giving {lm.ref}'s "
+            f"columns ({', '.join(lm.feature_names)}), e.g. SELECT * RENAME (old AS new) FROM {goal['source']}); "
+            "later retrains with --carry-thresholds choose it on that query.")
 
 
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,

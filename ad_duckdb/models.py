@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, notes, onnxfile, store
+from . import interrupts, notes, onnxfile, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -153,6 +153,15 @@ def _views_calling(cur: Any, name: str) -> list[tuple[str, list[str]]]:
         if refs:
             out.append((view if schema == "main" else f"{schema}.{view}", refs))
     return out
+
+
+def views_calling_version(cur: Any, name: str, version: int, latest: int) -> list[tuple[str, list[str]]]:
+    """(view, the refs it calls, unquoted) for each view of the database that calls ``name@version``, or the bare
+    ``name`` when ``version`` is the ``latest``. Why: switching dashboards to a new version, or dropping an old one,
+    starts from which views use it; a drop named them only once they were broken."""
+    wanted = {f"'{name}@{version}'", *([f"'{name}'"] if version == latest else [])}
+    return [(view, [r.strip("'") for r in refs if r in wanted]) for view, refs in _views_calling(cur, name)
+            if wanted & set(refs)]
 
 
 def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
@@ -324,6 +333,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
             raise _AlreadyStored(same)
         warn_if_features_changed(cur, r, "import")
         _warn_if_older_than_latest(cur, r, exported, origin)
+        _warn_if_own_thresholds_lacked(cur, r)
 
     cur = interrupts.cursor(con)
     try:
@@ -388,6 +398,38 @@ def _warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin
         f"dbt runs and servers naming {rec.name!r} use it from their next registration; pin {latest!r} in queries "
         f"that must keep it. To compare the two without that, drop it (ad_duckdb.drop_model(con, {rec.ref!r}); "
         f"CLI: {drop}) and import it under another name instead (name={other!r}, CLI: --name {other}).")
+
+
+def _warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord) -> None:
+    """Say which thresholds of the user's own (not the ones every training sets) the latest version of the name has
+    and the imported model lacks, with how each was set and the command that sets it on the new version.
+
+    Why: a model trained in dev and imported into prod becomes what 'name' means there, and dashboards calling
+    is_anomaly_at('name', 'c2', ...) failed from their next registration on, while the import said nothing; a
+    retrain has --carry-thresholds for this, an import has only the thresholds in its file."""
+    before = store.latest_features(cur, rec.name)
+    if before is None:
+        return
+    have = {t.name for t in rec.thresholds}
+    lacked = [r for r in cur.execute(
+        "SELECT threshold_name, method, value, chosen_on FROM ad_thresholds WHERE model = ? AND version = ? ORDER BY "
+        "threshold_name", [rec.name, before[0]]).fetchall()
+        if r[0] not in have and r[0] not in thresholds.FROM_TRAINING]
+    if not lacked:
+        return
+    old, names = f"{rec.name}@{before[0]}", [r[0] for r in lacked]
+    shown = (" or ".join(map(repr, names)) if len(names) <= 2 else
+             ", ".join(map(repr, names[:-1])) + f" or {names[-1]!r}")
+    how = "; ".join(f"{n!r} ({m}, {v:.6g}{f', on {on}' if on else ''})" for n, m, v, on in lacked)
+    first, method = lacked[0][0], lacked[0][1]
+    cmd = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), rec.name, first, "--method",
+                                            method))
+    notes.warn(
+        f"{rec.name!r} now means {rec.ref}, which has no threshold {shown} that {old} (the latest version until now) "
+        f"has: queries calling is_anomaly_at({rec.name!r}, {first!r}, ...) or anomaly_threshold({rec.name!r}, "
+        f"{first!r}) fail from their next registration. On {old} they were set so: {how}. Set each on {rec.ref} "
+        f"(ad_duckdb.set_threshold(con, {rec.name!r}, {first!r}, {method!r}, ...); CLI: {cmd} ...), or pin "
+        f"{old!r} in the queries that use them.")
 
 
 def _members(params: dict[str, Any]) -> str:

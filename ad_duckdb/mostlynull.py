@@ -1,0 +1,47 @@
+"""The note on a feature NULL (or NaN) in most of the training rows: the model learns its range from the few rows
+that have a value, so rows where it has one again score by those few. Never imports torch.
+
+Why: a month whose refunds feed broke (NULL in 90% of the rows) trained a version that the next month, the feed
+fixed, flagged 9% of the rows with, where the version before flagged 1%; training had said only how many values it
+filled with the median, which read as handled.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+
+from . import notes
+from .metrics import share_text
+from .sqltext import sql_name
+
+# Noted from this share of the rows up: a column NULL in a third of them (a field filled only for some merchants)
+# still has thousands of values to learn from, and is the user's choice; past half, the median fill is the column.
+MOSTLY = 0.5
+
+
+def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, int], rows: int,
+                     where: str | None) -> None:
+    """Warn of the features NULL or NaN in more than MOSTLY of the ``rows`` training read (``filled``: the count of
+    each feature's values filled), with the fixes: leave it out, train on the rows that have it, or fill it upstream.
+    """
+    if rows <= 0:
+        return
+    heavy = [(c, n) for c in features if (n := filled.get(c, 0)) > MOSTLY * rows]
+    if not heavy:
+        return
+    col, n = max(heavy, key=lambda cn: cn[1])
+    others = [c for c in features if c not in {h for h, _ in heavy}]
+    shown = f"column {col!r}" + (f" (and {', '.join(repr(h) for h, _ in heavy if h != col)})"
+                                 if len(heavy) > 1 else "")
+    has = " AND ".join(f"{sql_name(h)} IS NOT NULL" for h, _ in heavy)
+    rows_with = f"({where}) AND {has}" if where else has
+    leave = (f"leave it out (features={others!r}; CLI: {' '.join(f'-f {shlex.quote(c)}' for c in others)}), "
+             if others else "")
+    notes.warn(
+        f"Model {name!r}: {shown} is NULL or NaN in {share_text(n / rows)} of the {rows} training rows: the model "
+        f"learns its range from the {rows - n} rows with a value, and scores a NULL as a typical value, so rows where "
+        f"it has a value again (a feed fixed upstream) may score high on it. If its values are missing by mistake, "
+        f"{leave}train on the rows that have it (where={rows_with!r}; CLI: --where {shlex.quote(rows_with)}), or fill "
+        "it upstream."
+    )
