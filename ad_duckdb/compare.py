@@ -170,7 +170,7 @@ class VersionComparison:
                 lines += [f"the labelled rows are an audit sample (the anomalies' weights {k['column'] if k else ''} "
                           "differ across the score): each AUC-ROC rests on the few audited anomalies below the "
                           "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
-                          "equally good versions different in up to 40% of simulated audits. Audit more rows below "
+                          "equally good versions different in up to 41% of simulated audits. Audit more rows below "
                           "the alerts to tell the versions apart."]
         return "\n".join(lines)
 

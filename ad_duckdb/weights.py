@@ -231,9 +231,10 @@ AUC_BAND_Z = 1.6448536269514722
 
 
 def auc_band(c: dict[str, np.ndarray], z: float = Z95, rtol: float = 1e-9) -> tuple[float, float] | None:
-    """The ends of AUC-ROC's 95% interval (``z``: another level's) of a ``curve`` of weighted rows where its anomalies above and below a cut
-    weigh differently: the areas under the lower and the upper ends of recall's interval at each cut (its caught
-    and missed anomalies apart, as ``recall_interval``), over the false-alarm rate. None where at every cut the two
+    """The ends of AUC-ROC's interval of a ``curve`` of weighted rows, from recall's pointwise intervals at ``z``
+    (``AUC_BAND_Z`` for evaluate's 95% one), where its anomalies above and below a cut weigh differently: the areas
+    under the lower and the upper ends of recall's interval at each cut (its caught and missed anomalies apart, as
+    ``recall_interval``), over the false-alarm rate. None where at every cut the two
     weigh alike (every anomaly kept, normal rows sampled; all weights 1): there DeLong's interval holds. ``rtol``:
     how far apart the two may weigh and count as alike.
 
@@ -479,7 +480,7 @@ def _audit_paired(aucs: list[float], cov: np.ndarray, curves: tuple[dict[str, np
 
     Why: DeLong's variance comes from the placements of the anomalies drawn, and on an audit sample the AUCs rest on
     the few audited missed anomalies, each standing for k, mostly none drawn: with two equally good versions the
-    paired test gave p < 0.05 in 12-40% of draws and its interval held the true difference in 2-7% where one version
+    paired test gave p < 0.05 in up to 41% of draws and its interval held the true difference in 1-65% where one version
     was better (bench/results/compare_delong_2026-12-05.md); the same blind spot as evaluate's AUC interval had."""
     from . import intervals  # not at the top: intervals imports thresholds, as this module does
     from .metrics import PairedAUC
