@@ -230,7 +230,7 @@ def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any, z: float = Z95) -> 
 AUC_BAND_Z = 1.6448536269514722
 
 
-def auc_band(c: dict[str, np.ndarray], z: float = Z95, rtol: float = 1e-9) -> tuple[float, float] | None:
+def auc_band(c: dict[str, np.ndarray], z: float = AUC_BAND_Z, rtol: float = 1e-9) -> tuple[float, float] | None:
     """The ends of AUC-ROC's interval of a ``curve`` of weighted rows, from recall's pointwise intervals at ``z``
     (``AUC_BAND_Z`` for evaluate's 95% one), where its anomalies above and below a cut weigh differently: the areas
     under the lower and the upper ends of recall's interval at each cut (its caught and missed anomalies apart, as
