@@ -1702,7 +1702,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
       ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 "SELECT *, if(class = 1, 1, 50) AS w FROM cards" --label class --weight w
 
     --weight: labelled rows that are a sample (every fraud but 1 in 50 normal rows: weight 50 on those) count each
-    row as the rows it stands for, as scikit-learn's sample_weight.
+    row as the rows it stands for, as scikit-learn's sample_weight: in the figures, the flagged counts and a second
+    top-N line (the N highest-scoring rows of what the rows stand for). On an audit sample (alerts all reviewed,
+    the rest audited 1 in k) the test joins each version's AUC-ROC interval instead of DeLong's, which called equal
+    versions different in up to 41% of simulated audits.
     """
     from dataclasses import asdict
 

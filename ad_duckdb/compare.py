@@ -76,6 +76,9 @@ class LabelledComparison:
     p_value: float
     # with weight=: the column, what the rows stand for and Kish's effective sizes (``weights.summary``)
     weights: dict[str, Any] | None = None
+    # how the interval and p-value were found: DeLong's paired test, or on an audit sample (the anomalies' weights
+    # differing across a score) each version's AUC-ROC interval joined (``weights.PAIRED_AUDIT``)
+    test: str = metrics.PAIRED_DELONG
 
 
 @dataclass
@@ -101,6 +104,11 @@ class VersionComparison:
     # the filter the rows were read under (None: every row), so a saved JSON answer says which rows it is about
     where: str | None = None
     labelled: LabelledComparison | None = None
+    # with label= and weight=: the top-``top`` rows of what the labelled rows stand for (each row its weight; a row
+    # straddling the cut, or rows tied there, in part) and how much of them both versions share, in rows stood for
+    # (``weighted_top_overlap``); None without weight=. ``top_overlap`` stays the rows read
+    top_overlap_weighted: float | None = None
+    top_weighted: float | None = None
 
     def __str__(self) -> str:
         """The table ``ad-duckdb compare`` prints: each threshold's flags in both versions, the top-N overlap and
@@ -130,16 +138,25 @@ class VersionComparison:
         ties = f" ({tied} tie at the cut: the overlap depends on their order)" if tied else ""
         lines += ["", f"top {n} scores: {self.top_overlap} rows in both ({self.top_overlap / n:.0%}){ties}; "
                       f"rank correlation of all {self.rows} rows: {corr}"]
+        if self.top_overlap_weighted is not None and self.top_weighted:
+            lines += [f"top {metrics.count_text(round(self.top_weighted, 9))} scores of the rows the labelled rows "
+                      f"stand for (weighted by {column}): {metrics.count_text(round(self.top_overlap_weighted, 9))} "
+                      f"in both ({self.top_overlap_weighted / self.top_weighted:.0%}; rows tied at the cut count in "
+                      "part; the line above and the rank correlation count the rows read)"]
         if self.labelled is not None:
             j = self.labelled
             better = b if j.auc_roc_diff > 0 else a
             verdict = (f"{better} ranks the anomalies better; the difference is unlikely to be chance (p < 0.05)"
                        if j.p_value < 0.05 else "the difference could be chance (p >= 0.05): neither version is shown "
                        "better")
-            if j.p_value < 0.05 and j.anomalies < FEW_FOR_DELONG:
-                verdict += (f", but on only {j.anomalies} labelled anomal{'y' if j.anomalies == 1 else 'ies'} the test "
-                            "is approximate and finds a difference that is not there more often than 1 time in 20: "
-                            "label more anomalies before relying on it")
+            # weighted, the test's certainty is that of Kish's effective anomalies: 40 rows of which 3 weigh 50
+            # were an effective 4.6, and the caveat of few anomalies was left out
+            few = j.weights["effective_anomalies"] if j.weights else j.anomalies
+            if j.p_value < 0.05 and few < FEW_FOR_DELONG:
+                counted = (f"an effective {few:.1f} labelled anomalies (Kish's, of the {j.anomalies} weighted)"
+                           if j.weights else f"{j.anomalies} labelled anomal{'y' if j.anomalies == 1 else 'ies'}")
+                verdict += (f", but on only {counted} the test is approximate and finds a difference that is not "
+                            "there more often than 1 time in 20: label more anomalies before relying on it")
             k = j.weights
             weighed = (f", weighted by {k['column']} ({metrics.count_text(k['rows'])} rows, "
                        f"{metrics.count_text(k['anomalies'])} anomalies; Kish's effective sizes "
@@ -148,7 +165,13 @@ class VersionComparison:
             lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies){weighed}: AUC-ROC {a} "
                       f"{j.auc_roc_a:.4f}, {b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}",
                       f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
-                      f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, DeLong's paired test): {verdict}"]
+                      f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, {j.test}): {verdict}"]
+            if j.test != metrics.PAIRED_DELONG:
+                lines += [f"the labelled rows are an audit sample (the anomalies' weights {k['column'] if k else ''} "
+                          "differ across the score): each AUC-ROC rests on the few audited anomalies below the "
+                          "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
+                          "equally good versions different in up to 41% of simulated audits. Audit more rows below "
+                          "the alerts to tell the versions apart."]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -245,7 +268,8 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         (``labelled``). At least 2 anomalies and 2 normal rows.
     weight : with ``label``, a column of ``source`` holding each labelled row's sample weight (normal rows sampled
         1 in 50: 50); each row then counts as that many in the AUCs, precisions and recalls (as scikit-learn's
-        ``sample_weight``), and DeLong's test takes Kish's effective sizes of each class.
+        ``sample_weight``), the flagged counts and ``top_overlap_weighted``, and DeLong's test takes Kish's effective
+        sizes of each class; on an audit sample, the test is ``weights.PAIRED_AUDIT`` (``labelled.test``).
 
     Returns
     -------
@@ -332,7 +356,38 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 x.chosen_on if x else None, y.chosen_on if y else None))
         if label is not None:
             out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled, weight)
+        if labelled is not None and labelled[3] is not None:
+            w = np.where(labelled[3] > 0, labelled[3], 0.0)  # rows of weight 0 count as none
+            out.top_overlap_weighted, out.top_weighted = weighted_top_overlap(labelled[0], labelled[1], w, top)
         return out
+
+
+def weighted_top_overlap(sa: np.ndarray, sb: np.ndarray, w: np.ndarray, top: int) -> tuple[float, float]:
+    """How much of the ``top`` highest-scoring rows of what rows of weights ``w`` stand for both versions' tops
+    share (in rows stood for), and the size of those tops (``top``, or the weights' sum where smaller).
+
+    Why: with normal rows sampled 1 in 50, compare --weight's top 100 were 100 sampled rows, standing for
+    thousands, while its flagged counts and figures were of the rows stood for. A row counts in a top for the part
+    of its weight above the cut; rows tied at the cut share the rest in proportion to their weights, so the figure
+    does not depend on the order rows are read in."""
+    top_w = min(float(top), float(w.sum()))
+    ina, inb = (_in_top(s, w, top_w) for s in (sa, sb))
+    return float(np.minimum(ina, inb).sum()), top_w
+
+
+def _in_top(s: np.ndarray, w: np.ndarray, top: float) -> np.ndarray:
+    """Each row's weight within the ``top`` heaviest-scoring rows stood for: all of it above the cut, none below,
+    and a share of the weight left at the cut for the rows whose score it falls on."""
+    order = np.argsort(-s, kind="stable")
+    ss, ws = s[order], w[order]
+    starts = np.r_[0, np.flatnonzero(ss[1:] != ss[:-1]) + 1]
+    group_w = np.add.reduceat(ws, starts) if len(ws) else ws
+    before = np.r_[0.0, np.cumsum(group_w)[:-1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(group_w > 0, np.clip(top - before, 0.0, group_w) / group_w, 0.0)
+    out = np.empty_like(ws)
+    out[order] = ws * np.repeat(share, np.diff(np.r_[starts, len(ws)]))
+    return out
 
 
 def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str, where: str | None,
@@ -382,12 +437,12 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     if note:
         notes.warn(note)
     try:
-        p = weights.paired_auc_roc(sa, sb, y, w)
+        p = weights.paired_auc_roc(sa, sb, y, w, curves=(ca, cb))
     except ValueError as e:  # effective sizes below 2: one heavy row of a class
         raise NoRowsError(f"label={label!r}, weight={weight!r}: {e} (a --where that keeps more labelled rows, or "
                           "more labels).") from None
     return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, c=ca),
-                              metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary)
+                              metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary, p.method)
 
 
 def _refused(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str, where: str | None,

@@ -51,9 +51,9 @@ def auc_roc(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: float, z:
         lo, hi = score.low, score.high
     lo, hi, method = min(lo, score.low), max(hi, score.high), AUC_METHOD
     if eff is not None and "tp_w2" in c and z == Z95:
-        from .weights import auc_band  # not at the top: weights is the module of the labelled rows' weights
+        from . import weights  # not at the top: weights is the module of the labelled rows' weights
 
-        band = auc_band(c)
+        band = weights.auc_band(c, weights.AUC_BAND_Z)
         if band is not None:
             lo, hi, method = min(lo, band[0]), max(hi, band[1]), AUC_METHOD_BAND
     return AUCInterval(lo, hi, method)

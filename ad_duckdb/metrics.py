@@ -110,6 +110,11 @@ class PairedAUC:
     low: float
     high: float
     p_value: float
+    # how the interval and p-value were found (``PAIRED_DELONG``, or ``weights.PAIRED_AUDIT`` on an audit sample)
+    method: str = "DeLong's paired test"
+
+
+PAIRED_DELONG = "DeLong's paired test"
 
 
 def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, z: float = Z95) -> PairedAUC:

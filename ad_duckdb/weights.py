@@ -9,6 +9,7 @@ a share of: 50 normal rows of weight 50 are 2,500 rows' worth of false-alarm rat
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -171,7 +172,7 @@ def cell_intervals(tp: float, tp2: float, fn: float, fn2: float, fp: float, fp2:
     n_neg = neg * neg / (fp2 + tn2) if fp2 + tn2 > 0 else 0.0
     r_lo, r_hi = recall_interval(tp, tp2, fn, fn2, fp, fp2, tn, tn2)
     p_lo, p_hi = precision_interval(tp / pos if pos else 0.0, fp / neg if neg else 0.0, pos, neg, n_pos, n_neg,
-                                    recall_ends=(r_lo, r_hi))
+                                    recall_ends=(r_lo, r_hi), flagged=(tp, tp2, fp, fp2))
     if tp + fp == 0:
         p_lo, p_hi = float("nan"), float("nan")  # no row flagged: no precision, as Wilson's of 0 rows
     return {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": float(r_lo),
@@ -205,16 +206,16 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
         return _recall_ends(e_tp, e_fn, s_tp, s_fn)
 
 
-def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any) -> tuple[Any, Any]:
-    """The 95% interval of recall from Kish's effective counts of the caught and missed anomalies (``e_tp``,
-    ``e_fn``) and the rows each of their effective rows stands for (``s_tp``, ``s_fn``), elementwise: the missed
-    share of the effective anomalies, turned back into a recall by the scales."""
+def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any, z: float = Z95) -> tuple[Any, Any]:
+    """The 95% interval of recall (``z``: another level's) from Kish's effective counts of the caught and missed
+    anomalies (``e_tp``, ``e_fn``) and the rows each of their effective rows stands for (``s_tp``, ``s_fn``),
+    elementwise: the missed share of the effective anomalies, turned back into a recall by the scales."""
     with np.errstate(invalid="ignore", divide="ignore"):
         # the missed share of the effective anomalies: Wilson's where the two cells weigh alike; with continuity
         # correction where they do not, since the scales' ratio magnifies Wilson's ends of a count of 1 or 2 (one
         # audited missed anomaly of 50: "at least 0.2 of a row" read as 9 missed anomalies, where 1.3 were possible)
         alike = np.isclose(s_fn, s_tp, rtol=1e-9)
-        q_lo, q_hi = np.where(alike, wilson(e_fn, e_tp + e_fn), _wilson_cc(e_fn, e_tp + e_fn))
+        q_lo, q_hi = np.where(alike, wilson(e_fn, e_tp + e_fn, z), _wilson_cc(e_fn, e_tp + e_fn, z))
 
         def at(q: Any) -> Any:
             return np.where(q < 1, s_tp * (1 - q) / (s_tp * (1 - q) + s_fn * q), 0.0)[()]
@@ -222,11 +223,20 @@ def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any) -> tuple[Any, Any]:
         return at(q_hi), at(q_lo)
 
 
-def auc_band(c: dict[str, np.ndarray]) -> tuple[float, float] | None:
-    """The ends of AUC-ROC's 95% interval of a ``curve`` of weighted rows where its anomalies above and below a cut
-    weigh differently: the areas under the lower and the upper ends of recall's interval at each cut (its caught
-    and missed anomalies apart, as ``recall_interval``), over the false-alarm rate. None where at every cut the two
-    weigh alike (every anomaly kept, normal rows sampled; all weights 1): there DeLong's interval holds.
+# The normal quantile of recall's pointwise intervals whose areas make AUC-ROC's 95% band (auc_band): 90% ones.
+# Why not 95% ones, as before: the band's two ends take every cut's end at once, and it held the AUC in 97-100% of
+# simulated audits (mean width 0.715); with 90% ones in 96.5-100% (0.686), with 85% ones 95.5-100% and with 80%
+# ones 93-100%, under 95% (bench/results/weighted_coverage_audit_band_2026-12-05.md)
+AUC_BAND_Z = 1.6448536269514722
+
+
+def auc_band(c: dict[str, np.ndarray], z: float = AUC_BAND_Z, rtol: float = 1e-9) -> tuple[float, float] | None:
+    """The ends of AUC-ROC's interval of a ``curve`` of weighted rows, from recall's pointwise intervals at ``z``
+    (``AUC_BAND_Z`` for evaluate's 95% one), where its anomalies above and below a cut weigh differently: the areas
+    under the lower and the upper ends of recall's interval at each cut (its caught and missed anomalies apart, as
+    ``recall_interval``), over the false-alarm rate. None where at every cut the two
+    weigh alike (every anomaly kept, normal rows sampled; all weights 1): there DeLong's interval holds. ``rtol``:
+    how far apart the two may weigh and count as alike.
 
     Why: with the alerts all reviewed (weight 1) and the rest audited 1 in k, the AUC-ROC rests on the few audited
     missed anomalies, each standing for k, and mostly none is drawn; DeLong's interval, from the placements of the
@@ -253,10 +263,10 @@ def auc_band(c: dict[str, np.ndarray]) -> tuple[float, float] | None:
         own = float(tp2[-1]) / pos
         s_tp = np.where(held["tp"], s_tp, np.nan_to_num(s_fp * ratio, nan=own))
         s_fn = np.where(held["fn"], s_fn, np.nan_to_num(s_tn * ratio, nan=own))
-        if np.isclose(s_fn, s_tp, rtol=1e-9).all():
+        if np.isclose(s_fn, s_tp, rtol=rtol).all():
             return None
         lo, hi = _recall_ends(np.where(held["tp"], tp * tp / tp2, 0.0), np.where(held["fn"], fn * fn / fn2, 0.0),
-                              s_tp, s_fn)
+                              s_tp, s_fn, z)
     # recall 0 before the first cut, 1 after the last; the trapezoids between cuts, as the AUC's ties count half
     lo, hi = np.r_[0.0, np.nan_to_num(lo, nan=0.0)], np.r_[0.0, np.nan_to_num(hi, nan=1.0)]
     lo[-1] = hi[-1] = 1.0
@@ -278,7 +288,8 @@ def _wilson_cc(k: Any, n: Any, z: float = Z95) -> Any:
 
 
 def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n_pos: float, n_neg: float,
-                       recall_ends: tuple[Any, Any] | None = None) -> Any:
+                       recall_ends: tuple[Any, Any] | None = None,
+                       flagged: tuple[Any, Any, Any, Any] | None = None) -> Any:
     """The 95% interval of the precision of weighted rows, pos x recall / (pos x recall + neg x false-alarm rate)
     (``pos``, ``neg``: the classes' weights), from the Wilson intervals of recall and false-alarm rate on Kish's
     effective sizes ``n_pos`` and ``n_neg`` (elementwise): ``intervals.precision_at_share``'s ends. ``recall_ends``:
@@ -287,7 +298,16 @@ def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n
 
     Why not Wilson's on the flagged rows' effective size: with normal rows sampled 1 in 10, 187 anomalies and one
     normal row of weight 10 flagged were an effective 135 rows, and the interval 0.90-0.98 left out the precision of
-    the whole table, 0.878; the uncertainty is in how many false alarms the few sampled normal rows stand for."""
+    the whole table, 0.878; the uncertainty is in how many false alarms the few sampled normal rows stand for.
+
+    ``flagged``: the flagged anomalies' and normal rows' sums of weights and of squared weights (tp, tp2, fp, fp2);
+    where the flagged anomalies and normal rows weigh alike (an audit's alerts, all reviewed), the interval is joined
+    with Wilson's of the flagged rows' effective size, as unweighted rows have it: they are then a census (or an
+    even sample) of the flagged rows, and the anomalies' share of them a proportion. Why: the ends above take the
+    anomalies' total ``pos`` as known, and on an audit sample (alerts all reviewed, the rest audited 1 in 10) of 5
+    anomalies, 1 or 2 of them caught and no missed one audited, it read as 1 or 2, and the interval held the
+    process's precision in 80% of draws (bench/results/weighted_coverage_audit_2026-12-05.md). Why not where they
+    weigh unlike: the example above (one sampled normal row of weight 10 among 187 anomalies)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         r_lo, r_hi = wilson(np.asarray(recall) * n_pos, n_pos) if recall_ends is None else recall_ends
         if neg <= 0:  # no normal row: every flag is right
@@ -298,7 +318,17 @@ def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n
             caught, alarms = pos * r, neg * f
             return np.where(caught + alarms > 0, caught / (caught + alarms), 1.0)[()]
 
-        return at(r_lo, f_hi), at(r_hi, f_lo)
+        lo, hi = at(r_lo, f_hi), at(r_hi, f_lo)
+        if flagged is None:
+            return lo, hi
+        tp, tp2, fp, fp2 = (np.asarray(v, dtype=np.float64) for v in flagged)
+        e = np.where(tp2 + fp2 > 0, (tp + fp) ** 2 / (tp2 + fp2), 0.0)
+        w_lo, w_hi = wilson(np.where(tp + fp > 0, tp / (tp + fp), 0.0) * e, e)
+        # rows flagged, of one class or the two weighing alike (each flagged cell's sum w^2 / sum w, the rows an
+        # effective row stands for)
+        alike = (tp <= 0) | (fp <= 0) | np.isclose(tp2 * fp, fp2 * tp, rtol=1e-9)
+        held = (e > 0) & alike
+        return np.where(held, np.fmin(lo, w_lo), lo)[()], np.where(held, np.fmax(hi, w_hi), hi)[()]
 
 
 def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -311,7 +341,7 @@ def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     pos2, neg2 = float(c["tp_w2"][-1]), float(fp2[-1])
     recall = recall_interval(c["tp"], c["tp_w2"], pos - c["tp"], pos2 - c["tp_w2"], fp, fp2, neg - fp, neg2 - fp2)
     precision = precision_interval(c["recall"], fp / neg if neg > 0 else np.zeros_like(fp), pos, neg, n_pos, n_neg,
-                                   recall_ends=recall)[0]
+                                   recall_ends=recall, flagged=(c["tp"], c["tp_w2"], fp, fp2))[0]
     return precision, recall[0]
 
 
@@ -398,12 +428,14 @@ def summary(weight: str, y: np.ndarray, w: np.ndarray) -> dict[str, Any]:
 
 
 def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, w: np.ndarray,
-                   z: float | None = None) -> Any:
+                   z: float | None = None,
+                   curves: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None) -> Any:
     """``metrics.paired_auc_roc`` of rows of weights ``w`` (all above 0): each version's AUC-ROC as scikit-learn's
     ``roc_auc_score(sample_weight=)``, and DeLong's paired test on weighted placement values (each anomaly's share of
     the normal rows' weight below it, ties half; each normal row's share of the anomalies' weight above it), their
     covariances weighted and their certainty that of Kish's effective sizes of each class. Unit weights give
-    ``metrics.paired_auc_roc``'s figures."""
+    ``metrics.paired_auc_roc``'s figures. On an audit sample (the anomalies' weights differing across a version's
+    score), the interval and p-value are ``_audit_paired``'s; ``curves``: the versions' ``curve``, when at hand."""
     from .metrics import paired_test  # not at the top: metrics is the heavier module, imported by the callers
 
     z = Z95 if z is None else z
@@ -421,8 +453,72 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         v_neg.append(1.0 - _share_below(o, x, wp))
         aucs.append(float(np.sum(wp * v_pos[-1]) / wp.sum()))
     # the covariances weighted, divided by the weights' sum (bias=True); the certainty is the effective sizes'
-    return paired_test(aucs, np.cov(np.vstack(v_pos), aweights=wp, bias=True) / (e_pos - 1)
-                       + np.cov(np.vstack(v_neg), aweights=wn, bias=True) / (e_neg - 1), z)
+    cov = (np.cov(np.vstack(v_pos), aweights=wp, bias=True) / (e_pos - 1)
+           + np.cov(np.vstack(v_neg), aweights=wn, bias=True) / (e_neg - 1))
+    if curves is None:
+        curves = (curve(scores_a, y, w), curve(scores_b, y, w))
+    # an audit sample: at some cut a missed anomaly stands for twice the rows a caught one does, or half (auc_band,
+    # which reads an empty cell's scale from the normal rows beside it). Why not any difference, as evaluate's
+    # interval takes: with every anomaly kept (weight 1) and normal rows of weights 33.5 and 50, the scales read for
+    # no missed anomaly were 0.7-1.5, and DeLong's test, which holds there (the bench's "sampled"), was set aside
+    if z == Z95 and any(auc_band(c, rtol=0.5) is not None for c in curves):
+        return _audit_paired(aucs, cov, curves, (e_pos, e_neg))
+    return paired_test(aucs, cov, z)
+
+
+# what compare says of its test on an audit sample (``PairedAUC.method``)
+PAIRED_AUDIT = ("each version's AUC-ROC interval (as evaluate's on an audit sample) joined by the two AUCs' DeLong "
+                "correlation (Zou and Donner's MOVER)")
+
+
+def _audit_paired(aucs: list[float], cov: np.ndarray, curves: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
+                  eff: tuple[float, float]) -> Any:
+    """``paired_auc_roc`` where the anomalies' weights differ across a version's score (an audit sample, which
+    ``auc_band`` tells): the difference's interval from each version's own AUC-ROC interval (``intervals.auc_roc``,
+    joined with ``auc_band``) by Zou and Donner's MOVER (2008), the two AUCs' correlation DeLong's; the p-value the
+    level at which that interval's nearer end reaches 0.
+
+    Why: DeLong's variance comes from the placements of the anomalies drawn, and on an audit sample the AUCs rest on
+    the few audited missed anomalies, each standing for k, mostly none drawn: with two equally good versions the
+    paired test gave p < 0.05 in up to 41% of draws and its interval held the true difference in 1-65% where one version
+    was better (bench/results/compare_delong_2026-12-05.md); the same blind spot as evaluate's AUC interval had."""
+    from . import intervals  # not at the top: intervals imports thresholds, as this module does
+    from .metrics import PairedAUC
+
+    sd = math.sqrt(max(float(cov[0, 0]), 0.0) * max(float(cov[1, 1]), 0.0))
+    r = max(-1.0, min(1.0, float(cov[0, 1]) / sd)) if sd > 0 else 0.0
+    pos, neg = float(curves[0]["tp"][-1]), float(curves[0]["flagged"][-1] - curves[0]["tp"][-1])
+    diff = aucs[1] - aucs[0]
+
+    def ends(z: float) -> tuple[float, float]:
+        (la, ua), (lb, ub) = (_auc_ends(intervals, c, pos, neg, auc, z, eff) for c, auc in zip(curves, aucs, strict=True))
+        a_lo, a_hi, b_lo, b_hi = aucs[0] - la, ua - aucs[0], aucs[1] - lb, ub - aucs[1]
+        low = diff - math.sqrt(max(b_lo * b_lo + a_hi * a_hi - 2 * r * b_lo * a_hi, 0.0))
+        high = diff + math.sqrt(max(b_hi * b_hi + a_lo * a_lo - 2 * r * b_hi * a_lo, 0.0))
+        return low, high
+
+    low, high = ends(Z95)
+    p = 1.0
+    if diff != 0:  # the level whose interval's nearer end is 0: bisected on z, each interval wider with it
+        side = 0 if diff > 0 else 1
+        lo_z, hi_z = 0.0, 7.0  # p below 3e-12: a t quantile of 1 degree breaks down further out
+        if (ends(hi_z)[side] > 0) == (diff > 0):
+            lo_z = hi_z
+        else:
+            for _ in range(18):  # z to 3e-5: p to its third digit; each step costs both versions a band
+                mid = (lo_z + hi_z) / 2
+                lo_z, hi_z = (mid, hi_z) if (ends(mid)[side] > 0) == (diff > 0) else (lo_z, mid)
+        p = math.erfc(lo_z / math.sqrt(2))
+    return PairedAUC(aucs[0], aucs[1], diff, max(low, -1.0), min(high, 1.0), p, PAIRED_AUDIT)
+
+
+def _auc_ends(intervals: Any, c: dict[str, np.ndarray], pos: float, neg: float, auc: float, z: float,
+              eff: tuple[float, float]) -> tuple[float, float]:
+    """A version's AUC-ROC interval at the level of ``z`` as evaluate gives it at 95%: DeLong's and Newcombe's,
+    joined with ``auc_band``."""
+    ci = intervals.auc_roc(c, pos, neg, auc, z, eff)
+    band = auc_band(c, z * AUC_BAND_Z / Z95)  # at 95%, evaluate's own band
+    return (ci.low, ci.high) if band is None else (min(ci.low, band[0]), max(ci.high, band[1]))
 
 
 def _share_below(x: np.ndarray, other: np.ndarray, w_other: np.ndarray) -> np.ndarray:
