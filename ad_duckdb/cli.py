@@ -32,6 +32,7 @@ from . import (
     api,
     attachfiles,
     costs,
+    damagedfile,
     dbtpackage,
     dotcmds,
     explaincost,
@@ -588,6 +589,10 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
+        if damagedfile.is_damage(e):
+            # the blocks a command reads after the open (a table's, the models') may be the damaged ones
+            where = db if not attach else f"{db} (or a file of --attach)"
+            raise _failure(damagedfile.damaged_message(where, e), code=EXIT_NO_DATABASE) from e
         raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))), e) from e
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)

@@ -1,0 +1,110 @@
+"""A database file damaged on disk (cut short, a byte changed), and other bad events a job meets half-way: each is
+told as what it is, naming the file and the fix, and nothing the user stored is lost or changed.
+
+The commands run as real ``ad-duckdb`` processes on copies of one small database file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ad_duckdb
+from ad_duckdb.exceptions import DatabaseUnavailableError
+
+from conftest import FAST, ROOT, make_transactions
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("damage") / "base.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        make_transactions(con, n=500)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True, timeout=300,
+                          cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def _store_block_offset(path: Path) -> int:
+    """Where in the file the block holding the stored models' ONNX bytes starts (DuckDB's layout: three 4 KiB
+    headers, then blocks of the database's block size)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        block = con.execute("SELECT block_id FROM pragma_storage_info('ad_models') WHERE column_name = 'onnx' "
+                            "AND block_id >= 0").fetchall()[0][0]
+        size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+    finally:
+        con.close()
+    return 3 * 4096 + block * size
+
+
+def _cut_short(path: Path) -> None:
+    os.truncate(path, 100)
+
+
+def _byte_changed(path: Path) -> None:
+    at = _store_block_offset(path) + 100
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (_cut_short, "shorter than its own header says"),
+    (_byte_changed, "checksum does not match"),
+])
+@pytest.mark.parametrize("command", ["list", "score"])
+def test_a_damaged_database_file_is_named_as_damaged_with_the_fix_and_left_as_it_is(
+        base_db: Path, tmp_path: Path, damage: object, said: str, command: str) -> None:
+    # Before: "Error: IO Error: Could not read enough bytes from file ...: attempted to read 3996 bytes from location
+    # 100", or "Error: Corrupt database file: computed checksum ... in block at location 274432" (no file named),
+    # exit 1 as for any error, and no word of what to do.
+    path = tmp_path / "damaged.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    damage(path)  # type: ignore[operator]
+    before = path.read_bytes()
+    args = {"list": ("list", str(path)), "score": ("score", str(path), "tx_ae", "transactions", "--top", "3")}[command]
+    p = _cli(*args)
+    assert p.returncode == 3, p.stderr
+    assert p.stderr.startswith(f"Error: Cannot read {str(path)!r}: the database file is damaged"), p.stderr
+    assert said in p.stderr and "restore the file from a backup" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert path.read_bytes() == before and not Path(f"{path}.wal").exists()
+
+
+def test_connect_to_a_file_cut_short_raises_the_damage_naming_the_file(base_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cut.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    _cut_short(path)
+    for read_only in (True, False):
+        with pytest.raises(DatabaseUnavailableError, match=r"Cannot read '.*cut\.duckdb': the database file is "
+                                                           r"damaged, it is shorter"):
+            ad_duckdb.connect(str(path), read_only=read_only)
+    assert path.stat().st_size == 100
+
+
+def test_connect_to_a_file_whose_model_store_block_changed_raises_the_damage(base_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "flipped.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    _byte_changed(path)
+    with pytest.raises(DatabaseUnavailableError, match=r"the database file is damaged, it holds a block whose "
+                                                       r"checksum does not match"):
+        con = ad_duckdb.connect(str(path), read_only=True)
+        try:
+            ad_duckdb.list_models(con)
+        finally:
+            con.close()
