@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import integrity, jsonvalues, store
+from . import integrity, jsonvalues, store, storedmetrics
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -75,7 +75,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
                              "whole number; the file was not written by ad_duckdb's export_model.")
     try:
         times = meta.get("threshold_times") or {}  # an older file has none: its thresholds take the model's time
-        return ModelRecord(
+        rec = ModelRecord(
             name=name, version=version, kind=str(meta["kind"]),
             features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
             train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
@@ -84,6 +84,10 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
             threshold_times={str(k): dt.datetime.fromisoformat(v) for k, v in dict(times).items()},
         )
+        storedmetrics.check(rec.metrics)
+        if not all(isinstance(t.value, int | float) and not isinstance(t.value, bool) for t in rec.thresholds):
+            raise ValueError("a threshold's value must be a number")
+        return rec
     except (KeyError, TypeError, ValueError) as e:
         raise IntegrityError(f"its ad_duckdb metadata is incomplete or malformed ({e!r}); export it again from the database "
                              "it came from.") from e

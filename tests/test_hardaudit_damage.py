@@ -108,3 +108,66 @@ def test_connect_to_a_file_whose_model_store_block_changed_raises_the_damage(bas
             ad_duckdb.list_models(con)
         finally:
             con.close()
+
+
+_BAD_METRICS = {
+    "score_quantiles": "json_merge_patch(metrics, '{\"score_quantiles\": \"x\"}')",
+    "score_quantiles_order": "json_merge_patch(metrics, '{\"score_quantiles\": [3, 2, 1]}')",
+    "threshold_ranks": "json_merge_patch(metrics, '{\"threshold_ranks\": [\"a\"]}')",
+    "train_score_std": "json_merge_patch(metrics, '{\"train_score_std\": \"wide\"}')",
+}
+
+
+@pytest.mark.parametrize("edit", sorted(_BAD_METRICS))
+def test_a_row_whose_metrics_were_edited_by_hand_refuses_that_model_only(base_db: Path, tmp_path: Path,
+                                                                        edit: str) -> None:
+    # Before: score_quantiles were read as numbers only when the SQL functions loaded every model, so one edited row
+    # stopped every command on every model, list included: "ValueError: could not convert string to float: 'x'" and
+    # a traceback, exit 1.
+    path = tmp_path / "edited.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    con = ad_duckdb.connect(str(path))
+    try:
+        ad_duckdb.train(con, "other", "transactions", features=["count"], **FAST)
+    finally:
+        con.close()
+    con = duckdb.connect(str(path))
+    con.execute(f"UPDATE ad_models SET metrics = {_BAD_METRICS[edit]} WHERE name = 'tx_ae'")
+    con.close()
+    listed = _cli("list", str(path), "--format", "json")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    p = _cli("score", str(path), "tx_ae", "transactions", "--top", "1")
+    assert p.returncode == 8 and "Traceback" not in p.stderr, p.stderr
+    assert "Model 'tx_ae@1': its stored metadata" in p.stderr and f"metrics.{edit.removesuffix('_order')}" in p.stderr
+    assert "re-train it or import a good copy" in p.stderr
+    ok = _cli("sql", str(path), "SELECT count(anomaly_percentile('other', count)) FROM transactions")
+    assert ok.returncode == 0 and "500" in ok.stdout, ok.stderr
+
+
+def test_an_imported_file_whose_metrics_are_not_numbers_is_refused_and_nothing_stored(base_db: Path,
+                                                                                       tmp_path: Path) -> None:
+    import json
+
+    from ad_duckdb import integrity, onnxfile
+    from ad_duckdb.exceptions import IntegrityError
+
+    con = ad_duckdb.connect(str(base_db), read_only=True)
+    try:
+        exported = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        graph = ad_duckdb.load_model(con, "tx_ae").onnx
+    finally:
+        con.close()
+    meta = json.loads(integrity.metadata_props(exported.read_bytes())[onnxfile.METADATA_KEY])
+    meta["metrics"]["score_quantiles"] = ["x"]
+    meta["metadata_sha256"] = onnxfile.metadata_digest(meta)  # as an editor that knows the format would
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(graph + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+    target = tmp_path / "target.duckdb"
+    con = ad_duckdb.connect(str(target))
+    try:
+        with pytest.raises(IntegrityError, match=r"bad\.onnx.*metrics\.score_quantiles must be a list of finite "
+                                                 r"numbers"):
+            ad_duckdb.import_model(con, bad)
+        assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
