@@ -171,3 +171,41 @@ def test_an_imported_file_whose_metrics_are_not_numbers_is_refused_and_nothing_s
         assert ad_duckdb.list_models(con) == []
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"train_rows": "many"}, "train_rows must be a whole number of rows"),
+    ({"train_rows": 10**30}, "train_rows must be a whole number of rows"),
+    ({"thresholds": "many"}, "10001 thresholds, over the 10000 a file may hold"),
+])
+def test_an_imported_file_with_a_bad_row_count_or_too_many_thresholds_is_refused_naming_the_file(
+        base_db: Path, tmp_path: Path, change: dict[str, object], said: str) -> None:
+    # Before: train_rows 'many' stopped the import at its INSERT with DuckDB's "Conversion Error: Could not convert
+    # string 'many' to INT64" (no file named, exit 1); a file listing 100,000 thresholds was stored one row at a
+    # time, holding the database's write lock for over ten minutes.
+    import json
+
+    from ad_duckdb import integrity, onnxfile
+    from ad_duckdb.exceptions import IntegrityError
+
+    con = ad_duckdb.connect(str(base_db), read_only=True)
+    try:
+        exported = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        graph = ad_duckdb.load_model(con, "tx_ae").onnx
+    finally:
+        con.close()
+    meta = json.loads(integrity.metadata_props(exported.read_bytes())[onnxfile.METADATA_KEY])
+    if change.get("thresholds") == "many":
+        one = meta["thresholds"][0]
+        change = {"thresholds": [{**one, "name": f"t{i}"} for i in range(onnxfile.MAX_THRESHOLDS + 1)]}
+    meta.update(change)
+    meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(graph + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+    con = ad_duckdb.connect(str(tmp_path / "target.duckdb"))
+    try:
+        with pytest.raises(IntegrityError, match=rf"^Model file '[^']*bad\.onnx'.*{said}"):
+            ad_duckdb.import_model(con, bad)
+        assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
