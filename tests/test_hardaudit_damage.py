@@ -6,16 +6,21 @@ The commands run as real ``ad-duckdb`` processes on copies of one small database
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 import ad_duckdb
-from ad_duckdb.exceptions import DatabaseUnavailableError
+from ad_duckdb import integrity, onnxfile
+from ad_duckdb.exceptions import DatabaseUnavailableError, IntegrityError
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -144,13 +149,9 @@ def test_a_row_whose_metrics_were_edited_by_hand_refuses_that_model_only(base_db
     assert ok.returncode == 0 and "500" in ok.stdout, ok.stderr
 
 
-def test_an_imported_file_whose_metrics_are_not_numbers_is_refused_and_nothing_stored(base_db: Path,
-                                                                                       tmp_path: Path) -> None:
-    import json
-
-    from ad_duckdb import integrity, onnxfile
-    from ad_duckdb.exceptions import IntegrityError
-
+def _edited_file(base_db: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """tx_ae exported from ``base_db``, its metadata changed by ``edit`` and signed again, as an editor that knows
+    the format would; then the refusal of its import, naming the file, stores nothing."""
     con = ad_duckdb.connect(str(base_db), read_only=True)
     try:
         exported = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
@@ -158,54 +159,42 @@ def test_an_imported_file_whose_metrics_are_not_numbers_is_refused_and_nothing_s
     finally:
         con.close()
     meta = json.loads(integrity.metadata_props(exported.read_bytes())[onnxfile.METADATA_KEY])
-    meta["metrics"]["score_quantiles"] = ["x"]
-    meta["metadata_sha256"] = onnxfile.metadata_digest(meta)  # as an editor that knows the format would
-    bad = tmp_path / "bad.onnx"
-    bad.write_bytes(graph + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
-    target = tmp_path / "target.duckdb"
-    con = ad_duckdb.connect(str(target))
-    try:
-        with pytest.raises(IntegrityError, match=r"bad\.onnx.*metrics\.score_quantiles must be a list of finite "
-                                                 r"numbers"):
-            ad_duckdb.import_model(con, bad)
-        assert ad_duckdb.list_models(con) == []
-    finally:
-        con.close()
-
-
-@pytest.mark.parametrize(("change", "said"), [
-    ({"train_rows": "many"}, "train_rows must be a whole number of rows"),
-    ({"train_rows": 10**30}, "train_rows must be a whole number of rows"),
-    ({"thresholds": "many"}, "10001 thresholds, over the 10000 a file may hold"),
-])
-def test_an_imported_file_with_a_bad_row_count_or_too_many_thresholds_is_refused_naming_the_file(
-        base_db: Path, tmp_path: Path, change: dict[str, object], said: str) -> None:
-    # Before: train_rows 'many' stopped the import at its INSERT with DuckDB's "Conversion Error: Could not convert
-    # string 'many' to INT64" (no file named, exit 1); a file listing 100,000 thresholds was stored one row at a
-    # time, holding the database's write lock for over ten minutes.
-    import json
-
-    from ad_duckdb import integrity, onnxfile
-    from ad_duckdb.exceptions import IntegrityError
-
-    con = ad_duckdb.connect(str(base_db), read_only=True)
-    try:
-        exported = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
-        graph = ad_duckdb.load_model(con, "tx_ae").onnx
-    finally:
-        con.close()
-    meta = json.loads(integrity.metadata_props(exported.read_bytes())[onnxfile.METADATA_KEY])
-    if change.get("thresholds") == "many":
-        one = meta["thresholds"][0]
-        change = {"thresholds": [{**one, "name": f"t{i}"} for i in range(onnxfile.MAX_THRESHOLDS + 1)]}
-    meta.update(change)
+    edit(meta)
     meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(graph + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
-    con = ad_duckdb.connect(str(tmp_path / "target.duckdb"))
+    return bad
+
+
+def _import_refused(path: Path, target: Path, said: str) -> None:
+    con = ad_duckdb.connect(str(target))
     try:
-        with pytest.raises(IntegrityError, match=rf"^Model file '[^']*bad\.onnx'.*{said}"):
-            ad_duckdb.import_model(con, bad)
+        with pytest.raises(IntegrityError, match=rf"^Model file '[^']*{re.escape(path.name)}'.*{said}"):
+            ad_duckdb.import_model(con, path)
         assert ad_duckdb.list_models(con) == []
     finally:
         con.close()
+
+
+def test_an_imported_file_whose_metrics_are_not_numbers_is_refused_and_nothing_stored(base_db: Path,
+                                                                                       tmp_path: Path) -> None:
+    bad = _edited_file(base_db, tmp_path, lambda meta: meta["metrics"].update(score_quantiles=["x"]))
+    _import_refused(bad, tmp_path / "target.duckdb", r"metrics\.score_quantiles must be a list of finite numbers")
+
+
+def _many_thresholds(meta: dict[str, Any]) -> None:
+    one = meta["thresholds"][0]
+    meta["thresholds"] = [{**one, "name": f"t{i}"} for i in range(onnxfile.MAX_THRESHOLDS + 1)]
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda meta: meta.update(train_rows="many"), "train_rows must be a whole number of rows"),
+    (lambda meta: meta.update(train_rows=10**30), "train_rows must be a whole number of rows"),
+    (_many_thresholds, "10001 thresholds, over the 10000 a file may hold"),
+])
+def test_an_imported_file_with_a_bad_row_count_or_too_many_thresholds_is_refused_naming_the_file(
+        base_db: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], None], said: str) -> None:
+    # Before: train_rows 'many' stopped the import at its INSERT with DuckDB's "Conversion Error: Could not convert
+    # string 'many' to INT64" (no file named, exit 1); a file listing 100,000 thresholds was stored one row at a
+    # time, holding the database's write lock for over ten minutes.
+    _import_refused(_edited_file(base_db, tmp_path, edit), tmp_path / "target.duckdb", said)
