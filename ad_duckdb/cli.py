@@ -2229,6 +2229,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 rel = con.sql(stmt.query)
                 columns, rows = (None, []) if rel is None else (rel.columns, rel.fetchall())
         except duckdb.Error as e:
+            if damagedfile.is_damage(e):  # a block of the table the statement read: as the commands say it
+                raise _failure(damagedfile.damaged_message(store.cli_db(con), e), code=EXIT_NO_DATABASE) from e
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
                 first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \

@@ -42,13 +42,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def _store_block_offset(path: Path) -> int:
-    """Where in the file the block holding the stored models' ONNX bytes starts (DuckDB's layout: three 4 KiB
-    headers, then blocks of the database's block size)."""
+def _block_offset(path: Path, table: str = "ad_models", column: str = "onnx") -> int:
+    """Where in the file the block holding ``table.column`` starts (by default the stored models' ONNX bytes;
+    DuckDB's layout: three 4 KiB headers, then blocks of the database's block size)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        block = con.execute("SELECT block_id FROM pragma_storage_info('ad_models') WHERE column_name = 'onnx' "
-                            "AND block_id >= 0").fetchall()[0][0]
+        block = con.execute("SELECT block_id FROM pragma_storage_info(?) WHERE column_name = ? AND block_id >= 0",
+                            [table, column]).fetchall()[0][0]
         size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
     finally:
         con.close()
@@ -59,8 +59,8 @@ def _cut_short(path: Path) -> None:
     os.truncate(path, 100)
 
 
-def _byte_changed(path: Path) -> None:
-    at = _store_block_offset(path) + 100
+def _byte_changed(path: Path, table: str = "ad_models", column: str = "onnx") -> None:
+    at = _block_offset(path, table, column) + 100
     with open(path, "r+b") as f:
         f.seek(at)
         b = f.read(1)
@@ -198,3 +198,14 @@ def test_an_imported_file_with_a_bad_row_count_or_too_many_thresholds_is_refused
     # string 'many' to INT64" (no file named, exit 1); a file listing 100,000 thresholds was stored one row at a
     # time, holding the database's write lock for over ten minutes.
     _import_refused(_edited_file(base_db, tmp_path, edit), tmp_path / "target.duckdb", said)
+
+
+def test_sql_reading_a_table_whose_block_is_damaged_names_the_file_as_damaged(base_db: Path, tmp_path: Path) -> None:
+    # Before: "Error: Corrupt database file: computed checksum ... in block at location ...", exit 1: the file opened
+    # (its model store is whole), and only the statement that read the damaged table's block failed.
+    path = tmp_path / "table.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    _byte_changed(path, "transactions", "amount")
+    p = _cli("sql", str(path), "SELECT sum(amount) FROM transactions")
+    assert p.returncode == 3, p.stderr
+    assert p.stderr.startswith(f"Error: Cannot read {str(path)!r}: the database file is damaged"), p.stderr
