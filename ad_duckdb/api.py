@@ -19,7 +19,19 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import catalognames, interrupts, lockwait, notes, pysource, store, thresholds, trainhold, trainscores, workfolder
+from . import (
+    catalognames,
+    damagedfile,
+    interrupts,
+    lockwait,
+    notes,
+    pysource,
+    store,
+    thresholds,
+    trainhold,
+    trainscores,
+    workfolder,
+)
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
@@ -107,6 +119,8 @@ __all__ = [
 def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuckDBError | None:
     """What to tell the user for DuckDB's IO error opening a database file (a lock; a file this process may not
     write), with the fix; None for any other, which is DuckDB's own to report."""
+    if damagedfile.is_damage(e):  # before the lock's test, which a path holding "lock" (/data/blocks/) would pass
+        return DatabaseUnavailableError(damagedfile.damaged_message(database, e))
     if "lock" in str(e).lower():
         if read_only:  # then the other process is a writer
             return DatabaseLockedError(
@@ -202,6 +216,10 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
         if err is not None:
             raise err from e
         raise
+    except duckdb.Error as e:
+        if on_disk and damagedfile.is_damage(e):
+            raise DatabaseUnavailableError(damagedfile.damaged_message(database, e)) from e
+        raise
     if on_disk:
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
         if not path or not path[0][0]:
@@ -212,8 +230,10 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
     OPEN_ARGS[con] = (database, read_only, kwargs)
     try:
         register(con, check_order=check_order)
-    except BaseException:
+    except BaseException as e:
         con.close()  # the caller never gets the connection, so it would keep the file open
+        if on_disk and damagedfile.is_damage(e):  # the blocks of the model store are read here, after the open
+            raise DatabaseUnavailableError(damagedfile.damaged_message(database, e)) from e
         raise
     return con
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import integrity, jsonvalues, store
+from . import integrity, jsonvalues, store, storedmetrics
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -52,6 +52,9 @@ def metadata_digest(meta: dict[str, Any]) -> str:
     return store.sha256_hex(json.dumps(body, sort_keys=True).encode())
 
 
+MAX_THRESHOLDS = 10_000  # in one imported file (record_from_metadata)
+
+
 def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
     """The record ``meta`` describes; its errors read on from "Model file 'PATH': " (see read_file)."""
     fmt = meta.get("format_version")
@@ -75,7 +78,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
                              "whole number; the file was not written by ad_duckdb's export_model.")
     try:
         times = meta.get("threshold_times") or {}  # an older file has none: its thresholds take the model's time
-        return ModelRecord(
+        rec = ModelRecord(
             name=name, version=version, kind=str(meta["kind"]),
             features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
             train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
@@ -84,6 +87,16 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
             threshold_times={str(k): dt.datetime.fromisoformat(v) for k, v in dict(times).items()},
         )
+        storedmetrics.check(rec.metrics)
+        if not all(isinstance(t.value, int | float) and not isinstance(t.value, bool) for t in rec.thresholds):
+            raise ValueError("a threshold's value must be a number")
+        # Why: each threshold is a row stored in the import's transaction, so a file listing 100,000 of them held the
+        # database's write lock for over ten minutes; a model's own are a handful
+        if len(rec.thresholds) > MAX_THRESHOLDS:
+            raise ValueError(f"{len(rec.thresholds)} thresholds, over the {MAX_THRESHOLDS} a file may hold")
+        if rec.train_rows is not None and not (type(rec.train_rows) is int and 0 <= rec.train_rows < 1 << 63):
+            raise ValueError("train_rows must be a whole number of rows")
+        return rec
     except (KeyError, TypeError, ValueError) as e:
         raise IntegrityError(f"its ad_duckdb metadata is incomplete or malformed ({e!r}); export it again from the database "
                              "it came from.") from e

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from . import integrity, jsonvalues
+from . import integrity, jsonvalues, storedmetrics
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -514,6 +514,7 @@ def _from_row(row: tuple[Any, ...]) -> ModelRecord:
         )
         if not all(isinstance(d, dict) for d in (rec.params, rec.metrics, rec.lib_versions)):
             raise TypeError("params, metrics and lib_versions must be JSON objects")
+        storedmetrics.check(rec.metrics)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         # Why: a damaged row must be refused like a tampered one, not crash loading of the other models.
         raise IntegrityError(

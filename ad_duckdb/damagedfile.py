@@ -1,0 +1,34 @@
+"""A database file whose bytes are not those DuckDB wrote (cut short, or altered on disk): told as such, with the fix.
+
+Why: DuckDB's own words for it, "IO Error: Could not read enough bytes from file ...: attempted to read 3996 bytes
+from location 100" or "Corrupt database file: computed checksum ... does not match stored checksum ... in block at
+location 274432", said neither that the file is damaged nor what to do, and the second not even which file; the
+command exited 1, as for any error, where a file that cannot be read is 3.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+# What DuckDB says of a file shorter than its own header and blocks say it is, and of a block whose checksum is wrong
+_CUT_SHORT = re.compile(r"Could not read enough bytes from file")
+_ALTERED = re.compile(r"Corrupt database file\b")
+
+
+def is_damage(e: BaseException) -> bool:
+    """Whether ``e`` is DuckDB finding the database file damaged (cut short, or a block whose checksum is wrong)."""
+    return isinstance(e, duckdb.Error) and bool(_CUT_SHORT.search(str(e)) or _ALTERED.search(str(e)))
+
+
+def damaged_message(database: str, e: BaseException) -> str:
+    """One line for ``is_damage(e)`` on ``database``: what is wrong with the file, that it was left as it is, the fix."""
+    said = " ".join(str(e).split())
+    how = ("is shorter than its own header says (cut short: a copy, download or disk that filled up before it ended)"
+           if _CUT_SHORT.search(said) else
+           "holds a block whose checksum does not match its bytes (altered on disk: a disk fault, or a tool that "
+           "wrote into the file)")
+    return (f"Cannot read {database!r}: the database file is damaged, it {how} ({said}). It was left as it is. Fix: "
+            "restore the file from a backup or copy it again from where it came; models stored in it can be "
+            "trained again or imported from their exported .onnx files (ad-duckdb import DB FILE).")
