@@ -137,7 +137,7 @@ def _os_error_message(e: OSError) -> str:
 
 # Exit codes a script can act on (printed by `ad-duckdb --help`). Why more than 1: a nightly job retries a locked
 # file later, but pages someone for a missing model or table; with one code for all it must parse the message.
-EXIT_NO_DATABASE = 3  # the database file does not exist or cannot be opened (path, permissions, read-only)
+EXIT_NO_DATABASE = 3  # the database file does not exist or cannot be opened (path, permissions, read-only, damaged)
 EXIT_LOCKED = 4  # another process holds the database file: retry later
 EXIT_NO_MODEL = 5  # no such model, version or threshold
 EXIT_NO_SOURCE = 6  # the source table, view, file or a column does not exist
@@ -160,7 +160,8 @@ _EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], 
 )
 EXIT_CODES_HELP = f"""\b
 Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
-{EXIT_NO_DATABASE} the database file does not exist or cannot be opened (path, permissions, read-only);
+{EXIT_NO_DATABASE} the database file does not exist or cannot be opened (path, permissions, read-only,
+damaged on disk);
 {EXIT_LOCKED} another process holds the database file (retry later);
 {EXIT_NO_MODEL} no such model, version or threshold;
 {EXIT_NO_SOURCE} no such source table, view, file or column;
