@@ -205,6 +205,11 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
         if not path or not path[0][0]:
             con.close()
             raise _not_a_database(database)
+        try:
+            workfolder.spill_beside_file(con, path[0][0])
+        except BaseException:
+            con.close()
+            raise
     from .udfs import OPEN_ARGS
 
     OPEN_ARGS[con] = (database, read_only, kwargs)
