@@ -47,9 +47,10 @@ def spill_beside_file(con: duckdb.DuckDBPyConnection, path: str) -> None:
 
     Why a SET after opening rather than ``config``: DuckDB refuses a second connection to a file open with another
     configuration, so a plain ``duckdb.connect(path)`` in the same process would be refused."""
-    current = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    # fetchall: a result left half-read blocks the connection's next con.sql (DuckDB 2.0)
+    current = con.execute("SELECT current_setting('temp_directory')").fetchall()
     default = os.path.abspath(f"{path}.tmp")
-    if current is None or not current[0] or os.path.abspath(current[0]) != default:
+    if not current or not current[0][0] or os.path.abspath(current[0][0]) != default:
         return  # the user's own folder, or one set already on this database
     target = Path(default)
     if os.access(target if target.is_dir() else target.parent, os.W_OK | os.X_OK):
