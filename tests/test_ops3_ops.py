@@ -9,7 +9,9 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pytest
 
+import test_ops2_cli
 from conftest import ROOT
 from test_ops2_cli import SPILL, ad_duckdb
 
@@ -47,6 +49,7 @@ def test_a_file_database_in_a_read_only_folder_spills_to_the_system_temporary_fo
         assert p.stdout.splitlines()[-1] == "600000", p.stdout
         code = ("import ad_duckdb as ad\n"
                 f"con = ad.connect({db!r}, read_only=True)\n"
+                "assert con.sql('SELECT 42').fetchall() == [(42,)]\n"
                 f"con.execute({SPILL!r}).fetchall()\n"
                 "print(con.execute('SELECT current_setting(\\'temp_directory\\')').fetchall()[0][0])\n"
                 # a second connection to the same file in this process: one instance, one setting, no refusal
@@ -86,6 +89,143 @@ def test_a_file_database_in_a_folder_it_may_write_keeps_duckdb_s_spill_folder_be
     db.parent.mkdir()
     con = ad.connect(str(db))
     try:
+        assert con.sql("SELECT 42").fetchall() == [(42,)]  # the check left no half-read result on the connection
         assert con.execute("SELECT current_setting('temp_directory')").fetchone() == (f"{db}.tmp",)
     finally:
         con.close()
+
+
+@pytest.fixture(scope="module")
+def reported_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """test_ops2_cli's database whose `show` and `evaluate` have notes."""
+    return str(test_ops2_cli.noted_db.__wrapped__(tmp_path_factory))
+
+
+MADE_ERROR = " (a note, made an error by PYTHONWARNINGS / -W error)"
+
+
+@pytest.mark.parametrize("warnings_option", ["error", "error::UserWarning"])
+@pytest.mark.parametrize("args", [("show", "{db}", "py_ae"),
+                                  ("evaluate", "{db}", "tx_ae", "lab", "--label", "label", "--quiet"),
+                                  ("evaluate", "{db}", "tx_ae", "lab", "--label", "label", "--quiet", "--format", "csv")])
+def test_report_notes_of_show_and_evaluate_are_errors_under_pythonwarnings_error(
+        reported_db: str, args: tuple[str, ...], warnings_option: str) -> None:
+    # Before: PYTHONWARNINGS=ignore left out the notes of `show` (the retrain call needs a Python variable) and
+    # `evaluate` (few labelled anomalies, thresholds judged on the rows they were chosen on), but =error printed them
+    # and exited 0: a job that must stop on a note went on. Now the first note is the Error line, exit 1, before the
+    # report, as a Python warning made an error stops the program where it is raised.
+    argv = [a.format(db=reported_db) for a in args]
+    said = ad_duckdb(*argv)
+    assert said.returncode == 0, said.stderr
+    notes = [ln.strip().removeprefix("note: ") for ln in (said.stdout + said.stderr).splitlines()
+             if ln.lstrip().startswith("note: ")]
+    assert notes, said.stdout
+    strict = ad_duckdb(*argv, env={"PYTHONWARNINGS": warnings_option})
+    assert strict.returncode == 1, (strict.returncode, strict.stderr)
+    assert strict.stderr == f"Error: {notes[0]}{MADE_ERROR}\n", strict.stderr
+    assert strict.stdout == "", strict.stdout
+    # --format json's notes are fields of its one object, as PYTHONWARNINGS=ignore keeps them: data, not note lines
+    as_json = [*(argv[:argv.index("--format")] if "--format" in argv else argv), "--format", "json"]
+    kept = ad_duckdb(*as_json, env={"PYTHONWARNINGS": warnings_option})
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout == ad_duckdb(*as_json).stdout
+
+
+def test_a_threshold_s_note_under_pythonwarnings_error_is_the_error_line_saying_the_threshold_was_stored(
+        reported_db: str) -> None:
+    # Before: `threshold ... --method max_f1` on 15 labelled anomalies noted that its recall could be anywhere in a
+    # wide range and exited 0 under PYTHONWARNINGS=error
+    argv = ["threshold", reported_db, "tx_ae", "strict_cut", "--method", "max_f1", "--source", "lab", "--label", "label"]
+    strict = ad_duckdb(*argv, env={"PYTHONWARNINGS": "error"})
+    assert strict.returncode == 1, strict.stderr
+    err = strict.stderr.strip()
+    assert err.startswith("Error: chosen on only 15 labelled anomalies") and "\n" not in err, err
+    # stored before the note, as a retry needs to know: the threshold is there
+    assert err.endswith(f"{MADE_ERROR}; meanwhile threshold 'strict_cut' of tx_ae@1 was stored."), err
+    with duckdb.connect(reported_db, read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 'strict_cut'").fetchone() == (1,)
+
+
+def test_dbt_threshold_in_a_transactional_hook_is_chosen_on_other_relations_and_names_the_hook_for_its_own(
+        tmp_path: Path) -> None:
+    # Before: in a hook inside the node's transaction (a hook's default), ad_duckdb_set_threshold refused every
+    # source=, also ref('src'), which the node does not write and whose rows are committed: the refusal is for rows
+    # the transaction wrote (its own relation, `this`), which the function's own cursor cannot see. And that refusal
+    # said "ad_duckdb_set_threshold(...)": the hook to write was left to the user. Now other relations are chosen on
+    # at once; the node's own relation (by name, in a query, or through a view) is refused with the hook, written out
+    # with the call's own arguments, that works.
+    from test_dbt import _stored_thresholds, _threshold_project, run_dbt
+
+    other = ("{{ config(post_hook=\"{{ ad_duckdb_set_threshold('ae', 'best', 'max_f1', source=ref('src'), "
+             "label='lab') }}\") }}\nselect a, b from {{ ref('src') }}\n")
+    own = ("{{ config(post_hook=\"{{ ad_duckdb_set_threshold('ae', 'own', 'max_f1', source=this, label='lab', "
+           "where='a > 3') }}\") }}\nselect * from {{ ref('src') }}\n")
+    work = _threshold_project(tmp_path / "tx", {"other.sql": other})
+    proc = run_dbt(["run", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert _stored_thresholds(work)["best"][0] == "max_f1"
+    hook = ("{'sql': \"{{ ad_duckdb_set_threshold('ae', 'own', 'max_f1', source=this, label='lab', where='a > 3') "
+            "}}\", 'transaction': false}")
+    as_query = own.replace("source=this", "source='select * from ' ~ this")
+    for model in (own, as_query):
+        (work / "models" / "own.sql").write_text(model)
+        proc = run_dbt(["run", "--profiles-dir", ".", "--select", "own"], work)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-4000:]
+        assert "which this node writes in its transaction" in out, out[-4000:]
+        if model is own:
+            assert f"Write the hook as {hook}" in out, out[-4000:]
+        assert "own" not in _stored_thresholds(work)
+    # what it says to write works
+    (work / "models" / "own.sql").write_text("{{ config(post_hook=" + hook + ") }}\nselect * from {{ ref('src') }}\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "own"], work)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert _stored_thresholds(work)["own"][0] == "max_f1"
+
+
+def test_a_dbt_package_copy_older_than_the_installed_ad_duckdb_names_both_versions_and_the_refresh(
+        tmp_path: Path) -> None:
+    # Before: `ad-duckdb dbt-package --copy-to vendor/ad_duckdb` made a copy that nothing compared with the installed
+    # ad_duckdb: after an upgrade of the Python package, the project ran the old macros against the new plugin. Now the
+    # macro says which release it is, and a call from another release's copy fails naming both and the command.
+    import re
+
+    import ad_duckdb as ad
+    from test_dbt import _stored_thresholds, run_dbt
+    from test_dbtpkg_package import _HOOKED, _package_project, ad_duckdb_cli
+
+    work = _package_project(tmp_path / "old", {"hooked.sql": _HOOKED}, "vendor/ad_duckdb")
+    copied = ad_duckdb_cli("dbt-package", "--copy-to", "vendor/ad_duckdb", cwd=work)
+    assert copied.returncode == 0, copied.stderr
+    vendor = work / "vendor" / "ad_duckdb"
+    project, macro = vendor / "dbt_project.yml", vendor / "macros" / "ad_duckdb_set_threshold.sql"
+    # the copy as an older release made it: its version, and (before the check) no version in the macro's call
+    project.write_text(project.read_text().replace(f'version: "{ad.__version__}"', 'version: "0.0.9"'))
+    said = f"package_version = '{ad.__version__}'"
+    assert said in macro.read_text()
+    for old in (macro.read_text().replace(said, "package_version = '0.0.9'"),
+                re.sub(r"\s*\{%- do options.update\(\{'package_version'.*?%\}", "", macro.read_text())):
+        macro.write_text(old)
+        assert run_dbt(["deps", "--profiles-dir", "."], work).returncode == 0
+        proc = run_dbt(["run", "--profiles-dir", "."], work)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-4000:]
+        assert (f"the dbt package ad_duckdb 0.0.9 (a copy), but the installed ad_duckdb is {ad.__version__}" in out
+                ), out[-4000:]
+        assert "ad-duckdb dbt-package --copy-to vendor/ad_duckdb" in out, out[-4000:]
+        assert "cut" not in _stored_thresholds(work)
+    # the command it names refreshes the copy
+    assert ad_duckdb_cli("dbt-package", "--copy-to", "vendor/ad_duckdb", cwd=work).returncode == 0
+    assert run_dbt(["deps", "--profiles-dir", "."], work).returncode == 0
+    proc = run_dbt(["run", "--profiles-dir", "."], work)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "cut" in _stored_thresholds(work)
+
+
+def test_the_dbt_macro_s_version_is_the_release_s() -> None:
+    import ad_duckdb as ad
+    from ad_duckdb import dbtpackage
+
+    text = (dbtpackage.package_dir() / "macros" / "ad_duckdb_set_threshold.sql").read_text()
+    assert f"{{%- set package_version = '{ad.__version__}' -%}}" in text
