@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 import test_ops2_cli
-from conftest import ROOT
 from test_ops2_cli import SPILL, ad_duckdb
+
+from conftest import ROOT
 
 
 def _read_only_folder_with_db(tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
@@ -191,9 +191,11 @@ def test_a_dbt_package_copy_older_than_the_installed_ad_duckdb_names_both_versio
     # macro says which release it is, and a call from another release's copy fails naming both and the command.
     import re
 
-    import ad_duckdb as ad
-    from test_dbt import _stored_thresholds, run_dbt
     from test_dbtpkg_package import _HOOKED, _package_project, ad_duckdb_cli
+
+    import ad_duckdb as ad
+
+    from test_dbt import _stored_thresholds, run_dbt
 
     work = _package_project(tmp_path / "old", {"hooked.sql": _HOOKED}, "vendor/ad_duckdb")
     copied = ad_duckdb_cli("dbt-package", "--copy-to", "vendor/ad_duckdb", cwd=work)
@@ -229,3 +231,59 @@ def test_the_dbt_macro_s_version_is_the_release_s() -> None:
 
     text = (dbtpackage.package_dir() / "macros" / "ad_duckdb_set_threshold.sql").read_text()
     assert f"{{%- set package_version = '{ad.__version__}' -%}}" in text
+
+
+def test_what_reads_the_node_s_own_relation_is_told_by_name_query_and_view() -> None:
+    # the check behind the transactional hook's refusal (dbtthreshold._reads): a view over the node's table reads its
+    # uncommitted rows as much as the table does; another table does not
+    from ad_duckdb.dbtthreshold import _reads
+
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE own AS SELECT 1 AS a; CREATE TABLE other AS SELECT 1 AS a; "
+                    "CREATE VIEW over_own AS SELECT * FROM own; CREATE VIEW over_view AS SELECT * FROM over_own")
+        node = '"memory"."main"."own"'
+        for source, reads in (("own", True), ("main.OWN", True), ("other", False), ("over_view", True),
+                              ("select * from other join over_own using (a)", True),
+                              ("select * from other", False), ("select * from (", True)):
+            assert _reads(con, source, node) is reads, source
+
+
+def test_an_append_run_adding_ids_the_table_holds_already_notes_them(reported_db: str, tmp_path: Path) -> None:
+    # Before: an Airflow task scoring one day's partition (`--append` with WHERE day = '{{ ds }}') that was retried,
+    # or backfilled, after its rows had been committed added every row a second time without a word: the scores
+    # table held each transaction twice, and every daily anomaly count built on it doubled.
+    import shutil
+    import warnings
+
+    import ad_duckdb as ad
+    from ad_duckdb.exceptions import AdDuckDBWarning
+
+    db = str(tmp_path / "append.duckdb")
+    shutil.copy(reported_db, db)
+    part = "SELECT * FROM transactions WHERE transaction_id BETWEEN 101 AND 300"
+    args = ("score", db, "tx_ae", part, "--into", "tx_scores", "--append", "--top", "0", "--quiet")
+    first = ad_duckdb(*args)
+    assert first.returncode == 0 and "note" not in first.stderr, first.stderr
+    again = ad_duckdb(*args)
+    assert again.returncode == 0, again.stderr
+    note = ("note: 200 of the 200 rows added to tx_scores have a transaction_id that tx_scores held already (an "
+            "earlier run scored them: a retry or a backfill of a run that was stored?)")
+    assert note in again.stderr, again.stderr
+    assert "DELETE FROM tx_scores WHERE" in again.stderr and "NOT IN (SELECT transaction_id FROM tx_scores)" in \
+        again.stderr, again.stderr
+    # a job that stops on a note stops here, saying the rows were added
+    strict = ad_duckdb(*args, env={"PYTHONWARNINGS": "error::UserWarning"})
+    assert strict.returncode == 1, strict.stderr
+    assert "meanwhile 200 scored rows were added to tx_scores (now 600 rows" in strict.stderr, strict.stderr
+    # new ids (the README's max(id) job) say nothing; from Python, the same note as a warning
+    con = ad.connect(db)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", AdDuckDBWarning)
+            assert ad.score(con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id BETWEEN 301 AND 350",
+                            into="tx_scores", append=True) == 50
+        with pytest.warns(AdDuckDBWarning, match="20 of the 20 rows added to tx_scores have a transaction_id"):
+            ad.score(con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id BETWEEN 331 AND 350",
+                     into="tx_scores", append=True)
+    finally:
+        con.close()
