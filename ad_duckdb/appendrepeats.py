@@ -29,9 +29,9 @@ def last_rowid(cur: duckdb.DuckDBPyConnection, target: str) -> int | None:
 def repeated(cur: duckdb.DuckDBPyConnection, target: str, idcol: str, before: int) -> int:
     """How many rows added after rowid ``before`` have an ``idcol`` value a row up to it has (in the same
     transaction, before its commit)."""
-    col = quote_ident(idcol)
-    got = cur.execute(f"SELECT count(*) FROM {target} AS n WHERE n.rowid > ? AND n.{col} IN "
-                      f"(SELECT o.{col} FROM {target} AS o WHERE o.rowid <= ?)", [before, before]).fetchall()
+    got = cur.execute(f"SELECT count(*) FROM {target} AS n WHERE n.rowid > ? AND n.{quote_ident(idcol)} IN "
+                      f"(SELECT o.{quote_ident(idcol)} FROM {target} AS o WHERE o.rowid <= ?)",
+                      [before, before]).fetchall()
     return int(got[0][0])
 
 
