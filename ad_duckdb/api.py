@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import (
+    appendrepeats,
     catalognames,
     damagedfile,
     interrupts,
@@ -225,6 +226,11 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
         if not path or not path[0][0]:
             con.close()
             raise _not_a_database(database)
+        try:
+            workfolder.spill_beside_file(con, path[0][0])
+        except BaseException:
+            con.close()
+            raise
     from .udfs import OPEN_ARGS
 
     OPEN_ARGS[con] = (database, read_only, kwargs)
@@ -1071,6 +1077,7 @@ def score(
             held = table_columns(con, into) if append else None
         tally: list[DriftTally] = []
         types: dict[str, str] = {}
+        repeats: list[tuple[str, int]] = []  # an appended run's rows whose id the table held: (id column, rows)
         try:
             # a table an earlier release scored with explain has no anomaly_imputed: its rows are added as they were
             imputed = held is None or "anomaly_imputed" in {c.lower() for c in held}
@@ -1110,10 +1117,12 @@ def score(
                     close()
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
-                                  explained_columns(explain, imputed), _added_top)
+                                  explained_columns(explain, imputed), _added_top, repeats)
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
+    if repeats and into is not None and out is None:
+        notes.warn(appendrepeats.note(into, repeats[0][0], repeats[0][1], n))
     return n if out is None else out
 
 
@@ -1137,9 +1146,10 @@ def _counted(reader: pa.RecordBatchReader, bar: RowProgress, failed: list[BaseEx
 def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, reader: pa.RecordBatchReader,
                   close: Callable[[], None], failed: list[BaseException], lm: LoadedModel, types: dict[str, str],
                   checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
-                  explained: list[str], _added_top: AddedTop | None) -> int:
+                  explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]]) -> int:
     """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
-    ``explained``: the explanation columns written beside ``outputs`` (``explained_columns``)."""
+    ``explained``: the explanation columns written beside ``outputs`` (``explained_columns``); ``repeats``: gets,
+    when appending, the id column and how many added rows repeat an id the table held (``appendrepeats``)."""
     target = table_sql(into)
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
@@ -1151,11 +1161,16 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
             # no row committed after it began, nor this transaction's uncommitted ones.
             if held is not None:
+                idcol = appendrepeats.id_column(table_types(con, into))
+                before = appendrepeats.last_rowid(cur, target) if idcol is not None else None
                 try:
                     added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
                                         ).fetchall()
                 except duckdb.InvalidInputException as e:
                     raise append_value_error(e) or e from None
+                if idcol is not None and before is not None and (
+                        seen := appendrepeats.repeated(cur, target, idcol, before)):
+                    repeats.append((idcol, seen))
             else:
                 cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),

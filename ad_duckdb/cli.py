@@ -338,6 +338,12 @@ def _done_if_interrupted(read: Callable[[], Any], said: Callable[[Any, Any], str
             if what is not None:
                 done.append(what)
             raise click.ClickException(outputerrors.output_failed(e, what)) from e
+        if isinstance(e, AdDuckDBWarning):  # a note made an error (PYTHONWARNINGS) once the change was committed
+            what = said(before, read())
+            if what is None:
+                raise
+            done.append(what)
+            raise _failure(f"{e}{_MADE_ERROR}; meanwhile {what}.") from e
         if not is_interrupt(e):
             raise
         what = said(before, read())
@@ -865,6 +871,8 @@ class _Group(click.Group):
             if is_interrupt(e) and e.exit_code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 raise _interrupted() from e
             raise
+        except AdDuckDBWarning as e:  # a note made an error (_warn) in a command without _notes (show, list)
+            raise _failure(f"{e}{_MADE_ERROR}") from e
         except BrokenPipeError:
             # Why here: click answers a closed pipe with exit 1, the code of any other error.
             raise SystemExit(_reader_gone()) from None
@@ -1107,7 +1115,10 @@ def _notes() -> Iterator[None]:
         try:
             yield
         except AdDuckDBWarning as w:
-            raise _failure(f"{w} (a note, made an error by PYTHONWARNINGS / -W error)") from w
+            raise _failure(f"{w}{_MADE_ERROR}") from w
+
+
+_MADE_ERROR = " (a note, made an error by PYTHONWARNINGS / -W error)"
 
 
 # Whether notes end the command as errors: what the -W / PYTHONWARNINGS options the process was started with say of
@@ -1125,6 +1136,23 @@ def _note(message: str) -> None:
     """A ``note: ...`` line on stderr, unless PYTHONWARNINGS ignores notes (_NOTES_IGNORED)."""
     if not _NOTES_IGNORED:
         click.echo(f"note: {message}", err=True)
+
+
+def _warn(message: str) -> None:
+    """A note on the results (few labelled anomalies, a damaged model, rows unlike the training ones): a ``note:``
+    line (``_note``), or, under PYTHONWARNINGS=error, an ``AdDuckDBWarning`` raised, which ``_notes`` makes the
+    Error line. Why two kinds: a note on the output alone (columns hidden to fit the terminal, a database created)
+    is no reason to stop a job, while error::UserWarning is how a job says it must stop on a note on the data."""
+    _notes_are_errors(message)
+    _note(message)
+
+
+def _notes_are_errors(*notes: str | None) -> None:
+    """Raise the first of ``notes`` as an ``AdDuckDBWarning`` under PYTHONWARNINGS=error (``_warn``); a report
+    calls it before printing, as a Python warning made an error stops the program where it is raised."""
+    first = next((n for n in notes if n), None)
+    if _NOTES_ARE_ERRORS and first is not None:
+        raise AdDuckDBWarning(first)
 
 
 def _notes_action(category: type[Warning]) -> str | None:
@@ -1304,8 +1332,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     # comes after the commit: said, as a job's retry of the "failed" run would --append them again
                     outcome = _into_outcome(con, into, before, ref, rows_before)
                     if outcome and "not changed" not in outcome:
-                        raise _failure(f"{e} (a note, made an error by PYTHONWARNINGS / -W error); meanwhile "
-                                       f"{outcome}") from e
+                        raise _failure(f"{e}{_MADE_ERROR}; meanwhile {outcome}") from e
                 raise
             if summary:
                 click.echo(jsonvalues.dumps({"model": ref, "table": into, "rows_written": written, "table_rows": held,
@@ -1322,13 +1349,17 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     con.register("__ad_added", added.table())
                     rel = con.sql(f"SELECT {extra_sql} FROM __ad_added ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
-            if watched is not None:
-                note = watched.note(con, source, got.feature_names, db=db, model=model,
-                                    added_to=into if append else None)
-                if note:
-                    _note(note)
-            else:
-                _note_scored_totals(con, db, model, got.feature_names, source, table_sql(into), table_sql(into))
+            try:
+                if watched is not None:
+                    note = watched.note(con, source, got.feature_names, db=db, model=model,
+                                        added_to=into if append else None)
+                    if note:
+                        _warn(note)
+                else:
+                    _note_scored_totals(con, db, model, got.feature_names, source, table_sql(into), table_sql(into))
+            except AdDuckDBWarning as e:  # a note made an error, once the scores are stored: said, as above
+                outcome = _into_outcome(con, into, before, ref, rows_before)
+                raise _failure(f"{e}{_MADE_ERROR}" + (f"; meanwhile {outcome}" if outcome else "")) from e
             return
         if top == 0 and plots_dir:  # the plots alone: no header with nothing under it, and no scan for no rows
             _plot_scores(con, model, source, plots_dir, over_time)
@@ -1382,7 +1413,7 @@ def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, fea
 
     note = scored_totals_note(con, top_from, sums_from, source, features, db=db, model=model)
     if note:
-        _note(note)
+        _warn(note)
 
 
 def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
@@ -1441,16 +1472,16 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     if n == 0 and append and held == 0 and intotable.reads_table(con, source, into):
         # Why: "id > (SELECT max(id) FROM scores)" over a table created empty is NULL, and selects no row run after
         # run, each told "normal when no new rows came"
-        _note(f"{source} has no rows, so none were added to {table}; {table} holds no rows yet and the "
+        _warn(f"{source} has no rows, so none were added to {table}; {table} holds no rows yet and the "
               "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
               "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.")
     elif n == 0 and append:
-        _note(f"{source} has no rows, so none were added to {table}; normal when no new rows came since "
+        _warn(f"{source} has no rows, so none were added to {table}; normal when no new rows came since "
               "the last run, else check the source and its load.")
     elif n == 0:
         # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
         # empties the scores table without a word a log watcher would catch.
-        _note(f"{source} has no rows, so {table} holds no scores"
+        _warn(f"{source} has no rows, so {table} holds no scores"
               f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.")
     if plots_dir:
         click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
@@ -1504,7 +1535,7 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
     for r in rows:
         if r["problem"] is not None:
-            _note(r['problem'])
+            _warn(r['problem'])
 
 
 def _method_text(t: Any) -> str:
@@ -1542,6 +1573,10 @@ def show(db: str, model: str, out_format: str) -> None:
         stored = store.known_models(con).get(rec.name, [rec.version])
         versions, live = store.version_features(con, rec.name), max(stored)
         calling = views_calling_version(con, rec.name, rec.version, live)
+        if out_format != "json":  # json's notes are fields of its one object, kept as ignore keeps them
+            _notes_are_errors(call_note if call is not None else None,
+                              *(f"threshold {t.name!r}: {n}" if (n := training_rows_note(t)) else None
+                                for t in rec.thresholds))
         if out_format == "json":
             from dataclasses import asdict
 
@@ -1730,7 +1765,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
         from .sqltext import shell_word
 
         names = ", ".join(repr(x) for x in lost)
-        _note(f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
+        _warn(f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
               f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
               f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
               "--carry-thresholds")
@@ -2792,6 +2827,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             return
         if out_format == "csv":
             cols = list(rep.table[0]) if rep.table else ["threshold", "precision", "recall", "f1", "flagged_share"]
+            _notes_are_errors(*rep.notes)
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
                 _note(note)
@@ -2807,6 +2843,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return
+        _notes_are_errors(*rep.notes)
         click.echo(rep.text(notes=not _NOTES_IGNORED))  # its notes among its figures, unless notes are ignored
         click.echo("")
         if not rep.table and not rep.anomalies:  # rows labelled normal only (normalonly): no recall to trade
@@ -2927,13 +2964,13 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         if "effective_anomalies" in ci and 0 < ci["effective_anomalies"] < FEW_ANOMALIES:
             # of weighted rows: Kish's effective count, which the recall interval takes (10 anomalies of weight 100
             # beside 30 of weight 1 are an effective 10.6, and 40 rows passed the check)
-            _note(f"chosen on only an effective {ci['effective_anomalies']:.1f} labelled anomalies "
+            _warn(f"chosen on only an effective {ci['effective_anomalies']:.1f} labelled anomalies "
                   f"({ci['anomalies']} weighted rows; Kish's effective size): its recall {th.recall:.3f} could be "
                   f"anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another sample like this one; label "
                   "more anomalies before relying on it.")
         elif "effective_anomalies" not in ci and 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
             n = ci["anomalies"]
-            _note(f"chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
+            _warn(f"chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
                   f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
                   "sample of as many; label more anomalies before relying on it.")
         if th.method == alarmrate.METHOD:  # what it flags on those rows: in chosen_on after the rows
@@ -2945,7 +2982,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             cost = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}").rpartition("; ")[2]
             click.echo(cost, err=out_format == "json")  # json's stdout is the one object; chosen_on holds it too
         if (optimistic := training_rows_note(th)) is not None:
-            _note(optimistic)
+            _warn(optimistic)
 
 
 @cli.command("export")

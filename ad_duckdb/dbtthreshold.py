@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -18,6 +19,7 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
+from . import dbtpackage
 from .exceptions import OptionError
 
 FUNCTION = "store_anomaly_threshold"
@@ -59,12 +61,21 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
     if not isinstance(opts, dict):
         raise OptionError(f"{FUNCTION}: options must be a JSON object of set_threshold's keyword arguments, e.g. "
                           f"'{{\"target\": 0.01}}'; got {options!r}.")
+    # the macro's, inside a node's transaction: the relation (``this``) the node writes there, uncommitted
+    node = opts.pop("in_transaction_of", None)
+    _check_copy(opts.pop("package_version", None))
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
         raise OptionError(f"Threshold {name!r} for {model!r}: unknown option(s) {', '.join(map(repr, unknown))}; the "
                           f"options are {', '.join(OPTIONS)} (each method takes some of them).")
     cur = conn.cursor()
     try:
+        if isinstance(node, str) and isinstance(opts.get("source"), str) and _reads(cur, opts["source"], node):
+            raise OptionError(
+                f"Threshold {name!r} of {model!r} is chosen on rows of {opts['source']}, which this node writes in its "
+                "transaction (a hook's default), uncommitted: the function reads committed rows only, so it would "
+                f"choose on the rows before them. Write the hook as {_hook(model, name, method, opts, node)} (it "
+                "runs after the node's transaction commits), or call it in on-run-end or with dbt run-operation.")
         th = set_threshold(cur, model, name, method, **{k: v for k, v in opts.items() if v is not None})
         ref = registry(cur).get(model).ref  # 'tx_ae' names its latest version: the one the threshold belongs to
     finally:
@@ -75,3 +86,93 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
         v = getattr(th, k)
         out[k] = None if v is None or not math.isfinite(v) else v
     return out
+
+
+def _reads(cur: DuckDBPyConnection, source: str, node: str, depth: int = 0) -> bool:
+    """Whether ``source`` (a table's name or a query) reads relation ``node`` (dbt's ``this``), directly or through
+    views; True when it cannot be told (a query DuckDB cannot parse, views nested very deep), as refusing is safe."""
+    from .labelled import _same_source
+    from .sqltext import name_parts
+
+    parts = name_parts(node)
+    if parts is None or depth > 8:
+        return True
+    if _same_source(source, node):
+        return True
+    if (own := name_parts(source)) is not None:
+        names = [own[-1]]
+    else:
+        try:
+            names = sorted(cur.get_table_names(source, qualified=False))
+        except duckdb.Error:
+            return True
+    for table in names:
+        if table.lower() == parts[-1].lower():  # a name alike in another schema too: refused, as it cannot hurt
+            return True
+        views = cur.execute("SELECT sql FROM duckdb_views() WHERE lower(view_name) = lower(?) AND NOT internal",
+                            [table]).fetchall()
+        if any(_reads(cur, _view_query(sql), node, depth + 1) for (sql,) in views):
+            return True
+    return False
+
+
+def _view_query(sql: str) -> str:
+    """The query of a view's ``CREATE VIEW name AS query;`` as duckdb_views() gives it."""
+    import re
+
+    m = re.match(r"(?is)\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?view\s+.*?\s+as\s+(.*)$", sql)
+    return (m.group(1) if m else sql).strip().rstrip(";")
+
+
+def _hook(model: str, name: str, method: str, opts: dict[str, Any], node: str) -> str:
+    """The hook, with the call's arguments and ``'transaction': false``, that stores this threshold after the node's
+    transaction commits: ``{'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'cut', ..., source=this) }}", ...}``."""
+
+    def jinja(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"') + "'"
+
+    args = [jinja(model), jinja(name), jinja(method)]
+    for k in OPTIONS:  # the macro's order
+        if opts.get(k) is not None:
+            args.append(f"{k}=this" if k == "source" and opts[k] == node else f"{k}={jinja(opts[k])}")
+    return "{'sql': \"{{ ad_duckdb_set_threshold(" + ", ".join(args) + ") }}\", 'transaction': false}"
+
+
+def _check_copy(declared: Any) -> None:
+    """Refuse a macro from another release than the installed ad_duckdb (``declared``: the version it passes, None
+    from a copy made before macros passed it), naming both versions and the command that refreshes the copy.
+
+    Why: ``ad-duckdb dbt-package --copy-to`` (or the file copied into macros/) freezes the macros at a release, and a
+    project that upgraded ad_duckdb kept running them against the new plugin, whose function they call."""
+    installed = dbtpackage.package_version()
+    if declared == installed:
+        return
+    folder = _installed_copy()
+    was = declared if isinstance(declared, str) else (dbtpackage.package_version(folder) if folder else None)
+    refresh = (f"ad-duckdb dbt-package --copy-to {dbtpackage.local_path(folder)} and dbt deps" if folder is not None else
+               "ad-duckdb dbt-package --copy-to FOLDER (the local: of packages.yml) and dbt deps, or copy "
+               "macros/ad_duckdb_set_threshold.sql again from the folder `ad-duckdb dbt-package` prints")
+    raise OptionError(
+        f"The macro ad_duckdb_set_threshold is from the dbt package ad_duckdb {was or 'of an earlier release'} (a "
+        f"copy), but the installed ad_duckdb is {installed}, whose plugin runs it: refresh the copy with {refresh}, "
+        "so that the macros are the installed release's.")
+
+
+def _installed_copy() -> Path | None:
+    """The copy of the dbt package this dbt project installed (``dbt deps`` links a ``local:`` package into
+    dbt_packages/ad_duckdb), if it is a copy rather than the installed package's own folder."""
+    try:
+        from dbt.flags import get_flags
+
+        project = Path(getattr(get_flags(), "PROJECT_DIR", None) or Path.cwd())
+    except (ImportError, AttributeError):  # outside a dbt run, or a dbt without flags: the working folder
+        project = Path.cwd()
+    linked = project / dbtpackage.INSTALL_FOLDER / dbtpackage.PACKAGE_NAME
+    if not (linked / "dbt_project.yml").is_file():
+        return None
+    real = linked.resolve()
+    return None if real == dbtpackage.package_dir() else real

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts
+from . import interrupts, workfolder
 from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
@@ -1561,6 +1561,8 @@ class Backend:
         self.read_write = read_write
         self.con = duckdb.connect(path, read_only=not read_write)
         try:
+            # a read-only mount's warehouse: a BI tool's query larger than memory spills to the system temporary folder
+            workfolder.spill_beside_file(self.con, path)
             check_schemas(self.con, self.attached)
             # Why here, before the settings below: once external access is off DuckDB refuses ATTACH
             for a in self.attached:

@@ -5,6 +5,11 @@ that fails there names it.
 An in-memory database spills to ``.tmp`` in the working folder by DuckDB's default. Why moved only where that
 folder cannot be written: elsewhere DuckDB's choice stays (a system temporary folder may be a small tmpfs). Why a new name per
 connection: DuckDB removes the folder it created when its database closes, with any other database's files in it.
+
+A file database spills to ``PATH.tmp`` beside the file by DuckDB's default, on the data's own disk, and DuckDB 2.0
+lets two processes reading one file share that folder (each marks its files with an owner file). Where that folder
+cannot be made (a read-only mount or image, another user's folder, opened read-only) it spills to the system
+temporary folder instead; a ``temp_directory`` the user set is kept.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import duckdb
+
+from .sqltext import quote_literal
 
 
 def in_memory_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -30,6 +39,27 @@ def in_memory_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
         return config
     folder = Path(tempfile.gettempdir()) / f"ad_duckdb_{os.getpid()}_{secrets.token_hex(4)}.tmp"
     return {**(config or {}), "temp_directory": str(folder)}
+
+
+def spill_beside_file(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    """Point the spill folder of ``con``'s file database (at ``path``) at the system temporary folder when DuckDB's
+    default, ``PATH.tmp`` beside the file, cannot be written and nobody chose another.
+
+    Why a SET after opening rather than ``config``: DuckDB refuses a second connection to a file open with another
+    configuration, so a plain ``duckdb.connect(path)`` in the same process would be refused."""
+    # fetchall: a result left half-read blocks the connection's next con.sql (DuckDB 2.0)
+    current = con.execute("SELECT current_setting('temp_directory')").fetchall()
+    default = os.path.abspath(f"{path}.tmp")
+    if not current or not current[0][0] or os.path.abspath(current[0][0]) != default:
+        return  # the user's own folder, or one set already on this database
+    target = Path(default)
+    if os.access(target if target.is_dir() else target.parent, os.W_OK | os.X_OK):
+        return
+    folder = Path(tempfile.gettempdir()) / f"ad_duckdb_{os.getpid()}_{secrets.token_hex(4)}.tmp"
+    try:
+        con.execute(f"SET GLOBAL temp_directory = {quote_literal(str(folder))}")
+    except duckdb.Error:  # spilled there already (it existed and was writable then), or the settings are locked
+        return
 
 
 def where(path: Path) -> str:

@@ -19,9 +19,11 @@
   From the command line:
     dbt run-operation ad_duckdb_set_threshold --args "{model: tx_ae, name: cut, method: contamination, target: 0.02}"
 
-  It stores at once (committed), so a threshold set in a model's pre_hook is seen by that model. With source=, it
-  refuses to run inside the node's transaction (a hook's default): rows that transaction wrote are not committed, and
-  the threshold would be chosen on the rows before them. In `dbt build --empty` it stores nothing.
+  It stores at once (committed), so a threshold set in a model's pre_hook is seen by that model. It chooses on
+  committed rows: inside the node's transaction (a hook's default), a source= reading the node's own relation (this,
+  in a query, or through a view) is refused, as the rows the node built are not committed yet (the error writes out
+  the hook with 'transaction': false that works); other relations (ref('labelled')) are read as committed. In `dbt
+  build --empty` it stores nothing.
 #}
 {% macro ad_duckdb_set_threshold(model, name, method, value=none, target=none, source=none, label=none, where=none,
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
@@ -44,7 +46,10 @@
   {%- set given = {'value': value, 'target': target, 'label': label, 'where': where, 'miss_cost': miss_cost,
                    'alarm_cost': alarm_cost, 'anomaly_share': anomaly_share, 'rate': rate, 'per_hour': per_hour,
                    'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight} -%}
+  {#- the release this file came from (the package's dbt_project.yml version): the plugin refuses another's copy -#}
+  {%- set package_version = '0.1.0' -%}
   {%- set options = {} -%}
+  {%- do options.update({'package_version': package_version}) -%}
   {%- for key, v in given.items() if v is not none -%}{%- do options.update({key: v}) -%}{%- endfor -%}
   {#- a relation (this, ref('x'), source(...)) as the name it renders to -#}
   {%- if source is not none -%}{%- do options.update({'source': source | string}) -%}{%- endif -%}
@@ -58,13 +63,15 @@
       {%- endcall -%}
       {%- do ids.append(load_result('ad_duckdb_transaction')['data'][0][0]) -%}
     {%- endfor -%}
-    {%- if ids[0] == ids[1] -%}
+    {%- if ids[0] == ids[1] and this is defined and this is not none -%}
+      {#- the function reads committed rows: it refuses a source reading the relation this node writes -#}
+      {%- do options.update({'in_transaction_of': this | string}) -%}
+    {%- elif ids[0] == ids[1] -%}
       {{ exceptions.raise_compiler_error(
            "ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " is chosen on rows of " ~ source
-           ~ ", but it is called inside the node's transaction (a hook's default), where rows that transaction wrote "
-           ~ "are not committed: it would be chosen on the rows before them. Give the hook transaction: false, e.g. "
-           ~ "post_hook={'sql': \"{{ ad_duckdb_set_threshold(...) }}\", 'transaction': false}, or call it in "
-           ~ "on-run-end or with dbt run-operation.") }}
+           ~ ", but it is called inside a transaction, where rows that transaction wrote are not committed: it "
+           ~ "would be chosen on the rows before them. Call it in a hook with 'transaction': false, in on-run-end, "
+           ~ "or with dbt run-operation.") }}
     {%- endif -%}
   {%- endif -%}
   {%- call statement('ad_duckdb_set_threshold', fetch_result=True, auto_begin=False) -%}
