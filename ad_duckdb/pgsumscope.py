@@ -32,6 +32,11 @@ def _name(word: str) -> str:
     return word[1:-1].replace('""', '"').lower() if word.startswith('"') else word.lower()
 
 
+def _distinct_from(toks: Tokens, j: int) -> bool:
+    """Whether the FROM at token ``j`` is IS [NOT] DISTINCT FROM's, an operator, not a clause."""
+    return j > 0 and toks[j - 1][1].lower() == "distinct"
+
+
 def _named(word: str, kind: str) -> bool:
     """Whether a token may name a table, an alias or a column."""
     return kind == "identifier" or kind == "keyword" and word.lower() not in _SYNTAX
@@ -72,8 +77,12 @@ class Scopes:
     def _opens_closed(self, i: int) -> bool:
         """Whether the subquery opening at ``i`` in ``block`` sees none of its columns: a CTE's body, the first item
         of a FROM clause, a set operation's parenthesised branch, the statement itself in parentheses. Any other (a
-        scalar subquery, IN, EXISTS, a later FROM item, which DuckDB may join laterally) sees them."""
+        scalar subquery, IN, EXISTS, a later FROM item, which DuckDB may join laterally) sees them. The words must be
+        the block's own clause's: ``x IS DISTINCT FROM (SELECT ...)`` and ``extract(year FROM (SELECT ...))`` are
+        scalar subqueries, whose sum of an outer column failed once rewritten."""
         prev = self.toks[i - 1][1].lower() if i > 0 else ""
+        if prev in ("as", "materialized", "from", *_SET_OPS) and (self.inner[i - 1] or _distinct_from(self.toks, i - 1)):
+            return False
         if prev == "" or prev in ("as", "materialized", "from", *_SET_OPS):
             return True
         if prev in ("all", "distinct") and i > 1:
@@ -92,7 +101,7 @@ class Scopes:
             w, kind = self.toks[j][1].lower(), self.toks[j][2]
             if self.inner[j]:
                 continue
-            if w == "from":
+            if w == "from" and not _distinct_from(self.toks, j):
                 in_from, in_condition = True, False
             elif not in_from:
                 continue

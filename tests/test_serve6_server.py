@@ -5,6 +5,8 @@ sum()'s type by every path a query takes, and client_min_messages. The servers c
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 import asyncpg
 import psycopg
@@ -172,3 +174,59 @@ def test_if_exists_skips_say_so_as_notices_that_client_min_messages_quiets(serve
         conn.execute("DROP TABLE IF EXISTS skip_me")
         conn.execute("ROLLBACK")  # a WARNING still comes
         assert seen == [("WARNING", "25P01", "there is no transaction in progress")]
+
+
+def test_review5_a_subquery_after_is_distinct_from_or_in_extract_sees_the_outer_query(server: Server) -> None:
+    """A subquery after IS DISTINCT FROM, or inside extract(year FROM ...), is a scalar subquery, which sees the
+    outer query's columns; its FROM was read as a FROM clause's, the subquery taken for a derived table that sees
+    none, and its sum of the outer query's column made the macro's call: DuckDB answered, the server failed with
+    'column "x" must appear in the GROUP BY clause'. A WHERE's IS DISTINCT FROM t.g was read as a FROM clause
+    declaring t, and the subquery's sum(t.x) of the outer t was rewritten, failing the same way."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE dst (x INTEGER, g INTEGER)")
+        conn.execute("CREATE TEMP TABLE dother (y INTEGER)")
+        conn.execute("INSERT INTO dst VALUES (1, 0), (2, 0), (4, 1)")
+        conn.execute("INSERT INTO dother VALUES (7)")
+        for sql, want in (("SELECT 7 IS DISTINCT FROM (SELECT sum(dst.x)) FROM dst", [(False,)]),
+                          ("SELECT 7 IS NOT DISTINCT FROM (SELECT sum(x)) FROM dst", [(True,)]),
+                          ("SELECT extract(year FROM (SELECT sum(dst.x))::INTEGER * INTERVAL 1 DAY "
+                           "+ DATE '2020-01-01') FROM dst", [(2020,)]),
+                          # the outer query's aggregate over each group of dst
+                          ("SELECT (SELECT sum(dst.x) FROM dother WHERE y IS DISTINCT FROM dst.g) FROM dst "
+                           "GROUP BY g ORDER BY g", [(3,), (4,)])):
+            assert _typed(conn, sql)[1] == want, sql
+        # a subquery of its own columns there is still bigint
+        assert _typed(conn, "SELECT 7 IS DISTINCT FROM (SELECT sum(x) FROM dst)") == ([("?column?", 16)], [(False,)])
+        conn.rollback()
+
+
+def test_review5_a_skip_notice_is_sent_only_for_what_was_skipped(warehouse: str, tmp_path: Path) -> None:
+    """DROP TABLE IF EXISTS rw.t (the database's name, as DuckDB reads a two-part name) dropped the table and sent
+    'schema "rw" does not exist, skipping'; CREATE SCHEMA / TABLE IF NOT EXISTS of a name that another attached
+    database holds created it here and sent 'already exists, skipping'."""
+    db = str(tmp_path / "rw.duckdb")
+    shutil.copy(warehouse, db)
+    seen: list[str | None] = []
+    with test_server.serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: seen.append(d.message_primary))
+        conn.execute("CREATE TABLE gone_soon (a INTEGER)")
+        conn.execute("DROP TABLE IF EXISTS rw.gone_soon")
+        assert seen == []
+        assert conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'gone_soon'").fetchall() == [(0,)]
+        conn.execute("DROP TABLE IF EXISTS rw.gone_soon")
+        assert seen == ['table "gone_soon" does not exist, skipping']
+        seen.clear()
+        conn.execute("ATTACH ':memory:' AS side")
+        conn.execute("CREATE SCHEMA side.reports")
+        conn.execute("CREATE TABLE side.reports.daily (a INTEGER)")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS reports")
+        conn.execute("CREATE TABLE IF NOT EXISTS reports.daily (a INTEGER)")
+        assert seen == []
+        assert conn.execute("SELECT database_name FROM duckdb_tables() WHERE table_name = 'daily' "
+                            "ORDER BY 1").fetchall() == [("rw",), ("side",)]
+        conn.execute("CREATE SCHEMA IF NOT EXISTS reports")
+        conn.execute("CREATE TABLE IF NOT EXISTS reports.daily (a INTEGER)")
+        conn.execute("CREATE TABLE IF NOT EXISTS rw.reports.daily (a INTEGER)")
+        conn.execute("DROP TABLE IF EXISTS side.main.daily")
+        assert seen == ['schema "reports" already exists, skipping', 'relation "daily" already exists, skipping',
+                        'relation "daily" already exists, skipping', 'table "daily" does not exist, skipping']
