@@ -29,25 +29,43 @@ def _written(name: str) -> str:
     return last[1:-1].replace('""', '"') if last.startswith('"') else last.lower()
 
 
+def _places(cur: duckdb.DuckDBPyConnection, parts: list[str], temp: bool | None) -> list[tuple[str, str]]:
+    """The (database, schema) places, lower case, where DuckDB looks for a relation of a dotted name: a bare name's
+    temporary ones (``temp`` True), the current schema (False), either (None: a DROP's); ``a.t`` the current
+    database's schema a, else database a's main schema (DuckDB reads a two-part name either way: ``warehouse.t``);
+    ``d.s.t`` database d's schema s."""
+    db, schema = (v.lower() for v in cur.execute("SELECT current_database(), current_schema()").fetchall()[0])
+    if len(parts) == 1:
+        return [p for p, ok in ((("temp", "main"), temp is not False), ((db, schema), temp is not True)) if ok]
+    if len(parts) == 2:
+        return [(db, parts[0])] if _schema_exists(cur, [db, parts[0]]) else [(parts[0], "main")]
+    return [(parts[-3], parts[-2])]
+
+
 def _relation_exists(cur: duckdb.DuckDBPyConnection, parts: list[str], temp: bool | None) -> bool:
-    """Whether a table, view or sequence of that name is where the statement would look: for a bare name, the
-    temporary ones (``temp`` True), the current schema (False), either (None: a DROP's)."""
-    name, schema = parts[-1], parts[-2] if len(parts) > 1 else None
-    temp_ok, current_ok = temp is not False, temp is not True
-    where = ("lower(name) = ? AND ? IN (lower(schema_name), lower(database_name))" if schema is not None else
-             "lower(name) = ? AND (? AND database_name = 'temp' OR ? AND database_name = current_database() AND "
-             "schema_name = current_schema())")
-    args: list[object] = [name, schema] if schema is not None else [name, temp_ok, current_ok]
-    return bool(cur.execute(
+    """Whether a table, view or sequence of that name is where the statement would look (``_places``): a table of
+    that name in another database or schema is not the statement's, which DuckDB drops or creates all the same."""
+    places = _places(cur, parts, temp)
+    return bool(places) and bool(cur.execute(
         "SELECT count(*) FROM (SELECT table_name AS name, schema_name, database_name FROM duckdb_tables() UNION ALL "
         "SELECT view_name, schema_name, database_name FROM duckdb_views() UNION ALL SELECT sequence_name, "
-        "schema_name, database_name FROM duckdb_sequences()) WHERE " + where, args).fetchall()[0][0])
+        "schema_name, database_name FROM duckdb_sequences()) WHERE lower(name) = ? AND ("
+        + " OR ".join(["lower(database_name) = ? AND lower(schema_name) = ?"] * len(places)) + ")",
+        [parts[-1], *(v for place in places for v in place)]).fetchall()[0][0])
 
 
 def _schema_exists(cur: duckdb.DuckDBPyConnection, parts: list[str]) -> bool:
+    """Whether schema ``parts[-1]`` is in database ``parts[-2]``, or in the current database for a bare name (a
+    schema of that name in another attached database is not the one CREATE / DROP SCHEMA s acts on)."""
     schema, database = parts[-1], parts[-2] if len(parts) > 1 else None
     return bool(cur.execute("SELECT count(*) FROM duckdb_schemas() WHERE lower(schema_name) = ? AND "
-                            "(? IS NULL OR lower(database_name) = ?)", [schema, database, database]).fetchall()[0][0])
+                            "lower(database_name) = lower(coalesce(?, current_database()))",
+                            [schema, database]).fetchall()[0][0])
+
+
+def _database_exists(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(cur.execute("SELECT count(*) FROM duckdb_databases() WHERE lower(database_name) = ?",
+                            [name]).fetchall()[0][0])
 
 
 def skipping_notice(cur: duckdb.DuckDBPyConnection, sql: str) -> tuple[str, str, str] | None:
@@ -59,7 +77,9 @@ def skipping_notice(cur: duckdb.DuckDBPyConnection, sql: str) -> tuple[str, str,
         if kind == "schema":
             return None if _schema_exists(cur, parts) else (
                 f'schema "{_written(name)}" does not exist, skipping', "00000", "NOTICE")
-        if len(parts) > 1 and not _schema_exists(cur, parts[:-1]) and parts[-2] != "temp":
+        # a two-part name's first part: a schema of the current database or a database (warehouse.t, temp.t)
+        if len(parts) > 1 and not _schema_exists(cur, parts[:-1]) \
+                and not (len(parts) == 2 and _database_exists(cur, parts[0])):
             return f'schema "{parts[-2]}" does not exist, skipping', "00000", "NOTICE"
         return None if _relation_exists(cur, parts, None) else (
             f'{kind} "{_written(name)}" does not exist, skipping', "00000", "NOTICE")
