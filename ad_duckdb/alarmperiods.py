@@ -140,7 +140,8 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
 
     A later period's rate differs from the target by its own variation and by the cut's error (the cut is fitted to
     this stretch's periods): var = s^2 (1 + 1/m) for one period, s^2 (1/m + 1/m) for the mean of m later ones; the
-    interval said is the wider of that t interval and the one of the alarms' effective count (``predictive``)."""
+    interval said is the wider of that t interval and the one of the alarms' effective count (``predictive``), ending
+    at most at ``rows_per`` (a period flags no more rows than it holds)."""
     p = np.asarray(period)
     keep = p >= 0
     w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -173,7 +174,11 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
         # a later period's alarms are a whole number: an end of 1.86 an hour left out the hours of 2 (8% of them at
         # 0.5 an hour), and the interval held 92% of later hours where rows are independent
         hi_1 = math.ceil(hi_1 - 1e-9)
+    # a later period flags at most the rows it holds: at a lag-1 correlation near 1 a stretch is worth about one
+    # independent row, and its count's interval said 0-106 alarms on a later day of 24 hourly readings
+    top = rows_per
     return PeriodSpread(periods=m, least=float(rate.min()), most=float(rate.max()),
-                        one=(float(min(one[0], lo_1 / eff_per * rows_per)), float(max(one[1], hi_1))),
-                        same=(float(min(same[0], lo_n / eff_n * rows_per)), float(max(same[1], hi_n / eff_n * rows_per))),
+                        one=(float(min(one[0], lo_1 / eff_per * rows_per, top)), float(min(max(one[1], hi_1), top))),
+                        same=(float(min(same[0], lo_n / eff_n * rows_per, top)),
+                              float(min(max(same[1], hi_n / eff_n * rows_per), top))),
                         lag1=float(rho), effective=float(eff_n))

@@ -516,3 +516,27 @@ def test_threshold_cli_alarm_rate_with_weight_and_carried_goal(plant: str) -> No
         con.close()
     stored = [g for m in goals for g in (m.get("threshold_goals") or {}).values() if isinstance(g, dict)]
     assert any(g.get("weight") == "w" and g.get("method") == "alarm_rate" for g in stored), goals
+
+
+def test_review5_a_later_periods_interval_ends_at_the_rows_it_holds() -> None:
+    """Hourly readings (24 a day) over 3-4 days, as correlated as 0.99 from one hour to the next, are worth about
+    one independent row: the count interval of so few effective alarms said '95% 0-106 on a later day', of a day
+    holding 24 readings. A later period flags at most the rows it holds, the stretch's rows a period."""
+    from ad_duckdb import alarmperiods
+    rng = np.random.default_rng(1)
+    for rho in (0.9, 0.97, 0.99):
+        for days in (3, 4, 7):
+            n = 24 * days
+            e = rng.standard_normal(n)
+            x = np.empty(n)
+            x[0] = e[0]
+            for i in range(1, n):
+                x[i] = rho * x[i - 1] + np.sqrt(1 - rho * rho) * e[i]
+            value, _ = alarmrate.cut(x, 2 / 24)
+            sp = alarmperiods.spread(x > value, np.arange(n) // 24, 24.0, alarmperiods.lag1(x))
+            assert sp is not None
+            assert sp.one[1] <= 24 and sp.same[1] <= 24, (rho, days, sp)
+            assert sp.one[0] <= sp.one[1] and sp.same[0] <= sp.same[1], (rho, days, sp)
+    # weighted: 12 rows a day kept, each standing for 2, so 24 a day
+    sp = alarmperiods.spread(x[::2] > value, (np.arange(n) // 24)[::2], 24.0, 0.9999, np.full(n // 2, 2.0))
+    assert sp is not None and sp.one[1] <= 24 and sp.same[1] <= 24, sp
