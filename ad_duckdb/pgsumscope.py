@@ -90,11 +90,14 @@ class Scopes:
         # ``((SELECT ...))`` at the statement's start
         return prev == "(" and i == 1
 
-    def from_items(self, block: int, segment: int) -> tuple[set[str], list[tuple[str, ...]] | None]:
-        """The names the FROM clause of ``block``'s branch ``segment`` declares (tables and aliases), and the tables
-        it lists by name, None when it has an item other than a named table (a derived table, a table function)."""
+    def from_items(self, block: int, segment: int) -> tuple[set[str], list[tuple[str, ...]] | None,
+                                                             dict[str, list[tuple[str, ...]]]]:
+        """The names the FROM clause of ``block``'s branch ``segment`` declares (tables and aliases), the tables it
+        lists by name (None when it has an item other than a named table: a derived table, a table function), and
+        for each name a column may be qualified by (a listed table's alias, else its own name) the tables it names."""
         declared: set[str] = set()
         tables: list[tuple[str, ...]] | None = []
+        qualifiers: dict[str, list[tuple[str, ...]]] = {}
         in_from = in_condition = False
         own = [j for j in range(len(self.toks)) if self.block[j] == block and self.segment[j] == segment]
         for n, j in enumerate(own):
@@ -124,7 +127,13 @@ class Scopes:
                         parts.append(_name(self.toks[own[k + 1]][1]))
                         k += 2
                     tables.append(tuple(parts))
-        return declared, tables
+                    # its alias: the next word (after AS), when a name and not a keyword (JOIN, WHERE, ...)
+                    k += k < len(own) and self.toks[own[k]][1].lower() == "as"
+                    alias = self.toks[own[k]] if k < len(own) and not self.inner[own[k]] else None
+                    named = alias is not None and (alias[2] == "identifier" or self.toks[own[k - 1]][1].lower() == "as")
+                    qualifiers.setdefault(_name(alias[1]) if alias is not None and named else parts[-1],
+                                          []).append(tuple(parts))
+        return declared, tables, qualifiers
 
 
 def own_columns(scopes: Scopes, call: int, first: int, close: int, columns: Columns | None, ctes: set[str]) -> bool:
@@ -134,7 +143,7 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, columns: Colu
     toks, block = scopes.toks, scopes.block[call]
     if scopes.closed[block]:
         return True
-    declared, tables = scopes.from_items(block, scopes.segment[call])
+    declared, tables, qualifiers = scopes.from_items(block, scopes.segment[call])
     j = first
     while j < close:
         word, kind = toks[j][1], toks[j][2]
@@ -152,6 +161,15 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, columns: Colu
         if len(parts) > 1:
             if not declared.intersection(parts[:-1]):
                 return False
+            # a table the FROM lists by name: the column must be its (DuckDB binds t.x to an outer query's t when
+            # the subquery's own t, another schema's table of that name, has no x)
+            at = next((n for n, q in enumerate(parts[:-1]) if q in qualifiers), None)
+            if at is not None:
+                if columns is None or any(t[-1] in ctes for t in qualifiers[parts[at]]):
+                    return False
+                known = [columns(t) for t in qualifiers[parts[at]]]
+                if not any(k is not None and parts[at + 1] in k for k in known):
+                    return False
             continue
         if columns is None or not tables or any(t[-1] in ctes for t in tables):
             return False

@@ -230,3 +230,24 @@ def test_review5_a_skip_notice_is_sent_only_for_what_was_skipped(warehouse: str,
         conn.execute("DROP TABLE IF EXISTS side.main.daily")
         assert seen == ['schema "reports" already exists, skipping', 'relation "daily" already exists, skipping',
                         'relation "daily" already exists, skipping', 'table "daily" does not exist, skipping']
+
+
+def test_review5_a_subquerys_sum_of_a_column_its_same_named_table_lacks_is_the_outer_querys(server: Server) -> None:
+    """SELECT (SELECT sum(transactions.x) FROM warehouse.main.transactions LIMIT 1) FROM transactions, the outer one a
+    temporary table of that name: the subquery's transactions has no column x, so DuckDB binds transactions.x to the
+    outer query's table and answers; the rewrite took it for the subquery's own (a name its FROM declares) and the
+    server failed with 'column "x" must appear in the GROUP BY clause'. A qualified column is the subquery's own only
+    where the table it names has it."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE transactions (x INTEGER)")
+        conn.execute("INSERT INTO transactions VALUES (1), (2), (4)")
+        for sql in ("SELECT (SELECT sum(transactions.x) FROM warehouse.main.transactions LIMIT 1) FROM transactions",
+                    "SELECT (SELECT sum(t.x) FROM warehouse.main.transactions AS t LIMIT 1) FROM transactions t"):
+            assert _typed(conn, sql)[1] == [(7,)], sql
+        # the table's own column: still the subquery's, bigint
+        own = conn.execute("SELECT sum(count) FROM warehouse.main.transactions").fetchall()[0][0]
+        assert _typed(conn, "SELECT (SELECT sum(transactions.count) FROM warehouse.main.transactions) "
+                            "FROM transactions LIMIT 1") == ([("sum", 20)], [(own,)])
+        assert _typed(conn, "SELECT (SELECT sum(t.count) FROM warehouse.main.transactions t) FROM transactions "
+                            "LIMIT 1") == ([("sum", 20)], [(own,)])
+        conn.rollback()
