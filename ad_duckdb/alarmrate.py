@@ -134,12 +134,18 @@ def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[
     return value, int(flagged[i])
 
 
-def _time_span(cur: object, source: str, where: str | None, time: str, who: str) -> tuple[float, str, str, int] | None:
+def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
+               weight: str | None = None) -> tuple[float, str, str, int] | None:
     """Seconds from the first to the last time of the rows, those two times as text, and how many distinct times
-    there are; None for no rows (which the scoring then refuses as such, not as times all NULL)."""
+    there are; None for no rows (which the scoring then refuses as such, not as times all NULL). ``weight``: the
+    weight column, whose rows of weight 0 count as none, here as in the cut: a week weighted 1 and three weeks
+    weighted 0 read as 4 weeks, a quarter of the rows a day, and '3 a day' flagged 4 times too many."""
     col = quote_ident(time)
+    cond = where_sql(strip_sql_ends(where)) if where else ""
+    if weight is not None:  # after the user's filter, checked and closed on its own
+        cond += f"{' AND' if cond else ' WHERE'} {quote_ident(weight)} > 0"
     q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR, "
-         f"count(DISTINCT {col}) FROM {source_sql(source)}{where_sql(strip_sql_ends(where)) if where else ''}")
+         f"count(DISTINCT {col}) FROM {source_sql(source)}{cond}")
     n, span, first, last, times = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
     if not n:
         return None
@@ -239,7 +245,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
-            span = _time_span(cur, source, where, found[0], who)
+            span = _time_span(cur, source, where, found[0], who, wcol)
             time_col = found[0]
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
         parts, when, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]

@@ -540,3 +540,33 @@ def test_review5_a_later_periods_interval_ends_at_the_rows_it_holds() -> None:
     # weighted: 12 rows a day kept, each standing for 2, so 24 a day
     sp = alarmperiods.spread(x[::2] > value, (np.arange(n) // 24)[::2], 24.0, 0.9999, np.full(n // 2, 2.0))
     assert sp is not None and sp.one[1] <= 24 and sp.same[1] <= 24, sp
+
+
+def test_review5_rows_of_weight_0_are_out_of_the_stretchs_time_span(plant: str) -> None:
+    """Rows of weight 0 count as none, but the stretch's time span was read over every row: a week weighted 1
+    followed by three weeks weighted 0 read as 4 weeks of 72 rows a day, and '3 a day' flagged about 4 times as
+    many rows as the week weighted alone (and as the same week unweighted)."""
+    week = "ts >= '2013-12-25' AND ts < '2014-01-01'"
+    con = ad_duckdb.connect(plant)
+    try:
+        alone = ad_duckdb.set_threshold(con, "t", "z_alone", "alarm_rate", source="m", where=week, per_day=3,
+                                        time="ts")
+        zeros = ad_duckdb.set_threshold(
+            con, "t", "z_zeros", "alarm_rate", per_day=3, time="ts", weight="w",
+            source="SELECT *, CASE WHEN ts < '2014-01-01' THEN 1 ELSE 0 END AS w FROM m "
+                   "WHERE ts >= '2013-12-25' AND ts < '2014-01-22'")
+    finally:
+        con.close()
+    on = " ".join((zeros.chosen_on or "").split())
+    assert "2013-12-25 00:00:00 to 2013-12-31 23:55:00: 1 week, 288 rows a day" in on, on
+    assert zeros.value == pytest.approx(alone.value) and zeros.flagged_share == pytest.approx(alone.flagged_share), on
+    # with a filter too, a trailing comment of its own kept from the weight's condition
+    con = ad_duckdb.connect(plant)
+    try:
+        filtered = ad_duckdb.set_threshold(
+            con, "t", "z_where", "alarm_rate", per_day=3, time="ts", weight="w",
+            where="ts >= '2013-12-25' -- the week and the three after it",
+            source="SELECT *, CASE WHEN ts < '2014-01-01' THEN 1 ELSE 0 END AS w FROM m WHERE ts < '2014-01-22'")
+    finally:
+        con.close()
+    assert filtered.value == pytest.approx(alone.value), filtered.chosen_on
