@@ -91,7 +91,7 @@ from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, quote_literal, shell_word, shown_table, source_sql, sql_name, sql_names, strip_sql_ends, table_sql
+from .sqltext import is_query, name_parts, quote_ident, quote_literal, shell_word, shown_table, source_sql, sql_name, sql_names, strip_sql_ends, table_sql
 from .store import Threshold
 from .texttable import Number as _Number
 from .texttable import cell_text as _cell_text
@@ -1457,6 +1457,20 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     return n, held
 
 
+def _source_columns(con: duckdb.DuckDBPyConnection, rec: LoadedModel | ModelRecord) -> set[str] | None:
+    """The columns (lower case) of this database's table or view of the name ``rec`` was trained on (for an imported
+    model's note in `show`), empty when there is none; None for a source of another kind (a query, a file)."""
+    from .catalognames import dotted_target
+
+    trained_on = (rec.metrics or {}).get("train_source")
+    if not isinstance(trained_on, str) or is_query(trained_on) or name_parts(trained_on) is None:
+        return None
+    try:
+        return {c.lower() for c, _ in describe(con, trained_on)}
+    except (duckdb.Error, AdDuckDBError):
+        return set()
+
+
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
                        show_default=True, help="table for people; csv or json for scripts (every row, no clipping).")
 
@@ -1535,7 +1549,8 @@ def show(db: str, model: str, out_format: str) -> None:
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
         call = retrain_call(rec)
-        call_note = retrain_note(rec, [d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()])
+        call_note = retrain_note(rec, [d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()],
+                                 _source_columns(con, rec))
         # Why: the first thing asked of a model stored weeks ago is how to call it (its features' order)
         trained_on = (rec.metrics or {}).get("train_source")
         score_call = _score_call(con, model, rec.feature_names, trained_on if isinstance(trained_on, str) else None)
