@@ -91,8 +91,20 @@ from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
-from .sqltext import is_query, name_parts, quote_ident, quote_literal, shell_word, shown_table, source_sql, sql_name, sql_names, strip_sql_ends, table_sql
-from .store import Threshold
+from .sqltext import (
+    is_query,
+    name_parts,
+    quote_ident,
+    quote_literal,
+    shell_word,
+    shown_table,
+    source_sql,
+    sql_name,
+    sql_names,
+    strip_sql_ends,
+    table_sql,
+)
+from .store import ModelRecord, Threshold
 from .texttable import Number as _Number
 from .texttable import cell_text as _cell_text
 from .texttable import csv_cell as _csv_cell
@@ -1457,10 +1469,9 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     return n, held
 
 
-def _source_columns(con: duckdb.DuckDBPyConnection, rec: LoadedModel | ModelRecord) -> set[str] | None:
+def _source_columns(con: duckdb.DuckDBPyConnection, rec: ModelRecord) -> set[str] | None:
     """The columns (lower case) of this database's table or view of the name ``rec`` was trained on (for an imported
     model's note in `show`), empty when there is none; None for a source of another kind (a query, a file)."""
-    from .catalognames import dotted_target
 
     trained_on = (rec.metrics or {}).get("train_source")
     if not isinstance(trained_on, str) or is_query(trained_on) or name_parts(trained_on) is None:
