@@ -85,3 +85,38 @@ def test_a_dropped_pinned_version_points_at_its_stored_copy_or_the_columns_store
         assert "stored copy" not in msg, msg
     finally:
         con.close()
+
+
+def test_compare_of_two_versions_with_identical_onnx_says_they_are_the_same_model(tmp_path: Path) -> None:
+    """A rollback import (tx_ae@1's exported file imported back as tx_ae@2) compared with tx_ae@1 gave a full table,
+    the top overlap 100% and rank correlation 1 unexplained; now the first lines say they are one model, whose scores
+    are the same row for row, so only their thresholds can differ."""
+    import json
+
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=400)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.export_model(con, "tx_ae@1", tmp_path / "v1.onnx")
+        # a threshold set since the export: the import is stored as a version of its own (tx_ae@2)
+        ad_duckdb.set_threshold(con, "tx_ae@1", "strict", "manual", value=5.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the note that tx_ae@2 lacks 'strict'
+            ad_duckdb.import_model(con, tmp_path / "v1.onnx")
+        r = ad_duckdb.compare_versions(con, "tx_ae@1", "tx_ae@2", "transactions")
+        assert r.same_model
+        text = str(r)
+        assert ("tx_ae@1 and tx_ae@2 are the same model (identical ONNX bytes and features, sha256 "
+                in text.splitlines()[1]), text
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], where="transaction_id > 100",
+                            **FAST)
+        r = ad_duckdb.compare_versions(con, "tx_ae@1", "tx_ae@3", "transactions")
+        assert not r.same_model and "same model" not in str(r)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["compare", path, "tx_ae@1", "tx_ae@2", "transactions", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["same_model"] is True
