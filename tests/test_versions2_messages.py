@@ -120,3 +120,32 @@ def test_compare_of_two_versions_with_identical_onnx_says_they_are_the_same_mode
     res = CliRunner().invoke(cli, ["compare", path, "tx_ae@1", "tx_ae@2", "transactions", "--format", "json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["same_model"] is True
+
+
+def test_a_feature_renamed_upstream_is_offered_the_close_column_of_the_source(tmp_path: Path) -> None:
+    """Month three's model takes unique_cards; month one's table calls it distinct_cards. Scoring month one said only
+    'rename them in a query: SELECT x AS unique_cards': the close name of the source's own is offered now, with the
+    query that renames it (which scores)."""
+    from ad_duckdb.exceptions import SourceNotFoundError
+
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        make_transactions(con, n=400)
+        con.execute("CREATE TABLE m3 AS SELECT transaction_id AS merchant_id, count, amount, "
+                    "(count % 4)::INTEGER AS unique_cards FROM transactions")
+        con.execute("CREATE TABLE m1 AS SELECT * RENAME (unique_cards AS distinct_cards) FROM m3")
+        ad_duckdb.train(con, "tx_ae", "m3", features=["count", "amount", "unique_cards"], **FAST)
+        con.execute("DROP TABLE m3")
+        with pytest.raises(SourceNotFoundError) as e:
+            ad_duckdb.score(con, "tx_ae", "m1")
+        msg = str(e.value)
+        assert ("'m1' has 'distinct_cards', close to 'unique_cards' (renamed upstream?): score "
+                "SELECT * RENAME (distinct_cards AS unique_cards) FROM m1") in msg, msg
+        assert ad_duckdb.score(con, "tx_ae", "SELECT * RENAME (distinct_cards AS unique_cards) FROM m1").num_rows == 400
+        # nothing close (an id shares only '_id'): no guess
+        con.execute("CREATE TABLE m0 AS SELECT merchant_id, count, amount FROM m1")
+        with pytest.raises(SourceNotFoundError) as e:
+            ad_duckdb.score(con, "tx_ae", "m0")
+        assert "close to" not in str(e.value), str(e.value)
+    finally:
+        con.close()
