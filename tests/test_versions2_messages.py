@@ -16,38 +16,34 @@ from ad_duckdb.cli import cli
 from conftest import FAST, make_transactions
 
 
+def _trained_and_exported(path: str, onnx: Path, name: str = "tx_ae") -> duckdb.DuckDBPyConnection:
+    """An open connection to ``path``, which holds 400 transactions and ``name``@1 trained on two of their columns,
+    exported to ``onnx``."""
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=400)
+    ad_duckdb.train(con, name, "transactions", features=["count", "amount"], **FAST)
+    ad_duckdb.export_model(con, f"{name}@1", onnx)
+    return con
+
+
 def test_show_of_an_imported_model_says_whether_this_database_holds_its_source(tmp_path: Path) -> None:
     """A model promoted by export and import into a database that has its training table said the database "may not
     hold" it, the same as where it does not: now it says the table is here, with the model's columns, or is not."""
-    dev = str(tmp_path / "dev.duckdb")
-    con = ad_duckdb.connect(dev)
-    try:
-        make_transactions(con, n=400)
-        ad_duckdb.train(con, "tm", "transactions", features=["count", "amount"], **FAST)
-        ad_duckdb.export_model(con, "tm", tmp_path / "tm.onnx")
-    finally:
-        con.close()
-    prod = str(tmp_path / "prod.duckdb")
-    con = ad_duckdb.connect(prod)
-    try:
-        make_transactions(con, n=400)
-        ad_duckdb.import_model(con, tmp_path / "tm.onnx")
-    finally:
-        con.close()
-    res = CliRunner().invoke(cli, ["show", prod, "tm"], catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    note = next(ln for ln in res.stdout.splitlines() if ln.startswith("  note: this model was imported"))
-    assert "may not hold" not in note, note
-    assert "this database has a table 'transactions' with the model's columns" in note, note
-    empty = str(tmp_path / "empty.duckdb")
-    con = ad_duckdb.connect(empty)
-    try:
-        ad_duckdb.import_model(con, tmp_path / "tm.onnx")
-    finally:
-        con.close()
-    res = CliRunner().invoke(cli, ["show", empty, "tm"], catch_exceptions=False)
-    note = next(ln for ln in res.stdout.splitlines() if ln.startswith("  note: this model was imported"))
-    assert "which this one does not hold" in note, note
+    _trained_and_exported(str(tmp_path / "dev.duckdb"), tmp_path / "tm.onnx", "tm").close()
+    for db, has_table, said in (("prod", True, "this database has a table 'transactions' with the model's columns"),
+                                ("empty", False, "which this one does not hold")):
+        path = str(tmp_path / f"{db}.duckdb")
+        con = ad_duckdb.connect(path)
+        try:
+            if has_table:
+                make_transactions(con, n=400)
+            ad_duckdb.import_model(con, tmp_path / "tm.onnx")
+        finally:
+            con.close()
+        res = CliRunner().invoke(cli, ["show", path, "tm"], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        note = next(ln for ln in res.stdout.splitlines() if ln.startswith("  note: this model was imported"))
+        assert said in note and "may not hold" not in note, note
 
 
 def test_a_dropped_pinned_version_points_at_its_stored_copy_or_the_columns_stored_versions_take(tmp_path: Path) -> None:
@@ -57,11 +53,8 @@ def test_a_dropped_pinned_version_points_at_its_stored_copy_or_the_columns_store
     from ad_duckdb.exceptions import ModelNotFoundError
 
     path = str(tmp_path / "w.duckdb")
-    con = ad_duckdb.connect(path)
+    con = _trained_and_exported(path, tmp_path / "v1.onnx")
     try:
-        make_transactions(con, n=400)
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-        ad_duckdb.export_model(con, "tx_ae@1", tmp_path / "v1.onnx")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the notes on other columns than tx_ae@1's
             ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount", "transaction_id"], **FAST)
@@ -94,11 +87,8 @@ def test_compare_of_two_versions_with_identical_onnx_says_they_are_the_same_mode
     import json
 
     path = str(tmp_path / "w.duckdb")
-    con = ad_duckdb.connect(path)
+    con = _trained_and_exported(path, tmp_path / "v1.onnx")
     try:
-        make_transactions(con, n=400)
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-        ad_duckdb.export_model(con, "tx_ae@1", tmp_path / "v1.onnx")
         # a threshold set since the export: the import is stored as a version of its own (tx_ae@2)
         ad_duckdb.set_threshold(con, "tx_ae@1", "strict", "manual", value=5.0)
         with warnings.catch_warnings():
