@@ -1253,7 +1253,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score models.duckdb tx_ae lake.main.tx --attach lake.duckdb --into tx_scores
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
         (SELECT coalesce(max(transaction_id), -1) FROM tx_scores)" --into tx_scores --explain --append
-      ad-duckdb score warehouse.duckdb tx_ae new_tx --into tx_history --append --model-column
+      ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_history --append --model-column
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
