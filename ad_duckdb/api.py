@@ -47,6 +47,7 @@ from .exceptions import (
     held_by_reader,
 )
 from .features import (
+    MODEL_COLUMN,
     SCORE_COLUMNS,
     TrainingSample,
     choose_columns,
@@ -869,7 +870,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                     lossless: bool = False,
                     source_types: dict[str, str] | None = None,
                     watch: ScoredTop | None = None,
-                    imputed: bool = True) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+                    imputed: bool = True,
+                    model_column: bool = False) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
     """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain,
     anomaly_imputed]), its
     closer, and a list that receives the error the reader stopped on. ``tally``: a list that receives the
@@ -881,6 +883,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     ``source_types``: a dict that receives each source column's SQL type, by its lowercased name.
     ``watch``: receives each batch's feature columns and scores (the CLI's note on a totals row scored at the top).
     ``imputed``: with ``explain``, also anomaly_imputed (False: appending to a table an earlier release wrote without it).
+    ``model_column``: last, ``MODEL_COLUMN``, the version that scored the rows (``lm.ref``) in each.
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
@@ -911,7 +914,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
             source_types.update((c.lower(), t) for c, t in cols)
         feats = feature_columns(cols, lm, source, cur)
         check_text_features(cur, cols, feats, lm, source)
-        written = {*outputs, *explained_columns(explain, imputed), *adds}
+        written = {*outputs, *explained_columns(explain, imputed), *([MODEL_COLUMN] if model_column else []), *adds}
         ours = earlier_scores(cur, source, cols)
         extra_sql = _kept_select(cols, kept, written, ours, lm, source)
         carried = ours - written  # kept beside the new scores: marked again (score)
@@ -943,6 +946,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
         if imputed:
             out_fields.append(pa.field("anomaly_imputed", IMPUTED_TYPE))
+    if model_column:
+        out_fields.append(pa.field(MODEL_COLUMN, pa.string()))
     schema = pa.schema(out_fields)
     failed: list[BaseException] = []
 
@@ -973,6 +978,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                     arrays.append(explain_rows(lm, fe))
                     if imputed:
                         arrays.append(imputed_rows(lm, X, taken))
+                if model_column:
+                    arrays.append(pa.repeat(pa.scalar(lm.ref, pa.string()), batch.num_rows))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         except (AdDuckDBError, KeyboardInterrupt) as e:  # ours; the source's own errors stay DuckDB's
             failed.append(e)
@@ -991,6 +998,11 @@ def explained_columns(explain: bool, imputed: bool = True) -> list[str]:
     return (["anomaly_explain", "anomaly_imputed"] if imputed else ["anomaly_explain"]) if explain else []
 
 
+def written_beside(explain: bool, imputed: bool, model_column: bool) -> list[str]:
+    """The columns scoring writes after its outputs: the explanation ones (``explained_columns``), the model column."""
+    return [*explained_columns(explain, imputed), *([MODEL_COLUMN] if model_column else [])]
+
+
 def score(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -1004,6 +1016,7 @@ def score(
     batch_rows: int = 65536,
     outputs: Sequence[str] = SCORE_OUTPUTS,
     progress: bool = False,
+    model_column: bool = False,
     _added_top: AddedTop | None = None,
     _scored_top: ScoredTop | None = None,
 ) -> pa.Table | int:
@@ -1026,6 +1039,12 @@ def score(
     DECIMAL(18,0) ids it holds exactly, and one it would change, above 2^53, fails the run and adds no row). The
     source may read the table, e.g. ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it
     was before the run.
+
+    ``model_column=True`` (CLI: ``--model-column``) adds a last column, ``anomaly_model``, holding the version that
+    scored each row (``'tx_ae@3'``, also when ``'tx_ae'`` was asked for): a history table appended to across
+    retrains then says which version scored which rows. Off by default; a table appended to must have the column
+    if and only if the run writes it (``ALTER TABLE t ADD COLUMN anomaly_model VARCHAR`` adds it to one written
+    without). Re-scoring a table replaces an earlier scoring's ``anomaly_model``, or without the option leaves it out.
 
     ``model``: ``'name'`` (its latest version) or ``'name@N'``. ``batch_rows``: rows read and scored at a time
     (default 65536), which bounds the memory a large source takes. ``progress=True``: the rows scored so far on
@@ -1083,7 +1102,7 @@ def score(
             imputed = held is None or "anomaly_imputed" in {c.lower() for c in held}
             lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
                                                         lossless=into is not None, source_types=types, watch=_scored_top,
-                                                        imputed=imputed)
+                                                        imputed=imputed, model_column=model_column)
         except (AdDuckDBError, duckdb.Error) as e:
             if append and into is not None and held is None:
                 first_append_error(into, source, model, e)
@@ -1093,7 +1112,7 @@ def score(
             try:
                 check_append_columns(into, held, reader.schema.names, lm.ref, source, types)
                 # the types the new rows are written as: the scores' own, each kept column's as in the source
-                ours = {*outputs, *explained_columns(explain, imputed)}
+                ours = {*outputs, *written_beside(explain, imputed, model_column)}
                 checked = check_append_types(con, into, table_types(con, into), {
                     c: SCORE_TYPES[c] if c in ours else types[c.lower()] for c in reader.schema.names
                     if c in ours or c.lower() in types}, lm.ref)
@@ -1117,7 +1136,7 @@ def score(
                     close()
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
-                                  explained_columns(explain, imputed), _added_top, repeats)
+                                  written_beside(explain, imputed, model_column), _added_top, repeats)
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
@@ -1148,8 +1167,8 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                   checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
                   explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]]) -> int:
     """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
-    ``explained``: the explanation columns written beside ``outputs`` (``explained_columns``); ``repeats``: gets,
-    when appending, the id column and how many added rows repeat an id the table held (``appendrepeats``)."""
+    ``explained``: the columns written beside ``outputs`` (``written_beside``); ``repeats``: gets, when appending,
+    the id column and how many added rows repeat an id the table held (``appendrepeats``)."""
     target = table_sql(into)
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
@@ -1201,10 +1220,11 @@ def _drift_note(tally: list[DriftTally], source: str) -> None:
 
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,
-               columns: Sequence[str] | None = None, adds: Sequence[str] = ()) -> pa.Table:
+               columns: Sequence[str] | None = None, adds: Sequence[str] = (), model_column: bool = False) -> pa.Table:
     """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them, but in DuckDB's lossless Arrow types:
     ``arrow.uuid``, ``arrow.json``, opaque ``time_tz``, ...), highest first. ``adds``: column
     names the caller adds to the rows (the CLI's anomaly_explain), refused in the source as the score columns are.
+    ``model_column``: also ``anomaly_model``, the version that scored the rows (as ``score``'s).
 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
@@ -1216,7 +1236,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     # Lossless both ways: the table goes back into DuckDB (the command line prints it from there), and DuckDB's
     # default Arrow export printed a UHUGEINT of 2^128 - 1 as -1, a TIME WITH TIME ZONE without its offset.
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally,
-                                               adds=adds, lossless=True)
+                                               adds=adds, lossless=True, model_column=model_column)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         cur.execute("SET SESSION arrow_lossless_conversion = true")  # SESSION: see _scored_batches
         out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()

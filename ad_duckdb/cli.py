@@ -92,8 +92,20 @@ from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, quote_literal, shell_word, shown_table, source_sql, sql_name, sql_names, strip_sql_ends, table_sql
-from .store import Threshold
+from .sqltext import (
+    is_query,
+    name_parts,
+    quote_ident,
+    quote_literal,
+    shell_word,
+    shown_table,
+    source_sql,
+    sql_name,
+    sql_names,
+    strip_sql_ends,
+    table_sql,
+)
+from .store import ModelRecord, Threshold
 from .texttable import Number as _Number
 from .texttable import cell_text as _cell_text
 from .texttable import csv_cell as _csv_cell
@@ -1242,6 +1254,10 @@ _TIME = click.option(
               "other way round).")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd) and "
               "anomaly_imputed (the value each NULL feature was scored at).")
+@click.option("--model-column", is_flag=True, help="Also write anomaly_model, the version that scored "
+              "each row ('tx_ae@3', also when MODEL is a bare 'tx_ae'), so that a history table appended to across "
+              "retrains says which version scored which rows. A table written without it takes it after ALTER TABLE "
+              "t ADD COLUMN anomaly_model VARCHAR.")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True,
               help="Print the N highest scores (with --into: also, of the rows written; with --append, of the rows "
@@ -1258,7 +1274,7 @@ _TIME = click.option(
               "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool, explain: bool,
-          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
+          model_column: bool, columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
           quiet: bool, attach: tuple[str, ...]) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
@@ -1271,6 +1287,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score models.duckdb tx_ae lake.main.tx --attach lake.duckdb --into tx_scores
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
         (SELECT coalesce(max(transaction_id), -1) FROM tx_scores)" --into tx_scores --explain --append
+      ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_history --append --model-column
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -1323,7 +1340,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             try:
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
-                                            watched=watched, progress=not quiet)
+                                            watched=watched, progress=not quiet, model_column=model_column)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1373,7 +1390,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         extra = _features_hidden(con, model, columns, out_format) or extra
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None,
-                             adds=["anomaly_explain"])
+                             adds=["anomaly_explain"], model_column=model_column)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
         args = ", ".join(quote_ident(f) for f in feats)
@@ -1455,12 +1472,13 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
-                watched: ScoredTop | None = None, progress: bool = False) -> tuple[int, int]:
+                watched: ScoredTop | None = None, progress: bool = False,
+                model_column: bool = False) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``). Returns the
     rows written and the rows the table holds now."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
-                  append=append, progress=progress, _added_top=added, _scored_top=watched)
+                  append=append, progress=progress, model_column=model_column, _added_top=added, _scored_top=watched)
     held = _row_count(con, into) if append else n
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
@@ -1486,6 +1504,19 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     if plots_dir:
         click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
     return n, held
+
+
+def _source_columns(con: duckdb.DuckDBPyConnection, rec: ModelRecord) -> set[str] | None:
+    """The columns (lower case) of this database's table or view of the name ``rec`` was trained on (for an imported
+    model's note in `show`), empty when there is none; None for a source of another kind (a query, a file)."""
+
+    trained_on = (rec.metrics or {}).get("train_source")
+    if not isinstance(trained_on, str) or is_query(trained_on) or name_parts(trained_on) is None:
+        return None
+    try:
+        return {c.lower() for c, _ in describe(con, trained_on)}
+    except (duckdb.Error, AdDuckDBError):
+        return set()
 
 
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -1566,7 +1597,8 @@ def show(db: str, model: str, out_format: str) -> None:
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
         call = retrain_call(rec)
-        call_note = retrain_note(rec, [d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()])
+        call_note = retrain_note(rec, [d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()],
+                                 _source_columns(con, rec))
         # Why: the first thing asked of a model stored weeks ago is how to call it (its features' order)
         trained_on = (rec.metrics or {}).get("train_source")
         score_call = _score_call(con, model, rec.feature_names, trained_on if isinstance(trained_on, str) else None)

@@ -89,7 +89,10 @@ class VersionComparison:
 
     ``top_tied_a`` / ``top_tied_b``: how many rows share that version's ``top``-th highest score when rows past the
     cut share it too (0 when the cut falls between two scores). Then which of them are in the top, and so
-    ``top_overlap``, depends on the order rows are read in."""
+    ``top_overlap``, depends on the order rows are read in.
+
+    ``same_model``: the two have identical ONNX bytes and features (a rollback import, a copy under another name),
+    so score every row alike; only their thresholds can differ. ``sha256``: those bytes' digest, then."""
 
     a: str
     b: str
@@ -109,6 +112,8 @@ class VersionComparison:
     # (``weighted_top_overlap``); None without weight=. ``top_overlap`` stays the rows read
     top_overlap_weighted: float | None = None
     top_weighted: float | None = None
+    same_model: bool = False
+    sha256: str | None = None
 
     def __str__(self) -> str:
         """The table ``ad-duckdb compare`` prints: each threshold's flags in both versions, the top-N overlap and
@@ -119,6 +124,11 @@ class VersionComparison:
         weighted = column is not None
         w = " (weighted)" if weighted else ""
         lines = [f"{a} vs {b} on {self.rows} rows of {self.source}{f' where {self.where}' if self.where else ''}", ""]
+        if self.same_model:
+            # Why first: a 100% overlap and a rank correlation of 1 otherwise read as two models that agree
+            lines.insert(1, f"{a} and {b} are the same model (identical ONNX bytes and features, sha256 "
+                            f"{(self.sha256 or '')[:12]}…): they score every row alike, and only their thresholds can "
+                            "differ.")
         lines += texttable.table(
             ["threshold", f"{a} value", f"{b} value", f"flagged {a}{w}", f"flagged {b}{w}", f"both{w}", f"only {a}{w}",
              f"only {b}{w}", *([f"precision {a}", f"recall {a}", f"precision {b}", f"recall {b}"] if judged else []),
@@ -348,6 +358,8 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         corr = _rank_correlation(int(row[0]), *row[len(row) - len(_RANK_SUMS):])
         out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr, int(row[2]),
                                 int(row[3]), where=where if where and where.strip() else None)
+        if rec_a.sha256 == rec_b.sha256 and rec_a.features == rec_b.features:
+            out.same_model, out.sha256 = True, rec_a.sha256
         for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
             fa, fb, both = row[4 + 3 * k: 7 + 3 * k]
             out.thresholds.append(ThresholdComparison(

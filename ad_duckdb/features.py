@@ -1061,8 +1061,14 @@ def category_hint(cur: object, source: str, column: str, where: str | None = Non
             "train on those columns, and score with the same expressions")
 
 
-# What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS and anomaly_explain).
-SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain", "anomaly_imputed")
+# What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS, anomaly_explain and, with
+# model_column=True, MODEL_COLUMN).
+SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain", "anomaly_imputed",
+                 "anomaly_model")
+
+# The column score(model_column=True) writes: the version that scored each row ('tx_ae@3'), for a history table
+# appended to across retrains, whose rows of each version otherwise sit side by side unmarked.
+MODEL_COLUMN = "anomaly_model"
 
 
 def default_features(

@@ -16,7 +16,7 @@ from . import pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
 from .catalognames import dotted_target
 from .exceptions import BadInputError, OptionError, SourceNotFoundError
-from .features import SCORE_COLUMNS
+from .features import MODEL_COLUMN, SCORE_COLUMNS
 from .sqltext import (
     is_query,
     name_parts,
@@ -370,6 +370,13 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
         fixes.append("add explain=True (CLI: --explain), as the table was scored with")
     if "anomaly_explain" in {c.lower() for c in only_written}:
         fixes.append("leave out explain=True (CLI: --explain), as the table was scored without")
+    if MODEL_COLUMN in {c.lower() for c in only_held}:
+        fixes.append("add model_column=True (CLI: --model-column), as the table was scored with")
+    if MODEL_COLUMN in {c.lower() for c in only_written}:
+        # Why the ALTER: a history table written before the option is the usual one to start recording versions in
+        fixes.append("leave out model_column=True (CLI: --model-column), as the table was scored without; or, to "
+                     f"record the version from now on, add the column first: ALTER TABLE {_table_named(into)} ADD COLUMN "
+                     f"{MODEL_COLUMN} VARCHAR (the rows already there keep NULL, their version unrecorded)")
     outs = [c for c in only_held if c.lower() in SCORE_COLUMNS[:3]]
     if outs:
         fixes.append(f"write {', '.join(map(repr, outs))} too (outputs=; the CLI writes all three)")
@@ -395,6 +402,11 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
     )
 
 
+def _table_named(into: str) -> str:
+    """The table ``into`` as an ALTER TABLE in a message names it: quoted only where SQL needs it."""
+    return ".".join(sql_name(p) for p in name_parts(into) or [into.strip()])
+
+
 def _renamed_upstream(into: str, source: str, lacked: Sequence[str], extra: Sequence[str]) -> str:
     """The fix for a table column ``lacked`` by the source, as a column renamed upstream is: write it under the
     table's name from a query of the source, or rename the table's column to the source's name (``extra``, the
@@ -409,8 +421,7 @@ def _renamed_upstream(into: str, source: str, lacked: Sequence[str], extra: Sequ
     fix = (f"{shown_source(source, n=60)!r} lacks {said} (renamed upstream?): give the source's column the table's "
            f"name, as SOURCE: SELECT * RENAME ({renames}) FROM {shown}")
     if paired:
-        table = ".".join(sql_name(p) for p in name_parts(into) or [into.strip()])
-        alter = f"ALTER TABLE {table} RENAME COLUMN {sql_name(lacked[0])} TO {sql_name(extra[0])}"
+        alter = f"ALTER TABLE {_table_named(into)} RENAME COLUMN {sql_name(lacked[0])} TO {sql_name(extra[0])}"
         fix += f"; or rename the table's column: {alter} (CLI: ad-duckdb sql DB --write {shell_word(alter)})"
     return fix
 
@@ -418,7 +429,7 @@ def _renamed_upstream(into: str, source: str, lacked: Sequence[str], extra: Sequ
 # The SQL types of the columns scoring writes, as the new rows carry them into an appended table.
 SCORE_TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
                "anomaly_explain": 'STRUCT(feature VARCHAR, "share" DOUBLE)[]',
-               "anomaly_imputed": "MAP(VARCHAR, DOUBLE)"}
+               "anomaly_imputed": "MAP(VARCHAR, DOUBLE)", "anomaly_model": "VARCHAR"}
 
 
 def table_types(con: duckdb.DuckDBPyConnection, into: str) -> dict[str, tuple[str, str]]:

@@ -67,10 +67,13 @@ def _literal(name: str, value: Any) -> str:
     return repr(value)
 
 
-def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None) -> str | None:
+def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None,
+                 source_columns: Collection[str] | None = None) -> str | None:
     """What the ``retrain_call`` of ``rec`` cannot say by itself: that its source was a Python variable of the
     training session, a source of the database an imported model was exported from, or a table of a database the
-    training connection had attached and this one (``databases``: the names it has) has not; else None."""
+    training connection had attached and this one (``databases``: the names it has) has not; else None.
+    ``source_columns``: the columns (lower case) this database's source of the training source's name has, empty
+    when it has none; None: not looked at."""
     metrics = rec.metrics or {}
     if "train_source" not in metrics:
         return None
@@ -82,8 +85,15 @@ def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None) -> 
                 f"{option_hint(parts[0])}.")
     if (rec.source or "").startswith("imported from "):
         # import_model's source: "imported from <file> (<exported ref>; <source there>)"
-        return (f"this model was imported ({rec.source}): {metrics['train_source']!r} is a source of the database it "
-                "was exported from, which this one may not hold; run the call there, or on a source of the same rows.")
+        said = f"this model was imported ({rec.source}): {metrics['train_source']!r} is a source of the database it "
+        # Why looked at: a model promoted to a database that has the same table read "may not hold" it either way
+        if source_columns and all(f.lower() in source_columns for f in rec.feature_names):
+            return (f"{said}was exported from; this database has a table {metrics['train_source']!r} with the model's "
+                    "columns, which the call reads: it stores the same sha256 if it holds the same rows in the same "
+                    "order.")
+        held = "may not hold" if source_columns is None else "does not hold" if not source_columns else (
+            "holds without the model's columns")
+        return f"{said}was exported from, which this one {held}; run the call there, or on a source of the same rows."
     python = metrics.get("train_source_python")
     if python:
         names = ", ".join(repr(n) for n in python)

@@ -3,6 +3,8 @@ as text, with the query that fixes it."""
 
 from __future__ import annotations
 
+import difflib
+import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -110,6 +112,17 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
                else _trained_source_fix(cur, lm if isinstance(lm, ModelRecord) else lm.rec, source, missing, rename)
                or f"Rename {rename}")
         fix = later_column_fix(cur, source, missing).strip() or fix
+        close = _close_columns(missing, [c for c, _ in cols if c.lower() not in {f.lower() for f in lm.feature_names}])
+        if close:
+            # Why first: a feature renamed upstream (distinct_cards became unique_cards) is the commonest cause,
+            # and "SELECT x AS unique_cards" left the user to find which of the source's columns x is
+            theirs, ours = ", ".join(repr(c) for c, _ in close), ", ".join(repr(f) for _, f in close)
+            renames = ", ".join(f"{sql_name(c)} AS {sql_name(f)}" for c, f in close)
+            src = f"({' '.join(strip_sql_ends(source).split())})" if is_query(source) else source.strip()
+            # the bare "Rename them in a query: SELECT x AS ..." says nothing more once each missing one has its rename
+            rest = "" if len(close) == len(missing) and fix == f"Rename {rename}" else f" {fix}"
+            fix = (f"{source!r} has {theirs}, close to {ours} (renamed upstream?): score SELECT * RENAME ({renames}) "
+                   f"FROM {src}.{rest}")
         raise SourceNotFoundError(
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
             f"(its columns: {sql_names(c for c, _ in cols)}). {fix}"
@@ -121,6 +134,23 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
         # on the same glob said so)
         warn_cast_columns(cur, source, feats, model=lm.ref)
     return feats
+
+
+def _close_columns(missing: list[str], spare: list[str]) -> list[tuple[str, str]]:
+    """(source column, feature) for each ``missing`` feature with a close name among the ``spare`` columns (those no
+    feature reads), each column offered once: difflib's ratio of 0.6 or more, or a shared word of 4 letters or more
+    ('distinct_cards' for 'unique_cards', whose ratio is 0.54; not 'merchant_id' for 'transaction_id')."""
+    def words(n: str) -> set[str]:
+        return {w for w in re.split(r"[^0-9a-z]+", n.lower()) if len(w) >= 4}
+
+    out: list[tuple[str, str]] = []
+    for f in missing:
+        scored = [(difflib.SequenceMatcher(None, f.lower(), c.lower()).ratio(), c) for c in spare
+                  if c not in {o for o, _ in out}]
+        near = [(r, c) for r, c in scored if r >= 0.6 or words(f) & words(c)]
+        if near:
+            out.append((max(near)[1], f))
+    return out
 
 
 def _trained_source_fix(cur: Any, rec: ModelRecord, source: str, missing: list[str], rename: str) -> str:

@@ -615,12 +615,51 @@ REFRESH_FIX = ("call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: send i
                "reconnect: a connection keeps the copy it started on)")
 
 
+def stored_versions(cur: Any, name: str) -> dict[int, tuple[str, list[str]]]:
+    """The source column and feature names of each stored version of ``name`` (for ``not_found``'s dropped version),
+    without loading ONNX bytes."""
+    if not tables_exist(cur):
+        return {}
+    rows = cur.execute("SELECT version, source, features::VARCHAR FROM ad_models WHERE name = ? ORDER BY version",
+                       [name]).fetchall()
+    return {int(v): (str(src or ""), names) for v, src, f in rows if (names := _feature_names(f)) is not None}
+
+
+def _instead_of_dropped(name: str, version: int, stored: dict[int, tuple[str, list[str]]]) -> str:
+    """What to pin in place of the dropped ``name@version``: a stored copy of it (an import of its exported file,
+    a rollback: its source reads "imported from FILE (name@version; ...)"), else what each stored version takes.
+
+    Why: its columns went with it, and "pin one of those" left the user to find which version scores the same
+    columns, or that the rollback they imported is the very model."""
+    mark = f"({name}@{version};"
+    copies = [(v, src) for v, (src, _) in sorted(stored.items(), reverse=True)
+              if src.startswith("imported from ") and mark in src]
+    if copies:
+        # Why hedged: the mark names the version the file was exported as, in the database it came from, which
+        # may be another one's tx_ae@1 (a dev database's); the dropped version's bytes are gone, so not compared
+        said = "; ".join(f"'{name}@{v}' ({src})" for v, src in copies)
+        one = len(copies) == 1
+        which = repr(f"{name}@{copies[0][0]}") if one else "the one exported from this database"
+        return (f" A stored copy of it, if the file came from this database: {said}, "
+                f"{'an import' if one else 'imports'} of a file exported as '{name}@{version}'; pin {which} where "
+                f"'{name}@{version}' was pinned, to score as it did.")
+    sets: dict[tuple[str, ...], int] = {}
+    for v, (_, feats) in stored.items():
+        sets[tuple(feats)] = max(v, sets.get(tuple(feats), v))
+    if not sets:
+        return ""
+    takes = ", ".join(f"'{name}@{v}' takes ({', '.join(f)})" for f, v in sorted(sets.items(), key=lambda x: -x[1]))
+    return f" Its columns went with it; pin the version that takes the columns your query passes: {takes}."
+
+
 def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | None = None,
-              afresh: bool | None = None) -> ModelNotFoundError:
+              afresh: bool | None = None, stored: dict[int, tuple[str, list[str]]] | None = None
+              ) -> ModelNotFoundError:
     """The error for a name or version that is not stored. ``dropped`` (``dropped_versions``) tells a dropped version
     or model from one trained elsewhere that this connection has not seen, for which refresh() is the fix.
     ``afresh``: whether ``known`` was read for this very call (a command's own connection), so refresh() is not;
-    default: whether the ``ad-duckdb`` command runs this call."""
+    default: whether the ``ad-duckdb`` command runs this call. ``stored``: the name's stored versions
+    (``stored_versions``), for what to pin in place of a dropped one."""
     name, version = parse_ref(ref)
     last = (dropped or {}).get(name)
     listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
@@ -633,7 +672,8 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
                 f"version{'s' if len(known[name]) > 1 else ''} {vs}. "
                 f"Version numbers are never reused: pin "
                 f"{'one of those' if len(known[name]) > 1 else repr(f'{name}@{known[name][0]}')}, or use '{name}' for "
-                "the latest.", dropped=True
+                f"the latest.{_instead_of_dropped(name, version, stored or {}) if version is not None else ''}",
+                dropped=True
             )
         what = f"'{name}@{version}'" if version is not None else f"{name!r} (every version, up to {name}@{last})"
         return ModelNotFoundError(
@@ -679,7 +719,7 @@ def load(cur: Any, ref: str) -> ModelRecord:
     name, version = parse_ref(ref)
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
-        raise not_found(ref, known, dropped_versions(cur))
+        raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))
     v = version if version is not None else max(known[name])
     row = cur.execute(f"SELECT {_COLS} FROM ad_models WHERE name = ? AND version = ?", [name, v]).fetchall()[0]
     rec = _from_row(row)
@@ -727,7 +767,7 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
                           f"got {ref!r} and keep={keep!r}.")
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
-        raise not_found(ref, known, dropped_versions(cur))
+        raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))
     versions = [version] if version is not None else list(known[name])
     if keep is not None:
         versions = sorted(versions)[:-keep]

@@ -250,7 +250,9 @@ class Registry:
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
             known.setdefault(m.name, []).append(m.version)
-        err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh)
+        of_name = {m.version: (m.rec.source or "", m.feature_names) for m in self.by_ref.values()
+                   if m.name == ref.split("@")[0]}
+        err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's

@@ -155,7 +155,7 @@ def test_show_notes_a_dataframe_source_and_an_imported_models_source(tmp_path: P
                        "this model, not a table of the database: run the call in Python where that name holds the "
                        "same rows in the same order.",
         (other, "tm"): "  note: this model was imported (imported from tm.onnx (tm@1; transactions)): 'transactions' "
-                       "is a source of the database it was exported from, which this one may not hold; run the call "
+                       "is a source of the database it was exported from, which this one does not hold; run the call "
                        "there, or on a source of the same rows.",
         (path, "tm"): None,
     }

@@ -55,11 +55,12 @@ def test_scoring_a_days_file_without_the_views_window_features_names_the_view(tm
         # a query of the view's rows without those columns is told the same
         with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"trained on temps, which has them"):
             ad_duckdb.score(con, "m1", "SELECT machine, ts, temp FROM temps")
-        # without the view, the advice to rename them
+        # without the view, the advice to rename them (the source's close names: versions2)
         con.execute("CREATE TABLE other AS SELECT 1.0 AS temp, 2.0 AS change, 3.0 AS mean1h FROM range(5)")
         con.execute("DROP VIEW temps")
-        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"\(its columns: temp, change, mean1h\)\. Rename them "
-                           r"in a query: SELECT x AS temp_change, \.\.\.$"):
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"\(its columns: temp, change, mean1h\)\. 'other' has "
+                           r"'change', 'mean1h', close to 'temp_change', 'temp_mean1h' \(renamed upstream\?\): score "
+                           r"SELECT \* RENAME \(change AS temp_change, mean1h AS temp_mean1h\) FROM other\.$"):
             ad_duckdb.score(con, "m1", "other")
     finally:
         con.close()
