@@ -1161,13 +1161,14 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
             # no row committed after it began, nor this transaction's uncommitted ones.
             if held is not None:
-                idcol = appendrepeats.id_column(table_types(con, into))
-                before = appendrepeats.last_rowid(cur, target) if idcol is not None else None
+                ids = appendrepeats.id_candidates(table_types(con, into))
+                before = appendrepeats.last_rowid(cur, target) if ids else None
                 try:
                     added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
                                         ).fetchall()
                 except duckdb.InvalidInputException as e:
                     raise append_value_error(e) or e from None
+                idcol = appendrepeats.id_column(cur, target, ids, before) if before is not None else None
                 if idcol is not None and before is not None and (
                         seen := appendrepeats.repeated(cur, target, idcol, before)):
                     repeats.append((idcol, seen))

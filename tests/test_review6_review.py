@@ -1,0 +1,52 @@
+"""review6: a careful re-read of the append-repeats note, damaged-file reading and stored-metric checks."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+import ad_duckdb as ad
+from ad_duckdb.exceptions import AdDuckDBWarning
+
+
+def _daily(tmp_path: Path) -> tuple[object, str]:
+    """A database of 2000 transactions of 50 merchants over 5 days (merchant_id before transaction_id) and a model."""
+    con = ad.connect(str(tmp_path / "daily.duckdb"))
+    con.execute("CREATE TABLE tx AS SELECT (i % 50)::INTEGER AS merchant_id, i::BIGINT AS transaction_id, "
+                "(i // 400)::INTEGER AS day, (i * 37 % 101)::DOUBLE AS amount, (i * 13 % 17)::DOUBLE AS x "
+                "FROM range(2000) t(i)")
+    ad.train(con, "m", "SELECT * FROM tx WHERE day < 3", features=["amount", "x"], epochs=1, progress=False)
+    return con, "SELECT merchant_id, transaction_id, amount, x FROM tx WHERE day = {}"
+
+
+def test_an_append_of_new_transactions_is_not_told_repeated_by_a_merchant_id_before_the_id(tmp_path: Path) -> None:
+    # Before: the first integer column named like an id was taken as the rows' id, here merchant_id, which every
+    # day's rows repeat: each daily append said "400 of the 400 rows added to s have a merchant_id that s held
+    # already" and gave a DELETE keeping one row per merchant, which would have dropped 750 of the 800 scored rows.
+    con, day = _daily(tmp_path)
+    try:
+        ad.score(con, "m", day.format(3), into="s")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", AdDuckDBWarning)
+            assert ad.score(con, "m", day.format(4), into="s", append=True) == 400
+        # a retry of the day is still told, by the column that tells the rows apart
+        with pytest.warns(AdDuckDBWarning, match="400 of the 400 rows added to s have a transaction_id that s held"):
+            ad.score(con, "m", day.format(4), into="s", append=True)
+    finally:
+        con.close()
+
+
+def test_an_append_of_one_merchant_s_rows_is_not_told_repeated_without_a_row_id(tmp_path: Path) -> None:
+    # a scores table whose only id-like column is a merchant's: its values repeat in the rows it held, no row id
+    con, _ = _daily(tmp_path)
+    try:
+        q = "SELECT merchant_id, amount, x FROM tx WHERE day = {}"
+        ad.score(con, "m", q.format(3), into="s")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", AdDuckDBWarning)
+            ad.score(con, "m", q.format(4) + " AND merchant_id < 3 AND transaction_id % 50 < 3 LIMIT 3",
+                     into="s", append=True)
+    finally:
+        con.close()
