@@ -50,3 +50,58 @@ def test_an_append_of_one_merchant_s_rows_is_not_told_repeated_without_a_row_id(
                      into="s", append=True)
     finally:
         con.close()
+
+
+def test_sql_attaching_another_file_cut_short_names_that_file_not_the_database(tmp_path: Path) -> None:
+    # Before: `sql DB "ATTACH 'other.duckdb' ..."` of a download cut short said "Cannot read 'DB': the database
+    # file is damaged ... restore the file from a backup", of a healthy DB (here one the run had just created),
+    # though DuckDB's own words named the other file.
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from conftest import ROOT
+
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as c:
+        c.execute("CREATE TABLE t AS SELECT range AS x FROM range(100000)")
+    os.truncate(other, other.stat().st_size // 2)
+    db = tmp_path / "main.duckdb"
+    with duckdb.connect(str(db)) as c:
+        c.execute("CREATE TABLE kept AS SELECT 1 AS a")
+    run = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", str(db), f"ATTACH '{other}' AS o (READ_ONLY)"],
+                         capture_output=True, text=True, timeout=300, cwd=str(ROOT),
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 3, run.stderr
+    assert f"Cannot read '{other}': the database file is damaged" in run.stderr, run.stderr
+    assert f"Cannot read '{db}'" not in run.stderr, run.stderr
+
+
+def test_sql_reading_a_damaged_block_of_an_attached_file_names_that_file_too(tmp_path: Path) -> None:
+    # Before: DuckDB's checksum error names no file, and the message said only the database given was damaged,
+    # where the block read was the attached file's
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+    from test_hardaudit_damage import _byte_changed
+
+    from conftest import ROOT
+
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as c:
+        c.execute("CREATE TABLE t AS SELECT range AS x FROM range(100000)")
+    _byte_changed(other, "t", "x")
+    db = tmp_path / "main.duckdb"
+    with duckdb.connect(str(db)) as c:
+        c.execute("CREATE TABLE kept AS SELECT 1 AS a")
+    run = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", str(db),
+                          f"ATTACH '{other}' AS o (READ_ONLY); SELECT sum(x) FROM o.t"],
+                         capture_output=True, text=True, timeout=300, cwd=str(ROOT),
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 3, run.stderr
+    assert f"Cannot read {str(db)!r} (or {str(other)!r}, attached to it): the database file is damaged" in \
+        run.stderr, run.stderr
