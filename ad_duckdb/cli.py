@@ -1532,10 +1532,15 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
         for r in rows:
             r["latest"] = "yes" if r["latest"] else "no"
     cols = [*names, "latest", "status"]
+    problems = [r["problem"] for r in rows if r["problem"] is not None]
+    if out_format == "json":
+        # the problem a field of each row, as json's notes are (a damaged row's "status" alone said not what or why)
+        cols.append("problem")
+    else:
+        _notes_are_errors(*problems)  # a report fails before it prints, as show and evaluate do
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
-    for r in rows:
-        if r["problem"] is not None:
-            _warn(r['problem'])
+    for problem in problems:
+        _note(problem)
 
 
 def _method_text(t: Any) -> str:

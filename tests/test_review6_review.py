@@ -105,3 +105,44 @@ def test_sql_reading_a_damaged_block_of_an_attached_file_names_that_file_too(tmp
     assert run.returncode == 3, run.stderr
     assert f"Cannot read {str(db)!r} (or {str(other)!r}, attached to it): the database file is damaged" in \
         run.stderr, run.stderr
+
+
+def test_list_under_pythonwarnings_error_fails_before_printing_and_json_holds_the_problem(tmp_path: Path) -> None:
+    # Before: the README says a report (show, evaluate, list) fails before it prints, but list printed every row of
+    # its table, csv and json, then the Error line with exit 1: a `list --format json | jq` job read a whole answer
+    # and failed; and list's json, whose notes the README calls fields of its object, held no word of the problem.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from conftest import ROOT
+
+    path = tmp_path / "edited.duckdb"
+    con = ad.connect(str(path))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, (range % 7)::DOUBLE AS b FROM range(300)")
+        ad.train(con, "good", "t", epochs=1, progress=False)
+        ad.train(con, "bad", "t", epochs=1, progress=False)
+    finally:
+        con.close()
+    with duckdb.connect(str(path)) as c:
+        c.execute("UPDATE ad_models SET metrics = json_merge_patch(metrics, '{\"train_score_std\": \"wide\"}') "
+                  "WHERE name = 'bad'")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "list", str(path), *args], capture_output=True,
+                              text=True, timeout=300, cwd=str(ROOT),
+                              env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error::UserWarning"})
+
+    for fmt in ("table", "csv"):
+        p = run("--format", fmt)
+        assert p.returncode == 1 and p.stdout == "", (fmt, p.stdout)
+        assert p.stderr.startswith("Error: Model 'bad@1': its stored metadata"), p.stderr
+    p = run("--format", "json")
+    assert p.returncode == 0, p.stderr
+    rows = {r["name"]: r for r in json.loads(p.stdout)}
+    assert rows["good"]["problem"] is None and rows["bad"]["status"] == "damaged"
+    assert "metrics.train_score_std must be a finite number" in rows["bad"]["problem"]
