@@ -542,7 +542,7 @@ def train(
             det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
                                                     source=src_text, score_training_rows=False)
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
-            warn_mostly_null(name, names, det.history_["filled_values"], len(X), where)
+            warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
             seconds = time.perf_counter() - t0
             onnx_bytes = to_onnx_bytes(det.graph_, len(names))
             rng = np.random.default_rng(0)

@@ -146,3 +146,33 @@ def test_list_under_pythonwarnings_error_fails_before_printing_and_json_holds_th
     rows = {r["name"]: r for r in json.loads(p.stdout)}
     assert rows["good"]["problem"] is None and rows["bad"]["status"] == "damaged"
     assert "metrics.train_score_std must be a finite number" in rows["bad"]["problem"]
+
+
+def test_training_on_a_double_column_mostly_nan_gives_a_where_that_leaves_the_nans_out(tmp_path: Path) -> None:
+    # Before: a CSV whose refunds read 'nan' in 80% of the rows was told to train with where='refunds IS NOT NULL',
+    # which keeps the NaN rows: the retrain said the same note again, over the same rows.
+    csv = tmp_path / "feed.csv"
+    con = ad.connect(str(tmp_path / "nan.duckdb"))
+    try:
+        con.execute(f"COPY (SELECT (i * 37 % 101)::DOUBLE AS a, CASE WHEN i % 10 < 8 THEN 'nan' "
+                    f"ELSE ((i * 13 % 17) / 3)::VARCHAR END AS refunds, (i % 13)::DOUBLE AS c, "
+                    f"CASE WHEN i % 10 < 8 THEN NULL ELSE i % 5 END AS fees FROM range(3000) t(i)) TO '{csv}'")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad.train(con, "m", str(csv), features=["a", "refunds", "c"], epochs=1, progress=False)
+        said = [str(w.message) for w in seen if "NULL or NaN in" in str(w.message)]
+        assert len(said) == 1 and "column 'refunds' is NULL or NaN in 80.00% of the 3000" in said[0], said
+        where = "refunds IS NOT NULL AND NOT isnan(refunds)"
+        assert f"where={where!r}" in said[0], said[0]
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad.train(con, "m", str(csv), features=["a", "refunds", "c"], where=where, epochs=1, progress=False)
+        assert not [str(w.message) for w in seen if "NULL or NaN in" in str(w.message)]
+        # an integer column cannot hold NaN: its where stays the IS NOT NULL alone
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad.train(con, "f", str(csv), features=["a", "fees", "c"], epochs=1, progress=False)
+        said = [str(w.message) for w in seen if "NULL or NaN in" in str(w.message)]
+        assert len(said) == 1 and "where='fees IS NOT NULL'" in said[0], said
+    finally:
+        con.close()
