@@ -176,3 +176,28 @@ def test_training_on_a_double_column_mostly_nan_gives_a_where_that_leaves_the_na
         assert len(said) == 1 and "where='fees IS NOT NULL'" in said[0], said
     finally:
         con.close()
+
+
+def test_append_from_a_csv_whose_id_was_renamed_gives_a_source_query_that_runs(tmp_path: Path) -> None:
+    # Before: the fix named "SELECT * RENAME (tx_id AS tid) FROM r6/day 2.csv", the file's path pasted as it was
+    # given, which DuckDB cannot parse ('syntax error at or near "/"'): the source to score it as must read the file.
+    import re
+
+    from ad_duckdb.exceptions import AdDuckDBError
+
+    con = ad.connect(str(tmp_path / "csv.duckdb"))
+    day1, day2 = tmp_path / "day 1.csv", tmp_path / "day 2.csv"
+    try:
+        con.execute(f"COPY (SELECT i AS tid, (i * 37 % 101)::DOUBLE AS a, (i % 13)::DOUBLE AS c FROM range(1000) t(i))"
+                    f" TO '{day1}'")
+        con.execute(f"COPY (SELECT i AS tx_id, (i * 37 % 101)::DOUBLE AS a, (i % 13)::DOUBLE AS c "
+                    f"FROM range(1000, 1100) t(i)) TO '{day2}'")
+        ad.train(con, "m", str(day1), features=["a", "c"], epochs=1, progress=False)
+        ad.score(con, "m", str(day1), into="s")
+        with pytest.raises(AdDuckDBError) as e:
+            ad.score(con, "m", str(day2), into="s", append=True)
+        got = re.search(r"as SOURCE: (.*?); or rename", str(e.value))
+        assert got is not None, str(e.value)
+        assert ad.score(con, "m", got.group(1), into="s", append=True) == 100
+    finally:
+        con.close()
