@@ -201,3 +201,22 @@ def test_append_from_a_csv_whose_id_was_renamed_gives_a_source_query_that_runs(t
         assert ad.score(con, "m", got.group(1), into="s", append=True) == 100
     finally:
         con.close()
+
+
+def test_a_true_false_column_of_a_frame_with_integer_column_labels_is_refused_with_a_cast_that_runs() -> None:
+    # Before: pd.DataFrame(array)'s columns are labelled 0, 1, 2; the fix said X.astype({'2': 'int8'}), a label the
+    # frame lacks ("KeyError: ... '2' not found in columns").
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    from ad_duckdb import AutoEncoderDetector
+    from ad_duckdb.exceptions import BadInputError
+
+    X = pd.DataFrame({0: np.arange(200) % 7 * 1.0, 1: np.arange(200) % 5 * 1.0, 2: np.arange(200) % 3 == 0})
+    with pytest.raises(BadInputError) as e:
+        AutoEncoderDetector(epochs=1).fit(X)
+    fix = re.search(r"first, (X\.astype\(\{.*?\}\))", str(e.value))
+    assert fix is not None and fix.group(1) == "X.astype({2: 'int8'})", str(e.value)
+    AutoEncoderDetector(epochs=1).fit(X.astype({2: "int8"}))
