@@ -1763,17 +1763,21 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     if out_format == "json":
         click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
-    click.echo(str(r))
     # Why a note: a NULL row reads as a failure of the new version, when its retrain simply did not carry them
     lost = [t.name for t in r.thresholds if t.value_a is not None and t.value_b is None]
+    note = None
     if lost:
         from .sqltext import shell_word
 
         names = ", ".join(repr(x) for x in lost)
-        _warn(f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
-              f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
-              f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
-              "--carry-thresholds")
+        note = (f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
+                f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
+                f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
+                "--carry-thresholds")
+    _notes_are_errors(note)  # a report fails before it prints, as show, evaluate and list do
+    click.echo(str(r))
+    if note:
+        _note(note)
 
 
 @cli.command()

@@ -220,3 +220,35 @@ def test_a_true_false_column_of_a_frame_with_integer_column_labels_is_refused_wi
     fix = re.search(r"first, (X\.astype\(\{.*?\}\))", str(e.value))
     assert fix is not None and fix.group(1) == "X.astype({2: 'int8'})", str(e.value)
     AutoEncoderDetector(epochs=1).fit(X.astype({2: "int8"}))
+
+
+def test_compare_under_pythonwarnings_error_fails_before_printing_its_report(tmp_path: Path) -> None:
+    # Before: compare printed its whole report, then the note on the thresholds the newer version lacks as the Error
+    # line, exit 1; show, evaluate and list fail before they print, as the README says of a report.
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    path = tmp_path / "two.duckdb"
+    con = ad.connect(str(path))
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range * 37 % 101)::DOUBLE AS a, (range % 7)::DOUBLE AS b "
+                    "FROM range(300)")
+        ad.train(con, "m", "t", epochs=1, progress=False)
+        ad.set_threshold(con, "m", "cut", "contamination", target=0.05)
+        ad.train(con, "m", "t", epochs=1, progress=False)
+    finally:
+        con.close()
+
+    def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "compare", str(path), "m@1", "m@2", "t"],
+                              capture_output=True, text=True, timeout=300, cwd=str(ROOT),
+                              env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+
+    plain = run({})
+    assert plain.returncode == 0 and "note: m@2 has no threshold 'cut'" in plain.stderr, plain.stderr
+    strict = run({"PYTHONWARNINGS": "error::UserWarning"})
+    assert strict.returncode == 1 and strict.stdout == "", strict.stdout
+    assert strict.stderr.startswith("Error: m@2 has no threshold 'cut'"), strict.stderr
