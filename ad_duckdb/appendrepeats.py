@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from .features import id_like
-from .sqltext import quote_ident, sql_name
+from .sqltext import quote_ident, shown_table, sql_name
 
 
 def id_candidates(types: dict[str, tuple[str, str]]) -> list[str]:
@@ -67,6 +67,7 @@ def repeated(cur: duckdb.DuckDBPyConnection, target: str, idcol: str, before: in
 def note(into: str, idcol: str, count: int, added: int) -> str:
     """The note on ``count`` of the ``added`` rows repeating an id of ``into``, with the two fixes."""
     col = sql_name(idcol)  # shown, not run: quoted only where SQL needs it
+    into = shown_table(into)  # as SQL reads it: "daily scores", not two words
     return (f"{count} of the {added} rows added to {into} have a {idcol} that {into} held already (an earlier run "
             f"scored them: a retry or a backfill of a run that was stored?). Keep each {idcol}'s first row with DELETE "
             f"FROM {into} WHERE rowid NOT IN (SELECT min(rowid) FROM {into} GROUP BY {col}), and select only rows "

@@ -252,3 +252,22 @@ def test_compare_under_pythonwarnings_error_fails_before_printing_its_report(tmp
     strict = run({"PYTHONWARNINGS": "error::UserWarning"})
     assert strict.returncode == 1 and strict.stdout == "", strict.stdout
     assert strict.stderr.startswith("Error: m@2 has no threshold 'cut'"), strict.stderr
+
+
+def test_the_repeated_ids_note_on_a_table_named_with_a_space_gives_sql_that_runs(tmp_path: Path) -> None:
+    # Before: the note's fix read "DELETE FROM daily scores WHERE rowid NOT IN (SELECT min(rowid) FROM daily scores
+    # ...)", the table's name as two words, which does not parse
+    import re
+
+    con, day = _daily(tmp_path)
+    try:
+        ad.score(con, "m", day.format(3), into="daily scores")
+        with pytest.warns(AdDuckDBWarning, match="rows added to \"daily scores\" have a transaction_id") as seen:
+            ad.score(con, "m", day.format(3), into="daily scores", append=True)
+        said = next(str(w.message) for w in seen if "have a transaction_id" in str(w.message))
+        delete = re.search(r"with (DELETE FROM .*?\)), and select", said)
+        assert delete is not None, said
+        con.execute(delete.group(1))
+        assert con.execute('SELECT count(*) FROM "daily scores"').fetchall() == [(400,)]
+    finally:
+        con.close()
