@@ -543,7 +543,7 @@ def train(
             det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
                                                     source=src_text, score_training_rows=False)
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
-            warn_mostly_null(name, names, det.history_["filled_values"], len(X), where)
+            warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
             seconds = time.perf_counter() - t0
             onnx_bytes = to_onnx_bytes(det.graph_, len(names))
             rng = np.random.default_rng(0)
@@ -1180,13 +1180,14 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
             # no row committed after it began, nor this transaction's uncommitted ones.
             if held is not None:
-                idcol = appendrepeats.id_column(table_types(con, into))
-                before = appendrepeats.last_rowid(cur, target) if idcol is not None else None
+                ids = appendrepeats.id_candidates(table_types(con, into))
+                before = appendrepeats.last_rowid(cur, target) if ids else None
                 try:
                     added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
                                         ).fetchall()
                 except duckdb.InvalidInputException as e:
                     raise append_value_error(e) or e from None
+                idcol = appendrepeats.id_column(cur, target, ids, before) if before is not None else None
                 if idcol is not None and before is not None and (
                         seen := appendrepeats.repeated(cur, target, idcol, before)):
                     repeats.append((idcol, seen))

@@ -611,8 +611,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     except (AdDuckDBError, duckdb.Error) as e:
         if damagedfile.is_damage(e):
             # the blocks a command reads after the open (a table's, the models') may be the damaged ones
-            where = db if not attach else f"{db} (or a file of --attach)"
-            raise _failure(damagedfile.damaged_message(where, e), code=EXIT_NO_DATABASE) from e
+            raise _failure(damagedfile.damaged_message(db, e, damagedfile.attached_files(con, db)),
+                           code=EXIT_NO_DATABASE) from e
         raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))), e) from e
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
@@ -1563,10 +1563,15 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
         for r in rows:
             r["latest"] = "yes" if r["latest"] else "no"
     cols = [*names, "latest", "status"]
+    problems = [r["problem"] for r in rows if r["problem"] is not None]
+    if out_format == "json":
+        # the problem a field of each row, as json's notes are (a damaged row's "status" alone said not what or why)
+        cols.append("problem")
+    else:
+        _notes_are_errors(*problems)  # a report fails before it prints, as show and evaluate do
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
-    for r in rows:
-        if r["problem"] is not None:
-            _warn(r['problem'])
+    for problem in problems:
+        _note(problem)
 
 
 def _method_text(t: Any) -> str:
@@ -1790,17 +1795,21 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     if out_format == "json":
         click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
-    click.echo(str(r))
     # Why a note: a NULL row reads as a failure of the new version, when its retrain simply did not carry them
     lost = [t.name for t in r.thresholds if t.value_a is not None and t.value_b is None]
+    note = None
     if lost:
         from .sqltext import shell_word
 
         names = ", ".join(repr(x) for x in lost)
-        _warn(f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
-              f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
-              f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
-              "--carry-thresholds")
+        note = (f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
+                f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
+                f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
+                "--carry-thresholds")
+    _notes_are_errors(note)  # a report fails before it prints, as show, evaluate and list do
+    click.echo(str(r))
+    if note:
+        _note(note)
 
 
 @cli.command()
@@ -2308,7 +2317,9 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 columns, rows = (None, []) if rel is None else (rel.columns, rel.fetchall())
         except duckdb.Error as e:
             if damagedfile.is_damage(e):  # a block of the table the statement read: as the commands say it
-                raise _failure(damagedfile.damaged_message(store.cli_db(con), e), code=EXIT_NO_DATABASE) from e
+                shown = store.cli_db(con)
+                raise _failure(damagedfile.damaged_message(shown, e, damagedfile.attached_files(con, shown)),
+                               code=EXIT_NO_DATABASE) from e
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
                 first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \

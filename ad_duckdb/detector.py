@@ -32,7 +32,8 @@ def _frame_rows(X: Any, what: str, library: str = "arrow") -> np.ndarray:
         return arrow_rows(X, what, library)
     flagged = pandas_flags(X)
     if flagged:
-        raise BadInputError(flags_refused(what, [n for n, _ in flagged], "pandas", [t for _, t in flagged]))
+        raise BadInputError(flags_refused(what, [str(n) for n, _ in flagged], "pandas", [t for _, t in flagged],
+                                          [n for n, _ in flagged]))
     numbered = _numbered_categories(X)
     if numbered:  # as DuckDB reads them (their values, DOUBLE) and Arrow's dictionary of numbers is read here
         X = X.astype({c: np.float64 for c in numbered})

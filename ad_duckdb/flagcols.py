@@ -15,18 +15,19 @@ import numpy as np
 import pyarrow as pa
 
 
-def pandas_flags(X: Any) -> list[tuple[str, str]]:
+def pandas_flags(X: Any) -> list[tuple[Any, str]]:
     """A pandas DataFrame's True/False columns (numpy bool, nullable ``boolean``, ``bool[pyarrow]``, or an object
-    column of Python bools), as (name, the dtype its cast to 1/0 takes)."""
+    column of Python bools), as (its label, the dtype its cast to 1/0 takes). Why the label, not its text: the
+    columns of ``pd.DataFrame(array)`` are labelled 0, 1, 2, and a cast of ``'2'`` is refused by pandas."""
     flags = []
     for c, t in X.dtypes.items():
         if t.kind == "b":
             # a nullable column's missing values need a nullable integer (astype('int8') stops at pd.NA)
-            flags.append((str(c), "int8" if str(t) == "bool" else "Int8"))
+            flags.append((c, "int8" if str(t) == "bool" else "Int8"))
         elif t is np.dtype(object):
             kinds = set(X[c].dropna().map(type))
             if kinds and all(issubclass(k, bool) or k.__name__ == "bool_" for k in kinds):
-                flags.append((str(c), "Int8"))
+                flags.append((c, "Int8"))
     return flags
 
 
@@ -35,15 +36,17 @@ def arrow_flags(table: pa.Table) -> list[str]:
     return [n for n, col in zip(table.column_names, table.columns, strict=True) if pa.types.is_boolean(col.type)]
 
 
-def flags_refused(what: str, names: Sequence[str], library: str, dtypes: Sequence[str] = ()) -> str:
+def flags_refused(what: str, names: Sequence[str], library: str, dtypes: Sequence[str] = (),
+                  labels: Sequence[Any] = ()) -> str:
     """The refusal of True/False columns ``names`` in ``library`` ('pandas', 'polars', 'duckdb' or 'arrow', whose
-    call reads them as 1/0); ``dtypes``: pandas' integer dtype for each."""
+    call reads them as 1/0); ``dtypes``: pandas' integer dtype for each, ``labels`` its column label (by default
+    its name)."""
     from .frames import _py
     from .sqltext import quote_ident
 
     sql = ", ".join(f"{quote_ident(n)}::INTEGER AS {quote_ident(n)}" for n in names)
     if library == "pandas":
-        fix = "X.astype({" + ", ".join(f"{n!r}: {t!r}" for n, t in zip(names, dtypes, strict=True)) + "})"
+        fix = "X.astype({" + ", ".join(f"{n!r}: {t!r}" for n, t in zip(labels or names, dtypes, strict=True)) + "})"
     elif library == "polars":
         fix = "X.with_columns(" + ", ".join(f"pl.col({_py(n)}).cast(pl.Int8)" for n in names) + ")"
     elif library == "duckdb":

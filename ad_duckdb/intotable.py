@@ -414,7 +414,10 @@ def _renamed_upstream(into: str, source: str, lacked: Sequence[str], extra: Sequ
 
     Why: the fix given was to keep the table's columns (-c), the lacked one among them, which the source does not
     have: the next run stopped on that instead."""
-    shown = f"({' '.join(strip_sql_ends(source).split())})" if is_query(source) else source.strip()
+    # a file's path or an odd name as a FROM item reads it (FROM day 2.csv did not parse); a plain name as SQL reads it
+    parts = name_parts(source)
+    shown = (f"({' '.join(strip_sql_ends(source).split())})" if is_query(source) else
+             ".".join(sql_name(p) for p in parts) if parts else source_sql(source))
     paired = len(lacked) == 1 and len(extra) == 1
     renames = ", ".join(f"{sql_name(extra[0]) if paired else 'x'} AS {sql_name(c)}" for c in lacked)
     said = ", ".join(map(repr, lacked))

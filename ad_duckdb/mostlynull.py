@@ -8,6 +8,7 @@ filled with the median, which read as handled.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 
@@ -18,12 +19,22 @@ from .sqltext import sql_name
 # Noted from this share of the rows up: a column NULL in a third of them (a field filled only for some merchants)
 # still has thousands of values to learn from, and is the user's choice; past half, the median fill is the column.
 MOSTLY = 0.5
+# The types that hold NaN, which `IS NOT NULL` keeps: a CSV's 'nan' reads as a DOUBLE NaN
+_NAN_TYPES = re.compile(r"(FLOAT|FLOAT4|FLOAT8|REAL|DOUBLE)", re.IGNORECASE)
+
+
+def _has_value(col: str, sql_type: str | None) -> str:
+    """The SQL condition of a row whose ``col`` has a value: not NULL, and for a floating type not NaN either. Why
+    the type: a CSV whose refunds read 'nan' was told where='refunds IS NOT NULL', and its retrain said the same."""
+    has = f"{sql_name(col)} IS NOT NULL"
+    return f"{has} AND NOT isnan({sql_name(col)})" if sql_type and _NAN_TYPES.fullmatch(sql_type.strip()) else has
 
 
 def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, int], rows: int,
-                     where: str | None) -> None:
+                     where: str | None, types: Mapping[str, str] | None = None) -> None:
     """Warn of the features NULL or NaN in more than MOSTLY of the ``rows`` training read (``filled``: the count of
     each feature's values filled), with the fixes: leave it out, train on the rows that have it, or fill it upstream.
+    ``types``: each feature's SQL type, for the NaN a floating one may hold.
     """
     if rows <= 0:
         return
@@ -34,7 +45,7 @@ def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, in
     others = [c for c in features if c not in {h for h, _ in heavy}]
     shown = f"column {col!r}" + (f" (and {', '.join(repr(h) for h, _ in heavy if h != col)})"
                                  if len(heavy) > 1 else "")
-    has = " AND ".join(f"{sql_name(h)} IS NOT NULL" for h, _ in heavy)
+    has = " AND ".join(_has_value(h, (types or {}).get(h)) for h, _ in heavy)
     rows_with = f"({where}) AND {has}" if where else has
     leave = (f"leave it out (features={others!r}; CLI: {' '.join(f'-f {shlex.quote(c)}' for c in others)}), "
              if others else "")

@@ -287,6 +287,7 @@ _REVIEWED_NAMES = {
     "t_us_sql", "lab_sql",
     # timeplot: t_us_sql minus int(lo), or its least(... // int(width), int(...)), in CASE WHEN t_us_sql IS NOT NULL
     "bucket",
+    "items",                      # appendrepeats.id_column: fixed aggregates of quote_ident(candidate) each
     "from_item",                  # callerview: source_sql(source) or table_sql(into), as its callers pass it
     # catalognames.quoting_fix: each part quote_ident(...) or a quoted part the user wrote, the whole checked to be a
     # dotted name (name_parts) before it is run
