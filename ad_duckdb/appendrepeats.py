@@ -57,10 +57,15 @@ def last_rowid(cur: duckdb.DuckDBPyConnection, target: str) -> int | None:
 
 def repeated(cur: duckdb.DuckDBPyConnection, target: str, idcol: str, before: int) -> int:
     """How many rows added after rowid ``before`` have an ``idcol`` value a row up to it has (in the same
-    transaction, before its commit)."""
-    got = cur.execute(f"SELECT count(*) FROM {target} AS n WHERE n.rowid > ? AND n.{quote_ident(idcol)} IN "
-                      f"(SELECT o.{quote_ident(idcol)} FROM {target} AS o WHERE o.rowid <= ?)",
-                      [before, before]).fetchall()
+    transaction, before its commit).
+
+    Why the held rows are read between the added ids' least and greatest: a daily append of 10,000 rows to a
+    history of 20 million read every held id (0.3-2.2 s, far more than scoring the rows); ids grow with time, so
+    the range skips the held rows' blocks but the last few (0.002 s)."""
+    got = cur.execute(f"WITH added AS (SELECT {quote_ident(idcol)} AS id FROM {target} WHERE rowid > $1), "
+                      "span AS (SELECT min(id) AS lo, max(id) AS hi FROM added) "
+                      f"SELECT count(*) FROM added WHERE id IN (SELECT o.{quote_ident(idcol)} FROM {target} AS o, span "
+                      f"WHERE o.rowid <= $1 AND o.{quote_ident(idcol)} BETWEEN span.lo AND span.hi)", [before]).fetchall()
     return int(got[0][0])
 
 
