@@ -602,7 +602,7 @@ class Session:
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = typed_prepare(catalog_rewrites(pg_formats(int_sums(postgres_names(temp_table_sql(self.cursors.catalog(
-            sql))), self.table_columns))))
+            sql))), self.table_columns, self.query_columns))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -1044,6 +1044,18 @@ class Session:
         rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE " + where
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
+
+    def query_columns(self, sql: str) -> frozenset[str] | None:
+        """The columns (lower case) of query ``sql``'s result, bound by DuckDB and not run; for pgsum, the columns of
+        a CTE or a derived table. None when DuckDB cannot bind it alone (it names an outer query's columns), or the
+        transaction has failed. A binder's error leaves the client's transaction as it was."""
+        if self.status == b"E":
+            return None
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            return frozenset(c.lower() for c in self.cur.sql(sql).columns)
+        except duckdb.Error:
+            return None
 
     def sum_macro(self) -> None:
         """Create the macro a query's sum() of integers becomes (pgsum), once. Not with the catalogue: a session's

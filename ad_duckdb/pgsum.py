@@ -7,7 +7,7 @@ type: the cast to BIGINT for the small integers, sum(x) itself for every other t
 
 from __future__ import annotations
 
-from .pgsumscope import Columns, Scopes, cte_names, own_columns
+from .pgsumscope import Columns, Describe, Known, Scopes, closing, own_columns
 from .sqltext import words_if
 
 SUM_MACRO = "pg_int_sum"
@@ -63,20 +63,20 @@ def _cast_parameter(toks: list[tuple[int, str, str]], j: int) -> bool:
         and after < len(toks) and toks[after][1].lower() == "as"
 
 
-def int_sums(sql: str, columns: Columns | None = None) -> str:
+def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None = None) -> str:
     """``sql`` with each ``sum(x)`` of a query as SUM_MACRO's call: ``sum(DISTINCT x)`` as SUM_DISTINCT_MACRO's,
     ``sum(x) FILTER (WHERE c)`` as the call of ``CASE WHEN c THEN x END`` (the same sum: a sum skips NULLs; a macro
     takes no FILTER). Not ``sum(x ORDER BY y)``, nor a PIVOT's (``_in_pivots``), nor a call of other than one
     argument, nor one of a parameter not cast where it stands (``sum($1::int)`` is rewritten): the typed overload
     would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses
     to guess the type of), nor one that may be an outer query's aggregate (pgsumscope: ``(SELECT sum(t.x))``;
-    ``columns`` gives a table's columns, to tell)."""
+    ``columns`` gives a table's columns, ``describe`` a CTE's or a derived table's, to tell)."""
     toks = words_if(sql, "sum")
     if not toks or not _is_query(toks):
         return sql
     out, last = [], 0
     pivoted = _in_pivots(toks)
-    scopes, ctes = Scopes(toks), cte_names(toks)
+    scopes, known = Scopes(toks, sql), Known(toks, sql, columns, describe)
     i = -1
     while i + 3 < len(toks):
         i += 1
@@ -85,7 +85,7 @@ def int_sums(sql: str, columns: Columns | None = None) -> str:
                 or i > 0 and toks[i - 1][1] == "." or toks[i + 2][1] in (")", "*"):
             continue
         quantifier = toks[i + 2][1].lower() if toks[i + 2][1].lower() in ("distinct", "all") else None
-        close = _closing(toks, i + 1)
+        close = closing(toks, i + 1)
         if close is None or not _plain(toks, i + 2, close):
             continue
         cond: tuple[int, int] | None = None  # a FILTER's condition: its first token and its closing parenthesis
@@ -93,13 +93,13 @@ def int_sums(sql: str, columns: Columns | None = None) -> str:
         if after == "within":
             continue
         if after == "filter":
-            shut = _closing(toks, close + 2) if close + 3 < len(toks) and toks[close + 2][1] == "(" else None
+            shut = closing(toks, close + 2) if close + 3 < len(toks) and toks[close + 2][1] == "(" else None
             if shut is None or toks[close + 3][1].lower() != "where" or not _plain(toks, close + 4, shut, True):
                 continue
             cond = (close + 4, shut)
         first = i + 3 if quantifier else i + 2
-        if not own_columns(scopes, i, first, close, columns, ctes) \
-                or cond and not own_columns(scopes, i, cond[0], cond[1], columns, ctes):
+        if not own_columns(scopes, i, first, close, known) \
+                or cond and not own_columns(scopes, i, cond[0], cond[1], known):
             continue
         name = SUM_DISTINCT_MACRO if quantifier == "distinct" else SUM_MACRO
         if quantifier is None and cond is None:
@@ -114,16 +114,6 @@ def int_sums(sql: str, columns: Columns | None = None) -> str:
         last = toks[end][0] + 1
         i = end  # (a sum inside the argument or the condition would be nested in this one: DuckDB refuses it)
     return "".join([*out, sql[last:]]) if out else sql
-
-
-def _closing(toks: list[tuple[int, str, str]], k: int) -> int | None:
-    """The token closing the parenthesis at ``k``."""
-    depth = 0
-    for j in range(k, len(toks)):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
-        if depth == 0:
-            return j
-    return None
 
 
 def _plain(toks: list[tuple[int, str, str]], start: int, close: int, condition: bool = False) -> bool:

@@ -5,17 +5,28 @@ query) an aggregate of the outer query. pgsum's macro has a typed overload, and 
 where the call stands: the aggregate stayed in the subquery, and the query that DuckDB answers failed ('column "x"
 must appear in the GROUP BY clause'). So a sum in a subquery that can see an outer query's columns is rewritten only
 when each column its argument names is the subquery's own: qualified by a name its FROM clause declares, or
-unqualified and a column of the tables that FROM clause lists (``columns`` asks the catalogue). Anything else (a
-derived table in that FROM, a CTE's name, a struct field, a lambda) keeps DuckDB's sum, numeric as before the rewrite.
+unqualified and a column of an item that FROM clause lists: a table (``columns`` asks the catalogue), the statement's
+own CTE or a derived table (``describe`` asks DuckDB for the columns of ``SELECT * FROM`` it, after the statement's
+WITH). Anything else (a nested WITH's CTE, a table function, a struct field, a lambda) keeps DuckDB's sum, numeric as
+before the rewrite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import duckdb
+
+from .sqltext import sql_words
+
 Tokens = list[tuple[int, str, str]]
 # The columns of a table named by its dotted parts (lower case), or None when the catalogue cannot say
 Columns = Callable[[tuple[str, ...]], "frozenset[str] | None"]
+# The columns (lower case) of a query's result, or None when DuckDB cannot bind it alone (it names an outer query's)
+Describe = Callable[[str], "frozenset[str] | None"]
+# A FROM item: a table named by its parts, a derived table's text (from its parenthesis to its alias's columns), or
+# None (a table function, a LATERAL item, a table renamed by an alias's column list)
+Item = tuple[str, ...] | str | None
 
 _QUERY_STARTS = ("select", "with", "from", "values", "pivot", "unpivot", "table")
 _SET_OPS = ("union", "intersect", "except")
@@ -47,8 +58,8 @@ class Scopes:
     subquery, -1 for the statement's own), whether that block sees no outer query's columns ("closed"), and the
     segment (a set operation's branch) it lies in."""
 
-    def __init__(self, toks: Tokens) -> None:
-        self.toks = toks
+    def __init__(self, toks: Tokens, sql: str) -> None:
+        self.toks, self.sql = toks, sql
         self.block: list[int] = []
         self.segment: list[int] = []  # the index of the token that starts the token's branch of its block
         self.inner: list[int] = []  # how many parentheses other than its block's hold the token (0: the block's own)
@@ -90,21 +101,24 @@ class Scopes:
         # ``((SELECT ...))`` at the statement's start
         return prev == "(" and i == 1
 
-    def from_items(self, block: int, segment: int) -> tuple[set[str], list[tuple[str, ...]] | None,
-                                                             dict[str, list[tuple[str, ...]]]]:
-        """The names the FROM clause of ``block``'s branch ``segment`` declares (tables and aliases), the tables it
-        lists by name (None when it has an item other than a named table: a derived table, a table function), and
-        for each name a column may be qualified by (a listed table's alias, else its own name) the tables it names."""
+    def from_items(self, block: int, segment: int) -> tuple[set[str], list[Item], dict[str, list[int]]]:
+        """The names the FROM clause of ``block``'s branch ``segment`` declares (tables and aliases), the items it
+        lists (``Item``), and for each name a column may be qualified by (an item's alias, else a table's own name)
+        the indexes of the items it names."""
+        toks = self.toks
         declared: set[str] = set()
-        tables: list[tuple[str, ...]] | None = []
-        qualifiers: dict[str, list[tuple[str, ...]]] = {}
+        items: list[Item] = []
+        qualifiers: dict[str, list[int]] = {}
         in_from = in_condition = False
-        own = [j for j in range(len(self.toks)) if self.block[j] == block and self.segment[j] == segment]
-        for n, j in enumerate(own):
-            w, kind = self.toks[j][1].lower(), self.toks[j][2]
+        own = [j for j in range(len(toks)) if self.block[j] == block and self.segment[j] == segment]
+        n = -1
+        while n + 1 < len(own):
+            n += 1
+            j = own[n]
+            w, kind = toks[j][1].lower(), toks[j][2]
             if self.inner[j]:
                 continue
-            if w == "from" and not _distinct_from(self.toks, j):
+            if w == "from" and not _distinct_from(toks, j):
                 in_from, in_condition = True, False
             elif not in_from:
                 continue
@@ -115,35 +129,93 @@ class Scopes:
             elif w in ("join", ","):
                 in_condition = False
             elif w == "(" and not in_condition:
-                tables = None  # a derived table, a table function's arguments, an alias's column names
+                prev = toks[own[n - 1]][1].lower() if n else ""
+                shut = next((m for m in range(n + 1, len(own)) if not self.inner[own[m]]), None)
+                if prev not in _ITEM_STARTS or shut is None or toks[own[shut]][1] != ")" or own[shut] == j + 1:
+                    # a table function's arguments, a LATERAL item, an alias's column names
+                    if items:
+                        items[-1] = None
+                    continue
+                # a derived table: its text runs to its alias and the alias's column names
+                k = shut + 1
+                k += k < len(own) and toks[own[k]][1].lower() == "as"
+                if k < len(own) and not self.inner[own[k]] and (toks[own[k]][2] == "identifier" or _named(
+                        toks[own[k]][1], toks[own[k]][2]) and toks[own[k - 1]][1].lower() == "as"):
+                    name, last = _name(toks[own[k]][1]), own[k]
+                    if k + 1 < len(own) and toks[own[k + 1]][1] == "(":
+                        close = next((m for m in range(k + 2, len(own)) if not self.inner[own[m]]), None)
+                        if close is None:
+                            return declared, [*items, None], qualifiers
+                        last, k = own[close], close
+                    declared.add(name)
+                    qualifiers.setdefault(name, []).append(len(items))
+                    items.append(self.sql[toks[j][0]:toks[last][0] + len(toks[last][1])])
+                    n = k
+                else:
+                    items.append(None)
+                    n = shut
             elif _named(w, kind) and not in_condition:
                 declared.add(_name(w))
-                prev = self.toks[own[n - 1]][1].lower() if n else ""
-                if prev in _ITEM_STARTS and tables is not None:
+                prev = toks[own[n - 1]][1].lower() if n else ""
+                if prev in _ITEM_STARTS:
                     parts = [_name(w)]
                     k = n + 1
-                    while k + 1 < len(own) and self.toks[own[k]][1] == "." \
-                            and _named(self.toks[own[k + 1]][1], self.toks[own[k + 1]][2]):
-                        parts.append(_name(self.toks[own[k + 1]][1]))
+                    while k + 1 < len(own) and toks[own[k]][1] == "." \
+                            and _named(toks[own[k + 1]][1], toks[own[k + 1]][2]):
+                        parts.append(_name(toks[own[k + 1]][1]))
                         k += 2
-                    tables.append(tuple(parts))
                     # its alias: the next word (after AS), when a name and not a keyword (JOIN, WHERE, ...)
-                    k += k < len(own) and self.toks[own[k]][1].lower() == "as"
-                    alias = self.toks[own[k]] if k < len(own) and not self.inner[own[k]] else None
-                    named = alias is not None and (alias[2] == "identifier" or self.toks[own[k - 1]][1].lower() == "as")
+                    k += k < len(own) and toks[own[k]][1].lower() == "as"
+                    alias = toks[own[k]] if k < len(own) and not self.inner[own[k]] else None
+                    named = alias is not None and (alias[2] == "identifier" or toks[own[k - 1]][1].lower() == "as")
                     qualifiers.setdefault(_name(alias[1]) if alias is not None and named else parts[-1],
-                                          []).append(tuple(parts))
-        return declared, tables, qualifiers
+                                          []).append(len(items))
+                    items.append(tuple(parts))
+        return declared, items, qualifiers
 
 
-def own_columns(scopes: Scopes, call: int, first: int, close: int, columns: Columns | None, ctes: set[str]) -> bool:
+class Known:
+    """The columns of a statement's FROM items, asked once each: of a table, from the catalogue (``columns``); of the
+    statement's own CTE or a derived table, from DuckDB (``describe``), after the statement's WITH."""
+
+    def __init__(self, toks: Tokens, sql: str, columns: Columns | None, describe: Describe | None) -> None:
+        self.columns, self.describe = columns, describe
+        self.prefix, top = _top_with(toks, sql)
+        declared = cte_list(toks)
+        self.ctes = set(declared)
+        # the statement's WITH's names, each declared once (a nested WITH's of that name would shadow it)
+        self.top = {c for c in top if declared.count(c) == 1}
+        self.nested = self.ctes - self.top
+        self.seen: dict[Item, frozenset[str] | None] = {}
+
+    def __call__(self, item: Item) -> frozenset[str] | None:
+        if item not in self.seen:
+            self.seen[item] = self._ask(item)
+        return self.seen[item]
+
+    def _ask(self, item: Item) -> frozenset[str] | None:
+        if item is None:
+            return None
+        if isinstance(item, str):
+            # a derived table naming a nested WITH's CTE: DuckDB would take a table of that name for it
+            if self.describe is None or any(_name(w) in self.nested for _, w, _k in _words(item)):
+                return None
+            return self.describe(self.prefix + "SELECT * FROM " + item)
+        if len(item) == 1 and item[0] in self.top:
+            return self.describe(self.prefix + "SELECT * FROM " + _quoted(item[0])) if self.describe else None
+        if self.columns is None or item[-1] in self.ctes:
+            return None
+        return self.columns(item)
+
+
+def own_columns(scopes: Scopes, call: int, first: int, close: int, known: Known) -> bool:
     """Whether the sum whose name is token ``call`` cannot be an outer query's aggregate: its block sees no outer
     columns, or each column its tokens from ``first`` to before ``close`` (its argument, its FILTER) name is the
-    block's own."""
+    block's own (DuckDB binds a column to the innermost FROM that has it)."""
     toks, block = scopes.toks, scopes.block[call]
     if scopes.closed[block]:
         return True
-    declared, tables, qualifiers = scopes.from_items(block, scopes.segment[call])
+    declared, items, qualifiers = scopes.from_items(block, scopes.segment[call])
     j = first
     while j < close:
         word, kind = toks[j][1], toks[j][2]
@@ -161,30 +233,85 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, columns: Colu
         if len(parts) > 1:
             if not declared.intersection(parts[:-1]):
                 return False
-            # a table the FROM lists by name: the column must be its (DuckDB binds t.x to an outer query's t when
-            # the subquery's own t, another schema's table of that name, has no x)
+            # an item the FROM names: the column must be its (DuckDB binds t.x to an outer query's t when the
+            # subquery's own t, another schema's table of that name, has no x)
             at = next((n for n, q in enumerate(parts[:-1]) if q in qualifiers), None)
-            if at is not None:
-                if columns is None or any(t[-1] in ctes for t in qualifiers[parts[at]]):
-                    return False
-                known = [columns(t) for t in qualifiers[parts[at]]]
-                if not any(k is not None and parts[at + 1] in k for k in known):
-                    return False
+            if at is not None and not any(parts[at + 1] in (known(items[k]) or ()) for k in qualifiers[parts[at]]):
+                return False
             continue
-        if columns is None or not tables or any(t[-1] in ctes for t in tables):
-            return False
-        known = [columns(t) for t in tables]
-        if any(k is None for k in known) or not any(parts[0] in k for k in known if k is not None):
+        if not any(parts[0] in (known(item) or ()) for item in items):
             return False
     return True
 
 
-def cte_names(toks: Tokens) -> set[str]:
-    """The names the statement's WITH clauses give (``name AS (`` and ``name(a, b) AS (``): a FROM item of that
-    name is the CTE, whose columns the catalogue does not know."""
-    names = set()
+def cte_list(toks: Tokens) -> list[str]:
+    """The names the statement's WITH clauses give (``name AS (`` and ``name(a, b) AS (``), once per declaration: a
+    FROM item of that name is the CTE, whose columns the catalogue does not know."""
+    names = []
     for i, (_, word, kind) in enumerate(toks):
         if kind == "identifier" and i + 2 < len(toks) and toks[i + 1][1].lower() in ("as", "(") \
                 and (i == 0 or toks[i - 1][1].lower() in ("with", "recursive", ",")):
-            names.add(_name(word))
+            names.append(_name(word))
     return names
+
+
+def closing(toks: Tokens, k: int) -> int | None:
+    """The token closing the parenthesis at ``k``."""
+    depth = 0
+    for j in range(k, len(toks)):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
+        if depth == 0:
+            return j
+    return None
+
+
+def _top_with(toks: Tokens, sql: str) -> tuple[str, set[str]]:
+    """The statement's own WITH clause's text (with a blank after it; empty when it has none, or one this cannot
+    read) and the names it gives: what ``SELECT * FROM`` a CTE or a derived table needs before it to bind alone."""
+    depth, i = 0, None
+    for n, (_, word, _kind) in enumerate(toks):
+        w = word.lower()
+        if depth == 0 and w in ("select", "from", "values", "table", "pivot", "unpivot"):
+            return "", set()
+        if depth == 0 and w == "with":
+            i = n
+            break
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
+    if i is None:
+        return "", set()
+    names: set[str] = set()
+    k = i + 1 + (i + 1 < len(toks) and toks[i + 1][1].lower() == "recursive")
+    while k < len(toks) and _named(toks[k][1], toks[k][2]):
+        names.add(_name(toks[k][1]))
+        k += 1
+        if k < len(toks) and toks[k][1] == "(":
+            shut = closing(toks, k)
+            if shut is None:
+                return "", set()
+            k = shut + 1
+        if k >= len(toks) or toks[k][1].lower() != "as":
+            return "", set()
+        k += 1
+        while k < len(toks) and toks[k][1].lower() in ("not", "materialized"):
+            k += 1
+        body = closing(toks, k) if k < len(toks) and toks[k][1] == "(" else None
+        if body is None:
+            return "", set()
+        if body + 1 < len(toks) and toks[body + 1][1] == ",":
+            k = body + 2
+            continue
+        return sql[toks[i][0]:toks[body][0] + 1] + " ", names
+    return "", set()
+
+
+def _words(text: str) -> Tokens:
+    """The tokens of a part of the statement (none if DuckDB cannot tokenize it)."""
+    try:
+        return sql_words(text)
+    except duckdb.Error:
+        return []
+
+
+def _quoted(name: str) -> str:
+    """A name as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'

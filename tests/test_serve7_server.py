@@ -1,0 +1,57 @@
+"""`ad-duckdb serve` as BI tools and drivers see it: sum()'s bigint type in subqueries over CTEs and derived tables.
+The servers come from tests/test_server.py.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+import test_server
+from test_server import Server
+
+server = test_server.server  # the read-only server of tests/test_server.py
+warehouse = test_server.warehouse
+
+
+def _typed(conn: psycopg.Connection, sql: str) -> tuple[list[tuple[str, int]], list[tuple[object, ...]]]:
+    cur = conn.execute(sql)
+    assert cur.description is not None
+    return [(d.name, d.type_code) for d in cur.description], cur.fetchall()
+
+
+def test_a_subquerys_sum_over_a_cte_or_derived_table_is_bigint(server: Server) -> None:
+    """WITH c AS (...) SELECT (SELECT sum(x) FROM c) (a scalar subquery's sum over a CTE, or over a derived table)
+    was numeric (a Decimal in psycopg) where PostgreSQL gives bigint, as the same sum over a table is: the server
+    could not tell the CTE's columns from the outer query's. It asks DuckDB for them now; a sum of the outer query's
+    column through such a subquery is still the outer query's aggregate, with DuckDB's answer."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE ct (x INTEGER, g INTEGER)")
+        conn.execute("INSERT INTO ct VALUES (1, 0), (2, 0), (4, 1)")
+        for sql, want in (
+                ("WITH c AS (SELECT x AS y, g FROM ct) SELECT (SELECT sum(y) FROM c), (SELECT sum(c.y) FROM c)",
+                 [(7, 7)]),
+                ("WITH c(y, h) AS (SELECT x, g FROM ct) SELECT (SELECT sum(y) FROM c WHERE h = 0) + 0 AS s", [(3,)]),
+                ("WITH c AS (SELECT x AS y FROM ct) SELECT g, (SELECT sum(d.y) FROM c AS d WHERE d.y > ct.g) "
+                 "FROM ct GROUP BY g ORDER BY g", [(0, 7), (1, 6)]),
+                ("SELECT g, (SELECT sum(y) FROM (SELECT x AS y FROM ct) d WHERE y > ct.g) FROM ct GROUP BY g "
+                 "ORDER BY g", [(0, 7), (1, 6)]),
+                ("SELECT g, (SELECT sum(d.z) FROM (SELECT x FROM ct) AS d(z)) FROM ct GROUP BY g ORDER BY g",
+                 [(0, 7), (1, 7)]),
+                ("WITH c AS (SELECT x AS y FROM ct) SELECT 1 AS one, (SELECT sum(y) FROM (SELECT * FROM c) d)",
+                 [(1, 7)])):
+            names, rows = _typed(conn, sql)
+            assert rows == want, sql
+            assert names[-1][1] == 20, (sql, names)
+        # the outer query's columns through a CTE's subquery: the outer aggregate, DuckDB's (numeric), right
+        for sql, want in (
+                ("WITH c AS (SELECT 1 AS y) SELECT (SELECT sum(x) FROM c) FROM ct", [(7,)]),
+                ("WITH c AS (SELECT 1 AS y) SELECT g, (SELECT sum(ct.x) FROM c) FROM ct GROUP BY g ORDER BY g",
+                 [(0, 3), (1, 4)]),
+                ("SELECT (SELECT sum(x) FROM (SELECT 1 AS y) d) FROM ct", [(7,)]),
+                ("SELECT g, (SELECT sum(x) FROM (SELECT 1 AS y) AS d(x2)) FROM ct GROUP BY g ORDER BY g",
+                 [(0, 3), (1, 4)]),
+                # a nested WITH's CTE named as a table of the catalogue: its own columns, not the table's
+                ("SELECT (WITH ct AS (SELECT 1 AS q) SELECT (SELECT sum(x) FROM (SELECT * FROM ct) d)) FROM ct",
+                 [(7,)])):
+            assert _typed(conn, sql)[1] == want, sql
+        conn.rollback()
