@@ -1274,7 +1274,9 @@ class Session:
         if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
             n = rows[0][0] if rows else 0
-            if kind == "CREATE" and rows:  # CREATE TABLE ... AS (and SELECT ... INTO): PostgreSQL's tag is SELECT n
+            # CREATE TABLE ... AS (and SELECT ... INTO): PostgreSQL's tag is SELECT n (a CREATE INDEX IF NOT EXISTS
+            # of one that exists counts 0 rows too: its tag stays CREATE INDEX)
+            if kind == "CREATE" and rows and head != "CREATE INDEX":
                 return Result(f"SELECT {n}")
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
         if kind not in ("SELECT", "EXECUTE", "EXPLAIN", "PRAGMA") and [(d[0], str(d[1])) for d in desc] == \

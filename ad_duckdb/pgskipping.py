@@ -11,10 +11,13 @@ import re
 import duckdb
 
 _NAME = r'(?:"(?:[^"]|"")+"|\w+)'
-_DROP_RE = re.compile(rf"^\s*drop\s+(table|view|schema|sequence)\s+if\s+exists\s+({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})"
+_DROP_RE = re.compile(rf"^\s*drop\s+(table|view|schema|sequence|index)\s+if\s+exists\s+({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})"
                       r"\s*(?:cascade|restrict)?\s*;?\s*$", re.I)
 _CREATE_RE = re.compile(rf"^\s*create\s+(?:(temp|temporary)\s+)?(table|schema|sequence)\s+if\s+not\s+exists\s+"
                         rf"({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})\b", re.I)
+# CREATE INDEX's name is unqualified: the index goes in its table's schema
+_CREATE_INDEX_RE = re.compile(rf"^\s*create\s+(?:unique\s+)?index\s+if\s+not\s+exists\s+({_NAME})\s+on\s+"
+                              rf"(?:only\s+)?({_NAME}(?:\s*\.\s*{_NAME}){{0,2}})", re.I)
 _PART_RE = re.compile(_NAME)
 
 
@@ -54,6 +57,14 @@ def _relation_exists(cur: duckdb.DuckDBPyConnection, parts: list[str], temp: boo
         [parts[-1], *(v for place in places for v in place)]).fetchall()[0][0])
 
 
+def _index_exists(cur: duckdb.DuckDBPyConnection, name: str, places: list[tuple[str, str]]) -> bool:
+    """Whether an index named ``name`` (lower case) is in one of the (database, schema) ``places``."""
+    return bool(places) and bool(cur.execute(
+        "SELECT count(*) FROM duckdb_indexes() WHERE lower(index_name) = ? AND ("
+        + " OR ".join(["lower(database_name) = ? AND lower(schema_name) = ?"] * len(places)) + ")",
+        [name, *(v for place in places for v in place)]).fetchall()[0][0])
+
+
 def _schema_exists(cur: duckdb.DuckDBPyConnection, parts: list[str]) -> bool:
     """Whether schema ``parts[-1]`` is in database ``parts[-2]``, or in the current database for a bare name (a
     schema of that name in another attached database is not the one CREATE / DROP SCHEMA s acts on)."""
@@ -70,7 +81,7 @@ def _database_exists(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def skipping_notice(cur: duckdb.DuckDBPyConnection, sql: str) -> tuple[str, str, str] | None:
     """PostgreSQL's notice (message, SQLSTATE, severity) for ``sql`` when it is a DROP ... IF EXISTS of one table,
-    view, schema or sequence that is not there, or a CREATE ... IF NOT EXISTS of one that is; else None."""
+    view, schema, sequence or index that is not there, or a CREATE ... IF NOT EXISTS of one that is; else None."""
     if (m := _DROP_RE.match(sql)) is not None:
         kind, name = m.group(1).lower(), m.group(2)
         parts = _parts(name)
@@ -81,8 +92,13 @@ def skipping_notice(cur: duckdb.DuckDBPyConnection, sql: str) -> tuple[str, str,
         if len(parts) > 1 and not _schema_exists(cur, parts[:-1]) \
                 and not (len(parts) == 2 and _database_exists(cur, parts[0])):
             return f'schema "{parts[-2]}" does not exist, skipping', "00000", "NOTICE"
-        return None if _relation_exists(cur, parts, None) else (
-            f'{kind} "{_written(name)}" does not exist, skipping', "00000", "NOTICE")
+        there = _index_exists(cur, parts[-1], _places(cur, parts, None)) if kind == "index" \
+            else _relation_exists(cur, parts, None)
+        return None if there else (f'{kind} "{_written(name)}" does not exist, skipping', "00000", "NOTICE")
+    if (m := _CREATE_INDEX_RE.match(sql)) is not None:
+        name, table = m.group(1), _parts(m.group(2))
+        return (f'relation "{_written(name)}" already exists, skipping', "42P07", "NOTICE") \
+            if _index_exists(cur, _parts(name)[-1], _places(cur, table, None)) else None
     if (m := _CREATE_RE.match(sql)) is not None:
         kind, name = m.group(2).lower(), m.group(3)
         parts = _parts(name)

@@ -55,3 +55,25 @@ def test_a_subquerys_sum_over_a_cte_or_derived_table_is_bigint(server: Server) -
                  [(7,)])):
             assert _typed(conn, sql)[1] == want, sql
         conn.rollback()
+
+
+def test_if_exists_on_indexes_sends_postgresqls_notices_and_tag(server: Server) -> None:
+    """DROP INDEX IF EXISTS of a missing index and CREATE INDEX IF NOT EXISTS of an existing one (what migration tools
+    such as Alembic send) said nothing, where PostgreSQL sends a NOTICE ('index "x" does not exist, skipping',
+    'relation "x" already exists, skipping'); the skipped CREATE INDEX was tagged SELECT 0 (DuckDB's count of the
+    skip), PostgreSQL's tag is CREATE INDEX."""
+    seen: list[tuple[str | None, str | None, str | None]] = []
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: seen.append((d.severity_nonlocalized, d.sqlstate, d.message_primary)))
+        conn.execute("CREATE TEMP TABLE ix (a INTEGER)")
+        tags = [conn.execute(sql).statusmessage for sql in (
+            "CREATE INDEX IF NOT EXISTS ix_a ON ix (a)", "CREATE INDEX IF NOT EXISTS ix_a ON ix (a)",
+            'CREATE UNIQUE INDEX IF NOT EXISTS "IX_A" ON temp.ix (a)', "DROP INDEX IF EXISTS ix_a",
+            "DROP INDEX IF EXISTS ix_a", "DROP INDEX IF EXISTS temp.main.ix_a", "DROP INDEX IF EXISTS nosuch.ix_a")]
+        assert tags == ["CREATE INDEX", "CREATE INDEX", "CREATE INDEX", "DROP INDEX", "DROP INDEX", "DROP INDEX",
+                        "DROP INDEX"]
+        assert seen == [("NOTICE", "42P07", 'relation "ix_a" already exists, skipping'),
+                        ("NOTICE", "42P07", 'relation "IX_A" already exists, skipping'),
+                        ("NOTICE", "00000", 'index "ix_a" does not exist, skipping'),
+                        ("NOTICE", "00000", 'index "ix_a" does not exist, skipping'),
+                        ("NOTICE", "00000", 'schema "nosuch" does not exist, skipping')]
