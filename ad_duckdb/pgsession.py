@@ -34,6 +34,7 @@ from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
+from .pgdupnames import postgres_duplicates, renaming, stored_like_renamed
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
@@ -1053,7 +1054,7 @@ class Session:
             return None
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
-            return frozenset(c.lower() for c in self.cur.sql(sql).columns)
+            return frozenset(c[0].lower() for c in _columns(self.cur, sql, 0))
         except duckdb.Error:
             return None
 
@@ -1243,6 +1244,8 @@ class Session:
             if kind != "TRANSACTION" and self.fills_on_commit_tables(query):
                 self.on_commit.filled = True
             skipping = skipping_notice(self.cur, query) if kind in ("DROP", "CREATE") else None
+            renames = renaming(query) if kind == "SELECT" else None
+            stored = stored_like_renamed(self.cur) if renames else set()  # (before: after, the result is pending)
             self.cur.execute(query, params) if params else self.cur.execute(query)
             if skipping is not None:
                 self.notices.append(skipping)  # (after it ran: a statement that fails skipped nothing)
@@ -1286,6 +1289,8 @@ class Session:
             self.cur.fetchall()
             return Result(head)
         cols = [(d[0], *type_of(d[1])) for d in desc]
+        if renames is not None:
+            cols = _renamed(cols, postgres_duplicates([c[0] for c in cols], query, stored))
         r = Result("SELECT" if kind == "SELECT" else head, cols)
         r.rows = self._rows(r)
         self.live = r
@@ -1466,9 +1471,20 @@ class Session:
                 return None, params
             if kind != "SELECT":
                 answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
-            return (_columns(self.cur, answer, n_params) if answer else None), params
+            if not answer:
+                return None, params
+            cols = _columns(self.cur, answer, n_params)
+            if kind == "SELECT" and (renames := renaming(answer)) is not None:
+                stored = stored_like_renamed(self.cur) if renames else set()
+                cols = _renamed(cols, postgres_duplicates([c[0] for c in cols], answer, stored))
+            return cols, params
         except duckdb.Error:
             return None, {}
+
+
+def _renamed(cols: list[tuple[str, int, int]], names: list[str]) -> list[tuple[str, int, int]]:
+    """``cols`` with ``names``."""
+    return [(name, oid, size) for name, (_, oid, size) in zip(names, cols, strict=True)]
 
 
 def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:

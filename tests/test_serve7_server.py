@@ -77,3 +77,27 @@ def test_if_exists_on_indexes_sends_postgresqls_notices_and_tag(server: Server) 
                         ("NOTICE", "00000", 'index "ix_a" does not exist, skipping'),
                         ("NOTICE", "00000", 'index "ix_a" does not exist, skipping'),
                         ("NOTICE", "00000", 'schema "nosuch" does not exist, skipping')]
+
+
+def test_a_subquerys_repeated_column_names_are_postgresqls(server: Server) -> None:
+    """SELECT * FROM (SELECT a.id, b.id FROM a JOIN b ...) s gave the columns id and id_1 (DuckDB renames a
+    subquery's repeated name as it binds), where PostgreSQL gives id and id, in the result and in a Describe (a
+    prepared statement's) alike; a column stored as id_1, or one the query names so, keeps its name."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE da (id INTEGER, v INTEGER)")
+        conn.execute("CREATE TEMP TABLE db (id INTEGER, v_1 INTEGER)")
+        conn.execute("INSERT INTO da VALUES (1, 10)")
+        conn.execute("INSERT INTO db VALUES (1, 20)")
+        for prepare in (False, True):
+            for sql, names in (
+                    ("SELECT * FROM (SELECT da.id, db.id, da.v FROM da JOIN db USING (id)) s", ["id", "id", "v"]),
+                    ("WITH c AS (SELECT 1 AS a, 2 AS a, 3 AS a) SELECT * FROM c", ["a", "a", "a"]),
+                    ("SELECT s.id, s.id_1 FROM (SELECT da.id, db.id FROM da, db) s", ["id", "id_1"]),
+                    ("SELECT * FROM (SELECT 1 AS a, 2 AS a_1, 3 AS a) s", ["a", "a_1", "a"]),
+                    # a stored column's own name (the temporary table's v_1), beside a v
+                    ("SELECT * FROM (SELECT da.v, db.* FROM da, db) s", ["v", "id", "v_1"]),
+                    ("SELECT count(*), count(*) FROM (SELECT 1) s", ["count", "count"])):
+                cur = conn.execute(sql, prepare=prepare)
+                assert cur.description is not None
+                assert [d.name for d in cur.description] == names, (sql, prepare)
+        conn.rollback()
