@@ -41,6 +41,7 @@ from .pgformat import pg_formats
 from .pgknobs import KNOBS, knob_value
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
+from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgskipping import skipping_notice
 from .pgsql import (
@@ -602,14 +603,15 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
-        sql = typed_prepare(catalog_rewrites(pg_formats(int_sums(postgres_names(temp_table_sql(self.cursors.catalog(
-            sql))), self.table_columns, self.query_columns))))
+        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(int_sums(postgres_names(temp_table_sql(
+            self.cursors.catalog(sql))), self.table_columns, self.query_columns), self.table_columns,
+            self.query_columns))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
         if not self.has_sum_macro and self.status != b"E" \
-                and (SUM_MACRO in sql or self.sql_prepared and EXECUTE_WORD_RE.match(sql)):
+                and (SUM_MACRO in sql or CONT_MACRO in sql or self.sql_prepared and EXECUTE_WORD_RE.match(sql)):
             self.sum_macro()  # an SQL PREPARE's text may name it, past the ROLLBACK or DISCARD that dropped it
         if ("pg_application_name" in sql or "pg_current_setting" in sql) \
                 and self.application_name_variable != self.application_name:
@@ -1059,11 +1061,12 @@ class Session:
             return None
 
     def sum_macro(self) -> None:
-        """Create the macro a query's sum() of integers becomes (pgsum), once. Not with the catalogue: a session's
-        first sum() would pay the ~20 ms (and more, on a busy server) DuckDB spends binding its views."""
+        """Create the macro a query's sum() of integers becomes (pgsum), and percentile_cont's key's (pgpercentile),
+        once. Not with the catalogue: a session's first sum() would pay the ~20 ms (and more, on a busy server)
+        DuckDB spends binding its views."""
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
-            self.cur.execute(SUM_MACRO_SQL)
+            self.cur.execute(SUM_MACRO_SQL + "; " + CONT_MACRO_SQL)
         except BaseException:
             if self.status == b"T":
                 self.status = b"E"  # as the statement's own error would

@@ -15,9 +15,13 @@ SUM_MACRO = "pg_int_sum"
 # overload, which the small integers reach by DuckDB's implicit casts: with one per type, an argument DuckDB cannot
 # bind (a misspelt column) matched them all, and the error said so instead of naming the column.
 SUM_DISTINCT_MACRO = SUM_MACRO + "_distinct"  # sum(DISTINCT x)'s: its name holds SUM_MACRO's, which tells it is used
+# sum(x ORDER BY y)'s, which a macro cannot take apart: SUM_OF_MACRO(x, sum(x ORDER BY y)), whose x only picks the
+# typed overload (cast to BIGINT) or the other (the sum as it is)
+SUM_OF_MACRO = SUM_MACRO + "_of"
 SUM_MACRO_SQL = (f"CREATE OR REPLACE TEMP MACRO {SUM_MACRO}(x INTEGER) AS sum(x)::BIGINT, (x) AS sum(x); "
                  f"CREATE OR REPLACE TEMP MACRO {SUM_DISTINCT_MACRO}(x INTEGER) AS sum(DISTINCT x)::BIGINT, "
-                 "(x) AS sum(DISTINCT x)")
+                 f"(x) AS sum(DISTINCT x); CREATE OR REPLACE TEMP MACRO {SUM_OF_MACRO}(x INTEGER, s) AS s::BIGINT, "
+                 "(x, s) AS s")
 # A query's first word: only a query's sum is rewritten. A view or macro keeps its text, which would name the
 # session's temporary macro after the session ends; an INSERT or CREATE TABLE AS stores DuckDB's type as it is.
 # A query's PREPARE (whose EXECUTE the session gives the macro: pgsession) and EXPLAIN are the query's: an EXECUTE's
@@ -26,7 +30,7 @@ _QUERY_WORDS = ("select", "with", "(", "from")
 _EXPLAIN_OPTIONS = ("analyze", "analyse", "verbose")
 
 
-def _is_query(toks: list[tuple[int, str, str]]) -> bool:
+def is_query(toks: list[tuple[int, str, str]]) -> bool:
     """Whether the statement is a query, a PREPARE of one (``PREPARE p [(types)] AS query``) or an EXPLAIN [ANALYZE]
     [(options)] of one."""
     words = [w.lower() for _, w, _ in toks]
@@ -53,7 +57,7 @@ def _depths(words: list[str]) -> list[int]:
     return out
 
 
-def _cast_parameter(toks: list[tuple[int, str, str]], j: int) -> bool:
+def cast_parameter(toks: list[tuple[int, str, str]], j: int) -> bool:
     """Whether the parameter at token ``j`` (``$`` of ``$1``, or ``?``) is cast where it stands (``$1::int``,
     ``CAST($1 AS int)``): its type is the cast's, which the macro's typed overload cannot change."""
     after = j + 2 if toks[j][1] == "$" else j + 1
@@ -66,16 +70,16 @@ def _cast_parameter(toks: list[tuple[int, str, str]], j: int) -> bool:
 def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None = None) -> str:
     """``sql`` with each ``sum(x)`` of a query as SUM_MACRO's call: ``sum(DISTINCT x)`` as SUM_DISTINCT_MACRO's,
     ``sum(x) FILTER (WHERE c)`` as the call of ``CASE WHEN c THEN x END`` (the same sum: a sum skips NULLs; a macro
-    takes no FILTER). Not ``sum(x ORDER BY y)``, nor a PIVOT's (``_in_pivots``), nor a call of other than one
-    argument, nor one of a parameter not cast where it stands (``sum($1::int)`` is rewritten): the typed overload
+    takes no FILTER), ``sum(x ORDER BY y)`` as SUM_OF_MACRO's ``(x, sum(x ORDER BY y))``. Not a PIVOT's
+    (``in_pivots``), nor a call of other than one argument, nor one of a parameter not cast where it stands (``sum($1::int)`` is rewritten): the typed overload
     would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses
     to guess the type of), nor one that may be an outer query's aggregate (pgsumscope: ``(SELECT sum(t.x))``;
     ``columns`` gives a table's columns, ``describe`` a CTE's or a derived table's, to tell)."""
     toks = words_if(sql, "sum")
-    if not toks or not _is_query(toks):
+    if not toks or not is_query(toks):
         return sql
     out, last = [], 0
-    pivoted = _in_pivots(toks)
+    pivoted = in_pivots(toks)
     scopes, known = Scopes(toks, sql), Known(toks, sql, columns, describe)
     i = -1
     while i + 3 < len(toks):
@@ -86,7 +90,17 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
             continue
         quantifier = toks[i + 2][1].lower() if toks[i + 2][1].lower() in ("distinct", "all") else None
         close = closing(toks, i + 1)
-        if close is None or not _plain(toks, i + 2, close):
+        if close is None:
+            continue
+        if (order := _top_order(toks, i + 2, close)) is not None:
+            if (end := _ordered(toks, i, order, close, scopes, known)) is not None:
+                first = i + 3 if quantifier else i + 2
+                stop = toks[end][0] + 1
+                out += [sql[last:pos], f"{SUM_OF_MACRO}({sql[toks[first][0]:toks[order][0]].rstrip()}, ",
+                        sql[pos:stop], ")"]
+                last, i = stop, end
+            continue
+        if not _plain(toks, i + 2, close):
             continue
         cond: tuple[int, int] | None = None  # a FILTER's condition: its first token and its closing parenthesis
         after = toks[close + 1][1].lower() if close + 1 < len(toks) else ""
@@ -116,6 +130,40 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
     return "".join([*out, sql[last:]]) if out else sql
 
 
+def _top_order(toks: list[tuple[int, str, str]], start: int, close: int) -> int | None:
+    """The ORDER of an ORDER BY at the top of the call's parentheses (``sum(x ORDER BY y)``), if any."""
+    depth = 0
+    for j in range(start, close):
+        w = toks[j][1].lower()
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
+        if depth == 0 and w == "order":
+            return j
+    return None
+
+
+def _ordered(toks: list[tuple[int, str, str]], i: int, order: int, close: int, scopes: Scopes,
+             known: Known) -> int | None:
+    """For ``sum(x ORDER BY y)`` (its name at ``i``), the last token of the aggregate that becomes SUM_OF_MACRO's
+    second argument (its FILTER's parenthesis, else its own), or None to leave it: a window's or a WITHIN GROUP's, an
+    argument other than one (or one with a ``?``, which its copy would number anew), or one whose columns may be an
+    outer query's."""
+    first = i + 3 if toks[i + 2][1].lower() in ("distinct", "all") else i + 2
+    after = toks[close + 1][1].lower() if close + 1 < len(toks) else ""
+    end = close
+    if after in ("within", "over"):
+        return None
+    if after == "filter":
+        shut = closing(toks, close + 2) if close + 3 < len(toks) and toks[close + 2][1] == "(" else None
+        if shut is None:
+            return None
+        end = shut
+    if order == first or not _plain(toks, first, order) or any(t[1] == "?" for t in toks[first:order]) \
+            or not _plain(toks, order, end, True) or not own_columns(scopes, i, first, order, known) \
+            or not own_columns(scopes, i, order + 2, end, known):
+        return None
+    return end
+
+
 def _plain(toks: list[tuple[int, str, str]], start: int, close: int, condition: bool = False) -> bool:
     """Whether the tokens from ``start`` to before ``close`` hold one argument (a condition: anything) with no
     ORDER BY, and no parameter but one cast where it stands."""
@@ -123,7 +171,7 @@ def _plain(toks: list[tuple[int, str, str]], start: int, close: int, condition: 
     for j in range(start, close):
         w = toks[j][1].lower()
         depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
-        if depth == 0 and not condition and w in (",", "order") or w in ("$", "?") and not _cast_parameter(toks, j):
+        if depth == 0 and not condition and w in (",", "order") or w in ("$", "?") and not cast_parameter(toks, j):
             return False
     return True
 
@@ -131,7 +179,7 @@ def _plain(toks: list[tuple[int, str, str]], start: int, close: int, condition: 
 _PIVOT_WORDS = ("pivot", "pivot_wider")
 
 
-def _in_pivots(toks: list[tuple[int, str, str]]) -> list[bool]:
+def in_pivots(toks: list[tuple[int, str, str]]) -> list[bool]:
     """For each token, whether it lies in a PIVOT: from the word to the end of the parentheses holding it (``t PIVOT
     (sum(x) FOR ...)``, ``(PIVOT t ON g USING sum(x))``, a statement's rest at its top level). Why: DuckDB's PIVOT
     takes only an aggregate function, and the macro's call failed the query ('Columns can only be referenced within

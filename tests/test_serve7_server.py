@@ -101,3 +101,49 @@ def test_a_subquerys_repeated_column_names_are_postgresqls(server: Server) -> No
                 assert cur.description is not None
                 assert [d.name for d in cur.description] == names, (sql, prepare)
         conn.rollback()
+
+
+def test_percentile_cont_of_a_decimal_column_is_postgresqls_double(server: Server) -> None:
+    """percentile_cont(0.5) WITHIN GROUP (ORDER BY price) of a DECIMAL(12,1) column (Metabase's Median of a price)
+    gave 2.2, numeric: DuckDB keeps the column's type, whose scale cut the interpolated 2.25 that PostgreSQL gives, as
+    double precision. The key is a double now; integers' are too (as before), a timestamp's stays DuckDB's, and a key of
+    the outer query's columns in a subquery is the outer query's aggregate still."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE pr (price DECIMAL(12, 1), n INTEGER, ts TIMESTAMP, g INTEGER)")
+        conn.execute("INSERT INTO pr VALUES (1.5, 1, TIMESTAMP '2024-01-01', 0), (3.0, 2, TIMESTAMP '2024-01-02', 0), "
+                     "(4.5, 4, TIMESTAMP '2024-01-04', 1)")
+        assert _typed(conn, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY price), "
+                            "percentile_cont(0.25) WITHIN GROUP (ORDER BY pr.price DESC), "
+                            "percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM pr WHERE g = 0") == \
+            ([("percentile_cont", 701), ("percentile_cont", 701), ("percentile_cont", 701)], [(2.25, 2.625, 1.5)])
+        assert _typed(conn, "SELECT g, percentile_cont(0.5) WITHIN GROUP (ORDER BY price) AS m FROM pr GROUP BY g "
+                            "ORDER BY g") == ([("g", 23), ("m", 701)], [(0, 2.25), (1, 4.5)])
+        assert _typed(conn, "SELECT percentile_cont([0.5, 0.75]) WITHIN GROUP (ORDER BY price) FROM pr WHERE g = 0"
+                      )[1] == [([2.25, 2.625],)]
+        assert _typed(conn, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ts) FROM pr WHERE g = 0")[1][0][0] \
+            .isoformat() == "2024-01-01T12:00:00"
+        # the outer query's aggregate, over each group
+        assert _typed(conn, "SELECT g, (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY pr.n)) FROM pr GROUP BY g "
+                            "ORDER BY g")[1] == [(0, 1.5), (1, 4.0)]
+        conn.rollback()
+
+
+def test_sum_with_order_by_is_bigint_as_in_postgresql(server: Server) -> None:
+    """sum(x ORDER BY y) of an integer column stayed numeric (a Decimal in psycopg) where PostgreSQL gives bigint,
+    as sum(x) of it is here. It is bigint now, with a FILTER and DISTINCT too, in GROUP BY and HAVING; a double's and
+    a bigint's keep their types (double precision, numeric), and a subquery's of the outer query's columns is still the
+    outer query's aggregate."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE so (x INTEGER, y INTEGER, g INTEGER, d DOUBLE, b BIGINT)")
+        conn.execute("INSERT INTO so VALUES (1, 3, 0, 0.5, 1), (2, 2, 0, 1.5, 2), (4, 1, 1, 2.5, 3)")
+        assert _typed(conn, "SELECT g, sum(x ORDER BY y DESC), sum(DISTINCT x ORDER BY x) FILTER (WHERE y > 1), "
+                            "sum(d ORDER BY y), sum(b ORDER BY y) FROM so GROUP BY g HAVING sum(x ORDER BY y) > 0 "
+                            "ORDER BY g") == \
+            ([("g", 23), ("sum", 20), ("sum", 20), ("sum", 701), ("sum", 1700)],
+             [(0, 3, 3, 2.0, 3), (1, 4, None, 2.5, 3)])
+        cur = conn.execute("SELECT sum(x + y ORDER BY y) AS t, sum(%s::int ORDER BY y) AS p FROM so", [3])
+        assert cur.description is not None and [d.type_code for d in cur.description] == [20, 20]
+        assert cur.fetchall() == [(13, 9)]
+        assert _typed(conn, "SELECT g, (SELECT sum(so.x ORDER BY so.y)) FROM so GROUP BY g ORDER BY g")[1] == \
+            [(0, 3), (1, 4)]
+        conn.rollback()
