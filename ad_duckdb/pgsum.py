@@ -71,10 +71,11 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
     """``sql`` with each ``sum(x)`` of a query as SUM_MACRO's call: ``sum(DISTINCT x)`` as SUM_DISTINCT_MACRO's,
     ``sum(x) FILTER (WHERE c)`` as the call of ``CASE WHEN c THEN x END`` (the same sum: a sum skips NULLs; a macro
     takes no FILTER), ``sum(x ORDER BY y)`` as SUM_OF_MACRO's ``(x, sum(x ORDER BY y))``. Not a PIVOT's
-    (``in_pivots``), nor a call of other than one argument, nor one of a parameter not cast where it stands (``sum($1::int)`` is rewritten): the typed overload
-    would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses
-    to guess the type of), nor one that may be an outer query's aggregate (pgsumscope: ``(SELECT sum(t.x))``;
-    ``columns`` gives a table's columns, ``describe`` a CTE's or a derived table's, to tell)."""
+    (``in_pivots``), nor a call of other than one argument, nor one of a parameter not cast where it stands
+    (``sum($1::int)`` is rewritten): the typed overload would make DuckDB's binder give ``$1`` the type INTEGER, and
+    asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses to guess the type of), nor one that may be an outer query's
+    aggregate (pgsumscope: ``(SELECT sum(t.x))``; ``columns`` gives a table's columns, ``describe`` a CTE's or a
+    derived table's, to tell)."""
     toks = words_if(sql, "sum")
     if not toks or not is_query(toks):
         return sql

@@ -5,18 +5,13 @@ The servers come from tests/test_server.py.
 from __future__ import annotations
 
 import psycopg
+from test_serve6_server import _typed
 
 import test_server
 from test_server import Server
 
 server = test_server.server  # the read-only server of tests/test_server.py
 warehouse = test_server.warehouse
-
-
-def _typed(conn: psycopg.Connection, sql: str) -> tuple[list[tuple[str, int]], list[tuple[object, ...]]]:
-    cur = conn.execute(sql)
-    assert cur.description is not None
-    return [(d.name, d.type_code) for d in cur.description], cur.fetchall()
 
 
 def test_a_subquerys_sum_over_a_cte_or_derived_table_is_bigint(server: Server) -> None:
