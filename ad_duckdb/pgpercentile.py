@@ -12,7 +12,7 @@ an outer query's columns (pgsumscope) or a parameter not cast where it stands is
 from __future__ import annotations
 
 from .pgsum import cast_parameter, in_pivots, is_query
-from .pgsumscope import Columns, Describe, Known, Scopes, closing, own_columns
+from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, own_columns
 from .sqltext import words_if
 
 CONT_MACRO = "pg_cont_double"
@@ -48,7 +48,7 @@ def double_percentiles(sql: str, columns: Columns | None = None, describe: Descr
                 break
             depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
             end += 1
-        if end == start or toks[end][1] == "," or any(
+        if end == start or toks[end][1] == "," or calls_aggregate(toks, start, end) or any(
                 toks[k][1] in ("$", "?") and not cast_parameter(toks, k) for k in range(start, end)) \
                 or not own_columns(scopes, i, start, end, known):
             continue

@@ -7,7 +7,7 @@ type: the cast to BIGINT for the small integers, sum(x) itself for every other t
 
 from __future__ import annotations
 
-from .pgsumscope import Columns, Describe, Known, Scopes, closing, own_columns
+from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, own_columns
 from .sqltext import words_if
 
 SUM_MACRO = "pg_int_sum"
@@ -75,7 +75,7 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
     (``sum($1::int)`` is rewritten): the typed overload would make DuckDB's binder give ``$1`` the type INTEGER, and
     asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses to guess the type of), nor one that may be an outer query's
     aggregate (pgsumscope: ``(SELECT sum(t.x))``; ``columns`` gives a table's columns, ``describe`` a CTE's or a
-    derived table's, to tell)."""
+    derived table's, to tell), nor a sum of an aggregate (``calls_aggregate``)."""
     toks = words_if(sql, "sum")
     if not toks or not is_query(toks):
         return sql
@@ -91,8 +91,8 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
             continue
         quantifier = toks[i + 2][1].lower() if toks[i + 2][1].lower() in ("distinct", "all") else None
         close = closing(toks, i + 1)
-        if close is None:
-            continue
+        if close is None or calls_aggregate(toks, i + 2, close):
+            continue  # (a sum of an aggregate: the inner one is rewritten, on its own)
         if (order := _top_order(toks, i + 2, close)) is not None:
             if (end := _ordered(toks, i, order, close, scopes, known)) is not None:
                 first = i + 3 if quantifier else i + 2

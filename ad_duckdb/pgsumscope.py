@@ -13,6 +13,7 @@ before the rewrite.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import duckdb
@@ -242,6 +243,24 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, known: Known)
         if not any(parts[0] in (known(item) or ()) for item in items):
             return False
     return True
+
+
+@functools.cache
+def _aggregates() -> frozenset[str]:
+    """The names (lower case) of DuckDB's aggregate functions."""
+    con = duckdb.connect(":memory:")
+    try:
+        return frozenset(r[0] for r in con.execute(
+            "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'aggregate'").fetchall())
+    finally:
+        con.close()
+
+
+def calls_aggregate(toks: Tokens, start: int, end: int) -> bool:
+    """Whether the tokens from ``start`` to before ``end`` call an aggregate function (``sum(max(x)) OVER ()``). Why:
+    given an argument that holds one, DuckDB's binder picks a typed macro overload whatever the type (it cannot bind
+    the aggregate there), and the INTEGER overload's cast rounded a window's sum of DECIMAL maxima to whole numbers."""
+    return any(toks[j + 1][1] == "(" and _name(toks[j][1]) in _aggregates() for j in range(start, min(end, len(toks) - 1)))
 
 
 def cte_list(toks: Tokens) -> list[str]:

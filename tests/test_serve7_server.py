@@ -142,3 +142,21 @@ def test_sum_with_order_by_is_bigint_as_in_postgresql(server: Server) -> None:
         assert _typed(conn, "SELECT g, (SELECT sum(so.x ORDER BY so.y)) FROM so GROUP BY g ORDER BY g")[1] == \
             [(0, 3), (1, 4)]
         conn.rollback()
+
+
+def test_a_sum_of_an_aggregate_keeps_its_value_and_postgresqls_type(server: Server) -> None:
+    """SUM(SUM(price)) OVER (ORDER BY ...) (Metabase's cumulative sum) of a DECIMAL(12,1) column came back rounded to
+    whole numbers (1.5 + 3.0 as 5, bigint): the bigint rewrite's typed overload, whose argument held an aggregate,
+    was DuckDB's pick for any type, and cast the sums to INTEGER. A sum of an aggregate keeps DuckDB's sum now: exact,
+    numeric as PostgreSQL's sum of a numeric or bigint (sum(sum(n)), sum(count(*))); the inner sum of integers is
+    bigint still."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE cu (g INTEGER, price DECIMAL(12, 1), n INTEGER)")
+        conn.execute("INSERT INTO cu VALUES (0, 1.5, 1), (1, 3.0, 2), (1, 0.5, 4)")
+        names, rows = _typed(conn, "SELECT g, SUM(SUM(price)) OVER (ORDER BY g ROWS UNBOUNDED PRECEDING) AS c, "
+                                   "sum(max(price)) OVER (ORDER BY g) AS m, sum(sum(n)) OVER () AS t, "
+                                   "sum(count(*)) OVER () AS k, sum(n) AS s FROM cu GROUP BY g ORDER BY g")
+        assert [n for _, n in names] == [23, 1700, 1700, 1700, 1700, 20]
+        assert [tuple(str(v) for v in r) for r in rows] == [("0", "1.5", "1.5", "7", "3", "1"),
+                                                             ("1", "5.0", "4.5", "7", "3", "6")]
+        conn.rollback()
