@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmperiods, notes, pysource, weights
+from . import alarmacf, alarmperiods, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -193,30 +193,40 @@ def _period_text(seconds: float) -> str:
     return f"{seconds / 60:.3g} minutes"
 
 
-def _lag1(scores: np.ndarray, seconds: np.ndarray) -> float:
-    """The scores' ``alarmperiods.lag1`` in time order (the rows come in the source's order); rows with no time left
-    out."""
+def _in_time(scores: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """The scores in time order (the rows come in the source's order); rows with no time left out."""
     ok = np.isfinite(seconds)
-    return alarmperiods.lag1(scores[ok][np.argsort(seconds[ok], kind="stable")])
+    return scores[ok][np.argsort(seconds[ok], kind="stable")]
 
 
-def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float, rho: float,
-               w: np.ndarray | None) -> str:
+def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float,
+               in_time: np.ndarray, w: np.ndarray | None) -> str:
     """What the stretch's periods say of later ones (alarmperiods): the statement's part after the rows' interval.
 
     Why said beside that interval: alarms come in runs (readings close in time move together), so later periods
     vary far more than independent rows would make them, and the periods' own spread and the rows' lag-1
     correlation are what show it."""
-    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per, rho, w)
+    acf = alarmacf.normal_acf(in_time)
+    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per,
+                             alarmperiods.lag1(in_time), w, acf)
+    worth = (f"the count of its alarms on the {_n(sp.effective) if sp else '?'} independent rows it is worth by the "
+             f"rows' autocorrelation in time, {sp.lag1 if sp else 0.0:.3g} at lag 1")
+    later = ("" if sp is None else f"95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
+             f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)}")
     if sp is None:
-        return (f"by {per}: fewer than {alarmperiods.MIN_PERIODS} whole {per}s, too few to tell how {per}s vary, and "
-                f"readings close in time move together, so later {per}s could vary far more than the rows' interval "
-                f"says; set it on a stretch of more {per}s")
+        return (f"by {per}: no whole {per}, too few to tell how {per}s vary, and readings close in time move "
+                f"together, so later {per}s could vary far more than the rows' interval says; set it on a stretch of "
+                f"more {per}s")
+    if sp.periods < alarmperiods.MIN_PERIODS:
+        # Why the count's interval still: the rows' alone said 1.97-4.57 where later days gave 0-16; a stretch of
+        # one or two days is worth saying what its correlated rows allow
+        return (f"by {per} (readings close in time move together): only {sp.periods} whole {per}"
+                f"{'s' if sp.periods != 1 else ''} ({_n(sp.least)}{f' to {_n(sp.most)}' if sp.periods > 1 else ''} "
+                f"alarms {_a(per)}), too few to tell how {per}s vary; from {worth}: {later}, and later {per}s could "
+                f"vary more than that (a weekday and a weekend, a busy and a quiet {per}); set it on a stretch of at "
+                f"least {alarmperiods.MIN_PERIODS} {per}s")
     return (f"by {per} (readings close in time move together): its {sp.periods} whole {per}s gave {_n(sp.least)} to "
-            f"{_n(sp.most)} alarms {_a(per)}, so 95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
-            f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)} (the wider of t over its "
-            f"{per}s and the count of its alarms on the {_n(sp.effective)} independent rows it is worth at the rows' "
-            f"lag-1 correlation {sp.lag1:.3g})")
+            f"{_n(sp.most)} alarms {_a(per)}, so {later} (the wider of t over its {per}s and {worth})")
 
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
@@ -332,7 +342,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     if rows_per is not None and per is not None and covered is not None:
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
-               + _by_period(s > value, seconds_of, per, rows_per, covered, _lag1(s, seconds_of), w))
+               + _by_period(s > value, seconds_of, per, rows_per, covered, _in_time(s, seconds_of), w))
     else:
         on += ")"
     if trained:

@@ -298,7 +298,8 @@ def test_alarms_a_day_are_said_with_an_interval_from_how_the_days_vary(plant: st
     got = re.search(r"95% ([\d.]+)-([\d.]+) on stretches like it if rows were independent\); by day \(readings close in "
                     r"time move together\): its 7 whole days gave ([\d.]+) to ([\d.]+) alarms a day, so 95% ([\d.]+)-([\d.]+) on a later "
                     r"day and ([\d.]+)-([\d.]+) a day over a later stretch of 1 week \(the wider of t over its days and the count "
-                    r"of its alarms on the [\d,.]+ independent rows it is worth at the rows' lag-1 correlation 0\.\d+\)", on)
+                    r"of its alarms on the [\d,.]+ independent rows it is worth by the rows' autocorrelation in time, 0\.\d+ at "
+                    r"lag 1\)", on)
     assert got, on
     w_lo, w_hi, least, most, d_lo, d_hi, k_lo, k_hi = map(float, got.groups())
     assert (least, most) == (min(days), max(days))  # the days as SQL counts them (the stretch starts at midnight)
@@ -315,9 +316,13 @@ def test_a_stretch_of_too_few_days_says_it_cannot_tell_how_days_vary(plant: str)
         assert "by hour (readings close in time move together): its 48 whole hours gave" in (th.chosen_on or "")
         th = ad_duckdb.set_threshold(con, "t", "two_days", "alarm_rate", source="m", per_day=12, time="ts",
                                      where="ts >= '2014-01-08' AND ts < '2014-01-10'")
-        assert ("by day: fewer than 3 whole days, too few to tell how days vary, and readings close in time move "
-                "together, so later days could vary far more than the rows' interval says; set it on a stretch of "
-                "more days") in (th.chosen_on or ""), th.chosen_on
+        # under 3 days no spread of days, but still the count's interval (it said none: only the rows' Wilson one)
+        assert re.search(r"by day \(readings close in time move together\): only 2 whole days \(\d+ to \d+ alarms a "
+                         r"day\), too few to tell how days vary; from the count of its alarms on the [\d,]+ independent "
+                         r"rows it is worth by the rows' autocorrelation in time, [\d.]+ at lag 1: 95% [\d.]+-[\d.]+ on a "
+                         r"later day and [\d.]+-[\d.]+ a day over a later stretch of 2 days, and later days could vary "
+                         r"more than that \(a weekday and a weekend, a busy and a quiet day\); set it on a stretch of at "
+                         r"least 3 days", th.chosen_on or ""), th.chosen_on
         # a share with a time column counts by day too; without one there are no periods to speak of
         th = ad_duckdb.set_threshold(con, "t", "rate", "alarm_rate", source="m", rate="1%", time="ts",
                                      where="ts >= '2013-12-25' AND ts < '2014-01-01'")
@@ -346,7 +351,12 @@ def test_the_days_spread_leaves_out_a_cut_short_day_and_rows_without_a_time() ->
     assert sp.one == pytest.approx((0.0, 1.5 + 3.18244631 * sd * np.sqrt(1.25)))
     assert sp.same == pytest.approx((max(0.0, 1.5 - 3.18244631 * sd * np.sqrt(0.5)), 1.5 + 3.18244631 * sd * np.sqrt(0.5)))
     assert (sp.lag1, sp.effective) == (0.0, 42.0)
-    assert alarmperiods.spread(flagged[:20], period[:20], 10.0) is None  # two days: too few
+    # two days: too few for a t, so the count's interval alone (3 alarms of 20 independent rows)
+    two = alarmperiods.spread(flagged[:20], period[:20], 10.0)
+    assert two is not None and two.periods == 2 and (two.least, two.most) == (1.0, 2.0)
+    lo, hi = alarmperiods.predictive(3.0, 0.5)
+    assert two.one == pytest.approx((lo / 10 * 10.0, float(np.ceil(hi / 10 * 10.0))))
+    assert alarmperiods.spread(flagged[:3], np.full(3, -1), 10.0) is None  # no period at all
 
 
 def test_the_days_intervals_cover_later_days_and_weeks_of_autocorrelated_scores() -> None:
