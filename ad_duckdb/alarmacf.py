@@ -37,9 +37,10 @@ def _normal_scores(p: np.ndarray) -> np.ndarray:
     return np.interp(np.log(p) - np.log1p(-p), _LOGIT, _Q)
 
 
-def normal_acf(scores: np.ndarray) -> np.ndarray:
+def normal_acf(scores: np.ndarray, debiased: bool = True) -> np.ndarray:
     """The autocorrelation r_1 .. r_{n-1} of the scores' ranks as normal scores (ties: their mean rank), scores in
-    time order, less the bias of the stretch's own mean; empty for fewer than 3 scores or all tied."""
+    time order, less the bias of the stretch's own mean (``debiased``); empty for fewer than 3 scores or all
+    tied."""
     x = np.asarray(scores, dtype=np.float64)
     n = len(x)
     if n < 3:
@@ -53,7 +54,7 @@ def normal_acf(scores: np.ndarray) -> np.ndarray:
     size = 1 << (2 * n - 1).bit_length()  # no wrap-around at any lag
     f = np.fft.rfft(z, size)
     acov = np.fft.irfft(f * np.conj(f), size)[:n]
-    return debias(acov[1:] / acov[0], n)
+    return debias(acov[1:] / acov[0], n) if debiased else acov[1:] / acov[0]
 
 
 def geyer(c: np.ndarray) -> np.ndarray:

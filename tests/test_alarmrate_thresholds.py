@@ -580,3 +580,27 @@ def test_review5_rows_of_weight_0_are_out_of_the_stretchs_time_span(plant: str) 
     finally:
         con.close()
     assert filtered.value == pytest.approx(alone.value), filtered.chosen_on
+
+
+def test_alarm4_a_stretch_with_days_of_no_rows_counts_its_rows_a_day_over_the_days_it_holds(plant: str) -> None:
+    """'4 a day' on the weekends of three weeks (--where "dayofweek(ts) IN (0, 6)") read the 1,728 weekend rows over
+    the 16 days from the first Saturday to the last Sunday: 108 rows a day, not 288, and the cut flagged about 2.7
+    times 4 a weekend day. Gaps over a day with no rows, a filter's or an outage's, are not time the stretch
+    covers."""
+    weekends = "ts >= '2013-12-25' AND ts < '2014-01-15' AND dayofweek(ts) IN (0, 6)"
+    con = ad_duckdb.connect(plant)
+    try:
+        th = ad_duckdb.set_threshold(con, "t", "weekend3", "alarm_rate", source="m", where=weekends, per_day=4,
+                                     time="ts")
+        days = con.execute(f"SELECT count(*) / 288, count(*) FILTER (WHERE is_anomaly_at('t', 'weekend3', value, diff)) "
+                           f"FROM m WHERE {weekends}").fetchall()[0]
+        # an outage of 3 days inside a week: the week's 4 days of rows, 288 a day
+        gap = ad_duckdb.set_threshold(con, "t", "outage3", "alarm_rate", source="m", per_day=6, time="ts",
+                                      where="ts >= '2013-12-25' AND ts < '2014-01-01' AND NOT (ts >= '2013-12-27' "
+                                            "AND ts < '2013-12-30')")
+    finally:
+        con.close()
+    on = " ".join((th.chosen_on or "").split())
+    assert "6 days of rows in 2.29 weeks (gaps over a day left out), 288 rows a day" in on, on
+    assert days[1] / days[0] == pytest.approx(4, abs=0.3), (days, on)
+    assert "4 days of rows in 7 days (gaps over a day left out), 288 rows a day" in (gap.chosen_on or ""), gap.chosen_on
