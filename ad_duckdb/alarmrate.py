@@ -242,9 +242,9 @@ def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: flo
     if sp.periods < alarmperiods.MIN_PERIODS:
         # Why the count's interval still: the rows' alone said 1.97-4.57 where later days gave 0-16; a stretch of
         # one or two days is worth saying what its correlated rows allow
-        return (f"by {per} (readings close in time move together): only {sp.periods} whole {per}"
-                f"{'s' if sp.periods != 1 else ''} ({_n(sp.least)}{f' to {_n(sp.most)}' if sp.periods > 1 else ''} "
-                f"alarms {_a(per)}), too few to tell how {per}s vary; from {worth}: {later}, and later {per}s could "
+        # Why the span, not the periods: a stretch of 20 hours is one period of the day, not a whole day
+        return (f"by {per} (readings close in time move together): only {_period_text(covered)}, too few {per}s to "
+                f"tell how {per}s vary; from {worth}: {later}, and later {per}s could "
                 f"vary more than that (a weekday and a weekend, a busy and a quiet {per}); set it on a stretch of at "
                 f"least {alarmperiods.MIN_PERIODS} {per}s")
     return (f"by {per} (readings close in time move together): its {sp.periods} whole {per}s gave {_n(sp.least)} to "
