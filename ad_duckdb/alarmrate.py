@@ -134,8 +134,8 @@ def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[
     return value, int(flagged[i])
 
 
-def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
-               weight: str | None = None) -> tuple[float, str, str, int, float, int] | None:
+def _time_span(cur: object, source: str, where: str | None, time: str, who: str, weight: str | None = None,
+               period: float = PERIODS["day"]) -> tuple[float, str, str, int, float, int] | None:
     """Seconds from the first to the last time of the rows, those two times as text, how many distinct times there
     are, the seconds of that span the rows cover (``gaps``) and how many gaps were left out of it; None for no rows
     (which the scoring then refuses as such, not as times all NULL). ``weight``: the
@@ -154,25 +154,22 @@ def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
         raise BadInputError(f"{who}: time column {time!r} of {source!r} is NULL in every row"
                             f"{' the filter keeps' if where else ''}, so no alarms per period can be counted; pass "
                             "a column holding the rows' times, or use rate= (CLI: --rate).")
-    covered, dropped = gaps(cur, f"SELECT DISTINCT epoch({col})::DOUBLE AS e FROM {source_sql(source)}{cond}")
+    covered, dropped = gaps(cur, f"SELECT DISTINCT epoch({col})::DOUBLE AS e FROM {source_sql(source)}{cond}",
+                            period)
     return float(span), str(first), str(last), int(times), covered if times > 1 else float(span), dropped
 
 
-# A gap between the rows' times over this many seconds, and over twice their usual (lower quartile) step, is time
-# the stretch holds no rows of: a filter's (weekends only) or an outage's
-GAP = 86400.0
-
-
-def gaps(cur: object, times_sql: str) -> tuple[float, int]:
-    """The seconds the distinct times ``times_sql`` (column e, epoch seconds) cover, each gap over a day (and over
-    twice the lower quartile of the steps) counted as one usual step (the median of the others), and how many such
-    gaps there were.
+def gaps(cur: object, times_sql: str, period: float) -> tuple[float, int]:
+    """The seconds the distinct times ``times_sql`` (column e, epoch seconds) cover, each gap over one ``period``
+    (and over twice the lower quartile of the steps) counted as one usual step (the median of the others), and how
+    many such gaps there were: a period with no rows, a filter's or an outage's, is no time covered.
 
     Why: the weekends of three weeks (1,728 readings) read over the 16 days from the first Saturday to the last
-    Sunday made 108 rows a day where a weekend day holds 288, and '3 a day' flagged 2.7 times 3 a weekend day; a
-    3-day outage in a week likewise flagged 7/4 times the target."""
+    Sunday made 108 rows a day where a weekend day holds 288, and '4 a day' flagged 2.7 times 4 a weekend day; 9:00
+    to 16:59 of a week read over its 168 hours made 4 rows an hour, and '1 an hour' flagged 3 an hour of them. A day
+    of rows at business hours is still a day: by day the nights stay in."""
     q = (f"WITH t AS ({times_sql}), g AS (SELECT e - lag(e) OVER (ORDER BY e) AS d FROM t), "
-         f"q AS (SELECT greatest({GAP}, 2 * quantile_cont(d, 0.25)) AS big FROM g WHERE d IS NOT NULL) "
+         f"q AS (SELECT greatest({float(period)}, 2 * quantile_cont(d, 0.25)) AS big FROM g WHERE d IS NOT NULL) "
          "SELECT sum(d) FILTER (WHERE d <= big), count(*) FILTER (WHERE d > big), median(d) FILTER (WHERE d <= big) "
          "FROM g, q")
     kept, dropped, step = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
@@ -277,7 +274,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
-            span = _time_span(cur, source, where, found[0], who, wcol)
+            span = _time_span(cur, source, where, found[0], who, wcol, PERIODS[want.per or "day"])
             time_col = found[0]
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
         parts, when, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
@@ -358,7 +355,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     if w is not None:
         on += f"; weighted by {wcol}: {_n(total)} rows, Kish's effective size {weights.size_text(size)}"
     if span is not None and covered is not None and per is not None and rows_per is not None:
-        held = (f"{_period_text(covered)} of rows in {_period_text(seconds or 0.0)} (gaps over a day left out)"
+        held = (f"{_period_text(covered)} of rows in {_period_text(seconds or 0.0)} (gaps over {_a(per)} left out)"
                 if span[5] else _period_text(covered))
         on += f", {span[1]} to {span[2]}: {held}, {rows_per:.4g} rows {_a(per)}"
     on += f"); target {want.said()}: flags {k} of {n} rows"

@@ -604,3 +604,26 @@ def test_alarm4_a_stretch_with_days_of_no_rows_counts_its_rows_a_day_over_the_da
     assert "6 days of rows in 2.29 weeks (gaps over a day left out), 288 rows a day" in on, on
     assert days[1] / days[0] == pytest.approx(4, abs=0.3), (days, on)
     assert "4 days of rows in 7 days (gaps over a day left out), 288 rows a day" in (gap.chosen_on or ""), gap.chosen_on
+
+
+def test_alarm4_alarms_an_hour_on_business_hours_count_the_hours_that_hold_rows(plant: str) -> None:
+    """'1 an hour' on 9:00-16:59 of a week read its 672 rows over the week's 168 hours, 4 rows an hour where an hour
+    holds 12, and flagged about 3 an hour of those hours. A gap of over one period with no rows is no time covered:
+    by hour the nights, by day (a day of rows at any hours is a day) only whole days without rows (the span from the
+    first row, at 9:00, to the last, at 16:55, makes it 106 rows a day where a calendar day holds 96: left open)."""
+    hours = "ts >= '2013-12-25' AND ts < '2014-01-01' AND hour(ts) BETWEEN 9 AND 16"
+    con = ad_duckdb.connect(plant)
+    try:
+        th = ad_duckdb.set_threshold(con, "t", "hourly1", "alarm_rate", source="m", where=hours, per_hour=1,
+                                     time="ts")
+        rows, alarms = con.execute(f"SELECT count(*), count(*) FILTER (WHERE is_anomaly_at('t', 'hourly1', value, "
+                                   f"diff)) FROM m WHERE {hours}").fetchall()[0]
+        daily = ad_duckdb.set_threshold(con, "t", "daily4", "alarm_rate", source="m", where=hours, per_day=4,
+                                        time="ts")
+    finally:
+        con.close()
+    on = " ".join((th.chosen_on or "").split())
+    assert "(gaps over an hour left out), 12 rows an hour" in on, on
+    assert alarms / (rows / 12) == pytest.approx(1, abs=0.1), on
+    assert "gaps over" not in (daily.chosen_on or "") and "6.34 days, 106 rows a day" in (daily.chosen_on or ""), \
+        daily.chosen_on
