@@ -51,12 +51,8 @@ def _ar(rng: np.random.Generator, reps: int, n: int, phi: tuple[float, ...], e: 
 
 
 def _ar1_exact(rng: np.random.Generator, reps: int, n: int, rho: float) -> np.ndarray:
-    e = rng.standard_normal((reps, n)) * np.sqrt(1 - rho * rho)
-    x = np.empty((reps, n))
-    x[:, 0] = rng.standard_normal(reps)
-    for i in range(1, n):
-        x[:, i] = rho * x[:, i - 1] + e[:, i]
-    return x
+    """bench/alarm_interval.py's AR(1): stationary from its first reading."""
+    return _interval_bench().ar1(rng, reps, n, rho)  # type: ignore[attr-defined, no-any-return]
 
 
 def _weekly(rng: np.random.Generator, reps: int, n: int) -> np.ndarray:

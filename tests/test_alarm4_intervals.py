@@ -3,10 +3,10 @@ scores' autocorrelation at every lag (ad_duckdb/alarmacf.py), and what the state
 
 from __future__ import annotations
 
-import importlib.util
 import re
+import runpy
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,19 +18,15 @@ from ad_duckdb.exceptions import AdDuckDBWarning
 from conftest import FAST, ROOT
 
 
-def _processes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("alarm_processes", ROOT / "bench" / "alarm_processes.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _processes() -> dict[str, Any]:
+    return runpy.run_path(str(ROOT / "bench" / "alarm_processes.py"))
 
 
 def test_the_intervals_hold_later_days_and_weeks_of_several_score_processes_at_fixed_seeds() -> None:
     """60 stretches of each process, seed 5. Before, an AR(1) of the lag-1 correlation said how readings move
     together: a slow level under as much fast noise (lag-1 0.5) held 75% of later weeks, and an oscillating AR(2)
     (lag-1 0.97, forgotten within dozens of readings) gave a week interval of 19.7 alarms a day where 9.7 holds 98%."""
-    got = {r["process"]: r for r in _processes().measure(
+    got = {r["process"]: r for r in _processes()["measure"](
         ("ar1_0", "ar1_0.9", "ar1_0.995", "ar2", "ar1_plus_noise", "weekly", "heavy"), 60, 5)}
     for name, r in got.items():
         assert r["days"] >= 0.9 and r["weeks"] >= 0.84, (name, r)
