@@ -28,6 +28,10 @@ _THETA = np.linspace(-math.pi / 2 + 1e-6, math.pi / 2, 8193)
 # ranks need no more, and a million exact calls took seconds)
 _LOGIT = np.linspace(-30.0, 30.0, 12001)
 _Q = np.array([NormalDist().inv_cdf(1.0 / (1.0 + math.exp(-v))) for v in _LOGIT])
+# stretches of more values than BLOCK read their autocorrelation block by block, at lags up to MOST_LAGS (at a
+# reading every 5 minutes, 227 days)
+BLOCK = 1 << 21
+MOST_LAGS = 1 << 16
 # a sum of the stretch's own mean's bias above this share of its rows says the stretch is worth about one
 # independent stretch; the correction stops growing there
 MOST_BIAS = 0.5
@@ -51,10 +55,26 @@ def normal_acf(scores: np.ndarray, debiased: bool = True) -> np.ndarray:
     rank = (np.cumsum(counts) - (counts + 1) / 2.0)[inverse]  # from 0
     z = _normal_scores((rank + 0.5) / n)
     z -= z.mean()
-    size = 1 << (2 * n - 1).bit_length()  # no wrap-around at any lag
-    f = np.fft.rfft(z, size)
-    acov = np.fft.irfft(f * np.conj(f), size)[:n]
+    acov = _autocovariance(z)
     return debias(acov[1:] / acov[0], n) if debiased else acov[1:] / acov[0]
+
+
+def _autocovariance(z: np.ndarray) -> np.ndarray:
+    """Sums of z_t z_{t+k}: by one FFT at every lag up to ``BLOCK`` values, else block by block at lags up to
+    ``MOST_LAGS`` (one FFT of 20 million values held 1.1 GB)."""
+    n = len(z)
+    if n <= BLOCK:
+        size = 1 << (2 * n - 1).bit_length()  # no wrap-around at any lag
+        f = np.fft.rfft(z, size)
+        return np.asarray(np.fft.irfft(f * np.conj(f), size)[:n])
+    size = 1 << (BLOCK + MOST_LAGS).bit_length()
+    acov = np.zeros(MOST_LAGS + 1)
+    for i in range(0, n, BLOCK):
+        # a block against itself and the lags that run past its end
+        a = np.fft.rfft(z[i:i + BLOCK], size)
+        b = np.fft.rfft(z[i:i + BLOCK + MOST_LAGS], size)
+        acov += np.fft.irfft(np.conj(a) * b, size)[:MOST_LAGS + 1]
+    return acov
 
 
 def geyer(c: np.ndarray) -> np.ndarray:

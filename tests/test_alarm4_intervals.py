@@ -105,3 +105,17 @@ def test_days_of_unlike_volume_are_warned_of_with_what_to_do() -> None:
     said = alarmseason.warnings(s > value, t, alarmacf.normal_acf(s, False), len(t) / 28, "day")
     assert len(said) == 1 and said[0].startswith("its days held 100 to 300 rows (the tenth to ninetieth percentile): the cut "
                                                  "flags a share of rows"), said
+
+
+def test_a_long_stretchs_autocorrelation_is_read_block_by_block_as_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One FFT of a stretch of 20 million readings held 1.1 GB; past alarmacf.BLOCK values it goes block by block,
+    the same sums at the lags it reads."""
+    rng = np.random.default_rng(8)
+    z = rng.standard_normal(50_000)
+    z = np.convolve(z, np.ones(30) / 30, mode="same")
+    z -= z.mean()
+    whole = alarmacf._autocovariance(z)
+    monkeypatch.setattr(alarmacf, "BLOCK", 4096)
+    monkeypatch.setattr(alarmacf, "MOST_LAGS", 1024)
+    blocks = alarmacf._autocovariance(z)
+    assert len(blocks) == 1025 and np.allclose(blocks, whole[:1025], rtol=0, atol=1e-9 * whole[0])
