@@ -11,7 +11,9 @@ Why not that alone: a week of readings as correlated as 0.98-0.995 from one to t
 stretches, and its 7 days move together; the t interval took them as 7 independent days and held 66-80% of later
 weeks. The rows' lag-1 correlation says how much fewer independent rows the stretch is worth (``inflation``), and a
 count of that few effective alarms is a skewed guess of the rate (``predictive``); the wider of the two intervals is
-said (bench/results/alarm_interval_before_after_2026-12-05.md).
+said (bench/results/alarm_interval_before_after_2026-12-05.md). set_threshold now reads the rows' autocorrelation
+at every lag (alarmacf, ``spread``'s ``acf``), the AR(1) of the lag-1 correlation a floor where the correlation
+falls off no faster than an AR(1)'s (bench/results/alarm_processes_2026-12-05.md).
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     kish = float(np.sum(w[keep])) ** 2 / float(np.sum(w[keep] ** 2)) / n
     per = float(rows[whole].mean())
     def worse(rows: float) -> float:
+        # how many times independent rows' variance the alarms among ``rows`` consecutive rows have
         if acf is None:
             return inflation(rows, rho, share)
         by_acf = alarmacf.inflation(acf, rows, share)
