@@ -11,7 +11,9 @@ Why not that alone: a week of readings as correlated as 0.98-0.995 from one to t
 stretches, and its 7 days move together; the t interval took them as 7 independent days and held 66-80% of later
 weeks. The rows' lag-1 correlation says how much fewer independent rows the stretch is worth (``inflation``), and a
 count of that few effective alarms is a skewed guess of the rate (``predictive``); the wider of the two intervals is
-said (bench/results/alarm_interval_before_after_2026-12-05.md).
+said (bench/results/alarm_interval_before_after_2026-12-05.md). set_threshold now reads the rows' autocorrelation
+at every lag (alarmacf, ``spread``'s ``acf``), the AR(1) of the lag-1 correlation a floor where the correlation
+falls off no faster than an AR(1)'s (bench/results/alarm_processes_2026-12-05.md).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from . import alarmacf
 from .thresholds import Z95
 
 # Fewer periods than this give no spread worth a t interval (with 2, t's 95% quantile is 4.3 and the spread of two
@@ -131,12 +134,14 @@ def predictive(alarms: float, ratio: float) -> tuple[float, float]:
 
 
 def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float = 0.0,
-           weights: np.ndarray | None = None) -> PeriodSpread | None:
+           weights: np.ndarray | None = None, acf: np.ndarray | None = None) -> PeriodSpread | None:
     """The spread of alarms per period over the whole periods of a stretch (``flagged``: each row's alarm;
     ``period``: each row's period, -1 for none; ``rows_per``: the stretch's rows per period, which turns a period's
     share of alarms into alarms per period; ``rho``: the rows' ``lag1``; ``weights``: each row's sample weight, a
-    row counted as that many rows, the effective rows Kish's (sum w)^2 / sum w^2); None for fewer than
-    ``MIN_PERIODS`` whole periods.
+    row counted as that many rows, the effective rows Kish's (sum w)^2 / sum w^2; ``acf``: the scores'
+    ``alarmacf.normal_acf`` in time order, which then says how the alarms move together instead of an AR(1) of
+    ``rho``); None for no whole period. Under ``MIN_PERIODS`` whole periods their spread says nothing, and the
+    intervals are the count's alone (``periods`` says how many there were).
 
     A later period's rate differs from the target by its own variation and by the cut's error (the cut is fitted to
     this stretch's periods): var = s^2 (1 + 1/m) for one period, s^2 (1/m + 1/m) for the mean of m later ones; the
@@ -152,10 +157,12 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     whole = rows >= PART * np.median(rows[rows > 0]) if rows.any() else rows > 0
     whole &= weighed > 0
     m = int(whole.sum())
-    if m < MIN_PERIODS:
+    if m == 0:
         return None
     rate = alarms[whole] / weighed[whole] * rows_per
-    mean, sd, t = float(rate.mean()), float(rate.std(ddof=1)), t95(m - 1)
+    mean = float(rate.mean())
+    # under MIN_PERIODS no t: a band of none, so the count's interval is the wider
+    sd, t = (float(rate.std(ddof=1)), t95(m - 1)) if m >= MIN_PERIODS else (0.0, 0.0)
 
     def band(scale: float) -> tuple[float, float]:
         half = t * sd * math.sqrt(scale)
@@ -165,7 +172,14 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     n, share = int(keep.sum()), float(np.sum((f * w)[keep]) / np.sum(w[keep]))
     kish = float(np.sum(w[keep])) ** 2 / float(np.sum(w[keep] ** 2)) / n
     per = float(rows[whole].mean())
-    eff_n, eff_per = n * kish / inflation(n, rho, share), per * kish / inflation(per, rho, share)
+    def worse(rows: float) -> float:
+        # how many times independent rows' variance the alarms among ``rows`` consecutive rows have
+        if acf is None:
+            return inflation(rows, rho, share)
+        by_acf = alarmacf.inflation(acf, rows, share)
+        return max(by_acf, inflation(rows, rho, share)) if alarmacf.like_ar1(acf) else by_acf
+
+    eff_n, eff_per = n * kish / worse(n), per * kish / worse(per)
     lo_n, hi_n = predictive(share * eff_n, 1.0)
     lo_1, hi_1 = predictive(share * eff_n, eff_per / eff_n)
     one, same = band(1.0 + 1.0 / m), band(2.0 / m)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmperiods, notes, pysource, weights
+from . import alarmacf, alarmperiods, alarmseason, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -134,10 +134,11 @@ def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[
     return value, int(flagged[i])
 
 
-def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
-               weight: str | None = None) -> tuple[float, str, str, int] | None:
-    """Seconds from the first to the last time of the rows, those two times as text, and how many distinct times
-    there are; None for no rows (which the scoring then refuses as such, not as times all NULL). ``weight``: the
+def _time_span(cur: object, source: str, where: str | None, time: str, who: str, weight: str | None = None,
+               period: float = PERIODS["day"]) -> tuple[float, str, str, int, float, int] | None:
+    """Seconds from the first to the last time of the rows, those two times as text, how many distinct times there
+    are, the seconds of that span the rows cover (``gaps``) and how many gaps were left out of it; None for no rows
+    (which the scoring then refuses as such, not as times all NULL). ``weight``: the
     weight column, whose rows of weight 0 count as none, here as in the cut: a week weighted 1 and three weeks
     weighted 0 read as 4 weeks, a quarter of the rows a day, and '3 a day' flagged 4 times too many."""
     col = quote_ident(time)
@@ -153,7 +154,26 @@ def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
         raise BadInputError(f"{who}: time column {time!r} of {source!r} is NULL in every row"
                             f"{' the filter keeps' if where else ''}, so no alarms per period can be counted; pass "
                             "a column holding the rows' times, or use rate= (CLI: --rate).")
-    return float(span), str(first), str(last), int(times)
+    covered, dropped = gaps(cur, f"SELECT DISTINCT epoch({col})::DOUBLE AS e FROM {source_sql(source)}{cond}",
+                            period)
+    return float(span), str(first), str(last), int(times), covered if times > 1 else float(span), dropped
+
+
+def gaps(cur: object, times_sql: str, period: float) -> tuple[float, int]:
+    """The seconds the distinct times ``times_sql`` (column e, epoch seconds) cover, each gap over one ``period``
+    (and over twice the lower quartile of the steps) counted as one usual step (the median of the others), and how
+    many such gaps there were: a period with no rows, a filter's or an outage's, is no time covered.
+
+    Why: the weekends of three weeks (1,728 readings) read over the 16 days from the first Saturday to the last
+    Sunday made 108 rows a day where a weekend day holds 288, and '4 a day' flagged 2.7 times 4 a weekend day; 9:00
+    to 16:59 of a week read over its 168 hours made 4 rows an hour, and '1 an hour' flagged 3 an hour of them. A day
+    of rows at business hours is still a day: by day the nights stay in."""
+    q = (f"WITH t AS ({times_sql}), g AS (SELECT e - lag(e) OVER (ORDER BY e) AS d FROM t), "
+         f"q AS (SELECT greatest({float(period)}, 2 * quantile_cont(d, 0.25)) AS big FROM g WHERE d IS NOT NULL) "
+         "SELECT sum(d) FILTER (WHERE d <= big), count(*) FILTER (WHERE d > big), median(d) FILTER (WHERE d <= big) "
+         "FROM g, q")
+    kept, dropped, step = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+    return float(kept or 0.0) + int(dropped or 0) * float(step or 0.0), int(dropped or 0)
 
 
 def _training_rows(cur: object, lm: LoadedModel, source: str, where: str | None) -> int:
@@ -193,30 +213,39 @@ def _period_text(seconds: float) -> str:
     return f"{seconds / 60:.3g} minutes"
 
 
-def _lag1(scores: np.ndarray, seconds: np.ndarray) -> float:
-    """The scores' ``alarmperiods.lag1`` in time order (the rows come in the source's order); rows with no time left
-    out."""
+def _in_time(scores: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """The scores in time order (the rows come in the source's order); rows with no time left out."""
     ok = np.isfinite(seconds)
-    return alarmperiods.lag1(scores[ok][np.argsort(seconds[ok], kind="stable")])
+    return scores[ok][np.argsort(seconds[ok], kind="stable")]
 
 
-def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float, rho: float,
-               w: np.ndarray | None) -> str:
+def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float,
+               in_time: np.ndarray, acf: np.ndarray, w: np.ndarray | None) -> str:
     """What the stretch's periods say of later ones (alarmperiods): the statement's part after the rows' interval.
 
     Why said beside that interval: alarms come in runs (readings close in time move together), so later periods
     vary far more than independent rows would make them, and the periods' own spread and the rows' lag-1
     correlation are what show it."""
-    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per, rho, w)
+    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per,
+                             alarmperiods.lag1(in_time), w, acf)
+    worth = (f"the count of its alarms on the {_n(sp.effective) if sp else '?'} independent rows it is worth by the "
+             f"rows' autocorrelation in time, {sp.lag1 if sp else 0.0:.3g} at lag 1")
+    later = ("" if sp is None else f"95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
+             f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)}")
     if sp is None:
-        return (f"by {per}: fewer than {alarmperiods.MIN_PERIODS} whole {per}s, too few to tell how {per}s vary, and "
-                f"readings close in time move together, so later {per}s could vary far more than the rows' interval "
-                f"says; set it on a stretch of more {per}s")
+        return (f"by {per}: no whole {per}, too few to tell how {per}s vary, and readings close in time move "
+                f"together, so later {per}s could vary far more than the rows' interval says; set it on a stretch of "
+                f"more {per}s")
+    if sp.periods < alarmperiods.MIN_PERIODS:
+        # Why the count's interval still: the rows' alone said 1.97-4.57 where later days gave 0-16; a stretch of
+        # one or two days is worth saying what its correlated rows allow
+        # Why the span, not the periods: a stretch of 20 hours is one period of the day, not a whole day
+        return (f"by {per} (readings close in time move together): only {_period_text(covered)}, too few {per}s to "
+                f"tell how {per}s vary; from {worth}: {later}, and later {per}s could "
+                f"vary more than that (a weekday and a weekend, a busy and a quiet {per}); set it on a stretch of at "
+                f"least {alarmperiods.MIN_PERIODS} {per}s")
     return (f"by {per} (readings close in time move together): its {sp.periods} whole {per}s gave {_n(sp.least)} to "
-            f"{_n(sp.most)} alarms {_a(per)}, so 95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
-            f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)} (the wider of t over its "
-            f"{per}s and the count of its alarms on the {_n(sp.effective)} independent rows it is worth at the rows' "
-            f"lag-1 correlation {sp.lag1:.3g})")
+            f"{_n(sp.most)} alarms {_a(per)}, so {later} (the wider of t over its {per}s and {worth})")
 
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
@@ -245,7 +274,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
-            span = _time_span(cur, source, where, found[0], who, wcol)
+            span = _time_span(cur, source, where, found[0], who, wcol, PERIODS[want.per or "day"])
             time_col = found[0]
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
         parts, when, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
@@ -293,8 +322,9 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         # each distinct time stands for one step between readings: 2016 readings 5 minutes apart cover 7 days, not 7
         # days less 5 minutes; and 14 dates of 50 merchants' daily rows 14 days (a step per row made it 13 and a bit,
         # so "2 a day" flagged 1.86 a day)
+        # days (or more) of no rows, a filter's or an outage's, are not time the stretch covers (``gaps``)
         times = span[3]
-        covered = seconds * times / (times - 1)
+        covered = span[4] * times / (times - 1)
     per = want.per or ("day" if covered is not None else None)
     total = n if w is None else float(w.sum())  # the rows the stretch stands for
     rows_per = None if covered is None or per is None else total * PERIODS[per] / covered
@@ -325,14 +355,23 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     if w is not None:
         on += f"; weighted by {wcol}: {_n(total)} rows, Kish's effective size {weights.size_text(size)}"
     if span is not None and covered is not None and per is not None and rows_per is not None:
-        on += f", {span[1]} to {span[2]}: {_period_text(covered)}, {rows_per:.4g} rows {_a(per)}"
+        held = (f"{_period_text(covered)} of rows in {_period_text(seconds or 0.0)} (gaps over {_a(per)} left out)"
+                if span[5] else _period_text(covered))
+        on += f", {span[1]} to {span[2]}: {held}, {rows_per:.4g} rows {_a(per)}"
     on += f"); target {want.said()}: flags {k} of {n} rows"
     on += f" ({flagged:.3%}" if w is None else f", {_n(flagged * total)} of {_n(total)} weighted ({flagged:.3%}"
     on += f", 95% {lo:.3%}-{hi:.3%}"
     if rows_per is not None and per is not None and covered is not None:
+        in_time = _in_time(s, seconds_of)
+        # the patterns' check reads the raw one: a drift lifts every lag, which the mean's correction then took
+        # for a stretch worth one independent reading, and no drift stood out
+        raw = alarmacf.normal_acf(in_time, debiased=False)
+        acf = alarmacf.debias(raw, len(in_time))
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
-               + _by_period(s > value, seconds_of, per, rows_per, covered, _lag1(s, seconds_of), w))
+               + _by_period(s > value, seconds_of, per, rows_per, covered, in_time, acf, w))
+        for said in alarmseason.warnings(s > value, seconds_of, raw, rows_per * 86400.0 / PERIODS[per], per, w):
+            notes.warn(f"{who}: on {rows_of}, {said}.")
     else:
         on += ")"
     if trained:

@@ -2971,8 +2971,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms. With
     --time it also gives 95% intervals for a later day (hour with --per-hour, week with --per-week) and for a later
     stretch as long, the wider of a t over how the stretch's days vary and of the count of its alarms on the
-    independent rows it is worth at the rows' lag-1 correlation (readings close in time move together, so these are
-    wider than the one treating rows as independent).
+    independent rows it is worth by the rows' autocorrelation in time (readings close in time move together, so
+    these are wider than the one treating rows as independent); it warns when weekends flag unlike weekdays or days
+    differ in rows, and leaves gaps of over a period (hour, day, week) with no rows out of the time covered.
     --weight (the goals on labelled rows, and alarm_rate): rows that are a sample, e.g. every fraud but 1 in 50
     normal rows (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
     """

@@ -1009,7 +1009,7 @@ def set_threshold(
     ``per_week``) over their ``time`` column (DATE or TIMESTAMP). Its ``chosen_on`` records the rows, the period they
     cover, the target and the rate achieved with its 95% interval if rows were independent, and with ``time`` 95%
     intervals for a later day (hour, week) and for a later stretch as long, the wider of a t over how the stretch's
-    days vary and of the count of its alarms on the independent rows it is worth at the rows' lag-1 correlation in
+    days vary and of the count of its alarms on the independent rows it is worth by the rows' autocorrelation in
     time (readings close in time move together, so these are the wider, truer ones); a stretch of fewer than 20
     alarms' worth of rows warns that the cut is uncertain. ``weight``: rows that are a sample of the stretch (1 in 4
     kept: 4), each counted as that many rows, in the cut, the rows a day and the periods' rates, the intervals on

@@ -143,9 +143,19 @@ def nab(max_series: int) -> list[dict[str, object]]:
 def judge_at(stretch: np.ndarray, later: np.ndarray, value: float, day_of: np.ndarray, later_day: np.ndarray,
              rows_a_day: float) -> dict[str, float]:
     """judge's counting at a cut already set (the library's own, by set_threshold)."""
-    # the stretch in time order, as set_threshold reads its lag-1 correlation (the library before it took none)
-    sp = (alarmperiods.spread(stretch > value, day_of, rows_a_day, alarmperiods.lag1(stretch))
-          if hasattr(alarmperiods, "lag1") else alarmperiods.spread(stretch > value, day_of, rows_a_day))
+    # the stretch in time order, as set_threshold reads its autocorrelation (the library before 2026-12-05's
+    # alarmacf its lag-1 correlation, and before that none)
+    try:
+        from ad_duckdb import alarmacf
+    except ImportError:
+        alarmacf = None  # type: ignore[assignment]
+    if alarmacf is not None:
+        acf = alarmacf.normal_acf(stretch)
+        sp = alarmperiods.spread(stretch > value, day_of, rows_a_day, alarmperiods.lag1(stretch), None, acf)
+    elif hasattr(alarmperiods, "lag1"):
+        sp = alarmperiods.spread(stretch > value, day_of, rows_a_day, alarmperiods.lag1(stretch))
+    else:
+        sp = alarmperiods.spread(stretch > value, day_of, rows_a_day)
     k, n = int((stretch > value).sum()), len(stretch)
     lo, hi = thresholds.wilson(k, n)
     ok = later_day >= 0

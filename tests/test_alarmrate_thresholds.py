@@ -298,7 +298,8 @@ def test_alarms_a_day_are_said_with_an_interval_from_how_the_days_vary(plant: st
     got = re.search(r"95% ([\d.]+)-([\d.]+) on stretches like it if rows were independent\); by day \(readings close in "
                     r"time move together\): its 7 whole days gave ([\d.]+) to ([\d.]+) alarms a day, so 95% ([\d.]+)-([\d.]+) on a later "
                     r"day and ([\d.]+)-([\d.]+) a day over a later stretch of 1 week \(the wider of t over its days and the count "
-                    r"of its alarms on the [\d,.]+ independent rows it is worth at the rows' lag-1 correlation 0\.\d+\)", on)
+                    r"of its alarms on the [\d,.]+ independent rows it is worth by the rows' autocorrelation in time, 0\.\d+ at "
+                    r"lag 1\)", on)
     assert got, on
     w_lo, w_hi, least, most, d_lo, d_hi, k_lo, k_hi = map(float, got.groups())
     assert (least, most) == (min(days), max(days))  # the days as SQL counts them (the stretch starts at midnight)
@@ -315,9 +316,13 @@ def test_a_stretch_of_too_few_days_says_it_cannot_tell_how_days_vary(plant: str)
         assert "by hour (readings close in time move together): its 48 whole hours gave" in (th.chosen_on or "")
         th = ad_duckdb.set_threshold(con, "t", "two_days", "alarm_rate", source="m", per_day=12, time="ts",
                                      where="ts >= '2014-01-08' AND ts < '2014-01-10'")
-        assert ("by day: fewer than 3 whole days, too few to tell how days vary, and readings close in time move "
-                "together, so later days could vary far more than the rows' interval says; set it on a stretch of "
-                "more days") in (th.chosen_on or ""), th.chosen_on
+        # under 3 days no spread of days, but still the count's interval (it said none: only the rows' Wilson one)
+        assert re.search(r"by day \(readings close in time move together\): only 2 days, too few days to tell how "
+                         r"days vary; from the count of its alarms on the [\d,]+ independent "
+                         r"rows it is worth by the rows' autocorrelation in time, [\d.]+ at lag 1: 95% [\d.]+-[\d.]+ on a "
+                         r"later day and [\d.]+-[\d.]+ a day over a later stretch of 2 days, and later days could vary "
+                         r"more than that \(a weekday and a weekend, a busy and a quiet day\); set it on a stretch of at "
+                         r"least 3 days", th.chosen_on or ""), th.chosen_on
         # a share with a time column counts by day too; without one there are no periods to speak of
         th = ad_duckdb.set_threshold(con, "t", "rate", "alarm_rate", source="m", rate="1%", time="ts",
                                      where="ts >= '2013-12-25' AND ts < '2014-01-01'")
@@ -346,7 +351,12 @@ def test_the_days_spread_leaves_out_a_cut_short_day_and_rows_without_a_time() ->
     assert sp.one == pytest.approx((0.0, 1.5 + 3.18244631 * sd * np.sqrt(1.25)))
     assert sp.same == pytest.approx((max(0.0, 1.5 - 3.18244631 * sd * np.sqrt(0.5)), 1.5 + 3.18244631 * sd * np.sqrt(0.5)))
     assert (sp.lag1, sp.effective) == (0.0, 42.0)
-    assert alarmperiods.spread(flagged[:20], period[:20], 10.0) is None  # two days: too few
+    # two days: too few for a t, so the count's interval alone (3 alarms of 20 independent rows)
+    two = alarmperiods.spread(flagged[:20], period[:20], 10.0)
+    assert two is not None and two.periods == 2 and (two.least, two.most) == (1.0, 2.0)
+    lo, hi = alarmperiods.predictive(3.0, 0.5)
+    assert two.one == pytest.approx((lo / 10 * 10.0, float(np.ceil(hi / 10 * 10.0))))
+    assert alarmperiods.spread(flagged[:3], np.full(3, -1), 10.0) is None  # no period at all
 
 
 def test_the_days_intervals_cover_later_days_and_weeks_of_autocorrelated_scores() -> None:
@@ -570,3 +580,50 @@ def test_review5_rows_of_weight_0_are_out_of_the_stretchs_time_span(plant: str) 
     finally:
         con.close()
     assert filtered.value == pytest.approx(alone.value), filtered.chosen_on
+
+
+def test_alarm4_a_stretch_with_days_of_no_rows_counts_its_rows_a_day_over_the_days_it_holds(plant: str) -> None:
+    """'4 a day' on the weekends of three weeks (--where "dayofweek(ts) IN (0, 6)") read the 1,728 weekend rows over
+    the 16 days from the first Saturday to the last Sunday: 108 rows a day, not 288, and the cut flagged about 2.7
+    times 4 a weekend day. Gaps over a day with no rows, a filter's or an outage's, are not time the stretch
+    covers."""
+    weekends = "ts >= '2013-12-25' AND ts < '2014-01-15' AND dayofweek(ts) IN (0, 6)"
+    con = ad_duckdb.connect(plant)
+    try:
+        th = ad_duckdb.set_threshold(con, "t", "weekend3", "alarm_rate", source="m", where=weekends, per_day=4,
+                                     time="ts")
+        days = con.execute(f"SELECT count(*) / 288, count(*) FILTER (WHERE is_anomaly_at('t', 'weekend3', value, diff)) "
+                           f"FROM m WHERE {weekends}").fetchall()[0]
+        # an outage of 3 days inside a week: the week's 4 days of rows, 288 a day
+        gap = ad_duckdb.set_threshold(con, "t", "outage3", "alarm_rate", source="m", per_day=6, time="ts",
+                                      where="ts >= '2013-12-25' AND ts < '2014-01-01' AND NOT (ts >= '2013-12-27' "
+                                            "AND ts < '2013-12-30')")
+    finally:
+        con.close()
+    on = " ".join((th.chosen_on or "").split())
+    assert "6 days of rows in 2.29 weeks (gaps over a day left out), 288 rows a day" in on, on
+    assert days[1] / days[0] == pytest.approx(4, abs=0.3), (days, on)
+    assert "4 days of rows in 7 days (gaps over a day left out), 288 rows a day" in (gap.chosen_on or ""), gap.chosen_on
+
+
+def test_alarm4_alarms_an_hour_on_business_hours_count_the_hours_that_hold_rows(plant: str) -> None:
+    """'1 an hour' on 9:00-16:59 of a week read its 672 rows over the week's 168 hours, 4 rows an hour where an hour
+    holds 12, and flagged about 3 an hour of those hours. A gap of over one period with no rows is no time covered:
+    by hour the nights, by day (a day of rows at any hours is a day) only whole days without rows (the span from the
+    first row, at 9:00, to the last, at 16:55, makes it 106 rows a day where a calendar day holds 96: left open)."""
+    hours = "ts >= '2013-12-25' AND ts < '2014-01-01' AND hour(ts) BETWEEN 9 AND 16"
+    con = ad_duckdb.connect(plant)
+    try:
+        th = ad_duckdb.set_threshold(con, "t", "hourly1", "alarm_rate", source="m", where=hours, per_hour=1,
+                                     time="ts")
+        rows, alarms = con.execute(f"SELECT count(*), count(*) FILTER (WHERE is_anomaly_at('t', 'hourly1', value, "
+                                   f"diff)) FROM m WHERE {hours}").fetchall()[0]
+        daily = ad_duckdb.set_threshold(con, "t", "daily4", "alarm_rate", source="m", where=hours, per_day=4,
+                                        time="ts")
+    finally:
+        con.close()
+    on = " ".join((th.chosen_on or "").split())
+    assert "(gaps over an hour left out), 12 rows an hour" in on, on
+    assert alarms / (rows / 12) == pytest.approx(1, abs=0.1), on
+    assert "gaps over" not in (daily.chosen_on or "") and "6.34 days, 106 rows a day" in (daily.chosen_on or ""), \
+        daily.chosen_on

@@ -1,0 +1,111 @@
+"""Patterns in a stretch's alarms that alarm_rate's intervals take no account of: weekend days that flag unlike
+weekdays, days of unlike volume. The
+intervals take the stretch's periods as alike and later ones like them; with such a pattern "3 a day" is an average
+that later weekends or a busier month do not keep. ``warnings`` says which, and what to do.
+
+Why no warning of a drift (the first half's alarms against the second's): within one stretch a drift and alarms
+that come in runs days long are the same thing, which the intervals take in as the rows moving together; on NAB's
+machine_temperature, whose later weeks flag 8.7, 3.1 and 3.3 a day, its week's halves gave 6 and 0 a day.
+
+Why by a z of the alarms' count with the rows' dependence (alarmacf.inflation), not a plain binomial test:
+readings close in time move together, so a weekend's alarms come in runs, and a binomial test calls every such run
+a pattern (on NAB's machine_temperature, whose normal weeks have none).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import alarmacf
+
+# |z| at or above this is a pattern said (about 1% two-sided by chance, rarer with a ratio also asked)
+Z = 2.6
+# and the two sides' alarm rates at least this many times apart
+RATIO = 1.5
+# days' rows this many times apart (the fewest whole day's to the most) is volume said to vary
+VOLUME = 1.5
+DAY = 86400.0
+
+
+def _z(alarms: float, rows: float, n: float, share: float, block: float, acf: np.ndarray) -> float:
+    """How many standard deviations ``alarms`` among ``rows`` of the ``n`` rows is from ``share`` of them, the rows
+    in runs of ``block`` consecutive rows that move together as ``acf`` says, the total fixed (the cut was set on
+    it)."""
+    if rows <= 0 or rows >= n or not 0 < share < 1:
+        return 0.0
+    var = rows * share * (1 - share) * alarmacf.inflation(acf, max(block, 2.0), share) * (1 - rows / n)
+    return (alarms - share * rows) / math.sqrt(var) if var > 0 else 0.0
+
+
+def _every_week(f: np.ndarray, w: np.ndarray, day: np.ndarray, weekend: np.ndarray, higher: bool) -> bool:
+    """Whether every week of the stretch (7 days from its first) that holds both kinds of day has its weekend's
+    alarm rate on the same side of its weekdays' as the whole stretch's, in at least 2 such weeks.
+
+    Why asked: one weekend's run of alarms is no weekly pattern. On NAB's machine_temperature, 1-21 January 2014
+    gave 12.5 alarms a day on one weekend and 0.5 and 0 on the other two, which the z alone called a pattern."""
+    week = (day - day.min()) // 7
+    sides = []
+    for k in np.unique(week):
+        at = week == k
+        a, b = at & weekend, at & ~weekend
+        if w[a].sum() > 0 and w[b].sum() > 0:
+            sides.append((f * w)[a].sum() / w[a].sum() > (f * w)[b].sum() / w[b].sum())
+    return len(sides) >= 2 and all(side == higher for side in sides)
+
+
+def _r(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def warnings(flagged: np.ndarray, seconds: np.ndarray, acf: np.ndarray, rows_a_day: float, per: str,
+             weights: np.ndarray | None = None) -> list[str]:
+    """What to warn of the stretch's alarms (``flagged``, row by row, ``seconds`` each row's time, NaN for none;
+    ``acf``: alarmacf.normal_acf(..., debiased=False) of the scores in time order), each a sentence with what to do;
+    none where nothing shows. False warnings: 0-2 in 100 stretches of 28 days of each of bench/alarm_processes.py's
+    processes, none of 7 days."""
+    ok = np.isfinite(seconds)
+    t, f = np.asarray(seconds)[ok], np.asarray(flagged, dtype=np.float64)[ok]
+    w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=np.float64)[ok]
+    n, total = float(w.sum()), float((f * w).sum())
+    if len(t) < 3 or n <= 0 or total <= 0:
+        return []
+    share = total / n
+    out: list[str] = []
+    day = np.floor(t / DAY).astype(np.int64)
+    days = np.unique(day)
+    if t.max() - t.min() >= 7 * DAY - 1:
+        # 1970-01-01 was a Thursday: (day + 4) % 7 is 0 on Sundays, 6 on Saturdays, as DuckDB's dayofweek
+        weekend = np.isin((day + 4) % 7, (0, 6))
+        we_rows, we_alarms = float(w[weekend].sum()), float((f * w)[weekend].sum())
+        we_days = int(len(np.unique(day[weekend])))
+        # the rows moving together up to a week apart: a weekly pattern's correlation turns negative within the week,
+        # where Geyer's sum stops, but runs of alarms days long (machine_temperature's) count in full
+        z = _z(we_alarms, we_rows, n, share, 7 * rows_a_day, acf)
+        if we_rows and n - we_rows:
+            we, wd = we_alarms / we_rows * rows_a_day, (total - we_alarms) / (n - we_rows) * rows_a_day
+            if abs(z) >= Z and max(we, wd) >= RATIO * max(min(we, wd), 1e-12) and _every_week(f, w, day, weekend,
+                                                                                              we > wd):
+                out.append(
+                    f"its weekend days flagged {_r(we)} alarms a day and its weekdays {_r(wd)}, further apart than "
+                    f"chance makes likely, and the intervals take days as alike: later weekends will flag about "
+                    f"{_r(we)} a day and weekdays {_r(wd)}, and the stretch's mix ({we_days} weekend days of "
+                    f"{len(days)}; a week has 2 of 7) sets the average. Set one threshold on weekends and one on "
+                    "weekdays (where=... AND dayofweek(ts) IN (0, 6) / NOT IN (0, 6)) and flag with CASE WHEN "
+                    "dayofweek(ts) IN (0, 6) THEN is_anomaly_at(model, 'weekend', ...) ELSE is_anomaly_at(model, "
+                    "'weekday', ...) END, or give the model the day of the week as a feature and train again")
+    if per == "day" or per == "week":
+        # the first and last days are left out: a stretch starting at noon holds half its first day
+        per_day = np.bincount(day - day.min(), weights=w)[1:-1]
+        whole = per_day[per_day > 0]
+        # the tenth and ninetieth percentiles: a day cut short by an outage is no pattern of volume (NAB's
+        # ambient_temperature: 12 rows on the day a two-day gap began, 24 on every other)
+        low, high = (float(v) for v in np.quantile(whole, (0.1, 0.9))) if len(whole) else (0.0, 0.0)
+        if len(whole) >= 5 and high >= VOLUME * low:
+            out.append(
+                f"its days held {_r(low)} to {_r(high)} rows (the tenth to ninetieth percentile): the cut flags a share of "
+                f"rows, so a day of twice the rows flags about twice the alarms, and the target holds at the "
+                f"stretch's {_r(rows_a_day)} rows a day; where volume grows (a busier month), set the "
+                "threshold again on recent rows")
+    return out
