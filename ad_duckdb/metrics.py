@@ -650,13 +650,31 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
     # with how many rows each flags, as in the other plots: bars of densities do not show it
     listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log), w)
     _score_axis(ax, use_log)
-    ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size, w)}", 6))
+    # what the bars' heights are: each label's scaled to an area of 1 (33 anomalies stand as tall as 19,967 normal
+    # rows), per decade of score on a log axis. Why said: 'density' alone left both to guess
+    per = "density per decade of score" if use_log else "density"
+    ax.set(ylabel=f"{per} (each label: area 1)",
+           title=_title(f"Score histogram by label: {_of(model, source, s.size, w)}", 6))
     if listed:
         _list_thresholds(ax, [*zip(*ax.get_legend_handles_labels(), strict=True), *listed], -0.13)
     else:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
-    fig.tight_layout()
+    _laid_out_below_labels(fig, ax)
     return fig
+
+
+def _laid_out_below_labels(fig: Any, ax: Any, rows: int | None = None) -> None:
+    """``fig`` laid out, its bars clear of the threshold labels (see `labelroom`); ``rows``: those of the log
+    row-count axis, which reaches no higher, and whose ticks are chosen again for its new top. Twice: ticks of a
+    taller axis can be wider, and the axes narrower for them, so the labels a little wider against it."""
+    from . import labelroom
+
+    fig.tight_layout()
+    for _ in range(2):
+        labelroom.clear_of_bars(ax, rows)
+        if rows:
+            _count_axis(ax)
+        fig.tight_layout()
 
 
 def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
@@ -982,5 +1000,5 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     _list_thresholds(ax, listed, -0.13)
     rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"
     ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({rows})", 7))
-    fig.tight_layout()
+    _laid_out_below_labels(fig, ax, rows=int(vals.size) or None)
     return fig
