@@ -138,9 +138,9 @@ def _text_times_note(cur: duckdb.DuckDBPyConnection, source: str, texts: list[st
 class Series:
     """What the plot draws: one point per row (``per`` "") or per time or time bucket (its highest score)."""
 
-    t: np.ndarray            # datetime64[us]: each row's time, or each bucket's middle
-    top: np.ndarray          # the row's score, or the bucket's highest
-    median: np.ndarray | None  # the bucket's median score (None for rows)
+    t: np.ndarray            # datetime64[us]: each row's time, each time rows share, or each bucket's middle
+    top: np.ndarray          # the row's score, or the time's or bucket's highest
+    median: np.ndarray | None  # the time's or bucket's median score (None for rows)
     labelled: np.ndarray     # bool: the row is a labelled anomaly, or the bucket holds one
     flagged: dict[str, int]  # rows above each threshold group (its joined names)
     rows: int                # rows drawn (with a time)
