@@ -1311,7 +1311,7 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
     600 time buckets is drawn as its highest and median score, computed in DuckDB; rows that share their times
     (daily rows of many merchants), each time's. Without ``out_dir``, returns
     the matplotlib Figure (as ``plot_scores``, with its note on rows that moved away from the training data).
-    A time column NULL or infinite in every row raises ``NoTimesError`` (a ``BadInputError``), as no such column
+    A time column NULL or infinite in every row (or no row) raises ``NoTimesError`` (a ``BadInputError``), as no such column
     does. CLI: ``ad-duckdb score ... --plots DIR [--time COLUMN]``.
     """
     with interrupts.raised_as_interrupt("plot_scores_over_time", model):

@@ -984,6 +984,18 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     return str(p)
 
 
+def _no_rows_axis(ax: Any, thresholds: dict[str, float]) -> None:
+    """Axes of no rows: the score axis spanning the thresholds, and saying why it is empty. Why the span first: the
+    labels choose their side of each line by where it falls on the axis, and on matplotlib's empty 0-1 axis every
+    line fell right of the middle, so labels set left of lines near the left edge ran out over the tick labels."""
+    ax.text(0.5, 0.5, "no rows to draw", transform=ax.transAxes, ha="center", va="center", color="grey")
+    values = [float(t) for t in thresholds.values() if np.isfinite(t)]
+    if values:
+        lo, hi = min(values), max(values)
+        pad = 0.05 * (hi - lo) if hi > lo else 0.5 * max(abs(hi), 1.0)
+        ax.set_xlim(lo - pad, hi + pad)
+
+
 def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], source: str) -> Any:
     """The figure `plot_scores` writes (a matplotlib Figure, not registered with pyplot: nothing to close)."""
     s = np.asarray(scores, dtype=np.float64)
@@ -995,6 +1007,8 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
         ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
         _count_axis(ax)
+    else:
+        _no_rows_axis(ax, thresholds)
     listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     _list_thresholds(ax, listed, -0.13)

@@ -176,6 +176,9 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
         ).fetchall()[0]
     finally:
         cur.close()
+    if not total:
+        # Why not the note below: 'NULL or infinite in every one of the 0 rows ... or fill it' had nothing to fill
+        raise NoTimesError(lm.ref, f"no scores-over-time plot: {shown_source(source, where)} has no rows.")
     if not n:
         # Why not an empty plot: its axis was 1970 and it said nothing of why; the other plots still go ahead
         raise NoTimesError(lm.ref, f"no scores-over-time plot: {time} is NULL or infinite in every one of the {total} "

@@ -71,3 +71,21 @@ def test_the_histogram_by_label_says_what_its_density_is(log: bool) -> None:
     label = ax.get_ylabel()
     assert label.startswith("density") and "each label" in label and "area 1" in label, label
     assert ("per decade" in label) == log, label
+
+
+def test_a_histogram_of_no_rows_keeps_its_labels_inside_and_says_there_are_none() -> None:
+    """`score ... "SELECT * FROM tx WHERE day = current_date" --plots` on a day with no rows yet: the labels of the
+    thresholds left of the middle were set right-aligned against matplotlib's empty 0-1 axis, before the lines
+    widened it, and ran out of the axes over the tick labels; the empty axes said nothing of why they were empty."""
+    _, _, th = _transactions_like()
+    fig = metrics.scores_figure(np.array([]), "tx_ae@1", th, "transactions")
+    fig.set_dpi(110)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    inside = ax.get_window_extent()
+    labels = [t for t in ax.texts if " > " in t.get_text()]
+    assert len(labels) == 4
+    for t in labels:
+        box = t.get_bbox_patch().get_window_extent()
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, (t.get_text(), box, inside)
+    assert any(t.get_text() == "no rows to draw" for t in ax.texts), [t.get_text() for t in ax.texts]

@@ -730,3 +730,17 @@ def test_two_times_are_two_dots_not_a_line_between_them() -> None:
     ax = timeplot.figure(s, "tx_ae@1", {"default": 9.57}, "tx", "day").axes[0]
     for line in ax.lines[:2]:
         assert line.get_linestyle() == "None" and line.get_marker() not in (None, "None", ""), line.get_label()
+
+
+def test_a_source_of_no_rows_is_said_to_have_none_not_null_times(db: str) -> None:
+    """A day with no rows yet (`score ... "SELECT * FROM readings WHERE ts > now()" --plots`) was told its time
+    column 'is NULL or infinite in every one of the 0 rows' and to choose another column or fill it: there is
+    nothing to fill. It says the source has no rows."""
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        with pytest.raises(NoTimesError) as e:
+            ad_duckdb.plot_scores_over_time(con, "valve_ae", "SELECT * FROM readings WHERE false")
+    finally:
+        con.close()
+    said = str(e.value)
+    assert "has no rows" in said and "NULL or infinite" not in said and "fill it" not in said, said
