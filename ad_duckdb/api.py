@@ -1308,9 +1308,10 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
     """Write ``<model>_v<version>_scores_over_time.png`` in ``out_dir``: the score of every row of ``source``
     against its date or timestamp column (``time``, or the one such column it has), each stored threshold a
     horizontal line, the rows the ``default`` threshold flags marked; returns its path. Above 5000 rows, each of
-    600 time buckets is drawn as its highest and median score, computed in DuckDB. Without ``out_dir``, returns
+    600 time buckets is drawn as its highest and median score, computed in DuckDB; rows that share their times
+    (daily rows of many merchants), each time's. Without ``out_dir``, returns
     the matplotlib Figure (as ``plot_scores``, with its note on rows that moved away from the training data).
-    A time column NULL or infinite in every row raises ``NoTimesError`` (a ``BadInputError``), as no such column
+    A time column NULL or infinite in every row (or no row) raises ``NoTimesError`` (a ``BadInputError``), as no such column
     does. CLI: ``ad-duckdb score ... --plots DIR [--time COLUMN]``.
     """
     with interrupts.raised_as_interrupt("plot_scores_over_time", model):

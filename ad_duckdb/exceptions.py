@@ -84,8 +84,9 @@ class NoRowsError(BadInputError):
 
 
 class NoTimesError(BadInputError):
-    """The scores-over-time plot's column holds no time to draw (NULL or infinite in every row): ``note`` says so
-    without the model, for the command line's and evaluate's notes, where the other plots go ahead."""
+    """The scores-over-time plot's column holds no time to draw (NULL or infinite in every row, or the source has no
+    rows): ``note`` says so without the model, for the command line's and evaluate's notes, where the other plots go
+    ahead."""
 
     def __init__(self, model: str, note: str) -> None:
         super().__init__(f"Model {model!r}: {note}")

@@ -650,13 +650,31 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
     # with how many rows each flags, as in the other plots: bars of densities do not show it
     listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log), w)
     _score_axis(ax, use_log)
-    ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size, w)}", 6))
+    # what the bars' heights are: each label's scaled to an area of 1 (33 anomalies stand as tall as 19,967 normal
+    # rows), per decade of score on a log axis. Why said: 'density' alone left both to guess
+    per = "density per decade of score" if use_log else "density"
+    ax.set(ylabel=f"{per} (each label: area 1)",
+           title=_title(f"Score histogram by label: {_of(model, source, s.size, w)}", 6))
     if listed:
         _list_thresholds(ax, [*zip(*ax.get_legend_handles_labels(), strict=True), *listed], -0.13)
     else:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
-    fig.tight_layout()
+    _laid_out_below_labels(fig, ax)
     return fig
+
+
+def _laid_out_below_labels(fig: Any, ax: Any, rows: int | None = None) -> None:
+    """``fig`` laid out, its bars clear of the threshold labels (see `labelroom`); ``rows``: those of the log
+    row-count axis, which reaches no higher, and whose ticks are chosen again for its new top. Twice: ticks of a
+    taller axis can be wider, and the axes narrower for them, so the labels a little wider against it."""
+    from . import labelroom
+
+    fig.tight_layout()
+    for _ in range(2):
+        labelroom.clear_of_bars(ax, rows)
+        if rows:
+            _count_axis(ax)
+        fig.tight_layout()
 
 
 def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
@@ -966,6 +984,18 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     return str(p)
 
 
+def _no_rows_axis(ax: Any, thresholds: dict[str, float]) -> None:
+    """Axes of no rows: the score axis spanning the thresholds, and saying why it is empty. Why the span first: the
+    labels choose their side of each line by where it falls on the axis, and on matplotlib's empty 0-1 axis every
+    line fell right of the middle, so labels set left of lines near the left edge ran out over the tick labels."""
+    ax.text(0.5, 0.5, "no rows to draw", transform=ax.transAxes, ha="center", va="center", color="grey")
+    values = [float(t) for t in thresholds.values() if np.isfinite(t)]
+    if values:
+        lo, hi = min(values), max(values)
+        pad = 0.05 * (hi - lo) if hi > lo else 0.5 * max(abs(hi), 1.0)
+        ax.set_xlim(lo - pad, hi + pad)
+
+
 def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], source: str) -> Any:
     """The figure `plot_scores` writes (a matplotlib Figure, not registered with pyplot: nothing to close)."""
     s = np.asarray(scores, dtype=np.float64)
@@ -977,10 +1007,12 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
         ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
         _count_axis(ax)
+    else:
+        _no_rows_axis(ax, thresholds)
     listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     _list_thresholds(ax, listed, -0.13)
     rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"
     ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({rows})", 7))
-    fig.tight_layout()
+    _laid_out_below_labels(fig, ax, rows=int(vals.size) or None)
     return fig

@@ -138,9 +138,9 @@ def _text_times_note(cur: duckdb.DuckDBPyConnection, source: str, texts: list[st
 class Series:
     """What the plot draws: one point per row (``per`` "") or per time or time bucket (its highest score)."""
 
-    t: np.ndarray            # datetime64[us]: each row's time, or each bucket's middle
-    top: np.ndarray          # the row's score, or the bucket's highest
-    median: np.ndarray | None  # the bucket's median score (None for rows)
+    t: np.ndarray            # datetime64[us]: each row's time, each time rows share, or each bucket's middle
+    top: np.ndarray          # the row's score, or the time's or bucket's highest
+    median: np.ndarray | None  # the time's or bucket's median score (None for rows)
     labelled: np.ndarray     # bool: the row is a labelled anomaly, or the bucket holds one
     flagged: dict[str, int]  # rows above each threshold group (its joined names)
     rows: int                # rows drawn (with a time)
@@ -176,6 +176,9 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
         ).fetchall()[0]
     finally:
         cur.close()
+    if not total:
+        # Why not the note below: 'NULL or infinite in every one of the 0 rows ... or fill it' had nothing to fill
+        raise NoTimesError(lm.ref, f"no scores-over-time plot: {shown_source(source, where)} has no rows.")
     if not n:
         # Why not an empty plot: its axis was 1970 and it said nothing of why; the other plots still go ahead
         raise NoTimesError(lm.ref, f"no scores-over-time plot: {time} is NULL or infinite in every one of the {total} "
@@ -206,6 +209,7 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             timed = ~np.ma.getmaskarray(rows["t"])
             tt, top, labelled, med = np.asarray(rows["t"])[timed], every[timed], np.asarray(rows["lab"])[timed], None
             flagged = {names: int((np.asarray(top) > t).sum()) for names, t in groups}
+            tt, top, med, labelled, per = _per_time(tt, top, labelled, per, daily, time)
         else:
             # width 1: a point per distinct time, at that time (no clamp: an estimate of the count may be low)
             bucket = (f"{t_us_sql} - {int(lo)}" if width == 1 else
@@ -236,6 +240,24 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     return Series(t=np.asarray(tt, dtype=np.int64).astype("datetime64[us]"), top=np.asarray(top, dtype=np.float64),
                   median=med, labelled=np.asarray(labelled, dtype=bool), flagged=flagged, rows=int(n),
                   untimed=int(total) - int(n), anomalies=anomalies, per=per, utc=utc, score_range=_range(every))
+
+
+def _per_time(t: np.ndarray, top: np.ndarray, labelled: np.ndarray, per: str, daily: bool, time: str
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, str]:
+    """Rows (sorted by ``t``) that share their times as a point per time: its highest and median score, whether it
+    holds a labelled anomaly, and the legend's ``per``, as the bucketed path draws more rows; rows of distinct times,
+    or all of one time (drawn as dots, each row's score), as they are.
+
+    Why: last week's daily rows of 60 merchants were one line up and down each day's rows and then from the last row
+    read of a day to the first of the next, a slope made of the rows' order; with most steps 0, no gap was broken."""
+    times, first, counts = np.unique(t, return_index=True, return_counts=True)
+    if times.size in (t.size, 1):
+        return t, top, None, labelled, per
+    ends = first + counts
+    highest = np.array([np.max(top[a:b]) for a, b in zip(first, ends, strict=True)], dtype=np.float64)
+    median = np.array([np.median(top[a:b]) for a, b in zip(first, ends, strict=True)], dtype=np.float64)
+    held = np.array([bool(np.any(labelled[a:b])) for a, b in zip(first, ends, strict=True)], dtype=bool)
+    return times, highest, median, held, " per day" if daily else f" at each {_short(time)}"
 
 
 def _range(scores: np.ndarray) -> tuple[float, float] | None:
@@ -277,13 +299,16 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     # Why dots when every row has one time (today's rows scored alone): a line ran up and down through them at that
     # one spot; a line of one vertex is not drawn at all
     one_time = bool(s.t.size) and s.t.min() == s.t.max()
-    marker = "." if top.size < 2 or one_time else None
+    # Two points have no usual step to tell a gap by: a line between them read as a steady rise over the weeks
+    # between a few ids looked up, where no row lies; they are dots as well
+    unjoined = one_time or top.size < 3
+    marker = "." if unjoined else None
     if s.labelled.any():
         _shade(ax, s)
     t_drawn, (top_drawn, med_drawn), lone, gaps, over = _broken_at_gaps(s.t, top, s.median)
     # a lone point between two gaps is a line of one vertex, not drawn: it gets a dot
     dots: dict[str, Any] = {"marker": marker} if marker or not lone else {"marker": ".", "markevery": lone}
-    if one_time:
+    if unjoined:
         dots["ls"] = "none"
     ax.plot(t_drawn, top_drawn, lw=0.8, color="C0", **dots, label=f"highest score{per}" if per else "anomaly score")
     if med_drawn is not None:

@@ -686,3 +686,61 @@ def test_evaluate_draws_the_lowest_cost_cut_over_time_in_the_histograms_colour(d
     texts = [ln.get_label() for ln in lines]
     assert any("lowest cost" in t.split(" > ")[0].split(" = ") for t in texts), texts
     assert sorted(to_hex(ln.get_color()) + str(ln.get_linestyle()) for ln in lines) == in_hist
+
+
+@pytest.mark.parametrize("gap", [False, True], ids=["week", "two_stretches"])
+def test_rows_sharing_their_times_are_drawn_a_point_per_time_not_a_line_through_every_row(db: str, gap: bool) -> None:
+    """Last week's daily rows of 60 valves (`score ... "SELECT * FROM tx WHERE day >= ..." --plots`, under the 5,000
+    rows drawn one by one): the line ran up and down through each day's 60 rows and then from the last row read of a
+    day to the first of the next, a slope that was only the rows' order; and as most steps between rows were 0, no
+    gap was ever broken, so a stretch in January and one in March were joined by a line across February. Rows that
+    share their times are drawn as the larger sets are: each time's highest and median score, at that time."""
+    days = "day < DATE '2024-01-04' OR day >= DATE '2024-03-01'" if gap else "day >= DATE '2024-03-24'"
+    q = f"SELECT * FROM daily WHERE {days}"
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        want = con.execute(f"SELECT day::TIMESTAMP AS t, max(s) AS top, median(s) AS med FROM (SELECT day, anomaly_score("
+                           f"'valve_ae', pressure, temperature) AS s FROM ({q})) GROUP BY t ORDER BY t").fetchnumpy()
+        n = con.execute(f"SELECT count(*) FROM ({q})").fetchall()[0][0]
+        fig = ad_duckdb.plot_scores_over_time(con, "valve_ae", q)
+    finally:
+        con.close()
+    assert n <= timeplot.RAW_ROWS and n == 60 * want["t"].size
+    highest, median = fig.axes[0].lines[0], fig.axes[0].lines[1]
+    assert highest.get_label() == "highest score per day" and median.get_label() == "median score per day"
+    for line, expected in ((highest, want["top"]), (median, want["med"])):
+        x = np.asarray(line.get_xdata()).astype("datetime64[us]")
+        y = np.asarray(line.get_ydata(), dtype=np.float64)
+        drawn = np.isfinite(y)
+        np.testing.assert_array_equal(x[drawn], np.asarray(want["t"]).astype("datetime64[us]"))
+        np.testing.assert_allclose(y[drawn], expected, rtol=1e-6)
+        joined = drawn[1:] & drawn[:-1]
+        steps = np.diff(x.astype(np.int64))[joined]
+        assert steps.max() == 86_400_000_000  # one day to the next: no segment across the weeks without rows
+    assert fig.axes[0].get_title().endswith(f"({n} rows)")
+
+
+def test_two_times_are_two_dots_not_a_line_between_them() -> None:
+    """Three rows of 1 January and one of 10 February (a handful of ids looked up): one straight line from the first
+    day's score to the last's read as forty days of steadily rising scores, though no row lies between them. With
+    two points there is no usual step to tell a gap by: each is a dot, unjoined."""
+    t = np.array(["2026-01-01", "2026-02-10"], dtype="datetime64[D]").astype("datetime64[us]")
+    s = timeplot.Series(t=t, top=np.array([2.7, 41.0]), median=np.array([2.4, 41.0]), labelled=np.zeros(2, bool),
+                        flagged={"default": 1}, rows=4, untimed=0, anomalies=0, per=" per day")
+    ax = timeplot.figure(s, "tx_ae@1", {"default": 9.57}, "tx", "day").axes[0]
+    for line in ax.lines[:2]:
+        assert line.get_linestyle() == "None" and line.get_marker() not in (None, "None", ""), line.get_label()
+
+
+def test_a_source_of_no_rows_is_said_to_have_none_not_null_times(db: str) -> None:
+    """A day with no rows yet (`score ... "SELECT * FROM readings WHERE ts > now()" --plots`) was told its time
+    column 'is NULL or infinite in every one of the 0 rows' and to choose another column or fill it: there is
+    nothing to fill. It says the source has no rows."""
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        with pytest.raises(NoTimesError) as e:
+            ad_duckdb.plot_scores_over_time(con, "valve_ae", "SELECT * FROM readings WHERE false")
+    finally:
+        con.close()
+    said = str(e.value)
+    assert "has no rows" in said and "NULL or infinite" not in said and "fill it" not in said, said
