@@ -80,7 +80,9 @@ class LabelledComparison:
     # with weight=: the column, what the rows stand for and Kish's effective sizes (``weights.summary``)
     weights: dict[str, Any] | None = None
     # how the interval and p-value were found: DeLong's paired test, or on an audit sample (the anomalies' weights
-    # differing across a score) each version's AUC-ROC interval joined (``weights.PAIRED_AUDIT``)
+    # differing across a score) each version's AUC-ROC interval joined (``weights.PAIRED_AUDIT``), or where DeLong's
+    # variance is 0 (both versions rank every labelled anomaly first) their score intervals joined
+    # (``metrics.PAIRED_NO_SPREAD``)
     test: str = metrics.PAIRED_DELONG
     # DeLong's: the Student t's degrees of freedom its interval and p-value were read from (``metrics.paired_df``;
     # about the anomalies' count less 1 when they are few); None: the normal's, or an audit sample's test
@@ -173,7 +175,7 @@ class VersionComparison:
             # weighted, the test's certainty is that of Kish's effective anomalies: 40 rows of which 3 weigh 50
             # were an effective 4.6, and the caveat of few anomalies was left out
             few = j.weights["effective_anomalies"] if j.weights else j.anomalies
-            if few < FEW_FOR_DELONG and j.test == metrics.PAIRED_DELONG:
+            if few < FEW_FOR_DELONG and j.test != weights.PAIRED_AUDIT:
                 counted = (f"an effective {few:.1f} labelled anomalies (Kish's, of the {j.anomalies} weighted)"
                            if j.weights else f"{j.anomalies} labelled anomal{'y' if j.anomalies == 1 else 'ies'}")
                 # Why said when p >= 0.05: with 3-5 anomalies a clearly better version went unseen in 91-99% of
@@ -191,7 +193,7 @@ class VersionComparison:
                       f"{j.auc_roc_a:.4f}, {b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}",
                       f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
                       f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, {j.test}{_df_text(j.df)}): {verdict}"]
-            if j.test != metrics.PAIRED_DELONG:
+            if j.test == weights.PAIRED_AUDIT:
                 lines += [f"the labelled rows are an audit sample (the anomalies' weights {k['column'] if k else ''} "
                           "differ across the score): each AUC-ROC rests on the few audited anomalies below the "
                           "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
@@ -466,7 +468,8 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
             notes.warn(note)
         p = metrics.paired_auc_roc(sa, sb, y)
         return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, curves[0]),
-                                  metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value, df=p.df)
+                                  metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value, test=p.method,
+                                  df=p.df)
     ca, cb = weights.curve(sa, y, w), weights.curve(sb, y, w)
     from .labelled import _weighted_inverted
 

@@ -142,7 +142,9 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         v_pos.append((r_pos - r_own[y]) / n)
         v_neg.append(1.0 - (r_neg - r_own[~y]) / m)
     cov_pos, cov_neg = np.cov(np.vstack(v_pos)) / m, np.cov(np.vstack(v_neg)) / n
-    return paired_test(aucs, cov_pos + cov_neg, z, paired_df(cov_pos, cov_neg, m - 1, n - 1))
+    # the same scores (the same model under two names): a difference of 0 on any rows, not only these
+    same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))
+    return paired_test(aucs, cov_pos + cov_neg, z, paired_df(cov_pos, cov_neg, m - 1, n - 1), None if same else (m, n))
 
 
 def paired_df(cov_pos: np.ndarray, cov_neg: np.ndarray, df_pos: float, df_neg: float) -> float:
@@ -157,18 +159,45 @@ def paired_df(cov_pos: np.ndarray, cov_neg: np.ndarray, df_pos: float, df_neg: f
     return intervals.satterthwaite(part[0], part[1], df_pos, df_neg)
 
 
-def paired_test(aucs: list[float], cov: np.ndarray, z: float = Z95, df: float = math.inf) -> PairedAUC:
+def paired_test(aucs: list[float], cov: np.ndarray, z: float = Z95, df: float = math.inf,
+                sizes: tuple[float, float] | None = None) -> PairedAUC:
     """``PairedAUC`` of two AUCs and the 2 x 2 covariance of their estimates (DeLong's), the difference over its
-    standard error read as a Student t on ``df`` degrees of freedom (``paired_df``; inf: the normal)."""
+    standard error read as a Student t on ``df`` degrees of freedom (``paired_df``; inf: the normal). ``sizes``:
+    the anomalies and normal rows (Kish's effective sizes, weighted), for ``_no_spread``."""
     diff = aucs[1] - aucs[0]
     var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
     shown = df if math.isfinite(df) else None
-    if var == 0.0:  # the same ranking of every labelled pair: no uncertainty in a difference of 0
+    if var == 0.0:
+        if sizes is not None:
+            return _no_spread(aucs, sizes, z)
         return PairedAUC(aucs[0], aucs[1], diff, diff, diff, 1.0 if diff == 0 else 0.0, df=shown)
     se = math.sqrt(var)
     half = intervals.t_quantile(z, df) * se
     return PairedAUC(aucs[0], aucs[1], diff, diff - half, diff + half, intervals.t_two_sided(diff / se, df),
                      df=shown)
+
+
+# what compare says of its test where DeLong's variance is 0 (``_no_spread``)
+PAIRED_NO_SPREAD = ("each version's AUC-ROC score interval (Newcombe's) joined (Zou and Donner's MOVER): DeLong's "
+                    "variance is 0 on these rows")
+
+
+def _no_spread(aucs: list[float], sizes: tuple[float, float], z: float) -> PairedAUC:
+    """The difference's interval where DeLong's variance is 0: every anomaly placed alike by both versions, as when
+    both rank every labelled anomaly above every normal row (AUC-ROC 1 and 1). Each version's Newcombe interval
+    (which does not shrink to a point at an AUC of 1) joined by MOVER, taking the two as uncorrelated; the p-value
+    from the half of that interval on 0's side, as a normal's.
+
+    Why: compare said "+0.0000 (95% interval +0.0000 to +0.0000, p = 1)" of two versions that both ranked 8
+    labelled anomalies first: no spread among 8 anomalies is no proof that the versions rank all anomalies alike,
+    and evaluate gave each AUC the interval 0.852-1.000 on the same rows."""
+    diff = aucs[1] - aucs[0]
+    (la, ua), (lb, ub) = ((i.low, i.high) for i in (intervals.newcombe(a, *sizes, z) for a in aucs))
+    low = diff - math.hypot(aucs[1] - lb, ua - aucs[0])
+    high = diff + math.hypot(ub - aucs[1], aucs[0] - la)
+    half = (diff - low) if diff > 0 else (high - diff)
+    p = 1.0 if diff == 0 or half <= 0 else math.erfc(abs(diff) / (half / z) / math.sqrt(2))
+    return PairedAUC(aucs[0], aucs[1], diff, max(low, -1.0), min(high, 1.0), p, PAIRED_NO_SPREAD)
 
 
 def auc_pr(scores: np.ndarray, labels: np.ndarray, c: dict[str, np.ndarray] | None = None) -> float:

@@ -464,7 +464,8 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     # no missed anomaly were 0.7-1.5, and DeLong's test, which holds there (the bench's "sampled"), was set aside
     if z == Z95 and any(auc_band(c, rtol=0.5) is not None for c in curves):
         return _audit_paired(aucs, cov, curves, (e_pos, e_neg))
-    return paired_test(aucs, cov, z, paired_df(cov_pos, cov_neg, e_pos - 1, e_neg - 1))
+    same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))  # as metrics.paired_auc_roc
+    return paired_test(aucs, cov, z, paired_df(cov_pos, cov_neg, e_pos - 1, e_neg - 1), None if same else (e_pos, e_neg))
 
 
 # what compare says of its test on an audit sample (``PairedAUC.method``)

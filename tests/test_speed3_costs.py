@@ -44,7 +44,8 @@ def _old_paired(a: np.ndarray, b: np.ndarray, y: np.ndarray) -> tuple[float, ...
         v_neg.append(1.0 - (r_neg - _old_midranks(w)) / m)
     # the test read from the placements as the fast form's (a Student t since stats3): the placements are compared
     cov_pos, cov_neg = np.cov(np.vstack(v_pos)) / m, np.cov(np.vstack(v_neg)) / n
-    p = metrics.paired_test(aucs, cov_pos + cov_neg, Z95, metrics.paired_df(cov_pos, cov_neg, m - 1, n - 1))
+    p = metrics.paired_test(aucs, cov_pos + cov_neg, Z95, metrics.paired_df(cov_pos, cov_neg, m - 1, n - 1),
+                            None if np.array_equal(a, b) else (m, n))
     return p.auc_a, p.auc_b, p.diff, p.low, p.high, p.p_value
 
 

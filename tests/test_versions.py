@@ -763,3 +763,29 @@ def test_compares_paired_test_holds_its_size_on_three_to_five_anomalies() -> Non
             held += p.low <= 0.0 <= p.high
             assert p.df is not None and p.df >= 1.0 and math.isfinite(p.low)
         assert called / 300 <= 0.07 and held / 300 >= 0.93, (m, called, held)
+
+
+def test_compare_of_two_versions_that_both_rank_every_anomaly_first_gives_an_interval() -> None:
+    """Both versions ranked the 8 labelled anomalies of 40 rows above every normal row: DeLong's variance is 0, and
+    compare printed "+0.0000 (95% interval +0.0000 to +0.0000, p = 1)", a certainty 8 anomalies cannot give (evaluate
+    gave each AUC the interval 0.852-1.000 on those rows). Each version's score interval is joined now."""
+    import numpy as np
+
+    from ad_duckdb import intervals
+    from ad_duckdb.compare import LabelledComparison, VersionComparison
+    from ad_duckdb.metrics import PAIRED_NO_SPREAD, paired_auc_roc
+
+    y = np.r_[np.ones(8, bool), np.zeros(32, bool)]
+    rng = np.random.default_rng(5)
+    a, b = y * 10 + rng.random(40), y * 10 + rng.random(40)  # both: every anomaly above every normal row
+    p = paired_auc_roc(a, b, y)
+    one = intervals.newcombe(1.0, 8, 32)
+    assert (p.auc_a, p.auc_b, p.diff, p.p_value, p.method) == (1.0, 1.0, 0.0, 1.0, PAIRED_NO_SPREAD)
+    assert p.low == pytest.approx(-(1.0 - one.low)) and p.high == pytest.approx(1.0 - one.low)
+    assert p.high > 0.1
+    same = paired_auc_roc(a, a, y)  # the same scores (one model under two names): no difference on any rows
+    assert (same.low, same.high, same.p_value) == (0.0, 0.0, 1.0)
+    j = LabelledComparison("y", 40, 8, 1.0, 1.0, 1.0, 1.0, 0.0, p.low, p.high, p.p_value, test=p.method)
+    text = str(VersionComparison("m@1", "m@2", "t", 40, 10, 10, 0.9, labelled=j))
+    assert f"95% interval {p.low:+.4f} to {p.high:+.4f}" in text and "DeLong's variance is 0" in text, text
+    assert "audit sample" not in text and "says little about whether the versions are alike" in text, text
