@@ -620,6 +620,16 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     handles, texts = ax.get_legend_handles_labels()
     # wrapped whole: names cut at 40 characters ('max_f1_on_the_validation_split_of_march…') read alike
     texts = [wrapped(x, _PR_LEGEND_CHARS) for x in texts]
+    # few anomalies (Kish's effective count, weighted): each point's 95% intervals as bars. Why: on 8 labelled
+    # anomalies a point at precision 1 and recall 1 could be at recall 0.68 on another sample, and the picture, shown
+    # to a committee beside evaluate's table of intervals, drew it as a sure point
+    few = float(y.sum()) if w is None else weighing.effective(w[y])
+    bars = bool(groups) and 0 < few < FEW_FOR_BARS
+    if bars:
+        handles.append(Line2D([], [], color="grey", lw=1, alpha=0.6))  # a bar, no marker: markers are points
+        texts.append(wrapped(f"bars: each point's 95% intervals of precision and recall (on "
+                             f"{'an effective ' if w is not None else ''}{few:.3g} labelled anomalies a point could "
+                             "lie anywhere in its bars on another sample)", _PR_LEGEND_CHARS))
     # thresholds of different values that flag the same rows are one point of the curve: one legend entry naming
     # them all. Why: each had its own entry with the same figures and its marker on the same spot, the later
     # hiding the earlier, so which colour the point showed could not be told
@@ -646,6 +656,8 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         points.append({"x": [m["recall"]], "y": [m["precision"]], "zorder": 3, "color": _colour(i),
                        "marker": _marker(i), "s": (6 + 3 * under) ** 2, "clip_on": False})
         ax.scatter(**points[-1])
+        if bars and np.isfinite(m["precision_lo"]) and np.isfinite(m["recall_lo"]):
+            _interval_bars(ax, m, _colour(i))
         if i == spot[-1]:
             # in the legend at one size: a ring under a near marker was drawn there as large as on the curve
             marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]
@@ -669,6 +681,22 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     fig.tight_layout()
     return fig
 
+
+def _interval_bars(ax: Any, m: dict[str, float], colour: Any) -> None:
+    """A threshold point's 95% intervals of recall (across) and precision (up) as two open polygons of the axes'
+    patches, under the point. Why patches: the curve's lines and the points' collections are what readers of the
+    figure (the notebook's Display, tests) take for the curve and its points."""
+    from matplotlib.patches import Polygon
+
+    r, p = m["recall"], m["precision"]
+    for xy in (((m["recall_lo"], p), (m["recall_hi"], p)), ((r, m["precision_lo"]), (r, m["precision_hi"]))):
+        ax.add_patch(Polygon(xy, closed=False, fill=False, edgecolor=colour, lw=1, alpha=0.6, zorder=2,
+                             clip_on=False, gid="interval"))
+
+
+# Below this many labelled anomalies the precision-recall curve draws its points' intervals (labelled.FEW_ANOMALIES,
+# below which evaluate notes that a recall could be far off on another sample)
+FEW_FOR_BARS = 30
 
 # Characters on a line of the precision-recall legend: 7-point text in the 6-inch figure, with the markers beside it
 _PR_LEGEND_CHARS = 90
