@@ -31,6 +31,7 @@ from . import (
     alarmrate,
     api,
     attachfiles,
+    budgetshare,
     costs,
     damagedfile,
     dbtpackage,
@@ -3001,6 +3002,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                                         indent=1))
         else:
             click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
+            if th.method == "flag_budget" and target is not None:
+                lm = udfs.registry(con).get(model)
+                if (budget := budgetshare.line(lm.rec.source, th, target, lm.quantiles)) is not None:
+                    click.echo(budget)
             if anomaly_share is not None and np.isfinite(ci.get("precision_at_share", np.nan)):
                 click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "
                            f"{ci['precision_at_share']:.3f} (95% {ci['precision_at_share_lo']:.3f}-"

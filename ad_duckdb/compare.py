@@ -21,6 +21,7 @@ from .sqltext import quote_ident, quote_literal, source_sql, where_sql
 from .store import ModelRecord, Threshold
 from .thresholds import curve as thresholds_curve
 from .udfs import registry
+from .weightedrank import weighted_spearman
 
 
 @dataclass
@@ -52,8 +53,10 @@ class ThresholdComparison:
     both_weighted: float | None = None
 
 
-# Below this many labelled anomalies DeLong's normal approximation calls differences too often: simulated with two
-# equally good versions, p < 0.05 in 10.6% of runs on 3 anomalies and up to 8.3% on 5; 4.5-7% on 10, about 5% on 15-20.
+# Below this many labelled anomalies the paired test (its p-value a Student t's, ``metrics.paired_df``) holds its size
+# but can tell only large differences: simulated, a version better by half a standard deviation of its anomalies'
+# scores was found in 1-9% of draws on 3-5 anomalies, as often as two equal versions were (1-4.4%), and 6-24% on 10
+# (bench/results/compare_delong_2026-12-05_t.md)
 FEW_FOR_DELONG = 10
 
 
@@ -77,8 +80,13 @@ class LabelledComparison:
     # with weight=: the column, what the rows stand for and Kish's effective sizes (``weights.summary``)
     weights: dict[str, Any] | None = None
     # how the interval and p-value were found: DeLong's paired test, or on an audit sample (the anomalies' weights
-    # differing across a score) each version's AUC-ROC interval joined (``weights.PAIRED_AUDIT``)
+    # differing across a score) each version's AUC-ROC interval joined (``weights.PAIRED_AUDIT``), or where DeLong's
+    # variance is 0 (both versions rank every labelled anomaly first) their score intervals joined
+    # (``metrics.PAIRED_NO_SPREAD``)
     test: str = metrics.PAIRED_DELONG
+    # DeLong's: the Student t's degrees of freedom its interval and p-value were read from (``metrics.paired_df``;
+    # about the anomalies' count less 1 when they are few); None: the normal's, or an audit sample's test
+    df: float | None = None
 
 
 @dataclass
@@ -114,6 +122,10 @@ class VersionComparison:
     top_weighted: float | None = None
     same_model: bool = False
     sha256: str | None = None
+    # with label= and weight=: the rank correlation of the rows the labelled rows stand for (Spearman's, each row
+    # its weight: ``weightedrank``); None without weight= or where one version's scores are all equal.
+    # ``rank_correlation`` stays the rows read
+    rank_correlation_weighted: float | None = None
 
     def __str__(self) -> str:
         """The table ``ad-duckdb compare`` prints: each threshold's flags in both versions, the top-N overlap and
@@ -143,7 +155,7 @@ class VersionComparison:
                       f"{column} (as the precisions and recalls; --format json: "
                       "flagged_a_weighted, ...; flagged_a, ...: the rows read)"]
         n = min(self.top, self.rows)
-        corr = "undefined (constant scores)" if self.rank_correlation is None else f"{self.rank_correlation:.3f}"
+        corr = _corr_text(self.rank_correlation)
         tied = " and ".join(f"{k} rows of {v}" for k, v in ((self.top_tied_a, a), (self.top_tied_b, b)) if k)
         ties = f" ({tied} tie at the cut: the overlap depends on their order)" if tied else ""
         lines += ["", f"top {n} scores: {self.top_overlap} rows in both ({self.top_overlap / n:.0%}){ties}; "
@@ -152,7 +164,8 @@ class VersionComparison:
             lines += [f"top {metrics.count_text(round(self.top_weighted, 9))} scores of the rows the labelled rows "
                       f"stand for (weighted by {column}): {metrics.count_text(round(self.top_overlap_weighted, 9))} "
                       f"in both ({self.top_overlap_weighted / self.top_weighted:.0%}; rows tied at the cut count in "
-                      "part; the line above and the rank correlation count the rows read)"]
+                      f"part); rank correlation of the rows stood for: {_corr_text(self.rank_correlation_weighted)} "
+                      "(the line above counts the rows read)"]
         if self.labelled is not None:
             j = self.labelled
             better = b if j.auc_roc_diff > 0 else a
@@ -162,11 +175,15 @@ class VersionComparison:
             # weighted, the test's certainty is that of Kish's effective anomalies: 40 rows of which 3 weigh 50
             # were an effective 4.6, and the caveat of few anomalies was left out
             few = j.weights["effective_anomalies"] if j.weights else j.anomalies
-            if j.p_value < 0.05 and few < FEW_FOR_DELONG:
+            if few < FEW_FOR_DELONG and j.test != weights.PAIRED_AUDIT:
                 counted = (f"an effective {few:.1f} labelled anomalies (Kish's, of the {j.anomalies} weighted)"
                            if j.weights else f"{j.anomalies} labelled anomal{'y' if j.anomalies == 1 else 'ies'}")
-                verdict += (f", but on only {counted} the test is approximate and finds a difference that is not "
-                            "there more often than 1 time in 20: label more anomalies before relying on it")
+                # Why said when p >= 0.05: with 3-5 anomalies a clearly better version went unseen in 91-99% of
+                # simulated draws, and "neither version is shown better" read as "they are alike"
+                verdict += (f"; the p-value allows for only {counted}, but how large the difference is stays "
+                            "uncertain (see the interval): label more anomalies to size it" if j.p_value < 0.05 else
+                            f"; on only {counted} the test can tell only large differences apart, so this says "
+                            "little about whether the versions are alike: label more anomalies to tell")
             k = j.weights
             weighed = (f", weighted by {k['column']} ({metrics.count_text(k['rows'])} rows, "
                        f"{metrics.count_text(k['anomalies'])} anomalies; Kish's effective sizes "
@@ -175,8 +192,8 @@ class VersionComparison:
             lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies){weighed}: AUC-ROC {a} "
                       f"{j.auc_roc_a:.4f}, {b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}",
                       f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
-                      f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, {j.test}): {verdict}"]
-            if j.test != metrics.PAIRED_DELONG:
+                      f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, {j.test}{_df_text(j.df)}): {verdict}"]
+            if j.test == weights.PAIRED_AUDIT:
                 lines += [f"the labelled rows are an audit sample (the anomalies' weights {k['column'] if k else ''} "
                           "differ across the score): each AUC-ROC rests on the few audited anomalies below the "
                           "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
@@ -195,6 +212,15 @@ class VersionComparison:
         """What IPython and Jupyter show for a comparison left as a cell's last expression: the table ``print``
         shows."""
         p.text(str(self))
+
+
+def _corr_text(corr: float | None) -> str:
+    return "undefined (constant scores)" if corr is None else f"{corr:.3f}"
+
+
+def _df_text(df: float | None) -> str:
+    """The t's degrees of freedom as the verdict line names them: where they are few enough to matter."""
+    return f", Student's t on {df:.1f} degrees of freedom" if df is not None and df < 100 else ""
 
 
 def _flag_cells(t: ThresholdComparison, weighted: bool) -> tuple[Any, ...]:
@@ -278,8 +304,8 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         (``labelled``). At least 2 anomalies and 2 normal rows.
     weight : with ``label``, a column of ``source`` holding each labelled row's sample weight (normal rows sampled
         1 in 50: 50); each row then counts as that many in the AUCs, precisions and recalls (as scikit-learn's
-        ``sample_weight``), the flagged counts and ``top_overlap_weighted``, and DeLong's test takes Kish's effective
-        sizes of each class; on an audit sample, the test is ``weights.PAIRED_AUDIT`` (``labelled.test``).
+        ``sample_weight``), the flagged counts, ``top_overlap_weighted`` and ``rank_correlation_weighted``, and
+        DeLong's test takes Kish's effective sizes of each class; on an audit sample, the test is ``weights.PAIRED_AUDIT`` (``labelled.test``).
 
     Returns
     -------
@@ -371,6 +397,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         if labelled is not None and labelled[3] is not None:
             w = np.where(labelled[3] > 0, labelled[3], 0.0)  # rows of weight 0 count as none
             out.top_overlap_weighted, out.top_weighted = weighted_top_overlap(labelled[0], labelled[1], w, top)
+            out.rank_correlation_weighted = weighted_spearman(labelled[0], labelled[1], w)
         return out
 
 
@@ -441,7 +468,8 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
             notes.warn(note)
         p = metrics.paired_auc_roc(sa, sb, y)
         return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, curves[0]),
-                                  metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value)
+                                  metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value, test=p.method,
+                                  df=p.df)
     ca, cb = weights.curve(sa, y, w), weights.curve(sb, y, w)
     from .labelled import _weighted_inverted
 
@@ -454,7 +482,8 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
         raise NoRowsError(f"label={label!r}, weight={weight!r}: {e} (a --where that keeps more labelled rows, or "
                           "more labels).") from None
     return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, c=ca),
-                              metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary, p.method)
+                              metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary, p.method,
+                              p.df)
 
 
 def _refused(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str, where: str | None,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .confidence import regularized_beta
 from .thresholds import Z95, wilson
 
 AUC_METHOD = "DeLong (logit, t) joined with Newcombe's score interval"
@@ -152,6 +153,22 @@ def t_quantile(z: float, df: float) -> float:
     hi = lo + 1.0
     w = (1 / lo - 1 / df) / (1 / lo - 1 / hi)
     return exact[lo] + w * (exact[hi] - exact[lo])
+
+
+def t_two_sided(t: float, df: float) -> float:
+    """The two-sided p-value of a Student t statistic ``t`` on ``df`` degrees of freedom: P(|T| >= |t|) =
+    I_{df / (df + t^2)}(df / 2, 1 / 2); the normal's where ``df`` is past 1e7 or not finite (as ``t_quantile``)."""
+    if not np.isfinite(df) or df > 1e7:
+        return math.erfc(abs(t) / math.sqrt(2.0))
+    df = max(df, 1.0)
+    return float(regularized_beta(df / 2.0, 0.5, np.array([df / (df + t * t)]))[0])
+
+
+def satterthwaite(a: float, b: float, df_a: float, df_b: float) -> float:
+    """Welch-Satterthwaite's degrees of freedom of a variance ``a + b`` whose two parts are estimates on ``df_a`` and
+    ``df_b`` degrees of freedom (inf where both parts are 0)."""
+    den = (a * a / df_a if a else 0.0) + (b * b / df_b if b else 0.0)
+    return (a + b) ** 2 / den if den > 0 else float("inf")
 
 
 def _cornish_fisher(z: float, df: float) -> float:

@@ -112,6 +112,9 @@ class PairedAUC:
     p_value: float
     # how the interval and p-value were found (``PAIRED_DELONG``, or ``weights.PAIRED_AUDIT`` on an audit sample)
     method: str = "DeLong's paired test"
+    # the Student t's degrees of freedom the interval and p-value were read from (Welch-Satterthwaite's, of the
+    # anomalies' and the normal rows' parts of the variance); None where they are not a t's (an audit sample)
+    df: float | None = None
 
 
 PAIRED_DELONG = "DeLong's paired test"
@@ -138,17 +141,63 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         # of anomalies above it (ties count half)
         v_pos.append((r_pos - r_own[y]) / n)
         v_neg.append(1.0 - (r_neg - r_own[~y]) / m)
-    return paired_test(aucs, np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n, z)
+    cov_pos, cov_neg = np.cov(np.vstack(v_pos)) / m, np.cov(np.vstack(v_neg)) / n
+    # the same scores (the same model under two names): a difference of 0 on any rows, not only these
+    same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))
+    return paired_test(aucs, cov_pos + cov_neg, z, paired_df(cov_pos, cov_neg, m - 1, n - 1), None if same else (m, n))
 
 
-def paired_test(aucs: list[float], cov: np.ndarray, z: float = Z95) -> PairedAUC:
-    """``PairedAUC`` of two AUCs and the 2 x 2 covariance of their estimates (DeLong's)."""
+def paired_df(cov_pos: np.ndarray, cov_neg: np.ndarray, df_pos: float, df_neg: float) -> float:
+    """Welch-Satterthwaite's degrees of freedom of the AUC difference's variance, from its anomalies' part
+    (``cov_pos``, an estimate on ``df_pos`` degrees of freedom) and its normal rows' part (``cov_neg``).
+
+    Why: with 3-5 anomalies the anomalies' part is a variance of 3-5 values, as uncertain as a mean's: read against
+    the normal distribution, two equally good versions were called different in 9-15% of simulated draws (5% is
+    right); against this t, in 1-4.4% (bench/results/compare_delong_2026-12-05_t.md). With many anomalies the t is
+    the normal."""
+    part = [max(float(c[0, 0] + c[1, 1] - 2 * c[0, 1]), 0.0) for c in (cov_pos, cov_neg)]
+    return intervals.satterthwaite(part[0], part[1], df_pos, df_neg)
+
+
+def paired_test(aucs: list[float], cov: np.ndarray, z: float = Z95, df: float = math.inf,
+                sizes: tuple[float, float] | None = None) -> PairedAUC:
+    """``PairedAUC`` of two AUCs and the 2 x 2 covariance of their estimates (DeLong's), the difference over its
+    standard error read as a Student t on ``df`` degrees of freedom (``paired_df``; inf: the normal). ``sizes``:
+    the anomalies and normal rows (Kish's effective sizes, weighted), for ``_no_spread``."""
     diff = aucs[1] - aucs[0]
     var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
-    if var == 0.0:  # the same ranking of every labelled pair: no uncertainty in a difference of 0
-        return PairedAUC(aucs[0], aucs[1], diff, diff, diff, 1.0 if diff == 0 else 0.0)
+    shown = df if math.isfinite(df) else None
+    if var == 0.0:
+        if sizes is not None:
+            return _no_spread(aucs, sizes, z)
+        return PairedAUC(aucs[0], aucs[1], diff, diff, diff, 1.0 if diff == 0 else 0.0, df=shown)
     se = math.sqrt(var)
-    return PairedAUC(aucs[0], aucs[1], diff, diff - z * se, diff + z * se, math.erfc(abs(diff) / se / math.sqrt(2)))
+    half = intervals.t_quantile(z, df) * se
+    return PairedAUC(aucs[0], aucs[1], diff, diff - half, diff + half, intervals.t_two_sided(diff / se, df),
+                     df=shown)
+
+
+# what compare says of its test where DeLong's variance is 0 (``_no_spread``)
+PAIRED_NO_SPREAD = ("each version's AUC-ROC score interval (Newcombe's) joined (Zou and Donner's MOVER): DeLong's "
+                    "variance is 0 on these rows")
+
+
+def _no_spread(aucs: list[float], sizes: tuple[float, float], z: float) -> PairedAUC:
+    """The difference's interval where DeLong's variance is 0: every anomaly placed alike by both versions, as when
+    both rank every labelled anomaly above every normal row (AUC-ROC 1 and 1). Each version's Newcombe interval
+    (which does not shrink to a point at an AUC of 1) joined by MOVER, taking the two as uncorrelated; the p-value
+    from the half of that interval on 0's side, as a normal's.
+
+    Why: compare said "+0.0000 (95% interval +0.0000 to +0.0000, p = 1)" of two versions that both ranked 8
+    labelled anomalies first: no spread among 8 anomalies is no proof that the versions rank all anomalies alike,
+    and evaluate gave each AUC the interval 0.852-1.000 on the same rows."""
+    diff = aucs[1] - aucs[0]
+    (la, ua), (lb, ub) = ((i.low, i.high) for i in (intervals.newcombe(a, *sizes, z) for a in aucs))
+    low = diff - math.hypot(aucs[1] - lb, ua - aucs[0])
+    high = diff + math.hypot(ub - aucs[1], aucs[0] - la)
+    half = (diff - low) if diff > 0 else (high - diff)
+    p = 1.0 if diff == 0 or half <= 0 else math.erfc(abs(diff) / (half / z) / math.sqrt(2))
+    return PairedAUC(aucs[0], aucs[1], diff, max(low, -1.0), min(high, 1.0), p, PAIRED_NO_SPREAD)
 
 
 def auc_pr(scores: np.ndarray, labels: np.ndarray, c: dict[str, np.ndarray] | None = None) -> float:
@@ -571,6 +620,16 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     handles, texts = ax.get_legend_handles_labels()
     # wrapped whole: names cut at 40 characters ('max_f1_on_the_validation_split_of_march…') read alike
     texts = [wrapped(x, _PR_LEGEND_CHARS) for x in texts]
+    # few anomalies (Kish's effective count, weighted): each point's 95% intervals as bars. Why: on 8 labelled
+    # anomalies a point at precision 1 and recall 1 could be at recall 0.68 on another sample, and the picture, shown
+    # to a committee beside evaluate's table of intervals, drew it as a sure point
+    few = float(y.sum()) if w is None else weighing.effective(w[y])
+    bars = bool(groups) and 0 < few < FEW_FOR_BARS
+    if bars:
+        handles.append(Line2D([], [], color="grey", lw=1, alpha=0.6))  # a bar, no marker: markers are points
+        texts.append(wrapped(f"bars: each point's 95% intervals of precision and recall (on "
+                             f"{'an effective ' if w is not None else ''}{few:.3g} labelled anomalies a point could "
+                             "lie anywhere in its bars on another sample)", _PR_LEGEND_CHARS))
     # thresholds of different values that flag the same rows are one point of the curve: one legend entry naming
     # them all. Why: each had its own entry with the same figures and its marker on the same spot, the later
     # hiding the earlier, so which colour the point showed could not be told
@@ -597,6 +656,8 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         points.append({"x": [m["recall"]], "y": [m["precision"]], "zorder": 3, "color": _colour(i),
                        "marker": _marker(i), "s": (6 + 3 * under) ** 2, "clip_on": False})
         ax.scatter(**points[-1])
+        if bars and np.isfinite(m["precision_lo"]) and np.isfinite(m["recall_lo"]):
+            _interval_bars(ax, m, _colour(i))
         if i == spot[-1]:
             # in the legend at one size: a ring under a near marker was drawn there as large as on the curve
             marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]
@@ -620,6 +681,22 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     fig.tight_layout()
     return fig
 
+
+def _interval_bars(ax: Any, m: dict[str, float], colour: Any) -> None:
+    """A threshold point's 95% intervals of recall (across) and precision (up) as two open polygons of the axes'
+    patches, under the point. Why patches: the curve's lines and the points' collections are what readers of the
+    figure (the notebook's Display, tests) take for the curve and its points."""
+    from matplotlib.patches import Polygon
+
+    r, p = m["recall"], m["precision"]
+    for xy in (((m["recall_lo"], p), (m["recall_hi"], p)), ((r, m["precision_lo"]), (r, m["precision_hi"]))):
+        ax.add_patch(Polygon(xy, closed=False, fill=False, edgecolor=colour, lw=1, alpha=0.6, zorder=2,
+                             clip_on=False, gid="interval"))
+
+
+# Below this many labelled anomalies the precision-recall curve draws its points' intervals (labelled.FEW_ANOMALIES,
+# below which evaluate notes that a recall could be far off on another sample)
+FEW_FOR_BARS = 30
 
 # Characters on a line of the precision-recall legend: 7-point text in the 6-inch figure, with the markers beside it
 _PR_LEGEND_CHARS = 90

@@ -436,7 +436,7 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     covariances weighted and their certainty that of Kish's effective sizes of each class. Unit weights give
     ``metrics.paired_auc_roc``'s figures. On an audit sample (the anomalies' weights differing across a version's
     score), the interval and p-value are ``_audit_paired``'s; ``curves``: the versions' ``curve``, when at hand."""
-    from .metrics import paired_test  # not at the top: metrics is the heavier module, imported by the callers
+    from .metrics import paired_df, paired_test  # not at the top: metrics is the heavier module, imported by the callers
 
     z = Z95 if z is None else z
     y = np.asarray(labels).astype(bool)
@@ -453,8 +453,9 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         v_neg.append(1.0 - _share_below(o, x, wp))
         aucs.append(float(np.sum(wp * v_pos[-1]) / wp.sum()))
     # the covariances weighted, divided by the weights' sum (bias=True); the certainty is the effective sizes'
-    cov = (np.cov(np.vstack(v_pos), aweights=wp, bias=True) / (e_pos - 1)
-           + np.cov(np.vstack(v_neg), aweights=wn, bias=True) / (e_neg - 1))
+    cov_pos = np.cov(np.vstack(v_pos), aweights=wp, bias=True) / (e_pos - 1)
+    cov_neg = np.cov(np.vstack(v_neg), aweights=wn, bias=True) / (e_neg - 1)
+    cov = cov_pos + cov_neg
     if curves is None:
         curves = (curve(scores_a, y, w), curve(scores_b, y, w))
     # an audit sample: at some cut a missed anomaly stands for twice the rows a caught one does, or half (auc_band,
@@ -463,7 +464,8 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     # no missed anomaly were 0.7-1.5, and DeLong's test, which holds there (the bench's "sampled"), was set aside
     if z == Z95 and any(auc_band(c, rtol=0.5) is not None for c in curves):
         return _audit_paired(aucs, cov, curves, (e_pos, e_neg))
-    return paired_test(aucs, cov, z)
+    same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))  # as metrics.paired_auc_roc
+    return paired_test(aucs, cov, z, paired_df(cov_pos, cov_neg, e_pos - 1, e_neg - 1), None if same else (e_pos, e_neg))
 
 
 # what compare says of its test on an audit sample (``PairedAUC.method``)

@@ -14,6 +14,8 @@ the rest of both classes sampled 1 in k, weight k: a sample drawn by the version
     PYTHONPATH=. python bench/compare_delong.py --draws 500 --seed 1 --out STEM
     PYTHONPATH=. python bench/compare_delong.py --draws 300 --seed 1 --designs audit --out STEM
     (bench/results/compare_delong_2026-12-05.md: before and after the audit sample's test)
+    PYTHONPATH=. python bench/compare_delong.py --draws 500 --seed 1 --designs plain,ties,sampled --out STEM
+    (bench/results/compare_delong_2026-12-05_t.md: the p-value and interval read as a Student t)
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from ad_duckdb import metrics
 from ad_duckdb.compare import compare_versions
 from ad_duckdb.models import load_model
 from ad_duckdb.scoring import LoadedModel
+from ad_duckdb.thresholds import Z95
 from ad_duckdb.totalsrow import TotalsWatch
 
 from conftest import FAST, make_transactions
@@ -41,14 +42,11 @@ def _old_paired(a: np.ndarray, b: np.ndarray, y: np.ndarray) -> tuple[float, ...
         aucs.append(float((r_pos.sum() - m * (m + 1) / 2.0) / (m * n)))
         v_pos.append((r_pos - _old_midranks(x)) / n)
         v_neg.append(1.0 - (r_neg - _old_midranks(w)) / m)
-    cov = np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n
-    diff = aucs[1] - aucs[0]
-    var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
-    if var == 0.0:
-        return aucs[0], aucs[1], diff, diff, diff, 1.0 if diff == 0 else 0.0
-    se = math.sqrt(var)
-    return aucs[0], aucs[1], diff, diff - 1.959963984540054 * se, diff + 1.959963984540054 * se, math.erfc(
-        abs(diff) / se / math.sqrt(2))
+    # the test read from the placements as the fast form's (a Student t since stats3): the placements are compared
+    cov_pos, cov_neg = np.cov(np.vstack(v_pos)) / m, np.cov(np.vstack(v_neg)) / n
+    p = metrics.paired_test(aucs, cov_pos + cov_neg, Z95, metrics.paired_df(cov_pos, cov_neg, m - 1, n - 1),
+                            None if np.array_equal(a, b) else (m, n))
+    return p.auc_a, p.auc_b, p.diff, p.low, p.high, p.p_value
 
 
 def test_delongs_test_from_one_sort_a_version_gives_the_same_floats_with_ties_and_infinite_scores() -> None:

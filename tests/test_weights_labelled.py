@@ -659,7 +659,7 @@ def test_compare_on_an_audit_sample_says_which_test_it_ran(tmp_path: Path) -> No
         assert "audit sample" in str(r) and "Zou and Donner's MOVER" in str(r)
         plain = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
         assert plain.labelled is not None and plain.labelled.test == metrics.PAIRED_DELONG
-        assert "audit sample" not in str(plain) and "DeLong's paired test)" in str(plain)
+        assert "audit sample" not in str(plain) and "DeLong's paired test" in str(plain)
     finally:
         con.close()
 
@@ -719,9 +719,9 @@ def test_compare_caveat_of_few_anomalies_counts_the_effective_anomalies() -> Non
     w = np.r_[np.full(3, 50.0), np.ones(37), np.ones(10)]
     j = LabelledComparison("y", 50, 40, 0.8, 0.9, 0.7, 0.8, 0.1, 0.02, 0.18, 0.01, weights.summary("w", y, w))
     text = str(VersionComparison("m@1", "m@2", "t", 50, 10, 5, 0.5, labelled=j))
-    assert "but on only an effective 4.6 labelled anomalies (Kish's, of the 40 weighted)" in text, text
+    assert "allows for only an effective 4.6 labelled anomalies (Kish's, of the 40 weighted)" in text, text
     j.weights = None
-    assert "but on only" not in str(VersionComparison("m@1", "m@2", "t", 50, 10, 5, 0.5, labelled=j))
+    assert "allows for only" not in str(VersionComparison("m@1", "m@2", "t", 50, 10, 5, 0.5, labelled=j))
 
 
 def test_precision_interval_of_an_audit_sample_with_few_anomalies_covers_the_process() -> None:
@@ -763,3 +763,38 @@ def test_auc_band_of_an_audit_sample_is_narrower_and_still_covers(monkeypatch: p
     monkeypatch.setattr(weights, "AUC_BAND_Z", thresholds.Z95)
     before = run()
     assert now[0] >= 0.93 and now[1] < before[1], (now, before)
+
+
+def test_compare_rank_correlation_counts_the_rows_the_weights_stand_for(tmp_path: Path) -> None:
+    """compare --label --weight gave the rank correlation of the sampled rows read, each once, beside flagged counts,
+    a top overlap and figures of the rows stood for: with normal rows sampled 1 in 50 the anomalies weighed 50 times
+    their share in it. Now also Spearman's of the rows stood for, as the rows repeated by their weights give it."""
+    from scipy import stats
+
+    from ad_duckdb.compare import compare_versions
+    from ad_duckdb.weightedrank import weighted_spearman
+
+    rng = np.random.default_rng(4)
+    a = np.round(rng.normal(size=200), 1)  # rounded: ties
+    b = np.round(a + rng.normal(size=200), 1)
+    w = rng.integers(0, 6, 200).astype(np.float64)  # 0: a row that counts as none
+    reps = w.astype(int)
+    assert weighted_spearman(a, b, w) == pytest.approx(
+        stats.spearmanr(np.repeat(a, reps), np.repeat(b, reps))[0], abs=1e-12)
+    assert weighted_spearman(a, b, np.ones(200)) == pytest.approx(stats.spearmanr(a, b)[0], abs=1e-12)
+    assert weighted_spearman(np.ones(200), b, w) is None and weighted_spearman(a, b, np.zeros(200)) is None
+    con = _two_versions(str(tmp_path / "cmpr.duckdb"))
+    try:
+        con.execute("CREATE VIEW labw AS SELECT * REPLACE (ceil(w) AS w) FROM lab")  # whole weights, 0 among them
+        r = compare_versions(con, "m@1", "m@2", "labw", label="y", weight="w")
+        s1, s2, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m@1', a, b), anomaly_score('m@2', a, b), w FROM labw").fetchnumpy().values())
+        reps = w.astype(int)
+        assert np.array_equal(reps, w)  # whole weights: the rows stood for are the rows repeated
+        want = stats.spearmanr(np.repeat(s1, reps), np.repeat(s2, reps))[0]
+        assert r.rank_correlation_weighted == pytest.approx(want, abs=1e-9)
+        assert r.rank_correlation == pytest.approx(stats.spearmanr(s1, s2)[0], abs=1e-9)  # the rows read, as before
+        assert f"rank correlation of the rows stood for: {want:.3f}" in str(r), str(r)
+        assert compare_versions(con, "m@1", "m@2", "labw", label="y").rank_correlation_weighted is None
+    finally:
+        con.close()
