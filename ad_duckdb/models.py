@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, notes, onnxfile, store, thresholds
+from . import interrupts, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -94,9 +94,10 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
     ``kind``, ``n_features``, ``train_rows``, ``source``, ``onnx_bytes``, ``latest`` (True for the version the
-    bare name scores with, as ``ad-duckdb list`` shows), ``status`` (``'ok'``, or ``'damaged'`` for a row that
-    fails its integrity checks and will not score, as ``ad-duckdb list`` says) and ``problem`` (what is wrong with a
-    damaged one, else None); ``[]`` before any training."""
+    bare name scores with, as ``ad-duckdb list`` shows), ``status`` (``'ok'``; ``'damaged'`` for a row that
+    fails its integrity checks and will not score, as ``ad-duckdb list`` says; ``'needs_upgrade'`` for one a newer
+    ad_duckdb stored, of a newer format_version or min_reader, which scores once this one is upgraded: not to drop)
+    and ``problem`` (what is wrong with a damaged one, else None); ``[]`` before any training."""
     con = check_connection(con, "list_models")
     cur = interrupts.cursor(con)
     try:
@@ -117,8 +118,8 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         problem = problems.get((r[0], r[1]))
-        out.append(dict(zip(keys, r, strict=True)) | {"status": "ok" if problem is None else "damaged",
-                                                      "problem": problem})
+        status = "ok" if problem is None else "needs_upgrade" if readers.asks_upgrade(problem) else "damaged"
+        out.append(dict(zip(keys, r, strict=True)) | {"status": status, "problem": problem})
     return out
 
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import filevalues, graphfills, integrity, jsonvalues, store, storedmetrics
+from . import filevalues, graphfills, integrity, jsonvalues, readers, store, storedmetrics
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -89,6 +89,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             threshold_times={str(k): _utc_time(v) for k, v in dict(times).items()},
         )
         storedmetrics.check(rec.metrics)
+        readers.check(rec.lib_versions, f"its model {rec.ref}")
         if not all(isinstance(t.value, int | float) and not isinstance(t.value, bool) for t in rec.thresholds):
             raise ValueError("a threshold's value must be a number")
         # Why: each threshold is a row stored in the import's transaction, so a file listing 100,000 of them held the

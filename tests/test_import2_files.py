@@ -1,6 +1,6 @@
 """Model files moved between databases: values inside a file that would spoil only the imported model are refused
-(naming the file, the field, the value and the fix) with nothing stored; and round trips (file DB -> file ->
-:memory: / another file) that keep everything ``show`` prints."""
+(naming the file, the field, the value and the fix) with nothing stored; the per-model ``min_reader`` level; and
+round trips (file DB -> file -> :memory: / another file) that keep everything ``show`` prints."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb import integrity, onnxfile
+from ad_duckdb import integrity, onnxfile, readers, store
 from ad_duckdb.cli import cli
 
 from conftest import FAST, make_transactions
@@ -181,6 +181,66 @@ def test_every_file_of_older_releases_still_imports(tmp_path: Path) -> None:
                 warnings.simplefilter("ignore")
                 info = ad_duckdb.import_model(con, f, name=f.stem.split("_", 1)[0] + "_m")
             assert con.execute(f"SELECT anomaly_score('{info.ref}', 3, 40.0) > 0").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def _set_min_reader(con: duckdb.DuckDBPyConnection, ref: str, level: object) -> None:
+    name, version = store.parse_ref(ref)
+    con.execute("UPDATE ad_models SET lib_versions = json_merge_patch(lib_versions, json_object('min_reader', ?)) "
+                "WHERE name = ? AND version = ?", [level, name, version])
+
+
+def test_a_model_needing_a_newer_reader_is_refused_naming_the_upgrade_and_the_others_score(dev: Path,
+                                                                                      tmp_path: Path) -> None:
+    """A later build that changes how some models score writes min_reader 2 into those; this build then refuses
+    them (where an older build scored them by its own rules without a word) and keeps scoring the others."""
+    db = tmp_path / "mixed.duckdb"
+    shutil.copy(dev / "dev.duckdb", db)
+    con = ad_duckdb.connect(str(db))
+    try:
+        assert ad_duckdb.load_model(con, "tx_ae@2").lib_versions[readers.KEY] == readers.READER == 1
+        _set_min_reader(con, "tx_ae@2", readers.READER + 1)
+        ad_duckdb.refresh(con)
+        assert con.execute("SELECT anomaly_score('tx_ae@1', 3, 40.0) > 0").fetchall() == [(True,)]
+        with pytest.raises(duckdb.Error) as caught:
+            con.execute("SELECT anomaly_score('tx_ae@2', 3, 40.0)").fetchall()
+        assert "needs an ad_duckdb that reads models of level 2 (lib_versions.min_reader)" in str(caught.value)
+        assert "Upgrade ad_duckdb" in str(caught.value)
+        listed = {m["version"]: m for m in ad_duckdb.list_models(con)}
+        # not "damaged", which a user drops: it scores once ad_duckdb is upgraded
+        assert listed[1]["status"] == "ok" and listed[2]["status"] == "needs_upgrade", listed
+        assert "level 2" in listed[2]["problem"]
+        con.close()
+        res = CliRunner().invoke(cli, ["list", str(db), "--format", "csv"])
+        assert res.exit_code == 0 and [line.rsplit(",", 1)[1] for line in res.output.splitlines() if line.startswith("tx_ae,")] == \
+            ["ok", "needs_upgrade"], res.output
+        con = ad_duckdb.connect(str(db))
+        con.execute("UPDATE ad_models SET format_version = 2, lib_versions = json_remove(lib_versions, "
+                    "'$.min_reader') WHERE version = 2")
+        assert [m["status"] for m in ad_duckdb.list_models(con)] == ["ok", "needs_upgrade"]
+        con.execute("UPDATE ad_models SET format_version = 1, sha256 = 'x' WHERE version = 2")
+        assert [m["status"] for m in ad_duckdb.list_models(con)] == ["ok", "damaged"]
+        # a model without the field (every model stored before it existed) needs level 1: unchanged
+        con.execute("UPDATE ad_models SET lib_versions = json_remove(lib_versions, '$.min_reader') WHERE version = 1")
+        ad_duckdb.refresh(con)
+        assert con.execute("SELECT anomaly_score('tx_ae@1', 3, 40.0) > 0").fetchall() == [(True,)]
+        _set_min_reader(con, "tx_ae@1", "2")
+        with pytest.raises(ad_duckdb.IntegrityError, match="min_reader must be a whole number from 1; got '2'"):
+            ad_duckdb.load_model(con, "tx_ae@1")
+    finally:
+        con.close()
+
+
+def test_a_file_needing_a_newer_reader_is_refused_at_import(dev: Path, tmp_path: Path) -> None:
+    path = _crafted(dev, lambda m: m["lib_versions"].__setitem__("min_reader", 2))
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(ad_duckdb.IntegrityError) as caught:
+            ad_duckdb.import_model(con, path)
+        msg = str(caught.value)
+        assert "crafted.onnx" in msg and "its model tx_ae@2 needs an ad_duckdb that reads models of level 2" in msg, msg
+        assert ad_duckdb.list_models(con) == []
     finally:
         con.close()
 
