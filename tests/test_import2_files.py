@@ -309,3 +309,25 @@ def test_a_round_trip_keeps_everything_show_prints_and_every_answer(dev: Path, t
             assert ad_duckdb.import_model(con, again).ref == "tx_ae@2"
     finally:
         con.close()
+
+
+def test_a_rerun_deployment_after_a_threshold_was_set_in_prod_adds_no_version(dev: Path, tmp_path: Path) -> None:
+    """dev -> prod: the file imported, a threshold of prod's own set on it (c2), then the deployment step re-run.
+    The re-run stored the same graph again as a new version without c2 (its thresholds were not the latest's, which
+    had one more), so 'tx_ae' came to mean a version on which is_anomaly_at('tx_ae', 'c2', ...) failed."""
+    con = ad_duckdb.connect(str(tmp_path / "prod.duckdb"))
+    try:
+        assert ad_duckdb.import_model(con, dev / "tx.onnx").ref == "tx_ae@1"
+        ad_duckdb.set_threshold(con, "tx_ae", "c2", "manual", value=9.0)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"tx_ae@1 is already this model .*also has threshold 'c2'"):
+            assert ad_duckdb.import_model(con, dev / "tx.onnx").ref == "tx_ae@1"
+        assert [m["version"] for m in ad_duckdb.list_models(con)] == [1]
+        assert con.execute("SELECT anomaly_threshold('tx_ae', 'c2')").fetchall() == [(9.0,)]
+        # a threshold of the file's that prod changed is the file's model no longer: the import restores it
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=3.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert ad_duckdb.import_model(con, dev / "tx.onnx").ref == "tx_ae@2"
+        assert con.execute("SELECT anomaly_threshold('tx_ae', 'cut')").fetchall() == [(7.5,)]
+    finally:
+        con.close()
