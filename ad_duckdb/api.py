@@ -27,6 +27,7 @@ from . import (
     lockwait,
     notes,
     pysource,
+    readers,
     store,
     thresholds,
     trainhold,
@@ -358,13 +359,16 @@ def _warn_if_not_carried(cur: duckdb.DuckDBPyConnection, name: str, version: int
         f"{shlex.quote(sorted(lost)[0])} --method ...).")
 
 
-def _lib_versions() -> dict[str, str]:
+def _lib_versions() -> dict[str, Any]:
     import onnxruntime
 
     import ad_duckdb
 
-    out = {"ad_duckdb": ad_duckdb.__version__, "duckdb": duckdb.__version__, "onnxruntime": onnxruntime.__version__,
-           "numpy": np.__version__, "python": platform.python_version()}
+    out: dict[str, Any] = {
+        "ad_duckdb": ad_duckdb.__version__, "duckdb": duckdb.__version__, "onnxruntime": onnxruntime.__version__,
+        "numpy": np.__version__, "python": platform.python_version(),
+        # what a build must read to score this model as meant (readers.py): every model of this build needs level 1
+        readers.KEY: readers.READER}
     try:
         import torch
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, notes, onnxfile, store, thresholds
+from . import interrupts, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -94,9 +94,10 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
     ``kind``, ``n_features``, ``train_rows``, ``source``, ``onnx_bytes``, ``latest`` (True for the version the
-    bare name scores with, as ``ad-duckdb list`` shows), ``status`` (``'ok'``, or ``'damaged'`` for a row that
-    fails its integrity checks and will not score, as ``ad-duckdb list`` says) and ``problem`` (what is wrong with a
-    damaged one, else None); ``[]`` before any training."""
+    bare name scores with, as ``ad-duckdb list`` shows), ``status`` (``'ok'``; ``'damaged'`` for a row that
+    fails its integrity checks and will not score, as ``ad-duckdb list`` says; ``'needs_upgrade'`` for one a newer
+    ad_duckdb stored, of a newer format_version or min_reader, which scores once this one is upgraded: not to drop)
+    and ``problem`` (what is wrong with a damaged one, else None); ``[]`` before any training."""
     con = check_connection(con, "list_models")
     cur = interrupts.cursor(con)
     try:
@@ -117,8 +118,8 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         problem = problems.get((r[0], r[1]))
-        out.append(dict(zip(keys, r, strict=True)) | {"status": "ok" if problem is None else "damaged",
-                                                      "problem": problem})
+        status = "ok" if problem is None else "needs_upgrade" if readers.asks_upgrade(problem) else "damaged"
+        out.append(dict(zip(keys, r, strict=True)) | {"status": status, "problem": problem})
     return out
 
 
@@ -347,7 +348,10 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         if same is not None:
             # Why: a deployment step re-run (a retried Airflow task, a nightly import of an unchanged file) would
             # otherwise add a version per run, each the same model, and move no pinned query forward.
-            notes.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds); "
+            own = sorted({t.name for t in same.thresholds} - {t.name for t in rec.thresholds})
+            also = (f"; it also has threshold{'s' if len(own) > 1 else ''} {', '.join(map(repr, own))}, set in this database, "
+                    "not in the file" if own else "")
+            notes.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds{also}); "
                        f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.")
             return ModelInfo.of(same)
     finally:
@@ -468,7 +472,8 @@ def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord) -> None:
 
 
 def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:
-    """The latest stored version of ``rec.name`` when it holds the same graph and thresholds, else None."""
+    """The latest stored version of ``rec.name`` when it holds the same graph and each of ``rec``'s thresholds at the
+    same value (and perhaps more thresholds of its own), else None."""
     if rec.name not in store.known_models(cur):
         return None
     try:
@@ -476,7 +481,9 @@ def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:
     except AdDuckDBError:
         return None  # a damaged latest version: the import replaces it as the newest
 
-    def key(r: ModelRecord) -> tuple[str, list[tuple[str, float]]]:
-        return store.sha256_hex(r.onnx), sorted((t.name, float(t.value)) for t in r.thresholds)
-
-    return latest if key(latest) == key(rec) else None
+    if store.sha256_hex(latest.onnx) != store.sha256_hex(rec.onnx):
+        return None
+    # Why the latest may hold more: thresholds set where the file was imported (prod's own 'c2') are not the file's,
+    # and a re-run deployment step stored the same graph again without them, so 'c2' failed on what 'tx_ae' meant
+    have = {t.name: float(t.value) for t in latest.thresholds}
+    return latest if all(have.get(t.name) == float(t.value) for t in rec.thresholds) else None

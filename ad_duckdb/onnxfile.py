@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import integrity, jsonvalues, store, storedmetrics
+from . import filevalues, graphfills, integrity, jsonvalues, readers, store, storedmetrics
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -76,6 +76,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
     if type(version) is not int:
         raise IntegrityError(f"its ad_duckdb metadata has version {quote(str(version)[:40])}, not a "
                              "whole number; the file was not written by ad_duckdb's export_model.")
+    filevalues.check(meta)
     try:
         times = meta.get("threshold_times") or {}  # an older file has none: its thresholds take the model's time
         rec = ModelRecord(
@@ -83,11 +84,12 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
             train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
             metrics=dict(meta.get("metrics") or {}), lib_versions=dict(meta.get("lib_versions") or {}),
-            created_at=dt.datetime.fromisoformat(meta["created_at"]), format_version=fmt,
+            created_at=_utc_time(meta["created_at"]), format_version=fmt,
             sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
-            threshold_times={str(k): dt.datetime.fromisoformat(v) for k, v in dict(times).items()},
+            threshold_times={str(k): _utc_time(v) for k, v in dict(times).items()},
         )
         storedmetrics.check(rec.metrics)
+        readers.check(rec.lib_versions, f"its model {rec.ref}")
         if not all(isinstance(t.value, int | float) and not isinstance(t.value, bool) for t in rec.thresholds):
             raise ValueError("a threshold's value must be a number")
         # Why: each threshold is a row stored in the import's transaction, so a file listing 100,000 of them held the
@@ -100,6 +102,14 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
     except (KeyError, TypeError, ValueError) as e:
         raise IntegrityError(f"its ad_duckdb metadata is incomplete or malformed ({e!r}); export it again from the database "
                              "it came from.") from e
+
+
+def _utc_time(text: str) -> dt.datetime:
+    """A time of the metadata as the store keeps times: UTC, without a zone. Why: export writes them so, but a time
+    with a zone ('...Z', '+05:00': a file written or edited by another tool) stopped the import with a TypeError
+    where it was compared with the stored versions' times."""
+    t = dt.datetime.fromisoformat(text)
+    return t if t.tzinfo is None else t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
@@ -193,8 +203,23 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
             f"Model file {where}: the sha256 of its graph does not match its metadata; the file was altered."
         )
     # The graph must fit the feature list it claims, with no external data or custom operators.
-    integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {origin})", n_features=len(rec.features),
-                         max_bytes=store.max_model_bytes())
+    try:
+        integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {origin})", n_features=len(rec.features),
+                             max_bytes=store.max_model_bytes())
+    except IntegrityError as e:
+        width = graphfills.input_width(rec.onnx)
+        if width is None or width == len(rec.features):
+            raise
+        # Why said so: "re-train it, or import a model exported by ad_duckdb" sent the user away from the file's fault
+        raise IntegrityError(
+            f"Model file {where}: its graph takes {width} input column(s) (x [n, {width}]), but its ad_duckdb "
+            f"metadata lists {len(rec.features)} feature(s) ({graphfills.names(rec.features)}): the feature list is "
+            "not the graph's (edited, or another model's); the model was not imported: export it again from the "
+            "database it came from (ad-duckdb export DB MODEL FILE), or train it again.") from e
+    try:
+        graphfills.check(rec.onnx, rec.features)
+    except IntegrityError as e:
+        raise IntegrityError(f"Model file {where}: {e}") from e
     return rec
 
 

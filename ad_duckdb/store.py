@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from . import integrity, jsonvalues, storedmetrics
+from . import integrity, jsonvalues, readers, storedmetrics
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -521,6 +521,7 @@ def _from_row(row: tuple[Any, ...]) -> ModelRecord:
             f"Model '{name}@{version}': its stored metadata (features / params / metrics JSON) is malformed "
             f"({e!r}); re-train it or import a good copy (the model will not be used)."
         ) from e
+    readers.check(rec.lib_versions, f"Model '{rec.ref}'")  # one a newer build marked as needing it
     # Refuses external-data paths, custom operator domains and a graph that does not fit the feature list.
     integrity.check_onnx(data, model=rec.ref, n_features=len(specs))
     return rec

@@ -502,7 +502,15 @@ def test_importing_the_same_file_twice_adds_no_version(model_db: str, tmp_path: 
         ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=3.0)
     finally:
         con.close()
-    # a different model under the name (here: the same graph with other thresholds) is a new version
+    # a threshold set since in this database is not the file's: still the same model, and no version without it
+    assert invoke("import", target, str(onnx))[1].strip() == "already stored tx_ae@1"
+    con = ad_duckdb.connect(target)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="replaces the stored one"):
+            ad_duckdb.set_threshold(con, "tx_ae", "default", "manual", value=3.0)
+    finally:
+        con.close()
+    # a different model under the name (here: the same graph with another value of one of its thresholds) is a new one
     assert invoke("import", target, str(onnx))[1].strip() == "stored tx_ae@2 (exported as tx_ae@1: pin 'tx_ae@2' here)"
 
 

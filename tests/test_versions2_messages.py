@@ -89,11 +89,11 @@ def test_compare_of_two_versions_with_identical_onnx_says_they_are_the_same_mode
     path = str(tmp_path / "w.duckdb")
     con = _trained_and_exported(path, tmp_path / "v1.onnx")
     try:
-        # a threshold set since the export: the import is stored as a version of its own (tx_ae@2)
-        ad_duckdb.set_threshold(con, "tx_ae@1", "strict", "manual", value=5.0)
+        # a threshold of the file changed since the export: the import is stored as a version of its own (tx_ae@2)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the note that tx_ae@2 lacks 'strict'
-            ad_duckdb.import_model(con, tmp_path / "v1.onnx")
+            warnings.simplefilter("ignore")  # the notes that 'default' is replaced
+            ad_duckdb.set_threshold(con, "tx_ae@1", "default", "manual", value=5.0)
+            assert ad_duckdb.import_model(con, tmp_path / "v1.onnx").ref == "tx_ae@2"
         r = ad_duckdb.compare_versions(con, "tx_ae@1", "tx_ae@2", "transactions")
         assert r.same_model
         text = str(r)
