@@ -1354,6 +1354,18 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             if summary:
                 click.echo(jsonvalues.dumps({"model": ref, "table": into, "rows_written": written, "table_rows": held,
                                              "appended": append}, indent=1))
+            try:
+                # Why before the rows: a note made an error (PYTHONWARNINGS) stopped the command after it printed them
+                if watched is not None:
+                    totals = watched.note(con, source, got.feature_names, db=db, model=model,
+                                          added_to=into if append else None)
+                else:
+                    totals = _scored_totals_note(con, db, model, got.feature_names, source, table_sql(into),
+                                                 table_sql(into))
+                _notes_are_errors(totals)
+            except AdDuckDBWarning as e:  # a note made an error, once the scores are stored: said, as above
+                outcome = _into_outcome(con, into, before, ref, rows_before)
+                raise _failure(f"{e}{_MADE_ERROR}" + (f"; meanwhile {outcome}" if outcome else "")) from e
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
                 extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
@@ -1361,22 +1373,15 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     rel = con.sql(f"SELECT {extra_sql} FROM {table_sql(into)} ORDER BY anomaly_score DESC "
                                   f"LIMIT {int(top)}")
                 elif not added.table().num_rows and out_format == "table":
+                    if totals:
+                        _note(totals)
                     return  # the note says none were added: a header over no rows says nothing more
                 else:
                     con.register("__ad_added", added.table())
                     rel = con.sql(f"SELECT {extra_sql} FROM __ad_added ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
-            try:
-                if watched is not None:
-                    note = watched.note(con, source, got.feature_names, db=db, model=model,
-                                        added_to=into if append else None)
-                    if note:
-                        _warn(note)
-                else:
-                    _note_scored_totals(con, db, model, got.feature_names, source, table_sql(into), table_sql(into))
-            except AdDuckDBWarning as e:  # a note made an error, once the scores are stored: said, as above
-                outcome = _into_outcome(con, into, before, ref, rows_before)
-                raise _failure(f"{e}{_MADE_ERROR}" + (f"; meanwhile {outcome}" if outcome else "")) from e
+            if totals:
+                _note(totals)
             return
         if top == 0 and plots_dir:  # the plots alone: no header with nothing under it, and no scan for no rows
             _plot_scores(con, model, source, plots_dir, over_time)
@@ -1398,9 +1403,14 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             f"SELECT {extra_sql}, anomaly_explain({quote_literal(model)}, {args}) AS anomaly_explain FROM (SELECT * FROM "
             f"__scored ORDER BY anomaly_score DESC LIMIT {int(top)}) ORDER BY anomaly_score DESC"
         )
-        _print_rows(rel.columns, rel.fetchall(), out_format)
-        if top:
-            _note_scored_totals(con, db, model, feats, source, "__scored", source_sql(source))
+        rows = rel.fetchall()
+        # Why the note before the rows: under PYTHONWARNINGS=error it stops the command, and it stopped it after
+        # the rows were printed, so a job's report held the rows of a run that failed
+        totals = _scored_totals_note(con, db, model, feats, source, "__scored", source_sql(source)) if top else None
+        _notes_are_errors(totals)
+        _print_rows(rel.columns, rows, out_format)
+        if totals:
+            _note(totals)
         if plots_dir:
             _plot_scores(con, model, source, plots_dir, over_time, to_stderr=out_format != "table")
 
@@ -1422,15 +1432,13 @@ def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         _note(cost)
 
 
-def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
-                        top_from: str, sums_from: str) -> None:
-    """A note when the top-scored row of ``top_from`` is a spreadsheet's totals row (``totalsrow.scored_totals_note``);
-    none when ``top_from`` lacks a feature column (-c left it out)."""
+def _scored_totals_note(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
+                        top_from: str, sums_from: str) -> str | None:
+    """The note when the top-scored row of ``top_from`` is a spreadsheet's totals row
+    (``totalsrow.scored_totals_note``); None when it is not or ``top_from`` lacks a feature column (-c left it out)."""
     from .totalsrow import scored_totals_note
 
-    note = scored_totals_note(con, top_from, sums_from, source, features, db=db, model=model)
-    if note:
-        _warn(note)
+    return scored_totals_note(con, top_from, sums_from, source, features, db=db, model=model)
 
 
 def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
