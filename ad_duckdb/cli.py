@@ -43,6 +43,7 @@ from . import (
     lockwait,
     metrics,
     outputerrors,
+    partitionreplace,
     pysource,
     resultgap,
     sqlshell,
@@ -1252,6 +1253,12 @@ _TIME = click.option(
               "run, for the last row scored); the table must have the columns this run writes (the same -c and "
               "--explain), of types that take the new values whole (a BIGINT column takes INTEGER ids, not the "
               "other way round).")
+@click.option("--replace-partition", "replace_partition", multiple=True, metavar="COL",
+              help="Re-score partitions of the --into table (a nightly job re-running one day: SOURCE selects "
+              "WHERE day = '2026-12-01', --replace-partition day): the rows it holds whose COL values equal a new "
+              "row's are deleted and the new rows added, in one transaction, all or none (a failure leaves the "
+              "table as it was); the other days stay. Repeat for several columns. As --append otherwise (creates "
+              "the table; the same columns). A run scoring no rows replaces none.")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd) and "
               "anomaly_imputed (the value each NULL feature was scored at).")
 @click.option("--model-column", is_flag=True, help="Also write anomaly_model, the version that scored "
@@ -1273,9 +1280,9 @@ _TIME = click.option(
 @click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
               "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
-def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool, explain: bool,
-          model_column: bool, columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
-          quiet: bool, attach: tuple[str, ...]) -> None:
+def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
+          replace_partition: tuple[str, ...], explain: bool, model_column: bool, columns: tuple[str, ...], top: int,
+          out_format: str, plots_dir: str | None, time: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1288,6 +1295,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
         (SELECT coalesce(max(transaction_id), -1) FROM tx_scores)" --into tx_scores --explain --append
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_history --append --model-column
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE day = '2026-12-01'"
+        --into tx_history --replace-partition day
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -1297,6 +1306,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
     # _notes: the note on rows that moved away from the training data (api._drift_note)
     with _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
         intotable.check_replace(into, replace, f"Scoring with {model!r}", append)  # --top ignored them
+        partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition or None, replace)
+        append = append or bool(partition)  # its rows are added as --append adds them
         from . import timeplot
 
         timeplot.without_plots(model, time, plots_dir)
@@ -1340,7 +1351,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             try:
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
-                                            watched=watched, progress=not quiet, model_column=model_column)
+                                            watched=watched, progress=not quiet, model_column=model_column,
+                                            partition=partition)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1481,14 +1493,20 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
                 watched: ScoredTop | None = None, progress: bool = False,
-                model_column: bool = False) -> tuple[int, int]:
+                model_column: bool = False, partition: list[str] | None = None) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
-    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``). Returns the
-    rows written and the rows the table holds now."""
+    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``); ``partition``:
+    the --replace-partition columns. Returns the rows written and the rows the table holds now."""
+    replaced: list[int] = []
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
-                  append=append, progress=progress, model_column=model_column, _added_top=added, _scored_top=watched)
+                  append=append, progress=progress, model_column=model_column, replace_partition=partition or None,
+                  _added_top=added, _scored_top=watched, _replaced=replaced)
     held = _row_count(con, into) if append else n
-    if append:
+    if partition:
+        # Why the rows replaced: a rerun's log then tells a day re-scored (200 replaced by 200) from a day added
+        click.echo(f"replaced {sum(replaced)} rows of {shown_table(into)} (those of the new rows' "
+                   f"{', '.join(partition)}) with {n} scored rows (now {held} rows; model {ref})", err=report_to_stderr)
+    elif append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
         click.echo(f"added {n} scored rows to {shown_table(into)} (now {held} rows; model {ref})",
                    err=report_to_stderr)
@@ -1501,6 +1519,11 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
         _warn(f"{source} has no rows, so none were added to {table}; {table} holds no rows yet and the "
               "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
               "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.")
+    elif n == 0 and partition:
+        # Why said: the rows replaced come from the new rows' values, so a day whose load failed upstream keeps
+        # its earlier scores, which a log watcher should know are not this run's
+        _warn(f"{source} has no rows, so no rows of {table} were replaced and none added: {table} keeps any "
+              f"earlier rows of that {', '.join(partition)}; check the source and its load.")
     elif n == 0 and append:
         _warn(f"{source} has no rows, so none were added to {table}; normal when no new rows came since "
               "the last run, else check the source and its load.")
