@@ -1196,6 +1196,7 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
     target = table_sql(into)
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
+    gone: list[int] = []  # the rows a replace_partition run deleted, told to ``replaced`` once committed
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
             typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
@@ -1209,7 +1210,7 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                 if partition or appendrepeats.has_own_rowid(held_types):
                     # Why staged: the partition's held rows go only once every new row is scored; and a column
                     # named rowid hides the row ids that tell the rows added from the rows held
-                    added = _staged_insert(cur, target, typed_sql, ids, partition or [], repeats, replaced)
+                    added = _staged_insert(cur, target, typed_sql, ids, partition or [], repeats, gone)
                 else:
                     before = appendrepeats.last_rowid(cur, target) if ids else None
                     try:
@@ -1222,8 +1223,7 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                     if idcol is not None and split is not None and (seen := appendrepeats.repeated(cur, split, idcol)):
                         repeats.append((idcol, seen))
             else:
-                if replaced is not None and partition:
-                    replaced.append(0)  # the first run of a partitioned job: the table is made
+                gone.append(0)  # the first run of a partitioned job: the table is made
                 cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
             # also on an earlier scoring's column kept (columns=) but not written anew
@@ -1231,11 +1231,14 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    if replaced is not None and partition:
+        # after the commit: a caller told of a failure after it (a note made an error) knows the rows were replaced
+        replaced.append(sum(gone))
     return int(n)
 
 
 def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, ids: list[str], partition: list[str],
-                   repeats: list[tuple[str, int]], replaced: list[int] | None) -> list[tuple[Any, ...]]:
+                   repeats: list[tuple[str, int]], replaced: list[int]) -> list[tuple[Any, ...]]:
     """``_write_scores``' insert through a temporary table of the scored rows: the held rows of the same
     ``partition`` values deleted (``partitionreplace``), the repeated ids counted against the rows still held, then
     the rows inserted; DuckDB's answer to the INSERT (the rows added)."""
@@ -1244,9 +1247,7 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT {typed_sql} FROM __ad_scored")
     except duckdb.InvalidInputException as e:
         raise append_value_error(e) or e from None
-    gone = partitionreplace.delete_held(cur, target, partition) if partition else 0
-    if replaced is not None and partition:
-        replaced.append(gone)
+    replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
     split = appendrepeats.staged(target, staged)
     idcol = appendrepeats.id_column(cur, split, ids)
     if idcol is not None and (seen := appendrepeats.repeated(cur, split, idcol)):

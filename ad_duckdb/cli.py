@@ -287,9 +287,10 @@ def _interrupted_starting() -> click.ClickException:
 
 
 def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str,
-                  rows_before: int | None = None) -> str | None:
+                  rows_before: int | None = None, replaced: list[int] | None = None) -> str | None:
     """Whether the interrupted write of ``into`` (DuckDB id ``before`` it, None: absent) went through, as a sentence.
-    ``rows_before``: with --append into an existing table, its rows before (its id does not change).
+    ``rows_before``: with --append into an existing table, its rows before (its id does not change); ``replaced``:
+    with --replace-partition, the rows it replaced once committed (the rows may be as many as before).
 
     Why: a Ctrl-C can land inside DuckDB's COMMIT, which runs to its end, or after it; "nothing is half-written" left
     the user to guess whether to re-run a long scoring. None if it cannot be told (the check itself failed).
@@ -299,6 +300,10 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
         after = intotable.table_oid(con, into)
         if rows_before is not None and after == before:
             n = _row_count(con, into)
+            if replaced:
+                # Why not by the count: a day re-scored holds as many rows as before, and was said "not changed"
+                return (f"{replaced[0]} rows of {shown} were replaced with this run's (now {n} rows, model {ref}); the "
+                        "scores are stored, only what came after them did not run.")
             if n != rows_before:
                 return (f"{n - rows_before} scored rows were added to {shown} (now {n} rows, model {ref}); the "
                         "scores are stored, only what came after them did not run.")
@@ -1348,18 +1353,19 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     f"to explain only the rows you will read, score without --explain (seconds) and then explain the "
                     f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
                     "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
+            replaced: list[int] = []  # --replace-partition: the rows replaced, once committed
             try:
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
                                             watched=watched, progress=not quiet, model_column=model_column,
-                                            partition=partition)
+                                            partition=partition, replaced=replaced)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
-                    raise _interrupted(_into_outcome(con, into, before, ref, rows_before)) from e
+                    raise _interrupted(_into_outcome(con, into, before, ref, rows_before, replaced)) from e
                 if isinstance(e, AdDuckDBWarning):  # a note made an error (PYTHONWARNINGS); the moved-rows one
                     # comes after the commit: said, as a job's retry of the "failed" run would --append them again
-                    outcome = _into_outcome(con, into, before, ref, rows_before)
+                    outcome = _into_outcome(con, into, before, ref, rows_before, replaced)
                     if outcome and "not changed" not in outcome:
                         raise _failure(f"{e}{_MADE_ERROR}; meanwhile {outcome}") from e
                 raise
@@ -1376,7 +1382,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                                                  table_sql(into))
                 _notes_are_errors(totals)
             except AdDuckDBWarning as e:  # a note made an error, once the scores are stored: said, as above
-                outcome = _into_outcome(con, into, before, ref, rows_before)
+                outcome = _into_outcome(con, into, before, ref, rows_before, replaced)
                 raise _failure(f"{e}{_MADE_ERROR}" + (f"; meanwhile {outcome}" if outcome else "")) from e
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
@@ -1493,11 +1499,13 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
                 watched: ScoredTop | None = None, progress: bool = False,
-                model_column: bool = False, partition: list[str] | None = None) -> tuple[int, int]:
+                model_column: bool = False, partition: list[str] | None = None,
+                replaced: list[int] | None = None) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``); ``partition``:
-    the --replace-partition columns. Returns the rows written and the rows the table holds now."""
-    replaced: list[int] = []
+    the --replace-partition columns; ``replaced``: gets the rows they replaced, once committed. Returns the rows
+    written and the rows the table holds now."""
+    replaced = [] if replaced is None else replaced
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, progress=progress, model_column=model_column, replace_partition=partition or None,
                   _added_top=added, _scored_top=watched, _replaced=replaced)

@@ -4,6 +4,7 @@ and uuid ids and beside a user's own rowid column, score --into --replace-partit
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -233,3 +234,24 @@ def test_cli_replace_partition_of_no_rows_replaces_none_and_says_so(days_db: Pat
     assert again.returncode == 0 and "replaced 200 rows of hist" in again.stdout, again
     with duckdb.connect(str(db)) as con:
         assert con.execute("SELECT count(*) FROM hist").fetchall() == [(200,)]
+
+
+def test_cli_replace_partition_failed_by_a_note_after_the_commit_says_the_rows_were_replaced(
+        days_db: Path, tmp_path: Path) -> None:
+    # A note made an error (PYTHONWARNINGS=error) comes once the rows are stored; the day holds as many rows as
+    # before, and an outcome told by the row count said the table "was not changed".
+    db = tmp_path / "d.duckdb"
+    db.write_bytes(days_db.read_bytes())
+    for day in ("2026-12-01", "2026-12-02"):
+        assert _cli("score", str(db), "ev", _day(day), "--into", "hist", "--replace-partition", "day").returncode == 0
+    # day 2 re-scored with a row of day 1 restated as day 2: the note on its id, held under day 1
+    moved = ("SELECT order_ref, event_uuid, DATE '2026-12-02' AS day, count, amount FROM events "
+             "WHERE day = DATE '2026-12-02' OR order_ref = 'o-000005'")
+    res = _cli("score", str(db), "ev", moved, "--into", "hist", "--replace-partition", "day",
+               env={"PYTHONWARNINGS": "error"})
+    assert res.returncode == 1, res
+    assert re.search(r"1 of the 201 rows added to hist have a (order_ref|event_uuid) that hist holds under another "
+                     "day", res.stderr), res.stderr
+    assert "meanwhile 200 rows of hist were replaced with this run's (now 401 rows" in res.stderr, res.stderr
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("SELECT count(*) FROM hist WHERE day = DATE '2026-12-02'").fetchall() == [(201,)]
