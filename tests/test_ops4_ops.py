@@ -3,6 +3,7 @@ and uuid ids and beside a user's own rowid column, score --into --replace-partit
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -255,3 +256,64 @@ def test_cli_replace_partition_failed_by_a_note_after_the_commit_says_the_rows_w
     assert "meanwhile 200 rows of hist were replaced with this run's (now 401 rows" in res.stderr, res.stderr
     with duckdb.connect(str(db)) as con:
         assert con.execute("SELECT count(*) FROM hist WHERE day = DATE '2026-12-02'").fetchall() == [(201,)]
+
+
+@pytest.fixture(scope="module")
+def two_models_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A file database with models 'a_ae' and 'b_ae' (wide enough that their ONNX bytes fill blocks of their own,
+    apart from the rows' other columns), and 'a_ae' exported to a .onnx file."""
+    folder = tmp_path_factory.mktemp("ops4_damage")
+    db = folder / "m.duckdb"
+    with ad_duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE tx AS SELECT range AS id, 1 + range % 20 AS count, (1 + range % 20) * "
+                    "(20 + range % 7) AS amount FROM range(400)")
+        for name in ("a_ae", "b_ae"):
+            ad_duckdb.train(con, name, "tx", features=["count", "amount"], n_models=1, max_steps=20, progress=False,
+                            hidden_dims=(256, 128))
+        ad_duckdb.export_model(con, "a_ae", str(folder / "a_ae.onnx"))
+    return db, folder / "a_ae.onnx"
+
+
+def _damage_onnx_block(path: Path) -> None:
+    """Change a byte of the first block holding ad_models.onnx (its checksum then fails)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        block = con.execute("SELECT min(block_id) FROM pragma_storage_info('ad_models') WHERE column_name = 'onnx' "
+                            "AND block_id >= 0").fetchall()[0][0]
+        meta = con.execute("SELECT list(DISTINCT block_id) FROM pragma_storage_info('ad_models') "
+                           "WHERE column_name = 'name'").fetchall()[0][0]
+        size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+    assert block not in meta  # the names are readable: the test is of the ONNX bytes alone
+    with open(path, "r+b") as f:
+        f.seek(3 * 4096 + block * size + 100)
+        b = f.read(1)
+        f.seek(3 * 4096 + block * size + 100)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
+def test_a_damaged_block_of_stored_models_names_them_and_the_recovery(
+        two_models_db: tuple[Path, Path], tmp_path: Path) -> None:
+    # Before: one damaged block of the models' ONNX bytes made the whole file unreadable to every command: `list`,
+    # and any connect, said "the database file is damaged ... restore the file from a backup", naming no model,
+    # though the models' names and the rest of the file read well; the user could not tell which models to import.
+    db = tmp_path / "m.duckdb"
+    db.write_bytes(two_models_db[0].read_bytes())
+    _damage_onnx_block(db)
+    listed = _cli("list", str(db), "--format", "json")
+    assert listed.returncode == 0, listed
+    rows = json.loads(listed.stdout)
+    rows = rows["models"] if isinstance(rows, dict) else rows
+    assert {(r["name"], r["status"]) for r in rows} == {("a_ae", "damaged"), ("b_ae", "damaged")}, rows
+    problem = next(r["problem"] for r in rows if r["name"] == "a_ae")
+    assert "damaged block" in problem and "ad-duckdb drop" in problem and "ad-duckdb import" in problem, problem
+    # the file's other tables still read, and scoring the model says what is wrong with it
+    with ad_duckdb.connect(str(db)) as con:
+        assert con.execute("SELECT count(*) FROM tx").fetchall() == [(400,)]
+        with pytest.raises(ad_duckdb.AdDuckDBError, match=r"a_ae.*damaged block"):
+            ad_duckdb.score(con, "a_ae", "tx")
+    # the recovery said: drop the damaged models, import the exported one; it then scores
+    for name in ("a_ae", "b_ae"):
+        assert _cli("drop", str(db), name, "--yes").returncode == 0
+    imported = _cli("import", str(db), str(two_models_db[1]))
+    assert imported.returncode == 0, imported
+    with ad_duckdb.connect(str(db)) as con:
+        assert ad_duckdb.score(con, "a_ae", "tx").num_rows == 400
