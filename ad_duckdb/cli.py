@@ -1277,7 +1277,8 @@ _TIME = click.option(
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="How to print the rows (csv or json for scripts: every value, unclipped; the 'plot:' lines, "
               "and with --into the 'wrote' line, then go to stderr). With --into and without --top (or --top 0), "
-              "json prints what was written as one object (model, table, rows_written, table_rows, appended).")
+              "json prints what was written as one object (model, table, rows_written, table_rows, appended; with "
+              "--replace-partition, rows_replaced).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
@@ -1370,8 +1371,11 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                         raise _failure(f"{e}{_MADE_ERROR}; meanwhile {outcome}") from e
                 raise
             if summary:
+                # --replace-partition: the rows it replaced too, as its text line says (the job's next step may check
+                # that a rerun replaced as many as it wrote)
                 click.echo(jsonvalues.dumps({"model": ref, "table": into, "rows_written": written, "table_rows": held,
-                                             "appended": append}, indent=1))
+                                             "appended": append,
+                                             **({"rows_replaced": sum(replaced)} if partition else {})}, indent=1))
             try:
                 # Why before the rows: a note made an error (PYTHONWARNINGS) stopped the command after it printed them
                 if watched is not None:

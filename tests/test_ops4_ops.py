@@ -221,6 +221,11 @@ def test_cli_replace_partition_says_the_rows_replaced(days_db: Path, tmp_path: P
     assert again.returncode == 0, again
     assert "replaced 200 rows of hist" in again.stdout and "now 200 rows" in again.stdout, again.stdout
     assert "--replace-partition" in _cli("score", "--help").stdout
+    summary = _cli("score", str(db), "ev", _day("2026-12-01"), "--into", "hist", "--replace-partition", "day",
+                   "--format", "json")
+    assert summary.returncode == 0, summary
+    assert json.loads(summary.stdout) | {"model": None} == {"model": None, "table": "hist", "rows_written": 200,
+                                                            "table_rows": 200, "appended": True, "rows_replaced": 200}
 
 
 def test_cli_replace_partition_of_no_rows_replaces_none_and_says_so(days_db: Path, tmp_path: Path) -> None:
