@@ -1247,6 +1247,10 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT {typed_sql} FROM __ad_scored")
     except duckdb.InvalidInputException as e:
         raise append_value_error(e) or e from None
+    said = partitionreplace.not_a_partition(cur, target, partition) if partition else None
+    if said:
+        # in the transaction: made an error (PYTHONWARNINGS=error), it leaves the table as it was
+        notes.warn(said)
     replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
     split = appendrepeats.staged(target, staged)
     idcol = appendrepeats.id_column(cur, split, ids)

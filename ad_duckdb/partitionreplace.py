@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import duckdb
 
 from .exceptions import BadInputError, OptionError
-from .sqltext import quote_ident, shell_word
+from .sqltext import quote_ident, shell_word, shown_table
 
 STAGED = "__ad_partition_rows"  # the temporary table of a run's scored rows, on the run's own cursor
 
@@ -62,3 +62,28 @@ def delete_held(cur: duckdb.DuckDBPyConnection, target: str, cols: list[str]) ->
     got = cur.execute(f"DELETE FROM {target} AS o USING (SELECT DISTINCT {cols_sql} FROM {STAGED}) AS p "
                       f"WHERE {keys_match}").fetchall()
     return int(got[0][0]) if got else 0
+
+
+# A column "partitions" the rows when its values repeat: above this share of distinct values among the new rows (of
+# at least _FEW rows), it is more like a row's time or id, and a rerun keeps the held rows of values that are gone.
+_DISTINCT_SHARE = 0.5
+_FEW = 20
+
+
+def not_a_partition(cur: duckdb.DuckDBPyConnection, into: str, cols: list[str]) -> str | None:
+    """The note when the staged rows' ``cols`` values are nearly all distinct (a TIMESTAMP of each event, an id), else
+    None.
+
+    Why: a rerun replaces the held rows whose values equal a new row's, so with a timestamp column every rerun
+    replaced only the events at the very same instants, and a day's events that moved or went upstream stayed
+    beside the new ones, without a word."""
+    cols_sql = ", ".join(quote_ident(c) for c in cols)
+    rows, distinct = cur.execute(f"SELECT count(*), count(DISTINCT ({cols_sql})) FROM {STAGED}").fetchall()[0]
+    if rows < _FEW or distinct <= _DISTINCT_SHARE * rows:
+        return None
+    keys = ", ".join(cols)
+    return (f"replace_partition (CLI: --replace-partition) {keys}: {distinct} distinct values in the {rows} new rows, "
+            f"so {keys} does not partition them (a time or an id of each row?): the rows of "
+            f"{shown_table(into)} replaced are only those of these very values, and a rerun keeps the held rows of "
+            "values no new row has. Partition by a column whose values repeat, e.g. a day: SELECT *, CAST(ts AS DATE) "
+            "AS day FROM ... and --replace-partition day.")

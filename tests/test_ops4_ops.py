@@ -322,3 +322,25 @@ def test_a_damaged_block_of_stored_models_names_them_and_the_recovery(
     assert imported.returncode == 0, imported
     with ad_duckdb.connect(str(db)) as con:
         assert ad_duckdb.score(con, "a_ae", "tx").num_rows == 400
+
+
+def test_replace_partition_by_a_column_that_does_not_partition_the_rows_says_so(days_db: Path, tmp_path: Path) -> None:
+    # Before (of the new mode): partitioned by each row's own value (an event's timestamp, an id), a rerun replaced
+    # only the rows of those very values and kept the others beside the new rows, without a word.
+    db = tmp_path / "d.duckdb"
+    db.write_bytes(days_db.read_bytes())
+    with ad_duckdb.connect(str(db)) as con:
+        with warnings_caught() as got:
+            ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_partition=["day"])
+            ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_partition=["day"])
+        assert not [w for w in got if "does not partition" in str(w.message)], [str(w.message) for w in got]
+        with warnings_caught() as got:
+            ad_duckdb.score(con, "ev", _day("2026-12-02"), into="hist", replace_partition=["order_ref"])
+        said = [str(w.message) for w in got if "does not partition" in str(w.message)]
+        assert len(said) == 1 and "order_ref: 200 distinct values in the 200 new rows" in said[0], said
+        # made an error, it leaves the table as it was
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ad_duckdb.AdDuckDBWarning, match="does not partition"):
+                ad_duckdb.score(con, "ev", _day("2026-12-03"), into="hist", replace_partition=["order_ref"])
+        assert con.execute("SELECT count(*) FROM hist").fetchall() == [(400,)]
