@@ -1301,8 +1301,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
         (SELECT coalesce(max(transaction_id), -1) FROM tx_scores)" --into tx_scores --explain --append
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_history --append --model-column
-      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE day = '2026-12-01'"
-        --into tx_history --replace-partition day
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
+        --into tx_daily --replace-partition day
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
