@@ -26,6 +26,7 @@ from . import (
     interrupts,
     lockwait,
     notes,
+    partitionreplace,
     pysource,
     readers,
     store,
@@ -1021,8 +1022,10 @@ def score(
     outputs: Sequence[str] = SCORE_OUTPUTS,
     progress: bool = False,
     model_column: bool = False,
+    replace_partition: Sequence[str] | str | None = None,
     _added_top: AddedTop | None = None,
     _scored_top: ScoredTop | None = None,
+    _replaced: list[int] | None = None,
 ) -> pa.Table | int:
     """Score every row of ``source`` in large Arrow batches.
 
@@ -1043,6 +1046,15 @@ def score(
     DECIMAL(18,0) ids it holds exactly, and one it would change, above 2^53, fails the run and adds no row). The
     source may read the table, e.g. ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it
     was before the run.
+
+    ``replace_partition=["day"]`` (CLI: ``--replace-partition day``; a name or a list of names: a nightly job
+    re-scoring one day, ``WHERE day = '2026-12-01'``, into its history table) adds the rows as ``append=True`` does,
+    and deletes the rows the table held whose values of those columns equal a new row's (NULL matching NULL), in the
+    same transaction: a rerun or backfill of a day replaces that day's scores and leaves the other days as they are.
+    The new rows are scored into a temporary table first, so a failure at any point (a row the source cannot read, a
+    constraint of the table) leaves the table as it was. A run that scores no rows replaces none (the table keeps the
+    day's earlier rows). The columns must be among those written (kept by ``columns=``). ``_replaced`` gets the rows
+    deleted.
 
     ``model_column=True`` (CLI: ``--model-column``) adds a last column, ``anomaly_model``, holding the version that
     scored each row (``'tx_ae@3'``, also when ``'tx_ae'`` was asked for): a history table appended to across
@@ -1087,6 +1099,8 @@ def score(
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
     check_replace(into, replace, f"Scoring with {model!r}", append)
+    partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition, replace)
+    append = append or bool(partition)  # the rows are added as by append=True, beside the partitions kept
     left_out = pysource.index_left_out(source)
     if left_out:
         notes.warn(f"Scoring with {model!r}: {left_out}")
@@ -1112,6 +1126,13 @@ def score(
                 first_append_error(into, source, model, e)
             raise
         checked: dict[str, tuple[str, str, str]] = {}
+        if partition and into is not None:
+            try:
+                partition = partitionreplace.check_written(f"Scoring with {lm.ref!r}", into, partition,
+                                                           reader.schema.names)
+            except BaseException:
+                close()
+                raise
         if into is not None and held is not None:
             try:
                 check_append_columns(into, held, reader.schema.names, lm.ref, source, types)
@@ -1140,12 +1161,13 @@ def score(
                     close()
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
-                                  written_beside(explain, imputed, model_column), _added_top, repeats)
+                                  written_beside(explain, imputed, model_column), _added_top, repeats,
+                                  partition, _replaced)
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     if repeats and into is not None and out is None:
-        notes.warn(appendrepeats.note(into, repeats[0][0], repeats[0][1], n))
+        notes.warn(appendrepeats.note(into, repeats[0][0], repeats[0][1], n, partition, table_types(con, into)))
     return n if out is None else out
 
 
@@ -1169,13 +1191,16 @@ def _counted(reader: pa.RecordBatchReader, bar: RowProgress, failed: list[BaseEx
 def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, reader: pa.RecordBatchReader,
                   close: Callable[[], None], failed: list[BaseException], lm: LoadedModel, types: dict[str, str],
                   checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
-                  explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]]) -> int:
+                  explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]],
+                  partition: list[str] | None = None, replaced: list[int] | None = None) -> int:
     """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
     ``explained``: the columns written beside ``outputs`` (``written_beside``); ``repeats``: gets, when appending,
-    the id column and how many added rows repeat an id the table held (``appendrepeats``)."""
+    the id column and how many added rows repeat an id the table held (``appendrepeats``); ``partition``: the
+    ``replace_partition`` columns, whose held rows of the new rows' values are deleted (``replaced`` gets how many)."""
     target = table_sql(into)
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
+    gone: list[int] = []  # the rows a replace_partition run deleted, told to ``replaced`` once committed
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
             typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
@@ -1184,18 +1209,25 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
             # no row committed after it began, nor this transaction's uncommitted ones.
             if held is not None:
-                ids = appendrepeats.id_candidates(table_types(con, into))
-                before = appendrepeats.last_rowid(cur, target) if ids else None
-                try:
-                    added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
-                                        ).fetchall()
-                except duckdb.InvalidInputException as e:
-                    raise append_value_error(e) or e from None
-                idcol = appendrepeats.id_column(cur, target, ids, before) if before is not None else None
-                if idcol is not None and before is not None and (
-                        seen := appendrepeats.repeated(cur, target, idcol, before)):
-                    repeats.append((idcol, seen))
+                held_types = table_types(con, into)
+                ids = appendrepeats.id_candidates(held_types)
+                if partition or appendrepeats.has_own_rowid(held_types):
+                    # Why staged: the partition's held rows go only once every new row is scored; and a column
+                    # named rowid hides the row ids that tell the rows added from the rows held
+                    added = _staged_insert(cur, target, typed_sql, ids, partition or [], repeats, gone)
+                else:
+                    before = appendrepeats.last_rowid(cur, target) if ids else None
+                    try:
+                        added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
+                                            ).fetchall()
+                    except duckdb.InvalidInputException as e:
+                        raise append_value_error(e) or e from None
+                    split = appendrepeats.by_rowid(target, before) if before is not None else None
+                    idcol = appendrepeats.id_column(cur, split, ids) if split is not None else None
+                    if idcol is not None and split is not None and (seen := appendrepeats.repeated(cur, split, idcol)):
+                        repeats.append((idcol, seen))
             else:
+                gone.append(0)  # the first run of a partitioned job: the table is made
                 cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
             # also on an earlier scoring's column kept (columns=) but not written anew
@@ -1203,7 +1235,35 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    if replaced is not None and partition:
+        # after the commit: a caller told of a failure after it (a note made an error) knows the rows were replaced
+        replaced.append(sum(gone))
     return int(n)
+
+
+def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, ids: list[str], partition: list[str],
+                   repeats: list[tuple[str, int]], replaced: list[int]) -> list[tuple[Any, ...]]:
+    """``_write_scores``' insert through a temporary table of the scored rows: the held rows of the same
+    ``partition`` values deleted (``partitionreplace``), the repeated ids counted against the rows still held, then
+    the rows inserted; DuckDB's answer to the INSERT (the rows added)."""
+    staged = partitionreplace.STAGED  # a fixed name
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT {typed_sql} FROM __ad_scored")
+    except duckdb.InvalidInputException as e:
+        raise append_value_error(e) or e from None
+    said = partitionreplace.not_a_partition(cur, target, partition) if partition else None
+    if said:
+        # in the transaction: made an error (PYTHONWARNINGS=error), it leaves the table as it was
+        notes.warn(said)
+    replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
+    split = appendrepeats.staged(target, staged)
+    idcol = appendrepeats.id_column(cur, split, ids)
+    if idcol is not None and (seen := appendrepeats.repeated(cur, split, idcol)):
+        repeats.append((idcol, seen))
+    added = cur.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staged}").fetchall()
+    # made in the run's transaction: a failure before here rolls it back with the rest
+    cur.execute(f"DROP TABLE {staged}")
+    return added
 
 
 def _source_typed(cur: duckdb.DuckDBPyConnection, wanted: dict[str, str],

@@ -44,6 +44,7 @@ from . import (
     lockwait,
     metrics,
     outputerrors,
+    partitionreplace,
     pysource,
     resultgap,
     sqlshell,
@@ -287,9 +288,10 @@ def _interrupted_starting() -> click.ClickException:
 
 
 def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str,
-                  rows_before: int | None = None) -> str | None:
+                  rows_before: int | None = None, replaced: list[int] | None = None) -> str | None:
     """Whether the interrupted write of ``into`` (DuckDB id ``before`` it, None: absent) went through, as a sentence.
-    ``rows_before``: with --append into an existing table, its rows before (its id does not change).
+    ``rows_before``: with --append into an existing table, its rows before (its id does not change); ``replaced``:
+    with --replace-partition, the rows it replaced once committed (the rows may be as many as before).
 
     Why: a Ctrl-C can land inside DuckDB's COMMIT, which runs to its end, or after it; "nothing is half-written" left
     the user to guess whether to re-run a long scoring. None if it cannot be told (the check itself failed).
@@ -299,6 +301,10 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
         after = intotable.table_oid(con, into)
         if rows_before is not None and after == before:
             n = _row_count(con, into)
+            if replaced:
+                # Why not by the count: a day re-scored holds as many rows as before, and was said "not changed"
+                return (f"{replaced[0]} rows of {shown} were replaced with this run's (now {n} rows, model {ref}); the "
+                        "scores are stored, only what came after them did not run.")
             if n != rows_before:
                 return (f"{n - rows_before} scored rows were added to {shown} (now {n} rows, model {ref}); the "
                         "scores are stored, only what came after them did not run.")
@@ -1253,6 +1259,12 @@ _TIME = click.option(
               "run, for the last row scored); the table must have the columns this run writes (the same -c and "
               "--explain), of types that take the new values whole (a BIGINT column takes INTEGER ids, not the "
               "other way round).")
+@click.option("--replace-partition", "replace_partition", multiple=True, metavar="COL",
+              help="Re-score partitions of the --into table (a nightly job re-running one day: SOURCE selects "
+              "WHERE day = '2026-12-01', --replace-partition day): the rows it holds whose COL values equal a new "
+              "row's are deleted and the new rows added, in one transaction, all or none (a failure leaves the "
+              "table as it was); the other days stay. Repeat for several columns. As --append otherwise (creates "
+              "the table; the same columns). A run scoring no rows replaces none.")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd) and "
               "anomaly_imputed (the value each NULL feature was scored at).")
 @click.option("--model-column", is_flag=True, help="Also write anomaly_model, the version that scored "
@@ -1266,7 +1278,8 @@ _TIME = click.option(
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="How to print the rows (csv or json for scripts: every value, unclipped; the 'plot:' lines, "
               "and with --into the 'wrote' line, then go to stderr). With --into and without --top (or --top 0), "
-              "json prints what was written as one object (model, table, rows_written, table_rows, appended).")
+              "json prints what was written as one object (model, table, rows_written, table_rows, appended; with "
+              "--replace-partition, rows_replaced).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
@@ -1274,9 +1287,9 @@ _TIME = click.option(
 @click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
               "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
-def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool, explain: bool,
-          model_column: bool, columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
-          quiet: bool, attach: tuple[str, ...]) -> None:
+def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
+          replace_partition: tuple[str, ...], explain: bool, model_column: bool, columns: tuple[str, ...], top: int,
+          out_format: str, plots_dir: str | None, time: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1289,6 +1302,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
         (SELECT coalesce(max(transaction_id), -1) FROM tx_scores)" --into tx_scores --explain --append
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_history --append --model-column
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
+        --into tx_daily --replace-partition day
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -1298,6 +1313,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
     # _notes: the note on rows that moved away from the training data (api._drift_note)
     with _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
         intotable.check_replace(into, replace, f"Scoring with {model!r}", append)  # --top ignored them
+        partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition or None, replace)
+        append = append or bool(partition)  # its rows are added as --append adds them
         from . import timeplot
 
         timeplot.without_plots(model, time, plots_dir)
@@ -1338,23 +1355,40 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     f"to explain only the rows you will read, score without --explain (seconds) and then explain the "
                     f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
                     "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
+            replaced: list[int] = []  # --replace-partition: the rows replaced, once committed
             try:
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
-                                            watched=watched, progress=not quiet, model_column=model_column)
+                                            watched=watched, progress=not quiet, model_column=model_column,
+                                            partition=partition, replaced=replaced)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
-                    raise _interrupted(_into_outcome(con, into, before, ref, rows_before)) from e
+                    raise _interrupted(_into_outcome(con, into, before, ref, rows_before, replaced)) from e
                 if isinstance(e, AdDuckDBWarning):  # a note made an error (PYTHONWARNINGS); the moved-rows one
                     # comes after the commit: said, as a job's retry of the "failed" run would --append them again
-                    outcome = _into_outcome(con, into, before, ref, rows_before)
+                    outcome = _into_outcome(con, into, before, ref, rows_before, replaced)
                     if outcome and "not changed" not in outcome:
                         raise _failure(f"{e}{_MADE_ERROR}; meanwhile {outcome}") from e
                 raise
             if summary:
+                # --replace-partition: the rows it replaced too, as its text line says (the job's next step may check
+                # that a rerun replaced as many as it wrote)
                 click.echo(jsonvalues.dumps({"model": ref, "table": into, "rows_written": written, "table_rows": held,
-                                             "appended": append}, indent=1))
+                                             "appended": append,
+                                             **({"rows_replaced": sum(replaced)} if partition else {})}, indent=1))
+            try:
+                # Why before the rows: a note made an error (PYTHONWARNINGS) stopped the command after it printed them
+                if watched is not None:
+                    totals = watched.note(con, source, got.feature_names, db=db, model=model,
+                                          added_to=into if append else None)
+                else:
+                    totals = _scored_totals_note(con, db, model, got.feature_names, source, table_sql(into),
+                                                 table_sql(into))
+                _notes_are_errors(totals)
+            except AdDuckDBWarning as e:  # a note made an error, once the scores are stored: said, as above
+                outcome = _into_outcome(con, into, before, ref, rows_before, replaced)
+                raise _failure(f"{e}{_MADE_ERROR}" + (f"; meanwhile {outcome}" if outcome else "")) from e
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
                 extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
@@ -1362,22 +1396,15 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     rel = con.sql(f"SELECT {extra_sql} FROM {table_sql(into)} ORDER BY anomaly_score DESC "
                                   f"LIMIT {int(top)}")
                 elif not added.table().num_rows and out_format == "table":
+                    if totals:
+                        _note(totals)
                     return  # the note says none were added: a header over no rows says nothing more
                 else:
                     con.register("__ad_added", added.table())
                     rel = con.sql(f"SELECT {extra_sql} FROM __ad_added ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
-            try:
-                if watched is not None:
-                    note = watched.note(con, source, got.feature_names, db=db, model=model,
-                                        added_to=into if append else None)
-                    if note:
-                        _warn(note)
-                else:
-                    _note_scored_totals(con, db, model, got.feature_names, source, table_sql(into), table_sql(into))
-            except AdDuckDBWarning as e:  # a note made an error, once the scores are stored: said, as above
-                outcome = _into_outcome(con, into, before, ref, rows_before)
-                raise _failure(f"{e}{_MADE_ERROR}" + (f"; meanwhile {outcome}" if outcome else "")) from e
+            if totals:
+                _note(totals)
             return
         if top == 0 and plots_dir:  # the plots alone: no header with nothing under it, and no scan for no rows
             _plot_scores(con, model, source, plots_dir, over_time)
@@ -1399,9 +1426,14 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             f"SELECT {extra_sql}, anomaly_explain({quote_literal(model)}, {args}) AS anomaly_explain FROM (SELECT * FROM "
             f"__scored ORDER BY anomaly_score DESC LIMIT {int(top)}) ORDER BY anomaly_score DESC"
         )
-        _print_rows(rel.columns, rel.fetchall(), out_format)
-        if top:
-            _note_scored_totals(con, db, model, feats, source, "__scored", source_sql(source))
+        rows = rel.fetchall()
+        # Why the note before the rows: under PYTHONWARNINGS=error it stops the command, and it stopped it after
+        # the rows were printed, so a job's report held the rows of a run that failed
+        totals = _scored_totals_note(con, db, model, feats, source, "__scored", source_sql(source)) if top else None
+        _notes_are_errors(totals)
+        _print_rows(rel.columns, rows, out_format)
+        if totals:
+            _note(totals)
         if plots_dir:
             _plot_scores(con, model, source, plots_dir, over_time, to_stderr=out_format != "table")
 
@@ -1423,15 +1455,13 @@ def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         _note(cost)
 
 
-def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
-                        top_from: str, sums_from: str) -> None:
-    """A note when the top-scored row of ``top_from`` is a spreadsheet's totals row (``totalsrow.scored_totals_note``);
-    none when ``top_from`` lacks a feature column (-c left it out)."""
+def _scored_totals_note(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
+                        top_from: str, sums_from: str) -> str | None:
+    """The note when the top-scored row of ``top_from`` is a spreadsheet's totals row
+    (``totalsrow.scored_totals_note``); None when it is not or ``top_from`` lacks a feature column (-c left it out)."""
     from .totalsrow import scored_totals_note
 
-    note = scored_totals_note(con, top_from, sums_from, source, features, db=db, model=model)
-    if note:
-        _warn(note)
+    return scored_totals_note(con, top_from, sums_from, source, features, db=db, model=model)
 
 
 def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
@@ -1474,14 +1504,22 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
                 watched: ScoredTop | None = None, progress: bool = False,
-                model_column: bool = False) -> tuple[int, int]:
+                model_column: bool = False, partition: list[str] | None = None,
+                replaced: list[int] | None = None) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
-    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``). Returns the
-    rows written and the rows the table holds now."""
+    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``); ``partition``:
+    the --replace-partition columns; ``replaced``: gets the rows they replaced, once committed. Returns the rows
+    written and the rows the table holds now."""
+    replaced = [] if replaced is None else replaced
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
-                  append=append, progress=progress, model_column=model_column, _added_top=added, _scored_top=watched)
+                  append=append, progress=progress, model_column=model_column, replace_partition=partition or None,
+                  _added_top=added, _scored_top=watched, _replaced=replaced)
     held = _row_count(con, into) if append else n
-    if append:
+    if partition:
+        # Why the rows replaced: a rerun's log then tells a day re-scored (200 replaced by 200) from a day added
+        click.echo(f"replaced {sum(replaced)} rows of {shown_table(into)} (those of the new rows' "
+                   f"{', '.join(partition)}) with {n} scored rows (now {held} rows; model {ref})", err=report_to_stderr)
+    elif append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
         click.echo(f"added {n} scored rows to {shown_table(into)} (now {held} rows; model {ref})",
                    err=report_to_stderr)
@@ -1494,6 +1532,11 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
         _warn(f"{source} has no rows, so none were added to {table}; {table} holds no rows yet and the "
               "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
               "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.")
+    elif n == 0 and partition:
+        # Why said: the rows replaced come from the new rows' values, so a day whose load failed upstream keeps
+        # its earlier scores, which a log watcher should know are not this run's
+        _warn(f"{source} has no rows, so no rows of {table} were replaced and none added: {table} keeps any "
+              f"earlier rows of that {', '.join(partition)}; check the source and its load.")
     elif n == 0 and append:
         _warn(f"{source} has no rows, so none were added to {table}; normal when no new rows came since "
               "the last run, else check the source and its load.")

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, notes, onnxfile, readers, store, thresholds
+from . import damagedfile, interrupts, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -103,11 +103,17 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     try:
         if not store.tables_exist(cur):
             return []
-        rows = cur.execute(
-            "SELECT name, version, created_at, kind, json_array_length(features) AS n_features, train_rows, source, "
-            "octet_length(onnx) AS onnx_bytes, version = max(version) OVER (PARTITION BY name) AS latest "
-            "FROM ad_models ORDER BY name, version"
-        ).fetchall()
+        listed = ("SELECT name, version, created_at, kind, json_array_length(features) AS n_features, train_rows, "
+                  "source, octet_length(onnx) AS onnx_bytes, version = max(version) OVER (PARTITION BY name) AS latest "
+                  "FROM ad_models ORDER BY name, version")
+        try:
+            rows = cur.execute(listed).fetchall()
+        except duckdb.Error as e:
+            if not damagedfile.is_damage(e):
+                raise
+            # a damaged block of the ONNX bytes: every row listed without their size (None), the damaged ones
+            # named by load_all; the names, sources and the rest still read
+            rows = cur.execute(listed.replace("octet_length(onnx)", "NULL::BIGINT")).fetchall()
         # Why each version checked: a damaged row listed like the others passed a nightly health check, and failed
         # only when a query used it
         problems = store.load_all(cur)[1]

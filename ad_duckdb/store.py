@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from . import integrity, jsonvalues, readers, storedmetrics
+from . import damagedfile, damagedrows, integrity, jsonvalues, readers, storedmetrics
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -722,7 +722,13 @@ def load(cur: Any, ref: str) -> ModelRecord:
     if name not in known or (version is not None and version not in known[name]):
         raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))
     v = version if version is not None else max(known[name])
-    row = cur.execute(f"SELECT {_COLS} FROM ad_models WHERE name = ? AND version = ?", [name, v]).fetchall()[0]
+    try:
+        row = cur.execute(f"SELECT {_COLS} FROM ad_models WHERE name = ? AND version = ?", [name, v]).fetchall()[0]
+    except duckdb.Error as e:
+        if not damagedfile.is_damage(e):
+            raise
+        # the model's row only (show, export): named with the recovery, as load_all names it
+        raise IntegrityError(damagedrows.damaged_row(name, v, e)) from e
     rec = _from_row(row)
     rec.thresholds = _thresholds(cur, name, v)
     rec.threshold_times = dict(cur.execute("SELECT threshold_name, created_at FROM ad_thresholds WHERE model = ? AND "
@@ -737,7 +743,14 @@ def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord
         return [], {}
     recs: list[ModelRecord] = []
     problems: dict[tuple[str, int], str] = {}
-    rows = cur.execute(f"SELECT {_COLS} FROM ad_models ORDER BY name, version").fetchall()
+    try:
+        rows = cur.execute(f"SELECT {_COLS} FROM ad_models ORDER BY name, version").fetchall()
+    except duckdb.Error as e:
+        if not damagedfile.is_damage(e):
+            raise
+        # a damaged block of some rows' bytes: the others load, and those are named with the recovery
+        rows, unread = damagedrows.rows_one_by_one(cur, _COLS, e)
+        problems.update(unread)
     th_rows = cur.execute(
         "SELECT model, version, threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share "
         "FROM ad_thresholds ORDER BY model, version, threshold_name"

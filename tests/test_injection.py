@@ -304,6 +304,12 @@ _REVIEWED_NAMES = {
     # intotable.check_append_values: guarded(quote_ident(column), ...) and its condition, with quote_literal texts and
     # the types as DuckDB's DESCRIBE renders them (as new_type_sql / held_type_sql)
     "guards", "lost_sql",
+    # appendrepeats.Split: a table_sql(into) target, or "(SELECT * FROM target WHERE rowid <= $1)" of it, or the
+    # fixed name of the staged rows (partitionreplace.STAGED)
+    "held_rows", "added_rows",
+    # partitionreplace: the fixed name of the temporary table of a run's rows; "o.c IS NOT DISTINCT FROM p.c" of
+    # quote_ident(column) each, joined by AND; and quote_ident(column) each joined by ", "
+    "staged", "STAGED", "keys_match", "cols_sql",
 }
 
 
