@@ -190,6 +190,13 @@ def connect(
     ``ad-duckdb --wait`` does; by default a held file raises ``DatabaseLockedError`` at once, saying how to wait
     (``wait=0`` leaves that out). Further ``kwargs``
     (e.g. ``config={"threads": 4}``) go to ``duckdb.connect``."""
+    if not isinstance(database, str | PathLike):
+        # Why refused: str() of anything else is a path too, so connect(con) created a database file named
+        # "<_duckdb.DuckDBPyConnection object at 0x...>" in the working folder, and its models were not the ones asked for
+        fix = (" To add the SQL functions to a connection you already have, call ad_duckdb.register(con)."
+               if isinstance(database, duckdb.DuckDBPyConnection) else "")
+        raise BadInputError(f"connect() takes a database file's path (str or pathlib.Path) or ':memory:', not a "
+                            f"{type(database).__name__}.{fix}")
     if wait == 0 and not isinstance(wait, bool):  # the command line's own --wait loop, which names --wait itself
         return _connect(str(database), read_only, check_order, kwargs)
     wait = lockwait.seconds(wait)

@@ -241,3 +241,20 @@ def test_promoting_a_version_without_the_thresholds_of_its_own_the_name_had_says
         assert "ad-duckdb threshold DB tx_ae@2 cut --method" in str(rec[0].message)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("given", ["connection", None, 3])
+def test_connect_refuses_what_is_not_a_path_rather_than_create_a_file_named_after_it(
+        given: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ad_duckdb.connect(con) (a connection where a path belongs, as one reopening a read-only file writes) created
+    a database file named "<_duckdb.DuckDBPyConnection object at 0x...>" in the working folder, with no model in
+    it: refused, pointing at register(con) for a connection."""
+    monkeypatch.chdir(tmp_path)
+    raw = duckdb.connect()
+    try:
+        with pytest.raises(BadInputError, match="takes a database file's path") as e:
+            ad_duckdb.connect(raw if given == "connection" else given)  # type: ignore[arg-type]
+        assert ("ad_duckdb.register(con)" in str(e.value)) == (given == "connection")
+    finally:
+        raw.close()
+    assert list(tmp_path.iterdir()) == []
