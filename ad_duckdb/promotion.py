@@ -101,7 +101,8 @@ def rollback(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int | None, int
 def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     """The changelog of model ``name``: ``{"name", "current": the version 'name' means (None when none is stored),
     "versions": [...]}``, one dict per version ever stored, oldest first, with ``version``, ``status`` ('current',
-    'stored', 'staged' for one newer than the current, or 'dropped'), ``created_at``, ``source``, ``where``,
+    'stored', 'staged' for one newer than the current that the name never meant, or 'dropped'), ``created_at``,
+    ``source``, ``where``,
     ``train_rows``, ``features``, ``thresholds`` ({name: value}), ``figures`` (training figures), ``sha256`` (kept
     for a dropped version, so an old score table's anomaly_model can be traced) and ``events`` (each with ``at``
     (UTC), ``event``: trained, imported, promoted, rolled back, dropped; ``by``: the user; ``was``: what the name
@@ -146,6 +147,10 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
                     out[v][key] = detail[key]
         out[v]["events"].append({"at": at, "event": event, "by": by, "was": detail.get("was"),
                                  **({"promoted": detail["promoted"]} if "promoted" in detail else {})})
+    for entry in out.values():  # newer than the current one and once what the name meant: rolled back from
+        if entry["status"] == "staged" and any(e["event"] in ("promoted", "rolled back") or e.get("promoted")
+                                               for e in entry["events"]):
+            entry["status"] = "stored"
     for v in range(1, max([last, *stored]) + 1):  # dropped before the changelog was kept: only that it was
         out.setdefault(v, {"version": v, "status": "dropped", "created_at": None, "source": None, "where": None,
                            "train_rows": None, "features": None, "thresholds": {}, "figures": {}, "sha256": None,

@@ -258,3 +258,14 @@ def test_connect_refuses_what_is_not_a_path_rather_than_create_a_file_named_afte
     finally:
         raw.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_history_calls_a_version_rolled_back_from_stored_not_staged(two_versions: str) -> None:
+    con = ad_duckdb.connect(two_versions)
+    try:
+        assert [v["status"] for v in ad_duckdb.model_history(con, "tx_ae")["versions"]] == ["current", "staged"]
+        ad_duckdb.promote(con, "tx_ae@2")
+        ad_duckdb.rollback(con, "tx_ae")
+        assert [v["status"] for v in ad_duckdb.model_history(con, "tx_ae")["versions"]] == ["current", "stored"]
+    finally:
+        con.close()
