@@ -29,11 +29,15 @@ def _moved(name: str, was: int | None, now: int) -> str:
     return f"'{name}' now means {name}@{now}" + (f" (was {name}@{was})" if was is not None else "")
 
 
+# promote's and rollback's output option
+_WAS_NOW = click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table",
+                        show_default=True, help="json: one object (name, was, now: versions) for scripts.")
+
+
 @click.command()
 @click.argument("db")
 @click.argument("model")
-@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="json: one object (name, was, now: versions) for scripts.")
+@_WAS_NOW
 def promote(db: str, model: str, out_format: str) -> None:
     """Make 'NAME' mean version N (MODEL is NAME@N; NAME alone: its newest version).
 
@@ -57,8 +61,7 @@ def promote(db: str, model: str, out_format: str) -> None:
 @click.command()
 @click.argument("db")
 @click.argument("name")
-@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="json: one object (name, was, now: versions) for scripts.")
+@_WAS_NOW
 def rollback(db: str, name: str, out_format: str) -> None:
     """Make 'NAME' mean the version it meant before its current one (when that one is still stored).
 
