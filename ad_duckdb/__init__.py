@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         SourceNotFoundError,
         ThresholdNotFoundError,
     )
+    from .promotion import model_history, promote, rollback
 
 # Why loaded on first use (PEP 562), not here: `import ad_duckdb` runs before the `ad-duckdb` command can watch for
 # Ctrl-C, and importing DuckDB, numpy and pyarrow takes 1.5 s, in which a Ctrl-C printed a 30-line traceback
@@ -62,6 +63,7 @@ _HOME = {
                      "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
                      "set_threshold", "train"), "api"),
     "AutoEncoderDetector": "detector",
+    **dict.fromkeys(("model_history", "promote", "rollback"), "promotion"),
     "compare_versions": "compare",
     **dict.fromkeys(("AdDuckDBError", "AdDuckDBWarning", "BadInputError", "BadReferenceError", "DatabaseLockedError",
                      "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError",
@@ -99,6 +101,6 @@ __all__ = [
     "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo",
     "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "OptionError", "SourceNotFoundError",
     "ThresholdNotFoundError", "__version__", "compare_versions", "connect", "drop_model", "evaluate", "export_model", "import_model",
-    "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
+    "list_models", "load_model", "model_history", "plot_scores", "plot_scores_over_time", "promote", "refresh", "register", "rollback", "score",
     "set_threshold", "train",
 ]

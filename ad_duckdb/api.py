@@ -192,6 +192,13 @@ def connect(
     ``ad-duckdb --wait`` does; by default a held file raises ``DatabaseLockedError`` at once, saying how to wait
     (``wait=0`` leaves that out). Further ``kwargs``
     (e.g. ``config={"threads": 4}``) go to ``duckdb.connect``."""
+    if not isinstance(database, str | PathLike):
+        # Why refused: str() of anything else is a path too, so connect(con) created a database file named
+        # "<_duckdb.DuckDBPyConnection object at 0x...>" in the working folder, and its models were not the ones asked for
+        fix = (" To add the SQL functions to a connection you already have, call ad_duckdb.register(con)."
+               if isinstance(database, duckdb.DuckDBPyConnection) else "")
+        raise BadInputError(f"connect() takes a database file's path (str or pathlib.Path) or ':memory:', not a "
+                            f"{type(database).__name__}.{fix}")
     if wait == 0 and not isinstance(wait, bool):  # the command line's own --wait loop, which names --wait itself
         return _connect(str(database), read_only, check_order, kwargs)
     wait = lockwait.seconds(wait)
@@ -389,6 +396,7 @@ def train(
     kind: str = "autoencoder",
     carry_thresholds: bool = False,
     wait: float | None = None,
+    promote: bool = True,
     **params: Any,
 ) -> ModelInfo:
     """Train a model on a table, view, table function or query, and store it as the next version of ``name``.
@@ -425,6 +433,10 @@ def train(
         ``min_precision``, ...) is chosen again for the new model on the same labelled rows; the others, and one
         whose labelled rows cannot be read (a warning says why), move to the same point of the new training
         scores. CLI: ``--carry-thresholds``.
+    promote
+        ``False`` stages the new version: the bare ``'name'`` keeps meaning the version it meant (dashboards calling it
+        do not move), while ``'name@N'`` scores with the new one; ``ad_duckdb.promote(con, 'name@N')`` makes the
+        name mean it later. CLI: ``--no-promote``. The first version of a name is what the name means either way.
     wait
         For ``con`` a path, as ``ad-duckdb --wait`` (seconds, a number >= 0): wait up to that long for the file
         while another process holds it (DuckDB allows one writer), trying again every half second, rather than
@@ -604,7 +616,10 @@ def train(
                         choose_goals_again(con, rec, goals, version, det.train_params_.progress)
                 # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training,
                 # and then nothing may be stored (it was said after the save: the command failed, its version stayed).
-                store.save(cur, rec, before_insert=lambda r: _warn_train_changes(cur, r))
+                # a staged version (promote=False) changes nothing for queries of the bare name
+                store.save(cur, rec, promote=promote,
+                           before_insert=(lambda r: _warn_train_changes(cur, r)) if promote else
+                           (lambda r: warn_if_code_sizes_left_out(cur, r)))
         finally:
             cur.close()
         refresh(con)
@@ -705,7 +720,7 @@ def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], wh
 
 
 # train's own keywords, and names users type for them (columns= is score's word for the columns it keeps)
-_TRAIN_KEYWORDS = ("features", "where", "kind", "carry_thresholds", "wait")
+_TRAIN_KEYWORDS = ("features", "where", "kind", "carry_thresholds", "wait", "promote")
 _TRAIN_OTHER_NAMES = {"columns": "features", "cols": "features", "feature_columns": "features",
                       "feature_names": "features", "filter": "where", "model_kind": "kind"}
 

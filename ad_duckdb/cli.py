@@ -55,6 +55,7 @@ from . import (
     trainhold,
     udfs,
     usageerrors,
+    versioncmds,
     workfolder,
 )
 from .addedtop import AddedTop
@@ -965,6 +966,10 @@ def cli(wait: float) -> None:
                    "from the newest version that has it), so queries naming them keep working: one chosen on labels "
                    "is chosen again on the same labelled rows, the others move to the same point of the new "
                    "training scores. Not default and p90 ... p999, which every training sets anew.")
+@click.option("--promote/--no-promote", default=True, show_default=True,
+              help="--no-promote stages the new version: 'NAME' keeps meaning the version it meant (dashboards "
+                   "calling it do not move) while 'NAME@N' scores with the new one; `ad-duckdb promote DB NAME@N` "
+                   "makes 'NAME' mean it later.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
               "about one per tenth of the steps, and how it ended; above --max-train-rows, also the rows read for "
               "the sample and scored for the thresholds, every 30 s).")
@@ -975,7 +980,7 @@ def cli(wait: float) -> None:
 @_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int | None, code_sizes: tuple[int, ...] | None,
-          seed: int, max_train_rows: int, constant_columns: str, carry_thresholds: bool, quiet: bool,
+          seed: int, max_train_rows: int, constant_columns: str, carry_thresholds: bool, promote: bool, quiet: bool,
           out_format: str, attach: tuple[str, ...]) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
@@ -1009,7 +1014,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                 info = _train(held, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, seed=seed, max_train_rows=max_train_rows,
                               constant_columns=constant_columns, carry_thresholds=carry_thresholds,
-                              progress=not quiet, **given)
+                              promote=promote, progress=not quiet, **given)
             stored = True
             con = held.con
             m = info.metrics
@@ -1036,6 +1041,9 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                     f"{c} ({n} value{'s' if n != 1 else ''}, median "
                     f"{_against_spread(fills[c].fill, _raw_spread(fills[c]))})" for c, n in filled.items()))
             _print_train_hint(con, info, name, contamination, source)
+            staged = versioncmds.staged_line(con, info.name, info.version)
+            if staged:
+                click.echo(staged)
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException as e:
@@ -1652,7 +1660,7 @@ def show(db: str, model: str, out_format: str) -> None:
         trained_on = (rec.metrics or {}).get("train_source")
         score_call = _score_call(con, model, rec.feature_names, trained_on if isinstance(trained_on, str) else None)
         stored = store.known_models(con).get(rec.name, [rec.version])
-        versions, live = store.version_features(con, rec.name), max(stored)
+        versions, live = store.version_features(con, rec.name), store.bare_version(con, rec.name, stored)
         calling = views_calling_version(con, rec.name, rec.version, live)
         if out_format != "json":  # json's notes are fields of its one object, kept as ignore keeps them
             _notes_are_errors(call_note if call is not None else None,
@@ -1860,7 +1868,8 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 @click.argument("db")
 @click.argument("model")
 @click.option("--keep", type=click.IntRange(min=1),
-              help="Prune: drop every version of MODEL (a name without @N) but the KEEP newest.")
+              help="Prune: drop every version of MODEL (a name without @N) but the KEEP newest (and the one the bare "
+                   "name means, when an older one was promoted).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: what was dropped, as one object (name, dropped: the versions, latest: what the name "
@@ -1901,18 +1910,19 @@ def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> N
             lambda: set(_read_quietly(con, "SELECT list(version) FROM ad_models WHERE name = ?", [base]) or []),
             lambda b, a: f"{base} version(s) {', '.join(map(str, sorted(b - a)))} were dropped" if b - a else None):
         before = store.known_models(con).get(base, [])
+        was = store.bare_version(con, base, before) if before else None
         versions = api.drop_model(con, model, keep=keep)
+        now = store.known_models(con).get(base, [])
+        bare = store.bare_version(con, base, now) if now else None
         if out_format == "json":
-            now = store.known_models(con).get(base, [])
             click.echo(jsonvalues.dumps({"name": base, "dropped": versions,
-                                         "latest": f"{base}@{max(now)}" if now else None}, indent=1))
+                                         "latest": f"{base}@{bare}" if now else None}, indent=1))
             return
         if not versions:
-            click.echo(f"dropped nothing: {base} has at most {keep} version(s)")
+            click.echo(f"dropped nothing: {base} has at most {keep} version(s) besides the one '{base}' means")
             return
         # Why said: dropping the newest is a roll-back, and a script's log should show what 'name' means after it
-        now = store.known_models(con).get(base, [])
-        moved = f": '{base}' is now {base}@{max(now)}" if now and max(now) != max(before) else ""
+        moved = f": '{base}' is now {base}@{bare}" if now and bare != was else ""
         click.echo(f"dropped {base} version(s) {', '.join(map(str, versions))}{moved}")
 
 
@@ -3122,7 +3132,10 @@ def _export_to_stdout(db: str, model: str) -> None:
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (model: the version to pin here, name, version, stored: false when the latest "
                    "version already is this model, exported_as: the file's own name@version), for scripts.")
-def import_cmd(db: str, path: str, name: str | None, out_format: str) -> None:
+@click.option("--promote/--no-promote", default=True, show_default=True,
+              help="--no-promote stages the imported version: the name keeps meaning the version it meant until "
+                   "`ad-duckdb promote DB NAME@N`.")
+def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: bool) -> None:
     """Store a model from an .onnx file written by `ad-duckdb export`.
 
     PATH - reads the file from standard input (refused on a terminal), so
@@ -3154,7 +3167,7 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str) -> None:
             target = name or exported.split("@")[0]
             before = {m["version"] for m in api.list_models(con) if m["name"] == target}
             with _stored_if_interrupted(con, target) as done:
-                info = import_record(con, rec, STDIN if path == "-" else Path(path).name, name)
+                info = import_record(con, rec, STDIN if path == "-" else Path(path).name, name, promote=promote)
                 stored = True
             # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
             # exported 'tx_ae@3' would score with whatever this database numbered 3
@@ -3166,6 +3179,9 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str) -> None:
                 moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
                 # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
                 click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
+                staged = None if info.version in before else versioncmds.staged_line(con, info.name, info.version)
+                if staged:
+                    click.echo(staged)
     except BaseException:
         if creation.ours and not stored and not done:  # as train: a refused file must not leave an empty database behind
             _remove_new_database(db)
@@ -3214,6 +3230,8 @@ def dbt_package(copy_to: str | None) -> None:
 from .server import serve  # noqa: E402  (the server lives in its own module; imported late to keep cli.py readable)
 
 cli.add_command(serve)
+for _command in versioncmds.COMMANDS:  # promote, rollback, history
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import duckdb
 from .exceptions import is_interrupt
 from .features import as_number_hint, is_numeric_type
 from .sqltext import sql_tokens
-from .udfs import FUNCTIONS
+from .udfs import FUNCTIONS, NO_FEATURES
 
 # Values read for the judgement, as the functions judge a batch by its first 10,000 (scoring.text_numbers_hint).
 _ROWS = 10_000
@@ -84,9 +84,9 @@ def _call_in(tree: Any, func: str, index: int, select: dict[str, Any] | None) ->
 
 # DuckDB's binder refuses a non-numeric first feature argument before our functions see it (their first feature is
 # typed DOUBLE): "No function matches ... 'anomaly_score(STRING_LITERAL, BOOLEAN, DOUBLE)'".
-# (the functions that take feature arguments: udfs.FUNCTIONS but anomaly_threshold)
+# (the functions that take feature arguments: udfs.FUNCTIONS but NO_FEATURES)
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
-                              rf"'({'|'.join(f for f in FUNCTIONS if f != 'anomaly_threshold')})\(([^']*)\)'")
+                              rf"'({'|'.join(f for f in FUNCTIONS if f not in NO_FEATURES)})\(([^']*)\)'")
 
 
 def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None, statement: str = "") -> str:

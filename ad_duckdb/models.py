@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, interrupts, notes, onnxfile, readers, store, thresholds
+from . import damagedfile, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -117,8 +117,14 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         # Why each version checked: a damaged row listed like the others passed a nightly health check, and failed
         # only when a query used it
         problems = store.load_all(cur)[1]
+        pins = lifecycle.promoted(cur)
     finally:
         cur.close()
+    # Why from the pins: 'latest' says which version the bare name means, the promoted one where there is one
+    of_name: dict[str, list[int]] = {}
+    for r in rows:
+        of_name.setdefault(r[0], []).append(int(r[1]))
+    rows = [(*r[:-1], r[1] == lifecycle.bare_version(of_name[r[0]], pins.get(r[0]))) for r in rows]
     # latest, status and problem last: code reading the keys before them by position keeps working
     keys = ["name", "version", "created_at", "kind", "n_features", "train_rows", "source", "onnx_bytes", "latest"]
     out = []
@@ -139,10 +145,11 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = No
         name = store.parse_ref(model)[0]
         # read before the drop: a dropped version's features say which stored one a view pinning it can call
         was = store.version_features(cur, name)
+        meant = store.bare_version(cur, name, list(was)) if was else None
         out = store.drop(cur, model, keep=keep)
         if out:
             _warn_broken_views(cur, name, was)
-            _warn_latest_changed(cur, name, was)
+            _warn_latest_changed(cur, name, was, meant)
     finally:
         cur.close()
     refresh(con)
@@ -228,14 +235,14 @@ def _version_of_columns(name: str, version: int, cols: list[str], now: dict[int,
             f"({', '.join(now[latest])})): change the view's columns, or train '{name}' on them again")
 
 
-def _warn_latest_changed(cur: Any, name: str, was: dict[int, list[str]]) -> None:
+def _warn_latest_changed(cur: Any, name: str, was: dict[int, list[str]], meant: int | None) -> None:
     """Say that 'name' now means an older version of other features, as train and import_model do when it comes to
     mean a newer one. Why: a query passing the dropped version's columns keeps running when their count is the
-    same, each value scored as the feature in its place."""
-    if not was:
+    same, each value scored as the feature in its place. ``meant``: the version 'name' meant before the drop."""
+    if not was or meant is None or meant not in was:
         return
     now = store.latest_features(cur, name)
-    before = max(was)
+    before = meant
     if now is None or now[0] == before or store.same_features(now[1], was[before]):
         return
     views = [view for view, refs in _views_calling(cur, name) if f"'{name}'" in refs]
@@ -303,17 +310,19 @@ def read_onnx_file(path: Path) -> ModelRecord:
     return onnxfile.read_file(path)
 
 
-def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | None = None) -> ModelInfo:
+def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | None = None,
+                 promote: bool = True) -> ModelInfo:
     """Store the model in the ``.onnx`` file at ``path`` (written by ``export_model``) as the next version of
     ``name``; with ``name=None`` (the default), of the name stored in the file, the one it was exported under.
     Returns its ``ModelInfo``; a file holding the model that name's latest version already is imports nothing (a
-    warning says so) and returns that version's."""
+    warning says so) and returns that version's. ``promote=False`` (CLI: ``--no-promote``) stages it, as
+    ``train``'s: the bare name keeps meaning the version it meant until ``promote``."""
     con = check_connection(con, "import_model")
-    return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name)
+    return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, promote=promote)
 
 
 def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
-                  name: str | None = None) -> ModelInfo:
+                  name: str | None = None, promote: bool = True) -> ModelInfo:
     """Store ``rec``, read by ``onnxfile`` from ``origin`` (a file's name, or standard input), as ``import_model``."""
     from .scoring import make_session
 
@@ -338,8 +347,9 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         same = _same_as_latest(cur, r)
         if same is not None:
             raise _AlreadyStored(same)
-        warn_if_features_changed(cur, r, "import")
-        _warn_if_older_than_latest(cur, r, exported, origin)
+        if promote:  # a staged import changes nothing for queries of the bare name
+            warn_if_features_changed(cur, r, "import")
+            _warn_if_older_than_latest(cur, r, exported, origin)
         _warn_if_own_thresholds_lacked(cur, r)
 
     cur = interrupts.cursor(con)
@@ -348,7 +358,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
             same = _same_as_latest(cur, rec)
             if same is None:
                 store.check_can_write(cur, f"Cannot store model {rec.name!r}")
-                store.save(cur, rec, before_insert=unless_stored)
+                store.save(cur, rec, before_insert=unless_stored, promote=promote, how="imported")
         except _AlreadyStored as e:
             same = e.latest
         if same is not None:

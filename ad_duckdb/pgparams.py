@@ -14,7 +14,7 @@ import duckdb
 
 from .pgsql import _words
 from .pgtypes import parameter_oid
-from .udfs import FUNCTIONS
+from .udfs import FUNCTIONS, NO_FEATURES
 
 _FLOAT8 = 701
 # Arithmetic operators by how tightly they bind, as PostgreSQL's grammar (``^`` above ``* / %`` above ``+ -``).
@@ -27,7 +27,7 @@ _ENDS = {"=", "==", "<>", "!=", "<", ">", "<=", ">=", "select", "where", "and", 
 _NUMBERS = {20, 21, 23, 700, 701, 1700}  # int8, int2, int4, float4, float8, numeric
 # The anomaly functions' feature arguments (after the model, and is_anomaly_at's threshold name): numbers, which
 # they take as DOUBLE (README), though registered as any type, which DuckDB's binder leaves a parameter UNKNOWN for.
-_FEATURES_FROM = {name: 2 if name == "is_anomaly_at" else 1 for name in FUNCTIONS if name != "anomaly_threshold"}
+_FEATURES_FROM = {name: 2 if name == "is_anomaly_at" else 1 for name in FUNCTIONS if name not in NO_FEATURES}
 
 
 def parameter_oids(cur: duckdb.DuckDBPyConnection, sql: str) -> dict[int, int]:

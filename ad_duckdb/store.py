@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, damagedrows, integrity, jsonvalues, readers, storedmetrics
+from . import damagedfile, damagedrows, integrity, jsonvalues, lifecycle, readers, storedmetrics
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -120,6 +120,10 @@ STORE_TABLES: dict[str, dict[str, str]] = {
                       "method": "VARCHAR", "chosen_on": "VARCHAR", "precision": "DOUBLE", "recall": "DOUBLE",
                       "f1": "DOUBLE", "flagged_share": "DOUBLE", "created_at": "TIMESTAMP"},
     "ad_model_versions": {"name": "VARCHAR", "last_version": "INTEGER"},
+    # which version the bare name means, once one was promoted; what happened to each version (lifecycle.py)
+    "ad_model_current": {"name": "VARCHAR", "version": "INTEGER"},
+    "ad_model_log": {"name": "VARCHAR", "version": "INTEGER", "logged_at": "TIMESTAMP", "event": "VARCHAR",
+                     "by_user": "VARCHAR", "detail": "JSON"},
 }
 # Columns without which the stored models themselves are gone: adding the column back gives them no bytes.
 _MODEL_DATA = ("format_version", "kind", "features", "onnx", "sha256")
@@ -365,13 +369,15 @@ def saving(name: str) -> Iterator[None]:
         yield
 
 
-def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None] | None = None) -> ModelRecord:
+def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None] | None = None,
+         promote: bool = True, how: str = "trained") -> ModelRecord:
     """Store ``rec`` as the next version of its name, with its thresholds, in one transaction.
 
     ``before_insert(rec)`` runs in that transaction once ``rec.version`` is known, before any row is written: what it
     says about the version is true of what is stored, and an exception it raises (a warning that ``-W error`` turns
     into one) stores nothing. After a concurrent writer took the version (one writing ad_models by hand: this
-    process's own stores of a name take turns, ``saving``), it runs again with the next one.
+    process's own stores of a name take turns, ``saving``), it runs again with the next one. ``promote=False`` stages
+    the version: the bare name keeps meaning the version it meant (lifecycle.on_store, which logs it as ``how``).
     """
     check_name(rec.name)
     with saving(rec.name):
@@ -385,7 +391,10 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
                     rec.version = next_version(cur, rec.name)
                     if before_insert is not None:
                         before_insert(rec)
+                    before = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?",
+                                                             [rec.name]).fetchall()]
                     _insert(cur, rec)
+                    lifecycle.on_store(cur, rec.name, rec.version, before, promote, how)
                 return rec
             except duckdb.Error as e:  # a concurrent writer took the same version: retry with the next one
                 # Why duckdb.Error only: a warning raised by before_insert may name a column "duplicate_rows".
@@ -552,12 +561,14 @@ def cli_db(cur: Any) -> str:
 
 
 def latest_features(cur: Any, name: str) -> tuple[int, list[str]] | None:
-    """The newest stored version of ``name`` and its feature names, without loading its ONNX bytes; None when
-    ``name`` has no version or its features JSON cannot be read (a damaged row, which ``list`` reports)."""
+    """The version the bare ``name`` means (the promoted one, else the newest) and its feature names, without loading
+    its ONNX bytes; None when ``name`` has no version or its features JSON cannot be read (a damaged row, which
+    ``list`` reports)."""
     if not tables_exist(cur):
         return None
-    row = cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
-                      [name]).fetchone()
+    pin = lifecycle.promoted(cur).get(name)
+    row = cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? ORDER BY version = ? DESC, "
+                      "version DESC LIMIT 1", [name, pin]).fetchone()
     names = None if row is None else _feature_names(row[1])
     return None if names is None else (int(row[0]), names)
 
@@ -596,7 +607,7 @@ def stamp(cur: Any) -> tuple[Any, ...]:
         "(SELECT hash(list((model, version, threshold_name, value, method, chosen_on, precision, recall, f1, "
         "flagged_share) ORDER BY model, version, threshold_name)) FROM ad_thresholds)"
     ).fetchall()[0]
-    return models, thresholds, tuple(sorted(dropped_versions(cur).items()))
+    return models, thresholds, tuple(sorted(dropped_versions(cur).items())), tuple(sorted(lifecycle.promoted(cur).items()))
 
 
 def dropped_versions(cur: Any) -> dict[str, int]:
@@ -715,13 +726,20 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
     )
 
 
+def bare_version(cur: Any, name: str, stored: list[int]) -> int:
+    """The version the bare ``name`` means among its ``stored`` ones: the promoted one (lifecycle.py), else the
+    newest."""
+    v = lifecycle.bare_version(stored, lifecycle.promoted(cur).get(name))
+    return max(stored) if v is None else v
+
+
 def load(cur: Any, ref: str) -> ModelRecord:
     """Load a model by 'name' (latest) or 'name@N', checking its integrity."""
     name, version = parse_ref(ref)
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
         raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))
-    v = version if version is not None else max(known[name])
+    v = version if version is not None else bare_version(cur, name, known[name])
     try:
         row = cur.execute(f"SELECT {_COLS} FROM ad_models WHERE name = ? AND version = ?", [name, v]).fetchall()[0]
     except duckdb.Error as e:
@@ -771,9 +789,30 @@ def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord
     return recs, problems
 
 
+def _dropped_rows(cur: Any, name: str, versions: list[int]) -> list[dict[str, Any]]:
+    """What the changelog keeps of each version dropped: its sha256 (a score table's anomaly_model names the version,
+    and the sha256 tells which model that was), when and on what it was trained, its features and thresholds."""
+    rows = cur.execute(
+        "SELECT version, sha256, created_at, source, train_rows, features::VARCHAR, metrics::VARCHAR, "
+        "(SELECT map_from_entries(list((threshold_name, value) ORDER BY threshold_name)) FROM ad_thresholds t "
+        " WHERE t.model = m.name AND t.version = m.version) FROM ad_models m WHERE name = ? AND list_contains(?, version) "
+        "ORDER BY version", [name, versions]).fetchall()
+    out = []
+    for v, sha, at, src, n, f, metrics, ths in rows:
+        try:
+            m = json.loads(metrics) if metrics else {}
+        except ValueError:
+            m = {}  # a damaged row is dropped all the same; its sha256 is what matters
+        m = m if isinstance(m, dict) else {}
+        out.append({"version": int(v), "sha256": sha, "created_at": str(at), "source": src,
+                    "where": m.get("train_where"), "train_rows": n, "features": _feature_names(f),
+                    "thresholds": dict(ths or {}), "figures": {k: m[k] for k in lifecycle.FIGURES if k in m}})
+    return out
+
+
 def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
     """Drop one version ('name@N') or every version ('name'), or with ``keep`` every version of 'name' but the
-    ``keep`` newest (pruning after nightly retrains); returns the versions dropped."""
+    ``keep`` newest and the promoted one (pruning after nightly retrains); returns the versions dropped."""
     name, version = parse_ref(ref)
     if keep is not None and (version is not None or isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
         raise OptionError(f"keep= (CLI: --keep) prunes the older versions of a name: give the name without @N and "
@@ -784,11 +823,14 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))
     versions = [version] if version is not None else list(known[name])
     if keep is not None:
-        versions = sorted(versions)[:-keep]
+        # the promoted version stays too: pruning must not move what dashboards calling the name score with
+        current = bare_version(cur, name, known[name])
+        versions = [v for v in sorted(versions)[:-keep] if v != current]
         if not versions:
             return []
     ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
     with _VERSIONS_CHANGE, transaction(cur):
+        lifecycle.on_drop(cur, name, versions, known[name], _dropped_rows(cur, name, versions))
         # Why remember the highest version: a query or a dbt model pinned to 'name@N' must never be
         # answered by a different model trained after N was dropped.
         cur.execute(

@@ -21,7 +21,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import store
+from . import lifecycle, store
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
 from .frames import IMPUTED_TYPE, imputed_map
@@ -39,7 +39,10 @@ FUNCTIONS = (
     "anomaly_imputed",
     "anomaly_terms",
     "anomaly_threshold",
+    "anomaly_model",
 )
+# The functions that take no feature arguments (the rest take the model, then the features)
+NO_FEATURES = ("anomaly_threshold", "anomaly_model")
 _TOKEN_FN = "_ad_duckdb_registry"
 _REGISTRIES: dict[str, Registry] = {}
 # How ad_duckdb.connect opened each connection (database, read_only, other duckdb.connect arguments), so the
@@ -174,11 +177,12 @@ class Registry:
             self.stamp = store.stamp(cur)
             recs, problems = store.load_all(cur, self.names)
             dropped = store.dropped_versions(cur)
+            pins = lifecycle.promoted(cur)
             self.store_error = None
         except (BadInputError, IntegrityError) as e:
             # a user's own table named like the store, or the store missing a column: the functions still register
             # (so the SQL that renames the table, or adds the column back, can run), and a call says what is wrong
-            recs, problems, dropped, self.store_error = [], {}, {}, e
+            recs, problems, dropped, pins, self.store_error = [], {}, {}, {}, e
             self.stamp = None
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
@@ -201,9 +205,16 @@ class Registry:
             by_ref.setdefault(lm.ref, lm)
             if lm.name not in latest or latest[lm.name].version < lm.version:
                 latest[lm.name] = lm
-        # 'name' means the newest version; when that one is damaged it must fail, not quietly use an older one.
+        # 'name' means its promoted version (lifecycle.py), else the newest; when that one is damaged it must fail,
+        # not quietly use another one.
+        for name, version in pins.items():
+            if f"{name}@{version}" in by_ref and latest.get(name) not in self.files:
+                latest[name] = by_ref[f"{name}@{version}"]
         for name, version in problems:
-            if name in latest and latest[name].version < version and latest[name] not in self.files:
+            if name not in latest or latest[name] in self.files:
+                continue
+            pinned = pins.get(name)
+            if (version == pinned) if pinned is not None else (latest[name].version < version):
                 del latest[name]
         of_name: dict[str, list[LoadedModel]] = {}
         for lm in sorted(by_ref.values(), key=lambda m: m.version, reverse=True):
@@ -211,7 +222,8 @@ class Registry:
         for lm in by_ref.values():
             lm.siblings = of_name[lm.name]  # one list per name, shared
             now = latest.get(lm.name)
-            lm.superseded_by = None if now is None or now is lm else \
+            # a version newer than the promoted one is staged, not superseded
+            lm.superseded_by = None if now is None or now is lm or lm.version > now.version else \
                 now.ref + (", of other columns" if now.feature_names != lm.feature_names else "")
         # Swap whole dicts so a running query sees either the old or the new set, never a mix.
         self.by_ref, self.latest, self.problems, self.dropped = by_ref, latest, problems, dropped
@@ -502,6 +514,18 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
         valid = np.array([v is not None for v in out], dtype=bool)
         return to_arrow(np.array([0.0 if v is None else v for v in out], dtype=np.float64), pa.float64(), valid)
 
+    def anomaly_model(model: Any) -> pa.Array:
+        # Why: a score table written from SQL (a dbt model, a server's client) records which version scored its rows,
+        # as score(model_column=True) does: 'tx_ae' means the promoted or newest version, which changes
+        registry = slot.current()
+        cache: dict[str, str] = {}
+        out: list[str | None] = []
+        for mm in model.to_pylist():
+            if mm is not None and mm not in cache:
+                cache[mm] = registry.get(mm).ref
+            out.append(None if mm is None else cache[mm])
+        return pa.array(out, pa.string())
+
     return {
         "anomaly_score": anomaly_score,
         "is_anomaly": is_anomaly,
@@ -511,6 +535,7 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
         "anomaly_imputed": anomaly_imputed,
         "anomaly_terms": anomaly_terms,
         "anomaly_threshold": anomaly_threshold,
+        "anomaly_model": anomaly_model,
     }
 
 
@@ -556,6 +581,7 @@ def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
     arrow("anomaly_imputed", [VARCHAR, DOUBLE], duckdb.map_type(VARCHAR, DOUBLE))
     arrow("anomaly_terms", [VARCHAR, DOUBLE], duckdb.struct_type({name: DOUBLE for name in TERM_NAMES}))
     arrow("anomaly_threshold", [VARCHAR, VARCHAR], DOUBLE)
+    arrow("anomaly_model", [VARCHAR], VARCHAR)
 
 
 def _remove_functions(owner: duckdb.DuckDBPyConnection, doing: str) -> None:

@@ -293,3 +293,25 @@ def test_a_note_made_an_error_after_the_scores_are_written_says_they_are(pump_db
         assert con.execute("SELECT count(*) FROM strict_scores").fetchall() == [(4000,)]
     finally:
         con.close()
+
+
+def test_rows_that_moved_without_crossing_the_threshold_in_numbers_get_the_psi_note(
+        pump: duckdb.DuckDBPyConnection) -> None:
+    """The note came only once 20% of the rows scored above the default threshold: a pump whose flow ran 3 units
+    higher (1.5 of its spreads, every row) had a few percent flagged and no word. The population stability index of
+    the scores over the training scores' deciles says it, with the column whose median moved; fresh rows of the
+    training's own kind stay silent."""
+    _pump(pump, "fresh", 2000, seed=3)
+    _pump(pump, "higher", 2000, seed=4, flow=125.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AdDuckDBWarning)
+        ad_duckdb.score(pump, "pump_ae", "fresh")
+    with pytest.warns(AdDuckDBWarning, match="population stability index") as rec:
+        flagged = ad_duckdb.score(pump, "pump_ae", "higher").column("is_anomaly").to_pylist()
+    assert sum(flagged) / len(flagged) < drift.MIN_SHARE  # the first rule alone stays silent
+    msg = str(rec[0].message)
+    assert "the scores of the 2000 rows of 'higher' are distributed unlike the training rows'" in msg, msg
+    psi = float(re.search(r"population stability index (\d+\.\d+)", msg).group(1))  # type: ignore[union-attr]
+    assert psi >= drift.MIN_PSI
+    assert re.search(r"'flow' \(median 12[45](\.\d+)? against 12[12]\.\d+ in training, \+\d\.\d\d spreads\)", msg), msg
+    assert "'pressure'" not in msg and "'temperature'" not in msg

@@ -19,3 +19,11 @@ CREATE TABLE IF NOT EXISTS ad_thresholds (
 -- The highest version each name ever had, written when versions are dropped, so 'name@N' is never reused.
 CREATE TABLE IF NOT EXISTS ad_model_versions (
     name VARCHAR PRIMARY KEY, last_version INTEGER NOT NULL);
+-- The version the bare 'name' means, for names with a promoted one (ad-duckdb promote, train --no-promote); a name
+-- without a row means its newest version.
+CREATE TABLE IF NOT EXISTS ad_model_current (
+    name VARCHAR PRIMARY KEY, version INTEGER NOT NULL);
+-- What happened to each version (stored, promoted, rolled back, dropped), by whom and when: ad-duckdb history.
+CREATE TABLE IF NOT EXISTS ad_model_log (
+    name VARCHAR NOT NULL, version INTEGER NOT NULL, logged_at TIMESTAMP NOT NULL, event VARCHAR NOT NULL,
+    by_user VARCHAR, detail JSON);

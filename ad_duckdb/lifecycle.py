@@ -1,0 +1,149 @@
+"""Which version the bare model name means, and what happened to each version (the changelog).
+
+A name with no row in ``ad_model_current`` means its newest version, as it always did. A row appears once a version
+is staged (``train --no-promote``) or promoted (``ad-duckdb promote``): the bare name then means that version until
+another is promoted, so a retrain can be looked at (``'tx_ae@9'``) while dashboards calling ``'tx_ae'`` stay put.
+Every store, promotion and drop is written to ``ad_model_log`` (who, when; a dropped version's sha256 and what it
+was trained on), which ``ad-duckdb history`` reads.
+
+This module reads the tables with plain SQL and imports nothing of the store, so ``store`` can use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+from typing import Any
+
+from .exceptions import BadInputError
+
+CURRENT = "ad_model_current"
+# the training figures (ad_models.metrics) a changelog shows of each version, kept in the log when it is dropped
+FIGURES = ("train_rows_used", "validation_rows", "best_validation_loss", "train_score_mean", "train_score_std",
+           "train_seconds")
+LOG = "ad_model_log"
+
+
+def _has(cur: Any, table: str) -> bool:
+    """Whether ``table`` exists in the store's schema: a store made by an older release lacks the tables until a write
+    adds them (a read-only file never gets them), and reads then fall back to the old meaning."""
+    return bool(cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema() "
+        "AND database_name = current_database()", [table]).fetchall()[0][0])
+
+
+def promoted(cur: Any) -> dict[str, int]:
+    """The promoted version of each name that has one (``ad_model_current``)."""
+    if not _has(cur, CURRENT):
+        return {}
+    return {str(n): int(v) for n, v in cur.execute("SELECT name, version FROM ad_model_current").fetchall()}
+
+
+def bare_version(stored: list[int], pin: int | None) -> int | None:
+    """The version the bare name means: the promoted one while it is stored, else the newest; None with none stored."""
+    if not stored:
+        return None
+    return pin if pin in stored else max(stored)
+
+
+def who() -> str:
+    """The user a log entry names: the operating system's login (``getpass``), or the uid where there is none (a
+    container whose uid has no passwd entry)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def now() -> dt.datetime:
+    """UTC as a plain TIMESTAMP, as ``ad_models.created_at``."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def log(cur: Any, name: str, version: int, event: str, detail: dict[str, Any] | None = None) -> None:
+    cur.execute("INSERT INTO ad_model_log (name, version, logged_at, event, by_user, detail) VALUES (?, ?, ?, ?, ?, ?::JSON)",
+                [name, version, now(), event, who(), json.dumps(detail or {}, default=str)])
+
+
+def _set(cur: Any, name: str, version: int) -> None:
+    cur.execute("INSERT INTO ad_model_current (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "version = excluded.version", [name, version])
+
+
+def on_store(cur: Any, name: str, version: int, before: list[int], promote: bool, how: str) -> None:
+    """In ``store.save``'s transaction, once ``name@version`` is written: log it, and keep the bare name where it was
+    unless ``promote``. ``before``: the versions stored before this one."""
+    pins = promoted(cur)
+    was = bare_version(before, pins.get(name))
+    if promote:
+        if name in pins:  # a name with a pin follows each promoted store; one without keeps meaning the newest
+            _set(cur, name, version)
+    elif was is not None:
+        _set(cur, name, was)
+    log(cur, name, version, how, {"promoted": bool(promote or was is None), "was": was})
+
+
+def set_current(cur: Any, name: str, version: int, stored: list[int], event: str) -> int | None:
+    """Make the bare ``name`` mean ``version`` (one of ``stored``), logged as ``event``; returns what it meant before."""
+    was = bare_version(stored, promoted(cur).get(name))
+    _set(cur, name, version)
+    log(cur, name, version, event, {"was": was})
+    return was
+
+
+def rollback_target(cur: Any, name: str, stored: list[int]) -> int | None:
+    """The version the bare ``name`` meant before its current one became it, while still stored: the ``was`` of the
+    newest log entry that made the current version the bare name's meaning; else the newest stored version older
+    than the current one. None when there is none."""
+    current = bare_version(stored, promoted(cur).get(name))
+    if current is None:
+        return None
+    if _has(cur, LOG):
+        rows = cur.execute(
+            "SELECT detail->>'was' FROM ad_model_log WHERE name = ? AND version = ? AND event IN "
+            "('promoted', 'rolled back', 'trained', 'imported') AND coalesce(detail->>'promoted', 'true') = 'true' "
+            "ORDER BY logged_at DESC, rowid DESC", [name, current]).fetchall()
+        for (was,) in rows:
+            if was is not None and int(was) in stored and int(was) != current:
+                return int(was)
+    older = [v for v in stored if v < current]
+    return max(older) if older else None
+
+
+def on_drop(cur: Any, name: str, dropping: list[int], stored: list[int], rows: list[dict[str, Any]]) -> int | None:
+    """In ``store.drop``'s transaction, before the rows go: log each dropped version with its sha256 and what it was
+    trained on (an old score table naming it can still be traced), and move a pin off a dropped version to the
+    newest older one left (as dropping the newest always made the name mean the one before). Returns the version
+    the bare name means afterwards (None when none is left)."""
+    pins = promoted(cur)
+    current = bare_version(stored, pins.get(name))
+    left = [v for v in stored if v not in dropping]
+    for r in rows:
+        log(cur, name, int(r["version"]), "dropped", r)
+    if not left:
+        if name in pins:
+            cur.execute("DELETE FROM ad_model_current WHERE name = ?", [name])
+        return None
+    if name in pins and current in dropping:
+        older = [v for v in left if current is not None and v < current]
+        if not older:
+            # Why refused: the versions left are newer ones staged with --no-promote, never promoted; dashboards
+            # calling the name would move to one nobody chose
+            staged = ", ".join(f"{name}@{v}" for v in sorted(left))
+            raise BadInputError(
+                f"Cannot drop {name}@{current}: it is what {name!r} means (promoted), and the versions left ({staged}) "
+                f"were never promoted. Promote one first (ad-duckdb promote DB {name}@{max(left)}; "
+                f"ad_duckdb.promote(con, '{name}@{max(left)}')), then drop {name}@{current}; or drop {name!r} whole.")
+        _set(cur, name, max(older))
+    return bare_version(left, promoted(cur).get(name))
+
+
+def events(cur: Any, name: str) -> list[tuple[int, dt.datetime, str, str, dict[str, Any]]]:
+    """Every log entry of ``name``, oldest first: (version, at, event, by, detail)."""
+    if not _has(cur, LOG):
+        return []
+    rows = cur.execute("SELECT version, logged_at, event, by_user, detail::VARCHAR FROM ad_model_log WHERE name = ? "
+                       "ORDER BY logged_at, rowid", [name]).fetchall()
+    return [(int(v), at, str(e), str(by or ""), json.loads(d) if d else {}) for v, at, e, by, d in rows]
