@@ -26,6 +26,7 @@ from . import (
     interrupts,
     lockwait,
     notes,
+    otherfeatures,
     pysource,
     store,
     thresholds,
@@ -44,6 +45,7 @@ from .exceptions import (
     MissingDependencyError,
     OptionError,
     SourceNotFoundError,
+    UnusableColumnsError,
     held_by_reader,
 )
 from .features import (
@@ -540,8 +542,15 @@ def train(
                 held.release()
             t0 = time.perf_counter()
             # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
-            det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
-                                                    source=src_text, score_training_rows=False)
+            try:
+                det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols],
+                                                        model_name=name, source=src_text, score_training_rows=False)
+            except UnusableColumnsError as e:
+                if features is not None:
+                    raise
+                # the user named no feature: "drop it from features" needs the list the default chose, less it
+                raise type(e)(f"{e} {otherfeatures.python_hint(source, e.columns, e.features)}".rstrip(),
+                              e.columns, e.features) from e
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
             warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
             seconds = time.perf_counter() - t0

@@ -1,0 +1,77 @@
+"""A messy table trained with default features: the fix a refused column's error gives must be the whole fix."""
+
+from __future__ import annotations
+
+import shlex
+import warnings
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb.cli import cli
+from ad_duckdb.exceptions import ConstantColumnsError, UnusableColumnsError
+
+# Eight measured columns, a quoted and spaced name among them, an id (left out by the default) and a constant.
+_MESSY = ('''CREATE TABLE messy AS SELECT i AS "Tx ID", random() AS a, random() * 2 AS b, random() * 3 AS c,
+    random() * 4 AS d, (random() * 1000)::DECIMAL(18, 4) AS "Amount ""USD""", (i % 7)::HUGEINT AS "Channel Code",
+    random() AS e, random() AS "F f", 7 AS const_col FROM range(300) r(i)''')
+_OTHERS = ["a", "b", "c", "d", 'Amount "USD"', "Channel Code", "e", "F f"]
+
+
+def _messy(path: Path) -> str:
+    db = str(path / "messy.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute(_MESSY)
+    return db
+
+
+def test_constant_column_error_without_features_lists_every_other_feature(tmp_path: Path) -> None:
+    # Trained without features=, a constant column stopped training with "drop it from features": the user had
+    # named none, so had to rebuild the list of eight columns the default chose; the error now gives it.
+    con = ad_duckdb.connect(_messy(tmp_path))
+    with warnings.catch_warnings(), pytest.raises(ConstantColumnsError) as got:
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "m", "messy", progress=False, max_steps=5)
+    message = str(got.value)
+    assert "'const_col' is constant" in message, message
+    assert f"features={_OTHERS!r}" in message, message
+    assert got.value.columns == ["const_col"]
+    # what it says trains, on every other column
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = ad_duckdb.train(con, "m", "messy", features=_OTHERS, progress=False, max_steps=5)
+    assert list(info.features) == _OTHERS
+
+
+def test_cli_constant_column_example_names_every_other_feature(tmp_path: Path) -> None:
+    # The command line's example named the first three columns ("e.g. -f a -f b -f c"): pasted, it trained on three
+    # of the eight measured columns without a word. It now names them all, quoted for the shell.
+    db = _messy(tmp_path)
+    res = CliRunner().invoke(cli, ["train", db, "m", "messy", "--quiet"])
+    error = res.stderr.strip().splitlines()[-1]
+    assert res.exit_code == 1 and "'const_col' is constant" in error, error
+    flags = " ".join(f"-f {shlex.quote(c)}" for c in _OTHERS)
+    assert flags in error, error
+    assert "-f const_col" not in error and "'Tx ID'" not in error.split("CLI:")[-1], error
+    res = CliRunner().invoke(cli, ["train", db, "m", "messy", "--quiet", "--epochs", "1", *shlex.split(flags)])
+    assert res.exit_code == 0, res.output
+    assert "features (a, b, c, d, Amount \"USD\", Channel Code, e, F f)" in res.stdout, res.stdout
+
+
+def test_wide_table_constant_column_error_gives_a_query_leaving_it_out(tmp_path: Path) -> None:
+    # 40 columns are too many to paste as features=; the fix is the same source without the constant column.
+    con = ad_duckdb.connect(":memory:")
+    cols = ", ".join(f"random() AS x{k}" for k in range(40))
+    con.execute(f'CREATE TABLE wide AS SELECT {cols}, 0 AS "Zero col" FROM range(300)')
+    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "w", "wide", progress=False, max_steps=5)
+    message = str(got.value)
+    assert 'SELECT * EXCLUDE ("Zero col") FROM "wide"' in message, message
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info = ad_duckdb.train(con, "w", 'SELECT * EXCLUDE ("Zero col") FROM wide', progress=False, max_steps=5)
+    assert len(info.features) == 40
