@@ -35,6 +35,7 @@ from . import (
     workfolder,
 )
 from .addedtop import AddedTop
+from .codecolumns import warn_category_codes
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -52,6 +53,7 @@ from .features import (
     MODEL_COLUMN,
     SCORE_COLUMNS,
     TrainingSample,
+    _from_item,
     choose_columns,
     count_rows,
     default_features,
@@ -553,6 +555,7 @@ def train(
                               e.columns, e.features) from e
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
             warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
+            warn_category_codes(name, names, dict(cols), X, _from_item(source))
             seconds = time.perf_counter() - t0
             onnx_bytes = to_onnx_bytes(det.graph_, len(names))
             rng = np.random.default_rng(0)
