@@ -93,7 +93,7 @@ from .models import (
     warn_if_code_sizes_left_out,
     warn_if_features_changed,
 )
-from .mostlynull import warn_mostly_null
+from .mostlynull import flag_split, warn_mostly_null
 from .progress import RowProgress
 from .progress import rows as progress_rows
 from .readhints import read_error
@@ -554,7 +554,8 @@ def train(
                 raise type(e)(f"{e} {otherfeatures.python_hint(source, e.columns, e.features)}".rstrip(),
                               e.columns, e.features) from e
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
-            warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
+            if rising is not None:  # read as a sample, X is not every row: the note goes without the flags' split
+                warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
             warn_category_codes(name, names, dict(cols), X, _from_item(source))
             seconds = time.perf_counter() - t0
             onnx_bytes = to_onnx_bytes(det.graph_, len(names))
@@ -566,6 +567,10 @@ def train(
             scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes))
             if rising is None:
                 train_scores = scorer.scores(X, bulk=True).astype(np.float64)
+                # said with the share of the default threshold's flags the rows with a value take (before storing,
+                # so that under -W error nothing is stored)
+                warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols),
+                                 flags=flag_split(X, names, train_scores, det.train_params_.contamination))
             if released:
                 con = held.take_back(name, det.train_params_.progress)
                 cur = pysource.cursor(con, source, rereads=True)
