@@ -162,3 +162,17 @@ def test_mostly_null_split_said_only_when_the_rows_with_a_value_take_the_flags()
                                     flags=mostlynull.flag_split(X, ["a", "sparse"], even, 0.01))
     assert "training rows with a value hold" not in str(got[0].message)
     assert "If its values are missing by mistake" in str(got[0].message)
+
+
+def test_lost_digits_column_error_without_features_lists_the_others() -> None:
+    # A HUGEINT near 1e20 reads as one DOUBLE; its error's "if it is constant, drop it from features" left the user
+    # who had named none to rebuild the list, as the constant column's error did.
+    con = ad_duckdb.connect(":memory:")
+    con.execute("""CREATE TABLE h AS SELECT 100000000000000000000::HUGEINT + (i % 1000)::HUGEINT AS serial_no,
+        random() AS x, random() * 5 AS "Y y" FROM range(300) r(i)""")
+    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "h", "h", progress=False, max_steps=5)
+    message = str(got.value)
+    assert "'serial_no' reads as one value" in message, message
+    assert "features=['x', 'Y y'] (CLI: -f x -f 'Y y')" in message, message
