@@ -26,6 +26,7 @@ from . import (
     interrupts,
     lockwait,
     notes,
+    otherfeatures,
     partitionreplace,
     pysource,
     readers,
@@ -36,6 +37,7 @@ from . import (
     workfolder,
 )
 from .addedtop import AddedTop
+from .codecolumns import warn_category_codes
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -46,12 +48,14 @@ from .exceptions import (
     MissingDependencyError,
     OptionError,
     SourceNotFoundError,
+    UnusableColumnsError,
     held_by_reader,
 )
 from .features import (
     MODEL_COLUMN,
     SCORE_COLUMNS,
     TrainingSample,
+    _from_item,
     choose_columns,
     count_rows,
     default_features,
@@ -91,7 +95,7 @@ from .models import (
     warn_if_code_sizes_left_out,
     warn_if_features_changed,
 )
-from .mostlynull import warn_mostly_null
+from .mostlynull import flag_split, warn_mostly_null
 from .progress import RowProgress
 from .progress import rows as progress_rows
 from .readhints import read_error
@@ -557,10 +561,19 @@ def train(
                 held.release()
             t0 = time.perf_counter()
             # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
-            det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
-                                                    source=src_text, score_training_rows=False)
+            try:
+                det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols],
+                                                        model_name=name, source=src_text, score_training_rows=False)
+            except UnusableColumnsError as e:
+                if features is not None:
+                    raise
+                # the user named no feature: "drop it from features" needs the list the default chose, less it
+                raise type(e)(f"{e} {otherfeatures.python_hint(source, e.columns, e.features)}".rstrip(),
+                              e.columns, e.features) from e
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
-            warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
+            if rising is not None:  # read as a sample, X is not every row: the note goes without the flags' split
+                warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
+            warn_category_codes(name, names, dict(cols), X, _from_item(source))
             seconds = time.perf_counter() - t0
             onnx_bytes = to_onnx_bytes(det.graph_, len(names))
             rng = np.random.default_rng(0)
@@ -571,6 +584,10 @@ def train(
             scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes))
             if rising is None:
                 train_scores = scorer.scores(X, bulk=True).astype(np.float64)
+                # said with the share of the default threshold's flags the rows with a value take (before storing,
+                # so that under -W error nothing is stored)
+                warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols),
+                                 flags=flag_split(X, names, train_scores, det.train_params_.contamination))
             if released:
                 con = held.take_back(name, det.train_params_.progress)
                 cur = pysource.cursor(con, source, rereads=True)

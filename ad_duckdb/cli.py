@@ -72,7 +72,6 @@ from .exceptions import (
     OptionError,
     SourceNotFoundError,
     ThresholdNotFoundError,
-    UnusableColumnsError,
     is_interrupt,
     raised_in_function,
     without_function_wrapper,
@@ -80,7 +79,6 @@ from .exceptions import (
 from .features import (
     CLIP,
     FeatureSpec,
-    cli_feature_flags,
     describe,
     is_integer_type,
     is_missing_column,
@@ -1213,17 +1211,9 @@ def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str
             said = getattr(e, "cli", None) or str(e)  # in flags, where the library has the command line's spelling
             raise _failure(f"Invalid value for '--code-sizes': {said}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
-        # and an empty column fails too: the fix to show is -f with the columns to keep.
-        # The columns training chose, not the source's numeric ones by name: an id found by its values (integers
-        # rising row by row) was left out by the default, and an example naming it trained on the id.
-        if features or not isinstance(e, UnusableColumnsError):
-            raise
-        numeric = [c for c in e.features if c not in set(e.columns)]
-        example = cli_feature_flags(numeric[:3]) or "-f COLUMN"
-        raise click.ClickException(
-            f"{e} From the command line: without -f every numeric column of {source} but id-like ones is a feature "
-            f"(a label too); choose the features with -f, e.g. {example}."
-        ) from e
+        # and an empty column fails too: the library's error then gives the features to keep, -f flags included
+        # (otherfeatures), so it is raised as is.
+        raise
 
 
 def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name: str, contamination: float,

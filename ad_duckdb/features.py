@@ -1604,20 +1604,23 @@ def _exact_type(sql_type: str) -> bool:
     return is_integer_type(t) or t.startswith(("DECIMAL", "NUMERIC"))
 
 
-def _lost_digits_error(model: str, name: str, source: str | None, value: float) -> BadInputError:
+def _lost_digits_error(model: str, name: str, source: str | None, value: float,
+                       names: Sequence[str]) -> UnusableColumnsError:
     """A column that reads as one DOUBLE, in a type that may hold different values there (ids or counters near 2^64).
 
     Why not "constant": the column may well vary, in digits a DOUBLE of that size drops, and leaving it out (that
-    message's fix) would lose it; its distance from a base keeps them."""
+    message's fix) would lose it; its distance from a base keeps them. An UnusableColumnsError (``names``: the
+    features), so that trained without features= it also gives the others to train on."""
     q = quote_ident(name)
-    return BadInputError(
+    return UnusableColumnsError(
         f"Model {model!r}: column {name!r} reads as one value ({value!r}) in every row of {source!r} once read as "
         f"DOUBLE, as the model reads every column; at that size a DOUBLE holds about 16 significant digits (it tells "
         f"apart only values {float(np.spacing(abs(value))):g} apart), so whole numbers that differ in their last digits "
         f"read alike. If the column varies, train on its distance from its smallest value: find that with SELECT "
         f"min({q}) FROM ..., then train on SELECT *, {q} - <that value> AS {quote_ident(name + '_offset')} FROM ... "
         "and score with the same expression. If it is constant, drop it from features (CLI: -f names the columns to "
-        "keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to score any other value as out of the training range."
+        "keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to score any other value as out of the training range.",
+        [name], list(names),
     )
 
 
@@ -1715,7 +1718,7 @@ def fit_specs(
         if float(finite.min()) == float(finite.max()):
             c0 = float(finite[0])
             if constant_columns != "keep" and not arr and abs(c0) >= _DOUBLE_EXACT and _exact_type(sql_types[j]):
-                raise _lost_digits_error(model, names[j], source, c0)
+                raise _lost_digits_error(model, names[j], source, c0, names)
             if constant_columns != "keep":
                 others = [(k, v) for k in range(j + 1, d) if (v := _one_value(X[:, k])) is not None]
                 if others:

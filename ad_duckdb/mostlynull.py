@@ -12,6 +12,8 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from . import notes
 from .metrics import share_text
 from .sqltext import sql_name
@@ -30,11 +32,48 @@ def _has_value(col: str, sql_type: str | None) -> str:
     return f"{has} AND NOT isnan({sql_name(col)})" if sql_type and _NAN_TYPES.fullmatch(sql_type.strip()) else has
 
 
+def flag_split(X: np.ndarray, features: Sequence[str], scores: np.ndarray,
+               contamination: float) -> dict[str, tuple[int, int, int, int]]:
+    """For each feature missing (NaN) in more than MOSTLY of the training rows ``X`` (columns ``features``, scored
+    ``scores`` in the same order): (rows with a value, of them flagged, rows without, of them flagged) by the default
+    threshold, the ``1 - contamination`` quantile of ``scores`` as ``thresholds.from_training_scores`` takes it.
+
+    Why: the model learns such a column mostly as its median fill, so a row with a real value can read as odd for
+    having one; the rows that have it then take the flags meant for odd rows, which the note says in figures."""
+    n = len(scores)
+    if n == 0 or X.shape[0] != n:
+        return {}
+    flagged = scores > float(np.quantile(scores, 1.0 - contamination))
+    out: dict[str, tuple[int, int, int, int]] = {}
+    for j, c in enumerate(features):
+        has = ~np.isnan(X[:, j])
+        n_has = int(has.sum())
+        if n - n_has > MOSTLY * n:
+            out[c] = (n_has, int(flagged[has].sum()), n - n_has, int(flagged[~has].sum()))
+    return out
+
+
+def lopsided(split: tuple[int, int, int, int]) -> bool:
+    """Whether the rows with a value are flagged at over twice the rate of the others (and at least 3 of them)."""
+    n_has, f_has, n_not, f_not = split
+    return n_has > 0 and f_has >= 3 and f_has / n_has > 2 * (f_not / n_not if n_not else 0.0)
+
+
+def _split_text(split: tuple[int, int, int, int]) -> str:
+    n_has, f_has, n_not, f_not = split
+    return (f"Here already, the {n_has} training rows with a value hold {f_has} of the {f_has + f_not} rows the "
+            f"default threshold flags ({share_text(f_has / n_has)} of them, against "
+            f"{share_text(f_not / n_not if n_not else 0.0)} of the others): the model learned the column mostly as "
+            "its median fill, so a real value reads as odd, whether or not its values are missing by mistake. ")
+
+
 def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, int], rows: int,
-                     where: str | None, types: Mapping[str, str] | None = None) -> None:
+                     where: str | None, types: Mapping[str, str] | None = None,
+                     flags: Mapping[str, tuple[int, int, int, int]] | None = None) -> None:
     """Warn of the features NULL or NaN in more than MOSTLY of the ``rows`` training read (``filled``: the count of
     each feature's values filled), with the fixes: leave it out, train on the rows that have it, or fill it upstream.
     ``types``: each feature's SQL type, for the NaN a floating one may hold.
+    ``flags``: ``flag_split``'s figures, said for the column named when its rows with a value take the flags.
     """
     if rows <= 0:
         return
@@ -49,10 +88,13 @@ def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, in
     rows_with = f"({where}) AND {has}" if where else has
     leave = (f"leave it out (features={others!r}; CLI: {' '.join(f'-f {shlex.quote(c)}' for c in others)}), "
              if others else "")
+    split = (flags or {}).get(col)
+    said = _split_text(split) if split is not None and lopsided(split) else ""
+    fixes = "Fix it: " if said else "If its values are missing by mistake, "
     notes.warn(
         f"Model {name!r}: {shown} is NULL or NaN in {share_text(n / rows)} of the {rows} training rows: the model "
         f"learns its range from the {rows - n} rows with a value, and scores a NULL as a typical value, so rows where "
-        f"it has a value again (a feed fixed upstream) may score high on it. If its values are missing by mistake, "
+        f"it has a value again (a feed fixed upstream) may score high on it. {said}{fixes}"
         f"{leave}train on the rows that have it (where={rows_with!r}; CLI: --where {shlex.quote(rows_with)}), or fill "
         "it upstream."
     )
