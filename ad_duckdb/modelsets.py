@@ -13,7 +13,7 @@ import duckdb
 
 from . import interrupts, notes, onnxfile, store
 from .connarg import check_connection
-from .exceptions import BadInputError
+from .exceptions import BadInputError, IntegrityError
 from .store import ModelRecord
 from .udfs import refresh
 
@@ -24,12 +24,12 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
     """Write every version of every model to ``folder`` (created if missing) as ``NAME@VERSION.onnx``; returns the
     paths written. An existing file there is replaced only with ``replace=True``, and then none is written
     unless all can be: the existing ones are named first."""
-    from .models import export_model
-
     con = check_connection(con, "export_all")
     cur = interrupts.cursor(con)
     try:
         refs = [f"{name}@{v}" for name, versions in sorted(store.known_models(cur).items()) for v in sorted(versions)]
+        # Why all read before any is written: a damaged version found halfway left half the set in the folder
+        recs = [_checked(cur, ref) for ref in refs]
     finally:
         cur.close()
     if not refs:
@@ -43,7 +43,15 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
                             f"{' ...' if len(there) > 5 else ''}; pass replace=True (CLI: --replace) to overwrite, "
                             "or export to an empty folder.")
     out.mkdir(parents=True, exist_ok=True)
-    return [export_model(con, ref, out / f"{ref}{SUFFIX}", replace=replace) for ref in refs]
+    return [onnxfile.write_file(rec, out / f"{rec.ref}{SUFFIX}", replace=replace) for rec in recs]
+
+
+def _checked(cur: Any, ref: str) -> ModelRecord:
+    try:
+        return store.load(cur, ref)
+    except IntegrityError as e:
+        raise IntegrityError(f"{e} Nothing was exported: drop {ref} (ad-duckdb drop DB {ref} --yes), or export the "
+                             "other versions one by one (ad-duckdb export DB NAME@VERSION DIR/).") from e
 
 
 def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path) -> list[tuple[str, str, bool]]:

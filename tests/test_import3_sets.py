@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -83,3 +84,15 @@ def test_a_set_with_one_bad_file_stores_nothing(dev: Path, tmp_path: Path) -> No
     finally:
         con.close()
 
+
+
+def test_a_damaged_version_exports_nothing_and_names_the_fix(dev: Path, tmp_path: Path) -> None:
+    db = tmp_path / "damaged.duckdb"
+    shutil.copy(dev, db)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE ad_models SET sha256 = repeat('0', 64) WHERE name = 'tx_ae' AND version = 1")
+    con.close()
+    folder = tmp_path / "set"
+    code, out = _cli("export", str(db), "--all", str(folder))
+    assert code != 0 and "tx_ae@1" in out and "Nothing was exported" in out and "ad-duckdb drop" in out, out
+    assert not folder.exists() or not any(folder.iterdir())
