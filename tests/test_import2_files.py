@@ -256,7 +256,7 @@ def _answers(con: duckdb.DuckDBPyConnection, ref: str) -> list[tuple[Any, ...]]:
         f"is_anomaly_at('{ref}', 'best', count, amount), anomaly_percentile('{ref}', count, amount), "
         f"anomaly_explain('{ref}', count, amount), anomaly_terms('{ref}', count, amount), "
         f"anomaly_threshold('{ref}', 'cut') FROM (SELECT * FROM transactions UNION ALL SELECT 999, NULL, 55.5, "
-        "55.5 UNION ALL SELECT 1000, 80, NULL, NULL) ORDER BY transaction_id").fetchall()
+        "55.5 UNION ALL SELECT 1000, 80, NULL, NULL) ORDER BY transaction_id, count NULLS FIRST").fetchall()
 
 
 def test_a_round_trip_keeps_everything_show_prints_and_every_answer(dev: Path, tmp_path: Path) -> None:
