@@ -335,16 +335,23 @@ def _goal(key: str, value: object) -> Callable[[dict[str, Any]], None]:
     return lambda m: m["metrics"]["threshold_goals"]["best"].__setitem__(key, value)
 
 
-def test_an_imported_files_goal_sql_never_runs_at_a_carrying_retrain(dev: Path, tmp_path: Path) -> None:
-    """A file's threshold goal holds SQL (its source and where), which a retrain with carry_thresholds ran: a crafted
-    file made prod read what it chose (here a file, whose text came back in the warning). The imported goal is kept
-    for the user to read, never run: the retrain carries the cut and names the command that chooses it again."""
+def _prod_and_crafted_goal(dev: Path, tmp_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """A prod database with transactions, and tx.onnx crafted so that its goal's where reads a secret file and
+    raises its text: where it runs, the warning shows it."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-4711")
     crafted = _crafted(dev, _goal("where", f"error((SELECT content FROM read_text('{secret}')))"), "goal.onnx")
     con = ad_duckdb.connect(str(tmp_path / "prod.duckdb"))
+    make_transactions(con)
+    return con, crafted
+
+
+def test_an_imported_files_goal_sql_never_runs_at_a_carrying_retrain(dev: Path, tmp_path: Path) -> None:
+    """A file's threshold goal holds SQL (its source and where), which a retrain with carry_thresholds ran: a crafted
+    file made prod read what it chose (here a file, whose text came back in the warning). The imported goal is kept
+    for the user to read, never run: the retrain carries the cut and names the command that chooses it again."""
+    con, crafted = _prod_and_crafted_goal(dev, tmp_path)
     try:
-        make_transactions(con)
         con.execute("CREATE TABLE lab AS SELECT *, (amount > 300)::INTEGER AS label FROM transactions")
         ad_duckdb.import_model(con, crafted)
         with warnings.catch_warnings(record=True) as seen:
@@ -370,12 +377,8 @@ def test_an_imported_files_goal_sql_never_runs_at_a_carrying_retrain(dev: Path, 
 def test_a_goal_an_earlier_release_imported_as_the_versions_own_is_not_run(dev: Path, tmp_path: Path) -> None:
     """A database where an earlier release imported the crafted file kept its goals under threshold_goals, beside the
     goals of the database's own: its "imported from" source says they came in the file, so they are not run either."""
-    secret = tmp_path / "secret.txt"
-    secret.write_text("TOP-SECRET-4711")
-    crafted = _crafted(dev, _goal("where", f"error((SELECT content FROM read_text('{secret}')))"), "goal.onnx")
-    con = ad_duckdb.connect(str(tmp_path / "prod.duckdb"))
+    con, crafted = _prod_and_crafted_goal(dev, tmp_path)
     try:
-        make_transactions(con)
         ad_duckdb.import_model(con, crafted)
         # as the earlier release stored it: the file's goals as the version's own, no imported_threshold_goals
         con.execute("UPDATE ad_models SET metrics = json_merge_patch(metrics, json_object('threshold_goals', "
