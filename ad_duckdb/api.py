@@ -23,6 +23,7 @@ from . import (
     appendrepeats,
     catalognames,
     damagedfile,
+    filegoals,
     interrupts,
     lockwait,
     notes,
@@ -625,8 +626,10 @@ def train(
                 if carry_thresholds:
                     store.ensure_schema(cur)  # a first training into a new database has no ad_models to number from
                     version = store.next_version(cur, name)
-                    carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"],
-                                                        version=version)
+                    carried, goals, from_files = carried_thresholds(cur, name, train_scores,
+                                                                    metrics["score_quantiles"], version=version)
+                    if from_files:  # kept to show at the next retrain, as the carried cuts' own goals are
+                        rec.metrics[filegoals.IMPORTED] = from_files
                     rec.thresholds += carried
                     _warn_if_not_carried(cur, name, version, to_carry - {t.name for t in carried})
                     if goals:

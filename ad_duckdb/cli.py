@@ -43,6 +43,7 @@ from . import (
     jsonvalues,
     lockwait,
     metrics,
+    modelsets,
     outputerrors,
     partitionreplace,
     pysource,
@@ -3080,9 +3081,12 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 @cli.command("export")
 @click.argument("db")
 @click.argument("model")
-@click.argument("path")
+@click.argument("path", required=False)
 @click.option("--replace", is_flag=True, help="Overwrite PATH if it exists.")
-def export_cmd(db: str, model: str, path: str, replace: bool) -> None:
+@click.option("--all", "every", is_flag=True,
+              help="Write every version of every model into the folder DIR (ad-duckdb export DB --all DIR), as "
+                   "NAME@VERSION.onnx; `ad-duckdb import OTHER_DB DIR` stores them all.")
+def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
     PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does; a PATH ending in / is a folder,
@@ -3092,7 +3096,20 @@ def export_cmd(db: str, model: str, path: str, replace: bool) -> None:
     Examples:
       ad-duckdb export warehouse.duckdb tx_ae tx_ae.onnx
       ad-duckdb export warehouse.duckdb tx_ae@2 models/
+      ad-duckdb export warehouse.duckdb --all models/    # every model, every version
     """
+    if every:
+        if path is not None:
+            raise click.UsageError(f"--all exports every model: give only the folder, e.g. ad-duckdb export "
+                                   f"{shlex.quote(db)} --all {shlex.quote(path)}.")
+        with _open(db, read_only=True) as con:
+            written = modelsets.export_all(con, model, replace=replace)
+        click.echo(f"wrote {len(written)} model file{'' if len(written) == 1 else 's'} to {model}")
+        return
+    if path is None:
+        raise click.UsageError(f"Missing argument 'PATH'. ad-duckdb export takes DB MODEL PATH (the .onnx file or "
+                               f"folder to write), e.g. ad-duckdb export {shlex.quote(db)} {shlex.quote(model)} "
+                               f"{shlex.quote(model.split('@')[0])}.onnx; or --all DIR for every model.")
     if path == "-":
         _export_to_stdout(db, model)
         return
@@ -3130,10 +3147,13 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
 
     PATH - reads the file from standard input (refused on a terminal), so
     `ad-duckdb export DB MODEL - | ad-duckdb import OTHER_DB -` copies a model with no file in between.
+    PATH a folder (as `ad-duckdb export DB --all DIR` writes): every .onnx file in it, all or nothing; a file
+    a version here already holds stores nothing, so a re-run adds no version.
 
     \b
     Example:
       ad-duckdb import other.duckdb tx_ae.onnx --name tx_ae
+      ad-duckdb import other.duckdb models/
     """
     _refuse_in_memory(db, "import", f"ad-duckdb import models.duckdb {shlex.quote(path)}")
     if path == "-" and sys.stdin.isatty():
@@ -3142,10 +3162,8 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
             f"standard input is a terminal, not an .onnx file: redirect one into it (ad-duckdb import "
             f"{shlex.quote(db)} - < tx_ae.onnx), pipe `ad-duckdb export DB MODEL -` into it, or give the file's path.")
     if Path(path).is_dir():
-        raise click.ClickException(
-            f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
-            f"e.g. {str(Path(path) / 'tx_ae.onnx')!r}."
-        )
+        _import_folder(db, path, name, out_format)
+        return
     creation = _Creation()
     stored = False
     done: list[str] = []
@@ -3176,6 +3194,32 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
         if creation.ours and not stored and not done:  # as train: a refused file must not leave an empty database behind
             _remove_new_database(db)
         raise
+
+
+def _import_folder(db: str, path: str, name: str | None, out_format: str) -> None:
+    """``import DB DIR``: the set ``export --all`` wrote, all or nothing (``modelsets.import_folder``)."""
+    if not any(p.name.endswith(modelsets.SUFFIX) for p in Path(path).iterdir()):
+        raise click.ClickException(
+            f"{path!r} is a folder, not a model file, and holds no .onnx file: give the .onnx file that "
+            f"`ad-duckdb export` wrote, e.g. {str(Path(path) / 'tx_ae.onnx')!r}, or the folder `ad-duckdb export DB "
+            "--all DIR` wrote.")
+    if name is not None:
+        raise click.UsageError(f"--name renames one model; {path!r} is a folder of models, stored under their own "
+                               "names: import one file of it to rename it.")
+    creation = _Creation()
+    done: list[tuple[str, str, bool]] = []
+    try:
+        with _open(db, create=True, creation=creation) as con, _notes():
+            done = modelsets.import_folder(con, path)
+    except BaseException:
+        if creation.ours:  # nothing was stored: leave no empty database behind
+            _remove_new_database(db)
+        raise
+    if out_format == "json":
+        click.echo(jsonvalues.dumps([{"file": f, "model": ref, "stored": stored} for f, ref, stored in done], indent=1))
+        return
+    for f, ref, stored in done:
+        click.echo(f"{'stored' if stored else 'already stored'} {ref} from {f}")
 
 
 @cli.command("dbt-package")

@@ -19,6 +19,7 @@ import numpy as np
 from . import (
     alarmrate,
     costs,
+    filegoals,
     interrupts,
     intervals,
     normalonly,
@@ -65,14 +66,16 @@ from .udfs import refresh, registry
 
 
 def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Sequence[float] | None = None, *,
-                       version: int) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
+                       version: int) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]], dict[str, Any]]:
     """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores (whose
     ``score_quantiles`` are ``quantiles``), and the goals of those chosen on labels (name -> (goal, the version it
     comes from)). Each name from the newest version that has it: one retrain run without the flag does not lose
-    them for the next. ``version``: the one the new model is stored as, which the notes name."""
+    them for the next. ``version``: the one the new model is stored as, which the notes name. Third: the goals
+    of carried thresholds that came in a model file (``filegoals``), never run: the new version keeps them to show."""
     new_ref = f"{name}@{version}"
     out: list[Threshold] = []
     goals: dict[str, tuple[dict[str, Any], str]] = {}
+    from_files: dict[str, Any] = {}
     newest = True
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
         try:
@@ -97,11 +100,14 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
                 "ad-duckdb threshold)."
             )
         out += thresholds.carried(own, grid or [], scores, prev.ref, quantiles)
-        kept = prev.metrics.get(store.GOALS)
+        kept, came = filegoals.split(prev.metrics, prev.source)
         for t in own:
-            goal = kept.get(t.name) if isinstance(kept, dict) else None
+            goal = kept.get(t.name)
             if _is_goal(goal):
                 goals[t.name] = (goal, prev.ref)
+            elif t.name in came:
+                from_files[t.name] = came[t.name]
+                _warn_goal_from_file(cur, t, came[t.name], prev.ref, new_ref)
             elif t.method in thresholds.LABELLED:
                 _warn_goal_not_kept(cur, t, prev.ref, new_ref)
             elif (origin := _carried_origin(name, t)) is not None:
@@ -111,7 +117,17 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
                 elif method is not None:
                     _warn_goal_not_kept(cur, t, prev.ref, new_ref,
                                         method=method, origin=f"carried from {name}@{origin[0]}")
-    return out, goals
+    return out, goals, from_files
+
+
+def _warn_goal_from_file(cur: Any, t: Threshold, goal: Any, ref: str, new_ref: str) -> None:
+    """A carried threshold whose goal came in a model file is not chosen again: say so, and the command that does."""
+    name = ref.rpartition("@")[0]
+    notes.warn(
+        f"Threshold {t.name!r} is carried to {new_ref} at the same point of its training scores, not chosen again on "
+        f"labelled rows: its goal came in an imported model file ({ref}), and ad_duckdb runs no SQL a file brings. "
+        f"To choose it on labelled rows, name them yourself: {filegoals.choose_again(store.cli_db(cur), name, t.name, goal)}"
+        "; later retrains then choose it again.")
 
 
 # What thresholds.carried writes (and wrote before goals were kept): "carried from NAME@K (METHOD, VALUE: ..."
@@ -141,17 +157,18 @@ def _goal_carried_from(cur: Any, name: str, threshold: str, origin: tuple[int, s
     labelled = method if method in thresholds.LABELLED else None
     while version not in seen:
         seen.add(version)
-        row = cur.execute("SELECT m.metrics::VARCHAR, t.chosen_on, t.method FROM ad_models m LEFT JOIN ad_thresholds t "
+        row = cur.execute("SELECT m.metrics::VARCHAR, t.chosen_on, t.method, m.source FROM ad_models m "
+                          "LEFT JOIN ad_thresholds t "
                           "ON t.model = m.name AND t.version = m.version AND t.threshold_name = $3 WHERE m.name = $1 "
                           "AND m.version = $2", [name, version, threshold]).fetchall()
         if not row:
             return None, labelled  # dropped since: nothing left to read the goal from
-        metrics, chosen_on, kind = row[0]
+        metrics, chosen_on, kind, source = row[0]
         try:
-            kept = json.loads(metrics or "{}").get(store.GOALS)
+            kept = filegoals.split(json.loads(metrics or "{}"), source)[0]
         except (ValueError, AttributeError):  # metrics hand-edited into something else than an object
-            kept = None
-        goal = kept.get(threshold) if isinstance(kept, dict) else None
+            kept = {}
+        goal = kept.get(threshold)
         if _is_goal(goal) and labelled in (None, goal["method"]):
             return (goal, f"{name}@{version}"), goal["method"]
         back = _carried_origin(name, Threshold(name=threshold, value=0.0, method=kind or "", chosen_on=chosen_on))
@@ -943,8 +960,8 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
 
     Why counted, not matched as text: a threshold chosen on every labelled row and judged on the test part of them
     (or on a slice that shares some) flattered its figures as much as one judged on its own rows, without a word."""
-    goals = lm.rec.metrics.get(store.GOALS)
-    if not isinstance(goals, dict):
+    goals = filegoals.split(lm.rec.metrics, lm.rec.source)[0]  # a file's goals' SQL is never run
+    if not goals:
         return ""
     shown = []
     cur = pysource.cursor(con, source)

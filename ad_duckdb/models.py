@@ -321,25 +321,31 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, promote=promote)
 
 
-def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
-                  name: str | None = None, promote: bool = True) -> ModelInfo:
-    """Store ``rec``, read by ``onnxfile`` from ``origin`` (a file's name, or standard input), as ``import_model``."""
+def import_checks(rec: ModelRecord, origin: str, name: str | None = None) -> None:
+    """What import refuses in a file read from ``origin`` before anything is stored: a graph onnxruntime's checks
+    refuse, and (``name``: none given) a name no model may have now."""
     from .scoring import make_session
 
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
-    # Why the file's own ref: the version numbers start again in each database, so the file's tx_ae@3 is stored as
-    # tx_ae@1 in a fresh one, and a query pinned to 'tx_ae@3' there scores with another model (or none). Taken
-    # before a rename: 'fraud@3' would name a version that never existed.
-    exported = rec.ref
-    if name is not None:
-        rec.name = store.check_name(name)
-    elif store.is_model_file(rec.name):  # an older release's export: say how to give it a name, as the store refuses it
+    if name is None and store.is_model_file(rec.name):  # an older release's export: say how to give it a name, as the store refuses it
         new = store.name_without_onnx(rec.name)
         raise OptionError(
             f"{origin!r} holds model {rec.name!r} (exported by an older ad_duckdb, which allowed names ending "
             f"in '.onnx'), a name no model may have now: register(models=...) and the dbt plugin's 'models' read it "
             f"as the path of an exported file. Import it under another name: name={new!r} (CLI: --name {new})."
         )
+
+
+def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
+                  name: str | None = None, promote: bool = True) -> ModelInfo:
+    """Store ``rec``, read by ``onnxfile`` from ``origin`` (a file's name, or standard input), as ``import_model``."""
+    import_checks(rec, origin, name)
+    # Why the file's own ref: the version numbers start again in each database, so the file's tx_ae@3 is stored as
+    # tx_ae@1 in a fresh one, and a query pinned to 'tx_ae@3' there scores with another model (or none). Taken
+    # before a rename: 'fraud@3' would name a version that never existed.
+    exported = rec.ref
+    if name is not None:
+        rec.name = store.check_name(name)
     rec.source = f"imported from {origin} ({exported}; {rec.source})"
     def unless_stored(r: ModelRecord) -> None:
         # Why again in the save's transaction: imports of one file at once (a deployment step run by several

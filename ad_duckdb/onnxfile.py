@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import filevalues, graphfills, integrity, jsonvalues, readers, store, storedmetrics
+from . import filegoals, filevalues, graphfills, integrity, jsonvalues, readers, store, storedmetrics
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -89,6 +89,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             threshold_times={str(k): _utc_time(v) for k, v in dict(times).items()},
         )
         storedmetrics.check(rec.metrics)
+        rec.metrics = filegoals.from_file(rec.metrics)  # its goals' SQL is the file writer's: kept, never run
         readers.check(rec.lib_versions, f"its model {rec.ref}")
         if not all(isinstance(t.value, int | float) and not isinstance(t.value, bool) for t in rec.thresholds):
             raise ValueError("a threshold's value must be a number")

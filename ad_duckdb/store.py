@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, damagedrows, integrity, jsonvalues, lifecycle, readers, storedmetrics
+from . import damagedfile, damagedrows, filegoals, integrity, jsonvalues, lifecycle, readers, storedmetrics
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -407,6 +407,18 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
                             f"next version): {last_error}")
 
 
+def insert_next(cur: Any, rec: ModelRecord) -> None:
+    """Store ``rec`` as the next version of its name inside the caller's transaction: for a set of models stored
+    all or nothing (``modelsets``), where ``save``'s own transaction per model would leave half a set."""
+    check_name(rec.name)
+    rec.sha256 = sha256_hex(rec.onnx)
+    rec.version = next_version(cur, rec.name)
+    before = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?", [rec.name]).fetchall()]
+    _insert(cur, rec)
+    # Why as save's: a set's versions are logged in history, and a name with a promoted version follows the set
+    lifecycle.on_store(cur, rec.name, rec.version, before, True, "imported")
+
+
 def next_version(cur: Any, name: str) -> int:
     """The version the next model stored as ``name`` gets (numbers of dropped versions are never reused).
 
@@ -448,7 +460,7 @@ def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at
 
 # Key of ad_models.metrics holding, per threshold name, the goal a threshold was chosen for on labelled rows
 # ({"method", "target", "source", "label", "where", "confident"}), so that a retrain can choose it again.
-GOALS = "threshold_goals"
+GOALS = filegoals.GOALS
 
 
 # Held by drop's and set_threshold's transactions. Why: DuckDB's snapshots let a threshold be inserted for a version
@@ -462,20 +474,20 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
     under its name before is dropped), in one transaction: a threshold never outlives or lacks its goal, nor its
     version (a version dropped since it was loaded is refused)."""
     with _VERSIONS_CHANGE, transaction(cur):
-        row = cur.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = ? AND version = ?",
+        row = cur.execute("SELECT metrics::VARCHAR, source FROM ad_models WHERE name = ? AND version = ?",
                           [model, version]).fetchall()
         if not row:
             # Why here, in the transaction: the version was loaded (and the value chosen on it) before, so a drop in
             # another thread or process since would otherwise leave a threshold row that no version owns.
             raise not_found(f"{model}@{version}", known_models(cur), dropped_versions(cur))
         metrics = json.loads(row[0][0] or "{}")
-        kept = metrics.get(GOALS)
-        goals = dict(kept) if isinstance(kept, dict) else {}  # an imported file's malformed goals are replaced
-        if goal is not None or goals.pop(t.name, None) is not None:
+        # an imported file's malformed goals are replaced; its goal under this name is the user's choice no longer
+        goals, came = filegoals.split(metrics, row[0][1])
+        if goal is not None or goals.pop(t.name, None) is not None or came.pop(t.name, None) is not None:
             if goal is not None:
                 goals[t.name] = goal
             cur.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?",
-                        [_json(metrics | {GOALS: goals}), model, version])
+                        [_json(filegoals.joined(metrics, row[0][1], goals, came)), model, version])
         write_threshold(cur, model, version, t)
 
 

@@ -119,3 +119,18 @@ def unwrapped(text: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def make_versioned_models(con: duckdb.DuckDBPyConnection) -> None:
+    """transactions and lab (labelled), with tx_ae@1 and tx_ae@2 (a manual 'cut' and a max_f1 'best' chosen on lab):
+    a dev database whose models are moved elsewhere (import tests)."""
+    import warnings
+
+    make_transactions(con)
+    con.execute("CREATE TABLE lab AS SELECT *, (amount > 300)::INTEGER AS label FROM transactions")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, **FAST)
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=7.5)
+        ad_duckdb.set_threshold(con, "tx_ae", "best", "max_f1", source="lab", label="label")

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb import integrity, onnxfile, readers, store
+from ad_duckdb import filegoals, integrity, onnxfile, readers, store
 from ad_duckdb.cli import cli
 
-from conftest import FAST, make_transactions
+from conftest import FAST, make_transactions, make_versioned_models
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("import2")
     con = ad_duckdb.connect(str(folder / "dev.duckdb"))
     try:
-        make_transactions(con)
-        con.execute("CREATE TABLE lab AS SELECT *, (amount > 300)::INTEGER AS label FROM transactions")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, **FAST)
-            ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=7.5)
-            ad_duckdb.set_threshold(con, "tx_ae", "best", "max_f1", source="lab", label="label")
+        make_versioned_models(con)
         ad_duckdb.export_model(con, "tx_ae", folder / "tx.onnx")
     finally:
         con.close()
@@ -263,7 +256,7 @@ def _answers(con: duckdb.DuckDBPyConnection, ref: str) -> list[tuple[Any, ...]]:
         f"is_anomaly_at('{ref}', 'best', count, amount), anomaly_percentile('{ref}', count, amount), "
         f"anomaly_explain('{ref}', count, amount), anomaly_terms('{ref}', count, amount), "
         f"anomaly_threshold('{ref}', 'cut') FROM (SELECT * FROM transactions UNION ALL SELECT 999, NULL, 55.5, "
-        "55.5 UNION ALL SELECT 1000, 80, NULL, NULL) ORDER BY transaction_id").fetchall()
+        "55.5 UNION ALL SELECT 1000, 80, NULL, NULL) ORDER BY transaction_id, count NULLS FIRST").fetchall()
 
 
 def test_a_round_trip_keeps_everything_show_prints_and_every_answer(dev: Path, tmp_path: Path) -> None:
@@ -278,9 +271,13 @@ def test_a_round_trip_keeps_everything_show_prints_and_every_answer(dev: Path, t
         assert info.ref == "tx_ae@1"
         make_transactions(mem)
         original, copied = ad_duckdb.load_model(src, "tx_ae@2"), ad_duckdb.load_model(mem, "tx_ae@1")
-        for field in ("features", "thresholds", "threshold_times", "metrics", "params", "lib_versions", "created_at",
+        for field in ("features", "thresholds", "threshold_times", "params", "lib_versions", "created_at",
                       "sha256", "onnx", "kind", "train_rows", "format_version"):
             assert getattr(copied, field) == getattr(original, field), field
+        # the goal comes along, kept to show, never run (filegoals): under its own key, none to run
+        goals = original.metrics.pop(store.GOALS)
+        assert copied.metrics.pop(filegoals.IMPORTED) == goals and copied.metrics.pop(store.GOALS, None) is None
+        assert copied.metrics == original.metrics
         expected = _answers(src, "tx_ae@2")
         assert _answers(mem, "tx_ae@1") == expected
     finally:
@@ -294,6 +291,7 @@ def test_a_round_trip_keeps_everything_show_prints_and_every_answer(dev: Path, t
     finally:
         con.close()
     a, b = _show(str(dev / "dev.duckdb"), "tx_ae@2"), _show(str(other), "tx_ae@1")
+    a["metrics"] = filegoals.from_file(a["metrics"])  # the file's goal: kept to show, never run
     assert {k: v for k, v in a.items() if k not in _BY_DESIGN} == {k: v for k, v in b.items() if k not in _BY_DESIGN}
     assert b["source"] == "imported from tx.onnx (tx_ae@2; transactions)"
     # and back: the copy's export imported into the first database is the model it came from, so nothing is stored
@@ -329,5 +327,66 @@ def test_a_rerun_deployment_after_a_threshold_was_set_in_prod_adds_no_version(de
             warnings.simplefilter("ignore")
             assert ad_duckdb.import_model(con, dev / "tx.onnx").ref == "tx_ae@2"
         assert con.execute("SELECT anomaly_threshold('tx_ae', 'cut')").fetchall() == [(7.5,)]
+    finally:
+        con.close()
+
+
+def _goal(key: str, value: object) -> Callable[[dict[str, Any]], None]:
+    return lambda m: m["metrics"]["threshold_goals"]["best"].__setitem__(key, value)
+
+
+def _prod_and_crafted_goal(dev: Path, tmp_path: Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """A prod database with transactions, and tx.onnx crafted so that its goal's where reads a secret file and
+    raises its text: where it runs, the warning shows it."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-4711")
+    crafted = _crafted(dev, _goal("where", f"error((SELECT content FROM read_text('{secret}')))"), "goal.onnx")
+    con = ad_duckdb.connect(str(tmp_path / "prod.duckdb"))
+    make_transactions(con)
+    return con, crafted
+
+
+def test_an_imported_files_goal_sql_never_runs_at_a_carrying_retrain(dev: Path, tmp_path: Path) -> None:
+    """A file's threshold goal holds SQL (its source and where), which a retrain with carry_thresholds ran: a crafted
+    file made prod read what it chose (here a file, whose text came back in the warning). The imported goal is kept
+    for the user to read, never run: the retrain carries the cut and names the command that chooses it again."""
+    con, crafted = _prod_and_crafted_goal(dev, tmp_path)
+    try:
+        con.execute("CREATE TABLE lab AS SELECT *, (amount > 300)::INTEGER AS label FROM transactions")
+        ad_duckdb.import_model(con, crafted)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], carry_thresholds=True, **FAST)
+        said = "\n".join(str(w.message) for w in seen)
+        assert "TOP-SECRET" not in said
+        assert "'best'" in said and "imported" in said and "--source lab --label label" in said
+        best = con.execute("SELECT method, chosen_on FROM ad_thresholds WHERE model = 'tx_ae' AND version = 2 "
+                           "AND threshold_name = 'best'").fetchall()
+        assert best[0][0] == "quantile" and best[0][1].startswith("carried from tx_ae@1")
+        # naming the source again is the user's choice: the goal is then theirs, and the next retrain chooses it again
+        ad_duckdb.set_threshold(con, "tx_ae", "best", "max_f1", source="lab", label="label")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], carry_thresholds=True, **FAST)
+        assert con.execute("SELECT method FROM ad_thresholds WHERE model = 'tx_ae' AND version = 3 "
+                           "AND threshold_name = 'best'").fetchall() == [("max_f1",)]
+    finally:
+        con.close()
+
+
+def test_a_goal_an_earlier_release_imported_as_the_versions_own_is_not_run(dev: Path, tmp_path: Path) -> None:
+    """A database where an earlier release imported the crafted file kept its goals under threshold_goals, beside the
+    goals of the database's own: its "imported from" source says they came in the file, so they are not run either."""
+    con, crafted = _prod_and_crafted_goal(dev, tmp_path)
+    try:
+        ad_duckdb.import_model(con, crafted)
+        # as the earlier release stored it: the file's goals as the version's own, no imported_threshold_goals
+        con.execute("UPDATE ad_models SET metrics = json_merge_patch(metrics, json_object('threshold_goals', "
+                    "metrics->'imported_threshold_goals', 'imported_threshold_goals', NULL))")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], carry_thresholds=True, **FAST)
+        said = "\n".join(str(w.message) for w in seen)
+        assert "TOP-SECRET" not in said and "imported model file" in said
     finally:
         con.close()

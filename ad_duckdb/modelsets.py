@@ -1,0 +1,111 @@
+"""Every model of a database at once: ``export_all`` writes each version (thresholds and goals inside, as
+``export_model`` does) to a folder, and ``import_folder`` stores such a folder in another database, all or nothing.
+
+Why: moving a set of models between machines took one export and one import per version, in the right order by
+hand, and an import failing halfway left half the set stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from . import interrupts, notes, onnxfile, store
+from .connarg import check_connection
+from .exceptions import BadInputError, IntegrityError
+from .store import ModelRecord
+from .udfs import refresh
+
+SUFFIX = ".onnx"
+
+
+def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: bool = False) -> list[Path]:
+    """Write every version of every model to ``folder`` (created if missing) as ``NAME@VERSION.onnx``; returns the
+    paths written. An existing file there is replaced only with ``replace=True``, and then none is written
+    unless all can be: the existing ones are named first."""
+    con = check_connection(con, "export_all")
+    cur = interrupts.cursor(con)
+    try:
+        refs = [f"{name}@{v}" for name, versions in sorted(store.known_models(cur).items()) for v in sorted(versions)]
+        # Why all read before any is written: a damaged version found halfway left half the set in the folder
+        recs = [_checked(cur, ref) for ref in refs]
+    finally:
+        cur.close()
+    if not refs:
+        raise BadInputError("The database holds no model to export; train one first (ad-duckdb train ...).")
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise BadInputError(f"{str(out)!r} is a file; export --all writes one file per model version into a folder.")
+    there = [ref for ref in refs if (out / f"{ref}{SUFFIX}").exists()]
+    if there and not replace:
+        raise BadInputError(f"{str(out)!r} already holds {', '.join(f'{r}{SUFFIX}' for r in there[:5])}"
+                            f"{' ...' if len(there) > 5 else ''}; pass replace=True (CLI: --replace) to overwrite, "
+                            "or export to an empty folder.")
+    out.mkdir(parents=True, exist_ok=True)
+    return [onnxfile.write_file(rec, out / f"{rec.ref}{SUFFIX}", replace=replace) for rec in recs]
+
+
+def _checked(cur: Any, ref: str) -> ModelRecord:
+    try:
+        return store.load(cur, ref)
+    except IntegrityError as e:
+        raise IntegrityError(f"{e} Nothing was exported: drop {ref} (ad-duckdb drop DB {ref} --yes), or export the "
+                             "other versions one by one (ad-duckdb export DB NAME@VERSION DIR/).") from e
+
+
+def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path) -> list[tuple[str, str, bool]]:
+    """Store every ``.onnx`` file of ``folder`` (as ``export_all`` writes them), each name's versions in their
+    exported order, in one transaction: a file that cannot be read or stored stores none of the set. A file whose
+    graph and thresholds a version of its name here already holds stores nothing, so a re-run adds no version.
+    Returns (file, version here, stored) per file."""
+    from .models import import_checks
+
+    con = check_connection(con, "import_folder")
+    path = Path(folder)
+    files = sorted(p for p in path.iterdir() if p.name.endswith(SUFFIX)) if path.is_dir() else []
+    if not files:
+        raise BadInputError(f"{str(path)!r} holds no {SUFFIX} file; give the folder `ad-duckdb export DB --all DIR` "
+                            "wrote, or one model file.")
+    recs: list[tuple[Path, ModelRecord]] = []
+    for p in files:
+        rec = onnxfile.read_file(p)  # any file refused: nothing stored
+        import_checks(rec, p.name)
+        recs.append((p, rec))
+    recs.sort(key=lambda pr: (pr[1].name, pr[1].version))
+    done: list[tuple[str, str, bool]] = []
+    cur = interrupts.cursor(con)
+    try:
+        store.ensure_schema(cur)
+        store.check_can_write(cur, f"Cannot store the models of {str(path)!r}")
+        with store.transaction(cur):
+            for p, rec in recs:
+                held = _held(cur, rec)
+                if held is not None:
+                    done.append((p.name, held, False))
+                    continue
+                rec.source = f"imported from {p.name} ({rec.ref}; {rec.source})"
+                store.insert_next(cur, rec)
+                done.append((p.name, rec.ref, True))
+    finally:
+        cur.close()
+    if not any(stored for _, _, stored in done):
+        notes.warn(f"Every model of {str(path)!r} is already stored here; nothing imported.")
+    refresh(con)
+    return done
+
+
+def _held(cur: Any, rec: ModelRecord) -> str | None:
+    """The version of ``rec.name`` here holding the same graph and each of ``rec``'s thresholds at the same value
+    (it may have more, set here), else None. Why any version, not the latest as one import checks: a set's older
+    versions are stored before its newer ones, so at a re-run each but the last is older than the latest."""
+    sha = store.sha256_hex(rec.onnx)
+    want = {t.name: float(t.value) for t in rec.thresholds}
+    rows = cur.execute("SELECT version FROM ad_models WHERE name = ? AND sha256 = ? ORDER BY version DESC",
+                       [rec.name, sha]).fetchall()
+    for (version,) in rows:
+        have = dict(cur.execute("SELECT threshold_name, value FROM ad_thresholds WHERE model = ? AND version = ?",
+                                [rec.name, version]).fetchall())
+        if all(have.get(k) == v for k, v in want.items()):
+            return f"{rec.name}@{version}"
+    return None
