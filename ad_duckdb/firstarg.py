@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from .callshape import call_shape_hint
 from .exceptions import is_interrupt
 from .features import as_number_hint, is_numeric_type
 from .sqltext import sql_tokens
@@ -93,6 +94,9 @@ def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None,
     """For DuckDB's binder error on an anomaly function's non-numeric first feature: what the argument is and the fix
     (the functions' own errors say so for the other arguments); else "". ``con`` and ``statement``: to read a text
     argument's values, for the expression that reads amounts written as an export writes them ("1.234,50")."""
+    shape = call_shape_hint(error, statement)  # the model's name or every feature left out
+    if shape:
+        return shape
     m = _BINDER_MISMATCH.search(error)
     if m is None:
         return ""

@@ -3000,3 +3000,23 @@ def test_train_code_sizes_wider_than_the_layer_is_a_wrong_option(tmp_path: Path)
     assert res.output.startswith("Error: Invalid value for '--code-sizes': --code-sizes 1000 on 2 features (Model "
                                  "'ms'): "), res.output
     assert "give sizes of at most 16, e.g. --code-sizes 2,4,8,16" in " ".join(res.output.split()), res.output
+
+
+def test_sql_call_without_the_model_name_or_features_says_what_to_write(model_db: str) -> None:
+    """anomaly_score(count, amount) (the model's name left out) failed with DuckDB's bare "No function matches", and
+    anomaly_score(5, 5, 300) said its first feature "is INTEGER_LITERAL, not a number" and to CAST(5 AS DOUBLE);
+    anomaly_score('tx_ae') and anomaly_threshold('tx_ae') gave no hint. The first argument is the model's name in
+    quotes, then come the features (anomaly_threshold: then the threshold's name): say that."""
+    for call, func, here in (("anomaly_score(count, amount)", "anomaly_score", "INTEGER"),
+                             ("anomaly_score(5, 5, 300)", "anomaly_score", "INTEGER_LITERAL"),
+                             ("anomaly_explain(5::BIGINT, count, amount)", "anomaly_explain", "BIGINT"),
+                             ("anomaly_threshold(0.99, 'p99')", "anomaly_threshold", "DECIMAL(3,2)")):
+        out = " ".join(fails_in_one_line("sql", model_db, f"SELECT {call} FROM transactions").split())
+        assert f"{func}'s first argument is the model's name in quotes ('tx_ae', or 'tx_ae@2' for one version), " \
+               f"here {here}" in out, (call, out)
+        assert "not a number" not in out and "CAST(" not in out, (call, out)
+    for call, fix in (("anomaly_score('tx_ae')", "anomaly_score('tx_ae', x1, x2, ...)"),
+                      ("is_anomaly_at('tx_ae', 'p99')", "is_anomaly_at('tx_ae', 'p99', x1, x2, ...)"),
+                      ("anomaly_threshold('tx_ae')", "anomaly_threshold('tx_ae', 'default')")):
+        out = " ".join(fails_in_one_line("sql", model_db, f"SELECT {call} FROM transactions").split())
+        assert fix in out and "ad-duckdb show DB MODEL" in out, (call, out)
