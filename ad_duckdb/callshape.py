@@ -15,6 +15,7 @@ from .udfs import FUNCTIONS
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
                               rf"'({'|'.join(FUNCTIONS)})\(([^']*)\)'")
 # types DuckDB casts to the VARCHAR of the model's name by itself (an ENUM column binds)
+_PLACEHOLDER = "'MODEL'"
 _TEXT = ("VARCHAR", "STRING_LITERAL", '"NULL"', "NULL")
 
 
@@ -38,7 +39,7 @@ def call_shape_hint(error: str, statement: str = "") -> str:
     types = [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", m.group(2))]
     if types and types[0] not in _TEXT and not types[0].startswith("ENUM"):
         return (f" ({func}'s first argument is the model's name in quotes ('tx_ae', or 'tx_ae@2' for one version), "
-                f"here {types[0]}: {_shape(func, 'MODEL')}; `ad-duckdb list DB` lists the models, "
+                f"here {types[0]}: {_shape(func, _PLACEHOLDER)}; `ad-duckdb list DB` lists the models, "
                 "`ad-duckdb show DB MODEL` their features in order)")
     needed = {"anomaly_threshold": 2, "is_anomaly_at": 3}.get(func, 2)
     if len(types) >= needed:
@@ -46,7 +47,7 @@ def call_shape_hint(error: str, statement: str = "") -> str:
     from .firstarg import _call_arguments
 
     named = {a[0] for a in _call_arguments(statement, func.lower()) if a and re.fullmatch(r"'(?:[^']|'')*'", a[0])}
-    model = named.pop() if len(named) == 1 else "'MODEL'"
+    model = named.pop() if len(named) == 1 else _PLACEHOLDER
     what = "the threshold's name" if func == "anomaly_threshold" else "the model's feature columns in its order"
     if func == "is_anomaly_at":
         what = "the threshold's name, then the model's feature columns in its order"

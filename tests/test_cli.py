@@ -3020,3 +3020,22 @@ def test_sql_call_without_the_model_name_or_features_says_what_to_write(model_db
                       ("anomaly_threshold('tx_ae')", "anomaly_threshold('tx_ae', 'default')")):
         out = " ".join(fails_in_one_line("sql", model_db, f"SELECT {call} FROM transactions").split())
         assert fix in out and "ad-duckdb show DB MODEL" in out, (call, out)
+
+
+def test_sql_script_sees_thresholds_its_own_statements_write(model_db: str, tmp_path: Path) -> None:
+    """A `sql --write` script that stored a threshold with INSERT INTO ad_thresholds (or changed one with UPDATE, or
+    took one out with DELETE) scored its next statements with the thresholds loaded when it started: the INSERTed one
+    was "no threshold 'mine'", an UPDATEd one kept its old value, a DELETEd one was still used. The functions now
+    load the store again after a statement that changed it."""
+    db = str(tmp_path / "th.duckdb")
+    shutil.copy(model_db, db)
+    insert = ("INSERT INTO ad_thresholds (model, version, threshold_name, value, method, created_at) "
+              "VALUES ('tx_ae', 1, 'mine', 20.0, 'manual', now())")
+    out = run("sql", "--write", "--format", "csv", db, f"{insert}; SELECT anomaly_threshold('tx_ae', 'mine') AS t")
+    assert out.splitlines()[-1] == "20.0", out
+    out = run("sql", "--write", "--format", "csv", db, "UPDATE ad_thresholds SET value = 30 WHERE threshold_name = "
+              "'mine'; SELECT anomaly_threshold('tx_ae', 'mine') AS t, is_anomaly_at('tx_ae', 'mine', 1, 25) AS f")
+    assert out.splitlines()[-1] == "30.0,false", out
+    out = run("sql", "--write", db, "DELETE FROM ad_thresholds WHERE threshold_name = 'mine'; "
+              "SELECT anomaly_threshold('tx_ae', 'mine')", ok=False)
+    assert "has no threshold 'mine'" in out, out
