@@ -19,6 +19,13 @@ _PLACEHOLDER = "'MODEL'"
 _TEXT = ("VARCHAR", "STRING_LITERAL", '"NULL"', "NULL")
 
 
+def argument_types(listed: str) -> list[str]:
+    """The argument types of DuckDB's "No function matches ... 'f(T1, T2)'" (``listed``: "T1, T2").
+
+    Why not split(","): DECIMAL(14,2) is one type, and its halves read as two arguments."""
+    return [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", listed)]
+
+
 def _shape(func: str, model: str) -> str:
     """How a call of ``func`` is written, with model ``model``."""
     if func == "anomaly_threshold":
@@ -34,9 +41,7 @@ def call_shape_hint(error: str, statement: str = "") -> str:
     m = _BINDER_MISMATCH.search(error)
     if m is None:
         return ""
-    func = m.group(1)
-    # Why not split(","): DECIMAL(14,2) is one type
-    types = [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", m.group(2))]
+    func, types = m.group(1), argument_types(m.group(2))
     if types and types[0] not in _TEXT and not types[0].startswith("ENUM"):
         return (f" ({func}'s first argument is the model's name in quotes ('tx_ae', or 'tx_ae@2' for one version), "
                 f"here {types[0]}: {_shape(func, _PLACEHOLDER)}; `ad-duckdb list DB` lists the models, "
