@@ -3039,3 +3039,20 @@ def test_sql_script_sees_thresholds_its_own_statements_write(model_db: str, tmp_
     out = run("sql", "--write", db, "DELETE FROM ad_thresholds WHERE threshold_name = 'mine'; "
               "SELECT anomaly_threshold('tx_ae', 'mine')", ok=False)
     assert "has no threshold 'mine'" in out, out
+
+
+def test_a_store_without_its_thresholds_table_says_so_and_lets_sql_put_it_back(model_db: str, tmp_path: Path) -> None:
+    """After ALTER TABLE ad_thresholds RENAME TO old_th, every `ad-duckdb sql` failed with DuckDB's "Table with name
+    ad_thresholds does not exist!" (exit 6), also the ALTER that renames it back, as registering the functions read
+    it. The functions now register, their calls name the missing table and the fix, and the fix runs."""
+    db = str(tmp_path / "th.duckdb")
+    shutil.copy(model_db, db)
+    con = duckdb.connect(db)
+    con.execute("ALTER TABLE ad_thresholds RENAME TO old_th")
+    con.close()
+    res = CliRunner().invoke(cli, ["sql", db, "SELECT anomaly_score('tx_ae', 5, 300)"], catch_exceptions=False)
+    assert res.exit_code != 0 and "ad_thresholds" in res.output and "missing" in res.output, res.output
+    assert "RENAME TO ad_thresholds" in res.output and "sql/schema.sql" in res.output, res.output
+    res = CliRunner().invoke(cli, ["sql", "--write", db, "ALTER TABLE old_th RENAME TO ad_thresholds; "
+                                   "SELECT is_anomaly('tx_ae', 5, 300) AS f"], catch_exceptions=False)
+    assert res.exit_code == 0 and res.output.split()[-1] in ("true", "false"), res.output
