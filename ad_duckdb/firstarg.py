@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from .callshape import argument_types, call_shape_hint
 from .exceptions import is_interrupt
 from .features import as_number_hint, is_numeric_type
 from .sqltext import sql_tokens
@@ -93,11 +94,13 @@ def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None,
     """For DuckDB's binder error on an anomaly function's non-numeric first feature: what the argument is and the fix
     (the functions' own errors say so for the other arguments); else "". ``con`` and ``statement``: to read a text
     argument's values, for the expression that reads amounts written as an export writes them ("1.234,50")."""
+    shape = call_shape_hint(error, statement)  # the model's name or every feature left out
+    if shape:
+        return shape
     m = _BINDER_MISMATCH.search(error)
     if m is None:
         return ""
-    # Why not split(","): DECIMAL(14,2) is one type, and its halves read as two arguments
-    types = [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", m.group(2))]
+    types = argument_types(m.group(2))
     first = 2 if m.group(1) == "is_anomaly_at" else 1  # after the model (and the threshold name)
     if first == 2 and len(types) > 1 and types[1] not in ("VARCHAR", "STRING_LITERAL", '"NULL"', "NULL"):
         # a cut given as a number (PyOD's threshold_), or the name left out: the name's place holds a number

@@ -204,6 +204,17 @@ def tables_exist(cur: Any) -> bool:
                 f"attaches this one: con = ad_duckdb.connect('models.duckdb'); con.execute(\"ATTACH {attach} AS "
                 f"{alias} (READ_ONLY)\"), then train and score on {db}.main.your_table."
             )
+    if "ad_models" in found and "ad_thresholds" not in found:
+        # Why an IntegrityError (which registering the functions reports at a call, not at once): every read of the
+        # store also reads ad_thresholds, so DuckDB's "Table with name ad_thresholds does not exist!" failed each
+        # command, also the ALTER TABLE that puts the table back
+        raise IntegrityError(
+            "Table ad_thresholds of ad_duckdb's model store is missing beside ad_models (dropped or renamed by hand?), "
+            "so no model can be read. Rename it back (ALTER TABLE old_name RENAME TO ad_thresholds; from the command "
+            "line: ad-duckdb sql DB \"ALTER TABLE old_name RENAME TO ad_thresholds\" --write), or create it empty "
+            "as sql/schema.sql does (ad-duckdb sql DB --write --file sql/schema.sql creates only what is missing) and "
+            "set the thresholds again with `ad-duckdb threshold`."
+        )
     return "ad_models" in found
 
 

@@ -3000,3 +3000,59 @@ def test_train_code_sizes_wider_than_the_layer_is_a_wrong_option(tmp_path: Path)
     assert res.output.startswith("Error: Invalid value for '--code-sizes': --code-sizes 1000 on 2 features (Model "
                                  "'ms'): "), res.output
     assert "give sizes of at most 16, e.g. --code-sizes 2,4,8,16" in " ".join(res.output.split()), res.output
+
+
+def test_sql_call_without_the_model_name_or_features_says_what_to_write(model_db: str) -> None:
+    """anomaly_score(count, amount) (the model's name left out) failed with DuckDB's bare "No function matches", and
+    anomaly_score(5, 5, 300) said its first feature "is INTEGER_LITERAL, not a number" and to CAST(5 AS DOUBLE);
+    anomaly_score('tx_ae') and anomaly_threshold('tx_ae') gave no hint. The first argument is the model's name in
+    quotes, then come the features (anomaly_threshold: then the threshold's name): say that."""
+    for call, func, here in (("anomaly_score(count, amount)", "anomaly_score", "INTEGER"),
+                             ("anomaly_score(5, 5, 300)", "anomaly_score", "INTEGER_LITERAL"),
+                             ("anomaly_explain(5::BIGINT, count, amount)", "anomaly_explain", "BIGINT"),
+                             ("anomaly_threshold(0.99, 'p99')", "anomaly_threshold", "DECIMAL(3,2)")):
+        out = " ".join(fails_in_one_line("sql", model_db, f"SELECT {call} FROM transactions").split())
+        assert f"{func}'s first argument is the model's name in quotes ('tx_ae', or 'tx_ae@2' for one version), " \
+               f"here {here}" in out, (call, out)
+        assert "not a number" not in out and "CAST(" not in out, (call, out)
+    for call, fix in (("anomaly_score('tx_ae')", "anomaly_score('tx_ae', x1, x2, ...)"),
+                      ("is_anomaly_at('tx_ae', 'p99')", "is_anomaly_at('tx_ae', 'p99', x1, x2, ...)"),
+                      ("anomaly_threshold('tx_ae')", "anomaly_threshold('tx_ae', 'default')")):
+        out = " ".join(fails_in_one_line("sql", model_db, f"SELECT {call} FROM transactions").split())
+        assert fix in out and "ad-duckdb show DB MODEL" in out, (call, out)
+
+
+def test_sql_script_sees_thresholds_its_own_statements_write(model_db: str, tmp_path: Path) -> None:
+    """A `sql --write` script that stored a threshold with INSERT INTO ad_thresholds (or changed one with UPDATE, or
+    took one out with DELETE) scored its next statements with the thresholds loaded when it started: the INSERTed one
+    was "no threshold 'mine'", an UPDATEd one kept its old value, a DELETEd one was still used. The functions now
+    load the store again after a statement that changed it."""
+    db = str(tmp_path / "th.duckdb")
+    shutil.copy(model_db, db)
+    insert = ("INSERT INTO ad_thresholds (model, version, threshold_name, value, method, created_at) "
+              "VALUES ('tx_ae', 1, 'mine', 20.0, 'manual', now())")
+    out = run("sql", "--write", "--format", "csv", db, f"{insert}; SELECT anomaly_threshold('tx_ae', 'mine') AS t")
+    assert out.splitlines()[-1] == "20.0", out
+    out = run("sql", "--write", "--format", "csv", db, "UPDATE ad_thresholds SET value = 30 WHERE threshold_name = "
+              "'mine'; SELECT anomaly_threshold('tx_ae', 'mine') AS t, is_anomaly_at('tx_ae', 'mine', 1, 25) AS f")
+    assert out.splitlines()[-1] == "30.0,false", out
+    out = run("sql", "--write", db, "DELETE FROM ad_thresholds WHERE threshold_name = 'mine'; "
+              "SELECT anomaly_threshold('tx_ae', 'mine')", ok=False)
+    assert "has no threshold 'mine'" in out, out
+
+
+def test_a_store_without_its_thresholds_table_says_so_and_lets_sql_put_it_back(model_db: str, tmp_path: Path) -> None:
+    """After ALTER TABLE ad_thresholds RENAME TO old_th, every `ad-duckdb sql` failed with DuckDB's "Table with name
+    ad_thresholds does not exist!" (exit 6), also the ALTER that renames it back, as registering the functions read
+    it. The functions now register, their calls name the missing table and the fix, and the fix runs."""
+    db = str(tmp_path / "th.duckdb")
+    shutil.copy(model_db, db)
+    con = duckdb.connect(db)
+    con.execute("ALTER TABLE ad_thresholds RENAME TO old_th")
+    con.close()
+    res = CliRunner().invoke(cli, ["sql", db, "SELECT anomaly_score('tx_ae', 5, 300)"], catch_exceptions=False)
+    assert res.exit_code != 0 and "ad_thresholds" in res.output and "missing" in res.output, res.output
+    assert "RENAME TO ad_thresholds" in res.output and "sql/schema.sql" in res.output, res.output
+    res = CliRunner().invoke(cli, ["sql", "--write", db, "ALTER TABLE old_th RENAME TO ad_thresholds; "
+                                   "SELECT is_anomaly('tx_ae', 5, 300) AS f"], catch_exceptions=False)
+    assert res.exit_code == 0 and res.output.split()[-1] in ("true", "false"), res.output
