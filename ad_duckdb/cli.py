@@ -2841,7 +2841,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
              anomaly_share: float | None, weight: str | None, time: str | None, quiet: bool,
              attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
-    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut; with
+    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows with a 95% interval) and the
+    cheapest cut; with
     --anomaly-share, each threshold's precision where anomalies are that share of the rows.
 
     \b
