@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmperiods, notes, pysource, weights
+from . import alarmepisodes, alarmperiods, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -332,7 +332,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     if rows_per is not None and per is not None and covered is not None:
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
-               + _by_period(s > value, seconds_of, per, rows_per, covered, _lag1(s, seconds_of), w))
+               + _by_period(s > value, seconds_of, per, rows_per, covered, _lag1(s, seconds_of), w)
+               + alarmepisodes.text(alarmepisodes.count(s > value, seconds_of, w is not None), k, per, rows_per, n))
     else:
         on += ")"
     if trained:

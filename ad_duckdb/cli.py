@@ -2936,7 +2936,8 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
               help="json: the threshold stored, as one object (model, name, value, method, chosen_on, precision, "
                    "recall, f1, flagged_share), for scripts.")
 @click.option("--rate", help="alarm_rate: the share of --source's rows to flag, e.g. 0.5% or 0.005.")
-@click.option("--per-day", type=float, help="alarm_rate: alarms a day on --source's rows, counted over --time.")
+@click.option("--per-day", type=float, help="alarm_rate: alarms a day on --source's rows, counted over --time (flagged "
+              "rows, not runs of them).")
 @click.option("--per-hour", type=float, help="alarm_rate: alarms an hour, counted over --time.")
 @click.option("--per-week", type=float, help="alarm_rate: alarms a week, counted over --time.")
 @click.option("--time", help="alarm_rate: the DATE or TIMESTAMP column of --source giving the period its rows cover "
@@ -2969,7 +2970,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
     choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
     on rows believed normal that the model did not train on, a share (--rate) or alarms per hour, day or week
-    over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms. With
+    over --time (alarms count flagged rows (readings), not episodes: a run of 5 consecutive flagged readings is 5
+    alarms, one page; with --time the statement gives the episodes beside them); it prints what that cut flags
+    there, and warns when the stretch holds under 20 alarms. With
     --time it also gives 95% intervals for a later day (hour with --per-hour, week with --per-week) and for a later
     stretch as long, the wider of a t over how the stretch's days vary and of the count of its alarms on the
     independent rows it is worth at the rows' lag-1 correlation (readings close in time move together, so these are
