@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         SourceNotFoundError,
         ThresholdNotFoundError,
     )
+    from .thresholdcheck import check_threshold
 
 # Why loaded on first use (PEP 562), not here: `import ad_duckdb` runs before the `ad-duckdb` command can watch for
 # Ctrl-C, and importing DuckDB, numpy and pyarrow takes 1.5 s, in which a Ctrl-C printed a 30-line traceback
@@ -63,6 +64,7 @@ _HOME = {
                      "set_threshold", "train"), "api"),
     "AutoEncoderDetector": "detector",
     "compare_versions": "compare",
+    "check_threshold": "thresholdcheck",
     **dict.fromkeys(("AdDuckDBError", "AdDuckDBWarning", "BadInputError", "BadReferenceError", "DatabaseLockedError",
                      "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError",
                      "ModelNotFoundError", "NoRowsError", "NotFittedError", "NoTimesError", "OptionError",
@@ -98,7 +100,8 @@ __all__ = [
     "DatabaseLockedError",
     "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo",
     "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "OptionError", "SourceNotFoundError",
-    "ThresholdNotFoundError", "__version__", "compare_versions", "connect", "drop_model", "evaluate", "export_model", "import_model",
+    "ThresholdNotFoundError", "__version__", "check_threshold",
+    "compare_versions", "connect", "drop_model", "evaluate", "export_model", "import_model",
     "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
     "set_threshold", "train",
 ]

@@ -3032,6 +3032,50 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             _warn(optimistic)
 
 
+@cli.command("check-threshold", cls=_QueryWordsCommand)
+@click.argument("db")
+@click.argument("model")
+@click.argument("name")
+@click.option("--source", required=True, help="The recent rows to check on (a table, view or query), e.g. last "
+              "week's readings; unlabelled, believed normal for a verdict of drift to mean drift.")
+@click.option("--where", help="SQL filter on --source, e.g. \"ts >= current_date - 7\".")
+@click.option("--time", help="The DATE or TIMESTAMP column of --source the alarms per period are counted over "
+              "(default: the one an alarm_rate threshold was set with).")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: one object (model, threshold, method, target, rows, flagged, per, measured, expected_lo, "
+                   "expected_hi, outside, episodes, message), for scripts and monitors.")
+@_ATTACH
+def check_threshold(db: str, model: str, name: str, source: str, where: str | None, time: str | None,
+                    out_format: str, attach: tuple[str, ...]) -> None:
+    """Whether threshold NAME of MODEL keeps its promise on recent rows of --source: the alarms a day (hour, week)
+    or the share of rows it flags there against its target, and whether that lies outside the 95% interval it
+    promised, with the command that chooses it again on these rows.
+
+    \b
+    Examples:
+      ad-duckdb check-threshold plant.duckdb sensor_ae two_a_day --source sensor_features --where "datetime >= now() - INTERVAL 14 DAY"
+      ad-duckdb check-threshold warehouse.duckdb tx_ae default --source tx --where "day >= '2024-06-01'" --time day --format json
+
+    \b
+    alarm_rate with --per-day/--per-hour/--per-week: alarms per period here against the stored interval for a
+    later stretch as long as the one it was set on (for one later period where this stretch is shorter); alarms
+    count flagged rows, and the episodes (runs of consecutive flagged readings) are said beside them.
+    alarm_rate with --rate, contamination, quantile, flag_budget: the share flagged here, whose 95% interval
+    (Wilson's, on the independent rows these are worth at their lag-1 correlation in time) must hold the target.
+    Other methods promised no rate: the share and alarms are said without a verdict.
+    """
+    with _open(db, read_only=True, attach=attach) as con, _notes():
+        from .thresholdcheck import check_threshold as run_check
+
+        got = run_check(con, model, name, source, where=where, time=time)
+        if out_format == "json":
+            from dataclasses import asdict
+
+            click.echo(jsonvalues.dumps(asdict(got), indent=1))
+        else:
+            click.echo(got.message)
+
+
 @cli.command("export")
 @click.argument("db")
 @click.argument("model")
