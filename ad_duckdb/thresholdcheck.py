@@ -132,8 +132,9 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
         if time is not None:
             found = {c.lower(): (c, ty) for c, ty in cols}.get(time.lower())
             if found is None:
-                raise BadInputError(f"{who}: time column {time!r} is not in {source!r}; its columns: "
-                                    f"{sql_names(c for c, _ in cols)}.{did_you_mean(time, [c for c, _ in cols])}")
+                raise BadInputError(f"{who}: time column {time!r} is not in {source!r}; name its DATE or TIMESTAMP "
+                                    f"column with time= (CLI: --time); its columns: {sql_names(c for c, _ in cols)}."
+                                    f"{did_you_mean(time, [c for c, _ in cols])}")
             if not is_point_in_time(found[1]):
                 raise BadInputError(f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or "
                                     "TIMESTAMP; pass one (--time), or a query that makes one.")

@@ -1,5 +1,5 @@
 """What alarm_rate's "N a day" counts (flagged readings, and beside them episodes: runs of consecutive flagged
-readings), and the check of a stored threshold's promise on later rows (``ad-duckdb check``)."""
+readings), and the check of a stored threshold's promise on later rows (``ad-duckdb check-threshold``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_alarmrate_thresholds import plant as plant  # NAB's machine_temperature and model t
 
 import ad_duckdb
 from ad_duckdb import alarmepisodes
@@ -19,23 +20,6 @@ from conftest import FAST, ROOT
 
 NAB = ROOT.parent / "shared" / "data" / "timeseries" / "nab" / "data" / "realKnownCause"
 WEEK = "ts >= '2013-12-25' AND ts < '2014-01-01'"
-
-
-@pytest.fixture(scope="module")
-def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """NAB's machine_temperature (a reading every 5 minutes) and each reading's change; model t trained on
-    18-25 December 2013 (normal in NAB's labels), threshold 'three' set at 3 alarms a day on the week after."""
-    path = tmp_path_factory.mktemp("followup") / "plant.duckdb"
-    con = ad_duckdb.connect(str(path))
-    try:
-        con.execute(f"CREATE TABLE m AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY timestamp) "
-                    f"AS diff FROM read_csv('{NAB / 'machine_temperature_system_failure.csv'}')")
-        ad_duckdb.train(con, "t", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
-                        **FAST)
-        ad_duckdb.set_threshold(con, "t", "three", "alarm_rate", source="m", where=WEEK, per_day=3, time="ts")
-    finally:
-        con.close()
-    yield str(path)
 
 
 def test_episodes_are_runs_of_consecutive_flagged_readings_in_time_order() -> None:
@@ -56,10 +40,11 @@ def test_episodes_are_runs_of_consecutive_flagged_readings_in_time_order() -> No
 def test_alarm_rate_says_it_counts_flagged_readings_and_gives_the_episodes_beside_them(plant: str) -> None:
     """An on-call engineer's "3 alarms a day" means pages, runs of consecutive flagged readings; alarm_rate counts
     flagged rows, and its statement did not say which, nor how many runs its 21 alarms were."""
-    con = ad_duckdb.connect(plant, read_only=True)
+    con = ad_duckdb.connect(plant)
     try:
-        on = " ".join((ad_duckdb.load_model(con, "t").threshold("three").chosen_on or "").split())
-        flag = "is_anomaly_at('t', 'three', value, diff)"
+        ad_duckdb.set_threshold(con, "t", "three_pages", "alarm_rate", source="m", where=WEEK, per_day=3, time="ts")
+        on = " ".join((ad_duckdb.load_model(con, "t").threshold("three_pages").chosen_on or "").split())
+        flag = "is_anomaly_at('t', 'three_pages', value, diff)"
         runs, readings = con.execute(
             f"SELECT count(*) FILTER (WHERE f AND NOT coalesce(prev, false)), count(*) FILTER (WHERE f) FROM "
             f"(SELECT {flag} AS f, lag({flag}) OVER (ORDER BY ts) AS prev FROM m WHERE {WEEK})").fetchall()[0]
