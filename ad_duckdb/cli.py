@@ -2842,8 +2842,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
              attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
     --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows with a 95% interval) and the
-    cheapest cut; with
-    --anomaly-share, each threshold's precision where anomalies are that share of the rows.
+    cheapest cut; with --anomaly-share, each threshold's precision where anomalies are that share of the rows.
 
     \b
     Examples:
@@ -2979,6 +2978,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     wider than the one treating rows as independent).
     --weight (the goals on labelled rows, and alarm_rate): rows that are a sample, e.g. every fraud but 1 in 50
     normal rows (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
+    Whether it keeps its promise on later rows: ad-duckdb check-threshold DB MODEL NAME --source ... --where ...
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
