@@ -2978,7 +2978,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     wider than the one treating rows as independent).
     --weight (the goals on labelled rows, and alarm_rate): rows that are a sample, e.g. every fraud but 1 in 50
     normal rows (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
-    Whether it keeps its promise on later rows: ad-duckdb check-threshold DB MODEL NAME --source ... --where ...
+    Whether it keeps its promise on later rows: the command check-threshold.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
@@ -3053,8 +3053,8 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
 
     \b
     Examples:
-      ad-duckdb check-threshold plant.duckdb sensor_ae two_a_day --source sensor_features --where "datetime >= now() - INTERVAL 14 DAY"
-      ad-duckdb check-threshold warehouse.duckdb tx_ae default --source tx --where "day >= '2024-06-01'" --time day --format json
+      ad-duckdb check-threshold warehouse.duckdb tx_ae two_a_day --source daily_tx --where "day >= '2024-02-15'"
+      ad-duckdb check-threshold warehouse.duckdb tx_ae default --source daily_tx --time day --format json
 
     \b
     alarm_rate with --per-day/--per-hour/--per-week: alarms per period here against the stored interval for a
