@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         ThresholdNotFoundError,
     )
     from .promotion import model_history, promote, rollback
+    from .thresholdcheck import check_threshold
 
 # Why loaded on first use (PEP 562), not here: `import ad_duckdb` runs before the `ad-duckdb` command can watch for
 # Ctrl-C, and importing DuckDB, numpy and pyarrow takes 1.5 s, in which a Ctrl-C printed a 30-line traceback
@@ -65,6 +66,7 @@ _HOME = {
     "AutoEncoderDetector": "detector",
     **dict.fromkeys(("model_history", "promote", "rollback"), "promotion"),
     "compare_versions": "compare",
+    "check_threshold": "thresholdcheck",
     **dict.fromkeys(("AdDuckDBError", "AdDuckDBWarning", "BadInputError", "BadReferenceError", "DatabaseLockedError",
                      "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError",
                      "ModelNotFoundError", "NoRowsError", "NotFittedError", "NoTimesError", "OptionError",
@@ -100,7 +102,8 @@ __all__ = [
     "DatabaseLockedError",
     "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo",
     "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "OptionError", "SourceNotFoundError",
-    "ThresholdNotFoundError", "__version__", "compare_versions", "connect", "drop_model", "evaluate", "export_model", "import_model",
-    "list_models", "load_model", "model_history", "plot_scores", "plot_scores_over_time", "promote", "refresh", "register", "rollback", "score",
+    "ThresholdNotFoundError", "__version__", "check_threshold", "compare_versions", "connect", "drop_model", "evaluate",
+    "export_model", "import_model", "list_models", "load_model", "model_history", "plot_scores", "plot_scores_over_time",
+    "promote", "refresh", "register", "rollback", "score",
     "set_threshold", "train",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmacf, alarmperiods, alarmseason, notes, pysource, weights
+from . import alarmacf, alarmepisodes, alarmperiods, alarmseason, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -369,7 +369,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         acf = alarmacf.debias(raw, len(in_time))
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
-               + _by_period(s > value, seconds_of, per, rows_per, covered, in_time, acf, w))
+               + _by_period(s > value, seconds_of, per, rows_per, covered, in_time, acf, w)
+               + alarmepisodes.text(alarmepisodes.count(s > value, seconds_of, w is not None), k, per, rows_per, n))
         for said in alarmseason.warnings(s > value, seconds_of, raw, rows_per * 86400.0 / PERIODS[per], per, w):
             notes.warn(f"{who}: on {rows_of}, {said}.")
     else:

@@ -2909,8 +2909,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
              anomaly_share: float | None, weight: str | None, time: str | None, quiet: bool,
              attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
-    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut; with
-    --anomaly-share, each threshold's precision where anomalies are that share of the rows.
+    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows with a 95% interval) and the
+    cheapest cut; with --anomaly-share, each threshold's precision where anomalies are that share of the rows.
 
     \b
     Examples:
@@ -3003,7 +3003,8 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
               help="json: the threshold stored, as one object (model, name, value, method, chosen_on, precision, "
                    "recall, f1, flagged_share), for scripts.")
 @click.option("--rate", help="alarm_rate: the share of --source's rows to flag, e.g. 0.5% or 0.005.")
-@click.option("--per-day", type=float, help="alarm_rate: alarms a day on --source's rows, counted over --time.")
+@click.option("--per-day", type=float, help="alarm_rate: alarms a day on --source's rows, counted over --time (flagged "
+              "rows, not runs of them).")
 @click.option("--per-hour", type=float, help="alarm_rate: alarms an hour, counted over --time.")
 @click.option("--per-week", type=float, help="alarm_rate: alarms a week, counted over --time.")
 @click.option("--time", help="alarm_rate: the DATE or TIMESTAMP column of --source giving the period its rows cover "
@@ -3036,7 +3037,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
     choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
     on rows believed normal that the model did not train on, a share (--rate) or alarms per hour, day or week
-    over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms. With
+    over --time (alarms count flagged rows (readings), not episodes: a run of 5 consecutive flagged readings is 5
+    alarms, one page; with --time the statement gives the episodes beside them); it prints what that cut flags
+    there, and warns when the stretch holds under 20 alarms. With
     --time it also gives 95% intervals for a later day (hour with --per-hour, week with --per-week) and for a later
     stretch as long, the wider of a t over how the stretch's days vary and of the count of its alarms on the
     independent rows it is worth by the rows' autocorrelation in time (readings close in time move together, so
@@ -3044,6 +3047,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     differ in rows, and leaves gaps of over a period (hour, day, week) with no rows out of the time covered.
     --weight (the goals on labelled rows, and alarm_rate): rows that are a sample, e.g. every fraud but 1 in 50
     normal rows (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
+    Whether it keeps its promise on later rows: the command check-threshold.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
@@ -3099,6 +3103,50 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             click.echo(cost, err=out_format == "json")  # json's stdout is the one object; chosen_on holds it too
         if (optimistic := training_rows_note(th)) is not None:
             _warn(optimistic)
+
+
+@cli.command("check-threshold", cls=_QueryWordsCommand)
+@click.argument("db")
+@click.argument("model")
+@click.argument("name")
+@click.option("--source", required=True, help="The recent rows to check on (a table, view or query), e.g. last "
+              "week's readings; unlabelled, believed normal for a verdict of drift to mean drift.")
+@click.option("--where", help="SQL filter on --source, e.g. \"ts >= current_date - 7\".")
+@click.option("--time", help="The DATE or TIMESTAMP column of --source the alarms per period are counted over "
+              "(default: the one an alarm_rate threshold was set with).")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: one object (model, threshold, method, target, rows, flagged, per, measured, expected_lo, "
+                   "expected_hi, outside, episodes, message), for scripts and monitors.")
+@_ATTACH
+def check_threshold(db: str, model: str, name: str, source: str, where: str | None, time: str | None,
+                    out_format: str, attach: tuple[str, ...]) -> None:
+    """Whether threshold NAME of MODEL keeps its promise on recent rows of --source: the alarms a day (hour, week)
+    or the share of rows it flags there against its target, and whether that lies outside the 95% interval it
+    promised, with the command that chooses it again on these rows.
+
+    \b
+    Examples:
+      ad-duckdb check-threshold warehouse.duckdb tx_ae two_a_day --source daily_tx --where "day >= '2024-02-15'"
+      ad-duckdb check-threshold warehouse.duckdb tx_ae default --source daily_tx --time day --format json
+
+    \b
+    alarm_rate with --per-day/--per-hour/--per-week: alarms per period here against the stored interval for a
+    later stretch as long as the one it was set on (for one later period where this stretch is shorter); alarms
+    count flagged rows, and the episodes (runs of consecutive flagged readings) are said beside them.
+    alarm_rate with --rate, contamination, quantile, flag_budget: the share flagged here, whose 95% interval
+    (Wilson's, on the independent rows these are worth at their lag-1 correlation in time) must hold the target.
+    Other methods promised no rate: the share and alarms are said without a verdict.
+    """
+    with _open(db, read_only=True, attach=attach) as con, _notes():
+        from .thresholdcheck import check_threshold as run_check
+
+        got = run_check(con, model, name, source, where=where, time=time)
+        if out_format == "json":
+            from dataclasses import asdict
+
+            click.echo(jsonvalues.dumps(asdict(got), indent=1))
+        else:
+            click.echo(got.message)
 
 
 @cli.command("export")

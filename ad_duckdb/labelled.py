@@ -18,6 +18,7 @@ import numpy as np
 
 from . import (
     alarmrate,
+    costintervals,
     costs,
     filegoals,
     interrupts,
@@ -938,8 +939,11 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
     pos = int(y.sum()) if w is None else float(w[y.astype(bool)].sum())
     n = len(s) if w is None else float(w.sum())
     costs.check_totals(prices, n)  # type: ignore[arg-type]
+    yb = y.astype(bool)
+    eff = None if w is None else (weights.effective(w[yb]), weights.effective(w[~yb]))
     for m in at.values():
         m["cost_per_row"] = float(costs.per_row(m["fn"], m["fp"], n, pos, prices))  # type: ignore[arg-type]
+        m["cost_per_row_lo"], m["cost_per_row_hi"] = costintervals.per_row(m["fn"], m["fp"], pos, n - pos, prices, eff)
     c = thresholds.curve(s, y) if w is None else weights.curve(s, y, w)
     k = costs.at_cuts(c, len(s), prices)
     i = costs.cheapest(k)
@@ -950,6 +954,9 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
             "missed": int(k.missed[i]) if w is None else float(k.missed[i]),
             "alarms": int(k.alarms[i]) if w is None else float(k.alarms[i]), "precision": th.precision, "recall": th.recall,
             "flagged_share": th.flagged_share}
+    # conditional on the cut, as each threshold's: chosen on these rows, it is a little cheaper here than later
+    best["cost_per_row_lo"], best["cost_per_row_hi"] = costintervals.per_row(
+        float(k.missed[i]), float(k.alarms[i]), pos, n - pos, prices, eff)
     return ev.Costs(prices=prices, best=best, flag_none=k.none)
 
 

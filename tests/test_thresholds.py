@@ -2085,9 +2085,9 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
         assert "cost at 400 per missed anomaly and 5 per false alarm, on these 1580 rows (5.06% anomalies):" in text
         head = next(ln for ln in text.splitlines() if ln.startswith("threshold") and "per 10,000 rows" in ln)
         assert head.split() == ["threshold", "value", "missed", "false", "alarms", "per", "row", "per", "10,000",
-                                "rows"]
+                                "rows", "95%", "per", "10,000", "rows"]
         lowest = next(ln for ln in text.splitlines() if ln.startswith("(lowest cost)"))
-        assert lowest.split()[-1] == f"{best['cost_per_row'] * 10_000:,.0f}"
+        assert lowest.split()[-2] == f"{best['cost_per_row'] * 10_000:,.0f}"
         assert next(ln for ln in text.splitlines() if ln.startswith("(flag no row)")).split()[-1] == \
             f"{32000 / 1580 * 10_000:,.0f}"
         # the cheapest cut found by evaluate is the one min_cost stores
@@ -3170,3 +3170,75 @@ def test_the_pr_curve_of_few_anomalies_draws_each_points_intervals() -> None:
     ax = metrics.pr_figure(rng.normal(size=500) + 2 * many, many, "m@1", {"p95": 1.0}).axes[0]
     assert not [p for p in ax.patches if p.get_gid() == "interval"]
     assert not any("95% intervals" in t.get_text() for t in ax.get_legend().get_texts())
+def test_evaluate_costs_give_a_95_interval_where_counts_are_small(tmp_path: Path) -> None:
+    """The cost table printed point costs alone: 0 false alarms among 32 normal rows read "0 per row", as if no
+    later normal row could be flagged. Each cost now has a 95% interval from Wilson's intervals of the share of
+    anomalies missed and of normal rows flagged (``costintervals``), in the table and in --format json."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb import costintervals
+    from ad_duckdb.cli import cli
+
+    # the small case by itself: 0 missed of 5, 0 false alarms of 32, at 400 and 5
+    p = costs.Prices(400, 5, None)
+    lo, hi = costintervals.per_row(0, 0, 5, 32, p)
+    r_hi, f_hi = thresholds.wilson(0, 5)[1], thresholds.wilson(0, 32)[1]
+    assert lo == 0 and hi == pytest.approx(400 * 5 / 37 * r_hi + 5 * 32 / 37 * f_hi) and hi > 20
+    # at a stated share, each rate weighed to it; and a point cost lies inside its interval
+    live = costs.Prices(400, 5, 0.002)
+    lo, hi = costintervals.per_row(3, 40, 80, 1500, live)
+    point = costs.per_row(3, 40, 1580, 80, live)
+    assert lo < point < hi
+    assert hi == pytest.approx(0.002 * 400 * thresholds.wilson(3, 80)[1] + 0.998 * 5 * thresholds.wilson(40, 1500)[1])
+    # coverage on binomial draws: the true cost inside the interval at least 90% of the time from 5 anomalies up
+    rng = np.random.default_rng(0)
+    for pos, neg, fnr, fpr in ((5, 32, 0.2, 0.01), (20, 200, 0.3, 0.02), (80, 1500, 0.1, 0.005)):
+        true = 400 * pos / (pos + neg) * fnr + 5 * neg / (pos + neg) * fpr
+        held = [lo <= true + 1e-12 <= hi + 2e-12 for lo, hi in
+                (costintervals.per_row(rng.binomial(pos, fnr), rng.binomial(neg, fpr), pos, neg, p)
+                 for _ in range(1000))]
+        assert np.mean(held) >= 0.93, (pos, neg, np.mean(held))
+
+    db = str(tmp_path / "ev.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        # few rows: 32 normal rows and 5 anomalies
+        small = "(label = 0 AND id BETWEEN 50 AND 81) OR id IN (10000, 10010, 10020, 10030, 10040)"
+        rep = ad_duckdb.evaluate(con, "m", "c", label="label", where=small, miss_cost=400, alarm_cost=5)
+        assert rep.costs is not None and rep.rows == 37 and rep.anomalies == 5
+        for name, m in rep.at_thresholds.items():
+            assert m["cost_per_row_lo"] <= m["cost_per_row"] <= m["cost_per_row_hi"], name
+            assert (m["cost_per_row_lo"], m["cost_per_row_hi"]) == costintervals.per_row(m["fn"], m["fp"], 5, 32, p)
+            assert m["cost_per_row_hi"] > m["cost_per_row"] + 1, name  # wide on 37 rows
+        b = rep.costs.best
+        assert b["cost_per_row_lo"] <= b["cost_per_row"] <= b["cost_per_row_hi"]
+        text = str(rep)
+        head = next(ln for ln in text.splitlines() if ln.startswith("threshold") and "per 10,000 rows" in ln)
+        assert head.endswith("95% per 10,000 rows"), head
+        line = [ln for ln in text.splitlines() if ln.startswith("default ")][-1]  # the cost table's, last
+        m = rep.at_thresholds["default"]
+        assert line.split()[-1] == (f"{costs.amount_text(m['cost_per_row_lo'] * 10_000)}-"
+                                    f"{costs.amount_text(m['cost_per_row_hi'] * 10_000)}"), line
+        assert "(95%: of the cost per 10,000 rows like these" in text
+        assert next(ln for ln in text.splitlines() if ln.startswith("(flag no row)")).split()[-1] == \
+            costs.amount_text(rep.costs.flag_none * 10_000)  # exact at the rows' share: no interval
+        # weighted rows: the rates' certainty that of Kish's effective sizes, wider than the weights' sum says
+        con.execute("CREATE VIEW cw AS SELECT *, if(label = 1, 1, 10) AS w FROM c")
+        wrep = ad_duckdb.evaluate(con, "m", "cw", label="label", where=small, miss_cost=400, alarm_cost=5, weight="w")
+        wm = wrep.at_thresholds["default"]
+        assert wm["cost_per_row_lo"] <= wm["cost_per_row"] <= wm["cost_per_row_hi"]
+        assert (wm["cost_per_row_lo"], wm["cost_per_row_hi"]) == pytest.approx(costintervals.per_row(
+            wm["fn"], wm["fp"], 5, 320, p, (5.0, 32.0)))
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "c", "--label", "label", "--where", small, "--miss-cost",
+                                   "400", "--alarm-cost", "5", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    d = out["at_thresholds"]["default"]
+    assert d["cost_per_row_lo"] <= d["cost_per_row"] <= d["cost_per_row_hi"], d
+    assert out["costs"]["best"]["cost_per_row_hi"] >= out["costs"]["best"]["cost_per_row"]
