@@ -5,7 +5,8 @@ subquery's (a CTE's, a view's) repeated name as it binds (``id``, ``id_1``), and
 a chart or a report written against PostgreSQL does not find. A result column is given back its first name only when
 nothing but that renaming can have made it: its name is an earlier column's plus ``_N``, the statement has a
 subquery or WITH, its text does not say the name anywhere, no table or view has a column of that name, and the
-statement names no function whose columns come from data (PIVOT's values, a struct's fields).
+statement names no function whose columns come from data (PIVOT's values, a struct's fields) and calls no table
+function or table macro (whose columns the catalogue does not list).
 """
 
 from __future__ import annotations
@@ -51,17 +52,26 @@ def renaming(sql: str) -> bool | None:
         w.lower() == "from" and (n == 0 or toks[n - 1][1] == "(") for n, (_, w, _) in enumerate(toks))
 
 
-def stored_like_renamed(cur: duckdb.DuckDBPyConnection) -> set[str]:
+def stored_like_renamed(cur: duckdb.DuckDBPyConnection, sql: str) -> set[str] | None:
     """The names (lower case) of the catalogue's columns (tables and views, the session's temporary ones too) that
-    end as DuckDB's renaming does (``_N``)."""
+    end as DuckDB's renaming does (``_N``); None when ``sql`` calls a table function or a table macro, whose columns
+    the catalogue does not list (a macro's own ``id_1`` would pass for a renaming): DuckDB's names are kept."""
+    toks = sql_words(sql)
+    called = sorted({_word(w) for n, (_, w, _) in enumerate(toks[:-1]) if toks[n + 1][1] == "("})
+    if called and cur.execute("SELECT count(*) FROM duckdb_functions() WHERE function_type IN ('table', "
+                              "'table_macro') AND lower(function_name) IN (SELECT unnest(?::VARCHAR[]))",
+                              [called]).fetchall()[0][0]:
+        return None
     return {r[0] for r in cur.execute("SELECT DISTINCT lower(column_name) FROM duckdb_columns() WHERE "
                                       "regexp_matches(column_name, '_[0-9]+$')").fetchall()}
 
 
-def postgres_duplicates(names: list[str], sql: str, stored: set[str]) -> list[str]:
+def postgres_duplicates(names: list[str], sql: str, stored: set[str] | None) -> list[str]:
     """``names`` (the result's columns of ``sql``, which ``renaming`` did not refuse) with each one DuckDB renamed as
     a subquery's duplicate given back its name. ``stored``: ``stored_like_renamed``'s names, when ``renaming`` asked
-    for them."""
+    for them (None: a table function's columns may reach the result, DuckDB's names stay)."""
+    if stored is None:
+        return names
     candidates = {}
     for k, name in enumerate(names):
         m = _RENAMED_RE.match(name)

@@ -160,3 +160,18 @@ def test_a_sum_of_an_aggregate_keeps_its_value_and_postgresqls_type(server: Serv
         assert [tuple(str(v) for v in r) for r in rows] == [("0", "1.5", "1.5", "7", "3", "1"),
                                                              ("1", "5.0", "4.5", "7", "3", "6")]
         conn.rollback()
+
+
+def test_a_table_macros_own_column_named_like_a_renaming_keeps_its_name(server: Server) -> None:
+    """A table macro returning id and id_1 (its own names: CREATE MACRO m() AS TABLE SELECT ... AS id_1), read
+    through a subquery with *, came back as id, id: the server took id_1 for DuckDB's renaming of a duplicate, as
+    the catalogue it asked has no columns of a macro. A statement that reads a table function keeps DuckDB's names."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP MACRO tm() AS TABLE SELECT 1 AS id, 2 AS id_1")
+        for prepare in (False, True):
+            for sql, names in (("SELECT * FROM (SELECT * FROM tm()) s", ["id", "id_1"]),
+                               ("WITH c AS (SELECT * FROM tm()) SELECT * FROM c", ["id", "id_1"])):
+                cur = conn.execute(sql, prepare=prepare)
+                assert cur.description is not None
+                assert [d.name for d in cur.description] == names, (sql, prepare)
+        conn.rollback()
