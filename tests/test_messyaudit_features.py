@@ -176,3 +176,16 @@ def test_lost_digits_column_error_without_features_lists_the_others() -> None:
     message = str(got.value)
     assert "'serial_no' reads as one value" in message, message
     assert "features=['x', 'Y y'] (CLI: -f x -f 'Y y')" in message, message
+
+
+def test_no_category_code_note_for_counts_of_codes() -> None:
+    # status_changes (how often an order's status changed: 0-4) and channel_count (how many channels a customer
+    # used: 1-6) are measures whose names hold a code word; they got the category-code note, which told the user to
+    # split a count into one 0/1 column per value. A name with a counting word is a measure.
+    con = ad_duckdb.connect(":memory:")
+    con.execute("""CREATE TABLE t AS SELECT i % 5 AS status_changes, 1 + i % 6 AS channel_count,
+        (i % 4) AS "Num Categories", random() AS amount FROM range(600) r(i)""")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ad_duckdb.train(con, "m", "t", features=["status_changes", "channel_count", "Num Categories", "amount"],
+                        progress=False, max_steps=5)
