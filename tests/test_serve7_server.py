@@ -175,3 +175,18 @@ def test_a_table_macros_own_column_named_like_a_renaming_keeps_its_name(server: 
                 assert cur.description is not None
                 assert [d.name for d in cur.description] == names, (sql, prepare)
         conn.rollback()
+
+
+def test_a_sum_of_a_macro_holding_an_aggregate_keeps_its_value(server: Server) -> None:
+    """SUM(total(price)) OVER (...), total a user's macro (CREATE MACRO total(x) AS sum(x)), of a DECIMAL(12,1)
+    column came back rounded to whole numbers (1.5 + 3.5 as 5, bigint): the server tells an argument holding an
+    aggregate by DuckDB's aggregate functions' names, and a macro's body was not looked into, so the typed overload
+    cast the sums to INTEGER. A sum of a call to a macro keeps DuckDB's sum."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE cm (g INTEGER, price DECIMAL(12, 1))")
+        conn.execute("INSERT INTO cm VALUES (0, 1.5), (1, 3.0), (1, 0.5)")
+        conn.execute("CREATE TEMP MACRO total(x) AS sum(x)")
+        rows = conn.execute("SELECT g, SUM(total(price)) OVER (ORDER BY g ROWS UNBOUNDED PRECEDING) AS c FROM cm "
+                            "GROUP BY g ORDER BY g").fetchall()
+        assert [(g, str(c)) for g, c in rows] == [(0, "1.5"), (1, "5.0")]
+        conn.rollback()
