@@ -4,7 +4,7 @@
 subquery's (a CTE's, a view's) repeated name as it binds (``id``, ``id_1``), and the result kept DuckDB's names, which
 a chart or a report written against PostgreSQL does not find. A result column is given back its first name only when
 nothing but that renaming can have made it: its name is an earlier column's plus ``_N``, the statement has a
-subquery or WITH, its text does not say the name anywhere, no table or view has a column of that name, and the
+subquery or WITH, its text does not say the name anywhere, no table or view has a column (or a STRUCT field) of that name, and the
 statement names no function whose columns come from data (PIVOT's values, a struct's fields) and calls no table
 function or table macro (whose columns the catalogue does not list).
 """
@@ -18,6 +18,8 @@ import duckdb
 from .sqltext import sql_words
 
 _RENAMED_RE = re.compile(r"^(.+)_(\d+)$", re.S)
+# a field's name in a STRUCT type's text: STRUCT(id INTEGER, "a b_1" INTEGER)
+_FIELD_RE = re.compile(r'[(,]\s*(?:"((?:[^"]|"")+)"|([^\s(),"]+))\s')
 _SUBQUERY_STARTS = frozenset(("select", "with", "from", "values", "table"))
 # columns named by data, not by the query's text: any of these leaves the names as DuckDB gives them
 _DATA_NAMED = frozenset(("pivot", "unpivot", "pivot_wider", "pivot_longer", "unnest", "columns", "struct_pack",
@@ -53,8 +55,8 @@ def renaming(sql: str) -> bool | None:
 
 
 def stored_like_renamed(cur: duckdb.DuckDBPyConnection, sql: str) -> set[str] | None:
-    """The names (lower case) of the catalogue's columns (tables and views, the session's temporary ones too) that
-    end as DuckDB's renaming does (``_N``); None when ``sql`` calls a table function or a table macro, whose columns
+    """The names (lower case) of the catalogue's columns (tables and views, the session's temporary ones too) and
+    of their STRUCT fields that end as DuckDB's renaming does (``_N``); None when ``sql`` calls a table function or a table macro, whose columns
     the catalogue does not list (a macro's own ``id_1`` would pass for a renaming): DuckDB's names are kept."""
     toks = sql_words(sql)
     called = sorted({_word(w) for n, (_, w, _) in enumerate(toks[:-1]) if toks[n + 1][1] == "("})
@@ -62,8 +64,16 @@ def stored_like_renamed(cur: duckdb.DuckDBPyConnection, sql: str) -> set[str] | 
                               "'table_macro') AND lower(function_name) IN (SELECT unnest(?::VARCHAR[]))",
                               [called]).fetchall()[0][0]:
         return None
-    return {r[0] for r in cur.execute("SELECT DISTINCT lower(column_name) FROM duckdb_columns() WHERE "
-                                      "regexp_matches(column_name, '_[0-9]+$')").fetchall()}
+    names = {r[0] for r in cur.execute("SELECT DISTINCT lower(column_name) FROM duckdb_columns() WHERE "
+                                       "regexp_matches(column_name, '_[0-9]+$')").fetchall()}
+    # a STRUCT column's fields, which x.* makes columns: their names as its type spells them
+    for (spelled,) in cur.execute("SELECT DISTINCT data_type FROM duckdb_columns() WHERE data_type LIKE '%(%' AND "
+                                  "regexp_matches(data_type, '_[0-9]+\"? ')").fetchall():
+        for quoted, plain in _FIELD_RE.findall(spelled):
+            field = quoted.replace('""', '"') if quoted else plain
+            if _RENAMED_RE.match(field):
+                names.add(field.lower())
+    return names
 
 
 def postgres_duplicates(names: list[str], sql: str, stored: set[str] | None) -> list[str]:

@@ -190,3 +190,17 @@ def test_a_sum_of_a_macro_holding_an_aggregate_keeps_its_value(server: Server) -
                             "GROUP BY g ORDER BY g").fetchall()
         assert [(g, str(c)) for g, c in rows] == [(0, "1.5"), (1, "5.0")]
         conn.rollback()
+
+
+def test_a_struct_columns_own_field_named_like_a_renaming_keeps_its_name(server: Server) -> None:
+    """A STRUCT column whose fields are id and id_1, expanded through a subquery (SELECT * FROM (SELECT x.* FROM t)
+    s), came back as id, id: the catalogue's names the server asked were its columns', not their fields'."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE sf AS SELECT {'id': 1, 'id_1': 2} AS x, {'a b': 3, 'a b_2': 4} AS y")
+        for prepare in (False, True):
+            for sql, names in (("SELECT * FROM (SELECT x.* FROM sf) s", ["id", "id_1"]),
+                               ("WITH c AS (SELECT y.* FROM sf) SELECT * FROM c", ["a b", "a b_2"])):
+                cur = conn.execute(sql, prepare=prepare)
+                assert cur.description is not None
+                assert [d.name for d in cur.description] == names, (sql, prepare)
+        conn.rollback()
