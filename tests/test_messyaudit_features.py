@@ -189,3 +189,21 @@ def test_no_category_code_note_for_counts_of_codes() -> None:
         warnings.simplefilter("error")
         ad_duckdb.train(con, "m", "t", features=["status_changes", "channel_count", "Num Categories", "amount"],
                         progress=False, max_steps=5)
+
+
+def test_unusable_columns_error_without_features_lists_only_usable_ones() -> None:
+    # Two empty columns and a constant one among the measures: the first empty column's error offered
+    # features=[...] holding the second empty one and the constant one, which pasted failed again, one column at a
+    # time. The list to train on leaves out every column that cannot train.
+    con = ad_duckdb.connect(":memory:")
+    con.execute("""CREATE TABLE e AS SELECT random() AS a, NULL::DOUBLE AS empty1, random() * 3 AS b,
+        NULL::DOUBLE AS empty2, 5.0 AS const FROM range(300) r(i)""")
+    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "e", "e", progress=False, max_steps=5)
+    message = str(got.value)
+    assert "'empty1' has no finite value" in message, message
+    assert "features=['a', 'b'] (CLI: -f a -f b)" in message, message
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "e", "e", features=["a", "b"], progress=False, max_steps=5)
