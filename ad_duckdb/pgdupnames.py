@@ -20,6 +20,7 @@ from .sqltext import sql_words
 _RENAMED_RE = re.compile(r"^(.+)_(\d+)$", re.S)
 # a field's name in a STRUCT type's text: STRUCT(id INTEGER, "a b_1" INTEGER)
 _FIELD_RE = re.compile(r'[(,]\s*(?:"((?:[^"]|"")+)"|([^\s(),"]+))\s')
+_ITEM_BEFORE = frozenset(("from", "join", ",", "lateral"))
 _SUBQUERY_STARTS = frozenset(("select", "with", "from", "values", "table"))
 # columns named by data, not by the query's text: any of these leaves the names as DuckDB gives them
 _DATA_NAMED = frozenset(("pivot", "unpivot", "pivot_wider", "pivot_longer", "unnest", "columns", "struct_pack",
@@ -54,12 +55,21 @@ def renaming(sql: str) -> bool | None:
         w.lower() == "from" and (n == 0 or toks[n - 1][1] == "(") for n, (_, w, _) in enumerate(toks))
 
 
+def _item_start(toks: list[tuple[int, str, str]], n: int) -> bool:
+    """Whether the name at ``n`` (past its schema's and catalogue's, ``main.m``) stands where a FROM item does."""
+    while n >= 2 and toks[n - 1][1] == ".":
+        n -= 2
+    return n > 0 and toks[n - 1][1].lower() in _ITEM_BEFORE
+
+
 def stored_like_renamed(cur: duckdb.DuckDBPyConnection, sql: str) -> set[str] | None:
     """The names (lower case) of the catalogue's columns (tables and views, the session's temporary ones too) and
     of their STRUCT fields that end as DuckDB's renaming does (``_N``); None when ``sql`` calls a table function or a table macro, whose columns
     the catalogue does not list (a macro's own ``id_1`` would pass for a renaming): DuckDB's names are kept."""
     toks = sql_words(sql)
-    called = sorted({_word(w) for n, (_, w, _) in enumerate(toks[:-1]) if toks[n + 1][1] == "("})
+    # the calls where a FROM item stands (range(3) in a select list is the list function)
+    called = sorted({_word(w) for n, (_, w, _) in enumerate(toks[:-1])
+                     if toks[n + 1][1] == "(" and _item_start(toks, n)})
     if called and cur.execute("SELECT count(*) FROM duckdb_functions() WHERE function_type IN ('table', "
                               "'table_macro') AND lower(function_name) IN (SELECT unnest(?::VARCHAR[]))",
                               [called]).fetchall()[0][0]:

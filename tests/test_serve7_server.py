@@ -170,7 +170,8 @@ def test_a_table_macros_own_column_named_like_a_renaming_keeps_its_name(server: 
         conn.execute("CREATE TEMP MACRO tm() AS TABLE SELECT 1 AS id, 2 AS id_1")
         for prepare in (False, True):
             for sql, names in (("SELECT * FROM (SELECT * FROM tm()) s", ["id", "id_1"]),
-                               ("WITH c AS (SELECT * FROM tm()) SELECT * FROM c", ["id", "id_1"])):
+                               ("WITH c AS (SELECT * FROM tm()) SELECT * FROM c", ["id", "id_1"]),
+                               ("SELECT * FROM (SELECT * FROM temp.main.tm()) s", ["id", "id_1"])):
                 cur = conn.execute(sql, prepare=prepare)
                 assert cur.description is not None
                 assert [d.name for d in cur.description] == names, (sql, prepare)
