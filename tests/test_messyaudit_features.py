@@ -170,10 +170,7 @@ def test_lost_digits_column_error_without_features_lists_the_others() -> None:
     con = ad_duckdb.connect(":memory:")
     con.execute("""CREATE TABLE h AS SELECT 100000000000000000000::HUGEINT + (i % 1000)::HUGEINT AS serial_no,
         random() AS x, random() * 5 AS "Y y" FROM range(300) r(i)""")
-    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
-        warnings.simplefilter("ignore")
-        ad_duckdb.train(con, "h", "h", progress=False, max_steps=5)
-    message = str(got.value)
+    message = _refused_without_features(con, "h")
     assert "'serial_no' reads as one value" in message, message
     assert "features=['x', 'Y y'] (CLI: -f x -f 'Y y')" in message, message
 
@@ -198,12 +195,17 @@ def test_unusable_columns_error_without_features_lists_only_usable_ones() -> Non
     con = ad_duckdb.connect(":memory:")
     con.execute("""CREATE TABLE e AS SELECT random() AS a, NULL::DOUBLE AS empty1, random() * 3 AS b,
         NULL::DOUBLE AS empty2, 5.0 AS const FROM range(300) r(i)""")
-    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
-        warnings.simplefilter("ignore")
-        ad_duckdb.train(con, "e", "e", progress=False, max_steps=5)
-    message = str(got.value)
+    message = _refused_without_features(con, "e")
     assert "'empty1' has no finite value" in message, message
     assert "features=['a', 'b'] (CLI: -f a -f b)" in message, message
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ad_duckdb.train(con, "e", "e", features=["a", "b"], progress=False, max_steps=5)
+
+
+def _refused_without_features(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The UnusableColumnsError's message of training a model on ``table`` without features=."""
+    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, table, table, progress=False, max_steps=5)
+    return str(got.value)

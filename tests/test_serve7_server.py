@@ -168,13 +168,9 @@ def test_a_table_macros_own_column_named_like_a_renaming_keeps_its_name(server: 
     the catalogue it asked has no columns of a macro. A statement that reads a table function keeps DuckDB's names."""
     with psycopg.connect(server.url()) as conn:
         conn.execute("CREATE TEMP MACRO tm() AS TABLE SELECT 1 AS id, 2 AS id_1")
-        for prepare in (False, True):
-            for sql, names in (("SELECT * FROM (SELECT * FROM tm()) s", ["id", "id_1"]),
-                               ("WITH c AS (SELECT * FROM tm()) SELECT * FROM c", ["id", "id_1"]),
-                               ("SELECT * FROM (SELECT * FROM temp.main.tm()) s", ["id", "id_1"])):
-                cur = conn.execute(sql, prepare=prepare)
-                assert cur.description is not None
-                assert [d.name for d in cur.description] == names, (sql, prepare)
+        _names_are(conn, (("SELECT * FROM (SELECT * FROM tm()) s", ["id", "id_1"]),
+                          ("WITH c AS (SELECT * FROM tm()) SELECT * FROM c", ["id", "id_1"]),
+                          ("SELECT * FROM (SELECT * FROM temp.main.tm()) s", ["id", "id_1"])))
         conn.rollback()
 
 
@@ -198,10 +194,15 @@ def test_a_struct_columns_own_field_named_like_a_renaming_keeps_its_name(server:
     s), came back as id, id: the catalogue's names the server asked were its columns', not their fields'."""
     with psycopg.connect(server.url()) as conn:
         conn.execute("CREATE TEMP TABLE sf AS SELECT {'id': 1, 'id_1': 2} AS x, {'a b': 3, 'a b_2': 4} AS y")
-        for prepare in (False, True):
-            for sql, names in (("SELECT * FROM (SELECT x.* FROM sf) s", ["id", "id_1"]),
-                               ("WITH c AS (SELECT y.* FROM sf) SELECT * FROM c", ["a b", "a b_2"])):
-                cur = conn.execute(sql, prepare=prepare)
-                assert cur.description is not None
-                assert [d.name for d in cur.description] == names, (sql, prepare)
+        _names_are(conn, (("SELECT * FROM (SELECT x.* FROM sf) s", ["id", "id_1"]),
+                          ("WITH c AS (SELECT y.* FROM sf) SELECT * FROM c", ["a b", "a b_2"])))
         conn.rollback()
+
+
+def _names_are(conn: psycopg.Connection, cases: tuple[tuple[str, list[str]], ...]) -> None:
+    """Each query's result columns, run as it is and prepared (a Describe), are the names given."""
+    for prepare in (False, True):
+        for sql, names in cases:
+            cur = conn.execute(sql, prepare=prepare)
+            assert cur.description is not None
+            assert [d.name for d in cur.description] == names, (sql, prepare)
