@@ -569,7 +569,10 @@ def train(
                 if features is not None:
                     raise
                 # the user named no feature: "drop it from features" needs the list the default chose, less it
-                raise type(e)(f"{e} {otherfeatures.python_hint(source, e.columns, e.features)}".rstrip(),
+                # every column that cannot train, not only the one the error met first
+                refused = [*e.columns, *(c for c in otherfeatures.unusable(
+                    X, names, params.get("constant_columns") == "keep") if c not in e.columns)]
+                raise type(e)(f"{e} {otherfeatures.python_hint(source, refused, e.features)}".rstrip(),
                               e.columns, e.features) from e
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
             if rising is not None:  # read as a sample, X is not every row: the note goes without the flags' split

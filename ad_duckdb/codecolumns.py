@@ -22,6 +22,11 @@ from .sqltext import sql_name
 # Words of a column name that say its integers name kinds rather than measure something
 _CODE_WORDS = frozenset({"code", "codes", "type", "kind", "category", "status", "segment", "channel", "country",
                          "region"})
+# Words that make the name a measure of codes (status_changes, channel_count, num_types): no note, whatever code
+# word the name also holds
+_MEASURE_WORDS = frozenset({"count", "counts", "cnt", "num", "number", "nb", "n", "total", "qty", "quantity", "changes",
+                            "changed", "age", "days", "hours", "size", "length", "amount", "rate", "ratio", "share",
+                            "pct", "percent", "score", "level", "grade", "rank"})
 # From 3 codes (a 0/1 column is its own one-hot) up to this many, one 0/1 column per code is a workable query
 MAX_CODES = 30
 # Codes written out in the note's query; past this, the first ones and how many more
@@ -34,8 +39,10 @@ def _words(name: str) -> set[str]:
 
 
 def code_like(name: str, sql_type: str, values: np.ndarray) -> list[int] | None:
-    """The distinct codes of an integer column named like a category code with 3 to MAX_CODES of them, or None."""
-    if not is_integer_type(sql_type) or not (_words(name) & _CODE_WORDS):
+    """The distinct codes of an integer column named like a category code (not like a measure of them:
+    ``status_changes``) with 3 to MAX_CODES of them, or None."""
+    words = _words(name)
+    if not is_integer_type(sql_type) or not (words & _CODE_WORDS) or words & _MEASURE_WORDS:
         return None
     given = values[np.isfinite(values)]
     codes = np.unique(given)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from .features import _from_item, cli_feature_flags
 from .sqltext import sql_names
 
@@ -21,6 +23,18 @@ def others(refused: Sequence[str], chosen: Sequence[str]) -> list[str]:
     """The ``chosen`` features (those the default took, ids already left out) but the ``refused`` ones."""
     out = set(refused)
     return [c for c in chosen if c not in out]
+
+
+def unusable(X: np.ndarray, names: Sequence[str], keep_constant: bool) -> list[str]:
+    """The columns of ``X`` (named ``names``) that cannot train: no finite value, or (unless ``keep_constant``) one
+    value in every row. Why all of them: the error names the first it met, and a list to paste holding another
+    failed again, one column at a time (two empty columns and a constant one: three tries)."""
+    out = []
+    for j, c in enumerate(names):
+        finite = X[:, j][np.isfinite(X[:, j])]
+        if finite.size == 0 or not keep_constant and float(finite.min()) == float(finite.max()):
+            out.append(c)
+    return out
 
 
 def python_hint(source: str, refused: Sequence[str], chosen: Sequence[str]) -> str:

@@ -1248,7 +1248,7 @@ class Session:
                 self.on_commit.filled = True
             skipping = skipping_notice(self.cur, query) if kind in ("DROP", "CREATE") else None
             renames = renaming(query) if kind == "SELECT" else None
-            stored = stored_like_renamed(self.cur) if renames else set()  # (before: after, the result is pending)
+            stored = stored_like_renamed(self.cur, query) if renames else set()  # (before: after, the result is pending)
             self.cur.execute(query, params) if params else self.cur.execute(query)
             if skipping is not None:
                 self.notices.append(skipping)  # (after it ran: a statement that fails skipped nothing)
@@ -1478,7 +1478,7 @@ class Session:
                 return None, params
             cols = _columns(self.cur, answer, n_params)
             if kind == "SELECT" and (renames := renaming(answer)) is not None:
-                stored = stored_like_renamed(self.cur) if renames else set()
+                stored = stored_like_renamed(self.cur, answer) if renames else set()
                 cols = _renamed(cols, postgres_duplicates([c[0] for c in cols], answer, stored))
             return cols, params
         except duckdb.Error:

@@ -256,11 +256,31 @@ def _aggregates() -> frozenset[str]:
         con.close()
 
 
+@functools.cache
+def _known_not_aggregates() -> frozenset[str]:
+    """The names (lower case) of the functions known to hold no aggregate: DuckDB's own others (scalar functions
+    and its macros) and ad_duckdb's UDFs."""
+    from .udfs import FUNCTIONS  # not at the top: the scoring module, heavier than a rewrite of SQL needs
+
+    con = duckdb.connect(":memory:")
+    try:
+        return frozenset(r[0] for r in con.execute(
+            "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type <> 'aggregate' AND "
+            "lower(function_name) NOT IN (SELECT lower(function_name) FROM duckdb_functions() WHERE function_type = "
+            "'aggregate')").fetchall()) | {f.lower() for f in FUNCTIONS}
+    finally:
+        con.close()
+
+
 def calls_aggregate(toks: Tokens, start: int, end: int) -> bool:
-    """Whether the tokens from ``start`` to before ``end`` call an aggregate function (``sum(max(x)) OVER ()``). Why:
-    given an argument that holds one, DuckDB's binder picks a typed macro overload whatever the type (it cannot bind
-    the aggregate there), and the INTEGER overload's cast rounded a window's sum of DECIMAL maxima to whole numbers."""
-    return any(toks[j + 1][1] == "(" and _name(toks[j][1]) in _aggregates() for j in range(start, min(end, len(toks) - 1)))
+    """Whether the tokens from ``start`` to before ``end`` call an aggregate function (``sum(max(x)) OVER ()``), or
+    a function that may hold one: a user's macro (``CREATE MACRO total(x) AS sum(x)``), an extension's function,
+    any name not known as another's. Why: given an argument that holds one, DuckDB's binder picks a typed macro
+    overload whatever the type (it cannot bind the aggregate there), and the INTEGER overload's cast rounded a
+    window's sum of DECIMAL maxima to whole numbers."""
+    return any(toks[j + 1][1] == "(" and ((name := _name(toks[j][1])) in _aggregates() or toks[j][2] == "identifier"
+                                          and name not in _known_not_aggregates())
+               for j in range(start, min(end, len(toks) - 1)))
 
 
 def cte_list(toks: Tokens) -> list[str]:

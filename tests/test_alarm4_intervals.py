@@ -119,3 +119,28 @@ def test_a_long_stretchs_autocorrelation_is_read_block_by_block_as_at_once(monke
     monkeypatch.setattr(alarmacf, "MOST_LAGS", 1024)
     blocks = alarmacf._autocovariance(z)
     assert len(blocks) == 1025 and np.allclose(blocks, whole[:1025], rtol=0, atol=1e-9 * whole[0])
+
+
+def test_weekend_alarms_a_day_are_counted_on_weekend_days_rows() -> None:
+    """Transactions: weekdays of 300 rows, weekends of 100. Flagging 3 a day on every day (3% of a weekend's rows,
+    1% of a weekday's) was warned of as weekend days flagging 7.29 alarms a day and weekdays 2.43 (each kind's share
+    of rows times the stretch's average 243 rows a day), though every day flagged 3; 9 a weekend day was said as
+    21.9. A kind of day's alarms a day are its share times its own rows a day."""
+    rng = np.random.default_rng(5)
+    weekend = np.isin((np.arange(28) + 3) % 7, (0, 6))  # 1 January 2014 was a Wednesday (3; Sunday 0)
+    day = np.repeat(np.arange(28), np.where(weekend, 100, 300))
+    t = 1388534400.0 + day * 86400.0 + rng.uniform(0, 86400, len(day))
+    order = np.argsort(t)
+    t, day = t[order], day[order]
+    s = rng.standard_normal(len(t))
+    acf = alarmacf.normal_acf(s, False)
+    for on_weekends, said_we in ((3, None), (9, "its weekend days flagged 9 alarms a day and its weekdays 3,")):
+        flagged = np.zeros(len(t), dtype=bool)
+        for d in range(28):
+            rows = np.flatnonzero(day == d)
+            flagged[rng.choice(rows, on_weekends if weekend[d] else 3, replace=False)] = True
+        said = [w for w in alarmseason.warnings(flagged, t, acf, len(t) / 28, "day") if "weekend" in w]
+        if said_we is None:
+            assert said == [], said
+        else:
+            assert len(said) == 1 and said[0].startswith(said_we), said

@@ -170,9 +170,42 @@ def test_lost_digits_column_error_without_features_lists_the_others() -> None:
     con = ad_duckdb.connect(":memory:")
     con.execute("""CREATE TABLE h AS SELECT 100000000000000000000::HUGEINT + (i % 1000)::HUGEINT AS serial_no,
         random() AS x, random() * 5 AS "Y y" FROM range(300) r(i)""")
-    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
-        warnings.simplefilter("ignore")
-        ad_duckdb.train(con, "h", "h", progress=False, max_steps=5)
-    message = str(got.value)
+    message = _refused_without_features(con, "h")
     assert "'serial_no' reads as one value" in message, message
     assert "features=['x', 'Y y'] (CLI: -f x -f 'Y y')" in message, message
+
+
+def test_no_category_code_note_for_counts_of_codes() -> None:
+    # status_changes (how often an order's status changed: 0-4) and channel_count (how many channels a customer
+    # used: 1-6) are measures whose names hold a code word; they got the category-code note, which told the user to
+    # split a count into one 0/1 column per value. A name with a counting word is a measure.
+    con = ad_duckdb.connect(":memory:")
+    con.execute("""CREATE TABLE t AS SELECT i % 5 AS status_changes, 1 + i % 6 AS channel_count,
+        (i % 4) AS "Num Categories", random() AS amount FROM range(600) r(i)""")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ad_duckdb.train(con, "m", "t", features=["status_changes", "channel_count", "Num Categories", "amount"],
+                        progress=False, max_steps=5)
+
+
+def test_unusable_columns_error_without_features_lists_only_usable_ones() -> None:
+    # Two empty columns and a constant one among the measures: the first empty column's error offered
+    # features=[...] holding the second empty one and the constant one, which pasted failed again, one column at a
+    # time. The list to train on leaves out every column that cannot train.
+    con = ad_duckdb.connect(":memory:")
+    con.execute("""CREATE TABLE e AS SELECT random() AS a, NULL::DOUBLE AS empty1, random() * 3 AS b,
+        NULL::DOUBLE AS empty2, 5.0 AS const FROM range(300) r(i)""")
+    message = _refused_without_features(con, "e")
+    assert "'empty1' has no finite value" in message, message
+    assert "features=['a', 'b'] (CLI: -f a -f b)" in message, message
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "e", "e", features=["a", "b"], progress=False, max_steps=5)
+
+
+def _refused_without_features(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The UnusableColumnsError's message of training a model on ``table`` without features=."""
+    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, table, table, progress=False, max_steps=5)
+    return str(got.value)
