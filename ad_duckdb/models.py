@@ -314,8 +314,8 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
                  promote: bool = True) -> ModelInfo:
     """Store the model in the ``.onnx`` file at ``path`` (written by ``export_model``) as the next version of
     ``name``; with ``name=None`` (the default), of the name stored in the file, the one it was exported under.
-    Returns its ``ModelInfo``; a file holding the model that name's latest version already is imports nothing (a
-    warning says so) and returns that version's. ``promote=False`` (CLI: ``--no-promote``) stages it, as
+    Returns its ``ModelInfo``; a file holding the model that name's newest version, or the one the name means,
+    already is imports nothing (a warning says so) and returns that version's. ``promote=False`` (CLI: ``--no-promote``) stages it, as
     ``train``'s: the bare name keeps meaning the version it meant until ``promote``."""
     con = check_connection(con, "import_model")
     return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, promote=promote)
