@@ -89,3 +89,46 @@ def test_an_import_of_the_staged_version_says_the_name_still_means_another(stage
     assert res.stdout.splitlines()[0] == "already stored tx_ae@2"
     assert f"`ad-duckdb promote {staged} tx_ae@2`" in res.stdout
     assert _versions(staged) == [1, 2]
+
+
+def test_a_carrying_retrain_takes_a_threshold_from_what_the_name_means_not_a_staged_version(staged: str) -> None:
+    """'c2' set on tx_ae@1 (what 'tx_ae' means), carried into the staged tx_ae@2 by a --no-promote retrain, then
+    re-set on tx_ae@1 by the team whose dashboards call 'tx_ae'. The next carrying retrain took 'c2' from the newest
+    version, the staged one nobody used, so the team's change was lost when it was promoted; and a 'default' the team
+    set by hand on tx_ae@1 went uncarried without the note that says so. Both come from what the name means."""
+    con = ad_duckdb.connect(staged)
+    try:
+        ad_duckdb.drop_model(con, "tx_ae@2")  # restart the pair with 'c2' set before the staged retrain
+        ad_duckdb.set_threshold(con, "tx_ae", "c2", "manual", value=5.0)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], promote=False,
+                        carry_thresholds=True, **{**FAST, "seed": 1})
+        assert con.execute("SELECT anomaly_model('tx_ae')").fetchone()[0] == "tx_ae@1"
+        ad_duckdb.set_threshold(con, "tx_ae", "c2", "manual", value=9.0)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="replaces the stored one"):
+            ad_duckdb.set_threshold(con, "tx_ae", "default", "manual", value=20.0)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"],
+                                   carry_thresholds=True, **{**FAST, "seed": 2})
+        chosen = con.execute("SELECT chosen_on FROM ad_thresholds WHERE model = 'tx_ae' AND version = ? AND "
+                             "threshold_name = 'c2'", [info.version]).fetchone()[0]
+        assert chosen.startswith("carried from tx_ae@1 (manual, 9"), chosen
+        said = " ".join(str(w.message) for w in rec)
+        assert "'default' (manual, 20)" in said, said
+    finally:
+        con.close()
+
+
+def test_promoting_what_the_name_already_means_logs_nothing(staged: str) -> None:
+    """A deployment step re-run promotes tx_ae@2 twice: the second said "'tx_ae' already means tx_ae@2: nothing
+    changed", yet the changelog got a second "promoted: 'tx_ae' was tx_ae@2" entry, a promotion from a version to
+    itself that an audit reads as a change."""
+    res = [CliRunner().invoke(cli, ["promote", staged, "tx_ae@2"]) for _ in range(2)]
+    assert [r.exit_code for r in res] == [0, 0], [r.stderr for r in res]
+    assert res[1].stdout.strip() == "'tx_ae' already means tx_ae@2: nothing changed"
+    con = ad_duckdb.connect(staged)
+    try:
+        events = ad_duckdb.model_history(con, "tx_ae")["versions"][1]["events"]
+    finally:
+        con.close()
+    assert [(e["event"], e["was"]) for e in events] == [("trained", 1), ("promoted", 1)], events
