@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -121,3 +124,20 @@ def test_promoting_what_the_name_already_means_logs_nothing(two_versions: str) -
     finally:
         con.close()
     assert [(e["event"], e["was"]) for e in events] == [("trained", 1), ("promoted", 1)], events
+
+
+def test_a_script_with_two_connections_to_a_file_exits_cleanly(two_versions: str) -> None:
+    """A script that opens the file with ad_duckdb.connect and again with duckdb.connect + register (a notebook's
+    second cell, a library of its own), queries, and ends without close(): the work was done, but the process
+    aborted at exit ("terminate called after throwing an instance of 'nanobind::abi1::python_error' ... import of
+    sys halted"), exit code 134, so the job that ran it failed."""
+    script = ("import duckdb, ad_duckdb\n"
+              f"con = ad_duckdb.connect({two_versions!r})\n"
+              f"con2 = duckdb.connect({two_versions!r})\n"
+              "ad_duckdb.register(con2)\n"
+              "print(con2.execute(\"SELECT anomaly_model('tx_ae')\").fetchone()[0])\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(Path(ad_duckdb.__file__).parent.parent)},
+                       stdin=subprocess.DEVNULL)
+    assert (p.returncode, p.stdout.strip()) == (0, "tx_ae@1"), p.stderr
+    assert "terminate called" not in p.stderr, p.stderr
