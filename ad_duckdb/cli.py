@@ -3258,7 +3258,8 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
                 moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
                 # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
                 click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
-                staged = None if info.version in before else versioncmds.staged_line(con, info.name, info.version)
+                # an already stored version may be a staged one: say so too (the name did not move)
+                staged = versioncmds.staged_line(con, info.name, info.version)
                 if staged:
                     click.echo(staged)
     except BaseException:

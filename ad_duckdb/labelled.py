@@ -70,15 +70,23 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
                        version: int) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]], dict[str, Any]]:
     """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores (whose
     ``score_quantiles`` are ``quantiles``), and the goals of those chosen on labels (name -> (goal, the version it
-    comes from)). Each name from the newest version that has it: one retrain run without the flag does not lose
-    them for the next. ``version``: the one the new model is stored as, which the notes name. Third: the goals
-    of carried thresholds that came in a model file (``filegoals``), never run: the new version keeps them to show."""
+    comes from)). Each name from the version the bare name means (the promoted one, else the newest) when it has it,
+    else from the newest that has it: one retrain run without the flag does not lose them for the next.
+    ``version``: the one the new model is stored as, which the notes name. Third: the goals of carried thresholds
+    that came in a model file (``filegoals``), never run: the new version keeps them to show."""
     new_ref = f"{name}@{version}"
     out: list[Threshold] = []
     goals: dict[str, tuple[dict[str, Any], str]] = {}
     from_files: dict[str, Any] = {}
-    newest = True
-    for version in sorted(store.known_models(cur).get(name, []), reverse=True):
+    newest = True  # the first version read: the one the name means
+    stored = sorted(store.known_models(cur).get(name, []), reverse=True)
+    # Why the version the name means first: with a retrain staged (promote=False), the newest is one no query used,
+    # and a cut re-set since on the promoted one (what dashboards calling the name flag by) was lost to the staged
+    # version's older copy; without a promoted version it is the newest, as before
+    if stored:
+        current = store.bare_version(cur, name, stored)
+        stored = [current, *(v for v in stored if v != current)]
+    for version in stored:
         try:
             prev = store.load(cur, f"{name}@{version}")
         except IntegrityError as e:
@@ -87,7 +95,7 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
             notes.warn(f"Model '{name}@{version}' is damaged, so its thresholds are not carried to the new "
                        f"version ({e}).")
             continue
-        if newest:  # what the queries used until now; an older version's were already replaced by a retrain
+        if newest:  # what the queries used until now (the name's); the others' were already replaced by a retrain
             _warn_replaced_not_carried(cur, thresholds.replaced_by_user(prev.thresholds), prev.ref, new_ref)
             newest = False
         taken = {t.name for t in out}

@@ -88,6 +88,10 @@ def on_store(cur: Any, name: str, version: int, before: list[int], promote: bool
 def set_current(cur: Any, name: str, version: int, stored: list[int], event: str) -> int | None:
     """Make the bare ``name`` mean ``version`` (one of ``stored``), logged as ``event``; returns what it meant before."""
     was = bare_version(stored, promoted(cur).get(name))
+    if was == version:
+        # Why nothing written: a re-run promotion logged a move from the version to itself, which the changelog
+        # showed as a change; without a row the name means the newest, which it is, and a later store moves it alike
+        return was
     _set(cur, name, version)
     log(cur, name, version, event, {"was": was})
     return was

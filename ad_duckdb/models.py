@@ -314,8 +314,8 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
                  promote: bool = True) -> ModelInfo:
     """Store the model in the ``.onnx`` file at ``path`` (written by ``export_model``) as the next version of
     ``name``; with ``name=None`` (the default), of the name stored in the file, the one it was exported under.
-    Returns its ``ModelInfo``; a file holding the model that name's latest version already is imports nothing (a
-    warning says so) and returns that version's. ``promote=False`` (CLI: ``--no-promote``) stages it, as
+    Returns its ``ModelInfo``; a file holding the model that name's newest version, or the one the name means,
+    already is imports nothing (a warning says so) and returns that version's. ``promote=False`` (CLI: ``--no-promote``) stages it, as
     ``train``'s: the bare name keeps meaning the version it meant until ``promote``."""
     con = check_connection(con, "import_model")
     return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, promote=promote)
@@ -374,12 +374,25 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
             also = (f"; it also has threshold{'s' if len(own) > 1 else ''} {', '.join(map(repr, own))}, set in this database, "
                     "not in the file" if own else "")
             notes.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds{also}); "
-                       f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.")
+                       f"nothing imported. Pass name= (CLI: --name) to store a copy under another name."
+                       + _not_what_the_name_means(cur, same, promote))
             return ModelInfo.of(same)
     finally:
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def _not_what_the_name_means(cur: Any, same: ModelRecord, promote: bool) -> str:
+    """The end of the 'already this model' note of an import to promote (``promote=True``) that found the model stored
+    as a staged version: the bare name still means another one, and nothing moved it."""
+    if not promote:
+        return ""
+    current = store.bare_version(cur, same.name, store.known_models(cur)[same.name])
+    if current == same.version:
+        return ""
+    return (f" '{same.name}' means {same.name}@{current} (queries calling it do not move); to make it mean this model: "
+            f"ad_duckdb.promote(con, {same.ref!r}) (CLI: ad-duckdb promote DB {same.ref}).")
 
 
 class _AlreadyStored(Exception):  # noqa: N818 (a signal that ends the save, never shown)
@@ -494,18 +507,28 @@ def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord) -> None:
 
 
 def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:
-    """The latest stored version of ``rec.name`` when it holds the same graph and each of ``rec``'s thresholds at the
-    same value (and perhaps more thresholds of its own), else None."""
-    if rec.name not in store.known_models(cur):
-        return None
-    try:
-        latest = store.load(cur, rec.name)
-    except AdDuckDBError:
-        return None  # a damaged latest version: the import replaces it as the newest
+    """The newest stored version of ``rec.name``, or the one the bare name means (a promoted older one), when it holds
+    the same graph and each of ``rec``'s thresholds at the same value (and perhaps more thresholds of its own), else
+    None.
 
-    if store.sha256_hex(latest.onnx) != store.sha256_hex(rec.onnx):
+    Why both: with a version staged (``promote=False``) the newest is not what the name means; a rerun staging the
+    same file compared it with the promoted one and stored a copy per run, and a re-import of what the name means
+    compared it with the staged one and stored a copy of it."""
+    stored = store.known_models(cur).get(rec.name)
+    if not stored:
         return None
-    # Why the latest may hold more: thresholds set where the file was imported (prod's own 'c2') are not the file's,
-    # and a re-run deployment step stored the same graph again without them, so 'c2' failed on what 'tx_ae' meant
-    have = {t.name: float(t.value) for t in latest.thresholds}
-    return latest if all(have.get(t.name) == float(t.value) for t in rec.thresholds) else None
+    sha = store.sha256_hex(rec.onnx)
+    for v in dict.fromkeys((max(stored), store.bare_version(cur, rec.name, stored))):
+        try:
+            held = store.load(cur, f"{rec.name}@{v}")
+        except AdDuckDBError:
+            continue  # a damaged version: the import replaces it as the newest
+        if store.sha256_hex(held.onnx) != sha:
+            continue
+        # Why the stored version may hold more: thresholds set where the file was imported (prod's own 'c2') are not
+        # the file's, and a re-run deployment step stored the same graph again without them, so 'c2' failed on what
+        # 'tx_ae' meant
+        have = {t.name: float(t.value) for t in held.thresholds}
+        if all(have.get(t.name) == float(t.value) for t in rec.thresholds):
+            return held
+    return None

@@ -8,6 +8,7 @@ when it trains, and on ``refresh(con)``.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import threading
 import weakref
@@ -658,7 +659,27 @@ def _retire(reg: Registry) -> None:
     reg.installed = []
 
 
+_EXITING = False  # set at interpreter exit: connections collected then must not hand functions back
+
+
+@atexit.register
+def _release_all() -> None:
+    """Close our connections (see ``_track``) and stop handing functions back, before the interpreter's teardown.
+
+    Why: a script with two connections to one file (ad_duckdb.connect, then duckdb.connect + register) that ended
+    without close() aborted at exit (exit code 134, "terminate called ... import of sys halted"): the connections
+    were collected while the modules were torn down, and handing the functions back ran Python code there."""
+    global _EXITING
+    _EXITING = True
+    with _LOCK:
+        for hold in list({id(r.hold): r.hold for r in _REGISTRIES.values()}.values()):
+            if hold.own_conn is not None:
+                _release(hold)
+
+
 def _user_gone(hold: _Holder, key: int) -> None:
+    if _EXITING:
+        return
     hold.users.pop(key, None)
     hold.pin()
     if not hold.users:
