@@ -157,6 +157,9 @@ EXIT_NO_MODEL = 5  # no such model, version or threshold
 EXIT_NO_SOURCE = 6  # the source table, view, file or a column does not exist
 EXIT_NO_ROWS = 7  # the source (after --where) has no rows to train or evaluate on
 EXIT_INTEGRITY = 8  # a stored or imported model failed its integrity check
+# check-threshold --fail-outside: the check ran and the threshold broke its promise. Why its own code: a monitor
+# pages on it, and must not page for a locked file (4) or a check that could not run (1)
+EXIT_OUTSIDE = 9
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a command a signal stopped
 EXIT_TERMINATED = 143  # SIGTERM (a scheduler's timeout, `kill`, a pod stop): 128 + SIGTERM, as for Ctrl-C
 # The reader of stdout stopped reading (`| head -1`): 128 + SIGPIPE, what a shell reports for git, cat or seq there.
@@ -181,6 +184,7 @@ damaged on disk);
 {EXIT_NO_SOURCE} no such source table, view, file or column;
 {EXIT_NO_ROWS} no rows to train or evaluate on;
 {EXIT_INTEGRITY} a stored or imported model failed its integrity check;
+{EXIT_OUTSIDE} a threshold outside its promise (check-threshold --fail-outside);
 {EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop);
 {EXIT_BROKEN_PIPE} the reader of the output stopped reading (`| head`), as git or cat exit there.
 Errors go to stderr as one line starting with "Error:"; notes start with "note:"
@@ -3117,9 +3121,13 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (model, threshold, method, target, rows, flagged, per, measured, expected_lo, "
                    "expected_hi, outside, episodes, message), for scripts and monitors.")
+@click.option("--fail-outside", is_flag=True,
+              help=f"Exit {EXIT_OUTSIDE} (after printing the verdict) when the threshold is outside its promise, "
+                   "for a cron or Airflow monitor that pages on a non-zero exit; 0 when it keeps it or promised "
+                   "no rate.")
 @_ATTACH
 def check_threshold(db: str, model: str, name: str, source: str, where: str | None, time: str | None,
-                    out_format: str, attach: tuple[str, ...]) -> None:
+                    out_format: str, fail_outside: bool, attach: tuple[str, ...]) -> None:
     """Whether threshold NAME of MODEL keeps its promise on recent rows of --source: the alarms a day (hour, week)
     or the share of rows it flags there against its target, and whether that lies outside the 95% interval it
     promised, with the command that chooses it again on these rows.
@@ -3147,6 +3155,8 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
             click.echo(jsonvalues.dumps(asdict(got), indent=1))
         else:
             click.echo(got.message)
+    if fail_outside and got.outside:
+        sys.exit(EXIT_OUTSIDE)
 
 
 @cli.command("export")
@@ -3167,7 +3177,7 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
     Examples:
       ad-duckdb export warehouse.duckdb tx_ae tx_ae.onnx
       ad-duckdb export warehouse.duckdb tx_ae@2 models/
-      ad-duckdb export warehouse.duckdb --all models/    # every model, every version
+      ad-duckdb export warehouse.duckdb --all models/
     """
     if every:
         if path is not None:

@@ -148,3 +148,19 @@ def test_check_threshold_reports_a_drifted_stretch_and_not_an_undrifted_one(taxi
     assert doc["outside"] is True and doc["model"] == "x@1" and doc["per"] == "day", doc
     res = CliRunner().invoke(cli, ["check-threshold", taxi, "x", "three", "--source", "taxi", "--where", AUGUST])
     assert res.exit_code == 0 and "it keeps its promise on these rows" in res.stdout, res.output
+
+
+def test_check_threshold_fail_outside_gives_a_monitor_its_own_exit_code(taxi: str) -> None:
+    """A cron monitor runs check-threshold and must page on a broken promise without parsing JSON: with
+    --fail-outside, a threshold outside its promised interval exits 9 (after printing the verdict), one that keeps
+    it exits 0; without the flag both exit 0, as before."""
+    res = CliRunner().invoke(cli, ["check-threshold", taxi, "x", "three", "--source", "taxi", "--where", DECEMBER,
+                                   "--fail-outside"])
+    assert res.exit_code == 9, res.output
+    assert "more alarms than promised" in res.stdout
+    res = CliRunner().invoke(cli, ["check-threshold", taxi, "x", "three", "--source", "taxi", "--where", AUGUST,
+                                   "--fail-outside", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["outside"] is False
+    res = CliRunner().invoke(cli, ["--help"])
+    assert "9 a threshold outside its promise (check-threshold --fail-outside)" in " ".join(res.stdout.split())
