@@ -205,6 +205,10 @@ def tables_exist(cur: Any) -> bool:
                 f"{alias} (READ_ONLY)\"), then train and score on {db}.main.your_table."
             )
     if "ad_models" in found and "ad_thresholds" not in found:
+        if not cur.execute("SELECT count(*) FROM ad_models").fetchall()[0][0]:
+            # Why no store yet, not an error: another thread's or process's ensure_schema is between creating
+            # ad_models and ad_thresholds (schema.sql's statements commit one by one), and nothing is stored to read
+            return False
         # Why an IntegrityError (which registering the functions reports at a call, not at once): every read of the
         # store also reads ad_thresholds, so DuckDB's "Table with name ad_thresholds does not exist!" failed each
         # command, also the ALTER TABLE that puts the table back

@@ -99,7 +99,8 @@ def test_sigkill_during_training_leaves_no_partial_model(base_db: Path, tmp_path
             child.kill()
             child.communicate()
     assert child.returncode == -signal.SIGKILL
-    assert _tables(path) == {"transactions", "ad_models", "ad_thresholds", "ad_model_versions"}
+    assert _tables(path) == {"transactions", "ad_models", "ad_thresholds", "ad_model_versions", "ad_model_current",
+                            "ad_model_log"}
     con = ad_duckdb.connect(str(path))
     try:
         assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("tx_ae", 1)]

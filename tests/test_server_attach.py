@@ -361,7 +361,8 @@ def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(
                                 "information_schema.columns WHERE table_schema NOT IN ('information_schema', "
                                 "'pg_catalog') AND table_catalog <> 'temp' ORDER BY ALL").fetchall()
             assert rows == [("models", "clash", "own"), ("models", "lake", "big_tx"), ("models", "lake", "tx"),
-                            ("models", "lake", "typed"), ("models", "main", "ad_model_versions"),
+                            ("models", "lake", "typed"), ("models", "main", "ad_model_current"),
+                            ("models", "main", "ad_model_log"), ("models", "main", "ad_model_versions"),
                             ("models", "main", "ad_models"), ("models", "main", "ad_thresholds"),
                             ("models", "main", "transactions")], rows
             tables = conn.execute("SELECT table_catalog, table_schema, table_name, table_type FROM "
@@ -369,6 +370,8 @@ def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(
                                   "'pg_catalog') ORDER BY ALL").fetchall()
             assert tables == [("models", "clash", "own", "BASE TABLE"), ("models", "lake", "big_tx", "VIEW"),
                               ("models", "lake", "tx", "BASE TABLE"), ("models", "lake", "typed", "BASE TABLE"),
+                              ("models", "main", "ad_model_current", "BASE TABLE"),
+                              ("models", "main", "ad_model_log", "BASE TABLE"),
                               ("models", "main", "ad_model_versions", "BASE TABLE"),
                               ("models", "main", "ad_models", "BASE TABLE"),
                               ("models", "main", "ad_thresholds", "BASE TABLE"),

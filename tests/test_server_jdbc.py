@@ -242,8 +242,9 @@ def test_get_functions_lists_the_anomaly_functions(shop: Server) -> None:
     # failed on substring() of pg_get_function_result(p.oid), then found no schema for the functions
     rows = _run(shop, GET_FUNCTIONS, "anomaly%")
     assert [(r[1], r[2], r[4]) for r in rows] == [
-        ("pg_catalog", name, 1) for name in ("anomaly_explain", "anomaly_imputed", "anomaly_percentile",
-                                             "anomaly_score", "anomaly_terms", "anomaly_threshold")]  # 1: returns a value, not a table
+        ("pg_catalog", name, 1) for name in ("anomaly_explain", "anomaly_imputed", "anomaly_model",
+                                             "anomaly_percentile", "anomaly_score", "anomaly_terms",
+                                             "anomaly_threshold")]  # 1: returns a value, not a table
     assert _run(shop, GET_FUNCTIONS, "no_such_function%") == []
     cols = {r[2]: (r[3], r[4]) for r in _run(shop, GET_FUNCTION_COLUMNS, "anomaly%")}
     # return and argument types as pg_type oids: double precision; (varchar, double precision); a list as json

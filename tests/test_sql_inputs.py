@@ -345,6 +345,9 @@ def filler(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     return rows[np.random.default_rng(1).integers(0, len(rows), 10_000)]
 
 
+# Why: the filler rows lie on one line (amount = 20.5 * count), so their scores bunch unlike the training rows' and
+# scoring notes the drift; the property is about each row's score, not the batch's distribution
+@pytest.mark.filterwarnings("ignore:.*distributed unlike the training rows")
 @settings(max_examples=25, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(st.tuples(NUMBERS, NUMBERS), min_size=1, max_size=30),
