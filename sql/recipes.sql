@@ -15,12 +15,13 @@ FROM transactions
 GROUP BY day
 ORDER BY day;
 
--- Rows flagged by each stored threshold of the latest version (a join with ad_thresholds).
+-- Rows flagged by each stored threshold of the version 'tx_ae' means (anomaly_model: its promoted version,
+-- else the newest), a join with ad_thresholds.
 SELECT th.threshold_name, th.method, th.value,
        count(*) FILTER (WHERE anomaly_score('tx_ae', t.count, t.amount) > th.value) AS flagged
 FROM transactions t
 CROSS JOIN (SELECT * FROM ad_thresholds
-            WHERE model = 'tx_ae' AND version = (SELECT max(version) FROM ad_models WHERE name = 'tx_ae')) th
+            WHERE model = 'tx_ae' AND version = split_part(anomaly_model('tx_ae'), '@', 2)::INTEGER) th
 GROUP BY ALL
 ORDER BY th.value;
 

@@ -269,3 +269,23 @@ def test_history_calls_a_version_rolled_back_from_stored_not_staged(two_versions
         assert [v["status"] for v in ad_duckdb.model_history(con, "tx_ae")["versions"]] == ["current", "stored"]
     finally:
         con.close()
+
+
+def test_the_recipes_threshold_query_reads_the_version_the_name_means(two_versions: str) -> None:
+    """sql/recipes.sql and the example's walkthrough.sql count what each stored threshold flags, joining
+    ad_thresholds of max(version): with tx_ae@2 staged, that listed the staged version's cuts beside scores of
+    tx_ae@1, the one 'tx_ae' means. Both files now read the version from anomaly_model('tx_ae')."""
+    root = Path(__file__).resolve().parents[1]
+    con = ad_duckdb.connect(two_versions)
+    try:
+        ad_duckdb.set_threshold(con, "tx_ae@1", "mine", "manual", value=1.0)
+        ad_duckdb.set_threshold(con, "tx_ae@2", "theirs", "manual", value=2.0)
+        for path, marker in ((root / "sql" / "recipes.sql", "-- Rows flagged by each stored threshold"),
+                             (root / "examples" / "transactions" / "walkthrough.sql", "-- 3. How many rows")):
+            query = path.read_text().split(marker, 1)[1].split("\n", 1)[1].split(";", 1)[0]
+            # the recipes name the example's columns; the fixture's model takes two
+            query = query.replace(", t.distinct_cards, t.refunds", "")
+            names = {r[0] for r in con.execute(query).fetchall()}
+            assert "mine" in names and "theirs" not in names, (path.name, names)
+    finally:
+        con.close()

@@ -26,7 +26,7 @@ SELECT th.threshold_name, th.method, round(th.value, 4) AS value,
        count(*) FILTER (WHERE anomaly_score('tx_ae', t.count, t.amount, t.distinct_cards, t.refunds) > th.value) AS flagged
 FROM transactions t
 CROSS JOIN (SELECT * FROM ad_thresholds
-            WHERE model = 'tx_ae' AND version = (SELECT max(version) FROM ad_models WHERE name = 'tx_ae')) th
+            WHERE model = 'tx_ae' AND version = split_part(anomaly_model('tx_ae'), '@', 2)::INTEGER) th
 GROUP BY ALL ORDER BY value;
 
 -- 4. What kind of oddness the flagged rows show: the largest of each score's three terms (anomaly_terms).
