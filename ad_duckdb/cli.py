@@ -3290,9 +3290,10 @@ def _import_folder(db: str, path: str, name: str | None, out_format: str) -> Non
                                "names: import one file of it to rename it.")
     creation = _Creation()
     done: list[tuple[str, str, bool]] = []
+    means: dict[str, tuple[str, str]] = {}
     try:
         with _open(db, create=True, creation=creation) as con, _notes():
-            done = modelsets.import_folder(con, path)
+            done = modelsets.import_folder(con, path, means)
     except BaseException:
         if creation.ours:  # nothing was stored: leave no empty database behind
             _remove_new_database(db)
@@ -3302,6 +3303,8 @@ def _import_folder(db: str, path: str, name: str | None, out_format: str) -> Non
         return
     for f, ref, stored in done:
         click.echo(f"{'stored' if stored else 'already stored'} {ref} from {f}")
+    for name, (ref, theirs) in sorted(means.items()):
+        click.echo(f"{name!r} means {ref} (the set's {theirs}), as where the set was exported")
 
 
 @cli.command("dbt-package")

@@ -11,13 +11,16 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, notes, onnxfile, store
+from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, store
 from .connarg import check_connection
 from .exceptions import BadInputError, IntegrityError
 from .store import ModelRecord
 from .udfs import refresh
 
 SUFFIX = ".onnx"
+# Which version each name means where it is not the newest (promoted, rolled back): {"tx_ae": "tx_ae@1"}. Why a file
+# beside the models: which version a name means belongs to the database, not to any one model's file
+CURRENT = "current.json"
 
 
 def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: bool = False) -> list[Path]:
@@ -27,9 +30,13 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
     con = check_connection(con, "export_all")
     cur = interrupts.cursor(con)
     try:
-        refs = [f"{name}@{v}" for name, versions in sorted(store.known_models(cur).items()) for v in sorted(versions)]
+        known = store.known_models(cur)
+        refs = [f"{name}@{v}" for name, versions in sorted(known.items()) for v in sorted(versions)]
         # Why all read before any is written: a damaged version found halfway left half the set in the folder
         recs = [_checked(cur, ref) for ref in refs]
+        pins = lifecycle.promoted(cur)
+        means = {name: f"{name}@{bare}" for name, versions in sorted(known.items())
+                 if (bare := lifecycle.bare_version(sorted(versions), pins.get(name))) != max(versions)}
     finally:
         cur.close()
     if not refs:
@@ -37,13 +44,19 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
     out = Path(folder)
     if out.exists() and not out.is_dir():
         raise BadInputError(f"{str(out)!r} is a file; export --all writes one file per model version into a folder.")
-    there = [ref for ref in refs if (out / f"{ref}{SUFFIX}").exists()]
+    there = [f"{ref}{SUFFIX}" for ref in refs if (out / f"{ref}{SUFFIX}").exists()]
+    there += [CURRENT] if (out / CURRENT).exists() else []
     if there and not replace:
-        raise BadInputError(f"{str(out)!r} already holds {', '.join(f'{r}{SUFFIX}' for r in there[:5])}"
+        raise BadInputError(f"{str(out)!r} already holds {', '.join(there[:5])}"
                             f"{' ...' if len(there) > 5 else ''}; pass replace=True (CLI: --replace) to overwrite, "
                             "or export to an empty folder.")
     out.mkdir(parents=True, exist_ok=True)
-    return [onnxfile.write_file(rec, out / f"{rec.ref}{SUFFIX}", replace=replace) for rec in recs]
+    written = [onnxfile.write_file(rec, out / f"{rec.ref}{SUFFIX}", replace=replace) for rec in recs]
+    (out / CURRENT).unlink(missing_ok=True)  # an earlier export's (replace=True) must not outlive its set
+    if means:
+        (out / CURRENT).write_text(jsonvalues.dumps(means, indent=1) + "\n")
+        written.append(out / CURRENT)
+    return written
 
 
 def _checked(cur: Any, ref: str) -> ModelRecord:
@@ -54,11 +67,14 @@ def _checked(cur: Any, ref: str) -> ModelRecord:
                              "other versions one by one (ad-duckdb export DB NAME@VERSION DIR/).") from e
 
 
-def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path) -> list[tuple[str, str, bool]]:
+def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
+                  means: dict[str, tuple[str, str]] | None = None) -> list[tuple[str, str, bool]]:
     """Store every ``.onnx`` file of ``folder`` (as ``export_all`` writes them), each name's versions in their
     exported order, in one transaction: a file that cannot be read or stored stores none of the set. A file whose
     graph and thresholds a version of its name here already holds stores nothing, so a re-run adds no version.
-    Returns (file, version here, stored) per file."""
+    Returns (file, version here, stored) per file. A name whose ``current.json`` entry says it meant another version
+    than its newest where the set was exported means that version here too; ``means`` gets, per such name, (the
+    version here, the set's)."""
     from .models import import_checks
 
     con = check_connection(con, "import_folder")
@@ -73,6 +89,8 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path) -> list[tu
         import_checks(rec, p.name)
         recs.append((p, rec))
     recs.sort(key=lambda pr: (pr[1].name, pr[1].version))
+    wanted = _wanted(path)
+    here: dict[str, str] = {}  # the set's ref -> the version here holding it
     done: list[tuple[str, str, bool]] = []
     cur = interrupts.cursor(con)
     try:
@@ -80,19 +98,49 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path) -> list[tu
         store.check_can_write(cur, f"Cannot store the models of {str(path)!r}")
         with store.transaction(cur):
             for p, rec in recs:
+                exported = rec.ref
                 held = _held(cur, rec)
                 if held is not None:
                     done.append((p.name, held, False))
+                    here[exported] = held
                     continue
                 rec.source = f"imported from {p.name} ({rec.ref}; {rec.source})"
                 store.insert_next(cur, rec)
                 done.append((p.name, rec.ref, True))
+                here[exported] = rec.ref
+            for name, ref in wanted.items():
+                if ref not in here:
+                    raise BadInputError(f"{str(path / CURRENT)!r} says {name!r} means {ref}, but the folder holds no "
+                                        f"{ref}{SUFFIX}; export the set again (ad-duckdb export DB --all DIR --replace).")
+                version = int(here[ref].rpartition("@")[2])
+                stored = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?",
+                                                          [name]).fetchall()]
+                lifecycle.set_current(cur, name, version, stored, "promoted")
+                if means is not None:
+                    means[name] = (here[ref], ref)
     finally:
         cur.close()
     if not any(stored for _, _, stored in done):
         notes.warn(f"Every model of {str(path)!r} is already stored here; nothing imported.")
     refresh(con)
     return done
+
+
+def _wanted(path: Path) -> dict[str, str]:
+    """``current.json`` of the set at ``path``: name -> the set's version it means; {} without the file."""
+    file = path / CURRENT
+    if not file.exists():
+        return {}
+    try:
+        got = jsonvalues.loads(file.read_text())
+    except (OSError, ValueError) as e:
+        raise BadInputError(f"{str(file)!r} cannot be read ({e}); export the set again (ad-duckdb export DB --all DIR "
+                            "--replace), or delete the file to let each name mean its newest version.") from e
+    if not isinstance(got, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.startswith(f"{k}@")
+                                            and v.rpartition("@")[2].isdigit() for k, v in got.items()):
+        raise BadInputError(f"{str(file)!r} is not a map of names to versions ({{\"tx_ae\": \"tx_ae@1\"}}); export the "
+                            "set again (ad-duckdb export DB --all DIR --replace), or delete the file.")
+    return got
 
 
 def _held(cur: Any, rec: ModelRecord) -> str | None:

@@ -96,3 +96,33 @@ def test_a_damaged_version_exports_nothing_and_names_the_fix(dev: Path, tmp_path
     code, out = _cli("export", str(db), "--all", str(folder))
     assert code != 0 and "tx_ae@1" in out and "Nothing was exported" in out and "ad-duckdb drop" in out, out
     assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_a_set_carries_which_version_each_name_means(dev: Path, tmp_path: Path) -> None:
+    """Moving a set to prod after a rollback in dev: 'tx_ae' meant tx_ae@1 there, but the imported set made it mean
+    the newest, tx_ae@2, so prod's dashboards scored with the version dev had rolled back from. export --all writes
+    which version each name means (current.json) and import stores it: the same version, under its number here; a
+    re-run changes nothing; a name meaning its newest writes no entry."""
+    src = tmp_path / "dev.duckdb"
+    shutil.copy(dev, src)
+    assert _cli("rollback", str(src), "tx_ae")[0] == 0
+    out = tmp_path / "set"
+    assert _cli("export", str(src), "--all", str(out))[0] == 0
+    prod = tmp_path / "prod.duckdb"
+    con = ad_duckdb.connect(str(prod))
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)  # prod's own tx_ae@1
+    finally:
+        con.close()
+    for _ in range(2):  # a re-run moves nothing
+        code, said = _cli("import", str(prod), str(out))
+        assert code == 0, said
+        con = ad_duckdb.connect(str(prod), read_only=True)
+        try:
+            # dev's tx_ae@1 is prod's tx_ae@2 (prod's own is @1); small means its only version
+            assert con.execute("SELECT anomaly_model('tx_ae'), anomaly_model('small')").fetchone() == ("tx_ae@2",
+                                                                                                    "small@1")
+        finally:
+            con.close()
+    assert "'tx_ae' means tx_ae@2 (the set's tx_ae@1), as where the set was exported" in said, said
