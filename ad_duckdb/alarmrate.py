@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmacf, alarmepisodes, alarmperiods, alarmseason, notes, pysource, weights
+from . import alarmacf, alarmepisodes, alarmperiods, alarmpromise, alarmseason, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -219,15 +219,19 @@ def _in_time(scores: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     return scores[ok][np.argsort(seconds[ok], kind="stable")]
 
 
-def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float,
-               in_time: np.ndarray, acf: np.ndarray, w: np.ndarray | None) -> str:
-    """What the stretch's periods say of later ones (alarmperiods): the statement's part after the rows' interval.
+def _spread(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, in_time: np.ndarray,
+            acf: np.ndarray, w: np.ndarray | None) -> alarmperiods.PeriodSpread | None:
+    """What the stretch's periods say of later ones (alarmperiods)."""
+    return alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per,
+                               alarmperiods.lag1(in_time), w, acf)
+
+
+def _by_period(sp: alarmperiods.PeriodSpread | None, per: str, covered: float) -> str:
+    """The statement's part after the rows' interval: what the stretch's periods (``sp``) say of later ones.
 
     Why said beside that interval: alarms come in runs (readings close in time move together), so later periods
     vary far more than independent rows would make them, and the periods' own spread and the rows' lag-1
     correlation are what show it."""
-    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per,
-                             alarmperiods.lag1(in_time), w, acf)
     worth = (f"the count of its alarms on the {_n(sp.effective) if sp else '?'} independent rows it is worth by the "
              f"rows' autocorrelation in time, {sp.lag1 if sp else 0.0:.3g} at lag 1")
     later = ("" if sp is None else f"95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
@@ -249,11 +253,13 @@ def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: flo
 
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
-           progress: bool = False, note: str = "", weight: str | None = None) -> Threshold:
+           progress: bool = False, note: str = "", weight: str | None = None,
+           keep: dict[str, Any] | None = None) -> Threshold:
     """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
     ``chosen_on`` saying how it was chosen and what it gives (then ``note``, if any); a warning when the stretch is
     short for the target. ``weight``: the column of each row's sample weight (1 in 50 rows kept: 50), a row
-    counted as that many rows, the intervals on Kish's effective size."""
+    counted as that many rows, the intervals on Kish's effective size. ``keep``: the goal stored with the threshold,
+    given the statement's intervals as data (alarmpromise) for check-threshold to read."""
     who = f"Threshold {name!r} for {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
@@ -367,14 +373,21 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         # for a stretch worth one independent reading, and no drift stood out
         raw = alarmacf.normal_acf(in_time, debiased=False)
         acf = alarmacf.debias(raw, len(in_time))
+        sp = _spread(s > value, seconds_of, per, rows_per, in_time, acf, w)
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
-               + _by_period(s > value, seconds_of, per, rows_per, covered, in_time, acf, w)
+               + _by_period(sp, per, covered)
                + alarmepisodes.text(alarmepisodes.count(s > value, seconds_of, w is not None), k, per, rows_per, n))
         for said in alarmseason.warnings(s > value, seconds_of, raw, rows_per * 86400.0 / PERIODS[per], per, w):
             notes.warn(f"{who}: on {rows_of}, {said}.")
+        if keep is not None:
+            keep[alarmpromise.KEY] = alarmpromise.make(
+                value, per, sp.periods if sp else None, sp.one if sp else None, sp.same if sp else None,
+                (lo * rows_per, hi * rows_per), (lo, hi), n)
     else:
         on += ")"
+        if keep is not None:
+            keep[alarmpromise.KEY] = alarmpromise.make(value, None, None, None, None, None, (lo, hi), n)
     if trained:
         on += f"; {trained} of these rows are rows {lm.ref} was trained on"
         notes.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "

@@ -1140,7 +1140,7 @@ def set_threshold(
                            flagged_share=lm.share_above(v))
         elif want is not None and source is not None:
             goal = alarmrate.goal(want, source, where, weight)  # kept: a retrain chooses it again on the same rows
-            th = alarmrate.choose(con, lm, name, want, source, where, progress=progress, weight=weight)
+            th = alarmrate.choose(con, lm, name, want, source, where, progress=progress, weight=weight, keep=goal)
         elif method in thresholds.LABELLED:
             if source is None or label is None:
                 raise OptionError(
@@ -1196,8 +1196,9 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         if want is None:
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: its stored alarm-rate goal {goal!r} is malformed; "
                                 "set it again with method 'alarm_rate'.")
+        # keep=goal: the retrain's new cut gets its own promise, stored with the goal for the new version
         return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note,
-                                weight=goal.get("weight"))
+                                weight=goal.get("weight"), keep=goal)
     from . import metrics as ev
 
     source, label, where, weight = goal["source"], goal["label"], goal["where"], goal.get("weight")

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmepisodes, alarmperiods, alarmrate, pysource, store
+from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, pysource, store
 from .exceptions import BadInputError, NoRowsError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .scoring import LoadedModel
@@ -182,7 +182,11 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     if want is not None and want.alarms is not None and rows_per is not None and per is not None:
         target = want.said()
         measured = share * rows_per
-        got = _stored_interval(t.chosen_on or "", covered / alarmrate.PERIODS[per]) if covered else None
+        kept = alarmpromise.read(goal, t.value)
+        got = None if not covered else (
+            alarmpromise.interval(kept, covered / alarmrate.PERIODS[per], alarmperiods.MIN_PERIODS)
+            if kept is not None and kept.get("per") == per
+            else _stored_interval(t.chosen_on or "", covered / alarmrate.PERIODS[per]))
         if got is None:
             return ThresholdCheck(lm.ref, name, t.method, target, n, k, per, measured, None, None, None, episodes,
                                   f"{head}, target {target}): flags {here}: {rate_text}. Its statement holds no "
@@ -202,7 +206,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     # the rows' effective count: fewer than the rows by how their flags move together in time
     eff = n / alarmperiods.inflation(n, rho, min(max(target_share, 1e-9), 1 - 1e-9))
     lo, hi = wilson(share * eff, eff)
-    t_lo, t_hi, of = _target_interval(lm, t, target_share)
+    t_lo, t_hi, of = _target_interval(lm, t, target_share, alarmpromise.read(goal, t.value))
     # Why the difference's interval (Newcombe's MOVER, from the two Wilson intervals), not the target outside the
     # share's interval here: the cut was itself fitted on a few hundred or thousand rows, so its share on rows like
     # those is uncertain too; and not two intervals apart, which a real doubling on 672 rows never was
@@ -224,10 +228,13 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
 _SHARE = re.compile(r"flags \d+ of (\d+) rows \([\d.]+%, 95% ([\d.]+)%-([\d.]+)%")
 
 
-def _target_interval(lm: LoadedModel, t: store.Threshold, share: float) -> tuple[float, float, str]:
+def _target_interval(lm: LoadedModel, t: store.Threshold, share: float,
+                     kept: dict[str, Any] | None = None) -> tuple[float, float, str]:
     """The 95% interval of the share the threshold flags on rows like those it was set on, and what they were: an
-    alarm_rate's as its statement gives it, a training share's Wilson's on the training rows; the target alone
-    where neither is known (flag_budget: a cap chosen on labelled rows)."""
+    alarm_rate's as its promise (``kept``, alarmpromise) or else its statement gives it, a training share's Wilson's
+    on the training rows; the target alone where neither is known (flag_budget: a cap chosen on labelled rows)."""
+    if t.method == "alarm_rate" and kept is not None and kept.get("share"):
+        return float(kept["share"][0]), float(kept["share"][1]), f" (of the {kept['rows']:,} rows it was set on)"
     m = _SHARE.search(" ".join((t.chosen_on or "").split()))
     if t.method == "alarm_rate" and m is not None:
         return float(m[2]) / 100, float(m[3]) / 100, f" (of the {int(m[1]):,} rows it was set on)"

@@ -1,0 +1,106 @@
+"""alarm_rate follow-ups: the promise kept as data for check-threshold, what "a day" counts for tables whose rows
+cover part of each day or come at random times, days in the time column's own zone, and several series in one
+table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+import ad_duckdb
+from ad_duckdb import alarmpromise
+
+from conftest import FAST, ROOT
+
+NAB = ROOT.parent / "shared" / "data" / "timeseries" / "nab" / "data" / "realKnownCause"
+AUGUST = "ts >= '2014-08-01' AND ts < '2014-08-15'"
+
+
+@pytest.fixture(scope="module")
+def taxi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """NAB's nyc_taxi (half-hourly counts), model x trained on 1-15 July, 'three' set at 3 a day on 15-29 July."""
+    path = tmp_path_factory.mktemp("alarm5") / "taxi.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        con.execute(f"CREATE TABLE taxi AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY "
+                    f"timestamp) AS diff, hour(timestamp) AS hr FROM read_csv('{NAB / 'nyc_taxi.csv'}')")
+        ad_duckdb.train(con, "x", "taxi", features=["value", "diff", "hr"],
+                        where="ts >= '2014-07-01' AND ts < '2014-07-15'", **FAST)
+        ad_duckdb.set_threshold(con, "x", "three", "alarm_rate", source="taxi", per_day=3, time="ts",
+                                where="ts >= '2014-07-15' AND ts < '2014-07-29'")
+    finally:
+        con.close()
+    yield str(path)
+
+
+def _goal(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
+    metrics = json.loads(con.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = 'x'").fetchall()[0][0])
+    return metrics["threshold_goals"][name]
+
+
+def test_check_threshold_reads_the_promised_interval_from_data_not_the_statements_text(taxi: str,
+                                                                                        tmp_path: Path) -> None:
+    """check-threshold read the interval back by parsing the statement: a statement edited or shortened (or worded
+    otherwise by a later build) left it with "no interval to compare with", and it compared with the statement's
+    3 significant digits. The promise is now stored with the threshold's goal, and goals stored before still read
+    off the text."""
+    copy = tmp_path / "taxi.duckdb"
+    copy.write_bytes(Path(taxi).read_bytes())
+    con = ad_duckdb.connect(str(copy))
+    try:
+        t = ad_duckdb.load_model(con, "x").threshold("three")
+        kept = alarmpromise.read(_goal(con, "three"), t.value)
+        assert kept is not None and kept["per"] == "day" and kept["periods"] == 14 and kept["rows"] == 672, kept
+        got = ad_duckdb.check_threshold(con, "x", "three", "taxi", where=AUGUST)
+        assert (got.expected_lo, got.expected_hi) == tuple(kept["same"])  # the stored numbers, not 3 digits of them
+        assert "over a later stretch as long as its 14 days" in got.message
+        # the statement lost: the verdict still stands on the stored promise
+        con.execute("UPDATE ad_thresholds SET chosen_on = 'set on July' WHERE threshold_name = 'three'")
+        lost = ad_duckdb.check_threshold(con, "x", "three", "taxi", where=AUGUST)
+        assert lost.outside is got.outside and (lost.expected_lo, lost.expected_hi) == tuple(kept["same"])
+        assert "holds no interval" not in lost.message
+        # a shorter stretch: the promise's interval for one later day
+        day = ad_duckdb.check_threshold(con, "x", "three", "taxi", where="ts >= '2014-08-03' AND ts < '2014-08-04'")
+        assert (day.expected_lo, day.expected_hi) == tuple(kept["one"]) and "on one later day" in day.message
+        # a goal stored before (no promise) with its statement: read off the text, as before
+        ad_duckdb.set_threshold(con, "x", "three", "alarm_rate", source="taxi", per_day=3, time="ts",
+                                where="ts >= '2014-07-15' AND ts < '2014-07-29'")
+        con.execute("UPDATE ad_models SET metrics = json_remove(metrics, '$.threshold_goals.three.promise') "
+                    "WHERE name = 'x'")
+        assert "promise" not in _goal(con, "three")
+        old = ad_duckdb.check_threshold(con, "x", "three", "taxi", where=AUGUST)
+        assert old.expected_lo == pytest.approx(got.expected_lo, rel=5e-3) and old.outside is got.outside
+        # a value set again by hand: its promise was of another cut, so it is not read
+        assert alarmpromise.read(kept | {"value": kept["value"] * 1.1}, t.value) is None
+        # a share target: the share's interval stored too
+        ad_duckdb.set_threshold(con, "x", "half", "alarm_rate", source="taxi", rate="5%",
+                                where="ts >= '2014-07-15' AND ts < '2014-07-29'")
+        half = ad_duckdb.load_model(con, "x").threshold("half")
+        share = alarmpromise.read(_goal(con, "half"), half.value)
+        assert share is not None and share["per"] is None and share["rows"] == 672
+        con.execute("UPDATE ad_thresholds SET chosen_on = 'set on July' WHERE threshold_name = 'half'")
+        checked = ad_duckdb.check_threshold(con, "x", "half", "taxi", where=AUGUST)
+        assert (checked.expected_lo, checked.expected_hi) == tuple(share["share"]), checked.message
+        assert "(of the 672 rows it was set on)" in checked.message
+    finally:
+        con.close()
+
+
+def test_a_retrain_carrying_an_alarm_rate_threshold_stores_the_new_cuts_promise(taxi: str, tmp_path: Path) -> None:
+    copy = tmp_path / "taxi.duckdb"
+    copy.write_bytes(Path(taxi).read_bytes())
+    con = ad_duckdb.connect(str(copy))
+    try:
+        ad_duckdb.train(con, "x", "taxi", features=["value", "diff", "hr"], carry_thresholds=True,
+                        where="ts >= '2014-07-01' AND ts < '2014-07-15'", **FAST)
+        rec = ad_duckdb.load_model(con, "x@2")
+        kept = alarmpromise.read(rec.metrics["threshold_goals"]["three"], rec.threshold("three").value)
+        assert kept is not None and kept["periods"] == 14
+    finally:
+        con.close()
