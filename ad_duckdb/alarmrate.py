@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmacf, alarmepisodes, alarmperiods, alarmpromise, alarmseason, notes, pysource, weights
+from . import alarmacf, alarmepisodes, alarmperiods, alarmpromise, alarmseries, alarmseason, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -50,16 +50,19 @@ class Target:
         return f"{self.alarms:g} alarm{'' if self.alarms == 1 else 's'} {_a(self.per)}"
 
 
-def goal(want: Target, source: str, where: str | None, weight: str | None = None) -> dict[str, Any]:
+def goal(want: Target, source: str, where: str | None, weight: str | None = None,
+         series: str | None = None) -> dict[str, Any]:
     """What a retrain with carry_thresholds needs to choose the threshold again on the same rows (ad_models.metrics);
-    the weight column only when given, so that a goal without one reads as before."""
+    the weight and series columns only when given, so that a goal without them reads as before."""
     return {"method": METHOD, "source": source, "where": where, "rate": want.rate, "alarms": want.alarms,
-            "per": want.per, "time": want.time, **({"weight": weight} if weight is not None else {})}
+            "per": want.per, "time": want.time, **({"weight": weight} if weight is not None else {}),
+            **({"series": series} if series is not None else {})}
 
 
 def from_goal(g: dict[str, Any]) -> Target | None:
     """The target of a stored goal; None for one malformed (an imported file's, edited by hand)."""
-    if not isinstance(g.get("source"), str) or not all(isinstance(g.get(k), (str, type(None))) for k in ("where", "weight")):
+    if not isinstance(g.get("source"), str) or not all(isinstance(g.get(k), (str, type(None)))
+                                                        for k in ("where", "weight", "series")):
         return None
     rate, alarms, per, time = g.get("rate"), g.get("alarms"), g.get("per"), g.get("time")
     try:
@@ -213,10 +216,14 @@ def _period_text(seconds: float) -> str:
     return f"{seconds / 60:.3g} minutes"
 
 
-def _in_time(scores: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """The scores in time order (the rows come in the source's order); rows with no time left out."""
+def _in_time(scores: np.ndarray, seconds: np.ndarray, series: np.ndarray | None = None) -> np.ndarray:
+    """The scores in time order (the rows come in the source's order), series after series where ``series`` tells
+    them apart (a table of several sensors: each sensor's readings follow each other, not another's); rows with no
+    time left out."""
     ok = np.isfinite(seconds)
-    return scores[ok][np.argsort(seconds[ok], kind="stable")]
+    if series is None:
+        return scores[ok][np.argsort(seconds[ok], kind="stable")]
+    return scores[ok][np.lexsort((seconds[ok], series[ok]))]
 
 
 def _spread(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, in_time: np.ndarray,
@@ -254,12 +261,14 @@ def _by_period(sp: alarmperiods.PeriodSpread | None, per: str, covered: float) -
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
            progress: bool = False, note: str = "", weight: str | None = None,
-           keep: dict[str, Any] | None = None) -> Threshold:
+           keep: dict[str, Any] | None = None, series: str | None = None) -> Threshold:
     """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
     ``chosen_on`` saying how it was chosen and what it gives (then ``note``, if any); a warning when the stretch is
     short for the target. ``weight``: the column of each row's sample weight (1 in 50 rows kept: 50), a row
     counted as that many rows, the intervals on Kish's effective size. ``keep``: the goal stored with the threshold,
-    given the statement's intervals as data (alarmpromise) for check-threshold to read."""
+    given the statement's intervals as data (alarmpromise) for check-threshold to read. ``series``: the column
+    telling apart several series in one table (a sensor's id), within each of which episodes are runs and the
+    scores' autocorrelation is read; the target counts the alarms of the whole table."""
     who = f"Threshold {name!r} for {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
@@ -268,6 +277,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         wcol = None if weight is None else weights.check_column(lm.ref, source, weight, "", cols)
         span = None
         time_col: str | None = None
+        scol = None if series is None else alarmseries.check_column(who, source, series, cols, want.time)
         if want.time is not None:
             types = {c.lower(): (c, t) for c, t in cols}
             found = types.get(want.time.lower())
@@ -283,12 +293,16 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
             span = _time_span(cur, source, where, found[0], who, wcol, PERIODS[want.per or "day"])
             time_col = found[0]
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
-        parts, when, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
-        # the times read with the features, row for row: each alarm's period (alarmperiods)
-        also = f"epoch({quote_ident(time_col)})::DOUBLE" if time_col is not None else None
+        parts, when, read_w, read_s = [np.empty(0)], [np.empty(0)], [np.empty(0)], [np.empty(0)]
+        # the times read with the features, row for row: each alarm's period (alarmperiods); and each row's series
+        also = None if time_col is None else (f"epoch({quote_ident(time_col)})::DOUBLE",
+                                              *([alarmseries.sql(scol)] if scol else []))
         try:
             for M in feature_batches(cur, source, [*feats, *([wcol] if wcol else [])], where, who=who, also=also,
                                      what=f"features {list(feats)}{f' and weight {wcol!r}' if wcol else ''}"):
+                if also and scol:
+                    read_s.append(M[:, -1])
+                    M = M[:, :-1]
                 if also:
                     when.append(M[:, -1])
                     M = M[:, :-1]
@@ -303,6 +317,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     finally:
         cur.close()
     s, seconds_of = np.concatenate(parts), np.concatenate(when)
+    series_of = np.concatenate(read_s) if scol else None
     n = len(s)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     w = None
@@ -311,6 +326,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         weights.check_values(lm.ref, source, where, wcol, w)
         # a row of weight 0 counts as none: out of the cut, the periods and the lag-1 correlation alike
         s, seconds_of, w = s[w > 0], seconds_of[w > 0] if len(seconds_of) else seconds_of, w[w > 0]
+        series_of = None if series_of is None or not len(series_of) else series_of[w > 0]
         n = len(s)
     if n == 0:
         raise NoRowsError(f"{who}: {rows_of} has no rows to set an alarm rate on; check the source and the filter "
@@ -368,7 +384,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     on += f" ({flagged:.3%}" if w is None else f", {_n(flagged * total)} of {_n(total)} weighted ({flagged:.3%}"
     on += f", 95% {lo:.3%}-{hi:.3%}"
     if rows_per is not None and per is not None and covered is not None:
-        in_time = _in_time(s, seconds_of)
+        in_time = _in_time(s, seconds_of, series_of)
         # the patterns' check reads the raw one: a drift lifts every lag, which the mean's correction then took
         # for a stretch worth one independent reading, and no drift stood out
         raw = alarmacf.normal_acf(in_time, debiased=False)
@@ -377,7 +393,10 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
                + _by_period(sp, per, covered)
-               + alarmepisodes.text(alarmepisodes.count(s > value, seconds_of, w is not None), k, per, rows_per, n))
+               + alarmepisodes.text(alarmepisodes.count(s > value, seconds_of, w is not None, series_of), k, per,
+                                    rows_per, n, 0 if w is not None else alarmepisodes.shared_times(seconds_of,
+                                                                                                    series_of),
+                                    scol))
         for said in alarmseason.warnings(s > value, seconds_of, raw, rows_per * 86400.0 / PERIODS[per], per, w):
             notes.warn(f"{who}: on {rows_of}, {said}.")
         if keep is not None:

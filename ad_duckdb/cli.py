@@ -2976,9 +2976,10 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 
 
 def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
-                     time: str | None) -> dict[str, Any]:
+                     time: str | None, series: str | None = None) -> dict[str, Any]:
     """alarm_rate's options, passed only when given: set_threshold refuses an option its method does not use."""
-    given = {"rate": rate, "per_day": per_day, "per_hour": per_hour, "per_week": per_week, "time": time}
+    given = {"rate": rate, "per_day": per_day, "per_hour": per_hour, "per_week": per_week, "time": time,
+             "series": series}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -3013,6 +3014,9 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 @click.option("--per-week", type=float, help="alarm_rate: alarms a week, counted over --time.")
 @click.option("--time", help="alarm_rate: the DATE or TIMESTAMP column of --source giving the period its rows cover "
               "(with --rate: the alarms a day that gives).")
+@click.option("--series", help="alarm_rate with --time: the column of --source telling apart several series in one "
+              "table (a sensor's id); episodes are runs within each series, not across their interleaved readings. "
+              "The target counts the whole table's alarms.")
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE
@@ -3022,8 +3026,8 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
               rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
-              time: str | None, miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None,
-              weight: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
+              time: str | None, series: str | None, miss_cost: float | None, alarm_cost: float | None,
+              anomaly_share: float | None, weight: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -3057,7 +3061,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share, progress=not quiet,
-                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time))
+                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time, series))
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 
@@ -3118,6 +3122,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 @click.option("--where", help="SQL filter on --source, e.g. \"ts >= current_date - 7\".")
 @click.option("--time", help="The DATE or TIMESTAMP column of --source the alarms per period are counted over "
               "(default: the one an alarm_rate threshold was set with).")
+@click.option("--series", help="The column of --source telling apart several series in one table, within each of "
+              "which episodes are runs (default: the one an alarm_rate threshold was set with).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (model, threshold, method, target, rows, flagged, per, measured, expected_lo, "
                    "expected_hi, outside, episodes, message), for scripts and monitors.")
@@ -3127,7 +3133,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                    "no rate.")
 @_ATTACH
 def check_threshold(db: str, model: str, name: str, source: str, where: str | None, time: str | None,
-                    out_format: str, fail_outside: bool, attach: tuple[str, ...]) -> None:
+                    series: str | None, out_format: str, fail_outside: bool, attach: tuple[str, ...]) -> None:
     """Whether threshold NAME of MODEL keeps its promise on recent rows of --source: the alarms a day (hour, week)
     or the share of rows it flags there against its target, and whether that lies outside the 95% interval it
     promised, with the command that chooses it again on these rows.
@@ -3148,7 +3154,7 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
     with _open(db, read_only=True, attach=attach) as con, _notes():
         from .thresholdcheck import check_threshold as run_check
 
-        got = run_check(con, model, name, source, where=where, time=time)
+        got = run_check(con, model, name, source, where=where, time=time, series=series)
         if out_format == "json":
             from dataclasses import asdict
 

@@ -1392,11 +1392,13 @@ def warn_if_few_rows(n: int, *, model: str, source: str) -> None:
 LOAD_BATCH_ROWS = 1 << 16
 
 
-def _feature_query(source: str, names: Sequence[str], where: str | None, also: str | None = None) -> str:
+def _feature_query(source: str, names: Sequence[str], where: str | None,
+                   also: str | tuple[str, ...] | None = None) -> str:
     # "+ 0": DuckDB 2.0 pushes a bare CAST of a CSV column into the CSV reader, which then parses the column's text as
     # a number: a BOOLEAN label written True/False stopped with "Could not convert string 'True' to 'DOUBLE'". An
     # expression around the cast keeps it in the query (x + 0 is x for every double but -0.0).
-    cols = ", ".join([*(f"CAST({quote_ident(n)} AS DOUBLE) + 0" for n in names), *([also] if also else [])])
+    extra = [also] if isinstance(also, str) else list(also or ())
+    cols = ", ".join([*(f"CAST({quote_ident(n)} AS DOUBLE) + 0" for n in names), *extra])
     return f"SELECT {cols} FROM {source_sql(source)}" + (where_sql(where) if where else "")
 
 
@@ -1488,14 +1490,16 @@ def rows_fingerprint(cur: object, source: str, names: Sequence[str], where: str 
 
 
 def feature_batches(cur: object, source: str, names: Sequence[str], where: str | None = None,
-                    what: str | None = None, who: str | None = None, also: str | None = None) -> Iterator[np.ndarray]:
+                    what: str | None = None, who: str | None = None,
+                    also: str | tuple[str, ...] | None = None) -> Iterator[np.ndarray]:
     """The feature columns as float64 matrices of up to ``LOAD_BATCH_ROWS`` rows, in the source's row order; SQL
     NULL becomes NaN. An error reading the source (a bad filter, a value DOUBLE cannot hold) names it, and
     ``what`` was read (default: "features [...]"; a label column read with them is no feature); ``who`` (say,
     "Model 'm'") begins that error, as the other errors of a training or an evaluation do. ``also``: an SQL
     expression of DOUBLE read as one more, last column of each batch (alarm_rate's row times, read with the rows'
-    features so that they stay row for row with them on a source that gives other rows each read)."""
-    d = len(names) + (1 if also else 0)
+    features so that they stay row for row with them on a source that gives other rows each read); a tuple of
+    them: as many more columns, in its order."""
+    d = len(names) + (1 if isinstance(also, str) else len(also or ()))
     try:
         reader = cur.sql(_feature_query(source, names, where, also)).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
     except Exception as e:

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, pysource, store
+from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, alarmseries, pysource, store
 from .exceptions import BadInputError, NoRowsError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .scoring import LoadedModel
@@ -112,10 +112,11 @@ def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | Non
 
 
 def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: str, where: str | None,
-          time: str | None, db_text: str) -> ThresholdCheck:
+          time: str | None, db_text: str, series: str | None = None) -> ThresholdCheck:
     """Score the rows of ``source`` (``where``) and compare what threshold ``name`` of ``lm`` flags there with its
     promise (the module's docstring). ``time``: the rows' DATE or TIMESTAMP column (default: an alarm_rate goal's);
-    ``db_text``: the database as the suggested command names it."""
+    ``db_text``: the database as the suggested command names it; ``series``: the column telling several series
+    apart (default: an alarm_rate goal's), within each of which episodes are runs."""
     lm.threshold(name)  # an unknown name: the message listing the known ones
     t = lm.rec.threshold(name)
     assert t is not None
@@ -123,12 +124,14 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     goal = goals.get(name) if isinstance(goals, dict) else None
     want = alarmrate.from_goal(goal) if t.method == "alarm_rate" and isinstance(goal, dict) else None
     time = time if time is not None else (want.time if want is not None else None)
+    if series is None and isinstance(goal, dict) and isinstance(goal.get("series"), str):
+        series = goal["series"]
     who = f"Checking threshold {name!r} of {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, lm.ref, caller=con)
         feats = feature_columns(cols, lm, source, cur)
-        also = None
+        also: tuple[str, ...] | None = None
         if time is not None:
             found = {c.lower(): (c, ty) for c, ty in cols}.get(time.lower())
             if found is None:
@@ -138,9 +141,13 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
             if not is_point_in_time(found[1]):
                 raise BadInputError(f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or "
                                     "TIMESTAMP; pass one (--time), or a query that makes one.")
-            also = f"epoch({quote_ident(found[0])})::DOUBLE"
-        parts, when = [np.empty(0)], [np.empty(0)]
+            scol = None if series is None else alarmseries.check_column(who, source, series, cols, found[0])
+            also = (f"epoch({quote_ident(found[0])})::DOUBLE", *([alarmseries.sql(scol)] if scol else []))
+        parts, when, read_s = [np.empty(0)], [np.empty(0)], [np.empty(0)]
         for M in feature_batches(cur, source, feats, where, who=who, also=also):
+            if also and len(also) > 1:
+                read_s.append(M[:, -1])
+                M = M[:, :-1]
             if also:
                 when.append(M[:, -1])
                 M = M[:, :-1]
@@ -148,6 +155,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     finally:
         cur.close()
     s, seconds = np.concatenate(parts), np.concatenate(when)
+    series_of = np.concatenate(read_s) if len(read_s) > 1 else None
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     if len(s) == 0:
         raise NoRowsError(f"{who}: {rows_of} has no rows; check the source and the filter (--source, --where).")
@@ -162,9 +170,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
         if span > 0:
             covered = span * times / (times - 1)  # each distinct time stands for one step, as alarm_rate counts
             per = want.per if want is not None and want.per else "day"
-    rho = alarmperiods.lag1(s[np.isfinite(seconds)][np.argsort(seconds[np.isfinite(seconds)], kind="stable")]) \
-        if covered is not None else 0.0
-    episodes = alarmepisodes.count(flags, seconds) if covered is not None else None
+    rho = alarmperiods.lag1(alarmrate._in_time(s, seconds, series_of)) if covered is not None else 0.0
+    episodes = alarmepisodes.count(flags, seconds, series=series_of) if covered is not None else None
     rows_per = None if covered is None or per is None else n * alarmrate.PERIODS[per] / covered
     a = f"{'an' if per == 'hour' else 'a'} {per}" if per else ""
     here = (f"{k:,} of the {n:,} rows of {rows_of}"
@@ -178,7 +185,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                             f"of {time!r} to count them over (all at one time, or no time); widen the filter "
                             "(--where) to a stretch of several periods.")
     target_share = _target_share(lm, t, goal)
-    redo = _redo(db_text, lm, name, want, target_share, source, where, time)
+    redo = _redo(db_text, lm, name, want, target_share, source, where, time, series)
     if want is not None and want.alarms is not None and rows_per is not None and per is not None:
         target = want.said()
         measured = share * rows_per
@@ -262,7 +269,7 @@ def _said(head: str, target: str, here: str, rate_text: str, outside: bool, abov
 
 
 def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, share: float | None, source: str,
-          where: str | None, time: str | None) -> str:
+          where: str | None, time: str | None, series: str | None = None) -> str:
     """The command choosing the threshold again on these rows: for the same target (alarm_rate), or for the same
     share of them (a share of the training rows then set on rows like these)."""
     words = ["ad-duckdb", "threshold", db, lm.name, name, "--method", "alarm_rate"]
@@ -270,7 +277,7 @@ def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, sh
         words += [f"--per-{want.per}", f"{want.alarms:g}", "--time", want.time or time or "ts"]
     else:
         words += ["--rate", f"{(share if share is not None else 0.01) * 100:.4g}%", *(["--time", time] if time else [])]
-    words += ["--source", source] + (["--where", where] if where else [])
+    words += ["--source", source] + (["--where", where] if where else []) + (["--series", series] if series and (time or want) else [])
     return " ".join(_quoted(w) for w in words)
 
 
@@ -283,7 +290,7 @@ def _quoted(word: str) -> str:
 
 
 def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, source: str, *, where: str | None = None,
-                    time: str | None = None) -> ThresholdCheck:
+                    time: str | None = None, series: str | None = None) -> ThresholdCheck:
     """Whether threshold ``name`` of ``model`` keeps its promise on the rows of ``source`` (``where``: e.g. last
     week's): the alarms per period (alarm_rate's target) or the share of rows (contamination, quantile,
     flag_budget, an alarm_rate ``rate``) it flags there, against the 95% interval it promised; ``outside`` says
@@ -301,9 +308,12 @@ def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, sourc
         An SQL filter on ``source``.
     time : str, optional
         The rows' DATE or TIMESTAMP column; default: the one an alarm_rate threshold was set with.
+    series : str, optional
+        The column telling apart several series in one table (a sensor's id), within each of which episodes are
+        runs; default: the one an alarm_rate threshold was set with.
     """
     from .connarg import check_connection
     from .udfs import registry
 
     con = check_connection(con, "check_threshold")
-    return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con))
+    return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con), series)

@@ -104,3 +104,58 @@ def test_a_retrain_carrying_an_alarm_rate_threshold_stores_the_new_cuts_promise(
         assert kept is not None and kept["periods"] == 14
     finally:
         con.close()
+
+
+from test_alarmrate_thresholds import plant as plant  # noqa: E402  NAB's machine_temperature and model t
+
+WEEK = "ts >= '2013-12-25' AND ts < '2014-01-01'"
+LATER = "ts >= '2014-01-08' AND ts < '2014-01-15'"  # 1-8 January repeats an hour of readings
+
+
+def _runs(con: duckdb.DuckDBPyConnection, name: str, where: str) -> tuple[int, int]:
+    flag = f"is_anomaly_at('t', '{name}', value, diff)"
+    return con.execute(
+        f"SELECT count(*) FILTER (WHERE f AND NOT coalesce(prev, false)), count(*) FILTER (WHERE f) FROM "
+        f"(SELECT {flag} AS f, lag({flag}) OVER (ORDER BY ts) AS prev FROM m WHERE {where})").fetchall()[0]
+
+
+def test_episodes_are_counted_within_each_series_of_a_table_of_several(plant: str, tmp_path: Path) -> None:
+    """Two sensors in one table (machine_temperature's readings, the second a minute after the first): episodes
+    were runs across their interleaved readings, so each run of one sensor joined the other's and the statement said
+    half the episodes; with the readings at the same times it said none, and nothing said why. series='sensor'
+    counts them within each sensor; the check reads it from the threshold's goal."""
+    copy = tmp_path / "plant.duckdb"
+    copy.write_bytes(Path(plant).read_bytes())
+    con = ad_duckdb.connect(str(copy))
+    try:
+        con.execute("CREATE TABLE two AS SELECT 'a' AS sensor, ts, value, diff FROM m UNION ALL "
+                    "SELECT 'b', ts + INTERVAL 1 MINUTE, value, diff FROM m")
+        con.execute("CREATE TABLE same AS SELECT 'a' AS sensor, ts, value, diff FROM m UNION ALL "
+                    "SELECT 'b', ts, value, diff FROM m")
+        ad_duckdb.set_threshold(con, "t", "one", "alarm_rate", source="m", where=WEEK, per_day=3, time="ts")
+        runs, readings = _runs(con, "one", WEEK)
+        for table in ("two", "same"):
+            ad_duckdb.set_threshold(con, "t", table, "alarm_rate", source=table, where=WEEK, per_day=6, time="ts",
+                                    series="sensor")
+            on = " ".join((ad_duckdb.load_model(con, "t").threshold(table).chosen_on or "").split())
+            assert f"flags {2 * readings} of 4032 rows" in on, on
+            assert (f"as episodes (runs of consecutive flagged readings within each sensor, e.g. one page each): "
+                    f"{2 * runs}, {2 * runs / 7:.3g} a day") in on, on
+        # without it: the shared times say why no episodes, and the fix
+        ad_duckdb.set_threshold(con, "t", "same_bare", "alarm_rate", source="same", where=WEEK, per_day=6, time="ts")
+        on = " ".join((ad_duckdb.load_model(con, "t").threshold("same_bare").chosen_on or "").split())
+        assert ("episodes not counted: 2016 rows share their time with another row, so runs cannot be told in time "
+                "order: where the rows are several series in one table, name the column telling them apart with "
+                "series= (CLI: --series)") in on, on
+        # the check: episodes within each sensor on a later week, from the goal's series
+        later_runs, _ = _runs(con, "one", LATER)
+        got = ad_duckdb.check_threshold(con, "t", "two", "two", where=LATER)
+        assert got.episodes == 2 * later_runs, got.message
+        assert got.message.endswith("--series sensor") or not got.outside, got.message
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match="series column 'sensr' is not in 'two'.*sensor"):
+            ad_duckdb.set_threshold(con, "t", "x", "alarm_rate", source="two", where=WEEK, per_day=6, time="ts",
+                                    series="sensr")
+        with pytest.raises(ad_duckdb.OptionError, match="series= .*time="):
+            ad_duckdb.set_threshold(con, "t", "x", "alarm_rate", source="two", where=WEEK, rate="1%", series="sensor")
+    finally:
+        con.close()
