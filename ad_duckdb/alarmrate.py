@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmacf, alarmepisodes, alarmperiods, alarmpromise, alarmseries, alarmseason, notes, pysource, weights
+from . import alarmacf, alarmepisodes, alarmperiods, alarmpromise, alarmseries, alarmzone, alarmseason, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -51,18 +51,18 @@ class Target:
 
 
 def goal(want: Target, source: str, where: str | None, weight: str | None = None,
-         series: str | None = None) -> dict[str, Any]:
+         series: str | None = None, tz: str | None = None) -> dict[str, Any]:
     """What a retrain with carry_thresholds needs to choose the threshold again on the same rows (ad_models.metrics);
-    the weight and series columns only when given, so that a goal without them reads as before."""
+    the weight and series columns and the zone only when given, so that a goal without them reads as before."""
     return {"method": METHOD, "source": source, "where": where, "rate": want.rate, "alarms": want.alarms,
             "per": want.per, "time": want.time, **({"weight": weight} if weight is not None else {}),
-            **({"series": series} if series is not None else {})}
+            **({"series": series} if series is not None else {}), **({"tz": tz} if tz is not None else {})}
 
 
 def from_goal(g: dict[str, Any]) -> Target | None:
     """The target of a stored goal; None for one malformed (an imported file's, edited by hand)."""
     if not isinstance(g.get("source"), str) or not all(isinstance(g.get(k), (str, type(None)))
-                                                        for k in ("where", "weight", "series")):
+                                                        for k in ("where", "weight", "series", "tz")):
         return None
     rate, alarms, per, time = g.get("rate"), g.get("alarms"), g.get("per"), g.get("time")
     try:
@@ -261,14 +261,15 @@ def _by_period(sp: alarmperiods.PeriodSpread | None, per: str, covered: float) -
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
            progress: bool = False, note: str = "", weight: str | None = None,
-           keep: dict[str, Any] | None = None, series: str | None = None) -> Threshold:
+           keep: dict[str, Any] | None = None, series: str | None = None, tz: str | None = None) -> Threshold:
     """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
     ``chosen_on`` saying how it was chosen and what it gives (then ``note``, if any); a warning when the stretch is
     short for the target. ``weight``: the column of each row's sample weight (1 in 50 rows kept: 50), a row
     counted as that many rows, the intervals on Kish's effective size. ``keep``: the goal stored with the threshold,
     given the statement's intervals as data (alarmpromise) for check-threshold to read. ``series``: the column
     telling apart several series in one table (a sensor's id), within each of which episodes are runs and the
-    scores' autocorrelation is read; the target counts the alarms of the whole table."""
+    scores' autocorrelation is read; the target counts the alarms of the whole table. ``tz``: the zone whose days
+    the weekend and volume checks read (alarmzone; default: a TIMESTAMPTZ's session zone, a TIMESTAMP's own)."""
     who = f"Threshold {name!r} for {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
@@ -277,6 +278,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         wcol = None if weight is None else weights.check_column(lm.ref, source, weight, "", cols)
         span = None
         time_col: str | None = None
+        local: str | None = None
+        dow = "dayofweek(ts)"
         scol = None if series is None else alarmseries.check_column(who, source, series, cols, want.time)
         if want.time is not None:
             types = {c.lower(): (c, t) for c, t in cols}
@@ -292,16 +295,24 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     "seconds, or use rate= (CLI: --rate).")
             span = _time_span(cur, source, where, found[0], who, wcol, PERIODS[want.per or "day"])
             time_col = found[0]
+            zone_name = alarmzone.zone(con, found[1], tz, who)
+            local = alarmzone.local_sql(found[0], found[1], zone_name)
+            dow = alarmzone.day_of_week_sql(sql_name(found[0]), found[1], zone_name)
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
-        parts, when, read_w, read_s = [np.empty(0)], [np.empty(0)], [np.empty(0)], [np.empty(0)]
-        # the times read with the features, row for row: each alarm's period (alarmperiods); and each row's series
+        parts, when, read_w, read_s, read_l = ([np.empty(0)] for _ in range(5))
+        # the times read with the features, row for row: each alarm's period (alarmperiods); each row's series; and
+        # its wall time in the zone whose days count (alarmzone), where that is not the column's own
         also = None if time_col is None else (f"epoch({quote_ident(time_col)})::DOUBLE",
+                                              *([local] if local else []),
                                               *([alarmseries.sql(scol)] if scol else []))
         try:
             for M in feature_batches(cur, source, [*feats, *([wcol] if wcol else [])], where, who=who, also=also,
                                      what=f"features {list(feats)}{f' and weight {wcol!r}' if wcol else ''}"):
                 if also and scol:
                     read_s.append(M[:, -1])
+                    M = M[:, :-1]
+                if also and local:
+                    read_l.append(M[:, -1])
                     M = M[:, :-1]
                 if also:
                     when.append(M[:, -1])
@@ -318,6 +329,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         cur.close()
     s, seconds_of = np.concatenate(parts), np.concatenate(when)
     series_of = np.concatenate(read_s) if scol else None
+    local_of = np.concatenate(read_l) if local else None
     n = len(s)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     w = None
@@ -325,8 +337,10 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         w = np.concatenate(read_w)
         weights.check_values(lm.ref, source, where, wcol, w)
         # a row of weight 0 counts as none: out of the cut, the periods and the lag-1 correlation alike
-        s, seconds_of, w = s[w > 0], seconds_of[w > 0] if len(seconds_of) else seconds_of, w[w > 0]
-        series_of = None if series_of is None or not len(series_of) else series_of[w > 0]
+        kept = w > 0
+        s, seconds_of, w = s[kept], seconds_of[kept] if len(seconds_of) else seconds_of, w[kept]
+        series_of = None if series_of is None or not len(series_of) else series_of[kept]
+        local_of = None if local_of is None or not len(local_of) else local_of[kept]
         n = len(s)
     if n == 0:
         raise NoRowsError(f"{who}: {rows_of} has no rows to set an alarm rate on; check the source and the filter "
@@ -397,7 +411,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                                     rows_per, n, 0 if w is not None else alarmepisodes.shared_times(seconds_of,
                                                                                                     series_of),
                                     scol))
-        for said in alarmseason.warnings(s > value, seconds_of, raw, rows_per * 86400.0 / PERIODS[per], per, w):
+        for said in alarmseason.warnings(s > value, seconds_of if local_of is None else local_of, raw,
+                                         rows_per * 86400.0 / PERIODS[per], per, w, dow):
             notes.warn(f"{who}: on {rows_of}, {said}.")
         if keep is not None:
             keep[alarmpromise.KEY] = alarmpromise.make(

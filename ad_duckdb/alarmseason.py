@@ -60,9 +60,11 @@ def _r(x: float) -> str:
 
 
 def warnings(flagged: np.ndarray, seconds: np.ndarray, acf: np.ndarray, rows_a_day: float, per: str,
-             weights: np.ndarray | None = None) -> list[str]:
+             weights: np.ndarray | None = None, dow: str = "dayofweek(ts)") -> list[str]:
     """What to warn of the stretch's alarms (``flagged``, row by row, ``seconds`` each row's time, NaN for none;
-    ``acf``: alarmacf.normal_acf(..., debiased=False) of the scores in time order), each a sentence with what to do;
+    ``acf``: alarmacf.normal_acf(..., debiased=False) of the scores in time order; ``seconds`` as wall time in the
+    zone whose days count, alarmzone; ``dow``: the SQL of a row's day of the week there, for the suggested filters),
+    each a sentence with what to do;
     none where nothing shows. False warnings: 0-2 in 100 stretches of 28 days of each of bench/alarm_processes.py's
     processes, none of 7 days."""
     ok = np.isfinite(seconds)
@@ -98,8 +100,8 @@ def warnings(flagged: np.ndarray, seconds: np.ndarray, acf: np.ndarray, rows_a_d
                     f"chance makes likely, and the intervals take days as alike: later weekends will flag about "
                     f"{_r(we)} a day and weekdays {_r(wd)}, and the stretch's mix ({we_days} weekend days of "
                     f"{len(days)}; a week has 2 of 7) sets the average. Set one threshold on weekends and one on "
-                    "weekdays (where=... AND dayofweek(ts) IN (0, 6) / NOT IN (0, 6)) and flag with CASE WHEN "
-                    "dayofweek(ts) IN (0, 6) THEN is_anomaly_at(model, 'weekend', ...) ELSE is_anomaly_at(model, "
+                    f"weekdays (where=... AND {dow} IN (0, 6) / NOT IN (0, 6)) and flag with CASE WHEN "
+                    f"{dow} IN (0, 6) THEN is_anomaly_at(model, 'weekend', ...) ELSE is_anomaly_at(model, "
                     "'weekday', ...) END, or give the model the day of the week as a feature and train again")
     if per == "day" or per == "week":
         # the first and last days are left out: a stretch starting at noon holds half its first day

@@ -2976,10 +2976,10 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 
 
 def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
-                     time: str | None, series: str | None = None) -> dict[str, Any]:
+                     time: str | None, series: str | None = None, tz: str | None = None) -> dict[str, Any]:
     """alarm_rate's options, passed only when given: set_threshold refuses an option its method does not use."""
     given = {"rate": rate, "per_day": per_day, "per_hour": per_hour, "per_week": per_week, "time": time,
-             "series": series}
+             "series": series, "tz": tz}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -3017,6 +3017,9 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 @click.option("--series", help="alarm_rate with --time: the column of --source telling apart several series in one "
               "table (a sensor's id); episodes are runs within each series, not across their interleaved readings. "
               "The target counts the whole table's alarms.")
+@click.option("--tz", help="alarm_rate with --time: the time zone whose days (weekends, rows a day) are read, e.g. "
+              "America/Los_Angeles; default: a TIMESTAMPTZ column's session zone (this process's), a TIMESTAMP's own "
+              "wall time (with --tz, a TIMESTAMP is taken as UTC).")
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE
@@ -3026,7 +3029,7 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
               rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
-              time: str | None, series: str | None, miss_cost: float | None, alarm_cost: float | None,
+              time: str | None, series: str | None, tz: str | None, miss_cost: float | None, alarm_cost: float | None,
               anomaly_share: float | None, weight: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
@@ -3061,7 +3064,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share, progress=not quiet,
-                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time, series))
+                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time, series, tz))
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 

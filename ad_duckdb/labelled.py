@@ -1025,6 +1025,7 @@ def set_threshold(
     progress: bool = False,
     weight: str | None = None,
     series: str | None = None,
+    tz: str | None = None,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
 
@@ -1048,7 +1049,9 @@ def set_threshold(
     kept: 4), each counted as that many rows, in the cut, the rows a day and the periods' rates, the intervals on
     Kish's effective size. ``series``: the column telling apart several series in one table (``series='sensor'``),
     within each of which episodes (runs of flagged readings) are counted and the rows' autocorrelation read; the
-    target counts the whole table's alarms. A retrain with ``carry_thresholds`` chooses it again on the same rows.
+    target counts the whole table's alarms. ``tz``: the time zone whose days the weekend and volume checks read
+    (default: a TIMESTAMPTZ column's session zone, a TIMESTAMP's own wall time; with ``tz`` a TIMESTAMP is taken
+    as UTC). A retrain with ``carry_thresholds`` chooses it again on the same rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
@@ -1073,13 +1076,14 @@ def set_threshold(
                 "flag_budget": {"target", "source", "label", "where", "weight"},
                 "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share", "weight"},
                 alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time",
-                                   "weight", "series"}}.get(method)
+                                   "weight", "series", "tz"}}.get(method)
         if not isinstance(confident, bool):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
         given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
                                 "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
                                 "anomaly_share": anomaly_share, "rate": rate, "per_hour": per_hour, "per_day": per_day,
-                                "per_week": per_week, "time": time, "weight": weight, "series": series}.items()
+                                "per_week": per_week, "time": time, "weight": weight, "series": series,
+                                "tz": tz}.items()
                  if v is not None}
         if uses is not None and given - uses:
             raise OptionError(
@@ -1142,13 +1146,14 @@ def set_threshold(
             th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
                            flagged_share=lm.share_above(v))
         elif want is not None and source is not None:
-            if series is not None and time is None:
-                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: series= (CLI: --series) tells series apart in "
-                                  "time; name the rows' DATE or TIMESTAMP column with time= (CLI: --time).")
+            for arg, v in (("series", series), ("tz", tz)):
+                if v is not None and time is None:
+                    raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) reads the rows' "
+                                      "times; name their DATE or TIMESTAMP column with time= (CLI: --time).")
             # kept: a retrain chooses it again on the same rows
-            goal = alarmrate.goal(want, source, where, weight, series)
+            goal = alarmrate.goal(want, source, where, weight, series, tz)
             th = alarmrate.choose(con, lm, name, want, source, where, progress=progress, weight=weight, keep=goal,
-                                  series=series)
+                                  series=series, tz=tz)
         elif method in thresholds.LABELLED:
             if source is None or label is None:
                 raise OptionError(
@@ -1206,7 +1211,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
                                 "set it again with method 'alarm_rate'.")
         # keep=goal: the retrain's new cut gets its own promise, stored with the goal for the new version
         return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note,
-                                weight=goal.get("weight"), keep=goal, series=goal.get("series"))
+                                weight=goal.get("weight"), keep=goal, series=goal.get("series"), tz=goal.get("tz"))
     from . import metrics as ev
 
     source, label, where, weight = goal["source"], goal["label"], goal["where"], goal.get("weight")

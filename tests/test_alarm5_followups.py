@@ -5,6 +5,7 @@ table."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +13,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import ad_duckdb
 from ad_duckdb import alarmpromise
+from ad_duckdb.cli import cli
+from ad_duckdb.exceptions import AdDuckDBWarning
 
 from conftest import FAST, ROOT
 
@@ -157,5 +161,69 @@ def test_episodes_are_counted_within_each_series_of_a_table_of_several(plant: st
                                     series="sensr")
         with pytest.raises(ad_duckdb.OptionError, match="series= .*time="):
             ad_duckdb.set_threshold(con, "t", "x", "alarm_rate", source="two", where=WEEK, rate="1%", series="sensor")
+    finally:
+        con.close()
+
+
+TAXI = NAB / "nyc_taxi.csv"
+STRETCH = "ts >= '2014-07-15' AND ts < '2014-08-12'"
+_WEEKEND = re.compile(r"its weekend days flagged ([\d.]+) alarms a day and its weekdays ([\d.]+)")
+
+
+def _weekend(said: list[str]) -> tuple[str, str, str]:
+    one = [s for s in said if "weekend days flagged" in s]
+    assert len(one) == 1, said
+    m = _WEEKEND.search(one[0])
+    assert m is not None, one[0]
+    return m[1], m[2], one[0]
+
+
+def test_weekends_are_read_in_the_time_columns_zone_not_utc(tmp_path: Path) -> None:
+    """NAB's nyc_taxi as a Pacific table (a TIMESTAMPTZ of its wall times in America/Los_Angeles): the weekend check
+    read days in UTC, so its Saturday ran from Friday 17:00 to Saturday 17:00, and the weekend's and weekdays' rates
+    it said were not the table's. Now a TIMESTAMPTZ's days are the session zone's (or tz=, CLI --tz), and a UTC
+    TIMESTAMP's with tz=; the suggested filter reads the day in that zone."""
+    db = tmp_path / "pac.duckdb"
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute(f"CREATE TABLE taxi AS SELECT timestamp AS ts, value, hour(timestamp) AS hr FROM "
+                    f"read_csv('{TAXI}')")
+        con.execute("CREATE TABLE pac AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, hr FROM taxi")
+        con.execute("CREATE TABLE utc AS SELECT timezone('UTC', timezone('America/Los_Angeles', ts)) AS ts, value, "
+                    "hr FROM taxi")  # the same instants, stored as UTC wall times
+        ad_duckdb.train(con, "taxi_ae", "taxi", features=["value", "hr"], where="ts < '2014-07-15'", **FAST)
+        with pytest.warns(AdDuckDBWarning) as got:
+            ad_duckdb.set_threshold(con, "taxi_ae", "wall", "alarm_rate", source="taxi", where=STRETCH, per_day=3,
+                                    time="ts")
+        we, wd, _ = _weekend([str(w.message) for w in got])
+        pac_where = ("ts >= TIMESTAMPTZ '2014-07-15 00:00:00-07' AND ts < TIMESTAMPTZ '2014-08-12 00:00:00-07'")
+        con.execute("SET TimeZone = 'America/Los_Angeles'")
+        with pytest.warns(AdDuckDBWarning) as got:
+            ad_duckdb.set_threshold(con, "taxi_ae", "pac", "alarm_rate", source="pac", where=pac_where, per_day=3,
+                                    time="ts")
+        pwe, pwd, said = _weekend([str(w.message) for w in got])
+        assert (pwe, pwd) == (we, wd), said
+        assert "dayofweek(timezone('America/Los_Angeles', ts)) IN (0, 6)" in said, said
+        # a UTC wall-time TIMESTAMP, with tz=
+        utc_where = "ts >= TIMESTAMP '2014-07-15 07:00:00' AND ts < TIMESTAMP '2014-08-12 07:00:00'"
+        with pytest.warns(AdDuckDBWarning) as got:
+            ad_duckdb.set_threshold(con, "taxi_ae", "utc", "alarm_rate", source="utc", where=utc_where, per_day=3,
+                                    time="ts", tz="America/Los_Angeles")
+        assert _weekend([str(w.message) for w in got])[:2] == (we, wd)
+        with pytest.raises(ad_duckdb.OptionError, match=r"tz='Mars/Base' \(CLI: --tz\) is no time zone"):
+            ad_duckdb.set_threshold(con, "taxi_ae", "x", "alarm_rate", source="utc", where=utc_where, per_day=3,
+                                    time="ts", tz="Mars/Base")
+    finally:
+        con.close()
+    # the command line's process is in UTC here: --tz names the table's zone
+    res = CliRunner().invoke(cli, ["threshold", str(db), "taxi_ae", "pac_cli", "--method", "alarm_rate", "--per-day",
+                                   "3", "--time", "ts", "--source", "pac", "--where", pac_where, "--tz",
+                                   "America/Los_Angeles"])
+    assert res.exit_code == 0, res.output
+    assert _weekend([" ".join(res.stderr.split())])[:2] == (we, wd), res.stderr
+    con = ad_duckdb.connect(str(db), read_only=True)
+    try:
+        goals = json.loads(con.execute("SELECT metrics::VARCHAR FROM ad_models").fetchall()[0][0])["threshold_goals"]
+        assert goals["pac_cli"]["tz"] == "America/Los_Angeles" and "tz" not in goals["wall"]
     finally:
         con.close()
