@@ -17,7 +17,20 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmacf, alarmepisodes, alarmperiods, alarmpromise, alarmseries, alarmzone, alarmseason, notes, pysource, weights
+from . import (
+    alarmacf,
+    alarmepisodes,
+    alarmperiods,
+    alarmpromise,
+    alarmseason,
+    alarmseries,
+    alarmspan,
+    alarmtimes,
+    alarmzone,
+    notes,
+    pysource,
+    weights,
+)
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -137,46 +150,26 @@ def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[
     return value, int(flagged[i])
 
 
-def _time_span(cur: object, source: str, where: str | None, time: str, who: str, weight: str | None = None,
-               period: float = PERIODS["day"]) -> tuple[float, str, str, int, float, int] | None:
-    """Seconds from the first to the last time of the rows, those two times as text, how many distinct times there
-    are, the seconds of that span the rows cover (``gaps``) and how many gaps were left out of it; None for no rows
-    (which the scoring then refuses as such, not as times all NULL). ``weight``: the
-    weight column, whose rows of weight 0 count as none, here as in the cut: a week weighted 1 and three weeks
-    weighted 0 read as 4 weeks, a quarter of the rows a day, and '3 a day' flagged 4 times too many."""
+def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
+               weight: str | None = None) -> tuple[float, str, str] | None:
+    """Seconds from the first to the last time of the rows and those two times as text; None for no rows (which
+    the scoring then refuses as such, not as times all NULL). ``weight``: the weight column, whose rows of weight 0
+    count as none, here as in the cut: a week weighted 1 and three weeks weighted 0 read as 4 weeks, a quarter of
+    the rows a day, and '3 a day' flagged 4 times too many. The time the rows cover: alarmspan."""
     col = quote_ident(time)
     cond = where_sql(strip_sql_ends(where)) if where else ""
     if weight is not None:  # after the user's filter, checked and closed on its own
         cond += f"{' AND' if cond else ' WHERE'} {quote_ident(weight)} > 0"
-    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR, "
-         f"count(DISTINCT {col}) FROM {source_sql(source)}{cond}")
-    n, span, first, last, times = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR "
+         f"FROM {source_sql(source)}{cond}")
+    n, span, first, last = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
     if not n:
         return None
     if span is None:
         raise BadInputError(f"{who}: time column {time!r} of {source!r} is NULL in every row"
                             f"{' the filter keeps' if where else ''}, so no alarms per period can be counted; pass "
                             "a column holding the rows' times, or use rate= (CLI: --rate).")
-    covered, dropped = gaps(cur, f"SELECT DISTINCT epoch({col})::DOUBLE AS e FROM {source_sql(source)}{cond}",
-                            period)
-    return float(span), str(first), str(last), int(times), covered if times > 1 else float(span), dropped
-
-
-def gaps(cur: object, times_sql: str, period: float) -> tuple[float, int]:
-    """The seconds the distinct times ``times_sql`` (column e, epoch seconds) cover, each gap over one ``period``
-    (and over twice the lower quartile of the steps) counted as one usual step (the median of the others), and how
-    many such gaps there were: a period with no rows, a filter's or an outage's, is no time covered.
-
-    Why: the weekends of three weeks (1,728 readings) read over the 16 days from the first Saturday to the last
-    Sunday made 108 rows a day where a weekend day holds 288, and '4 a day' flagged 2.7 times 4 a weekend day; 9:00
-    to 16:59 of a week read over its 168 hours made 4 rows an hour, and '1 an hour' flagged 3 an hour of them. A day
-    of rows at business hours is still a day: by day the nights stay in."""
-    q = (f"WITH t AS ({times_sql}), g AS (SELECT e - lag(e) OVER (ORDER BY e) AS d FROM t), "
-         f"q AS (SELECT greatest({float(period)}, 2 * quantile_cont(d, 0.25)) AS big FROM g WHERE d IS NOT NULL) "
-         "SELECT sum(d) FILTER (WHERE d <= big), count(*) FILTER (WHERE d > big), median(d) FILTER (WHERE d <= big) "
-         "FROM g, q")
-    kept, dropped, step = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
-    return float(kept or 0.0) + int(dropped or 0) * float(step or 0.0), int(dropped or 0)
+    return float(span), str(first), str(last)
 
 
 def _training_rows(cur: object, lm: LoadedModel, source: str, where: str | None) -> int:
@@ -293,7 +286,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
-            span = _time_span(cur, source, where, found[0], who, wcol, PERIODS[want.per or "day"])
+            span = _time_span(cur, source, where, found[0], who, wcol)
             time_col = found[0]
             zone_name = alarmzone.zone(con, found[1], tz, who)
             local = alarmzone.local_sql(found[0], found[1], zone_name)
@@ -302,21 +295,15 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         parts, when, read_w, read_s, read_l = ([np.empty(0)] for _ in range(5))
         # the times read with the features, row for row: each alarm's period (alarmperiods); each row's series; and
         # its wall time in the zone whose days count (alarmzone), where that is not the column's own
-        also = None if time_col is None else (f"epoch({quote_ident(time_col)})::DOUBLE",
-                                              *([local] if local else []),
-                                              *([alarmseries.sql(scol)] if scol else []))
+        also = None if time_col is None else alarmtimes.sql(time_col, local, scol)
         try:
             for M in feature_batches(cur, source, [*feats, *([wcol] if wcol else [])], where, who=who, also=also,
                                      what=f"features {list(feats)}{f' and weight {wcol!r}' if wcol else ''}"):
-                if also and scol:
-                    read_s.append(M[:, -1])
-                    M = M[:, :-1]
-                if also and local:
-                    read_l.append(M[:, -1])
-                    M = M[:, :-1]
                 if also:
-                    when.append(M[:, -1])
-                    M = M[:, :-1]
+                    M, at, wall, series_id = alarmtimes.split(M, bool(local), bool(scol))
+                    when.append(at)
+                    read_l.append(wall)
+                    read_s.append(series_id)
                 if wcol:  # the weight read last of the columns: the rest as without one
                     read_w.append(M[:, -1])
                     M = M[:, :-1]
@@ -349,18 +336,19 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         raise BadInputError(f"{who}: {int(np.isnan(s).sum())} of the {n} rows of {rows_of} score NaN, which have no "
                             "rank; drop those rows with the filter.")
     seconds = covered = None
+    held_by: alarmspan.Span | None = None
     if span is not None:
         seconds = span[0]
         if n < 2 or seconds <= 0:
             raise BadInputError(f"{who}: the {n} row(s) of {rows_of} are all at one time ({span[1]}), so they cover "
                                 f"no period to count alarms per {want.per or 'day'} on; widen the stretch, or use "
                                 "rate= (CLI: --rate).")
-        # each distinct time stands for one step between readings: 2016 readings 5 minutes apart cover 7 days, not 7
-        # days less 5 minutes; and 14 dates of 50 merchants' daily rows 14 days (a step per row made it 13 and a bit,
-        # so "2 a day" flagged 1.86 a day)
-        # days (or more) of no rows, a filter's or an outage's, are not time the stretch covers (``gaps``)
-        times = span[3]
-        covered = span[4] * times / (times - 1)
+        # each distinct time stands for one step between readings (by day: whole days): 2016 readings 5 minutes
+        # apart cover 7 days, not 7 days less 5 minutes; and 14 dates of 50 merchants' daily rows 14 days (a step
+        # per row made it 13 and a bit, so "2 a day" flagged 1.86 a day); breaks (an outage, a filter's days, the
+        # weekends of business hours) are not time the stretch covers, a sparse process's quiet days are
+        held_by = alarmspan.cover(seconds_of, local_of, want.per or "day", PERIODS[want.per or "day"], w)
+        covered = held_by.covered if held_by is not None else seconds
     per = want.per or ("day" if covered is not None else None)
     total = n if w is None else float(w.sum())  # the rows the stretch stands for
     rows_per = None if covered is None or per is None else total * PERIODS[per] / covered
@@ -392,8 +380,13 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         on += f"; weighted by {wcol}: {_n(total)} rows, Kish's effective size {weights.size_text(size)}"
     if span is not None and covered is not None and per is not None and rows_per is not None:
         held = (f"{_period_text(covered)} of rows in {_period_text(seconds or 0.0)} (gaps over {_a(per)} left out)"
-                if span[5] else _period_text(covered))
+                if held_by is not None and held_by.breaks else _period_text(covered))
         on += f", {span[1]} to {span[2]}: {held}, {rows_per:.4g} rows {_a(per)}"
+        if held_by is not None and held_by.hours and per == "day":
+            # Why said: "3 a day" on rows of business hours is 3 in those hours, which a reader of "a day" may not
+            # take it for; by hour it would count an hour of rows
+            on += (f" (its rows fall at {alarmspan.hours_text(held_by.hours)} of each day: a day is a day of rows, so "
+                   f"its alarms come in those hours; per_hour= (CLI: --per-hour) counts by hour of rows)")
     on += f"); target {want.said()}: flags {k} of {n} rows"
     on += f" ({flagged:.3%}" if w is None else f", {_n(flagged * total)} of {_n(total)} weighted ({flagged:.3%}"
     on += f", 95% {lo:.3%}-{hi:.3%}"

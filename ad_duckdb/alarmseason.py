@@ -27,6 +27,8 @@ RATIO = 1.5
 # days' rows this many times apart (the fewest whole day's to the most) is volume said to vary
 VOLUME = 1.5
 DAY = 86400.0
+# days' rows varying this many times more than a count at random (Poisson) does are volume said to vary
+DISPERSION = 2.0
 
 
 def _z(alarms: float, rows: float, n: float, share: float, block: float, acf: np.ndarray) -> float:
@@ -110,7 +112,10 @@ def warnings(flagged: np.ndarray, seconds: np.ndarray, acf: np.ndarray, rows_a_d
         # the tenth and ninetieth percentiles: a day cut short by an outage is no pattern of volume (NAB's
         # ambient_temperature: 12 rows on the day a two-day gap began, 24 on every other)
         low, high = (float(v) for v in np.quantile(whole, (0.1, 0.9))) if len(whole) else (0.0, 0.0)
-        if len(whole) >= 5 and high >= VOLUME * low:
+        # and more varied than chance makes a count: events 3 a day at random hold 1 to 5 a day (Poisson's spread,
+        # variance the mean; a weighted row adds its weight, so the mean weight of a row scales it), no pattern
+        chance = float(whole.mean()) * float((w * w).sum() / w.sum()) if len(whole) else 0.0
+        if len(whole) >= 5 and high >= VOLUME * low and float(whole.var(ddof=1)) > DISPERSION * chance:
             out.append(
                 f"its days held {_r(low)} to {_r(high)} rows (the tenth to ninetieth percentile): the cut flags a share of "
                 f"rows, so a day of twice the rows flags about twice the alarms, and the target holds at the "

@@ -3055,7 +3055,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     stretch as long, the wider of a t over how the stretch's days vary and of the count of its alarms on the
     independent rows it is worth by the rows' autocorrelation in time (readings close in time move together, so
     these are wider than the one treating rows as independent); it warns when weekends flag unlike weekdays or days
-    differ in rows, and leaves gaps of over a period (hour, day, week) with no rows out of the time covered.
+    differ in rows, and leaves gaps of over a period (hour, day, week) with no rows out of the time covered where
+    the rows' spacing does not explain them (an outage, weekends; a sparse event table's quiet days count). A day is
+    a calendar day the table has rows in (in --tz's zone): business hours count 5 days a week, "3 a day" being 3 on
+    each working day, and the statement says when rows fall at some hours of each day only.
     --weight (the goals on labelled rows, and alarm_rate): rows that are a sample, e.g. every fraud but 1 in 50
     normal rows (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
     Whether it keeps its promise on later rows: the command check-threshold.

@@ -1146,8 +1146,8 @@ def set_threshold(
             th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
                            flagged_share=lm.share_above(v))
         elif want is not None and source is not None:
-            for arg, v in (("series", series), ("tz", tz)):
-                if v is not None and time is None:
+            for arg, given_col in (("series", series), ("tz", tz)):
+                if given_col is not None and time is None:
                     raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) reads the rows' "
                                       "times; name their DATE or TIMESTAMP column with time= (CLI: --time).")
             # kept: a retrain chooses it again on the same rows

@@ -31,12 +31,12 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, alarmseries, pysource, store
+from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, alarmseries, alarmspan, alarmtimes, alarmzone, pysource, store
 from .exceptions import BadInputError, NoRowsError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
-from .sqltext import quote_ident, sql_names
+from .sqltext import sql_names
 from .thresholds import wilson
 
 # the part of an alarm_rate statement holding its intervals for later periods (alarmrate._by_period)
@@ -132,6 +132,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
         cols = describe(cur, source, lm.ref, caller=con)
         feats = feature_columns(cols, lm, source, cur)
         also: tuple[str, ...] | None = None
+        scol = local = None
         if time is not None:
             found = {c.lower(): (c, ty) for c, ty in cols}.get(time.lower())
             if found is None:
@@ -142,20 +143,24 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                 raise BadInputError(f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or "
                                     "TIMESTAMP; pass one (--time), or a query that makes one.")
             scol = None if series is None else alarmseries.check_column(who, source, series, cols, found[0])
-            also = (f"epoch({quote_ident(found[0])})::DOUBLE", *([alarmseries.sql(scol)] if scol else []))
-        parts, when, read_s = [np.empty(0)], [np.empty(0)], [np.empty(0)]
+            # days in the zone the threshold was set with (its goal's tz, else a TIMESTAMPTZ's session zone), so
+            # that a day here is a day as it was there (alarmspan)
+            tz = goal.get("tz") if isinstance(goal, dict) and isinstance(goal.get("tz"), str) else None
+            local = alarmzone.local_sql(found[0], found[1], alarmzone.zone(con, found[1], tz, who))
+            also = alarmtimes.sql(found[0], local, scol)
+        parts, when, read_s, read_l = [np.empty(0)], [np.empty(0)], [np.empty(0)], [np.empty(0)]
         for M in feature_batches(cur, source, feats, where, who=who, also=also):
-            if also and len(also) > 1:
-                read_s.append(M[:, -1])
-                M = M[:, :-1]
             if also:
-                when.append(M[:, -1])
-                M = M[:, :-1]
+                M, at, wall, series_id = alarmtimes.split(M, bool(local), bool(scol))
+                when.append(at)
+                read_l.append(wall)
+                read_s.append(series_id)
             parts.append(lm.scores(M).astype(np.float64))
     finally:
         cur.close()
     s, seconds = np.concatenate(parts), np.concatenate(when)
-    series_of = np.concatenate(read_s) if len(read_s) > 1 else None
+    series_of = np.concatenate(read_s) if scol else None
+    local_of = np.concatenate(read_l) if local else None
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     if len(s) == 0:
         raise NoRowsError(f"{who}: {rows_of} has no rows; check the source and the filter (--source, --where).")
@@ -164,12 +169,11 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     share = k / n
     covered = per = None
     if len(seconds) and np.isfinite(seconds).sum() >= 2:
-        ok = seconds[np.isfinite(seconds)]
-        times = len(np.unique(ok))
-        span = float(ok.max() - ok.min())
-        if span > 0:
-            covered = span * times / (times - 1)  # each distinct time stands for one step, as alarm_rate counts
-            per = want.per if want is not None and want.per else "day"
+        per = want.per if want is not None and want.per else "day"
+        # the time covered as alarm_rate counts it: its breaks left out, by day whole days of rows
+        held = alarmspan.cover(seconds, local_of, per, alarmrate.PERIODS[per])
+        covered = held.covered if held is not None and held.covered > 0 else None
+        per = per if covered is not None else None
     rho = alarmperiods.lag1(alarmrate._in_time(s, seconds, series_of)) if covered is not None else 0.0
     episodes = alarmepisodes.count(flags, seconds, series=series_of) if covered is not None else None
     rows_per = None if covered is None or per is None else n * alarmrate.PERIODS[per] / covered

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_alarmrate_thresholds import plant as plant  # NAB's machine_temperature and model t
+from test_followup_alarms import taxi as taxi  # NAB's nyc_taxi, model x, 'three' set at 3 a day
 
 import ad_duckdb
 from ad_duckdb import alarmpromise
@@ -24,23 +25,6 @@ from conftest import FAST, ROOT
 
 NAB = ROOT.parent / "shared" / "data" / "timeseries" / "nab" / "data" / "realKnownCause"
 AUGUST = "ts >= '2014-08-01' AND ts < '2014-08-15'"
-
-
-@pytest.fixture(scope="module")
-def taxi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """NAB's nyc_taxi (half-hourly counts), model x trained on 1-15 July, 'three' set at 3 a day on 15-29 July."""
-    path = tmp_path_factory.mktemp("alarm5") / "taxi.duckdb"
-    con = ad_duckdb.connect(str(path))
-    try:
-        con.execute(f"CREATE TABLE taxi AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY "
-                    f"timestamp) AS diff, hour(timestamp) AS hr FROM read_csv('{NAB / 'nyc_taxi.csv'}')")
-        ad_duckdb.train(con, "x", "taxi", features=["value", "diff", "hr"],
-                        where="ts >= '2014-07-01' AND ts < '2014-07-15'", **FAST)
-        ad_duckdb.set_threshold(con, "x", "three", "alarm_rate", source="taxi", per_day=3, time="ts",
-                                where="ts >= '2014-07-15' AND ts < '2014-07-29'")
-    finally:
-        con.close()
-    yield str(path)
 
 
 def _goal(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
@@ -109,8 +93,6 @@ def test_a_retrain_carrying_an_alarm_rate_threshold_stores_the_new_cuts_promise(
     finally:
         con.close()
 
-
-from test_alarmrate_thresholds import plant as plant  # noqa: E402  NAB's machine_temperature and model t
 
 WEEK = "ts >= '2013-12-25' AND ts < '2014-01-01'"
 LATER = "ts >= '2014-01-08' AND ts < '2014-01-15'"  # 1-8 January repeats an hour of readings
@@ -225,5 +207,89 @@ def test_weekends_are_read_in_the_time_columns_zone_not_utc(tmp_path: Path) -> N
     try:
         goals = json.loads(con.execute("SELECT metrics::VARCHAR FROM ad_models").fetchall()[0][0])["threshold_goals"]
         assert goals["pac_cli"]["tz"] == "America/Los_Angeles" and "tz" not in goals["wall"]
+    finally:
+        con.close()
+
+
+BUSINESS = ("ts >= '2013-12-30' AND ts < '2014-01-20' AND dayofweek(ts) BETWEEN 1 AND 5 "
+            "AND hour(ts) BETWEEN 9 AND 16")
+
+
+def test_a_day_of_business_hours_is_a_calendar_day_of_rows(plant: str) -> None:
+    """machine_temperature's readings on weekdays 9:00-16:59 of three weeks (15 days of 96 readings): the span was
+    read from each week's Monday 9:00 to its Friday 16:55, 4.33 days a week, so "3 a day" read 111 rows a day and
+    flagged 2.6 on each working day. A day is now a calendar day of rows: 15 days of 96 rows, 3 on each, said to fall
+    in those hours; by hour, 40 hours a week of 12 rows."""
+    con = ad_duckdb.connect(plant)
+    try:
+        th = ad_duckdb.set_threshold(con, "t", "biz3", "alarm_rate", source="m", where=BUSINESS, per_day=3,
+                                     time="ts")
+        rows, alarms, days = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE is_anomaly_at('t', 'biz3', value, diff)), count(DISTINCT "
+            f"ts::DATE) FROM m WHERE {BUSINESS}").fetchall()[0]
+        hourly = ad_duckdb.set_threshold(con, "t", "biz_hour", "alarm_rate", source="m", where=BUSINESS,
+                                         per_hour=0.5, time="ts")
+        weekly = ad_duckdb.set_threshold(con, "t", "biz_week", "alarm_rate", source="m", where=BUSINESS,
+                                         per_week=15, time="ts")
+        got = ad_duckdb.check_threshold(con, "t", "biz3", "m", where=BUSINESS)
+    finally:
+        con.close()
+    on = " ".join((th.chosen_on or "").split())
+    assert (rows, days) == (1440, 15) and alarms == 45, on
+    assert ("2.14 weeks of rows in 2.62 weeks (gaps over a day left out), 96 rows a day (its rows fall at "
+            "09:00-16:59 of each day: a day is a day of rows") in on, on
+    assert "12 rows an hour" in (hourly.chosen_on or ""), hourly.chosen_on
+    assert "3 weeks, 480 rows a week" in (weekly.chosen_on or ""), weekly.chosen_on
+    # the check counts the days alike: 3 a day on the rows it was set on
+    assert got.measured == pytest.approx(3.0) and "(2.14 weeks)" in got.message, got.message
+
+
+def _events(days: int, seed: int, outage: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Events 3 a day at random times over ``days`` days from 1 January 2024 (a Poisson process: rows only when
+    something happens), each with a reading; none in ``outage`` (its first and last day)."""
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.exponential(86400 / 3, days * 5))
+    t = t[t < days * 86400]
+    if outage is not None:
+        t = t[(t < outage[0] * 86400) | (t >= outage[1] * 86400)]
+    return 1704067200 + t, rng.normal(size=len(t))
+
+
+def test_a_sparse_event_tables_quiet_days_are_time_covered_and_an_outage_is_not() -> None:
+    """Events 3 a day at random times over 120 days, "one alarm in 5 days" (0.2 a day): every gap over a day read
+    as an outage (21 of them: 99 days), so the rows a day read 21% high and the alarms a day low; and the days' chance counts (1 to 5 events)
+    warned of days of unlike volume. Gaps as long as the spacing makes likely are now the process's quiet, and a
+    day's count as varied as chance makes it no volume to warn of; 8 days without events are still an outage."""
+    con = ad_duckdb.connect()
+    try:
+        t, x = _events(180, 3)
+        con.execute("CREATE TABLE ev AS SELECT to_timestamp(t)::TIMESTAMP AS ts, x, x * x AS x2 FROM "
+                    "(SELECT unnest(?) AS t, unnest(?) AS x)", [t.tolist(), x.tolist()])
+        ad_duckdb.train(con, "e", "ev", features=["x", "x2"], where="ts < '2024-03-01'", **FAST)
+        stretch = "ts >= '2024-03-01'"
+        n = con.execute(f"SELECT count(*) FROM ev WHERE {stretch}").fetchall()[0][0]
+        long_gaps = con.execute(f"SELECT count(*) FROM (SELECT ts - lag(ts) OVER (ORDER BY ts) AS d FROM ev WHERE "
+                                f"{stretch}) WHERE d > INTERVAL 1 DAY").fetchall()[0][0]
+        assert long_gaps >= 5  # what read as outages
+        th = ad_duckdb.set_threshold(con, "e", "three", "alarm_rate", source="ev", where=stretch, per_day=0.2,
+                                     time="ts")
+        on = " ".join((th.chosen_on or "").split())
+        assert "gaps over" not in on, on
+        rows_a_day = float(re.search(r", ([\d.]+) rows a day", on)[1])  # type: ignore[index]
+        assert rows_a_day == pytest.approx(n / 120, rel=0.02), on
+        flagged = con.execute(f"SELECT count(*) FILTER (WHERE is_anomaly_at('e', 'three', x, x2)) FROM ev WHERE "
+                              f"{stretch}").fetchall()[0][0]
+        assert flagged / 120 == pytest.approx(0.2, abs=0.01)
+        # an outage of 8 days among them: left out, the rest kept
+        t2, x2 = _events(180, 3, outage=(150, 158))
+        con.execute("CREATE TABLE down AS SELECT to_timestamp(t)::TIMESTAMP AS ts, x, x * x AS x2 FROM "
+                    "(SELECT unnest(?) AS t, unnest(?) AS x)", [t2.tolist(), x2.tolist()])
+        gap = ad_duckdb.set_threshold(con, "e", "down3", "alarm_rate", source="down", where=stretch,
+                                      per_day=0.2, time="ts")
+        on = " ".join((gap.chosen_on or "").split())
+        n2 = con.execute(f"SELECT count(*) FROM down WHERE {stretch}").fetchall()[0][0]
+        assert "(gaps over a day left out)" in on, on
+        rows_a_day = float(re.search(r", ([\d.]+) rows a day", on)[1])  # type: ignore[index]
+        assert rows_a_day == pytest.approx(n2 / 112, rel=0.03), on
     finally:
         con.close()

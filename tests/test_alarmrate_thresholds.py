@@ -609,8 +609,9 @@ def test_alarm4_a_stretch_with_days_of_no_rows_counts_its_rows_a_day_over_the_da
 def test_alarm4_alarms_an_hour_on_business_hours_count_the_hours_that_hold_rows(plant: str) -> None:
     """'1 an hour' on 9:00-16:59 of a week read its 672 rows over the week's 168 hours, 4 rows an hour where an hour
     holds 12, and flagged about 3 an hour of those hours. A gap of over one period with no rows is no time covered:
-    by hour the nights, by day (a day of rows at any hours is a day) only whole days without rows (the span from the
-    first row, at 9:00, to the last, at 16:55, makes it 106 rows a day where a calendar day holds 96: left open)."""
+    by hour the nights, by day (a day of rows at any hours is a day) only whole days without rows. By day the span
+    from the first row, at 9:00, to the last, at 16:55, made it 106 rows a day where each day holds 96: a day is now
+    a calendar day of rows (alarmspan), and the statement says its rows fall at those hours only."""
     hours = "ts >= '2013-12-25' AND ts < '2014-01-01' AND hour(ts) BETWEEN 9 AND 16"
     con = ad_duckdb.connect(plant)
     try:
@@ -625,5 +626,6 @@ def test_alarm4_alarms_an_hour_on_business_hours_count_the_hours_that_hold_rows(
     on = " ".join((th.chosen_on or "").split())
     assert "(gaps over an hour left out), 12 rows an hour" in on, on
     assert alarms / (rows / 12) == pytest.approx(1, abs=0.1), on
-    assert "gaps over" not in (daily.chosen_on or "") and "6.34 days, 106 rows a day" in (daily.chosen_on or ""), \
+    assert "gaps over" not in (daily.chosen_on or "") and ("1 week, 96 rows a day (its rows fall at 09:00-16:59 of "
+                                                           "each day: a day is a day of rows") in (daily.chosen_on or ""), \
         daily.chosen_on
