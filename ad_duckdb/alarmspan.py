@@ -4,7 +4,8 @@ period is for tables whose rows cover only part of the time.
 What a period is: one the table has rows in. By day (week), a day the rows cover, counted in whole calendar days
 (weeks from Monday; in the time column's zone, alarmzone) from a stretch's first day to its last, a day at either
 end, or beside a break, by its rows against a whole day's (a stretch from noon holds half its first day); by hour,
-and under 3 calendar days (weeks), the time from the first row to the last plus one step per distinct time.
+under 3 calendar days (weeks), and for rows a period or more apart (daily dates), the time from the first row to
+the last plus one step per distinct time.
 Gaps of no rows longer than a period that the spacing of the rows does not explain are breaks, not time covered:
 an outage, the weekends of a business-hours table, a filter's days. So a table of business hours (Mon-Fri
 9:00-17:00) has 5 days a week by day, 40 hours by hour and a week a week, and "3 a day" is 3 on each working day
@@ -93,7 +94,9 @@ def cover(seconds: np.ndarray, local: np.ndarray | None, per: str, period: float
     hours = _hours(loc, w) if per == "day" else ()
     # calendar days, or weeks from Monday (1970-01-01 was a Thursday: 3 days after one)
     day_of = (np.floor(loc / DAY) if per == "day" else np.floor((loc / DAY + 3.0) / 7.0)).astype(np.int64)
-    if per == "hour" or len(np.unique(day_of)) < 3:
+    # rows a period or fewer (daily dates, weekly snapshots): each stands for its step, which whole days would cut
+    # to one day (10 Mondays read 64 days, not 70)
+    if per == "hour" or len(np.unique(day_of)) < 3 or float(np.median(np.diff(t))) >= period:
         covered, breaks = _by_gaps(t, period)
         return Span(covered, breaks, hours)
     # blocks of rows between breaks, each the calendar days (weeks) from its first to its last

@@ -17,7 +17,7 @@ from test_alarmrate_thresholds import plant as plant  # NAB's machine_temperatur
 from test_followup_alarms import taxi as taxi  # NAB's nyc_taxi, model x, 'three' set at 3 a day
 
 import ad_duckdb
-from ad_duckdb import alarmpromise
+from ad_duckdb import alarmpromise, alarmspan
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import AdDuckDBWarning
 
@@ -293,3 +293,24 @@ def test_a_sparse_event_tables_quiet_days_are_time_covered_and_an_outage_is_not(
         assert rows_a_day == pytest.approx(n2 / 112, rel=0.03), on
     finally:
         con.close()
+
+
+def test_the_time_covered_by_day_hour_and_week_for_tables_of_several_shapes() -> None:
+    monday = 1388966400.0  # 6 January 2014
+    week = 7 * 86400.0
+    biz = np.array([monday + w * week + d * 86400 + 9 * 3600 + k * 300.0 for w in range(4) for d in range(5)
+                    for k in range(96)])
+    by = {per: alarmspan.cover(biz, None, per, p) for per, p in (("day", 86400.0), ("hour", 3600.0), ("week", week))}
+    assert by["day"] is not None and by["day"].covered == 20 * 86400 and by["day"].hours == tuple(range(9, 17))
+    assert by["hour"] is not None and by["hour"].covered == 160 * 3600
+    assert by["week"] is not None and by["week"].covered == 4 * week
+    # readings all day from a Wednesday noon: 7 days, and 4 weeks by week
+    noon = monday + 2 * 86400 + 12 * 3600 + np.arange(28 * 288) * 300.0
+    assert alarmspan.cover(noon[:2016], None, "day", 86400.0).covered == week  # type: ignore[union-attr]
+    assert alarmspan.cover(noon, None, "week", week).covered == pytest.approx(4 * week)  # type: ignore[union-attr]
+    # daily dates of 50 merchants, and weekly snapshots: each row stands for its step
+    dates = monday + np.repeat(np.arange(14), 50) * 86400.0
+    assert alarmspan.cover(dates, None, "day", 86400.0).covered == 14 * 86400  # type: ignore[union-attr]
+    mondays = monday + np.arange(10) * week
+    assert alarmspan.cover(mondays, None, "day", 86400.0).covered == 10 * week  # type: ignore[union-attr]
+    assert alarmspan.cover(np.array([monday]), None, "day", 86400.0) is None
