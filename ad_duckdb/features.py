@@ -57,6 +57,7 @@ from .sqltext import (
 )
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
+from .unattached import hint as hint_unattached
 
 if TYPE_CHECKING:  # filecols imports this module
     from .filecols import Compared
@@ -205,6 +206,10 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
                if isinstance(e, duckdb.CatalogException) else None)
         if gap:  # schema.table or db.schema.table: the part that is not there, and what is
             raise SourceNotFoundError(f"{who}annot read the source {name!r}: {gap}.") from e
+        unattached = hint_unattached(cur, str(e), shell) if isinstance(e, duckdb.CatalogException) else None  # type: ignore[arg-type]
+        if unattached:  # a view or query of the source reads a database that is not attached
+            raise SourceNotFoundError(f"{who}annot read the source {name!r}: it reads {unattached[0]}, but "
+                                      f"{unattached[1]}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
         m = re.search(r'No files found that match the pattern "(.*?)"', str(e))
