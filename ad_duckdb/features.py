@@ -40,6 +40,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
+from .filesearch import searched
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -215,7 +216,7 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
         m = re.search(r'No files found that match the pattern "(.*?)"', str(e))
         if m:  # the source named files, as asked; which were looked for, and where, is what helps
             raise SourceNotFoundError(f"{who}annot read the source {source!r}: no file matches {m.group(1)!r}"
-                                      f"{_where_read(m.group(1))}.") from e
+                                      f"{_where_read(m.group(1), cur)}.") from e
         fix = read_fix(source, str(e))
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
             raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({said(str(e))}.)") from e
@@ -238,12 +239,13 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     return described
 
 
-def _where_read(pattern: str) -> str:
+def _where_read(pattern: str, cur: object = None) -> str:
     """Where DuckDB looked for a relative file ``pattern``: the working folder, which a cron job or a scheduler sets
-    to another than the shell the path was tried in; nothing for an absolute path or a URL."""
+    to another than the shell the path was tried in (and the folders of ``cur``'s file_search_path); nothing for an
+    absolute path or a URL."""
     if os.path.isabs(pattern) or re.match(r"[A-Za-z][\w+.-]*://", pattern):
         return ""
-    return f" (a relative path, read from the working folder {os.getcwd()})"
+    return f" (a relative path, read from the working folder {os.getcwd()}{searched(cur)})"
 
 
 def _path_not_read(name: str) -> str | None:
