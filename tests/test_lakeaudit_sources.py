@@ -64,6 +64,8 @@ def test_carried_alarm_rate_goal_on_a_relative_file_read_from_another_folder_is_
         assert "no file matches 'files/tx.parquet'" in note, note
         # where it was chosen, so the retrain can be run from there, or the path made absolute
         assert f"chosen in the working folder {tmp_path}" in note, note
+        assert f"--source \"read_parquet('{tmp_path}/files/tx.parquet')\"" in note or name == "ar", note
+        assert f"--source '{tmp_path}/files/tx.parquet' " in note or name == "f1", note
         assert fix in note, note
     assert ad_duckdb.list_models(duckdb.connect(db, read_only=True))  # the new version was stored
     con = duckdb.connect(db, read_only=True)
