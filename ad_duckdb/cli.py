@@ -626,7 +626,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
             raise _failure(damagedfile.damaged_message(db, e, damagedfile.attached_files(con, db)),
                            code=EXIT_NO_DATABASE) from e
         raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))
-                                 or _unattached_hint(con, e)), e) from e
+                                 or _unattached_hint(con, e) or _command_model_hint(con, e)), e) from e
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
     except OSError as e:
@@ -644,6 +644,15 @@ def _check_folder_writable(db: str) -> None:
     said = store.unwritable_folder(db, reads="score without --into, list, show, export, sql")
     if said:
         raise _failure(f"Cannot open {db!r} for writing: {said}", code=EXIT_NO_DATABASE)
+
+
+def _command_model_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
+    """For a command's MODEL that DB does not store but an attached file does: which file holds it (as `sql`'s
+    error says for a function's model); "" otherwise."""
+    ctx = click.get_current_context(silent=True)
+    if not isinstance(e, ModelNotFoundError) or ctx is None or ctx.info_name is None:
+        return ""
+    return _attached_model_hint(con, str(e), ctx.info_name)
 
 
 def _unattached_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
@@ -1971,13 +1980,15 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
     return ""
 
 
-_NO_MODEL = re.compile(r"executing the UDF: ModelNotFoundError: No model '([^']+)' in table ad_models")
+# a SQL function's (in a UDF's error) or a command's own (MODEL)
+_NO_MODEL = re.compile(r"^(?:.*executing the UDF: ModelNotFoundError: )?No model '([^']+)' in table ad_models", re.S)
 
 
-def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
-    """For a SQL function's "No model 'lake_ae' in table ad_models" when an attached database stores that model: where
-    it is and how to use it; else "". Why: the functions use the models stored in DB only (they load them when they
-    register), so a model of an attached file read as if it were stored nowhere."""
+def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str, command: str = "sql") -> str:
+    """For a SQL function's "No model 'lake_ae' in table ad_models" (or ``command``'s own, for its MODEL) when an
+    attached database stores that model: where it is and how to use it; else "". Why: the functions use the models
+    stored in DB only (they load them when they register), so a model of an attached file read as if it were stored
+    nowhere."""
     from .udfs import OPEN_ARGS
 
     m = _NO_MODEL.search(error)
@@ -2000,9 +2011,11 @@ def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
                 # an in-memory DB keeps no model imported into it: only the file itself
                 copy = "" if own == ":memory:" else (f", or copy the model into DB: ad-duckdb export {where} "
                                                      f"{shlex.quote(name)} {file}, then ad-duckdb import {here} {file}")
-                return (f" {name!r} is stored in the attached database {database!r} ({path}), but the anomaly "
-                        f"functions use the models stored in DB ({own or 'the database opened'}) only: run the query on "
-                        f"that file (ad-duckdb sql {where} ...){copy}.")
+                users = "the anomaly functions use" if command == "sql" else "ad-duckdb uses"
+                what = "query" if command == "sql" else "command"
+                return (f" {name!r} is stored in the attached database {database!r} ({path}), but {users} the "
+                        f"models stored in DB ({own or 'the database opened'}) only: run the {what} on that file "
+                        f"(ad-duckdb {command} {where} ...){copy}.")
     except duckdb.Error:  # an ad_models of other columns, or one we may not read: nothing to tell
         return ""
     return ""
