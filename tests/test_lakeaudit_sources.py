@@ -194,3 +194,29 @@ def test_a_command_naming_a_model_stored_only_in_an_attached_file_says_which_fil
         text = " ".join(out.split())
         assert f"'lake_ae' is stored in the attached database 'lake' ({lake})" in text, (args, out)
         assert f"ad-duckdb {args[0]} {lake}" in text, (args, out)
+
+
+def test_hive_keys_read_as_text_are_partition_keys_not_text_of_numbers(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folders month=01, month=02 (as strftime writes them) and region=EU: DuckDB reads those keys as text. The
+    year=2026 key was left out as a partition key, but 'month' was offered as "VARCHAR, but all its values are
+    numbers" with the TRY_CAST query that makes it a feature, so next month's folder scores as out of range."""
+    monkeypatch.chdir(tmp_path)
+    con = duckdb.connect()
+    make_transactions(con, n=600)
+    con.execute("COPY (SELECT *, 2026 AS year, lpad(((transaction_id % 3) + 1)::VARCHAR, 2, '0') AS month, "
+                "CASE WHEN transaction_id % 2 = 0 THEN 'EU' ELSE 'US' END AS region FROM transactions) TO 'lake' "
+                "(FORMAT parquet, PARTITION_BY (year, month, region))")
+    con.close()
+    assert sorted(p.name for p in (tmp_path / "lake" / "year=2026").iterdir()) == ["month=01", "month=02", "month=03"]
+    con = ad_duckdb.connect(str(tmp_path / "m.duckdb"))
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+        info = ad_duckdb.train(con, "tx", "lake/**/*.parquet", **FAST)
+    con.close()
+    said = [str(w.message) for w in caught]
+    keys = next(m for m in said if "hive partition key" in m)
+    assert "'year' (folders year=2026, ...)" in keys and "'month' (folders month=0" in keys, keys
+    assert "'region' (folders region=" in keys, keys
+    assert not any("'month' (VARCHAR" in m or 'TRY_CAST(trim("month")' in m for m in said), said
+    assert not any("'region' (VARCHAR)" in m for m in said), said
+    assert {"year", "month", "region"}.isdisjoint(info.features), info.features
