@@ -70,6 +70,9 @@ def missing_part(cur: duckdb.DuckDBPyConnection, source: str, shell: bool) -> st
     def tables_of(db: str, schema: str) -> list[str]:
         return [t for d, s, t in objects if d.lower() == db.lower() and s.lower() == schema.lower()]
 
+    dotted = _dotted_table(source.strip(), objects, current)
+    if dotted:
+        return dotted
     *prefix, table = parts
     if len(prefix) == 2:
         db, schema = prefix
@@ -92,6 +95,19 @@ def missing_part(cur: duckdb.DuckDBPyConnection, source: str, shell: bool) -> st
     if table.lower() in {t.lower() for t in tables_of(db, schema)}:
         return None
     return f"{db}.{schema} has no table or view {table!r} (its tables and views: {_listed(tables_of(db, schema))})"
+
+
+def _dotted_table(name: str, objects: list[tuple[str, str, str]], current: str) -> str | None:
+    """The fix for a bare ``name`` holding a dot that is itself the name of a table or view of the current database
+    ("tx.v2", a copy named with its version), which SQL reads as schema (or database) and table; None otherwise.
+    Why: the message said 'tx' is neither a schema nor an attached database, and to attach a file tx.duckdb."""
+    found = sorted({(s, t) for d, s, t in objects if d.lower() == current.lower() and t.lower() == name.lower()})
+    if not found:
+        return None
+    schema, table = found[0]
+    quoted = quote_ident(table) if schema == "main" else f"{sql_name(schema)}.{quote_ident(table)}"
+    return (f"SQL reads a name's dots as between schema (or database) and table, and {sql_name(schema)} has a table "
+            f"or view named {table!r}, dot and all: write it in double quotes, {quoted} (in a shell, '{quoted}')")
 
 
 def quoting_fix(cur: duckdb.DuckDBPyConnection, source: str) -> str | None:

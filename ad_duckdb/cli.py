@@ -55,6 +55,7 @@ from . import (
     thresholds,
     trainhold,
     udfs,
+    unattached,
     usageerrors,
     versioncmds,
     workfolder,
@@ -624,7 +625,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
             # the blocks a command reads after the open (a table's, the models') may be the damaged ones
             raise _failure(damagedfile.damaged_message(db, e, damagedfile.attached_files(con, db)),
                            code=EXIT_NO_DATABASE) from e
-        raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))), e) from e
+        raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))
+                                 or _unattached_hint(con, e) or _command_model_hint(con, e)), e) from e
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
     except OSError as e:
@@ -642,6 +644,32 @@ def _check_folder_writable(db: str) -> None:
     said = store.unwritable_folder(db, reads="score without --into, list, show, export, sql")
     if said:
         raise _failure(f"Cannot open {db!r} for writing: {said}", code=EXIT_NO_DATABASE)
+
+
+def _command_model_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
+    """For a command's MODEL that DB does not store but an attached file does: which file holds it (as `sql`'s
+    error says for a function's model); "" otherwise."""
+    ctx = click.get_current_context(silent=True)
+    if not isinstance(e, ModelNotFoundError) or ctx is None or ctx.info_name is None:
+        return ""
+    return _attached_model_hint(con, str(e), ctx.info_name)
+
+
+def _unattached_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
+    """" It reads lake.main.tx, but no database 'lake' is attached ... --attach ..." for a statement (`sql`'s, a view
+    it reads) naming a table of a database file this command did not attach; "" otherwise, and when the error
+    already says so (a source's, from features.describe)."""
+    if not isinstance(e, duckdb.CatalogException):
+        return ""
+    try:
+        cur = con.cursor()  # not con: a failed statement may have left its transaction aborted
+        try:
+            found = unattached.hint(cur, str(e), shell=True)
+        finally:
+            cur.close()
+    except duckdb.Error:  # the connection cannot answer now: DuckDB's own message stands
+        return ""
+    return f" It reads {found[0]}, but {found[1]}." if found else ""
 
 
 def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
@@ -1952,13 +1980,15 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
     return ""
 
 
-_NO_MODEL = re.compile(r"executing the UDF: ModelNotFoundError: No model '([^']+)' in table ad_models")
+# a SQL function's (in a UDF's error) or a command's own (MODEL)
+_NO_MODEL = re.compile(r"^(?:.*executing the UDF: ModelNotFoundError: )?No model '([^']+)' in table ad_models", re.S)
 
 
-def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
-    """For a SQL function's "No model 'lake_ae' in table ad_models" when an attached database stores that model: where
-    it is and how to use it; else "". Why: the functions use the models stored in DB only (they load them when they
-    register), so a model of an attached file read as if it were stored nowhere."""
+def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str, command: str = "sql") -> str:
+    """For a SQL function's "No model 'lake_ae' in table ad_models" (or ``command``'s own, for its MODEL) when an
+    attached database stores that model: where it is and how to use it; else "". Why: the functions use the models
+    stored in DB only (they load them when they register), so a model of an attached file read as if it were stored
+    nowhere."""
     from .udfs import OPEN_ARGS
 
     m = _NO_MODEL.search(error)
@@ -1981,9 +2011,11 @@ def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
                 # an in-memory DB keeps no model imported into it: only the file itself
                 copy = "" if own == ":memory:" else (f", or copy the model into DB: ad-duckdb export {where} "
                                                      f"{shlex.quote(name)} {file}, then ad-duckdb import {here} {file}")
-                return (f" {name!r} is stored in the attached database {database!r} ({path}), but the anomaly "
-                        f"functions use the models stored in DB ({own or 'the database opened'}) only: run the query on "
-                        f"that file (ad-duckdb sql {where} ...){copy}.")
+                users = "the anomaly functions use" if command == "sql" else "ad-duckdb uses"
+                what = "query" if command == "sql" else "command"
+                return (f" {name!r} is stored in the attached database {database!r} ({path}), but {users} the "
+                        f"models stored in DB ({own or 'the database opened'}) only: run the {what} on that file "
+                        f"(ad-duckdb {command} {where} ...){copy}.")
     except duckdb.Error:  # an ad_models of other columns, or one we may not read: nothing to tell
         return ""
     return ""
@@ -2393,7 +2425,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
                 first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \
-                or _in_memory_model_hint(con, str(e))
+                or _in_memory_model_hint(con, str(e)) or _unattached_hint(con, e)
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             # Why: a CSV cut short reads as a complete one; the exit code alone is easy for a script to miss
             partial = (f" ({written[0]:,} rows were printed before the error: the output is not the whole result)"

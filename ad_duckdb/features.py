@@ -40,6 +40,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
+from .filesearch import searched
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -57,6 +58,7 @@ from .sqltext import (
 )
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
+from .unattached import hint as hint_unattached
 
 if TYPE_CHECKING:  # filecols imports this module
     from .filecols import Compared
@@ -205,12 +207,16 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
                if isinstance(e, duckdb.CatalogException) else None)
         if gap:  # schema.table or db.schema.table: the part that is not there, and what is
             raise SourceNotFoundError(f"{who}annot read the source {name!r}: {gap}.") from e
+        unattached = hint_unattached(cur, str(e), shell) if isinstance(e, duckdb.CatalogException) else None  # type: ignore[arg-type]
+        if unattached:  # a view or query of the source reads a database that is not attached
+            raise SourceNotFoundError(f"{who}annot read the source {name!r}: it reads {unattached[0]}, but "
+                                      f"{unattached[1]}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
         m = re.search(r'No files found that match the pattern "(.*?)"', str(e))
         if m:  # the source named files, as asked; which were looked for, and where, is what helps
             raise SourceNotFoundError(f"{who}annot read the source {source!r}: no file matches {m.group(1)!r}"
-                                      f"{_where_read(m.group(1))}.") from e
+                                      f"{_where_read(m.group(1), cur)}.") from e
         fix = read_fix(source, str(e))
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
             raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({said(str(e))}.)") from e
@@ -233,12 +239,13 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     return described
 
 
-def _where_read(pattern: str) -> str:
+def _where_read(pattern: str, cur: object = None) -> str:
     """Where DuckDB looked for a relative file ``pattern``: the working folder, which a cron job or a scheduler sets
-    to another than the shell the path was tried in; nothing for an absolute path or a URL."""
+    to another than the shell the path was tried in (and the folders of ``cur``'s file_search_path); nothing for an
+    absolute path or a URL."""
     if os.path.isabs(pattern) or re.match(r"[A-Za-z][\w+.-]*://", pattern):
         return ""
-    return f" (a relative path, read from the working folder {os.getcwd()})"
+    return f" (a relative path, read from the working folder {os.getcwd()}{searched(cur)})"
 
 
 def _path_not_read(name: str) -> str | None:
@@ -312,7 +319,10 @@ def _folder_read(name: str) -> str | None:
                 f"data files it holds (not its _SUCCESS or .crc files)")
     ending = _data_ending_below(path)
     if ending:
-        return (f"{name!r} is a folder of folders (partitions such as month=3); read its files with "
+        # the folder's own first subfolder as the example: "such as month=3" beside folders year=2026/ misled
+        sub = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+        such = f"{sub[0]}/" if sub and "=" in sub[0] else "month=3"
+        return (f"{name!r} is a folder of folders (partitions such as {such}); read its files with "
                 f"{quote_literal(f'{folder}/**/*{ending}')}, which reads the folders' key=value names as columns too")
     return f"{name!r} is a folder, and holds no .parquet, .csv or .json file to read"
 
@@ -1164,14 +1174,20 @@ def default_features(
             f"on the normal rows (where={py_text(normal)}, CLI: --where {shell_word(normal)}; that leaves it out) or "
             "name the features (CLI: -f COLUMN, once per column).",
         )
-    if parts:
-        example = [parts[0][0], *(n for n, _ in kept)]
+    # a key DuckDB reads as text (month=01, region=EU) is a key all the same: said with the others, not offered as
+    # text of numbers to read with TRY_CAST, which made next month's folder a feature's new value after all
+    text_keys = [(n, f"folders {folders[n.lower()]}, ...") for n, t in described
+                 if not is_numeric_type(t) and n.lower() in folders and n.lower() not in SCORE_COLUMNS]
+    if parts or text_keys:
+        keys = parts + text_keys
+        example = [parts[0][0], *(n for n, _ in kept)] if parts else []
+        anyway = (f" To train on it anyway, list the features: features={example[:_LISTED]!r} (CLI: "
+                  f"{cli_feature_flags(example[:_LISTED])})." if parts else "")
         notes.warn(
             f"Model {model!r}: no features given, so the hive partition key"
-            f"{'s' if len(parts) > 1 else ''} {listing([f'{n!r} ({w})' for n, w in parts])} of {source!r} "
-            f"{'are' if len(parts) > 1 else 'is'} left out: a key names the folder a row was read from, and a new "
-            "folder brings a value beyond the training range, which scores as anomalous. To train on it anyway, "
-            f"list the features: features={example[:_LISTED]!r} (CLI: {cli_feature_flags(example[:_LISTED])}).",
+            f"{'s' if len(keys) > 1 else ''} {listing([f'{n!r} ({w})' for n, w in keys])} of {source!r} "
+            f"{'are' if len(keys) > 1 else 'is'} left out: a key names the folder a row was read from, and a new "
+            f"folder brings a value beyond the training range, which scores as anomalous.{anyway}",
         )
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
@@ -1190,7 +1206,8 @@ def default_features(
     # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
     chosen = X[:, keep]
     gave = _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
-                                                  and n.lower() not in SCORE_COLUMNS], model,
+                                                  and n.lower() not in SCORE_COLUMNS
+                                                  and n.lower() not in folders], model,
                              (lambda: empty_rows([n for n, _ in kept], chosen)) if empty_rows else None)
     return kept, chosen, gave
 

@@ -26,6 +26,7 @@ from . import (
     normalonly,
     notes,
     pysource,
+    relfiles,
     repeatedrows,
     store,
     thresholds,
@@ -269,7 +270,8 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
         except (AdDuckDBError, duckdb.Error) as e:
             again = _choose_on_new_columns(con, lm, name, goal) if isinstance(e, SourceNotFoundError) else ""
             notes.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
-                       f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}{again}")
+                       f"chosen again on its {'rows' if goal['method'] == alarmrate.METHOD else 'labels'} "
+                       f"({goal['method']} on {goal['source']}): {e}{again}")
             continue
         rec.thresholds = [th if t.name == name else t for t in rec.thresholds]
     rec.metrics[store.GOALS] = {name: goal for name, (goal, _) in goals.items()}
@@ -277,10 +279,24 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
 
 def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any]) -> str:
     """The ``threshold`` command that chooses a carried goal again on a query of its labelled rows giving the new
-    version's columns, which the retrain's next --carry-thresholds then reads.
+    version's columns, which the retrain's next --carry-thresholds then reads; when the goal's relative file paths
+    were read in another working folder than this one, that folder and the command on the files' full paths.
 
     Why: the error's fix is scoring's ("rename them in a query"), but a retrain takes no query of the labelled rows:
     after a column renamed upstream, the goal stayed on rows the new version cannot score, at every later retrain."""
+    moved = relfiles.absolute_source(goal)
+    shown = _threshold_command(con, lm, name, goal, "SOURCE" if moved is None else shell_word(moved))
+    if moved is not None:
+        return (f" {relfiles.elsewhere(goal)}: run the retrain from there, or choose it again on {lm.ref} with the "
+                f"files' full paths: {shown}; later retrains with --carry-thresholds read them from any folder.")
+    return (f" Choose it again on {lm.ref}: {shown} (SOURCE: a query of {goal['source']} giving {lm.ref}'s "
+            f"columns ({', '.join(lm.feature_names)}), e.g. SELECT * RENAME (old AS new) FROM {goal['source']}); "
+            "later retrains with --carry-thresholds choose it on that query.")
+
+
+def _threshold_command(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any],
+                       source: str) -> str:
+    """``ad-duckdb threshold`` choosing ``goal`` again for ``lm``'s name on ``source`` (shell text as given)."""
     cur = con.cursor()
     try:
         db = store.cli_db(cur)
@@ -289,15 +305,23 @@ def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name
     words = ["ad-duckdb", "threshold", db, lm.rec.name, name, "--method", goal["method"]]
     if goal.get("target") is not None:
         words += ["--target", repr(goal["target"])]
-    shown = " ".join(shlex.quote(w) for w in words) + f" --source SOURCE --label {shlex.quote(goal['label'])}"
+    if goal["method"] == alarmrate.METHOD:
+        # no label: the rows believed normal, at the same rate (an alarm_rate goal's SourceNotFoundError reached
+        # goal['label'] here, a KeyError that ended the retrain in a traceback)
+        if goal.get("per") and goal.get("alarms") is not None:
+            words += [f"--per-{goal['per']}", f"{goal['alarms']:g}"]
+        elif goal.get("rate") is not None:
+            words += ["--rate", f"{goal['rate']:g}"]
+        if goal.get("time"):
+            words += ["--time", goal["time"]]
+    shown = " ".join(shlex.quote(w) for w in words) + f" --source {source}"
+    if goal.get("label"):
+        shown += f" --label {shlex.quote(goal['label'])}"
     for option, key in (("--where", "where"), ("--weight", "weight")):
         if goal.get(key):
             shown += f" {option} {shlex.quote(goal[key])}"
     shown += " --confident" if goal.get("confident") else ""
-    more = " ..." if goal["method"] == "min_cost" else ""
-    return (f" Choose it again on {lm.ref}: {shown}{more} (SOURCE: a query of {goal['source']} giving {lm.ref}'s "
-            f"columns ({', '.join(lm.feature_names)}), e.g. SELECT * RENAME (old AS new) FROM {goal['source']}); "
-            "later retrains with --carry-thresholds choose it on that query.")
+    return shown + (" ..." if goal["method"] == "min_cost" else "")
 
 
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
@@ -1151,7 +1175,7 @@ def set_threshold(
                     raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) reads the rows' "
                                       "times; name their DATE or TIMESTAMP column with time= (CLI: --time).")
             # kept: a retrain chooses it again on the same rows
-            goal = alarmrate.goal(want, source, where, weight, series, tz)
+            goal = relfiles.with_folder(alarmrate.goal(want, source, where, weight, series, tz))
             th = alarmrate.choose(con, lm, name, want, source, where, progress=progress, weight=weight, keep=goal,
                                   series=series, tz=tz)
         elif method in thresholds.LABELLED:
@@ -1176,6 +1200,7 @@ def set_threshold(
                 goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
             if weight is not None:  # kept with the goal (only when given: a goal without it reads as before)
                 goal["weight"] = weight
+            goal = relfiles.with_folder(goal)
             th = _goal_threshold(con, lm, name, goal, progress=progress)
         elif isinstance(method, numbers.Real) and not isinstance(method, bool):  # a cut read off a histogram
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method is the way the threshold is chosen, not its value; "

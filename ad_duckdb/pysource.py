@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from . import interrupts, notes
+from . import filesearch, interrupts, notes
 from .exceptions import BadInputError
 from .frames import unreadable_columns
 from .levelcols import column_levels, levels_refused
@@ -246,6 +246,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
     its columns, its rows, the thresholds' pass), so a record-batch reader, which DuckDB scans only once, is read
     into a table first."""
     cur = interrupts.cursor(con)
+    filesearch.carry(con, cur)
     values = _named_objects(source)
     if not values or not isinstance(source, str):
         return cur
