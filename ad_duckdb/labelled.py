@@ -317,7 +317,7 @@ def _threshold_command(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: st
     shown = " ".join(shlex.quote(w) for w in words) + f" --source {source}"
     if goal.get("label"):
         shown += f" --label {shlex.quote(goal['label'])}"
-    for option, key in (("--where", "where"), ("--weight", "weight")):
+    for option, key in (("--where", "where"), ("--weight", "weight"), ("--series", "series"), ("--tz", "tz")):
         if goal.get(key):
             shown += f" {option} {shlex.quote(goal[key])}"
     shown += " --confident" if goal.get("confident") else ""
