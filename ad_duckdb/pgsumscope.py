@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from .pgmacros import Bodies, Scalar, scalar_macros
 from .sqltext import sql_words
 
 Tokens = list[tuple[int, str, str]]
@@ -272,15 +273,23 @@ def _known_not_aggregates() -> frozenset[str]:
         con.close()
 
 
-def calls_aggregate(toks: Tokens, start: int, end: int) -> bool:
+def calls_aggregate(toks: Tokens, start: int, end: int, scalar: Scalar | None = None) -> bool:
     """Whether the tokens from ``start`` to before ``end`` call an aggregate function (``sum(max(x)) OVER ()``), or
-    a function that may hold one: a user's macro (``CREATE MACRO total(x) AS sum(x)``), an extension's function,
-    any name not known as another's. Why: given an argument that holds one, DuckDB's binder picks a typed macro
-    overload whatever the type (it cannot bind the aggregate there), and the INTEGER overload's cast rounded a
-    window's sum of DECIMAL maxima to whole numbers."""
+    a function that may hold one: a user's macro (``CREATE MACRO total(x) AS sum(x)``) but one ``scalar`` knows to
+    hold none, an extension's function, any name not known as another's. Why: given an argument that holds one,
+    DuckDB's binder picks a typed macro overload whatever the type (it cannot bind the aggregate there), and the
+    INTEGER overload's cast rounded a window's sum of DECIMAL maxima to whole numbers."""
     return any(toks[j + 1][1] == "(" and ((name := _name(toks[j][1])) in _aggregates() or toks[j][2] == "identifier"
-                                          and name not in _known_not_aggregates())
+                                          and name not in _known_not_aggregates()
+                                          and not (scalar is not None and scalar(name)))
                for j in range(start, min(end, len(toks) - 1)))
+
+
+def scalar_test(bodies: Bodies | None) -> Scalar | None:
+    """The test of users' macros (pgmacros) that reads their bodies with ``bodies``, for ``calls_aggregate``."""
+    if bodies is None:
+        return None
+    return scalar_macros(bodies, lambda toks, scalar: calls_aggregate(toks, 0, len(toks), scalar))
 
 
 def cte_list(toks: Tokens) -> list[str]:
