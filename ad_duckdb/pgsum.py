@@ -8,7 +8,7 @@ type: the cast to BIGINT for the small integers, sum(x) itself for every other t
 from __future__ import annotations
 
 from .pgmacros import Bodies
-from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, own_columns, scalar_test
+from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, outer_columns, own_columns, scalar_test
 from .sqltext import words_if
 
 SUM_MACRO = "pg_int_sum"
@@ -77,7 +77,8 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
     (``sum($1::int)`` is rewritten): the typed overload would make DuckDB's binder give ``$1`` the type INTEGER, and
     asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses to guess the type of), nor one that may be an outer query's
     aggregate (pgsumscope: ``(SELECT sum(t.x))``; ``columns`` gives a table's columns, ``describe`` a CTE's or a
-    derived table's, to tell), nor a sum of an aggregate (``calls_aggregate``; ``macros`` gives a user's macro's
+    derived table's, to tell), but one surely the outer query's (``outer_columns``), whose type the outer query's max
+    of the argument picks (SUM_OF_MACRO's ``(max(x), sum(x))``), nor a sum of an aggregate (``calls_aggregate``; ``macros`` gives a user's macro's
     bodies, to tell one of no aggregate)."""
     toks = words_if(sql, "sum")
     if not toks or not is_query(toks):
@@ -119,6 +120,13 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
         first = i + 3 if quantifier else i + 2
         if not own_columns(scopes, i, first, close, known) \
                 or cond and not own_columns(scopes, i, cond[0], cond[1], known):
+            if quantifier is None and cond is None and after != "over" \
+                    and outer_columns(scopes, i, first, close, known):
+                # the outer query's aggregate: the outer query's max of the same argument, a column of its type
+                # where the call stands, picks the typed overload (the argument itself would bind in the subquery)
+                arg = sql[toks[first][0]:toks[close][0]]
+                out += [sql[last:pos], f"{SUM_OF_MACRO}(max({arg}), ", sql[pos:toks[close][0] + 1], ")"]
+                last, i = toks[close][0] + 1, close
             continue
         name = SUM_DISTINCT_MACRO if quantifier == "distinct" else SUM_MACRO
         if quantifier is None and cond is None:

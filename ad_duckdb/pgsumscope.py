@@ -246,6 +246,44 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, known: Known)
     return True
 
 
+def outer_columns(scopes: Scopes, call: int, first: int, close: int, known: Known) -> bool:
+    """Whether the sum whose name is token ``call`` is surely an outer query's aggregate (PostgreSQL's rule, and
+    DuckDB's: an aggregate whose arguments name only outer columns belongs to the outer query): its block sees outer
+    columns, its argument (tokens ``first`` to before ``close``) names a column, and none it names can be the
+    block's own: the block's FROM lists only items whose columns are known (none is a table function's, a LATERAL
+    one's) and neither a column nor its qualifier is among their names. A lambda's or a subquery's argument is not
+    read (a lambda's parameter would look like an outer column)."""
+    toks, block = scopes.toks, scopes.block[call]
+    if scopes.closed[block]:
+        return False
+    declared, items, _ = scopes.from_items(block, scopes.segment[call])
+    own: set[str] = set()
+    for item in items:
+        if (cols := known(item)) is None:
+            return False
+        own |= cols
+    named = False
+    j = first
+    while j < close:
+        word, kind = toks[j][1], toks[j][2]
+        if word.lower() in (*_QUERY_STARTS, "lambda") or word == "->":
+            return False
+        prev = toks[j - 1][1].lower()
+        if not _named(word, kind) or prev in ("::", "as", ".") or toks[j + 1][1] == "(":
+            j += 1
+            continue
+        parts = [_name(word)]
+        while toks[j + 1][1] == "." and _named(toks[j + 2][1], toks[j + 2][2]):
+            parts.append(_name(toks[j + 2][1]))
+            j += 2
+        j += 1
+        named = True
+        # t.x: t neither an alias nor a table of the block's FROM, nor a (struct) column of its items
+        if any(p in declared or p in own for p in parts[:-1]) or len(parts) == 1 and parts[0] in own:
+            return False
+    return named
+
+
 @functools.cache
 def _aggregates() -> frozenset[str]:
     """The names (lower case) of DuckDB's aggregate functions."""

@@ -88,3 +88,57 @@ def test_a_pivots_sum_of_integers_is_bigint_as_outside_a_pivot(server: Server) -
         assert [n for n, _ in names] == ["g", "a_sum(qty)", "a_count_star()", "b_sum(qty)", "b_count_star()"]
         assert rows == [(0, 1, 1, 2, 1), (1, 4, 1, None, 0)]
         conn.rollback()
+
+
+def test_a_subquerys_sum_of_only_outer_columns_is_bigint_as_in_postgresql(server: Server) -> None:
+    """SELECT g, (SELECT sum(t.x)) FROM t GROUP BY g (a subquery's aggregate of the outer query's columns only, which
+    PostgreSQL and DuckDB make the outer query's aggregate) was numeric where PostgreSQL gives bigint: the server left
+    such a sum as DuckDB's, whose typed macro would bind t.x in the subquery. Where every column the sum names is
+    surely the outer query's (a subquery with no FROM, or a FROM whose items' columns DuckDB knows and lacks them),
+    the server picks the type from the outer query's max of the same argument now; a sum of a bigint or decimal stays
+    numeric and exact; a sum whose columns may be the subquery's own (a table function's) keeps DuckDB's."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE oc (g INTEGER, x INTEGER, big BIGINT, price DECIMAL(12, 1))")
+        conn.execute("INSERT INTO oc VALUES (0, 1, 1, 1.5), (0, 2, 2, 3.0), (1, 4, 4, 0.5)")
+        for sql, want in (
+                ("SELECT g, (SELECT sum(oc.x)) FROM oc GROUP BY g ORDER BY g", [(0, 3), (1, 4)]),
+                ("SELECT (SELECT sum(x)) AS s FROM oc", [(7,)]),
+                ("SELECT o.g, (SELECT sum(o.x * 2) FROM (SELECT 1 AS one) AS z) FROM oc AS o GROUP BY o.g ORDER BY 1",
+                 [(0, 6), (1, 8)]),
+                ("SELECT g, (SELECT (SELECT sum(x))) FROM oc GROUP BY g ORDER BY g", [(0, 3), (1, 4)])):
+            names, rows = _typed(conn, sql)
+            assert rows == want, sql
+            assert names[-1][1] == 20, (sql, names)  # bigint
+        for sql, want, oid in (
+                ("SELECT g, (SELECT sum(oc.price)) FROM oc GROUP BY g ORDER BY g", ["4.5", "0.5"], 1700),
+                ("SELECT g, (SELECT sum(big)) FROM oc GROUP BY g ORDER BY g", ["3", "4"], 1700),
+                # x may be the table function's column (it is not): DuckDB's sum, right
+                ("SELECT g, (SELECT sum(x) FROM range(1) AS r(i)) FROM oc GROUP BY g ORDER BY g", ["3", "4"], None)):
+            names, rows = _typed(conn, sql)
+            assert [str(r[-1]) for r in rows] == want, sql
+            assert oid is None or names[-1][1] == oid, (sql, names)
+        conn.rollback()
+
+
+def test_set_config_in_an_expression_or_per_row_runs_as_postgresqls_or_says_why_not(server: Server) -> None:
+    """SELECT CASE WHEN ... THEN set_config('app.t', 'q', false) END failed with a parser error about "AS" (the
+    server took END for the call's alias and wrote 'q' AS "end"), and set_config(name, column, ...) per row of a FROM
+    said 'Scalar Function with name set_config does not exist! Did you mean "set_bit"?'. The server runs a set_config
+    once, as the SET it stands for, before the query: a call that PostgreSQL may not run (in a CASE) or runs per row
+    is refused now with 0A000 saying so and what to send; a call inside another expression (IS NOT NULL, upper())
+    still runs, with its value in place."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in ("SELECT CASE WHEN false THEN set_config('app.t', 'q', false) END",
+                    "SELECT CASE WHEN true THEN set_config('app.t', 'q', false) ELSE 'no' END AS v",
+                    "SELECT set_config('app.t', x, false) FROM (VALUES ('a')) AS v(x)"):
+            try:
+                conn.execute(sql)
+            except psycopg.errors.FeatureNotSupported as e:
+                assert "set_config" in str(e) and "SET app.tenant" in str(e), (sql, str(e))
+            else:
+                raise AssertionError(f"no error: {sql}")
+        assert conn.execute("SELECT current_setting('app.t', true)").fetchall() in ([(None,)], [("",)])
+        assert conn.execute("SELECT set_config('app.t', 'q', false) IS NOT NULL AS ok, current_setting('app.t')"
+                            ).fetchall() == [(True, "q")]
+        assert conn.execute("SELECT upper(set_config('app.u', 'v', false)) AS up, current_setting('app.u')"
+                            ).fetchall() == [("V", "v")]
