@@ -66,6 +66,7 @@ from .exceptions import (
     without_function_wrapper,
 )
 from .filelocks import HeldFiles
+from .pgarrayparams import array_cast_oids
 from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
 from .pgknobs import KNOBS, client_gets, knob_value
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
@@ -1118,7 +1119,9 @@ class Handler(socketserver.BaseRequestHandler):
             (n,) = struct.unpack("!H", rest[:2])  # unsigned, as PostgreSQL reads it: up to 65,535 parameters
             oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
         # (the client's own text too: an error quotes it, not the parameters' casts added, pgerrorline)
-        s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids, query.decode())
+        # (a parameter cast to an array, $1::text[], takes that type, as PostgreSQL infers it: pgarrayparams)
+        s.statements[name.decode()] = (typed_parameters(query.decode(), oids), array_cast_oids(query.decode(), oids),
+                                       query.decode())
         s.described.pop(name.decode(), None)
         self.send(b"1")
 

@@ -142,3 +142,43 @@ def test_set_config_in_an_expression_or_per_row_runs_as_postgresqls_or_says_why_
                             ).fetchall() == [(True, "q")]
         assert conn.execute("SELECT upper(set_config('app.u', 'v', false)) AS up, current_setting('app.u')"
                             ).fetchall() == [("V", "v")]
+
+
+def test_json_path_operators_as_metabase_sends_them(server: Server) -> None:
+    """data #>> '{a,b}' and data #> '{a}' (PostgreSQL's JSON path operators) failed with 'syntax error at or near
+    "#"': DuckDB has no such operator. Metabase sends them for every field it unfolds from a json column
+    (("t"."data"#>> ?::text[])::bigint, with the path as a parameter), so a table with a JSON column failed its
+    table view. They are DuckDB's json_extract_string / json_extract of the path as a JSON pointer now: text and json
+    as in PostgreSQL, NULL for a missing key or a JSON null, an array's element by its index."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE jt (id INTEGER, data JSON)")
+        conn.execute("""INSERT INTO jt VALUES (1, '{"age": 25, "name": "Alice", "n": {"inner": 42, "z": null},
+                     "items": [{"k": 1}, {"k": 2}], "a/b": 5, "price": 42.5}')""")
+        names, rows = _typed(conn, "SELECT data #>> '{age}' AS age, data#>>'{n,inner}' AS n, "
+                                   "(data #>> '{price}')::decimal AS p, data #>> '{nope}' AS z, "
+                                   "data #>> '{n,z}' AS nul, data #>> '{items,1,k}' AS k, data #>> '{a/b}' AS ab, "
+                                   "data #> '{n}' #>> '{inner}' AS chained, data #> '{name}' AS js FROM jt")
+        assert rows == [("25", "42", 42.5, None, None, "2", "5", "42", "Alice")]  # (psycopg loads json)
+        assert [t for _, t in names] == [25, 25, 1700, 25, 25, 25, 25, 25, 114]
+        # Metabase: the path as a text[] parameter, in array[...] or whole; a qualified column, a cast after
+        for sql, params in (('SELECT ("jt"."data"#>> %s::text[])::bigint AS v FROM "jt"', [["n", "inner"]]),
+                            ("SELECT (jt.data #>> array[%s, %s]::text[])::bigint AS v FROM jt", ["n", "inner"]),
+                            ("SELECT (jt.data #>> ARRAY['n', 'inner'])::bigint AS v FROM jt WHERE "
+                             "jt.data #>> '{name}' = %s", ["Alice"])):
+            assert conn.execute(sql, params).fetchall() == [(42,)], sql
+        conn.rollback()
+
+
+def test_a_list_of_strings_cast_to_text_array_is_read_as_that_array(server: Server) -> None:
+    """WHERE cat = ANY(%s::text[]) with a list of strings failed ("Type VARCHAR with value '{a,b}' can't be cast to
+    the destination type VARCHAR[]"): psycopg sends such a list untyped, in PostgreSQL's array text, which PostgreSQL
+    reads by the cast and DuckDB could not. A parameter the query casts to an array takes that type now, as in
+    PostgreSQL, and its text is read as the array (quoted elements, NULL, commas inside quotes)."""
+    with psycopg.connect(server.url()) as conn:
+        assert conn.execute("SELECT %s::text[] AS a", [["a", "b c", None, "d,e", 'q"']]).fetchall() == [
+            (["a", "b c", None, "d,e", 'q"'],)]
+        assert conn.execute("SELECT x FROM (VALUES ('a'), ('b'), ('c')) AS v(x) WHERE x = ANY(CAST(%s AS text[])) "
+                            "ORDER BY x", [["a", "c"]]).fetchall() == [("a",), ("c",)]
+        assert conn.execute("SELECT cardinality(%s::varchar[]), %s::int[]", [["x"], [1, 2]]).fetchall() == [
+            (1, [1, 2])]
+        conn.rollback()
