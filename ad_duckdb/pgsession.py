@@ -605,9 +605,10 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
-        # (PostgreSQL's JSON path operators after the names: a column of j #>> '{a}' is ?column?, not the macro's)
-        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(json_paths(
-            postgres_names(temp_table_sql(self.cursors.catalog(sql)))), self.table_columns, self.query_columns,
+        # (PostgreSQL's JSON path operators before the names, which DuckDB's parser reads: pgcolnames names their
+        # macros' calls ?column?, as PostgreSQL names an operator's)
+        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(postgres_names(
+            json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.table_columns, self.query_columns,
             self.macro_bodies), self.query_types), self.table_columns, self.query_columns, self.macro_bodies))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))

@@ -160,6 +160,9 @@ def test_json_path_operators_as_metabase_sends_them(server: Server) -> None:
                                    "data #> '{n}' #>> '{inner}' AS chained, data #> '{name}' AS js FROM jt")
         assert rows == [("25", "42", 42.5, None, None, "2", "5", "42", "Alice")]  # (psycopg loads json)
         assert [t for _, t in names] == [25, 25, 1700, 25, 25, 25, 25, 25, 114]
+        # unnamed, PostgreSQL's names: an operator's ?column?, a cast's type
+        names, _ = _typed(conn, "SELECT data #>> '{age}', (data #>> '{age}')::bigint FROM jt")
+        assert [n for n, _ in names] == ["?column?", "int8"]
         # Metabase: the path as a text[] parameter, in array[...] or whole; a qualified column, a cast after
         for sql, params in (('SELECT ("jt"."data"#>> %s::text[])::bigint AS v FROM "jt"', [["n", "inner"]]),
                             ("SELECT (jt.data #>> array[%s, %s]::text[])::bigint AS v FROM jt", ["n", "inner"]),
