@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .pgsum import cast_parameter, is_query
-from .pgsumscope import Tokens, _top_with, closing, cte_list
+from .pgsumscope import Tokens, _name, _top_with, closing, cte_list
 from .sqltext import words_if
 
 # The PostgreSQL type OIDs of a query's result columns, bound by DuckDB and not run; None when it cannot bind it
@@ -43,7 +43,7 @@ def pivot_sums(sql: str, types: Types) -> str:
         if found is None:
             continue
         (src_start, src_end), (agg_start, agg_end) = found
-        if any(_bare(t[1]) in nested for t in toks[src_start:src_end] if t[2] == "identifier"):
+        if any(_name(t[1]) in nested for t in toks[src_start:src_end] if t[2] == "identifier"):
             continue
         close = _one_sum(toks, agg_start, agg_end)
         if close is None:
@@ -113,7 +113,3 @@ def _one_sum(toks: Tokens, start: int, end: int) -> int | None:
             return None
     return close
 
-
-def _bare(word: str) -> str:
-    """An identifier as DuckDB resolves it (quotes off, case folded)."""
-    return word[1:-1].replace('""', '"').lower() if word.startswith('"') else word.lower()

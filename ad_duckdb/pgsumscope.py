@@ -14,7 +14,7 @@ before the rewrite.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import duckdb
 
@@ -218,20 +218,9 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, known: Known)
     if scopes.closed[block]:
         return True
     declared, items, qualifiers = scopes.from_items(block, scopes.segment[call])
-    j = first
-    while j < close:
-        word, kind = toks[j][1], toks[j][2]
-        if word.lower() in _QUERY_STARTS:
+    for parts in _references(toks, first, close):
+        if parts is None:
             return False  # a subquery in the argument
-        prev = toks[j - 1][1].lower()
-        if not _named(word, kind) or prev in ("::", "as", ".") or toks[j + 1][1] == "(":
-            j += 1  # a type's name, a chain's later part, a function's name
-            continue
-        parts = [_name(word)]
-        while toks[j + 1][1] == "." and _named(toks[j + 2][1], toks[j + 2][2]):
-            parts.append(_name(toks[j + 2][1]))
-            j += 2
-        j += 1
         if len(parts) > 1:
             if not declared.intersection(parts[:-1]):
                 return False
@@ -262,26 +251,37 @@ def outer_columns(scopes: Scopes, call: int, first: int, close: int, known: Know
         if (cols := known(item)) is None:
             return False
         own |= cols
+    if any(t[1].lower() == "lambda" or t[1] == "->" for t in toks[first:close]):
+        return False
     named = False
+    for parts in _references(toks, first, close):
+        # t.x: t neither an alias nor a table of the block's FROM, nor a (struct) column of its items
+        if parts is None or any(p in declared or p in own for p in parts[:-1]) or len(parts) == 1 and parts[0] in own:
+            return False
+        named = True
+    return named
+
+
+def _references(toks: Tokens, first: int, close: int) -> Iterator[list[str] | None]:
+    """The names (dotted parts, lower case) the tokens from ``first`` to before ``close`` refer to columns by, and
+    None where a subquery starts."""
     j = first
     while j < close:
         word, kind = toks[j][1], toks[j][2]
-        if word.lower() in (*_QUERY_STARTS, "lambda") or word == "->":
-            return False
+        if word.lower() in _QUERY_STARTS:
+            yield None
+            j += 1
+            continue
         prev = toks[j - 1][1].lower()
         if not _named(word, kind) or prev in ("::", "as", ".") or toks[j + 1][1] == "(":
-            j += 1
+            j += 1  # a type's name, a chain's later part, a function's name
             continue
         parts = [_name(word)]
         while toks[j + 1][1] == "." and _named(toks[j + 2][1], toks[j + 2][2]):
             parts.append(_name(toks[j + 2][1]))
             j += 2
         j += 1
-        named = True
-        # t.x: t neither an alias nor a table of the block's FROM, nor a (struct) column of its items
-        if any(p in declared or p in own for p in parts[:-1]) or len(parts) == 1 and parts[0] in own:
-            return False
-    return named
+        yield parts
 
 
 @functools.cache
