@@ -44,6 +44,7 @@ from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
 from .pgpivotsum import pivot_sums
+from .pgposixzone import posix_rules_hint
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgskipping import skipping_notice
 from .pgsql import (
@@ -927,9 +928,9 @@ class Session:
         try:
             self.cur.execute(sql)
         except duckdb.Error as e:
-            raise ProtocolError(f'invalid value for parameter "TimeZone": "{cmd.value}" (a zone name DuckDB knows, '
-                                "as in SELECT name FROM pg_timezone_names(); say 'Europe/Paris', 'UTC')",
-                                "22023") from e
+            why = posix_rules_hint(cmd.value or "") or ("a zone name DuckDB knows, as in SELECT name FROM "
+                                                  "pg_timezone_names(); say 'Europe/Paris', 'UTC'")
+            raise ProtocolError(f'invalid value for parameter "TimeZone": "{cmd.value}" ({why})', "22023") from e
         # (RESET: the connection's own zone, by its name, though an offset SET since gave DuckDB's zone another one)
         self.read_zone(zone if cmd.value is not None else self.default_zone)
         return Result(tag)

@@ -69,6 +69,7 @@ from .filelocks import HeldFiles
 from .pgarrayparams import array_cast_oids
 from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
 from .pgknobs import KNOBS, client_gets, knob_value
+from .pgposixzone import posix_rules_hint
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -974,6 +975,9 @@ class Handler(socketserver.BaseRequestHandler):
         except ProtocolError as e:  # an offset it cannot hold (SET TIME ZONE 30)
             return f"{e} given at connect, so this session's time zone is the server's, {s.time_zone!r}"
         except duckdb.Error:
+            if (hint := posix_rules_hint(asked)) is not None:  # (PGTZ of a POSIX TZ variable)
+                return (f'invalid value for parameter "TimeZone": "{asked}" given at connect ({hint}), so this '
+                        f"session's time zone is the server's, {s.time_zone!r}; SET TimeZone to one of those.")
             return (f'invalid value for parameter "TimeZone": "{asked}" given at connect: DuckDB knows no such zone, '
                     f"so this session's time zone is the server's, {s.time_zone!r}; SET TimeZone to a zone it knows "
                     "(SELECT name FROM pg_timezone_names()), or convert in SQL (timezone('Europe/Paris', ts)).")

@@ -4,6 +4,9 @@ The servers come from tests/test_server.py.
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import psycopg
 from test_serve6_server import _typed
 
@@ -185,3 +188,29 @@ def test_a_list_of_strings_cast_to_text_array_is_read_as_that_array(server: Serv
         assert conn.execute("SELECT cardinality(%s::varchar[]), %s::int[]", [["x"], [1, 2]]).fetchall() == [
             (1, [1, 2])]
         conn.rollback()
+
+
+def test_a_posix_zone_with_daylight_rules_is_refused_naming_zones_of_the_same_rules(server: Server) -> None:
+    """SET TIME ZONE 'CET-1CEST,M3.5.0,M10.5.0/3' (a POSIX zone with daylight-saving rules, as a TZ variable of an
+    embedded or container system holds) was refused with 'a zone name DuckDB knows ... say Europe/Paris', which
+    does not tell what the value is nor which zone keeps those rules: DuckDB's ICU reads no POSIX rules. The refusal
+    says so now and names zones of the same offsets and abbreviations (CET, Europe/...); the tzdata names of that
+    form ('EST5EDT') are zones DuckDB knows and keep working, with their daylight-saving time."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for value, named in (("CET-1CEST,M3.5.0,M10.5.0/3", ["'CET'", "'Europe/"]),
+                             ("EST5EDT,M3.2.0,M11.1.0", ["'EST5EDT'", "'America/"]),
+                             ("<+10>-10<+11>,M10.1.0,M4.1.0/3", ["'Australia/"])):
+            try:
+                conn.execute(f"SET TIME ZONE '{value}'")
+            except psycopg.errors.InvalidParameterValue as e:
+                assert "daylight-saving rules" in str(e) and all(n in str(e) for n in named), (value, str(e))
+            else:
+                raise AssertionError(f"no error: {value}")
+        # given at connect (libpq's PGTZ, from a POSIX TZ): the server's zone, and a warning naming the zones
+        r = subprocess.run(["psql", server.url(), "-X", "-A", "-t", "-c", "SHOW TimeZone"], capture_output=True,
+                           text=True, timeout=60, env={**os.environ, "PGTZ": "CET-1CEST,M3.5.0,M10.5.0/3"})
+        assert r.returncode == 0 and "daylight-saving rules" in r.stderr and "'Europe/Paris'" in r.stderr, r.stderr
+        conn.execute("SET TIME ZONE 'EST5EDT'")
+        assert conn.execute("SELECT (TIMESTAMPTZ '2024-07-01 12:00:00+00')::text, "
+                            "(TIMESTAMPTZ '2024-01-01 12:00:00+00')::text").fetchall() == [
+            ("2024-07-01 08:00:00-04", "2024-01-01 07:00:00-05")]
