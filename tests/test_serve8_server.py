@@ -214,3 +214,18 @@ def test_a_posix_zone_with_daylight_rules_is_refused_naming_zones_of_the_same_ru
         assert conn.execute("SELECT (TIMESTAMPTZ '2024-07-01 12:00:00+00')::text, "
                             "(TIMESTAMPTZ '2024-01-01 12:00:00+00')::text").fetchall() == [
             ("2024-07-01 08:00:00-04", "2024-01-01 07:00:00-05")]
+
+
+def test_postgresqls_json_inspection_functions(server: Server) -> None:
+    """json_typeof / jsonb_typeof, jsonb_array_length and json_object_keys / jsonb_object_keys, what a PostgreSQL
+    user's SQL over a json column calls, failed with 'Scalar Function with name ... does not exist!'. They answer as
+    PostgreSQL's: the type's name in lower case ('number' for any number, 'string'), the keys one row each."""
+    with psycopg.connect(server.url()) as conn:
+        rows = conn.execute("""SELECT json_typeof('{"a": 1}'), jsonb_typeof('[1]'::json), json_typeof('1.5'),
+                               json_typeof('-3'), json_typeof('"s"'), json_typeof('true'), json_typeof('null'),
+                               jsonb_array_length('[1, 2, 3]')""").fetchall()
+        assert rows == [("object", "array", "number", "number", "string", "boolean", "null", 3)]
+        assert conn.execute("""SELECT json_object_keys('{"a": 1, "b": {"c": 2}}') AS k ORDER BY k""").fetchall() == [
+            ("a",), ("b",)]
+        assert conn.execute("SELECT jsonb_object_keys('{\"z\": 0}')").fetchall() == [("z",)]
+        conn.rollback()
