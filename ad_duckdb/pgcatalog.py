@@ -845,6 +845,22 @@ SESSION_SQL = (
     # first letter in upper case, the rest in lower case, as PostgreSQL's
     "CREATE OR REPLACE TEMP MACRO initcap(pg_text_arg) AS array_to_string(list_transform(regexp_extract_all("
     "pg_text_arg::VARCHAR, '[[:alnum:]]+|[^[:alnum:]]+'), lambda w: upper(w[1]) || lower(w[2:])), '')",
+    # j #>> path and j #> path (pgjsonpath, Metabase's unfolded JSON fields): the path, a list of keys and array
+    # indexes, as a JSON pointer ('/n/inner', ~ and / escaped); an empty path is the whole value, as PostgreSQL's
+    "CREATE OR REPLACE TEMP MACRO pg_json_path_text(pg_json_arg, pg_path_arg) AS json_extract_string("
+    "pg_json_arg::JSON, CASE WHEN len(pg_path_arg::VARCHAR[]) = 0 THEN '$' ELSE '/' || array_to_string(list_transform("
+    "pg_path_arg::VARCHAR[], lambda k: replace(replace(k, '~', '~0'), '/', '~1')), '/') END)",
+    "CREATE OR REPLACE TEMP MACRO pg_json_path(pg_json_arg, pg_path_arg) AS json_extract("
+    "pg_json_arg::JSON, CASE WHEN len(pg_path_arg::VARCHAR[]) = 0 THEN '$' ELSE '/' || array_to_string(list_transform("
+    "pg_path_arg::VARCHAR[], lambda k: replace(replace(k, '~', '~0'), '/', '~1')), '/') END)",
+    # PostgreSQL's json inspection: json_typeof's names ('number' for any of DuckDB's numbers), the keys a row each
+    "CREATE OR REPLACE TEMP MACRO json_typeof(pg_json_arg) AS CASE json_type(pg_json_arg::JSON) WHEN 'OBJECT' THEN "
+    "'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN "
+    "'null' ELSE 'number' END",
+    "CREATE OR REPLACE TEMP MACRO jsonb_typeof(pg_json_arg) AS json_typeof(pg_json_arg)",
+    "CREATE OR REPLACE TEMP MACRO jsonb_array_length(pg_json_arg) AS json_array_length(pg_json_arg::JSON)",
+    "CREATE OR REPLACE TEMP MACRO json_object_keys(pg_json_arg) AS unnest(json_keys(pg_json_arg::JSON))",
+    "CREATE OR REPLACE TEMP MACRO jsonb_object_keys(pg_json_arg) AS unnest(json_keys(pg_json_arg::JSON))",
     # a server that serves one database file is never a standby (Grafana's and pgAdmin's health checks ask)
     "CREATE OR REPLACE TEMP MACRO pg_is_in_recovery() AS false",
     # date_bin(stride, source, origin), PostgreSQL 14's time buckets (dashboards' 15-minute grains): DuckDB's

@@ -36,10 +36,21 @@ PG_NOTIFY_REFUSED = ("pg_notify() (NOTIFY) is not supported by ad-duckdb serve: 
                      "rising id or time).")
 
 
+# set_config() where the server cannot run it once as its SET before the query (pgsql.set_config_items): per row of a
+# FROM, of a column's value, in a CASE. DuckDB has no such function, and said so with 'Did you mean "set_bit"?'.
+_SET_CONFIG_MISSING_RE = re.compile(r'Function with name "?set_config"? does not exist', re.I)
+SET_CONFIG_REFUSED = ("set_config() runs in ad-duckdb serve once, as the SET it stands for, before the query: in a "
+                      "SELECT without FROM, of constants or parameters, not in a CASE. A call per row (with FROM, of a "
+                      "column's value) or in a CASE is not supported: send SELECT set_config('app.tenant', $1, false) "
+                      "or SET app.tenant = 'value' first, then the query.")
+
+
 def feature_error(e: BaseException) -> BaseException:
     """``e``, or the 0A000 of a PostgreSQL feature the server lacks that DuckDB reported as a missing function."""
     if isinstance(e, duckdb.CatalogException) and _PG_NOTIFY_RE.search(str(e)):
         return ProtocolError(PG_NOTIFY_REFUSED, "0A000")
+    if isinstance(e, duckdb.CatalogException) and _SET_CONFIG_MISSING_RE.search(str(e)):
+        return ProtocolError(SET_CONFIG_REFUSED, "0A000")
     return e
 
 

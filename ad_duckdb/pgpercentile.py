@@ -11,8 +11,9 @@ an outer query's columns (pgsumscope) or a parameter not cast where it stands is
 
 from __future__ import annotations
 
+from .pgmacros import Bodies
 from .pgsum import cast_parameter, in_pivots, is_query
-from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, own_columns
+from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, own_columns, scalar_test
 from .sqltext import words_if
 
 CONT_MACRO = "pg_cont_double"
@@ -21,13 +22,16 @@ CONT_MACRO_SQL = f"CREATE OR REPLACE TEMP MACRO {CONT_MACRO}(x DOUBLE) AS x::DOU
 _KEY_ENDS = ("asc", "desc", "nulls", ",", "using", "collate")
 
 
-def double_percentiles(sql: str, columns: Columns | None = None, describe: Describe | None = None) -> str:
-    """``sql`` with each query's ``percentile_cont(...) WITHIN GROUP (ORDER BY x)`` sorting CONT_MACRO's ``x``."""
+def double_percentiles(sql: str, columns: Columns | None = None, describe: Describe | None = None,
+                       macros: Bodies | None = None) -> str:
+    """``sql`` with each query's ``percentile_cont(...) WITHIN GROUP (ORDER BY x)`` sorting CONT_MACRO's ``x``
+    (``macros``: as for pgsum.int_sums)."""
     toks = words_if(sql, "percentile_cont")
     if not toks or not is_query(toks):
         return sql
     pivoted = in_pivots(toks)
     scopes, known = Scopes(toks, sql), Known(toks, sql, columns, describe)
+    scalar = scalar_test(macros)
     out, last = [], 0
     for i, (_, word, _kind) in enumerate(toks):
         if word.lower() != "percentile_cont" or i + 1 >= len(toks) or toks[i + 1][1] != "(" or pivoted[i] \
@@ -48,7 +52,7 @@ def double_percentiles(sql: str, columns: Columns | None = None, describe: Descr
                 break
             depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
             end += 1
-        if end == start or toks[end][1] == "," or calls_aggregate(toks, start, end) or any(
+        if end == start or toks[end][1] == "," or calls_aggregate(toks, start, end, scalar) or any(
                 toks[k][1] in ("$", "?") and not cast_parameter(toks, k) for k in range(start, end)) \
                 or not own_columns(scopes, i, start, end, known):
             continue

@@ -38,10 +38,13 @@ from .pgdupnames import postgres_duplicates, renaming, stored_like_renamed
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
+from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
+from .pgpivotsum import pivot_sums
+from .pgposixzone import posix_rules_hint
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgskipping import skipping_notice
 from .pgsql import (
@@ -603,9 +606,11 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
-        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(int_sums(postgres_names(temp_table_sql(
-            self.cursors.catalog(sql))), self.table_columns, self.query_columns), self.table_columns,
-            self.query_columns))))
+        # (PostgreSQL's JSON path operators before the names, which DuckDB's parser reads: pgcolnames names their
+        # macros' calls ?column?, as PostgreSQL names an operator's)
+        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(postgres_names(
+            json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.table_columns, self.query_columns,
+            self.macro_bodies), self.query_types), self.table_columns, self.query_columns, self.macro_bodies))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -923,9 +928,9 @@ class Session:
         try:
             self.cur.execute(sql)
         except duckdb.Error as e:
-            raise ProtocolError(f'invalid value for parameter "TimeZone": "{cmd.value}" (a zone name DuckDB knows, '
-                                "as in SELECT name FROM pg_timezone_names(); say 'Europe/Paris', 'UTC')",
-                                "22023") from e
+            why = posix_rules_hint(cmd.value or "") or ("a zone name DuckDB knows, as in SELECT name FROM "
+                                                  "pg_timezone_names(); say 'Europe/Paris', 'UTC'")
+            raise ProtocolError(f'invalid value for parameter "TimeZone": "{cmd.value}" ({why})', "22023") from e
         # (RESET: the connection's own zone, by its name, though an offset SET since gave DuckDB's zone another one)
         self.read_zone(zone if cmd.value is not None else self.default_zone)
         return Result(tag)
@@ -1059,6 +1064,31 @@ class Session:
             return frozenset(c[0].lower() for c in _columns(self.cur, sql, 0))
         except duckdb.Error:
             return None
+
+    def query_types(self, sql: str) -> list[int] | None:
+        """The PostgreSQL type OIDs of query ``sql``'s result, bound by DuckDB and not run; for pgpivotsum, the type
+        of a PIVOT's sum's argument. None as for ``query_columns``."""
+        if self.status == b"E":
+            return None
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            return [c[1] for c in _columns(self.cur, sql, 0)]
+        except duckdb.Error:
+            return None
+
+    def macro_bodies(self, name: str) -> list[str] | None:
+        """The bodies of the scalar macro ``name`` (lower case), one per overload, as this session sees it; for pgsum,
+        telling a sum of a user's macro of no aggregate (bigint, as PostgreSQL's SQL function's) from one holding an
+        aggregate. None when the name is not only a scalar macro's (a table macro's, a function's too), or the
+        transaction has failed (the statement is refused anyway)."""
+        if self.status == b"E":
+            return None
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        rows = self.cur.execute("SELECT function_type, macro_definition FROM duckdb_functions() WHERE "
+                                "lower(function_name) = ?", [name]).fetchall()
+        if not rows or any(kind != "macro" or body is None for kind, body in rows):
+            return None
+        return [body for _, body in rows]
 
     def sum_macro(self) -> None:
         """Create the macro a query's sum() of integers becomes (pgsum), and percentile_cont's key's (pgpercentile),

@@ -85,12 +85,17 @@ SET_CONFIG_RE = re.compile(rf"^\s*select\s+(?:pg_catalog\s*\.\s*)?set_config\s*\
                            r'(?:\s+(?:as\s+)?(?P<alias>[a-z_]\w*|"(?:[^"]|"")+"))?\s*;?\s*$', re.I)
 # A select list of several set_config calls (an API's or a BI tool's connection hook setting a request's context in
 # one round trip): each call as SET_CONFIG_CALL_RE finds it, in order.
+# a call's alias without AS is no word of an expression that goes on after the call (CASE's END, IS NULL, AND, ...):
+# END taken for one made CASE WHEN c THEN set_config(...) END the broken 'q' AS "end"
+_NO_ALIAS = (r"(?!(?:end|then|else|when|and|or|is|isnull|notnull|not|in|like|ilike|glob|similar|between|collate|escape|"
+             r"over|filter|within|from|where|group|having|order|limit|offset|union|intersect|except|window|qualify|into)\b)")
 _SET_CONFIG_CALL = (rf"(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*{_SET_CONFIG_ARG}\s*,\s*{_SET_CONFIG_ARG}\s*,\s*"
-                    rf"{_SET_CONFIG_ARG}\s*\)(?:\s+(?:as\s+)?(?:(?!set_config\b|pg_catalog\b)[a-z_]\w*|\"(?:[^\"]|\"\")+\"))?")
+                    rf"{_SET_CONFIG_ARG}\s*\)(?:\s+(?:as\s+|{_NO_ALIAS})(?:(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
+                    r'"(?:[^"]|"")+"))?')
 SET_CONFIGS_RE = re.compile(rf"^\s*select\s+{_SET_CONFIG_CALL}(?:\s*,\s*{_SET_CONFIG_CALL})+\s*;?\s*$", re.I)
 SET_CONFIG_CALL_RE = re.compile(
     rf"(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,\s*(?P<value>{_SET_CONFIG_ARG})\s*,"
-    rf"\s*(?P<local>{_SET_CONFIG_ARG})\s*\)(?:\s+(?:as\s+)?(?P<alias>(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
+    rf"\s*(?P<local>{_SET_CONFIG_ARG})\s*\)(?:\s+(?:as\s+|{_NO_ALIAS})(?P<alias>(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
     r'"(?:[^"]|"")+"))?', re.I)
 
 
@@ -114,10 +119,25 @@ def set_config_items(sql: str) -> list[re.Match[str]] | None:
     if any(kind == "keyword" and w.lower() in _NOT_ONE_ROW for _, w, kind in words):
         return None
     calls = [m for m in SET_CONFIG_CALL_RE.finditer(sql) if bare[m.start()] != " "]  # (not in a string or comment)
+    if any(_in_case(words, m.start()) for m in calls):
+        return None  # PostgreSQL runs it only where the CASE takes that branch; DuckDB's missing function, refused
     covered = sum(1 for m in calls if bare[m.start():m.end()].lower().count("set_config") == 1)
     if not calls or covered != len(calls) or len(calls) != len(re.findall(r"\bset_config\b", bare, re.I)):
         return None
     return calls
+
+
+def _in_case(words: list[tuple[int, str, str]], at: int) -> bool:
+    """Whether the character ``at`` lies in a CASE expression (from CASE to its END)."""
+    open_cases = 0
+    for pos, w, kind in words:
+        if pos >= at:
+            break
+        if kind == "keyword" and w.lower() == "case":
+            open_cases += 1
+        elif kind == "keyword" and w.lower() == "end" and open_cases:
+            open_cases -= 1
+    return open_cases > 0
 
 
 # A custom setting's name: PostgreSQL keeps any dotted one (app.tenant), for a session's own context its SQL reads

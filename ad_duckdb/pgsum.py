@@ -7,7 +7,8 @@ type: the cast to BIGINT for the small integers, sum(x) itself for every other t
 
 from __future__ import annotations
 
-from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, own_columns
+from .pgmacros import Bodies
+from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closing, outer_columns, own_columns, scalar_test
 from .sqltext import words_if
 
 SUM_MACRO = "pg_int_sum"
@@ -67,7 +68,8 @@ def cast_parameter(toks: list[tuple[int, str, str]], j: int) -> bool:
         and after < len(toks) and toks[after][1].lower() == "as"
 
 
-def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None = None) -> str:
+def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None = None,
+             macros: Bodies | None = None) -> str:
     """``sql`` with each ``sum(x)`` of a query as SUM_MACRO's call: ``sum(DISTINCT x)`` as SUM_DISTINCT_MACRO's,
     ``sum(x) FILTER (WHERE c)`` as the call of ``CASE WHEN c THEN x END`` (the same sum: a sum skips NULLs; a macro
     takes no FILTER), ``sum(x ORDER BY y)`` as SUM_OF_MACRO's ``(x, sum(x ORDER BY y))``. Not a PIVOT's
@@ -75,13 +77,16 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
     (``sum($1::int)`` is rewritten): the typed overload would make DuckDB's binder give ``$1`` the type INTEGER, and
     asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses to guess the type of), nor one that may be an outer query's
     aggregate (pgsumscope: ``(SELECT sum(t.x))``; ``columns`` gives a table's columns, ``describe`` a CTE's or a
-    derived table's, to tell), nor a sum of an aggregate (``calls_aggregate``)."""
+    derived table's, to tell), but one surely the outer query's (``outer_columns``), whose type the outer query's max
+    of the argument picks (SUM_OF_MACRO's ``(max(x), sum(x))``), nor a sum of an aggregate (``calls_aggregate``; ``macros`` gives a user's macro's
+    bodies, to tell one of no aggregate)."""
     toks = words_if(sql, "sum")
     if not toks or not is_query(toks):
         return sql
     out, last = [], 0
     pivoted = in_pivots(toks)
     scopes, known = Scopes(toks, sql), Known(toks, sql, columns, describe)
+    scalar = scalar_test(macros)
     i = -1
     while i + 3 < len(toks):
         i += 1
@@ -91,7 +96,7 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
             continue
         quantifier = toks[i + 2][1].lower() if toks[i + 2][1].lower() in ("distinct", "all") else None
         close = closing(toks, i + 1)
-        if close is None or calls_aggregate(toks, i + 2, close):
+        if close is None or calls_aggregate(toks, i + 2, close, scalar):
             continue  # (a sum of an aggregate: the inner one is rewritten, on its own)
         if (order := _top_order(toks, i + 2, close)) is not None:
             if (end := _ordered(toks, i, order, close, scopes, known)) is not None:
@@ -115,6 +120,13 @@ def int_sums(sql: str, columns: Columns | None = None, describe: Describe | None
         first = i + 3 if quantifier else i + 2
         if not own_columns(scopes, i, first, close, known) \
                 or cond and not own_columns(scopes, i, cond[0], cond[1], known):
+            if quantifier is None and cond is None and after != "over" \
+                    and outer_columns(scopes, i, first, close, known):
+                # the outer query's aggregate: the outer query's max of the same argument, a column of its type
+                # where the call stands, picks the typed overload (the argument itself would bind in the subquery)
+                arg = sql[toks[first][0]:toks[close][0]]
+                out += [sql[last:pos], f"{SUM_OF_MACRO}(max({arg}), ", sql[pos:toks[close][0] + 1], ")"]
+                last, i = toks[close][0] + 1, close
             continue
         name = SUM_DISTINCT_MACRO if quantifier == "distinct" else SUM_MACRO
         if quantifier is None and cond is None:

@@ -14,10 +14,11 @@ before the rewrite.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import duckdb
 
+from .pgmacros import Bodies, Scalar, scalar_macros
 from .sqltext import sql_words
 
 Tokens = list[tuple[int, str, str]]
@@ -217,20 +218,9 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, known: Known)
     if scopes.closed[block]:
         return True
     declared, items, qualifiers = scopes.from_items(block, scopes.segment[call])
-    j = first
-    while j < close:
-        word, kind = toks[j][1], toks[j][2]
-        if word.lower() in _QUERY_STARTS:
+    for parts in _references(toks, first, close):
+        if parts is None:
             return False  # a subquery in the argument
-        prev = toks[j - 1][1].lower()
-        if not _named(word, kind) or prev in ("::", "as", ".") or toks[j + 1][1] == "(":
-            j += 1  # a type's name, a chain's later part, a function's name
-            continue
-        parts = [_name(word)]
-        while toks[j + 1][1] == "." and _named(toks[j + 2][1], toks[j + 2][2]):
-            parts.append(_name(toks[j + 2][1]))
-            j += 2
-        j += 1
         if len(parts) > 1:
             if not declared.intersection(parts[:-1]):
                 return False
@@ -243,6 +233,55 @@ def own_columns(scopes: Scopes, call: int, first: int, close: int, known: Known)
         if not any(parts[0] in (known(item) or ()) for item in items):
             return False
     return True
+
+
+def outer_columns(scopes: Scopes, call: int, first: int, close: int, known: Known) -> bool:
+    """Whether the sum whose name is token ``call`` is surely an outer query's aggregate (PostgreSQL's rule, and
+    DuckDB's: an aggregate whose arguments name only outer columns belongs to the outer query): its block sees outer
+    columns, its argument (tokens ``first`` to before ``close``) names a column, and none it names can be the
+    block's own: the block's FROM lists only items whose columns are known (none is a table function's, a LATERAL
+    one's) and neither a column nor its qualifier is among their names. A lambda's or a subquery's argument is not
+    read (a lambda's parameter would look like an outer column)."""
+    toks, block = scopes.toks, scopes.block[call]
+    if scopes.closed[block]:
+        return False
+    declared, items, _ = scopes.from_items(block, scopes.segment[call])
+    own: set[str] = set()
+    for item in items:
+        if (cols := known(item)) is None:
+            return False
+        own |= cols
+    if any(t[1].lower() == "lambda" or t[1] == "->" for t in toks[first:close]):
+        return False
+    named = False
+    for parts in _references(toks, first, close):
+        # t.x: t neither an alias nor a table of the block's FROM, nor a (struct) column of its items
+        if parts is None or any(p in declared or p in own for p in parts[:-1]) or len(parts) == 1 and parts[0] in own:
+            return False
+        named = True
+    return named
+
+
+def _references(toks: Tokens, first: int, close: int) -> Iterator[list[str] | None]:
+    """The names (dotted parts, lower case) the tokens from ``first`` to before ``close`` refer to columns by, and
+    None where a subquery starts."""
+    j = first
+    while j < close:
+        word, kind = toks[j][1], toks[j][2]
+        if word.lower() in _QUERY_STARTS:
+            yield None
+            j += 1
+            continue
+        prev = toks[j - 1][1].lower()
+        if not _named(word, kind) or prev in ("::", "as", ".") or toks[j + 1][1] == "(":
+            j += 1  # a type's name, a chain's later part, a function's name
+            continue
+        parts = [_name(word)]
+        while toks[j + 1][1] == "." and _named(toks[j + 2][1], toks[j + 2][2]):
+            parts.append(_name(toks[j + 2][1]))
+            j += 2
+        j += 1
+        yield parts
 
 
 @functools.cache
@@ -272,15 +311,23 @@ def _known_not_aggregates() -> frozenset[str]:
         con.close()
 
 
-def calls_aggregate(toks: Tokens, start: int, end: int) -> bool:
+def calls_aggregate(toks: Tokens, start: int, end: int, scalar: Scalar | None = None) -> bool:
     """Whether the tokens from ``start`` to before ``end`` call an aggregate function (``sum(max(x)) OVER ()``), or
-    a function that may hold one: a user's macro (``CREATE MACRO total(x) AS sum(x)``), an extension's function,
-    any name not known as another's. Why: given an argument that holds one, DuckDB's binder picks a typed macro
-    overload whatever the type (it cannot bind the aggregate there), and the INTEGER overload's cast rounded a
-    window's sum of DECIMAL maxima to whole numbers."""
+    a function that may hold one: a user's macro (``CREATE MACRO total(x) AS sum(x)``) but one ``scalar`` knows to
+    hold none, an extension's function, any name not known as another's. Why: given an argument that holds one,
+    DuckDB's binder picks a typed macro overload whatever the type (it cannot bind the aggregate there), and the
+    INTEGER overload's cast rounded a window's sum of DECIMAL maxima to whole numbers."""
     return any(toks[j + 1][1] == "(" and ((name := _name(toks[j][1])) in _aggregates() or toks[j][2] == "identifier"
-                                          and name not in _known_not_aggregates())
+                                          and name not in _known_not_aggregates()
+                                          and not (scalar is not None and scalar(name)))
                for j in range(start, min(end, len(toks) - 1)))
+
+
+def scalar_test(bodies: Bodies | None) -> Scalar | None:
+    """The test of users' macros (pgmacros) that reads their bodies with ``bodies``, for ``calls_aggregate``."""
+    if bodies is None:
+        return None
+    return scalar_macros(bodies, lambda toks, scalar: calls_aggregate(toks, 0, len(toks), scalar))
 
 
 def cte_list(toks: Tokens) -> list[str]:

@@ -66,8 +66,10 @@ from .exceptions import (
     without_function_wrapper,
 )
 from .filelocks import HeldFiles
+from .pgarrayparams import array_cast_oids
 from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
 from .pgknobs import KNOBS, client_gets, knob_value
+from .pgposixzone import posix_rules_hint
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -973,6 +975,9 @@ class Handler(socketserver.BaseRequestHandler):
         except ProtocolError as e:  # an offset it cannot hold (SET TIME ZONE 30)
             return f"{e} given at connect, so this session's time zone is the server's, {s.time_zone!r}"
         except duckdb.Error:
+            if (hint := posix_rules_hint(asked)) is not None:  # (PGTZ of a POSIX TZ variable)
+                return (f'invalid value for parameter "TimeZone": "{asked}" given at connect ({hint}), so this '
+                        f"session's time zone is the server's, {s.time_zone!r}; SET TimeZone to one of those.")
             return (f'invalid value for parameter "TimeZone": "{asked}" given at connect: DuckDB knows no such zone, '
                     f"so this session's time zone is the server's, {s.time_zone!r}; SET TimeZone to a zone it knows "
                     "(SELECT name FROM pg_timezone_names()), or convert in SQL (timezone('Europe/Paris', ts)).")
@@ -1118,7 +1123,9 @@ class Handler(socketserver.BaseRequestHandler):
             (n,) = struct.unpack("!H", rest[:2])  # unsigned, as PostgreSQL reads it: up to 65,535 parameters
             oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
         # (the client's own text too: an error quotes it, not the parameters' casts added, pgerrorline)
-        s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids, query.decode())
+        # (a parameter cast to an array, $1::text[], takes that type, as PostgreSQL infers it: pgarrayparams)
+        s.statements[name.decode()] = (typed_parameters(query.decode(), oids), array_cast_oids(query.decode(), oids),
+                                       query.decode())
         s.described.pop(name.decode(), None)
         self.send(b"1")
 
