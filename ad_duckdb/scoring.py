@@ -147,6 +147,7 @@ class LoadedModel:
         self._run_rows = BULK_ORT_ROWS  # rows per onnxruntime run (run_rows), set with the session
         self._lock = threading.Lock()
         self._cands: list[np.ndarray] | None = None
+        self._search_k: missing.Search | None = None
         self._terms: tuple[ort.InferenceSession, list[str | None]] | None = None  # see _terms_session
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
         # The version 'name' means now where it is a later one ("tx_ae@3", with ", of other columns" where they differ;
@@ -191,16 +192,25 @@ class LoadedModel:
         return s, fe
 
     def scores(self, X: np.ndarray, *, bulk: bool = False, missing: bool = True) -> np.ndarray:
-        if missing and len(X) and np.isnan(X.min()):
-            return self.run(X, bulk=bulk)[0]
         parts = self._runs(X, _SCORE_ONLY, bulk)
-        return parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        s = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        if missing and len(X) and np.isnan(X.min()):  # min is NaN iff some value is: cheaper than isnan().any()
+            # Why the score output alone, here and in the search's runs: the per-feature errors were copied out of
+            # every run and gathered for rows whose scores alone are asked for (the same scores: the graph is run
+            # whole either way)
+            self._fill_missing(X, s, None, bulk, values=False)
+        return s
 
-    def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray, bulk: bool, *,
+    def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray | None, bulk: bool, *,
                       values: bool = True) -> np.ndarray:
         """``missing.fill_missing`` on this model's graph: rescores the rows with NULL / NaN values in ``s`` and
-        ``fe`` in place and returns ``X`` with the values chosen (``values=False``: ``X`` as it is)."""
-        return missing.fill_missing(X, s, fe, self.rec.features, self._candidates(),
+        ``fe`` in place and returns ``X`` with the values chosen (``values=False``: ``X`` as it is). ``fe`` None: the
+        search runs the graph for its scores alone."""
+        if fe is None:
+            return missing.fill_missing(X, s, None, self.rec.features, self._search(),
+                                        lambda trial: (self.scores(trial, bulk=bulk, missing=False), None),
+                                        values=values)
+        return missing.fill_missing(X, s, fe, self.rec.features, self._search(),
                                     lambda trial: self.run(trial, bulk=bulk, missing=False), values=values)
 
     def as_scored(self, X: np.ndarray) -> np.ndarray:
@@ -224,8 +234,8 @@ class LoadedModel:
         caller that needs both (``anomaly_imputed`` checks the order on the scores), which filled twice."""
         if not (len(X) and np.isnan(X.min())):
             return self.scores(X, missing=False), X
-        s, fe = self.run(X, missing=False)
-        return s, self._fill_missing(X, s, fe, False)
+        s = self.scores(X, missing=False)
+        return s, self._fill_missing(X, s, None, False)
 
     def terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores [n], and the score's terms [n, 3] in ``scoreterms.TERM_NAMES`` order (0 for a term the model
@@ -235,9 +245,9 @@ class LoadedModel:
             # Why only these rows: the fill needs their scores alone, and every row is scored by the terms run below
             # (scoring the whole batch here too took 1.4x as long with 2% of rows missing a value)
             held = np.nonzero(np.isnan(X).any(axis=1))[0]
-            s, fe = self.run(X[held], missing=False)
+            s = self.scores(X[held], missing=False)
             X = X.copy()
-            X[held] = self._fill_missing(X[held], s, fe, False)
+            X[held] = self._fill_missing(X[held], s, None, False)
         sess, slots = self._terms_session()
         # the score first; a model of one term has the score as its reconstruction term, asked for once
         outputs = list(dict.fromkeys([OUTPUT_NAMES[0], *(t for t in slots if t is not None)]))
@@ -281,6 +291,13 @@ class LoadedModel:
         if self._cands is None:
             self._cands = missing.candidates(self.rec.features)
         return self._cands
+
+    def _search(self) -> missing.Search:
+        """The search's constants of this model's columns (``missing.Search``), worked out once."""
+        got = self._search_k
+        if got is None:
+            got = self._search_k = missing.Search(self.rec.features, self._candidates())
+        return got
 
     def _runs(self, X: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
         if not bulk:  # the UDF path: one call is at most 2048 rows, and DuckDB already uses every core
