@@ -15,6 +15,9 @@ Data: ADBench's cardio (--adbench; 21 columns, real values) repeated --copies ti
 't_full'. Measures, per table: 'sql' (``sum(anomaly_score(...))``), 'bulk' (``score(...)``), 'imputed'
 (``count(anomaly_imputed(...))``) and 'model' (the model's own onnxruntime runs of the same rows, 2048 at a time, one
 thread: the floor NULL-free scoring stands on). Each ratio is printed against its NULL-free twin of the same run.
+--wide-rows N also explains N rows of a 150-column table (a third heavy-tailed; model w, default training) in SQL
+('explain150': ``count(anomaly_explain(...))``), whose coalition rows (1,208 a row) are scored from the graph's
+scaled input on (explaingraph) rather than preprocessed value by value, and scores them ('score150', the baseline).
 """
 
 from __future__ import annotations
@@ -28,12 +31,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from null_costs import TIMED, alternated, prepared, run_measured, tree_args  # noqa: E402
-from speed4 import TABLES, prepare  # noqa: E402
+from speed4 import TABLES, prepare, print_rows  # noqa: E402
 
 MEASURES = ["sql", "bulk", "imputed"]
+WIDE = 150
 
 
-def measure(tree: str, db: str, names: list[str]) -> dict[str, list[float]]:
+def prepare_wide(db: str) -> None:
+    """Table w (20,000 rows x 150 columns, a third heavy-tailed) and model w (default training), as bench/speed3.py."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import ad_duckdb
+
+    con = ad_duckdb.connect(db)
+    cols = ", ".join(f"CASE WHEN {k} % 3 = 0 THEN exp(random() * 8) ELSE random() * {k % 7 + 1} + i % {k + 2} END "
+                     f"AS c{k}" for k in range(WIDE))
+    con.execute("SELECT setseed(0.5)")
+    con.execute(f"CREATE TABLE w AS SELECT i AS id, {cols} FROM range(20000) t(i)")
+    ad_duckdb.train(con, "w", "w", features=[f"c{k}" for k in range(WIDE)], progress=False, seed=0)
+    con.close()
+
+
+def measure(tree: str, db: str, names: list[str], wide_rows: int) -> dict[str, list[float]]:
     """In a fresh process on ``tree``'s ad_duckdb: [wall s, CPU s] of every measure."""
     code = f"""
 import json, sys, warnings
@@ -55,6 +73,12 @@ D = con.execute(f"SELECT {{cols}} FROM t_full").fetchnumpy()
 X = np.stack([np.asarray(D[c], dtype=lm.input_dtype) for c in {names!r}], axis=1)
 sess = lm.session
 timed("model t_full", lambda: [sess.run(["score"], {{"x": X[i : i + 2048]}}) for i in range(0, len(X), 2048)])
+if {wide_rows}:
+    wcols = ", ".join(f"c{{k}}" for k in range({WIDE}))
+    timed("score150", lambda: con.execute(
+        f"SELECT sum(anomaly_score('w', {{wcols}})) FROM (FROM w LIMIT {wide_rows})").fetchall())
+    timed("explain150", lambda: con.execute(
+        f"SELECT count(anomaly_explain('w', {{wcols}})) FROM (FROM w LIMIT {wide_rows})").fetchall())
 print("RESULT " + json.dumps(out))
 """
     return run_measured(tree, code)
@@ -64,27 +88,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--adbench", default="6_cardio", help="ADBench file (name without .npz)")
     ap.add_argument("--copies", type=int, default=30, help="times the file's rows are repeated in each table")
+    ap.add_argument("--wide-rows", type=int, default=0, help="rows of the 150-column table to explain (0: none)")
     args = tree_args(ap)
     with tempfile.TemporaryDirectory(prefix="speed5_") as tmp:
         db = str(Path(tmp) / "bench.duckdb")
         t0 = time.perf_counter()
         names = prepare(db, args.adbench, args.copies)
+        if args.wide_rows:
+            prepare_wide(db)
         trees = prepared(t0, args.old, tmp)
-        med = alternated(trees, args.repeat, lambda tree: measure(tree, db, names))
+        med = alternated(trees, args.repeat, lambda tree: measure(tree, db, names, args.wide_rows))
         print(f"{args.adbench} x {args.copies} ({len(names)} columns); medians of {args.repeat} runs; load average "
               f"now {os.getloadavg()[0]:.1f}")
         print(f"{'measure':18s} {'tree':4s} {'wall s':>8s} {'CPU s':>8s} {'/ NULL-free CPU':>16s}"
               + (f" {'new/old CPU':>12s}" if args.old else ""))
-        for key in [f"{p} {t}" for p in MEASURES for t in TABLES] + ["model t_full"]:
-            for name in trees:
-                w, c = med[name][key]
-                line = f"{key:18s} {name:4s} {w:8.3f} {c:8.3f}"
-                free = key.split()[0] + " t_full"
-                line += f" {'':>10s}x{c / med[name][free][1]:5.2f}" if key.split()[-1] in TABLES[1:] else " " * 17
-                if args.old and name == "new":
-                    line += f"       x{c / med['old'][key][1]:5.3f}"
-                print(line)
-
+        keys = [f"{p} {t}" for p in MEASURES for t in TABLES] + ["model t_full"]
+        keys += ["score150", "explain150"] if args.wide_rows else []
+        print_rows(med, keys, bool(args.old), lambda key: "score150" if key == "explain150" else
+                   key.split()[0] + " t_full" if key.split()[-1] in TABLES[1:] else None, 18)
 
 if __name__ == "__main__":
     main()

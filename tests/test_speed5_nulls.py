@@ -12,13 +12,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+import test_speed4_costs
+from test_speed4_costs import _holed
 
 import ad_duckdb
-from ad_duckdb import missing
+from ad_duckdb import missing, shapley
 from ad_duckdb.features import FeatureSpec, transform
 from ad_duckdb.udfs import registry
 
-from conftest import FAST, load_adbench
+# the fixture of cardio's float32 and float64 models, shared with the search's earlier test
+cardio_models = test_speed4_costs.cardio_models
 
 
 def _old_fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[FeatureSpec],
@@ -103,40 +106,6 @@ def _old_padded(cands: list[np.ndarray]) -> np.ndarray:
         M[j, : len(c)] = c
     return M
 
-
-
-@pytest.fixture(scope="module")
-def cardio_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, np.ndarray]:
-    """Cardio (real values) with a heavy-tailed column added, and a model of it in float32 and one in float64 (a
-    column of large values with a small spread: see nn.Preprocess)."""
-    X, _ = load_adbench("cardio")
-    rng = np.random.default_rng(7)
-    X = np.c_[X, np.exp(rng.normal(size=len(X)) * 2.5), 1e9 + rng.normal(size=len(X))]
-    names = [f"c{i}" for i in range(X.shape[1])]
-    path = str(tmp_path_factory.mktemp("speed5_nulls") / "c.duckdb")
-    con = ad_duckdb.connect(path)
-    try:
-        con.execute("CREATE TABLE cardio AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS {n}" for n in names),
-                    [X[:, i].tolist() for i in range(X.shape[1])])
-        ad_duckdb.train(con, "c32", "cardio", features=names[:-1], seed=0, **FAST)
-        ad_duckdb.train(con, "c64", "cardio", features=names, seed=0, **FAST)
-    finally:
-        con.close()
-    return path, X
-
-
-def _holed(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``X`` with NULLs as feeds lose them: a tenth of rows one value, some two or three, some all but one, a few
-    every value; and values far beyond the training range beside the holes (the beyond-range candidates)."""
-    H = X.copy()
-    n, d = H.shape
-    for share, k in ((0.10, 1), (0.05, 2), (0.03, 3), (0.01, d - 1), (0.005, d)):
-        hit = np.nonzero(rng.random(n) < share)[0]
-        for i in hit:
-            H[i, rng.choice(d, k, replace=False)] = np.nan
-    far = rng.random(n) < 0.05
-    H[far, rng.integers(0, d, int(far.sum()))] *= rng.choice([-1e6, 50.0, 1e12], int(far.sum()))
-    return H
 
 
 def _recorded(run: Any, seen: list[np.ndarray]) -> Any:
@@ -255,3 +224,68 @@ def test_the_search_on_odd_constants_and_many_partners_is_the_search_before() ->
         assert np.array_equal(got_s, want_s, equal_nan=True) and np.array_equal(got_fe, want_fe, equal_nan=True)
         assert np.array_equal(got_x, want_x, equal_nan=True)
         assert np.array_equal(only_s, want_s, equal_nan=True) and np.array_equal(only_x, want_x, equal_nan=True)
+
+
+def _explained_both_ways(lm: Any, X: np.ndarray, bulk: bool) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """attribution_as_scored through the graph cut where its preprocessing ends, and through the whole graph."""
+    assert lm._cut(bulk) is not None  # the cut is made, and scores as the whole graph on its probe rows
+    cut = lm.attribution_as_scored(X, bulk=bulk)
+    kept, lm._cut_sessions = lm._cut_sessions, False
+    try:
+        whole = lm.attribution_as_scored(X, bulk=bulk)
+    finally:
+        lm._cut_sessions = kept
+    return cut, whole
+
+
+@pytest.mark.parametrize("model", ["c32", "c64"])
+def test_explanations_through_the_cut_graph_are_the_whole_graphs(cardio_models: tuple[str, np.ndarray],
+                                                                  model: str) -> None:
+    """anomaly_explain scores each row's coalition rows from the graph's scaled input on (explaingraph: the row and
+    the median row preprocessed once): on cardio with a heavy-tailed column, in float32 and float64 input, with NULLs
+    and values far out, the scores, shares and values imputed are the whole graph's to the bit, in the SQL functions'
+    batches and bulk scoring's, and SQL's anomaly_explain gives them."""
+    path, X = cardio_models
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        lm = registry(con).get(model)
+        H = _holed(X[:300, : lm.n_features], np.random.default_rng(3))
+        for bulk in (False, True):
+            with np.errstate(over="ignore"):  # as the SQL functions hand rows over: in the graph's input type
+                cut, whole = _explained_both_ways(lm, H.astype(lm.input_dtype), bulk)
+            assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(cut, whole, strict=True))
+        con.execute("CREATE TEMP TABLE holed AS SELECT " + ", ".join(
+            f"nullif(unnest(?::DOUBLE[]), 'NaN'::DOUBLE) AS {n}" for n in lm.feature_names),
+            [H[:, i].tolist() for i in range(lm.n_features)])
+        got = con.execute(f"SELECT anomaly_explain('{model}', {', '.join(lm.feature_names)}) FROM holed").fetchall()
+        order, shares, some = shapley.ranked(whole[1])
+        for (row,), o, sh, ok in zip(got, order, shares, some, strict=True):
+            want = [{"feature": lm.feature_names[j], "share": float(v)} for j, v in zip(o, sh, strict=True)] if ok else []
+            assert row == want
+    finally:
+        con.close()
+
+
+def test_explanations_of_wide_and_narrow_tables_through_the_cut_are_the_whole_graphs(tmp_path: Any) -> None:
+    """A 40-column table (a third heavy-tailed: signed logs), explained over 8 orders, and a 3-column one, explained
+    exactly over its 8 subsets, by default training's members: the same scores and shares through the cut."""
+    rng = np.random.default_rng(9)
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        n, d = 3000, 40
+        base = rng.normal(size=(n, 4)) @ rng.normal(size=(4, d))
+        W = np.where(np.arange(d) % 3 == 0, np.exp(base), base + rng.normal(size=(n, d)) * 0.3)
+        con.execute("CREATE TABLE w AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS c{j}" for j in range(d)),
+                    [W[:, j].tolist() for j in range(d)])
+        ad_duckdb.train(con, "w", "w", features=[f"c{j}" for j in range(d)], seed=0, max_steps=300, progress=False)
+        ad_duckdb.train(con, "n", "w", features=["c0", "c1", "c2"], seed=0, max_steps=300, progress=False)
+        for name, cols in (("w", d), ("n", 3)):
+            lm = registry(con).get(name)
+            M = W[:120, :cols].copy()
+            M[::7, 1] *= 50.0
+            M[::11, 2] = np.nan
+            for bulk in (False, True):
+                cut, whole = _explained_both_ways(lm, M, bulk)
+                assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(cut, whole, strict=True)), name
+    finally:
+        con.close()
