@@ -24,6 +24,7 @@ from .integrity import INPUT_NAME, OUTPUT_NAMES
 # ValueInfoProto's tensor element type of float32 (TensorProto.FLOAT)
 _FLOAT = 1
 _CUT_AT = ("Gemm", "MatMul")  # the first layer: its data input is where the preprocessing ends
+_VALUE_INFO = 13  # GraphProto.value_info: the shapes of inner tensors, some of them gone from a part
 
 
 def _field(number: int, wire: int, v: int | memoryview) -> bytes:
@@ -58,15 +59,17 @@ def _input(name: str, d: int) -> bytes:
     return pb.len_field(pb.VI_NAME, name.encode()) + pb.len_field(pb.VI_TYPE, pb.len_field(pb.TYPE_TENSOR, tensor))
 
 
-def cut(onnx: bytes, d: int) -> tuple[str, bytes] | None:
-    """(the scaled input's tensor name, the graph from it on, taking it as its input ``x`` [N, d] float32), or None
-    for a graph with no clean cut: the data input of its first Gemm / MatMul must be the only tensor of the nodes it
-    is made from that any other node reads, and the graph's input must be read by those nodes alone."""
+def cut(onnx: bytes, d: int) -> tuple[str, bytes, bytes] | None:
+    """(the scaled input's tensor name, the graph up to it (its preprocessing, returning it), the graph from it on
+    (taking it as its input ``x`` [N, d] float32)), or None for a graph with no clean cut: the data input of its
+    first Gemm / MatMul must be the only tensor of the nodes it is made from that any other node reads, and the
+    graph's input must be read by those nodes alone. Each part holds the constants its nodes read, no others (a
+    large model's codes are not held three times over)."""
     with pb.field_budget():
         return _cut(onnx, d)
 
 
-def _cut(onnx: bytes, d: int) -> tuple[str, bytes] | None:
+def _cut(onnx: bytes, d: int) -> tuple[str, bytes, bytes] | None:
     graph = next((g for _, g in pb.sub(memoryview(onnx), pb.MODEL_GRAPH)), None)
     if graph is None:
         return None
@@ -87,20 +90,32 @@ def _cut(onnx: bytes, d: int) -> tuple[str, bytes] | None:
     rest = [n for i, n in enumerate(nodes) if i not in pre]
     if any(t in inner or t == INPUT_NAME for _, _, ins, _ in rest for t in ins):
         return None
-    read = {t for _, _, ins, _ in rest for t in ins}
+    head = [n for i, n in enumerate(nodes) if i in pre]
+    head_model = _model(onnx, graph, [bytes(node) for node, _, _, _ in head], None, [_input(z, d)],
+                        {t for _, _, ins, _ in head for t in ins})
+    rest_model = _model(onnx, graph, [_renamed(node, z, INPUT_NAME) for node, _, _, _ in rest],
+                        [_input(INPUT_NAME, d)], None, {t for _, _, ins, _ in rest for t in ins})
+    return z, head_model, rest_model
+
+
+def _model(onnx: bytes, graph: memoryview, nodes: list[bytes], inputs: list[bytes] | None,
+           outputs: list[bytes] | None, read: set[str]) -> bytes:
+    """``onnx`` with its graph's nodes ``nodes``, its inputs and outputs ``inputs`` / ``outputs`` (None: its own),
+    and only the initializers named in ``read`` (onnxruntime warns of one no node reads)."""
     parts = []
     for f, w, v in pb.fields(graph):
-        if f == pb.GRAPH_NODE or f == pb.GRAPH_INPUT or f == 13:  # 13: value_info, of tensors that may be gone
+        if f in (pb.GRAPH_NODE, _VALUE_INFO) or (f == pb.GRAPH_INPUT and inputs is not None) or (
+                f == pb.GRAPH_OUTPUT and outputs is not None):
             continue
         if f == pb.GRAPH_INIT and isinstance(v, memoryview) and pb.str_field(v, pb.TENSOR_NAME) not in read:
-            continue  # the preprocessing's constants: onnxruntime warns of an initializer no node reads
+            continue
         parts.append(_field(f, w, v))
-    parts.append(pb.len_field(pb.GRAPH_INPUT, _input(INPUT_NAME, d)))
-    parts += [pb.len_field(pb.GRAPH_NODE, _renamed(node, z, INPUT_NAME)) for node, _, _, _ in rest]
+    parts += [pb.len_field(pb.GRAPH_INPUT, i) for i in inputs or []]
+    parts += [pb.len_field(pb.GRAPH_OUTPUT, o) for o in outputs or []]
+    parts += [pb.len_field(pb.GRAPH_NODE, n) for n in nodes]
     graph_bytes = b"".join(parts)
-    model = b"".join(pb.len_field(pb.MODEL_GRAPH, graph_bytes) if f == pb.MODEL_GRAPH else _field(f, w, v)
-                     for f, w, v in pb.fields(memoryview(onnx)))
-    return z, model
+    return b"".join(pb.len_field(pb.MODEL_GRAPH, graph_bytes) if f == pb.MODEL_GRAPH else _field(f, w, v)
+                    for f, w, v in pb.fields(memoryview(onnx)))
 
 
 def same_scores(full: Callable[[np.ndarray], np.ndarray], pre: Callable[[np.ndarray], np.ndarray],

@@ -374,15 +374,15 @@ class LoadedModel:
         return pre, rest
 
     def _make_cut(self) -> tuple[ort.InferenceSession, str, ort.InferenceSession] | bool:
-        from . import explaingraph, scoreterms
+        from . import explaingraph
         from .features import raw_values
 
         made = explaingraph.cut(self.rec.onnx, self.n_features)
         if made is None:
             return False
-        z, rest_bytes = made
+        z, pre_bytes, rest_bytes = made
         try:
-            pre_sess = _ort_session(scoreterms.with_outputs(self.rec.onnx, [z]), self.ref)
+            pre_sess = _ort_session(pre_bytes, self.ref)
             rest_sess = _ort_session(rest_bytes, self.ref)
         except IntegrityError:
             return False
