@@ -203,6 +203,20 @@ def value_info(buf: memoryview) -> tuple[str, int | None, list[int | str | None]
     return name, elem, dims
 
 
+def nodes(graph: memoryview) -> list[tuple[memoryview, str, list[str], list[str]]]:
+    """Each node of a GraphProto: its bytes, operator, input names and output names."""
+    out = []
+    for _, node in sub(graph, GRAPH_NODE):
+        op, ins, outs = "", list[str](), list[str]()
+        for f, v in sub(node, NODE_OP, NODE_IN, NODE_OUT):
+            if f == NODE_OP:
+                op = text(v)
+            else:
+                (ins if f == NODE_IN else outs).append(text(v))
+        out.append((node, op, ins, outs))
+    return out
+
+
 def signature(graph: memoryview) -> tuple[list[tuple[str, int | None, list[int | str | None]]], list[str]]:
     """Graph inputs (without initializers, which old IR versions list as inputs too) and output names."""
     inits = {str_field(t, TENSOR_NAME) for _, t in sub(graph, GRAPH_INIT)}

@@ -69,13 +69,7 @@ def _producers(onnx: bytes) -> dict[str, tuple[str, list[str]]]:
     out: dict[str, tuple[str, list[str]]] = {}
     with pb.field_budget():
         for _, graph in pb.sub(memoryview(onnx), pb.MODEL_GRAPH):
-            for _, node in pb.sub(graph, pb.GRAPH_NODE):
-                op, ins, outs = "", list[str](), list[str]()
-                for f, v in pb.sub(node, pb.NODE_OP, pb.NODE_IN, pb.NODE_OUT):
-                    if f == pb.NODE_OP:
-                        op = pb.text(v)
-                    else:
-                        (ins if f == pb.NODE_IN else outs).append(pb.text(v))
+            for _, op, ins, outs in pb.nodes(graph):
                 for o in outs:
                     out[o] = (op, ins)
     return out

@@ -147,6 +147,9 @@ class LoadedModel:
         self._run_rows = BULK_ORT_ROWS  # rows per onnxruntime run (run_rows), set with the session
         self._lock = threading.Lock()
         self._cands: list[np.ndarray] | None = None
+        self._search_k: missing.Search | None = None
+        # (pre session, scaled input's name, rest session) of _cut, False where the graph is not cut, None: not tried
+        self._cut_sessions: tuple[ort.InferenceSession, str, ort.InferenceSession] | bool | None = None
         self._terms: tuple[ort.InferenceSession, list[str | None]] | None = None  # see _terms_session
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
         # The version 'name' means now where it is a later one ("tx_ae@3", with ", of other columns" where they differ;
@@ -191,16 +194,25 @@ class LoadedModel:
         return s, fe
 
     def scores(self, X: np.ndarray, *, bulk: bool = False, missing: bool = True) -> np.ndarray:
-        if missing and len(X) and np.isnan(X.min()):
-            return self.run(X, bulk=bulk)[0]
         parts = self._runs(X, _SCORE_ONLY, bulk)
-        return parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        s = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        if missing and len(X) and np.isnan(X.min()):  # min is NaN iff some value is: cheaper than isnan().any()
+            # Why the score output alone, here and in the search's runs: the per-feature errors were copied out of
+            # every run and gathered for rows whose scores alone are asked for (the same scores: the graph is run
+            # whole either way)
+            self._fill_missing(X, s, None, bulk, values=False)
+        return s
 
-    def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray, bulk: bool, *,
+    def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray | None, bulk: bool, *,
                       values: bool = True) -> np.ndarray:
         """``missing.fill_missing`` on this model's graph: rescores the rows with NULL / NaN values in ``s`` and
-        ``fe`` in place and returns ``X`` with the values chosen (``values=False``: ``X`` as it is)."""
-        return missing.fill_missing(X, s, fe, self.rec.features, self._candidates(),
+        ``fe`` in place and returns ``X`` with the values chosen (``values=False``: ``X`` as it is). ``fe`` None: the
+        search runs the graph for its scores alone."""
+        if fe is None:
+            return missing.fill_missing(X, s, None, self.rec.features, self._search(),
+                                        lambda trial: (self.scores(trial, bulk=bulk, missing=False), None),
+                                        values=values)
+        return missing.fill_missing(X, s, fe, self.rec.features, self._search(),
                                     lambda trial: self.run(trial, bulk=bulk, missing=False), values=values)
 
     def as_scored(self, X: np.ndarray) -> np.ndarray:
@@ -224,8 +236,8 @@ class LoadedModel:
         caller that needs both (``anomaly_imputed`` checks the order on the scores), which filled twice."""
         if not (len(X) and np.isnan(X.min())):
             return self.scores(X, missing=False), X
-        s, fe = self.run(X, missing=False)
-        return s, self._fill_missing(X, s, fe, False)
+        s = self.scores(X, missing=False)
+        return s, self._fill_missing(X, s, None, False)
 
     def terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores [n], and the score's terms [n, 3] in ``scoreterms.TERM_NAMES`` order (0 for a term the model
@@ -235,9 +247,9 @@ class LoadedModel:
             # Why only these rows: the fill needs their scores alone, and every row is scored by the terms run below
             # (scoring the whole batch here too took 1.4x as long with 2% of rows missing a value)
             held = np.nonzero(np.isnan(X).any(axis=1))[0]
-            s, fe = self.run(X[held], missing=False)
+            s = self.scores(X[held], missing=False)
             X = X.copy()
-            X[held] = self._fill_missing(X[held], s, fe, False)
+            X[held] = self._fill_missing(X[held], s, None, False)
         sess, slots = self._terms_session()
         # the score first; a model of one term has the score as its reconstruction term, asked for once
         outputs = list(dict.fromkeys([OUTPUT_NAMES[0], *(t for t in slots if t is not None)]))
@@ -282,17 +294,26 @@ class LoadedModel:
             self._cands = missing.candidates(self.rec.features)
         return self._cands
 
+    def _search(self) -> missing.Search:
+        """The search's constants of this model's columns (``missing.Search``), worked out once."""
+        got = self._search_k
+        if got is None:
+            got = self._search_k = missing.Search(self.rec.features, self._candidates())
+        return got
+
     def _runs(self, X: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
         if not bulk:  # the UDF path: one call is at most 2048 rows, and DuckDB already uses every core
             return self._runs_on(self.session, X, outputs)
         sess = self.session
         return pool_runs(sess, X, outputs, self._run_rows)
 
-    def _runs_on(self, sess: ort.InferenceSession, X: np.ndarray, outputs: list[str]) -> list[Any]:
+    def _runs_on(self, sess: ort.InferenceSession, X: np.ndarray, outputs: list[str],
+                 dtype: type[np.floating[Any]] | None = None) -> list[Any]:
         """``outputs`` of ``sess`` (the scoring session, or ``_terms_session``'s) on ``X`` in this thread, in runs of
-        at most ``_run_rows``; the session must be loaded (``self.session``), which sets the input type."""
+        at most ``_run_rows``; the session must be loaded (``self.session``), which sets the input type (``dtype``:
+        another, for a session taking another: ``_cut``'s)."""
         with np.errstate(over="ignore"):  # for callers passing float64 (to_matrix already gives the type)
-            X = np.ascontiguousarray(X, dtype=self._dtype)
+            X = np.ascontiguousarray(X, dtype=dtype or self._dtype)
         # Why runs of BULK_ORT_ROWS for more (an explanation's 2^d or 8 d rows per row): small runs keep the
         # intermediates in cache; one run of 131072 rows took 2.2x as long as 64 of 2048 (d=7 and d=30). Fewer
         # where a run's largest intermediate would outgrow chunks.CHUNK_BYTES (run_rows).
@@ -318,12 +339,63 @@ class LoadedModel:
             return filled
 
         s, parts = shapley.attribution(X, lambda rows: self.run(rows, bulk=bulk, missing=False), fill,
-                                       lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype)
+                                       lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype,
+                                       self._cut(bulk))
         return s, parts, taken
 
     def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
         """Shapley values [n, d] of the score; NaN in a scored row means "at the training median"."""
-        return shapley.values(X, lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype)
+        return shapley.values(X, lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype,
+                              self._cut(bulk))
+
+    def _cut(self, bulk: bool) -> shapley.Cut | None:
+        """(pre, rest) on this model's graph cut where its preprocessing ends (``explaingraph``), for the coalition
+        rows of an explanation; None where the graph has no clean cut or scores otherwise through it (checked once,
+        on probe rows)."""
+        got = self._cut_sessions
+        if got is None:
+            _ = self.session  # the integrity check of the stored bytes, which the cut is made from
+            with self._lock:
+                if self._cut_sessions is None:
+                    self._cut_sessions = self._make_cut()
+                got = self._cut_sessions
+        if got is False:
+            return None
+        assert not isinstance(got, bool)
+        pre_sess, z, rest_sess = got
+
+        def pre(rows: np.ndarray) -> np.ndarray:
+            return np.concatenate([p[0] for p in self._runs_on(pre_sess, rows, [z])])
+
+        def rest(rows: np.ndarray) -> np.ndarray:
+            if bulk:
+                return np.concatenate([p[0] for p in pool_runs(rest_sess, rows, _SCORE_ONLY, self._run_rows)])
+            return np.concatenate([p[0] for p in self._runs_on(rest_sess, rows, _SCORE_ONLY, np.float32)])
+        return pre, rest
+
+    def _make_cut(self) -> tuple[ort.InferenceSession, str, ort.InferenceSession] | bool:
+        from . import explaingraph
+        from .features import raw_values
+
+        made = explaingraph.cut(self.rec.onnx, self.n_features)
+        if made is None:
+            return False
+        z, pre_bytes, rest_bytes = made
+        try:
+            pre_sess = _ort_session(pre_bytes, self.ref)
+            rest_sess = _ort_session(rest_bytes, self.ref)
+        except IntegrityError:
+            return False
+        # every column at its median, inside its training range and far beyond it, in the graph's input type
+        units = np.array([0.0, -3.0, -1.0, 0.5, 2.0, 40.0, -40.0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            probe = np.stack([raw_values(f, units) for f in self.rec.features], axis=1).astype(self._dtype)
+        ok = explaingraph.same_scores(
+            lambda rows: np.concatenate([p[0] for p in self._runs_on(self.session, rows, _SCORE_ONLY)]),
+            lambda rows: np.concatenate([p[0] for p in self._runs_on(pre_sess, rows, [z])]),
+            lambda rows: np.concatenate([p[0] for p in self._runs_on(rest_sess, rows, _SCORE_ONLY, np.float32)]),
+            probe)
+        return (pre_sess, z, rest_sess) if ok else False
 
     def threshold(self, name: str) -> float:
         from .exceptions import ThresholdNotFoundError

@@ -31,10 +31,12 @@ ORT_ALIGN = 16
 Run = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 Fill = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 Score = Callable[[np.ndarray], np.ndarray]
+# (rows -> their scaled values, scaled rows -> scores): see explaingraph
+Cut = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
 
 
 def attribution(X: np.ndarray, run: Run, fill: Fill, score: Score,
-                dtype: type[np.floating[Any]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                dtype: type[np.floating[Any]] | None = None, cut: Cut | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scores, and each column's part in each row's score [n, d] (>= 0): ``anomaly_explain``'s, and
     ``AutoEncoderDetector.explain``'s on the torch graph of the same model.
 
@@ -64,7 +66,7 @@ def attribution(X: np.ndarray, run: Run, fill: Fill, score: Score,
 
     ``run``: scores and per-feature errors of rows, a NaN at the graph's median fill; ``fill``: ``X`` with its NaN
     set as scoring sets them (rescoring ``s`` and ``fe`` in place); ``score``: scores of rows, a NaN at the median;
-    ``dtype``: what ``score`` takes (``values``).
+    ``dtype``: what ``score`` takes (``values``); ``cut``: the graph cut where its preprocessing ends (``values``).
     """
     s, fe = run(X)
     held = None
@@ -77,7 +79,7 @@ def attribution(X: np.ndarray, run: Run, fill: Fill, score: Score,
     # Why in chunks: each row becomes up to 2^d (or about 8 d) rows to score.
     step = max(1, SHAPLEY_VALUES // (len(coalitions(d)) * d))
     for a in range(0, n, step):
-        parts[a:a + step] = values(X[a:a + step], score, dtype)
+        parts[a:a + step] = values(X[a:a + step], score, dtype, cut)
     if held is not None:
         parts[held] = 0.0  # a missing value is never a reason, however far out its fill lies
     np.maximum(parts, 0.0, out=parts)
@@ -101,21 +103,32 @@ def ranked(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, np.take_along_axis(shares, order, axis=1), some
 
 
-def values(X: np.ndarray, score: Score, dtype: type[np.floating[Any]] | None = None) -> np.ndarray:
+def values(X: np.ndarray, score: Score, dtype: type[np.floating[Any]] | None = None,
+           cut: Cut | None = None) -> np.ndarray:
     """Shapley values [n, d] of the score; NaN in a scored row means "at the training median" (the graph's
     fill), by construction, so ``score`` must not fill them otherwise. Each value comes from the row's own block of
     scored rows (``coalitions``) in a fixed order of operations, so it is the same in any batch. ``dtype``: what
     ``score`` takes (the model's input type), which the scored rows are built in.
 
     Why built in it: rows handed over in float64 were built in float64 and cast for the graph, a copy of 1,200 rows
-    a row at 150 columns (5% of explaining them); casting the row's values first gives the same values."""
+    a row at 150 columns (5% of explaining them); casting the row's values first gives the same values.
+
+    ``cut``: (pre, rest), the graph cut where its preprocessing ends (``explaingraph``): ``pre`` gives rows' scaled
+    values, ``rest`` scores scaled rows. The scored rows are then built from the scaled values of the rows and of the
+    all-median row (preprocessing is elementwise), and ``score`` is not used: the same scores, without preprocessing
+    each value of each scored row again (55% of the graph's time at 150 columns)."""
     n, d = X.shape
     keep = coalitions(d)
     if dtype is not None:
         with np.errstate(over="ignore"):  # beyond float32: +-inf, as the graph's input cast gives it
             X = X.astype(dtype, copy=False)
-    rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
-    v = np.asarray(score(rows.astype(X.dtype, copy=False)))
+    if cut is not None:
+        pre, rest = cut
+        Z = pre(np.concatenate([X, np.full((1, d), np.nan, dtype=X.dtype)]))
+        v = np.asarray(rest(np.where(keep[None], Z[:n, None, :], Z[n:][None]).reshape(-1, d)))
+    else:
+        rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
+        v = np.asarray(score(rows.astype(X.dtype, copy=False)))
     v = v.reshape(n, len(keep)).astype(np.float64)
     phi = np.zeros((n, d), dtype=np.float64)
     if d <= SHAPLEY_EXACT_MAX:

@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -110,15 +111,23 @@ def main() -> None:
         print(f"{'measure':14s} {'tree':4s} {'wall s':>8s} {'CPU s':>8s} {'/ NULL-free CPU':>16s}"
               + (f" {'new/old CPU':>12s}" if args.old else ""))
         keys = [f"{p} {t}" for p in ("sql", "bulk") for t in TABLES] + ["json", "badlabel"]
-        for key in keys:
-            for name in trees:
-                w, c = med[name][key]
-                line = f"{key:14s} {name:4s} {w:8.3f} {c:8.3f}"
-                free = key.split()[0] + " t_full"
-                line += f" {'':>10s}x{c / med[name][free][1]:5.2f}" if key.split()[-1] in TABLES[1:] else " " * 17
-                if args.old and name == "new":
-                    line += f"       x{c / med['old'][key][1]:5.3f}"
-                print(line)
+        print_rows(med, keys, bool(args.old), lambda key: key.split()[0] + " t_full"
+                   if key.split()[-1] in TABLES[1:] else None, 14)
+
+
+def print_rows(med: dict[str, dict[str, tuple[float, float]]], keys: list[str], old: bool,
+               baseline: Callable[[str], str | None], width: int) -> None:
+    """A line per measure and tree: wall and CPU seconds, the CPU against the same tree's ``baseline(key)`` measure
+    of the same run (where it has one) and, with ``old``, new / old CPU."""
+    for key in keys:
+        for name in med:
+            w, c = med[name][key]
+            line = f"{key:{width}s} {name:4s} {w:8.3f} {c:8.3f}"
+            base = baseline(key)
+            line += f" {'':>10s}x{c / med[name][base][1]:5.2f}" if base else " " * 17
+            if old and name == "new":
+                line += f"       x{c / med['old'][key][1]:5.3f}"
+            print(line)
 
 
 if __name__ == "__main__":
