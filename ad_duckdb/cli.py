@@ -991,7 +991,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     Example (the classic fraud recipe, normal rows only; name the features, or the label
     column and every other numeric column become features too):
       ad-duckdb train cards.duckdb card_small cards -f V1 -f V2 -f Amount --where "split = 'train'"
-    Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
+    Re-training the same NAME adds a version; SQL uses 'NAME' (its promoted version, else its newest) or 'NAME@2'.
     A nightly retrain that keeps your thresholds ('cut', 'prec90') for is_anomaly_at:
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --carry-thresholds
     A table of another DuckDB file, read where it is (read-only), the model stored in models.duckdb:

@@ -197,11 +197,14 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
     if not broken:
         return
     one = len(broken) == 1
-    fix = (f"until {'it calls' if one else 'they call'} a stored version ('{name}@{max(stored)}', or '{name}' for the latest)" if stored else
+    # Why the version the bare name means, not the newest: with a retrain staged, the newest is one nobody chose
+    current = store.bare_version(cur, name, stored) if stored else 0
+    fix = (f"until {'it calls' if one else 'they call'} a stored version ('{name}@{current}', or '{name}', which means "
+           "it)" if stored else
            f"until you train or import '{name}' again: every version of '{name}' is dropped")
     if stored:
         now = store.version_features(cur, name)
-        latest = now.get(max(stored))
+        latest = now.get(current)
         # Why per version: after a retrain on other features, the latest takes other columns than the view passes
         other = [v for v in sorted(gone) if v in was and latest is not None and not store.same_features(was[v], latest)]
         # a version an earlier drop removed: its columns are gone with it, so the latest may take others (a retrain
@@ -209,7 +212,7 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
         unknown = [v for v in sorted(gone) if v not in was]
         if other or unknown:
             fix = f"until {'it calls' if one else 'they call'} a stored version: " + "; ".join(
-                [_version_of_columns(name, v, was[v], now, max(stored)) for v in other] +
+                [_version_of_columns(name, v, was[v], now, current) for v in other] +
                 ([_stored_feature_sets(name, unknown, now)] if unknown else []))
     notes.warn(f"{'; '.join(broken)}, no longer stored: {'its' if one else 'their'} queries fail {fix} "
                f"(CREATE OR REPLACE VIEW ... to change a view).")

@@ -346,13 +346,15 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
             # Why here: a lookup of 'tx_ae@1' said "No model 'tx_ae@1'", as if such a name could be stored
             raise BadReferenceError(
                 f"Model reference {ref!r} is malformed: a model name never holds '@' and cannot be empty ('@' only "
-                "separates the version); use 'name' for the latest version or 'name@N' for version N, e.g. 'tx_ae@2'."
+                "separates the version); use 'name' (its promoted version, else its newest) or 'name@N' for version "
+                "N, e.g. 'tx_ae@2'."
             )
         # Why isascii: str.isdigit accepts '²' (int() then fails) and other scripts' digits ('١', '１'), which a
         # version written in SQL is never meant to be
         if not (ver.isascii() and ver.isdigit()) or int(ver) < 1:
             raise BadReferenceError(
-                f"Model reference {ref!r} has a bad version {ver!r}: use 'name' for the latest or 'name@N' with N >= 1."
+                f"Model reference {ref!r} has a bad version {ver!r}: use 'name' (its promoted version, else its "
+                "newest) or 'name@N' with N >= 1."
             )
         return name, int(ver)
     return ref, None
@@ -710,8 +712,8 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
                 f"Model '{name}@{version}' was dropped (ad-duckdb drop / drop_model); {name!r} now has "
                 f"version{'s' if len(known[name]) > 1 else ''} {vs}. "
                 f"Version numbers are never reused: pin "
-                f"{'one of those' if len(known[name]) > 1 else repr(f'{name}@{known[name][0]}')}, or use '{name}' for "
-                f"the latest.{_instead_of_dropped(name, version, stored or {}) if version is not None else ''}",
+                f"{'one of those' if len(known[name]) > 1 else repr(f'{name}@{known[name][0]}')}, or use '{name}' "
+                f"(its promoted version, else its newest).{_instead_of_dropped(name, version, stored or {}) if version is not None else ''}",
                 dropped=True
             )
         what = f"'{name}@{version}'" if version is not None else f"{name!r} (every version, up to {name}@{last})"
@@ -727,8 +729,8 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
         # shell user has no connection to refresh
         elsewhere = "." if (from_command_line() if afresh is None else afresh) else (
             f", or, if it was trained in another connection, {REFRESH_FIX}.")
-        return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the "
-                                  f"latest{elsewhere}")
+        return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' (its "
+                                  f"promoted version, else its newest){elsewhere}")
 
     def suggest(k: str) -> str:  # never a version the stored model lacks
         if version is None:
