@@ -41,6 +41,7 @@ from . import (
     interrupts,
     intotable,
     jsonvalues,
+    lifecycle,
     lockwait,
     metrics,
     modelsets,
@@ -921,7 +922,11 @@ class _Group(click.Group):
               help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
                    "many seconds instead of failing at once (exit code 4), saying so on stderr (a note naming the holder's "
                    "PID).  [default: 0]")
-def cli(wait: float) -> None:
+@click.option("--who", metavar="NAME", envvar=lifecycle.USER_VAR, show_envvar=True,
+              help="Who the changelog (`ad-duckdb history`, ad_model_log) names for what this command stores, promotes, "
+                   "rolls back or drops, e.g. --who airflow:nightly_retrain; default: the operating system's user.")
+@click.pass_context
+def cli(ctx: click.Context, wait: float, who: str | None) -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
     database, and score rows from SQL.
 
@@ -931,6 +936,11 @@ def cli(wait: float) -> None:
       ad-duckdb score warehouse.duckdb tx_ae transactions --top 10
       ad-duckdb sql warehouse.duckdb "SELECT *, anomaly_score('tx_ae', count, amount) AS s FROM transactions ORDER BY s DESC LIMIT 5"
     """
+    if who is not None:
+        token = lifecycle.BY.set(who)
+        # Why reset: a process running several commands (a test, a notebook's CliRunner) must not name this one's
+        # --who for the next
+        ctx.call_on_close(lambda: lifecycle.BY.reset(token))
 
 
 @cli.command(cls=_QueryWordsCommand)

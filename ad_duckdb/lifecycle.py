@@ -15,6 +15,7 @@ import datetime as dt
 import getpass
 import json
 import os
+from contextvars import ContextVar
 from typing import Any
 
 from .exceptions import BadInputError
@@ -48,9 +49,19 @@ def bare_version(stored: list[int], pin: int | None) -> int | None:
     return pin if pin in stored else max(stored)
 
 
+# Who the command line's ``--who`` names (set for one command by cli.py); None: not given
+BY: ContextVar[str | None] = ContextVar("ad_duckdb_who", default=None)
+USER_VAR = "AD_DUCKDB_USER"
+
+
 def who() -> str:
-    """The user a log entry names: the operating system's login (``getpass``), or the uid where there is none (a
-    container whose uid has no passwd entry)."""
+    """The user a log entry names: ``ad-duckdb --who``, else ``$AD_DUCKDB_USER``, else the operating system's login
+    (``getpass``), or the uid where there is none (a container whose uid has no passwd entry). Why a name of its own:
+    a scheduler runs every job as one service account, and the changelog could not tell which job (or which person
+    who triggered it) promoted or rolled back a version; a blank value falls back, as an unset one."""
+    for given in (BY.get(), os.environ.get(USER_VAR)):
+        if given and given.strip():
+            return given.strip()
     try:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):
