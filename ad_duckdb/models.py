@@ -358,8 +358,8 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
             raise _AlreadyStored(same)
         if promote:  # a staged import changes nothing for queries of the bare name
             warn_if_features_changed(cur, r, "import")
-            _warn_if_older_than_latest(cur, r, exported, origin)
-        _warn_if_own_thresholds_lacked(cur, r)
+            warn_if_older_than_latest(cur, r, exported, origin)
+        warn_if_own_thresholds_lacked(cur, r)
 
     cur = interrupts.cursor(con)
     try:
@@ -406,11 +406,18 @@ class _AlreadyStored(Exception):  # noqa: N818 (a signal that ends the save, nev
         self.latest = latest
 
 
-def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
+# What the bare name meant before a store: (version, its feature names), as store.latest_features says
+Before = tuple[int, list[str]] | None
+
+
+def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, before: Before | bool = True) -> None:
     """Say that ``'name'`` will mean a version of other features, when it will (``store.save``'s ``before_insert``
     of ``train`` or ``import_model``, named by ``doing``). Why: a query that calls it with the old columns keeps
-    running when their count is the same, and scores each value as the new feature in its place."""
-    before = store.latest_features(cur, rec.name)
+    running when their count is the same, and scores each value as the new feature in its place. ``before``: what
+    the name meant before (``True``: look it up now)."""
+    before = store.latest_features(cur, rec.name) if before is True else before
+    if before is None or before is False:
+        return
     if before is None or store.same_features(before[1], rec.feature_names):
         return
     old, was = f"{rec.name}@{before[0]}", before[1]
@@ -421,15 +428,22 @@ def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
     )
 
 
-def _warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin: str) -> None:
+def newest_made(cur: Any, name: str) -> tuple[int, Any] | None:
+    """The newest stored version of ``name`` and when it was made (None with none stored)."""
+    row = cur.execute("SELECT version, created_at FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
+                      [name]).fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin: str,
+                              was: tuple[tuple[int, Any] | None, Before] | None = None) -> None:
     """Say that ``'name'`` will score with the imported model, when it was made before the latest version (an
     export of an older release's model, imported to compare after an upgrade and a retrain). Why: the import is
-    the newest version, so every query, dbt run and server naming the model moved back to it, and nothing said."""
-    row = cur.execute("SELECT version, created_at FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
-                      [rec.name]).fetchone()
+    the newest version, so every query, dbt run and server naming the model moved back to it, and nothing said.
+    ``was``: (``newest_made``, what the name meant) before the import; None: look them up now."""
+    row, before = was if was is not None else (newest_made(cur, rec.name), store.latest_features(cur, rec.name))
     if row is None or row[1] is None or rec.created_at >= row[1]:
         return
-    before = store.latest_features(cur, rec.name)
     if before is not None and not store.same_features(before[1], rec.feature_names):
         return  # warn_if_features_changed says that queries naming it get the import, and what to do
     latest, other = f"{rec.name}@{row[0]}", f"{rec.name}_imported"
@@ -442,15 +456,16 @@ def _warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin
         f"CLI: {drop}) and import it under another name instead (name={other!r}, CLI: --name {other}).")
 
 
-def _warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord) -> None:
+def warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord, before: Before | bool = True) -> None:
     """Say which thresholds of the user's own (not the ones every training sets) the latest version of the name has
     and the imported model lacks, with how each was set and the command that sets it on the new version.
 
     Why: a model trained in dev and imported into prod becomes what 'name' means there, and dashboards calling
     is_anomaly_at('name', 'c2', ...) failed from their next registration on, while the import said nothing; a
-    retrain has --carry-thresholds for this, an import has only the thresholds in its file."""
-    before = store.latest_features(cur, rec.name)
-    if before is None:
+    retrain has --carry-thresholds for this, an import has only the thresholds in its file. ``before``: what the name
+    meant before (``True``: look it up now)."""
+    before = store.latest_features(cur, rec.name) if before is True else before
+    if before is None or before is False:
         return
     have = {t.name for t in rec.thresholds}
     lacked = [r for r in cur.execute(

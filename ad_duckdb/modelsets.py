@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, store
+from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, setnotes, store
 from .connarg import check_connection
 from .exceptions import BadInputError, IntegrityError
 from .store import ModelRecord
@@ -91,23 +91,27 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
     recs.sort(key=lambda pr: (pr[1].name, pr[1].version))
     wanted = _wanted(path)
     here: dict[str, str] = {}  # the set's ref -> the version here holding it
+    made: dict[str, tuple[str, str, ModelRecord]] = {}  # the ref here -> (its file, the set's ref, the record stored)
     done: list[tuple[str, str, bool]] = []
     cur = interrupts.cursor(con)
     try:
         store.ensure_schema(cur)
         store.check_can_write(cur, f"Cannot store the models of {str(path)!r}")
         with store.transaction(cur):
+            before = {name: setnotes.meant(cur, name) for name in dict.fromkeys(rec.name for _, rec in recs)}
             for p, rec in recs:
                 exported = rec.ref
                 held = _held(cur, rec)
                 if held is not None:
                     done.append((p.name, held, False))
                     here[exported] = held
+                    made[held] = (p.name, exported, rec)
                     continue
                 rec.source = f"imported from {p.name} ({rec.ref}; {rec.source})"
                 store.insert_next(cur, rec)
                 done.append((p.name, rec.ref, True))
                 here[exported] = rec.ref
+                made[rec.ref] = (p.name, exported, rec)
             for name, ref in wanted.items():
                 if ref not in here:
                     raise BadInputError(f"{str(path / CURRENT)!r} says {name!r} means {ref}, but the folder holds no "
@@ -118,6 +122,10 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
                 lifecycle.set_current(cur, name, version, stored, "promoted")
                 if means is not None:
                     means[name] = (here[ref], ref)
+            # Why after the set is stored, against what each name meant before it: the notes one file's import gives
+            # (other columns, the user's thresholds lacked, an older model) are of what the name comes to mean, and
+            # a set's older versions are never that; in the transaction, so a note made an error stores nothing
+            setnotes.warn_moved(cur, before, made)
     finally:
         cur.close()
     if not any(stored for _, _, stored in done):
