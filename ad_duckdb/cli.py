@@ -3176,7 +3176,8 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
 @click.option("--replace", is_flag=True, help="Overwrite PATH if it exists.")
 @click.option("--all", "every", is_flag=True,
               help="Write every version of every model into the folder DIR (ad-duckdb export DB --all DIR), as "
-                   "NAME@VERSION.onnx; `ad-duckdb import OTHER_DB DIR` stores them all.")
+                   "NAME@VERSION.onnx, with manifest.json naming those files and the version each name means; "
+                   "`ad-duckdb import OTHER_DB DIR` stores them all. With --replace, an earlier set's files there go.")
 def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
@@ -3195,7 +3196,8 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
                                    f"{shlex.quote(db)} --all {shlex.quote(path)}.")
         with _open(db, read_only=True) as con:
             written = modelsets.export_all(con, model, replace=replace)
-        click.echo(f"wrote {len(written)} model file{'' if len(written) == 1 else 's'} to {model}")
+        files = [p for p in written if p.name.endswith(modelsets.SUFFIX)]
+        click.echo(f"wrote {len(files)} model file{'' if len(files) == 1 else 's'} to {model}")
         return
     if path is None:
         raise click.UsageError(f"Missing argument 'PATH'. ad-duckdb export takes DB MODEL PATH (the .onnx file or "
@@ -3238,8 +3240,10 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
 
     PATH - reads the file from standard input (refused on a terminal), so
     `ad-duckdb export DB MODEL - | ad-duckdb import OTHER_DB -` copies a model with no file in between.
-    PATH a folder (as `ad-duckdb export DB --all DIR` writes): every .onnx file in it, all or nothing; a file
-    a version here already holds stores nothing, so a re-run adds no version.
+    PATH a folder (as `ad-duckdb export DB --all DIR` writes): the .onnx files its manifest.json names, all or
+    nothing (a folder holding other .onnx files, of another set, is refused; one without manifest.json, written
+    by an older build: every .onnx file in it); a file a version here already holds stores nothing, so a re-run
+    adds no version.
 
     \b
     Example:

@@ -117,3 +117,71 @@ def test_a_set_import_names_an_older_model_it_makes_the_name_mean(dev: Path, tmp
             modelsets.import_folder(con, folder)
     finally:
         con.close()
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_set_names_its_files_and_an_import_refuses_a_folder_of_two_sets(dev: Path, prod: Path, tmp_path: Path) -> None:
+    """Before: `import DB DIR` stored every .onnx of the folder, so two sets copied into one folder (dev's and
+    staging's, `cp set_b/* set_a/`) were stored as one, each name's versions mixed in file-name order; and a file of
+    one set copied over the other's file of the same name was stored without a word."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert _cli("export", str(dev), "--all", str(a))[0] == 0
+    assert _cli("export", str(prod), "--all", str(b))[0] == 0
+    assert _names(a) == ["manifest.json", "small@1.onnx", "tx_ae@1.onnx"]
+    manifest = json.loads((a / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == ["small@1.onnx", "tx_ae@1.onnx"]
+    assert manifest["means"] == {"small": "small@1", "tx_ae": "tx_ae@1"}
+    target = tmp_path / "target.duckdb"
+    # b's files copied into a: a's small@1.onnx is in no manifest now (b's replaced a's), tx_ae@1.onnx is b's
+    mixed = tmp_path / "mixed"
+    shutil.copytree(a, mixed)
+    for p in b.iterdir():
+        shutil.copy(p, mixed / p.name)
+    code, out = _cli("import", str(target), str(mixed))
+    assert code != 0 and "small@1.onnx" in out and "manifest.json" in out and "not of this set" in out, out
+    assert "move them to a folder of their own" in out, out
+    assert not target.exists()
+    # one file of another set copied over this set's own of the same name
+    over = tmp_path / "over"
+    shutil.copytree(a, over)
+    shutil.copy(b / "tx_ae@1.onnx", over / "tx_ae@1.onnx")
+    code, out = _cli("import", str(target), str(over))
+    assert code != 0 and "tx_ae@1.onnx is not the file" in out and "export the set again" in out, out
+    # a file of the set missing (a copy cut short)
+    short = tmp_path / "short"
+    shutil.copytree(a, short)
+    (short / "small@1.onnx").unlink()
+    code, out = _cli("import", str(target), str(short))
+    assert code != 0 and "small@1.onnx" in out and "lacks" in out, out
+    assert not target.exists()
+    # a folder written by the previous build (no manifest): every .onnx file, as that build's import read it
+    old = tmp_path / "old"
+    shutil.copytree(a, old)
+    (old / "manifest.json").unlink()
+    code, out = _cli("import", str(target), str(old))
+    assert code == 0, out
+    assert _versions(target) == [("small", 1), ("tx_ae", 1)]
+
+
+def test_a_set_export_keeps_one_set_per_folder(dev: Path, prod: Path, tmp_path: Path) -> None:
+    """Before: exporting a second database's set into a folder holding another's wrote beside it (no file name in
+    common), and `--replace` left the earlier set's other files there; the folder's import then mixed both."""
+    folder = tmp_path / "set"
+    assert _cli("export", str(dev), "--all", str(folder))[0] == 0
+    code, out = _cli("export", str(prod), "--all", str(folder))
+    assert code != 0 and "manifest.json" in out and "--replace" in out, out
+    code, out = _cli("export", str(prod), "--all", str(folder), "--replace")
+    assert code == 0, out
+    assert _names(folder) == ["manifest.json", "tx_ae@1.onnx"]  # dev's small@1.onnx went with its set
+    target = tmp_path / "target.duckdb"
+    assert _cli("import", str(target), str(folder))[0] == 0
+    assert _versions(target) == [("tx_ae", 1)]
+    # a file of the user's own in the folder is never removed: the export says which, and how to go on
+    (folder / "mine.onnx").write_bytes(b"x")
+    code, out = _cli("export", str(prod), "--all", str(folder), "--replace")
+    assert code != 0 and "mine.onnx" in out and "empty folder" in out, out
+    assert (folder / "mine.onnx").exists()
+
