@@ -49,6 +49,7 @@ from . import (
     partitionreplace,
     pysource,
     resultgap,
+    setmanifest,
     sqlshell,
     store,
     texttable,
@@ -3178,7 +3179,10 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
               help="Write every version of every model into the folder DIR (ad-duckdb export DB --all DIR), as "
                    "NAME@VERSION.onnx, with manifest.json naming those files and the version each name means; "
                    "`ad-duckdb import OTHER_DB DIR` stores them all. With --replace, an earlier set's files there go.")
-def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool) -> None:
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: for scripts; one object (file, model) for one model, a list of them for --all, each with "
+                   "current: whether the bare name means that version.")
+def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool, out_format: str) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
     PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does; a PATH ending in / is a folder,
@@ -3197,6 +3201,11 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
         with _open(db, read_only=True) as con:
             written = modelsets.export_all(con, model, replace=replace)
         files = [p for p in written if p.name.endswith(modelsets.SUFFIX)]
+        if out_format == "json":
+            means = set((setmanifest.read(Path(model)) or ({}, {}))[1].values())
+            click.echo(jsonvalues.dumps([{"file": p.name, "model": p.name[:-len(modelsets.SUFFIX)],
+                                          "current": p.name[:-len(modelsets.SUFFIX)] in means} for p in files], indent=1))
+            return
         click.echo(f"wrote {len(files)} model file{'' if len(files) == 1 else 's'} to {model}")
         return
     if path is None:
@@ -3208,6 +3217,9 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
         return
     with _open(db, read_only=True) as con:
         p = api.export_model(con, model, path, replace=replace)
+        if out_format == "json":
+            click.echo(jsonvalues.dumps({"file": str(p), "model": api.load_model(con, model).ref}, indent=1))
+            return
         click.echo(f"wrote {p}")
 
 
@@ -3231,7 +3243,8 @@ def _export_to_stdout(db: str, model: str) -> None:
 @click.option("--name", help="Store under this name (default: the name inside the file).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (model: the version to pin here, name, version, stored: false when the latest "
-                   "version already is this model, exported_as: the file's own name@version), for scripts.")
+                   "version already is this model, exported_as: the file's own name@version), for scripts; for a "
+                   "folder, a list of (file, model, stored, exported_as, current: whether the name means it here).")
 @click.option("--promote/--no-promote", default=True, show_default=True,
               help="--no-promote stages the imported version: the name keeps meaning the version it meant until "
                    "`ad-duckdb promote DB NAME@N`.")
@@ -3305,15 +3318,22 @@ def _import_folder(db: str, path: str, name: str | None, out_format: str) -> Non
     creation = _Creation()
     done: list[tuple[str, str, bool]] = []
     means: dict[str, tuple[str, str]] = {}
+    current: set[str] = set()
+    exported: dict[str, str] = {}
     try:
         with _open(db, create=True, creation=creation) as con, _notes():
-            done = modelsets.import_folder(con, path, means)
+            done = modelsets.import_folder(con, path, means, exported)
+            known = store.known_models(con)
+            current = {f"{n}@{store.bare_version(con, n, known[n])}" for n in {ref.split("@")[0] for _, ref, _ in done}}
     except BaseException:
         if creation.ours:  # nothing was stored: leave no empty database behind
             _remove_new_database(db)
         raise
     if out_format == "json":
-        click.echo(jsonvalues.dumps([{"file": f, "model": ref, "stored": stored} for f, ref, stored in done], indent=1))
+        # Why exported_as and current: version numbers start again in each database, and a deployment script must
+        # know which version each name means here after the set (current.json's names too)
+        click.echo(jsonvalues.dumps([{"file": f, "model": ref, "stored": stored, "exported_as": exported[f],
+                                      "current": ref in current} for f, ref, stored in done], indent=1))
         return
     for f, ref, stored in done:
         click.echo(f"{'stored' if stored else 'already stored'} {ref} from {f}")

@@ -94,7 +94,8 @@ def _checked(cur: Any, ref: str) -> ModelRecord:
 
 
 def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
-                  means: dict[str, tuple[str, str]] | None = None) -> list[tuple[str, str, bool]]:
+                  means: dict[str, tuple[str, str]] | None = None,
+                  exported_as: dict[str, str] | None = None) -> list[tuple[str, str, bool]]:
     """Store every ``.onnx`` file of ``folder`` (as ``export_all`` writes them), each name's versions in their
     exported order, in one transaction: a file that cannot be read or stored stores none of the set. A file whose
     graph and thresholds a version of its name here already holds stores nothing, so a re-run adds no version.
@@ -134,6 +135,8 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
             before = {name: setnotes.meant(cur, name) for name in dict.fromkeys(rec.name for _, rec in recs)}
             for p, rec in recs:
                 exported = rec.ref
+                if exported_as is not None:
+                    exported_as[p.name] = exported
                 held = _held(cur, rec)
                 if held is not None:
                     done.append((p.name, held, False))

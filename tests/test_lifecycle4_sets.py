@@ -185,3 +185,32 @@ def test_a_set_export_keeps_one_set_per_folder(dev: Path, prod: Path, tmp_path: 
     assert code != 0 and "mine.onnx" in out and "empty folder" in out, out
     assert (folder / "mine.onnx").exists()
 
+
+def test_json_of_a_set_says_which_version_each_name_means(dev: Path, tmp_path: Path) -> None:
+    """Before: `import DB DIR --format json` listed file, model and stored only: a deployment script could not tell
+    which version 'tx_ae' means after the import (current.json's names), nor could `export --all` say it."""
+    src = tmp_path / "dev2.duckdb"
+    shutil.copy(dev, src)
+    con = ad_duckdb.connect(str(src))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount_d"], seed=1, promote=False,
+                            **FAST)
+    finally:
+        con.close()
+    folder = tmp_path / "set"
+    code, out = _cli("export", str(src), "--all", str(folder), "--format", "json")
+    assert code == 0, out
+    assert json.loads(out) == [
+        {"file": "small@1.onnx", "model": "small@1", "current": True},
+        {"file": "tx_ae@1.onnx", "model": "tx_ae@1", "current": True},
+        {"file": "tx_ae@2.onnx", "model": "tx_ae@2", "current": False}]
+    target = tmp_path / "target.duckdb"
+    _train(target, ("tx_ae", ["count", "amount_d"], 7))  # target's own tx_ae@1: the set's are @2 and @3 here
+    code, out = _cli("import", str(target), str(folder), "--format", "json")
+    assert code == 0, out
+    assert json.loads(out[out.index("["):]) == [
+        {"file": "small@1.onnx", "model": "small@1", "stored": True, "exported_as": "small@1", "current": True},
+        {"file": "tx_ae@1.onnx", "model": "tx_ae@2", "stored": True, "exported_as": "tx_ae@1", "current": True},
+        {"file": "tx_ae@2.onnx", "model": "tx_ae@3", "stored": True, "exported_as": "tx_ae@2", "current": False}]
