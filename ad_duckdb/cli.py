@@ -977,7 +977,8 @@ def cli(ctx: click.Context, wait: float, who: str | None) -> None:
               help="A feature with one value in every training row: refuse it, or keep it and score any other value as outside the training range.")
 @click.option("--carry-thresholds", is_flag=True,
               help="Give the new version your thresholds of earlier versions (set with `ad-duckdb threshold`; each "
-                   "from the newest version that has it), so queries naming them keep working: one chosen on labels "
+                   "from the version 'NAME' means, else the newest that has it; one you set on a staged version after "
+                   "staging it, later, from that one), so queries naming them keep working: one chosen on labels "
                    "is chosen again on the same labelled rows, the others move to the same point of the new "
                    "training scores. Not default and p90 ... p999, which every training sets anew.")
 @click.option("--promote/--no-promote", default=True, show_default=True,
