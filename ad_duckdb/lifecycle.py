@@ -96,6 +96,21 @@ def on_store(cur: Any, name: str, version: int, before: list[int], promote: bool
     log(cur, name, version, how, {"promoted": bool(promote or was is None), "was": was})
 
 
+def on_set_store(cur: Any, name: str, new: list[int], final: int, was: int | None) -> None:
+    """In a set import's transaction (``modelsets``), once its versions of ``name`` are stored (``new``): make the
+    bare name mean ``final`` and log each new version: ``final`` as what the name means now, moved from ``was`` (what
+    it meant before the set), the others as staged. Why one move, not one per version as one file's import: each
+    was logged as once meant, so a rollback after a deploy went to the set's staged retrain, not to what the name
+    meant here before the deploy, and history called that retrain a version once used."""
+    stored = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?", [name]).fetchall()]
+    if name in promoted(cur) or final != max(stored):
+        _set(cur, name, final)
+    for v in new:
+        log(cur, name, v, "imported", {"promoted": v == final, "was": was})
+    if final not in new and final != was:  # a version here already held the set's current one
+        log(cur, name, final, "promoted", {"was": was})
+
+
 def set_current(cur: Any, name: str, version: int, stored: list[int], event: str) -> int | None:
     """Make the bare ``name`` mean ``version`` (one of ``stored``), logged as ``event``; returns what it meant before."""
     was = bare_version(stored, promoted(cur).get(name))

@@ -133,8 +133,13 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
         store.check_can_write(cur, f"Cannot store the models of {str(path)!r}")
         with store.transaction(cur):
             before = {name: setnotes.meant(cur, name) for name in dict.fromkeys(rec.name for _, rec in recs)}
+            known = store.known_models(cur)
+            was = {name: store.bare_version(cur, name, known[name]) if name in known else None for name in before}
+            new: dict[str, list[int]] = {}  # per name, the versions the set stores
+            newest: dict[str, str] = {}  # per name, the set's newest version (recs come sorted)
             for p, rec in recs:
                 exported = rec.ref
+                newest[rec.name] = exported
                 if exported_as is not None:
                     exported_as[p.name] = exported
                 held = _held(cur, rec)
@@ -145,6 +150,7 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
                     continue
                 rec.source = f"imported from {p.name} ({rec.ref}; {rec.source})"
                 store.insert_next(cur, rec)
+                new.setdefault(rec.name, []).append(rec.version)
                 done.append((p.name, rec.ref, True))
                 here[exported] = rec.ref
                 made[rec.ref] = (p.name, exported, rec)
@@ -152,11 +158,14 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
                 if ref not in here:
                     raise BadInputError(f"{str(path / CURRENT)!r} says {name!r} means {ref}, but the folder holds no "
                                         f"{ref}{SUFFIX}; export the set again (ad-duckdb export DB --all DIR --replace).")
-                version = int(here[ref].rpartition("@")[2])
-                stored = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?",
-                                                          [name]).fetchall()]
-                lifecycle.set_current(cur, name, version, stored, "promoted")
-                if means is not None:
+            # Why only names the set stored a version of: a re-run stores nothing, and must not undo what was done
+            # here since (a rollback after the deploy)
+            for name, versions in new.items():
+                ref = wanted.get(name, newest[name])
+                lifecycle.on_set_store(cur, name, versions, int(here[ref].rpartition("@")[2]), was[name])
+            for name, ref in wanted.items():
+                stored = store.known_models(cur)[name]
+                if means is not None and f"{name}@{store.bare_version(cur, name, stored)}" == here[ref]:
                     means[name] = (here[ref], ref)
             # Why after the set is stored, against what each name meant before it: the notes one file's import gives
             # (other columns, the user's thresholds lacked, an older model) are of what the name comes to mean, and

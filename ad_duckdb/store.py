@@ -426,14 +426,12 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
 
 def insert_next(cur: Any, rec: ModelRecord) -> None:
     """Store ``rec`` as the next version of its name inside the caller's transaction: for a set of models stored
-    all or nothing (``modelsets``), where ``save``'s own transaction per model would leave half a set."""
+    all or nothing (``modelsets``), where ``save``'s own transaction per model would leave half a set. Neither
+    logged nor promoted: the caller moves each name once the set is stored (``lifecycle.on_set_store``)."""
     check_name(rec.name)
     rec.sha256 = sha256_hex(rec.onnx)
     rec.version = next_version(cur, rec.name)
-    before = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?", [rec.name]).fetchall()]
     _insert(cur, rec)
-    # Why as save's: a set's versions are logged in history, and a name with a promoted version follows the set
-    lifecycle.on_store(cur, rec.name, rec.version, before, True, "imported")
 
 
 def next_version(cur: Any, name: str) -> int:

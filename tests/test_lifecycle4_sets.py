@@ -214,3 +214,40 @@ def test_json_of_a_set_says_which_version_each_name_means(dev: Path, tmp_path: P
         {"file": "small@1.onnx", "model": "small@1", "stored": True, "exported_as": "small@1", "current": True},
         {"file": "tx_ae@1.onnx", "model": "tx_ae@2", "stored": True, "exported_as": "tx_ae@1", "current": True},
         {"file": "tx_ae@2.onnx", "model": "tx_ae@3", "stored": True, "exported_as": "tx_ae@2", "current": False}]
+
+
+def test_a_rollback_after_a_set_is_deployed_goes_back_to_what_prod_meant(tmp_path: Path) -> None:
+    """Before: the set's versions were stored one by one, each moving the name (logged as promoted), then the name
+    was moved to the set's current one: `rollback prod tx_ae` after a bad deploy made 'tx_ae' mean the set's staged
+    retrain (never used anywhere), not prod's version of the day before, and `history` showed that staged version as
+    once meant. A deploy moves each name once, from what it meant here to the set's current version."""
+    src = tmp_path / "dev.duckdb"
+    _train(src, ("tx_ae", ["count", "amount"], 0), ("tx_ae", ["count", "amount"], 1))
+    con = ad_duckdb.connect(str(src))
+    try:
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=2, promote=False, **FAST)
+    finally:
+        con.close()
+    folder = tmp_path / "set"
+    assert _cli("export", str(src), "--all", str(folder))[0] == 0
+    prod = tmp_path / "prod.duckdb"
+    _train(prod, ("tx_ae", ["count", "amount"], 9))  # prod's own tx_ae@1: the set's 1, 2, 3 are 2, 3, 4 here
+    code, out = _cli("import", str(prod), str(folder))
+    assert code == 0, out
+    con = ad_duckdb.connect(str(prod))
+    try:
+        assert con.execute("SELECT anomaly_model('tx_ae')").fetchone()[0] == "tx_ae@3"
+        status = {v["version"]: v["status"] for v in ad_duckdb.model_history(con, "tx_ae")["versions"]}
+        assert status == {1: "stored", 2: "stored", 3: "current", 4: "staged"}, status
+    finally:
+        con.close()
+    code, out = _cli("rollback", str(prod), "tx_ae")
+    assert code == 0 and out.strip() == "'tx_ae' now means tx_ae@1 (was tx_ae@3)", out
+    # a re-run of the deploy stores nothing and leaves prod's rollback as it is
+    code, out = _cli("import", str(prod), str(folder))
+    assert code == 0 and "already stored tx_ae@3" in out, out
+    con = ad_duckdb.connect(str(prod), read_only=True)
+    try:
+        assert con.execute("SELECT anomaly_model('tx_ae')").fetchone()[0] == "tx_ae@1"
+    finally:
+        con.close()
