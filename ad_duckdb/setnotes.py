@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import store
-from .models import (Before, newest_made, warn_if_features_changed, warn_if_older_than_latest,
-                     warn_if_own_thresholds_lacked)
+from .models import Before, newest_made, warn_if_features_changed, warn_if_older_than_latest, warn_if_own_thresholds_lacked
 from .store import ModelRecord
 
 Meant = tuple[tuple[int, Any] | None, Before]

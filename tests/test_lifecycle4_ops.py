@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -73,8 +74,8 @@ def test_a_scheduler_names_who_acted_in_the_changelog(db: Path, monkeypatch: pyt
     assert "--who" in out and "AD_DUCKDB_USER" in out
 
 
-def _carried_from(con: object, version: int, name: str = "c2") -> str:
-    row = con.execute("SELECT chosen_on FROM ad_thresholds WHERE model = 'tx_ae' AND version = ? AND "  # type: ignore[attr-defined]
+def _carried_from(con: duckdb.DuckDBPyConnection, version: int, name: str = "c2") -> str:
+    row = con.execute("SELECT chosen_on FROM ad_thresholds WHERE model = 'tx_ae' AND version = ? AND "
                       "threshold_name = ?", [version, name]).fetchone()
     return str(row[0])
 
