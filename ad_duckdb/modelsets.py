@@ -38,6 +38,9 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
         every = {name: f"{name}@{lifecycle.bare_version(sorted(versions), pins.get(name))}"
                  for name, versions in sorted(known.items())}
         means = {name: ref for name, ref in every.items() if ref != f"{name}@{max(known[name])}"}
+        # Why said: in a database the name is new to, rollback has no version it meant before there to go to
+        back = {name: f"{name}@{v}" for name, versions in sorted(known.items())
+                if (v := lifecycle.rollback_target(cur, name, sorted(versions))) is not None}
         database = store.cli_db(cur)
     finally:
         cur.close()
@@ -71,7 +74,7 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
     if means:
         (out / CURRENT).write_text(jsonvalues.dumps(means, indent=1) + "\n")
     # Why current.json stays beside the manifest: a build before the manifest reads which version each name means there
-    setmanifest.write(out, written, every, database)
+    setmanifest.write(out, written, every, back, database)
     return [*written, *([out / CURRENT] if means else []), out / setmanifest.NAME]
 
 
@@ -162,6 +165,9 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
             # here since (a rollback after the deploy)
             for name, versions in new.items():
                 ref = wanted.get(name, newest[name])
+                if was[name] is None and manifest is not None and manifest[2].get(name) in here:
+                    # new here: rollback goes where it goes where the set was exported
+                    was[name] = int(here[manifest[2][name]].rpartition("@")[2])
                 lifecycle.on_set_store(cur, name, versions, int(here[ref].rpartition("@")[2]), was[name])
             for name, ref in wanted.items():
                 stored = store.known_models(cur)[name]

@@ -26,16 +26,19 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write(folder: Path, files: list[Path], means: dict[str, str], database: str | None) -> Path:
-    """Write the manifest of the set ``files`` (in ``folder``); ``means``: every name's version."""
+def write(folder: Path, files: list[Path], means: dict[str, str], back: dict[str, str], database: str | None) -> Path:
+    """Write the manifest of the set ``files`` (in ``folder``); ``means``: every name's version; ``back``: the version
+    ``rollback`` makes each name mean where the set is exported (names with one)."""
     body = {"kind": _KIND, "format": 1, "exported_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "database": database, "files": {p.name: digest(p) for p in files}, "means": dict(sorted(means.items()))}
+            "database": database, "files": {p.name: digest(p) for p in files}, "means": dict(sorted(means.items())),
+            "rolls_back_to": dict(sorted(back.items()))}
     text = jsonvalues.dumps(body, indent=1) + "\n"
     return write_whole(folder / NAME, lambda t: t.write_text(text))
 
 
-def read(folder: Path) -> tuple[dict[str, str], dict[str, str]] | None:
-    """(file -> sha256, name -> the version it means) of the set in ``folder``; None without a manifest."""
+def read(folder: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str]] | None:
+    """(file -> sha256, name -> the version it means, name -> the version it rolls back to) of the set in
+    ``folder``; None without a manifest."""
     file = folder / NAME
     if not file.exists():
         return None
@@ -43,13 +46,15 @@ def read(folder: Path) -> tuple[dict[str, str], dict[str, str]] | None:
         got = jsonvalues.loads(file.read_text())
     except (OSError, ValueError) as e:
         raise BadInputError(f"{str(file)!r} cannot be read ({e}); {_AGAIN}.") from e
-    files, means = (got.get("files"), got.get("means")) if isinstance(got, dict) else (None, None)
+    files, means, back = ((got.get("files"), got.get("means"), got.get("rolls_back_to", {})) if isinstance(got, dict)
+                          else (None, None, None))
     if (not isinstance(got, dict) or got.get("kind") != _KIND or not isinstance(files, dict) or not files
-            or not isinstance(means, dict)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in [*files.items(), *means.items()])):
+            or not isinstance(means, dict) or not isinstance(back, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in [*files.items(), *means.items(),
+                                                                             *back.items()])):
         raise BadInputError(f"{str(file)!r} is not the manifest `ad-duckdb export DB --all DIR` writes (a list of the "
                             f"set's files); {_AGAIN}, or delete it to import every .onnx file of the folder.")
-    return files, means
+    return files, means, back
 
 
 def files_of_set(folder: Path, on_disk: list[str], files: dict[str, str]) -> list[Path]:

@@ -251,3 +251,26 @@ def test_a_rollback_after_a_set_is_deployed_goes_back_to_what_prod_meant(tmp_pat
         assert con.execute("SELECT anomaly_model('tx_ae')").fetchone()[0] == "tx_ae@1"
     finally:
         con.close()
+
+
+def test_a_rollback_in_a_fresh_prod_goes_where_it_would_have_gone_where_the_set_was_exported(tmp_path: Path) -> None:
+    """A first deploy into an empty prod: the name meant nothing there before, so `rollback prod tx_ae` fell back to
+    the newest older version, tx_ae@3, a retrain dev had staged and never used, while dev's rollback goes to tx_ae@1,
+    what 'tx_ae' meant before tx_ae@4 was promoted. The manifest says where each name rolls back to."""
+    src = tmp_path / "dev.duckdb"
+    _train(src, ("tx_ae", ["count", "amount"], 0))
+    con = ad_duckdb.connect(str(src))
+    try:
+        for seed in (1, 2, 3):
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=seed, promote=False,
+                            **FAST)
+        ad_duckdb.promote(con, "tx_ae@4")
+    finally:
+        con.close()
+    folder = tmp_path / "set"
+    assert _cli("export", str(src), "--all", str(folder))[0] == 0
+    prod = tmp_path / "prod.duckdb"
+    assert _cli("import", str(prod), str(folder))[0] == 0
+    for db in (src, prod):
+        code, out = _cli("rollback", str(db), "tx_ae")
+        assert code == 0 and out.strip() == "'tx_ae' now means tx_ae@1 (was tx_ae@4)", (db, out)
