@@ -29,11 +29,10 @@ def preferred(cur: Any, name: str, stored: list[int], current: int) -> dict[str,
     candidates = staged(cur, name, stored, current)
     if not candidates:
         return {}
-    marks = ", ".join("?" for _ in candidates)
     rows = cur.execute(
-        f"SELECT t.threshold_name, t.version, t.created_at FROM ad_thresholds t JOIN ad_models m ON t.model = m.name "
-        f"AND t.version = m.version WHERE t.model = ? AND t.version IN ({marks}) AND t.created_at > m.created_at "
-        "ORDER BY t.created_at DESC, t.version DESC", [name, *candidates]).fetchall()
+        "SELECT t.threshold_name, t.version, t.created_at FROM ad_thresholds t JOIN ad_models m ON t.model = m.name "
+        "AND t.version = m.version WHERE t.model = ? AND list_contains(?::BIGINT[], t.version) AND t.created_at > "
+        "m.created_at ORDER BY t.created_at DESC, t.version DESC", [name, candidates]).fetchall()
     mine = dict(cur.execute("SELECT threshold_name, created_at FROM ad_thresholds WHERE model = ? AND version = ?",
                             [name, current]).fetchall())
     out: dict[str, int] = {}
