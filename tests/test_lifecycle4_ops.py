@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
+from test_lifecycle4_sets import _train
 
 import ad_duckdb
 from ad_duckdb.cli import cli
@@ -22,13 +23,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "prod.duckdb"
-    con = ad_duckdb.connect(str(path))
-    try:
-        make_transactions(con, n=300)
-        for seed in range(2):
-            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=seed, **FAST)
-    finally:
-        con.close()
+    _train(path, ("tx_ae", ["count", "amount"], 0), ("tx_ae", ["count", "amount"], 1))
     return path
 
 
