@@ -3247,8 +3247,8 @@ def _export_to_stdout(db: str, model: str) -> None:
                    "version already is this model, exported_as: the file's own name@version), for scripts; for a "
                    "folder, a list of (file, model, stored, exported_as, current: whether the name means it here).")
 @click.option("--promote/--no-promote", default=True, show_default=True,
-              help="--no-promote stages the imported version: the name keeps meaning the version it meant until "
-                   "`ad-duckdb promote DB NAME@N`.")
+              help="--no-promote stages the imported version (for a folder, every version of the set): the name "
+                   "keeps meaning the version it meant until `ad-duckdb promote DB NAME@N`.")
 def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: bool) -> None:
     """Store a model from an .onnx file written by `ad-duckdb export`.
 
@@ -3271,7 +3271,7 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
             f"standard input is a terminal, not an .onnx file: redirect one into it (ad-duckdb import "
             f"{shlex.quote(db)} - < tx_ae.onnx), pipe `ad-duckdb export DB MODEL -` into it, or give the file's path.")
     if Path(path).is_dir():
-        _import_folder(db, path, name, out_format)
+        _import_folder(db, path, name, out_format, promote)
         return
     creation = _Creation()
     stored = False
@@ -3306,7 +3306,7 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
         raise
 
 
-def _import_folder(db: str, path: str, name: str | None, out_format: str) -> None:
+def _import_folder(db: str, path: str, name: str | None, out_format: str, promote: bool) -> None:
     """``import DB DIR``: the set ``export --all`` wrote, all or nothing (``modelsets.import_folder``)."""
     if not any(p.name.endswith(modelsets.SUFFIX) for p in Path(path).iterdir()):
         raise click.ClickException(
@@ -3321,11 +3321,16 @@ def _import_folder(db: str, path: str, name: str | None, out_format: str) -> Non
     means: dict[str, tuple[str, str]] = {}
     current: set[str] = set()
     exported: dict[str, str] = {}
+    staged: list[str] = []
     try:
         with _open(db, create=True, creation=creation) as con, _notes():
-            done = modelsets.import_folder(con, path, means, exported)
+            done = modelsets.import_folder(con, path, means, exported, promote=promote)
             known = store.known_models(con)
             current = {f"{n}@{store.bare_version(con, n, known[n])}" for n in {ref.split("@")[0] for _, ref, _ in done}}
+            # a staged set (--no-promote): per name, what it still means and how to promote the set's newest
+            newest = {n: v for _, ref, stored in done if stored for n, v in [store.parse_ref(ref)]}
+            staged = [line for n, v in sorted(newest.items()) if v is not None
+                      and (line := versioncmds.staged_line(con, n, v)) is not None]
     except BaseException:
         if creation.ours:  # nothing was stored: leave no empty database behind
             _remove_new_database(db)
@@ -3340,6 +3345,8 @@ def _import_folder(db: str, path: str, name: str | None, out_format: str) -> Non
         click.echo(f"{'stored' if stored else 'already stored'} {ref} from {f}")
     for name, (ref, theirs) in sorted(means.items()):
         click.echo(f"{name!r} means {ref} (the set's {theirs}), as where the set was exported")
+    for line in staged:
+        click.echo(line)
 
 
 @cli.command("dbt-package")

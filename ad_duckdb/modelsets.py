@@ -98,13 +98,17 @@ def _checked(cur: Any, ref: str) -> ModelRecord:
 
 def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
                   means: dict[str, tuple[str, str]] | None = None,
-                  exported_as: dict[str, str] | None = None) -> list[tuple[str, str, bool]]:
+                  exported_as: dict[str, str] | None = None, *, promote: bool = True) -> list[tuple[str, str, bool]]:
     """Store every ``.onnx`` file of ``folder`` (as ``export_all`` writes them), each name's versions in their
     exported order, in one transaction: a file that cannot be read or stored stores none of the set. A file whose
     graph and thresholds a version of its name here already holds stores nothing, so a re-run adds no version.
-    Returns (file, version here, stored) per file. A name whose ``current.json`` entry says it meant another version
-    than its newest where the set was exported means that version here too; ``means`` gets, per such name, (the
-    version here, the set's), and ``exported``, per file, the set's version it holds (its name@version there)."""
+    Returns (file, version here, stored) per file. Each name the set stores a version of comes to mean the version
+    it meant where the set was exported (its newest, or the one ``current.json`` names), moved once from what it
+    meant here (which ``rollback`` goes back to); the set's other versions are staged. A name the set stores nothing
+    of keeps its meaning. ``promote=False`` (CLI: ``--no-promote``) stages them all: each name keeps meaning what it
+    meant here (a name new here means the set's version, as a first training does). ``means`` gets, per name of
+    ``current.json`` meaning its version here, (the version here, the set's), and ``exported_as``, per file, the
+    set's version it holds (its name@version there)."""
     from .models import import_checks
 
     con = check_connection(con, "import_folder")
@@ -168,7 +172,9 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
                 if was[name] is None and manifest is not None and manifest[2].get(name) in here:
                     # new here: rollback goes where it goes where the set was exported
                     was[name] = int(here[manifest[2][name]].rpartition("@")[2])
-                lifecycle.on_set_store(cur, name, versions, int(here[ref].rpartition("@")[2]), was[name])
+                final = int(here[ref].rpartition("@")[2])
+                lifecycle.on_set_store(cur, name, versions, final if promote or was[name] is None else was[name],
+                                       was[name])
             for name, ref in wanted.items():
                 stored = store.known_models(cur)[name]
                 if means is not None and f"{name}@{store.bare_version(cur, name, stored)}" == here[ref]:

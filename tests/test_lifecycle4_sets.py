@@ -274,3 +274,28 @@ def test_a_rollback_in_a_fresh_prod_goes_where_it_would_have_gone_where_the_set_
     for db in (src, prod):
         code, out = _cli("rollback", str(db), "tx_ae")
         assert code == 0 and out.strip() == "'tx_ae' now means tx_ae@1 (was tx_ae@4)", (db, out)
+
+
+def test_a_set_imported_with_no_promote_is_staged(dev: Path, tmp_path: Path) -> None:
+    """Before: `import PROD DIR --no-promote` ignored --no-promote (taken only for one file): the set's versions
+    became what prod's dashboards calling 'tx_ae' score with, though the deploy step asked to stage them for a look
+    first. Now each name keeps meaning what it meant here (a name new here means the set's version, as a first
+    training does), the output says so with the command that promotes it, and history calls them staged."""
+    folder = tmp_path / "set"
+    assert _cli("export", str(dev), "--all", str(folder))[0] == 0
+    prod = tmp_path / "prod.duckdb"
+    _train(prod, ("tx_ae", ["count", "amount_d"], 9))
+    code, out = _cli("import", str(prod), str(folder), "--no-promote")
+    assert code == 0, out
+    assert "stored tx_ae@2 from tx_ae@1.onnx" in out, out
+    assert f"staged: 'tx_ae' still means tx_ae@1" in out and f"ad-duckdb promote {prod} tx_ae@2" in out, out
+    con = ad_duckdb.connect(str(prod))
+    try:
+        assert con.execute("SELECT anomaly_model('tx_ae'), anomaly_model('small')").fetchone() == ("tx_ae@1",
+                                                                                                "small@1")
+        status = {v["version"]: v["status"] for v in ad_duckdb.model_history(con, "tx_ae")["versions"]}
+        assert status == {1: "current", 2: "staged"}, status
+    finally:
+        con.close()
+    code, out = _cli("promote", str(prod), "tx_ae@2")
+    assert code == 0 and out.startswith("'tx_ae' now means tx_ae@2 (was tx_ae@1)"), out
