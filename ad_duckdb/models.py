@@ -356,10 +356,10 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         same = _same_as_latest(cur, r)
         if same is not None:
             raise _AlreadyStored(same)
-        if promote:  # a staged import changes nothing for queries of the bare name
+        if promote:  # a staged import changes nothing for queries of the bare name: promote says these when it moves
             warn_if_features_changed(cur, r, "import")
             warn_if_older_than_latest(cur, r, exported, origin)
-        warn_if_own_thresholds_lacked(cur, r)
+            warn_if_own_thresholds_lacked(cur, r)
 
     cur = interrupts.cursor(con)
     try:

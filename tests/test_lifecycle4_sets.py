@@ -299,3 +299,26 @@ def test_a_set_imported_with_no_promote_is_staged(dev: Path, tmp_path: Path) -> 
         con.close()
     code, out = _cli("promote", str(prod), "tx_ae@2")
     assert code == 0 and out.startswith("'tx_ae' now means tx_ae@2 (was tx_ae@1)"), out
+
+
+def test_a_staged_import_does_not_say_the_name_now_means_it(dev: Path, prod: Path, tmp_path: Path) -> None:
+    """Before: `import PROD tx_ae@1.onnx --no-promote` warned "'tx_ae' now means tx_ae@2, which has no threshold 'c2'
+    ... queries ... fail from their next registration", though 'tx_ae' kept meaning prod's tx_ae@1 and nothing failed.
+    The promotion says it, when it makes the name mean the version (promote's own note)."""
+    folder = tmp_path / "set"
+    assert _cli("export", str(dev), "--all", str(folder))[0] == 0
+    con = ad_duckdb.connect(str(prod))
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            info = ad_duckdb.import_model(con, folder / "tx_ae@1.onnx", promote=False)
+        assert info.ref == "tx_ae@2"
+        assert not [str(w.message) for w in seen if "now means" in str(w.message)], [str(w.message) for w in seen]
+        assert con.execute("SELECT anomaly_model('tx_ae')").fetchone()[0] == "tx_ae@1"
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad_duckdb.promote(con, "tx_ae@2")
+        said = " ".join(str(w.message) for w in seen)
+        assert "'tx_ae' now means tx_ae@2, which has no threshold 'c2'" in said, said
+    finally:
+        con.close()
