@@ -105,8 +105,8 @@ def on_set_store(cur: Any, name: str, new: list[int], final: int, was: int | Non
     stored = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?", [name]).fetchall()]
     if name in promoted(cur) or final != max(stored):
         _set(cur, name, final)
-    for v in new:
-        log(cur, name, v, "imported", {"promoted": v == final, "was": was})
+    for v in new:  # a staged one's "was": what the name means instead of it (history: "staged: 'tx_ae' stayed ...")
+        log(cur, name, v, "imported", {"promoted": v == final, "was": was if v == final else final})
     if final not in new and final != was:  # a version here already held the set's current one
         log(cur, name, final, "promoted", {"was": was})
 

@@ -322,3 +322,23 @@ def test_a_staged_import_does_not_say_the_name_now_means_it(dev: Path, prod: Pat
         assert "'tx_ae' now means tx_ae@2, which has no threshold 'c2'" in said, said
     finally:
         con.close()
+
+
+def test_history_of_a_set_deployed_into_an_empty_database(tmp_path: Path) -> None:
+    """The set's staged versions said "(staged: 'tx_ae' stayed tx_ae@None)" in a database the name was new to: each
+    says the version the name means instead of it."""
+    src = tmp_path / "dev.duckdb"
+    _train(src, ("tx_ae", ["count", "amount"], 0))
+    con = ad_duckdb.connect(str(src))
+    try:
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, promote=False, **FAST)
+    finally:
+        con.close()
+    folder = tmp_path / "set"
+    assert _cli("export", str(src), "--all", str(folder))[0] == 0
+    (folder / "manifest.json").unlink()  # as a build before the manifest wrote it: nothing says where it rolls back
+    prod = tmp_path / "prod.duckdb"
+    assert _cli("import", str(prod), str(folder))[0] == 0
+    code, out = _cli("history", str(prod), "tx_ae")
+    assert code == 0 and "None" not in out, out
+    assert "imported (staged: 'tx_ae' stayed tx_ae@1)" in out, out
