@@ -168,13 +168,14 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
             # Why only names the set stored a version of: a re-run stores nothing, and must not undo what was done
             # here since (a rollback after the deploy)
             for name, versions in new.items():
-                ref = wanted.get(name, newest[name])
-                if was[name] is None and manifest is not None and manifest[2].get(name) in here:
+                final = int(here[wanted.get(name, newest[name])].rpartition("@")[2])
+                back = was[name]
+                if not promote and back is not None:
+                    final = back
+                if back is None and manifest is not None and manifest[2].get(name) in here:
                     # new here: rollback goes where it goes where the set was exported
-                    was[name] = int(here[manifest[2][name]].rpartition("@")[2])
-                final = int(here[ref].rpartition("@")[2])
-                lifecycle.on_set_store(cur, name, versions, final if promote or was[name] is None else was[name],
-                                       was[name])
+                    back = int(here[manifest[2][name]].rpartition("@")[2])
+                lifecycle.on_set_store(cur, name, versions, final, back)
             for name, ref in wanted.items():
                 stored = store.known_models(cur)[name]
                 if means is not None and f"{name}@{store.bare_version(cur, name, stored)}" == here[ref]:

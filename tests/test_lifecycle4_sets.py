@@ -342,3 +342,21 @@ def test_history_of_a_set_deployed_into_an_empty_database(tmp_path: Path) -> Non
     code, out = _cli("history", str(prod), "tx_ae")
     assert code == 0 and "None" not in out, out
     assert "imported (staged: 'tx_ae' stayed tx_ae@1)" in out, out
+
+
+def test_a_staged_set_into_a_database_the_name_is_new_to_means_the_sets_version(tmp_path: Path) -> None:
+    """--no-promote into an empty database: the name meant nothing there, so it means the set's current version (as
+    a first training does), not the version the manifest says it rolls back to."""
+    src = tmp_path / "dev.duckdb"
+    _train(src, ("tx_ae", ["count", "amount"], 0), ("tx_ae", ["count", "amount"], 1))
+    folder = tmp_path / "set"
+    assert _cli("export", str(src), "--all", str(folder))[0] == 0
+    assert json.loads((folder / "manifest.json").read_text())["rolls_back_to"] == {"tx_ae": "tx_ae@1"}
+    prod = tmp_path / "prod.duckdb"
+    code, out = _cli("import", str(prod), str(folder), "--no-promote")
+    assert code == 0, out
+    con = ad_duckdb.connect(str(prod), read_only=True)
+    try:
+        assert con.execute("SELECT anomaly_model('tx_ae')").fetchone()[0] == "tx_ae@2"
+    finally:
+        con.close()
