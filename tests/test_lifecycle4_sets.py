@@ -288,7 +288,7 @@ def test_a_set_imported_with_no_promote_is_staged(dev: Path, tmp_path: Path) -> 
     code, out = _cli("import", str(prod), str(folder), "--no-promote")
     assert code == 0, out
     assert "stored tx_ae@2 from tx_ae@1.onnx" in out, out
-    assert f"staged: 'tx_ae' still means tx_ae@1" in out and f"ad-duckdb promote {prod} tx_ae@2" in out, out
+    assert "staged: 'tx_ae' still means tx_ae@1" in out and f"ad-duckdb promote {prod} tx_ae@2" in out, out
     con = ad_duckdb.connect(str(prod))
     try:
         assert con.execute("SELECT anomaly_model('tx_ae'), anomaly_model('small')").fetchone() == ("tx_ae@1",
