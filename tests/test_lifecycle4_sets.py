@@ -216,20 +216,27 @@ def test_json_of_a_set_says_which_version_each_name_means(dev: Path, tmp_path: P
         {"file": "tx_ae@2.onnx", "model": "tx_ae@3", "stored": True, "exported_as": "tx_ae@2", "current": False}]
 
 
+def _set_with_a_staged_retrain(tmp_path: Path, trained: int) -> Path:
+    """The folder `export --all` writes of dev's tx_ae: ``trained`` versions, then one staged (promote=False)."""
+    src = tmp_path / "dev.duckdb"
+    _train(src, *(("tx_ae", ["count", "amount"], seed) for seed in range(trained)))
+    con = ad_duckdb.connect(str(src))
+    try:
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=trained, promote=False,
+                        **FAST)
+    finally:
+        con.close()
+    folder = tmp_path / "set"
+    assert _cli("export", str(src), "--all", str(folder))[0] == 0
+    return folder
+
+
 def test_a_rollback_after_a_set_is_deployed_goes_back_to_what_prod_meant(tmp_path: Path) -> None:
     """Before: the set's versions were stored one by one, each moving the name (logged as promoted), then the name
     was moved to the set's current one: `rollback prod tx_ae` after a bad deploy made 'tx_ae' mean the set's staged
     retrain (never used anywhere), not prod's version of the day before, and `history` showed that staged version as
     once meant. A deploy moves each name once, from what it meant here to the set's current version."""
-    src = tmp_path / "dev.duckdb"
-    _train(src, ("tx_ae", ["count", "amount"], 0), ("tx_ae", ["count", "amount"], 1))
-    con = ad_duckdb.connect(str(src))
-    try:
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=2, promote=False, **FAST)
-    finally:
-        con.close()
-    folder = tmp_path / "set"
-    assert _cli("export", str(src), "--all", str(folder))[0] == 0
+    folder = _set_with_a_staged_retrain(tmp_path, trained=2)
     prod = tmp_path / "prod.duckdb"
     _train(prod, ("tx_ae", ["count", "amount"], 9))  # prod's own tx_ae@1: the set's 1, 2, 3 are 2, 3, 4 here
     code, out = _cli("import", str(prod), str(folder))
@@ -327,15 +334,7 @@ def test_a_staged_import_does_not_say_the_name_now_means_it(dev: Path, prod: Pat
 def test_history_of_a_set_deployed_into_an_empty_database(tmp_path: Path) -> None:
     """The set's staged versions said "(staged: 'tx_ae' stayed tx_ae@None)" in a database the name was new to: each
     says the version the name means instead of it."""
-    src = tmp_path / "dev.duckdb"
-    _train(src, ("tx_ae", ["count", "amount"], 0))
-    con = ad_duckdb.connect(str(src))
-    try:
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, promote=False, **FAST)
-    finally:
-        con.close()
-    folder = tmp_path / "set"
-    assert _cli("export", str(src), "--all", str(folder))[0] == 0
+    folder = _set_with_a_staged_retrain(tmp_path, trained=1)
     (folder / "manifest.json").unlink()  # as a build before the manifest wrote it: nothing says where it rolls back
     prod = tmp_path / "prod.duckdb"
     assert _cli("import", str(prod), str(folder))[0] == 0
