@@ -432,9 +432,10 @@ def train(
         the rare rows last) and the neighbour term compares with small random samples of training rows.
         ``trim_fraction=`` additionally leaves out the highest-error rows of each batch in robust training.
     carry_thresholds
-        Give the new version your own thresholds of earlier versions (``cut``, ``prec90``, each from the newest
-        version that has it; not ``default`` and the quantiles, which every training sets), so that
-        ``is_anomaly_at('name', 'cut', ...)`` keeps working after a retrain. One chosen on labels (``max_f1``,
+        Give the new version your own thresholds of earlier versions (``cut``, ``prec90``, each from the version
+        the bare name means, else the newest that has it; one you set on a staged version after staging it, later
+        than that version's, from the staged one; not ``default`` and the quantiles, which every training sets), so
+        that ``is_anomaly_at('name', 'cut', ...)`` keeps working after a retrain. One chosen on labels (``max_f1``,
         ``min_precision``, ...) is chosen again for the new model on the same labelled rows; the others, and one
         whose labelled rows cannot be read (a warning says why), move to the same point of the new training
         scores. CLI: ``--carry-thresholds``.

@@ -41,6 +41,7 @@ from . import (
     interrupts,
     intotable,
     jsonvalues,
+    lifecycle,
     lockwait,
     metrics,
     modelsets,
@@ -48,6 +49,7 @@ from . import (
     partitionreplace,
     pysource,
     resultgap,
+    setmanifest,
     sqlshell,
     store,
     texttable,
@@ -949,7 +951,11 @@ class _Group(click.Group):
               help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
                    "many seconds instead of failing at once (exit code 4), saying so on stderr (a note naming the holder's "
                    "PID).  [default: 0]")
-def cli(wait: float) -> None:
+@click.option("--who", metavar="NAME", envvar=lifecycle.USER_VAR, show_envvar=True,
+              help="Who the changelog (`ad-duckdb history`, ad_model_log) names for what this command stores, promotes, "
+                   "rolls back or drops, e.g. --who airflow:nightly_retrain; default: the operating system's user.")
+@click.pass_context
+def cli(ctx: click.Context, wait: float, who: str | None) -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
     database, and score rows from SQL.
 
@@ -959,6 +965,11 @@ def cli(wait: float) -> None:
       ad-duckdb score warehouse.duckdb tx_ae transactions --top 10
       ad-duckdb sql warehouse.duckdb "SELECT *, anomaly_score('tx_ae', count, amount) AS s FROM transactions ORDER BY s DESC LIMIT 5"
     """
+    if who is not None:
+        token = lifecycle.BY.set(who)
+        # Why reset: a process running several commands (a test, a notebook's CliRunner) must not name this one's
+        # --who for the next
+        ctx.call_on_close(lambda: lifecycle.BY.reset(token))
 
 
 @cli.command(cls=_QueryWordsCommand)
@@ -994,7 +1005,8 @@ def cli(wait: float) -> None:
               help="A feature with one value in every training row: refuse it, or keep it and score any other value as outside the training range.")
 @click.option("--carry-thresholds", is_flag=True,
               help="Give the new version your thresholds of earlier versions (set with `ad-duckdb threshold`; each "
-                   "from the newest version that has it), so queries naming them keep working: one chosen on labels "
+                   "from the version 'NAME' means, else the newest that has it; one you set on a staged version after "
+                   "staging it, later, from that one), so queries naming them keep working: one chosen on labels "
                    "is chosen again on the same labelled rows, the others move to the same point of the new "
                    "training scores. Not default and p90 ... p999, which every training sets anew.")
 @click.option("--promote/--no-promote", default=True, show_default=True,
@@ -1019,7 +1031,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     Example (the classic fraud recipe, normal rows only; name the features, or the label
     column and every other numeric column become features too):
       ad-duckdb train cards.duckdb card_small cards -f V1 -f V2 -f Amount --where "split = 'train'"
-    Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
+    Re-training the same NAME adds a version; SQL uses 'NAME' (its promoted version, else its newest) or 'NAME@2'.
     A nightly retrain that keeps your thresholds ('cut', 'prec90') for is_anomaly_at:
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --carry-thresholds
     A table of another DuckDB file, read where it is (read-only), the model stored in models.duckdb:
@@ -3210,8 +3222,12 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
 @click.option("--replace", is_flag=True, help="Overwrite PATH if it exists.")
 @click.option("--all", "every", is_flag=True,
               help="Write every version of every model into the folder DIR (ad-duckdb export DB --all DIR), as "
-                   "NAME@VERSION.onnx; `ad-duckdb import OTHER_DB DIR` stores them all.")
-def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool) -> None:
+                   "NAME@VERSION.onnx, with manifest.json naming those files and the version each name means; "
+                   "`ad-duckdb import OTHER_DB DIR` stores them all. With --replace, an earlier set's files there go.")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: for scripts; one object (file, model) for one model, a list of them for --all, each with "
+                   "current: whether the bare name means that version.")
+def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool, out_format: str) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
     PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does; a PATH ending in / is a folder,
@@ -3229,7 +3245,13 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
                                    f"{shlex.quote(db)} --all {shlex.quote(path)}.")
         with _open(db, read_only=True) as con:
             written = modelsets.export_all(con, model, replace=replace)
-        click.echo(f"wrote {len(written)} model file{'' if len(written) == 1 else 's'} to {model}")
+        files = [p for p in written if p.name.endswith(modelsets.SUFFIX)]
+        if out_format == "json":
+            means = set((setmanifest.read(Path(model)) or ({}, {}))[1].values())
+            click.echo(jsonvalues.dumps([{"file": p.name, "model": p.name[:-len(modelsets.SUFFIX)],
+                                          "current": p.name[:-len(modelsets.SUFFIX)] in means} for p in files], indent=1))
+            return
+        click.echo(f"wrote {len(files)} model file{'' if len(files) == 1 else 's'} to {model}")
         return
     if path is None:
         raise click.UsageError(f"Missing argument 'PATH'. ad-duckdb export takes DB MODEL PATH (the .onnx file or "
@@ -3240,6 +3262,9 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
         return
     with _open(db, read_only=True) as con:
         p = api.export_model(con, model, path, replace=replace)
+        if out_format == "json":
+            click.echo(jsonvalues.dumps({"file": str(p), "model": api.load_model(con, model).ref}, indent=1))
+            return
         click.echo(f"wrote {p}")
 
 
@@ -3263,17 +3288,20 @@ def _export_to_stdout(db: str, model: str) -> None:
 @click.option("--name", help="Store under this name (default: the name inside the file).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (model: the version to pin here, name, version, stored: false when the latest "
-                   "version already is this model, exported_as: the file's own name@version), for scripts.")
+                   "version already is this model, exported_as: the file's own name@version), for scripts; for a "
+                   "folder, a list of (file, model, stored, exported_as, current: whether the name means it here).")
 @click.option("--promote/--no-promote", default=True, show_default=True,
-              help="--no-promote stages the imported version: the name keeps meaning the version it meant until "
-                   "`ad-duckdb promote DB NAME@N`.")
+              help="--no-promote stages the imported version (for a folder, every version of the set): the name "
+                   "keeps meaning the version it meant until `ad-duckdb promote DB NAME@N`.")
 def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: bool) -> None:
     """Store a model from an .onnx file written by `ad-duckdb export`.
 
     PATH - reads the file from standard input (refused on a terminal), so
     `ad-duckdb export DB MODEL - | ad-duckdb import OTHER_DB -` copies a model with no file in between.
-    PATH a folder (as `ad-duckdb export DB --all DIR` writes): every .onnx file in it, all or nothing; a file
-    a version here already holds stores nothing, so a re-run adds no version.
+    PATH a folder (as `ad-duckdb export DB --all DIR` writes): the .onnx files its manifest.json names, all or
+    nothing (a folder holding other .onnx files, of another set, is refused; one without manifest.json, written
+    by an older build: every .onnx file in it); a file a version here already holds stores nothing, so a re-run
+    adds no version.
 
     \b
     Example:
@@ -3287,7 +3315,7 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
             f"standard input is a terminal, not an .onnx file: redirect one into it (ad-duckdb import "
             f"{shlex.quote(db)} - < tx_ae.onnx), pipe `ad-duckdb export DB MODEL -` into it, or give the file's path.")
     if Path(path).is_dir():
-        _import_folder(db, path, name, out_format)
+        _import_folder(db, path, name, out_format, promote)
         return
     creation = _Creation()
     stored = False
@@ -3322,7 +3350,7 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
         raise
 
 
-def _import_folder(db: str, path: str, name: str | None, out_format: str) -> None:
+def _import_folder(db: str, path: str, name: str | None, out_format: str, promote: bool) -> None:
     """``import DB DIR``: the set ``export --all`` wrote, all or nothing (``modelsets.import_folder``)."""
     if not any(p.name.endswith(modelsets.SUFFIX) for p in Path(path).iterdir()):
         raise click.ClickException(
@@ -3335,20 +3363,34 @@ def _import_folder(db: str, path: str, name: str | None, out_format: str) -> Non
     creation = _Creation()
     done: list[tuple[str, str, bool]] = []
     means: dict[str, tuple[str, str]] = {}
+    current: set[str] = set()
+    exported: dict[str, str] = {}
+    staged: list[str] = []
     try:
         with _open(db, create=True, creation=creation) as con, _notes():
-            done = modelsets.import_folder(con, path, means)
+            done = modelsets.import_folder(con, path, means, exported, promote=promote)
+            known = store.known_models(con)
+            current = {f"{n}@{store.bare_version(con, n, known[n])}" for n in {ref.split("@")[0] for _, ref, _ in done}}
+            # a staged set (--no-promote): per name, what it still means and how to promote the set's newest
+            newest = {n: v for _, ref, stored in done if stored for n, v in [store.parse_ref(ref)]}
+            staged = [line for n, v in sorted(newest.items()) if v is not None
+                      and (line := versioncmds.staged_line(con, n, v)) is not None]
     except BaseException:
         if creation.ours:  # nothing was stored: leave no empty database behind
             _remove_new_database(db)
         raise
     if out_format == "json":
-        click.echo(jsonvalues.dumps([{"file": f, "model": ref, "stored": stored} for f, ref, stored in done], indent=1))
+        # Why exported_as and current: version numbers start again in each database, and a deployment script must
+        # know which version each name means here after the set (current.json's names too)
+        click.echo(jsonvalues.dumps([{"file": f, "model": ref, "stored": stored, "exported_as": exported[f],
+                                      "current": ref in current} for f, ref, stored in done], indent=1))
         return
     for f, ref, stored in done:
         click.echo(f"{'stored' if stored else 'already stored'} {ref} from {f}")
     for name, (ref, theirs) in sorted(means.items()):
         click.echo(f"{name!r} means {ref} (the set's {theirs}), as where the set was exported")
+    for line in staged:
+        click.echo(line)
 
 
 @cli.command("dbt-package")

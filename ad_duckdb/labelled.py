@@ -18,6 +18,7 @@ import numpy as np
 
 from . import (
     alarmrate,
+    carryorder,
     costintervals,
     costs,
     filegoals,
@@ -84,10 +85,15 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
     # Why the version the name means first: with a retrain staged (promote=False), the newest is one no query used,
     # and a cut re-set since on the promoted one (what dashboards calling the name flag by) was lost to the staged
     # version's older copy; without a promoted version it is the newest, as before
+    prefer: dict[str, int] = {}
+    current = store.bare_version(cur, name, stored) if stored else 0
     if stored:
-        current = store.bare_version(cur, name, stored)
-        stored = [current, *(v for v in stored if v != current)]
-    for version in stored:
+        # a cut set last on a staged version first, taking only those (a damaged one's then come from the others)
+        prefer = carryorder.preferred(cur, name, stored, current)
+        first = sorted(set(prefer.values()), reverse=True)
+        stored = [*first, current, *(v for v in stored if v != current)]
+    for i, version in enumerate(stored):
+        only = {t for t, v in prefer.items() if v == version} if i < len(set(prefer.values())) else None
         try:
             prev = store.load(cur, f"{name}@{version}")
         except IntegrityError as e:
@@ -96,11 +102,12 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
             notes.warn(f"Model '{name}@{version}' is damaged, so its thresholds are not carried to the new "
                        f"version ({e}).")
             continue
-        if newest:  # what the queries used until now (the name's); the others' were already replaced by a retrain
+        if newest and version == current:  # what the queries used until now; the others' were replaced by a retrain
             _warn_replaced_not_carried(cur, thresholds.replaced_by_user(prev.thresholds), prev.ref, new_ref)
             newest = False
         taken = {t.name for t in out}
-        own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]
+        own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken
+               and (only is None or t.name in only)]
         grid = (prev.metrics or {}).get("score_quantiles")
         if own and not grid:
             raise BadInputError(

@@ -15,6 +15,7 @@ import datetime as dt
 import getpass
 import json
 import os
+from contextvars import ContextVar
 from typing import Any
 
 from .exceptions import BadInputError
@@ -48,9 +49,19 @@ def bare_version(stored: list[int], pin: int | None) -> int | None:
     return pin if pin in stored else max(stored)
 
 
+# Who the command line's ``--who`` names (set for one command by cli.py); None: not given
+BY: ContextVar[str | None] = ContextVar("ad_duckdb_who", default=None)
+USER_VAR = "AD_DUCKDB_USER"
+
+
 def who() -> str:
-    """The user a log entry names: the operating system's login (``getpass``), or the uid where there is none (a
-    container whose uid has no passwd entry)."""
+    """The user a log entry names: ``ad-duckdb --who``, else ``$AD_DUCKDB_USER``, else the operating system's login
+    (``getpass``), or the uid where there is none (a container whose uid has no passwd entry). Why a name of its own:
+    a scheduler runs every job as one service account, and the changelog could not tell which job (or which person
+    who triggered it) promoted or rolled back a version; a blank value falls back, as an unset one."""
+    for given in (BY.get(), os.environ.get(USER_VAR)):
+        if given and given.strip():
+            return given.strip()
     try:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):
@@ -83,6 +94,21 @@ def on_store(cur: Any, name: str, version: int, before: list[int], promote: bool
     elif was is not None:
         _set(cur, name, was)
     log(cur, name, version, how, {"promoted": bool(promote or was is None), "was": was})
+
+
+def on_set_store(cur: Any, name: str, new: list[int], final: int, was: int | None) -> None:
+    """In a set import's transaction (``modelsets``), once its versions of ``name`` are stored (``new``): make the
+    bare name mean ``final`` and log each new version: ``final`` as what the name means now, moved from ``was`` (what
+    it meant before the set), the others as staged. Why one move, not one per version as one file's import: each
+    was logged as once meant, so a rollback after a deploy went to the set's staged retrain, not to what the name
+    meant here before the deploy, and history called that retrain a version once used."""
+    stored = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?", [name]).fetchall()]
+    if name in promoted(cur) or final != max(stored):
+        _set(cur, name, final)
+    for v in new:  # a staged one's "was": what the name means instead of it (history: "staged: 'tx_ae' stayed ...")
+        log(cur, name, v, "imported", {"promoted": v == final, "was": was if v == final else final})
+    if final not in new and final != was:  # a version here already held the set's current one
+        log(cur, name, final, "promoted", {"was": was})
 
 
 def set_current(cur: Any, name: str, version: int, stored: list[int], event: str) -> int | None:

@@ -197,11 +197,14 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
     if not broken:
         return
     one = len(broken) == 1
-    fix = (f"until {'it calls' if one else 'they call'} a stored version ('{name}@{max(stored)}', or '{name}' for the latest)" if stored else
+    # Why the version the bare name means, not the newest: with a retrain staged, the newest is one nobody chose
+    current = store.bare_version(cur, name, stored) if stored else 0
+    fix = (f"until {'it calls' if one else 'they call'} a stored version ('{name}@{current}', or '{name}', which means "
+           "it)" if stored else
            f"until you train or import '{name}' again: every version of '{name}' is dropped")
     if stored:
         now = store.version_features(cur, name)
-        latest = now.get(max(stored))
+        latest = now.get(current)
         # Why per version: after a retrain on other features, the latest takes other columns than the view passes
         other = [v for v in sorted(gone) if v in was and latest is not None and not store.same_features(was[v], latest)]
         # a version an earlier drop removed: its columns are gone with it, so the latest may take others (a retrain
@@ -209,7 +212,7 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
         unknown = [v for v in sorted(gone) if v not in was]
         if other or unknown:
             fix = f"until {'it calls' if one else 'they call'} a stored version: " + "; ".join(
-                [_version_of_columns(name, v, was[v], now, max(stored)) for v in other] +
+                [_version_of_columns(name, v, was[v], now, current) for v in other] +
                 ([_stored_feature_sets(name, unknown, now)] if unknown else []))
     notes.warn(f"{'; '.join(broken)}, no longer stored: {'its' if one else 'their'} queries fail {fix} "
                f"(CREATE OR REPLACE VIEW ... to change a view).")
@@ -353,10 +356,10 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         same = _same_as_latest(cur, r)
         if same is not None:
             raise _AlreadyStored(same)
-        if promote:  # a staged import changes nothing for queries of the bare name
+        if promote:  # a staged import changes nothing for queries of the bare name: promote says these when it moves
             warn_if_features_changed(cur, r, "import")
-            _warn_if_older_than_latest(cur, r, exported, origin)
-        _warn_if_own_thresholds_lacked(cur, r)
+            warn_if_older_than_latest(cur, r, exported, origin)
+            warn_if_own_thresholds_lacked(cur, r)
 
     cur = interrupts.cursor(con)
     try:
@@ -403,11 +406,18 @@ class _AlreadyStored(Exception):  # noqa: N818 (a signal that ends the save, nev
         self.latest = latest
 
 
-def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
+# What the bare name meant before a store: (version, its feature names), as store.latest_features says
+Before = tuple[int, list[str]] | None
+
+
+def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, before: Before | bool = True) -> None:
     """Say that ``'name'`` will mean a version of other features, when it will (``store.save``'s ``before_insert``
     of ``train`` or ``import_model``, named by ``doing``). Why: a query that calls it with the old columns keeps
-    running when their count is the same, and scores each value as the new feature in its place."""
-    before = store.latest_features(cur, rec.name)
+    running when their count is the same, and scores each value as the new feature in its place. ``before``: what
+    the name meant before (``True``: look it up now)."""
+    before = store.latest_features(cur, rec.name) if before is True else before
+    if before is None or before is False:
+        return
     if before is None or store.same_features(before[1], rec.feature_names):
         return
     old, was = f"{rec.name}@{before[0]}", before[1]
@@ -418,15 +428,22 @@ def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
     )
 
 
-def _warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin: str) -> None:
+def newest_made(cur: Any, name: str) -> tuple[int, Any] | None:
+    """The newest stored version of ``name`` and when it was made (None with none stored)."""
+    row = cur.execute("SELECT version, created_at FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
+                      [name]).fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin: str,
+                              was: tuple[tuple[int, Any] | None, Before] | None = None) -> None:
     """Say that ``'name'`` will score with the imported model, when it was made before the latest version (an
     export of an older release's model, imported to compare after an upgrade and a retrain). Why: the import is
-    the newest version, so every query, dbt run and server naming the model moved back to it, and nothing said."""
-    row = cur.execute("SELECT version, created_at FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
-                      [rec.name]).fetchone()
+    the newest version, so every query, dbt run and server naming the model moved back to it, and nothing said.
+    ``was``: (``newest_made``, what the name meant) before the import; None: look them up now."""
+    row, before = was if was is not None else (newest_made(cur, rec.name), store.latest_features(cur, rec.name))
     if row is None or row[1] is None or rec.created_at >= row[1]:
         return
-    before = store.latest_features(cur, rec.name)
     if before is not None and not store.same_features(before[1], rec.feature_names):
         return  # warn_if_features_changed says that queries naming it get the import, and what to do
     latest, other = f"{rec.name}@{row[0]}", f"{rec.name}_imported"
@@ -439,15 +456,16 @@ def _warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin
         f"CLI: {drop}) and import it under another name instead (name={other!r}, CLI: --name {other}).")
 
 
-def _warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord) -> None:
+def warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord, before: Before | bool = True) -> None:
     """Say which thresholds of the user's own (not the ones every training sets) the latest version of the name has
     and the imported model lacks, with how each was set and the command that sets it on the new version.
 
     Why: a model trained in dev and imported into prod becomes what 'name' means there, and dashboards calling
     is_anomaly_at('name', 'c2', ...) failed from their next registration on, while the import said nothing; a
-    retrain has --carry-thresholds for this, an import has only the thresholds in its file."""
-    before = store.latest_features(cur, rec.name)
-    if before is None:
+    retrain has --carry-thresholds for this, an import has only the thresholds in its file. ``before``: what the name
+    meant before (``True``: look it up now)."""
+    before = store.latest_features(cur, rec.name) if before is True else before
+    if before is None or before is False:
         return
     have = {t.name for t in rec.thresholds}
     lacked = [r for r in cur.execute(

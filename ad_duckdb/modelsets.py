@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, store
+from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, setmanifest, setnotes, store
 from .connarg import check_connection
 from .exceptions import BadInputError, IntegrityError
 from .store import ModelRecord
@@ -35,8 +35,13 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
         # Why all read before any is written: a damaged version found halfway left half the set in the folder
         recs = [_checked(cur, ref) for ref in refs]
         pins = lifecycle.promoted(cur)
-        means = {name: f"{name}@{bare}" for name, versions in sorted(known.items())
-                 if (bare := lifecycle.bare_version(sorted(versions), pins.get(name))) != max(versions)}
+        every = {name: f"{name}@{lifecycle.bare_version(sorted(versions), pins.get(name))}"
+                 for name, versions in sorted(known.items())}
+        means = {name: ref for name, ref in every.items() if ref != f"{name}@{max(known[name])}"}
+        # Why said: in a database the name is new to, rollback has no version it meant before there to go to
+        back = {name: f"{name}@{v}" for name, versions in sorted(known.items())
+                if (v := lifecycle.rollback_target(cur, name, sorted(versions))) is not None}
+        database = store.cli_db(cur)
     finally:
         cur.close()
     if not refs:
@@ -45,18 +50,42 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
     if out.exists() and not out.is_dir():
         raise BadInputError(f"{str(out)!r} is a file; export --all writes one file per model version into a folder.")
     there = [f"{ref}{SUFFIX}" for ref in refs if (out / f"{ref}{SUFFIX}").exists()]
-    there += [CURRENT] if (out / CURRENT).exists() else []
+    there += [f for f in (CURRENT, setmanifest.NAME) if (out / f).exists()]
     if there and not replace:
         raise BadInputError(f"{str(out)!r} already holds {', '.join(there[:5])}"
                             f"{' ...' if len(there) > 5 else ''}; pass replace=True (CLI: --replace) to overwrite, "
                             "or export to an empty folder.")
+    earlier = _earlier_set(out) if replace else []
+    mine = {f"{ref}{SUFFIX}" for ref in refs}
+    others = sorted(p.name for p in out.iterdir() if p.name.endswith(SUFFIX) and p.name not in mine
+                    and p.name not in earlier) if out.is_dir() else []
+    if others:
+        # Why refused: `import DIR` reads one set, and would refuse the folder; a file not written by an export is
+        # the user's, never removed
+        raise BadInputError(f"{str(out)!r} holds {', '.join(others[:5])}{' ...' if len(others) > 5 else ''}, not of "
+                            "this set (another export's, or your own): nothing was exported. Export to an empty "
+                            "folder, or move them out of it.")
     out.mkdir(parents=True, exist_ok=True)
     written = [onnxfile.write_file(rec, out / f"{rec.ref}{SUFFIX}", replace=replace) for rec in recs]
+    for f in earlier:  # the earlier set's files this one has not replaced: an import would mix them in
+        if f not in mine:
+            (out / f).unlink(missing_ok=True)
     (out / CURRENT).unlink(missing_ok=True)  # an earlier export's (replace=True) must not outlive its set
     if means:
         (out / CURRENT).write_text(jsonvalues.dumps(means, indent=1) + "\n")
-        written.append(out / CURRENT)
-    return written
+    # Why current.json stays beside the manifest: a build before the manifest reads which version each name means there
+    setmanifest.write(out, written, every, back, database)
+    return [*written, *([out / CURRENT] if means else []), out / setmanifest.NAME]
+
+
+def _earlier_set(out: Path) -> list[str]:
+    """The model files the manifest in ``out`` lists (an earlier ``export --all`` there), which ``replace`` replaces;
+    [] without one, or with one that cannot be read (its files are then left, and named if not of the new set)."""
+    try:
+        got = setmanifest.read(out) if out.is_dir() else None
+    except BadInputError:
+        return []
+    return [f for f in got[0] if f.endswith(SUFFIX) and "/" not in f and "\\" not in f] if got else []
 
 
 def _checked(cur: Any, ref: str) -> ModelRecord:
@@ -68,13 +97,18 @@ def _checked(cur: Any, ref: str) -> ModelRecord:
 
 
 def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
-                  means: dict[str, tuple[str, str]] | None = None) -> list[tuple[str, str, bool]]:
+                  means: dict[str, tuple[str, str]] | None = None,
+                  exported_as: dict[str, str] | None = None, *, promote: bool = True) -> list[tuple[str, str, bool]]:
     """Store every ``.onnx`` file of ``folder`` (as ``export_all`` writes them), each name's versions in their
     exported order, in one transaction: a file that cannot be read or stored stores none of the set. A file whose
     graph and thresholds a version of its name here already holds stores nothing, so a re-run adds no version.
-    Returns (file, version here, stored) per file. A name whose ``current.json`` entry says it meant another version
-    than its newest where the set was exported means that version here too; ``means`` gets, per such name, (the
-    version here, the set's)."""
+    Returns (file, version here, stored) per file. Each name the set stores a version of comes to mean the version
+    it meant where the set was exported (its newest, or the one ``current.json`` names), moved once from what it
+    meant here (which ``rollback`` goes back to); the set's other versions are staged. A name the set stores nothing
+    of keeps its meaning. ``promote=False`` (CLI: ``--no-promote``) stages them all: each name keeps meaning what it
+    meant here (a name new here means the set's version, as a first training does). ``means`` gets, per name of
+    ``current.json`` meaning its version here, (the version here, the set's), and ``exported_as``, per file, the
+    set's version it holds (its name@version there)."""
     from .models import import_checks
 
     con = check_connection(con, "import_folder")
@@ -83,41 +117,73 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
     if not files:
         raise BadInputError(f"{str(path)!r} holds no {SUFFIX} file; give the folder `ad-duckdb export DB --all DIR` "
                             "wrote, or one model file.")
+    manifest = setmanifest.read(path)
+    if manifest is not None:
+        files = setmanifest.files_of_set(path, [p.name for p in files], manifest[0])
     recs: list[tuple[Path, ModelRecord]] = []
     for p in files:
         rec = onnxfile.read_file(p)  # any file refused: nothing stored
+        if manifest is not None:
+            setmanifest.check_file(p, manifest[0])
         import_checks(rec, p.name)
         recs.append((p, rec))
     recs.sort(key=lambda pr: (pr[1].name, pr[1].version))
     wanted = _wanted(path)
+    if manifest is not None:
+        wanted = _means_of(path, manifest[1], [rec for _, rec in recs], wanted)
     here: dict[str, str] = {}  # the set's ref -> the version here holding it
+    made: dict[str, tuple[str, str, ModelRecord]] = {}  # the ref here -> (its file, the set's ref, the record stored)
     done: list[tuple[str, str, bool]] = []
     cur = interrupts.cursor(con)
     try:
         store.ensure_schema(cur)
         store.check_can_write(cur, f"Cannot store the models of {str(path)!r}")
         with store.transaction(cur):
+            before = {name: setnotes.meant(cur, name) for name in dict.fromkeys(rec.name for _, rec in recs)}
+            known = store.known_models(cur)
+            was = {name: store.bare_version(cur, name, known[name]) if name in known else None for name in before}
+            new: dict[str, list[int]] = {}  # per name, the versions the set stores
+            newest: dict[str, str] = {}  # per name, the set's newest version (recs come sorted)
             for p, rec in recs:
                 exported = rec.ref
+                newest[rec.name] = exported
+                if exported_as is not None:
+                    exported_as[p.name] = exported
                 held = _held(cur, rec)
                 if held is not None:
                     done.append((p.name, held, False))
                     here[exported] = held
+                    made[held] = (p.name, exported, rec)
                     continue
                 rec.source = f"imported from {p.name} ({rec.ref}; {rec.source})"
                 store.insert_next(cur, rec)
+                new.setdefault(rec.name, []).append(rec.version)
                 done.append((p.name, rec.ref, True))
                 here[exported] = rec.ref
+                made[rec.ref] = (p.name, exported, rec)
             for name, ref in wanted.items():
                 if ref not in here:
                     raise BadInputError(f"{str(path / CURRENT)!r} says {name!r} means {ref}, but the folder holds no "
                                         f"{ref}{SUFFIX}; export the set again (ad-duckdb export DB --all DIR --replace).")
-                version = int(here[ref].rpartition("@")[2])
-                stored = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?",
-                                                          [name]).fetchall()]
-                lifecycle.set_current(cur, name, version, stored, "promoted")
-                if means is not None:
+            # Why only names the set stored a version of: a re-run stores nothing, and must not undo what was done
+            # here since (a rollback after the deploy)
+            for name, versions in new.items():
+                final = int(here[wanted.get(name, newest[name])].rpartition("@")[2])
+                back = was[name]
+                if not promote and back is not None:
+                    final = back
+                if back is None and manifest is not None and manifest[2].get(name) in here:
+                    # new here: rollback goes where it goes where the set was exported
+                    back = int(here[manifest[2][name]].rpartition("@")[2])
+                lifecycle.on_set_store(cur, name, versions, final, back)
+            for name, ref in wanted.items():
+                stored = store.known_models(cur)[name]
+                if means is not None and f"{name}@{store.bare_version(cur, name, stored)}" == here[ref]:
                     means[name] = (here[ref], ref)
+            # Why after the set is stored, against what each name meant before it: the notes one file's import gives
+            # (other columns, the user's thresholds lacked, an older model) are of what the name comes to mean, and
+            # a set's older versions are never that; in the transaction, so a note made an error stores nothing
+            setnotes.warn_moved(cur, before, made)
     finally:
         cur.close()
     if not any(stored for _, _, stored in done):
@@ -141,6 +207,24 @@ def _wanted(path: Path) -> dict[str, str]:
         raise BadInputError(f"{str(file)!r} is not a map of names to versions ({{\"tx_ae\": \"tx_ae@1\"}}); export the "
                             "set again (ad-duckdb export DB --all DIR --replace), or delete the file.")
     return got
+
+
+def _means_of(path: Path, means: dict[str, str], recs: list[ModelRecord], current: dict[str, str]) -> dict[str, str]:
+    """The names of the manifest's ``means`` that mean another version than their newest in the set (as
+    ``current.json`` lists them); refuses a ``current.json`` that says otherwise (another set's, copied in)."""
+    newest: dict[str, str] = {}
+    for rec in recs:
+        newest[rec.name] = rec.ref  # recs come sorted by name and version
+    wanted = {name: ref for name, ref in means.items() if ref != newest.get(name)}
+    bad = sorted(set(means) - set(newest)) + sorted(n for n, r in wanted.items() if r.rpartition("@")[0] != n)
+    if bad:
+        raise BadInputError(f"{str(path / setmanifest.NAME)!r} names {', '.join(map(repr, bad))}, of no file of the set "
+                            "as it says; export the set again into an empty folder (ad-duckdb export DB --all DIR).")
+    if (path / CURRENT).exists() and current != wanted:
+        raise BadInputError(f"{str(path / CURRENT)!r} is not the one of this set's {setmanifest.NAME} (another set's, "
+                            "copied into the folder?); nothing was imported: export the set again into an empty folder "
+                            "(ad-duckdb export DB --all DIR).")
+    return wanted
 
 
 def _held(cur: Any, rec: ModelRecord) -> str | None:

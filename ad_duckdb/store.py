@@ -346,13 +346,15 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
             # Why here: a lookup of 'tx_ae@1' said "No model 'tx_ae@1'", as if such a name could be stored
             raise BadReferenceError(
                 f"Model reference {ref!r} is malformed: a model name never holds '@' and cannot be empty ('@' only "
-                "separates the version); use 'name' for the latest version or 'name@N' for version N, e.g. 'tx_ae@2'."
+                "separates the version); use 'name' (its promoted version, else its newest) or 'name@N' for version "
+                "N, e.g. 'tx_ae@2'."
             )
         # Why isascii: str.isdigit accepts '²' (int() then fails) and other scripts' digits ('١', '１'), which a
         # version written in SQL is never meant to be
         if not (ver.isascii() and ver.isdigit()) or int(ver) < 1:
             raise BadReferenceError(
-                f"Model reference {ref!r} has a bad version {ver!r}: use 'name' for the latest or 'name@N' with N >= 1."
+                f"Model reference {ref!r} has a bad version {ver!r}: use 'name' (its promoted version, else its "
+                "newest) or 'name@N' with N >= 1."
             )
         return name, int(ver)
     return ref, None
@@ -424,14 +426,12 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
 
 def insert_next(cur: Any, rec: ModelRecord) -> None:
     """Store ``rec`` as the next version of its name inside the caller's transaction: for a set of models stored
-    all or nothing (``modelsets``), where ``save``'s own transaction per model would leave half a set."""
+    all or nothing (``modelsets``), where ``save``'s own transaction per model would leave half a set. Neither
+    logged nor promoted: the caller moves each name once the set is stored (``lifecycle.on_set_store``)."""
     check_name(rec.name)
     rec.sha256 = sha256_hex(rec.onnx)
     rec.version = next_version(cur, rec.name)
-    before = [int(v) for (v,) in cur.execute("SELECT version FROM ad_models WHERE name = ?", [rec.name]).fetchall()]
     _insert(cur, rec)
-    # Why as save's: a set's versions are logged in history, and a name with a promoted version follows the set
-    lifecycle.on_store(cur, rec.name, rec.version, before, True, "imported")
 
 
 def next_version(cur: Any, name: str) -> int:
@@ -710,8 +710,8 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
                 f"Model '{name}@{version}' was dropped (ad-duckdb drop / drop_model); {name!r} now has "
                 f"version{'s' if len(known[name]) > 1 else ''} {vs}. "
                 f"Version numbers are never reused: pin "
-                f"{'one of those' if len(known[name]) > 1 else repr(f'{name}@{known[name][0]}')}, or use '{name}' for "
-                f"the latest.{_instead_of_dropped(name, version, stored or {}) if version is not None else ''}",
+                f"{'one of those' if len(known[name]) > 1 else repr(f'{name}@{known[name][0]}')}, or use '{name}' "
+                f"(its promoted version, else its newest).{_instead_of_dropped(name, version, stored or {}) if version is not None else ''}",
                 dropped=True
             )
         what = f"'{name}@{version}'" if version is not None else f"{name!r} (every version, up to {name}@{last})"
@@ -727,8 +727,8 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
         # shell user has no connection to refresh
         elsewhere = "." if (from_command_line() if afresh is None else afresh) else (
             f", or, if it was trained in another connection, {REFRESH_FIX}.")
-        return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the "
-                                  f"latest{elsewhere}")
+        return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' (its "
+                                  f"promoted version, else its newest){elsewhere}")
 
     def suggest(k: str) -> str:  # never a version the stored model lacks
         if version is None:

@@ -149,7 +149,7 @@ def history_lines(doc: dict[str, Any]) -> list[str]:
         for e in v["events"]:
             said = e["event"]
             if e["event"] in ("trained", "imported") and e.get("promoted") is False:
-                said += f" (staged: '{name}' stayed {name}@{e['was']})"
+                said += f" (staged: '{name}' stayed {name}@{e['was']})" if e.get("was") is not None else " (staged)"
             elif e["event"] in ("promoted", "rolled back") and e.get("was") is not None:
                 said = f"{'promoted' if e['event'] == 'promoted' else 'rolled back to'}: '{name}' was {name}@{e['was']}"
             lines.append(f"  {_when(e['at'])}  {said} by {e['by']}")

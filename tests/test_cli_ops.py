@@ -76,7 +76,7 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
     # sees every stored version, and a shell user has no connection to refresh
     for args in (("show", model_db, "tx_ae@9"), ("score", model_db, "tx_ae@9", "transactions")):
         rc, out, err = invoke(*args)
-        assert rc == 5 and "Use 'tx_ae' for the latest" in err and "refresh" not in err and "SIGHUP" not in err, err
+        assert rc == 5 and "Use 'tx_ae' (its promoted version, else its newest)" in err and "refresh" not in err and "SIGHUP" not in err, err
     # an option value out of range is a wrong option (2), named by its flag: these exited 1, --top -1 in the library's
     # words "n= (CLI: --top)", the training options as "The 'n_models' parameter must be ..."
     for args, flag in ((("score", model_db, "tx_ae", "transactions", "--top", "-1"), "--top"),
@@ -119,7 +119,7 @@ def test_a_commands_missing_version_in_sql_never_says_refresh_whatever_thread_ru
     # thread of the test's own, as deterministic stand-in for one of DuckDB's)
     with _open(model_db, read_only=True) as con:
         said = _missing_version_error(con)
-    assert "Use 'tx_ae' for the latest." in said and "refresh" not in said and "SIGHUP" not in said, said
+    assert "Use 'tx_ae' (its promoted version, else its newest)." in said and "refresh" not in said and "SIGHUP" not in said, said
     # a Python connection knows the versions stored when it registered: there the advice applies, on any thread
     con = ad_duckdb.connect(model_db, read_only=True)
     try:

@@ -631,8 +631,8 @@ def test_missing_version_in_a_dbt_run_does_not_say_refresh(tmp_path: Path) -> No
     # dbt opens the file for the run and holds its write lock, so the functions know every stored version; the advice
     # to call ad_duckdb.refresh(con) or SIGHUP a server was no fix a dbt model can apply
     with _dbt_cursor_with_ae(tmp_path / "v.duckdb") as cur:
-        with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' for the "
-                                               r"latest\. In a dbt run") as err:
+        with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' \(its promoted "
+                                               r"version, else its newest\)\. In a dbt run") as err:
             cur.execute("SELECT anomaly_score('ae@9', 1.0, 2.0)").fetchall()
         assert "refresh" not in str(err.value)
 

@@ -47,7 +47,7 @@ def test_every_version_moves_to_another_database_and_a_rerun_stores_nothing(dev:
     code, out = _cli("export", str(dev), "--all", str(folder))
     assert code == 0, out
     assert out.strip() == f"wrote 3 model files to {folder}"
-    assert sorted(p.name for p in folder.iterdir()) == ["small@1.onnx", "tx_ae@1.onnx", "tx_ae@2.onnx"]
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "small@1.onnx", "tx_ae@1.onnx", "tx_ae@2.onnx"]
     prod = tmp_path / "prod.duckdb"
     code, out = _cli("import", str(prod), str(folder))
     assert code == 0, out

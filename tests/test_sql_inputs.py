@@ -259,8 +259,8 @@ def test_model_name_with_sql_or_junk_is_just_a_name(con: duckdb.DuckDBPyConnecti
     assert one(con, "SELECT count(*) FROM ad_models") == 1
 
 
-_BAD_VERSION = r"has a bad version {bad}: use 'name' for the latest or 'name@N' with N >= 1"
-_MALFORMED = r"is malformed: .*'name' for the latest version or 'name@N'"
+_BAD_VERSION = r"has a bad version {bad}: use 'name' \(its promoted version, else its newest\) or 'name@N' with N >= 1"
+_MALFORMED = r"is malformed: .*'name' \(its promoted version, else its newest\) or 'name@N'"
 
 
 @pytest.mark.parametrize(("ref", "says"), [

@@ -134,7 +134,7 @@ def test_dropping_a_version_a_view_pins_names_the_view(tmp_path: pytest.TempPath
     rc, out, err = invoke("drop", path, "tx_ae", "--keep", "1", "--yes")
     assert rc == 0 and out.strip() == "dropped tx_ae version(s) 1", (out, err)
     assert "note: view dash_v1 calls 'tx_ae@1', no longer stored: its queries fail until it calls a stored version " \
-           "('tx_ae@2', or 'tx_ae' for the latest)" in err, err
+           "('tx_ae@2', or 'tx_ae', which means it)" in err, err
     assert "dash_latest" not in err and "dash_v11" not in err
     con = ad_duckdb.connect(path)
     try:
@@ -171,7 +171,7 @@ def test_a_dropped_pinned_version_names_the_one_version_left(tmp_path: pytest.Te
     try:
         ad_duckdb.drop_model(con, "tx_ae@1")
         with pytest.raises(duckdb.Error, match=r"'tx_ae@1' was dropped .* now has version 2\. Version numbers are "
-                                            r"never reused: pin 'tx_ae@2', or use 'tx_ae' for the latest\."):
+                                            r"never reused: pin 'tx_ae@2', or use 'tx_ae' \(its promoted version, else its newest\)\."):
             con.execute("SELECT anomaly_score('tx_ae@1', 5, 100)").fetchall()
     finally:
         con.close()
@@ -232,7 +232,7 @@ def test_dropping_a_version_two_views_pin_says_they_fail(tmp_path: pytest.TempPa
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as seen:
             ad_duckdb.drop_model(con, "tx_ae@1")
         assert "view dash_a calls 'tx_ae@1'; view dash_b calls 'tx_ae@1', no longer stored: their queries fail until " \
-               "they call a stored version ('tx_ae@2', or 'tx_ae' for the latest)" in str(seen[0].message)
+               "they call a stored version ('tx_ae@2', or 'tx_ae', which means it)" in str(seen[0].message)
     finally:
         con.close()
 
@@ -478,7 +478,7 @@ def test_a_view_pinning_a_dropped_version_is_pointed_at_a_stored_version_of_its_
     assert rc == 0, err
     assert ("note: view dash_v2 calls 'm@2', no longer stored: its queries fail until it calls a stored version: "
             "'m@1' takes the columns 'm@2' took (count, amount)") in err, err
-    assert "('m@3', or 'm' for the latest)" not in err, err
+    assert "('m@3', or 'm', which means it)" not in err, err
     # pruned with m@1: the view's columns are now in no stored version
     rc, _, err = invoke("drop", str(tmp_path / "pruned.duckdb"), "m", "--keep", "1", "--yes")
     assert rc == 0, err
@@ -737,7 +737,7 @@ def test_a_later_drop_does_not_point_a_view_broken_earlier_at_a_version_of_other
     assert rc == 0 and "'m@2' takes the columns 'm@1' took (count, amount)" in err, err
     rc, out, err = invoke("drop", path, "m@2", "--yes")
     assert rc == 0 and out.strip() == "dropped m version(s) 2", (out, err)
-    assert "'m@3', or 'm' for the latest" not in err, err
+    assert "'m@3', or 'm', which means it" not in err, err
     assert ("view dash_v1 calls 'm@1', no longer stored: its queries fail until it calls a stored version: one that "
             "takes the columns of 'm@1' (dropped earlier, so they are no longer known): 'm@3' takes (count, amount_d)"
             ) in err, err
@@ -791,3 +791,24 @@ def test_compare_of_two_versions_that_both_rank_every_anomaly_first_gives_an_int
     text = str(VersionComparison("m@1", "m@2", "t", 40, 10, 10, 0.9, labelled=j))
     assert f"95% interval {p.low:+.4f} to {p.high:+.4f}" in text and "DeLong's variance is 0" in text, text
     assert "audit sample" not in text and "says little about whether the versions are alike" in text, text
+
+
+def test_a_broken_view_is_pointed_at_the_version_the_name_means_not_a_staged_newer_one(tmp_path: Path) -> None:
+    """Before: with tx_ae@1 promoted and tx_ae@3 staged, dropping tx_ae@2 under a view pinning it advised "('tx_ae@3',
+    or 'tx_ae' for the latest)": tx_ae@3 is a retrain nobody chose, and 'tx_ae' means tx_ae@1, not the latest."""
+    path = str(tmp_path / "staged.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=300)
+        for seed in range(2):
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=seed, **FAST)
+        ad_duckdb.promote(con, "tx_ae@1")
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=2, promote=False, **FAST)
+        con.execute("CREATE VIEW dash AS SELECT anomaly_score('tx_ae@2', count, amount) AS s FROM transactions")
+    finally:
+        con.close()
+    rc, _, err = invoke("drop", path, "tx_ae@2", "--yes")
+    assert rc == 0, err
+    assert "until it calls a stored version ('tx_ae@1', or 'tx_ae', which means it)" in err, err
+    rc, _, err = invoke("show", path, "tx_ae@2")
+    assert rc != 0 and "use 'tx_ae' (its promoted version, else its newest)" in err, err
