@@ -915,7 +915,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                     source_types: dict[str, str] | None = None,
                     watch: ScoredTop | None = None,
                     imputed: bool = True,
-                    model_column: bool = False) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+                    model_column: bool = False,
+                    threshold: str = "default") -> tuple[LoadedModel, Any, Any, list[BaseException]]:
     """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain,
     anomaly_imputed]), its
     closer, and a list that receives the error the reader stopped on. ``tally``: a list that receives the
@@ -928,6 +929,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     ``watch``: receives each batch's feature columns and scores (the CLI's note on a totals row scored at the top).
     ``imputed``: with ``explain``, also anomaly_imputed (False: appending to a table an earlier release wrote without it).
     ``model_column``: last, ``MODEL_COLUMN``, the version that scored the rows (``lm.ref``) in each.
+    ``threshold``: the stored threshold ``is_anomaly`` is read at, as ``is_anomaly_at`` reads it.
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
@@ -940,8 +942,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     counted = DriftTally(lm)
     if tally is not None:
         tally.append(counted)
-    # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
-    threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
+    # the same refusal as SQL's is_anomaly_at when the model has no such threshold, never all False
+    cut = lm.threshold(threshold) if "is_anomaly" in outputs else np.inf
     cur = pysource.cursor(con, source)
     try:
         # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
@@ -1013,7 +1015,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                     if o == "anomaly_score":
                         arrays.append(to_arrow(s64, pa.float64()))
                     elif o == "is_anomaly":
-                        arrays.append(to_arrow(s64 > threshold, pa.bool_()))
+                        arrays.append(to_arrow(s64 > cut, pa.bool_()))
                     else:
                         # Why in halves on the pool: np.interp releases the GIL, and it is a fifth of the work at d=2.
                         arrays.append(to_arrow(np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2)))),
@@ -1062,6 +1064,7 @@ def score(
     progress: bool = False,
     model_column: bool = False,
     replace_partition: Sequence[str] | str | None = None,
+    threshold: str = "default",
     _added_top: AddedTop | None = None,
     _scored_top: ScoredTop | None = None,
     _replaced: list[int] | None = None,
@@ -1094,6 +1097,11 @@ def score(
     constraint of the table) leaves the table as it was. A run that scores no rows replaces none (the table keeps the
     day's earlier rows). The columns must be among those written (kept by ``columns=``). ``_replaced`` gets the rows
     deleted.
+
+    ``threshold="c2"`` (CLI: ``--threshold c2``) reads ``is_anomaly`` at that stored threshold, as
+    ``is_anomaly_at('tx_ae', 'c2', ...)`` does, instead of at ``default``: BigQuery ML's ``ML.DETECT_ANOMALIES(MODEL
+    tx_ae, STRUCT(0.02 AS contamination), TABLE t)`` is ``set_threshold(con, "tx_ae", "c2", "contamination",
+    target=0.02)`` once, then ``score(con, "tx_ae", "t", threshold="c2")``.
 
     ``model_column=True`` (CLI: ``--model-column``) adds a last column, ``anomaly_model``, holding the version that
     scored each row (``'tx_ae@3'``, also when ``'tx_ae'`` was asked for): a history table appended to across
@@ -1133,6 +1141,12 @@ def score(
         raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}"
                             f"{explained}.")
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
+    if not isinstance(threshold, str):  # BigQuery ML's STRUCT(0.02 AS contamination) is a number in the call
+        raise BadInputError(
+            f"Scoring with {model!r}: threshold= names a stored threshold (e.g. 'default', 'p99'); got {threshold!r}. "
+            f"For a share of the training rows, store it once: ad_duckdb.set_threshold(con, {model!r}, 'c2', "
+            f"'contamination', target={threshold if isinstance(threshold, float) and 0 < threshold <= 0.5 else 0.02!r}), "
+            "then threshold='c2'.")
     kept = _kept_columns(model, columns)
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
@@ -1159,7 +1173,8 @@ def score(
             imputed = held is None or "anomaly_imputed" in {c.lower() for c in held}
             lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
                                                         lossless=into is not None, source_types=types, watch=_scored_top,
-                                                        imputed=imputed, model_column=model_column)
+                                                        imputed=imputed, model_column=model_column,
+                                                        threshold=threshold)
         except (AdDuckDBError, duckdb.Error) as e:
             if append and into is not None and held is None:
                 first_append_error(into, source, model, e)
@@ -1324,11 +1339,13 @@ def _drift_note(tally: list[DriftTally], source: str) -> None:
 
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,
-               columns: Sequence[str] | None = None, adds: Sequence[str] = (), model_column: bool = False) -> pa.Table:
+               columns: Sequence[str] | None = None, adds: Sequence[str] = (), model_column: bool = False,
+               threshold: str = "default") -> pa.Table:
     """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them, but in DuckDB's lossless Arrow types:
     ``arrow.uuid``, ``arrow.json``, opaque ``time_tz``, ...), highest first. ``adds``: column
     names the caller adds to the rows (the CLI's anomaly_explain), refused in the source as the score columns are.
-    ``model_column``: also ``anomaly_model``, the version that scored the rows (as ``score``'s).
+    ``model_column``: also ``anomaly_model``, the version that scored the rows (as ``score``'s); ``threshold``: the
+    stored threshold ``is_anomaly`` is read at (as ``score``'s).
 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
@@ -1340,7 +1357,8 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     # Lossless both ways: the table goes back into DuckDB (the command line prints it from there), and DuckDB's
     # default Arrow export printed a UHUGEINT of 2^128 - 1 as -1, a TIME WITH TIME ZONE without its offset.
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally,
-                                               adds=adds, lossless=True, model_column=model_column)
+                                               adds=adds, lossless=True, model_column=model_column,
+                                               threshold=threshold)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         cur.execute("SET SESSION arrow_lossless_conversion = true")  # SESSION: see _scored_batches
         out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()

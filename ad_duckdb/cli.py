@@ -1315,6 +1315,9 @@ _TIME = click.option(
               "retrains says which version scored which rows. A table written without it takes it after ALTER TABLE "
               "t ADD COLUMN anomaly_model VARCHAR.")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
+@click.option("--threshold", "threshold", default="default", show_default=True, metavar="NAME",
+              help="The stored threshold is_anomaly is read at, as is_anomaly_at(MODEL, NAME, ...) reads it (BigQuery "
+                   "ML's contamination: a threshold set with --method contamination --target 0.02).")
 @click.option("--top", type=int, default=20, show_default=True,
               help="Print the N highest scores (with --into: also, of the rows written; with --append, of the rows "
                    "this run added).")
@@ -1332,7 +1335,8 @@ _TIME = click.option(
 @_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
           replace_partition: tuple[str, ...], explain: bool, model_column: bool, columns: tuple[str, ...], top: int,
-          out_format: str, plots_dir: str | None, time: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
+          out_format: str, plots_dir: str | None, time: str | None, quiet: bool, attach: tuple[str, ...],
+          threshold: str) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1403,7 +1407,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
                                             watched=watched, progress=not quiet, model_column=model_column,
-                                            partition=partition, replaced=replaced)
+                                            partition=partition, replaced=replaced, threshold=threshold)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1461,7 +1465,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         extra = _features_hidden(con, model, columns, out_format) or extra
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None,
-                             adds=["anomaly_explain"], model_column=model_column)
+                             adds=["anomaly_explain"], model_column=model_column, threshold=threshold)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
         args = ", ".join(quote_ident(f) for f in feats)
@@ -1548,7 +1552,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
                 watched: ScoredTop | None = None, progress: bool = False,
                 model_column: bool = False, partition: list[str] | None = None,
-                replaced: list[int] | None = None) -> tuple[int, int]:
+                replaced: list[int] | None = None, threshold: str = "default") -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``); ``partition``:
     the --replace-partition columns; ``replaced``: gets the rows they replaced, once committed. Returns the rows
@@ -1556,7 +1560,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     replaced = [] if replaced is None else replaced
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, progress=progress, model_column=model_column, replace_partition=partition or None,
-                  _added_top=added, _scored_top=watched, _replaced=replaced)
+                  _added_top=added, _scored_top=watched, _replaced=replaced, threshold=threshold)
     held = _row_count(con, into) if append else n
     if partition:
         # Why the rows replaced: a rerun's log then tells a day re-scored (200 replaced by 200) from a day added

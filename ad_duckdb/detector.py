@@ -15,6 +15,7 @@ from . import notes
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
+from .fitids import warn_id_columns
 from .flagcols import arrow_flags, flags_refused, pandas_flags
 from .frames import EPOCH_RISES, advice_library, arrow_rows, arrow_table, explanation_frame, frame_library
 from .levelcols import column_levels, levels_refused
@@ -597,6 +598,8 @@ class AutoEncoderDetector:
         _check_labels(X, feature_names, sql_types)
         if from_frame and named_by_frame and feature_names is not None:
             _warn_if_label(X, feature_names)
+            if source is None:  # ad_duckdb.train leaves these out of its default features, with its own note
+                warn_id_columns(X, feature_names)
         if source is None:  # ad_duckdb.train says it itself, of the rows as its source orders them
             from .features import warn_epoch_features
 
