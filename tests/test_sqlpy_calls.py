@@ -99,3 +99,59 @@ def test_a_threshold_another_version_holds_is_stored_as_it_was_there(db: str) ->
                                                                  "12.5"], said
     finally:
         con.close()
+
+
+_MINE = ("INSERT INTO ad_thresholds (model, version, threshold_name, value, method, created_at) "
+         "VALUES ('tx_ae', 1, 'mine', 20.0, 'manual', now())")
+
+
+def test_sql_inside_begin_commit_sees_its_own_threshold_writes(db: str) -> None:
+    """`ad-duckdb sql`: inside BEGIN ... COMMIT the functions saw threshold writes only after COMMIT (an INSERTed
+    one was "no threshold 'mine'", an UPDATE's value unused), as they were loaded through a connection of their own.
+    They now load what the command's connection sees: its transaction's rows, and after ROLLBACK the committed ones."""
+    out = _run("sql", "--write", "--format", "csv", db,
+               f"BEGIN; {_MINE}; SELECT anomaly_threshold('tx_ae', 'mine') AS t; "
+               "UPDATE ad_thresholds SET value = 30 WHERE threshold_name = 'mine'; "
+               "SELECT anomaly_threshold('tx_ae', 'mine') AS t, is_anomaly_at('tx_ae', 'mine', 5, 25) AS f; ROLLBACK; "
+               "SELECT count(*) AS n FROM ad_thresholds WHERE threshold_name = 'mine'")
+    assert [line for line in out.splitlines() if line][1:] == ["20.0", "t,f", "30.0,false", "n", "0"], out
+    out = _run("sql", "--write", db, "BEGIN; " + _MINE + "; ROLLBACK; SELECT anomaly_threshold('tx_ae', 'mine')",
+               ok=False)
+    assert "has no threshold 'mine'" in out, out
+    out = _run("sql", "--write", "--format", "csv", db,
+               f"BEGIN; {_MINE}; COMMIT; SELECT anomaly_threshold('tx_ae', 'mine') AS t")
+    assert out.splitlines()[-1] == "20.0", out
+
+
+def test_a_failed_statement_after_a_threshold_write_leaves_the_committed_thresholds(db: str) -> None:
+    """At the prompt, a statement failing inside the transaction aborts it: its threshold rows never commit (a COMMIT
+    then ends it without them), so the functions go back to the committed ones rather than keep using them."""
+    from ad_duckdb import cli as cli_module
+
+    con = ad_duckdb.connect(db)
+    try:
+        cli_module._run_statements(con, f"BEGIN; {_MINE}", "table", True)
+        assert con.execute("SELECT anomaly_threshold('tx_ae', 'mine')").fetchall() == [(20.0,)]
+        with pytest.raises(Exception, match="Could not convert string 'x'"):
+            cli_module._run_statements(con, "SELECT 'x'::INTEGER FROM range(2)", "table", True)
+        cli_module._run_statements(con, "COMMIT", "table", True)
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 'mine'").fetchall() == [(0,)]
+        with pytest.raises(duckdb.Error, match="no threshold 'mine'"):
+            con.execute("SELECT anomaly_threshold('tx_ae', 'mine')").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_python_connection_s_missing_threshold_says_an_open_transaction_s_is_seen_once_committed(db: str) -> None:
+    """A Python connection's functions read the store through a connection of their own (shared by every connection
+    of the database, so one's uncommitted rows must not reach the others): the message says why a threshold its open
+    transaction wrote is missing, and when it is seen."""
+    con = ad_duckdb.connect(db)
+    try:
+        con.execute("BEGIN")
+        con.execute(_MINE)
+        said = _missing(con, "SELECT anomaly_threshold('tx_ae', 'mine')")
+        assert "open transaction (BEGIN without COMMIT) is seen here once committed" in said, said
+        con.execute("ROLLBACK")
+    finally:
+        con.close()
