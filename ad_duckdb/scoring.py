@@ -528,10 +528,13 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     # Why no BOOLEAN: models train on numeric columns only, and DuckDB's binder already refuses a
     # BOOLEAN first feature; scoring true as 1.0 in other positions would be a silent wrong score.
     if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
+        from .bitvalues import holds_bits
+
+        sql_type = "BIT" if pa.types.is_binary(t) and holds_bits(col) else _sql_type_name(t)
         raise BadInputError(
             f"{func}('{model}', ...): feature argument {pos}{f' (the model was trained on {expected!r} there)' if expected else ''} "
-            f"is {_sql_type_name(t)}, not a number. Pass the model's columns in its order, or turn this one into a "
-            f"number: {text_numbers_hint(col) or as_number_hint('col', _sql_type_name(t))}"
+            f"is {sql_type}, not a number. Pass the model's columns in its order, or turn this one into a "
+            f"number: {text_numbers_hint(col) or as_number_hint('col', sql_type)}"
             # the query that made the model's numbers says how: a date it read as its day of the week is not epoch()
             f"{f'; the model was trained on {trained_on}' if trained_on and is_query(trained_on) else ''}."
         )

@@ -155,3 +155,52 @@ def test_a_python_connection_s_missing_threshold_says_an_open_transaction_s_is_s
         con.execute("ROLLBACK")
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("arg", ["'101'::BIT", "(count * 3)::INTEGER::BIT"])
+def test_a_bit_argument_is_named_bit_with_the_cast_that_reads_its_value(db: str, arg: str) -> None:
+    """DuckDB hands BIT and BLOB alike to a Python function (bytes), so a BIT in a feature's place after the first
+    was "BLOB, not a number" with octet_length(...) as the fix: the bitstring's size, not its value. It is now named
+    BIT, with the cast that reads its bits as a number, which then scores; a BLOB stays a BLOB."""
+    con = ad_duckdb.connect(db)
+    try:
+        said = _missing(con, f"SELECT anomaly_score('tx_ae', count, {arg}) FROM transactions")
+        assert "feature argument 2 (the model was trained on 'amount' there) is BIT, not a number" in said, said
+        fix = re.search(r"into a number: (CAST\(col AS BIGINT\)) reads its bits", said)
+        assert fix is not None, said
+        fixed = fix.group(1).replace("col", arg)
+        assert len(con.execute(f"SELECT anomaly_score('tx_ae', count, {fixed}) FROM transactions").fetchall()) == 600
+        said = _missing(con, "SELECT anomaly_score('tx_ae', count, encode(amount::VARCHAR)) FROM transactions")
+        assert "is BLOB, not a number" in said and "octet_length(col)" in said, said
+    finally:
+        con.close()
+
+
+def test_a_bit_first_argument_gets_the_cast_that_reads_its_value(db: str) -> None:
+    """The binder's refusal of a BIT first feature named it BIT, but the fix was octet_length(...), its size in bytes;
+    CAST(... AS DOUBLE), the general advice, reads a bitstring's bits as a float's (5 as 2.5e-323)."""
+    out = _run("sql", db, "SELECT anomaly_score('tx_ae', (count)::INTEGER::BIT, amount) FROM transactions", ok=False)
+    said = " ".join(out.split())
+    assert "first feature argument is BIT" in said and "CAST((count)::INTEGER::BIT AS BIGINT)" in said, said
+    out = _run("sql", "--format", "csv", db, "SELECT count(anomaly_score('tx_ae', CAST((count)::INTEGER::BIT AS BIGINT), "
+               "amount)) AS n FROM transactions")
+    assert out.splitlines()[-1] == "600", out
+
+
+def test_score_names_a_bit_column_with_the_cast_that_reads_it(db: str) -> None:
+    """Bulk scoring of a source whose feature column is BIT (or a list, a struct ...) stopped on its first batch with
+    "score('tx_ae@1', ...): feature argument 2 ... is BLOB", its fix written for a placeholder `col`; it now names
+    the column, its type and feature, with the cast for that column, which then scores."""
+    con = ad_duckdb.connect(db)
+    try:
+        src = "SELECT count, (amount::INTEGER)::BIT AS amount FROM transactions"
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", src)
+        said = str(e.value)
+        assert "column 'amount' of" in said and "is BIT, and feature 'amount' takes numbers" in said, said
+        fix = re.search(r'(CAST\("amount" AS BIGINT\)) reads its bits', said)
+        assert fix is not None, said
+        fixed = f"SELECT * REPLACE ({fix.group(1)} AS amount) FROM ({src})"
+        assert ad_duckdb.score(con, "tx_ae", fixed).num_rows == 600
+    finally:
+        con.close()
