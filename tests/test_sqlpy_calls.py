@@ -204,3 +204,17 @@ def test_score_names_a_bit_column_with_the_cast_that_reads_it(db: str) -> None:
         assert ad_duckdb.score(con, "tx_ae", fixed).num_rows == 600
     finally:
         con.close()
+
+
+def test_a_numpy_array_of_booleans_is_refused_as_a_frame_s_true_false_column_is() -> None:
+    """AutoEncoderDetector read a numpy bool array as 0/1, where a frame's True/False column (and SQL's BOOLEAN) is
+    refused with the cast: a model fitted on it scored rows no query could pass it. Refused now, with the cast that
+    reads them as 1/0, which then fits and scores."""
+    rng = np.random.default_rng(0)
+    flags = rng.normal(size=(300, 3)) > 0
+    for call in (lambda: ad_duckdb.AutoEncoderDetector(**TINY).fit(flags),
+                 lambda: ad_duckdb.AutoEncoderDetector(**TINY).fit(flags.astype(np.int8)).decision_function(flags)):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"X holds True/False values \(bool\).*X\.astype\(np\.int8\)"):
+            call()
+    det = ad_duckdb.AutoEncoderDetector(**TINY).fit(flags.astype(np.int8))
+    assert det.decision_function(flags.astype(np.int8)).shape == (300,)
