@@ -218,3 +218,24 @@ def test_a_numpy_array_of_booleans_is_refused_as_a_frame_s_true_false_column_is(
             call()
     det = ad_duckdb.AutoEncoderDetector(**TINY).fit(flags.astype(np.int8))
     assert det.decision_function(flags.astype(np.int8)).shape == (300,)
+
+
+def test_a_frame_made_in_the_call_is_told_to_be_assigned_to_a_variable() -> None:
+    """A DataFrame or Arrow table built in the call itself (df.assign(y=0), pl.from_pandas(df)) has no variable to
+    name, and the refusal gave only "e.g. 'transactions', read_parquet(...) or 'SELECT ...'", as if frames were not
+    sources; it now says DuckDB reads them by a variable's name, and the fix runs."""
+    import pandas as pd
+    import pyarrow as pa
+
+    con = ad_duckdb.connect()
+    try:
+        df = pd.DataFrame({"a": np.arange(300.0) % 17, "b": np.arange(300.0) % 5})
+        ad_duckdb.train(con, "m", "df", **TINY)
+        for made in (lambda: df.assign(y=0), lambda: pa.Table.from_pandas(df)):
+            with pytest.raises(ad_duckdb.BadInputError, match=r"by the name of a variable holding them: assign it to "
+                                                             r"one first \(rows = \.\.\.\), then pass its name"):
+                ad_duckdb.score(con, "m", made())
+            rows = made()  # noqa: F841  (read by its name)
+            assert ad_duckdb.score(con, "m", "rows").num_rows == 300
+    finally:
+        con.close()
