@@ -348,7 +348,9 @@ class LoadedModel:
             # Why not after a guess: the hint (the dbt plugin's) is for a threshold stored but not seen; beside "did you
             # mean" it sent a typo's author to rework the node's hooks
             add = "add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`"
-            if self.store_db is not None:  # a stored version (an .onnx file's model is imported first)
+            # a stored version (an .onnx file's model is imported first); not after a guess: 'P99' is a typo of 'p99',
+            # and the command would store a second cut beside it
+            if self.store_db is not None and not guess:
                 from .thresholdcmd import store_commands
 
                 model = self.name if len(self.siblings) <= 1 else self.ref

@@ -239,3 +239,14 @@ def test_a_frame_made_in_the_call_is_told_to_be_assigned_to_a_variable() -> None
             assert ad_duckdb.score(con, "m", "rows").num_rows == 300
     finally:
         con.close()
+
+
+def test_a_missing_threshold_that_looks_like_a_typo_gets_no_command_storing_it(db: str) -> None:
+    """'P99' (a typo of 'p99') got "did you mean 'p99'?" and then the command that stores 'P99' as the 0.99
+    quantile: a second cut beside the one meant. After a guess the message gives the guess alone."""
+    con = ad_duckdb.connect(db)
+    try:
+        said = _missing(con, "SELECT anomaly_threshold('tx_ae', 'P99')")
+        assert "Did you mean 'p99'" in said and "--method" not in said and "store it for" not in said, said
+    finally:
+        con.close()
