@@ -24,6 +24,7 @@ from . import (
     catalognames,
     damagedfile,
     filegoals,
+    indexcols,
     interrupts,
     lockwait,
     notes,
@@ -1049,6 +1050,7 @@ def written_beside(explain: bool, imputed: bool, model_column: bool) -> list[str
     return [*explained_columns(explain, imputed), *([MODEL_COLUMN] if model_column else [])]
 
 
+@indexcols.keeps_index
 def score(
     con: duckdb.DuckDBPyConnection,
     model: str,

@@ -52,6 +52,7 @@ from . import (
     setmanifest,
     sqlshell,
     store,
+    storewrites,
     texttable,
     textwidth,
     thresholds,
@@ -2389,26 +2390,6 @@ PROMPT_ROWS = 40
 
 
 # The store's tables, as a statement that may write them names them (a script of many other INSERTs costs nothing)
-_STORE_TABLES = re.compile(r"ad_(?:models|thresholds|model_versions)", re.IGNORECASE)
-
-
-def _see_store_writes(con: duckdb.DuckDBPyConnection) -> None:
-    """Load the models and thresholds again when a statement changed them.
-
-    Why: a script's INSERT INTO / UPDATE / DELETE FROM ad_thresholds (SQL is all an analyst has at the prompt) was
-    not seen by its next statements, which scored with the thresholds loaded when it started ("no threshold 'mine'",
-    an old value); a few cheap queries when nothing changed."""
-    cur = con.cursor()
-    try:
-        udfs.refresh_if_changed(cur)
-    except duckdb.Error as e:
-        if is_interrupt(e):
-            raise
-        # a store the statement left unreadable: the next call of a function says what is wrong with it
-    finally:
-        cur.close()
-
-
 def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool,
                     max_rows: int | None = None, timer: bool = False) -> int:
     """Run and print each statement of ``text``; ``max_rows``: print at most that many rows of each (read no more);
@@ -2449,8 +2430,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             # a missing --write is a missing option (2), as --help's exit codes say; it exited 1, "any other error"
             raise _failure(name_the_argument(f"{where}{e}{hint}{partial}", stmt.query), e,
                            code=2 if missing_write else None) from e
-        if stmt.type != duckdb.StatementType.SELECT and _STORE_TABLES.search(stmt.query):
-            _see_store_writes(con)  # the next statement (or the prompt's next line) sees what this one wrote there
+        # the next statement (or the prompt's next line) sees what this one wrote there, in its transaction too
+        storewrites.after_statement(con, stmt.type, stmt.query)
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None
         printed += streamed

@@ -195,6 +195,12 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
     if A.dtype.kind in "US":
         raise BadInputError(f"{what}: X holds text ({A.dtype}), not numbers. Convert it first, e.g. "
                             "X.astype(float), or load the columns as numbers.")
+    if A.dtype.kind == "b":
+        # Why refused, as a frame's True/False column is: read as 1/0 here, the same rows in SQL (a BOOLEAN) were
+        # refused, so a model fitted on an array of flags scored rows no query could pass it
+        raise BadInputError(f"{what}: X holds True/False values ({A.dtype}), not numbers, which SQL refuses as a "
+                            "feature (a BOOLEAN), so the detector does too: read them as 1/0 first, X.astype(np.int8), "
+                            "and score later rows the same way (in SQL, col::INTEGER).")
     try:
         return A.astype(np.float64, copy=False)
     except TypeError:

@@ -458,7 +458,9 @@ def as_number_hint(column: str, sql_type: str) -> str:
     # Why these: CAST(... AS DOUBLE), the advice for other types, fails on every value of them.
     if t == "UUID":
         return f"a UUID is {UUID_IS_AN_ID}"
-    if t in ("BLOB", "BYTEA", "BIT") or t.startswith(("BLOB", "BIT")):
+    if t in ("BIT", "BITSTRING"):  # CAST(... AS DOUBLE) reads a bitstring's bits as a float's: tiny nonsense
+        return f"CAST({column} AS BIGINT) reads its bits as a whole number (up to 64; bit_count({column}) counts those set)"
+    if t in ("BLOB", "BYTEA") or t.startswith("BLOB"):
         return f"octet_length({column}) gives its size in bytes"
     if t.endswith("]"):
         return f"len({column}) gives its length, list_sum({column}) or {op}[1] a number of its items"

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from . import filesearch, interrupts, notes
+from . import filesearch, indexcols, interrupts, notes
 from .exceptions import BadInputError
 from .frames import unreadable_columns
 from .levelcols import column_levels, levels_refused
@@ -136,10 +136,17 @@ def index_left_out(source: object) -> str | None:
     value: Any = _named_objects(name).get(name)
     if type(value).__module__.split(".")[0] != "pandas" or not hasattr(value, "columns"):
         return None
-    levels = [n for n in value.index.names if n is not None]
-    if not levels:
-        return None
-    shown = ", ".join(repr(str(n)) for n in levels)
+    if not indexcols.has_index(value) or indexcols.keeping() and indexcols.as_columns(value) is not None:
+        return None  # a plain index; or one kept as columns (score)
+    names = list(value.index.names)
+    shown = ", ".join("unnamed" if n is None else repr(str(n)) for n in names)
+    clash = [str(n) for n in names if n is not None and n in value.columns]
+    if clash:  # reset_index() refuses it: the level takes another name
+        renamed = [f"{n}_index" if n is not None and n in value.columns else n for n in names]
+        return (f"the index of {name!r} ({shown}) is not read by DuckDB, so the scored rows come back without it, and "
+                f"it cannot be kept as columns: {', '.join(map(repr, clash))} is also a column's name. To keep it beside "
+                f"the scores, name it otherwise: {name}_r = {name}.reset_index(names={renamed!r}), then score "
+                f"'{name}_r'.")
     return (f"the index of {name!r} ({shown}) is not read by DuckDB, so the scored rows come back without it; to "
             f"keep it beside the scores, make it columns: {name}_r = {name}.reset_index(), then score '{name}_r' "
             "(the model reads its features by name, so the new columns are kept, not scored).")
@@ -278,6 +285,8 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
                     # else the second read stopped with "This RecordBatchReader has already been consumed", on a
                     # reader the user had just made
                     value = value.read_all()
+                if indexcols.keeping() and (with_index := indexcols.as_columns(value)) is not None:
+                    value = with_index
                 try:
                     cur.register(name, value)
                     _REGISTERED.setdefault(cur, []).append(name)

@@ -164,6 +164,9 @@ class LoadedModel:
         # reads the store again when it changed (udfs.Registry.reload_thresholds: the dbt plugin), for a threshold
         # committed after the functions loaded it, such as by a model's pre_hook with transaction: false
         self.reload_thresholds: Callable[[], None] | None = None
+        # the database path as the CLI names it ("DB" in memory; set by udfs.Registry.refresh for stored versions),
+        # for the command a missing threshold's message writes out; None for an .onnx file's model
+        self.store_db: str | None = None
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -416,12 +419,26 @@ class LoadedModel:
             guess = did_you_mean(name, list(self.thresholds))
             # Why not after a guess: the hint (the dbt plugin's) is for a threshold stored but not seen; beside "did you
             # mean" it sent a typo's author to rework the node's hooks
+            add = "add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`"
+            # a stored version (an .onnx file's model is imported first); not after a guess: 'P99' is a typo of 'p99',
+            # and the command would store a second cut beside it
+            if self.store_db is not None and not guess:
+                from .thresholdcmd import store_commands
+
+                model = self.name if len(self.siblings) <= 1 else self.ref
+                add = f"store it for this one: {store_commands(model, name, self.store_db, homes)}"
+            # Why said here: a threshold an open transaction wrote is not seen (the functions read the store through
+            # a connection of their own), and nothing else told why it was missing; the dbt plugin's hint says it
+            uncommitted = "" if self.threshold_hint else (
+                " One written by SQL in an open transaction (BEGIN without COMMIT) is seen here once committed: the "
+                "functions read the store through a connection of their own (`ad-duckdb sql` reads its own "
+                "transaction's).")
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "
-                f"one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
+                f"one version: {add}; or "
                 f"{pin}; to keep a retrain's thresholds, train with carry_thresholds=True (CLI: --carry-thresholds)."
-                f"{'' if guess else self.threshold_hint}"
+                f"{'' if guess else self.threshold_hint or uncommitted}"
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged
             raise BadInputError(
@@ -585,10 +602,13 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     # Why no BOOLEAN: models train on numeric columns only, and DuckDB's binder already refuses a
     # BOOLEAN first feature; scoring true as 1.0 in other positions would be a silent wrong score.
     if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
+        from .bitvalues import holds_bits
+
+        sql_type = "BIT" if pa.types.is_binary(t) and holds_bits(col) else _sql_type_name(t)
         raise BadInputError(
             f"{func}('{model}', ...): feature argument {pos}{f' (the model was trained on {expected!r} there)' if expected else ''} "
-            f"is {_sql_type_name(t)}, not a number. Pass the model's columns in its order, or turn this one into a "
-            f"number: {text_numbers_hint(col) or as_number_hint('col', _sql_type_name(t))}"
+            f"is {sql_type}, not a number. Pass the model's columns in its order, or turn this one into a "
+            f"number: {text_numbers_hint(col) or as_number_hint('col', sql_type)}"
             # the query that made the model's numbers says how: a date it read as its day of the week is not epoch()
             f"{f'; the model was trained on {trained_on}' if trained_on and is_query(trained_on) else ''}."
         )

@@ -13,9 +13,11 @@ from .exceptions import BadInputError, SourceNotFoundError
 from .features import (
     _from_item,
     _numbers_as_text,
+    as_number_hint,
     as_number_query,
     describe,
     header_again,
+    is_numeric_type,
     listing,
     text_as_number,
     text_number_hint,
@@ -197,6 +199,7 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
                 f"numbers. {how}, e.g. {query}."
             )
         if types[c.lower()].upper() != "VARCHAR":
+            _refuse_other_type(c, types[c.lower()], f, lm, source)
             continue
         hint = text_number_hint(cur, source, c)
         words = None if hint else text_values(cur, source, c)
@@ -229,6 +232,22 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
             + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE ({text_as_number(c, None)} "
                                         f"AS {quote_ident(c)}) FROM ...")
         )
+
+
+# Types scoring reads as numbers though DESCRIBE does not call them numeric
+_READ_AS_NUMBERS = ("BIGNUM", "VARINT", '"NULL"', "NULL")
+
+
+def _refuse_other_type(column: str, sql_type: str, feature: str, lm: LoadedModel | ModelRecord, source: str) -> None:
+    """Refuse a feature column of a type scoring cannot read as numbers (BIT, BLOB, a list, a struct, UUID ...),
+    naming it with the expression that turns it into one. Why: scoring stopped on the first batch with "feature
+    argument 2 is BIT", its fix written for a placeholder `col`, naming neither the column nor its feature."""
+    if is_numeric_type(sql_type) or sql_type.upper() in _READ_AS_NUMBERS:
+        return
+    raise BadInputError(
+        f"Scoring with {lm.ref!r}: column {column!r} of {source!r} is {sql_type}, and feature {feature!r} takes "
+        f"numbers. Score a query that turns it into a number: {as_number_hint(quote_ident(column), sql_type)}."
+    )
 
 
 def _all_text_numbers(cur: Any, text: list[str], lm: LoadedModel | ModelRecord, source: str) -> None:

@@ -246,6 +246,11 @@ def _not_a_string(source: object) -> BadInputError:
                "then source='my_rows'")
     elif (name := _caller_name(source)) is not None:
         how = f"pass the name of its variable instead, in quotes: {name!r} (DuckDB reads DataFrames and Arrow tables by name)"
+    elif type(source).__module__.split(".")[0] in ("pandas", "polars", "pyarrow", "numpy"):
+        # Why: a frame made in the call itself (df.assign(y=0), pl.from_pandas(df)) has no variable to name, and the
+        # general examples read as if frames were not sources at all
+        how = ("DuckDB reads DataFrames and Arrow tables by the name of a variable holding them: assign it to one "
+               "first (rows = ...), then pass its name in quotes, 'rows'")
     else:
         how = "e.g. 'transactions', \"read_parquet('tx.parquet')\" or 'SELECT ... FROM ...'"
     return BadInputError(f"The source must be a string: a table or view name, a table function or a query; got a {kind}; "

@@ -179,11 +179,13 @@ class Registry:
             recs, problems = store.load_all(cur, self.names)
             dropped = store.dropped_versions(cur)
             pins = lifecycle.promoted(cur)
+            db = store.cli_db(cur)
             self.store_error = None
         except (BadInputError, IntegrityError) as e:
             # a user's own table named like the store, or the store missing a column: the functions still register
             # (so the SQL that renames the table, or adds the column back, can run), and a call says what is wrong
             recs, problems, dropped, pins, self.store_error = [], {}, {}, {}, e
+            db = "DB"
             self.stamp = None
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
@@ -198,6 +200,7 @@ class Registry:
             lm.rec.metrics = rec.metrics
             lm.check_order = self.check_order
             lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
+            lm.store_db = db
             by_ref[rec.ref] = lm
             latest[rec.name] = lm
         for lm in self.files:

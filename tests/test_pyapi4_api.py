@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -180,25 +182,42 @@ def test_a_missing_option_is_told_its_help_with_its_example_whole(tmp_path: obje
     assert '''(SQL filter for training rows, e.g. "label = 0" to train on normal rows only).''' in res.output, res.output
 
 
-def test_scoring_a_frame_by_name_says_its_index_is_left_out() -> None:
+def test_scoring_a_frame_by_name_keeps_its_index_as_columns() -> None:
     """A notebook's frame indexed by its ids (set_index('tid'), as the README's detector example does) scored by
-    name came back without the ids, DuckDB reads no index, and nothing said so: the scores could not be joined back.
-    A note names the index and the reset_index() that keeps it beside the scores; a plain RangeIndex gets none."""
+    name came back without the ids, DuckDB reads no index: the scores could not be joined back. A note then named
+    the index and the reset_index() that keeps it (none for a MultiIndex of unnamed levels, pd.concat's keys). The
+    index now comes back as leading columns, as reset_index() makes them; a level named as a column cannot, and the
+    note gives the reset_index(names=...) that keeps it; a plain RangeIndex adds nothing."""
     rng = np.random.default_rng(0)
     plain = pd.DataFrame({"count": rng.poisson(5, 300).astype(float), "amount": rng.normal(50, 5, 300)})
-    indexed = plain.set_index(pd.Index(np.arange(300) + 1000, name="tid"))
+    indexed = plain.set_index(pd.Index(np.arange(300) + 1000, name="tid"))  # noqa: F841  (read by its name)
     grouped = plain.set_index(pd.MultiIndex.from_arrays([np.arange(300) % 3, np.arange(300)], names=["store", "i"]))  # noqa: F841  (read by its name)
+    concat = pd.concat({"a": plain.iloc[:100], "b": plain.iloc[100:]})  # noqa: F841  (read by its name)
+    clash = plain.set_index(pd.Index(np.arange(300), name="count"), drop=False)
     con = ad_duckdb.connect(":memory:")
     ad_duckdb.train(con, "m", "plain", **PARAMS)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ad_duckdb.score(con, "m", "plain")
-    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"index of 'indexed' \('tid'\).*indexed_r = indexed\.reset_index\(\)"):
-        ad_duckdb.score(con, "m", "indexed")
-    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"index of 'grouped' \('store', 'i'\)"):
-        ad_duckdb.score(con, "m", "grouped")
-    indexed_r = indexed.reset_index()  # noqa: F841  (read by its name)
-    out = ad_duckdb.score(con, "m", "indexed_r")
-    assert out.column_names[0] == "tid" and out["tid"][0].as_py() == 1000
+        assert ad_duckdb.score(con, "m", "plain").column_names[0] == "count"
+        out = ad_duckdb.score(con, "m", "indexed")
+        assert out.column_names[0] == "tid" and out["tid"][0].as_py() == 1000
+        out = ad_duckdb.score(con, "m", "grouped", columns=["store", "i"])
+        assert out.column_names[:2] == ["store", "i"] and out["i"][299].as_py() == 299
+        out = ad_duckdb.score(con, "m", "concat")
+        assert out.column_names[:2] == ["level_0", "level_1"] and out["level_0"][100].as_py() == "b"
+        assert ad_duckdb.score(con, "m", "SELECT * FROM grouped WHERE store = 2").num_rows == 100
+        assert ad_duckdb.score(con, "m", "grouped", into="kept") == 300
+        assert con.execute("SELECT count(DISTINCT store) FROM kept").fetchall() == [(3,)]
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"index of 'clash' \('count'\).*'count' is also a column's "
+                                                       r"name.*clash\.reset_index\(names=\['count_index'\]\)") as w:
+        out = ad_duckdb.score(con, "m", "clash")
+    assert out.column_names[0] == "count", out.column_names
+    fixed = next(str(x.message) for x in w if "reset_index" in str(x.message))
+    call = re.search(r"clash_r = clash\.reset_index\(names=(\[.*?\])\)", fixed)
+    assert call is not None, fixed
+    clash_r = clash.reset_index(names=eval(call.group(1)))  # noqa: F841, S307  (read by its name)
+    assert ad_duckdb.score(con, "m", "clash_r").column_names[0] == "count_index"
+    # training reads the columns alone: an index level of numbers is no feature
+    assert ad_duckdb.train(con, "g", "grouped", **PARAMS).features == ["count", "amount"]
