@@ -1,0 +1,114 @@
+"""Operations of a nightly job (ops5): score --into --replace-where, notes and closed pipes of every printing command,
+a damaged block of the models' names, and a job run by cron."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_ops4_ops import _cli, _day, _hist, days_db  # noqa: F401  (days_db: the fixture, used by name)
+
+import ad_duckdb
+
+
+def _copy(days_db: Path, tmp_path: Path) -> Path:  # noqa: F811
+    db = tmp_path / "d.duckdb"
+    db.write_bytes(days_db.read_bytes())
+    return db
+
+
+def test_replace_where_empties_a_day_whose_source_has_no_rows_now(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # Before: only --replace-partition, which takes the days to replace from the new rows: a day whose rows were
+    # withdrawn upstream scored no row, replaced none, and kept yesterday's stale scores.
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        for day in ("2026-12-01", "2026-12-02"):  # the first run creates the table
+            assert ad_duckdb.score(con, "ev", _day(day), into="hist", replace_where=f"day = DATE '{day}'",
+                                   model_column=True) == 200
+        first = _hist(con)
+        gone: list[int] = []
+        assert ad_duckdb.score(con, "ev", _day("2026-12-02"), into="hist", replace_where="day = DATE '2026-12-02'",
+                               model_column=True, _replaced=gone) == 200
+        assert gone == [200] and len(_hist(con)) == 400
+        assert ad_duckdb.score(con, "ev", _day("2026-12-02") + " AND false", into="hist",
+                               replace_where="day = DATE '2026-12-02'", model_column=True) == 0
+        assert _hist(con) == first[:200]
+    res = _cli("score", str(db), "ev", _day("2026-12-01") + " AND false", "--into", "hist", "--replace-where",
+               "day = DATE '2026-12-01'", "--model-column")
+    assert res.returncode == 0, res
+    assert "replaced 200 rows of hist (those where day = DATE '2026-12-01') with 0 scored rows (now 0 rows" \
+        in res.stdout, res.stdout
+    assert "200 rows of hist where day = DATE '2026-12-01' were deleted and none added" in res.stderr, res.stderr
+    back = _cli("score", str(db), "ev", _day("2026-12-01"), "--into", "hist", "--replace-where",
+                "day = DATE '2026-12-01'", "--format", "json", "--model-column")
+    assert back.returncode == 0, back
+    assert json.loads(back.stdout) | {"model": None} == {"model": None, "table": "hist", "rows_written": 200,
+                                                         "table_rows": 200, "appended": True, "rows_replaced": 0}
+    assert "--replace-where" in _cli("score", "--help").stdout
+
+
+def test_replace_where_refuses_new_rows_it_does_not_select_and_keeps_the_table(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # a rerun of the wrong day, or a condition narrower than the source: the rows outside would stay beside the
+    # rows the next rerun keeps, so the run is refused in its transaction
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        with pytest.raises(ad_duckdb.BadInputError, match=r"200 of the 200 new rows are not selected by replace_where"):
+            ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where="day = DATE '2026-12-02'")
+        assert not con.execute("SELECT * FROM duckdb_tables() WHERE table_name = 'hist'").fetchall()  # not created
+        ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where="day = DATE '2026-12-01'")
+        before = con.execute("SELECT * FROM hist ORDER BY order_ref").fetchall()
+        two_days = "SELECT order_ref, event_uuid, day, count, amount FROM events WHERE day <= DATE '2026-12-02'"
+        with pytest.raises(ad_duckdb.BadInputError, match=r"200 of the 400 new rows .*hist was left as it was"):
+            ad_duckdb.score(con, "ev", two_days, into="hist", replace_where="day = DATE '2026-12-01'")
+        # NULL is not selected either: a row of no day would never be replaced by a rerun
+        with pytest.raises(ad_duckdb.BadInputError, match=r"1 of the 201 new rows"):
+            ad_duckdb.score(con, "ev", _day("2026-12-01") + " UNION ALL SELECT 'x', NULL, NULL, 3, 30.0",
+                            into="hist", replace_where="day = DATE '2026-12-01'")
+        assert con.execute("SELECT * FROM hist ORDER BY order_ref").fetchall() == before
+
+
+@pytest.mark.parametrize("condition", ["1=1; DROP TABLE events", "true) OR (true", "day = DATE '2026-12-01';"])
+def test_replace_where_is_one_condition_and_runs_no_other_statement(days_db: Path, tmp_path: Path,  # noqa: F811
+                                                                    condition: str) -> None:
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_partition="day")
+        with pytest.raises(ad_duckdb.BadInputError, match="The filter"):
+            ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where=condition)
+        assert con.execute("SELECT count(*) FROM events").fetchall() == [(600,)]
+        assert con.execute("SELECT count(*) FROM hist").fetchall() == [(200,)]
+
+
+def test_replace_where_refuses_a_condition_the_table_cannot_read_and_other_modes(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_partition="day")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"replace_where.*'dy = 1' cannot be read on hist.*dy"):
+            ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where="dy = 1")
+        for kw in ({"replace_partition": "day"}, {"replace": True}):
+            with pytest.raises(ad_duckdb.OptionError, match="replace_where"):
+                ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where="day = DATE '2026-12-01'",
+                                **kw)
+        with pytest.raises(ad_duckdb.OptionError, match="replace_where"):
+            ad_duckdb.score(con, "ev", _day("2026-12-01"), replace_where="day = DATE '2026-12-01'")
+        assert con.execute("SELECT day, count(*) FROM hist GROUP BY day").fetchall() == [(date(2026, 12, 1), 200)]
+    both = _cli("score", str(db), "ev", _day("2026-12-01"), "--into", "hist", "--replace-where", "true",
+                "--replace-partition", "day")
+    assert both.returncode == 2 and "give one of them" in both.stderr and "Traceback" not in both.stderr, both
+
+
+def test_replace_partition_of_no_rows_points_to_replace_where(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    db = _copy(days_db, tmp_path)
+    assert _cli("score", str(db), "ev", _day("2026-12-01"), "--into", "hist", "--replace-partition",
+                "day").returncode == 0
+    res = _cli("score", str(db), "ev", _day("2026-12-01") + " AND false", "--into", "hist", "--replace-partition",
+               "day")
+    assert res.returncode == 0 and "keeps any earlier rows of that day" in res.stderr, res
+    assert "--replace-where \"day = ...\"" in res.stderr, res.stderr
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("SELECT count(*) FROM hist").fetchall() == [(200,)]
