@@ -34,6 +34,7 @@ from . import (
     budgetshare,
     costs,
     damagedfile,
+    damagedstore,
     dbtpackage,
     dotcmds,
     explaincost,
@@ -622,9 +623,9 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
         if damagedfile.is_damage(e):
-            # the blocks a command reads after the open (a table's, the models') may be the damaged ones
-            raise _failure(damagedfile.damaged_message(db, e, damagedfile.attached_files(con, db)),
-                           code=EXIT_NO_DATABASE) from e
+            # the blocks a command reads after the open (a table's, the models') may be the damaged ones; the
+            # models' names: which are lost and what still reads (damagedstore)
+            raise _failure(damagedstore.file_message(con, db, e), code=EXIT_NO_DATABASE) from e
         raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))), e) from e
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
@@ -2410,8 +2411,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         except duckdb.Error as e:
             if damagedfile.is_damage(e):  # a block of the table the statement read: as the commands say it
                 shown = store.cli_db(con)
-                raise _failure(damagedfile.damaged_message(shown, e, damagedfile.attached_files(con, shown)),
-                               code=EXIT_NO_DATABASE) from e
+                raise _failure(damagedstore.file_message(con, shown, e), code=EXIT_NO_DATABASE) from e
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
                 first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \

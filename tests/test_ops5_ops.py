@@ -4,12 +4,13 @@ a damaged block of the models' names, and a job run by cron."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from test_ops4_ops import _cli, _day, _hist, days_db  # noqa: F401  (days_db: the fixture, used by name)
+from test_ops4_ops import _cli, _day, _hist, days_db, two_models_db  # noqa: F401  (the fixtures, used by name)
 
 import ad_duckdb
 
@@ -112,3 +113,57 @@ def test_replace_partition_of_no_rows_points_to_replace_where(days_db: Path, tmp
     assert "--replace-where \"day = ...\"" in res.stderr, res.stderr
     with duckdb.connect(str(db)) as con:
         assert con.execute("SELECT count(*) FROM hist").fetchall() == [(200,)]
+
+
+def _damage_names_block(path: Path) -> None:
+    """Change a byte of the block holding ad_models.name (and the other small columns of every model)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        block = con.execute("SELECT min(block_id) FROM pragma_storage_info('ad_models') WHERE column_name = 'name' "
+                            "AND block_id >= 0").fetchall()[0][0]
+        onnx = con.execute("SELECT list(DISTINCT block_id) FROM pragma_storage_info('ad_models') "
+                           "WHERE column_name = 'onnx'").fetchall()[0][0]
+        size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+    assert block not in onnx  # the ONNX bytes read: the test is of the names' block alone
+    with open(path, "r+b") as f:
+        f.seek(3 * 4096 + block * size + 100)
+        b = f.read(1)
+        f.seek(3 * 4096 + block * size + 100)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
+def test_a_damaged_block_of_the_models_names_leaves_the_file_readable_and_names_what_is_lost(
+        two_models_db: tuple[Path, Path], tmp_path: Path) -> None:  # noqa: F811
+    # Before: connect, and every command (sql on the user's own tables too), failed on the whole file: "the database
+    # file is damaged ... restore the file from a backup", though only the block of the models' names was, and
+    # neither which models were lost nor how to save the rest was said.
+    db = tmp_path / "m.duckdb"
+    db.write_bytes(two_models_db[0].read_bytes())
+    _damage_names_block(db)
+    before = db.read_bytes()
+    with ad_duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM tx").fetchall() == [(400,)]
+        with pytest.raises(duckdb.Error, match=r"block holding the stored models' names.*it held 'a_ae', 'b_ae'"):
+            con.execute("SELECT anomaly_score('a_ae', count, amount) FROM tx").fetchall()
+        with pytest.raises(ad_duckdb.DatabaseUnavailableError, match=r"no model stored in it can be loaded"):
+            ad_duckdb.list_models(con)
+    for args in (["list", str(db)], ["show", str(db), "a_ae"], ["export", str(db), "a_ae", str(tmp_path / "x.onnx")],
+                 ["score", str(db), "a_ae", "tx", "--top", "3"],
+                 ["sql", str(db), "SELECT anomaly_score('a_ae', count, amount) FROM tx"]):
+        res = _cli(*args)
+        assert res.returncode == 3 and len(res.stderr.strip().splitlines()) == 1, (args, res)
+        said = res.stderr
+        assert said.startswith(f"Error: Cannot read {str(db)!r}: the database file is damaged, it holds a block "
+                               "whose checksum does not match"), said
+        assert "the block holding the stored models' names, features and training figures (table ad_models)" in said
+        assert "it held 'a_ae', 'b_ae'" in said and "as do its own tables (tx)" in said, said
+        assert "restore the file from a backup" in said and "ad-duckdb import NEW.duckdb FILE" in said, said
+    assert _cli("sql", str(db), "SELECT count(*) FROM tx").stdout.split()[-1] == "400"
+    # the recovery said: the tables copied to a new file, the exported model imported there
+    copy = re.search(r'ad-duckdb sql NEW\.duckdb --write "([^"]+)"', said)
+    assert copy is not None, said
+    new = tmp_path / "new.duckdb"
+    assert _cli("sql", str(new), "--write", copy.group(1)).returncode == 0
+    assert _cli("import", str(new), str(two_models_db[1])).returncode == 0
+    with ad_duckdb.connect(str(new)) as con:
+        assert ad_duckdb.score(con, "a_ae", "tx").num_rows == 400
+    assert db.read_bytes() == before  # left as it was
