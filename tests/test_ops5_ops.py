@@ -4,7 +4,11 @@ a damaged block of the models' names, and a job run by cron."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +17,8 @@ import pytest
 from test_ops4_ops import _cli, _day, _hist, days_db, two_models_db  # noqa: F401  (the fixtures, used by name)
 
 import ad_duckdb
+
+from conftest import ROOT
 
 
 def _copy(days_db: Path, tmp_path: Path) -> Path:  # noqa: F811
@@ -167,3 +173,29 @@ def test_a_damaged_block_of_the_models_names_leaves_the_file_readable_and_names_
     with ad_duckdb.connect(str(new)) as con:
         assert ad_duckdb.score(con, "a_ae", "tx").num_rows == 400
     assert db.read_bytes() == before  # left as it was
+
+
+def test_a_write_to_a_database_on_a_read_only_mount_says_so_and_reads_still_work(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # A cron job's copy of the models on a read-only volume. Before: "its folder ... is not writable by this user ...
+    # Fix: make the folder writable (chmod u+w)", which cannot help on a read-only mount (nor was root stopped by
+    # permissions). The mount is made in a mount namespace of the test's own (unshare), gone when it ends.
+    src, mnt = tmp_path / "src", tmp_path / "ro"
+    src.mkdir()
+    mnt.mkdir()
+    _copy(days_db, src)
+    ad = Path(sys.executable).parent / "ad-duckdb"
+    db = mnt / "d.duckdb"
+
+    def on_read_only_mount(*args: str) -> subprocess.CompletedProcess[str]:
+        script = (f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(mnt))} && mount -o remount,bind,ro "
+                  f"{shlex.quote(str(mnt))} && exec {shlex.join([str(ad), *args])}")
+        return subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], capture_output=True,
+                              text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    wrote = on_read_only_mount("score", str(db), "ev", "events", "--into", "s")
+    assert wrote.returncode == 3, wrote
+    assert f"its folder {str(mnt)!r} is on a file system mounted read-only" in wrote.stderr, wrote.stderr
+    assert "chmod" not in wrote.stderr and "work on a copy in a writable folder" in wrote.stderr, wrote.stderr
+    read = on_read_only_mount("score", str(db), "ev", "events", "--top", "2", "--format", "csv")
+    assert read.returncode == 0 and len(read.stdout.splitlines()) == 3, read
