@@ -175,6 +175,16 @@ def test_a_damaged_block_of_the_models_names_leaves_the_file_readable_and_names_
     assert db.read_bytes() == before  # left as it was
 
 
+def _on_read_only_mount(src: Path, mnt: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``ad-duckdb ARGS`` with ``src`` mounted read-only at ``mnt``, in a mount namespace of its own (unshare): the
+    mount is gone when the command ends."""
+    ad = Path(sys.executable).parent / "ad-duckdb"
+    script = (f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(mnt))} && mount -o remount,bind,ro "
+              f"{shlex.quote(str(mnt))} && cd {shlex.quote(str(cwd or mnt))} && exec {shlex.join([str(ad), *args])}")
+    return subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 def test_a_write_to_a_database_on_a_read_only_mount_says_so_and_reads_still_work(
         days_db: Path, tmp_path: Path) -> None:  # noqa: F811
     # A cron job's copy of the models on a read-only volume. Before: "its folder ... is not writable by this user ...
@@ -184,18 +194,20 @@ def test_a_write_to_a_database_on_a_read_only_mount_says_so_and_reads_still_work
     src.mkdir()
     mnt.mkdir()
     _copy(days_db, src)
-    ad = Path(sys.executable).parent / "ad-duckdb"
     db = mnt / "d.duckdb"
-
-    def on_read_only_mount(*args: str) -> subprocess.CompletedProcess[str]:
-        script = (f"mount --bind {shlex.quote(str(src))} {shlex.quote(str(mnt))} && mount -o remount,bind,ro "
-                  f"{shlex.quote(str(mnt))} && exec {shlex.join([str(ad), *args])}")
-        return subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], capture_output=True,
-                              text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-    wrote = on_read_only_mount("score", str(db), "ev", "events", "--into", "s")
+    wrote = _on_read_only_mount(src, mnt, "score", str(db), "ev", "events", "--into", "s")
     assert wrote.returncode == 3, wrote
     assert f"its folder {str(mnt)!r} is on a file system mounted read-only" in wrote.stderr, wrote.stderr
     assert "chmod" not in wrote.stderr and "work on a copy in a writable folder" in wrote.stderr, wrote.stderr
-    read = on_read_only_mount("score", str(db), "ev", "events", "--top", "2", "--format", "csv")
+    read = _on_read_only_mount(src, mnt, "score", str(db), "ev", "events", "--top", "2", "--format", "csv")
     assert read.returncode == 0 and len(read.stdout.splitlines()) == 3, read
+    # an export or a plot written into the read-only working folder: the error names the file asked for. Before:
+    # "Read-only file system: '.ev.onnx.4711.tmp'", the temporary file's name, from the clean-up after the failure
+    exported = _on_read_only_mount(src, mnt, "export", str(db), "ev", "ev.onnx")
+    assert exported.returncode == 1, exported
+    assert exported.stderr.startswith("Error: Read-only file system: 'ev.onnx' (in the working folder"), exported
+    assert ".tmp" not in exported.stderr, exported.stderr
+    (src / "plots").mkdir()
+    plotted = _on_read_only_mount(src, mnt, "score", str(db), "ev", "events", "--plots", "plots", "--top", "0")
+    assert plotted.returncode == 1 and "Read-only file system: 'plots'" in plotted.stderr, plotted
+    assert ".tmp" not in plotted.stderr, plotted.stderr
