@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_ops4_ops import _cli, _day, _hist, days_db, two_models_db  # noqa: F401  (the fixtures, used by name)
+from test_ops4_ops import _cli, _damage_onnx_block, _day, _hist, days_db, two_models_db  # noqa: F401  (the fixtures, used by name)
 
 import ad_duckdb
 
@@ -173,6 +173,23 @@ def test_a_damaged_block_of_the_models_names_leaves_the_file_readable_and_names_
     with ad_duckdb.connect(str(new)) as con:
         assert ad_duckdb.score(con, "a_ae", "tx").num_rows == 400
     assert db.read_bytes() == before  # left as it was
+
+
+def test_sql_calling_a_model_whose_onnx_block_is_damaged_says_the_models_problem_as_score_does(
+        two_models_db: tuple[Path, Path], tmp_path: Path) -> None:  # noqa: F811
+    # Before: exit 3, "Cannot read DB: the database file is damaged ... (Invalid Input Error: Python exception
+    # occurred while executing the UDF: IntegrityError: Model 'a_ae@1': ...). ... restore the file from a backup":
+    # the model's own message and recovery (drop it, import its export) buried in the file's, where score said it
+    # alone with exit 8.
+    db = tmp_path / "m.duckdb"
+    db.write_bytes(two_models_db[0].read_bytes())
+    _damage_onnx_block(db)
+    scored = _cli("score", str(db), "a_ae", "tx", "--top", "3")
+    called = _cli("sql", str(db), "SELECT anomaly_score('a_ae', count, amount) FROM tx")
+    for res in (scored, called):
+        assert res.returncode == 8, res
+        assert res.stderr.startswith("Error: Model 'a_ae@1': its stored ONNX bytes are in a damaged block"), res.stderr
+        assert "Cannot read" not in res.stderr and "executing the UDF" not in res.stderr, res.stderr
 
 
 def _on_read_only_mount(src: Path, mnt: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
