@@ -18,7 +18,7 @@ from test_ops4_ops import _cli, _damage_onnx_block, _day, _hist, days_db, two_mo
 
 import ad_duckdb
 
-from conftest import ROOT
+from conftest import FAST, ROOT
 
 
 def _copy(days_db: Path, tmp_path: Path) -> Path:  # noqa: F811
@@ -228,3 +228,59 @@ def test_a_write_to_a_database_on_a_read_only_mount_says_so_and_reads_still_work
     plotted = _on_read_only_mount(src, mnt, "score", str(db), "ev", "events", "--plots", "plots", "--top", "0")
     assert plotted.returncode == 1 and "Read-only file system: 'plots'" in plotted.stderr, plotted
     assert ".tmp" not in plotted.stderr, plotted.stderr
+
+
+@pytest.fixture(scope="module")
+def noted_db(days_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+    """days_db with ev@1's threshold 'cut', ev@2 staged, a table of 3 labelled anomalies (few) and one whose amounts moved (drifted)."""
+    db = tmp_path_factory.mktemp("ops5_notes") / "n.duckdb"
+    db.write_bytes(days_db.read_bytes())
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "quantile", target=0.95)  # one ev@2 lacks
+        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], promote=False, **FAST)
+        con.execute("CREATE TABLE few AS SELECT *, (order_ref IN ('o-000001', 'o-000002', 'o-000003'))::INT AS label "
+                    "FROM events")
+        con.execute("CREATE TABLE drifted AS SELECT * REPLACE (amount * 50 AS amount), 0 AS label FROM events")
+    return db
+
+
+# (command, whether a note made an error fails it): each prints a report or rows
+_PRINTING = [
+    (["evaluate", "{db}", "ev", "few", "--label", "label"], True),          # few labelled anomalies
+    (["evaluate", "{db}", "ev", "drifted", "--label", "label"], True),      # rows moved away from training
+    (["compare", "{db}", "ev@1", "ev@2", "drifted"], True),                 # thresholds ev@2 lacks
+    (["score", "{db}", "ev", "drifted", "--top", "5"], True),               # rows moved away from training
+    (["score", "{db}", "ev", "drifted", "--top", "5", "--format", "json"], True),
+    (["explain", "{db}", "ev", "drifted", "--where", "count > 0"], False),
+    (["check-threshold", "{db}", "ev", "p99", "--source", "drifted"], False),
+    (["list", "{db}"], False),
+    (["show", "{db}", "ev"], False),
+    (["history", "{db}", "ev"], False),
+    (["sql", "{db}", "SELECT *, anomaly_score('ev', count, amount) FROM drifted"], False),
+]
+
+
+@pytest.mark.parametrize(("args", "fails"), _PRINTING, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_printing_commands_under_pythonwarnings_error_fail_before_printing_and_end_quietly_on_a_closed_pipe(
+        noted_db: Path, args: list[str], fails: bool) -> None:
+    # A job keeping stdout as its report under PYTHONWARNINGS=error: a note made an error must fail the command
+    # before any row or report line is printed (one printed, then "failed", was kept as a report of a failed run); and
+    # `| head -1` ends a command without a traceback or "Exception ignored", exit 141 (or 0 when it had finished).
+    args = [a.replace("{db}", str(noted_db)) for a in args]
+    strict = _cli(*args, env={"PYTHONWARNINGS": "error"})
+    if fails:
+        assert strict.returncode == 1 and strict.stdout == "", strict
+        assert "made an error by PYTHONWARNINGS" in strict.stderr, strict.stderr
+    else:
+        assert strict.returncode in (0, 9) and strict.stdout, strict
+    assert "Traceback" not in strict.stderr, strict.stderr
+    ad = Path(sys.executable).parent / "ad-duckdb"
+    with subprocess.Popen([str(ad), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # as `| head -1` does once it has its line
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=300)
+    assert code in (0, 9, 141), (code, err)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
