@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from test_hardaudit_damage import _byte_changed
 from test_ops4_ops import _cli, _damage_onnx_block, _day, _hist, days_db, two_models_db  # noqa: F401  (the fixtures, used by name)
 
 import ad_duckdb
@@ -124,17 +125,11 @@ def test_replace_partition_of_no_rows_points_to_replace_where(days_db: Path, tmp
 def _damage_names_block(path: Path) -> None:
     """Change a byte of the block holding ad_models.name (and the other small columns of every model)."""
     with duckdb.connect(str(path), read_only=True) as con:
-        block = con.execute("SELECT min(block_id) FROM pragma_storage_info('ad_models') WHERE column_name = 'name' "
-                            "AND block_id >= 0").fetchall()[0][0]
-        onnx = con.execute("SELECT list(DISTINCT block_id) FROM pragma_storage_info('ad_models') "
-                           "WHERE column_name = 'onnx'").fetchall()[0][0]
-        size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
-    assert block not in onnx  # the ONNX bytes read: the test is of the names' block alone
-    with open(path, "r+b") as f:
-        f.seek(3 * 4096 + block * size + 100)
-        b = f.read(1)
-        f.seek(3 * 4096 + block * size + 100)
-        f.write(bytes([b[0] ^ 0xFF]))
+        apart = con.execute("SELECT min(block_id) FILTER (column_name = 'name') NOT IN (SELECT block_id FROM "
+                            "pragma_storage_info('ad_models') WHERE column_name = 'onnx') FROM "
+                            "pragma_storage_info('ad_models') WHERE block_id >= 0").fetchall()[0][0]
+    assert apart  # the ONNX bytes read: the test is of the names' block alone
+    _byte_changed(path, "ad_models", "name")
 
 
 def test_a_damaged_block_of_the_models_names_leaves_the_file_readable_and_names_what_is_lost(
