@@ -51,6 +51,7 @@ from . import (
     replacewhere,
     resultgap,
     sqlshell,
+    stdfds,
     store,
     texttable,
     textwidth,
@@ -3380,6 +3381,7 @@ def main() -> None:
     global _NOTES_IGNORED
     action = _notes_action(AdDuckDBWarning)
     _NOTES_ARE_ERRORS, _NOTES_IGNORED = action == "error", action == "ignore"
+    stdfds.hold_closed()  # before any file is opened: one must not take a closed stdout's or stderr's number
     outputerrors.mark_stdout()
     try:
         _watch_ctrl_c()

@@ -279,3 +279,25 @@ def test_printing_commands_under_pythonwarnings_error_fail_before_printing_and_e
         code = proc.wait(timeout=300)
     assert code in (0, 9, 141), (code, err)
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def _sh(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_closed_stdout_or_stderr_is_an_output_error_or_dropped_not_a_traceback(noted_db: Path) -> None:
+    # A cron line or a daemon with its standard streams closed (>&-, 2>&-). Before: stdout closed, every line was
+    # dropped without a word and the exit printed "AttributeError: 'NoneType' object has no attribute 'flush'", a
+    # traceback; stderr closed, the error line went into stdout, in the middle of the CSV a job kept.
+    ad = shlex.quote(str(Path(sys.executable).parent / "ad-duckdb"))
+    db = shlex.quote(str(noted_db))
+    closed = _sh(f"exec {ad} list {db} >&-")
+    assert closed.returncode == 1, closed
+    assert closed.stderr.startswith("Error: writing the output (stdout): standard output is closed (>&-); the "
+                                    "output is incomplete: give the command an output"), closed.stderr
+    assert len(closed.stderr.splitlines()) == 1, closed.stderr
+    failed = _sh(f"exec {ad} score {db} ev no_such_table --top 1 --format csv 2>&-")
+    assert failed.returncode == 6 and failed.stdout == "", failed
+    rows = _sh(f"exec {ad} score {db} ev events --top 2 --format csv 2>&-")
+    assert rows.returncode == 0 and len(rows.stdout.splitlines()) == 3, rows
