@@ -158,7 +158,8 @@ def test_a_damaged_block_of_the_models_names_leaves_the_file_readable_and_names_
         assert "the block holding the stored models' names, features and training figures (table ad_models)" in said
         assert "it held 'a_ae', 'b_ae'" in said and "as do its own tables (tx)" in said, said
         assert "restore the file from a backup" in said and "ad-duckdb import NEW.duckdb FILE" in said, said
-    assert _cli("sql", str(db), "SELECT count(*) FROM tx").stdout.split()[-1] == "400"
+    own = _cli("sql", str(db), "SELECT count(*) FROM tx")
+    assert own.returncode == 0 and own.stdout.split()[-1] == "400", own
     # the recovery said: the tables copied to a new file, the exported model imported there
     copy = re.search(r'ad-duckdb sql NEW\.duckdb --write "([^"]+)"', said)
     assert copy is not None, said
