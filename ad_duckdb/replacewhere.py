@@ -57,10 +57,13 @@ def _bind_error(who: str, into: str, where: Where, e: duckdb.Error) -> BadInputE
 
 def check_target(cur: duckdb.DuckDBPyConnection, who: str, target: str, into: str, where: Where) -> None:
     """Refuse, before any row is scored, a condition the ``into`` table (``target``, which exists) cannot read: a
-    column it lacks, a type mismatch."""
+    column it lacks, a type mismatch, a value that is not one (DATE '' of a date command that failed in a cron line).
+
+    Why LIMIT 1, not 0: DuckDB converts the condition's constants only once it evaluates it on a row, so DATE '' passed
+    a check that read none and failed after the whole scoring, quoting our temporary table's name."""
     clause = where.clause
     try:
-        cur.execute(f"SELECT 1 FROM {target}{clause} LIMIT 0").fetchall()
+        cur.execute(f"SELECT 1 FROM {target}{clause} LIMIT 1").fetchall()
     except (duckdb.BinderException, duckdb.ConversionException, duckdb.ParserException) as e:
         raise _bind_error(who, into, where, e) from None
 

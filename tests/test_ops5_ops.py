@@ -98,6 +98,11 @@ def test_replace_where_refuses_a_condition_the_table_cannot_read_and_other_modes
         ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_partition="day")
         with pytest.raises(ad_duckdb.BadInputError, match=r"replace_where.*'dy = 1' cannot be read on hist.*dy"):
             ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where="dy = 1")
+        # a cron line whose date command failed: refused before the scoring, naming the table, not our staged one
+        with pytest.raises(ad_duckdb.BadInputError, match=r"\"day = DATE ''\" cannot be read on hist \(Conversion"
+                           ) as got:
+            ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where="day = DATE ''")
+        assert "__ad_" not in str(got.value), got.value
         for kw in ({"replace_partition": "day"}, {"replace": True}):
             with pytest.raises(ad_duckdb.OptionError, match="replace_where"):
                 ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", replace_where="day = DATE '2026-12-01'",
