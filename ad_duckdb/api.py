@@ -32,6 +32,7 @@ from . import (
     partitionreplace,
     pysource,
     readers,
+    replacewhere,
     store,
     thresholds,
     trainhold,
@@ -1067,6 +1068,7 @@ def score(
     model_column: bool = False,
     replace_partition: Sequence[str] | str | None = None,
     threshold: str = "default",
+    replace_where: str | None = None,
     _added_top: AddedTop | None = None,
     _scored_top: ScoredTop | None = None,
     _replaced: list[int] | None = None,
@@ -1097,8 +1099,14 @@ def score(
     same transaction: a rerun or backfill of a day replaces that day's scores and leaves the other days as they are.
     The new rows are scored into a temporary table first, so a failure at any point (a row the source cannot read, a
     constraint of the table) leaves the table as it was. A run that scores no rows replaces none (the table keeps the
-    day's earlier rows). The columns must be among those written (kept by ``columns=``). ``_replaced`` gets the rows
-    deleted.
+    day's earlier rows: use ``replace_where`` where that matters). The columns must be among those written (kept by
+    ``columns=``). ``_replaced`` gets the rows deleted.
+
+    ``replace_where="day = DATE '2026-12-01'"`` (CLI: ``--replace-where``; a condition on the ``into`` table's
+    columns, checked as ``where=`` is: one condition) does the same with the rows the condition selects: they are
+    deleted whatever the run scores, so a day whose source is now empty is emptied, not left with its earlier scores.
+    Every new row must be one the condition selects (else the run is refused, the table as it was): the source
+    selects the same rows, ``... WHERE day = DATE '2026-12-01'``. Not with ``replace_partition`` or ``replace``.
 
     ``threshold="c2"`` (CLI: ``--threshold c2``) reads ``is_anomaly`` at that stored threshold, as
     ``is_anomaly_at('tx_ae', 'c2', ...)`` does, instead of at ``default``: BigQuery ML's ``ML.DETECT_ANOMALIES(MODEL
@@ -1155,7 +1163,9 @@ def score(
                             f"default 65536); got {batch_rows!r}.")
     check_replace(into, replace, f"Scoring with {model!r}", append)
     partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition, replace)
-    append = append or bool(partition)  # the rows are added as by append=True, beside the partitions kept
+    where = replacewhere.condition(f"Scoring with {model!r}", into, replace_where, replace, partition)
+    # the rows are added as by append=True, beside the partitions (the rows the condition does not select) kept
+    append = append or bool(partition) or where is not None
     left_out = pysource.index_left_out(source)
     if left_out:
         notes.warn(f"Scoring with {model!r}: {left_out}")
@@ -1167,6 +1177,8 @@ def score(
             # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
             check_target(con, into, replace, source, in_place=not columns, append=append)
             held = table_columns(con, into) if append else None
+            if where is not None and held is not None:  # a condition the table cannot read fails before any scoring
+                replacewhere.check_target(con, f"Scoring with {model!r}", table_sql(into), into, where)
         tally: list[DriftTally] = []
         types: dict[str, str] = {}
         repeats: list[tuple[str, int]] = []  # an appended run's rows whose id the table held: (id column, rows)
@@ -1218,7 +1230,7 @@ def score(
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
                                   written_beside(explain, imputed, model_column), _added_top, repeats,
-                                  partition, _replaced)
+                                  partition, _replaced, where)
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
@@ -1248,11 +1260,13 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                   close: Callable[[], None], failed: list[BaseException], lm: LoadedModel, types: dict[str, str],
                   checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
                   explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]],
-                  partition: list[str] | None = None, replaced: list[int] | None = None) -> int:
+                  partition: list[str] | None = None, replaced: list[int] | None = None,
+                  where: replacewhere.Where | None = None) -> int:
     """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
     ``explained``: the columns written beside ``outputs`` (``written_beside``); ``repeats``: gets, when appending,
     the id column and how many added rows repeat an id the table held (``appendrepeats``); ``partition``: the
-    ``replace_partition`` columns, whose held rows of the new rows' values are deleted (``replaced`` gets how many)."""
+    ``replace_partition`` columns, whose held rows of the new rows' values are deleted (``replaced`` gets how many);
+    ``where``: the ``replace_where`` condition, whose held rows are deleted (likewise)."""
     target = table_sql(into)
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
@@ -1267,10 +1281,11 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             if held is not None:
                 held_types = table_types(con, into)
                 ids = appendrepeats.id_candidates(held_types)
-                if partition or appendrepeats.has_own_rowid(held_types):
+                if partition or where is not None or appendrepeats.has_own_rowid(held_types):
                     # Why staged: the partition's held rows go only once every new row is scored; and a column
                     # named rowid hides the row ids that tell the rows added from the rows held
-                    added = _staged_insert(cur, target, typed_sql, ids, partition or [], repeats, gone)
+                    added = _staged_insert(cur, target, typed_sql, ids, partition or [], repeats, gone,
+                                           (lm.ref, into, where) if where is not None else None)
                 else:
                     before = appendrepeats.last_rowid(cur, target) if ids else None
                     try:
@@ -1285,23 +1300,27 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             else:
                 gone.append(0)  # the first run of a partitioned job: the table is made
                 cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
+                if where is not None:  # its rows are the condition's too, or the next rerun would keep some
+                    replacewhere.check_rows(cur, f"Scoring with {lm.ref!r}", target, into, where)
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
             # also on an earlier scoring's column kept (columns=) but not written anew
             again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
             for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-    if replaced is not None and partition:
+    if replaced is not None and (partition or where is not None):
         # after the commit: a caller told of a failure after it (a note made an error) knows the rows were replaced
         replaced.append(sum(gone))
     return int(n)
 
 
 def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, ids: list[str], partition: list[str],
-                   repeats: list[tuple[str, int]], replaced: list[int]) -> list[tuple[Any, ...]]:
+                   repeats: list[tuple[str, int]], replaced: list[int],
+                   where: tuple[str, str, replacewhere.Where] | None = None) -> list[tuple[Any, ...]]:
     """``_write_scores``' insert through a temporary table of the scored rows: the held rows of the same
-    ``partition`` values deleted (``partitionreplace``), the repeated ids counted against the rows still held, then
-    the rows inserted; DuckDB's answer to the INSERT (the rows added)."""
+    ``partition`` values deleted (``partitionreplace``), or those ``where`` (the model's ref, the into= name, the
+    ``replacewhere`` condition) selects, the repeated ids counted against the rows still held, then the rows
+    inserted; DuckDB's answer to the INSERT (the rows added)."""
     staged = partitionreplace.STAGED  # a fixed name
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT {typed_sql} FROM __ad_scored")
@@ -1311,7 +1330,12 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
     if said:
         # in the transaction: made an error (PYTHONWARNINGS=error), it leaves the table as it was
         notes.warn(said)
-    replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
+    if where is not None:
+        ref, into, cond = where
+        replacewhere.check_rows(cur, f"Scoring with {ref!r}", staged, into, cond)
+        replaced.append(replacewhere.delete_held(cur, target, cond))
+    else:
+        replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
     split = appendrepeats.staged(target, staged)
     idcol = appendrepeats.id_column(cur, split, ids)
     if idcol is not None and (seen := appendrepeats.repeated(cur, split, idcol)):

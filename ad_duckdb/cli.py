@@ -34,6 +34,7 @@ from . import (
     budgetshare,
     costs,
     damagedfile,
+    damagedstore,
     dbtpackage,
     dotcmds,
     explaincost,
@@ -48,9 +49,11 @@ from . import (
     outputerrors,
     partitionreplace,
     pysource,
+    replacewhere,
     resultgap,
     setmanifest,
     sqlshell,
+    stdfds,
     store,
     storewrites,
     texttable,
@@ -625,9 +628,9 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
         if damagedfile.is_damage(e):
-            # the blocks a command reads after the open (a table's, the models') may be the damaged ones
-            raise _failure(damagedfile.damaged_message(db, e, damagedfile.attached_files(con, db)),
-                           code=EXIT_NO_DATABASE) from e
+            # the blocks a command reads after the open (a table's, the models') may be the damaged ones; the
+            # models' names: which are lost and what still reads (damagedstore)
+            raise _failure(damagedstore.file_message(con, db, e), code=EXIT_NO_DATABASE) from e
         raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))
                                  or _unattached_hint(con, e) or _command_model_hint(con, e)), e) from e
     except BrokenPipeError:
@@ -1308,7 +1311,13 @@ _TIME = click.option(
               "WHERE day = '2026-12-01', --replace-partition day): the rows it holds whose COL values equal a new "
               "row's are deleted and the new rows added, in one transaction, all or none (a failure leaves the "
               "table as it was); the other days stay. Repeat for several columns. As --append otherwise (creates "
-              "the table; the same columns). A run scoring no rows replaces none.")
+              "the table; the same columns). A run scoring no rows replaces none (see --replace-where).")
+@click.option("--replace-where", "replace_where", metavar="CONDITION",
+              help="Re-score the rows of the --into table CONDITION selects (e.g. \"day = DATE '2026-12-01'\", a "
+              "condition on its columns): they are deleted and the new rows added, in one transaction, all or none, "
+              "also when SOURCE has no rows (the day is then emptied, not left with its earlier scores). Every new "
+              "row must be one CONDITION selects (SOURCE ... WHERE day = DATE '2026-12-01'). As --append otherwise; "
+              "not with --replace-partition.")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd) and "
               "anomaly_imputed (the value each NULL feature was scored at).")
 @click.option("--model-column", is_flag=True, help="Also write anomaly_model, the version that scored "
@@ -1335,9 +1344,9 @@ _TIME = click.option(
               "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
-          replace_partition: tuple[str, ...], explain: bool, model_column: bool, columns: tuple[str, ...], top: int,
-          out_format: str, plots_dir: str | None, time: str | None, quiet: bool, attach: tuple[str, ...],
-          threshold: str) -> None:
+          replace_partition: tuple[str, ...], replace_where: str | None, explain: bool, model_column: bool,
+          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None, quiet: bool,
+          attach: tuple[str, ...], threshold: str) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1352,6 +1361,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_history --append --model-column
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
         --into tx_daily --replace-partition day
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
+        --into tx_daily --replace-where "day = '2024-01-05'"
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -1362,7 +1373,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
     with _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
         intotable.check_replace(into, replace, f"Scoring with {model!r}", append)  # --top ignored them
         partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition or None, replace)
-        append = append or bool(partition)  # its rows are added as --append adds them
+        where = replacewhere.condition(f"Scoring with {model!r}", into, replace_where, replace, partition)
+        append = append or bool(partition) or where is not None  # its rows are added as --append adds them
         from . import timeplot
 
         timeplot.without_plots(model, time, plots_dir)
@@ -1408,7 +1420,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
                                             watched=watched, progress=not quiet, model_column=model_column,
-                                            partition=partition, replaced=replaced, threshold=threshold)
+                                            partition=partition, replaced=replaced, where=where,
+                                            threshold=threshold)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1424,7 +1437,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                 # that a rerun replaced as many as it wrote)
                 click.echo(jsonvalues.dumps({"model": ref, "table": into, "rows_written": written, "table_rows": held,
                                              "appended": append,
-                                             **({"rows_replaced": sum(replaced)} if partition else {})}, indent=1))
+                                             **({"rows_replaced": sum(replaced)}
+                                                if partition or where is not None else {})}, indent=1))
             try:
                 # Why before the rows: a note made an error (PYTHONWARNINGS) stopped the command after it printed them
                 if watched is not None:
@@ -1553,20 +1567,25 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
                 watched: ScoredTop | None = None, progress: bool = False,
                 model_column: bool = False, partition: list[str] | None = None,
-                replaced: list[int] | None = None, threshold: str = "default") -> tuple[int, int]:
+                replaced: list[int] | None = None, where: replacewhere.Where | None = None,
+                threshold: str = "default") -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``); ``partition``:
-    the --replace-partition columns; ``replaced``: gets the rows they replaced, once committed. Returns the rows
-    written and the rows the table holds now."""
+    the --replace-partition columns; ``replaced``: gets the rows they replaced, once committed; ``where``: the
+    --replace-where condition. Returns the rows written and the rows the table holds now."""
     replaced = [] if replaced is None else replaced
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, progress=progress, model_column=model_column, replace_partition=partition or None,
-                  _added_top=added, _scored_top=watched, _replaced=replaced, threshold=threshold)
+                  replace_where=where.text if where is not None else None, _added_top=added, _scored_top=watched,
+                  _replaced=replaced, threshold=threshold)
     held = _row_count(con, into) if append else n
     if partition:
         # Why the rows replaced: a rerun's log then tells a day re-scored (200 replaced by 200) from a day added
         click.echo(f"replaced {sum(replaced)} rows of {shown_table(into)} (those of the new rows' "
                    f"{', '.join(partition)}) with {n} scored rows (now {held} rows; model {ref})", err=report_to_stderr)
+    elif where is not None:
+        click.echo(f"replaced {sum(replaced)} rows of {shown_table(into)} (those where {where.text}) with {n} scored "
+                   f"rows (now {held} rows; model {ref})", err=report_to_stderr)
     elif append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
         click.echo(f"added {n} scored rows to {shown_table(into)} (now {held} rows; model {ref})",
@@ -1583,8 +1602,16 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     elif n == 0 and partition:
         # Why said: the rows replaced come from the new rows' values, so a day whose load failed upstream keeps
         # its earlier scores, which a log watcher should know are not this run's
+        keys = ", ".join(partition)
         _warn(f"{source} has no rows, so no rows of {table} were replaced and none added: {table} keeps any "
-              f"earlier rows of that {', '.join(partition)}; check the source and its load.")
+              f"earlier rows of that {keys} (the rows replaced are those of the new rows' {keys}); check the source "
+              f"and its load. To empty a {keys} whose source has no rows now, give the rows it stands for instead: "
+              f"--replace-where \"{' AND '.join(f'{k} = ...' for k in partition)}\" (a condition on {table}'s "
+              "columns).")
+    elif n == 0 and where is not None and sum(replaced):
+        # Why said: the day is emptied as asked, but an empty source is as often a load that failed upstream
+        _warn(f"{source} has no rows, so the {sum(replaced)} rows of {table} where {where.text} were deleted and "
+              "none added; check the source and its load if it should have rows.")
     elif n == 0 and append:
         _warn(f"{source} has no rows, so none were added to {table}; normal when no new rows came since "
               "the last run, else check the source and its load.")
@@ -2417,8 +2444,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         except duckdb.Error as e:
             if damagedfile.is_damage(e):  # a block of the table the statement read: as the commands say it
                 shown = store.cli_db(con)
-                raise _failure(damagedfile.damaged_message(shown, e, damagedfile.attached_files(con, shown)),
-                               code=EXIT_NO_DATABASE) from e
+                raise _failure(damagedstore.file_message(con, shown, e), code=EXIT_NO_DATABASE) from e
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
                 first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \
@@ -3429,6 +3455,7 @@ def main() -> None:
     global _NOTES_IGNORED
     action = _notes_action(AdDuckDBWarning)
     _NOTES_ARE_ERRORS, _NOTES_IGNORED = action == "error", action == "ignore"
+    stdfds.hold_closed()  # before any file is opened: one must not take a closed stdout's or stderr's number
     outputerrors.mark_stdout()
     try:
         _watch_ctrl_c()

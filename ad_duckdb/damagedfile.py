@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import duckdb
 
+from .exceptions import raised_in_function
+
 # What DuckDB says of a file shorter than its own header and blocks say it is, and of a block whose checksum is wrong
 _CUT_SHORT = re.compile(r"Could not read enough bytes from file")
 _ALTERED = re.compile(r"Corrupt database file\b")
@@ -22,8 +24,12 @@ _NAMED = re.compile(r'from file "([^"]+)"')
 
 
 def is_damage(e: BaseException) -> bool:
-    """Whether ``e`` is DuckDB finding the database file damaged (cut short, or a block whose checksum is wrong)."""
-    return isinstance(e, duckdb.Error) and bool(_CUT_SHORT.search(str(e)) or _ALTERED.search(str(e)))
+    """Whether ``e`` is DuckDB finding the database file damaged (cut short, or a block whose checksum is wrong).
+
+    Not one of our SQL functions' own errors quoting DuckDB's (a model whose block is damaged): those name the model
+    and the recovery already, and the file's message around them buried that, with exit 3 where `score` gave 8."""
+    return (isinstance(e, duckdb.Error) and bool(_CUT_SHORT.search(str(e)) or _ALTERED.search(str(e)))
+            and raised_in_function(str(e)) is None)
 
 
 def attached_files(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .damagedfile import is_damage
+from .damagedstore import store_damaged
 
 
 def damaged_row(name: str, version: int, e: BaseException) -> str:
@@ -29,12 +30,12 @@ def rows_one_by_one(cur: Any, cols_sql: str, first: BaseException) -> tuple[list
                                                                            dict[tuple[str, int], str]]:
     """``SELECT cols_sql FROM ad_models`` (by name, version) read row by row after the read of all of them failed on
     a damaged block (``first``): the rows read, and the problem of each that cannot be (``damaged_row``). Raises
-    ``first`` when even the models' names cannot be read."""
+    ``damagedstore.store_damaged``'s error when even the models' names cannot be read."""
     try:
         keys = cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall()
     except Exception as e:
         if is_damage(e):
-            raise first from None
+            raise store_damaged(cur, e) from first
         raise
     rows: list[tuple[Any, ...]] = []
     problems: dict[tuple[str, int], str] = {}

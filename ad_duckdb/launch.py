@@ -11,6 +11,9 @@ import sys
 
 
 def main() -> None:
+    from .stdfds import hold_closed
+
+    hold_closed()  # before the import opens any file, which could take a closed stdout's or stderr's number
     try:
         from .cli import main as run
     except KeyboardInterrupt:

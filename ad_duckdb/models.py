@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
+from . import damagedfile, damagedstore, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -113,6 +113,9 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                 raise
             # a damaged block of the ONNX bytes: every row listed without their size (None), the damaged ones
             # named by load_all; the names, sources and the rest still read
+            unread = damagedstore.names_unreadable(cur)
+            if unread is not None:  # the block of the names themselves: which models are lost, what still reads
+                raise unread from e
             rows = cur.execute(listed.replace("octet_length(onnx)", "NULL::BIGINT")).fetchall()
         # Why each version checked: a damaged row listed like the others passed a nightly health check, and failed
         # only when a query used it

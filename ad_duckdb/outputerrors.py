@@ -8,6 +8,7 @@ been the database's disk; a job's log must say which disk to free, and whether t
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import sys
@@ -37,6 +38,12 @@ def _mark(e: OSError) -> None:
     # Why not a BrokenPipeError: that one is the reader gone (`| head`), which ends the command quietly, exit 141
     if not isinstance(e, BrokenPipeError):
         setattr(e, _MARK, True)
+
+
+def mark_error(e: OSError) -> OSError:
+    """``e``, marked as an error writing the output (``is_output_error``): a stdout of another kind's (stdfds)."""
+    _mark(e)
+    return e
 
 
 def mark_stdout() -> None:
@@ -71,5 +78,6 @@ def output_failed(e: OSError, done: str | None = None) -> str:
     stored = (f"{done} before it, whole (no need to run the command again for it)" if done
               else "what the command stored in the database before it is kept whole (each model, threshold and "
                    "scores table is stored in one transaction)")
-    return (f"writing the output (stdout): {what}; the output is incomplete: free space where it goes or send it "
-            f"elsewhere (`> /other/disk/out.json`); {stored}.")
+    fix = ("give the command an output (`> out.txt`, or `> /dev/null` to drop it)" if e.errno == errno.EBADF else
+           "free space where it goes or send it elsewhere (`> /other/disk/out.json`)")
+    return f"writing the output (stdout): {what}; the output is incomplete: {fix}; {stored}."

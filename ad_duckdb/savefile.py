@@ -22,5 +22,10 @@ def write_whole(path: Path, write: Callable[[Path], object]) -> Path:
             raise type(e)(e.errno, e.strerror or str(e), str(path)) from e
         raise
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            # Why ignored: on a read-only file system unlink fails (EROFS) even when nothing was made, and its error,
+            # naming the temporary file, replaced the one above naming ``path``
+            pass
     return path

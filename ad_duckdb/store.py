@@ -35,7 +35,7 @@ from .exceptions import (
 )
 from .features import FeatureSpec, close_names, specs_from_json, specs_to_json
 from .pysource import from_command_line
-from .sqltext import quote_literal, sql_name
+from .sqltext import quote_literal, shell_word, sql_name
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024
@@ -258,9 +258,23 @@ def unwritable_folder(db: str, reads: str = "score() without into=, list_models,
     folder = Path(db).absolute().parent
     if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK):
         return None
+    if _mounted_read_only(folder):
+        # Why said apart: "make the folder writable (chmod u+w)" cannot help on a read-only mount (a job's copy of
+        # the models on a read-only volume or image), and root, whom permissions do not stop, was told it too
+        return (f"its folder {str(folder)!r} is on a file system mounted read-only, where DuckDB can write neither "
+                f"the file nor its log {Path(db).name + '.wal'!r}. Fix: work on a copy in a writable folder (e.g. "
+                f"cp {shell_word(db)} /tmp/), or mount it read-write; reading works ({reads}).")
     return (f"its folder {str(folder)!r} is not writable by this user, and DuckDB writes its log "
             f"{Path(db).name + '.wal'!r} there at every commit. Fix: make the folder writable (chmod u+w), or work on a "
             f"copy in a writable folder; reading works ({reads}).")
+
+
+def _mounted_read_only(folder: Path) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only (False where that cannot be told)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # AttributeError: a platform without statvfs
+        return False
 
 
 def is_model_file(entry: str) -> bool:

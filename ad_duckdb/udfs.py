@@ -22,9 +22,16 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import lifecycle, store
+from . import damagedfile, damagedstore, lifecycle, store
 from .connarg import check_connection
-from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
+from .exceptions import (
+    AdDuckDBError,
+    BadInputError,
+    DatabaseUnavailableError,
+    FeatureMismatchError,
+    IntegrityError,
+    ModelNotFoundError,
+)
 from .frames import IMPUTED_TYPE, imputed_map
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
@@ -181,11 +188,19 @@ class Registry:
             pins = lifecycle.promoted(cur)
             db = store.cli_db(cur)
             self.store_error = None
-        except (BadInputError, IntegrityError) as e:
+        except (BadInputError, IntegrityError, DatabaseUnavailableError) as e:
             # a user's own table named like the store, or the store missing a column: the functions still register
             # (so the SQL that renames the table, or adds the column back, can run), and a call says what is wrong
             recs, problems, dropped, pins, self.store_error = [], {}, {}, {}, e
             db = "DB"
+            self.stamp = None
+        except duckdb.Error as e:
+            if not damagedfile.is_damage(e):
+                raise
+            # a block of the store damaged (the models' names, the thresholds): the file's other tables still read, so
+            # the functions register and a call names what is lost (damagedstore)
+            recs, problems, dropped, pins = [], {}, {}, {}
+            self.store_error = damagedstore.store_error(cur, e)
             self.stamp = None
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
@@ -944,6 +959,10 @@ def refresh_if_changed(cur: Any) -> None:
     try:
         now = store.stamp(cur)
     except (BadInputError, IntegrityError):
+        now = None
+    except duckdb.Error as e:
+        if not damagedfile.is_damage(e):
+            raise
         now = None  # a store that cannot be read: refresh says so at the next call, as at registration
     if now is None or now != reg.stamp:
         reg.refresh(cur)

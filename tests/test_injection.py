@@ -310,6 +310,9 @@ _REVIEWED_NAMES = {
     # partitionreplace: the fixed name of the temporary table of a run's rows; "o.c IS NOT DISTINCT FROM p.c" of
     # quote_ident(column) each, joined by AND; and quote_ident(column) each joined by ", "
     "staged", "STAGED", "keys_match", "cols_sql",
+    # replacewhere: clause is where_sql(replace_where) (one condition, checked as where= is); new_rows is target or the
+    # fixed name of the staged rows (partitionreplace.STAGED)
+    "clause", "new_rows",
 }
 
 
