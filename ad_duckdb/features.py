@@ -1075,9 +1075,10 @@ def default_features(
     cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
     rising: np.ndarray | None = None,
     empty_rows: Callable[[list[str], np.ndarray], tuple[int, str | None]] | None = None,
-    compared: Compared | None = None,
+    compared: Compared | None = None, keep_constant: bool = False,
 ) -> tuple[list[tuple[str, str]], np.ndarray, str | None]:
-    """The default features, for a caller who named none: every numeric column except id-like ones.
+    """The default features, for a caller who named none: every numeric column except id-like ones, and except
+    those of one value (unless ``keep_constant``) or none (``otherfeatures.left_out``).
 
     ``described``: the source's columns (``describe``); ``X``: the values of its numeric ones, in order (what
     ``choose_columns(described, None, ...)`` picks), in the source's row order unless ``rising`` says which of
@@ -1147,6 +1148,11 @@ def default_features(
             "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
             "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
         )
+    from .otherfeatures import left_out
+
+    lossy = [n for j, (n, t) in enumerate(columns) if _exact_type(t)
+             and np.isfinite(X[:, j]).any() and float(np.nanmax(np.abs(X[:, j]))) >= _DOUBLE_EXACT]
+    keep = left_out(X, [n for n, _ in columns], keep, keep_constant, model=model, source=source, lossy=lossy)
     kept = [columns[j] for j in keep]
     labels = [columns[j][0] for j in keep if named_like_label(columns[j][0])
               and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
