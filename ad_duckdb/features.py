@@ -58,13 +58,13 @@ from .sqltext import (
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
 
+from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
+
 if TYPE_CHECKING:  # filecols imports this module
     from .filecols import Compared
 
 CLIP = 1000.0
-# Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
-# tail into a scale the network can learn. |skewness| > 2 was the best simple rule on ADBench.
-HEAVY_TAIL_SKEW = 2.0
+# Which columns take the signed log (a long tail turned into a scale the network can learn): heavytail.py
 # Training values must stay well inside float32 (max 3.4e38), the precision the exported model computes in.
 FLOAT32_SAFE = 1e38
 
@@ -1745,9 +1745,7 @@ def fit_specs(
                                      scale=max(abs(c), 1.0), lo=0.0, hi=0.0))
             continue
         fill = float(np.median(finite))
-        sd = float(np.std(finite))
-        skew = float(np.mean((finite - finite.mean()) ** 3)) / sd**3 if sd > 1e-12 else 0.0
-        transform = "slog" if np.isfinite(skew) and abs(skew) > HEAVY_TAIL_SKEW else "none"
+        transform = "slog" if heavy_tailed(finite) else "none"  # one far value alone does not make a tail
         t = signed_log(finite) if transform == "slog" else finite
         center = float(np.median(t))
         scale = _spread(t)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 import pytest
 
 import ad_duckdb
@@ -50,4 +52,33 @@ def test_a_source_of_only_constant_columns_still_fails_naming_them() -> None:
     con.execute("CREATE TABLE c AS SELECT 5 AS version, 2.5::DOUBLE AS rate FROM range(50)")
     with pytest.raises(ConstantColumnsError, match="'version'.*'rate'"):
         ad_duckdb.train(con, "m", "c", **FAST)
+    con.close()
+
+
+def test_one_huge_value_does_not_switch_a_column_to_the_signed_log() -> None:
+    """A single 1e9 (a typo, a sentinel) among amounts of about 100 made the column's skewness 31, and the whole
+    column took the signed log, squeezing the bulk the model learns to fit one row. The choice is the bulk's: the
+    column keeps its plain scaling, a heavy-tailed column keeps the log, as does a 0/1 column of one 1 (no bulk
+    spread to measure the value by), and the 1e9 row still scores far above every other."""
+    from ad_duckdb.features import fit_specs
+    from ad_duckdb.heavytail import heavy_tailed, skewness
+
+    rng = np.random.default_rng(0)
+    bulk = rng.normal(100, 10, 1000)
+    one = np.r_[bulk, 1e9]
+    assert skewness(one) > 2 and not heavy_tailed(one)
+    assert heavy_tailed(np.r_[bulk, 1e9, 1e9])  # two such values are a tail of their own
+    assert heavy_tailed(rng.lognormal(3, 1.2, 1000)) and heavy_tailed(np.r_[np.zeros(799), 1.0])
+    specs, _ = fit_specs(np.c_[one, rng.normal(size=1001)], ["amount", "x"], ["DOUBLE", "DOUBLE"], model="m",
+                         source="t")
+    assert specs[0].transform == "none", specs[0]
+    con = ad_duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS amount, unnest(?::DOUBLE[]) AS x",
+                [one.tolist(), rng.normal(size=1001).tolist()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "m", "t", **FAST)
+    assert ad_duckdb.load_model(con, "m").features[0].transform == "none"
+    top = con.execute("SELECT amount FROM t ORDER BY anomaly_score('m', amount, x) DESC LIMIT 1").fetchone()[0]
+    assert top == 1e9
     con.close()
