@@ -849,7 +849,8 @@ def _file_stem(model: str) -> str:
 
 
 def _log_axis(s: np.ndarray, thresholds: dict[str, float] | None = None) -> bool:
-    """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails), or when
+    """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails), when the
+    middle half of them fills under `_SQUEEZED` of a linear axis and at least twice that share of a log one, or when
     the threshold lines crowd on a linear axis and a log one draws them at least twice as far apart. Why the
     thresholds: scores of 0.6-46 with p90 1.19, p95 1.33 and p99 1.69 got a linear axis, their lines a pixel or two
     apart at its left edge (one hidden under another) and the rows below them one bar."""
@@ -858,9 +859,25 @@ def _log_axis(s: np.ndarray, thresholds: dict[str, float] | None = None) -> bool
         return False
     if pos.max() / max(pos.min(), 1e-300) > 100:
         return True
-    linear = _least_gap(s, _on_axis(s, thresholds, False).values())
     logs = np.log10(s)
+    if _bulk_share(logs, np.log10(list(_on_axis(logs, thresholds, True).values()))) > 2 * (
+            flat := _bulk_share(s, list(_on_axis(s, thresholds, False).values()))) and flat < _SQUEEZED:
+        return True
+    linear = _least_gap(s, _on_axis(s, thresholds, False).values())
     return linear < _CROWDED and _least_gap(logs, np.log10(list(_on_axis(logs, thresholds, True).values()))) > 2 * linear
+
+
+# The middle half of the scores within this share of a linear axis are a bar or three of its sixty: the shape of the
+# bulk is lost (ADBench cardio's test half: scores 1.1-66, the middle half 1.9-3.2, every normal row in two bars)
+_SQUEEZED = 0.05
+
+
+def _bulk_share(vals: np.ndarray, marks: Any) -> float:
+    """The share of the axis (the values and the threshold lines ``marks`` drawn) the middle half of ``vals`` spans."""
+    span = np.r_[vals, np.asarray(list(marks), dtype=np.float64)]
+    width = float(span.max() - span.min()) if span.size else 0.0
+    q1, q3 = np.quantile(vals, [0.25, 0.75])
+    return float(q3 - q1) / width if width > 0 else 1.0
 
 
 # Threshold lines closer than this share of the score axis (about 13 pixels of the 7-inch histogram's axes at the

@@ -79,3 +79,21 @@ def test_a_histogram_of_a_few_rows_counts_them_in_whole_numbers() -> None:
         assert not [t for t, b in _boxes(ax) if any(b.overlaps(bar) for bar in bars)]
         labels = [t.get_text() for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
         assert labels[0] == "0" and labels[-1] == str(int(max(ticks))), labels
+
+
+def test_scores_whose_bulk_fills_one_bar_of_a_linear_axis_get_a_log_one() -> None:
+    """`evaluate --plots` on ADBench cardio (test half): scores of 1.1-66, under the two decades that choose a log
+    axis, with their middle half at 1.9-3.2: every normal row stood in the first two bars of sixty and the rest of
+    the axis held the tail alone, so the bulk's shape, and where the labels part, could not be seen. A bulk that
+    fills under a twentieth of the linear axis, and at least twice as much of a log one, is drawn on the log axis."""
+    rng = np.random.default_rng(0)
+    bulk = rng.lognormal(np.log(2.5), 0.35, 840)
+    s = np.r_[bulk, rng.uniform(4, 12, 60), rng.uniform(40, 66, 24)]
+    y = np.r_[np.zeros(840, bool), np.ones(84, bool)]
+    assert s.max() / s.min() < 100
+    th = {"p90": 5.34, "p95": 8.10, "default": 26.46, "p99": 26.46, "p999": 65.79}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th, "t")):
+        assert "log" in fig.axes[0].get_xlabel(), fig.axes[0].get_xlabel()
+    # a bulk spread over the axis keeps the linear one
+    even = np.linspace(0.9, 31, 500)
+    assert "log" not in metrics.scores_figure(even, "m@1", {"p90": 4.3, "default": 10.0}, "t").axes[0].get_xlabel()
