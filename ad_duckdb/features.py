@@ -40,6 +40,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
+from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -57,8 +58,6 @@ from .sqltext import (
 )
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
-
-from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
 
 if TYPE_CHECKING:  # filecols imports this module
     from .filecols import Compared
@@ -1078,7 +1077,7 @@ def default_features(
     compared: Compared | None = None, keep_constant: bool = False,
 ) -> tuple[list[tuple[str, str]], np.ndarray, str | None]:
     """The default features, for a caller who named none: every numeric column except id-like ones, and except
-    those of one value (unless ``keep_constant``) or none (``otherfeatures.left_out``).
+    those of one value (unless ``keep_constant``) or none (``otherfeatures.drop_unusable``).
 
     ``described``: the source's columns (``describe``); ``X``: the values of its numeric ones, in order (what
     ``choose_columns(described, None, ...)`` picks), in the source's row order unless ``rising`` says which of
@@ -1148,11 +1147,11 @@ def default_features(
             "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
             "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
         )
-    from .otherfeatures import left_out
+    from .otherfeatures import drop_unusable
 
     lossy = [n for j, (n, t) in enumerate(columns) if _exact_type(t)
              and np.isfinite(X[:, j]).any() and float(np.nanmax(np.abs(X[:, j]))) >= _DOUBLE_EXACT]
-    keep = left_out(X, [n for n, _ in columns], keep, keep_constant, model=model, source=source, lossy=lossy)
+    keep = drop_unusable(X, [n for n, _ in columns], keep, keep_constant, model=model, source=source, lossy=lossy)
     kept = [columns[j] for j in keep]
     labels = [columns[j][0] for j in keep if named_like_label(columns[j][0])
               and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]

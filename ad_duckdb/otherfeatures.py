@@ -50,7 +50,7 @@ def python_hint(source: str, refused: Sequence[str], chosen: Sequence[str]) -> s
     return f"{lead}; to train on the {len(kept)} others, train on the query {query}."
 
 
-def left_out(X: np.ndarray, columns: Sequence[str], keep: list[int], keep_constant: bool, *, model: str,
+def drop_unusable(X: np.ndarray, columns: Sequence[str], keep: list[int], keep_constant: bool, *, model: str,
              source: str, lossy: Sequence[str] = ()) -> list[int]:
     """``keep`` (indices of ``columns``, the default's features so far) less those `unusable` finds, with a note
     naming each and why; ``keep`` as it is when every one is unusable (training's error then names them all).

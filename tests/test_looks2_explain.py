@@ -13,6 +13,7 @@ import ad_duckdb
 from ad_duckdb import cli as cli_module
 from ad_duckdb.cli import cli
 from ad_duckdb.features import raw_values
+
 from conftest import FAST, unwrapped
 
 

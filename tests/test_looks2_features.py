@@ -6,11 +6,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-
 import pytest
 
 import ad_duckdb
 from ad_duckdb.exceptions import ConstantColumnsError
+
 from conftest import FAST, make_transactions
 
 
