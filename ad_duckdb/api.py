@@ -540,7 +540,8 @@ def train(
             compared = Compared(cur, source)
             if features is None:
                 cols, X, text_named = default_features(cur, source, where, described, X, model=name, rising=rising,
-                                                             empty_rows=empty_rows, compared=compared)
+                                                             empty_rows=empty_rows, compared=compared,
+                                                             keep_constant=params.get("constant_columns") == "keep")
             else:
                 warn_epoch_features(read, X, rising, model=name)
             names = [c for c, _ in cols]

@@ -2566,6 +2566,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         # (in terminal columns: a name such as 数量 takes two a character, and padded by characters it did the same)
         width = max(20, *(textwidth.width(n) for n in rec.feature_names))
         on = terms_on(rec.params)
+        robust = rec.params.get("robust") is not False  # None: the default, robust
         if out_format != "table":
             _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_),
                              _imputed(lm, rec.feature_names, names, data))
@@ -2597,7 +2598,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                 # Why only the model's own terms: a left-out term is 0, and "neighbour 0" read as a row inside a
                 # group of training rows, which a model trained with knn_k=0 never measured
                 own_terms = {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
-                _echo_lines(explainlines.wrapped(_terms_text(own_terms, flagged, one_column=len(rec.features) == 1)))
+                _echo_lines(explainlines.wrapped(_terms_text(own_terms, flagged, one_column=len(rec.features) == 1,
+                                                             robust=robust)))
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
                 _echo_lines(explainlines.wrapped("every feature is missing, and a missing value is never a reason: "
                                                  "nothing to explain (each is scored at its most typical value)"))
@@ -2621,7 +2623,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                 bar = "#" * int(round(part["share"] * 40))
                 _echo_lines(explainlines.column_lines(
                     f"  {textwidth.ljust(part['feature'], width)} {part['share']:>6.1%} {bar}",
-                    f"({_value_text(f, value, z, float(scored[at[f.name]]))})", width))
+                    f"({_value_text(f, value, z, float(scored[at[f.name]]), robust)})", width))
             if rest:
                 most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"
                 _echo_lines(explainlines.wrapped(f"and {len(rest)} more columns, each typical and {most}, "
@@ -2711,8 +2713,10 @@ MINOR_SHARE = 0.005
 TERM_MEANINGS = {
     "reconstruction": "its values break how the columns go together",
     "neighbour": "it lies far from every group of training rows",
-    "range": "a value lies outside the training range",
+    "range": "a value lies outside the range 99% of training values were in",
 }
+# The range term's meaning for a model trained with robust=False, whose range is every training value's
+WHOLE_RANGE_MEANING = "a value lies outside every training value's range"
 
 
 # A term this small is float32 rounding, not a measure (terms are in robust units, a typical row's about 1 each).
@@ -2724,8 +2728,9 @@ TERM_NOISE = 1e-5
 ONE_COLUMN_RECONSTRUCTION = "its value is unlike the training values"
 
 
-def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False) -> str:
-    """The score's terms on one line and, for a flagged row, what the largest means: why it is odd, by kind.
+def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False, robust: bool = True) -> str:
+    """The score's terms on one line and, for a flagged row, what the largest means: why it is odd, by kind
+    (``robust``: the model's training range is the middle 99% of its values, else all of them).
 
     Why not for a row under the threshold: a typical row's reconstruction and neighbour terms are each about 1 (each
     is divided by its training median), so its largest term says nothing about it."""
@@ -2738,7 +2743,8 @@ def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False
     if not flagged or not total > 0:
         return f"terms: {parts}"
     def said(name: str) -> str:
-        meaning = ONE_COLUMN_RECONSTRUCTION if one_column and name == "reconstruction" else TERM_MEANINGS[name]
+        meaning = ONE_COLUMN_RECONSTRUCTION if one_column and name == "reconstruction" else \
+            WHOLE_RANGE_MEANING if name == "range" and not robust else TERM_MEANINGS[name]
         return f"{name} ({terms[name] / total:.0%}: {meaning})"
 
     if terms[top] / total >= 0.5:
@@ -2829,9 +2835,10 @@ def _typical(spec: FeatureSpec, z: float) -> bool:
     return abs(z) <= TYPICAL_SPREADS and spec.lo <= z <= spec.hi
 
 
-def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float) -> str:
+def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float, robust: bool = True) -> str:
     """Where ``value`` stands against the column's training values; ``scored``: the value the row was scored with
-    (for a missing one, what scoring chose: ``LoadedModel.as_scored``)."""
+    (for a missing one, what scoring chose: ``LoadedModel.as_scored``); ``robust``: the model's training range is
+    the middle 99% of the column's values (its 0.5% and 99.5% quantiles), else all of them."""
     # Why _cell_text: the row line above says amount=NULL; Python's str said "value None". Why a float as tables
     # print it: a lag() difference read "value 5.564688029999999" beside "training median -0.02" (the row line above
     # keeps every digit, to paste into --where)
@@ -2848,10 +2855,18 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float) -> str:
         where = "typical" if _typical(spec, z) else "outside the training range"
         # Why .10g: a large value with no spread (epoch seconds) must not print as 1.7e+09
         return f"value {shown}, every training row held {spec.fill:.10g}: {where}"
+    # the training range said as what it is. Why: "beyond the training range's top, 84" read as the largest training
+    # value, where robust training (the default) takes the 0.5% and 99.5% quantiles, and a reader who had trained
+    # on a row of 3,000 took the line for a mistake
+    # to the digits of the typical range printed beside it
+    bottom, top = (_typical_number(spec, float(v)) for v in raw_values(spec, np.array([spec.lo, spec.hi])))
+    held = (f"99% of training values were between {bottom} and {top}" if robust else
+            f"every training value was between {bottom} and {top}")
+    end = top if z > spec.hi else bottom
     if _typical(spec, z):
         where = "typical"
     elif abs(z) <= TYPICAL_SPREADS:  # near the median, yet past the end of the training range
-        where = f"{'above' if z > spec.hi else 'below'} the training range"
+        where = f"{'above' if z > spec.hi else 'below'} {end}: {held}"
     elif abs(z) >= CLIP:  # the graph clips there too: the count beyond it is not known, only that it is far out
         where = f"more than {CLIP:.0f} spreads {'above' if z > 0 else 'below'} it"
     else:
@@ -2859,8 +2874,7 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float) -> str:
     if abs(z) > TYPICAL_SPREADS and not spec.lo <= z <= spec.hi:
         # Why: the score's range term counts such a value, and "mostly range: a value lies outside the training
         # range" named none of the row's columns as that value
-        end = float(raw_values(spec, np.array([spec.hi if z > spec.hi else spec.lo]))[0])
-        where += f", beyond the training range's {'top' if z > spec.hi else 'bottom'}, {_column_number(spec, end)}"
+        where += f", beyond {end}: {held}"
     median, lo, hi = _typical_range(spec)
     typical = f"typical range {lo} to {hi}" if lo != hi else f"typical value {lo}"  # not "range 0 to 0"
     return f"value {shown}, training median {median}, {typical}: {where}"

@@ -41,6 +41,7 @@ from .exceptions import (
     is_interrupt,
 )
 from .filesearch import searched
+from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -64,9 +65,7 @@ if TYPE_CHECKING:  # filecols imports this module
     from .filecols import Compared
 
 CLIP = 1000.0
-# Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
-# tail into a scale the network can learn. |skewness| > 2 was the best simple rule on ADBench.
-HEAVY_TAIL_SKEW = 2.0
+# Which columns take the signed log (a long tail turned into a scale the network can learn): heavytail.py
 # Training values must stay well inside float32 (max 3.4e38), the precision the exported model computes in.
 FLOAT32_SAFE = 1e38
 
@@ -1087,9 +1086,10 @@ def default_features(
     cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
     rising: np.ndarray | None = None,
     empty_rows: Callable[[list[str], np.ndarray], tuple[int, str | None]] | None = None,
-    compared: Compared | None = None,
+    compared: Compared | None = None, keep_constant: bool = False,
 ) -> tuple[list[tuple[str, str]], np.ndarray, str | None]:
-    """The default features, for a caller who named none: every numeric column except id-like ones.
+    """The default features, for a caller who named none: every numeric column except id-like ones, and except
+    those of one value (unless ``keep_constant``) or none (``otherfeatures.drop_unusable``).
 
     ``described``: the source's columns (``describe``); ``X``: the values of its numeric ones, in order (what
     ``choose_columns(described, None, ...)`` picks), in the source's row order unless ``rising`` says which of
@@ -1159,6 +1159,11 @@ def default_features(
             "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
             "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
         )
+    from .otherfeatures import drop_unusable
+
+    lossy = [n for j, (n, t) in enumerate(columns) if _exact_type(t)
+             and np.isfinite(X[:, j]).any() and float(np.nanmax(np.abs(X[:, j]))) >= _DOUBLE_EXACT]
+    keep = drop_unusable(X, [n for n, _ in columns], keep, keep_constant, model=model, source=source, lossy=lossy)
     kept = [columns[j] for j in keep]
     labels = [columns[j][0] for j in keep if named_like_label(columns[j][0])
               and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
@@ -1762,9 +1767,7 @@ def fit_specs(
                                      scale=max(abs(c), 1.0), lo=0.0, hi=0.0))
             continue
         fill = float(np.median(finite))
-        sd = float(np.std(finite))
-        skew = float(np.mean((finite - finite.mean()) ** 3)) / sd**3 if sd > 1e-12 else 0.0
-        transform = "slog" if np.isfinite(skew) and abs(skew) > HEAVY_TAIL_SKEW else "none"
+        transform = "slog" if heavy_tailed(finite) else "none"  # one far value alone does not make a tail
         t = signed_log(finite) if transform == "slog" else finite
         center = float(np.median(t))
         scale = _spread(t)

@@ -58,3 +58,68 @@ def clear_of_bars(ax: Any, highest: float | None = None) -> None:
         new_top = 10**need if log else need
         # not a hair past ``highest`` through log10 and back
         ax.set_ylim(lo, min(new_top, highest) if highest else new_top)
+
+
+
+def unplaced(ax: Any, labels: list[Any], first: Any | None = None) -> list[Any]:
+    """Give ``labels`` (texts of ``ax`` placed by `metrics._mark_thresholds`, one row each down from the top, in
+    the order of their values) the rows from the top in turn, each the next free row if its box is clear there of
+    every bar under it at the value axis' present top; return the others (for a legend), after taking them off the
+    axes. ``first``: the label kept before the others (the default threshold's, what scoring flags by): a label
+    above it takes a row only if one is left for it.
+
+    Why row by row: a label over the bulk's bars in its own row can sit clear of them a few rows lower on the other
+    side of the axes (the highest thresholds' labels, over the thin tail), where the labels it passed are taken off;
+    rows stay as far apart as they were, so no two labels meet."""
+    if not labels:
+        return []
+    fig = ax.get_figure()
+    fig.draw_without_rendering()
+    to_axes = ax.transAxes.inverted()
+    bars = []
+    for p in ax.patches:
+        if p.get_height() > 0 and p.get_width() > 0:
+            (x0, _), (x1, y1) = to_axes.transform(p.get_window_extent())
+            bars.append((x0, x1, y1))
+    ordered = sorted(labels, key=lambda t: -float(t.xy[1]))
+    rows = [float(t.xy[1]) for t in ordered]
+    gap = GAP_PT * fig.dpi / 72 / max(ax.bbox.height, 1.0)
+
+    def deepest(t: Any) -> int:
+        """The lowest row ``t`` is clear of the bars in (-1: none); every row above it is clear too."""
+        patch = t.get_bbox_patch()
+        (x0, y0), (x1, _) = to_axes.transform((patch if patch is not None else t).get_window_extent())
+        drop = float(t.xy[1]) - y0 + gap  # the box' bottom below its row's line
+        under = max((top for a, b, top in bars if a < x1 and b > x0), default=0.0)
+        return max((k for k, y in enumerate(rows) if y - drop > max(under, 0.0)), default=-1)
+
+    room = {id(t): deepest(t) for t in ordered}
+    gone, k = [], 0
+    waiting = first is not None and any(t is first for t in ordered)
+    for t in ordered:
+        if t is first:
+            waiting = False
+        # a row taken above ``first`` must leave it one it is clear in
+        fits = k <= room[id(t)] and (not waiting or k + 1 <= room[id(first)])
+        if fits:
+            t.xy = (t.xy[0], rows[k])
+            k += 1
+        else:
+            gone.append(t)
+    for t in gone:
+        t.remove()
+    return gone
+
+def covering(ax: Any, labels: list[Any]) -> list[Any]:
+    """Those of ``labels`` (texts of ``ax``) whose box overlaps a bar of ``ax`` as the figure is drawn."""
+    fig = ax.get_figure()
+    fig.draw_without_rendering()
+    bars = [p.get_window_extent() for p in ax.patches if p.get_height() > 0 and p.get_width() > 0]
+    out = []
+    for t in labels:
+        patch = t.get_bbox_patch()
+        box = (patch if patch is not None else t).get_window_extent()
+        if any(box.overlaps(b) for b in bars):
+            out.append(t)
+    return out
+

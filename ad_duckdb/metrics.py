@@ -736,33 +736,75 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, weights=None if w is None else w[rows],
                     label=f"{what} ({n})")
     # with how many rows each flags, as in the other plots: bars of densities do not show it
-    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log), w)
+    beside: list[tuple[Any, tuple[Any, str]]] = []
+    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log), w, beside)
     _score_axis(ax, use_log)
     # what the bars' heights are: each label's scaled to an area of 1 (33 anomalies stand as tall as 19,967 normal
     # rows), per decade of score on a log axis. Why said: 'density' alone left both to guess
     per = "density per decade of score" if use_log else "density"
     ax.set(ylabel=f"{per} (each label: area 1)",
            title=_title(f"Score histogram by label: {_of(model, source, s.size, w)}", 6))
+    data = list(zip(*ax.get_legend_handles_labels(), strict=True))
     if listed:
-        _list_thresholds(ax, [*zip(*ax.get_legend_handles_labels(), strict=True), *listed], -0.13)
+        _list_thresholds(ax, [*data, *listed], -0.13)
     else:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
-    _laid_out_below_labels(fig, ax)
+    _laid_out_below_labels(fig, ax, beside=beside, legend=_Legend(ax, data, beside, listed))
     return fig
 
 
-def _laid_out_below_labels(fig: Any, ax: Any, rows: int | None = None) -> None:
+class _Legend:
+    """The legend below a histogram's axes: the data's entries and the thresholds `_mark_thresholds` listed, to
+    which labels with no room beside their lines are added (``add``), thresholds by value; the figure as tall as
+    before any legend plus the legend's rows."""
+
+    def __init__(self, ax: Any, data: list[tuple[Any, str]], beside: list[tuple[Any, tuple[Any, str]]],
+                 listed: list[tuple[Any, str]]) -> None:
+        self.ax, self.data = ax, list(data)
+        self.order = [whole for _, whole in beside]  # every threshold's entry, by value
+        self.listed = list(listed)
+        self.height = ax.figure.get_figheight() - (_legend_rows([*data, *listed]) * _LEGEND_ROW_IN if listed else 0.0)
+
+    def add(self, more: list[tuple[Any, str]]) -> None:
+        self.listed += [e for e in more if all(e is not x for x in self.listed)]  # a cut name's is listed already
+        ranked = [e for e in self.order if any(e is x for x in self.listed)]
+        self.ax.figure.set_figheight(self.height)
+        _list_thresholds(self.ax, [*self.data, *ranked], -0.13)
+
+
+def _laid_out_below_labels(fig: Any, ax: Any, rows: int | None = None,
+                           beside: list[tuple[Any, tuple[Any, str]]] | None = None,
+                           legend: _Legend | None = None) -> None:
     """``fig`` laid out, its bars clear of the threshold labels (see `labelroom`); ``rows``: those of the log
     row-count axis, which reaches no higher, and whose ticks are chosen again for its new top. Twice: ticks of a
-    taller axis can be wider, and the axes narrower for them, so the labels a little wider against it."""
+    taller axis can be wider, and the axes narrower for them, so the labels a little wider against it.
+
+    ``beside``: each threshold's label (None: in the legend only) with its legend entry; a label still over a bar
+    once the axis is as tall as it may be goes to the ``legend`` instead, whole, and the labels under it move up
+    into the rows left (`labelroom.unplaced`), the default threshold's kept first. Why:
+    with 14 thresholds the lowest labels stepped down over the bulk's bars in white boxes, hiding their tops."""
     from . import labelroom
 
     fig.tight_layout()
-    for _ in range(2):
-        labelroom.clear_of_bars(ax, rows)
-        if rows:
-            _count_axis(ax)
-        fig.tight_layout()
+    first = ax.get_ylim()
+    for _ in range(len(beside or ()) + 1):
+        for _ in range(2):
+            labelroom.clear_of_bars(ax, rows if ax.get_yscale() == "log" else None)
+            if rows:
+                _count_axis(ax)
+            fig.tight_layout()
+        if legend is None or beside is None:
+            return
+        drawn = [(t, whole) for t, whole in beside if t is not None]
+        if not labelroom.covering(ax, [t for t, _ in drawn]):
+            return
+        default = next((t for t, (_, text) in drawn if "default" in text.split(" > ")[0].split(" = ")), None)
+        over = labelroom.unplaced(ax, [t for t, _ in drawn], default)
+        if not over:  # clear by the rows' own measure (a gap of points): nothing to move
+            return
+        legend.add([whole for t, whole in drawn if any(t is o for o in over)])
+        beside[:] = [(None if any(t is o for o in over) else t, whole) for t, whole in beside]
+        ax.set_ylim(*first)  # the room measured again, for the labels left
 
 
 def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
@@ -807,7 +849,8 @@ def _file_stem(model: str) -> str:
 
 
 def _log_axis(s: np.ndarray, thresholds: dict[str, float] | None = None) -> bool:
-    """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails), or when
+    """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails), when the
+    middle half of them fills under `_SQUEEZED` of a linear axis and at least twice that share of a log one, or when
     the threshold lines crowd on a linear axis and a log one draws them at least twice as far apart. Why the
     thresholds: scores of 0.6-46 with p90 1.19, p95 1.33 and p99 1.69 got a linear axis, their lines a pixel or two
     apart at its left edge (one hidden under another) and the rows below them one bar."""
@@ -816,9 +859,25 @@ def _log_axis(s: np.ndarray, thresholds: dict[str, float] | None = None) -> bool
         return False
     if pos.max() / max(pos.min(), 1e-300) > 100:
         return True
-    linear = _least_gap(s, _on_axis(s, thresholds, False).values())
     logs = np.log10(s)
+    if _bulk_share(logs, np.log10(list(_on_axis(logs, thresholds, True).values()))) > 2 * (
+            flat := _bulk_share(s, list(_on_axis(s, thresholds, False).values()))) and flat < _SQUEEZED:
+        return True
+    linear = _least_gap(s, _on_axis(s, thresholds, False).values())
     return linear < _CROWDED and _least_gap(logs, np.log10(list(_on_axis(logs, thresholds, True).values()))) > 2 * linear
+
+
+# The middle half of the scores within this share of a linear axis are a bar or three of its sixty: the shape of the
+# bulk is lost (ADBench cardio's test half: scores 1.1-66, the middle half 1.9-3.2, every normal row in two bars)
+_SQUEEZED = 0.05
+
+
+def _bulk_share(vals: np.ndarray, marks: Any) -> float:
+    """The share of the axis (the values and the threshold lines ``marks`` drawn) the middle half of ``vals`` spans."""
+    span = np.r_[vals, np.asarray(list(marks), dtype=np.float64)]
+    width = float(span.max() - span.min()) if span.size else 0.0
+    q1, q3 = np.quantile(vals, [0.25, 0.75])
+    return float(q3 - q1) / width if width > 0 else 1.0
 
 
 # Threshold lines closer than this share of the score axis (about 13 pixels of the 7-inch histogram's axes at the
@@ -941,13 +1000,16 @@ def _labelled(groups: list[tuple[str, float]]) -> set[int]:
 
 
 def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
-                     on_axis: dict[str, float], weights: np.ndarray | None = None) -> list[tuple[Any, str]]:
+                     on_axis: dict[str, float], weights: np.ndarray | None = None,
+                     beside: list[tuple[Any, tuple[Any, str]]] | None = None) -> list[tuple[Any, str]]:
     """A dashed line per threshold value of ``on_axis``, labelled with its name(s), its value and (given ``scores``)
     how many of them it flags (``weights``: the rows those flagged stand for); the others only labelled, at the
     axis' edge on their side, with an arrow. Labels step down from the top, one line each, so that close thresholds
     stay readable; right of the middle they sit left of their line, so that they stay inside the plot. Past
     ``MAX_THRESHOLD_LABELS``, those `_labelled` leaves out are returned as (handle, text) for a legend instead, as are
-    those whose names the label had to cut (given whole)."""
+    those whose names the label had to cut (given whole). ``beside``: receives each threshold's label (None for
+    one listed only) with its legend entry, by value, for `_laid_out_below_labels` to list a label instead where it
+    finds no room above the bars."""
     from matplotlib.lines import Line2D
 
     lo, hi = ax.get_xlim()
@@ -986,6 +1048,8 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         whole = (Line2D([], [], color=colour, ls=_dash(i), lw=1), wrapped(f"{names}{text}{where}", _LISTED_CHARS))
         if i not in labelled:
             listed.append(whole)
+            if beside is not None:
+                beside.append((None, whole))
             continue
         # the name cut to what its side of the line holds beside the value and the count. Why: a 40-character name
         # with its count ran past the axes' edge, and tight_layout moved the axes (and the title above them) aside
@@ -998,9 +1062,12 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
-        ax.annotate(text, (tv, 0.95 - step * row), xycoords=ax.get_xaxis_transform(), fontsize=size, color=colour,
-                    textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
-                    va="top", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        label = ax.annotate(text, (tv, 0.95 - step * row), xycoords=ax.get_xaxis_transform(), fontsize=size,
+                            color=colour, textcoords="offset points", xytext=(-3 if right else 3, 0),
+                            ha="right" if right else "left", va="top",
+                            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        if beside is not None:
+            beside.append((label, whole))
         row += 1
     return listed
 
@@ -1016,8 +1083,16 @@ def _list_thresholds(ax: Any, entries: list[tuple[Any, str]], drop: float) -> No
         return
     ax.legend([h for h, _ in entries], [x for _, x in entries], fontsize=7, loc="upper center",
               bbox_to_anchor=(0.5, drop), ncol=2)
-    rows = sum(max(x.count("\n") + 1 for _, x in entries[k:k + 2]) for k in range(0, len(entries), 2))
-    ax.figure.set_figheight(ax.figure.get_figheight() + 0.15 * rows)
+    ax.figure.set_figheight(ax.figure.get_figheight() + _LEGEND_ROW_IN * _legend_rows(entries))
+
+
+# The height a row of the two-column legend below a histogram adds to the figure, in inches
+_LEGEND_ROW_IN = 0.15
+
+
+def _legend_rows(entries: list[tuple[Any, str]]) -> int:
+    """The text lines of the two-column legend of ``entries``."""
+    return sum(max(x.count("\n") + 1 for _, x in entries[k:k + 2]) for k in range(0, len(entries), 2))
 
 
 def _score_axis(ax: Any, use_log: bool) -> None:
@@ -1046,14 +1121,25 @@ def log_ticks(lo: float, hi: float) -> list[float]:
 
 
 def _count_axis(ax: Any) -> None:
-    """A log axis of row counts in plain numbers (1, 10, 1,000; 1, 2, 3 within one decade), from 0.5 up.
+    """A log axis of row counts in plain numbers (1, 10, 1,000; 1, 2, 3 within one decade), from 0.5 up, with no
+    tick under 1; a linear one (`FEW_ROWS`) from 0, ticked at whole rows up to its tallest bar.
 
     Why: matplotlib labelled a dozen rows' axis "2 x 10^0" and 120,000 rows' "10^5", and started the axis at 1,
     so a bar of one row, which rises from the bottom edge to 1, had next to no height."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
     plain = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 and float(v).is_integer() else "")
+    if ax.get_yscale() != "log":
+        tallest = int(max((p.get_height() for p in ax.patches), default=1))
+        step = max(1, -(-tallest // 5))
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(FixedLocator(list(range(0, tallest + 1, step))))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))  # 0 too: the axis starts there
+        return
     ax.set_ylim(bottom=0.5)
+    # the minor ticks from 1 up: those at 0.6-0.9 read as parts of a row
+    ax.yaxis.set_minor_locator(LogLocator(subs=tuple(range(2, 10))))
     ax.yaxis.set_major_formatter(plain)
     ax.yaxis.set_minor_formatter(plain if ax.get_ylim()[1] < 20 else NullFormatter())
 
@@ -1091,16 +1177,27 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     use_log = _log_axis(s, thresholds)
     vals = np.log10(s) if use_log else s
     fig, ax = _subplots(model, (7, 4.5))
+    tallest = 0.0
     if vals.size:
-        ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
-        ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
+        counts, _, _ = ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80),
+                               color="tab:blue", alpha=0.8)
+        tallest = float(np.max(counts))
+        if tallest > FEW_ROWS:  # not without rows: matplotlib warns that it has nothing to scale
+            ax.set_yscale("log")
         _count_axis(ax)
     else:
         _no_rows_axis(ax, thresholds)
-    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
+    beside: list[tuple[Any, tuple[Any, str]]] = []
+    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log), beside=beside)
     _score_axis(ax, use_log)
     _list_thresholds(ax, listed, -0.13)
     rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"
-    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({rows})", 7))
-    _laid_out_below_labels(fig, ax, rows=int(vals.size) or None)
+    ax.set(ylabel="rows (log scale)" if tallest > FEW_ROWS else "rows",
+           title=_title(f"Scores of {source} by {model} ({rows})", 7))
+    _laid_out_below_labels(fig, ax, rows=int(vals.size) or None, beside=beside, legend=_Legend(ax, [], beside, listed))
     return fig
+
+
+# A histogram whose tallest bar holds at most this many rows counts them on a plain axis from 0. Why: one row drew a
+# log axis from 0.5 to 12, ticked 1 to 10 (as if the bar could hold ten rows) with unlabelled ticks at 0.6-0.9
+FEW_ROWS = 10

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import notes
 from .features import _from_item, cli_feature_flags
 from .sqltext import sql_names
 
@@ -47,3 +48,44 @@ def python_hint(source: str, refused: Sequence[str], chosen: Sequence[str]) -> s
         return f"{lead}; to train on the others: features={kept!r} (CLI: {cli_feature_flags(kept)})."
     query = f"SELECT * EXCLUDE ({sql_names(refused)}) FROM {_from_item(source)}"
     return f"{lead}; to train on the {len(kept)} others, train on the query {query}."
+
+
+def drop_unusable(X: np.ndarray, columns: Sequence[str], keep: list[int], keep_constant: bool, *, model: str,
+             source: str, lossy: Sequence[str] = ()) -> list[int]:
+    """``keep`` (indices of ``columns``, the default's features so far) less those `unusable` finds, with a note
+    naming each and why; ``keep`` as it is when every one is unusable (training's error then names them all).
+
+    Why not an error: the user named no feature, and a schema-version column (one value in every row) or an empty
+    one stopped the default with "drop them from features"; PyOD and scikit-learn's scalers take such a column
+    without failing. Named in features= it still fails: the user asked for that column."""
+    names = [columns[j] for j in keep]
+    # ``lossy``: exact columns whose one value may be digits a DOUBLE lost (a HUGEINT serial near 1e20): training's
+    # own error says that, where "5 in every row" would not be true
+    bad = set(unusable(X[:, keep], names, keep_constant)) - set(lossy)
+    if not bad or len(bad) == len(keep):
+        return keep
+    why = []
+    for j in keep:
+        if columns[j] in bad:
+            finite = X[:, j][np.isfinite(X[:, j])]
+            why.append(f"{columns[j]!r} (no value: all NULL, NaN or infinite)" if finite.size == 0 else
+                       f"{columns[j]!r} ({float(finite[0]):.10g} in every row)")
+    kept = [j for j in keep if columns[j] not in bad]
+    constant = [columns[j] for j in keep if columns[j] in bad and np.isfinite(X[:, j]).any()]
+    some = len(bad) > 1
+    anyway = ""
+    if constant:
+        every = [*(columns[j] for j in kept), *constant]
+        # every feature or none: a list cut to its first few pasted trained on those alone without a word
+        cli = f"CLI: {cli_feature_flags(every)} --constant-columns keep" if len(every) <= LISTED else \
+            "CLI: -f COLUMN for each, --constant-columns keep"
+        anyway = (" To train on a constant column anyway (any other value then scores as outside the training range), "
+                  f"name it among the features with constant_columns='keep' ({cli}).")
+    shown = [columns[j] for j in kept]
+    more = f" and {len(shown) - LISTED} more" if len(shown) > LISTED else ""
+    notes.warn(
+        f"Model {model!r}: no features given, so {', '.join(why)} of {source!r} {'are' if some else 'is'} left out: "
+        f"{'they tell' if some else 'it tells'} no training row from another. Features: "
+        f"{', '.join(shown[:LISTED])}{more}.{anyway}"
+    )
+    return kept

@@ -103,14 +103,15 @@ def test_a_value_far_out_says_when_it_is_beyond_the_training_range(ratio_db: str
     # value lay outside the training range (what the range term counts) was not said
     out = explain(ratio_db, "SELECT 9.0 AS c, 50.0 AS a, 100.0 AS b")
     line = next(ln for ln in out.splitlines() if ln.lstrip().startswith("c "))
-    m = re.search(r"spreads above it, beyond the training range's top, ([-0-9.]+)\)$", line)
+    m = re.search(r"spreads above it, beyond ([-0-9.]+): (?:99% of training values were|every training value was) "
+                  r"between [-0-9.]+ and [-0-9.]+\)$", line)
     assert m, out
     con = ad_duckdb.connect(ratio_db, read_only=True)
     try:
         top = con.execute("SELECT max(c) FROM t").fetchall()[0][0]
     finally:
         con.close()
-    assert float(m.group(1)) == pytest.approx(top, abs=0.01), (top, out)
+    assert float(m.group(1)) == pytest.approx(top, abs=0.06), (top, out)  # to the typical range's digits
     # far from the median yet inside the training range: no such words
     out = explain(ratio_db, "SELECT 0.0 AS c, 75.0 AS a, 160.0 AS b")
     line = next(ln for ln in out.splitlines() if ln.lstrip().startswith("b "))

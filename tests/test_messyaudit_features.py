@@ -30,53 +30,45 @@ def _messy(path: Path) -> str:
     return db
 
 
-def test_constant_column_error_without_features_lists_every_other_feature(tmp_path: Path) -> None:
+def test_constant_column_without_features_is_left_out_with_a_note(tmp_path: Path) -> None:
     # Trained without features=, a constant column stopped training with "drop it from features": the user had
-    # named none, so had to rebuild the list of eight columns the default chose; the error now gives it.
+    # named none, so had to rebuild the list of eight columns the default chose. Since then (looks2) the default
+    # leaves it out with a note, as PyOD and scikit-learn's scalers take such a column; named, it still fails.
     con = ad_duckdb.connect(_messy(tmp_path))
-    with warnings.catch_warnings(), pytest.raises(ConstantColumnsError) as got:
-        warnings.simplefilter("ignore")
-        ad_duckdb.train(con, "m", "messy", progress=False, max_steps=5)
-    message = str(got.value)
-    assert "'const_col' is constant" in message, message
-    assert f"features={_OTHERS!r}" in message, message
-    assert got.value.columns == ["const_col"]
-    # what it says trains, on every other column
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info = ad_duckdb.train(con, "m", "messy", features=_OTHERS, progress=False, max_steps=5)
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+        info = ad_duckdb.train(con, "m", "messy", progress=False, max_steps=5)
     assert list(info.features) == _OTHERS
+    message = next(str(w.message) for w in got if "left out" in str(w.message) and "const_col" in str(w.message))
+    assert "'const_col' (" in message and "in every row)" in message, message
+    with warnings.catch_warnings(), pytest.raises(ConstantColumnsError) as refused:
+        warnings.simplefilter("ignore")
+        ad_duckdb.train(con, "m", "messy", features=[*_OTHERS, "const_col"], progress=False, max_steps=5)
+    assert refused.value.columns == ["const_col"]
 
 
-def test_cli_constant_column_example_names_every_other_feature(tmp_path: Path) -> None:
+def test_cli_constant_column_note_names_every_other_feature(tmp_path: Path) -> None:
     # The command line's example named the first three columns ("e.g. -f a -f b -f c"): pasted, it trained on three
-    # of the eight measured columns without a word. It now names them all, quoted for the shell.
+    # of the eight measured columns without a word. The note's way to keep the constant column names them all,
+    # quoted for the shell.
     db = _messy(tmp_path)
-    res = CliRunner().invoke(cli, ["train", db, "m", "messy", "--quiet"])
-    error = res.stderr.strip().splitlines()[-1]
-    assert res.exit_code == 1 and "'const_col' is constant" in error, error
-    flags = " ".join(f"-f {shlex.quote(c)}" for c in _OTHERS)
-    assert flags in error, error
-    assert "-f const_col" not in error and "'Tx ID'" not in error.split("CLI:")[-1], error
-    res = CliRunner().invoke(cli, ["train", db, "m", "messy", "--quiet", "--epochs", "1", *shlex.split(flags)])
+    res = CliRunner().invoke(cli, ["train", db, "m", "messy", "--epochs", "1"])
     assert res.exit_code == 0, res.output
+    note = next(x for x in res.stderr.splitlines() if "'const_col' (" in x)
+    flags = " ".join(f"-f {shlex.quote(c)}" for c in [*_OTHERS, "const_col"])
+    assert f"{flags} --constant-columns keep" in note, note
     assert "features (a, b, c, d, Amount \"USD\", Channel Code, e, F f)" in res.stdout, res.stdout
 
 
-def test_wide_table_constant_column_error_gives_a_query_leaving_it_out(tmp_path: Path) -> None:
-    # 40 columns are too many to paste as features=; the fix is the same source without the constant column.
+def test_wide_table_constant_column_is_left_out_with_a_note() -> None:
+    # 40 columns are too many to paste as features=: the constant one is left out, and the note lists no flags.
     con = ad_duckdb.connect(":memory:")
     cols = ", ".join(f"random() AS x{k}" for k in range(40))
     con.execute(f'CREATE TABLE wide AS SELECT {cols}, 0 AS "Zero col" FROM range(300)')
-    with warnings.catch_warnings(), pytest.raises(UnusableColumnsError) as got:
-        warnings.simplefilter("ignore")
-        ad_duckdb.train(con, "w", "wide", progress=False, max_steps=5)
-    message = str(got.value)
-    assert 'SELECT * EXCLUDE ("Zero col") FROM "wide"' in message, message
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info = ad_duckdb.train(con, "w", 'SELECT * EXCLUDE ("Zero col") FROM wide', progress=False, max_steps=5)
-    assert len(info.features) == 40
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+        info = ad_duckdb.train(con, "w", "wide", progress=False, max_steps=5)
+    assert len(info.features) == 40 and "Zero col" not in info.features
+    message = next(str(w.message) for w in got if "left out" in str(w.message))
+    assert "'Zero col' (0 in every row)" in message and "-f x0" not in message, message
 
 
 def _typed(con: duckdb.DuckDBPyConnection) -> None:
@@ -188,19 +180,19 @@ def test_no_category_code_note_for_counts_of_codes() -> None:
                         progress=False, max_steps=5)
 
 
-def test_unusable_columns_error_without_features_lists_only_usable_ones() -> None:
+def test_unusable_columns_without_features_are_all_left_out() -> None:
     # Two empty columns and a constant one among the measures: the first empty column's error offered
     # features=[...] holding the second empty one and the constant one, which pasted failed again, one column at a
-    # time. The list to train on leaves out every column that cannot train.
+    # time. The default now leaves every column that cannot train out, with one note naming each.
     con = ad_duckdb.connect(":memory:")
     con.execute("""CREATE TABLE e AS SELECT random() AS a, NULL::DOUBLE AS empty1, random() * 3 AS b,
         NULL::DOUBLE AS empty2, 5.0 AS const FROM range(300) r(i)""")
-    message = _refused_without_features(con, "e")
-    assert "'empty1' has no finite value" in message, message
-    assert "features=['a', 'b'] (CLI: -f a -f b)" in message, message
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ad_duckdb.train(con, "e", "e", features=["a", "b"], progress=False, max_steps=5)
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+        info = ad_duckdb.train(con, "e", "e", progress=False, max_steps=5)
+    assert list(info.features) == ["a", "b"]
+    message = next(str(w.message) for w in got if "left out" in str(w.message))
+    for part in ("'empty1' (no value", "'empty2' (no value", "'const' (5 in every row)", "Features: a, b."):
+        assert part in message, message
 
 
 def _refused_without_features(con: duckdb.DuckDBPyConnection, table: str) -> str:

@@ -1764,9 +1764,11 @@ def test_more_than_twelve_threshold_labels_do_not_print_over_each_other(n: int) 
         renderer = _drawn(fig)
         ax = fig.axes[0]
         boxes = [t.get_window_extent(renderer) for t in ax.texts]
-        assert len(boxes) == n
+        # each named beside its line, or in the legend below where no row above the bars is free (looks2)
+        legend = [t.get_text() for t in ax.get_legend().get_texts() if " > " in t.get_text()] if ax.get_legend() else []
+        assert len(boxes) + len(legend) == n and len(boxes) >= 4, (len(boxes), legend)
         over = [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, a in enumerate(boxes)
-                for j in range(i + 1, n) if a.overlaps(boxes[j])]
+                for j in range(i + 1, len(boxes)) if a.overlaps(boxes[j])]
         assert not over, over
         assert all(ax.bbox.y0 <= b.y0 and b.y1 <= ax.bbox.y1 for b in boxes)
 
@@ -2427,10 +2429,11 @@ def test_over_two_dozen_thresholds_label_the_main_ones_and_list_the_rest(n: int)
         ax = fig.axes[0]
         assert len([ln for ln in ax.lines if ln.get_linestyle() != "None"]) == n + 1  # every line drawn
         boxes = [t.get_window_extent(renderer) for t in ax.texts]
-        assert len(boxes) == metrics.MAX_THRESHOLD_LABELS
+        # at most two dozen; fewer where the rows above the bars run out, the rest listed (looks2)
+        assert 4 <= len(boxes) <= metrics.MAX_THRESHOLD_LABELS
         assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
         labelled = _labelled_names(ax)
-        assert "default" in labelled and {"t00", f"t{n - 1:02d}"} <= labelled  # the ends of the range
+        assert "default" in labelled and "t00" in labelled  # the default kept first, and the lowest
         listed = [t.get_text() for t in ax.get_legend().get_texts()]
         rest = {t.split(" > ")[0] for t in listed if " > " in t}
         assert rest | labelled == set(th) and not rest & labelled, (rest, labelled)
