@@ -1244,3 +1244,31 @@ def test_dbt_macro_takes_weight(tmp_path: Path) -> None:
     assert proc.returncode == 0, out[-4000:]
     assert "stored threshold 'best_w'" in out and "weighted by w: 3955 rows, 5 anomalies" in out, out[-4000:]
     assert _stored_thresholds(work)["best_w"][0] == "max_f1"
+
+
+def test_dbt_macro_takes_series_and_tz(tmp_path: Path) -> None:
+    # set_threshold's series= (several sensors in one table) and tz= (the zone whose days count) came after the macro,
+    # which refused both: a dbt run could not count episodes per sensor nor read a Pacific table's days. Each is
+    # stored with the threshold's goal, so a retrain and check-threshold read them as the macro gave them.
+    work = _threshold_project(tmp_path / "st", {})
+    source = ("SELECT (range % 400)::DOUBLE AS a, sqrt(range % 400) AS b, range % 2 AS sensor, "
+              "TIMESTAMP '2024-01-01' + to_minutes((range // 2) * 10) AS ts FROM range(2880)")
+    args = ("{model: ae, name: two_a_day, method: alarm_rate, per_day: 2, time: ts, series: sensor, "
+            f"tz: America/Los_Angeles, source: \"{source}\"}}")
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args", args], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "stored threshold 'two_a_day'" in out, out[-4000:]
+    assert _stored_thresholds(work)["two_a_day"][0] == "alarm_rate"
+    con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+    try:
+        metrics = json.loads(con.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = 'ae'").fetchall()[0][0])
+    finally:
+        con.close()
+    goal = metrics["threshold_goals"]["two_a_day"]
+    assert goal["series"] == "sensor" and goal["tz"] == "America/Los_Angeles", goal
+    # a misspelt zone is refused by name, through the macro as from Python
+    bad = args.replace("America/Los_Angeles", "America/Los_Angles")
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args", bad], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "tz='America/Los_Angles' (CLI: --tz) is no time zone" in out, out[-4000:]

@@ -11,7 +11,9 @@
       column of each row's sample weight, when the labelled rows are a sample: every fraud but 1 in 50 normal rows)
     alarm_rate: on rows of source believed normal that the model did not train on (optionally where): rate (0.005 or
       '0.5%'), or per_day / per_hour / per_week with time (their DATE or TIMESTAMP column); weight for rows that are
-      a sample of the stretch (1 in 4 kept: 4)
+      a sample of the stretch (1 in 4 kept: 4); with time, series (the column telling apart several series in one
+      table, a sensor's id: episodes are runs within each) and tz (the zone whose days count, 'America/Los_Angeles';
+      default: a TIMESTAMPTZ's session zone, a TIMESTAMP's own wall time)
 
   In a post_hook (after the model's rows are built; transaction: false, see below):
     {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
@@ -28,7 +30,7 @@
 {% macro ad_duckdb_set_threshold(model, name, method, value=none, target=none, source=none, label=none, where=none,
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
                                  per_hour=none, per_day=none, per_week=none, time=none,
-                                 weight=none) %}
+                                 weight=none, series=none, tz=none) %}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
@@ -45,9 +47,10 @@
   {%- endif -%}
   {%- set given = {'value': value, 'target': target, 'label': label, 'where': where, 'miss_cost': miss_cost,
                    'alarm_cost': alarm_cost, 'anomaly_share': anomaly_share, 'rate': rate, 'per_hour': per_hour,
-                   'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight} -%}
+                   'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight,
+                   'series': series, 'tz': tz} -%}
   {#- the release this file came from (the package's dbt_project.yml version): the plugin refuses another's copy -#}
-  {%- set package_version = '0.1.0' -%}
+  {%- set package_version = '0.1.1' -%}
   {%- set options = {} -%}
   {%- do options.update({'package_version': package_version}) -%}
   {%- for key, v in given.items() if v is not none -%}{%- do options.update({key: v}) -%}{%- endfor -%}
