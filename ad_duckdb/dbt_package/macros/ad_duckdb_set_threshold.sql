@@ -54,6 +54,12 @@
   {%- set options = {} -%}
   {%- do options.update({'package_version': package_version}) -%}
   {%- for key, v in given.items() if v is not none -%}{%- do options.update({key: v}) -%}{%- endfor -%}
+  {#- the node's TimeZone (a profile's settings are SET on dbt's cursors, not on the connection the function stores
+      through): alarm_rate reads a TIMESTAMPTZ's days in it, as every model of the run does -#}
+  {%- call statement('ad_duckdb_zone', fetch_result=True, auto_begin=False) -%}
+    select current_setting('TimeZone')
+  {%- endcall -%}
+  {%- do options.update({'session_zone': load_result('ad_duckdb_zone')['data'][0][0]}) -%}
   {#- a relation (this, ref('x'), source(...)) as the name it renders to -#}
   {%- if source is not none -%}{%- do options.update({'source': source | string}) -%}{%- endif -%}
   {%- if confident is not false and confident is not none -%}{%- do options.update({'confident': confident}) -%}{%- endif -%}
