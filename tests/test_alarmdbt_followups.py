@@ -93,3 +93,24 @@ def test_thirty_a_week_on_one_business_week_flags_thirty(plant: str) -> None:
     finally:
         con.close()
     assert flagged == 30 and "1 week, 480 rows a week" in " ".join((th.chosen_on or "").split()), th.chosen_on
+
+
+def test_a_timestamptz_stretch_is_said_in_the_zone_whose_days_count(plant: str, tmp_path: Path) -> None:
+    # In a Pacific session the statement said the stretch ran "2013-12-30 17:00:00+00 to 2014-01-18 00:55:00+00" (the
+    # rows' cursor is in the process's zone) beside "its rows fall at 09:00-16:59 of each day": now its wall times
+    db = tmp_path / "pac.duckdb"
+    shutil.copy(plant, db)
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute(f"CREATE TABLE pac AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m "
+                    f"WHERE {BUSINESS}")
+        con.execute("SET TimeZone = 'America/Los_Angeles'")
+        th = ad_duckdb.set_threshold(con, "t", "biz3", "alarm_rate", source="pac", per_day=3, time="ts")
+        utc = ad_duckdb.set_threshold(con, "t", "biz3u", "alarm_rate", source="m", where=BUSINESS, per_day=3,
+                                      time="ts")
+    finally:
+        con.close()
+    on = " ".join((th.chosen_on or "").split())
+    assert ("2013-12-30 09:00:00 America/Los_Angeles to 2014-01-17 16:55:00 America/Los_Angeles: 2.14 weeks" in on
+            and "fall at 09:00-16:59 of each day" in on), on
+    assert "2013-12-30 09:00:00 to 2014-01-17 16:55:00: 2.14 weeks" in (utc.chosen_on or ""), utc.chosen_on
