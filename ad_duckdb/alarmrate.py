@@ -293,6 +293,10 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
             zone_name = alarmzone.zone(con, found[1], tz, who)
+            if keep is not None and tz is None and zone_name is not None:
+                # a TIMESTAMPTZ's session zone, kept: a retrain and check-threshold, in another session (the command
+                # line's, in the process's zone), read its days as here; for it tz= means the same
+                keep["tz"] = zone_name
             span = _time_span(cur, source, where, found[0], who, wcol, zone_name if alarmzone.zoned(found[1]) else None)
             time_col = found[0]
             local = alarmzone.local_sql(found[0], found[1], zone_name)

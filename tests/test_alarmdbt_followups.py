@@ -114,3 +114,25 @@ def test_a_timestamptz_stretch_is_said_in_the_zone_whose_days_count(plant: str, 
     assert ("2013-12-30 09:00:00 America/Los_Angeles to 2014-01-17 16:55:00 America/Los_Angeles: 2.14 weeks" in on
             and "fall at 09:00-16:59 of each day" in on), on
     assert "2013-12-30 09:00:00 to 2014-01-17 16:55:00: 2.14 weeks" in (utc.chosen_on or ""), utc.chosen_on
+
+
+def test_a_timestamptz_thresholds_session_zone_is_kept_for_check_threshold(plant: str, tmp_path: Path) -> None:
+    # set in a Pacific session (a dbt profile's TimeZone, SET TimeZone), the goal kept no zone: check-threshold from
+    # the command line (the process's zone) read its days in UTC, and its command to choose it again lost the zone
+    db = tmp_path / "pac.duckdb"
+    shutil.copy(plant, db)
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute(f"CREATE TABLE pac AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m "
+                    f"WHERE {BUSINESS}")
+        con.execute("CREATE TABLE pac_all AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m")
+        con.execute("SET TimeZone = 'America/Los_Angeles'")
+        ad_duckdb.set_threshold(con, "t", "biz3", "alarm_rate", source="pac", per_day=3, time="ts")
+        ad_duckdb.set_threshold(con, "t", "wall", "alarm_rate", source="m", where=BUSINESS, per_day=3, time="ts")
+        goals = json.loads(con.execute("SELECT metrics::VARCHAR FROM ad_models").fetchall()[0][0])["threshold_goals"]
+    finally:
+        con.close()
+    assert goals["biz3"]["tz"] == "America/Los_Angeles" and "tz" not in goals["wall"], goals
+    res = CliRunner().invoke(cli, ["check-threshold", str(db), "t", "biz3", "--source", "pac_all", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["message"].endswith("--source pac_all --tz America/Los_Angeles"), res.stdout
