@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -21,19 +22,25 @@ BUSINESS = ("ts >= '2013-12-30' AND ts < '2014-01-20' AND dayofweek(ts) BETWEEN 
             "AND hour(ts) BETWEEN 9 AND 16")
 
 
+def _pacific(plant: str, tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    """A copy of the plant's database with its readings as Pacific TIMESTAMPTZs (pac: business hours, pac_all: all
+    of them), open in a Pacific session."""
+    db = tmp_path / "pac.duckdb"
+    shutil.copy(plant, db)
+    con = ad_duckdb.connect(str(db))
+    con.execute(f"CREATE TABLE pac AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m WHERE {BUSINESS}")
+    con.execute("CREATE TABLE pac_all AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m")
+    con.execute("SET TimeZone = 'America/Los_Angeles'")
+    return db, con
+
+
 def test_check_threshold_tz_reads_days_in_the_zone_named(plant: str, tmp_path: Path) -> None:
     """A TIMESTAMPTZ table of Pacific business hours, its threshold set in a Pacific session: check-threshold from the
     command line (a process in UTC) had --series but no --tz, so it read the days in UTC and the command it gave to
     choose the threshold again on drifted rows did too (its weekend and volume checks on UTC days). Now --tz (Python
     tz=) names the zone, refused by name when DuckDB knows no such zone, and without a time column to read."""
-    db = tmp_path / "pac.duckdb"
-    shutil.copy(plant, db)
-    con = ad_duckdb.connect(str(db))
+    db, con = _pacific(plant, tmp_path)
     try:
-        con.execute(f"CREATE TABLE pac AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m "
-                    f"WHERE {BUSINESS}")
-        con.execute("CREATE TABLE pac_all AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m")
-        con.execute("SET TimeZone = 'America/Los_Angeles'")
         ad_duckdb.set_threshold(con, "t", "biz3", "alarm_rate", source="pac", per_day=3, time="ts")
         con.execute("SET TimeZone = 'UTC'")
         pac = ad_duckdb.check_threshold(con, "t", "biz3", "pac", tz="America/Los_Angeles")
@@ -98,13 +105,8 @@ def test_thirty_a_week_on_one_business_week_flags_thirty(plant: str) -> None:
 def test_a_timestamptz_stretch_is_said_in_the_zone_whose_days_count(plant: str, tmp_path: Path) -> None:
     # In a Pacific session the statement said the stretch ran "2013-12-30 17:00:00+00 to 2014-01-18 00:55:00+00" (the
     # rows' cursor is in the process's zone) beside "its rows fall at 09:00-16:59 of each day": now its wall times
-    db = tmp_path / "pac.duckdb"
-    shutil.copy(plant, db)
-    con = ad_duckdb.connect(str(db))
+    _, con = _pacific(plant, tmp_path)
     try:
-        con.execute(f"CREATE TABLE pac AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m "
-                    f"WHERE {BUSINESS}")
-        con.execute("SET TimeZone = 'America/Los_Angeles'")
         th = ad_duckdb.set_threshold(con, "t", "biz3", "alarm_rate", source="pac", per_day=3, time="ts")
         utc = ad_duckdb.set_threshold(con, "t", "biz3u", "alarm_rate", source="m", where=BUSINESS, per_day=3,
                                       time="ts")
@@ -119,14 +121,8 @@ def test_a_timestamptz_stretch_is_said_in_the_zone_whose_days_count(plant: str, 
 def test_a_timestamptz_thresholds_session_zone_is_kept_for_check_threshold(plant: str, tmp_path: Path) -> None:
     # set in a Pacific session (a dbt profile's TimeZone, SET TimeZone), the goal kept no zone: check-threshold from
     # the command line (the process's zone) read its days in UTC, and its command to choose it again lost the zone
-    db = tmp_path / "pac.duckdb"
-    shutil.copy(plant, db)
-    con = ad_duckdb.connect(str(db))
+    db, con = _pacific(plant, tmp_path)
     try:
-        con.execute(f"CREATE TABLE pac AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m "
-                    f"WHERE {BUSINESS}")
-        con.execute("CREATE TABLE pac_all AS SELECT timezone('America/Los_Angeles', ts) AS ts, value, diff FROM m")
-        con.execute("SET TimeZone = 'America/Los_Angeles'")
         ad_duckdb.set_threshold(con, "t", "biz3", "alarm_rate", source="pac", per_day=3, time="ts")
         ad_duckdb.set_threshold(con, "t", "wall", "alarm_rate", source="m", where=BUSINESS, per_day=3, time="ts")
         goals = json.loads(con.execute("SELECT metrics::VARCHAR FROM ad_models").fetchall()[0][0])["threshold_goals"]
