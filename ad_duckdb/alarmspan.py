@@ -129,7 +129,8 @@ def _weeks_by_days(t: np.ndarray, loc: np.ndarray, w: np.ndarray, week: float) -
 
     Why: read first row to last, one business week (Monday 9:00 to Friday 17:00) was 0.62 of a week, and "15 a week"
     flagged 9.3 on it, while by day it is 5 days of rows and "3 a day" 3 on each; a week of 24-hour rows is still 7
-    days, and Monday to Friday of them 5/7 of a week."""
+    days, and Monday to Friday of them 5/7 of a week. Each week is so counted by its rows against a whole week's, as
+    the edge weeks of a longer stretch are (whose whole week is an inner week's rows)."""
     days = cover(t, loc, "day", DAY, w)
     assert days is not None  # 2 or more distinct times, as the caller's
     day = np.unique(np.floor(loc / DAY).astype(np.int64))
@@ -138,9 +139,9 @@ def _weeks_by_days(t: np.ndarray, loc: np.ndarray, w: np.ndarray, week: float) -
     weekdays_only = not bool(np.isin(weekday, (5, 6)).any())
     schedule = weekdays_only and (bool(np.isin(spanned, (5, 6)).any()) or bool(days.hours))
     per_week = 5.0 if schedule else 7.0
-    # the weekends of a weekday schedule are its rhythm, no break of the stretch's
-    breaks = max(0, days.breaks - int(np.isin(spanned, (5,)).sum())) if schedule else days.breaks
-    return Span(days.covered / DAY / per_week * week, breaks)
+    # breaks as by week over 3 weeks: gaps over a week (shorter outages count in their week's rows, as there)
+    d = np.diff(np.unique(t))
+    return Span(days.covered / DAY / per_week * week, int((d > break_after(d, week)).sum()))
 
 
 def hours_text(hours: tuple[int, ...]) -> str:
