@@ -13,7 +13,8 @@
       '0.5%'), or per_day / per_hour / per_week with time (their DATE or TIMESTAMP column); weight for rows that are
       a sample of the stretch (1 in 4 kept: 4); with time, series (the column telling apart several series in one
       table, a sensor's id: episodes are runs within each) and tz (the zone whose days count, 'America/Los_Angeles';
-      default: a TIMESTAMPTZ's session zone, a TIMESTAMP's own wall time)
+      default: a TIMESTAMPTZ's in the profile's settings: {TimeZone: ...}, a TIMESTAMP's own wall time; with tz a
+      TIMESTAMP is taken as UTC, so leave it out for a TIMESTAMP of local wall times)
 
   In a post_hook (after the model's rows are built; transaction: false, see below):
     {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
