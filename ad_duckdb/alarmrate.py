@@ -36,7 +36,7 @@ from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
-from .sqltext import quote_ident, source_sql, sql_name, sql_names, strip_sql_ends, where_sql
+from .sqltext import quote_ident, quote_literal, source_sql, sql_name, sql_names, strip_sql_ends, where_sql
 from .store import Threshold
 from .thresholds import wilson
 
@@ -151,16 +151,22 @@ def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[
 
 
 def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
-               weight: str | None = None) -> tuple[float, str, str] | None:
+               weight: str | None = None, zone: str | None = None) -> tuple[float, str, str] | None:
     """Seconds from the first to the last time of the rows and those two times as text; None for no rows (which
     the scoring then refuses as such, not as times all NULL). ``weight``: the weight column, whose rows of weight 0
     count as none, here as in the cut: a week weighted 1 and three weeks weighted 0 read as 4 weeks, a quarter of
-    the rows a day, and '3 a day' flagged 4 times too many. The time the rows cover: alarmspan."""
+    the rows a day, and '3 a day' flagged 4 times too many. The time the rows cover: alarmspan. ``zone``: a
+    TIMESTAMPTZ's, whose wall times are said (the rows' cursor holds the process's zone: a Pacific session's business
+    hours read '17:00:00+00', beside a statement saying they fall at 09:00-16:59)."""
     col = quote_ident(time)
+
+    def shown(v: str) -> str:  # a time as text: in the zone's wall time, named, where one is given
+        return f"timezone({quote_literal(zone)}, {v})::VARCHAR || {quote_literal(' ' + zone)}" if zone else f"{v}::VARCHAR"
+
     cond = where_sql(strip_sql_ends(where)) if where else ""
     if weight is not None:  # after the user's filter, checked and closed on its own
         cond += f"{' AND' if cond else ' WHERE'} {quote_ident(weight)} > 0"
-    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR "
+    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), {shown(f'min({col})')}, {shown(f'max({col})')} "
          f"FROM {source_sql(source)}{cond}")
     n, span, first, last = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
     if not n:
@@ -286,9 +292,13 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
-            span = _time_span(cur, source, where, found[0], who, wcol)
-            time_col = found[0]
             zone_name = alarmzone.zone(con, found[1], tz, who)
+            if keep is not None and tz is None and zone_name is not None:
+                # a TIMESTAMPTZ's session zone, kept: a retrain and check-threshold, in another session (the command
+                # line's, in the process's zone), read its days as here; for it tz= means the same
+                keep["tz"] = zone_name
+            span = _time_span(cur, source, where, found[0], who, wcol, zone_name if alarmzone.zoned(found[1]) else None)
+            time_col = found[0]
             local = alarmzone.local_sql(found[0], found[1], zone_name)
             dow = alarmzone.day_of_week_sql(sql_name(found[0]), found[1], zone_name)
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)

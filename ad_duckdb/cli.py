@@ -3199,6 +3199,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
               "(default: the one an alarm_rate threshold was set with).")
 @click.option("--series", help="The column of --source telling apart several series in one table, within each of "
               "which episodes are runs (default: the one an alarm_rate threshold was set with).")
+@click.option("--tz", help="The time zone whose days are counted, e.g. America/Los_Angeles (default: the one an "
+              "alarm_rate threshold was set with, else a TIMESTAMPTZ column's session zone, this process's; a "
+              "TIMESTAMP's own wall time; with --tz a TIMESTAMP is taken as UTC).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (model, threshold, method, target, rows, flagged, per, measured, expected_lo, "
                    "expected_hi, outside, episodes, message), for scripts and monitors.")
@@ -3208,7 +3211,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                    "no rate.")
 @_ATTACH
 def check_threshold(db: str, model: str, name: str, source: str, where: str | None, time: str | None,
-                    series: str | None, out_format: str, fail_outside: bool, attach: tuple[str, ...]) -> None:
+                    series: str | None, tz: str | None, out_format: str, fail_outside: bool,
+                    attach: tuple[str, ...]) -> None:
     """Whether threshold NAME of MODEL keeps its promise on recent rows of --source: the alarms a day (hour, week)
     or the share of rows it flags there against its target, and whether that lies outside the 95% interval it
     promised, with the command that chooses it again on these rows.
@@ -3229,7 +3233,7 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
     with _open(db, read_only=True, attach=attach) as con, _notes():
         from .thresholdcheck import check_threshold as run_check
 
-        got = run_check(con, model, name, source, where=where, time=time, series=series)
+        got = run_check(con, model, name, source, where=where, time=time, series=series, tz=tz)
         if out_format == "json":
             from dataclasses import asdict
 

@@ -21,11 +21,12 @@ from duckdb.sqltypes import VARCHAR
 
 from . import dbtpackage
 from .exceptions import OptionError
+from .sqltext import quote_literal
 
 FUNCTION = "store_anomaly_threshold"
 # set_threshold's keyword arguments a method may take (progress is not: a dbt run has no terminal line to redraw)
 OPTIONS = ("value", "target", "source", "label", "where", "confident", "miss_cost", "alarm_cost", "anomaly_share",
-           "rate", "per_hour", "per_day", "per_week", "time", "weight")
+           "rate", "per_hour", "per_day", "per_week", "time", "weight", "series", "tz")
 
 
 def create_threshold_function(conn: DuckDBPyConnection) -> None:
@@ -64,12 +65,17 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
     # the macro's, inside a node's transaction: the relation (``this``) the node writes there, uncommitted
     node = opts.pop("in_transaction_of", None)
     _check_copy(opts.pop("package_version", None))
+    zone = opts.pop("session_zone", None)  # the calling node's TimeZone (the macro's; None from an older copy)
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
         raise OptionError(f"Threshold {name!r} for {model!r}: unknown option(s) {', '.join(map(repr, unknown))}; the "
                           f"options are {', '.join(OPTIONS)} (each method takes some of them).")
     cur = conn.cursor()
     try:
+        if isinstance(zone, str) and zone:
+            # Why: a profile's settings (TimeZone) are SET on each dbt cursor, and this cursor of dbt's connection
+            # holds the process's zone: a TIMESTAMPTZ's days were read in UTC, unlike every model of the run
+            cur.execute(f"SET TimeZone = {quote_literal(zone)}")
         if isinstance(node, str) and isinstance(opts.get("source"), str) and _reads(cur, opts["source"], node):
             raise OptionError(
                 f"Threshold {name!r} of {model!r} is chosen on rows of {opts['source']}, which this node writes in its "

@@ -32,7 +32,7 @@ import duckdb
 import numpy as np
 
 from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, alarmseries, alarmspan, alarmtimes, alarmzone, pysource, store
-from .exceptions import BadInputError, NoRowsError
+from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
@@ -112,11 +112,12 @@ def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | Non
 
 
 def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: str, where: str | None,
-          time: str | None, db_text: str, series: str | None = None) -> ThresholdCheck:
+          time: str | None, db_text: str, series: str | None = None, tz: str | None = None) -> ThresholdCheck:
     """Score the rows of ``source`` (``where``) and compare what threshold ``name`` of ``lm`` flags there with its
     promise (the module's docstring). ``time``: the rows' DATE or TIMESTAMP column (default: an alarm_rate goal's);
     ``db_text``: the database as the suggested command names it; ``series``: the column telling several series
-    apart (default: an alarm_rate goal's), within each of which episodes are runs."""
+    apart (default: an alarm_rate goal's), within each of which episodes are runs; ``tz``: the zone whose days count
+    (default: an alarm_rate goal's, else a TIMESTAMPTZ's session zone)."""
     lm.threshold(name)  # an unknown name: the message listing the known ones
     t = lm.rec.threshold(name)
     assert t is not None
@@ -124,9 +125,13 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     goal = goals.get(name) if isinstance(goals, dict) else None
     want = alarmrate.from_goal(goal) if t.method == "alarm_rate" and isinstance(goal, dict) else None
     time = time if time is not None else (want.time if want is not None else None)
+    who = f"Checking threshold {name!r} of {lm.ref!r}"
+    for arg, given in (("series", series), ("tz", tz)):
+        if given is not None and time is None:  # silently unused before: no rows' times to read them with
+            raise OptionError(f"{who}: {arg}= (CLI: --{arg}) reads the rows' times; name their DATE or TIMESTAMP "
+                              "column with time= (CLI: --time).")
     if series is None and isinstance(goal, dict) and isinstance(goal.get("series"), str):
         series = goal["series"]
-    who = f"Checking threshold {name!r} of {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, lm.ref, caller=con)
@@ -145,7 +150,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
             scol = None if series is None else alarmseries.check_column(who, source, series, cols, found[0])
             # days in the zone the threshold was set with (its goal's tz, else a TIMESTAMPTZ's session zone), so
             # that a day here is a day as it was there (alarmspan)
-            tz = goal.get("tz") if isinstance(goal, dict) and isinstance(goal.get("tz"), str) else None
+            if tz is None and isinstance(goal, dict) and isinstance(goal.get("tz"), str):
+                tz = goal["tz"]
             local = alarmzone.local_sql(found[0], found[1], alarmzone.zone(con, found[1], tz, who))
             also = alarmtimes.sql(found[0], local, scol)
         parts, when, read_s, read_l = [np.empty(0)], [np.empty(0)], [np.empty(0)], [np.empty(0)]
@@ -189,7 +195,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                             f"of {time!r} to count them over (all at one time, or no time); widen the filter "
                             "(--where) to a stretch of several periods.")
     target_share = _target_share(lm, t, goal)
-    redo = _redo(db_text, lm, name, want, target_share, source, where, time, series)
+    redo = _redo(db_text, lm, name, want, target_share, source, where, time, series, tz)
     if want is not None and want.alarms is not None and rows_per is not None and per is not None:
         target = want.said()
         measured = share * rows_per
@@ -273,7 +279,7 @@ def _said(head: str, target: str, here: str, rate_text: str, outside: bool, abov
 
 
 def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, share: float | None, source: str,
-          where: str | None, time: str | None, series: str | None = None) -> str:
+          where: str | None, time: str | None, series: str | None = None, tz: str | None = None) -> str:
     """The command choosing the threshold again on these rows: for the same target (alarm_rate), or for the same
     share of them (a share of the training rows then set on rows like these)."""
     words = ["ad-duckdb", "threshold", db, lm.name, name, "--method", "alarm_rate"]
@@ -281,7 +287,9 @@ def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, sh
         words += [f"--per-{want.per}", f"{want.alarms:g}", "--time", want.time or time or "ts"]
     else:
         words += ["--rate", f"{(share if share is not None else 0.01) * 100:.4g}%", *(["--time", time] if time else [])]
-    words += ["--source", source] + (["--where", where] if where else []) + (["--series", series] if series and (time or want) else [])
+    timed = bool(time or want)  # --series and --tz read the rows' times
+    words += ["--source", source] + (["--where", where] if where else [])
+    words += (["--series", series] if series and timed else []) + (["--tz", tz] if tz and timed else [])
     return " ".join(_quoted(w) for w in words)
 
 
@@ -294,7 +302,7 @@ def _quoted(word: str) -> str:
 
 
 def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, source: str, *, where: str | None = None,
-                    time: str | None = None, series: str | None = None) -> ThresholdCheck:
+                    time: str | None = None, series: str | None = None, tz: str | None = None) -> ThresholdCheck:
     """Whether threshold ``name`` of ``model`` keeps its promise on the rows of ``source`` (``where``: e.g. last
     week's): the alarms per period (alarm_rate's target) or the share of rows (contamination, quantile,
     flag_budget, an alarm_rate ``rate``) it flags there, against the 95% interval it promised; ``outside`` says
@@ -315,9 +323,13 @@ def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, sourc
     series : str, optional
         The column telling apart several series in one table (a sensor's id), within each of which episodes are
         runs; default: the one an alarm_rate threshold was set with.
+    tz : str, optional
+        The time zone whose days are counted (e.g. 'America/Los_Angeles'); default: the one an alarm_rate threshold
+        was set with, else a TIMESTAMPTZ column's session zone, a TIMESTAMP's own wall time (with ``tz``, a TIMESTAMP
+        is taken as UTC).
     """
     from .connarg import check_connection
     from .udfs import registry
 
     con = check_connection(con, "check_threshold")
-    return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con), series)
+    return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con), series, tz)

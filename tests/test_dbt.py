@@ -1244,3 +1244,61 @@ def test_dbt_macro_takes_weight(tmp_path: Path) -> None:
     assert proc.returncode == 0, out[-4000:]
     assert "stored threshold 'best_w'" in out and "weighted by w: 3955 rows, 5 anomalies" in out, out[-4000:]
     assert _stored_thresholds(work)["best_w"][0] == "max_f1"
+
+
+def test_dbt_macro_takes_series_and_tz(tmp_path: Path) -> None:
+    # set_threshold's series= (several sensors in one table) and tz= (the zone whose days count) came after the macro,
+    # which refused both: a dbt run could not count episodes per sensor nor read a Pacific table's days. Each is
+    # stored with the threshold's goal, so a retrain and check-threshold read them as the macro gave them.
+    work = _threshold_project(tmp_path / "st", {})
+    source = ("SELECT (range % 400)::DOUBLE AS a, sqrt(range % 400) AS b, range % 2 AS sensor, "
+              "TIMESTAMP '2024-01-01' + to_minutes((range // 2) * 10) AS ts FROM range(2880)")
+    args = ("{model: ae, name: two_a_day, method: alarm_rate, per_day: 2, time: ts, series: sensor, "
+            f"tz: America/Los_Angeles, source: \"{source}\"}}")
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args", args], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "stored threshold 'two_a_day'" in out, out[-4000:]
+    assert _stored_thresholds(work)["two_a_day"][0] == "alarm_rate"
+    con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+    try:
+        metrics = json.loads(con.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = 'ae'").fetchall()[0][0])
+    finally:
+        con.close()
+    goal = metrics["threshold_goals"]["two_a_day"]
+    assert goal["series"] == "sensor" and goal["tz"] == "America/Los_Angeles", goal
+    # a misspelt zone is refused by name, through the macro as from Python
+    bad = args.replace("America/Los_Angeles", "America/Los_Angles")
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args", bad], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "tz='America/Los_Angles' (CLI: --tz) is no time zone" in out, out[-4000:]
+
+
+_SENSORS = """{{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('ae', 'biz', 'alarm_rate', source=this, per_day=3,
+                                   time='ts', series='sensor') }}", 'transaction': false}) }}
+-- two sensors reading every 5 minutes on weekdays 9:00-16:55 of three weeks, Pacific time
+select ((i // 2) % 400)::double as a, sqrt((i // 2) % 400) as b, i % 2 as sensor,
+       timezone('America/Los_Angeles', TIMESTAMP '2024-01-08 09:00:00' + to_days(((i // 192) // 5) * 7 + (i // 192) % 5)
+                + to_minutes(((i // 2) % 96) * 5)) as ts
+from range(2880) r(i)
+"""
+
+
+def test_dbt_macro_reads_days_in_the_profiles_time_zone(tmp_path: Path) -> None:
+    # A profile's `settings: {TimeZone: ...}` is SET on each of dbt's cursors, not on the connection the plugin's
+    # function stores through: the macro's alarm_rate read a TIMESTAMPTZ's days in the process's zone (UTC), where
+    # Pacific business hours run over midnight (17:00-00:55), so the statement said "9 of the 24 hours" and the
+    # weekend and volume checks read other days than every model of the run. It now reads the node's zone.
+    work = _threshold_project(tmp_path / "tz", {"sensors.sql": _SENSORS})
+    profile = work / "profiles.yml"
+    profile.write_text(profile.read_text() + "      settings:\n        TimeZone: America/Los_Angeles\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "sensors"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+    try:
+        on = con.execute("SELECT chosen_on FROM ad_thresholds WHERE threshold_name = 'biz'").fetchall()[0][0]
+    finally:
+        con.close()
+    on = " ".join(on.split())
+    assert "its rows fall at 09:00-16:59 of each day" in on and "192 rows a day" in on, on

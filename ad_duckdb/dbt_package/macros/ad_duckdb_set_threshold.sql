@@ -11,7 +11,10 @@
       column of each row's sample weight, when the labelled rows are a sample: every fraud but 1 in 50 normal rows)
     alarm_rate: on rows of source believed normal that the model did not train on (optionally where): rate (0.005 or
       '0.5%'), or per_day / per_hour / per_week with time (their DATE or TIMESTAMP column); weight for rows that are
-      a sample of the stretch (1 in 4 kept: 4)
+      a sample of the stretch (1 in 4 kept: 4); with time, series (the column telling apart several series in one
+      table, a sensor's id: episodes are runs within each) and tz (the zone whose days count, 'America/Los_Angeles';
+      default: a TIMESTAMPTZ's in the profile's settings: {TimeZone: ...}, a TIMESTAMP's own wall time; with tz a
+      TIMESTAMP is taken as UTC, so leave it out for a TIMESTAMP of local wall times)
 
   In a post_hook (after the model's rows are built; transaction: false, see below):
     {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
@@ -28,7 +31,7 @@
 {% macro ad_duckdb_set_threshold(model, name, method, value=none, target=none, source=none, label=none, where=none,
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
                                  per_hour=none, per_day=none, per_week=none, time=none,
-                                 weight=none) %}
+                                 weight=none, series=none, tz=none) %}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
@@ -45,12 +48,19 @@
   {%- endif -%}
   {%- set given = {'value': value, 'target': target, 'label': label, 'where': where, 'miss_cost': miss_cost,
                    'alarm_cost': alarm_cost, 'anomaly_share': anomaly_share, 'rate': rate, 'per_hour': per_hour,
-                   'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight} -%}
+                   'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight,
+                   'series': series, 'tz': tz} -%}
   {#- the release this file came from (the package's dbt_project.yml version): the plugin refuses another's copy -#}
-  {%- set package_version = '0.1.0' -%}
+  {%- set package_version = '0.1.1' -%}
   {%- set options = {} -%}
   {%- do options.update({'package_version': package_version}) -%}
   {%- for key, v in given.items() if v is not none -%}{%- do options.update({key: v}) -%}{%- endfor -%}
+  {#- the node's TimeZone (a profile's settings are SET on dbt's cursors, not on the connection the function stores
+      through): alarm_rate reads a TIMESTAMPTZ's days in it, as every model of the run does -#}
+  {%- call statement('ad_duckdb_zone', fetch_result=True, auto_begin=False) -%}
+    select current_setting('TimeZone')
+  {%- endcall -%}
+  {%- do options.update({'session_zone': load_result('ad_duckdb_zone')['data'][0][0]}) -%}
   {#- a relation (this, ref('x'), source(...)) as the name it renders to -#}
   {%- if source is not none -%}{%- do options.update({'source': source | string}) -%}{%- endif -%}
   {%- if confident is not false and confident is not none -%}{%- do options.update({'confident': confident}) -%}{%- endif -%}
