@@ -261,9 +261,9 @@ def at_share(m: dict[str, float], share: float,
             "precision_at_share_hi": hi}
 
 
-_COST_INTERVAL = ("(95%: of the cost per 10,000 rows like these, from Wilson's intervals of the share of anomalies "
-                  "missed and of normal rows flagged, given the cut; the lowest cost's, chosen on these rows, reads a "
-                  "little cheap)")
+_COST_INTERVAL = ("(95%: of the cost per 10,000 rows like these, from continuity-corrected Wilson intervals of the "
+                  "share of anomalies missed and of normal rows flagged, given the cut; the lowest cost's, chosen on "
+                  "these rows, reads a little cheap)")
 
 
 @dataclass
