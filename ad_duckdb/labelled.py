@@ -803,7 +803,9 @@ def evaluate(
             rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
         at, auc, table = rep.at_thresholds, rep.auc_roc, rep.table
         for r in table:  # beside the labelled rows' share: the traffic's, which a budget of alerts is planned on
-            r["training_flagged_share"] = None if lm.quantiles is None else lm.share_above(r["threshold"])
+            # None (JSON null, SQL NULL) for a model stored without its training-score quantiles
+            r["training_flagged_share"] = (None if lm.quantiles is None  # type: ignore[assignment]
+                                           else lm.share_above(r["threshold"]))
         marked = dict(lm.thresholds)
         if prices is not None:
             rep.costs = _costs(s, y, at, prices) if w is None else _costs(s, y, at, prices, w)
