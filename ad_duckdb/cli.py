@@ -3079,9 +3079,14 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                         for k in ("precision", "recall", "f1", "flagged_share") if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
         ref = udfs.registry(con).get(model).ref
+        # chosen on labelled rows, its flagged_share is theirs: the training rows' beside it (budgetshare)
+        train_share = (budgetshare.training_share(udfs.registry(con).get(model).quantiles, th.value)
+                       if th.method in thresholds.LABELLED else None)
         if out_format == "json":
             from dataclasses import asdict
 
+            if train_share is not None:
+                ci = {**ci, "training_flagged_share": train_share}
             click.echo(jsonvalues.dumps({"model": ref, **asdict(th),
                                          **{k: v for k, v in ci.items() if k not in ("anomalies", "effective_anomalies")}},
                                         indent=1))
@@ -3091,6 +3096,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                 lm = udfs.registry(con).get(model)
                 if (budget := budgetshare.line(lm.rec.source, th, target, lm.quantiles)) is not None:
                     click.echo(budget)
+            elif th.method in thresholds.LABELLED:
+                lm = udfs.registry(con).get(model)
+                if (both := budgetshare.labelled_line(lm.rec.source, th, lm.quantiles)) is not None:
+                    click.echo(both)
             if anomaly_share is not None and np.isfinite(ci.get("precision_at_share", np.nan)):
                 click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "
                            f"{ci['precision_at_share']:.3f} (95% {ci['precision_at_share_lo']:.3f}-"
