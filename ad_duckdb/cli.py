@@ -3010,7 +3010,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
                                          "auc_roc_interval_method": rep.auc_roc_interval_method}, indent=1))
             return
         if out_format == "csv":
-            cols = list(rep.table[0]) if rep.table else ["threshold", "precision", "recall", "f1", "flagged_share"]
+            cols = list(rep.table[0]) if rep.table else ["threshold", "precision", "recall", "f1", "flagged_share",
+                                                         "training_flagged_share"]
             _notes_are_errors(*rep.notes)
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
@@ -3034,13 +3035,22 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             click.echo("candidate thresholds: none (no labelled anomaly to trade recall against; each stored "
                        "threshold's false-alarm rate is above)")
             return
-        click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
+        # Why two flagged columns, each named: the labelled rows are mostly richer in anomalies than the traffic, and
+        # a cut flagging 20% of them flags 1% of the rows scored; a budget of alerts is planned on the latter
+        train = all(r.get("training_flagged_share") is not None for r in rep.table)
+        of = ("flagged_labelled is the share of these labelled rows flagged"
+              + (" (weighted)" if rep.weights is not None else "")
+              + (", flagged_training is the share of the model's training rows (from their score quantiles), the "
+                 "alerts to plan on traffic like them" if train else ""))
+        click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual "
+                   f"--value V`; {of}):")
         figures = ("precision", "recall", "f1")
         places = {k: _decimals([r[k] for r in rep.table], 3) for k in figures}  # 3: as the report above prints them
-        pct = _decimals([r["flagged_share"] * 100 for r in rep.table], 2)  # 2: its flagged column's "1.00%"
-        _print_rows(["threshold", *figures, "flagged_share"],
+        shares = ("flagged_share", "training_flagged_share") if train else ("flagged_share",)
+        pct = {k: _decimals([r[k] * 100 for r in rep.table], 2) for k in shares}  # 2: its flagged column's "1.00%"
+        _print_rows(["threshold", *figures, "flagged_labelled", *(["flagged_training"] if train else [])],
                     [(r["threshold"], *(_Number(f"{r[k]:.{places[k]}f}") for k in figures),
-                      _Number(f"{r['flagged_share']:.{pct}%}"))
+                      *(_Number(f"{r[k]:.{pct[k]}%}") for k in shares))
                      for r in rep.table])
 
 
@@ -3148,9 +3158,14 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                         for k in ("precision", "recall", "f1", "flagged_share") if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
         ref = udfs.registry(con).get(model).ref
+        # chosen on labelled rows, its flagged_share is theirs: the training rows' beside it (budgetshare)
+        train_share = (budgetshare.training_share(udfs.registry(con).get(model).quantiles, th.value)
+                       if th.method in thresholds.LABELLED else None)
         if out_format == "json":
             from dataclasses import asdict
 
+            if train_share is not None:
+                ci = {**ci, "training_flagged_share": train_share}
             click.echo(jsonvalues.dumps({"model": ref, **asdict(th),
                                          **{k: v for k, v in ci.items() if k not in ("anomalies", "effective_anomalies")}},
                                         indent=1))
@@ -3160,6 +3175,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                 lm = udfs.registry(con).get(model)
                 if (budget := budgetshare.line(lm.rec.source, th, target, lm.quantiles)) is not None:
                     click.echo(budget)
+            elif th.method in thresholds.LABELLED:
+                lm = udfs.registry(con).get(model)
+                if (both := budgetshare.labelled_line(lm.rec.source, th, lm.quantiles)) is not None:
+                    click.echo(both)
             if anomaly_share is not None and np.isfinite(ci.get("precision_at_share", np.nan)):
                 click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "
                            f"{ci['precision_at_share']:.3f} (95% {ci['precision_at_share_lo']:.3f}-"

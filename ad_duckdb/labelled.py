@@ -764,7 +764,9 @@ def evaluate(
 
     Returns an ``ad_duckdb.metrics.Report`` (``print(report)`` shows the table; ``report.auc_roc``,
     ``report.auc_roc_interval``, ``report.auc_pr``, ``report.at_thresholds[name]['precision']``, and
-    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``; ``report.pr_curve()`` and
+    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``, each row's ``flagged_share`` the
+    share of these labelled rows it flags and ``training_flagged_share`` that of the model's training rows (None for
+    a model stored without score quantiles); ``report.pr_curve()`` and
     ``report.score_hist()``, the plots as matplotlib figures a notebook shows); ``into`` writes the
     candidate-threshold table to DuckDB (an existing table only with ``replace=True``) and ``plots_dir`` writes a
     precision-recall curve and a score histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
@@ -831,6 +833,10 @@ def evaluate(
             thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
             rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
         at, auc, table = rep.at_thresholds, rep.auc_roc, rep.table
+        for r in table:  # beside the labelled rows' share: the traffic's, which a budget of alerts is planned on
+            # None (JSON null, SQL NULL) for a model stored without its training-score quantiles
+            r["training_flagged_share"] = (None if lm.quantiles is None  # type: ignore[assignment]
+                                           else lm.share_above(r["threshold"]))
         marked = dict(lm.thresholds)
         if prices is not None:
             rep.costs = _costs(s, y, at, prices) if w is None else _costs(s, y, at, prices, w)
@@ -884,13 +890,13 @@ def evaluate(
                 with store.transaction(cur):  # all or nothing: a replaced table is never left half-written
                     cur.execute(
                         f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
-                        "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
+                        "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE, training_flagged_share DOUBLE)"
                     )
                     if table:  # none of rows labelled normal only; DuckDB's executemany refuses an empty list
                         cur.executemany(
-                            f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
-                            [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]]
-                             for r in table],
+                            f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"],
+                              r["training_flagged_share"]] for r in table],
                         )
             finally:
                 cur.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import costs, intervals, workfolder
+from . import costs, intervals, smallpaired, workfolder
 from .plottext import drawable, wrapped
 from .savefile import write_whole
 from .sqltext import cut
@@ -144,7 +144,12 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     cov_pos, cov_neg = np.cov(np.vstack(v_pos)) / m, np.cov(np.vstack(v_neg)) / n
     # the same scores (the same model under two names): a difference of 0 on any rows, not only these
     same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))
-    return paired_test(aucs, cov_pos + cov_neg, z, paired_df(cov_pos, cov_neg, m - 1, n - 1), None if same else (m, n))
+    p = paired_test(aucs, cov_pos + cov_neg, z, paired_df(cov_pos, cov_neg, m - 1, n - 1), None if same else (m, n))
+    if m < smallpaired.FEW and p.method == PAIRED_DELONG and p.high > p.low:  # few anomalies: DeLong's too narrow
+        p.low, p.high, p.p_value = smallpaired.widen((aucs[0], aucs[1]), p.low, p.high, p.p_value, cov_pos + cov_neg,
+                                                     (scores_a, scores_b), y, z)
+        p.method = smallpaired.METHOD
+    return p
 
 
 def paired_df(cov_pos: np.ndarray, cov_neg: np.ndarray, df_pos: float, df_neg: float) -> float:
@@ -261,9 +266,9 @@ def at_share(m: dict[str, float], share: float,
             "precision_at_share_hi": hi}
 
 
-_COST_INTERVAL = ("(95%: of the cost per 10,000 rows like these, from Wilson's intervals of the share of anomalies "
-                  "missed and of normal rows flagged, given the cut; the lowest cost's, chosen on these rows, reads a "
-                  "little cheap)")
+_COST_INTERVAL = ("(95%: of the cost per 10,000 rows like these, from continuity-corrected Wilson intervals of the "
+                  "share of anomalies missed and of normal rows flagged, given the cut; the lowest cost's, chosen on "
+                  "these rows, reads a little cheap)")
 
 
 @dataclass

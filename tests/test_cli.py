@@ -2398,7 +2398,7 @@ def test_evaluate_csv_with_costs_says_where_the_costs_are(model_db: str) -> None
     for were dropped without a word."""
     out, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--miss-cost", "400",
                        "--alarm-cost", "5", "--format", "csv")
-    assert out.splitlines()[0] == "threshold,precision,recall,f1,flagged_share", out
+    assert out.splitlines()[0] == "threshold,precision,recall,f1,flagged_share,training_flagged_share", out
     assert ("note: --format csv prints the candidate thresholds, without costs; each threshold's cost and the "
             "cheapest cut are in --format json (costs, at_thresholds' cost_per_row)") in err, err
     _, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--format", "csv")
@@ -2684,7 +2684,7 @@ def test_every_commands_table_right_aligns_its_numbers(model_db: str) -> None:
     _aligned(_table_after(shown, "threshold"), {"value", "precision", "recall", "f1", "flagged"})
     evaluated = stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label")
     candidates = _table_after(evaluated, "candidate thresholds")[1:]
-    _aligned(candidates, {"threshold", "precision", "recall", "f1", "flagged_share"})
+    _aligned(candidates, {"threshold", "precision", "recall", "f1", "flagged_labelled", "flagged_training"})
 
 
 def test_sql_with_a_model_name_in_double_quotes_says_to_use_single_quotes(model_db: str) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb import metrics
+from ad_duckdb import metrics, smallpaired
 from ad_duckdb.compare import compare_versions
 from ad_duckdb.models import load_model
 from ad_duckdb.scoring import LoadedModel
@@ -63,7 +63,12 @@ def test_delongs_test_from_one_sort_a_version_gives_the_same_floats_with_ties_an
         if case % 5 == 0:
             b = a.copy()  # the same ranking: no variance
         got = metrics.paired_auc_roc(a, b, y)
-        assert (got.auc_a, got.auc_b, got.diff, got.low, got.high, got.p_value) == _old_paired(a, b, y)
+        old = _old_paired(a, b, y)
+        if got.method == smallpaired.METHOD:  # 10 anomalies or fewer: DeLong's joined with MOVER's, which holds it
+            assert (got.auc_a, got.auc_b, got.diff) == old[:3]
+            assert got.low <= old[3] and got.high >= old[4] and got.p_value >= old[5], (got, old)
+        else:
+            assert (got.auc_a, got.auc_b, got.diff, got.low, got.high, got.p_value) == old
 
 
 def _labelled_db(path: Path) -> str:
