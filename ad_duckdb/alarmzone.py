@@ -23,8 +23,8 @@ def zoned(sql_type: str) -> bool:
 
 
 def zone(con: Any, sql_type: str, tz: str | None, who: str) -> str | None:
-    """The zone whose days the rows' times are read in; None for a column's own wall time (a DATE, a TIMESTAMP
-    without ``tz``). An unknown ``tz`` is refused by name, with DuckDB's candidates."""
+    """The zone whose days the rows' times are read in; None for a column's own wall time (a DATE, whatever ``tz``
+    says; a TIMESTAMP without ``tz``). An unknown ``tz`` is refused by name, with DuckDB's candidates."""
     if tz is not None:
         if not isinstance(tz, str) or not tz.strip():
             raise OptionError(f"{who}: tz= (CLI: --tz) must name a time zone, e.g. 'America/Los_Angeles'; got {tz!r}.")
@@ -35,7 +35,8 @@ def zone(con: Any, sql_type: str, tz: str | None, who: str) -> str | None:
             raise OptionError(f"{who}: tz={tz!r} (CLI: --tz) is no time zone DuckDB knows"
                               f"{f'; near: {near}' if near else ''}; name one as 'America/Los_Angeles' or 'UTC' "
                               "(SELECT name FROM pg_timezone_names() lists them).") from None
-        return tz
+        # a DATE has no zone: read as midnight UTC moved into tz, a Pacific Saturday became Friday afternoon
+        return None if sql_type.strip().upper() == "DATE" else tz
     if not zoned(sql_type):
         return None
     try:

@@ -3098,7 +3098,7 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
               "The target counts the whole table's alarms.")
 @click.option("--tz", help="alarm_rate with --time: the time zone whose days (weekends, rows a day) are read, e.g. "
               "America/Los_Angeles; default: a TIMESTAMPTZ column's session zone (this process's), a TIMESTAMP's own "
-              "wall time (with --tz, a TIMESTAMP is taken as UTC).")
+              "wall time (with --tz, a TIMESTAMP is taken as UTC; a DATE's days are its own).")
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE

@@ -85,8 +85,10 @@ def _pivot(toks: Tokens, depths: list[int], k: int) -> tuple[tuple[int, int], tu
         return (start + 1, k), (k + 2, end)
     # PIVOT source ON columns USING aggregates [GROUP BY ...]
     on = next((j for j in range(k + 1, n) if depths[j] == d and toks[j][1].lower() == "on"), None)
-    using = next((j for j in range(on + 1, n) if depths[j] == d and toks[j][1].lower() in ("using", ")")), None) \
-        if on is not None else None
+    # (an ON list's own parentheses, ON cat IN ('a', 'b'), stand at the PIVOT's depth; its enclosing one's close is
+    # outside it)
+    using = next((j for j in range(on + 1, n) if depths[j] < d or depths[j] == d and toks[j][1].lower() == "using"),
+                 None) if on is not None else None
     if on is None or using is None or toks[using][1].lower() != "using" or on == k + 1:
         return None
     end = next((j for j in range(using + 1, n) if depths[j] < d or depths[j] == d and toks[j][1].lower() in _USING_ENDS),

@@ -15,6 +15,9 @@ from .sqltext import is_query
 
 KEY = "folder"  # of a goal: the working folder its relative paths were read from
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
+# the words after which a literal is a file read as a table, and the calls of the functions that read files
+_AFTER_FROM = re.compile(r"\b(from|join)$", re.IGNORECASE)
+_READER = re.compile(r"\b(read_\w+|\w+_scan|parquet_\w+|glob|sniff_csv)\s*$", re.IGNORECASE)
 _FILE_END = re.compile(r"\.(parquet|csv|tsv|txt|json|jsonl|ndjson|xlsx|arrow|feather|avro)(\.(gz|zst|zstd|bz2|xz))?$",
                        re.IGNORECASE)
 
@@ -31,7 +34,29 @@ def relative_files(source: str) -> list[str]:
     s = source.strip()
     if not is_query(s) and "(" not in s and not s.startswith(("'", '"')):
         return [s] if _relative(s) else []
-    return [lit.replace("''", "'") for lit in _LITERAL.findall(s) if _relative(lit.replace("''", "'"))]
+    return [lit for lit in _file_literals(s) if _relative(lit)]
+
+
+def _file_literals(s: str) -> list[str]:
+    """The string literals of ``s`` that it reads as files: right after FROM or JOIN (``FROM 'tx.parquet'``), or a
+    positional argument of a file-reading function (``read_parquet(['a/x.parquet', 'b/*.parquet'])``). Not any other
+    literal with a slash: ``WHERE code <> 'n/a'``'s was taken for a relative path, and the note of a carried goal
+    sent the retrain to the folder it was chosen in, with the filter's literal made '<folder>/n/a'."""
+    out: list[str] = []
+    opened: list[str] = []  # the text before each open parenthesis, outside literals
+    last = 0
+    for m in _LITERAL.finditer(s):
+        between = s[last:m.start()]
+        for i, ch in enumerate(between):
+            if ch == "(":
+                opened.append(s[:last + i])
+            elif ch == ")" and opened:
+                opened.pop()
+        last = m.end()
+        before = s[:m.start()].rstrip()
+        if _AFTER_FROM.search(before) or (opened and _READER.search(opened[-1]) and not before.endswith(("=", "=>"))):
+            out.append(m.group(1).replace("''", "'"))
+    return out
 
 
 def with_folder(goal: dict[str, Any]) -> dict[str, Any]:

@@ -314,3 +314,31 @@ def test_the_time_covered_by_day_hour_and_week_for_tables_of_several_shapes() ->
     mondays = monday + np.arange(10) * week
     assert alarmspan.cover(mondays, None, "day", 86400.0).covered == 10 * week  # type: ignore[union-attr]
     assert alarmspan.cover(np.array([monday]), None, "day", 86400.0) is None
+
+
+def test_a_date_columns_days_are_its_own_whatever_tz_says(tmp_path: Path) -> None:
+    """A DATE has no zone, but tz= (CLI --tz) read it as midnight UTC moved into the zone: in America/Los_Angeles
+    every date became the afternoon before, so a Saturday's rows counted as Friday's, the weekend's and weekdays'
+    rates said were other days', and the suggested filter (dayofweek(timezone('America/Los_Angeles',
+    timezone('UTC', d::TIMESTAMP))) IN (0, 6)) picked Fridays and Saturdays. A DATE's days are its own now, tz= or
+    not (still checked for a known zone)."""
+    con = ad_duckdb.connect(str(tmp_path / "d.duckdb"))
+    try:
+        con.execute(f"CREATE TABLE taxi AS SELECT timestamp AS ts, value, hour(timestamp) AS hr FROM "
+                    f"read_csv('{TAXI}')")
+        con.execute("CREATE TABLE dtaxi AS SELECT ts::DATE AS d, value, hr FROM taxi")
+        ad_duckdb.train(con, "taxi_ae", "taxi", features=["value", "hr"], where="ts < '2014-07-15'", **FAST)
+        where = "d >= DATE '2014-07-15' AND d < DATE '2014-08-12'"
+        said = []
+        for tz in (None, "America/Los_Angeles"):
+            with pytest.warns(AdDuckDBWarning) as got:
+                ad_duckdb.set_threshold(con, "taxi_ae", f"d{len(said)}", "alarm_rate", source="dtaxi", where=where,
+                                        per_day=3, time="d", tz=tz)
+            said.append(_weekend([str(w.message) for w in got]))
+        assert said[1][:2] == said[0][:2], said
+        assert "dayofweek(d) IN (0, 6)" in said[1][2] and "timezone(" not in said[1][2], said[1][2]
+        with pytest.raises(ad_duckdb.OptionError, match=r"tz='Mars/Base' \(CLI: --tz\) is no time zone"):
+            ad_duckdb.set_threshold(con, "taxi_ae", "x", "alarm_rate", source="dtaxi", where=where, per_day=3,
+                                    time="d", tz="Mars/Base")
+    finally:
+        con.close()

@@ -220,3 +220,35 @@ def test_hive_keys_read_as_text_are_partition_keys_not_text_of_numbers(tmp_path:
     assert not any("'month' (VARCHAR" in m or 'TRY_CAST(trim("month")' in m for m in said), said
     assert not any("'region' (VARCHAR)" in m for m in said), said
     assert {"year", "month", "region"}.isdisjoint(info.features), info.features
+
+
+def test_a_goal_on_a_query_with_a_slash_in_a_text_literal_is_no_relative_file(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A threshold chosen on a query of a table, SELECT * FROM lab WHERE code <> 'n/a', read 'n/a' as a relative file
+    path (any literal with a slash was one): carried by a retrain from another folder after the table lost a column,
+    the note said it "was chosen in the working folder ..., where 'n/a' is '.../n/a'", to run the retrain from
+    there, and its command to choose again had the filter's literal changed to '<folder>/n/a' (other rows). Only a
+    literal that a query reads as a file (FROM 'x.parquet', read_parquet('files/*.parquet')) is one now."""
+    monkeypatch.chdir(tmp_path)
+    db = str(tmp_path / "m.duckdb")
+    con = duckdb.connect(db)
+    make_transactions(con, n=600)
+    con.execute("CREATE TABLE lab AS SELECT *, (transaction_id % 50 = 0)::INTEGER AS is_fraud, "
+                "CASE WHEN transaction_id % 7 = 0 THEN 'n/a' ELSE 'ok' END AS code FROM transactions")
+    con.close()
+    code, out = _invoke("train", db, "tx", "transactions", "-f", "count,amount", *TRAIN)
+    assert code == 0, out
+    code, out = _invoke("threshold", db, "tx", "f1", "--method", "max_f1", "--source",
+                        "SELECT * FROM lab WHERE code <> 'n/a'", "--label", "is_fraud")
+    assert code == 0, out
+    con = duckdb.connect(db)
+    con.execute("ALTER TABLE lab RENAME amount TO amount_eur")
+    con.close()
+    (tmp_path / "jobs").mkdir()
+    monkeypatch.chdir(tmp_path / "jobs")
+    code, out = _invoke("train", db, "tx", "transactions", "-f", "count,amount", *TRAIN, "--carry-thresholds")
+    assert code == 0 and "Traceback" not in out, out
+    text = " ".join(out.split())
+    note = next(line for line in text.split("note: ") if line.startswith("Threshold 'f1'"))
+    assert "working folder" not in note and f"{tmp_path}/n/a" not in note, note
+    assert "Choose it again on" in note, note

@@ -229,3 +229,22 @@ def test_postgresqls_json_inspection_functions(server: Server) -> None:
             ("a",), ("b",)]
         assert conn.execute("SELECT jsonb_object_keys('{\"z\": 0}')").fetchall() == [("z",)]
         conn.rollback()
+
+
+def test_a_pivots_sum_on_columns_with_an_in_list_is_bigint_too(server: Server) -> None:
+    """PIVOT t ON cat IN ('a', 'b') USING sum(qty), DuckDB's way to choose the pivoted values, kept numeric columns
+    (Decimals in psycopg) where the same PIVOT without its IN list gave bigint: the IN list's parenthesis was read as
+    the end of the PIVOT before its USING was reached. Its sum of integers is bigint now, as PostgreSQL's, its
+    values and names as before; in a subquery as at the top."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE pvin (g INTEGER, cat VARCHAR, qty INTEGER)")
+        conn.execute("INSERT INTO pvin VALUES (0, 'a', 1), (0, 'b', 2), (1, 'a', 4), (1, 'c', 5)")
+        for sql, want_names, want in (
+                ("PIVOT pvin ON cat IN ('a', 'b') USING sum(qty) GROUP BY g ORDER BY g", ["g", "a", "b"],
+                 [(0, 1, 2), (1, 4, None)]),
+                ("SELECT * FROM (PIVOT pvin ON cat IN ('a') USING sum(qty) AS s GROUP BY g) ORDER BY g",
+                 ["g", "a_s"], [(0, 1), (1, 4)])):
+            names, rows = _typed(conn, sql)
+            assert (rows, [n for n, _ in names]) == (want, want_names), sql
+            assert [t for _, t in names[1:]] == [20] * (len(names) - 1), (sql, names)  # bigint
+        conn.rollback()
