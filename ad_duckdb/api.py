@@ -1332,9 +1332,7 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
         # in the transaction: made an error (PYTHONWARNINGS=error), it leaves the table as it was
         notes.warn(said)
     if where is not None:
-        ref, into, cond = where
-        replacewhere.check_rows(cur, f"Scoring with {ref!r}", staged, into, cond)
-        replaced.append(replacewhere.delete_held(cur, target, cond))
+        replaced.append(replacewhere.delete_held(cur, target, where[2]))
     else:
         replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
     split = appendrepeats.staged(target, staged)
@@ -1342,6 +1340,9 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
     if idcol is not None and (seen := appendrepeats.repeated(cur, split, idcol)):
         repeats.append((idcol, seen))
     added = cur.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staged}").fetchall()
+    if where is not None:  # on the table: the rows the condition selects once its held ones went are the new ones
+        ref, into, cond = where
+        replacewhere.check_rows(cur, f"Scoring with {ref!r}", target, into, cond, int(added[0][0]))
     # made in the run's transaction: a failure before here rolls it back with the rest
     cur.execute(f"DROP TABLE {staged}")
     return added
