@@ -78,9 +78,8 @@ def check_rows(cur: duckdb.DuckDBPyConnection, who: str, table: str, into: str, 
     reads it) passed ``check_target``, then failed once every row was scored, quoting a temporary table's name."""
     clause = where.clause
     try:
-        total, kept = cur.execute(f"SELECT {'(SELECT count(*) FROM ' + table + ')' if added is None else '?'}, "
-                                  f"(SELECT count(*) FROM {table}{clause})",
-                                  [] if added is None else [added]).fetchall()[0]
+        total = added if added is not None else cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        kept = cur.execute(f"SELECT count(*) FROM {table}{clause}").fetchall()[0][0]
     except (duckdb.BinderException, duckdb.ConversionException) as e:
         raise _bind_error(who, into, where, e) from None
     if kept != total:
