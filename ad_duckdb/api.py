@@ -24,6 +24,7 @@ from . import (
     catalognames,
     damagedfile,
     filegoals,
+    flagcut,
     indexcols,
     interrupts,
     lockwait,
@@ -112,6 +113,7 @@ from .sqltext import (
     quote_literal,
     shell_word,
     shown_source,
+    shown_table,
     source_sql,
     sql_names,
     strip_sql_ends,
@@ -1231,7 +1233,7 @@ def score(
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
                                   written_beside(explain, imputed, model_column), _added_top, repeats,
-                                  partition, _replaced, where)
+                                  partition, _replaced, where, threshold)
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
@@ -1262,13 +1264,17 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                   checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
                   explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]],
                   partition: list[str] | None = None, replaced: list[int] | None = None,
-                  where: replacewhere.Where | None = None) -> int:
+                  where: replacewhere.Where | None = None, threshold: str = "default") -> int:
     """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
     ``explained``: the columns written beside ``outputs`` (``written_beside``); ``repeats``: gets, when appending,
     the id column and how many added rows repeat an id the table held (``appendrepeats``); ``partition``: the
     ``replace_partition`` columns, whose held rows of the new rows' values are deleted (``replaced`` gets how many);
-    ``where``: the ``replace_where`` condition, whose held rows are deleted (likewise)."""
+    ``where``: the ``replace_where`` condition, whose held rows are deleted (likewise); ``threshold``: the one
+    ``is_anomaly`` is at, marked on it, and noted when the rows kept beside were written at another (``flagcut``)."""
     target = table_sql(into)
+    flags = "is_anomaly" in outputs
+    was = flagcut.held_cut(con, into) if held is not None and flags else None
+    cut_note = ""
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
     gone: list[int] = []  # the rows a replace_partition run deleted, told to ``replaced`` once committed
@@ -1306,12 +1312,18 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
             # also on an earlier scoring's column kept (columns=) but not written anew
             again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
-            for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref):
+            for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref,
+                                        flagcut.mark_text(threshold) if flags else ""):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+            if was is not None and was != threshold:
+                kept = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0] - n
+                cut_note = flagcut.note(shown_table(into), was, threshold, int(n), int(kept)) if kept and n else ""
     if replaced is not None and (partition or where is not None):
         # after the commit: a caller told of a failure after it (a note made an error) knows the rows were replaced
         replaced.append(sum(gone))
+    if cut_note:  # after the commit, as the other notes of what was written
+        notes.warn(cut_note)
     return int(n)
 
 
