@@ -1180,6 +1180,8 @@ def score(
             # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
             check_target(con, into, replace, source, in_place=not columns, append=append)
             held = table_columns(con, into) if append else None
+            # the threshold the rows held are flagged at (read now: the reader below holds con's result open)
+            cut_held = flagcut.held_cut(con, into) if held is not None else None
             if where is not None and held is not None:  # a condition the table cannot read fails before any scoring
                 replacewhere.check_target(con, f"Scoring with {model!r}", table_sql(into), into, where)
         tally: list[DriftTally] = []
@@ -1233,7 +1235,7 @@ def score(
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
                                   written_beside(explain, imputed, model_column), _added_top, repeats,
-                                  partition, _replaced, where, threshold)
+                                  partition, _replaced, where, (cut_held, threshold))
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
@@ -1264,16 +1266,18 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                   checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
                   explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]],
                   partition: list[str] | None = None, replaced: list[int] | None = None,
-                  where: replacewhere.Where | None = None, threshold: str = "default") -> int:
+                  where: replacewhere.Where | None = None,
+                  cuts: tuple[str | None, str] = (None, "default")) -> int:
     """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
     ``explained``: the columns written beside ``outputs`` (``written_beside``); ``repeats``: gets, when appending,
     the id column and how many added rows repeat an id the table held (``appendrepeats``); ``partition``: the
     ``replace_partition`` columns, whose held rows of the new rows' values are deleted (``replaced`` gets how many);
-    ``where``: the ``replace_where`` condition, whose held rows are deleted (likewise); ``threshold``: the one
-    ``is_anomaly`` is at, marked on it, and noted when the rows kept beside were written at another (``flagcut``)."""
+    ``where``: the ``replace_where`` condition, whose held rows are deleted (likewise); ``cuts``: the threshold the
+    held rows' ``is_anomaly`` is at (None: unknown) and this run's, marked on it, noted when the rows kept beside
+    were written at another (``flagcut``)."""
     target = table_sql(into)
     flags = "is_anomaly" in outputs
-    was = flagcut.held_cut(con, into) if held is not None and flags else None
+    was, threshold = cuts if flags else (None, cuts[1])
     cut_note = ""
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)

@@ -27,12 +27,16 @@ def mark_text(cut: str) -> str:
     return f", is_anomaly at threshold {json.dumps(cut)}"
 
 
-def held_cut(cur: duckdb.DuckDBPyConnection, into: str) -> str | None:
+def held_cut(con: duckdb.DuckDBPyConnection, into: str) -> str | None:
     """The threshold the ``is_anomaly`` of the table ``into`` was last written at, as its mark says; None without
     a mark naming one (a table scored before the cut was marked, or not by score)."""
-    tables = named_objects(cur, table_sql(into))
-    rows = cur.execute("SELECT database_name, schema_name, table_name, comment FROM duckdb_columns() "
-                       "WHERE lower(column_name) = ? AND starts_with(comment, ?)", [_FLAGS, MARK]).fetchall()
+    cur = con.cursor()  # of its own: the source may be a reader holding a result of ``con`` open
+    try:
+        tables = named_objects(cur, table_sql(into))
+        rows = cur.execute("SELECT database_name, schema_name, table_name, comment FROM duckdb_columns() "
+                           "WHERE lower(column_name) = ? AND starts_with(comment, ?)", [_FLAGS, MARK]).fetchall()
+    finally:
+        cur.close()
     for database, schema, table, comment in rows:
         if (database.lower(), schema.lower(), table.lower()) in tables:
             found = _CUT.search(comment)
