@@ -24,6 +24,7 @@ from . import (
     catalognames,
     damagedfile,
     filegoals,
+    flagcut,
     indexcols,
     interrupts,
     lockwait,
@@ -112,6 +113,7 @@ from .sqltext import (
     quote_literal,
     shell_word,
     shown_source,
+    shown_table,
     source_sql,
     sql_names,
     strip_sql_ends,
@@ -1178,6 +1180,8 @@ def score(
             # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
             check_target(con, into, replace, source, in_place=not columns, append=append)
             held = table_columns(con, into) if append else None
+            # the threshold the rows held are flagged at (read now: the reader below holds con's result open)
+            cut_held = flagcut.held_cut(con, into) if held is not None else None
             if where is not None and held is not None:  # a condition the table cannot read fails before any scoring
                 replacewhere.check_target(con, f"Scoring with {model!r}", table_sql(into), into, where)
         tally: list[DriftTally] = []
@@ -1231,7 +1235,7 @@ def score(
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
                                   written_beside(explain, imputed, model_column), _added_top, repeats,
-                                  partition, _replaced, where)
+                                  partition, _replaced, where, (cut_held, threshold))
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
@@ -1262,13 +1266,19 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                   checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
                   explained: list[str], _added_top: AddedTop | None, repeats: list[tuple[str, int]],
                   partition: list[str] | None = None, replaced: list[int] | None = None,
-                  where: replacewhere.Where | None = None) -> int:
+                  where: replacewhere.Where | None = None,
+                  cuts: tuple[str | None, str] = (None, "default")) -> int:
     """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
     ``explained``: the columns written beside ``outputs`` (``written_beside``); ``repeats``: gets, when appending,
     the id column and how many added rows repeat an id the table held (``appendrepeats``); ``partition``: the
     ``replace_partition`` columns, whose held rows of the new rows' values are deleted (``replaced`` gets how many);
-    ``where``: the ``replace_where`` condition, whose held rows are deleted (likewise)."""
+    ``where``: the ``replace_where`` condition, whose held rows are deleted (likewise); ``cuts``: the threshold the
+    held rows' ``is_anomaly`` is at (None: unknown) and this run's, marked on it, noted when the rows kept beside
+    were written at another (``flagcut``)."""
     target = table_sql(into)
+    flags = "is_anomaly" in outputs
+    was, threshold = cuts if flags else (None, cuts[1])
+    cut_note = ""
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
     gone: list[int] = []  # the rows a replace_partition run deleted, told to ``replaced`` once committed
@@ -1306,12 +1316,18 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
             # also on an earlier scoring's column kept (columns=) but not written anew
             again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
-            for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref):
+            for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref,
+                                        flagcut.mark_text(threshold) if flags else ""):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+            if was is not None and was != threshold:
+                kept = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0] - n
+                cut_note = flagcut.note(shown_table(into), was, threshold, int(n), int(kept)) if kept and n else ""
     if replaced is not None and (partition or where is not None):
         # after the commit: a caller told of a failure after it (a note made an error) knows the rows were replaced
         replaced.append(sum(gone))
+    if cut_note:  # after the commit, as the other notes of what was written
+        notes.warn(cut_note)
     return int(n)
 
 
@@ -1332,9 +1348,7 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
         # in the transaction: made an error (PYTHONWARNINGS=error), it leaves the table as it was
         notes.warn(said)
     if where is not None:
-        ref, into, cond = where
-        replacewhere.check_rows(cur, f"Scoring with {ref!r}", staged, into, cond)
-        replaced.append(replacewhere.delete_held(cur, target, cond))
+        replaced.append(replacewhere.delete_held(cur, target, where[2]))
     else:
         replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
     split = appendrepeats.staged(target, staged)
@@ -1342,6 +1356,9 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
     if idcol is not None and (seen := appendrepeats.repeated(cur, split, idcol)):
         repeats.append((idcol, seen))
     added = cur.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staged}").fetchall()
+    if where is not None:  # on the table: the rows the condition selects once its held ones went are the new ones
+        ref, into, cond = where
+        replacewhere.check_rows(cur, f"Scoring with {ref!r}", target, into, cond, int(added[0][0]))
     # made in the run's transaction: a failure before here rolls it back with the rest
     cur.execute(f"DROP TABLE {staged}")
     return added

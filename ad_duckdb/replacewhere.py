@@ -68,13 +68,18 @@ def check_target(cur: duckdb.DuckDBPyConnection, who: str, target: str, into: st
         raise _bind_error(who, into, where, e) from None
 
 
-def check_rows(cur: duckdb.DuckDBPyConnection, who: str, new_rows: str, into: str, where: Where) -> None:
-    """Refuse the run (inside its transaction: the table stays as it was) when a new row (of ``new_rows``: the staged
-    table, or the table just created) is not one the condition selects (false or NULL)."""
+def check_rows(cur: duckdb.DuckDBPyConnection, who: str, table: str, into: str, where: Where,
+               added: int | None = None) -> None:
+    """Refuse the run (inside its transaction: the table stays as it was) when a new row is not one the condition
+    selects (false or NULL). ``table``: the table just created (its rows all new), or, with ``added``, the ``into``
+    table once ``delete_held`` ran and the run's ``added`` rows were inserted: the rows it selects then are new ones.
+
+    Why on the table itself, not on the staged rows: a condition naming the table ("hist.day = ...", as a DELETE
+    reads it) passed ``check_target``, then failed once every row was scored, quoting a temporary table's name."""
     clause = where.clause
     try:
-        total, kept = cur.execute(f"SELECT (SELECT count(*) FROM {new_rows}), "
-                                  f"(SELECT count(*) FROM {new_rows}{clause})").fetchall()[0]
+        total = added if added is not None else cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        kept = cur.execute(f"SELECT count(*) FROM {table}{clause}").fetchall()[0][0]
     except (duckdb.BinderException, duckdb.ConversionException) as e:
         raise _bind_error(who, into, where, e) from None
     if kept != total:

@@ -34,10 +34,13 @@ def _plain(sql_type: str) -> str:
     return "".join(sql_type.replace('"', "").split()).upper()
 
 
-def mark_statements(target_sql: str, columns: Sequence[str], ref: str) -> list[str]:
-    """The COMMENT ON COLUMN statements that mark ``columns`` of the table ``target_sql`` as written by scoring."""
-    note = quote_literal(f"{MARK} with {ref}; re-scoring replaces this column")
-    return [f"COMMENT ON COLUMN {target_sql}.{quote_ident(c)} IS {note}" for c in columns]
+def mark_statements(target_sql: str, columns: Sequence[str], ref: str, flags_at: str = "") -> list[str]:
+    """The COMMENT ON COLUMN statements that mark ``columns`` of the table ``target_sql`` as written by scoring;
+    ``flags_at``: what the ``is_anomaly`` column's mark adds (``flagcut.mark_text``: the threshold it is at)."""
+    def note(c: str) -> str:
+        return quote_literal(f"{MARK} with {ref}{flags_at if c.lower() == 'is_anomaly' else ''}; re-scoring "
+                             "replaces this column")
+    return [f"COMMENT ON COLUMN {target_sql}.{quote_ident(c)} IS {note(c)}" for c in columns]
 
 
 def _marked(cur: duckdb.DuckDBPyConnection, source: str) -> set[str] | None:
