@@ -3285,7 +3285,7 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
     Examples:
       ad-duckdb export warehouse.duckdb tx_ae tx_ae.onnx
       ad-duckdb export warehouse.duckdb tx_ae@2 models/
-      ad-duckdb export warehouse.duckdb --all models/
+      ad-duckdb export warehouse.duckdb --all release/
     """
     if every:
         if path is not None:
@@ -3354,7 +3354,7 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
     \b
     Example:
       ad-duckdb import other.duckdb tx_ae.onnx --name tx_ae
-      ad-duckdb import other.duckdb models/
+      ad-duckdb import other.duckdb release/
     """
     _refuse_in_memory(db, "import", f"ad-duckdb import models.duckdb {shlex.quote(path)}")
     if path == "-" and sys.stdin.isatty():
