@@ -9,7 +9,7 @@ for the high end. Conditional on the cut and on that share, as the precision at 
 
 Why corrected: plain Wilson (the intervals evaluate gives recall and the false-alarm rate) dips below its 95% where a
 rate is near 0 and its count small, and a cost is mostly such rates: its coverage was 84-92% at 3-10 anomalies
-missed 2-5% of the time. Measured over 4,000 binomial draws a case (/tmp/scratch_labels3/cost_coverage.py), the
+missed 2-5% of the time. Measured over 4,000 binomial draws a case (`python bench/small_intervals.py costs`), the
 corrected one holds the true cost in 96-99.4% of draws from 3 anomalies up, about 1.1-1.24 times Wilson's width;
 Clopper-Pearson's covers the same at small counts and is wider at large ones.
 """

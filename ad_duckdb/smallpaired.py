@@ -8,7 +8,7 @@ near 1) spread less than the process does: where version b was better its interv
 one of their difference, the correlation DeLong's. The hull keeps DeLong's where it is the wider, and the p-value is
 the larger of the two, so it agrees with the interval. From 11 anomalies up DeLong's is left as it was.
 
-Measured by /tmp/scratch_labels3/delong_small.py (bench/compare_delong.py's designs plain and ties, 2,000 draws a
+Measured by `python bench/small_intervals.py delong` (bench/compare_delong.py's designs plain and ties, 2,000 draws a
 case, seed 1): b better near 1 (d 2.3, delta 0.5), 3/5/10 anomalies: DeLong 0.775/0.815/0.856 (ties 0.804/0.823/
 0.874), hull 0.915/0.916/0.929 (ties 0.919/0.923/0.932), 1.6-2.3 times as wide; equal versions called different in
 0.4-3.2% of draws (DeLong 1.1-4.6%); power at d 1.0, delta 0.5: 1.7/4.9/20.0% (DeLong 4.9/7.4/23.5%). Tried: each

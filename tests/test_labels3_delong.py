@@ -26,7 +26,7 @@ def test_difference_interval_on_few_anomalies_near_auc_1_holds_the_true_differen
     """With 3-10 labelled anomalies and AUCs near 1, DeLong's interval of b - a held the true difference in 76-86%
     of draws where b was better (the few anomalies' placements spread less than the process's). Below 11 anomalies
     it is now joined with MOVER's interval from each version's own (logit) interval: 92-93% over 2,000 draws a cell
-    (/tmp/scratch_labels3/delong_small.py); here a fixed seed's 300 draws at 5 anomalies. From 11 anomalies up the
+    (bench/small_intervals.py delong); here a fixed seed's 300 draws at 5 anomalies. From 11 anomalies up the
     test is DeLong's as before."""
     rng = np.random.default_rng(7)
     true = _phi(2.8 / math.sqrt(2)) - _phi(2.3 / math.sqrt(2))

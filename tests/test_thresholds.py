@@ -3252,7 +3252,7 @@ def test_cost_interval_keeps_its_95_where_a_rate_is_near_0() -> None:
     """The cost interval took each error rate at the ends of its Wilson interval, which holds the rate in only
     84-92% of draws where it is near 0 and its count small (10 anomalies missed 5% of the time; 8 anomalies missed
     2%): the cost's interval then held the true cost in 84-91% of draws. With the continuity-corrected Wilson
-    interval it holds it in at least 95% of them (fixed seed; /tmp/scratch_labels3/cost_coverage.py measured
+    interval it holds it in at least 95% of them (fixed seed; bench/small_intervals.py costs measured
     4,000 draws a case)."""
     from ad_duckdb import costintervals
 
