@@ -252,3 +252,31 @@ def test_a_goal_on_a_query_with_a_slash_in_a_text_literal_is_no_relative_file(tm
     note = next(line for line in text.split("note: ") if line.startswith("Threshold 'f1'"))
     assert "working folder" not in note and f"{tmp_path}/n/a" not in note, note
     assert "Choose it again on" in note, note
+
+
+def test_a_carried_alarm_rate_goals_command_keeps_its_series_and_zone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command a carried alarm_rate goal's note gives to choose it again on the file's full path: it dropped the
+    goal's --series and --tz, so run as given it counted episodes across sensors and days in another zone."""
+    (tmp_path / "files").mkdir()
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r AS SELECT TIMESTAMP '2026-01-05 00:00:00' + INTERVAL (i // 2) HOUR AS ts, "
+                "'s' || (i % 2) AS sensor, (i * 37 % 11)::DOUBLE AS level, (i * 13 % 7)::DOUBLE AS rate "
+                "FROM range(480) t(i)")
+    con.execute(f"COPY r TO '{tmp_path / 'files' / 'r.parquet'}'")
+    con.close()
+    monkeypatch.chdir(tmp_path)
+    db = str(tmp_path / "m.duckdb")
+    code, out = _invoke("train", db, "r", "files/r.parquet", "-f", "level,rate", *TRAIN)
+    assert code == 0, out
+    code, out = _invoke("threshold", db, "r", "three", "--method", "alarm_rate", "--per-day", "3", "--time", "ts",
+                        "--series", "sensor", "--tz", "Europe/Paris", "--source", "files/r.parquet")
+    assert code == 0, out
+    (tmp_path / "jobs").mkdir()
+    monkeypatch.chdir(tmp_path / "jobs")
+    code, out = _invoke("train", db, "r", str(tmp_path / "files" / "r.parquet"), "-f", "level,rate", *TRAIN,
+                        "--carry-thresholds")
+    assert code == 0 and "Traceback" not in out, out
+    note = next(line for line in " ".join(out.split()).split("note: ") if line.startswith("Threshold 'three'"))
+    assert f"--source '{tmp_path}/files/r.parquet'" in note, note
+    assert "--series sensor" in note and "--tz Europe/Paris" in note, note
