@@ -49,6 +49,7 @@ from . import (
     outputerrors,
     partitionreplace,
     pysource,
+    repaircmds,
     replacewhere,
     resultgap,
     setmanifest,
@@ -3483,7 +3484,7 @@ def dbt_package(copy_to: str | None) -> None:
 from .server import serve  # noqa: E402  (the server lives in its own module; imported late to keep cli.py readable)
 
 cli.add_command(serve)
-for _command in versioncmds.COMMANDS:  # promote, rollback, history
+for _command in (*versioncmds.COMMANDS, *repaircmds.COMMANDS):  # promote, rollback, history, restore-thresholds
     cli.add_command(_command)
 
 

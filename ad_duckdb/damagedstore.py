@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from . import damagedthresholds
 from .damagedfile import attached_files, damaged_message, is_damage
 from .exceptions import DatabaseUnavailableError
 from .sqltext import sql_name
@@ -78,15 +79,24 @@ def store_damaged(cur: Any, e: BaseException) -> DatabaseUnavailableError:
 
 def store_error(cur: Any, e: BaseException) -> DatabaseUnavailableError:
     """The error a SQL function call raises when the store met ``e`` (``is_damage``) loading the models:
-    ``store_damaged``'s for the block of the names, else the damaged file's (a block of the thresholds, say)."""
-    return names_unreadable(cur) or DatabaseUnavailableError(damaged_message(_database_path(cur), e))
+    ``store_damaged``'s for the block of the names, ``damagedthresholds``' for that of the thresholds, else the
+    damaged file's."""
+    db = _database_path(cur)
+    th = damagedthresholds.unreadable(cur)
+    return names_unreadable(cur) or DatabaseUnavailableError(
+        damagedthresholds.message(cur, db, th) if th is not None else damaged_message(db, e))
 
 
 def file_message(con: Any, database: str, e: BaseException) -> str:
     """The message for ``e`` (``is_damage``) met by a command on ``database``: ``store_damaged``'s when the models'
-    names are what cannot be read, else ``damagedfile.damaged_message``'s (naming the files attached beside it)."""
+    names are what cannot be read, ``damagedthresholds``' when the thresholds are, else
+    ``damagedfile.damaged_message``'s (naming the files attached beside it)."""
     unread = names_unreadable(con)
-    return str(unread) if unread is not None else damaged_message(database, e, attached_files(con, database))
+    if unread is not None:
+        return str(unread)
+    th = damagedthresholds.unreadable(con)
+    return (damagedthresholds.message(con, database, th) if th is not None
+            else damaged_message(database, e, attached_files(con, database)))
 
 
 def names_unreadable(cur: Any) -> DatabaseUnavailableError | None:

@@ -460,6 +460,13 @@ class LoadedModel:
         return float(1.0 - self.percentile(np.array([np.nextafter(t, np.inf)]))[0])
 
 
+def share_of_training_above(quantiles: Any, t: float) -> float:
+    """The share of training rows a threshold ``t`` flags (``score > t``), read off a stored quantile grid (as
+    ``LoadedModel.share_above``, for a version that is not loaded)."""
+    xp, fp = _percentile_curve(np.asarray(quantiles, dtype=np.float64))
+    return float(1.0 - np.interp(np.nextafter(t, np.inf), xp, fp, left=0.0, right=1.0))
+
+
 def _percentile_curve(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Points for ``np.interp`` giving "the share of training rows with a lower score" from a quantile grid.
 

@@ -1,0 +1,97 @@
+"""``ad-duckdb restore-thresholds``: a store whose block holding the thresholds is damaged (``damagedthresholds``) gets
+each version's training thresholds again, and the damaged table is kept.
+
+Why renamed aside, not dropped: nothing the user stored is thrown away, so a byte-level recovery or a backup can
+still be tried on it; the models and every other table are not touched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from . import filegoals, store
+from .damagedthresholds import ASIDE, unreadable
+from .scoring import share_of_training_above
+from .sqltext import quote_ident
+from .thresholds import QUANTILES, Threshold
+
+
+def _aside_name(cur: Any) -> str:
+    taken = {str(t) for (t,) in cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = "
+        "current_schema()").fetchall()}
+    return next(n for n in (ASIDE, *(f"{ASIDE}_{i}" for i in range(2, 10_000))) if n not in taken)
+
+
+def _table_ddl() -> str:
+    found = re.search(r"CREATE TABLE IF NOT EXISTS ad_thresholds \(.*?\);", store.schema_sql(), re.S)
+    assert found is not None  # the package's own schema.sql
+    return found.group(0)
+
+
+def _training_thresholds(source: str, contamination: float, quantiles: list[float]) -> list[Threshold]:
+    """What ``thresholds.from_training_scores`` stored at training, read off the training scores' quantile grid
+    (the grid holds p90 ... p999 as points; the default's quantile is interpolated between two)."""
+    q = np.asarray(quantiles, dtype=np.float64)
+    grid = np.linspace(0.0, 1.0, len(q))
+    wanted = [("default", 1.0 - contamination, "contamination",
+               f"training scores of {source} (contamination={contamination:g})")]
+    wanted += [(name, at, "quantile", f"training scores of {source}") for name, at in QUANTILES.items()]
+    out = []
+    for name, at, method, chosen_on in wanted:
+        v = float(np.interp(at, grid, q))
+        out.append(Threshold(name=name, value=v, method=method, chosen_on=chosen_on,
+                             flagged_share=share_of_training_above(q, v)))
+    return out
+
+
+def restore(cur: Any, db: str) -> list[str]:
+    """Rename the damaged ad_thresholds aside, create it anew and store each version's training thresholds again,
+    in one transaction; the lines to print (what was stored, what to set again)."""
+    if unreadable(cur) is None:
+        return [f"nothing to restore: the thresholds stored in {db!r} read."]
+    store.check_can_write(cur, f"Cannot restore the thresholds stored in {db!r}")
+    aside = _aside_name(cur)
+    lines = [f"the damaged table ad_thresholds is kept as table {aside} (its damaged block cannot be read; drop it "
+             f"once the file is restored or no longer needed: DROP TABLE {aside})."]
+    with store.transaction(cur):
+        cur.execute(f"ALTER TABLE ad_thresholds RENAME TO {quote_ident(aside)}")
+        cur.execute(_table_ddl())
+        rows = cur.execute("SELECT name, version, created_at, source, params::VARCHAR, metrics::VARCHAR FROM "
+                           "ad_models ORDER BY name, version").fetchall()
+        for name, version, created, source, params_json, metrics_json in rows:
+            ref = f"{name}@{version}"
+            params, metrics = (_object(t) for t in (params_json, metrics_json))
+            quantiles = metrics.get("score_quantiles")
+            if not isinstance(quantiles, list) or len(quantiles) < 2:
+                lines.append(f"{ref}: it keeps no training scores, so set its thresholds again: ad-duckdb threshold "
+                             f"{db} {ref} default --method manual --value V.")
+            else:
+                contamination = params.get("contamination")
+                c = float(contamination) if isinstance(contamination, (int, float)) else 0.01
+                made = _training_thresholds(str(source or ""), c, quantiles)
+                for t in made:
+                    store.write_threshold(cur, str(name), int(version), t, created_at=created)
+                lines.append(f"{ref}: {', '.join(t.name for t in made)} stored again from its training scores.")
+            own, _came = filegoals.split(metrics, source)
+            for threshold, goal in sorted(own.items()):
+                method = goal.get("method") if isinstance(goal, dict) else None
+                lines.append(f"{threshold!r} of {ref} was chosen on labelled rows ({method}); choose it again: "
+                             f"{filegoals.choose_again(db, ref, threshold, goal)}")
+    lines.append("thresholds of your own set by value or quantile (ad-duckdb threshold ... --method manual, quantile, "
+                 "contamination) were in the damaged block and cannot be named here: set them again, or import the "
+                 "model's exported .onnx file, which holds them, under another name and read them with ad-duckdb "
+                 "show.")
+    return lines
+
+
+def _object(text: str | None) -> dict[str, Any]:
+    try:
+        got = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return got if isinstance(got, dict) else {}

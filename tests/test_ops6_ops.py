@@ -1,0 +1,73 @@
+"""Operations left open (ops6): a damaged block of the stored thresholds, history on a damaged store, a
+--replace-where whose condition cannot be read on a held row, a score table that records no threshold, and a
+nightly job meeting another process on its file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_hardaudit_damage import _byte_changed
+from test_ops4_ops import _cli, _day, days_db  # noqa: F401  (the fixture, used by name)
+
+import ad_duckdb
+
+
+def _copy(days_db: Path, tmp_path: Path) -> Path:  # noqa: F811
+    db = tmp_path / "d.duckdb"
+    db.write_bytes(days_db.read_bytes())
+    return db
+
+
+def _stored(db: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT model, version, threshold_name, value, method FROM ad_thresholds "
+                           "ORDER BY ALL").fetchall()
+
+
+def test_a_damaged_block_of_the_thresholds_is_named_with_what_reads_and_a_repair_that_loses_nothing(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # Before: every command said "the database file is damaged ... restore the file from a backup": neither that
+    # only the thresholds were lost, nor that the models and tables read, nor a repair short of a backup.
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+        ad_duckdb.set_threshold(con, "ev", "fl", "flag_budget", target=0.2,
+                                source="SELECT *, (count > 14)::INT AS label FROM events", label="label")
+    good = {(m, v, n): (val, how) for m, v, n, val, how in _stored(db)}
+    _byte_changed(db, "ad_thresholds", "value")
+    before = db.read_bytes()
+    for args in (["list", str(db)], ["score", str(db), "ev", "events", "--top", "3"]):
+        res = _cli(*args)
+        assert res.returncode == 3 and len(res.stderr.strip().splitlines()) == 1, (args, res)
+        said = res.stderr
+        assert said.startswith(f"Error: Cannot read the thresholds stored in {str(db)!r}: the block holding table "
+                               "ad_thresholds is damaged"), said
+        assert "The models themselves still read (ev@1)" in said and "as do its own tables (events)" in said, said
+        assert f"ad-duckdb restore-thresholds {db}" in said and "restore the file from a backup" in said, said
+    own = _cli("sql", str(db), "SELECT count(*) FROM events")
+    assert own.returncode == 0 and own.stdout.split()[-1] == "600", own
+    assert db.read_bytes() == before  # left as it was
+    with ad_duckdb.connect(str(db), read_only=True) as con:
+        with pytest.raises(duckdb.Error, match=r"Cannot read the thresholds stored in .*restore-thresholds"):
+            con.execute("SELECT anomaly_score('ev', count, amount) FROM events").fetchall()
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0, fixed
+    out = fixed.stdout
+    assert "ev@1: default, p90, p95, p99, p999 stored again from its training scores" in out, out
+    assert "kept as table ad_thresholds_damaged" in out, out
+    # the goal ad_models keeps: the command that chooses it again; a cut of one's own: its name is lost with the block
+    assert re.search(r"'fl' of ev@1 .*ad-duckdb threshold \S+ ev@1 fl --method flag_budget --target 0\.2", out), out
+    assert "thresholds of your own set by value" in out, out
+    now = {(m, v, n): (val, how) for m, v, n, val, how in _stored(db)}
+    assert set(now) == {("ev", 1, n) for n in ("default", "p90", "p95", "p99", "p999")}, now
+    for key, (val, how) in now.items():
+        assert how == good[key][1] and val == pytest.approx(good[key][0], rel=1e-9), (key, val, good[key])
+    scored = _cli("score", str(db), "ev", "events", "--top", "3", "--format", "csv")
+    assert scored.returncode == 0 and len(scored.stdout.splitlines()) == 4, scored
+    with duckdb.connect(str(db), read_only=True) as con:  # the damaged block kept, not dropped: nothing thrown away
+        assert con.execute("SELECT count(*) FROM ad_thresholds_damaged").fetchall() == [(7,)]
+    again = _cli("restore-thresholds", str(db))
+    assert again.returncode == 0 and "nothing to restore" in again.stdout, again
