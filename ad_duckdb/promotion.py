@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, lifecycle, notes, store, thresholds
+from . import damagedfile, historyunread, interrupts, lifecycle, notes, store, thresholds
 from .connarg import check_connection
 from .exceptions import BadInputError, ModelNotFoundError
 from .udfs import refresh
@@ -106,21 +106,31 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     ``train_rows``, ``features``, ``thresholds`` ({name: value}), ``figures`` (training figures), ``sha256`` (kept
     for a dropped version, so an old score table's anomaly_model can be traced) and ``events`` (each with ``at``
     (UTC), ``event``: trained, imported, promoted, rolled back, dropped; ``by``: the user; ``was``: what the name
-    meant before, where it changed)."""
+    meant before, where it changed). Where the block of the models' names is damaged, the versions the changelog
+    says are stored have ``status`` 'unreadable' (with a ``problem``), and ``unreadable`` says what could not be
+    read (also an ``AdDuckDBWarning``)."""
     con = check_connection(con, "model_history")
     cur = interrupts.cursor(con)
     try:
         name = store.check_name(name) if "@" not in str(name) else store.parse_ref(name)[0]
-        known = store.known_models(cur)
-        stored = known.get(name, [])
         log = lifecycle.events(cur, name)
+        try:
+            known = store.known_models(cur)
+            rows = cur.execute(
+                "SELECT version, created_at, source, train_rows, features::VARCHAR, metrics::VARCHAR, sha256 "
+                "FROM ad_models WHERE name = ? ORDER BY version", [name]).fetchall()
+            unread = None
+        except duckdb.Error as e:
+            if not damagedfile.is_damage(e):
+                raise
+            # the block of the models' names: the changelog and thresholds still read (historyunread)
+            unread = historyunread.unreadable(cur, e)
+            known, rows = {}, []
+        stored = known.get(name, []) if unread is None else historyunread.stored_by_log(log)
         last = store.dropped_versions(cur).get(name, 0)
         if not stored and not log and not last:
             raise store.not_found(name, known, store.dropped_versions(cur))
         current = store.bare_version(cur, name, stored) if stored else None
-        rows = cur.execute(
-            "SELECT version, created_at, source, train_rows, features::VARCHAR, metrics::VARCHAR, sha256 "
-            "FROM ad_models WHERE name = ? ORDER BY version", [name]).fetchall()
         ths: dict[int, dict[str, float]] = {}
         for v, t, value in cur.execute("SELECT version, threshold_name, value FROM ad_thresholds WHERE model = ? "
                                        "ORDER BY version, threshold_name", [name]).fetchall():
@@ -155,7 +165,8 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
         out.setdefault(v, {"version": v, "status": "dropped", "created_at": None, "source": None, "where": None,
                            "train_rows": None, "features": None, "thresholds": {}, "figures": {}, "sha256": None,
                            "events": [], "unrecorded": True})
-    return {"name": name, "current": current, "versions": [out[v] for v in sorted(out)]}
+    doc = {"name": name, "current": current, "versions": [out[v] for v in sorted(out)]}
+    return doc if unread is None else historyunread.marked(doc, stored, ths, unread)
 
 
 def _json(text: str | None) -> dict[str, Any]:

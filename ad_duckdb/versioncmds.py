@@ -129,9 +129,12 @@ def history_lines(doc: dict[str, Any]) -> list[str]:
     lines = [f"{name}: {head} (times UTC)"]
     for v in reversed(doc["versions"]):  # newest first, as a changelog reads
         lines.append("")
-        status = {"current": f"what '{name}' means", "staged": "staged (newer than what the name means)"}.get(
+        status = {"current": f"what '{name}' means", "staged": "staged (newer than what the name means)",
+                  "unreadable": "stored, unreadable"}.get(
             v["status"], v["status"])
         lines.append(f"{name}@{v['version']}  {status}")
+        if v.get("problem"):
+            lines.append(f"  {v['problem']}")
         if v.get("unrecorded"):
             lines.append("  dropped before this database kept a changelog: no record of it")
             continue

@@ -4,6 +4,7 @@ nightly job meeting another process on its file."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -71,3 +72,32 @@ def test_a_damaged_block_of_the_thresholds_is_named_with_what_reads_and_a_repair
         assert con.execute("SELECT count(*) FROM ad_thresholds_damaged").fetchall() == [(7,)]
     again = _cli("restore-thresholds", str(db))
     assert again.returncode == 0 and "nothing to restore" in again.stdout, again
+
+
+def test_history_of_a_store_whose_names_block_is_damaged_reads_the_changelog_and_says_what_it_could_not(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # Before: history exited 3 with the damaged store's message, though the changelog (ad_model_log) and the
+    # thresholds are other blocks and read: the audit trail of who stored and promoted what was out of reach.
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], n_models=1, max_steps=30, progress=False)
+        ad_duckdb.rollback(con, "ev")
+    _byte_changed(db, "ad_models", "name")  # the block of every model's name, features and training figures
+    before = db.read_bytes()
+    res = _cli("history", str(db), "ev")
+    assert res.returncode == 0, res
+    assert "ev@2" in res.stdout and "ev@1" in res.stdout and "rolled back to: 'ev' was ev@2" in res.stdout, res.stdout
+    assert "thresholds: default" in res.stdout, res.stdout  # from ad_thresholds, which reads
+    assert "its row in ad_models cannot be read" in res.stdout, res.stdout
+    said = res.stderr
+    assert said.startswith("note: ") and "the block holding the stored models' names" in said, said
+    assert "from its changelog (ad_model_log) and thresholds" in said and "sha256" in said, said
+    got = _cli("history", str(db), "ev", "--format", "json")
+    assert got.returncode == 0, got
+    doc = json.loads(got.stdout)
+    assert [(v["version"], v["status"]) for v in doc["versions"]] == [(1, "unreadable"), (2, "unreadable")], doc
+    assert doc["current"] == 1 and "block holding the stored models' names" in doc["unreadable"], doc
+    assert doc["versions"][0]["thresholds"]["default"] > 0, doc
+    with ad_duckdb.connect(str(db), read_only=True) as con, pytest.warns(ad_duckdb.AdDuckDBWarning, match="changelog"):
+        assert ad_duckdb.model_history(con, "ev")["versions"][1]["events"][0]["event"] == "trained"
+    assert db.read_bytes() == before
