@@ -1348,7 +1348,7 @@ def _staged_insert(cur: duckdb.DuckDBPyConnection, target: str, typed_sql: str, 
         # in the transaction: made an error (PYTHONWARNINGS=error), it leaves the table as it was
         notes.warn(said)
     if where is not None:
-        replaced.append(replacewhere.delete_held(cur, target, where[2]))
+        replaced.append(replacewhere.delete_held(cur, target, where[2], f"Scoring with {where[0]!r}", where[1]))
     else:
         replaced.append(partitionreplace.delete_held(cur, target, partition) if partition else 0)
     split = appendrepeats.staged(target, staged)

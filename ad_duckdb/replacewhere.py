@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import duckdb
 
+from . import heldvalues
 from .exceptions import BadInputError, OptionError
 from .sqltext import shown_table, where_sql
 
@@ -48,7 +49,10 @@ def condition(who: str, into: str | None, replace_where: str | None, replace: bo
     return Where(replace_where, where_sql(replace_where))
 
 
-def _bind_error(who: str, into: str, where: Where, e: duckdb.Error) -> BadInputError:
+def _bind_error(who: str, into: str, where: Where, e: duckdb.Error, types: dict[str, str]) -> BadInputError:
+    held = heldvalues.message(who, into, where.text, e, types) if isinstance(e, duckdb.ConversionException) else None
+    if held is not None:
+        return BadInputError(held)
     said = " ".join(str(e).split())
     return BadInputError(f"{who}: replace_where= (CLI: --replace-where) {where.text!r} cannot be read on "
                          f"{shown_table(into)} ({said}); write a condition on its columns, e.g. \"day = DATE "
@@ -62,10 +66,11 @@ def check_target(cur: duckdb.DuckDBPyConnection, who: str, target: str, into: st
     Why LIMIT 1, not 0: DuckDB converts the condition's constants only once it evaluates it on a row, so DATE '' passed
     a check that read none and failed after the whole scoring, quoting our temporary table's name."""
     clause = where.clause
+    types = heldvalues.types(cur, target)
     try:
         cur.execute(f"SELECT 1 FROM {target}{clause} LIMIT 1").fetchall()
     except (duckdb.BinderException, duckdb.ConversionException, duckdb.ParserException) as e:
-        raise _bind_error(who, into, where, e) from None
+        raise _bind_error(who, into, where, e, types) from None
 
 
 def check_rows(cur: duckdb.DuckDBPyConnection, who: str, table: str, into: str, where: Where,
@@ -77,11 +82,12 @@ def check_rows(cur: duckdb.DuckDBPyConnection, who: str, table: str, into: str, 
     Why on the table itself, not on the staged rows: a condition naming the table ("hist.day = ...", as a DELETE
     reads it) passed ``check_target``, then failed once every row was scored, quoting a temporary table's name."""
     clause = where.clause
+    types = heldvalues.types(cur, table)
     try:
         total = added if added is not None else cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         kept = cur.execute(f"SELECT count(*) FROM {table}{clause}").fetchall()[0][0]
     except (duckdb.BinderException, duckdb.ConversionException) as e:
-        raise _bind_error(who, into, where, e) from None
+        raise _bind_error(who, into, where, e, types) from None
     if kept != total:
         raise BadInputError(
             f"{who}: {total - kept} of the {total} new rows are not selected by replace_where= (CLI: "
@@ -90,8 +96,14 @@ def check_rows(cur: duckdb.DuckDBPyConnection, who: str, table: str, into: str, 
             f"{where.text}), or widen the condition.")
 
 
-def delete_held(cur: duckdb.DuckDBPyConnection, target: str, where: Where) -> int:
-    """Delete the rows of ``target`` the condition selects; the rows deleted (in the run's transaction)."""
+def delete_held(cur: duckdb.DuckDBPyConnection, target: str, where: Where, who: str, into: str) -> int:
+    """Delete the rows of ``target`` the condition selects; the rows deleted (in the run's transaction). A held
+    value the condition cannot convert is refused with the column, the value and a condition that reads it
+    (``heldvalues``)."""
     clause = where.clause
-    got = cur.execute(f"DELETE FROM {target}{clause}").fetchall()
+    types = heldvalues.types(cur, target)
+    try:
+        got = cur.execute(f"DELETE FROM {target}{clause}").fetchall()
+    except duckdb.ConversionException as e:
+        raise _bind_error(who, into, where, e, types) from None
     return int(got[0][0]) if got else 0

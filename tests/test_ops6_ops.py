@@ -101,3 +101,34 @@ def test_history_of_a_store_whose_names_block_is_damaged_reads_the_changelog_and
     with ad_duckdb.connect(str(db), read_only=True) as con, pytest.warns(ad_duckdb.AdDuckDBWarning, match="changelog"):
         assert ad_duckdb.model_history(con, "ev")["versions"][1]["events"][0]["event"] == "trained"
     assert db.read_bytes() == before
+
+
+def test_replace_where_whose_delete_cannot_convert_a_held_row_names_the_column_value_and_the_condition_to_write(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # A history table whose day column is text (loaded from CSV), where a late row holds 'n/a'. The check before
+    # the scoring reads the condition on the first rows only; the DELETE met the bad one. Before: "Error: Conversion
+    # Error: invalid date field format: "n/a" ... LINE 1: DELETE FROM "hist" WHERE (day = DATE '2026-12-02'", which
+    # named neither the table's row nor what to write instead (the table was left as it was).
+    db = _copy(days_db, tmp_path)
+    held = ("SELECT order_ref || '-' || r AS order_ref, CASE WHEN r = 9 AND day = DATE '2026-12-03' THEN 'n/a' "
+            "ELSE day::VARCHAR END AS day, count, amount FROM events, range(10) t(r) ORDER BY r, order_ref")
+    rerun = "SELECT order_ref, day::VARCHAR AS day, count, amount FROM events WHERE day = DATE '2026-12-02'"
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.score(con, "ev", held, into="hist", append=True)
+        before = con.execute("SELECT * FROM hist ORDER BY ALL").fetchall()
+        with pytest.raises(ad_duckdb.BadInputError) as got:
+            ad_duckdb.score(con, "ev", rerun, into="hist", replace_where="day = DATE '2026-12-02'")
+        said = str(got.value)
+        assert "cannot be evaluated on every row hist holds: its column day (VARCHAR) holds 'n/a'" in said, said
+        assert "which does not convert to DATE" in said and "hist was left as it was" in said, said
+        fix = re.search(r'write "([^"]+)"', said)
+        assert fix is not None and fix.group(1) == "TRY_CAST(day AS DATE) = DATE '2026-12-02'", said
+        assert "day = '2026-12-02'" in said and "DELETE FROM" not in said, said
+        assert con.execute("SELECT * FROM hist ORDER BY ALL").fetchall() == before
+        # the condition the message gives runs: the day's 2000 held rows replaced by the 200 new ones
+        assert ad_duckdb.score(con, "ev", rerun, into="hist", replace_where=fix.group(1)) == 200
+        assert con.execute("SELECT count(*) FROM hist WHERE day = '2026-12-02'").fetchall() == [(200,)]
+    res = _cli("score", str(db), "ev", rerun, "--into", "hist", "--replace-where", "day = DATE '2026-12-02'")
+    assert res.returncode == 1 and res.stderr.startswith("Error: Scoring with 'ev': replace_where= (CLI: "
+                                                         "--replace-where)"), res
+    assert "TRY_CAST(day AS DATE)" in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
