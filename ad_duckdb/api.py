@@ -1320,9 +1320,11 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
                                         flagcut.mark_text(threshold) if flags else ""):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-            if was is not None and was != threshold:
+            if flags and held is not None and was != threshold:
                 kept = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0] - n
-                cut_note = flagcut.note(shown_table(into), was, threshold, int(n), int(kept)) if kept and n else ""
+                said = (flagcut.note(shown_table(into), was, threshold, int(n), int(kept)) if was is not None else
+                        flagcut.unrecorded_note(shown_table(into), threshold, int(n), int(kept)))
+                cut_note = said if kept and n else ""
     if replaced is not None and (partition or where is not None):
         # after the commit: a caller told of a failure after it (a note made an error) knows the rows were replaced
         replaced.append(sum(gone))

@@ -228,8 +228,10 @@ def _add_to_message(err: click.ClickException, more: str) -> None:
     err.message += more  # type: ignore[misc]
 
 
-def _failure(message: str, e: BaseException | None = None, code: int | None = None) -> click.ClickException:
-    """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``)."""
+def _failure(message: str, e: BaseException | None = None, code: int | None = None,
+             outcome: str | None = None) -> click.ClickException:
+    """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``); ``outcome``: what became
+    of the scores table a full disk stopped (``_full_disk_hint``)."""
     # DuckDB's messages run over lines ("Candidate functions:", "LINE 1: ..." and a caret line under it): one line,
     # as scripts read it, without the caret line, which points at nothing once joined.
     lines = message.splitlines()
@@ -238,7 +240,7 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     # a TransactionException too: a model's commit that its WAL record did not fit in ends "Failed to commit: Could not
     # write file ...wal: No space left on device"
     if isinstance(e, (duckdb.IOException, duckdb.TransactionException)):
-        message += _full_disk_hint(str(e))
+        message += _full_disk_hint(str(e), outcome)
     kind = raised_in_function(str(e)) if isinstance(e, duckdb.Error) else None
     if kind is not None:
         # the same mistake as a command's argument (`show DB tx_ae@0`) reads as this line alone
@@ -272,14 +274,26 @@ _FULL_DISK = {os.strerror(errno.ENOSPC): _OS_ERROR_HINTS[errno.ENOSPC], os.strer
               os.strerror(errno.EFBIG): _OS_ERROR_HINTS[errno.EFBIG]}
 
 
-def _full_disk_hint(text: str) -> str:
+def _full_disk_hint(text: str, outcome: str | None = None) -> str:
     """What to do about a database write that the disk could not hold, and what became of the database; "" for
-    another error. Why: DuckDB's "Could not write file ...: No space left on device" said neither."""
+    another error. Why: DuckDB's "Could not write file ...: No space left on device" said neither. ``outcome``: what
+    became of a scores table, when the command could read it back (``_into_outcome``)."""
     hint = next((h for said, h in _FULL_DISK.items() if text.rstrip().endswith(said)), None)
     if hint is None:
         return ""
+    if outcome is not None:
+        # Why said outright: a nightly --append retried after "shows whether this one was" added its rows twice
+        # when they had been stored
+        again = ("run the command again once there is room" if "not changed" in outcome or "not created" in outcome
+                 else "do not run it again for these rows")
+        return f" ({hint[0].upper() + hint[1:]}. {outcome[:-1]}; {again}.)"
     return (f" ({hint[0].upper() + hint[1:]}. Each model, scores table and threshold is stored in one transaction, "
             "whole or not at all: `ad-duckdb list`, or the table, shows whether this one was.)")
+
+
+def _full_disk(e: BaseException) -> bool:
+    """Whether ``e`` is DuckDB's write that the disk could not hold (``_full_disk_hint``)."""
+    return isinstance(e, (duckdb.IOException, duckdb.TransactionException)) and bool(_full_disk_hint(str(e)))
 
 
 def _interrupted(outcome: str | None = None) -> click.ClickException:
@@ -320,7 +334,7 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
             if n != rows_before:
                 return (f"{n - rows_before} scored rows were added to {shown} (now {n} rows, model {ref}); the "
                         "scores are stored, only what came after them did not run.")
-            return f"{shown} was not changed: the rows are added in one transaction, all or none."
+            return f"{shown} was not changed ({n} rows): the rows are added in one transaction, all or none."
         if after is not None and after != before:
             n = _row_count(con, into)
             return (f"{shown} was written ({n} rows, model {ref}); the scores are stored, only what came after "
@@ -1427,6 +1441,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             except BaseException as e:
                 if is_interrupt(e):
                     raise _interrupted(_into_outcome(con, into, before, ref, rows_before, replaced)) from e
+                if _full_disk(e):  # whether the rows were stored, read back: a retry must not add them twice
+                    raise _failure(str(e), e, outcome=_into_outcome(con, into, before, ref, rows_before,
+                                                                    replaced)) from e
                 if isinstance(e, AdDuckDBWarning):  # a note made an error (PYTHONWARNINGS); the moved-rows one
                     # comes after the commit: said, as a job's retry of the "failed" run would --append them again
                     outcome = _into_outcome(con, into, before, ref, rows_before, replaced)

@@ -4,7 +4,9 @@ flagged at another cut says so.
 Why: ``score(threshold=)`` (CLI: ``--threshold``) reads ``is_anomaly`` at a stored threshold of the user's. A nightly
 job whose threshold changed, or was dropped, between runs added rows flagged at another cut beside the rows held
 (``append``, ``replace_where``, ``replace_partition``) without a word, and a daily count of anomalies built on the
-table moved with the cut, not with the data. A mark written before this (no cut in it) reads as unknown: no note.
+table moved with the cut, not with the data. A mark written before this (no cut in it), or none (a copy: CREATE
+TABLE AS drops comments), reads as unknown: the first run that adds rows beside says so (``unrecorded_note``), as
+its own cut is then recorded for the whole table.
 """
 
 from __future__ import annotations
@@ -51,3 +53,14 @@ def note(into: str, was: str, now: str, added: int, kept: int) -> str:
             f"at {was!r} ({kept} of them kept): the table's flags then mean two cuts, and a count of anomalies moves "
             f"with the cut, not the data. Score at the table's cut, threshold={was!r} (CLI: --threshold {was}), or "
             f"re-score the whole table at the new one (replace=True, CLI: --replace).")
+
+
+def unrecorded_note(into: str, now: str, added: int, kept: int) -> str:
+    """The note for a run that added ``added`` rows flagged at threshold ``now`` beside ``kept`` rows of ``into``
+    whose ``is_anomaly`` records no threshold (``held_cut`` None): the run's mark records ``now`` from here on."""
+    return (f"{into}'s is_anomaly records no threshold for the {kept} rows it held (scored by a build before the "
+            f"threshold was recorded in the column's comment, or copied with CREATE TABLE AS, which drops comments); "
+            f"this run's {added} rows are at threshold {now!r}, and the column now records {now!r} for the whole "
+            f"table. If the rows held were flagged at another threshold (score threshold=, CLI: --threshold), the "
+            f"table's flags mean two cuts: re-score them at {now!r} (the days concerned with replace_where=, CLI: "
+            f"--replace-where, or the whole table with replace=True, CLI: --replace).")

@@ -4,8 +4,15 @@ nightly job meeting another process on its file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -14,6 +21,15 @@ from test_hardaudit_damage import _byte_changed
 from test_ops4_ops import _cli, _day, days_db  # noqa: F401  (the fixture, used by name)
 
 import ad_duckdb
+
+from conftest import ROOT
+
+
+@contextlib.contextmanager
+def _no_notes() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ad_duckdb.AdDuckDBWarning)
+        yield
 
 
 def _copy(days_db: Path, tmp_path: Path) -> Path:  # noqa: F811
@@ -132,3 +148,64 @@ def test_replace_where_whose_delete_cannot_convert_a_held_row_names_the_column_v
     assert res.returncode == 1 and res.stderr.startswith("Error: Scoring with 'ev': replace_where= (CLI: "
                                                          "--replace-where)"), res
     assert "TRY_CAST(day AS DATE)" in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def _unmarked_cut(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The is_anomaly mark as builds before the threshold was recorded in it wrote it (no cut)."""
+    (comment,) = con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = ? AND column_name = "
+                             "'is_anomaly'", [table]).fetchall()[0]
+    old = re.sub(r', is_anomaly at threshold "[^"]*"', "", comment)
+    assert old != comment and "threshold" not in old.split(";")[0], comment
+    con.execute(f"COMMENT ON COLUMN {table}.is_anomaly IS '{old}'")
+
+
+@pytest.mark.parametrize("how", ["earlier build", "copy"])
+def test_appending_to_a_table_whose_flags_record_no_threshold_says_so_once(
+        days_db: Path, tmp_path: Path, how: str) -> None:  # noqa: F811
+    # Before: a table scored before the threshold was recorded in its mark (or copied, which drops the comments)
+    # read as "cut unknown" and a run at another cut added its rows beside without a word; the run then recorded
+    # its own cut for the whole table, and later runs trusted it.
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", append=True)
+        if how == "earlier build":
+            _unmarked_cut(con, "hist")
+        else:
+            con.execute("ALTER TABLE hist RENAME TO hist0")
+            con.execute("CREATE TABLE hist AS FROM hist0")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            ad_duckdb.score(con, "ev", _day("2026-12-02"), into="hist", append=True, threshold="p95")
+        said = " ".join(str(w.message) for w in got)
+        assert "hist's is_anomaly records no threshold for the 200 rows it held" in said, said
+        assert "this run's 200 rows are at threshold 'p95'" in said and "now records 'p95'" in said, said
+        assert "--replace-where" in said and "--replace" in said, said
+        with _no_notes():  # recorded now: the next run at the same cut says nothing
+            ad_duckdb.score(con, "ev", _day("2026-12-03"), into="hist", append=True, threshold="p95")
+        assert con.execute("SELECT count(*) FROM hist").fetchall() == [(600,)]
+
+
+def test_a_nightly_append_that_fills_the_disk_says_whether_the_table_changed_and_to_run_again(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # A cron job appending scores on a disk that fills up. Before: "No space left on device (... `ad-duckdb list`, or
+    # the table, shows whether this one was.)": the operator had to find out by hand whether the run's rows were
+    # added before a retry, which adds them twice if they were. The disk is a tmpfs in a mount namespace of the
+    # test's own (unshare), gone when it ends.
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:  # last night's run
+        ad_duckdb.score(con, "ev", _day("2026-12-01"), into="hist", append=True)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    ad = Path(sys.executable).parent / "ad-duckdb"
+    run = shlex.join([str(ad), "score", "d.duckdb", "ev", _day("2026-12-02"), "--into", "hist", "--append"])
+    script = (f"mount -t tmpfs -o size=12m tmpfs {shlex.quote(str(disk))} && cd {shlex.quote(str(disk))} && "
+              f"cp {shlex.quote(str(db))} d.duckdb && (dd if=/dev/zero of=filler bs=64k 2>/dev/null; true) && "
+              f"({run}; echo \"rc=$?\"; rm filler; {run} 2>/dev/null)")
+    res = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "rc=1" in res.stdout, res
+    said = res.stderr
+    assert "No space left on device" in said and "The disk is full" in said, said
+    assert "hist was not changed (200 rows): the rows are added in one transaction, all or none" in said, said
+    assert "run the command again once there is room" in said and "shows whether" not in said, said
+    # the run again, once the filler is gone, adds the day once
+    assert "added 200 scored rows to hist (now 400 rows" in res.stdout, res
