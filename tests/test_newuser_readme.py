@@ -1,0 +1,52 @@
+"""A new analyst follows the README top to bottom on the example transactions: what they read must be what they get."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+
+import ad_duckdb
+
+from conftest import FAST
+from generate import generate
+
+
+def _quick_start_model(tmp_path) -> duckdb.DuckDBPyConnection:  # type: ignore[no-untyped-def]
+    """The quick start's model, (count, amount) of the example transactions, on fewer rows."""
+    db = str(tmp_path / "warehouse.duckdb")
+    generate(db, rows=3000)
+    con = ad_duckdb.connect(db)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    return con
+
+
+def test_anomaly_terms_range_is_zero_inside_the_training_range(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """README (SQL functions): "the range term is 0 inside the training range". A count at the end of that range (the
+    day of 1 transaction, the training minimum: hundreds of rows) came out 4.8e-07 beyond it in float32, so
+    `WHERE t.range > 0`, the rows outside the training range, held twice as many rows as lie outside it."""
+    con = _quick_start_model(tmp_path)
+    rows = con.sql("SELECT count, amount, anomaly_terms('tx_ae', count, amount) AS t FROM transactions").fetchall()
+    ranges = np.array([r[2]["range"] for r in rows])
+    assert (ranges[(ranges > 0)] >= 1e-5).all(), sorted(set(ranges[(ranges > 0) & (ranges < 1e-5)].tolist()))
+    # rows beyond it keep their term, and its sum with the other two is still the score
+    assert (ranges > 0.01).sum() > 5
+    far = con.execute("SELECT anomaly_terms('tx_ae', 5000, 400000.0) AS t, anomaly_score('tx_ae', 5000, 400000.0)").fetchone()
+    assert far[0]["range"] > 1 and abs(sum(far[0].values()) - far[1]) < 1e-5 * far[1]
+    # the Python detector from the store says the same
+    det = ad_duckdb.AutoEncoderDetector.from_store(con, "tx_ae")
+    X = np.array([[r[0], float(r[1])] for r in rows])
+    assert (det.score_terms(X)["range"] == ranges).all()
+    con.close()
+
+
+
+def test_detector_score_terms_range_is_zero_inside_the_training_range(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same of a detector fitted in a notebook on those rows (its torch graph, float32 too)."""
+    db = str(tmp_path / "tx.duckdb")
+    generate(db, rows=3000)
+    with duckdb.connect(db) as con:
+        X = np.array(con.execute("SELECT count, amount::DOUBLE FROM transactions").fetchall())
+    det = ad_duckdb.AutoEncoderDetector(max_steps=600, progress=False).fit(X)
+    r = det.score_terms(X)["range"]
+    assert not ((r > 0) & (r < 1e-5)).any(), sorted(set(r[(r > 0) & (r < 1e-5)].tolist()))
+    assert (r > 0.01).sum() > 5
