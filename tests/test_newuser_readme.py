@@ -50,3 +50,33 @@ def test_detector_score_terms_range_is_zero_inside_the_training_range(tmp_path) 
     r = det.score_terms(X)["range"]
     assert not ((r > 0) & (r < 1e-5)).any(), sorted(set(r[(r > 0) & (r < 1e-5)].tolist()))
     assert (r > 0.01).sum() > 5
+
+
+def test_serve_start_line_says_which_version_the_name_means_after_a_rollback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """BI tools (serve): the start-up line said "models: tx_ae@1-2 (latest 2)" while 'tx_ae' meant tx_ae@1 (a retrain
+    rolled back, or staged with --no-promote): a dashboard's author read that anomaly_score('tx_ae', ...) scores with
+    version 2."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    con = _quick_start_model(tmp_path)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    ad_duckdb.rollback(con, "tx_ae")
+    assert con.execute("SELECT anomaly_model('tx_ae')").fetchone() == ("tx_ae@1",)
+    con.close()
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "serve", str(tmp_path / "warehouse.duckdb"), "--port",
+                             "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert "models: tx_ae@1-2 ('tx_ae' means tx_ae@1; newest 2)" in line, line
