@@ -80,3 +80,25 @@ def test_serve_start_line_says_which_version_the_name_means_after_a_rollback(tmp
         assert proc.stdout is not None
         proc.stdout.close()
     assert "models: tx_ae@1-2 ('tx_ae' means tx_ae@1; newest 2)" in line, line
+
+
+def _help_example_lines(*command: str) -> list[str]:
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    res = CliRunner().invoke(cli, [*command, "--help"])
+    assert res.exit_code == 0, res.output
+    return [ln.strip() for ln in res.output.splitlines() if ln.strip().startswith("ad-duckdb ")]
+
+
+def test_train_and_threshold_help_start_with_the_main_path() -> None:
+    """A new user reads `ad-duckdb train --help` after the quick start: its first example was the labelled fraud
+    recipe on a cards.duckdb they do not have, and the quick start's unlabelled training came fourth, as "a nightly
+    retrain"; `threshold --help`'s examples were all of labelled rows but alarm_rate's, while the README's first
+    threshold without labels is a cut read off the score plot."""
+    train = _help_example_lines("train")
+    assert train[0] == "ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount", train
+    threshold = _help_example_lines("threshold")
+    assert threshold[0] == "ad-duckdb threshold warehouse.duckdb tx_ae cut --method manual --value 12", threshold
+    assert threshold[1].startswith("ad-duckdb threshold warehouse.duckdb tx_ae c2 --method contamination"), threshold
