@@ -964,7 +964,8 @@ def cli(ctx: click.Context, wait: float, who: str | None) -> None:
     database, and score rows from SQL.
 
     \b
-    Quick start:
+    Quick start (example data: from the repository's folder, or an sdist's, which carries examples/):
+      python examples/transactions/generate.py warehouse.duckdb
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount
       ad-duckdb score warehouse.duckdb tx_ae transactions --top 10
       ad-duckdb sql warehouse.duckdb "SELECT *, anomaly_score('tx_ae', count, amount) AS s FROM transactions ORDER BY s DESC LIMIT 5"

@@ -102,3 +102,15 @@ def test_train_and_threshold_help_start_with_the_main_path() -> None:
     threshold = _help_example_lines("threshold")
     assert threshold[0] == "ad-duckdb threshold warehouse.duckdb tx_ae cut --method manual --value 12", threshold
     assert threshold[1].startswith("ad-duckdb threshold warehouse.duckdb tx_ae c2 --method contamination"), threshold
+
+
+def test_group_help_quick_start_says_where_its_table_comes_from() -> None:
+    """`ad-duckdb --help`'s quick start trained on warehouse.duckdb's transactions without saying where they come
+    from: pasted in an empty folder, its first line failed ("cannot read the source 'transactions'")."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    lines = [ln.strip() for ln in CliRunner().invoke(cli, ["--help"]).output.splitlines()]
+    first = lines.index("ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount")
+    assert lines[first - 1] == "python examples/transactions/generate.py warehouse.duckdb", lines[first - 2:first + 1]
