@@ -979,7 +979,8 @@ def cli(ctx: click.Context, wait: float, who: str | None) -> None:
     database, and score rows from SQL.
 
     \b
-    Quick start:
+    Quick start (example data: from the repository's folder, or an sdist's, which carries examples/):
+      python examples/transactions/generate.py warehouse.duckdb
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount
       ad-duckdb score warehouse.duckdb tx_ae transactions --top 10
       ad-duckdb sql warehouse.duckdb "SELECT *, anomaly_score('tx_ae', count, amount) AS s FROM transactions ORDER BY s DESC LIMIT 5"
@@ -1047,8 +1048,10 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
-    Example (the classic fraud recipe, normal rows only; name the features, or the label
-    column and every other numeric column become features too):
+    Example (no labels, every row; without -f every numeric column but the id-like ones is a feature):
+      ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount
+    The classic fraud recipe, normal rows only (name the features, or the label column and every
+    other numeric column become features too):
       ad-duckdb train cards.duckdb card_small cards -f V1 -f V2 -f Amount --where "split = 'train'"
     Re-training the same NAME adds a version; SQL uses 'NAME' (its promoted version, else its newest) or 'NAME@2'.
     A nightly retrain that keeps your thresholds ('cut', 'prec90') for is_anomaly_at:
@@ -3131,14 +3134,17 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
-    Examples:
+    Examples, without labels: a cut read off `ad-duckdb score ... --plots`, or a share of training rows to flag:
+      ad-duckdb threshold warehouse.duckdb tx_ae cut --method manual --value 12
+      ad-duckdb threshold warehouse.duckdb tx_ae c2 --method contamination --target 0.02
+      ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
+    On labelled rows (a precision, a recall, a budget of flags, costs, the best F1):
       ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae f1w --method max_f1 --source "SELECT *, if(class = 1, 1, 50) AS w FROM cards" --label class --weight w
-      ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
-      ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
+    Alarms a day, or a share of rows, on rows believed normal (alarm_rate):
       ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source daily_tx --where "day >= '2024-02-01'"
       ad-duckdb threshold cards.duckdb card_ae half_pct --method alarm_rate --rate 0.5% --source cards --where "split = 'test'"
 

@@ -757,8 +757,13 @@ class AutoEncoderDetector:
             parts = stored.terms(self._as_rows(X, given=True))[1]
             return {t: parts[:, i] for i, (t, on) in enumerate(zip(TERM_NAMES, terms_on(stored.rec.params),
                                                                   strict=True)) if on}
+        from .scoreterms import range_cleared
+
         outs = self._graph_batches(self._filled(X, batch_size)[0], batch_size, lambda g, x: g.terms(x))
-        return {k: np.concatenate([o[k].numpy() for o in outs]).astype(np.float64) for k in outs[0] if k != "feature_error"}
+        got = {k: np.concatenate([o[k].numpy() for o in outs]).astype(np.float64) for k in outs[0] if k != "feature_error"}
+        if "range" in got:
+            got["range"] = range_cleared(got["range"])  # as SQL's anomaly_terms: an end of the range is inside it
+        return got
 
     def explain(self, X: Any, top: int | None = 3, batch_size: int = 65536) -> Any:
         """Why each row scores as it does: its ``top`` features (None: all) ranked by their share of the score, the

@@ -1668,7 +1668,9 @@ class Backend:
         return sorted(registry(self.con).by_ref)
 
     def models_text(self) -> str:
-        return models_text(self.models())
+        from .udfs import registry
+
+        return models_text(self.models(), {n: lm.version for n, lm in registry(self.con).latest.items()})
 
     def close(self) -> None:
         self.con.close()
@@ -1676,11 +1678,14 @@ class Backend:
             shutil.rmtree(self.snapshot_dir, ignore_errors=True)
 
 
-def models_text(refs: list[str]) -> str:
+def models_text(refs: list[str], means: dict[str, int] | None = None) -> str:
     """'tx_ae@1'...'tx_ae@35' as "tx_ae@1-35 (latest 35)": one entry per name, versions in number order, runs joined.
+    ``means``: the version each bare name scores with, where promote, rollback or a staged retrain made it another
+    than the newest: "tx_ae@1-35 ('tx_ae' means tx_ae@34; newest 35)".
 
     Why: a nightly retrain gives a name dozens of versions; listed one by one, in text order (tx_ae@1, tx_ae@10,
-    tx_ae@11, ...), the start-up and SIGHUP lines grew without bound and hid which version was the latest.
+    tx_ae@11, ...), the start-up and SIGHUP lines grew without bound and hid which version was the latest. Why
+    ``means``: after a rollback the line said "(latest 2)" while clients calling 'tx_ae' scored with version 1.
     """
     by_name: dict[str, list[int]] = {}
     for ref in refs:
@@ -1698,7 +1703,9 @@ def models_text(refs: list[str]) -> str:
             runs.append(str(start) if start == prev else f"{start}-{prev}")
             if n is not None:
                 start = prev = n
-        latest = "" if len(vs) == 1 else f" (latest {vs[-1]})"
+        meant = (means or {}).get(name, vs[-1])
+        latest = "" if len(vs) == 1 else f" (latest {vs[-1]})" if meant == vs[-1] else \
+            f" ({name!r} means {name}@{meant}; newest {vs[-1]})"
         parts.append(f"{name}@{','.join(runs)}{latest}")
     return ", ".join(parts) or "none yet"
 

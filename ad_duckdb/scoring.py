@@ -263,6 +263,9 @@ class LoadedModel:
             if t is not None:
                 k = outputs.index(t)
                 out[:, i] = np.concatenate([p[k] for p in parts])
+        from . import scoreterms
+
+        out[:, 2] = scoreterms.range_cleared(out[:, 2])  # a value at an end of the training range is inside it
         return s, out
 
     def terms_readable(self) -> bool:
