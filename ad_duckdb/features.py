@@ -65,6 +65,8 @@ if TYPE_CHECKING:  # filecols imports this module
     from .filecols import Compared
 
 CLIP = 1000.0
+# the sql_type fit_specs gives a text column's 0/1 input (categorical.py)
+SLOT_TYPE = "CATEGORY SLOT"
 # Which columns take the signed log (a long tail turned into a scale the network can learn): heavytail.py
 # Training values must stay well inside float32 (max 3.4e38), the precision the exported model computes in.
 FLOAT32_SAFE = 1e38
@@ -104,9 +106,14 @@ class FeatureSpec:
     scale: float  # robust spread of the transformed column
     lo: float  # low end of the training range in scaled units
     hi: float  # high end of the training range in scaled units
+    # a text column's 0/1 input (transform 'onehot'): the value it stands for (categorical.py); None otherwise
+    category: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        d = asdict(self)
+        if self.category is None:  # a numeric feature's JSON stays as it was before text features
+            del d["category"]
+        return d
 
     @classmethod
     def from_json(cls, d: dict[str, object]) -> FeatureSpec:
@@ -119,6 +126,7 @@ class FeatureSpec:
             scale=float(d["scale"]),  # type: ignore[arg-type]
             lo=float(d["lo"]),  # type: ignore[arg-type]
             hi=float(d["hi"]),  # type: ignore[arg-type]
+            category=None if d.get("category") is None else str(d["category"]),
         )
 
 
@@ -636,6 +644,7 @@ def choose_columns(
         raise BadInputError(f"features={list(features)!r} names a column twice; list each column once.")
     out = []
     not_numeric: list[tuple[str, str]] = []
+    text: list[tuple[str, str]] = []
     for f in features:
         hit = by_lower.get(f.lower())
         if hit is None:
@@ -651,6 +660,9 @@ def choose_columns(
             hint = listed or later_column_fix(cur, source, [f]) or did_you_mean(f, [n for n, _ in columns])
             raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{hint}")
         if not is_numeric_type(hit[1]):
+            if _words_column(hit, source, cur, where):
+                text.append(hit)  # a categorical feature (categorical.py), after the numeric ones
+                continue
             not_numeric.append(hit)
             continue
         out.append(hit)
@@ -665,7 +677,22 @@ def choose_columns(
         listed = ", ".join(f"{n!r} {t}" for n, t in not_numeric)
         raise BadInputError(f"{len(not_numeric)} feature columns of {source!r} are not numeric ({listed}); each with "
                             f"its fix: {fixes}{more}")
-    return out
+    if text and not out:
+        listed = ", ".join(f"{n!r} {t}" for n, t in text)
+        raise BadInputError(f"features= names only text columns of {source!r} ({listed}); a model needs at least one "
+                            "numeric feature beside them (DuckDB reads a function's first feature argument as a "
+                            "number): add one, such as an amount or a count.")
+    return out + text
+
+
+def _words_column(col: tuple[str, str], source: str, cur: object | None, where: str | None) -> bool:
+    """Whether a named feature column is text a model reads as categories: VARCHAR or ENUM whose values are not
+    numbers written as text (those keep their own hint: they are read as numbers in a query)."""
+    from .categorical import is_text_type
+
+    if cur is None or not is_text_type(col[1]):
+        return False
+    return not (col[1].upper() == "VARCHAR" and text_number_hint(cur, source, col[0], where))
 
 
 # Non-numeric feature columns given their fix in full in one error; the rest are named (each fix may read the column).
@@ -1715,6 +1742,12 @@ def fit_specs(
     filled: dict[str, int] = {}
     for j in range(d):
         col = X[:, j]
+        if sql_types[j] == SLOT_TYPE:  # a text column's 0/1 input (categorical.py): read as it is
+            from .categorical import slot_spec
+
+            specs.append(slot_spec(names[j], col, range_quantile))
+            filled[names[j]] = 0
+            continue
         finite = col[np.isfinite(col)]
         missing = int(np.isnan(col).sum())
         filled[names[j]] = missing
