@@ -84,6 +84,42 @@ class Layout:
         out[np.arange(len(values)), codes] = 1.0
         return out
 
+    def rows(self, values: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Rows of Python values, one per SQL column (None for NULL) -> the graph's inputs (NaN for a missing number)."""
+        out = np.zeros((len(values), self.width))
+        for i, row in enumerate(values):
+            for j in range(self.numeric):
+                v = row[j]
+                try:
+                    out[i, j] = np.nan if v is None else float(v)
+                except (TypeError, ValueError):
+                    out[i, j] = np.nan
+            at = self.numeric
+            for k, (_, cats) in enumerate(self.text):
+                v = row[self.numeric + k]
+                out[i, at + (0 if v is None else cats.index(str(v)) if str(v) in cats else len(cats))] = 1.0
+                at += len(cats) + 1
+        return out
+
+    def text_index(self, name: str) -> int | None:
+        return next((k for k, (n, _) in enumerate(self.text) if n == name), None)
+
+    def value_words(self, k: int, value: Any) -> str:
+        """How text column ``k``'s ``value`` was read, for ``ad-duckdb explain``."""
+        _, cats = self.text[k]
+        listed = ", ".join(repr(c) for c in cats[:6]) + (", ..." if len(cats) > 6 else "")
+        if value is None:
+            return f"NULL, read as {cats[0]!r}, its most common training value"
+        if str(value) in cats:
+            return f"{str(value)!r}, one of its {len(cats)} training categories"
+        return (f"{str(value)!r}, not one of its {len(cats)} training categories ({listed}): read as any other "
+                "value, which training rows seldom or never held")
+
+    def odd_text(self, row: Sequence[Any]) -> bool:
+        """Whether a row (Python values, one per SQL column) holds a text value that is not a training category."""
+        return any(v is not None and str(v) not in cats
+                   for v, (_, cats) in zip(row[self.numeric:], self.text, strict=True))
+
     def expand(self, X: np.ndarray) -> np.ndarray:
         """Rows read with each text column as its category's number (``code_sql``: NaN for NULL, ``len(categories)``
         for any other value) -> the graph's inputs."""
@@ -117,6 +153,12 @@ def layout(specs: Sequence[FeatureSpec]) -> Layout | None:
             text.append((s.name, []))
         text[-1][1].append(s.category)  # type: ignore[arg-type]
     return Layout(numeric, tuple((n, tuple(c for c in cats if c is not None)) for n, cats in text))
+
+
+def text_types(specs: Sequence[FeatureSpec]) -> list[str]:
+    """Each text column's SQL type, in the model's order."""
+    lay = layout(specs)
+    return [] if lay is None else [next(s.sql_type for s in specs if is_slot(s) and s.name == n) for n, _ in lay.text]
 
 
 def _strings(col: Any) -> list[str | None]:

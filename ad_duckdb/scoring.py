@@ -348,7 +348,7 @@ class LoadedModel:
                                        lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype,
                                        self._cut(bulk))
         if self.layout is not None:  # a text column's part: the sum of its category inputs' (named once)
-            parts, taken = self.layout.per_column(parts), taken[:, : self.n_features]
+            parts = self.layout.per_column(parts)
         return s, parts, taken
 
     def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
