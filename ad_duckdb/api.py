@@ -21,8 +21,8 @@ import pyarrow as pa
 
 from . import (
     appendrepeats,
-    categorical,
     catalognames,
+    categorical,
     damagedfile,
     filegoals,
     flagcut,

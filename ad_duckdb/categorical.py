@@ -181,10 +181,10 @@ def choose_categories(cur: Any, source: str, column: str, where: str | None, *, 
     """The categories of text ``column`` among the training rows (the module's rule), most common first; refuses a
     column of one value, of none, or of too many."""
     c = quote_ident(column)
-    src = f"SELECT {c} AS v FROM {source_sql(source)}{where_sql(where) if where else ''}"
-    total, distinct = cur.execute(f"SELECT count(v), count(DISTINCT v) FROM ({src})").fetchone()
-    rows = cur.execute(f"SELECT v::VARCHAR, count(*) AS n FROM ({src}) WHERE v IS NOT NULL GROUP BY v "
-                       f"ORDER BY n DESC, v LIMIT {MAX_LEVELS + 1}").fetchall()
+    column_rows = f"SELECT {c} AS v FROM {source_sql(source)}{where_sql(where) if where else ''}"
+    total, distinct = cur.execute(f"SELECT count(v), count(DISTINCT v) FROM ({column_rows})").fetchone()
+    rows = cur.execute(f"SELECT v::VARCHAR, count(*) AS n FROM ({column_rows}) WHERE v IS NOT NULL GROUP BY v "
+                       "ORDER BY n DESC, v LIMIT ?", [MAX_LEVELS + 1]).fetchall()
     if not total:
         raise BadInputError(f"Model {model!r}: text column {column!r} has no value in the training rows (all NULL); "
                             "leave it out of features.")

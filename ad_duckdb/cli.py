@@ -28,11 +28,11 @@ import numpy as np
 from click.core import ParameterSource
 
 from . import (
-    categorical,
     alarmrate,
     api,
     attachfiles,
     budgetshare,
+    categorical,
     costs,
     damagedfile,
     damagedstore,

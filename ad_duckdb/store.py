@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from . import damagedfile, damagedrows, filegoals, integrity, jsonvalues, lifecycle, readers, storedmetrics
+from .categorical import column_names
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -33,7 +34,6 @@ from .exceptions import (
     ModelNotFoundError,
     OptionError,
 )
-from .categorical import column_names
 from .features import FeatureSpec, close_names, specs_from_json, specs_to_json
 from .pysource import from_command_line
 from .sqltext import quote_literal, shell_word, sql_name
