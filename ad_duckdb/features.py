@@ -707,11 +707,6 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
         else None
     if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
         return BadInputError(f"Column {column!r} of {source!r} is {sql_type}, not numeric, but {as_text}.")
-    # a pandas category column arrives as an ENUM: the same words, so the same query
-    as_category = category_hint(cur, source, column, where) if cur is not None \
-        and (sql_type.upper() == "VARCHAR" or sql_type.upper().startswith("ENUM")) else None
-    if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
-        return BadInputError(f"Column {column!r} of {source!r} is {sql_type}, not numeric: {as_category}.")
     if is_point_in_time(sql_type):
         return _point_in_time_error(column, sql_type, source, cur)
     query = as_number_query(column, sql_type, source)
@@ -1053,8 +1048,6 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
 
 # A text column with at most this many distinct values (in the rows read) is treated as categories in the hint.
 _CATEGORY_MAX = 50
-# Values given a 0/1 column in the hint's query: every one up to this many, so the query can be pasted as it is.
-_CATEGORY_SHOWN = 6
 
 
 def text_values(cur: object, source: str, column: str, where: str | None = None) -> list[tuple[str, int]] | None:
@@ -1068,35 +1061,6 @@ def text_values(cur: object, source: str, column: str, where: str | None = None)
         return [(str(v), int(n)) for v, n in cur.execute(q).fetchall()]  # type: ignore[attr-defined]
     except Exception:
         return None
-
-
-def category_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
-    """For a text column that holds no numbers: a few distinct words (a channel, a country) get the query that
-    makes a 0/1 column per value, which a model can train on; free text gets "leave it out". None when the values
-    cannot be read.
-
-    Why: the generic advice, CAST(x AS DOUBLE), fails on every row of such a column. Read on the first 10,000
-    rows, as the text-number hint is; best effort.
-    """
-    rows = text_values(cur, source, column, where)
-    if not rows:
-        return None
-    c = quote_ident(column)
-    if len(rows) > _CATEGORY_MAX:
-        return (f"it holds free text (over {_CATEGORY_MAX} distinct values, such as {str(rows[0][0])[:40]!r}), which "
-                "a model cannot read as numbers. Leave it out of features")
-    if len(rows) == 1:
-        return f"it holds only {str(rows[0][0])[:40]!r} (and NULLs), which tells no row from another. Leave it out of features"
-    shown = [str(v) for v, _ in rows[:_CATEGORY_SHOWN]]
-    listing = ", ".join(repr(v) for v in shown) + (f" and {len(rows) - len(shown)} more" if len(rows) > len(shown)
-                                                   else "")
-    flags = ", ".join(f"({c} = {quote_literal(v)})::INTEGER AS {quote_ident(f'{column}_{v}')}" for v in shown)
-    src = _from_item(source)
-    rest = f" (and one such column for each of the {len(rows) - len(shown)} other values)" if len(rows) > len(shown) \
-        else ""
-    return (f"it holds {len(rows)} distinct words ({listing}). A model learns from numbers: make a 0/1 column per "
-            f"value in a query or a view, e.g. SELECT *, {flags} FROM {src}{rest}, "
-            "train on those columns, and score with the same expressions")
 
 
 # What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS, anomaly_explain and, with
@@ -1391,6 +1355,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     A column named like a label gets no expression: as a feature it would read the answer.
     """
     chosen: dict[str, str] = {}  # kind -> "expression AS column"
+    words = ""  # a text column of a few values: a feature as it is when named (categorical.py)
     time_type = ""  # the SQL type of the date or time column chosen, for what its expression means
     for n, t in skipped:
         if named_like_label(n):
@@ -1400,6 +1365,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
         if kind is None and (t.upper() == "VARCHAR" or t.upper().startswith("ENUM")) and "share" not in chosen:
             values = text_values(cur, source, n, where)
             kind = "share" if values and 1 < len(values) <= _CATEGORY_MAX else None
+            words = n if kind else words
         if kind and kind not in chosen:
             c = quote_ident(n)
             # a DATE or TIMESTAMP as epoch seconds rises with time, so every later row would be out of range
@@ -1423,7 +1389,10 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     src = _from_item(source)
     exprs = ", ".join(chosen.values())
     # The query comes last, with nothing after it, so that it can be copied as it stands.
-    return (f" To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
+    named = (f" A text column of a few values such as {words!r} is a feature as it is when named: features=[..., "
+             f"{words!r}] (CLI: -f {shell_word(words)}), read as its categories (README, \"Text columns as features\")."
+             if words else "")
+    return (f"{named} To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
             f"({'; '.join(meaning[k] for k in chosen)}), and score with the same query, e.g. "
             f"SELECT * REPLACE ({exprs}) FROM {src}")
 
