@@ -301,6 +301,22 @@ def training_text(cur: Any, source: str, where: str | None, cols: Sequence[tuple
 # --- scoring ----------------------------------------------------------------------------------------------------
 
 
+def read_source(specs: Sequence[FeatureSpec], source: str, where: str | None) -> tuple[str, str | None]:
+    """For a numeric read of a model's feature columns (``features.feature_batches``: evaluations, threshold
+    choices): the source and filter to read, with each text feature as its categories' numbers (``coded_source``;
+    ``Layout.expand`` makes the inputs of them); the source and filter as they are for a model of numbers."""
+    lay = layout(specs)
+    if lay is None:
+        return source, where
+    return coded_source(source, where, lay.text), None
+
+
+def inputs(specs: Sequence[FeatureSpec], M: np.ndarray) -> np.ndarray:
+    """Rows read through ``read_source`` (one column per feature) -> the graph's inputs."""
+    lay = layout(specs)
+    return M if lay is None else lay.expand(M)
+
+
 def to_inputs(cols: Sequence[Any], model: Any, func: str, dtype: Any) -> np.ndarray:
     """A call's argument columns (``scoring.to_matrix``'s, of a model with text features) -> the graph's inputs:
     numeric columns as numbers, each text column as its 0/1 inputs (``Layout.encode``). A text argument where the

@@ -218,3 +218,42 @@ def test_a_model_of_numbers_stores_no_category_keys() -> None:
     finally:
         con.close()
     assert all("category" not in f for f in stored), stored
+
+
+def test_the_python_detector_refuses_a_text_model_with_the_sql_call(trained: tuple[Path, list[int], Any]) -> None:
+    path, _, _ = trained
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        with pytest.raises(ad_duckdb.BadInputError, match=re.escape(
+                "has text features ('channel'), and AutoEncoderDetector takes rows of numbers only: score it from SQL, "
+                "anomaly_score('tx_ch', count, amount, distinct_cards, refunds, channel)")):
+            ad_duckdb.AutoEncoderDetector.from_store(con, "tx_ch")
+    finally:
+        con.close()
+
+
+def test_labels_evaluate_and_choose_thresholds_for_a_text_model(trained: tuple[Path, list[int], Any],
+                                                                 tmp_path: Path) -> None:
+    """evaluate and set_threshold read the features as numbers: a text feature is read as its categories there too
+    (before: CAST('web' AS DOUBLE) failed)."""
+    path, rare, _ = trained
+    src = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        ad_duckdb.export_model(src, "tx_ch", tmp_path / "m.onnx")
+    finally:
+        src.close()
+    con = ad_duckdb.connect(str(tmp_path / "copy.duckdb"))
+    try:
+        ad_duckdb.import_model(con, tmp_path / "m.onnx")
+        con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+        con.execute(f"CREATE TABLE tx AS SELECT *, (transaction_id IN ({', '.join(map(str, rare))}))::INTEGER AS label "
+                    "FROM src.transactions")
+        con.execute("DETACH src")
+        report = ad_duckdb.evaluate(con, "tx_ch", "tx", label="label")
+        assert report.auc_roc > 0.95, report
+        ad_duckdb.set_threshold(con, "tx_ch", "r90", "min_recall", target=0.9, source="tx", label="label")
+        flagged = con.execute("SELECT count(*) FILTER (WHERE label = 1 AND is_anomaly_at('tx_ch', 'r90', count, amount, "
+                              "distinct_cards, refunds, channel)) FROM tx").fetchall()[0][0]
+        assert flagged >= 0.9 * len(rare)
+    finally:
+        con.close()
