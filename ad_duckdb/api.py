@@ -385,8 +385,8 @@ def _lib_versions() -> dict[str, Any]:
     out: dict[str, Any] = {
         "ad_duckdb": ad_duckdb.__version__, "duckdb": duckdb.__version__, "onnxruntime": onnxruntime.__version__,
         "numpy": np.__version__, "python": platform.python_version(),
-        # what a build must read to score this model as meant (readers.py): every model of this build needs level 1
-        readers.KEY: readers.READER}
+        # what a build must read to score this model as meant (readers.py): level 1, but 2 with text features (train)
+        readers.KEY: readers.BASE}
     try:
         import torch
 
@@ -637,7 +637,8 @@ def train(
             rec = ModelRecord(
                 name=name, version=0, kind=kind, features=specs, onnx=onnx_bytes, source=src_text, train_rows=len(train_scores),
                 params=dict(p.__dict__) | {"robust": det.history_["robust"]},
-                metrics=metrics, lib_versions=_lib_versions(),
+                metrics=metrics,
+                lib_versions=_lib_versions() | ({} if text is None else {readers.KEY: readers.TEXT_FEATURES}),
                 thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),
             )
             rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]

@@ -215,9 +215,21 @@ def test_a_model_of_numbers_stores_no_category_keys() -> None:
         con.execute("CREATE TABLE t AS SELECT range % 13 AS a, (range * 7) % 11 AS b FROM range(300)")
         ad_duckdb.train(con, "m", "t", **FAST)
         stored = json.loads(con.execute("SELECT features FROM ad_models").fetchall()[0][0])
+        assert ad_duckdb.load_model(con, "m").lib_versions["min_reader"] == 1
     finally:
         con.close()
     assert all("category" not in f for f in stored), stored
+
+
+def test_a_text_model_needs_a_reader_of_text_features(trained: tuple[Path, list[int], Any]) -> None:
+    """A build before text features would read each category input as a column of its own: a text model asks for
+    reader level 2 (readers.py), which builds since min_reader refuse to score by their rules."""
+    path, _, _ = trained
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert ad_duckdb.load_model(con, "tx_ch").lib_versions["min_reader"] == 2
+    finally:
+        con.close()
 
 
 def test_the_python_detector_refuses_a_text_model_with_the_sql_call(trained: tuple[Path, list[int], Any]) -> None:
