@@ -74,14 +74,20 @@ class Layout:
     def encode(self, col: Any, k: int) -> np.ndarray:
         """Text column ``k``'s Arrow values [n] -> its 0/1 inputs [n, categories + 1]: a category's own input, any
         other value the last, a NULL the most common category's (the first)."""
+        import pyarrow.compute as pc  # here: a model of numbers never needs it (see scoring._DECIMAL128_ID)
+
         _, cats = self.text[k]
-        values = _strings(col)
-        codes = np.full(len(values), len(cats), dtype=np.int64)
-        index = {c: i for i, c in enumerate(cats)}
-        for i, v in enumerate(values):
-            codes[i] = 0 if v is None else index.get(v, len(cats))
-        out = np.zeros((len(values), len(cats) + 1))
-        out[np.arange(len(values)), codes] = 1.0
+        arr = _strings(col)
+        # Why Arrow's index_in: a Python loop over the values halved the SQL functions' speed (0.21M vs 0.39M rows/s)
+        found = pc.index_in(arr, value_set=pa.array(cats, pa.string()))  # NULL where not a category, or NULL
+        codes = np.full(len(arr), len(cats), dtype=np.int64)
+        if found.null_count < len(arr):
+            hit = pc.is_valid(found).to_numpy(zero_copy_only=False)
+            codes[hit] = pc.drop_null(found).to_numpy(zero_copy_only=False)
+        if arr.null_count:
+            codes[pc.is_null(arr).to_numpy(zero_copy_only=False)] = 0  # NULL: the most common category
+        out = np.zeros((len(arr), len(cats) + 1))
+        out[np.arange(len(arr)), codes] = 1.0
         return out
 
     def rows(self, values: Sequence[Sequence[Any]]) -> np.ndarray:
@@ -161,12 +167,17 @@ def text_types(specs: Sequence[FeatureSpec]) -> list[str]:
     return [] if lay is None else [next(s.sql_type for s in specs if is_slot(s) and s.name == n) for n, _ in lay.text]
 
 
-def _strings(col: Any) -> list[str | None]:
+def _strings(col: Any) -> pa.Array:
+    """A text argument as one plain string array (an ENUM's dictionary decoded; a NULL-typed one as NULL strings)."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if pa.types.is_dictionary(col.type):  # an ENUM
         col = col.dictionary_decode()
-    return col.to_pylist()  # type: ignore[no-any-return]
+    if pa.types.is_null(col.type):
+        return pa.nulls(len(col), pa.string())
+    if not pa.types.is_string(col.type):  # large_string, string_view
+        col = col.cast(pa.string())
+    return col
 
 
 def is_text_arrow(t: pa.DataType) -> bool:
