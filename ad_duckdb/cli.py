@@ -1740,7 +1740,7 @@ def show(db: str, model: str, out_format: str) -> None:
             doc = {"ref": rec.ref, "name": rec.name, "version": rec.version, "kind": rec.kind,
                    "created_at": rec.created_at, "source": rec.source, "train_rows": rec.train_rows,
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
-                   "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
+                   "features": [f.to_json() for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
                    "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
                    "versions": stored, "latest_ref": f"{rec.name}@{live}",

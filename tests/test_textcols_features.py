@@ -141,6 +141,8 @@ def test_cli_show_score_explain_and_an_exported_file(trained: tuple[Path, list[i
     assert re.search(r"text feature 'channel': 3 categories \('(web|store|phone)', .*\), and any other value",
                      shown.output), shown.output
     assert RARE not in shown.output
+    # the columns a call passes, not the graph's inputs
+    assert [m["n_features"] for m in _listed(path) if m["name"] == "tx_ch"] == [5]
     top = runner.invoke(cli, ["score", str(path), "tx_ch", "transactions", "--top", "30"])
     assert top.exit_code == 0, top.output
     assert top.output.count(f" {RARE} ") >= 6, top.output
@@ -169,6 +171,14 @@ def test_cli_show_score_explain_and_an_exported_file(trained: tuple[Path, list[i
     finally:
         other.close()
     assert after == before
+
+
+def _listed(path: Path) -> list[dict[str, Any]]:
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        return ad_duckdb.list_models(con)
+    finally:
+        con.close()
 
 
 def test_an_id_or_free_text_is_refused_with_its_distinct_count() -> None:
@@ -209,8 +219,9 @@ def test_text_of_numbers_keeps_its_hint_and_an_enum_is_a_text_feature() -> None:
         con.close()
 
 
-def test_a_model_of_numbers_stores_no_category_keys() -> None:
-    con = ad_duckdb.connect()
+def test_a_model_of_numbers_stores_and_shows_no_category_keys(tmp_path: Path) -> None:
+    path = str(tmp_path / "n.duckdb")
+    con = ad_duckdb.connect(path)
     try:
         con.execute("CREATE TABLE t AS SELECT range % 13 AS a, (range * 7) % 11 AS b FROM range(300)")
         ad_duckdb.train(con, "m", "t", **FAST)
@@ -219,6 +230,8 @@ def test_a_model_of_numbers_stores_no_category_keys() -> None:
     finally:
         con.close()
     assert all("category" not in f for f in stored), stored
+    shown = CliRunner().invoke(cli, ["show", path, "m", "--format", "json"])
+    assert shown.exit_code == 0 and "category" not in shown.output, shown.output
 
 
 def test_a_text_model_needs_a_reader_of_text_features(trained: tuple[Path, list[int], Any]) -> None:
