@@ -282,3 +282,21 @@ def test_labels_evaluate_and_choose_thresholds_for_a_text_model(trained: tuple[P
         assert flagged >= 0.9 * len(rare)
     finally:
         con.close()
+
+
+def test_the_text_argument_reads_the_same_from_every_arrow_form() -> None:
+    """DuckDB hands a text argument over as a string array, an ENUM as a dictionary array, a bare NULL as a null
+    array: each maps to the same 0/1 inputs (a category's own, any other value the last, NULL the first)."""
+    import pyarrow as pa
+
+    lay = categorical.Layout(1, (("channel", ("web", "store")),))
+    want = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=float)
+    values = ["web", "store", "fax", None]
+    for col in (pa.array(values), pa.array(values, pa.large_string()), pa.array(values).dictionary_encode(),
+                pa.chunked_array([pa.array(values[:2]), pa.array(values[2:])])):
+        assert (lay.encode(col, 0) == want).all(), col.type
+    assert (lay.encode(pa.nulls(2), 0) == [[1, 0, 0], [1, 0, 0]]).all()
+    # the training read (categories' numbers, NaN for NULL) expands to the same inputs
+    codes = np.array([[5.0, 0], [6.0, 1], [7.0, 2], [8.0, np.nan]])
+    assert (lay.expand(codes)[:, 1:] == want).all()
+    assert (lay.rows([[5.0, v] for v in values])[:, 1:] == want).all()
