@@ -27,6 +27,7 @@ from . import (
     alarmspan,
     alarmtimes,
     alarmzone,
+    categorical,
     notes,
     pysource,
     weights,
@@ -307,7 +308,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         # its wall time in the zone whose days count (alarmzone), where that is not the column's own
         also = None if time_col is None else alarmtimes.sql(time_col, local, scol)
         try:
-            for M in feature_batches(cur, source, [*feats, *([wcol] if wcol else [])], where, who=who, also=also,
+            read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
+            for M in feature_batches(cur, read_src, [*feats, *([wcol] if wcol else [])], read_where, who=who, also=also,
                                      what=f"features {list(feats)}{f' and weight {wcol!r}' if wcol else ''}"):
                 if also:
                     M, at, wall, series_id = alarmtimes.split(M, bool(local), bool(scol))
@@ -317,7 +319,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                 if wcol:  # the weight read last of the columns: the rest as without one
                     read_w.append(M[:, -1])
                     M = M[:, :-1]
-                parts.append(lm.scores(M).astype(np.float64))
+                parts.append(lm.scores(categorical.inputs(lm.rec.features, M)).astype(np.float64))
                 bar.advance(len(M))
         finally:
             bar.close()

@@ -22,6 +22,7 @@ import pyarrow as pa
 from . import (
     appendrepeats,
     catalognames,
+    categorical,
     damagedfile,
     filegoals,
     flagcut,
@@ -384,8 +385,8 @@ def _lib_versions() -> dict[str, Any]:
     out: dict[str, Any] = {
         "ad_duckdb": ad_duckdb.__version__, "duckdb": duckdb.__version__, "onnxruntime": onnxruntime.__version__,
         "numpy": np.__version__, "python": platform.python_version(),
-        # what a build must read to score this model as meant (readers.py): every model of this build needs level 1
-        readers.KEY: readers.READER}
+        # what a build must read to score this model as meant (readers.py): level 1, but 2 with text features (train)
+        readers.KEY: readers.BASE}
     try:
         import torch
 
@@ -530,7 +531,12 @@ def train(
             except BadInputError as e:  # the column checks name the column and the fix; the model is said here
                 raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
             read = [c for c, _ in cols]
-            X, n_rows, rising, watch = _training_rows(cur, name, source, read, where, params)
+            # text features (categorical.py): read as their categories' numbers, expanded to 0/1 inputs to train
+            text = categorical.training_text(cur, source, where, cols, model=name)
+            read_src, read_where = (source, where) if text is None else (text.source, None)
+            if text is not None and features is not None:
+                categorical.warn_order(name, features, read)
+            X, n_rows, rising, watch = _training_rows(cur, name, read_src, read, read_where, params)
 
             def empty_rows(chosen: list[str], values: np.ndarray) -> tuple[int, str | None]:
                 # the features chosen: values holds just them; read as a sample, the watch counted rows empty in all
@@ -547,7 +553,8 @@ def train(
             else:
                 warn_epoch_features(read, X, rising, model=name)
             names = [c for c, _ in cols]
-            warn_cast_columns(cur, source, names, model=name, compared=compared)
+            numeric = names if text is None else names[: text.layout.numeric]
+            warn_cast_columns(cur, source, numeric, model=name, compared=compared)
             totals = watch.totals_row([read.index(c) for c in names])
             empty, empty_out = empty_rows(names, X)
             both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,
@@ -557,9 +564,10 @@ def train(
             # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
             shown = f"({strip_sql_ends(source)})" if is_query(source) else source
             src_text = f"{shown} WHERE {where}" if where else source
-            _check_storable(name, AutoEncoderDetector(**params)._train_params(), len(names))
+            width = len(names) if text is None else text.layout.width
+            _check_storable(name, AutoEncoderDetector(**params)._train_params(), width)
             # read before the file is let go: what the rows were, and whether they are a DataFrame of this session
-            fp, py = rows_fingerprint(cur, source, names, where), pysource.python_names(cur)
+            fp, py = rows_fingerprint(cur, read_src, names, read_where), pysource.python_names(cur)
             to_carry = _own_threshold_names(cur, name) if carry_thresholds else set()
             # A DataFrame source lives on this cursor, so the file is kept then (and it is held by no one else)
             released = held.can_release and not py
@@ -569,7 +577,9 @@ def train(
             t0 = time.perf_counter()
             # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
             try:
-                det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols],
+                fit_x, fit_names, fit_types = (X, names, [t for _, t in cols]) if text is None else \
+                    text.fit_inputs(X, cols)
+                det = AutoEncoderDetector(**params).fit(fit_x, feature_names=fit_names, sql_types=fit_types,
                                                         model_name=name, source=src_text, score_training_rows=False)
             except UnusableColumnsError as e:
                 if features is not None:
@@ -583,17 +593,18 @@ def train(
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
             if rising is not None:  # read as a sample, X is not every row: the note goes without the flags' split
                 warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
-            warn_category_codes(name, names, dict(cols), X, _from_item(source))
+            warn_category_codes(name, numeric, dict(cols), X, _from_item(source))
             seconds = time.perf_counter() - t0
-            onnx_bytes = to_onnx_bytes(det.graph_, len(names))
+            onnx_bytes = to_onnx_bytes(det.graph_, width)
             rng = np.random.default_rng(0)
-            sample = X[rng.choice(len(X), min(len(X), 2000), replace=False)]
+            sample = fit_x[rng.choice(len(fit_x), min(len(fit_x), 2000), replace=False)]
             parity = parity_check(det.graph_, onnx_bytes, sample, model=name)
+            specs = det.specs_ if text is None else text.stored(det.specs_)
             # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
             # missing.fill_missing), so SQL compares exactly what it computes.
-            scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes))
+            scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=specs, onnx=onnx_bytes))
             if rising is None:
-                train_scores = scorer.scores(X, bulk=True).astype(np.float64)
+                train_scores = scorer.scores(fit_x, bulk=True).astype(np.float64)
                 # said with the share of the default threshold's flags the rows with a value take (before storing,
                 # so that under -W error nothing is stored)
                 warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols),
@@ -602,10 +613,11 @@ def train(
                 con = held.take_back(name, det.train_params_.progress)
                 cur = pysource.cursor(con, source, rereads=True)
                 cur.execute("SET SESSION preserve_insertion_order = true")
-                _warn_if_rows_changed(cur, name, source, names, where, fp)
+                _warn_if_rows_changed(cur, name, read_src, names, read_where, fp)
             if rising is not None:  # the source was read as a sample: score every row in a second pass, holding one batch at a time
-                del X
-                train_scores = _all_scores(scorer, cur, source, names, where, n_rows, det.train_params_.progress)
+                del X, fit_x
+                train_scores = _all_scores(scorer, cur, read_src, names, read_where, n_rows, det.train_params_.progress,
+                                           None if text is None else text.layout.expand)
             p = det.train_params_
             metrics = {
                 "train_seconds": round(seconds, 3),
@@ -623,9 +635,10 @@ def train(
                 **det.history_,
             }
             rec = ModelRecord(
-                name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes, source=src_text, train_rows=len(train_scores),
+                name=name, version=0, kind=kind, features=specs, onnx=onnx_bytes, source=src_text, train_rows=len(train_scores),
                 params=dict(p.__dict__) | {"robust": det.history_["robust"]},
-                metrics=metrics, lib_versions=_lib_versions(),
+                metrics=metrics,
+                lib_versions=_lib_versions() | ({} if text is None else {readers.KEY: readers.TEXT_FEATURES}),
                 thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),
             )
             rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
@@ -727,7 +740,7 @@ def _training_rows(cur: Any, name: str, source: str, names: list[str], where: st
 
 
 def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], where: str | None,
-                n: int, progress: bool) -> np.ndarray:
+                n: int, progress: bool, inputs: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Every row's score, read a batch at a time, into one array of the ``n`` rows the sample pass read.
 
     Why not a list of batches concatenated: that held the scores twice (20M rows: 2 x 160 MB at the peak).
@@ -737,7 +750,7 @@ def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], wh
     bar = progress_rows(f"training {scorer.rec.name}: scoring every row for the thresholds", progress, n)
     try:
         for M in feature_batches(cur, source, names, where, who=f"Model {scorer.rec.name!r}"):
-            s = scorer.scores(M, bulk=True)
+            s = scorer.scores(M if inputs is None else inputs(M), bulk=True)
             if at + len(s) > len(out):  # a source that returned more rows this time (random(), a sample): keep them
                 out = np.concatenate([out[:at], np.empty(max(len(s), len(out) // 2))])
             out[at:at + len(s)] = s

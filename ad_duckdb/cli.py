@@ -32,6 +32,7 @@ from . import (
     api,
     attachfiles,
     budgetshare,
+    categorical,
     costs,
     damagedfile,
     damagedstore,
@@ -1760,7 +1761,7 @@ def show(db: str, model: str, out_format: str) -> None:
             doc = {"ref": rec.ref, "name": rec.name, "version": rec.version, "kind": rec.kind,
                    "created_at": rec.created_at, "source": rec.source, "train_rows": rec.train_rows,
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
-                   "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
+                   "features": [f.to_json() for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
                    "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
                    "versions": stored, "latest_ref": f"{rec.name}@{live}",
@@ -1802,10 +1803,17 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
                        "training thresholds)\n")
         # fill is a raw value, center and scale after the transform: each read against its own units' spread
+        lay = categorical.layout(rec.features)
+        numeric = rec.features if lay is None else rec.features[: lay.numeric]
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
                     [(f.name, f.sql_type, f.transform, _Number(_against_spread(f.fill, _raw_spread(f))),
                       _Number(_against_spread(f.center, f.scale)), _Number(metrics.value_text(f.scale)))
-                     for f in rec.features])
+                     for f in numeric]
+                    + [(n, t, "categories", cats[0], "", "") for (n, cats), t in zip(
+                        lay.text if lay else (), categorical.text_types(rec.features), strict=True)])
+        for n, cats in lay.text if lay else ():
+            click.echo(f"text feature {n!r}: {len(cats)} categories ({', '.join(repr(c) for c in cats)}), and any "
+                       "other value (one input more); NULL is read as the first")
         click.echo("")
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
                     [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
@@ -2583,6 +2591,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         threshold = rec.threshold("default")
         quantiles = rec.metrics.get("score_quantiles") or []
         specs = {f.name: f for f in rec.features}
+        lay = categorical.layout(rec.features)  # text features: their words said, not spreads (categorical.py)
         # Why the longest name: padded to 20, a longer name pushed its share and bar right of the other lines'
         # (in terminal columns: a name such as 数量 takes two a character, and padded by characters it did the same)
         width = max(20, *(textwidth.width(n) for n in rec.feature_names))
@@ -2628,11 +2637,19 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             rest = []
             shown = 0
             # the row as scored: a missing value is printed with the value scoring chose for it
-            given = np.array([_spreads_input(_feature_value(row, n)) for n in rec.feature_names])
+            values = [_feature_value(row, n) for n in rec.feature_names]
+            given = np.array([_spreads_input(v) for v in values]) if lay is None else lay.rows([values])[0]
             scored = lm.as_scored(given[None, :])[0]
             row_z = row_spreads(rec.features, given)
             at = {n: i for i, n in enumerate(rec.feature_names)}
             for part in e:
+                if lay is not None and (k := lay.text_index(part["feature"])) is not None:  # a text column
+                    shown += 1
+                    _echo_lines(explainlines.column_lines(
+                        f"  {textwidth.ljust(part['feature'], width)} {part['share']:>6.1%} "
+                        f"{'#' * int(round(part['share'] * 40))}",
+                        f"({lay.value_words(k, _feature_value(row, part['feature']))})", width))
+                    continue
                 f = specs[part["feature"]]
                 value = _feature_value(row, f.name)
                 spreads[f.name] = z = float(row_z[at[f.name]])
@@ -2657,7 +2674,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                 _echo_lines(explainlines.wrapped("nothing stands out: every value is typical and the score is under "
                                                  "the threshold, so the shares above are no reason to look at this "
                                                  "row"))
-            if flagged and len(present) > 1 and all_typical:
+            if flagged and len(present) > 1 and all_typical and lay is None:
                 # Why the pair on a line of its own: with the partner's value, one line ran past 200 characters
                 pair = _against_text(lm, e, scored, given)
                 _echo_lines(explainlines.wrapped(
@@ -2686,8 +2703,9 @@ def _imputed(lm: LoadedModel, features: list[str], names: list[str], data: list[
              ) -> list[dict[str, float] | None]:
     """Per row of ``data`` (columns ``names``), each NULL feature's value as scoring took it (``as_scored``), which
     the table format prints on the feature's line; None for a row with no value missing."""
-    given = np.array([[_spreads_input(_feature_value(dict(zip(names, r, strict=True)), f)) for f in features]
-                      for r in data], dtype=np.float64).reshape(len(data), len(features))
+    values = [[_feature_value(dict(zip(names, r, strict=True)), f) for f in features] for r in data]
+    given = np.array([[_spreads_input(v) for v in row] for row in values], dtype=np.float64).reshape(
+        len(data), len(features)) if lm.layout is None else lm.layout.rows(values)
     scored = lm.as_scored(given)
     return [{features[j]: float(scored[i, j]) for j in np.flatnonzero(m)} if m.any() else None
             for i, m in enumerate(np.isnan(given))]

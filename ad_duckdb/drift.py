@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from .categorical import is_slot
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, raw_values, signed_log
 from .metrics import share_text
 from .scoring import LoadedModel
@@ -257,6 +258,8 @@ class DriftTally:
         middle = (f" (the middle {1 - 2 * RANGE_QUANTILE_UNLABELLED:.0%} of its training values)"
                   if self.lm.rec.metrics.get("robust") else "")
         for j, f in enumerate(self.lm.rec.features):
+            if is_slot(f):  # a text column's 0/1 input: no range or median to speak of (its rare values score high)
+                continue
             out = float(outside[j])
             null = 1.0 - float(valued[j]) / len(sample)
             med = float(medians[j])

@@ -65,6 +65,8 @@ if TYPE_CHECKING:  # filecols imports this module
     from .filecols import Compared
 
 CLIP = 1000.0
+# the sql_type fit_specs gives a text column's 0/1 input (categorical.py)
+SLOT_TYPE = "CATEGORY SLOT"
 # Which columns take the signed log (a long tail turned into a scale the network can learn): heavytail.py
 # Training values must stay well inside float32 (max 3.4e38), the precision the exported model computes in.
 FLOAT32_SAFE = 1e38
@@ -104,9 +106,14 @@ class FeatureSpec:
     scale: float  # robust spread of the transformed column
     lo: float  # low end of the training range in scaled units
     hi: float  # high end of the training range in scaled units
+    # a text column's 0/1 input (transform 'onehot'): the value it stands for (categorical.py); None otherwise
+    category: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        d = asdict(self)
+        if self.category is None:  # a numeric feature's JSON stays as it was before text features
+            del d["category"]
+        return d
 
     @classmethod
     def from_json(cls, d: dict[str, object]) -> FeatureSpec:
@@ -119,6 +126,7 @@ class FeatureSpec:
             scale=float(d["scale"]),  # type: ignore[arg-type]
             lo=float(d["lo"]),  # type: ignore[arg-type]
             hi=float(d["hi"]),  # type: ignore[arg-type]
+            category=None if d.get("category") is None else str(d["category"]),
         )
 
 
@@ -636,6 +644,7 @@ def choose_columns(
         raise BadInputError(f"features={list(features)!r} names a column twice; list each column once.")
     out = []
     not_numeric: list[tuple[str, str]] = []
+    text: list[tuple[str, str]] = []
     for f in features:
         hit = by_lower.get(f.lower())
         if hit is None:
@@ -651,6 +660,9 @@ def choose_columns(
             hint = listed or later_column_fix(cur, source, [f]) or did_you_mean(f, [n for n, _ in columns])
             raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{hint}")
         if not is_numeric_type(hit[1]):
+            if _words_column(hit, source, cur, where):
+                text.append(hit)  # a categorical feature (categorical.py), after the numeric ones
+                continue
             not_numeric.append(hit)
             continue
         out.append(hit)
@@ -665,7 +677,22 @@ def choose_columns(
         listed = ", ".join(f"{n!r} {t}" for n, t in not_numeric)
         raise BadInputError(f"{len(not_numeric)} feature columns of {source!r} are not numeric ({listed}); each with "
                             f"its fix: {fixes}{more}")
-    return out
+    if text and not out:
+        listed = ", ".join(f"{n!r} {t}" for n, t in text)
+        raise BadInputError(f"features= names only text columns of {source!r} ({listed}); a model needs at least one "
+                            "numeric feature beside them (DuckDB reads a function's first feature argument as a "
+                            "number): add one, such as an amount or a count.")
+    return out + text
+
+
+def _words_column(col: tuple[str, str], source: str, cur: object | None, where: str | None) -> bool:
+    """Whether a named feature column is text a model reads as categories: VARCHAR or ENUM whose values are not
+    numbers written as text (those keep their own hint: they are read as numbers in a query)."""
+    from .categorical import is_text_type
+
+    if cur is None or not is_text_type(col[1]):
+        return False
+    return not (col[1].upper() == "VARCHAR" and text_number_hint(cur, source, col[0], where))
 
 
 # Non-numeric feature columns given their fix in full in one error; the rest are named (each fix may read the column).
@@ -680,11 +707,6 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
         else None
     if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
         return BadInputError(f"Column {column!r} of {source!r} is {sql_type}, not numeric, but {as_text}.")
-    # a pandas category column arrives as an ENUM: the same words, so the same query
-    as_category = category_hint(cur, source, column, where) if cur is not None \
-        and (sql_type.upper() == "VARCHAR" or sql_type.upper().startswith("ENUM")) else None
-    if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
-        return BadInputError(f"Column {column!r} of {source!r} is {sql_type}, not numeric: {as_category}.")
     if is_point_in_time(sql_type):
         return _point_in_time_error(column, sql_type, source, cur)
     query = as_number_query(column, sql_type, source)
@@ -1026,8 +1048,6 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
 
 # A text column with at most this many distinct values (in the rows read) is treated as categories in the hint.
 _CATEGORY_MAX = 50
-# Values given a 0/1 column in the hint's query: every one up to this many, so the query can be pasted as it is.
-_CATEGORY_SHOWN = 6
 
 
 def text_values(cur: object, source: str, column: str, where: str | None = None) -> list[tuple[str, int]] | None:
@@ -1041,35 +1061,6 @@ def text_values(cur: object, source: str, column: str, where: str | None = None)
         return [(str(v), int(n)) for v, n in cur.execute(q).fetchall()]  # type: ignore[attr-defined]
     except Exception:
         return None
-
-
-def category_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
-    """For a text column that holds no numbers: a few distinct words (a channel, a country) get the query that
-    makes a 0/1 column per value, which a model can train on; free text gets "leave it out". None when the values
-    cannot be read.
-
-    Why: the generic advice, CAST(x AS DOUBLE), fails on every row of such a column. Read on the first 10,000
-    rows, as the text-number hint is; best effort.
-    """
-    rows = text_values(cur, source, column, where)
-    if not rows:
-        return None
-    c = quote_ident(column)
-    if len(rows) > _CATEGORY_MAX:
-        return (f"it holds free text (over {_CATEGORY_MAX} distinct values, such as {str(rows[0][0])[:40]!r}), which "
-                "a model cannot read as numbers. Leave it out of features")
-    if len(rows) == 1:
-        return f"it holds only {str(rows[0][0])[:40]!r} (and NULLs), which tells no row from another. Leave it out of features"
-    shown = [str(v) for v, _ in rows[:_CATEGORY_SHOWN]]
-    listing = ", ".join(repr(v) for v in shown) + (f" and {len(rows) - len(shown)} more" if len(rows) > len(shown)
-                                                   else "")
-    flags = ", ".join(f"({c} = {quote_literal(v)})::INTEGER AS {quote_ident(f'{column}_{v}')}" for v in shown)
-    src = _from_item(source)
-    rest = f" (and one such column for each of the {len(rows) - len(shown)} other values)" if len(rows) > len(shown) \
-        else ""
-    return (f"it holds {len(rows)} distinct words ({listing}). A model learns from numbers: make a 0/1 column per "
-            f"value in a query or a view, e.g. SELECT *, {flags} FROM {src}{rest}, "
-            "train on those columns, and score with the same expressions")
 
 
 # What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS, anomaly_explain and, with
@@ -1364,6 +1355,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     A column named like a label gets no expression: as a feature it would read the answer.
     """
     chosen: dict[str, str] = {}  # kind -> "expression AS column"
+    words = ""  # a text column of a few values: a feature as it is when named (categorical.py)
     time_type = ""  # the SQL type of the date or time column chosen, for what its expression means
     for n, t in skipped:
         if named_like_label(n):
@@ -1373,6 +1365,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
         if kind is None and (t.upper() == "VARCHAR" or t.upper().startswith("ENUM")) and "share" not in chosen:
             values = text_values(cur, source, n, where)
             kind = "share" if values and 1 < len(values) <= _CATEGORY_MAX else None
+            words = n if kind else words
         if kind and kind not in chosen:
             c = quote_ident(n)
             # a DATE or TIMESTAMP as epoch seconds rises with time, so every later row would be out of range
@@ -1396,7 +1389,10 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     src = _from_item(source)
     exprs = ", ".join(chosen.values())
     # The query comes last, with nothing after it, so that it can be copied as it stands.
-    return (f" To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
+    named = (f" A text column of a few values such as {words!r} is a feature as it is when named: features=[..., "
+             f"{words!r}] (CLI: -f {shell_word(words)}), read as its categories (README, \"Text columns as features\")."
+             if words else "")
+    return (f"{named} To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
             f"({'; '.join(meaning[k] for k in chosen)}), and score with the same query, e.g. "
             f"SELECT * REPLACE ({exprs}) FROM {src}")
 
@@ -1715,6 +1711,12 @@ def fit_specs(
     filled: dict[str, int] = {}
     for j in range(d):
         col = X[:, j]
+        if sql_types[j] == SLOT_TYPE:  # a text column's 0/1 input (categorical.py): read as it is
+            from .categorical import slot_spec
+
+            specs.append(slot_spec(names[j], col, range_quantile))
+            filled[names[j]] = 0
+            continue
         finite = col[np.isfinite(col)]
         missing = int(np.isnan(col).sum())
         filled[names[j]] = missing

@@ -23,7 +23,8 @@ MAX_NAME_CHARS = 4096  # a feature name: a DuckDB column's, an expression's text
 MAX_THRESHOLD_NAME_CHARS = 128  # set_threshold takes 64; older releases' carried names stay under 128
 MAX_WORD_CHARS = 256  # kind, sql_type, a threshold's method
 MAX_TEXT_CHARS = 1_000_000  # source, chosen_on: a training query's text
-TRANSFORMS = ("none", "slog")  # features.fit_specs' transforms, as nn.Preprocess and missing.py read them
+# features.fit_specs' transforms, as nn.Preprocess and missing.py read them; a text column's inputs (categorical.py)
+TRANSFORMS = ("none", "slog", "onehot", "other")
 _SHARES = ("precision", "recall", "f1", "flagged_share")
 _FIX = "export it again from the database it came from (ad-duckdb export DB MODEL FILE), or train it again"
 
@@ -91,7 +92,12 @@ def _check_features(feats: list[Any]) -> None:
         _text(f"{at}.name", name, MAX_NAME_CHARS)
         # Why ASCII case-blind: DuckDB's column names are ('Count' and 'count' read one column; 'Ä' and 'ä' two)
         key = "".join(c.lower() if c.isascii() else c for c in str(name))
-        if key in seen:
+        # the next input of the same text column (categorical.py): one name for all its inputs
+        same_text = key in seen and seen[key] == i - 1 and f.get("transform") in ("onehot", "other") \
+            and isinstance(feats[i - 1], dict) and feats[i - 1].get("transform") == "onehot"
+        if f.get("transform") == "onehot":
+            _text(f"{at}.category", f.get("category"), MAX_NAME_CHARS, empty=True)
+        if key in seen and not same_text:
             j = seen[key]
             raise IntegrityError(
                 f"its ad_duckdb metadata has features[{j}].name = {_shown(feats[j].get('name'))} and {at}.name = "

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from . import categorical
 from .retrain import stored_options
 from .store import ModelRecord
 from .trainer import TrainParams
@@ -28,6 +29,16 @@ def stored_state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[dict[str, 
     from .models import load_model
 
     rec: ModelRecord = load_model(con, model)
+    lay = categorical.layout(rec.features)
+    if lay is not None:  # the detector takes rows of numbers; the strings are mapped by the SQL side
+        from .exceptions import BadInputError
+        from .sqltext import sql_name
+
+        text = ", ".join(repr(n) for n, _ in lay.text)
+        args = ", ".join(sql_name(n) for n in rec.feature_names)
+        raise BadInputError(
+            f"Model {rec.ref!r} has text features ({text}), and AutoEncoderDetector takes rows of numbers only: score "
+            f"it from SQL, anomaly_score({rec.name!r}, {args}), or with ad_duckdb.score(con, {rec.name!r}, 'table').")
     # the detector's own defaults (robust on), so that fit(X) trains what these options say
     params = {k: _as_param(v) for k, v in stored_options(rec, robust_default=True).items()}
     if rec.kind == "vae":  # the detector has no kind=: variational=True is what kind='vae' sets

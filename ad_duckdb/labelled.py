@@ -19,6 +19,7 @@ import numpy as np
 from . import (
     alarmrate,
     carryorder,
+    categorical,
     costintervals,
     costs,
     filegoals,
@@ -375,7 +376,8 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         wcol = None if weight is None else weights.check_column(lm.ref, source, weight, label, cols)
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
-        batches = feature_batches(cur, source, [*feats, label, *([wcol] if wcol else [])], where,
+        read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
+        batches = feature_batches(cur, read_src, [*feats, label, *([wcol] if wcol else [])], read_where,
                                   what=f"features {list(feats)} and label {label!r}"
                                        f"{f' and weight {wcol!r}' if wcol else ''}", who=f"Model {lm.ref!r}")
         scores, labels, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
@@ -401,10 +403,11 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                     M = M[:, :-1]
                 labels.append(M[:, -1])
                 if scored:
-                    scores.append(lm.scores(M[:, :-1]).astype(np.float64))
+                    X = categorical.inputs(lm.rec.features, M[:, :-1])
+                    scores.append(lm.scores(X).astype(np.float64))
                     # the normal rows only: the labelled anomalies are meant to score above the threshold
                     normal = M[:, -1] == 0
-                    counted.add(M[normal, :-1], scores[-1][normal])
+                    counted.add(X[normal], scores[-1][normal])
                 bar.advance(len(M))
         finally:
             bar.close()

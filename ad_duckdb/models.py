@@ -103,7 +103,9 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     try:
         if not store.tables_exist(cur):
             return []
-        listed = ("SELECT name, version, created_at, kind, json_array_length(features) AS n_features, train_rows, "
+        # n_features: the columns a call passes; a text column's category inputs (categorical.py) but one of them
+        listed = ("SELECT name, version, created_at, kind, json_array_length(features) - len(list_filter("
+                  "json_extract_string(features, '$[*].transform'), lambda t: t = 'onehot')) AS n_features, train_rows, "
                   "source, octet_length(onnx) AS onnx_bytes, version = max(version) OVER (PARTITION BY name) AS latest "
                   "FROM ad_models ORDER BY name, version")
         try:

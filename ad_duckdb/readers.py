@@ -8,7 +8,7 @@ a missing value filled as it filled one) and said nothing. ``min_reader`` says, 
 understand to score *that* model as it was meant: a build whose ``READER`` is lower refuses it, naming the upgrade,
 and keeps scoring every other model.
 
-``READER`` counts the changes to how a stored model is read that alter its scores; this build's is 1. A later build
+``READER`` counts the changes to how a stored model is read that alter its scores; this build's is 2 (below). A later build
 that makes such a change raises its ``READER`` and writes the new number only into the models that depend on it (a
 model of features that can never be missing need not be locked out by a change to missing values). A model without
 the field (every model stored before it existed) needs level 1, so none changes meaning. Builds older than this one
@@ -21,7 +21,11 @@ from typing import Any
 
 from .exceptions import IntegrityError
 
-READER = 1
+# Levels: 1, every model up to text features; 2, a model with text features (categorical.py), whose stored inputs
+# share one column's name: a build of level 1 would read each input as a column of its own.
+BASE = 1
+TEXT_FEATURES = 2
+READER = TEXT_FEATURES
 KEY = "min_reader"  # in lib_versions, which export carries into the file and import back into the row
 
 

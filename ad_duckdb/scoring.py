@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 import pyarrow as pa
 
-from . import chunks, integrity, missing, shapley
+from . import categorical, chunks, integrity, missing, shapley
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
 from .shapley import ORT_ALIGN, SHAPLEY_EXACT_MAX  # noqa: F401  (SHAPLEY_EXACT_MAX: read here by tests)
@@ -134,8 +134,11 @@ class LoadedModel:
         self.name = rec.name
         self.version = rec.version
         self.ref = rec.ref
-        self.n_features = len(rec.features)
         self.feature_names = rec.feature_names
+        self.n_features = len(self.feature_names)  # the columns a call passes
+        # the graph's inputs: one per column, but one per category of a text column (categorical.py)
+        self.n_inputs = len(rec.features)
+        self.layout = categorical.layout(rec.features)
         self.names_pa = string_array(self.feature_names)
         self.thresholds = {t.name: float(t.value) for t in rec.thresholds}
         q = rec.metrics.get("score_quantiles")
@@ -180,7 +183,7 @@ class LoadedModel:
         if s is None:
             with self._lock:
                 if self._session is None:
-                    sess, self.row_bytes = load_session(self.rec.onnx, model=self.ref, n_features=self.n_features)
+                    sess, self.row_bytes = load_session(self.rec.onnx, model=self.ref, n_features=self.n_inputs)
                     self._run_rows = run_rows(self.row_bytes)
                     self._dtype = input_dtype(sess)
                     self._session = sess
@@ -347,6 +350,8 @@ class LoadedModel:
         s, parts = shapley.attribution(X, lambda rows: self.run(rows, bulk=bulk, missing=False), fill,
                                        lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype,
                                        self._cut(bulk))
+        if self.layout is not None:  # a text column's part: the sum of its category inputs' (named once)
+            parts = self.layout.per_column(parts)
         return s, parts, taken
 
     def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
@@ -383,7 +388,7 @@ class LoadedModel:
         from . import explaingraph
         from .features import raw_values
 
-        made = explaingraph.cut(self.rec.onnx, self.n_features)
+        made = explaingraph.cut(self.rec.onnx, self.n_inputs)
         if made is None:
             return False
         z, pre_bytes, rest_bytes = made
@@ -737,6 +742,8 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
     # Why errstate: a value beyond float32 becomes +-inf when a graph takes float32 rows, which the graph clips
     # like any Inf; numpy's overflow warning would otherwise fail the query where warnings are errors.
     dtype = model.input_dtype
+    if model.layout is not None:
+        return categorical.to_inputs(cols, model, func, dtype)
     with np.errstate(over="ignore"):
         doubles = _single_chunk_doubles(cols) if len(cols[0]) <= BULK_ORT_ROWS else None
         if doubles is not None:
@@ -811,7 +818,8 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
         return
     sample = X[:256]
     normal = float(q[int(len(q) * 0.9)])
-    d = model.n_features
+    # a text column's inputs are 0/1 in every order: the numeric columns (the first ones) are the ones to swap
+    d = model.n_features if model.layout is None else model.layout.numeric
     alike = _alike_pairs(model)
     for i in range(d):
         for j in range(i + 1, d):

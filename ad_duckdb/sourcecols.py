@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from . import categorical
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import (
     _from_item,
@@ -184,7 +185,10 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
     nor a cast that works on a CSV column with "N/A" or "1,234.50" in it (CAST fails on those).
     """
     types = {c.lower(): t for c, t in cols}
-    for f, c in zip(lm.feature_names, feats, strict=True):
+    lay = categorical.layout((lm if isinstance(lm, ModelRecord) else lm.rec).features)
+    for i, (f, c) in enumerate(zip(lm.feature_names, feats, strict=True)):
+        if lay is not None and i >= lay.numeric:  # a text feature (categorical.py): its words are what it takes
+            continue
         query = as_number_query(c, types[c.lower()], source)
         if query:  # a BOOLEAN or date column (trained on as a number through such a query): not "pass the columns
             # in the model's order", which is what the SQL functions' error would say

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from . import damagedfile, damagedrows, filegoals, integrity, jsonvalues, lifecycle, readers, storedmetrics
+from .categorical import column_names
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -92,7 +93,8 @@ class ModelRecord:
 
     @property
     def feature_names(self) -> list[str]:
-        return [f.name for f in self.features]
+        """The columns a SQL call passes, in order (a text column once for its category inputs)."""
+        return column_names(self.features)
 
     def threshold(self, name: str) -> Threshold | None:
         return next((t for t in self.thresholds if t.name == name), None)
@@ -627,7 +629,7 @@ def version_features(cur: Any, name: str) -> dict[int, list[str]]:
 def _feature_names(features_json: str) -> list[str] | None:
     """The feature names of a stored features JSON; None where it cannot be read (a damaged row)."""
     try:
-        return [f.name for f in specs_from_json(features_json)]
+        return column_names(specs_from_json(features_json))
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, alarmseries, alarmspan, alarmtimes, alarmzone, pysource, store
+from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, alarmseries, alarmspan, alarmtimes, alarmzone, categorical, pysource, store
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .scoring import LoadedModel
@@ -155,13 +155,14 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
             local = alarmzone.local_sql(found[0], found[1], alarmzone.zone(con, found[1], tz, who))
             also = alarmtimes.sql(found[0], local, scol)
         parts, when, read_s, read_l = [np.empty(0)], [np.empty(0)], [np.empty(0)], [np.empty(0)]
-        for M in feature_batches(cur, source, feats, where, who=who, also=also):
+        read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
+        for M in feature_batches(cur, read_src, feats, read_where, who=who, also=also):
             if also:
                 M, at, wall, series_id = alarmtimes.split(M, bool(local), bool(scol))
                 when.append(at)
                 read_l.append(wall)
                 read_s.append(series_id)
-            parts.append(lm.scores(M).astype(np.float64))
+            parts.append(lm.scores(categorical.inputs(lm.rec.features, M)).astype(np.float64))
     finally:
         cur.close()
     s, seconds = np.concatenate(parts), np.concatenate(when)

@@ -45,13 +45,11 @@ def test_nan_filled_with_median_inf_clipped() -> None:
         ("CREATE TABLE t AS SELECT 5 AS c, range::DOUBLE AS x FROM range(50)", {"features": ["c", "x"]},
          r"column 'c' is constant \(5.0 in every row\)"),
         ("CREATE TABLE t (x DOUBLE, y DOUBLE)", {}, "has no rows to train on"),
+        # a text column is a feature of its categories (categorical.py): one of one value, or of ids, is refused
         ("CREATE TABLE t AS SELECT 'a' AS s, range AS x FROM range(50)", {"features": ["s", "x"]},
-         r"Column 's' of 't' is VARCHAR, not numeric: it holds only 'a' .*Leave it out of features"),
-        ("CREATE TABLE t AS SELECT ['web', 'store', 'atm'][range % 3 + 1] AS \"Chan nel\", range AS x FROM range(50)",
-         {"features": ["Chan nel", "x"]},
-         r"it holds 3 distinct words \('store', 'web', 'atm'\)\. .*\(\"Chan nel\" = 'atm'\)::INTEGER AS \"Chan nel_atm\""),
+         r"text column 's' holds only 'a' \(and NULLs\) .*leave it out of features"),
         ("CREATE TABLE t AS SELECT md5(range::VARCHAR) AS note, range AS x FROM range(80)", {"features": ["note", "x"]},
-         r"'note' of 't' is VARCHAR, not numeric: it holds free text \(over 50 distinct values"),
+         r"text column 'note' has 80 distinct values .*leave it out of features"),
         ("CREATE TABLE t AS SELECT range % 2 = 0 AS flag, range AS x FROM range(50)", {"features": ["flag", "x"]},
          r"'flag' of 't' is BOOLEAN, not numeric.*train on a query .*SELECT \* REPLACE \(\"flag\"::INTEGER AS \"flag\"\) "
          r"FROM \"t\" \(1 for true, 0 for false\), and score with the same expression: \"flag\"::INTEGER\."),
@@ -171,25 +169,26 @@ def test_every_non_numeric_feature_is_named_in_one_error_each_with_its_fix(tmp_p
     path = str(tmp_path / "n.duckdb")
     con = ad_duckdb.connect(path)
     try:
+        # (a text column of words, 'channel', is a feature as it is: categorical.py)
         con.execute("CREATE TABLE t AS SELECT range % 9 AS count, range % 7 = 0 AS has_refund, "
-                    "['web', 'pos', 'phone'][range % 3 + 1] AS channel FROM range(200)")
+                    "INTERVAL (range % 5) MINUTE AS gap, ['web', 'pos', 'phone'][range % 3 + 1] AS channel "
+                    "FROM range(200)")
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "m", "t", features=["count", "has_refund", "channel"], **FAST)
-        with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'channel' of 't' is VARCHAR, not "
-                                                          r"numeric: it holds 3 distinct words"):
-            ad_duckdb.train(con, "m", "t", features=["count", "channel"], **FAST)
+            ad_duckdb.train(con, "m", "t", features=["count", "has_refund", "gap", "channel"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'gap' of 't' is INTERVAL, not "
+                                                          r"numeric"):
+            ad_duckdb.train(con, "m", "t", features=["count", "gap", "channel"], **FAST)
     finally:
         con.close()
     text = str(e.value)
-    assert text.startswith("Model 'm': 2 feature columns of 't' are not numeric ('has_refund' BOOLEAN, 'channel' "
-                           "VARCHAR); each with its fix: "), text
+    assert text.startswith("Model 'm': 2 feature columns of 't' are not numeric ('has_refund' BOOLEAN, 'gap' "
+                           "INTERVAL); each with its fix: "), text
     assert "Column 'has_refund' of 't' is BOOLEAN, not numeric" in text, text
     assert 'SELECT * REPLACE ("has_refund"::INTEGER AS "has_refund")' in text, text
-    assert "Column 'channel' of 't' is VARCHAR, not numeric: it holds 3 distinct words" in text, text
-    assert "(\"channel\" = 'web')::INTEGER AS \"channel_web\"" in text, text
-    res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", "count", "-f", "has_refund", "-f", "channel"])
+    assert "Column 'gap' of 't' is INTERVAL, not numeric" in text and 'epoch("gap")' in text, text
+    res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", "count", "-f", "has_refund", "-f", "gap"])
     assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
-    assert "'has_refund' of 't' is BOOLEAN" in res.output and "'channel' of 't' is VARCHAR" in res.output, res.output
+    assert "'has_refund' of 't' is BOOLEAN" in res.output and "'gap' of 't' is INTERVAL" in res.output, res.output
 
 
 def test_a_feature_named_with_sql_quotes_is_the_column(tmp_path: Path) -> None:
@@ -405,7 +404,7 @@ def test_non_numeric_columns_get_a_hint_that_works_for_their_type() -> None:
             # the hint itself runs
             assert len(con.execute(f"SELECT {hint} FROM t").fetchall()) == 200
         # an ENUM is read as the words it holds, as a text column is: here one, which tells no row from another
-        with pytest.raises(ad_duckdb.BadInputError, match=re.escape("it holds only 'calm' (and NULLs)")):
+        with pytest.raises(ad_duckdb.BadInputError, match=re.escape("holds only 'calm' (and NULLs)")):
             ad_duckdb.train(con, "m1", "t", features=["x", "m"], **FAST)
         ad_duckdb.train(con, "m2", "t", features=["x", "y"], **FAST)
         with pytest.raises(duckdb.Error, match=r"argument 2 \(the model was trained on 'y' there\) is DATE.*epoch\(col\)"):
@@ -805,30 +804,25 @@ def test_a_row_index_read_back_as_double_is_not_a_default_feature(tmp_path: Path
         con.close()
 
 
-def test_the_category_hint_is_a_query_that_trains_and_scores() -> None:
-    """The advice for a text column of a few words is SQL the user can paste: a view of it trains, and the same
-    expressions passed to anomaly_score give the view's scores."""
+def test_a_text_column_named_first_trains_and_the_note_gives_the_call() -> None:
+    """A text column of a few words named as a feature trains as its categories (it got a hand-written one-hot query
+    to paste before); named first, the note says the order the model takes (numbers first), and that call scores."""
     con = ad_duckdb.connect()
     try:
-        con.execute("CREATE TABLE t AS SELECT ['web', 'store', 'atm'][range % 3 + 1] AS channel, "
+        con.execute("CREATE TABLE t AS SELECT ['web', 'store', 'atm', 'phone'][range % 4 + 1] AS channel, "
                     "(range * 7919 % 1000)::DOUBLE AS amount FROM range(600)")
-        with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "m", "t", features=["channel", "amount"], **FAST)
-        query = re.search(r"e\.g\. (SELECT .*? FROM \"t\"), train on", str(e.value)).group(1)  # type: ignore[union-attr]
-        con.execute(f"CREATE VIEW v AS {query}")
-        cols = ["channel_atm", "channel_store", "channel_web", "amount"]
-        ad_duckdb.train(con, "m", "v", features=cols, **FAST)
-        flags = ", ".join(f"(channel = '{w}')::INTEGER" for w in ("atm", "store", "web"))
-        got = con.execute(f"SELECT anomaly_score('m', {flags}, amount) FROM t ORDER BY rowid").fetchall()
-        want = con.execute(f"SELECT anomaly_score('m', {', '.join(cols)}) FROM v").fetchall()
-        assert got == want and len(got) == 600
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=re.escape("anomaly_score('m', amount, channel)")):
+            info = ad_duckdb.train(con, "m", "t", features=["channel", "amount"], **FAST)
+        assert info.features == ["amount", "channel"]
+        rec = ad_duckdb.load_model(con, "m")
+        assert sorted(c.category for c in rec.features if c.category) == ["atm", "phone", "store", "web"]
+        assert con.execute("SELECT count(anomaly_score('m', amount, channel)) FROM t").fetchall()[0][0] == 600
     finally:
         con.close()
 
 
-def test_a_pandas_category_column_gets_the_category_query_that_trains() -> None:
-    """A pandas ``category`` column (DuckDB reads it as an ENUM) gets the same query as a text column of words; it
-    was "("cat" = 'a value')::INTEGER gives a 0/1 column per category", a placeholder to fill in per value."""
+def test_a_pandas_category_column_is_a_text_feature() -> None:
+    """A pandas ``category`` column (DuckDB reads it as an ENUM) trains as a text column does, and scores from SQL."""
     import pandas as pd
 
     con = ad_duckdb.connect()
@@ -836,28 +830,9 @@ def test_a_pandas_category_column_gets_the_category_query_that_trains() -> None:
         rng = np.random.default_rng(0)
         df = pd.DataFrame({"channel": pd.Categorical(rng.choice(["web", "store", "atm"], 600)),  # noqa: F841
                            "amount": rng.lognormal(3, 0.5, 600)})
-        with pytest.raises(ad_duckdb.BadInputError, match=r"is ENUM\(.*\), not numeric: it holds 3 distinct words") as e:
-            ad_duckdb.train(con, "m", "df", features=["channel", "amount"], **FAST)
-        assert "a value" not in str(e.value)
-        query = re.search(r"e\.g\. (SELECT .*? FROM \"df\"), train on", str(e.value)).group(1)  # type: ignore[union-attr]
-        cols = ["channel_atm", "channel_store", "channel_web", "amount"]
-        ad_duckdb.train(con, "m", query, features=cols, **FAST)
-        assert con.execute(f"SELECT count(anomaly_score('m', {', '.join(cols)})) FROM ({query})").fetchall()[0][0] == 600
-    finally:
-        con.close()
-
-
-def test_the_category_hint_names_every_value_of_a_few_so_it_pastes_as_it_is() -> None:
-    """Four channels: the hint's query makes a column for each (before: three and ', ...', a syntax error)."""
-    con = ad_duckdb.connect()
-    try:
-        con.execute("CREATE TABLE t AS SELECT ['web', 'store', 'atm', 'phone'][range % 4 + 1] AS channel, "
-                    "(range * 7919 % 1000)::DOUBLE AS amount FROM range(600)")
-        with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "m", "t", features=["channel", "amount"], **FAST)
-        query = re.search(r"e\.g\. (SELECT .*? FROM \"t\"), train on", str(e.value)).group(1)  # type: ignore[union-attr]
-        assert [r[0] for r in con.execute(f"DESCRIBE {query}").fetchall()][-4:] == \
-            ["channel_atm", "channel_phone", "channel_store", "channel_web"]
+        info = ad_duckdb.train(con, "m", "df", features=["amount", "channel"], **FAST)
+        assert info.features == ["amount", "channel"]
+        assert con.execute("SELECT count(anomaly_score('m', amount, channel)) FROM df").fetchall()[0][0] == 600
     finally:
         con.close()
 

@@ -192,18 +192,20 @@ def test_a_model_needing_a_newer_reader_is_refused_naming_the_upgrade_and_the_ot
     shutil.copy(dev / "dev.duckdb", db)
     con = ad_duckdb.connect(str(db))
     try:
-        assert ad_duckdb.load_model(con, "tx_ae@2").lib_versions[readers.KEY] == readers.READER == 1
+        # a model of numbers needs level 1 (readers.BASE); only one with text features needs 2, this build's READER
+        assert ad_duckdb.load_model(con, "tx_ae@2").lib_versions[readers.KEY] == readers.BASE == 1
+        assert readers.READER == readers.TEXT_FEATURES == 2
         _set_min_reader(con, "tx_ae@2", readers.READER + 1)
         ad_duckdb.refresh(con)
         assert con.execute("SELECT anomaly_score('tx_ae@1', 3, 40.0) > 0").fetchall() == [(True,)]
         with pytest.raises(duckdb.Error) as caught:
             con.execute("SELECT anomaly_score('tx_ae@2', 3, 40.0)").fetchall()
-        assert "needs an ad_duckdb that reads models of level 2 (lib_versions.min_reader)" in str(caught.value)
+        assert "needs an ad_duckdb that reads models of level 3 (lib_versions.min_reader)" in str(caught.value)
         assert "Upgrade ad_duckdb" in str(caught.value)
         listed = {m["version"]: m for m in ad_duckdb.list_models(con)}
         # not "damaged", which a user drops: it scores once ad_duckdb is upgraded
         assert listed[1]["status"] == "ok" and listed[2]["status"] == "needs_upgrade", listed
-        assert "level 2" in listed[2]["problem"]
+        assert "level 3" in listed[2]["problem"]
         con.close()
         res = CliRunner().invoke(cli, ["list", str(db), "--format", "csv"])
         assert res.exit_code == 0 and [line.rsplit(",", 1)[1] for line in res.output.splitlines() if line.startswith("tx_ae,")] == \
@@ -226,13 +228,13 @@ def test_a_model_needing_a_newer_reader_is_refused_naming_the_upgrade_and_the_ot
 
 
 def test_a_file_needing_a_newer_reader_is_refused_at_import(dev: Path, tmp_path: Path) -> None:
-    path = _crafted(dev, lambda m: m["lib_versions"].__setitem__("min_reader", 2))
+    path = _crafted(dev, lambda m: m["lib_versions"].__setitem__("min_reader", 3))
     con = ad_duckdb.connect(":memory:")
     try:
         with pytest.raises(ad_duckdb.IntegrityError) as caught:
             ad_duckdb.import_model(con, path)
         msg = str(caught.value)
-        assert "crafted.onnx" in msg and "its model tx_ae@2 needs an ad_duckdb that reads models of level 2" in msg, msg
+        assert "crafted.onnx" in msg and "its model tx_ae@2 needs an ad_duckdb that reads models of level 3" in msg, msg
         assert ad_duckdb.list_models(con) == []
     finally:
         con.close()

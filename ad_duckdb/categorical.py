@@ -1,0 +1,355 @@
+"""Text (categorical) features: a VARCHAR or ENUM column a model reads as one 0/1 input per category.
+
+The rule (README, "Text columns as features"):
+
+* Categories are chosen from the training rows: the most common values, each held by at least ``MIN_SHARE`` of the
+  rows with a value, at most ``MAX_LEVELS`` of them. Every other value, and a value never seen in training, is read
+  through one more input, "any other value" (``OTHER``).
+* When the categories cover less than ``MIN_COVER`` of the rows with a value (an id, free text, a long tail), the
+  column is refused with its distinct count and the fix: group its rare values in a query, or leave it out.
+* A NULL is read as the column's most common training value, as a missing number takes a typical value.
+* Text features come after the numeric ones, in the model's order and so in every call: DuckDB casts a function's
+  first feature argument to DOUBLE (see DESIGN.md), so a text column cannot stand first.
+
+Inside, each category is one model input (a ``FeatureSpec`` of the column's name whose ``transform`` is
+``ONEHOT`` and ``category`` its value, or ``OTHER`` for the last one), scaled as it is (0 or 1): the stored feature
+list and the ONNX graph hold these inputs, and ``column_names`` folds them back into the column the SQL call
+passes. The graph takes the 0/1 inputs; the strings are mapped in the scoring layer (``Layout.encode``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .exceptions import BadInputError
+from .features import SLOT_TYPE, FeatureSpec
+from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
+
+ONEHOT = "onehot"
+OTHER = "other"
+SLOT_TRANSFORMS = (ONEHOT, OTHER)
+# Why these: one input per category widens the network; past ~24 the inputs outnumber what a small table's rows
+# teach about each, and a column of that many kinds is seldom one a reviewer reads as "a channel" any more.
+MAX_LEVELS = 24
+MIN_SHARE = 0.01
+MIN_COVER = 0.9
+
+
+def is_text_type(sql_type: str) -> bool:
+    t = sql_type.strip().upper()
+    return t == "VARCHAR" or t.startswith(("ENUM", "VARCHAR(")) or t in ("TEXT", "STRING")
+
+
+def is_slot(spec: FeatureSpec) -> bool:
+    return spec.transform in SLOT_TRANSFORMS
+
+
+def column_names(specs: Sequence[FeatureSpec]) -> list[str]:
+    """The columns a SQL call passes, in order: each numeric feature, and each text column once for its inputs."""
+    out: list[str] = []
+    for i, s in enumerate(specs):
+        if is_slot(s) and i > 0 and is_slot(specs[i - 1]) and specs[i - 1].name == s.name:
+            continue
+        out.append(s.name)
+    return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a model's SQL columns map to its graph inputs: ``numeric`` columns first (input j is column j), then per
+    text column its ``categories`` (its inputs, the "other" one last)."""
+
+    numeric: int
+    text: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @property
+    def width(self) -> int:
+        return self.numeric + sum(len(c) + 1 for _, c in self.text)
+
+    def encode(self, col: Any, k: int) -> np.ndarray:
+        """Text column ``k``'s Arrow values [n] -> its 0/1 inputs [n, categories + 1]: a category's own input, any
+        other value the last, a NULL the most common category's (the first)."""
+        import pyarrow.compute as pc  # here: a model of numbers never needs it (see scoring._DECIMAL128_ID)
+
+        _, cats = self.text[k]
+        arr = _strings(col)
+        # Why Arrow's index_in: a Python loop over the values halved the SQL functions' speed (0.21M vs 0.39M rows/s)
+        found = pc.index_in(arr, value_set=pa.array(cats, pa.string()))  # NULL where not a category, or NULL
+        codes = np.full(len(arr), len(cats), dtype=np.int64)
+        if found.null_count < len(arr):
+            hit = pc.is_valid(found).to_numpy(zero_copy_only=False)
+            codes[hit] = pc.drop_null(found).to_numpy(zero_copy_only=False)
+        if arr.null_count:
+            codes[pc.is_null(arr).to_numpy(zero_copy_only=False)] = 0  # NULL: the most common category
+        out = np.zeros((len(arr), len(cats) + 1))
+        out[np.arange(len(arr)), codes] = 1.0
+        return out
+
+    def rows(self, values: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Rows of Python values, one per SQL column (None for NULL) -> the graph's inputs (NaN for a missing number)."""
+        out = np.zeros((len(values), self.width))
+        for i, row in enumerate(values):
+            for j in range(self.numeric):
+                v = row[j]
+                try:
+                    out[i, j] = np.nan if v is None else float(v)
+                except (TypeError, ValueError):
+                    out[i, j] = np.nan
+            at = self.numeric
+            for k, (_, cats) in enumerate(self.text):
+                v = row[self.numeric + k]
+                out[i, at + (0 if v is None else cats.index(str(v)) if str(v) in cats else len(cats))] = 1.0
+                at += len(cats) + 1
+        return out
+
+    def text_index(self, name: str) -> int | None:
+        return next((k for k, (n, _) in enumerate(self.text) if n == name), None)
+
+    def value_words(self, k: int, value: Any) -> str:
+        """How text column ``k``'s ``value`` was read, for ``ad-duckdb explain``."""
+        _, cats = self.text[k]
+        listed = ", ".join(repr(c) for c in cats[:6]) + (", ..." if len(cats) > 6 else "")
+        if value is None:
+            return f"NULL, read as {cats[0]!r}, its most common training value"
+        if str(value) in cats:
+            return f"{str(value)!r}, one of its {len(cats)} training categories"
+        return (f"{str(value)!r}, not one of its {len(cats)} training categories ({listed}): read as any other "
+                "value, which training rows seldom or never held")
+
+    def odd_text(self, row: Sequence[Any]) -> bool:
+        """Whether a row (Python values, one per SQL column) holds a text value that is not a training category."""
+        return any(v is not None and str(v) not in cats
+                   for v, (_, cats) in zip(row[self.numeric:], self.text, strict=True))
+
+    def expand(self, X: np.ndarray) -> np.ndarray:
+        """Rows read with each text column as its category's number (``code_sql``: NaN for NULL, ``len(categories)``
+        for any other value) -> the graph's inputs."""
+        parts = [X[:, : self.numeric]]
+        for k, (_, cats) in enumerate(self.text):
+            codes = X[:, self.numeric + k]
+            codes = np.where(np.isnan(codes), 0, codes).astype(np.int64)
+            one = np.zeros((len(X), len(cats) + 1))
+            one[np.arange(len(X)), codes] = 1.0
+            parts.append(one)
+        return np.concatenate(parts, axis=1)
+
+    def per_column(self, parts: np.ndarray) -> np.ndarray:
+        """Per-input values [n, width] -> per SQL column [n, columns]: a text column's inputs summed."""
+        cols = [parts[:, : self.numeric]]
+        at = self.numeric
+        for _, cats in self.text:
+            cols.append(parts[:, at : at + len(cats) + 1].sum(axis=1, keepdims=True))
+            at += len(cats) + 1
+        return np.concatenate(cols, axis=1)
+
+
+def layout(specs: Sequence[FeatureSpec]) -> Layout | None:
+    """The layout of a model with text features; None for a model of numbers alone (scored as before)."""
+    if not any(is_slot(s) for s in specs):
+        return None
+    numeric = next(i for i, s in enumerate(specs) if is_slot(s))
+    text: list[tuple[str, list[str]]] = []
+    for s in specs[numeric:]:
+        if not text or text[-1][0] != s.name:
+            text.append((s.name, []))
+        text[-1][1].append(s.category)  # type: ignore[arg-type]
+    return Layout(numeric, tuple((n, tuple(c for c in cats if c is not None)) for n, cats in text))
+
+
+def text_types(specs: Sequence[FeatureSpec]) -> list[str]:
+    """Each text column's SQL type, in the model's order."""
+    lay = layout(specs)
+    return [] if lay is None else [next(s.sql_type for s in specs if is_slot(s) and s.name == n) for n, _ in lay.text]
+
+
+def _strings(col: Any) -> pa.Array:
+    """A text argument as one plain string array (an ENUM's dictionary decoded; a NULL-typed one as NULL strings)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):  # an ENUM
+        col = col.dictionary_decode()
+    if pa.types.is_null(col.type):
+        return pa.nulls(len(col), pa.string())
+    if not pa.types.is_string(col.type):  # large_string, string_view
+        col = col.cast(pa.string())
+    return col
+
+
+def is_text_arrow(t: pa.DataType) -> bool:
+    return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+            or pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))
+
+
+# --- training ---------------------------------------------------------------------------------------------------
+
+
+def choose_categories(cur: Any, source: str, column: str, where: str | None, *, model: str) -> list[str]:
+    """The categories of text ``column`` among the training rows (the module's rule), most common first; refuses a
+    column of one value, of none, or of too many."""
+    c = quote_ident(column)
+    column_rows = f"SELECT {c} AS v FROM {source_sql(source)}{where_sql(where) if where else ''}"
+    total, distinct = cur.execute(f"SELECT count(v), count(DISTINCT v) FROM ({column_rows})").fetchone()
+    rows = cur.execute(f"SELECT v::VARCHAR, count(*) AS n FROM ({column_rows}) WHERE v IS NOT NULL GROUP BY v "
+                       "ORDER BY n DESC, v LIMIT ?", [MAX_LEVELS + 1]).fetchall()
+    if not total:
+        raise BadInputError(f"Model {model!r}: text column {column!r} has no value in the training rows (all NULL); "
+                            "leave it out of features.")
+    if distinct == 1:
+        raise BadInputError(f"Model {model!r}: text column {column!r} holds only {rows[0][0]!r} (and NULLs) in the "
+                            "training rows, which tells no row from another; leave it out of features.")
+    kept = [str(v) for v, n in rows[:MAX_LEVELS] if n >= MIN_SHARE * total]
+    covered = sum(n for v, n in rows[: len(kept)]) / total
+    if covered < MIN_COVER:
+        top = ", ".join(repr(str(v)[:30]) for v, _ in rows[:3])
+        raise BadInputError(
+            f"Model {model!r}: text column {column!r} has {distinct:,} distinct values in the training rows (such as "
+            f"{top}); a text feature keeps at most {MAX_LEVELS} values, each in at least {MIN_SHARE:.0%} of the rows, "
+            f"and those must cover {MIN_COVER:.0%} of the rows, but here they cover {covered:.0%}. An id or free text "
+            f"tells a model nothing: leave it out of features. For a column of many kinds, group the rare ones in a "
+            f"query and train on that, e.g. SELECT * REPLACE (CASE WHEN {c} IN ({', '.join(quote_literal(str(v)) for v, _ in rows[:3])}, ...) "
+            f"THEN {c} ELSE 'other' END AS {c}) FROM {source_sql(source)}.")
+    return kept
+
+
+def code_sql(column: str, categories: Sequence[str]) -> str:
+    """SQL reading text ``column`` as its category's number (0 for the first), ``len(categories)`` for any other value,
+    NULL for NULL (read as the first category by ``Layout.expand``)."""
+    c = quote_ident(column)
+    whens = " ".join(f"WHEN {quote_literal(v)} THEN {i}" for i, v in enumerate(categories))
+    return f"CASE WHEN {c} IS NULL THEN NULL ELSE (CASE {c}::VARCHAR {whens} ELSE {len(categories)} END) END"
+
+
+def coded_source(source: str, where: str | None, text: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """A query of the source's training rows with each text column replaced by its category numbers (``code_sql``),
+    so that the numeric reading of training (counts, samples, batches) reads them as any other column."""
+    repl = ", ".join(f"{code_sql(n, cats)} AS {quote_ident(n)}" for n, cats in text)
+    return f"SELECT * REPLACE ({repl}) FROM {source_sql(source)}{where_sql(where) if where else ''}"
+
+
+def fit_names(names: Sequence[str], types: Sequence[str],
+              text: Sequence[tuple[str, Sequence[str]]]) -> tuple[list[str], list[str]]:
+    """Names and types for ``AutoEncoderDetector.fit`` of the expanded rows: the numeric ``names`` as they are, then
+    one unique name per category input, typed ``SLOT_TYPE`` (fit_specs scales those as they are)."""
+    out = list(names)
+    for n, cats in text:
+        out += [f"{n}={v}" for v in cats] + [f"{n}=(other)"]
+    return out, list(types) + [SLOT_TYPE] * (len(out) - len(names))
+
+
+def slot_spec(name: str, col: np.ndarray, range_quantile: float) -> FeatureSpec:
+    """A 0/1 input's constants: read as it is (centre 0, spread 1), its training range the range of its values
+    (so a category rarer than ``range_quantile`` lies outside it, as an unseen one does)."""
+    return FeatureSpec(name=name, sql_type=SLOT_TYPE, transform="none", fill=0.0, center=0.0, scale=1.0,
+                       lo=float(np.quantile(col, range_quantile)), hi=float(np.quantile(col, 1.0 - range_quantile)))
+
+
+def stored_specs(specs: Sequence[FeatureSpec], numeric: int, text: Sequence[tuple[str, Sequence[str], str]]
+                 ) -> list[FeatureSpec]:
+    """The fitted specs as stored: each category input named after its column, with its category (``text``: name,
+    categories, SQL type per text column)."""
+    out = list(specs[:numeric])
+    at = numeric
+    for n, cats, t in text:
+        for i in range(len(cats) + 1):
+            s = specs[at + i]
+            out.append(FeatureSpec(name=n, sql_type=t, transform=ONEHOT if i < len(cats) else OTHER, fill=s.fill,
+                                   center=s.center, scale=s.scale, lo=s.lo, hi=s.hi,
+                                   category=cats[i] if i < len(cats) else None))
+        at += len(cats) + 1
+    return out
+
+
+def warn_order(model: str, given: Sequence[str], ordered: Sequence[str]) -> None:
+    """Note features given with a text column before a numeric one: the order the model takes instead."""
+    if [g.lower() for g in given] == [o.lower() for o in ordered]:
+        return
+    from . import notes
+
+    notes.warn(f"Model {model!r}: text features come after the numeric ones (DuckDB reads a function's first feature "
+               f"argument as a number), so the model takes them in this order: anomaly_score('{model}', "
+               f"{', '.join(sql_name(n) for n in ordered)}).")
+
+
+@dataclass(frozen=True)
+class TrainingText:
+    """The text features of a training: their categories (``layout``), their SQL types, and the query reading the
+    training rows with each as its categories' numbers (``source``)."""
+
+    layout: Layout
+    types: tuple[str, ...]
+    source: str
+
+    def fit_inputs(self, X: np.ndarray, cols: Sequence[tuple[str, str]]) -> tuple[np.ndarray, list[str], list[str]]:
+        """The expanded rows, names and types ``AutoEncoderDetector.fit`` trains on."""
+        k = self.layout.numeric
+        names, types = fit_names([n for n, _ in cols[:k]], [t for _, t in cols[:k]], self.layout.text)
+        return self.layout.expand(X), names, types
+
+    def stored(self, specs: Sequence[FeatureSpec]) -> list[FeatureSpec]:
+        return stored_specs(specs, self.layout.numeric,
+                            [(n, c, t) for (n, c), t in zip(self.layout.text, self.types, strict=True)])
+
+
+def training_text(cur: Any, source: str, where: str | None, cols: Sequence[tuple[str, str]], *,
+                  model: str) -> TrainingText | None:
+    """``TrainingText`` of the chosen feature columns (numeric first, then text: ``features.choose_columns``); None
+    when none is text."""
+    from .features import is_numeric_type
+
+    numeric = sum(is_numeric_type(t) for _, t in cols)
+    text = [(n, t) for n, t in cols[numeric:]]
+    if not text:
+        return None
+    cats = [(n, tuple(choose_categories(cur, source, n, where, model=model))) for n, _ in text]
+    return TrainingText(Layout(numeric, tuple(cats)), tuple(t for _, t in text), coded_source(source, where, cats))
+
+
+# --- scoring ----------------------------------------------------------------------------------------------------
+
+
+def read_source(specs: Sequence[FeatureSpec], source: str, where: str | None) -> tuple[str, str | None]:
+    """For a numeric read of a model's feature columns (``features.feature_batches``: evaluations, threshold
+    choices): the source and filter to read, with each text feature as its categories' numbers (``coded_source``;
+    ``Layout.expand`` makes the inputs of them); the source and filter as they are for a model of numbers."""
+    lay = layout(specs)
+    if lay is None:
+        return source, where
+    return coded_source(source, where, lay.text), None
+
+
+def inputs(specs: Sequence[FeatureSpec], M: np.ndarray) -> np.ndarray:
+    """Rows read through ``read_source`` (one column per feature) -> the graph's inputs."""
+    lay = layout(specs)
+    return M if lay is None else lay.expand(M)
+
+
+def to_inputs(cols: Sequence[Any], model: Any, func: str, dtype: Any) -> np.ndarray:
+    """A call's argument columns (``scoring.to_matrix``'s, of a model with text features) -> the graph's inputs:
+    numeric columns as numbers, each text column as its 0/1 inputs (``Layout.encode``). A text argument where the
+    model takes a number, or the reverse, gets the call in the model's order."""
+    from .scoring import _call, _sql_type_name, column_to_numbers
+
+    lay: Layout = model.layout
+    names = model.feature_names
+    parts: list[np.ndarray] = []
+    for i, c in enumerate(cols):
+        t = c.type
+        text_here = i >= lay.numeric
+        if is_text_arrow(t) != text_here and not pa.types.is_null(t):
+            want = "text (its categories)" if text_here else "a number"
+            # a BadInputError: a FeatureMismatchError would point to another version taking as many columns
+            raise BadInputError(
+                f"{func}('{model.ref}', ...): feature argument {i + 1} is {_sql_type_name(t)}, but the model takes "
+                f"{want} there ({names[i]!r}). Its numeric features come first, then its text ones: call "
+                f"{_call(func, model)}.")
+        if text_here:
+            parts.append(lay.encode(c, i - lay.numeric))
+        else:
+            parts.append(column_to_numbers(c, i + 1, model.ref, func, names[i], model.rec.source)[:, None])
+    with np.errstate(over="ignore"):
+        return np.concatenate(parts, axis=1).astype(dtype, copy=False)
