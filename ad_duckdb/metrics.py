@@ -932,15 +932,19 @@ def _colour(i: int) -> str:
     return _THRESHOLD_COLOURS[i % len(_THRESHOLD_COLOURS)]
 
 
-# Past the 7 colours, the next round of thresholds gets another marker and dash. Why: the 8th threshold took the
-# 1st one's colour with the same marker and line, and a model's 5 training thresholds and a few chosen on labels
-# made pairs the legend could not tell apart.
-_MARKERS = ("o", "s", "^", "D")
+# Past the 7 colours, the next round of thresholds gets another dash. Why: the 8th threshold took the 1st one's
+# colour with the same marker and line, and a model's 5 training thresholds and a few chosen on labels made pairs
+# the legend could not tell apart.
 _DASHES = ("--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)))
+# The precision-recall points' markers, one per threshold in turn (5, prime to the 7 colours: no two of 35 thresholds
+# share both). Why in turn, not a round of 7 each: neighbouring points (p90 and p95, a few rows apart on the curve)
+# differed by colour alone, which a colour-blind reader or a grey print cannot tell, and the 8th point was the 1st
+# one's colour with only the marker of the next round to tell it by.
+_MARKERS = ("o", "s", "^", "D", "P")
 
 
 def _marker(i: int) -> str:
-    return _MARKERS[i // len(_THRESHOLD_COLOURS) % len(_MARKERS)]
+    return _MARKERS[i % len(_MARKERS)]
 
 
 def _dash(i: int) -> Any:
