@@ -802,14 +802,33 @@ def _laid_out_below_labels(fig: Any, ax: Any, rows: int | None = None,
             return
         drawn = [(t, whole) for t, whole in beside if t is not None]
         if not labelroom.covering(ax, [t for t, _ in drawn]):
-            return
-        default = next((t for t, (_, text) in drawn if "default" in text.split(" > ")[0].split(" = ")), None)
-        over = labelroom.unplaced(ax, [t for t, _ in drawn], default)
+            break
+        over = labelroom.unplaced(ax, [t for t, _ in drawn], _default_label(drawn))
         if not over:  # clear by the rows' own measure (a gap of points): nothing to move
-            return
-        legend.add([whole for t, whole in drawn if any(t is o for o in over)])
-        beside[:] = [(None if any(t is o for o in over) else t, whole) for t, whole in beside]
+            break
+        _to_legend(over, beside, legend)
         ax.set_ylim(*first)  # the room measured again, for the labels left
+    if legend is None or beside is None:
+        return
+    # last, what no row can clear: a label over another text of the axes ('no rows to draw') goes to the legend
+    drawn = [(t, whole) for t, whole in beside if t is not None]
+    hit = labelroom.colliding(ax, [t for t, _ in drawn], _default_label(drawn))
+    if hit:
+        for t in hit:
+            t.remove()
+        _to_legend(hit, beside, legend)
+        fig.tight_layout()
+
+
+def _default_label(drawn: list[tuple[Any, tuple[Any, str]]]) -> Any | None:
+    """The label of the threshold group holding ``default`` among ``drawn`` (label, legend entry), if drawn."""
+    return next((t for t, (_, text) in drawn if "default" in text.split(" > ")[0].split(" = ")), None)
+
+
+def _to_legend(gone: list[Any], beside: list[tuple[Any, tuple[Any, str]]], legend: _Legend) -> None:
+    """The labels ``gone`` (taken off the axes) listed in ``legend`` instead, and marked in ``beside`` as listed."""
+    legend.add([whole for t, whole in beside if t is not None and any(t is o for o in gone)])
+    beside[:] = [(None if any(t is o for o in gone) else t, whole) for t, whole in beside]
 
 
 def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:

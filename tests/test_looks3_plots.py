@@ -34,3 +34,58 @@ def test_precision_recall_points_differ_in_marker_from_their_neighbours_and_stay
     assert len(set(looks)) == n, "two thresholds share a colour and a marker"
     assert all(a[1] != b[1] and a[0] != b[0] for a, b in zip(looks, looks[1:], strict=False)), \
         "neighbouring thresholds share a marker or a colour"
+
+
+def _boxes(fig: object, ax: object) -> list[tuple[str, object]]:
+    fig.draw_without_rendering()  # type: ignore[attr-defined]
+    out = []
+    for t in ax.texts:  # type: ignore[attr-defined]
+        if t.get_visible() and t.get_text():
+            patch = t.get_bbox_patch()
+            out.append((t.get_text(), (patch if patch is not None else t).get_window_extent()))
+    return out
+
+
+@pytest.mark.parametrize("n", [12, 30, 45])
+def test_threshold_labels_never_cover_another_text_of_the_axes(n: int) -> None:
+    """A source with no rows yet (today's partition not loaded) and 30 thresholds: the labels stepped down the empty
+    axes over its 'no rows to draw', which read as 'no rows to dr...' between two labels. A label that would cover
+    another text is listed below the axes instead, with the others left out."""
+    th = {f"threshold_named_longer_{i:02d}": float(v) for i, v in enumerate(np.linspace(0.5, 12, n))}
+    th["default"] = 7.0
+    fig = metrics.scores_figure(np.array([]), "m@1", th, "t")
+    ax = fig.axes[0]
+    boxes = _boxes(fig, ax)
+    assert any(t == "no rows to draw" for t, _ in boxes)
+    hits = [(a, b) for i, (a, x) in enumerate(boxes) for b, y in boxes[i + 1:] if x.overlaps(y)]
+    assert not hits, hits
+    labelled = {t.split(" > ")[0] for t, _ in boxes if " > " in t and "…" not in t.split(" > ")[0]}
+    assert "default" in labelled
+    listed = {t.get_text().split(" > ")[0].replace("\n", "") for t in ax.get_legend().get_texts()}
+    assert labelled | listed == set(th), set(th) - labelled - listed  # each named once, beside its line or below
+
+
+def test_the_plot_over_time_keeps_its_axes_height_with_many_thresholds() -> None:
+    """32 thresholds made a legend of 12 rows under a figure of fixed height: the axes the scores are drawn in shrank
+    to a strip an inch tall, their lines packed into it. The figure grows by the legend's rows instead."""
+    from ad_duckdb import timeplot
+
+    rng = np.random.default_rng(0)
+    t = np.datetime64("2026-01-01", "us") + (np.arange(500) * 86_400_000_000 // 5).astype("timedelta64[us]")
+    s = np.exp(rng.normal(size=500))
+
+    def axes_inches(k: int) -> float:
+        th = {f"q{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.5, 0.999, k)))}
+        th["default"] = float(np.quantile(s, 0.99))
+        flagged = {name: int((s > v).sum()) for name, v in th.items()}
+        series = timeplot.Series(t=t, top=s, median=None, labelled=np.zeros(s.size, bool), flagged=flagged,
+                                 rows=s.size, untimed=0, anomalies=0, per="")
+        fig = timeplot.figure(series, "m@1", th, "src", "ts")
+        fig.draw_without_rendering()
+        ax = fig.axes[0]
+        legend = ax.get_legend().get_window_extent()
+        assert legend.y0 >= 0, "the legend runs off the figure"
+        return float(ax.get_window_extent().height / fig.dpi)
+
+    few, many = axes_inches(4), axes_inches(32)
+    assert many >= 0.9 * few, (few, many)
