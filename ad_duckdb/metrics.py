@@ -1109,6 +1109,14 @@ def _list_thresholds(ax: Any, entries: list[tuple[Any, str]], drop: float) -> No
     thresholds `_mark_thresholds` listed, two columns; the figure taller by its rows."""
     if not entries:
         return
+    styles = [(str(ln.get_color()), str(ln.get_linestyle())) for ln in ax.lines]
+    if len(set(styles)) < len(styles):
+        from matplotlib.lines import Line2D
+
+        # Why: past 28 thresholds (7 colours, 4 dashes) a listed threshold's colour and dash are another line's too
+        entries = [*entries, (Line2D([], [], ls="none"), wrapped(
+            f"line styles repeat past {len(_THRESHOLD_COLOURS) * len(_DASHES)} thresholds: tell a listed one's line "
+            "by its value on the score axis", _LISTED_CHARS))]
     ax.legend([h for h, _ in entries], [x for _, x in entries], fontsize=7, loc="upper center",
               bbox_to_anchor=(0.5, drop), ncol=2)
     ax.figure.set_figheight(ax.figure.get_figheight() + _LEGEND_ROW_IN * _legend_rows(entries))

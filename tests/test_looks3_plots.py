@@ -61,7 +61,7 @@ def test_threshold_labels_never_cover_another_text_of_the_axes(n: int) -> None:
     assert not hits, hits
     labelled = {t.split(" > ")[0] for t, _ in boxes if " > " in t and "…" not in t.split(" > ")[0]}
     assert "default" in labelled
-    listed = {t.get_text().split(" > ")[0].replace("\n", "") for t in ax.get_legend().get_texts()}
+    listed = {t.get_text().split(" > ")[0].replace("\n", "") for t in ax.get_legend().get_texts() if " > " in t.get_text()}
     assert labelled | listed == set(th), set(th) - labelled - listed  # each named once, beside its line or below
 
 
@@ -89,3 +89,18 @@ def test_the_plot_over_time_keeps_its_axes_height_with_many_thresholds() -> None
 
     few, many = axes_inches(4), axes_inches(32)
     assert many >= 0.9 * few, (few, many)
+
+
+@pytest.mark.parametrize("n", [20, 40])
+def test_a_legend_of_lines_whose_styles_repeat_says_so(n: int) -> None:
+    """Past 28 thresholds (7 colours, 4 dashes) two lines share a colour and a dash, and a threshold listed below the
+    histogram could be read off either; the legend says that the styles repeat and how to tell the line."""
+    s, y = _scores(5000)
+    th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.3, 0.999, n)))}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        legend = fig.axes[0].get_legend()
+        texts = [t.get_text().replace("\n", " ") for t in legend.get_texts()] if legend is not None else []
+        noted = [t for t in texts if "styles repeat" in t]
+        assert bool(noted) == (n > 28), texts
+        if noted:
+            assert "by its value" in noted[0], noted
