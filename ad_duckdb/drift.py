@@ -17,6 +17,7 @@ from .categorical import is_slot
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, raw_values, signed_log
 from .metrics import share_text
 from .scoring import LoadedModel
+from .sqltext import sql_name
 from .thresholds import QUANTILES
 
 # The note's rule: at least MIN_ROWS rows, at least MIN_SHARE of them above the default threshold, and at least
@@ -90,6 +91,55 @@ def _shift(f: FeatureSpec, value: float) -> float:
     return (t - f.center) / f.scale
 
 
+def _side(above: float, below: float) -> str:
+    """Where a column's values outside its training range lie: 'above', 'below', or both with their shares.
+    Why said: "outside its training range 1 to 84" left the user to find out whether the counts had grown or
+    shrunk, which is the first thing a check of the column's source asks."""
+    if below <= 0.05 * above:
+        return "above"
+    if above <= 0.05 * below:
+        return "below"
+    return f"outside ({share_text(above)} above, {share_text(below)} below)"
+
+
+def _factor(median: float, trained: float) -> float | None:
+    """The scored median as a multiple of the training median, where both are positive and it moved 2x or more."""
+    if not (median > 0 and trained > 0):
+        return None
+    r = median / trained
+    return r if r >= 2 or r <= 0.5 else None
+
+
+def _ratio_text(r: float) -> str:
+    return f"{r:.3g}x" if r >= 1 else f"1/{1 / r:.3g}"
+
+
+def _how_far(f: FeatureSpec, median: float) -> str:
+    """How far the scored median lies from the training one: a factor where both are positive and apart 2x or more,
+    else in robust spreads (the model's scaling unit)."""
+    r = _factor(median, f.fill)
+    return f" ({_ratio_text(r)})" if r is not None else f" ({_shift(f, median):+.2f} spreads)"
+
+
+# A factor within this of a power of ten (10x, 100x, 1/1000) reads as a change of units
+_UNITS_TOLERANCE = 0.1
+
+
+def _checks(moved: list[tuple[str, float | None]]) -> str:
+    """What to check of the named columns when their new values are not normal: their source, and their units
+    where a column's median moved by about a power of ten (cents read as dollars give 100x)."""
+    names = " and ".join(repr(n) for n, _ in moved)
+    said = f"check {names} at {'their' if len(moved) > 1 else 'its'} source (a load, a join or a parse that changed)"
+    for n, r in moved:
+        k = round(float(np.log10(r))) if r is not None else 0
+        if r is None or k == 0 or abs(r / 10.0**k - 1) > _UNITS_TOLERANCE:
+            continue
+        back = f"{sql_name(n)} / {10**k}" if k > 0 else f"{sql_name(n)} * {10**-k}"
+        said += (f"; {n!r}, at {_ratio_text(r)} its training median, looks like other units (dollars as cents are "
+                 f"100x): score a query that converts it back ({back} AS {sql_name(n)})")
+    return said
+
+
 def apart(values: list[float]) -> list[str]:
     """``values`` to 4 significant digits, or as many more (up to 12) as tell the different ones apart.
 
@@ -129,6 +179,7 @@ class DriftTally:
         self._scores: list[np.ndarray] = []  # the sampled rows' scores, for the PSI rule
         # the training scores' deciles (ties merged) and the share of training rows between each two
         self.edges, self.expected = _score_bins(lm)
+        self.checks = "check the columns' units and source"  # named by _moved
 
     def add(self, X: np.ndarray, scores: np.ndarray) -> None:
         """One batch: raw feature values [n, d] (NaN for missing) and their scores."""
@@ -176,7 +227,7 @@ class DriftTally:
         return (f"{head} These rows have likely moved away from the model's training data, rather than all being "
                 f"anomalies. Columns that moved, largest first: {'; '.join(moved)}. If these values are normal now, "
                 "train a model on rows of the new range (ad-duckdb train ... --where, or where= in Python); "
-                "if not, check the column's units and source.")
+                f"if not, {self.checks}.")
 
     def binned(self) -> np.ndarray:
         """How many sampled rows with every value score in each bin of the training scores. Why those rows: a NULL is
@@ -251,7 +302,9 @@ class DriftTally:
             medians = np.nanmedian(sample, axis=0)
             # NaN (NULL) is neither in nor out: the share outside is of the rows with a value
             valued = np.count_nonzero(~np.isnan(sample), axis=0)
-            outside = np.count_nonzero((sample < self.lo) | (sample > self.hi), axis=0) / np.maximum(valued, 1)
+            above = np.count_nonzero(sample > self.hi, axis=0) / np.maximum(valued, 1)
+            below = np.count_nonzero(sample < self.lo, axis=0) / np.maximum(valued, 1)
+            outside = above + below
         found = []
         # Why said: unlabelled training bounds its range by the middle values (the anomalies among its rows lie
         # outside), so "training range 9.99 to 33" of counts that ran to 400 read as a wrong number
@@ -269,13 +322,15 @@ class DriftTally:
             if out >= MOVED_OUTSIDE or spreads >= MOVED_SPREADS:
                 lo, hi = (float(raw_values(f, np.array(v))) for v in (f.lo, f.hi))
                 lo_t, hi_t, med_t, fill_t = apart([lo, hi, med, f.fill])
-                text = (f"{f.name!r} ({share_text(out)} of the rows with a value outside its training range "
-                        f"{lo_t} to {hi_t}{middle}"
-                        + (f"; median {med_t} against {fill_t} in training" if np.isfinite(med) else "")
+                text = (f"{f.name!r} ({share_text(out)} of the rows with a value "
+                        f"{_side(float(above[j]), float(below[j]))} its training range {lo_t} to {hi_t}{middle}"
+                        + (f"; median {med_t} against {fill_t} in training{_how_far(f, med)}" if np.isfinite(med)
+                           else "")
                         + (f"; {share_text(null)} of the rows NULL" if null >= NULL_NOTED else "") + ")")
-                found.append((out, spreads, text))
+                found.append((out, spreads, text, f.name, _factor(med, f.fill) if np.isfinite(med) else None))
         found.sort(key=lambda m: (m[0], m[1]), reverse=True)
-        shown = [t for _, _, t in found[:MAX_COLUMNS]]
+        shown = [t for _, _, t, _, _ in found[:MAX_COLUMNS]]
+        self.checks = _checks([(name, factor) for _, _, _, name, factor in found[:MAX_COLUMNS]])
         if len(found) > MAX_COLUMNS:
             more = len(found) - MAX_COLUMNS
             shown[-1] += f"; and {more} more column{'s' if more > 1 else ''}"

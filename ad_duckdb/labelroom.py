@@ -123,3 +123,29 @@ def covering(ax: Any, labels: list[Any]) -> list[Any]:
             out.append(t)
     return out
 
+
+def colliding(ax: Any, labels: list[Any], first: Any | None = None) -> list[Any]:
+    """Those of ``labels`` (texts of ``ax``) whose box, as the figure is drawn, overlaps another text of the axes
+    (a note such as 'no rows to draw') or a label kept before it, ``first`` kept first, then from the top row down.
+
+    Why: `unplaced` gives the labels rows clear of the bars; nothing kept them off the axes' other texts, and on an
+    axis without rows 30 labels stepped down over its 'no rows to draw'."""
+    fig = ax.get_figure()
+    fig.draw_without_rendering()
+
+    def box(t: Any) -> Any:
+        patch = t.get_bbox_patch()
+        return (patch if patch is not None else t).get_window_extent()
+
+    ours = {id(t) for t in labels}
+    others = [box(t) for t in ax.texts if id(t) not in ours and t.get_visible() and t.get_text()]
+    ordered = sorted(labels, key=lambda t: (t is not first, -float(t.xy[1])))
+    kept: list[Any] = []
+    out = []
+    for t in ordered:
+        b = box(t)
+        if any(b.overlaps(o) for o in others) or any(b.overlaps(k) for k in kept):
+            out.append(t)
+        else:
+            kept.append(b)
+    return out

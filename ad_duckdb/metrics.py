@@ -802,14 +802,33 @@ def _laid_out_below_labels(fig: Any, ax: Any, rows: int | None = None,
             return
         drawn = [(t, whole) for t, whole in beside if t is not None]
         if not labelroom.covering(ax, [t for t, _ in drawn]):
-            return
-        default = next((t for t, (_, text) in drawn if "default" in text.split(" > ")[0].split(" = ")), None)
-        over = labelroom.unplaced(ax, [t for t, _ in drawn], default)
+            break
+        over = labelroom.unplaced(ax, [t for t, _ in drawn], _default_label(drawn))
         if not over:  # clear by the rows' own measure (a gap of points): nothing to move
-            return
-        legend.add([whole for t, whole in drawn if any(t is o for o in over)])
-        beside[:] = [(None if any(t is o for o in over) else t, whole) for t, whole in beside]
+            break
+        _to_legend(over, beside, legend)
         ax.set_ylim(*first)  # the room measured again, for the labels left
+    if legend is None or beside is None:
+        return
+    # last, what no row can clear: a label over another text of the axes ('no rows to draw') goes to the legend
+    drawn = [(t, whole) for t, whole in beside if t is not None]
+    hit = labelroom.colliding(ax, [t for t, _ in drawn], _default_label(drawn))
+    if hit:
+        for t in hit:
+            t.remove()
+        _to_legend(hit, beside, legend)
+        fig.tight_layout()
+
+
+def _default_label(drawn: list[tuple[Any, tuple[Any, str]]]) -> Any | None:
+    """The label of the threshold group holding ``default`` among ``drawn`` (label, legend entry), if drawn."""
+    return next((t for t, (_, text) in drawn if "default" in text.split(" > ")[0].split(" = ")), None)
+
+
+def _to_legend(gone: list[Any], beside: list[tuple[Any, tuple[Any, str]]], legend: _Legend) -> None:
+    """The labels ``gone`` (taken off the axes) listed in ``legend`` instead, and marked in ``beside`` as listed."""
+    legend.add([whole for t, whole in beside if t is not None and any(t is o for o in gone)])
+    beside[:] = [(None if any(t is o for o in gone) else t, whole) for t, whole in beside]
 
 
 def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
@@ -932,15 +951,19 @@ def _colour(i: int) -> str:
     return _THRESHOLD_COLOURS[i % len(_THRESHOLD_COLOURS)]
 
 
-# Past the 7 colours, the next round of thresholds gets another marker and dash. Why: the 8th threshold took the
-# 1st one's colour with the same marker and line, and a model's 5 training thresholds and a few chosen on labels
-# made pairs the legend could not tell apart.
-_MARKERS = ("o", "s", "^", "D")
+# Past the 7 colours, the next round of thresholds gets another dash. Why: the 8th threshold took the 1st one's
+# colour with the same marker and line, and a model's 5 training thresholds and a few chosen on labels made pairs
+# the legend could not tell apart.
 _DASHES = ("--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)))
+# The precision-recall points' markers, one per threshold in turn (5, prime to the 7 colours: no two of 35 thresholds
+# share both). Why in turn, not a round of 7 each: neighbouring points (p90 and p95, a few rows apart on the curve)
+# differed by colour alone, which a colour-blind reader or a grey print cannot tell, and the 8th point was the 1st
+# one's colour with only the marker of the next round to tell it by.
+_MARKERS = ("o", "s", "^", "D", "P")
 
 
 def _marker(i: int) -> str:
-    return _MARKERS[i // len(_THRESHOLD_COLOURS) % len(_MARKERS)]
+    return _MARKERS[i % len(_MARKERS)]
 
 
 def _dash(i: int) -> Any:
@@ -1086,6 +1109,14 @@ def _list_thresholds(ax: Any, entries: list[tuple[Any, str]], drop: float) -> No
     thresholds `_mark_thresholds` listed, two columns; the figure taller by its rows."""
     if not entries:
         return
+    styles = [(str(ln.get_color()), str(ln.get_linestyle())) for ln in ax.lines]
+    if len(set(styles)) < len(styles):
+        from matplotlib.lines import Line2D
+
+        # Why: past 28 thresholds (7 colours, 4 dashes) a listed threshold's colour and dash are another line's too
+        entries = [*entries, (Line2D([], [], ls="none"), wrapped(
+            f"line styles repeat past {len(_THRESHOLD_COLOURS) * len(_DASHES)} thresholds: tell a listed one's line "
+            "by its value on the score axis", _LISTED_CHARS))]
     ax.legend([h for h, _ in entries], [x for _, x in entries], fontsize=7, loc="upper center",
               bbox_to_anchor=(0.5, drop), ncol=2)
     ax.figure.set_figheight(ax.figure.get_figheight() + _LEGEND_ROW_IN * _legend_rows(entries))

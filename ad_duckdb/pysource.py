@@ -123,6 +123,14 @@ def index_times(source: str) -> str | None:
     return None
 
 
+def named_frame(source: object) -> Any | None:
+    """The caller's pandas DataFrame ``source`` names alone (a bare variable name), else None."""
+    if not isinstance(source, str) or not _NAME.fullmatch(source.strip()):
+        return None
+    value: Any = _named_objects(source.strip()).get(source.strip())
+    return value if type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "columns") else None
+
+
 def index_left_out(source: object) -> str | None:
     """For a source that names a pandas DataFrame of the caller's alone whose index is named (``set_index('tid')``,
     a groupby's keys): that its index is not among the scored columns, and the call that keeps it; else None.
@@ -130,12 +138,10 @@ def index_left_out(source: object) -> str | None:
     Why: DuckDB reads no index, so scoring such a frame by name gave back its rows without their ids, and nothing
     said so; the scores could then not be joined back to the rows (a DatetimeIndex has ``index_times``' own advice
     in a plot)."""
-    if not isinstance(source, str) or not _NAME.fullmatch(source.strip()):
+    value = named_frame(source)
+    if value is None:
         return None
-    name = source.strip()
-    value: Any = _named_objects(name).get(name)
-    if type(value).__module__.split(".")[0] != "pandas" or not hasattr(value, "columns"):
-        return None
+    name = str(source).strip()
     if not indexcols.has_index(value) or indexcols.keeping() and indexcols.as_columns(value) is not None:
         return None  # a plain index; or one kept as columns (score)
     names = list(value.index.names)

@@ -77,8 +77,7 @@ def earlier_scores(cur: duckdb.DuckDBPyConnection, source: str, cols: list[tuple
 def _own_columns(source: str, own: list[tuple[str, str]]) -> tuple[str, str]:
     """What ``source`` has of its own under the outputs' names, said; and the query that renames them."""
     listed = " and ".join(f"{n!r} ({t})" for n, t in own)
-    new = ", ".join(f"{sql_name(n)} AS {sql_name('label' if n.lower() == 'is_anomaly' else f'{n}_own')}"
-                    for n, _ in own)
+    new = ", ".join(f"{sql_name(n)} AS {sql_name(_renamed(n))}" for n, _ in own)
     query = is_query(source)
     src = f"({' '.join(strip_sql_ends(source).split())})" if query else strip_sql_ends(source)
     said = (f"{'the query' if query else repr(source)} has {'a column' if len(own) == 1 else 'columns'} {listed} of "
@@ -86,9 +85,40 @@ def _own_columns(source: str, own: list[tuple[str, str]]) -> tuple[str, str]:
     return said, f"SELECT * RENAME ({new}) FROM {src}"
 
 
+def _renamed(name: str) -> str:
+    """What a column of the user's under an output's name may be called instead."""
+    return "label" if name.lower() == "is_anomaly" else f"{name}_own"
+
+
+def _index_named(source: str, own: list[tuple[str, str]]) -> list[str]:
+    """The names of ``own`` that are index levels of the caller's pandas DataFrame ``source`` names alone (kept as
+    columns beside the scores, `indexcols`)."""
+    from .pysource import named_frame  # not at the top: pysource reads the caller's frames, a concern of its own
+
+    value = named_frame(source)
+    if value is None:
+        return []
+    levels = {str(n) for n in value.index.names if n is not None} - {str(c) for c in value.columns}
+    return [n for n, _ in own if n in levels]
+
+
 def refusal(ref: str, source: str, own: list[tuple[str, str]]) -> BadInputError:
     """The error for scoring that would write its columns under the names of ``own`` (name, type), columns of the
     user's in ``source``."""
+    if levels := _index_named(source, own):
+        # Why not the query's fix: the frame has no such column for a query to rename (DuckDB reads no index); the
+        # level is kept beside the scores under its name, so the error said 'a column of its own' the user could
+        # not find in frame.columns
+        name = source.strip()
+        listed = " and ".join(map(repr, levels))
+        mapping = "{" + ", ".join(f"{n!r}: {_renamed(n)!r}" for n in levels) + "}"
+        return BadInputError(
+            f"Scoring with {ref!r}: the index of {name!r} is named {listed} (kept beside the scores as a column, as "
+            "scoring keeps a frame's index), and the scores would be written under that name; scoring never "
+            f"replaces a column of yours. Name the index otherwise and score that: {name}_r = "
+            f"{name}.rename_axis(index={mapping}), then score '{name}_r'; or keep only other columns beside the "
+            "scores (columns=[...])."
+        )
     said, renamed = _own_columns(source, own)
     return BadInputError(
         f"Scoring with {ref!r}: {said}, and the scores would be written under that name; scoring never replaces a "

@@ -50,6 +50,9 @@ GAP_STEPS = 10
 LEGEND_CHARS = 50
 # The legend's top lies this many inches below the axes (the date ticks, the offset date and the axis label fit).
 LEGEND_DROP_IN = 0.5
+# The legend's height (inches) the figure's own height leaves room for (two rows of entries); a taller legend makes the
+# figure taller, not the axes shorter
+LEGEND_ROOM_IN = 0.5
 _DAY_US = 86_400_000_000
 
 
@@ -381,6 +384,11 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
                   # a fixed distance below the axes, clear of the tick labels and the axis label: a fraction of the
                   # axes' height shrank with them as the legend grew, and the axis label ended on its frame
                   bbox_transform=ax.transAxes + ScaledTranslation(0, -LEGEND_DROP_IN, fig.dpi_scale_trans))
+        # taller by the legend's height past what the figure leaves it. Why: 32 thresholds made a legend of 12 rows
+        # under a figure of fixed height, and tight_layout shrank the axes the scores are drawn in to an inch
+        fig.draw_without_rendering()
+        legend_in = ax.get_legend().get_window_extent().height / fig.dpi
+        fig.set_figheight(fig.get_figheight() + max(0.0, legend_in - LEGEND_ROOM_IN))
     fig.tight_layout()
     return fig
 

@@ -21,7 +21,7 @@ from ad_duckdb.exceptions import AdDuckDBWarning
 
 from conftest import FAST
 
-MOVED = r"Columns that moved, largest first: 'flow' \(\d+\.\d+% of the rows with a value outside its training range"
+MOVED = r"Columns that moved, largest first: 'flow' \(\d+\.\d+% of the rows with a value below its training range"
 
 
 def _pump(con: duckdb.DuckDBPyConnection, table: str, n: int, seed: int, flow: float = 122.0,
@@ -75,7 +75,7 @@ def test_score_of_moved_rows_names_the_column_that_moved(pump: duckdb.DuckDBPyCo
     assert "which flags 1.00% of its training rows" in msg
     assert "at least 5x that share, and 20.00%, of 500 or more rows" in msg
     assert re.search(r"median 3[12]\.\d+ against 12[12]\.\d+ in training", msg), msg
-    assert "--where" in msg and "units and source" in msg
+    assert "--where" in msg and "check 'flow' at its source" in msg
     # the columns that stayed are not named
     assert "'pressure'" not in msg and "'temperature'" not in msg
     assert rec[0].filename == __file__  # points at the caller's line
@@ -173,7 +173,7 @@ def test_a_mostly_null_column_gives_its_share_outside_of_the_rows_with_a_value(p
     with pytest.warns(AdDuckDBWarning, match="Columns that moved") as rec:
         ad_duckdb.score(pump, "pump_ae", src, outputs=["anomaly_score"])
     msg = str(rec[0].message)
-    assert "'flow' (100.00% of the rows with a value outside its training range" in msg, msg
+    assert "'flow' (100.00% of the rows with a value below its training range" in msg, msg
     assert re.search(r"; 60\.\d\d% of the rows NULL\)", msg), msg
 
 
@@ -252,7 +252,7 @@ def test_the_training_range_of_an_unlabelled_model_is_said_to_be_its_middle_valu
             with pytest.warns(AdDuckDBWarning, match="Columns that moved") as rec:
                 ad_duckdb.score(con, name, "moved")
             msg = next(str(w.message) for w in rec if "Columns that moved" in str(w.message))
-            upper = float(re.search(r"'x' \(.*?outside its training range[^)]*? to ([\d.e+-]+)", msg).group(1))
+            upper = float(re.search(r"'x' \(.*?above its training range[^)]*? to ([\d.e+-]+)", msg).group(1))
             if middle:
                 assert upper < hi and "the middle 99% of its training values" in msg, msg
             else:
@@ -315,3 +315,36 @@ def test_rows_that_moved_without_crossing_the_threshold_in_numbers_get_the_psi_n
     assert psi >= drift.MIN_PSI
     assert re.search(r"'flow' \(median 12[45](\.\d+)? against 12[12]\.\d+ in training, \+\d\.\d\d spreads\)", msg), msg
     assert "'pressure'" not in msg and "'temperature'" not in msg
+
+
+def test_the_moved_columns_say_which_way_how_far_and_what_to_check() -> None:
+    """'outside its training range 19.43 to 3816; median 2.594e+04 against 259.4 in training' left the reader to
+    work out that every amount had grown a hundredfold, and the fix said 'check the column's units and source' of
+    no column in particular: the note says above or below, the factor, names the columns to check, and for a
+    power of ten the query that converts the column back."""
+    rng = np.random.default_rng(0)
+    con = ad_duckdb.connect()
+    try:
+        amount = rng.lognormal(4, 0.5, 3000)
+        count = rng.poisson(20, 3000).astype(float) + 1
+        con.execute("CREATE TABLE t AS SELECT unnest(?) AS amount, unnest(?) AS count", [amount.tolist(), count.tolist()])
+        ad_duckdb.train(con, "m", "t", features=["amount", "count"], **FAST)
+        con.execute("CREATE TABLE cents AS SELECT amount * 100 AS amount, count FROM t")
+        with pytest.warns(AdDuckDBWarning, match="Columns that moved") as rec:
+            ad_duckdb.score(con, "m", "cents", outputs=["anomaly_score"])
+        msg = next(str(w.message) for w in rec if "Columns that moved" in str(w.message))
+        assert "of the rows with a value above its training range" in msg, msg
+        assert re.search(r"median [\d.e+]+ against [\d.]+ in training \((99\.\d|100|101)x\)", msg), msg
+        assert "check 'amount' at its source" in msg, msg
+        assert "looks like other units" in msg and "(amount / 100 AS amount)" in msg, msg
+        assert "'count'" not in msg, msg  # the column that stayed is not named
+        # shrunk by a third: below, as a fraction, no units hint for a factor unlike a power of ten
+        con.execute("CREATE TABLE small AS SELECT amount / 3 AS amount, count / 3 AS count FROM t")
+        with pytest.warns(AdDuckDBWarning, match="Columns that moved") as rec:
+            ad_duckdb.score(con, "m", "small", outputs=["anomaly_score"])
+        msg = next(str(w.message) for w in rec if "Columns that moved" in str(w.message))
+        assert "below its training range" in msg and "(1/3x)" not in msg and "(1/3)" in msg, msg
+        assert "check 'count' at its source" in msg, msg
+        assert "other units" not in msg, msg
+    finally:
+        con.close()

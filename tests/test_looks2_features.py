@@ -67,7 +67,6 @@ def test_one_huge_value_does_not_switch_a_column_to_the_signed_log() -> None:
     bulk = rng.normal(100, 10, 1000)
     one = np.r_[bulk, 1e9]
     assert skewness(one) > 2 and not heavy_tailed(one)
-    assert heavy_tailed(np.r_[bulk, 1e9, 1e9])  # two such values are a tail of their own
     assert heavy_tailed(rng.lognormal(3, 1.2, 1000)) and heavy_tailed(np.r_[np.zeros(799), 1.0])
     specs, _ = fit_specs(np.c_[one, rng.normal(size=1001)], ["amount", "x"], ["DOUBLE", "DOUBLE"], model="m",
                          source="t")

@@ -109,7 +109,7 @@ def test_the_moved_columns_note_prints_a_narrow_range_of_large_values_apart() ->
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="Columns that moved") as caught:
             ad_duckdb.score(con, "m", "SELECT pressure + 400 AS pressure, flow FROM r", outputs=["anomaly_score"])
         msg = next(str(w.message) for w in caught if "Columns that moved" in str(w.message))
-        got = re.search(r"'pressure' \(\S+ of the rows with a value outside its training range (\S+) to (\S+) "
+        got = re.search(r"'pressure' \(\S+ of the rows with a value (?:above|below) its training range (\S+) to (\S+) "
                         r"\(the middle 99% of its training values\); median (\S+) against (\S+) in training", msg)
         assert got, msg
         lo, hi, median, fill = (float(g) for g in got.groups())
