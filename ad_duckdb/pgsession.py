@@ -38,6 +38,7 @@ from .pgdupnames import postgres_duplicates, renaming, stored_like_renamed
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
+from .pgjsonagg import json_builders
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
 from .pgoncommit import OnCommitTables
@@ -608,9 +609,11 @@ class Session:
         sql = public_as_main(values_names(sql), self.real_public)
         # (PostgreSQL's JSON path operators before the names, which DuckDB's parser reads: pgcolnames names their
         # macros' calls ?column?, as PostgreSQL names an operator's)
-        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(postgres_names(
-            json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.table_columns, self.query_columns,
-            self.macro_bodies), self.query_types), self.table_columns, self.query_columns, self.macro_bodies))))
+        # (PostgreSQL's JSON aggregates and builders after the names: an unnamed json_agg(x) is json_agg, pgjsonagg)
+        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(json_builders(
+            postgres_names(json_paths(temp_table_sql(self.cursors.catalog(sql))))), self.table_columns,
+            self.query_columns, self.macro_bodies), self.query_types), self.table_columns, self.query_columns,
+            self.macro_bodies))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
