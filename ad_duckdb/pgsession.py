@@ -41,6 +41,7 @@ from .pgformat import pg_formats
 from .pgjsonagg import json_builders
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
+from .pgnumscale import parameter_scales
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
@@ -609,6 +610,7 @@ class Session:
         sql = public_as_main(values_names(sql), self.real_public)
         # (PostgreSQL's JSON path operators before the names, which DuckDB's parser reads: pgcolnames names their
         # macros' calls ?column?, as PostgreSQL names an operator's)
+        sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
         # (PostgreSQL's JSON aggregates and builders after the names: an unnamed json_agg(x) is json_agg, pgjsonagg)
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(json_builders(
             postgres_names(json_paths(temp_table_sql(self.cursors.catalog(sql))))), self.table_columns,

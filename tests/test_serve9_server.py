@@ -4,8 +4,11 @@ scales, the # operator, PIVOTs of several aggregates. The servers come from test
 
 from __future__ import annotations
 
+import asyncio
+import decimal
 from typing import Any
 
+import asyncpg
 import psycopg
 
 import test_server
@@ -58,3 +61,37 @@ def test_json_aggregates_and_builders_as_orms_send_them(server: Server) -> None:
         assert {t for _, t in names} == {114}
         assert rows == [({"1": "x", "n": {"y": None}}, {"a": 7}, [1, "a"], 2, {"a": 1})]
         conn.rollback()
+
+
+def test_a_numeric_parameter_cast_to_numeric_keeps_its_own_scale(server: Server) -> None:
+    """%s::numeric[] (and %s::numeric) of psycopg's Decimals came back with 10 decimals, Decimal('1.5000000000') for
+    Decimal('1.5'), and a value of more decimals was rounded to 10: the server reads a bare numeric as DECIMAL(38,10).
+    PostgreSQL returns the value as sent. The cast of a parameter bound to Decimals names the scale they need now (a
+    list's largest: DuckDB's list has one type), by the simple and the binary protocol, psycopg and asyncpg alike; a
+    literal's ::numeric keeps the server's 10 decimals (round(avg(x)::numeric, 4))."""
+    d = decimal.Decimal
+    with psycopg.connect(server.url()) as conn:
+        names, rows = _typed(conn, "SELECT %s::numeric[] AS a, %s::numeric AS b, CAST(%s AS pg_catalog.numeric) AS c, "
+                                   "%s::numeric AS d, 1.5::numeric AS e",
+                             ([d("1.5"), d("2.25"), None], d("1.5"), d("-12.125"), d("0.123456789012345")))
+        assert [t for _, t in names] == [1231, 1700, 1700, 1700, 1700]
+        assert [str(v) for v in rows[0][0]] == ["1.50", "2.25", "None"]
+        assert [str(v) for v in rows[0][1:]] == ["1.5", "-12.125", "0.123456789012345", "1.5000000000"]
+        assert conn.execute("SELECT %b::numeric[]", ([d("7"), d("0.5")],)).fetchall() == [([d("7.0"), d("0.5")],)]
+        assert str(conn.execute("SELECT %s::numeric", (d("1.5"),), prepare=True).fetchall()[0][0]) == "1.5"
+        conn.execute("CREATE TEMP TABLE np (price DECIMAL(12, 2))")
+        conn.execute("INSERT INTO np VALUES (1.5), (2.25), (3)")
+        assert conn.execute("SELECT price FROM np WHERE price = ANY(%s::numeric[]) ORDER BY price",
+                            ([d("1.5"), d("3.00")],)).fetchall() == [(d("1.50"),), (d("3.00"),)]
+        conn.rollback()
+
+    async def run() -> list[Any]:
+        conn = await asyncpg.connect(server.url())
+        try:
+            return list(await conn.fetchrow("SELECT $1::numeric[] AS a, $2::numeric AS b", [d("1.5"), d("2.25")],
+                                            d("0.5")))
+        finally:
+            await conn.close()
+
+    assert [[str(v) for v in a] if isinstance(a, list) else str(a) for a in asyncio.run(run())] == [
+        ["1.50", "2.25"], "0.5"]
