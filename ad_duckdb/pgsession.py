@@ -127,6 +127,7 @@ from .pgsql import PG_VERSION as PG_VERSION
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
 from .pgtypes import type_of
 from .pgvalues import values_names
+from .pgxor import xor_operators
 from .pgzones import Zone, offset_zone
 from .sqltext import quote_ident, quote_literal
 from .udfs import register
@@ -608,12 +609,12 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
-        # (PostgreSQL's JSON path operators before the names, which DuckDB's parser reads: pgcolnames names their
-        # macros' calls ?column?, as PostgreSQL names an operator's)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
+        # (PostgreSQL's JSON path operators and # before the names, which DuckDB's parser reads: pgcolnames names
+        # their macros' calls ?column?, as PostgreSQL names an operator's)
         # (PostgreSQL's JSON aggregates and builders after the names: an unnamed json_agg(x) is json_agg, pgjsonagg)
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(json_builders(
-            postgres_names(json_paths(temp_table_sql(self.cursors.catalog(sql))))), self.table_columns,
+            postgres_names(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))))), self.table_columns,
             self.query_columns, self.macro_bodies), self.query_types), self.table_columns, self.query_columns,
             self.macro_bodies))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
@@ -1070,14 +1071,14 @@ class Session:
         except duckdb.Error:
             return None
 
-    def query_types(self, sql: str) -> list[int] | None:
-        """The PostgreSQL type OIDs of query ``sql``'s result, bound by DuckDB and not run; for pgpivotsum, the type
-        of a PIVOT's sum's argument. None as for ``query_columns``."""
+    def query_types(self, sql: str) -> list[tuple[str, int]] | None:
+        """The columns (name, PostgreSQL type OID) of query ``sql``'s result, bound by DuckDB and not run; for
+        pgpivotsum, the type of a PIVOT's sum's argument and the sum's name. None as for ``query_columns``."""
         if self.status == b"E":
             return None
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
-            return [c[1] for c in _columns(self.cur, sql, 0)]
+            return [(c[0], c[1]) for c in _columns(self.cur, sql, 0)]
         except duckdb.Error:
             return None
 

@@ -95,3 +95,43 @@ def test_a_numeric_parameter_cast_to_numeric_keeps_its_own_scale(server: Server)
 
     assert [[str(v) for v in a] if isinstance(a, list) else str(a) for a in asyncio.run(run())] == [
         ["1.50", "2.25"], "0.5"]
+
+
+def test_the_xor_operator_as_postgresql_binds_it(server: Server) -> None:
+    """a # b, PostgreSQL's bitwise XOR of integers (a flags column's changed bits), failed with 'syntax error at or
+    near "#"': DuckDB has only the function xor. It is that function now, its operands bound as PostgreSQL's grammar
+    binds them (below + - * /, left to right with & | << >>), its column named ?column?, in a WHERE, with parameters;
+    the JSON path operators #> and #>> are unchanged."""
+    with psycopg.connect(server.url()) as conn:
+        names, rows = _typed(conn, "SELECT 5 # 3, 12 # 10 & 6, 1 + 2 # 4 * 2, 1 # 2 # 4 AS chained, -x::int # %s AS p "
+                                   "FROM (VALUES (7)) v(x) WHERE x # 1 = 6", (2,))
+        assert names == [("?column?", 23), ("?column?", 23), ("?column?", 23), ("chained", 23), ("p", 23)]
+        assert rows == [(6, 6, 11, 7, -5)]  # (12 # 10) & 6, (1 + 2) # (4 * 2), (1 # 2) # 4, (-7) # 2
+        assert conn.execute("""SELECT '{"a": [5]}'::json #>> '{a,0}', ('{"a": 5}'::json #>> '{a}')::int # 1""").fetchall(
+            ) == [("5", 4)]
+        conn.rollback()
+
+
+def test_a_pivots_several_aggregates_sum_integers_as_bigint(server: Server) -> None:
+    """PIVOT t ON cat USING sum(qty), count(*) kept numeric sum columns (Decimals in psycopg) where one aggregate's,
+    and the same sum outside a PIVOT, are bigint, as PostgreSQL's sum of integers: DuckDB names several aggregates'
+    columns after their text (a_sum(qty)), which the cast changed. Each sum of a small integer type is bigint now,
+    its columns named as before (an aliased one by its alias); a sum of bigint or decimal stays numeric and exact."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE pvs (g INTEGER, cat VARCHAR, qty INTEGER, small SMALLINT, big BIGINT, "
+                     "price DECIMAL(12, 1))")
+        conn.execute("INSERT INTO pvs VALUES (0, 'a', 1, 1, 1, 1.5), (0, 'b', 2, 2, 2, 3.0), (1, 'a', 4, 4, 4, 0.5)")
+        names, rows = _typed(conn, "PIVOT pvs ON cat USING sum(qty), count(*) GROUP BY g ORDER BY g")
+        assert names == [("g", 23), ("a_sum(qty)", 20), ("a_count_star()", 20), ("b_sum(qty)", 20),
+                         ("b_count_star()", 20)]
+        assert rows == [(0, 1, 1, 2, 1), (1, 4, 1, None, 0)]
+        names, rows = _typed(conn, "PIVOT pvs ON cat IN ('a') USING sum(qty) AS s, SUM(small * 2), sum(big), "
+                                   "sum(price), avg(qty) GROUP BY g ORDER BY g")
+        assert names == [("g", 23), ("a_s", 20), ("a_sum((small * 2))", 20), ("a_sum(big)", 1700),
+                         ("a_sum(price)", 1700), ("a_avg(qty)", 701)]
+        assert [tuple(map(str, r)) for r in rows] == [("0", "1", "2", "1", "1.5", "1.0"), ("1", "4", "8", "4", "0.5", "4.0")]
+        names, rows = _typed(conn, "SELECT * FROM (SELECT g, cat, qty FROM pvs) PIVOT (sum(qty), max(qty) "
+                                   "FOR cat IN ('a', 'b')) ORDER BY g")
+        assert names == [("g", 23), ("a_sum(qty)", 20), ("a_max(qty)", 23), ("b_sum(qty)", 20), ("b_max(qty)", 23)]
+        assert rows == [(0, 1, 1, 2, 2), (1, 4, 4, None, None)]
+        conn.rollback()
