@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import decimal
+import shutil
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -135,3 +137,33 @@ def test_a_pivots_several_aggregates_sum_integers_as_bigint(server: Server) -> N
         assert names == [("g", 23), ("a_sum(qty)", 20), ("a_max(qty)", 23), ("b_sum(qty)", 20), ("b_max(qty)", 23)]
         assert rows == [(0, 1, 1, 2, 2), (1, 4, 4, None, None)]
         conn.rollback()
+
+
+_PRIVILEGES_SQL = (  # Metabase's table privileges (its postgres driver), as a read-only role's are read
+    "SELECT t.objectname, pg_catalog.has_table_privilege(current_user, '\"' || t.schemaname || '\".\"' || "
+    "t.objectname || '\"', 'SELECT') AS s, pg_catalog.has_table_privilege(current_user, '\"' || t.schemaname || "
+    "'\".\"' || t.objectname || '\"', 'INSERT') AS i, has_table_privilege('transactions', 'update, delete') AS ud, "
+    "has_table_privilege('transactions', 'SELECT WITH GRANT OPTION') AS g, "
+    "has_any_column_privilege('transactions', 'UPDATE') AS c, has_column_privilege('transactions', 'amount', "
+    "'select') AS cs, has_schema_privilege(current_user, 'main', 'CREATE') AS sc, "
+    "has_schema_privilege('main', 'USAGE') AS su FROM (SELECT schemaname, tablename AS objectname FROM "
+    "pg_catalog.pg_tables UNION SELECT schemaname, viewname FROM pg_catalog.pg_views) t "
+    "WHERE t.objectname = 'transactions'")
+
+
+def test_table_privileges_say_what_the_server_allows(server: Server, warehouse: str, tmp_path: Path) -> None:
+    """has_table_privilege(..., 'INSERT') (Metabase's table privileges, which decide its uploads and actions; DBeaver
+    and pgAdmin) said true on a read-only server, where every write fails, though psql's \\dp said duckdb=r/duckdb:
+    DuckDB's own answers true to anything. It says what the server allows now, as \\dp does: SELECT only on a
+    read-only server, the writes too with --read-write (no TRIGGER); a list of privileges is any of them, as in
+    PostgreSQL; a column's and a schema's (CREATE) alike."""
+    with psycopg.connect(server.url()) as conn:
+        assert conn.execute(_PRIVILEGES_SQL).fetchall() == [
+            ("transactions", True, False, False, True, False, True, False, True)]
+        conn.rollback()
+    db = str(tmp_path / "rw.duckdb")
+    shutil.copy(warehouse, db)
+    with test_server.serve(db, "--read-write") as s, psycopg.connect(s.url()) as conn:
+        assert conn.execute(_PRIVILEGES_SQL).fetchall() == [
+            ("transactions", True, True, True, True, True, True, True, True)]
+        assert conn.execute("SELECT has_table_privilege('transactions', 'TRIGGER')").fetchall() == [(False,)]
