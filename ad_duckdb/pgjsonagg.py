@@ -1,6 +1,7 @@
 """PostgreSQL's JSON builders as ORMs and BI tools send them: ``json_agg`` / ``jsonb_agg``, ``json_object_agg`` /
 ``jsonb_object_agg``, ``json_build_object`` / ``jsonb_build_object``, ``json_build_array`` / ``jsonb_build_array``
-and ``to_jsonb``, which DuckDB lacks (or, for json_build_object, had only as a session macro of up to 16 arguments).
+and ``to_jsonb``, which DuckDB lacks (or, for json_build_object, had only as a session macro of up to 16 arguments);
+and ``json_extract_path[_text]`` / ``jsonb_extract_path[_text]`` of several keys, pgjsonpath's macros.
 
 Django's ``JSONBAgg``, Prisma's relation joins, Hasura and PostgREST nest related rows with them
 (``coalesce(jsonb_agg(jsonb_build_object('id', t.id, ...)), '[]')``), so such a query failed with 'Scalar Function
@@ -14,6 +15,7 @@ SQL.
 
 from __future__ import annotations
 
+from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
 from .pgsumscope import Tokens, closing
 from .sqltext import words_if
 
@@ -24,7 +26,13 @@ _RENAMED = {"json_build_array": "json_array", "jsonb_build_array": "json_array",
             "json_object_agg": "json_group_object", "jsonb_object_agg": "json_group_object",
             "row_to_json": "row_to_json"}
 _OBJECTS = ("json_build_object", "jsonb_build_object")
-_NEEDLES = ("json_agg", "jsonb_agg", "build_object", "build_array", "to_jsonb", "object_agg", "row_to_json")
+# PostgreSQL's path extraction, its keys a variadic list: the session's macros of j #> path and j #>> path (pgjsonpath).
+# DuckDB's json_extract_path takes one path, which for a plain key reads as PostgreSQL's; so a call of one key is left
+# to it, and only the jsonb_ names, which DuckDB lacks, always become the macros.
+_PATHS = {"json_extract_path": JSON_PATH, "jsonb_extract_path": JSON_PATH,
+          "json_extract_path_text": JSON_PATH_TEXT, "jsonb_extract_path_text": JSON_PATH_TEXT}
+_NEEDLES = ("json_agg", "jsonb_agg", "build_object", "build_array", "to_jsonb", "object_agg", "row_to_json",
+            "extract_path")
 
 
 def json_builders(sql: str) -> str:
@@ -41,7 +49,7 @@ def json_builders(sql: str) -> str:
 def _is_call(toks: Tokens, i: int) -> bool:
     """Whether token ``i`` names one of this module's functions in a call (bare or pg_catalog's)."""
     if toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword") or toks[i][1].lower() not in (
-            *_AGGREGATES, *_RENAMED, *_OBJECTS):
+            *_AGGREGATES, *_RENAMED, *_OBJECTS, *_PATHS):
         return False
     # another schema's function of that name is the user's own
     return i < 2 or toks[i - 1][1] != "." or toks[i - 2][1].lower() == "pg_catalog"
@@ -61,27 +69,33 @@ def _rewritten(sql: str, toks: Tokens, i: int) -> str:
     if name in _RENAMED:
         return f"{head}{_RENAMED[name]}{args}{sql[end:]}"
     if name in _OBJECTS:
-        return f"{head}json_object({_text_keys(toks, i + 1, close, sql)}){sql[end:]}"
+        pairs = _arguments(toks, i + 1, close, sql)
+        keyed = [f"CAST({a} AS VARCHAR)" if n % 2 == 0 else a for n, a in enumerate(pairs)]
+        return f"{head}json_object({', '.join(keyed)}){sql[end:]}"
+    if name in _PATHS:
+        path = _arguments(toks, i + 1, close, sql)
+        if len(path) < 2 or len(path) == 2 and not name.startswith("jsonb"):
+            return sql  # DuckDB's own (the next round reads the calls before it)
+        keys = ", ".join(f"CAST({k} AS VARCHAR)" for k in path[1:])
+        return f"{head}{_PATHS[name]}({path[0]}, [{keys}]){sql[end:]}"
     tail = _clauses_end(toks, close)
     after = toks[tail][0] + len(toks[tail][1])
     return f"{head}to_json({_AGGREGATES[name]}{args}{sql[end:after]}){sql[after:]}"
 
 
-def _text_keys(toks: Tokens, open_: int, close: int, sql: str) -> str:
-    """The arguments of the call whose parenthesis opens at ``open_`` and shuts at ``close``, each key (the 1st, 3rd,
-    ...) cast to VARCHAR: PostgreSQL takes a key of any type as its text, DuckDB's json_object only text."""
+def _arguments(toks: Tokens, open_: int, close: int, sql: str) -> list[str]:
+    """The arguments' texts of the call whose parenthesis opens at token ``open_`` and shuts at ``close``."""
     args: list[str] = []
     depth, start = 0, open_ + 1
     for j in range(open_ + 1, close + 1):
         w = toks[j][1]
         if j == close or depth == 0 and w == ",":
             if j > start:
-                text = sql[toks[start][0]:toks[j - 1][0] + len(toks[j - 1][1])]
-                args.append(f"CAST({text} AS VARCHAR)" if len(args) % 2 == 0 else text)
+                args.append(sql[toks[start][0]:toks[j - 1][0] + len(toks[j - 1][1])])
             start = j + 1
             continue
         depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
-    return ", ".join(args)
+    return args
 
 
 def _clauses_end(toks: Tokens, close: int) -> int:

@@ -167,3 +167,19 @@ def test_table_privileges_say_what_the_server_allows(server: Server, warehouse: 
         assert conn.execute(_PRIVILEGES_SQL).fetchall() == [
             ("transactions", True, True, True, True, True, True, True, True)]
         assert conn.execute("SELECT has_table_privilege('transactions', 'TRIGGER')").fetchall() == [(False,)]
+
+
+def test_json_extract_path_of_several_keys_as_postgresql(server: Server) -> None:
+    """jsonb_extract_path_text(j, 'a', 'b') (PostgreSQL's function form of j #>> '{a,b}', what ORMs write for a key
+    inside a json column) failed with 'Scalar Function with name jsonb_extract_path_text does not exist!', and
+    json_extract_path(j, 'a', 'b') with DuckDB's 'No function matches': DuckDB's takes one path. Both read the keys
+    as PostgreSQL's now (an array's element by its index); one key stays DuckDB's, which reads it the same."""
+    with psycopg.connect(server.url()) as conn:
+        names, rows = _typed(conn, """SELECT jsonb_extract_path_text(d, 'a', 'b'), json_extract_path(d, 'a', 'b') AS j,
+                                      json_extract_path_text(d, 'l', %s::text), jsonb_extract_path(d, 'a'),
+                                      json_extract_path_text(d, 'a') AS one FROM (SELECT '{"a": {"b": 5}, "l": [7, 8]}'
+                                      ::json AS d) t""", (1,))
+        assert names == [("jsonb_extract_path_text", 25), ("j", 114), ("json_extract_path_text", 25),
+                         ("jsonb_extract_path", 114), ("one", 25)]
+        assert rows == [("5", 5, "8", {"b": 5}, '{"b":5}')]
+        conn.rollback()
