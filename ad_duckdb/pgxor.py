@@ -10,7 +10,7 @@ leaves the statement to DuckDB's own error. Runs after pgjsonpath, whose ``#>`` 
 
 from __future__ import annotations
 
-from .pgsumscope import Tokens, closing
+from .pgsumscope import Tokens
 from .sqltext import words_if
 
 XOR = "pg_xor"
@@ -60,51 +60,40 @@ def _part(toks: Tokens, j: int) -> bool | None:
 
 def _left(toks: Tokens, op: int) -> int | None:
     """The first token of the left operand of the ``#`` at ``op``."""
-    j, first = op - 1, None
-    while j >= 0:
-        w = toks[j][1]
-        if w in (")", "]"):
-            opened = _opening(toks, j)
-            if opened is None:
-                return None
-            j = opened
-        elif w in _SAME and first is not None:
-            pass
-        else:
-            part = _part(toks, j)
-            if part is None:
-                return None
-            if not part:
-                break
-        first, j = j, j - 1
-    return first
+    return _operand(toks, op, -1)
 
 
 def _right(toks: Tokens, op: int) -> int | None:
     """The last token of the right operand of the ``#`` at ``op``."""
-    j, last = op + 1, None
-    while j < len(toks):
+    return _operand(toks, op, 1)
+
+
+def _operand(toks: Tokens, op: int, step: int) -> int | None:
+    """The far token of the operand beside the ``#`` at ``op``, read away from it (``step`` -1: the left one)."""
+    j, far = op + step, None
+    while 0 <= j < len(toks):
         w = toks[j][1]
-        if w in ("(", "["):
-            shut = closing(toks, j)
-            if shut is None:
+        if w in (("(", "[") if step > 0 else (")", "]")):
+            matched = _matched(toks, j, step)
+            if matched is None:
                 return None
-            j = shut
-        else:
+            j = matched
+        elif not (step < 0 and w in _SAME and far is not None):  # (left-associative: a & b # c is (a & b) # c)
             part = _part(toks, j)
             if part is None:
                 return None
             if not part:
                 break
-        last, j = j, j + 1
-    return last
+        far, j = j, j + step
+    return far
 
 
-def _opening(toks: Tokens, close: int) -> int | None:
-    """The token opening the parenthesis or bracket that token ``close`` shuts."""
+def _matched(toks: Tokens, j: int, step: int) -> int | None:
+    """The token that shuts (``step`` 1) or opens (-1) the parenthesis or bracket at token ``j``."""
     depth = 0
-    for j in range(close, -1, -1):
-        depth += {")": 1, "]": 1, "(": -1, "[": -1}.get(toks[j][1], 0)
+    while 0 <= j < len(toks):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0) * step
         if depth == 0:
             return j
+        j += step
     return None
