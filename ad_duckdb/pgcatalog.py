@@ -871,8 +871,12 @@ SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_json_path(pg_json_arg, pg_path_arg) AS json_extract("
     "pg_json_arg::JSON, CASE WHEN len(pg_path_arg::VARCHAR[]) = 0 THEN '$' ELSE '/' || array_to_string(list_transform("
     "pg_path_arg::VARCHAR[], lambda k: replace(replace(k, '~', '~0'), '/', '~1')), '/') END)",
-    # a # b, PostgreSQL's bitwise XOR (pgxor): DuckDB's xor
-    "CREATE OR REPLACE TEMP MACRO pg_xor(pg_xor_left, pg_xor_right) AS xor(pg_xor_left, pg_xor_right)",
+    # a # b, PostgreSQL's bitwise XOR (pgxor): DuckDB's xor, each side in a coalesce with the other, so DuckDB's binder
+    # types a parameter by the other side (merchant_id # $1: an integer, as PostgreSQL infers it; asyncpg and pgx
+    # encode by it; a bare $1 IS NULL left it unknown); NULL of either side is NULL (its comparison is), as in PostgreSQL
+    "CREATE OR REPLACE TEMP MACRO pg_xor(pg_xor_left, pg_xor_right) AS CASE WHEN coalesce(pg_xor_left, pg_xor_right) = "
+    "pg_xor_left AND coalesce(pg_xor_right, pg_xor_left) = pg_xor_right THEN xor(coalesce(pg_xor_left, pg_xor_right), "
+    "coalesce(pg_xor_right, pg_xor_left)) END",
     # PostgreSQL's json inspection: json_typeof's names ('number' for any of DuckDB's numbers), the keys a row each
     "CREATE OR REPLACE TEMP MACRO json_typeof(pg_json_arg) AS CASE json_type(pg_json_arg::JSON) WHEN 'OBJECT' THEN "
     "'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN "

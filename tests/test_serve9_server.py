@@ -111,7 +111,17 @@ def test_the_xor_operator_as_postgresql_binds_it(server: Server) -> None:
         assert rows == [(6, 6, 11, 7, -5)]  # (12 # 10) & 6, (1 + 2) # (4 * 2), (1 # 2) # 4, (-7) # 2
         assert conn.execute("""SELECT '{"a": [5]}'::json #>> '{a,0}', ('{"a": 5}'::json #>> '{a}')::int # 1""").fetchall(
             ) == [("5", 4)]
+        assert conn.execute("SELECT 5 # NULL, NULL::int # 3, 5::bigint # 3::smallint").fetchall() == [(None, None, 6)]
         conn.rollback()
+
+    async def run() -> list[Any]:  # an untyped parameter takes the other side's type (asyncpg encodes by it)
+        conn = await asyncpg.connect(server.url())
+        try:
+            return list(await conn.fetchrow("SELECT x # $1 AS a, $2 # x AS b FROM (VALUES (6)) v(x)", 3, 5))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(run()) == [5, 3]
 
 
 def test_a_pivots_several_aggregates_sum_integers_as_bigint(server: Server) -> None:
