@@ -124,6 +124,7 @@ from .pgsql import (
 )
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
+from .pgsubstring import regex_substrings
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
 from .pgtypes import type_of
 from .pgvalues import values_names
@@ -612,11 +613,13 @@ class Session:
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
         # (PostgreSQL's JSON path operators and # before the names, which DuckDB's parser reads: pgcolnames names
         # their macros' calls ?column?, as PostgreSQL names an operator's)
-        # (PostgreSQL's JSON aggregates and builders after the names: an unnamed json_agg(x) is json_agg, pgjsonagg)
-        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(json_builders(
-            postgres_names(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))))), self.table_columns,
-            self.query_columns, self.macro_bodies), self.query_types), self.table_columns, self.query_columns,
-            self.macro_bodies))))
+        # (PostgreSQL's JSON aggregates and builders and its regular-expression substring after the names: an
+        # unnamed json_agg(x) is json_agg, pgjsonagg, substring(x FROM 'p') substring, pgsubstring)
+        sql = regex_substrings(json_builders(postgres_names(xor_operators(json_paths(temp_table_sql(
+            self.cursors.catalog(sql)))))))
+        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
+            sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
+            self.query_columns, self.macro_bodies))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):

@@ -193,3 +193,17 @@ def test_json_extract_path_of_several_keys_as_postgresql(server: Server) -> None
                          ("jsonb_extract_path", 114), ("one", 25)]
         assert rows == [("5", 5, "8", {"b": 5}, '{"b":5}')]
         conn.rollback()
+
+
+def test_substring_from_a_pattern_as_postgresqls_regular_expression(server: Server) -> None:
+    """substring(text FROM 'pattern') (Metabase's regexextract custom column; a code pulled out of text) failed with
+    "Could not convert string 'w..' to INT64": DuckDB reads FROM as the start position. With a literal pattern it is
+    PostgreSQL's regular-expression substring now: the first group's match (the whole match without a group), NULL
+    when nothing matches, the column named substring; substring(x FROM 2 FOR 3) stays a position's."""
+    with psycopg.connect(server.url()) as conn:
+        names, rows = _typed(conn, "SELECT substring('hello world' from 'w..'), substring(c FROM 'id-([0-9]+)') AS n, "
+                                   "substring(c FROM 'zz') AS none, substring(c FROM 2 FOR 3) AS pos, "
+                                   "substring(c FROM '[(]x') AS cls FROM (VALUES ('(xid-42;')) v(c)")
+        assert names == [("substring", 25), ("n", 25), ("none", 25), ("pos", 25), ("cls", 25)]
+        assert rows == [("wor", "42", None, "xid", "(x")]
+        conn.rollback()
