@@ -104,19 +104,36 @@ def extensions_sql(extensions: list[tuple[str, str | None, str | None]] | None) 
 _EXTENSION_ROWS = extensions_sql([])
 
 
-def role_sql(read_write: bool) -> tuple[str, str]:
+def role_sql(read_write: bool) -> tuple[str, ...]:
     """SQL: the session macros that say what the one role (pg_roles) may do, which is what the server allows:
     pg_table_acl(), every table's and view's privileges (pg_class.relacl; psql's \\dp, PgJDBC's getTablePrivileges):
     SELECT only on a read-only server, also INSERT, UPDATE, DELETE, TRUNCATE and REFERENCES on a ``read_write`` one
-    (no TRIGGER: DuckDB has none); and shobj_description(oid, catalog), which describes the role (psql's \\du+) and
-    nothing else (DuckDB's answer)."""
+    (no TRIGGER: DuckDB has none); shobj_description(oid, catalog), which describes the role (psql's \\du+) and
+    nothing else (DuckDB's answer); and the privilege inquiry functions that say the same (_privilege_macro)."""
     privileges = "arwdDx" if read_write else "r"
     mode = ("read-write: it may change the database" if read_write
             else "read-only: it may not change the database")
+    writes = ["INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES"] if read_write else []
     return (f"CREATE OR REPLACE TEMP MACRO pg_table_acl() AS [current_user || '={privileges}/' || current_user]",
             "CREATE OR REPLACE TEMP MACRO shobj_description(pg_obj_arg, pg_catalog_arg) AS CASE WHEN pg_catalog_arg "
             "IN ('pg_authid', 'pg_catalog.pg_authid') AND pg_obj_arg = 0 THEN 'every client of ad-duckdb serve, "
-            f"whatever user name it gives; {mode}' END")
+            f"whatever user name it gives; {mode}' END",
+            _privilege_macro("has_table_privilege", ["table"], ["SELECT", *writes]),
+            _privilege_macro("has_any_column_privilege", ["table"], ["SELECT", *writes[:2], *writes[4:]]),
+            _privilege_macro("has_column_privilege", ["table", "column"], ["SELECT", *writes[:2], *writes[4:]]),
+            _privilege_macro("has_schema_privilege", ["schema"], ["USAGE", *(["CREATE"] if read_write else [])]))
+
+
+def _privilege_macro(name: str, objects: list[str], held: list[str]) -> str:
+    """SQL: PostgreSQL's privilege inquiry function ``name`` (with and without its user argument) as what the one role
+    holds, ``held``, on any object: Metabase (its uploads and actions), DBeaver and pgAdmin read a table's INSERT from
+    has_table_privilege, which DuckDB's own answers true to anything, on a read-only server too. As PostgreSQL's, the
+    privilege may be a list (any of them) and say WITH GRANT OPTION (the role owns everything)."""
+    args = ", ".join(f"pg_{o}_arg" for o in objects)
+    test = ("list_bool_or(list_transform(string_split(upper(pg_privilege_arg), ','), lambda p: trim(replace(p, "
+            f"' WITH GRANT OPTION', '')) IN ({', '.join(repr(h) for h in held)})))")
+    return (f"CREATE OR REPLACE TEMP MACRO {name}({args}, pg_privilege_arg) AS {test}, "
+            f"(pg_user_arg, {args}, pg_privilege_arg) AS {test}")
 
 
 # Until the server says how it opened the database (Backend, session_sql): read-only, its default.
@@ -593,6 +610,7 @@ _CATALOG_SQL = (
     "true AS rolinherit, false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, "
     "false AS rolbypassrls, -1 AS rolconnlimit, NULL::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil",
     _ROLE_SQL[1],
+    *_ROLE_SQL[2:],
     # Nor extended statistics (psql's \\d NAME lists them).
     "CREATE OR REPLACE TEMP VIEW pg_statistic_ext AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS stxrelid, "
     "NULL::BIGINT AS stxnamespace, NULL::VARCHAR AS stxname, NULL::VARCHAR[] AS stxkind, NULL::INTEGER AS "
@@ -853,6 +871,12 @@ SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_json_path(pg_json_arg, pg_path_arg) AS json_extract("
     "pg_json_arg::JSON, CASE WHEN len(pg_path_arg::VARCHAR[]) = 0 THEN '$' ELSE '/' || array_to_string(list_transform("
     "pg_path_arg::VARCHAR[], lambda k: replace(replace(k, '~', '~0'), '/', '~1')), '/') END)",
+    # a # b, PostgreSQL's bitwise XOR (pgxor): DuckDB's xor, each side in a coalesce with the other, so DuckDB's binder
+    # types a parameter by the other side (merchant_id # $1: an integer, as PostgreSQL infers it; asyncpg and pgx
+    # encode by it; a bare $1 IS NULL left it unknown); NULL of either side is NULL (its comparison is), as in PostgreSQL
+    "CREATE OR REPLACE TEMP MACRO pg_xor(pg_xor_left, pg_xor_right) AS CASE WHEN coalesce(pg_xor_left, pg_xor_right) = "
+    "pg_xor_left AND coalesce(pg_xor_right, pg_xor_left) = pg_xor_right THEN xor(coalesce(pg_xor_left, pg_xor_right), "
+    "coalesce(pg_xor_right, pg_xor_left)) END",
     # PostgreSQL's json inspection: json_typeof's names ('number' for any of DuckDB's numbers), the keys a row each
     "CREATE OR REPLACE TEMP MACRO json_typeof(pg_json_arg) AS CASE json_type(pg_json_arg::JSON) WHEN 'OBJECT' THEN "
     "'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN "

@@ -38,8 +38,10 @@ from .pgdupnames import postgres_duplicates, renaming, stored_like_renamed
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
+from .pgjsonagg import json_builders
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
+from .pgnumscale import parameter_scales
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
@@ -122,9 +124,11 @@ from .pgsql import (
 )
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
+from .pgsubstring import regex_substrings
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
 from .pgtypes import type_of
 from .pgvalues import values_names
+from .pgxor import xor_operators
 from .pgzones import Zone, offset_zone
 from .sqltext import quote_ident, quote_literal
 from .udfs import register
@@ -606,11 +610,16 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
-        # (PostgreSQL's JSON path operators before the names, which DuckDB's parser reads: pgcolnames names their
-        # macros' calls ?column?, as PostgreSQL names an operator's)
-        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(postgres_names(
-            json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.table_columns, self.query_columns,
-            self.macro_bodies), self.query_types), self.table_columns, self.query_columns, self.macro_bodies))))
+        sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
+        # (PostgreSQL's JSON path operators and # before the names, which DuckDB's parser reads: pgcolnames names
+        # their macros' calls ?column?, as PostgreSQL names an operator's)
+        # (PostgreSQL's JSON aggregates and builders and its regular-expression substring after the names: an
+        # unnamed json_agg(x) is json_agg, pgjsonagg, substring(x FROM 'p') substring, pgsubstring)
+        sql = regex_substrings(json_builders(postgres_names(xor_operators(json_paths(temp_table_sql(
+            self.cursors.catalog(sql)))))))
+        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
+            sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
+            self.query_columns, self.macro_bodies))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -1065,14 +1074,14 @@ class Session:
         except duckdb.Error:
             return None
 
-    def query_types(self, sql: str) -> list[int] | None:
-        """The PostgreSQL type OIDs of query ``sql``'s result, bound by DuckDB and not run; for pgpivotsum, the type
-        of a PIVOT's sum's argument. None as for ``query_columns``."""
+    def query_types(self, sql: str) -> list[tuple[str, int]] | None:
+        """The columns (name, PostgreSQL type OID) of query ``sql``'s result, bound by DuckDB and not run; for
+        pgpivotsum, the type of a PIVOT's sum's argument and the sum's name. None as for ``query_columns``."""
         if self.status == b"E":
             return None
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
-            return [c[1] for c in _columns(self.cur, sql, 0)]
+            return [(c[0], c[1]) for c in _columns(self.cur, sql, 0)]
         except duckdb.Error:
             return None
 

@@ -1,0 +1,109 @@
+"""PostgreSQL's JSON builders as ORMs and BI tools send them: ``json_agg`` / ``jsonb_agg``, ``json_object_agg`` /
+``jsonb_object_agg``, ``json_build_object`` / ``jsonb_build_object``, ``json_build_array`` / ``jsonb_build_array``
+and ``to_jsonb``, which DuckDB lacks (or, for json_build_object, had only as a session macro of up to 16 arguments);
+and ``json_extract_path[_text]`` / ``jsonb_extract_path[_text]`` of several keys, pgjsonpath's macros.
+
+Django's ``JSONBAgg``, Prisma's relation joins, Hasura and PostgREST nest related rows with them
+(``coalesce(jsonb_agg(jsonb_build_object('id', t.id, ...)), '[]')``), so such a query failed with 'Scalar Function
+with name json_agg does not exist!'. DuckDB's own ``json_group_array`` is a macro, which takes no ``ORDER BY``,
+``FILTER`` or ``DISTINCT``; so an aggregate becomes ``to_json(list(...))`` around DuckDB's ``list``, a real aggregate
+that keeps its ORDER BY, DISTINCT, FILTER and OVER and, as PostgreSQL's json_agg, gives NULL for no rows and a JSON
+null for a NULL row. A builder becomes DuckDB's ``json_object`` (keys cast to text, as PostgreSQL reads them) or
+``json_array``. Runs after pgcolnames, so an unnamed column keeps PostgreSQL's name (``json_agg``). Nothing here runs
+SQL.
+"""
+
+from __future__ import annotations
+
+from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
+from .pgsumscope import Tokens, closing
+from .sqltext import words_if
+
+# aggregate -> the DuckDB aggregate its argument list goes to, inside to_json(...)
+_AGGREGATES = {"json_agg": "list", "jsonb_agg": "list"}
+# function -> DuckDB's function of the same arguments
+_RENAMED = {"json_build_array": "json_array", "jsonb_build_array": "json_array", "to_jsonb": "to_json",
+            "json_object_agg": "json_group_object", "jsonb_object_agg": "json_group_object",
+            "row_to_json": "row_to_json"}
+_OBJECTS = ("json_build_object", "jsonb_build_object")
+# PostgreSQL's path extraction, its keys a variadic list: the session's macros of j #> path and j #>> path (pgjsonpath).
+# DuckDB's json_extract_path takes one path, which for a plain key reads as PostgreSQL's; so a call of one key is left
+# to it, and only the jsonb_ names, which DuckDB lacks, always become the macros.
+_PATHS = {"json_extract_path": JSON_PATH, "jsonb_extract_path": JSON_PATH,
+          "json_extract_path_text": JSON_PATH_TEXT, "jsonb_extract_path_text": JSON_PATH_TEXT}
+_NEEDLES = ("json_agg", "jsonb_agg", "build_object", "build_array", "to_jsonb", "object_agg", "row_to_json",
+            "extract_path")
+
+
+def json_builders(sql: str) -> str:
+    """``sql`` with PostgreSQL's JSON aggregates and builders (module doc) as DuckDB's, innermost first."""
+    done = len(sql) + 1  # the last call's start: each round rewrites the last call before it, read anew
+    while (toks := words_if(sql, *_NEEDLES)) is not None:
+        found = next((i for i in range(len(toks) - 2, -1, -1) if toks[i][0] < done and _is_call(toks, i)), None)
+        if found is None:
+            return sql
+        sql, done = _rewritten(sql, toks, found), toks[found][0]
+    return sql
+
+
+def _is_call(toks: Tokens, i: int) -> bool:
+    """Whether token ``i`` names one of this module's functions in a call (bare or pg_catalog's)."""
+    if toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword") or toks[i][1].lower() not in (
+            *_AGGREGATES, *_RENAMED, *_OBJECTS, *_PATHS):
+        return False
+    # another schema's function of that name is the user's own
+    return i < 2 or toks[i - 1][1] != "." or toks[i - 2][1].lower() == "pg_catalog"
+
+
+def _rewritten(sql: str, toks: Tokens, i: int) -> str:
+    """``sql`` with the call named at token ``i`` as DuckDB's."""
+    name = toks[i][1].lower()
+    start = i - 2 if i >= 2 and toks[i - 1][1] == "." else i
+    close = closing(toks, i + 1)
+    if close is None:
+        return sql
+    head, end = sql[:toks[start][0]], toks[close][0] + 1
+    args = sql[toks[i + 1][0]:end]
+    if close == i + 5 and toks[i + 3][1] == "." and toks[i + 4][1] == "*":
+        args = f"({toks[i + 2][1]})"  # json_agg(t.*): the row, DuckDB's t (whose star expands to its columns)
+    if name in _RENAMED:
+        return f"{head}{_RENAMED[name]}{args}{sql[end:]}"
+    if name in _OBJECTS:
+        pairs = _arguments(toks, i + 1, close, sql)
+        keyed = [f"CAST({a} AS VARCHAR)" if n % 2 == 0 else a for n, a in enumerate(pairs)]
+        return f"{head}json_object({', '.join(keyed)}){sql[end:]}"
+    if name in _PATHS:
+        path = _arguments(toks, i + 1, close, sql)
+        if len(path) < 2 or len(path) == 2 and not name.startswith("jsonb"):
+            return sql  # DuckDB's own (the next round reads the calls before it)
+        keys = ", ".join(f"CAST({k} AS VARCHAR)" for k in path[1:])
+        return f"{head}{_PATHS[name]}({path[0]}, [{keys}]){sql[end:]}"
+    tail = _clauses_end(toks, close)
+    after = toks[tail][0] + len(toks[tail][1])
+    return f"{head}to_json({_AGGREGATES[name]}{args}{sql[end:after]}){sql[after:]}"
+
+
+def _arguments(toks: Tokens, open_: int, close: int, sql: str) -> list[str]:
+    """The arguments' texts of the call whose parenthesis opens at token ``open_`` and shuts at ``close``."""
+    args: list[str] = []
+    depth, start = 0, open_ + 1
+    for j in range(open_ + 1, close + 1):
+        w = toks[j][1]
+        if j == close or depth == 0 and w == ",":
+            if j > start:
+                args.append(sql[toks[start][0]:toks[j - 1][0] + len(toks[j - 1][1])])
+            start = j + 1
+            continue
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
+    return args
+
+
+def _clauses_end(toks: Tokens, close: int) -> int:
+    """The last token of an aggregate call whose argument list shuts at ``close``: past its FILTER (...) and its
+    OVER (...) or OVER name."""
+    end = close
+    if end + 2 < len(toks) and toks[end + 1][1].lower() == "filter" and toks[end + 2][1] == "(":
+        end = closing(toks, end + 2) or end
+    if end + 2 < len(toks) and toks[end + 1][1].lower() == "over":
+        end = (closing(toks, end + 2) or end) if toks[end + 2][1] == "(" else end + 2
+    return end

@@ -1,0 +1,71 @@
+"""A numeric parameter cast to numeric keeps its own scale, as PostgreSQL's unconstrained numeric does.
+
+The server reads a bare ``::numeric`` as DECIMAL(38,10) (pgsql._CAST_TYPES), so ``round(avg(x)::numeric, 4)`` keeps
+its decimals; but ``WHERE price = ANY(%s::numeric[])`` or ``SELECT %s::numeric`` of psycopg's Decimals came back with
+10 decimals (``Decimal('1.5000000000')`` for ``Decimal('1.5')``), where PostgreSQL returns the value as sent. At
+Execute the values are known: such a cast of a parameter bound to Decimals (or a list of them) names the precision
+the values need, ``numeric(38, s)`` with ``s`` their largest scale (a list's elements share one type in DuckDB, so
+``[1.5, 2.25]`` is ``[1.50, 2.25]``). Values that would not fit 38 digits at that scale keep the server's reading.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Sequence
+from typing import Any
+
+from .sqltext import words_if
+
+_NUMERIC = ("numeric", "decimal")
+
+
+def parameter_scales(sql: str, params: Sequence[Any] | None) -> str:
+    """``sql`` with each ``$n::numeric`` (``numeric[]``, ``CAST($n AS numeric)``, pg_catalog's) of a parameter bound
+    to Decimals as ``$n::numeric(38, s)``, ``s`` its values' largest scale."""
+    if not params or not any(_decimals(p) for p in params):
+        return sql
+    toks = words_if(sql, *_NUMERIC)
+    if not toks:
+        return sql
+    out, last = [], 0
+    for i in range(len(toks) - 3):
+        if toks[i][1] != "$" or not toks[i + 1][1].isdigit() or not 1 <= int(toks[i + 1][1]) <= len(params):
+            continue
+        k = i + 2
+        if toks[k][1] == "::":
+            k += 1
+        elif toks[k][1].lower() == "as" and i >= 2 and toks[i - 1][1] == "(" and toks[i - 2][1].lower() == "cast":
+            k += 1
+        else:
+            continue
+        if k + 2 < len(toks) and toks[k][1].lower() == "pg_catalog" and toks[k + 1][1] == ".":
+            k += 2
+        if k >= len(toks) or toks[k][1].lower() not in _NUMERIC or k + 1 < len(toks) and toks[k + 1][1] == "(":
+            continue  # not numeric, or the client's own precision
+        scale = _scale(_decimals(params[int(toks[i + 1][1]) - 1]))
+        if scale is not None:
+            end = toks[k][0] + len(toks[k][1])
+            out += [sql[last:end], f"(38, {scale})"]
+            last = end
+    return "".join([*out, sql[last:]]) if out else sql
+
+
+def _decimals(value: Any) -> list[decimal.Decimal]:
+    """The Decimals a parameter's value is (a list's non-NULL elements); [] for any other value."""
+    values = value if isinstance(value, list) else [value]
+    found = [v for v in values if v is not None]
+    return found if found and all(isinstance(v, decimal.Decimal) for v in found) else []
+
+
+def _scale(values: list[decimal.Decimal]) -> int | None:
+    """The largest scale of ``values``, when DECIMAL(38, it) holds them all; else None."""
+    if not values or not all(v.is_finite() for v in values):
+        return None
+    scales, whole = [], []
+    for v in values:
+        _, digits, exp = v.as_tuple()
+        assert isinstance(exp, int)
+        scales.append(max(-exp, 0))
+        whole.append(max(len(digits) + exp, 0))
+    scale = max(scales)
+    return scale if scale + max(whole) <= 38 else None

@@ -1,0 +1,99 @@
+"""PostgreSQL's ``#`` operator, bitwise XOR of integers (``flags # 4``), which DuckDB cannot parse ('syntax error at
+or near "#"'): DuckDB has the function ``xor``. Each ``a # b`` becomes a call of the session's macro XOR (pgcatalog),
+which pgcolnames names ``?column?``, as PostgreSQL names an operator's column.
+
+The operands are read as PostgreSQL's grammar binds them: ``#`` is one of its "other operators", below ``+ - * / %
+^`` and above comparisons, left-associative with ``&``, ``|``, ``<<``, ``>>`` and ``||``: ``a & b # c + 1`` is
+``xor(a & b, c + 1)``, ``a # b & c`` is ``xor(a, b) & c``. An operand this cannot read (a CASE, a window call)
+leaves the statement to DuckDB's own error. Runs after pgjsonpath, whose ``#>`` / ``#>>`` it must not read.
+"""
+
+from __future__ import annotations
+
+from .pgsumscope import Tokens
+from .sqltext import words_if
+
+XOR = "pg_xor"
+# operators binding tighter than #: part of either operand
+_TIGHTER = frozenset(("+", "-", "*", "/", "//", "%", "^", "**", ".", "::"))
+# operators of #'s own level: part of the left operand only (left-associative)
+_SAME = frozenset(("&", "|", "<<", ">>", "||"))
+# words that are no operand's part: an operand before or after them ends, or (those that may end one, a CASE's END,
+# a window's OVER) this gives up
+_GIVE_UP = frozenset(("end", "over", "filter", "within", "case", "collate", "at"))
+# keywords that name a call (the casts the server adds to a declared parameter, CAST($1 AS INTEGER), among them)
+_CALLS = frozenset(("cast", "try_cast", "coalesce", "nullif", "greatest", "least", "extract", "position",
+                    "substring", "trim", "overlay", "grouping", "left", "right"))
+
+
+def xor_operators(sql: str) -> str:
+    """``sql`` with each ``a # b`` as ``pg_xor(a, b)``, left to right."""
+    for _ in range(sql.count("#")):
+        toks = words_if(sql, "#")
+        if not toks:
+            return sql
+        op = next((k for k in range(1, len(toks) - 1) if toks[k][1] == "#"), None)
+        if op is None or toks[op + 1][1] == "-" and toks[op + 1][0] == toks[op][0] + 1:
+            return sql  # (#- is PostgreSQL's jsonb operator of its own, which DuckDB lacks: its error stands)
+        left, right = _left(toks, op), _right(toks, op)
+        if left is None or right is None:
+            return sql
+        start, end = toks[left][0], toks[right][0] + len(toks[right][1])
+        sql = (f"{sql[:start]}{XOR}({sql[start:toks[op][0]].rstrip()}, "
+               f"{sql[toks[op][0] + 1:end].lstrip()}){sql[end:]}")
+    return sql
+
+
+def _part(toks: Tokens, j: int) -> bool | None:
+    """Whether token ``j`` (not a parenthesis) may be part of an operand: True, False where one ends, None where
+    this gives up."""
+    w, kind = toks[j][1].lower(), toks[j][2]
+    if w in _GIVE_UP:
+        return None
+    if kind in ("identifier", "string_const", "numeric_const"):
+        return True
+    if kind == "keyword":  # a value (NULL, TRUE), a type's name after ::, a call (CAST(...)), else a clause's word
+        return w in ("null", "true", "false") or j > 0 and toks[j - 1][1] == "::" \
+            or w in _CALLS and j + 1 < len(toks) and toks[j + 1][1] == "("
+    return w in _TIGHTER or w in ("$", "?")
+
+
+def _left(toks: Tokens, op: int) -> int | None:
+    """The first token of the left operand of the ``#`` at ``op``."""
+    return _operand(toks, op, -1)
+
+
+def _right(toks: Tokens, op: int) -> int | None:
+    """The last token of the right operand of the ``#`` at ``op``."""
+    return _operand(toks, op, 1)
+
+
+def _operand(toks: Tokens, op: int, step: int) -> int | None:
+    """The far token of the operand beside the ``#`` at ``op``, read away from it (``step`` -1: the left one)."""
+    j, far = op + step, None
+    while 0 <= j < len(toks):
+        w = toks[j][1]
+        if w in (("(", "[") if step > 0 else (")", "]")):
+            matched = _matched(toks, j, step)
+            if matched is None:
+                return None
+            j = matched
+        elif not (step < 0 and w in _SAME and far is not None):  # (left-associative: a & b # c is (a & b) # c)
+            part = _part(toks, j)
+            if part is None:
+                return None
+            if not part:
+                break
+        far, j = j, j + step
+    return far
+
+
+def _matched(toks: Tokens, j: int, step: int) -> int | None:
+    """The token that shuts (``step`` 1) or opens (-1) the parenthesis or bracket at token ``j``."""
+    depth = 0
+    while 0 <= j < len(toks):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0) * step
+        if depth == 0:
+            return j
+        j += step
+    return None
