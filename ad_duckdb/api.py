@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from . import (
     appendrepeats,
+    attachedmodels,
     catalognames,
     damagedfile,
     filegoals,
@@ -1054,6 +1055,7 @@ def written_beside(explain: bool, imputed: bool, model_column: bool) -> list[str
     return [*explained_columns(explain, imputed), *([MODEL_COLUMN] if model_column else [])]
 
 
+@attachedmodels.names_the_file
 @indexcols.keeps_index
 def score(
     con: duckdb.DuckDBPyConnection,
@@ -1440,6 +1442,7 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
         close()
 
 
+@attachedmodels.names_the_file
 def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None) -> Any:
     """Write ``<model>_v<version>_scores.png`` in ``out_dir`` (``tx_ae_v1_scores.png``): a histogram of the scores
     of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path.
@@ -1468,6 +1471,7 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
         return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
 
 
+@attachedmodels.names_the_file
 def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None,
                           *, time: str | None = None) -> Any:
     """Write ``<model>_v<version>_scores_over_time.png`` in ``out_dir``: the score of every row of ``source``

@@ -494,9 +494,11 @@ class AutoEncoderDetector:
         >>> det = AutoEncoderDetector.from_store(con, "tx_ae@1")  # doctest: +SKIP
         >>> det.decision_function(df)  # anomaly_score('tx_ae@1', count, amount) of df's rows  # doctest: +SKIP
         """
+        from .attachedmodels import said_where
         from .fromstore import stored_state
 
-        params, state = stored_state(con, model, threshold)
+        with said_where(con, model):
+            params, state = stored_state(con, model, threshold)
         det = cls(**params)
         det.__dict__.update(state)
         return det

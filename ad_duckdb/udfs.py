@@ -22,7 +22,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import damagedfile, damagedstore, lifecycle, store
+from . import attachedmodels, damagedfile, damagedstore, lifecycle, store
 from .connarg import check_connection
 from .exceptions import (
     AdDuckDBError,
@@ -164,6 +164,16 @@ class Registry:
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
 
+    def _attached_hint(self, name: str) -> str:
+        """Which file attached on the database holds ``name`` (``attachedmodels.python_hint``), read through a
+        connection that registered, if one is still open; "" otherwise. Why at the miss: a file is attached after
+        connect(), usually, and a query of the user's own (con.sql) otherwise said "that file" without naming it."""
+        live = [c for r in [*self.hold.users.values()] if (c := r()) is not None]
+        for con in [self.hold.owner, *live]:
+            if con is not None:
+                return attachedmodels.python_hint(con, name)
+        return ""
+
     def asked_for(self, names: list[str], files: list[str]) -> bool:
         """Whether ``register(models=names + files)`` asks for exactly the models this registry was made for."""
         return self.names is not None and sorted(self.names) == sorted(names) and sorted(self.file_paths) == sorted(files)
@@ -296,8 +306,7 @@ class Registry:
             # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but
             # the plain message said it was not there and to train one
             extra += (f" If it was stored after this connection registered (IMPORT DATABASE, an INSERT into ad_models), "
-                      f"{store.REFRESH_FIX}; one stored in an ATTACHed database is not used: score through "
-                      "ad_duckdb.connect(that file).")
+                      f"{store.REFRESH_FIX}; {self._attached_hint(name) or attachedmodels.UNUSED}")
         raise ModelNotFoundError(str(err) + hint + extra, guessed=err.guessed)
 
 
