@@ -34,6 +34,7 @@ from . import (
     partitionreplace,
     pysource,
     readers,
+    relfiles,
     replacewhere,
     store,
     thresholds,
@@ -617,7 +618,7 @@ def train(
                 # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
                 "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
                 # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
-                "train_source": source, "train_where": where,
+                "train_source": source, "train_where": where, **relfiles.training_folder(source),
                 **({"train_fingerprint": fp} if fp else {}),
                 # a DataFrame's name in the training session, not a table: show says so beside the retrain call
                 **({"train_source_python": py} if py else {}),
