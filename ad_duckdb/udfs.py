@@ -46,6 +46,7 @@ FUNCTIONS = (
     "anomaly_explain",
     "anomaly_imputed",
     "anomaly_terms",
+    "anomaly_mse",
     "anomaly_threshold",
     "anomaly_model",
 )
@@ -503,6 +504,16 @@ def _terms(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
                                        for i in range(len(TERM_NAMES))], fields=list(TERMS_TYPE))
 
 
+def _mse(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
+    # Why a function of its own: BigQuery ML's ML.DETECT_ANOMALIES gives mean_squared_error, which users migrating
+    # look for. The reconstruction term is the square root of the mean squared error over the features (each
+    # column's in units of its typical error; nn.ScoringGraph), so its square is that mean, 1 for a typical row
+    s, t = lm.terms(X)
+    check_order(lm, X, s, "anomaly_mse")
+    rec = t[:, 0]
+    return to_arrow(np.ascontiguousarray(rec * rec), pa.float64())
+
+
 def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
     def anomaly_score(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_score", model, cols, _score, pa.float64())
@@ -524,6 +535,9 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
 
     def anomaly_terms(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_terms", model, cols, _terms, TERMS_TYPE)
+
+    def anomaly_mse(model: Any, *cols: Any) -> pa.Array:
+        return _apply(slot.current(), "anomaly_mse", model, cols, _mse, pa.float64())
 
     def anomaly_threshold(model: Any, threshold_name: Any) -> pa.Array:
         registry = slot.current()
@@ -562,6 +576,7 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
         "anomaly_explain": anomaly_explain,
         "anomaly_imputed": anomaly_imputed,
         "anomaly_terms": anomaly_terms,
+        "anomaly_mse": anomaly_mse,
         "anomaly_threshold": anomaly_threshold,
         "anomaly_model": anomaly_model,
     }
@@ -608,6 +623,7 @@ def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
     arrow("anomaly_explain", [VARCHAR, DOUBLE], _explain_duck_type())
     arrow("anomaly_imputed", [VARCHAR, DOUBLE], duckdb.map_type(VARCHAR, DOUBLE))
     arrow("anomaly_terms", [VARCHAR, DOUBLE], duckdb.struct_type({name: DOUBLE for name in TERM_NAMES}))
+    arrow("anomaly_mse", [VARCHAR, DOUBLE], DOUBLE)
     arrow("anomaly_threshold", [VARCHAR, VARCHAR], DOUBLE)
     arrow("anomaly_model", [VARCHAR], VARCHAR)
 
