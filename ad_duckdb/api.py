@@ -1244,7 +1244,11 @@ def score(
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     if repeats and into is not None and out is None:
         notes.warn(appendrepeats.note(into, repeats[0][0], repeats[0][1], n, partition, table_types(con, into)))
-    return n if out is None else out
+    if out is None:
+        return n
+    # a frame by its name alone: its row labels, so that .to_pandas() joins back to it (indexcols.with_row_labels)
+    frame = pysource.named_frame(source)
+    return out if frame is None else indexcols.with_row_labels(frame, out)
 
 
 def _counted(reader: pa.RecordBatchReader, bar: RowProgress, failed: list[BaseException]) -> pa.RecordBatchReader:

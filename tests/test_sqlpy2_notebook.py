@@ -41,3 +41,30 @@ def test_a_frame_indexed_by_its_times_is_plotted_over_time() -> None:
         lo, hi = ax.get_xlim()
         assert 20 < hi - lo < 40, (lo, hi)
     assert list(scored.columns[:1]) == ["ts"]  # as score reads it
+
+
+def test_scores_of_a_filtered_frame_come_back_with_its_row_labels() -> None:
+    """``sub = df[df.qty > 5]`` keeps df's row labels (1, 4, 6, ...); its scores came back numbered 0..n-1, so the
+    notebook's ``sub["score"] = scores["anomaly_score"]`` aligned them by label: most rows NaN, the rest another
+    row's score, without a word. ``.to_pandas()`` now gives the frame's own index, as ``pa.Table.from_pandas`` keeps
+    one."""
+    df = _frame().drop(columns=["ts"])
+    con = ad_duckdb.connect()
+    try:
+        ad_duckdb.train(con, "m", "df", **FAST)
+        sub = df[df.qty > 5].copy()
+        scored = ad_duckdb.score(con, "m", "sub")
+        want = [r[0] for r in con.execute("SELECT anomaly_score('m', qty, price) FROM sub").fetchall()]
+        tail = df.iloc[100:]  # noqa: F841 (read by name): a RangeIndex from 100
+        tail_scored = ad_duckdb.score(con, "m", "tail").to_pandas()
+        plain = ad_duckdb.score(con, "m", "df")
+    finally:
+        con.close()
+    s = scored.to_pandas()
+    assert s.index.equals(sub.index), s.index[:5]
+    sub["score"] = s["anomaly_score"]
+    assert not sub["score"].isna().any()
+    np.testing.assert_allclose(sub["score"].to_numpy(), want, rtol=1e-6)
+    assert list(tail_scored.index[:2]) == [100, 101] and "__index_level_0__" not in tail_scored.columns
+    assert plain.column_names == ["qty", "price", "anomaly_score", "anomaly_percentile", "is_anomaly"]
+    assert plain.to_pandas().index.equals(pd.RangeIndex(len(df)))
