@@ -19,18 +19,22 @@ from ad_duckdb import AutoEncoderDetector
 from conftest import FAST
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("lake") / "lake.duckdb"
+def stored(path: Path, name: str) -> Path:
+    """A database at ``path`` with a table t (x, y) and a model ``name`` trained on it."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})  # noqa: F841 (read by name)
     con = ad_duckdb.connect(str(path))
     try:
         con.execute("CREATE TABLE t AS SELECT * FROM df")
-        ad_duckdb.train(con, "lake_ae", "t", **FAST)
+        ad_duckdb.train(con, name, "t", **FAST)
     finally:
         con.close()
     return path
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return stored(tmp_path_factory.mktemp("lake") / "lake.duckdb", "lake_ae")
 
 
 def _calls(tmp: Path) -> dict[str, Callable[[duckdb.DuckDBPyConnection], object]]:

@@ -57,24 +57,22 @@ def test_from_store_takes_a_named_threshold(store: str) -> None:
     assert conf[near].max() < 0.8 and conf[far].min() > 0.99, (conf[near], conf[far].min())
 
 
-def test_from_store_refuses_a_threshold_not_stored_naming_the_stored_ones(store: str) -> None:
+def _refusal(store: str, model: str, threshold: str) -> str:
     con = ad_duckdb.connect(store)
     try:
         with pytest.raises(ad_duckdb.ThresholdNotFoundError) as e:
-            AutoEncoderDetector.from_store(con, "m", threshold="C10")
+            AutoEncoderDetector.from_store(con, model, threshold=threshold)
     finally:
         con.close()
-    msg = str(e.value)
+    return str(e.value)
+
+
+def test_from_store_refuses_a_threshold_not_stored_naming_the_stored_ones(store: str) -> None:
+    msg = _refusal(store, "m", "C10")
     assert "'m@1' has no threshold 'C10'" in msg, msg
     assert "'c10'" in msg and "'default'" in msg, msg
     assert "Did you mean 'c10'" in msg, msg
     assert "threshold='c10'" in msg and "set_threshold" not in msg, msg  # a typo: not stored a second time
-    con = ad_duckdb.connect(store)
-    try:
-        with pytest.raises(ad_duckdb.ThresholdNotFoundError) as e:
-            AutoEncoderDetector.from_store(con, "m@1", threshold="alerts")
-    finally:
-        con.close()
-    msg = str(e.value)
+    msg = _refusal(store, "m@1", "alerts")
     assert "Did you mean" not in msg and "set_threshold(con, 'm@1', 'alerts'" in msg, msg
     assert "ad-duckdb threshold DB m@1 alerts --method" in msg, msg

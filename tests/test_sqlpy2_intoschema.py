@@ -6,29 +6,17 @@ from __future__ import annotations
 import re
 import shlex
 
-import numpy as np
-import pandas as pd
 import pytest
 from click.testing import CliRunner
+from test_sqlpy2_attached import stored
 
 import ad_duckdb
 from ad_duckdb.cli import cli
 
-from conftest import FAST
-
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("into") / "w.duckdb")
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})  # noqa: F841 (read by name)
-    con = ad_duckdb.connect(path)
-    try:
-        con.execute("CREATE TABLE t AS SELECT * FROM df")
-        ad_duckdb.train(con, "m", "t", **FAST)
-    finally:
-        con.close()
-    return path
+    return str(stored(tmp_path_factory.mktemp("into") / "w.duckdb", "m"))
 
 
 def test_the_cli_says_how_to_create_the_schema_or_quote_the_name(db: str) -> None:
