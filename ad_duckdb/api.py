@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from . import (
     appendrepeats,
+    attachedmodels,
     catalognames,
     categorical,
     damagedfile,
@@ -34,6 +35,7 @@ from . import (
     partitionreplace,
     pysource,
     readers,
+    relfiles,
     replacewhere,
     store,
     thresholds,
@@ -628,7 +630,7 @@ def train(
                 # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
                 "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
                 # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
-                "train_source": source, "train_where": where,
+                "train_source": source, "train_where": where, **relfiles.training_folder(source),
                 **({"train_fingerprint": fp} if fp else {}),
                 # a DataFrame's name in the training session, not a table: show says so beside the retrain call
                 **({"train_source_python": py} if py else {}),
@@ -1067,6 +1069,7 @@ def written_beside(explain: bool, imputed: bool, model_column: bool) -> list[str
     return [*explained_columns(explain, imputed), *([MODEL_COLUMN] if model_column else [])]
 
 
+@attachedmodels.names_the_file
 @indexcols.keeps_index
 def score(
     con: duckdb.DuckDBPyConnection,
@@ -1254,7 +1257,11 @@ def score(
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     if repeats and into is not None and out is None:
         notes.warn(appendrepeats.note(into, repeats[0][0], repeats[0][1], n, partition, table_types(con, into)))
-    return n if out is None else out
+    if out is None:
+        return n
+    # a frame by its name alone: its row labels, so that .to_pandas() joins back to it (indexcols.with_row_labels)
+    frame = pysource.named_frame(source)
+    return out if frame is None else indexcols.with_row_labels(frame, out)
 
 
 def _counted(reader: pa.RecordBatchReader, bar: RowProgress, failed: list[BaseException]) -> pa.RecordBatchReader:
@@ -1455,6 +1462,7 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
         close()
 
 
+@attachedmodels.names_the_file
 def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None) -> Any:
     """Write ``<model>_v<version>_scores.png`` in ``out_dir`` (``tx_ae_v1_scores.png``): a histogram of the scores
     of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path.
@@ -1483,6 +1491,8 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
         return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
 
 
+@attachedmodels.names_the_file
+@indexcols.keeps_index  # a frame indexed by its times (a pandas time series) is read with them, as score reads it
 def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None,
                           *, time: str | None = None) -> Any:
     """Write ``<model>_v<version>_scores_over_time.png`` in ``out_dir``: the score of every row of ``source``

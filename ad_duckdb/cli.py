@@ -30,6 +30,7 @@ from click.core import ParameterSource
 from . import (
     alarmrate,
     api,
+    attachedmodels,
     attachfiles,
     budgetshare,
     categorical,
@@ -2069,28 +2070,16 @@ def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str, command: st
         return ""
     name = m.group(1)
     own = OPEN_ARGS.get(con, ("",))[0]
-    try:
-        places = con.execute(
-            "SELECT t.database_name, t.schema_name, d.path FROM duckdb_tables() t JOIN duckdb_databases() d "
-            "USING (database_name) WHERE t.table_name = 'ad_models' AND d.path IS NOT NULL AND d.path <> '' "
-            "ORDER BY t.database_name, t.schema_name").fetchall()
-        for database, schema, path in places:
-            if own and Path(path).resolve() == Path(own).resolve():
-                continue
-            held = con.execute(f"SELECT count(*) FROM {quote_ident(database)}.{quote_ident(schema)}.ad_models "
-                               "WHERE name = ?", [name]).fetchall()[0][0]
-            if held:
-                where, here, file = shlex.quote(path), shlex.quote(own or "DB"), shlex.quote(f"{name}.onnx")
-                # an in-memory DB keeps no model imported into it: only the file itself
-                copy = "" if own == ":memory:" else (f", or copy the model into DB: ad-duckdb export {where} "
-                                                     f"{shlex.quote(name)} {file}, then ad-duckdb import {here} {file}")
-                users = "the anomaly functions use" if command == "sql" else "ad-duckdb uses"
-                what = "query" if command == "sql" else "command"
-                return (f" {name!r} is stored in the attached database {database!r} ({path}), but {users} the "
-                        f"models stored in DB ({own or 'the database opened'}) only: run the {what} on that file "
-                        f"(ad-duckdb {command} {where} ...){copy}.")
-    except duckdb.Error:  # an ad_models of other columns, or one we may not read: nothing to tell
-        return ""
+    for database, path in attachedmodels.holders(con, name, own)[:1]:
+        where, here, file = shlex.quote(path), shlex.quote(own or "DB"), shlex.quote(f"{name}.onnx")
+        # an in-memory DB keeps no model imported into it: only the file itself
+        copy = "" if own == ":memory:" else (f", or copy the model into DB: ad-duckdb export {where} "
+                                             f"{shlex.quote(name)} {file}, then ad-duckdb import {here} {file}")
+        users = "the anomaly functions use" if command == "sql" else "ad-duckdb uses"
+        what = "query" if command == "sql" else "command"
+        return (f" {name!r} is stored in the attached database {database!r} ({path}), but {users} the "
+                f"models stored in DB ({own or 'the database opened'}) only: run the {what} on that file "
+                f"(ad-duckdb {command} {where} ...){copy}.")
     return ""
 
 

@@ -400,6 +400,9 @@ class AutoEncoderDetector:
         ``[0, 1]``, the labels ``predict`` gives (for ``cross_val_predict(..., method="decision_function")``).
     stored_ref_ : str or None
         The stored model a detector made by ``from_store`` scores with (``'tx_ae@2'``); None after ``fit``.
+    threshold_name_ : str
+        The stored threshold ``threshold_`` is, when ``from_store`` was given one (``threshold='c2'``); unset after
+        ``fit``.
 
     Notes
     -----
@@ -455,20 +458,22 @@ class AutoEncoderDetector:
     def __repr__(self) -> str:
         shown = f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
         ref = self.__dict__.get("stored_ref_")
-        return f"{shown}, from_store({ref!r})" if ref else shown
+        cut = self.__dict__.get("threshold_name_")
+        return f"{shown}, from_store({ref!r}{'' if cut is None else f', threshold={cut!r}'})" if ref else shown
 
     def __getstate__(self) -> dict[str, Any]:
         # a stored model's onnxruntime session cannot be pickled; it is made again from the record on first use
         return {k: v for k, v in self.__dict__.items() if k != "_scorer"}
 
     @classmethod
-    def from_store(cls, con: Any, model: str) -> AutoEncoderDetector:
+    def from_store(cls, con: Any, model: str, threshold: str | None = None) -> AutoEncoderDetector:
         """A stored model (``'name'``, its latest version, or ``'name@N'``) as a fitted detector, without retraining:
         what ``ad_duckdb.train`` or ``ad-duckdb train`` stored, in a notebook.
 
         It scores with the stored ONNX graph, as SQL does: ``decision_function`` equals ``anomaly_score`` on the same
         rows (NULL / NaN values filled the same way), ``predict`` is ``is_anomaly`` (``threshold_`` is the stored
-        ``default`` threshold), ``explain`` gives ``anomaly_explain``'s shares and ``score_terms``
+        ``default`` threshold), or with ``threshold='c2'`` that stored threshold (``is_anomaly_at(model, 'c2', ...)``;
+        a name the version does not store is refused, listing those it stores), ``explain`` gives ``anomaly_explain``'s shares and ``score_terms``
         ``anomaly_terms``'. Torch is not needed (a scoring-only install loads and scores). A DataFrame's columns
         are matched by the model's feature names (``feature_names_in_``); an array is read by position, in that
         order. ``stored_ref_`` says which version (``'tx_ae@2'``); the connection may be closed afterwards.
@@ -489,9 +494,11 @@ class AutoEncoderDetector:
         >>> det = AutoEncoderDetector.from_store(con, "tx_ae@1")  # doctest: +SKIP
         >>> det.decision_function(df)  # anomaly_score('tx_ae@1', count, amount) of df's rows  # doctest: +SKIP
         """
+        from .attachedmodels import said_where
         from .fromstore import stored_state
 
-        params, state = stored_state(con, model)
+        with said_where(con, model):
+            params, state = stored_state(con, model, threshold)
         det = cls(**params)
         det.__dict__.update(state)
         return det
@@ -631,7 +638,8 @@ class AutoEncoderDetector:
         cal = calibrate(ae, Z, p, robust=robust)
         from .nn import ScoringGraph
 
-        for name in ("_record", "_scorer"):  # loaded by from_store: from now on this model scores, not that one
+        # loaded by from_store: from now on this model scores, at its own threshold_, not that one
+        for name in ("_record", "_scorer", "_flag_share", "threshold_name_"):
             self.__dict__.pop(name, None)
         self.stored_ref_ = None
         self.train_params_ = p
@@ -904,7 +912,8 @@ class AutoEncoderDetector:
     def _confidence(self, train: Any, s: np.ndarray) -> np.ndarray:
         from .confidence import confidence_at
 
-        return confidence_at(train.at_or_below(s), train.n, s, self.threshold_, self.train_params_.contamination)
+        share = self.__dict__.get("_flag_share", self.train_params_.contamination)  # from_store(..., threshold=)
+        return confidence_at(train.at_or_below(s), train.n, s, self.threshold_, share)
 
     def predict_proba(self, X: np.ndarray, method: str = "linear", return_confidence: bool = False) -> Any:
         """Scores turned into ``[P(normal), P(anomaly)]`` per row, as PyOD's ``predict_proba``: a rescaling of

@@ -5,6 +5,7 @@ scores, predicts and explains exactly as SQL does. Never imports torch."""
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import fields
 from typing import Any
 
@@ -12,9 +13,12 @@ import duckdb
 import numpy as np
 
 from . import categorical
+from .exceptions import ThresholdNotFoundError
+from .features import did_you_mean
 from .retrain import stored_options
 from .store import ModelRecord
 from .trainer import TrainParams
+from .trainscores import TrainingScores
 
 _FIELDS = {f.name for f in fields(TrainParams)}
 
@@ -24,8 +28,10 @@ def _as_param(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def stored_state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The detector parameters and the fitted attributes of the stored model ``model`` ('name' or 'name@N')."""
+def stored_state(con: duckdb.DuckDBPyConnection, model: str,
+                 threshold: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The detector parameters and the fitted attributes of the stored model ``model`` ('name' or 'name@N');
+    ``threshold``: the stored threshold ``threshold_`` is (None: ``default``, if the model has one)."""
     from .models import load_model
 
     rec: ModelRecord = load_model(con, model)
@@ -55,10 +61,37 @@ def stored_state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[dict[str, 
         "_fitted_on_names": False,
         "train_params_": TrainParams(**{k: _as_param(v) for k, v in (rec.params or {}).items() if k in _FIELDS}),
     }
-    default = rec.threshold("default")
-    if default is not None:
-        state["threshold_"] = float(default.value)
+    if threshold is None:
+        default = rec.threshold("default")
+        if default is not None:
+            state["threshold_"] = float(default.value)
+        return params, state
+    chosen = rec.threshold(threshold)
+    if chosen is None:
+        raise _no_threshold(rec, model, threshold)
+    state["threshold_"] = float(chosen.value)
+    state["threshold_name_"] = threshold
+    summary = TrainingScores.of_metrics(rec.train_rows, rec.metrics)
+    if summary is not None and threshold != "default":
+        # Why: predict_confidence turns at the rank of threshold_ among the training scores, which PyOD reads off the
+        # contamination; for another cut, the share of training rows it flags (+ half a row: confidence_at floors it)
+        above = summary.n - int(summary.at_or_below(np.array([chosen.value]))[0])
+        state["_flag_share"] = (above + 0.5) / summary.n
     return params, state
+
+
+def _no_threshold(rec: ModelRecord, model: str, name: str) -> ThresholdNotFoundError:
+    """The refusal of ``from_store(con, model, threshold=name)`` for a name ``rec`` does not store."""
+    stored = sorted(rec.thresholds, key=lambda t: t.name)
+    known = ", ".join(f"{t.name!r} ({t.value:.6g})" for t in stored) or "none"
+    guess = did_you_mean(name, [t.name for t in stored])
+    pick = f" Pass one of them: from_store(con, {model!r}, threshold={stored[0].name!r})." if stored else ""
+    # Why not after a guess: 'C10' is a typo of 'c10', and storing it would make a second cut beside it
+    store = "" if guess else (
+        f" Or store it on this version: ad_duckdb.set_threshold(con, {rec.ref!r}, {name!r}, METHOD, ...) (CLI: "
+        f"ad-duckdb threshold DB {rec.ref} {shlex.quote(name)} --method METHOD ...).")
+    return ThresholdNotFoundError(
+        f"Model {rec.ref!r} has no threshold {name!r}; its thresholds are: {known}.{guess}{pick}{store}")
 
 
 # what import_record writes in front of the source: "imported from FILE (name@N; SOURCE)"

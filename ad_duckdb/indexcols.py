@@ -11,6 +11,7 @@ copied. Training does not (its default features would take an index level of num
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -64,3 +65,35 @@ def as_columns(value: Any) -> Any | None:
         return value.reset_index()
     except ValueError:  # "cannot insert a, already exists"
         return None
+
+
+def with_row_labels(value: Any, table: Any) -> Any:
+    """``table``, the scores of every row of the pandas frame ``value`` in its order, carrying the frame's row labels
+    as ``pa.Table.from_pandas`` keeps them (a range in its metadata; other labels as ``__index_level_0__``), so that
+    ``.to_pandas()`` gives the frame's own index; ``table`` as it is for any other value, an index ``has_index`` keeps
+    as columns, the default 0..n-1, or another row count.
+
+    Why: a filtered frame (``sub = df[df.qty > 5]``) keeps its rows' labels, and its scores came back numbered
+    0..n-1: ``sub["score"] = scores["anomaly_score"]``, pandas' usual way back, aligned them by label, leaving most
+    rows NaN and giving the rest another row's score, without a word."""
+    if type(value).__module__.split(".")[0] != "pandas" or not hasattr(value, "columns") or has_index(value):
+        return table
+    import pyarrow as pa
+
+    index = value.index
+    plain = type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1
+    if len(index) != table.num_rows or plain:
+        return table
+    try:
+        labels = pa.Table.from_pandas(value.iloc[:, :0])  # the frame's index alone
+    except (pa.ArrowException, TypeError, ValueError):  # labels Arrow cannot hold (mixed objects): as before
+        return table
+    for name in labels.column_names:
+        if name in table.column_names:
+            return table
+        table = table.append_column(labels.schema.field(name), labels.column(name))
+    meta = json.loads(labels.schema.metadata[b"pandas"])
+    # Why none: the labels' frame has no columns, so pandas typed its (empty) column index int64, and to_pandas then
+    # cast the score table's column names to it; without one they are the names as they are
+    meta["column_indexes"] = []
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), b"pandas": json.dumps(meta).encode()})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -322,13 +323,27 @@ def _check_creatable(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> No
         base = _suggest_table(into, "")[:-1] or what  # the name without its schema: into='nos.scores' -> 'scores'
         m = re.search(r"Schema with name (.+?) does not exist", str(e))
         if m:
-            raise BadInputError(
-                f"Cannot write the {what} to table {into!r}: schema {m.group(1)!r} does not exist. Create it first "
-                f"(CREATE SCHEMA {quote_ident(m.group(1))}), or write to a table of an existing schema, e.g. "
-                f"into={base!r} (CLI: --into)."
-            ) from e
+            raise BadInputError(f"Cannot write the {what} to table {into!r}: schema {m.group(1)!r} does not exist. "
+                                f"{_missing_schema_fixes(cur, into, m.group(1), base)}") from e
         raise BadInputError(f"Cannot write the {what} to table {into!r}: {str(e).rstrip('!.')}. Choose a table in a "
                             f"database and schema you can write to, e.g. into={base!r} (CLI: --into).") from e
+
+
+def _missing_schema_fixes(cur: duckdb.DuckDBPyConnection, into: str, schema: str, base: str) -> str:
+    """The ways out of a new table ``into`` in a ``schema`` that does not exist: create the schema (the command line's
+    own command there), quote a name of two plain words as one table's (``Scores.V2`` meant as a name with a dot), or
+    ``base`` in an existing schema."""
+    create = f"CREATE SCHEMA {quote_ident(schema)}"
+    cli = pysource.from_command_line()
+    parts = name_parts(into)
+    one = quote_ident(".".join(parts)) if parts is not None and len(parts) == 2 and '"' not in into else None
+    if cli:
+        db = shlex.quote(store.cli_db(cur))
+        quoted = f"; for one table whose name holds the dot, quote it: --into {shell_word(one)}" if one else ""
+        return (f"Create it first: ad-duckdb sql --write {db} {shell_word(create)}{quoted}; or write to a table of "
+                f"an existing schema, e.g. --into {shlex.quote(base)}.")
+    quoted = f"; for one table whose name holds the dot, quote it: into={one!r}" if one else ""
+    return f"Create it first ({create}){quoted}; or write to a table of an existing schema, e.g. into={base!r}."
 
 
 def _suggest_table(into: str, suffix: str) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import (
     alarmrate,
+    attachedmodels,
     carryorder,
     categorical,
     costintervals,
@@ -735,6 +736,7 @@ def _row_key(cur: Any, source: str, lm: LoadedModel, label: str) -> str:
 FEW_ANOMALIES = 30
 
 
+@attachedmodels.names_the_file
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -1042,6 +1044,7 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
     return ", ".join(shown)
 
 
+@attachedmodels.names_the_file
 def set_threshold(
     con: duckdb.DuckDBPyConnection,
     model: str,

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, damagedstore, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
+from . import attachedmodels, damagedfile, damagedstore, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -75,6 +75,7 @@ class ModelInfo:
                    {t.name: t.flagged_share for t in rec.thresholds})
 
 
+@attachedmodels.names_the_file
 def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
     """The stored model ``'name'`` (its latest version) or ``'name@N'``, checked (sha256, format version).
 
@@ -262,6 +263,7 @@ def _warn_latest_changed(cur: Any, name: str, was: dict[int, list[str]], meant: 
         f"{calling}, or train '{name}' on the dropped version's columns again.")
 
 
+@attachedmodels.names_the_file
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
     """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside.
 

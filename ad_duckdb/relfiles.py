@@ -73,6 +73,11 @@ def absolute_source(goal: dict[str, Any]) -> str | None:
     folder, source = goal.get(KEY), goal.get("source")
     if not isinstance(folder, str) or not isinstance(source, str) or folder == os.getcwd():
         return None
+    return joined(source, folder)
+
+
+def joined(source: str, folder: str) -> str | None:
+    """``source`` with its relative paths joined to ``folder``; None when it reads none."""
     paths = relative_files(source)
     if not paths:
         return None
@@ -82,6 +87,12 @@ def absolute_source(goal: dict[str, Any]) -> str | None:
     for p in paths:
         s = s.replace("'" + p.replace("'", "''") + "'", "'" + os.path.join(folder, p).replace("'", "''") + "'")
     return s
+
+
+def training_folder(source: str) -> dict[str, str]:
+    """What a model's metrics keep of where its training read ``source``: the working folder, when ``source`` reads
+    a relative path (its retrain call then reads the same file from anywhere); {} otherwise."""
+    return {"train_folder": os.getcwd()} if relative_files(source) else {}
 
 
 def elsewhere(goal: dict[str, Any]) -> str:

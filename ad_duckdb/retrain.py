@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import fields
 from typing import Any
 
+from . import relfiles
 from .attachfiles import option_hint
 from .sqltext import name_parts, sql_name
 from .store import ModelRecord
@@ -27,7 +28,11 @@ def retrain_call(rec: ModelRecord) -> str | None:
     if "train_source" not in metrics or not params:
         return None
     where = metrics.get("train_where")
-    args = [repr(rec.name), repr(metrics["train_source"]), f"features={rec.feature_names!r}"]
+    source = str(metrics["train_source"])
+    folder = metrics.get("train_folder")
+    # a relative file path as training read it, from the folder it ran in: the call then runs from any folder
+    source = (relfiles.joined(source, folder) if isinstance(folder, str) else None) or source
+    args = [repr(rec.name), repr(source), f"features={rec.feature_names!r}"]
     if where is not None:
         args.append(f"where={where!r}")
     if rec.kind != "autoencoder":
@@ -100,4 +105,8 @@ def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None,
         return (f"{names} {'was a Python variable' if len(python) == 1 else 'were Python variables'} (a DataFrame or "
                 "Arrow table) of the session that trained this model, not a table of the database: run the call in "
                 "Python where that name holds the same rows in the same order.")
+    relative = relfiles.relative_files(str(metrics["train_source"]))
+    if relative and not isinstance(metrics.get("train_folder"), str):
+        return (f"{relative[0]!r} is relative to the working folder of the process that trained {rec.ref}, which the "
+                "release that stored it did not record: run the call from that folder, or give the path in full.")
     return None

@@ -22,7 +22,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import damagedfile, damagedstore, lifecycle, store
+from . import attachedmodels, damagedfile, damagedstore, lifecycle, store
 from .connarg import check_connection
 from .exceptions import (
     AdDuckDBError,
@@ -46,6 +46,7 @@ FUNCTIONS = (
     "anomaly_explain",
     "anomaly_imputed",
     "anomaly_terms",
+    "anomaly_mse",
     "anomaly_threshold",
     "anomaly_model",
 )
@@ -163,6 +164,16 @@ class Registry:
         self.hold = _Holder()
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
+
+    def _attached_hint(self, name: str) -> str:
+        """Which file attached on the database holds ``name`` (``attachedmodels.python_hint``), read through a
+        connection that registered, if one is still open; "" otherwise. Why at the miss: a file is attached after
+        connect(), usually, and a query of the user's own (con.sql) otherwise said "that file" without naming it."""
+        live = [c for r in [*self.hold.users.values()] if (c := r()) is not None]
+        for con in [self.hold.owner, *live]:
+            if con is not None:
+                return attachedmodels.python_hint(con, name)
+        return ""
 
     def asked_for(self, names: list[str], files: list[str]) -> bool:
         """Whether ``register(models=names + files)`` asks for exactly the models this registry was made for."""
@@ -296,8 +307,7 @@ class Registry:
             # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but
             # the plain message said it was not there and to train one
             extra += (f" If it was stored after this connection registered (IMPORT DATABASE, an INSERT into ad_models), "
-                      f"{store.REFRESH_FIX}; one stored in an ATTACHed database is not used: score through "
-                      "ad_duckdb.connect(that file).")
+                      f"{store.REFRESH_FIX}; {self._attached_hint(name) or attachedmodels.UNUSED}")
         raise ModelNotFoundError(str(err) + hint + extra, guessed=err.guessed)
 
 
@@ -494,6 +504,16 @@ def _terms(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
                                        for i in range(len(TERM_NAMES))], fields=list(TERMS_TYPE))
 
 
+def _mse(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
+    # Why a function of its own: BigQuery ML's ML.DETECT_ANOMALIES gives mean_squared_error, which users migrating
+    # look for. The reconstruction term is the square root of the mean squared error over the features (each
+    # column's in units of its typical error; nn.ScoringGraph), so its square is that mean, 1 for a typical row
+    s, t = lm.terms(X)
+    check_order(lm, X, s, "anomaly_mse")
+    rec = t[:, 0]
+    return to_arrow(np.ascontiguousarray(rec * rec), pa.float64())
+
+
 def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
     def anomaly_score(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_score", model, cols, _score, pa.float64())
@@ -515,6 +535,9 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
 
     def anomaly_terms(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_terms", model, cols, _terms, TERMS_TYPE)
+
+    def anomaly_mse(model: Any, *cols: Any) -> pa.Array:
+        return _apply(slot.current(), "anomaly_mse", model, cols, _mse, pa.float64())
 
     def anomaly_threshold(model: Any, threshold_name: Any) -> pa.Array:
         registry = slot.current()
@@ -553,6 +576,7 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
         "anomaly_explain": anomaly_explain,
         "anomaly_imputed": anomaly_imputed,
         "anomaly_terms": anomaly_terms,
+        "anomaly_mse": anomaly_mse,
         "anomaly_threshold": anomaly_threshold,
         "anomaly_model": anomaly_model,
     }
@@ -599,6 +623,7 @@ def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
     arrow("anomaly_explain", [VARCHAR, DOUBLE], _explain_duck_type())
     arrow("anomaly_imputed", [VARCHAR, DOUBLE], duckdb.map_type(VARCHAR, DOUBLE))
     arrow("anomaly_terms", [VARCHAR, DOUBLE], duckdb.struct_type({name: DOUBLE for name in TERM_NAMES}))
+    arrow("anomaly_mse", [VARCHAR, DOUBLE], DOUBLE)
     arrow("anomaly_threshold", [VARCHAR, VARCHAR], DOUBLE)
     arrow("anomaly_model", [VARCHAR], VARCHAR)
 

@@ -194,7 +194,7 @@ def test_psql_meta_commands_list_what_duckdb_has(server: Server) -> None:
     rows = {c[1].strip(): [x.strip() for x in c] for c in (line.split("|") for line in r.stdout.splitlines())
             if len(c) == 5 and c[1].strip().startswith("anomaly")}
     assert set(rows) == {"anomaly_score", "anomaly_percentile", "anomaly_explain", "anomaly_imputed", "anomaly_terms",
-                         "anomaly_threshold", "anomaly_model"}, r.stdout
+                         "anomaly_mse", "anomaly_threshold", "anomaly_model"}, r.stdout
     assert rows["anomaly_model"][2:] == ["VARCHAR", "VARCHAR", "func"]
     assert rows["anomaly_score"][2:] == ["DOUBLE", "VARCHAR, DOUBLE, VARIADIC ANY", "func"]
     r = _psql_meta(server, "\\df")

@@ -242,7 +242,7 @@ def test_get_functions_lists_the_anomaly_functions(shop: Server) -> None:
     # failed on substring() of pg_get_function_result(p.oid), then found no schema for the functions
     rows = _run(shop, GET_FUNCTIONS, "anomaly%")
     assert [(r[1], r[2], r[4]) for r in rows] == [
-        ("pg_catalog", name, 1) for name in ("anomaly_explain", "anomaly_imputed", "anomaly_model",
+        ("pg_catalog", name, 1) for name in ("anomaly_explain", "anomaly_imputed", "anomaly_model", "anomaly_mse",
                                              "anomaly_percentile", "anomaly_score", "anomaly_terms",
                                              "anomaly_threshold")]  # 1: returns a value, not a table
     assert _run(shop, GET_FUNCTIONS, "no_such_function%") == []
