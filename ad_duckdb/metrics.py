@@ -146,8 +146,10 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))
     p = paired_test(aucs, cov_pos + cov_neg, z, paired_df(cov_pos, cov_neg, m - 1, n - 1), None if same else (m, n))
     if m < smallpaired.FEW and p.method == PAIRED_DELONG and p.high > p.low:  # few anomalies: DeLong's too narrow
+        curves = (curve(np.asarray(scores_a, dtype=np.float64), y),
+                  curve(np.asarray(scores_b, dtype=np.float64), y))
         p.low, p.high, p.p_value = smallpaired.widen((aucs[0], aucs[1]), p.low, p.high, p.p_value, cov_pos + cov_neg,
-                                                     (scores_a, scores_b), y, z)
+                                                     curves, (m, n), z)
         p.method = smallpaired.METHOD
     return p
 
