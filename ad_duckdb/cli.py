@@ -3023,6 +3023,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             doc.pop("auc_roc_ci")  # as auc_roc_interval and its method, as before
             if rep.weights is not None:  # only then: an unweighted evaluation's object stays as it was
                 doc["weights"] = rep.weights
+            if rep.goal_checks:  # as weights: only where a goal chosen on other rows was checked here
+                doc["goal_checks"] = rep.goal_checks
             click.echo(jsonvalues.dumps({**doc, "auc_roc_interval": list(rep.auc_roc_interval),
                                          "auc_roc_interval_method": rep.auc_roc_interval_method}, indent=1))
             return

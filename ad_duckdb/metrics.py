@@ -354,6 +354,19 @@ class Report:
         kept: dict[str, Any] | None = getattr(self, "_weights", None)
         return kept
 
+    @property
+    def goal_checks(self) -> list[dict[str, Any]]:
+        """Each stored threshold chosen for a target (min_precision, min_recall) on other labelled rows than these,
+        checked against it here (``goalcheck.checks``): ``threshold``, ``method``, ``figure``, ``target``,
+        ``chosen_on``, ``there``, ``here``, ``here_lo``, ``here_hi`` and ``verdict`` (``met``, ``missed``, ``not
+        shown``). Why an attribute, not a field: as ``weights``."""
+        kept: list[dict[str, Any]] = getattr(self, "_goal_checks", [])
+        return kept
+
+    @goal_checks.setter
+    def goal_checks(self, done: list[dict[str, Any]]) -> None:
+        self._goal_checks = done
+
     def keep_weights(self, summary: dict[str, Any]) -> None:
         """Keep ``weights``. Why an attribute, not a field: an unweighted report's fields (``asdict``, ``evaluate
         --format json``) stay what they were."""
@@ -426,6 +439,10 @@ class Report:
                          "labelled rows; Wilson intervals, given each threshold's value: one chosen on these rows reads better "
                          f"here than it will elsewhere; AUC-ROC's: "
                          f"{self.auc_roc_interval_method})")
+        if self.goal_checks:
+            from . import goalcheck
+
+            lines += ["", *goalcheck.lines(self.goal_checks)]
         if self.anomaly_share is not None and self.at_thresholds:
             here = share_text(anomalies / max(rows, 1e-300))
             lines += ["", f"precision at anomalies {costs.stated_share(self.anomaly_share)} of rows (these {count_text(rows)} "
