@@ -39,6 +39,7 @@ from . import (
     dotcmds,
     explaincost,
     explainlines,
+    goalcheck,
     interrupts,
     intotable,
     jsonvalues,
@@ -3202,6 +3203,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                 click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "
                            f"{ci['precision_at_share']:.3f} (95% {ci['precision_at_share_lo']:.3f}-"
                            f"{ci['precision_at_share_hi']:.3f}; the precision above is at the labelled rows' own share)")
+        if (said := goalcheck.figure_only(th, target, confident, ci)) is not None:
+            _warn(said)
         if "effective_anomalies" in ci and 0 < ci["effective_anomalies"] < FEW_ANOMALIES:
             # of weighted rows: Kish's effective count, which the recall interval takes (10 anomalies of weight 100
             # beside 30 of weight 1 are an effective 10.6, and 40 rows passed the check)

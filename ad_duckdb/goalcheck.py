@@ -61,3 +61,22 @@ def lines(done: list[dict[str, Any]]) -> list[str]:
                    f"{' (confident)' if c['confident'] else ''} on {c['chosen_on']}{there}; here {c['here']:.3f} "
                    f"(95% {c['here_lo']:.3f}-{c['here_hi']:.3f}): {_SAID[c['verdict']]}")
     return out
+
+
+def figure_only(t: Threshold, target: float | None, confident: bool, ci: dict[str, Any]) -> str | None:
+    """What ``threshold`` notes after storing ``t``, chosen for ``target`` (min_precision, min_recall) without
+    ``confident``, where the figure meets the target and the lower end of its 95% interval (``ci``:
+    ``thresholds.figure_intervals``) does not; None otherwise.
+
+    Why: a cut of precision 1.000 on 2 flagged rows, "(95% 0.342-1.000)", was stored as meeting "precision >= 0.9"
+    without a word, and read as shown to a manager."""
+    figure = FIGURES.get(t.method)
+    if figure is None or confident or target is None:
+        return None
+    value, lo, hi = getattr(t, figure), ci.get(f"{figure}_lo", np.nan), ci.get(f"{figure}_hi", np.nan)
+    if value is None or not np.isfinite(lo) or lo >= target:
+        return None
+    return (f"the {figure} target {target:g} is met by the figure {value:.3f} on these rows, not by its 95% interval "
+            f"({lo:.3f}-{hi:.3f}): on other rows like these it may fall below. --confident chooses the cut whose "
+            "interval's lower end meets the target (or says none can be vouched for), and evaluate on held-out "
+            "labelled rows checks the cut against it.")

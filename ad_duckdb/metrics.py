@@ -419,7 +419,7 @@ class Report:
             return "\n".join(lines + (["", "plots: " + ", ".join(self.plots)] if self.plots else []))
         lines += [
             f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
-            f"{'flagged':>9}",
+            f"{'flagged_labelled':>18}",
         ]
 
         def interval(m: dict[str, float], what: str) -> str:
@@ -432,7 +432,7 @@ class Report:
             prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
                 f"{name:<{w}}{value_text(m['value']):>12}{prec}{interval(m, 'precision'):>13}"
-                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>9}"
+                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>18}"
             )
         if self.at_thresholds:
             lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "

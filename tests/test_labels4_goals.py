@@ -70,6 +70,9 @@ def test_evaluate_on_held_out_rows_checks_each_goal_against_its_target(tmp_path:
                                    "part = 'holdout'"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
+    # the thresholds' flagged share is of these labelled rows, named as the candidate table and `show` name theirs
+    head = next(x for x in lines if x.startswith("threshold ")).split()
+    assert head[-1] == "flagged_labelled", head
     start = next(i for i, x in enumerate(lines) if x.startswith("goals checked on these held-out rows"))
     c = checks["prec90"]
     shown = next(x for x in lines[start:] if x.strip().startswith("prec90"))
@@ -81,3 +84,30 @@ def test_evaluate_on_held_out_rows_checks_each_goal_against_its_target(tmp_path:
                                    "part = 'holdout'", "--format", "json"])
     doc = json.loads(res.stdout)
     assert {g["threshold"] for g in doc["goal_checks"]} == {"prec90", "rec60"}
+
+
+def test_threshold_says_when_its_target_is_met_by_the_figure_but_not_by_its_interval(tmp_path: Path) -> None:
+    """`threshold --method min_precision --target 0.9` on 40 reviewed rows stored a cut of precision 1.000 on 2
+    flagged rows, "(95% 0.342-1.000)", and said nothing of the target: a manager read "precision >= 0.9" as shown.
+    It now notes that the target is met by the figure, not by its interval, and names --confident and a check on
+    held-out rows; with --confident (the interval's lower end meets it) there is nothing to note."""
+    path = str(tmp_path / "n.duckdb")
+    _split(path)
+    run = CliRunner()
+    res = run.invoke(cli, ["threshold", path, "m", "p9", "--method", "min_precision", "--target", "0.9", "--source",
+                           "reviewed", "--label", "label", "--where", "part = 'tune'", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["precision"] >= 0.9 > doc["precision_lo"], doc  # the case: the figure meets it, the interval not
+    said = (f"note: the precision target 0.9 is met by the figure {doc['precision']:.3f} on these rows, not by its "
+            f"95% interval ({doc['precision_lo']:.3f}-{doc['precision_hi']:.3f})")
+    assert said in res.stderr, res.stderr
+    assert "--confident" in res.stderr and "held-out" in res.stderr, res.stderr
+    res = run.invoke(cli, ["threshold", path, "m", "r5", "--method", "min_recall", "--target", "0.5", "--source",
+                           "reviewed", "--label", "label", "--where", "part = 'tune'"])
+    assert res.exit_code == 0, res.output
+    assert "note: the recall target 0.5 is met by the figure" in res.stderr, res.stderr
+    res = run.invoke(cli, ["threshold", path, "m", "r5c", "--method", "min_recall", "--target", "0.5", "--confident",
+                           "--source", "reviewed", "--label", "label", "--where", "part = 'tune'"])
+    assert res.exit_code == 0, res.output
+    assert "is met by the figure" not in res.stderr, res.stderr
