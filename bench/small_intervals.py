@@ -18,6 +18,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,34 +36,10 @@ def delong(draws: int, seed: int) -> None:
     print(f"{'design':<7}{'d':>5}{'m':>5}{'delta':>6} | {'DeLong cov (width) called':>27} | {'shipped cov (width) called':>28}")
     cells = [("plain", d, m, delta) for d, delta in ((2.3, 0.5), (2.3, 0.0), (1.0, 0.0), (1.0, 0.5)) for m in (3, 5, 10)]
     cells += [("ties", 2.3, m, 0.5) for m in (3, 5, 10)] + [("plain", 2.3, 11, 0.5), ("plain", 2.3, 20, 0.5)]
-    few = smallpaired.FEW
     for design, d, m, delta in cells:
-        true = cd.truth(d, delta)
-        tally = {"delong": [0, 0, 0.0, 0], "shipped": [0, 0, 0.0, 0]}
-        for _ in range(draws):
-            rows = cd.draw(rng, design, m, d, delta)
-            if rows is None:
-                continue
-            sa, sb, y, _w = rows
-            try:
-                smallpaired.FEW = 0  # DeLong's alone
-                alone = metrics.paired_auc_roc(sa, sb, y)
-            except ValueError:
-                continue
-            finally:
-                smallpaired.FEW = few
-            shipped = metrics.paired_auc_roc(sa, sb, y)
-            for key, p in (("delong", alone), ("shipped", shipped)):
-                t = tally[key]
-                t[0] += 1
-                t[1] += p.low <= true <= p.high
-                t[2] += p.high - p.low
-                t[3] += p.p_value < 0.05
-        out = f"{design:<7}{d:>5}{m:>5}{delta:>6} |"
-        for key in ("delong", "shipped"):
-            n, held, width, called = tally[key]
-            out += f" {held / n:>12.3f} ({width / n:.3f}) {called / n:>6.3f} |"
-        print(out, flush=True)
+        tally = _paired_cell(lambda: cd.draw(rng, design, m, d, delta),  # noqa: B023  (called within the loop)
+                             lambda sa, sb, y, _w: metrics.paired_auc_roc(sa, sb, y), cd.truth(d, delta), draws)
+        print(f"{design:<7}{d:>5}{m:>5}{delta:>6} |{tally}", flush=True)
 
 
 def delong_weighted(draws: int, seed: int) -> None:
@@ -75,35 +52,40 @@ def delong_weighted(draws: int, seed: int) -> None:
           f"{'shipped cov (width) called':>28}")
     cells = [(50, d, m, delta) for d, delta in ((2.3, 0.5), (2.3, 0.0), (1.0, 0.0), (1.0, 0.5)) for m in (3, 5, 10)]
     cells += [(10, 2.3, m, 0.5) for m in (3, 5, 10)] + [(50, 2.3, 11, 0.5), (50, 2.3, 20, 0.5)]
-    few = smallpaired.FEW
     for k, d, m, delta in cells:
-        true = cd.truth(d, delta)
-        tally = {"delong": [0, 0, 0.0, 0], "shipped": [0, 0, 0.0, 0]}
-        for _ in range(draws):
-            rows = cd.draw(rng, "sampled", m, d, delta, k)
-            if rows is None:
-                continue
-            sa, sb, y, w = rows
-            assert w is not None
-            try:
-                smallpaired.FEW = 0  # DeLong's alone
-                alone = weights.paired_auc_roc(sa, sb, y, w)
-            except ValueError:
-                continue
-            finally:
-                smallpaired.FEW = few
-            shipped = weights.paired_auc_roc(sa, sb, y, w)
-            for key, p in (("delong", alone), ("shipped", shipped)):
-                t = tally[key]
-                t[0] += 1
-                t[1] += p.low <= true <= p.high
-                t[2] += p.high - p.low
-                t[3] += p.p_value < 0.05
-        out = f"{k:>4}{d:>5}{m:>5}{delta:>6} |"
-        for key in ("delong", "shipped"):
-            n, held, width, called = tally[key]
-            out += f" {held / n:>12.3f} ({width / n:.3f}) {called / n:>6.3f} |"
-        print(out, flush=True)
+        tally = _paired_cell(lambda: cd.draw(rng, "sampled", m, d, delta, k),  # noqa: B023  (called within the loop)
+                             weights.paired_auc_roc, cd.truth(d, delta), draws)
+        print(f"{k:>4}{d:>5}{m:>5}{delta:>6} |{tally}", flush=True)
+
+
+def _paired_cell(draw: Callable[[], Any], test: Callable[..., Any], true: float, draws: int) -> str:
+    """Each of ``draws`` draws' rows (``draw``: scores a, b, labels, weights; None for a draw refused) tested by
+    ``test`` with DeLong's interval alone and as shipped (below smallpaired.FEW anomalies, joined with MOVER's): for
+    each, the share of draws holding ``true``, the mean width and the share called different (p < 0.05)."""
+    few = smallpaired.FEW
+    tally = {"delong": [0, 0, 0.0, 0], "shipped": [0, 0, 0.0, 0]}
+    for _ in range(draws):
+        rows = draw()
+        if rows is None:
+            continue
+        try:
+            smallpaired.FEW = 0  # DeLong's alone
+            alone = test(*rows)
+        except ValueError:
+            continue
+        finally:
+            smallpaired.FEW = few
+        for key, p in (("delong", alone), ("shipped", test(*rows))):
+            t = tally[key]
+            t[0] += 1
+            t[1] += p.low <= true <= p.high
+            t[2] += p.high - p.low
+            t[3] += p.p_value < 0.05
+    out = ""
+    for key in ("delong", "shipped"):
+        n, held, width, called = tally[key]
+        out += f" {held / n:>12.3f} ({width / n:.3f}) {called / n:>6.3f} |"
+    return out
 
 
 def _per_row(rate: Rate, missed: int, alarms: int, pos: int, neg: int, prices: costs.Prices) -> tuple[float, float]:
