@@ -41,6 +41,7 @@ from . import (
     dotcmds,
     explaincost,
     explainlines,
+    goalcheck,
     interrupts,
     intotable,
     jsonvalues,
@@ -1756,13 +1757,18 @@ def show(db: str, model: str, out_format: str) -> None:
             _notes_are_errors(call_note if call is not None else None,
                               *(f"threshold {t.name!r}: {n}" if (n := training_rows_note(t)) else None
                                 for t in rec.thresholds))
+        # Why both shares: a threshold chosen on labelled rows flags their share, mostly far above the traffic's
+        quantiles = _quantiles_of(rec.metrics)
         if out_format == "json":
             from dataclasses import asdict
 
             doc = {"ref": rec.ref, "name": rec.name, "version": rec.version, "kind": rec.kind,
                    "created_at": rec.created_at, "source": rec.source, "train_rows": rec.train_rows,
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
-                   "features": [f.to_json() for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
+                   "features": [f.to_json() for f in rec.features],
+                   "thresholds": [{**asdict(t), "flagged_share_of": budgetshare.of_rows(t),
+                                   "training_flagged_share": budgetshare.split(t, quantiles)[0]}
+                                  for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
                    "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
                    "versions": stored, "latest_ref": f"{rec.name}@{live}",
@@ -1816,9 +1822,13 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(f"text feature {n!r}: {len(cats)} categories ({', '.join(repr(c) for c in cats)}), and any "
                        "other value (one input more); NULL is read as the first")
         click.echo("")
-        _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
-                    [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
-                     for t in rec.thresholds])
+        click.echo("flagged_training: the share of the model's training rows each threshold flags (from their score "
+                   "quantiles for one chosen elsewhere); flagged_chosen_on: the share of the rows it was chosen on "
+                   "(labelled rows, or alarm_rate's rows), far larger on labelled rows rich in anomalies")
+        _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged_training",
+                     "flagged_chosen_on", "chosen_on"],
+                    [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, *budgetshare.split(t, quantiles),
+                      t.chosen_on) for t in rec.thresholds])
         for t in rec.thresholds:
             if (optimistic := training_rows_note(t)) is not None and not _NOTES_IGNORED:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
@@ -1834,6 +1844,14 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(f"{k:<24} {'(none)' if v is None else _metric_text(v)}{kept}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+def _quantiles_of(m: dict[str, Any] | None) -> np.ndarray | None:
+    """A stored version's training-score quantiles, None where it has none (or a malformed list of an imported file)."""
+    q = (m or {}).get("score_quantiles")
+    if not isinstance(q, list) or len(q) < 2 or not all(isinstance(v, int | float) for v in q):
+        return None
+    return np.asarray(q, dtype=np.float64)
 
 
 def _code_sizes_of(params: dict[str, Any]) -> list[int]:
@@ -3034,6 +3052,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             doc.pop("auc_roc_ci")  # as auc_roc_interval and its method, as before
             if rep.weights is not None:  # only then: an unweighted evaluation's object stays as it was
                 doc["weights"] = rep.weights
+            if rep.goal_checks:  # as weights: only where a goal chosen on other rows was checked here
+                doc["goal_checks"] = rep.goal_checks
             click.echo(jsonvalues.dumps({**doc, "auc_roc_interval": list(rep.auc_roc_interval),
                                          "auc_roc_interval_method": rep.auc_roc_interval_method}, indent=1))
             return
@@ -3214,6 +3234,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                 click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "
                            f"{ci['precision_at_share']:.3f} (95% {ci['precision_at_share_lo']:.3f}-"
                            f"{ci['precision_at_share_hi']:.3f}; the precision above is at the labelled rows' own share)")
+        if (said := goalcheck.figure_only(th, target, confident, ci)) is not None:
+            _warn(said)
         if "effective_anomalies" in ci and 0 < ci["effective_anomalies"] < FEW_ANOMALIES:
             # of weighted rows: Kish's effective count, which the recall interval takes (10 anomalies of weight 100
             # beside 30 of weight 1 are an effective 10.6, and 40 rows passed the check)

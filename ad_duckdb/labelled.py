@@ -24,6 +24,7 @@ from . import (
     costintervals,
     costs,
     filegoals,
+    goalcheck,
     interrupts,
     intervals,
     normalonly,
@@ -872,11 +873,16 @@ def evaluate(
             # Why quoted: a threshold's name is free text, and 'a, b' or 'w f1' listed bare read as other thresholds
             rep.notes.append(f"Threshold(s) {', '.join(map(repr, fitted))} were chosen on these same labelled rows: their precision "
                              "and recall here are what they were fitted to; judge them on other labelled rows.")
-        shared = _chosen_on_overlap(con, lm, source, where, rep.rows, skip=set(fitted))
-        if shared:
+        overlapping = _chosen_on_overlap(con, lm, source, where, rep.rows, skip=set(fitted))
+        if overlapping:
+            shared = ", ".join(text for _name, text in overlapping)
             rep.notes.append(f"Threshold(s) chosen on labelled rows that include rows here: {shared}: their precision "
                              "and recall on these rows are partly what they were fitted to; judge them on other labelled "
                              "rows.")
+        if not normal_only:  # the goals of thresholds chosen on other rows, checked here
+            # a file's goals are left out: whether their rows are these cannot be told
+            rep.goal_checks = goalcheck.checks(lm.rec.thresholds, filegoals.split(lm.rec.metrics, lm.rec.source)[0], at,
+                                               {*fitted, *(name for name, _text in overlapping)})
         if plots_dir is not None:
             rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w)
             note = over_time[1]
@@ -1011,15 +1017,15 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
 
 
 def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None, rows: int,
-                       skip: set[str]) -> str:
+                       skip: set[str]) -> list[tuple[str, str]]:
     """The thresholds of ``lm`` (but ``skip``) chosen on labelled rows of ``source`` that share rows with ``where``'s,
-    each with how many: ``all_rows (all 1530 of them), low (530 of 1530)``; empty if none.
+    each by name with how many: ``'all_rows' (all 1530 of them)``, ``'low' (530 of 1530)``; empty if none.
 
     Why counted, not matched as text: a threshold chosen on every labelled row and judged on the test part of them
     (or on a slice that shares some) flattered its figures as much as one judged on its own rows, without a word."""
     goals = filegoals.split(lm.rec.metrics, lm.rec.source)[0]  # a file's goals' SQL is never run
     if not goals:
-        return ""
+        return []
     shown = []
     cur = pysource.cursor(con, source)
     try:
@@ -1038,10 +1044,10 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
             except duckdb.Error:
                 continue  # its filter no longer binds (a column dropped since): nothing to say
             if n:
-                shown.append(f"{t.name!r} ({f'all {rows} of them' if n >= rows else f'{n} of {rows}'})")
+                shown.append((t.name, f"{t.name!r} ({f'all {rows} of them' if n >= rows else f'{n} of {rows}'})"))
     finally:
         cur.close()
-    return ", ".join(shown)
+    return shown
 
 
 @attachedmodels.names_the_file

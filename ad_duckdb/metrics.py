@@ -146,8 +146,10 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))
     p = paired_test(aucs, cov_pos + cov_neg, z, paired_df(cov_pos, cov_neg, m - 1, n - 1), None if same else (m, n))
     if m < smallpaired.FEW and p.method == PAIRED_DELONG and p.high > p.low:  # few anomalies: DeLong's too narrow
+        curves = (curve(np.asarray(scores_a, dtype=np.float64), y),
+                  curve(np.asarray(scores_b, dtype=np.float64), y))
         p.low, p.high, p.p_value = smallpaired.widen((aucs[0], aucs[1]), p.low, p.high, p.p_value, cov_pos + cov_neg,
-                                                     (scores_a, scores_b), y, z)
+                                                     curves, (m, n), z)
         p.method = smallpaired.METHOD
     return p
 
@@ -352,6 +354,19 @@ class Report:
         kept: dict[str, Any] | None = getattr(self, "_weights", None)
         return kept
 
+    @property
+    def goal_checks(self) -> list[dict[str, Any]]:
+        """Each stored threshold chosen for a target (min_precision, min_recall) on other labelled rows than these,
+        checked against it here (``goalcheck.checks``): ``threshold``, ``method``, ``figure``, ``target``,
+        ``chosen_on``, ``there``, ``here``, ``here_lo``, ``here_hi`` and ``verdict`` (``met``, ``missed``, ``not
+        shown``). Why an attribute, not a field: as ``weights``."""
+        kept: list[dict[str, Any]] = getattr(self, "_goal_checks", [])
+        return kept
+
+    @goal_checks.setter
+    def goal_checks(self, done: list[dict[str, Any]]) -> None:
+        self._goal_checks = done
+
     def keep_weights(self, summary: dict[str, Any]) -> None:
         """Keep ``weights``. Why an attribute, not a field: an unweighted report's fields (``asdict``, ``evaluate
         --format json``) stay what they were."""
@@ -404,7 +419,7 @@ class Report:
             return "\n".join(lines + (["", "plots: " + ", ".join(self.plots)] if self.plots else []))
         lines += [
             f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
-            f"{'flagged':>9}",
+            f"{'flagged_labelled':>18}",
         ]
 
         def interval(m: dict[str, float], what: str) -> str:
@@ -417,13 +432,17 @@ class Report:
             prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
                 f"{name:<{w}}{value_text(m['value']):>12}{prec}{interval(m, 'precision'):>13}"
-                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>9}"
+                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>18}"
             )
         if self.at_thresholds:
             lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "
                          "labelled rows; Wilson intervals, given each threshold's value: one chosen on these rows reads better "
                          f"here than it will elsewhere; AUC-ROC's: "
                          f"{self.auc_roc_interval_method})")
+        if self.goal_checks:
+            from . import goalcheck
+
+            lines += ["", *goalcheck.lines(self.goal_checks)]
         if self.anomaly_share is not None and self.at_thresholds:
             here = share_text(anomalies / max(rows, 1e-300))
             lines += ["", f"precision at anomalies {costs.stated_share(self.anomaly_share)} of rows (these {count_text(rows)} "

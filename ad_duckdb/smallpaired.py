@@ -1,5 +1,6 @@
-"""compare --label's interval of the AUC-ROC difference on 10 labelled anomalies or fewer (unweighted): DeLong's
-paired interval joined with the MOVER interval built from each version's own DeLong interval on the logit scale.
+"""compare --label's interval of the AUC-ROC difference on 10 labelled anomalies or fewer (with --weight, Kish's
+effective anomalies): DeLong's paired interval joined with the MOVER interval built from each version's own DeLong
+interval on the logit scale.
 
 Why: DeLong's variance is that of the anomalies' placements, and 3-10 anomalies near the top of the scores (AUCs
 near 1) spread less than the process does: where version b was better its interval held the true difference in
@@ -13,6 +14,11 @@ case, seed 1): b better near 1 (d 2.3, delta 0.5), 3/5/10 anomalies: DeLong 0.77
 0.874), hull 0.915/0.916/0.929 (ties 0.919/0.923/0.932), 1.6-2.3 times as wide; equal versions called different in
 0.4-3.2% of draws (DeLong 1.1-4.6%); power at d 1.0, delta 0.5: 1.7/4.9/20.0% (DeLong 4.9/7.4/23.5%). Tried: each
 version's evaluate interval (the hull with Newcombe's): 98.5-100% covered, 2.4 times as wide at 3-5 anomalies.
+
+Weighted (every anomaly kept, normal rows sampled 1 in 10 or 50: `python bench/small_intervals.py delong-weighted`,
+1,000 draws a case, seed 1): DeLong's alone held a better version's gain in 77-85% of draws at 3-10 anomalies, the
+hull of it and MOVER's from each version's weighted logit interval in 92-94%, 1.6-2.3 times as wide
+(bench/results/compare_weighted_small_2026-12-05.md).
 """
 
 from __future__ import annotations
@@ -21,14 +27,14 @@ import math
 
 import numpy as np
 
-from . import intervals, thresholds
+from . import intervals
 from .thresholds import Z95
 
 # fewer than this many labelled anomalies: joined with MOVER's
 FEW = 11
 
-METHOD = ("DeLong's paired test joined with each version's AUC-ROC interval (MOVER, on 10 labelled anomalies or fewer: "
-          "DeLong's alone is too narrow there)")
+METHOD = ("DeLong's paired test joined with each version's AUC-ROC interval (MOVER, on 10 labelled anomalies or fewer, "
+          "Kish's effective count when weighted: DeLong's alone is too narrow there)")
 
 
 def mover(aucs: tuple[float, float], ivs: tuple[tuple[float, float], tuple[float, float]],
@@ -42,17 +48,19 @@ def mover(aucs: tuple[float, float], ivs: tuple[tuple[float, float], tuple[float
 
 
 def widen(aucs: tuple[float, float], low: float, high: float, p_value: float, cov: np.ndarray,
-          scores: tuple[np.ndarray, np.ndarray], labels: np.ndarray, z: float = Z95) -> tuple[float, float, float]:
+          curves: tuple[dict[str, np.ndarray], dict[str, np.ndarray]], sizes: tuple[float, float], z: float = Z95,
+          eff: tuple[float, float] | None = None) -> tuple[float, float, float]:
     """DeLong's ``low``, ``high`` and ``p_value`` of the difference ``aucs[1] - aucs[0]`` (covariance ``cov``), of
-    the versions' ``scores`` on unweighted rows ``labels``, joined with MOVER's: the hull of the two intervals, and
-    the larger p-value (MOVER's read as a normal's from its half on 0's side), so the two agree."""
-    y = np.asarray(labels).astype(bool)
-    m, n = int(y.sum()), int((~y).sum())
+    the versions' ``curves`` (``thresholds.curve``; ``weights.curve`` of weighted rows) on rows of ``sizes``
+    anomalies and normal rows (the weights' sums, with ``eff`` Kish's effective sizes, when weighted), joined with
+    MOVER's: the hull of the two intervals, and the larger p-value (MOVER's read as a normal's from its half on 0's
+    side), so the two agree."""
+    counts = eff or sizes
     ivs = []
-    for s, a in zip(scores, aucs, strict=True):
-        lo, hi = intervals.delong_logit(thresholds.curve(s, y), m, n, a, z)
+    for c, a in zip(curves, aucs, strict=True):
+        lo, hi = intervals.delong_logit(c, sizes[0], sizes[1], a, z, eff)
         if not math.isfinite(lo):
-            nc = intervals.newcombe(a, m, n, z)
+            nc = intervals.newcombe(a, counts[0], counts[1], z)
             lo, hi = nc.low, nc.high
         ivs.append((lo, hi))
     r = float(cov[0, 1] / math.sqrt(cov[0, 0] * cov[1, 1])) if cov[0, 0] > 0 and cov[1, 1] > 0 else 0.0

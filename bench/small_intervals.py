@@ -2,6 +2,7 @@
 ``ad_duckdb/smallpaired.py`` and ``ad_duckdb/costintervals.py``.
 
     python bench/small_intervals.py delong [--draws 2000] [--seed 1]   # compare --label's AUC-ROC difference
+    python bench/small_intervals.py delong-weighted [--draws 2000] [--seed 1]   # the same with --weight
     python bench/small_intervals.py costs [--draws 4000] [--seed 0]    # evaluate's cost per row
 
 ``delong``: bench/compare_delong.py's designs (plain, ties); for each case the share of draws whose interval holds the
@@ -17,13 +18,14 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_delong as cd  # noqa: E402  (a bench script beside this one, not a package)
 
-from ad_duckdb import costintervals, costs, metrics, smallpaired  # noqa: E402
+from ad_duckdb import costintervals, costs, metrics, smallpaired, weights  # noqa: E402
 from ad_duckdb.thresholds import wilson  # noqa: E402
 
 Rate = Callable[[int, int], tuple[float, float]]
@@ -34,34 +36,56 @@ def delong(draws: int, seed: int) -> None:
     print(f"{'design':<7}{'d':>5}{'m':>5}{'delta':>6} | {'DeLong cov (width) called':>27} | {'shipped cov (width) called':>28}")
     cells = [("plain", d, m, delta) for d, delta in ((2.3, 0.5), (2.3, 0.0), (1.0, 0.0), (1.0, 0.5)) for m in (3, 5, 10)]
     cells += [("ties", 2.3, m, 0.5) for m in (3, 5, 10)] + [("plain", 2.3, 11, 0.5), ("plain", 2.3, 20, 0.5)]
-    few = smallpaired.FEW
     for design, d, m, delta in cells:
-        true = cd.truth(d, delta)
-        tally = {"delong": [0, 0, 0.0, 0], "shipped": [0, 0, 0.0, 0]}
-        for _ in range(draws):
-            rows = cd.draw(rng, design, m, d, delta)
-            if rows is None:
-                continue
-            sa, sb, y, _w = rows
-            try:
-                smallpaired.FEW = 0  # DeLong's alone
-                alone = metrics.paired_auc_roc(sa, sb, y)
-            except ValueError:
-                continue
-            finally:
-                smallpaired.FEW = few
-            shipped = metrics.paired_auc_roc(sa, sb, y)
-            for key, p in (("delong", alone), ("shipped", shipped)):
-                t = tally[key]
-                t[0] += 1
-                t[1] += p.low <= true <= p.high
-                t[2] += p.high - p.low
-                t[3] += p.p_value < 0.05
-        out = f"{design:<7}{d:>5}{m:>5}{delta:>6} |"
-        for key in ("delong", "shipped"):
-            n, held, width, called = tally[key]
-            out += f" {held / n:>12.3f} ({width / n:.3f}) {called / n:>6.3f} |"
-        print(out, flush=True)
+        tally = _paired_cell(lambda: cd.draw(rng, design, m, d, delta),  # noqa: B023  (called within the loop)
+                             lambda sa, sb, y, _w: metrics.paired_auc_roc(sa, sb, y), cd.truth(d, delta), draws)
+        print(f"{design:<7}{d:>5}{m:>5}{delta:>6} |{tally}", flush=True)
+
+
+def delong_weighted(draws: int, seed: int) -> None:
+    """``delong`` on weighted rows: bench/compare_delong.py's ``sampled`` design (20,000 normal rows sampled 1 in
+    ``k``, weight ``k``; every anomaly kept, weight 1), which ``weights.paired_auc_roc`` tests with DeLong's paired
+    test on weighted placements. (Normal rows sampled at rates that differ across the score, every anomaly kept,
+    take the audit sample's test instead, ``weights._audit_paired``: not measured here.)"""
+    rng = np.random.default_rng(seed)
+    print(f"{'k':>4}{'d':>5}{'m':>5}{'delta':>6} | {'DeLong cov (width) called':>27} | "
+          f"{'shipped cov (width) called':>28}")
+    cells = [(50, d, m, delta) for d, delta in ((2.3, 0.5), (2.3, 0.0), (1.0, 0.0), (1.0, 0.5)) for m in (3, 5, 10)]
+    cells += [(10, 2.3, m, 0.5) for m in (3, 5, 10)] + [(50, 2.3, 11, 0.5), (50, 2.3, 20, 0.5)]
+    for k, d, m, delta in cells:
+        tally = _paired_cell(lambda: cd.draw(rng, "sampled", m, d, delta, k),  # noqa: B023  (called within the loop)
+                             weights.paired_auc_roc, cd.truth(d, delta), draws)
+        print(f"{k:>4}{d:>5}{m:>5}{delta:>6} |{tally}", flush=True)
+
+
+def _paired_cell(draw: Callable[[], Any], test: Callable[..., Any], true: float, draws: int) -> str:
+    """Each of ``draws`` draws' rows (``draw``: scores a, b, labels, weights; None for a draw refused) tested by
+    ``test`` with DeLong's interval alone and as shipped (below smallpaired.FEW anomalies, joined with MOVER's): for
+    each, the share of draws holding ``true``, the mean width and the share called different (p < 0.05)."""
+    few = smallpaired.FEW
+    tally = {"delong": [0, 0, 0.0, 0], "shipped": [0, 0, 0.0, 0]}
+    for _ in range(draws):
+        rows = draw()
+        if rows is None:
+            continue
+        try:
+            smallpaired.FEW = 0  # DeLong's alone
+            alone = test(*rows)
+        except ValueError:
+            continue
+        finally:
+            smallpaired.FEW = few
+        for key, p in (("delong", alone), ("shipped", test(*rows))):
+            t = tally[key]
+            t[0] += 1
+            t[1] += p.low <= true <= p.high
+            t[2] += p.high - p.low
+            t[3] += p.p_value < 0.05
+    out = ""
+    for key in ("delong", "shipped"):
+        n, held, width, called = tally[key]
+        out += f" {held / n:>12.3f} ({width / n:.3f}) {called / n:>6.3f} |"
+    return out
 
 
 def _per_row(rate: Rate, missed: int, alarms: int, pos: int, neg: int, prices: costs.Prices) -> tuple[float, float]:
@@ -103,12 +127,14 @@ def cost_intervals(draws: int, seed: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["delong", "costs"])
+    ap.add_argument("which", choices=["delong", "delong-weighted", "costs"])
     ap.add_argument("--draws", type=int, help="draws a case (default: delong 2000, costs 4000)")
     ap.add_argument("--seed", type=int, help="the generator's seed (default: delong 1, costs 0)")
     args = ap.parse_args()
     if args.which == "delong":
         delong(args.draws or 2000, 1 if args.seed is None else args.seed)
+    elif args.which == "delong-weighted":
+        delong_weighted(args.draws or 2000, 1 if args.seed is None else args.seed)
     else:
         cost_intervals(args.draws or 4000, 0 if args.seed is None else args.seed)
 

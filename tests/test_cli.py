@@ -2681,7 +2681,8 @@ def test_every_commands_table_right_aligns_its_numbers(model_db: str) -> None:
     _aligned(_table_after(listed, "name"), {"version", "n_features", "train_rows", "onnx_bytes"})
     shown = stdout("show", model_db, "tx_ae")
     _aligned(_table_after(shown, "feature"), {"fill (NULL/NaN)", "center", "scale"})
-    _aligned(_table_after(shown, "threshold"), {"value", "precision", "recall", "f1", "flagged"})
+    _aligned(_table_after(shown, "threshold"), {"value", "precision", "recall", "f1", "flagged_training",
+                                               "flagged_chosen_on"})
     evaluated = stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label")
     candidates = _table_after(evaluated, "candidate thresholds")[1:]
     _aligned(candidates, {"threshold", "precision", "recall", "f1", "flagged_labelled", "flagged_training"})

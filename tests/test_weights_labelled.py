@@ -210,7 +210,7 @@ def test_cli_weight_in_evaluate_and_threshold(db: str) -> None:
                                    "--source", "lab", "--label", "y", "--weight", "w", "--quiet", "--format", "json"],
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    stored = json.loads(res.output)
+    stored = json.loads(res.stdout)  # the object on stdout; notes (its target met by the figure alone) on stderr
     assert "weighted by w: " in stored["chosen_on"]
     # the intervals evaluate --weight gives it (from the totals and effective sizes its chosen_on records)
     con = ad_duckdb.connect(db, read_only=True)
