@@ -201,13 +201,6 @@ def python_names(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return list(_REGISTERED.get(cur, ()))
 
 
-def named_frame(source: object) -> Any | None:
-    """The object of the caller's that ``source`` names alone (``'sub'``), if DuckDB can scan it; else None."""
-    if not isinstance(source, str) or not _NAME.fullmatch(source.strip()):
-        return None
-    return _named_objects(source.strip()).get(source.strip())
-
-
 def _named_objects(source: object) -> dict[str, Any]:
     """The objects DuckDB can scan that the text ``source`` names, by name, from the nearest frame outside this
     package."""
