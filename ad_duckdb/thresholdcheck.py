@@ -212,7 +212,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     n, k = len(s), int(flags.sum())
     total = float(n if w is None else w.sum())  # the rows these stand for
     share = k / n if w is None else float(w[flags].sum()) / total
-    covered = per = None
+    covered = per = held = None
     if len(seconds) and np.isfinite(seconds).sum() >= 2:
         per = want.per if want is not None and want.per else "day"
         # the time covered as alarm_rate counts it: its breaks left out, by day whole days of rows, an edge day by
@@ -225,10 +225,16 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     rows_per = None if covered is None or per is None else total * alarmrate.PERIODS[per] / covered
     a = f"{'an' if per == 'hour' else 'a'} {per}" if per else ""
     here = (f"{k:,} of the {n:,} rows of {rows_of}" + checkweights.said(wcol, w, share, total)
-            + (f" ({alarmrate._period_text(covered)})" if covered is not None else ""))
+            + (f" ({alarmrate._period_text(covered)}"
+               + (f"; {alarmrate.WEEKENDS_UNKNOWN}" if held is not None and held.weekends_unknown else "") + ")"
+               if covered is not None else ""))
     rate_text = f"{share:.3%} of rows" + (f", {share * rows_per:.3g} alarms {a}" if rows_per is not None else "")
     if episodes is not None and rows_per is not None:
         rate_text += f" in {episodes} episodes ({episodes * rows_per / n:.3g} {a})"
+    elif rows_per is not None and per is not None and w is None:
+        # why no episodes, and the fix, as the statement it was set with says (they were left out unsaid)
+        rate_text += alarmepisodes.text(None, k, per, rows_per, n, alarmepisodes.shared_times(seconds, series_of),
+                                        scol)
     head = f"Threshold {name!r} of {lm.ref} ({t.method}"
     if want is not None and want.alarms is not None and rows_per is None:
         raise BadInputError(f"{who}: its target is {want.said()}, but the {n} row(s) of {rows_of} cover no period "

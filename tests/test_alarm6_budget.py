@@ -93,6 +93,9 @@ def test_a_five_day_week_is_assumed_only_on_a_weekend_without_rows(budget: str, 
         assert "5 days, 672 rows a week" in on, on
         assert ("its rows fall on weekdays only and the stretch spans no weekend, so whether the table has rows at "
                 "weekends cannot be told: a week is counted as 7 days") in on, on
+        # checked on one such week: the check counts its week alike, and says so
+        got = ad_duckdb.check_threshold(con, "m", "thirty", "b", where="ts >= '2024-01-15' AND ts < '2024-01-20'")
+        assert "(5 days; its rows fall on weekdays only and the stretch spans no weekend" in got.message, got.message
         # a weekend without rows inside the stretch: a 5-day week, 480 rows a week
         two_weeks = "ts >= '2024-01-08' AND ts < '2024-01-20'"
         th = ad_duckdb.set_threshold(con, "m", "thirty2", "alarm_rate", source="b", where=two_weeks,
@@ -201,6 +204,10 @@ def test_a_weekday_only_date_table_counts_its_weekdays_as_its_days() -> None:
         got = con.execute("SELECT count(*) FILTER (WHERE is_anomaly_at('m', 'two', a, b)) FROM weekdays "
                           f"WHERE {stretch}").fetchall()[0][0]
         assert got == 30, on
+        # checked later: the merchants' rows share their days, so no episodes, and the check says why as the
+        # statement does (it left them out unsaid)
+        later = ad_duckdb.check_threshold(con, "m", "two", "weekdays", where="day >= '2024-01-08'")
+        assert "episodes not counted: 735 rows share their time with another row" in later.message, later.message
         # by week: 5 days a week, so '10 a week' is 2 on each weekday too
         week = ad_duckdb.set_threshold(con, "m", "ten", "alarm_rate", source="weekdays", where=stretch, per_week=10,
                                        time="day")
