@@ -186,14 +186,11 @@ def test_a_weekday_only_date_table_counts_its_weekdays_as_its_days() -> None:
     dates read as 19.3 days and '2 a day' flagged 2.6 on each weekday, while business hours of a TIMESTAMP count
     their weekdays. A weekday-only table spanning a weekend without rows counts its weekdays; a table with rows at
     weekends (or weekly rows) counts every day, as before."""
-    import numpy as np
-
     con = ad_duckdb.connect()
     try:
-        rng = np.random.default_rng(0)
-        con.execute("CREATE TABLE d AS SELECT DATE '2024-01-01' + (i // 50)::INT AS day, a, b FROM "
-                    "(SELECT unnest(range(1400)) AS i, unnest(?) AS a, unnest(?) AS b)",
-                    [rng.normal(size=1400).tolist(), rng.normal(size=1400).tolist()])
+        # 50 merchants' rows a day over 4 weeks from Monday 1 January, the days' x and y of the readings above
+        con.execute(f"CREATE TABLE d AS SELECT DATE '2024-01-01' + (i // 50)::INT AS day, x AS a, y AS b "
+                    f"FROM ({READINGS}) WHERE i < 1400")
         con.execute("CREATE VIEW weekdays AS SELECT * FROM d WHERE dayofweek(day) BETWEEN 1 AND 5")
         ad_duckdb.train(con, "m", "d", features=["a", "b"], where="day < '2024-01-08'", **FAST)
         stretch = "day >= '2024-01-08' AND day < '2024-01-27'"  # Monday 8 to Friday 26 January: 15 weekdays
