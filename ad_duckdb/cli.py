@@ -3245,7 +3245,8 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
 
     \b
     alarm_rate with --per-day/--per-hour/--per-week: alarms per period here against the stored interval for a
-    later stretch as long as the one it was set on (for one later period where this stretch is shorter); alarms
+    later stretch as long as the one it was set on (for one later period where this stretch is one, between the
+    two where it is between); alarms
     count flagged rows, and the episodes (runs of consecutive flagged readings) are said beside them.
     alarm_rate with --rate, contamination, quantile, flag_budget: the share flagged here, whose 95% interval
     (Wilson's, on the independent rows these are worth at their lag-1 correlation in time) must hold the target.

@@ -9,8 +9,9 @@ against the threshold's own target. Never imports torch.
 
 What is compared:
 - alarm_rate with a time column: the alarms per period here against the stored 95% interval for a later stretch as
-  long as the one it was set on (a stretch here at least as long), or for one later period (shorter): the
-  interval from how the stretch's periods varied and its rows' correlation in time (``alarmperiods``).
+  long as the one it was set on (a stretch here at least as long), for one later period (a period or less), or
+  between the two for a stretch between (``alarmpromise.between``): the interval from how the stretch's periods
+  varied and its rows' correlation in time (``alarmperiods``).
 - alarm_rate as a share, contamination, quantile and flag_budget: the share flagged here against the target share
   (contamination's and flag_budget's target, a quantile's 1 - q, an alarm_rate's rate), outside when the share's
   95% interval here, Wilson's on the rows' effective count (fewer than the rows by how their flags move together at
@@ -92,15 +93,14 @@ def _num(text: str) -> float:
 
 def _stored_interval(chosen_on: str, periods_here: float) -> tuple[float, float, str] | None:
     """The alarm_rate statement's 95% interval of alarms per period that fits a stretch of ``periods_here`` periods:
-    over a later stretch as long where this one is at least as long as the one it was set on, else for one later
-    period (wider, so a shorter stretch is not called drifted by its own noise); the rows' interval where the
-    statement has no periods' one. None for a statement of no such interval (an older or hand-edited one)."""
+    over a later stretch as long where this one is at least as long as the one it was set on, for one later period
+    (wider, so a shorter stretch is not called drifted by its own noise) where it is a period or so, and between
+    them for a stretch between (alarmpromise.between); the rows' interval where the statement has no periods' one.
+    None for a statement of no such interval (an older or hand-edited one)."""
     flat = " ".join(chosen_on.split())
     m = _BY_PERIOD.search(flat)
     if m is not None:
-        if periods_here >= int(m[2]):
-            return _num(m[5]), _num(m[6]), f"over a later stretch as long as its {m[2]} {m[1]}s"
-        return _num(m[3]), _num(m[4]), f"on one later {m[1]}"
+        return alarmpromise.between((_num(m[3]), _num(m[4])), (_num(m[5]), _num(m[6])), periods_here, int(m[2]), m[1])
     m = _ROWS.search(flat)
     if m is not None:
         return _num(m[1]), _num(m[2]), "on stretches like its own if rows were independent"

@@ -215,3 +215,24 @@ def test_a_weekday_only_date_table_counts_its_weekdays_as_its_days() -> None:
         assert "50 rows a day" in (every.chosen_on or ""), every.chosen_on
     finally:
         con.close()
+
+
+def test_a_week_checked_against_a_budget_set_on_two_weeks_takes_a_weeks_interval(budget: str, tmp_path: Path) -> None:
+    """'30 a day' set on 14 days and checked on the 7 after them: the check took the interval for one later day
+    (11.9-48.1), so a week flagging 45.7 a day, half again the budget, kept its promise. A stretch of k periods
+    takes an interval between the one later period's and the whole stretch's, as the mean of k periods varies."""
+    con = _copy(budget, tmp_path)
+    try:
+        ad_duckdb.set_threshold(con, "m", "thirty", "alarm_rate", source="r", time="ts", per_day=30,
+                                where="ts >= '2024-01-08' AND ts < '2024-01-22'")
+        con.execute("CREATE TABLE hot AS SELECT * REPLACE (x * 1.15 AS x) FROM r")
+        week = "ts >= '2024-01-22' AND ts < '2024-01-29'"
+        calm, hot = (ad_duckdb.check_threshold(con, "m", "thirty", src, where=week) for src in ("r", "hot"))
+        day = ad_duckdb.check_threshold(con, "m", "thirty", "r", where="ts >= '2024-01-22' AND ts < '2024-01-23'")
+        assert calm.expected_lo is not None and calm.expected_hi is not None
+        assert day.expected_lo is not None and day.expected_hi is not None
+        assert day.expected_lo < calm.expected_lo < 30 < calm.expected_hi < day.expected_hi, (day.message, calm.message)
+        assert "over a later stretch of 7 days (between its" in calm.message and not calm.outside, calm.message
+        assert hot.measured > 1.4 * 30 and hot.outside, hot.message
+    finally:
+        con.close()
