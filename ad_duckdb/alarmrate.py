@@ -46,6 +46,11 @@ PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
 # Below this many alarms on the stretch, the cut is an extreme order statistic of few rows: its rate on another
 # stretch like it could be far from the target (at 5 alarms, 95% of such stretches give 1.6-11.7)
 FEW_ALARMS = 20
+# by week, a stretch of rows on weekdays only that spans no weekend (alarmspan): said, as the week it counts may not
+# be the table's
+WEEKENDS_UNKNOWN = ("its rows fall on weekdays only and the stretch spans no weekend, so whether the table has rows "
+                    "at weekends cannot be told: a week is counted as 7 days; where it has none (a 5-day week), set it "
+                    "on a stretch spanning a weekend, or count by day (per_day=; CLI: --per-day)")
 
 
 @dataclass(frozen=True)
@@ -399,6 +404,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
             # take it for; by hour it would count an hour of rows
             on += (f" (its rows fall at {alarmspan.hours_text(held_by.hours)} of each day: a day is a day of rows, so "
                    f"its alarms come in those hours; per_hour= (CLI: --per-hour) counts by hour of rows)")
+        if held_by is not None and held_by.weekends_unknown:
+            on += f" ({WEEKENDS_UNKNOWN})"
     on += f"); target {want.said()}: flags {k} of {n} rows"
     on += f" ({flagged:.3%}" if w is None else f", {_n(flagged * total)} of {_n(total)} weighted ({flagged:.3%}"
     on += f", 95% {lo:.3%}-{hi:.3%}"

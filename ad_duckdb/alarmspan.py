@@ -4,9 +4,11 @@ period is for tables whose rows cover only part of the time.
 What a period is: one the table has rows in. By day (week), a day the rows cover, counted in whole calendar days
 (weeks from Monday; in the time column's zone, alarmzone) from a stretch's first day to its last, a day at either
 end, or beside a break, by its rows against a whole day's (a stretch from noon holds half its first day); by
-week, a stretch of under 3 calendar weeks by its days so counted, over the days a week the table has rows in (5 for
-business hours); by hour, under 3 calendar days, and for rows a period or more apart (daily dates), the time from
-the first row to the last plus one step per distinct time.
+week, a stretch of under 3 calendar weeks by its days so counted, over the days a week the table has rows in (5
+where a weekend inside the stretch has none; 7 where the stretch spans no weekend, which it says); by hour, under 3
+calendar days, and for rows a period or more apart (daily dates), the time from the first row to the last plus one
+step per distinct time (daily dates of weekdays only, spanning a weekend, on a clock of weekdays: a Friday's step
+is one day, not three).
 Gaps of no rows longer than a period that the spacing of the rows does not explain are breaks, not time covered:
 an outage, the weekends of a business-hours table, a filter's days. So a table of business hours (Mon-Fri
 9:00-17:00) has 5 days a week by day, 40 hours by hour and a week a week, and "3 a day" is 3 on each working day
@@ -38,11 +40,14 @@ CHANCE = 0.01
 @dataclass(frozen=True)
 class Span:
     """``covered``: the seconds the rows cover; ``breaks``: gaps left out of it; ``hours``: the hours of the day
-    (0-23, in the zone whose days count) holding rows, where they are some of them only (business hours)."""
+    (0-23, in the zone whose days count) holding rows, where they are some of them only (business hours);
+    ``weekends_unknown``: by week, rows on weekdays only in a stretch spanning no weekend, so that whether the
+    table has rows at weekends could not be told (a week counted as 7 days)."""
 
     covered: float
     breaks: int
     hours: tuple[int, ...] = ()
+    weekends_unknown: bool = False
 
 
 def break_after(steps: np.ndarray, period: float) -> float:
@@ -98,6 +103,11 @@ def cover(seconds: np.ndarray, local: np.ndarray | None, per: str, period: float
     # rows a period or fewer (daily dates, weekly snapshots): each stands for its step, which whole days would cut
     # to one day (10 Mondays read 64 days, not 70)
     if per == "hour" or float(np.median(np.diff(t))) >= period:
+        if per == "day" and float(np.median(np.diff(t))) < 2 * DAY and _five_day(loc):
+            # daily rows of weekdays only: each Friday stood for 3 days, so 15 weekdays read as 19.3 days and
+            # "2 a day" flagged 2.6 on each, where business hours of a TIMESTAMP count their weekdays
+            covered, breaks = _by_gaps(np.unique(_weekday_time(loc)), period)
+            return Span(covered, breaks, hours)
         covered, breaks = _by_gaps(t, period)
         return Span(covered, breaks, hours)
     if len(np.unique(day_of)) < 3:
@@ -125,23 +135,41 @@ def cover(seconds: np.ndarray, local: np.ndarray | None, per: str, period: float
 def _weeks_by_days(t: np.ndarray, loc: np.ndarray, w: np.ndarray, week: float) -> Span:
     """A stretch of under 3 calendar weeks by week: its days of rows as the by-day rule counts them, over the days of
     a week the table has rows in (5 where its rows fall on weekdays only and the stretch spans a weekend without
-    rows, or falls at some hours of each day only: business hours; else 7).
+    rows; else 7).
 
     Why: read first row to last, one business week (Monday 9:00 to Friday 17:00) was 0.62 of a week, and "15 a week"
     flagged 9.3 on it, while by day it is 5 days of rows and "3 a day" 3 on each; a week of 24-hour rows is still 7
     days, and Monday to Friday of them 5/7 of a week. Each week is so counted by its rows against a whole week's, as
-    the edge weeks of a longer stretch are (whose whole week is an inner week's rows)."""
+    the edge weeks of a longer stretch are (whose whole week is an inner week's rows).
+
+    Why a weekend without rows is the evidence, and business hours are not: a stretch of Monday to Friday cannot
+    show whether the table has rows at weekends (a shop open on Saturdays, a filter picking weekdays). Taken as 5 days
+    a week, one such week made "30 a week" 30 on its 5 days, and weekends then added theirs; as 7, a table of 5-day
+    weeks flags 5/7 of the target, under the budget. So such a stretch is counted as 7 days a week and says so."""
     days = cover(t, loc, "day", DAY, w)
     assert days is not None  # 2 or more distinct times, as the caller's
-    day = np.unique(np.floor(loc / DAY).astype(np.int64))
-    weekday = (day + 3) % 7  # Monday 0 (1970-01-01 was a Thursday)
-    spanned = (np.arange(day[0], day[-1] + 1) + 3) % 7
-    weekdays_only = not bool(np.isin(weekday, (5, 6)).any())
-    schedule = weekdays_only and (bool(np.isin(spanned, (5, 6)).any()) or bool(days.hours))
-    per_week = 5.0 if schedule else 7.0
+    five = _five_day(loc)
+    weekday = (np.unique(np.floor(loc / DAY).astype(np.int64)) + 3) % 7  # Monday 0 (1970-01-01 was a Thursday)
     # breaks as by week over 3 weeks: gaps over a week (shorter outages count in their week's rows, as there)
     d = np.diff(np.unique(t))
-    return Span(days.covered / DAY / per_week * week, int((d > break_after(d, week)).sum()))
+    return Span(days.covered / DAY / (5.0 if five else 7.0) * week, int((d > break_after(d, week)).sum()),
+                weekends_unknown=not five and not bool(np.isin(weekday, (5, 6)).any()))
+
+
+def _five_day(loc: np.ndarray) -> bool:
+    """Whether rows at wall times ``loc`` keep a 5-day week: on weekdays only, in a stretch spanning a weekend (its
+    first and last days hold rows, so a Saturday spanned is a whole weekend inside it, without rows)."""
+    day = np.unique(np.floor(loc / DAY).astype(np.int64))
+    weekdays_only = not bool(np.isin((day + 3) % 7, (5, 6)).any())
+    return weekdays_only and bool(np.isin((np.arange(day[0], day[-1] + 1) + 3) % 7, (5, 6)).any())
+
+
+def _weekday_time(loc: np.ndarray) -> np.ndarray:
+    """Wall times ``loc`` of weekdays on a clock of weekdays only: each Friday's next day is the Monday after it."""
+    day = np.floor(loc / DAY).astype(np.int64)
+    monday_based = day + 3  # 1970-01-01 was a Thursday: 3 days after a Monday
+    working = (monday_based // 7) * 5 + np.minimum(monday_based % 7, 5)
+    return working * DAY + (loc - day * DAY)
 
 
 def hours_text(hours: tuple[int, ...]) -> str:

@@ -3271,6 +3271,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
               "(default: the one an alarm_rate threshold was set with).")
 @click.option("--series", help="The column of --source telling apart several series in one table, within each of "
               "which episodes are runs (default: the one an alarm_rate threshold was set with).")
+@click.option("--no-series", is_flag=True, help="Read the rows as one series in time order, not by the series column "
+              "the threshold was set with (one that is no series, or that these rows lack).")
 @click.option("--tz", help="The time zone whose days are counted, e.g. America/Los_Angeles (default: the one an "
               "alarm_rate threshold was set with, else a TIMESTAMPTZ column's session zone, this process's; a "
               "TIMESTAMP's own wall time; with --tz a TIMESTAMP is taken as UTC).")
@@ -3283,7 +3285,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                    "no rate.")
 @_ATTACH
 def check_threshold(db: str, model: str, name: str, source: str, where: str | None, time: str | None,
-                    series: str | None, tz: str | None, out_format: str, fail_outside: bool,
+                    series: str | None, no_series: bool, tz: str | None, out_format: str, fail_outside: bool,
                     attach: tuple[str, ...]) -> None:
     """Whether threshold NAME of MODEL keeps its promise on recent rows of --source: the alarms a day (hour, week)
     or the share of rows it flags there against its target, and whether that lies outside the 95% interval it
@@ -3296,16 +3298,21 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
 
     \b
     alarm_rate with --per-day/--per-hour/--per-week: alarms per period here against the stored interval for a
-    later stretch as long as the one it was set on (for one later period where this stretch is shorter); alarms
+    later stretch as long as the one it was set on (for one later period where this stretch is one, between the
+    two where it is between); alarms
     count flagged rows, and the episodes (runs of consecutive flagged readings) are said beside them.
     alarm_rate with --rate, contamination, quantile, flag_budget: the share flagged here, whose 95% interval
     (Wilson's, on the independent rows these are worth at their lag-1 correlation in time) must hold the target.
     Other methods promised no rate: the share and alarms are said without a verdict.
     """
+    if series is not None and no_series:
+        raise click.UsageError(f"--series and --no-series contradict each other: --series {series} reads the rows by "
+                               "that column, --no-series as one series; pass one of them.")
     with _open(db, read_only=True, attach=attach) as con, _notes():
         from .thresholdcheck import check_threshold as run_check
 
-        got = run_check(con, model, name, source, where=where, time=time, series=series, tz=tz)
+        got = run_check(con, model, name, source, where=where, time=time, series=False if no_series else series,
+                        tz=tz)
         if out_format == "json":
             from dataclasses import asdict
 

@@ -9,8 +9,10 @@ transaction the calling node holds: the node itself (its pre_hook stored it) and
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,8 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
-from . import dbtpackage
-from .exceptions import OptionError
+from . import dbtpackage, optionwords
+from .exceptions import AdDuckDBError, OptionError
 from .sqltext import quote_literal
 
 FUNCTION = "store_anomaly_threshold"
@@ -33,7 +35,7 @@ def create_threshold_function(conn: DuckDBPyConnection) -> None:
     """Create ``store_anomaly_threshold`` on ``conn``, dbt's connection for the run (every node's cursor sees it)."""
 
     def store_threshold(model: str | None, name: str | None, method: str | None, options: str | None) -> str:
-        return json.dumps(_store(conn, model, name, method, options))
+        return json.dumps(_in_macro_words(conn, model, name, method, options))
 
     try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
         conn.remove_function(FUNCTION)
@@ -43,6 +45,31 @@ def create_threshold_function(conn: DuckDBPyConnection) -> None:
     # default gives NULL for a NULL argument without calling, which stored nothing and said nothing
     conn.create_function(FUNCTION, store_threshold, [VARCHAR, VARCHAR, VARCHAR, VARCHAR], VARCHAR,
                          type=PythonUDFType.NATIVE, null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
+
+
+def _in_macro_words(conn: DuckDBPyConnection, model: str | None, name: str | None, method: str | None,
+                    options: str | None) -> dict[str, Any]:
+    """``_store``, its errors, warnings and statement said in the macro's arguments (``tz=``), not with the command
+    line's flags beside them (``tz= (CLI: --tz)``), which a dbt user has no command line to pass (optionwords)."""
+    failed: AdDuckDBError | None = None
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        try:
+            out = _store(conn, model, name, method, options)
+        except AdDuckDBError as e:
+            failed = e
+    for w in said:  # as they would have been warned, in the macro's words
+        warnings.warn_explicit(optionwords.without_cli(str(w.message)), w.category, w.filename, w.lineno)
+    if failed is not None:
+        words = optionwords.without_cli(str(failed))
+        if words == str(failed) or len(failed.args) != 1:
+            raise failed
+        again = copy.copy(failed)  # the same class and attributes (an OptionError's cli=), in the macro's words
+        again.args = (words,)
+        raise again from None
+    if isinstance(out.get("chosen_on"), str):  # the statement the macro logs; the stored one keeps both words
+        out["chosen_on"] = optionwords.without_cli(out["chosen_on"])
+    return out
 
 
 def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method: str | None,

@@ -9,8 +9,9 @@ against the threshold's own target. Never imports torch.
 
 What is compared:
 - alarm_rate with a time column: the alarms per period here against the stored 95% interval for a later stretch as
-  long as the one it was set on (a stretch here at least as long), or for one later period (shorter): the
-  interval from how the stretch's periods varied and its rows' correlation in time (``alarmperiods``).
+  long as the one it was set on (a stretch here at least as long), for one later period (a period or less), or
+  between the two for a stretch between (``alarmpromise.between``): the interval from how the stretch's periods
+  varied and its rows' correlation in time (``alarmperiods``).
 - alarm_rate as a share, contamination, quantile and flag_budget: the share flagged here against the target share
   (contamination's and flag_budget's target, a quantile's 1 - q, an alarm_rate's rate), outside when the share's
   95% interval here, Wilson's on the rows' effective count (fewer than the rows by how their flags move together at
@@ -26,12 +27,26 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
 
-from . import alarmepisodes, alarmperiods, alarmpromise, alarmrate, alarmseries, alarmspan, alarmtimes, alarmzone, categorical, pysource, store
+from . import (
+    alarmepisodes,
+    alarmperiods,
+    alarmpromise,
+    alarmrate,
+    alarmseries,
+    alarmspan,
+    alarmtimes,
+    alarmzone,
+    categorical,
+    checkweights,
+    pysource,
+    store,
+    weights,
+)
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .scoring import LoadedModel
@@ -79,15 +94,14 @@ def _num(text: str) -> float:
 
 def _stored_interval(chosen_on: str, periods_here: float) -> tuple[float, float, str] | None:
     """The alarm_rate statement's 95% interval of alarms per period that fits a stretch of ``periods_here`` periods:
-    over a later stretch as long where this one is at least as long as the one it was set on, else for one later
-    period (wider, so a shorter stretch is not called drifted by its own noise); the rows' interval where the
-    statement has no periods' one. None for a statement of no such interval (an older or hand-edited one)."""
+    over a later stretch as long where this one is at least as long as the one it was set on, for one later period
+    (wider, so a shorter stretch is not called drifted by its own noise) where it is a period or so, and between
+    them for a stretch between (alarmpromise.between); the rows' interval where the statement has no periods' one.
+    None for a statement of no such interval (an older or hand-edited one)."""
     flat = " ".join(chosen_on.split())
     m = _BY_PERIOD.search(flat)
     if m is not None:
-        if periods_here >= int(m[2]):
-            return _num(m[5]), _num(m[6]), f"over a later stretch as long as its {m[2]} {m[1]}s"
-        return _num(m[3]), _num(m[4]), f"on one later {m[1]}"
+        return alarmpromise.between((_num(m[3]), _num(m[4])), (_num(m[5]), _num(m[6])), periods_here, int(m[2]), m[1])
     m = _ROWS.search(flat)
     if m is not None:
         return _num(m[1]), _num(m[2]), "on stretches like its own if rows were independent"
@@ -112,11 +126,13 @@ def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | Non
 
 
 def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: str, where: str | None,
-          time: str | None, db_text: str, series: str | None = None, tz: str | None = None) -> ThresholdCheck:
+          time: str | None, db_text: str, series: str | Literal[False] | None = None,
+          tz: str | None = None) -> ThresholdCheck:
     """Score the rows of ``source`` (``where``) and compare what threshold ``name`` of ``lm`` flags there with its
     promise (the module's docstring). ``time``: the rows' DATE or TIMESTAMP column (default: an alarm_rate goal's);
     ``db_text``: the database as the suggested command names it; ``series``: the column telling several series
-    apart (default: an alarm_rate goal's), within each of which episodes are runs; ``tz``: the zone whose days count
+    apart (default: an alarm_rate goal's; False: none, the rows one series), within each of which episodes are
+    runs; ``tz``: the zone whose days count
     (default: an alarm_rate goal's, else a TIMESTAMPTZ's session zone)."""
     lm.threshold(name)  # an unknown name: the message listing the known ones
     t = lm.rec.threshold(name)
@@ -126,12 +142,17 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     want = alarmrate.from_goal(goal) if t.method == "alarm_rate" and isinstance(goal, dict) else None
     time = time if time is not None else (want.time if want is not None else None)
     who = f"Checking threshold {name!r} of {lm.ref!r}"
-    for arg, given in (("series", series), ("tz", tz)):
+    # series=False (CLI --no-series): the rows as one series, whatever column the goal names (one that looked like a
+    # series key and is none, or that these rows lack)
+    one_series = series is False
+    named: str | None = None if series is False else series
+    for arg, given in (("series", named), ("tz", tz)):
         if given is not None and time is None:  # silently unused before: no rows' times to read them with
             raise OptionError(f"{who}: {arg}= (CLI: --{arg}) reads the rows' times; name their DATE or TIMESTAMP "
                               "column with time= (CLI: --time).")
-    if series is None and isinstance(goal, dict) and isinstance(goal.get("series"), str):
-        series = goal["series"]
+    from_goal = named is None and not one_series and isinstance(goal, dict) and isinstance(goal.get("series"), str)
+    if from_goal:
+        named = goal["series"]  # type: ignore[index]
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, lm.ref, caller=con)
@@ -147,21 +168,30 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
             if not is_point_in_time(found[1]):
                 raise BadInputError(f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or "
                                     "TIMESTAMP; pass one (--time), or a query that makes one.")
-            scol = None if series is None else alarmseries.check_column(who, source, series, cols, found[0])
+            scol = None if named is None else alarmseries.check_column(
+                who, source, named, cols, found[0],
+                "; it is the one the threshold was set with: to read these rows as one series, pass series=False "
+                "(CLI: --no-series)" if from_goal else "")
             # days in the zone the threshold was set with (its goal's tz, else a TIMESTAMPTZ's session zone), so
             # that a day here is a day as it was there (alarmspan)
             if tz is None and isinstance(goal, dict) and isinstance(goal.get("tz"), str):
                 tz = goal["tz"]
             local = alarmzone.local_sql(found[0], found[1], alarmzone.zone(con, found[1], tz, who))
             also = alarmtimes.sql(found[0], local, scol)
-        parts, when, read_s, read_l = [np.empty(0)], [np.empty(0)], [np.empty(0)], [np.empty(0)]
+        # the goal's sample weights where these rows hold the column (a sample of the later rows, as the stretch
+        # was); rows without it are each one row (every reading, checked against a cut set on a sample of them)
+        wcol = checkweights.column(goal, cols)
+        parts, when, read_s, read_l, read_w = ([np.empty(0)] for _ in range(5))
         read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
-        for M in feature_batches(cur, read_src, feats, read_where, who=who, also=also):
+        for M in feature_batches(cur, read_src, [*feats, *([wcol] if wcol else [])], read_where, who=who, also=also):
             if also:
                 M, at, wall, series_id = alarmtimes.split(M, bool(local), bool(scol))
                 when.append(at)
                 read_l.append(wall)
                 read_s.append(series_id)
+            if wcol:  # read last of the columns, before the times
+                read_w.append(M[:, -1])
+                M = M[:, :-1]
             parts.append(lm.scores(categorical.inputs(lm.rec.features, M)).astype(np.float64))
     finally:
         cur.close()
@@ -169,34 +199,51 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     series_of = np.concatenate(read_s) if scol else None
     local_of = np.concatenate(read_l) if local else None
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
+    w = None
+    if wcol is not None and len(s):
+        w = np.concatenate(read_w)
+        weights.check_values(lm.ref, source, where, wcol, w)
+        counts = w > 0  # a row of weight 0 counts as none, as where the threshold was set
+        s, w = s[counts], w[counts]
+        seconds = seconds[counts] if len(seconds) else seconds
+        series_of = None if series_of is None else series_of[counts]
+        local_of = None if local_of is None else local_of[counts]
     if len(s) == 0:
         raise NoRowsError(f"{who}: {rows_of} has no rows; check the source and the filter (--source, --where).")
     flags = s > t.value  # is_anomaly_at's rule; a NaN score flags nothing, as in SQL
     n, k = len(s), int(flags.sum())
-    share = k / n
-    covered = per = None
+    total = float(n if w is None else w.sum())  # the rows these stand for
+    share = k / n if w is None else float(w[flags].sum()) / total
+    covered = per = held = None
     if len(seconds) and np.isfinite(seconds).sum() >= 2:
         per = want.per if want is not None and want.per else "day"
-        # the time covered as alarm_rate counts it: its breaks left out, by day whole days of rows
-        held = alarmspan.cover(seconds, local_of, per, alarmrate.PERIODS[per])
+        # the time covered as alarm_rate counts it: its breaks left out, by day whole days of rows, an edge day by
+        # its rows (weighed) against a whole day's
+        held = alarmspan.cover(seconds, local_of, per, alarmrate.PERIODS[per], w)
         covered = held.covered if held is not None and held.covered > 0 else None
         per = per if covered is not None else None
     rho = alarmperiods.lag1(alarmrate._in_time(s, seconds, series_of)) if covered is not None else 0.0
-    episodes = alarmepisodes.count(flags, seconds, series=series_of) if covered is not None else None
-    rows_per = None if covered is None or per is None else n * alarmrate.PERIODS[per] / covered
+    episodes = (alarmepisodes.count(flags, seconds, w is not None, series_of) if covered is not None else None)
+    rows_per = None if covered is None or per is None else total * alarmrate.PERIODS[per] / covered
     a = f"{'an' if per == 'hour' else 'a'} {per}" if per else ""
-    here = (f"{k:,} of the {n:,} rows of {rows_of}"
-            + (f" ({alarmrate._period_text(covered)})" if covered is not None else ""))
+    here = (f"{k:,} of the {n:,} rows of {rows_of}" + checkweights.said(wcol, w, share, total)
+            + (f" ({alarmrate._period_text(covered)}"
+               + (f"; {alarmrate.WEEKENDS_UNKNOWN}" if held is not None and held.weekends_unknown else "") + ")"
+               if covered is not None else ""))
     rate_text = f"{share:.3%} of rows" + (f", {share * rows_per:.3g} alarms {a}" if rows_per is not None else "")
     if episodes is not None and rows_per is not None:
         rate_text += f" in {episodes} episodes ({episodes * rows_per / n:.3g} {a})"
+    elif rows_per is not None and per is not None and w is None:
+        # why no episodes, and the fix, as the statement it was set with says (they were left out unsaid)
+        rate_text += alarmepisodes.text(None, k, per, rows_per, n, alarmepisodes.shared_times(seconds, series_of),
+                                        scol)
     head = f"Threshold {name!r} of {lm.ref} ({t.method}"
     if want is not None and want.alarms is not None and rows_per is None:
         raise BadInputError(f"{who}: its target is {want.said()}, but the {n} row(s) of {rows_of} cover no period "
                             f"of {time!r} to count them over (all at one time, or no time); widen the filter "
                             "(--where) to a stretch of several periods.")
     target_share = _target_share(lm, t, goal)
-    redo = _redo(db_text, lm, name, want, target_share, source, where, time, series, tz)
+    redo = _redo(db_text, lm, name, want, target_share, source, where, time, named, tz, wcol)
     if want is not None and want.alarms is not None and rows_per is not None and per is not None:
         target = want.said()
         measured = share * rows_per
@@ -222,7 +269,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                               "of alarms to check; for one, set a threshold by alarm_rate on rows believed normal.")
     target = f"{target_share:.3%} of rows"
     # the rows' effective count: fewer than the rows by how their flags move together in time
-    eff = n / alarmperiods.inflation(n, rho, min(max(target_share, 1e-9), 1 - 1e-9))
+    size = n if w is None else weights.effective(w)  # Kish's, of a weighted sample
+    eff = size / alarmperiods.inflation(size, rho, min(max(target_share, 1e-9), 1 - 1e-9))
     lo, hi = wilson(share * eff, eff)
     t_lo, t_hi, of = _target_interval(lm, t, target_share, alarmpromise.read(goal, t.value))
     # Why the difference's interval (Newcombe's MOVER, from the two Wilson intervals), not the target outside the
@@ -280,7 +328,8 @@ def _said(head: str, target: str, here: str, rate_text: str, outside: bool, abov
 
 
 def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, share: float | None, source: str,
-          where: str | None, time: str | None, series: str | None = None, tz: str | None = None) -> str:
+          where: str | None, time: str | None, series: str | None = None, tz: str | None = None,
+          weight: str | None = None) -> str:
     """The command choosing the threshold again on these rows: for the same target (alarm_rate), or for the same
     share of them (a share of the training rows then set on rows like these)."""
     words = ["ad-duckdb", "threshold", db, lm.name, name, "--method", "alarm_rate"]
@@ -291,6 +340,7 @@ def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, sh
     timed = bool(time or want)  # --series and --tz read the rows' times
     words += ["--source", source] + (["--where", where] if where else [])
     words += (["--series", series] if series and timed else []) + (["--tz", tz] if tz and timed else [])
+    words += ["--weight", weight] if weight else []
     return " ".join(_quoted(w) for w in words)
 
 
@@ -303,7 +353,8 @@ def _quoted(word: str) -> str:
 
 
 def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, source: str, *, where: str | None = None,
-                    time: str | None = None, series: str | None = None, tz: str | None = None) -> ThresholdCheck:
+                    time: str | None = None, series: str | Literal[False] | None = None,
+                    tz: str | None = None) -> ThresholdCheck:
     """Whether threshold ``name`` of ``model`` keeps its promise on the rows of ``source`` (``where``: e.g. last
     week's): the alarms per period (alarm_rate's target) or the share of rows (contamination, quantile,
     flag_budget, an alarm_rate ``rate``) it flags there, against the 95% interval it promised; ``outside`` says
@@ -321,9 +372,10 @@ def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, sourc
         An SQL filter on ``source``.
     time : str, optional
         The rows' DATE or TIMESTAMP column; default: the one an alarm_rate threshold was set with.
-    series : str, optional
+    series : str or False, optional
         The column telling apart several series in one table (a sensor's id), within each of which episodes are
-        runs; default: the one an alarm_rate threshold was set with.
+        runs; default: the one an alarm_rate threshold was set with. ``False``: none, the rows read as one series
+        in time order (a column set as the series that is none, or rows without it).
     tz : str, optional
         The time zone whose days are counted (e.g. 'America/Los_Angeles'); default: the one an alarm_rate threshold
         was set with, else a TIMESTAMPTZ column's session zone, a TIMESTAMP's own wall time (with ``tz``, a TIMESTAMP

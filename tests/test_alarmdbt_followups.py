@@ -75,7 +75,10 @@ def test_by_week_a_stretch_of_under_3_calendar_weeks_counts_its_days_as_by_day()
 
     for weeks in (1, 2, 4):
         got = alarmspan.cover(biz(weeks), None, "week", week)
-        assert got is not None and got.covered == pytest.approx(weeks * week) and got.breaks == 0, (weeks, got)
+        # one Monday-Friday spans no weekend: whether the table has rows at weekends cannot be told, so 7 days a
+        # week (alarm6); a weekend without rows inside the stretch makes it 5
+        assert got is not None and got.covered == pytest.approx(weeks * week if weeks > 1 else 5 / 7 * week), got
+        assert got.breaks == 0 and got.weekends_unknown is (weeks == 1), (weeks, got)
         by_day = alarmspan.cover(biz(weeks), None, "day", day)
         assert by_day is not None and by_day.covered == 5 * weeks * day
     # 24-hour readings: a week from a Wednesday noon is a week, Monday to Friday 5/7 of one, two weeks two
@@ -91,7 +94,8 @@ def test_by_week_a_stretch_of_under_3_calendar_weeks_counts_its_days_as_by_day()
 
 
 def test_thirty_a_week_on_one_business_week_flags_thirty(plant: str) -> None:
-    # the same on NAB's machine_temperature: "30 a week" on its Monday-Friday 9:00-16:59 flagged 30*0.62, now 30
+    # the same on NAB's machine_temperature: "30 a week" on its Monday-Friday 9:00-16:59 flagged 30*0.62, then 30;
+    # a stretch spanning no weekend is now counted 7 days a week (30 * 5/7 on its 5 days) and says so (alarm6)
     one = ("ts >= '2014-01-06' AND ts < '2014-01-11' AND hour(ts) BETWEEN 9 AND 16")
     con = ad_duckdb.connect(plant)
     try:
@@ -100,7 +104,8 @@ def test_thirty_a_week_on_one_business_week_flags_thirty(plant: str) -> None:
                               f"WHERE {one}").fetchall()[0][0]
     finally:
         con.close()
-    assert flagged == 30 and "1 week, 480 rows a week" in " ".join((th.chosen_on or "").split()), th.chosen_on
+    on = " ".join((th.chosen_on or "").split())
+    assert flagged == 21 and "5 days, 672 rows a week" in on and "weekends cannot be told" in on, on
 
 
 def test_a_timestamptz_stretch_is_said_in_the_zone_whose_days_count(plant: str, tmp_path: Path) -> None:

@@ -1,0 +1,62 @@
+"""A message in its caller's words: the library says an option as its Python keyword with the command line's flag
+beside it (``series= (CLI: --series)``, ``(source=, where=; CLI: --source, --where)``), which reads right from
+Python and from the command line; the dbt macro ``ad_duckdb_set_threshold`` takes the keywords as its arguments, and
+its users have no command line to read a flag for.
+
+Why rewritten at the boundary, not written per caller: the messages are raised deep in the library, which does not
+know who called it; the dbt function (dbtthreshold) is the one way in from a dbt run, so it says them in the macro's
+arguments there.
+"""
+
+from __future__ import annotations
+
+ASIDE = "CLI: "
+
+
+def _close(text: str, start: int, inner: bool = False) -> int:
+    """The index of the ``)`` closing the parenthesis open at ``start`` (the aside's), or -1; ``inner``: or of a
+    ``;`` ending the aside before it (``(where="x = 0", CLI: --where 'x = 0'; that leaves ...)``)."""
+    depth = 0
+    quote = ""
+    for i in range(start, len(text)):
+        c = text[i]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"" and (i == 0 or not text[i - 1].isalnum()):  # an opening quote, not an apostrophe (row's)
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ";" and inner and depth == 0:
+            return i
+        elif c == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+    return -1
+
+
+def without_cli(text: str) -> str:
+    """``text`` without its command-line asides: ``x= (CLI: --x)`` as ``x=``, ``(x=, y=; CLI: --x, --y)`` as
+    ``(x=, y=)``; other text as it is."""
+    out: list[str] = []
+    i = 0
+    while (at := text.find(ASIDE, i)) >= 0:
+        before = text[i:at]
+        if before.endswith("("):  # a whole aside: " (CLI: ...)" goes, with the space before it
+            end = _close(text, at)
+            if end < 0:
+                break
+            out.append(before[:-1].rstrip(" "))
+        elif before.endswith(("; ", ", ")):  # the end of a parenthesis: "; CLI: ..." goes, its ")" stays
+            end = _close(text, at, inner=True)
+            if end < 0:
+                break
+            out.append(before[:-2])
+            end -= 1  # keep what closes it: ")" or "; the rest"
+        else:  # "CLI:" in some other place (a quoted value): left as it is
+            out.append(text[i:at + len(ASIDE)])
+            i = at + len(ASIDE)
+            continue
+        i = end + 1
+    out.append(text[i:])
+    return "".join(out)
