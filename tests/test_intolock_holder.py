@@ -101,3 +101,33 @@ def test_the_holders_command_is_shown_as_typed_with_its_secrets_hidden() -> None
     assert shown_command(["/usr/bin/python3", "-c", "import duckdb"]) == "python3 -c 'import duckdb'"
     assert len(shown_command(["ad-duckdb", "score", "w.duckdb", "m", "SELECT " + "x, " * 500])) == 300
     assert shown_command(["python", "-c", "import sys\nprint(1)"]) == "python -c 'import sys print(1)'"  # one line
+
+
+def test_a_snapshot_servers_reload_names_the_scoring_run_that_holds_the_file(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # A dashboard's `serve --snapshot`, sent SIGHUP while the nightly run still writes: the log said DuckDB's
+    # "held in .../python3.11 (PID n)" only; it keeps serving the previous copy.
+    db = tmp_path / "served.duckdb"
+    db.write_bytes(days_db.read_bytes())
+    server = subprocess.Popen([str(AD_DUCKDB), "serve", str(db), "--port", "0", "--snapshot"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job: subprocess.Popen[str] | None = None
+    try:
+        assert server.stdout is not None and server.stdout.readline().startswith("serving"), server.communicate()
+        job = subprocess.Popen([str(AD_DUCKDB), "--wait", "60", "score", str(db), "ev", _ENDLESS, "--into",
+                                "big_scores", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _held_by_other_process(db, job)
+        server.send_signal(signal.SIGHUP)
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        assert "reload failed, still serving the previous copy" in line, line
+        assert f"PID {job.pid}" in line and "`ad-duckdb --wait 60 score " in line and "running since " in line, line
+    finally:
+        for p in (job, server):
+            if p is not None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
