@@ -30,6 +30,16 @@ def _held_by_other_process(db: Path, job: subprocess.Popen[str]) -> None:
                 return
 
 
+def _stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM (as a scheduler stops a job), then a kill if it does not end."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
 @pytest.fixture(scope="module")
 def scoring(days_db: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
             ) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
@@ -45,12 +55,7 @@ def scoring(days_db: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F81
         _held_by_other_process(db, job)
         yield db, job
     finally:
-        job.send_signal(signal.SIGTERM)
-        try:
-            job.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            job.kill()
-            job.communicate()
+        _stop(job)
 
 
 def _names_the_run(text: str, job: subprocess.Popen[str]) -> None:
@@ -125,9 +130,4 @@ def test_a_snapshot_servers_reload_names_the_scoring_run_that_holds_the_file(
     finally:
         for p in (job, server):
             if p is not None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.communicate(timeout=60)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.communicate()
+                _stop(p)
