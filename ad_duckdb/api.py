@@ -29,6 +29,7 @@ from . import (
     flagcut,
     indexcols,
     interrupts,
+    lockholder,
     lockwait,
     notes,
     otherfeatures,
@@ -132,33 +133,36 @@ __all__ = [
 ]
 
 
+# Why: a dashboard or report that cannot wait out a long nightly write still has something to read
+_READ_A_COPY = (" A reader that cannot wait reads a copy taken while nothing writes the file (`cp` it after the "
+                "writing job, or `ad-duckdb serve DB --snapshot`, which copies it between writes: SIGHUP takes a "
+                "new copy).")
+
+
 def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuckDBError | None:
     """What to tell the user for DuckDB's IO error opening a database file (a lock; a file this process may not
     write), with the fix; None for any other, which is DuckDB's own to report."""
     if damagedfile.is_damage(e):  # before the lock's test, which a path holding "lock" (/data/blocks/) would pass
         return DatabaseUnavailableError(damagedfile.damaged_message(database, e))
     if "lock" in str(e).lower():
-        if read_only:  # then the other process is a writer
-            return DatabaseLockedError(
-                f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
-                "writing process per file and no readers beside it: stop the other process (a server, a dbt "
-                "run, a training run, an `ad-duckdb sql --write` prompt), or wait for it to finish."
-            )
+        holder = lockholder.describe(str(e))
         duckdb_text = held_by_reader(str(e))
         if duckdb_text is not None:
             return DatabaseLockedError(
-                f"Cannot open {database!r} for writing: another process has it open read-only ({duckdb_text}). "
-                "DuckDB allows no writing process beside reading ones: wait for the reader to finish, or stop it (a "
-                "server, a BI tool, a scoring job, an `ad-duckdb sql` prompt: .quit). A server that must keep "
-                "running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the file to "
+                f"Cannot open {database!r} for writing: another process has it open read-only ({duckdb_text})."
+                f"{holder} DuckDB allows no writing process beside reading ones: wait for the reader to finish, or "
+                "stop it (a server, a BI tool, a scoring job, an `ad-duckdb sql` prompt: .quit). A server that must "
+                "keep running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the file to "
                 "writers (SIGHUP publishes what they wrote)."
             )
+        # Why no "open it read-only" for a writer wanting the file: a writer's lock refuses readers too (DuckDB adds
+        # its read-only sentence only when the holder reads)
         return DatabaseLockedError(
-            f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
-            "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
-            "a training run, an `ad-duckdb sql` prompt), or open it read-only (read_only=True) from a process "
-            "that only reads. A server that must keep running while you write: `ad-duckdb serve DB --snapshot` "
-            "serves a copy and leaves the file to writers (SIGHUP publishes what they wrote)."
+            f"Cannot open {database!r}{'' if read_only else ' for writing'}: another process has it open for "
+            f"writing ({e}).{holder} DuckDB allows one writing process per file and no other process beside it: "
+            "wait for it to finish, or stop it if it should not be running (a `score --into` or training run, a "
+            "dbt run, a server with --read-write, an `ad-duckdb sql --write` prompt)."
+            + (_READ_A_COPY if read_only else "")
         )
     text = str(e).lower()
     # "operation not permitted": EPERM, e.g. an immutable file (chattr +i) or one a sandbox guards

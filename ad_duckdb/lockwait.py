@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from . import lockholder
 from .exceptions import DatabaseLockedError, OptionError
 
 T = TypeVar("T")
@@ -43,6 +44,9 @@ def waiting_note(error: DatabaseLockedError, wait: float, waited_with: str) -> s
     what = text.split(" (", 1)[0]
     holder = re.search(r"held in (.+?) \((PID -?\d+)\)", text)
     held_by = f" ({holder.group(2)}, {holder.group(1)})" if holder else ""
+    command = lockholder.describe(text)
+    if "`" in command:  # its command rather than its interpreter: which job it waits for, and since when
+        held_by = f" ({command.strip().removeprefix('It is ').removesuffix('.')})"
     return f"waiting up to {wait:g}s ({waited_with}) for the database file: {what}{held_by}"
 
 

@@ -56,7 +56,7 @@ from typing import Any
 import click
 import duckdb
 
-from . import attachfiles
+from . import attachfiles, lockholder
 from .exceptions import (
     AdDuckDBError,
     DatabaseLockedError,
@@ -370,15 +370,16 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         how = ("" if wait is None else f" (waited {wait:g}s with --wait)" if wait else
                " `ad-duckdb --wait SECONDS serve ...` waits for the file to be free.")
         duckdb_text = held_by_reader(str(e))
+        holder = lockholder.describe(str(e))
         if duckdb_text is not None:  # only --read-write meets a reader: a reading server shares the file with one
             err = click.ClickException(
                 f"Cannot open {self.config.database!r} for writing: another process has it open read-only "
-                f"({duckdb_text}). DuckDB allows no writing process beside reading ones: wait for the reader to "
-                f"finish, or stop it (another server, a BI tool, a scoring job).{how}")
+                f"({duckdb_text}).{holder} DuckDB allows no writing process beside reading ones: wait for the reader "
+                f"to finish, or stop it (another server, a BI tool, a scoring job).{how}")
         else:
             err = click.ClickException(
-                f"Cannot open {self.config.database!r}: another process has it open for writing ({e}). DuckDB allows "
-                f"one writing process per file: {fix}.{how}")
+                f"Cannot open {self.config.database!r}: another process has it open for writing ({e}).{holder} "
+                f"DuckDB allows one writing process per file: {fix}.{how}")
         from .cli import EXIT_LOCKED, with_exit_code  # imported here: cli imports this module
 
         return with_exit_code(err, EXIT_LOCKED)  # as every other command's locked file: a script retries it later

@@ -270,7 +270,8 @@ def test_two_processes_training_into_one_file(base_db: Path, tmp_path: Path) -> 
     assert codes in ([0, 0], [0, 3]), outs
     for rc, out, _ in outs:
         if rc == 3:  # the loser got our clear lock error, naming the fix
-            assert "for writing: another process has it open" in out and "read_only=True" in out
+            # (not "open it read-only": a writer's lock refuses readers too)
+            assert "for writing: another process has it open for writing" in out and "wait for it to finish" in out
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
         cur = con.cursor()
