@@ -846,13 +846,14 @@ def test_code_sizes_cut_each_members_code_and_export_the_cut() -> None:
     assert not np.allclose(det.decision_function(X), sess.run(None, {"x": X.astype(np.float32)})[0], atol=1e-3)
 
 
-def _graph_digest(onnx_bytes: bytes) -> str:
-    """sha256 of what an ONNX graph computes: its opsets, nodes (ops, wiring, attributes) and initializers' values;
-    not the file's serialization, which the onnx package's version may change (it is not pinned; torch is)."""
+def _graph_shape(onnx_bytes: bytes) -> str:
+    """sha256 of an ONNX graph's shape: its opsets, nodes (ops, wiring, attributes but their float values) and
+    initializers' names, dims and types; not the numbers training put in it, which differ in their last bits from
+    one CPU to another (torch's kernels for AVX2, AVX-512 or AMX add in other orders), nor the file's serialization,
+    which the onnx package's version may change."""
     import hashlib
 
     import onnx
-    from onnx import numpy_helper
 
     model = onnx.load_from_string(onnx_bytes)
     h = hashlib.sha256()
@@ -860,39 +861,44 @@ def _graph_digest(onnx_bytes: bytes) -> str:
         h.update(f"{op.domain}:{op.version};".encode())
     for node in model.graph.node:
         h.update(f"{node.op_type}|{','.join(node.input)}|{','.join(node.output)}|".encode())
-        for attr in node.attribute:
-            h.update(attr.SerializeToString(deterministic=True))
+        for a in node.attribute:
+            h.update(f"{a.name}:{a.type}:{list(a.ints)}:{a.i}:{a.s!r}:{[bytes(x) for x in a.strings]}:"
+                     f"{list(a.t.dims)}:{a.t.data_type};".encode())
     for init in model.graph.initializer:
-        h.update(f"{init.name}{list(init.dims)}".encode())
-        h.update(numpy_helper.to_array(init).tobytes())
+        h.update(f"{init.name}{list(init.dims)}{init.data_type};".encode())
     return h.hexdigest()
 
 
 def test_the_default_fit_is_the_one_before_code_sizes() -> None:
-    """Without code_sizes nothing of the model changes: the graph and scores of e91e451 (main before code_sizes),
-    for the default and an ensemble. The ensemble's graph is that of the per-member neighbour term (one Gemm per
-    member, same scores), which came after, and of per-member layers (a Gemm per member and layer, msfast: torch
-    scores the same bytes, onnxruntime within parity). Why it fails rather than skips under another torch: the
-    Makefile pins torch (2.13.0), so another one means the install lost the pin; the digests hold for that torch."""
-    import hashlib
-
+    """Without code_sizes nothing of the model changes: the graph's shape and the scores of e91e451 (main before
+    code_sizes), for the default and an ensemble, as main scored them at 7f80f94 (which matched e91e451 to the bit on
+    the machine that pinned it). The ensemble's graph is that of the per-member neighbour term (one Gemm per member,
+    same scores) and of per-member layers (a Gemm per member and layer, msfast). The scores are held to 1e-4 of their
+    sum and 1e-3 of single rows, not to the bit: on another CPU the same torch adds in another order (AVX2 against
+    AVX-512 here moves single scores by up to 2e-5 and the sum by 4e-7), while any change of the default's
+    architecture, training or score terms moves them by far more. Why it fails rather than skips under another
+    torch: the Makefile pins torch (2.13.0), so another one means the install lost the pin."""
     import torch
 
     assert torch.__version__.startswith("2.13.0"), (
-        f"torch {torch.__version__}: the Makefile pins 2.13.0, for which the digests below were taken; reinstall with "
+        f"torch {torch.__version__}: the Makefile pins 2.13.0, for which the scores below were taken; reinstall with "
         "make install, or take them again with main's code under the new torch")
     X = _related_rows()
-    pinned = {
-        "default": ({}, "a4eff62eee17222e811897bd4637a4185fdd88d8f5b243493e1adb690f032273",
-                    "a38b9757d6411db54b5e28f97bec9283cab21fba6aaeac6f7536aa9aa32f234b"),
-        "ensemble": ({"n_models": 3, "latent_dim": 4, "robust": False}, "f0dac1794e0f872428ebac57421c6bb1a1e5bf6b6c2c54f82452a156716a9387",
-                     "fe5fd99e7b48df27cfc4bf6c284012198b1352ae779b1f1a82d864f95b02bb63"),
+    pinned: dict[str, tuple[dict[str, Any], str, float, list[float], list[float]]] = {
+        "default": ({}, "8f86cb08d9470ef192b46105f1e4185cc21230c50e26da70cf189f1ba2477cdc", 1001.67847,
+                    [0.654323, 2.01566, 4.24112, 19.1928], [1.9698, 2.04554, 1.33865, 19.1928]),
+        "ensemble": ({"n_models": 3, "latent_dim": 4, "robust": False},
+                     "7ffe70cc50922c905475d7398c6176bc6f93e7cb5c58fe9d37872b935c4473b8", 999.619792,
+                     [0.753857, 2.04327, 4.26964, 11.7318], [1.7698, 2.33072, 1.24171, 10.2727]),
     }
-    for label, (params, graph_sha, scores_sha) in pinned.items():
+    for label, (params, shape, total, quantiles, first) in pinned.items():
         det = AutoEncoderDetector(max_steps=40, progress=False, **params).fit(X)
         assert "code_mask" not in det.graph_.ae.state_dict(), label
-        assert _graph_digest(to_onnx_bytes(det.graph_, 3)) == graph_sha, label
-        assert hashlib.sha256(det.decision_function(X).tobytes()).hexdigest() == scores_sha, label
+        assert _graph_shape(to_onnx_bytes(det.graph_, 3)) == shape, label
+        s = det.decision_function(X)
+        assert float(s.sum()) == pytest.approx(total, rel=1e-4), label
+        assert np.quantile(s, [0, 0.5, 0.9, 1]) == pytest.approx(quantiles, rel=1e-3), label
+        assert s[:4] == pytest.approx(first, rel=1e-3), label
 
 
 @pytest.mark.parametrize(("params", "message"), [
