@@ -1,0 +1,27 @@
+"""`ad-duckdb serve` reviewed as BI users send SQL (review12): PostgreSQL's # beside a CASE and a bare column alias.
+The server comes from tests/test_server.py."""
+
+from __future__ import annotations
+
+import psycopg
+
+import test_server
+from test_server import Server
+
+server = test_server.server  # the read-only server of tests/test_server.py
+warehouse = test_server.warehouse
+
+
+def test_xor_inside_and_beside_a_case_and_before_a_bare_alias(server: Server) -> None:
+    # Before: a # in a CASE's ELSE (as Metabase and dbt write a flags test) failed 'syntax error at or near "#"',
+    # a CASE before a # too, and `flags # 1 f` (an alias without AS, which PostgreSQL takes) became
+    # pg_xor(flags, 1 f): 'syntax error at or near "f"'.
+    with psycopg.connect(server.url()) as conn:
+        cur = conn.execute(
+            "SELECT CASE WHEN x > 100 THEN 0 ELSE x # 1 END AS e, CASE WHEN x > 100 THEN 0 ELSE x # 2 END, "
+            "x # 4 f, x # CASE WHEN x > 0 THEN 8 ELSE 16 END AS g, CASE WHEN x > 0 THEN 1 ELSE 2 END # x AS h, "
+            "x::int # %s p FROM (VALUES (7)) v(x) ORDER BY x", (3,))
+        assert cur.description is not None
+        assert [d.name for d in cur.description] == ["e", "case", "f", "g", "h", "p"]
+        assert cur.fetchall() == [(6, 5, 3, 15, 6, 4)]
+        conn.rollback()
