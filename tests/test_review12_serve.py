@@ -3,6 +3,9 @@ The server comes from tests/test_server.py."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import psycopg
 
 import test_server
@@ -25,3 +28,22 @@ def test_xor_inside_and_beside_a_case_and_before_a_bare_alias(server: Server) ->
         assert [d.name for d in cur.description] == ["e", "case", "f", "g", "h", "p"]
         assert cur.fetchall() == [(6, 5, 3, 15, 6, 4)]
         conn.rollback()
+
+
+def test_database_privilege_says_what_the_server_allows(server: Server, warehouse: str, tmp_path: Path) -> None:
+    # Before: has_database_privilege(..., 'CREATE') was DuckDB's, true to anything, on a read-only server too, where
+    # the table, schema and column privileges (serve9) said no write: a client's check of whether it may create a
+    # schema (DBeaver's, pgAdmin's, an upload's) read yes and its CREATE SCHEMA failed. A read-only server allows a
+    # connection and temporary tables, which its sessions may create.
+    with psycopg.connect(server.url()) as conn:
+        assert conn.execute(
+            "SELECT has_database_privilege(current_database(), 'CREATE'), "
+            "has_database_privilege(current_user, current_database(), 'create'), "
+            "has_database_privilege(current_database(), 'CONNECT'), has_database_privilege(current_database(), 'TEMP'), "
+            "has_database_privilege(current_database(), 'TEMPORARY, CREATE')").fetchall() == [
+            (False, False, True, True, True)]
+        conn.rollback()
+    db = str(tmp_path / "rw.duckdb")
+    shutil.copy(warehouse, db)
+    with test_server.serve(db, "--read-write") as s, psycopg.connect(s.url()) as conn:
+        assert conn.execute("SELECT has_database_privilege(current_database(), 'CREATE')").fetchall() == [(True,)]
