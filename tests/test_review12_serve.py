@@ -47,3 +47,26 @@ def test_database_privilege_says_what_the_server_allows(server: Server, warehous
     shutil.copy(warehouse, db)
     with test_server.serve(db, "--read-write") as s, psycopg.connect(s.url()) as conn:
         assert conn.execute("SELECT has_database_privilege(current_database(), 'CREATE')").fetchall() == [(True,)]
+
+
+def test_json_aggregates_of_a_row_star_and_of_pairs_take_order_by_and_filter(server: Server) -> None:
+    # Before: json_object_agg(k, v ORDER BY ...) (and its FILTER) failed 'Function "json_group_object" is a Macro
+    # Function. "DISTINCT", "FILTER", and "ORDER BY" are only applicable to window and aggregate functions', and
+    # json_agg(t.* ORDER BY ...) failed 'STAR expression is only allowed as the root element of an expression'.
+    # PostgreSQL takes both; json_object_agg gives NULL for no rows and a JSON null for a NULL value.
+    with psycopg.connect(server.url()) as conn:
+        rows = conn.execute(
+            "SELECT json_agg(t.* ORDER BY id DESC), jsonb_object_agg(name, id ORDER BY id DESC) FILTER (WHERE name "
+            "IS NOT NULL), "
+            "json_object_agg(id, name) FILTER (WHERE id > 1), json_object_agg(id, name) "
+            "FROM (VALUES (1, 'a'), (2, NULL), (3, 'c')) t(id, name)").fetchall()
+        assert rows == [([{"id": 3, "name": "c"}, {"id": 2, "name": None}, {"id": 1, "name": "a"}],
+                         {"c": 3, "a": 1}, {"2": None, "3": "c"}, {"1": "a", "2": None, "3": "c"})]
+        cur = conn.execute("SELECT jsonb_object_agg(name, id ORDER BY id DESC)::text AS o, "
+                           "json_object_agg(id, name) AS e FROM (VALUES (1, 'a'), (3, 'c')) t(id, name)")
+        assert cur.description is not None
+        assert [(d.name, d.type_code) for d in cur.description] == [("o", 25), ("e", 114)]
+        assert cur.fetchall() == [('{"c":3,"a":1}', {"1": "a", "3": "c"})]
+        assert conn.execute("SELECT json_object_agg(id, name ORDER BY id) FROM (VALUES (1, 'a')) t(id, name) "
+                            "WHERE false").fetchall() == [(None,)]
+        conn.rollback()
