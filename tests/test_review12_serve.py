@@ -3,9 +3,12 @@ The server comes from tests/test_server.py."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import psycopg
 
 import test_server
@@ -70,3 +73,27 @@ def test_json_aggregates_of_a_row_star_and_of_pairs_take_order_by_and_filter(ser
         assert conn.execute("SELECT json_object_agg(id, name ORDER BY id) FROM (VALUES (1, 'a')) t(id, name) "
                             "WHERE false").fetchall() == [(None,)]
         conn.rollback()
+
+
+def test_substring_from_a_bound_pattern_is_the_regular_expression_substring(server: Server) -> None:
+    # Before: substring(x FROM %s) with the pattern bound as a parameter (psycopg's, asyncpg's, a JDBC client's
+    # prepared statement) failed "Could not convert string '[0-9]+' to INT64": only a pattern written as a literal
+    # was read as PostgreSQL's regular expression. An untyped parameter there is text in PostgreSQL, so it is a
+    # pattern; a number bound there is still a position.
+    with psycopg.connect(server.url()) as conn:
+        for prepare in (False, True):
+            got = conn.execute("SELECT substring(x FROM %s) AS a, substring(x FROM %s) AS b, substring(x FROM %s) c "
+                               "FROM (VALUES ('ab12cd'), ('x')) v(x) ORDER BY x", ("[0-9]+", "b(\\d)", 3),
+                               prepare=prepare).fetchall()
+            assert got == [("12", "1", "12cd"), (None, None, "")], prepare
+        conn.rollback()
+
+    async def run() -> list[Any]:
+        conn = await asyncpg.connect(server.url())
+        try:
+            return list(await conn.fetchrow("SELECT substring('ab12cd' FROM $1), substring('ab12cd' FROM $2)",
+                                            "[a-z](\\d)", "z+"))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(run()) == ["1", None]
