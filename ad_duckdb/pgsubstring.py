@@ -1,11 +1,11 @@
-"""``substring(text FROM 'pattern')``, PostgreSQL's regular-expression substring, which Metabase sends for a custom
-column's ``regexextract`` and users write to pull a code out of text. DuckDB reads ``FROM`` as the start position
-and failed with 'Could not convert string ... to INT64'. With a pattern given as a string literal, or bound as a
-parameter (``regex_substrings``), it becomes DuckDB's ``regexp_extract``, as PostgreSQL answers: the part of the
-text the first parenthesized group matched (the whole match when the pattern has none), NULL when nothing matches.
-``substring(x FROM n [FOR m])`` of numbers, and the SQL regular expression form ``FROM ... FOR 'escape'``, stay
-DuckDB's. Runs after pgcolnames: an unnamed call is named ``substring``, as PostgreSQL names it. Nothing here runs
-SQL.
+"""``substring(text FROM 'pattern')`` (or ``substring(text, 'pattern')``), PostgreSQL's regular-expression substring,
+which Metabase sends for a custom column's ``regexextract`` and users write to pull a code out of text. DuckDB reads
+``FROM`` as the start position and failed with 'Could not convert string ... to INT64'. With a pattern given as a
+string literal, or bound as a parameter (``regex_substrings``), it becomes DuckDB's ``regexp_extract``, as
+PostgreSQL answers: the part of the text the first parenthesized group matched (the whole match when the pattern has
+none), NULL when nothing matches. ``substring(x FROM n [FOR m])`` of numbers, and the SQL regular expression form
+``FROM ... FOR 'escape'``, stay DuckDB's. Runs after pgcolnames: an unnamed call is named ``substring``, as
+PostgreSQL names it. Nothing here runs SQL.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from typing import Any
 
 from .pgsumscope import Tokens, closing
 from .sqltext import quote_literal, words_if
+
+# what comes before the pattern: substring(x FROM 'p') and substring(x, 'p')
+_BEFORE = ("from", ",")
 
 
 def regex_substrings(sql: str, params: Sequence[Any] | None = None) -> str:
@@ -42,10 +45,11 @@ def regex_substrings(sql: str, params: Sequence[Any] | None = None) -> str:
         p, pattern, at = read
         if at < call + 3:
             continue
-        depth = 0  # the FROM is the call's own (not a subquery's in its text argument)
+        depth, commas = 0, 0  # the FROM (or comma) is the call's own (not a subquery's in its text argument)
         for j in range(call + 2, at):
             depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
-        if depth != 0:
+            commas += depth == 0 and toks[j][1] == ","
+        if depth != 0 or commas:  # (substring(x, a, 'b') of three: PostgreSQL's SQL regular expression, not this)
             continue
         text = sql[toks[call + 2][0]:toks[at - 1][0] + len(toks[at - 1][1])]
         group = 1 if _has_group(pattern) else 0
@@ -55,14 +59,15 @@ def regex_substrings(sql: str, params: Sequence[Any] | None = None) -> str:
 
 
 def _pattern(toks: Tokens, close: int, params: Sequence[Any] | None) -> tuple[str, str, int] | None:
-    """The pattern of a call whose parenthesis shuts at token ``close``, when it ends ``FROM pattern``: its SQL, its
-    text ('' for a parameter not bound yet) and the token of its FROM; None for a position or another form."""
+    """The pattern of a call whose parenthesis shuts at token ``close``, when it ends ``FROM pattern`` or ``,
+    pattern`` (PostgreSQL's substring(text, text) is the same function): its SQL, its text ('' for a parameter not
+    bound yet) and the token of its FROM or comma; None for a position or another form."""
     if toks[close - 1][2] == "string_const" and toks[close - 1][1].startswith("'"):
-        if toks[close - 2][1].lower() != "from":
+        if toks[close - 2][1].lower() not in _BEFORE:
             return None
         pattern = toks[close - 1][1][1:-1].replace("''", "'")
         return quote_literal(pattern), pattern, close - 2
-    if toks[close - 2][1] != "$" or not toks[close - 1][1].isdigit() or toks[close - 3][1].lower() != "from":
+    if toks[close - 2][1] != "$" or not toks[close - 1][1].isdigit() or toks[close - 3][1].lower() not in _BEFORE:
         return None
     n = int(toks[close - 1][1])
     if params is None:

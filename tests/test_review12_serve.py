@@ -97,3 +97,16 @@ def test_substring_from_a_bound_pattern_is_the_regular_expression_substring(serv
             await conn.close()
 
     assert asyncio.run(run()) == ["1", None]
+
+
+def test_substring_of_two_texts_is_the_regular_expression_substring(server: Server) -> None:
+    # PostgreSQL's substring(text, text) is the regular-expression substring, as substring(text FROM text) is (what
+    # SQLAlchemy's func.substring(col, pattern) sends). Before: substring('a2b', '2') answered '2b' (DuckDB's start
+    # position 2) where PostgreSQL answers '2', and substring(x, '[0-9]+') or a bound pattern failed "Could not
+    # convert string ... to INT64". A number (a position) and three arguments stay as they were.
+    with psycopg.connect(server.url()) as conn:
+        got = conn.execute("SELECT substring('a2b', '2'), substring(x, '[0-9]+'), substring(x, %s), "
+                           "substring(x, 2), substring(x, %s), substring(x, 2, 3) FROM (VALUES ('ab12cd')) v(x)",
+                           ("b(\\d)", 3)).fetchall()
+        assert got == [("2", "12", "1", "b12cd", "12cd", "b12")]
+        conn.rollback()
