@@ -121,7 +121,10 @@ def role_sql(read_write: bool) -> tuple[str, ...]:
             _privilege_macro("has_table_privilege", ["table"], ["SELECT", *writes]),
             _privilege_macro("has_any_column_privilege", ["table"], ["SELECT", *writes[:2], *writes[4:]]),
             _privilege_macro("has_column_privilege", ["table", "column"], ["SELECT", *writes[:2], *writes[4:]]),
-            _privilege_macro("has_schema_privilege", ["schema"], ["USAGE", *(["CREATE"] if read_write else [])]))
+            _privilege_macro("has_schema_privilege", ["schema"], ["USAGE", *(["CREATE"] if read_write else [])]),
+            # a read-only server's sessions connect and make temporary tables, nothing more (CREATE SCHEMA fails)
+            _privilege_macro("has_database_privilege", ["database"],
+                             ["CONNECT", "TEMPORARY", "TEMP", *(["CREATE"] if read_write else [])]))
 
 
 def _privilege_macro(name: str, objects: list[str], held: list[str]) -> str:

@@ -8,9 +8,9 @@ Django's ``JSONBAgg``, Prisma's relation joins, Hasura and PostgREST nest relate
 with name json_agg does not exist!'. DuckDB's own ``json_group_array`` is a macro, which takes no ``ORDER BY``,
 ``FILTER`` or ``DISTINCT``; so an aggregate becomes ``to_json(list(...))`` around DuckDB's ``list``, a real aggregate
 that keeps its ORDER BY, DISTINCT, FILTER and OVER and, as PostgreSQL's json_agg, gives NULL for no rows and a JSON
-null for a NULL row. A builder becomes DuckDB's ``json_object`` (keys cast to text, as PostgreSQL reads them) or
-``json_array``. Runs after pgcolnames, so an unnamed column keeps PostgreSQL's name (``json_agg``). Nothing here runs
-SQL.
+null for a NULL row (json_object_agg, its pairs written out around ``string_agg``, alike). A builder becomes
+DuckDB's ``json_object`` (keys cast to text, as PostgreSQL reads them) or ``json_array``. Runs after pgcolnames, so an
+unnamed column keeps PostgreSQL's name (``json_agg``). Nothing here runs SQL.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from .sqltext import words_if
 _AGGREGATES = {"json_agg": "list", "jsonb_agg": "list"}
 # function -> DuckDB's function of the same arguments
 _RENAMED = {"json_build_array": "json_array", "jsonb_build_array": "json_array", "to_jsonb": "to_json",
-            "json_object_agg": "json_group_object", "jsonb_object_agg": "json_group_object",
             "row_to_json": "row_to_json"}
+# PostgreSQL's aggregate of key/value pairs: DuckDB's json_group_object is a macro, which takes no ORDER BY or FILTER,
+# so its body is written out around string_agg, a real aggregate (NULL for no rows, a JSON null for a NULL value)
+_PAIRS = ("json_object_agg", "jsonb_object_agg")
 _OBJECTS = ("json_build_object", "jsonb_build_object")
 # PostgreSQL's path extraction, its keys a variadic list: the session's macros of j #> path and j #>> path (pgjsonpath).
 # DuckDB's json_extract_path takes one path, which for a plain key reads as PostgreSQL's; so a call of one key is left
@@ -49,7 +51,7 @@ def json_builders(sql: str) -> str:
 def _is_call(toks: Tokens, i: int) -> bool:
     """Whether token ``i`` names one of this module's functions in a call (bare or pg_catalog's)."""
     if toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword") or toks[i][1].lower() not in (
-            *_AGGREGATES, *_RENAMED, *_OBJECTS, *_PATHS):
+            *_AGGREGATES, *_RENAMED, *_OBJECTS, *_PATHS, *_PAIRS):
         return False
     # another schema's function of that name is the user's own
     return i < 2 or toks[i - 1][1] != "." or toks[i - 2][1].lower() == "pg_catalog"
@@ -64,8 +66,9 @@ def _rewritten(sql: str, toks: Tokens, i: int) -> str:
         return sql
     head, end = sql[:toks[start][0]], toks[close][0] + 1
     args = sql[toks[i + 1][0]:end]
-    if close == i + 5 and toks[i + 3][1] == "." and toks[i + 4][1] == "*":
-        args = f"({toks[i + 2][1]})"  # json_agg(t.*): the row, DuckDB's t (whose star expands to its columns)
+    if close >= i + 5 and toks[i + 3][1] == "." and toks[i + 4][1] == "*":
+        # json_agg(t.* [ORDER BY ...]): the row, DuckDB's t (whose star expands to its columns)
+        args = f"({toks[i + 2][1]}{sql[toks[i + 4][0] + 1:end]}"
     if name in _RENAMED:
         return f"{head}{_RENAMED[name]}{args}{sql[end:]}"
     if name in _OBJECTS:
@@ -80,7 +83,27 @@ def _rewritten(sql: str, toks: Tokens, i: int) -> str:
         return f"{head}{_PATHS[name]}({path[0]}, [{keys}]){sql[end:]}"
     tail = _clauses_end(toks, close)
     after = toks[tail][0] + len(toks[tail][1])
+    if name in _PAIRS:
+        return f"{head}{_pairs(toks, i + 1, close, sql)}{sql[end:after]} || '}}' AS JSON){sql[after:]}"
     return f"{head}to_json({_AGGREGATES[name]}{args}{sql[end:after]}){sql[after:]}"
+
+
+def _pairs(toks: Tokens, open_: int, close: int, sql: str) -> str:
+    """The start of json_object_agg(k, v [ORDER BY ...])'s DuckDB form, up to its string_agg call's parenthesis (its
+    FILTER or OVER follows)."""
+    order = next((j for j in range(open_ + 1, close - 1) if toks[j][1].lower() == "order"
+                  and toks[j + 1][1].lower() == "by" and _depth(toks, open_, j) == 1), close)
+    key, value = (_arguments(toks, open_, order, sql) + ["NULL", "NULL"])[:2]
+    ordered = f" {sql[toks[order][0]:toks[close][0]].strip()}" if order < close else ""
+    # (a NULL key, which PostgreSQL refuses, leaves its pair out: DuckDB reads an aggregate's argument before its
+    # FILTER, so an error() here would fail a FILTER (WHERE k IS NOT NULL) written against it)
+    return (f"CAST('{{' || string_agg(to_json(CAST({key} AS VARCHAR)) || ':' || "
+            f"coalesce(CAST(to_json({value}) AS VARCHAR), 'null'), ','{ordered})")
+
+
+def _depth(toks: Tokens, open_: int, j: int) -> int:
+    """The parentheses open at token ``j``, counted from token ``open_``."""
+    return sum({"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[k][1], 0) for k in range(open_, j))
 
 
 def _arguments(toks: Tokens, open_: int, close: int, sql: str) -> list[str]:

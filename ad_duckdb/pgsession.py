@@ -616,7 +616,7 @@ class Session:
         # (PostgreSQL's JSON aggregates and builders and its regular-expression substring after the names: an
         # unnamed json_agg(x) is json_agg, pgjsonagg, substring(x FROM 'p') substring, pgsubstring)
         sql = regex_substrings(json_builders(postgres_names(xor_operators(json_paths(temp_table_sql(
-            self.cursors.catalog(sql)))))))
+            self.cursors.catalog(sql)))))), params)
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
             self.query_columns, self.macro_bodies))))

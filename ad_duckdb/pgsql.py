@@ -434,7 +434,7 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid",
                      "pg_get_partkeydef", "pg_stat_get_numscans", "initcap", "pg_is_in_recovery", "to_char",
                      "to_date", "has_table_privilege", "has_any_column_privilege", "has_column_privilege",
-                     "has_schema_privilege")
+                     "has_schema_privilege", "has_database_privilege")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_user",
                  "pg_shadow", "pg_authid", "pg_statistic_ext",

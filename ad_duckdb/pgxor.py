@@ -4,7 +4,8 @@ which pgcolnames names ``?column?``, as PostgreSQL names an operator's column.
 
 The operands are read as PostgreSQL's grammar binds them: ``#`` is one of its "other operators", below ``+ - * / %
 ^`` and above comparisons, left-associative with ``&``, ``|``, ``<<``, ``>>`` and ``||``: ``a & b # c + 1`` is
-``xor(a & b, c + 1)``, ``a # b & c`` is ``xor(a, b) & c``. An operand this cannot read (a CASE, a window call)
+``xor(a & b, c + 1)``, ``a # b & c`` is ``xor(a, b) & c``. A CASE ... END is one operand, and a CASE's END (``ELSE
+x # 1 END``) or a bare alias (``x # 1 f``) ends the one before it. An operand this cannot read (a window call)
 leaves the statement to DuckDB's own error. Runs after pgjsonpath, whose ``#>`` / ``#>>`` it must not read.
 """
 
@@ -20,7 +21,12 @@ _TIGHTER = frozenset(("+", "-", "*", "/", "//", "%", "^", "**", ".", "::"))
 _SAME = frozenset(("&", "|", "<<", ">>", "||"))
 # words that are no operand's part: an operand before or after them ends, or (those that may end one, a CASE's END,
 # a window's OVER) this gives up
-_GIVE_UP = frozenset(("end", "over", "filter", "within", "case", "collate", "at"))
+_GIVE_UP = frozenset(("over", "filter", "within", "collate", "at"))
+# what opens a nested part, read away from the # (step 1: rightwards), and what shuts it
+_OPEN = {1: ("(", "[", "case"), -1: (")", "]", "end")}
+_DEPTH = {"(": 1, "[": 1, "case": 1, ")": -1, "]": -1, "end": -1}
+# tokens after which an operand is complete: a value or a name follows only as another part (an alias, a clause)
+_VALUE_KINDS = ("identifier", "string_const", "numeric_const", "keyword")
 # keywords that name a call (the casts the server adds to a declared parameter, CAST($1 AS INTEGER), among them)
 _CALLS = frozenset(("cast", "try_cast", "coalesce", "nullif", "greatest", "least", "extract", "position",
                     "substring", "trim", "overlay", "grouping", "left", "right"))
@@ -73,7 +79,9 @@ def _operand(toks: Tokens, op: int, step: int) -> int | None:
     j, far = op + step, None
     while 0 <= j < len(toks):
         w = toks[j][1]
-        if w in (("(", "[") if step > 0 else (")", "]")):
+        if step > 0 and far is not None and toks[j][2] in _VALUE_KINDS and w != "(" and _complete(toks, far):
+            break  # x # 1 f: f is the column's alias (PostgreSQL's AS is optional); ELSE x # 1 END: the CASE's end
+        if w.lower() in _OPEN[step]:
             matched = _matched(toks, j, step)
             if matched is None:
                 return None
@@ -89,11 +97,19 @@ def _operand(toks: Tokens, op: int, step: int) -> int | None:
 
 
 def _matched(toks: Tokens, j: int, step: int) -> int | None:
-    """The token that shuts (``step`` 1) or opens (-1) the parenthesis or bracket at token ``j``."""
+    """The token that shuts (``step`` 1) or opens (-1) the parenthesis, bracket or CASE ... END at token ``j``."""
     depth = 0
     while 0 <= j < len(toks):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0) * step
+        depth += _DEPTH.get(toks[j][1].lower(), 0) * step
         if depth == 0:
             return j
         j += step
     return None
+
+
+def _complete(toks: Tokens, far: int) -> bool:
+    """Whether the right operand read up to token ``far`` is complete: it ends with a value, a name or a shut
+    parenthesis (not an operator, nor a type's name a parenthesis may follow: numeric(10, 2))."""
+    w, kind = toks[far][1], toks[far][2]
+    return w in (")", "]") or w.lower() == "end" or kind in ("identifier", "string_const", "numeric_const") \
+        or kind == "keyword" and w.lower() in ("null", "true", "false") or far > 0 and toks[far - 1][1] == "::"
