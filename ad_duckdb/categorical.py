@@ -119,7 +119,7 @@ class Layout:
         if str(value) in cats:
             return f"{str(value)!r}, one of its {len(cats)} training categories"
         return (f"{str(value)!r}, not one of its {len(cats)} training categories ({listed}): read as any other "
-                "value, which training rows seldom or never held")
+                f"value, which training rows seldom or never held{_near_category(self.text[k][0], str(value), cats)}")
 
     def odd_text(self, row: Sequence[Any]) -> bool:
         """Whether a row (Python values, one per SQL column) holds a text value that is not a training category."""
@@ -146,6 +146,22 @@ class Layout:
             cols.append(parts[:, at : at + len(cats) + 1].sum(axis=1, keepdims=True))
             at += len(cats) + 1
         return np.concatenate(cols, axis=1)
+
+
+def _near_category(column: str, value: str, cats: Sequence[str]) -> str:
+    """For ``explain``: the category ``value`` differs from only in case or spaces, with the query expression that
+    reads it as that category; empty when none. Why: a warehouse's 'Web' or 'web ' scored as an outlier, and
+    nothing said it was 'web' written otherwise."""
+    near = next((c for c in cats if c.strip().casefold() == value.strip().casefold()), None)
+    if near is None:
+        return ""
+    c = sql_name(column)
+    fix = (f"trim({c})" if near == near.strip() and near == value.strip() else
+           f"lower(trim({c}))" if near == near.strip().lower() else
+           f"upper(trim({c}))" if near == near.strip().upper() else None)
+    how = (f": score {fix} AS {c} to read it as that category" if fix is not None else
+           ": write it as that category upstream or in the query")
+    return f"; it differs from {near!r} only in case or spaces{how}"
 
 
 def layout(specs: Sequence[FeatureSpec]) -> Layout | None:
