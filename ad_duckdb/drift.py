@@ -310,7 +310,7 @@ class DriftTally:
         lay = self.lm.layout
         if lay is None:
             return []
-        found = []
+        found: list[tuple[float, float, str, str, float | None]] = []
         at = lay.numeric
         for name, cats in lay.text:
             at += len(cats) + 1
