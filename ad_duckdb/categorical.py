@@ -306,6 +306,15 @@ class TrainingText:
         names, types = fit_names([n for n, _ in cols[:k]], [t for _, t in cols[:k]], self.layout.text)
         return self.layout.expand(X), names, types
 
+    def filled_values(self, X: np.ndarray, filled: dict[str, int]) -> dict[str, int]:
+        """``fit``'s count of values filled per input -> per column: each text column's NULLs (read as its first
+        category) under its own name, where fit saw its 0/1 inputs, which hold no NULL, and counted 0."""
+        k = self.layout.numeric
+        out = dict(list(filled.items())[:k])
+        for j, (n, _) in enumerate(self.layout.text):
+            out[n] = int(np.count_nonzero(np.isnan(X[:, k + j])))
+        return out
+
     def stored(self, specs: Sequence[FeatureSpec]) -> list[FeatureSpec]:
         return stored_specs(specs, self.layout.numeric,
                             [(n, c, t) for (n, c), t in zip(self.layout.text, self.types, strict=True)])
