@@ -408,8 +408,11 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
         # a NULL is encoded as the first category: only valued rows can reach the "other" input
         if valued < ORDER_ROWS or 2 * int(one[:, -1].sum()) < valued:
             continue
+        unseen = one[:, -1] > 0
         for m, (other, cats) in enumerate(lay.text):
-            if m == k or 2 * int(pc.sum(pc.is_in(arr, value_set=pa.array(cats, pa.string()))).as_py() or 0) < valued:
+            # rows read as any other value that hold one of m's categories (a category of both reads as k's own)
+            theirs = pc.is_in(arr, value_set=pa.array(cats, pa.string())).to_numpy(zero_copy_only=False)
+            if m == k or 2 * int(np.count_nonzero(theirs & unseen)) < valued:
                 continue
             name = lay.text[k][0]
             at = lay.numeric + k + 1
