@@ -135,3 +135,26 @@ def test_train_says_the_nulls_a_text_column_read_as_its_first_category(tmp_path:
     assert out.exit_code == 0, out.output
     text = " ".join(out.output.split())
     assert f"channel ({NULL_CHANNELS} values, read as 'web', its most common value)" in text, text
+
+
+def test_a_text_column_passed_first_gets_the_call_in_the_models_order(trained: tuple[Path, Any], tmp_path: Path) -> None:
+    """DuckDB refuses a text first feature argument in its binder: the hint said to TRY_CAST it to a number, wrong for
+    a model's text feature, and an ENUM argument anywhere in the call (its type's quotes) left DuckDB's error bare."""
+    path, _ = trained
+    db = tmp_path / "enum.duckdb"
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+        con.execute("CREATE TYPE land AS ENUM ('US', 'DE', 'FR')")
+        con.execute("CREATE TABLE tx AS SELECT * REPLACE (country::land AS country) FROM src.transactions")
+        for t in ("ad_models", "ad_model_versions", "ad_thresholds"):
+            con.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
+    finally:
+        con.close()
+    for table, db_ in (("transactions", path), ("tx", db)):
+        out = CliRunner().invoke(cli, ["sql", str(db_), f"SELECT anomaly_score('tx_t', channel, count, amount, refunds, "
+                                       f"country) FROM {table}"])
+        assert out.exit_code != 0
+        text = " ".join(out.output.split())
+        assert f"anomaly_score('tx_t', {ARGS})" in text and "text" in text, text
+        assert "TRY_CAST" not in text, text
