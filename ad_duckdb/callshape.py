@@ -13,7 +13,7 @@ import re
 from .udfs import FUNCTIONS
 
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
-                              rf"'({'|'.join(FUNCTIONS)})\(([^']*)\)'")
+                              rf"'({'|'.join(FUNCTIONS)})\((.*?)\)'(?=\.)")
 # types DuckDB casts to the VARCHAR of the model's name by itself (an ENUM column binds)
 _PLACEHOLDER = "'MODEL'"
 _TEXT = ("VARCHAR", "STRING_LITERAL", '"NULL"', "NULL")

@@ -119,7 +119,7 @@ class Layout:
         if str(value) in cats:
             return f"{str(value)!r}, one of its {len(cats)} training categories"
         return (f"{str(value)!r}, not one of its {len(cats)} training categories ({listed}): read as any other "
-                "value, which training rows seldom or never held")
+                f"value, which training rows seldom or never held{_near_category(self.text[k][0], str(value), cats)}")
 
     def odd_text(self, row: Sequence[Any]) -> bool:
         """Whether a row (Python values, one per SQL column) holds a text value that is not a training category."""
@@ -146,6 +146,22 @@ class Layout:
             cols.append(parts[:, at : at + len(cats) + 1].sum(axis=1, keepdims=True))
             at += len(cats) + 1
         return np.concatenate(cols, axis=1)
+
+
+def _near_category(column: str, value: str, cats: Sequence[str]) -> str:
+    """For ``explain``: the category ``value`` differs from only in case or spaces, with the query expression that
+    reads it as that category; empty when none. Why: a warehouse's 'Web' or 'web ' scored as an outlier, and
+    nothing said it was 'web' written otherwise."""
+    near = next((c for c in cats if c.strip().casefold() == value.strip().casefold()), None)
+    if near is None:
+        return ""
+    c = sql_name(column)
+    fix = (f"trim({c})" if near == near.strip() and near == value.strip() else
+           f"lower(trim({c}))" if near == near.strip().lower() else
+           f"upper(trim({c}))" if near == near.strip().upper() else None)
+    how = (f": score {fix} AS {c} to read it as that category" if fix is not None else
+           ": write it as that category upstream or in the query")
+    return f"; it differs from {near!r} only in case or spaces{how}"
 
 
 def layout(specs: Sequence[FeatureSpec]) -> Layout | None:
@@ -290,6 +306,15 @@ class TrainingText:
         names, types = fit_names([n for n, _ in cols[:k]], [t for _, t in cols[:k]], self.layout.text)
         return self.layout.expand(X), names, types
 
+    def filled_values(self, X: np.ndarray, filled: dict[str, int]) -> dict[str, int]:
+        """``fit``'s count of values filled per input -> per column: each text column's NULLs (read as its first
+        category) under its own name, where fit saw its 0/1 inputs, which hold no NULL, and counted 0."""
+        k = self.layout.numeric
+        out = dict(list(filled.items())[:k])
+        for j, (n, _) in enumerate(self.layout.text):
+            out[n] = int(np.count_nonzero(np.isnan(X[:, k + j])))
+        return out
+
     def stored(self, specs: Sequence[FeatureSpec]) -> list[FeatureSpec]:
         return stored_specs(specs, self.layout.numeric,
                             [(n, c, t) for (n, c), t in zip(self.layout.text, self.types, strict=True)])
@@ -351,5 +376,51 @@ def to_inputs(cols: Sequence[Any], model: Any, func: str, dtype: Any) -> np.ndar
             parts.append(lay.encode(c, i - lay.numeric))
         else:
             parts.append(column_to_numbers(c, i + 1, model.ref, func, names[i], model.rec.source)[:, None])
+    if func != "score" and model.check_order:  # score reads the columns by name: no argument order to get wrong
+        check_text_order(model, cols[lay.numeric:], parts[lay.numeric:], func)
     with np.errstate(over="ignore"):
         return np.concatenate(parts, axis=1).astype(dtype, copy=False)
+
+
+# A text argument is checked against the model's other text columns from this many rows with a value (as
+# scoring.check_order's 32 scores): fewer say little about which column's values they are
+ORDER_ROWS = 32
+
+
+def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarray], func: str) -> None:
+    """Raise when a call's text argument holds, in most of its rows with a value, the categories of another of the
+    model's text columns and not its own: two text arguments given in each other's place.
+
+    Why: both are text, so no type tells them apart (a number where text belongs is refused by type), and every row
+    read as "any other value" twice scored as an outlier (a BI query's ``country, channel``: a median of 41 against
+    a threshold of 9), unlike numeric arguments, which ``scoring.check_order`` catches by their scores. Cheap in the
+    normal case: one sum of the "other" input per text column."""
+    import pyarrow.compute as pc
+
+    from .scoring import ORDER_CHECK_OFF, _call
+
+    lay: Layout = model.layout
+    if len(lay.text) < 2:
+        return
+    for k, (c, one) in enumerate(zip(cols, encoded, strict=True)):
+        arr = _strings(c)
+        valued = len(arr) - arr.null_count
+        # a NULL is encoded as the first category: only valued rows can reach the "other" input
+        if valued < ORDER_ROWS or 2 * int(one[:, -1].sum()) < valued:
+            continue
+        unseen = one[:, -1] > 0
+        for m, (other, cats) in enumerate(lay.text):
+            # rows read as any other value that hold one of m's categories (a category of both reads as k's own)
+            theirs = pc.is_in(arr, value_set=pa.array(cats, pa.string())).to_numpy(zero_copy_only=False)
+            if m == k or 2 * int(np.count_nonzero(theirs & unseen)) < valued:
+                continue
+            name = lay.text[k][0]
+            at = lay.numeric + k + 1
+            shown = ", ".join(repr(v) for v in cats[:4]) + (", ..." if len(cats) > 4 else "")
+            # a BadInputError, as in to_inputs: a FeatureMismatchError would point to another version
+            raise BadInputError(
+                f"{func}('{model.ref}', ...): the arguments look out of order: argument {at}, the model's text column "
+                f"{name!r}, holds in most rows values of its text column {other!r} ({shown}), none of them a training "
+                f"category of {name!r}, so every such row scores as an outlier. The model's features are, in order: "
+                f"({', '.join(sql_name(n) for n in model.feature_names)}). Call {_call(func, model)}. If these rows "
+                f"really hold such values in {name!r}, {ORDER_CHECK_OFF}")

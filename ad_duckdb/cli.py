@@ -1104,10 +1104,17 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
             if filled:
                 # Why both said: "amount 400" read as the median when it was the count of values filled
-                fills = {f.name: f for f in api.load_model(con, info.ref).features}
-                click.echo("filled NULL / NaN values with the training median: " + ", ".join(
-                    f"{c} ({n} value{'s' if n != 1 else ''}, median "
-                    f"{_against_spread(fills[c].fill, _raw_spread(fills[c]))})" for c, n in filled.items()))
+                specs = api.load_model(con, info.ref).features
+                fills = {f.name: f for f in specs}
+                # a text column's NULLs read as its first category (categorical.Layout.encode), not a median
+                lay = categorical.layout(specs)
+                firsts = {n: cats[0] for n, cats in (lay.text if lay else ())}
+                click.echo("filled NULL / NaN values with the training median"
+                           + (" (a text column's with its most common value)" if set(filled) & set(firsts) else "")
+                           + ": " + ", ".join(
+                    f"{c} ({n} value{'s' if n != 1 else ''}, "
+                    + (f"read as {firsts[c]!r}, its most common value)" if c in firsts else
+                       f"median {_against_spread(fills[c].fill, _raw_spread(fills[c]))})") for c, n in filled.items()))
             _print_train_hint(con, info, name, contamination, source)
             staged = versioncmds.staged_line(con, info.name, info.version)
             if staged:

@@ -153,6 +153,14 @@ def apart(values: list[float]) -> list[str]:
     return texts
 
 
+def _exact(category: str) -> str:
+    """That a text value is read as a category only when it is the category exactly, with ``category`` changed as an
+    upstream load changes it (case, a trailing space)."""
+    case = category.swapcase()
+    return (f"case and spaces count: {case!r} or {category + ' '!r} is not {category!r}" if case != category else
+            f"spaces count: {category + ' '!r} is not {category!r}")
+
+
 class DriftTally:
     """Counts, over the scored batches, the rows above the default threshold, and keeps a bounded sample of the rows
     for each column's share outside its training range and its median; ``note`` says whether the rows moved.
@@ -280,7 +288,7 @@ class DriftTally:
         found = []
         for j, f in enumerate(self.lm.rec.features):
             med = float(medians[j])
-            if not np.isfinite(med):
+            if not np.isfinite(med) or is_slot(f):  # a category's 0/1 input has no median to speak of
                 continue
             spreads = _shift(f, med)
             if abs(spreads) >= PSI_NAMED_SPREADS:
@@ -293,6 +301,26 @@ class DriftTally:
             more = len(found) - MAX_COLUMNS
             shown[-1] += f"; and {more} more column{'s' if more > 1 else ''}"
         return shown
+
+    def _text_moved(self, sample: np.ndarray) -> list[tuple[float, float, str, str, float | None]]:
+        """The text columns whose values are mostly none of their training categories (``_moved``'s entries).
+
+        Why: an upstream change of case ('WEB' for 'web') read every row as "any other value" and flagged 95% of
+        them, and the note said no column had moved."""
+        lay = self.lm.layout
+        if lay is None:
+            return []
+        found: list[tuple[float, float, str, str, float | None]] = []
+        at = lay.numeric
+        for name, cats in lay.text:
+            at += len(cats) + 1
+            out = float(np.mean(sample[:, at - 1]))  # its "any other value" input (a NULL reads as the first)
+            if out >= MOVED_OUTSIDE:
+                listed = ", ".join(repr(c) for c in cats[:6]) + (", ..." if len(cats) > 6 else "")
+                found.append((out, 0.0, f"{name!r} ({share_text(out)} of the rows hold a value that is not one of its "
+                              f"{len(cats)} training categories ({listed}), read as any other value; "
+                              f"{_exact(cats[0])})", name, None))
+        return found
 
     def _moved(self) -> list[str]:
         """The columns that moved, largest first, each with its share outside the training range and its median."""
@@ -328,6 +356,7 @@ class DriftTally:
                            else "")
                         + (f"; {share_text(null)} of the rows NULL" if null >= NULL_NOTED else "") + ")")
                 found.append((out, spreads, text, f.name, _factor(med, f.fill) if np.isfinite(med) else None))
+        found += self._text_moved(sample)
         found.sort(key=lambda m: (m[0], m[1]), reverse=True)
         shown = [t for _, _, t, _, _ in found[:MAX_COLUMNS]]
         self.checks = _checks([(name, factor) for _, _, _, name, factor in found[:MAX_COLUMNS]])

@@ -87,7 +87,7 @@ def _call_in(tree: Any, func: str, index: int, select: dict[str, Any] | None) ->
 # typed DOUBLE): "No function matches ... 'anomaly_score(STRING_LITERAL, BOOLEAN, DOUBLE)'".
 # (the functions that take feature arguments: udfs.FUNCTIONS but NO_FEATURES)
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
-                              rf"'({'|'.join(f for f in FUNCTIONS if f not in NO_FEATURES)})\(([^']*)\)'")
+                              rf"'({'|'.join(f for f in FUNCTIONS if f not in NO_FEATURES)})\((.*?)\)'(?=\.)")
 
 
 def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None, statement: str = "") -> str:
@@ -111,6 +111,10 @@ def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None,
                 "--value N)")
     if len(types) <= first or is_numeric_type(types[first]):
         return ""
+    in_order = _text_model_call(con, statement, m.group(1)) if con is not None else None
+    if in_order is not None:
+        return (f" ({m.group(1)}'s first feature argument is {types[first]}: the model's text features come after "
+                f"its numeric ones (DuckDB reads the first feature as a number), so call {in_order})")
     fix = as_number_hint("col", types[first])
     if con is not None and types[first] == "VARCHAR":
         import pyarrow as pa
@@ -121,6 +125,28 @@ def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None,
         fix = (text_numbers_hint(pa.array(values, pa.string())) if values else None) or fix
     return (f" ({m.group(1)}'s first feature argument is {types[first]}, not a number: pass the model's columns in "
             f"its order, which `ad-duckdb show DB MODEL` lists, or turn this one into a number: {fix})")
+
+
+def _text_model_call(con: duckdb.DuckDBPyConnection, statement: str, func: str) -> str | None:
+    """The call of ``func`` in the model's order, where ``statement`` calls it with one model's name and that model
+    has text features (a text first argument is then one of them, out of place); else None."""
+    from . import categorical, store
+    from .sqltext import sql_name
+
+    named = {a[0] for a in _call_arguments(statement, func.lower()) if a and re.fullmatch(r"'(?:[^']|'')*'", a[0])}
+    if len(named) != 1:
+        return None
+    model = named.pop()
+    try:
+        rec = store.load(con, model[1:-1].replace("''", "'"))
+    except Exception as e:  # no such model, no store here: the general hint stands
+        if is_interrupt(e):
+            raise
+        return None
+    if categorical.layout(rec.features) is None:
+        return None
+    threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
+    return f"{func}({model}{threshold}, {', '.join(sql_name(n) for n in categorical.column_names(rec.features))})"
 
 
 # A non-numeric feature argument, as first_feature_hint (the first) and the functions themselves (the others) say it

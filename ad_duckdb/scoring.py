@@ -793,6 +793,11 @@ def _alike_pairs(model: LoadedModel) -> set[tuple[int, int]]:
             if min(bands[i]) <= specs[j].fill <= max(bands[i]) and min(bands[j]) <= specs[i].fill <= max(bands[j])}
 
 
+# How a user turns the SQL functions' argument-order checks off (this module's and categorical.check_text_order)
+ORDER_CHECK_OFF = ("turn this check off: ad_duckdb.connect(path, check_order=False), `ad-duckdb sql --no-order-check`, "
+                   "or check_order: false in the dbt plugin config.")
+
+
 def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str) -> None:
     """Raise when a batch looks like its columns were passed in the wrong order.
 
@@ -840,7 +845,6 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                     f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
                     f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
                     f"Call {_call(func, model)}. If these rows really hold those two columns swapped "
-                    "(e.g. you select them on purpose), turn this check off: ad_duckdb.connect(path, "
-                    "check_order=False), `ad-duckdb sql --no-order-check`, or check_order: false in the dbt plugin config."
+                    f"(e.g. you select them on purpose), {ORDER_CHECK_OFF}"
                 )
 
