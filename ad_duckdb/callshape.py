@@ -32,6 +32,8 @@ def _shape(func: str, model: str) -> str:
         return f"anomaly_threshold({model}, 'default')"
     if func == "is_anomaly_at":
         return f"is_anomaly_at({model}, 'p99', x1, x2, ...)"
+    if func == "anomaly_model":
+        return f"anomaly_model({model})"
     return f"{func}({model}, x1, x2, ...)"
 
 
@@ -46,14 +48,21 @@ def call_shape_hint(error: str, statement: str = "") -> str:
         return (f" ({func}'s first argument is the model's name in quotes ('tx_ae', or 'tx_ae@2' for one version), "
                 f"here {types[0]}: {_shape(func, _PLACEHOLDER)}; `ad-duckdb list DB` lists the models, "
                 "`ad-duckdb show DB MODEL` their features in order)")
-    needed = {"anomaly_threshold": 2, "is_anomaly_at": 3}.get(func, 2)
-    if len(types) >= needed:
+    # the functions without features take exactly their arguments: one more (a third of anomaly_threshold's, a
+    # feature after anomaly_model's name) fails in the binder too
+    exact = {"anomaly_threshold": 2, "anomaly_model": 1}.get(func)
+    if (len(types) == exact) if exact else len(types) >= (3 if func == "is_anomaly_at" else 2):
         return ""
     from .firstarg import _call_arguments
 
     named = {a[0] for a in _call_arguments(statement, func.lower()) if a and re.fullmatch(r"'(?:[^']|'')*'", a[0])}
     model = named.pop() if len(named) == 1 else _PLACEHOLDER
     what = "the threshold's name" if func == "anomaly_threshold" else "the model's feature columns in its order"
+    if func == "anomaly_model":
+        return (f" (anomaly_model takes the model's name only: {_shape(func, model)}; `ad-duckdb list DB` lists the "
+                "models)")
+    if exact and len(types) > exact:
+        what = "the threshold's name, and nothing else"
     if func == "is_anomaly_at":
         what = "the threshold's name, then the model's feature columns in its order"
     return (f" ({func} takes the model's name, then {what}: {_shape(func, model)}; "

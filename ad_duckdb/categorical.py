@@ -397,7 +397,7 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
     normal case: one sum of the "other" input per text column."""
     import pyarrow.compute as pc
 
-    from .scoring import ORDER_CHECK_OFF, _call
+    from .scoring import _call, order_check_off
 
     lay: Layout = model.layout
     if len(lay.text) < 2:
@@ -423,4 +423,4 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
                 f"{name!r}, holds in most rows values of its text column {other!r} ({shown}), none of them a training "
                 f"category of {name!r}, so every such row scores as an outlier. The model's features are, in order: "
                 f"({', '.join(sql_name(n) for n in model.feature_names)}). Call {_call(func, model)}. If these rows "
-                f"really hold such values in {name!r}, {ORDER_CHECK_OFF}")
+                f"really hold such values in {name!r}, {order_check_off(model)}")

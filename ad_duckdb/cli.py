@@ -2211,6 +2211,7 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
     that a mistyped path is still an error)."""
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
                creation=creation if create else None, attach=attach) as con:
+        udfs.registry(con).set_surface("sql")
         if nothing is not None:
             _note(f"no SQL statement to run ({nothing}); give the SQL as QUERY, with --file PATH, or on "
                   "standard input (ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.")

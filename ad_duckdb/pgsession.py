@@ -131,7 +131,7 @@ from .pgvalues import values_names
 from .pgxor import xor_operators
 from .pgzones import Zone, offset_zone
 from .sqltext import quote_ident, quote_literal
-from .udfs import register
+from .udfs import register, registry
 
 # an SQL EXECUTE, whose PREPAREd text may call pgsum's macro
 EXECUTE_WORD_RE = re.compile(r"\s*execute\b", re.I)
@@ -1640,6 +1640,7 @@ class Backend:
             for a in self.attached:
                 attach_file(self.con, a)
             register(self.con)
+            registry(self.con).set_surface("serve")
             register_sessions(self.con, sessions)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.

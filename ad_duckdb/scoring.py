@@ -155,6 +155,9 @@ class LoadedModel:
         self._cut_sessions: tuple[ort.InferenceSession, str, ort.InferenceSession] | bool | None = None
         self._terms: tuple[ort.InferenceSession, list[str | None]] | None = None  # see _terms_session
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
+        # where the functions run ("" Python or dbt, "sql", "serve"; udfs.Registry.set_surface): a message names
+        # the switches and the transaction reads of that surface only
+        self.surface = ""
         # The version 'name' means now where it is a later one ("tx_ae@3", with ", of other columns" where they differ;
         # set by udfs.Registry.refresh): a message's suggested call then pins this version. None: this is the latest.
         self.superseded_by: str | None = None
@@ -435,12 +438,9 @@ class LoadedModel:
 
                 model = self.name if len(self.siblings) <= 1 else self.ref
                 add = f"store it for this one: {store_commands(model, name, self.store_db, homes)}"
-            # Why said here: a threshold an open transaction wrote is not seen (the functions read the store through
-            # a connection of their own), and nothing else told why it was missing; the dbt plugin's hint says it
-            uncommitted = "" if self.threshold_hint else (
-                " One written by SQL in an open transaction (BEGIN without COMMIT) is seen here once committed: the "
-                "functions read the store through a connection of their own (`ad-duckdb sql` reads its own "
-                "transaction's).")
+            # Why said here: a threshold an open transaction wrote is not seen in Python or serve (UNCOMMITTED), and
+            # nothing else told why it was missing; the dbt plugin's hint says it
+            uncommitted = "" if self.threshold_hint else UNCOMMITTED.get(self.surface, UNCOMMITTED[""])
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "
@@ -793,9 +793,35 @@ def _alike_pairs(model: LoadedModel) -> set[tuple[int, int]]:
             if min(bands[i]) <= specs[j].fill <= max(bands[i]) and min(bands[j]) <= specs[i].fill <= max(bands[j])}
 
 
-# How a user turns the SQL functions' argument-order checks off (this module's and categorical.check_text_order)
-ORDER_CHECK_OFF = ("turn this check off: ad_duckdb.connect(path, check_order=False), `ad-duckdb sql --no-order-check`, "
-                   "or check_order: false in the dbt plugin config.")
+# How a user turns the SQL functions' argument-order checks off (this module's and categorical.check_text_order), by
+# LoadedModel.surface. Why serve's names none: the server registers the functions with the check for every client,
+# and no SET of a session reaches it.
+ORDER_CHECK_OFF = {
+    "": ("turn this check off: ad_duckdb.connect(path, check_order=False), `ad-duckdb sql --no-order-check`, "
+         "or check_order: false in the dbt plugin config."),
+    "sql": "turn this check off: `ad-duckdb sql --no-order-check`.",
+    "serve": ("`ad-duckdb serve` keeps this check on for every client: pass the columns in the model's order "
+              "(swap them back in the call)."),
+}
+
+# What a threshold written in an open transaction means for a missing one, by LoadedModel.surface. Why: a Python
+# program's functions read the store through a connection of their own, but `ad-duckdb sql` loads them again on its
+# own connection after a statement that writes the store (storewrites), so there its transaction's writes are seen.
+UNCOMMITTED = {
+    "": (" One written by SQL in an open transaction (BEGIN without COMMIT) is seen here once committed: the "
+         "functions read the store through a connection of their own (`ad-duckdb sql` reads its own "
+         "transaction's)."),
+    "sql": (" Here a statement sees its own transaction's writes, committed or not: the threshold is not stored for "
+            "this version, nor written earlier in this script."),
+    # Why: the server loads the models once; it re-reads them, thresholds committed since included, at a SIGHUP
+    "serve": (" One stored while the server runs (with --read-write, by SQL through it) is seen after its COMMIT, "
+              "once the server re-reads its models: send it SIGHUP (kill -HUP PID)."),
+}
+
+
+def order_check_off(model: LoadedModel) -> str:
+    """How to get past the order check where ``model``'s functions run."""
+    return ORDER_CHECK_OFF.get(model.surface, ORDER_CHECK_OFF[""])
 
 
 def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str) -> None:
@@ -845,6 +871,6 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                     f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
                     f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
                     f"Call {_call(func, model)}. If these rows really hold those two columns swapped "
-                    f"(e.g. you select them on purpose), {ORDER_CHECK_OFF}"
+                    f"(e.g. you select them on purpose), {order_check_off(model)}"
                 )
 

@@ -140,6 +140,7 @@ class Registry:
         self.store_error: AdDuckDBError | None = None  # why the store could not be read at all (see refresh)
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
+        self.surface = ""  # see set_surface
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
@@ -186,6 +187,12 @@ class Registry:
         for lm in [*self.by_ref.values(), *self.files]:
             lm.threshold_hint, lm.reload_thresholds = hint, reload
 
+    def set_surface(self, surface: str) -> None:
+        """Say in the models' messages that the functions run in ``surface`` ("sql", "serve"; LoadedModel.surface)."""
+        self.surface = surface
+        for lm in [*self.by_ref.values(), *self.files]:
+            lm.surface = surface
+
     def refresh(self, cur: Any) -> None:
         with self.refreshing:
             self._refresh(cur)
@@ -224,13 +231,13 @@ class Registry:
             # and the goals set_threshold stores beside them in metrics (evaluate's overlap note reads them); the rest
             # of a version's metrics never changes
             lm.rec.metrics = rec.metrics
-            lm.check_order = self.check_order
+            lm.check_order, lm.surface = self.check_order, self.surface
             lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
             lm.store_db = db
             by_ref[rec.ref] = lm
             latest[rec.name] = lm
         for lm in self.files:
-            lm.check_order = self.check_order
+            lm.check_order, lm.surface = self.check_order, self.surface
             lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
             by_ref.setdefault(lm.ref, lm)
             if lm.name not in latest or latest[lm.name].version < lm.version:
