@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, historyunread, interrupts, lifecycle, notes, store, thresholds
+from . import damagedfile, historyunread, interrupts, lifecycle, notes, store, thresholdlog, thresholds
 from .connarg import check_connection
 from .exceptions import BadInputError, ModelNotFoundError
 from .udfs import refresh
@@ -156,7 +156,8 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
                 if out[v].get(key) in (None, {}) and detail.get(key) is not None:
                     out[v][key] = detail[key]
         out[v]["events"].append({"at": at, "event": event, "by": by, "was": detail.get("was"),
-                                 **({"promoted": detail["promoted"]} if "promoted" in detail else {})})
+                                 **({"promoted": detail["promoted"]} if "promoted" in detail else {}),
+                                 **({"threshold": _set(detail)} if event == thresholdlog.EVENT else {})})
     for entry in out.values():  # newer than the current one and once what the name meant: rolled back from
         if entry["status"] == "staged" and any(e["event"] in ("promoted", "rolled back") or e.get("promoted")
                                                for e in entry["events"]):
@@ -167,6 +168,11 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
                            "events": [], "unrecorded": True})
     doc = {"name": name, "current": current, "versions": [out[v] for v in sorted(out)]}
     return doc if unread is None else historyunread.marked(doc, stored, ths, unread)
+
+
+def _set(detail: dict[str, Any]) -> dict[str, Any]:
+    t = detail.get("threshold")
+    return {k: t.get(k) for k in ("name", "value", "method")} if isinstance(t, dict) else {}
 
 
 def _json(text: str | None) -> dict[str, Any]:

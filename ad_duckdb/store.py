@@ -24,7 +24,17 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, damagedrows, filegoals, integrity, jsonvalues, lifecycle, readers, storedmetrics
+from . import (
+    damagedfile,
+    damagedrows,
+    filegoals,
+    integrity,
+    jsonvalues,
+    lifecycle,
+    readers,
+    storedmetrics,
+    thresholdlog,
+)
 from .categorical import column_names
 from .exceptions import (
     BadInputError,
@@ -520,6 +530,7 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
             cur.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?",
                         [_json(filegoals.joined(metrics, row[0][1], goals, came)), model, version])
         write_threshold(cur, model, version, t)
+        thresholdlog.logged(cur, model, version, t)  # what restore-thresholds stores again should its block be damaged
 
 
 _COLS = (
