@@ -99,3 +99,22 @@ def test_restore_on_a_file_with_no_thresholds_table_says_so(tmp_path: Path) -> N
     said = res.stdout + res.stderr
     assert "the thresholds stored" not in said and "read." not in said, said
     assert "no table ad_thresholds" in said, said
+
+
+def test_a_cut_carried_by_a_retrain_is_stored_again_on_the_new_version(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # A retrain with carry_thresholds wrote the carried cut with the model, not through set_threshold: without an
+    # entry, restore lost it on the new version
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], carry_thresholds=True, **FAST)
+    good = _stored(db)
+    assert ("ev", 2, "cut") in good, good
+    _byte_changed(db, "ad_thresholds", "value")
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0 and "'cut' of ev@2 stored again as last set" in fixed.stdout, fixed
+    now = _stored(db)
+    assert set(now) == set(good) and now[("ev", 2, "cut")] == good[("ev", 2, "cut")], (now, good)
+    with ad_duckdb.connect(str(db), read_only=True) as con:
+        events = ad_duckdb.model_history(con, "ev")["versions"][1]["events"]
+    assert [e["event"] for e in events] == ["trained", "threshold set"], events
