@@ -105,8 +105,9 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     ``source``, ``where``,
     ``train_rows``, ``features``, ``thresholds`` ({name: value}), ``figures`` (training figures), ``sha256`` (kept
     for a dropped version, so an old score table's anomaly_model can be traced) and ``events`` (each with ``at``
-    (UTC), ``event``: trained, imported, promoted, rolled back, dropped; ``by``: the user; ``was``: what the name
-    meant before, where it changed). Where the block of the models' names is damaged, the versions the changelog
+    (UTC), ``event``: trained, imported, promoted, rolled back, dropped, threshold set; ``by``: the user; ``was``:
+    what the name meant before, where it changed; ``threshold``: for a threshold set, its ``name``, ``value`` and
+    ``method``). Where the block of the models' names is damaged, the versions the changelog
     says are stored have ``status`` 'unreadable' (with a ``problem``), and ``unreadable`` says what could not be
     read (also an ``AdDuckDBWarning``)."""
     con = check_connection(con, "model_history")

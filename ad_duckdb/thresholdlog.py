@@ -42,6 +42,13 @@ def latest(cur: Any) -> dict[tuple[str, int], dict[str, dict[str, Any]]]:
     return out
 
 
+def since(cur: Any) -> Any:
+    """When the changelog's first threshold-set entry was written (None: it holds none)."""
+    if not lifecycle._has(cur, lifecycle.LOG):
+        return None
+    return cur.execute("SELECT min(logged_at) FROM ad_model_log WHERE event = ?", [EVENT]).fetchall()[0][0]
+
+
 def _threshold(detail: str | None) -> dict[str, Any] | None:
     """The logged threshold, or None for an entry altered by hand (no name, or a value that is not a number)."""
     try:

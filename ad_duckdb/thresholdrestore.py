@@ -98,6 +98,10 @@ def restore(cur: Any, db: str) -> list[str]:
                      "quantile, contamination) were in the damaged block and cannot be named here: set them again, or "
                      "import the model's exported .onnx file, which holds them, under another name and read them with "
                      "ad-duckdb show.")
+    else:  # a release before the changelog kept each threshold set may have stored cuts it does not name
+        first = thresholdlog.since(cur)
+        lines.append(f"a cut of your own set before {first:%Y-%m-%d %H:%M} UTC (the changelog's first threshold set), by "
+                     "a release that did not log it, is not named here: set it again if ad-duckdb show lacks it.")
     return lines
 
 
