@@ -661,6 +661,7 @@ def train(
                     if from_files:  # kept to show at the next retrain, as the carried cuts' own goals are
                         rec.metrics[filegoals.IMPORTED] = from_files
                     rec.thresholds += carried
+                    rec.carried = {t.name for t in carried}
                     _warn_if_not_carried(cur, name, version, to_carry - {t.name for t in carried})
                     if goals:
                         choose_goals_again(con, rec, goals, version, det.train_params_.progress)

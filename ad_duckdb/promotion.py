@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, historyunread, interrupts, lifecycle, notes, store, thresholds
+from . import damagedfile, historyunread, interrupts, lifecycle, notes, store, thresholdlog, thresholds
 from .connarg import check_connection
 from .exceptions import BadInputError, ModelNotFoundError
 from .udfs import refresh
@@ -105,8 +105,9 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     ``source``, ``where``,
     ``train_rows``, ``features``, ``thresholds`` ({name: value}), ``figures`` (training figures), ``sha256`` (kept
     for a dropped version, so an old score table's anomaly_model can be traced) and ``events`` (each with ``at``
-    (UTC), ``event``: trained, imported, promoted, rolled back, dropped; ``by``: the user; ``was``: what the name
-    meant before, where it changed). Where the block of the models' names is damaged, the versions the changelog
+    (UTC), ``event``: trained, imported, promoted, rolled back, dropped, threshold set; ``by``: the user; ``was``:
+    what the name meant before, where it changed; ``threshold``: for a threshold set, its ``name``, ``value`` and
+    ``method``). Where the block of the models' names is damaged, the versions the changelog
     says are stored have ``status`` 'unreadable' (with a ``problem``), and ``unreadable`` says what could not be
     read (also an ``AdDuckDBWarning``)."""
     con = check_connection(con, "model_history")
@@ -156,7 +157,8 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
                 if out[v].get(key) in (None, {}) and detail.get(key) is not None:
                     out[v][key] = detail[key]
         out[v]["events"].append({"at": at, "event": event, "by": by, "was": detail.get("was"),
-                                 **({"promoted": detail["promoted"]} if "promoted" in detail else {})})
+                                 **({"promoted": detail["promoted"]} if "promoted" in detail else {}),
+                                 **({"threshold": _set(detail)} if event == thresholdlog.EVENT else {})})
     for entry in out.values():  # newer than the current one and once what the name meant: rolled back from
         if entry["status"] == "staged" and any(e["event"] in ("promoted", "rolled back") or e.get("promoted")
                                                for e in entry["events"]):
@@ -167,6 +169,11 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
                            "events": [], "unrecorded": True})
     doc = {"name": name, "current": current, "versions": [out[v] for v in sorted(out)]}
     return doc if unread is None else historyunread.marked(doc, stored, ths, unread)
+
+
+def _set(detail: dict[str, Any]) -> dict[str, Any]:
+    t = detail.get("threshold")
+    return {k: t.get(k) for k in ("name", "value", "method")} if isinstance(t, dict) else {}
 
 
 def _json(text: str | None) -> dict[str, Any]:

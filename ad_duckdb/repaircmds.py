@@ -12,7 +12,8 @@ def restore_thresholds(db: str) -> None:
 
     The damaged table is kept, renamed ad_thresholds_damaged; every version's training thresholds (default, p90 ...
     p999) are stored again from the training scores ad_models keeps, in one transaction; a threshold chosen on
-    labelled rows gets the command that chooses it again. A file whose thresholds read is left as it is.
+    labelled rows gets the command that chooses it again; cuts set by value, quantile or contamination are stored
+    again as last set, from the changelog (ad_model_log). A file whose thresholds read is left as it is.
 
     \b
     Example (a damaged ad_thresholds block, as the error of any command says):

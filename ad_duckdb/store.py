@@ -24,7 +24,17 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, damagedrows, filegoals, integrity, jsonvalues, lifecycle, readers, storedmetrics
+from . import (
+    damagedfile,
+    damagedrows,
+    filegoals,
+    integrity,
+    jsonvalues,
+    lifecycle,
+    readers,
+    storedmetrics,
+    thresholdlog,
+)
 from .categorical import column_names
 from .exceptions import (
     BadInputError,
@@ -86,6 +96,9 @@ class ModelRecord:
     # When each threshold was set (ad_thresholds.created_at), by name; one not here was set with the model. Why kept:
     # an import stored every threshold at the model's time, so one set by hand weeks later looked as old as the model
     threshold_times: dict[str, dt.datetime] = field(default_factory=dict)
+    # Thresholds a retrain carried from an earlier version (train --carry-thresholds): logged as set (thresholdlog),
+    # so that restore-thresholds stores them again on this version as on the one they came from
+    carried: set[str] = field(default_factory=set)
 
     @property
     def ref(self) -> str:
@@ -428,6 +441,9 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
                                                              [rec.name]).fetchall()]
                     _insert(cur, rec)
                     lifecycle.on_store(cur, rec.name, rec.version, before, promote, how)
+                    for t in rec.thresholds:
+                        if t.name in rec.carried:
+                            thresholdlog.logged(cur, rec.name, rec.version, t)
                 return rec
             except duckdb.Error as e:  # a concurrent writer took the same version: retry with the next one
                 # Why duckdb.Error only: a warning raised by before_insert may name a column "duplicate_rows".
@@ -520,6 +536,7 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
             cur.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?",
                         [_json(filegoals.joined(metrics, row[0][1], goals, came)), model, version])
         write_threshold(cur, model, version, t)
+        thresholdlog.logged(cur, model, version, t)  # what restore-thresholds stores again should its block be damaged
 
 
 _COLS = (

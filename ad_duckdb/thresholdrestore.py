@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import filegoals, store
+from . import filegoals, lifecycle, store, thresholdlog
 from .damagedthresholds import ASIDE, unreadable
 from .scoring import share_of_training_above
 from .sqltext import quote_ident
@@ -52,6 +52,9 @@ def _training_thresholds(source: str, contamination: float, quantiles: list[floa
 def restore(cur: Any, db: str) -> list[str]:
     """Rename the damaged ad_thresholds aside, create it anew and store each version's training thresholds again,
     in one transaction; the lines to print (what was stored, what to set again)."""
+    if not lifecycle._has(cur, "ad_thresholds"):
+        # Why its own words: "the thresholds stored ... read" said of a file that stores none
+        return [f"nothing to restore: {db!r} has no table ad_thresholds (no model was ever stored in it)."]
     if unreadable(cur) is None:
         return [f"nothing to restore: the thresholds stored in {db!r} read."]
     store.check_can_write(cur, f"Cannot restore the thresholds stored in {db!r}")
@@ -63,6 +66,7 @@ def restore(cur: Any, db: str) -> list[str]:
         cur.execute(_table_ddl())
         rows = cur.execute("SELECT name, version, created_at, source, params::VARCHAR, metrics::VARCHAR FROM "
                            "ad_models ORDER BY name, version").fetchall()
+        hand = thresholdlog.latest(cur)
         for name, version, created, source, params_json, metrics_json in rows:
             ref = f"{name}@{version}"
             params, metrics = (_object(t) for t in (params_json, metrics_json))
@@ -78,14 +82,26 @@ def restore(cur: Any, db: str) -> list[str]:
                     store.write_threshold(cur, str(name), int(version), t, created_at=created)
                 lines.append(f"{ref}: {', '.join(t.name for t in made)} stored again from its training scores.")
             own, _came = filegoals.split(metrics, source)
+            # a goal's threshold is chosen again on its labelled rows (below), as before the changelog kept it
+            own_set = {k: t for k, t in hand.get((str(name), int(version)), {}).items() if k not in own}
+            for logged in own_set.values():
+                store.write_threshold(cur, str(name), int(version), Threshold(**logged))
+            if own_set:
+                lines.append(f"{', '.join(map(repr, sorted(own_set)))} of {ref} stored again as last set (its "
+                             "changelog, ad_model_log, keeps each threshold set).")
             for threshold, goal in sorted(own.items()):
                 method = goal.get("method") if isinstance(goal, dict) else None
                 lines.append(f"{threshold!r} of {ref} was chosen on labelled rows ({method}); choose it again: "
                              f"{filegoals.choose_again(db, ref, threshold, goal)}")
-    lines.append("thresholds of your own set by value or quantile (ad-duckdb threshold ... --method manual, quantile, "
-                 "contamination) were in the damaged block and cannot be named here: set them again, or import the "
-                 "model's exported .onnx file, which holds them, under another name and read them with ad-duckdb "
-                 "show.")
+    if not hand:  # a file from before the changelog kept each threshold set (or with none set)
+        lines.append("thresholds of your own set by value or quantile (ad-duckdb threshold ... --method manual, "
+                     "quantile, contamination) were in the damaged block and cannot be named here: set them again, or "
+                     "import the model's exported .onnx file, which holds them, under another name and read them with "
+                     "ad-duckdb show.")
+    else:  # a release before the changelog kept each threshold set may have stored cuts it does not name
+        first = thresholdlog.since(cur)
+        lines.append(f"a cut of your own set before {first:%Y-%m-%d %H:%M} UTC (the changelog's first threshold set), by "
+                     "a release that did not log it, is not named here: set it again if ad-duckdb show lacks it.")
     return lines
 
 

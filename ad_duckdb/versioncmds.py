@@ -8,7 +8,7 @@ from typing import Any
 import click
 import duckdb
 
-from . import jsonvalues, store
+from . import jsonvalues, store, thresholdlog
 
 
 def staged_line(con: duckdb.DuckDBPyConnection, name: str, version: int) -> str | None:
@@ -155,6 +155,8 @@ def history_lines(doc: dict[str, Any]) -> list[str]:
                 said += f" (staged: '{name}' stayed {name}@{e['was']})" if e.get("was") is not None else " (staged)"
             elif e["event"] in ("promoted", "rolled back") and e.get("was") is not None:
                 said = f"{'promoted' if e['event'] == 'promoted' else 'rolled back to'}: '{name}' was {name}@{e['was']}"
+            elif e["event"] == thresholdlog.EVENT:
+                said = thresholdlog.said(e)
             lines.append(f"  {_when(e['at'])}  {said} by {e['by']}")
     return lines
 

@@ -75,11 +75,11 @@ def test_a_damaged_block_of_the_thresholds_is_named_with_what_reads_and_a_repair
     out = fixed.stdout
     assert "ev@1: default, p90, p95, p99, p999 stored again from its training scores" in out, out
     assert "kept as table ad_thresholds_damaged" in out, out
-    # the goal ad_models keeps: the command that chooses it again; a cut of one's own: its name is lost with the block
+    # the goal ad_models keeps: the command that chooses it again; a cut of one's own: stored again from the changelog
     assert re.search(r"'fl' of ev@1 .*ad-duckdb threshold \S+ ev@1 fl --method flag_budget --target 0\.2", out), out
-    assert "thresholds of your own set by value" in out, out
+    assert "'cut' of ev@1 stored again as last set" in out and "thresholds of your own set by value" not in out, out
     now = {(m, v, n): (val, how) for m, v, n, val, how in _stored(db)}
-    assert set(now) == {("ev", 1, n) for n in ("default", "p90", "p95", "p99", "p999")}, now
+    assert set(now) == {("ev", 1, n) for n in ("default", "p90", "p95", "p99", "p999", "cut")}, now
     for key, (val, how) in now.items():
         assert how == good[key][1] and val == pytest.approx(good[key][0], rel=1e-9), (key, val, good[key])
     scored = _cli("score", str(db), "ev", "events", "--top", "3", "--format", "csv")

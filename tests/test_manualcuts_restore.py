@@ -1,0 +1,120 @@
+"""Hand-set thresholds (set by value, quantile or contamination) leave a changelog entry in ad_model_log, so that
+``ad-duckdb restore-thresholds`` stores them again after the block holding ad_thresholds was damaged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_hardaudit_damage import _byte_changed
+from test_ops4_ops import _cli, days_db  # noqa: F401  (the fixture, used by name)
+
+import ad_duckdb
+
+from conftest import FAST
+
+
+def _copy(days_db: Path, tmp_path: Path) -> Path:  # noqa: F811
+    db = tmp_path / "d.duckdb"
+    db.write_bytes(days_db.read_bytes())
+    return db
+
+
+def _stored(db: Path) -> dict[tuple[str, int, str], tuple[float, str, str]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT model, version, threshold_name, value, method, chosen_on FROM ad_thresholds").fetchall()
+    return {(m, v, n): (val, how, on) for m, v, n, val, how, on in rows}
+
+
+def test_cuts_set_by_hand_are_stored_again_by_restore_thresholds_latest_wins(
+        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # Before: set_threshold wrote nothing to ad_model_log, so restore-thresholds could only say "set them again".
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+        ad_duckdb.set_threshold(con, "ev", "qc", "quantile", target=0.9)
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=12.0)  # replaced: the latest entry wins
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="replaces the stored one"):  # a training one, set by hand
+            ad_duckdb.set_threshold(con, "ev", "default", "contamination", target=0.05)
+    good = _stored(db)
+    assert good[("ev", 1, "cut")][:2] == (12.0, "manual")
+    _byte_changed(db, "ad_thresholds", "value")
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0, fixed
+    out = fixed.stdout
+    assert "'cut', 'default', 'qc' of ev@1 stored again as last set" in out, out
+    assert "cannot be named here" not in out and "a cut of your own set before 20" in out, out
+    now = _stored(db)
+    assert set(now) == set(good), (now, good)
+    for key, (val, how, on) in good.items():
+        assert now[key][1] == how and now[key][2] == on and now[key][0] == pytest.approx(val, rel=1e-9), (key, now)
+    scored = _cli("score", str(db), "ev", "events", "--top", "3", "--format", "csv")
+    assert scored.returncode == 0 and len(scored.stdout.splitlines()) == 4, scored
+    # history names each cut set, with its value
+    hist = _cli("history", str(db), "ev")
+    assert hist.returncode == 0, hist
+    assert "threshold 'cut' set to 7.5 (manual) by" in hist.stdout, hist.stdout
+    assert "threshold 'cut' set to 12 (manual) by" in hist.stdout, hist.stdout
+    assert "threshold 'qc' set to" in hist.stdout and "(quantile) by" in hist.stdout, hist.stdout
+    with ad_duckdb.connect(str(db), read_only=True) as con:
+        events = ad_duckdb.model_history(con, "ev")["versions"][0]["events"]
+    assert [e["event"] for e in events] == ["trained", *["threshold set"] * 4], events
+    assert events[3]["threshold"] == {"name": "cut", "value": 12.0, "method": "manual"}, events[3]
+
+
+def test_a_file_without_the_changelog_entries_restores_as_before(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # An older file: its hand-set cut left no entry, so restore stores the training thresholds and says to set it again
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+        con.execute("DELETE FROM ad_model_log WHERE event = 'threshold set'")
+    _byte_changed(db, "ad_thresholds", "value")
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0, fixed
+    assert "thresholds of your own set by value" in fixed.stdout, fixed.stdout
+    assert set(_stored(db)) == {("ev", 1, n) for n in ("default", "p90", "p95", "p99", "p999")}
+
+
+def test_a_dropped_version_s_cuts_stay_dropped(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], **FAST)
+        ad_duckdb.set_threshold(con, "ev@2", "cut2", "manual", value=9.0)
+        ad_duckdb.drop_model(con, "ev@1")
+    _byte_changed(db, "ad_thresholds", "value")
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0, fixed
+    keys = set(_stored(db))
+    assert ("ev", 2, "cut2") in keys and not any(v == 1 for _m, v, _n in keys), keys
+
+
+def test_restore_on_a_file_with_no_thresholds_table_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "plain.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    res = _cli("restore-thresholds", str(db))
+    assert res.returncode == 0, res
+    said = res.stdout + res.stderr
+    assert "the thresholds stored" not in said and "read." not in said, said
+    assert "no table ad_thresholds" in said, said
+
+
+def test_a_cut_carried_by_a_retrain_is_stored_again_on_the_new_version(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # A retrain with carry_thresholds wrote the carried cut with the model, not through set_threshold: without an
+    # entry, restore lost it on the new version
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], carry_thresholds=True, **FAST)
+    good = _stored(db)
+    assert ("ev", 2, "cut") in good, good
+    _byte_changed(db, "ad_thresholds", "value")
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0 and "'cut' of ev@2 stored again as last set" in fixed.stdout, fixed
+    now = _stored(db)
+    assert set(now) == set(good) and now[("ev", 2, "cut")] == good[("ev", 2, "cut")], (now, good)
+    with ad_duckdb.connect(str(db), read_only=True) as con:
+        events = ad_duckdb.model_history(con, "ev")["versions"][1]["events"]
+    assert [e["event"] for e in events] == ["trained", "threshold set"], events
