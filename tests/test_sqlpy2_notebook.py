@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import ad_duckdb
 
@@ -23,7 +22,7 @@ def _frame() -> pd.DataFrame:
 
 
 def test_a_frame_indexed_by_its_times_is_plotted_over_time() -> None:
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401 - installed by make (the plots extra): a missing one fails, never skips
     df = _frame()
     con = ad_duckdb.connect()
     try:
