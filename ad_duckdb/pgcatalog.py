@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from .pgfunctions import FUNCTION_SQL
 from .pgsql import (
     APPLICATION_NAME_SQL,
     CUSTOM_SETTINGS_VARIABLE,
@@ -905,6 +906,7 @@ SESSION_SQL = (
     " || coalesce(pg_format_arg::VARCHAR, 'NULL') || ''': write the format in the query, or use DuckDB''s "
     "strptime(text, ''%Y-%m-%d'')::DATE')",
     *_CATALOG_SQL,
+    *FUNCTION_SQL,  # PostgreSQL's functions DuckDB lacks or answers otherwise (pgfunctions)
     # oid::regclass::text (pgsql's rewrites): the relation's name as PostgreSQL's regclass prints it, schema-qualified
     # when not visible on the search path, quoted where needed; an oid that is no relation's, the number. After
     # _CATALOG_SQL: DuckDB binds its subquery's pg_format_value, pg_class and pg_namespace as it creates it.

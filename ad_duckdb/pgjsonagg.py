@@ -15,6 +15,7 @@ unnamed column keeps PostgreSQL's name (``json_agg``). Nothing here runs SQL.
 
 from __future__ import annotations
 
+from .pgjsonb import UNIQUE
 from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
 from .pgsumscope import Tokens, closing
 from .sqltext import words_if
@@ -74,7 +75,8 @@ def _rewritten(sql: str, toks: Tokens, i: int) -> str:
     if name in _OBJECTS:
         pairs = _arguments(toks, i + 1, close, sql)
         keyed = [f"CAST({a} AS VARCHAR)" if n % 2 == 0 else a for n, a in enumerate(pairs)]
-        return f"{head}json_object({', '.join(keyed)}){sql[end:]}"
+        built = f"json_object({', '.join(keyed)})"
+        return f"{head}{_unique(name, built, pairs[::2])}{sql[end:]}"
     if name in _PATHS:
         path = _arguments(toks, i + 1, close, sql)
         if len(path) < 2 or len(path) == 2 and not name.startswith("jsonb"):
@@ -84,8 +86,19 @@ def _rewritten(sql: str, toks: Tokens, i: int) -> str:
     tail = _clauses_end(toks, close)
     after = toks[tail][0] + len(toks[tail][1])
     if name in _PAIRS:
-        return f"{head}{_pairs(toks, i + 1, close, sql)}{sql[end:after]} || '}}' AS JSON){sql[after:]}"
+        built = f"{_pairs(toks, i + 1, close, sql)}{sql[end:after]} || '}}' AS JSON)"
+        return f"{head}{_unique(name, built, None)}{sql[after:]}"
     return f"{head}to_json({_AGGREGATES[name]}{args}{sql[end:after]}){sql[after:]}"
+
+
+def _unique(name: str, built: str, keys: list[str] | None) -> str:
+    """A builder's DuckDB form ``built``, each key once with its last value when it is jsonb's (pgjsonb.UNIQUE); as
+    it is for json's, which keeps every pair, and for keys that are distinct string literals (``keys``: the keys'
+    texts; None when not known), which need no such pass."""
+    if not name.startswith("jsonb") or keys is not None and len(set(keys)) == len(keys) \
+            and all(k.startswith("'") and k.endswith("'") for k in keys):
+        return built
+    return f"{UNIQUE}({built})"
 
 
 def _pairs(toks: Tokens, open_: int, close: int, sql: str) -> str:

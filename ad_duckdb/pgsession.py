@@ -38,7 +38,10 @@ from .pgdupnames import postgres_duplicates, renaming, stored_like_renamed
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
+from .pgfunctions import float_rounds
 from .pgjsonagg import json_builders
+from .pgjsonb import jsonb_concats
+from .pgjsonb import register as register_jsonb
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
 from .pgnumscale import parameter_scales
@@ -611,12 +614,12 @@ class Session:
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
-        # (PostgreSQL's JSON path operators and # before the names, which DuckDB's parser reads: pgcolnames names
-        # their macros' calls ?column?, as PostgreSQL names an operator's)
-        # (PostgreSQL's JSON aggregates and builders and its regular-expression substring after the names: an
-        # unnamed json_agg(x) is json_agg, pgjsonagg, substring(x FROM 'p') substring, pgsubstring)
-        sql = regex_substrings(json_builders(postgres_names(xor_operators(json_paths(temp_table_sql(
-            self.cursors.catalog(sql)))))), params)
+        # (PostgreSQL's JSON path operators, # and jsonb's || before the names, which DuckDB's parser reads:
+        # pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
+        # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and a float8's round after the
+        # names: an unnamed json_agg(x) is json_agg, pgjsonagg, substring(x FROM 'p') substring, pgsubstring)
+        sql = jsonb_concats(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column)
+        sql = float_rounds(regex_substrings(json_builders(postgres_names(sql)), params))
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
             self.query_columns, self.macro_bodies))))
@@ -1061,6 +1064,16 @@ class Session:
         rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE " + where
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
+
+    def json_column(self, name: str) -> bool:
+        """Whether the database has a column named ``name`` (lower case) and every one of that name is of type JSON,
+        temporary tables' too; for pgjsonb, telling jsonb's || from text's."""
+        if self.status == b"E":
+            return False
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        types = self.cur.execute("SELECT list(DISTINCT data_type) FROM duckdb_columns() WHERE lower(column_name) = ?",
+                                 [name]).fetchall()[0][0]
+        return types == ["JSON"]
 
     def query_columns(self, sql: str) -> frozenset[str] | None:
         """The columns (lower case) of query ``sql``'s result, bound by DuckDB and not run; for pgsum, the columns of
@@ -1647,6 +1660,7 @@ class Backend:
             register(self.con)
             registry(self.con).set_surface("serve")
             register_sessions(self.con, sessions)
+            register_jsonb(self.con)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.
             try:
@@ -1669,6 +1683,9 @@ class Backend:
             # DuckDB's divides exactly: every session's (a cursor's) statements divide as PostgreSQL's. It binds the
             # SQL parsed from now on only: a view or macro stored in the file keeps DuckDB's division.
             self.con.execute("SET GLOBAL integer_division = true")
+            # PostgreSQL sorts a NULL as larger than any value: last ascending, first descending (DuckDB's: last both
+            # ways), so a dashboard's top N by score DESC shows what PostgreSQL's would; NULLS FIRST / LAST still decide
+            self.con.execute("SET GLOBAL default_null_order = 'nulls_last_on_asc_first_on_desc'")
             self.con.execute("SET allowed_configs = ['TimeZone']")
             self.con.execute("SET lock_configuration = true")
         except BaseException as e:

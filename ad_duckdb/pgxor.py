@@ -50,6 +50,14 @@ def xor_operators(sql: str) -> str:
     return sql
 
 
+def operand_span(toks: Tokens, op: int) -> tuple[int, int] | None:
+    """The first token of the left operand and the last of the right one of the operator at token ``op``, one of
+    PostgreSQL's "other operators" (``#``, ``||``, ``@>``, ...), read as its grammar binds them; None where this
+    cannot read one (the module doc)."""
+    left, right = _left(toks, op), _right(toks, op)
+    return None if left is None or right is None else (left, right)
+
+
 def _part(toks: Tokens, j: int) -> bool | None:
     """Whether token ``j`` (not a parenthesis) may be part of an operand: True, False where one ends, None where
     this gives up."""

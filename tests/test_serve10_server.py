@@ -1,0 +1,87 @@
+"""`ad-duckdb serve` answering as PostgreSQL answers: jsonb ``||``, NULLs' place in ORDER BY, round() of a float8,
+jsonb_build_object's repeated keys, and PostgreSQL's functions and operators BI tools send that DuckDB lacks. Each
+expected value is PostgreSQL's own answer to the same query (PostgreSQL 16 documentation, "JSON Functions and
+Operators", "Mathematical Functions", "Sorting Rows"). The servers come from tests/test_server.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+import test_server
+from test_server import Server
+
+server = test_server.server  # the read-only server of tests/test_server.py
+warehouse = test_server.warehouse
+
+
+def _one(conn: psycopg.Connection, sql: str, params: Any = None) -> tuple[Any, ...]:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_jsonb_concatenation_merges_objects_and_appends_to_arrays(server: Server) -> None:
+    """jsonb || jsonb concatenated the two values' text ('{"a":1}{"b":2}', which is no JSON); PostgreSQL merges two
+    objects (the right one's value wins a shared key), joins two arrays, and appends (or prepends) any other value to
+    an array, a pair of non-arrays becoming a two-element array. A text operand stays text concatenation."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE jdoc (id INTEGER, doc JSON, label VARCHAR)")
+        conn.execute("""INSERT INTO jdoc VALUES (1, '{"a": 1, "b": {"x": 1}}', 'l')""")
+        row = _one(conn, """SELECT '{"a": 1}'::jsonb || '{"b": 2}'::jsonb, '{"a": 1, "b": 2}'::jsonb || '{"b": 3}',
+                                   '[1, 2]'::jsonb || '[3]'::jsonb, '[1, 2]'::jsonb || '3'::jsonb,
+                                   '1'::jsonb || '[2]'::jsonb, '{"a": 1}'::jsonb || '"x"'::jsonb,
+                                   '{"a": 1}'::jsonb || '{"b": null}'::jsonb || '{"c": [1]}'::jsonb""")
+        assert row == ({"a": 1, "b": 2}, {"a": 1, "b": 3}, [1, 2, 3], [1, 2, 3], [1, 2], [{"a": 1}, "x"],
+                       {"a": 1, "b": None, "c": [1]})
+        # a jsonb column with a builder's object, a literal, a parameter: the top level only (b's object is replaced)
+        cur = conn.execute("""SELECT doc || jsonb_build_object('b', 2), d.doc || '{"c": 3}', doc || %s, label || 'x'
+                              FROM jdoc d""", ('{"a": 9}',))
+        assert cur.description is not None
+        assert [c.name for c in cur.description] == ["?column?"] * 4
+        assert [c.type_code for c in cur.description][:3] == [114, 114, 114]
+        assert cur.fetchall() == [({"a": 1, "b": 2}, {"a": 1, "b": {"x": 1}, "c": 3}, {"a": 9, "b": {"x": 1}}, "lx")]
+        # NULL of either side is NULL; text || text, a list's || and a number's text stay DuckDB's
+        assert _one(conn, "SELECT '{}'::jsonb || NULL::jsonb, 'a' || 'b', [1] || [2], id || '-' || label FROM jdoc"
+                    ) == (None, "ab", [1, 2], "1-l")
+        conn.rollback()
+
+
+def test_nulls_sort_first_descending_and_last_ascending(server: Server) -> None:
+    """DuckDB sorts NULLs last both ways; PostgreSQL sorts them as larger than any value: last ascending, first
+    descending (a dashboard's "top 10 by score DESC" shows the unscored rows first, as PostgreSQL's). An explicit
+    NULLS FIRST / NULLS LAST still decides, and a window's and an aggregate's ORDER BY sort the same way."""
+    with psycopg.connect(server.url()) as conn:
+        rows = "(VALUES (1, 2.0), (2, NULL), (3, 7.0)) v(id, s)"
+        assert [r[0] for r in conn.execute(f"SELECT id FROM {rows} ORDER BY s DESC")] == [2, 3, 1]
+        assert [r[0] for r in conn.execute(f"SELECT id FROM {rows} ORDER BY s")] == [1, 3, 2]
+        assert [r[0] for r in conn.execute(f"SELECT id FROM {rows} ORDER BY s DESC NULLS LAST")] == [3, 1, 2]
+        assert [r[0] for r in conn.execute(f"SELECT id FROM {rows} ORDER BY s ASC NULLS FIRST")] == [2, 1, 3]
+        assert _one(conn, f"SELECT string_agg(id::text, ',' ORDER BY s DESC) FROM {rows}") == ("2,3,1",)
+        assert conn.execute(f"SELECT id, row_number() OVER (ORDER BY s DESC) FROM {rows} ORDER BY id").fetchall() == [
+            (1, 3), (2, 1), (3, 2)]
+
+
+def test_round_of_a_float8_is_half_to_even_and_of_a_numeric_half_away(server: Server) -> None:
+    """round(2.5::float8) gave 3: PostgreSQL rounds a double precision to the nearest even integer on a tie (2), and a
+    numeric away from zero (3). A round to some decimals, of a numeric or an integer, keeps DuckDB's (which are
+    PostgreSQL's)."""
+    with psycopg.connect(server.url()) as conn:
+        cur = conn.execute("SELECT round(2.5::float8), round(3.5::float8), round(-2.5::double precision), "
+                           "round(2.5::numeric), round(-2.5::numeric), round(2.45::numeric, 1), round(7), "
+                           "round(0.5::real), round(x) FROM (VALUES (4.5::float8)) v(x)")
+        assert cur.description is not None
+        assert [c.name for c in cur.description] == ["round"] * 9
+        assert [float(v) for v in cur.fetchone() or ()] == [2.0, 4.0, -2.0, 3.0, -3.0, 2.5, 7.0, 0.0, 4.0]
+
+
+def test_jsonb_build_object_keeps_the_last_of_repeated_keys(server: Server) -> None:
+    """jsonb_build_object('a', 1, 'a', 2) is {"a": 2} in PostgreSQL (a jsonb object has each key once, the last value
+    kept), and so is jsonb_object_agg's; json_build_object and json_object_agg keep every pair, as their text."""
+    with psycopg.connect(server.url()) as conn:
+        row = _one(conn, "SELECT jsonb_build_object('a', 1, 'b', 0, 'a', 2)::text, json_build_object('a', 1, 'a', 2)::text,"
+                         " (SELECT jsonb_object_agg(k, v)::text FROM (VALUES ('a', 1), ('a', 2)) t(k, v)),"
+                         " (SELECT json_object_agg(k, v)::text FROM (VALUES ('a', 1), ('a', 2)) t(k, v))")
+        assert [v.replace(" ", "") for v in row] == ['{"a":2,"b":0}', '{"a":1,"a":2}', '{"a":2}', '{"a":1,"a":2}']
