@@ -128,6 +128,7 @@ from .pgsql import (
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgsubstring import regex_substrings
+from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
 from .pgtypes import type_of
 from .pgvalues import values_names
@@ -1661,6 +1662,7 @@ class Backend:
             registry(self.con).set_surface("serve")
             register_sessions(self.con, sessions)
             register_jsonb(self.con)
+            register_regex_group(self.con)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.
             try:

@@ -85,3 +85,19 @@ def test_jsonb_build_object_keeps_the_last_of_repeated_keys(server: Server) -> N
                          " (SELECT jsonb_object_agg(k, v)::text FROM (VALUES ('a', 1), ('a', 2)) t(k, v)),"
                          " (SELECT json_object_agg(k, v)::text FROM (VALUES ('a', 1), ('a', 2)) t(k, v))")
         assert [v.replace(" ", "") for v in row] == ['{"a":2,"b":0}', '{"a":1,"a":2}', '{"a":2}', '{"a":1,"a":2}']
+
+
+def test_regex_substring_group_escape_strings_and_sql_regex(server: Server) -> None:
+    """substring(text FROM pattern) of a group that took no part in the match gave '' where PostgreSQL gives NULL (a
+    group that matched the empty string stays ''); an E'...' pattern (E'\\\\d+', psql users' escapes) and the SQL
+    regular expression form substring(text FROM pattern FOR escape) failed with DuckDB's "Could not convert string
+    ... to INT64". PostgreSQL's docs: substring('foobar' from '%#"o_b#"%' for '#') is oob, and NULL when the pattern
+    does not match the whole text."""
+    with psycopg.connect(server.url()) as conn:
+        assert _one(conn, "SELECT substring('ab' from '(x)?b'), substring('ab' from '(x*)b'), "
+                          "substring('ab' from '(a)|(b)'), substring('zz' from '(x)?b')") == (None, "", "a", None)
+        assert _one(conn, r"SELECT substring('abc123' from E'\\d+'), substring('a''b' from E'\'(.)')") == ("123", "b")
+        assert _one(conn, "SELECT substring('foobar' from '%#\"o_b#\"%' for '#'), "
+                          "substring('foobar' from '#\"o_b#\"%' for '#'), substring('a.c' from 'a.c' for '#'), "
+                          "substring('abc' from 'a.c' for '#'), substring('hello' from 3 for 2)") == (
+            "oob", None, "a.c", None, "ll")
