@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from .pgjsonb import CONCAT
+from .pgjsonb import CONCAT, CONTAINS, EXISTS
 from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
 from .pgxor import XOR
 from .sqltext import quote_ident, quote_literal, sql_words
@@ -146,8 +146,8 @@ def figure(node: dict[str, Any], text: bytes) -> tuple[str, int]:
     kind, typ = node.get("class"), node.get("type")
     if kind == "COLUMN_REF":
         return _fold(_written(node, text).rsplit(".", 1)[-1] or node["column_names"][-1]), 2
-    if kind == "FUNCTION" and node.get("function_name") in (JSON_PATH_TEXT, JSON_PATH, XOR, CONCAT):
-        return "?column?", 0  # j #>> path, a # b, jsonb || jsonb: operators (pgjsonpath, pgxor, pgjsonb)
+    if kind == "FUNCTION" and node.get("function_name") in (JSON_PATH_TEXT, JSON_PATH, XOR, CONCAT, CONTAINS, EXISTS):
+        return "?column?", 0  # j #>> path, a # b, jsonb || @> ?: operators (pgjsonpath, pgxor, pgjsonb)
     if kind in ("FUNCTION", "WINDOW") and not node.get("is_operator"):
         return _function_name(node, text), 2
     if kind == "OPERATOR":

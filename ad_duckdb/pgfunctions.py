@@ -1,6 +1,12 @@
 """PostgreSQL's functions that DuckDB lacks, or has with another answer, as the session's macros (FUNCTION_SQL, part
-of pgcatalog's SESSION_SQL, created by the first statement that names one), and the rewrites that reach the macros
-whose name is DuckDB's own function's.
+of pgcatalog's SESSION_SQL, created by the first statement that names one), the rewrites that reach the macros
+whose name is DuckDB's own function's (pg_functions), and ``BETWEEN SYMMETRIC`` (symmetric_betweens).
+
+``every(x)`` is DuckDB's ``bool_and`` (a real aggregate, so FILTER and OVER stay; a macro takes neither);
+``octet_length(text)`` counts its UTF-8 bytes (DuckDB's takes a BLOB only); ``json_array_elements`` /
+``jsonb_array_elements`` (and their ``_text`` forms) give a row per element of a JSON array, in a select list and in
+FROM (``CROSS JOIN LATERAL jsonb_array_elements(t.items) AS e``, whose column is ``value``), where a table macro of
+another name serves them.
 
 ``round(x)`` of one argument: PostgreSQL rounds a double precision (or real) half to even, as C's rint (``round(2.5::
 float8)`` is 2), a numeric half away from zero (``round(2.5::numeric)`` is 3); DuckDB's round goes away from zero for
@@ -13,32 +19,92 @@ which must not name the session's temporary macro.
 
 from __future__ import annotations
 
+from .pgsql import in_from
 from .pgsum import is_query
 from .pgsumscope import closing
+from .pgxor import operand_end
 from .sqltext import words_if
 
 ROUND_MACRO = "pg_round"
+OCTETS_MACRO = "pg_octet_length"
+# json_array_elements in FROM: a table macro's (a name cannot be both a scalar macro and a table macro of SESSION_SQL)
+ELEMENTS_TABLE = "pg_json_elements"
+ELEMENTS_TEXT_TABLE = "pg_json_elements_text"
+_ELEMENTS = "CAST(json_extract(pg_json_arg::JSON, '$[*]') AS JSON[])"
+_ELEMENTS_TEXT = "json_extract_string(pg_json_arg::JSON, '$[*]')"
 FUNCTION_SQL = (
     f"CREATE OR REPLACE TEMP MACRO {ROUND_MACRO}(pg_round_arg) AS CASE WHEN typeof(pg_round_arg) IN ('DOUBLE', 'FLOAT') "
     "THEN round_even(pg_round_arg, 0) ELSE round(pg_round_arg) END",
+    # octet_length of text: its UTF-8 bytes (DuckDB's takes a BLOB or a BIT only); of a bytea, DuckDB's
+    f"CREATE OR REPLACE TEMP MACRO {OCTETS_MACRO}(pg_octets_arg) AS CASE WHEN typeof(pg_octets_arg) = 'BLOB' THEN "
+    "octet_length(pg_octets_arg::BLOB) ELSE octet_length(encode(pg_octets_arg::VARCHAR)) END",
+    # a row per element of a JSON array, in a select list (json, or text for the _text forms) and in FROM (a column
+    # named value, as PostgreSQL's)
+    f"CREATE OR REPLACE TEMP MACRO json_array_elements(pg_json_arg) AS unnest({_ELEMENTS})",
+    f"CREATE OR REPLACE TEMP MACRO jsonb_array_elements(pg_json_arg) AS unnest({_ELEMENTS})",
+    f"CREATE OR REPLACE TEMP MACRO json_array_elements_text(pg_json_arg) AS unnest({_ELEMENTS_TEXT})",
+    f"CREATE OR REPLACE TEMP MACRO jsonb_array_elements_text(pg_json_arg) AS unnest({_ELEMENTS_TEXT})",
+    f"CREATE OR REPLACE TEMP MACRO {ELEMENTS_TABLE}(pg_json_arg) AS TABLE SELECT unnest({_ELEMENTS}) AS value",
+    f"CREATE OR REPLACE TEMP MACRO {ELEMENTS_TEXT_TABLE}(pg_json_arg) AS TABLE SELECT unnest({_ELEMENTS_TEXT}) AS value",
 )
+# a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
+_RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO}
+_IN_FROM = {"json_array_elements": ELEMENTS_TABLE, "jsonb_array_elements": ELEMENTS_TABLE,
+            "json_array_elements_text": ELEMENTS_TEXT_TABLE, "jsonb_array_elements_text": ELEMENTS_TEXT_TABLE}
 
 
-def float_rounds(sql: str) -> str:
-    """``sql`` (a query) with each one-argument ``round(x)`` (bare or pg_catalog's) as ROUND_MACRO's call."""
-    toks = words_if(sql, "round")
-    if toks is None or not is_query(toks):
+def pg_functions(sql: str) -> str:
+    """``sql`` with each one-argument ``round(x)`` of a query as ROUND_MACRO's call, ``every`` as DuckDB's bool_and
+    (a real aggregate: FILTER and OVER stay), ``octet_length`` as OCTETS_MACRO's and json_array_elements in FROM as
+    the table macro's (bare or pg_catalog's calls)."""
+    toks = words_if(sql, "round", *_RENAMED, "_array_elements")
+    if toks is None:
         return sql
+    query = is_query(toks)
     for i in range(len(toks) - 2, -1, -1):  # from the end: each rewrite leaves the offsets before it as they are
-        if toks[i][1].lower() != "round" or toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword"):
+        name = toks[i][1].lower()
+        if toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword") \
+                or i >= 2 and toks[i - 1][1] == "." and toks[i - 2][1].lower() != "pg_catalog":
+            continue  # (another schema's function is the user's own)
+        if name == "round" and query:
+            close = closing(toks, i + 1)
+            if close is None or close == i + 2 or _top_commas(toks, i + 1, close):
+                continue  # round(x, n) is DuckDB's, as PostgreSQL's of a numeric
+            to = ROUND_MACRO
+        elif name in _RENAMED:
+            to = _RENAMED[name]
+        elif name in _IN_FROM and in_from(toks, i):
+            to = _IN_FROM[name]
+        else:
             continue
-        if i >= 2 and toks[i - 1][1] == "." and toks[i - 2][1].lower() != "pg_catalog":
-            continue  # another schema's round is the user's own
-        close = closing(toks, i + 1)
-        if close is None or close == i + 2 or _top_commas(toks, i + 1, close):
-            continue  # round(x, n) is DuckDB's, as PostgreSQL's of a numeric
         start = toks[i - 2][0] if i >= 2 and toks[i - 1][1] == "." else toks[i][0]
-        sql = f"{sql[:start]}{ROUND_MACRO}{sql[toks[i][0] + len(toks[i][1]):]}"
+        sql = f"{sql[:start]}{to}{sql[toks[i][0] + len(toks[i][1]):]}"
+    return sql
+
+
+def symmetric_betweens(sql: str) -> str:
+    """``sql`` with each ``x [NOT] BETWEEN SYMMETRIC a AND b`` (DuckDB: a syntax error) as ``x [NOT] BETWEEN least(a,
+    b) AND greatest(a, b)``, PostgreSQL's meaning: between the two bounds, whichever is the smaller."""
+    while (toks := words_if(sql, "symmetric")) is not None:
+        at = next((k for k in range(1, len(toks) - 1) if toks[k][1].lower() == "symmetric"
+                   and toks[k - 1][1].lower() == "between"), None)
+        if at is None:
+            return sql
+        depth, and_ = 0, None
+        for j in range(at + 1, len(toks)):
+            depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
+            if depth < 0:
+                break
+            if depth == 0 and toks[j][1].lower() == "and":
+                and_ = j
+                break
+        end = None if and_ is None or and_ == at + 1 else operand_end(toks, and_)
+        if and_ is None or end is None:
+            return sql  # DuckDB's own error
+        low = sql[toks[at + 1][0]:toks[and_][0]].strip()
+        high = sql[toks[and_ + 1][0]:toks[end][0] + len(toks[end][1])]
+        sql = (f"{sql[:toks[at][0]]}least({low}, {high}) AND greatest({low}, {high})"
+               f"{sql[toks[end][0] + len(toks[end][1]):]}")
     return sql
 
 

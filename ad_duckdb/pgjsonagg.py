@@ -106,11 +106,13 @@ def _pairs(toks: Tokens, open_: int, close: int, sql: str) -> str:
     FILTER or OVER follows)."""
     order = next((j for j in range(open_ + 1, close - 1) if toks[j][1].lower() == "order"
                   and toks[j + 1][1].lower() == "by" and _depth(toks, open_, j) == 1), close)
-    key, value = (_arguments(toks, open_, order, sql) + ["NULL", "NULL"])[:2]
+    distinct = toks[open_ + 1][1].lower() == "distinct"
+    key, value = (_arguments(toks, open_ + distinct, order, sql) + ["NULL", "NULL"])[:2]
     ordered = f" {sql[toks[order][0]:toks[close][0]].strip()}" if order < close else ""
     # (a NULL key, which PostgreSQL refuses, leaves its pair out: DuckDB reads an aggregate's argument before its
     # FILTER, so an error() here would fail a FILTER (WHERE k IS NOT NULL) written against it)
-    return (f"CAST('{{' || string_agg(to_json(CAST({key} AS VARCHAR)) || ':' || "
+    # (DISTINCT: of the pairs, as PostgreSQL's of its two arguments; each pair is one text here)
+    return (f"CAST('{{' || string_agg({'DISTINCT ' if distinct else ''}to_json(CAST({key} AS VARCHAR)) || ':' || "
             f"coalesce(CAST(to_json({value}) AS VARCHAR), 'null'), ','{ordered})")
 
 

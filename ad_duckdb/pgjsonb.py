@@ -33,13 +33,17 @@ from .pgxor import operand_span
 from .sqltext import words_if
 
 CONCAT = "pg_jsonb_concat"
+CONTAINS = "pg_jsonb_contains"
+EXISTS = "pg_jsonb_exists"
 UNIQUE = "pg_jsonb_unique"
+# each operator -> its function (a <@ b is CONTAINS(b, a))
+_OPERATORS = {"||": CONCAT, "@>": CONTAINS, "<@": CONTAINS, "?": EXISTS}
 # functions whose result is JSON (DuckDB's names and PostgreSQL's, which pgjsonagg turns into DuckDB's later)
 _JSON_CALLS = frozenset((
     "json_build_object", "jsonb_build_object", "json_build_array", "jsonb_build_array", "to_json", "to_jsonb",
     "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "json_object", "json_array", "json_extract",
     "json_merge_patch", "row_to_json", "json", "json_extract_path", "jsonb_extract_path", "pg_json_path", CONCAT,
-    UNIQUE))
+    UNIQUE, "json_array_elements", "jsonb_array_elements"))
 _JSON_TYPES = ("json", "jsonb")
 # Whether every column of a name (lower case) in the database is of type JSON (Session.json_column)
 JsonColumn = Callable[[str], bool]
@@ -49,6 +53,39 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     """The Python functions the rewrites call, on the server's connection (its sessions' cursors see them)."""
     con.create_function(CONCAT, _concat, ["JSON", "JSON"], "JSON")
     con.create_function(UNIQUE, _unique, ["JSON"], "JSON")
+    con.create_function(CONTAINS, _contains, ["JSON", "JSON"], "BOOLEAN")
+    con.create_function(EXISTS, _exists, ["JSON", "VARCHAR"], "BOOLEAN")
+
+
+def _contains(a: str, b: str) -> bool:
+    """PostgreSQL's jsonb @>: ``b``'s structure and values are in ``a`` (an object's pairs among its pairs, an array's
+    elements each contained by one of its elements, a scalar equal); at the top an array also contains a scalar it
+    holds."""
+    x, y = json.loads(a), json.loads(b)
+    if isinstance(x, list) and not isinstance(y, list | dict):
+        y = [y]
+    return _holds(x, y)
+
+
+def _holds(x: Any, y: Any) -> bool:
+    if isinstance(y, dict):
+        return isinstance(x, dict) and all(k in x and _holds(x[k], v) for k, v in y.items())
+    if isinstance(y, list):
+        return isinstance(x, list) and all(any(_holds(e, v) for e in x) for v in y)
+    return not isinstance(x, list | dict) and _scalar(x) == _scalar(y)
+
+
+def _scalar(v: Any) -> tuple[str, Any]:
+    """A JSON scalar with its kind: true is no 1, as in PostgreSQL; 1 and 1.0 are the same number."""
+    return ("bool" if isinstance(v, bool) else "number" if isinstance(v, int | float) else type(v).__name__, v)
+
+
+def _exists(a: str, key: str) -> bool:
+    """PostgreSQL's jsonb ? key: a key of the object, a string element of the array, or the string itself."""
+    x = json.loads(a)
+    if isinstance(x, dict):
+        return key in x
+    return any(isinstance(e, str) and e == key for e in (x if isinstance(x, list) else [x]))
 
 
 def _concat(a: str, b: str) -> str:
@@ -69,25 +106,30 @@ def _text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def jsonb_concats(sql: str, json_column: JsonColumn) -> str:
-    """``sql`` with each ``a || b`` of JSON values as CONCAT's call (module doc), left to right."""
-    toks = words_if(sql, "||")
+def jsonb_operators(sql: str, json_column: JsonColumn) -> str:
+    """``sql`` with each ``a || b``, ``a @> b``, ``a <@ b`` of JSON values and ``a ? key`` of a JSON value as CONCAT's,
+    CONTAINS' and EXISTS' calls (module doc), left to right."""
+    toks = words_if(sql, *_OPERATORS)
     if toks is None or stored_definition(toks):
         return sql
     skip = 0
     while True:
-        op = next((k for k in range(1, len(toks) - 1) if toks[k][1] == "||" and toks[k][0] >= skip), None)
+        op = next((k for k in range(1, len(toks) - 1) if toks[k][1] in _OPERATORS and toks[k][0] >= skip), None)
         if op is None:
             return sql
-        skip = toks[op][0] + 2
+        word = toks[op][1]
+        skip = toks[op][0] + len(word)
         span = operand_span(toks, op)
-        if span is None or not _merges(toks, (span[0], op - 1), (op + 1, span[1]), json_column):
+        if span is None:
+            continue
+        left, right = (span[0], op - 1), (op + 1, span[1])
+        if not (_json_side(toks, left, json_column) if word == "?" else _both_json(toks, left, right, json_column)):
             continue
         start, end = toks[span[0]][0], toks[span[1]][0] + len(toks[span[1]][1])
-        sql = (f"{sql[:start]}{CONCAT}({sql[start:toks[op][0]].rstrip()}, "
-               f"{sql[toks[op][0] + 2:end].lstrip()}){sql[end:]}")
-        toks = words_if(sql, "||") or []
-        skip = start  # the next || may be this call's own right side: a || b || c is (a || b) || c
+        a, b = sql[start:toks[op][0]].rstrip(), sql[toks[op][0] + len(word):end].lstrip()
+        sql = f"{sql[:start]}{_OPERATORS[word]}({b if word == '<@' else a}, {a if word == '<@' else b}){sql[end:]}"
+        toks = words_if(sql, *_OPERATORS) or []
+        skip = start  # the next operator may be this call's own right side: a || b || c is (a || b) || c
 
 
 def stored_definition(toks: Tokens) -> bool:
@@ -96,12 +138,19 @@ def stored_definition(toks: Tokens) -> bool:
                                                    for _, w, _ in toks[1:6])
 
 
-def _merges(toks: Tokens, left: tuple[int, int], right: tuple[int, int], json_column: JsonColumn) -> bool:
-    """Whether ``left || right`` (each a first and last token) is jsonb || jsonb."""
+def _both_json(toks: Tokens, left: tuple[int, int], right: tuple[int, int], json_column: JsonColumn) -> bool:
+    """Whether the operands ``left`` and ``right`` (each a first and last token) of ``||`` (or ``@>``) are jsonb's:
+    each surely JSON or unknown, not both unknown."""
     kinds = (_kind(toks, *left), _kind(toks, *right))
     if "other" in kinds or kinds == ("unknown", "unknown"):
         return False
     return all(k != "column" or json_column(_column_name(toks, side)) for k, side in zip(kinds, (left, right), strict=True))
+
+
+def _json_side(toks: Tokens, side: tuple[int, int], json_column: JsonColumn) -> bool:
+    """Whether the operand ``side`` is surely JSON."""
+    kind = _kind(toks, *side)
+    return kind == "json" or kind == "column" and json_column(_column_name(toks, side))
 
 
 def _kind(toks: Tokens, a: int, b: int) -> str:
@@ -123,10 +172,23 @@ def _kind(toks: Tokens, a: int, b: int) -> str:
         return "json"
     if words[0] == "(" and closing(toks, a) == b and b > a + 1:
         return _kind(toks, a + 1, b - 1)
+    if _last_operator(toks, a, b) == "->":  # doc -> 'tags': jsonb's -> is jsonb (DuckDB's is JSON)
+        return "json"
     if all(toks[j][2] in ("identifier", "keyword") if (j - a) % 2 == 0 else toks[j][1] == "."
            for j in range(a, b + 1)) and (b - a) % 2 == 0:
         return "column"
     return "other"
+
+
+def _last_operator(toks: Tokens, a: int, b: int) -> str | None:
+    """The last operator outside parentheses among the tokens ``a`` to ``b``."""
+    depth, last = 0, None
+    for j in range(a, b + 1):
+        w = toks[j][1]
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
+        if depth == 0 and toks[j][2] == "operator" and w not in (")", "]", ".", "::"):
+            last = w
+    return last
 
 
 def _column_name(toks: Tokens, side: tuple[int, int]) -> str:

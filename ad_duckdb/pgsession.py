@@ -38,9 +38,9 @@ from .pgdupnames import postgres_duplicates, renaming, stored_like_renamed
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
-from .pgfunctions import float_rounds
+from .pgfunctions import pg_functions, symmetric_betweens
 from .pgjsonagg import json_builders
-from .pgjsonb import jsonb_concats
+from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
@@ -615,12 +615,12 @@ class Session:
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
-        # (PostgreSQL's JSON path operators, # and jsonb's || before the names, which DuckDB's parser reads:
-        # pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
-        # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and a float8's round after the
-        # names: an unnamed json_agg(x) is json_agg, pgjsonagg, substring(x FROM 'p') substring, pgsubstring)
-        sql = jsonb_concats(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column)
-        sql = float_rounds(regex_substrings(json_builders(postgres_names(sql)), params))
+        # (PostgreSQL's JSON path operators, #, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
+        # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
+        # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
+        # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
+        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column)
+        sql = pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))), params))
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
             self.query_columns, self.macro_bodies))))

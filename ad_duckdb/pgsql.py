@@ -974,7 +974,7 @@ _SCHEMAS_SQL = "(CASE WHEN len(current_schemas(false)) = 0 THEN [current_schema(
 _SCALAR_IN_FROM = ("string_to_array",)
 
 
-def _in_from(toks: list[tuple[int, str, str]], i: int) -> bool:
+def in_from(toks: list[tuple[int, str, str]], i: int) -> bool:
     """Whether ``toks[i]`` is an item of a FROM list (not of a SELECT list, a function's arguments, ...): the clause
     keyword before it, at its own depth of parentheses, is FROM or JOIN."""
     depth = 0
@@ -1027,7 +1027,7 @@ def _settings(sql: str) -> str:
             out += [sql[last:pos], schemas]
             last = toks[i + 3][0] + 1
             continue
-        if name in _SCALAR_IN_FROM and i >= 1 and toks[i - 1][1].lower() in (",", "from", "join") and _in_from(toks, i):
+        if name in _SCALAR_IN_FROM and i >= 1 and toks[i - 1][1].lower() in (",", "from", "join") and in_from(toks, i):
             end = _matching_close(toks, i + 1)
             if end is None:
                 continue

@@ -5,8 +5,11 @@ which pgcolnames names ``?column?``, as PostgreSQL names an operator's column.
 The operands are read as PostgreSQL's grammar binds them: ``#`` is one of its "other operators", below ``+ - * / %
 ^`` and above comparisons, left-associative with ``&``, ``|``, ``<<``, ``>>`` and ``||``: ``a & b # c + 1`` is
 ``xor(a & b, c + 1)``, ``a # b & c`` is ``xor(a, b) & c``. A CASE ... END is one operand, and a CASE's END (``ELSE
-x # 1 END``) or a bare alias (``x # 1 f``) ends the one before it. An operand this cannot read (a window call)
-leaves the statement to DuckDB's own error. Runs after pgjsonpath, whose ``#>`` / ``#>>`` it must not read.
+x # 1 END``) or a bare alias (``x # 1 f``) ends the one before it. An operand this cannot read
+leaves the statement to DuckDB's own error. A call's ``OVER (...)`` (or ``OVER name``) and ``FILTER (...)`` are
+the call's (``row_number() OVER (ORDER BY id) # 1``). Runs after pgjsonpath, whose ``#>`` / ``#>>`` it must not
+read. pgjsonb reads the operands of ``||``, ``@>``, ``<@`` and ``?`` with it (operand_span): PostgreSQL binds them
+all alike.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ XOR = "pg_xor"
 # operators binding tighter than #: part of either operand
 _TIGHTER = frozenset(("+", "-", "*", "/", "//", "%", "^", "**", ".", "::"))
 # operators of #'s own level: part of the left operand only (left-associative)
-_SAME = frozenset(("&", "|", "<<", ">>", "||"))
+_SAME = frozenset(("&", "|", "<<", ">>", "||", "->", "->>", "@>", "<@", "&&", "~", "!~", "~*", "!~*", "^@"))
 # words that are no operand's part: an operand before or after them ends, or (those that may end one, a CASE's END,
 # a window's OVER) this gives up
-_GIVE_UP = frozenset(("over", "filter", "within", "collate", "at"))
+_GIVE_UP = frozenset(("within", "collate", "at"))
+# what follows a call and is its part: a window's OVER (...) or OVER name, an aggregate's FILTER (...)
+_CALL_CLAUSES = frozenset(("over", "filter"))
 # what opens a nested part, read away from the # (step 1: rightwards), and what shuts it
 _OPEN = {1: ("(", "[", "case"), -1: (")", "]", "end")}
 _DEPTH = {"(": 1, "[": 1, "case": 1, ")": -1, "]": -1, "end": -1}
@@ -58,6 +63,11 @@ def operand_span(toks: Tokens, op: int) -> tuple[int, int] | None:
     return None if left is None or right is None else (left, right)
 
 
+def operand_end(toks: Tokens, op: int) -> int | None:
+    """The last token of the operand right of token ``op``, read as ``#``'s right operand (module doc)."""
+    return _right(toks, op)
+
+
 def _part(toks: Tokens, j: int) -> bool | None:
     """Whether token ``j`` (not a parenthesis) may be part of an operand: True, False where one ends, None where
     this gives up."""
@@ -87,6 +97,10 @@ def _operand(toks: Tokens, op: int, step: int) -> int | None:
     j, far = op + step, None
     while 0 <= j < len(toks):
         w = toks[j][1]
+        if w.lower() in _CALL_CLAUSES and far is not None and toks[j - 1 if step > 0 else j + 1][1] in (")", "(") \
+                or step > 0 and far is not None and toks[far][1].lower() == "over" and toks[j][2] == "identifier":
+            far, j = j, j + step  # f(x) OVER w # 1: the call's clause (and a window's name after OVER) is the call's
+            continue
         if step > 0 and far is not None and toks[j][2] in _VALUE_KINDS and w != "(" and _complete(toks, far):
             break  # x # 1 f: f is the column's alias (PostgreSQL's AS is optional); ELSE x # 1 END: the CASE's end
         if w.lower() in _OPEN[step]:

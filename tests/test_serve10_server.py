@@ -101,3 +101,44 @@ def test_regex_substring_group_escape_strings_and_sql_regex(server: Server) -> N
                           "substring('foobar' from '#\"o_b#\"%' for '#'), substring('a.c' from 'a.c' for '#'), "
                           "substring('abc' from 'a.c' for '#'), substring('hello' from 3 for 2)") == (
             "oob", None, "a.c", None, "ll")
+
+
+def test_postgresql_functions_and_operators_bi_tools_send(server: Server) -> None:
+    """every(), octet_length(text), BETWEEN SYMMETRIC, jsonb's ? / @> / <@, json_array_elements (a row per element,
+    in a select list and in FROM, LATERAL too), json_object_agg(DISTINCT ...) and a # of a window call failed with
+    DuckDB's errors (no such function, a syntax error). Each answers as PostgreSQL's documentation says."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE fb (id INTEGER, ok BOOLEAN, doc JSON)")
+        conn.execute("""INSERT INTO fb VALUES (1, true, '{"a": 1, "b": [1, 2], "tags": ["x", "y"]}'),
+                        (2, false, '{"a": 2, "c": {"d": 1}}'), (3, true, '[1, 2]')""")
+        cur = conn.execute("SELECT every(ok), every(ok) FILTER (WHERE id <> 2), octet_length('é'), octet_length('abc'),"
+                           " octet_length('abc'::bytea) FROM fb")
+        assert cur.description is not None and [c.name for c in cur.description][:3] == ["every", "every", "octet_length"]
+        assert cur.fetchall() == [(False, True, 2, 3, 3)]
+        assert _one(conn, "SELECT every(ok) FROM fb WHERE false") == (None,)
+        assert _one(conn, "SELECT 5 BETWEEN SYMMETRIC 10 AND 1, 5 NOT BETWEEN SYMMETRIC 10 AND 1, "
+                          "2 BETWEEN SYMMETRIC 1 AND 3, 0 BETWEEN SYMMETRIC 1 + 1 AND 3 * 2") == (True, False, True, False)
+        # the jsonb operators' examples in PostgreSQL's documentation
+        assert _one(conn, """SELECT '{"a":1, "b":2}'::jsonb @> '{"b":2}'::jsonb, '{"b":2}'::jsonb <@ '{"a":1, "b":2}'::jsonb,
+                                    '[1, 2, 3]'::jsonb @> '[1, 3]'::jsonb, '[1, 2, [1, 3]]'::jsonb @> '[[1, 3]]'::jsonb,
+                                    '{"foo": {"bar": "baz"}}'::jsonb @> '{"bar": "baz"}'::jsonb,
+                                    '["foo", "bar"]'::jsonb @> '"foo"'::jsonb, '{"a":1}'::jsonb @> '{"a":1, "c":3}',
+                                    '{"a":1, "b":2}'::jsonb ? 'b', '["a", "b", "c"]'::jsonb ? 'b',
+                                    '{"a": {"b": 1}}'::jsonb ? 'b'""") == (
+            True, True, True, True, False, True, False, True, True, False)
+        assert [r[0] for r in conn.execute("""SELECT id FROM fb WHERE doc @> '{"a": 1}' OR doc ? 'c' ORDER BY id""")] == [1, 2]
+        assert [1, 2] == [r[0] for r in conn.execute("SELECT id FROM fb WHERE fb.doc -> 'b' @> '[2]' OR doc ? 'c' ORDER BY id")]
+        # a row per element: in the select list (json), its _text form, and in FROM, LATERAL of a column
+        cur = conn.execute("""SELECT json_array_elements('[1, {"a": 2}]'), jsonb_array_elements_text('["x", 1]')""")
+        assert cur.description is not None
+        assert [c.name for c in cur.description] == ["json_array_elements", "jsonb_array_elements_text"]
+        assert [c.type_code for c in cur.description] == [114, 25]
+        assert cur.fetchall() == [(1, "x"), ({"a": 2}, "1")]
+        assert conn.execute("SELECT * FROM jsonb_array_elements('[1, 2]')").fetchall() == [(1,), (2,)]
+        assert conn.execute("SELECT id, e.value FROM fb CROSS JOIN LATERAL jsonb_array_elements_text(fb.doc -> 'tags') "
+                            "AS e ORDER BY id, 2").fetchall() == [(1, "x"), (1, "y")]
+        assert _one(conn, "SELECT json_object_agg(DISTINCT k, v)::text FROM (VALUES ('a', 1), ('a', 1), ('b', 2)) t(k, v)"
+                    )[0].replace(" ", "") in ('{"a":1,"b":2}', '{"b":2,"a":1}')
+        assert conn.execute("SELECT id, row_number() OVER (ORDER BY id) # 1, 6 # sum(id) OVER () FROM fb ORDER BY id"
+                            ).fetchall() == [(1, 0, 0), (2, 3, 0), (3, 2, 0)]
+        conn.rollback()
