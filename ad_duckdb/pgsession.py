@@ -1335,6 +1335,11 @@ class Session:
         desc = self.cur.description
         if desc is None:
             return Result(head)
+        if kind == "EXPLAIN" and [d[0] for d in desc] == ["explain_key", "explain_value"]:
+            # PostgreSQL's shape, which psql and the tools' plan views read: one text column, a row per line (DuckDB's
+            # is the whole plan in one value, beside its kind)
+            plan = [(line,) for _, value in self.cur.fetchall() for line in str(value).splitlines()]
+            return Result("EXPLAIN", [QUERY_PLAN], iter(plan))
         if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
             n = rows[0][0] if rows else 0
@@ -1522,8 +1527,8 @@ class Session:
         try:
             stmts = duckdb.extract_statements(answer)
             kind = stmts[0].type.name if len(stmts) == 1 else None
-            if kind == "EXPLAIN":  # (EXPLAIN ANALYZE would run the query) DuckDB's plan: always these two
-                return [(name, *type_of("VARCHAR")) for name in ("explain_key", "explain_value")], {}
+            if kind == "EXPLAIN":  # (EXPLAIN ANALYZE would run the query) PostgreSQL's plan column (_one)
+                return [QUERY_PLAN], {}
             if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE"):
                 return None, {}
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
@@ -1541,6 +1546,9 @@ class Session:
             return cols, params
         except duckdb.Error:
             return None, {}
+
+
+QUERY_PLAN = ("QUERY PLAN", *type_of("VARCHAR"))  # EXPLAIN's one column, as PostgreSQL's
 
 
 def _renamed(cols: list[tuple[str, int, int]], names: list[str]) -> list[tuple[str, int, int]]:

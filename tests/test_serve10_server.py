@@ -142,3 +142,20 @@ def test_postgresql_functions_and_operators_bi_tools_send(server: Server) -> Non
         assert conn.execute("SELECT id, row_number() OVER (ORDER BY id) # 1, 6 # sum(id) OVER () FROM fb ORDER BY id"
                             ).fetchall() == [(1, 0, 0), (2, 3, 0), (3, 2, 0)]
         conn.rollback()
+
+
+def test_explain_is_one_text_column_named_query_plan(server: Server) -> None:
+    """EXPLAIN answered DuckDB's two columns (explain_key, explain_value: the whole plan in one value); PostgreSQL's
+    clients (psql, pgAdmin's and DBeaver's plan views, SQLAlchemy users) read one text column named QUERY PLAN, a row
+    per line of the plan. EXPLAIN ANALYZE too, by the simple and the extended protocol (Describe says the same)."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in ("EXPLAIN SELECT count, sum(amount) FROM transactions GROUP BY count",
+                    "EXPLAIN ANALYZE SELECT count, sum(amount) FROM transactions GROUP BY count"):
+            for prepare in (False, True):
+                cur = conn.execute(sql, prepare=prepare)
+                assert cur.description is not None
+                assert [(c.name, c.type_code) for c in cur.description] == [("QUERY PLAN", 25)]
+                assert cur.statusmessage == "EXPLAIN"
+                lines = [r[0] for r in cur.fetchall()]
+                assert len(lines) > 3 and all("\n" not in line for line in lines)
+                assert "transactions" in "\n".join(lines).lower()

@@ -113,7 +113,7 @@ def test_sum_is_bigint_by_every_path_a_query_takes(server: Server) -> None:
             assert cur.description is not None and [d.type_code for d in cur.description] == [20, 20]
             assert cur.fetchall() == [(6, 3)]
         plan = conn.execute("EXPLAIN SELECT sum(x) FROM ps").fetchall()
-        assert plan and plan[0][0] == "physical_plan"
+        assert len(plan) > 3 and plan[0][0].startswith("╭─")  # PostgreSQL's shape: a row per line of the plan
         with conn.cursor().copy("COPY (SELECT sum(x) FROM ps) TO STDOUT") as copy:
             assert b"".join(copy) == b"6\n"
         conn.rollback()
