@@ -13,14 +13,14 @@ float8)`` is 2), a numeric half away from zero (``round(2.5::numeric)`` is 3); D
 both. So a query's one-argument round becomes ROUND_MACRO's call, which takes DuckDB's round_even for a DOUBLE or
 FLOAT and its round for any other type (DuckDB knows the argument's type as it binds the macro, so the CASE keeps the
 argument's type: a DECIMAL's round is DECIMAL). Runs after pgcolnames: the column is named ``round``, as PostgreSQL
-names it. Only a query's call is rewritten (pgsum.is_query): a view or macro stored in the file keeps DuckDB's text,
-which must not name the session's temporary macro.
+names it. A view or macro stored in the file keeps DuckDB's round (and octet_length, json_array_elements): its text
+must not name the session's temporary macros.
 """
 
 from __future__ import annotations
 
+from .pgjsonb import stored_definition
 from .pgsql import in_from
-from .pgsum import is_query
 from .pgsumscope import closing
 from .pgxor import operand_end
 from .sqltext import words_if
@@ -60,20 +60,20 @@ def pg_functions(sql: str) -> str:
     toks = words_if(sql, "round", *_RENAMED, "_array_elements")
     if toks is None:
         return sql
-    query = is_query(toks)
+    stored = stored_definition(toks)  # (a view's or macro's text must not name the session's temporary macros)
     for i in range(len(toks) - 2, -1, -1):  # from the end: each rewrite leaves the offsets before it as they are
         name = toks[i][1].lower()
         if toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword") \
                 or i >= 2 and toks[i - 1][1] == "." and toks[i - 2][1].lower() != "pg_catalog":
             continue  # (another schema's function is the user's own)
-        if name == "round" and query:
+        if name == "round" and not stored:
             close = closing(toks, i + 1)
             if close is None or close == i + 2 or _top_commas(toks, i + 1, close):
                 continue  # round(x, n) is DuckDB's, as PostgreSQL's of a numeric
             to = ROUND_MACRO
-        elif name in _RENAMED:
+        elif name in _RENAMED and (not stored or name == "every"):
             to = _RENAMED[name]
-        elif name in _IN_FROM and in_from(toks, i):
+        elif name in _IN_FROM and not stored and in_from(toks, i):
             to = _IN_FROM[name]
         else:
             continue
