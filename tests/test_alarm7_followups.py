@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from test_alarm6_budget import WEEK2, WEEK3, _copy, _per_day
@@ -202,3 +203,31 @@ def test_the_dbt_function_takes_timestamps_in(paris: str, tmp_path: Path) -> Non
         con.close()
     on = " ".join(got["chosen_on"].split())
     assert "read as Europe/Paris wall-clock times" in on and "09:00-16:59" in on and "CLI" not in on, on
+
+
+def test_bursty_events_quiet_days_are_time_covered_not_outages() -> None:
+    """Events that come in bursts (10 within minutes, a burst a day at random): the steps' spread was read from the
+    steps within bursts, so every quiet day between bursts was an outage and 120 days read as 46-58 (the rows a day
+    doubled). The gaps between bursts are now read as their own process where they look random; regular gaps (the
+    nights and weekends of business hours) and an outage in regular readings are still breaks."""
+    from ad_duckdb import alarmspan
+
+    day = 86400.0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        for per_day, size in ((1, 10), (0.5, 20), (3, 5)):
+            starts = np.cumsum(rng.exponential(day / per_day, int(120 * per_day * 1.5)))
+            starts = starts[starts < 120 * day]
+            t = np.sort(np.concatenate([s + np.cumsum(rng.exponential(90.0, size)) for s in starts])) + 1.7e9
+            got = alarmspan.cover(t, None, "day", day)
+            assert got is not None and got.covered >= 110 * day, (seed, per_day, size, got)
+    # 8 weeks of business-hour readings: 5 days a week; a week of 5-minute readings with a 3-day outage: 4 days
+    monday = 1388966400.0
+    biz = np.array([monday + w * 7 * day + d * day + 9 * 3600 + k * 300.0 for w in range(8) for d in range(5)
+                    for k in range(96)])
+    got = alarmspan.cover(biz, None, "day", day)
+    assert got is not None and got.covered == pytest.approx(40 * day), got
+    allday = monday + np.arange(7 * 288) * 300.0
+    down = allday[(allday < monday + 2 * day) | (allday >= monday + 5 * day)]
+    got = alarmspan.cover(down, None, "day", day)
+    assert got is not None and got.covered == pytest.approx(4 * day) and got.breaks == 1, got
