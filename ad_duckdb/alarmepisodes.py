@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import optionwords
+
 
 def count(flagged: np.ndarray, seconds: np.ndarray, weighted: bool = False,
           series: np.ndarray | None = None) -> int | None:
@@ -59,7 +61,7 @@ def text(episodes: int | None, flagged: int, per: str, rows_per: float, rows: in
                     "runs cannot be told in time order; drop the repeated readings with the filter")
         return (f"; episodes not counted: {shared} rows share their time with another row, so runs cannot be told "
                 "in time order: where the rows are several series in one table, name the column telling them apart "
-                "with series= (CLI: --series); where readings repeat, drop the repeats with the filter")
+                f"with {optionwords.opt('series')}; where readings repeat, drop the repeats with the filter")
     each = f", {flagged / episodes:.3g} readings each on average" if episodes else ""
     within = f" within each {series}" if series else ""
     return (f"; as episodes (runs of consecutive flagged readings{within}, e.g. one page each): {episodes}, "

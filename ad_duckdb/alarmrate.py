@@ -29,6 +29,7 @@ from . import (
     alarmzone,
     categorical,
     notes,
+    optionwords,
     pysource,
     weights,
 )
@@ -48,9 +49,10 @@ PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
 FEW_ALARMS = 20
 # by week, a stretch of rows on weekdays only that spans no weekend (alarmspan): said, as the week it counts may not
 # be the table's
-WEEKENDS_UNKNOWN = ("its rows fall on weekdays only and the stretch spans no weekend, so whether the table has rows "
-                    "at weekends cannot be told: a week is counted as 7 days; where it has none (a 5-day week), set it "
-                    "on a stretch spanning a weekend, or count by day (per_day=; CLI: --per-day)")
+def weekends_unknown() -> str:
+    return ("its rows fall on weekdays only and the stretch spans no weekend, so whether the table has rows at weekends "
+            "cannot be told: a week is counted as 7 days; where it has none (a 5-day week), set it on a stretch "
+            f"spanning a weekend, or count by day ({optionwords.opt('per_day')})")
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,19 @@ class Target:
 
 
 def goal(want: Target, source: str, where: str | None, weight: str | None = None,
-         series: str | None = None, tz: str | None = None) -> dict[str, Any]:
+         series: str | None = None, tz: str | None = None, timestamps_in: str | None = None) -> dict[str, Any]:
     """What a retrain with carry_thresholds needs to choose the threshold again on the same rows (ad_models.metrics);
-    the weight and series columns and the zone only when given, so that a goal without them reads as before."""
+    the weight and series columns and the zones only when given, so that a goal without them reads as before."""
     return {"method": METHOD, "source": source, "where": where, "rate": want.rate, "alarms": want.alarms,
             "per": want.per, "time": want.time, **({"weight": weight} if weight is not None else {}),
-            **({"series": series} if series is not None else {}), **({"tz": tz} if tz is not None else {})}
+            **({"series": series} if series is not None else {}), **({"tz": tz} if tz is not None else {}),
+            **({"timestamps_in": timestamps_in} if timestamps_in is not None else {})}
 
 
 def from_goal(g: dict[str, Any]) -> Target | None:
     """The target of a stored goal; None for one malformed (an imported file's, edited by hand)."""
     if not isinstance(g.get("source"), str) or not all(isinstance(g.get(k), (str, type(None)))
-                                                        for k in ("where", "weight", "series", "tz")):
+                                                        for k in ("where", "weight", "series", "tz", "timestamps_in")):
         return None
     rate, alarms, per, time = g.get("rate"), g.get("alarms"), g.get("per"), g.get("time")
     try:
@@ -99,13 +102,13 @@ def parse_rate(rate: float | str) -> float:
         try:
             rate = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
         except ValueError:
-            raise OptionError(f"rate= (CLI: --rate) must be a share of rows, e.g. 0.005 or '0.5%'; got {given!r}."
+            raise OptionError(f"{optionwords.opt('rate')} must be a share of rows, e.g. 0.005 or '0.5%'; got {given!r}."
                               ) from None
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < float(rate) < 1.0:
-        pct = (f"; did you mean '{float(rate):g}%' (rate={float(rate) / 100:g})?"
+        pct = (f"; did you mean {optionwords.opt('rate', f'{float(rate):g}%')} ({optionwords.opt('rate', float(rate) / 100)})?"
                if isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 1.0 <= float(rate) < 100.0
                else ".")
-        raise OptionError(f"rate= (CLI: --rate) must be a share of rows in (0, 1), e.g. 0.005 or '0.5%'; got "
+        raise OptionError(f"{optionwords.opt('rate')} must be a share of rows in (0, 1), e.g. 0.005 or '0.5%'; got "
                           f"{given!r}{pct}")
     return float(rate)
 
@@ -115,17 +118,20 @@ def target(rate: float | str | None, per_hour: float | None, per_day: float | No
     """The one target given: ``rate``, or one of ``per_hour`` / ``per_day`` / ``per_week`` with ``time``."""
     pers = {p: v for p, v in (("hour", per_hour), ("day", per_day), ("week", per_week)) if v is not None}
     if (rate is not None) + len(pers) != 1:
-        raise OptionError(f"Method {METHOD!r} needs one target: rate= (a share of the rows, e.g. '0.5%'; CLI: --rate) "
-                          "or alarms per period, per_day= / per_hour= / per_week= with time= (CLI: --per-day 3 --time "
-                          f"ts); got {'none' if rate is None and not pers else 'several'}.")
+        o = optionwords.opt
+        raise OptionError(f"Method {METHOD!r} needs one target: {o('rate')} (a share of the rows, e.g. "
+                          f"{o('rate', '0.5%')}) or alarms per period, {o('per_day')} / {o('per_hour')} / "
+                          f"{o('per_week')} with {o('time')} (e.g. {o('per_day', 3)} {o('time', 'ts')}); got "
+                          f"{'none' if rate is None and not pers else 'several'}.")
     if rate is not None:
         return Target(parse_rate(rate), None, None, time)
     (per, alarms), = pers.items()
     if isinstance(alarms, bool) or not isinstance(alarms, numbers.Real) or not 0.0 < float(alarms) < math.inf:
-        raise OptionError(f"per_{per}= (CLI: --per-{per}) must be a number of alarms above 0, e.g. 3; got {alarms!r}.")
+        raise OptionError(f"{optionwords.opt(f'per_{per}')} must be a number of alarms above 0, e.g. 3; got "
+                          f"{alarms!r}.")
     if not isinstance(time, str) or not time:
-        raise OptionError(f"per_{per}= (CLI: --per-{per}) counts alarms per {per} of the rows' times: name their DATE "
-                          f"or TIMESTAMP column with time= (CLI: --time), e.g. time='ts'.")
+        raise OptionError(f"{optionwords.opt(f'per_{per}')} counts alarms per {per} of the rows' times: name their "
+                          f"DATE or TIMESTAMP column with {optionwords.opt('time')}, e.g. {optionwords.opt('time', 'ts')}.")
     return Target(None, float(alarms), per, time)
 
 
@@ -157,14 +163,16 @@ def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[
 
 
 def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
-               weight: str | None = None, zone: str | None = None) -> tuple[float, str, str] | None:
+               weight: str | None = None, zone: str | None = None,
+               at: str | None = None) -> tuple[float, str, str] | None:
     """Seconds from the first to the last time of the rows and those two times as text; None for no rows (which
     the scoring then refuses as such, not as times all NULL). ``weight``: the weight column, whose rows of weight 0
     count as none, here as in the cut: a week weighted 1 and three weeks weighted 0 read as 4 weeks, a quarter of
     the rows a day, and '3 a day' flagged 4 times too many. The time the rows cover: alarmspan. ``zone``: a
     TIMESTAMPTZ's, whose wall times are said (the rows' cursor holds the process's zone: a Pacific session's business
-    hours read '17:00:00+00', beside a statement saying they fall at 09:00-16:59)."""
-    col = quote_ident(time)
+    hours read '17:00:00+00', beside a statement saying they fall at 09:00-16:59); ``at``: the SQL of each row's
+    instant (a TIMESTAMP of a zone's wall-clock times: alarmzone.instant_sql)."""
+    col = at or quote_ident(time)
 
     def shown(v: str) -> str:  # a time as text: in the zone's wall time, named, where one is given
         return f"timezone({quote_literal(zone)}, {v})::VARCHAR || {quote_literal(' ' + zone)}" if zone else f"{v}::VARCHAR"
@@ -180,7 +188,7 @@ def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
     if span is None:
         raise BadInputError(f"{who}: time column {time!r} of {source!r} is NULL in every row"
                             f"{' the filter keeps' if where else ''}, so no alarms per period can be counted; pass "
-                            "a column holding the rows' times, or use rate= (CLI: --rate).")
+                            f"a column holding the rows' times, or use {optionwords.opt('rate')}.")
     return float(span), str(first), str(last)
 
 
@@ -266,7 +274,8 @@ def _by_period(sp: alarmperiods.PeriodSpread | None, per: str, covered: float) -
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
            progress: bool = False, note: str = "", weight: str | None = None,
-           keep: dict[str, Any] | None = None, series: str | None = None, tz: str | None = None) -> Threshold:
+           keep: dict[str, Any] | None = None, series: str | None = None, tz: str | None = None,
+           timestamps_in: str | None = None) -> Threshold:
     """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
     ``chosen_on`` saying how it was chosen and what it gives (then ``note``, if any); a warning when the stretch is
     short for the target. ``weight``: the column of each row's sample weight (1 in 50 rows kept: 50), a row
@@ -274,7 +283,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     given the statement's intervals as data (alarmpromise) for check-threshold to read. ``series``: the column
     telling apart several series in one table (a sensor's id), within each of which episodes are runs and the
     scores' autocorrelation is read; the target counts the alarms of the whole table. ``tz``: the zone whose days
-    the weekend and volume checks read (alarmzone; default: a TIMESTAMPTZ's session zone, a TIMESTAMP's own)."""
+    the weekend and volume checks read (alarmzone; default: a TIMESTAMPTZ's session zone, a TIMESTAMP's own);
+    ``timestamps_in``: the zone whose wall-clock times a TIMESTAMP holds (default: UTC where ``tz`` is given)."""
     who = f"Threshold {name!r} for {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
@@ -285,6 +295,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         time_col: str | None = None
         local: str | None = None
         dow = "dayofweek(ts)"
+        zone_said = ""
+        stored: str | None = None  # the zone of a TIMESTAMP's wall-clock times (alarmzone.stored_in)
         scol = None if series is None else alarmseries.check_column(who, source, series, cols, want.time)
         if want.time is not None:
             types = {c.lower(): (c, t) for c, t in cols}
@@ -297,21 +309,25 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or TIMESTAMP, so alarms "
                     f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
-                    "seconds, or use rate= (CLI: --rate).")
-            zone_name = alarmzone.zone(con, found[1], tz, who)
+                    f"seconds, or use {optionwords.opt('rate')}.")
+            stored = alarmzone.stored_in(con, found[0], found[1], timestamps_in, who)
+            zone_name = alarmzone.zone(con, found[1], tz, who, stored)
             if keep is not None and tz is None and zone_name is not None:
                 # a TIMESTAMPTZ's session zone, kept: a retrain and check-threshold, in another session (the command
                 # line's, in the process's zone), read its days as here; for it tz= means the same
                 keep["tz"] = zone_name
-            span = _time_span(cur, source, where, found[0], who, wcol, zone_name if alarmzone.zoned(found[1]) else None)
+            instant = alarmzone.instant_sql(quote_ident(found[0]), found[1], stored)
+            span = _time_span(cur, source, where, found[0], who, wcol,
+                              zone_name if alarmzone.zoned(found[1]) or stored else None, instant)
             time_col = found[0]
-            local = alarmzone.local_sql(found[0], found[1], zone_name)
-            dow = alarmzone.day_of_week_sql(sql_name(found[0]), found[1], zone_name)
+            local = alarmzone.local_sql(found[0], found[1], zone_name, stored)
+            dow = alarmzone.day_of_week_sql(sql_name(found[0]), found[1], zone_name, stored)
+            zone_said = alarmzone.assumed(found[0], found[1], zone_name if tz is not None or stored else None, stored)
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
         parts, when, read_w, read_s, read_l = ([np.empty(0)] for _ in range(5))
         # the times read with the features, row for row: each alarm's period (alarmperiods); each row's series; and
         # its wall time in the zone whose days count (alarmzone), where that is not the column's own
-        also = None if time_col is None else alarmtimes.sql(time_col, local, scol)
+        also = None if time_col is None else alarmtimes.sql(time_col, local, scol, stored)
         try:
             read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
             for M in feature_batches(cur, read_src, [*feats, *([wcol] if wcol else [])], read_where, who=who, also=also,
@@ -348,7 +364,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         n = len(s)
     if n == 0:
         raise NoRowsError(f"{who}: {rows_of} has no rows to set an alarm rate on; check the source and the filter "
-                          "(source=, where=; CLI: --source, --where), which must keep rows believed normal.")
+                          f"({optionwords.opts('source', 'where')}), which must keep rows believed normal.")
     if np.isnan(s).any():
         raise BadInputError(f"{who}: {int(np.isnan(s).sum())} of the {n} rows of {rows_of} score NaN, which have no "
                             "rank; drop those rows with the filter.")
@@ -359,7 +375,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         if n < 2 or seconds <= 0:
             raise BadInputError(f"{who}: the {n} row(s) of {rows_of} are all at one time ({span[1]}), so they cover "
                                 f"no period to count alarms per {want.per or 'day'} on; widen the stretch, or use "
-                                "rate= (CLI: --rate).")
+                                f"{optionwords.opt('rate')}.")
         # each distinct time stands for one step between readings (by day: whole days): 2016 readings 5 minutes
         # apart cover 7 days, not 7 days less 5 minutes; and 14 dates of 50 merchants' daily rows 14 days (a step
         # per row made it 13 and a bit, so "2 a day" flagged 1.86 a day); breaks (an outage, a filter's days, the
@@ -375,7 +391,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         assert rows_per is not None and want.alarms is not None and per is not None
         if want.alarms >= rows_per:
             longer = {"hour": "day", "day": "week"}.get(per)
-            meant = (f", or did you mean {want.alarms:g} {_a(longer)} (per_{longer}=; CLI: --per-{longer})?"
+            meant = (f", or did you mean {want.alarms:g} {_a(longer)} ({optionwords.opt(f'per_{longer}')})?"
                      if longer else ".")
             raise BadInputError(
                 f"{who}: {want.said()} is not below the {rows_per:.4g} rows {_a(per)} of {rows_of} "
@@ -399,13 +415,14 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         held = (f"{_period_text(covered)} of rows in {_period_text(seconds or 0.0)} (gaps over {_a(per)} left out)"
                 if held_by is not None and held_by.breaks else _period_text(covered))
         on += f", {span[1]} to {span[2]}: {held}, {rows_per:.4g} rows {_a(per)}"
+        on += f" ({zone_said})" if zone_said else ""
         if held_by is not None and held_by.hours and per == "day":
             # Why said: "3 a day" on rows of business hours is 3 in those hours, which a reader of "a day" may not
             # take it for; by hour it would count an hour of rows
             on += (f" (its rows fall at {alarmspan.hours_text(held_by.hours)} of each day: a day is a day of rows, so "
-                   f"its alarms come in those hours; per_hour= (CLI: --per-hour) counts by hour of rows)")
+                   f"its alarms come in those hours; {optionwords.opt('per_hour')} counts by hour of rows)")
         if held_by is not None and held_by.weekends_unknown:
-            on += f" ({WEEKENDS_UNKNOWN})"
+            on += f" ({weekends_unknown()})"
     on += f"); target {want.said()}: flags {k} of {n} rows"
     on += f" ({flagged:.3%}" if w is None else f", {_n(flagged * total)} of {_n(total)} weighted ({flagged:.3%}"
     on += f", 95% {lo:.3%}-{hi:.3%}"

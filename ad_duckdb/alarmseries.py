@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import optionwords
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import did_you_mean
 from .sqltext import quote_ident, sql_names
@@ -16,16 +17,16 @@ def check_column(who: str, source: str, series: Any, cols: list[tuple[str, str]]
     """The series column as ``source`` names it; refused by name: not a name, missing (with the near names, then
     ``missing``: what else to do), or the time column itself."""
     if not isinstance(series, str) or not series:
-        raise BadInputError(f"{who}: series= (CLI: --series) must name the column of {source!r} telling its series "
-                            f"apart (e.g. series='sensor'); got {series!r}.")
+        raise BadInputError(f"{who}: {optionwords.opt('series')} must name the column of {source!r} telling its "
+                            f"series apart (e.g. {optionwords.opt('series', 'sensor')}); got {series!r}.")
     types = {c.lower(): c for c, _ in cols}
     if series.lower() not in types:
         raise SourceNotFoundError(f"{who}: series column {series!r} is not in {source!r}; its columns: "
                                   f"{sql_names(c for c, _ in cols)}{missing}."
                                   f"{did_you_mean(series, [c for c, _ in cols])}")
     if time is not None and series.lower() == time.lower():
-        raise BadInputError(f"{who}: series column {series!r} is the time column; series= (CLI: --series) names the "
-                            "column telling the series apart, e.g. a sensor's id.")
+        raise BadInputError(f"{who}: series column {series!r} is the time column; {optionwords.opt('series')} names "
+                            "the column telling the series apart, e.g. a sensor's id.")
     return types[series.lower()]
 
 

@@ -22,7 +22,10 @@ makes them, and a day or two without an event is its own quiet, time covered. A 
 period, over twice the lower quartile of the steps, and over what the steps' upper spread allows: the median step
 plus the exponential tail the 50th-90th percentiles give, at a chance under 1% of any such gap among the steps.
 Before, every gap over a day was a break: events three times a day at random over 120 days read as 97-105 days
-(13-21 gaps left out), so the rows a day read 15-24% high and a target a day flagged that much fewer.
+(13-21 gaps left out), so the rows a day read 15-24% high and a target a day flagged that much fewer. Events in
+bursts (10 within minutes, a burst a day at random) have steps spread by the bursts' own, and their quiet days read
+as outages (120 days as 46-58): the gaps between bursts, where they come at random, are read as a spacing of their
+own.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ import numpy as np
 DAY = 86400.0
 # a stretch with no such gap among its steps, under the spacing's tail, but by this chance
 CHANCE = 0.01
+# bursts (_between_bursts): a step this many times the median one is a gap between bursts; this many of them tell
+# their spread; and this share of them under half their median says they come at random (an exponential's: 29%)
+BURST = 20.0
+MIN_BURST_GAPS = 20
+RANDOM_SHORT = 0.1
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,21 @@ def break_after(steps: np.ndarray, period: float) -> float:
         return math.inf
     q1, q50, q90 = (float(v) for v in np.quantile(d, (0.25, 0.5, 0.9)))
     tail = (q90 - q50) / math.log(5.0)  # an exponential's mean from its 50th and 90th percentiles
-    return max(period, 2.0 * q1, q50 + tail * math.log(len(d) / CHANCE))
+    return max(period, 2.0 * q1, q50 + tail * math.log(len(d) / CHANCE), _between_bursts(d, q50))
+
+
+def _between_bursts(d: np.ndarray, q50: float) -> float:
+    """Where the rows come in bursts, the gap over which a gap between them is a break: the gaps between bursts
+    (steps over ``BURST`` times the median step) read as an exponential of their own, from their median, at the
+    module's chance; 0 where they are too few to tell or not random (at least ``RANDOM_SHORT`` of them under half
+    their median, as an exponential's 29%; a schedule's nights and weekends have none, and stay breaks)."""
+    gaps = d[d > BURST * q50] if q50 > 0 else d[:0]
+    if len(gaps) < MIN_BURST_GAPS:
+        return 0.0
+    mid = float(np.median(gaps))
+    if float(np.mean(gaps < mid / 2.0)) < RANDOM_SHORT:
+        return 0.0
+    return mid / math.log(2.0) * math.log(len(gaps) / CHANCE)
 
 
 def _by_gaps(t: np.ndarray, period: float) -> tuple[float, int]:

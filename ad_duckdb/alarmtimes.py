@@ -9,12 +9,14 @@ import numpy as np
 from .sqltext import quote_ident
 
 
-def sql(time: str, local: str | None, series: str | None) -> tuple[str, ...]:
-    """The expressions read after the features: the time column's epoch, ``local`` (SQL, or None) and the series
+def sql(time: str, local: str | None, series: str | None, stored: str | None = None) -> tuple[str, ...]:
+    """The expressions read after the features: the time column's epoch (a TIMESTAMP of ``stored``'s wall-clock
+    times: its instant's, so that a DST change's missing hour is no gap), ``local`` (SQL, or None) and the series
     column's value (``series``: its name, or None)."""
-    from . import alarmseries
+    from . import alarmseries, alarmzone
 
-    return (f"epoch({quote_ident(time)})::DOUBLE", *([local] if local else []),
+    at = quote_ident(time) if stored is None else alarmzone.instant_sql(quote_ident(time), "TIMESTAMP", stored)
+    return (f"epoch({at})::DOUBLE", *([local] if local else []),
             *([alarmseries.sql(series)] if series else []))
 
 

@@ -49,6 +49,7 @@ from . import (
     lockwait,
     metrics,
     modelsets,
+    optionwords,
     outputerrors,
     partitionreplace,
     pysource,
@@ -988,6 +989,9 @@ def cli(ctx: click.Context, wait: float, who: str | None) -> None:
       ad-duckdb score warehouse.duckdb tx_ae transactions --top 10
       ad-duckdb sql warehouse.duckdb "SELECT *, anomaly_score('tx_ae', count, amount) AS s FROM transactions ORDER BY s DESC LIMIT 5"
     """
+    # the library's messages name the command line's flags (--tz), not Python's keywords (optionwords)
+    spoken = optionwords.SURFACE.set("cli")
+    ctx.call_on_close(lambda: optionwords.SURFACE.reset(spoken))
     if who is not None:
         token = lifecycle.BY.set(who)
         # Why reset: a process running several commands (a test, a notebook's CliRunner) must not name this one's
@@ -3111,10 +3115,11 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 
 
 def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
-                     time: str | None, series: str | None = None, tz: str | None = None) -> dict[str, Any]:
+                     time: str | None, series: str | None = None, tz: str | None = None,
+                     timestamps_in: str | None = None) -> dict[str, Any]:
     """alarm_rate's options, passed only when given: set_threshold refuses an option its method does not use."""
     given = {"rate": rate, "per_day": per_day, "per_hour": per_hour, "per_week": per_week, "time": time,
-             "series": series, "tz": tz}
+             "series": series, "tz": tz, "timestamps_in": timestamps_in}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -3154,7 +3159,12 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
               "The target counts the whole table's alarms.")
 @click.option("--tz", help="alarm_rate with --time: the time zone whose days (weekends, rows a day) are read, e.g. "
               "America/Los_Angeles; default: a TIMESTAMPTZ column's session zone (this process's), a TIMESTAMP's own "
-              "wall time (with --tz, a TIMESTAMP is taken as UTC; a DATE's days are its own).")
+              "wall time (with --tz, a TIMESTAMP is taken as UTC unless --timestamps-in names its zone, as the statement "
+              "says; a DATE's days are its own).")
+@click.option("--timestamps-in", "timestamps_in", metavar="ZONE",
+              help="alarm_rate with --time: the zone whose wall-clock times a TIMESTAMP column holds, e.g. "
+                   "Europe/Paris for a Paris logger's (its days are that zone's unless --tz names others; a DST "
+                   "change's 23- and 25-hour days are as long as they were). Without it --tz takes them as UTC.")
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE
@@ -3164,8 +3174,9 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
               rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
-              time: str | None, series: str | None, tz: str | None, miss_cost: float | None, alarm_cost: float | None,
-              anomaly_share: float | None, weight: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
+              time: str | None, series: str | None, tz: str | None, timestamps_in: str | None,
+              miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None, weight: str | None,
+              quiet: bool, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -3205,7 +3216,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share, progress=not quiet,
-                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time, series, tz))
+                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time, series, tz,
+                                                                   timestamps_in))
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 
@@ -3283,7 +3295,15 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
               "the threshold was set with (one that is no series, or that these rows lack).")
 @click.option("--tz", help="The time zone whose days are counted, e.g. America/Los_Angeles (default: the one an "
               "alarm_rate threshold was set with, else a TIMESTAMPTZ column's session zone, this process's; a "
-              "TIMESTAMP's own wall time; with --tz a TIMESTAMP is taken as UTC).")
+              "TIMESTAMP's own wall time; with --tz a TIMESTAMP is taken as UTC unless --timestamps-in names its "
+              "zone).")
+@click.option("--timestamps-in", "timestamps_in", metavar="ZONE",
+              help="The zone whose wall-clock times a TIMESTAMP --time column holds, e.g. Europe/Paris (default: the "
+                   "one an alarm_rate threshold was set with; without one, --tz takes them as UTC).")
+@click.option("--weight", help="The column of --source holding each row's sample weight (a 1-in-4 sample: 4), in "
+              "place of the one an alarm_rate threshold was set with (default: that column, where --source has it).")
+@click.option("--no-weight", is_flag=True, help="Count each row as one row, not by the weight column the threshold "
+              "was set with (one these rows hold for something else).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (model, threshold, method, target, rows, flagged, per, measured, expected_lo, "
                    "expected_hi, outside, episodes, message), for scripts and monitors.")
@@ -3293,7 +3313,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                    "no rate.")
 @_ATTACH
 def check_threshold(db: str, model: str, name: str, source: str, where: str | None, time: str | None,
-                    series: str | None, no_series: bool, tz: str | None, out_format: str, fail_outside: bool,
+                    series: str | None, no_series: bool, tz: str | None, timestamps_in: str | None,
+                    weight: str | None, no_weight: bool, out_format: str, fail_outside: bool,
                     attach: tuple[str, ...]) -> None:
     """Whether threshold NAME of MODEL keeps its promise on recent rows of --source: the alarms a day (hour, week)
     or the share of rows it flags there against its target, and whether that lies outside the 95% interval it
@@ -3316,11 +3337,14 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
     if series is not None and no_series:
         raise click.UsageError(f"--series and --no-series contradict each other: --series {series} reads the rows by "
                                "that column, --no-series as one series; pass one of them.")
+    if weight is not None and no_weight:
+        raise click.UsageError(f"--weight and --no-weight contradict each other: --weight {weight} weighs the rows by "
+                               "that column, --no-weight counts each as one row; pass one of them.")
     with _open(db, read_only=True, attach=attach) as con, _notes():
         from .thresholdcheck import check_threshold as run_check
 
         got = run_check(con, model, name, source, where=where, time=time, series=False if no_series else series,
-                        tz=tz)
+                        tz=tz, timestamps_in=timestamps_in, weight=False if no_weight else weight)
         if out_format == "json":
             from dataclasses import asdict
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import optionwords
 from .exceptions import BadInputError, OptionError
 
 
@@ -41,13 +42,13 @@ def prices(miss_cost: Any, alarm_cost: Any, anomaly_share: Any, who: str) -> Pri
     Why above 0: a free miss makes flagging nothing cheapest, and a free alarm flagging everything; neither is a cut
     that needed choosing, and a negative cost (a typo, or a saving put as a cost) would reward errors."""
     if miss_cost is None and alarm_cost is None:  # both asked for at once, not one after the other
-        raise OptionError(f"{who} miss_cost= and alarm_cost= (CLI: --miss-cost, --alarm-cost): what a missed anomaly "
+        raise OptionError(f"{who} {optionwords.opt('miss_cost')} and {optionwords.opt('alarm_cost')}: what a missed anomaly "
                           "(a false negative) and a false alarm (a false positive, a normal row flagged) cost, numbers "
                           "above 0, e.g. 400 and 5.")
     for arg, v, what, example in (("miss_cost", miss_cost, "a missed anomaly (a false negative)", 400),
                                   ("alarm_cost", alarm_cost, "a false alarm (a false positive, a normal row flagged)", 5)):
         if not _is_number(v) or v <= 0:
-            raise OptionError(f"{who} {arg}= (CLI: --{arg.replace('_', '-')}), the cost of {what}, a number above 0, "
+            raise OptionError(f"{who} {optionwords.opt(arg)}, the cost of {what}, a number above 0, "
                               f"e.g. {example}; got {v!r}.")
     return Prices(float(miss_cost), float(alarm_cost), share(anomaly_share, who))
 
@@ -55,9 +56,9 @@ def prices(miss_cost: Any, alarm_cost: Any, anomaly_share: Any, who: str) -> Pri
 def share(anomaly_share: Any, who: str) -> float | None:
     """A checked ``anomaly_share`` (None stays None), or an ``OptionError`` that starts with ``who``."""
     if anomaly_share is not None and not (_is_number(anomaly_share) and 0 < anomaly_share < 1):
-        pct = (f" (for {anomaly_share:g}%, anomaly_share={anomaly_share / 100:g})"
+        pct = (f" (for {anomaly_share:g}%, {optionwords.opt('anomaly_share', anomaly_share / 100)})"
                if _is_number(anomaly_share) and 1 <= anomaly_share < 100 else "")
-        raise OptionError(f"{who} anomaly_share= (CLI: --anomaly-share) in (0, 1), the share of anomalies in the rows "
+        raise OptionError(f"{who} {optionwords.opt('anomaly_share')} in (0, 1), the share of anomalies in the rows "
                           f"the threshold will judge, e.g. 0.002 for 0.2%; got {anomaly_share!r}{pct}.")
     return None if anomaly_share is None else float(anomaly_share)
 
@@ -113,8 +114,8 @@ def check_totals(p: Prices, n: int) -> None:
     0.03 was stored), and the reports said "inf per row". Those totals are at most the dearer price times the
     rows; prices in a larger unit pick the same cut."""
     if not math.isfinite(max(p.miss_cost, p.alarm_cost) * max(n, 10_000)):
-        raise OptionError(f"miss_cost={p.miss_cost:g} and alarm_cost={p.alarm_cost:g} (CLI: --miss-cost, "
-                          f"--alarm-cost) overflow a float (above {sys.float_info.max:.3g}) in what errors cost on "
+        raise OptionError(f"{optionwords.opt('miss_cost', p.miss_cost)} and {optionwords.opt('alarm_cost', p.alarm_cost)} "
+                          f"overflow a float (above {sys.float_info.max:.3g}) in what errors cost on "
                           f"these {n:,} labelled rows; give both in a larger unit (thousands or millions), which "
                           "picks the same cut.")
 
@@ -183,6 +184,6 @@ def refuse_flagging_none(k: CutCosts, i: int, p: Prices) -> None:
         raise BadInputError(
             f"At these costs flagging no row is cheapest: missing all {_rows(k.pos)} anomalies costs {amount_text(k.none)} "
             f"per row, and the cheapest cut {amount_text(float(k.per_row[i]))} ({k.missed[i]:.0f} missed, "
-            f"{_alarms(k.alarms[i])} at {cost_text(p.alarm_cost)} each); raise miss_cost (CLI: --miss-cost) or "
-            "lower alarm_cost (CLI: --alarm-cost) if they are not what errors cost, or use a model that ranks these "
+            f"{_alarms(k.alarms[i])} at {cost_text(p.alarm_cost)} each); raise {optionwords.opt('miss_cost')} or "
+            f"lower {optionwords.opt('alarm_cost')} if they are not what errors cost, or use a model that ranks these "
             "anomalies higher.")

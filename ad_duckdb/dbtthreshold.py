@@ -28,7 +28,7 @@ from .sqltext import quote_literal
 FUNCTION = "store_anomaly_threshold"
 # set_threshold's keyword arguments a method may take (progress is not: a dbt run has no terminal line to redraw)
 OPTIONS = ("value", "target", "source", "label", "where", "confident", "miss_cost", "alarm_cost", "anomaly_share",
-           "rate", "per_hour", "per_day", "per_week", "time", "weight", "series", "tz")
+           "rate", "per_hour", "per_day", "per_week", "time", "weight", "series", "tz", "timestamps_in")
 
 
 def create_threshold_function(conn: DuckDBPyConnection) -> None:

@@ -29,6 +29,7 @@ from . import (
     intervals,
     normalonly,
     notes,
+    optionwords,
     pysource,
     relfiles,
     repeatedrows,
@@ -327,7 +328,8 @@ def _threshold_command(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: st
     shown = " ".join(shlex.quote(w) for w in words) + f" --source {source}"
     if goal.get("label"):
         shown += f" --label {shlex.quote(goal['label'])}"
-    for option, key in (("--where", "where"), ("--weight", "weight"), ("--series", "series"), ("--tz", "tz")):
+    for option, key in (("--where", "where"), ("--weight", "weight"), ("--series", "series"), ("--tz", "tz"),
+                        ("--timestamps-in", "timestamps_in")):
         if goal.get(key):
             shown += f" {option} {shlex.quote(goal[key])}"
     shown += " --confident" if goal.get("confident") else ""
@@ -1075,6 +1077,7 @@ def set_threshold(
     weight: str | None = None,
     series: str | None = None,
     tz: str | None = None,
+    timestamps_in: str | None = None,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
 
@@ -1100,7 +1103,9 @@ def set_threshold(
     within each of which episodes (runs of flagged readings) are counted and the rows' autocorrelation read; the
     target counts the whole table's alarms. ``tz``: the time zone whose days the weekend and volume checks read
     (default: a TIMESTAMPTZ column's session zone, a TIMESTAMP's own wall time; with ``tz`` a TIMESTAMP is taken
-    as UTC). A retrain with ``carry_thresholds`` chooses it again on the same rows.
+    as UTC, as its ``chosen_on`` says). ``timestamps_in``: the zone whose wall-clock times a TIMESTAMP column holds
+    (``'Europe/Paris'`` for a Paris logger's), whose days count unless ``tz`` names others: each time is read as that
+    zone's, so a DST change's 23- and 25-hour days are as long as they were. A retrain with ``carry_thresholds`` chooses it again on the same rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
@@ -1125,25 +1130,25 @@ def set_threshold(
                 "flag_budget": {"target", "source", "label", "where", "weight"},
                 "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share", "weight"},
                 alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time",
-                                   "weight", "series", "tz"}}.get(method)
+                                   "weight", "series", "tz", "timestamps_in"}}.get(method)
         if not isinstance(confident, bool):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
         given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
                                 "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
                                 "anomaly_share": anomaly_share, "rate": rate, "per_hour": per_hour, "per_day": per_day,
                                 "per_week": per_week, "time": time, "weight": weight, "series": series,
-                                "tz": tz}.items()
+                                "tz": tz, "timestamps_in": timestamps_in}.items()
                  if v is not None}
         if uses is not None and given - uses:
             raise OptionError(
-                f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))} "
-                f"(CLI: {', '.join('--' + u.replace('_', '-') for u in sorted(given - uses))}); "
-                f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use "
+                f"{optionwords.opts(*sorted(given - uses))}; it takes {optionwords.opts(*sorted(uses))}. Leave the "
+                "others out, or pick the method that uses them."
             )
         for arg, v in (("value", value), ("target", target)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
-                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
-                                  f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {optionwords.opt(arg)} must be a number, e.g. "
+                                  f"{optionwords.opt(arg, 0.9 if arg == 'target' else 3.5)}; got {v!r}.")
         if method == "min_cost":  # before the labelled rows are read and scored
             # as floats: a numpy integer is no JSON number, and the goal kept for a retrain would hold text
             pr = costs.prices(miss_cost, alarm_cost, anomaly_share,
@@ -1157,8 +1162,8 @@ def set_threshold(
                 raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {str(e)[:1].lower()}{str(e)[1:]}") from None
             if source is None:
                 raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on rows believed "
-                                  "normal that the model did not train on; pass source= (CLI: --source), a table, view "
-                                  "or query, and optionally where= (CLI: --where), e.g. last week's rows.")
+                                  f"normal that the model did not train on; pass {optionwords.opt('source')}, a table, "
+                                  f"view or query, and optionally {optionwords.opt('where')}, e.g. last week's rows.")
         chk = interrupts.cursor(con)
         try:
             store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
@@ -1166,8 +1171,8 @@ def set_threshold(
             chk.close()
         if method == "manual":
             if value is None or not np.isfinite(value):
-                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
-                                  f"(CLI: --value), e.g. value=3.5; got {value!r}.")
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite "
+                                  f"{optionwords.opt('value')}, e.g. {optionwords.opt('value', 3.5)}; got {value!r}.")
             # Why the share: a cut read off the --plots histogram is checked against the share the plot gave it
             th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand",
                            flagged_share=None if lm.quantiles is None else lm.share_above(float(value)))
@@ -1176,8 +1181,8 @@ def set_threshold(
                 raise BadInputError(
                     f"Threshold {name!r} for {lm.ref!r}: method {method!r} reads the training-score quantiles stored with "
                     f"a model, and {lm.ref} has none (it was stored without them). Re-train it, or choose the threshold "
-                    "another way: method 'manual' with value= (CLI: --value), or a goal on labelled rows such as 'max_f1' "
-                    "with source= and label= (CLI: --source, --label)."
+                    f"another way: method 'manual' with {optionwords.opt('value')}, or a goal on labelled rows such as "
+                    f"'max_f1' with {optionwords.opt('source')} and {optionwords.opt('label')}."
                 )
             if target is None or not (0.0 < target < 1.0):
                 # the example fits the method: a contamination of 0.99 would flag 99% of rows, and 5 is likely 5%
@@ -1188,29 +1193,30 @@ def set_threshold(
                     what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
                 else:
                     what += f"; got {target!r}{thresholds.percent_hint(target)}"
-                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
-                                  f"(CLI: --target), {what}{'' if what.endswith('?') else '.'}")
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs "
+                                  f"{optionwords.opt('target')} in (0, 1), {what}{'' if what.endswith('?') else '.'}")
             q = 1.0 - target if method == "contamination" else target
             v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
             th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
                            flagged_share=lm.share_above(v))
         elif want is not None and source is not None:
-            for arg, given_col in (("series", series), ("tz", tz)):
+            for arg, given_col in (("series", series), ("tz", tz), ("timestamps_in", timestamps_in)):
                 if given_col is not None and time is None:
-                    raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) reads the rows' "
-                                      "times; name their DATE or TIMESTAMP column with time= (CLI: --time).")
+                    raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {optionwords.opt(arg)} reads the rows' "
+                                      f"times; name their DATE or TIMESTAMP column with {optionwords.opt('time')}.")
             # kept: a retrain chooses it again on the same rows
-            goal = relfiles.with_folder(alarmrate.goal(want, source, where, weight, series, tz))
+            goal = relfiles.with_folder(alarmrate.goal(want, source, where, weight, series, tz, timestamps_in))
             th = alarmrate.choose(con, lm, name, want, source, where, progress=progress, weight=weight, keep=goal,
-                                  series=series, tz=tz)
+                                  series=series, tz=tz, timestamps_in=timestamps_in)
         elif method in thresholds.LABELLED:
             if source is None or label is None:
                 raise OptionError(
-                    f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and "
-                    "label= (CLI: --source, --label). Without labels: method 'contamination' with target= (CLI: "
-                    "--target), the share of training rows to flag, e.g. 0.01; 'quantile' with target=, a quantile of "
-                    "the training scores, e.g. 0.99; or 'manual' with value= (CLI: --value), a cut read off the scores' "
-                    "histogram (`ad-duckdb score ... --plots DIR`)."
+                    f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass "
+                    f"{optionwords.opt('source')} and {optionwords.opt('label')}. Without labels: method 'contamination' "
+                    f"with {optionwords.opt('target')}, the share of training rows to flag, e.g. 0.01; 'quantile' with "
+                    f"{optionwords.opt('target')}, a quantile of the training scores, e.g. 0.99; or 'manual' with "
+                    f"{optionwords.opt('value')}, a cut read off the scores' histogram (`ad-duckdb score ... --plots "
+                    "DIR`)."
                 )
             try:  # before the labelled rows are read and scored
                 if method in thresholds.TARGETED:
@@ -1261,7 +1267,8 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
                                 "set it again with method 'alarm_rate'.")
         # keep=goal: the retrain's new cut gets its own promise, stored with the goal for the new version
         return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note,
-                                weight=goal.get("weight"), keep=goal, series=goal.get("series"), tz=goal.get("tz"))
+                                weight=goal.get("weight"), keep=goal, series=goal.get("series"), tz=goal.get("tz"),
+                                timestamps_in=goal.get("timestamps_in"))
     from . import metrics as ev
 
     source, label, where, weight = goal["source"], goal["label"], goal["where"], goal.get("weight")

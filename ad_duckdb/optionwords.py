@@ -10,7 +10,44 @@ arguments there.
 
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar
+from typing import Any
+
+from .sqltext import shell_word
+
 ASIDE = "CLI: "
+
+# Where the library was called from: "cli" for the command line (its group callback sets it for the command's run),
+# "" for Python and dbt, whose spelling is the keyword. Why a context variable: the messages are raised deep in the
+# library, which would otherwise have to be handed the caller's name through every call.
+SURFACE: ContextVar[str] = ContextVar("ad_duckdb_surface", default="")
+# a value a shell reads as one word as it is (a zone, a column, 0.5%): written bare, others quoted
+_PLAIN = re.compile(r"[\w./%:+-]+")
+
+
+def opt(keyword: str, value: Any = None) -> str:
+    """An option as the caller spells it: ``tz=`` (``tz='Europe/Paris'`` with a value) from Python and dbt,
+    ``--tz`` (``--tz Europe/Paris``; ``True`` the flag alone, ``False`` its ``--no-`` form) from the command line.
+
+    Why not ``tz= (CLI: --tz)``: each reader got the other's spelling beside their own, and a Python user read of a
+    flag they cannot pass (the messages that keep that form are said in Python's words from dbt: ``without_cli``)."""
+    if SURFACE.get() == "cli":
+        flag = "--" + keyword.replace("_", "-")
+        if value is None or value is True:
+            return flag
+        if value is False:
+            return "--no-" + keyword.replace("_", "-")
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        return f"{flag} {text if _PLAIN.fullmatch(text) else shell_word(text)}"
+    if value is None:
+        return f"{keyword}="
+    return f"{keyword}={value:g}" if isinstance(value, float) else f"{keyword}={value!r}"
+
+
+def opts(*keywords: str) -> str:
+    """Several options as the caller spells them, e.g. ``source=, where=`` or ``--source, --where``."""
+    return ", ".join(opt(k) for k in keywords)
 
 
 def _close(text: str, start: int, inner: bool = False) -> int:

@@ -43,6 +43,7 @@ from . import (
     alarmzone,
     categorical,
     checkweights,
+    optionwords,
     pysource,
     store,
     weights,
@@ -127,13 +128,16 @@ def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | Non
 
 def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: str, where: str | None,
           time: str | None, db_text: str, series: str | Literal[False] | None = None,
-          tz: str | None = None) -> ThresholdCheck:
+          tz: str | None = None, timestamps_in: str | None = None,
+          weight: str | Literal[False] | None = None) -> ThresholdCheck:
     """Score the rows of ``source`` (``where``) and compare what threshold ``name`` of ``lm`` flags there with its
     promise (the module's docstring). ``time``: the rows' DATE or TIMESTAMP column (default: an alarm_rate goal's);
     ``db_text``: the database as the suggested command names it; ``series``: the column telling several series
     apart (default: an alarm_rate goal's; False: none, the rows one series), within each of which episodes are
     runs; ``tz``: the zone whose days count
-    (default: an alarm_rate goal's, else a TIMESTAMPTZ's session zone)."""
+    (default: an alarm_rate goal's, else a TIMESTAMPTZ's session zone); ``timestamps_in``: the zone of a TIMESTAMP's
+    wall-clock times (default: the goal's); ``weight``: the rows' sample-weight column (default: the goal's, where
+    the rows hold it; False: none, each row one row)."""
     lm.threshold(name)  # an unknown name: the message listing the known ones
     t = lm.rec.threshold(name)
     assert t is not None
@@ -146,10 +150,10 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     # series key and is none, or that these rows lack)
     one_series = series is False
     named: str | None = None if series is False else series
-    for arg, given in (("series", named), ("tz", tz)):
+    for arg, given in (("series", named), ("tz", tz), ("timestamps_in", timestamps_in)):
         if given is not None and time is None:  # silently unused before: no rows' times to read them with
-            raise OptionError(f"{who}: {arg}= (CLI: --{arg}) reads the rows' times; name their DATE or TIMESTAMP "
-                              "column with time= (CLI: --time).")
+            raise OptionError(f"{who}: {optionwords.opt(arg)} reads the rows' times; name their DATE or TIMESTAMP "
+                              f"column with {optionwords.opt('time')}.")
     from_goal = named is None and not one_series and isinstance(goal, dict) and isinstance(goal.get("series"), str)
     if from_goal:
         named = goal["series"]  # type: ignore[index]
@@ -163,24 +167,29 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
             found = {c.lower(): (c, ty) for c, ty in cols}.get(time.lower())
             if found is None:
                 raise BadInputError(f"{who}: time column {time!r} is not in {source!r}; name its DATE or TIMESTAMP "
-                                    f"column with time= (CLI: --time); its columns: {sql_names(c for c, _ in cols)}."
+                                    f"column with {optionwords.opt('time')}; its columns: "
+                                    f"{sql_names(c for c, _ in cols)}."
                                     f"{did_you_mean(time, [c for c, _ in cols])}")
             if not is_point_in_time(found[1]):
                 raise BadInputError(f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or "
-                                    "TIMESTAMP; pass one (--time), or a query that makes one.")
+                                    f"TIMESTAMP; pass one ({optionwords.opt('time')}), or a query that makes one.")
             scol = None if named is None else alarmseries.check_column(
                 who, source, named, cols, found[0],
-                "; it is the one the threshold was set with: to read these rows as one series, pass series=False "
-                "(CLI: --no-series)" if from_goal else "")
+                "; it is the one the threshold was set with: to read these rows as one series, pass "
+                f"{optionwords.opt('series', False)}" if from_goal else "")
             # days in the zone the threshold was set with (its goal's tz, else a TIMESTAMPTZ's session zone), so
             # that a day here is a day as it was there (alarmspan)
             if tz is None and isinstance(goal, dict) and isinstance(goal.get("tz"), str):
                 tz = goal["tz"]
-            local = alarmzone.local_sql(found[0], found[1], alarmzone.zone(con, found[1], tz, who))
-            also = alarmtimes.sql(found[0], local, scol)
+            if timestamps_in is None and isinstance(goal, dict) and isinstance(goal.get("timestamps_in"), str):
+                timestamps_in = goal["timestamps_in"]
+            stored = alarmzone.stored_in(con, found[0], found[1], timestamps_in, who)
+            local = alarmzone.local_sql(found[0], found[1], alarmzone.zone(con, found[1], tz, who, stored), stored)
+            also = alarmtimes.sql(found[0], local, scol, stored)
         # the goal's sample weights where these rows hold the column (a sample of the later rows, as the stretch
-        # was); rows without it are each one row (every reading, checked against a cut set on a sample of them)
-        wcol = checkweights.column(goal, cols)
+        # was); rows without it are each one row (every reading, checked against a cut set on a sample of them);
+        # weight= names another column, or (False) none
+        wcol = checkweights.column(goal, cols, weight, lm.ref, source)
         parts, when, read_s, read_l, read_w = ([np.empty(0)] for _ in range(5))
         read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
         for M in feature_batches(cur, read_src, [*feats, *([wcol] if wcol else [])], read_where, who=who, also=also):
@@ -209,7 +218,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
         series_of = None if series_of is None else series_of[counts]
         local_of = None if local_of is None else local_of[counts]
     if len(s) == 0:
-        raise NoRowsError(f"{who}: {rows_of} has no rows; check the source and the filter (--source, --where).")
+        raise NoRowsError(f"{who}: {rows_of} has no rows; check the source and the filter "
+                          f"({optionwords.opts('source', 'where')}).")
     flags = s > t.value  # is_anomaly_at's rule; a NaN score flags nothing, as in SQL
     n, k = len(s), int(flags.sum())
     total = float(n if w is None else w.sum())  # the rows these stand for
@@ -226,9 +236,9 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     episodes = (alarmepisodes.count(flags, seconds, w is not None, series_of) if covered is not None else None)
     rows_per = None if covered is None or per is None else total * alarmrate.PERIODS[per] / covered
     a = f"{'an' if per == 'hour' else 'a'} {per}" if per else ""
-    here = (f"{k:,} of the {n:,} rows of {rows_of}" + checkweights.said(wcol, w, share, total)
+    here = (f"{k:,} of the {n:,} rows of {rows_of}" + checkweights.said(wcol, w, share, total, weight is None)
             + (f" ({alarmrate._period_text(covered)}"
-               + (f"; {alarmrate.WEEKENDS_UNKNOWN}" if held is not None and held.weekends_unknown else "") + ")"
+               + (f"; {alarmrate.weekends_unknown()}" if held is not None and held.weekends_unknown else "") + ")"
                if covered is not None else ""))
     rate_text = f"{share:.3%} of rows" + (f", {share * rows_per:.3g} alarms {a}" if rows_per is not None else "")
     if episodes is not None and rows_per is not None:
@@ -241,9 +251,9 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     if want is not None and want.alarms is not None and rows_per is None:
         raise BadInputError(f"{who}: its target is {want.said()}, but the {n} row(s) of {rows_of} cover no period "
                             f"of {time!r} to count them over (all at one time, or no time); widen the filter "
-                            "(--where) to a stretch of several periods.")
+                            f"({optionwords.opt('where')}) to a stretch of several periods.")
     target_share = _target_share(lm, t, goal)
-    redo = _redo(db_text, lm, name, want, target_share, source, where, time, named, tz, wcol)
+    redo = _redo(db_text, lm, name, want, target_share, source, where, time, named, tz, wcol, timestamps_in)
     if want is not None and want.alarms is not None and rows_per is not None and per is not None:
         target = want.said()
         measured = share * rows_per
@@ -329,7 +339,7 @@ def _said(head: str, target: str, here: str, rate_text: str, outside: bool, abov
 
 def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, share: float | None, source: str,
           where: str | None, time: str | None, series: str | None = None, tz: str | None = None,
-          weight: str | None = None) -> str:
+          weight: str | None = None, timestamps_in: str | None = None) -> str:
     """The command choosing the threshold again on these rows: for the same target (alarm_rate), or for the same
     share of them (a share of the training rows then set on rows like these)."""
     words = ["ad-duckdb", "threshold", db, lm.name, name, "--method", "alarm_rate"]
@@ -340,6 +350,7 @@ def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, sh
     timed = bool(time or want)  # --series and --tz read the rows' times
     words += ["--source", source] + (["--where", where] if where else [])
     words += (["--series", series] if series and timed else []) + (["--tz", tz] if tz and timed else [])
+    words += ["--timestamps-in", timestamps_in] if timestamps_in and timed else []
     words += ["--weight", weight] if weight else []
     return " ".join(_quoted(w) for w in words)
 
@@ -354,7 +365,8 @@ def _quoted(word: str) -> str:
 
 def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, source: str, *, where: str | None = None,
                     time: str | None = None, series: str | Literal[False] | None = None,
-                    tz: str | None = None) -> ThresholdCheck:
+                    tz: str | None = None, timestamps_in: str | None = None,
+                    weight: str | Literal[False] | None = None) -> ThresholdCheck:
     """Whether threshold ``name`` of ``model`` keeps its promise on the rows of ``source`` (``where``: e.g. last
     week's): the alarms per period (alarm_rate's target) or the share of rows (contamination, quantile,
     flag_budget, an alarm_rate ``rate``) it flags there, against the 95% interval it promised; ``outside`` says
@@ -379,10 +391,17 @@ def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, sourc
     tz : str, optional
         The time zone whose days are counted (e.g. 'America/Los_Angeles'); default: the one an alarm_rate threshold
         was set with, else a TIMESTAMPTZ column's session zone, a TIMESTAMP's own wall time (with ``tz``, a TIMESTAMP
-        is taken as UTC).
+        is taken as UTC unless ``timestamps_in`` names its zone).
+    timestamps_in : str, optional
+        The zone whose wall-clock times a TIMESTAMP time column holds (e.g. 'Europe/Paris'); default: the one an
+        alarm_rate threshold was set with; without one, ``tz`` takes them as UTC.
+    weight : str or False, optional
+        The column of ``source`` holding each row's sample weight (a 1-in-4 sample: 4); default: the one an
+        alarm_rate threshold was set with, where ``source`` holds it. ``False``: none, each row counted as one.
     """
     from .connarg import check_connection
     from .udfs import registry
 
     con = check_connection(con, "check_threshold")
-    return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con), series, tz)
+    return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con), series, tz,
+                 timestamps_in, weight)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import costs
+from . import costs, optionwords
 from .exceptions import BadInputError, OptionError
 from .store import Threshold
 
@@ -184,8 +184,8 @@ def check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
         raise BadInputError(f"{what}: labels must be 0 (normal) or 1 (anomaly); found values {sorted(u)[:5]}.")
     if not np.any(labels):
         raise BadInputError(f"{what}: none of the {len(labels)} labelled rows is an anomaly (label 1), so precision and "
-                            "recall are undefined; check the label column and the filter (label=, where=; CLI: --label, "
-                            "--where), which must keep some rows labelled 1.")
+                            f"recall are undefined; check the label column and the filter "
+                            f"({optionwords.opts('label', 'where')}), which must keep some rows labelled 1.")
 
 
 def pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:
@@ -208,7 +208,7 @@ def percent_hint(target: float | None) -> str:
     if target is None or not 1.0 < float(target) <= 100.0:
         return ""
     share = f"{float(target) / 100:g}"
-    return f"; did you mean target={share} (CLI: --target {share}), for {float(target):g}%?"
+    return f"; did you mean {optionwords.opt('target', float(share))}, for {float(target):g}%?"
 
 
 TARGETED = ("min_precision", "min_recall", "flag_budget")
@@ -221,7 +221,7 @@ def goal_target(method: str, target: float | None) -> float:
         # the example fits the goal: a budget of 0.9 would flag 90% of rows
         what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
             f"the {method[4:]} to reach, e.g. 0.9"
-        raise OptionError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), {what}; got "
+        raise OptionError(f"Threshold goal {method!r} needs {optionwords.opt('target')} in (0, 1], {what}; got "
                           f"{target!r}{percent_hint(target) or '.'}")
     return float(target)
 
@@ -234,7 +234,7 @@ def check_goal_labels(s: np.ndarray, y: np.ndarray, method: str) -> None:
         # chosen on them stored a threshold flagging every row as "precision 1.000, recall 1.000"
         raise BadInputError(f"threshold {method!r}: none of the {len(y)} labelled rows is normal (label 0), so precision "
                             "is 1 at every threshold and the goal would pick one that flags every row; check the label "
-                            "column and the filter (label=, where=; CLI: --label, --where), which must keep some rows "
+                            f"column and the filter ({optionwords.opts('label', 'where')}), which must keep some rows "
                             "labelled 0.")
 
 
@@ -283,12 +283,12 @@ def from_goal(
     if c is None:
         check_goal_labels(s, y, method)
     if (miss_cost is not None or alarm_cost is not None or anomaly_share is not None) and method != "min_cost":
-        raise OptionError(f"miss_cost=, alarm_cost= and anomaly_share= (CLI: --miss-cost, --alarm-cost, "
-                          f"--anomaly-share) are for min_cost, not {method!r}.")
+        raise OptionError(f"{optionwords.opts('miss_cost', 'alarm_cost', 'anomaly_share')} are for min_cost, not "
+                          f"{method!r}.")
     prices = costs.prices(miss_cost, alarm_cost, anomaly_share, f"threshold {method!r} needs") \
         if method == "min_cost" else None
     if confident and method not in ("min_precision", "min_recall"):
-        raise OptionError(f"confident= (CLI: --confident) is for min_precision and min_recall, not {method!r}.")
+        raise OptionError(f"{optionwords.opt('confident')} is for min_precision and min_recall, not {method!r}.")
     c = curve(s, y) if c is None else c
     label = name or method
     if method == "max_f1":
@@ -303,7 +303,7 @@ def from_goal(
     target = goal_target(method, target)
     if confident and target >= 1.0:
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
-        raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
+        raise OptionError(f"With {optionwords.opt('confident', True)} {method[4:]} can never reach 1 at the lower end "
                           "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
     which = "the lower end of its 95% interval" if confident else ""
     if method == "min_precision":

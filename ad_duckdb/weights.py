@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import pysource, smallpaired
+from . import optionwords, pysource, smallpaired
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import did_you_mean, is_numeric_type
 from .sqltext import shell_word, sql_name, sql_names, typed_from
@@ -42,15 +42,15 @@ def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tupl
     if not isinstance(weight, str) or not weight:
         from .labelled import _given_label  # not at the top: labelled imports this module
 
-        raise BadInputError(f"Model {ref!r}: weight= (CLI: --weight) must name the column of {source!r} holding each "
-                            f"row's weight (how many rows it stands for, e.g. 50 for normal rows sampled 1 in 50); "
+        raise BadInputError(f"Model {ref!r}: {optionwords.opt('weight')} must name the column of {source!r} holding "
+                            f"each row's weight (how many rows it stands for, e.g. 50 for normal rows sampled 1 in 50); "
                             f"got {_given_label(weight, 'weight')}.")
     types = {c.lower(): (c, t) for c, t in cols}
     if weight.lower() not in types:
         raise SourceNotFoundError(f"Model {ref!r}: weight column {weight!r} is not in {source!r}; its columns: "
                                   f"{sql_names(c for c, _ in cols)}.{did_you_mean(weight, [c for c, _ in cols])}")
     if weight.lower() == label.lower():
-        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is the label column; weight= (CLI: --weight) "
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is the label column; {optionwords.opt('weight')} "
                             "names another column, holding how many rows each labelled row stands for.")
     name, kind = types[weight.lower()]
     if not is_numeric_type(kind):
@@ -83,21 +83,21 @@ def check_values(ref: str, source: str, where: str | None, weight: str, w: np.nd
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is NULL (or NaN) in {bad} of the {len(w)} rows of "
                             f"{on}, which then count as no known number of rows; fill it (a row sampled with "
                             f"certainty has weight 1: {_query(f'coalesce(nullif({col}, {NAN_SQL}), 1)', col, source)} "
-                            f"with the same weight={weight!r}), or leave those rows out with where= (CLI: --where) "
-                            f"'{col} IS NOT NULL AND NOT isnan({col})'.")
+                            f"with the same {optionwords.opt('weight', weight)}), or leave those rows out with "
+                            f"{optionwords.opt('where', f'{col} IS NOT NULL AND NOT isnan({col})')}.")
     bad = int((w < 0).sum())
     if bad:
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is negative in {bad} of the {len(w)} rows of {on} "
                             f"(lowest {float(w.min()):g}); a weight is how many rows a row stands for, 0 or more: fix "
-                            f"the column, or leave those rows out with where= (CLI: --where) '{col} >= 0'.")
+                            f"the column, or leave those rows out with {optionwords.opt('where', f'{col} >= 0')}.")
     bad = int(np.isinf(w).sum())
     if bad:
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is infinite in {bad} of the {len(w)} rows of {on}; "
                             "a weight is a finite number of rows (an inclusion probability of 0 has no inverse): fix "
-                            "the column or leave those rows out with where= (CLI: --where).")
+                            f"the column or leave those rows out with {optionwords.opt('where')}.")
     if not (w > 0).any():
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is 0 in every one of the {len(w)} rows of {on}, so "
-                            "they count as no rows; check that weight= (CLI: --weight) names the column of how many "
+                            f"they count as no rows; check that {optionwords.opt('weight')} names the column of how many "
                             "rows each one stands for (1 for a row not sampled down).")
 
 

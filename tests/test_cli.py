@@ -658,7 +658,7 @@ def test_table_cells_are_cut_at_a_boundary_with_an_ellipsis() -> None:
 
 def test_manual_threshold_without_value_names_the_option(model_db: str) -> None:
     out = fails_in_one_line("threshold", model_db, "tx_ae", "m", "--method", "manual")
-    assert "needs a finite value= (CLI: --value)" in out
+    assert "needs a finite --value, e.g. --value 3.5" in out
 
 
 def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) -> None:
@@ -1056,9 +1056,9 @@ def test_a_source_duckdb_cannot_read_is_named_without_duckdbs_excerpt_of_our_que
 def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(model_db: str) -> None:
     out = run("threshold", model_db, "tx_ae", "f1", "--method", "max_f1", "--source", "transactions", "--label", "label")
     assert "note: " in out and "was trained on" in out
-    assert "(CLI: --target)" in fails_in_one_line("threshold", model_db, "tx_ae", "p", "--method", "min_precision",
+    assert "needs --target in (0, 1]" in fails_in_one_line("threshold", model_db, "tx_ae", "p", "--method", "min_precision",
                                                  "--source", "transactions", "--label", "label")
-    assert "(CLI: --source, --label)" in fails_in_one_line("threshold", model_db, "tx_ae", "b", "--method", "max_f1")
+    assert "pass --source and --label" in fails_in_one_line("threshold", model_db, "tx_ae", "b", "--method", "max_f1")
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p95', count) FROM transactions")
     assert "is_anomaly_at('tx_ae', 'threshold_name', count, amount)" in out
 

@@ -14,7 +14,8 @@
       a sample of the stretch (1 in 4 kept: 4); with time, series (the column telling apart several series in one
       table, a sensor's id: episodes are runs within each) and tz (the zone whose days count, 'America/Los_Angeles';
       default: a TIMESTAMPTZ's in the profile's settings: {TimeZone: ...}, a TIMESTAMP's own wall time; with tz a
-      TIMESTAMP is taken as UTC, so leave it out for a TIMESTAMP of local wall times)
+      TIMESTAMP is taken as UTC, as its statement says), timestamps_in (the zone whose wall-clock times a TIMESTAMP
+      holds, 'Europe/Paris' for a Paris logger's: its days are that zone's unless tz names others)
 
   In a post_hook (after the model's rows are built; transaction: false, see below):
     {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
@@ -31,7 +32,7 @@
 {% macro ad_duckdb_set_threshold(model, name, method, value=none, target=none, source=none, label=none, where=none,
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
                                  per_hour=none, per_day=none, per_week=none, time=none,
-                                 weight=none, series=none, tz=none) %}
+                                 weight=none, series=none, tz=none, timestamps_in=none) %}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
@@ -49,7 +50,7 @@
   {%- set given = {'value': value, 'target': target, 'label': label, 'where': where, 'miss_cost': miss_cost,
                    'alarm_cost': alarm_cost, 'anomaly_share': anomaly_share, 'rate': rate, 'per_hour': per_hour,
                    'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight,
-                   'series': series, 'tz': tz} -%}
+                   'series': series, 'tz': tz, 'timestamps_in': timestamps_in} -%}
   {#- the release this file came from (the package's dbt_project.yml version): the plugin refuses another's copy -#}
   {%- set package_version = '0.1.1' -%}
   {%- set options = {} -%}
