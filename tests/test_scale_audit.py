@@ -84,3 +84,33 @@ def test_generator_rows_are_those_of_the_first_algorithm(tmp_path: Path, rows: i
     np.testing.assert_array_equal(np.asarray(kinds["transaction_id"]), want["planted"])
     assert list(kinds["kind"]) == list(want["kinds"])
     assert planted == {k: int((want["kinds"] == k).sum()) for k in KINDS}
+
+
+def _shared_by_hand(seconds: np.ndarray, series: np.ndarray | None) -> int:
+    seen: set[tuple[float, float]] = set()
+    shared = 0
+    for i, t in enumerate(seconds):
+        if not np.isfinite(t):
+            continue
+        key = (0.0 if series is None else float(series[i]), float(t))
+        shared += key in seen
+        seen.add(key)
+    return shared
+
+
+@pytest.mark.parametrize("with_series", [False, True])
+def test_shared_times_counts_rows_repeating_a_time_of_their_series(with_series: bool) -> None:
+    """alarm_rate's check that runs can be told in time order counts the rows sharing a time with an earlier row of
+    their series by sorting, not by ``np.unique(axis=0)`` of (series, time) pairs, which took a third of a 10
+    million row alarm_rate's run (42 of 127 s); the count is the same: NaN times left out, each series apart."""
+    from ad_duckdb import alarmepisodes
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 7, 300):
+        t = rng.integers(0, 40, n).astype(np.float64)
+        t[rng.random(n) < 0.1] = np.nan
+        s = rng.integers(0, 4, n).astype(np.float64) * 1e17 if with_series else None  # hash()::DOUBLE-sized
+        assert alarmepisodes.shared_times(t, s) == _shared_by_hand(t, s), n
+    t = np.arange(1000.0)
+    assert alarmepisodes.shared_times(t, np.zeros(1000) if with_series else None) == 0
+    assert alarmepisodes.shared_times(np.full(5, np.nan), None) == 0
