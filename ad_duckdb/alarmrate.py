@@ -30,6 +30,7 @@ from . import (
     categorical,
     notes,
     pysource,
+    trainsample,
     weights,
 )
 from .exceptions import BadInputError, NoRowsError, OptionError
@@ -435,8 +436,10 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         if keep is not None:
             keep[alarmpromise.KEY] = alarmpromise.make(value, None, None, None, None, None, (lo, hi), n)
     if trained:
-        on += f"; {trained} of these rows are rows {lm.ref} was trained on"
-        notes.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
+        sampled = trainsample.learned_part(lm.ref, lm.rec.train_rows, lm.rec.metrics, trained)
+        sampled = f" ({sampled})" if sampled else ""
+        on += f"; {trained} of these rows are rows {lm.ref} was trained on{sampled}"
+        notes.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on{sampled}, which score "
                    "lower than rows it did not see; a rate set on them flags more on later rows. Choose it on a "
                    "stretch after the training rows.")
     if not 0.5 <= flagged / share <= 2.0:

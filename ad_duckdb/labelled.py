@@ -34,6 +34,7 @@ from . import (
     repeatedrows,
     store,
     thresholds,
+    trainsample,
     weights,
 )
 from .connarg import check_connection
@@ -685,6 +686,9 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         held = f"({given}) AND NOT ({trained})" if given else f"NOT ({trained})"
         how = (f"its training filter was {tw!r}; use {_where_fix(held)} or another held-out filter "
                "for an estimate on unseen rows")
+    sampled = trainsample.learned_part(lm.ref, then, m, int(n))
+    if sampled:  # most of the rows unseen by the network: optimistic on the sample's share of them alone
+        how += f"; {sampled}"
     return f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how})."
 
 

@@ -114,3 +114,49 @@ def test_shared_times_counts_rows_repeating_a_time_of_their_series(with_series: 
     t = np.arange(1000.0)
     assert alarmepisodes.shared_times(t, np.zeros(1000) if with_series else None) == 0
     assert alarmepisodes.shared_times(np.full(5, np.nan), None) == 0
+
+
+def _sampled_model(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    import ad_duckdb
+
+    con = ad_duckdb.connect(str(tmp_path / "s.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT range AS id, DATE '2026-01-01' + (range % 20)::INT AS day, "
+                "(range * 7919) % 97 AS a, (range * 104729) % 1000 / 10.0 AS b, (range % 50 = 0)::INT AS label "
+                "FROM range(4000)")
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], epochs=2, max_train_rows=400)
+    return con
+
+
+def test_alarm_rate_on_a_sampled_models_rows_says_how_many_it_learned_from(tmp_path: Path) -> None:
+    """A model of a table above max_train_rows learned from a sample (here 400 of 4000 rows): alarm_rate on the
+    table said "4000 of these rows are rows m@1 was trained on, which score lower than rows it did not see", when
+    nine in ten of them it never saw; it says the sample, and about how many of these rows it holds."""
+    import ad_duckdb
+
+    con = _sampled_model(tmp_path)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            t = ad_duckdb.set_threshold(con, "m", "r", "alarm_rate", rate="2%", source="t")
+        said = [str(w.message) for w in caught if "trained on" in str(w.message)]
+        assert len(said) == 1, [str(w.message) for w in caught]
+        assert ("the network of m@1 learned from a seeded sample of 400 of its 4,000 training rows, about 400 of "
+                "these") in said[0], said
+        assert "about 400 of these" in t.chosen_on, t.chosen_on
+    finally:
+        con.close()
+
+
+def test_evaluate_on_a_sampled_models_rows_says_how_many_it_learned_from(tmp_path: Path) -> None:
+    """The same for evaluate's note that its figures are optimistic on rows the model was trained on: a sampled
+    model learned from about a tenth of them."""
+    import ad_duckdb
+
+    con = _sampled_model(tmp_path)
+    try:
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label")
+        said = [n for n in rep.notes if "trained on" in n]
+        assert len(said) == 1, rep.notes
+        assert ("the network of m@1 learned from a seeded sample of 400 of its 4,000 training rows, about 400 of "
+                "these") in said[0], said
+    finally:
+        con.close()
