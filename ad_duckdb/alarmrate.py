@@ -233,10 +233,10 @@ def _in_time(scores: np.ndarray, seconds: np.ndarray, series: np.ndarray | None 
 
 
 def _spread(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, in_time: np.ndarray,
-            acf: np.ndarray, w: np.ndarray | None) -> alarmperiods.PeriodSpread | None:
-    """What the stretch's periods say of later ones (alarmperiods)."""
+            acf: np.ndarray, w: np.ndarray | None, ranks: np.ndarray | None = None) -> alarmperiods.PeriodSpread | None:
+    """What the stretch's periods say of later ones (alarmperiods); ``ranks``: ``in_time``'s, where ranked."""
     return alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per,
-                               alarmperiods.lag1(in_time), w, acf)
+                               alarmperiods.lag1(in_time, ranks), w, acf)
 
 
 def _by_period(sp: alarmperiods.PeriodSpread | None, per: str, covered: float) -> str:
@@ -414,9 +414,10 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         in_time = _in_time(s, seconds_of, series_of)
         # the patterns' check reads the raw one: a drift lifts every lag, which the mean's correction then took
         # for a stretch worth one independent reading, and no drift stood out
-        raw = alarmacf.normal_acf(in_time, debiased=False)
+        ranks = alarmacf.mid_ranks(in_time)  # once for both correlations
+        raw = alarmacf.normal_acf(in_time, debiased=False, ranks=ranks)
         acf = alarmacf.debias(raw, len(in_time))
-        sp = _spread(s > value, seconds_of, per, rows_per, in_time, acf, w)
+        sp = _spread(s > value, seconds_of, per, rows_per, in_time, acf, w, ranks)
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
                + _by_period(sp, per, covered)

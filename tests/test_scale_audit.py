@@ -160,3 +160,20 @@ def test_evaluate_on_a_sampled_models_rows_says_how_many_it_learned_from(tmp_pat
                 "these") in said[0], said
     finally:
         con.close()
+
+
+def test_alarm_rate_ranks_its_scores_once_with_the_same_statistics() -> None:
+    """The lag-1 correlation and the autocorrelation at every lag both read the scores' ranks (ties: their mean
+    rank); alarm_rate ranks its scores in time order once for both (a sort of 10 million scores each, ~10% of the
+    run), and each gives what it gives ranking them itself."""
+    from scipy.stats import rankdata
+
+    from ad_duckdb import alarmacf, alarmperiods
+
+    rng = np.random.default_rng(2)
+    x = np.round(np.cumsum(rng.normal(size=3000)) + rng.normal(size=3000), 1)  # ties
+    ranks = alarmacf.mid_ranks(x)
+    np.testing.assert_array_equal(ranks, rankdata(x) - 1)
+    assert alarmperiods.lag1(x, ranks) == alarmperiods.lag1(x)
+    np.testing.assert_array_equal(alarmacf.normal_acf(x, False, ranks), alarmacf.normal_acf(x, False))
+    assert len(alarmacf.mid_ranks(np.empty(0))) == 0
