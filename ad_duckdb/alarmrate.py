@@ -323,7 +323,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     read_l.append(wall)
                     read_s.append(series_id)
                 if wcol:  # the weight read last of the columns: the rest as without one
-                    read_w.append(M[:, -1])
+                    read_w.append(M[:, -1].copy())  # a view would keep the batch's features alive
                     M = M[:, :-1]
                 parts.append(lm.scores(categorical.inputs(lm.rec.features, M)).astype(np.float64))
                 bar.advance(len(M))
