@@ -41,18 +41,29 @@ def _normal_scores(p: np.ndarray) -> np.ndarray:
     return np.interp(np.log(p) - np.log1p(-p), _LOGIT, _Q)
 
 
-def normal_acf(scores: np.ndarray, debiased: bool = True) -> np.ndarray:
+def mid_ranks(x: np.ndarray) -> np.ndarray:
+    """Each value's rank from 0, ties their mean rank (scipy's ``rankdata`` less 1).
+
+    Why its own function: alarm_rate reads both the lag-1 correlation (alarmperiods) and every lag's (here) off the
+    ranks of the same scores in time order, and ranking 10 million of them is a sort; it ranks them once."""
+    x = np.asarray(x, dtype=np.float64)
+    if not len(x):
+        return np.empty(0)
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    return np.asarray((np.cumsum(counts) - (counts + 1) / 2.0)[inverse])
+
+
+def normal_acf(scores: np.ndarray, debiased: bool = True, ranks: np.ndarray | None = None) -> np.ndarray:
     """The autocorrelation r_1 .. r_{n-1} of the scores' ranks as normal scores (ties: their mean rank), scores in
     time order, less the bias of the stretch's own mean (``debiased``); empty for fewer than 3 scores or all
-    tied."""
+    tied. ``ranks``: the scores' ``mid_ranks`` where the caller has them."""
     x = np.asarray(scores, dtype=np.float64)
     n = len(x)
     if n < 3:
         return np.empty(0)
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    if len(counts) < 2:
+    rank = mid_ranks(x) if ranks is None else ranks
+    if rank.max() == rank.min():
         return np.empty(0)
-    rank = (np.cumsum(counts) - (counts + 1) / 2.0)[inverse]  # from 0
     z = _normal_scores((rank + 0.5) / n)
     z -= z.mean()
     acov = _autocovariance(z)

@@ -42,9 +42,17 @@ def shared_times(seconds: np.ndarray, series: np.ndarray | None = None) -> int:
     """How many rows share their time with an earlier row of their series (0: runs can be told)."""
     t = np.asarray(seconds, dtype=np.float64)
     ok = np.isfinite(t)
-    s = np.zeros(len(t)) if series is None else np.asarray(series, dtype=np.float64)
-    pairs = np.stack([s[ok], t[ok]], axis=1)
-    return int(ok.sum()) - len(np.unique(pairs, axis=0)) if ok.any() else 0
+    if not ok.any():
+        return 0
+    # Why sorted rather than np.unique(axis=0) of (series, time) pairs: that took 40 s of a 10-million-row
+    # alarm_rate run; a sort by time, then series, and a look at each row's predecessor takes a few
+    if series is None:
+        ts = np.sort(t[ok])
+        return int(np.count_nonzero(ts[1:] == ts[:-1]))
+    s = np.asarray(series, dtype=np.float64)[ok]
+    order = np.lexsort((t[ok], s))
+    ts, ss = t[ok][order], s[order]
+    return int(np.count_nonzero((ts[1:] == ts[:-1]) & (ss[1:] == ss[:-1])))
 
 
 def text(episodes: int | None, flagged: int, per: str, rows_per: float, rows: int, shared: int = 0,

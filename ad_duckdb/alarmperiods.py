@@ -78,15 +78,14 @@ def period_of(seconds: np.ndarray, length: float) -> np.ndarray:
     return out
 
 
-def lag1(scores: np.ndarray) -> float:
+def lag1(scores: np.ndarray, ranks: np.ndarray | None = None) -> float:
     """The lag-1 correlation of scores in time order, as of normal scores of their ranks (Spearman's, turned into
     the Gaussian one by 2 sin(pi r / 6), so a skewed score's outliers do not lead it), less its small-sample bias
     (Kendall's (1 + 3r) / n); 0 for none or a negative one, at most ``MOST_LAG1``."""
     x = np.asarray(scores, dtype=np.float64)
     if len(x) < 3:
         return 0.0
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    rank = (np.cumsum(counts) - (counts + 1) / 2.0)[inverse]  # ties: their mean rank
+    rank = alarmacf.mid_ranks(x) if ranks is None else ranks  # ties: their mean rank
     a, b = rank[:-1] - rank[:-1].mean(), rank[1:] - rank[1:].mean()
     den = math.sqrt(float(a @ a) * float(b @ b))
     if den == 0:

@@ -31,6 +31,7 @@ from . import (
     notes,
     optionwords,
     pysource,
+    trainsample,
     weights,
 )
 from .exceptions import BadInputError, NoRowsError, OptionError
@@ -240,10 +241,10 @@ def _in_time(scores: np.ndarray, seconds: np.ndarray, series: np.ndarray | None 
 
 
 def _spread(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, in_time: np.ndarray,
-            acf: np.ndarray, w: np.ndarray | None) -> alarmperiods.PeriodSpread | None:
-    """What the stretch's periods say of later ones (alarmperiods)."""
+            acf: np.ndarray, w: np.ndarray | None, ranks: np.ndarray | None = None) -> alarmperiods.PeriodSpread | None:
+    """What the stretch's periods say of later ones (alarmperiods); ``ranks``: ``in_time``'s, where ranked."""
     return alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per,
-                               alarmperiods.lag1(in_time), w, acf)
+                               alarmperiods.lag1(in_time, ranks), w, acf)
 
 
 def _by_period(sp: alarmperiods.PeriodSpread | None, per: str, covered: float) -> str:
@@ -338,7 +339,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     read_l.append(wall)
                     read_s.append(series_id)
                 if wcol:  # the weight read last of the columns: the rest as without one
-                    read_w.append(M[:, -1])
+                    read_w.append(M[:, -1].copy())  # a view would keep the batch's features alive
                     M = M[:, :-1]
                 parts.append(lm.scores(categorical.inputs(lm.rec.features, M)).astype(np.float64))
                 bar.advance(len(M))
@@ -430,9 +431,10 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         in_time = _in_time(s, seconds_of, series_of)
         # the patterns' check reads the raw one: a drift lifts every lag, which the mean's correction then took
         # for a stretch worth one independent reading, and no drift stood out
-        raw = alarmacf.normal_acf(in_time, debiased=False)
+        ranks = alarmacf.mid_ranks(in_time)  # once for both correlations
+        raw = alarmacf.normal_acf(in_time, debiased=False, ranks=ranks)
         acf = alarmacf.debias(raw, len(in_time))
-        sp = _spread(s > value, seconds_of, per, rows_per, in_time, acf, w)
+        sp = _spread(s > value, seconds_of, per, rows_per, in_time, acf, w, ranks)
         on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
                + _by_period(sp, per, covered)
@@ -452,8 +454,10 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         if keep is not None:
             keep[alarmpromise.KEY] = alarmpromise.make(value, None, None, None, None, None, (lo, hi), n)
     if trained:
-        on += f"; {trained} of these rows are rows {lm.ref} was trained on"
-        notes.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
+        sampled = trainsample.learned_part(lm.ref, lm.rec.train_rows, lm.rec.metrics, trained)
+        sampled = f" ({sampled})" if sampled else ""
+        on += f"; {trained} of these rows are rows {lm.ref} was trained on{sampled}"
+        notes.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on{sampled}, which score "
                    "lower than rows it did not see; a rate set on them flags more on later rows. Choose it on a "
                    "stretch after the training rows.")
     if not 0.5 <= flagged / share <= 2.0:

@@ -22,8 +22,9 @@ def sql(time: str, local: str | None, series: str | None, stored: str | None = N
 
 def split(M: np.ndarray, local: bool, series: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A batch read with ``sql``'s columns as (the columns before them, times, wall times, series); an empty array
-    for each not read."""
+    for each not read. The times and series are copies: a view kept past the batch keeps its every feature alive
+    until the last batch was read (10 million rows of 40 columns: 3.2 GB)."""
     extra = 1 + int(local) + int(series)
     rest, tail = M[:, :-extra], M[:, -extra:]
     empty = np.empty(0)
-    return rest, tail[:, 0], tail[:, 1] if local else empty, tail[:, -1] if series else empty
+    return rest, tail[:, 0].copy(), tail[:, 1].copy() if local else empty, tail[:, -1].copy() if series else empty

@@ -65,6 +65,7 @@ from . import (
     textwidth,
     thresholds,
     trainhold,
+    trainsample,
     udfs,
     unattached,
     usageerrors,
@@ -1090,7 +1091,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             stored = True
             con = held.con
             m = info.metrics
-            sample = _sample_size(info.train_rows, m)
+            sample = trainsample.sample_size(info.train_rows, m)
             if out_format == "json":
                 _print_trained(con, info, contamination, sample, carry_thresholds)
                 return
@@ -1786,7 +1787,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "views_calling": [{"view": v, "calls": refs} for v, refs in calling]}
             click.echo(jsonvalues.dumps(doc, indent=1))
             return
-        sample = _sample_size(rec.train_rows, rec.metrics)
+        sample = trainsample.sample_size(rec.train_rows, rec.metrics)
         if sample is None:
             rows = f"{rec.train_rows} rows of {rec.source}"
         else:
@@ -1900,19 +1901,6 @@ def _metric_text(v: Any) -> str:
     if isinstance(v, list) and any(isinstance(x, float) for x in v):
         return "[" + ", ".join(_metric_text(x) for x in v) + "]"
     return str(v)
-
-
-def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int | None:
-    """The rows the network learned from, when a source above max_train_rows was sampled; else None.
-
-    Why: ``train_rows`` counts the rows the thresholds were scored on, all of the source's; read alone, it said a
-    model of a 10M-row table had learned from all of them, not from its seeded sample of 1M.
-    """
-    m = metrics or {}
-    used, held_out = m.get("train_rows_used"), m.get("validation_rows")
-    if not isinstance(used, int) or not isinstance(held_out, int) or not isinstance(train_rows, int):
-        return None
-    return used + held_out if used + held_out < train_rows else None
 
 
 _WEIGHT = click.option(

@@ -199,7 +199,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                 read_l.append(wall)
                 read_s.append(series_id)
             if wcol:  # read last of the columns, before the times
-                read_w.append(M[:, -1])
+                read_w.append(M[:, -1].copy())  # a view would keep the batch's features alive
                 M = M[:, :-1]
             parts.append(lm.scores(categorical.inputs(lm.rec.features, M)).astype(np.float64))
     finally:
