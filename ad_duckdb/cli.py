@@ -1352,6 +1352,9 @@ _TIME = click.option(
               "each row ('tx_ae@3', also when MODEL is a bare 'tx_ae'), so that a history table appended to across "
               "retrains says which version scored which rows. A table written without it takes it after ALTER TABLE "
               "t ADD COLUMN anomaly_model VARCHAR.")
+@click.option("--mse", is_flag=True, help="Also write anomaly_mse, each row's mean squared reconstruction error "
+              "(about 1 for a typical training row): BigQuery ML's mean_squared_error, as the SQL function "
+              "anomaly_mse gives it.")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--threshold", "threshold", default="default", show_default=True, metavar="NAME",
               help="The stored threshold is_anomaly is read at, as is_anomaly_at(MODEL, NAME, ...) reads it (BigQuery "
@@ -1374,7 +1377,7 @@ _TIME = click.option(
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
           replace_partition: tuple[str, ...], replace_where: str | None, explain: bool, model_column: bool,
           columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None, quiet: bool,
-          attach: tuple[str, ...], threshold: str) -> None:
+          attach: tuple[str, ...], threshold: str, mse: bool) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1449,7 +1452,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
                                             watched=watched, progress=not quiet, model_column=model_column,
                                             partition=partition, replaced=replaced, where=where,
-                                            threshold=threshold)
+                                            threshold=threshold, mse=mse)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1511,7 +1514,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         extra = _features_hidden(con, model, columns, out_format) or extra
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None,
-                             adds=["anomaly_explain"], model_column=model_column, threshold=threshold)
+                             adds=["anomaly_explain"], model_column=model_column, threshold=threshold, mse=mse)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
         args = ", ".join(quote_ident(f) for f in feats)
@@ -1599,7 +1602,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                 watched: ScoredTop | None = None, progress: bool = False,
                 model_column: bool = False, partition: list[str] | None = None,
                 replaced: list[int] | None = None, where: replacewhere.Where | None = None,
-                threshold: str = "default") -> tuple[int, int]:
+                threshold: str = "default", mse: bool = False) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``); ``partition``:
     the --replace-partition columns; ``replaced``: gets the rows they replaced, once committed; ``where``: the
@@ -1608,7 +1611,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, progress=progress, model_column=model_column, replace_partition=partition or None,
                   replace_where=where.text if where is not None else None, _added_top=added, _scored_top=watched,
-                  _replaced=replaced, threshold=threshold)
+                  _replaced=replaced, threshold=threshold, mse=mse)
     held = _row_count(con, into) if append else n
     if partition:
         # Why the rows replaced: a rerun's log then tells a day re-scored (200 replaced by 200) from a day added

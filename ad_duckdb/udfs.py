@@ -33,6 +33,7 @@ from .exceptions import (
     ModelNotFoundError,
 )
 from .frames import IMPUTED_TYPE, imputed_map
+from .msevalues import mse
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 from .shapley import ranked
@@ -513,12 +514,10 @@ def _terms(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
 
 def _mse(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     # Why a function of its own: BigQuery ML's ML.DETECT_ANOMALIES gives mean_squared_error, which users migrating
-    # look for. The reconstruction term is the square root of the mean squared error over the features (each
-    # column's in units of its typical error; nn.ScoringGraph), so its square is that mean, 1 for a typical row
-    s, t = lm.terms(X)
+    # look for (score's mse=True column has the same values: msevalues)
+    s, m = mse(lm, X)
     check_order(lm, X, s, "anomaly_mse")
-    rec = t[:, 0]
-    return to_arrow(np.ascontiguousarray(rec * rec), pa.float64())
+    return to_arrow(m, pa.float64())
 
 
 def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
