@@ -1515,6 +1515,7 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
 
 @attachedmodels.names_the_file
 @indexcols.keeps_index  # a frame indexed by its times (a pandas time series) is read with them, as score reads it
+@indexcols.keeps_times  # and so is one whose index of times has no name (pd.date_range(...) as the index)
 def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None,
                           *, time: str | None = None) -> Any:
     """Write ``<model>_v<version>_scores_over_time.png`` in ``out_dir``: the score of every row of ``source``
