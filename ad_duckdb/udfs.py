@@ -386,7 +386,40 @@ def _apply(
     out_type: pa.DataType,
     extra: Any = None,
 ) -> pa.Array:
-    """``compute`` once per distinct model in the model column, on that model's rows; NULL where the model is NULL."""
+    """``compute`` once per distinct model in the model column, on that model's rows; NULL where the model is NULL.
+    A Ctrl-C meanwhile is raised again saying what it stopped (``_said_interrupt``)."""
+    try:
+        return _apply_groups(registry, func, model_col, cols, compute, out_type, extra)
+    except KeyboardInterrupt as e:
+        raise _said_interrupt(e, func, model_col) from None
+
+
+def _said_interrupt(e: KeyboardInterrupt, func: str, model_col: Any) -> KeyboardInterrupt:
+    """The KeyboardInterrupt (``Terminated`` after a SIGTERM) to raise for one that landed in ``func``'s Python: its
+    class kept, its text saying the query was stopped, not wrong.
+
+    Why: DuckDB passes a SQL function's exception on as "Invalid Input Error: Python exception occurred while executing
+    the UDF: KeyboardInterrupt: " with the exception's text after it, and a Ctrl-C's is empty, so a user's own
+    con.sql(...) stopped with Ctrl-C read as a wrong query. DuckDB's class stays (the function cannot change it);
+    ``interrupts.signalled`` still knows the text."""
+    if str(e):  # already said (a nested call), or a message of its own
+        return e
+    model = next((m for m in model_col.to_pylist() if m is not None), None)
+    call = f"{func}({model!r}, ...)" if model is not None else f"{func}(...)"
+    how = "SIGTERM" if type(e).__name__ == "Terminated" else "Ctrl-C"
+    return type(e)(f"{how} stopped the query in {call}; the query itself is fine: run it again (DuckDB reports an "
+                   "interrupted SQL function as this Invalid Input Error)")
+
+
+def _apply_groups(
+    registry: Registry,
+    func: str,
+    model_col: Any,
+    cols: Sequence[Any],
+    compute: Callable[[LoadedModel, np.ndarray, Any], pa.Array],
+    out_type: pa.DataType,
+    extra: Any = None,
+) -> pa.Array:
     model_col = _plain_strings(model_col)
     if extra is not None:
         extra = _plain_strings(extra)
