@@ -41,6 +41,7 @@ from . import (
     replacewhere,
     store,
     thresholds,
+    totalsrow,
     trainhold,
     trainscores,
     workfolder,
@@ -1487,7 +1488,8 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
 @attachedmodels.names_the_file
 def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None) -> Any:
     """Write ``<model>_v<version>_scores.png`` in ``out_dir`` (``tx_ae_v1_scores.png``): a histogram of the scores
-    of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path.
+    of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path. A
+    spreadsheet's totals row (the top-scored row, the sum of all the others) is left out, and the title says so.
     For choosing a threshold without labels (CLI: ``ad-duckdb score ... --plots DIR``); with labels,
     ``evaluate(plots_dir=)`` draws precision and recall.
 
@@ -1503,14 +1505,16 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
             metrics.plots_folder(out_dir, lm.ref)
         # one narrow column kept beside the score: the plot needs the scores only
         tally: list[DriftTally] = []
+        watch = ScoredTop(len(lm.feature_names), sums=True)  # the top-scored row, for a spreadsheet's totals row
         with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"],
-                                                tally=tally)[1:], model, source) as cur:
+                                                tally=tally, watch=watch)[1:], model, source) as cur:
             scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
         _drift_note(tally, source)
-        shown = shown_source(source, n=40)
+        s, shown = totalsrow.without_totals_row(np.asarray(scores, dtype=np.float64), watch,
+                                                shown_source(source, n=40))
         if out_dir is None:
-            return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)
-        return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
+            return metrics.scores_figure(s, lm.ref, lm.thresholds, shown)
+        return metrics.plot_scores(s, out_dir, lm.ref, lm.thresholds, shown)
 
 
 @attachedmodels.names_the_file

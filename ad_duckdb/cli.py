@@ -1368,7 +1368,8 @@ _TIME = click.option(
               "json prints what was written as one object (model, table, rows_written, table_rows, appended; with "
               "--replace-partition, rows_replaced).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
-              "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
+              "rows each flags (PNG; a spreadsheet's totals row left out, as its title says): where to cut without "
+              "labels; for a source with a date or timestamp column, "
               "also the scores over time.")
 @_TIME
 @click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
