@@ -2908,7 +2908,7 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float, robust: 
         # this line printed alone, so the reader could not tell what the row was judged with
         used = _column_number(spec, scored)
         at = f"{median}, its median" if used == median else f"{used} (median {median})"
-        return f"value {shown}: missing, scored at its most typical value beside the others: {at}"
+        return f"value {shown}: missing, scored at its most typical value beside the others: {at}{_fill_beyond(spec, scored, robust)}"
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
         # Why .10g: a large value with no spread (epoch seconds) must not print as 1.7e+09
@@ -2917,9 +2917,7 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float, robust: 
     # value, where robust training (the default) takes the 0.5% and 99.5% quantiles, and a reader who had trained
     # on a row of 3,000 took the line for a mistake
     # to the digits of the typical range printed beside it
-    bottom, top = (_typical_number(spec, float(v)) for v in raw_values(spec, np.array([spec.lo, spec.hi])))
-    held = (f"99% of training values were between {bottom} and {top}" if robust else
-            f"every training value was between {bottom} and {top}")
+    bottom, top, held = _range_held(spec, robust)
     end = top if z > spec.hi else bottom
     if _typical(spec, z):
         where = "typical"
@@ -2936,6 +2934,30 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float, robust: 
     median, lo, hi = _typical_range(spec)
     typical = f"typical range {lo} to {hi}" if lo != hi else f"typical value {lo}"  # not "range 0 to 0"
     return f"value {shown}, training median {median}, {typical}: {where}"
+
+
+def _fill_beyond(spec: FeatureSpec, scored: float, robust: bool) -> str:
+    """", beyond 29.8: 99% of training values were between ..." when a missing value was scored at a value outside the
+    column's training range, else "".
+
+    Why: the value a NULL takes beside a partner far out (a count 5 times the largest) is in proportion to it, beyond
+    the range, and the score's range term counts it; the line said only "scored at 79.3 (median 20)", so the range
+    term the terms line named had no column to show for it."""
+    if _kept_constant(spec) or not math.isfinite(scored):
+        return ""
+    z = float(transform(np.array([[scored]], dtype=np.float64), [spec])[0, 0])
+    if spec.lo <= z <= spec.hi:
+        return ""
+    bottom, top, held = _range_held(spec, robust)
+    return f", beyond {top if z > spec.hi else bottom}: {held} (the score's range term counts it)"
+
+
+def _range_held(spec: FeatureSpec, robust: bool) -> tuple[str, str, str]:
+    """The training range's ends as printed, and what they are ("99% of training values were between 1 and 84")."""
+    bottom, top = (_typical_number(spec, float(v)) for v in raw_values(spec, np.array([spec.lo, spec.hi])))
+    held = (f"99% of training values were between {bottom} and {top}" if robust else
+            f"every training value was between {bottom} and {top}")
+    return bottom, top, held
 
 
 def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
