@@ -9,6 +9,7 @@ when it trains, and on ``refresh(con)``.
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import threading
 import weakref
@@ -377,21 +378,18 @@ def _groups(model_col: Any) -> list[tuple[Any, np.ndarray | None]]:
     return out
 
 
-def _apply(
-    registry: Registry,
-    func: str,
-    model_col: Any,
-    cols: Sequence[Any],
-    compute: Callable[[LoadedModel, np.ndarray, Any], pa.Array],
-    out_type: pa.DataType,
-    extra: Any = None,
-) -> pa.Array:
-    """``compute`` once per distinct model in the model column, on that model's rows; NULL where the model is NULL.
-    A Ctrl-C meanwhile is raised again saying what it stopped (``_said_interrupt``)."""
-    try:
-        return _apply_groups(registry, func, model_col, cols, compute, out_type, extra)
-    except KeyboardInterrupt as e:
-        raise _said_interrupt(e, func, model_col) from None
+def _says_interrupts(apply: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
+    """``apply`` (``_apply``: registry, func, model column, ...), a Ctrl-C in it raised again saying what it stopped
+    (``_said_interrupt``)."""
+
+    @functools.wraps(apply)
+    def run(registry: Registry, func: str, model_col: Any, *rest: Any, **kwargs: Any) -> pa.Array:
+        try:
+            return apply(registry, func, model_col, *rest, **kwargs)
+        except KeyboardInterrupt as e:
+            raise _said_interrupt(e, func, model_col) from None
+
+    return run
 
 
 def _said_interrupt(e: KeyboardInterrupt, func: str, model_col: Any) -> KeyboardInterrupt:
@@ -411,7 +409,8 @@ def _said_interrupt(e: KeyboardInterrupt, func: str, model_col: Any) -> Keyboard
                    "interrupted SQL function as this Invalid Input Error)")
 
 
-def _apply_groups(
+@_says_interrupts
+def _apply(
     registry: Registry,
     func: str,
     model_col: Any,
@@ -420,6 +419,7 @@ def _apply_groups(
     out_type: pa.DataType,
     extra: Any = None,
 ) -> pa.Array:
+    """``compute`` once per distinct model in the model column, on that model's rows; NULL where the model is NULL."""
     model_col = _plain_strings(model_col)
     if extra is not None:
         extra = _plain_strings(extra)
