@@ -31,6 +31,7 @@ from . import (
     interrupts,
     lockholder,
     lockwait,
+    msevalues,
     notes,
     otherfeatures,
     partitionreplace,
@@ -40,6 +41,7 @@ from . import (
     replacewhere,
     store,
     thresholds,
+    totalsrow,
     trainhold,
     trainscores,
     workfolder,
@@ -104,6 +106,7 @@ from .models import (
     warn_if_features_changed,
 )
 from .mostlynull import flag_split, warn_mostly_null
+from .msevalues import MSE_COLUMN
 from .progress import RowProgress
 from .progress import rows as progress_rows
 from .readhints import read_error
@@ -881,6 +884,8 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
 
 
 SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
+# what outputs= may name: the default three, and the opt-in anomaly_mse (mse=True) after them
+OUTPUTS_ALLOWED = (*SCORE_OUTPUTS, MSE_COLUMN)
 
 
 def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel, source: str) -> str:
@@ -1010,7 +1015,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     n_keep = len(reader.schema) - len(feats)
     keep_fields = [f.with_metadata({CARRIED: b"1"}) if f.name.lower() in carried else f
                    for f in (reader.schema.field(i) for i in range(n_keep))]
-    types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_()}
+    types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_(),
+             MSE_COLUMN: pa.float64()}
     out_fields = [*keep_fields, *(pa.field(o, types[o]) for o in outputs)]
     if explain:
         from .frames import IMPUTED_TYPE
@@ -1043,6 +1049,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                         arrays.append(to_arrow(s64, pa.float64()))
                     elif o == "is_anomaly":
                         arrays.append(to_arrow(s64 > cut, pa.bool_()))
+                    elif o == MSE_COLUMN:  # the values of the SQL function anomaly_mse, from its own pass
+                        arrays.append(to_arrow(msevalues.mse(lm, X)[1], pa.float64()))
                     else:
                         # Why in halves on the pool: np.interp releases the GIL, and it is a fifth of the work at d=2.
                         arrays.append(to_arrow(np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2)))),
@@ -1090,6 +1098,7 @@ def score(
     append: bool = False,
     batch_rows: int = 65536,
     outputs: Sequence[str] = SCORE_OUTPUTS,
+    mse: bool = False,
     progress: bool = False,
     model_column: bool = False,
     replace_partition: Sequence[str] | str | None = None,
@@ -1145,6 +1154,12 @@ def score(
     if and only if the run writes it (``ALTER TABLE t ADD COLUMN anomaly_model VARCHAR`` adds it to one written
     without). Re-scoring a table replaces an earlier scoring's ``anomaly_model``, or without the option leaves it out.
 
+    ``mse=True`` (CLI: ``--mse``) adds ``anomaly_mse`` after the outputs (also named in ``outputs=``): each row's mean
+    squared reconstruction error over the features, in units of a typical training row's (about 1 for one), the
+    values the SQL function ``anomaly_mse`` gives: BigQuery ML's ``mean_squared_error`` column of
+    ``ML.DETECT_ANOMALIES``. Off by default (it costs a second scoring pass); a table appended to has the column if
+    and only if the run writes it.
+
     ``model``: ``'name'`` (its latest version) or ``'name@N'``. ``batch_rows``: rows read and scored at a time
     (default 65536), which bounds the memory a large source takes. ``progress=True``: the rows scored so far on
     stderr while it runs (a bar on a terminal, shown after 2 s; in a log, a line every 30 s); the CLI's
@@ -1170,13 +1185,13 @@ def score(
     >>> con.close()
     """
     con = check_connection(con, "score")
-    bad = [o for o in outputs if o not in SCORE_OUTPUTS]
+    bad = [o for o in outputs if o not in OUTPUTS_ALLOWED]
     if bad or not outputs or isinstance(outputs, str):
         explained = ("; anomaly_explain comes with explain=True (CLI: --explain)"
                      if not isinstance(outputs, str) and "anomaly_explain" in outputs else "")
-        raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}"
+        raise BadInputError(f"outputs must be a non-empty list drawn from {list(OUTPUTS_ALLOWED)}; got {outputs!r}"
                             f"{explained}.")
-    outputs = [o for o in SCORE_OUTPUTS if o in outputs]
+    outputs = [o for o in OUTPUTS_ALLOWED if o in outputs or (mse and o == MSE_COLUMN)]
     if not isinstance(threshold, str):  # BigQuery ML's STRUCT(0.02 AS contamination) is a number in the call
         raise BadInputError(
             f"Scoring with {model!r}: threshold= names a stored threshold (e.g. 'default', 'p99'); got {threshold!r}. "
@@ -1413,12 +1428,12 @@ def _drift_note(tally: list[DriftTally], source: str) -> None:
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,
                columns: Sequence[str] | None = None, adds: Sequence[str] = (), model_column: bool = False,
-               threshold: str = "default") -> pa.Table:
+               threshold: str = "default", mse: bool = False) -> pa.Table:
     """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them, but in DuckDB's lossless Arrow types:
     ``arrow.uuid``, ``arrow.json``, opaque ``time_tz``, ...), highest first. ``adds``: column
     names the caller adds to the rows (the CLI's anomaly_explain), refused in the source as the score columns are.
     ``model_column``: also ``anomaly_model``, the version that scored the rows (as ``score``'s); ``threshold``: the
-    stored threshold ``is_anomaly`` is read at (as ``score``'s).
+    stored threshold ``is_anomaly`` is read at (as ``score``'s); ``mse``: also ``anomaly_mse`` (as ``score``'s).
 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
@@ -1431,7 +1446,8 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     # default Arrow export printed a UHUGEINT of 2^128 - 1 as -1, a TIME WITH TIME ZONE without its offset.
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally,
                                                adds=adds, lossless=True, model_column=model_column,
-                                               threshold=threshold)
+                                               threshold=threshold,
+                                               outputs=[*SCORE_OUTPUTS, *([MSE_COLUMN] if mse else [])])
     with _scored_view(con, reader, close, failed, model, source) as cur:
         cur.execute("SET SESSION arrow_lossless_conversion = true")  # SESSION: see _scored_batches
         out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
@@ -1472,7 +1488,8 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
 @attachedmodels.names_the_file
 def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None) -> Any:
     """Write ``<model>_v<version>_scores.png`` in ``out_dir`` (``tx_ae_v1_scores.png``): a histogram of the scores
-    of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path.
+    of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path. A
+    spreadsheet's totals row (the top-scored row, the sum of all the others) is left out, and the title says so.
     For choosing a threshold without labels (CLI: ``ad-duckdb score ... --plots DIR``); with labels,
     ``evaluate(plots_dir=)`` draws precision and recall.
 
@@ -1488,18 +1505,21 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
             metrics.plots_folder(out_dir, lm.ref)
         # one narrow column kept beside the score: the plot needs the scores only
         tally: list[DriftTally] = []
+        watch = ScoredTop(len(lm.feature_names), sums=True)  # the top-scored row, for a spreadsheet's totals row
         with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"],
-                                                tally=tally)[1:], model, source) as cur:
+                                                tally=tally, watch=watch)[1:], model, source) as cur:
             scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
         _drift_note(tally, source)
-        shown = shown_source(source, n=40)
+        s, shown = totalsrow.without_totals_row(np.asarray(scores, dtype=np.float64), watch,
+                                                shown_source(source, n=40))
         if out_dir is None:
-            return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)
-        return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
+            return metrics.scores_figure(s, lm.ref, lm.thresholds, shown)
+        return metrics.plot_scores(s, out_dir, lm.ref, lm.thresholds, shown)
 
 
 @attachedmodels.names_the_file
 @indexcols.keeps_index  # a frame indexed by its times (a pandas time series) is read with them, as score reads it
+@indexcols.keeps_times  # and so is one whose index of times has no name (pd.date_range(...) as the index)
 def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None,
                           *, time: str | None = None) -> Any:
     """Write ``<model>_v<version>_scores_over_time.png`` in ``out_dir``: the score of every row of ``source``

@@ -1357,6 +1357,9 @@ _TIME = click.option(
               "each row ('tx_ae@3', also when MODEL is a bare 'tx_ae'), so that a history table appended to across "
               "retrains says which version scored which rows. A table written without it takes it after ALTER TABLE "
               "t ADD COLUMN anomaly_model VARCHAR.")
+@click.option("--mse", is_flag=True, help="Also write anomaly_mse, each row's mean squared reconstruction error "
+              "(about 1 for a typical training row): BigQuery ML's mean_squared_error, as the SQL function "
+              "anomaly_mse gives it.")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--threshold", "threshold", default="default", show_default=True, metavar="NAME",
               help="The stored threshold is_anomaly is read at, as is_anomaly_at(MODEL, NAME, ...) reads it (BigQuery "
@@ -1370,7 +1373,8 @@ _TIME = click.option(
               "json prints what was written as one object (model, table, rows_written, table_rows, appended; with "
               "--replace-partition, rows_replaced).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
-              "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
+              "rows each flags (PNG; a spreadsheet's totals row left out, as its title says): where to cut without "
+              "labels; for a source with a date or timestamp column, "
               "also the scores over time.")
 @_TIME
 @click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
@@ -1379,7 +1383,7 @@ _TIME = click.option(
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
           replace_partition: tuple[str, ...], replace_where: str | None, explain: bool, model_column: bool,
           columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None, quiet: bool,
-          attach: tuple[str, ...], threshold: str) -> None:
+          attach: tuple[str, ...], threshold: str, mse: bool) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1454,7 +1458,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
                                             watched=watched, progress=not quiet, model_column=model_column,
                                             partition=partition, replaced=replaced, where=where,
-                                            threshold=threshold)
+                                            threshold=threshold, mse=mse)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1516,7 +1520,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         extra = _features_hidden(con, model, columns, out_format) or extra
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None,
-                             adds=["anomaly_explain"], model_column=model_column, threshold=threshold)
+                             adds=["anomaly_explain"], model_column=model_column, threshold=threshold, mse=mse)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
         args = ", ".join(quote_ident(f) for f in feats)
@@ -1604,7 +1608,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                 watched: ScoredTop | None = None, progress: bool = False,
                 model_column: bool = False, partition: list[str] | None = None,
                 replaced: list[int] | None = None, where: replacewhere.Where | None = None,
-                threshold: str = "default") -> tuple[int, int]:
+                threshold: str = "default", mse: bool = False) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``); ``partition``:
     the --replace-partition columns; ``replaced``: gets the rows they replaced, once committed; ``where``: the
@@ -1613,7 +1617,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, progress=progress, model_column=model_column, replace_partition=partition or None,
                   replace_where=where.text if where is not None else None, _added_top=added, _scored_top=watched,
-                  _replaced=replaced, threshold=threshold)
+                  _replaced=replaced, threshold=threshold, mse=mse)
     held = _row_count(con, into) if append else n
     if partition:
         # Why the rows replaced: a rerun's log then tells a day re-scored (200 replaced by 200) from a day added
@@ -2896,7 +2900,7 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float, robust: 
         # this line printed alone, so the reader could not tell what the row was judged with
         used = _column_number(spec, scored)
         at = f"{median}, its median" if used == median else f"{used} (median {median})"
-        return f"value {shown}: missing, scored at its most typical value beside the others: {at}"
+        return f"value {shown}: missing, scored at its most typical value beside the others: {at}{_fill_beyond(spec, scored, robust)}"
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
         # Why .10g: a large value with no spread (epoch seconds) must not print as 1.7e+09
@@ -2905,9 +2909,7 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float, robust: 
     # value, where robust training (the default) takes the 0.5% and 99.5% quantiles, and a reader who had trained
     # on a row of 3,000 took the line for a mistake
     # to the digits of the typical range printed beside it
-    bottom, top = (_typical_number(spec, float(v)) for v in raw_values(spec, np.array([spec.lo, spec.hi])))
-    held = (f"99% of training values were between {bottom} and {top}" if robust else
-            f"every training value was between {bottom} and {top}")
+    bottom, top, held = _range_held(spec, robust)
     end = top if z > spec.hi else bottom
     if _typical(spec, z):
         where = "typical"
@@ -2924,6 +2926,30 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float, robust: 
     median, lo, hi = _typical_range(spec)
     typical = f"typical range {lo} to {hi}" if lo != hi else f"typical value {lo}"  # not "range 0 to 0"
     return f"value {shown}, training median {median}, {typical}: {where}"
+
+
+def _fill_beyond(spec: FeatureSpec, scored: float, robust: bool) -> str:
+    """", beyond 29.8: 99% of training values were between ..." when a missing value was scored at a value outside the
+    column's training range, else "".
+
+    Why: the value a NULL takes beside a partner far out (a count 5 times the largest) is in proportion to it, beyond
+    the range, and the score's range term counts it; the line said only "scored at 79.3 (median 20)", so the range
+    term the terms line named had no column to show for it."""
+    if _kept_constant(spec) or not math.isfinite(scored):
+        return ""
+    z = float(transform(np.array([[scored]], dtype=np.float64), [spec])[0, 0])
+    if spec.lo <= z <= spec.hi:
+        return ""
+    bottom, top, held = _range_held(spec, robust)
+    return f", beyond {top if z > spec.hi else bottom}: {held} (the score's range term counts it)"
+
+
+def _range_held(spec: FeatureSpec, robust: bool) -> tuple[str, str, str]:
+    """The training range's ends as printed, and what they are ("99% of training values were between 1 and 84")."""
+    bottom, top = (_typical_number(spec, float(v)) for v in raw_values(spec, np.array([spec.lo, spec.hi])))
+    held = (f"99% of training values were between {bottom} and {top}" if robust else
+            f"every training value was between {bottom} and {top}")
+    return bottom, top, held
 
 
 def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:

@@ -1064,9 +1064,9 @@ def text_values(cur: object, source: str, column: str, where: str | None = None)
 
 
 # What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS, anomaly_explain and, with
-# model_column=True, MODEL_COLUMN).
+# model_column=True, MODEL_COLUMN; with mse=True, anomaly_mse).
 SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain", "anomaly_imputed",
-                 "anomaly_model")
+                 "anomaly_model", "anomaly_mse")
 
 # The column score(model_column=True) writes: the version that scored each row ('tx_ae@3'), for a history table
 # appended to across retrains, whose rows of each version otherwise sit side by side unmarked.

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 _KEEP: ContextVar[bool] = ContextVar("ad_duckdb_keep_index", default=False)
+# Set where the rows' times are needed (a plot over time): an index of times is kept even when unnamed
+_TIMES: ContextVar[bool] = ContextVar("ad_duckdb_keep_times", default=False)
 
 
 @contextmanager
@@ -43,8 +45,35 @@ def keeps_index(func: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def keeps_times(func: F) -> F:
+    """``func`` run where the rows' times are needed: its reads of a frame by name whose index holds times (a pandas
+    time series) come with that index as columns, unnamed too (``index``, as ``reset_index()`` names it).
+
+    Why unnamed too, and only here: ``pd.date_range(...)`` as the index (the usual shape of a series built in a
+    notebook) has no name, and the plot over time refused it; ``score`` keeps such an index as the rows' labels instead
+    (``with_row_labels``), which joins the scores back to the frame."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        token = _TIMES.set(True)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _TIMES.reset(token)
+
+    return run  # type: ignore[return-value]
+
+
 def keeping() -> bool:
     return _KEEP.get()
+
+
+def _times_index(value: Any) -> bool:
+    """Whether ``value`` is a pandas DataFrame with a level of times (datetime64) in its index."""
+    if type(value).__module__.split(".")[0] != "pandas" or not hasattr(value, "columns"):
+        return False
+    index = value.index
+    return any(getattr(index.get_level_values(i).dtype, "kind", "") == "M" for i in range(index.nlevels))
 
 
 def has_index(value: Any) -> bool:
@@ -57,9 +86,10 @@ def has_index(value: Any) -> bool:
 
 
 def as_columns(value: Any) -> Any | None:
-    """``value.reset_index()`` for a frame ``has_index``, None where that cannot be done (an index level named as a
-    column, which pandas refuses) or for anything else."""
-    if not has_index(value):
+    """``value.reset_index()`` for a frame whose index a read now keeps (``has_index`` inside ``kept()``; one of times
+    inside ``keeps_times``), None where that cannot be done (an index level named as a column, which pandas refuses)
+    or for anything else."""
+    if not (has_index(value) and keeping() or _TIMES.get() and _times_index(value)):
         return None
     try:
         return value.reset_index()

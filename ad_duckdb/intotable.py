@@ -392,6 +392,10 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
         fixes.append("leave out model_column=True (CLI: --model-column), as the table was scored without; or, to "
                      f"record the version from now on, add the column first: ALTER TABLE {_table_named(into)} ADD COLUMN "
                      f"{MODEL_COLUMN} VARCHAR (the rows already there keep NULL, their version unrecorded)")
+    if "anomaly_mse" in {c.lower() for c in only_held}:
+        fixes.append("add mse=True (CLI: --mse), as the table was scored with")
+    if "anomaly_mse" in {c.lower() for c in only_written}:
+        fixes.append("leave out mse=True (CLI: --mse), as the table was scored without")
     outs = [c for c in only_held if c.lower() in SCORE_COLUMNS[:3]]
     if outs:
         fixes.append(f"write {', '.join(map(repr, outs))} too (outputs=; the CLI writes all three)")
@@ -447,7 +451,7 @@ def _renamed_upstream(into: str, source: str, lacked: Sequence[str], extra: Sequ
 # The SQL types of the columns scoring writes, as the new rows carry them into an appended table.
 SCORE_TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
                "anomaly_explain": 'STRUCT(feature VARCHAR, "share" DOUBLE)[]',
-               "anomaly_imputed": "MAP(VARCHAR, DOUBLE)", "anomaly_model": "VARCHAR"}
+               "anomaly_imputed": "MAP(VARCHAR, DOUBLE)", "anomaly_model": "VARCHAR", "anomaly_mse": "DOUBLE"}
 
 
 def table_types(con: duckdb.DuckDBPyConnection, into: str) -> dict[str, tuple[str, str]]:

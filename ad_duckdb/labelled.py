@@ -25,6 +25,7 @@ from . import (
     costs,
     filegoals,
     goalcheck,
+    indexcols,
     interrupts,
     intervals,
     normalonly,
@@ -745,6 +746,7 @@ FEW_ANOMALIES = 30
 
 
 @attachedmodels.names_the_file
+@indexcols.keeps_times  # a frame indexed by its times (a pandas time series) is plotted over them (plots_dir=)
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     model: str,

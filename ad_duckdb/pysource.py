@@ -142,7 +142,7 @@ def index_left_out(source: object) -> str | None:
     if value is None:
         return None
     name = str(source).strip()
-    if not indexcols.has_index(value) or indexcols.keeping() and indexcols.as_columns(value) is not None:
+    if not indexcols.has_index(value) or indexcols.as_columns(value) is not None:
         return None  # a plain index; or one kept as columns (score)
     names = list(value.index.names)
     shown = ", ".join("unnamed" if n is None else repr(str(n)) for n in names)
@@ -291,7 +291,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
                     # else the second read stopped with "This RecordBatchReader has already been consumed", on a
                     # reader the user had just made
                     value = value.read_all()
-                if indexcols.keeping() and (with_index := indexcols.as_columns(value)) is not None:
+                if (with_index := indexcols.as_columns(value)) is not None:
                     value = with_index
                 try:
                     cur.register(name, value)

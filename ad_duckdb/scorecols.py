@@ -27,7 +27,7 @@ CARRIED = b"ad_duckdb.earlier_score"
 # The types score(into=) writes, as DESCRIBE spells them with quotes and blanks taken out (see _plain).
 _TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
           "anomaly_explain": "STRUCT(FEATUREVARCHAR,SHAREDOUBLE)[]", "anomaly_imputed": "MAP(VARCHAR,DOUBLE)",
-          "anomaly_model": "VARCHAR"}
+          "anomaly_model": "VARCHAR", "anomaly_mse": "DOUBLE"}
 
 
 def _plain(sql_type: str) -> str:
@@ -137,8 +137,9 @@ def explained_for_scripts(cur: duckdb.DuckDBPyConnection, source: str, cols: lis
     a script reading ``anomaly_score`` got the table's stored score (after a retrain, another model's), or a label
     called ``is_anomaly`` in place of the flag."""
     ours = earlier_scores(cur, source, cols)
-    # (not the model column: explain writes no such column, so a user's own of that name takes no output's place)
-    own = [(c, t) for c, t in cols if c.lower() in (*SCORE_COLUMNS, "anomaly_terms") and c.lower() != MODEL_COLUMN
+    # (not the model or mse column: explain writes neither, so a user's own of such a name takes no output's place)
+    own = [(c, t) for c, t in cols if c.lower() in (*SCORE_COLUMNS, "anomaly_terms")
+           and c.lower() not in (MODEL_COLUMN, "anomaly_mse")
            and c.lower() not in ours]
     if own:
         said, renamed = _own_columns(source, own)

@@ -406,6 +406,20 @@ class ScoredTop:
         return _scored_note(cur, self.row, times, source, names, db=db, model=model, added_to=added_to)
 
 
+def without_totals_row(scores: np.ndarray, watch: ScoredTop, shown: str) -> tuple[np.ndarray, str]:
+    """The ``scores`` a histogram draws, without the top-scored row when ``watch`` (over the same rows) finds it a
+    totals row, and ``shown`` (the source as the title names it) saying so.
+
+    Why: the row summing all the others scored far above every one of them, so the histogram's score axis stretched to
+    it, the rows and thresholds that matter squeezed into its first bins, and each threshold counted it as a flagged
+    row; the note training and ``--top`` give names the filter, which a quick look at the plot never reads."""
+    if watch.sums is None or not len(scores) or np.isnan(watch.row).all():
+        return scores, shown
+    if times_summed(watch.row, watch.sums, watch.nonzero) is None:
+        return scores, shown
+    return np.delete(scores, int(np.nanargmax(scores))), f"{shown} (its totals row left out)"
+
+
 def _summable(c: object, pos: int) -> np.ndarray:
     """Feature column ``pos`` (1-based), an Arrow array of numbers, as float64, 0 where NULL (so that summing it and
     counting its non-zeros skip those).

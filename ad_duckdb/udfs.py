@@ -9,6 +9,7 @@ when it trains, and on ``refresh(con)``.
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import threading
 import weakref
@@ -33,6 +34,7 @@ from .exceptions import (
     ModelNotFoundError,
 )
 from .frames import IMPUTED_TYPE, imputed_map
+from .msevalues import mse
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 from .shapley import ranked
@@ -376,6 +378,38 @@ def _groups(model_col: Any) -> list[tuple[Any, np.ndarray | None]]:
     return out
 
 
+def _says_interrupts(apply: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
+    """``apply`` (``_apply``: registry, func, model column, ...), a Ctrl-C in it raised again saying what it stopped
+    (``_said_interrupt``)."""
+
+    @functools.wraps(apply)
+    def run(registry: Registry, func: str, model_col: Any, *rest: Any, **kwargs: Any) -> pa.Array:
+        try:
+            return apply(registry, func, model_col, *rest, **kwargs)
+        except KeyboardInterrupt as e:
+            raise _said_interrupt(e, func, model_col) from None
+
+    return run
+
+
+def _said_interrupt(e: KeyboardInterrupt, func: str, model_col: Any) -> KeyboardInterrupt:
+    """The KeyboardInterrupt (``Terminated`` after a SIGTERM) to raise for one that landed in ``func``'s Python: its
+    class kept, its text saying the query was stopped, not wrong.
+
+    Why: DuckDB passes a SQL function's exception on as "Invalid Input Error: Python exception occurred while executing
+    the UDF: KeyboardInterrupt: " with the exception's text after it, and a Ctrl-C's is empty, so a user's own
+    con.sql(...) stopped with Ctrl-C read as a wrong query. DuckDB's class stays (the function cannot change it);
+    ``interrupts.signalled`` still knows the text."""
+    if str(e):  # already said (a nested call), or a message of its own
+        return e
+    model = next((m for m in model_col.to_pylist() if m is not None), None)
+    call = f"{func}({model!r}, ...)" if model is not None else f"{func}(...)"
+    how = "SIGTERM" if type(e).__name__ == "Terminated" else "Ctrl-C"
+    return type(e)(f"{how} stopped the query in {call}; the query itself is fine: run it again (DuckDB reports an "
+                   "interrupted SQL function as this Invalid Input Error)")
+
+
+@_says_interrupts
 def _apply(
     registry: Registry,
     func: str,
@@ -513,12 +547,10 @@ def _terms(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
 
 def _mse(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     # Why a function of its own: BigQuery ML's ML.DETECT_ANOMALIES gives mean_squared_error, which users migrating
-    # look for. The reconstruction term is the square root of the mean squared error over the features (each
-    # column's in units of its typical error; nn.ScoringGraph), so its square is that mean, 1 for a typical row
-    s, t = lm.terms(X)
+    # look for (score's mse=True column has the same values: msevalues)
+    s, m = mse(lm, X)
     check_order(lm, X, s, "anomaly_mse")
-    rec = t[:, 0]
-    return to_arrow(np.ascontiguousarray(rec * rec), pa.float64())
+    return to_arrow(m, pa.float64())
 
 
 def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
