@@ -23,6 +23,7 @@ from duckdb.sqltypes import VARCHAR
 
 from . import dbtpackage, optionwords
 from .exceptions import AdDuckDBError, OptionError
+from .samesource import same_source
 from .sqltext import quote_literal
 
 FUNCTION = "store_anomaly_threshold"
@@ -130,13 +131,12 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
 def _reads(cur: DuckDBPyConnection, source: str, node: str, depth: int = 0) -> bool:
     """Whether ``source`` (a table's name or a query) reads relation ``node`` (dbt's ``this``), directly or through
     views; True when it cannot be told (a query DuckDB cannot parse, views nested very deep), as refusing is safe."""
-    from .labelled import _same_source
     from .sqltext import name_parts
 
     parts = name_parts(node)
     if parts is None or depth > 8:
         return True
-    if _same_source(source, node):
+    if same_source(source, node):
         return True
     if (own := name_parts(source)) is not None:
         names = [own[-1]]

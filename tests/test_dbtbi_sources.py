@@ -1,0 +1,50 @@
+"""Sources spelled two ways: the table a model was trained on, named again for a threshold (a dbt ref() renders
+``"warehouse"."analytics"."stg_tx"``, and train_model stores ``select * from`` it; the command line's
+``main.transactions`` beside ``transactions``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import duckdb
+import pytest
+
+import ad_duckdb
+
+from conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    """An in-memory database with a daily table in schema analytics and model 'ae' trained on all of it, as a dbt
+    Python model trains it: on the query its ref() gives."""
+    c = duckdb.connect()
+    c.execute("CREATE SCHEMA analytics; CREATE TABLE analytics.stg AS SELECT range::DOUBLE AS a, "
+              "sqrt(range) + (range % 7) AS b, DATE '2024-01-01' + (range // 20)::INT AS day FROM range(1000)")
+    ad_duckdb.train(c, "ae", 'select * from "memory"."analytics"."stg"', features=["a", "b"], **{**FAST, "max_steps": 150})
+    return c
+
+
+@pytest.mark.parametrize("source", ['"memory"."analytics"."stg"', "analytics.stg",
+                                    'SELECT * FROM "memory"."analytics"."stg"'])
+def test_alarm_rate_on_the_training_rows_says_so_however_the_table_is_spelled(
+        con: duckdb.DuckDBPyConnection, source: str) -> None:
+    # The note that a rate set on the rows the model trained on flags more on later rows compared the two sources'
+    # texts: in a dbt run (ref() of the training model's own source) it never came, nor for main.t beside t
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        th = ad_duckdb.set_threshold(con, "ae", "two_a_day", "alarm_rate", source=source, per_day=2, time="day")
+    notes = [str(w.message) for w in said]
+    assert any("1000 of the 1000 rows" in n and "are rows ae@1 was trained on" in n for n in notes), notes
+    assert "1000 of these rows are rows ae@1 was trained on" in th.chosen_on
+
+
+def test_alarm_rate_on_a_table_of_the_same_name_in_another_schema_is_not_the_training_rows(
+        con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE main.stg AS FROM analytics.stg")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        th = ad_duckdb.set_threshold(con, "ae", "other", "alarm_rate", source="stg", per_day=2, time="day")
+    assert not any("was trained on" in str(w.message) for w in said)
+    assert "was trained on" not in th.chosen_on
+
