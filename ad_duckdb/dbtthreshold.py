@@ -21,7 +21,7 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
-from . import dbtpackage, optionwords
+from . import dbtpackage, optionwords, pysource
 from .exceptions import AdDuckDBError, OptionError
 from .samesource import same_source
 from .sqltext import quote_literal
@@ -57,10 +57,13 @@ def _in_macro_words(conn: DuckDBPyConnection, model: str | None, name: str | Non
     failed: AdDuckDBError | None = None
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
+        sql_caller = pysource.SQL_CALLER.set(True)  # a macro has no Python variable to pass as a source
         try:
             out = _store(conn, model, name, method, options)
         except AdDuckDBError as e:
             failed = e
+        finally:
+            pysource.SQL_CALLER.reset(sql_caller)
     for w in said:  # as they would have been warned, in the macro's words
         warnings.warn_explicit(optionwords.without_cli(str(w.message)), w.category, w.filename, w.lineno)
     if failed is not None:

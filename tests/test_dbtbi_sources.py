@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import duckdb
 import pytest
 
 import ad_duckdb
+from ad_duckdb import dbtpackage
 
 from conftest import FAST
 
@@ -47,4 +49,25 @@ def test_alarm_rate_on_a_table_of_the_same_name_in_another_schema_is_not_the_tra
         th = ad_duckdb.set_threshold(con, "ae", "other", "alarm_rate", source="stg", per_day=2, time="day")
     assert not any("was trained on" in str(w.message) for w in said)
     assert "was trained on" not in th.chosen_on
+
+
+def test_a_dbt_macros_missing_source_offers_no_python_variable(con: duckdb.DuckDBPyConnection) -> None:
+    # Through the dbt macro (the function store_anomaly_threshold), a source not found was to be "the name of a pandas
+    # or polars DataFrame or Arrow table variable (in quotes: 'df')", "nor ... in the calling Python code": a macro
+    # has no Python variables to give. It offers what a macro can pass, and still the table's other schema.
+    from ad_duckdb.dbtthreshold import create_threshold_function
+
+    create_threshold_function(con)
+    given = json.dumps({"package_version": dbtpackage.package_version(), "source": "nosuch", "label": "lab"})
+    with pytest.raises(duckdb.Error) as e:
+        con.execute("SELECT store_anomaly_threshold('ae', 'c', 'max_f1', ?)", [given]).fetchall()
+    said = str(e.value)
+    assert "cannot read the source 'nosuch'" in said and "read_parquet(" in said, said
+    assert "DataFrame" not in said and "Python code" not in said and "variable" not in said, said
+    given = json.dumps({"package_version": dbtpackage.package_version(), "source": "stg", "label": "lab"})
+    con.execute("DROP TABLE IF EXISTS main.stg")
+    with pytest.raises(duckdb.Error) as e:
+        con.execute("SELECT store_anomaly_threshold('ae', 'c', 'max_f1', ?)", [given]).fetchall()
+    said = str(e.value)
+    assert "analytics.stg" in said and "DataFrame" not in said, said
 
