@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -71,3 +72,37 @@ def test_a_dbt_macros_missing_source_offers_no_python_variable(con: duckdb.DuckD
     said = str(e.value)
     assert "analytics.stg" in said and "DataFrame" not in said, said
 
+
+def test_notes_in_a_dbt_run_name_no_command_line_flags(tmp_path: Path) -> None:
+    # A dbt run's notes (a training model carrying a goal it could not choose again) said "(source=, where=; CLI:
+    # --source, --where)": flags of a command line a dbt user does not run. As dbt warnings, in train_model's words.
+    from dbt.adapters.duckdb.plugins import BasePlugin
+    from dbt_common.events.event_manager_client import add_callback_to_manager, get_event_manager
+
+    from ad_duckdb.dbt import train_model
+
+    events: list[object] = []
+    add_callback_to_manager(events.append)
+    c = duckdb.connect(str(tmp_path / "n.duckdb"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", ad_duckdb.AdDuckDBWarning)
+        try:
+            c.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) + (range % 7) AS b, "
+                      "DATE '2024-01-01' + (range // 20)::INT AS day FROM range(600)")
+            c.execute("CREATE TABLE later AS FROM t")
+            ad_duckdb.train(c, "ae", "t", features=["a", "b"], **{**FAST, "max_steps": 100})
+            ad_duckdb.set_threshold(c, "ae", "biz", "alarm_rate", source="later", per_day=2, time="day")
+            c.execute("DELETE FROM later")
+            BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(c)
+            cur = c.cursor()
+            try:
+                train_model(cur, "ae", "t", features=["a", "b"], carry_thresholds=True, **{**FAST, "max_steps": 100})
+            finally:
+                cur.close()
+        finally:
+            c.close()
+            get_event_manager().callbacks.remove(events.append)
+    warned = [e.info.msg for e in events if e.info.level == "warn"]  # type: ignore[attr-defined]
+    carried = [m for m in warned if "Threshold 'biz' is carried to ae@2" in m]
+    assert carried and "(source=, where=)" in carried[0], warned
+    assert not any("CLI:" in m for m in warned), warned
