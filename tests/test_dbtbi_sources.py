@@ -106,3 +106,22 @@ def test_notes_in_a_dbt_run_name_no_command_line_flags(tmp_path: Path) -> None:
     carried = [m for m in warned if "Threshold 'biz' is carried to ae@2" in m]
     assert carried and "(source=, where=)" in carried[0], warned
     assert not any("CLI:" in m for m in warned), warned
+
+
+def test_train_models_errors_name_no_command_line_flags(tmp_path: Path) -> None:
+    # train_model's refusal, a dbt "Runtime Error", said "where= (CLI: --where)": train_model's keyword, with the flag
+    # of a command a dbt user does not run
+    from dbt.adapters.duckdb.plugins import BasePlugin
+    from dbt_common.exceptions import DbtRuntimeError
+
+    from ad_duckdb.dbt import train_model
+
+    c = duckdb.connect(str(tmp_path / "e.duckdb"))
+    try:
+        c.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(50)")
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(c)
+        with pytest.raises(DbtRuntimeError) as e:
+            train_model(c, "ae", "t", features=["a", "b"], where=5)  # type: ignore[arg-type]
+    finally:
+        c.close()
+    assert "where= must be a SQL condition" in str(e.value) and "CLI" not in str(e.value), e.value
