@@ -1,12 +1,16 @@
-"""Sources spelled two ways: the table a model was trained on, named again for a threshold (a dbt ref() renders
+"""What a dbt user is told, without the dbt executable: a source spelled two ways (a dbt ref() renders
 ``"warehouse"."analytics"."stg_tx"``, and train_model stores ``select * from`` it; the command line's
-``main.transactions`` beside ``transactions``)."""
+``main.transactions`` beside ``transactions``), and messages in the words of the macro and of train_model (no Python
+variable to pass, no command-line flag)."""
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -73,36 +77,48 @@ def test_a_dbt_macros_missing_source_offers_no_python_variable(con: duckdb.DuckD
     assert "analytics.stg" in said and "DataFrame" not in said, said
 
 
+def _plugged(c: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``c`` as dbt-duckdb hands it to the plugin (the functions registered, notes relayed as dbt warnings)."""
+    from dbt.adapters.duckdb.plugins import BasePlugin
+
+    BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(c)
+    return c
+
+
+@contextmanager
+def _dbt_warnings() -> Iterator[list[str]]:
+    """The messages of the dbt warnings logged meanwhile (ad_duckdb's notes shown, as dbt shows them)."""
+    from dbt_common.events.event_manager_client import add_callback_to_manager, get_event_manager
+
+    events: list[Any] = []
+    said: list[str] = []
+    add_callback_to_manager(events.append)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", ad_duckdb.AdDuckDBWarning)
+            yield said
+    finally:
+        get_event_manager().callbacks.remove(events.append)
+        said.extend(e.info.msg for e in events if e.info.level == "warn")
+
+
 def test_notes_in_a_dbt_run_name_no_command_line_flags(tmp_path: Path) -> None:
     # A dbt run's notes (a training model carrying a goal it could not choose again) said "(source=, where=; CLI:
     # --source, --where)": flags of a command line a dbt user does not run. As dbt warnings, in train_model's words.
-    from dbt.adapters.duckdb.plugins import BasePlugin
-    from dbt_common.events.event_manager_client import add_callback_to_manager, get_event_manager
-
     from ad_duckdb.dbt import train_model
 
-    events: list[object] = []
-    add_callback_to_manager(events.append)
+    fast = {**FAST, "max_steps": 100}
     c = duckdb.connect(str(tmp_path / "n.duckdb"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("default", ad_duckdb.AdDuckDBWarning)
-        try:
-            c.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) + (range % 7) AS b, "
-                      "DATE '2024-01-01' + (range // 20)::INT AS day FROM range(600)")
-            c.execute("CREATE TABLE later AS FROM t")
-            ad_duckdb.train(c, "ae", "t", features=["a", "b"], **{**FAST, "max_steps": 100})
-            ad_duckdb.set_threshold(c, "ae", "biz", "alarm_rate", source="later", per_day=2, time="day")
-            c.execute("DELETE FROM later")
-            BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(c)
-            cur = c.cursor()
-            try:
-                train_model(cur, "ae", "t", features=["a", "b"], carry_thresholds=True, **{**FAST, "max_steps": 100})
-            finally:
-                cur.close()
-        finally:
-            c.close()
-            get_event_manager().callbacks.remove(events.append)
-    warned = [e.info.msg for e in events if e.info.level == "warn"]  # type: ignore[attr-defined]
+    try:
+        c.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) + (range % 7) AS b, "
+                  "DATE '2024-01-01' + (range // 20)::INT AS day FROM range(600); CREATE TABLE later AS FROM t")
+        ad_duckdb.train(c, "ae", "t", features=["a", "b"], **fast)
+        ad_duckdb.set_threshold(c, "ae", "biz", "alarm_rate", source="later", per_day=2, time="day")
+        c.execute("DELETE FROM later")
+        with _dbt_warnings() as warned:
+            train_model(_plugged(c), "ae", "t", features=["a", "b"], carry_thresholds=True, **fast)
+    finally:
+        c.close()
     carried = [m for m in warned if "Threshold 'biz' is carried to ae@2" in m]
     assert carried and "(source=, where=)" in carried[0], warned
     assert not any("CLI:" in m for m in warned), warned
@@ -111,7 +127,6 @@ def test_notes_in_a_dbt_run_name_no_command_line_flags(tmp_path: Path) -> None:
 def test_train_models_errors_name_no_command_line_flags(tmp_path: Path) -> None:
     # train_model's refusal, a dbt "Runtime Error", said "where= (CLI: --where)": train_model's keyword, with the flag
     # of a command a dbt user does not run
-    from dbt.adapters.duckdb.plugins import BasePlugin
     from dbt_common.exceptions import DbtRuntimeError
 
     from ad_duckdb.dbt import train_model
@@ -119,9 +134,8 @@ def test_train_models_errors_name_no_command_line_flags(tmp_path: Path) -> None:
     c = duckdb.connect(str(tmp_path / "e.duckdb"))
     try:
         c.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(50)")
-        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(c)
         with pytest.raises(DbtRuntimeError) as e:
-            train_model(c, "ae", "t", features=["a", "b"], where=5)  # type: ignore[arg-type]
+            train_model(_plugged(c), "ae", "t", features=["a", "b"], where=5)  # type: ignore[arg-type]
     finally:
         c.close()
     assert "where= must be a SQL condition" in str(e.value) and "CLI" not in str(e.value), e.value
