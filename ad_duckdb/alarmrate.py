@@ -37,6 +37,7 @@ from . import (
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
+from .samesource import same_source
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
 from .sqltext import quote_ident, quote_literal, source_sql, sql_name, sql_names, strip_sql_ends, where_sql
@@ -194,11 +195,11 @@ def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
 
 
 def _training_rows(cur: object, lm: LoadedModel, source: str, where: str | None) -> int:
-    """How many of the rows are rows the model trained on (same source by name, under its training filter); 0 when
-    that cannot be told."""
+    """How many of the rows are rows the model trained on (the same table, however spelled: samesource; under its
+    training filter); 0 when that cannot be told."""
     m = lm.rec.metrics
     ts = m.get("train_source")
-    if not isinstance(ts, str) or ts.strip().lower() != source.strip().lower():
+    if not isinstance(ts, str) or not same_source(ts, source):
         return 0
     tw = m.get("train_where")
     both = " AND ".join(f"({strip_sql_ends(w)}\n)" for w in (where, tw) if isinstance(w, str) and w)

@@ -47,6 +47,7 @@ from .dbtnotes import relay_notes
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
+from .optionwords import without_cli
 from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
 
 try:
@@ -463,7 +464,8 @@ def train_model(
             version, feats, rows, th = info.version, info.features, info.train_rows, info.thresholds
             seconds, trained = info.metrics.get("train_seconds"), True
     except AdDuckDBError as e:
-        message, listed = str(e), _text_features_hint(features)
+        # without_cli: train_model's keywords are the user's words here; a dbt run has no `ad-duckdb` flag to pass
+        message, listed = without_cli(str(e)), _text_features_hint(features)
         if listed:  # Why: the same fix as train's own "one name per entry" sentence, with dbt's reason, said once
             message = re.sub(r" features= takes one name per entry: features=\[[^\]]*\]\.", "", message)
         # Why from None: dbt-duckdb prints a failed Python model with its chained causes, so the internal frames and

@@ -12,6 +12,7 @@ import warnings
 from typing import TextIO
 
 from .exceptions import AdDuckDBWarning
+from .optionwords import without_cli
 
 _MARK = "_ad_duckdb_dbt_notes"
 
@@ -28,7 +29,9 @@ def relay_notes() -> None:
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None,
              line: str | None = None) -> None:
         if issubclass(category, AdDuckDBWarning):
-            logger.warning(f"note: {message}")
+            # Why without the command line's flags: a dbt run's notes come from train_model's or the macro's keywords
+            # (source=, where=), and its user has no `ad-duckdb` command to pass --source to
+            logger.warning(f"note: {without_cli(str(message))}")
             return
         previous(message, category, filename, lineno, file, line)
 

@@ -21,14 +21,17 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
-from . import dbtpackage, optionwords
+from . import dbtpackage, optionwords, pysource
 from .exceptions import AdDuckDBError, OptionError
+from .samesource import same_source
 from .sqltext import quote_literal
 
 FUNCTION = "store_anomaly_threshold"
 # set_threshold's keyword arguments a method may take (progress is not: a dbt run has no terminal line to redraw)
 OPTIONS = ("value", "target", "source", "label", "where", "confident", "miss_cost", "alarm_cost", "anomaly_share",
            "rate", "per_hour", "per_day", "per_week", "time", "weight", "series", "tz", "timestamps_in")
+# the names the macro may say it was called by (its option called_as): the package's, and a copy's bare name
+MACRO_NAMES = ("ad_duckdb.set_threshold", "ad_duckdb_set_threshold")
 
 
 def create_threshold_function(conn: DuckDBPyConnection) -> None:
@@ -54,10 +57,13 @@ def _in_macro_words(conn: DuckDBPyConnection, model: str | None, name: str | Non
     failed: AdDuckDBError | None = None
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
+        sql_caller = pysource.SQL_CALLER.set(True)  # a macro has no Python variable to pass as a source
         try:
             out = _store(conn, model, name, method, options)
         except AdDuckDBError as e:
             failed = e
+        finally:
+            pysource.SQL_CALLER.reset(sql_caller)
     for w in said:  # as they would have been warned, in the macro's words
         warnings.warn_explicit(optionwords.without_cli(str(w.message)), w.category, w.filename, w.lineno)
     if failed is not None:
@@ -93,6 +99,10 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
     node = opts.pop("in_transaction_of", None)
     _check_copy(opts.pop("package_version", None))
     zone = opts.pop("session_zone", None)  # the calling node's TimeZone (the macro's; None from an older copy)
+    # the name the macro was called by: the package's ad_duckdb.set_threshold passes it; a copy in macros/ is called
+    # by its bare name, which a project with the package only does not have
+    called = opts.pop("called_as", None)
+    macro = called if called in MACRO_NAMES else MACRO_NAMES[1]
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
         raise OptionError(f"Threshold {name!r} for {model!r}: unknown option(s) {', '.join(map(repr, unknown))}; the "
@@ -107,7 +117,7 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
             raise OptionError(
                 f"Threshold {name!r} of {model!r} is chosen on rows of {opts['source']}, which this node writes in its "
                 "transaction (a hook's default), uncommitted: the function reads committed rows only, so it would "
-                f"choose on the rows before them. Write the hook as {_hook(model, name, method, opts, node)} (it "
+                f"choose on the rows before them. Write the hook as {_hook(macro, model, name, method, opts, node)} (it "
                 "runs after the node's transaction commits), or call it in on-run-end or with dbt run-operation.")
         th = set_threshold(cur, model, name, method, **{k: v for k, v in opts.items() if v is not None})
         ref = registry(cur).get(model).ref  # 'tx_ae' names its latest version: the one the threshold belongs to
@@ -124,13 +134,12 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
 def _reads(cur: DuckDBPyConnection, source: str, node: str, depth: int = 0) -> bool:
     """Whether ``source`` (a table's name or a query) reads relation ``node`` (dbt's ``this``), directly or through
     views; True when it cannot be told (a query DuckDB cannot parse, views nested very deep), as refusing is safe."""
-    from .labelled import _same_source
     from .sqltext import name_parts
 
     parts = name_parts(node)
     if parts is None or depth > 8:
         return True
-    if _same_source(source, node):
+    if same_source(source, node):
         return True
     if (own := name_parts(source)) is not None:
         names = [own[-1]]
@@ -157,9 +166,9 @@ def _view_query(sql: str) -> str:
     return (m.group(1) if m else sql).strip().rstrip(";")
 
 
-def _hook(model: str, name: str, method: str, opts: dict[str, Any], node: str) -> str:
-    """The hook, with the call's arguments and ``'transaction': false``, that stores this threshold after the node's
-    transaction commits: ``{'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'cut', ..., source=this) }}", ...}``."""
+def _hook(macro: str, model: str, name: str, method: str, opts: dict[str, Any], node: str) -> str:
+    """The hook, with the call's macro and arguments and ``'transaction': false``, that stores this threshold after the
+    node's transaction commits: ``{'sql': "{{ ad_duckdb.set_threshold('tx_ae', 'cut', ..., source=this) }}", ...}``."""
 
     def jinja(v: Any) -> str:
         if isinstance(v, bool):
@@ -172,7 +181,7 @@ def _hook(model: str, name: str, method: str, opts: dict[str, Any], node: str) -
     for k in OPTIONS:  # the macro's order
         if opts.get(k) is not None:
             args.append(f"{k}=this" if k == "source" and opts[k] == node else f"{k}={jinja(opts[k])}")
-    return "{'sql': \"{{ ad_duckdb_set_threshold(" + ", ".join(args) + ") }}\", 'transaction': false}"
+    return "{'sql': \"{{ " + macro + "(" + ", ".join(args) + ") }}\", 'transaction': false}"
 
 
 def _check_copy(declared: Any) -> None:

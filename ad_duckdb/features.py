@@ -183,14 +183,15 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()  # type: ignore[attr-defined]
     except Exception as e:
-        from .pysource import from_command_line
+        from .pysource import from_command_line, python_variables
 
         who = f"Model {model!r}: c" if model else "C"
         name = source.strip()
         not_read = _path_not_read(name) if isinstance(e, duckdb.CatalogException) else None
         if not_read:  # from None: no table is missing, so nothing about the database (its path) is to blame
             raise SourceNotFoundError(f"{who}annot read the source {name!r}: {not_read}.") from None
-        shell = from_command_line()  # a shell user has no Python variable to offer as a source
+        shell = from_command_line()
+        frames = python_variables()  # a shell user, or a dbt macro, has no Python variable to offer as a source
         if isinstance(e, duckdb.CatalogException) and caller is not None and caller is not cur:
             only_caller = _only_caller_sees(caller, cur, source)
             if only_caller:
@@ -201,10 +202,10 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             # DuckDB's own "Did you mean" offers catalog tables (ad_models, pg_depend), never a notebook's DataFrame
             from .pysource import frame_names
 
-            maybe = did_you_mean(name, tables if shell else [*frame_names(), *tables], n=3, cutoff=0.6)
-            nor = "" if shell else ", nor as a DataFrame or Arrow table variable in the calling Python code"
-            other = ("a file path such as 'tx/*.parquet'" if shell else
-                     "the name of a pandas or polars DataFrame or Arrow table variable (in quotes: 'df')")
+            maybe = did_you_mean(name, [*frame_names(), *tables] if frames else tables, n=3, cutoff=0.6)
+            nor = ", nor as a DataFrame or Arrow table variable in the calling Python code" if frames else ""
+            other = ("the name of a pandas or polars DataFrame or Arrow table variable (in quotes: 'df')" if frames
+                     else "a file path such as 'tx/*.parquet'")
             raise SourceNotFoundError(
                 f"{who}annot read the source {name!r}: it does not exist as a table or view in this database{nor}."
                 f"{maybe} Give a table or view name, {other}, a table function such as read_parquet('file.parquet'), "
@@ -232,7 +233,7 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             fix = ("Fix the column's name in the query." if is_query(source) else "The view's query names a column "
                    f"that is not there: recreate the view (CREATE OR REPLACE VIEW {name} AS ...) or the column it reads.")
             raise SourceNotFoundError(f"{who}annot read the source {source!r}: {first_part(str(e))}. {fix}") from e
-        variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
+        variable = "the name of a DataFrame or Arrow table variable, " if frames else ""
         raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {first_part(str(e))}. Give an existing table or view name, "
             f"{variable}a table function such as read_parquet('file.parquet'), or a SELECT query."

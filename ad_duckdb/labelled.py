@@ -53,10 +53,10 @@ from .exceptions import (
 from .features import describe, did_you_mean, feature_batches, id_like, is_numeric_type, rows_fingerprint
 from .intotable import check_replace, check_target
 from .progress import rows as progress_rows
+from .samesource import same_source
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
 from .sqltext import (
-    name_parts,
     quote_ident,
     quote_literal,
     shell_word,
@@ -591,40 +591,12 @@ def _expression_over(cur: Any, source: str, text: str, columns: list[str]) -> bo
     return True
 
 
-_SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)\s*\)?\s*;?\s*$',
-                              re.I)
-
-
-def _source_key(source: str) -> tuple[str | None, str, str] | str:
-    """What a source reads, for comparing two spellings (``_same_source``): a table's (database or None, schema,
-    name), lower case, the schema ``main`` when not named (``transactions``, ``main.transactions`` and dbt's
-    ``select * from "wh"."main"."transactions"`` are one); else the text itself.
-
-    Why the schema: warehouses hold the same name in several schemas (staging.tx, analytics.tx), and a model trained
-    on one was said to have been trained on every row of the other."""
-    s = source.strip()
-    m = _SELECT_ALL_FROM.match(s)
-    parts = name_parts(m.group(1) if m else s)
-    if parts is None:
-        return " ".join(s.lower().split())
-    low = [p.lower() for p in parts]
-    return (low[0], low[1], low[2]) if len(low) == 3 else (None, *(["main", *low] if len(low) == 1 else low))  # type: ignore[return-value]
-
-
-def _same_source(a: str, b: str) -> bool:
-    """Whether sources ``a`` and ``b`` read the same table (a database named in one only is taken as the same)."""
-    ka, kb = _source_key(a), _source_key(b)
-    if isinstance(ka, tuple) and isinstance(kb, tuple):
-        return ka[1:] == kb[1:] and (ka[0] is None or kb[0] is None or ka[0] == kb[0])
-    return ka == kb
-
-
 def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None,
                       label: str) -> str | None:
     """A note when labelled rows include rows the model was trained on (their metrics are optimistic), with the
     filter that holds them out."""
     m = lm.rec.metrics
-    if not isinstance(m.get("train_source"), str) or not _same_source(m["train_source"], source):
+    if not isinstance(m.get("train_source"), str) or not same_source(m["train_source"], source):
         return None  # another source (or a model from before this was recorded): nothing to compare
     tw = m.get("train_where")
     # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about.
@@ -1044,7 +1016,7 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
             # the training scores ('quantile'), chosen on no labelled rows
             # an alarm_rate cut was set on the rows' scores without their labels: not fitted to them
             if (t.name in skip or not _is_goal(goal) or t.method != goal["method"]
-                    or goal["method"] == alarmrate.METHOD or not _same_source(goal["source"], source)):
+                    or goal["method"] == alarmrate.METHOD or not same_source(goal["source"], source)):
                 continue
             conds = [f"({w}\n)" for w in (where, goal["where"]) if w]
             q = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(" AND ".join(conds)) if conds else "")

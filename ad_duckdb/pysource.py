@@ -81,6 +81,16 @@ def from_command_line() -> bool:
     return COMMAND_LINE.get()
 
 
+# Set while SQL calls ad_duckdb (the dbt macro's function store_anomaly_threshold): its source is text from a macro,
+# never a Python variable, though the call is no command line's (its fixes are SQL's, not the command's flags).
+SQL_CALLER: ContextVar[bool] = ContextVar("ad_duckdb_sql_caller", default=False)
+
+
+def python_variables() -> bool:
+    """Whether the caller could pass a DataFrame or Arrow table variable as a source (neither a shell nor SQL)."""
+    return not COMMAND_LINE.get() and not SQL_CALLER.get()
+
+
 def frame_names() -> list[str]:
     """The names of the DataFrames and Arrow tables the caller's code can pass as a source (for a did-you-mean)."""
     frame = _caller_frame()

@@ -32,7 +32,7 @@
 {% macro ad_duckdb_set_threshold(model, name, method, value=none, target=none, source=none, label=none, where=none,
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
                                  per_hour=none, per_day=none, per_week=none, time=none,
-                                 weight=none, series=none, tz=none, timestamps_in=none) %}
+                                 weight=none, series=none, tz=none, timestamps_in=none, called_as=none) %}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
@@ -55,6 +55,8 @@
   {%- set package_version = '0.1.1' -%}
   {%- set options = {} -%}
   {%- do options.update({'package_version': package_version}) -%}
+  {#- the name this macro was called by (ad_duckdb.set_threshold passes its own): the hook an error writes out uses it -#}
+  {%- if called_as is not none -%}{%- do options.update({'called_as': called_as}) -%}{%- endif -%}
   {%- for key, v in given.items() if v is not none -%}{%- do options.update({key: v}) -%}{%- endfor -%}
   {#- the node's TimeZone (a profile's settings are SET on dbt's cursors, not on the connection the function stores
       through): alarm_rate reads a TIMESTAMPTZ's days in it, as every model of the run does -#}
