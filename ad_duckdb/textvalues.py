@@ -1,0 +1,121 @@
+"""The SQL functions' look at a text argument's values that are not training categories (categorical.to_inputs):
+a value that differs from a category only in case or spaces is noted, once per value and query, with the call that
+reads it as the category; a column passed in a text feature's place (an id, another column's words) is refused, as
+two text features swapped are (categorical.check_text_order).
+
+Why: 'Online ' for 'online' was read as "any other value", so each such row could be flagged, and nothing said why
+(``ad-duckdb explain`` and the drift note of ``score`` do, the SQL functions did not). Cheap in the normal case: the
+"other" input's sum, which is 0 where every value is a category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .exceptions import BadInputError
+from .sqltext import sql_name
+
+# A text argument whose rows with a value are at most this share training categories (values that differ from one
+# only in case or spaces counted as categories) is taken as another column passed in its place when its other values
+# are of more kinds than training read in the column; fewer kinds (a new channel in every row of a WHERE) are scored.
+ALMOST_NONE = 0.1
+# The distinct values looked at for the note (the most common first): a batch holds at most 2048 rows
+LOOKED_AT = 256
+# Values named in one note or refusal
+SHOWN = 4
+
+
+def fold(value: str) -> str:
+    return value.strip().casefold()
+
+
+def near(value: str, cats: Sequence[str]) -> str | None:
+    """The category ``value`` differs from only in case or spaces; None when none."""
+    v = fold(value)
+    return next((c for c in cats if fold(c) == v), None)
+
+
+def fix_sql(column: str, pairs: Sequence[tuple[str, str]]) -> str | None:
+    """The SQL expression that reads each (value, category) of ``pairs`` as its category, over ``column``: trim,
+    lower(trim) or upper(trim); None when none does (a category of mixed case)."""
+    c = sql_name(column)
+    for expr, how in ((f"trim({c})", lambda s: s.strip()), (f"lower(trim({c}))", lambda s: s.strip().lower()),
+                      (f"upper(trim({c}))", lambda s: s.strip().upper())):
+        if all(how(v) == cat for v, cat in pairs):
+            return expr
+    return None
+
+
+def check_values(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarray], func: str) -> None:
+    """For each text argument (``cols``, its 0/1 inputs ``encoded``) with values that are not categories: refuse a
+    column passed in its place, else note the values that differ from a category only in case or spaces."""
+    import pyarrow.compute as pc
+
+    from .categorical import ORDER_ROWS, _strings
+
+    lay = model.layout
+    for k, (c, one) in enumerate(zip(cols, encoded, strict=True)):
+        unseen = one[:, -1] > 0
+        if not unseen.any():
+            continue
+        name, cats = lay.text[k]
+        arr = _strings(c)
+        counts = pc.value_counts(arr.filter(pa.array(unseen)))
+        values = counts.field("values").to_pylist()
+        n = np.asarray(counts.field("counts").to_numpy(zero_copy_only=False))
+        top = np.argsort(-n, kind="stable")
+        nearby = [(str(values[i]), near(str(values[i]), cats)) for i in top[:LOOKED_AT]]
+        found = [(v, cat) for v, cat in nearby if cat is not None]
+        valued = len(arr) - arr.null_count
+        far = int(n.sum()) - sum(int(n[i]) for i, (_, cat) in zip(top[:LOOKED_AT], nearby, strict=True) if cat is not None)
+        kinds = len(values) - len(found)
+        if (model.check_order and valued >= ORDER_ROWS and valued - far <= ALMOST_NONE * valued
+                and kinds > len(cats) + 1):
+            _refuse(model, func, k, [str(values[i]) for i in top if near(str(values[i]), cats) is None], kinds,
+                    far / valued)
+        _note_near(model, func, name, found)
+
+
+def _refuse(model: Any, func: str, k: int, examples: list[str], kinds: int, share: float) -> None:
+    from .metrics import share_text
+    from .scoring import _call, order_check_off
+
+    lay = model.layout
+    name, cats = lay.text[k]
+    listed = ", ".join(repr(v) for v in cats[:SHOWN]) + (", ..." if len(cats) > SHOWN else "")
+    shown = ", ".join(repr(v[:40]) for v in examples[:SHOWN])
+    # a BadInputError, as categorical.check_text_order's: a FeatureMismatchError would point to another version
+    raise BadInputError(
+        f"{func}('{model.ref}', ...): argument {lay.numeric + k + 1}, the model's text column {name!r}, looks like "
+        f"another column: {share_text(share)} of its rows with a value hold none of its {len(cats)} training "
+        f"categories ({listed}), in {kinds} distinct values ({shown}, ...), more kinds than training read in "
+        f"{name!r}, so every such row scores as an outlier. The model's features are, in order: "
+        f"({', '.join(sql_name(n) for n in model.feature_names)}). Call {_call(func, model)}. If these rows "
+        f"really hold such values in {name!r}, {order_check_off(model)}")
+
+
+def _note_near(model: Any, func: str, name: str, found: list[tuple[str, str]]) -> None:
+    """Note the values of text column ``name`` that differ from a category only in case or spaces, each once until
+    the registry's next statement (``LoadedModel.said``)."""
+    new = [(v, cat) for v, cat in found if (name, v) not in model.said]
+    if not new:
+        return
+    model.said.update((name, v) for v, _ in new)
+    from . import notes
+
+    pairs = ", ".join(f"{v!r} (for {cat!r})" for v, cat in new[:SHOWN]) + (
+        f" and {len(new) - SHOWN} more" if len(new) > SHOWN else "")
+    fix = fix_sql(name, new)
+    if fix is None:
+        how = "write them as the categories upstream or in the query"
+    else:
+        args = ", ".join(fix if n == name else sql_name(n) for n in model.feature_names)
+        threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
+        how = f"pass {fix} to read them as the categories: {func}('{model.name}'{threshold}, {args})"
+    notes.warn(f"{func}('{model.ref}', ...): text column {name!r} holds {pairs}, which differ from its training "
+               "categories only in case or spaces; a value is read as a category only when it is that category "
+               f"exactly, so these rows are read as any other value and may score as anomalies: {how}.")
