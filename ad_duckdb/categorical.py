@@ -38,6 +38,8 @@ SLOT_TRANSFORMS = (ONEHOT, OTHER)
 MAX_LEVELS = 24
 MIN_SHARE = 0.01
 MIN_COVER = 0.9
+# The metric holding each text column's category shares in training (TrainingText.shares), for the drift note
+SHARES_KEY = "category_shares"
 
 
 def is_text_type(sql_type: str) -> bool:
@@ -312,6 +314,16 @@ class TrainingText:
         out = dict(list(filled.items())[:k])
         for j, (n, _) in enumerate(self.layout.text):
             out[n] = int(np.count_nonzero(np.isnan(X[:, k + j])))
+        return out
+
+    def shares(self, X: np.ndarray) -> dict[str, list[float]]:
+        """Per text column, each category's share of the training rows ``X`` (as ``filled_values`` reads them), then
+        any other value's, as scoring reads them (a NULL as the first category): the model's ``SHARES_KEY`` metric."""
+        k = self.layout.numeric
+        out: dict[str, list[float]] = {}
+        for j, (n, cats) in enumerate(self.layout.text):
+            codes = np.nan_to_num(X[:, k + j], nan=0.0).astype(np.int64)
+            out[n] = [round(float(v), 6) for v in np.bincount(codes, minlength=len(cats) + 1) / max(len(X), 1)]
         return out
 
     def stored(self, specs: Sequence[FeatureSpec]) -> list[FeatureSpec]:

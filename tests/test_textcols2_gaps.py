@@ -138,19 +138,22 @@ def test_the_drift_note_gives_a_text_columns_category_shares(trained: Path) -> N
     con = ad_duckdb.connect(str(trained), read_only=True)
     try:
         lm = LoadedModel(ad_duckdb.load_model(con, "tx_t"))
-        shares = lm.rec.metrics["category_shares"]["channel"]
-        assert abs(shares["phone"] - 0.1 / 0.95) < 0.02, shares
         rows = con.execute(f"SELECT {', '.join(NUMS)}, 'phone', country FROM transactions").fetchall()
     finally:
         con.close()
     assert lm.layout is not None
+    cats = dict(lm.layout.text)["channel"]
+    shares = lm.rec.metrics["category_shares"]["channel"]  # read as scored: a NULL (5% of rows) as 'web'
+    assert len(shares) == len(cats) + 1 and abs(shares[cats.index("phone")] - 0.1) < 0.01, shares
     X = lm.layout.rows(rows)
     tally = drift.DriftTally(lm)
     tally.add(X, lm.scores(X))
-    said = tally._text_shares()
+    said = tally.text_shifts()
     text = " ".join(said)
-    assert "'channel'" in text and "'phone'" in text and "100%" in text, said
+    assert "'channel'" in text and "'phone': 100" in text and "against 10" in text, said
     assert "'country'" not in text, said  # its mix is the training one
+    note = tally.note("rows of 'transactions'") or ""
+    assert "'phone'" in note, note
 
 
 def test_explains_cost_counts_a_text_models_inputs(trained: Path) -> None:
