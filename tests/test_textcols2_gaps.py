@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from test_review11_textcols import ARGS, NUMS, _with_text
@@ -121,6 +122,8 @@ def test_the_python_detector_scores_a_text_model_as_sql_does(trained: Path) -> N
     # NULL channels (read as the most common category) and a pandas category column read alike
     as_cat = frame.assign(country=frame["country"].astype("category"))
     np.testing.assert_allclose(det.decision_function(as_cat), got, rtol=1e-6)
+    # an Arrow table (a polars or DuckDB frame becomes one) reads alike
+    np.testing.assert_allclose(det.decision_function(pa.Table.from_pandas(frame, preserve_index=False)), got, rtol=1e-6)
     # columns in another order are matched by name
     np.testing.assert_allclose(det.decision_function(frame[["country", "channel", *NUMS]]), got, rtol=1e-6)
     assert (det.predict(frame) == (df["s"].to_numpy() > det.threshold_)).all()
