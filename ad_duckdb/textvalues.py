@@ -87,9 +87,11 @@ def check_values(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarray],
             values = [str(v) for v in counts.field("values").to_pylist()]
             n = np.asarray(counts.field("counts").to_numpy(zero_copy_only=False))
             far = [(v, int(m)) for v, m in zip(values, n, strict=True) if near(v, cats) is None]
-            if valued - sum(m for _, m in far) <= ALMOST_NONE * valued and len(far) > len(cats) + 1:
+            if valued - sum(m for _, m in far) <= ALMOST_NONE * valued:
                 far.sort(key=lambda vm: -vm[1])
-                _refuse(model, func, k, [v for v, _ in far], len(far), sum(m for _, m in far) / valued)
+                if len(far) > len(cats) + 1:
+                    _refuse(model, func, k, [v for v, _ in far], len(far), sum(m for _, m in far) / valued)
+                _note_unseen(model, func, k, [v for v, _ in far], sum(m for _, m in far) / valued)
         if some_near:
             held = pc.unique(odd.filter(hit)).to_pylist()
             found = [(str(v), cat) for v in held[:LOOKED_AT] if (cat := near(str(v), cats)) is not None]
@@ -118,6 +120,27 @@ def _refuse(model: Any, func: str, k: int, examples: list[str], kinds: int, shar
         f"{name!r}, so every such row scores as an outlier. The model's features are, in order: "
         f"({', '.join(sql_name(n) for n in model.feature_names)}). Call {_call(func, model)}. If these rows "
         f"really hold such values in {name!r}, {order_check_off(model)}")
+
+
+def _note_unseen(model: Any, func: str, k: int, values: list[str], share: float) -> None:
+    """Note, once until the registry's next statement, a text argument whose rows hold almost no category in a few
+    kinds of value (too few to refuse as another column: a new channel, or a column of a few words in its place)."""
+    from .metrics import share_text
+    from .scoring import _call
+
+    lay = model.layout
+    name, cats = lay.text[k]
+    if (name, "") in model.said:  # "" is never a value read as any other: it is its own key
+        return
+    model.said.add((name, ""))
+    from . import notes
+
+    listed = ", ".join(repr(v) for v in cats[:SHOWN]) + (", ..." if len(cats) > SHOWN else "")
+    shown = ", ".join(repr(v[:40]) for v in values[:SHOWN]) + (", ..." if len(values) > SHOWN else "")
+    notes.warn(f"{func}('{model.ref}', ...): argument {lay.numeric + k + 1}, the model's text column {name!r}: "
+               f"{share_text(share)} of its rows with a value hold none of its training categories ({listed}) but "
+               f"{shown}, read as any other value, so these rows score as outliers. If another column is passed in "
+               f"its place, call {_call(func, model)}; if {name!r} now holds new values, train on rows that hold them.")
 
 
 def _note_near(model: Any, func: str, name: str, found: list[tuple[str, str]]) -> None:

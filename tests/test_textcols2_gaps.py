@@ -92,9 +92,11 @@ def test_a_non_feature_text_column_in_a_text_features_place_is_refused(trained: 
         assert "'channel'" in msg and "training categories" in msg and "'M" in msg, msg
         assert f"anomaly_score('tx_t', {ARGS})" in msg, msg
         assert "check_order=False" in msg, msg
-        # a batch of one new channel is no swap: scored (high), not refused
+        # a batch of one new channel is no swap: scored (high), not refused, and noted once
         kiosk = ARGS.replace("channel", "'kiosk'")
-        con.execute(f"SELECT avg(anomaly_score('tx_t', {kiosk})) FROM transactions").fetchall()
+        said = _notes_of(lambda: con.execute(f"SELECT avg(anomaly_score('tx_t', {kiosk})) FROM transactions").fetchall())
+        assert len(said) == 1 and "'kiosk'" in said[0] and "'channel'" in said[0], said
+        assert "none of its training categories" in said[0] and "train on rows" in said[0], said
     finally:
         con.close()
     off = ad_duckdb.connect(str(trained), read_only=True, check_order=False)
