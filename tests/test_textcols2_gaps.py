@@ -183,3 +183,20 @@ def test_a_text_frame_needs_its_columns_by_name(trained: Path) -> None:
         det.decision_function(np.zeros((2, 5)))
     assert pd.api.types.is_float_dtype(det.decision_function(pd.DataFrame(
         {"count": [3], "amount": [40.0], "refunds": [0], "channel": ["web"], "country": ["US"]})))
+
+
+def test_serve_logs_the_note_as_a_line_of_its_log(trained: Path) -> None:
+    """In serve, the SQL functions' note went to stderr as a Python warning (a source path, line and code line),
+    amid the log's own timed lines; it is now one log line, said once for the server's run."""
+    import psycopg
+
+    from test_server import serve
+
+    with serve(str(trained)) as server:
+        with psycopg.connect(server.url(), autocommit=True) as pg:
+            for _ in range(2):
+                pg.execute(f"SELECT avg(anomaly_score('tx_t', {ARGS})) FROM ({ODD}) AS t").fetchall()
+        line = server.wait_for_log("'Web '")
+    assert "ad-duckdb serve: note: anomaly_score('tx_t@1', ...)" in line and "lower(trim(channel))" in line, line
+    assert server.stderr.count("'Web '") == 1, server.stderr
+    assert "AdDuckDBWarning" not in server.stderr, server.stderr
