@@ -602,6 +602,8 @@ def train(
             warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
             if text is not None:
                 det.history_["filled_values"] = text.filled_values(X, det.history_["filled_values"])
+                # each category's share of the rows (and any other value's), which the drift note compares with
+                det.history_[categorical.SHARES_KEY] = text.shares(X)
             if rising is not None:  # read as a sample, X is not every row: the note goes without the flags' split
                 warn_mostly_null(name, names, det.history_["filled_values"], len(X), where, dict(cols))
             warn_category_codes(name, numeric, dict(cols), X, _from_item(source))

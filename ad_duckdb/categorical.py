@@ -38,6 +38,8 @@ SLOT_TRANSFORMS = (ONEHOT, OTHER)
 MAX_LEVELS = 24
 MIN_SHARE = 0.01
 MIN_COVER = 0.9
+# The metric holding each text column's category shares in training (TrainingText.shares), for the drift note
+SHARES_KEY = "category_shares"
 
 
 def is_text_type(sql_type: str) -> bool:
@@ -152,16 +154,15 @@ def _near_category(column: str, value: str, cats: Sequence[str]) -> str:
     """For ``explain``: the category ``value`` differs from only in case or spaces, with the query expression that
     reads it as that category; empty when none. Why: a warehouse's 'Web' or 'web ' scored as an outlier, and
     nothing said it was 'web' written otherwise."""
-    near = next((c for c in cats if c.strip().casefold() == value.strip().casefold()), None)
-    if near is None:
+    from .textvalues import fix_sql, near
+
+    cat = near(value, cats)
+    if cat is None:
         return ""
-    c = sql_name(column)
-    fix = (f"trim({c})" if near == near.strip() and near == value.strip() else
-           f"lower(trim({c}))" if near == near.strip().lower() else
-           f"upper(trim({c}))" if near == near.strip().upper() else None)
-    how = (f": score {fix} AS {c} to read it as that category" if fix is not None else
+    fix = fix_sql(column, [(value, cat)])
+    how = (f": score {fix} AS {sql_name(column)} to read it as that category" if fix is not None else
            ": write it as that category upstream or in the query")
-    return f"; it differs from {near!r} only in case or spaces{how}"
+    return f"; it differs from {cat!r} only in case or spaces{how}"
 
 
 def layout(specs: Sequence[FeatureSpec]) -> Layout | None:
@@ -315,6 +316,16 @@ class TrainingText:
             out[n] = int(np.count_nonzero(np.isnan(X[:, k + j])))
         return out
 
+    def shares(self, X: np.ndarray) -> dict[str, list[float]]:
+        """Per text column, each category's share of the training rows ``X`` (as ``filled_values`` reads them), then
+        any other value's, as scoring reads them (a NULL as the first category): the model's ``SHARES_KEY`` metric."""
+        k = self.layout.numeric
+        out: dict[str, list[float]] = {}
+        for j, (n, cats) in enumerate(self.layout.text):
+            codes = np.nan_to_num(X[:, k + j], nan=0.0).astype(np.int64)
+            out[n] = [round(float(v), 6) for v in np.bincount(codes, minlength=len(cats) + 1) / max(len(X), 1)]
+        return out
+
     def stored(self, specs: Sequence[FeatureSpec]) -> list[FeatureSpec]:
         return stored_specs(specs, self.layout.numeric,
                             [(n, c, t) for (n, c), t in zip(self.layout.text, self.types, strict=True)])
@@ -376,8 +387,12 @@ def to_inputs(cols: Sequence[Any], model: Any, func: str, dtype: Any) -> np.ndar
             parts.append(lay.encode(c, i - lay.numeric))
         else:
             parts.append(column_to_numbers(c, i + 1, model.ref, func, names[i], model.rec.source)[:, None])
-    if func != "score" and model.check_order:  # score reads the columns by name: no argument order to get wrong
-        check_text_order(model, cols[lay.numeric:], parts[lay.numeric:], func)
+    if func != "score":  # score reads the columns by name (no order to get wrong), and its drift note reads values
+        if model.check_order:
+            check_text_order(model, cols[lay.numeric:], parts[lay.numeric:], func)
+        from .textvalues import check_values
+
+        check_values(model, cols[lay.numeric:], parts[lay.numeric:], func)
     with np.errstate(over="ignore"):
         return np.concatenate(parts, axis=1).astype(dtype, copy=False)
 

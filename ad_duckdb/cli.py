@@ -2468,19 +2468,14 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
     if not statements:
         raise click.UsageError("No SQL statement to run: the text is empty, or only comments and ';'.")
     printed = 0
+    functions = udfs.registry(con)
     for i, stmt in enumerate(statements, 1):
         started = time.perf_counter()
         streamed, written = False, [0]
+        functions.new_statement()  # a note of the SQL functions (textvalues) is said once per statement
         try:
-            if max_rows is not None and stmt.type == duckdb.StatementType.SELECT:
-                columns, rows = _first_rows(con, stmt.query, max_rows + 1)
-            elif out_format != "table" and stmt.type == duckdb.StatementType.SELECT:
-                _stream_rows(con, stmt.query, out_format, after_another=printed > 0, written=written)
-                streamed = True
-                columns, rows = None, []
-            else:
-                rel = con.sql(stmt.query)
-                columns, rows = (None, []) if rel is None else (rel.columns, rel.fetchall())
+            with _notes():
+                columns, rows, streamed = _run_one(con, stmt, out_format, max_rows, printed, written)
         except duckdb.Error as e:
             if damagedfile.is_damage(e):  # a block of the table the statement read: as the commands say it
                 shown = store.cli_db(con)
@@ -2520,6 +2515,20 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             click.echo(took, err=True)
         printed += 1
     return printed
+
+
+def _run_one(con: duckdb.DuckDBPyConnection, stmt: Any, out_format: str, max_rows: int | None, printed: int,
+             written: list[int]) -> tuple[list[str] | None, list[Any], bool]:
+    """One statement of ``_run_statements``: its columns and rows to print (None: none, or streamed), and whether
+    its rows were streamed out as they came (csv, json)."""
+    if max_rows is not None and stmt.type == duckdb.StatementType.SELECT:
+        columns, rows = _first_rows(con, stmt.query, max_rows + 1)
+        return columns, rows, False
+    if out_format != "table" and stmt.type == duckdb.StatementType.SELECT:
+        _stream_rows(con, stmt.query, out_format, after_another=printed > 0, written=written)
+        return None, [], True
+    rel = con.sql(stmt.query)
+    return (None, [], False) if rel is None else (rel.columns, rel.fetchall(), False)
 
 
 _EXPLAIN_COLUMNS = ["explain_key", "explain_value"]

@@ -476,7 +476,10 @@ class AutoEncoderDetector:
         a name the version does not store is refused, listing those it stores), ``explain`` gives ``anomaly_explain``'s shares and ``score_terms``
         ``anomaly_terms``'. Torch is not needed (a scoring-only install loads and scores). A DataFrame's columns
         are matched by the model's feature names (``feature_names_in_``); an array is read by position, in that
-        order. ``stored_ref_`` says which version (``'tx_ae@2'``); the connection may be closed afterwards.
+        order. A model with text features takes a DataFrame (pandas, polars, Arrow) with its columns, each text one as
+        text, read as SQL reads it (a value that is not a category as any other value, a NULL as the most common
+        category); ``n_features_in_`` counts its columns. ``stored_ref_`` says which version (``'tx_ae@2'``); the
+        connection may be closed afterwards.
 
         ``get_params()`` returns the options the model was trained with (those that differ from the defaults, and
         the seed). ``fit(X)`` trains a new model on ``X`` with them, as ``fit`` always does, and from then on scores
@@ -639,7 +642,7 @@ class AutoEncoderDetector:
         from .nn import ScoringGraph
 
         # loaded by from_store: from now on this model scores, at its own threshold_, not that one
-        for name in ("_record", "_scorer", "_flag_share", "threshold_name_"):
+        for name in ("_record", "_scorer", "_flag_share", "threshold_name_", "_layout"):
             self.__dict__.pop(name, None)
         self.stored_ref_ = None
         self.train_params_ = p
@@ -677,6 +680,11 @@ class AutoEncoderDetector:
     def _as_rows(self, X: np.ndarray, given: bool = False) -> np.ndarray:
         """``X`` (a frame, in fit's column order, or an array) as checked float64 rows; ``given``: ``X`` is what the
         user passed, not rows this detector made of it."""
+        lay = self.__dict__.get("_layout")
+        if lay is not None:  # a stored model with text features (from_store): a frame's text columns as their inputs
+            from .detectortext import text_rows
+
+            return text_rows(X, lay, [str(c) for c in self.feature_names_in_], _selection(X), advice_library(X))
         series = _series_library(X)
         frame = _frame(X)
         if frame is not None:
@@ -803,23 +811,28 @@ class AutoEncoderDetector:
         index = X.index if _series_library(X) is None and type(X).__module__.startswith("pandas") else None
         library = frame_library(X)
         rows = self._as_rows(X, given=True)
-        scored = [rows]
+        if self.__dict__.get("_layout") is not None:  # a stored model with text features: SQL's own attribution
+            from .detectortext import text_attribution
 
-        def run(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return self.score_with_errors(r, batch_size)
+            parts, missing, imputed = text_attribution(self._stored_model(), rows)
+        else:
+            scored = [rows]
 
-        def fill(r: np.ndarray, s: np.ndarray, fe: np.ndarray) -> np.ndarray:
-            scored[0] = fill_missing(r, s, fe, self.specs_, candidates(self.specs_), run)
-            return scored[0]
+            def run(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                return self.score_with_errors(r, batch_size)
 
-        _, parts = shapley.attribution(rows, run, fill, lambda r: run(r)[0])
+            def fill(r: np.ndarray, s: np.ndarray, fe: np.ndarray) -> np.ndarray:
+                scored[0] = fill_missing(r, s, fe, self.specs_, candidates(self.specs_), run)
+                return scored[0]
+
+            _, parts = shapley.attribution(rows, run, fill, lambda r: run(r)[0])
+            missing = np.isnan(rows)
+            imputed = np.where(missing, scored[0], np.nan)
         order, shares, some = shapley.ranked(parts)
         k = self.n_features_in_ if top is None else min(int(top), self.n_features_in_)
         order, shares = order[:, :k], shares[:, :k]
         order[~some], shares[~some] = -1, np.nan
         names = np.array([*self.feature_names_in_, None], dtype=object)[order]  # index -1: None
-        missing = np.isnan(rows)
-        imputed = np.where(missing, scored[0], np.nan)
         if library is not None:  # the kind of frame given: a polars DataFrame for polars, an Arrow table for Arrow
             return explanation_frame(library, names, shares, imputed, [str(c) for c in self.feature_names_in_])
         if index is None:

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .categorical import is_slot
+from .categorical import SHARES_KEY, is_slot
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, raw_values, signed_log
 from .metrics import share_text
 from .scoring import LoadedModel
@@ -53,6 +53,11 @@ MIN_PSI = 0.25
 PSI_BINS = 10
 # A column is named as having moved, beside a PSI note, from this many robust spreads between its medians
 PSI_NAMED_SPREADS = 0.25
+# A text column is named when a category's share of the rows (or any other value's) moved by this much from its
+# share in training (the model's SHARES_KEY metric); one without that metric (stored before it), when this share of
+# the rows holds values that are not categories. Why 10 points: a channel mix of 60/30/10 is read as it is by a model,
+# so a shift of a few points is noise, and one of 10 changes what the typical row is.
+TEXT_SHIFT = 0.1
 # The training-score quantile the note goes by when the model stores neither 'default' nor a p90 ... p999 threshold.
 FALLBACK_QUANTILE = 0.99
 
@@ -271,10 +276,11 @@ class DriftTally:
                 f"training ones give under 0.1): {share_text(share)} score above {self.cut_name} ({self.threshold:.6g}), "
                 f"which flags {share_text(expected)} of its training rows, and {share_text(low)} score in the "
                 f"training scores' lowest {share_text(float(self.expected[0]))}.")
-        moved = self._medians_moved()
+        moved, mix = self._medians_moved(), self.text_shifts()
         where = (f" Columns whose medians moved most, in robust spreads (the model's scaling unit): {'; '.join(moved)}."
-                 if moved else " No column's median moved by a quarter of its spread: the columns are combined in a "
-                 "way training did not see.")
+                 if moved else "" if mix else " No column's median moved by a quarter of its spread: the columns are "
+                 "combined in a way training did not see.")
+        where += f" Text columns whose values' mix moved: {'; '.join(mix[:MAX_COLUMNS])}." if mix else ""
         return (f"{head}{where} The thresholds no longer flag the share of these rows they were set for. If these "
                 "values are normal now, train a model on rows like them (ad-duckdb train ... --where, or where= in "
                 "Python) or stage one (--no-promote) and compare; if not, check the columns' units and source.")
@@ -301,6 +307,42 @@ class DriftTally:
             more = len(found) - MAX_COLUMNS
             shown[-1] += f"; and {more} more column{'s' if more > 1 else ''}"
         return shown
+
+    def text_shifts(self) -> list[str]:
+        """The text columns whose category shares moved (``_text_shifts``), largest shift first."""
+        return [t for _, t, _ in self._text_shifts(np.concatenate(self._sample))] if self._sample else []
+
+    def _text_shifts(self, sample: np.ndarray) -> list[tuple[float, str, str]]:
+        """(shift, text, column) for each text column whose category shares in ``sample`` moved TEXT_SHIFT or more from
+        training's: the category that moved most, and any other value's share. Why: the medians said nothing of a
+        text column, so a channel mix turned over (nearly every row 'phone', 10% in training) was not named."""
+        lay = self.lm.layout
+        if lay is None or not len(sample):
+            return []
+        trained = self.lm.rec.metrics.get(SHARES_KEY) or {}
+        found: list[tuple[float, str, str]] = []
+        at = lay.numeric
+        for name, cats in lay.text:
+            now = sample[:, at : at + len(cats) + 1].mean(axis=0)
+            at += len(cats) + 1
+            was = trained.get(name)
+            if was is None or len(was) != len(now):  # stored before the shares were: the unseen values' share alone
+                if now[-1] >= TEXT_SHIFT:
+                    found.append((float(now[-1]), f"{name!r} ({share_text(float(now[-1]))} of the rows hold a value "
+                                  "that is not a training category)", name))
+                continue
+            diff = now - np.asarray(was, dtype=np.float64)
+            j = int(np.argmax(np.abs(diff)))
+            if abs(diff[j]) < TEXT_SHIFT:
+                continue
+            what = repr(cats[j]) if j < len(cats) else "any other value"
+            text = (f"{name!r} (category shares moved most at {what}: {share_text(float(now[j]))} of the rows against "
+                    f"{share_text(float(was[j]))} in training"
+                    + (f"; any other value {share_text(float(now[-1]))} against {share_text(float(was[-1]))}"
+                       if j < len(cats) and max(now[-1], was[-1]) > 0 else "") + ")")
+            found.append((float(abs(diff[j])), text, name))
+        found.sort(key=lambda m: m[0], reverse=True)
+        return found
 
     def _text_moved(self, sample: np.ndarray) -> list[tuple[float, float, str, str, float | None]]:
         """The text columns whose values are mostly none of their training categories (``_moved``'s entries).
@@ -357,6 +399,8 @@ class DriftTally:
                         + (f"; {share_text(null)} of the rows NULL" if null >= NULL_NOTED else "") + ")")
                 found.append((out, spreads, text, f.name, _factor(med, f.fill) if np.isfinite(med) else None))
         found += self._text_moved(sample)
+        named = {m[3] for m in found}
+        found += [(shift, 0.0, text, name, None) for shift, text, name in self._text_shifts(sample) if name not in named]
         found.sort(key=lambda m: (m[0], m[1]), reverse=True)
         shown = [t for _, _, t, _, _ in found[:MAX_COLUMNS]]
         self.checks = _checks([(name, factor) for _, _, _, name, factor in found[:MAX_COLUMNS]])

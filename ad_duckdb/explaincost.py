@@ -26,20 +26,20 @@ PROBE_PASSES = 1 << 16
 
 
 def passes(d: int) -> int:
-    """Scoring passes per explained row of ``d`` columns (exact Shapley values up to 6 columns, sampled beyond)."""
+    """Scoring passes per explained row of ``d`` model inputs (exact Shapley values up to 6, sampled beyond)."""
     return len(shapley.coalitions(d))
 
 
 def might_be_long(lm: LoadedModel, rows: int) -> bool:
-    """Whether ``rows`` explained could run past LONG_SECONDS (then ``rate`` is worth measuring)."""
-    return rows * passes(len(lm.feature_names)) >= SHORT_PASSES
+    """Whether ``rows`` explained could run past LONG_SECONDS (then ``rate`` is worth measuring). Why the inputs, not
+    the columns: Shapley values are taken over the graph's inputs, one per category of a text column."""
+    return rows * passes(lm.n_inputs) >= SHORT_PASSES
 
 
 def rate(lm: LoadedModel, bulk: bool) -> float:
     """Rows explained per second on this machine with ``lm``, measured on rows of the training medians (the cost of
     a pass does not depend on the values); ``bulk``: over the scoring thread pool, as ``score --into`` explains."""
-    d = len(lm.feature_names)
-    n = max(4, PROBE_PASSES // passes(d) // 3)
+    n = max(4, PROBE_PASSES // passes(lm.n_inputs) // 3)
     X = np.tile(np.array([f.fill for f in lm.rec.features], dtype=np.float64), (n, 1))
     # the fastest of three: the first runs (the session's allocations, the pool's threads) took twice as long
     best = float("inf")
@@ -67,6 +67,7 @@ def note(lm: LoadedModel, rows: int, bulk: bool, shorter: str) -> str | None:
     seconds = rows / per_second
     if seconds < LONG_SECONDS:
         return None
-    d = len(lm.feature_names)
-    return (f"explaining {rows:,} rows of {d} columns will take about {_duration(seconds)} here (about "
-            f"{per_second:,.0f} rows/s: each row is scored {passes(d):,} times for its columns' shares); {shorter}")
+    d, inputs = len(lm.feature_names), lm.n_inputs
+    of = f"{d} columns" if inputs == d else f"{d} columns ({inputs} model inputs: a text column's categories each one)"
+    return (f"explaining {rows:,} rows of {of} will take about {_duration(seconds)} here (about "
+            f"{per_second:,.0f} rows/s: each row is scored {passes(inputs):,} times for its columns' shares); {shorter}")

@@ -35,16 +35,9 @@ def stored_state(con: duckdb.DuckDBPyConnection, model: str,
     from .models import load_model
 
     rec: ModelRecord = load_model(con, model)
+    # a model with text features (categorical.py): its graph takes each category as a 0/1 input, which the detector
+    # makes of a frame's text columns (detectortext), as the SQL functions make them of the strings
     lay = categorical.layout(rec.features)
-    if lay is not None:  # the detector takes rows of numbers; the strings are mapped by the SQL side
-        from .exceptions import BadInputError
-        from .sqltext import sql_name
-
-        text = ", ".join(repr(n) for n, _ in lay.text)
-        args = ", ".join(sql_name(n) for n in rec.feature_names)
-        raise BadInputError(
-            f"Model {rec.ref!r} has text features ({text}), and AutoEncoderDetector takes rows of numbers only: score "
-            f"it from SQL, anomaly_score({rec.name!r}, {args}), or with ad_duckdb.score(con, {rec.name!r}, 'table').")
     # the detector's own defaults (robust on), so that fit(X) trains what these options say
     params = {k: _as_param(v) for k, v in stored_options(rec, robust_default=True).items()}
     if rec.kind == "vae":  # the detector has no kind=: variational=True is what kind='vae' sets
@@ -53,7 +46,8 @@ def stored_state(con: duckdb.DuckDBPyConnection, model: str,
         "stored_ref_": rec.ref,
         "_record": rec,
         "specs_": rec.features,
-        "n_features_in_": len(rec.features),
+        "n_features_in_": len(rec.feature_names),  # the columns a frame passes (a text column once)
+        "_layout": lay,
         "feature_names_in_": np.array(rec.feature_names, dtype=object),
         "classes_": np.array([0, 1]),  # as fit sets it: the labels predict gives
         # the stored columns have names: a frame is matched by them, an array read by position (as SQL takes them)

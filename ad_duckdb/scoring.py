@@ -155,6 +155,8 @@ class LoadedModel:
         self._cut_sessions: tuple[ort.InferenceSession, str, ort.InferenceSession] | bool | None = None
         self._terms: tuple[ort.InferenceSession, list[str | None]] | None = None  # see _terms_session
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
+        # the (text column, value) pairs the SQL functions noted (textvalues), each once until Registry.new_statement
+        self.said: set[tuple[str, str]] = set()
         # where the functions run ("" Python or dbt, "sql", "serve"; udfs.Registry.set_surface): a message names
         # the switches and the transaction reads of that surface only
         self.surface = ""

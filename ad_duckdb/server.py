@@ -89,6 +89,26 @@ from .udfs import refresh as refresh_functions
 
 log = logging.getLogger("ad_duckdb.server")
 
+
+def _notes_to_log() -> None:
+    """The library's notes (``AdDuckDBWarning``: the SQL functions' note of a text value that differs from a category
+    only in case or spaces, textvalues) as lines of the log, ``note: ...``. Why: Python printed them as warnings (a
+    source path and line, then a line of code) amid the log's timed lines. Other warnings are shown as before."""
+    import warnings
+
+    from .exceptions import AdDuckDBWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        if issubclass(category, AdDuckDBWarning):
+            log.warning("note: %s", message)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
 PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
@@ -1482,6 +1502,7 @@ def serve(db: str, host: str, port: int, password: str | None, max_connections: 
     # Why the time: the log is often a file (`2> serve.log`), read after the fact, as PostgreSQL's log_line_prefix
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s ad-duckdb serve: %(message)s",
                         datefmt="%Y-%m-%d %H:%M:%S %Z", stream=sys.stderr)
+    _notes_to_log()
     wait = float(click.get_current_context().find_root().params.get("wait") or 0)
     files = tuple(_attachments(db, attach))  # a wrong one is a one-line error (exit 2 or 3) before anything opens
     config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait, files, max_connections)

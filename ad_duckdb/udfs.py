@@ -195,6 +195,13 @@ class Registry:
         for lm in [*self.by_ref.values(), *self.files]:
             lm.surface = surface
 
+    def new_statement(self) -> None:
+        """A statement starts (``ad-duckdb sql``): the notes the functions said (``LoadedModel.said``) may be said
+        again. Why here: DuckDB tells a Python function nothing of the query it runs in, so where no one calls this
+        (a Python program's own queries) each note is said once per connection, as Python says a warning once."""
+        for lm in [*self.by_ref.values(), *self.files]:
+            lm.said.clear()
+
     def refresh(self, cur: Any) -> None:
         with self.refreshing:
             self._refresh(cur)

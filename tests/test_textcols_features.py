@@ -245,16 +245,19 @@ def test_a_text_model_needs_a_reader_of_text_features(trained: tuple[Path, list[
         con.close()
 
 
-def test_the_python_detector_refuses_a_text_model_with_the_sql_call(trained: tuple[Path, list[int], Any]) -> None:
+def test_the_python_detector_takes_a_text_models_columns_in_a_frame(trained: tuple[Path, list[int], Any]) -> None:
+    """from_store refused a text model; it now loads, and an array of numbers (which cannot hold the text) is refused
+    with the columns a DataFrame must have (test_textcols2_gaps compares its scores with SQL's)."""
     path, _, _ = trained
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
-        with pytest.raises(ad_duckdb.BadInputError, match=re.escape(
-                "has text features ('channel'), and AutoEncoderDetector takes rows of numbers only: score it from SQL, "
-                "anomaly_score('tx_ch', count, amount, distinct_cards, refunds, channel)")):
-            ad_duckdb.AutoEncoderDetector.from_store(con, "tx_ch")
+        det = ad_duckdb.AutoEncoderDetector.from_store(con, "tx_ch")
     finally:
         con.close()
+    with pytest.raises(ad_duckdb.BadInputError, match=re.escape(
+            "pass a DataFrame (pandas, polars or Arrow) with the columns ['count', 'amount', 'distinct_cards', "
+            "'refunds', 'channel']")):
+        det.decision_function(np.zeros((3, 5)))
 
 
 def test_labels_evaluate_and_choose_thresholds_for_a_text_model(trained: tuple[Path, list[int], Any],

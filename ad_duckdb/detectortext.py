@@ -1,0 +1,70 @@
+"""A model with text features as ``AutoEncoderDetector.from_store`` scores it (categorical.py): a frame's numeric
+columns as numbers and each text column as its 0/1 inputs (``Layout.encode``, as the SQL functions map the strings),
+so that the detector scores, predicts and explains as SQL does. Never imports torch.
+
+Why: ``from_store`` refused such a model with the SQL call, and a notebook had no way to score a DataFrame of the
+rows it held with the stored graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .categorical import Layout
+from .exceptions import BadInputError
+from .scoring import LoadedModel
+
+
+def text_rows(X: Any, lay: Layout, names: list[str], select: str, library: str) -> np.ndarray:
+    """``X`` (a frame with the model's columns, matched by name) as the graph's inputs [n, ``lay.width``]; rows of
+    those inputs (what this returns) are passed on as they are."""
+    from .detector import _column_names, _frame, _frame_rows, _repeats
+
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f" and X.shape[1] == lay.width:
+        return X  # made here: decision_function hands its rows on to score_with_errors
+    frame = _frame(X)
+    text = ", ".join(repr(n) for n, _ in lay.text)
+    if frame is None:
+        raise BadInputError(
+            f"AutoEncoderDetector: this model has text features ({text}), which an array of numbers cannot hold: pass "
+            f"a DataFrame (pandas, polars or Arrow) with the columns {names}, its text columns as text (got "
+            f"{type(X).__name__}), e.g. pd.DataFrame(rows, columns={names!r}).")
+    columns = _column_names(frame)
+    given = [str(c) for c in columns]
+    absent = [n for n in names if n not in given]
+    if absent or _repeats(columns):
+        why = f"missing {absent}" if absent else f"repeated names {_repeats(columns)}"
+        raise BadInputError(f"X's columns are not the ones this model takes ({why}): pass {select}, the columns "
+                            f"{names}, each once, the text ones ({text}) as text.")
+    numeric = names[: lay.numeric]
+    if isinstance(frame, pa.Table):
+        nums = _frame_rows(frame.select(numeric), "AutoEncoderDetector", library)
+        texts = [frame.column(n) for n, _ in lay.text]
+    else:
+        by_name = {str(c): c for c in columns}
+        nums = _frame_rows(frame[[by_name[n] for n in numeric]], "AutoEncoderDetector", library)
+        texts = [pa.array(frame[by_name[n]], from_pandas=True) for n, _ in lay.text]
+    for (n, _), t in zip(lay.text, texts, strict=True):
+        if not (pa.types.is_null(t.type) or pa.types.is_string(t.type) or pa.types.is_large_string(t.type)
+                or pa.types.is_string_view(t.type) or pa.types.is_dictionary(t.type)):
+            raise BadInputError(f"AutoEncoderDetector: column {n!r} holds {t.type} values, but the model reads it as "
+                                f"text (its categories): pass it as text, e.g. X[{n!r}].astype(str).")
+    parts = [nums, *(lay.encode(t, k) for k, t in enumerate(texts))]
+    return np.require(np.concatenate(parts, axis=1), requirements=["C", "W"])
+
+
+def text_attribution(lm: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's part in each row's score [n, columns] (a text column's the sum of its inputs', as SQL's
+    ``anomaly_explain``), which values were missing [n, columns] (a text column's NULL is read as its first
+    category, never missing), and the values missing numbers were scored at (NaN elsewhere)."""
+    lay = lm.layout
+    assert lay is not None
+    _, parts, taken = lm.attribution_as_scored(rows)
+    k = lay.numeric
+    missing = np.zeros(parts.shape, dtype=bool)
+    missing[:, :k] = np.isnan(rows[:, :k])
+    imputed = np.full(parts.shape, np.nan)
+    imputed[:, :k] = np.where(missing[:, :k], taken[:, :k], np.nan)
+    return parts, missing, imputed
