@@ -1765,7 +1765,7 @@ def show(db: str, model: str, out_format: str) -> None:
                               *(f"threshold {t.name!r}: {n}" if (n := training_rows_note(t)) else None
                                 for t in rec.thresholds))
         # Why both shares: a threshold chosen on labelled rows flags their share, mostly far above the traffic's
-        quantiles = _quantiles_of(rec.metrics)
+        quantiles = budgetshare.quantiles_of(rec.metrics)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -1851,14 +1851,6 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(f"{k:<24} {'(none)' if v is None else _metric_text(v)}{kept}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
-
-
-def _quantiles_of(m: dict[str, Any] | None) -> np.ndarray | None:
-    """A stored version's training-score quantiles, None where it has none (or a malformed list of an imported file)."""
-    q = (m or {}).get("score_quantiles")
-    if not isinstance(q, list) or len(q) < 2 or not all(isinstance(v, int | float) for v in q):
-        return None
-    return np.asarray(q, dtype=np.float64)
 
 
 def _code_sizes_of(params: dict[str, Any]) -> list[int]:
