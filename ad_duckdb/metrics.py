@@ -358,8 +358,9 @@ class Report:
     def goal_checks(self) -> list[dict[str, Any]]:
         """Each stored threshold chosen for a target (min_precision, min_recall) on other labelled rows than these,
         checked against it here (``goalcheck.checks``): ``threshold``, ``method``, ``figure``, ``target``,
-        ``chosen_on``, ``there``, ``here``, ``here_lo``, ``here_hi`` and ``verdict`` (``met``, ``missed``, ``not
-        shown``). Why an attribute, not a field: as ``weights``."""
+        ``chosen_on``, ``there``, ``here``, ``here_lo``, ``here_hi``, ``verdict`` (``met``, ``missed``, ``not
+        shown``; ``flags none`` for a cut above every score here, its figure None), ``flagged``, ``anomalies_here``
+        and ``rows_here``. Why an attribute, not a field: as ``weights``."""
         kept: list[dict[str, Any]] = getattr(self, "_goal_checks", [])
         return kept
 

@@ -3,12 +3,15 @@ threshold that flags none of its rows."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import ad_duckdb
+from ad_duckdb.cli import cli
 
 from conftest import FAST, make_transactions
 
@@ -48,3 +51,42 @@ def test_model_info_splits_training_and_labelled_shares(tmp_path: Path) -> None:
     assert by["best"].flagged_share > 4 * info.flagged_training["best"]
     assert info.flagged_share_of == {t.name: ("labelled rows" if t.name == "best" else "training rows")
                                      for t in rec.thresholds}
+
+
+def test_evaluate_names_a_goal_threshold_that_flags_no_held_out_row(tmp_path: Path) -> None:
+    """A precision goal chosen on a tuning half whose frauds were blatant sits above every score of a held-out half
+    whose frauds are slight: evaluate left it out of its goal checks without a word (no flag, no precision), so the
+    reader saw the other goals checked and this one not at all. It is now listed as flagging none of the held-out
+    rows, with what that means: its precision cannot be checked here, and it catches none of these anomalies."""
+    path = str(tmp_path / "g.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=3000)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+        con.execute(
+            "CREATE TABLE reviewed AS SELECT transaction_id, count * CASE WHEN transaction_id % 8 <> 0 THEN 1 "
+            "WHEN transaction_id <= 200 THEN 40 ELSE 1.3 END AS count, amount, (transaction_id % 8 = 0)::INTEGER "
+            "AS label, if(transaction_id <= 200, 'tune', 'holdout') AS part FROM transactions WHERE transaction_id <= 400")
+        ad_duckdb.set_threshold(con, "m", "prec90", "min_precision", target=0.9, source="reviewed", label="label",
+                                where="part = 'tune'")
+        rep = ad_duckdb.evaluate(con, "m", "reviewed", label="label", where="part = 'holdout'")
+    finally:
+        con.close()
+    m = rep.at_thresholds["prec90"]
+    assert m["tp"] + m["fp"] == 0, m  # the design: the cut flags no held-out row
+    checks = {c["threshold"]: c for c in rep.goal_checks}
+    assert "prec90" in checks, rep.goal_checks
+    c = checks["prec90"]
+    assert c["verdict"] == "flags none"
+    assert c["here"] is None and c["here_lo"] is None and c["here_hi"] is None
+    assert c["flagged"] == 0 and c["anomalies_here"] == 25
+    text = str(rep)
+    line = next(x for x in text.splitlines() if x.strip().startswith("prec90") and "min_precision" in x)
+    assert "flags none of these 200 rows" in line, line
+    assert "catches none of their 25 anomalies" in line, line
+
+    res = CliRunner().invoke(cli, ["evaluate", path, "m", "reviewed", "--label", "label", "--where",
+                                   "part = 'holdout'", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = {g["threshold"]: g for g in json.loads(res.stdout)["goal_checks"]}
+    assert doc["prec90"]["verdict"] == "flags none" and doc["prec90"]["here"] is None
