@@ -1935,8 +1935,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     the top-N line says how many tie at the cut: which of them count depends on read order.
 
     With --label, each version is judged on the labelled rows: AUC-ROC, AUC-PR, and precision and recall at each
-    threshold; the AUC-ROC difference comes with its 95% interval and p-value from DeLong's paired test, so a
-    retrain's gain can be told from chance (p < 0.05: unlikely to be chance on rows like these).
+    threshold with their 95% intervals; the AUC-ROC difference comes with its 95% interval and p-value from DeLong's
+    paired test, so a retrain's gain can be told from chance (p < 0.05: unlikely to be chance on rows like these),
+    and each threshold both have with the exact McNemar test of the anomalies and of the normal rows only one of
+    them flags.
 
     \b
     Examples:
