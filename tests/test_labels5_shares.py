@@ -90,3 +90,29 @@ def test_evaluate_names_a_goal_threshold_that_flags_no_held_out_row(tmp_path: Pa
     assert res.exit_code == 0, res.output
     doc = {g["threshold"]: g for g in json.loads(res.stdout)["goal_checks"]}
     assert doc["prec90"]["verdict"] == "flags none" and doc["prec90"]["here"] is None
+
+
+def test_precision_of_alerts_sampled_alike_is_the_share_of_frauds_among_them() -> None:
+    """A fraud analyst reviewed 100 of the 500 alerts (weight 5 each; 76 frauds) and 100 of the 49,500 other rows
+    (weight 495; none a fraud): evaluate --weight gave the default threshold's precision 0.760 with the 95% interval
+    0.025-0.983, the recall's uncertainty (how many frauds the 49,500 unreviewed rows hide) carried into it. The
+    precision of the alerts is the share of frauds among them, and the 100 reviewed are an even sample of the 500:
+    its interval is Wilson's of 76 in 100. Where the flagged rows weigh unlike (one sampled normal row standing for
+    10 beside 187 anomalies), the interval stays the one that allows for what the sampled rows stand for."""
+    from ad_duckdb import weights
+    from ad_duckdb.thresholds import wilson
+
+    s = np.r_[np.linspace(20, 30, 76), np.linspace(11, 19, 24), np.linspace(0, 9, 100)]
+    y = np.r_[np.ones(76), np.zeros(124)]
+    w = np.r_[np.full(100, 5.0), np.full(100, 495.0)]
+    m = weights.confusion(s, y, w, 10.0)
+    assert m["precision"] == pytest.approx(0.76)
+    lo, hi = wilson(76, 100)
+    assert (m["precision_lo"], m["precision_hi"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert m["recall_hi"] == 1.0 and m["recall_lo"] < 0.5  # recall stays as uncertain as the audit leaves it
+    # the flagged rows weighing unlike: wider than Wilson's of the flagged rows' effective size
+    s2 = np.r_[np.linspace(20, 30, 187), [15.0], np.linspace(0, 9, 300)]
+    y2 = np.r_[np.ones(187), np.zeros(301)]
+    w2 = np.r_[np.ones(187), [10.0], np.full(300, 10.0)]
+    m2 = weights.confusion(s2, y2, w2, 10.0)
+    assert m2["precision_lo"] < 0.9, m2
