@@ -24,25 +24,25 @@ def test_exact_mcnemar_counts_the_rows_only_one_version_flags() -> None:
     class) give McNemar's 0.5; an audit (a's alerts weight 1, the rest 1 in 50) expects 1/51 of them b's."""
     fa = np.r_[np.ones(20, bool), np.ones(1, bool), np.zeros(12, bool), np.zeros(7, bool)]
     fb = np.r_[np.ones(20, bool), np.zeros(1, bool), np.ones(12, bool), np.zeros(7, bool)]
-    t = pairedflags.test(fa, fb, None, pairedflags.ANOMALIES)
+    t = pairedflags.test(fa, fb, None, np.ones(len(fa), bool), pairedflags.ANOMALIES)
     assert (t.only_a, t.only_b, t.expected_b_share) == (1, 12, 0.5)
     assert t.p_value == pytest.approx(2 * (1 + 13) / 2**13)
     said = pairedflags.verdict(t, "m@1", "m@2")
     assert "m@2 alone catches 12 and m@1 alone 1" in said and "m@2 catches more anomalies, unlikely to be chance" in said
     # one weight on every row of the class: the same test
-    tw = pairedflags.test(fa, fb, np.full(len(fa), 50.0), pairedflags.ANOMALIES)
+    tw = pairedflags.test(fa, fb, np.full(len(fa), 50.0), np.ones(len(fa), bool), pairedflags.ANOMALIES)
     assert (tw.expected_b_share, tw.p_value) == (0.5, pytest.approx(t.p_value))
     assert (tw.only_a_weighted, tw.only_b_weighted) == (50.0, 600.0)
     # an audit by a's flags: a's alerts weigh 1, the rest 50. 12 sampled b-only rows stand for 600 rows, against 1
     w = np.where(fa, 1.0, 50.0)
-    ta = pairedflags.test(fa, fb, w, pairedflags.ANOMALIES)
+    ta = pairedflags.test(fa, fb, w, np.ones(len(fa), bool), pairedflags.ANOMALIES)
     assert ta.expected_b_share == pytest.approx(1 / 51)
     assert ta.p_value == pytest.approx(pairedflags.binomial_two_sided(12, 13, 1 / 51))
     assert ta.p_value < 1e-15
     # and 1 sampled b-only row of weight 50 beside 40 a-only alerts: 50 against 40 rows, no difference shown
     fa2 = np.r_[np.ones(40, bool), np.zeros(1, bool), np.zeros(30, bool)]
     fb2 = np.r_[np.zeros(40, bool), np.ones(1, bool), np.zeros(30, bool)]
-    t2 = pairedflags.test(fa2, fb2, np.where(fa2, 1.0, 50.0), pairedflags.ANOMALIES)
+    t2 = pairedflags.test(fa2, fb2, np.where(fa2, 1.0, 50.0), np.ones(len(fa2), bool), pairedflags.ANOMALIES)
     assert t2.p_value > 0.05, t2
     assert "could be chance" in pairedflags.verdict(t2, "m@1", "m@2")
     # against scipy's exact binomial test, where it is at hand
@@ -134,3 +134,18 @@ def test_weighted_compare_tests_the_flags_at_each_cells_sampling_rate(tmp_path: 
     assert [p.expected_b_share for p in d.paired] == [0.5, 0.5]
     fa, fb, n = sa > d.value_a, sb > d.value_b, y == 0
     assert d.paired[1].only_a_weighted == pytest.approx(float(w[fa & ~fb & n].sum()))
+
+
+def test_an_audit_cell_without_sampled_rows_takes_the_rate_of_the_rows_beside_it() -> None:
+    """An audit drawn by a's alerts (weight 1) and 1 in 50 of the rest (weight 50) that drew no anomaly below the
+    alerts: the anomalies b alone flags took the rate of the anomalies b flags (the alerts', 1), and 10 anomalies a
+    alone catches against none of b's read as a real difference (p = 0.002), where none of b's was expected to be
+    drawn. The rate is now read from the rows beside that cell (the normal rows b alone flags: 1 in 50)."""
+    fa = np.r_[np.ones(10, bool), np.ones(5, bool), np.zeros(3, bool), np.zeros(40, bool)]
+    fb = np.r_[np.zeros(10, bool), np.ones(5, bool), np.ones(3, bool), np.zeros(40, bool)]
+    y = np.r_[np.ones(15, bool), np.zeros(43, bool)]
+    w = np.where(fa, 1.0, 50.0)
+    t = pairedflags.test(fa, fb, w, y, pairedflags.ANOMALIES)
+    assert (t.only_a, t.only_b) == (10, 0)
+    assert t.expected_b_share == pytest.approx(1 / 51)
+    assert t.p_value > 0.5, t
