@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_labels3_candidates import _labelled
 
 import ad_duckdb
 from ad_duckdb.cli import cli
@@ -24,12 +25,9 @@ def test_model_info_splits_training_and_labelled_shares(tmp_path: Path) -> None:
     was chosen on where those are not the training rows, else None), as `show` prints; ``flagged_shares`` keeps
     what it held (each threshold's stored share), for code that reads it."""
     path = str(tmp_path / "s.duckdb")
+    _labelled(path)  # 3,000 transactions; 40 reviewed rows, 8 of them frauds
     con = ad_duckdb.connect(path)
     try:
-        make_transactions(con, n=3000)
-        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
-        con.execute("CREATE TABLE reviewed AS SELECT transaction_id, count * if(transaction_id <= 8, 40, 1) AS count, "
-                    "amount, (transaction_id <= 8)::INTEGER AS label FROM transactions WHERE transaction_id <= 40")
         ad_duckdb.set_threshold(con, "m", "best", "max_f1", source="reviewed", label="label")
         scores = np.array([r[0] for r in con.execute(
             "SELECT anomaly_score('m', count, amount) FROM transactions").fetchall()])
