@@ -216,8 +216,10 @@ class VersionComparison:
                 lines += [f"the labelled rows are an audit sample (the anomalies' weights {k['column'] if k else ''} "
                           "differ across the score): each AUC-ROC rests on the few audited anomalies below the "
                           "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
-                          "equally good versions different in up to 41% of simulated audits. Audit more rows below "
-                          "the alerts to tell the versions apart."]
+                          "equally good versions different in up to 41% of simulated audits, and no weighting gives it "
+                          "power (bench/results/compare_audit_flags_2026-12-05.md). What this audit can tell is the "
+                          "rows only one version flags at each threshold (the exact McNemar lines above, each cell at "
+                          "its sampling rate); audit more rows below the alerts to compare the rankings."]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

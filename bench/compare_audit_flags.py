@@ -9,7 +9,7 @@ interval (of the -1..1 it can span); the McNemar tests of the anomalies (recall)
 alarms), each with the sampling rates of its two cells (as compare runs it) and, to show why those rates are
 taken, as if every row weighed alike (expected share 0.5).
 
-    PYTHONPATH=. python bench/compare_audit_flags.py --draws 300 --seed 1 --out bench/results/compare_audit_flags_2026-12-05
+    PYTHONPATH=. python bench/compare_audit_flags.py --draws 200 --seed 1 --out bench/results/compare_audit_flags_2026-12-05
 """
 
 from __future__ import annotations
