@@ -19,7 +19,8 @@ from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
 
 INTERVALS_SHORT = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class as its count (recall's: of the "
-                   "caught and the missed apart; precision's from recall's and the false-alarm rate's)")
+                   "caught and the missed apart; precision's from recall's and the false-alarm rate's, or "
+                   "Wilson's of the flagged rows where they weigh alike)")
 
 
 def count_text(v: float) -> str:
