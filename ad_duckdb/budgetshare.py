@@ -7,6 +7,8 @@ reading "flags at most 5%" would plan for fifteen times the alerts it gets. ``th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .metrics import share_text
@@ -15,6 +17,15 @@ from .thresholds import LABELLED
 
 # the two shares differ by more than this factor either way: said
 RATIO = 2.0
+
+
+def quantiles_of(m: dict[str, Any] | None) -> np.ndarray | None:
+    """A stored version's training-score quantiles (its metrics' ``score_quantiles``), None where it has none (or a
+    malformed list of an imported file)."""
+    q = (m or {}).get("score_quantiles")
+    if not isinstance(q, list) or len(q) < 2 or not all(isinstance(v, int | float) for v in q):
+        return None
+    return np.asarray(q, dtype=np.float64)
 
 
 def training_share(quantiles: np.ndarray | None, value: float) -> float | None:

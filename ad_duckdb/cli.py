@@ -1774,7 +1774,7 @@ def show(db: str, model: str, out_format: str) -> None:
                               *(f"threshold {t.name!r}: {n}" if (n := training_rows_note(t)) else None
                                 for t in rec.thresholds))
         # Why both shares: a threshold chosen on labelled rows flags their share, mostly far above the traffic's
-        quantiles = _quantiles_of(rec.metrics)
+        quantiles = budgetshare.quantiles_of(rec.metrics)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -1862,14 +1862,6 @@ def show(db: str, model: str, out_format: str) -> None:
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
 
 
-def _quantiles_of(m: dict[str, Any] | None) -> np.ndarray | None:
-    """A stored version's training-score quantiles, None where it has none (or a malformed list of an imported file)."""
-    q = (m or {}).get("score_quantiles")
-    if not isinstance(q, list) or len(q) < 2 or not all(isinstance(v, int | float) for v in q):
-        return None
-    return np.asarray(q, dtype=np.float64)
-
-
 def _code_sizes_of(params: dict[str, Any]) -> list[int]:
     """A stored version's code_sizes, [] for none (or a malformed value of an imported file)."""
     sizes = params.get("code_sizes")
@@ -1939,8 +1931,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     the top-N line says how many tie at the cut: which of them count depends on read order.
 
     With --label, each version is judged on the labelled rows: AUC-ROC, AUC-PR, and precision and recall at each
-    threshold; the AUC-ROC difference comes with its 95% interval and p-value from DeLong's paired test, so a
-    retrain's gain can be told from chance (p < 0.05: unlikely to be chance on rows like these).
+    threshold with their 95% intervals; the AUC-ROC difference comes with its 95% interval and p-value from DeLong's
+    paired test, so a retrain's gain can be told from chance (p < 0.05: unlikely to be chance on rows like these),
+    and each threshold both have with the exact McNemar test of the anomalies and of the normal rows only one of
+    them flags.
 
     \b
     Examples:

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, intervals, metrics, notes, pysource, store, texttable, weights
+from . import interrupts, intervals, metrics, notes, pairedflags, pysource, store, texttable, weights
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -51,6 +51,20 @@ class ThresholdComparison:
     flagged_a_weighted: float | None = None
     flagged_b_weighted: float | None = None
     both_weighted: float | None = None
+    # with labels: the 95% intervals of the precisions and recalls above, as evaluate gives them (Wilson's; with
+    # weight=, evaluate --weight's); None where the figure is
+    precision_a_lo: float | None = None
+    precision_a_hi: float | None = None
+    recall_a_lo: float | None = None
+    recall_a_hi: float | None = None
+    precision_b_lo: float | None = None
+    precision_b_hi: float | None = None
+    recall_b_lo: float | None = None
+    recall_b_hi: float | None = None
+    # with labels, where both versions have the name: the exact McNemar tests of the anomalies and of the normal
+    # rows only one version flags (``pairedflags``). Why: the two precisions' intervals overlap where one version is
+    # surely better; only the rows they disagree on tell them apart
+    paired: list[pairedflags.FlagTest] | None = None
 
 
 # Below this many labelled anomalies the paired test (its p-value a Student t's, ``metrics.paired_df``) holds its size
@@ -146,14 +160,19 @@ class VersionComparison:
              f"only {b}{w}", *([f"precision {a}", f"recall {a}", f"precision {b}", f"recall {b}"] if judged else []),
              f"{b} origin"],
             [(t.name, t.value_a, t.value_b, *_flag_cells(t, weighted),
-              *((_judged_cell(v, flagged) for v, flagged in ((t.precision_a, t.flagged_a), (t.recall_a, None),
-                                                              (t.precision_b, t.flagged_b), (t.recall_b, None)))
+              *((_judged_cell(v, flagged, ends) for v, flagged, ends in (
+                  (t.precision_a, t.flagged_a, (t.precision_a_lo, t.precision_a_hi)),
+                  (t.recall_a, None, (t.recall_a_lo, t.recall_a_hi)),
+                  (t.precision_b, t.flagged_b, (t.precision_b_lo, t.precision_b_hi)),
+                  (t.recall_b, None, (t.recall_b_lo, t.recall_b_hi))))
                 if judged else ()),
               None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in self.thresholds]).lines
         if weighted:
             lines += [f"flagged, both and only count the rows the labelled rows stand for, each row its weight "
                       f"{column} (as the precisions and recalls; --format json: "
                       "flagged_a_weighted, ...; flagged_a, ...: the rows read)"]
+        if judged:
+            lines += _paired_lines(self.thresholds, a, b)
         n = min(self.top, self.rows)
         corr = _corr_text(self.rank_correlation)
         tied = " and ".join(f"{k} rows of {v}" for k, v in ((self.top_tied_a, a), (self.top_tied_b, b)) if k)
@@ -197,8 +216,10 @@ class VersionComparison:
                 lines += [f"the labelled rows are an audit sample (the anomalies' weights {k['column'] if k else ''} "
                           "differ across the score): each AUC-ROC rests on the few audited anomalies below the "
                           "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
-                          "equally good versions different in up to 41% of simulated audits. Audit more rows below "
-                          "the alerts to tell the versions apart."]
+                          "equally good versions different in up to 41% of simulated audits, and no weighting gives it "
+                          "power (bench/results/compare_audit_flags_2026-12-05.md). What this audit can tell is the "
+                          "rows only one version flags at each threshold (the exact McNemar lines above, each cell at "
+                          "its sampling rate); audit more rows below the alerts to compare the rankings."]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -236,12 +257,29 @@ def _flag_cells(t: ThresholdComparison, weighted: bool) -> tuple[Any, ...]:
                  for v in (fa, fb, both, only_a, only_b))
 
 
-def _judged_cell(v: float | None, flagged: int | None) -> texttable.Number | None:
-    """A precision or recall of a labelled comparison: '-' for the precision of a threshold that flags no row (as
-    evaluate prints it), NULL where the version lacks the threshold."""
+def _judged_cell(v: float | None, flagged: int | None,
+                 ends: tuple[float | None, float | None] = (None, None)) -> texttable.Number | None:
+    """A precision or recall of a labelled comparison with its 95% interval (``ends``), '0.912 (0.851-0.951)': '-'
+    for the precision of a threshold that flags no row (as evaluate prints it), NULL where the version lacks the
+    threshold."""
     if v is None:
         return texttable.Number("-") if flagged == 0 else None
-    return texttable.Number(texttable.figure(v))
+    lo, hi = ends
+    within = "" if lo is None or hi is None else f" ({texttable.figure(lo)}-{texttable.figure(hi)})"
+    return texttable.Number(texttable.figure(v) + within)
+
+
+def _paired_lines(thresholds: list[ThresholdComparison], a: str, b: str) -> list[str]:
+    """The exact McNemar tests of each threshold both versions have, one line a threshold."""
+    tested = [t for t in thresholds if t.paired]
+    if not tested:
+        return []
+    out = ["", "rows only one version flags, at each threshold both have (exact McNemar test: p < 0.05 says the "
+               "difference is unlikely to be chance on rows like these; the intervals above are each version's own, "
+               "and overlap where the paired test can still tell):"]
+    for t in tested:
+        out.append(f"  {t.name}: " + "; ".join(pairedflags.verdict(p, a, b) for p in t.paired or []))
+    return out
 
 
 def _threshold_names(a: ModelRecord, b: ModelRecord) -> list[str]:
@@ -449,8 +487,18 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
             if value is not None:
                 c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value)
                 # no flag, no precision (evaluate prints '-'): 0.0 read as every flag wrong
-                setattr(t, f"precision_{side}", c["precision"] if c["tp"] + c["fp"] else None)
+                flags = c["tp"] + c["fp"]
+                setattr(t, f"precision_{side}", c["precision"] if flags else None)
                 setattr(t, f"recall_{side}", c["recall"])
+                for k in ("precision_lo", "precision_hi", "recall_lo", "recall_hi"):
+                    v = float(c[k])
+                    setattr(t, k.replace("_", f"_{side}_", 1),
+                            v if math.isfinite(v) and (flags or k.startswith("recall")) else None)
+        if t.value_a is not None and t.value_b is not None:
+            fa_all, fb_all = sa > t.value_a, sb > t.value_b
+            yb = y.astype(bool)
+            t.paired = [pairedflags.test(fa_all, fb_all, w, rows, what)
+                        for rows, what in ((yb, pairedflags.ANOMALIES), (~yb, pairedflags.NORMAL))]
         if w is not None:
             fa = None if t.value_a is None else sa > t.value_a
             fb = None if t.value_b is None else sb > t.value_b

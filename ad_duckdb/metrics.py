@@ -19,7 +19,8 @@ from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
 
 INTERVALS_SHORT = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class as its count (recall's: of the "
-                   "caught and the missed apart; precision's from recall's and the false-alarm rate's)")
+                   "caught and the missed apart; precision's from recall's and the false-alarm rate's, or "
+                   "Wilson's of the flagged rows where they weigh alike)")
 
 
 def count_text(v: float) -> str:
@@ -358,8 +359,9 @@ class Report:
     def goal_checks(self) -> list[dict[str, Any]]:
         """Each stored threshold chosen for a target (min_precision, min_recall) on other labelled rows than these,
         checked against it here (``goalcheck.checks``): ``threshold``, ``method``, ``figure``, ``target``,
-        ``chosen_on``, ``there``, ``here``, ``here_lo``, ``here_hi`` and ``verdict`` (``met``, ``missed``, ``not
-        shown``). Why an attribute, not a field: as ``weights``."""
+        ``chosen_on``, ``there``, ``here``, ``here_lo``, ``here_hi``, ``verdict`` (``met``, ``missed``, ``not
+        shown``; ``flags none`` for a cut above every score here, its figure None), ``flagged``, ``anomalies_here``
+        and ``rows_here``. Why an attribute, not a field: as ``weights``."""
         kept: list[dict[str, Any]] = getattr(self, "_goal_checks", [])
         return kept
 

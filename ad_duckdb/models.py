@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import attachedmodels, damagedfile, damagedstore, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
+from . import attachedmodels, budgetshare, damagedfile, damagedstore, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
@@ -40,11 +40,22 @@ class ModelInfo:
     thresholds : dict of str to float
         Each stored threshold's value by name (``default``, ``p90`` ... ``p999`` and your own); a row is flagged
         by one when its ``anomaly_score`` is above the value (``is_anomaly`` uses ``default``).
+    flagged_training : dict of str to float or None
+        By threshold name, the share of the model's training rows it flags (for a cut chosen elsewhere, read from
+        their stored score quantiles, to within 0.1% of the rows), as ``ad-duckdb show``'s ``flagged_training``: the
+        alerts to plan on traffic like the training rows. None where the model records neither. Not in the repr.
+    flagged_chosen_on : dict of str to float or None
+        By threshold name, the share of the rows it was chosen on that it flags, where those are not the training
+        rows (the labelled rows of ``max_f1``, ``min_precision``, ...; alarm_rate's rows); None for a cut from the
+        training scores. As ``show``'s ``flagged_chosen_on``: labelled rows holding every known fraud are flagged far
+        more than the traffic is. Not in the repr.
+    flagged_share_of : dict of str to str
+        By threshold name, what its stored share (``flagged_shares``) is a share of: ``'training rows'``,
+        ``'labelled rows'`` or ``'rows it was chosen on'`` (``show --format json``'s ``flagged_share_of``).
     flagged_shares : dict of str to float or None
-        By threshold name, the share of rows it flags: of the training rows for a threshold set from the training
-        scores (``default``, ``p90`` ..., ``manual``, ``quantile``, ``contamination``); of the labelled rows it was
-        chosen on for one chosen on labels (``max_f1``, ``min_precision``, ...). None where the model does not
-        record it. Not in the repr.
+        Each threshold's stored share, as before ``flagged_training`` and ``flagged_chosen_on`` split it: of the
+        training rows or of the rows it was chosen on, by its method (``flagged_share_of`` says which), so one dict
+        can hold 0.01 of the traffic beside 0.2 of 40 labelled rows; kept for code that reads it. Not in the repr.
     metrics : dict
         Training figures, not in the repr: ``score_quantiles`` (1001 quantiles of the training scores, which
         ``anomaly_percentile`` reads), ``train_score_mean``, ``train_score_std`` and ``threshold_ranks`` (the sorted
@@ -63,6 +74,10 @@ class ModelInfo:
     thresholds: dict[str, float]
     metrics: dict[str, Any] = field(repr=False)  # 1001 score quantiles and the training curve: too long to show
     flagged_shares: dict[str, float | None] = field(default_factory=dict, repr=False)
+    # after flagged_shares: code building a ModelInfo by position keeps working
+    flagged_training: dict[str, float | None] = field(default_factory=dict, repr=False)
+    flagged_chosen_on: dict[str, float | None] = field(default_factory=dict, repr=False)
+    flagged_share_of: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ref(self) -> str:
@@ -70,9 +85,13 @@ class ModelInfo:
 
     @classmethod
     def of(cls, rec: ModelRecord) -> ModelInfo:
+        quantiles = budgetshare.quantiles_of(rec.metrics)
+        split = {t.name: budgetshare.split(t, quantiles) for t in rec.thresholds}
         return cls(rec.name, rec.version, rec.feature_names, rec.train_rows,
                    {t.name: float(t.value) for t in rec.thresholds}, rec.metrics,
-                   {t.name: t.flagged_share for t in rec.thresholds})
+                   {t.name: t.flagged_share for t in rec.thresholds},
+                   {n: v[0] for n, v in split.items()}, {n: v[1] for n, v in split.items()},
+                   {t.name: budgetshare.of_rows(t) for t in rec.thresholds})
 
 
 @attachedmodels.names_the_file

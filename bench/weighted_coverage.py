@@ -15,6 +15,8 @@ is only seen when the audit draws one.
     PYTHONPATH=. python bench/weighted_coverage.py --draws 1000 --audit --out bench/results/weighted_coverage_audit_2026-12-05
     PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --audit --seed 1 --out STEM  # AUC-ROC before / after
     (bench/results/weighted_coverage_audit_auc_2026-12-05.md: weights.auc_band joined, seeds 1 and 2)
+    PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --audit --seed 0 --out STEM  # precision: Wilson's of the alerts
+    (bench/results/weighted_coverage_audit_precision_2026-12-05.md)
 """
 
 from __future__ import annotations

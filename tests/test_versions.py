@@ -654,8 +654,10 @@ def test_compare_gives_no_precision_to_a_threshold_that_flags_no_row(versions_db
     rc, out, err = invoke("compare", path, "tx_ae@1", "tx_ae@2", LABELLED, "--label", "label")
     assert rc == 0, err
     cells = next(line for line in out.splitlines() if line.startswith("never")).split()
-    # name, the two values, flagged a / b, both, only a / b, then precision a, recall a, precision b, recall b
-    assert cells[8:12] == ["-", "0.000", "-", "0.000"], cells
+    # name, the two values, flagged a / b, both, only a / b, then precision a, recall a, precision b, recall b (a
+    # recall with its 95% interval, "0.000 (0.000-0.0821)"; a precision of no flags has none)
+    assert [cells[8], cells[9], cells[11], cells[12]] == ["-", "0.000", "-", "0.000"], cells
+    assert cells[10].startswith("(0.000-") and cells[13].startswith("(0.000-"), cells
     rc, out, err = invoke("compare", path, "tx_ae@1", "tx_ae@2", LABELLED, "--label", "label", "--format", "json")
     assert rc == 0, err
     j = next(t for t in json.loads(out)["thresholds"] if t["name"] == "never")
