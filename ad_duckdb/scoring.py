@@ -173,6 +173,9 @@ class LoadedModel:
         # the database path as the CLI names it ("DB" in memory; set by udfs.Registry.refresh for stored versions),
         # for the command a missing threshold's message writes out; None for an .onnx file's model
         self.store_db: str | None = None
+        # why no threshold can be read (damagedthresholds.message), set by udfs.Registry.refresh: only the calls
+        # that flag rows fail with it, scores need none
+        self.thresholds_lost: str | None = None
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -412,8 +415,10 @@ class LoadedModel:
         return (pre_sess, z, rest_sess) if ok else False
 
     def threshold(self, name: str) -> float:
-        from .exceptions import ThresholdNotFoundError
+        from .exceptions import DatabaseUnavailableError, ThresholdNotFoundError
 
+        if self.thresholds_lost is not None:
+            raise DatabaseUnavailableError(self.thresholds_lost)
         v = self.thresholds.get(name)
         if v is None and self.reload_thresholds is not None:
             self.reload_thresholds()  # refreshes this object's thresholds in place (a stored version is kept)

@@ -22,7 +22,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import attachedmodels, damagedfile, damagedstore, lifecycle, store
+from . import attachedmodels, damagedfile, damagedstore, damagedthresholds, lifecycle, store
 from .connarg import check_connection
 from .exceptions import (
     AdDuckDBError,
@@ -222,6 +222,8 @@ class Registry:
             self.stamp = None
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
+        unread = next((r.thresholds_unread for r in recs if r.thresholds_unread is not None), None)
+        lost = None if unread is None else damagedthresholds.message(cur, db, unread)
         for rec in recs:
             # Why reuse: a version never changes once stored, so its session (and warm caches) can be kept.
             old = self.by_ref.get(rec.ref)
@@ -233,7 +235,7 @@ class Registry:
             lm.rec.metrics = rec.metrics
             lm.check_order, lm.surface = self.check_order, self.surface
             lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
-            lm.store_db = db
+            lm.store_db, lm.thresholds_lost = db, lost
             by_ref[rec.ref] = lm
             latest[rec.name] = lm
         for lm in self.files:
