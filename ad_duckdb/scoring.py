@@ -176,6 +176,8 @@ class LoadedModel:
         # why no threshold can be read (damagedthresholds.message), set by udfs.Registry.refresh: only the calls
         # that flag rows fail with it, scores need none
         self.thresholds_lost: str | None = None
+        # how a server serves the file (servefix.Served; udfs.Registry.set_surface): what stores a missing threshold
+        self.served: Any = None
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -438,14 +440,19 @@ class LoadedModel:
             add = "add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`"
             # a stored version (an .onnx file's model is imported first); not after a guess: 'P99' is a typo of 'p99',
             # and the command would store a second cut beside it
-            if self.store_db is not None and not guess:
+            model = self.name if len(self.siblings) <= 1 else self.ref
+            if self.store_db is not None and not guess and self.served is not None:
+                from .servefix import store_fix  # what works while a server holds the file
+
+                add = f"store it for this one: {store_fix(self.served, self, model, name, homes)}"
+            elif self.store_db is not None and not guess:
                 from .thresholdcmd import store_commands
 
-                model = self.name if len(self.siblings) <= 1 else self.ref
                 add = f"store it for this one: {store_commands(model, name, self.store_db, homes)}"
             # Why said here: a threshold an open transaction wrote is not seen in Python or serve (UNCOMMITTED), and
-            # nothing else told why it was missing; the dbt plugin's hint says it
-            uncommitted = "" if self.threshold_hint else UNCOMMITTED.get(self.surface, UNCOMMITTED[""])
+            # nothing else told why it was missing; the dbt plugin's hint says it (and serve's fix, servefix's)
+            uncommitted = "" if self.threshold_hint or (self.served is not None and not guess) else \
+                UNCOMMITTED.get(self.surface, UNCOMMITTED[""])
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "
