@@ -103,3 +103,27 @@ def test_a_damaged_thresholds_block_stops_only_the_calls_that_need_a_threshold(
     assert flagged.returncode != 0 and f"ad-duckdb restore-thresholds {db}" in flagged.stderr, flagged
     assert "Traceback" not in flagged.stderr
     assert db.read_bytes() == before
+
+
+def test_check_threshold_judges_a_carried_hand_cut_by_the_share_it_was_moved_to_keep() -> None:
+    # A carried cut was a 'quantile', which check-threshold judges by the share of training rows it flags; kept as
+    # 'manual' (above) it would lose that verdict, and a nightly `check-threshold --fail-outside` its alarm.
+    from ad_duckdb.thresholdcheck import check_threshold
+
+    con = ad_duckdb.connect()
+    try:
+        _table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        cut = float(np.quantile(ad_duckdb.load_model(con, "m").metrics["score_quantiles"], 0.95))
+        ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
+        hand = check_threshold(con, "m", "cut", "t")
+        assert hand.outside is None and "promised no rate" in hand.message, hand.message  # a cut typed in: no promise
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=1, carry_thresholds=True, **FAST)
+        moved = check_threshold(con, "m", "cut", "t")
+        assert moved.method == "manual" and moved.outside is False, moved.message
+        assert "keeps its promise" in moved.message, moved.message
+        con.execute("CREATE TABLE t2 AS SELECT a * 3 AS a, b * 3 AS b FROM t")  # drifted: far more rows flagged
+        drifted = check_threshold(con, "m", "cut", "t2")
+        assert drifted.outside is True, drifted.message
+    finally:
+        con.close()
