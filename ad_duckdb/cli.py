@@ -643,6 +643,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     interrupts.track(con)
     try:
         udfs.registry(con).opened_afresh = True
+        udfs.registry(con).set_surface("command")  # `sql` says "sql" once it runs statements of its own
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
         if damagedfile.is_damage(e):

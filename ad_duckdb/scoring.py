@@ -825,6 +825,8 @@ UNCOMMITTED = {
          "transaction's)."),
     "sql": (" Here a statement sees its own transaction's writes, committed or not: the threshold is not stored for "
             "this version, nor written earlier in this script."),
+    # Why nothing: a command (score, explain, check-threshold) holds the file, so no transaction elsewhere can hold one
+    "command": "",
     # Why: the server loads the models once; it re-reads them, thresholds committed since included, at a SIGHUP
     "serve": (" One stored while the server runs (with --read-write, by SQL through it) is seen after its COMMIT, "
               "once the server re-reads its models: send it SIGHUP (kill -HUP PID)."),

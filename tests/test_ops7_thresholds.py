@@ -127,3 +127,12 @@ def test_check_threshold_judges_a_carried_hand_cut_by_the_share_it_was_moved_to_
         assert drifted.outside is True, drifted.message
     finally:
         con.close()
+
+
+def test_a_command_s_missing_threshold_says_nothing_of_open_transactions(days_db: Path) -> None:  # noqa: F811
+    # Before: a nightly `score --into --threshold NAME` whose threshold was missing ended its error with "One written
+    # by SQL in an open transaction (BEGIN without COMMIT) is seen here once committed ...", which a command's own
+    # connection never meets (no other process can write the file meanwhile), sending on-call looking for one.
+    res = _cli("score", str(days_db), "ev", "events", "--top", "3", "--threshold", "nightly_cut")
+    assert res.returncode == 5 and "has no threshold 'nightly_cut'" in res.stderr, res
+    assert "ad-duckdb threshold" in res.stderr and "open transaction" not in res.stderr, res.stderr
