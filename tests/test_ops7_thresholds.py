@@ -23,15 +23,21 @@ def _table(con: duckdb.DuckDBPyConnection) -> None:
                 [rng.normal(size=n).tolist(), rng.normal(size=n).tolist()])
 
 
+def _hand_cut(con: duckdb.DuckDBPyConnection) -> float:
+    """Model 'm' on table t, with 'cut' typed in where about 5% of its training rows score above it."""
+    _table(con)
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+    cut = float(np.quantile(ad_duckdb.load_model(con, "m").metrics["score_quantiles"], 0.95))
+    ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
+    return cut
+
+
 def test_a_hand_set_cut_stays_manual_through_retrains_and_names_its_hand_value() -> None:
     # Before: the first retrain stored it with method 'quantile', and the second's chosen_on said
     # "carried from m@2 (quantile, ...)": nothing left said the cut was set by hand, or to what.
     con = ad_duckdb.connect()
     try:
-        _table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
-        cut = float(np.quantile(ad_duckdb.load_model(con, "m").metrics["score_quantiles"], 0.95))
-        ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
+        cut = _hand_cut(con)
         for seed in (1, 2):
             ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=seed, carry_thresholds=True, **FAST)
         got = ad_duckdb.load_model(con, "m@3").threshold("cut")
@@ -112,10 +118,7 @@ def test_check_threshold_judges_a_carried_hand_cut_by_the_share_it_was_moved_to_
 
     con = ad_duckdb.connect()
     try:
-        _table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
-        cut = float(np.quantile(ad_duckdb.load_model(con, "m").metrics["score_quantiles"], 0.95))
-        ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
+        _hand_cut(con)
         hand = check_threshold(con, "m", "cut", "t")
         assert hand.outside is None and "promised no rate" in hand.message, hand.message  # a cut typed in: no promise
         ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=1, carry_thresholds=True, **FAST)
