@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, setmanifest, setnotes, store
+from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, setmanifest, setnotes, store, thresholds
 from .connarg import check_connection
 from .exceptions import BadInputError, IntegrityError
 from .store import ModelRecord
@@ -156,6 +156,7 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
                     made[held] = (p.name, exported, rec)
                     continue
                 rec.source = f"imported from {p.name} ({rec.ref}; {rec.source})"
+                rec.carried, rec.imported_from = thresholds.users_own(rec.thresholds), p.name
                 store.insert_next(cur, rec)
                 new.setdefault(rec.name, []).append(rec.version)
                 done.append((p.name, rec.ref, True))

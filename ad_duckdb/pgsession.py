@@ -10,6 +10,7 @@ it, and, like the other ``pg*`` helpers, speaks no wire protocol.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -134,6 +135,7 @@ from .pgtypes import type_of
 from .pgvalues import values_names
 from .pgxor import xor_operators
 from .pgzones import Zone, offset_zone
+from .servefix import Served
 from .sqltext import quote_ident, quote_literal
 from .udfs import register, registry
 
@@ -1647,11 +1649,12 @@ class Backend:
     """One opened database instance: the parent connection owning the functions, and its open sessions."""
 
     def __init__(self, path: str, *, read_write: bool, snapshot_dir: str | None = None,
-                 attach: Sequence[Attached] = (), sessions: Sessions | None = None) -> None:
+                 attach: Sequence[Attached] = (), sessions: Sessions | None = None, original: str | None = None) -> None:
         """``attach``: other DuckDB files served beside ``path``, attached read-only (``serve --attach``), checked by
         the caller (attachfiles.check); an alias that is a schema of the database, a lock, or a file that is no DuckDB
         database raises attachfiles' errors. ``sessions``: the server's, which pg_stat_activity lists and
-        pg_cancel_backend / pg_terminate_backend signal (none: no session is listed, none can be signalled)."""
+        pg_cancel_backend / pg_terminate_backend signal (none: no session is listed, none can be signalled).
+        ``original``: the file as the command line named it (a snapshot's, whose copy is ``path``)."""
         self.path = path
         self.attached = tuple(attach)
         self.snapshot_dir = snapshot_dir
@@ -1667,7 +1670,8 @@ class Backend:
             for a in self.attached:
                 attach_file(self.con, a)
             register(self.con)
-            registry(self.con).set_surface("serve")
+            mode = "snapshot" if snapshot_dir is not None else "read-write" if read_write else "read-only"
+            registry(self.con).set_surface("serve", Served(mode, original or path, os.getpid()))
             register_sessions(self.con, sessions)
             register_jsonb(self.con)
             register_regex_group(self.con)

@@ -173,7 +173,11 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
 
 def _set(detail: dict[str, Any]) -> dict[str, Any]:
     t = detail.get("threshold")
-    return {k: t.get(k) for k in ("name", "value", "method")} if isinstance(t, dict) else {}
+    if not isinstance(t, dict):
+        return {}
+    came = detail.get("imported_from")
+    return {**{k: t.get(k) for k in ("name", "value", "method")},
+            **({"imported_from": came} if isinstance(came, str) else {})}
 
 
 def _json(text: str | None) -> dict[str, Any]:

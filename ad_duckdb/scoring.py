@@ -175,6 +175,11 @@ class LoadedModel:
         # the database path as the CLI names it ("DB" in memory; set by udfs.Registry.refresh for stored versions),
         # for the command a missing threshold's message writes out; None for an .onnx file's model
         self.store_db: str | None = None
+        # why no threshold can be read (damagedthresholds.message), set by udfs.Registry.refresh: only the calls
+        # that flag rows fail with it, scores need none
+        self.thresholds_lost: str | None = None
+        # how a server serves the file (servefix.Served; udfs.Registry.set_surface): what stores a missing threshold
+        self.served: Any = None
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -414,8 +419,10 @@ class LoadedModel:
         return (pre_sess, z, rest_sess) if ok else False
 
     def threshold(self, name: str) -> float:
-        from .exceptions import ThresholdNotFoundError
+        from .exceptions import DatabaseUnavailableError, ThresholdNotFoundError
 
+        if self.thresholds_lost is not None:
+            raise DatabaseUnavailableError(self.thresholds_lost)
         v = self.thresholds.get(name)
         if v is None and self.reload_thresholds is not None:
             self.reload_thresholds()  # refreshes this object's thresholds in place (a stored version is kept)
@@ -435,14 +442,19 @@ class LoadedModel:
             add = "add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`"
             # a stored version (an .onnx file's model is imported first); not after a guess: 'P99' is a typo of 'p99',
             # and the command would store a second cut beside it
-            if self.store_db is not None and not guess:
+            model = self.name if len(self.siblings) <= 1 else self.ref
+            if self.store_db is not None and not guess and self.served is not None:
+                from .servefix import store_fix  # what works while a server holds the file
+
+                add = f"store it for this one: {store_fix(self.served, self, model, name, homes)}"
+            elif self.store_db is not None and not guess:
                 from .thresholdcmd import store_commands
 
-                model = self.name if len(self.siblings) <= 1 else self.ref
                 add = f"store it for this one: {store_commands(model, name, self.store_db, homes)}"
             # Why said here: a threshold an open transaction wrote is not seen in Python or serve (UNCOMMITTED), and
-            # nothing else told why it was missing; the dbt plugin's hint says it
-            uncommitted = "" if self.threshold_hint else UNCOMMITTED.get(self.surface, UNCOMMITTED[""])
+            # nothing else told why it was missing; the dbt plugin's hint says it (and serve's fix, servefix's)
+            uncommitted = "" if self.threshold_hint or (self.served is not None and not guess) else \
+                UNCOMMITTED.get(self.surface, UNCOMMITTED[""])
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "
@@ -815,6 +827,8 @@ UNCOMMITTED = {
          "transaction's)."),
     "sql": (" Here a statement sees its own transaction's writes, committed or not: the threshold is not stored for "
             "this version, nor written earlier in this script."),
+    # Why nothing: a command (score, explain, check-threshold) holds the file, so no transaction elsewhere can hold one
+    "command": "",
     # Why: the server loads the models once; it re-reads them, thresholds committed since included, at a SIGHUP
     "serve": (" One stored while the server runs (with --read-write, by SQL through it) is seen after its COMMIT, "
               "once the server re-reads its models: send it SIGHUP (kill -HUP PID)."),

@@ -328,10 +328,11 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     # Why the --attach files live, not copied with --snapshot: a copy of a warehouse file per start
                     # and per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
                     if not cfg.snapshot:
-                        return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach, sessions=self)
+                        return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach, sessions=self,
+                                       original=cfg.database)
                     copy = copy or self._take_snapshot()
                     backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach,
-                                      sessions=self)
+                                      sessions=self, original=cfg.database)
                     copy = None  # the backend's now: it removes the copy when it closes
                     return backend
                 except duckdb.IOException as e:

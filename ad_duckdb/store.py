@@ -99,6 +99,10 @@ class ModelRecord:
     # Thresholds a retrain carried from an earlier version (train --carry-thresholds): logged as set (thresholdlog),
     # so that restore-thresholds stores them again on this version as on the one they came from
     carried: set[str] = field(default_factory=set)
+    # The file an imported record came from, for its carried (the user's own) thresholds' log entries; not stored
+    imported_from: str | None = None
+    # DuckDB's error when the block holding ad_thresholds could not be read (load_all): the record has none to flag by
+    thresholds_unread: BaseException | None = None
 
     @property
     def ref(self) -> str:
@@ -441,9 +445,7 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
                                                              [rec.name]).fetchall()]
                     _insert(cur, rec)
                     lifecycle.on_store(cur, rec.name, rec.version, before, promote, how)
-                    for t in rec.thresholds:
-                        if t.name in rec.carried:
-                            thresholdlog.logged(cur, rec.name, rec.version, t)
+                    _log_carried(cur, rec)
                 return rec
             except duckdb.Error as e:  # a concurrent writer took the same version: retry with the next one
                 # Why duckdb.Error only: a warning raised by before_insert may name a column "duplicate_rows".
@@ -464,6 +466,16 @@ def insert_next(cur: Any, rec: ModelRecord) -> None:
     rec.sha256 = sha256_hex(rec.onnx)
     rec.version = next_version(cur, rec.name)
     _insert(cur, rec)
+    _log_carried(cur, rec)
+
+
+def _log_carried(cur: Any, rec: ModelRecord) -> None:
+    """Log the thresholds ``rec`` carries from elsewhere (``rec.carried``: a retrain's, or an import's cuts of the
+    user's, with the file and the time each was set there), so restore-thresholds stores them again as stored."""
+    for t in rec.thresholds:
+        if t.name in rec.carried:
+            thresholdlog.logged(cur, rec.name, rec.version, t, imported_from=rec.imported_from,
+                                set_at=rec.threshold_times.get(t.name, rec.created_at))  # as _insert stores it
 
 
 def next_version(cur: Any, name: str) -> int:
@@ -535,8 +547,10 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
                 goals[t.name] = goal
             cur.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?",
                         [_json(filegoals.joined(metrics, row[0][1], goals, came)), model, version])
-        write_threshold(cur, model, version, t)
-        thresholdlog.logged(cur, model, version, t)  # what restore-thresholds stores again should its block be damaged
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        write_threshold(cur, model, version, t, created_at=now)
+        # what restore-thresholds stores again should its block be damaged, at the time it was set
+        thresholdlog.logged(cur, model, version, t, set_at=now)
 
 
 _COLS = (
@@ -662,11 +676,16 @@ def stamp(cur: Any) -> tuple[Any, ...]:
     can tell whether its loaded models went stale. ``()`` when there is no store."""
     if not tables_exist(cur):
         return ()
-    models, thresholds = cur.execute(
-        "SELECT (SELECT hash(list((name, version, sha256, metrics::VARCHAR) ORDER BY name, version)) FROM ad_models), "
-        "(SELECT hash(list((model, version, threshold_name, value, method, chosen_on, precision, recall, f1, "
-        "flagged_share) ORDER BY model, version, threshold_name)) FROM ad_thresholds)"
-    ).fetchall()[0]
+    models = cur.execute("SELECT hash(list((name, version, sha256, metrics::VARCHAR) ORDER BY name, version)) "
+                         "FROM ad_models").fetchall()[0][0]
+    try:
+        thresholds = cur.execute(
+            "SELECT hash(list((model, version, threshold_name, value, method, chosen_on, precision, recall, f1, "
+            "flagged_share) ORDER BY model, version, threshold_name)) FROM ad_thresholds").fetchall()[0][0]
+    except duckdb.Error as e:
+        if not damagedfile.is_damage(e):
+            raise
+        thresholds = "unreadable"  # a damaged block: the models load without them (load_all), scores still work
     return models, thresholds, tuple(sorted(dropped_versions(cur).items())), tuple(sorted(lifecycle.promoted(cur).items()))
 
 
@@ -829,10 +848,18 @@ def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord
         # a damaged block of some rows' bytes: the others load, and those are named with the recovery
         rows, unread = damagedrows.rows_one_by_one(cur, _COLS, e)
         problems.update(unread)
-    th_rows = cur.execute(
-        "SELECT model, version, threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share "
-        "FROM ad_thresholds ORDER BY model, version, threshold_name"
-    ).fetchall()
+    th_unread: BaseException | None = None
+    try:
+        th_rows = cur.execute(
+            "SELECT model, version, threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share "
+            "FROM ad_thresholds ORDER BY model, version, threshold_name"
+        ).fetchall()
+    except duckdb.Error as e:
+        if not damagedfile.is_damage(e):
+            raise
+        # Why the models still load: scores need no threshold, so only the calls that flag rows fail, each naming
+        # the repair (damagedthresholds), and dashboards of scores keep working until restore-thresholds runs
+        th_rows, th_unread = [], e
     ths: dict[tuple[str, int], list[Threshold]] = {}
     for r in th_rows:
         ths.setdefault((r[0], int(r[1])), []).append(Threshold(*r[2:]))
@@ -845,6 +872,7 @@ def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord
             problems[(str(row[0]), int(row[1]))] = str(e)
             continue
         rec.thresholds = ths.get((rec.name, rec.version), [])
+        rec.thresholds_unread = th_unread
         recs.append(rec)
     return recs, problems
 

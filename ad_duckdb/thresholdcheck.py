@@ -109,12 +109,19 @@ def _stored_interval(chosen_on: str, periods_here: float) -> tuple[float, float,
     return None
 
 
+def _moved(t: store.Threshold) -> bool:
+    """A cut typed in that a retrain carried: moved to keep the share of training rows it flagged, which it promises
+    as a quantile does (thresholds.carried; it stays 'manual'). Why: as a 'quantile' it got this verdict, and a
+    nightly check with --fail-outside would lose its alarm with the method kept."""
+    return t.method == "manual" and (t.chosen_on or "").startswith("carried from ")
+
+
 def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | None:
     """The share of rows a threshold promised to flag; None for a method that promised none."""
     if t.method == "alarm_rate":
         want = alarmrate.from_goal(goal) if isinstance(goal, dict) else None
         return None if want is None else want.rate
-    if t.method == "quantile" and lm.quantiles is not None:
+    if (t.method == "quantile" or _moved(t)) and lm.quantiles is not None:
         return lm.share_above(t.value)
     if t.method in ("contamination", "flag_budget"):
         target = goal.get("target") if isinstance(goal, dict) else None
@@ -315,7 +322,7 @@ def _target_interval(lm: LoadedModel, t: store.Threshold, share: float,
     if t.method == "alarm_rate" and m is not None:
         return float(m[2]) / 100, float(m[3]) / 100, f" (of the {int(m[1]):,} rows it was set on)"
     rows = lm.rec.train_rows
-    if t.method in ("contamination", "quantile") and rows:
+    if (t.method in ("contamination", "quantile") or _moved(t)) and rows:
         lo, hi = wilson(share * rows, rows)
         return float(lo), float(hi), f" (of its {rows:,} training rows)"
     return share, share, ""

@@ -43,26 +43,35 @@ def _from_other_version(name: str, homes: list[Any]) -> tuple[str, dict[str, flo
     return None
 
 
+def chosen(name: str, homes: list[Any]) -> tuple[str, dict[str, float], str]:
+    """(method, options, why) ``store_commands`` writes out for threshold ``name`` (``homes``: as there)."""
+    found = _from_other_version(name, homes)
+    q = quantile_in_name(name)
+    if found is not None:
+        return found
+    if q is not None:
+        return "quantile", {"target": q}, f"the {q:g} quantile of the training scores, as its name says"
+    return "quantile", {"target": _EXAMPLE_TARGET}, (
+        f"an example: {_EXAMPLE_TARGET} flags the top {round((1 - _EXAMPLE_TARGET) * 100, 3):g}% of training "
+        "scores; --method manual --value V for a cut of your own, or a goal on labelled rows, "
+        "`ad-duckdb threshold --help`")
+
+
+def cli_command(model: str, name: str, db: str, method: str, options: dict[str, float]) -> str:
+    """``ad-duckdb threshold DB MODEL NAME --method METHOD --OPTION VALUE``, quoted for a shell."""
+    words = ["ad-duckdb", "threshold", db, model, name, "--method", method]
+    for key, value in options.items():
+        words += [f"--{key}", repr(value)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def store_commands(model: str, name: str, db: str, homes: list[Any]) -> str:
     """The CLI command and the Python call that store threshold ``name`` for ``model`` (as a query names it: the
     bare name, or 'name@N') of the database the CLI names ``db``; ``homes``: other versions holding ``name``, newest
     first. The method fits the name (p97: the 0.97 quantile) or the other version's row; else a quantile, as an
     example to change."""
-    found = _from_other_version(name, homes)
-    q = quantile_in_name(name)
-    if found is not None:
-        method, options, why = found
-    elif q is not None:
-        method, options, why = "quantile", {"target": q}, f"the {q:g} quantile of the training scores, as its name says"
-    else:
-        method, options = "quantile", {"target": _EXAMPLE_TARGET}
-        why = (f"an example: {_EXAMPLE_TARGET} flags the top {round((1 - _EXAMPLE_TARGET) * 100, 3):g}% of training "
-               "scores; --method manual --value V for a cut of your own, or a goal on labelled rows, "
-               "`ad-duckdb threshold --help`")
-    words = ["ad-duckdb", "threshold", db, model, name, "--method", method]
-    for key, value in options.items():
-        words += [f"--{key}", repr(value)]
-    cli = " ".join(shlex.quote(w) for w in words)
+    method, options, why = chosen(name, homes)
+    cli = cli_command(model, name, db, method, options)
     kwargs = ", ".join(f"{k}={v!r}" for k, v in options.items())
     py = f"ad_duckdb.set_threshold(con, {model!r}, {name!r}, {method!r}, {kwargs})"
     return f"{cli} ({why}), or in Python {py}"

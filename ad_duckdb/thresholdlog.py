@@ -10,6 +10,7 @@ latest entry of a version and name is what was stored last; a dropped version's 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -20,26 +21,43 @@ EVENT = "threshold set"
 FIELDS = ("name", "value", "method", "chosen_on", "precision", "recall", "f1", "flagged_share")
 
 
-def logged(cur: Any, model: str, version: int, t: Any) -> None:
+def logged(cur: Any, model: str, version: int, t: Any, imported_from: str | None = None,
+           set_at: dt.datetime | None = None) -> None:
     """In the caller's transaction: log threshold ``t`` (a ``store.Threshold``) as set on ``model@version``. A file
-    made by an older release without the changelog table keeps none (as its other writes)."""
+    made by an older release without the changelog table keeps none (as its other writes). ``imported_from``: the
+    file a cut came in (an import), and ``set_at`` when it was set there, which a restore gives it back."""
     if lifecycle._has(cur, lifecycle.LOG):
-        lifecycle.log(cur, model, version, EVENT, {"threshold": {f: getattr(t, f) for f in FIELDS}})
+        detail: dict[str, Any] = {"threshold": {f: getattr(t, f) for f in FIELDS}}
+        if imported_from is not None:
+            detail["imported_from"] = imported_from
+        if set_at is not None:
+            detail["set_at"] = set_at.isoformat()
+        lifecycle.log(cur, model, version, EVENT, detail)
 
 
-def latest(cur: Any) -> dict[tuple[str, int], dict[str, dict[str, Any]]]:
-    """Per (model, version), each threshold name's last logged ``{field: value}`` (``FIELDS``); empty for a file
-    whose changelog holds no such entry (an older one, or none set)."""
+def latest(cur: Any) -> dict[tuple[str, int], dict[str, tuple[dict[str, Any], dt.datetime]]]:
+    """Per (model, version), each threshold name's last logged ``{field: value}`` (``FIELDS``) and when it was set
+    (the entry's time, or for an imported cut the time it was set where it was exported); empty for a file whose
+    changelog holds no such entry (an older one, or none set)."""
     if not lifecycle._has(cur, lifecycle.LOG):
         return {}
-    out: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
-    for name, version, detail in cur.execute(
-            "SELECT name, version, detail::VARCHAR FROM ad_model_log WHERE event = ? ORDER BY logged_at, rowid",
-            [EVENT]).fetchall():
+    out: dict[tuple[str, int], dict[str, tuple[dict[str, Any], dt.datetime]]] = {}
+    for name, version, detail, at in cur.execute(
+            "SELECT name, version, detail::VARCHAR, logged_at FROM ad_model_log WHERE event = ? "
+            "ORDER BY logged_at, rowid", [EVENT]).fetchall():
         t = _threshold(detail)
         if t is not None:
-            out.setdefault((str(name), int(version)), {})[str(t["name"])] = t
+            out.setdefault((str(name), int(version)), {})[str(t["name"])] = (t, _set_at(detail) or at)
     return out
+
+
+def _set_at(detail: str | None) -> dt.datetime | None:
+    """An imported cut's ``set_at``, None for another entry (or one altered by hand)."""
+    try:
+        got = json.loads(detail or "{}").get("set_at")
+        return dt.datetime.fromisoformat(got) if isinstance(got, str) else None
+    except (ValueError, AttributeError):
+        return None
 
 
 def since(cur: Any) -> Any:
@@ -66,4 +84,6 @@ def said(detail: dict[str, Any]) -> str:
     t: dict[str, Any] = got if isinstance(got, dict) else {}
     value = t.get("value")
     shown = f"{value:.6g}" if isinstance(value, (int, float)) else str(value)
-    return f"threshold {t.get('name')!r} set to {shown} ({t.get('method')})"
+    came = detail.get("imported_from", t.get("imported_from"))  # a log entry's, or model_history's event's
+    return f"threshold {t.get('name')!r} set to {shown} ({t.get('method')})" + (
+        f", imported from {came}" if isinstance(came, str) else "")

@@ -84,8 +84,8 @@ def restore(cur: Any, db: str) -> list[str]:
             own, _came = filegoals.split(metrics, source)
             # a goal's threshold is chosen again on its labelled rows (below), as before the changelog kept it
             own_set = {k: t for k, t in hand.get((str(name), int(version)), {}).items() if k not in own}
-            for logged in own_set.values():
-                store.write_threshold(cur, str(name), int(version), Threshold(**logged))
+            for logged, set_at in own_set.values():  # with the time it was set, as before the damage
+                store.write_threshold(cur, str(name), int(version), Threshold(**logged), created_at=set_at)
             if own_set:
                 lines.append(f"{', '.join(map(repr, sorted(own_set)))} of {ref} stored again as last set (its "
                              "changelog, ad_model_log, keeps each threshold set).")

@@ -60,6 +60,13 @@ def replaced_by_user(stored: Sequence[Threshold]) -> list[Threshold]:
                      t.method == "contamination" and (t.chosen_on or "").startswith("training scores of "))]
 
 
+def users_own(stored: Sequence[Threshold]) -> set[str]:
+    """The names of ``stored`` a user set rather than the training: names of one's own, and training names whose
+    threshold is not the training's (``replaced_by_user``). An import logs these: a file does not say which were set
+    by hand, and these are the ones no training would set again."""
+    return {t.name for t in stored if t.name not in FROM_TRAINING} | {t.name for t in replaced_by_user(stored)}
+
+
 def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: np.ndarray, ref: str,
             new_quantiles: Sequence[float] | None = None) -> list[Threshold]:
     """The user's thresholds of the previous version ``ref`` (not ``FROM_TRAINING``), each at the same point of the
@@ -75,6 +82,11 @@ def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: n
     gap in the histogram, a goal met on labels). A goal's precision and recall held for the version it was chosen
     on, so they are not copied: its ``chosen_on`` says to choose it again on labels to know them. (A retrain chooses
     a goal again itself when its labelled rows can be read: ``labelled.choose_goals_again``; this is its fallback.)
+
+    Each keeps its method where the moved cut is still what it was: a cut typed in stays ``manual`` (its ``chosen_on``
+    names the version and value it was set by hand on, through any number of retrains), a quantile or a share of
+    training rows stays that. Why: as 'quantile' after the first retrain, nothing said two retrains later that a
+    person had chosen the cut, or where. A goal carried by its point is a plain 'quantile' (its figures are gone).
     """
     grid = np.asarray(quantiles, dtype=np.float64)
     probs = np.linspace(0.0, 1.0, len(grid))
@@ -88,10 +100,24 @@ def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: n
         where = "as it is: these training scores have its quantiles" if same else "at the same point of these"
         again = "; its precision and recall held for that version: choose it again on labels to know them here" \
             if t.method in LABELLED else ""
-        out.append(Threshold(name=t.name, value=v, method="quantile", flagged_share=float(np.mean(scores > v)),
+        method = t.method if t.method in KEPT_WHEN_CARRIED else "quantile"
+        out.append(Threshold(name=t.name, value=v, method=method, flagged_share=float(np.mean(scores > v)),
                              chosen_on=f"carried from {ref} ({t.method}, {t.value:.6g}: the {below:.2%} point of its "
-                                       f"training scores), {where}{again}"))
+                                       f"training scores), {where}{again}{_hand_origin(t, ref)}"))
     return out
+
+
+# Methods a carried cut keeps: the cut moved to the same point is still one typed in, a quantile, a share
+KEPT_WHEN_CARRIED = ("manual", "quantile", "contamination")
+_HAND = re.compile(r"; set by hand on \S+ as \S+$")
+
+
+def _hand_origin(t: Threshold, ref: str) -> str:
+    """``; set by hand on REF as VALUE`` for a cut typed in: the one it was carried with, else ``ref``'s own."""
+    if t.method != "manual":
+        return ""
+    kept = _HAND.search(t.chosen_on or "")
+    return kept[0] if kept else f"; set by hand on {ref} as {t.value:.6g}"
 
 
 def score_quantiles(scores: np.ndarray, n: int = 1001, *, own: bool = False) -> list[float]:

@@ -23,7 +23,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import attachedmodels, damagedfile, damagedstore, lifecycle, store
+from . import attachedmodels, damagedfile, damagedstore, damagedthresholds, lifecycle, store
 from .connarg import check_connection
 from .exceptions import (
     AdDuckDBError,
@@ -37,6 +37,7 @@ from .frames import IMPUTED_TYPE, imputed_map
 from .msevalues import mse
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
+from .servefix import Served
 from .shapley import ranked
 from .sqltext import sql_names
 
@@ -143,6 +144,7 @@ class Registry:
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
         self.surface = ""  # see set_surface
+        self.served: Served | None = None  # see set_surface
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
@@ -189,11 +191,12 @@ class Registry:
         for lm in [*self.by_ref.values(), *self.files]:
             lm.threshold_hint, lm.reload_thresholds = hint, reload
 
-    def set_surface(self, surface: str) -> None:
-        """Say in the models' messages that the functions run in ``surface`` ("sql", "serve"; LoadedModel.surface)."""
-        self.surface = surface
+    def set_surface(self, surface: str, served: Served | None = None) -> None:
+        """Say in the models' messages that the functions run in ``surface`` ("sql", "serve"; LoadedModel.surface);
+        ``served``: how a server serves the file (what stores a missing threshold then, ``servefix``)."""
+        self.surface, self.served = surface, served
         for lm in [*self.by_ref.values(), *self.files]:
-            lm.surface = surface
+            lm.surface, lm.served = surface, served
 
     def new_statement(self) -> None:
         """A statement starts (``ad-duckdb sql``): the notes the functions said (``LoadedModel.said``) may be said
@@ -231,6 +234,8 @@ class Registry:
             self.stamp = None
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
+        unread = next((r.thresholds_unread for r in recs if r.thresholds_unread is not None), None)
+        lost = None if unread is None else damagedthresholds.message(cur, db, unread)
         for rec in recs:
             # Why reuse: a version never changes once stored, so its session (and warm caches) can be kept.
             old = self.by_ref.get(rec.ref)
@@ -240,13 +245,13 @@ class Registry:
             # and the goals set_threshold stores beside them in metrics (evaluate's overlap note reads them); the rest
             # of a version's metrics never changes
             lm.rec.metrics = rec.metrics
-            lm.check_order, lm.surface = self.check_order, self.surface
+            lm.check_order, lm.surface, lm.served = self.check_order, self.surface, self.served
             lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
-            lm.store_db = db
+            lm.store_db, lm.thresholds_lost = db, lost
             by_ref[rec.ref] = lm
             latest[rec.name] = lm
         for lm in self.files:
-            lm.check_order, lm.surface = self.check_order, self.surface
+            lm.check_order, lm.surface, lm.served = self.check_order, self.surface, self.served
             lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
             by_ref.setdefault(lm.ref, lm)
             if lm.name not in latest or latest[lm.name].version < lm.version:

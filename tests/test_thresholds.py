@@ -853,7 +853,7 @@ def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(
         assert sorted(t.name for t in new.thresholds) == ["cut", "default", "p90", "p95", "p99", "p999", "prec"]
         # from m@1, the newest version that has them (m@2 was trained without carrying)
         cut_t, prec_t = mine["cut"], mine["prec"]
-        assert cut_t.method == "quantile" and cut_t.precision is None and cut_t.chosen_on.startswith("carried from m@1")
+        assert cut_t.method == "manual" and cut_t.precision is None and cut_t.chosen_on.startswith("carried from m@1")
         now = con.execute("SELECT avg(is_anomaly_at('m', 'cut', a, b)::DOUBLE) FROM t WHERE label = 0").fetchall()[0][0]
         assert now == pytest.approx(flagged["cut"], abs=0.01), (now, flagged["cut"])
         assert cut_t.value != pytest.approx(cut, rel=1e-3)  # moved, not copied
@@ -878,7 +878,7 @@ def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(
     con = ad_duckdb.connect(path, read_only=True)
     try:
         got = {t.name: t.method for t in ad_duckdb.load_model(con, "m@4").thresholds}
-        assert got["cut"] == "quantile" and got["prec"] == "min_precision"
+        assert got["cut"] == "manual" and got["prec"] == "min_precision"
     finally:
         con.close()
 
@@ -913,7 +913,7 @@ def test_a_goal_whose_labelled_rows_are_gone_is_carried_by_its_point_and_kept_fo
         assert set(ad_duckdb.load_model(con, "m@2").metrics["threshold_goals"]) == {"sure"}
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True, **FAST)
         v3 = {t.name: t for t in ad_duckdb.load_model(con, "m@3").thresholds}
-        assert v3["f1"].method == "quantile" and v3["f1"].chosen_on.startswith("carried from m@2 (manual, 5:")
+        assert v3["f1"].method == "manual" and v3["f1"].chosen_on.startswith("carried from m@2 (manual, 5:")
         # chosen again on labels, still the cautious way (its note last, where `show` looks for it)
         assert v3["sure"].method == "min_precision" and v3["sure"].precision >= 0.9
         assert "chosen again for this version (the goal of m@2)" in v3["sure"].chosen_on
