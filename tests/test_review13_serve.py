@@ -93,3 +93,16 @@ def test_which_statements_store_their_expressions() -> None:
                 "INSERT INTO t SELECT round(x) FROM u", "SELECT round(x) FROM t", "WITH a AS (SELECT round(1)) "
                 "SELECT * FROM a"):
         assert not stored(sql), sql
+
+
+def test_explain_format_json_is_one_row(tmp_path: Path) -> None:
+    """EXPLAIN (FORMAT JSON) gave a row per line of the JSON ('[', '    {', ...), which no client can read as JSON:
+    PostgreSQL gives the whole plan in one row (pgAdmin's and DBeaver's plan views parse it); the text plan stays a
+    row per line."""
+    import json
+
+    with serve(_db(tmp_path)) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        rows = conn.execute("EXPLAIN (FORMAT JSON) SELECT id FROM docs WHERE id > 1").fetchall()
+        assert len(rows) == 1, rows
+        assert isinstance(json.loads(rows[0][0]), list)
+        assert len(conn.execute("EXPLAIN SELECT id FROM docs WHERE id > 1").fetchall()) > 1
