@@ -5,7 +5,9 @@ from tests/test_server.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg
@@ -34,10 +36,8 @@ def _db(tmp_path: Path) -> str:
     return db
 
 
-def _reads(run: object) -> list[object]:
-    """What the stored table and views give, through ``run`` (a cursor's execute)."""
-    execute = run  # (a psycopg connection's or a DuckDB connection's execute)
-    assert callable(execute)
+def _reads(execute: Callable[[str], Any]) -> list[Any]:
+    """What the stored table and views give, through ``execute`` (a psycopg connection's or a DuckDB connection's)."""
     execute("INSERT INTO t_def (x) VALUES (1.5)")
     execute("INSERT INTO t_sub (s) VALUES ('q')")
     return [execute(q).fetchall() for q in ("SELECT x, y, w, v FROM t_def", "SELECT g FROM t_sub",
