@@ -13,14 +13,14 @@ float8)`` is 2), a numeric half away from zero (``round(2.5::numeric)`` is 3); D
 both. So a query's one-argument round becomes ROUND_MACRO's call, which takes DuckDB's round_even for a DOUBLE or
 FLOAT and its round for any other type (DuckDB knows the argument's type as it binds the macro, so the CASE keeps the
 argument's type: a DECIMAL's round is DECIMAL). Runs after pgcolnames: the column is named ``round``, as PostgreSQL
-names it. A view or macro stored in the file keeps DuckDB's round (and octet_length, json_array_elements): its text
-must not name the session's temporary macros.
+names it. What the file stores (a view or macro, a table's DEFAULT or generated column: pgstored) keeps DuckDB's round
+(and octet_length, json_array_elements): its text must not name the session's temporary macros.
 """
 
 from __future__ import annotations
 
-from .pgjsonb import stored_definition
 from .pgsql import in_from
+from .pgstored import stored_definition
 from .pgsumscope import closing
 from .pgxor import operand_end
 from .sqltext import words_if
@@ -60,7 +60,7 @@ def pg_functions(sql: str) -> str:
     toks = words_if(sql, "round", *_RENAMED, "_array_elements")
     if toks is None:
         return sql
-    stored = stored_definition(toks)  # (a view's or macro's text must not name the session's temporary macros)
+    stored = stored_definition(toks)  # (what the file stores must not name the session's temporary macros)
     for i in range(len(toks) - 2, -1, -1):  # from the end: each rewrite leaves the offsets before it as they are
         name = toks[i][1].lower()
         if toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword") \

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .pgjsonb import UNIQUE
 from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
+from .pgstored import stored_definition
 from .pgsumscope import Tokens, closing
 from .sqltext import words_if
 
@@ -45,7 +46,7 @@ def json_builders(sql: str) -> str:
         found = next((i for i in range(len(toks) - 2, -1, -1) if toks[i][0] < done and _is_call(toks, i)), None)
         if found is None:
             return sql
-        sql, done = _rewritten(sql, toks, found), toks[found][0]
+        sql, done = _rewritten(sql, toks, found, stored_definition(toks)), toks[found][0]
     return sql
 
 
@@ -58,8 +59,9 @@ def _is_call(toks: Tokens, i: int) -> bool:
     return i < 2 or toks[i - 1][1] != "." or toks[i - 2][1].lower() == "pg_catalog"
 
 
-def _rewritten(sql: str, toks: Tokens, i: int) -> str:
-    """``sql`` with the call named at token ``i`` as DuckDB's."""
+def _rewritten(sql: str, toks: Tokens, i: int, stored: bool) -> str:
+    """``sql`` with the call named at token ``i`` as DuckDB's; ``stored``: in a statement whose expressions the file
+    keeps (pgstored), which cannot name the server's UNIQUE."""
     name = toks[i][1].lower()
     start = i - 2 if i >= 2 and toks[i - 1][1] == "." else i
     close = closing(toks, i + 1)
@@ -76,7 +78,7 @@ def _rewritten(sql: str, toks: Tokens, i: int) -> str:
         pairs = _arguments(toks, i + 1, close, sql)
         keyed = [f"CAST({a} AS VARCHAR)" if n % 2 == 0 else a for n, a in enumerate(pairs)]
         built = f"json_object({', '.join(keyed)})"
-        return f"{head}{_unique(name, built, pairs[::2])}{sql[end:]}"
+        return f"{head}{built if stored else _unique(name, built, pairs[::2])}{sql[end:]}"
     if name in _PATHS:
         path = _arguments(toks, i + 1, close, sql)
         if len(path) < 2 or len(path) == 2 and not name.startswith("jsonb"):
@@ -87,7 +89,7 @@ def _rewritten(sql: str, toks: Tokens, i: int) -> str:
     after = toks[tail][0] + len(toks[tail][1])
     if name in _PAIRS:
         built = f"{_pairs(toks, i + 1, close, sql)}{sql[end:after]} || '}}' AS JSON)"
-        return f"{head}{_unique(name, built, None)}{sql[after:]}"
+        return f"{head}{built if stored else _unique(name, built, None)}{sql[after:]}"
     return f"{head}to_json({_AGGREGATES[name]}{args}{sql[end:after]}){sql[after:]}"
 
 

@@ -13,11 +13,11 @@ such value, or a column name whose every column of that name in the database is 
 A text (``doc || label``, ``doc::text || 'x'``) stays DuckDB's text concatenation, as PostgreSQL's ``jsonb || text``.
 
 ``jsonb_build_object('a', 1, 'a', 2)`` is ``{"a": 2}`` in PostgreSQL (json_build_object keeps both pairs): pgjsonagg
-wraps a jsonb builder's object in UNIQUE's call, which keeps the last value of each key.
+wraps a jsonb builder's object in UNIQUE's call, which keeps the last value of each key (not in what the file stores).
 
 Runs before pgcolnames (which names CONCAT's call ``?column?``, as PostgreSQL names an operator's column) and before
-pgjsonagg (whose rewrites hold ``||`` of text). A view or macro stored in the file keeps DuckDB's text: a Python
-function of the server does not exist for other readers of the file.
+pgjsonagg (whose rewrites hold ``||`` of text). What the file stores (a view, a table's DEFAULT, pgstored) keeps
+DuckDB's text: a Python function of the server does not exist for other readers of the file.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from .pgstored import stored_definition
 from .pgsumscope import Tokens, closing
 from .pgxor import operand_span
 from .sqltext import words_if
@@ -130,12 +131,6 @@ def jsonb_operators(sql: str, json_column: JsonColumn) -> str:
         sql = f"{sql[:start]}{_OPERATORS[word]}({b if word == '<@' else a}, {a if word == '<@' else b}){sql[end:]}"
         toks = words_if(sql, *_OPERATORS) or []
         skip = start  # the next operator may be this call's own right side: a || b || c is (a || b) || c
-
-
-def stored_definition(toks: Tokens) -> bool:
-    """Whether the statement creates a view or macro (whose text DuckDB stores)."""
-    return toks[0][1].lower() == "create" and any(w.lower() in ("view", "macro", "function")
-                                                   for _, w, _ in toks[1:6])
 
 
 def _both_json(toks: Tokens, left: tuple[int, int], right: tuple[int, int], json_column: JsonColumn) -> bool:

@@ -1340,7 +1340,7 @@ class Session:
         if kind == "EXPLAIN" and [d[0] for d in desc] == ["explain_key", "explain_value"]:
             # PostgreSQL's shape, which psql and the tools' plan views read: one text column, a row per line (DuckDB's
             # is the whole plan in one value, beside its kind)
-            plan = [(line,) for _, value in self.cur.fetchall() for line in str(value).splitlines()]
+            plan = [(line,) for _, value in self.cur.fetchall() for line in _plan_lines(str(value))]
             return Result("EXPLAIN", [QUERY_PLAN], iter(plan))
         if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
@@ -1551,6 +1551,12 @@ class Session:
 
 
 QUERY_PLAN = ("QUERY PLAN", *type_of("VARCHAR"))  # EXPLAIN's one column, as PostgreSQL's
+
+
+def _plan_lines(plan: str) -> list[str]:
+    """EXPLAIN's rows of DuckDB's plan ``plan``: a row per line of a text plan; a JSON plan (FORMAT JSON) whole, in one
+    row, as PostgreSQL gives it (a row per line of it is no JSON a client can parse)."""
+    return [plan] if plan.lstrip().startswith(("[", "{")) else plan.splitlines()
 
 
 def _renamed(cols: list[tuple[str, int, int]], names: list[str]) -> list[tuple[str, int, int]]:

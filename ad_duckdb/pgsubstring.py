@@ -6,8 +6,9 @@ PostgreSQL answers: the part of the text the first parenthesized group matched (
 none; NULL for a group that took no part in the match, which RE2 reports as '', so GROUP, a Python function of the
 server, tells it from an empty match), NULL when nothing matches. A pattern may be an escape string (``E'\\d+'``). The
 SQL regular expression form ``FROM 'pattern' FOR 'escape'`` becomes the regular expression it stands for
-(similar_regex). ``substring(x FROM n [FOR m])`` of numbers stays DuckDB's. Runs after pgcolnames: an unnamed call is named ``substring``, as
-PostgreSQL names it. Nothing here runs SQL.
+(similar_regex). ``substring(x FROM n [FOR m])`` of numbers stays DuckDB's. What the file stores (a view, a table's
+DEFAULT: pgstored) gets no GROUP, which no other reader of the file has: there a group that took no part is ''.
+Runs after pgcolnames: an unnamed call is named ``substring``, as PostgreSQL names it. Nothing here runs SQL.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import duckdb
 from duckdb.func import FunctionNullHandling
 
+from .pgstored import stored_definition
 from .pgsumscope import Tokens, closing
 from .sqltext import quote_literal, words_if
 
@@ -71,7 +73,8 @@ def regex_substrings(sql: str, params: Sequence[Any] | None = None) -> str:
         else:
             group = 1 if _has_group(pattern) else 0
         found = f"regexp_extract({text}, {p}, {group})"
-        if group:  # (a group that took no part in the match is NULL, one that matched nothing '')
+        if group and not stored_definition(toks):  # (a group that took no part in the match is NULL, one that matched nothing '';
+            # what the file stores cannot name the server's GROUP, pgstored)
             found = f"coalesce(nullif({found}, ''), {GROUP}({text}, {p}))"
         sql = f"{sql[:toks[call][0]]}(CASE WHEN regexp_matches({text}, {p}) THEN {found} END){sql[toks[close][0] + 1:]}"
     return sql

@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .categorical import MIN_SHARE
 from .exceptions import BadInputError
 from .sqltext import sql_name
 
 # A text argument whose rows with a value are at most this share training categories (values that differ from one
 # only in case or spaces counted as categories) is taken as another column passed in its place when its other values
-# are of more kinds than training read in the column; fewer kinds (a new channel in every row of a WHERE) are scored.
+# are of more kinds than training read in the column and training held no other value (trained_other); fewer kinds
+# (a new channel in every row of a WHERE) are scored.
 ALMOST_NONE = 0.1
 # The distinct values looked at for the note (the most common first): a batch holds at most 2048 rows
 LOOKED_AT = 256
@@ -82,20 +84,37 @@ def check_values(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarray],
         lowered = pc.utf8_lower(pc.utf8_trim_whitespace(odd))
         hit = pc.is_in(lowered, value_set=pa.array(_lowered(tuple(cats)), pa.string()))
         some_near = pc.any(hit).as_py()
-        if model.check_order and valued >= ORDER_ROWS and count >= (1 - ALMOST_NONE) * valued:
+        trained = trained_other(model, name)
+        if model.check_order and valued >= ORDER_ROWS and count >= (1 - ALMOST_NONE) * valued \
+                and (trained is None or trained < MIN_SHARE):
             counts = pc.value_counts(odd)
             values = [str(v) for v in counts.field("values").to_pylist()]
             n = np.asarray(counts.field("counts").to_numpy(zero_copy_only=False))
             far = [(v, int(m)) for v, m in zip(values, n, strict=True) if near(v, cats) is None]
             if valued - sum(m for _, m in far) <= ALMOST_NONE * valued:
                 far.sort(key=lambda vm: -vm[1])
-                if len(far) > len(cats) + 1:
+                if len(far) > len(cats) + 1 and trained == 0:
                     _refuse(model, func, k, [v for v, _ in far], len(far), sum(m for _, m in far) / valued)
                 _note_unseen(model, func, k, [v for v, _ in far], sum(m for _, m in far) / valued)
         if some_near:
             held = pc.unique(odd.filter(hit)).to_pylist()
             found = [(str(v), cat) for v in held[:LOOKED_AT] if (cat := near(str(v), cats)) is not None]
             _note_near(model, func, name, found)
+
+
+def trained_other(model: Any, name: str) -> float | None:
+    """The share of the training rows text column ``name`` held a value that is no category in ("any other value":
+    the last of the model's SHARES_KEY shares); None for a model stored before those shares were.
+
+    Why it decides: a batch of rows holding almost no category, in many kinds of value, reads as another column passed
+    in the column's place only where training held no such value. Where it held a tail of rare values (each under
+    MIN_SHARE, up to 10% of the rows together), rows of that tail alone are a WHERE on it, or a table sorted by the
+    column (a batch of 2048 rows of its rare values): refusing them failed a query on the training table itself, and
+    where training held them in MIN_SHARE of its rows or more, such rows are no outliers to note either."""
+    from .categorical import SHARES_KEY
+
+    shares = (model.rec.metrics.get(SHARES_KEY) or {}).get(name)
+    return float(shares[-1]) if shares else None
 
 
 @functools.lru_cache(maxsize=256)
