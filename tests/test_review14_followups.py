@@ -1,0 +1,35 @@
+"""review14: this session's labels, alarm, score and scale changes read as their users read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_alarm6_budget import WEEK2, WEEK3, _copy
+from test_alarm6_budget import budget as budget  # model m on readings r (x, y) from Monday 2024-01-01
+
+import ad_duckdb
+
+from conftest import FAST
+
+
+def test_check_threshold_chooses_again_on_the_version_it_checked(budget: str, tmp_path: Path) -> None:
+    """check-threshold of m@1's threshold, where 'm' means a newer version: the command it gave to choose the
+    threshold again named 'm', which stores it on the newer version and leaves m@1's cut as it was."""
+    con = _copy(budget, tmp_path)
+    try:
+        con.execute("CREATE TABLE s AS SELECT *, 4.0 AS w FROM r WHERE i % 4 = 0")
+        ad_duckdb.set_threshold(con, "m", "thirty", "alarm_rate", source="s", where=WEEK2, per_day=30, time="ts",
+                                weight="w")
+        ad_duckdb.train(con, "m", "r", features=["x", "y"], where="ts < '2024-01-08'", **{**FAST, "seed": 1})
+        # unweighted: a quarter of the alarms, outside the promise, so the check says how to choose it again
+        pinned = ad_duckdb.check_threshold(con, "m@1", "thirty", "s", where=WEEK3, weight=False)
+        ad_duckdb.set_threshold(con, "m", "thirty", "alarm_rate", source="s", where=WEEK2, per_day=30, time="ts",
+                                weight="w")
+        bare = ad_duckdb.check_threshold(con, "m", "thirty", "s", where=WEEK3, weight=False)
+    finally:
+        con.close()
+    assert pinned.outside, pinned.message
+    assert " m@1 thirty --method alarm_rate" in pinned.message, pinned.message
+    assert " m thirty " not in pinned.message, pinned.message
+    # the bare name checked (its newest version): the command keeps the name as it was given
+    assert bare.outside and " m thirty --method alarm_rate" in bare.message, bare.message
