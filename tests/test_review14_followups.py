@@ -33,3 +33,25 @@ def test_check_threshold_chooses_again_on_the_version_it_checked(budget: str, tm
     assert " m thirty " not in pinned.message, pinned.message
     # the bare name checked (its newest version): the command keeps the name as it was given
     assert bare.outside and " m thirty --method alarm_rate" in bare.message, bare.message
+
+
+def test_an_outage_of_regular_readings_with_dropouts_stays_a_break() -> None:
+    """Readings every 5 minutes with many short dropouts (80 in 60 days, 3 hours on average) and one 40-hour
+    outage: the dropouts, read as the gaps between bursts of randomly timed events, stretched the break to 49-59
+    hours, and the outage counted as time covered (its alarms a day read low). A schedule's steps, all alike
+    within its runs, are not bursts of random events."""
+    import numpy as np
+
+    from ad_duckdb import alarmspan
+
+    for seed in (0, 2):
+        rng = np.random.default_rng(seed)
+        t = np.arange(0, 60 * 86400, 300.0)
+        keep = np.ones(len(t), bool)
+        for s in rng.uniform(0, 60 * 86400, 80):
+            keep &= ~((t >= s) & (t < s + rng.exponential(3 * 3600)))
+        keep &= ~((t >= 30 * 86400) & (t < 30 * 86400 + 40 * 3600))
+        span = alarmspan.cover(t[keep], None, "day", 86400.0)
+        assert span is not None and span.breaks >= 1, (seed, span)
+        assert span.covered <= 60 * 86400 - 39 * 3600, (seed, span)
+
