@@ -55,3 +55,24 @@ def test_an_outage_of_regular_readings_with_dropouts_stays_a_break() -> None:
         assert span is not None and span.breaks >= 1, (seed, span)
         assert span.covered <= 60 * 86400 - 39 * 3600, (seed, span)
 
+
+def test_paired_flags_of_a_uniform_sample_expect_half() -> None:
+    """compare --weight on a uniform sample (every row weight 3.3): the two cells' sampling rates differ in the last
+    bits of their sums, so the test expected 0.4999999999999999 of the rows to be b's and said '0.5 of them expected
+    b's if alike', as if the cells were sampled at different rates; equal rates are McNemar's 0.5."""
+    import numpy as np
+
+    from ad_duckdb import pairedflags
+
+    said = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(100, 3000))
+        fa, fb, y = rng.random(n) < 0.3, rng.random(n) < 0.3, rng.random(n) < 0.2
+        for w in (3.3, 1.1, 2.7):
+            t = pairedflags.test(fa, fb, np.full(n, w), y, pairedflags.ANOMALIES)
+            plain = pairedflags.test(fa, fb, None, y, pairedflags.ANOMALIES)
+            assert t.expected_b_share == 0.5, (seed, w, t)
+            assert t.p_value == plain.p_value, (seed, w, t)
+            said += "expected" in pairedflags.verdict(t, "a", "b")
+    assert said == 0
