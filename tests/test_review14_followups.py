@@ -76,3 +76,31 @@ def test_paired_flags_of_a_uniform_sample_expect_half() -> None:
             assert t.p_value == plain.p_value, (seed, w, t)
             said += "expected" in pairedflags.verdict(t, "a", "b")
     assert said == 0
+
+
+def test_a_staged_retrain_names_its_version_in_the_command_choosing_a_goal_again(tmp_path: Path) -> None:
+    """A retrain staged with promote=False whose carried goal's rows lack its new columns: the command to choose the
+    goal again on a query of them named 'tx_ae', which still means the older version, so it stored the cut there
+    and the staged version kept its training-score stand-in."""
+    import warnings
+
+    from conftest import make_transactions
+
+    path = tmp_path / "w.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        make_transactions(con)
+        con.execute("CREATE TABLE month1 AS SELECT transaction_id, count, amount, (count % 3)::INTEGER AS refunds, "
+                    "(amount > 400)::INTEGER AS label FROM transactions")
+        con.execute("CREATE TABLE month2 AS SELECT * EXCLUDE (label) RENAME (refunds AS refund_count) FROM month1")
+        ad_duckdb.train(con, "tx_ae", "month1", features=["count", "amount", "refunds"], **FAST)
+        ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source="month1", label="label")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "tx_ae", "month2", features=["count", "amount", "refund_count"],
+                            carry_thresholds=True, promote=False, **FAST)
+    finally:
+        con.close()
+    said = [str(w.message) for w in seen if "not chosen again on its labels" in str(w.message)]
+    assert len(said) == 1, [str(w.message) for w in seen]
+    assert f"ad-duckdb threshold {path} tx_ae@2 f1 --method max_f1 --source SOURCE" in said[0], said[0]
