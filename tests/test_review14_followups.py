@@ -84,17 +84,12 @@ def test_a_staged_retrain_names_its_version_in_the_command_choosing_a_goal_again
     and the staged version kept its training-score stand-in."""
     import warnings
 
-    from conftest import make_transactions
+    from test_lifecycleaudit_months import renamed_months
 
     path = tmp_path / "w.duckdb"
     con = ad_duckdb.connect(str(path))
     try:
-        make_transactions(con)
-        con.execute("CREATE TABLE month1 AS SELECT transaction_id, count, amount, (count % 3)::INTEGER AS refunds, "
-                    "(amount > 400)::INTEGER AS label FROM transactions")
-        con.execute("CREATE TABLE month2 AS SELECT * EXCLUDE (label) RENAME (refunds AS refund_count) FROM month1")
-        ad_duckdb.train(con, "tx_ae", "month1", features=["count", "amount", "refunds"], **FAST)
-        ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source="month1", label="label")
+        renamed_months(con)
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             ad_duckdb.train(con, "tx_ae", "month2", features=["count", "amount", "refund_count"],
