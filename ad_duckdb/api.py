@@ -669,7 +669,7 @@ def train(
                     rec.carried = {t.name for t in carried}
                     _warn_if_not_carried(cur, name, version, to_carry - {t.name for t in carried})
                     if goals:
-                        choose_goals_again(con, rec, goals, version, det.train_params_.progress)
+                        choose_goals_again(con, rec, goals, version, det.train_params_.progress, promote)
                 # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training,
                 # and then nothing may be stored (it was said after the save: the command failed, its version stayed).
                 # a staged version (promote=False) changes nothing for queries of the bare name

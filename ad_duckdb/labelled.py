@@ -267,11 +267,13 @@ def _costs_ok(goal: dict[str, Any]) -> bool:
 
 
 def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
-                       goals: dict[str, tuple[dict[str, Any], str]], version: int, progress: bool = False) -> None:
+                       goals: dict[str, tuple[dict[str, Any], str]], version: int, progress: bool = False,
+                       promote: bool = True) -> None:
     """Carried thresholds that were chosen on labels, chosen again on the same labelled rows for the new model
     ``rec`` (to be stored as ``version``), in place of their training-score point; where that fails (the rows are
     gone, the goal is out of reach), the point stays, with a warning. Their goals go with the new version, for
     the next retrain. ``progress``: the labelled rows scored, on stderr, as the training's own progress.
+    ``promote``: whether the bare name is to mean the new version (a staged one's commands name it as name@N).
 
     Why: a goal ("precision at least 0.9 on the labelled rows") is what the user chose; the same share of training
     rows is only a stand-in for it, whose precision on a new model nobody measured."""
@@ -281,7 +283,8 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
             th = _goal_threshold(con, lm, name, goal, note=f"chosen again for this version (the goal of {ref})",
                                  progress=progress)
         except (AdDuckDBError, duckdb.Error) as e:
-            again = _choose_on_new_columns(con, lm, name, goal) if isinstance(e, SourceNotFoundError) else ""
+            again = (_choose_on_new_columns(con, lm, name, goal, promote) if isinstance(e, SourceNotFoundError)
+                     else "")
             notes.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
                        f"chosen again on its {'rows' if goal['method'] == alarmrate.METHOD else 'labels'} "
                        f"({goal['method']} on {goal['source']}): {e}{again}")
@@ -290,7 +293,8 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
     rec.metrics[store.GOALS] = {name: goal for name, (goal, _) in goals.items()}
 
 
-def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any]) -> str:
+def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any],
+                           promote: bool = True) -> str:
     """The ``threshold`` command that chooses a carried goal again on a query of its labelled rows giving the new
     version's columns, which the retrain's next --carry-thresholds then reads; when the goal's relative file paths
     were read in another working folder than this one, that folder and the command on the files' full paths.
@@ -298,7 +302,10 @@ def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name
     Why: the error's fix is scoring's ("rename them in a query"), but a retrain takes no query of the labelled rows:
     after a column renamed upstream, the goal stayed on rows the new version cannot score, at every later retrain."""
     moved = relfiles.absolute_source(goal)
-    shown = _threshold_command(con, lm, name, goal, "SOURCE" if moved is None else shell_word(moved))
+    # a staged version (promote=False) by its ref: the bare name still means the older one, which the command
+    # would have chosen it on
+    shown = _threshold_command(con, lm.rec.name if promote else lm.ref, name, goal,
+                               "SOURCE" if moved is None else shell_word(moved))
     if moved is not None:
         return (f" {relfiles.elsewhere(goal)}: run the retrain from there, or choose it again on {lm.ref} with the "
                 f"files' full paths: {shown}; later retrains with --carry-thresholds read them from any folder.")
@@ -307,15 +314,16 @@ def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name
             "later retrains with --carry-thresholds choose it on that query.")
 
 
-def _threshold_command(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any],
+def _threshold_command(con: duckdb.DuckDBPyConnection, model: str, name: str, goal: dict[str, Any],
                        source: str) -> str:
-    """``ad-duckdb threshold`` choosing ``goal`` again for ``lm``'s name on ``source`` (shell text as given)."""
+    """``ad-duckdb threshold`` choosing ``goal`` again for ``model`` (a name or name@N) on ``source`` (shell text as
+    given)."""
     cur = con.cursor()
     try:
         db = store.cli_db(cur)
     finally:
         cur.close()
-    words = ["ad-duckdb", "threshold", db, lm.rec.name, name, "--method", goal["method"]]
+    words = ["ad-duckdb", "threshold", db, model, name, "--method", goal["method"]]
     if goal.get("target") is not None:
         words += ["--target", repr(goal["target"])]
     if goal["method"] == alarmrate.METHOD:

@@ -68,7 +68,9 @@ def test(fa: np.ndarray, fb: np.ndarray, w: np.ndarray | None, of_class: np.ndar
     w_a, w_b = float(w[a_only].sum()), float(w[b_only].sum())
     r_a = _rate(a_only, w, [fa & ~fb, of_class & fa, of_class & ~fb, fa, ~fb])
     r_b = _rate(b_only, w, [fb & ~fa, of_class & ~fa, of_class & fb, ~fa, fb])
-    share = r_b / (r_a + r_b) if r_a + r_b > 0 else 0.5
+    # equal rates within rounding (a uniform sample of weight 3.3: sums differing in their last bits) are McNemar's
+    # 0.5, not 0.4999999999999999 said as rates that differ
+    share = r_b / (r_a + r_b) if r_a + r_b > 0 and not math.isclose(r_a, r_b, rel_tol=1e-9) else 0.5
     return FlagTest(rows, n_a, n_b, share, binomial_two_sided(n_b, n_a + n_b, share), w_a, w_b)
 
 

@@ -136,7 +136,7 @@ def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | Non
 def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: str, where: str | None,
           time: str | None, db_text: str, series: str | Literal[False] | None = None,
           tz: str | None = None, timestamps_in: str | None = None,
-          weight: str | Literal[False] | None = None) -> ThresholdCheck:
+          weight: str | Literal[False] | None = None, model: str | None = None) -> ThresholdCheck:
     """Score the rows of ``source`` (``where``) and compare what threshold ``name`` of ``lm`` flags there with its
     promise (the module's docstring). ``time``: the rows' DATE or TIMESTAMP column (default: an alarm_rate goal's);
     ``db_text``: the database as the suggested command names it; ``series``: the column telling several series
@@ -144,7 +144,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     runs; ``tz``: the zone whose days count
     (default: an alarm_rate goal's, else a TIMESTAMPTZ's session zone); ``timestamps_in``: the zone of a TIMESTAMP's
     wall-clock times (default: the goal's); ``weight``: the rows' sample-weight column (default: the goal's, where
-    the rows hold it; False: none, each row one row)."""
+    the rows hold it; False: none, each row one row); ``model``: ``lm`` as the caller named it ('m' or 'm@1')."""
     lm.threshold(name)  # an unknown name: the message listing the known ones
     t = lm.rec.threshold(name)
     assert t is not None
@@ -260,7 +260,9 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                             f"of {time!r} to count them over (all at one time, or no time); widen the filter "
                             f"({optionwords.opt('where')}) to a stretch of several periods.")
     target_share = _target_share(lm, t, goal)
-    redo = _redo(db_text, lm, name, want, target_share, source, where, time, named, tz, wcol, timestamps_in)
+    # the version checked: a pinned m@1 chosen again as 'm' stored the cut on the version 'm' means (a newer one)
+    checked = lm.name if (model or lm.ref).strip().lower() == lm.name.lower() else lm.ref
+    redo = _redo(db_text, checked, name, want, target_share, source, where, time, named, tz, wcol, timestamps_in)
     if want is not None and want.alarms is not None and rows_per is not None and per is not None:
         target = want.said()
         measured = share * rows_per
@@ -344,12 +346,13 @@ def _said(head: str, target: str, here: str, rate_text: str, outside: bool, abov
             f"(they drifted, or hold anomalies); if they are normal, choose it again on them: {redo}")
 
 
-def _redo(db: str, lm: LoadedModel, name: str, want: alarmrate.Target | None, share: float | None, source: str,
+def _redo(db: str, model: str, name: str, want: alarmrate.Target | None, share: float | None, source: str,
           where: str | None, time: str | None, series: str | None = None, tz: str | None = None,
           weight: str | None = None, timestamps_in: str | None = None) -> str:
     """The command choosing the threshold again on these rows: for the same target (alarm_rate), or for the same
-    share of them (a share of the training rows then set on rows like these)."""
-    words = ["ad-duckdb", "threshold", db, lm.name, name, "--method", "alarm_rate"]
+    share of them (a share of the training rows then set on rows like these); ``model``: the version checked, as
+    ``ad-duckdb threshold`` names it."""
+    words = ["ad-duckdb", "threshold", db, model, name, "--method", "alarm_rate"]
     if want is not None and want.alarms is not None:
         words += [f"--per-{want.per}", f"{want.alarms:g}", "--time", want.time or time or "ts"]
     else:
@@ -411,4 +414,4 @@ def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, sourc
 
     con = check_connection(con, "check_threshold")
     return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con), series, tz,
-                 timestamps_in, weight)
+                 timestamps_in, weight, model)

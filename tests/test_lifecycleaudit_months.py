@@ -228,12 +228,7 @@ def test_a_label_threshold_a_retrain_cannot_choose_again_says_how_to_choose_it_o
 
     con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
-        make_transactions(con)
-        con.execute("CREATE TABLE month1 AS SELECT transaction_id, count, amount, (count % 3)::INTEGER AS refunds, "
-                    "(amount > 400)::INTEGER AS label FROM transactions")
-        con.execute("CREATE TABLE month2 AS SELECT * EXCLUDE (label) RENAME (refunds AS refund_count) FROM month1")
-        ad_duckdb.train(con, "tx_ae", "month1", features=["count", "amount", "refunds"], **FAST)
-        ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source="month1", label="label", where="count > 2")
+        renamed_months(con, where="count > 2")
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             ad_duckdb.train(con, "tx_ae", "month2", features=["count", "amount", "refund_count"],
@@ -258,3 +253,14 @@ def test_a_label_threshold_a_retrain_cannot_choose_again_says_how_to_choose_it_o
                            "threshold_name = 'f1'").fetchall() == [("max_f1",)]
     finally:
         con.close()
+
+
+def renamed_months(con: duckdb.DuckDBPyConnection, where: str | None = None) -> None:
+    """Labelled month1 and unlabelled month2, whose 'refunds' is 'refund_count' upstream; tx_ae trained on month1
+    with an 'f1' max_f1 threshold chosen on its labels (``where``: of its rows)."""
+    make_transactions(con)
+    con.execute("CREATE TABLE month1 AS SELECT transaction_id, count, amount, (count % 3)::INTEGER AS refunds, "
+                "(amount > 400)::INTEGER AS label FROM transactions")
+    con.execute("CREATE TABLE month2 AS SELECT * EXCLUDE (label) RENAME (refunds AS refund_count) FROM month1")
+    ad_duckdb.train(con, "tx_ae", "month1", features=["count", "amount", "refunds"], **FAST)
+    ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source="month1", label="label", where=where)
