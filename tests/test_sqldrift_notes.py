@@ -143,3 +143,20 @@ def test_the_check_costs_little_on_ordinary_batches(example: Path) -> None:
               f"(x{(t3 - t2) / 200 / per:.3f})")
     finally:
         con.close()
+
+
+def test_serve_logs_the_note_once(example: Path) -> None:
+    """In serve the note is a line of its log (as the text columns' note is), said once for the server's run."""
+    import psycopg
+
+    from test_server import serve
+
+    with serve(str(example)) as server:
+        with psycopg.connect(server.url(), autocommit=True) as pg:
+            for _ in range(2):
+                pg.execute(f"SELECT avg(anomaly_score('tx_ae', count, amount)) FROM ({MOVED}) AS t").fetchall()
+            pg.execute("SELECT avg(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()
+        line = server.wait_for_log("training range")
+    assert "ad-duckdb serve: note: anomaly_score('tx_ae@1', ...)" in line and "'count'" in line, line
+    assert "run of the server" in line, line
+    assert server.stderr.count("serve: note:") == 1, server.stderr
