@@ -9,11 +9,11 @@ import re
 import time
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_textcols2_gaps import _notes_of
 
 import ad_duckdb
 from ad_duckdb import batchdrift
@@ -39,13 +39,6 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         con.close()
     return path
-
-
-def _notes_of(run: Any) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AdDuckDBWarning)
-        run()
-    return [str(w.message) for w in caught if issubclass(w.category, AdDuckDBWarning)]
 
 
 def test_a_column_in_other_units_is_noted_once_per_connection(example: Path) -> None:
