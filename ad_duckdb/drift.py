@@ -3,8 +3,8 @@ it flags on the training rows, with the columns whose values left the training r
 
 Why: a model trained in one operating range (SKAB's pump at a flow of about 122) flags every row of another (a flow
 of about 32) with every threshold, and nothing told the user that the data moved rather than that everything is
-anomalous. Counted while scoring, from the rows and scores it already has: nothing is scored twice, and the SQL
-functions stay silent (a UDF sees 2048 rows at a time, not the set).
+anomalous. Counted while scoring, from the rows and scores it already has: nothing is scored twice. The SQL
+functions see 2048 rows at a time, not the set: batchdrift notes a batch's column that left its range.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import attachedmodels, damagedfile, damagedstore, damagedthresholds, lifecycle, store
+from . import attachedmodels, batchdrift, damagedfile, damagedstore, damagedthresholds, lifecycle, store
 from .connarg import check_connection
 from .exceptions import (
     AdDuckDBError,
@@ -474,21 +474,28 @@ def _matrix(registry: Registry, ref: Any, cols: Sequence[Any], lm: LoadedModel, 
                                    f"query keeps those columns: {func}('{old.ref}'{threshold}, {args}).") from None
 
 
+def _check(lm: LoadedModel, X: np.ndarray, s: np.ndarray, func: str) -> None:
+    """A batch's checks after scoring: its arguments' order (``check_order``), then its columns' drift
+    (``batchdrift``)."""
+    check_order(lm, X, s, func)
+    batchdrift.check(lm, X, s, func)
+
+
 def _score(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s = lm.scores(X)
-    check_order(lm, X, s, "anomaly_score")
+    _check(lm, X, s, "anomaly_score")
     return to_arrow(s, pa.float64())
 
 
 def _flag(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s = lm.scores(X)
-    check_order(lm, X, s, "is_anomaly")
+    _check(lm, X, s, "is_anomaly")
     return to_arrow(s > lm.threshold("default"), pa.bool_())
 
 
 def _flag_at(lm: LoadedModel, X: np.ndarray, names: Any) -> pa.Array:
     s = lm.scores(X)
-    check_order(lm, X, s, "is_anomaly_at")
+    _check(lm, X, s, "is_anomaly_at")
     col = names.combine_chunks() if isinstance(names, pa.ChunkedArray) else names
     const = _constant_string(col)  # the usual case: one name for every row
     if const is not None:
@@ -502,7 +509,7 @@ def _flag_at(lm: LoadedModel, X: np.ndarray, names: Any) -> pa.Array:
 
 def _percentile(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s = lm.scores(X)
-    check_order(lm, X, s, "anomaly_percentile")
+    _check(lm, X, s, "anomaly_percentile")
     return to_arrow(lm.percentile(s.astype(np.float64)), pa.float64())
 
 
@@ -535,7 +542,7 @@ def imputed_rows(lm: LoadedModel, X: np.ndarray, filled: np.ndarray) -> pa.Array
 
 def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s, fe = lm.attribution(X)
-    check_order(lm, X, s, "anomaly_explain")
+    _check(lm, X, s, "anomaly_explain")
     return explain_rows(lm, fe)
 
 
@@ -543,7 +550,7 @@ def _imputed(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     # Why a function of its own: anomaly_explain gives a missing value no share, and the value it was scored at was
     # written by score --explain (anomaly_imputed) but could not be asked for in SQL (a dbt model, a BI query)
     s, filled = lm.scored_as(X)
-    check_order(lm, X, s, "anomaly_imputed")
+    _check(lm, X, s, "anomaly_imputed")
     return imputed_rows(lm, X, filled)
 
 
@@ -552,7 +559,7 @@ TERMS_TYPE = pa.struct([(name, pa.float64()) for name in TERM_NAMES])
 
 def _terms(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s, t = lm.terms(X)
-    check_order(lm, X, s, "anomaly_terms")
+    _check(lm, X, s, "anomaly_terms")
     return pa.StructArray.from_arrays([to_arrow(np.ascontiguousarray(t[:, i]), pa.float64())
                                        for i in range(len(TERM_NAMES))], fields=list(TERMS_TYPE))
 
@@ -561,7 +568,7 @@ def _mse(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     # Why a function of its own: BigQuery ML's ML.DETECT_ANOMALIES gives mean_squared_error, which users migrating
     # look for (score's mse=True column has the same values: msevalues)
     s, m = mse(lm, X)
-    check_order(lm, X, s, "anomaly_mse")
+    _check(lm, X, s, "anomaly_mse")
     return to_arrow(m, pa.float64())
 
 

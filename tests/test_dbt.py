@@ -1302,3 +1302,26 @@ def test_dbt_macro_reads_days_in_the_profiles_time_zone(tmp_path: Path) -> None:
         con.close()
     on = " ".join(on.split())
     assert "its rows fall at 09:00-16:59 of each day" in on and "192 rows a day" in on, on
+
+
+def test_a_model_fed_a_column_in_other_units_gets_one_note(built: tuple[Path, subprocess.CompletedProcess[str]]
+                                                           ) -> None:
+    """A dbt model fed ``count * 50`` (a unit change upstream) had every row flagged, and the run said nothing; the
+    SQL functions now note the column once per connection (batchdrift), in dbt's output. The example's own models
+    (ordinary rows) get no such note."""
+    work, proc = built
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "training range" not in proc.stdout + proc.stderr
+    model = work / "models" / "marts" / "drifted_scores.sql"
+    model.write_text("with model as (select model_ref from {{ ref('tx_model') }})\n"
+                     "select count(*) filter (where is_anomaly(m.model_ref, t.count * 50, t.amount, t.distinct_cards, "
+                     "t.refunds)) as n\nfrom {{ ref('stg_transactions') }} as t cross join model as m\n")
+    try:
+        run = run_dbt(["run", "--profiles-dir", ".", "--select", "drifted_scores"], work)
+    finally:
+        model.unlink()
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-4000:]
+    notes = [line for line in run.stdout.splitlines() if "ad_duckdb adapter: note: is_anomaly(" in line]
+    assert len(notes) == 1, out[-4000:]
+    assert "'count'" in notes[0] and "(50x)" in notes[0] and "'amount'" not in notes[0], notes[0]

@@ -115,12 +115,24 @@ def test_top_scored_and_plot_scores_warn_on_moved_rows(pump: duckdb.DuckDBPyConn
         ad_duckdb.plot_scores(pump, "pump_ae", "moved")
 
 
-def test_sql_functions_stay_silent(pump: duckdb.DuckDBPyConnection) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", AdDuckDBWarning)
+def test_sql_functions_note_the_column_once(pump: duckdb.DuckDBPyConnection, pump_db: str) -> None:
+    """They stayed silent; now a batch's moved column is noted once per connection (batchdrift), and a note made an
+    error (warnings as errors) does not fail the query."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AdDuckDBWarning)
         n = pump.execute("SELECT count(*) FILTER (WHERE is_anomaly('pump_ae', flow, pressure, temperature)) "
                          "FROM moved").fetchall()[0][0]
     assert n == 2000
+    said = [str(w.message) for w in caught if "training range" in str(w.message)]
+    assert len(said) == 1 and "'flow'" in said[0] and "'pressure'" not in said[0], said
+    fresh = ad_duckdb.connect(pump_db)  # its note not said yet
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", AdDuckDBWarning)
+            assert len(fresh.execute("SELECT anomaly_score('pump_ae', flow, pressure, temperature) FROM moved"
+                                     ).fetchall()) == 2000
+    finally:
+        fresh.close()
 
 
 def test_cli_score_prints_the_note_once(pump_db: str, tmp_path: Path) -> None:
