@@ -700,9 +700,7 @@ def _where_fix(text: str) -> str:
     shell's word for it from the command line. Why the shell's word: a filter holding both quotes ("Is Fraud" and
     'test') was offered as Python's repr, with backslash escapes inside single quotes, which a POSIX shell does not
     read: pasted after --where, the command broke."""
-    if optionwords.SURFACE.get() == "cli":
-        return optionwords.opt("where", text)
-    return f"where={_py_text(text)}"
+    return optionwords.opt("where", text, py=_py_text(text))
 
 
 def _row_key(cur: Any, source: str, lm: LoadedModel, label: str) -> str:

@@ -4,6 +4,7 @@ command line, never the other surface's spelling alone, and no ``x= (CLI: --x)``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -71,3 +72,50 @@ def test_evaluate_says_its_costs_and_label_as_the_caller_spells_them(db: str) ->
     py = _python(db, "ad_duckdb.evaluate(con, 'm', 't', label='x + 1')")
     cmd = _cli("evaluate", db, "m", "t", "--label", "x + 1")
     _neither_other(py, cmd, "label")
+
+
+def test_score_into_says_its_options_as_the_caller_spells_them(db: str, tmp_path: Path) -> None:
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(Path(db).read_bytes())
+    con = ad_duckdb.connect(str(copy))
+    try:
+        ad_duckdb.score(con, "m", "t", into="s", columns=["x"])
+    finally:
+        con.close()
+    db = str(copy)
+    py = _python(db, "ad_duckdb.score(con, 'm', 't', into='s')")
+    cmd = _cli("score", db, "m", "t", "--into", "s")
+    assert "pass append=True to add" in py and "or replace=True to overwrite it" in py, py
+    assert "pass --append to add" in cmd and "or --replace to overwrite it" in cmd, cmd
+    _neither_other(py, cmd, "append")
+    py = _python(db, "ad_duckdb.score(con, 'm', 't', into='s', replace_where='nope > 1')")
+    cmd = _cli("score", db, "m", "t", "--into", "s", "--replace-where", "nope > 1")
+    assert "replace_where='nope > 1' cannot be read" in py, py
+    assert "--replace-where 'nope > 1' cannot be read" in cmd, cmd
+    _neither_other(py, cmd, "replace_where")
+    py = _python(db, "ad_duckdb.score(con, 'm', 't', replace=True)")
+    cmd = _cli("score", db, "m", "t", "--replace")
+    assert "replace=True overwrites the into= table" in py, py
+    assert "--replace overwrites the --into table" in cmd, cmd
+    _neither_other(py, cmd, "into")
+    py = _python(db, "ad_duckdb.score(con, 'm', 't', columns=['nope'])")
+    cmd = _cli("score", db, "m", "t", "-c", "nope")
+    assert "columns= names ['nope']" in py and "--column names ['nope']" in cmd, (py, cmd)
+    assert "CLI:" not in py + cmd and "--column" not in py and "columns=" not in cmd, (py, cmd)
+
+
+def test_train_says_its_filter_and_options_as_the_caller_spells_them(db: str, tmp_path: Path) -> None:
+    py = _python(db, "ad_duckdb.train(con, 'few', 't', features=['x', 'y'], where='x < 0')")
+    cmd = _cli("train", db, "few", "t", "-f", "x", "-f", "y", "--where", "x < 0")
+    assert "Check the table and the where= filter" in py, py
+    assert "Check the table and the --where filter" in cmd, cmd
+    _neither_other(py, cmd, "where")
+    con = ad_duckdb.connect(db)
+    try:
+        con.execute("CREATE OR REPLACE TABLE c AS SELECT 5 AS k, (range % 7)::DOUBLE AS x FROM range(50)")
+    finally:
+        con.close()
+    py = _python(db, "ad_duckdb.train(con, 'k', 'c', features=['k', 'x'])")
+    cmd = _cli("train", db, "k", "c", "-f", "k", "-f", "x")
+    assert "pass constant_columns='keep' to score" in py and "pass --constant-columns keep to score" in cmd, (py, cmd)
+    _neither_other(py, cmd, "constant_columns")
