@@ -53,25 +53,28 @@ def _neither_other(py: str, cmd: str, keyword: str) -> None:
     assert flag in cmd and "CLI:" not in cmd and f"{keyword}=" not in cmd, cmd
 
 
+def _says(db: str, call: str, args: list[str], py_text: str, cli_text: str, keyword: str) -> None:
+    """``call`` from Python says ``py_text``, ``args`` on the command line ``cli_text``; neither the other's word."""
+    py, cmd = _python(db, call), _cli(*args)
+    assert py_text in py, py
+    assert cli_text in cmd, cmd
+    _neither_other(py, cmd, keyword)
+
+
 def test_compare_says_top_and_where_as_the_caller_spells_them(db: str) -> None:
     py = _python(db, "ad_duckdb.compare_versions(con, 'm@1', 'm@2', 't', top=0)")
     _neither_other(py, _cli("compare", db, "m@1", "m@2", "t", "--top", "0"), "top")
-    py = _python(db, "ad_duckdb.compare_versions(con, 'm@1', 'm@2', 't', where='xx > 1')")
-    cmd = _cli("compare", db, "m@1", "m@2", "t", "--where", "xx > 1")
-    assert "where='xx > 1' does not run on 't'" in py, py
-    assert "--where 'xx > 1' does not run on 't'" in cmd, cmd
-    _neither_other(py, cmd, "where")
+    _says(db, "ad_duckdb.compare_versions(con, 'm@1', 'm@2', 't', where='xx > 1')",
+          ["compare", db, "m@1", "m@2", "t", "--where", "xx > 1"],
+          "where='xx > 1' does not run on 't'", "--where 'xx > 1' does not run on 't'", "where")
 
 
 def test_evaluate_says_its_costs_and_label_as_the_caller_spells_them(db: str) -> None:
-    py = _python(db, "ad_duckdb.evaluate(con, 'm', 't', label='lab', miss_cost=400)")
-    cmd = _cli("evaluate", db, "m", "t", "--label", "lab", "--miss-cost", "400")
-    assert "miss_cost= goes with alarm_cost=" in py, py
-    assert "--miss-cost goes with --alarm-cost" in cmd, cmd
-    _neither_other(py, cmd, "alarm_cost")
+    _says(db, "ad_duckdb.evaluate(con, 'm', 't', label='lab', miss_cost=400)",
+          ["evaluate", db, "m", "t", "--label", "lab", "--miss-cost", "400"],
+          "miss_cost= goes with alarm_cost=", "--miss-cost goes with --alarm-cost", "alarm_cost")
     py = _python(db, "ad_duckdb.evaluate(con, 'm', 't', label='x + 1')")
-    cmd = _cli("evaluate", db, "m", "t", "--label", "x + 1")
-    _neither_other(py, cmd, "label")
+    _neither_other(py, _cli("evaluate", db, "m", "t", "--label", "x + 1"), "label")
 
 
 def test_score_into_says_its_options_as_the_caller_spells_them(db: str, tmp_path: Path) -> None:
@@ -83,21 +86,15 @@ def test_score_into_says_its_options_as_the_caller_spells_them(db: str, tmp_path
     finally:
         con.close()
     db = str(copy)
-    py = _python(db, "ad_duckdb.score(con, 'm', 't', into='s')")
-    cmd = _cli("score", db, "m", "t", "--into", "s")
-    assert "pass append=True to add" in py and "or replace=True to overwrite it" in py, py
-    assert "pass --append to add" in cmd and "or --replace to overwrite it" in cmd, cmd
-    _neither_other(py, cmd, "append")
-    py = _python(db, "ad_duckdb.score(con, 'm', 't', into='s', replace_where='nope > 1')")
-    cmd = _cli("score", db, "m", "t", "--into", "s", "--replace-where", "nope > 1")
-    assert "replace_where='nope > 1' cannot be read" in py, py
-    assert "--replace-where 'nope > 1' cannot be read" in cmd, cmd
-    _neither_other(py, cmd, "replace_where")
-    py = _python(db, "ad_duckdb.score(con, 'm', 't', replace=True)")
-    cmd = _cli("score", db, "m", "t", "--replace")
-    assert "replace=True overwrites the into= table" in py, py
-    assert "--replace overwrites the --into table" in cmd, cmd
-    _neither_other(py, cmd, "into")
+    _says(db, "ad_duckdb.score(con, 'm', 't', into='s')", ["score", db, "m", "t", "--into", "s"],
+          "pass append=True to add", "pass --append to add", "append")
+    _says(db, "ad_duckdb.score(con, 'm', 't', into='s')", ["score", db, "m", "t", "--into", "s"],
+          "or replace=True to overwrite it", "or --replace to overwrite it", "replace")
+    _says(db, "ad_duckdb.score(con, 'm', 't', into='s', replace_where='nope > 1')",
+          ["score", db, "m", "t", "--into", "s", "--replace-where", "nope > 1"],
+          "replace_where='nope > 1' cannot be read", "--replace-where 'nope > 1' cannot be read", "replace_where")
+    _says(db, "ad_duckdb.score(con, 'm', 't', replace=True)", ["score", db, "m", "t", "--replace"],
+          "replace=True overwrites the into= table", "--replace overwrites the --into table", "into")
     py = _python(db, "ad_duckdb.score(con, 'm', 't', columns=['nope'])")
     cmd = _cli("score", db, "m", "t", "-c", "nope")
     assert "columns= names ['nope']" in py and "--column names ['nope']" in cmd, (py, cmd)
@@ -105,17 +102,13 @@ def test_score_into_says_its_options_as_the_caller_spells_them(db: str, tmp_path
 
 
 def test_train_says_its_filter_and_options_as_the_caller_spells_them(db: str, tmp_path: Path) -> None:
-    py = _python(db, "ad_duckdb.train(con, 'few', 't', features=['x', 'y'], where='x < 0')")
-    cmd = _cli("train", db, "few", "t", "-f", "x", "-f", "y", "--where", "x < 0")
-    assert "Check the table and the where= filter" in py, py
-    assert "Check the table and the --where filter" in cmd, cmd
-    _neither_other(py, cmd, "where")
+    _says(db, "ad_duckdb.train(con, 'few', 't', features=['x', 'y'], where='x < 0')",
+          ["train", db, "few", "t", "-f", "x", "-f", "y", "--where", "x < 0"],
+          "Check the table and the where= filter", "Check the table and the --where filter", "where")
     con = ad_duckdb.connect(db)
     try:
         con.execute("CREATE OR REPLACE TABLE c AS SELECT 5 AS k, (range % 7)::DOUBLE AS x FROM range(50)")
     finally:
         con.close()
-    py = _python(db, "ad_duckdb.train(con, 'k', 'c', features=['k', 'x'])")
-    cmd = _cli("train", db, "k", "c", "-f", "k", "-f", "x")
-    assert "pass constant_columns='keep' to score" in py and "pass --constant-columns keep to score" in cmd, (py, cmd)
-    _neither_other(py, cmd, "constant_columns")
+    _says(db, "ad_duckdb.train(con, 'k', 'c', features=['k', 'x'])", ["train", db, "k", "c", "-f", "k", "-f", "x"],
+          "pass constant_columns='keep' to score", "pass --constant-columns keep to score", "constant_columns")
