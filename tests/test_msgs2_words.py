@@ -112,3 +112,8 @@ def test_train_says_its_filter_and_options_as_the_caller_spells_them(db: str, tm
         con.close()
     _says(db, "ad_duckdb.train(con, 'k', 'c', features=['k', 'x'])", ["train", db, "k", "c", "-f", "k", "-f", "x"],
           "pass constant_columns='keep' to score", "pass --constant-columns keep to score", "constant_columns")
+
+
+def test_a_missing_threshold_says_how_to_carry_them_as_the_caller_spells_it(db: str) -> None:
+    _says(db, "ad_duckdb.score(con, 'm', 't', threshold='nope')", ["score", db, "m", "t", "--threshold", "nope"],
+          "train with carry_thresholds=True", "train with --carry-thresholds", "carry_thresholds")
