@@ -927,7 +927,7 @@ def test_score_top_and_explain_show_rows_whose_columns_look_swapped(model_db: st
 def test_score_with_an_unknown_column_names_the_source_and_its_columns(model_db: str) -> None:
     for more in ([], ["--into", "kept"]):
         out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope", *more)
-        assert ("-c) names ['nope'], not in 'transactions' (its columns: transaction_id, count, amount, amount_d, "
+        assert ("--column names ['nope'], not in 'transactions' (its columns: transaction_id, count, amount, amount_d, "
                 "label)") in out
         assert "Did you mean" not in out
     out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_idd")
