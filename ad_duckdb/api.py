@@ -33,6 +33,7 @@ from . import (
     lockwait,
     msevalues,
     notes,
+    optionwords,
     otherfeatures,
     partitionreplace,
     pysource,
@@ -503,7 +504,7 @@ def train(
         if lost:
             raise BadInputError(f"Cannot store model {name!r}: {lost}")
         if where is not None and not isinstance(where, str):
-            raise BadInputError(f"Model {name!r}: where= (CLI: --where) must be a SQL condition on the source's columns, "
+            raise BadInputError(f"Model {name!r}: {optionwords.opt('where')} must be a SQL condition on the source's columns, "
                                 f"e.g. \"label = 0\" to train on normal rows only; got {where!r}.")
         features = _column_names(f"Model {name!r}", "features", "-f", features)
         try:
@@ -896,14 +897,15 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     missing = [c for c in kept if c.lower() not in known]
     if missing:
         raise SourceNotFoundError(
-            f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {missing}, not in {source!r} (its columns: "
+            f"Scoring with {lm.ref!r}: {optionwords.opt('columns', flag='column')} names {missing}, not in {source!r} (its columns: "
             f"{sql_names(c for c, _ in cols)}).{did_you_mean(missing[0], [c for c, _ in cols])} Name columns of the "
-            "source to keep beside the scores, or leave columns= out to keep them all."
+            f"source to keep beside the scores, or leave {optionwords.opt('columns', flag='column')} out to keep them "
+            "all."
         )
     lowered = [c.lower() for c in kept]
     twice = next((kept[lowered.index(c)] for i, c in enumerate(lowered) if lowered.index(c) < i), None)
     if twice is not None:  # DuckDB would keep it twice, the second as <name>_1
-        raise OptionError(f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {twice!r} twice; list each column once.")
+        raise OptionError(f"Scoring with {lm.ref!r}: {optionwords.opt('columns', flag='column')} names {twice!r} twice; list each column once.")
     return ", ".join(quote_ident(c) for c in kept)
 
 
@@ -1189,7 +1191,7 @@ def score(
     con = check_connection(con, "score")
     bad = [o for o in outputs if o not in OUTPUTS_ALLOWED]
     if bad or not outputs or isinstance(outputs, str):
-        explained = ("; anomaly_explain comes with explain=True (CLI: --explain)"
+        explained = (f"; anomaly_explain comes with {optionwords.opt('explain', True)}"
                      if not isinstance(outputs, str) and "anomaly_explain" in outputs else "")
         raise BadInputError(f"outputs must be a non-empty list drawn from {list(OUTPUTS_ALLOWED)}; got {outputs!r}"
                             f"{explained}.")
@@ -1441,7 +1443,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise OptionError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
+        raise OptionError(f"Scoring with {model!r}: {optionwords.opt('n', flag='top')} is how many of the highest-scoring rows to "
                           f"return, a whole number from 0; got {n!r}.")
     tally: list[DriftTally] = []
     # Lossless both ways: the table goes back into DuckDB (the command line prints it from there), and DuckDB's

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from .features import _CAMEL_ID, _ID_NAME, _NUMBER_NAME, id_like
+from .optionwords import opt
 from .sqltext import quote_ident, shown_table, sql_name
 
 # Text, UUID and date-time columns taken for an id: named as ids are (order_id, OrderNo) or as keys and references
@@ -145,7 +146,7 @@ def note(into: str, idcol: str, count: int, added: int, partition: list[str] | N
     if partition:
         keys = ", ".join(partition)
         return (f"{count} of the {added} rows added to {into} have a {idcol} that {into} holds under another "
-                f"{keys} than the new rows' (replace_partition, CLI: --replace-partition, replaced the rows of the "
+                f"{keys} than the new rows' ({opt('replace_partition').rstrip('=')} replaced the rows of the "
                 f"new rows' {keys} only): a row restated under another {keys}, or a partition column that does not "
                 f"partition the rows? Each such {idcol} now has two rows; keep each {idcol}'s {which} with {keep}.")
     held_type = types.get(idcol.lower(), (idcol, "BIGINT"))[1]
@@ -153,4 +154,4 @@ def note(into: str, idcol: str, count: int, added: int, partition: list[str] | N
     return (f"{count} of the {added} rows added to {into} have a {idcol} that {into} held already (an earlier run "
             f"scored them: a retry or a backfill of a run that was stored?). Keep each {idcol}'s {which} row with "
             f"{keep}, and select only rows not scored yet: ... WHERE {col} NOT IN (SELECT {col} FROM {into}){after}; "
-            "or re-score a day with replace_partition= (CLI: --replace-partition day), which replaces its rows.")
+            f"or re-score a day with {opt('replace_partition', 'day')}, which replaces its rows.")

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, intervals, metrics, notes, pairedflags, pysource, store, texttable, weights
+from . import interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -354,10 +354,10 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     """
     with interrupts.raised_as_interrupt("compare_versions", a, b):
         if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-            raise OptionError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
-                              f"got {top!r}.")
+            raise OptionError(f"{optionwords.opt('top')} is how many highest-scoring rows to compare: a whole number "
+                              f">= 1; got {top!r}.")
         if weight is not None and label is None:  # said first: it was said after both versions scored every row
-            raise OptionError("weight= (CLI: --weight) weighs labelled rows: give label= (CLI: --label) too.")
+            raise OptionError(f"{optionwords.opt('weight')} weighs labelled rows: give {optionwords.opt('label')} too.")
         rec_a, rec_b = load_model(con, a), load_model(con, b)
         # Why: the rows are scored by the SQL function anomaly_score, which a connection of duckdb.connect(...) has
         # not until registered ("Scalar Function with name anomaly_score does not exist!"); score and evaluate
@@ -389,7 +389,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                     cur.execute(f"SELECT * FROM {source_sql(source)}{where_sql(where)} LIMIT 0")
                 except duckdb.Error as e:
                     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
-                        f"where={where!r} (CLI: --where) does not run on {source!r}: {first_part(str(e))}.") from None
+                        f"{optionwords.opt('where', where)} does not run on {source!r}: {first_part(str(e))}.") from None
             # with a label, the rows are scored once, with it: the counts below and the labelled figures read the
             # same scores. Why: each version scored every row twice (the second time for _judged), 60% of the CPU
             # of compare --label at 1M rows. None: the label does not read, and _judged says why
@@ -542,7 +542,7 @@ def _refused(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRec
 
     for rec in (rec_a, rec_b):
         _labelled_scores(con, rec.ref, source, label, where, scored=False)  # type: ignore[arg-type]
-    return BadInputError(f"label={label!r} (CLI: --label) must name a column of {source!r} holding 1 (anomaly) "
+    return BadInputError(f"{optionwords.opt('label', label)} must name a column of {source!r} holding 1 (anomaly) "
                          "or 0 (normal) in every row compared.")
 
 

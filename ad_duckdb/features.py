@@ -42,6 +42,7 @@ from .exceptions import (
 )
 from .filesearch import searched
 from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
+from .optionwords import opt
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -1169,8 +1170,8 @@ def default_features(
         notes.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in labels])}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
-            f"answer, and evaluate(label={n!r}) (CLI: --label {shlex.quote(n)}) refuses it. If it is the label, train "
-            f"on the normal rows (where={py_text(normal)}, CLI: --where {shell_word(normal)}; that leaves it out) or "
+            f"answer, and evaluate with {opt('label', n)} refuses it. If it is the label, train "
+            f"on the normal rows ({opt('where', normal, py=py_text(normal))}; that leaves it out) or "
             "name the features (CLI: -f COLUMN, once per column).",
         )
     # a key DuckDB reads as text (month=01, region=EU) is a key all the same: said with the others, not offered as
@@ -1341,8 +1342,9 @@ def leave_out_with(filtered: str, where: str | None) -> str:
     as "the normal rows", chosen by a label), and leaving out a totals row does not make the rows labelled."""
     shown = py_text(filtered)  # Why not "{filtered}": where=""Amount EUR" IS NOT NULL" was no string at all
     if where:
-        return f"where={shown} (CLI: --where)"
-    return f"where={shown} and robust=True (CLI: --robust), which a where= alone turns off (CLI: --where)"
+        return opt("where", filtered, py=shown)
+    return (f"{opt('where', filtered, py=shown)} and {opt('robust', True)}, which a {opt('where')} alone turns "
+            "off")
 
 
 def _as_numbers_example(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], *,
@@ -1463,7 +1465,7 @@ def _pandas_and_hint(where: str | None, e: Exception) -> str:
         return ""
     text = "".join([*fixed, where[last:]])
     shown = py_text(text)
-    return f" SQL joins conditions with AND and OR: where={shown} (CLI: --where)."
+    return f" SQL joins conditions with AND and OR: {opt('where', text, py=shown)}."
 
 
 def _quoted_text_hint(where: str | None, e: Exception) -> str:
@@ -1478,8 +1480,8 @@ def _quoted_text_hint(where: str | None, e: Exception) -> str:
     word = m.group(1).replace('""', '"')
     fixed = where.replace(f'"{m.group(1)}"', quote_literal(word))
     shown = py_text(fixed)
-    return (f' SQL reads "{word}" as a column name; if it is a value, text goes in single quotes: where={shown} '
-            "(CLI: --where).")
+    return (f' SQL reads "{word}" as a column name; if it is a value, text goes in single quotes: '
+            f"{opt('where', fixed, py=shown)}.")
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None, *,
@@ -1643,8 +1645,9 @@ def _lost_digits_error(model: str, name: str, source: str | None, value: float,
         f"apart only values {float(np.spacing(abs(value))):g} apart), so whole numbers that differ in their last digits "
         f"read alike. If the column varies, train on its distance from its smallest value: find that with SELECT "
         f"min({q}) FROM ..., then train on SELECT *, {q} - <that value> AS {quote_ident(name + '_offset')} FROM ... "
-        "and score with the same expression. If it is constant, drop it from features (CLI: -f names the columns to "
-        "keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to score any other value as out of the training range.",
+        "and score with the same expression. If it is constant, leave it out of "
+        f"{opt('features', flag='feature')} (the columns to keep), or pass {opt('constant_columns', 'keep')} to score "
+        "any other value as out of the training range.",
         [name], list(names),
     )
 
@@ -1674,8 +1677,8 @@ def _constant_columns_error(constant: list[tuple[int, float]], names: Sequence[s
                    "value as out of the training range.")
     else:
         message = (f"Model {model!r}: {what} are constant in {source!r} (one value in every row): {listed}, so they "
-                   "cannot tell training rows apart; drop them from features (CLI: -f names the columns to keep), or "
-                   f"pass {keep} (CLI: --constant-columns keep) to score any other value as out of the training range.")
+                   f"cannot tell training rows apart; leave them out of {opt('features', flag='feature')} (the columns to keep), or "
+                   f"pass {opt('constant_columns', 'keep')} to score any other value as out of the training range.")
     return ConstantColumnsError(message, [names[k] for k, _ in constant], list(names))
 
 
@@ -1697,7 +1700,7 @@ def fit_specs(
         raise NoRowsError(
             "AutoEncoderDetector.fit: X has no rows to fit on." if arr else
             f"Model {model!r}: the source {source!r} has no rows to train on (after the filter). "
-            "Check the table and the where= filter (CLI: --where)."
+            f"Check the table and the {opt('where')} filter."
         )
     if n < MIN_TRAIN_ROWS:
         # Checked before the columns: one row makes every column constant, which is not the problem to report.
@@ -1706,7 +1709,7 @@ def fit_specs(
         raise BadInputError(
             f"AutoEncoderDetector.fit: X has only {rows} to fit on, and a model {why} Fit on more rows." if arr else
             f"Model {model!r}: the source {source!r} has only {rows} to train on, and a model {why} Train "
-            "on more rows: a larger table or query, or a wider filter (where=, CLI: --where)."
+            f"on more rows: a larger table or query, or a wider filter ({opt('where')})."
         )
     specs: list[FeatureSpec] = []
     filled: dict[str, int] = {}
@@ -1760,8 +1763,8 @@ def fit_specs(
                     f"({_drop_from_x(names[j], j, frame)}), or pass constant_columns='keep' to score any "
                     "other value as out of the training range." if arr else
                     f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in "
-                    f"{source!r}, so it cannot tell training rows apart; drop it from features (CLI: -f "
-                    "names the columns to keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to "
+                    f"{source!r}, so it cannot tell training rows apart; leave it out of "
+                    f"{opt('features', flag='feature')} (the columns to keep), or pass {opt('constant_columns', 'keep')} to "
                     "score any other value as out of the training range.",
                     [names[j]], list(names),
                 )

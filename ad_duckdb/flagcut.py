@@ -17,6 +17,7 @@ import re
 import duckdb
 
 from .intotable import named_objects
+from .optionwords import opt
 from .scorecols import MARK
 from .sqltext import table_sql
 
@@ -51,8 +52,8 @@ def note(into: str, was: str, now: str, added: int, kept: int) -> str:
     last written at ``was``."""
     return (f"this run's {added} rows' is_anomaly is at threshold {now!r}, and the rows {into} held were last written "
             f"at {was!r} ({kept} of them kept): the table's flags then mean two cuts, and a count of anomalies moves "
-            f"with the cut, not the data. Score at the table's cut, threshold={was!r} (CLI: --threshold {was}), or "
-            f"re-score the whole table at the new one (replace=True, CLI: --replace).")
+            f"with the cut, not the data. Score at the table's cut, {opt('threshold', was)}, or "
+            f"re-score the whole table at the new one ({opt('replace', True)}).")
 
 
 def unrecorded_note(into: str, now: str, added: int, kept: int) -> str:
@@ -61,6 +62,6 @@ def unrecorded_note(into: str, now: str, added: int, kept: int) -> str:
     return (f"{into}'s is_anomaly records no threshold for the {kept} rows it held (scored by a build before the "
             f"threshold was recorded in the column's comment, or copied with CREATE TABLE AS, which drops comments); "
             f"this run's {added} rows are at threshold {now!r}, and the column now records {now!r} for the whole "
-            f"table. If the rows held were flagged at another threshold (score threshold=, CLI: --threshold), the "
-            f"table's flags mean two cuts: re-score them at {now!r} (the days concerned with replace_where=, CLI: "
-            f"--replace-where, or the whole table with replace=True, CLI: --replace).")
+            f"table. If the rows held were flagged at another threshold (score {opt('threshold')}), the "
+            f"table's flags mean two cuts: re-score them at {now!r} (the days concerned with {opt('replace_where')}, "
+            f"or the whole table with {opt('replace', True)}).")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .optionwords import opt
 from .sqltext import shown_table
 
 # DuckDB's words for the column a value was cast from, the value, and the type it was cast to
@@ -61,7 +62,7 @@ def message(who: str, into: str, condition: str, e: BaseException, types: dict[s
         as_text = re.sub(rf"\b{re.escape(to)}\s+('(?:[^']|'')*')", r"\1", condition, flags=re.I)
         if as_text != condition:
             fix += f', or compare as text, "{as_text}"'
-    return (f"{who}: replace_where= (CLI: --replace-where) {condition!r} cannot be evaluated on every row {table} "
+    return (f"{who}: {opt('replace_where', condition)} cannot be evaluated on every row {table} "
             f"holds: its column {bare} ({has or 'its type'}) holds {value!r}, which does not convert to {to} ({said}); "
             f"{table} was left as it was (no row deleted or added). To replace the rows the condition means, {fix}; "
             "or correct the held value.")

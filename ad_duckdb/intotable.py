@@ -13,11 +13,12 @@ from contextlib import contextmanager
 
 import duckdb
 
-from . import pysource, store
+from . import optionwords, pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
 from .catalognames import dotted_target
 from .exceptions import BadInputError, OptionError, SourceNotFoundError
 from .features import MODEL_COLUMN, SCORE_COLUMNS
+from .optionwords import opt
 from .sqltext import (
     is_query,
     name_parts,
@@ -123,14 +124,14 @@ def check_replace(into: str | None, replace: bool, who: str, append: bool = Fals
     with none they did nothing, silently (a user who meant to write a table got rows printed and nothing stored);
     and both at once, which ask to keep the table's rows and to drop them."""
     if append and replace:
-        raise OptionError(f"{who}: append=True (CLI: --append) adds the scores to the into= table's rows and "
-                          "replace=True (CLI: --replace) drops its rows; give one of them, not both.")
+        raise OptionError(f"{who}: {opt('append', True)} adds the scores to the {opt('into')} table's rows and "
+                          f"{opt('replace', True)} drops its rows; give one of them, not both.")
     if append and into is None:
-        raise OptionError(f"{who}: append=True (CLI: --append) adds the scores to the into= table (CLI: --into "
-                          "TABLE), and none was given; name the table to add them to, or leave append out.")
+        raise OptionError(f"{who}: {opt('append', True)} adds the scores to the {opt('into')} table, and none "
+                          "was given; name the table to add them to, or leave append out.")
     if replace and into is None:
-        raise OptionError(f"{who}: replace=True (CLI: --replace) overwrites the into= table (CLI: --into TABLE), and "
-                          "none was given; name the table to write, or leave replace out.")
+        raise OptionError(f"{who}: {opt('replace', True)} overwrites the {opt('into')} table, and none was "
+                          "given; name the table to write, or leave replace out.")
 
 
 def reads_table(cur: duckdb.DuckDBPyConnection, source: str, table: str) -> bool:
@@ -161,9 +162,8 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
             raise BadInputError(
                 f"The {what} table {into!r} is no name DuckDB reads (a part holding a space or another character "
                 f"that is not a letter, digit or '_' is written in double quotes): for table {table!r} of "
-                f"{'.'.join(map(sql_name, home))}, write into={dotted!r} (CLI: --into {shell_word(dotted)}); for a "
-                f"table of that whole name in the current schema{made}, into={whole!r} (CLI: --into "
-                f"{shell_word(whole)})."
+                f"{'.'.join(map(sql_name, home))}, write {opt('into', dotted)}; for a "
+                f"table of that whole name in the current schema{made}, {opt('into', whole)}."
             )
         store.check_can_write(chk, f"Cannot write table {into!r}")
         # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.
@@ -179,8 +179,8 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
             # over a view ("Existing object ... is of type View"), after every row was scored.
             raise BadInputError(
                 f"{into!r} is a view, and the {what} are written as a table, which cannot replace a view. Choose "
-                f"another name, e.g. into={_suggest_table(into, 'scored' if what == 'scores' else what)!r} (CLI: "
-                f"--into), or drop the view first: DROP VIEW {table_sql(into)}."
+                f"another name, e.g. {opt('into', _suggest_table(into, 'scored' if what == 'scores' else what))}, "
+                f"or drop the view first: DROP VIEW {table_sql(into)}."
             )
         if not exists:
             check_same_home(con, chk, into, f"Cannot write the {what}: ")
@@ -201,25 +201,26 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         _refuse_its_own_source(into, held, replace, append, in_place)
     if read and what == "thresholds":
         raise BadInputError(f"Table {into!r} is what {source!r} reads; writing the threshold table into it would "
-                            f"replace it. Choose a new table, e.g. into={_suggest_table(into, 'thresholds')!r} (CLI: --into).")
+                            f"replace it. Choose a new table, e.g. {opt('into', _suggest_table(into, 'thresholds'))}.")
     if read:
+        instead = f" (instead of {opt('replace', True)})" if replace else ""
         # Why append first: a source that reads the table it writes is most often an incremental job's
         # "WHERE id > (SELECT max(id) FROM scores)"
         raise BadInputError(
             f"Table {into!r} is what {source!r} reads. To add the scores of the rows it selects to the table's rows "
-            "(an incremental job), pass append=True (CLI: --append"
-            f"{', instead of --replace' if replace else ''}): the source reads the table as it was before the run. "
+            f"(an incremental job), pass {opt('append', True)}"
+            f"{instead}: the source reads the table as it was before the run. "
             "Written otherwise, the table would be replaced with the scored rows and kept columns only; write them "
-            f"to a new table, e.g. into={_suggest_table(into, 'scored')!r} (CLI: --into), and join it back on an id "
+            f"to a new table, e.g. {opt('into', _suggest_table(into, 'scored'))}, and join it back on an id "
             "column; or, to refresh the scores of a table in place, score the table itself and keep every column "
-            "(no columns=, CLI: -c)."
+            f"(no {opt('columns', flag='column')})."
         )
     if refused:
-        raise BadInputError(f"Table {into!r} exists; pass append=True (CLI: --append) to add these rows' scores to "
-                            f"its {held} rows (an incremental job's next run), or replace=True (CLI: --replace) to "
+        raise BadInputError(f"Table {into!r} exists; pass {opt('append', True)} to add these rows' scores to "
+                            f"its {held} rows (an incremental job's next run), or {opt('replace', True)} to "
                             f"overwrite it (its {held} rows are lost).")
     if exists and not replace and not append:
-        raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+        raise BadInputError(f"Table {into!r} exists; pass {opt('replace', True)} to overwrite it.")
 
 
 def _refuse_its_own_source(into: str, held: int, replace: bool, append: bool, in_place: bool) -> None:
@@ -229,22 +230,22 @@ def _refuse_its_own_source(into: str, held: int, replace: bool, append: bool, in
     Why: the refusal for any existing table offered append=True first, which adds each row a second time when the
     source is the table itself, and said of replace=True that the rows are lost, though it keeps every row and
     column and adds the scores."""
-    how = (f"pass replace=True (CLI: --replace){' instead' if append else ''}: it is "
+    how = (f"pass {opt('replace', True)}{' instead' if append else ''}: it is "
            f"rewritten with its {held} rows and every column, plus the score columns (fresh ones in place of an "
            "earlier scoring's).")
-    new = (f"Or write the scored rows to a new table, e.g. into={_suggest_table(into, 'scored')!r} (CLI: --into), "
+    new = (f"Or write the scored rows to a new table, e.g. {opt('into', _suggest_table(into, 'scored'))}, "
            f"which leaves {into!r} as it is.")
     if append:
-        leave = "" if in_place else "leave columns= (CLI: -c) out and "
-        raise BadInputError(f"Table {into!r} is the source scored, whole: append=True (CLI: --append) would add each "
+        leave = "" if in_place else f"leave {opt('columns', flag='column')} out and "
+        raise BadInputError(f"Table {into!r} is the source scored, whole: {opt('append', True)} would add each "
                             f"of its {held} rows a second time. To add the scores to it in place, {leave}{how} {new}")
     if not in_place:
-        raise BadInputError(f"Table {into!r} is the source scored; written with the columns= (CLI: -c) kept only, "
-                            "it would lose its other columns. To add the scores to it in place, leave columns= (CLI: "
-                            f"-c) out and {how} {new}")
+        raise BadInputError(f"Table {into!r} is the source scored; written with the {opt('columns', flag='column')} "
+                            "kept only, it would lose its other columns. To add the scores to it in place, leave "
+                            f"{opt('columns', flag='column')} out and {how} {new}")
     if not replace:
         raise BadInputError(f"Table {into!r} exists, and it is the source scored. To add the scores to it in place, "
-                            f"{how} {new} Not append=True (CLI: --append): it would add each of its rows a second "
+                            f"{how} {new} Not {opt('append', True)}: it would add each of its rows a second "
                             "time.")
 
 
@@ -277,8 +278,8 @@ def _check_not_a_file(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> N
     stem = f"t_{stem}" if stem[0].isdigit() else stem
     copy = f"COPY {sql_name(stem)} TO {quote_literal(s)}"
     raise OptionError(
-        f"Cannot write the {what} to {s!r}: {s!r} is a file name, and into= (CLI: --into) names a table of the "
-        f"database. Write the {what} to a table, e.g. into={stem!r}, then the table to the file: {copy} (CLI: "
+        f"Cannot write the {what} to {s!r}: {s!r} is a file name, and {opt('into')} names a table of the "
+        f"database. Write the {what} to a table, e.g. {opt('into', stem)}, then the table to the file: {copy} (CLI: "
         f"ad-duckdb sql DB {shell_word(copy)})."
     )
 
@@ -326,7 +327,7 @@ def _check_creatable(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> No
             raise BadInputError(f"Cannot write the {what} to table {into!r}: schema {m.group(1)!r} does not exist. "
                                 f"{_missing_schema_fixes(cur, into, m.group(1), base)}") from e
         raise BadInputError(f"Cannot write the {what} to table {into!r}: {str(e).rstrip('!.')}. Choose a table in a "
-                            f"database and schema you can write to, e.g. into={base!r} (CLI: --into).") from e
+                            f"database and schema you can write to, e.g. {opt('into', base)}.") from e
 
 
 def _missing_schema_fixes(cur: duckdb.DuckDBPyConnection, into: str, schema: str, base: str) -> str:
@@ -382,20 +383,20 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
         return
     fixes = []
     if "anomaly_explain" in {c.lower() for c in only_held}:
-        fixes.append("add explain=True (CLI: --explain), as the table was scored with")
+        fixes.append(f"add {opt('explain', True)}, as the table was scored with")
     if "anomaly_explain" in {c.lower() for c in only_written}:
-        fixes.append("leave out explain=True (CLI: --explain), as the table was scored without")
+        fixes.append(f"leave out {opt('explain', True)}, as the table was scored without")
     if MODEL_COLUMN in {c.lower() for c in only_held}:
-        fixes.append("add model_column=True (CLI: --model-column), as the table was scored with")
+        fixes.append(f"add {opt('model_column', True)}, as the table was scored with")
     if MODEL_COLUMN in {c.lower() for c in only_written}:
         # Why the ALTER: a history table written before the option is the usual one to start recording versions in
-        fixes.append("leave out model_column=True (CLI: --model-column), as the table was scored without; or, to "
+        fixes.append(f"leave out {opt('model_column', True)}, as the table was scored without; or, to "
                      f"record the version from now on, add the column first: ALTER TABLE {_table_named(into)} ADD COLUMN "
                      f"{MODEL_COLUMN} VARCHAR (the rows already there keep NULL, their version unrecorded)")
     if "anomaly_mse" in {c.lower() for c in only_held}:
-        fixes.append("add mse=True (CLI: --mse), as the table was scored with")
+        fixes.append(f"add {opt('mse', True)}, as the table was scored with")
     if "anomaly_mse" in {c.lower() for c in only_written}:
-        fixes.append("leave out mse=True (CLI: --mse), as the table was scored without")
+        fixes.append(f"leave out {opt('mse', True)}, as the table was scored without")
     outs = [c for c in only_held if c.lower() in SCORE_COLUMNS[:3]]
     if outs:
         fixes.append(f"write {', '.join(map(repr, outs))} too (outputs=; the CLI writes all three)")
@@ -407,7 +408,8 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
         fixes.append(_renamed_upstream(into, source, lacked, [c for c in only_written if c.lower() not in SCORE_COLUMNS]))
     elif any(c.lower() not in SCORE_COLUMNS for c in [*only_held, *only_written]):
         cli = " ".join(f"-c {shell_word(c)}" for c in kept)
-        fixes.append(f"keep the table's columns: columns={kept!r} (CLI: {cli})" if kept else
+        fixes.append(f"keep the table's columns: {cli if optionwords.SURFACE.get() == 'cli' else f'columns={kept!r}'}"
+                     if kept else
                      "keep no columns of the source beside the scores")
     parts = []
     if only_held:
@@ -416,8 +418,8 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
         parts.append(f"this scoring writes {', '.join(map(repr, only_written))}, which the table lacks")
     raise BadInputError(
         f"Cannot append the scores of {model!r} to table {into!r}: the rows are added by column name, and "
-        f"{'; '.join(parts)}. Score as the table was written: {'; '.join(fixes)}. Or write another table (into=, "
-        "CLI: --into), or overwrite this one (replace=True, CLI: --replace)."
+        f"{'; '.join(parts)}. Score as the table was written: {'; '.join(fixes)}. Or write another table "
+        f"({opt('into')}), or overwrite this one ({opt('replace', True)})."
     )
 
 
@@ -580,7 +582,7 @@ def guarded(expr: str, column: str, held_type_sql: str, new_type_sql: str, into:
     cast = (f"; or, if the {h} value is what you want, cast the column in the source (SELECT CAST({sql_name(column)} "
             f"AS {h}) AS {sql_name(column)}, ...)" if whole else "")
     tail = (f". No row was added. Widen the table's column first: {alter} (CLI: ad-duckdb sql DB --write "
-            f"{shell_word(alter)}){cast}; or write another table (into=, CLI: --into).")
+            f"{shell_word(alter)}){cast}; or write another table ({opt('into')}).")
     said = (f"CASE WHEN {stored} IS NULL THEN ' is beyond the range of {h}' ELSE ' would be stored as ' || "
             f"{stored}::VARCHAR END")
     return (f"CASE WHEN {lost} THEN error({quote_literal(head)} || {expr}::VARCHAR || {said} || "
@@ -690,7 +692,7 @@ def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str
         "value would change (numbers as text sort as text, digits after the point cut off) or fail the whole append "
         "once every row is scored (a number beyond the column's range). "
         f"Widen the table's column first: {alters} (CLI: ad-duckdb sql DB --write {shell_word(alters)}){cast}; or "
-        "write another table (into=, CLI: --into), or overwrite this one (replace=True, CLI: --replace)."
+        f"write another table ({opt('into')}), or overwrite this one ({opt('replace', True)})."
     )
 
 
@@ -707,7 +709,7 @@ def first_append_error(into: str, source: str, model: str, e: BaseException) -> 
     # a SourceNotFoundError (exit code 6), as any other table a source reads and that does not exist
     raise SourceNotFoundError(
         f"Scoring with {model!r}: table {into!r} does not exist yet, and the source reads it ({shown_source(source)!r}"
-        "). append=True (CLI: --append) creates the table, but the source must run first: start the job with a run "
+        f"). {opt('append', True)} creates the table, but the source must run first: start the job with a run "
         f"whose source does not read it (the rows so far), e.g. ad-duckdb score DB {model.split('@')[0]} TABLE "
         f"--into {shell_word(into)} --append (with the -c and --explain of the job), then let the job run."
     ) from e

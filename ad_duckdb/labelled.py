@@ -119,8 +119,8 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
             raise BadInputError(
                 f"Model {prev.ref!r} stores no training-score quantiles (imported from an older file?), so its "
                 f"thresholds {', '.join(repr(t.name) for t in own)} cannot be moved to a new version: train without "
-                "carry_thresholds (CLI: --carry-thresholds) and set them again with ad_duckdb.set_threshold (CLI: "
-                "ad-duckdb threshold)."
+                f"{optionwords.opt('carry_thresholds')} and set them again with "
+                f"{'ad-duckdb threshold' if optionwords.SURFACE.get() == 'cli' else 'ad_duckdb.set_threshold'}."
             )
         out += thresholds.carried(own, grid or [], scores, prev.ref, quantiles)
         kept, came = filegoals.split(prev.metrics, prev.source)
@@ -217,7 +217,7 @@ def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_re
     own = f"{example.name}_{example.method}"
     cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), name, own, "--method",
                                             example.method))
-    default = ("; for 'default', train with the share it should flag, contamination= (CLI: --contamination)"
+    default = (f"; for 'default', train with the share it should flag, {optionwords.opt('contamination')}"
                if any(t.name == "default" for t in mine) else "")
     notes.warn(
         f"Threshold{'s' if many else ''} {listed} of {ref} {'are' if many else 'is'} not carried to {new_ref}: "
@@ -363,8 +363,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
     if tally is not None:
         tally.append(counted)
     if not isinstance(label, str) or not label:
-        raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
-                            f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {_given_label(label)}.")
+        raise BadInputError(f"Model {lm.ref!r}: {optionwords.opt('label')} must name the column of {source!r} that "
+                            f"holds 1 (anomaly) or 0 (normal), e.g. {optionwords.opt('label', 'is_fraud')}; got "
+                            f"{_given_label(label)}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
         # the filter as SQL that runs: a name with a space or a quote in it needs SQL's quotes
         col = sql_name(label)
@@ -383,7 +384,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
             if _expression_over(cur, source, label, [c for c, _ in cols]):
                 hint = _label_query_hint("Make it a 0 / 1 column", strip_sql_ends(label), source, name_source=True)
                 raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}, but reads "
-                                          f"as an expression over its columns; label= (CLI: --label) names a column. "
+                                          f"as an expression over its columns; {optionwords.opt('label')} names a column. "
                                           f"{hint}")
             raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
                                 f"{sql_names(c for c, _ in cols)}.{did_you_mean(label, [c for c, _ in cols])}")
@@ -431,15 +432,16 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         repeated = repeatedrows.note(cur, source, where, cols, feats, label, len(y)) if repeats is not None and len(y) else None
     finally:
         cur.close()
+    filt = f" with {optionwords.opt('where', where)}" if where else ""
     if len(y) == 0:
         raise NoRowsError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
-                            f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
+                            f"{filt} has no rows. Check the source and the filter.")
     missing = int(np.isnan(y).sum())
     if missing == len(y):
         # Why not the filter below: "IS NOT NULL" would keep no row here, and then fail as "has no rows"
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in every one of the {len(y)} "
-                            f"rows of {source!r}{f' with where={where!r}' if where else ''}, so no row is labelled; "
-                            "check that label= (CLI: --label) names the column holding 1 (anomaly) or 0 (normal), "
+                            f"rows of {source!r}{filt}, so no row is labelled; "
+                            f"check that {optionwords.opt('label')} names the column holding 1 (anomaly) or 0 (normal), "
                             "and that the filter keeps rows whose labels are filled in.")
     if missing:
         col = sql_name(label)
@@ -449,10 +451,10 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         given = y[~np.isnan(y)]
         if (given == 1).all():
             raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in {missing} of the "
-                                f"{len(y)} rows of {source!r}{f' with where={where!r}' if where else ''}, and every "
+                                f"{len(y)} rows of {source!r}{filt}, and every "
                                 f"row labelled is 1 (anomaly). {_unlisted_as_normal_hint(col, source)}")
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in {missing} of the {len(y)} "
-                            f"rows of {source!r}{f' with where={where!r}' if where else ''}, which are neither normal "
+                            f"rows of {source!r}{filt}, which are neither normal "
                             f"nor anomalies; judge the labelled rows only: {_where_fix(keep)}.")
     if counts:
         # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
@@ -655,13 +657,13 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         test = f"hash({key}) % 5 = 0"
         how = (f"its training filter was {tw!r}, which leaves out no row labelled normal (0) and trains on "
                "anomalies too: hold a part out of training, "
-               f"e.g. train with {_where_fix(f'({trained}) AND hash({key}) % 5 <> 0', cli=False)} and evaluate with "
+               f"e.g. train with {_where_fix(f'({trained}) AND hash({key}) % 5 <> 0')} and evaluate with "
                f"{_where_fix(f'({given}) AND {test}' if given else test)}, for an estimate on unseen rows")
     elif key:
         # a fifth of the normal rows kept out of training by a hash of the row's key: the same rows each time
         test = f"hash({key}) % 5 = 0 OR {sql_name(label)} = 1"
         how = (f"its training filter was {tw!r}, which leaves out no row labelled normal (0): hold a part out of "
-               f"training, e.g. train with {_where_fix(f'({trained}) AND hash({key}) % 5 <> 0', cli=False)} and evaluate "
+               f"training, e.g. train with {_where_fix(f'({trained}) AND hash({key}) % 5 <> 0')} and evaluate "
                f"with {_where_fix(f'({given}) AND ({test})' if given else test)}, "
                "for an estimate on unseen rows; that part holds every anomaly but a fifth of the normal rows, so "
                "precision, F1 and AUC-PR there read higher than at the data's own anomaly share (recall and AUC-ROC "
@@ -701,16 +703,12 @@ def _py_text(text: str) -> str:
     return f'"{text}"' if '"' not in text else repr(text)
 
 
-def _where_fix(text: str, cli: bool = True) -> str:
-    """``where=...`` for a filter a message offers, with the shell's word for it where Python's string is not one
-    (CLI: --where '...'). Why: a filter holding both quotes ("Is Fraud" and 'test') was offered as Python's repr,
-    with backslash escapes inside single quotes, which a POSIX shell does not read: pasted after --where, the
-    command broke. ``cli=False``: no "(CLI: --where)" where Python's string is the shell's too (a later filter of
-    the same sentence says it)."""
-    py = _py_text(text)
-    if py.startswith('"') and not re.search(r'[$`\\!]', text):
-        return f"where={py}{' (CLI: --where)' if cli else ''}"
-    return f"where={py} (CLI: --where {shell_word(text)})"
+def _where_fix(text: str) -> str:
+    """A filter a message offers as the caller spells it: ``where="..."`` from Python, ``--where '...'`` in the
+    shell's word for it from the command line. Why the shell's word: a filter holding both quotes ("Is Fraud" and
+    'test') was offered as Python's repr, with backslash escapes inside single quotes, which a POSIX shell does not
+    read: pasted after --where, the command broke."""
+    return optionwords.opt("where", text, py=_py_text(text))
 
 
 def _row_key(cur: Any, source: str, lm: LoadedModel, label: str) -> str:
@@ -795,8 +793,8 @@ def evaluate(
         both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
         if (miss_cost is None) != (alarm_cost is None):
             given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
-            raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
-                              f"--{other.replace('_', '-')}): give both, {both}, or neither.")
+            raise OptionError(f"evaluate {model!r}: {optionwords.opt(given)} goes with {optionwords.opt(other)}: give "
+                              f"both, {both}, or neither.")
         # before the rows are read and scored
         share = costs.share(anomaly_share, f"evaluate {model!r} needs")
         prices = None if miss_cost is None else costs.prices(miss_cost, alarm_cost, anomaly_share,
@@ -1345,5 +1343,5 @@ def _inverted_labels(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y
     return (f"AUC-ROC {auc:.3f} (95% interval {lo:.3f}-{hi:.3f}) is below 0.5: {lm.ref} scores the rows labelled 0 "
             f"above those labelled 1. Is label column {label!r} inverted? It must be 1 for an anomaly; if 1 marks "
             f"normal rows, pass ({quote_ident(label)} = 0)::INTEGER AS is_anomaly from a query "
-            f"(label='is_anomaly'; CLI: --label is_anomaly). If the labels are right, {lm.ref} ranks these anomalies as "
+            f"({optionwords.opt('label', 'is_anomaly')}). If the labels are right, {lm.ref} ranks these anomalies as "
             "normal.")

@@ -15,6 +15,7 @@ from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
 from .onnxshapes import quote
+from .optionwords import opt
 from .savefile import write_whole
 from .store import ModelRecord, Threshold
 
@@ -119,7 +120,8 @@ def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.exists() and not replace:
-        raise BadInputError(f"{str(path)!r} exists; pass replace=True (CLI: --replace) to overwrite it, or choose another path.")
+        raise BadInputError(f"{str(path)!r} exists; pass {opt('replace', True)} to overwrite it, or choose another "
+                            "path.")
     if not path.parent.is_dir():  # named here: the error would otherwise name the temporary file
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     data = file_bytes(rec)

@@ -26,22 +26,26 @@ SURFACE: ContextVar[str] = ContextVar("ad_duckdb_surface", default="")
 _PLAIN = re.compile(r"[\w./%:+-]+")
 
 
-def opt(keyword: str, value: Any = None) -> str:
+def opt(keyword: str, value: Any = None, flag: str | None = None, py: str | None = None) -> str:
     """An option as the caller spells it: ``tz=`` (``tz='Europe/Paris'`` with a value) from Python and dbt,
     ``--tz`` (``--tz Europe/Paris``; ``True`` the flag alone, ``False`` its ``--no-`` form) from the command line.
+    ``flag``: the command line's name where it is not the keyword's (``columns=`` is ``--column``, ``n=`` ``--top``);
+    ``py``: the value as Python code where not its repr (a filter in double quotes, ``where="x = 'a'"``).
 
     Why not ``tz= (CLI: --tz)``: each reader got the other's spelling beside their own, and a Python user read of a
     flag they cannot pass (the messages that keep that form are said in Python's words from dbt: ``without_cli``)."""
     if SURFACE.get() == "cli":
-        flag = "--" + keyword.replace("_", "-")
+        name = (flag or keyword).replace("_", "-")
         if value is None or value is True:
-            return flag
+            return "--" + name
         if value is False:
-            return "--no-" + keyword.replace("_", "-")
+            return "--no-" + name
         text = f"{value:g}" if isinstance(value, float) else str(value)
-        return f"{flag} {text if _PLAIN.fullmatch(text) else shell_word(text)}"
+        return f"--{name} {text if _PLAIN.fullmatch(text) else shell_word(text)}"
     if value is None:
         return f"{keyword}="
+    if py is not None:
+        return f"{keyword}={py}"
     return f"{keyword}={value:g}" if isinstance(value, float) else f"{keyword}={value!r}"
 
 

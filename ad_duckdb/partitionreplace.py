@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 import duckdb
 
+from . import optionwords
 from .exceptions import BadInputError, OptionError
+from .optionwords import opt
 from .sqltext import quote_ident, shell_word, shown_table
 
 STAGED = "__ad_partition_rows"  # the temporary table of a run's scored rows, on the run's own cursor
@@ -26,14 +28,14 @@ def columns(who: str, into: str | None, replace_partition: Sequence[str] | str |
         return []
     cols = [replace_partition] if isinstance(replace_partition, str) else list(replace_partition)
     if not cols or not all(isinstance(c, str) and c.strip() for c in cols):
-        raise OptionError(f"{who}: replace_partition= (CLI: --replace-partition COL) names the columns whose values "
+        raise OptionError(f"{who}: {opt('replace_partition')} names the columns whose values "
                           f"the re-scored rows replace, e.g. ['day']; got {replace_partition!r}.")
     if into is None:
-        raise OptionError(f"{who}: replace_partition= (CLI: --replace-partition) replaces rows of the into= table "
-                          "(CLI: --into TABLE), and none was given; name the table, or leave replace_partition out.")
+        raise OptionError(f"{who}: {opt('replace_partition')} replaces rows of the {opt('into')} table, and "
+                          "none was given; name the table, or leave replace_partition out.")
     if replace:
-        raise OptionError(f"{who}: replace_partition= (CLI: --replace-partition) replaces the rows of the partitions "
-                          "re-scored and keeps the others, replace=True (CLI: --replace) every row of the table; "
+        raise OptionError(f"{who}: {opt('replace_partition')} replaces the rows of the partitions "
+                          f"re-scored and keeps the others, {opt('replace', True)} every row of the table; "
                           "give one of them, not both.")
     return cols
 
@@ -44,12 +46,14 @@ def check_written(who: str, into: str, cols: list[str], written: list[str]) -> l
     by_lower = {w.lower(): w for w in written}
     missing = [c for c in cols if c.lower() not in by_lower]
     if missing:
+        keep = (f"-c {shell_word(missing[0])} ..." if optionwords.SURFACE.get() == "cli" else
+                f"columns=[{missing[0]!r}, ...]")
         raise BadInputError(
             f"{who}: replace_partition column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
             f"{'are' if len(missing) > 1 else 'is'} not among the columns written to {into!r} "
             f"({', '.join(map(repr, written))}): the rows of {into!r} replaced are those whose values there equal the "
-            "new rows'. Name a column of the source (e.g. --replace-partition day), and keep it when columns= "
-            f"(CLI: -c) is given (-c {shell_word(missing[0])} ...).")
+            f"new rows'. Name a column of the source (e.g. {opt('replace_partition', 'day')}), and keep it when "
+            f"{opt('columns', flag='column')} is given ({keep}).")
     return [by_lower[c.lower()] for c in cols]
 
 
@@ -82,7 +86,7 @@ def not_a_partition(cur: duckdb.DuckDBPyConnection, into: str, cols: list[str]) 
     if rows < _FEW or distinct <= _DISTINCT_SHARE * rows:
         return None
     keys = ", ".join(cols)
-    return (f"replace_partition (CLI: --replace-partition) {keys}: {distinct} distinct values in the {rows} new rows, "
+    return (f"{opt('replace_partition').rstrip('=')} {keys}: {distinct} distinct values in the {rows} new rows, "
             f"so {keys} does not partition them (a time or an id of each row?): the rows of "
             f"{shown_table(into)} replaced are only those of these very values, and a rerun keeps the held rows of "
             "values no new row has. Partition by a column whose values repeat, e.g. a day: SELECT *, CAST(ts AS DATE) "

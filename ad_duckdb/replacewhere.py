@@ -16,6 +16,7 @@ import duckdb
 
 from . import heldvalues
 from .exceptions import BadInputError, OptionError
+from .optionwords import opt
 from .sqltext import shown_table, where_sql
 
 
@@ -32,20 +33,19 @@ def condition(who: str, into: str | None, replace_where: str | None, replace: bo
     if replace_where is None:
         return None
     if not isinstance(replace_where, str) or not replace_where.strip():
-        raise OptionError(f"{who}: replace_where= (CLI: --replace-where) is a condition on the into= table's columns "
+        raise OptionError(f"{who}: {opt('replace_where')} is a condition on the {opt('into')} table's columns "
                           f"selecting the rows the run replaces, e.g. \"day = DATE '2026-12-01'\"; got "
                           f"{replace_where!r}.")
     if into is None:
-        raise OptionError(f"{who}: replace_where= (CLI: --replace-where) replaces rows of the into= table (CLI: "
-                          "--into TABLE), and none was given; name the table, or leave replace_where out.")
+        raise OptionError(f"{who}: {opt('replace_where')} replaces rows of the {opt('into')} table, and none was "
+                          "given; name the table, or leave replace_where out.")
     if replace:
-        raise OptionError(f"{who}: replace_where= (CLI: --replace-where) replaces the rows it selects and keeps the "
-                          "others, replace=True (CLI: --replace) every row of the table; give one of them, not both.")
+        raise OptionError(f"{who}: {opt('replace_where')} replaces the rows it selects and keeps the "
+                          f"others, {opt('replace', True)} every row of the table; give one of them, not both.")
     if partition:
-        raise OptionError(f"{who}: replace_where= (CLI: --replace-where) and replace_partition= (CLI: "
-                          "--replace-partition) each say which rows a run replaces; give one of them: the condition "
-                          "replaces its rows even when the run scores none, the partition columns those of the new "
-                          "rows' values.")
+        raise OptionError(f"{who}: {opt('replace_where')} and {opt('replace_partition')} each say which rows a run "
+                          "replaces; give one of them: the condition replaces its rows even when the run scores "
+                          "none, the partition columns those of the new rows' values.")
     return Where(replace_where, where_sql(replace_where))
 
 
@@ -54,7 +54,7 @@ def _bind_error(who: str, into: str, where: Where, e: duckdb.Error, types: dict[
     if held is not None:
         return BadInputError(held)
     said = " ".join(str(e).split())
-    return BadInputError(f"{who}: replace_where= (CLI: --replace-where) {where.text!r} cannot be read on "
+    return BadInputError(f"{who}: {opt('replace_where', where.text)} cannot be read on "
                          f"{shown_table(into)} ({said}); write a condition on its columns, e.g. \"day = DATE "
                          "'2026-12-01'\".")
 
@@ -90,8 +90,8 @@ def check_rows(cur: duckdb.DuckDBPyConnection, who: str, table: str, into: str, 
         raise _bind_error(who, into, where, e, types) from None
     if kept != total:
         raise BadInputError(
-            f"{who}: {total - kept} of the {total} new rows are not selected by replace_where= (CLI: "
-            f"--replace-where) {where.text!r}: they would be added beside the rows a rerun keeps. "
+            f"{who}: {total - kept} of the {total} new rows are not selected by "
+            f"{opt('replace_where', where.text)}: they would be added beside the rows a rerun keeps. "
             f"{shown_table(into)} was left as it was. Make the source select the same rows (... WHERE "
             f"{where.text}), or widen the condition.")
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 from . import categorical, chunks, integrity, missing, shapley
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
+from .optionwords import opt
 from .shapley import ORT_ALIGN, SHAPLEY_EXACT_MAX  # noqa: F401  (SHAPLEY_EXACT_MAX: read here by tests)
 from .sqltext import is_query, quote_literal, sql_name, sql_names
 from .store import ModelRecord, max_model_bytes
@@ -459,7 +460,7 @@ class LoadedModel:
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "
                 f"one version: {add}; or "
-                f"{pin}; to keep a retrain's thresholds, train with carry_thresholds=True (CLI: --carry-thresholds)."
+                f"{pin}; to keep a retrain's thresholds, train with {opt('carry_thresholds', True)}."
                 f"{'' if guess else self.threshold_hint or uncommitted}"
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged

@@ -29,6 +29,7 @@ from .metrics import (
     log_ticks,
     share_text,
 )
+from .optionwords import opt
 from .plottext import drawable
 from .savefile import write_whole
 from .scoring import LoadedModel
@@ -94,8 +95,8 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
     """``time_column`` of ``source`` as read from the database: checked before any scoring, so that a wrong
     ``--time`` fails before ``score --into`` writes its table."""
     if time is not None and (not isinstance(time, str) or not time.strip()):
-        raise BadInputError(f"Model {model!r}: time= (CLI: --time) names the date or timestamp column to draw the "
-                            f"scores against, e.g. time='created_at'; got {time!r}.")
+        raise BadInputError(f"Model {model!r}: {opt('time')} names the date or timestamp column to draw the "
+                            f"scores against, e.g. {opt('time', 'created_at')}; got {time!r}.")
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, model, caller=con)
@@ -501,5 +502,5 @@ def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str
 def without_plots(model: str, time: str | None, plots: object) -> None:
     """``time`` names the plot's column: given without a plots folder it would do nothing, silently."""
     if time is not None and plots is None:
-        raise OptionError(f"Model {model!r}: time={time!r} (CLI: --time) names the column of the scores-over-time "
-                          "plot, which only a plots folder gets: give plots_dir= too (CLI: --plots DIR).")
+        raise OptionError(f"Model {model!r}: {opt('time', time)} names the column of the scores-over-time "
+                          f"plot, which only a plots folder gets: give {opt('plots_dir', flag='plots')} too.")

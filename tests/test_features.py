@@ -144,8 +144,8 @@ def test_many_constant_columns_are_named_in_one_error() -> None:
     with pytest.raises(ad_duckdb.BadInputError) as e:
         fit_specs(X, names, ["DOUBLE"] * 30, model="m", source="t")
     assert re.search(r"^Model 'm': 14 columns are constant in 't' \(one value in every row\): 'c3' \(0\.0\), "
-                     r"'c5' \(0\.0\), .*'c21' \(0\.0\) and 4 more, so they cannot tell training rows apart; drop "
-                     r"them from features .*constant_columns='keep'", str(e.value)), str(e.value)
+                     r"'c5' \(0\.0\), .*'c21' \(0\.0\) and 4 more, so they cannot tell training rows apart; leave "
+                     r"them out of features= .*constant_columns='keep'", str(e.value)), str(e.value)
     assert e.value.columns == names[3::2]
     with pytest.raises(ad_duckdb.BadInputError, match=r"14 columns of X are constant \(one value in every row\): "
                        r"3 \(0\.0\), 5 \(0\.0\), .* and 4 more.*X\[:, np\.nanmax\(X, axis=0\) > np\.nanmin\(X, axis=0\)\]"):
@@ -243,7 +243,7 @@ def test_bad_parameters_named() -> None:
         ({"variational": True}, "kind='autoencoder' and variational=True disagree.*pass kind='vae'"),
         ({"variational": False, "kind": "vae"}, "kind='vae' and variational=False disagree"),
         ({"extra": {"a": 1}}, r"Unknown parameter\(s\) \['extra'\]"),
-        ({"where": 1}, r"Model 'm': where= \(CLI: --where\) must be a SQL condition .* got 1"),
+        ({"where": 1}, r"Model 'm': where= must be a SQL condition .* got 1"),
         ({"features": [1]}, r"Model 'm': features= \(CLI: -f\) takes a column name or a list .* got \[1\]"),
         ({"features": 3}, r"Model 'm': features= \(CLI: -f\) .* got 3"),
     ],
@@ -717,7 +717,7 @@ def test_too_few_rows_are_refused_with_the_count_the_minimum_and_the_fix(rows: i
         msg = str(e.value)
         plural = "row" if rows == 1 else "rows"
         assert f"Model 'tiny': the source '{src}' has only {rows} {plural} to train on" in msg
-        assert "at least 20" in msg and "CLI: --where" in msg and "constant" not in msg
+        assert "at least 20" in msg and "a wider filter (where=)" in msg and "constant" not in msg
         assert ad_duckdb.list_models(con) == []
     finally:
         con.close()
@@ -741,7 +741,7 @@ def test_column_errors_name_the_cli_options_too() -> None:
     con = ad_duckdb.connect()
     try:
         con.execute("CREATE TABLE t AS SELECT 5 AS c, NULL::DOUBLE AS n, (range % 7)::DOUBLE AS x FROM range(50)")
-        with pytest.raises(ad_duckdb.BadInputError, match=r"constant_columns='keep' \(CLI: --constant-columns keep\)"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"pass constant_columns='keep' to score"):
             ad_duckdb.train(con, "m", "t", features=["c", "x"], **FAST)
         with pytest.raises(ad_duckdb.BadInputError, match=r"has no finite value .*features=\[\.\.\.\] \(CLI: -f COLUMN"):
             ad_duckdb.train(con, "m", "t", features=["n", "x"], **FAST)
@@ -762,8 +762,8 @@ def test_default_features_say_when_a_label_is_one_and_leave_out_the_filter_colum
         assert info.features == ["a", "b", "is_fraud", "is_weekend"]
         assert [n for n in notes if "named like a label" in n] == [
             "Model 'm': no features given, so 'is_fraud', a 0/1 column named like a label, is a feature: a model "
-            "trained on its label reads the answer, and evaluate(label='is_fraud') (CLI: --label is_fraud) refuses it. "
-            "If it is the label, train on the normal rows (where=\"is_fraud = 0\", CLI: --where 'is_fraud = 0'; that "
+            "trained on its label reads the answer, and evaluate with label='is_fraud' refuses it. "
+            "If it is the label, train on the normal rows (where=\"is_fraud = 0\"; that "
             "leaves it out) or name the features (CLI: -f COLUMN, once per column)."]
         with warnings.catch_warnings(record=True) as got:
             warnings.simplefilter("always")
@@ -1603,7 +1603,7 @@ def test_a_totals_row_in_a_small_csv_is_named_in_the_note_with_the_filter_that_l
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
             ad_duckdb.train(con, "d", source, **FAST)
         note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
-        assert "totals row" in note and "robust=True (CLI: --robust)" in note, note
+        assert "totals row" in note and "robust=True, which a where= alone turns off" in note, note
         where = re.search(r'where="(.*?)"', note).group(1)
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:  # ID, all numbers now, is still text
             info = ad_duckdb.train(con, "d", source, where=where, **FAST)
@@ -1655,7 +1655,7 @@ def test_a_totals_row_is_named_when_the_features_are_named(tmp_path: Path) -> No
         assert len(notes) == 1 and "'Total' in 'ID'" in notes[0], notes
         where = re.search(r'where="(.*?)"', notes[0]).group(1)
         # a where= turns robust training off (it reads as "the normal rows"): the note keeps it on
-        assert "robust=True (CLI: --robust)" in notes[0], notes
+        assert "robust=True, which a where= alone turns off" in notes[0], notes
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             info = ad_duckdb.train(con, "d", source, features=["Count", "Amount"], where=where, robust=True, **FAST)
@@ -1922,7 +1922,7 @@ def test_rows_of_only_separators_are_named_at_training_with_the_filter_that_leav
                 ad_duckdb.train(con, "e", source, features=features, **FAST, **extra)
             notes = _empty_rows_notes(caught)
             assert len(notes) == 1 and "5 rows of" in notes[0], (features, extra, notes)
-            assert "robust=True (CLI: --robust)" in notes[0], notes
+            assert "robust=True, which a where= alone turns off" in notes[0], notes
             where = re.search(r'where="(.*?)"', notes[0]).group(1)
             assert con.execute(f"SELECT count(*) FROM {source} WHERE {where}").fetchall() == [(300,)], notes
             with warnings.catch_warnings(record=True) as caught:
@@ -1979,7 +1979,7 @@ def test_a_totals_row_and_rows_of_only_separators_get_one_filter_that_leaves_out
             said = [str(w.message) for w in caught]
             wheres = [w for n in said for w in re.findall(r'where="(.*?)"', n)]
             assert len(wheres) == 1, (features, said)
-            assert sum("robust=True (CLI: --robust)" in n for n in said) == 1, (features, said)
+            assert sum("robust=True, which a where= alone turns off" in n for n in said) == 1, (features, said)
             assert any("4 rows of" in n and "every feature NULL" in n for n in said), (features, said)
             assert con.execute(f"SELECT count(*) FROM {source} WHERE {wheres[0]}").fetchall() == [(300,)], said
             with warnings.catch_warnings(record=True) as caught:

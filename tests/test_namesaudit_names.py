@@ -88,7 +88,8 @@ def test_the_cli_scores_a_schema_qualified_table_with_an_umlaut(german: str) -> 
         con.close()
 
 
-def test_the_label_note_quotes_a_label_named_with_a_space_so_its_fixes_run(con: duckdb.DuckDBPyConnection) -> None:
+def test_the_label_note_quotes_a_label_named_with_a_space_so_its_fixes_run(con: duckdb.DuckDBPyConnection,
+                                                                           tmp_path: Path) -> None:
     """A label named "Is Fraud?" was suggested as where="Is Fraud? = 0" (CLI: --where "Is Fraud? = 0", --label Is
     Fraud?): a syntax error in SQL and two words in a shell. The filter quotes the name; the CLI words are quoted."""
     con.execute('CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b, '
@@ -96,10 +97,17 @@ def test_the_label_note_quotes_a_label_named_with_a_space_so_its_fixes_run(con: 
     with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
         ad_duckdb.train(con, "m", "t", **FAST)
     note = next(str(w.message) for w in got if "named like a label" in str(w.message))
-    assert "evaluate(label='Is Fraud?') (CLI: --label 'Is Fraud?')" in note
+    assert "evaluate with label='Is Fraud?'" in note
     assert """where='"Is Fraud?" = 0'""" in note
-    # the CLI words, read as a shell reads them, are one --where and one --label of the right text
-    cli_where = note.split("CLI: --where ", 1)[1].split("; that leaves", 1)[0]
+    # from the command line, the words, read as a shell reads them, are one --where and one --label of the right text
+    db = str(tmp_path / "cli.duckdb")
+    with duckdb.connect(db) as other:
+        other.execute('CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b, '
+                      '(range % 40 = 0)::INTEGER AS "Is Fraud?" FROM range(600)')
+    said = CliRunner().invoke(cli, ["train", db, "m3", "t", "--epochs", "1", "--quiet"]).output
+    said = " ".join(said.split())
+    assert "evaluate with --label 'Is Fraud?'" in said, said
+    cli_where = said.split("(--where ", 1)[1].split("; that leaves", 1)[0]
     assert shlex.split(cli_where) == ['"Is Fraud?" = 0']
     with pytest.warns(ad_duckdb.AdDuckDBWarning, match="holds at one value"):
         info = ad_duckdb.train(con, "m2", "t", where=shlex.split(cli_where)[0], **FAST)

@@ -147,8 +147,8 @@ def test_replace_where_whose_delete_cannot_convert_a_held_row_names_the_column_v
         assert ad_duckdb.score(con, "ev", rerun, into="hist", replace_where=fix.group(1)) == 200
         assert con.execute("SELECT count(*) FROM hist WHERE day = '2026-12-02'").fetchall() == [(200,)]
     res = _cli("score", str(db), "ev", rerun, "--into", "hist", "--replace-where", "day = DATE '2026-12-02'")
-    assert res.returncode == 1 and res.stderr.startswith("Error: Scoring with 'ev': replace_where= (CLI: "
-                                                         "--replace-where)"), res
+    assert res.returncode == 1 and res.stderr.startswith("Error: Scoring with 'ev': --replace-where "
+                                                         "\"day = DATE '2026-12-02'\" cannot"), res
     assert "TRY_CAST(day AS DATE)" in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
@@ -180,7 +180,7 @@ def test_appending_to_a_table_whose_flags_record_no_threshold_says_so_once(
         said = " ".join(str(w.message) for w in got)
         assert "hist's is_anomaly records no threshold for the 200 rows it held" in said, said
         assert "this run's 200 rows are at threshold 'p95'" in said and "now records 'p95'" in said, said
-        assert "--replace-where" in said and "--replace" in said, said
+        assert "replace_where=" in said and "replace=True" in said and "--" not in said, said
         with _no_notes():  # recorded now: the next run at the same cut says nothing
             ad_duckdb.score(con, "ev", _day("2026-12-03"), into="hist", append=True, threshold="p95")
         assert con.execute("SELECT count(*) FROM hist").fetchall() == [(600,)]

@@ -34,7 +34,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyCon
 def test_compare_weight_without_label_is_refused_before_any_row_is_read(con: duckdb.DuckDBPyConnection) -> None:
     # The option mistake was found after both versions had scored every row of the source (minutes on a large
     # table), and behind any error of the source itself: here the table that does not exist.
-    with pytest.raises(ad_duckdb.OptionError, match=r"weight= \(CLI: --weight\) weighs labelled rows: give label="):
+    with pytest.raises(ad_duckdb.OptionError, match=r"weight= weighs labelled rows: give label= too"):
         compare_versions(con, "m@1", "m@2", "no_such_table", weight="w")
 
 

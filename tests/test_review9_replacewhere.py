@@ -49,8 +49,8 @@ def test_appending_flags_of_another_threshold_than_the_rows_held_is_noted(days_d
             ad_duckdb.score(con, "ev", _day("2026-12-02"), into="hist", replace_where="day = DATE '2026-12-02'",
                             threshold="p90")
         with pytest.warns(UserWarning, match=r"this run's 200 rows' is_anomaly is at threshold 'default', and the rows "
-                          r"hist held were last written at 'p90' \(400 of them kept\).*threshold='p90' \(CLI: "
-                          r"--threshold p90\)"):
+                          r"hist held were last written at 'p90' \(400 of them kept\).*at the table's cut, "
+                          r"threshold='p90', or"):
             ad_duckdb.score(con, "ev", _day("2026-12-03"), into="hist", append=True)
         # a day re-scored whole, beside rows of the other cut: noted too, in the table's mark since
         with pytest.warns(UserWarning, match=r"this run's 200 rows' is_anomaly is at threshold 'p90', and the rows "

@@ -60,7 +60,7 @@ _REFUSED = [
      "'fraud' (as its word says) marks anomalies."),
     ({"label": "gappy"},
      "BadInputError: Model 'm@1': label column 'gappy' is NULL (or NaN) in 171 of the 1200 rows of 'lab', which are "
-     "neither normal nor anomalies; judge the labelled rows only: where=\"gappy IS NOT NULL\" (CLI: --where)."),
+     "neither normal nor anomalies; judge the labelled rows only: where=\"gappy IS NOT NULL\"."),
     ({"label": "two"},
      "BadInputError: Model 'm@1': label column 'two' must hold 0 (normal) or 1 (anomaly); its values in 'lab': 0 "
      "(1176 rows), 2 (24 rows). Map the value that marks an anomaly to 1 in a query and pass that column, e.g. "
@@ -74,7 +74,7 @@ _REFUSED = [
      "BadInputError: Model 'm@1': label column 'count' is one of its features, so its scores read the answer. "
      "Evaluate a model trained without it: features= leaving out 'count' (CLI: -f for each other column), or, on the "
      "normal rows, where=\"count = 0\" without features= (which leaves the label out)."),
-    ({"label": ""}, "BadInputError: Model 'm@1': label= (CLI: --label) must name the column of 'lab' that holds 1 "
+    ({"label": ""}, "BadInputError: Model 'm@1': label= must name the column of 'lab' that holds 1 "
                     "(anomaly) or 0 (normal), e.g. label='is_fraud'; got ''."),
     ({"label": "zeros"}, _NO_ROWS.format(label="zeros", m=0, ies="ies", n=1200, rows=1200)),
     ({"label": "y", "where": "transaction_id <= 60"}, _NO_ROWS.format(label="y", m=1, ies="y", n=59, rows=60)),

@@ -75,7 +75,7 @@ def test_append_checks_name_the_model_column_and_the_alter_that_adds_it(two_vers
         with pytest.raises(BadInputError) as e:
             ad_duckdb.score(con, "tx_ae", "month2", into="old_hist", append=True)
         msg = str(e.value)
-        assert "add model_column=True (CLI: --model-column), as the table was scored with" in msg, msg
+        assert "add model_column=True, as the table was scored with" in msg, msg
     finally:
         con.close()
 
