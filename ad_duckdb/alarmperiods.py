@@ -24,7 +24,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from . import alarmacf
+from . import alarmacf, intervals
 from .thresholds import Z95
 
 # Fewer periods than this give no spread worth a t interval (with 2, t's 95% quantile is 4.3 and the spread of two
@@ -35,6 +35,11 @@ MIN_PERIODS = 3
 PART = 0.5
 # The highest lag-1 correlation taken: nearer 1 the effective rows of a stretch tend to none
 MOST_LAG1 = 0.9999
+# Alarms whose variance among a period's rows is at most this many times independent rows' are counted as whole
+# alarms (a neighbour correlation of 0.5 makes it 1.37 over a day of 288 readings at 3 a day; 0.9 makes it 6)
+INDEPENDENT = 1.5
+# the normal's 95% quantile: a one-sided 95% upper end
+Z90 = NormalDist().inv_cdf(0.95)
 # theta points of the flags' correlation integral, each lag's read off its running sum (its integrand is smooth in
 # theta: 4097 give 7 digits; one point per lag took 4 s at a lag-1 correlation of 0.9999, 138,000 lags)
 _THETA = np.linspace(0.0, 1.0, 4097)
@@ -111,10 +116,11 @@ def inflation(rows: float, rho: float, share: float) -> float:
     return float(1.0 + 2.0 * np.sum((1.0 - lags / rows) * both / (share * (1.0 - share))))
 
 
-def predictive(alarms: float, ratio: float) -> tuple[float, float]:
+def predictive(alarms: float, ratio: float, top: float = 0.975) -> tuple[float, float]:
     """The 95% interval of the effective alarms on a later stretch ``ratio`` times as many effective rows as one
-    that gave ``alarms``: Poisson of a rate whose belief after ``alarms`` is Gamma(alarms + 1) (a flat prior),
-    which is negative binomial, its quantiles read between whole counts. Why a count's interval, not a normal one:
+    that gave ``alarms`` (``top``: its upper end's level, the lower one's 1 - top): Poisson of a rate whose belief
+    after ``alarms`` is Gamma(alarms + 1) (a flat prior), which is negative binomial, its quantiles read between
+    whole counts. Why a count's interval, not a normal one:
     a stretch worth 1 effective alarm could be a calm one, and a later one as long then flags many times more
     (0-6.6 effective alarms)."""
     a, q = alarms + 1.0, ratio / (1.0 + ratio)
@@ -129,7 +135,7 @@ def predictive(alarms: float, ratio: float) -> tuple[float, float]:
         i = int(np.searchsorted(cum, level)) - 1  # cum[i] = P(count <= i - 1) < level <= cum[i + 1]
         return max(0.0, float(i - 1 + (level - cum[i]) / (cum[i + 1] - cum[i])))
 
-    return at(0.025), at(0.975)
+    return at(1.0 - top), at(top)
 
 
 def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float = 0.0,
@@ -182,6 +188,14 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     lo_n, hi_n = predictive(share * eff_n, 1.0)
     lo_1, hi_1 = predictive(share * eff_n, eff_per / eff_n)
     one, same = band(1.0 + 1.0 / m), band(2.0 / m)
+    if min(one[0], lo_1) <= 0 and worse(per) <= INDEPENDENT:
+        # from 0, the interval holds every later period below its upper end, and all of the 5% it leaves out is
+        # above: at the 97.5% end it held 98.5% of later days (28 days of independent scores at 3 a day: 0-7,
+        # where 0-6 holds 96%). Only where the rows are about independent: there the count is of the alarms
+        # themselves; where they move together it is of effective alarms, a rougher guess, and its 95% end held
+        # 92-93% of later days at a neighbour correlation of 0.9-0.995 (bench/results/alarm_oneday_2026-12-05.md)
+        one = (0.0, mean + (intervals.t_quantile(Z90, m - 1) if m >= MIN_PERIODS else 0.0) * sd * math.sqrt(1.0 + 1.0 / m))
+        lo_1, hi_1 = 0.0, predictive(share * eff_n, eff_per / eff_n, 0.95)[1]
     hi_1 = hi_1 / eff_per * rows_per
     if weights is None:
         # a later period's alarms are a whole number: an end of 1.86 an hour left out the hours of 2 (8% of them at

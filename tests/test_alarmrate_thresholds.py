@@ -347,15 +347,18 @@ def test_the_days_spread_leaves_out_a_cut_short_day_and_rows_without_a_time() ->
     assert sp is not None and sp.periods == 4 and (sp.least, sp.most) == (0.0, 3.0)
     sd = np.std([2, 1, 3, 0], ddof=1)
     # the wider of the t intervals and the counts' (8 alarms of the 42 rows with a time, taken as independent here):
-    # the t's, of 4 days
-    assert sp.one == pytest.approx((0.0, 1.5 + 3.18244631 * sd * np.sqrt(1.25)))
+    # for one later day from 0, its upper end at 95% one-sided (rows independent): here the count's, a whole 5 over
+    # the t's 4.9
+    t_hi = 1.5 + 2.35336343 * sd * np.sqrt(1.25)
+    count_hi = float(np.ceil(alarmperiods.predictive(8.0, 10 / 42, 0.95)[1]))
+    assert t_hi == pytest.approx(4.897, abs=0.01) and sp.one == (0.0, max(t_hi, count_hi)) == (0.0, 5.0)
     assert sp.same == pytest.approx((max(0.0, 1.5 - 3.18244631 * sd * np.sqrt(0.5)), 1.5 + 3.18244631 * sd * np.sqrt(0.5)))
     assert (sp.lag1, sp.effective) == (0.0, 42.0)
     # two days: too few for a t, so the count's interval alone (3 alarms of 20 independent rows)
     two = alarmperiods.spread(flagged[:20], period[:20], 10.0)
     assert two is not None and two.periods == 2 and (two.least, two.most) == (1.0, 2.0)
-    lo, hi = alarmperiods.predictive(3.0, 0.5)
-    assert two.one == pytest.approx((lo / 10 * 10.0, float(np.ceil(hi / 10 * 10.0))))
+    lo, hi = alarmperiods.predictive(3.0, 0.5, 0.95)  # from 0: the one-sided 95% end
+    assert lo == 0 and two.one == pytest.approx((0.0, float(np.ceil(hi / 10 * 10.0))))
     assert alarmperiods.spread(flagged[:3], np.full(3, -1), 10.0) is None  # no period at all
 
 
