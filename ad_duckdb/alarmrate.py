@@ -20,6 +20,7 @@ import numpy as np
 from . import (
     alarmacf,
     alarmepisodes,
+    alarmfold,
     alarmperiods,
     alarmpromise,
     alarmseason,
@@ -352,6 +353,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     s, seconds_of = np.concatenate(parts), np.concatenate(when)
     series_of = np.concatenate(read_s) if scol else None
     local_of = np.concatenate(read_l) if local else None
+    if stored is not None:  # the hour the clocks repeat: its two passes' readings at their own instants
+        seconds_of, local_of = alarmfold.unfold(seconds_of, local_of, series_of, stored, zone_name)
     n = len(s)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     w = None

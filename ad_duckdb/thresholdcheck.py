@@ -34,6 +34,7 @@ import numpy as np
 
 from . import (
     alarmepisodes,
+    alarmfold,
     alarmperiods,
     alarmpromise,
     alarmrate,
@@ -169,7 +170,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
         cols = describe(cur, source, lm.ref, caller=con)
         feats = feature_columns(cols, lm, source, cur)
         also: tuple[str, ...] | None = None
-        scol = local = None
+        scol = local = stored = days_in = None
         if time is not None:
             found = {c.lower(): (c, ty) for c, ty in cols}.get(time.lower())
             if found is None:
@@ -191,7 +192,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
             if timestamps_in is None and isinstance(goal, dict) and isinstance(goal.get("timestamps_in"), str):
                 timestamps_in = goal["timestamps_in"]
             stored = alarmzone.stored_in(con, found[0], found[1], timestamps_in, who)
-            local = alarmzone.local_sql(found[0], found[1], alarmzone.zone(con, found[1], tz, who, stored), stored)
+            days_in = alarmzone.zone(con, found[1], tz, who, stored)
+            local = alarmzone.local_sql(found[0], found[1], days_in, stored)
             also = alarmtimes.sql(found[0], local, scol, stored)
         # the goal's sample weights where these rows hold the column (a sample of the later rows, as the stretch
         # was); rows without it are each one row (every reading, checked against a cut set on a sample of them);
@@ -214,6 +216,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     s, seconds = np.concatenate(parts), np.concatenate(when)
     series_of = np.concatenate(read_s) if scol else None
     local_of = np.concatenate(read_l) if local else None
+    if stored is not None:  # the hour the clocks repeat: its two passes' readings at their own instants
+        seconds, local_of = alarmfold.unfold(seconds, local_of, series_of, stored, days_in)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     w = None
     if wcol is not None and len(s):
