@@ -154,26 +154,37 @@ def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: 
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     w2 = w * w
     ends = cell_intervals(tp, float(w2[flag & y].sum()), fn, float(w2[~flag & y].sum()),
-                          fp, float(w2[flag & ~y].sum()), tn, float(w2[~flag & ~y].sum()))
+                          fp, float(w2[flag & ~y].sum()), tn, float(w2[~flag & ~y].sum()),
+                          unseen_fp=_nearest_scale(s, ~flag & ~y, w) if fp == 0 else None)
     total = tp + fp + fn + tn
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
             "flagged_share": (tp + fp) / total if total else 0.0, **ends}
 
 
+def _nearest_scale(s: np.ndarray, rows: np.ndarray, w: np.ndarray) -> float | None:
+    """The rows an effective row stands for (sum w^2 / sum w) among ``rows`` at their highest score: the weight a
+    flagged row of their class would have had, read off those scoring nearest below the cut; None for no row."""
+    if not rows.any():
+        return None
+    top = rows & (s == s[rows].max())
+    return float((w[top] ** 2).sum() / w[top].sum()) if w[top].sum() > 0 else None
+
+
 def cell_intervals(tp: float, tp2: float, fn: float, fn2: float, fp: float, fp2: float, tn: float,
-                   tn2: float) -> dict[str, float]:
+                   tn2: float, unseen_fp: float | None = None) -> dict[str, float]:
     """The 95% intervals of precision and recall at a threshold (``precision_lo``, ``precision_hi``, ``recall_lo``,
     ``recall_hi``) from its four cells' sums of weights (``tp``...) and of squared weights (``tp2``...): recall's
     from its caught and missed anomalies apart (``recall_interval``), precision's from it and the false-alarm rate's
     Wilson interval on Kish's size of the normal rows (``precision_interval``); precision NaN where no row is
-    flagged. Why one function: ``confusion`` (evaluate) and ``figure_intervals`` (threshold's printed intervals,
+    flagged; ``unseen_fp``: where no normal row is flagged, the weight one would have had (``precision_interval``).
+    Why one function: ``confusion`` (evaluate) and ``figure_intervals`` (threshold's printed intervals,
     from its chosen_on) gave one figure two intervals on an audit sample."""
     pos, neg = tp + fn, fp + tn
     n_pos = pos * pos / (tp2 + fn2) if tp2 + fn2 > 0 else 0.0
     n_neg = neg * neg / (fp2 + tn2) if fp2 + tn2 > 0 else 0.0
     r_lo, r_hi = recall_interval(tp, tp2, fn, fn2, fp, fp2, tn, tn2)
     p_lo, p_hi = precision_interval(tp / pos if pos else 0.0, fp / neg if neg else 0.0, pos, neg, n_pos, n_neg,
-                                    recall_ends=(r_lo, r_hi), flagged=(tp, tp2, fp, fp2))
+                                    recall_ends=(r_lo, r_hi), flagged=(tp, tp2, fp, fp2), unseen_fp=unseen_fp)
     if tp + fp == 0:
         p_lo, p_hi = float("nan"), float("nan")  # no row flagged: no precision, as Wilson's of 0 rows
     return {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": float(r_lo),
@@ -290,7 +301,7 @@ def _wilson_cc(k: Any, n: Any, z: float = Z95) -> Any:
 
 def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n_pos: float, n_neg: float,
                        recall_ends: tuple[Any, Any] | None = None,
-                       flagged: tuple[Any, Any, Any, Any] | None = None) -> Any:
+                       flagged: tuple[Any, Any, Any, Any] | None = None, unseen_fp: float | None = None) -> Any:
     """The 95% interval of the precision of weighted rows, pos x recall / (pos x recall + neg x false-alarm rate)
     (``pos``, ``neg``: the classes' weights), from the Wilson intervals of recall and false-alarm rate on Kish's
     effective sizes ``n_pos`` and ``n_neg`` (elementwise): ``intervals.precision_at_share``'s ends. ``recall_ends``:
@@ -308,7 +319,13 @@ def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n
     anomalies' total ``pos`` as known, and on an audit sample (alerts all reviewed, the rest audited 1 in 10) of 5
     anomalies, 1 or 2 of them caught and no missed one audited, it read as 1 or 2, and the interval held the
     process's precision in 80% of draws (bench/results/weighted_coverage_audit_2026-12-05.md). Why not where they
-    weigh unlike: the example above (one sampled normal row of weight 10 among 187 anomalies)."""
+    weigh unlike: the example above (one sampled normal row of weight 10 among 187 anomalies).
+
+    ``unseen_fp``: where only anomalies are flagged, the weight a flagged normal row would have had (that of the
+    normal rows scoring nearest below the cut); where it is the flagged anomalies' own, the flagged rows are all the
+    alerts there are, and precision is Wilson's of them alone. Why: above an audit's cut (every row above 2 reviewed,
+    the rest 1 in 10), a cut of 4.5 flagging 7 anomalies and no normal row read 0.056-1 (joined with the ends above),
+    where 7 of 7 say 0.646-1 (bench/results/weighted_coverage_audit_at_2026-12-05.md)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         r_lo, r_hi = wilson(np.asarray(recall) * n_pos, n_pos) if recall_ends is None else recall_ends
         if neg <= 0:  # no normal row: every flag is right
@@ -336,6 +353,8 @@ def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n
         # 495) read precision 0.760 (95% 0.025-0.983), where 76 of 100 say 0.668-0.833. One class alone flagged
         # leaves the other's weight there unknown (a normal row sampled 1 in 50 may be flagged unseen): joined
         even = held & (tp > 0) & (fp > 0)
+        if unseen_fp is not None:  # no normal row flagged, where one would have weighed as the flagged anomalies
+            even = even | (held & (tp > 0) & (fp <= 0) & np.isclose(tp2, unseen_fp * tp, rtol=1e-9))
         return (np.where(even, w_lo, np.where(held, np.fmin(lo, w_lo), lo))[()],
                 np.where(even, w_hi, np.where(held, np.fmax(hi, w_hi), hi))[()])
 

@@ -16,6 +16,8 @@ is only seen when the audit draws one.
     PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --audit --seed 1 --out STEM  # AUC-ROC before / after
     (bench/results/weighted_coverage_audit_auc_2026-12-05.md: weights.auc_band joined, seeds 1 and 2)
     PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --audit --seed 0 --out STEM  # precision: Wilson's of the alerts
+    PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --audit --at 3.5 --out STEM  # a threshold above the audit's
+    (bench/results/weighted_coverage_audit_at_2026-12-05.md)
     (bench/results/weighted_coverage_audit_precision_2026-12-05.md)
 """
 
@@ -41,21 +43,24 @@ COUNTS = (5, 20, 100, 500)
 KS = (10, 50, 200)
 NORMAL = 20_000  # normal rows of the table sampled from
 CUT = 2.0
+# the threshold evaluated (--at): the audit's cut unless another is given; above it, the flagged rows are some of the
+# alerts, and the missed anomalies both alerts (weight 1) and audited rows (weight k)
+AT = CUT
 METRICS = ("recall", "precision", "auc_roc")
 
 
 def process_truth(found: float, shift: float, m: int) -> dict[str, float]:
     """The figures of the process the table is drawn from, at its share of anomalies."""
-    recall = found * (1 - _phi(CUT - shift)) + (1 - found) * (1 - _phi(CUT))
-    fpr, share = 1 - _phi(CUT), m / (m + NORMAL)
+    recall = found * (1 - _phi(AT - shift)) + (1 - found) * (1 - _phi(AT))
+    fpr, share = 1 - _phi(AT), m / (m + NORMAL)
     return {"recall": recall, "precision": share * recall / (share * recall + (1 - share) * fpr),
             "auc_roc": found * _phi(shift / math.sqrt(2)) + (1 - found) * 0.5}
 
 
 def table_truth(pos: np.ndarray, neg_sorted: np.ndarray) -> dict[str, float]:
     """The figures of the whole table (every normal row), AUC-ROC by placing each anomaly among the normal rows."""
-    tp = int((pos > CUT).sum())
-    fp = len(neg_sorted) - int(np.searchsorted(neg_sorted, CUT, side="right"))
+    tp = int((pos > AT).sum())
+    fp = len(neg_sorted) - int(np.searchsorted(neg_sorted, AT, side="right"))
     below = np.searchsorted(neg_sorted, pos, side="left")
     ties = np.searchsorted(neg_sorted, pos, side="right") - below
     return {"recall": tp / len(pos), "precision": tp / (tp + fp) if tp + fp else float("nan"),
@@ -85,7 +90,7 @@ def cell(rng: np.random.Generator, m: int, k: int, found: float, shift: float, d
             eff = (weights.effective(w[y]), weights.effective(w[~y]))
         else:
             s = np.r_[pos, neg[:n]]  # the first n of iid rows: a simple random sample of the table's normal rows
-        conf = weights.confusion(s, y, w, CUT)
+        conf = weights.confusion(s, y, w, AT)
         c = weights.curve(s, y, w)
         p_w, n_w = float(w[y].sum()), float(w[~y].sum())
         auc = metrics.curve_auc_roc(c, p_w, n_w)
@@ -106,11 +111,17 @@ def cell(rng: np.random.Generator, m: int, k: int, found: float, shift: float, d
 def main() -> None:
     ap = interval_coverage.parser(1000)
     ap.add_argument("--audit", action="store_true", help="rows above the threshold all kept, the rest sampled 1 in k")
+    ap.add_argument("--at", type=float, default=CUT, help="the threshold evaluated (default: the audit's cut)")
+    ap.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="only these scenarios")
     a = ap.parse_args()
+    global AT
+    AT = a.at
     rng = np.random.default_rng(a.seed)
     rows = []
     t0 = time.time()
     for name, (found, shift) in SCENARIOS.items():
+        if a.scenario and name not in a.scenario:
+            continue
         for m in COUNTS:
             for k in KS:
                 r = {"scenario": name, "anomalies": m, "k": k, "normal_sampled": NORMAL // k,
@@ -125,7 +136,7 @@ def main() -> None:
                   "the table's recall is then uncertain too" if a.audit else
                   "its normal rows sampled 1 in k (weight k), every anomaly kept (weight 1)")
         lines = [f"# Coverage of evaluate(weight=)'s 95% intervals on sampled rows ({a.draws} draws a cell, seed {a.seed})",
-                 "", f"A table of {NORMAL:,} normal rows and m anomalies; {design}; a threshold at score {CUT}. "
+                 "", f"A table of {NORMAL:,} normal rows and m anomalies; {design}; a threshold at score {AT}. "
                  "Share of draws whose interval holds the truth "
                  "(0.95 is right): of the table sampled from / of the process it was drawn from; mean width in brackets. "
                  "With every anomaly kept the table's recall is the sample's, so its coverage is 1.", "",

@@ -7,6 +7,9 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -79,3 +82,22 @@ def test_the_autumn_hour_the_clocks_repeat_is_two_hours_of_readings_not_repeats(
     said = " ".join((hourly.chosen_on or "").split())
     assert "12 rows an hour" in said and "gaps over" not in said, said
     assert "share their time" not in checked.message and checked.episodes is not None, checked.message
+
+
+def test_precision_when_only_anomalies_are_flagged_above_an_audits_cut_is_wilsons_of_the_flagged_rows() -> None:
+    """An audit: every row scoring above 2 reviewed (weight 1), the rest audited 1 in 10 (weight 10). At a cut of
+    4.5 only anomalies are flagged (7 of them): a normal row there would have been reviewed, as the normal rows
+    scoring nearest below the cut were (weight 1), so the 7 flagged rows are all the alerts and precision is Wilson's
+    of 7 of 7 (0.646-1). It was joined with the ends from recall and the false-alarm rate (the other class's weight
+    among the flagged rows unknown), 0.2-1 wide on simulated audits (bench/results/weighted_coverage_audit_at_
+    2026-12-05.md). Where normal rows weigh 10 up to the cut (a normal row sampled 1 in 10 may be flagged unseen),
+    it stays joined."""
+    from ad_duckdb import thresholds, weights
+    s = np.r_[np.full(7, 5.0), np.full(10, 3.0), np.full(2, 1.0), np.full(30, 3.0), np.zeros(200)]
+    y = np.r_[np.ones(19, bool), np.zeros(230, bool)]
+    w = np.r_[np.ones(17), np.full(2, 10.0), np.ones(30), np.full(200, 10.0)]
+    audit = weights.confusion(s, y, w, 4.5)
+    lo, hi = thresholds.wilson(7, 7)
+    assert audit["fp"] == 0 and (audit["precision_lo"], audit["precision_hi"]) == pytest.approx((lo, hi))
+    sampled = weights.confusion(s, y, np.where(~y, 10.0, 1.0), 4.5)  # normal rows 1 in 10 at every score
+    assert sampled["fp"] == 0 and sampled["precision_lo"] < lo - 0.1, sampled
