@@ -36,6 +36,10 @@ PER = "day"
 PER_ROWS = {"day": DAY, "hour": DAY // 24}
 PER_TARGET = {"day": TARGET, "hour": 0.5}
 RHOS = (0.0, 0.5, 0.9, 0.98, 0.995)
+# --true-acf: the simulation's intervals from the AR(1)'s own autocorrelation (rho^k) instead of the one read off the
+# stretch: how much of a shortfall is the estimate's
+TRUE_RHO: float | None = None
+TRUE_ACF = False
 NAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "timeseries" / "nab"
 NAB_DIRS = ("realKnownCause", "realAWSCloudwatch", "realTraffic", "realAdExchange")
 
@@ -58,12 +62,14 @@ def judge(stretch: np.ndarray, later: np.ndarray, day_of: np.ndarray, later_day:
 
 
 def simulate(rhos: tuple[float, ...], reps: int, seed: int) -> list[dict[str, float]]:
+    global TRUE_RHO
     rng = np.random.default_rng(seed)
     n_stretch, n_later = STRETCH_DAYS * DAY, LATER_WEEKS * 7 * DAY
     rows = PER_ROWS[PER]
     day = np.arange(n_stretch + n_later) // rows
     out = []
     for rho in rhos:
+        TRUE_RHO = rho if TRUE_ACF else None
         got = [judge(x[:n_stretch], x[n_stretch:], day[:n_stretch], day[n_stretch:] - n_stretch // rows, rows)
                for x in ar1(rng, reps, n_stretch + n_later, rho)]
         ok = [g for g in got if "days" in g]
@@ -150,8 +156,11 @@ def judge_at(stretch: np.ndarray, later: np.ndarray, value: float, day_of: np.nd
     except ImportError:
         alarmacf = None  # type: ignore[assignment]
     if alarmacf is not None:
-        acf = alarmacf.normal_acf(stretch)
-        sp = alarmperiods.spread(stretch > value, day_of, rows_a_day, alarmperiods.lag1(stretch), None, acf)
+        if TRUE_RHO is None:
+            acf, r1 = alarmacf.normal_acf(stretch), alarmperiods.lag1(stretch)
+        else:
+            acf, r1 = TRUE_RHO ** np.arange(1.0, len(stretch)), TRUE_RHO
+        sp = alarmperiods.spread(stretch > value, day_of, rows_a_day, r1, None, acf)
     elif hasattr(alarmperiods, "lag1"):
         sp = alarmperiods.spread(stretch > value, day_of, rows_a_day, alarmperiods.lag1(stretch))
     else:
@@ -190,13 +199,17 @@ def main() -> None:
                     help="days the cut is set on in the simulation (its 'weeks' are later stretches as long)")
     ap.add_argument("--per", choices=("day", "hour"), default="day",
                     help="the period counted: hour takes 0.5 alarms an hour in the simulation (no NAB)")
+    ap.add_argument("--rho", type=float, action="append", help="only these neighbour correlations (default: all)")
+    ap.add_argument("--true-acf", action="store_true",
+                    help="the simulation's intervals from the AR(1)'s own autocorrelation, not the stretch's estimate")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
-    STRETCH_DAYS, PER = a.stretch_days, a.per
+    global TRUE_ACF
+    STRETCH_DAYS, PER, TRUE_ACF = a.stretch_days, a.per, a.true_acf
     if STRETCH_DAYS != 7 or PER != "day":
         a.nab_series = 0  # NAB's stretch is its second week
     t = time.time()
-    sim = simulate(RHOS, a.reps, a.seed)
+    sim = simulate(tuple(a.rho or RHOS), a.reps, a.seed)
     lines = ["# alarm_rate intervals: coverage of later days / weeks", "",
              f"Simulation: AR(1) N(0,1) scores, {DAY} readings a day, cut for {PER_TARGET[PER]:g} {alarmrate._a(PER)} on "
              f"{STRETCH_DAYS} days, {LATER_WEEKS} later weeks; {a.reps} stretches per rho, seed {a.seed}. Coverage of "
