@@ -95,3 +95,22 @@ def test_precision_when_only_anomalies_are_flagged_above_an_audits_cut_is_wilson
     assert audit["fp"] == 0 and (audit["precision_lo"], audit["precision_hi"]) == pytest.approx((lo, hi))
     sampled = weights.confusion(s, y, np.where(~y, 10.0, 1.0), 4.5)  # normal rows 1 in 10 at every score
     assert sampled["fp"] == 0 and sampled["precision_lo"] < lo - 0.1, sampled
+
+
+def test_unfold_moves_the_first_pass_of_a_repeated_wall_time_and_nothing_else() -> None:
+    """alarmfold.unfold on the instants DuckDB gives Paris wall-clock times: 02:30 on 25 October 2026 read twice as
+    01:30 UTC (the later pass); the first read becomes 00:30 UTC, and its wall time in the days' zone (UTC here)
+    moves with it. Three readings of it (which pass each is cannot be told), two of a wall time the clocks do not
+    repeat (two series in one table) and two of it in different series stay as read."""
+    from ad_duckdb import alarmfold
+    later, noon = 1792891800.0, 1792929600.0  # 2026-10-25 01:30 UTC (02:30 CET), 2026-10-25 12:00 UTC
+    t = np.array([later, later, noon, noon])
+    moved, local = alarmfold.unfold(t, t.copy(), None, "Europe/Paris", "UTC")
+    assert moved.tolist() == [later - 3600, later, noon, noon] and local is not None and local.tolist() == moved.tolist()
+    paris = alarmfold.unfold(t, t + 3600, None, "Europe/Paris", "Europe/Paris")[1]  # days in Paris: 02:30 both times
+    assert paris is not None and paris.tolist() == (t + 3600).tolist()
+    three = np.full(3, later)
+    assert alarmfold.unfold(three, None, None, "Europe/Paris", None)[0].tolist() == three.tolist()
+    series = np.array([1.0, 2.0, 1.0, 2.0])
+    assert alarmfold.unfold(t, None, series, "Europe/Paris", None)[0].tolist() == t.tolist()
+    assert alarmfold.unfold(t, None, None, None, None)[0] is t  # no zone of wall-clock times: nothing to do
