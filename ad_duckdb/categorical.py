@@ -198,8 +198,10 @@ def _strings(col: Any) -> pa.Array:
 
 
 def is_text_arrow(t: pa.DataType) -> bool:
-    return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-            or pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))
+    """Text, or a dictionary of text (an ENUM; a pandas category of strings, whose values Arrow reads large)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
 # --- training ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Text features' gaps (text14): the Python detector fitted on a frame with text columns, a text NULL's imputed
+category, a low-cardinality text column swapped with another, serve's case/space note to the client, and the
+exported graph fed strings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_review11_textcols import ARGS, NUMS, _with_text
+
+import ad_duckdb
+from ad_duckdb import categorical
+
+from conftest import FAST
+
+COLUMNS = [*NUMS, "channel", "country"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("text14") / "tx.duckdb"
+    _with_text(path)
+    con = ad_duckdb.connect(str(path))
+    try:
+        ad_duckdb.train(con, "tx_t", "transactions", features=COLUMNS, **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _frame(path: Path, query: str | None = None) -> tuple[object, object]:
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        df = con.execute(query or f"SELECT {', '.join(COLUMNS)} FROM transactions").df()
+        det = ad_duckdb.AutoEncoderDetector.from_store(con, "tx_t")
+    finally:
+        con.close()
+    return df, det
+
+
+def test_fit_takes_a_frames_text_columns_as_train_does(trained: Path) -> None:
+    """fit on a text model loaded from_store (or on any frame with text columns) refused the text with
+    pd.get_dummies advice, a layout no stored model reads; it now fits the text columns as their categories, as
+    ad_duckdb.train does: the same categories, the same inputs, scores of the same rows alike."""
+    df, det = _frame(trained)
+    stored = categorical.layout(det.specs_)
+    det.fit(df)
+    assert det.stored_ref_ is None
+    assert list(det.feature_names_in_) == COLUMNS and det.n_features_in_ == len(COLUMNS)
+    assert categorical.layout(det.specs_) == stored  # the stored categories, in the stored order
+    scores = det.decision_function(df)
+    assert scores.shape == (len(df),) and np.isfinite(scores).all()
+    np.testing.assert_allclose(det.decision_scores_, scores, rtol=1e-5)
+    assert det.labels_.mean() == pytest.approx(det.contamination, abs=0.01)
+    con = ad_duckdb.connect(str(trained), read_only=True)
+    try:
+        sql = con.execute(f"SELECT anomaly_score('tx_t', {ARGS}) FROM transactions"
+                          ).fetchnumpy()
+    finally:
+        con.close()
+    # trained as ad_duckdb.train trains the same rows with the same options: the stored model's scores
+    np.testing.assert_allclose(scores, next(iter(sql.values())), rtol=1e-4, atol=1e-5)
+    # a rare value scores high; the text columns come in any order, matched by name
+    odd = df.head(5).assign(channel="fax")
+    assert (det.decision_function(odd[["country", "channel", *NUMS]]) > det.decision_function(df.head(5))).all()
+    why = det.explain(df.head(3), top=2)
+    assert set(why["feature_1"]) <= set(COLUMNS), why
+
+
+def test_a_fresh_detector_fits_a_frame_with_text_and_a_text_of_numbers_keeps_its_hint(trained: Path) -> None:
+    df, _ = _frame(trained)
+    det = ad_duckdb.AutoEncoderDetector(**FAST).fit(df.assign(country=df["country"].astype("category")))
+    assert [n for n, _ in categorical.layout(det.specs_).text] == ["channel", "country"]
+    assert np.isfinite(det.decision_function(df)).all()
+    with pytest.raises(ad_duckdb.BadInputError, match="numbers"):
+        ad_duckdb.AutoEncoderDetector(**FAST).fit(df.assign(amount=df["amount"].map(lambda v: f"{v:,.2f}")))
+    # an id-like text column is refused with train's rule and its distinct count
+    with pytest.raises(ad_duckdb.BadInputError, match="distinct values"):
+        ad_duckdb.AutoEncoderDetector(**FAST).fit(df.assign(channel=[f"id{i}" for i in range(len(df))]))
+
+
+def test_a_text_column_beside_a_date_is_said_to_need_no_fix(trained: Path) -> None:
+    """A frame with a date and a text column is refused for the date; the refusal advised get_dummies for the text
+    column too, which fit now reads as its categories."""
+    df, _ = _frame(trained)
+    with pytest.raises(ad_duckdb.BadInputError) as err:
+        ad_duckdb.AutoEncoderDetector(**FAST).fit(df.assign(day=np.datetime64("2026-01-01", "ns")))
+    said = str(err.value)
+    assert "'day'" in said and "get_dummies" not in said, said
+    assert "the text columns 'channel', 'country' need nothing" in said, said
