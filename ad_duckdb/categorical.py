@@ -140,6 +140,20 @@ class Layout:
             parts.append(one)
         return np.concatenate(parts, axis=1)
 
+    def null_entries(self, held: np.ndarray, filled: np.ndarray, text: Sequence[Any], names: Sequence[str]
+                     ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """``anomaly_imputed``'s entries of a text model: the missing numbers (``held`` of the inputs, their values in
+        ``filled``) and each text argument's NULLs (``text``, its column or its NULL mask), keyed ``channel='web'``
+        by the category a NULL is read as, with 1.0, that category's input as scored. Why keyed so: the map's
+        values are numbers (its type is kept for every model), which cannot hold the category."""
+        k = self.numeric
+        nulls = [np.asarray((c if pa.types.is_boolean(c.type) else _strings(c).is_null()).to_numpy(
+            zero_copy_only=False), dtype=bool) for c in text]
+        held = np.concatenate([held[:, :k], np.column_stack(nulls)], axis=1)
+        values = np.concatenate([filled[:, :k], np.ones((len(held), len(text)))], axis=1)
+        keys = [*names[:k], *(f"{n}={quote_literal(cats[0])}" for n, cats in self.text)]
+        return held, values, pa.array(keys, pa.string())
+
     def per_column(self, parts: np.ndarray) -> np.ndarray:
         """Per-input values [n, width] -> per SQL column [n, columns]: a text column's inputs summed."""
         cols = [parts[:, : self.numeric]]

@@ -90,3 +90,42 @@ def test_a_text_column_beside_a_date_is_said_to_need_no_fix(trained: Path) -> No
     said = str(err.value)
     assert "'day'" in said and "get_dummies" not in said, said
     assert "the text columns 'channel', 'country' need nothing" in said, said
+
+
+def test_anomaly_imputed_shows_the_category_a_text_null_was_read_as(trained: Path) -> None:
+    """anomaly_imputed (a map of numbers) left a text NULL out: a row whose channel was NULL (read as 'web', the most
+    common) showed NULL, as a row with nothing missing does. Its entry is now keyed by the column and the category
+    (channel='web': 1.0, the category's input as scored), the map's type unchanged; score --explain writes the same."""
+    con = ad_duckdb.connect(str(trained), read_only=True)
+    try:
+        rows = con.execute(
+            f"SELECT transaction_id, channel, amount, anomaly_imputed('tx_t', {ARGS.replace('amount', 'NULLIF(amount, amount)', 1)})"
+            " AS mi, anomaly_imputed('tx_t', " + ARGS + ") AS ti, typeof(anomaly_imputed('tx_t', " + ARGS + ")) AS t "
+            "FROM transactions ORDER BY transaction_id LIMIT 40").fetchall()
+    finally:
+        con.close()
+    assert {r[5] for r in rows} == {"MAP(VARCHAR, DOUBLE)"}
+    nulls = [r for r in rows if r[1] is None]
+    assert nulls, rows
+    for _, channel, _, both, alone, _ in rows:
+        if channel is None:
+            assert alone == {"channel='web'": 1.0}, alone
+            assert set(both) == {"amount", "channel='web'"}, both
+        else:
+            assert alone is None and set(both) == {"amount"}, (alone, both)
+    # score(explain=True)'s anomaly_imputed column (score --explain --into) and explain --format json hold it too
+    con = ad_duckdb.connect(str(trained), read_only=True)
+    try:
+        got = ad_duckdb.score(con, "tx_t", "SELECT * FROM transactions WHERE transaction_id < 41", explain=True,
+                              columns=["transaction_id", "channel"])
+    finally:
+        con.close()
+    assert [r["anomaly_imputed"] for r in got.to_pylist() if r["channel"] is None] == [[("channel='web'", 1.0)]] * 2
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    run = CliRunner().invoke(cli, ["explain", str(trained), "tx_t", "transactions", "--where", "transaction_id = 20",
+                                   "--format", "json"])
+    assert run.exit_code == 0, run.output
+    assert '"anomaly_imputed": {\n' in run.output and "\"channel='web'\": 1.0" in run.output, run.output[-400:]
