@@ -1076,6 +1076,11 @@ def volatile_store(con: Any) -> str:
     return reg.volatile_store if reg is not None else ""
 
 
+def loaded_models() -> list[LoadedModel]:
+    """Every registry's loaded models (``servenotes.said_again``)."""
+    return [lm for reg in list(_REGISTRIES.values()) for lm in [*reg.by_ref.values(), *reg.files]]
+
+
 def registry(con: duckdb.DuckDBPyConnection) -> Registry:
     """The registry behind ``con``'s functions, registering them first if needed."""
     cur = con.cursor()

@@ -154,3 +154,26 @@ def test_two_text_arguments_swapped_in_a_few_rows_are_named(trained: Path) -> No
                            "WHERE transaction_id = 7").fetchone()[0] > 0
     finally:
         con.close()
+
+
+def test_serve_sends_the_case_or_space_note_to_the_client_as_a_notice(trained: Path) -> None:
+    """serve's note of a value that differs from a category only in case or spaces went to its log alone, which a BI
+    tool's user never sees; the client whose statement said it now gets it as a NOTICE, each statement, and the log
+    keeps one line for the server's run."""
+    import psycopg
+
+    from test_server import serve
+
+    odd = ("SELECT * REPLACE (CASE WHEN transaction_id % 7 = 0 THEN 'Web ' ELSE channel END AS channel) "
+           "FROM transactions")
+    with serve(str(trained)) as server:
+        for _ in range(2):
+            with psycopg.connect(server.url(), autocommit=True) as pg:
+                got: list[str] = []
+                pg.add_notice_handler(lambda d, into=got: into.append(f"{d.severity}: {d.message_primary}"))
+                pg.execute(f"SELECT avg(anomaly_score('tx_t', {ARGS})) FROM ({odd}) AS t").fetchall()
+                pg.execute(f"SELECT avg(anomaly_score('tx_t', {ARGS})) FROM transactions").fetchall()
+            assert len(got) == 1 and got[0].startswith("NOTICE: anomaly_score('tx_t@1', ...)"), (got, server.log)
+            assert "'Web '" in got[0] and "lower(trim(channel))" in got[0], got
+        server.wait_for_log("'Web '")
+    assert server.stderr.count("'Web '") == 1, server.stderr
