@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_review11_textcols import ARGS, NUMS, _with_text
+from test_textcols2_gaps import trained  # noqa: F401  (the fixture: tx_t trained on COLUMNS, used by name)
 
 import ad_duckdb
 from ad_duckdb import categorical
@@ -18,16 +19,6 @@ from conftest import FAST
 COLUMNS = [*NUMS, "channel", "country"]
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("text14") / "tx.duckdb"
-    _with_text(path)
-    con = ad_duckdb.connect(str(path))
-    try:
-        ad_duckdb.train(con, "tx_t", "transactions", features=COLUMNS, **FAST)
-    finally:
-        con.close()
-    return path
 
 
 def _frame(path: Path, query: str | None = None) -> tuple[object, object]:
@@ -40,7 +31,7 @@ def _frame(path: Path, query: str | None = None) -> tuple[object, object]:
     return df, det
 
 
-def test_fit_takes_a_frames_text_columns_as_train_does(trained: Path) -> None:
+def test_fit_takes_a_frames_text_columns_as_train_does(trained: Path) -> None:  # noqa: F811
     """fit on a text model loaded from_store (or on any frame with text columns) refused the text with
     pd.get_dummies advice, a layout no stored model reads; it now fits the text columns as their categories, as
     ad_duckdb.train does: the same categories, the same inputs, scores of the same rows alike."""
@@ -69,7 +60,7 @@ def test_fit_takes_a_frames_text_columns_as_train_does(trained: Path) -> None:
     assert set(why["feature_1"]) <= set(COLUMNS), why
 
 
-def test_a_fresh_detector_fits_a_frame_with_text_and_a_text_of_numbers_keeps_its_hint(trained: Path) -> None:
+def test_a_fresh_detector_fits_a_frame_with_text_and_a_text_of_numbers_keeps_its_hint(trained: Path) -> None:  # noqa: F811
     df, _ = _frame(trained)
     det = ad_duckdb.AutoEncoderDetector(**FAST).fit(df.assign(country=df["country"].astype("category")))
     assert [n for n, _ in categorical.layout(det.specs_).text] == ["channel", "country"]
@@ -81,7 +72,7 @@ def test_a_fresh_detector_fits_a_frame_with_text_and_a_text_of_numbers_keeps_its
         ad_duckdb.AutoEncoderDetector(**FAST).fit(df.assign(channel=[f"id{i}" for i in range(len(df))]))
 
 
-def test_a_text_column_beside_a_date_is_said_to_need_no_fix(trained: Path) -> None:
+def test_a_text_column_beside_a_date_is_said_to_need_no_fix(trained: Path) -> None:  # noqa: F811
     """A frame with a date and a text column is refused for the date; the refusal advised get_dummies for the text
     column too, which fit now reads as its categories."""
     df, _ = _frame(trained)
@@ -92,7 +83,7 @@ def test_a_text_column_beside_a_date_is_said_to_need_no_fix(trained: Path) -> No
     assert "the text columns 'channel', 'country' need nothing" in said, said
 
 
-def test_anomaly_imputed_shows_the_category_a_text_null_was_read_as(trained: Path) -> None:
+def test_anomaly_imputed_shows_the_category_a_text_null_was_read_as(trained: Path) -> None:  # noqa: F811
     """anomaly_imputed (a map of numbers) left a text NULL out: a row whose channel was NULL (read as 'web', the most
     common) showed NULL, as a row with nothing missing does. Its entry is now keyed by the column and the category
     (channel='web': 1.0, the category's input as scored), the map's type unchanged; score --explain writes the same."""
@@ -131,7 +122,7 @@ def test_anomaly_imputed_shows_the_category_a_text_null_was_read_as(trained: Pat
     assert '"anomaly_imputed": {\n' in run.output and "\"channel='web'\": 1.0" in run.output, run.output[-400:]
 
 
-def test_two_text_arguments_swapped_in_a_few_rows_are_named(trained: Path) -> None:
+def test_two_text_arguments_swapped_in_a_few_rows_are_named(trained: Path) -> None:  # noqa: F811
     """The swap of two text arguments was caught from 32 rows with a value on; a dashboard's drill-down to one
     transaction, or a WHERE of a few rows, scored them as outliers (37 against a threshold of 9) without a word. Each
     argument then holds only the other's categories, none of its own: refused with both columns and the call."""
@@ -156,7 +147,7 @@ def test_two_text_arguments_swapped_in_a_few_rows_are_named(trained: Path) -> No
         con.close()
 
 
-def test_serve_sends_the_case_or_space_note_to_the_client_as_a_notice(trained: Path) -> None:
+def test_serve_sends_the_case_or_space_note_to_the_client_as_a_notice(trained: Path) -> None:  # noqa: F811
     """serve's note of a value that differs from a category only in case or spaces went to its log alone, which a BI
     tool's user never sees; the client whose statement said it now gets it as a NOTICE, each statement, and the log
     keeps one line for the server's run."""
