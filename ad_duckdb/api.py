@@ -1062,7 +1062,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                 if fe is not None:
                     arrays.append(explain_rows(lm, fe))
                     if imputed:
-                        arrays.append(imputed_rows(lm, X, taken))
+                        arrays.append(imputed_rows(lm, X, taken, [] if lm.layout is None else [
+                            batch.column(n_keep + i) for i in range(lm.layout.numeric, len(feats))]))
                 if model_column:
                     arrays.append(pa.repeat(pa.scalar(lm.ref, pa.string()), batch.num_rows))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -140,6 +140,20 @@ class Layout:
             parts.append(one)
         return np.concatenate(parts, axis=1)
 
+    def null_entries(self, held: np.ndarray, filled: np.ndarray, text: Sequence[Any], names: Sequence[str]
+                     ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """``anomaly_imputed``'s entries of a text model: the missing numbers (``held`` of the inputs, their values in
+        ``filled``) and each text argument's NULLs (``text``, its column or its NULL mask), keyed ``channel='web'``
+        by the category a NULL is read as, with 1.0, that category's input as scored. Why keyed so: the map's
+        values are numbers (its type is kept for every model), which cannot hold the category."""
+        k = self.numeric
+        nulls = [np.asarray((c if pa.types.is_boolean(c.type) else _strings(c).is_null()).to_numpy(
+            zero_copy_only=False), dtype=bool) for c in text]
+        held = np.concatenate([held[:, :k], np.column_stack(nulls)], axis=1)
+        values = np.concatenate([filled[:, :k], np.ones((len(held), len(text)))], axis=1)
+        keys = [*names[:k], *(f"{n}={quote_literal(cats[0])}" for n, cats in self.text)]
+        return held, values, pa.array(keys, pa.string())
+
     def per_column(self, parts: np.ndarray) -> np.ndarray:
         """Per-input values [n, width] -> per SQL column [n, columns]: a text column's inputs summed."""
         cols = [parts[:, : self.numeric]]
@@ -198,8 +212,10 @@ def _strings(col: Any) -> pa.Array:
 
 
 def is_text_arrow(t: pa.DataType) -> bool:
-    return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-            or pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))
+    """Text, or a dictionary of text (an ENUM; a pandas category of strings, whose values Arrow reads large)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
 # --- training ---------------------------------------------------------------------------------------------------
@@ -417,17 +433,27 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
     lay: Layout = model.layout
     if len(lay.text) < 2:
         return
+
+    def crossed(k: int, m: int) -> int:
+        """The rows of argument ``k`` read as any other value that hold one of column ``m``'s categories (a
+        category of both reads as k's own)."""
+        theirs = pc.is_in(_strings(cols[k]), value_set=pa.array(lay.text[m][1], pa.string()))
+        return int(np.count_nonzero(theirs.to_numpy(zero_copy_only=False) & (encoded[k][:, -1] > 0)))
+
     for k, (c, one) in enumerate(zip(cols, encoded, strict=True)):
         arr = _strings(c)
         valued = len(arr) - arr.null_count
         # a NULL is encoded as the first category: only valued rows can reach the "other" input
-        if valued < ORDER_ROWS or 2 * int(one[:, -1].sum()) < valued:
+        if not valued or 2 * int(one[:, -1].sum()) < valued:
             continue
-        unseen = one[:, -1] > 0
         for m, (other, cats) in enumerate(lay.text):
-            # rows read as any other value that hold one of m's categories (a category of both reads as k's own)
-            theirs = pc.is_in(arr, value_set=pa.array(cats, pa.string())).to_numpy(zero_copy_only=False)
-            if m == k or 2 * int(np.count_nonzero(theirs & unseen)) < valued:
+            if m == k or 2 * crossed(k, m) < valued:
+                continue
+            # Why both ways below ORDER_ROWS: a few rows (a drill-down to one row) say little about which column's
+            # values they are, unless each argument holds only the other's categories, none of its own
+            theirs = _strings(cols[m])
+            if valued < ORDER_ROWS and (crossed(k, m) < valued or not len(theirs) - theirs.null_count
+                                        or crossed(m, k) < len(theirs) - theirs.null_count):
                 continue
             name = lay.text[k][0]
             at = lay.numeric + k + 1
@@ -435,7 +461,8 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
             # a BadInputError, as in to_inputs: a FeatureMismatchError would point to another version
             raise BadInputError(
                 f"{func}('{model.ref}', ...): the arguments look out of order: argument {at}, the model's text column "
-                f"{name!r}, holds in most rows values of its text column {other!r} ({shown}), none of them a training "
+                f"{name!r}, holds in {'most rows' if valued >= ORDER_ROWS else 'each row'} values of its text column "
+                f"{other!r} ({shown}), none of them a training "
                 f"category of {name!r}, so every such row scores as an outlier. The model's features are, in order: "
                 f"({', '.join(sql_name(n) for n in model.feature_names)}). Call {_call(func, model)}. If these rows "
                 f"really hold such values in {name!r}, {order_check_off(model)}")

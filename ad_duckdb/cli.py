@@ -2722,6 +2722,14 @@ def _imputed(lm: LoadedModel, features: list[str], names: list[str], data: list[
     given = np.array([[_spreads_input(v) for v in row] for row in values], dtype=np.float64).reshape(
         len(data), len(features)) if lm.layout is None else lm.layout.rows(values)
     scored = lm.as_scored(given)
+    if lm.layout is not None:  # a text NULL keyed by the category it was read as, as anomaly_imputed keys it
+        import pyarrow as pa
+
+        held, scored, keys = lm.layout.null_entries(np.isnan(given), scored, [
+            pa.array([row[k] is None for row in values], pa.bool_()) for k in range(lm.layout.numeric, len(features))],
+            features)
+        return [{keys[j].as_py(): float(scored[i, j]) for j in np.flatnonzero(m)} if m.any() else None
+                for i, m in enumerate(held)]
     return [{features[j]: float(scored[i, j]) for j in np.flatnonzero(m)} if m.any() else None
             for i, m in enumerate(np.isnan(given))]
 

@@ -13,11 +13,20 @@ import pyarrow as pa
 
 from . import notes
 from .chunks import row_slices
+from .detectorfit import fit_text, text_columns
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
 from .fitids import warn_id_columns
 from .flagcols import arrow_flags, flags_refused, pandas_flags
-from .frames import EPOCH_RISES, advice_library, arrow_rows, arrow_table, explanation_frame, frame_library
+from .frames import (
+    EPOCH_RISES,
+    advice_library,
+    arrow_rows,
+    arrow_table,
+    explanation_frame,
+    frame_library,
+    text_kept,
+)
 from .levelcols import column_levels, levels_refused
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
@@ -53,14 +62,24 @@ def _frame_rows(X: Any, what: str, library: str = "arrow") -> np.ndarray:
         lengths = [str(c) for c, t in X.dtypes.items() if t.kind == "m"]
         cycle = (f"; for a datetime, a cycle, its hour of the day (X[{times[0]!r}].dt.hour) or day of the week "
                  f"(X[{times[0]!r}].dt.dayofweek){EPOCH_RISES}" if times else "")
+        words = [c for c, _ in bad if _words(X[c])]  # read as their categories once the others are numbers
         # Why apart: get_dummies of a duration makes one column per length
         length = (f"; for a duration, its length in seconds, X[{lengths[0]!r}].dt.total_seconds()" if lengths else "")
         raise BadInputError(
             f"{what}: column(s) {listed} are not numeric. Drop them (X.drop(columns=[...])) or turn them into numbers "
-            f"first{', e.g. pd.get_dummies(X, columns=[...]) for categories' if len(times) + len(lengths) < len(bad) else ''}"
-            f"{cycle}{length}."
+            f"first{', e.g. pd.get_dummies(X, columns=[...]) for categories' if len(times) + len(lengths) + len(words) < len(bad) else ''}"
+            f"{cycle}{length}{text_kept(words)}."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _words(column: Any) -> bool:
+    """Whether a pandas column is text of words (a category of strings, or strings not numbers), which ``fit`` reads
+    as its categories (detectorfit) once every other column is numbers."""
+    if str(column.dtype) == "category":
+        return column.dtype.categories.dtype.kind not in "biufcmM"
+    values = column.dropna().head(10_000)
+    return bool(len(values)) and all(isinstance(v, str) for v in values) and _text_numbers(column) is None
 
 
 def _numbered_categories(X: Any) -> list[Any]:
@@ -564,7 +583,9 @@ class AutoEncoderDetector:
         as in scikit-learn); a DataFrame's column names become the feature names, or ``feature_names=`` an array's,
         by which a DataFrame scored later is matched (an array is read by position, and so is a DataFrame after a fit
         on an array without ``feature_names=``, with a warning, as scikit-learn's). ``model_name`` and ``source`` are
-        what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
+        what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``. A frame's
+        text columns (a channel) are read as their categories, trained as ``ad_duckdb.train`` trains them (README,
+        "Text columns as features"; ``detectorfit``).
 
         Training is robust by default, for rows that may hold anomalies. For rows known to be normal (the classic
         recipe: ``fit(X[y == 0])``), construct it with ``robust=False``, the training ``ad_duckdb.train`` gives
@@ -597,6 +618,9 @@ class AutoEncoderDetector:
                     f"AutoEncoderDetector.fit: X's column names repeat: {repeats}. Give each "
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
+            # text columns (a channel): their categories, as ad_duckdb.train reads them (detectorfit)
+            if source is None and (text := text_columns(X)) is not None:
+                return fit_text(self, *text, feature_names, model_name, score_training_rows)
             named_by_frame = feature_names is None
             # pandas' 0, 1, 2 (pd.DataFrame(X)) name nothing: an array scored later is read by position quietly
             names_given = list(_column_names(X)) != list(range(len(_column_names(X))))

@@ -5,6 +5,7 @@ pandas is not read here: it is not a dependency of the core, and its own DataFra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
@@ -174,10 +175,21 @@ def _dummies_fix(name: str, library: str) -> str:
     return f"pc.equal(X[{name!r}], 'a value').cast(pa.int8())"
 
 
+def text_kept(words: Sequence[str]) -> str:
+    """For a refusal listing text columns of words beside other columns that are not numbers: the text ones need no
+    fix (``AutoEncoderDetector.fit`` reads them as their categories, detectorfit), only the others do."""
+    if not words:
+        return ""
+    listed = ", ".join(repr(str(w)) for w in words)
+    return (f"; the text column{'s' if len(words) > 1 else ''} {listed} need{'' if len(words) > 1 else 's'} nothing: "
+            "fit reads text as its categories, as ad_duckdb.train does, once the other columns are numbers (or "
+            "dropped)")
+
+
 def arrow_rows(table: pa.Table, what: str, library: str = "arrow") -> np.ndarray:
     """``table``'s columns as float64 rows, nulls as NaN (missing values, filled as pandas' ``pd.NA`` is); a column
     that is not numbers is refused by name, with its Arrow type and the fix in ``library`` (``advice_library``)."""
-    bad, times, lengths, numbers, others = [], [], [], [], []
+    bad, times, lengths, numbers, others, words = [], [], [], [], [], []
     for name, col in zip(table.column_names, table.columns, strict=True):
         typ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         if not _numeric(typ):
@@ -191,7 +203,8 @@ def arrow_rows(table: pa.Table, what: str, library: str = "arrow") -> np.ndarray
                 share, style = _text_numbers(col)
                 if share >= 0.5:  # Why first: one 0/1 column per category would be one per number
                     numbers.append((name, share, style))
-                others.append(name)
+                else:
+                    words.append(name)
             else:
                 others.append(name)
     if numbers:
@@ -210,7 +223,8 @@ def arrow_rows(table: pa.Table, what: str, library: str = "arrow") -> np.ndarray
         raise BadInputError(
             f"{what}: column(s) {', '.join(bad)} are not numeric. Drop them (select only the numeric columns, e.g. "
             f"{_DROP[library]}) or turn them into numbers first"
-            f"{f', e.g. one 0/1 column per category ({_dummies_fix(others[0], library)})' if others else ''}{cycle}{length}."
+            f"{f', e.g. one 0/1 column per category ({_dummies_fix(others[0], library)})' if others else ''}{cycle}{length}"
+            f"{text_kept(words)}."
         )
     if table.num_columns == 0:
         return np.empty((table.num_rows, 0))

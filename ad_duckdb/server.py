@@ -56,7 +56,7 @@ from typing import Any
 import click
 import duckdb
 
-from . import attachfiles, lockholder
+from . import attachfiles, lockholder, servenotes
 from .exceptions import (
     AdDuckDBError,
     DatabaseLockedError,
@@ -99,15 +99,22 @@ def _notes_to_log() -> None:
     from .exceptions import AdDuckDBWarning
 
     shown = warnings.showwarning
+    logged: set[str] = set()
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
              line: str | None = None) -> None:
         if issubclass(category, AdDuckDBWarning):
-            log.warning("note: %s", message)
+            # to the client whose statement said it (a NOTICE), and once for the server's run to the log
+            servenotes.deliver(str(message))
+            if str(message) not in logged:
+                logged.add(str(message))
+                log.warning("note: %s", message)
         else:
             shown(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
+    # each statement's note reaches its client (servenotes): Python's default says a warning once per code line
+    warnings.simplefilter("always", AdDuckDBWarning)
 
 PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 
@@ -792,6 +799,8 @@ class Handler(socketserver.BaseRequestHandler):
                 if self.reported.get(name) != value:
                     self.send(b"S", name.encode() + b"\x00" + value.encode() + b"\x00")
                     self.reported[name] = value
+        if s is not None:
+            self.send_notices(s)  # a note said while the rows were read (servenotes), before the statement ends
         self.send(b"Z", status)
         self.flush()
         self.said_ready = True
@@ -1049,6 +1058,8 @@ class Handler(socketserver.BaseRequestHandler):
             s.timed_out = s.cancel_requested = False  # (before busy: a cancel from now on is this message's)
             s.busy = True
             timer = self.arm_timeout(s) if s.timeout_ms and kind in (b"Q", b"D", b"E") else None
+            running = servenotes.statement(s)
+            running.__enter__()
             try:
                 if kind == b"Q":
                     self.simple_query(s, body.rstrip(b"\x00").decode())
@@ -1091,6 +1102,7 @@ class Handler(socketserver.BaseRequestHandler):
                     s.implicit_failed = s.implicit or s.unsynced  # unsynced: a SET before it is undone at Sync
                     self.flush()
             finally:
+                running.__exit__(None, None, None)
                 if timer is not None:
                     with s.timer_lock:
                         s.deadline = None

@@ -532,12 +532,16 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), structs)
 
 
-def imputed_rows(lm: LoadedModel, X: np.ndarray, filled: np.ndarray) -> pa.Array:
+def imputed_rows(lm: LoadedModel, X: np.ndarray, filled: np.ndarray, text: Sequence[Any] = ()) -> pa.Array:
     """Per row, each NULL / NaN feature of ``X`` -> the value scoring took for it, read from ``filled`` (the rows
     as scored: ``LoadedModel.scored_as``'s, or ``attribution_as_scored``'s), beside ``explain_rows``' shares (which
-    give a missing value none); NULL for a row with no value missing."""
+    give a missing value none); NULL for a row with no value missing. ``text``: a text model's text argument
+    columns, whose NULLs are keyed by the category they were read as (``Layout.null_entries``)."""
     held = np.isnan(X)
-    return imputed_map(held, filled[held], lm.names_pa)
+    if lm.layout is None or not text:
+        return imputed_map(held, filled[held], lm.names_pa)
+    held, values, names = lm.layout.null_entries(held, filled, text, lm.feature_names)
+    return imputed_map(held, values[held], names)
 
 
 def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
@@ -546,12 +550,21 @@ def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     return explain_rows(lm, fe)
 
 
-def _imputed(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
+def _imputed(lm: LoadedModel, X: np.ndarray, nulls: Any) -> pa.Array:
     # Why a function of its own: anomaly_explain gives a missing value no share, and the value it was scored at was
     # written by score --explain (anomaly_imputed) but could not be asked for in SQL (a dbt model, a BI query)
     s, filled = lm.scored_as(X)
     _check(lm, X, s, "anomaly_imputed")
-    return imputed_rows(lm, X, filled)
+    # nulls: each argument's NULLs (_null_masks), of which a text model's text ones are keyed by their category
+    text = [] if lm.layout is None else [nulls.field(lm.layout.numeric + k) for k in range(len(lm.layout.text))]
+    return imputed_rows(lm, X, filled, text)
+
+
+def _null_masks(cols: Sequence[Any]) -> pa.StructArray:
+    """Each argument's NULLs, as one struct column that ``_apply`` takes for the rows of each model (whose text
+    arguments are known only once the model is)."""
+    masks = [(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c).is_null() for c in cols]
+    return pa.StructArray.from_arrays(masks, names=[str(i) for i in range(len(cols))])
 
 
 TERMS_TYPE = pa.struct([(name, pa.float64()) for name in TERM_NAMES])
@@ -589,7 +602,8 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
         return _apply(slot.current(), "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
 
     def anomaly_imputed(model: Any, *cols: Any) -> pa.Array:
-        return _apply(slot.current(), "anomaly_imputed", model, cols, _imputed, IMPUTED_TYPE)
+        return _apply(slot.current(), "anomaly_imputed", model, cols, _imputed, IMPUTED_TYPE,
+                      extra=_null_masks(cols) if cols else None)
 
     def anomaly_terms(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_terms", model, cols, _terms, TERMS_TYPE)
@@ -1060,6 +1074,11 @@ def volatile_store(con: Any) -> str:
     finally:
         cur.close()
     return reg.volatile_store if reg is not None else ""
+
+
+def loaded_models() -> list[LoadedModel]:
+    """Every registry's loaded models (``servenotes.said_again``)."""
+    return [lm for reg in list(_REGISTRIES.values()) for lm in [*reg.by_ref.values(), *reg.files]]
 
 
 def registry(con: duckdb.DuckDBPyConnection) -> Registry:
