@@ -17,6 +17,10 @@
       TIMESTAMP is taken as UTC, as its statement says), timestamps_in (the zone whose wall-clock times a TIMESTAMP
       holds, 'Europe/Paris' for a Paris logger's: its days are that zone's unless tz names others)
 
+  model is a name ('tx_ae': the version it means; 'tx_ae@3'), or a relation of one row with a model_ref column: in a
+  training model's post_hook, model=this names the version that node just stored, staged (promote=False) or not:
+    post_hook: "{{ ad_duckdb_set_threshold(this, 'cut', 'contamination', target=0.02) }}"
+
   In a post_hook (after the model's rows are built; transaction: false, see below):
     {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
                                                              per_day=2, time='day') }}", 'transaction': false}) }}
@@ -37,6 +41,21 @@
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
     {{ return('') }}
+  {%- endif -%}
+  {#- a relation for model (this, in a training model's post_hook): the version its model_ref names, read on the
+      node's own cursor, so it is the version the node just stored (a staged one too, which the bare name is not) -#}
+  {%- if model is not string -%}
+    {%- call statement('ad_duckdb_model_ref', fetch_result=True, auto_begin=False) -%}
+      select model_ref from {{ model }}
+    {%- endcall -%}
+    {%- set refs = load_result('ad_duckdb_model_ref')['data'] -%}
+    {%- if refs | length != 1 -%}
+      {{ exceptions.raise_compiler_error(
+           "ad_duckdb_set_threshold: model=" ~ model ~ " is a relation, read for the version it describes (its "
+           ~ "model_ref, as a training model's table has), but it has " ~ (refs | length) ~ " rows: name the model "
+           ~ "('tx_ae', 'tx_ae@3'), or pass a relation of one row.") }}
+    {%- endif -%}
+    {%- set model = refs[0][0] -%}
   {%- endif -%}
   {%- call statement('ad_duckdb_plugin', fetch_result=True, auto_begin=False) -%}
     select count(*) from duckdb_functions() where function_name = 'store_anomaly_threshold'
