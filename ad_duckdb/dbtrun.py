@@ -56,7 +56,7 @@ def portable_source(cur: DuckDBPyConnection, source: str) -> str:
     if parts is None or len(parts) != 3:
         return source
     own = cur.execute("SELECT current_database()").fetchall()[0][0]
-    if parts[0] != own:
+    if parts[0].lower() != str(own).lower():  # catalog names are case-insensitive
         return source
     return ".".join(sql_name(p) for p in parts[1:])
 

@@ -45,15 +45,20 @@
   {#- a relation for model (this, in a training model's post_hook): the version its model_ref names, read on the
       node's own cursor, so it is the version the node just stored (a staged one too, which the bare name is not) -#}
   {%- if model is not string -%}
+    {%- set shown = "ad_duckdb_set_threshold: model=" ~ model ~ " is a relation, read for the version it names in its "
+                    ~ "column model_ref (a training model's table, or a score table pinned to one version)" -%}
+    {%- set columns = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'model_ref' not in columns -%}
+      {{ exceptions.raise_compiler_error(shown ~ ", but it has no column model_ref: name the model ('tx_ae', "
+                                         ~ "'tx_ae@3'), or pass the training model's relation, ref('tx_model').") }}
+    {%- endif -%}
     {%- call statement('ad_duckdb_model_ref', fetch_result=True, auto_begin=False) -%}
-      select model_ref from {{ model }}
+      select distinct model_ref from {{ model }} where model_ref is not null
     {%- endcall -%}
     {%- set refs = load_result('ad_duckdb_model_ref')['data'] -%}
     {%- if refs | length != 1 -%}
-      {{ exceptions.raise_compiler_error(
-           "ad_duckdb_set_threshold: model=" ~ model ~ " is a relation, read for the version it describes (its "
-           ~ "model_ref, as a training model's table has), but it has " ~ (refs | length) ~ " rows: name the model "
-           ~ "('tx_ae', 'tx_ae@3'), or pass a relation of one row.") }}
+      {{ exceptions.raise_compiler_error(shown ~ ", but it names " ~ (refs | length) ~ " versions there: name the "
+                                         ~ "model ('tx_ae', 'tx_ae@3'), or pass a relation that names one.") }}
     {%- endif -%}
     {%- set model = refs[0][0] -%}
   {%- endif -%}
