@@ -331,6 +331,21 @@ def _check_registered(session: Any, name: str) -> None:
         )
 
 
+def _check_loaded(session: Any, name: str) -> None:
+    """Refuse to train a model the profile's plugin config ``models`` leaves out: the run's SQL functions would not
+    load it, so it stored a version and every node scoring with it failed after the training (a wasted run)."""
+    listed = registry(session).names
+    if listed is None or name in listed:
+        return
+    shown = ", ".join(listed)
+    raise _fail(
+        f"training model {name!r}: the profile's plugin config 'models' lists {shown or 'no stored model name'}, so the SQL "
+        f"functions of this run would not load {name!r} once trained, and every node scoring with it would fail. "
+        f"Add it there, config: {{models: [{', '.join([*listed, name])}]}}, or leave 'models' out to load every "
+        "stored model."
+    )
+
+
 def _retrain_flag(name: str, retrain: object) -> bool:
     """``retrain`` as a bool; dbt renders config values such as ``"{{ var('ad_retrain') }}"`` as text ('False')."""
     if isinstance(retrain, bool):
@@ -427,6 +442,7 @@ def train_model(
     lost = volatile_store(session)
     if lost:
         raise _fail(f"training model {name!r}: {lost}")
+    _check_loaded(session, name)
     if empty_run():
         # Why: `dbt build --empty` builds SQL models with no rows to check their schemas; a training model then had
         # no rows to learn from (or stored a new version from a dry run). Its table keeps its columns, with no row,

@@ -218,3 +218,24 @@ def test_dbt_run_helpers_outside_dbt() -> None:
         assert in_schema(con, "stg", None) == "stg"
     finally:
         con.close()
+
+
+def test_training_a_model_the_profile_does_not_load_is_refused_before_it_trains(built: Path, tmp_path: Path) -> None:
+    # Before: with `config: {models: [tx_ae]}` in the profile, a new training model stored fraud_ae@1, and every node
+    # scoring with it then failed ("not among the models these functions were registered with")
+    work = _copy(built, tmp_path / "shop")
+    profile = work / "profiles.yml"
+    profile.write_text(profile.read_text().replace("- module: ad_duckdb.dbt",
+                                                   "- module: ad_duckdb.dbt\n          config: {models: [tx_ae]}"))
+    (work / "models" / "ml" / "fraud_model.py").write_text(
+        "def model(dbt, session):\n    from ad_duckdb.dbt import train_model\n\n"
+        "    return train_model(session, 'fraud_ae', dbt.ref('stg_tx'), features=['count', 'amount'], max_steps=20)\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "fraud_model"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "training model 'fraud_ae'" in out and "config: {models: [tx_ae, fraud_ae]}" in out, out[-4000:]
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM ad_models WHERE name = 'fraud_ae'").fetchall() == [(0,)]
+    finally:
+        con.close()
