@@ -239,3 +239,15 @@ def test_training_a_model_the_profile_does_not_load_is_refused_before_it_trains(
         assert con.execute("SELECT count(*) FROM ad_models WHERE name = 'fraud_ae'").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_a_misspelt_macro_argument_names_the_arguments(built: Path, tmp_path: Path) -> None:
+    # Before: "macro 'dbt_macro__ad_duckdb_set_threshold' takes no keyword argument 'targt'": a name the user never
+    # wrote, and not the arguments the macro takes
+    work = _copy(built, tmp_path / "shop")
+    proc = run_dbt(["run-operation", "ad_duckdb.set_threshold", "--profiles-dir", ".", "--args",
+                    "{model: tx_ae, name: cut, method: contamination, targt: 0.02}"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "ad_duckdb.set_threshold: unknown argument targt for threshold 'cut' of tx_ae" in out, out[-4000:]
+    assert "the arguments are value, target, source" in out and "dbt_macro__" not in out, out[-4000:]

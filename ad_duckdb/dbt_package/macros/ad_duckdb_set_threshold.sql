@@ -37,6 +37,16 @@
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
                                  per_hour=none, per_day=none, per_week=none, time=none,
                                  weight=none, series=none, tz=none, timestamps_in=none, called_as=none) %}
+  {#- kwargs: the arguments the macro does not take, refused with the names it does (dbt said only "takes no keyword
+      argument", naming an internal macro) -#}
+  {%- if kwargs -%}
+    {%- set unknown = kwargs.keys() | list | sort -%}
+    {{ exceptions.raise_compiler_error(
+         (called_as or 'ad_duckdb_set_threshold') ~ ": unknown argument" ~ ('s ' if unknown | length > 1 else ' ')
+         ~ unknown | join(', ') ~ " for threshold '" ~ name ~ "' of " ~ model ~ "; the arguments are value, target, "
+         ~ "source, label, where, confident, miss_cost, alarm_cost, anomaly_share, rate, per_hour, per_day, per_week, "
+         ~ "time, weight, series, tz and timestamps_in (each method takes some of them).") }}
+  {%- endif -%}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
