@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -21,6 +20,7 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
+from .callerview import _nodes
 from .dbtthreshold import _view_query
 from .exceptions import BadInputError
 from .sqltext import quote_literal
@@ -43,16 +43,6 @@ def create_calls_function(conn: DuckDBPyConnection) -> None:
         pass
     conn.create_function(FUNCTION, check, [VARCHAR, VARCHAR], VARCHAR, type=PythonUDFType.NATIVE,
                          null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
-
-
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(tree, dict):
-        yield tree
-        for v in tree.values():
-            yield from _nodes(v)
-    elif isinstance(tree, list):
-        for v in tree:
-            yield from _nodes(v)
 
 
 def _text(expr: Any) -> str | None:
