@@ -42,8 +42,10 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .dbtattached import attached_models
+from .dbtcalls import create_calls_function
 from .dbtnodes import failing_unit_tests, follow_nodes
 from .dbtnotes import relay_notes
+from .dbtrun import empty_run, in_schema, portable_source
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
@@ -52,6 +54,7 @@ from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
+    from dbt.adapters.events.logging import AdapterLogger
     from dbt_common.exceptions import DbtRuntimeError
 except ImportError as e:  # pragma: no cover - the dbt extra is installed wherever this module is used
     raise MissingDependencyError(
@@ -219,6 +222,7 @@ class Plugin(BasePlugin):
             register_for_run(conn, self._resolved_models(conn), self.check_order)
             # the macro ad_duckdb_set_threshold's way to set_threshold (macros, hooks and run-operation speak SQL)
             create_threshold_function(conn)
+            create_calls_function(conn)  # the macro check_calls': a view's calls checked as it is built
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
             reg = registry(conn)
@@ -235,11 +239,13 @@ class Plugin(BasePlugin):
                 "stored version there."
             )
             where, reg.volatile_store = self._store_location(conn)
+            if self.creds is not None:
+                reg.dbt_target = (getattr(self.creds, "database", None), getattr(self.creds, "schema", None))
             reg.not_found_hint += where
             # Why only while a unit test runs: the paragraph is about unit tests' mocked inputs, and a plain `dbt run`
             # (which runs none) added it to every model not found
             follow_nodes()
-            unit_hint = _unit_test_hint(_empty_run())
+            unit_hint = _unit_test_hint(empty_run())
             reg.not_found_now = lambda: _unit_test_paragraph(unit_hint, *failing_unit_tests())
             # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a
             # threshold a pre_hook with transaction: false commits was not seen by its own model; one stored by a
@@ -323,6 +329,21 @@ def _check_registered(session: Any, name: str) -> None:
             "`plugins: [{module: ad_duckdb.dbt}]`. Without it the SQL functions would belong to one dbt thread's "
             "cursor, which dbt closes while later models still call them."
         )
+
+
+def _check_loaded(session: Any, name: str) -> None:
+    """Refuse to train a model the profile's plugin config ``models`` leaves out: the run's SQL functions would not
+    load it, so it stored a version and every node scoring with it failed after the training (a wasted run)."""
+    listed = registry(session).names
+    if listed is None or name in listed:
+        return
+    shown = ", ".join(listed)
+    raise _fail(
+        f"training model {name!r}: the profile's plugin config 'models' lists {shown or 'no stored model name'}, so the SQL "
+        f"functions of this run would not load {name!r} once trained, and every node scoring with it would fail. "
+        f"Add it there, config: {{models: [{', '.join([*listed, name])}]}}, or leave 'models' out to load every "
+        "stored model."
+    )
 
 
 def _retrain_flag(name: str, retrain: object) -> bool:
@@ -421,7 +442,8 @@ def train_model(
     lost = volatile_store(session)
     if lost:
         raise _fail(f"training model {name!r}: {lost}")
-    if _empty_run():
+    _check_loaded(session, name)
+    if empty_run():
         # Why: `dbt build --empty` builds SQL models with no rows to check their schemas; a training model then had
         # no rows to learn from (or stored a new version from a dry run). Its table keeps its columns, with no row,
         # and the store's tables exist, as after a real run, for models and tests that read them as a dbt source.
@@ -430,6 +452,10 @@ def train_model(
             store.ensure_schema(cur)
         finally:
             cur.close()
+        # Why said: a build that stored no version looked like one that trained, until a later node found no model
+        AdapterLogger("ad_duckdb").info(
+            f"training model {name!r} skipped: this is a `dbt build --empty` run, whose refs and sources "
+            "read no rows; its table gets no row and no version is stored.")
         return _describe(name, [], [], [], [], [], [], [])
     # A dbt relation (DuckDBPyRelation) carries the query that reads the referenced table.
     if not isinstance(source, str) and not hasattr(source, "sql_query"):
@@ -439,11 +465,13 @@ def train_model(
             f"training model {name!r}: source= is a {kind}, not a table: pass the relation dbt.ref(...) returns "
             "(filter its rows with where=, or in a SQL model to ref), a table name or a SELECT query."
         )
-    src = source.sql_query() if hasattr(source, "sql_query") else source
     try:
         cur = session.cursor()
         try:
             known = store.known_models(cur)
+            # the relation as a name that outlives the file's (dbtrun.portable_source); a bare name as dbt means it
+            src = portable_source(cur, source.sql_query()) if hasattr(source, "sql_query") else \
+                in_schema(cur, source, registry(session).dbt_target)
         finally:
             cur.close()
         rec = load_model(session, name) if not retrain and name in known else None
@@ -489,13 +517,6 @@ def _asks_other_members(params: dict[str, Any], stored: dict[str, Any]) -> bool:
         if asked != stored.get(key):
             return True
     return False
-
-
-def _empty_run() -> bool:
-    """Whether this dbt invocation runs with ``--empty`` (dbt-duckdb runs Python models in dbt's own process)."""
-    from dbt.flags import get_flags
-
-    return bool(getattr(get_flags(), "EMPTY", False))
 
 
 def _describe(name: str, versions: list[int], refs: list[str], features: list[str], rows: list[int | None],

@@ -22,6 +22,7 @@ from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
 from . import dbtpackage, optionwords, pysource
+from .dbtrun import in_schema, portable_source
 from .exceptions import AdDuckDBError, OptionError
 from .samesource import same_source
 from .sqltext import quote_literal
@@ -113,6 +114,9 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
             # Why: a profile's settings (TimeZone) are SET on each dbt cursor, and this cursor of dbt's connection
             # holds the process's zone: a TIMESTAMPTZ's days were read in UTC, unlike every model of the run
             cur.execute(f"SET TimeZone = {quote_literal(zone)}")
+        if isinstance(opts.get("source"), str):
+            # a bare name as dbt means it (the target schema's), and stored as a name that outlives the file's (dbtrun)
+            opts["source"] = portable_source(cur, in_schema(cur, opts["source"], registry(cur).dbt_target))
         if isinstance(node, str) and isinstance(opts.get("source"), str) and _reads(cur, opts["source"], node):
             raise OptionError(
                 f"Threshold {name!r} of {model!r} is chosen on rows of {opts['source']}, which this node writes in its "

@@ -32,6 +32,7 @@ import numpy as np
 from . import jsonvalues, notes
 from .callerview import check_same_tables, temp_behind_views, temp_refs
 from .catalognames import missing_part, quoting_fix
+from .dbtrun import empty_run_hint
 from .exceptions import (
     BadInputError,
     ConstantColumnsError,
@@ -1699,8 +1700,8 @@ def fit_specs(
     if n == 0:
         raise NoRowsError(
             "AutoEncoderDetector.fit: X has no rows to fit on." if arr else
-            f"Model {model!r}: the source {source!r} has no rows to train on (after the filter). "
-            f"Check the table and the {opt('where')} filter."
+            f"Model {model!r}: the source {source!r} has no rows to train on (after the filter)."
+            f"{empty_run_hint() or ' Check the table and the ' + opt('where') + ' filter.'}"
         )
     if n < MIN_TRAIN_ROWS:
         # Checked before the columns: one row makes every column constant, which is not the problem to report.

@@ -17,6 +17,10 @@
       TIMESTAMP is taken as UTC, as its statement says), timestamps_in (the zone whose wall-clock times a TIMESTAMP
       holds, 'Europe/Paris' for a Paris logger's: its days are that zone's unless tz names others)
 
+  model is a name ('tx_ae': the version it means; 'tx_ae@3'), or a relation of one row with a model_ref column: in a
+  training model's post_hook, model=this names the version that node just stored, staged (promote=False) or not:
+    post_hook: "{{ ad_duckdb_set_threshold(this, 'cut', 'contamination', target=0.02) }}"
+
   In a post_hook (after the model's rows are built; transaction: false, see below):
     {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
                                                              per_day=2, time='day') }}", 'transaction': false}) }}
@@ -33,10 +37,40 @@
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
                                  per_hour=none, per_day=none, per_week=none, time=none,
                                  weight=none, series=none, tz=none, timestamps_in=none, called_as=none) %}
+  {#- kwargs: the arguments the macro does not take, refused with the names it does (dbt said only "takes no keyword
+      argument", naming an internal macro) -#}
+  {%- if kwargs -%}
+    {%- set unknown = kwargs.keys() | list | sort -%}
+    {{ exceptions.raise_compiler_error(
+         (called_as or 'ad_duckdb_set_threshold') ~ ": unknown argument" ~ ('s ' if unknown | length > 1 else ' ')
+         ~ unknown | join(', ') ~ " for threshold '" ~ name ~ "' of " ~ model ~ "; the arguments are value, target, "
+         ~ "source, label, where, confident, miss_cost, alarm_cost, anomaly_share, rate, per_hour, per_day, per_week, "
+         ~ "time, weight, series, tz and timestamps_in (each method takes some of them).") }}
+  {%- endif -%}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
     {{ return('') }}
+  {%- endif -%}
+  {#- a relation for model (this, in a training model's post_hook): the version its model_ref names, read on the
+      node's own cursor, so it is the version the node just stored (a staged one too, which the bare name is not) -#}
+  {%- if model is not string -%}
+    {%- set shown = "ad_duckdb_set_threshold: model=" ~ model ~ " is a relation, read for the version it names in its "
+                    ~ "column model_ref (a training model's table, or a score table pinned to one version)" -%}
+    {%- set columns = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'model_ref' not in columns -%}
+      {{ exceptions.raise_compiler_error(shown ~ ", but it has no column model_ref: name the model ('tx_ae', "
+                                         ~ "'tx_ae@3'), or pass the training model's relation, ref('tx_model').") }}
+    {%- endif -%}
+    {%- call statement('ad_duckdb_model_ref', fetch_result=True, auto_begin=False) -%}
+      select distinct model_ref from {{ model }} where model_ref is not null
+    {%- endcall -%}
+    {%- set refs = load_result('ad_duckdb_model_ref')['data'] -%}
+    {%- if refs | length != 1 -%}
+      {{ exceptions.raise_compiler_error(shown ~ ", but it names " ~ (refs | length) ~ " versions there: name the "
+                                         ~ "model ('tx_ae', 'tx_ae@3'), or pass a relation that names one.") }}
+    {%- endif -%}
+    {%- set model = refs[0][0] -%}
   {%- endif -%}
   {%- call statement('ad_duckdb_plugin', fetch_result=True, auto_begin=False) -%}
     select count(*) from duckdb_functions() where function_name = 'store_anomaly_threshold'

@@ -1,0 +1,87 @@
+"""What ad_duckdb needs to know of the dbt run it is called in, without importing dbt outside one.
+
+A dbt Python model calls ``ad_duckdb.train`` (or ``ad_duckdb.dbt.train_model``) in dbt's own process, and the macro
+``ad_duckdb_set_threshold`` calls the plugin's SQL function there too. Three things differ from a plain connection:
+
+- ``dbt build --empty`` builds every ref and source with no rows, so training on one found "no rows" and blamed the
+  table and the filter rather than the flag;
+- dbt's relations render with the database's name (``"warehouse"."main"."stg"``), the name DuckDB gives the file it
+  opened: stored as the model's source, it broke every later read once the file was renamed or copied
+  (``prod.duckdb``: no catalog "warehouse");
+- the profile's ``schema:`` is where dbt builds, but ad_duckdb's cursors start in ``main``, so a name written without
+  a schema (``source: stg_transactions`` in ``dbt run-operation``) was looked up in main and not found, or worse,
+  found a table of that name left there by another build.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from duckdb import DuckDBPyConnection
+
+from .samesource import SELECT_ALL_FROM
+from .sqltext import name_parts, sql_name
+
+
+def empty_run() -> bool:
+    """Whether this process runs a ``dbt ... --empty`` invocation (False outside dbt: dbt is not imported for it)."""
+    if "dbt.flags" not in sys.modules:
+        return False
+    from dbt.flags import get_flags
+
+    try:
+        return bool(getattr(get_flags(), "EMPTY", False))
+    except Exception:  # noqa: BLE001 - a dbt of another layout: not an --empty run as far as we can tell
+        return False
+
+
+def empty_run_hint() -> str:
+    """What a source with no rows means in a ``dbt build --empty`` run ("" in any other)."""
+    if not empty_run():
+        return ""
+    return (" This is a `dbt build --empty` run: every ref() and source() reads no rows, so there is nothing to train "
+            "on. Train with ad_duckdb.dbt.train_model(session, ...), which trains nothing under --empty (its table "
+            "gets no row), or skip the call when dbt's flags say so (from dbt.flags import get_flags; "
+            "get_flags().EMPTY).")
+
+
+def portable_source(cur: DuckDBPyConnection, source: str) -> str:
+    """``source`` as it should be stored: a dbt relation of the connection's own database (``this`` renders
+    ``"warehouse"."main"."stg"``, a Python model's ``dbt.ref`` reads ``select * from`` it) as ``"main"."stg"``, which
+    reads the same table whatever the file is named; else as given.
+
+    A relation of an attached database keeps its name: that is the alias the profile's ``attach:`` gives it."""
+    m = SELECT_ALL_FROM.match(source)
+    parts = name_parts(m.group(1) if m else source)
+    if parts is None or len(parts) != 3:
+        return source
+    own = cur.execute("SELECT current_database()").fetchall()[0][0]
+    if parts[0].lower() != str(own).lower():  # catalog names are case-insensitive
+        return source
+    return ".".join(sql_name(p) for p in parts[1:])
+
+
+def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, str | None] | None) -> str:
+    """A table name written without a schema (``stg_transactions``), as the relation of that name in the dbt target's
+    schema (``target``: its database and schema) when one is there (``"analytics"."stg_transactions"``); else
+    ``source`` as given.
+
+    Why the target schema first: in a dbt project a bare name means the model dbt built, in the profile's ``schema:``;
+    ad_duckdb's own cursors start in main, where it is not (or is an older build's)."""
+    parts = name_parts(source)
+    database, schema = target if target is not None else (None, None)
+    if not schema or parts is None or len(parts) != 1:
+        return source
+    own = cur.execute("SELECT current_database()").fetchall()[0][0]
+    database = database or own
+    if database == own and schema.lower() == "main":
+        return source
+    found = cur.execute(
+        "SELECT s FROM (SELECT schema_name AS s, table_name AS n, database_name AS d FROM duckdb_tables() "
+        "UNION ALL SELECT schema_name, view_name, database_name FROM duckdb_views() WHERE NOT internal) "
+        "WHERE d = ? AND lower(s) = lower(?) AND lower(n) = lower(?) LIMIT 1",
+        [database, schema, parts[0]]).fetchall()
+    if not found:
+        return source
+    named = [found[0][0], parts[0]] if database == own else [database, found[0][0], parts[0]]
+    return ".".join(sql_name(p) for p in named)
