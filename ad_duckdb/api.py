@@ -26,6 +26,7 @@ from . import (
     categorical,
     damagedfile,
     filegoals,
+    firstappend,
     flagcut,
     indexcols,
     interrupts,
@@ -1216,7 +1217,8 @@ def score(
         notes.warn(f"Scoring with {model!r}: {left_out}")
     # an incremental run's rows are read and added while no other run of this process appends to the table
     with interrupts.raised_as_interrupt("score", model), (
-            one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext()):
+            one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext()), \
+            firstappend.Placeholder(con) as first:
         held = None
         if into is not None:
             # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
@@ -1237,9 +1239,21 @@ def score(
                                                         imputed=imputed, model_column=model_column,
                                                         threshold=threshold)
         except (AdDuckDBError, duckdb.Error) as e:
-            if append and into is not None and held is None:
+            if not (append and into is not None and held is None and firstappend.reads_missing(into, e)):
+                raise
+            # the first run of a job whose source reads the table: made empty, the source reads it as before the run
+            if not first.make(into, source, kept, [*outputs, *written_beside(explain, True, model_column)]):
                 first_append_error(into, source, model, e)
-            raise
+                raise
+            try:
+                lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs,
+                                                            tally, lossless=True, source_types=types,
+                                                            watch=_scored_top, model_column=model_column,
+                                                            threshold=threshold)
+            except (AdDuckDBError, duckdb.Error) as again:
+                if "Binder Error" in str(again):  # it reads a column of the table the run does not write
+                    first_append_error(into, source, model, e)
+                raise
         checked: dict[str, tuple[str, str, str]] = {}
         if partition and into is not None:
             try:
