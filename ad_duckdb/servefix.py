@@ -4,7 +4,8 @@ process open it), so the message writes out what works for the way the server ru
 
 Why: serve's message printed the command for ``ad-duckdb sql``, which then failed with the lock error (exit 4). A
 ``--snapshot`` server holds only its copy, so the command runs on the file (then SIGHUP publishes it); a
-``--read-write`` one takes the row as SQL through itself (the statements after it use it: servedwrites); a plain one must be stopped, or restarted with ``--snapshot``.
+``--read-write`` one takes the row as SQL through itself (the statements after it use it: servedwrites); a plain
+one must be stopped, or restarted with ``--snapshot``.
 """
 
 from __future__ import annotations
