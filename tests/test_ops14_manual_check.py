@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import ad_duckdb
 from ad_duckdb.cli import cli
+
 from conftest import FAST, make_transactions
 
 
