@@ -129,6 +129,7 @@ from .sqltext import (
     table_sql,
 )
 from .store import ModelRecord
+from .thresholdcmd import in_words
 from .totalsrow import ScoredTop, TotalsWatch, empty_rows_filter, warn_empty_rows, warn_totals_row
 from .udfs import register, registry, volatile_store
 
@@ -384,8 +385,8 @@ def _warn_if_not_carried(cur: duckdb.DuckDBPyConnection, name: str, version: int
         f"Model {name!r}: threshold{'s' if len(lost) > 1 else ''} {shown} not carried to {name}@{version}: the versions "
         f"holding {'them' if len(lost) > 1 else 'it'} were dropped while it trained. Set "
         f"{'them' if len(lost) > 1 else 'it'} again if queries still name {'them' if len(lost) > 1 else 'it'}: "
-        f"ad_duckdb.set_threshold(con, {name!r}, ...) (CLI: ad-duckdb threshold {db} {shlex.quote(name)} "
-        f"{shlex.quote(sorted(lost)[0])} --method ...).")
+        + in_words(f"ad_duckdb.set_threshold(con, {name!r}, ...).", f"ad-duckdb threshold {db} {shlex.quote(name)} "
+                   f"{shlex.quote(sorted(lost)[0])} --method METHOD."))
 
 
 def _lib_versions() -> dict[str, Any]:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
@@ -45,3 +46,28 @@ def test_a_typed_cut_is_judged_by_the_share_of_training_rows_it_flags(tmp_path: 
     assert code == 9, out
     assert "more alarms than promised" in out and "ad-duckdb threshold" in out, out
     assert "promised no rate" not in out, out
+
+
+def test_a_missing_threshold_s_fix_is_said_in_the_caller_s_words(tmp_path: Path) -> None:
+    """`ad-duckdb score --threshold p97` (a command) named the Python set_threshold call beside its own command, and
+    a notebook's query the command; each now says the one that runs where it was asked, as its option spellings do
+    (`--carry-thresholds` from the command line, `carry_thresholds=True` from Python)."""
+    db = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        make_transactions(con, n=600)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 50})
+        with pytest.raises(ad_duckdb.ThresholdNotFoundError) as e:
+            ad_duckdb.score(con, "tx_ae", "transactions", threshold="p97")
+        said = str(e.value)
+        assert "ad_duckdb.set_threshold(con, 'tx_ae', 'p97', 'quantile', target=0.97)" in said, said
+        assert "ad-duckdb threshold" not in said and "carry_thresholds=True" in said, said
+    finally:
+        con.close()
+    for args in (["score", db, "tx_ae", "transactions", "--threshold", "p97", "--top", "3"],
+                 ["sql", db, "SELECT count(*) FROM transactions WHERE is_anomaly_at('tx_ae', 'p97', count, amount)"],
+                 ["check-threshold", db, "tx_ae", "p97", "--source", "transactions"]):
+        code, out = _run(*args)
+        assert code == 5, out
+        assert f"ad-duckdb threshold {db} tx_ae p97 --method quantile --target 0.97" in out, out
+        assert "set_threshold" not in out and "--carry-thresholds" in out and "carry_thresholds" not in out, out
