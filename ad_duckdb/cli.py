@@ -634,6 +634,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     if not read_only and db != ":memory:":
         _check_folder_writable(db)
     files = _attachments(db, attach)
+    if db != ":memory:":
+        store.typed_as(db)  # the messages name it as typed, also those made as the functions load the store
     try:
         con = _connect_attaching(db, read_only, check_order, creation, files)
     except attachfiles.AttachOptionError as e:
