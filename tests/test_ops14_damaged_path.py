@@ -39,3 +39,28 @@ def test_the_damaged_thresholds_message_names_the_path_as_typed(tmp_path: Path) 
         named = re.findall(r"thresholds stored in '([^']*)'|restore-thresholds (\S+?)`", said)
         assert named, (args, said)
         assert all(p in ("w.duckdb", "") for pair in named for p in pair), (args, named)
+
+
+def test_restore_names_the_versions_stored_before_the_first_logged_cut(tmp_path: Path) -> None:
+    """restore-thresholds said any cut set before the changelog's first threshold set might be lost, a date that on
+    a file this release made is merely when the first cut was set; it now names the versions stored before it, whose
+    cuts a release that did not log them may have set, and none stored after."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = tmp_path / "r.duckdb"
+    con = ad_duckdb.connect(str(db))
+    try:
+        make_transactions(con, n=600)
+        fast = {**FAST, "max_steps": 50}
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **fast)
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=5.0)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], carry_thresholds=True, **fast)
+    finally:
+        con.close()
+    _byte_changed(db, "ad_thresholds", "value")
+    res = CliRunner().invoke(cli, ["restore-thresholds", str(db)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if ln.startswith("a cut of your own set before"))
+    assert "on tx_ae@1, stored before it" in line and "tx_ae@2" not in line, line
