@@ -26,6 +26,7 @@ from . import (
     categorical,
     damagedfile,
     filegoals,
+    firstappend,
     flagcut,
     indexcols,
     interrupts,
@@ -128,6 +129,7 @@ from .sqltext import (
     table_sql,
 )
 from .store import ModelRecord
+from .thresholdcmd import in_words
 from .totalsrow import ScoredTop, TotalsWatch, empty_rows_filter, warn_empty_rows, warn_totals_row
 from .udfs import register, registry, volatile_store
 
@@ -383,8 +385,8 @@ def _warn_if_not_carried(cur: duckdb.DuckDBPyConnection, name: str, version: int
         f"Model {name!r}: threshold{'s' if len(lost) > 1 else ''} {shown} not carried to {name}@{version}: the versions "
         f"holding {'them' if len(lost) > 1 else 'it'} were dropped while it trained. Set "
         f"{'them' if len(lost) > 1 else 'it'} again if queries still name {'them' if len(lost) > 1 else 'it'}: "
-        f"ad_duckdb.set_threshold(con, {name!r}, ...) (CLI: ad-duckdb threshold {db} {shlex.quote(name)} "
-        f"{shlex.quote(sorted(lost)[0])} --method ...).")
+        + in_words(f"ad_duckdb.set_threshold(con, {name!r}, ...).", f"ad-duckdb threshold {db} {shlex.quote(name)} "
+                   f"{shlex.quote(sorted(lost)[0])} --method METHOD."))
 
 
 def _lib_versions() -> dict[str, Any]:
@@ -1217,7 +1219,8 @@ def score(
         notes.warn(f"Scoring with {model!r}: {left_out}")
     # an incremental run's rows are read and added while no other run of this process appends to the table
     with interrupts.raised_as_interrupt("score", model), (
-            one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext()):
+            one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext()), \
+            firstappend.Placeholder(con) as first:
         held = None
         if into is not None:
             # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
@@ -1238,9 +1241,21 @@ def score(
                                                         imputed=imputed, model_column=model_column,
                                                         threshold=threshold)
         except (AdDuckDBError, duckdb.Error) as e:
-            if append and into is not None and held is None:
+            if not (append and into is not None and held is None and firstappend.reads_missing(into, e)):
+                raise
+            # the first run of a job whose source reads the table: made empty, the source reads it as before the run
+            if not first.make(into, source, kept, [*outputs, *written_beside(explain, True, model_column)]):
                 first_append_error(into, source, model, e)
-            raise
+                raise
+            try:
+                lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs,
+                                                            tally, lossless=True, source_types=types,
+                                                            watch=_scored_top, model_column=model_column,
+                                                            threshold=threshold)
+            except (AdDuckDBError, duckdb.Error) as again:
+                if "Binder Error" in str(again):  # it reads a column of the table the run does not write
+                    first_append_error(into, source, model, e)
+                raise
         checked: dict[str, tuple[str, str, str]] = {}
         if partition and into is not None:
             try:

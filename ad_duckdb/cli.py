@@ -634,6 +634,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     if not read_only and db != ":memory:":
         _check_folder_writable(db)
     files = _attachments(db, attach)
+    if db != ":memory:":
+        store.typed_as(db)  # the messages name it as typed, also those made as the functions load the store
     try:
         con = _connect_attaching(db, read_only, check_order, creation, files)
     except attachfiles.AttachOptionError as e:
@@ -3358,7 +3360,7 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
     count flagged rows, and the episodes (runs of consecutive flagged readings) are said beside them.
     alarm_rate with --rate, contamination, quantile, flag_budget: the share flagged here, whose 95% interval
     (Wilson's, on the independent rows these are worth at their lag-1 correlation in time) must hold the target.
-    A hand-set cut a retrain carried: as a quantile (the share of training rows it was moved to keep).
+    A cut typed in (manual), carried by a retrain or not: as a quantile, against the share of training rows it flags.
     Other methods promised no rate: the share and alarms are said without a verdict.
     """
     if series is not None and no_series:

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from . import damagedthresholds
+from . import damagedthresholds, store
 from .damagedfile import attached_files, damaged_message, is_damage
 from .exceptions import DatabaseUnavailableError
 from .sqltext import sql_name
@@ -33,7 +33,7 @@ def _read(cur: Any, query: str) -> list[tuple[Any, ...]] | None:
 
 def _database_path(cur: Any) -> str:
     row = _read(cur, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-    return str(row[0][0]) if row and row[0][0] else "DB"
+    return store.as_typed(str(row[0][0])) if row and row[0][0] else "DB"
 
 
 def held_models(cur: Any) -> list[str]:

@@ -698,18 +698,23 @@ def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str
 
 def first_append_error(into: str, source: str, model: str, e: BaseException) -> None:
     """Raise, in place of ``e``, how to start an incremental job when ``e`` is the source failing on the missing
-    ``into`` table it reads (``WHERE id > (SELECT max(id) FROM scores)`` before the first run); else return.
+    ``into`` table it reads, and it cannot read the table even made empty with the run's columns (``firstappend``:
+    it reads a column the run does not write); else return.
 
-    Why: DuckDB's "Table with name scores does not exist!" said nothing of append=True creating it, nor that the
-    first run must select its rows without reading it."""
+    Why: DuckDB's "Table with name scores does not exist!" said nothing of what the source lacks, nor that the
+    first run can select its rows without reading the table."""
     last = (name_parts(into) or [into.strip()])[-1]
     m = re.search(r"Table with name (.+?) does not exist", str(e))
     if not m or m.group(1).strip('"').lower() != last.lower():
         return
+    start = (f"ad-duckdb score DB {model.split('@')[0]} TABLE --into {shell_word(into)} --append (with the -c and "
+             "--explain of the job)" if pysource.from_command_line() else
+             f"ad_duckdb.score(con, {model.split('@')[0]!r}, 'TABLE', into={into!r}, append=True) (with the "
+             "columns= and explain= of the job)")
     # a SourceNotFoundError (exit code 6), as any other table a source reads and that does not exist
     raise SourceNotFoundError(
         f"Scoring with {model!r}: table {into!r} does not exist yet, and the source reads it ({shown_source(source)!r}"
-        f"). {opt('append', True)} creates the table, but the source must run first: start the job with a run "
-        f"whose source does not read it (the rows so far), e.g. ad-duckdb score DB {model.split('@')[0]} TABLE "
-        f"--into {shell_word(into)} --append (with the -c and --explain of the job), then let the job run."
+        f") for a column an empty table of the columns this run writes would not have (the kept columns and the "
+        f"scores). Read only those columns of {into!r} in the source, or start the job with a run whose source "
+        f"does not read it (the rows so far), e.g. {start}, then let the job run."
     ) from e

@@ -71,6 +71,7 @@ from .sqltext import (
     where_sql,
 )
 from .store import ModelRecord, Threshold
+from .thresholdcmd import in_words
 from .udfs import refresh, registry
 
 
@@ -223,8 +224,9 @@ def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_re
         f"Threshold{'s' if many else ''} {listed} of {ref} {'are' if many else 'is'} not carried to {new_ref}: "
         f"every training sets its own under {'these names' if many else 'this name'}, so {calls} now flag{'' if many else 's'} by the "
         f"training scores of {new_ref}. To keep a cut of yours, store it under a name of your own, which later "
-        f"retrains carry: ad_duckdb.set_threshold(con, {name!r}, {own!r}, {example.method!r}, ...) (CLI: {cli} "
-        f"...){default}.")
+        f"retrains carry: "
+        f"{in_words(f'ad_duckdb.set_threshold(con, {name!r}, {own!r}, {example.method!r}, ...)', f'{cli} ...')}"
+        f"{default}.")
 
 
 def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: str | None = None,
@@ -241,9 +243,9 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
     notes.warn(
         f"Threshold {t.name!r} ({method}{f', {where}' if where else ''}) is carried to {new_ref} at the same "
         f"point of its training scores, not chosen again on its labels: the older ad_duckdb that stored it on {ref} "
-        f"kept no record of its goal. Choose it again on labelled rows: ad_duckdb.set_threshold(con, {name!r}, "
-        f"{t.name!r}, {method!r}, source=..., label=...) (CLI: {cli} --source ... --label ...); later retrains "
-        "then choose it again themselves.")
+        f"kept no record of its goal. Choose it again on labelled rows: "
+        f"{in_words(f'ad_duckdb.set_threshold(con, {name!r}, {t.name!r}, {method!r}, source=..., label=...)', f'{cli} --source ... --label ...')}"
+        "; later retrains then choose it again themselves.")
 
 
 def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:

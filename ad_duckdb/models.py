@@ -17,6 +17,7 @@ from . import attachedmodels, budgetshare, damagedfile, damagedstore, interrupts
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
+from .thresholdcmd import in_words
 from .udfs import refresh
 
 
@@ -512,8 +513,8 @@ def warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord, before: Before | b
         f"{rec.name!r} now means {rec.ref}, which has no threshold {shown} that {old} (the latest version until now) "
         f"has: queries calling is_anomaly_at({rec.name!r}, {first!r}, ...) or anomaly_threshold({rec.name!r}, "
         f"{first!r}) fail from their next registration. On {old} they were set so: {how}. Set each on {rec.ref} "
-        f"(ad_duckdb.set_threshold(con, {rec.name!r}, {first!r}, {method!r}, ...); CLI: {cmd} ...), or pin "
-        f"{old!r} in the queries that use them.")
+        f"({in_words(f'ad_duckdb.set_threshold(con, {rec.name!r}, {first!r}, {method!r}, ...)', f'{cmd} ...')}), "
+        f"or pin {old!r} in the queries that use them.")
 
 
 def _members(params: dict[str, Any]) -> str:

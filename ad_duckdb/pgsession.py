@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, workfolder
+from . import interrupts, servedwrites, workfolder
 from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
@@ -318,6 +318,7 @@ class Session:
         self.notices: list[tuple[str, str, str]] = []
         self.on_commit = OnCommitTables()  # temporary tables dropped or emptied at each commit (pgoncommit)
         self.creating: OnCommit | None = None  # the CREATE TEMP TABLE ... ON COMMIT that compat let through
+        self.store_written = False  # the open transaction wrote the store: loaded again at its commit (servedwrites)
 
     def started_statement(self, sql: str) -> None:
         """``sql`` begins to run: pg_stat_activity's query and query_start (and xact_start for a new transaction)."""
@@ -1184,6 +1185,7 @@ class Session:
                 self.cur.execute("ROLLBACK")
                 self.end_settings(committed=False)
                 self.on_commit.ended(committed=False)
+                servedwrites.ended(self, committed=False)
             raise
         if implicit:
             self.batch = False
@@ -1192,6 +1194,7 @@ class Session:
             self.catalog_end(committed=True)
             self.end_settings(committed=True)
             self.on_commit.ended(committed=True)
+            servedwrites.ended(self, committed=True)
 
     def fills_on_commit_tables(self, sql: str) -> bool:
         """Whether ``sql`` may add rows to a temporary table ON COMMIT DELETE ROWS (pgoncommit)."""
@@ -1310,6 +1313,8 @@ class Session:
                 # ran on to its end (for a long one, never). It is cancelled before it starts, as PostgreSQL's is.
                 raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
             self.cur.execute(query, params) if params else self.cur.execute(query)
+            if servedwrites.writes_store(kind, query):
+                servedwrites.after_write(self)
             if skipping is not None:
                 self.notices.append(skipping)  # (after it ran: a statement that fails skipped nothing)
             if kind == "ALTER":
@@ -1512,6 +1517,7 @@ class Session:
         self.portals.clear()
         self.end_settings(committed)
         self.on_commit.ended(committed)
+        servedwrites.ended(self, committed)
 
     def describe(self, sql: str, n_params: int) -> tuple[list[tuple[str, int, int]] | None, dict[int, int]]:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy), else None; and the

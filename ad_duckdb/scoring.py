@@ -19,7 +19,7 @@ import pyarrow as pa
 from . import categorical, chunks, integrity, missing, shapley
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
-from .optionwords import opt
+from .optionwords import SURFACE, opt
 from .shapley import ORT_ALIGN, SHAPLEY_EXACT_MAX  # noqa: F401  (SHAPLEY_EXACT_MAX: read here by tests)
 from .sqltext import is_query, quote_literal, sql_name, sql_names
 from .store import ModelRecord, max_model_bytes
@@ -444,6 +444,8 @@ class LoadedModel:
             # a stored version (an .onnx file's model is imported first); not after a guess: 'P99' is a typo of 'p99',
             # and the command would store a second cut beside it
             model = self.name if len(self.siblings) <= 1 else self.ref
+            # a command's (its SQL functions run on DuckDB's threads, where optionwords.SURFACE is not set)
+            cli = self.surface in ("sql", "command") or SURFACE.get() == "cli"
             if self.store_db is not None and not guess and self.served is not None:
                 from .servefix import store_fix  # what works while a server holds the file
 
@@ -451,7 +453,7 @@ class LoadedModel:
             elif self.store_db is not None and not guess:
                 from .thresholdcmd import store_commands
 
-                add = f"store it for this one: {store_commands(model, name, self.store_db, homes)}"
+                add = f"store it for this one: {store_commands(model, name, self.store_db, homes, cli)}"
             # Why said here: a threshold an open transaction wrote is not seen in Python or serve (UNCOMMITTED), and
             # nothing else told why it was missing; the dbt plugin's hint says it (and serve's fix, servefix's)
             uncommitted = "" if self.threshold_hint or (self.served is not None and not guess) else \
@@ -460,7 +462,8 @@ class LoadedModel:
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "
                 f"one version: {add}; or "
-                f"{pin}; to keep a retrain's thresholds, train with {opt('carry_thresholds', True)}."
+                f"{pin}; to keep a retrain's thresholds, train with "
+                f"{'--carry-thresholds' if cli or self.surface == 'serve' else opt('carry_thresholds', True)}."
                 f"{'' if guess else self.threshold_hint or uncommitted}"
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged
@@ -830,9 +833,9 @@ UNCOMMITTED = {
             "this version, nor written earlier in this script."),
     # Why nothing: a command (score, explain, check-threshold) holds the file, so no transaction elsewhere can hold one
     "command": "",
-    # Why: the server loads the models once; it re-reads them, thresholds committed since included, at a SIGHUP
-    "serve": (" One stored while the server runs (with --read-write, by SQL through it) is seen after its COMMIT, "
-              "once the server re-reads its models: send it SIGHUP (kill -HUP PID)."),
+    # Why: the server loads the store at start and SIGHUP, and (--read-write) once a write through it commits
+    "serve": (" One stored while the server runs is seen after its COMMIT: by SQL through a --read-write server at "
+              "once, by another process (beside a --snapshot server) once the server reloads: kill -HUP PID."),
 }
 
 

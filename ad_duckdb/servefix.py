@@ -4,8 +4,8 @@ process open it), so the message writes out what works for the way the server ru
 
 Why: serve's message printed the command for ``ad-duckdb sql``, which then failed with the lock error (exit 4). A
 ``--snapshot`` server holds only its copy, so the command runs on the file (then SIGHUP publishes it); a
-``--read-write`` one takes the row as SQL through itself (then SIGHUP: the server loads its models at start and
-reload); a plain one must be stopped, or restarted with ``--snapshot``.
+``--read-write`` one takes the row as SQL through itself (the statements after it use it: servedwrites); a plain
+one must be stopped, or restarted with ``--snapshot``.
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ def store_fix(served: Served, lm: Any, model: str, name: str, homes: list[Any]) 
         if why.startswith("an example"):  # the CLI's options do not apply to the SQL
             why = f"an example: the {options['target']:g} quantile of the training scores; put your own value in its place"
         if sql is not None:
+            # no SIGHUP: the server loads the store again once the INSERT commits (servedwrites)
             return (f"send it through this server ({why}; the file is this server's to write, so `ad-duckdb "
-                    f"threshold` cannot run beside it): {sql}; then kill -HUP {served.pid} (SIGHUP: the server "
-                    "re-reads its models and thresholds)")
+                    f"threshold` cannot run beside it): {sql}; the statements after it use it")
     return (f"this server holds {served.db!r}, so no other process can write it, `ad-duckdb threshold` neither: stop "
             f"it (kill {served.pid}), run {cli} ({why}) and start it again; or serve with --snapshot, beside which "
             "the command runs (then SIGHUP)")

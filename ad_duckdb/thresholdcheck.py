@@ -18,8 +18,10 @@ What is compared:
   their lag-1 correlation in time: ``alarmperiods.inflation``; with no time column, as independent rows), and the
   target's own (of the rows it was set on, or the training rows) give the 95% interval of their difference
   (Newcombe's MOVER), outside when it leaves out 0.
-- other methods (chosen on labels for precision, recall, F1 or cost; manual): no rate was promised; the share and
-  alarms flagged are said, against the share the threshold flagged where it was chosen, without a verdict.
+- a cut typed in (manual, carried by a retrain or not): the share flagged here against the share of training rows
+  it flags, as a quantile's; a version without its training scores' quantiles (an older build's) says so.
+- other methods (chosen on labels for precision, recall, F1 or cost): no rate was promised; the share and alarms
+  flagged are said, against the share the threshold flagged where it was chosen, without a verdict.
 """
 
 from __future__ import annotations
@@ -110,11 +112,13 @@ def _stored_interval(chosen_on: str, periods_here: float) -> tuple[float, float,
     return None
 
 
-def _moved(t: store.Threshold) -> bool:
-    """A cut typed in that a retrain carried: moved to keep the share of training rows it flagged, which it promises
-    as a quantile does (thresholds.carried; it stays 'manual'). Why: as a 'quantile' it got this verdict, and a
-    nightly check with --fail-outside would lose its alarm with the method kept."""
-    return t.method == "manual" and (t.chosen_on or "").startswith("carried from ")
+def _typed(t: store.Threshold) -> bool:
+    """A cut typed in, carried by a retrain or not: judged by the share of training rows it flags, as a quantile is.
+
+    Why: a retrain's carried cut moves to keep that share (thresholds.carried; it stays 'manual'), and had this
+    verdict as a 'quantile'; a cut typed in and never carried got none ("promised no rate"), though it flags a known
+    share of the training rows (stored with it), which a drift of the rows moves as it does a quantile's."""
+    return t.method == "manual"
 
 
 def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | None:
@@ -122,7 +126,7 @@ def _target_share(lm: LoadedModel, t: store.Threshold, goal: Any) -> float | Non
     if t.method == "alarm_rate":
         want = alarmrate.from_goal(goal) if isinstance(goal, dict) else None
         return None if want is None else want.rate
-    if (t.method == "quantile" or _moved(t)) and lm.quantiles is not None:
+    if (t.method == "quantile" or _typed(t)) and lm.quantiles is not None:
         return lm.share_above(t.value)
     if t.method in ("contamination", "flag_budget"):
         target = goal.get("target") if isinstance(goal, dict) else None
@@ -284,13 +288,20 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
         return ThresholdCheck(lm.ref, name, t.method, target, n, k, per, measured, lo, hi, outside, episodes,
                               _said(head, target, here, rate_text, outside, measured > hi,
                                     f"its 95% {_n(lo)}-{_n(hi)} alarms {a} {which}", redo))
+    if target_share is None and _typed(t):  # a version stored without its training scores' quantiles
+        return ThresholdCheck(lm.ref, name, t.method, "", n, k, per if rows_per else None,
+                              share * rows_per if rows_per else share, None, None, None, episodes,
+                              f"{head}): flags {here}: {rate_text}. A cut typed in is judged by the share of "
+                              f"training rows it flags, which {lm.ref} cannot tell: it was stored without its "
+                              "training scores' quantiles (by an older build); train it again for a verdict.")
     if target_share is None:
         stored = "" if t.flagged_share is None else f"; it flagged {t.flagged_share:.3%} of the rows it was chosen on"
         return ThresholdCheck(lm.ref, name, t.method, "", n, k, per if rows_per else None,
                               share * rows_per if rows_per else share, None, None, None, episodes,
                               f"{head}): flags {here}: {rate_text}{stored}. Method {t.method!r} promised no rate "
                               "of alarms to check; for one, set a threshold by alarm_rate on rows believed normal.")
-    target = f"{target_share:.3%} of rows"
+    # a cut typed in promised no share itself: the one of its training rows it flags stands for it
+    target = f"{target_share:.3%} of rows" + (", the share of training rows it flags" if _typed(t) else "")
     # the rows' effective count: fewer than the rows by how their flags move together in time
     size = n if w is None else weights.effective(w)  # Kish's, of a weighted sample
     eff = size / alarmperiods.inflation(size, rho, min(max(target_share, 1e-9), 1 - 1e-9))
@@ -328,7 +339,7 @@ def _target_interval(lm: LoadedModel, t: store.Threshold, share: float,
     if t.method == "alarm_rate" and m is not None:
         return float(m[2]) / 100, float(m[3]) / 100, f" (of the {int(m[1]):,} rows it was set on)"
     rows = lm.rec.train_rows
-    if (t.method in ("contamination", "quantile") or _moved(t)) and rows:
+    if (t.method in ("contamination", "quantile") or _typed(t)) and rows:
         lo, hi = wilson(share * rows, rows)
         return float(lo), float(hi), f" (of its {rows:,} training rows)"
     return share, share, ""

@@ -43,18 +43,21 @@ def _from_other_version(name: str, homes: list[Any]) -> tuple[str, dict[str, flo
     return None
 
 
-def chosen(name: str, homes: list[Any]) -> tuple[str, dict[str, float], str]:
-    """(method, options, why) ``store_commands`` writes out for threshold ``name`` (``homes``: as there)."""
+def chosen(name: str, homes: list[Any], cli: bool = True) -> tuple[str, dict[str, float], str]:
+    """(method, options, why) ``store_commands`` writes out for threshold ``name`` (``homes``: as there); ``cli``:
+    the example's other ways said in the command line's words, else in Python's."""
     found = _from_other_version(name, homes)
     q = quantile_in_name(name)
     if found is not None:
         return found
     if q is not None:
         return "quantile", {"target": q}, f"the {q:g} quantile of the training scores, as its name says"
+    others = ("--method manual --value V for a cut of your own, or a goal on labelled rows, `ad-duckdb threshold "
+              "--help`" if cli else "method 'manual' with value=V for a cut of your own, or a goal on labelled rows, "
+              "help(ad_duckdb.set_threshold)")
     return "quantile", {"target": _EXAMPLE_TARGET}, (
         f"an example: {_EXAMPLE_TARGET} flags the top {round((1 - _EXAMPLE_TARGET) * 100, 3):g}% of training "
-        "scores; --method manual --value V for a cut of your own, or a goal on labelled rows, "
-        "`ad-duckdb threshold --help`")
+        f"scores; {others}")
 
 
 def cli_command(model: str, name: str, db: str, method: str, options: dict[str, float]) -> str:
@@ -65,13 +68,23 @@ def cli_command(model: str, name: str, db: str, method: str, options: dict[str, 
     return " ".join(shlex.quote(w) for w in words)
 
 
-def store_commands(model: str, name: str, db: str, homes: list[Any]) -> str:
-    """The CLI command and the Python call that store threshold ``name`` for ``model`` (as a query names it: the
-    bare name, or 'name@N') of the database the CLI names ``db``; ``homes``: other versions holding ``name``, newest
-    first. The method fits the name (p97: the 0.97 quantile) or the other version's row; else a quantile, as an
-    example to change."""
-    method, options, why = chosen(name, homes)
-    cli = cli_command(model, name, db, method, options)
+def store_commands(model: str, name: str, db: str, homes: list[Any], cli: bool) -> str:
+    """The CLI command (``cli``: the caller is the command line, ``ad-duckdb sql`` included) or else the Python call
+    that stores threshold ``name`` for ``model`` (as a query names it: the bare name, or 'name@N') of the database
+    the CLI names ``db``; ``homes``: other versions holding ``name``, newest first. The method fits the name (p97:
+    the 0.97 quantile) or the other version's row; else a quantile, as an example to change.
+
+    Why one: a command's error named the Python call beside its own command, and a notebook's the command (the
+    messages are said in the caller's words: optionwords)."""
+    method, options, why = chosen(name, homes, cli)
+    if cli:
+        return f"{cli_command(model, name, db, method, options)} ({why})"
     kwargs = ", ".join(f"{k}={v!r}" for k, v in options.items())
-    py = f"ad_duckdb.set_threshold(con, {model!r}, {name!r}, {method!r}, {kwargs})"
-    return f"{cli} ({why}), or in Python {py}"
+    return f"ad_duckdb.set_threshold(con, {model!r}, {name!r}, {method!r}, {kwargs}) ({why})"
+
+
+def in_words(py: str, cli: str) -> str:
+    """``py`` (a Python call) or ``cli`` (the command doing the same), as the caller (optionwords.SURFACE) runs."""
+    from .optionwords import SURFACE
+
+    return cli if SURFACE.get() == "cli" else py

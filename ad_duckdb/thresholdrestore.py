@@ -99,10 +99,20 @@ def restore(cur: Any, db: str) -> list[str]:
                      "import the model's exported .onnx file, which holds them, under another name and read them with "
                      "ad-duckdb show.")
     else:  # a release before the changelog kept each threshold set may have stored cuts it does not name
+        # Why only the versions stored before the first logged cut: a version stored after it was stored by a release
+        # that logs its cuts, and the date alone read as if every version's cuts before it might be lost (on a file
+        # this release made, merely the time the first cut was set)
         first = thresholdlog.since(cur)
-        lines.append(f"a cut of your own set before {first:%Y-%m-%d %H:%M} UTC (the changelog's first threshold set), by "
-                     "a release that did not log it, is not named here: set it again if ad-duckdb show lacks it.")
+        older = [f"{n}@{v}" for n, v, created, *_ in rows if created is not None and created < first]
+        if older:
+            lines.append(f"a cut of your own set before {first:%Y-%m-%d %H:%M} UTC (the changelog's first threshold "
+                         f"set) on {_listed(older)}, stored before it, by a release that did not log it, is not named "
+                         "here: set it again if ad-duckdb show lacks it.")
     return lines
+
+
+def _listed(refs: list[str]) -> str:
+    return ", ".join(refs[:8]) + (f" and {len(refs) - 8} more" if len(refs) > 8 else "")
 
 
 def _object(text: str | None) -> dict[str, Any]:

@@ -1665,8 +1665,11 @@ def test_a_first_append_whose_source_reads_the_missing_table_exits_6(model_db: s
     # other error), where any other table a source reads and that does not exist exits 6 (no such source table).
     path = tmp_path / "first.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
+    # (the README's cron line now makes the table on its first run: tests/test_ops14_first_append.py; a source
+    # reading a column the run does not write still cannot run, and says how to start the job)
     since = ("SELECT * FROM transactions WHERE transaction_id > "
-             "(SELECT coalesce(max(transaction_id), -1) FROM tx_scores)")
-    p = cli_process("score", str(path), "tx_ae", since, "--into", "tx_scores", "--append")
+             "(SELECT coalesce(max(s.no_such_column), -1) FROM tx_scores s)")
+    p = cli_process("score", str(path), "tx_ae", since, "--into", "tx_scores", "-c", "transaction_id", "--append")
     assert p.returncode == 6 and p.stderr.startswith("Error: Scoring with 'tx_ae': table 'tx_scores' does not exist "
                                                      "yet, and the source reads it"), p.stderr
+    assert "ad-duckdb score DB tx_ae TABLE --into" in p.stderr and "--append" in p.stderr, p.stderr

@@ -120,7 +120,8 @@ def test_check_threshold_judges_a_carried_hand_cut_by_the_share_it_was_moved_to_
     try:
         _hand_cut(con)
         hand = check_threshold(con, "m", "cut", "t")
-        assert hand.outside is None and "promised no rate" in hand.message, hand.message  # a cut typed in: no promise
+        # a cut typed in: judged by the share of training rows it flags, here on those rows
+        assert hand.outside is False and "keeps its promise" in hand.message, hand.message
         ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=1, carry_thresholds=True, **FAST)
         moved = check_threshold(con, "m", "cut", "t")
         assert moved.method == "manual" and moved.outside is False, moved.message

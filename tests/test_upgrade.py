@@ -117,7 +117,7 @@ def test_a_labelled_threshold_an_older_release_stored_without_its_goal_is_carrie
                               "to m@2 at the same point of its training scores, not chosen again on its labels: the "
                               "older ad_duckdb that stored it on m@1 kept no record of its goal."), msg
         assert "ad_duckdb.set_threshold(con, 'm', 'f1', 'max_f1', source=..., label=...)" in msg, msg
-        assert f"ad-duckdb threshold {tmp_path / 'old.duckdb'} m f1 --method max_f1 --source ... --label ..." in msg, msg
+        assert "ad-duckdb threshold" not in msg, msg  # said from Python: the call alone (optionwords)
         f1 = ad_duckdb.load_model(con, "m@2").threshold("f1")
         assert f1 is not None and f1.method == "quantile"
     finally:
@@ -290,7 +290,7 @@ def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_pa
         assert "'p95'" not in msg and "'mine'" not in msg, msg
         # the fix: store them again under names of one's own, which later retrains carry; default by --contamination
         assert "ad_duckdb.set_threshold(con, 'm', 'p90_min_precision', 'min_precision', ...)" in msg, msg
-        assert f"ad-duckdb threshold {path} m p90_min_precision --method min_precision" in msg, msg
+        assert "ad-duckdb threshold" not in msg, msg  # said from Python: the call alone (optionwords)
         # (said from Python: the option in Python's spelling alone)
         assert "contamination=" in msg and "--contamination" not in msg, msg
         new = ad_duckdb.load_model(con, "m@2")

@@ -1,0 +1,114 @@
+"""The first run of an incremental job whose source reads the table it appends to (``score(into=, append=True)``
+with ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``): the table is made empty first, so the source
+reads it as it was before the run (no rows), and the run then writes it as any first run does.
+
+Why: the README's cron line failed on its first run (exit 6, "the source reads it"), and the job had to be started
+by hand with another command; a user scheduling the line expects its first run to make the table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from types import TracebackType
+
+import duckdb
+
+from . import pysource
+from .callerview import _nodes
+from .intotable import SCORE_TYPES, table_oid
+from .sqltext import quote_ident, source_sql, table_sql
+
+# DuckDB's words for a table a statement names that the catalog lacks
+_MISSING = re.compile(r"Table with name (.+?) does not exist")
+
+
+def reads_missing(into: str, error: BaseException) -> bool:
+    """Whether ``error`` is the source failing on the ``into`` table it reads, which does not exist yet."""
+    m = _MISSING.search(str(error))
+    last = into.strip().split(".")[-1].strip('"').lower()
+    return m is not None and m.group(1).strip('"').lower() == last
+
+
+def _referenced(cur: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    """The column names ``source`` names anywhere (its last part: ``s.id`` is ``id``), as DuckDB parses them."""
+    try:
+        parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)",
+                                        [f"SELECT * FROM {source_sql(source)}"]).fetchall()[0][0])
+    except (duckdb.Error, ValueError, IndexError, TypeError):
+        return []
+    names: dict[str, str] = {}
+    for node in _nodes(parsed.get("statements", [])):
+        if node.get("class") == "COLUMN_REF" and node.get("column_names"):
+            name = str(node["column_names"][-1])
+            names.setdefault(name.lower(), name)
+    return list(names.values())
+
+
+def _source_columns(cur: duckdb.DuckDBPyConnection, into: str, source: str, kept: Sequence[str],
+                    written: Sequence[str]) -> list[tuple[str, str]] | None:
+    """The source's columns (name, SQL type), read with ``into`` standing in as an empty view of the columns it
+    will have (``kept``, or those the source names, untyped; the ``written`` score columns typed), in a transaction
+    rolled back; None when the source cannot be read so either."""
+    low = {w.lower() for w in written}
+    named = [c for c in (kept or _referenced(cur, source)) if c.lower() not in low]
+    placeholder_items = ", ".join([f"NULL AS {quote_ident(c)}" for c in named] + [
+        f"CAST(NULL AS {SCORE_TYPES[w.lower()]}) AS {quote_ident(w)}" for w in written])
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        cur.execute(f"CREATE VIEW {table_sql(into)} AS SELECT {placeholder_items} WHERE false")
+        return [(str(r[0]), str(r[1])) for r in
+                cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()]
+    except duckdb.Error:
+        return None
+    finally:
+        cur.execute("ROLLBACK")
+
+
+class Placeholder:
+    """The empty table a first run makes (``make``), dropped again if the run fails before it writes the table
+    (the table is then as it was: none); left to the run's own CREATE OR REPLACE otherwise."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.into: str | None = None
+        self.oid: int | None = None
+
+    def make(self, into: str, source: str, kept: Sequence[str], written: Sequence[str]) -> bool:
+        """Make ``into`` an empty table of the columns the run writes (``kept`` source columns, or all of them,
+        then ``written``), committed so that the source, read on a cursor of its own, finds it; False when the
+        source cannot be read even so (it reads a column the table will not have)."""
+        cur = pysource.cursor(self.con, source)
+        try:
+            cols = _source_columns(cur, into, source, kept, written)
+            if cols is None:
+                return False
+            low = {w.lower() for w in written}
+            types = {c.lower(): (c, t) for c, t in cols}
+            keep = [types[k.lower()] for k in kept if k.lower() in types] if kept else cols
+            # the types as DuckDB's DESCRIBE writes them (an ENUM's values quoted by it)
+            placeholder_cols = ", ".join([f"{quote_ident(c)} {t}" for c, t in keep if c.lower() not in low] + [
+                f"{quote_ident(w)} {SCORE_TYPES[w.lower()]}" for w in written])
+            cur.execute(f"CREATE TABLE {table_sql(into)} ({placeholder_cols})")
+            self.into, self.oid = into, table_oid(cur, into)
+            return True
+        finally:
+            cur.close()
+
+    def __enter__(self) -> Placeholder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is None or self.into is None or self.oid is None:
+            return
+        cur = self.con.cursor()
+        try:
+            # only the table made here: a run that wrote it (CREATE OR REPLACE) gave it a new id
+            if table_oid(cur, self.into) == self.oid:
+                cur.execute(f"DROP TABLE {table_sql(self.into)}")
+        except duckdb.Error:
+            pass  # the run's own error says what went wrong; an empty table left is appended to by the next run
+        finally:
+            cur.close()
