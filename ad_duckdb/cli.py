@@ -32,6 +32,7 @@ from . import (
     api,
     attachedmodels,
     attachfiles,
+    batchdrift,
     budgetshare,
     categorical,
     costs,
@@ -2586,6 +2587,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
         lm = api.registry(con).get(model)
+        batchdrift.unsaid(lm)
         cost = explaincost.note(lm, min(matching, limit), False, "a smaller --limit or a narrower --where shortens it")
         if cost:
             _note(cost)
