@@ -5,10 +5,10 @@ leaves the bare name meaning the older one)."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import test_msgs2_words
 from click.testing import CliRunner
 from test_msgs2_words import _cli, _python
 
@@ -19,19 +19,7 @@ from ad_duckdb.exceptions import AdDuckDBWarning
 
 from conftest import FAST
 
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Model m (one version) on t (x, y, lab)."""
-    path = str(tmp_path_factory.mktemp("msgs3") / "w.duckdb")
-    con = ad_duckdb.connect(path)
-    try:
-        con.execute("CREATE TABLE t AS SELECT (range % 37)::DOUBLE AS x, (range * 7 % 13)::DOUBLE AS y, "
-                    "(range % 50 = 0)::INTEGER AS lab FROM range(1000)")
-        ad_duckdb.train(con, "m", "t", features=["x", "y"], where="lab = 0", **FAST)
-    finally:
-        con.close()
-    yield path
+db = test_msgs2_words.db  # model m (two versions) on t (x, y, lab)
 
 
 def test_a_filter_starting_with_where_in_the_callers_spelling(db: str) -> None:
