@@ -425,7 +425,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
             # Why said: "3 a day" on rows of business hours is 3 in those hours, which a reader of "a day" may not
             # take it for; by hour it would count an hour of rows
             on += (f" (its rows fall at {alarmspan.hours_text(held_by.hours)} of each day: a day is a day of rows, so "
-                   f"its alarms come in those hours; {optionwords.opt('per_hour')} counts by hour of rows)")
+                   f"its alarms come in those hours; {optionwords.stored('per_hour')} counts by hour of rows)")
         if held_by is not None and held_by.weekends_unknown:
             on += f" ({weekends_unknown()})"
     on += f"); target {want.said()}: flags {k} of {n} rows"

@@ -113,4 +113,4 @@ def assumed(column: str, sql_type: str, zone_name: str | None, stored: str | Non
     if stored is not None:
         return f"days in {zone_name}, {column}'s times read as {stored} wall-clock times"
     return (f"days in {zone_name}, {column}'s TIMESTAMP times taken as UTC; if they are {zone_name} wall-clock "
-            f"times, say so with {optionwords.opt('timestamps_in', zone_name)}")
+            f"times, say so with {optionwords.stored('timestamps_in', zone_name)}")

@@ -129,7 +129,6 @@ from .sqltext import (
     table_sql,
 )
 from .store import ModelRecord
-from .thresholdcmd import in_words
 from .totalsrow import ScoredTop, TotalsWatch, empty_rows_filter, warn_empty_rows, warn_totals_row
 from .udfs import register, registry, volatile_store
 
@@ -385,8 +384,9 @@ def _warn_if_not_carried(cur: duckdb.DuckDBPyConnection, name: str, version: int
         f"Model {name!r}: threshold{'s' if len(lost) > 1 else ''} {shown} not carried to {name}@{version}: the versions "
         f"holding {'them' if len(lost) > 1 else 'it'} were dropped while it trained. Set "
         f"{'them' if len(lost) > 1 else 'it'} again if queries still name {'them' if len(lost) > 1 else 'it'}: "
-        + in_words(f"ad_duckdb.set_threshold(con, {name!r}, ...).", f"ad-duckdb threshold {db} {shlex.quote(name)} "
-                   f"{shlex.quote(sorted(lost)[0])} --method METHOD."))
+        + optionwords.either(f"ad_duckdb.set_threshold(con, '{name}@{version}', ...).",
+                             f"ad-duckdb threshold {db} {shlex.quote(f'{name}@{version}')} "
+                             f"{shlex.quote(sorted(lost)[0])} --method METHOD."))
 
 
 def _lib_versions() -> dict[str, Any]:
@@ -837,7 +837,7 @@ def _column_names(what: str, arg: str, flag: str, value: Any) -> list[str] | Non
     except TypeError:
         names = None
     if names is None or not all(isinstance(n, str) for n in names):
-        raise BadInputError(f"{what}: {arg}= (CLI: {flag}) takes a column name or a list of column names, e.g. "
+        raise BadInputError(f"{what}: {optionwords.either(f'{arg}=', f'{flag} COLUMN')} takes a column name or a list of column names, e.g. "
                             f"['transaction_id', 'amount']; got {value!r}.")
     return names
 
@@ -1091,6 +1091,7 @@ def written_beside(explain: bool, imputed: bool, model_column: bool) -> list[str
     return [*explained_columns(explain, imputed), *([MODEL_COLUMN] if model_column else [])]
 
 
+@interrupts.said_as_interrupt("score")
 @attachedmodels.names_the_file
 @indexcols.keeps_index
 def score(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from .exceptions import ModelNotFoundError
+from .optionwords import either
 from .sqltext import quote_ident
 
 # what the functions' own error says in general, replaced by the file's name where one is found (udfs.Registry.get)
@@ -60,9 +62,11 @@ def python_hint(con: Any, model: str) -> str:
     file = f"{name}.onnx"
     return (f"{name!r} is stored in the attached database {database!r} ({path}), but ad_duckdb uses the models of the "
             f"connection's own database only: use it through a connection to that file, ad_duckdb.connect({path!r}), "
-            f"or copy it into this database: ad_duckdb.export_model(ad_duckdb.connect({path!r}, read_only=True), "
-            f"{name!r}, {file!r}); then ad_duckdb.import_model(con, {file!r}) (CLI: ad-duckdb export, then "
-            "ad-duckdb import).")
+            "or copy it into this database: " + either(
+                f"ad_duckdb.export_model(ad_duckdb.connect({path!r}, read_only=True), {name!r}, {file!r}); then "
+                f"ad_duckdb.import_model(con, {file!r}).",
+                f"ad-duckdb export {shlex.quote(path)} {shlex.quote(name)} {shlex.quote(file)}, then ad-duckdb import DB "
+                f"{shlex.quote(file)}."))
 
 
 @contextmanager

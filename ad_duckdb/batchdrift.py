@@ -12,6 +12,8 @@ medians are taken only of a batch most of whose rows score beyond what 1 in 100 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -62,12 +64,33 @@ def check(model: Any, X: np.ndarray, scores: np.ndarray, func: str) -> None:
     share = float(np.count_nonzero(scores > limit)) / len(scores)
     from . import notes
 
+    text = _text(model, func, moved, share, len(scores), limit)
     try:
-        notes.warn(_text(model, func, moved, share, len(scores), limit))
+        notes.warn(text)
     except AdDuckDBWarning:
         # warnings made errors (python -W error, pytest's filterwarnings): the rows scored, and a note of where they
-        # lie must not fail the query that scored them (a test of synthetic rows outside every range did)
-        pass
+        # lie must not fail the query that scored them (a test of synthetic rows outside every range did); nor go
+        # unsaid, which left every row flagged with no word of why: shown as a warning filtered "always" would be
+        notes.show(text)
+
+
+def unsaid(model: Any) -> None:
+    """No batch note of ``model``'s columns until ``Registry.new_statement`` (explain: its rows are the ones a
+    ``--where`` picked, often the flagged ones, and each row's lines name its values against their training range)."""
+    model.said.update((f.name, MOVED) for f in model.rec.features)
+
+
+@contextmanager
+def once_for_both(a: Any, b: Any) -> Iterator[None]:
+    """Within it, a column noted by version ``a`` or ``b`` is noted once for both (compare scores every row with
+    each, and each said the same column's note); afterwards each holds both's notes as said."""
+    own = b.said
+    b.said = a.said
+    try:
+        yield
+    finally:
+        own.update(a.said)
+        b.said = own
 
 
 _BOUNDS: weakref.WeakKeyDictionary[Any, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()

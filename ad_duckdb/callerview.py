@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import duckdb
@@ -72,6 +72,13 @@ def _scanned(cur: duckdb.DuckDBPyConnection, from_item: str) -> set[str] | None:
 def temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) -> list[str]:
     """The names ``SELECT * FROM from_item`` reads that DuckDB would find among the caller's TEMP objects
     ``temp`` (lower case) before any table of the database: unqualified, ``main.x`` or ``temp.x``."""
+    return _refs(cur, from_item, lambda catalog, schema, name: name in temp and (
+        catalog == "temp" or (not catalog and (schema in ("", "main") or schema == "temp"))))
+
+
+def _refs(cur: duckdb.DuckDBPyConnection, from_item: str, keep: Callable[[str, str, str], bool]) -> list[str]:
+    """The table names ``SELECT * FROM from_item`` reads, other than its CTEs', for which ``keep(catalog, schema,
+    name)`` (lower case; empty where not written) holds."""
     out: list[str] = []
 
     def walk(node: Any, ctes: frozenset[str]) -> None:
@@ -85,8 +92,7 @@ def temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) ->
         if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
             catalog, schema = (node.get("catalog_name") or "").lower(), (node.get("schema_name") or "").lower()
             name = node["table_name"].lower()
-            if name in temp and not (not catalog and not schema and name in ctes) and (
-                    catalog == "temp" or (not catalog and (schema in ("", "main") or schema == "temp"))):
+            if not (not catalog and not schema and name in ctes) and keep(catalog, schema, name):
                 out.append(node["table_name"])
         entries = (node.get("cte_map") or {}).get("map") if isinstance(node.get("cte_map"), dict) else None
         if entries:
@@ -105,6 +111,58 @@ def temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) ->
     parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
     walk(parsed.get("statements", []), frozenset())
     return out
+
+
+def _path(caller: Any, db: str, schema: str, path: str) -> list[tuple[str, str]]:
+    """The (database, schema) pairs the caller's connection looks an unqualified name up in, in order: its
+    search_path's entries (``analytics``, a schema of the current database or a database's main schema;
+    ``lake.analytics``), then its current schema."""
+    schemas = {(str(d).lower(), str(n).lower()) for d, n in _caller_rows(
+        caller, "SELECT database_name, schema_name FROM duckdb_schemas()") or []}
+    out: list[tuple[str, str]] = []
+    for entry in (e.strip() for e in path.split(",") if e.strip()):
+        parts = [p.strip().strip('"') for p in entry.split(".")]
+        if len(parts) == 2:
+            out.append((parts[0], parts[1]))
+        elif (db.lower(), parts[0].lower()) in schemas:
+            out.append((db, parts[0]))
+        else:
+            out.append((parts[0], "main"))
+    return [*out, (db, schema)]
+
+
+def follow_caller(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str) -> None:
+    """Make ``cur`` read, for each unqualified table name of ``from_item``, the table or view the caller's
+    connection reads after its ``USE analytics`` or ``SET search_path``: a TEMP view of ``cur`` of that name over
+    it (gone with the cursor). Nothing where the two look names up alike, or the caller finds no such table there.
+
+    Why a view of the cursor's, not the cursor moved to the caller's schema: the model store's tables are named
+    without a schema, and a cursor in analytics created and wrote ad_models there, where no other connection looks;
+    and not the source rewritten: a query's names (``SELECT * FROM t WHERE ...``) are found by DuckDB's parser."""
+    if caller is None or caller is cur:
+        return
+    theirs = _caller_rows(caller, _STATE)
+    ours = cur.execute(_STATE).fetchall()[0]
+    if not theirs or theirs[0] == ours:
+        return
+    db, schema, path = (str(v) for v in theirs[0])
+    try:
+        names = sorted({n.lower() for n in _refs(cur, from_item, lambda catalog, schema_, _n: not catalog and not schema_)})
+    except (duckdb.Error, ValueError, KeyError):
+        return
+    if not names:
+        return
+    held = _caller_rows(caller, "SELECT database_name, schema_name, lower(table_name) FROM duckdb_tables() WHERE NOT "
+                                "temporary UNION ALL SELECT database_name, schema_name, lower(view_name) FROM "
+                                "duckdb_views() WHERE NOT temporary AND NOT internal") or []
+    where = {(str(d).lower(), str(n).lower(), str(t)) for d, n, t in held}
+    order = _path(caller, db, schema, path)
+    for name in names:
+        found = next(((d, n) for d, n in order if (d.lower(), n.lower(), name) in where), None)
+        if found is None or (found[0].lower(), found[1].lower()) == (str(ours[0]).lower(), str(ours[1]).lower()):
+            continue
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS SELECT * FROM "
+                    f"{quote_ident(found[0])}.{quote_ident(found[1])}.{quote_ident(name)}")
 
 
 # A view's query in the CREATE statement duckdb_views() keeps

@@ -32,6 +32,7 @@ from . import (
     api,
     attachedmodels,
     attachfiles,
+    batchdrift,
     budgetshare,
     categorical,
     costs,
@@ -1852,7 +1853,7 @@ def show(db: str, model: str, out_format: str) -> None:
             if (optimistic := training_rows_note(t)) is not None and not _NOTES_IGNORED:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
             if t.method == alarmrate.METHOD:  # its statement (rows, period, rate achieved) is cut off in the table
-                click.echo(f"threshold {t.name!r} chosen on {t.chosen_on}")
+                click.echo(f"threshold {t.name!r} chosen on {optionwords.said_stored(t.chosen_on or '')}")
         click.echo("")
         m = {k: v for k, v in rec.metrics.items() if k not in ("score_quantiles", RANKS)}  # lists too long to show
         sizes = _code_sizes_of(rec.params or {})
@@ -2588,6 +2589,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
         lm = api.registry(con).get(model)
+        batchdrift.unsaid(lm)
         cost = explaincost.note(lm, min(matching, limit), False, "a smaller --limit or a narrower --where shortens it")
         if cost:
             _note(cost)
@@ -3297,7 +3299,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                   f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
                   "sample of as many; label more anomalies before relying on it.")
         if th.method == alarmrate.METHOD:  # what it flags on those rows: in chosen_on after the rows
-            click.echo(f"chosen on {th.chosen_on}", err=out_format == "json")
+            click.echo(f"chosen on {optionwords.said_stored(th.chosen_on or '')}", err=out_format == "json")
         if confident and out_format == "table":
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident or the cost note, if any

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import notes
 from .features import is_integer_type
+from .optionwords import either
 from .sqltext import sql_name
 
 # Words of a column name that say its integers name kinds rather than measure something
@@ -77,6 +78,6 @@ def warn_category_codes(model: str, features: Sequence[str], types: Mapping[str,
         "beside the rows of nearby codes. If its codes name kinds (a type, a channel, a status), train on one 0/1 "
         f"column per code instead, and score with the same query: SELECT *, {one_hot_sql(col, codes)} FROM "
         f"{source_item}, with its 0/1 columns as features in place of {sql_name(col)}"
-        + (f" (CLI: {keep} and -f for each)." if keep else ".")
+        + (either(".", f" ({keep} and -f for each).") if keep else ".")
         + " If its codes are ordered (a level, a grade), this note does not apply."
     )

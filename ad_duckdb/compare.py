@@ -5,6 +5,7 @@ ranks the anomalies better, and whether the difference is more than chance (DeLo
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
+from . import batchdrift, interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -352,7 +353,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         and flagged rows (``score > value``, as ``is_anomaly_at``), and the rows both flag; the overlap of the two
         top-``top`` lists and the rank correlation of all scores.
     """
-    with interrupts.raised_as_interrupt("compare_versions", a, b):
+    with interrupts.raised_as_interrupt("compare_versions", a, b), ExitStack() as within:
         if isinstance(top, bool) or not isinstance(top, int) or top < 1:
             raise OptionError(f"{optionwords.opt('top')} is how many highest-scoring rows to compare: a whole number "
                               f">= 1; got {top!r}.")
@@ -362,7 +363,9 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         # Why: the rows are scored by the SQL function anomaly_score, which a connection of duckdb.connect(...) has
         # not until registered ("Scalar Function with name anomaly_score does not exist!"); score and evaluate
         # register them themselves
-        registry(con)
+        reg = registry(con)
+        # each version scores every row: a column that moved is said once, not once by each
+        within.enter_context(batchdrift.once_for_both(reg.get(rec_a.ref), reg.get(rec_b.ref)))
         # a DataFrame or Arrow table of the caller's is read by its variable's name, as train and score read it
         cur = pysource.cursor(con, source, rereads=True)
         labelled: _LabelledRows | None = None

@@ -43,7 +43,7 @@ from .exceptions import (
 )
 from .filesearch import searched
 from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
-from .optionwords import opt
+from .optionwords import either, features_opt, opt
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -857,6 +857,11 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
     return None
 
 
+def _listed_features() -> str:
+    """How to list the features, in the caller's spelling."""
+    return either("features=[...]", "-f COLUMN, once per column")
+
+
 def cli_feature_flags(names: Sequence[str]) -> str:
     """``-f a -f 'b c'``: the command-line options that name these features (quoted for a shell)."""
     return " ".join(f"-f {shlex.quote(n)}" for n in names)
@@ -1113,8 +1118,8 @@ def default_features(
         raise BadInputError(
             f"Model {model!r}: the numeric columns of {source!r} are scores ({listing([repr(n) for n in scores])}, as "
             "score(into=) writes them), which describe a model's verdict rather than the rows, so no feature is left by "
-            f"default. Train on the columns that were scored, or name the columns to train on: features={scores[:1]!r} "
-            f"(CLI: {cli_feature_flags(scores[:1])})."
+            f"default. Train on the columns that were scored, or name the columns to train on: "
+            f"{features_opt(scores[:1])}."
         )
     if scores:
         from .scorecols import earlier_scores
@@ -1129,7 +1134,7 @@ def default_features(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in scores])} of {source!r}, {what}, "
             f"{'is' if len(scores) == 1 else 'are'} left out: a model trained on {it} reads the answer (a label or "
             f"an old model's verdict) rather than the rows, and rows without {it} cannot be scored. To train on {it} "
-            "anyway, list the features (CLI: -f COLUMN, once per column).",
+            f"anyway, list the features ({_listed_features()}).",
         )
     if not keep:
         first = (ids + parts)[0][0]
@@ -1140,8 +1145,7 @@ def default_features(
             f"Model {model!r}: {numbers}every numeric column of {source!r} looks like an id "
             f"({listing([f'{n!r}: {w}' for n, w in ids + parts])}), "
             "and an id tells rows apart rather than describing them, so no feature is left by default. Name the "
-            f"columns to train on: features=[...] (CLI: -f COLUMN, once per column), e.g. features={[first]!r} "
-            f"(CLI: {cli_feature_flags([first])}) if it is a measurement after all."
+            f"columns to train on ({_listed_features()}), e.g. {features_opt([first])} if it is a measurement after all."
         )
     pinned = _pinned_by_filter(columns, X, keep, where)
     if pinned and len(pinned) < len(keep):
@@ -1151,7 +1155,7 @@ def default_features(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in names])}, which where={where!r} "
             f"holds at one value in every training row, {'is' if len(names) == 1 else 'are'} left out: a column the "
             "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
-            "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
+            f"other value. To train on it anyway, list the features ({_listed_features()}).",
         )
     from .otherfeatures import drop_unusable
 
@@ -1173,7 +1177,7 @@ def default_features(
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
             f"answer, and evaluate with {opt('label', n)} refuses it. If it is the label, train "
             f"on the normal rows ({opt('where', normal, py=py_text(normal))}; that leaves it out) or "
-            "name the features (CLI: -f COLUMN, once per column).",
+            f"name the features ({_listed_features()}).",
         )
     # a key DuckDB reads as text (month=01, region=EU) is a key all the same: said with the others, not offered as
     # text of numbers to read with TRY_CAST, which made next month's folder a feature's new value after all
@@ -1182,8 +1186,7 @@ def default_features(
     if parts or text_keys:
         keys = parts + text_keys
         example = [parts[0][0], *(n for n, _ in kept)] if parts else []
-        anyway = (f" To train on it anyway, list the features: features={example[:_LISTED]!r} (CLI: "
-                  f"{cli_feature_flags(example[:_LISTED])})." if parts else "")
+        anyway = (f" To train on it anyway, list the features: {features_opt(example[:_LISTED])}." if parts else "")
         notes.warn(
             f"Model {model!r}: no features given, so the hive partition key"
             f"{'s' if len(keys) > 1 else ''} {listing([f'{n!r} ({w})' for n, w in keys])} of {source!r} "
@@ -1193,10 +1196,10 @@ def default_features(
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
         if len(example) <= _LISTED:
-            listed = f"features={example!r} (CLI: {cli_feature_flags(example)})"
+            listed = features_opt(example)
         else:  # a wide table's every name, three times over, buried the note
-            listed = (f"features={example[:4]!r}"[:-1] + f", ...] with the {len(kept)} above (CLI: "
-                      f"{cli_feature_flags(example[:4])} ...)")
+            listed = either(f"features={example[:4]!r}"[:-1] + f", ...] with the {len(kept)} above",
+                            f"{cli_feature_flags(example[:4])} ... with the {len(kept)} above")
         notes.warn(
             f"Model {model!r}: no features given, so it trains on every numeric column of {source!r} but the id-like "
             f"{listing([f'{n!r} ({w})' for n, w in ids])}: an id tells rows apart rather than describing them, and new "
@@ -1393,8 +1396,8 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     src = _from_item(source)
     exprs = ", ".join(chosen.values())
     # The query comes last, with nothing after it, so that it can be copied as it stands.
-    named = (f" A text column of a few values such as {words!r} is a feature as it is when named: features=[..., "
-             f"{words!r}] (CLI: -f {shell_word(words)}), read as its categories (README, \"Text columns as features\")."
+    named = (f" A text column of a few values such as {words!r} is a feature as it is when named: "
+             f"{either(f'features=[..., {words!r}]', f'-f {shell_word(words)}')}, read as its categories (README, \"Text columns as features\")."
              if words else "")
     return (f"{named} To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
             f"({'; '.join(meaning[k] for k in chosen)}), and score with the same query, e.g. "
@@ -1435,9 +1438,10 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     pandas_and = _pandas_and_hint(where, e)
     if pandas_and:  # DuckDB's eleven lines of the integer '&' it has buried the one fix
         words = words.split("\n")[0].strip().rstrip(".")
+    filtered = f" ({opt('where', where)})" if where else ""
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
         f"{f'{who}: c' if who else 'C'}annot read {what or f'features {list(names)}'} from {source!r}"
-        f"{f' (where={where!r})' if where else ''}: "
+        f"{filtered}: "
                         + (f"{fix}. ({said(str(e))}.)" if fix else f"{words}.") + _quoted_text_hint(where, e)
                         + pandas_and) from e
 
@@ -1731,8 +1735,8 @@ def fit_specs(
                 f"AutoEncoderDetector.fit: {which} has no finite value (all NaN or "
                 f"infinite); drop it from X before fitting: {_drop_from_x(names[j], j, frame)}." if arr else
                 f"Model {model!r}: column {names[j]!r} has no finite value in {source!r} (all NULL, NaN or "
-                "infinite); leave it out by listing the columns to train on: features=[...] (CLI: -f COLUMN, once "
-                "per column).",
+                "infinite); leave it out by listing the columns to train on "
+                f"({_listed_features()}).",
                 [names[j]], list(names),
             )
         big = float(np.max(np.abs(finite)))

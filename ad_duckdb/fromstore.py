@@ -15,6 +15,7 @@ import numpy as np
 from . import categorical
 from .exceptions import ThresholdNotFoundError
 from .features import did_you_mean
+from .optionwords import either
 from .retrain import stored_options
 from .store import ModelRecord
 from .trainer import TrainParams
@@ -82,8 +83,8 @@ def _no_threshold(rec: ModelRecord, model: str, name: str) -> ThresholdNotFoundE
     pick = f" Pass one of them: from_store(con, {model!r}, threshold={stored[0].name!r})." if stored else ""
     # Why not after a guess: 'C10' is a typo of 'c10', and storing it would make a second cut beside it
     store = "" if guess else (
-        f" Or store it on this version: ad_duckdb.set_threshold(con, {rec.ref!r}, {name!r}, METHOD, ...) (CLI: "
-        f"ad-duckdb threshold DB {rec.ref} {shlex.quote(name)} --method METHOD ...).")
+        " Or store it on this version: " + either(f"ad_duckdb.set_threshold(con, {rec.ref!r}, {name!r}, METHOD, ...).",
+                                                   f"ad-duckdb threshold DB {rec.ref} {shlex.quote(name)} --method METHOD."))
     return ThresholdNotFoundError(
         f"Model {rec.ref!r} has no threshold {name!r}; its thresholds are: {known}.{guess}{pick}{store}")
 

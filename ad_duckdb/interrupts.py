@@ -7,12 +7,14 @@ it (``con.cursor()``), which it does not reach; those ran on until DuckDB notice
 """
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -198,11 +200,33 @@ def raised_as_interrupt(call: str, *models: str) -> Iterator[None]:
     the UDF: KeyboardInterrupt" (read as a wrong query) or "RuntimeError: Query interrupted"; code that catches
     KeyboardInterrupt missed it. Each write is one transaction, so nothing half-written is left, which the message
     says."""
+    named = [m for m in models if isinstance(m, str)]
+    with_what = f" with {', '.join(repr(m) for m in named)}" if named else ""
     try:
         yield
+    except KeyboardInterrupt as e:
+        # Python's own, bare: the Ctrl-C landed before DuckDB ran (the call's checks, a model's load); said as the
+        # one that lands mid-query is, not as a bare KeyboardInterrupt that says nothing of what was kept
+        if e.args:
+            raise
+        raise as_interrupt(f"ad_duckdb.{call}{with_what}") from e
     except (RuntimeError, duckdb.Error) as e:
         if not signalled(e):
             raise
-        named = [m for m in models if isinstance(m, str)]
-        with_what = f" with {', '.join(repr(m) for m in named)}" if named else ""
         raise as_interrupt(f"ad_duckdb.{call}{with_what}") from e
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def said_as_interrupt(call: str) -> Callable[[F], F]:
+    """``raised_as_interrupt(call, model)`` around the whole of a function of the Python API called as
+    ``fn(con, model, ...)``: from its first line, so a Ctrl-C in its checks before the body's own ``with`` is said
+    the same way."""
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(con: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+            with raised_as_interrupt(call, model):
+                return fn(con, model, *args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return wrap

@@ -18,7 +18,7 @@ from .callerview import base_tables, check_same_home, check_same_tables
 from .catalognames import dotted_target
 from .exceptions import BadInputError, OptionError, SourceNotFoundError
 from .features import MODEL_COLUMN, SCORE_COLUMNS
-from .optionwords import opt
+from .optionwords import either, opt
 from .sqltext import (
     is_query,
     name_parts,
@@ -279,8 +279,8 @@ def _check_not_a_file(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> N
     copy = f"COPY {sql_name(stem)} TO {quote_literal(s)}"
     raise OptionError(
         f"Cannot write the {what} to {s!r}: {s!r} is a file name, and {opt('into')} names a table of the "
-        f"database. Write the {what} to a table, e.g. {opt('into', stem)}, then the table to the file: {copy} (CLI: "
-        f"ad-duckdb sql DB {shell_word(copy)})."
+        f"database. Write the {what} to a table, e.g. {opt('into', stem)}, then the table to the file: "
+        f"{_run_sql(copy)}."
     )
 
 
@@ -446,7 +446,7 @@ def _renamed_upstream(into: str, source: str, lacked: Sequence[str], extra: Sequ
            f"name, as SOURCE: SELECT * RENAME ({renames}) FROM {shown}")
     if paired:
         alter = f"ALTER TABLE {_table_named(into)} RENAME COLUMN {sql_name(lacked[0])} TO {sql_name(extra[0])}"
-        fix += f"; or rename the table's column: {alter} (CLI: ad-duckdb sql DB --write {shell_word(alter)})"
+        fix += f"; or rename the table's column: {_run_sql(alter, write=True)}"
     return fix
 
 
@@ -581,8 +581,8 @@ def guarded(expr: str, column: str, held_type_sql: str, new_type_sql: str, into:
     # casting in the source is a fix only where the value fits, rounded
     cast = (f"; or, if the {h} value is what you want, cast the column in the source (SELECT CAST({sql_name(column)} "
             f"AS {h}) AS {sql_name(column)}, ...)" if whole else "")
-    tail = (f". No row was added. Widen the table's column first: {alter} (CLI: ad-duckdb sql DB --write "
-            f"{shell_word(alter)}){cast}; or write another table ({opt('into')}).")
+    tail = (f". No row was added. Widen the table's column first: "
+            f"{_run_sql(alter, write=True)}{cast}; or write another table ({opt('into')}).")
     said = (f"CASE WHEN {stored} IS NULL THEN ' is beyond the range of {h}' ELSE ' would be stored as ' || "
             f"{stored}::VARCHAR END")
     return (f"CASE WHEN {lost} THEN error({quote_literal(head)} || {expr}::VARCHAR || {said} || "
@@ -691,7 +691,7 @@ def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str
         "table's type, which between these either DuckDB does not do on its own or can fail or drop digits: the "
         "value would change (numbers as text sort as text, digits after the point cut off) or fail the whole append "
         "once every row is scored (a number beyond the column's range). "
-        f"Widen the table's column first: {alters} (CLI: ad-duckdb sql DB --write {shell_word(alters)}){cast}; or "
+        f"Widen the table's column first: {_run_sql(alters, write=True)}{cast}; or "
         f"write another table ({opt('into')}), or overwrite this one ({opt('replace', True)})."
     )
 
@@ -718,3 +718,9 @@ def first_append_error(into: str, source: str, model: str, e: BaseException) -> 
         f"scores). Read only those columns of {into!r} in the source, or start the job with a run whose source "
         f"does not read it (the rows so far), e.g. {start}, then let the job run."
     ) from e
+
+
+def _run_sql(sql: str, write: bool = False) -> str:
+    """A statement to run, as the caller runs one: the SQL itself from Python, ``ad-duckdb sql DB '...'`` (with
+    ``--write`` for a change) from the command line."""
+    return either(sql, f"ad-duckdb sql DB{' --write' if write else ''} {shell_word(sql)}")

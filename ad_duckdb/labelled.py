@@ -71,7 +71,6 @@ from .sqltext import (
     where_sql,
 )
 from .store import ModelRecord, Threshold
-from .thresholdcmd import in_words
 from .udfs import refresh, registry
 
 
@@ -216,17 +215,18 @@ def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_re
                          f"is_anomaly_at({name!r}, {t.name!r}, ...)" for t in mine)
     example = next((t for t in mine if t.name != "default"), mine[0])
     own = f"{example.name}_{example.method}"
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), name, own, "--method",
+    # Why the new version, not the name: a retrain staged (promote=False) leaves the name meaning the older one,
+    # on which the cut would be stored
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), new_ref, own, "--method",
                                             example.method))
+    call = f"ad_duckdb.set_threshold(con, {new_ref!r}, {own!r}, {example.method!r}, ...)"
     default = (f"; for 'default', train with the share it should flag, {optionwords.opt('contamination')}"
                if any(t.name == "default" for t in mine) else "")
     notes.warn(
         f"Threshold{'s' if many else ''} {listed} of {ref} {'are' if many else 'is'} not carried to {new_ref}: "
         f"every training sets its own under {'these names' if many else 'this name'}, so {calls} now flag{'' if many else 's'} by the "
         f"training scores of {new_ref}. To keep a cut of yours, store it under a name of your own, which later "
-        f"retrains carry: "
-        f"{in_words(f'ad_duckdb.set_threshold(con, {name!r}, {own!r}, {example.method!r}, ...)', f'{cli} ...')}"
-        f"{default}.")
+        f"retrains carry: {optionwords.either(call, cli + ' ...')}{default}.")
 
 
 def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: str | None = None,
@@ -238,14 +238,15 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
     method = method or t.method
     on = (t.chosen_on or "").partition("; ")[0]  # the rows and label; a later note about training rows is not needed
     where = origin or (f"chosen on {on}" if on else "")
-    name = ref.rpartition("@")[0]
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), name, t.name, "--method", method))
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), new_ref, t.name, "--method",
+                                            method))
+    call = f"ad_duckdb.set_threshold(con, {new_ref!r}, {t.name!r}, {method!r}, source=..., label=...)"
     notes.warn(
         f"Threshold {t.name!r} ({method}{f', {where}' if where else ''}) is carried to {new_ref} at the same "
         f"point of its training scores, not chosen again on its labels: the older ad_duckdb that stored it on {ref} "
         f"kept no record of its goal. Choose it again on labelled rows: "
-        f"{in_words(f'ad_duckdb.set_threshold(con, {name!r}, {t.name!r}, {method!r}, source=..., label=...)', f'{cli} --source ... --label ...')}"
-        "; later retrains then choose it again themselves.")
+        f"{optionwords.either(call, cli + ' --source ... --label ...')}; later retrains then choose it again "
+        "themselves.")
 
 
 def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
@@ -374,8 +375,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         normal = f"where='{col} = 0'" if '"' in col else f'where="{col} = 0"'
         raise BadInputError(
             f"Model {lm.ref!r}: label column {label!r} is one of its features, so its scores read the answer. Evaluate "
-            f"a model trained without it: features= leaving out {label!r} (CLI: -f for each other column), or, on the "
-            f"normal rows, {normal} without features= (which leaves the label out)."
+            f"a model trained without it: {optionwords.either('features= leaving out', '-f for each column but')} "
+            f"{label!r}, or, on the normal rows, {optionwords.opt('where', f'{col} = 0', py=normal[6:])} without "
+            f"{optionwords.either('features=', '-f')} (which leaves the label out)."
         )
     cur = pysource.cursor(con, source)
     try:
@@ -1341,7 +1343,7 @@ def _inverted_labels(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y
                 f"labelled 1 no better than chance, and inverting label column {label!r} would make it "
                 f"{1 - auc:.3f}, no better. These anomalies are not what {lm.ref} finds odd in its features "
                 f"({', '.join(lm.feature_names)}): add the columns that tell them apart, or train on rows known "
-                f"normal (where=).")
+                f"normal ({optionwords.opt('where')}).")
     return (f"AUC-ROC {auc:.3f} (95% interval {lo:.3f}-{hi:.3f}) is below 0.5: {lm.ref} scores the rows labelled 0 "
             f"above those labelled 1. Is label column {label!r} inverted? It must be 1 for an anomaly; if 1 marks "
             f"normal rows, pass ({quote_ident(label)} = 0)::INTEGER AS is_anomaly from a query "

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import costs, intervals, smallpaired, workfolder
+from . import costs, intervals, optionwords, smallpaired, workfolder
 from .plottext import drawable, wrapped
 from .savefile import write_whole
 from .sqltext import cut
@@ -314,8 +314,8 @@ class Costs:
         out.append(row("(lowest cost)", value_text(b["value"]), b["missed"], b["alarms"], b["cost_per_row"], b))
         out.append(row("(flag no row)", "-", anomalies, 0, self.flag_none, None))
         # Why said: labelled rows are often richer in anomalies than the traffic a threshold will see
-        share = ("at these rows' share of anomalies, which live traffic may not have (anomaly_share=, CLI: "
-                 "--anomaly-share, weighs them to its own)" if p.anomaly_share is None else
+        share = ("at these rows' share of anomalies, which live traffic may not have "
+                 f"({optionwords.opt('anomaly_share')} weighs them to its own)" if p.anomaly_share is None else
                  f"missed and false alarms counted here, weighed to anomalies {costs.stated_share(p.anomaly_share)} of rows")
         cheaper = "; flagging no row costs less than any cut" if self.flag_none < b["cost_per_row"] else ""
         # Why not "the cut min_cost stores": it refuses rows without a normal one, where no false alarm is counted

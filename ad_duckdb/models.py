@@ -16,8 +16,8 @@ import duckdb
 from . import attachedmodels, budgetshare, damagedfile, damagedstore, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
+from .optionwords import either, opt
 from .store import ModelRecord
-from .thresholdcmd import in_words
 from .udfs import refresh
 
 
@@ -362,7 +362,7 @@ def import_checks(rec: ModelRecord, origin: str, name: str | None = None) -> Non
         raise OptionError(
             f"{origin!r} holds model {rec.name!r} (exported by an older ad_duckdb, which allowed names ending "
             f"in '.onnx'), a name no model may have now: register(models=...) and the dbt plugin's 'models' read it "
-            f"as the path of an exported file. Import it under another name: name={new!r} (CLI: --name {new})."
+            f"as the path of an exported file. Import it under another name: {opt('name', new)}."
         )
 
 
@@ -405,7 +405,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
             also = (f"; it also has threshold{'s' if len(own) > 1 else ''} {', '.join(map(repr, own))}, set in this database, "
                     "not in the file" if own else "")
             notes.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds{also}); "
-                       f"nothing imported. Pass name= (CLI: --name) to store a copy under another name."
+                       f"nothing imported. Pass {opt('name')} to store a copy under another name."
                        + _not_what_the_name_means(cur, same, promote))
             return ModelInfo.of(same)
     finally:
@@ -423,7 +423,7 @@ def _not_what_the_name_means(cur: Any, same: ModelRecord, promote: bool) -> str:
     if current == same.version:
         return ""
     return (f" '{same.name}' means {same.name}@{current} (queries calling it do not move); to make it mean this model: "
-            f"ad_duckdb.promote(con, {same.ref!r}) (CLI: ad-duckdb promote DB {same.ref}).")
+            f"{either(f'ad_duckdb.promote(con, {same.ref!r})', f'ad-duckdb promote DB {same.ref}')}.")
 
 
 class _AlreadyStored(Exception):  # noqa: N818 (a signal that ends the save, never shown)
@@ -480,8 +480,9 @@ def warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin:
         f"{rec.name!r} now scores with {rec.ref}, imported from {origin!r} ({exported}, created "
         f"{rec.created_at:%Y-%m-%d %H:%M}), a model made before {latest}, the latest version until now: queries, "
         f"dbt runs and servers naming {rec.name!r} use it from their next registration; pin {latest!r} in queries "
-        f"that must keep it. To compare the two without that, drop it (ad_duckdb.drop_model(con, {rec.ref!r}); "
-        f"CLI: {drop}) and import it under another name instead (name={other!r}, CLI: --name {other}).")
+        f"that must keep it. To compare the two without that, drop it "
+        f"({either(f'ad_duckdb.drop_model(con, {rec.ref!r})', drop)}) and import it under another name instead "
+        f"({opt('name', other)}).")
 
 
 def warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord, before: Before | bool = True) -> None:
@@ -513,8 +514,8 @@ def warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord, before: Before | b
         f"{rec.name!r} now means {rec.ref}, which has no threshold {shown} that {old} (the latest version until now) "
         f"has: queries calling is_anomaly_at({rec.name!r}, {first!r}, ...) or anomaly_threshold({rec.name!r}, "
         f"{first!r}) fail from their next registration. On {old} they were set so: {how}. Set each on {rec.ref} "
-        f"({in_words(f'ad_duckdb.set_threshold(con, {rec.name!r}, {first!r}, {method!r}, ...)', f'{cmd} ...')}), "
-        f"or pin {old!r} in the queries that use them.")
+        f"({either(f'ad_duckdb.set_threshold(con, {rec.name!r}, {first!r}, {method!r}, ...)', f'{cmd} ...')}), or pin "
+        f"{old!r} in the queries that use them.")
 
 
 def _members(params: dict[str, Any]) -> str:
@@ -548,7 +549,7 @@ def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord) -> None:
     notes.warn(
         f"{rec.ref!r} is {_members(rec.params)}, but {old!r} was {_members(before)}: each training takes its own "
         f"options, and this one gave no code_sizes. To keep the multi-scale ensemble, train again with "
-        f"code_sizes={tuple(sizes)!r} (CLI: --code-sizes {','.join(map(str, sizes))}); pin {old!r} meanwhile.",
+        f"{opt('code_sizes', ','.join(map(str, sizes)), py=repr(tuple(sizes)))}; pin {old!r} meanwhile.",
     )
 
 

@@ -14,6 +14,7 @@ import duckdb
 from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, setmanifest, setnotes, store, thresholds
 from .connarg import check_connection
 from .exceptions import BadInputError, IntegrityError
+from .optionwords import opt
 from .store import ModelRecord
 from .udfs import refresh
 
@@ -53,7 +54,7 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
     there += [f for f in (CURRENT, setmanifest.NAME) if (out / f).exists()]
     if there and not replace:
         raise BadInputError(f"{str(out)!r} already holds {', '.join(there[:5])}"
-                            f"{' ...' if len(there) > 5 else ''}; pass replace=True (CLI: --replace) to overwrite, "
+                            f"{' ...' if len(there) > 5 else ''}; pass {opt('replace', True)} to overwrite, "
                             "or export to an empty folder.")
     earlier = _earlier_set(out) if replace else []
     mine = {f"{ref}{SUFFIX}" for ref in refs}

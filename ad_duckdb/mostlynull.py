@@ -9,13 +9,13 @@ filled with the median, which read as handled.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from . import notes
 from .metrics import share_text
+from .optionwords import features_opt, opt
 from .sqltext import sql_name
 
 # Noted from this share of the rows up: a column NULL in a third of them (a field filled only for some merchants)
@@ -86,8 +86,7 @@ def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, in
                                  if len(heavy) > 1 else "")
     has = " AND ".join(_has_value(h, (types or {}).get(h)) for h, _ in heavy)
     rows_with = f"({where}) AND {has}" if where else has
-    leave = (f"leave it out (features={others!r}; CLI: {' '.join(f'-f {shlex.quote(c)}' for c in others)}), "
-             if others else "")
+    leave = f"leave it out ({features_opt(others)}), " if others else ""
     split = (flags or {}).get(col)
     said = _split_text(split) if split is not None and lopsided(split) else ""
     fixes = "Fix it: " if said else "If its values are missing by mistake, "
@@ -95,6 +94,6 @@ def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, in
         f"Model {name!r}: {shown} is NULL or NaN in {share_text(n / rows)} of the {rows} training rows: the model "
         f"learns its range from the {rows - n} rows with a value, and scores a NULL as a typical value, so rows where "
         f"it has a value again (a feed fixed upstream) may score high on it. {said}{fixes}"
-        f"{leave}train on the rows that have it (where={rows_with!r}; CLI: --where {shlex.quote(rows_with)}), or fill "
+        f"{leave}train on the rows that have it ({opt('where', rows_with)}), or fill "
         "it upstream."
     )

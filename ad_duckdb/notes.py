@@ -36,3 +36,13 @@ def user_stacklevel() -> int:
 def warn(message: str, category: type[Warning] = AdDuckDBWarning) -> None:
     """``warnings.warn(message, category)`` at the user's line (``user_stacklevel``)."""
     warnings.warn(message, category, stacklevel=user_stacklevel())
+
+
+def show(message: str, category: type[Warning] = AdDuckDBWarning) -> None:
+    """Show ``message`` as a note filtered "always" would be (``warnings.showwarning``: stderr, or what a caller put
+    there, a recorder or a logger), at the user's line; for a note that ``warn`` raised (warnings made errors) where
+    raising would fail what it is said of."""
+    frame: FrameType = sys._getframe(1)
+    while ours(frame) and frame.f_back is not None:
+        frame = frame.f_back
+    warnings.showwarning(message, category, frame.f_code.co_filename, frame.f_lineno)

@@ -49,6 +49,45 @@ def opt(keyword: str, value: Any = None, flag: str | None = None, py: str | None
     return f"{keyword}={value:g}" if isinstance(value, float) else f"{keyword}={value!r}"
 
 
+def either(python: str, cli: str) -> str:
+    """``python`` (a call, ``ad_duckdb.set_threshold(con, ...)``) from Python and dbt, ``cli`` (a command) from the
+    command line: what to run, said once, in the caller's words."""
+    return cli if SURFACE.get() == "cli" else python
+
+
+def features_opt(names: list[str] | tuple[str, ...]) -> str:
+    """Features to train on as the caller names them: ``features=['a', 'b c']``, or ``-f a -f 'b c'``."""
+    return either(f"features={list(names)!r}", " ".join(f"-f {shell_word(n) if not _PLAIN.fullmatch(n) else n}"
+                                                        for n in names))
+
+
+def stored(keyword: str, value: Any = None, flag: str | None = None) -> str:
+    """An option in text stored in the database (a threshold's ``chosen_on``), which any surface reads later:
+    ``timestamps_in='Europe/Paris' (CLI: --timestamps-in Europe/Paris)``, whose aside dbt's reader drops
+    (``without_cli``). Why not ``opt``: the caller that stored it is not the one that reads it; a statement stored
+    from Python named ``timestamps_in=`` alone to the command line's ``show`` and ``check-threshold``."""
+    spelled = []
+    for surface in ("", "cli"):
+        token = SURFACE.set(surface)
+        try:
+            spelled.append(opt(keyword, value, flag))
+        finally:
+            SURFACE.reset(token)
+    return f"{spelled[0]} ({ASIDE}{spelled[1]})"
+
+
+# ``stored``'s pair: the keyword (with its value, quoted or bare) and the command line's aside
+_STORED = re.compile(r"\b\w+=(?:'[^']*'|\"[^\"]*\"|[^\s(;,]*) \(" + ASIDE + r"([^()]*)\)")
+
+
+def said_stored(text: str) -> str:
+    """Stored text (``stored``'s pairs) for the caller who reads it: the command line's flag from the command line,
+    the keyword from Python and dbt."""
+    if SURFACE.get() == "cli":
+        return _STORED.sub(lambda m: m.group(1), text)
+    return without_cli(text)
+
+
 def opts(*keywords: str) -> str:
     """Several options as the caller spells them, e.g. ``source=, where=`` or ``--source, --where``."""
     return ", ".join(opt(k) for k in keywords)

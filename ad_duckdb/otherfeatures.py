@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import notes
-from .features import _from_item, cli_feature_flags
+from .features import _from_item
+from .optionwords import either, features_opt, opt
 from .sqltext import sql_names
 
 # Up to this many features are listed to paste; a wider table gets a query leaving the refused columns out.
@@ -45,7 +46,7 @@ def python_hint(source: str, refused: Sequence[str], chosen: Sequence[str]) -> s
         return ""
     lead = "Without features= every numeric column but id-like ones is a feature"
     if len(kept) <= LISTED:
-        return f"{lead}; to train on the others: features={kept!r} (CLI: {cli_feature_flags(kept)})."
+        return f"{lead}; to train on the others: {features_opt(kept)}."
     query = f"SELECT * EXCLUDE ({sql_names(refused)}) FROM {_from_item(source)}"
     return f"{lead}; to train on the {len(kept)} others, train on the query {query}."
 
@@ -77,10 +78,10 @@ def drop_unusable(X: np.ndarray, columns: Sequence[str], keep: list[int], keep_c
     if constant:
         every = [*(columns[j] for j in kept), *constant]
         # every feature or none: a list cut to its first few pasted trained on those alone without a word
-        cli = f"CLI: {cli_feature_flags(every)} --constant-columns keep" if len(every) <= LISTED else \
-            "CLI: -f COLUMN for each, --constant-columns keep"
+        listed = features_opt(every) if len(every) <= LISTED else either("features=[...]", "-f COLUMN for each,")
+        keeping = either(f"with {opt('constant_columns', 'keep')} ({listed})", f"({listed} {opt('constant_columns', 'keep')})")
         anyway = (" To train on a constant column anyway (any other value then scores as outside the training range), "
-                  f"name it among the features with constant_columns='keep' ({cli}).")
+                  f"name it among the features {keeping}.")
     shown = [columns[j] for j in kept]
     more = f" and {len(shown) - LISTED} more" if len(shown) > LISTED else ""
     notes.warn(

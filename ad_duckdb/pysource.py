@@ -18,11 +18,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from . import filesearch, indexcols, interrupts, notes
+from . import callerview, filesearch, indexcols, interrupts, notes
 from .exceptions import BadInputError
 from .frames import unreadable_columns
 from .levelcols import column_levels, levels_refused
-from .sqltext import quote_ident
+from .sqltext import quote_ident, source_sql
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
 # The modules whose objects DuckDB scans (what ``con.register`` accepts), a relation (rel = con.sql(...)) included.
@@ -270,6 +270,8 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
     into a table first."""
     cur = interrupts.cursor(con)
     filesearch.carry(con, cur)
+    if isinstance(source, str):
+        callerview.follow_caller(con, cur, source_sql(source))
     values = _named_objects(source)
     if not values or not isinstance(source, str):
         return cur

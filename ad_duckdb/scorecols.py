@@ -16,6 +16,7 @@ import duckdb
 from .exceptions import BadInputError
 from .features import MODEL_COLUMN, SCORE_COLUMNS
 from .intotable import named_objects
+from .optionwords import either
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends
 
 # The start of the comment score(into=) puts on each column it writes; the rest names the model version.
@@ -123,7 +124,7 @@ def refusal(ref: str, source: str, own: list[tuple[str, str]]) -> BadInputError:
     return BadInputError(
         f"Scoring with {ref!r}: {said}, and the scores would be written under that name; scoring never replaces a "
         f"column of yours. Rename it in a query and score that, e.g. \"{renamed}\", or keep only other columns "
-        "beside the scores (columns=[...], CLI: -c COLUMN)."
+        f"beside the scores ({either('columns=[...]', '-c COLUMN')})."
     )
 
 

@@ -326,8 +326,10 @@ def _bad_filter(given: str, what: str, e: Exception) -> BadInputError:
     head = f"The {what} {given!r}"
     bare = re.sub(r"(?is)^\s*where\b", "", given, count=1)
     if bare != given and bare.strip():
+        from .optionwords import opt  # here: optionwords quotes its values with this module's shell_word
+
         return BadInputError(f"{head} starts with the keyword WHERE, which ad_duckdb adds: give the condition alone, "
-                             f"where={bare.strip()!r} (CLI: --where).")
+                             f"{opt('where', bare.strip())}.")
     try:
         tokens = sql_tokens(given)
     except Exception:  # text that does not tokenize (an open string): the parser's own words say it
@@ -394,10 +396,10 @@ def where_sql(where: str) -> str:
     if _closes_unopened(where) and not _has_statement_break(where):
         # Why: "1=1) UNION ALL SELECT ... FROM (SELECT 1" is still one SELECT once wrapped, so _one_select let it add
         # rows the source does not hold to a training set. A second statement is told so by _one_select instead.
-        raise BadInputError(f"The filter (where=) {where!r} closes a parenthesis it did not open, so it reaches "
+        raise BadInputError(f"The filter {where!r} closes a parenthesis it did not open, so it reaches "
                             "outside ad_duckdb's WHERE (...): give one condition, such as \"label = 0\", with its "
                             "parentheses balanced.")
-    _one_select(f"(SELECT 1) AS _w WHERE ({where}\n)", where, "filter (where=)")
+    _one_select(f"(SELECT 1) AS _w WHERE ({where}\n)", where, "filter")
     return f" WHERE ({where}\n)"
 
 

@@ -817,9 +817,11 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
         )
     close = close_names(name, list(known))
     maybe = f" Did you mean {' or '.join(suggest(k) for k in close)}?" if close else ""
+    from .optionwords import either
+
     return ModelNotFoundError(
         f"No model {name!r} in table ad_models; known models: {listing}.{maybe} "
-        f"{'Or train' if maybe else 'Train'} one with `ad-duckdb train` or ad_duckdb.train(con, ...).",
+        f"{'Or train' if maybe else 'Train'} one with {either('ad_duckdb.train(con, ...)', '`ad-duckdb train`')}.",
         guessed=bool(close),
     )
 
@@ -922,9 +924,11 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
     ``keep`` newest and the promoted one (pruning after nightly retrains); returns the versions dropped."""
     name, version = parse_ref(ref)
     if keep is not None and (version is not None or isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
-        raise OptionError(f"keep= (CLI: --keep) prunes the older versions of a name: give the name without @N and "
+        from .optionwords import opt
+
+        raise OptionError(f"{opt('keep')} prunes the older versions of a name: give the name without @N and "
                           f"a whole number >= 1 of newest versions to keep, e.g. drop {name!r} keeping 5; "
-                          f"got {ref!r} and keep={keep!r}.")
+                          f"got {ref!r} and {opt('keep', keep)}.")
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
         raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))

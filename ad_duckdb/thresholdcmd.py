@@ -81,10 +81,3 @@ def store_commands(model: str, name: str, db: str, homes: list[Any], cli: bool) 
         return f"{cli_command(model, name, db, method, options)} ({why})"
     kwargs = ", ".join(f"{k}={v!r}" for k, v in options.items())
     return f"ad_duckdb.set_threshold(con, {model!r}, {name!r}, {method!r}, {kwargs}) ({why})"
-
-
-def in_words(py: str, cli: str) -> str:
-    """``py`` (a Python call) or ``cli`` (the command doing the same), as the caller (optionwords.SURFACE) runs."""
-    from .optionwords import SURFACE
-
-    return cli if SURFACE.get() == "cli" else py

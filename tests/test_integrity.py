@@ -900,8 +900,7 @@ def test_a_file_exported_under_a_name_ending_in_onnx_imports_with_the_name_to_gi
         p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
         # older releases stored such names
         old = _file_with_metadata(p, good.onnx, tmp_path / "old.onnx", name="fraud.onnx")
-        with pytest.raises(ad_duckdb.BadInputError, match=r"'old\.onnx' holds model 'fraud\.onnx'.*name='fraud' \(CLI: "
-                                                          r"--name fraud\)"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"'old\.onnx' holds model 'fraud\.onnx'.*another name: name='fraud'\.$"):
             ad_duckdb.import_model(con, old)
         assert ad_duckdb.import_model(con, old, name="fraud").version == 1
     finally:

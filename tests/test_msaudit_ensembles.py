@@ -35,7 +35,7 @@ def test_a_retrain_that_leaves_code_sizes_out_says_the_ensemble_is_gone() -> Non
             ad_duckdb.train(con, "tx_ms", "transactions", features=feats, code_sizes=(2,), **QUICK)
         with pytest.warns(ad_duckdb.AdDuckDBWarning,
                           match=r"'tx_ms@5' is one autoencoder, but 'tx_ms@4' was a multi-scale ensemble "
-                                r"\(code_sizes=\(2,\)\).*code_sizes=\(2,\) \(CLI: --code-sizes 2\)"):
+                                r"\(code_sizes=\(2,\)\).*train again with code_sizes=\(2,\); pin"):
             ad_duckdb.train(con, "tx_ms", "transactions", features=feats, **QUICK)
         assert ad_duckdb.load_model(con, "tx_ms").params["code_sizes"] is None  # said, not refused
         ad_duckdb.train(con, "tx_ms", "transactions", features=feats, code_sizes=(1, 2), **QUICK)

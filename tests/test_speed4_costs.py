@@ -72,7 +72,7 @@ _REFUSED = [
      "column, e.g. \"SELECT *, (three IN (...))::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly'."),
     ({"label": "count"},
      "BadInputError: Model 'm@1': label column 'count' is one of its features, so its scores read the answer. "
-     "Evaluate a model trained without it: features= leaving out 'count' (CLI: -f for each other column), or, on the "
+     "Evaluate a model trained without it: features= leaving out 'count', or, on the "
      "normal rows, where=\"count = 0\" without features= (which leaves the label out)."),
     ({"label": ""}, "BadInputError: Model 'm@1': label= must name the column of 'lab' that holds 1 "
                     "(anomaly) or 0 (normal), e.g. label='is_fraud'; got ''."),

@@ -153,3 +153,52 @@ def test_serve_logs_the_note_once(example: Path) -> None:
     assert "ad-duckdb serve: note: anomaly_score('tx_ae@1', ...)" in line and "'count'" in line, line
     assert "run of the server" in line, line
     assert server.stderr.count("serve: note:") == 1, server.stderr
+
+
+def test_warnings_as_errors_still_show_the_note_and_the_query_runs(example: Path) -> None:
+    """Under ``python -W error`` the note was raised inside the SQL function, caught there so as not to fail the query
+    that scored, and so said nowhere: the rows all flagged with no word of why. Now it is shown (stderr), not raised."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ad_duckdb\n"
+            "con = ad_duckdb.connect(sys.argv[1], read_only=True)\n"
+            f"print(con.execute(\"SELECT count(*) FILTER (WHERE is_anomaly('tx_ae', count, amount)) FROM ({MOVED})\""
+            ").fetchall()[0][0])\n")
+    run = subprocess.run([sys.executable, "-W", "error", "-c", code, str(example)], capture_output=True, text=True,
+                         env={**__import__("os").environ, "PYTHONPATH": ":".join(sys.path)}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout.split()[-1]) > 5000, run.stdout  # the query ran: most of the 6000 rows flagged
+    assert "AdDuckDBWarning" in run.stderr and "'count'" in run.stderr and "training range" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+
+
+def test_explain_says_no_batch_note(example: Path) -> None:
+    """explain's rows are the ones its --where picked (often the flagged ones, to see why), and each row's lines name
+    its values against their training range: a batch note that the rows "have likely moved away from the training
+    data" was noise there."""
+    res = CliRunner().invoke(cli, ["explain", str(example), "tx_ae", MOVED, "--where", "transaction_id < 3000",
+                                   "--limit", "1"])
+    assert res.exit_code == 0, res.output
+    assert "count" in res.stdout and "training range" not in res.output, res.output
+
+
+def test_compare_says_a_moved_column_once_for_both_versions(example: Path, tmp_path: Path) -> None:
+    """compare scores every row with both versions: each said the same column's note, one after the other."""
+    db = tmp_path / "two.duckdb"
+    db.write_bytes(example.read_bytes())
+    con = ad_duckdb.connect(str(db))
+    try:
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, **FAST)
+        said = _notes_of(lambda: ad_duckdb.compare_versions(con, "tx_ae@1", "tx_ae@2", MOVED))
+        ours = [m for m in said if "training range" in m]
+        assert len(ours) == 1 and "'count'" in ours[0], said
+        # the versions' own notes afterwards: each once per connection, as before (tx_ae@1's said in compare)
+        later = _notes_of(lambda: con.execute(f"SELECT anomaly_score('tx_ae@2', count, amount) FROM ({MOVED})"
+                                              ).fetchall())
+        assert not [m for m in later if "training range" in m], later
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["compare", str(db), "tx_ae@1", "tx_ae@2", MOVED])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.count("mostly outside its training range") == 1, res.stderr
