@@ -621,7 +621,8 @@ class Session:
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
         # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
-        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column)
+        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column,
+                              self.query_types)
         sql = pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))), params))
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
@@ -1070,11 +1071,13 @@ class Session:
 
     def json_column(self, name: str) -> bool:
         """Whether the database has a column named ``name`` (lower case) and every one of that name is of type JSON,
-        temporary tables' too; for pgjsonb, telling jsonb's || from text's."""
+        temporary tables' too (DuckDB's own views aside: duckdb_tables' tags is a MAP); for pgjsonb, telling jsonb's ||
+        from text's."""
         if self.status == b"E":
             return False
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        types = self.cur.execute("SELECT list(DISTINCT data_type) FROM duckdb_columns() WHERE lower(column_name) = ?",
+        types = self.cur.execute("SELECT list(DISTINCT data_type) FROM duckdb_columns() WHERE lower(column_name) = ? "
+                                 "AND NOT internal",
                                  [name]).fetchall()[0][0]
         return types == ["JSON"]
 

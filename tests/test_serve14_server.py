@@ -1,0 +1,90 @@
+"""`ad-duckdb serve` answers as PostgreSQL (serve14): jsonb's operators where the statement's text does not show a
+JSON value at the operator (a subquery's or CTE's column, coalesce(doc, '{}')), ``?|`` / ``?&``, jsonb's own key order
+and numbers, and what a PostgreSQL client reads back otherwise. The answers pinned are a real PostgreSQL 15's. The
+servers come from tests/test_server.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from test_server import serve
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = str(tmp_path_factory.mktemp("serve14") / "docs.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE docs (id INTEGER, label VARCHAR, doc JSON, tags JSON, k VARCHAR, n INTEGER)")
+    con.execute("""INSERT INTO docs VALUES (1, 'x', '{"a":1,"bb":{"c":2}}', '["p","q"]', 'a', 7),
+                   (2, 'y', '{"b":2.5,"zz":true}', '["q"]', 'b', -3), (3, 'z', NULL, NULL, 'c', NULL)""")
+    con.close()
+    with serve(db) as s:
+        yield s.url()
+
+
+def _texts(url: str, sql: str) -> list[str | None]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [None if r[0] is None else str(r[0]) for r in conn.execute(sql).fetchall()]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT (d || '{\"x\":1}')::text FROM (SELECT id, doc AS d FROM docs) s ORDER BY id",
+    "WITH s AS (SELECT id, doc AS d FROM docs) SELECT (d || '{\"x\":1}')::text FROM s ORDER BY id",
+    "WITH s AS (SELECT id, doc AS d FROM docs) SELECT (x.d || '{\"x\":1}')::text FROM (SELECT * FROM s) x ORDER BY id",
+    "SELECT (coalesce(doc, '{}') || '{\"x\":1}')::text FROM docs ORDER BY id",
+])
+def test_jsonb_concat_where_the_text_does_not_show_json(url: str, sql: str) -> None:
+    """A subquery's or CTE's column of JSON, or coalesce(doc, '{}'), merged with an object: DuckDB's || joined the
+    two texts ('{"a":1,"bb":{"c":2}}{"x":1}', no JSON at all). PostgreSQL merges them, keys in jsonb's order."""
+    got = _texts(url, sql)
+    assert got[:2] == ['{"a": 1, "x": 1, "bb": {"c": 2}}', '{"b": 2.5, "x": 1, "zz": true}'], got
+    assert got[2] == ('{"x": 1}' if "coalesce" in sql else None)
+
+
+def test_text_concat_stays_text(url: str) -> None:
+    """Text columns (of the table, of a subquery) still concatenate as text."""
+    assert _texts(url, "SELECT label || '-' || k FROM docs ORDER BY id") == ["x-a", "y-b", "z-c"]
+    assert _texts(url, "SELECT l || k FROM (SELECT label AS l, k FROM docs) s ORDER BY 1") == ["xa", "yb", "zc"]
+    assert _texts(url, "SELECT doc::text || label FROM docs WHERE id = 1") == ['{"a":1,"bb":{"c":2}}x']
+
+
+def test_jsonb_concat_of_two_columns_and_an_array(url: str) -> None:
+    """An object || an array is a two-element array whose first is the object (PostgreSQL), not two texts joined."""
+    got = _texts(url, "SELECT (coalesce(doc, '{}') || tags)::text FROM docs ORDER BY id")
+    assert got == ['[{"a": 1, "bb": {"c": 2}}, "p", "q"]', '[{"b": 2.5, "zz": true}, "q"]', None]
+
+
+def test_key_exists_forms(url: str) -> None:
+    """``tags ? 'q'`` was a syntax error (DuckDB's own views have a MAP column named tags, so the name was not JSON's
+    everywhere); ``?|`` and ``?&`` of an ARRAY[...] or a text[] literal were syntax errors. Their columns are
+    ``?column?``, as an operator's."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute("SELECT tags ? 'q', doc ? k, doc ?| array['a','b'], doc ?& ARRAY['a', 'bb'], "
+                           "doc ?| '{a,zz}' FROM docs ORDER BY id")
+        assert [d.name for d in cur.description] == ["?column?"] * 5
+        assert cur.fetchall() == [(True, True, True, True, True), (True, True, True, False, True),
+                                  (None, None, None, None, None)]
+        assert conn.execute("SELECT id FROM docs WHERE doc ?& ARRAY['b', 'zz']").fetchall() == [(2,)]
+
+
+def test_merged_jsonb_as_postgresql_shows_it(url: str) -> None:
+    """jsonb orders an object's keys shortest first, keeps a numeric's scale (2.50) and shows 1e2 as 100; the merge
+    gave the keys in arrival order and Python's floats."""
+    assert _texts(url, "SELECT ('{\"bb\":1,\"a\":2}'::jsonb || '{\"c\":3}'::jsonb)::text") == ['{"a": 2, "c": 3, "bb": 1}']
+    assert _texts(url, "SELECT ('{\"a\":1}'::jsonb || '{\"b\":2.50, \"c\": 1e2, \"d\": -0.0}'::jsonb)::text") \
+        == ['{"a": 1, "b": 2.50, "c": 100, "d": 0.0}']
+    assert _texts(url, "SELECT jsonb_build_object('b', 1, 'a', 2.0, 'b', 3)::text") == ['{"a": 2.0, "b": 3}']
+
+
+def test_rewrite_keeps_what_it_cannot_read(tmp_path: Path) -> None:
+    """Names no subquery gives and no table's column of JSON stay DuckDB's text ||; a text[] literal with quoted
+    elements is left to DuckDB."""
+    from ad_duckdb.pgjsonb import jsonb_operators
+    assert jsonb_operators("SELECT a || b FROM t", lambda n: False) == "SELECT a || b FROM t"
+    assert jsonb_operators("SELECT doc ?| '{\"a b\"}' FROM t", lambda n: n == "doc") \
+        == "SELECT pg_jsonb_exists_any(doc, '{\"a b\"}') FROM t"
