@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 
 from .pgstored import stored_definition
-from .pgsumscope import Tokens, _top_with, closing
+from .pgsumscope import Tokens, _top_with, call_arguments, closing
 from .pgxor import operand_end, operand_start
 from .sqltext import words_if
 
@@ -248,7 +248,7 @@ def _kind(toks: Tokens, a: int, b: int, is_json: JsonColumn) -> str:
         if name in _JSON_CALLS:
             return "json"
         if name in _COMMON_CALLS:  # coalesce(doc, '{}'): its arguments' type
-            kinds = {_kind(toks, x, y, is_json) for x, y in _arguments(toks, call + 1, b)}
+            kinds = {_kind(toks, x, y, is_json) for x, y in call_arguments(toks, call + 1, b)}
             return "json" if "json" in kinds and kinds <= {"json", "unknown"} else "other"
     if words[0] == "(" and closing(toks, a) == b and b > a + 1:
         return _kind(toks, a + 1, b - 1, is_json)
@@ -258,17 +258,6 @@ def _kind(toks: Tokens, a: int, b: int, is_json: JsonColumn) -> str:
            for j in range(a, b + 1)) and (b - a) % 2 == 0:
         return "json" if is_json(_column_name(toks, (a, b))) else "other"
     return "other"
-
-
-def _arguments(toks: Tokens, open_: int, close: int) -> list[tuple[int, int]]:
-    """The first and last tokens of each argument of the call whose parenthesis opens at ``open_``."""
-    out, depth, first = [], 0, open_ + 1
-    for j in range(open_ + 1, close):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
-        if depth == 0 and toks[j][1] == ",":
-            out.append((first, j - 1))
-            first = j + 1
-    return [*out, (first, close - 1)] if first <= close - 1 else out
 
 
 def _last_operator(toks: Tokens, a: int, b: int) -> str | None:

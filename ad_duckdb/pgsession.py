@@ -45,6 +45,7 @@ from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
+from .pglistsort import list_null_orders
 from .pgnumscale import parameter_scales
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
@@ -623,7 +624,8 @@ class Session:
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
         sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column,
                               self.query_types)
-        sql = pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))), params))
+        sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
+                                                           params)))
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
             self.query_columns, self.macro_bodies))))

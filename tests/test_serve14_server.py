@@ -88,3 +88,20 @@ def test_rewrite_keeps_what_it_cannot_read(tmp_path: Path) -> None:
     assert jsonb_operators("SELECT a || b FROM t", lambda n: False) == "SELECT a || b FROM t"
     assert jsonb_operators("SELECT doc ?| '{\"a b\"}' FROM t", lambda n: n == "doc") \
         == "SELECT pg_jsonb_exists_any(doc, '{\"a b\"}') FROM t"
+
+
+def test_list_functions_sort_nulls_as_duckdb_does(url: str) -> None:
+    """The server's PostgreSQL NULL order (NULLs first descending) is the ORDER BY's; DuckDB's list functions kept
+    NULLs last, as DuckDB documents, but the global setting turned list_sort(l, 'DESC'), list_reverse_sort and
+    list_grade_up(l, 'DESC') around. An aggregate's and a query's ORDER BY keep PostgreSQL's order."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT list_sort([3, NULL, 1], 'DESC'), array_sort([3, NULL, 1], 'DESC'), "
+                           "list_reverse_sort([3, NULL, 1]), array_reverse_sort([3, NULL, 1]), "
+                           "list_grade_up([3, NULL, 1], 'DESC'), list_sort([3, NULL, 1], 'DESC', 'NULLS FIRST'), "
+                           "list_sort(['b', NULL, 'a'], 'desc')").fetchone()
+        assert row == ([3, 1, None], [3, 1, None], [3, 1, None], [3, 1, None], [1, 3, 2], [None, 3, 1],
+                       ["b", "a", None])
+        assert conn.execute("SELECT array_agg(x ORDER BY x DESC) FROM (VALUES (1), (NULL), (3)) t(x)").fetchone() \
+            == ([None, 3, 1],)
+        assert conn.execute("SELECT x FROM (VALUES (1), (NULL), (3)) t(x) ORDER BY x DESC").fetchall() \
+            == [(None,), (3,), (1,)]
