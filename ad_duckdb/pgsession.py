@@ -129,6 +129,7 @@ from .pgsql import (
 )
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
+from .pgstoredinline import inline_stored_macros
 from .pgsubstring import regex_substrings
 from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
@@ -626,6 +627,7 @@ class Session:
                               self.query_types)
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
                                                            params)))
+        sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
             self.query_columns, self.macro_bodies))))

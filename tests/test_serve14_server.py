@@ -105,3 +105,34 @@ def test_list_functions_sort_nulls_as_duckdb_does(url: str) -> None:
             == ([None, 3, 1],)
         assert conn.execute("SELECT x FROM (VALUES (1), (NULL), (3)) t(x) ORDER BY x DESC").fetchall() \
             == [(None,), (3,), (1,)]
+
+
+def test_stored_json_paths_and_xor_name_only_duckdbs_functions(tmp_path: Path) -> None:
+    """A view of ``doc #> '{bb,c}'``, ``#>>``, ``jsonb_extract_path(doc, 'bb', 'c')`` or ``n # 4``, or a generated
+    column of ``#``, made through a read-write server, stored the session's pg_json_path / pg_xor: the view failed
+    at once ('Scalar Function with name pg_json_path does not exist'), the table for every reader of the file. The
+    file keeps the macros' own DuckDB text, which answers as the query does."""
+    db = str(tmp_path / "rw.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE docs AS SELECT 1 AS id, '{\"a\":1,\"bb\":{\"c\":2}}'::JSON AS doc, 7 AS n")
+    con.close()
+    query = ("SELECT id, doc #> '{bb,c}' AS x, doc #>> '{bb,c}' AS y, jsonb_extract_path(doc, 'bb', 'c') AS z, "
+             "jsonb_extract_path_text(doc, 'bb') AS w, n # 4 AS xo FROM docs")
+    with serve(db, "--read-write") as s:
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            conn.execute("CREATE VIEW v1 AS " + query)
+            conn.execute("CREATE TABLE t3 (d INTEGER, g INTEGER GENERATED ALWAYS AS (d # 1) VIRTUAL)")
+            conn.execute("INSERT INTO t3 (d) VALUES (6)")
+            asked = conn.execute(query).fetchall()
+            assert conn.execute("SELECT * FROM v1").fetchall() == asked
+            assert asked == [(1, 2, "2", 2, '{"c":2}', 3)]
+            assert conn.execute("SELECT g FROM t3").fetchall() == [(7,)]
+    con = duckdb.connect(db)
+    try:
+        texts = " ".join(str(r[0]) for r in con.execute(
+            "SELECT sql FROM duckdb_tables() UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall())
+        assert "pg_" not in texts, texts
+        assert con.execute("SELECT y, w::VARCHAR, xo FROM v1").fetchall() == [("2", '{"c":2}', 3)]
+        assert con.execute("SELECT g FROM t3").fetchall() == [(7,)]
+    finally:
+        con.close()
