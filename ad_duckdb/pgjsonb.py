@@ -32,7 +32,7 @@ import duckdb
 from .pgstored import stored_definition
 from .pgsumscope import Tokens, _top_with, call_arguments, closing
 from .pgxor import operand_end, operand_start
-from .sqltext import words_if
+from .sqltext import quote_literal, words_if
 
 CONCAT = "pg_jsonb_concat"
 CONTAINS = "pg_jsonb_contains"
@@ -40,6 +40,7 @@ EXISTS = "pg_jsonb_exists"
 EXISTS_ANY = "pg_jsonb_exists_any"
 EXISTS_ALL = "pg_jsonb_exists_all"
 UNIQUE = "pg_jsonb_unique"
+GUARD = "pg_not_json"  # the session's macro (pgfunctions): its argument, or an error if DuckDB binds it as JSON
 # each operator -> its function (a <@ b is CONTAINS(b, a))
 _OPERATORS = {"||": CONCAT, "@>": CONTAINS, "<@": CONTAINS, "?": EXISTS, "?|": EXISTS_ANY, "?&": EXISTS_ALL}
 # calls whose value is their arguments' common type: JSON when one is JSON and the others JSON or unknown
@@ -52,8 +53,9 @@ _JSON_CALLS = frozenset((
     "json_merge_patch", "row_to_json", "json", "json_extract_path", "jsonb_extract_path", "pg_json_path", CONCAT,
     UNIQUE, "json_array_elements", "jsonb_array_elements"))
 _JSON_TYPES = ("json", "jsonb")
-# Whether every column of a name (lower case) in the database is of type JSON (Session.json_column)
-JsonColumn = Callable[[str], bool]
+# Whether the columns of a name (lower case) in the database are of type JSON: True each, None some, False none
+# (Session.json_column)
+JsonColumn = Callable[[str], bool | None]
 # A query's columns (name, type OID), bound and not run; None where it cannot bind alone (Session.query_types)
 Types = Callable[[str], list[tuple[str, int]] | None]
 
@@ -142,15 +144,17 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = None) -> str:
+def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = None,
+                    has_json: Callable[[], bool] | None = None) -> str:
     """``sql`` with each ``a || b``, ``a @> b``, ``a <@ b`` of JSON values and ``a ? key``, ``a ?| keys``, ``a ?& keys``
     of a JSON value as CONCAT's, CONTAINS', EXISTS', EXISTS_ANY's and EXISTS_ALL's calls (module doc), left to right.
     ``types`` binds a query (a subquery's, a CTE's) for the columns it gives: a name that is one of theirs is JSON
-    when each of theirs of that name is."""
+    when each of theirs of that name is. Where the database has a JSON column (``has_json``) and one side of ``||`` is
+    JSON or unknown but the other cannot be told, that side is guarded (_guarded)."""
     toks = words_if(sql, *_OPERATORS)
     if toks is None or stored_definition(toks):
         return sql
-    skip = 0
+    skip, any_json = 0, None
     while True:
         op = next((k for k in range(1, len(toks) - 1) if toks[k][1] in _OPERATORS and toks[k][0] >= skip), None)
         if op is None:
@@ -164,8 +168,12 @@ def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = Non
             continue
         is_json = _JsonNames(sql, toks, json_column, types)
         left, right = (left_end, op - 1), (right_of + 1, right_end)
-        if not (_kind(toks, *left, is_json) == "json" if word.startswith("?")
-                else _both_json(toks, left, right, is_json)):
+        if word.startswith("?"):
+            if _kind(toks, *left, is_json) != "json":
+                continue
+        elif not _both_json(toks, left, right, is_json):
+            if word == "||" and has_json is not None and (any_json := has_json() if any_json is None else any_json):
+                sql, toks, skip = _guarded(sql, toks, op, left, right, is_json)
             continue
         start, end = toks[left_end][0], toks[right_end][0] + len(toks[right_end][1])
         a, b = sql[start:toks[op][0]].rstrip(), sql[toks[op][0] + len(word):end].lstrip()
@@ -174,6 +182,28 @@ def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = Non
         sql = f"{sql[:start]}{_OPERATORS[word]}({b if word == '<@' else a}, {a if word == '<@' else b}){sql[end:]}"
         toks = words_if(sql, *_OPERATORS) or []
         skip = start  # the next operator may be this call's own right side: a || b || c is (a || b) || c
+
+
+def _guarded(sql: str, toks: Tokens, op: int, left: tuple[int, int], right: tuple[int, int],
+             is_json: JsonColumn) -> tuple[str, Tokens, int]:
+    """The statement with the side of ``a || b`` whose type the text cannot tell (beside a JSON or unknown one) in
+    GUARD's call, its tokens, and where to read on. Why: DuckDB's || of a JSON value joins the texts
+    ('{"a":1}{"x":1}'), a silent wrong answer where PostgreSQL merges; the guard is that side itself unless DuckDB
+    binds it as JSON, when the statement fails naming the expression and the cast that fixes it."""
+    kinds = (_kind(toks, *left, is_json), _kind(toks, *right, is_json))
+    sides = [side for side, kind, other in ((left, kinds[0], kinds[1]), (right, kinds[1], kinds[0]))
+             if kind in ("maybe", "other") and other in ("json", "unknown")]
+    after = toks[op][0] + 2
+    if not sides:
+        return sql, toks, after
+    (a, b), = sides
+    start, end = toks[a][0], toks[b][0] + len(toks[b][1])
+    text = sql[start:end]
+    message = (f"{text} || ...: the server cannot tell whether {text} is jsonb or text here, and DuckDB would join "
+               f"the texts of two JSON values; write ({text})::jsonb to merge them as PostgreSQL does, or "
+               f"({text})::text to join the texts")
+    guarded = f"{sql[:start]}{GUARD}({text}, {quote_literal(message)}){sql[end:]}"
+    return guarded, words_if(guarded, *_OPERATORS) or [], after + (len(guarded) - len(sql) if a < op else 0)
 
 
 def _text_array(toks: Tokens, side: tuple[int, int], text: str) -> str:
@@ -196,11 +226,11 @@ class _JsonNames:
         self.sql, self.toks, self.json_column, self.types = sql, toks, json_column, types
         self.derived: dict[str, set[bool]] | None = None
 
-    def __call__(self, name: str) -> bool:
+    def __call__(self, name: str) -> bool | None:
         if self.derived is None:
             self.derived = self._derived()
         found = self.derived.get(name)
-        return found == {True} if found else self.json_column(name)
+        return (True if found == {True} else None if True in found else False) if found else self.json_column(name)
 
     def _derived(self) -> dict[str, set[bool]]:
         """Each name a subquery or CTE of the statement gives -> whether each is JSON (those bound alone, with the
@@ -226,12 +256,12 @@ def _both_json(toks: Tokens, left: tuple[int, int], right: tuple[int, int], is_j
     """Whether the operands ``left`` and ``right`` (each a first and last token) of ``||`` (or ``@>``) are jsonb's:
     each surely JSON or unknown, not both unknown."""
     kinds = (_kind(toks, *left, is_json), _kind(toks, *right, is_json))
-    return "other" not in kinds and kinds != ("unknown", "unknown")
+    return set(kinds) <= {"json", "unknown"} and kinds != ("unknown", "unknown")
 
 
 def _kind(toks: Tokens, a: int, b: int, is_json: JsonColumn) -> str:
-    """What the tokens ``a`` to ``b`` are to jsonb's ||: "json", "unknown" (a literal, a parameter, NULL) or
-    "other"."""
+    """What the tokens ``a`` to ``b`` are to jsonb's ||: "json", "unknown" (a literal, a parameter, NULL), "name" (a
+    column name no column of type JSON has), "maybe" (a name some columns of type JSON have, not all) or "other"."""
     words = [w.lower() for _, w, _ in toks[a:b + 1]]
     if a == b and toks[a][2] == "string_const" and toks[a][1].startswith("'") or words == ["null"]:
         return "unknown"
@@ -256,7 +286,8 @@ def _kind(toks: Tokens, a: int, b: int, is_json: JsonColumn) -> str:
         return "json"
     if all(toks[j][2] in ("identifier", "keyword") if (j - a) % 2 == 0 else toks[j][1] == "."
            for j in range(a, b + 1)) and (b - a) % 2 == 0:
-        return "json" if is_json(_column_name(toks, (a, b))) else "other"
+        found = is_json(_column_name(toks, (a, b)))
+        return "json" if found else "maybe" if found is None else "name"
     return "other"
 
 

@@ -136,3 +136,48 @@ def test_stored_json_paths_and_xor_name_only_duckdbs_functions(tmp_path: Path) -
         assert con.execute("SELECT g FROM t3").fetchall() == [(7,)]
     finally:
         con.close()
+
+
+def test_a_concat_the_server_cannot_tell_fails_naming_the_cast(tmp_path: Path) -> None:
+    """Where the text cannot tell a JSON value (a name one table has as JSON and another as text, a CASE of a JSON
+    column), DuckDB's || joined the two texts: '{"a":1}{"x":1}', a silent wrong answer. Now a JSON value there fails
+    naming the expression and the casts that fix it; text there still concatenates, and the casts answer as
+    PostgreSQL."""
+    db = str(tmp_path / "two.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE docs AS SELECT 1 AS id, '{\"a\":1}'::JSON AS doc, 'x' AS label")
+    con.execute("CREATE TABLE notes AS SELECT '{\"z\":1}' AS doc")
+    con.close()
+    with serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        for sql in ("SELECT d.doc || '{\"x\":1}' FROM docs d", "SELECT CASE WHEN id > 0 THEN doc END || '{\"x\":1}' "
+                    "FROM docs"):
+            with pytest.raises(psycopg.Error) as e:
+                conn.execute(sql).fetchall()
+            assert "::jsonb to merge" in str(e.value) and "::text to join" in str(e.value), e.value
+        assert conn.execute("SELECT (d.doc::jsonb || '{\"x\":1}')::text FROM docs d").fetchall() == [('{"a": 1, "x": 1}',)]
+        assert conn.execute("SELECT n.doc || '{\"x\":1}' FROM notes n").fetchall() == [('{"z":1}{"x":1}',)]
+        cur = conn.execute("SELECT label || '-' || id, upper(label) || '!', doc->>'a' || 'x' FROM docs")
+        assert [d.name for d in cur.description] == ["?column?"] * 3
+        assert cur.fetchall() == [("x-1", "X!", "1x")]
+
+
+def test_float_is_double_precision_and_typeof_null_is_null(tmp_path: Path) -> None:
+    """PostgreSQL's ``float`` (no precision) is double precision; DuckDB's FLOAT is 4 bytes, so ``x::float`` and
+    ``CAST(x AS float)`` kept 7 digits (1/3::float was 0.33333334, 0.1::float + 0.2 was 0.3; a sum of amounts cast to
+    float drifts by cents) and a table's ``float`` column stored 4 bytes. ``float(24)`` / ``real`` stay 4 bytes, an
+    alias named float stays a name. jsonb_typeof of a missing key (NULL) was 'number'; PostgreSQL's is NULL."""
+    db = str(tmp_path / "f.duckdb")
+    duckdb.connect(db).close()
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        cur = conn.execute("SELECT 1/3::float, CAST(1 AS float) / 3, (0.1::float + 0.2)::text, 123456.78::float, "
+                           "1::float(24), 2 AS float, [1.5]::float[]")
+        assert [d.type_code for d in cur.description][:5] == [701, 701, 25, 701, 700]
+        assert cur.fetchall() == [(1 / 3, 1 / 3, "0.30000000000000004", 123456.78, 1.0, 2, [1.5])]
+        assert cur.description[5].name == "float"
+        conn.execute("CREATE TABLE t (x float, y real)")
+        conn.execute("ALTER TABLE t ADD COLUMN z float")
+        conn.execute("INSERT INTO t VALUES (123456.78, 0.5, 0.1)")
+        assert conn.execute("SELECT x, z FROM t").fetchall() == [(123456.78, 0.1)]
+        assert conn.execute("SELECT jsonb_typeof(('{\"a\":1}'::jsonb)->'nope'), json_typeof(NULL::json), "
+                            "jsonb_typeof('null'::jsonb), jsonb_typeof('1.5'::jsonb)").fetchall() \
+            == [(None, None, "null", "number")]
