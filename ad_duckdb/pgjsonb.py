@@ -172,8 +172,9 @@ def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = Non
             if _kind(toks, *left, is_json) != "json":
                 continue
         elif not _both_json(toks, left, right, is_json):
-            if word == "||" and has_json is not None and (any_json := has_json() if any_json is None else any_json):
-                sql, toks, skip = _guarded(sql, toks, op, left, right, is_json)
+            side = _undecided(toks, left, right, is_json) if word == "||" else None
+            if side is not None and has_json is not None and (any_json := has_json() if any_json is None else any_json):
+                sql, toks, skip = _guarded(sql, toks, op, side)
             continue
         start, end = toks[left_end][0], toks[right_end][0] + len(toks[right_end][1])
         a, b = sql[start:toks[op][0]].rstrip(), sql[toks[op][0] + len(word):end].lstrip()
@@ -184,19 +185,21 @@ def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = Non
         skip = start  # the next operator may be this call's own right side: a || b || c is (a || b) || c
 
 
-def _guarded(sql: str, toks: Tokens, op: int, left: tuple[int, int], right: tuple[int, int],
-             is_json: JsonColumn) -> tuple[str, Tokens, int]:
-    """The statement with the side of ``a || b`` whose type the text cannot tell (beside a JSON or unknown one) in
-    GUARD's call, its tokens, and where to read on. Why: DuckDB's || of a JSON value joins the texts
-    ('{"a":1}{"x":1}'), a silent wrong answer where PostgreSQL merges; the guard is that side itself unless DuckDB
-    binds it as JSON, when the statement fails naming the expression and the cast that fixes it."""
+def _undecided(toks: Tokens, left: tuple[int, int], right: tuple[int, int], is_json: JsonColumn
+               ) -> tuple[int, int] | None:
+    """The side of ``a || b`` whose type the text cannot tell (a name some JSON columns have, an expression) beside
+    a JSON or unknown one, if there is one."""
     kinds = (_kind(toks, *left, is_json), _kind(toks, *right, is_json))
-    sides = [side for side, kind, other in ((left, kinds[0], kinds[1]), (right, kinds[1], kinds[0]))
-             if kind in ("maybe", "other") and other in ("json", "unknown")]
-    after = toks[op][0] + 2
-    if not sides:
-        return sql, toks, after
-    (a, b), = sides
+    return next((side for side, kind, other in ((left, kinds[0], kinds[1]), (right, kinds[1], kinds[0]))
+                 if kind in ("maybe", "other") and other in ("json", "unknown")), None)
+
+
+def _guarded(sql: str, toks: Tokens, op: int, side: tuple[int, int]) -> tuple[str, Tokens, int]:
+    """The statement with the side ``side`` of the ``||`` at token ``op`` (_undecided) in GUARD's call, its tokens,
+    and where to read on. Why: DuckDB's || of a JSON value joins the texts ('{"a":1}{"x":1}'), a silent wrong answer
+    where PostgreSQL merges; the guard is that side itself unless DuckDB binds it as JSON, when the statement fails
+    naming the expression and the cast that fixes it."""
+    after, (a, b) = toks[op][0] + 2, side
     start, end = toks[a][0], toks[b][0] + len(toks[b][1])
     text = sql[start:end]
     message = (f"{text} || ...: the server cannot tell whether {text} is jsonb or text here, and DuckDB would join "
