@@ -28,7 +28,8 @@ def double_floats(sql: str) -> str:
             continue
         before = toks[i - 1][1].lower()
         if before in _TYPE_AFTER or before == "as" and _in_cast(toks, i) \
-                or ddl and toks[i - 1][2] == "identifier" and toks[i - 2][1] in ("(", ",", "column"):
+                or ddl and toks[i - 1][2] == "identifier" and toks[i - 2][1].lower() in ("(", ",", "column", "add") \
+                and not any(t[1].lower() == "select" for t in toks[:i]):  # (SELECT a, b float: an alias)
             sql = f"{sql[:toks[i][0]]}DOUBLE{sql[toks[i][0] + len(toks[i][1]):]}"
     return sql
 

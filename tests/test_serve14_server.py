@@ -176,8 +176,8 @@ def test_float_is_double_precision_and_typeof_null_is_null(tmp_path: Path) -> No
         assert cur.description[5].name == "float"
         conn.execute("CREATE TABLE t (x float, y real)")
         conn.execute("ALTER TABLE t ADD COLUMN z float")
-        conn.execute("INSERT INTO t VALUES (123456.78, 0.5, 0.1)")
-        assert conn.execute("SELECT x, z FROM t").fetchall() == [(123456.78, 0.1)]
+        conn.execute("INSERT INTO t VALUES (123456.78, 0.5, 123456.78)")
+        assert conn.execute("SELECT x, z FROM t").fetchall() == [(123456.78, 123456.78)]
         assert conn.execute("SELECT jsonb_typeof(('{\"a\":1}'::jsonb)->'nope'), json_typeof(NULL::json), "
                             "jsonb_typeof('null'::jsonb), jsonb_typeof('1.5'::jsonb)").fetchall() \
             == [(None, None, "null", "number")]
