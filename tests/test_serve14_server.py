@@ -181,3 +181,12 @@ def test_float_is_double_precision_and_typeof_null_is_null(tmp_path: Path) -> No
         assert conn.execute("SELECT jsonb_typeof(('{\"a\":1}'::jsonb)->'nope'), json_typeof(NULL::json), "
                             "jsonb_typeof('null'::jsonb), jsonb_typeof('1.5'::jsonb)").fetchall() \
             == [(None, None, "null", "number")]
+
+
+def test_jsonb_array_length_is_an_integer(url: str) -> None:
+    """jsonb_array_length is PostgreSQL's integer; DuckDB's UBIGINT reached the client as numeric, a Decimal in
+    Python (``length + 0.5`` raised TypeError)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute("SELECT jsonb_array_length(tags) FROM docs ORDER BY id")
+        assert cur.description is not None and cur.description[0].type_code == 23
+        assert cur.fetchall() == [(2,), (1,), (None,)]
