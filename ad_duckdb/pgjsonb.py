@@ -45,6 +45,8 @@ GUARD = "pg_not_json"  # the session's macro (pgfunctions): its argument, or an 
 _OPERATORS = {"||": CONCAT, "@>": CONTAINS, "<@": CONTAINS, "?": EXISTS, "?|": EXISTS_ANY, "?&": EXISTS_ALL}
 # calls whose value is their arguments' common type: JSON when one is JSON and the others JSON or unknown
 _COMMON_CALLS = frozenset(("coalesce", "nullif", "ifnull", "greatest", "least"))
+# operators binding tighter than ||: beside an operand, they are its part
+_BINDS = frozenset(("::", ".", "[", "+", "-", "*", "/", "//", "%", "^", "**", "->", "->>"))
 _JSON_OID = 114  # the type OID the server gives DuckDB's JSON (pgtypes)
 # functions whose result is JSON (DuckDB's names and PostgreSQL's, which pgjsonagg turns into DuckDB's later)
 _JSON_CALLS = frozenset((
@@ -191,7 +193,16 @@ def _undecided(toks: Tokens, left: tuple[int, int], right: tuple[int, int], is_j
     a JSON or unknown one, if there is one."""
     kinds = (_kind(toks, *left, is_json), _kind(toks, *right, is_json))
     return next((side for side, kind, other in ((left, kinds[0], kinds[1]), (right, kinds[1], kinds[0]))
-                 if kind in ("maybe", "other") and other in ("json", "unknown")), None)
+                 if kind in ("maybe", "other") and other in ("json", "unknown") and _whole(toks, side)), None)
+
+
+def _whole(toks: Tokens, side: tuple[int, int]) -> bool:
+    """Whether the operand read as ``side`` is a whole expression this may wrap: no part of one bound tighter left
+    or right of it (a keyword column name ends the operand reader's left side: ``ref::VARCHAR`` read as ``::VARCHAR``
+    must stay as written)."""
+    a, b = side
+    return not (toks[a][2] == "operator" and toks[a][1] != "(" or a > 0 and toks[a - 1][1] in _BINDS
+                or b + 1 < len(toks) and toks[b + 1][1] in _BINDS)
 
 
 def _guarded(sql: str, toks: Tokens, op: int, side: tuple[int, int]) -> tuple[str, Tokens, int]:
@@ -202,7 +213,8 @@ def _guarded(sql: str, toks: Tokens, op: int, side: tuple[int, int]) -> tuple[st
     after, (a, b) = toks[op][0] + 2, side
     start, end = toks[a][0], toks[b][0] + len(toks[b][1])
     text = sql[start:end]
-    message = (f"{text} || ...: the server cannot tell whether {text} is jsonb or text here, and DuckDB would join "
+    where = f"{text} || ..." if a < op else f"... || {text}"
+    message = (f"{where}: the server cannot tell whether {text} is jsonb or text here, and DuckDB would join "
                f"the texts of two JSON values; write ({text})::jsonb to merge them as PostgreSQL does, or "
                f"({text})::text to join the texts")
     guarded = f"{sql[:start]}{GUARD}({text}, {quote_literal(message)}){sql[end:]}"
@@ -263,8 +275,9 @@ def _both_json(toks: Tokens, left: tuple[int, int], right: tuple[int, int], is_j
 
 
 def _kind(toks: Tokens, a: int, b: int, is_json: JsonColumn) -> str:
-    """What the tokens ``a`` to ``b`` are to jsonb's ||: "json", "unknown" (a literal, a parameter, NULL), "name" (a
-    column name no column of type JSON has), "maybe" (a name some columns of type JSON have, not all) or "other"."""
+    """What the tokens ``a`` to ``b`` are to jsonb's ||: "json", "unknown" (a literal, a parameter, NULL), "typed" (a
+    cast to another type, a number), "name" (a column name no column of type JSON has), "maybe" (a name some columns
+    of type JSON have, not all) or "other"."""
     words = [w.lower() for _, w, _ in toks[a:b + 1]]
     if a == b and toks[a][2] == "string_const" and toks[a][1].startswith("'") or words == ["null"]:
         return "unknown"
@@ -272,9 +285,10 @@ def _kind(toks: Tokens, a: int, b: int, is_json: JsonColumn) -> str:
         return "unknown"
     if len(words) >= 3 and words[-1] in _JSON_TYPES and (words[-2] == "::" or len(words) >= 5 and words[-2] == "." and words[-4] == "::"):
         return "json"
-    if words[0] in ("cast", "try_cast") and len(words) > 4 and words[-1] == ")" and words[-2] in _JSON_TYPES \
-            and closing(toks, a + 1) == b:
-        return "json"
+    if words[0] in ("cast", "try_cast") and len(words) > 4 and words[-1] == ")" and closing(toks, a + 1) == b:
+        return "json" if words[-2] in _JSON_TYPES else "typed"
+    if len(words) >= 3 and words[-2] == "::" or a == b and toks[a][2] == "numeric_const":
+        return "typed"  # x::varchar, 2: a type of its own, not JSON (no guard)
     call = a + 2 if len(words) > 3 and words[1] == "." and words[0] == "pg_catalog" else a
     if call + 1 <= b and toks[call + 1][1] == "(" and closing(toks, call + 1) == b:
         name = toks[call][1].lower()
