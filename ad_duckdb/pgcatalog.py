@@ -884,9 +884,9 @@ SESSION_SQL = (
     # PostgreSQL's json inspection: json_typeof's names ('number' for any of DuckDB's numbers), the keys a row each
     "CREATE OR REPLACE TEMP MACRO json_typeof(pg_json_arg) AS CASE json_type(pg_json_arg::JSON) WHEN 'OBJECT' THEN "
     "'object' WHEN 'ARRAY' THEN 'array' WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN "
-    "'null' ELSE 'number' END",
+    "'null' ELSE CASE WHEN pg_json_arg IS NOT NULL THEN 'number' END END",  # (a SQL NULL: NULL, as PostgreSQL's)
     "CREATE OR REPLACE TEMP MACRO jsonb_typeof(pg_json_arg) AS json_typeof(pg_json_arg)",
-    "CREATE OR REPLACE TEMP MACRO jsonb_array_length(pg_json_arg) AS json_array_length(pg_json_arg::JSON)",
+    "CREATE OR REPLACE TEMP MACRO jsonb_array_length(pg_json_arg) AS CAST(json_array_length(pg_json_arg::JSON) AS INTEGER)",  # (int4)
     "CREATE OR REPLACE TEMP MACRO json_object_keys(pg_json_arg) AS unnest(json_keys(pg_json_arg::JSON))",
     "CREATE OR REPLACE TEMP MACRO jsonb_object_keys(pg_json_arg) AS unnest(json_keys(pg_json_arg::JSON))",
     # a server that serves one database file is never a standby (Grafana's and pgAdmin's health checks ask)

@@ -38,6 +38,10 @@ FUNCTION_SQL = (
     # octet_length of text: its UTF-8 bytes (DuckDB's takes a BLOB or a BIT only); of a bytea, DuckDB's
     f"CREATE OR REPLACE TEMP MACRO {OCTETS_MACRO}(pg_octets_arg) AS CASE WHEN typeof(pg_octets_arg) = 'BLOB' THEN "
     "octet_length(pg_octets_arg::BLOB) ELSE octet_length(encode(pg_octets_arg::VARCHAR)) END",
+    # a side of || the server cannot tell from jsonb (pgjsonb's GUARD): itself, or the message if DuckDB binds it as
+    # JSON (typeof is the binder's constant: no row is read for it, and no other type changes)
+    "CREATE OR REPLACE TEMP MACRO pg_not_json(pg_value_arg, pg_message_arg) AS CASE WHEN typeof(pg_value_arg) = 'JSON' "
+    "THEN error(pg_message_arg) ELSE pg_value_arg END",
     # a row per element of a JSON array, in a select list (json, or text for the _text forms) and in FROM (a column
     # named value, as PostgreSQL's)
     f"CREATE OR REPLACE TEMP MACRO json_array_elements(pg_json_arg) AS unnest({_ELEMENTS})",

@@ -22,6 +22,7 @@ DuckDB's text: a Python function of the server does not exist for other readers 
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections.abc import Callable
 from typing import Any
@@ -29,16 +30,24 @@ from typing import Any
 import duckdb
 
 from .pgstored import stored_definition
-from .pgsumscope import Tokens, closing
-from .pgxor import operand_span
-from .sqltext import words_if
+from .pgsumscope import Tokens, _top_with, call_arguments, closing
+from .pgxor import operand_end, operand_start
+from .sqltext import quote_literal, words_if
 
 CONCAT = "pg_jsonb_concat"
 CONTAINS = "pg_jsonb_contains"
 EXISTS = "pg_jsonb_exists"
+EXISTS_ANY = "pg_jsonb_exists_any"
+EXISTS_ALL = "pg_jsonb_exists_all"
 UNIQUE = "pg_jsonb_unique"
+GUARD = "pg_not_json"  # the session's macro (pgfunctions): its argument, or an error if DuckDB binds it as JSON
 # each operator -> its function (a <@ b is CONTAINS(b, a))
-_OPERATORS = {"||": CONCAT, "@>": CONTAINS, "<@": CONTAINS, "?": EXISTS}
+_OPERATORS = {"||": CONCAT, "@>": CONTAINS, "<@": CONTAINS, "?": EXISTS, "?|": EXISTS_ANY, "?&": EXISTS_ALL}
+# calls whose value is their arguments' common type: JSON when one is JSON and the others JSON or unknown
+_COMMON_CALLS = frozenset(("coalesce", "nullif", "ifnull", "greatest", "least"))
+# operators binding tighter than ||: beside an operand, they are its part
+_BINDS = frozenset(("::", ".", "[", "+", "-", "*", "/", "//", "%", "^", "**", "->", "->>"))
+_JSON_OID = 114  # the type OID the server gives DuckDB's JSON (pgtypes)
 # functions whose result is JSON (DuckDB's names and PostgreSQL's, which pgjsonagg turns into DuckDB's later)
 _JSON_CALLS = frozenset((
     "json_build_object", "jsonb_build_object", "json_build_array", "jsonb_build_array", "to_json", "to_jsonb",
@@ -46,8 +55,11 @@ _JSON_CALLS = frozenset((
     "json_merge_patch", "row_to_json", "json", "json_extract_path", "jsonb_extract_path", "pg_json_path", CONCAT,
     UNIQUE, "json_array_elements", "jsonb_array_elements"))
 _JSON_TYPES = ("json", "jsonb")
-# Whether every column of a name (lower case) in the database is of type JSON (Session.json_column)
-JsonColumn = Callable[[str], bool]
+# Whether the columns of a name (lower case) in the database are of type JSON: True each, None some, False none
+# (Session.json_column)
+JsonColumn = Callable[[str], bool | None]
+# A query's columns (name, type OID), bound and not run; None where it cannot bind alone (Session.query_types)
+Types = Callable[[str], list[tuple[str, int]] | None]
 
 
 def register(con: duckdb.DuckDBPyConnection) -> None:
@@ -56,13 +68,15 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     con.create_function(UNIQUE, _unique, ["JSON"], "JSON")
     con.create_function(CONTAINS, _contains, ["JSON", "JSON"], "BOOLEAN")
     con.create_function(EXISTS, _exists, ["JSON", "VARCHAR"], "BOOLEAN")
+    con.create_function(EXISTS_ANY, _exists_any, ["JSON", "VARCHAR[]"], "BOOLEAN")
+    con.create_function(EXISTS_ALL, _exists_all, ["JSON", "VARCHAR[]"], "BOOLEAN")
 
 
 def _contains(a: str, b: str) -> bool:
     """PostgreSQL's jsonb @>: ``b``'s structure and values are in ``a`` (an object's pairs among its pairs, an array's
     elements each contained by one of its elements, a scalar equal); at the top an array also contains a scalar it
     holds."""
-    x, y = json.loads(a), json.loads(b)
+    x, y = _load(a), _load(b)
     if isinstance(x, list) and not isinstance(y, list | dict):
         y = [y]
     return _holds(x, y)
@@ -78,20 +92,30 @@ def _holds(x: Any, y: Any) -> bool:
 
 def _scalar(v: Any) -> tuple[str, Any]:
     """A JSON scalar with its kind: true is no 1, as in PostgreSQL; 1 and 1.0 are the same number."""
-    return ("bool" if isinstance(v, bool) else "number" if isinstance(v, int | float) else type(v).__name__, v)
+    return ("bool" if isinstance(v, bool) else "number" if isinstance(v, int | float | decimal.Decimal) else type(v).__name__, v)
 
 
 def _exists(a: str, key: str) -> bool:
     """PostgreSQL's jsonb ? key: a key of the object, a string element of the array, or the string itself."""
-    x = json.loads(a)
+    x = _load(a)
     if isinstance(x, dict):
         return key in x
     return any(isinstance(e, str) and e == key for e in (x if isinstance(x, list) else [x]))
 
 
+def _exists_any(a: str, keys: list[str | None]) -> bool:
+    """PostgreSQL's jsonb ?| keys: any of the keys (NULL elements aside) exists, as ``?`` tells."""
+    return any(_exists(a, k) for k in keys if k is not None)
+
+
+def _exists_all(a: str, keys: list[str | None]) -> bool:
+    """PostgreSQL's jsonb ?& keys: every key (NULL elements aside) exists, as ``?`` tells."""
+    return all(_exists(a, k) for k in keys if k is not None)
+
+
 def _concat(a: str, b: str) -> str:
     """PostgreSQL's jsonb || jsonb (module doc)."""
-    x, y = json.loads(a), json.loads(b)
+    x, y = _load(a), _load(b)
     if isinstance(x, dict) and isinstance(y, dict):
         return _text({**x, **y})
     return _text((x if isinstance(x, list) else [x]) + (y if isinstance(y, list) else [y]))
@@ -100,78 +124,187 @@ def _concat(a: str, b: str) -> str:
 def _unique(a: str) -> str:
     """The JSON value with each object's repeated key once, with its last value, as jsonb keeps it (Python's JSON
     reader keeps the last)."""
-    return _text(json.loads(a))
+    return _text(_load(a))
+
+
+def _load(text: str) -> Any:
+    """A JSON value as jsonb reads it: a number with a fraction or an exponent a Decimal (PostgreSQL's numeric keeps
+    2.50 as 2.50 and shows 1e2 as 100, where a float would show 2.5 and 100.0)."""
+    return json.loads(text, parse_float=decimal.Decimal)
 
 
 def _text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """A value as PostgreSQL shows a jsonb: an object's keys shortest first, then by their bytes (jsonb's own order),
+    ``", "`` and ``": "`` between its parts, a number as numeric shows it."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_text(value[k])}" for k in keys) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    if isinstance(value, decimal.Decimal):
+        return format(abs(value) if value.is_zero() else value, "f")  # (numeric has no -0)
+    return json.dumps(value, ensure_ascii=False)
 
 
-def jsonb_operators(sql: str, json_column: JsonColumn) -> str:
-    """``sql`` with each ``a || b``, ``a @> b``, ``a <@ b`` of JSON values and ``a ? key`` of a JSON value as CONCAT's,
-    CONTAINS' and EXISTS' calls (module doc), left to right."""
+def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = None,
+                    has_json: Callable[[], bool] | None = None) -> str:
+    """``sql`` with each ``a || b``, ``a @> b``, ``a <@ b`` of JSON values and ``a ? key``, ``a ?| keys``, ``a ?& keys``
+    of a JSON value as CONCAT's, CONTAINS', EXISTS', EXISTS_ANY's and EXISTS_ALL's calls (module doc), left to right.
+    ``types`` binds a query (a subquery's, a CTE's) for the columns it gives: a name that is one of theirs is JSON
+    when each of theirs of that name is. Where the database has a JSON column (``has_json``) and one side of ``||`` is
+    JSON or unknown but the other cannot be told, that side is guarded (_guarded)."""
     toks = words_if(sql, *_OPERATORS)
     if toks is None or stored_definition(toks):
         return sql
-    skip = 0
+    skip, any_json = 0, None
     while True:
         op = next((k for k in range(1, len(toks) - 1) if toks[k][1] in _OPERATORS and toks[k][0] >= skip), None)
         if op is None:
             return sql
-        word = toks[op][1]
+        word, right_of = toks[op][1], op
+        if word == "?" and toks[op + 1][1] in ("|", "&") and toks[op + 1][0] == toks[op][0] + 1:
+            word, right_of = "?" + toks[op + 1][1], op + 1  # ?| and ?& are two tokens to DuckDB's tokenizer
         skip = toks[op][0] + len(word)
-        span = operand_span(toks, op)
-        if span is None:
+        left_end, right_end = operand_start(toks, op), operand_end(toks, right_of)
+        if left_end is None or right_end is None or right_of + 1 > right_end:
             continue
-        left, right = (span[0], op - 1), (op + 1, span[1])
-        if not (_json_side(toks, left, json_column) if word == "?" else _both_json(toks, left, right, json_column)):
+        is_json = _JsonNames(sql, toks, json_column, types)
+        left, right = (left_end, op - 1), (right_of + 1, right_end)
+        if word.startswith("?"):
+            if _kind(toks, *left, is_json) != "json":
+                continue
+        elif not _both_json(toks, left, right, is_json):
+            side = _undecided(toks, left, right, is_json) if word == "||" else None
+            if side is not None and has_json is not None and (any_json := has_json() if any_json is None else any_json):
+                sql, toks, skip = _guarded(sql, toks, op, side)
             continue
-        start, end = toks[span[0]][0], toks[span[1]][0] + len(toks[span[1]][1])
+        start, end = toks[left_end][0], toks[right_end][0] + len(toks[right_end][1])
         a, b = sql[start:toks[op][0]].rstrip(), sql[toks[op][0] + len(word):end].lstrip()
+        if word in ("?|", "?&"):
+            b = _text_array(toks, right, b)
         sql = f"{sql[:start]}{_OPERATORS[word]}({b if word == '<@' else a}, {a if word == '<@' else b}){sql[end:]}"
         toks = words_if(sql, *_OPERATORS) or []
         skip = start  # the next operator may be this call's own right side: a || b || c is (a || b) || c
 
 
-def _both_json(toks: Tokens, left: tuple[int, int], right: tuple[int, int], json_column: JsonColumn) -> bool:
+def _undecided(toks: Tokens, left: tuple[int, int], right: tuple[int, int], is_json: JsonColumn
+               ) -> tuple[int, int] | None:
+    """The side of ``a || b`` whose type the text cannot tell (a name some JSON columns have, an expression) beside
+    a JSON or unknown one, if there is one."""
+    kinds = (_kind(toks, *left, is_json), _kind(toks, *right, is_json))
+    return next((side for side, kind, other in ((left, kinds[0], kinds[1]), (right, kinds[1], kinds[0]))
+                 if kind in ("maybe", "other") and other in ("json", "unknown") and _whole(toks, side)), None)
+
+
+def _whole(toks: Tokens, side: tuple[int, int]) -> bool:
+    """Whether the operand read as ``side`` is a whole expression this may wrap: no part of one bound tighter left
+    or right of it (a keyword column name ends the operand reader's left side: ``ref::VARCHAR`` read as ``::VARCHAR``
+    must stay as written)."""
+    a, b = side
+    return not (toks[a][2] == "operator" and toks[a][1] != "(" or a > 0 and toks[a - 1][1] in _BINDS
+                or b + 1 < len(toks) and toks[b + 1][1] in _BINDS)
+
+
+def _guarded(sql: str, toks: Tokens, op: int, side: tuple[int, int]) -> tuple[str, Tokens, int]:
+    """The statement with the side ``side`` of the ``||`` at token ``op`` (_undecided) in GUARD's call, its tokens,
+    and where to read on. Why: DuckDB's || of a JSON value joins the texts ('{"a":1}{"x":1}'), a silent wrong answer
+    where PostgreSQL merges; the guard is that side itself unless DuckDB binds it as JSON, when the statement fails
+    naming the expression and the cast that fixes it."""
+    after, (a, b) = toks[op][0] + 2, side
+    start, end = toks[a][0], toks[b][0] + len(toks[b][1])
+    text = sql[start:end]
+    where = f"{text} || ..." if a < op else f"... || {text}"
+    message = (f"{where}: the server cannot tell whether {text} is jsonb or text here, and DuckDB would join "
+               f"the texts of two JSON values; write ({text})::jsonb to merge them as PostgreSQL does, or "
+               f"({text})::text to join the texts")
+    guarded = f"{sql[:start]}{GUARD}({text}, {quote_literal(message)}){sql[end:]}"
+    return guarded, words_if(guarded, *_OPERATORS) or [], after + (len(guarded) - len(sql) if a < op else 0)
+
+
+def _text_array(toks: Tokens, side: tuple[int, int], text: str) -> str:
+    """The right side of ?| / ?& as DuckDB's VARCHAR[]: PostgreSQL's text[] literal '{a,b}' (plain elements) as a
+    list, any other side as written."""
+    word = toks[side[0]][1]
+    if side[0] != side[1] or toks[side[0]][2] != "string_const" or not word.startswith("'{") or not word.endswith("}'"):
+        return text
+    inner = word[2:-2]
+    if any(c in inner for c in "\"{}'"):
+        return text  # (quoted elements: DuckDB's own error)
+    return "[" + ", ".join("'" + e.strip() + "'" for e in inner.split(",") if e.strip()) + "]::VARCHAR[]"
+
+
+class _JsonNames:
+    """Whether a column name (lower case) of the statement is JSON: a column of one of its subqueries or CTEs (bound
+    by ``types``, once) when one of them gives that name, else every table's column of that name in the database."""
+
+    def __init__(self, sql: str, toks: Tokens, json_column: JsonColumn, types: Types | None) -> None:
+        self.sql, self.toks, self.json_column, self.types = sql, toks, json_column, types
+        self.derived: dict[str, set[bool]] | None = None
+
+    def __call__(self, name: str) -> bool | None:
+        if self.derived is None:
+            self.derived = self._derived()
+        found = self.derived.get(name)
+        return (True if found == {True} else None if True in found else False) if found else self.json_column(name)
+
+    def _derived(self) -> dict[str, set[bool]]:
+        """Each name a subquery or CTE of the statement gives -> whether each is JSON (those bound alone, with the
+        statement's WITH clause before them)."""
+        names: dict[str, set[bool]] = {}
+        if self.types is None:
+            return names
+        toks, prefix = self.toks, _top_with(self.toks, self.sql)[0]
+        for k in range(len(toks) - 1):
+            if toks[k][1] != "(" or toks[k + 1][1].lower() not in ("select", "with", "values"):
+                continue
+            shut = closing(toks, k)
+            if shut is None:
+                continue
+            body = self.sql[toks[k + 1][0]:toks[shut][0]]
+            got = self.types((prefix if toks[k + 1][1].lower() != "with" else "") + body)
+            for column, oid in got or []:
+                names.setdefault(column.lower(), set()).add(oid == _JSON_OID)
+        return names
+
+
+def _both_json(toks: Tokens, left: tuple[int, int], right: tuple[int, int], is_json: JsonColumn) -> bool:
     """Whether the operands ``left`` and ``right`` (each a first and last token) of ``||`` (or ``@>``) are jsonb's:
     each surely JSON or unknown, not both unknown."""
-    kinds = (_kind(toks, *left), _kind(toks, *right))
-    if "other" in kinds or kinds == ("unknown", "unknown"):
-        return False
-    return all(k != "column" or json_column(_column_name(toks, side)) for k, side in zip(kinds, (left, right), strict=True))
+    kinds = (_kind(toks, *left, is_json), _kind(toks, *right, is_json))
+    return set(kinds) <= {"json", "unknown"} and kinds != ("unknown", "unknown")
 
 
-def _json_side(toks: Tokens, side: tuple[int, int], json_column: JsonColumn) -> bool:
-    """Whether the operand ``side`` is surely JSON."""
-    kind = _kind(toks, *side)
-    return kind == "json" or kind == "column" and json_column(_column_name(toks, side))
-
-
-def _kind(toks: Tokens, a: int, b: int) -> str:
-    """What the tokens ``a`` to ``b`` are to jsonb's ||: "json", "unknown" (a literal, a parameter), "column" (a name
-    to look up) or "other"."""
+def _kind(toks: Tokens, a: int, b: int, is_json: JsonColumn) -> str:
+    """What the tokens ``a`` to ``b`` are to jsonb's ||: "json", "unknown" (a literal, a parameter, NULL), "typed" (a
+    cast to another type, a number), "name" (a column name no column of type JSON has), "maybe" (a name some columns
+    of type JSON have, not all) or "other"."""
     words = [w.lower() for _, w, _ in toks[a:b + 1]]
-    if a == b and toks[a][2] == "string_const" and toks[a][1].startswith("'"):
+    if a == b and toks[a][2] == "string_const" and toks[a][1].startswith("'") or words == ["null"]:
         return "unknown"
     if words[0] == "$" and len(words) == 2 and words[1].isdigit():
         return "unknown"
     if len(words) >= 3 and words[-1] in _JSON_TYPES and (words[-2] == "::" or len(words) >= 5 and words[-2] == "." and words[-4] == "::"):
         return "json"
-    if words[0] in ("cast", "try_cast") and len(words) > 4 and words[-1] == ")" and words[-2] in _JSON_TYPES \
-            and closing(toks, a + 1) == b:
-        return "json"
+    if words[0] in ("cast", "try_cast") and len(words) > 4 and words[-1] == ")" and closing(toks, a + 1) == b:
+        return "json" if words[-2] in _JSON_TYPES else "typed"
+    if len(words) >= 3 and words[-2] == "::" or a == b and toks[a][2] == "numeric_const":
+        return "typed"  # x::varchar, 2: a type of its own, not JSON (no guard)
     call = a + 2 if len(words) > 3 and words[1] == "." and words[0] == "pg_catalog" else a
-    if toks[call][1].lower() in _JSON_CALLS and call + 1 <= b and toks[call + 1][1] == "(" \
-            and closing(toks, call + 1) == b:
-        return "json"
+    if call + 1 <= b and toks[call + 1][1] == "(" and closing(toks, call + 1) == b:
+        name = toks[call][1].lower()
+        if name in _JSON_CALLS:
+            return "json"
+        if name in _COMMON_CALLS:  # coalesce(doc, '{}'): its arguments' type
+            kinds = {_kind(toks, x, y, is_json) for x, y in call_arguments(toks, call + 1, b)}
+            return "json" if "json" in kinds and kinds <= {"json", "unknown"} else "other"
     if words[0] == "(" and closing(toks, a) == b and b > a + 1:
-        return _kind(toks, a + 1, b - 1)
+        return _kind(toks, a + 1, b - 1, is_json)
     if _last_operator(toks, a, b) == "->":  # doc -> 'tags': jsonb's -> is jsonb (DuckDB's is JSON)
         return "json"
     if all(toks[j][2] in ("identifier", "keyword") if (j - a) % 2 == 0 else toks[j][1] == "."
            for j in range(a, b + 1)) and (b - a) % 2 == 0:
-        return "column"
+        found = is_json(_column_name(toks, (a, b)))
+        return "json" if found else "maybe" if found is None else "name"
     return "other"
 
 

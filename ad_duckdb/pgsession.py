@@ -38,6 +38,7 @@ from .pgcursors import parse as parse_cursor
 from .pgdupnames import postgres_duplicates, renaming, stored_like_renamed
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
+from .pgfloat import double_floats
 from .pgformat import pg_formats
 from .pgfunctions import pg_functions, symmetric_betweens
 from .pgjsonagg import json_builders
@@ -45,6 +46,7 @@ from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
+from .pglistsort import list_null_orders
 from .pgnumscale import parameter_scales
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
@@ -128,6 +130,7 @@ from .pgsql import (
 )
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
+from .pgstoredinline import inline_stored_macros
 from .pgsubstring import regex_substrings
 from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
@@ -618,12 +621,16 @@ class Session:
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
+        sql = double_floats(sql)  # PostgreSQL's float is float8 (pgfloat)
         # (PostgreSQL's JSON path operators, #, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
         # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
-        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column)
-        sql = pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))), params))
+        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column,
+                              self.query_types, self.has_json_column)
+        sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
+                                                           params)))
+        sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
             self.query_columns, self.macro_bodies))))
@@ -1069,15 +1076,26 @@ class Session:
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
 
-    def json_column(self, name: str) -> bool:
-        """Whether the database has a column named ``name`` (lower case) and every one of that name is of type JSON,
-        temporary tables' too; for pgjsonb, telling jsonb's || from text's."""
+    def json_column(self, name: str) -> bool | None:
+        """Whether the database has a column named ``name`` (lower case) and every one of that name is of type JSON
+        (None: some of them are, not all),
+        temporary tables' too (DuckDB's own views aside: duckdb_tables' tags is a MAP); for pgjsonb, telling jsonb's ||
+        from text's."""
         if self.status == b"E":
             return False
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        types = self.cur.execute("SELECT list(DISTINCT data_type) FROM duckdb_columns() WHERE lower(column_name) = ?",
+        types = self.cur.execute("SELECT list(DISTINCT data_type) FROM duckdb_columns() WHERE lower(column_name) = ? "
+                                 "AND NOT internal",
                                  [name]).fetchall()[0][0]
-        return types == ["JSON"]
+        return True if types == ["JSON"] else None if types and "JSON" in types else False
+
+    def has_json_column(self) -> bool:
+        """Whether the database has a column of type JSON (pgjsonb guards a || it cannot tell only then)."""
+        if self.status == b"E":
+            return False
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        return bool(self.cur.execute("SELECT count(*) FROM duckdb_columns() WHERE data_type = 'JSON' AND NOT internal"
+                                     ).fetchall()[0][0])
 
     def query_columns(self, sql: str) -> frozenset[str] | None:
         """The columns (lower case) of query ``sql``'s result, bound by DuckDB and not run; for pgsum, the columns of

@@ -351,6 +351,18 @@ def closing(toks: Tokens, k: int) -> int | None:
     return None
 
 
+def call_arguments(toks: Tokens, open_: int, close: int) -> list[tuple[int, int]]:
+    """The first and last tokens of each argument of the call whose parenthesis opens at ``open_`` and shuts at
+    ``close``."""
+    out, depth, first = [], 0, open_ + 1
+    for j in range(open_ + 1, close):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
+        if depth == 0 and toks[j][1] == ",":
+            out.append((first, j - 1))
+            first = j + 1
+    return [*out, (first, close - 1)] if first <= close - 1 else out
+
+
 def _top_with(toks: Tokens, sql: str) -> tuple[str, set[str]]:
     """The statement's own WITH clause's text (with a blank after it; empty when it has none, or one this cannot
     read) and the names it gives: what ``SELECT * FROM`` a CTE or a derived table needs before it to bind alone."""

@@ -8,7 +8,7 @@ The operands are read as PostgreSQL's grammar binds them: ``#`` is one of its "o
 x # 1 END``) or a bare alias (``x # 1 f``) ends the one before it. An operand this cannot read
 leaves the statement to DuckDB's own error. A call's ``OVER (...)`` (or ``OVER name``) and ``FILTER (...)`` are
 the call's (``row_number() OVER (ORDER BY id) # 1``). Runs after pgjsonpath, whose ``#>`` / ``#>>`` it must not
-read. pgjsonb reads the operands of ``||``, ``@>``, ``<@`` and ``?`` with it (operand_span): PostgreSQL binds them
+read. pgjsonb reads the operands of ``||``, ``@>``, ``<@`` and ``?`` with it (operand_start, operand_end): PostgreSQL binds them
 all alike.
 """
 
@@ -55,12 +55,9 @@ def xor_operators(sql: str) -> str:
     return sql
 
 
-def operand_span(toks: Tokens, op: int) -> tuple[int, int] | None:
-    """The first token of the left operand and the last of the right one of the operator at token ``op``, one of
-    PostgreSQL's "other operators" (``#``, ``||``, ``@>``, ...), read as its grammar binds them; None where this
-    cannot read one (the module doc)."""
-    left, right = _left(toks, op), _right(toks, op)
-    return None if left is None or right is None else (left, right)
+def operand_start(toks: Tokens, op: int) -> int | None:
+    """The first token of the operand left of token ``op``, read as ``#``'s left operand (module doc)."""
+    return _left(toks, op)
 
 
 def operand_end(toks: Tokens, op: int) -> int | None:
@@ -78,7 +75,8 @@ def _part(toks: Tokens, j: int) -> bool | None:
         return True
     if kind == "keyword":  # a value (NULL, TRUE), a type's name after ::, a call (CAST(...)), else a clause's word
         return w in ("null", "true", "false") or j > 0 and toks[j - 1][1] == "::" \
-            or w in _CALLS and j + 1 < len(toks) and toks[j + 1][1] == "("
+            or w in _CALLS and j + 1 < len(toks) and toks[j + 1][1] == "(" \
+            or w == "array" and j + 1 < len(toks) and toks[j + 1][1] in ("[", "(")  # ARRAY['a', 'b']
     return w in _TIGHTER or w in ("$", "?")
 
 

@@ -290,7 +290,7 @@ def test_psycopg_extended_protocol_with_parameters(server: Server, expected: dic
 
 def test_binary_results_match_text_results(server: Server) -> None:
     """Binary result columns (psycopg's binary cursors; JDBC asks for them from a statement's fifth run on)."""
-    sql = ("select 1::smallint a, 2 b, 3::bigint c, 4::utinyint d, 1.5::float e, 2.25::double f, 123.4567::decimal(9,4) g, "
+    sql = ("select 1::smallint a, 2 b, 3::bigint c, 4::utinyint d, 1.5::real e, 2.25::double f, 123.4567::decimal(9,4) g, "
            "'1000000000000000000000000000000'::hugeint h, -0.000123::decimal(18,9) i, true j, 'héllo'::varchar k, date '2026-03-01' l, "
            "time '12:34:56.789' m, timestamp '2026-03-01 01:02:03.456789' n, timestamptz '2026-03-01 01:02:03+00' o, "
            "interval '3 days 04:05:06' p, 'a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8'::uuid q, '\\xAB'::blob r, "
@@ -483,7 +483,7 @@ def test_values_reach_clients_as_they_are(server: Server) -> None:
             conn.execute("select %s::varchar", (decimal.Decimal("1" * 39 + ".5"),))
         assert conn.execute("select %s::varchar", (decimal.Decimal(2**127 - 1),)).fetchone() == (str(2**127 - 1),)
         row = conn.execute("select [1.5::decimal(4,2), 2.25] as l, {'b': '\\x00'::blob, 'n': 'nan'::double} as s, "
-                           "0.1::float as f").fetchone()
+                           "0.1::real as f").fetchone()
         assert row == ([1.5, 2.25], {"b": "\\x00", "n": None}, 0.1)
         exact = conn.execute("select [1234567890123456789.123456789::decimal(28,9)], '東京'::varchar").fetchone()
         # a DECIMAL list is numeric[]: every digit, as Decimal
