@@ -47,10 +47,24 @@ def mid_ranks(x: np.ndarray) -> np.ndarray:
     Why its own function: alarm_rate reads both the lag-1 correlation (alarmperiods) and every lag's (here) off the
     ranks of the same scores in time order, and ranking 10 million of them is a sort; it ranks them once."""
     x = np.asarray(x, dtype=np.float64)
-    if not len(x):
+    n = len(x)
+    if not n:
         return np.empty(0)
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    return np.asarray((np.cumsum(counts) - (counts + 1) / 2.0)[inverse])
+    # Why not np.unique(return_inverse, return_counts): it holds five arrays of every row at once (sorted values,
+    # their order, a mask, its running sum, the inverse), 1.2 GB of a 10-million-row alarm_rate's peak; here the
+    # order and one array of ranks, the same numbers
+    order = np.argsort(x)
+    xs = x[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=new[1:])
+    new[1:] &= ~(np.isnan(xs[1:]) & np.isnan(xs[:-1]))  # NaNs tie, as np.unique takes them
+    del xs
+    counts = np.diff(np.append(np.flatnonzero(new), n))
+    del new
+    ranks = np.empty(n)
+    ranks[order] = np.repeat(np.cumsum(counts) - (counts + 1) / 2.0, counts)
+    return ranks
 
 
 def normal_acf(scores: np.ndarray, debiased: bool = True, ranks: np.ndarray | None = None) -> np.ndarray:
