@@ -38,7 +38,9 @@ MOST_BIAS = 0.5
 
 
 def _normal_scores(p: np.ndarray) -> np.ndarray:
-    return np.interp(np.log(p) - np.log1p(-p), _LOGIT, _Q)
+    logit = np.log(p)
+    logit -= np.log1p(-p)  # in place: a temporary fewer of the rows' size (80 MB at 10 million)
+    return np.interp(logit, _LOGIT, _Q)
 
 
 def mid_ranks(x: np.ndarray) -> np.ndarray:
@@ -78,7 +80,10 @@ def normal_acf(scores: np.ndarray, debiased: bool = True, ranks: np.ndarray | No
     rank = mid_ranks(x) if ranks is None else ranks
     if rank.max() == rank.min():
         return np.empty(0)
-    z = _normal_scores((rank + 0.5) / n)
+    p = rank + 0.5
+    p /= n
+    z = _normal_scores(p)
+    del p
     z -= z.mean()
     acov = _autocovariance(z)
     return debias(acov[1:] / acov[0], n) if debiased else acov[1:] / acov[0]

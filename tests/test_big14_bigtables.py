@@ -94,3 +94,30 @@ def test_mid_ranks_are_scipys_rankdata_less_one_ties_and_nans_alike() -> None:
         nans = np.isnan(x)
         want[nans] = (len(x) - 1) - (nans.sum() - 1) / 2.0  # as before: NaNs one tie group after every number
         np.testing.assert_array_equal(got, want)
+
+
+_NO_TORCH_CLI = """
+import sys
+sys.modules["torch"] = None  # any import of torch (or torch._dynamo, 1-3 s) on these paths fails
+from ad_duckdb.launch import main
+sys.argv = ["ad-duckdb", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "{db}", "tx_ae", "transactions", "--top", "3"],
+    ["sql", "{db}", "SELECT count(*) FILTER (WHERE is_anomaly('tx_ae', count, amount)) FROM transactions"],
+    ["evaluate", "{db}", "tx_ae", "SELECT *, (count > 15)::INT AS label FROM transactions", "--label", "label"],
+    ["threshold", "{db}", "tx_ae", "half_pct", "--method", "alarm_rate", "--rate", "0.5%", "--source", "transactions"],
+])
+def test_the_scoring_commands_import_no_torch(scored_db: str, args: list[str]) -> None:
+    """`ad-duckdb score` / `sql` / `evaluate` / `threshold` on a big table pay no torch import (torch._dynamo alone
+    took 3.3 s): only training needs it."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", _NO_TORCH_CLI, *(a.format(db=scored_db) for a in args)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "torch" not in res.stderr.lower(), res.stderr
