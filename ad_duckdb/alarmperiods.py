@@ -151,6 +151,8 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     every = bool(keep.all())
     p_kept = p if every else p[keep]
     rows = np.bincount(p_kept)
+    weighed: np.ndarray
+    alarms: np.ndarray
     if weights is None:
         # Why counted, not weighed by ones: at 10 million rows each float copy of the rows is 80 MB, at alarm_rate's
         # peak; sums of 1s and of 0/1 are these counts exactly, so the numbers are the same
