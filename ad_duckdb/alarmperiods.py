@@ -154,11 +154,29 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     at most at ``rows_per`` (a period flags no more rows than it holds)."""
     p = np.asarray(period)
     keep = p >= 0
-    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64)
-    f = np.asarray(flagged, dtype=np.float64)
-    rows = np.bincount(p[keep])
-    weighed = np.bincount(p[keep], weights=w[keep], minlength=len(rows))
-    alarms = np.bincount(p[keep], weights=(f * w)[keep], minlength=len(rows))
+    every = bool(keep.all())
+    p_kept = p if every else p[keep]
+    rows = np.bincount(p_kept)
+    weighed: np.ndarray
+    alarms: np.ndarray
+    if weights is None:
+        # Why counted, not weighed by ones: at 10 million rows each float copy of the rows is 80 MB, at alarm_rate's
+        # peak; sums of 1s and of 0/1 are these counts exactly, so the numbers are the same
+        alarm = np.asarray(flagged, dtype=bool)
+        alarm = alarm if every else alarm[keep]
+        weighed = rows.astype(np.float64)
+        alarms = np.bincount(p_kept[alarm], minlength=len(rows)).astype(np.float64)
+        n_kept, n_alarms = float(len(p_kept)), float(np.count_nonzero(alarm))
+        kish_sums = (n_kept, n_kept)  # sum w, sum w^2
+        del alarm
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        f = np.asarray(flagged, dtype=np.float64)
+        weighed = np.bincount(p_kept, weights=w[keep], minlength=len(rows))
+        alarms = np.bincount(p_kept, weights=(f * w)[keep], minlength=len(rows))
+        n_kept, n_alarms = float(np.sum(w[keep])), float(np.sum((f * w)[keep]))
+        kish_sums = (n_kept, float(np.sum(w[keep] ** 2)))
+    del p_kept
     whole = rows >= PART * np.median(rows[rows > 0]) if rows.any() else rows > 0
     whole &= weighed > 0
     m = int(whole.sum())
@@ -174,8 +192,8 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
         return max(0.0, mean - half), mean + half
 
     # the effective count: the rows Kish's size is worth, fewer by how their alarms move together
-    n, share = int(keep.sum()), float(np.sum((f * w)[keep]) / np.sum(w[keep]))
-    kish = float(np.sum(w[keep])) ** 2 / float(np.sum(w[keep] ** 2)) / n
+    n, share = int(keep.sum()), float(np.float64(n_alarms) / np.float64(n_kept))
+    kish = kish_sums[0] ** 2 / kish_sums[1] / n
     per = float(rows[whole].mean())
     def worse(rows: float) -> float:
         # how many times independent rows' variance the alarms among ``rows`` consecutive rows have

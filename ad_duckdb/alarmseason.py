@@ -69,21 +69,41 @@ def warnings(flagged: np.ndarray, seconds: np.ndarray, acf: np.ndarray, rows_a_d
     each a sentence with what to do;
     none where nothing shows. False warnings: 0-2 in 100 stretches of 28 days of each of bench/alarm_processes.py's
     processes, none of 7 days."""
+    # Why no copies where none are needed (every row has a time; no weights, so a row counts 1): at 10 million rows
+    # each array of the rows is 80 MB, and this check ran at alarm_rate's peak; sums of 1s and of 0/1 are exact
+    # counts either way, so the numbers are the same
     ok = np.isfinite(seconds)
-    t, f = np.asarray(seconds)[ok], np.asarray(flagged, dtype=np.float64)[ok]
-    w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=np.float64)[ok]
-    n, total = float(w.sum()), float((f * w).sum())
+    every = bool(ok.all())
+    t = np.asarray(seconds) if every else np.asarray(seconds)[ok]
+    alarm = np.asarray(flagged, dtype=bool) if every else np.asarray(flagged, dtype=bool)[ok]
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)[ok]
+
+    def weighed(rows: np.ndarray | None = None, alarms: bool = False) -> float:
+        """The rows' weight (``rows``: a mask of them, None for all), of their alarms only with ``alarms``."""
+        if w is None:
+            if rows is None:
+                return float(np.count_nonzero(alarm) if alarms else len(t))
+            return float(np.count_nonzero(alarm & rows if alarms else rows))
+        # the alarms' weights beside 0s, summed in the same order as the rows' own
+        vals = np.where(alarm, w, 0.0) if alarms else w
+        return float(vals.sum() if rows is None else vals[rows].sum())
+
+    n, total = weighed(), weighed(alarms=True)
     if len(t) < 3 or n <= 0 or total <= 0:
         return []
     share = total / n
     out: list[str] = []
     day = np.floor(t / DAY).astype(np.int64)
-    days = np.unique(day)
+    first = int(day.min())
+    held = np.bincount(day - first) > 0  # the days holding rows, from the first
+    days = np.flatnonzero(held)
     if t.max() - t.min() >= 7 * DAY - 1:
         # 1970-01-01 was a Thursday: (day + 4) % 7 is 0 on Sundays, 6 on Saturdays, as DuckDB's dayofweek
-        weekend = np.isin((day + 4) % 7, (0, 6))
-        we_rows, we_alarms = float(w[weekend].sum()), float((f * w)[weekend].sum())
-        we_days = int(len(np.unique(day[weekend])))
+        weekday = (day + 4) % 7
+        weekend = (weekday == 0) | (weekday == 6)
+        del weekday
+        we_rows, we_alarms = weighed(weekend), weighed(weekend, alarms=True)
+        we_days = int(np.count_nonzero(np.bincount(day[weekend] - first)))
         # the rows moving together up to a week apart: a weekly pattern's correlation turns negative within the week,
         # where Geyer's sum stops, but runs of alarms days long (machine_temperature's) count in full
         z = _z(we_alarms, we_rows, n, share, 7 * rows_a_day, acf)
@@ -95,8 +115,8 @@ def warnings(flagged: np.ndarray, seconds: np.ndarray, acf: np.ndarray, rows_a_d
             wd_days = len(days) - we_days
             we = we_alarms / we_days * rows_a_day / held_a_day
             wd = (total - we_alarms) / wd_days * rows_a_day / held_a_day if wd_days else 0.0
-            if abs(z) >= Z and max(we, wd) >= RATIO * max(min(we, wd), 1e-12) and _every_week(f, w, day, weekend,
-                                                                                              we > wd):
+            if abs(z) >= Z and max(we, wd) >= RATIO * max(min(we, wd), 1e-12) and _every_week(
+                    alarm.astype(np.float64), np.ones(len(t)) if w is None else w, day, weekend, we > wd):
                 out.append(
                     f"its weekend days flagged {_r(we)} alarms a day and its weekdays {_r(wd)}, further apart than "
                     f"chance makes likely, and the intervals take days as alike: later weekends will flag about "
@@ -107,14 +127,15 @@ def warnings(flagged: np.ndarray, seconds: np.ndarray, acf: np.ndarray, rows_a_d
                     "'weekday', ...) END, or give the model the day of the week as a feature and train again")
     if per == "day" or per == "week":
         # the first and last days are left out: a stretch starting at noon holds half its first day
-        per_day = np.bincount(day - day.min(), weights=w)[1:-1]
+        per_day = np.bincount(day - first, weights=w).astype(np.float64)[1:-1]
         whole = per_day[per_day > 0]
         # the tenth and ninetieth percentiles: a day cut short by an outage is no pattern of volume (NAB's
         # ambient_temperature: 12 rows on the day a two-day gap began, 24 on every other)
         low, high = (float(v) for v in np.quantile(whole, (0.1, 0.9))) if len(whole) else (0.0, 0.0)
         # and more varied than chance makes a count: events 3 a day at random hold 1 to 5 a day (Poisson's spread,
         # variance the mean; a weighted row adds its weight, so the mean weight of a row scales it), no pattern
-        chance = float(whole.mean()) * float((w * w).sum() / w.sum()) if len(whole) else 0.0
+        mean_weight = 1.0 if w is None else float((w * w).sum() / w.sum())
+        chance = float(whole.mean()) * mean_weight if len(whole) else 0.0
         if len(whole) >= 5 and high >= VOLUME * low and float(whole.var(ddof=1)) > DISPERSION * chance:
             out.append(
                 f"its days held {_r(low)} to {_r(high)} rows (the tenth to ninetieth percentile): the cut flags a share of "

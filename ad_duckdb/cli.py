@@ -54,6 +54,7 @@ from . import (
     outputerrors,
     partitionreplace,
     pysource,
+    queryprogress,
     repaircmds,
     replacewhere,
     resultgap,
@@ -2120,9 +2121,11 @@ _QUERY_AND_FILE = "Give the SQL either as QUERY or with --file PATH, not both."
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
                    "refuse as arguments passed out of order.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr while a statement runs (a bar on a terminal after "
+                                             "2 s; in a log, a line every 30 s); stdout is the same either way.")
 @_ATTACH
 def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, write: bool,
-        no_order_check: bool, attach: tuple[str, ...]) -> None:
+        no_order_check: bool, quiet: bool, attach: tuple[str, ...]) -> None:
     """Run QUERY (one or more statements) on DB with the anomaly functions registered.
 
     Every statement that returns rows prints them, in order (with --format json: one array per statement). With
@@ -2182,7 +2185,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     write = write or db == ":memory:"  # _open opens it read-write: the prompt must not say read-only
     creation = _Creation()
     try:
-        _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive, attach, nothing)
+        _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive, attach, nothing,
+                 progress=not quiet)
     except BaseException as e:
         # not when the database could not even be opened, or another process created it
         if creation.ours and not creation.keep:
@@ -2200,9 +2204,9 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
 
 def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool,
              creation: _Creation, interactive: bool = False, attach: tuple[str, ...] = (),
-             nothing: str | None = None) -> None:
+             nothing: str | None = None, progress: bool = False) -> None:
     """``nothing``: why the script holds no statement to run, if it holds none (the database is still opened, so
-    that a mistyped path is still an error)."""
+    that a mistyped path is still an error); ``progress``: each long statement's progress on stderr."""
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
                creation=creation if create else None, attach=attach) as con:
         udfs.registry(con).set_surface("sql")
@@ -2210,15 +2214,17 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
             _note(f"no SQL statement to run ({nothing}); give the SQL as QUERY, with --file PATH, or on "
                   "standard input (ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.")
             return
+        if progress:
+            queryprogress.enable(con)
         if not interactive:
-            session = dotcmds.Session(out_format)
+            session = dotcmds.Session(out_format, progress=progress)
             _say_ok(_run_script(con, text, session, write), session.out_format)
             return
         mode = "read-write" if write else "read-only: --write to change it"
         # Why kept from here on: each statement the prompt runs is committed and reported, so a session ended by a
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
-        session = dotcmds.Session(out_format)
+        session = dotcmds.Session(out_format, progress=progress)
         with interrupts.ctrl_c_at_the_prompt():
             sqlshell.interact(lambda t: _say_ok(_session_statements(con, t, session, write), session.out_format),
                               f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
@@ -2238,12 +2244,13 @@ def _session_statements(con: duckdb.DuckDBPyConnection, text: str, session: dotc
             statements = []  # a syntax error: _run_statements below reports it
         if len(statements) > 1:
             with _results_to(session):
-                printed = _run_statements(con, statements[0].query, session.out_format, write, None, session.timer)
+                printed = _run_statements(con, statements[0].query, session.out_format, write, None, session.timer,
+                                          session.progress)
             rest = ";\n".join(stmt.query for stmt in statements[1:])
             return printed + _session_statements(con, rest, session, write, prompt)
     shown = _shown(session) if prompt else None  # before _results_to takes the .once file
     with _results_to(session):
-        return _run_statements(con, text, session.out_format, write, shown, session.timer)
+        return _run_statements(con, text, session.out_format, write, shown, session.timer, session.progress)
 
 
 def _say_ok(printed: int, out_format: str) -> None:
@@ -2456,9 +2463,10 @@ PROMPT_ROWS = 40
 
 # The store's tables, as a statement that may write them names them (a script of many other INSERTs costs nothing)
 def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool,
-                    max_rows: int | None = None, timer: bool = False) -> int:
+                    max_rows: int | None = None, timer: bool = False, progress: bool = False) -> int:
     """Run and print each statement of ``text``; ``max_rows``: print at most that many rows of each (read no more);
-    ``timer``: after each, its run time on stderr (.timer on). The number of results printed."""
+    ``timer``: after each, its run time on stderr (.timer on); ``progress``: a long one's progress on stderr
+    (queryprogress, enabled on ``con``). The number of results printed."""
     try:
         statements = con.extract_statements(text)
     except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
@@ -2471,8 +2479,9 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         started = time.perf_counter()
         streamed, written = False, [0]
         functions.new_statement()  # a note of the SQL functions (textvalues) is said once per statement
+        what = f"statement {i} of {len(statements)}" if len(statements) > 1 else "running the statement"
         try:
-            with _notes():
+            with _notes(), queryprogress.watching(con, what, progress):
                 columns, rows, streamed = _run_one(con, stmt, out_format, max_rows, printed, written)
         except duckdb.Error as e:
             if damagedfile.is_damage(e):  # a block of the table the statement read: as the commands say it

@@ -104,6 +104,7 @@ class Session:
     timer: bool = False  # .timer on: each statement's run time
     output: str | None = None  # .output FILE: every result appended to FILE
     once: str | None = None  # .once FILE: the next result written to FILE
+    progress: bool = False  # a long statement's progress on stderr (not --quiet)
 
 
 @dataclass

@@ -176,3 +176,60 @@ class _RowLines:
 
     def close(self) -> None:
         pass
+
+
+# A query's progress is a share, DuckDB's own estimate of the work done (``query_progress()``), not rows: the rows a
+# statement scores are not known to it before it runs, and a `SELECT sum(anomaly_score(...))` returns one row.
+class ShareProgress(Protocol):
+    def update(self, percent: float) -> None:
+        """``percent`` of the work done so far (0 to 100)."""
+
+    def close(self) -> None: ...
+
+
+def share(desc: str, enabled: bool) -> ShareProgress:
+    """Progress of one long statement on stderr: a bar on a terminal (after ROW_BAR_DELAY seconds), a line every
+    ROW_LINE_SECONDS in a log, nothing when not ``enabled``."""
+    stream = sys.stderr
+    if not enabled or stream is None:
+        return _SilentShare()
+    if _is_terminal(stream) and importlib.util.find_spec("tqdm") is not None:
+        return _ShareBar(desc)
+    return _ShareLines(desc, stream)
+
+
+class _SilentShare:
+    def update(self, percent: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _ShareBar:
+    def __init__(self, desc: str) -> None:
+        from tqdm.std import tqdm
+
+        self.bar: Any = tqdm(desc=desc, total=100, bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+                             file=sys.stderr, leave=False, mininterval=0.5, delay=ROW_BAR_DELAY)
+
+    def update(self, percent: float) -> None:
+        self.bar.update(max(0.0, min(percent, 100.0)) - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _ShareLines:
+    def __init__(self, desc: str, stream: TextIO) -> None:
+        self.desc, self.stream = desc, stream
+        self.t0 = self.last_time = time.monotonic()
+
+    def update(self, percent: float) -> None:
+        now = time.monotonic()
+        if now - self.last_time >= ROW_LINE_SECONDS:
+            print(f"{self.desc}: {percent:.0f}%, {now - self.t0:.0f}s", file=self.stream, flush=True)
+            self.last_time = now
+
+    def close(self) -> None:
+        pass

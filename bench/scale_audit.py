@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--out", help="also write the lines to this Markdown file")
     a = ap.parse_args()
     import ad_duckdb
-    from ad_duckdb import alarmacf, alarmepisodes, alarmperiods
+    from ad_duckdb import alarmacf, alarmepisodes, alarmperiods, examplerows
 
     import generate
 
@@ -65,7 +65,7 @@ def main() -> None:
         col = np.random.default_rng(0).lognormal(3.0, 1.0, a.rows)
         qs = np.random.default_rng(1).uniform(0.8, 0.95, 200)
         t_old, _ = cpu(lambda: [np.quantile(col, q) for q in qs])
-        tracked = generate._Quantiles(col)
+        tracked = examplerows.Quantiles(col)
         t_new, _ = cpu(lambda: [tracked.quantile(q) for q in qs])
         reads = sum(v for k, v in planted.items() if k in ("burst", "joint_law", "card_testing"))
         say(f"- a planted row's quantile: np.quantile over the column {t_old / len(qs) * 1e3:.1f} ms, bisection "
