@@ -35,7 +35,7 @@ def test_list_sorts_in_method_form_and_a_users_own_macro(tmp_path: Path) -> None
     """DuckDB's method form ``l.list_sort('DESC')`` is ``list_sort(l, 'DESC')``: it kept the server's NULL order
     ([NULL, 3, 1]); a user's macro ``util.list_sort(l, k)`` (its own function, in its own schema) was given a third
     argument, 'NULLS LAST', and failed to bind."""
-    db = str(tmp_path / "l.duckdb")
+    db = str(tmp_path / "lists.duckdb")
     con = duckdb.connect(db)
     con.execute("CREATE SCHEMA util")
     con.execute("CREATE MACRO util.list_sort(l, k) AS list_transform(l, lambda x: x * k)")
@@ -43,7 +43,7 @@ def test_list_sorts_in_method_form_and_a_users_own_macro(tmp_path: Path) -> None
     con.execute("INSERT INTO t VALUES ([3, NULL, 1])")
     con.close()
     with serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
-        assert conn.execute("SELECT (l).list_sort('DESC'), (l).list_reverse_sort(), (l).list_grade_up('DESC'), "
+        assert conn.execute("SELECT l.list_sort('DESC'), (l).list_reverse_sort(), t.l.list_grade_up('DESC'), "
                             "[3, NULL, 1].list_sort('DESC'), (l).array_sort('DESC', 'NULLS FIRST') FROM t"
                             ).fetchall() == [([3, 1, None], [3, 1, None], [1, 3, 2], [3, 1, None], [None, 3, 1])]
         assert conn.execute("SELECT util.list_sort([1, 2], 3), list_sort([3, NULL, 1], 'DESC')").fetchall() \
