@@ -94,10 +94,21 @@ def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
                     cur.execute(probe).fetchall()
             except duckdb.Error as e:
                 said = str(e).split("while executing the UDF: ", 1)[-1]
-                said = said.split(": ", 1)[1] if said.split(": ", 1)[0].endswith("Error") else said
-                raise BadInputError(
-                    f"dbt view {relation} builds, but reading it fails: {said} (found by ad_duckdb.check_calls: a "
-                    "view's query runs only when it is read, so fix the call in the model's SQL)") from None
+                kind, _, rest = said.partition(": ")
+                said = rest if kind.endswith("Error") else said
+                raise BadInputError(f"dbt view {relation} builds, but reading it fails: {said} (found by "
+                                    f"ad_duckdb.check_calls: a view's query runs only when it is read, "
+                                    f"{_fix(kind, said)})") from None
     finally:
         cur.close()
     return f"{len(probes)} call(s) checked"
+
+
+def _fix(kind: str, said: str) -> str:
+    """What to do about a failed probe: a model (or version) not stored and not a near miss of a stored name may be one
+    a Python model of the same run trains, built after the view because the view does not ref() it (dbt builds in
+    ref() order: on a fresh warehouse the view may come first)."""
+    if kind == "ModelNotFoundError" and "Did you mean" not in said:
+        return ("so if a model of this project trains it, build the view after that one: add `-- depends_on: "
+                "{{ ref('the training model') }}` to the view's SQL; else fix the call in the model's SQL")
+    return "so fix the call in the model's SQL"

@@ -50,3 +50,17 @@ def test_a_call_per_column_is_still_checked(con: duckdb.DuckDBPyConnection) -> N
     # COLUMNS(...) without the star makes one call per column, each of one feature: wrong for a model of three
     with pytest.raises(duckdb.Error, match="got 1 feature argument"):
         _check(con, "v_each", "SELECT anomaly_score('tx_ae', COLUMNS(['count', 'amount'])) FROM tx")
+
+
+def test_a_model_not_yet_trained_names_the_build_order(con: duckdb.DuckDBPyConnection) -> None:
+    """A view naming 'fraud_ae', which a Python model of the same project trains: with no ref() to that model, dbt
+    may build the view first (a fresh warehouse). The message said to fix the call in the model's SQL and to train
+    with ad_duckdb.train; the call is right, and the fix is the view's build order."""
+    with pytest.raises(duckdb.Error) as e:
+        _check(con, "v_later", "SELECT anomaly_score('fraud_ae', count, amount) FROM tx")
+    said = str(e.value)
+    assert "No model 'fraud_ae'" in said and "-- depends_on: {{ ref('" in said, said
+    assert "so fix the call" not in said, said
+    # a misspelt name is still the call to fix
+    with pytest.raises(duckdb.Error, match="Did you mean 'tx_ae'.*fix the call") as e:
+        _check(con, "v_typo", "SELECT anomaly_score('tx_ea', count, amount, cards) FROM tx")
