@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import pytest
 
 from test_server import serve
 
@@ -48,3 +49,22 @@ def test_list_sorts_in_method_form_and_a_users_own_macro(tmp_path: Path) -> None
                             ).fetchall() == [([3, 1, None], [3, 1, None], [1, 3, 2], [3, 1, None], [None, 3, 1])]
         assert conn.execute("SELECT util.list_sort([1, 2], 3), list_sort([3, NULL, 1], 'DESC')").fetchall() \
             == [([3, 6], [3, 1, None])]
+
+
+def test_a_derived_tables_column_list_is_not_the_databases_json_column(tmp_path: Path) -> None:
+    """``FROM (VALUES ('a')) v(doc)`` names its column in the alias's list, which the server did not read: with a
+    JSON column doc elsewhere in the database, ``doc || '!'`` was taken for jsonb's and failed ("Malformed JSON ...
+    Input: "a""); PostgreSQL joins the texts. A table's JSON column renamed in such a list (``docs AS d(i, body)``)
+    is no longer joined as text either: both are checked when bound."""
+    db = str(tmp_path / "docs.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE docs (id INTEGER, doc JSON)")
+    con.execute("""INSERT INTO docs VALUES (1, '{"a":1}')""")
+    con.close()
+    with serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        for sql in ("SELECT doc || '!' FROM (VALUES ('a')) v(doc)", "SELECT doc || '!' FROM unnest(['a']) u(doc)",
+                    "SELECT v.doc || '!' FROM (VALUES ('a')) AS v(doc)", "SELECT doc || '!' FROM (SELECT 'a') s(doc)"):
+            assert conn.execute(sql).fetchall() == [("a!",)], sql
+        assert conn.execute("""SELECT (doc || '{"b":2}')::text FROM docs""").fetchall() == [('{"a": 1, "b": 2}',)]
+        with pytest.raises(psycopg.Error, match="cannot tell whether body is jsonb or text"):
+            conn.execute("""SELECT body || '{"b":2}' FROM docs AS d(i, body)""")
