@@ -5,8 +5,10 @@ Why: DuckDB reads such a wall time as one instant (the later pass), so both read
 statement said 12 rows shared their time with another and to drop the repeats (real readings), counted no episodes,
 and by hour read an hour of none (a gap) beside one of 24 readings. A wall time alone cannot say its pass; the rows'
 order can: of the readings of one repeated wall time (in one series), the first half read are the earlier pass, the
-rest the later, as a logger writes them. A wall time of that hour held by one reading (or an odd number) cannot be
-told, and stays as DuckDB reads it.
+rest the later, as a logger writes them; where a series' rows are read newest first (a table exported ORDER BY ts
+DESC: most of its consecutive readings go back in time), the first half read are the later pass (taken as oldest first,
+the two passes swapped hours). A wall time of that hour held by one reading (or an odd number) cannot be told, and
+stays as DuckDB reads it.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
     group = inverse.ravel()[shared]
     out_t, out_l = t.copy(), None if local is None else np.asarray(local, dtype=np.float64).copy()
     days_zone = _zone(days_in)
+    backwards = _newest_first(t, key[:, 1], ok)
     passes: dict[float, tuple[float, float] | None] = {}
     for g in np.unique(group):
         members = rows[group == g]
@@ -64,9 +67,24 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
         both = passes[at]
         if both is None:
             continue
-        for part, moved in zip((members[: len(members) // 2], members[len(members) // 2:]), both, strict=True):
+        halves = (members[: len(members) // 2], members[len(members) // 2:])
+        for part, moved in zip(halves[::-1] if backwards[members[0]] else halves, both, strict=True):
             out_t[part] = moved
             if out_l is not None:
                 # the days' zone's wall time of that pass (the same wall time where they are the stored zone's days)
                 out_l[part] = out_l[part] + (moved - at) if days_zone is None else _wall(moved, days_zone)
     return out_t, out_l
+
+
+def _newest_first(t: np.ndarray, series: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """For each row, whether its series is read newest first: more of the series' consecutive readings (in read
+    order, rows with a time) go back in time than forward."""
+    rows = np.flatnonzero(ok)
+    by = rows[np.argsort(series[rows], kind="stable")]  # each series' rows together, in read order
+    ids = np.unique(series[by], return_inverse=True)[1].ravel()
+    same = ids[1:] == ids[:-1]
+    step = np.sign(np.diff(t[by]))[same]
+    votes = np.bincount(ids[1:][same], weights=-step, minlength=int(ids.max(initial=-1)) + 1)
+    out = np.zeros(len(t), dtype=bool)
+    out[by] = votes[ids] > 0
+    return out

@@ -6,7 +6,8 @@ and failed only when someone read the view (a dashboard, the next morning). The 
 dbt package), as a post-hook, passes the view's SQL here; each call that names its model in the SQL (a literal, or a
 ``var()`` dbt rendered into one) is run once on a row of NULLs, which raises the message a read would have raised,
 while the build can still fail. A call whose model comes from a column (``m.model_ref``) cannot be run without the
-view's rows and is left to the tests.
+view's rows and is left to the tests, as is one whose features come from ``*COLUMNS([...])``, which the text shows as
+one argument (probed with one NULL, a view that reads fine failed its build).
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def calls(cur: DuckDBPyConnection, query: str) -> list[str]:
         given = node.get("arguments") if "arguments" in node else node.get("children")  # DuckDB 2's, earlier ones'
         args = [a.get("expression") if isinstance(a, dict) and "expression" in a else a for a in given or []]
         named = [_text(a) for a in args[: _NAMED.get(func.lower(), 1)]]
-        if not args or named[0] is None:
-            continue
+        if not args or named[0] is None or any(isinstance(a, dict) and a.get("type") == "OPERATOR_UNPACK" for a in args):
+            continue  # (*COLUMNS([...]): the features it passes are counted only when bound, over the view's columns)
         shown = [quote_literal(t) if t is not None else "NULL" for t in named]
         probe = f"SELECT {func.lower()}({', '.join(shown + ['NULL'] * (len(args) - len(named)))})"
         if probe not in out:
@@ -93,10 +94,21 @@ def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
                     cur.execute(probe).fetchall()
             except duckdb.Error as e:
                 said = str(e).split("while executing the UDF: ", 1)[-1]
-                said = said.split(": ", 1)[1] if said.split(": ", 1)[0].endswith("Error") else said
-                raise BadInputError(
-                    f"dbt view {relation} builds, but reading it fails: {said} (found by ad_duckdb.check_calls: a "
-                    "view's query runs only when it is read, so fix the call in the model's SQL)") from None
+                kind, _, rest = said.partition(": ")
+                said = rest if kind.endswith("Error") else said
+                raise BadInputError(f"dbt view {relation} builds, but reading it fails: {said} (found by "
+                                    f"ad_duckdb.check_calls: a view's query runs only when it is read, "
+                                    f"{_fix(kind, said)})") from None
     finally:
         cur.close()
     return f"{len(probes)} call(s) checked"
+
+
+def _fix(kind: str, said: str) -> str:
+    """What to do about a failed probe: a model (or version) not stored and not a near miss of a stored name may be one
+    a Python model of the same run trains, built after the view because the view does not ref() it (dbt builds in
+    ref() order: on a fresh warehouse the view may come first)."""
+    if kind == "ModelNotFoundError" and "Did you mean" not in said:
+        return ("so if a model of this project trains it, build the view after that one: add `-- depends_on: "
+                "{{ ref('the training model') }}` to the view's SQL; else fix the call in the model's SQL")
+    return "so fix the call in the model's SQL"

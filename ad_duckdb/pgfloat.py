@@ -14,6 +14,8 @@ from .sqltext import words_if
 
 # words after which a name is a type: ALTER COLUMN x TYPE float, ADD COLUMN x float (the column's name) is read below
 _TYPE_AFTER = frozenset(("::", "type"))
+# the tokens a column's name may be: a keyword too (value, name, key, date), which DuckDB allows unquoted
+_NAMES = frozenset(("identifier", "keyword"))
 
 
 def double_floats(sql: str) -> str:
@@ -28,7 +30,7 @@ def double_floats(sql: str) -> str:
             continue
         before = toks[i - 1][1].lower()
         if before in _TYPE_AFTER or before == "as" and _in_cast(toks, i) \
-                or ddl and toks[i - 1][2] == "identifier" and toks[i - 2][1].lower() in ("(", ",", "column", "add") \
+                or ddl and toks[i - 1][2] in _NAMES and toks[i - 2][1].lower() in ("(", ",", "column", "add", "exists") \
                 and not any(t[1].lower() == "select" for t in toks[:i]):  # (SELECT a, b float: an alias)
             sql = f"{sql[:toks[i][0]]}DOUBLE{sql[toks[i][0] + len(toks[i][1]):]}"
     return sql

@@ -250,7 +250,8 @@ class _JsonNames:
     def _derived(self) -> dict[str, set[bool]]:
         """Each name a subquery or CTE of the statement gives -> whether each is JSON (those bound alone, with the
         statement's WITH clause before them)."""
-        names: dict[str, set[bool]] = {}
+        # an alias's column list's names: either, so each is checked when bound (_guarded)
+        names: dict[str, set[bool]] = {name: {True, False} for name in _alias_columns(self.toks)}
         if self.types is None:
             return names
         toks, prefix = self.toks, _top_with(self.toks, self.sql)[0]
@@ -265,6 +266,31 @@ class _JsonNames:
             for column, oid in got or []:
                 names.setdefault(column.lower(), set()).add(oid == _JSON_OID)
         return names
+
+
+# words before a parenthesis that are no alias: ) AND (x), ) OVER (...), t2 USING (id), ) IN (a, b), ...
+_NOT_ALIASES = frozenset(("and", "or", "not", "in", "over", "filter", "within", "exists", "any", "all", "some",
+                          "values", "using", "on", "where", "select", "is", "then", "else", "when", "case", "like",
+                          "ilike", "between", "lateral", "join", "from", "by", "returning", "having", "qualify"))
+
+
+def _alias_columns(toks: Tokens) -> set[str]:
+    """The names (lower case, unquoted) of the column lists of the statement's aliases: ``(VALUES ('a')) v(doc)``,
+    ``unnest(l) u(doc)``, ``docs AS d(i, body)``. Why: such a name is the alias's own column, whatever a table's column
+    of that name is (doc a JSON column elsewhere was taken for one, and ``doc || '!'`` failed as malformed JSON),
+    and a JSON column renamed there is no longer a JSON column's name. An alias is read as a name after ``)``, AS or
+    another name, then ``(``; a type's ``AS decimal(10, 2)`` read so gives no name."""
+    out: set[str] = set()
+    for k in range(1, len(toks) - 1):
+        if toks[k + 1][1] != "(" or toks[k][2] not in ("identifier", "keyword") or toks[k][1].lower() in _NOT_ALIASES \
+                or not (toks[k - 1][1] in (")", "]") or toks[k - 1][1].lower() == "as" or toks[k - 1][2] == "identifier"):
+            continue
+        shut = closing(toks, k + 1)
+        if shut is None:
+            continue
+        out.update(_column_name(toks, (j, j)) for j in range(k + 2, shut)
+                   if toks[j][2] in ("identifier", "keyword") and toks[j - 1][1] in ("(", ",") and toks[j + 1][1] in (")", ","))
+    return out
 
 
 def _both_json(toks: Tokens, left: tuple[int, int], right: tuple[int, int], is_json: JsonColumn) -> bool:

@@ -29,8 +29,14 @@ def list_null_orders(sql: str) -> str:
         if before is None or toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword"):
             continue
         close = closing(toks, i + 1)
-        if close is None or len(call_arguments(toks, i + 1, close)) != before:
+        # DuckDB's method form, l.list_sort('DESC') or [3, NULL, 1].list_reverse_sort(), passes the list before the
+        # dot; a name before the dot may also be a schema's (a user's own macro util.list_sort(l, k), which is not
+        # DuckDB's and must keep its arguments): it is taken as the list, so a call gets the NULL order only where
+        # its count is the method form's
+        dotted = i > 0 and toks[i - 1][1] == "."
+        given = -1 if close is None else len(call_arguments(toks, i + 1, close))
+        if close is None or given + dotted != before:
             continue  # (a list_sort(l) sorts ascending, NULLs last either way; one with its NULL order keeps it)
         at = toks[close][0]
-        sql = f"{sql[:at]}, 'NULLS LAST'{sql[at:]}"
+        sql = f"{sql[:at]}{', ' if given else ''}'NULLS LAST'{sql[at:]}"
     return sql

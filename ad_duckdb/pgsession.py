@@ -44,6 +44,7 @@ from .pgfunctions import pg_functions, symmetric_betweens
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
+from .pgjsoncols import JSON_NAMES_SQL, JsonColumns
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
 from .pglistsort import list_null_orders
@@ -626,8 +627,9 @@ class Session:
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
         # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
-        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), self.json_column,
-                              self.query_types, self.has_json_column)
+        json_names = JsonColumns(self.json_names)  # (read once, if a || asks: pgjsoncols)
+        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), json_names.column,
+                              self.query_types, json_names.any)
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
                                                            params)))
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
@@ -1076,26 +1078,13 @@ class Session:
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
 
-    def json_column(self, name: str) -> bool | None:
-        """Whether the database has a column named ``name`` (lower case) and every one of that name is of type JSON
-        (None: some of them are, not all),
-        temporary tables' too (DuckDB's own views aside: duckdb_tables' tags is a MAP); for pgjsonb, telling jsonb's ||
-        from text's."""
+    def json_names(self) -> list[tuple[str, bool]] | None:
+        """Each column name (lower case) some JSON column has, and whether every column of that name is JSON
+        (pgjsoncols); None where the transaction has failed."""
         if self.status == b"E":
-            return False
+            return None
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        types = self.cur.execute("SELECT list(DISTINCT data_type) FROM duckdb_columns() WHERE lower(column_name) = ? "
-                                 "AND NOT internal",
-                                 [name]).fetchall()[0][0]
-        return True if types == ["JSON"] else None if types and "JSON" in types else False
-
-    def has_json_column(self) -> bool:
-        """Whether the database has a column of type JSON (pgjsonb guards a || it cannot tell only then)."""
-        if self.status == b"E":
-            return False
-        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        return bool(self.cur.execute("SELECT count(*) FROM duckdb_columns() WHERE data_type = 'JSON' AND NOT internal"
-                                     ).fetchall()[0][0])
+        return [(n, bool(every)) for n, every in self.cur.execute(JSON_NAMES_SQL).fetchall()]
 
     def query_columns(self, sql: str) -> frozenset[str] | None:
         """The columns (lower case) of query ``sql``'s result, bound by DuckDB and not run; for pgsum, the columns of
