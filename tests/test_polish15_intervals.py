@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import ad_duckdb
@@ -15,7 +16,7 @@ from ad_duckdb.store import Threshold
 from conftest import FAST
 
 
-def _audit(tmp_path: Path) -> ad_duckdb.DuckDBPyConnection:
+def _audit(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     """Model m on t; table lab: t's rows by their score, labelled as an audit reviews them: the 7 highest anomalies,
     the next 40 reviewed (weight 1: 10 normal rows, then 10 anomalies among 20 more normal rows), the rest audited 1
     in 10 (weight 10: 2 anomalies among them)."""

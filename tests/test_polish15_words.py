@@ -11,6 +11,7 @@ import pytest
 import test_msgs2_words
 from click.testing import CliRunner
 from test_msgs2_words import _cli, _python
+from test_msgs3_words import with_own_p99
 
 import ad_duckdb
 from ad_duckdb import store
@@ -81,15 +82,8 @@ def test_the_drift_notes_retrain_advice_in_the_callers_words(db: str) -> None:
 def test_a_staged_retrains_not_carried_note_says_what_flags_by_the_new_cut(tmp_path: Path) -> None:
     # Before: "is_anomaly_at('m', 'p99', ...) now flags by the training scores of m@2", though a staged retrain
     # leaves 'm' meaning m@1: the version's calls do, and the name's once m@2 is promoted.
-    path = str(tmp_path / "r.duckdb")
-    con = ad_duckdb.connect(path)
+    con = with_own_p99(str(tmp_path / "r.duckdb"))
     try:
-        con.execute("CREATE TABLE t AS SELECT (range % 37)::DOUBLE AS x, (range * 7 % 13)::DOUBLE AS y "
-                    "FROM range(600)")
-        ad_duckdb.train(con, "m", "t", features=["x", "y"], **FAST)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AdDuckDBWarning)  # 'p99' replaces the training's: the case here
-            ad_duckdb.set_threshold(con, "m", "p99", "manual", value=5.0)
         said = []
         for promote, seed in ((False, 1), (True, 2)):
             with warnings.catch_warnings(record=True) as caught:
