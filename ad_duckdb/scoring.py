@@ -446,7 +446,7 @@ class LoadedModel:
             model = self.name if len(self.siblings) <= 1 else self.ref
             # a command's (its SQL functions run on DuckDB's threads, where optionwords.SURFACE is not set)
             cli = self.surface in ("sql", "command") or SURFACE.get() == "cli"
-            carry = f"train with {'--carry-thresholds' if cli else opt('carry_thresholds', True)}"
+            carry = f"train with {'--carry-thresholds' if cli or self.surface == 'serve' else opt('carry_thresholds', True)}"
             if self.served is not None:
                 from .servefix import carry_fix
 
