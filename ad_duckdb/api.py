@@ -34,6 +34,7 @@ from . import (
     lockwait,
     msevalues,
     notes,
+    numbercut,
     optionwords,
     otherfeatures,
     partitionreplace,
@@ -60,6 +61,7 @@ from .exceptions import (
     MissingDependencyError,
     OptionError,
     SourceNotFoundError,
+    ThresholdNotFoundError,
     UnusableColumnsError,
     held_by_reader,
 )
@@ -665,7 +667,8 @@ def train(
                     store.ensure_schema(cur)  # a first training into a new database has no ad_models to number from
                     version = store.next_version(cur, name)
                     carried, goals, from_files = carried_thresholds(cur, name, train_scores,
-                                                                    metrics["score_quantiles"], version=version)
+                                                                    metrics["score_quantiles"], version=version,
+                                                                    promote=promote)
                     if from_files:  # kept to show at the next retrain, as the carried cuts' own goals are
                         rec.metrics[filegoals.IMPORTED] = from_files
                     rec.thresholds += carried
@@ -981,7 +984,12 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     if tally is not None:
         tally.append(counted)
     # the same refusal as SQL's is_anomaly_at when the model has no such threshold, never all False
-    cut = lm.threshold(threshold) if "is_anomaly" in outputs else np.inf
+    try:
+        cut = lm.threshold(threshold) if "is_anomaly" in outputs else np.inf
+    except ThresholdNotFoundError as e:
+        if numbercut.as_number(threshold) is None:
+            raise
+        raise ThresholdNotFoundError(numbercut.hint(con, model, threshold)) from e  # --threshold 0.02
     cur = pysource.cursor(con, source)
     try:
         # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
@@ -1201,11 +1209,7 @@ def score(
                             f"{explained}.")
     outputs = [o for o in OUTPUTS_ALLOWED if o in outputs or (mse and o == MSE_COLUMN)]
     if not isinstance(threshold, str):  # BigQuery ML's STRUCT(0.02 AS contamination) is a number in the call
-        raise BadInputError(
-            f"Scoring with {model!r}: threshold= names a stored threshold (e.g. 'default', 'p99'); got {threshold!r}. "
-            f"For a share of the training rows, store it once: ad_duckdb.set_threshold(con, {model!r}, 'c2', "
-            f"'contamination', target={threshold if isinstance(threshold, float) and 0 < threshold <= 0.5 else 0.02!r}), "
-            "then threshold='c2'.")
+        raise BadInputError(numbercut.hint(con, model, threshold))
     kept = _kept_columns(model, columns)
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "

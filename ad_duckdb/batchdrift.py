@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .drift import _EDGE, _checks, _factor, _how_far, _side, apart
+from .drift import _EDGE, _checks, _factor, _how_far, _side, apart, train_where
 from .exceptions import AdDuckDBWarning
 from .features import RANGE_QUANTILE_UNLABELLED, raw_values
 from .metrics import share_text
@@ -127,5 +127,5 @@ def _text(model: Any, func: str, moved: list[tuple[Any, float, float, float, np.
             f"{'these columns lie' if len(moved) > 1 else 'this column lies'} mostly outside {'their' if len(moved) > 1 else 'its'} "
             f"training range: {'; '.join(parts)}. These rows have likely moved away from the training data rather "
             f"than all being anomalies. If these values are normal now, train a model on rows of the new range "
-            f"(ad-duckdb train ... --where, or where= in Python); if not, {fix}. (Said once per column in each {once}; "
+            f"({train_where(model)}); if not, {fix}. (Said once per column in each {once}; "
             f"a query that picks out anomalies on purpose may see it too.)")

@@ -820,7 +820,8 @@ class AutoEncoderDetector:
         or a dict of columns, an Arrow table, in the order the rows were read (DuckDB queries it by its variable's
         name: ``con.sql("SELECT * FROM why")``; ``con.from_arrow(why)`` makes it a relation); in both, ``imputed`` is a
         map of feature -> value (the type of ``score(explain=True)``'s ``anomaly_imputed``), null where no value was
-        missing. For an array, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
+        missing; a stored text model's text NULL is keyed by the category it was read as, ``"channel='web'": 1.0``,
+        as ``anomaly_imputed`` keys it. For an array, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
         ``feature_names_in_``), ``feature_index`` [n, top] (X's column), ``share`` [n, top] and ``imputed`` [n, d]
         (the value imputed where X had NaN, else NaN). A row whose every value is missing has nothing to explain
         (SQL's empty list): no feature (None, index -1) and NaN shares. ``batch_size``: rows per torch pass, as
@@ -834,11 +835,16 @@ class AutoEncoderDetector:
         self._check_fitted()
         index = X.index if _series_library(X) is None and type(X).__module__.startswith("pandas") else None
         library = frame_library(X)
-        rows = self._as_rows(X, given=True)
-        if self.__dict__.get("_layout") is not None:  # a stored model with text features: SQL's own attribution
-            from .detectortext import text_attribution
+        lay = self.__dict__.get("_layout")
+        if lay is not None:
+            from .detectortext import read_once, text_attribution, text_imputed
 
+            X = read_once(X)  # its text NULLs are read after its rows
+        rows = self._as_rows(X, given=True)
+        keys = [str(c) for c in self.feature_names_in_]  # imputed's, by column
+        if lay is not None:  # a stored model with text features: SQL's own attribution, and its imputed text NULLs
             parts, missing, imputed = text_attribution(self._stored_model(), rows)
+            missing, imputed, keys = text_imputed(lay, X, missing, imputed, keys)
         else:
             scored = [rows]
 
@@ -858,7 +864,7 @@ class AutoEncoderDetector:
         order[~some], shares[~some] = -1, np.nan
         names = np.array([*self.feature_names_in_, None], dtype=object)[order]  # index -1: None
         if library is not None:  # the kind of frame given: a polars DataFrame for polars, an Arrow table for Arrow
-            return explanation_frame(library, names, shares, imputed, [str(c) for c in self.feature_names_in_])
+            return explanation_frame(library, names, shares, imputed, keys)
         if index is None:
             return {"feature": names, "feature_index": order, "share": shares, "imputed": imputed}
         import sys
@@ -868,8 +874,7 @@ class AutoEncoderDetector:
         for j in range(k):
             columns[f"feature_{j + 1}"] = names[:, j]
             columns[f"share_{j + 1}"] = shares[:, j]
-        fitted = [str(c) for c in self.feature_names_in_]
-        columns["imputed"] = [None if not m.any() else {fitted[j]: float(v[j]) for j in np.flatnonzero(m)}
+        columns["imputed"] = [None if not m.any() else {keys[j]: float(v[j]) for j in np.flatnonzero(m)}
                               for m, v in zip(missing, imputed, strict=True)] if missing.any() else [None] * len(rows)
         return pd.DataFrame(columns, index=index)
 

@@ -68,3 +68,34 @@ def text_attribution(lm: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, np.
     imputed = np.full(parts.shape, np.nan)
     imputed[:, :k] = np.where(missing[:, :k], taken[:, :k], np.nan)
     return parts, missing, imputed
+
+
+def read_once(X: Any) -> Any:
+    """``X`` as a frame that can be read twice (an Arrow reader, dataset or DuckDB relation as an Arrow table): its
+    rows are read for scoring, then its text NULLs (``text_imputed``)."""
+    from .frames import arrow_table
+
+    table = arrow_table(X)
+    return X if table is None else table
+
+
+def text_imputed(lay: Layout, X: Any, missing: np.ndarray, imputed: np.ndarray, names: list[str]
+                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``text_attribution``'s missing values and their imputed values [n, columns], with each text column's NULLs
+    of ``X`` (a frame) as SQL's ``anomaly_imputed`` gives them: keyed ``channel='web'`` by the category a NULL is read
+    as, with 1.0 (``Layout.null_entries``); and the keys, by column. Why from ``X``: a NULL is encoded as that
+    category's input, so the rows scored cannot tell it from the category itself. Rows of inputs (no frame): as they
+    are, with ``names``."""
+    from .detector import _frame
+
+    frame = _frame(X)
+    if frame is None:
+        return missing, imputed, names
+    if isinstance(frame, pa.Table):
+        columns = {c: frame.column(c) for c in frame.column_names}
+    else:
+        columns = {str(c): pa.array(frame[c], from_pandas=True) for c in frame.columns}
+    texts = [columns[n].is_null() for n, _ in lay.text]
+    texts = [t.combine_chunks() if isinstance(t, pa.ChunkedArray) else t for t in texts]
+    held, values, keys = lay.null_entries(missing, imputed, texts, names)
+    return held, np.where(held, values, np.nan), keys.to_pylist()

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from . import optionwords
 from .categorical import SHARES_KEY, is_slot
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, raw_values, signed_log
 from .metrics import share_text
@@ -166,6 +167,16 @@ def _exact(category: str) -> str:
             f"spaces count: {category + ' '!r} is not {category!r}")
 
 
+def train_where(lm: LoadedModel) -> str:
+    """What trains on chosen rows, in the words of where ``lm``'s rows were scored: a command's (``score``, ``sql``),
+    Python's and dbt's, or both from ``serve``, whose clients train elsewhere by either."""
+    cli, python = "ad-duckdb train ... --where", "ad_duckdb.train(..., where=...)"
+    if lm.surface == "serve":
+        return f"{cli}, or {python}"
+    # SQL functions run on DuckDB's threads, where SURFACE is not set: their surface is the model's
+    return cli if lm.surface in ("sql", "command") or optionwords.SURFACE.get() == "cli" else python
+
+
 class DriftTally:
     """Counts, over the scored batches, the rows above the default threshold, and keeps a bounded sample of the rows
     for each column's share outside its training range and its median; ``note`` says whether the rows moved.
@@ -236,10 +247,10 @@ class DriftTally:
             return (f"{head} No column's median is far from its training median, and most rows lie inside each "
                     "column's training range: either these rows hold that many anomalies, or they combine the columns "
                     "in a way training did not see. Look at the top rows (anomaly_explain names their columns); if "
-                    "they are normal, train on rows like them (ad-duckdb train ... --where, or where= in Python).")
+                    f"they are normal, train on rows like them ({train_where(self.lm)}).")
         return (f"{head} These rows have likely moved away from the model's training data, rather than all being "
                 f"anomalies. Columns that moved, largest first: {'; '.join(moved)}. If these values are normal now, "
-                "train a model on rows of the new range (ad-duckdb train ... --where, or where= in Python); "
+                f"train a model on rows of the new range ({train_where(self.lm)}); "
                 f"if not, {self.checks}.")
 
     def binned(self) -> np.ndarray:

@@ -101,19 +101,20 @@ def training_scores_note(rec: ModelRecord, what: str, needs: str, *, summary: bo
     if summary:
         return (f"{loaded}a model stored by an earlier release of ad_duckdb, which kept its training scores as 1001 "
                 f"quantiles only; {what} needs {needs}, which a model stored now keeps. Train it again to store them "
-                "(ad_duckdb.train(...) or ad-duckdb train, the same options: get_params()); meanwhile "
+                "(ad_duckdb.train(...), the same options: get_params()); meanwhile "
                 "decision_function(X) gives the scores, predict(X) the stored default threshold's answer and "
                 "predict_proba(X) (method='linear') a 0-1 scale.")
     # Why not "an earlier release": every release stored the quantiles; a record without them came from a file
     # (another program's, or one whose metadata was rewritten), and 'linear' needs them as well
     meanwhile = ("meanwhile decision_function(X) gives the scores and predict(X) the stored default threshold's "
                  "answer.")
-    again = "train it again (ad_duckdb.train(...) or ad-duckdb train, the same options: get_params())"
+    # Why Python's calls alone: the reader holds a Python object (AutoEncoderDetector), not a command line
+    again = "train it again (ad_duckdb.train(...), the same options: get_params())"
     imported = _IMPORTED.match(rec.source or "")
     if imported:
         return (f"{loaded}a model imported from {imported.group(1)!r}, whose file carried no summary of its training "
                 f"scores (their quantiles, mean and count); {what} needs {needs}. Export it again from the database "
-                "that trained it (ad_duckdb.export_model, or ad-duckdb export: its file carries them) and import that "
+                "that trained it (ad_duckdb.export_model: its file carries them) and import that "
                 f"file (ad_duckdb.import_model), or {again}; {meanwhile}")
     return (f"{loaded}a model stored without a summary of its training scores (ad_models.metrics holds no "
             f"score_quantiles); {what} needs {needs}. To store them, {again}; {meanwhile}")

@@ -75,12 +75,13 @@ from .udfs import refresh, registry
 
 
 def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Sequence[float] | None = None, *,
-                       version: int) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]], dict[str, Any]]:
+                       version: int, promote: bool = True) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]], dict[str, Any]]:
     """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores (whose
     ``score_quantiles`` are ``quantiles``), and the goals of those chosen on labels (name -> (goal, the version it
     comes from)). Each name from the version the bare name means (the promoted one, else the newest) when it has it,
     else from the newest that has it: one retrain run without the flag does not lose them for the next.
-    ``version``: the one the new model is stored as, which the notes name. Third: the goals of carried thresholds
+    ``version``: the one the new model is stored as, which the notes name; ``promote``: whether the bare name is to
+    mean it (a staged one's notes say what flags by it now). Third: the goals of carried thresholds
     that came in a model file (``filegoals``), never run: the new version keeps them to show."""
     new_ref = f"{name}@{version}"
     out: list[Threshold] = []
@@ -109,7 +110,7 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
                        f"version ({e}).")
             continue
         if newest and version == current:  # what the queries used until now; the others' were replaced by a retrain
-            _warn_replaced_not_carried(cur, thresholds.replaced_by_user(prev.thresholds), prev.ref, new_ref)
+            _warn_replaced_not_carried(cur, thresholds.replaced_by_user(prev.thresholds), prev.ref, new_ref, promote)
             newest = False
         taken = {t.name for t in out}
         own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken
@@ -202,17 +203,23 @@ def _goal_carried_from(cur: Any, name: str, threshold: str, origin: tuple[int, s
     return None, labelled
 
 
-def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_ref: str) -> None:
+def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_ref: str, promote: bool = True) -> None:
     """Say which of the user's cuts stored under a training's name (``thresholds.replaced_by_user``) the retrain
     does not carry. Why: it gives the new version the training's own under those names, so the queries naming
-    them flagged by another cut the next morning (a 90%-precision 'p90' became the 90% quantile), and nothing said."""
+    them flagged by another cut the next morning (a 90%-precision 'p90' became the 90% quantile), and nothing said.
+    ``promote``: whether the bare name means ``new_ref`` now; staged, the version's calls flag by it, the name's once
+    it is promoted."""
     if not mine:
         return
     name = ref.rpartition("@")[0]
     many = len(mine) > 1
+
+    def calls(model: str) -> str:
+        return " and ".join(f"is_anomaly({model!r}, ...)" if t.name == "default" else
+                            f"is_anomaly_at({model!r}, {t.name!r}, ...)" for t in mine)
+
     listed = " and ".join(f"{t.name!r} ({t.method}, {t.value:.6g})" for t in mine)
-    calls = " and ".join(f"is_anomaly({name!r}, ...)" if t.name == "default" else
-                         f"is_anomaly_at({name!r}, {t.name!r}, ...)" for t in mine)
+    later = "" if promote else f" ({calls(name)} once {new_ref} is promoted)"
     example = next((t for t in mine if t.name != "default"), mine[0])
     own = f"{example.name}_{example.method}"
     # Why the new version, not the name: a retrain staged (promote=False) leaves the name meaning the older one,
@@ -224,8 +231,9 @@ def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_re
                if any(t.name == "default" for t in mine) else "")
     notes.warn(
         f"Threshold{'s' if many else ''} {listed} of {ref} {'are' if many else 'is'} not carried to {new_ref}: "
-        f"every training sets its own under {'these names' if many else 'this name'}, so {calls} now flag{'' if many else 's'} by the "
-        f"training scores of {new_ref}. To keep a cut of yours, store it under a name of your own, which later "
+        f"every training sets its own under {'these names' if many else 'this name'}, so "
+        f"{calls(name if promote else new_ref)} now flag{'' if many else 's'} by the training scores of {new_ref}{later}. "
+        f"To keep a cut of yours, store it under a name of your own, which later "
         f"retrains carry: {optionwords.either(call, cli + ' ...')}{default}.")
 
 

@@ -446,6 +446,11 @@ class LoadedModel:
             model = self.name if len(self.siblings) <= 1 else self.ref
             # a command's (its SQL functions run on DuckDB's threads, where optionwords.SURFACE is not set)
             cli = self.surface in ("sql", "command") or SURFACE.get() == "cli"
+            carry = f"train with {'--carry-thresholds' if cli or self.surface == 'serve' else opt('carry_thresholds', True)}"
+            if self.served is not None:
+                from .servefix import carry_fix
+
+                carry = carry_fix(self.served)
             if self.store_db is not None and not guess and self.served is not None:
                 from .servefix import store_fix  # what works while a server holds the file
 
@@ -462,8 +467,7 @@ class LoadedModel:
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "
                 f"one version: {add}; or "
-                f"{pin}; to keep a retrain's thresholds, train with "
-                f"{'--carry-thresholds' if cli or self.surface == 'serve' else opt('carry_thresholds', True)}."
+                f"{pin}; to keep a retrain's thresholds, {carry}."
                 f"{'' if guess else self.threshold_hint or uncommitted}"
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged

@@ -69,3 +69,14 @@ def store_fix(served: Served, lm: Any, model: str, name: str, homes: list[Any]) 
     return (f"this server holds {served.db!r}, so no other process can write it, `ad-duckdb threshold` neither: stop "
             f"it (kill {served.pid}), run {cli} ({why}) and start it again; or serve with --snapshot, beside which "
             "the command runs (then SIGHUP)")
+
+
+def carry_fix(served: Served) -> str:
+    """How a retrain keeps the thresholds of the file this server serves. Why not the flag alone: a client of the
+    server trains elsewhere, by the command line or Python, and neither can write a file the server holds."""
+    train = "--carry-thresholds (ad-duckdb train) or carry_thresholds=True (ad_duckdb.train)"
+    if served.mode == "snapshot":
+        return (f"retrain {served.db!r} beside this server with {train}, then SIGHUP (kill -HUP {served.pid}) "
+                "serves the new version")
+    return (f"retrain with {train}, which cannot write {served.db!r} while this server holds it: stop it "
+            f"(kill {served.pid}) first, or serve with --snapshot")

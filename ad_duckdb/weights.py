@@ -373,12 +373,14 @@ def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return precision, recall[0]
 
 
+# what flagged_sizes adds where only anomalies are flagged and a normal row there would have weighed as they do
+ALIKE_BELOW = ", the normal rows nearest below it weighing as the flagged anomalies"
 # what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
 # rows, 50 anomalies, Kish's effective sizes 50 anomalies and 1160.412 normal rows, 38.5 and 3 of them above the
 # threshold)"; before the sizes of the flagged cells were written, without them (and the sizes to one decimal)
 _CHOSEN = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies); weighted by .+?: ([\d.e+]+) rows, ([\d.e+]+) "
                      r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows"
-                     r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?\)")
+                     r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?(" + ALIKE_BELOW + r")?\)")
 
 
 def size_text(v: float) -> str:
@@ -390,9 +392,17 @@ def size_text(v: float) -> str:
 def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> str:
     """What a chosen_on says of the cells above ``threshold`` after the classes' effective sizes: ", 38.5 and 3 of
     them above the threshold", Kish's effective sizes of the flagged anomalies and flagged normal rows; with the
-    figures, they give back the cells' sums of squared weights that evaluate's intervals take."""
-    flag, y = np.asarray(scores) > threshold, np.asarray(labels).astype(bool)
-    return f", {size_text(effective(w[flag & y]))} and {size_text(effective(w[flag & ~y]))} of them above the threshold"
+    figures, they give back the cells' sums of squared weights that evaluate's intervals take; and ``ALIKE_BELOW``
+    where only anomalies are flagged and the normal rows scoring nearest below weigh as they do."""
+    s, y = np.asarray(scores), np.asarray(labels).astype(bool)
+    flag = s > threshold
+    tp = w[flag & y]
+    # Why said: evaluate's precision there is Wilson's of the flagged rows (confusion's unseen_fp), which the
+    # figures and sizes alone cannot tell from a cut where a normal row flagged would have weighed more
+    unseen = None if (flag & ~y).any() else _nearest_scale(s, ~flag & ~y, w)
+    alike = unseen is not None and tp.sum() > 0 and bool(np.isclose((tp * tp).sum(), unseen * tp.sum(), rtol=1e-9))
+    return (f", {size_text(effective(tp))} and {size_text(effective(w[flag & ~y]))} of them above the threshold"
+            f"{ALIKE_BELOW if alike else ''}")
 
 
 def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
@@ -417,8 +427,11 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
         neg2 = neg * neg / n_neg if n_neg > 0 else 0.0
         tp2 = m["tp"] ** 2 / e_tp if e_tp > 0 else 0.0
         fp2 = m["fp"] ** 2 / e_fp if e_fp > 0 else 0.0
+        # stored where only anomalies were flagged and a normal row there would have weighed as they do: the weight
+        # cell_intervals compares with theirs, as evaluate's confusion reads it off the rows
+        alike = bool(found[-1][8]) and m["tp"] > 0
         out: dict[str, Any] = cell_intervals(m["tp"], tp2, m["fn"], _snap(pos2 - tp2, pos2), m["fp"], fp2, m["tn"],
-                                             _snap(neg2 - fp2, neg2))
+                                             _snap(neg2 - fp2, neg2), unseen_fp=tp2 / m["tp"] if alike else None)
     else:
         p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
         r_lo, r_hi = wilson(recall * n_pos, n_pos)

@@ -75,7 +75,7 @@ def test_score_of_moved_rows_names_the_column_that_moved(pump: duckdb.DuckDBPyCo
     assert "which flags 1.00% of its training rows" in msg
     assert "at least 5x that share, and 20.00%, of 500 or more rows" in msg
     assert re.search(r"median 3[12]\.\d+ against 12[12]\.\d+ in training", msg), msg
-    assert "--where" in msg and "check 'flow' at its source" in msg
+    assert "ad_duckdb.train(..., where=...)" in msg and "check 'flow' at its source" in msg
     # the columns that stayed are not named
     assert "'pressure'" not in msg and "'temperature'" not in msg
     assert rec[0].filename == __file__  # points at the caller's line

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import duckdb
 import pytest
 import test_msgs2_words
 from click.testing import CliRunner
@@ -64,19 +65,25 @@ def test_stored_statement_is_said_in_the_readers_spelling() -> None:
         optionwords.SURFACE.reset(token)
 
 
+def with_own_p99(path: str) -> duckdb.DuckDBPyConnection:
+    """A connection to a new database ``path`` holding model m on t (x, y), whose 'p99' is a cut of the user's
+    (manual, 5) stored under the training's name."""
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT (range % 37)::DOUBLE AS x, (range * 7 % 13)::DOUBLE AS y FROM range(600)")
+    ad_duckdb.train(con, "m", "t", features=["x", "y"], **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AdDuckDBWarning)  # 'p99' replaces the training's: the case here
+        ad_duckdb.set_threshold(con, "m", "p99", "manual", value=5.0)
+    return con
+
+
 def test_a_staged_retrain_names_the_version_that_lacks_the_users_cut(tmp_path: Path) -> None:
     """A cut of the user's stored under a training's name ('p99') is not carried by a retrain; the note's fix named
     the bare name, which after a staged retrain (promote=False) still means the older version, on which it would
     have stored the cut."""
     path = str(tmp_path / "r.duckdb")
-    con = ad_duckdb.connect(path)
+    con = with_own_p99(path)
     try:
-        con.execute("CREATE TABLE t AS SELECT (range % 37)::DOUBLE AS x, (range * 7 % 13)::DOUBLE AS y "
-                    "FROM range(600)")
-        ad_duckdb.train(con, "m", "t", features=["x", "y"], **FAST)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AdDuckDBWarning)  # 'p99' replaces the training's: the case here
-            ad_duckdb.set_threshold(con, "m", "p99", "manual", value=5.0)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AdDuckDBWarning)
             ad_duckdb.train(con, "m", "t", features=["x", "y"], carry_thresholds=True, promote=False, seed=1, **FAST)
