@@ -1,0 +1,43 @@
+"""``AutoEncoderDetector.fit`` of a frame with text columns (trained through ``ad_duckdb.train`` since text14) said
+train's words for the detector's problems: a ``model_name`` numeric fits take was refused as a store name, and a frame
+of text columns only, or of a few rows, was told about the internal table 'fit_rows', ``features=`` and ``where=``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ad_duckdb import AutoEncoderDetector
+from ad_duckdb.exceptions import AdDuckDBError
+
+KW = {"max_steps": 200, "n_models": 1, "progress": False}
+
+
+def _frame(n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"amount": rng.gamma(2, 30, n), "count": rng.integers(1, 20, n).astype(float),
+                         "channel": rng.choice(["web", "pos", "app"], n)})
+
+
+def test_a_text_frame_takes_the_model_name_a_numeric_one_takes() -> None:
+    df = _frame()
+    numeric = AutoEncoderDetector(**KW).fit(df[["amount", "count"]], model_name="fraud ae")
+    assert numeric.decision_function(df[["amount", "count"]]).shape == (600,)
+    det = AutoEncoderDetector(**KW).fit(df, model_name="fraud ae")
+    scores = det.decision_function(df)
+    assert scores.shape == (600,) and np.isfinite(scores).all()
+    assert abs(det.labels_.mean() - 0.01) < 0.01
+
+
+@pytest.mark.parametrize("case", ["text only", "few rows"])
+def test_a_text_frames_refusal_names_x_not_the_internal_table(case: str) -> None:
+    df = _frame()
+    X = df[["channel"]].assign(country=np.where(df["count"] > 10, "DE", "FR")) if case == "text only" else df.head(5)
+    with pytest.raises(AdDuckDBError) as e:
+        AutoEncoderDetector(**KW).fit(X)
+    said = str(e.value)
+    assert said.startswith("AutoEncoderDetector.fit: "), said
+    for internal in ("fit_rows", "features=", "where=", "Model 'model'"):
+        assert internal not in said, said
+    assert ("numeric" in said and "'channel'" in said) if case == "text only" else "only 5 rows" in said, said
