@@ -48,3 +48,31 @@ def test_first_append_after_use_makes_the_table_the_bare_name_reads(db: str, use
         con.execute("DROP TABLE IF EXISTS analytics.sc")
         con.execute("DELETE FROM analytics.tx WHERE id >= 600")
         con.close()
+
+
+def test_an_empty_source_on_the_first_run_is_not_blamed_on_a_bare_max(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The README's cron line (its max already in coalesce) on a source with no rows yet: the note told to write
+    coalesce(max(id), -1), which the line has; a bare max over the table made empty still gets that advice."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    from conftest import make_transactions
+
+    path = str(tmp_path_factory.mktemp("review15a_empty") / "warehouse.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=500)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        con.execute("CREATE TABLE arriving AS SELECT * FROM transactions LIMIT 0")
+    finally:
+        con.close()
+    since = "SELECT * FROM arriving WHERE transaction_id > ({}(SELECT max(transaction_id) FROM {}){})"
+    for into, guarded, told in (("a_scores", True, False), ("b_scores", False, True)):
+        source = since.format("coalesce(" if guarded else "", into, ", -1)" if guarded else "")
+        res = CliRunner().invoke(cli, ["score", path, "tx_ae", source, "--into", into, "-c", "transaction_id",
+                                       "--append"], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert f"added 0 scored rows to {into} (now 0 rows" in res.output, res.output
+        assert ("Write coalesce(max(id), -1)" in res.output) is told, res.output
+        assert ("normal when no new rows came" in res.output) is not told, res.output
