@@ -16,6 +16,7 @@ import pyarrow as pa
 from .categorical import is_text_arrow
 from .exceptions import BadInputError
 from .features import check_row_count
+from .optionwords import FIT, SURFACE
 from .store import valid_name
 
 # the table the rows are trained from, in the in-memory database (its name shows in train's notes)
@@ -87,7 +88,11 @@ def fit_text(det: Any, table: pa.Table, text: list[str], feature_names: Any, mod
         con.unregister("rows_in")
         # a name for the in-memory store only: fit's model_name names nothing stored (a numeric fit takes any)
         stored = model_name if valid_name(model_name) else _MODEL
-        train(con, stored, _TABLE, features=ordered, **det.params)
+        said_as_fit = SURFACE.set(FIT)  # train's refusals of a text column said of X (optionwords.column_refused)
+        try:
+            train(con, stored, _TABLE, features=ordered, **det.params)
+        finally:
+            SURFACE.reset(said_as_fit)
         _, state = stored_state(con, stored)
     finally:
         con.close()

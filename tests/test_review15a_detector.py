@@ -41,3 +41,18 @@ def test_a_text_frames_refusal_names_x_not_the_internal_table(case: str) -> None
     for internal in ("fit_rows", "features=", "where=", "Model 'model'"):
         assert internal not in said, said
     assert ("numeric" in said and "'channel'" in said) if case == "text only" else "only 5 rows" in said, said
+
+
+@pytest.mark.parametrize("case", ["id-like", "one value"])
+def test_a_text_column_train_refuses_is_said_as_a_column_of_x(case: str) -> None:
+    """A text column train refuses (an id, one value) was told to be left out of features= and grouped in a query
+    FROM "fit_rows"; fit's caller drops it from X."""
+    X = _frame()
+    X["cust"] = [f"c{i}" for i in range(len(X))] if case == "id-like" else "same"
+    with pytest.raises(AdDuckDBError) as e:
+        AutoEncoderDetector(**KW).fit(X)
+    said = str(e.value)
+    assert said.startswith("AutoEncoderDetector.fit: text column 'cust'"), said
+    assert "X.drop(columns=['cust'])" in said, said
+    for internal in ("fit_rows", "features", "Model 'model'"):
+        assert internal not in said, said
