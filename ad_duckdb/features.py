@@ -1767,7 +1767,10 @@ def fit_specs(
             if constant_columns != "keep" and not arr and abs(c0) >= _DOUBLE_EXACT and _exact_type(sql_types[j]):
                 raise _lost_digits_error(model, names[j], source, c0, names)
             if constant_columns != "keep":
-                others = [(k, v) for k in range(j + 1, d) if (v := _one_value(X[:, k])) is not None]
+                # a text column's category inputs are not columns to leave out (an "any other value" input no
+                # training row holds is always 0): the loop above keeps them as they are
+                others = [(k, v) for k in range(j + 1, d)
+                          if sql_types[k] != SLOT_TYPE and (v := _one_value(X[:, k])) is not None]
                 if others:
                     raise _constant_columns_error([(j, c0), *others], names, model, source, frame)
                 raise ConstantColumnsError(

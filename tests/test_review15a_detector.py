@@ -56,3 +56,23 @@ def test_a_text_column_train_refuses_is_said_as_a_column_of_x(case: str) -> None
     assert "X.drop(columns=['cust'])" in said, said
     for internal in ("fit_rows", "features", "Model 'model'"):
         assert internal not in said, said
+
+
+def test_a_constant_numeric_column_beside_a_text_one_names_no_category_input() -> None:
+    """A constant numeric column beside a text column whose every value is a category listed the text column's
+    "any other value" input ('channel=(other)', always 0) as a second constant column to leave out of features=,
+    which no one can; only the numeric column is named."""
+    import duckdb
+
+    import ad_duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT 1.0 AS amount, (range % 17)::DOUBLE AS c, "
+                    "['web', 'pos', 'app'][1 + range % 3] AS channel FROM range(600)")
+        with pytest.raises(AdDuckDBError) as e:
+            ad_duckdb.train(con, "m", "t", features=["amount", "c", "channel"], **KW)
+    finally:
+        con.close()
+    said = str(e.value)
+    assert "'amount'" in said and "(other)" not in said and "2 columns" not in said, said
