@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import duckdb
@@ -131,10 +131,20 @@ def _path(caller: Any, db: str, schema: str, path: str) -> list[tuple[str, str]]
     return [*out, (db, schema)]
 
 
-def follow_caller(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str) -> None:
+def _reads_rowid(cur: duckdb.DuckDBPyConnection, from_item: str) -> bool:
+    """Whether ``SELECT * FROM from_item`` names a column ``rowid`` (DuckDB's row number of a table)."""
+    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
+    return any(n.get("class") == "COLUMN_REF" and str((n.get("column_names") or [""])[-1]).lower() == "rowid"
+               for n in _nodes(parsed.get("statements", [])))
+
+
+def follow_caller(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str,
+                  also: Iterable[tuple[str, str, str]] = ()) -> None:
     """Make ``cur`` read, for each unqualified table name of ``from_item``, the table or view the caller's
     connection reads after its ``USE analytics`` or ``SET search_path``: a TEMP view of ``cur`` of that name over
     it (gone with the cursor). Nothing where the two look names up alike, or the caller finds no such table there.
+    ``also``: tables (database, schema, name) ``cur`` holds that the caller does not see yet (``cur``'s own
+    uncommitted ones), looked up as if the caller held them.
 
     Why a view of the cursor's, not the cursor moved to the caller's schema: the model store's tables are named
     without a schema, and a cursor in analytics created and wrote ad_models there, where no other connection looks;
@@ -148,6 +158,10 @@ def follow_caller(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str) -
     db, schema, path = (str(v) for v in theirs[0])
     try:
         names = sorted({n.lower() for n in _refs(cur, from_item, lambda catalog, schema_, _n: not catalog and not schema_)})
+        if _reads_rowid(cur, from_item):
+            # a view has no rowid: the source would fail on DuckDB's "rowid not found", which the caller's own query
+            # does not; left unfollowed, check_same_tables names the schema to write (FROM analytics.t)
+            return
     except (duckdb.Error, ValueError, KeyError):
         return
     if not names:
@@ -155,7 +169,7 @@ def follow_caller(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str) -
     held = _caller_rows(caller, "SELECT database_name, schema_name, lower(table_name) FROM duckdb_tables() WHERE NOT "
                                 "temporary UNION ALL SELECT database_name, schema_name, lower(view_name) FROM "
                                 "duckdb_views() WHERE NOT temporary AND NOT internal") or []
-    where = {(str(d).lower(), str(n).lower(), str(t)) for d, n, t in held}
+    where = {(str(d).lower(), str(n).lower(), str(t).lower()) for d, n, t in [*held, *also]}
     order = _path(caller, db, schema, path)
     for name in names:
         found = next(((d, n) for d, n in order if (d.lower(), n.lower(), name) in where), None)

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from .exceptions import BadInputError
 from .features import SLOT_TYPE, FeatureSpec
+from .optionwords import FIT, SURFACE, column_refused
 from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
 
 ONEHOT = "onehot"
@@ -229,23 +230,26 @@ def choose_categories(cur: Any, source: str, column: str, where: str | None, *, 
     total, distinct = cur.execute(f"SELECT count(v), count(DISTINCT v) FROM ({column_rows})").fetchone()
     rows = cur.execute(f"SELECT v::VARCHAR, count(*) AS n FROM ({column_rows}) WHERE v IS NOT NULL GROUP BY v "
                        "ORDER BY n DESC, v LIMIT ?", [MAX_LEVELS + 1]).fetchall()
+    who, leave_out = column_refused(model, column)
     if not total:
-        raise BadInputError(f"Model {model!r}: text column {column!r} has no value in the training rows (all NULL); "
-                            "leave it out of features.")
+        raise BadInputError(f"{who}text column {column!r} has no value in the training rows (all NULL); {leave_out}.")
     if distinct == 1:
-        raise BadInputError(f"Model {model!r}: text column {column!r} holds only {rows[0][0]!r} (and NULLs) in the "
-                            "training rows, which tells no row from another; leave it out of features.")
+        raise BadInputError(f"{who}text column {column!r} holds only {rows[0][0]!r} (and NULLs) in the training rows, "
+                            f"which tells no row from another; {leave_out}.")
     kept = [str(v) for v, n in rows[:MAX_LEVELS] if n >= MIN_SHARE * total]
     covered = sum(n for v, n in rows[: len(kept)]) / total
     if covered < MIN_COVER:
         top = ", ".join(repr(str(v)[:30]) for v, _ in rows[:3])
+        listed = ", ".join(quote_literal(str(v)) for v, _ in rows[:3])
+        group = (f"X first, e.g. X[{column!r}] = X[{column!r}].where(X[{column!r}].isin("
+                 f"[{', '.join(repr(str(v)) for v, _ in rows[:3])}, ...]), 'other')" if SURFACE.get() == FIT else
+                 f"a query and train on that, e.g. SELECT * REPLACE (CASE WHEN {c} IN ({listed}, ...) "
+                 f"THEN {c} ELSE 'other' END AS {c}) FROM {source_sql(source)}")
         raise BadInputError(
-            f"Model {model!r}: text column {column!r} has {distinct:,} distinct values in the training rows (such as "
+            f"{who}text column {column!r} has {distinct:,} distinct values in the training rows (such as "
             f"{top}); a text feature keeps at most {MAX_LEVELS} values, each in at least {MIN_SHARE:.0%} of the rows, "
             f"and those must cover {MIN_COVER:.0%} of the rows, but here they cover {covered:.0%}. An id or free text "
-            f"tells a model nothing: leave it out of features. For a column of many kinds, group the rare ones in a "
-            f"query and train on that, e.g. SELECT * REPLACE (CASE WHEN {c} IN ({', '.join(quote_literal(str(v)) for v, _ in rows[:3])}, ...) "
-            f"THEN {c} ELSE 'other' END AS {c}) FROM {source_sql(source)}.")
+            f"tells a model nothing: {leave_out}. For a column of many kinds, group the rare ones in {group}.")
     return kept
 
 

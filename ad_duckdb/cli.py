@@ -50,6 +50,7 @@ from . import (
     lockwait,
     metrics,
     modelsets,
+    nullmax,
     optionwords,
     outputerrors,
     partitionreplace,
@@ -1638,7 +1639,8 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     else:
         click.echo(f"wrote {n} scored rows to {shown_table(into)} (model {ref})", err=report_to_stderr)
     table = shown_table(into)
-    if n == 0 and append and held == 0 and intotable.reads_table(con, source, into):
+    if n == 0 and append and held == 0 and intotable.reads_table(con, source, into) and \
+            nullmax.bare_extreme(con, source):
         # Why: "id > (SELECT max(id) FROM scores)" over a table created empty is NULL, and selects no row run after
         # run, each told "normal when no new rows came"
         _warn(f"{source} has no rows, so none were added to {table}; {table} holds no rows yet and the "

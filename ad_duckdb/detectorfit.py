@@ -15,9 +15,13 @@ import pyarrow as pa
 
 from .categorical import is_text_arrow
 from .exceptions import BadInputError
+from .features import check_row_count
+from .optionwords import FIT, SURFACE
+from .store import valid_name
 
 # the table the rows are trained from, in the in-memory database (its name shows in train's notes)
 _TABLE = "fit_rows"
+_MODEL = "model"
 
 
 def text_columns(frame: Any) -> tuple[pa.Table, list[str]] | None:
@@ -70,13 +74,26 @@ def fit_text(det: Any, table: pa.Table, text: list[str], feature_names: Any, mod
         text = [table.column_names[i] for i in at]
     names = [str(n) for n in table.column_names]
     ordered = [n for n in names if n not in text] + [n for n in names if n in text]
+    # said of X here: train would name its table (fit_rows) and its features= and where=, which fit has none of
+    check_row_count(table.num_rows, model_name, None)
+    if len(text) == len(names):
+        raise BadInputError(
+            f"AutoEncoderDetector.fit: X's columns are all text ({', '.join(map(repr, text))}); a model needs at "
+            "least one numeric column beside them (a stored model's SQL functions read the first feature as a "
+            "number): add one, such as an amount or a count.")
     con = duckdb.connect()
     try:
         con.register("rows_in", table)
         con.execute("CREATE TABLE fit_rows AS SELECT * FROM rows_in")  # _TABLE
         con.unregister("rows_in")
-        train(con, model_name, _TABLE, features=ordered, **det.params)
-        _, state = stored_state(con, model_name)
+        # a name for the in-memory store only: fit's model_name names nothing stored (a numeric fit takes any)
+        stored = model_name if valid_name(model_name) else _MODEL
+        said_as_fit = SURFACE.set(FIT)  # train's refusals of a text column said of X (optionwords.column_refused)
+        try:
+            train(con, stored, _TABLE, features=ordered, **det.params)
+        finally:
+            SURFACE.reset(said_as_fit)
+        _, state = stored_state(con, stored)
     finally:
         con.close()
     for name in ("_scorer", "_flag_share", "threshold_name_", "graph_", "history_"):

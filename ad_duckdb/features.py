@@ -1687,19 +1687,10 @@ def _constant_columns_error(constant: list[tuple[int, float]], names: Sequence[s
     return ConstantColumnsError(message, [names[k] for k, _ in constant], list(names))
 
 
-def fit_specs(
-    X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str | None,
-    range_quantile: float = 0.0, constant_columns: str = "error", frame: bool = False,
-) -> tuple[list[FeatureSpec], dict[str, int]]:
-    """Choose each column's transform and constants from training data.
-
-    ``constant_columns="keep"`` keeps a column that has one value in every training row: any other
-    value then counts as outside the training range (in units of max(|value|, 1)).
-    ``source=None``: the rows are an array or DataFrame given to ``AutoEncoderDetector.fit`` itself, so errors say
-    how to fix ``X`` (``frame``: a DataFrame) rather than a table, ``features=`` or ``where=``.
-    Returns the specs and the count of filled (NULL/NaN) values per column.
-    """
-    n, d = X.shape
+def check_row_count(n: int, model: str, source: str | None) -> None:
+    """Refuse ``n`` training rows when a model cannot be fitted on so few; ``source`` None: the rows are the ``X``
+    given to ``AutoEncoderDetector.fit`` (a frame with text columns too, which is trained through a table of its own
+    that the message must not name)."""
     arr = source is None
     if n == 0:
         raise NoRowsError(
@@ -1716,6 +1707,23 @@ def fit_specs(
             f"Model {model!r}: the source {source!r} has only {rows} to train on, and a model {why} Train "
             f"on more rows: a larger table or query, or a wider filter ({opt('where')})."
         )
+
+
+def fit_specs(
+    X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str | None,
+    range_quantile: float = 0.0, constant_columns: str = "error", frame: bool = False,
+) -> tuple[list[FeatureSpec], dict[str, int]]:
+    """Choose each column's transform and constants from training data.
+
+    ``constant_columns="keep"`` keeps a column that has one value in every training row: any other
+    value then counts as outside the training range (in units of max(|value|, 1)).
+    ``source=None``: the rows are an array or DataFrame given to ``AutoEncoderDetector.fit`` itself, so errors say
+    how to fix ``X`` (``frame``: a DataFrame) rather than a table, ``features=`` or ``where=``.
+    Returns the specs and the count of filled (NULL/NaN) values per column.
+    """
+    n, d = X.shape
+    arr = source is None
+    check_row_count(n, model, source)
     specs: list[FeatureSpec] = []
     filled: dict[str, int] = {}
     for j in range(d):
@@ -1759,7 +1767,10 @@ def fit_specs(
             if constant_columns != "keep" and not arr and abs(c0) >= _DOUBLE_EXACT and _exact_type(sql_types[j]):
                 raise _lost_digits_error(model, names[j], source, c0, names)
             if constant_columns != "keep":
-                others = [(k, v) for k in range(j + 1, d) if (v := _one_value(X[:, k])) is not None]
+                # a text column's category inputs are not columns to leave out (an "any other value" input no
+                # training row holds is always 0): the loop above keeps them as they are
+                others = [(k, v) for k in range(j + 1, d)
+                          if sql_types[k] != SLOT_TYPE and (v := _one_value(X[:, k])) is not None]
                 if others:
                     raise _constant_columns_error([(j, c0), *others], names, model, source, frame)
                 raise ConstantColumnsError(

@@ -15,7 +15,7 @@ from types import TracebackType
 
 import duckdb
 
-from . import pysource
+from . import callerview, pysource
 from .callerview import _nodes
 from .intotable import SCORE_TYPES, table_oid
 from .sqltext import quote_ident, source_sql, table_sql
@@ -46,18 +46,32 @@ def _referenced(cur: duckdb.DuckDBPyConnection, source: str) -> list[str]:
     return list(names.values())
 
 
-def _source_columns(cur: duckdb.DuckDBPyConnection, into: str, source: str, kept: Sequence[str],
-                    written: Sequence[str]) -> list[tuple[str, str]] | None:
-    """The source's columns (name, SQL type), read with ``into`` standing in as an empty view of the columns it
-    will have (``kept``, or those the source names, untyped; the ``written`` score columns typed), in a transaction
-    rolled back; None when the source cannot be read so either."""
+def _made(cur: duckdb.DuckDBPyConnection, create: str, into: str) -> list[tuple[str, str, str]]:
+    """Run ``create`` (a CREATE VIEW of ``into``) on ``cur``; the (database, schema, name) it made, as the catalog
+    names it (``into`` may name its schema, its database, both or neither)."""
+    name = callerview.base_tables(cur, table_sql(into))[-1][2]
+    find = ("SELECT database_name, schema_name, view_name FROM duckdb_views() "
+            "WHERE NOT temporary AND lower(view_name) = lower(?)")
+    before = set(cur.execute(find, [name]).fetchall())
+    cur.execute(create)
+    return [(str(d), str(n), str(v)) for d, n, v in cur.execute(find, [name]).fetchall() if (d, n, v) not in before]
+
+
+def _source_columns(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, into: str, source: str,
+                    kept: Sequence[str], written: Sequence[str]) -> list[tuple[str, str]] | None:
+    """The source's columns (name, SQL type), read on ``cur`` (a cursor of the caller's ``con``) with ``into``
+    standing in as an empty view of the columns it will have (``kept``, or those the source names, untyped; the
+    ``written`` score columns typed), in a transaction rolled back; None when the source cannot be read so either."""
     low = {w.lower() for w in written}
     named = [c for c in (kept or _referenced(cur, source)) if c.lower() not in low]
     placeholder_items = ", ".join([f"NULL AS {quote_ident(c)}" for c in named] + [
         f"CAST(NULL AS {SCORE_TYPES[w.lower()]}) AS {quote_ident(w)}" for w in written])
     cur.execute("BEGIN TRANSACTION")
     try:
-        cur.execute(f"CREATE VIEW {table_sql(into)} AS SELECT {placeholder_items} WHERE false")
+        made = _made(cur, f"CREATE VIEW {table_sql(into)} AS SELECT {placeholder_items} WHERE false", into)
+        # a bare name the caller reads in its own schema (after USE analytics) finds the view there, as it will the
+        # table: the cursor's views over the caller's tables were made before this one existed
+        callerview.follow_caller(con, cur, source_sql(source), made)
         return [(str(r[0]), str(r[1])) for r in
                 cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()]
     except duckdb.Error:
@@ -81,7 +95,7 @@ class Placeholder:
         source cannot be read even so (it reads a column the table will not have)."""
         cur = pysource.cursor(self.con, source)
         try:
-            cols = _source_columns(cur, into, source, kept, written)
+            cols = _source_columns(self.con, cur, into, source, kept, written)
             if cols is None:
                 return False
             low = {w.lower() for w in written}

@@ -22,6 +22,8 @@ ASIDE = "CLI: "
 # "" for Python and dbt, whose spelling is the keyword. Why a context variable: the messages are raised deep in the
 # library, which would otherwise have to be handed the caller's name through every call.
 SURFACE: ContextVar[str] = ContextVar("ad_duckdb_surface", default="")
+# "fit": AutoEncoderDetector.fit of a frame with text columns, which trains through an in-memory table (detectorfit)
+FIT = "fit"
 # a value a shell reads as one word as it is (a zone, a column, 0.5%): written bare, others quoted
 _PLAIN = re.compile(r"[\w./%:+-]+")
 
@@ -53,6 +55,15 @@ def either(python: str, cli: str) -> str:
     """``python`` (a call, ``ad_duckdb.set_threshold(con, ...)``) from Python and dbt, ``cli`` (a command) from the
     command line: what to run, said once, in the caller's words."""
     return cli if SURFACE.get() == "cli" else python
+
+
+def column_refused(model: str, column: str) -> tuple[str, str]:
+    """(the start of a message about a feature ``column`` of ``model`` that training refuses, how to leave it out),
+    in the caller's words: ``Model 'm': `` and "leave it out of features", or from ``AutoEncoderDetector.fit`` (whose
+    model and table are its own) ``AutoEncoderDetector.fit: `` and "drop it from X (X.drop(columns=['c']))"."""
+    if SURFACE.get() == FIT:
+        return "AutoEncoderDetector.fit: ", f"drop it from X (X.drop(columns=[{column!r}]))"
+    return f"Model {model!r}: ", "leave it out of features"
 
 
 def features_opt(names: list[str] | tuple[str, ...]) -> str:
