@@ -50,9 +50,13 @@ FUNCTION_SQL = (
     f"CREATE OR REPLACE TEMP MACRO jsonb_array_elements_text(pg_json_arg) AS unnest({_ELEMENTS_TEXT})",
     f"CREATE OR REPLACE TEMP MACRO {ELEMENTS_TABLE}(pg_json_arg) AS TABLE SELECT unnest({_ELEMENTS}) AS value",
     f"CREATE OR REPLACE TEMP MACRO {ELEMENTS_TEXT_TABLE}(pg_json_arg) AS TABLE SELECT unnest({_ELEMENTS_TEXT}) AS value",
+    # btrim: DuckDB's trim, which also trims spaces only (of one argument) and any of the characters (of two)
+    "CREATE OR REPLACE TEMP MACRO btrim(pg_text_arg) AS trim(pg_text_arg), "
+    "(pg_text_arg, pg_chars_arg) AS trim(pg_text_arg, pg_chars_arg)",
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
-_RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO}
+# (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)
+_RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO, "btrim": "btrim"}
 _IN_FROM = {"json_array_elements": ELEMENTS_TABLE, "jsonb_array_elements": ELEMENTS_TABLE,
             "json_array_elements_text": ELEMENTS_TEXT_TABLE, "jsonb_array_elements_text": ELEMENTS_TEXT_TABLE}
 
