@@ -53,6 +53,19 @@ FUNCTION_SQL = (
     # btrim: DuckDB's trim, which also trims spaces only (of one argument) and any of the characters (of two)
     "CREATE OR REPLACE TEMP MACRO btrim(pg_text_arg) AS trim(pg_text_arg), "
     "(pg_text_arg, pg_chars_arg) AS trim(pg_text_arg, pg_chars_arg)",
+    # width_bucket as PostgreSQL's float8 one: its checks in its order, a quotient that rounds up to n kept in bucket
+    # n; strict, as PostgreSQL's (a NULL count gives NULL, not 0 for an operand below lo)
+    "CREATE OR REPLACE TEMP MACRO width_bucket(pg_x, pg_lo, pg_hi, pg_n) AS CAST(CASE "
+    "WHEN pg_x IS NULL OR pg_lo IS NULL OR pg_hi IS NULL OR pg_n IS NULL THEN NULL "
+    "WHEN pg_n <= 0 THEN error('count must be greater than zero') "
+    "WHEN isnan(pg_x::DOUBLE) OR isnan(pg_lo::DOUBLE) OR isnan(pg_hi::DOUBLE) "
+    "THEN error('operand, lower bound, and upper bound cannot be NaN') "
+    "WHEN isinf(pg_lo::DOUBLE) OR isinf(pg_hi::DOUBLE) THEN error('lower and upper bounds must be finite') "
+    "WHEN pg_lo < pg_hi THEN CASE WHEN pg_x < pg_lo THEN 0 WHEN pg_x >= pg_hi THEN pg_n + 1 "
+    "ELSE least(trunc(pg_n * ((pg_x::DOUBLE - pg_lo) / (pg_hi::DOUBLE - pg_lo))), pg_n - 1) + 1 END "
+    "WHEN pg_lo > pg_hi THEN CASE WHEN pg_x > pg_lo THEN 0 WHEN pg_x <= pg_hi THEN pg_n + 1 "
+    "ELSE least(trunc(pg_n * ((pg_lo::DOUBLE - pg_x) / (pg_lo::DOUBLE - pg_hi))), pg_n - 1) + 1 END "
+    "ELSE error('lower bound cannot equal upper bound') END AS INTEGER)",
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)

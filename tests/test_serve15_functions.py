@@ -32,3 +32,21 @@ def test_btrim(conn: psycopg.Connection) -> None:
     assert cur.fetchall() == [("ab", "  ab  ", "\t a"), ("xyaxy", "a", "\t a"), (None, None, "\t a")]
     assert conn.execute("SELECT btrim('xxaxx', ''), btrim('a', NULL), pg_catalog.btrim('-a-', '-')").fetchone() \
         == ("xxaxx", None, "a")
+
+
+def test_width_bucket(conn: psycopg.Connection) -> None:
+    """width_bucket(x, lo, hi, n): the bucket of n equal ones between lo and hi (0 below, n + 1 at or above hi; lo >
+    hi counts downwards), an integer; a NULL gives NULL; n <= 0 and lo = hi are PostgreSQL's errors. DuckDB had none."""
+    cur = conn.execute("SELECT width_bucket(x, 0.024, 10.06, 5), width_bucket(x, 10.06, 0.024, 5) FROM t ORDER BY id")
+    assert [d.name for d in cur.description] == ["width_bucket"] * 2
+    assert [d.type_code for d in cur.description] == [23, 23]
+    assert cur.fetchall() == [(3, 3), (0, 6), (None, None)]
+    assert conn.execute("SELECT width_bucket(10.06, 0.024, 10.06, 5), width_bucket(0.024, 0.024, 10.06, 5), "
+                        "width_bucket(0, 10, 0, 4), width_bucket(11, 10, 0, 4), width_bucket(9.99, 0, 10, 1000), "
+                        "width_bucket(1, 0, 2, NULL), width_bucket(-1, NULL, 2, 3)").fetchone() \
+        == (6, 1, 5, 0, 1000, None, None)
+    for call, message in (("width_bucket(1, 0, 2, 0)", "count must be greater than zero"),
+                          ("width_bucket(1, 2, 2, 3)", "lower bound cannot equal upper bound"),
+                          ("width_bucket('NaN'::float8, 0, 2, 3)", "cannot be NaN")):
+        with pytest.raises(psycopg.Error, match=message):
+            conn.execute(f"SELECT {call}").fetchall()
