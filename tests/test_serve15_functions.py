@@ -50,3 +50,28 @@ def test_width_bucket(conn: psycopg.Connection) -> None:
                           ("width_bucket('NaN'::float8, 0, 2, 3)", "cannot be NaN")):
         with pytest.raises(psycopg.Error, match=message):
             conn.execute(f"SELECT {call}").fetchall()
+
+
+def test_encode_decode_hex_and_base64(conn: psycopg.Connection) -> None:
+    """encode(bytea, 'hex' | 'base64') is text (lower-case hex; base64 in lines of 76), decode(text, 'hex' | 'base64')
+    bytea (whitespace skipped); a NULL gives NULL. DuckDB's encode / decode take one argument, so the calls failed
+    ('No function matches ... encode(BLOB, STRING_LITERAL)') or, decode's, gave the text back. DuckDB's one-argument
+    forms stay DuckDB's."""
+    data = bytes(range(256))
+    cur = conn.execute("SELECT encode(%s::bytea, 'hex'), encode(%s::bytea, 'BASE64'), decode('00Ff10', 'hex'), "
+                       "decode(E'YW\\nJj', 'base64'), encode(NULL::bytea, 'hex'), decode(NULL, 'base64')",
+                       (data, data))
+    assert [d.name for d in cur.description] == ["encode", "encode", "decode", "decode", "encode", "decode"]
+    hexed, b64, raw, abc, none1, none2 = cur.fetchone()
+    assert hexed == data.hex()
+    import base64
+    flat = base64.b64encode(data).decode()
+    assert b64 == "\n".join(flat[i:i + 76] for i in range(0, len(flat), 76)) and "\n" in b64
+    assert (bytes(raw), bytes(abc), none1, none2) == (b"\x00\xff\x10", b"abc", None, None)
+    assert conn.execute("SELECT decode(encode('ab'::bytea, 'base64'), 'base64') = 'ab'::bytea, encode('', 'hex'), "
+                        "encode('x', 'hex'), encode('a'), decode(encode('a'))").fetchone() \
+        == (True, "", "78", b"a", "a")
+    for call, message in (("decode('abc', 'hex')", "odd number of digits"),
+                          ("encode('a'::bytea, 'rot13')", 'unrecognized encoding: "rot13"')):
+        with pytest.raises(psycopg.Error, match=message):
+            conn.execute(f"SELECT {call}").fetchall()
