@@ -21,6 +21,7 @@ import duckdb
 
 from .pgjsonb import CONCAT, CONTAINS, EXISTS, EXISTS_ALL, EXISTS_ANY
 from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
+from .pgroots import CBRT, SQRT
 from .pgxor import XOR
 from .sqltext import quote_ident, quote_literal, sql_words
 
@@ -147,7 +148,7 @@ def figure(node: dict[str, Any], text: bytes) -> tuple[str, int]:
     if kind == "COLUMN_REF":
         return _fold(_written(node, text).rsplit(".", 1)[-1] or node["column_names"][-1]), 2
     if kind == "FUNCTION" and node.get("function_name") in (JSON_PATH_TEXT, JSON_PATH, XOR, CONCAT, CONTAINS, EXISTS,
-                                                                  EXISTS_ANY, EXISTS_ALL):
+                                                                  EXISTS_ANY, EXISTS_ALL, SQRT, CBRT):
         return "?column?", 0  # j #>> path, a # b, jsonb || @> ?: operators (pgjsonpath, pgxor, pgjsonb)
     if kind in ("FUNCTION", "WINDOW") and not node.get("is_operator"):
         return _function_name(node, text), 2

@@ -55,6 +55,7 @@ from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
 from .pgpivotsum import pivot_sums
 from .pgposixzone import posix_rules_hint
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
+from .pgroots import root_operators
 from .pgskipping import skipping_notice
 from .pgsql import (
     ACCESS_METHOD_RE,
@@ -628,7 +629,8 @@ class Session:
         # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
         json_names = JsonColumns(self.json_names)  # (read once, if a || asks: pgjsoncols)
-        sql = jsonb_operators(xor_operators(json_paths(temp_table_sql(self.cursors.catalog(sql)))), json_names.column,
+        sql = jsonb_operators(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))),
+                              json_names.column,
                               self.query_types, json_names.any)
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
                                                            params)))

@@ -13,6 +13,7 @@ import re
 
 from .pgcatalog import SESSION_SQL
 from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
+from .pgroots import CBRT, SQRT
 from .pgstored import stored_definition
 from .pgsumscope import call_arguments, closing
 from .pgxor import XOR
@@ -26,7 +27,7 @@ def _bodies() -> dict[str, tuple[list[str], str]]:
     out = {}
     for sql in SESSION_SQL:
         m = _MACRO_RE.match(sql)
-        if m is not None and m.group(1) in (JSON_PATH, JSON_PATH_TEXT, XOR):
+        if m is not None and m.group(1) in (JSON_PATH, JSON_PATH_TEXT, XOR, SQRT, CBRT):
             out[m.group(1)] = ([p.strip() for p in m.group(2).split(",")], m.group(3))
     return out
 

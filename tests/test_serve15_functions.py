@@ -5,6 +5,7 @@ tests/test_server.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import psycopg
@@ -75,3 +76,34 @@ def test_encode_decode_hex_and_base64(conn: psycopg.Connection) -> None:
                           ("encode('a'::bytea, 'rot13')", 'unrecognized encoding: "rot13"')):
         with pytest.raises(psycopg.Error, match=message):
             conn.execute(f"SELECT {call}").fetchall()
+
+
+def test_square_and_cube_root_operators(conn: psycopg.Connection) -> None:
+    """``|/ x`` is PostgreSQL's square root, ``||/ x`` its cube root (double precision, columns ``?column?``), bound
+    as its other prefix operators are: looser than + - * / (``|/ 16 + 9`` is 5), tighter than comparisons. DuckDB
+    could not parse them; its cbrt(27) is 3.0000000000000004 where PostgreSQL's is 3. A negative's square root is
+    PostgreSQL's error, not NaN; a NULL gives NULL."""
+    cur = conn.execute("SELECT |/ 25, ||/ 27, |/ 16 + 9, 2 * |/ (4 * 4), ||/ -8::float8, |/ NULL::float8, "
+                       "||/ 1000 + 0 > 9.99")
+    assert [d.name for d in cur.description] == ["?column?"] * 7
+    assert [d.type_code for d in cur.description][:6] == [701] * 6
+    assert cur.fetchall() == [(5.0, 3.0, 5.0, 8.0, -2.0, None, True)]
+    assert conn.execute("SELECT id, |/ abs(x) FROM t WHERE |/ abs(x) > 2 ORDER BY id").fetchall() == [(1, 5.35 ** 0.5)]
+    with pytest.raises(psycopg.Error, match="cannot take square root of a negative number"):
+        conn.execute("SELECT |/ x FROM t").fetchall()
+
+
+def test_a_stored_root_names_only_duckdbs_functions(tmp_path: Path) -> None:
+    """A view of ``|/ x`` made through a read-write server stores the root's DuckDB text, not the session's macro:
+    the file's other readers (the DuckDB CLI, dbt) read it, with the query's answer."""
+    db = str(tmp_path / "rw.duckdb")
+    duckdb.connect(db).close()
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as c:
+        c.execute("CREATE VIEW v AS SELECT |/ 16 + 9 AS r, ||/ 27 AS q")
+        assert c.execute("SELECT * FROM v").fetchall() == [(5.0, 3.0)]
+    con = duckdb.connect(db)
+    try:
+        assert "pg_" not in con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'v'").fetchone()[0]
+        assert con.execute("SELECT * FROM v").fetchall() == [(5.0, 3.0)]
+    finally:
+        con.close()
