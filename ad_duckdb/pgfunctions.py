@@ -19,6 +19,7 @@ names it. What the file stores (a view or macro, a table's DEFAULT or generated 
 
 from __future__ import annotations
 
+from .pgjsonedit import EDIT_SQL
 from .pgroots import ROOT_SQL
 from .pgsql import in_from
 from .pgstored import stored_definition
@@ -89,6 +90,7 @@ FUNCTION_SQL = (
     f"WHEN lower(pg_format_arg) = 'base64' THEN from_base64({_NO_SPACE}) "
     f"ELSE {_UNRECOGNIZED} END",
     *ROOT_SQL,  # |/ and ||/ (pgroots)
+    *EDIT_SQL,  # jsonb_strip_nulls, jsonb_set (pgjsonedit)
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)

@@ -45,6 +45,7 @@ from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
 from .pgjsoncols import JSON_NAMES_SQL, JsonColumns
+from .pgjsonedit import register as register_jsonb_edits
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
 from .pglistsort import list_null_orders
@@ -1695,6 +1696,7 @@ class Backend:
             registry(self.con).set_surface("serve", Served(mode, original or path, os.getpid()))
             register_sessions(self.con, sessions)
             register_jsonb(self.con)
+            register_jsonb_edits(self.con)
             register_regex_group(self.con)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.

@@ -107,3 +107,37 @@ def test_a_stored_root_names_only_duckdbs_functions(tmp_path: Path) -> None:
         assert con.execute("SELECT * FROM v").fetchall() == [(5.0, 3.0)]
     finally:
         con.close()
+
+
+def test_jsonb_strip_nulls(conn: psycopg.Connection) -> None:
+    """jsonb_strip_nulls drops each object's null-valued keys, nested ones too, and keeps an array's nulls; shown as
+    jsonb (keys shortest first); a NULL gives NULL. DuckDB had no such function."""
+    cur = conn.execute("SELECT jsonb_strip_nulls('{\"bb\":null,\"a\":{\"c\":null,\"d\":[1,null,{\"e\":null}]},"
+                       "\"z\":2.50}'::jsonb)::text, json_strip_nulls('[null, {\"x\": null}]'::json)::text, "
+                       "jsonb_strip_nulls(NULL::jsonb), jsonb_strip_nulls('null'::jsonb)::text")
+    assert [d.name for d in cur.description] == ["jsonb_strip_nulls", "json_strip_nulls", "jsonb_strip_nulls",
+                                                 "jsonb_strip_nulls"]
+    assert cur.fetchone() == ('{"a": {"d": [1, null, {}]}, "z": 2.50}', "[null,{}]", None, "null")
+
+
+def test_jsonb_set(conn: psycopg.Connection) -> None:
+    """jsonb_set(target, path, value[, create_missing]) replaces or (create_missing, by default true) adds the path's
+    last step; an array's step is an index (negative from the end; past the end appends, before the start
+    prepends); a missing step before the last leaves the value as it was; NULL of any argument gives NULL; a scalar
+    target is PostgreSQL's error. DuckDB had no such function."""
+    got = conn.execute(
+        "SELECT jsonb_set('{\"a\":1,\"b\":{\"c\":2}}'::jsonb, '{b,c}', '[3]')::text, "
+        "jsonb_set('{\"a\":1}', '{x}', '\"new\"')::text, jsonb_set('{\"a\":1}', '{x}', '2', false)::text, "
+        "jsonb_set('[0,1,2]', '{-1}', '9')::text, jsonb_set('[0,1,2]', '{10}', '9')::text, "
+        "jsonb_set('[0,1,2]', '{-10}', '9')::text, jsonb_set('{\"a\":1}', '{q,r}', '2')::text, "
+        "jsonb_set('{\"a\":1}', '{a}', NULL)::text, jsonb_set('{\"a\":1}', '{}', '2')::text").fetchone()
+    assert got == ('{"a": 1, "b": {"c": [3]}}', '{"a": 1, "x": "new"}', '{"a": 1}', "[0, 1, 9]", "[0, 1, 2, 9]",
+                   "[9, 0, 1, 2]", '{"a": 1}', None, '{"a": 1}')
+    assert conn.execute("SELECT jsonb_set('{\"b\":{\"c d\":2}}', ARRAY['b', 'c d'], '5')::text, "
+                        "jsonb_set('{\"b\":{\"c d\":2}}', '{b,\"c d\"}', '6')::text").fetchone() \
+        == ('{"b": {"c d": 5}}', '{"b": {"c d": 6}}')
+    for call, message in (("jsonb_set('1', '{a}', '2')", "cannot set path in scalar"),
+                          ("jsonb_set('[1]', '{a}', '2')", 'path element at position 1 is not an integer: "a"'),
+                          ("jsonb_set('{}', '{a,NULL}', '2')", "path element at position 2 is null")):
+        with pytest.raises(psycopg.Error, match=message):
+            conn.execute(f"SELECT {call}").fetchall()
