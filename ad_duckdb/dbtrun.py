@@ -85,3 +85,11 @@ def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, st
         return source
     named = [found[0][0], parts[0]] if database == own else [database, found[0][0], parts[0]]
     return ".".join(sql_name(p) for p in named)
+
+
+def train_in_dbt(name: str) -> str:
+    """How to train model ``name`` from a dbt project, for a model not stored: a dbt node's author holds no ``con``
+    for ``ad_duckdb.train(con, ...)``, and trains in a Python model (a training model) that dbt builds."""
+    return (f"a dbt Python model (a training model, e.g. models/{name}_model.py) whose model(dbt, session) returns "
+            f"ad_duckdb.dbt.train_model(session, {name!r}, dbt.ref('<table>'), features=[...]), built with "
+            "`dbt build -s <training model>`")

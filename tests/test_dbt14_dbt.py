@@ -251,3 +251,16 @@ def test_a_misspelt_macro_argument_names_the_arguments(built: Path, tmp_path: Pa
     assert proc.returncode != 0, out[-4000:]
     assert "ad_duckdb.set_threshold: unknown argument targt for threshold 'cut' of tx_ae" in out, out[-4000:]
     assert "the arguments are value, target, source" in out and "dbt_macro__" not in out, out[-4000:]
+
+
+def test_an_unknown_model_in_a_dbt_run_says_how_to_train_it_in_dbt(built: Path, tmp_path: Path) -> None:
+    # Before: "Train one with ad_duckdb.train(con, ...)": a connection a dbt model's author never holds
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "fraud_scores.sql").write_text(
+        "select *, anomaly_score('fraud_detector', count, amount) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "fraud_scores"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "No model 'fraud_detector'" in out and "ad_duckdb.train(con" not in out, out[-4000:]
+    assert "train_model(session, 'fraud_detector', dbt.ref(" in out and "dbt build -s <training model>" in out, \
+        out[-4000:]
