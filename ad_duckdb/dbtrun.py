@@ -61,6 +61,16 @@ def portable_source(cur: DuckDBPyConnection, source: str) -> str:
     return ".".join(sql_name(p) for p in parts[1:])
 
 
+def stored_source(con: DuckDBPyConnection, source: str) -> str:
+    """``portable_source`` through a cursor of its own: for ``ad_duckdb.train(session, dbt.ref(...).sql_query())``,
+    called in a dbt Python model without train_model."""
+    cur = con.cursor()
+    try:
+        return portable_source(cur, source)
+    finally:
+        cur.close()
+
+
 def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, str | None] | None) -> str:
     """A table name written without a schema (``stg_transactions``), as the relation of that name in the dbt target's
     schema (``target``: its database and schema) when one is there (``"analytics"."stg_transactions"``); else

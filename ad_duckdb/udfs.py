@@ -1081,6 +1081,17 @@ def volatile_store(con: Any) -> str:
     return reg.volatile_store if reg is not None else ""
 
 
+def dbt_target(con: Any) -> tuple[str | None, str | None] | None:
+    """The dbt target's (database, schema) when ``con`` is a dbt run's connection (``Registry.dbt_target``), else None
+    (nothing registers the functions just to ask)."""
+    cur = con.cursor()
+    try:
+        reg = _registry_for(cur)
+    finally:
+        cur.close()
+    return reg.dbt_target if reg is not None else None
+
+
 def loaded_models() -> list[LoadedModel]:
     """Every registry's loaded models (``servenotes.said_again``)."""
     return [lm for reg in list(_REGISTRIES.values()) for lm in [*reg.by_ref.values(), *reg.files]]

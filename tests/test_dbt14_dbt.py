@@ -264,3 +264,28 @@ def test_an_unknown_model_in_a_dbt_run_says_how_to_train_it_in_dbt(built: Path, 
     assert "No model 'fraud_detector'" in out and "ad_duckdb.train(con" not in out, out[-4000:]
     assert "train_model(session, 'fraud_detector', dbt.ref(" in out and "dbt build -s <training model>" in out, \
         out[-4000:]
+
+
+def test_ad_duckdb_train_in_a_python_model_stores_the_source_without_the_files_database_name(
+        built: Path, tmp_path: Path) -> None:
+    # Before: train_model stripped it, but ad_duckdb.train(session, dbt.ref(...).sql_query()) stored
+    # 'select * from "warehouse"."analytics"."stg_tx"', which the file copied to prod.duckdb could not read
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "ml" / "direct_model.py").write_text(
+        "def model(dbt, session):\n    import ad_duckdb\n\n    dbt.config(materialized='table')\n"
+        "    info = ad_duckdb.train(session, 'direct_ae', dbt.ref('stg_tx').sql_query(), features=['count', 'amount'],"
+        " max_steps=20, seed=0, progress=False)\n"
+        "    return session.sql(f\"select '{info.ref}' as model_ref\")\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "direct_model"], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    prod = tmp_path / "prod.duckdb"
+    shutil.copy(work / "warehouse.duckdb", prod)
+    con = ad_duckdb.connect(str(prod))
+    try:
+        source, train_source = con.execute(
+            "SELECT source, json_extract_string(metrics, '$.train_source') FROM ad_models WHERE name = 'direct_ae'"
+        ).fetchall()[0]
+        assert "warehouse" not in source and "warehouse" not in train_source, (source, train_source)
+        assert con.execute(f"SELECT count(*) FROM {train_source}").fetchall() == [(ROWS,)]
+    finally:
+        con.close()
