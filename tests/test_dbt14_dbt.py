@@ -289,3 +289,24 @@ def test_ad_duckdb_train_in_a_python_model_stores_the_source_without_the_files_d
         assert con.execute(f"SELECT count(*) FROM {train_source}").fetchall() == [(ROWS,)]
     finally:
         con.close()
+
+
+def test_a_bare_source_name_is_read_first_in_the_schema_the_node_builds_into(built: Path, tmp_path: Path) -> None:
+    # Before: `stg_marts` was looked up in the profile's schema (analytics) only, then main: a model and its training
+    # model with `schema: marts` (dbt builds them into analytics_marts) could not name their own table bare
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "marts").mkdir()
+    (work / "models" / "marts" / "stg_marts.sql").write_text(
+        "{{ config(schema='marts') }}\nselect count, amount from {{ ref('stg_tx') }}\n")
+    (work / "models" / "marts" / "marts_model.py").write_text(
+        "def model(dbt, session):\n    from ad_duckdb.dbt import train_model\n\n"
+        "    dbt.config(materialized='table', schema='marts')\n    dbt.ref('stg_marts')  # built first\n"
+        "    return train_model(session, 'marts_ae', 'stg_marts', features=['count', 'amount'], max_steps=20, seed=0)\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "stg_marts", "marts_model"], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        source = con.execute("SELECT source FROM ad_models WHERE name = 'marts_ae'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert source == "analytics_marts.stg_marts", source
