@@ -87,9 +87,10 @@ def node_target() -> tuple[str | None, str | None] | None:
     return (relation.get("database"), schema) if isinstance(schema, str) and schema else None
 
 
-def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, str | None] | None) -> str:
+def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, str | None] | None,
+              node: tuple[str | None, str | None] | None = None) -> str:
     """A table name written without a schema (``stg_transactions``), as the relation of that name in the schema the
-    running dbt node builds into (``node_target``), else in the dbt target's schema (``target``: its database and
+    running dbt node builds into (``node``, a hook's ``this``; else ``node_target``), else in the dbt target's schema (``target``: its database and
     schema), when one is there (``"analytics"."stg_transactions"``); else ``source`` as given.
 
     Why those first: in a dbt project a bare name means a model dbt built, beside the node (a model's custom
@@ -99,7 +100,7 @@ def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, st
     if parts is None or len(parts) != 1:
         return source
     own = cur.execute("SELECT current_database()").fetchall()[0][0]
-    for database, schema in [t for t in (node_target(), target) if t is not None]:
+    for database, schema in [t for t in (node or node_target(), target) if t is not None]:
         database = database or own
         if not schema:
             continue

@@ -310,3 +310,23 @@ def test_a_bare_source_name_is_read_first_in_the_schema_the_node_builds_into(bui
     finally:
         con.close()
     assert source == "analytics_marts.stg_marts", source
+
+
+def test_a_bare_source_name_in_a_hook_is_read_first_in_the_schema_of_the_hooks_node(built: Path, tmp_path: Path) -> None:
+    # Before: the macro's source= 'stg_marts' in a hook of a `schema: marts` model was looked up in analytics, then main
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "marts").mkdir()
+    (work / "models" / "marts" / "stg_marts.sql").write_text(
+        "{{ config(schema='marts') }}\nselect id, day, count, amount, cards from {{ ref('stg_tx') }}\n")
+    (work / "models" / "marts" / "marts_scores.sql").write_text(
+        "{{ config(schema='marts', post_hook=\"{{ ad_duckdb.set_threshold('tx_ae', 'marts_daily', 'alarm_rate', "
+        "source='stg_marts', rate=0.01) }}\") }}\nselect id from {{ ref('stg_marts') }}\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "stg_marts", "marts_scores"], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        chosen_on = con.execute(
+            "SELECT chosen_on FROM ad_thresholds WHERE threshold_name = 'marts_daily'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert chosen_on.startswith(f"analytics_marts.stg_marts ({ROWS} rows"), chosen_on
