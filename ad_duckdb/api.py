@@ -52,6 +52,7 @@ from . import (
 from .addedtop import AddedTop
 from .codecolumns import warn_category_codes
 from .connarg import check_connection
+from .dbtrun import stored_source
 from .drift import DriftTally
 from .exceptions import (
     AdDuckDBError,
@@ -132,7 +133,7 @@ from .sqltext import (
 )
 from .store import ModelRecord
 from .totalsrow import ScoredTop, TotalsWatch, empty_rows_filter, warn_empty_rows, warn_totals_row
-from .udfs import register, registry, volatile_store
+from .udfs import dbt_target, register, registry, volatile_store
 
 __all__ = [
     "ModelInfo", "connect", "drop_model", "evaluate", "export_model", "import_model", "list_models",
@@ -507,6 +508,10 @@ def train(
         lost = volatile_store(con)
         if lost:
             raise BadInputError(f"Cannot store model {name!r}: {lost}")
+        if isinstance(source, str) and dbt_target(con) is not None:
+            # Why: a dbt relation names the file's database ("warehouse"."main"."stg"); stored so, the file renamed or
+            # copied could not read the model's source (train_model strips it the same way)
+            source = stored_source(con, source)
         if where is not None and not isinstance(where, str):
             raise BadInputError(f"Model {name!r}: {optionwords.opt('where')} must be a SQL condition on the source's columns, "
                                 f"e.g. \"label = 0\" to train on normal rows only; got {where!r}.")

@@ -45,7 +45,7 @@ from .dbtattached import attached_models
 from .dbtcalls import create_calls_function
 from .dbtnodes import failing_unit_tests, follow_nodes
 from .dbtnotes import relay_notes
-from .dbtrun import empty_run, in_schema, portable_source
+from .dbtrun import empty_run, in_schema, portable_source, train_in_dbt
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
@@ -226,6 +226,7 @@ class Plugin(BasePlugin):
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
             reg = registry(conn)
+            reg.train_with = train_in_dbt
             reg.not_found_hint = (
                 " In a dbt run, a model or test that names a model trained in the same run must run after its "
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."

@@ -10,7 +10,8 @@ A dbt Python model calls ``ad_duckdb.train`` (or ``ad_duckdb.dbt.train_model``) 
   (``prod.duckdb``: no catalog "warehouse");
 - the profile's ``schema:`` is where dbt builds, but ad_duckdb's cursors start in ``main``, so a name written without
   a schema (``source: stg_transactions`` in ``dbt run-operation``) was looked up in main and not found, or worse,
-  found a table of that name left there by another build.
+  found a table of that name left there by another build; and a model's custom ``+schema: marts`` builds into
+  ``analytics_marts``, where its training model's bare name is looked up first.
 """
 
 from __future__ import annotations
@@ -61,27 +62,64 @@ def portable_source(cur: DuckDBPyConnection, source: str) -> str:
     return ".".join(sql_name(p) for p in parts[1:])
 
 
-def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, str | None] | None) -> str:
-    """A table name written without a schema (``stg_transactions``), as the relation of that name in the dbt target's
-    schema (``target``: its database and schema) when one is there (``"analytics"."stg_transactions"``); else
-    ``source`` as given.
+def stored_source(con: DuckDBPyConnection, source: str) -> str:
+    """``portable_source`` through a cursor of its own: for ``ad_duckdb.train(session, dbt.ref(...).sql_query())``,
+    called in a dbt Python model without train_model."""
+    cur = con.cursor()
+    try:
+        return portable_source(cur, source)
+    finally:
+        cur.close()
 
-    Why the target schema first: in a dbt project a bare name means the model dbt built, in the profile's ``schema:``;
-    ad_duckdb's own cursors start in main, where it is not (or is an older build's)."""
+
+def node_target() -> tuple[str | None, str | None] | None:
+    """The (database, schema) the dbt node running on this thread builds into (a custom ``+schema: marts`` gives
+    ``analytics_marts``), from dbt's node context; None outside a node (``dbt run-operation``, or outside dbt)."""
+    if "dbt_common.events.contextvars" not in sys.modules:
+        return None
+    from dbt_common.events.contextvars import get_node_info
+
+    try:
+        relation = get_node_info().get("node_relation") or {}
+    except Exception:  # noqa: BLE001 - a dbt of another layout: no node known
+        return None
+    schema = relation.get("schema") if isinstance(relation, dict) else None
+    return (relation.get("database"), schema) if isinstance(schema, str) and schema else None
+
+
+def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, str | None] | None,
+              node: tuple[str | None, str | None] | None = None) -> str:
+    """A table name written without a schema (``stg_transactions``), as the relation of that name in the schema the
+    running dbt node builds into (``node``, a hook's ``this``; else ``node_target``), else in the dbt target's schema (``target``: its database and
+    schema), when one is there (``"analytics"."stg_transactions"``); else ``source`` as given.
+
+    Why those first: in a dbt project a bare name means a model dbt built, beside the node (a model's custom
+    ``+schema:``) or in the profile's ``schema:``; ad_duckdb's own cursors start in main, where it is not (or is an
+    older build's)."""
     parts = name_parts(source)
-    database, schema = target if target is not None else (None, None)
-    if not schema or parts is None or len(parts) != 1:
+    if parts is None or len(parts) != 1:
         return source
     own = cur.execute("SELECT current_database()").fetchall()[0][0]
-    database = database or own
-    if database == own and schema.lower() == "main":
-        return source
-    found = cur.execute(
-        "SELECT s FROM (SELECT schema_name AS s, table_name AS n, database_name AS d FROM duckdb_tables() "
-        "UNION ALL SELECT schema_name, view_name, database_name FROM duckdb_views() WHERE NOT internal) "
-        "WHERE d = ? AND lower(s) = lower(?) AND lower(n) = lower(?) LIMIT 1",
-        [database, schema, parts[0]]).fetchall()
-    if not found:
-        return source
-    named = [found[0][0], parts[0]] if database == own else [database, found[0][0], parts[0]]
-    return ".".join(sql_name(p) for p in named)
+    for database, schema in [t for t in (node or node_target(), target) if t is not None]:
+        database = database or own
+        if not schema:
+            continue
+        found = cur.execute(
+            "SELECT s FROM (SELECT schema_name AS s, table_name AS n, database_name AS d FROM duckdb_tables() "
+            "UNION ALL SELECT schema_name, view_name, database_name FROM duckdb_views() WHERE NOT internal) "
+            "WHERE d = ? AND lower(s) = lower(?) AND lower(n) = lower(?) LIMIT 1",
+            [database, schema, parts[0]]).fetchall()
+        if found and database == own and schema.lower() == "main":
+            return source  # where ad_duckdb's cursors read a bare name anyway: stored as written
+        if found:
+            named = [found[0][0], parts[0]] if database == own else [database, found[0][0], parts[0]]
+            return ".".join(sql_name(p) for p in named)
+    return source
+
+
+def train_in_dbt(name: str) -> str:
+    """How to train model ``name`` from a dbt project, for a model not stored: a dbt node's author holds no ``con``
+    for ``ad_duckdb.train(con, ...)``, and trains in a Python model (a training model) that dbt builds."""
+    return (f"a dbt Python model (a training model, e.g. models/{name}_model.py) whose model(dbt, session) returns "
+            f"ad_duckdb.dbt.train_model(session, {name!r}, dbt.ref('<table>'), features=[...]), built with "
+            "`dbt build -s <training model>`")

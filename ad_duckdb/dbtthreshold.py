@@ -103,6 +103,7 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
     # the name the macro was called by: the package's ad_duckdb.set_threshold passes it; a copy in macros/ is called
     # by its bare name, which a project with the package only does not have
     called = opts.pop("called_as", None)
+    built_in = opts.pop("node_schema", None)  # [database, schema] of the hook's node (this); None elsewhere
     macro = called if called in MACRO_NAMES else MACRO_NAMES[1]
     unknown = sorted(set(opts) - set(OPTIONS))
     if unknown:
@@ -116,7 +117,10 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
             cur.execute(f"SET TimeZone = {quote_literal(zone)}")
         if isinstance(opts.get("source"), str):
             # a bare name as dbt means it (the target schema's), and stored as a name that outlives the file's (dbtrun)
-            opts["source"] = portable_source(cur, in_schema(cur, opts["source"], registry(cur).dbt_target))
+            beside = (built_in[0], built_in[1]) if isinstance(built_in, list) and len(built_in) == 2 else None
+            opts["source"] = portable_source(cur, in_schema(cur, opts["source"], registry(cur).dbt_target, beside))
+        if isinstance(node, str):  # as source= is: the hook a refusal writes out says source=this for the node's own
+            node = portable_source(cur, node)
         if isinstance(node, str) and isinstance(opts.get("source"), str) and _reads(cur, opts["source"], node):
             raise OptionError(
                 f"Threshold {name!r} of {model!r} is chosen on rows of {opts['source']}, which this node writes in its "

@@ -763,13 +763,14 @@ def _instead_of_dropped(name: str, version: int, stored: dict[int, tuple[str, li
 
 
 def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | None = None,
-              afresh: bool | None = None, stored: dict[int, tuple[str, list[str]]] | None = None
-              ) -> ModelNotFoundError:
+              afresh: bool | None = None, stored: dict[int, tuple[str, list[str]]] | None = None,
+              train_with: Callable[[str], str] | None = None) -> ModelNotFoundError:
     """The error for a name or version that is not stored. ``dropped`` (``dropped_versions``) tells a dropped version
     or model from one trained elsewhere that this connection has not seen, for which refresh() is the fix.
     ``afresh``: whether ``known`` was read for this very call (a command's own connection), so refresh() is not;
     default: whether the ``ad-duckdb`` command runs this call. ``stored``: the name's stored versions
-    (``stored_versions``), for what to pin in place of a dropped one."""
+    (``stored_versions``), for what to pin in place of a dropped one. ``train_with``: how to train the name, where
+    the caller is no Python session holding ``con`` (the dbt plugin: a training model, see Registry.train_with)."""
     name, version = parse_ref(ref)
     last = (dropped or {}).get(name)
     listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
@@ -821,7 +822,8 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
 
     return ModelNotFoundError(
         f"No model {name!r} in table ad_models; known models: {listing}.{maybe} "
-        f"{'Or train' if maybe else 'Train'} one with {either('ad_duckdb.train(con, ...)', '`ad-duckdb train`')}.",
+        f"{'Or train' if maybe else 'Train'} one with "
+        f"{train_with(name) if train_with else either('ad_duckdb.train(con, ...)', '`ad-duckdb train`')}.",
         guessed=bool(close),
     )
 

@@ -147,6 +147,8 @@ class Registry:
         self.served: Served | None = None  # see set_surface
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
+        # how to train a model not stored, where the caller holds no `con` for ad_duckdb.train (the dbt plugin)
+        self.train_with: Callable[[str], str] | None = None
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
         # what to add to not_found_hint when the miss happens: a paragraph that applies only now and then (the dbt
         # plugin: the one for unit tests, said only while one runs)
@@ -317,7 +319,8 @@ class Registry:
             known.setdefault(m.name, []).append(m.version)
         of_name = {m.version: (m.rec.source or "", m.feature_names) for m in self.by_ref.values()
                    if m.name == ref.split("@")[0]}
-        err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name)
+        err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name,
+                              train_with=self.train_with)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
@@ -1076,6 +1079,17 @@ def volatile_store(con: Any) -> str:
     finally:
         cur.close()
     return reg.volatile_store if reg is not None else ""
+
+
+def dbt_target(con: Any) -> tuple[str | None, str | None] | None:
+    """The dbt target's (database, schema) when ``con`` is a dbt run's connection (``Registry.dbt_target``), else None
+    (nothing registers the functions just to ask)."""
+    cur = con.cursor()
+    try:
+        reg = _registry_for(cur)
+    finally:
+        cur.close()
+    return reg.dbt_target if reg is not None else None
 
 
 def loaded_models() -> list[LoadedModel]:

@@ -251,3 +251,83 @@ def test_a_misspelt_macro_argument_names_the_arguments(built: Path, tmp_path: Pa
     assert proc.returncode != 0, out[-4000:]
     assert "ad_duckdb.set_threshold: unknown argument targt for threshold 'cut' of tx_ae" in out, out[-4000:]
     assert "the arguments are value, target, source" in out and "dbt_macro__" not in out, out[-4000:]
+
+
+def test_an_unknown_model_in_a_dbt_run_says_how_to_train_it_in_dbt(built: Path, tmp_path: Path) -> None:
+    # Before: "Train one with ad_duckdb.train(con, ...)": a connection a dbt model's author never holds
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "fraud_scores.sql").write_text(
+        "select *, anomaly_score('fraud_detector', count, amount) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "fraud_scores"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "No model 'fraud_detector'" in out and "ad_duckdb.train(con" not in out, out[-4000:]
+    assert "train_model(session, 'fraud_detector', dbt.ref(" in out and "dbt build -s <training model>" in out, \
+        out[-4000:]
+
+
+def test_ad_duckdb_train_in_a_python_model_stores_the_source_without_the_files_database_name(
+        built: Path, tmp_path: Path) -> None:
+    # Before: train_model stripped it, but ad_duckdb.train(session, dbt.ref(...).sql_query()) stored
+    # 'select * from "warehouse"."analytics"."stg_tx"', which the file copied to prod.duckdb could not read
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "ml" / "direct_model.py").write_text(
+        "def model(dbt, session):\n    import ad_duckdb\n\n    dbt.config(materialized='table')\n"
+        "    info = ad_duckdb.train(session, 'direct_ae', dbt.ref('stg_tx').sql_query(), features=['count', 'amount'],"
+        " max_steps=20, seed=0, progress=False)\n"
+        "    return session.sql(f\"select '{info.ref}' as model_ref\")\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "direct_model"], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    prod = tmp_path / "prod.duckdb"
+    shutil.copy(work / "warehouse.duckdb", prod)
+    con = ad_duckdb.connect(str(prod))
+    try:
+        source, train_source = con.execute(
+            "SELECT source, json_extract_string(metrics, '$.train_source') FROM ad_models WHERE name = 'direct_ae'"
+        ).fetchall()[0]
+        assert "warehouse" not in source and "warehouse" not in train_source, (source, train_source)
+        assert con.execute(f"SELECT count(*) FROM {train_source}").fetchall() == [(ROWS,)]
+    finally:
+        con.close()
+
+
+def _marts_run(built: Path, tmp_path: Path, model: str, text: str) -> Path:
+    """A copy of ``built`` with a model stg_marts in `schema: marts` (dbt builds it into analytics_marts) and ``model``
+    of SQL or Python ``text`` beside it, both run."""
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "marts").mkdir()
+    (work / "models" / "marts" / "stg_marts.sql").write_text(
+        "{{ config(schema='marts') }}\nselect id, day, count, amount, cards from {{ ref('stg_tx') }}\n")
+    (work / "models" / "marts" / model).write_text(text)
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "stg_marts", model.split(".")[0]], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return work
+
+
+def _one(work: Path, query: str) -> object:
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(query).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_a_bare_source_name_is_read_first_in_the_schema_the_node_builds_into(built: Path, tmp_path: Path) -> None:
+    # Before: `stg_marts` was looked up in the profile's schema (analytics) only, then main: a model and its training
+    # model with `schema: marts` (dbt builds them into analytics_marts) could not name their own table bare
+    work = _marts_run(built, tmp_path, "marts_model.py",
+                      "def model(dbt, session):\n    from ad_duckdb.dbt import train_model\n\n"
+                      "    dbt.config(materialized='table', schema='marts')\n    dbt.ref('stg_marts')  # built first\n"
+                      "    return train_model(session, 'marts_ae', 'stg_marts', features=['count', 'amount'], "
+                      "max_steps=20, seed=0)\n")
+    source = _one(work, "SELECT source FROM ad_models WHERE name = 'marts_ae'")
+    assert source == "analytics_marts.stg_marts", source
+
+
+def test_a_bare_source_name_in_a_hook_is_read_first_in_the_schema_of_the_hooks_node(built: Path, tmp_path: Path) -> None:
+    # Before: the macro's source= 'stg_marts' in a hook of a `schema: marts` model was looked up in analytics, then main
+    work = _marts_run(built, tmp_path, "marts_scores.sql",
+                      "{{ config(schema='marts', post_hook=\"{{ ad_duckdb.set_threshold('tx_ae', 'marts_daily', "
+                      "'alarm_rate', source='stg_marts', rate=0.01) }}\") }}\nselect id from {{ ref('stg_marts') }}\n")
+    chosen_on = _one(work, "SELECT chosen_on FROM ad_thresholds WHERE threshold_name = 'marts_daily'")
+    assert str(chosen_on).startswith(f"analytics_marts.stg_marts ({ROWS} rows"), chosen_on

@@ -100,6 +100,10 @@
   {%- do options.update({'session_zone': load_result('ad_duckdb_zone')['data'][0][0]}) -%}
   {#- a relation (this, ref('x'), source(...)) as the name it renders to -#}
   {%- if source is not none -%}{%- do options.update({'source': source | string}) -%}{%- endif -%}
+  {#- the schema the hook's node builds into (a custom +schema: marts): a bare source= is looked up there first -#}
+  {%- if source is not none and this is defined and this is not none and this.schema -%}
+    {%- do options.update({'node_schema': [this.database, this.schema]}) -%}
+  {%- endif -%}
   {%- if confident is not false and confident is not none -%}{%- do options.update({'confident': confident}) -%}{%- endif -%}
   {%- if source is not none -%}
     {#- two statements in one transaction id: the node's transaction is open (auto_begin=False opens none) -#}
