@@ -45,6 +45,7 @@ from .dbtattached import attached_models
 from .dbtcalls import create_calls_function
 from .dbtnodes import failing_unit_tests, follow_nodes
 from .dbtnotes import relay_notes
+from .dbtorder import create_order_function
 from .dbtrun import empty_run, in_schema, portable_source, train_in_dbt
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
@@ -223,6 +224,7 @@ class Plugin(BasePlugin):
             # the macro ad_duckdb_set_threshold's way to set_threshold (macros, hooks and run-operation speak SQL)
             create_threshold_function(conn)
             create_calls_function(conn)  # the macro check_calls': a view's calls checked as it is built
+            create_order_function(conn)  # the package's on-run-start: scoring nodes after their training
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
             reg = registry(conn)

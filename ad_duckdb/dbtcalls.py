@@ -5,15 +5,19 @@ so a call naming a model that is not stored, or passing three columns to a model
 and failed only when someone read the view (a dashboard, the next morning). The macro ``ad_duckdb.check_calls`` (the
 dbt package), as a post-hook, passes the view's SQL here; each call that names its model in the SQL (a literal, or a
 ``var()`` dbt rendered into one) is run once on a row of NULLs, which raises the message a read would have raised,
-while the build can still fail. A call whose model comes from a column (``m.model_ref``) cannot be run without the
-view's rows and is left to the tests, as is one whose features come from ``*COLUMNS([...])``, which the text shows as
-one argument (probed with one NULL, a view that reads fine failed its build).
+while the build can still fail. A call whose model comes from a column (``m.model_ref``, as the README scores) is run
+once per model name the column holds (dbtcallmodels reads them); ``*COLUMNS(['a', 'b'])`` counts as its names. A call
+left unchecked (a pattern's columns, names too slow to read) is named in the result, which the macro logs.
+
+The dbt package's on-run-end calls ``check_anomaly_views`` on every view the run built, so a project with the package
+gets the check without the post-hook.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -21,13 +25,14 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
-from .callerview import _nodes
+from .dbtcallmodels import distinct_query, model_names
 from .dbtthreshold import _view_query
 from .exceptions import BadInputError
 from .sqltext import quote_literal
 from .udfs import FUNCTIONS
 
 FUNCTION = "check_anomaly_calls"
+VIEWS_FUNCTION = "check_anomaly_views"  # the package's on-run-end: every view the run built, at once
 # the arguments before the features that a call may name as literals (the model; is_anomaly_at's threshold too)
 _NAMED = {"is_anomaly_at": 2, "anomaly_threshold": 2}
 
@@ -38,12 +43,16 @@ def create_calls_function(conn: DuckDBPyConnection) -> None:
     def check(view_sql: str | None, relation: str | None) -> str:
         return _check(conn, view_sql or "", relation or "the view")
 
-    try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
-        conn.remove_function(FUNCTION)
-    except duckdb.InvalidInputException:
-        pass
-    conn.create_function(FUNCTION, check, [VARCHAR, VARCHAR], VARCHAR, type=PythonUDFType.NATIVE,
-                         null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
+    def views(relations: str | None) -> str:
+        return check_views(conn, relations or "[]")
+
+    for name, func, args in ((FUNCTION, check, [VARCHAR, VARCHAR]), (VIEWS_FUNCTION, views, [VARCHAR])):
+        try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
+            conn.remove_function(name)
+        except duckdb.InvalidInputException:
+            pass
+        conn.create_function(name, func, list(args), VARCHAR, type=PythonUDFType.NATIVE,
+                             null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
 
 
 def _text(expr: Any) -> str | None:
@@ -59,34 +68,96 @@ def _text(expr: Any) -> str | None:
     return None
 
 
-def calls(cur: DuckDBPyConnection, query: str) -> list[str]:
-    """Each call of ad_duckdb's functions in ``query`` that names its model as a literal, as a query that runs it
-    once on NULL features (``SELECT anomaly_score('tx_ae', NULL, NULL)``); the same call once."""
+def _args(node: dict[str, Any]) -> list[Any]:
+    given = node.get("arguments") if "arguments" in node else node.get("children")  # DuckDB 2's, earlier ones'
+    return [a.get("expression") if isinstance(a, dict) and "expression" in a else a for a in given or []]
+
+
+def _unpacked(arg: Any) -> int | None:
+    """How many features an argument passes: 1, or the names of ``*COLUMNS(['a', 'b'])`` (None for a pattern or a
+    lambda, whose columns are known only when the view is bound)."""
+    if not (isinstance(arg, dict) and arg.get("type") == "OPERATOR_UNPACK"):
+        return 1
+    star = (arg.get("children") or [{}])[0]
+    listed = star.get("expr") if isinstance(star, dict) else None
+    if not (isinstance(listed, dict) and listed.get("function_name") == "list_value"):
+        return None
+    names = [_text(a) for a in _args(listed)]
+    return len(names) if names and all(n is not None for n in names) else None
+
+
+def _walk(tree: Any, statement: dict[str, Any] | None = None,
+          select: dict[str, Any] | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None,
+                                                                  dict[str, Any] | None]]:
+    """Every dict in a parsed statement, with the statement's top node and the innermost SELECT node around it."""
+    if isinstance(tree, dict):
+        select = tree if tree.get("type") == "SELECT_NODE" else select
+        yield tree, statement, select
+        for v in tree.values():
+            yield from _walk(v, statement, select)
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from _walk(v, statement, select)
+
+
+def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
+    """The probes that check ``query``'s calls of ad_duckdb's functions, each once on NULL features
+    (``SELECT anomaly_score('tx_ae', NULL, NULL)``), and the calls it cannot check, each with the reason.
+
+    A call whose model is a column (``m.model_ref``) is probed once per model name that column holds (dbtcallmodels)."""
     parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
-    out: list[str] = []
-    for node in _nodes(parsed.get("statements", [])):
-        func = node.get("function_name")
-        if node.get("class") != "FUNCTION" or not isinstance(func, str) or func.lower() not in FUNCTIONS:
-            continue
-        given = node.get("arguments") if "arguments" in node else node.get("children")  # DuckDB 2's, earlier ones'
-        args = [a.get("expression") if isinstance(a, dict) and "expression" in a else a for a in given or []]
-        named = [_text(a) for a in args[: _NAMED.get(func.lower(), 1)]]
-        if not args or named[0] is None or any(isinstance(a, dict) and a.get("type") == "OPERATOR_UNPACK" for a in args):
-            continue  # (*COLUMNS([...]): the features it passes are counted only when bound, over the view's columns)
-        shown = [quote_literal(t) if t is not None else "NULL" for t in named]
-        probe = f"SELECT {func.lower()}({', '.join(shown + ['NULL'] * (len(args) - len(named)))})"
-        if probe not in out:
-            out.append(probe)
-    return out
+    probes: list[str] = []
+    unchecked: list[str] = []
+    for stmt in parsed.get("statements", []):
+        top = stmt.get("node") if isinstance(stmt, dict) else None
+        for node, statement, select in _walk(top, top):
+            func = node.get("function_name")
+            if node.get("class") != "FUNCTION" or not isinstance(func, str) or func.lower() not in FUNCTIONS:
+                continue
+            args = _args(node)
+            named = [_text(a) for a in args[: _NAMED.get(func.lower(), 1)]]
+            counts = [_unpacked(a) for a in args[len(named):]]
+            start, length = node.get("query_location"), node.get("query_location_length")
+            shown = query[start:start + length] if isinstance(start, int) and isinstance(length, int) else func
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            if not args:
+                continue
+            if any(n is None for n in counts):
+                unchecked.append(f"{shown} (its features are *COLUMNS of a pattern, counted only when read)")
+                continue
+            names: list[str | None] = [named[0]]
+            if named[0] is None:
+                tree = distinct_query(statement or {}, select, args[0]) if select is not None else None
+                found, why = model_names(cur, tree) if tree is not None else (None, "it is not in a SELECT")
+                if found is None:
+                    unchecked.append(f"{shown} (its model comes from a column: {why})")
+                    continue
+                names = list(found)
+            for name in names:
+                given = [name, *named[1:]]
+                literals = [quote_literal(t) if t is not None else "NULL" for t in given]
+                probe = f"SELECT {func.lower()}({', '.join(literals + ['NULL'] * sum(c or 0 for c in counts))})"
+                if probe not in probes:
+                    probes.append(probe)
+    return probes, unchecked
 
 
 def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
+    failed, said = _outcome(conn, view_sql, relation)
+    if failed is not None:
+        raise BadInputError(failed)
+    return said
+
+
+def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str) -> tuple[str | None, str]:
+    """The view's failure (None when its calls read fine) and what was checked: ``"2 call(s) checked"``, and the calls
+    that could not be, with the reason (``; not checked: anomaly_score(m.model_ref, ...) (...)``)."""
     cur = conn.cursor()
     try:
         try:
-            probes = calls(cur, _view_query(view_sql))
+            probes, unchecked = plan(cur, _view_query(view_sql))
         except (duckdb.Error, ValueError):
-            return "not checked: the view's query could not be parsed"
+            return None, "not checked: the view's query could not be parsed"
         for probe in probes:
             try:
                 with warnings.catch_warnings():
@@ -96,12 +167,33 @@ def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
                 said = str(e).split("while executing the UDF: ", 1)[-1]
                 kind, _, rest = said.partition(": ")
                 said = rest if kind.endswith("Error") else said
-                raise BadInputError(f"dbt view {relation} builds, but reading it fails: {said} (found by "
-                                    f"ad_duckdb.check_calls: a view's query runs only when it is read, "
-                                    f"{_fix(kind, said)})") from None
+                return (f"dbt view {relation} builds, but reading it fails: {said} (found by ad_duckdb.check_calls: "
+                        f"a view's query runs only when it is read, {_fix(kind, said)})"), ""
     finally:
         cur.close()
-    return f"{len(probes)} call(s) checked"
+    return None, f"{len(probes)} call(s) checked" + (f"; not checked: {'; '.join(unchecked)}" if unchecked else "")
+
+
+def check_views(conn: DuckDBPyConnection, relations: str) -> str:
+    """``_outcome`` of each view of ``relations`` (a JSON list of [database, schema, name, shown]), as a JSON object:
+    ``failed`` (every failing view's message) and ``notes`` (each view with calls left unchecked)."""
+    failed: list[str] = []
+    notes: list[str] = []
+    cur = conn.cursor()
+    try:
+        for database, schema, name, shown in json.loads(relations):
+            rows = cur.execute("SELECT sql FROM duckdb_views() WHERE database_name = ? AND schema_name = ? "
+                               "AND view_name = ?", [database, schema, name]).fetchall()
+            if not rows:
+                continue
+            bad, said = _outcome(conn, rows[0][0], shown)
+            if bad is not None:
+                failed.append(bad)
+            elif "not checked" in said:
+                notes.append(f"{shown}: {said}")
+    finally:
+        cur.close()
+    return json.dumps({"failed": failed, "notes": notes})
 
 
 def _fix(kind: str, said: str) -> str:

@@ -27,5 +27,9 @@
     where database_name = '{{ rel.database | replace("'", "''") }}' and schema_name = '{{ rel.schema | replace("'", "''") }}'
       and view_name = '{{ rel.identifier | replace("'", "''") }}'
   {%- endcall -%}
+  {%- set said = load_result('ad_duckdb_check_calls')['data'] -%}
+  {%- if said and said[0][0] and 'not checked' in said[0][0] -%}
+    {{ log("ad_duckdb.check_calls: " ~ rel ~ ": " ~ said[0][0], info=True) }}
+  {%- endif -%}
   {{ return('') }}
 {% endmacro %}

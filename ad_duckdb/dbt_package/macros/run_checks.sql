@@ -1,0 +1,64 @@
+{#
+  The dbt package's own run hooks (its dbt_project.yml), on in every project that installs the package:
+    on-run-start: ad_duckdb.check_training_order(): the run fails before any node runs when a node calls a model by
+      its bare name ('tx_ae') that a Python model of the same run trains, without a ref() to that model (dbt may run
+      it first: it would score with the version before this run's training, or fail on a new database).
+    on-run-end: ad_duckdb.check_built_views(results): every view the run built that calls anomaly_score, is_anomaly,
+      ... is checked as the post-hook ad_duckdb.check_calls() checks one, and a wrong call fails the run.
+  Both are silent without the plugin (module: ad_duckdb.dbt) in the profile, and cost a query only when a node calls
+  the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
+#}
+{% macro checks_on() %}
+  {%- set on = var('ad_duckdb_checks', true) -%}
+  {{ return(execute and not flags.EMPTY and on is not false and (on | string | lower) not in ['false', '0', 'no']) }}
+{% endmacro %}
+
+{% macro has_function(name) %}
+  {%- call statement('ad_duckdb_has_function', fetch_result=True, auto_begin=False) -%}
+    select count(*) from duckdb_functions() where function_name = '{{ name }}'
+  {%- endcall -%}
+  {{ return(load_result('ad_duckdb_has_function')['data'][0][0] > 0) }}
+{% endmacro %}
+
+{% macro check_training_order() %}
+  {%- if not ad_duckdb.checks_on() -%}{{ return('') }}{%- endif -%}
+  {%- set nodes = [] -%}
+  {%- set found = [] -%}
+  {%- for n in graph.nodes.values() -%}
+    {%- set code = n.raw_code or '' -%}
+    {%- set relevant = 'anomaly' in code or 'train' in code -%}
+    {%- if relevant -%}{%- do found.append(n.unique_id) -%}{%- endif -%}
+    {%- do nodes.append({'id': n.unique_id, 'name': n.name, 'package': n.package_name, 'path': n.original_file_path,
+                         'python': n.language == 'python', 'deps': n.depends_on.nodes,
+                         'code': code if relevant else ''}) -%}
+  {%- endfor -%}
+  {%- if not found or not ad_duckdb.has_function('check_anomaly_order') -%}{{ return('') }}{%- endif -%}
+  {%- call statement('ad_duckdb_check_order', fetch_result=True, auto_begin=False) -%}
+    select check_anomaly_order('{{ tojson(nodes) | replace("'", "''") }}',
+                               '{{ tojson(selected_resources | list) | replace("'", "''") }}')
+  {%- endcall -%}
+  {%- set said = load_result('ad_duckdb_check_order')['data'][0][0] -%}
+  {%- if said -%}{{ exceptions.raise_compiler_error(said) }}{%- endif -%}
+  {{ return('') }}
+{% endmacro %}
+
+{% macro check_built_views(results) %}
+  {%- if not ad_duckdb.checks_on() -%}{{ return('') }}{%- endif -%}
+  {%- set views = [] -%}
+  {%- for r in results if r.node is defined and r.node.resource_type == 'model' and r.status == 'success'
+                         and r.node.config.materialized == 'view'
+                         and 'anomaly' in (r.node.compiled_code or '') | lower -%}
+    {%- do views.append([r.node.database, r.node.schema, r.node.alias, r.node.relation_name]) -%}
+  {%- endfor -%}
+  {%- if not views or not ad_duckdb.has_function('check_anomaly_views') -%}{{ return('') }}{%- endif -%}
+  {%- call statement('ad_duckdb_check_views', fetch_result=True, auto_begin=False) -%}
+    select check_anomaly_views('{{ tojson(views) | replace("'", "''") }}')
+  {%- endcall -%}
+  {%- set said = fromjson(load_result('ad_duckdb_check_views')['data'][0][0]) -%}
+  {%- for note in said['notes'] -%}{{ log("ad_duckdb.check_calls: " ~ note, info=True) }}{%- endfor -%}
+  {#- the hook's SQL fails (the run's on-run-end ERROR, exit code 1), naming every view that reads wrong -#}
+  {%- if said['failed'] -%}
+    {{ return("select error('" ~ (said['failed'] | join(' | ')) | replace("'", "''") ~ "')") }}
+  {%- endif -%}
+  {{ return('') }}
+{% endmacro %}

@@ -1,0 +1,148 @@
+"""dbt16: the dbt package's checks on by default, with the real dbt executable, and check_calls on column models.
+
+Before: a view with a wrong call (a model of three features given two) built OK unless every model carried the
+post-hook ``ad_duckdb.check_calls()``, which few projects add; a call whose model came from a column
+(``m.model_ref``, the way the README scores) or whose features were ``*COLUMNS([...])`` was never checked, and nothing
+said so; a node naming ``'tx_ae'`` without a ref() to the training model of the same run could run first and score
+with the previous version, silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_dbt14_dbt import _copy, _make_project
+
+import ad_duckdb
+from ad_duckdb.dbtcalls import check_views, create_calls_function
+from ad_duckdb.dbtorder import order_problems
+
+from test_dbt import run_dbt
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dbt14 shop project without the post-hook: only the package's own run hooks check."""
+    work = _make_project(tmp_path_factory.mktemp("dbt16") / "shop")
+    project = work / "dbt_project.yml"
+    project.write_text(project.read_text().replace('    +post-hook: "{{ ad_duckdb.check_calls() }}"\n', ""))
+    proc = run_dbt(["build", "--profiles-dir", "."], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return work
+
+
+_COLUMN_VIEW = """\
+{{ config(materialized='view') }}
+with m as (select model_ref from {{ ref('tx_model') }})
+select t.*, anomaly_score(m.model_ref, t.count, t.amount) as s from {{ ref('stg_tx') }} t cross join m
+"""
+
+
+def test_a_wrong_call_in_a_view_fails_the_build_without_the_post_hook(built: Path, tmp_path: Path) -> None:
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "bad_col.sql").write_text(_COLUMN_VIEW)
+    proc = run_dbt(["build", "--profiles-dir", ".", "--select", "bad_col"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "ad_duckdb.on-run-end.0 failed" in out and '"analytics"."bad_col" builds, but reading it fails' in out, \
+        out[-4000:]
+    assert "got 2 feature argument(s), but model 'tx_ae@1' takes 3" in out, out[-4000:]
+    # turned off with one var
+    off = run_dbt(["build", "--profiles-dir", ".", "--select", "bad_col", "--vars", "{ad_duckdb_checks: false}"], work)
+    assert off.returncode == 0, off.stdout[-4000:] + off.stderr[-2000:]
+
+
+def test_a_node_naming_a_model_its_run_trains_without_a_ref_fails_before_anything_runs(
+        built: Path, tmp_path: Path) -> None:
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "racy.sql").write_text(
+        "select *, anomaly_score('tx_ae', count, amount, cards) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["build", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "models/racy.sql calls anomaly_score('tx_ae', ...), and models/ml/tx_model.py trains 'tx_ae'" in out, \
+        out[-4000:]
+    assert "Add `-- depends_on: {{ ref('tx_model') }}` to models/racy.sql" in out, out[-4000:]
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:  # nothing ran: no new version, no racy table
+        assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'racy'").fetchall() == [(0,)]
+    finally:
+        con.close()
+    # the ref the message names fixes it; a run that does not train tx_ae has no race to refuse
+    alone = run_dbt(["run", "--profiles-dir", ".", "--select", "racy"], work)
+    assert alone.returncode == 0, alone.stdout[-4000:] + alone.stderr[-2000:]
+    (work / "models" / "racy.sql").write_text(
+        "-- depends_on: {{ ref('tx_model') }}\n" + (work / "models" / "racy.sql").read_text())
+    fixed = run_dbt(["build", "--profiles-dir", "."], work)
+    assert fixed.returncode == 0, fixed.stdout[-4000:] + fixed.stderr[-2000:]
+
+
+def test_a_call_the_check_cannot_run_is_named_in_the_log(built: Path, tmp_path: Path) -> None:
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "pat.sql").write_text(
+        "{{ config(materialized='view') }}\n-- depends_on: {{ ref('tx_model') }}\n"
+        "select anomaly_score('tx_ae', *COLUMNS('count|amount|cards')) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "pat"], work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "ad_duckdb.check_calls: \"warehouse\".\"analytics\".\"pat\": 0 call(s) checked; not checked: " \
+           "anomaly_score('tx_ae', UNPACK(COLUMNS('count|amount|cards')))" in proc.stdout, proc.stdout[-4000:]
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = ad_duckdb.connect(str(tmp_path_factory.mktemp("dbt16_calls") / "wh.duckdb"))
+    c.execute("CREATE TABLE tx AS SELECT range AS id, (5 + range % 17)::INTEGER AS count, "
+              "((5 + range % 17) * (20 + range % 11))::DOUBLE AS amount, (3 + range % 13)::INTEGER AS cards "
+              "FROM range(600)")
+    ad_duckdb.train(c, "tx_ae", "tx", features=["count", "amount", "cards"], max_steps=30, seed=0, progress=False)
+    c.execute("CREATE TABLE tm AS SELECT * FROM (VALUES ('tx_ae@1'), (NULL)) AS t(model_ref)")
+    create_calls_function(c)  # as the dbt plugin does on dbt's connection
+    yield c
+    c.close()
+
+
+def _views(con: duckdb.DuckDBPyConnection, **queries: str) -> str:
+    for name, query in queries.items():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+    return check_views(con, json.dumps([["wh", "main", n, n] for n in queries]))
+
+
+def test_a_call_whose_model_is_a_column_is_probed_per_model_name(con: duckdb.DuckDBPyConnection) -> None:
+    out = _views(
+        con,
+        v_col_ok="WITH m AS (SELECT model_ref FROM tm) SELECT anomaly_score(m.model_ref, t.count, t.amount, t.cards) "
+                 "FROM tx t CROSS JOIN m",
+        v_col_bad="WITH m AS (SELECT model_ref FROM tm) SELECT t.id, sum(is_anomaly(m.model_ref, t.count, t.amount)"
+                  "::INT) FROM tx t CROSS JOIN m WHERE t.id > 3 GROUP BY t.id",
+        v_list_bad="SELECT anomaly_score('tx_ae', *COLUMNS(['count', 'amount'])) FROM tx",
+        v_list_ok="SELECT anomaly_score('tx_ae', *COLUMNS(['count', 'amount', 'cards'])) FROM tx")
+    assert 'v_col_bad builds, but reading it fails: is_anomaly(\'tx_ae@1\', ...) got 2 feature' in out, out
+    assert "v_list_bad builds, but reading it fails: anomaly_score('tx_ae@1', ...) got 2 feature" in out, out
+    assert "v_col_ok" not in out and "v_list_ok" not in out, out
+
+
+def test_a_column_of_model_names_that_cannot_be_read_is_named(con: duckdb.DuckDBPyConnection) -> None:
+    # a model name from a correlated subquery's outer row: no query of its own reads it
+    out = _views(con, v_corr="SELECT (SELECT anomaly_score(o.m, 1, 2, 3)) FROM (SELECT 'tx_ae' AS m) o")
+    assert "v_corr: 0 call(s) checked; not checked: anomaly_score(o.m, 1, 2, 3) (its model comes from a column: " \
+           "its model names could not be read" in out, out
+
+
+def test_order_problems_reads_bare_names_and_the_refs_between_nodes() -> None:
+    trainer = {"id": "model.p.tx_model", "name": "tx_model", "package": "p", "path": "models/tx_model.py",
+               "python": True, "deps": [], "code": "return train_model(session, 'tx_ae', dbt.ref('stg'))"}
+    scorer = {"id": "model.p.s", "name": "s", "package": "p", "path": "models/s.sql", "python": False,
+              "deps": ["model.p.mid"], "code": "select anomaly_score('tx_ae', a, b) from x"}
+    mid = {"id": "model.p.mid", "name": "mid", "package": "p", "path": "models/mid.sql", "python": False, "deps": [],
+           "code": ""}
+    ids = {"model.p.tx_model", "model.p.s", "model.p.mid"}
+    assert "-- depends_on: {{ ref('tx_model') }}` to models/s.sql" in order_problems([trainer, scorer, mid], ids)
+    assert order_problems([trainer, scorer, mid], ids - {"model.p.tx_model"}) == ""  # the training is not in the run
+    assert order_problems([trainer, scorer, dict(mid, deps=["model.p.tx_model"])], ids) == ""  # after it, through mid
+    pinned = dict(scorer, code="select anomaly_score('tx_ae@3', a, b) from x")  # a version no training changes
+    assert order_problems([trainer, pinned, mid], ids) == ""
