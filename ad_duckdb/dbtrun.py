@@ -100,21 +100,56 @@ def in_schema(cur: DuckDBPyConnection, source: str, target: tuple[str | None, st
     if parts is None or len(parts) != 1:
         return source
     own = cur.execute("SELECT current_database()").fetchall()[0][0]
-    for database, schema in [t for t in (node or node_target(), target) if t is not None]:
+    tried = _schemas(target, node)
+    for database, schema in tried:
         database = database or own
-        if not schema:
-            continue
-        found = cur.execute(
-            "SELECT s FROM (SELECT schema_name AS s, table_name AS n, database_name AS d FROM duckdb_tables() "
-            "UNION ALL SELECT schema_name, view_name, database_name FROM duckdb_views() WHERE NOT internal) "
-            "WHERE d = ? AND lower(s) = lower(?) AND lower(n) = lower(?) LIMIT 1",
-            [database, schema, parts[0]]).fetchall()
+        found = _found(cur, database, schema, parts[0])
         if found and database == own and schema.lower() == "main":
             return source  # where ad_duckdb's cursors read a bare name anyway: stored as written
         if found:
-            named = [found[0][0], parts[0]] if database == own else [database, found[0][0], parts[0]]
+            named = [found, parts[0]] if database == own else [database, found, parts[0]]
             return ".".join(sql_name(p) for p in named)
+    if tried and (found := _found(cur, own, "main", parts[0])):
+        # not beside the node nor in the target schema: read where ad_duckdb's cursors start, and said so (the
+        # statement of a threshold chosen on it names main.x, not a bare x a reader takes for the target schema's)
+        return ".".join(sql_name(p) for p in (found, parts[0]))
     return source
+
+
+def _schemas(target: tuple[str | None, str | None] | None,
+             node: tuple[str | None, str | None] | None) -> list[tuple[str | None, str]]:
+    """The (database, schema) a bare name is looked up in, in order: the node's, then the target's."""
+    return [(d, s) for d, s in [t for t in (node or node_target(), target) if t is not None] if s]
+
+
+def _found(cur: DuckDBPyConnection, database: str, schema: str, name: str) -> str | None:
+    """The schema's name as stored when it holds a table or view ``name`` (any case), else None."""
+    found = cur.execute(
+        "SELECT s FROM (SELECT schema_name AS s, table_name AS n, database_name AS d FROM duckdb_tables() "
+        "UNION ALL SELECT schema_name, view_name, database_name FROM duckdb_views() WHERE NOT internal) "
+        "WHERE d = ? AND lower(s) = lower(?) AND lower(n) = lower(?) LIMIT 1",
+        [database, schema, name]).fetchall()
+    return str(found[0][0]) if found else None
+
+
+def missing_bare(cur: DuckDBPyConnection, source: str, target: tuple[str | None, str | None] | None,
+                 node: tuple[str | None, str | None] | None = None) -> str:
+    """Where a bare name ``in_schema`` left as it was is not ("" when it is not bare, or is found): the schemas it was
+    looked up in, for the message, which said only "does not exist in this database"."""
+    parts = name_parts(source)
+    tried = _schemas(target, node)
+    if parts is None or len(parts) != 1 or not tried:
+        return ""
+    own = cur.execute("SELECT current_database()").fetchall()[0][0]
+    if _found(cur, own, "main", parts[0]) or cur.execute(
+            "SELECT 1 FROM duckdb_views() WHERE lower(view_name) = lower(?) AND internal", [parts[0]]).fetchall():
+        return ""
+    kinds = ["beside the node (where it builds)", "the profile's schema:, where dbt builds"]
+    said: dict[str, str] = {}
+    for i, (_, schema) in enumerate(tried):
+        said.setdefault(schema.lower(), f"schema {schema} ({kinds[0] if i == 0 and (node or node_target()) else kinds[1]})")
+    main = "" if "main" in said else " nor in main"
+    return f"no table or view in {' nor in '.join(said.values())}{main}"
 
 
 def train_in_dbt(name: str) -> str:

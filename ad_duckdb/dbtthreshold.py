@@ -22,7 +22,7 @@ from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
 from . import dbtpackage, optionwords, pysource
-from .dbtrun import in_schema, portable_source
+from .dbtrun import in_schema, missing_bare, portable_source
 from .exceptions import AdDuckDBError, OptionError
 from .samesource import same_source
 from .sqltext import quote_literal
@@ -119,6 +119,10 @@ def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method
             # a bare name as dbt means it (the target schema's), and stored as a name that outlives the file's (dbtrun)
             beside = (built_in[0], built_in[1]) if isinstance(built_in, list) and len(built_in) == 2 else None
             opts["source"] = portable_source(cur, in_schema(cur, opts["source"], registry(cur).dbt_target, beside))
+            if missing := missing_bare(cur, opts["source"], registry(cur).dbt_target, beside):
+                raise OptionError(f"Threshold {name!r} of {model!r}: source {opts['source']!r} is {missing}: name it "
+                                  "with its schema (raw.tx), or pass a relation, source=ref('...') or "
+                                  "source('...', '...').")
         if isinstance(node, str):  # as source= is: the hook a refusal writes out says source=this for the node's own
             node = portable_source(cur, node)
         if isinstance(node, str) and isinstance(opts.get("source"), str) and _reads(cur, opts["source"], node):

@@ -146,3 +146,26 @@ def test_order_problems_reads_bare_names_and_the_refs_between_nodes() -> None:
     assert order_problems([trainer, scorer, dict(mid, deps=["model.p.tx_model"])], ids) == ""  # after it, through mid
     pinned = dict(scorer, code="select anomaly_score('tx_ae@3', a, b) from x")  # a version no training changes
     assert order_problems([trainer, pinned, mid], ids) == ""
+
+
+def test_a_bare_source_in_run_operation_says_the_schema_it_was_read_in(built: Path, tmp_path: Path) -> None:
+    # Before: a name not in the profile's schema (analytics) was read in main, and the log said `only_main (1200
+    # rows)`, no schema; a name in neither said "does not exist as a table or view in this database", not where it
+    # was looked up
+    work = _copy(built, tmp_path / "shop")
+    con = duckdb.connect(str(work / "warehouse.duckdb"))
+    try:
+        con.execute("CREATE TABLE main.only_main AS SELECT * FROM raw.tx")
+    finally:
+        con.close()
+    args = "{model: tx_ae, name: daily, method: alarm_rate, source: %s, rate: 0.01}"
+    proc = run_dbt(["run-operation", "ad_duckdb.set_threshold", "--profiles-dir", ".", "--args", args % "only_main"],
+                   work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "(alarm_rate, main.only_main (1200 rows)" in proc.stdout, proc.stdout[-3000:]
+    proc = run_dbt(["run-operation", "ad_duckdb.set_threshold", "--profiles-dir", ".", "--args", args % "nowhere"],
+                   work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "source 'nowhere' is no table or view in schema analytics (the profile's schema:, where dbt builds) " \
+           "nor in main" in out, out[-4000:]

@@ -2,8 +2,10 @@
   ad_duckdb.check_calls: fail a view model's build when it calls anomaly_score, is_anomaly, ... with a model that is
   not stored, a threshold the model lacks, or another number of feature arguments than the model takes. A view runs
   its query only when it is read, so such a view built OK and failed later, for whoever read it. Each call that
-  names its model in the SQL ('tx_ae', 'tx_ae@3', or a var() rendered into one) is run once on NULLs; a call whose
-  model comes from a column (m.model_ref) is not. A table model is left alone (its calls ran when it was built).
+  names its model in the SQL ('tx_ae', 'tx_ae@3', or a var() rendered into one) is run once on NULLs; one whose model
+  comes from a column (m.model_ref) once per model name the column holds; calls it cannot check are named in the log.
+  A table model is left alone (its calls ran when it was built). The package's on-run-end runs the same check on
+  every view the run built; this post-hook fails the view's own node instead, before the nodes after it build.
   Needs the plugin (module: ad_duckdb.dbt) in the profile. For every model of a project, in dbt_project.yml:
     models:
       my_project:
