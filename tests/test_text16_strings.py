@@ -1,0 +1,183 @@
+"""text16: an exported text model that takes strings (export --string-inputs), and text features' leftovers."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from click.testing import CliRunner
+from test_review11_textcols import ARGS, NUMS, _with_text
+
+import ad_duckdb
+from ad_duckdb.cli import cli
+from ad_duckdb.exceptions import AdDuckDBError
+
+from conftest import FAST
+
+COLUMNS = [*NUMS, "channel", "country"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("text16") / "warehouse.duckdb"
+    _with_text(path)
+    con = ad_duckdb.connect(str(path))
+    try:
+        ad_duckdb.train(con, "tx_t", "transactions", features=COLUMNS, **FAST)
+        ad_duckdb.train(con, "tx_n", "transactions", features=NUMS, **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _rows(path: Path) -> tuple[list[tuple[Any, ...]], np.ndarray]:
+    """64 real rows (some with a NULL channel), one with a channel training never saw and one with both text NULL,
+    with SQL's anomaly_score of each."""
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        got = con.execute(
+            f"WITH t AS (SELECT * FROM (SELECT transaction_id, {ARGS} FROM transactions ORDER BY transaction_id LIMIT 62) "
+            f"UNION ALL SELECT 10001, 3, 120.0, 0, 'fax', 'US' UNION ALL SELECT 10002, 3, 120.0, 0, NULL, NULL) "
+            f"SELECT {ARGS}, anomaly_score('tx_t', {ARGS}) FROM t ORDER BY transaction_id").fetchall()
+    finally:
+        con.close()
+    return [r[:-1] for r in got], np.array([r[-1] for r in got])
+
+
+def _feed(session: ort.InferenceSession, rows: list[tuple[Any, ...]]) -> np.ndarray:
+    numeric_type = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
+    feed = {"numeric": np.array([[np.nan if v is None else v for v in r[:3]] for r in rows], dtype=numeric_type),
+            "channel": np.array(["" if r[3] is None else r[3] for r in rows], dtype=object),
+            "country": np.array(["" if r[4] is None else r[4] for r in rows], dtype=object)}
+    return np.asarray(session.run(["score"], feed)[0])
+
+
+def test_a_string_inputs_file_takes_the_text_and_scores_as_sql(trained: Path, tmp_path: Path) -> None:
+    """The exported graph took only the 0/1 inputs of each category, which a program had to build itself; with
+    --string-inputs it takes each text column as strings (a NULL as ''), and scores as SQL does."""
+    out = tmp_path / "tx_t.onnx"
+    run = CliRunner().invoke(cli, ["export", str(trained), "tx_t", str(out), "--string-inputs"])
+    assert run.exit_code == 0, run.output
+    session = ort.InferenceSession(str(out))
+    assert [(i.name, i.type, i.shape) for i in session.get_inputs()] == [
+        ("numeric", session.get_inputs()[0].type, ["n", 3]), ("channel", "tensor(string)", ["n"]),
+        ("country", "tensor(string)", ["n"])]
+    assert [o.name for o in session.get_outputs()] == ["score", "feature_error"]
+    meta = json.loads(session.get_modelmeta().custom_metadata_map["ad_duckdb"])
+    inputs = meta["string_inputs"]["inputs"]
+    assert [(i["name"], i["type"]) for i in inputs[1:]] == [("channel", "string"), ("country", "string")]
+    assert inputs[0]["columns"] == NUMS and inputs[1]["null"] == "" and "web" in inputs[1]["categories"]
+    rows, sql = _rows(trained)
+    assert sum(r[3] is None for r in rows) >= 3  # real rows with a NULL channel, and the one with both NULL
+    scores = _feed(session, rows)
+    np.testing.assert_allclose(scores, sql, rtol=2e-4)
+    assert scores[-2] > np.quantile(scores[:-2], 0.9)  # 'fax': never seen, scores high as in SQL
+    import onnx
+
+    onnx.checker.check_model(onnx.load(str(out)))
+
+
+def test_a_string_inputs_file_imports_as_the_stored_graph(trained: Path, tmp_path: Path) -> None:
+    """The file's graph differs from the stored one, whose sha256 the metadata holds: import restores the stored
+    graph byte for byte, so the model stored is the one exported, scoring the same in SQL."""
+    out = tmp_path / "tx_t.onnx"
+    con = ad_duckdb.connect(str(trained), read_only=True)
+    try:
+        ad_duckdb.export_model(con, "tx_t", out, string_inputs=True)
+        stored = ad_duckdb.load_model(con, "tx_t")
+    finally:
+        con.close()
+    assert stored.onnx not in out.read_bytes()  # the graph in the file is another
+    other = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        info = ad_duckdb.import_model(other, out)
+        again = ad_duckdb.load_model(other, info.name)
+        assert again.onnx == stored.onnx and again.sha256 == stored.sha256
+        other.execute(f"ATTACH '{trained}' AS src (READ_ONLY)")
+        got = other.execute(f"SELECT anomaly_score('tx_t', {ARGS}) FROM src.transactions ORDER BY transaction_id"
+                            ).fetchnumpy()
+    finally:
+        other.close()
+    con = ad_duckdb.connect(str(trained), read_only=True)
+    try:
+        want = con.execute(f"SELECT anomaly_score('tx_t', {ARGS}) FROM transactions ORDER BY transaction_id"
+                           ).fetchnumpy()
+    finally:
+        con.close()
+    np.testing.assert_array_equal(next(iter(got.values())), next(iter(want.values())))
+    # imported into the database it came from: the same model, so nothing is stored
+    con = ad_duckdb.connect(str(trained))
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="already this model"):
+            assert ad_duckdb.import_model(con, out).version == 1
+    finally:
+        con.close()
+
+
+def test_a_string_inputs_file_altered_or_not_fitting_is_refused(trained: Path, tmp_path: Path) -> None:
+    """A file whose splice no longer leads back to the stored graph is refused as altered; a model of numbers alone
+    has no text to take, and --all writes the set import reads back: each refused with what to do."""
+    out = tmp_path / "tx_t.onnx"
+    con = ad_duckdb.connect(str(trained), read_only=True)
+    try:
+        ad_duckdb.export_model(con, "tx_t", out, string_inputs=True)
+        with pytest.raises(AdDuckDBError, match=r"'tx_n@1' has no text feature.*without string_inputs=True"):
+            ad_duckdb.export_model(con, "tx_n", tmp_path / "n.onnx", string_inputs=True)
+    finally:
+        con.close()
+    assert not (tmp_path / "n.onnx").exists()
+    run = CliRunner().invoke(cli, ["export", str(trained), "tx_n", str(tmp_path / "n.onnx"), "--string-inputs"])
+    assert run.exit_code != 0 and "without --string-inputs" in run.output, run.output
+    run = CliRunner().invoke(cli, ["export", str(trained), "--all", str(tmp_path / "set"), "--string-inputs"])
+    assert run.exit_code == 2 and "--string-inputs exports one model" in run.output, run.output
+    data = bytearray(out.read_bytes())
+    at = data.index(b"ad_duckdb_text/0/code")  # a node name of the splice: the stored graph holds no such name
+    data[at + len("ad_duckdb_text/0/")] = ord("k")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(bytes(data))
+    other = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        with pytest.raises(AdDuckDBError, match="altered"):
+            ad_duckdb.import_model(other, bad)
+        assert len(ad_duckdb.list_models(other)) == 0
+    finally:
+        other.close()
+
+
+def _readme_block(after: str) -> str:
+    import textwrap
+
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    at = text.index(after)
+    start = text.index("```python\n", at) + len("```python\n")
+    return textwrap.dedent(text[start: text.index("```", start)])
+
+
+def test_the_readme_feeds_strings_to_an_exported_text_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    _with_text(db)
+    con = ad_duckdb.connect(str(db))
+    try:
+        ad_duckdb.train(con, "tx_ch", "transactions", features=["count", "amount", "channel"], **FAST)
+        sql = [r[0] for r in con.execute(
+            "SELECT anomaly_score('tx_ch', c, a, ch) FROM (VALUES (1, 3, 120.0, 'web'), (2, 3, 120.0, 'fax'), "
+            "(3, 3, NULL, NULL)) AS t(i, c, a, ch) ORDER BY i").fetchall()]
+    finally:
+        con.close()
+    monkeypatch.chdir(tmp_path)
+    run = CliRunner().invoke(cli, ["export", "warehouse.duckdb", "tx_ch", "tx_ch.onnx", "--string-inputs"])
+    assert run.exit_code == 0, run.output
+    scope: dict[str, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(_readme_block("ad-duckdb export warehouse.duckdb tx_ch tx_ch.onnx --string-inputs"), "README.md",
+                     "exec"), scope)
+    scores = np.asarray(scope["scores"])
+    np.testing.assert_allclose(scores[:2], sql[:2], rtol=2e-4)  # rows with every value: SQL's, to float32 rounding
+    assert scores[2] >= sql[2] * (1 - 2e-4)  # a missing number: at least SQL's (README, "The .onnx file")
+    assert scores[1] > scores[0]
