@@ -181,3 +181,29 @@ def test_the_readme_feeds_strings_to_an_exported_text_model(tmp_path: Path, monk
     np.testing.assert_allclose(scores[:2], sql[:2], rtol=2e-4)  # rows with every value: SQL's, to float32 rounding
     assert scores[2] >= sql[2] * (1 - 2e-4)  # a missing number: at least SQL's (README, "The .onnx file")
     assert scores[1] > scores[0]
+
+
+def test_explain_of_value_rows_keys_a_text_null_by_its_category(trained: Path) -> None:
+    """explain on an array could not key a text NULL: an array of numbers cannot hold text, and in the 0/1 inputs a
+    NULL is its first category's input. Rows of values (a list, or an object array, one value per column, None for
+    NULL) are now read as a frame of those columns is: scored alike, a text NULL keyed by the category it was read
+    as, as explain on a frame keys it."""
+    import pandas as pd
+
+    con = ad_duckdb.connect(str(trained), read_only=True)
+    try:
+        det = ad_duckdb.AutoEncoderDetector.from_store(con, "tx_t")
+    finally:
+        con.close()
+    rows = [[3, 120.0, 0, None, "US"], [3, 120.0, 0, "fax", None], [2, None, 0, "web", "DE"]]
+    frame = det.explain(pd.DataFrame(rows, columns=COLUMNS))
+    for given in (rows, np.array(rows, dtype=object)):
+        np.testing.assert_allclose(det.decision_function(given), det.decision_function(pd.DataFrame(rows, columns=COLUMNS)))
+        got = det.explain(given)
+        assert list(got["feature"][:, 0]) == list(frame["feature_1"])
+        np.testing.assert_allclose(got["share"][:, 0], frame["share_1"])
+        keys = got["imputed_keys"]
+        assert keys[:3] == NUMS and keys[3].startswith("channel='") and keys[4].startswith("country='"), keys
+        held = [{keys[j]: v[j] for j in np.flatnonzero(~np.isnan(v))} for v in got["imputed"]]
+        assert held == [dict(d) for d in frame["imputed"]], (held, list(frame["imputed"]))
+        assert held[0] == {keys[3]: 1.0} and set(held[1]) == {keys[4]} and set(held[2]) == {"amount"}
