@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,54 @@ def test_explain_of_value_rows_keys_a_text_null_by_its_category(trained: Path) -
         held = [{keys[j]: v[j] for j in np.flatnonzero(~np.isnan(v))} for v in got["imputed"]]
         assert held == [dict(d) for d in frame["imputed"]], (held, list(frame["imputed"]))
         assert held[0] == {keys[3]: 1.0} and set(held[1]) == {keys[4]} and set(held[2]) == {"amount"}
+
+
+def _fit_frame(**changed: Any) -> Any:
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 600
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "ch": rng.choice(["web", "store", "phone"], n)})
+    return frame.assign(**changed)
+
+
+@pytest.mark.parametrize(("changed", "said"), [
+    ({"b": 1.0}, r"column 'b' is constant \(1\.0 in every row\).*X\.drop\(columns=\['b'\]\)"),
+    ({"a": 0.0, "b": 1.0}, r"2 columns are constant .*X\.loc\[:, X\.nunique\(\) > 1\]"),
+    ({"b": np.nan}, r"column 'b' has no finite value .*X\.drop\(columns=\['b'\]\)"),
+    ({"b": np.arange(600) * 1e300}, r"column 'b' holds values as large as .*Rescale it before fitting"),
+    ({"ch2": [None] * 600}, r"column 'ch2' holds no value \(all None or NaN\).*X\.drop\(columns=\['ch2'\]\)"),
+])
+def test_fit_on_a_text_frame_says_its_refusals_of_x(changed: dict[str, Any], said: str) -> None:
+    """fit of a frame with text columns trains through a table of its own (fit_rows): its refusals of a numeric
+    column named that table, model 'model' and features=, none of which the caller has; they are now said of X, as
+    a frame of numbers alone is told."""
+    det = ad_duckdb.AutoEncoderDetector(n_models=1, max_steps=50, progress=False)
+    with pytest.raises(AdDuckDBError) as err:
+        det.fit(_fit_frame(**changed))
+    text = str(err.value)
+    assert text.startswith("AutoEncoderDetector.fit: ") and re.search(said, text), text
+    assert not re.search(r"fit_rows|features=|where=|Model 'model'|\bquery\b", text), text
+
+
+def test_fit_on_a_text_frame_notes_a_mostly_missing_column_of_x() -> None:
+    """The note on a column mostly NaN, from fit of a text frame, named model 'model' and features= / where=."""
+    values = np.full(600, np.nan)
+    values[:10] = np.arange(10)
+    det = ad_duckdb.AutoEncoderDetector(n_models=1, max_steps=50, progress=False)
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+        det.fit(_fit_frame(b=values))
+    text = " ".join(str(w.message) for w in got if "NULL or NaN" in str(w.message) or "missing" in str(w.message))
+    assert text.startswith("AutoEncoderDetector.fit: column 'b'"), text
+    assert "X.drop(columns=['b'])" in text and "X[X['b'].notna()]" in text, text
+    assert not re.search(r"fit_rows|features=|where=|Model 'model'", text), text
+
+
+def test_fit_on_a_text_frame_notes_a_time_column_of_x() -> None:
+    """The note on a feature of epoch seconds, from fit of a text frame, named model 'model' and SQL's fix."""
+    det = ad_duckdb.AutoEncoderDetector(n_models=1, max_steps=50, progress=False)
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+        det.fit(_fit_frame(ts=1.7e9 + np.arange(600) * 60.0))
+    text = " ".join(str(w.message) for w in got if "epoch seconds" in str(w.message))
+    assert text.startswith("AutoEncoderDetector.fit: feature 'ts'") and "X.drop(columns=['ts'])" in text, text
+    assert "Model 'model'" not in text and "hour(ts)" not in text, text
