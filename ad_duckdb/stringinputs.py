@@ -162,7 +162,7 @@ def build(rec: Any) -> tuple[bytes, dict[str, Any]]:
     numeric = _free(NUMERIC_INPUT, used)
     nodes, inits, inputs = [], [], [_input(numeric, elem, lay.numeric)]
     joined = [numeric]
-    one = struct.pack("<2f" if elem == _FLOAT else "<2d", 0.0, 1.0)
+    one = struct.pack("<2f", 0.0, 1.0)
     described: list[dict[str, Any]] = [{"name": numeric, "type": "float" if elem == _FLOAT else "double",
                                         "shape": ["n", lay.numeric], "columns": rec.feature_names[:lay.numeric]}]
     for k, (column, cats) in enumerate(lay.text):
@@ -173,9 +173,13 @@ def build(rec: Any) -> tuple[bytes, dict[str, Any]]:
             "keys_strings", _ATTR_STRINGS, keys) + _attr("values_int64s", _ATTR_INTS, b"".join(
                 _int(8, i) for i in (0, *range(len(cats))))) + _attr("default_int64", _ATTR_INT, _int(3, len(cats))),
             ML_DOMAIN))
-        nodes.append(_node("OneHot", [code, depth, values], [onehot], f"{PREFIX}{k}/OneHot",
+        # Why float, then Cast: onnxruntime has no OneHot of double values ("Could not find an implementation")
+        ones = onehot if elem == _FLOAT else f"{PREFIX}{k}/onehot_float"
+        nodes.append(_node("OneHot", [code, depth, values], [ones], f"{PREFIX}{k}/OneHot",
                            _attr("axis", _ATTR_INT, _int(3, 1))))
-        inits += [_tensor(depth, _INT64, [], struct.pack("<q", len(cats) + 1)), _tensor(values, elem, [2], one)]
+        if elem != _FLOAT:
+            nodes.append(_node("Cast", [ones], [onehot], f"{PREFIX}{k}/Cast", _attr("to", _ATTR_INT, _int(3, elem))))
+        inits += [_tensor(depth, _INT64, [], struct.pack("<q", len(cats) + 1)), _tensor(values, _FLOAT, [2], one)]
         inputs.append(_input(given, _STRING, None))
         joined.append(onehot)
         described.append({"name": given, "type": "string", "shape": ["n"], "column": column, "categories": list(cats),

@@ -259,3 +259,35 @@ def test_fit_on_a_text_frame_notes_a_time_column_of_x() -> None:
     text = " ".join(str(w.message) for w in got if "epoch seconds" in str(w.message))
     assert text.startswith("AutoEncoderDetector.fit: feature 'ts'") and "X.drop(columns=['ts'])" in text, text
     assert "Model 'model'" not in text and "hour(ts)" not in text, text
+
+
+def test_a_string_inputs_file_of_a_float64_model_with_clashing_names(tmp_path: Path) -> None:
+    """A model whose graph takes float64 (a column of a large centre) and text columns named 'x' and 'numeric' (the
+    stored graph's input, and the file's numeric one): onnxruntime has no OneHot of doubles, and the names would
+    clash; the file casts the 0/1 inputs and names those inputs 'x_text' and 'numeric_text', as its metadata says."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 800
+    df = pd.DataFrame({"big": 1e12 + rng.normal(size=n) * 1000, "a": rng.normal(size=n),
+                       "x": rng.choice(["u", "v", "w"], n), "numeric": rng.choice(["p", "q"], n)})
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.register("df", df)
+        con.execute("CREATE TABLE t AS SELECT * FROM df")
+        ad_duckdb.train(con, "m", "t", features=["big", "a", "x", "numeric"], n_models=1, max_steps=100, progress=False)
+        out = ad_duckdb.export_model(con, "m", tmp_path / "m.onnx", string_inputs=True)
+        rows = con.execute("SELECT big, a, x, numeric, anomaly_score('m', big, a, x, numeric) FROM t LIMIT 32").fetchall()
+    finally:
+        con.close()
+    session = ort.InferenceSession(str(out))
+    assert [(i.name, i.type) for i in session.get_inputs()] == [
+        ("numeric", "tensor(double)"), ("x_text", "tensor(string)"), ("numeric_text", "tensor(string)")]
+    meta = json.loads(session.get_modelmeta().custom_metadata_map["ad_duckdb"])
+    assert [(i["name"], i.get("column")) for i in meta["string_inputs"]["inputs"][1:]] == [
+        ("x_text", "x"), ("numeric_text", "numeric")]
+    feed = {"numeric": np.array([r[:2] for r in rows], dtype=np.float64),
+            "x_text": np.array([r[2] for r in rows], dtype=object),
+            "numeric_text": np.array([r[3] for r in rows], dtype=object)}
+    np.testing.assert_allclose(session.run(["score"], feed)[0], [r[4] for r in rows], rtol=2e-4)
+    assert session.run(["score"], {k: v[:0] for k, v in feed.items()})[0].shape == (0,)  # no rows: no scores
