@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -111,6 +112,18 @@ def test_a_string_inputs_file_imports_as_the_stored_graph(trained: Path, tmp_pat
     finally:
         con.close()
     np.testing.assert_array_equal(next(iter(got.values())), next(iter(want.values())))
+    # the command line imports it too, and SQL functions read the file itself (register(models=[...])) alike
+    run = CliRunner().invoke(cli, ["import", str(tmp_path / "third.duckdb"), str(out), "--format", "json"])
+    assert run.exit_code == 0 and json.loads(run.output)["stored"] is True, run.output
+    plain = duckdb.connect()
+    try:
+        ad_duckdb.register(plain, models=[str(out)])
+        plain.execute(f"ATTACH '{trained}' AS src (READ_ONLY)")
+        read = plain.execute(f"SELECT anomaly_score('tx_t', {ARGS}) FROM src.transactions ORDER BY transaction_id"
+                             ).fetchnumpy()
+    finally:
+        plain.close()
+    np.testing.assert_array_equal(next(iter(read.values())), next(iter(want.values())))
     # imported into the database it came from: the same model, so nothing is stored
     con = ad_duckdb.connect(str(trained))
     try:
