@@ -14,6 +14,7 @@ import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 from test_review11_textcols import ARGS, NUMS, _with_text
+from test_text14_features import _readme_block
 
 import ad_duckdb
 from ad_duckdb.cli import cli
@@ -161,15 +162,6 @@ def test_a_string_inputs_file_altered_or_not_fitting_is_refused(trained: Path, t
         assert len(ad_duckdb.list_models(other)) == 0
     finally:
         other.close()
-
-
-def _readme_block(after: str) -> str:
-    import textwrap
-
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    at = text.index(after)
-    start = text.index("```python\n", at) + len("```python\n")
-    return textwrap.dedent(text[start: text.index("```", start)])
 
 
 def test_the_readme_feeds_strings_to_an_exported_text_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
