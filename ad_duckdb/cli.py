@@ -3406,10 +3406,15 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
               help="Write every version of every model into the folder DIR (ad-duckdb export DB --all DIR), as "
                    "NAME@VERSION.onnx, with manifest.json naming those files and the version each name means; "
                    "`ad-duckdb import OTHER_DB DIR` stores them all. With --replace, an earlier set's files there go.")
+@click.option("--string-inputs", is_flag=True,
+              help="A model with text features: the file's graph takes the numeric features as input `numeric` and "
+                   "each text column as a string input of its name ('' for NULL), instead of the 0/1 input per "
+                   "category the stored graph takes (README, \"The .onnx file\").")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: for scripts; one object (file, model) for one model, a list of them for --all, each with "
                    "current: whether the bare name means that version.")
-def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool, out_format: str) -> None:
+def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool, string_inputs: bool,
+               out_format: str) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
     PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does; a PATH ending in / is a folder,
@@ -3421,6 +3426,9 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
       ad-duckdb export warehouse.duckdb tx_ae@2 models/
       ad-duckdb export warehouse.duckdb --all release/
     """
+    if every and string_inputs:
+        raise click.UsageError("--string-inputs exports one model: ad-duckdb export DB MODEL PATH --string-inputs; "
+                               "--all writes the files import reads back as a set.")
     if every:
         if path is not None:
             raise click.UsageError(f"--all exports every model: give only the folder, e.g. ad-duckdb export "
@@ -3440,17 +3448,17 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
                                f"folder to write), e.g. ad-duckdb export {shlex.quote(db)} {shlex.quote(model)} "
                                f"{shlex.quote(model.split('@')[0])}.onnx; or --all DIR for every model.")
     if path == "-":
-        _export_to_stdout(db, model)
+        _export_to_stdout(db, model, string_inputs)
         return
     with _open(db, read_only=True) as con:
-        p = api.export_model(con, model, path, replace=replace)
+        p = api.export_model(con, model, path, replace=replace, string_inputs=string_inputs)
         if out_format == "json":
             click.echo(jsonvalues.dumps({"file": str(p), "model": api.load_model(con, model).ref}, indent=1))
             return
         click.echo(f"wrote {p}")
 
 
-def _export_to_stdout(db: str, model: str) -> None:
+def _export_to_stdout(db: str, model: str, string_inputs: bool) -> None:
     """``export DB MODEL -``. Why standard output: gzip -c, curl -o - and tar -f - read '-' so, and it was written
     as a file named '-'; a terminal is refused, as gzip refuses, since the bytes would only garble it."""
     if sys.stdout.isatty():
@@ -3459,7 +3467,7 @@ def _export_to_stdout(db: str, model: str) -> None:
             f"standard output is a terminal, which would show {model}'s .onnx bytes: redirect it "
             f"(ad-duckdb export {shlex.quote(db)} {shlex.quote(model)} - > {name}.onnx) or give a file path.")
     with _open(db, read_only=True) as con:
-        data = file_bytes(api.load_model(con, model))
+        data = file_bytes(api.load_model(con, model), string_inputs=string_inputs)
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
 

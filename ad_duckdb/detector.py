@@ -823,9 +823,11 @@ class AutoEncoderDetector:
         missing; a stored text model's text NULL is keyed by the category it was read as, ``"channel='web'": 1.0``,
         as ``anomaly_imputed`` keys it. For an array, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
         ``feature_names_in_``), ``feature_index`` [n, top] (X's column), ``share`` [n, top] and ``imputed`` [n, d]
-        (the value imputed where X had NaN, else NaN). A row whose every value is missing has nothing to explain
-        (SQL's empty list): no feature (None, index -1) and NaN shares. ``batch_size``: rows per torch pass, as
-        ``score_terms``'."""
+        (the value imputed where X had NaN, else NaN); a stored text model's also ``imputed_keys`` [d], each column's
+        key (a text column's the category its NULL is read as, ``channel='web'``, imputed 1.0 where it was NULL), and
+        it takes rows of values (a list, or an array of dtype=object: the text as text, None for NULL). A row whose
+        every value is missing has nothing to explain (SQL's empty list): no feature (None, index -1) and NaN shares.
+        ``batch_size``: rows per torch pass, as ``score_terms``'."""
         from . import shapley
         from .missing import candidates, fill_missing
 
@@ -839,7 +841,7 @@ class AutoEncoderDetector:
         if lay is not None:
             from .detectortext import read_once, text_attribution, text_imputed
 
-            X = read_once(X)  # its text NULLs are read after its rows
+            X = read_once(X, lay, [str(c) for c in self.feature_names_in_])  # its text NULLs are read after its rows
         rows = self._as_rows(X, given=True)
         keys = [str(c) for c in self.feature_names_in_]  # imputed's, by column
         if lay is not None:  # a stored model with text features: SQL's own attribution, and its imputed text NULLs
@@ -866,7 +868,9 @@ class AutoEncoderDetector:
         if library is not None:  # the kind of frame given: a polars DataFrame for polars, an Arrow table for Arrow
             return explanation_frame(library, names, shares, imputed, keys)
         if index is None:
-            return {"feature": names, "feature_index": order, "share": shares, "imputed": imputed}
+            out = {"feature": names, "feature_index": order, "share": shares, "imputed": imputed}
+            # a text model's: each column's key as anomaly_imputed has it (channel='web' for a NULL read as 'web')
+            return out if lay is None else {**out, "imputed_keys": keys}
         import sys
 
         pd: Any = sys.modules["pandas"]  # loaded: X is one of its frames

@@ -73,6 +73,10 @@ def fit_text(det: Any, table: pa.Table, text: list[str], feature_names: Any, mod
         table = table.rename_columns([str(n) for n in feature_names])
         text = [table.column_names[i] for i in at]
     names = [str(n) for n in table.column_names]
+    empty = [n for n, t in zip(names, table.schema.types, strict=True) if pa.types.is_null(t)]
+    if empty:  # train would refuse it as a column of SQL type NULL, "not numeric", with a CAST to write
+        raise BadInputError(f"AutoEncoderDetector.fit: column {empty[0]!r} holds no value (all None or NaN), which "
+                            f"tells no row from another; drop it from X (X.drop(columns={empty!r})).")
     ordered = [n for n in names if n not in text] + [n for n in names if n in text]
     # said of X here: train would name its table (fit_rows) and its features= and where=, which fit has none of
     check_row_count(table.num_rows, model_name, None)

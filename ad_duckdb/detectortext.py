@@ -24,13 +24,14 @@ def text_rows(X: Any, lay: Layout, names: list[str], select: str, library: str) 
 
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f" and X.shape[1] == lay.width:
         return X  # made here: decision_function hands its rows on to score_with_errors
-    frame = _frame(X)
+    frame = _frame(value_rows(X, lay, names))
     text = ", ".join(repr(n) for n, _ in lay.text)
     if frame is None:
         raise BadInputError(
             f"AutoEncoderDetector: this model has text features ({text}), which an array of numbers cannot hold: pass "
             f"a DataFrame (pandas, polars or Arrow) with the columns {names}, its text columns as text (got "
-            f"{type(X).__name__}), e.g. pd.DataFrame(rows, columns={names!r}).")
+            f"{type(X).__name__}), e.g. pd.DataFrame(rows, columns={names!r}), or rows of those values, the text as text "
+            "and None for NULL (a list of lists, or an array of dtype=object).")
     columns = _column_names(frame)
     given = [str(c) for c in columns]
     absent = [n for n in names if n not in given]
@@ -70,13 +71,40 @@ def text_attribution(lm: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, np.
     return parts, missing, imputed
 
 
-def read_once(X: Any) -> Any:
-    """``X`` as a frame that can be read twice (an Arrow reader, dataset or DuckDB relation as an Arrow table): its
-    rows are read for scoring, then its text NULLs (``text_imputed``)."""
+def read_once(X: Any, lay: Layout, names: list[str]) -> Any:
+    """``X`` as a frame that can be read twice (an Arrow reader, dataset or DuckDB relation as an Arrow table; rows of
+    values as ``value_rows`` reads them): its rows are read for scoring, then its text NULLs (``text_imputed``)."""
     from .frames import arrow_table
 
+    X = value_rows(X, lay, names)
     table = arrow_table(X)
     return X if table is None else table
+
+
+def value_rows(X: Any, lay: Layout, names: list[str]) -> Any:
+    """Rows of values (a list of lists, or an object array: one value per column ``names``, text as text, None for
+    NULL, as ``Layout.rows`` takes them) as an Arrow table of those columns; anything else as it is. Why: such rows
+    can hold the text and its NULLs, which an array of numbers cannot, and were refused; read as a frame, explain
+    keys a text NULL by the category it was read as."""
+    if not isinstance(X, list | tuple | np.ndarray) or (isinstance(X, np.ndarray) and X.dtype != object):
+        return X
+    try:
+        values = np.array(X, dtype=object)
+    except ValueError:  # rows of different lengths: the array's own message says so
+        return X
+    if values.ndim != 2 or values.shape[1] != len(names):
+        return X
+    columns: dict[str, pa.Array] = {}
+    for j, name in enumerate(names[: lay.numeric]):
+        try:
+            columns[name] = pa.array([None if v is None else float(v) for v in values[:, j]], pa.float64())
+        except (TypeError, ValueError) as e:
+            raise BadInputError(f"AutoEncoderDetector: the rows' column {j + 1}, {name!r}, holds a value that is not a "
+                                f"number ({e}); pass the columns {names} in that order, the text ones as text, None "
+                                "for NULL.") from e
+    for k, (name, _) in enumerate(lay.text):
+        columns[name] = pa.array([None if v is None else str(v) for v in values[:, lay.numeric + k]], pa.string())
+    return pa.table(columns)
 
 
 def text_imputed(lay: Layout, X: Any, missing: np.ndarray, imputed: np.ndarray, names: list[str]

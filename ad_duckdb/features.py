@@ -43,7 +43,7 @@ from .exceptions import (
 )
 from .filesearch import searched
 from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
-from .optionwords import either, features_opt, opt
+from .optionwords import FIT, SURFACE, either, features_opt, opt
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -801,6 +801,8 @@ def warn_epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray 
     Why: a TIMESTAMP named as a feature is refused with the hour-of-day query, but its epoch() seconds, a DOUBLE,
     trained without a word, and every row later than the training rows then lay beyond the training range (73% of
     the next two days' readings of NAB's machine_temperature, labelled normal, flagged, against 2% without it)."""
+    if SURFACE.get() == FIT:  # train of a frame fit trains through a table of its own (detectorfit.py): said of X
+        fit, frame = True, True
     for n in epoch_features(names, X, rising):
         j = list(names).index(n)
         col = f"X[{n!r}]" if frame else f"X[:, {j}]"
@@ -1721,6 +1723,10 @@ def fit_specs(
     how to fix ``X`` (``frame``: a DataFrame) rather than a table, ``features=`` or ``where=``.
     Returns the specs and the count of filled (NULL/NaN) values per column.
     """
+    if source is not None and SURFACE.get() == FIT:
+        # the rows of a frame AutoEncoderDetector.fit trains through a table of its own (detectorfit.py): said of X,
+        # not of that table, its model name and train's features=, which the caller has none of
+        source, frame = None, True
     n, d = X.shape
     arr = source is None
     check_row_count(n, model, source)

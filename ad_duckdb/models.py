@@ -284,7 +284,8 @@ def _warn_latest_changed(cur: Any, name: str, was: dict[int, list[str]], meant: 
 
 
 @attachedmodels.names_the_file
-def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
+def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False,
+                 string_inputs: bool = False) -> Path:
     """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside.
 
     The graph takes ``x`` [n, d] (float32, or float64 where a column has a large centre) in the model's feature
@@ -293,6 +294,10 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     replaced only with ``replace=True``, and the database's own file never; the file appears whole or not at all
     (written beside it, then renamed). A folder for ``path`` gets ``<name>.onnx`` inside it, as ``cp`` does; a
     ``path`` text ending in ``/`` names a folder, created if missing. Returns the path written.
+
+    ``string_inputs=True`` (a model with text features): the graph takes ``numeric`` [n, numeric features] and each
+    text column as a string tensor [n] named by the column, a NULL written as ``''`` (README, "The .onnx file");
+    ``import_model`` stores the same graph as the plain file's.
 
     Examples
     --------
@@ -314,7 +319,7 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
         cur.close()
     if p.resolve() in db_files or p.resolve() in {Path(f"{f}.wal") for f in db_files}:
         raise BadInputError(f"{str(p)!r} is a database file in use; export {model!r} to a new path, e.g. {rec.name}.onnx.")
-    return onnxfile.write_file(rec, p, replace=replace)
+    return onnxfile.write_file(rec, p, replace=replace, string_inputs=string_inputs)
 
 
 def _export_target(path: str | Path, name: str) -> Path:

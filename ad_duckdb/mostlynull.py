@@ -15,7 +15,7 @@ import numpy as np
 
 from . import notes
 from .metrics import share_text
-from .optionwords import features_opt, opt
+from .optionwords import FIT, SURFACE, features_opt, opt
 from .sqltext import sql_name
 
 # Noted from this share of the rows up: a column NULL in a third of them (a field filled only for some merchants)
@@ -87,13 +87,19 @@ def warn_mostly_null(name: str, features: Sequence[str], filled: Mapping[str, in
     has = " AND ".join(_has_value(h, (types or {}).get(h)) for h, _ in heavy)
     rows_with = f"({where}) AND {has}" if where else has
     leave = f"leave it out ({features_opt(others)}), " if others else ""
+    have = f"train on the rows that have it ({opt('where', rows_with)})"
+    who = f"Model {name!r}: "
+    if SURFACE.get() == FIT:  # a frame AutoEncoderDetector.fit trains through a table of its own: said of X
+        gone = [h for h, _ in heavy]
+        leave = f"drop it from X (X.drop(columns={gone!r})), " if others else ""
+        have = "fit on the rows that have it (X[" + " & ".join(f"X[{h!r}].notna()" for h in gone) + "])"
+        who = "AutoEncoderDetector.fit: "
     split = (flags or {}).get(col)
     said = _split_text(split) if split is not None and lopsided(split) else ""
     fixes = "Fix it: " if said else "If its values are missing by mistake, "
     notes.warn(
-        f"Model {name!r}: {shown} is NULL or NaN in {share_text(n / rows)} of the {rows} training rows: the model "
+        f"{who}{shown} is NULL or NaN in {share_text(n / rows)} of the {rows} training rows: the model "
         f"learns its range from the {rows - n} rows with a value, and scores a NULL as a typical value, so rows where "
         f"it has a value again (a feed fixed upstream) may score high on it. {said}{fixes}"
-        f"{leave}train on the rows that have it ({opt('where', rows_with)}), or fill "
-        "it upstream."
+        f"{leave}{have}, or fill it upstream."
     )

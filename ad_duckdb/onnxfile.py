@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import filegoals, filevalues, graphfills, integrity, jsonvalues, readers, store, storedmetrics
+from . import filegoals, filevalues, graphfills, integrity, jsonvalues, readers, store, storedmetrics, stringinputs
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -114,9 +114,10 @@ def _utc_time(text: str) -> dt.datetime:
     return t if t.tzinfo is None else t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
+def write_file(rec: ModelRecord, path: Path, *, replace: bool, string_inputs: bool = False) -> Path:
     """Write ``rec`` with its metadata (and the metadata's own sha256) to ``path``; an existing file only with
-    ``replace``. The file appears whole or not at all (written beside it, then renamed)."""
+    ``replace``. The file appears whole or not at all (written beside it, then renamed). ``string_inputs``: the graph
+    takes each text feature as strings (stringinputs.py)."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.exists() and not replace:
@@ -124,15 +125,18 @@ def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
                             "path.")
     if not path.parent.is_dir():  # named here: the error would otherwise name the temporary file
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    data = file_bytes(rec)
+    data = file_bytes(rec, string_inputs=string_inputs)
     return write_whole(path, lambda t: t.write_bytes(data))
 
 
-def file_bytes(rec: ModelRecord) -> bytes:
+def file_bytes(rec: ModelRecord, *, string_inputs: bool = False) -> bytes:
     """The bytes of the file ``write_file`` writes: the graph with its metadata (and the metadata's own sha256)."""
     fields = record_metadata(rec)
+    graph = rec.onnx
+    if string_inputs:  # the metadata's sha256 stays the stored graph's: import restores that graph (stringinputs.py)
+        graph, fields[stringinputs.KEY] = stringinputs.build(rec)
     meta = json.dumps({**fields, "metadata_sha256": metadata_digest(fields)}, sort_keys=True)
-    return rec.onnx + metadata_entry(meta)
+    return graph + metadata_entry(meta)
 
 
 def read_file(path: Path) -> ModelRecord:
@@ -198,13 +202,17 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
     try:
         # Why the graph after the record: a file of a newer format, or not ours, is told so before its layout is judged
         rec = record_from_metadata(meta, data[: -len(tail)])
-        rec.onnx = _graph_of_producer_file(rec.onnx, meta)
+        rec.onnx = stringinputs.stored_graph(_graph_of_producer_file(rec.onnx, meta), meta)
     except IntegrityError as e:  # named here: a models= list or a dbt profile may hold several files
         raise IntegrityError(f"Model file {where}: {e}") from e
     if store.sha256_hex(rec.onnx) != rec.sha256:
         raise IntegrityError(
             f"Model file {where}: the sha256 of its graph does not match its metadata; the file was altered."
         )
+    try:
+        stringinputs.check(rec, data[: -len(tail)], meta)
+    except IntegrityError as e:
+        raise IntegrityError(f"Model file {where}: {e}") from e
     # The graph must fit the feature list it claims, with no external data or custom operators.
     try:
         integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {origin})", n_features=len(rec.features),

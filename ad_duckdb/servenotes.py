@@ -5,6 +5,12 @@ Why: the note went to the server's log alone, which a BI tool's user never reads
 as outliers. DuckDB tells a Python function nothing of the query it runs in (it may run on DuckDB's own threads), so
 the note goes to the one running statement that names the model it is about (or the one running statement, if
 only one runs); with several running statements naming it, the log alone has it.
+
+Why no better: nothing ties a call to its statement. DuckDB runs a Python function on whichever of its threads runs
+that part of the query (measured: a 5,000-row statement's calls all ran on a worker thread, not the session's, while
+a 10-row one's ran on the session's), so a thread names no session; and the functions live in the database's one
+catalog (a session's cursor cannot register its own under the same name: "already exists"), so no session-own copy
+can say whose it is. A NOTICE to each statement naming the model would tell clients whose rows hold no such value.
 """
 
 from __future__ import annotations
