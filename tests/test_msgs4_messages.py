@@ -49,3 +49,34 @@ def test_sql_function_errors_start_with_ours_right_after_duckdbs_wrapper(tmp_pat
                             + re.escape(ours) + r".*", first), first
         assert raised_in_function(str(err.value)) is not None
         assert without_function_wrapper(str(err.value)).startswith(ours)
+
+
+@pytest.mark.parametrize("action", ["default", "error"])
+def test_drift_note_from_duckdbs_threads_is_said_once_and_at_no_line_of_ours(tmp_path: Path, action: str) -> None:
+    # DuckDB runs a SQL function on threads of its own, whose stack holds no frame of the caller's: the note pointed
+    # at a line of udfs.py (with its source line), and two threads each said it ("said once per column" raced).
+    # Under -W error ("error") it is shown, not raised, the same way.
+    import warnings
+
+    import duckdb
+
+    import ad_duckdb
+
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+    ad_duckdb.train(con, "ae", "t", **FAST)
+    con.execute("CREATE TABLE far AS SELECT (range % 1000)::DOUBLE * 1000 + 1e6 AS a, 5.0 AS b FROM range(600000)")
+    con.close()
+    package = str(Path(ad_duckdb.__file__).parent)
+    for _ in range(4):  # which thread scores the first batch varies: four fresh connections, each says it once
+        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        ad_duckdb.register(con)
+        con.execute("SET threads = 4")
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter(action)
+            assert con.execute("SELECT count(*) FROM (SELECT anomaly_score('ae', a, b) AS s FROM far) "
+                               "WHERE s > 0").fetchall() == [(600000,)]
+        con.close()
+        notes = [w for w in said if "lies mostly outside its training range" in str(w.message)]
+        assert len(notes) == 1, [(w.filename, w.lineno) for w in notes]
+        assert not notes[0].filename.startswith(package), (notes[0].filename, notes[0].lineno)
