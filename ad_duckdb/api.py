@@ -22,6 +22,7 @@ import pyarrow as pa
 from . import (
     appendrepeats,
     attachedmodels,
+    callerview,
     catalognames,
     categorical,
     damagedfile,
@@ -1219,6 +1220,8 @@ def score(
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
+    if isinstance(into, str):  # after the caller's USE: the table its own CREATE TABLE makes, or the one it finds
+        into = callerview.into_caller_schema(con, into)
     check_replace(into, replace, f"Scoring with {model!r}", append)
     partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition, replace)
     where = replacewhere.condition(f"Scoring with {model!r}", into, replace_where, replace, partition)

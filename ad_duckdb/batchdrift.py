@@ -11,6 +11,7 @@ medians are taken only of a batch most of whose rows score beyond what 1 in 100 
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ HIGH_QUANTILE = 0.99
 HIGH_SHARE = 0.2
 # The key of a column's note in LoadedModel.said (whose text notes key on (column, value); no value is this)
 MOVED = "\0moved"
+# Why a lock: each thread found the column unsaid before any marked it, and two or three said the same note
+_SAYING = threading.Lock()
 
 
 def check(model: Any, X: np.ndarray, scores: np.ndarray, func: str) -> None:
@@ -58,9 +61,11 @@ def check(model: Any, X: np.ndarray, scores: np.ndarray, func: str) -> None:
     for k in np.flatnonzero((2 * out > valued) & (valued > 0)):
         j = todo[k]
         moved.append((specs[j], float(np.nanmedian(cols[:, k])), float(lo[j]), float(hi[j]), cols[:, k]))
-    if not moved:
-        return
-    model.said.update((f.name, MOVED) for f, *_ in moved)
+    with _SAYING:  # DuckDB's threads score batches side by side: one of them says a column
+        moved = [m for m in moved if (m[0].name, MOVED) not in model.said]
+        if not moved:
+            return
+        model.said.update((f.name, MOVED) for f, *_ in moved)
     share = float(np.count_nonzero(scores > limit)) / len(scores)
     from . import notes
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from .exceptions import BadInputError
-from .sqltext import quote_ident, quote_literal, sql_name, table_sql
+from .sqltext import name_parts, quote_ident, quote_literal, sql_name, table_sql
 
 _STATE = "SELECT current_database(), current_schema(), current_setting('search_path')"
 _TEMP = ("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
@@ -158,25 +158,71 @@ def follow_caller(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str,
     db, schema, path = (str(v) for v in theirs[0])
     try:
         names = sorted({n.lower() for n in _refs(cur, from_item, lambda catalog, schema_, _n: not catalog and not schema_)})
-        if _reads_rowid(cur, from_item):
-            # a view has no rowid: the source would fail on DuckDB's "rowid not found", which the caller's own query
-            # does not; left unfollowed, check_same_tables names the schema to write (FROM analytics.t)
-            return
+        rowid = _reads_rowid(cur, from_item)
     except (duckdb.Error, ValueError, KeyError):
         return
     if not names:
         return
-    held = _caller_rows(caller, "SELECT database_name, schema_name, lower(table_name) FROM duckdb_tables() WHERE NOT "
-                                "temporary UNION ALL SELECT database_name, schema_name, lower(view_name) FROM "
-                                "duckdb_views() WHERE NOT temporary AND NOT internal") or []
-    where = {(str(d).lower(), str(n).lower(), str(t).lower()) for d, n, t in [*held, *also]}
-    order = _path(caller, db, schema, path)
+    order, where = _path(caller, db, schema, path), _held(caller, also)
+    views = []
     for name in names:
         found = next(((d, n) for d, n in order if (d.lower(), n.lower(), name) in where), None)
         if found is None or (found[0].lower(), found[1].lower()) == (str(ours[0]).lower(), str(ours[1]).lower()):
             continue
+        if rowid and not _has_rowid_column(caller, *found, name):
+            # a view has no rowid of DuckDB's (the row number): the source would fail on "rowid not found", which
+            # the caller's own query does not; left unfollowed, check_same_tables names the schema to write (FROM
+            # analytics.t). A table's own column rowid is one the view has.
+            return
+        views.append((name, found))
+    for name, (d, n) in views:
         cur.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS SELECT * FROM "
-                    f"{quote_ident(found[0])}.{quote_ident(found[1])}.{quote_ident(name)}")
+                    f"{quote_ident(d)}.{quote_ident(n)}.{quote_ident(name)}")
+
+
+def _held(caller: Any, also: Iterable[tuple[str, str, str]] = ()) -> set[tuple[str, str, str]]:
+    """The caller's tables and views (database, schema, name; lower case), TEMP ones left out, with ``also``."""
+    held = _caller_rows(caller, "SELECT database_name, schema_name, lower(table_name) FROM duckdb_tables() WHERE NOT "
+                                "temporary UNION ALL SELECT database_name, schema_name, lower(view_name) FROM "
+                                "duckdb_views() WHERE NOT temporary AND NOT internal") or []
+    return {(str(d).lower(), str(n).lower(), str(t).lower()) for d, n, t in [*held, *also]}
+
+
+def _has_rowid_column(caller: Any, database: str, schema: str, name: str) -> bool:
+    """Whether the caller's table or view ``database.schema.name`` has a column of its own named rowid."""
+    rows = _caller_rows(caller, "SELECT count(*) FROM duckdb_columns() WHERE lower(column_name) = 'rowid' AND "
+                                f"lower(database_name) = {quote_literal(database.lower())} AND lower(schema_name) = "
+                                f"{quote_literal(schema.lower())} AND lower(table_name) = {quote_literal(name.lower())}")
+    return bool(rows and rows[0][0])
+
+
+def into_caller_schema(caller: Any, into: str) -> str:
+    """A table name ``into`` written without a schema, qualified with the schema the caller's connection finds it in
+    after ``USE analytics`` or ``SET search_path`` (``analytics.scored``), or, where it finds none, the schema its own
+    ``CREATE TABLE`` would make it in; else ``into`` as given (a schema named, no USE, or a TEMP table of that name,
+    which check_same_tables refuses by name).
+
+    Why: ad_duckdb writes through a cursor of its own, which starts in the default schema; the write was refused,
+    where the caller's ``CREATE TABLE scored`` after ``USE analytics`` makes analytics.scored."""
+    parts = name_parts(into)
+    theirs = _caller_rows(caller, _STATE) if parts is not None and len(parts) == 1 else None
+    if not theirs or parts is None:
+        return into
+    cur = caller.cursor()
+    try:
+        ours = cur.execute(_STATE).fetchall()[0]
+    finally:
+        cur.close()
+    db, schema, path = (str(v) for v in theirs[0])
+    temp = {str(n).lower() for (n,) in _caller_rows(caller, _TEMP) or []}
+    name = parts[0]
+    if theirs[0] == ours or name.lower() in temp:
+        return into
+    where = _held(caller)
+    found = next(((d, n) for d, n in _path(caller, db, schema, path) if (d.lower(), n.lower(), name.lower()) in where),
+                 (db, schema))
+    home = [found[1]] if found[0].lower() == str(ours[0]).lower() else [found[0], found[1]]
+    return ".".join(sql_name(p) for p in [*home, name])
 
 
 # A view's query in the CREATE statement duckdb_views() keeps

@@ -46,7 +46,7 @@ from .dbtcalls import create_calls_function
 from .dbtnodes import failing_unit_tests, follow_nodes
 from .dbtnotes import relay_notes
 from .dbtorder import create_order_function
-from .dbtrun import empty_run, in_schema, portable_source, train_in_dbt
+from .dbtrun import RUN_OPERATION_HINT, empty_run, in_schema, portable_source, run_operation, train_in_dbt
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
@@ -229,7 +229,7 @@ class Plugin(BasePlugin):
             # training model can run before the training, on a first build; the plain message says to train one.
             reg = registry(conn)
             reg.train_with = train_in_dbt
-            reg.not_found_hint = (
+            in_nodes = (
                 " In a dbt run, a model or test that names a model trained in the same run must run after its "
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
             )
@@ -244,12 +244,13 @@ class Plugin(BasePlugin):
             where, reg.volatile_store = self._store_location(conn)
             if self.creds is not None:
                 reg.dbt_target = (getattr(self.creds, "database", None), getattr(self.creds, "schema", None))
-            reg.not_found_hint += where
             # Why only while a unit test runs: the paragraph is about unit tests' mocked inputs, and a plain `dbt run`
             # (which runs none) added it to every model not found
             follow_nodes()
             unit_hint = _unit_test_hint(empty_run())
-            reg.not_found_now = lambda: _unit_test_paragraph(unit_hint, *failing_unit_tests())
+            reg.not_found_now = lambda: (RUN_OPERATION_HINT if run_operation() else in_nodes) + where + \
+                _unit_test_paragraph(unit_hint, *failing_unit_tests())
+            reg.not_found_hint = ""  # all of it said at the miss (not_found_now): a run-operation's differs
             # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a
             # threshold a pre_hook with transaction: false commits was not seen by its own model; one stored by a
             # pre_hook in the model's transaction is not committed, and no other cursor can read it, so the message

@@ -36,6 +36,23 @@ def empty_run() -> bool:
         return False
 
 
+def run_operation() -> bool:
+    """Whether this process runs ``dbt run-operation`` (no node runs; False outside dbt)."""
+    if "dbt.flags" not in sys.modules:
+        return False
+    from dbt.flags import get_flags
+
+    try:
+        return getattr(get_flags(), "WHICH", None) == "run-operation"
+    except Exception:  # noqa: BLE001 - a dbt of another layout: not a run-operation as far as we can tell
+        return False
+
+
+# Why not the nodes' hint (run after the training model, depends_on): a run-operation runs no node to order
+RUN_OPERATION_HINT = (" `dbt run-operation` runs no model: build the training model first (`dbt build -s <training "
+                      "model>`), then run the operation again, naming the model it stores in --args.")
+
+
 def empty_run_hint() -> str:
     """What a source with no rows means in a ``dbt build --empty`` run ("" in any other)."""
     if not empty_run():

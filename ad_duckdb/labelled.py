@@ -39,6 +39,7 @@ from . import (
     trainsample,
     weights,
 )
+from .callerview import into_caller_schema
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -801,6 +802,8 @@ def evaluate(
         from . import metrics as ev
         from . import timeplot
 
+        if isinstance(into, str):  # after the caller's USE: as score(into=) (callerview.into_caller_schema)
+            into = into_caller_schema(con, into)
         check_replace(into, replace, f"Evaluating {model!r}")
         both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
         if (miss_cost is None) != (alarm_cost is None):

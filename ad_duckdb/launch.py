@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import sys
 
+STARTING = "Error: interrupted (Ctrl-C) while the command was starting; it did nothing.\n"
+
+
+def interrupted_while_starting() -> None:
+    """Say ``STARTING`` and exit 130, as a Ctrl-C anywhere later does. Why stderr is checked: a Ctrl-C before
+    ``hold_closed`` finds a closed stderr as None."""
+    if sys.stderr is not None:
+        sys.stderr.write(STARTING)
+    raise SystemExit(130) from None
+
 
 def main() -> None:
-    from .stdfds import hold_closed
-
-    hold_closed()  # before the import opens any file, which could take a closed stdout's or stderr's number
+    # Why the guard holds stdfds too: a Ctrl-C in its import (a slow disk, a loaded machine) killed Python by SIGINT,
+    # exit -2 and a traceback, where any later point said one line and exited 130
     try:
+        from .stdfds import hold_closed
+
+        hold_closed()  # before the import opens any file, which could take a closed stdout's or stderr's number
         from .cli import main as run
     except KeyboardInterrupt:
-        sys.stderr.write("Error: interrupted (Ctrl-C) while the command was starting; it did nothing.\n")
-        raise SystemExit(130) from None
+        interrupted_while_starting()
     run()

@@ -198,7 +198,8 @@ def test_a_name_the_callers_connection_reads_elsewhere_is_read_there_or_refused(
     search_path or a TEMP table of the name, ad_duckdb's own cursor still read main.tx, so train(con, 'm', 'tx')
     trained on other rows than the user's FROM tx reads, and score(into='scored', replace=True) replaced main.scored,
     all without a word. A source now reads the caller's table (callerview.follow_caller); a target table and a
-    TEMP table are refused, naming both tables and the qualified name; qualified names work as before."""
+    TEMP table are refused, naming both tables and the qualified name; qualified names work as before. (A target
+    named without a schema is now the caller's: score(into=) writes where the caller's CREATE TABLE would.)"""
     con = ad_duckdb.connect(str(tmp_path / "wh.duckdb"))
     try:
         con.execute("CREATE SCHEMA analytics")
@@ -217,12 +218,11 @@ def test_a_name_the_callers_connection_reads_elsewhere_is_read_there_or_refused(
         assert ad_duckdb.score(con, "m", "tx").column("anomaly_score").to_pylist() == \
             ad_duckdb.score(con, "m", "analytics.tx").column("anomaly_score").to_pylist()
         assert ad_duckdb.evaluate(con, "m", "tx", label="label").rows == 300
-        with pytest.raises(BadInputError, match=r"^Cannot write the scores: the target table 'scored' is "
-                           r"wh.analytics.scored on your connection.*finds wh.main.scored\. .*: analytics.scored\.$"):
-            ad_duckdb.score(con, "m", "analytics.tx", into="scored", replace=True)
-        with pytest.raises(BadInputError, match=r"would create table 'fresh' in wh.analytics.*: analytics.fresh "
-                                                r"\(or main.fresh for the default one\)\.$"):
-            ad_duckdb.score(con, "m", "analytics.tx", into="fresh")
+        # a target named without a schema: the table the caller's connection finds (or would create) for it
+        assert ad_duckdb.score(con, "m", "analytics.tx", into="scored", replace=True) == 300
+        assert ad_duckdb.score(con, "m", "analytics.tx", into="fresh") == 300
+        assert con.execute("SELECT (SELECT count(*) FROM analytics.scored), (SELECT count(*) FROM analytics.fresh)"
+                           ).fetchall() == [(300, 300)]
         assert [m["name"] for m in ad_duckdb.list_models(con)] == ["m"]
         assert con.execute("SELECT * FROM main.scored").fetchall() == [(1,)]
         # named in full, each is the table the user means
