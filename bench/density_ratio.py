@@ -84,6 +84,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+from early_stop import eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
 from global_terms import fit_default, main  # noqa: E402  (the default fit of bench/quality.py, the command line)
 from masked_cells import summarize  # noqa: E402  (the same tables and rule)
 
@@ -148,29 +149,18 @@ def fit_classifier(T: np.ndarray, ref: Reference, seed: int) -> tuple[Any, np.nd
     bs = min(256, len(Tf))
     steps = min(CLF_STEPS, 100 * math.ceil(len(Tf) / bs))
     ones, zeros = torch.ones(bs), torch.zeros(bs)
-    best, best_state, stale = math.inf, None, 0
     gen = torch.Generator().manual_seed(seed + 5000)
-    for step in range(1, steps + 1):
-        net.train()
+
+    def batch_loss() -> Any:
         xb = Tf[torch.randint(0, len(Tf), (bs,), generator=gen)]
         rb = torch.from_numpy(ref.sample(bs, rng).astype(np.float32))
-        loss = bce(net(torch.cat([xb, rb]))[:, 0], torch.cat([ones, zeros]))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % CLF_EVAL == 0 or step == steps:
-            net.eval()
-            with torch.no_grad():
-                v = float(bce(net(torch.cat([Th, Rv]))[:, 0], yv))
-            if v < best - 1e-6:
-                best, stale, best_state = v, 0, {k: t.clone() for k, t in net.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= CLF_PATIENCE:
-                    break
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    net.eval()
+        return bce(net(torch.cat([xb, rb]))[:, 0], torch.cat([ones, zeros]))
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            return float(bce(net(torch.cat([Th, Rv]))[:, 0], yv))
+
+    train(net, opt, steps, CLF_EVAL, CLF_PATIENCE, batch_loss, val_loss, tol=1e-6)
     return net, hold
 
 
@@ -259,44 +249,27 @@ def hetero_candidate(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool, b
 
     p = det.train_params_
     Z = transform(Xtr, det.specs_)
-    rng = np.random.default_rng(p.seed)
+    Zt, Zv = split_rows(Z, p)
     n, d = Z.shape
-    perm = rng.permutation(n)
-    n_val = int(round(n * p.validation_fraction)) if n >= 50 else 0
-    Zt = torch.from_numpy(Z[perm[n_val:]].astype(np.float32))
-    Zv = torch.from_numpy(Z[perm[:n_val]].astype(np.float32)) if n_val else Zt
     hidden, latent = p.sizes(d)
     n_tr = len(Zt)
     bs = min(p.batch_size, n_tr)
-    steps = p.n_steps(n_tr, robust)
-    eval_every = max(25, min(200, math.ceil(n_tr / bs)))
     torch.manual_seed(p.seed)
     ae = _hetero_module(d, hidden, latent)
     gen = torch.Generator().manual_seed(p.seed)
     opt = torch.optim.Adam(ae.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-    best, best_state, stale = math.inf, None, 0
-    for step in range(1, steps + 1):
-        ae.train()
+
+    def batch_loss() -> Any:
         xb = Zt[torch.randint(0, n_tr, (bs,), generator=gen)]
         mu, v = ae.mean_var(xb)
         nll = 0.5 * (torch.log(v) + (mu - xb) ** 2 / v)
-        loss = (nll * v.detach() ** beta).mean() if beta else nll.mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % eval_every == 0 or step == steps:
-            ae.eval()
-            with torch.no_grad():
-                val = float(torch.cat([_nll(ae, Zv[i:i + 4096])[0] for i in range(0, len(Zv), 4096)]).mean())
-            if val < best - 1e-7:
-                best, stale, best_state = val, 0, {k: t.clone() for k, t in ae.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= p.patience:
-                    break
-    if best_state is not None:
-        ae.load_state_dict(best_state)
-    ae.eval()
+        return (nll * v.detach() ** beta).mean() if beta else nll.mean()
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            return float(torch.cat([_nll(ae, Zv[i:i + 4096])[0] for i in range(0, len(Zv), 4096)]).mean())
+
+    train(ae, opt, p.n_steps(n_tr, robust), eval_every(n_tr, bs), p.patience, batch_loss, val_loss)
     cal = calibrate(ae, Z, p, robust=robust)
     g = ScoringGraph(det.specs_, ae, bank=cal["bank"], knn_k=cal["knn_k"], rec_scale=cal["rec_scale"],
                      knn_scale=cal["knn_scale"], knn_eps=cal["knn_eps"], range_weight=p.range_weight,
@@ -366,13 +339,9 @@ def goad(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool) -> np.ndarray
 
     p = det.train_params_
     Z = transform(Xtr, det.specs_)
-    n, d = Z.shape
+    d = Z.shape[1]
     W = torch.from_numpy(np.random.default_rng(p.seed + 6000).standard_normal((d, GOAD_M * GOAD_R)).astype(np.float32))
-    rng = np.random.default_rng(p.seed)
-    perm = rng.permutation(n)
-    n_val = int(round(n * p.validation_fraction)) if n >= 50 else 0
-    Zt = torch.from_numpy(Z[perm[n_val:]].astype(np.float32))
-    Zv = torch.from_numpy(Z[perm[:n_val]].astype(np.float32)) if n_val else Zt
+    Zt, Zv = split_rows(Z, p)
     torch.manual_seed(p.seed)
     net = nn.Sequential(nn.Linear(GOAD_R, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64), nn.LeakyReLU(0.2),
                         nn.Linear(64, GOAD_R))
@@ -403,29 +372,15 @@ def goad(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool) -> np.ndarray
     per_epoch = math.ceil(n_tr / bs)
     steps = p.n_steps(n_tr, robust) if p.epochs is not None else int(min((30 if robust else 100) * per_epoch,
                                                                          600 if robust else p.max_steps))
-    eval_every = max(25, min(200, per_epoch))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(p.seed)
-    best, best_state, stale = math.inf, None, 0
-    for step in range(1, steps + 1):
-        net.train()
-        loss = nll(Zt[torch.randint(0, n_tr, (bs,), generator=gen)]).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % eval_every == 0 or step == steps:
-            net.eval()
-            set_centres()
-            v = float(chunked(Zv).mean())
-            if v < best - 1e-7:
-                best, stale, best_state = v, 0, {k: t.clone() for k, t in net.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= p.patience:
-                    break
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    net.eval()
+
+    def val_loss() -> float:
+        set_centres()
+        return float(chunked(Zv).mean())
+
+    train(net, opt, steps, eval_every(n_tr, bs), p.patience,
+          lambda: nll(Zt[torch.randint(0, n_tr, (bs,), generator=gen)]).mean(), val_loss)
     set_centres()
     Zte = torch.from_numpy(transform(Xte, det.specs_).astype(np.float32))
     return _scaled(chunked(Zv).numpy().astype(np.float64), chunked(Zte).numpy().astype(np.float64))
