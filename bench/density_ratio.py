@@ -85,7 +85,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from early_stop import eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
-from global_terms import fit_default, main  # noqa: E402  (the default fit of bench/quality.py, the command line)
+from global_terms import auc_rows, fit_default, main  # noqa: E402  (the default fit of bench/quality.py, the command line)
 from masked_cells import summarize  # noqa: E402  (the same tables and rule)
 
 CLF_STEPS = 3000
@@ -388,16 +388,9 @@ def goad(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool) -> np.ndarray
 
 def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     path, protocol, seed = task
-    from ad_duckdb.metrics import auc_roc
 
     det, X, y, tr, te, fit_s = fit_default(path, protocol, seed)
-    y_te = y[te]
-    base = {"file": Path(path).name, "protocol": protocol, "seed": seed}
-    rows: list[dict[str, Any]] = []
-
-    def add(cand: str, mode: str, v: np.ndarray, secs: float) -> None:
-        rows.append({**base, "cand": cand, "mode": mode, "auc": auc_roc(np.nan_to_num(v, nan=np.inf), y_te) * 100,
-                     "fit_s": secs})
+    rows, add = auc_rows(path, protocol, seed, y[te])
 
     s = det.decision_function(X[te])
     add("default", "-", s, fit_s)  # first: the row the progress line shows

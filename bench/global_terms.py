@@ -136,6 +136,22 @@ def fit_default(path: str, protocol: str, seed: int) -> tuple[Any, np.ndarray, n
     return det, X, y, tr, te, time.perf_counter() - t0
 
 
+def auc_rows(path: str, protocol: str, seed: int, y_te: np.ndarray
+             ) -> tuple[list[dict[str, Any]], Callable[[str, str, np.ndarray, float], None]]:
+    """An experiment's result rows of one (file, protocol, seed) and ``add(cand, mode, scores, fit seconds)``, which
+    appends a row with the scores' AUC-ROC x100 (a NaN score ranks as the most anomalous)."""
+    from ad_duckdb.metrics import auc_roc
+
+    base = {"file": Path(path).name, "protocol": protocol, "seed": seed}
+    rows: list[dict[str, Any]] = []
+
+    def add(cand: str, mode: str, v: np.ndarray, secs: float) -> None:
+        rows.append({**base, "cand": cand, "mode": mode, "auc": auc_roc(np.nan_to_num(v, nan=np.inf), y_te) * 100,
+                     "fit_s": secs})
+
+    return rows, add
+
+
 def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     path, protocol, seed = task
     from ad_duckdb.metrics import auc_roc
