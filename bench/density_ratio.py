@@ -85,7 +85,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from early_stop import eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
-from global_terms import auc_rows, fit_default, main  # noqa: E402  (the default fit of bench/quality.py, the command line)
+from global_terms import auc_rows, fit_default, main, take_cands  # noqa: E402  (the default fit of bench/quality.py, the command line)
 from masked_cells import summarize  # noqa: E402  (the same tables and rule)
 
 CLF_STEPS = 3000
@@ -435,9 +435,5 @@ def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    if "--cands" in sys.argv:  # taken off before global_terms.main reads the rest of the command line
-        i = sys.argv.index("--cands")
-        os.environ["DENSITY_RATIO_CANDS"] = sys.argv[i + 1]
-        CANDS[:] = sys.argv[i + 1].split(",")
-        del sys.argv[i:i + 2]
+    take_cands("DENSITY_RATIO_CANDS", CANDS)
     main(run_one, summarize, __doc__)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -219,6 +220,16 @@ def summarize(paths: list[str]) -> str:
         cells = [f"{sub[(p, s)] - pb[(p, s)]:+.2f}" if (p, s) in sub.index else "-" for p in prots for s in seeds]
         out.append("| " + " | ".join([cand, mode, *cells]) + " |")
     return "\n".join(out)
+
+
+def take_cands(env: str, cands: list[str]) -> None:
+    """Take ``--cands a,b`` off the command line before ``main`` reads the rest: into ``cands`` and the environment
+    variable ``env``, where the worker processes of ``main`` read which candidates to fit."""
+    if "--cands" in sys.argv:
+        i = sys.argv.index("--cands")
+        os.environ[env] = sys.argv[i + 1]
+        cands[:] = sys.argv[i + 1].split(",")
+        del sys.argv[i:i + 2]
 
 
 def main(run: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one,

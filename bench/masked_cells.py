@@ -66,7 +66,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from early_stop import eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
-from global_terms import auc_rows, fit_default, main  # noqa: E402  (the default fit of bench/quality.py, the command line)
+from global_terms import auc_rows, fit_default, main, take_cands  # noqa: E402  (the default fit of bench/quality.py, the command line)
 
 N_MASKS = 8
 MASK_RATES = {"mcm25": 0.25, "mcm50": 0.5}
@@ -296,9 +296,5 @@ def summarize(paths: list[str]) -> str:
 
 
 if __name__ == "__main__":
-    if "--cands" in sys.argv:  # taken off before global_terms.main reads the rest of the command line
-        i = sys.argv.index("--cands")
-        os.environ["MASKED_CELLS_CANDS"] = sys.argv[i + 1]
-        CANDS[:] = sys.argv[i + 1].split(",")
-        del sys.argv[i:i + 2]
+    take_cands("MASKED_CELLS_CANDS", CANDS)
     main(run_one, summarize, __doc__)
