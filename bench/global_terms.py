@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -136,6 +137,22 @@ def fit_default(path: str, protocol: str, seed: int) -> tuple[Any, np.ndarray, n
     return det, X, y, tr, te, time.perf_counter() - t0
 
 
+def auc_rows(path: str, protocol: str, seed: int, y_te: np.ndarray
+             ) -> tuple[list[dict[str, Any]], Callable[[str, str, np.ndarray, float], None]]:
+    """An experiment's result rows of one (file, protocol, seed) and ``add(cand, mode, scores, fit seconds)``, which
+    appends a row with the scores' AUC-ROC x100 (a NaN score ranks as the most anomalous)."""
+    from ad_duckdb.metrics import auc_roc
+
+    base = {"file": Path(path).name, "protocol": protocol, "seed": seed}
+    rows: list[dict[str, Any]] = []
+
+    def add(cand: str, mode: str, v: np.ndarray, secs: float) -> None:
+        rows.append({**base, "cand": cand, "mode": mode, "auc": auc_roc(np.nan_to_num(v, nan=np.inf), y_te) * 100,
+                     "fit_s": secs})
+
+    return rows, add
+
+
 def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     path, protocol, seed = task
     from ad_duckdb.metrics import auc_roc
@@ -203,6 +220,16 @@ def summarize(paths: list[str]) -> str:
         cells = [f"{sub[(p, s)] - pb[(p, s)]:+.2f}" if (p, s) in sub.index else "-" for p in prots for s in seeds]
         out.append("| " + " | ".join([cand, mode, *cells]) + " |")
     return "\n".join(out)
+
+
+def take_cands(env: str, cands: list[str]) -> None:
+    """Take ``--cands a,b`` off the command line before ``main`` reads the rest: into ``cands`` and the environment
+    variable ``env``, where the worker processes of ``main`` read which candidates to fit."""
+    if "--cands" in sys.argv:
+        i = sys.argv.index("--cands")
+        os.environ[env] = sys.argv[i + 1]
+        cands[:] = sys.argv[i + 1].split(",")
+        del sys.argv[i:i + 2]
 
 
 def main(run: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one,

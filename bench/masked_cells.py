@@ -65,7 +65,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from global_terms import fit_default, main  # noqa: E402  (the default fit of bench/quality.py, the command line)
+from early_stop import eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
+from global_terms import auc_rows, fit_default, main, take_cands  # noqa: E402  (the default fit of bench/quality.py, the command line)
 
 N_MASKS = 8
 MASK_RATES = {"mcm25": 0.25, "mcm50": 0.5}
@@ -109,46 +110,27 @@ def _fit_masked(Z: np.ndarray, p: Any, robust: bool, rate: float, masks: Any) ->
 
     from ad_duckdb.nn import EnsembleAutoEncoder
 
-    rng = np.random.default_rng(p.seed)
-    n, d = Z.shape
-    perm = rng.permutation(n)
-    n_val = int(round(n * p.validation_fraction)) if n >= 50 else 0
-    Zt = torch.from_numpy(Z[perm[n_val:]].astype(np.float32))
-    Zv = torch.from_numpy(Z[perm[:n_val]].astype(np.float32)) if n_val else Zt
+    Zt, Zv = split_rows(Z, p)
+    d = Z.shape[1]
     hidden, latent = p.sizes(d)
     n_tr = len(Zt)
     bs = min(p.batch_size, n_tr)
-    steps = p.n_steps(n_tr, robust)
-    eval_every = max(25, min(200, math.ceil(n_tr / bs)))
     torch.manual_seed(p.seed)
     ae = EnsembleAutoEncoder(1, d, hidden, latent)
     gen = torch.Generator().manual_seed(p.seed)
     opt = torch.optim.Adam(ae.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-    best, best_state, stale, ran = math.inf, None, 0, 0
-    for step in range(steps):
-        ae.train()
+
+    def batch_loss() -> Any:
         xb = Zt[torch.randint(0, n_tr, (bs,), generator=gen)]
         keep = (torch.rand(xb.shape, generator=gen) >= rate).float()
         _, recon = ae(xb * keep)
-        loss = ((recon[0] - xb) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        ran = step + 1
-        if ran % eval_every == 0 or ran == steps:
-            ae.eval()
-            with torch.no_grad():
-                v = float(torch.cat([_masked_errors(ae, Zv[i:i + 4096], masks)[0]
-                                     for i in range(0, len(Zv), 4096)]).mean())
-            if v < best - 1e-7:
-                best, stale, best_state = v, 0, {k: t.clone() for k, t in ae.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= p.patience:
-                    break
-    if best_state is not None:
-        ae.load_state_dict(best_state)
-    ae.eval()
+        return ((recon[0] - xb) ** 2).mean()
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            return float(torch.cat([_masked_errors(ae, Zv[i:i + 4096], masks)[0] for i in range(0, len(Zv), 4096)]).mean())
+
+    ran = train(ae, opt, p.n_steps(n_tr, robust), eval_every(n_tr, bs), p.patience, batch_loss, val_loss)
     return ae, ran
 
 
@@ -219,16 +201,9 @@ class RankGauss:
 def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     path, protocol, seed = task
     from ad_duckdb.detector import AutoEncoderDetector
-    from ad_duckdb.metrics import auc_roc
 
     det, X, y, tr, te, fit_s = fit_default(path, protocol, seed)
-    y_te = y[te]
-    base = {"file": Path(path).name, "protocol": protocol, "seed": seed}
-    rows: list[dict[str, Any]] = []
-
-    def add(cand: str, mode: str, v: np.ndarray, secs: float) -> None:
-        rows.append({**base, "cand": cand, "mode": mode, "auc": auc_roc(np.nan_to_num(v, nan=np.inf), y_te) * 100,
-                     "fit_s": secs})
+    rows, add = auc_rows(path, protocol, seed, y[te])
 
     add("default", "-", det.decision_function(X[te]), fit_s)  # first: the row the progress line shows
     for k, v in det.score_terms(X[te]).items():
@@ -321,9 +296,5 @@ def summarize(paths: list[str]) -> str:
 
 
 if __name__ == "__main__":
-    if "--cands" in sys.argv:  # taken off before global_terms.main reads the rest of the command line
-        i = sys.argv.index("--cands")
-        os.environ["MASKED_CELLS_CANDS"] = sys.argv[i + 1]
-        CANDS[:] = sys.argv[i + 1].split(",")
-        del sys.argv[i:i + 2]
+    take_cands("MASKED_CELLS_CANDS", CANDS)
     main(run_one, summarize, __doc__)
