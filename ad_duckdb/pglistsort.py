@@ -32,10 +32,13 @@ def list_null_orders(sql: str) -> str:
         # DuckDB's method form, l.list_sort('DESC') or [3, NULL, 1].list_reverse_sort(), passes the list before the
         # dot; a name before the dot may also be a schema's (a user's own macro util.list_sort(l, k), which is not
         # DuckDB's and must keep its arguments): it is taken as the list, so a call gets the NULL order only where
-        # its count is the method form's
+        # its count is the method form's and what it passes is a sort order (a string: DuckDB takes constants only;
+        # util.list_sort(x) passes a list)
         dotted = i > 0 and toks[i - 1][1] == "."
-        given = -1 if close is None else len(call_arguments(toks, i + 1, close))
-        if close is None or given + dotted != before:
+        args = [] if close is None else call_arguments(toks, i + 1, close)
+        given = -1 if close is None else len(args)
+        if close is None or given + dotted != before \
+                or dotted and any(a != b or toks[a][2] != "string_const" for a, b in args):
             continue  # (a list_sort(l) sorts ascending, NULLs last either way; one with its NULL order keeps it)
         at = toks[close][0]
         sql = f"{sql[:at]}{', ' if given else ''}'NULLS LAST'{sql[at:]}"
