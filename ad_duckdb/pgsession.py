@@ -28,6 +28,7 @@ from . import interrupts, servedwrites, workfolder
 from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
+from .pgarrayconcat import array_element_concats
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
 from .pgcolnames import postgres_names
 from .pgcopy import CopyIn, CopyOut
@@ -134,6 +135,7 @@ from .pgsql import (
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgstoredinline import inline_stored_macros
+from .pgstoredpython import stored_python_error
 from .pgsubstring import regex_substrings
 from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
@@ -609,7 +611,7 @@ class Session:
             return served
         try:
             self.creating = on_commit_table(sql)
-            err = self.missing_function(sql) or unsupported(sql)
+            err = self.missing_function(sql) or unsupported(sql) or stored_python_error(sql)
         except ProtocolError as e:
             err = e
         if err is not None:
@@ -625,14 +627,13 @@ class Session:
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
         sql = double_floats(sql)  # PostgreSQL's float is float8 (pgfloat)
-        # (PostgreSQL's JSON path operators, #, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
+        # (PostgreSQL's JSON path operators, #, array || element, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
         # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
         json_names = JsonColumns(self.json_names)  # (read once, if a || asks: pgjsoncols)
-        sql = jsonb_operators(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))),
-                              json_names.column,
-                              self.query_types, json_names.any)
+        sql = array_element_concats(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))))
+        sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
                                                            params)))
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)

@@ -5,6 +5,7 @@ PostgreSQL's (its source: interval_justify_*, esc_encode / esc_decode). Servers 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,8 +118,8 @@ def test_views_made_through_the_server_read_everywhere(tmp_path: Path) -> None:
     try:
         texts = " ".join(str(r[0]) for r in con.execute(
             "SELECT sql FROM duckdb_tables() UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall())
-        for helper in ("pg_", "btrim", "width_bucket", "justify"):
-            assert helper not in texts, texts
+        # (the stored bodies bind values to lambda variables named pg_x, pg_r, ...: no call of a session helper)
+        assert re.search(r"\b(pg_\w+|btrim|width_bucket|justify_\w+)\(", texts) is None, texts
         row = con.execute("SELECT * EXCLUDE (d1) FROM v").fetchall()
         assert row == [(1, "hi", "hi", 4, "6162", "abc", "1 day 03:00:00", [1, 2], True, True, False, True, True,
                         False)]
