@@ -30,6 +30,7 @@ from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
 from .pgarrayconcat import array_element_concats
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
+from .pgcatalogversion import VERSION, changes_catalogue
 from .pgcolnames import postgres_names
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
@@ -45,7 +46,7 @@ from .pgfunctions import pg_functions, symmetric_betweens
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
-from .pgjsoncols import JSON_NAMES_SQL, JsonColumns
+from .pgjsoncols import JSON_NAMES_SQL, JsonColumns, JsonNamesCache
 from .pgjsonedit import register as register_jsonb_edits
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
@@ -326,6 +327,8 @@ class Session:
         self.notices: list[tuple[str, str, str]] = []
         self.on_commit = OnCommitTables()  # temporary tables dropped or emptied at each commit (pgoncommit)
         self.creating: OnCommit | None = None  # the CREATE TEMP TABLE ... ON COMMIT that compat let through
+        self.json_cache = JsonNamesCache()  # the JSON column names, kept while the catalogue stays (pgjsoncols)
+        self.catalogue_changed = False  # the open transaction block ran a statement that may change the catalogue
         self.store_written = False  # the open transaction wrote the store: loaded again at its commit (servedwrites)
 
     def started_statement(self, sql: str) -> None:
@@ -631,7 +634,8 @@ class Session:
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
         # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
-        json_names = JsonColumns(self.json_names)  # (read once, if a || asks: pgjsoncols)
+        # (read once, if a || asks, and kept while the catalogue stays: pgjsoncols)
+        json_names = JsonColumns(lambda: self.json_cache.read(self.json_names, self.in_block()))
         sql = array_element_concats(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))))
         sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
@@ -1060,7 +1064,13 @@ class Session:
         self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
 
     def catalog_end(self, committed: bool) -> None:
-        """The transaction ended: a catalogue (or sum macro) created inside it is gone unless it committed."""
+        """The transaction ended: a catalogue (or sum macro) created inside it is gone unless it committed; a change
+        of the catalogue in it is shown to the other sessions (or undone), and what this one read in it is dropped
+        (pgcatalogversion, pgjsoncols)."""
+        if self.catalogue_changed:
+            VERSION.bump()
+            self.catalogue_changed = False
+        self.json_cache.transaction_ended()
         if self.catalog_in_transaction:
             self.has_catalog, self.catalog_in_transaction = committed, False
         if self.sum_macro_in_transaction:
@@ -1081,6 +1091,11 @@ class Session:
         rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE " + where
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
+
+    def in_block(self) -> bool:
+        """Whether a statement now runs in a transaction that outlives it (the client's block, a batch, the extended
+        protocol's implicit transaction), whose snapshot may predate the catalogue's last change."""
+        return self.status != b"I" or self.implicit or self.batch
 
     def json_names(self) -> list[tuple[str, bool]] | None:
         """Each column name (lower case) some JSON column has, and whether every column of that name is JSON
@@ -1324,6 +1339,9 @@ class Session:
                 # ran on to its end (for a long one, never). It is cancelled before it starts, as PostgreSQL's is.
                 raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
             self.cur.execute(query, params) if params else self.cur.execute(query)
+            if changes_catalogue(kind):
+                VERSION.bump()  # (the catalogue caches of every session read again: pgcatalogversion)
+                self.catalogue_changed = self.catalogue_changed or self.in_block()
             if servedwrites.writes_store(kind, query):
                 servedwrites.after_write(self)
             if skipping is not None:
