@@ -639,7 +639,7 @@ class Session:
         sql = array_element_concats(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))))
         sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
-                                                           params)))
+                                                           params)), self.schema_names)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
@@ -1091,6 +1091,14 @@ class Session:
         rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE " + where
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
+
+    def schema_names(self) -> frozenset[str]:
+        """The database's schema names (lower case, every attached database's), for pglistsort; none where the
+        transaction has failed."""
+        if self.status == b"E":
+            return frozenset()
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        return frozenset(r[0] for r in self.cur.execute("SELECT DISTINCT lower(schema_name) FROM duckdb_schemas()").fetchall())
 
     def in_block(self) -> bool:
         """Whether a statement now runs in a transaction that outlives it (the client's block, a batch, the extended

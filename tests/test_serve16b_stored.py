@@ -168,9 +168,13 @@ def test_a_users_list_sort_macro_runs_through_the_server(tmp_path: Path) -> None
     con = duckdb.connect(db)
     con.execute("CREATE SCHEMA util")
     con.execute("CREATE MACRO util.list_sort(l) AS len(l)")
+    con.execute("CREATE MACRO util.list_reverse_sort() AS 42")
     con.close()
     with serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
-        assert conn.execute("SELECT util.list_sort([3, 1, 2])").fetchone() == (3,)
+        assert conn.execute("SELECT util.list_sort([3, 1, 2]), util.list_reverse_sort(), "
+                            "[3, NULL, 1].list_reverse_sort()").fetchone() == (3, 42, [3, 1, None])
+        assert conn.execute("SELECT l.list_reverse_sort() FROM (SELECT [1, NULL, 2] AS l) util").fetchone() \
+            == ([2, 1, None],)
 
 
 def test_json_column_names_are_read_once_while_the_catalogue_stays(tmp_path: Path) -> None:
