@@ -14,7 +14,9 @@ both. So a query's one-argument round becomes ROUND_MACRO's call, which takes Du
 FLOAT and its round for any other type (DuckDB knows the argument's type as it binds the macro, so the CASE keeps the
 argument's type: a DECIMAL's round is DECIMAL). Runs after pgcolnames: the column is named ``round``, as PostgreSQL
 names it. What the file stores (a view or macro, a table's DEFAULT or generated column: pgstored) keeps DuckDB's round
-(and octet_length, json_array_elements): its text must not name the session's temporary macros.
+(and octet_length, json_array_elements): its text must not name the session's temporary macros. There btrim is
+DuckDB's trim (the macro's body), and the macros of DuckDB's own functions (encode / decode of two arguments,
+width_bucket, justify_*) are written out as their bodies (pgstoredinline).
 """
 
 from __future__ import annotations
