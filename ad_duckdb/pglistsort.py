@@ -43,7 +43,7 @@ def list_null_orders(sql: str, schemas: Callable[[], frozenset[str]] | None = No
         given = -1 if close is None else len(args)
         if close is None or given + dotted != before \
                 or dotted and any(a != b or toks[a][2] != "string_const" for a, b in args) \
-                or dotted and schemas is not None and _name(toks[i - 2][1]) in schemas():
+                or dotted and i >= 2 and schemas is not None and _name(toks[i - 2][1]) in schemas():
             continue  # (a list_sort(l) sorts ascending, NULLs last either way; one with its NULL order keeps it)
         at = toks[close][0]
         sql = f"{sql[:at]}{', ' if given else ''}'NULLS LAST'{sql[at:]}"
