@@ -19,7 +19,9 @@ from typing import Any
 
 import duckdb
 
+from .pgarrayconcat import APPEND, PREPEND
 from .pgjsonb import CONCAT, CONTAINS, EXISTS, EXISTS_ALL, EXISTS_ANY
+from .pgjsonkeys import ALL_KEYS, ANY_KEY, KEY_EXISTS
 from .pgjsonpath import JSON_PATH, JSON_PATH_TEXT
 from .pgroots import CBRT, SQRT
 from .pgxor import XOR
@@ -141,15 +143,18 @@ def _function_name(node: dict[str, Any], text: bytes) -> str:
     return _FUNCTION_NAMES.get(name, name.lower())
 
 
+# the calls the rewrites make of PostgreSQL's operators, named ?column? as PostgreSQL names an operator's column
+_OPERATOR_CALLS = frozenset((JSON_PATH_TEXT, JSON_PATH, XOR, CONCAT, CONTAINS, EXISTS, EXISTS_ANY, EXISTS_ALL, SQRT,
+                             CBRT, KEY_EXISTS, ANY_KEY, ALL_KEYS, APPEND, PREPEND))
+
 def figure(node: dict[str, Any], text: bytes) -> tuple[str, int]:
     """PostgreSQL's name of an unnamed select-list item (parse_target.c's FigureColnameInternal) and how strongly
     the expression names it (2 a column or a call, 1 a cast's type or a CASE, 0 none: "?column?")."""
     kind, typ = node.get("class"), node.get("type")
     if kind == "COLUMN_REF":
         return _fold(_written(node, text).rsplit(".", 1)[-1] or node["column_names"][-1]), 2
-    if kind == "FUNCTION" and node.get("function_name") in (JSON_PATH_TEXT, JSON_PATH, XOR, CONCAT, CONTAINS, EXISTS,
-                                                                  EXISTS_ANY, EXISTS_ALL, SQRT, CBRT):
-        return "?column?", 0  # j #>> path, a # b, jsonb || @> ?: operators (pgjsonpath, pgxor, pgjsonb)
+    if kind == "FUNCTION" and node.get("function_name") in _OPERATOR_CALLS:
+        return "?column?", 0  # j #>> path, a # b, jsonb || @> ?, array || 1: operators (pgjsonpath, pgxor, pgjsonb, ...)
     if kind in ("FUNCTION", "WINDOW") and not node.get("is_operator"):
         return _function_name(node, text), 2
     if kind == "OPERATOR":

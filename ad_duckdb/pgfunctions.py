@@ -14,12 +14,18 @@ both. So a query's one-argument round becomes ROUND_MACRO's call, which takes Du
 FLOAT and its round for any other type (DuckDB knows the argument's type as it binds the macro, so the CASE keeps the
 argument's type: a DECIMAL's round is DECIMAL). Runs after pgcolnames: the column is named ``round``, as PostgreSQL
 names it. What the file stores (a view or macro, a table's DEFAULT or generated column: pgstored) keeps DuckDB's round
-(and octet_length, json_array_elements): its text must not name the session's temporary macros.
+(and octet_length, json_array_elements): its text must not name the session's temporary macros. There btrim is
+DuckDB's trim (the macro's body), and the macros of DuckDB's own functions (encode / decode of two arguments,
+width_bucket, justify_*) are written out as their bodies (pgstoredinline).
 """
 
 from __future__ import annotations
 
+from .pgarrayconcat import ARRAY_SQL
+from .pgbytea import BYTEA_SQL, DECODE_MACRO, ENCODE_MACRO
+from .pginterval import JUSTIFY_SQL
 from .pgjsonedit import EDIT_SQL
+from .pgjsonkeys import KEYS_SQL
 from .pgroots import ROOT_SQL
 from .pgsql import in_from
 from .pgstored import stored_definition
@@ -34,14 +40,6 @@ ELEMENTS_TABLE = "pg_json_elements"
 ELEMENTS_TEXT_TABLE = "pg_json_elements_text"
 _ELEMENTS = "CAST(json_extract(pg_json_arg::JSON, '$[*]') AS JSON[])"
 _ELEMENTS_TEXT = "json_extract_string(pg_json_arg::JSON, '$[*]')"
-ENCODE_MACRO = "pg_encode"
-DECODE_MACRO = "pg_decode"
-# PostgreSQL's base64: lines of 76 characters (// whatever the session's integer_division)
-_BASE64_LINES = ("array_to_string([substr(to_base64(pg_bytes_arg::BLOB), pg_i * 76 + 1, 76) "
-                 "for pg_i in range(0, (length(to_base64(pg_bytes_arg::BLOB)) + 75) // 76)], chr(10))")
-_NO_SPACE = r"regexp_replace(pg_text_arg, '\s+', '', 'g')"  # (PostgreSQL's decode skips whitespace)
-_UNRECOGNIZED = ("error(CASE WHEN lower(pg_format_arg) = 'escape' THEN 'the escape format is not served: use "
-                 "''hex'' or ''base64''' ELSE 'unrecognized encoding: \"' || pg_format_arg || '\"' END)")
 FUNCTION_SQL = (
     f"CREATE OR REPLACE TEMP MACRO {ROUND_MACRO}(pg_round_arg) AS CASE WHEN typeof(pg_round_arg) IN ('DOUBLE', 'FLOAT') "
     "THEN round_even(pg_round_arg, 0) ELSE round(pg_round_arg) END",
@@ -76,25 +74,18 @@ FUNCTION_SQL = (
     "WHEN pg_lo > pg_hi THEN CASE WHEN pg_x > pg_lo THEN 0 WHEN pg_x <= pg_hi THEN pg_n + 1 "
     "ELSE least(trunc(pg_n * ((pg_lo::DOUBLE - pg_x) / (pg_lo::DOUBLE - pg_hi))), pg_n - 1) + 1 END "
     "ELSE error('lower bound cannot equal upper bound') END AS INTEGER)",
-    # encode(bytea, format) / decode(text, format) of hex and base64 (DuckDB's encode / decode take one argument)
-    f"CREATE OR REPLACE TEMP MACRO {ENCODE_MACRO}(pg_bytes_arg, pg_format_arg) AS CASE "
-    "WHEN pg_bytes_arg IS NULL OR pg_format_arg IS NULL THEN NULL "
-    "WHEN lower(pg_format_arg) = 'hex' THEN lower(hex(pg_bytes_arg::BLOB)) "
-    f"WHEN lower(pg_format_arg) = 'base64' THEN {_BASE64_LINES} "
-    f"ELSE {_UNRECOGNIZED} END",
-    f"CREATE OR REPLACE TEMP MACRO {DECODE_MACRO}(pg_text_arg, pg_format_arg) AS CASE "
-    "WHEN pg_text_arg IS NULL OR pg_format_arg IS NULL THEN NULL "
-    f"WHEN lower(pg_format_arg) = 'hex' THEN CASE WHEN length({_NO_SPACE}) % 2 = 1 "
-    "THEN error('invalid hexadecimal data: odd number of digits') "
-    f"ELSE unhex({_NO_SPACE}) END "
-    f"WHEN lower(pg_format_arg) = 'base64' THEN from_base64({_NO_SPACE}) "
-    f"ELSE {_UNRECOGNIZED} END",
+    *BYTEA_SQL,  # encode / decode of two arguments (pgbytea)
+    *JUSTIFY_SQL,  # justify_hours, justify_days, justify_interval (pginterval)
     *ROOT_SQL,  # |/ and ||/ (pgroots)
     *EDIT_SQL,  # jsonb_strip_nulls, jsonb_set (pgjsonedit)
+    *KEYS_SQL,  # jsonb's ? ?| ?& in what the file stores (pgjsonkeys)
+    *ARRAY_SQL,  # array || element (pgarrayconcat)
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)
 _RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO, "btrim": "btrim"}
+# a call's name -> DuckDB's own name, in what the file stores (the session's btrim macro is trim of either count)
+_STORED_AS = {"btrim": "trim"}
 # a call's name -> the name its two-argument form runs as
 _TWO_ARGUMENTS = {"encode": ENCODE_MACRO, "decode": DECODE_MACRO}
 _IN_FROM = {"json_array_elements": ELEMENTS_TABLE, "jsonb_array_elements": ELEMENTS_TABLE,
@@ -119,13 +110,15 @@ def pg_functions(sql: str) -> str:
             if close is None or close == i + 2 or _top_commas(toks, i + 1, close):
                 continue  # round(x, n) is DuckDB's, as PostgreSQL's of a numeric
             to = ROUND_MACRO
-        elif name in _TWO_ARGUMENTS and not stored:
+        elif name in _TWO_ARGUMENTS:  # (stored too: pgstoredinline writes the macro's DuckDB text)
             close = closing(toks, i + 1)
             if close is None or not _top_commas(toks, i + 1, close):
                 continue  # DuckDB's own encode(text) / decode(blob)
             to = _TWO_ARGUMENTS[name]
         elif name in _RENAMED and (not stored or name == "every"):
             to = _RENAMED[name]
+        elif name in _STORED_AS and stored:
+            to = _STORED_AS[name]
         elif name in _IN_FROM and not stored and in_from(toks, i):
             to = _IN_FROM[name]
         else:

@@ -17,7 +17,8 @@ wraps a jsonb builder's object in UNIQUE's call, which keeps the last value of e
 
 Runs before pgcolnames (which names CONCAT's call ``?column?``, as PostgreSQL names an operator's column) and before
 pgjsonagg (whose rewrites hold ``||`` of text). What the file stores (a view, a table's DEFAULT, pgstored) keeps
-DuckDB's text: a Python function of the server does not exist for other readers of the file.
+DuckDB's text: a Python function of the server does not exist for other readers of the file; its ``?``, ``?|`` and
+``?&`` become pgjsonkeys' macros, which pgstoredinline writes as DuckDB's own SQL.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from .pgjsonkeys import ALL_KEYS, ANY_KEY, KEY_EXISTS
 from .pgstored import stored_definition
 from .pgsumscope import Tokens, _top_with, call_arguments, closing
 from .pgxor import operand_end, operand_start
@@ -43,6 +45,7 @@ UNIQUE = "pg_jsonb_unique"
 GUARD = "pg_not_json"  # the session's macro (pgfunctions): its argument, or an error if DuckDB binds it as JSON
 # each operator -> its function (a <@ b is CONTAINS(b, a))
 _OPERATORS = {"||": CONCAT, "@>": CONTAINS, "<@": CONTAINS, "?": EXISTS, "?|": EXISTS_ANY, "?&": EXISTS_ALL}
+_STORED_OPERATORS = {"?": KEY_EXISTS, "?|": ANY_KEY, "?&": ALL_KEYS}
 # calls whose value is their arguments' common type: JSON when one is JSON and the others JSON or unknown
 _COMMON_CALLS = frozenset(("coalesce", "nullif", "ifnull", "greatest", "least"))
 # operators binding tighter than ||: beside an operand, they are its part
@@ -154,8 +157,10 @@ def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = Non
     when each of theirs of that name is. Where the database has a JSON column (``has_json``) and one side of ``||`` is
     JSON or unknown but the other cannot be told, that side is guarded (_guarded)."""
     toks = words_if(sql, *_OPERATORS)
-    if toks is None or stored_definition(toks):
+    if toks is None:
         return sql
+    # what the file stores: the key tests as DuckDB's own SQL (pgjsonkeys), the others as DuckDB's text
+    functions = _STORED_OPERATORS if stored_definition(toks) else _OPERATORS
     skip, any_json = 0, None
     while True:
         op = next((k for k in range(1, len(toks) - 1) if toks[k][1] in _OPERATORS and toks[k][0] >= skip), None)
@@ -165,6 +170,8 @@ def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = Non
         if word == "?" and toks[op + 1][1] in ("|", "&") and toks[op + 1][0] == toks[op][0] + 1:
             word, right_of = "?" + toks[op + 1][1], op + 1  # ?| and ?& are two tokens to DuckDB's tokenizer
         skip = toks[op][0] + len(word)
+        if word not in functions:
+            continue
         left_end, right_end = operand_start(toks, op), operand_end(toks, right_of)
         if left_end is None or right_end is None or right_of + 1 > right_end:
             continue
@@ -182,7 +189,7 @@ def jsonb_operators(sql: str, json_column: JsonColumn, types: Types | None = Non
         a, b = sql[start:toks[op][0]].rstrip(), sql[toks[op][0] + len(word):end].lstrip()
         if word in ("?|", "?&"):
             b = _text_array(toks, right, b)
-        sql = f"{sql[:start]}{_OPERATORS[word]}({b if word == '<@' else a}, {a if word == '<@' else b}){sql[end:]}"
+        sql = f"{sql[:start]}{functions[word]}({b if word == '<@' else a}, {a if word == '<@' else b}){sql[end:]}"
         toks = words_if(sql, *_OPERATORS) or []
         skip = start  # the next operator may be this call's own right side: a || b || c is (a || b) || c
 

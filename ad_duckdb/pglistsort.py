@@ -10,6 +10,8 @@ server."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .pgsumscope import call_arguments, closing
 from .sqltext import words_if
 
@@ -18,9 +20,11 @@ _SORTS = {"list_sort": 2, "array_sort": 2, "list_reverse_sort": 1, "array_revers
           "array_grade_up": 2, "grade_up": 2}
 
 
-def list_null_orders(sql: str) -> str:
+def list_null_orders(sql: str, schemas: Callable[[], frozenset[str]] | None = None) -> str:
     """``sql`` with DuckDB's NULL order (``'NULLS LAST'``) given to each list sort whose order puts NULLs at the
-    setting's mercy (module doc): ``list_sort(l, 'DESC')``, ``list_reverse_sort(l)``, ``list_grade_up(l, 'DESC')``."""
+    setting's mercy (module doc): ``list_sort(l, 'DESC')``, ``list_reverse_sort(l)``, ``list_grade_up(l, 'DESC')``.
+    ``schemas`` gives the database's schema names (lower case), asked only of a call whose count is the method
+    form's: ``util.list_reverse_sort()`` is the user's own macro where ``util`` is a schema."""
     toks = words_if(sql, "sort", "grade_up")
     if toks is None:
         return sql
@@ -32,11 +36,20 @@ def list_null_orders(sql: str) -> str:
         # DuckDB's method form, l.list_sort('DESC') or [3, NULL, 1].list_reverse_sort(), passes the list before the
         # dot; a name before the dot may also be a schema's (a user's own macro util.list_sort(l, k), which is not
         # DuckDB's and must keep its arguments): it is taken as the list, so a call gets the NULL order only where
-        # its count is the method form's
+        # its count is the method form's and what it passes is a sort order (a string: DuckDB takes constants only;
+        # util.list_sort(x) passes a list)
         dotted = i > 0 and toks[i - 1][1] == "."
-        given = -1 if close is None else len(call_arguments(toks, i + 1, close))
-        if close is None or given + dotted != before:
+        args = [] if close is None else call_arguments(toks, i + 1, close)
+        given = -1 if close is None else len(args)
+        if close is None or given + dotted != before \
+                or dotted and any(a != b or toks[a][2] != "string_const" for a, b in args) \
+                or dotted and i >= 2 and schemas is not None and _name(toks[i - 2][1]) in schemas():
             continue  # (a list_sort(l) sorts ascending, NULLs last either way; one with its NULL order keeps it)
         at = toks[close][0]
         sql = f"{sql[:at]}{', ' if given else ''}'NULLS LAST'{sql[at:]}"
     return sql
+
+
+def _name(word: str) -> str:
+    """An identifier as DuckDB resolves it: unquoted, lower case (DuckDB's names are case-insensitive)."""
+    return (word[1:-1].replace('""', '"') if word.startswith('"') else word).lower()

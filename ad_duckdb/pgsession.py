@@ -28,7 +28,9 @@ from . import interrupts, servedwrites, workfolder
 from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
+from .pgarrayconcat import array_element_concats
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
+from .pgcatalogversion import VERSION, changes_catalogue
 from .pgcolnames import postgres_names
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
@@ -44,7 +46,7 @@ from .pgfunctions import pg_functions, symmetric_betweens
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
-from .pgjsoncols import JSON_NAMES_SQL, JsonColumns
+from .pgjsoncols import JSON_NAMES_SQL, JsonColumns, JsonNamesCache
 from .pgjsonedit import register as register_jsonb_edits
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
@@ -134,6 +136,7 @@ from .pgsql import (
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgstoredinline import inline_stored_macros
+from .pgstoredpython import stored_python_error
 from .pgsubstring import regex_substrings
 from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
@@ -324,6 +327,8 @@ class Session:
         self.notices: list[tuple[str, str, str]] = []
         self.on_commit = OnCommitTables()  # temporary tables dropped or emptied at each commit (pgoncommit)
         self.creating: OnCommit | None = None  # the CREATE TEMP TABLE ... ON COMMIT that compat let through
+        self.json_cache = JsonNamesCache()  # the JSON column names, kept while the catalogue stays (pgjsoncols)
+        self.catalogue_changed = False  # the open transaction block ran a statement that may change the catalogue
         self.store_written = False  # the open transaction wrote the store: loaded again at its commit (servedwrites)
 
     def started_statement(self, sql: str) -> None:
@@ -609,7 +614,7 @@ class Session:
             return served
         try:
             self.creating = on_commit_table(sql)
-            err = self.missing_function(sql) or unsupported(sql)
+            err = self.missing_function(sql) or unsupported(sql) or stored_python_error(sql)
         except ProtocolError as e:
             err = e
         if err is not None:
@@ -625,16 +630,16 @@ class Session:
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
         sql = double_floats(sql)  # PostgreSQL's float is float8 (pgfloat)
-        # (PostgreSQL's JSON path operators, #, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
+        # (PostgreSQL's JSON path operators, #, array || element, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
         # (PostgreSQL's JSON aggregates and builders, its regular-expression substring and the functions pgfunctions
         # renames after the names: an unnamed json_agg(x) is json_agg, substring(x FROM 'p') substring, every(x) every)
-        json_names = JsonColumns(self.json_names)  # (read once, if a || asks: pgjsoncols)
-        sql = jsonb_operators(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))),
-                              json_names.column,
-                              self.query_types, json_names.any)
+        # (read once, if a || asks, and kept while the catalogue stays: pgjsoncols)
+        json_names = JsonColumns(lambda: self.json_cache.read(self.json_names, self.in_block()))
+        sql = array_element_concats(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))))
+        sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
-                                                           params)))
+                                                           params)), self.schema_names)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
@@ -1059,7 +1064,13 @@ class Session:
         self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
 
     def catalog_end(self, committed: bool) -> None:
-        """The transaction ended: a catalogue (or sum macro) created inside it is gone unless it committed."""
+        """The transaction ended: a catalogue (or sum macro) created inside it is gone unless it committed; a change
+        of the catalogue in it is shown to the other sessions (or undone), and what this one read in it is dropped
+        (pgcatalogversion, pgjsoncols)."""
+        if self.catalogue_changed:
+            VERSION.bump()
+            self.catalogue_changed = False
+        self.json_cache.transaction_ended()
         if self.catalog_in_transaction:
             self.has_catalog, self.catalog_in_transaction = committed, False
         if self.sum_macro_in_transaction:
@@ -1080,6 +1091,19 @@ class Session:
         rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE " + where
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
+
+    def schema_names(self) -> frozenset[str]:
+        """The database's schema names (lower case, every attached database's), for pglistsort; none where the
+        transaction has failed."""
+        if self.status == b"E":
+            return frozenset()
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        return frozenset(r[0] for r in self.cur.execute("SELECT DISTINCT lower(schema_name) FROM duckdb_schemas()").fetchall())
+
+    def in_block(self) -> bool:
+        """Whether a statement now runs in a transaction that outlives it (the client's block, a batch, the extended
+        protocol's implicit transaction), whose snapshot may predate the catalogue's last change."""
+        return self.status != b"I" or self.implicit or self.batch
 
     def json_names(self) -> list[tuple[str, bool]] | None:
         """Each column name (lower case) some JSON column has, and whether every column of that name is JSON
@@ -1323,6 +1347,9 @@ class Session:
                 # ran on to its end (for a long one, never). It is cancelled before it starts, as PostgreSQL's is.
                 raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
             self.cur.execute(query, params) if params else self.cur.execute(query)
+            if changes_catalogue(kind):
+                VERSION.bump()  # (the catalogue caches of every session read again: pgcatalogversion)
+                self.catalogue_changed = self.catalogue_changed or self.in_block()
             if servedwrites.writes_store(kind, query):
                 servedwrites.after_write(self)
             if skipping is not None:
