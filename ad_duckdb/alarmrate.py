@@ -145,24 +145,65 @@ def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[
     Why not np.quantile: a cut at an interpolated quantile flags one row more or fewer than asked, and between tied
     scores it cannot split them; here the cut lies midway between two distinct scores, so float32 rounding of the
     same rows scored again in SQL flags the same rows."""
-    order = np.argsort(np.asarray(scores, dtype=np.float64), kind="stable")[::-1]
-    s = np.asarray(scores, dtype=np.float64)[order]
+    s = np.asarray(scores, dtype=np.float64)
+    if w is not None:
+        return _weighted_cut(s, share, w)
     n = len(s)
-    distinct = np.r_[np.nonzero(s[1:] != s[:-1])[0], n - 1]  # last index of each run of equal scores
-    flagged = distinct + 1
-    if w is None:
-        want, counted = share * n, flagged.astype(np.float64)
-    else:
-        cum = np.cumsum(np.asarray(w, dtype=np.float64)[order])
-        want, counted = share * cum[-1], cum[distinct]
-    i = int(np.argmin(np.abs(counted - want) + (counted > want) * 1e-9 * max(want, 1.0)))  # a tie: the fewer alarms
-    if i + 1 < len(distinct):
-        hi, lo = s[distinct[i]], s[distinct[i + 1]]
+    want = share * n
+    # Why sorted, not argsorted, and no array per run: at 10 million rows the sort, its order, the runs and their
+    # counts held 488 MB (bench/results/stat_memory_2026-12-05.md); the rows ascending are the one copy now
+    rows = np.sort(s)
+    starts = np.flatnonzero(rows[1:] != rows[:-1])  # `!=`: a run of infinite scores stays one
+    starts += 1  # the first index of each run of equal scores but the lowest's
+
+    def first(r: np.ndarray) -> np.ndarray:  # the first index of ascending runs r (a few)
+        return np.where(r > 0, starts[np.maximum(r - 1, 0)], 0) if len(starts) else np.zeros_like(r)
+
+    runs = len(starts) + 1
+    # run j from the highest flags n - first(runs - 1 - j) rows, rising with j: the count nearest want is where it
+    # passes want, found among a few runs either side by the same floats and tie rule as over every run
+    j = runs - 1 - int(np.searchsorted(starts, n - want, side="left"))
+    near = np.arange(max(j - 2, 0), min(j + 3, runs))
+    counted = (n - first(runs - 1 - near)).astype(np.float64)
+    i = int(near[np.argmin(np.abs(counted - want) + (counted > want) * 1e-9 * max(want, 1.0))])  # a tie: fewer alarms
+    if i + 1 < runs:
+        hi, lo = rows[first(np.array(runs - 1 - i))], rows[first(np.array(runs - 2 - i))]
         mid = (hi + lo) / 2.0
         value = float(mid if np.isfinite(mid) and lo < mid < hi else lo)
     else:
-        value = float(np.nextafter(s[-1], -np.inf))
-    return value, int(flagged[i])
+        value = float(np.nextafter(rows[0], -np.inf))
+    return value, int(n - first(np.array(runs - 1 - i)))
+
+
+def _weighted_cut(s: np.ndarray, share: float, w: np.ndarray) -> tuple[float, int]:
+    """``cut`` with weights: the rows in the same order as ever (the highest first, ties in reverse of the rows'
+    order), for the same cumulative sums, each array written over the one before where it can."""
+    order = np.argsort(s, kind="stable")[::-1]
+    desc = s[order]
+    cum = np.asarray(w, dtype=np.float64)[order]
+    del order
+    np.cumsum(cum, out=cum)
+    ends = np.flatnonzero(desc[1:] != desc[:-1])  # the last index of each run of equal scores but the lowest's
+    counted = np.empty(len(ends) + 1)
+    np.take(cum, ends, out=counted[:-1], mode="clip")  # "raise" buffers a copy of the whole output
+    counted[-1] = cum[-1]
+    want = share * cum[-1]
+    del cum
+    # |counted - want| + a hair for the counts above want (a tie: the fewer alarms), in place
+    above = (counted > want) * 1e-9
+    above *= max(want, 1.0)
+    np.subtract(counted, want, out=counted)
+    np.abs(counted, out=counted)
+    counted += above
+    i = int(np.argmin(counted))
+    last = int(ends[i]) if i < len(ends) else len(s) - 1
+    if i < len(ends):
+        hi, lo = desc[last], desc[last + 1]
+        mid = (hi + lo) / 2.0
+        value = float(mid if np.isfinite(mid) and lo < mid < hi else lo)
+    else:
+        value = float(np.nextafter(desc[-1], -np.inf))
+    return value, last + 1
 
 
 def _time_span(cur: object, source: str, where: str | None, time: str, who: str,
@@ -237,6 +278,8 @@ def _in_time(scores: np.ndarray, seconds: np.ndarray, series: np.ndarray | None 
     them apart (a table of several sensors: each sensor's readings follow each other, not another's); rows with no
     time left out."""
     ok = np.isfinite(seconds)
+    if ok.all():  # the rows as they are: no copy of the scores and the times but the one in time order
+        return scores[np.argsort(seconds, kind="stable") if series is None else np.lexsort((seconds, series))]
     if series is None:
         return scores[ok][np.argsort(seconds[ok], kind="stable")]
     return scores[ok][np.lexsort((seconds[ok], series[ok]))]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import leancurve
 from .confidence import regularized_beta
 from .thresholds import Z95, wilson
 
@@ -71,15 +72,19 @@ def delong_logit(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: floa
     if not 0.0 < auc < 1.0 or e_pos < 2 or e_neg < 2:
         return float("nan"), float("nan")
     tp, fp = c["tp"], c["flagged"] - c["tp"]
-    d_tp, d_fp = np.diff(tp, prepend=0.0), np.diff(fp, prepend=0.0)
+    d_tp, d_fp = leancurve.diff0(tp), leancurve.diff0(fp)
     # each run of equal scores: its anomalies' share of normal rows below them (ties half), its normal rows' share
     # of anomalies above them (ties half): DeLong's placement values, weighted by how many rows hold each. Why one
-    # side at a time: each array holds a value per distinct score, 80 MB at 10 million rows (evaluate's peak)
-    v_pos = (n_neg - fp + d_fp / 2.0) / n_neg
-    del fp
+    # side at a time, written over the arrays no longer read: each array holds a value per distinct score, 80 MB at
+    # 10 million rows (evaluate's peak)
+    v_pos = np.subtract(n_neg, fp, out=fp)
+    v_pos += d_fp / 2.0
+    v_pos /= n_neg
     a = _weighted_var(v_pos, d_tp, n_pos) / n_pos if eff is None else _spread(v_pos, d_tp, n_pos) / (e_pos - 1)
-    del v_pos
-    v_neg = (tp - d_tp / 2.0) / n_pos
+    del fp
+    d_tp /= 2.0
+    v_neg = np.subtract(tp, d_tp, out=v_pos)
+    v_neg /= n_pos
     del d_tp
     # weighted rows (eff): the placements' weighted variance, its certainty that of e_pos and e_neg rows
     b = _weighted_var(v_neg, d_fp, n_neg) / n_neg if eff is None else _spread(v_neg, d_fp, n_neg) / (e_neg - 1)

@@ -28,6 +28,7 @@ from . import (
     indexcols,
     interrupts,
     intervals,
+    leancurve,
     normalonly,
     notes,
     optionwords,
@@ -954,8 +955,8 @@ def _report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, share: float | None) 
         if share is not None:
             at[name].update(ev.at_share(m, share))
     # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
-    # than scoring the rows
-    c = thresholds.curve(s, y)
+    # than scoring the rows; the curve kept to the arrays they read whole (leancurve)
+    c = leancurve.LeanCurve(s, y)
     table = ev.candidate_table(s, y, c=c)
     anomalies = int(y.sum())
     auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)

@@ -15,7 +15,9 @@ taken, as if every row weighed alike (expected share 0.5).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,10 +35,9 @@ DELTAS = (0.0, 0.5)
 RATES = (10, 50)
 
 
-def cell(rng: np.random.Generator, m: int, d: float, delta: float, k: int, draws: int) -> dict[str, float]:
-    auc_rej = auc_width = 0.0
-    rej = {"anomalies": 0, "normal": 0, "anomalies_plain": 0, "normal_plain": 0}
-    counted = 0
+def audits(rng: np.random.Generator, m: int, d: float, delta: float, k: int,
+           draws: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]]:
+    """The draws compare tests (a, b's scores, labels, weights and compare's AUC test), of ``draws`` drawn."""
     for _ in range(draws):
         rows = compare_delong.draw(rng, "audit", m, d, delta, k)
         if rows is None:
@@ -47,6 +48,14 @@ def cell(rng: np.random.Generator, m: int, d: float, delta: float, k: int, draws
             p = weights.paired_auc_roc(sa, sb, y, w)
         except ValueError:  # compare refuses an effective size under 2 of a class
             continue
+        yield sa, sb, y, w, p
+
+
+def cell(rng: np.random.Generator, m: int, d: float, delta: float, k: int, draws: int) -> dict[str, float]:
+    auc_rej = auc_width = 0.0
+    rej = {"anomalies": 0, "normal": 0, "anomalies_plain": 0, "normal_plain": 0}
+    counted = 0
+    for sa, sb, y, w, p in audits(rng, m, d, delta, k, draws):
         counted += 1
         auc_rej += p.p_value < 0.05
         auc_width += p.high - p.low

@@ -38,7 +38,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
     n = ap.parse_args().rows
-    from ad_duckdb import alarmacf, alarmperiods, alarmseason, alarmspan, intervals, metrics, thresholds
+    from ad_duckdb import alarmacf, alarmperiods, alarmrate, alarmseason, alarmspan, intervals, metrics, thresholds
+
+    try:
+        from ad_duckdb import leancurve
+    except ImportError:  # a build before it: the whole curve
+        leancurve = None  # type: ignore[assignment]
 
     rng = np.random.default_rng(0)
     s = rng.gamma(2.0, 1.0, n).astype(np.float32).astype(np.float64)  # scores as the model gives them
@@ -46,6 +51,11 @@ def main() -> None:
     y = rng.random(n) < 0.01
     value = float(np.quantile(s, 0.98))
     rows_a_day = n / 90
+    w = rng.integers(1, 5, n).astype(np.float64)
+    peak("alarm_rate's cut", lambda: alarmrate.cut(s, 0.02))
+    peak("its cut with weights", lambda: alarmrate.cut(s, 0.02, w))
+    shuffled = rng.permutation(seconds)  # rows not read in time order
+    peak("its rows in time order (_in_time)", lambda: alarmrate._in_time(s, shuffled))
     ranks = peak("alarm_rate's ranks (mid_ranks)", lambda: alarmacf.mid_ranks(s))
     raw = peak("its autocorrelation (normal_acf)", lambda: alarmacf.normal_acf(s, debiased=False, ranks=ranks))
     peak("its periods' spread", lambda: alarmperiods.spread(
@@ -54,8 +64,8 @@ def main() -> None:
     peak("the time its rows cover", lambda: alarmspan.cover(seconds, None, "day", 86400.0, None))
     peak("its season warnings", lambda: alarmseason.warnings(s > value, seconds, raw, rows_a_day, "day", None))
 
-    def report() -> Any:
-        c = thresholds.curve(s, y)
+    def report() -> Any:  # as labelled._report: the curve kept to its counts where leancurve is
+        c = leancurve.LeanCurve(s, y) if leancurve else thresholds.curve(s, y)
         metrics.candidate_table(s, y, c=c)
         a = int(y.sum())
         auc = metrics.curve_auc_roc(c, a, n - a)
