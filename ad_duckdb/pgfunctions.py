@@ -24,6 +24,7 @@ from .pgroots import ROOT_SQL
 from .pgsql import in_from
 from .pgstored import stored_definition
 from .pgsumscope import closing
+from .pgtextcast import TEXT_SQL
 from .pgxor import operand_end
 from .sqltext import words_if
 
@@ -91,6 +92,7 @@ FUNCTION_SQL = (
     f"ELSE {_UNRECOGNIZED} END",
     *ROOT_SQL,  # |/ and ||/ (pgroots)
     *EDIT_SQL,  # jsonb_strip_nulls, jsonb_set (pgjsonedit)
+    *TEXT_SQL,  # a cast to text of a double or an interval (pgtextcast)
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)

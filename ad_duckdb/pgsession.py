@@ -137,6 +137,8 @@ from .pgstoredinline import inline_stored_macros
 from .pgsubstring import regex_substrings
 from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
+from .pgtextcast import register as register_text_casts
+from .pgtextcast import text_casts
 from .pgtypes import type_of
 from .pgvalues import values_names
 from .pgxor import xor_operators
@@ -636,9 +638,9 @@ class Session:
         sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
                                                            params)))
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
-        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
+        sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
-            self.query_columns, self.macro_bodies))))
+            self.query_columns, self.macro_bodies)))))  # (text_casts after the catalogue's oid::regclass::text)
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -1698,6 +1700,7 @@ class Backend:
             register_jsonb(self.con)
             register_jsonb_edits(self.con)
             register_regex_group(self.con)
+            register_text_casts(self.con)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.
             try:

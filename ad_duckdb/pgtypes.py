@@ -16,11 +16,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from . import jsonvalues
 from .jsonvalues import interval_text
 from .pgerrors import ProtocolError
+from .pgfloattext import float_text
 
 # DuckDB type name -> (PostgreSQL type OID, type size); nested types go out as json, unknown ones as text.
 _OIDS: dict[str, tuple[int, int]] = {
@@ -57,14 +56,6 @@ PG_TYPNAMES = {16: "bool", 21: "int2", 23: "int4", 20: "int8", 700: "float4", 70
 _PG_EPOCH = dt.datetime(2000, 1, 1)  # dates and timestamps in the binary format count from here
 
 
-def _float_text(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return repr(v)
-
-
 def _array_text(v: list[Any] | tuple[Any, ...], elem: int) -> str:
     """PostgreSQL's array_out: {1,2,NULL}, an element quoted when it is empty, NULL, or has a brace, comma, quote,
     backslash or white space."""
@@ -87,8 +78,9 @@ def encode_text(v: Any, oid: int) -> bytes:
     if isinstance(v, bool):
         s = "t" if v else "f"
     elif isinstance(v, float):
-        # a FLOAT (float4) as its shortest float32 digits: 0.1, not the float64 0.10000000149011612
-        s = _float_text(v) if oid != 700 or not math.isfinite(v) else str(np.float32(v))
+        # PostgreSQL's text (pgfloattext); a FLOAT (float4) as its shortest float32 digits: 0.1, not the float64
+        # 0.10000000149011612
+        s = float_text(v, oid == 700)
     elif isinstance(v, decimal.Decimal):
         s = format(v, "f")
     elif isinstance(v, dt.datetime):

@@ -1,0 +1,60 @@
+"""`ad-duckdb serve` answers with PostgreSQL's result types and texts (serve16a): a BI tool reads a column's type OID
+and its text, and a wrong one shows 3 for 3.0 or fails to format. Each answer pinned is what PostgreSQL 15
+documents (its function tables, float8out, IntervalStyle postgres). The servers come from tests/test_server.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import psycopg
+import pytest
+
+from test_server import serve
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[psycopg.Connection]:
+    db = str(tmp_path_factory.mktemp("serve16a") / "t.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE t (i INTEGER, b BIGINT, x DOUBLE, d DECIMAL(10,2), s VARCHAR, j JSON)")
+    con.execute("INSERT INTO t VALUES (1, 10, 2.5, 1.25, 'straße', '{\"a\": 1}'), (2, 20, 3.5, 2.50, 'ab', '[1]')")
+    con.close()
+    with serve(db) as s, psycopg.connect(s.url(), autocommit=True) as c:
+        yield c
+
+
+def _texts(conn: psycopg.Connection, sql: str) -> list[str | None]:
+    """The first row's values as the server's text on the wire."""
+    cur = conn.execute(sql)
+    assert cur.pgresult is not None
+    return [None if (v := cur.pgresult.get_value(0, k)) is None else bytes(v).decode()
+            for k in range(cur.pgresult.nfields)]
+
+
+def _oids(conn: psycopg.Connection, sql: str) -> list[int]:
+    return [d.type_code for d in conn.execute(sql).description]
+
+
+def test_floats_are_written_as_postgresql_writes_them(conn: psycopg.Connection) -> None:
+    """float8out (extra_float_digits >= 1): the shortest digits, fixed from 1e-4 to below 1e15 (float4: 1e6), else
+    1e+15 / 1e-05; no '.0' of an integral value. The server wrote Python's repr: '2.0', '1000000000000000.0'."""
+    assert _texts(conn, "SELECT 2.0::float8, 1e15::float8, 123456789012345.6::float8, 1e20::float8, 0.00001::float8, "
+                        "0.0001::float8, 0.1::float8 + 0.2, -0.0::float8, 'NaN'::float8, 1e6::float4, "
+                        "123456::float4, 0.1::float4") \
+        == ["2", "1e+15", "123456789012345.6", "1e+20", "1e-05", "0.0001", "0.30000000000000004", "-0", "NaN",
+            "1e+06", "123456", "0.1"]
+
+
+def test_a_cast_to_text_of_a_float_or_an_interval_is_postgresqls_text(conn: psycopg.Connection) -> None:
+    """Inside SQL, ``2.0::float8::text`` was DuckDB's '2.0' and ``age(...)::text`` DuckDB's '2 months'; PostgreSQL's
+    are '2' and '2 mons' (year / mon / day, an s unless 1, a + on a positive part after a negative one). The
+    column keeps the operand's name; any other type's text is DuckDB's, as before."""
+    cur = conn.execute("SELECT 2.0::float8::text, CAST(1e15::float8 AS text), (0.1::float8 + 0.2)::varchar, "
+                       "x::text, age('2024-03-01'::timestamp, '2024-01-01'::timestamp)::text, "
+                       "age('2024-01-01'::timestamp, '2025-02-03 04:05:06'::timestamp)::text, "
+                       "(interval '1 month' - interval '3 days' + interval '4 hours')::text, "
+                       "(interval '1 day')::text, d::text, i::text, NULL::float8::text FROM t ORDER BY i")
+    assert [d.name for d in cur.description][3] == "x"
+    assert cur.fetchone() == ("2", "1e+15", "0.30000000000000004", "2.5", "2 mons", "-1 years -1 mons -2 days -04:05:06",
+                              "1 mon -3 days +04:00:00", "1 day", "1.25", "1", None)
