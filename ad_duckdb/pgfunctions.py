@@ -20,6 +20,7 @@ names it. What the file stores (a view or macro, a table's DEFAULT or generated 
 from __future__ import annotations
 
 from .pgjsonedit import EDIT_SQL
+from .pgresulttypes import LENGTH, RESULT_TYPES_SQL
 from .pgroots import ROOT_SQL
 from .pgsql import in_from
 from .pgstored import stored_definition
@@ -47,8 +48,8 @@ FUNCTION_SQL = (
     f"CREATE OR REPLACE TEMP MACRO {ROUND_MACRO}(pg_round_arg) AS CASE WHEN typeof(pg_round_arg) IN ('DOUBLE', 'FLOAT') "
     "THEN round_even(pg_round_arg, 0) ELSE round(pg_round_arg) END",
     # octet_length of text: its UTF-8 bytes (DuckDB's takes a BLOB or a BIT only); of a bytea, DuckDB's
-    f"CREATE OR REPLACE TEMP MACRO {OCTETS_MACRO}(pg_octets_arg) AS CASE WHEN typeof(pg_octets_arg) = 'BLOB' THEN "
-    "octet_length(pg_octets_arg::BLOB) ELSE octet_length(encode(pg_octets_arg::VARCHAR)) END",
+    f"CREATE OR REPLACE TEMP MACRO {OCTETS_MACRO}(pg_octets_arg) AS CAST(CASE WHEN typeof(pg_octets_arg) = 'BLOB' "
+    "THEN octet_length(pg_octets_arg::BLOB) ELSE octet_length(encode(pg_octets_arg::VARCHAR)) END AS INTEGER)",
     # a side of || the server cannot tell from jsonb (pgjsonb's GUARD): itself, or the message if DuckDB binds it as
     # JSON (typeof is the binder's constant: no row is read for it, and no other type changes)
     "CREATE OR REPLACE TEMP MACRO pg_not_json(pg_value_arg, pg_message_arg) AS CASE WHEN typeof(pg_value_arg) = 'JSON' "
@@ -93,10 +94,12 @@ FUNCTION_SQL = (
     *ROOT_SQL,  # |/ and ||/ (pgroots)
     *EDIT_SQL,  # jsonb_strip_nulls, jsonb_set (pgjsonedit)
     *TEXT_SQL,  # a cast to text of a double or an interval (pgtextcast)
+    *RESULT_TYPES_SQL,  # PostgreSQL's result types of avg, round, extract, generate_series, length (pgresulttypes)
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)
-_RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO, "btrim": "btrim"}
+_RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO, "btrim": "btrim", "length": LENGTH, "char_length": LENGTH,
+            "character_length": LENGTH}
 # a call's name -> the name its two-argument form runs as
 _TWO_ARGUMENTS = {"encode": ENCODE_MACRO, "decode": DECODE_MACRO}
 _IN_FROM = {"json_array_elements": ELEMENTS_TABLE, "jsonb_array_elements": ELEMENTS_TABLE,

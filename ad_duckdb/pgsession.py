@@ -56,6 +56,7 @@ from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
 from .pgpivotsum import pivot_sums
 from .pgposixzone import posix_rules_hint
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
+from .pgresulttypes import result_types
 from .pgroots import root_operators
 from .pgskipping import skipping_notice
 from .pgsql import (
@@ -635,8 +636,8 @@ class Session:
         sql = jsonb_operators(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))),
                               json_names.column,
                               self.query_types, json_names.any)
-        sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
-                                                           params)))
+        sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(postgres_names(
+            symmetric_betweens(sql))), params))))  # (result_types before pg_functions' round and length)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,

@@ -5,6 +5,7 @@ documents (its function tables, float8out, IntervalStyle postgres). The servers 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import duckdb
 import psycopg
@@ -58,3 +59,40 @@ def test_a_cast_to_text_of_a_float_or_an_interval_is_postgresqls_text(conn: psyc
     assert [d.name for d in cur.description][3] == "x"
     assert cur.fetchone() == ("2", "1e+15", "0.30000000000000004", "2.5", "2 mons", "-1 years -1 mons -2 days -04:05:06",
                               "1 mon -3 days +04:00:00", "1 day", "1.25", "1", None)
+
+
+def test_round_avg_stddev_result_types(conn: psycopg.Connection) -> None:
+    """round(integer) resolves to round(double precision) (float8, the numeric category's preferred type), round(integer,
+    n) to round(numeric, integer): numeric with n decimals; DuckDB kept the integer. avg / stddev / variance of an
+    integer or a numeric are numeric (DuckDB: double), of a double double precision; FILTER, OVER, DISTINCT, HAVING
+    and a subquery with its own FROM too."""
+    cur = conn.execute("SELECT round(3), round(i), round(i, 2), round(1234, -2), round(d), round(x), round(2.5::numeric) "
+                       "FROM t ORDER BY i")
+    assert [d.type_code for d in cur.description] == [701, 701, 1700, 1700, 1700, 701, 1700]
+    assert cur.fetchone() == (3.0, 1.0, Decimal("1.00"), Decimal("1200"), Decimal("1"), 2.0, Decimal("3"))
+    cur = conn.execute("SELECT avg(i), avg(b), avg(d), avg(x), stddev(i), variance(b), stddev_pop(x), "
+                       "avg(i) FILTER (WHERE i > 1), avg(DISTINCT b) FROM t")
+    assert [d.type_code for d in cur.description] == [1700, 1700, 1700, 701, 1700, 1700, 701, 1700, 1700]
+    assert cur.fetchone() == (Decimal("1.5"), Decimal("15"), Decimal("1.875"), 3.0, pytest.approx(Decimal("0.7071067811865476")),
+                              Decimal("50"), 0.5, Decimal("2"), Decimal("15"))
+    assert _texts(conn, "SELECT avg(i) FROM t") == ["1.5000000000000000"]  # PostgreSQL's 16 digits
+    cur = conn.execute("SELECT avg(i) OVER (), (SELECT avg(u.b) FROM t u WHERE u.i = t.i) FROM t GROUP BY i, b "
+                       "HAVING avg(x) > 0 ORDER BY avg(i)")
+    assert [d.type_code for d in cur.description] == [1700, 1700]
+
+
+def test_extract_length_generate_series_result_types(conn: psycopg.Connection) -> None:
+    """extract is numeric (PostgreSQL 14+), its second and millisecond fields with their fraction (DuckDB dropped
+    it); date_part double precision; length / char_length / octet_length integer; generate_series of integers in a
+    select list integer, of a bigint bigint."""
+    cur = conn.execute("SELECT extract(year FROM timestamp '2024-03-01 00:00:06.5'), "
+                       "extract(second FROM timestamp '2024-03-01 00:00:06.5'), "
+                       "extract(milliseconds FROM timestamp '2024-03-01 00:00:06.5'), "
+                       "extract(epoch FROM timestamp '2024-03-01 00:00:06.5'), date_part('year', date '2024-03-01'), "
+                       "length(s), char_length(s), octet_length(s) FROM t ORDER BY i")
+    assert [d.type_code for d in cur.description] == [1700, 1700, 1700, 1700, 701, 23, 23, 23]
+    assert cur.fetchone() == (Decimal("2024"), Decimal("6.5"), Decimal("6500"), Decimal("1709251206.5"), 2024.0, 6, 6, 7)
+    assert _texts(conn, "SELECT extract(second FROM timestamp '2024-03-01 00:00:06.5')") == ["6.500000"]
+    cur = conn.execute("SELECT generate_series(1, 3), generate_series(1::bigint, 3) AS b")
+    assert [d.type_code for d in cur.description] == [23, 20]
+    assert cur.fetchall() == [(1, 1), (2, 2), (3, 3)]
