@@ -16,8 +16,9 @@ the call stands: an outer query's aggregate (``(SELECT avg(t.x))``, a subquery w
 A numeric avg is DECIMAL(38,16), from DuckDB's shortest text of its double: PostgreSQL's 16 significant digits for an
 avg from 1 to 9999 (1.5000000000000000), 22 digits before the point (a variance beyond 1e22 is DuckDB's cast
 error). Not rewritten: a call with a parameter not cast where it stands (the overload would type it), a PIVOT's
-aggregate, an aggregate with ORDER BY in its parentheses, and what the file stores (pgstored). ``generate_series`` in FROM keeps DuckDB's BIGINT: DuckDB's table function names its column
-by the alias (``SELECT g FROM generate_series(1, 3) g``), which a macro of a table would make a row.
+aggregate, an aggregate with ORDER BY in its parentheses, and what the file stores (pgstored).
+``generate_series`` in FROM keeps DuckDB's BIGINT: DuckDB's table function names its column by the alias (``SELECT g
+FROM generate_series(1, 3) g``), which a macro of a table would make a row.
 """
 
 from __future__ import annotations
