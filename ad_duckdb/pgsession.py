@@ -49,7 +49,7 @@ from .pgjsonedit import register as register_jsonb_edits
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
 from .pglistsort import list_null_orders
-from .pgnumscale import parameter_scales
+from .pgnumscale import literal_scales, parameter_scales
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
@@ -627,6 +627,7 @@ class Session:
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
+        sql = literal_scales(sql)  # 1.23456789012345::numeric likewise
         sql = double_floats(sql)  # PostgreSQL's float is float8 (pgfloat)
         # (PostgreSQL's JSON path operators, #, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)

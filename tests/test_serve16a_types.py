@@ -96,3 +96,13 @@ def test_extract_length_generate_series_result_types(conn: psycopg.Connection) -
     cur = conn.execute("SELECT generate_series(1, 3), generate_series(1::bigint, 3) AS b")
     assert [d.type_code for d in cur.description] == [23, 20]
     assert cur.fetchall() == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_a_literal_cast_to_numeric_keeps_its_digits(conn: psycopg.Connection) -> None:
+    """PostgreSQL's unconstrained numeric keeps a literal's own scale: ``1.23456789012345::numeric`` was cut to 10
+    decimals (1.2345678901), ``1.5::numeric`` written 1.5000000000, and ``numeric '1.23456'`` (DuckDB's DECIMAL(18,3))
+    was 1.235. A precision the client gives stays its own."""
+    assert _texts(conn, "SELECT 1.23456789012345::numeric, '0.123456789012345678'::numeric, CAST(1.5 AS numeric), "
+                        "1::numeric, numeric '1.23456', 2.5::numeric(10, 2), 1.23456789012345") \
+        == ["1.23456789012345", "0.123456789012345678", "1.5", "1", "1.23456", "2.50", "1.23456789012345"]
+    assert _oids(conn, "SELECT 1.23456789012345::numeric, 1.23456789012345") == [1700, 1700]
