@@ -19,6 +19,7 @@ names it. What the file stores (a view or macro, a table's DEFAULT or generated 
 
 from __future__ import annotations
 
+from .pgcase import UPPER_MACRO, UPPER_SQL
 from .pgjsonedit import EDIT_SQL
 from .pgresulttypes import LENGTH, RESULT_TYPES_SQL
 from .pgroots import ROOT_SQL
@@ -94,12 +95,13 @@ FUNCTION_SQL = (
     *ROOT_SQL,  # |/ and ||/ (pgroots)
     *EDIT_SQL,  # jsonb_strip_nulls, jsonb_set (pgjsonedit)
     *TEXT_SQL,  # a cast to text of a double or an interval (pgtextcast)
+    *UPPER_SQL,  # upper(text) keeps ß (pgcase)
     *RESULT_TYPES_SQL,  # PostgreSQL's result types of avg, round, extract, generate_series, length (pgresulttypes)
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)
 _RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO, "btrim": "btrim", "length": LENGTH, "char_length": LENGTH,
-            "character_length": LENGTH}
+            "character_length": LENGTH, "upper": UPPER_MACRO}
 # a call's name -> the name its two-argument form runs as
 _TWO_ARGUMENTS = {"encode": ENCODE_MACRO, "decode": DECODE_MACRO}
 _IN_FROM = {"json_array_elements": ELEMENTS_TABLE, "jsonb_array_elements": ELEMENTS_TABLE,

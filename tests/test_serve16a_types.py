@@ -106,3 +106,11 @@ def test_a_literal_cast_to_numeric_keeps_its_digits(conn: psycopg.Connection) ->
                         "1::numeric, numeric '1.23456', 2.5::numeric(10, 2), 1.23456789012345") \
         == ["1.23456789012345", "0.123456789012345678", "1.5", "1", "1.23456", "2.50", "1.23456789012345"]
     assert _oids(conn, "SELECT 1.23456789012345::numeric, 1.23456789012345") == [1700, 1700]
+
+
+def test_upper_keeps_sharp_s(conn: psycopg.Connection) -> None:
+    """PostgreSQL 15 upper-cases with its locale's towupper (one character for one): upper('straße') is 'STRAßE';
+    DuckDB wrote U+1E9E ('STRAẞE'), which no PostgreSQL gives. Other letters as before; NULL gives NULL."""
+    cur = conn.execute("SELECT upper(s), upper('éa'), upper(NULL), lower('STRASSE') FROM t ORDER BY i")
+    assert [d.name for d in cur.description] == ["upper", "upper", "upper", "lower"]
+    assert cur.fetchone() == ("STRAßE", "ÉA", None, "strasse")
