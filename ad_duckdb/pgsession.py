@@ -44,6 +44,7 @@ from .pgfunctions import pg_functions, symmetric_betweens
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
+from .pgjsonbout import jsonb_outputs
 from .pgjsoncols import JSON_NAMES_SQL, JsonColumns
 from .pgjsonedit import register as register_jsonb_edits
 from .pgjsonpath import json_paths
@@ -637,8 +638,8 @@ class Session:
         sql = jsonb_operators(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))),
                               json_names.column,
                               self.query_types, json_names.any)
-        sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(postgres_names(
-            symmetric_betweens(sql))), params))))  # (result_types before pg_functions' round and length)
+        sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(jsonb_outputs(postgres_names(
+            symmetric_betweens(sql)))), params))))  # (result_types before pg_functions' round and length)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,

@@ -30,7 +30,7 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP": (1114, 8), "TIMESTAMP_S": (1114, 8), "TIMESTAMP_MS": (1114, 8), "TIMESTAMP_NS": (1114, 8),
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
-_TEXT, _JSON, _INT2VECTOR = (25, -1), (114, -1), (22, -1)
+_TEXT, _JSON, _INT2VECTOR, _JSONB = (25, -1), (114, -1), (22, -1), (3802, -1)
 _LIST_SUFFIX = re.compile(r"\[\d*\]$")  # INTEGER[] (a LIST) or INTEGER[3] (an ARRAY): a list's element type
 # array_out quotes an element with these (or an empty one, or one spelled NULL)
 _ARRAY_QUOTE = re.compile(r'[{},"\\\s]')
@@ -44,11 +44,13 @@ TYPE_OIDS = _OIDS  # read by the server's catalogue (pg_attribute), so a column 
 PG_TYPE_NAMES = {16: "boolean", 21: "smallint", 23: "integer", 20: "bigint", 700: "real", 701: "double precision",
                  1700: "numeric", 25: "text", 1043: "character varying", 17: "bytea", 1082: "date",
                  1083: "time without time zone", 1266: "time with time zone", 1114: "timestamp without time zone",
-                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name", 22: "int2vector"}
+                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name",
+                 22: "int2vector", 3802: "jsonb"}
 # ... and pg_type's names of them (typname; information_schema.columns.udt_name, which Metabase's field sync reads).
 PG_TYPNAMES = {16: "bool", 21: "int2", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric", 25: "text",
                1043: "varchar", 17: "bytea", 1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp",
-               1184: "timestamptz", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name"}
+               1184: "timestamptz", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name",
+               3802: "jsonb"}
 
 
 # ---------------------------------------------------------------- values out (text format) and in
@@ -172,6 +174,8 @@ def encode_binary(v: Any, oid: int) -> bytes:
         keys = [int(k) for k in str(v).split()]
         return struct.pack(f"!iiiii{'ih' * len(keys)}", 1, 0, 21, len(keys), 0,
                            *[x for k in keys for x in (2, k)])
+    if oid == 3802:  # jsonb: a version byte, then the text
+        return b"\x01" + encode_text(v, oid)
     return encode_text(v, oid)  # text, varchar, json: the binary format is the text itself
 
 
@@ -180,7 +184,7 @@ _INT_FORMATS = {21: "!h", 23: "!i", 20: "!q", 26: "!I"}
 
 def as_told(v: Any, oid: int, told: int, column: str) -> Any:
     """Value ``v`` (of type ``oid``) as the type the client was told at Describe, or a refusal naming the fix."""
-    if told in (25, 1043, 114):
+    if told in (25, 1043, 114, 3802):
         return encode_text(v, oid).decode()
     if told in _INT_FORMATS and not isinstance(v, bool) and isinstance(v, int | float | decimal.Decimal) \
             and float(v).is_integer():
@@ -200,6 +204,8 @@ def type_of(t: Any) -> tuple[int, int]:
         return _OIDS[name]
     if name == "UNION(INT2VECTOR VARCHAR)":
         return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
+    if name == "UNION(JSONB JSON)":
+        return _JSONB  # a jsonb value (pgjsonbout)
     if name.startswith(("STRUCT", "MAP", "UNION")):
         return _JSON
     if name.endswith("]"):  # before DECIMAL: DECIMAL(9,2)[] is a list
@@ -430,6 +436,6 @@ RECEIVE_FUNCTIONS = {"bool": "boolrecv", "bytea": "bytearecv", "name": "namerecv
                      "float4": "float4recv", "float8": "float8recv", "varchar": "varcharrecv", "date": "date_recv",
                      "time": "time_recv", "timestamp": "timestamp_recv", "timestamptz": "timestamptz_recv",
                      "interval": "interval_recv", "timetz": "timetz_recv", "bit": "bit_recv",
-                     "numeric": "numeric_recv", "uuid": "uuid_recv"}
+                     "numeric": "numeric_recv", "uuid": "uuid_recv", "jsonb": "jsonb_recv"}
 TYPE_IO_FUNCTION_OIDS = {name: 16000 + i for i, name in enumerate(
     sorted({*RECEIVE_FUNCTIONS.values(), "enum_recv", "array_recv", "array_in", "array_out", "array_send"}))}

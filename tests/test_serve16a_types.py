@@ -114,3 +114,18 @@ def test_upper_keeps_sharp_s(conn: psycopg.Connection) -> None:
     cur = conn.execute("SELECT upper(s), upper('éa'), upper(NULL), lower('STRASSE') FROM t ORDER BY i")
     assert [d.name for d in cur.description] == ["upper", "upper", "upper", "lower"]
     assert cur.fetchone() == ("STRAßE", "ÉA", None, "strasse")
+
+
+def test_jsonb_items_are_sent_as_jsonb(conn: psycopg.Connection) -> None:
+    """An item that is surely jsonb (a cast to jsonb, jsonb_build_object, to_jsonb, jsonb || jsonb) is sent as jsonb
+    (OID 3802) in jsonb's text (keys shortest first, ", " and ": "), as PostgreSQL sends it; DuckDB's one JSON type
+    went out as json (114) in its own text. A json column and a json cast stay json; a set operation's items too."""
+    sql = ("SELECT jsonb_build_object('b', 1, 'a', 2), '{\"bb\":1,\"a\":[1,2]}'::jsonb AS v, j, j::jsonb AS k, "
+           "'{\"x\":1}'::jsonb || '{\"y\":2}'::jsonb, to_jsonb(i), '{\"b\":1}'::json AS w FROM t ORDER BY i")
+    assert _oids(conn, sql) == [3802, 3802, 114, 3802, 3802, 3802, 114]
+    assert _texts(conn, sql) == ['{"a": 2, "b": 1}', '{"a": [1, 2], "bb": 1}', '{"a": 1}', '{"a": 1}',
+                                 '{"x": 1, "y": 2}', "1", '{"b":1}']
+    assert conn.execute(sql).fetchone()[:2] == ({"a": 2, "b": 1}, {"a": [1, 2], "bb": 1})
+    cur = conn.execute(sql, binary=True)  # jsonb's binary format: a version byte, then the text
+    assert cur.fetchone()[1] == {"a": [1, 2], "bb": 1}
+    assert _oids(conn, "SELECT '{}'::jsonb UNION ALL SELECT '[]'::jsonb") == [114]
