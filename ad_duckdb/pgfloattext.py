@@ -50,22 +50,35 @@ _DUCKDB_INTERVAL = re.compile(r"(?:(-?\d+) years? ?)?(?:(-?\d+) months? ?)?(?:(-
                               r"(?:(-?)(\d+):(\d\d):(\d\d)(?:\.(\d+))?)?")
 
 
-def duckdb_interval_text(text: str) -> str:
-    """DuckDB's text of an INTERVAL as PostgreSQL's (module doc); a text of another shape stays as it is."""
+def duckdb_interval_parts(text: str) -> tuple[int, int, int] | None:
+    """DuckDB's text of an INTERVAL as its months, days and microseconds; None for a text of another shape."""
     m = _DUCKDB_INTERVAL.fullmatch(text)
     if m is None or not text:
-        return text
+        return None
     years, months, days, minus, hours, minutes, seconds, fraction = m.groups()
+    micros = ((int(hours or 0) * 60 + int(minutes or 0)) * 60 + int(seconds or 0)) * 1_000_000 \
+        + int((fraction or "").ljust(6, "0")[:6])
+    return int(years or 0) * 12 + int(months or 0), int(days or 0), -micros if minus else micros
+
+
+def duckdb_interval_text(text: str) -> str:
+    """DuckDB's text of an INTERVAL as PostgreSQL's (module doc); a text of another shape stays as it is."""
+    parts = duckdb_interval_parts(text)
+    if parts is None:
+        return text
+    months, days, micros = parts
+    years, months = int(months / 12), months - int(months / 12) * 12  # (C's division: both of the sign of months)
     out: list[str] = []
     before = False  # whether the last part written was negative
-    for value, unit in ((years, "year"), (months, "mon"), (days, "day")):
-        n = int(value or 0)
+    for n, unit in ((years, "year"), (months, "mon"), (days, "day")):
         if n:
             out.append(f"{'+' if before and n > 0 else ''}{n} {unit}{'' if n == 1 else 's'}")
             before = n < 0
-    time_nonzero = hours is not None and (int(hours) or int(minutes) or int(seconds) or int(fraction or 0))
-    if not out or time_nonzero:
-        sign = "-" if minus else "+" if before else ""
-        frac = (fraction or "").rstrip("0")
-        out.append(f"{sign}{int(hours or 0):02d}:{minutes or '00'}:{seconds or '00'}{'.' + frac if frac else ''}")
+    if not out or micros:
+        sign = "-" if micros < 0 else "+" if before else ""
+        seconds, fraction = divmod(abs(micros), 1_000_000)
+        minutes, seconds = divmod(seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        frac = f"{fraction:06d}".rstrip("0")
+        out.append(f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}{'.' + frac if frac else ''}")
     return " ".join(out)

@@ -30,29 +30,40 @@ _AFTER_ITEM = frozenset((",", ";", "from", "where", "group", "order", "limit", "
 def jsonb_outputs(sql: str) -> str:
     """``sql`` with each select-list item that is surely jsonb (module doc) as a jsonb union's value."""
     toks = words_if(sql, "jsonb")
-    if not toks or toks[0][1].lower() != "select":
+    if toks is None:
         return sql
-    items: list[tuple[int, int]] = []  # each item's first token and the token after it
+    for a, last in reversed(select_items(toks)):  # from the end: each rewrite leaves the offsets before it as they are
+        if _jsonb(toks, a, last):
+            begin, stop = toks[a][0], toks[last][0] + len(toks[last][1])
+            sql = f"{sql[:begin]}union_value(jsonb := {UNIQUE}(CAST({sql[begin:stop]} AS JSON))){sql[stop:]}"
+    return sql
+
+
+def select_items(toks: Tokens) -> list[tuple[int, int]]:
+    """The first and last tokens of each item of a SELECT's own select list (without DISTINCT before it nor its
+    alias after AS); none for any other statement, or one with a set operation."""
+    if not toks or toks[0][1].lower() != "select":
+        return []
+    bounds: list[tuple[int, int]] = []  # each item's first token and the token after it
     start: int | None = 1
     depth = 0
     for i in range(1, len(toks) + 1):
         word = toks[i][1].lower() if i < len(toks) else ";"  # (the statement's end)
         depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(word, 0)
         if depth == 0 and word in _SET_OPERATIONS:
-            return sql
+            return []
         if depth == 0 and word in _AFTER_ITEM:
             if start is not None:
-                items.append((start, i))
+                bounds.append((start, i))
             start = i + 1 if word == "," and start is not None else None  # (FROM's commas are no items')
-    for a, b in reversed(items):  # from the end: each rewrite leaves the offsets before it as they are
+    items = []
+    for a, b in bounds:
         if a < len(toks) and toks[a][1].lower() in ("distinct", "all"):
             a += 1
         end = b - 2 if b - a >= 3 and toks[b - 2][1].lower() == "as" else b  # (its alias after AS)
-        if end <= a or not _jsonb(toks, a, end - 1):
-            continue
-        begin, stop = toks[a][0], toks[end - 1][0] + len(toks[end - 1][1])
-        sql = f"{sql[:begin]}union_value(jsonb := {UNIQUE}(CAST({sql[begin:stop]} AS JSON))){sql[stop:]}"
-    return sql
+        if end > a:
+            items.append((a, end - 1))
+    return items
 
 
 def _jsonb(toks: Tokens, a: int, last: int) -> bool:

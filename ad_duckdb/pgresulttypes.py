@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from .pgstored import stored_definition
 from .pgsum import cast_parameter, in_pivots
-from .pgsumscope import closing
+from .pgsumscope import call_arguments, closing
 from .sqltext import words_if
 
 NUMERIC_OF = "pg_numeric_of"
@@ -110,14 +110,7 @@ def _parameter(toks: Tokens, start: int, stop: int) -> bool:
 
 def _arguments(sql: str, toks: Tokens, open_: int, close: int) -> list[str]:
     """The texts of a call's arguments (its parenthesis opens at token ``open_``)."""
-    out, depth, first = [], 0, open_ + 1
-    for j in range(open_ + 1, close):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
-        if depth == 0 and toks[j][1] == ",":
-            out.append(sql[toks[first][0]:toks[j][0]].strip())
-            first = j + 1
-    out.append(sql[toks[first][0]:toks[close][0]].strip())
-    return out
+    return [sql[toks[a][0]:toks[b][0] + len(toks[b][1])] for a, b in call_arguments(toks, open_, close)]
 
 
 def _aggregate_end(toks: Tokens, close: int) -> tuple[int | None, bool]:

@@ -41,6 +41,7 @@ from .pgerrors import ProtocolError, in_failed_transaction
 from .pgfloat import double_floats
 from .pgformat import pg_formats
 from .pgfunctions import pg_functions, symmetric_betweens
+from .pgintervalout import interval_outputs
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
@@ -638,8 +639,9 @@ class Session:
         sql = jsonb_operators(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))),
                               json_names.column,
                               self.query_types, json_names.any)
-        sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(jsonb_outputs(postgres_names(
-            symmetric_betweens(sql)))), params))))  # (result_types before pg_functions' round and length)
+        sql = interval_outputs(jsonb_outputs(postgres_names(symmetric_betweens(sql))))  # (each item's own name)
+        sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(sql), params))))
+        # (result_types before pg_functions' round and length)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,

@@ -19,7 +19,7 @@ from typing import Any
 from . import jsonvalues
 from .jsonvalues import interval_text
 from .pgerrors import ProtocolError
-from .pgfloattext import float_text
+from .pgfloattext import duckdb_interval_parts, duckdb_interval_text, float_text
 
 # DuckDB type name -> (PostgreSQL type OID, type size); nested types go out as json, unknown ones as text.
 _OIDS: dict[str, tuple[int, int]] = {
@@ -91,6 +91,8 @@ def encode_text(v: Any, oid: int) -> bytes:
         s = str(v)
     elif isinstance(v, dt.timedelta):
         s = interval_text(v)
+    elif oid == 1186 and isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
+        s = duckdb_interval_text(v)
     elif isinstance(v, bytes | bytearray | memoryview):
         s = "\\x" + bytes(v).hex()
     elif oid == 114 and not isinstance(v, str):
@@ -165,6 +167,9 @@ def encode_binary(v: Any, oid: int) -> bytes:
     if oid == 1184:
         return struct.pack("!q", _micros(v.astimezone(dt.UTC).replace(tzinfo=None) - _PG_EPOCH))
     if oid == 1186:
+        if isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
+            months, days, micros = duckdb_interval_parts(v) or (0, 0, 0)
+            return struct.pack("!qii", micros, days, months)
         return struct.pack("!qii", v.seconds * 1_000_000 + v.microseconds, v.days, 0)
     if oid == 2950:
         return v.bytes
@@ -206,6 +211,8 @@ def type_of(t: Any) -> tuple[int, int]:
         return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
     if name == "UNION(JSONB JSON)":
         return _JSONB  # a jsonb value (pgjsonbout)
+    if name == "UNION(\"INTERVAL\" VARCHAR)":  # (a keyword: DuckDB quotes the member name)
+        return _OIDS["INTERVAL"]  # an interval's DuckDB text, with its months (pgintervalout)
     if name.startswith(("STRUCT", "MAP", "UNION")):
         return _JSON
     if name.endswith("]"):  # before DECIMAL: DECIMAL(9,2)[] is a list

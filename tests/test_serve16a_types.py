@@ -129,3 +129,19 @@ def test_jsonb_items_are_sent_as_jsonb(conn: psycopg.Connection) -> None:
     cur = conn.execute(sql, binary=True)  # jsonb's binary format: a version byte, then the text
     assert cur.fetchone()[1] == {"a": [1, 2], "bb": 1}
     assert _oids(conn, "SELECT '{}'::jsonb UNION ALL SELECT '[]'::jsonb") == [114]
+
+
+def test_age_and_interval_items_keep_their_months(conn: psycopg.Connection) -> None:
+    """age(...) of two months went out as '60 days 00:00:00.000000' (DuckDB hands Python a timedelta, which has no
+    months); PostgreSQL sends '2 mons'. An item that is surely an interval (age, interval '...', a cast) is sent as
+    PostgreSQL's text, and in the binary format with its months (psycopg reads a month as 30 days)."""
+    sql = ("SELECT age('2024-03-01'::timestamp, '2024-01-01'::timestamp), "
+           "age('2024-01-01'::timestamp, '2025-02-03 04:05:06'::timestamp) AS a, interval '1 month 2 days 03:00:00', "
+           "'90 minutes'::interval AS m, CAST('-3 days 04:05:06.5' AS interval) AS c")
+    assert _oids(conn, sql) == [1186] * 5
+    assert _texts(conn, sql) == ["2 mons", "-1 years -1 mons -2 days -04:05:06", "1 mon 2 days 03:00:00", "01:30:00",
+                                 "-3 days +04:05:06.5"]
+    import datetime as dt
+    assert conn.execute(sql, binary=True).fetchone()[:3] == (
+        dt.timedelta(days=60), -dt.timedelta(days=395 + 2, hours=4, minutes=5, seconds=6),
+        dt.timedelta(days=32, hours=3))
