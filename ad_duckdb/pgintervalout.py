@@ -11,22 +11,14 @@ microseconds. Other interval columns (a table's, a difference of timestamps) go 
 
 from __future__ import annotations
 
-from .pgjsonbout import select_items
+from .pgjsonbout import wrap_items
 from .pgsql import _cast_chain_start
 from .pgsumscope import Tokens, closing
-from .sqltext import words_if
 
 
 def interval_outputs(sql: str) -> str:
     """``sql`` with each select-list item that is surely an interval (module doc) as an interval union's value."""
-    toks = words_if(sql, "interval", "age")
-    if toks is None:
-        return sql
-    for a, last in reversed(select_items(toks)):  # from the end: each rewrite leaves the offsets before it as they are
-        if _interval(toks, a, last):
-            begin, stop = toks[a][0], toks[last][0] + len(toks[last][1])
-            sql = f"{sql[:begin]}union_value(interval := CAST({sql[begin:stop]} AS INTERVAL)::VARCHAR){sql[stop:]}"
-    return sql
+    return wrap_items(sql, ("interval", "age"), _interval, "union_value(interval := CAST({} AS INTERVAL)::VARCHAR)")
 
 
 def _interval(toks: Tokens, a: int, last: int) -> bool:

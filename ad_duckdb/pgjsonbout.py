@@ -14,6 +14,8 @@ union), nor what the file stores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .pgjsonb import CONCAT, UNIQUE
 from .pgsql import _cast_chain_start
 from .pgsumscope import Tokens, closing
@@ -29,13 +31,19 @@ _AFTER_ITEM = frozenset((",", ";", "from", "where", "group", "order", "limit", "
 
 def jsonb_outputs(sql: str) -> str:
     """``sql`` with each select-list item that is surely jsonb (module doc) as a jsonb union's value."""
-    toks = words_if(sql, "jsonb")
+    return wrap_items(sql, ("jsonb",), _jsonb, f"union_value(jsonb := {UNIQUE}(CAST({{}} AS JSON)))")
+
+
+def wrap_items(sql: str, needles: tuple[str, ...], sure: Callable[[Tokens, int, int], bool], wrap: str) -> str:
+    """``sql`` with each of its select list's items (select_items) that ``sure`` tells (of its first and last
+    tokens) as ``wrap`` holding the item's text at ``{}``; the text is read only when it mentions one of ``needles``."""
+    toks = words_if(sql, *needles)
     if toks is None:
         return sql
     for a, last in reversed(select_items(toks)):  # from the end: each rewrite leaves the offsets before it as they are
-        if _jsonb(toks, a, last):
+        if sure(toks, a, last):
             begin, stop = toks[a][0], toks[last][0] + len(toks[last][1])
-            sql = f"{sql[:begin]}union_value(jsonb := {UNIQUE}(CAST({sql[begin:stop]} AS JSON))){sql[stop:]}"
+            sql = f"{sql[:begin]}{wrap.format(sql[begin:stop])}{sql[stop:]}"
     return sql
 
 
