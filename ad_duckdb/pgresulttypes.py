@@ -15,8 +15,10 @@ argument stands there only for that choice (the macro's body does not use it, so
 the call stands: an outer query's aggregate (``(SELECT avg(t.x))``, a subquery without FROM) keeps DuckDB's type.
 A numeric avg is DECIMAL(38,16), from DuckDB's shortest text of its double: PostgreSQL's 16 significant digits for an
 avg from 1 to 9999 (1.5000000000000000), 22 digits before the point (a variance beyond 1e22 is DuckDB's cast
-error). Not rewritten: a call with a parameter not cast where it stands (the overload would type it), a PIVOT's
-aggregate, an aggregate with ORDER BY in its parentheses, and what the file stores (pgstored).
+error). Not rewritten: a call with a parameter not cast where it stands (the overload would type it), nor one of an
+aggregate (``round(avg(x))``: DuckDB's binder picks an overload whatever an aggregate's type; DuckDB's round keeps
+the numeric avg's type), a PIVOT's aggregate, an aggregate with ORDER BY in its parentheses, and what the file stores
+(pgstored).
 ``generate_series`` in FROM keeps DuckDB's BIGINT: DuckDB's table function names its column by the alias (``SELECT g
 FROM generate_series(1, 3) g``), which a macro of a table would make a row.
 """
@@ -25,8 +27,9 @@ from __future__ import annotations
 
 from .pgstored import stored_definition
 from .pgsum import cast_parameter, in_pivots
-from .pgsumscope import call_arguments, closing
+from .pgsumscope import call_arguments, calls_aggregate, closing
 from .sqltext import words_if
+from .textedits import Edits
 
 NUMERIC_OF = "pg_numeric_of"
 ROUND_OF = "pg_round_of"
@@ -64,53 +67,47 @@ def result_types(sql: str) -> str:
     if toks is None or stored_definition(toks):
         return sql
     pivoted = in_pivots(toks)
-    for i in range(len(toks) - 2, -1, -1):  # from the end: each rewrite leaves the offsets before it as they are
+    edits = Edits(sql)
+    for i in range(len(toks) - 2, -1, -1):  # from the end (a nested call first: Edits keeps the offsets)
         name = toks[i][1].lower()
         if toks[i + 1][1] != "(" or toks[i][2] not in ("identifier", "keyword") or pivoted[i] \
                 or i >= 2 and toks[i - 1][1] == "." and toks[i - 2][1].lower() != "pg_catalog":
             continue
         close = closing(toks, i + 1)
-        if close is None or close == i + 2 or _parameter(toks, i + 2, close):
-            continue
+        if close is None or close == i + 2 or _parameter(toks, i + 2, close) or calls_aggregate(toks, i + 2, close):
+            continue  # (an aggregate in a typed overload's argument: DuckDB's binder picks one whatever the type)
         start = toks[i - 2][0] if i >= 2 and toks[i - 1][1] == "." else toks[i][0]
-        args = _arguments(sql, toks, i + 1, close)
+        args = [edits.text(toks[a][0], toks[b][0] + len(toks[b][1])) for a, b in call_arguments(toks, i + 1, close)]
         end = toks[close][0] + 1
         if name in _NUMERIC_AGGREGATES and len(args) == 1:
             stop, window = _aggregate_end(toks, close)
             if stop is None or any(t[1].lower() == "order" for t in toks[i + 2:close]):
                 continue
-            end = stop
             if not window and _outer_aggregate(toks, i):
                 continue
             arg = args[0].removeprefix("DISTINCT ").removeprefix("distinct ")
-            sql = f"{sql[:start]}{NUMERIC_OF}({arg}, {sql[start:end]}){sql[end:]}"
+            edits.replace(start, stop, f"{NUMERIC_OF}({arg}, {edits.text(start, stop)})")
         elif name == "round" and len(args) == 1:
-            sql = f"{sql[:start]}{ROUND_OF}({args[0]}, {sql[start:end]}){sql[end:]}"
+            edits.replace(start, end, f"{ROUND_OF}({args[0]}, {edits.text(start, end)})")
         elif name == "round" and len(args) == 2 and (scale := _integer(args[1])) is not None and -38 < scale <= 16:
             numeric = f"round(({args[0]})::DECIMAL(38,{max(scale, 0)}), {scale})"
-            sql = f"{sql[:start]}{ROUND_SCALE_OF}({args[0]}, {sql[start:end]}, {numeric}){sql[end:]}"
+            edits.replace(start, end, f"{ROUND_SCALE_OF}({args[0]}, {edits.text(start, end)}, {numeric})")
         elif name == "extract":
-            sql = f"{sql[:start]}{_extract(sql, toks, i, close)}{sql[end:]}"
+            edits.replace(start, end, _extract(edits, toks, i, close))
         elif name == "date_part" and len(args) == 2 and toks[i + 2][2] == "string_const":
-            sql = f"{sql[:start]}CAST({sql[start:end]} AS DOUBLE){sql[end:]}"
+            edits.replace(start, end, f"CAST({edits.text(start, end)} AS DOUBLE)")
         elif name == "generate_series" and len(args) in (2, 3) and i >= 2 and toks[i - 1][1] == "(" \
                 and toks[i - 2][1].lower() == "unnest" and close + 1 < len(toks) and toks[close + 1][1] == ")":
             # pgcolnames' unnest(generate_series(...)) of a select list (generate_series in FROM stays DuckDB's)
-            outer = toks[i - 2][0]
-            stop = toks[close + 1][0] + 1
-            sql = f"{sql[:outer]}{SERIES_OF}({', '.join(args)}, {sql[outer:stop]}){sql[stop:]}"
-    return sql
+            outer, stop = toks[i - 2][0], toks[close + 1][0] + 1
+            edits.replace(outer, stop, f"{SERIES_OF}({', '.join(args)}, {edits.text(outer, stop)})")
+    return edits.sql
 
 
 def _parameter(toks: Tokens, start: int, stop: int) -> bool:
     """Whether tokens ``start`` to ``stop`` hold a parameter not cast where it stands."""
     return any(w in ("$", "?") and not cast_parameter(toks, j) for j, (_, w, _) in enumerate(toks)
                if start <= j < stop)
-
-
-def _arguments(sql: str, toks: Tokens, open_: int, close: int) -> list[str]:
-    """The texts of a call's arguments (its parenthesis opens at token ``open_``)."""
-    return [sql[toks[a][0]:toks[b][0] + len(toks[b][1])] for a, b in call_arguments(toks, open_, close)]
 
 
 def _aggregate_end(toks: Tokens, close: int) -> tuple[int | None, bool]:
@@ -162,12 +159,12 @@ def _integer(text: str) -> int | None:
         return None
 
 
-def _extract(sql: str, toks: Tokens, i: int, close: int) -> str:
+def _extract(edits: Edits, toks: Tokens, i: int, close: int) -> str:
     """``extract(field FROM x)`` as PostgreSQL's numeric (module doc)."""
-    call = sql[toks[i][0]:toks[close][0] + 1]
+    call = edits.text(toks[i][0], toks[close][0] + 1)
     field = toks[i + 2][1].strip("'\"").lower()
     if field in _FRACTION_FIELDS and i + 3 < close and toks[i + 3][1].lower() == "from":
         per, scale = _FRACTION_FIELDS[field]
-        source = sql[toks[i + 4][0]:toks[close][0]].strip()
+        source = edits.text(toks[i + 4][0], toks[close][0]).strip()
         return f"CAST(extract(microseconds FROM {source})::DOUBLE / {per} AS DECIMAL(38,{scale}))"
     return f"{EXTRACT_OF}({call})"

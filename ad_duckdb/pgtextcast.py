@@ -17,6 +17,7 @@ from .pgfloattext import duckdb_float4_text, duckdb_float8_text, duckdb_interval
 from .pgsql import _cast_chain_start, _matching_open
 from .pgstored import stored_definition
 from .sqltext import words_if
+from .textedits import Edits
 
 TEXT_MACRO = "pg_text"
 FLOAT8_TEXT = "pg_float8_text"
@@ -45,25 +46,26 @@ def text_casts(sql: str) -> str:
     toks = words_if(sql, *_TEXT_TYPES)
     if toks is None or stored_definition(toks):
         return sql
-    for r in range(len(toks) - 1, 0, -1):  # from the end: each rewrite leaves the offsets before it as they are
+    spans: list[tuple[int, int, int, int]] = []  # each cast's span, and its operand's
+    for r in range(1, len(toks)):
         if toks[r][2] not in ("identifier", "keyword") or toks[r][1].lower() not in _TEXT_TYPES \
                 or r + 1 < len(toks) and toks[r + 1][1] in ("[", "(", "."):
             continue
         t = r - 2 if r >= 2 and toks[r - 1][1] == "." and toks[r - 2][1].lower() == "pg_catalog" else r
-        end = toks[r][0] + len(toks[r][1])
         if t >= 2 and toks[t - 1][1] == "::":
             a = _cast_chain_start(toks, t - 2)
             if a is None or not _delimited(toks, a, t - 1) or a == t - 2 and toks[a][2] == "string_const":
                 continue  # (a literal's text is DuckDB's own)
-            operand = sql[toks[a][0]:toks[t - 1][0]].rstrip()
-            sql = f"{sql[:toks[a][0]]}{TEXT_MACRO}({operand}){sql[end:]}"
+            spans.append((toks[a][0], toks[r][0] + len(toks[r][1]), toks[a][0], toks[t - 1][0]))
         elif t >= 2 and toks[t - 1][1].lower() == "as" and r + 1 < len(toks) and toks[r + 1][1] == ")":
             o = _matching_open(toks, r + 1)
             if o is None or o < 1 or toks[o - 1][1].lower() != "cast" or not _delimited(toks, o + 1, t - 1):
                 continue
-            inner = sql[toks[o][0] + 1:toks[t - 1][0]].strip()
-            sql = f"{sql[:toks[o - 1][0]]}{TEXT_MACRO}({inner}){sql[toks[r + 1][0] + 1:]}"
-    return sql
+            spans.append((toks[o - 1][0], toks[r + 1][0] + 1, toks[o][0] + 1, toks[t - 1][0]))
+    edits = Edits(sql)
+    for start, end, a, b in sorted(spans, key=lambda s: (-s[0], s[1])):  # a cast inside another's operand first
+        edits.replace(start, end, f"{TEXT_MACRO}({edits.text(a, b).strip()})")
+    return edits.sql
 
 
 def _delimited(toks: list[tuple[int, str, str]], a: int, stop: int) -> bool:

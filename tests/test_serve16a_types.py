@@ -145,3 +145,15 @@ def test_age_and_interval_items_keep_their_months(conn: psycopg.Connection) -> N
     assert conn.execute(sql, binary=True).fetchone()[:3] == (
         dt.timedelta(days=60), -dt.timedelta(days=395 + 2, hours=4, minutes=5, seconds=6),
         dt.timedelta(days=32, hours=3))
+
+
+def test_nested_rewrites_keep_the_statement_whole(conn: psycopg.Connection) -> None:
+    """A cast to text inside another's operand, and an aggregate inside a round, are each rewritten: the first cut
+    the statement's words apart ('VARCHpg_text'), as the JSON builders' own casts to VARCHAR did."""
+    cur = conn.execute("SELECT (x::text || 'a')::text, x::float8::text::varchar, "
+                       "(SELECT jsonb_object_agg(k, v)::text FROM (VALUES ('a', 1), ('a', 2)) t(k, v)) FROM t "
+                       "ORDER BY i DESC")
+    assert cur.fetchone() == ("3.5a", "3.5", '{"a": 2}')
+    cur = conn.execute("SELECT round(avg(i), 2), round(avg(i)) FROM t")
+    assert [d.type_code for d in cur.description] == [1700, 1700]
+    assert cur.fetchone() == (Decimal("1.50"), Decimal("2"))
