@@ -107,6 +107,11 @@ def literal_scales(sql: str) -> str:
             continue  # not numeric, or the client's own precision, or an array
         end = toks[k][0] + len(toks[k][1])
         sql = f"{sql[:end]}(38, {scale}){sql[end:]}"
+        if toks[i][2] == "numeric_const" and "e" in toks[i][1].lower():
+            # DuckDB reads 1e30 as a double (1000000000000000019884624838656 as a decimal); PostgreSQL as numeric
+            lit = toks[i][0]
+            digits = format(decimal.Decimal(toks[i][1].replace("_", "")), "f")
+            sql = f"{sql[:lit]}{digits}{sql[lit + len(toks[i][1]):]}"
     return sql
 
 
