@@ -140,8 +140,8 @@ from .pgstoredinline import inline_stored_macros
 from .pgsubstring import regex_substrings
 from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
+from .pgtextcast import catalogue_query, text_casts
 from .pgtextcast import register as register_text_casts
-from .pgtextcast import text_casts
 from .pgtypes import type_of
 from .pgvalues import values_names
 from .pgxor import xor_operators
@@ -627,6 +627,7 @@ class Session:
             sql = SHOW_ALL_SQL
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
+        catalogue = catalogue_query(sql)  # (pgtextcast leaves the catalogue's casts to text as they are)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
         sql = literal_scales(sql)  # 1.23456789012345::numeric likewise
@@ -645,7 +646,7 @@ class Session:
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
-            self.query_columns, self.macro_bodies)))))  # (text_casts after the catalogue's oid::regclass::text)
+            self.query_columns, self.macro_bodies))), catalogue))  # (after the catalogue's oid::regclass::text)
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
