@@ -5,8 +5,9 @@ resolves by x's type (typeof is its constant): a DOUBLE's text through FLOAT8_TE
 ``1e15`` '1e+15'), a FLOAT's through FLOAT4_TEXT, an INTERVAL's through INTERVAL_TEXT (``age(...)::text`` '1 mon'),
 any other type DuckDB's own cast. Those are Python functions of the server, reading DuckDB's text of the value
 (whose shortest digits read back the same), so the branches bind for every type. Not rewritten: a cast of a
-parameter (its type would come from the macro, not the cast), an operand this cannot delimit, and what the file
-stores (pgstored: a view must not name the server's functions).
+parameter (its type would come from the macro, not the cast), an operand this cannot delimit, a query of the
+catalogue (catalogue_query: its casts are of names), and what the file stores (pgstored: a view must not name the
+server's functions).
 """
 
 from __future__ import annotations
