@@ -333,6 +333,9 @@ _CATALOG_SQL = (
     "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (26 AS oid, "
     "'oid' AS typname, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 23 "
     "UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, -1 AS typlen, 'U' AS typcategory, "
+    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 "
+    # jsonb likewise: a query's jsonb items reach clients as jsonb (pgjsonbout), whose OID asyncpg looks up here
+    "UNION ALL BY NAME SELECT * REPLACE (3802 AS oid, 'jsonb' AS typname, -1 AS typlen, 'U' AS typcategory, "
     "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (19 AS oid, "
     f"'name' AS typname, {MAX_IDENTIFIER_LENGTH + 1} AS typlen, 'S' AS typcategory, false AS typispreferred, "
     "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043) "

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 from .pgarrayconcat import ARRAY_SQL
 from .pgbytea import BYTEA_SQL, DECODE_MACRO, ENCODE_MACRO
+from .pgcase import UPPER_MACRO, UPPER_SQL
 from .pginterval import JUSTIFY_SQL
 from .pgjsonedit import EDIT_SQL
 from .pgjsonkeys import KEYS_SQL
+from .pgresulttypes import LENGTH, RESULT_TYPES_SQL
 from .pgroots import ROOT_SQL
 from .pgsql import in_from
 from .pgstored import stored_definition
 from .pgsumscope import closing
+from .pgtextcast import TEXT_SQL
 from .pgxor import operand_end
 from .sqltext import words_if
 
@@ -44,8 +47,8 @@ FUNCTION_SQL = (
     f"CREATE OR REPLACE TEMP MACRO {ROUND_MACRO}(pg_round_arg) AS CASE WHEN typeof(pg_round_arg) IN ('DOUBLE', 'FLOAT') "
     "THEN round_even(pg_round_arg, 0) ELSE round(pg_round_arg) END",
     # octet_length of text: its UTF-8 bytes (DuckDB's takes a BLOB or a BIT only); of a bytea, DuckDB's
-    f"CREATE OR REPLACE TEMP MACRO {OCTETS_MACRO}(pg_octets_arg) AS CASE WHEN typeof(pg_octets_arg) = 'BLOB' THEN "
-    "octet_length(pg_octets_arg::BLOB) ELSE octet_length(encode(pg_octets_arg::VARCHAR)) END",
+    f"CREATE OR REPLACE TEMP MACRO {OCTETS_MACRO}(pg_octets_arg) AS CAST(CASE WHEN typeof(pg_octets_arg) = 'BLOB' "
+    "THEN octet_length(pg_octets_arg::BLOB) ELSE octet_length(encode(pg_octets_arg::VARCHAR)) END AS INTEGER)",
     # a side of || the server cannot tell from jsonb (pgjsonb's GUARD): itself, or the message if DuckDB binds it as
     # JSON (typeof is the binder's constant: no row is read for it, and no other type changes)
     "CREATE OR REPLACE TEMP MACRO pg_not_json(pg_value_arg, pg_message_arg) AS CASE WHEN typeof(pg_value_arg) = 'JSON' "
@@ -80,10 +83,14 @@ FUNCTION_SQL = (
     *EDIT_SQL,  # jsonb_strip_nulls, jsonb_set (pgjsonedit)
     *KEYS_SQL,  # jsonb's ? ?| ?& in what the file stores (pgjsonkeys)
     *ARRAY_SQL,  # array || element (pgarrayconcat)
+    *TEXT_SQL,  # a cast to text of a double or an interval (pgtextcast)
+    *UPPER_SQL,  # upper(text) keeps ß (pgcase)
+    *RESULT_TYPES_SQL,  # PostgreSQL's result types of avg, round, extract, generate_series, length (pgresulttypes)
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)
-_RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO, "btrim": "btrim"}
+_RENAMED = {"every": "bool_and", "octet_length": OCTETS_MACRO, "btrim": "btrim", "length": LENGTH, "char_length": LENGTH,
+            "character_length": LENGTH, "upper": UPPER_MACRO}
 # a call's name -> DuckDB's own name, in what the file stores (the session's btrim macro is trim of either count)
 _STORED_AS = {"btrim": "trim"}
 # a call's name -> the name its two-argument form runs as

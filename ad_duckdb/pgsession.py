@@ -43,21 +43,24 @@ from .pgerrors import ProtocolError, in_failed_transaction
 from .pgfloat import double_floats
 from .pgformat import pg_formats
 from .pgfunctions import pg_functions, symmetric_betweens
+from .pgintervalout import interval_outputs
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
+from .pgjsonbout import jsonb_outputs
 from .pgjsoncols import JSON_NAMES_SQL, JsonColumns, JsonNamesCache
 from .pgjsonedit import register as register_jsonb_edits
 from .pgjsonpath import json_paths
 from .pgknobs import KNOBS, knob_value
 from .pglistsort import list_null_orders
-from .pgnumscale import parameter_scales
+from .pgnumscale import literal_scales, parameter_scales
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL, double_percentiles
 from .pgpivotsum import pivot_sums
 from .pgposixzone import posix_rules_hint
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
+from .pgresulttypes import result_types
 from .pgroots import root_operators
 from .pgskipping import skipping_notice
 from .pgsql import (
@@ -140,6 +143,8 @@ from .pgstoredpython import stored_python_error
 from .pgsubstring import regex_substrings
 from .pgsubstring import register as register_regex_group
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
+from .pgtextcast import catalogue_query, text_casts
+from .pgtextcast import register as register_text_casts
 from .pgtypes import type_of
 from .pgvalues import values_names
 from .pgxor import xor_operators
@@ -627,8 +632,10 @@ class Session:
             sql = SHOW_ALL_SQL
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
+        catalogue = catalogue_query(sql)  # (pgtextcast leaves the catalogue's casts to text as they are)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
+        sql = literal_scales(sql)  # 1.23456789012345::numeric likewise
         sql = double_floats(sql)  # PostgreSQL's float is float8 (pgfloat)
         # (PostgreSQL's JSON path operators, #, array || element, jsonb's || @> <@ ? and BETWEEN SYMMETRIC before the names, which
         # DuckDB's parser reads: pgcolnames names their calls ?column?, as PostgreSQL names an operator's)
@@ -638,12 +645,13 @@ class Session:
         json_names = JsonColumns(lambda: self.json_cache.read(self.json_names, self.in_block()))
         sql = array_element_concats(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))))
         sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
-        sql = list_null_orders(pg_functions(regex_substrings(json_builders(postgres_names(symmetric_betweens(sql))),
-                                                           params)), self.schema_names)
+        sql = interval_outputs(jsonb_outputs(postgres_names(symmetric_betweens(sql))))  # (each item's own name)
+        sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(sql), params))),
+                               self.schema_names)  # (result_types before pg_functions' round and length)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
-        sql = typed_prepare(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
+        sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
-            self.query_columns, self.macro_bodies))))
+            self.query_columns, self.macro_bodies))), catalogue))  # (after the catalogue's oid::regclass::text)
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -1725,6 +1733,7 @@ class Backend:
             register_jsonb(self.con)
             register_jsonb_edits(self.con)
             register_regex_group(self.con)
+            register_text_casts(self.con)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.
             try:

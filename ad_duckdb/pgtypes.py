@@ -16,11 +16,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from . import jsonvalues
 from .jsonvalues import interval_text
 from .pgerrors import ProtocolError
+from .pgfloattext import duckdb_interval_parts, duckdb_interval_text, float_text
 
 # DuckDB type name -> (PostgreSQL type OID, type size); nested types go out as json, unknown ones as text.
 _OIDS: dict[str, tuple[int, int]] = {
@@ -31,7 +30,7 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP": (1114, 8), "TIMESTAMP_S": (1114, 8), "TIMESTAMP_MS": (1114, 8), "TIMESTAMP_NS": (1114, 8),
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
-_TEXT, _JSON, _INT2VECTOR = (25, -1), (114, -1), (22, -1)
+_TEXT, _JSON, _INT2VECTOR, _JSONB = (25, -1), (114, -1), (22, -1), (3802, -1)
 _LIST_SUFFIX = re.compile(r"\[\d*\]$")  # INTEGER[] (a LIST) or INTEGER[3] (an ARRAY): a list's element type
 # array_out quotes an element with these (or an empty one, or one spelled NULL)
 _ARRAY_QUOTE = re.compile(r'[{},"\\\s]')
@@ -45,24 +44,18 @@ TYPE_OIDS = _OIDS  # read by the server's catalogue (pg_attribute), so a column 
 PG_TYPE_NAMES = {16: "boolean", 21: "smallint", 23: "integer", 20: "bigint", 700: "real", 701: "double precision",
                  1700: "numeric", 25: "text", 1043: "character varying", 17: "bytea", 1082: "date",
                  1083: "time without time zone", 1266: "time with time zone", 1114: "timestamp without time zone",
-                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name", 22: "int2vector"}
+                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name",
+                 22: "int2vector", 3802: "jsonb"}
 # ... and pg_type's names of them (typname; information_schema.columns.udt_name, which Metabase's field sync reads).
 PG_TYPNAMES = {16: "bool", 21: "int2", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric", 25: "text",
                1043: "varchar", 17: "bytea", 1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp",
-               1184: "timestamptz", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name"}
+               1184: "timestamptz", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name",
+               3802: "jsonb"}
 
 
 # ---------------------------------------------------------------- values out (text format) and in
 
 _PG_EPOCH = dt.datetime(2000, 1, 1)  # dates and timestamps in the binary format count from here
-
-
-def _float_text(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return repr(v)
 
 
 def _array_text(v: list[Any] | tuple[Any, ...], elem: int) -> str:
@@ -87,8 +80,9 @@ def encode_text(v: Any, oid: int) -> bytes:
     if isinstance(v, bool):
         s = "t" if v else "f"
     elif isinstance(v, float):
-        # a FLOAT (float4) as its shortest float32 digits: 0.1, not the float64 0.10000000149011612
-        s = _float_text(v) if oid != 700 or not math.isfinite(v) else str(np.float32(v))
+        # PostgreSQL's text (pgfloattext); a FLOAT (float4) as its shortest float32 digits: 0.1, not the float64
+        # 0.10000000149011612
+        s = float_text(v, oid == 700)
     elif isinstance(v, decimal.Decimal):
         s = format(v, "f")
     elif isinstance(v, dt.datetime):
@@ -97,6 +91,8 @@ def encode_text(v: Any, oid: int) -> bytes:
         s = str(v)
     elif isinstance(v, dt.timedelta):
         s = interval_text(v)
+    elif oid == 1186 and isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
+        s = duckdb_interval_text(v)
     elif isinstance(v, bytes | bytearray | memoryview):
         s = "\\x" + bytes(v).hex()
     elif oid == 114 and not isinstance(v, str):
@@ -171,6 +167,9 @@ def encode_binary(v: Any, oid: int) -> bytes:
     if oid == 1184:
         return struct.pack("!q", _micros(v.astimezone(dt.UTC).replace(tzinfo=None) - _PG_EPOCH))
     if oid == 1186:
+        if isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
+            months, days, micros = duckdb_interval_parts(v) or (0, 0, 0)
+            return struct.pack("!qii", micros, days, months)
         return struct.pack("!qii", v.seconds * 1_000_000 + v.microseconds, v.days, 0)
     if oid == 2950:
         return v.bytes
@@ -180,6 +179,8 @@ def encode_binary(v: Any, oid: int) -> bytes:
         keys = [int(k) for k in str(v).split()]
         return struct.pack(f"!iiiii{'ih' * len(keys)}", 1, 0, 21, len(keys), 0,
                            *[x for k in keys for x in (2, k)])
+    if oid == 3802:  # jsonb: a version byte, then the text
+        return b"\x01" + encode_text(v, oid)
     return encode_text(v, oid)  # text, varchar, json: the binary format is the text itself
 
 
@@ -188,7 +189,7 @@ _INT_FORMATS = {21: "!h", 23: "!i", 20: "!q", 26: "!I"}
 
 def as_told(v: Any, oid: int, told: int, column: str) -> Any:
     """Value ``v`` (of type ``oid``) as the type the client was told at Describe, or a refusal naming the fix."""
-    if told in (25, 1043, 114):
+    if told in (25, 1043, 114, 3802):
         return encode_text(v, oid).decode()
     if told in _INT_FORMATS and not isinstance(v, bool) and isinstance(v, int | float | decimal.Decimal) \
             and float(v).is_integer():
@@ -208,6 +209,10 @@ def type_of(t: Any) -> tuple[int, int]:
         return _OIDS[name]
     if name == "UNION(INT2VECTOR VARCHAR)":
         return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
+    if name == "UNION(JSONB JSON)":
+        return _JSONB  # a jsonb value (pgjsonbout)
+    if name == "UNION(\"INTERVAL\" VARCHAR)":  # (a keyword: DuckDB quotes the member name)
+        return _OIDS["INTERVAL"]  # an interval's DuckDB text, with its months (pgintervalout)
     if name.startswith(("STRUCT", "MAP", "UNION")):
         return _JSON
     if name.endswith("]"):  # before DECIMAL: DECIMAL(9,2)[] is a list
@@ -438,6 +443,6 @@ RECEIVE_FUNCTIONS = {"bool": "boolrecv", "bytea": "bytearecv", "name": "namerecv
                      "float4": "float4recv", "float8": "float8recv", "varchar": "varcharrecv", "date": "date_recv",
                      "time": "time_recv", "timestamp": "timestamp_recv", "timestamptz": "timestamptz_recv",
                      "interval": "interval_recv", "timetz": "timetz_recv", "bit": "bit_recv",
-                     "numeric": "numeric_recv", "uuid": "uuid_recv"}
+                     "numeric": "numeric_recv", "uuid": "uuid_recv", "jsonb": "jsonb_recv"}
 TYPE_IO_FUNCTION_OIDS = {name: 16000 + i for i, name in enumerate(
     sorted({*RECEIVE_FUNCTIONS.values(), "enum_recv", "array_recv", "array_in", "array_out", "array_send"}))}
