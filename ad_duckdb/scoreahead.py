@@ -104,14 +104,15 @@ class Pending:
                  batches: list[pa.RecordBatch]) -> None:
         self.lm, self.cut, self.outputs, self.explain, self.batches = lm, cut, list(outputs), explain, batches
 
-    def score(self, progress: bool = False) -> Ahead:
-        """The batches scored (``progress``: the rows so far on stderr, as the write's scoring says them)."""
+    def score(self, progress: bool = False, into: str = "") -> Ahead:
+        """The batches scored; ``progress``: the rows so far on stderr, in the words of the write's own count (which
+        the command then leaves out), ``into`` the table written."""
         from .api import batch_outputs
         from .progress import rows as progress_rows
         from .scoring import to_matrix
 
         lm, Xs, scores, computed = self.lm, [], [], []
-        bar = progress_rows(f"scoring with {lm.ref} (before the write)", progress)
+        bar = progress_rows(f"scoring into {into} with {lm.ref}", progress)
         try:
             for batch in self.batches:
                 X = to_matrix(batch.columns, lm, "score")
@@ -160,6 +161,8 @@ def read(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence
                         break
             finally:
                 cur.close()
+    except duckdb.InterruptException:
+        raise  # a Ctrl-C: the command stops
     except (AdDuckDBError, duckdb.Error, pa.ArrowException, OSError, ValueError):
         return None
     return Pending(lm, cut, outputs, explain, batches)
