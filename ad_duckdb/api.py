@@ -1064,9 +1064,11 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     schema = pa.schema(out_fields)
     failed: list[BaseException] = []
 
+    # read here, in the caller's context: DuckDB pulls the batches on threads of its own, where it is not set
+    memo = scoreahead.active()
+
     def gen() -> Any:
         batches = _prefetched(reader, cur)
-        memo = scoreahead.active()
         try:
             for batch in batches:
                 columns = [batch.column(n_keep + i) for i in range(len(feats))]

@@ -33,7 +33,8 @@ from .exceptions import AdDuckDBError
 from .scoring import LoadedModel
 
 # Why a bound: the feature columns read ahead and the results kept wait in memory until the write takes them; rows
-# past it are scored under the write lock, as before. 1M rows of 30 features: ~0.24 GB of doubles.
+# past it are scored under the write lock, as before. 1M rows of 30 features: ~0.24 GB of doubles (and as much
+# again of results; an explanation's count 4 times).
 MAX_CELLS = 30_000_000
 
 _ACTIVE: ContextVar[Ahead | None] = ContextVar("scoreahead", default=None)
@@ -156,7 +157,8 @@ def read(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence
                 batches, cells = [], 0
                 for batch in reader:
                     batches.append(batch.select(range(first, batch.num_columns)))
-                    cells += batch.num_rows * len(feats)
+                    # an explanation keeps a (name, share) entry per feature and row: ~4 doubles' worth
+                    cells += batch.num_rows * len(feats) * (4 if explain else 1)
                     if cells >= MAX_CELLS:
                         break
             finally:
