@@ -43,6 +43,7 @@ from . import (
     readers,
     relfiles,
     replacewhere,
+    scoreahead,
     store,
     thresholds,
     totalsrow,
@@ -955,6 +956,52 @@ def _wide_number(sql_type: str) -> bool:
     return t in ("HUGEINT", "UHUGEINT") or (t.startswith("DECIMAL(") and int(t[8:].split(",")[0].rstrip(")")) > 18)
 
 
+def score_cut(con: duckdb.DuckDBPyConnection, lm: LoadedModel, model: str, threshold: str,
+              outputs: Sequence[str]) -> float:
+    """The score ``is_anomaly`` is cut at (infinite where it is not an output)."""
+    # the same refusal as SQL's is_anomaly_at when the model has no such threshold, never all False
+    try:
+        return lm.threshold(threshold) if "is_anomaly" in outputs else np.inf
+    except ThresholdNotFoundError as e:
+        if numbercut.as_number(threshold) is None:
+            raise
+        raise ThresholdNotFoundError(numbercut.hint(con, model, threshold)) from e  # --threshold 0.02
+
+
+def scoring_select(cur: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str,
+                   kept: Sequence[str], written: set[str], lossless: bool,
+                   source_types: dict[str, str] | None) -> tuple[str, list[str], set[str]]:
+    """The query ``_scored_batches`` reads ``source`` with, on ``cur`` (whose session it sets as the read needs):
+    the kept columns, then each feature as ``__ad_f<i>``; with the features and the kept columns that are an
+    earlier scoring's (marked again). ``written``: the columns the scoring writes (refused in the source)."""
+    # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
+    # scoring, so a larger buffer only holds more rows in memory. A setting of this cursor alone. Measured
+    # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
+    # 737-753 -> 686-731 MiB; the same speed.
+    cur.execute("SET streaming_buffer_size = '2MiB'")
+    if lossless:
+        # SESSION: a bare SET of this option is global in DuckDB, and it stayed on for every connection to the
+        # database after a scoring, the user's own .arrow() then giving a HUGEINT as 16 raw bytes
+        cur.execute("SET SESSION arrow_lossless_conversion = true")
+    cols = describe(cur, source, lm.ref, caller=con)
+    if source_types is not None:
+        source_types.update((c.lower(), t) for c, t in cols)
+    feats = feature_columns(cols, lm, source, cur)
+    check_text_features(cur, cols, feats, lm, source)
+    ours = earlier_scores(cur, source, cols)
+    extra_sql = _kept_select(cols, kept, written, ours, lm, source)
+    carried = ours - written  # kept beside the new scores: marked again (score)
+    # Why DuckDB casts the 128-bit types to DOUBLE here, as the SQL functions' DOUBLE arguments have it cast:
+    # a UHUGEINT arrives in Arrow as decimal128(38, 0), wrapping values from 2^127 up to negatives (2^128 - 1
+    # scored as -1); a HUGEINT under lossless as two 64-bit halves; and pyarrow's cast of a wide decimal to
+    # float64 can be one unit in the last place off DuckDB's (9 of 20,000 DECIMAL(38, 18) values).
+    casts = {c.lower(): "DOUBLE" for c, t in cols if _wide_number(t)}
+    fsql = ", ".join(
+        f"{f'CAST({quote_ident(f)} AS {casts[f.lower()]})' if f.lower() in casts else quote_ident(f)} "
+        f"AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
+    return f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}", feats, carried
+
+
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
                     batch_rows: int = 65536, explain: bool = False, outputs: Sequence[str] = SCORE_OUTPUTS,
                     tally: list[DriftTally] | None = None, adds: Sequence[str] = (),
@@ -983,48 +1030,16 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     reading the batches, reports our error (or a Ctrl-C) as "reading the stream failed" with a traceback
     in the text; the caller raises the original instead.
     """
-    from .udfs import explain_rows, imputed_rows
-
     lm = registry(con).get(model)
     counted = DriftTally(lm)
     if tally is not None:
         tally.append(counted)
-    # the same refusal as SQL's is_anomaly_at when the model has no such threshold, never all False
-    try:
-        cut = lm.threshold(threshold) if "is_anomaly" in outputs else np.inf
-    except ThresholdNotFoundError as e:
-        if numbercut.as_number(threshold) is None:
-            raise
-        raise ThresholdNotFoundError(numbercut.hint(con, model, threshold)) from e  # --threshold 0.02
+    cut = score_cut(con, lm, model, threshold, outputs)
     cur = pysource.cursor(con, source)
     try:
-        # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
-        # scoring, so a larger buffer only holds more rows in memory. A setting of this cursor alone. Measured
-        # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
-        # 737-753 -> 686-731 MiB; the same speed.
-        cur.execute("SET streaming_buffer_size = '2MiB'")
-        if lossless:
-            # SESSION: a bare SET of this option is global in DuckDB, and it stayed on for every connection to the
-            # database after a scoring, the user's own .arrow() then giving a HUGEINT as 16 raw bytes
-            cur.execute("SET SESSION arrow_lossless_conversion = true")
-        cols = describe(cur, source, lm.ref, caller=con)
-        if source_types is not None:
-            source_types.update((c.lower(), t) for c, t in cols)
-        feats = feature_columns(cols, lm, source, cur)
-        check_text_features(cur, cols, feats, lm, source)
         written = {*outputs, *explained_columns(explain, imputed), *([MODEL_COLUMN] if model_column else []), *adds}
-        ours = earlier_scores(cur, source, cols)
-        extra_sql = _kept_select(cols, kept, written, ours, lm, source)
-        carried = ours - written  # kept beside the new scores: marked again (score)
-        # Why DuckDB casts the 128-bit types to DOUBLE here, as the SQL functions' DOUBLE arguments have it cast:
-        # a UHUGEINT arrives in Arrow as decimal128(38, 0), wrapping values from 2^127 up to negatives (2^128 - 1
-        # scored as -1); a HUGEINT under lossless as two 64-bit halves; and pyarrow's cast of a wide decimal to
-        # float64 can be one unit in the last place off DuckDB's (9 of 20,000 DECIMAL(38, 18) values).
-        casts = {c.lower(): "DOUBLE" for c, t in cols if _wide_number(t)}
-        fsql = ", ".join(
-            f"{f'CAST({quote_ident(f)} AS {casts[f.lower()]})' if f.lower() in casts else quote_ident(f)} "
-            f"AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
-        reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
+        select, feats, carried = scoring_select(cur, con, lm, source, kept, written, lossless, source_types)
+        reader = cur.sql(select).to_arrow_reader(batch_rows)
     except BaseException as e:
         cur.close()  # no reader holds it yet: an error here must not leave it (and the file) open
         # a source small enough to fail in its first batch fails here, not mid-stream: the same words as there
@@ -1050,36 +1065,24 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     schema = pa.schema(out_fields)
     failed: list[BaseException] = []
 
+    # read here, in the caller's context: DuckDB pulls the batches on threads of its own, where it is not set
+    memo = scoreahead.active()
+
     def gen() -> Any:
         batches = _prefetched(reader, cur)
         try:
             for batch in batches:
-                X = to_matrix([batch.column(n_keep + i) for i in range(len(feats))], lm, "score")
-                if explain:
-                    s, fe, taken = lm.attribution_as_scored(X, bulk=True)
-                else:
-                    s, fe, taken = lm.scores(X, bulk=True), None, X
-                s64 = s.astype(np.float64)
+                columns = [batch.column(n_keep + i) for i in range(len(feats))]
+                X = to_matrix(columns, lm, "score")
+                hit = memo.take(lm, cut, outputs, explain, X, columns) if memo is not None else None
+                s64, computed = hit if hit is not None else batch_outputs(lm, X, columns, outputs, explain, imputed,
+                                                                          cut)
+                if hit is not None and explain and not imputed:
+                    computed = computed[:-1]  # scored ahead with anomaly_imputed, which this table has not
                 counted.add(X, s64)
                 if watch is not None:
-                    watch.add([batch.column(n_keep + i) for i in range(len(feats))], s64)
-                arrays = [batch.column(i) for i in range(n_keep)]
-                for o in outputs:
-                    if o == "anomaly_score":
-                        arrays.append(to_arrow(s64, pa.float64()))
-                    elif o == "is_anomaly":
-                        arrays.append(to_arrow(s64 > cut, pa.bool_()))
-                    elif o == MSE_COLUMN:  # the values of the SQL function anomaly_mse, from its own pass
-                        arrays.append(to_arrow(msevalues.mse(lm, X)[1], pa.float64()))
-                    else:
-                        # Why in halves on the pool: np.interp releases the GIL, and it is a fifth of the work at d=2.
-                        arrays.append(to_arrow(np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2)))),
-                                                pa.float64()))
-                if fe is not None:
-                    arrays.append(explain_rows(lm, fe))
-                    if imputed:
-                        arrays.append(imputed_rows(lm, X, taken, [] if lm.layout is None else [
-                            batch.column(n_keep + i) for i in range(lm.layout.numeric, len(feats))]))
+                    watch.add(columns, s64)
+                arrays = [*(batch.column(i) for i in range(n_keep)), *computed]
                 if model_column:
                     arrays.append(pa.repeat(pa.scalar(lm.ref, pa.string()), batch.num_rows))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
@@ -1093,6 +1096,37 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
 
     batches = gen()
     return lm, pa.RecordBatchReader.from_batches(schema, batches), batches.close, failed
+
+
+def batch_outputs(lm: LoadedModel, X: np.ndarray, columns: Sequence[Any], outputs: Sequence[str], explain: bool,
+                  imputed: bool, cut: float) -> tuple[np.ndarray, list[pa.Array]]:
+    """One batch's scores (float64) and its computed columns: ``outputs`` in order, then with ``explain``
+    anomaly_explain and (``imputed``) anomaly_imputed. ``X``: the batch's feature matrix, from ``columns``, its
+    feature columns as read. The costly part of scoring (``scoreahead`` does it before the file is locked)."""
+    from .udfs import explain_rows, imputed_rows
+
+    if explain:
+        s, fe, taken = lm.attribution_as_scored(X, bulk=True)
+    else:
+        s, fe, taken = lm.scores(X, bulk=True), None, X
+    s64 = s.astype(np.float64)
+    arrays: list[pa.Array] = []
+    for o in outputs:
+        if o == "anomaly_score":
+            arrays.append(to_arrow(s64, pa.float64()))
+        elif o == "is_anomaly":
+            arrays.append(to_arrow(s64 > cut, pa.bool_()))
+        elif o == MSE_COLUMN:  # the values of the SQL function anomaly_mse, from its own pass
+            arrays.append(to_arrow(msevalues.mse(lm, X)[1], pa.float64()))
+        else:
+            # Why in halves on the pool: np.interp releases the GIL, and it is a fifth of the work at d=2.
+            arrays.append(to_arrow(np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2)))),
+                                   pa.float64()))
+    if fe is not None:
+        arrays.append(explain_rows(lm, fe))
+        if imputed:
+            arrays.append(imputed_rows(lm, X, taken, [] if lm.layout is None else columns[lm.layout.numeric:]))
+    return s64, arrays
 
 
 def explained_columns(explain: bool, imputed: bool = True) -> list[str]:

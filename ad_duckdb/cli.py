@@ -59,6 +59,7 @@ from . import (
     repaircmds,
     replacewhere,
     resultgap,
+    scoreahead,
     setmanifest,
     sqlshell,
     stdfds,
@@ -1413,7 +1414,10 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
     # Why no order check: every call here names the model's columns (bulk scoring by name, --top's explanation
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
     # _notes: the note on rows that moved away from the training data (api._drift_note)
-    with _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
+    # the scoring done before the file is opened for writing, which then holds it for the write alone (scoreahead)
+    ahead = _scored_ahead(db, model, source, into, columns, explain, mse, threshold, model_column, attach, not quiet) \
+        if into else None
+    with scoreahead.reused(ahead), _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
         intotable.check_replace(into, replace, f"Scoring with {model!r}", append)  # --top ignored them
         partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition or None, replace)
         where = replacewhere.condition(f"Scoring with {model!r}", into, replace_where, replace, partition)
@@ -1462,7 +1466,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             try:
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
                                             existed, report_to_stderr=to_stderr, append=append, added=added,
-                                            watched=watched, progress=not quiet, model_column=model_column,
+                                            # one count of the rows in a job's log: the scoring's ahead
+                                            watched=watched, progress=not quiet and ahead is None,
+                                            model_column=model_column,
                                             partition=partition, replaced=replaced, where=where,
                                             threshold=threshold, mse=mse)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
@@ -1544,6 +1550,37 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             _note(totals)
         if plots_dir:
             _plot_scores(con, model, source, plots_dir, over_time, to_stderr=out_format != "table")
+
+
+def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[str, ...], explain: bool, mse: bool,
+                  threshold: str, model_column: bool, attach: tuple[str, ...], progress: bool
+                  ) -> scoreahead.Ahead | None:
+    """`score --into`'s rows scored on a read-only open of DB, closed before they are scored (``scoreahead``); None
+    where that cannot be done at once (a file another process writes: the write waits for it, --wait, and scores)."""
+    if db == ":memory:" or not Path(db).exists():
+        return None
+    try:
+        con = _connect_attaching(db, True, False, None, _attachments(db, attach), wait=0.0)
+    except Exception:  # best effort: the write opens the file itself and says what stops it
+        return None
+    existed = True
+    try:
+        interrupts.track(con)
+        existed = intotable.table_oid(con, into) is not None
+        outputs = [*api.SCORE_OUTPUTS, *([api.MSE_COLUMN] if mse else [])]  # api.score's order
+        pending = scoreahead.read(con, model, source, _split(columns, con, source) or [], outputs, explain,
+                                  threshold, model_column)
+        con.close()  # the file let go: other processes write it while the rows are scored
+        return pending.score(progress, into) if pending is not None else None
+    except BaseException as e:
+        if is_interrupt(e):  # said as a Ctrl-C during the write is, with what it left: the table as it was
+            raise _interrupted(f"{shown_table(into)} was {'not changed' if existed else 'not created'}: the run "
+                               "was scoring its rows, before it opens the file to write them.") from e
+        if isinstance(e, AdDuckDBError | duckdb.Error):
+            return None
+        raise
+    finally:
+        con.close()
 
 
 def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, at_most: int | None, bulk: bool,

@@ -32,18 +32,45 @@ def reads_missing(into: str, error: BaseException) -> bool:
 
 
 def _referenced(cur: duckdb.DuckDBPyConnection, source: str) -> list[str]:
-    """The column names ``source`` names anywhere (its last part: ``s.id`` is ``id``), as DuckDB parses them."""
-    try:
-        parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)",
-                                        [f"SELECT * FROM {source_sql(source)}"]).fetchall()[0][0])
-    except (duckdb.Error, ValueError, IndexError, TypeError):
-        return []
+    """The column names ``source`` names anywhere (its last part: ``s.id`` is ``id``), as DuckDB parses them, and
+    those the views it reads name in their own text (``_view_bodies``)."""
     names: dict[str, str] = {}
-    for node in _nodes(parsed.get("statements", [])):
-        if node.get("class") == "COLUMN_REF" and node.get("column_names"):
-            name = str(node["column_names"][-1])
-            names.setdefault(name.lower(), name)
+    for query in [f"SELECT * FROM {source_sql(source)}", *_view_bodies(cur, source_sql(source))]:
+        try:
+            parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
+        except (duckdb.Error, ValueError, IndexError, TypeError):
+            continue
+        for node in _nodes(parsed.get("statements", [])):
+            if node.get("class") == "COLUMN_REF" and node.get("column_names"):
+                name = str(node["column_names"][-1])
+                names.setdefault(name.lower(), name)
     return list(names.values())
+
+
+def _view_bodies(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0) -> list[str]:
+    """The queries of the views ``from_item`` reads, and of the views those read (8 deep).
+
+    Why: a view made while the table existed (``CREATE VIEW new_tx AS ... max(id) FROM scores``, the table dropped
+    since) names the columns it reads of the table in its own text alone: the source's (``new_tx``) names none, and
+    the stand-in table, made without them, failed the first run (exit 6) where the same query as the source ran."""
+    try:
+        names = callerview.base_tables(cur, from_item)
+        views = cur.execute("SELECT database_name, schema_name, view_name, sql FROM duckdb_views() "
+                            "WHERE NOT internal").fetchall()
+    except duckdb.Error:
+        return []
+    out: list[str] = []
+    for catalog, schema, name in names:
+        for db, sch, view, sql in views:
+            if str(view).lower() == name.lower() and (not schema or str(sch).lower() == schema.lower()) and \
+                    (not catalog or str(db).lower() == catalog.lower()):
+                query = callerview.view_query(str(sql or ""))
+                if query:
+                    out.append(query)
+                    if depth < 8:
+                        out += _view_bodies(cur, f"({query})", depth + 1)
+                break
+    return out
 
 
 def _made(cur: duckdb.DuckDBPyConnection, create: str, into: str) -> list[tuple[str, str, str]]:

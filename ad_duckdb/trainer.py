@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import progress
+from .adamstep import Adam
 from .chunks import row_bytes, row_slices, rows_per_chunk
 from .exceptions import BadInputError, OptionError
 
@@ -301,7 +302,8 @@ def fit_ensemble(
         torch.manual_seed(params.seed)
         ae = EnsembleAutoEncoder(E, d, hidden, latent, variational=params.variational, code_sizes=params.code_sizes)
     gen = torch.Generator().manual_seed(params.seed)
-    opt = torch.optim.Adam(ae.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    # torch.optim.Adam's arithmetic, without importing torch._dynamo as torch.optim does (adamstep)
+    opt = Adam(ae.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     best, best_state, stale, ran = math.inf, None, 0, 0
     # Why in chunks: the validation rows (a tenth of up to max_train_rows) through every member at once
     val_slices = row_slices(len(Zv), rows_per_chunk(row_bytes(E, [*ae.widths(), d])))
