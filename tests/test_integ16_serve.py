@@ -1,0 +1,40 @@
+"""`ad-duckdb serve`: a view made through a read-write server with the expressions whose PostgreSQL result types
+and texts the server gives (upper, length, avg, round, extract, casts to text of doubles and intervals, jsonb
+builders, age) stores DuckDB's own SQL, which a plain DuckDB connection to the file reads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import psycopg
+
+from test_server import serve
+
+
+def test_views_with_postgres_result_types_read_everywhere(tmp_path: Path) -> None:
+    db = str(tmp_path / "rw.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE t AS SELECT 1 AS id, 'straße' AS s, 2.0::DOUBLE AS d, 3 AS n, "
+                "TIMESTAMP '2024-03-01 10:00:06.5' AS ts, INTERVAL '2 months' AS i")
+    con.close()
+    query = ("SELECT upper(s) AS u, length(s) AS l, char_length(s) AS cl, round(n) AS r, round(n, 1) AS r1, "
+             "extract(second FROM ts) AS e, d::text AS dt, i::text AS it, CAST(d AS text) AS dt2, "
+             "jsonb_build_object('a', n) AS jb, age(TIMESTAMP '2024-03-01', TIMESTAMP '2024-01-01') AS ag, "
+             "1.23456789012345::numeric AS num, justify_hours(INTERVAL '27 hours')::VARCHAR AS j FROM t")
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.execute("CREATE VIEW v AS " + query)
+        conn.execute("CREATE VIEW agg AS SELECT avg(n) AS a, stddev_samp(n) AS sd FROM t")
+        assert conn.execute("SELECT count(*) FROM v").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM agg").fetchone() == (1,)
+    con = duckdb.connect(db)
+    try:
+        texts = " ".join(str(r[0]) for r in con.execute(
+            "SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall())
+        assert re.search(r"\bpg_\w+\(", texts) is None, texts
+        row = con.execute("SELECT u, l, r, dt FROM v").fetchone()
+        assert row is not None and row[1] == 6 and row[2] == 3
+        assert con.execute("SELECT a FROM agg").fetchone() == (3.0,)
+    finally:
+        con.close()
