@@ -24,13 +24,13 @@ demo: $(STAMP)
 	$(BIN)/python examples/transactions/demo.py
 
 # Why two workers (pytest-xdist): most tests wait on one core (subprocess starts, imports, servers); two halve the
-# suite's time on 2 cores (17.5 -> 8.7 min). TEST_WORKERS=0 runs it in one process.
+# suite's time on 2 cores. TEST_WORKERS=0 runs it in one process; --durations lists the 25 slowest tests.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
 	$(BIN)/ruff check ad_duckdb tests examples bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=25 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check ad_duckdb tests examples bench
