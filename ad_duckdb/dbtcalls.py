@@ -25,7 +25,7 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
-from .dbtcallmodels import distinct_query, model_names
+from .dbtcallmodels import Guard, at, branches, distinct_query, model_names
 from .dbtthreshold import _view_query
 from .exceptions import BadInputError
 from .sqltext import quote_literal
@@ -86,18 +86,24 @@ def _unpacked(arg: Any) -> int | None:
     return len(names) if names and all(n is not None for n in names) else None
 
 
-def _walk(tree: Any, statement: dict[str, Any] | None = None,
-          select: dict[str, Any] | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None,
-                                                                  dict[str, Any] | None]]:
-    """Every dict in a parsed statement, with the statement's top node and the innermost SELECT node around it."""
+def _walk(tree: Any, statement: dict[str, Any] | None = None, select: dict[str, Any] | None = None,
+          guards: tuple[Guard, ...] = (), marks: dict[int, Guard] | None = None,
+          ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, tuple[Guard, ...]]]:
+    """Every dict in a parsed statement, with the statement's top node, the innermost SELECT node around it and the
+    CASE / if() branches around it within that SELECT (``marks``: the branches met on the way, by their id)."""
+    marks = marks or {}
     if isinstance(tree, dict):
-        select = tree if tree.get("type") == "SELECT_NODE" else select
-        yield tree, statement, select
+        if id(tree) in marks:
+            guards = (*guards, marks[id(tree)])
+        if tree.get("type") == "SELECT_NODE":
+            select, guards = tree, ()
+        yield tree, statement, select, guards
+        own = {id(at(tree, p)): (tree, p) for p in branches(tree)}
         for v in tree.values():
-            yield from _walk(v, statement, select)
+            yield from _walk(v, statement, select, guards, {**marks, **own} if own else marks)
     elif isinstance(tree, list):
         for v in tree:
-            yield from _walk(v, statement, select)
+            yield from _walk(v, statement, select, guards, marks)
 
 
 def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
@@ -108,9 +114,10 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
     parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
     probes: list[str] = []
     unchecked: list[str] = []
+    null: dict[str, Any] | None = None
     for stmt in parsed.get("statements", []):
         top = stmt.get("node") if isinstance(stmt, dict) else None
-        for node, statement, select in _walk(top, top):
+        for node, statement, select, guards in _walk(top, top):
             func = node.get("function_name")
             if node.get("class") != "FUNCTION" or not isinstance(func, str) or func.lower() not in FUNCTIONS:
                 continue
@@ -127,7 +134,10 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
                 continue
             names: list[str | None] = [named[0]]
             if named[0] is None:
-                tree = distinct_query(statement or {}, select, args[0]) if select is not None else None
+                if null is None:  # the tree of a NULL, in this DuckDB's format: the other branches of a CASE
+                    null = json.loads(cur.execute("SELECT json_serialize_sql('SELECT NULL')").fetchall()[0][0]
+                                      )["statements"][0]["node"]["select_list"][0]
+                tree = distinct_query(statement or {}, select, args[0], guards, null) if select is not None else None
                 found, why = model_names(cur, tree) if tree is not None else (None, "it is not in a SELECT")
                 if found is None:
                     unchecked.append(f"{shown} (its model comes from a column: {why})")
