@@ -152,6 +152,13 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
     return probes, unchecked
 
 
+_POST_HOOK = "ad_duckdb.check_calls"
+# Why its own words: a project gets this check from the package's on-run-end without adding anything, so the message
+# names where it comes from and how to turn it off (a view the check reads wrong must not block every build)
+_ON_RUN_END = "the dbt package ad_duckdb's on-run-end check"
+_OFF = "; vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off"
+
+
 def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
     failed, said = _outcome(conn, view_sql, relation)
     if failed is not None:
@@ -159,7 +166,8 @@ def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
     return said
 
 
-def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str) -> tuple[str | None, str]:
+def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str,
+             by: str = _POST_HOOK, off: str = "") -> tuple[str | None, str]:
     """The view's failure (None when its calls read fine) and what was checked: ``"2 call(s) checked"``, and the calls
     that could not be, with the reason (``; not checked: anomaly_score(m.model_ref, ...) (...)``)."""
     cur = conn.cursor()
@@ -177,8 +185,8 @@ def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str) -> tuple[st
                 said = str(e).split("while executing the UDF: ", 1)[-1]
                 kind, _, rest = said.partition(": ")
                 said = rest if kind.endswith("Error") else said
-                return (f"dbt view {relation} builds, but reading it fails: {said} (found by ad_duckdb.check_calls: "
-                        f"a view's query runs only when it is read, {_fix(kind, said)})"), ""
+                return (f"dbt view {relation} builds, but reading it fails: {said} (found by {by}: "
+                        f"a view's query runs only when it is read, {_fix(kind, said)}{off})"), ""
     finally:
         cur.close()
     return None, f"{len(probes)} call(s) checked" + (f"; not checked: {'; '.join(unchecked)}" if unchecked else "")
@@ -196,7 +204,7 @@ def check_views(conn: DuckDBPyConnection, relations: str) -> str:
                                "AND view_name = ?", [database, schema, name]).fetchall()
             if not rows:
                 continue
-            bad, said = _outcome(conn, rows[0][0], shown)
+            bad, said = _outcome(conn, rows[0][0], shown, _ON_RUN_END, _OFF)
             if bad is not None:
                 failed.append(bad)
             elif "not checked" in said:

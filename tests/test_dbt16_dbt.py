@@ -250,3 +250,11 @@ def test_a_call_in_a_case_branch_is_probed_with_the_models_its_branch_reads(con:
     out = _views(con, v_case_ok=query, v_case_bad=bad)
     assert "v_case_ok" not in out, out
     assert "v_case_bad builds, but reading it fails: anomaly_score('two_ae@1', ...) got 1 feature" in out, out
+
+
+def test_the_on_run_end_failure_names_its_check_and_how_to_turn_it_off(con: duckdb.DuckDBPyConnection) -> None:
+    # Before: "(found by ad_duckdb.check_calls: ...)", a post-hook the project never added, and no way to turn it off
+    out = json.loads(_views(con, v_three="SELECT anomaly_score('tx_ae', count, amount) FROM tx"))["failed"]
+    assert len(out) == 1 and "v_three builds, but reading it fails" in out[0], out
+    assert "found by the dbt package ad_duckdb's on-run-end check" in out[0], out
+    assert "vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off" in out[0], out
