@@ -230,11 +230,15 @@ def test_a_valid_project_with_a_commented_call_an_ephemeral_model_and_a_lone_vie
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     # a table reading the view without the training among its ancestors could read it first: refused
     (work / "models" / "reads_view.sql").write_text("select * from {{ ref('lone_view') }}\n")
+    # SQL written in capitals is read too (was: a node without 'anomaly' in lower case was never looked at)
+    (work / "models" / "upper.sql").write_text("SELECT ANOMALY_SCORE('tx_ae', count, amount, cards) AS S "
+                                               "FROM {{ ref('stg_tx') }}\n")
     proc = run_dbt(["build", "--profiles-dir", "."], work)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
     assert "models/reads_view.sql reads lone_view (models/lone_view.sql), which calls anomaly_score('tx_ae', ...)" \
         in out, out[-4000:]
+    assert "models/upper.sql calls anomaly_score('tx_ae', ...)" in out, out[-4000:]
 
 
 def test_a_call_in_a_case_branch_is_probed_with_the_models_its_branch_reads(con: duckdb.DuckDBPyConnection) -> None:

@@ -27,7 +27,8 @@
   {%- set found = [] -%}
   {%- for n in graph.nodes.values() -%}
     {%- set code = n.raw_code or '' -%}
-    {%- set relevant = 'anomaly' in code or 'train' in code -%}
+    {#- lower: SQL written in capitals (ANOMALY_SCORE('tx_ae', ...)) calls the functions too -#}
+    {%- set relevant = 'anomaly' in code | lower or 'train' in code -%}
     {%- if relevant -%}{%- do found.append(n.unique_id) -%}{%- endif -%}
     {%- do nodes.append({'id': n.unique_id, 'name': n.name, 'package': n.package_name, 'path': n.original_file_path,
                          'python': n.language == 'python', 'deps': n.depends_on.nodes,
