@@ -6,12 +6,14 @@
       or ephemeral model's calls count as the calls of the nodes that read it (its query runs there).
     on-run-end: ad_duckdb.check_built_views(results): every view the run built that calls anomaly_score, is_anomaly,
       ... is checked as the post-hook ad_duckdb.check_calls() checks one, and a wrong call fails the run.
-  Both are silent without the plugin (module: ad_duckdb.dbt) in the profile, and cost a query only when a node calls
-  the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
+  Both are silent without the plugin (module: ad_duckdb.dbt) in the profile or on a target that is not DuckDB, and
+  cost a query only when a node calls the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
 #}
 {% macro checks_on() %}
   {%- set on = var('ad_duckdb_checks', true) -%}
-  {{ return(execute and not flags.EMPTY and on is not false and (on | string | lower) not in ['false', '0', 'no']) }}
+  {#- target.type: a project built on DuckDB in dev and another warehouse in prod has no duckdb_functions() there -#}
+  {{ return(execute and not flags.EMPTY and target.type == 'duckdb' and on is not false
+            and (on | string | lower) not in ['false', '0', 'no']) }}
 {% endmacro %}
 
 {% macro has_function(name) %}
