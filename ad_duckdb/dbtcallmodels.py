@@ -3,7 +3,9 @@
 Why: ``check_calls`` ran only calls naming their model in the SQL, so the way the README recommends scoring (the
 training model's ``model_ref``, selected in a CTE) was never checked: a view passing three columns to a model of four
 still built OK. The argument's distinct values are read with the query's own FROM and WHERE (``SELECT DISTINCT
-m.model_ref FROM stg t CROSS JOIN m WHERE ...``), each then probed as a literal name. Reading them scans the view's
+m.model_ref FROM stg t CROSS JOIN m WHERE ...``), each then probed as a literal name. A call in a CASE branch (or an
+``if()``'s) reads the values of the rows that branch takes (``CASE WHEN s.model = 'a' THEN anomaly_score(s.model, x, y)
+ELSE anomaly_score(s.model, x) END``: each call with its own models), else a valid view would fail the check. Reading them scans the view's
 sources, so the read is bounded in time (a view over a large remote file is left unchecked, and the log says so).
 """
 
@@ -17,13 +19,51 @@ from typing import Any
 import duckdb
 from duckdb import DuckDBPyConnection
 
+# a value only some rows take: a CASE's THEN or ELSE, an if()'s second or third argument; and the node holding it
+Guard = tuple[dict[str, Any], tuple[Any, ...]]
+
 SECONDS = 5.0  # the longest a read of one call's model names may take before the call is left unchecked
 MOST = 50  # the most distinct model names probed per call (a view naming more is rare: the rest are left unchecked)
 
 
-def distinct_query(statement: dict[str, Any], select: dict[str, Any], arg: dict[str, Any]) -> str | None:
+def branches(node: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Where, in a CASE or ``if()`` node, the values are that only the rows its conditions pick take (their paths)."""
+    if node.get("type") == "CASE_EXPR":
+        return [("case_checks", i, "then_expr") for i in range(len(node.get("case_checks") or []))] + [("else_expr",)]
+    if node.get("class") == "FUNCTION" and str(node.get("function_name")).lower() in ("if", "iff"):
+        key = "arguments" if "arguments" in node else "children"  # DuckDB 2's, earlier ones'
+        given = node.get(key) or []
+        if len(given) == 3:
+            return [(key, i, "expression") if isinstance(given[i], dict) and "expression" in given[i] else (key, i)
+                    for i in (1, 2)]
+    return []
+
+
+def at(tree: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        tree = tree[step]
+    return tree
+
+
+def _guarded(arg: dict[str, Any], guards: tuple[Guard, ...], null: dict[str, Any]) -> dict[str, Any]:
+    """``arg`` where the call holding it runs: each CASE or if() around it kept with its conditions, the branch
+    holding the call giving ``arg`` and every other one NULL (a model column read for the rows the branch takes)."""
+    value = copy.deepcopy(arg)
+    for node, path in reversed(guards):
+        outer = copy.deepcopy(node)
+        for other in branches(outer):
+            at(outer, other[:-1])[other[-1]] = value if other == path else copy.deepcopy(null)
+        value = outer
+    return value
+
+
+def distinct_query(statement: dict[str, Any], select: dict[str, Any], arg: dict[str, Any],
+                   guards: tuple[Guard, ...] = (), null: dict[str, Any] | None = None) -> str | None:
     """``SELECT DISTINCT arg FROM ... WHERE ...`` of the SELECT node ``select`` (in ``statement``, whose CTEs it may
-    read), as SQL text; None when DuckDB cannot write the tree back."""
+    read), as SQL text; None when DuckDB cannot write the tree back. ``guards``: the CASE and if() branches around the
+    call, whose conditions pick the rows read (``null``: a NULL constant's tree, for the other branches)."""
+    if guards and null is not None:
+        arg = _guarded(arg, guards, null)
     node = copy.deepcopy(select)
     outer = (statement.get("cte_map") or {}).get("map") or []
     own = (node.get("cte_map") or {}).get("map") or []

@@ -25,7 +25,7 @@ from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
 
-from .dbtcallmodels import distinct_query, model_names
+from .dbtcallmodels import Guard, at, branches, distinct_query, model_names
 from .dbtthreshold import _view_query
 from .exceptions import BadInputError
 from .sqltext import quote_literal
@@ -86,18 +86,24 @@ def _unpacked(arg: Any) -> int | None:
     return len(names) if names and all(n is not None for n in names) else None
 
 
-def _walk(tree: Any, statement: dict[str, Any] | None = None,
-          select: dict[str, Any] | None = None) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None,
-                                                                  dict[str, Any] | None]]:
-    """Every dict in a parsed statement, with the statement's top node and the innermost SELECT node around it."""
+def _walk(tree: Any, statement: dict[str, Any] | None = None, select: dict[str, Any] | None = None,
+          guards: tuple[Guard, ...] = (), marks: dict[int, Guard] | None = None,
+          ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, tuple[Guard, ...]]]:
+    """Every dict in a parsed statement, with the statement's top node, the innermost SELECT node around it and the
+    CASE / if() branches around it within that SELECT (``marks``: the branches met on the way, by their id)."""
+    marks = marks or {}
     if isinstance(tree, dict):
-        select = tree if tree.get("type") == "SELECT_NODE" else select
-        yield tree, statement, select
+        if id(tree) in marks:
+            guards = (*guards, marks[id(tree)])
+        if tree.get("type") == "SELECT_NODE":
+            select, guards = tree, ()
+        yield tree, statement, select, guards
+        own = {id(at(tree, p)): (tree, p) for p in branches(tree)}
         for v in tree.values():
-            yield from _walk(v, statement, select)
+            yield from _walk(v, statement, select, guards, {**marks, **own} if own else marks)
     elif isinstance(tree, list):
         for v in tree:
-            yield from _walk(v, statement, select)
+            yield from _walk(v, statement, select, guards, marks)
 
 
 def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
@@ -108,9 +114,10 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
     parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
     probes: list[str] = []
     unchecked: list[str] = []
+    null: dict[str, Any] | None = None
     for stmt in parsed.get("statements", []):
         top = stmt.get("node") if isinstance(stmt, dict) else None
-        for node, statement, select in _walk(top, top):
+        for node, statement, select, guards in _walk(top, top):
             func = node.get("function_name")
             if node.get("class") != "FUNCTION" or not isinstance(func, str) or func.lower() not in FUNCTIONS:
                 continue
@@ -127,7 +134,10 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
                 continue
             names: list[str | None] = [named[0]]
             if named[0] is None:
-                tree = distinct_query(statement or {}, select, args[0]) if select is not None else None
+                if null is None:  # the tree of a NULL, in this DuckDB's format: the other branches of a CASE
+                    null = json.loads(cur.execute("SELECT json_serialize_sql('SELECT NULL')").fetchall()[0][0]
+                                      )["statements"][0]["node"]["select_list"][0]
+                tree = distinct_query(statement or {}, select, args[0], guards, null) if select is not None else None
                 found, why = model_names(cur, tree) if tree is not None else (None, "it is not in a SELECT")
                 if found is None:
                     unchecked.append(f"{shown} (its model comes from a column: {why})")
@@ -142,6 +152,13 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
     return probes, unchecked
 
 
+_POST_HOOK = "ad_duckdb.check_calls"
+# Why its own words: a project gets this check from the package's on-run-end without adding anything, so the message
+# names where it comes from and how to turn it off (a view the check reads wrong must not block every build)
+_ON_RUN_END = "the dbt package ad_duckdb's on-run-end check"
+_OFF = "; vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off"
+
+
 def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
     failed, said = _outcome(conn, view_sql, relation)
     if failed is not None:
@@ -149,7 +166,8 @@ def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
     return said
 
 
-def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str) -> tuple[str | None, str]:
+def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str,
+             by: str = _POST_HOOK, off: str = "") -> tuple[str | None, str]:
     """The view's failure (None when its calls read fine) and what was checked: ``"2 call(s) checked"``, and the calls
     that could not be, with the reason (``; not checked: anomaly_score(m.model_ref, ...) (...)``)."""
     cur = conn.cursor()
@@ -167,8 +185,8 @@ def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str) -> tuple[st
                 said = str(e).split("while executing the UDF: ", 1)[-1]
                 kind, _, rest = said.partition(": ")
                 said = rest if kind.endswith("Error") else said
-                return (f"dbt view {relation} builds, but reading it fails: {said} (found by ad_duckdb.check_calls: "
-                        f"a view's query runs only when it is read, {_fix(kind, said)})"), ""
+                return (f"dbt view {relation} builds, but reading it fails: {said} (found by {by}: "
+                        f"a view's query runs only when it is read, {_fix(kind, said)}{off})"), ""
     finally:
         cur.close()
     return None, f"{len(probes)} call(s) checked" + (f"; not checked: {'; '.join(unchecked)}" if unchecked else "")
@@ -186,7 +204,7 @@ def check_views(conn: DuckDBPyConnection, relations: str) -> str:
                                "AND view_name = ?", [database, schema, name]).fetchall()
             if not rows:
                 continue
-            bad, said = _outcome(conn, rows[0][0], shown)
+            bad, said = _outcome(conn, rows[0][0], shown, _ON_RUN_END, _OFF)
             if bad is not None:
                 failed.append(bad)
             elif "not checked" in said:

@@ -9,13 +9,20 @@ whether the run selected it) and fails the run naming the ``-- depends_on: {{ re
 
 Read from the node's code, as written: a training model naming the model in ``train_model(session, 'tx_ae', ...)``
 or ``ad_duckdb.train(session, 'tx_ae', ...)``, and a call naming it bare (``'tx_ae'``, not ``'tx_ae@3'``, which no
-training changes). A name given by a variable (``dbt.config.get('ad_model')``, ``var()``) is not seen.
+training changes). A name given by a variable (``dbt.config.get('ad_model')``, ``var()``) is not seen, nor is one
+in a comment (``-- anomaly_score('tx_ae', ...)`` commented out calls nothing).
+
+A view's query runs when it is read, and an ephemeral model's inside the node that reads it, so their calls are
+checked on the nodes that read them (through views and ephemeral models): a view built before the training reads the
+new version, while a table built from it before the training does not.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tokenize
 from typing import Any
 
 import duckdb
@@ -29,6 +36,24 @@ FUNCTION = "check_anomaly_order"
 _TRAINS = re.compile(r"""\b(?:train_model|ad_duckdb\s*\.\s*train)\s*\(\s*[^,()'"]+,\s*(?:name\s*=\s*)?(['"])([^'"@]+)\1""")
 _CALLS = re.compile(r"\b(" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + r")\s*\(\s*'([^'@{}]+)'",
                     re.IGNORECASE)
+# a string or quoted name (kept: it may hold '--'), else a comment: SQL's two kinds and Jinja's
+_SQL_COMMENTS = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|--[^\n]*|/\*.*?\*/|\{#.*?#\}""", re.DOTALL)
+_READ_BY_READERS = ("view", "ephemeral")  # materializations whose query runs in the node that reads them
+
+
+def uncommented(code: str, python: bool) -> str:
+    """``code`` without its comments (a commented-out call trains or scores nothing)."""
+    if not python:
+        return _SQL_COMMENTS.sub(lambda m: m.group(1) or " ", code)
+    lines = code.splitlines(keepends=True)
+    try:
+        comments = [t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):  # not Python dbt can run either: read as written
+        return code
+    for t in reversed(comments):
+        row, start = t.start
+        lines[row - 1] = lines[row - 1][:start] + lines[row - 1][t.end[1]:]
+    return "".join(lines)
 
 
 def create_order_function(conn: DuckDBPyConnection) -> None:
@@ -63,32 +88,65 @@ def _ref(trainer: dict[str, Any], caller: dict[str, Any]) -> str:
     return f"ref('{trainer['name']}')"
 
 
+def _read_through(node: str, deps: dict[str, list[str]], passive: set[str]) -> list[str]:
+    """The views and ephemeral models ``node`` reads, directly or through others of them (their calls run in it)."""
+    seen: list[str] = []
+    todo = [d for d in deps.get(node, []) if d in passive]
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.append(n)
+            todo.extend(d for d in deps.get(n, []) if d in passive)
+    return seen
+
+
 def order_problems(nodes: list[dict[str, Any]], selected: set[str]) -> str:
     """What is wrong with the run's order ("" when nothing): each selected node calling a model by its bare name that
     a selected training model trains, without that model among its ancestors. ``nodes``: dbt's graph nodes as
-    ``{id, name, package, path, python, deps, code}``."""
+    ``{id, name, package, path, python, deps, code, materialized}``. A view's or ephemeral model's calls count as
+    calls of each node reading it."""
     deps = {n["id"]: list(n.get("deps") or []) for n in nodes}
+    by_id = {n["id"]: n for n in nodes}
+    code = {n["id"]: uncommented(n.get("code") or "", bool(n.get("python"))) for n in nodes}
     trainers: dict[str, list[dict[str, Any]]] = {}
     for n in nodes:
         if n["id"] in selected and n.get("python"):
-            for m in _TRAINS.finditer(n.get("code") or ""):
+            for m in _TRAINS.finditer(code[n["id"]]):
                 trainers.setdefault(m.group(2), []).append(n)
+    if not trainers:
+        return ""
+    passive = {n["id"] for n in nodes if n.get("materialized") in _READ_BY_READERS}
     said: list[str] = []
     for n in nodes:
-        if n["id"] not in selected or not trainers:
+        if n["id"] not in selected or n["id"] in passive:
             continue
-        code = n.get("code") or ""
-        for call in dict.fromkeys((m.group(1).lower(), m.group(2)) for m in _CALLS.finditer(code)):
-            for trainer in trainers.get(call[1], []):
-                if trainer["id"] == n["id"] or trainer["id"] in _ancestors(n["id"], deps):
-                    continue
-                said.append(
-                    f"{n.get('path') or n['id']} calls {call[0]}({call[1]!r}, ...), and {trainer.get('path')} trains "
-                    f"{call[1]!r} in this run, but {n['name']} does not ref() {trainer['name']}: dbt may run it first, "
-                    f"and it would score with the version before this run's training (or fail, on a new database). "
-                    f"Add `-- depends_on: {{{{ {_ref(trainer, n)} }}}}` to {n.get('path') or n['name']}, or select "
-                    f"model_ref from {{{{ {_ref(trainer, n)} }}}} and score with that.")
+        ancestors: set[str] | None = None
+        for holder in [n["id"], *_read_through(n["id"], deps, passive)]:
+            for call in dict.fromkeys((m.group(1).lower(), m.group(2)) for m in _CALLS.finditer(code[holder])):
+                for trainer in trainers.get(call[1], []):
+                    ancestors = _ancestors(n["id"], deps) if ancestors is None else ancestors
+                    if trainer["id"] == n["id"] or trainer["id"] in ancestors:
+                        continue
+                    said.append(_problem(n, by_id[holder], call, trainer))
     if not said:
         return ""
     return ("ad_duckdb: " + " ".join(dict.fromkeys(said)) + " (Checked by the dbt package ad_duckdb's on-run-start; "
             "vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off.)")
+
+
+def _problem(node: dict[str, Any], holder: dict[str, Any], call: tuple[str, str], trainer: dict[str, Any]) -> str:
+    """The refusal of ``node``, whose run calls ``call`` (in its own code, or in ``holder``, a view or ephemeral model
+    it reads) before ``trainer`` may have stored the model."""
+    path = node.get("path") or node["id"]
+    fix_in = holder.get("path") or holder["name"]
+    if holder is node:
+        who = f"{path} calls {call[0]}({call[1]!r}, ...)"
+        lacks = f"{node['name']} does not ref() {trainer['name']}"
+    else:
+        who = f"{path} reads {holder['name']} ({fix_in}), which calls {call[0]}({call[1]!r}, ...)"
+        lacks = f"neither {node['name']} nor {holder['name']} ref()s {trainer['name']}"
+    ref = _ref(trainer, holder)
+    return (f"{who}, and {trainer.get('path')} trains {call[1]!r} in this run, but {lacks}: dbt may run "
+            f"{node['name']} first, and it would score with the version before this run's training (or fail, on a "
+            f"new database). Add `-- depends_on: {{{{ {ref} }}}}` to {fix_in}, or select model_ref from "
+            f"{{{{ {ref} }}}} and score with that.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -169,3 +170,95 @@ def test_a_bare_source_in_run_operation_says_the_schema_it_was_read_in(built: Pa
     assert proc.returncode != 0, out[-4000:]
     assert "source 'nowhere' is no table or view in schema analytics (the profile's schema:, where dbt builds) " \
            "nor in main" in out, out[-4000:]
+
+
+# review16a: the order check refused valid projects (a call in a comment, an ephemeral model or a view read only by
+# nodes after the training), and missed a table reading such a view before the training; the view check failed a
+# view whose CASE gives each model its own call.
+
+def _node(name: str, code: str, deps: list[str] | None = None, materialized: str = "table",
+          python: bool = False) -> dict[str, Any]:
+    return {"id": f"model.p.{name}", "name": name, "package": "p", "path": f"models/{name}.{'py' if python else 'sql'}",
+            "python": python, "deps": [f"model.p.{d}" for d in deps or []], "code": code, "materialized": materialized}
+
+
+_TRAINER = _node("tx_model", "return train_model(session, 'tx_ae', dbt.ref('stg'))", python=True)
+
+
+def test_order_check_reads_no_call_in_a_comment() -> None:
+    nodes = [_TRAINER,
+             _node("a", "-- was: anomaly_score('tx_ae', a, b) as s\nselect a from x"),
+             _node("b", "/* anomaly_score('tx_ae', a, b) */ select 'it''s -- not a comment' as c, a from x"),
+             _node("c", "{# is_anomaly('tx_ae', a, b) #}\nselect a from x"),
+             _node("old_model", "# return train_model(session, 'tx_ae', dbt.ref('stg'))\nreturn None", python=True),
+             _node("d", "select anomaly_score('tx_ae', a, b) from x", deps=["tx_model"])]
+    assert order_problems(nodes, {n["id"] for n in nodes}) == ""
+    # a call after a string holding '--' is still read
+    racy = _node("e", "select '--' as c, anomaly_score('tx_ae', a, b) from x")
+    assert "models/e.sql calls anomaly_score('tx_ae', ...)" in order_problems(
+        [*nodes, racy], {n["id"] for n in [*nodes, racy]})
+
+
+def test_order_check_follows_views_and_ephemeral_models_to_the_nodes_that_read_them() -> None:
+    eph = _node("eph", "select anomaly_score('tx_ae', a, b) as s from x", materialized="ephemeral")
+    view = _node("v", "select anomaly_score('tx_ae', a, b) as s from x", materialized="view")
+    after = _node("after", "select * from eph join v using (s)", deps=["eph", "v", "tx_model"])
+    nodes = [_TRAINER, eph, view, after]
+    # a view's query runs when it is read, an ephemeral model's inside its reader: both read after the training
+    assert order_problems(nodes, {n["id"] for n in nodes}) == ""
+    before = _node("before", "select * from v", deps=["v"])
+    said = order_problems([*nodes, before], {n["id"] for n in [*nodes, before]})
+    assert "models/before.sql reads v (models/v.sql), which calls anomaly_score('tx_ae', ...)" in said, said
+    assert "Add `-- depends_on: {{ ref('tx_model') }}` to models/v.sql" in said, said
+    assert "models/eph.sql" not in said and "after" not in said, said
+
+
+def test_a_valid_project_with_a_commented_call_an_ephemeral_model_and_a_lone_view_builds(
+        built: Path, tmp_path: Path) -> None:
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "commented.sql").write_text(
+        "-- was: anomaly_score('tx_ae', count, amount, cards) as s (too slow; good_view has it)\n"
+        "select id, count from {{ ref('stg_tx') }}\n")
+    (work / "models" / "eph.sql").write_text(
+        "{{ config(materialized='ephemeral') }}\n"
+        "select id, anomaly_score('tx_ae', count, amount, cards) as s from {{ ref('stg_tx') }}\n")
+    (work / "models" / "uses_eph.sql").write_text("-- depends_on: {{ ref('tx_model') }}\nselect * from {{ ref('eph') }}\n")
+    (work / "models" / "lone_view.sql").write_text(
+        "{{ config(materialized='view') }}\n"
+        "select id, anomaly_score('tx_ae', count, amount, cards) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["build", "--profiles-dir", "."], work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    # a table reading the view without the training among its ancestors could read it first: refused
+    (work / "models" / "reads_view.sql").write_text("select * from {{ ref('lone_view') }}\n")
+    # SQL written in capitals is read too (was: a node without 'anomaly' in lower case was never looked at)
+    (work / "models" / "upper.sql").write_text("SELECT ANOMALY_SCORE('tx_ae', count, amount, cards) AS S "
+                                               "FROM {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["build", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "models/reads_view.sql reads lone_view (models/lone_view.sql), which calls anomaly_score('tx_ae', ...)" \
+        in out, out[-4000:]
+    assert "models/upper.sql calls anomaly_score('tx_ae', ...)" in out, out[-4000:]
+
+
+def test_a_call_in_a_case_branch_is_probed_with_the_models_its_branch_reads(con: duckdb.DuckDBPyConnection) -> None:
+    ad_duckdb.train(con, "two_ae", "tx", features=["count", "amount"], max_steps=30, seed=0, progress=False)
+    con.execute("CREATE TABLE seg AS SELECT id, CASE WHEN id % 2 = 0 THEN 'tx_ae' ELSE 'two_ae' END AS model "
+                "FROM range(600) AS r(id)")
+    query = ("SELECT t.id, CASE WHEN s.model = 'tx_ae' THEN anomaly_score(s.model, t.count, t.amount, t.cards) "
+             "ELSE anomaly_score(s.model, t.count, t.amount) END AS a, "
+             "if(s.model = 'two_ae', is_anomaly(s.model, t.count, t.amount), NULL) AS b "
+             "FROM tx t JOIN seg s USING (id)")
+    assert len(con.execute(query).fetchall()) == 600  # it reads fine
+    bad = query.replace("ELSE anomaly_score(s.model, t.count, t.amount)", "ELSE anomaly_score(s.model, t.count)")
+    out = _views(con, v_case_ok=query, v_case_bad=bad)
+    assert "v_case_ok" not in out, out
+    assert "v_case_bad builds, but reading it fails: anomaly_score('two_ae@1', ...) got 1 feature" in out, out
+
+
+def test_the_on_run_end_failure_names_its_check_and_how_to_turn_it_off(con: duckdb.DuckDBPyConnection) -> None:
+    # Before: "(found by ad_duckdb.check_calls: ...)", a post-hook the project never added, and no way to turn it off
+    out = json.loads(_views(con, v_three="SELECT anomaly_score('tx_ae', count, amount) FROM tx"))["failed"]
+    assert len(out) == 1 and "v_three builds, but reading it fails" in out[0], out
+    assert "found by the dbt package ad_duckdb's on-run-end check" in out[0], out
+    assert "vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off" in out[0], out

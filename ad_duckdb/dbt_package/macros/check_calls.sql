@@ -6,13 +6,15 @@
   comes from a column (m.model_ref) once per model name the column holds; calls it cannot check are named in the log.
   A table model is left alone (its calls ran when it was built). The package's on-run-end runs the same check on
   every view the run built; this post-hook fails the view's own node instead, before the nodes after it build.
-  Needs the plugin (module: ad_duckdb.dbt) in the profile. For every model of a project, in dbt_project.yml:
+  Needs the plugin (module: ad_duckdb.dbt) in the profile; does nothing on a target that is not DuckDB. For every
+  model of a project, in dbt_project.yml:
     models:
       my_project:
         +post-hook: "{{ ad_duckdb.check_calls() }}"
 #}
 {% macro check_calls(relation=none) %}
-  {%- if not execute or flags.EMPTY -%}{{ return('') }}{%- endif -%}
+  {#- target.type: a project built on DuckDB in dev and another warehouse in prod has no duckdb_functions() there -#}
+  {%- if not execute or flags.EMPTY or target.type != 'duckdb' -%}{{ return('') }}{%- endif -%}
   {%- set rel = relation if relation is not none else this -%}
   {%- if rel is none -%}{{ return('') }}{%- endif -%}
   {%- call statement('ad_duckdb_plugin', fetch_result=True, auto_begin=False) -%}

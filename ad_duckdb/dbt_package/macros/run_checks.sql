@@ -2,15 +2,18 @@
   The dbt package's own run hooks (its dbt_project.yml), on in every project that installs the package:
     on-run-start: ad_duckdb.check_training_order(): the run fails before any node runs when a node calls a model by
       its bare name ('tx_ae') that a Python model of the same run trains, without a ref() to that model (dbt may run
-      it first: it would score with the version before this run's training, or fail on a new database).
+      it first: it would score with the version before this run's training, or fail on a new database). A view's
+      or ephemeral model's calls count as the calls of the nodes that read it (its query runs there).
     on-run-end: ad_duckdb.check_built_views(results): every view the run built that calls anomaly_score, is_anomaly,
       ... is checked as the post-hook ad_duckdb.check_calls() checks one, and a wrong call fails the run.
-  Both are silent without the plugin (module: ad_duckdb.dbt) in the profile, and cost a query only when a node calls
-  the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
+  Both are silent without the plugin (module: ad_duckdb.dbt) in the profile or on a target that is not DuckDB, and
+  cost a query only when a node calls the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
 #}
 {% macro checks_on() %}
   {%- set on = var('ad_duckdb_checks', true) -%}
-  {{ return(execute and not flags.EMPTY and on is not false and (on | string | lower) not in ['false', '0', 'no']) }}
+  {#- target.type: a project built on DuckDB in dev and another warehouse in prod has no duckdb_functions() there -#}
+  {{ return(execute and not flags.EMPTY and target.type == 'duckdb' and on is not false
+            and (on | string | lower) not in ['false', '0', 'no']) }}
 {% endmacro %}
 
 {% macro has_function(name) %}
@@ -26,10 +29,12 @@
   {%- set found = [] -%}
   {%- for n in graph.nodes.values() -%}
     {%- set code = n.raw_code or '' -%}
-    {%- set relevant = 'anomaly' in code or 'train' in code -%}
+    {#- lower: SQL written in capitals (ANOMALY_SCORE('tx_ae', ...)) calls the functions too -#}
+    {%- set relevant = 'anomaly' in code | lower or 'train' in code -%}
     {%- if relevant -%}{%- do found.append(n.unique_id) -%}{%- endif -%}
     {%- do nodes.append({'id': n.unique_id, 'name': n.name, 'package': n.package_name, 'path': n.original_file_path,
                          'python': n.language == 'python', 'deps': n.depends_on.nodes,
+                         'materialized': n.config.materialized if n.config is defined else none,
                          'code': code if relevant else ''}) -%}
   {%- endfor -%}
   {%- if not found or not ad_duckdb.has_function('check_anomaly_order') -%}{{ return('') }}{%- endif -%}
