@@ -1,0 +1,67 @@
+"""review16b: a stored text model scored from rows of values and from frames whose text columns pandas typed oddly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_review11_textcols import NUMS, _with_text
+
+import ad_duckdb
+from ad_duckdb.exceptions import AdDuckDBError
+
+from conftest import FAST
+
+COLUMNS = [*NUMS, "channel", "country"]
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory: pytest.TempPathFactory) -> ad_duckdb.AutoEncoderDetector:
+    path = tmp_path_factory.mktemp("review16b") / "warehouse.duckdb"
+    _with_text(path)
+    con = ad_duckdb.connect(str(path))
+    try:
+        ad_duckdb.train(con, "tx_t", "transactions", features=COLUMNS, **FAST)
+        return ad_duckdb.AutoEncoderDetector.from_store(con, "tx_t")
+    finally:
+        con.close()
+
+
+def test_value_rows_read_a_missing_text_value_as_null_as_a_frame_does(detector: ad_duckdb.AutoEncoderDetector) -> None:
+    """Rows from df.to_numpy() (or read from a CSV) hold NaN, not None, where a text value is missing: they were read
+    as the string 'nan', "any other value", and scored high, where the same frame read them as NULL."""
+    nulls = [[3, 120.0, 0, None, "US"], [3, 120.0, 0, "web", None], [None, 120.0, 0, None, None]]
+    want = detector.decision_function(pd.DataFrame(nulls, columns=COLUMNS))
+    frame = pd.DataFrame([[3, 120.0, 0, np.nan, "US"], [3, 120.0, 0, "web", pd.NA], [np.nan, 120.0, 0, None, None]],
+                         columns=COLUMNS)
+    np.testing.assert_allclose(detector.decision_function(frame), want, rtol=1e-6)  # the frame: NaN, pd.NA are NULL
+    for rows in (frame.to_numpy(), frame.to_numpy().tolist(), [[3, 120.0, 0, np.nan, "US"], [3, 120.0, 0, "web", pd.NA],
+                                                                [pd.NA, 120.0, 0, None, None]]):
+        got = detector.decision_function(rows)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        keys = detector.explain(rows)["imputed_keys"]
+        assert keys[3].startswith("channel='") and keys[4].startswith("country='"), keys
+    lay = detector.__dict__["_layout"]
+    np.testing.assert_array_equal(lay.rows([[3, 120.0, 0, np.nan, "US"]]), lay.rows([[3, 120.0, 0, None, "US"]]))
+
+
+def test_a_number_where_text_belongs_is_refused_as_sql_refuses_it(detector: ad_duckdb.AutoEncoderDetector) -> None:
+    """A number in a text column of value rows was read as its digits, any other value, and scored high (SQL
+    refuses an INTEGER there); and a frame's object column mixing numbers and text raised pyarrow's ArrowInvalid."""
+    with pytest.raises(AdDuckDBError, match=r"'channel'.*\b7\b.*text"):
+        detector.decision_function([[3, 120.0, 0, 7, "US"]])
+    mixed = pd.DataFrame([[3, 120.0, 0, 7, "US"], [3, 120.0, 0, "web", "US"]], columns=COLUMNS)
+    with pytest.raises(AdDuckDBError, match=r"'channel' mixes text.*astype\('string'\)"):
+        detector.decision_function(mixed)
+
+
+def test_a_text_column_pandas_typed_float_because_every_value_is_missing_reads_as_nulls(
+        detector: ad_duckdb.AutoEncoderDetector) -> None:
+    """A batch whose channel is missing in every row (a CSV column left empty) is float64 NaN in pandas: it was
+    refused with X['channel'].astype(str), which would have read each as 'nan', any other value."""
+    rows = pd.DataFrame({"count": [3, 4], "amount": [120.0, 80.0], "refunds": [0, 0], "channel": [np.nan, np.nan],
+                         "country": ["US", "DE"]})
+    want = detector.decision_function(rows.astype({"channel": object}).assign(channel=None))
+    np.testing.assert_allclose(detector.decision_function(rows), want, rtol=1e-6)
+    with pytest.raises(AdDuckDBError, match=r"'channel' holds double.*astype\('string'\)"):
+        detector.decision_function(rows.assign(channel=[1.5, np.nan]))
