@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,3 +67,24 @@ def test_a_text_column_pandas_typed_float_because_every_value_is_missing_reads_a
     np.testing.assert_allclose(detector.decision_function(rows), want, rtol=1e-6)
     with pytest.raises(AdDuckDBError, match=r"'channel' holds double.*astype\('string'\)"):
         detector.decision_function(rows.assign(channel=[1.5, np.nan]))
+
+
+def test_a_weight_column_of_text_is_refused_in_the_callers_words(tmp_path: Path) -> None:
+    """From the command line the refusal of a VARCHAR weight column ended "with the same weight='w'", Python's
+    spelling, where every other weight message says --weight w."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b, (range % 50 = 0)::INT AS lab, "
+                    "'1' AS w FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", features=["a", "b"], **FAST)
+        with pytest.raises(AdDuckDBError, match=r"with the same weight='w'"):
+            ad_duckdb.evaluate(con, "ae", "t", label="lab", weight="w")
+    finally:
+        con.close()
+    got = CliRunner().invoke(cli, ["evaluate", db, "ae", "t", "--label", "lab", "--weight", "w", "--quiet"])
+    assert got.exit_code != 0 and "with the same --weight w" in got.output and "weight='w'" not in got.output, got.output
