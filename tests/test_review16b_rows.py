@@ -115,3 +115,17 @@ def test_recall_interval_of_every_anomaly_kept_and_normal_weights_not_set_by_sco
     a = weights.confusion(s[keep], y[keep], audit[keep], 4.0)
     cells = weights.confusion(s[keep], y[keep], np.ones(int(keep.sum())), 4.0)
     assert a["recall_lo"] < cells["recall_lo"] - 0.05
+
+
+def test_fit_of_a_column_mixing_numbers_and_text_says_how_to_read_it_as_text() -> None:
+    """An object column of 'web' and 7 (a code column read with one stray number) was refused as "not numeric" with
+    pd.get_dummies, where fit takes a text column itself: the refusal names the mix, and its advice fits."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"amount": rng.normal(100, 5, 300), "count": rng.normal(10, 2, 300),
+                      "channel": pd.Series(rng.choice(["web", "store"], 300), dtype=object)})
+    X.loc[5, "channel"] = 7
+    with pytest.raises(AdDuckDBError, match=r"'channel' mixes text with numbers.*astype\('string'\)") as e:
+        ad_duckdb.AutoEncoderDetector(max_steps=20, progress=False).fit(X)
+    assert "get_dummies" not in str(e.value), str(e.value)
+    X["channel"] = X["channel"].astype("string")
+    assert len(ad_duckdb.AutoEncoderDetector(max_steps=20, progress=False).fit(X).decision_function(X)) == 300
