@@ -146,3 +146,21 @@ def test_auc_interval_of_every_anomaly_kept_and_normal_weights_not_set_by_score_
     audit = np.where(s > 2.5, 1.0, 20.0)
     keep = (s > 2.5) | (np.arange(len(s)) % 20 == 0)
     assert weights.auc_band(weights.curve(s[keep], y[keep], audit[keep])) is not None
+
+
+def test_compare_on_an_audit_whose_anomalies_all_weigh_one_says_why_it_reads_as_an_audit(tmp_path: Path) -> None:
+    """Every anomaly above the alerts (weight 1), none drawn below: compare's audit note said "the anomalies'
+    weights w differ across the score", which they do not; it is the rows below the alerts that weigh more."""
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(2000)")
+        ad_duckdb.train(con, "ae", "t", features=["a", "b"], **FAST)
+        ad_duckdb.train(con, "ae", "t", features=["a", "b"], seed=1, **FAST)
+        con.execute("CREATE TABLE lab AS SELECT *, (a % 97 = 0 AND s > q)::INT AS y, if(s > q, 1, 20) AS w FROM "
+                    "(SELECT *, anomaly_score('ae@1', a, b) AS s, quantile_cont(s, 0.9) OVER () AS q FROM t) "
+                    "WHERE s > q OR a % 20 = 0")
+        text = str(ad_duckdb.compare_versions(con, "ae@1", "ae@2", "lab", label="y", weight="w"))
+    finally:
+        con.close()
+    assert "the labelled rows are an audit sample" in text, text
+    assert "the anomalies' weights" not in text and "rows below the alerts weigh more" in text, text
