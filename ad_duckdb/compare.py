@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import batchdrift, interrupts, intervals, metrics, missstrata, notes, optionwords, pairedflags, pysource, store, texttable, weights
+from . import batchdrift, interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -489,12 +489,10 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     if keep is not None and wa is not None:
         sa, sb, y, w = sa[keep], sb[keep], y[keep], wa[keep]
     m = int(y.sum())
-    # read once a side, not per cut: a sort of the rows
-    rises = {} if w is None else {"a": missstrata.weights_rise(sa, y, w), "b": missstrata.weights_rise(sb, y, w)}
     for t in thresholds:
         for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
             if value is not None:
-                c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value, rises[side])
+                c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value)
                 # no flag, no precision (evaluate prints '-'): 0.0 read as every flag wrong
                 flags = c["tp"] + c["fp"]
                 setattr(t, f"precision_{side}", c["precision"] if flags else None)

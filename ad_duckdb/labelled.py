@@ -976,9 +976,8 @@ def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarra
     pos, neg = float(w[yb].sum()), float(w[~yb].sum())
     eff = (weights.effective(w[yb]), weights.effective(w[~yb]))
     at: dict[str, dict[str, float]] = {}
-    rises = weights.curve_weights_rise(c)
     for name, value in sorted(lm.thresholds.items()):
-        m = weights.confusion(s, y, w, value, rises)
+        m = weights.confusion(s, y, w, value)
         at[name] = {"value": value, **m}
         if share is not None:
             at[name].update(ev.at_share(m, share, counts=weights.effective_counts(m, *eff)))

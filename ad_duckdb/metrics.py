@@ -644,8 +644,7 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     c = curve(s, y) if w is None else weighing.curve(s, y, w)
     groups = _threshold_groups(thresholds)
-    rises = None if w is None else weighing.curve_weights_rise(c)
-    found = [confusion(s, y, t) if w is None else weighing.confusion(s, y, w, t, rises) for _, t in groups]
+    found = [confusion(s, y, t) if w is None else weighing.confusion(s, y, w, t) for _, t in groups]
     # the anomalies' share of the rows, or of what the weighted rows stand for: a random ranking's precision
     base = float(y.mean()) if w is None else float(w[y].sum() / w.sum())
     zoom_top = przoom.top(c["recall"], c["precision"], [m["precision"] for m in found if m["tp"] + m["fp"]], base)

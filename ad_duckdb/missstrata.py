@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 
-def heaviest_miss(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray, rises: bool) -> float | None:
+def heaviest_miss(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray) -> float | None:
     """The weight a missed anomaly could have, where it is above every missed anomaly's drawn and the normal rows
     weigh more below the cut than at it (None elsewhere): the heaviest unflagged normal row's weight times the
     classes' ratio among the flagged rows (a flagged anomaly's weight over the normal rows' at the cut). Weights
@@ -26,7 +26,7 @@ def heaviest_miss(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray,
     Why only where the normal rows weigh more below the cut: there the sample was drawn by score (an audit's cut
     under this one), and a stratum below may hide misses; weights that do not rise below the cut (normal rows
     sampled 1 in k, or weights of their own per row) leave the missed cell as drawn."""
-    caught, at_cut = flag & y, _at_cut(s, y, w, flag, rises)
+    caught, at_cut = flag & y, _at_cut(s, y, w, flag)
     if at_cut is None or not caught.any():
         return None
     heaviest = float(w[~flag & ~y].max()) * _scale(w[caught]) / _scale(w[at_cut])
@@ -35,7 +35,7 @@ def heaviest_miss(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray,
     return heaviest if heaviest > drawn * (1 + 1e-9) and np.isfinite(heaviest) else None
 
 
-def unseen_caught(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray, rises: bool) -> float | None:
+def unseen_caught(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray) -> float | None:
     """Where no anomaly is flagged and the normal rows weigh more below the cut than at it, the weight a flagged
     anomaly would have had: the normal rows' at the cut times the classes' ratio read among the unflagged rows
     scoring nearest below the cut; None elsewhere.
@@ -44,16 +44,16 @@ def unseen_caught(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray,
     audit's, the unflagged normal rows mix the reviewed (1) and the audited (k), and that read a caught anomaly as
     standing for 1/k of a row, so that 4 missed anomalies of weight 1 and none caught gave recall's upper end 0.03
     where 0.49 fits."""
-    missed, at_cut = ~flag & y, _at_cut(s, y, w, flag, rises)
+    missed, at_cut = ~flag & y, _at_cut(s, y, w, flag)
     if at_cut is None or (flag & y).any() or not missed.any():
         return None
     return _scale(w[at_cut]) * _scale(w[_nearest(s, missed)]) / _scale(w[_nearest(s, ~flag & ~y)])
 
 
-def _at_cut(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray, rises: bool) -> np.ndarray | None:
+def _at_cut(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray) -> np.ndarray | None:
     """The normal rows at the cut (those flagged, or the unflagged ones scoring nearest below it where none is),
     where some unflagged normal row weighs more than every one of them and the normal rows' weights rise as the
-    score falls (``rises``: ``weights_rise``'s, the same at every cut); None elsewhere."""
+    score falls (``_rises_as_score_falls``); None elsewhere."""
     unflagged = ~flag & ~y
     if not unflagged.any():
         return None
@@ -61,18 +61,16 @@ def _at_cut(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray, rises
     if not at.any():
         at = _nearest(s, unflagged)
     heavier = float(w[unflagged].max()) > float(w[at].max()) * (1 + 1e-9)
-    return at if heavier and rises else None
+    return at if heavier and _rises_as_score_falls(s[~y], w[~y]) else None
 
 
-def weights_rise(s: np.ndarray, y: np.ndarray, w: np.ndarray) -> bool:
+def _rises_as_score_falls(s: np.ndarray, w: np.ndarray) -> bool:
     """Whether the normal rows' weights never fall as their score falls (ties in score taken lightest first), as
     an audit's do (1 for the reviewed alerts, then k, then any heavier tier below). Why: weights of the rows' own
     strata (a merchant's or a day's sampling rate, 1 to 7 whatever the score) put some heavy row below the cut and
-    the few at it lighter, which read as an audit's unseen stratum, with every anomaly kept. A sort of the rows:
-    once per evaluation, not per cut (``weights.curve_weights_rise`` reads it off a curve already sorted)."""
-    normal = ~np.asarray(y).astype(bool)
-    order = np.lexsort((w[normal], -s[normal]))
-    ws = w[normal][order]
+    the few at it lighter, which read as an audit's unseen stratum, with every anomaly kept."""
+    order = np.lexsort((w, -s))
+    ws = w[order]
     return bool(np.all(ws[1:] >= ws[:-1] * (1 - 1e-9)))
 
 

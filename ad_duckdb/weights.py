@@ -141,12 +141,9 @@ def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np
             "weighted": np.ones(1, dtype=bool)}
 
 
-def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float,
-              rises: bool | None = None) -> dict[str, float]:
+def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> dict[str, float]:
     """``metrics.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights; the intervals of
-    precision and recall are ``cell_intervals``'. ``rises``: whether the normal rows' weights rise as the score falls
-    (``curve_weights_rise``, or ``missstrata.weights_rise`` of these rows where None), the same at every cut: a
-    caller judging several cuts passes it once read (a sort of 10 million rows takes seconds)."""
+    precision and recall are ``cell_intervals``'."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     flag = s > threshold
@@ -159,23 +156,10 @@ def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: 
     ends = cell_intervals(tp, float(w2[flag & y].sum()), fn, float(w2[~flag & y].sum()),
                           fp, float(w2[flag & ~y].sum()), tn, float(w2[~flag & ~y].sum()),
                           unseen_fp=_nearest_scale(s, ~flag & ~y, w) if fp == 0 else None,
-                          strata=_strata(s, y, w, flag, missstrata.weights_rise(s, y, w) if rises is None else rises))
+                          strata=(missstrata.unseen_caught(s, y, w, flag), missstrata.heaviest_miss(s, y, w, flag)))
     total = tp + fp + fn + tn
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
             "flagged_share": (tp + fp) / total if total else 0.0, **ends}
-
-
-def _strata(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray, rises: bool
-            ) -> tuple[float | None, float | None]:
-    if not rises:  # no stratum below the cut was sampled by score: the missed cell as drawn
-        return None, None
-    return missstrata.unseen_caught(s, y, w, flag, rises), missstrata.heaviest_miss(s, y, w, flag, rises)
-
-
-def curve_weights_rise(c: dict[str, np.ndarray]) -> bool:
-    """``missstrata.weights_rise`` read off a ``curve`` (the normal rows' weights at each distinct score, highest
-    first), with no sort of the rows."""
-    return _normal_weights_rise(c["flagged"] - c["tp"], c["flagged_w2"] - c["tp_w2"])
 
 
 def _nearest_scale(s: np.ndarray, rows: np.ndarray, w: np.ndarray) -> float | None:

@@ -112,10 +112,6 @@ def test_recall_interval_of_every_anomaly_kept_and_normal_weights_not_set_by_sco
     # an audit (alerts above 2.5 reviewed, the rest audited 1 in 20) still counts the stratum below it
     audit = np.where(s > 2.5, 1.0, 20.0)
     keep = (s > 2.5) | (np.arange(len(s)) % 20 == 0)
-    from ad_duckdb import missstrata
-
-    for rows in ((s, y, w), (s[keep], y[keep], audit[keep])):  # read once an evaluation, off its curve or its rows
-        assert weights.curve_weights_rise(weights.curve(*rows)) == missstrata.weights_rise(*rows) == (rows[0] is not s)
     a = weights.confusion(s[keep], y[keep], audit[keep], 4.0)
     cells = weights.confusion(s[keep], y[keep], np.ones(int(keep.sum())), 4.0)
     assert a["recall_lo"] < cells["recall_lo"] - 0.05
