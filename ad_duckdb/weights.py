@@ -254,15 +254,6 @@ def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any, z: float = Z95) -> 
 AUC_BAND_Z = 1.6448536269514722
 
 
-def _normal_weights_rise(fp: np.ndarray, fp2: np.ndarray) -> bool:
-    """Whether, along a ``curve``'s cuts (highest score first), the normal rows at each score weigh no less than
-    those at the scores above (sum w^2 / sum w of each score's), as an audit's weights do."""
-    step, step2 = np.diff(fp, prepend=0.0), np.diff(fp2, prepend=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = (step2 / step)[step > 1e-12 * max(float(fp[-1]), 1.0)]
-    return bool(np.all(scale[1:] >= scale[:-1] * (1 - 1e-9)))
-
-
 def auc_band(c: dict[str, np.ndarray], z: float = AUC_BAND_Z, rtol: float = 1e-9) -> tuple[float, float] | None:
     """The ends of AUC-ROC's interval of a ``curve`` of weighted rows, from recall's pointwise intervals at ``z``
     (``AUC_BAND_Z`` for evaluate's 95% one), where its anomalies above and below a cut weigh differently: the areas
@@ -291,13 +282,6 @@ def auc_band(c: dict[str, np.ndarray], z: float = AUC_BAND_Z, rtol: float = 1e-9
                                                                                ("tn", tn))}
         s_tp, s_fn = np.where(held["tp"], tp2 / tp, np.nan), np.where(held["fn"], fn2 / fn, np.nan)
         s_fp, s_tn = np.where(held["fp"], fp2 / fp, np.nan), np.where(held["tn"], tn2 / tn, np.nan)
-        # Why: an empty anomaly cell is read from the normal rows beside it, as an audit's; where the anomalies
-        # drawn weigh alike above and below every cut, that reading is an audit's only if the normal rows' weights
-        # rise as the score falls (weights of their own strata, whatever the score, with every anomaly kept, read
-        # as one, and the interval was not DeLong's, as the README says it is there)
-        drawn = held["tp"] & held["fn"]
-        if np.isclose(s_fn[drawn], s_tp[drawn], rtol=rtol).all() and not _normal_weights_rise(fp, fp2):
-            return None
         both = np.flatnonzero(held["tp"] & held["fp"])
         ratio = float(s_tp[both[0]] / s_fp[both[0]]) if len(both) else 1.0
         own = float(tp2[-1]) / pos

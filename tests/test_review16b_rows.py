@@ -131,23 +131,6 @@ def test_fit_of_a_column_mixing_numbers_and_text_says_how_to_read_it_as_text() -
     assert len(ad_duckdb.AutoEncoderDetector(max_steps=20, progress=False).fit(X).decision_function(X)) == 300
 
 
-def test_auc_interval_of_every_anomaly_kept_and_normal_weights_not_set_by_score_is_delongs() -> None:
-    """README: where the anomalies' weights do not differ across the score (every anomaly kept), AUC-ROC's interval
-    is DeLong's and Newcombe's. With each normal row weighing its own stratum's rate (1 to 7, whatever the score),
-    the empty missed cells above the lowest anomaly were read from the normal rows beside them as an audit's, and
-    the interval was joined with recall's band (0.955-1.000 on the transactions example). An audit still gets it."""
-    from ad_duckdb import weights
-
-    rng = np.random.default_rng(5)
-    s = np.r_[rng.normal(3.0, 1.0, 200), rng.normal(0.0, 1.0, 5000)]
-    y = np.r_[np.ones(200, bool), np.zeros(5000, bool)]
-    w = np.r_[np.ones(200), rng.integers(1, 8, 5000).astype(float)]
-    assert weights.auc_band(weights.curve(s, y, w)) is None
-    audit = np.where(s > 2.5, 1.0, 20.0)
-    keep = (s > 2.5) | (np.arange(len(s)) % 20 == 0)
-    assert weights.auc_band(weights.curve(s[keep], y[keep], audit[keep])) is not None
-
-
 def test_compare_on_an_audit_whose_anomalies_all_weigh_one_says_why_it_reads_as_an_audit(tmp_path: Path) -> None:
     """Every anomaly above the alerts (weight 1), none drawn below: compare's audit note said "the anomalies'
     weights w differ across the score", which they do not; it is the rows below the alerts that weigh more."""
