@@ -52,26 +52,14 @@ def unseen_caught(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray)
 
 def _at_cut(s: np.ndarray, y: np.ndarray, w: np.ndarray, flag: np.ndarray) -> np.ndarray | None:
     """The normal rows at the cut (those flagged, or the unflagged ones scoring nearest below it where none is),
-    where some unflagged normal row weighs more than every one of them and the normal rows' weights rise as the
-    score falls (``_rises_as_score_falls``); None elsewhere."""
+    where some unflagged normal row weighs more than every one of them; None elsewhere."""
     unflagged = ~flag & ~y
     if not unflagged.any():
         return None
     at = flag & ~y
     if not at.any():
         at = _nearest(s, unflagged)
-    heavier = float(w[unflagged].max()) > float(w[at].max()) * (1 + 1e-9)
-    return at if heavier and _rises_as_score_falls(s[~y], w[~y]) else None
-
-
-def _rises_as_score_falls(s: np.ndarray, w: np.ndarray) -> bool:
-    """Whether the normal rows' weights never fall as their score falls (ties in score taken lightest first), as
-    an audit's do (1 for the reviewed alerts, then k, then any heavier tier below). Why: weights of the rows' own
-    strata (a merchant's or a day's sampling rate, 1 to 7 whatever the score) put some heavy row below the cut and
-    the few at it lighter, which read as an audit's unseen stratum, with every anomaly kept."""
-    order = np.lexsort((w, -s))
-    ws = w[order]
-    return bool(np.all(ws[1:] >= ws[:-1] * (1 - 1e-9)))
+    return at if float(w[unflagged].max()) > float(w[at].max()) * (1 + 1e-9) else None
 
 
 def _nearest(s: np.ndarray, rows: np.ndarray) -> np.ndarray:

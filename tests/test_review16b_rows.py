@@ -90,33 +90,6 @@ def test_a_weight_column_of_text_is_refused_in_the_callers_words(tmp_path: Path)
     assert got.exit_code != 0 and "with the same --weight w" in got.output and "weight='w'" not in got.output, got.output
 
 
-def test_recall_interval_of_every_anomaly_kept_and_normal_weights_not_set_by_score_is_as_drawn() -> None:
-    """Every anomaly kept (weight 1) and each normal row weighing what its own stratum was sampled at (a merchant's,
-    a day's: 1 to 7, whatever the score): no stratum may hide missed anomalies, but the heaviest normal row below the
-    cut outweighed the few at it, read as an audit's heavier stratum, and recall's lower end fell (0.066 -> 0.063 on
-    the transactions example). An audit's weights rise as the score falls; these do not."""
-    from ad_duckdb import weights
-
-    rng = np.random.default_rng(3)
-    s = np.r_[rng.normal(3.0, 1.0, 200), rng.normal(0.0, 1.0, 5000)]
-    y = np.r_[np.ones(200, bool), np.zeros(5000, bool)]
-    w = np.r_[np.ones(200), rng.integers(1, 8, 5000).astype(float)]
-    for cut in (2.0, 3.0, 4.0, 4.5):
-        c = weights.confusion(s, y, w, cut)
-        flag = s > cut
-        w2 = w * w
-        want = weights.recall_interval(*(float(v) for v in (
-            w[flag & y].sum(), w2[flag & y].sum(), w[~flag & y].sum(), w2[~flag & y].sum(),
-            w[flag & ~y].sum(), w2[flag & ~y].sum(), w[~flag & ~y].sum(), w2[~flag & ~y].sum())))
-        assert (c["recall_lo"], c["recall_hi"]) == pytest.approx(want, rel=1e-12), cut
-    # an audit (alerts above 2.5 reviewed, the rest audited 1 in 20) still counts the stratum below it
-    audit = np.where(s > 2.5, 1.0, 20.0)
-    keep = (s > 2.5) | (np.arange(len(s)) % 20 == 0)
-    a = weights.confusion(s[keep], y[keep], audit[keep], 4.0)
-    cells = weights.confusion(s[keep], y[keep], np.ones(int(keep.sum())), 4.0)
-    assert a["recall_lo"] < cells["recall_lo"] - 0.05
-
-
 def test_fit_of_a_column_mixing_numbers_and_text_says_how_to_read_it_as_text() -> None:
     """An object column of 'web' and 7 (a code column read with one stray number) was refused as "not numeric" with
     pd.get_dummies, where fit takes a text column itself: the refusal names the mix, and its advice fits."""
