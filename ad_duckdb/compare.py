@@ -215,11 +215,11 @@ class VersionComparison:
                       f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, {j.test}{_df_text(j.df)}): {verdict}"]
             if j.test == weights.PAIRED_AUDIT:
                 # Why not "the anomalies' weights differ": an audit that drew no anomaly below the alerts has every
-                # anomaly at weight 1; it reads as one by its normal rows' weights
-                lines += ["the labelled rows are an audit sample (the rows below the alerts weigh more in "
-                          f"{k['column'] if k else 'the weights'} than those among them, as alerts all reviewed and the "
-                          "rest sampled do, so an anomaly missed there stands for more rows than one caught): each AUC-ROC "
-                          "rests on the few audited anomalies below the "
+                # anomaly at weight 1; it reads as one by its normal rows' weights (weights.auc_band)
+                lines += ["the labelled rows are an audit sample (the weights "
+                          f"{k['column'] if k else ''} differ across the score as an audit's do, alerts all reviewed "
+                          "and the rest sampled, so an anomaly missed below the alerts may stand for more rows than one "
+                          "caught): each AUC-ROC rests on the few audited anomalies below the "
                           "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
                           "equally good versions different in up to 41% of simulated audits, and no weighting gives it "
                           "power (bench/results/compare_audit_flags_2026-12-05.md). What this audit can tell is the "

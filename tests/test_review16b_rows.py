@@ -106,7 +106,7 @@ def test_fit_of_a_column_mixing_numbers_and_text_says_how_to_read_it_as_text() -
 
 def test_compare_on_an_audit_whose_anomalies_all_weigh_one_says_why_it_reads_as_an_audit(tmp_path: Path) -> None:
     """Every anomaly above the alerts (weight 1), none drawn below: compare's audit note said "the anomalies'
-    weights w differ across the score", which they do not; it is the rows below the alerts that weigh more."""
+    weights w differ across the score", which they do not; it is the normal rows' weights that say so."""
     con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
         con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(2000)")
@@ -119,4 +119,5 @@ def test_compare_on_an_audit_whose_anomalies_all_weigh_one_says_why_it_reads_as_
     finally:
         con.close()
     assert "the labelled rows are an audit sample" in text, text
-    assert "the anomalies' weights" not in text and "rows below the alerts weigh more" in text, text
+    assert "the anomalies' weights" not in text and "the weights w differ across the score as an audit's do" in text
+    assert "may stand for more rows than one caught" in text, text
