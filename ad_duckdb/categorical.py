@@ -48,6 +48,14 @@ def is_text_type(sql_type: str) -> bool:
     return t == "VARCHAR" or t.startswith(("ENUM", "VARCHAR(")) or t in ("TEXT", "STRING")
 
 
+def is_missing(value: Any) -> bool:
+    """Whether a Python value stands for NULL as pandas writes it: None, a float NaN, ``pd.NA`` or ``pd.NaT``. Why:
+    rows from ``df.to_numpy()`` hold NaN where a text value is missing, which was read as the string 'nan'."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, float | np.floating) and bool(np.isnan(value))
+
+
 def is_slot(spec: FeatureSpec) -> bool:
     return spec.transform in SLOT_TRANSFORMS
 
@@ -94,7 +102,8 @@ class Layout:
         return out
 
     def rows(self, values: Sequence[Sequence[Any]]) -> np.ndarray:
-        """Rows of Python values, one per SQL column (None for NULL) -> the graph's inputs (NaN for a missing number)."""
+        """Rows of Python values, one per SQL column (None, NaN or ``pd.NA`` for NULL) -> the graph's inputs (NaN for a
+        missing number)."""
         out = np.zeros((len(values), self.width))
         for i, row in enumerate(values):
             for j in range(self.numeric):
@@ -106,7 +115,7 @@ class Layout:
             at = self.numeric
             for k, (_, cats) in enumerate(self.text):
                 v = row[self.numeric + k]
-                out[i, at + (0 if v is None else cats.index(str(v)) if str(v) in cats else len(cats))] = 1.0
+                out[i, at + (0 if is_missing(v) else cats.index(str(v)) if str(v) in cats else len(cats))] = 1.0
                 at += len(cats) + 1
         return out
 

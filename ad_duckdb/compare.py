@@ -214,8 +214,12 @@ class VersionComparison:
                       f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
                       f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, {j.test}{_df_text(j.df)}): {verdict}"]
             if j.test == weights.PAIRED_AUDIT:
-                lines += [f"the labelled rows are an audit sample (the anomalies' weights {k['column'] if k else ''} "
-                          "differ across the score): each AUC-ROC rests on the few audited anomalies below the "
+                # Why not "the anomalies' weights differ": an audit that drew no anomaly below the alerts has every
+                # anomaly at weight 1; it reads as one by its normal rows' weights (weights.auc_band)
+                lines += ["the labelled rows are an audit sample (the weights "
+                          f"{k['column'] if k else ''} differ across the score as an audit's do, alerts all reviewed "
+                          "and the rest sampled, so an anomaly missed below the alerts may stand for more rows than one "
+                          "caught): each AUC-ROC rests on the few audited anomalies below the "
                           "alerts, so the test is as uncertain as they leave it; DeLong's paired test alone called "
                           "equally good versions different in up to 41% of simulated audits, and no weighting gives it "
                           "power (bench/results/compare_audit_flags_2026-12-05.md). What this audit can tell is the "

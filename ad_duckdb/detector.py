@@ -57,6 +57,14 @@ def _frame_rows(X: Any, what: str, library: str = "arrow") -> np.ndarray:
             # Why first: the general advice below (get_dummies, astype) turns amounts into one column per amount
             fixes = "; ".join(f"{c!r} {how}" for c, how in numbers.items())
             raise BadInputError(f"{what}: text column(s) hold numbers: {fixes}.")
+        mixed = [c for c, _ in bad if _mixed(X[c])]
+        if mixed:
+            # Why apart: a text column is a feature as it is, and get_dummies (below) was the wrong advice for a code
+            # column read with a stray number; astype('string') keeps NaN a NULL where astype(str) writes 'nan'
+            raise BadInputError(
+                f"{what}: column {mixed[0]!r} mixes text with numbers (an object column of both); a text column is "
+                f"read as its categories: X[{mixed[0]!r}] = X[{mixed[0]!r}].astype('string'), or, for numbers, "
+                f"X[{mixed[0]!r}] = pd.to_numeric(X[{mixed[0]!r}], errors='coerce') (the text NaN, missing).")
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
         times = [str(c) for c, t in X.dtypes.items() if t.kind == "M"]
         lengths = [str(c) for c, t in X.dtypes.items() if t.kind == "m"]
@@ -80,6 +88,17 @@ def _words(column: Any) -> bool:
         return column.dtype.categories.dtype.kind not in "biufcmM"
     values = column.dropna().head(10_000)
     return bool(len(values)) and all(isinstance(v, str) for v in values) and _text_numbers(column) is None
+
+
+def _mixed(column: Any) -> bool:
+    """Whether an object column holds both strings and numbers (missing values aside), of its first 10,000 values."""
+    import numbers
+    from decimal import Decimal
+
+    if column.dtype != object:
+        return False
+    kinds = set(column.dropna().head(10_000).map(type))
+    return any(issubclass(k, str) for k in kinds) and any(issubclass(k, numbers.Real | Decimal) for k in kinds)
 
 
 def _numbered_categories(X: Any) -> list[Any]:

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .categorical import Layout
+from .categorical import Layout, is_missing
 from .exceptions import BadInputError
 from .scoring import LoadedModel
 
@@ -46,14 +47,36 @@ def text_rows(X: Any, lay: Layout, names: list[str], select: str, library: str) 
     else:
         by_name = {str(c): c for c in columns}
         nums = _frame_rows(frame[[by_name[n] for n in numeric]], "AutoEncoderDetector", library)
-        texts = [pa.array(frame[by_name[n]], from_pandas=True) for n, _ in lay.text]
+        texts = [_pandas_text(frame[by_name[n]], n) for n, _ in lay.text]
+    texts = [_as_nulls(t) for t in texts]
     for (n, _), t in zip(lay.text, texts, strict=True):
         if not (pa.types.is_null(t.type) or pa.types.is_string(t.type) or pa.types.is_large_string(t.type)
                 or pa.types.is_string_view(t.type) or pa.types.is_dictionary(t.type)):
             raise BadInputError(f"AutoEncoderDetector: column {n!r} holds {t.type} values, but the model reads it as "
-                                f"text (its categories): pass it as text, e.g. X[{n!r}].astype(str).")
+                                f"text (its categories): pass it as text, e.g. {_AS_TEXT.format(n=n)}.")
     parts = [nums, *(lay.encode(t, k) for k, t in enumerate(texts))]
     return np.require(np.concatenate(parts, axis=1), requirements=["C", "W"])
+
+
+_AS_TEXT = "X[{n!r}].astype('string') (which keeps a missing value NULL, where astype(str) writes 'nan')"
+
+
+def _pandas_text(col: Any, name: str) -> Any:
+    """A pandas column as Arrow; one mixing text with numbers (an object column of 7 and 'web') is refused by name,
+    where pyarrow's own error named neither the column nor what to do."""
+    try:
+        return pa.array(col, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise BadInputError(f"AutoEncoderDetector: column {name!r} mixes text with other values ({e}), but the model "
+                            f"reads it as text (its categories): pass it as text, e.g. {_AS_TEXT.format(n=name)}.") from e
+
+
+def _as_nulls(t: Any) -> Any:
+    """A float column with no value (pandas types a column missing in every row, as a CSV's empty column, float64
+    NaN) as the NULLs it holds: the text a model reads there is missing, not refused."""
+    if len(t) and pa.types.is_floating(t.type) and t.null_count + (pc.sum(pc.is_nan(t)).as_py() or 0) == len(t):
+        return pa.nulls(len(t), pa.string())
+    return t
 
 
 def text_attribution(lm: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,13 +120,20 @@ def value_rows(X: Any, lay: Layout, names: list[str]) -> Any:
     columns: dict[str, pa.Array] = {}
     for j, name in enumerate(names[: lay.numeric]):
         try:
-            columns[name] = pa.array([None if v is None else float(v) for v in values[:, j]], pa.float64())
+            columns[name] = pa.array([None if is_missing(v) else float(v) for v in values[:, j]], pa.float64())
         except (TypeError, ValueError) as e:
             raise BadInputError(f"AutoEncoderDetector: the rows' column {j + 1}, {name!r}, holds a value that is not a "
                                 f"number ({e}); pass the columns {names} in that order, the text ones as text, None "
                                 "for NULL.") from e
     for k, (name, _) in enumerate(lay.text):
-        columns[name] = pa.array([None if v is None else str(v) for v in values[:, lay.numeric + k]], pa.string())
+        j = lay.numeric + k
+        odd = next((v for v in values[:, j] if not (is_missing(v) or isinstance(v, str))), None)
+        if odd is not None:  # SQL refuses a number there; read as its digits it was "any other value", scored high
+            raise BadInputError(f"AutoEncoderDetector: the rows' column {j + 1}, {name!r}, holds {odd!r} "
+                                f"({type(odd).__name__}), but the model reads that column as text (its categories): "
+                                f"pass the columns {names} in that order, the text ones as text (str({odd!r}) where "
+                                "the value really is that text), None for NULL.")
+        columns[name] = pa.array([None if is_missing(v) else v for v in values[:, j]], pa.string())
     return pa.table(columns)
 
 

@@ -58,7 +58,7 @@ def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tupl
         col = sql_name(name)
         raise BadInputError(f"Model {ref!r}: weight column {name!r} of {source!r} is {kind}, not a number; cast it in a "
                             f"query and pass that as the source, e.g. {_query(f'TRY_CAST({col} AS DOUBLE)', col, source)} "
-                            f"with the same weight={name!r}.")
+                            f"with the same {optionwords.opt('weight', name)}.")
     return name
 
 
