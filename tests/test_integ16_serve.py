@@ -38,3 +38,17 @@ def test_views_with_postgres_result_types_read_everywhere(tmp_path: Path) -> Non
         assert con.execute("SELECT a FROM agg").fetchone() == (3.0,)
     finally:
         con.close()
+
+
+def test_a_cast_to_text_of_a_regclass_stays_duckdbs_own() -> None:
+    """The text-cast rewrite wrapped ``'t'::regclass::oid::regclass::text`` in the text macro, which names its operand
+    five times: each copy a catalogue lookup, nested twice; the statement took about a minute instead of a second. A
+    reg* cast's text is a name: the statement keeps DuckDB's casts, as a query of the catalogue does."""
+    from ad_duckdb.pgsql import catalog_rewrites
+    from ad_duckdb.pgtextcast import TEXT_MACRO, catalogue_query, text_casts
+
+    for src in ("SELECT 'transactions'::regclass::oid::regclass::text, 123456789::regclass::text",
+                "SELECT CAST('t'::regtype AS text), 2.0::float8::text"):
+        out = text_casts(catalog_rewrites(src), catalogue_query(src))
+        assert f"{TEXT_MACRO}(" not in out, out
+    assert f"{TEXT_MACRO}(" in text_casts("SELECT 2.0::float8::text, x::text FROM t", catalogue_query("SELECT 1"))
