@@ -2764,8 +2764,9 @@ def test_a_stop_during_a_snapshot_reload_interrupts_its_copy(tmp_path: Path) -> 
     temporary folder). The copy is now interrupted with the stop: no copy is published, none is left behind."""
     db = str(tmp_path / "big.duckdb")
     con = duckdb.connect(db)
-    try:  # some 100 MB: a copy that lasts seconds, far longer than the stop takes to reach it
-        con.execute("CREATE TABLE t AS SELECT random() AS a, hash(i) AS b, md5(i::VARCHAR) AS c FROM range(3000000) r(i)")
+    try:  # some 200 MB: a copy that lasts seconds, far longer than the stop takes to reach it (100 MB once lost
+        # that race on a loaded 2-core machine)
+        con.execute("CREATE TABLE t AS SELECT random() AS a, hash(i) AS b, md5(i::VARCHAR) AS c FROM range(6000000) r(i)")
     finally:
         con.close()
     tmp = tmp_path / "tmp"
