@@ -84,7 +84,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from early_stop import eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
+from early_stop import calibrated_graph, eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
 from global_terms import auc_rows, fit_default, main, take_cands  # noqa: E402  (the default fit of bench/quality.py, the command line)
 from masked_cells import summarize  # noqa: E402  (the same tables and rule)
 
@@ -244,8 +244,6 @@ def hetero_candidate(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool, b
     import torch
 
     from ad_duckdb.features import transform
-    from ad_duckdb.nn import ScoringGraph
-    from ad_duckdb.trainer import calibrate
 
     p = det.train_params_
     Z = transform(Xtr, det.specs_)
@@ -270,10 +268,7 @@ def hetero_candidate(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool, b
             return float(torch.cat([_nll(ae, Zv[i:i + 4096])[0] for i in range(0, len(Zv), 4096)]).mean())
 
     train(ae, opt, p.n_steps(n_tr, robust), eval_every(n_tr, bs), p.patience, batch_loss, val_loss)
-    cal = calibrate(ae, Z, p, robust=robust)
-    g = ScoringGraph(det.specs_, ae, bank=cal["bank"], knn_k=cal["knn_k"], rec_scale=cal["rec_scale"],
-                     knn_scale=cal["knn_scale"], knn_eps=cal["knn_eps"], range_weight=p.range_weight,
-                     bank_groups=cal["bank_groups"]).eval()
+    g = calibrated_graph(det, ae, Z, robust)
     cal_rows = np.random.default_rng(p.seed + 1000).choice(n, min(n, CAL_ROWS), replace=False)
     with torch.no_grad():
         nll_c, r2_c = (t.numpy().astype(np.float64) for t in _nll(ae, torch.from_numpy(Z[cal_rows].astype(np.float32))))

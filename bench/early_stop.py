@@ -53,3 +53,17 @@ def train(net: Any, opt: Any, steps: int, every: int, patience: int, batch_loss:
         net.load_state_dict(best_state)
     net.eval()
     return ran
+
+
+def calibrated_graph(det: Any, ae: Any, Z: np.ndarray, robust: bool) -> Any:
+    """Today's scoring graph (reconstruction, neighbour and range terms, calibrated as trainer.calibrate does on the
+    transformed training rows ``Z``) around a network ``ae`` trained by an experiment, with ``det``'s features and
+    parameters; in eval mode."""
+    from ad_duckdb.nn import ScoringGraph
+    from ad_duckdb.trainer import calibrate
+
+    p = det.train_params_
+    cal = calibrate(ae, Z, p, robust=robust)
+    return ScoringGraph(det.specs_, ae, bank=cal["bank"], knn_k=cal["knn_k"], rec_scale=cal["rec_scale"],
+                        knn_scale=cal["knn_scale"], knn_eps=cal["knn_eps"], range_weight=p.range_weight,
+                        bank_groups=cal["bank_groups"]).eval()

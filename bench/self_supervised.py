@@ -85,7 +85,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from density_ratio import CAL_ROWS, _scaled  # noqa: E402  (the validation-row scaling of a term)
-from early_stop import eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
+from early_stop import calibrated_graph, eval_every, split_rows, train  # noqa: E402  (the trainer's split and early stopping)
 from global_terms import auc_rows, fit_default, main, take_cands  # noqa: E402  (the default fit, the command line)
 from masked_cells import summarize  # noqa: E402  (the same tables and rule)
 
@@ -246,8 +246,7 @@ def svdd(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool, lam: float) -
     import torch
 
     from ad_duckdb.features import transform
-    from ad_duckdb.nn import EnsembleAutoEncoder, ScoringGraph
-    from ad_duckdb.trainer import calibrate
+    from ad_duckdb.nn import EnsembleAutoEncoder
 
     p = det.train_params_
     Z = transform(Xtr, det.specs_)
@@ -277,10 +276,7 @@ def svdd(det: Any, Xtr: np.ndarray, Xte: np.ndarray, robust: bool, lam: float) -
             return float(torch.cat([sum(rows(Zv[i:i + 4096])) for i in range(0, len(Zv), 4096)]).mean())
 
     train(ae, opt, p.n_steps(n_tr, robust), eval_every(n_tr, bs), p.patience, batch_loss, val_loss)
-    cal = calibrate(ae, Z, p, robust=robust)
-    g = ScoringGraph(det.specs_, ae, bank=cal["bank"], knn_k=cal["knn_k"], rec_scale=cal["rec_scale"],
-                     knn_scale=cal["knn_scale"], knn_eps=cal["knn_eps"], range_weight=p.range_weight,
-                     bank_groups=cal["bank_groups"]).eval()
+    g = calibrated_graph(det, ae, Z, robust)
     cal_rows = np.random.default_rng(p.seed + 1000).choice(n, min(n, CAL_ROWS), replace=False)
     with torch.no_grad():
         comp_c = rows(torch.from_numpy(Z[cal_rows].astype(np.float32)))[1].numpy().astype(np.float64)
