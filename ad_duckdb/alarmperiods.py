@@ -138,6 +138,17 @@ def predictive(alarms: float, ratio: float, top: float = 0.975) -> tuple[float, 
     return at(1.0 - top), at(top)
 
 
+def mid_p_end(end: float) -> float:
+    """The whole count ending an interval whose end, read between whole counts (``predictive``), is ``end``: a count
+    c is inside where its mid-p value, P(more than c) + P(c) / 2, is above the level left out, that is where c is
+    below ``end`` + 1/2, so the whole count nearest ``end``.
+
+    Why not the next whole count up: at 3 alarms a day on 7 days of independent rows the count's end is 6.08, and
+    7 held 98% of later days where 6 holds 95% (bench/results/alarm_interval_midp_2026-12-06.md); an hour's 1.6-1.9
+    at 0.5 an hour stays 2 (1 would hold 91%)."""
+    return float(math.floor(end + 0.5))
+
+
 def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float = 0.0,
            weights: np.ndarray | None = None, acf: np.ndarray | None = None) -> PeriodSpread | None:
     """The spread of alarms per period over the whole periods of a stretch (``flagged``: each row's alarm;
@@ -218,7 +229,7 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     if weights is None:
         # a later period's alarms are a whole number: an end of 1.86 an hour left out the hours of 2 (8% of them at
         # 0.5 an hour), and the interval held 92% of later hours where rows are independent
-        hi_1 = math.ceil(hi_1 - 1e-9)
+        hi_1 = mid_p_end(hi_1)
     # a later period flags at most the rows it holds: at a lag-1 correlation near 1 a stretch is worth about one
     # independent row, and its count's interval said 0-106 alarms on a later day of 24 hourly readings
     top = rows_per
