@@ -221,7 +221,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     series_of = np.concatenate(read_s) if scol else None
     local_of = np.concatenate(read_l) if local else None
     if stored is not None:  # the hour the clocks repeat: its two passes' readings at their own instants
-        seconds, local_of = alarmfold.unfold(seconds, local_of, series_of, stored, days_in)
+        seconds, local_of = alarmfold.unfold(seconds, local_of, series_of, stored, days_in, who, time or "",
+                                              source)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     w = None
     if wcol is not None and len(s):

@@ -1,5 +1,6 @@
 """alarm_rate's intervals, follow-ups: the one-period interval's whole-count end by mid-p (7 days of independent
-rows held 98% of later days at 0-7, where 0-6 holds 95%), ..."""
+rows held 98% of later days at 0-7, where 0-6 holds 95%), the autumn hour the clocks repeat in rows not read in time
+order, and a goal's statement written by a build that counted days first to last."""
 
 from __future__ import annotations
 
@@ -37,4 +38,39 @@ def test_the_one_day_interval_of_independent_rows_on_7_days_holds_nearer_95_perc
     bench = _bench()
     (none,) = bench.simulate((0.0,), 80, 7)
     assert 0.93 <= none["days"] <= 0.97, none
+
+
+def test_a_repeated_autumn_hour_in_rows_not_read_in_time_order_is_refused_with_the_fix() -> None:
+    """The passes of the hour the clocks repeat are told apart by the order the rows are read in (alarmfold): rows
+    stored shuffled (a table rebuilt by a parallel load) read neither oldest nor newest first, so each repeated wall
+    time's two readings were given their passes at random, and the same readings gave another statement in another
+    storage order. Now refused, naming the column, the night and how to read them in the order written; read so,
+    the statement is the one of the rows stored in time order. check-threshold alike."""
+    import pytest
+    from test_alarm8_intervals import AUTUMN
+
+    import ad_duckdb
+
+    from conftest import FAST
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE r AS SELECT * FROM ({AUTUMN}) ORDER BY hash(i)")
+        con.execute(f"CREATE TABLE sorted AS SELECT * FROM ({AUTUMN}) ORDER BY i")
+        ad_duckdb.train(con, "p", "sorted", features=["x", "y"], where="ts < '2026-10-22'", **FAST)
+        later = "ts >= '2026-10-22'"
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.set_threshold(con, "p", "half", "alarm_rate", source="r", where=later, per_hour=0.5,
+                                    time="ts", timestamps_in="Europe/Paris")
+        said = " ".join(str(e.value).split())
+        assert "'ts'" in said and "2026-10-25 02:00" in said and "Europe/Paris" in said, said
+        assert "ORDER BY" in said and "not read in the order" in said, said
+        ordered = ad_duckdb.set_threshold(con, "p", "half", "alarm_rate", source="SELECT * FROM r ORDER BY i",
+                                          where=later, per_hour=0.5, time="ts", timestamps_in="Europe/Paris")
+        plain = ad_duckdb.set_threshold(con, "p", "half2", "alarm_rate", source="sorted", where=later, per_hour=0.5,
+                                        time="ts", timestamps_in="Europe/Paris")
+        assert (ordered.chosen_on or "").split(";")[1:] == (plain.chosen_on or "").split(";")[1:]
+        with pytest.raises(ad_duckdb.BadInputError, match="not read in the order"):
+            ad_duckdb.check_threshold(con, "p", "half2", "r", where=later)
+    finally:
+        con.close()
 
