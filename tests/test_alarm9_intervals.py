@@ -4,6 +4,7 @@ order, and a goal's statement written by a build that counted days first to last
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -74,3 +75,42 @@ def test_a_repeated_autumn_hour_in_rows_not_read_in_time_order_is_refused_with_t
     finally:
         con.close()
 
+
+def test_a_statement_by_a_build_that_counted_days_first_to_last_says_so_where_the_days_differ(tmp_path: Path) -> None:
+    """A goal stored before its promise was kept as data (2026-12-05) is checked against its statement's interval,
+    written by a build that counted the time a stretch covers first to last (gaps over a day left out): business
+    hours' week read as 4.33 days, now 5 days of rows, so its "3 a day" was 2.6 on each day of rows here and its
+    interval was of other days than the check's. The check says so, with the command that chooses it again; rows
+    through whole days (counted alike either way) get no such note."""
+    import ad_duckdb
+
+    from conftest import FAST
+    db = str(tmp_path / "b.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        # readings every 10 minutes, 4 weeks from Monday 2026-03-02: all hours (a), Monday-Friday 09:00-16:59 (b)
+        con.execute("CREATE TABLE a AS SELECT TIMESTAMP '2026-03-02' + i * INTERVAL 10 MINUTE AS ts, "
+                    "sin(i / 7.0) + (hash(i) % 1000) / 1000.0 AS x, cos(i / 11.0) + (hash(i * 3) % 1000) / 1000.0 "
+                    "AS y FROM range(4 * 7 * 144) r(i)")
+        con.execute("CREATE TABLE b AS SELECT * FROM a WHERE dayofweek(ts) BETWEEN 1 AND 5 AND hour(ts) BETWEEN 9 AND 16")
+        for t in ("a", "b"):
+            ad_duckdb.train(con, t, t, features=["x", "y"], where="ts < '2026-03-09'", **FAST)
+            ad_duckdb.set_threshold(con, t, "three", "alarm_rate", source=t, per_day=3, time="ts",
+                                    where="ts >= '2026-03-09' AND ts < '2026-03-23'")
+        # as such a build stored it: no promise, and a statement without the hours its rows fall at
+        con.execute("UPDATE ad_models SET metrics = json_remove(metrics, '$.threshold_goals.three.promise')")
+        con.execute(r"UPDATE ad_thresholds SET chosen_on = regexp_replace(chosen_on, ' \(its rows fall at .*? "
+                    r"hour of rows\)', '')")
+    finally:
+        con.close()
+    con = ad_duckdb.connect(db)
+    try:
+        notes = {}
+        for t in ("a", "b"):
+            got = ad_duckdb.check_threshold(con, t, "three", t, where="ts >= '2026-03-23'")
+            assert got.expected_lo is not None, got.message
+            notes[t] = " ".join(got.message.split())
+    finally:
+        con.close()
+    assert "first to last" in notes["b"] and "ad-duckdb threshold" in notes["b"], notes["b"]
+    assert "first to last" not in notes["a"], notes["a"]
