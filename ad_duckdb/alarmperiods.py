@@ -35,6 +35,8 @@ MIN_PERIODS = 3
 PART = 0.5
 # The highest lag-1 correlation taken: nearer 1 the effective rows of a stretch tend to none
 MOST_LAG1 = 0.9999
+# n (1 - r) at and under which the lag-1 estimate takes a second half of Kendall's bias term (``lag1``)
+NEAR_UNIT = 15.0
 # Alarms whose variance among a period's rows is at most this many times independent rows' are counted as whole
 # alarms (a neighbour correlation of 0.5 makes it 1.37 over a day of 288 readings at 3 a day; 0.9 makes it 6)
 INDEPENDENT = 1.5
@@ -86,7 +88,7 @@ def period_of(seconds: np.ndarray, length: float) -> np.ndarray:
 def lag1(scores: np.ndarray, ranks: np.ndarray | None = None) -> float:
     """The lag-1 correlation of scores in time order, as of normal scores of their ranks (Spearman's, turned into
     the Gaussian one by 2 sin(pi r / 6), so a skewed score's outliers do not lead it), less its small-sample bias
-    (Kendall's (1 + 3r) / n); 0 for none or a negative one, at most ``MOST_LAG1``."""
+    (Kendall's (1 + 3r) / n, half as much again near 1); 0 for none or a negative one, at most ``MOST_LAG1``."""
     x = np.asarray(scores, dtype=np.float64)
     if len(x) < 3:
         return 0.0
@@ -96,7 +98,16 @@ def lag1(scores: np.ndarray, ranks: np.ndarray | None = None) -> float:
     if den == 0:
         return 0.0
     r = 2.0 * math.sin(math.pi * float(a @ b) / den / 6.0)
-    return 0.0 if r <= 0 else min(r + (1.0 + 3.0 * r) / len(x), MOST_LAG1)
+    if r <= 0:
+        return 0.0
+    n = len(x)
+    # Why more near 1: where the stretch holds few of the correlation's time constants (n (1 - r) under NEAR_UNIT,
+    # 15), Kendall's first-order term left about half the bias: a week of 2016 readings correlated 0.995 read
+    # 0.9942 on average (0.0008 low: 1 - r 17% high, the stretch worth that many more independent rows), and its week
+    # intervals held 94.1% of later weeks over four seeded runs; half a term more there, fading as n (1 - r) grows
+    # (bench/results/alarm_interval_lag1_2026-12-06.md)
+    near = min(1.0, NEAR_UNIT / (n * max(1.0 - r, 1e-12)))
+    return min(r + (1.0 + 3.0 * r) / n * (1.0 + 0.5 * near), MOST_LAG1)
 
 
 def inflation(rows: float, rho: float, share: float) -> float:

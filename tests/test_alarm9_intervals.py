@@ -114,3 +114,25 @@ def test_a_statement_by_a_build_that_counted_days_first_to_last_says_so_where_th
         con.close()
     assert "first to last" in notes["b"] and "ad-duckdb threshold" in notes["b"], notes["b"]
     assert "first to last" not in notes["a"], notes["a"]
+
+
+def _ar1(rho: float, reps: int, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal((reps, n)) * np.sqrt(1 - rho * rho)
+    x = np.empty((reps, n))
+    x[:, 0] = rng.standard_normal(reps)
+    for i in range(1, n):
+        x[:, i] = rho * x[:, i - 1] + e[:, i]
+    return x
+
+
+def test_the_lag1_correlation_of_a_week_correlated_0995_is_not_biased_low() -> None:
+    """A week of 2016 readings of lag-1 correlation 0.995 holds about 10 of its time constants (n(1 - r) = 10), where
+    Kendall's first-order correction of the lag-1 estimate left about half its bias: the mean estimate was 0.9992 -
+    0.0008 below 0.995, so the stretch read 20% less correlated than it was (in 1 - r), and later weeks held 94% of
+    their week intervals. Nearer unbiased now; at 0.9 (n(1 - r) = 200) as before."""
+    from ad_duckdb import alarmperiods
+    strong = np.array([alarmperiods.lag1(x) for x in _ar1(0.995, 200, 2016, 4)])
+    assert abs(float(strong.mean()) - 0.995) < 0.0004, strong.mean()
+    mild = np.array([alarmperiods.lag1(x) for x in _ar1(0.9, 100, 2016, 4)])
+    assert abs(float(mild.mean()) - 0.9) < 0.003, mild.mean()
