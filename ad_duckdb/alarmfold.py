@@ -8,7 +8,9 @@ order can: of the readings of one repeated wall time (in one series), the first 
 rest the later, as a logger writes them; where a series' rows are read newest first (a table exported ORDER BY ts
 DESC: most of its consecutive readings go back in time), the first half read are the later pass (taken as oldest first,
 the two passes swapped hours). A wall time of that hour held by one reading (or an odd number) cannot be told, and
-stays as DuckDB reads it.
+stays as DuckDB reads it. Rows read in no time order (a table stored shuffled: neither most steps forward nor most
+back, or a pass's readings read after the other pass's) are refused, with how to read them in the
+order written: their passes were given at random, and the same readings stored otherwise gave other numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+
+from . import optionwords
+from .exceptions import BadInputError
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -34,11 +39,33 @@ def _wall(instant: float, zone: ZoneInfo) -> float:
     return (at - _EPOCH).total_seconds()
 
 
+# of a series' steps between consecutive readings (in read order) that move in time, at least this share go one way
+# in rows read in the order written (a logger's: all but the repeated hour's one step back); rows stored shuffled
+# go either way about as often
+ORDERED = 0.75
+
+
 def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | None, stored: str | None,
-           days_in: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+           days_in: str | None, who: str = "", column: str = "", source: str = "") -> tuple[np.ndarray, np.ndarray | None]:
     """``seconds`` (each row's instant, in read order) and ``local`` (its wall time in ``days_in``, the zone whose
     days count, or None) with the repeated hour's earlier pass moved to its own instants: ``stored`` is the zone of
-    the TIMESTAMP's wall-clock times (None: nothing to do); ``series``: each row's series, or None."""
+    the TIMESTAMP's wall-clock times (None: nothing to do); ``series``: each row's series, or None. Refused where
+    the rows of a series holding that hour are not read in the order written: ``who`` the caller, ``column`` the time
+    column, ``source`` the rows' source, as said."""
+
+    def refuse(instants: np.ndarray) -> BadInputError:
+        assert zone is not None
+        lo, hi = (datetime.fromtimestamp(float(f(instants)), UTC).astimezone(zone) for f in (np.min, np.max))
+        src = source if source and not source.lstrip().lower().startswith(("select", "from", "with", "(")) else "..."
+        return BadInputError(
+            f"{who}: time column {column!r} holds the wall times {lo:%Y-%m-%d %H:%M}-{hi:%H:%M} twice (the hour "
+            f"{stored}'s clocks went back), and the rows of {source!r} are not read in the order they were written "
+            "(neither oldest nor newest first), so which reading is of which pass cannot be told, and the same "
+            "readings stored in another order would give other numbers; read them in the order written, e.g. "
+            f"{optionwords.opt('source', f'SELECT * FROM {src} ORDER BY reading_id')} (a column counting the "
+            "readings; not the time, whose repeated values are the question), or give the times as instants: a "
+            f"TIMESTAMPTZ column, or UTC times without {optionwords.opt('timestamps_in')}.")
+
     zone = _zone(stored)
     if zone is None or len(seconds) < 2:
         return seconds, local
@@ -53,8 +80,10 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
     group = inverse.ravel()[shared]
     out_t, out_l = t.copy(), None if local is None else np.asarray(local, dtype=np.float64).copy()
     days_zone = _zone(days_in)
-    backwards = _newest_first(t, key[:, 1], ok)
+    backwards, ordered = _newest_first(t, key[:, 1], ok)
     passes: dict[float, tuple[float, float] | None] = {}
+    first_read: dict[float, list[int]] = {}  # each series' repeated readings taken as read first, and as read last
+    last_read: dict[float, list[int]] = {}
     for g in np.unique(group):
         members = rows[group == g]
         if len(members) % 2:
@@ -68,23 +97,36 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
         if both is None:
             continue
         halves = (members[: len(members) // 2], members[len(members) // 2:])
+        if not ordered[members[0]]:
+            raise refuse(t[rows[group == g]])
+        sid = float(key[members[0], 1])
+        first_read.setdefault(sid, []).extend(halves[0].tolist())
+        last_read.setdefault(sid, []).extend(halves[1].tolist())
         for part, moved in zip(halves[::-1] if backwards[members[0]] else halves, both, strict=True):
             out_t[part] = moved
             if out_l is not None:
                 # the days' zone's wall time of that pass (the same wall time where they are the stored zone's days)
                 out_l[part] = out_l[part] + (moved - at) if days_zone is None else _wall(moved, days_zone)
+    for sid, early in first_read.items():
+        # as written, one pass's readings all come before the other's: read otherwise, a half is no pass
+        if max(early) > min(last_read[sid]):
+            raise refuse(t[np.r_[early, last_read[sid]]])
     return out_t, out_l
 
 
-def _newest_first(t: np.ndarray, series: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """For each row, whether its series is read newest first: more of the series' consecutive readings (in read
-    order, rows with a time) go back in time than forward."""
+def _newest_first(t: np.ndarray, series: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, whether its series is read newest first (more of the series' consecutive readings, in read
+    order, rows with a time, go back in time than forward), and whether it is read in time order either way (at
+    least ``ORDERED`` of the steps that move go one way)."""
     rows = np.flatnonzero(ok)
     by = rows[np.argsort(series[rows], kind="stable")]  # each series' rows together, in read order
     ids = np.unique(series[by], return_inverse=True)[1].ravel()
     same = ids[1:] == ids[:-1]
     step = np.sign(np.diff(t[by]))[same]
-    votes = np.bincount(ids[1:][same], weights=-step, minlength=int(ids.max(initial=-1)) + 1)
-    out = np.zeros(len(t), dtype=bool)
+    size = int(ids.max(initial=-1)) + 1
+    votes = np.bincount(ids[1:][same], weights=-step, minlength=size)
+    moves = np.bincount(ids[1:][same], weights=np.abs(step), minlength=size)
+    out, ordered = np.zeros(len(t), dtype=bool), np.ones(len(t), dtype=bool)
     out[by] = votes[ids] > 0
-    return out
+    ordered[by] = np.abs(votes[ids]) >= (2 * ORDERED - 1) * moves[ids]
+    return out, ordered

@@ -35,6 +35,8 @@ MIN_PERIODS = 3
 PART = 0.5
 # The highest lag-1 correlation taken: nearer 1 the effective rows of a stretch tend to none
 MOST_LAG1 = 0.9999
+# n (1 - r) at and under which the lag-1 estimate takes a second half of Kendall's bias term (``lag1``)
+NEAR_UNIT = 15.0
 # Alarms whose variance among a period's rows is at most this many times independent rows' are counted as whole
 # alarms (a neighbour correlation of 0.5 makes it 1.37 over a day of 288 readings at 3 a day; 0.9 makes it 6)
 INDEPENDENT = 1.5
@@ -86,7 +88,7 @@ def period_of(seconds: np.ndarray, length: float) -> np.ndarray:
 def lag1(scores: np.ndarray, ranks: np.ndarray | None = None) -> float:
     """The lag-1 correlation of scores in time order, as of normal scores of their ranks (Spearman's, turned into
     the Gaussian one by 2 sin(pi r / 6), so a skewed score's outliers do not lead it), less its small-sample bias
-    (Kendall's (1 + 3r) / n); 0 for none or a negative one, at most ``MOST_LAG1``."""
+    (Kendall's (1 + 3r) / n, half as much again near 1); 0 for none or a negative one, at most ``MOST_LAG1``."""
     x = np.asarray(scores, dtype=np.float64)
     if len(x) < 3:
         return 0.0
@@ -96,7 +98,16 @@ def lag1(scores: np.ndarray, ranks: np.ndarray | None = None) -> float:
     if den == 0:
         return 0.0
     r = 2.0 * math.sin(math.pi * float(a @ b) / den / 6.0)
-    return 0.0 if r <= 0 else min(r + (1.0 + 3.0 * r) / len(x), MOST_LAG1)
+    if r <= 0:
+        return 0.0
+    n = len(x)
+    # Why more near 1: where the stretch holds few of the correlation's time constants (n (1 - r) under NEAR_UNIT,
+    # 15), Kendall's first-order term left about half the bias: a week of 2016 readings correlated 0.995 read
+    # 0.9942 on average (0.0008 low: 1 - r 17% high, the stretch worth that many more independent rows), and its week
+    # intervals held 94.1% of later weeks over four seeded runs; half a term more there, fading as n (1 - r) grows
+    # (bench/results/alarm_interval_lag1_2026-12-06.md)
+    near = min(1.0, NEAR_UNIT / (n * max(1.0 - r, 1e-12)))
+    return min(r + (1.0 + 3.0 * r) / n * (1.0 + 0.5 * near), MOST_LAG1)
 
 
 def inflation(rows: float, rho: float, share: float) -> float:
@@ -136,6 +147,17 @@ def predictive(alarms: float, ratio: float, top: float = 0.975) -> tuple[float, 
         return max(0.0, float(i - 1 + (level - cum[i]) / (cum[i + 1] - cum[i])))
 
     return at(1.0 - top), at(top)
+
+
+def mid_p_end(end: float) -> float:
+    """The whole count ending an interval whose end, read between whole counts (``predictive``), is ``end``: a count
+    c is inside where its mid-p value, P(more than c) + P(c) / 2, is above the level left out, that is where c is
+    below ``end`` + 1/2, so the whole count nearest ``end``.
+
+    Why not the next whole count up: at 3 alarms a day on 7 days of independent rows the count's end is 6.08, and
+    7 held 98% of later days where 6 holds 95% (bench/results/alarm_interval_midp_2026-12-06.md); an hour's 1.6-1.9
+    at 0.5 an hour stays 2 (1 would hold 91%)."""
+    return float(math.floor(end + 0.5))
 
 
 def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float = 0.0,
@@ -218,7 +240,7 @@ def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float 
     if weights is None:
         # a later period's alarms are a whole number: an end of 1.86 an hour left out the hours of 2 (8% of them at
         # 0.5 an hour), and the interval held 92% of later hours where rows are independent
-        hi_1 = math.ceil(hi_1 - 1e-9)
+        hi_1 = mid_p_end(hi_1)
     # a later period flags at most the rows it holds: at a lag-1 correlation near 1 a stretch is worth about one
     # independent row, and its count's interval said 0-106 alarms on a later day of 24 hourly readings
     top = rows_per

@@ -397,7 +397,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     series_of = np.concatenate(read_s) if scol else None
     local_of = np.concatenate(read_l) if local else None
     if stored is not None:  # the hour the clocks repeat: its two passes' readings at their own instants
-        seconds_of, local_of = alarmfold.unfold(seconds_of, local_of, series_of, stored, zone_name)
+        seconds_of, local_of = alarmfold.unfold(seconds_of, local_of, series_of, stored, zone_name, who,
+                                                time_col or "", source)
     n = len(s)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     w = None

@@ -221,7 +221,8 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
     series_of = np.concatenate(read_s) if scol else None
     local_of = np.concatenate(read_l) if local else None
     if stored is not None:  # the hour the clocks repeat: its two passes' readings at their own instants
-        seconds, local_of = alarmfold.unfold(seconds, local_of, series_of, stored, days_in)
+        seconds, local_of = alarmfold.unfold(seconds, local_of, series_of, stored, days_in, who, time or "",
+                                              source)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
     w = None
     if wcol is not None and len(s):
@@ -284,6 +285,14 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                                   f"{head}, target {target}): flags {here}: {rate_text}. Its statement holds no "
                                   f"interval to compare with; choose it again to get one: {redo}")
         lo, hi, which = got
+        if kept is None and held is not None and held.hours and "its rows fall at" not in (t.chosen_on or ""):
+            # Why said: a statement with no promise kept as data was written before 2026-12-05, by a build that
+            # counted the time a stretch covered first to last: rows at some hours of each day had their nights in,
+            # a business week 4.33 days where it is 5 days of rows here, so its interval is of other days than these
+            which += (" (read off its statement, written by an older build, which counted the days it was set on "
+                      "first to last, nights in: these rows fall at some hours of each day, and a day is now a day "
+                      "of rows, a business week 5 where it counted 4.33; choose it again for an interval of days "
+                      f"counted alike: {redo})")
         outside = not lo <= measured <= hi
         return ThresholdCheck(lm.ref, name, t.method, target, n, k, per, measured, lo, hi, outside, episodes,
                               _said(head, target, here, rate_text, outside, measured > hi,
