@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from . import notes
 from .chunks import row_slices
-from .detectorfit import fit_text, text_columns
+from .detectorfit import fit_text, refuse_empty, text_columns
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
 from .fitids import warn_id_columns
@@ -637,6 +637,7 @@ class AutoEncoderDetector:
                     f"AutoEncoderDetector.fit: X's column names repeat: {repeats}. Give each "
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
+            refuse_empty(X)  # of X's own names, which X.drop takes also when feature_names= renames them
             # text columns (a channel): their categories, as ad_duckdb.train reads them (detectorfit)
             if source is None and (text := text_columns(X)) is not None:
                 return fit_text(self, *text, feature_names, model_name, score_training_rows)

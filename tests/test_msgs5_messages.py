@@ -1,0 +1,56 @@
+"""Messages a user meets around text features (msgs5): a text column with no value at all, said as such in every
+surface, with the fixes that work (leave it out, or train on rows where it has values)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb.cli import cli
+
+from conftest import FAST
+
+
+def _rows(n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+
+
+@pytest.mark.parametrize("empty", [pd.Series([None] * 200, dtype=object), pd.Series([None] * 200, dtype="string")])
+def test_fit_on_a_text_column_of_no_value_says_so(empty: pd.Series) -> None:
+    # an object column of None (a query's NULL VARCHAR in .df()) was read as numbers: "no finite value (all NaN or
+    # infinite)", of a column that never held a number
+    with pytest.raises(ad_duckdb.BadInputError) as err:
+        ad_duckdb.AutoEncoderDetector(**FAST).fit(_rows().assign(t=empty))
+    text = str(err.value)
+    assert "finite" not in text, text
+    assert "'t'" in text and "no non-NULL value" in text, text
+    assert "X.drop(columns=['t'])" in text and "rows where it has values" in text, text
+
+
+def test_train_on_a_text_column_of_no_value_says_how_to_fix(tmp_path: Path) -> None:
+    path = str(tmp_path / "w.duckdb")
+    con = duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT random() AS a, random() AS b, NULL::VARCHAR AS t FROM range(200)")
+    with pytest.raises(ad_duckdb.BadInputError) as err:
+        ad_duckdb.train(con, "m", "t", features=["a", "b", "t"], **FAST)
+    text = str(err.value)
+    assert text.startswith("Model 'm': text column 't'") and "no non-NULL value" in text, text
+    assert "leave it out of features" in text and "where=" in text, text
+    # a bare NULL in a query is SQL type NULL: no value, not "turn it into a number with CAST"
+    with pytest.raises(ad_duckdb.BadInputError) as err:
+        ad_duckdb.train(con, "m", "SELECT a, b, NULL AS t FROM t", features=["a", "b", "t"], **FAST)
+    text = str(err.value)
+    assert "CAST" not in text and "no non-NULL value" in text and "'t'" in text and "Model 'm'" in text, text
+    con.close()
+    out = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", "a,b,t", "--epochs", "1"])
+    assert out.exit_code != 0
+    assert "Model 'm': text column 't'" in out.output and "--where" in out.output and "where=" not in out.output, \
+        out.output
+
