@@ -28,6 +28,7 @@ from .frames import (
     text_kept,
 )
 from .levelcols import column_levels, levels_refused
+from .onerow import flat_row
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -724,6 +725,7 @@ class AutoEncoderDetector:
     def _as_rows(self, X: np.ndarray, given: bool = False) -> np.ndarray:
         """``X`` (a frame, in fit's column order, or an array) as checked float64 rows; ``given``: ``X`` is what the
         user passed, not rows this detector made of it."""
+        X = flat_row(X, [str(c) for c in self.feature_names_in_])
         lay = self.__dict__.get("_layout")
         if lay is not None:  # a stored model with text features (from_store): a frame's text columns as their inputs
             from .detectortext import text_rows

@@ -54,3 +54,41 @@ def test_train_on_a_text_column_of_no_value_says_how_to_fix(tmp_path: Path) -> N
     assert "Model 'm': text column 't'" in out.output and "--where" in out.output and "where=" not in out.output, \
         out.output
 
+
+_TINY = {"n_models": 1, "max_steps": 50, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def detectors() -> tuple[ad_duckdb.AutoEncoderDetector, ad_duckdb.AutoEncoderDetector]:
+    """A detector of two numeric features and one of those plus a text column."""
+    frame = _rows(300).assign(ch=np.random.default_rng(1).choice(["web", "store"], 300))
+    return (ad_duckdb.AutoEncoderDetector(**_TINY).fit(frame[["a", "b"]]),
+            ad_duckdb.AutoEncoderDetector(**_TINY).fit(frame))
+
+
+@pytest.mark.filterwarnings("ignore:X has no column names")
+def test_a_flat_list_of_one_rows_values_scores_as_that_row(detectors: tuple) -> None:  # type: ignore[type-arg]
+    # a flat list was refused with "Reshape your data: X.reshape(1, -1)", which a list has not
+    numeric, text = detectors
+    for det, row in ((numeric, [0.1, 0.2]), (text, [0.1, 0.2, "web"])):
+        expected = det.decision_function([row])
+        for given in (row, tuple(row)):
+            np.testing.assert_allclose(det.decision_function(given), expected, rtol=1e-6)
+            assert det.predict(given).shape == (1,)
+        assert det.explain(row, top=1)["feature"][0][0] in ("a", "b", "ch")
+
+
+def test_a_flat_list_of_the_wrong_length_says_what_to_pass(detectors: tuple) -> None:  # type: ignore[type-arg]
+    numeric, text = detectors
+    with pytest.raises(ad_duckdb.BadInputError) as err:
+        numeric.decision_function([0.1, 0.2, 0.3])
+    said = str(err.value)
+    assert "flat list of 3 values" in said and "2 features ('a', 'b')" in said and "[[" in said, said
+    assert "reshape" not in said, said
+    with pytest.raises(ad_duckdb.BadInputError) as err:
+        text.decision_function([0.1, "web"])
+    said = str(err.value)
+    assert "flat list of 2 values" in said and "3 features ('a', 'b', 'ch')" in said, said
+    # a 1-D array keeps scikit-learn's rule (refused), its message naming the reshape an array has
+    with pytest.raises(ad_duckdb.BadInputError, match=r"X\.reshape\(1, -1\)"):
+        numeric.decision_function(np.array([0.1, 0.2]))
