@@ -152,7 +152,8 @@ class Registry:
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
         # what to add to not_found_hint when the miss happens: a paragraph that applies only now and then (the dbt
         # plugin: the one for unit tests, said only while one runs)
-        self.not_found_now: Callable[[], str] = lambda: ""
+        # called with whether the name has stored versions (the miss is one of its versions)
+        self.not_found_now: Callable[[bool], str] = lambda stored: ""
         self.threshold_hint = ""  # the same, for a threshold a version lacks (LoadedModel.threshold_hint)
         self.reload_thresholds: Callable[[], None] | None = None  # see LoadedModel.reload_thresholds
         # what to say, in place of not_found_hint, for a name stored elsewhere (the dbt plugin: an ATTACHed database)
@@ -327,7 +328,7 @@ class Registry:
         # author to reorder dbt nodes
         name = store.parse_ref(ref)[0]
         extra = "" if err.guessed else self.dropped_hint if err.dropped else \
-            self.elsewhere[name] if name in self.elsewhere else self.not_found_hint + self.not_found_now()
+            self.elsewhere[name] if name in self.elsewhere else self.not_found_hint + self.not_found_now(name in known)
         if not (err.guessed or err.dropped or self.opened_afresh or name in known):
             # Why: the functions know the models stored when they loaded them; one stored since by SQL (IMPORT
             # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but
