@@ -35,6 +35,7 @@ from .exceptions import (
 )
 from .frames import IMPUTED_TYPE, imputed_map
 from .msevalues import mse
+from .optionwords import SURFACE
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 from .servefix import Served
@@ -320,8 +321,15 @@ class Registry:
             known.setdefault(m.name, []).append(m.version)
         of_name = {m.version: (m.rec.source or "", m.feature_names) for m in self.by_ref.values()
                    if m.name == ref.split("@")[0]}
-        err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name,
-                              train_with=self.train_with)
+        # Why set here: DuckDB runs the function on threads of its own, where the command's SURFACE is not set, and
+        # `ad-duckdb sql` (or a psql client of serve) was told to train with ad_duckdb.train(con, ...)
+        spelled = SURFACE.set("cli") if self.surface in ("sql", "command", "serve") else None
+        try:
+            err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name,
+                                  train_with=self.train_with)
+        finally:
+            if spelled is not None:
+                SURFACE.reset(spelled)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's

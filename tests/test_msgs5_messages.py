@@ -92,3 +92,18 @@ def test_a_flat_list_of_the_wrong_length_says_what_to_pass(detectors: tuple) -> 
     # a 1-D array keeps scikit-learn's rule (refused), its message naming the reshape an array has
     with pytest.raises(ad_duckdb.BadInputError, match=r"X\.reshape\(1, -1\)"):
         numeric.decision_function(np.array([0.1, 0.2]))
+
+
+def test_a_missing_model_from_the_command_lines_sql_says_the_command_to_train(tmp_path: Path) -> None:
+    # DuckDB runs a SQL function on threads of its own, where the command line's way of saying things was not set:
+    # `ad-duckdb sql` was told to train with ad_duckdb.train(con, ...), a call it has no connection for
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(300)")
+    ad_duckdb.train(con, "ae", "t", **_TINY)
+    con.close()
+    out = CliRunner().invoke(cli, ["sql", path, "SELECT anomaly_score('nope', 1.0, 2.0)"])
+    assert out.exit_code != 0
+    first = out.output.splitlines()[0]
+    assert first.startswith("Error: No model 'nope'") and "`ad-duckdb train`" in first, out.output
+    assert "ad_duckdb.train(con" not in out.output, out.output
