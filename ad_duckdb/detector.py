@@ -638,7 +638,8 @@ class AutoEncoderDetector:
                     f"AutoEncoderDetector.fit: X's column names repeat: {repeats}. Give each "
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
-            refuse_empty(X)  # of X's own names, which X.drop takes also when feature_names= renames them
+            if source is None:  # ad_duckdb.train's own refusal names its table (categorical, features)
+                refuse_empty(X)  # of X's own names, which X.drop takes also when feature_names= renames them
             # text columns (a channel): their categories, as ad_duckdb.train reads them (detectorfit)
             if source is None and (text := text_columns(X)) is not None:
                 return fit_text(self, *text, feature_names, model_name, score_training_rows)
