@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from .exceptions import BadInputError
 from .features import SLOT_TYPE, FeatureSpec
-from .optionwords import FIT, SURFACE, column_refused
+from .optionwords import FIT, SURFACE, column_refused, no_value_refused
 from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
 
 ONEHOT = "onehot"
@@ -241,7 +241,7 @@ def choose_categories(cur: Any, source: str, column: str, where: str | None, *, 
                        "ORDER BY n DESC, v LIMIT ?", [MAX_LEVELS + 1]).fetchall()
     who, leave_out = column_refused(model, column)
     if not total:
-        raise BadInputError(f"{who}text column {column!r} has no value in the training rows (all NULL); {leave_out}.")
+        raise BadInputError(no_value_refused(model, column))
     if distinct == 1:
         raise BadInputError(f"{who}text column {column!r} holds only {rows[0][0]!r} (and NULLs) in the training rows, "
                             f"which tells no row from another; {leave_out}.")

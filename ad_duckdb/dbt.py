@@ -46,7 +46,15 @@ from .dbtcalls import create_calls_function
 from .dbtnodes import failing_unit_tests, follow_nodes
 from .dbtnotes import relay_notes
 from .dbtorder import create_order_function
-from .dbtrun import RUN_OPERATION_HINT, empty_run, in_schema, portable_source, run_operation, train_in_dbt
+from .dbtrun import (
+    RUN_OPERATION_HINT,
+    RUN_OPERATION_VERSION_HINT,
+    empty_run,
+    in_schema,
+    portable_source,
+    run_operation,
+    train_in_dbt,
+)
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
@@ -248,7 +256,9 @@ class Plugin(BasePlugin):
             # (which runs none) added it to every model not found
             follow_nodes()
             unit_hint = _unit_test_hint(empty_run())
-            reg.not_found_now = lambda: (RUN_OPERATION_HINT if run_operation() else in_nodes) + where + \
+            reg.not_found_now = lambda stored: (
+                (RUN_OPERATION_VERSION_HINT if stored else RUN_OPERATION_HINT) if run_operation() else in_nodes
+            ) + where + \
                 _unit_test_paragraph(unit_hint, *failing_unit_tests())
             reg.not_found_hint = ""  # all of it said at the miss (not_found_now): a run-operation's differs
             # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a

@@ -51,6 +51,10 @@ def run_operation() -> bool:
 # Why not the nodes' hint (run after the training model, depends_on): a run-operation runs no node to order
 RUN_OPERATION_HINT = (" `dbt run-operation` runs no model: build the training model first (`dbt build -s <training "
                       "model>`), then run the operation again, naming the model it stores in --args.")
+# A missing version of a model that is stored: no build makes 'ae@7' when 1 and 2 are stored (versions are numbered
+# as they are trained), so the fix is the versions there are, which the message lists just before this
+RUN_OPERATION_VERSION_HINT = (" `dbt run-operation` reads the versions stored now: pin one of the stored versions in "
+                              "--args, or the bare name (its promoted version, else its newest).")
 
 
 def empty_run_hint() -> str:

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from . import notes
 from .chunks import row_slices
-from .detectorfit import fit_text, text_columns
+from .detectorfit import fit_text, refuse_empty, text_columns
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
 from .fitids import warn_id_columns
@@ -28,6 +28,7 @@ from .frames import (
     text_kept,
 )
 from .levelcols import column_levels, levels_refused
+from .onerow import flat_row
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -637,6 +638,8 @@ class AutoEncoderDetector:
                     f"AutoEncoderDetector.fit: X's column names repeat: {repeats}. Give each "
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
+            if source is None:  # ad_duckdb.train's own refusal names its table (categorical, features)
+                refuse_empty(X)  # of X's own names, which X.drop takes also when feature_names= renames them
             # text columns (a channel): their categories, as ad_duckdb.train reads them (detectorfit)
             if source is None and (text := text_columns(X)) is not None:
                 return fit_text(self, *text, feature_names, model_name, score_training_rows)
@@ -723,6 +726,7 @@ class AutoEncoderDetector:
     def _as_rows(self, X: np.ndarray, given: bool = False) -> np.ndarray:
         """``X`` (a frame, in fit's column order, or an array) as checked float64 rows; ``given``: ``X`` is what the
         user passed, not rows this detector made of it."""
+        X = flat_row(X, [str(c) for c in self.feature_names_in_])
         lay = self.__dict__.get("_layout")
         if lay is not None:  # a stored model with text features (from_store): a frame's text columns as their inputs
             from .detectortext import text_rows

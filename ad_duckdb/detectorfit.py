@@ -16,7 +16,7 @@ import pyarrow as pa
 from .categorical import is_text_arrow
 from .exceptions import BadInputError
 from .features import check_row_count
-from .optionwords import FIT, SURFACE
+from .optionwords import FIT, SURFACE, no_value_refused
 from .store import valid_name
 
 # the table the rows are trained from, in the in-memory database (its name shows in train's notes)
@@ -50,6 +50,24 @@ def text_columns(frame: Any) -> tuple[pa.Table, list[str]] | None:
     return (table, text) if text else None
 
 
+def refuse_empty(frame: Any) -> None:
+    """Refuse a column of ``frame`` (pandas or Arrow) that holds no value at all: Arrow's null type, pandas' object
+    column of None (a query's NULL VARCHAR read by ``.df()``). Why here, before the text and numeric paths: the
+    numeric one read it as NaN ("no finite value (all NaN or infinite)", of a column that never held a number), and
+    train, given it as a table, as SQL type NULL ("not numeric", with a CAST to write)."""
+    if isinstance(frame, pa.Table):
+        empty = [n for n, t in zip(frame.column_names, frame.schema.types, strict=True) if pa.types.is_null(t)]
+    else:
+        empty = [str(c) for c, t in frame.dtypes.items()
+                 if t == object and len(frame) and bool(frame[c].isna().all())]  # noqa: E721  (numpy's object dtype)
+    if empty:
+        said_as_fit = SURFACE.set(FIT)
+        try:
+            raise BadInputError(no_value_refused("", empty[0], "column"))
+        finally:
+            SURFACE.reset(said_as_fit)
+
+
 def _number(t: pa.DataType) -> bool:
     if pa.types.is_dictionary(t):  # a pandas category of numbers
         t = t.value_type
@@ -73,10 +91,6 @@ def fit_text(det: Any, table: pa.Table, text: list[str], feature_names: Any, mod
         table = table.rename_columns([str(n) for n in feature_names])
         text = [table.column_names[i] for i in at]
     names = [str(n) for n in table.column_names]
-    empty = [n for n, t in zip(names, table.schema.types, strict=True) if pa.types.is_null(t)]
-    if empty:  # train would refuse it as a column of SQL type NULL, "not numeric", with a CAST to write
-        raise BadInputError(f"AutoEncoderDetector.fit: column {empty[0]!r} holds no value (all None or NaN), which "
-                            f"tells no row from another; drop it from X (X.drop(columns={empty!r})).")
     ordered = [n for n in names if n not in text] + [n for n in names if n in text]
     # said of X here: train would name its table (fit_rows) and its features= and where=, which fit has none of
     check_row_count(table.num_rows, model_name, None)

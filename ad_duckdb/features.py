@@ -719,6 +719,10 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
             f"query that turns it into a number, {query}, and score with the same expression: "
             f"{as_number_expr(quote_ident(column), sql_type)}."
         )
+    if sql_type.strip('"').upper() == "NULL":  # a bare NULL in a query: no value to turn into a number
+        return BadInputError(f"Column {column!r} of {source!r} is of SQL type NULL (a bare NULL in the query), so it "
+                             "has no non-NULL value and tells no row from another; leave it out of features, or "
+                             "train on an expression or rows that give it values.")
     if sql_type.upper() == "UUID":  # no number describes a row by its id
         return BadInputError(f"Column {column!r} of {source!r} is UUID, {UUID_IS_AN_ID}.")
     return BadInputError(

@@ -7,6 +7,7 @@ one line and exit 130, as a Ctrl-C anywhere later.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 STARTING = "Error: interrupted (Ctrl-C) while the command was starting; it did nothing.\n"
@@ -27,7 +28,22 @@ def main() -> None:
         from .stdfds import hold_closed
 
         hold_closed()  # before the import opens any file, which could take a closed stdout's or stderr's number
+        from . import exitsignals
+
+        exitsignals.hook_last()
         from .cli import main as run
+        from .interrupts import raise_terminated
     except KeyboardInterrupt:
         interrupted_while_starting()
-    run()
+    ended: SystemExit | None = None
+    try:
+        try:
+            run()
+        except SystemExit as e:
+            ended = e
+        # a Ctrl-C in Python's shutdown, from here on: one line and exit 130 (exitsignals)
+        exitsignals.exiting(ended.code if ended else 0, signal.getsignal(signal.SIGTERM) is raise_terminated)
+    except KeyboardInterrupt:  # as the command returned, before the line above
+        exitsignals.interrupted_as_it_ended(ended.code if ended else 0)
+    if ended is not None:
+        raise ended

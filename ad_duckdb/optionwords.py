@@ -66,6 +66,17 @@ def column_refused(model: str, column: str) -> tuple[str, str]:
     return f"Model {model!r}: ", "leave it out of features"
 
 
+def no_value_refused(model: str, column: str, kind: str = "text column") -> str:
+    """The refusal of a training ``column`` that holds no value at all (every row NULL, or None in a frame), in the
+    caller's words (``column_refused``), with both fixes: leave it out, or train on rows where it has values (filling
+    it with one value would make it a constant, refused in turn)."""
+    who, leave_out = column_refused(model, column)
+    rows = ("fit on rows where it has values" if SURFACE.get() == FIT else
+            f"train on rows where it has values (another source, or {opt('where')} picking them)")
+    return (f"{who}{kind} {column!r} has no non-NULL value in the training rows (all NULL), so it tells no row from "
+            f"another; {leave_out}, or {rows}.")
+
+
 def features_opt(names: list[str] | tuple[str, ...]) -> str:
     """Features to train on as the caller names them: ``features=['a', 'b c']``, or ``-f a -f 'b c'``."""
     return either(f"features={list(names)!r}", " ".join(f"-f {shell_word(n) if not _PLAIN.fullmatch(n) else n}"

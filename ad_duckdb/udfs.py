@@ -35,6 +35,7 @@ from .exceptions import (
 )
 from .frames import IMPUTED_TYPE, imputed_map
 from .msevalues import mse
+from .optionwords import SURFACE
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 from .servefix import Served
@@ -152,7 +153,8 @@ class Registry:
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
         # what to add to not_found_hint when the miss happens: a paragraph that applies only now and then (the dbt
         # plugin: the one for unit tests, said only while one runs)
-        self.not_found_now: Callable[[], str] = lambda: ""
+        # called with whether the name has stored versions (the miss is one of its versions)
+        self.not_found_now: Callable[[bool], str] = lambda stored: ""
         self.threshold_hint = ""  # the same, for a threshold a version lacks (LoadedModel.threshold_hint)
         self.reload_thresholds: Callable[[], None] | None = None  # see LoadedModel.reload_thresholds
         # what to say, in place of not_found_hint, for a name stored elsewhere (the dbt plugin: an ATTACHed database)
@@ -319,15 +321,22 @@ class Registry:
             known.setdefault(m.name, []).append(m.version)
         of_name = {m.version: (m.rec.source or "", m.feature_names) for m in self.by_ref.values()
                    if m.name == ref.split("@")[0]}
-        err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name,
-                              train_with=self.train_with)
+        # Why set here: DuckDB runs the function on threads of its own, where the command's SURFACE is not set, and
+        # `ad-duckdb sql` (or a psql client of serve) was told to train with ad_duckdb.train(con, ...)
+        spelled = SURFACE.set("cli") if self.surface in ("sql", "command", "serve") else None
+        try:
+            err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name,
+                                  train_with=self.train_with)
+        finally:
+            if spelled is not None:
+                SURFACE.reset(spelled)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
         # author to reorder dbt nodes
         name = store.parse_ref(ref)[0]
         extra = "" if err.guessed else self.dropped_hint if err.dropped else \
-            self.elsewhere[name] if name in self.elsewhere else self.not_found_hint + self.not_found_now()
+            self.elsewhere[name] if name in self.elsewhere else self.not_found_hint + self.not_found_now(name in known)
         if not (err.guessed or err.dropped or self.opened_afresh or name in known):
             # Why: the functions know the models stored when they loaded them; one stored since by SQL (IMPORT
             # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_review11_textcols import ARGS, NUMS, _with_text
+from readme_textmodel import readme_scores
+from test_review11_textcols import ARGS, NUMS
 from test_textcols2_gaps import trained  # noqa: F401  (the fixture: tx_t trained on COLUMNS, used by name)
 
 import ad_duckdb
@@ -170,40 +171,12 @@ def test_serve_sends_the_case_or_space_note_to_the_client_as_a_notice(trained: P
     assert server.stderr.count("'Web '") == 1, server.stderr
 
 
-def _readme_block(after: str) -> str:
-    import textwrap
-
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    at = text.index(after)
-    start = text.index("```python\n", at) + len("```python\n")
-    return textwrap.dedent(text[start: text.index("```", start)])
-
-
 def test_the_readme_feeds_an_exported_text_model_to_onnxruntime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:
     """The README said a program builds the 0/1 inputs of an exported text model with
     categorical.layout(features).rows(...), with no example; its example now runs as written and gives SQL's scores."""
-    from click.testing import CliRunner
-
-    from ad_duckdb.cli import cli
-
-    db = tmp_path / "warehouse.duckdb"
-    _with_text(db)
-    con = ad_duckdb.connect(str(db))
-    try:
-        ad_duckdb.train(con, "tx_ch", "transactions", features=["count", "amount", "channel"], **FAST)
-        sql = [r[0] for r in con.execute(
-            "SELECT anomaly_score('tx_ch', c, a, ch) FROM (VALUES (1, 3, 120.0, 'web'), (2, 3, 120.0, 'fax')) "
-            "AS t(i, c, a, ch) ORDER BY i").fetchall()]
-    finally:
-        con.close()
-    monkeypatch.chdir(tmp_path)
-    run = CliRunner().invoke(cli, ["export", "warehouse.duckdb", "tx_ch", "tx_ch.onnx"])
-    assert run.exit_code == 0, run.output
-    scope: dict[str, object] = {}
-    exec(compile(_readme_block("`ad_duckdb.categorical.layout(features).rows(...)` does it (tested as written)"),
-                 "README.md", "exec"), scope)
-    scores = np.asarray(scope["scores"])
+    sql, scores = readme_scores(tmp_path, monkeypatch, "(1, 3, 120.0, 'web'), (2, 3, 120.0, 'fax')", [],
+                                "`ad_duckdb.categorical.layout(features).rows(...)` does it (tested as written)")
     assert scores.shape == (3,) and np.isfinite(scores).all()
     np.testing.assert_allclose(scores[:2], sql, rtol=2e-4)  # rows with every value: SQL's, to float32 rounding
     assert scores[1] > scores[0]

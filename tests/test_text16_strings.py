@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
+from readme_textmodel import readme_scores
 from test_review11_textcols import ARGS, NUMS, _with_text
-from test_text14_features import _readme_block
 
 import ad_duckdb
 from ad_duckdb.cli import cli
@@ -165,25 +164,8 @@ def test_a_string_inputs_file_altered_or_not_fitting_is_refused(trained: Path, t
 
 
 def test_the_readme_feeds_strings_to_an_exported_text_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = tmp_path / "warehouse.duckdb"
-    _with_text(db)
-    con = ad_duckdb.connect(str(db))
-    try:
-        ad_duckdb.train(con, "tx_ch", "transactions", features=["count", "amount", "channel"], **FAST)
-        sql = [r[0] for r in con.execute(
-            "SELECT anomaly_score('tx_ch', c, a, ch) FROM (VALUES (1, 3, 120.0, 'web'), (2, 3, 120.0, 'fax'), "
-            "(3, 3, NULL, NULL)) AS t(i, c, a, ch) ORDER BY i").fetchall()]
-    finally:
-        con.close()
-    monkeypatch.chdir(tmp_path)
-    run = CliRunner().invoke(cli, ["export", "warehouse.duckdb", "tx_ch", "tx_ch.onnx", "--string-inputs"])
-    assert run.exit_code == 0, run.output
-    scope: dict[str, object] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        exec(compile(_readme_block("ad-duckdb export warehouse.duckdb tx_ch tx_ch.onnx --string-inputs"), "README.md",
-                     "exec"), scope)
-    scores = np.asarray(scope["scores"])
+    sql, scores = readme_scores(tmp_path, monkeypatch, "(1, 3, 120.0, 'web'), (2, 3, 120.0, 'fax'), (3, 3, NULL, NULL)",
+                                ["--string-inputs"], "ad-duckdb export warehouse.duckdb tx_ch tx_ch.onnx --string-inputs")
     np.testing.assert_allclose(scores[:2], sql[:2], rtol=2e-4)  # rows with every value: SQL's, to float32 rounding
     assert scores[2] >= sql[2] * (1 - 2e-4)  # a missing number: at least SQL's (README, "The .onnx file")
     assert scores[1] > scores[0]
@@ -229,7 +211,7 @@ def _fit_frame(**changed: Any) -> Any:
     ({"a": 0.0, "b": 1.0}, r"2 columns are constant .*X\.loc\[:, X\.nunique\(\) > 1\]"),
     ({"b": np.nan}, r"column 'b' has no finite value .*X\.drop\(columns=\['b'\]\)"),
     ({"b": np.arange(600) * 1e300}, r"column 'b' holds values as large as .*Rescale it before fitting"),
-    ({"ch2": [None] * 600}, r"column 'ch2' holds no value \(all None or NaN\).*X\.drop\(columns=\['ch2'\]\)"),
+    ({"ch2": [None] * 600}, r"column 'ch2' has no non-NULL value .*X\.drop\(columns=\['ch2'\]\)\), or fit on rows"),
 ])
 def test_fit_on_a_text_frame_says_its_refusals_of_x(changed: dict[str, Any], said: str) -> None:
     """fit of a frame with text columns trains through a table of its own (fit_rows): its refusals of a numeric
