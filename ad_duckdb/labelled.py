@@ -40,6 +40,7 @@ from . import (
     trainsample,
     weights,
 )
+from . import sampled as sampling
 from .callerview import into_caller_schema
 from .connarg import check_connection
 from .drift import DriftTally
@@ -755,6 +756,7 @@ def evaluate(
     anomaly_share: float | None = None,
     progress: bool = False,
     weight: str | None = None,
+    sampled: str | None = None,
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
@@ -797,6 +799,11 @@ def evaluate(
     counts as w rows in every figure, as scikit-learn's metrics with ``sample_weight``; the intervals take Kish's
     effective sample size (sum w)^2 / sum w^2 of each class for the counts (``report.weights`` says so, with the
     weighted totals). Rows of weight 0 count as none; NULL, negative or infinite weights are refused.
+    ``sampled`` (with ``weight``): which rows the sample drew. ``'rows'`` (the default): either class, as an audit
+    (the alerts reviewed, 1 in k of the rest), whose intervals count the misses it may not have drawn; ``'normal'``:
+    every anomaly kept at one weight and only the normal rows sampled, at their own strata's rates whatever the
+    score: AUC-ROC's interval is then DeLong's and Newcombe's and recall's Wilson's of the anomalies drawn
+    (``report.weights['sampled']``); anomalies of differing weights are refused there.
     """
     with interrupts.raised_as_interrupt("evaluate", model):
         con = check_connection(con, "evaluate")
@@ -806,6 +813,7 @@ def evaluate(
         if isinstance(into, str):  # after the caller's USE: as score(into=) (callerview.into_caller_schema)
             into = into_caller_schema(con, into)
         check_replace(into, replace, f"Evaluating {model!r}")
+        sampling.check(model, sampled, weight)
         both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
         if (miss_cost is None) != (alarm_cost is None):
             given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
@@ -830,7 +838,10 @@ def evaluate(
                                     weights_read=read_w)
         w = read_w[0] if read_w else None
         if w is not None:
+            sampling.check_anomalies(lm.ref, weight, sampled, y, w)  # type: ignore[arg-type]
             summary = weights.summary(weight, y, w)  # type: ignore[arg-type]
+            if sampled is not None:  # only when said: the JSON of an evaluation without it stays as it was
+                summary["sampled"] = sampled
             s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none, in the notes too
         # rows known to be normal answer one question, each threshold's false-alarm rate (normalonly)
         normal_only = len(y) > 0 and set(np.unique(y).tolist()) == {0}
@@ -840,7 +851,8 @@ def evaluate(
                 rep.keep_weights(summary)
         else:
             thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
-            rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
+            rep = (_report(lm, s, y, share) if w is None
+                   else _weighted_report(lm, s, y, w, summary, share, sampled))
         at, auc, table = rep.at_thresholds, rep.auc_roc, rep.table
         for r in table:  # beside the labelled rows' share: the traffic's, which a budget of alerts is planned on
             # None (JSON null, SQL NULL) for a model stored without its training-score quantiles
@@ -850,7 +862,7 @@ def evaluate(
         if prices is not None:
             rep.costs = _costs(s, y, at, prices) if w is None else _costs(s, y, at, prices, w)
             marked["lowest cost"] = rep.costs.best["value"]
-        rep.keep_scores(s, y, marked, shown_source(source, where), w)
+        rep.keep_scores(s, y, marked, shown_source(source, where), w, sampled)
         if rep.anomalies == rep.rows:
             rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                              "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
@@ -887,7 +899,7 @@ def evaluate(
             rep.goal_checks = goalcheck.checks(lm.rec.thresholds, filegoals.split(lm.rec.metrics, lm.rec.source)[0], at,
                                                {*fitted, *(name for name, _text in overlapping)})
         if plots_dir is not None:
-            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w)
+            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w, sampled)
             note = over_time[1]
             if over_time[0]:
                 try:
@@ -966,9 +978,10 @@ def _report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, share: float | None) 
 
 
 def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarray, summary: dict[str, Any],
-                     share: float | None) -> Any:
+                     share: float | None, sampled: str | None = None) -> Any:
     """evaluate's ``metrics.Report`` of rows of weights ``w`` (all above 0), each counted ``w`` times; the
-    intervals on Kish's effective sizes of each class (``summary``: ``weights.summary``, kept as its ``weights``)."""
+    intervals on Kish's effective sizes of each class (``summary``: ``weights.summary``, kept as its ``weights``);
+    ``sampled``: ``evaluate``'s."""
     from . import metrics as ev
 
     c = weights.curve(s, y, w)
@@ -977,14 +990,14 @@ def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarra
     eff = (weights.effective(w[yb]), weights.effective(w[~yb]))
     at: dict[str, dict[str, float]] = {}
     for name, value in sorted(lm.thresholds.items()):
-        m = weights.confusion(s, y, w, value)
+        m = weights.confusion(s, y, w, value, sampled)
         at[name] = {"value": value, **m}
         if share is not None:
             at[name].update(ev.at_share(m, share, counts=weights.effective_counts(m, *eff)))
     auc = ev.curve_auc_roc(c, pos, neg)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(yb.sum()), auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
                     at_thresholds=at, table=ev.candidate_table(s, y, c=c), anomaly_share=share,
-                    auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff))
+                    auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff, band=sampled != sampling.NORMAL))
     rep.keep_weights(summary)
     return rep
 
