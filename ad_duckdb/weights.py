@@ -400,9 +400,13 @@ ALIKE_BELOW = ", the normal rows nearest below it weighing as the flagged anomal
 # what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
 # rows, 50 anomalies, Kish's effective sizes 50 anomalies and 1160.412 normal rows, 38.5 and 3 of them above the
 # threshold)"; before the sizes of the flagged cells were written, without them (and the sizes to one decimal)
+# what flagged_sizes adds where the missed anomalies are split by weight (missstrata): the heaviest a missed one
+# could weigh, and the weight a caught one would have where none is
+HEAVIEST_MISS, UNSEEN_CAUGHT = ", a missed anomaly weighing up to ", ", a caught one weighing "
 _CHOSEN = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies); weighted by .+?: ([\d.e+]+) rows, ([\d.e+]+) "
                      r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows"
-                     r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?(" + ALIKE_BELOW + r")?\)")
+                     r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?(" + ALIKE_BELOW + r")?"
+                     r"(?:" + HEAVIEST_MISS + r"([\d.]+))?(?:" + UNSEEN_CAUGHT + r"([\d.]+))?\)")
 
 
 def size_text(v: float) -> str:
@@ -415,7 +419,10 @@ def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, thresho
     """What a chosen_on says of the cells above ``threshold`` after the classes' effective sizes: ", 38.5 and 3 of
     them above the threshold", Kish's effective sizes of the flagged anomalies and flagged normal rows; with the
     figures, they give back the cells' sums of squared weights that evaluate's intervals take; and ``ALIKE_BELOW``
-    where only anomalies are flagged and the normal rows scoring nearest below weigh as they do."""
+    where only anomalies are flagged and the normal rows scoring nearest below weigh as they do; ``HEAVIEST_MISS``
+    and ``UNSEEN_CAUGHT``, where recall's interval splits the missed anomalies by weight (``missstrata``). Why
+    said: threshold's printed interval is evaluate's only with them; the totals alone read the missed cell as
+    drawn, and an audit's stratum where it drew no anomaly as empty."""
     s, y = np.asarray(scores), np.asarray(labels).astype(bool)
     flag = s > threshold
     tp = w[flag & y]
@@ -423,8 +430,10 @@ def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, thresho
     # figures and sizes alone cannot tell from a cut where a normal row flagged would have weighed more
     unseen = None if (flag & ~y).any() else _nearest_scale(s, ~flag & ~y, w)
     alike = unseen is not None and tp.sum() > 0 and bool(np.isclose((tp * tp).sum(), unseen * tp.sum(), rtol=1e-9))
+    heaviest, caught = missstrata.heaviest_miss(s, y, w, flag), missstrata.unseen_caught(s, y, w, flag)
     return (f", {size_text(effective(tp))} and {size_text(effective(w[flag & ~y]))} of them above the threshold"
-            f"{ALIKE_BELOW if alike else ''}")
+            f"{ALIKE_BELOW if alike else ''}" + ("" if heaviest is None else HEAVIEST_MISS + size_text(heaviest))
+            + ("" if caught is None else UNSEEN_CAUGHT + size_text(caught)))
 
 
 def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
@@ -452,8 +461,11 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
         # stored where only anomalies were flagged and a normal row there would have weighed as they do: the weight
         # cell_intervals compares with theirs, as evaluate's confusion reads it off the rows
         alike = bool(found[-1][8]) and m["tp"] > 0
+        # as cell_intervals takes them: the weight of a caught anomaly where none is, then the heaviest miss
+        strata = tuple(float(v) if v else None for v in (found[-1][10], found[-1][9]))
         out: dict[str, Any] = cell_intervals(m["tp"], tp2, m["fn"], _snap(pos2 - tp2, pos2), m["fp"], fp2, m["tn"],
-                                             _snap(neg2 - fp2, neg2), unseen_fp=tp2 / m["tp"] if alike else None)
+                                             _snap(neg2 - fp2, neg2), unseen_fp=tp2 / m["tp"] if alike else None,
+                                             strata=strata)  # type: ignore[arg-type]
     else:
         p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
         r_lo, r_hi = wilson(recall * n_pos, n_pos)
