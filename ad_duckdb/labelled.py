@@ -407,10 +407,14 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
         read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
+        # the ids' hashes read with the rows: whether an id repeats, without reading the source (a label join) again
+        ids = repeatedrows.id_columns(cols, feats, label) if repeats is not None and scored else []
         batches = feature_batches(cur, read_src, [*feats, label, *([wcol] if wcol else [])], read_where,
                                   what=f"features {list(feats)} and label {label!r}"
-                                       f"{f' and weight {wcol!r}' if wcol else ''}", who=f"Model {lm.ref!r}")
+                                       f"{f' and weight {wcol!r}' if wcol else ''}", who=f"Model {lm.ref!r}",
+                                  also=repeatedrows.id_hashes(ids) or None)
         scores, labels, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
+        hashes = [np.empty((0, len(ids)))]
         # Why: scoring is most of an evaluation's time (2M rows: 2 s of 3), and 50M rows ran minutes without a word
         bar = progress_rows(f"{progress}{lm.ref}", progress is not None)
         try:
@@ -428,6 +432,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                         f"Model {lm.ref!r}: label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 "
                         f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}"
                     ) from e
+                if ids:  # the ids' hashes read last: the rest as without them
+                    hashes.append(M[:, -len(ids):].copy())
+                    M = M[:, :-len(ids)]
                 if wcol is not None:  # the weight read last: the rest as without one
                     read_w.append(M[:, -1].copy())
                     M = M[:, :-1]
@@ -444,7 +451,10 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
             bar.close()
         s, y = np.concatenate(scores), np.concatenate(labels)
         counts = _label_counts(cur, source, label, where) if len(y) and not np.isin(y, (0, 1)).all() else []
-        repeated = repeatedrows.note(cur, source, where, cols, feats, label, len(y)) if repeats is not None and len(y) else None
+        repeated = (repeatedrows.note(cur, source, where, cols, feats, label, len(y),
+                                      np.concatenate(hashes) if ids else None)
+                    if repeats is not None and len(y) else None)
+        del hashes
     finally:
         cur.close()
     filt = f" with {optionwords.opt('where', where)}" if where else ""
