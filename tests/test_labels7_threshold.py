@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_polish15_intervals import _audit
 
 import ad_duckdb
 from ad_duckdb import thresholds
 from ad_duckdb.store import Threshold
-
-from conftest import FAST
 
 
 def test_thresholds_recall_interval_counts_the_unseen_stratum_as_evaluates(tmp_path: Path) -> None:
@@ -19,14 +18,9 @@ def test_thresholds_recall_interval_counts_the_unseen_stratum_as_evaluates(tmp_p
     among 20 normal rows), the rest audited 1 in 10 (weight 10), no anomaly drawn there. At the cut above the 7,
     evaluate's recall interval bounds the missed total with one more count at weight 10; threshold printed the
     interval of the missed cell as drawn (10 of weight 1), a higher lower end."""
-    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = _audit(tmp_path)
     try:
-        con.execute("CREATE TABLE t AS SELECT (range % 37)::DOUBLE AS x, (range * 7 % 13)::DOUBLE AS y FROM range(600)")
-        ad_duckdb.train(con, "m", "t", features=["x", "y"], **FAST)
-        con.execute("CREATE TABLE lab AS SELECT x, y, CASE WHEN r < 7 THEN 1 WHEN r < 17 THEN 0 WHEN r < 47 THEN "
-                    "(r % 3 = 0)::INTEGER ELSE 0 END AS is_fraud, CASE WHEN r < 47 THEN 1.0 ELSE 10.0 END AS w "
-                    "FROM (SELECT x, y, row_number() OVER (ORDER BY anomaly_score('m', x, y) DESC) - 1 AS r FROM t) "
-                    "WHERE r < 260")
+        con.execute("UPDATE lab SET is_fraud = 0 WHERE w = 10")  # no anomaly drawn below the reviewed rows
         th = ad_duckdb.set_threshold(con, "m", "pr", "min_precision", target=0.95, source="lab", label="is_fraud",
                                      weight="w")
         at = ad_duckdb.evaluate(con, "m", "lab", label="is_fraud", weight="w").at_thresholds["pr"]
