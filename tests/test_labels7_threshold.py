@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_polish15_intervals import _audit
+from test_polish15_intervals import _audit, _chosen
 
-import ad_duckdb
 from ad_duckdb import thresholds
 from ad_duckdb.store import Threshold
 
@@ -21,9 +20,7 @@ def test_thresholds_recall_interval_counts_the_unseen_stratum_as_evaluates(tmp_p
     con = _audit(tmp_path)
     try:
         con.execute("UPDATE lab SET is_fraud = 0 WHERE w = 10")  # no anomaly drawn below the reviewed rows
-        th = ad_duckdb.set_threshold(con, "m", "pr", "min_precision", target=0.95, source="lab", label="is_fraud",
-                                     weight="w")
-        at = ad_duckdb.evaluate(con, "m", "lab", label="is_fraud", weight="w").at_thresholds["pr"]
+        th, at = _chosen(con)
     finally:
         con.close()
     assert at["tp"] == 7 and at["fn"] == 10, at
