@@ -3110,12 +3110,17 @@ _EVAL_ANOMALY_SHARE = click.option(
 @_ALARM_COST
 @_EVAL_ANOMALY_SHARE
 @_WEIGHT
+@click.option("--sampled", type=click.Choice(["rows", "normal"]), help="With --weight, which rows the sample drew. rows "
+              "(the default): either class, as an audit (alerts reviewed, 1 in k of the rest), whose intervals count "
+              "the misses it may not have drawn; normal: every anomaly kept and the normal rows sampled at their own "
+              "strata's rates (a merchant's, a day's), whatever the score: AUC-ROC's interval is DeLong's and "
+              "Newcombe's and recall's Wilson's of the anomalies.")
 @_TIME
 @_ROWS_QUIET
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
              into: str | None, replace: bool, out_format: str, miss_cost: float | None, alarm_cost: float | None,
-             anomaly_share: float | None, weight: str | None, time: str | None, quiet: bool,
+             anomaly_share: float | None, weight: str | None, sampled: str | None, time: str | None, quiet: bool,
              attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
     --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows with a 95% interval) and the
@@ -3134,7 +3139,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
     with _open(db, read_only=into is None, attach=attach) as con, _notes():
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
-                           anomaly_share=anomaly_share, progress=not quiet, weight=weight)
+                           anomaly_share=anomaly_share, progress=not quiet, weight=weight, sampled=sampled)
         if out_format == "json":
             from dataclasses import asdict
 

@@ -30,7 +30,7 @@ class AUCInterval:
 
 
 def auc_roc(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: float, z: float = Z95,
-            eff: tuple[float, float] | None = None) -> AUCInterval:
+            eff: tuple[float, float] | None = None, band: bool = True) -> AUCInterval:
     """The 95% interval of ``auc``, the AUC-ROC of the rows ``thresholds.curve`` ``c`` was computed on: the hull of
     DeLong's (logit scale, Student t with Welch-Satterthwaite degrees of freedom) and Newcombe's score interval.
 
@@ -46,18 +46,19 @@ def auc_roc(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: float, z:
     ``eff``: of a ``weights.curve`` (``n_pos``, ``n_neg``: the classes' weights), Kish's effective sizes of the
     anomalies and the normal rows, which then stand for the counts (the placements' variances are weighted); joined
     too with ``weights.auc_band`` where the anomalies' weights differ across the score (an audit sample), which
-    DeLong's and Newcombe's, from the anomalies drawn, leave out (``AUC_METHOD_BAND``)."""
+    DeLong's and Newcombe's, from the anomalies drawn, leave out (``AUC_METHOD_BAND``). ``band=False``: not joined,
+    where the caller said every anomaly was kept (``sampled.NORMAL``)."""
     score = newcombe(auc, *(eff or (n_pos, n_neg)), z)
     lo, hi = delong_logit(c, n_pos, n_neg, auc, z, eff)
     if not np.isfinite(lo):  # an AUC of 0 or 1, or no spread: the score interval alone
         lo, hi = score.low, score.high
     lo, hi, method = min(lo, score.low), max(hi, score.high), AUC_METHOD
-    if eff is not None and "tp_w2" in c and z == Z95:
+    if band and eff is not None and "tp_w2" in c and z == Z95:
         from . import weights  # not at the top: weights is the module of the labelled rows' weights
 
-        band = weights.auc_band(c, weights.AUC_BAND_Z)
-        if band is not None:
-            lo, hi, method = min(lo, band[0]), max(hi, band[1]), AUC_METHOD_BAND
+        ends = weights.auc_band(c, weights.AUC_BAND_Z)
+        if ends is not None:
+            lo, hi, method = min(lo, ends[0]), max(hi, ends[1]), AUC_METHOD_BAND
     return AUCInterval(lo, hi, method)
 
 

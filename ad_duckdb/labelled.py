@@ -40,6 +40,7 @@ from . import (
     trainsample,
     weights,
 )
+from . import sampled as sampling
 from .callerview import into_caller_schema
 from .connarg import check_connection
 from .drift import DriftTally
@@ -406,10 +407,14 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
         read_src, read_where = categorical.read_source(lm.rec.features, source, where)  # text features as numbers
+        # the ids' hashes read with the rows: whether an id repeats, without reading the source (a label join) again
+        ids = repeatedrows.id_columns(cols, feats, label) if repeats is not None and scored else []
         batches = feature_batches(cur, read_src, [*feats, label, *([wcol] if wcol else [])], read_where,
                                   what=f"features {list(feats)} and label {label!r}"
-                                       f"{f' and weight {wcol!r}' if wcol else ''}", who=f"Model {lm.ref!r}")
+                                       f"{f' and weight {wcol!r}' if wcol else ''}", who=f"Model {lm.ref!r}",
+                                  also=repeatedrows.id_hashes(ids) or None)
         scores, labels, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
+        hashes = [np.empty((0, len(ids)))]
         # Why: scoring is most of an evaluation's time (2M rows: 2 s of 3), and 50M rows ran minutes without a word
         bar = progress_rows(f"{progress}{lm.ref}", progress is not None)
         try:
@@ -427,6 +432,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                         f"Model {lm.ref!r}: label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 "
                         f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}"
                     ) from e
+                if ids:  # the ids' hashes read last: the rest as without them
+                    hashes.append(M[:, -len(ids):].copy())
+                    M = M[:, :-len(ids)]
                 if wcol is not None:  # the weight read last: the rest as without one
                     read_w.append(M[:, -1].copy())
                     M = M[:, :-1]
@@ -443,7 +451,10 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
             bar.close()
         s, y = np.concatenate(scores), np.concatenate(labels)
         counts = _label_counts(cur, source, label, where) if len(y) and not np.isin(y, (0, 1)).all() else []
-        repeated = repeatedrows.note(cur, source, where, cols, feats, label, len(y)) if repeats is not None and len(y) else None
+        repeated = (repeatedrows.note(cur, source, where, cols, feats, label, len(y),
+                                      np.concatenate(hashes) if ids else None)
+                    if repeats is not None and len(y) else None)
+        del hashes
     finally:
         cur.close()
     filt = f" with {optionwords.opt('where', where)}" if where else ""
@@ -755,6 +766,7 @@ def evaluate(
     anomaly_share: float | None = None,
     progress: bool = False,
     weight: str | None = None,
+    sampled: str | None = None,
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
@@ -797,6 +809,11 @@ def evaluate(
     counts as w rows in every figure, as scikit-learn's metrics with ``sample_weight``; the intervals take Kish's
     effective sample size (sum w)^2 / sum w^2 of each class for the counts (``report.weights`` says so, with the
     weighted totals). Rows of weight 0 count as none; NULL, negative or infinite weights are refused.
+    ``sampled`` (with ``weight``): which rows the sample drew. ``'rows'`` (the default): either class, as an audit
+    (the alerts reviewed, 1 in k of the rest), whose intervals count the misses it may not have drawn; ``'normal'``:
+    every anomaly kept at one weight and only the normal rows sampled, at their own strata's rates whatever the
+    score: AUC-ROC's interval is then DeLong's and Newcombe's and recall's Wilson's of the anomalies drawn
+    (``report.weights['sampled']``); anomalies of differing weights are refused there.
     """
     with interrupts.raised_as_interrupt("evaluate", model):
         con = check_connection(con, "evaluate")
@@ -806,6 +823,7 @@ def evaluate(
         if isinstance(into, str):  # after the caller's USE: as score(into=) (callerview.into_caller_schema)
             into = into_caller_schema(con, into)
         check_replace(into, replace, f"Evaluating {model!r}")
+        sampling.check(model, sampled, weight)
         both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
         if (miss_cost is None) != (alarm_cost is None):
             given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
@@ -830,7 +848,10 @@ def evaluate(
                                     weights_read=read_w)
         w = read_w[0] if read_w else None
         if w is not None:
+            sampling.check_anomalies(lm.ref, weight, sampled, y, w)  # type: ignore[arg-type]
             summary = weights.summary(weight, y, w)  # type: ignore[arg-type]
+            if sampled is not None:  # only when said: the JSON of an evaluation without it stays as it was
+                summary["sampled"] = sampled
             s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none, in the notes too
         # rows known to be normal answer one question, each threshold's false-alarm rate (normalonly)
         normal_only = len(y) > 0 and set(np.unique(y).tolist()) == {0}
@@ -840,7 +861,8 @@ def evaluate(
                 rep.keep_weights(summary)
         else:
             thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
-            rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
+            rep = (_report(lm, s, y, share) if w is None
+                   else _weighted_report(lm, s, y, w, summary, share, sampled))
         at, auc, table = rep.at_thresholds, rep.auc_roc, rep.table
         for r in table:  # beside the labelled rows' share: the traffic's, which a budget of alerts is planned on
             # None (JSON null, SQL NULL) for a model stored without its training-score quantiles
@@ -850,7 +872,7 @@ def evaluate(
         if prices is not None:
             rep.costs = _costs(s, y, at, prices) if w is None else _costs(s, y, at, prices, w)
             marked["lowest cost"] = rep.costs.best["value"]
-        rep.keep_scores(s, y, marked, shown_source(source, where), w)
+        rep.keep_scores(s, y, marked, shown_source(source, where), w, sampled)
         if rep.anomalies == rep.rows:
             rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                              "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
@@ -887,7 +909,7 @@ def evaluate(
             rep.goal_checks = goalcheck.checks(lm.rec.thresholds, filegoals.split(lm.rec.metrics, lm.rec.source)[0], at,
                                                {*fitted, *(name for name, _text in overlapping)})
         if plots_dir is not None:
-            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w)
+            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w, sampled)
             note = over_time[1]
             if over_time[0]:
                 try:
@@ -966,9 +988,10 @@ def _report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, share: float | None) 
 
 
 def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarray, summary: dict[str, Any],
-                     share: float | None) -> Any:
+                     share: float | None, sampled: str | None = None) -> Any:
     """evaluate's ``metrics.Report`` of rows of weights ``w`` (all above 0), each counted ``w`` times; the
-    intervals on Kish's effective sizes of each class (``summary``: ``weights.summary``, kept as its ``weights``)."""
+    intervals on Kish's effective sizes of each class (``summary``: ``weights.summary``, kept as its ``weights``);
+    ``sampled``: ``evaluate``'s."""
     from . import metrics as ev
 
     c = weights.curve(s, y, w)
@@ -977,14 +1000,14 @@ def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarra
     eff = (weights.effective(w[yb]), weights.effective(w[~yb]))
     at: dict[str, dict[str, float]] = {}
     for name, value in sorted(lm.thresholds.items()):
-        m = weights.confusion(s, y, w, value)
+        m = weights.confusion(s, y, w, value, sampled)
         at[name] = {"value": value, **m}
         if share is not None:
             at[name].update(ev.at_share(m, share, counts=weights.effective_counts(m, *eff)))
     auc = ev.curve_auc_roc(c, pos, neg)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(yb.sum()), auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
                     at_thresholds=at, table=ev.candidate_table(s, y, c=c), anomaly_share=share,
-                    auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff))
+                    auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff, band=sampled != sampling.NORMAL))
     rep.keep_weights(summary)
     return rep
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import costs, intervals, leancurve, optionwords, smallpaired, workfolder
+from . import costs, intervals, leancurve, optionwords, sampled, smallpaired, workfolder
 from .plottext import drawable, wrapped
 from .savefile import write_whole
 from .sqltext import cut
@@ -491,7 +491,8 @@ class Report:
         zero = k.get("zero_weight_rows", 0)
         return [f"weights: each row counts as its {k['column']!r} rows (as scikit-learn's sample_weight); the 95% "
                 f"intervals take {INTERVALS_SHORT}: {k['effective_anomalies']:.1f} anomalies, "
-                f"{k['effective_normal']:.1f} normal rows" + (f"; {zero} rows of weight 0 left out" if zero else "")]
+                f"{k['effective_normal']:.1f} normal rows" + (f"; {zero} rows of weight 0 left out" if zero else "")
+                + (f"; {sampled.SAID}" if k.get("sampled") == sampled.NORMAL else "")]
 
     def __repr__(self) -> str:
         """One short line: the dataclass repr held every threshold's every figure and the whole candidate table,
@@ -507,11 +508,13 @@ class Report:
         p.text(str(self))
 
     def keep_scores(self, scores: np.ndarray, labels: np.ndarray, thresholds: dict[str, float],
-                    source: str | None, weights: np.ndarray | None = None) -> None:
-        """Keep what ``pr_curve`` and ``score_hist`` draw (``weights``: each row's, evaluate's ``weight=``). Why an
-        attribute, not a field: ``asdict`` (``evaluate --format json``) would print every row's score."""
+                    source: str | None, weights: np.ndarray | None = None, sampled: str | None = None) -> None:
+        """Keep what ``pr_curve`` and ``score_hist`` draw (``weights``: each row's, evaluate's ``weight=``;
+        ``sampled``: evaluate's, so the points' intervals are the report's). Why an attribute, not a field:
+        ``asdict`` (``evaluate --format json``) would print every row's score."""
         self._drawn = (np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool), dict(thresholds), source)
         self._drawn_weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        self._drawn_sampled = sampled
 
     def pr_curve(self) -> Any:
         """The precision-recall curve ``evaluate(plots_dir=)`` writes (``<model>_pr_curve.png``), each threshold a
@@ -525,7 +528,8 @@ class Report:
             raise BadInputError(f"Report of {self.model!r}: no row labelled an anomaly (1), so there is no precision-"
                                 "recall curve to draw (recall is undefined); score_hist() draws these rows' scores, "
                                 "and at_thresholds holds each threshold's false-alarm rate.")
-        return pr_figure(s, y, self.model, marked, source, getattr(self, "_drawn_weights", None))
+        return pr_figure(s, y, self.model, marked, source, getattr(self, "_drawn_weights", None),
+                         getattr(self, "_drawn_sampled", None))
 
     def score_hist(self) -> Any:
         """The histogram of the scores by label ``evaluate(plots_dir=)`` writes (``<model>_score_hist.png``), each
@@ -607,11 +611,11 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
 
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
          thresholds: dict[str, float] | None = None, source: str | None = None,
-         weights: np.ndarray | None = None) -> list[str]:
+         weights: np.ndarray | None = None, sampled: str | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled
     ``name@2``, with the rows evaluated: ``source``; the histogram alone where no row is labelled an anomaly); returns
     their paths. ``weights``: each row's sample weight
-    (all above 0), each row drawn as that many, as evaluate's weighted figures count it."""
+    (all above 0), each row drawn as that many, as evaluate's weighted figures count it; ``sampled``: evaluate's."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     safe = _file_stem(model.replace("@", "_v"))
@@ -619,7 +623,8 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     # Why no curve without a labelled anomaly: it drew every threshold at "precision 0.000, recall 0.000" and "AUC-PR
     # nan" beside a report saying recall and AUC-PR are undefined there (rows all labelled normal, normalonly)
     curve_too = bool(np.asarray(labels).astype(bool).any())
-    figures = [(partial(pr_figure, scores, labels, model, thresholds, source, weights), "pr_curve")] if curve_too else []
+    figures = ([(partial(pr_figure, scores, labels, model, thresholds, source, weights, sampled), "pr_curve")]
+               if curve_too else [])
     figures.append((partial(label_hist_figure, scores, labels, model, thresholds, source, weights), "score_hist"))
     for draw, what in figures:
         fig = draw()
@@ -629,10 +634,11 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
 
 
 def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None,
-              source: str | None = None, weights: np.ndarray | None = None) -> Any:
+              source: str | None = None, weights: np.ndarray | None = None, sampled: str | None = None) -> Any:
     """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's);
     for rare anomalies, beside it the same on a precision axis scaled to the curve (see `przoom`). ``weights``: the
-    rows' sample weights, the curve, its points and the baseline those of the rows each counted as its weight."""
+    rows' sample weights, the curve, its points and the baseline those of the rows each counted as its weight;
+    ``sampled``: evaluate's, whose intervals the points' bars draw (``weights.confusion``)."""
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
 
@@ -644,7 +650,7 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     c = curve(s, y) if w is None else weighing.curve(s, y, w)
     groups = _threshold_groups(thresholds)
-    found = [confusion(s, y, t) if w is None else weighing.confusion(s, y, w, t) for _, t in groups]
+    found = [confusion(s, y, t) if w is None else weighing.confusion(s, y, w, t, sampled) for _, t in groups]
     # the anomalies' share of the rows, or of what the weighted rows stand for: a random ranking's precision
     base = float(y.mean()) if w is None else float(w[y].sum() / w.sum())
     zoom_top = przoom.top(c["recall"], c["precision"], [m["precision"] for m in found if m["tp"] + m["fp"]], base)

@@ -11,21 +11,52 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from .features import id_like
 from .sqltext import quote_ident, source_sql, sql_name, where_sql
 
 
+def id_columns(cols: list[tuple[str, str]], feats: list[str], label: str) -> list[str]:
+    """The columns of ``cols`` (the source's (name, type)) that read as a row's id, up to three, neither a feature
+    nor the label: those ``note`` checks."""
+    taken = {label.lower(), *(f.lower() for f in feats)}
+    return [c for c, t in cols if c.lower() not in taken and id_like(c, t) is not None][:3]
+
+
+def id_hashes(ids: list[str]) -> tuple[str, ...]:
+    """SQL of each id's hash as a DOUBLE (its top 53 bits, which a double holds exactly; NULL stays NULL), to read
+    with the rows (``features.feature_batches``' ``also``) for ``repeating``."""
+    return tuple(f"CASE WHEN {quote_ident(c)} IS NULL THEN NULL ELSE (hash({quote_ident(c)}) >> 11)::DOUBLE END"
+                 for c in ids)
+
+
+def repeating(ids: list[str], hashes: np.ndarray) -> list[str]:
+    """The columns of ``ids`` some of whose values may repeat: their ``id_hashes`` (a column each of ``hashes``,
+    read with the rows) hold a value twice. Two ids of one hash (about 1 in 200 tables of 10M distinct ids) only
+    cost ``note`` its exact check, which finds no repeat.
+
+    Why from the rows read, not a query: count(DISTINCT id) over the source ran its label join again and held a
+    hash table of every id, evaluate's peak at 10M rows (+370 MB, 13 s; bench/results/labels7_2026-12-06.md)."""
+    out = []
+    for i, c in enumerate(ids):
+        h = hashes[:, i][~np.isnan(hashes[:, i])]
+        h.sort()
+        if len(h) > 1 and bool((h[1:] == h[:-1]).any()):
+            out.append(c)
+    return out
+
+
 def note(cur: Any, source: str, where: str | None, cols: list[tuple[str, str]], feats: list[str], label: str,
-         rows: int) -> str | None:
+         rows: int, hashes: np.ndarray | None = None) -> str | None:
     """What to say when the ``rows`` rows of ``source`` (filtered by ``where``) repeat one id and the same features,
-    or None. ``cols``: the source's (name, type); ``feats``: its names of the model's features.
+    or None. ``cols``: the source's (name, type); ``feats``: its names of the model's features; ``hashes``: the
+    ``id_hashes`` of its ``id_columns`` read with the rows, which tell the ids that repeat without another read.
 
     Only with an id column: without one, rows alike in every feature may be different rows that happen to agree."""
-    taken = {label.lower(), *(f.lower() for f in feats)}
-    ids = [c for c, t in cols if c.lower() not in taken and id_like(c, t) is not None][:3]
+    ids = id_columns(cols, feats, label)
     try:
-        for idcol in _repeating(cur, source, where, ids):
+        for idcol in (_repeating(cur, source, where, ids) if hashes is None else repeating(ids, hashes)):
             got = _repeats(cur, source, where, idcol, feats, label)
             if got is not None:
                 return _said(idcol, label, *got, rows)

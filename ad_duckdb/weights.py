@@ -18,6 +18,7 @@ import numpy as np
 from . import missstrata, optionwords, pysource, smallpaired
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import did_you_mean, is_numeric_type
+from .sampled import NORMAL
 from .sqltext import shell_word, sql_name, sql_names, typed_from
 from .store import Threshold
 from .thresholds import Z95, check_no_nan, wilson
@@ -141,9 +142,11 @@ def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np
             "weighted": np.ones(1, dtype=bool)}
 
 
-def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> dict[str, float]:
+def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float,
+              sampled: str | None = None) -> dict[str, float]:
     """``metrics.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights; the intervals of
-    precision and recall are ``cell_intervals``'."""
+    precision and recall are ``cell_intervals``'. ``sampled``: ``sampled.NORMAL`` where every anomaly was kept (no
+    stratum of unseen misses, the two anomaly cells weigh alike)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     flag = s > threshold
@@ -156,7 +159,9 @@ def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: 
     ends = cell_intervals(tp, float(w2[flag & y].sum()), fn, float(w2[~flag & y].sum()),
                           fp, float(w2[flag & ~y].sum()), tn, float(w2[~flag & ~y].sum()),
                           unseen_fp=_nearest_scale(s, ~flag & ~y, w) if fp == 0 else None,
-                          strata=(missstrata.unseen_caught(s, y, w, flag), missstrata.heaviest_miss(s, y, w, flag)))
+                          strata=((None, None) if sampled == NORMAL else
+                                  (missstrata.unseen_caught(s, y, w, flag), missstrata.heaviest_miss(s, y, w, flag))),
+                          alike=sampled == NORMAL)
     total = tp + fp + fn + tn
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
             "flagged_share": (tp + fp) / total if total else 0.0, **ends}
@@ -173,20 +178,21 @@ def _nearest_scale(s: np.ndarray, rows: np.ndarray, w: np.ndarray) -> float | No
 
 def cell_intervals(tp: float, tp2: float, fn: float, fn2: float, fp: float, fp2: float, tn: float,
                    tn2: float, unseen_fp: float | None = None,
-                   strata: tuple[float | None, float | None] = (None, None)) -> dict[str, float]:
+                   strata: tuple[float | None, float | None] = (None, None), alike: bool = False) -> dict[str, float]:
     """The 95% intervals of precision and recall at a threshold (``precision_lo``, ``precision_hi``, ``recall_lo``,
     ``recall_hi``) from its four cells' sums of weights (``tp``...) and of squared weights (``tp2``...): recall's
     from its caught and missed anomalies apart (``recall_interval``), precision's from it and the false-alarm rate's
     Wilson interval on Kish's size of the normal rows (``precision_interval``); precision NaN where no row is
     flagged; ``unseen_fp``: where no normal row is flagged, the weight one would have had (``precision_interval``);
     ``strata``: the weight a caught anomaly would have had where none is, and that of a stratum that may hide missed
-    anomalies none of which was drawn (``recall_interval``'s ``unseen_tp`` and ``heaviest_miss``).
+    anomalies none of which was drawn (``recall_interval``'s ``unseen_tp`` and ``heaviest_miss``); ``alike``: the
+    caught and missed anomalies weigh alike (``recall_interval``'s).
     Why one function: ``confusion`` (evaluate) and ``figure_intervals`` (threshold's printed intervals,
     from its chosen_on) gave one figure two intervals on an audit sample."""
     pos, neg = tp + fn, fp + tn
     n_pos = pos * pos / (tp2 + fn2) if tp2 + fn2 > 0 else 0.0
     n_neg = neg * neg / (fp2 + tn2) if fp2 + tn2 > 0 else 0.0
-    r_lo, r_hi = recall_interval(tp, tp2, fn, fn2, fp, fp2, tn, tn2, *strata)
+    r_lo, r_hi = recall_interval(tp, tp2, fn, fn2, fp, fp2, tn, tn2, *strata, alike=alike)
     p_lo, p_hi = precision_interval(tp / pos if pos else 0.0, fp / neg if neg else 0.0, pos, neg, n_pos, n_neg,
                                     recall_ends=(r_lo, r_hi), flagged=(tp, tp2, fp, fp2), unseen_fp=unseen_fp)
     if tp + fp == 0:
@@ -196,7 +202,8 @@ def cell_intervals(tp: float, tp2: float, fn: float, fn2: float, fp: float, fp2:
 
 
 def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn: Any, tn2: Any,
-                    unseen_tp: float | None = None, heaviest_miss: float | None = None) -> tuple[Any, Any]:
+                    unseen_tp: float | None = None, heaviest_miss: float | None = None,
+                    alike: bool = False) -> tuple[Any, Any]:
     """The 95% interval of recall tp / (tp + fn) of weighted rows (elementwise), from the cells' sums of weights
     (``tp``...) and of squared weights (``tp2``...): each of the two anomaly cells counts as Kish's effective number of
     rows (sum w)^2 / sum w^2, each of them standing for sum w^2 / sum w rows; Wilson's interval of the missed share of
@@ -212,7 +219,8 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
     Wilson's interval of their count, as unweighted. ``unseen_tp``: where no anomaly is caught, the weight one would
     have had, read from the rows around the cut (``missstrata.unseen_caught``). ``heaviest_miss``: where a stratum heavier than every missed
     anomaly drawn may hide more (a cut above an audit's), the lower end reads the missed cell with one more count
-    at that weight (``missstrata.upper_cell``)."""
+    at that weight (``missstrata.upper_cell``). ``alike``: every anomaly was kept (``sampled.NORMAL``), so an empty
+    cell weighs as the anomalies drawn, not as the normal rows' strata beside it say."""
     with np.errstate(invalid="ignore", divide="ignore"):
         tp, tp2, fn, fn2, fp, fp2, tn, tn2 = (np.asarray(v, dtype=np.float64) for v in (tp, tp2, fn, fn2, fp, fp2, tn, tn2))
         scale = {k: np.where(s > 0, s2 / s, np.nan) for k, s, s2 in
@@ -221,6 +229,8 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
         s_tp = np.where(tp > 0, scale["tp"], scale["fp"] * scale["fn"] / scale["tn"] if unseen_tp is None else unseen_tp)
         s_fn = np.where(fn > 0, scale["fn"], scale["tn"] * scale["tp"] / scale["fp"])
         s_tp, s_fn = np.where(np.isfinite(s_tp), s_tp, own), np.where(np.isfinite(s_fn), s_fn, own)
+        if alike:
+            s_tp = s_fn = own
         e_tp = np.where(tp > 0, tp * tp / tp2, 0.0)
         e_fn = np.where(fn > 0, fn * fn / fn2, 0.0)
         lo, hi = _recall_ends(e_tp, e_fn, s_tp, s_fn)
@@ -390,9 +400,13 @@ ALIKE_BELOW = ", the normal rows nearest below it weighing as the flagged anomal
 # what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
 # rows, 50 anomalies, Kish's effective sizes 50 anomalies and 1160.412 normal rows, 38.5 and 3 of them above the
 # threshold)"; before the sizes of the flagged cells were written, without them (and the sizes to one decimal)
+# what flagged_sizes adds where the missed anomalies are split by weight (missstrata): the heaviest a missed one
+# could weigh, and the weight a caught one would have where none is
+HEAVIEST_MISS, UNSEEN_CAUGHT = ", a missed anomaly weighing up to ", ", a caught one weighing "
 _CHOSEN = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies); weighted by .+?: ([\d.e+]+) rows, ([\d.e+]+) "
                      r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows"
-                     r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?(" + ALIKE_BELOW + r")?\)")
+                     r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?(" + ALIKE_BELOW + r")?"
+                     r"(?:" + HEAVIEST_MISS + r"([\d.]+))?(?:" + UNSEEN_CAUGHT + r"([\d.]+))?\)")
 
 
 def size_text(v: float) -> str:
@@ -405,7 +419,10 @@ def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, thresho
     """What a chosen_on says of the cells above ``threshold`` after the classes' effective sizes: ", 38.5 and 3 of
     them above the threshold", Kish's effective sizes of the flagged anomalies and flagged normal rows; with the
     figures, they give back the cells' sums of squared weights that evaluate's intervals take; and ``ALIKE_BELOW``
-    where only anomalies are flagged and the normal rows scoring nearest below weigh as they do."""
+    where only anomalies are flagged and the normal rows scoring nearest below weigh as they do; ``HEAVIEST_MISS``
+    and ``UNSEEN_CAUGHT``, where recall's interval splits the missed anomalies by weight (``missstrata``). Why
+    said: threshold's printed interval is evaluate's only with them; the totals alone read the missed cell as
+    drawn, and an audit's stratum where it drew no anomaly as empty."""
     s, y = np.asarray(scores), np.asarray(labels).astype(bool)
     flag = s > threshold
     tp = w[flag & y]
@@ -413,8 +430,10 @@ def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, thresho
     # figures and sizes alone cannot tell from a cut where a normal row flagged would have weighed more
     unseen = None if (flag & ~y).any() else _nearest_scale(s, ~flag & ~y, w)
     alike = unseen is not None and tp.sum() > 0 and bool(np.isclose((tp * tp).sum(), unseen * tp.sum(), rtol=1e-9))
+    heaviest, caught = missstrata.heaviest_miss(s, y, w, flag), missstrata.unseen_caught(s, y, w, flag)
     return (f", {size_text(effective(tp))} and {size_text(effective(w[flag & ~y]))} of them above the threshold"
-            f"{ALIKE_BELOW if alike else ''}")
+            f"{ALIKE_BELOW if alike else ''}" + ("" if heaviest is None else HEAVIEST_MISS + size_text(heaviest))
+            + ("" if caught is None else UNSEEN_CAUGHT + size_text(caught)))
 
 
 def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
@@ -442,8 +461,11 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
         # stored where only anomalies were flagged and a normal row there would have weighed as they do: the weight
         # cell_intervals compares with theirs, as evaluate's confusion reads it off the rows
         alike = bool(found[-1][8]) and m["tp"] > 0
+        # as cell_intervals takes them: the weight of a caught anomaly where none is, then the heaviest miss
+        strata = tuple(float(v) if v else None for v in (found[-1][10], found[-1][9]))
         out: dict[str, Any] = cell_intervals(m["tp"], tp2, m["fn"], _snap(pos2 - tp2, pos2), m["fp"], fp2, m["tn"],
-                                             _snap(neg2 - fp2, neg2), unseen_fp=tp2 / m["tp"] if alike else None)
+                                             _snap(neg2 - fp2, neg2), unseen_fp=tp2 / m["tp"] if alike else None,
+                                             strata=strata)  # type: ignore[arg-type]
     else:
         p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
         r_lo, r_hi = wilson(recall * n_pos, n_pos)

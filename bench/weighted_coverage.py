@@ -19,6 +19,15 @@ is only seen when the audit draws one.
     PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --audit --at 3.5 --out STEM  # a threshold above the audit's
     (bench/results/weighted_coverage_audit_at_2026-12-05.md)
     (bench/results/weighted_coverage_audit_precision_2026-12-05.md)
+
+``--strata``: every anomaly kept (weight 1), each normal row of the table in one of seven strata (a merchant, a day;
+drawn whatever its score) sampled 1 in k * j / 4 for stratum j = 1..7 (weight k * j / 4, a Bernoulli draw);
+``--sampled normal``: the intervals as ``evaluate(sampled='normal')`` makes them (the caller says every anomaly was
+kept), else as evaluate reads the weights by default.
+
+    PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --strata --out STEM                    # before
+    PYTHONPATH=. python bench/weighted_coverage.py --draws 300 --strata --sampled normal --out STEM   # after
+    (bench/results/weighted_coverage_strata_2026-12-06.md)
 """
 
 from __future__ import annotations
@@ -68,7 +77,7 @@ def table_truth(pos: np.ndarray, neg_sorted: np.ndarray) -> dict[str, float]:
 
 
 def cell(rng: np.random.Generator, m: int, k: int, found: float, shift: float, draws: int,
-         audit: bool = False) -> dict[str, float]:
+         audit: bool = False, strata: bool = False, sampled: str | None = None) -> dict[str, float]:
     proc = process_truth(found, shift, m)
     n = NORMAL // k
     hits = {f"{t}_{x}": 0 for t in ("table", "process") for x in METRICS}
@@ -88,13 +97,19 @@ def cell(rng: np.random.Generator, m: int, k: int, found: float, shift: float, d
             if y.all() or not y.any():
                 continue
             eff = (weights.effective(w[y]), weights.effective(w[~y]))
+        elif strata:  # every anomaly kept, each normal row's stratum sampled at its own rate, whatever the score
+            rate = k * rng.integers(1, 8, NORMAL) / 4.0
+            keep = rng.random(NORMAL) < 1 / rate
+            s, w = np.r_[pos, neg[keep]], np.r_[np.ones(m), rate[keep]]
+            y = np.r_[np.ones(m, bool), np.zeros(int(keep.sum()), bool)]
+            eff = (float(m), weights.effective(w[~y]))
         else:
             s = np.r_[pos, neg[:n]]  # the first n of iid rows: a simple random sample of the table's normal rows
-        conf = weights.confusion(s, y, w, AT)
+        conf = weights.confusion(s, y, w, AT, sampled)
         c = weights.curve(s, y, w)
         p_w, n_w = float(w[y].sum()), float(w[~y].sum())
         auc = metrics.curve_auc_roc(c, p_w, n_w)
-        ci = intervals.auc_roc(c, p_w, n_w, auc, eff=eff)
+        ci = intervals.auc_roc(c, p_w, n_w, auc, eff=eff, band=sampled != "normal")
         got = {"recall": (conf["recall_lo"], conf["recall_hi"]), "precision": (conf["precision_lo"], conf["precision_hi"]),
                "auc_roc": (ci.low, ci.high)}
         for x, (lo, hi) in got.items():
@@ -111,6 +126,8 @@ def cell(rng: np.random.Generator, m: int, k: int, found: float, shift: float, d
 def main() -> None:
     ap = interval_coverage.parser(1000)
     ap.add_argument("--audit", action="store_true", help="rows above the threshold all kept, the rest sampled 1 in k")
+    ap.add_argument("--strata", action="store_true", help="every anomaly kept, normal rows sampled by stratum")
+    ap.add_argument("--sampled", choices=["rows", "normal"], help="evaluate's sampled= (default: not given)")
     ap.add_argument("--at", type=float, default=CUT, help="the threshold evaluated (default: the audit's cut)")
     ap.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="only these scenarios")
     a = ap.parse_args()
@@ -125,7 +142,7 @@ def main() -> None:
         for m in COUNTS:
             for k in KS:
                 r = {"scenario": name, "anomalies": m, "k": k, "normal_sampled": NORMAL // k,
-                     **cell(rng, m, k, found, shift, a.draws, a.audit)}
+                     **cell(rng, m, k, found, shift, a.draws, a.audit, a.strata, a.sampled)}
                 rows.append(r)
                 print(f"{name:<15} {m:>4} 1-in-{k:<3} " + " ".join(
                     f"{x} {r['table_' + x]:.3f}/{r['process_' + x]:.3f}" for x in METRICS) +
@@ -134,6 +151,8 @@ def main() -> None:
         interval_coverage.write_csv(a.out, rows)
         design = (f"every row scoring above {CUT} kept (weight 1), the rest of both classes sampled 1 in k (weight k); "
                   "the table's recall is then uncertain too" if a.audit else
+                  "every anomaly kept (weight 1), each normal row in one of 7 strata j sampled 1 in k * j / 4 "
+                  f"(weight k * j / 4); intervals with sampled={a.sampled!r}" if a.strata else
                   "its normal rows sampled 1 in k (weight k), every anomaly kept (weight 1)")
         lines = [f"# Coverage of evaluate(weight=)'s 95% intervals on sampled rows ({a.draws} draws a cell, seed {a.seed})",
                  "", f"A table of {NORMAL:,} normal rows and m anomalies; {design}; a threshold at score {AT}. "

@@ -30,14 +30,19 @@ def _audit(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _chosen(con: duckdb.DuckDBPyConnection) -> tuple[Threshold, dict[str, float]]:
+    """Threshold pr (min_precision 0.95) chosen on lab weighted by w, and evaluate --weight's figures at it."""
+    th = ad_duckdb.set_threshold(con, "m", "pr", "min_precision", target=0.95, source="lab", label="is_fraud",
+                                 weight="w")
+    return th, ad_duckdb.evaluate(con, "m", "lab", label="is_fraud", weight="w").at_thresholds["pr"]
+
+
 def test_thresholds_interval_is_evaluates_where_only_anomalies_are_flagged(tmp_path: Path) -> None:
     # Before: threshold printed precision 0.06-1 (joined with the ends from recall and the false-alarm rate), where
     # evaluate --weight said Wilson's of 7 of 7, 0.646-1, for the same cut.
     con = _audit(tmp_path)
     try:
-        th = ad_duckdb.set_threshold(con, "m", "pr", "min_precision", target=0.95, source="lab", label="is_fraud",
-                                     weight="w")
-        at = ad_duckdb.evaluate(con, "m", "lab", label="is_fraud", weight="w").at_thresholds["pr"]
+        th, at = _chosen(con)
     finally:
         con.close()
     assert at["fp"] == 0 and at["tp"] == 7, at
