@@ -44,6 +44,7 @@ from .pgfloat import double_floats
 from .pgformat import pg_formats
 from .pgfunctions import pg_functions, symmetric_betweens
 from .pgintervalout import interval_outputs
+from .pgintervalrows import arrow_chunks, interval_columns
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
@@ -352,8 +353,10 @@ class Session:
                 "xact_start": self.xact_start if state != "idle" else None, "query_start": self.query_start,
                 "state_change": self.state_change, "state": state, "query": self.query}
 
-    def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
-        """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
+    def _rows(self, r: Result, intervals: list[int] | None = None) -> Iterator[tuple[Any, ...]]:
+        """The cursor's rows; an error while they are read fails the transaction, as one at execute does. With
+        ``intervals`` (pgintervalrows), read through Arrow, those columns' months kept."""
+        chunks = arrow_chunks(self.cur, intervals, 1024) if intervals is not None else None
         try:
             while True:
                 if self.terminated:  # pg_terminate_backend while rows are sent: the interrupt lands only in DuckDB
@@ -362,7 +365,7 @@ class Session:
                     # the timer's interrupt lands only while DuckDB runs; rows still being sent stop here
                     self.timed_out = True
                     raise ProtocolError(TIMEOUT_MESSAGE, "57014")
-                chunk = self.cur.fetchmany(1024)
+                chunk = next(chunks, []) if chunks is not None else self.cur.fetchmany(1024)
                 if not chunk:
                     return
                 yield from chunk
@@ -1410,7 +1413,7 @@ class Session:
         if renames is not None:
             cols = _renamed(cols, postgres_duplicates([c[0] for c in cols], query, stored))
         r = Result("SELECT" if kind == "SELECT" else head, cols)
-        r.rows = self._rows(r)
+        r.rows = self._rows(r, interval_columns([d[1] for d in desc]))
         self.live = r
         return r
 

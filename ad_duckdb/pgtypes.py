@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import jsonvalues
-from .jsonvalues import interval_text
 from .pgerrors import ProtocolError
-from .pgfloattext import duckdb_interval_parts, duckdb_interval_text, float_text
+from .pgfloattext import duckdb_interval_parts, duckdb_interval_text, float_text, interval_parts_text
+from .pgintervalrows import Interval
 
 # DuckDB type name -> (PostgreSQL type OID, type size); nested types go out as json, unknown ones as text.
 _OIDS: dict[str, tuple[int, int]] = {
@@ -89,8 +89,13 @@ def encode_text(v: Any, oid: int) -> bytes:
         s = v.isoformat(sep=" ")
     elif isinstance(v, dt.date | dt.time | uuid.UUID):
         s = str(v)
+    elif isinstance(v, Interval):
+        s = interval_parts_text(*v)
     elif isinstance(v, dt.timedelta):
-        s = interval_text(v)
+        # (a timedelta's months are days already: whole days, then the time, of one sign as PostgreSQL's justify)
+        micros = _micros(v)
+        days = -(-micros // 86_400_000_000) if micros < 0 else micros // 86_400_000_000
+        s = interval_parts_text(0, days, micros - days * 86_400_000_000)
     elif oid == 1186 and isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
         s = duckdb_interval_text(v)
     elif isinstance(v, bytes | bytearray | memoryview):
@@ -167,6 +172,8 @@ def encode_binary(v: Any, oid: int) -> bytes:
     if oid == 1184:
         return struct.pack("!q", _micros(v.astimezone(dt.UTC).replace(tzinfo=None) - _PG_EPOCH))
     if oid == 1186:
+        if isinstance(v, Interval):  # (pgintervalrows' months, days and microseconds)
+            return struct.pack("!qii", v.micros, v.days, v.months)
         if isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
             months, days, micros = duckdb_interval_parts(v) or (0, 0, 0)
             return struct.pack("!qii", micros, days, months)

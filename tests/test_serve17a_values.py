@@ -1,0 +1,73 @@
+"""`ad-duckdb serve` writes values as PostgreSQL 16 writes them (serve17a): interval columns of a table and
+timestamp differences keep their months apart from their days, round(double precision, integer) is refused as
+PostgreSQL refuses it, and avg's numeric has the scale PostgreSQL's numeric division gives. The servers come from
+tests/test_server.py; each expected text is what PostgreSQL 16 prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+
+import duckdb
+import psycopg
+import pytest
+
+from test_server import serve
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[psycopg.Connection]:
+    db = str(tmp_path_factory.mktemp("serve17a") / "t.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE spans (k INTEGER, iv INTERVAL, ts TIMESTAMP, x DOUBLE, name VARCHAR)")
+    con.execute("INSERT INTO spans VALUES (1, INTERVAL '1 month 2 days 03:00:00', '2024-01-31', 2.5, 'a'), "
+                "(2, INTERVAL '-1 year 5 hours', '2024-03-01 10:00:00', 3.5, 'b'), (3, NULL, NULL, NULL, NULL), "
+                "(4, INTERVAL '1 day -02:00:00.5', '2023-12-01', 0.0, 'd')")
+    con.close()
+    with serve(db) as s, psycopg.connect(s.url(), autocommit=True) as c:
+        yield c
+
+
+def _texts(conn: psycopg.Connection, sql: str) -> list[list[str | None]]:
+    """Every row's values as the server's text on the wire."""
+    cur = conn.execute(sql)
+    res = cur.pgresult
+    assert res is not None
+    return [[None if (v := res.get_value(r, k)) is None else bytes(v).decode() for k in range(res.nfields)]
+            for r in range(res.ntuples)]
+
+
+def test_interval_columns_and_timestamp_differences_keep_their_months(conn: psycopg.Connection) -> None:
+    """A table's interval of 1 month 2 days went out as '32 days 03:00:00.000000' (DuckDB hands Python a timedelta,
+    a month as 30 days); PostgreSQL writes '1 mon 2 days 03:00:00'. A difference of timestamps is days and time,
+    written without a fraction of zeros ('61 days', not '61 days 00:00:00.000000'). The binary format carries the
+    months apart too, and the type is interval beside the other columns as before."""
+    sql = "SELECT k, iv, ts - timestamp '2023-12-01', name, x FROM spans ORDER BY k"
+    cur = conn.execute(sql)
+    assert [d.type_code for d in cur.description] == [23, 1186, 1186, 25, 701]
+    assert _texts(conn, sql) == [
+        ["1", "1 mon 2 days 03:00:00", "61 days", "a", "2.5"],
+        ["2", "-1 years +05:00:00", "91 days 10:00:00", "b", "3.5"],
+        ["3", None, None, None, None],
+        ["4", "1 day -02:00:00.5", "00:00:00", "d", "0"]]
+    rows = conn.execute(sql, binary=True).fetchall()  # psycopg reads a month as 30 days, a year as 365
+    assert rows[0][1] == dt.timedelta(days=32, hours=3) and rows[1][1] == dt.timedelta(days=-365, hours=5)
+    assert rows[0][2] == dt.timedelta(days=61) and rows[2][1] is None
+    # in a cursor's pages and an aggregate's result too
+    assert _texts(conn, "SELECT max(iv), min(ts) - max(ts) FROM spans") == [["1 mon 2 days 03:00:00",
+                                                                             "-91 days -10:00:00"]]
+
+
+def test_round_of_a_double_with_decimals_is_refused_as_postgresql_refuses_it(conn: psycopg.Connection) -> None:
+    """PostgreSQL has round(numeric, integer) but no round(double precision, integer): ``round(x, 1)`` of a float8
+    column is its 42883 with a hint to cast; DuckDB rounded it. round of a numeric or an integer and round(double)
+    alone stay as they were, and so does a literal (PostgreSQL reads 1.25 as numeric)."""
+    for sql in ("SELECT round(x, 1) FROM spans", "SELECT round(2.5::float8, 0)", "SELECT round(x::real, 2) FROM spans"):
+        with pytest.raises(psycopg.errors.UndefinedFunction) as e:
+            conn.execute(sql)
+        assert str(e.value).startswith("function round(double precision, integer) does not exist")
+        assert e.value.diag.message_hint is not None and "::numeric" in e.value.diag.message_hint
+    assert conn.execute("SELECT round(x::numeric, 1), round(x), round(k, 1), round(1.25, 1) FROM spans "
+                        "WHERE k = 1").fetchone() == (Decimal("2.5"), 2.0, Decimal("1.0"), Decimal("1.3"))
+
