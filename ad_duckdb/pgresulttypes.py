@@ -100,7 +100,8 @@ def result_types(sql: str) -> str:
         elif name == "round" and len(args) == 2 and (scale := _integer(args[1])) is not None and -38 < scale <= 16:
             numeric = f"round(({args[0]})::DECIMAL(38,{max(scale, 0)}), {scale})"
             # (1e5 is a double to DuckDB, numeric to PostgreSQL: a literal stands for a decimal's overload)
-            typed = "0.0" if spans[0][0] == spans[0][1] and toks[spans[0][0]][2] == "numeric_const" else args[0]
+            lone = toks[spans[0][0]] if spans[0][0] == spans[0][1] else None
+            typed = "0.0" if lone is not None and lone[2] == "numeric_const" and "e" in lone[1].lower() else args[0]
             edits.replace(start, end, f"{ROUND_SCALE_OF}({typed}, {edits.text(start, end)}, {numeric})")
         elif name == "extract":
             edits.replace(start, end, _extract(edits, toks, i, close))

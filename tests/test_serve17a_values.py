@@ -71,3 +71,10 @@ def test_round_of_a_double_with_decimals_is_refused_as_postgresql_refuses_it(con
     assert conn.execute("SELECT round(x::numeric, 1), round(x), round(k, 1), round(1.25, 1) FROM spans "
                         "WHERE k = 1").fetchone() == (Decimal("2.5"), 2.0, Decimal("1.0"), Decimal("1.3"))
 
+
+
+def test_round_of_a_number_literal_with_an_exponent_is_numeric_as_postgresql_reads_it(conn: psycopg.Connection) -> None:
+    """PostgreSQL reads 1.5e3 as numeric, DuckDB as a double: ``round(1.5e3, 1)`` is not refused, and round of an
+    integer literal to tens stays numeric."""
+    cur = conn.execute("SELECT round(1.5e3, 1), round(1234, -2)")
+    assert cur.fetchone() == (1500.0, Decimal("1200"))
