@@ -88,7 +88,7 @@ def result_types(sql: str) -> str:
         args = [edits.text(toks[a][0], toks[b][0] + len(toks[b][1])) for a, b in spans]
         end = toks[close][0] + 1
         if name in _NUMERIC_AGGREGATES and len(args) == 1:
-            stop, window = _aggregate_end(toks, close)
+            stop, window = aggregate_end(toks, close)
             if stop is None or any(t[1].lower() == "order" for t in toks[i + 2:close]):
                 continue
             if not window and _outer_aggregate(toks, i):
@@ -121,7 +121,7 @@ def _parameter(toks: Tokens, start: int, stop: int) -> bool:
                if start <= j < stop)
 
 
-def _aggregate_end(toks: Tokens, close: int) -> tuple[int | None, bool]:
+def aggregate_end(toks: Tokens, close: int) -> tuple[int | None, bool]:
     """Where an aggregate's call ends in the text: past its FILTER (...) and its OVER (...) / OVER name (None when
     those cannot be read), and whether it is a window's."""
     k = close

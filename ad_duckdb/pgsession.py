@@ -29,6 +29,7 @@ from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
 from .pgarrayconcat import array_element_concats
+from .pgavgout import avg_outputs
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
 from .pgcatalogversion import VERSION, changes_catalogue
 from .pgcolnames import postgres_names
@@ -648,7 +649,7 @@ class Session:
         json_names = JsonColumns(lambda: self.json_cache.read(self.json_names, self.in_block()))
         sql = array_element_concats(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))))
         sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
-        sql = interval_outputs(jsonb_outputs(postgres_names(symmetric_betweens(sql))))  # (each item's own name)
+        sql = avg_outputs(interval_outputs(jsonb_outputs(postgres_names(symmetric_betweens(sql)))))  # (their names)
         sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(sql), params))),
                                self.schema_names)  # (result_types before pg_functions' round and length)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)

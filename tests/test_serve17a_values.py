@@ -78,3 +78,20 @@ def test_round_of_a_number_literal_with_an_exponent_is_numeric_as_postgresql_rea
     integer literal to tens stays numeric."""
     cur = conn.execute("SELECT round(1.5e3, 1), round(1234, -2)")
     assert cur.fetchone() == (1500.0, Decimal("1200"))
+
+
+def test_avg_of_integers_has_the_scale_of_postgresqls_numeric_division(conn: psycopg.Connection) -> None:
+    """avg of integers is numeric sum / count at PostgreSQL's division scale (select_div_scale: 16 significant
+    digits, at least the sum's scale): 2.3333333333333333 (DuckDB's double gave ...35), 0.50000000000000000000 (20
+    decimals where the quotient is below 1), 150000000.00000000 (8 where it has 9 digits)."""
+    assert _texts(conn, "SELECT avg(v) FROM (VALUES (1), (2), (4)) t(v)") == [["2.3333333333333333"]]
+    assert _texts(conn, "SELECT avg(v) FROM (VALUES (1), (0)) t(v)") == [["0.50000000000000000000"]]
+    assert _texts(conn, "SELECT avg(v) FROM (VALUES (100000000), (200000000)) t(v)") == [["150000000.00000000"]]
+    assert _texts(conn, "SELECT g, avg(v) FROM (VALUES (1, 1), (1, 2), (2, 0), (2, 1)) t(g, v) GROUP BY g ORDER BY g") \
+        == [["1", "1.5000000000000000"], ["2", "0.50000000000000000000"]]
+    # an ORDER BY of the item sorts the numbers (not their texts), and the binary format keeps the scale
+    assert conn.execute("SELECT g, avg(v) AS a FROM (VALUES (1, 10), (2, 9), (3, -1)) t(g, v) GROUP BY g ORDER BY a") \
+        .fetchall() == [(3, Decimal("-1")), (2, Decimal("9")), (1, Decimal("10"))]
+    got = conn.execute("SELECT avg(v), avg(v) * 2 FROM (VALUES (1), (0)) t(v)", binary=True).fetchone()
+    assert str(got[0]) == "0.50000000000000000000" and got[1] == Decimal(1)
+    assert conn.execute("SELECT avg(v) FROM (VALUES (1), (2)) t(v) WHERE false").fetchone() == (None,)
