@@ -20,7 +20,7 @@ from .pgresulttypes import aggregate_end
 from .pgsumscope import Tokens, calls_aggregate, closing
 from .sqltext import words_if
 
-AVG_ITEM = "pg_avg_item"  # (its struct: pgtypes.AVG_TYPE, sent as numeric, its text the second field)
+AVG_ITEM = "pg_avg_item"  # (its struct: pgtypes.NUMERIC_TEXT, sent as numeric)
 # the weight in base-10000 digits of a whole number's absolute value, and its first base-10000 digit
 _WEIGHT = "(length(abs(pg_n)::VARCHAR) - 1) // 4"
 _FIRST = f"left(abs(pg_n)::VARCHAR, length(abs(pg_n)::VARCHAR) - 4 * ({_WEIGHT}))::INTEGER"
@@ -41,7 +41,7 @@ AVG_SQL = (
     "pg_avg_scale(pg_s::HUGEINT, pg_c))",
     # (the typed overload: DuckDB's implicit casts bring every integer to BIGINT, a decimal and a double to theirs)
     f"CREATE OR REPLACE TEMP MACRO {AVG_ITEM}(pg_type_arg BIGINT, pg_value_arg, pg_sum_arg, pg_count_arg) AS "
-    "CASE WHEN pg_count_arg > 0 THEN struct_pack(pg_avg := pg_value_arg::DOUBLE, "
+    "CASE WHEN pg_count_arg > 0 THEN struct_pack(pg_sort := pg_value_arg::DOUBLE, "
     "pg_numeric := pg_avg_text(pg_sum_arg, pg_count_arg)) END, "
     "(pg_type_arg DECIMAL(38,10), pg_value_arg, pg_sum_arg, pg_count_arg) AS pg_value_arg, "
     "(pg_type_arg DOUBLE, pg_value_arg, pg_sum_arg, pg_count_arg) AS pg_value_arg, "

@@ -149,6 +149,7 @@ from .pgtextcast import catalogue_query, text_casts
 from .pgtextcast import register as register_text_casts
 from .pgtypes import type_of
 from .pgvalues import values_names
+from .pgvaluescale import values_scales
 from .pgxor import xor_operators
 from .pgzones import Zone, offset_zone
 from .servefix import Served
@@ -637,7 +638,7 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         catalogue = catalogue_query(sql)  # (pgtextcast leaves the catalogue's casts to text as they are)
-        sql = public_as_main(values_names(sql), self.real_public)
+        sql = public_as_main(values_names(values_scales(sql)), self.real_public)  # (each number's own scale first)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
         sql = literal_scales(sql)  # 1.23456789012345::numeric likewise
         sql = double_floats(sql)  # PostgreSQL's float is float8 (pgfloat)

@@ -31,7 +31,9 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
 _TEXT, _JSON, _INT2VECTOR, _JSONB = (25, -1), (114, -1), (22, -1), (3802, -1)
-AVG_TYPE = "STRUCT(PG_AVG DOUBLE, PG_NUMERIC VARCHAR)"  # pgavgout's avg of integers: numeric, its text the second
+# a number with its own text (pgavgout's avg of integers, pgvaluescale's VALUES): numeric, written as that text; the
+# double first, which an ORDER BY of it sorts by
+NUMERIC_TEXT = "STRUCT(PG_SORT DOUBLE, PG_NUMERIC VARCHAR)"
 _LIST_SUFFIX = re.compile(r"\[\d*\]$")  # INTEGER[] (a LIST) or INTEGER[3] (an ARRAY): a list's element type
 # array_out quotes an element with these (or an empty one, or one spelled NULL)
 _ARRAY_QUOTE = re.compile(r'[{},"\\\s]')
@@ -86,7 +88,7 @@ def encode_text(v: Any, oid: int) -> bytes:
         s = float_text(v, oid == 700)
     elif isinstance(v, decimal.Decimal):
         s = format(v, "f")
-    elif isinstance(v, dict) and oid == 1700:  # (pgavgout's avg: the double, and PostgreSQL's text of it)
+    elif isinstance(v, dict) and oid == 1700:  # (NUMERIC_TEXT: the double, and PostgreSQL's text of it)
         s = v["pg_numeric"]
     elif isinstance(v, dt.datetime):
         s = v.isoformat(sep=" ")
@@ -221,8 +223,8 @@ def type_of(t: Any) -> tuple[int, int]:
         return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
     if name == "UNION(JSONB JSON)":
         return _JSONB  # a jsonb value (pgjsonbout)
-    if name == AVG_TYPE:
-        return 1700, -1  # an avg of integers with PostgreSQL's text of it (pgavgout)
+    if name == NUMERIC_TEXT:
+        return 1700, -1
     if name == "UNION(\"INTERVAL\" VARCHAR)":  # (a keyword: DuckDB quotes the member name)
         return _OIDS["INTERVAL"]  # an interval's DuckDB text, with its months (pgintervalout)
     if name.startswith(("STRUCT", "MAP", "UNION")):

@@ -95,3 +95,29 @@ def test_avg_of_integers_has_the_scale_of_postgresqls_numeric_division(conn: psy
     got = conn.execute("SELECT avg(v), avg(v) * 2 FROM (VALUES (1), (0)) t(v)", binary=True).fetchone()
     assert str(got[0]) == "0.50000000000000000000" and got[1] == Decimal(1)
     assert conn.execute("SELECT avg(v) FROM (VALUES (1), (2)) t(v) WHERE false").fetchone() == (None,)
+
+
+def test_a_values_list_keeps_each_numbers_own_scale(conn: psycopg.Connection) -> None:
+    """PostgreSQL's numeric keeps each value's scale: ``SELECT * FROM (VALUES (1.5), (2)) t(x)`` is 1.5 and 2, where
+    DuckDB's one DECIMAL type wrote 2.0. A VALUES list that is the whole statement (or all a SELECT * reads) keeps
+    its numbers' own texts, still numeric, with its other columns and names as before; one the query computes with
+    keeps DuckDB's one scale."""
+    cur = conn.execute("SELECT * FROM (VALUES (1.5), (2)) t(x)")
+    assert [(d.name, d.type_code) for d in cur.description] == [("x", 1700)]
+    assert _texts(conn, "SELECT * FROM (VALUES (1.5), (2)) t(x)") == [["1.5"], ["2"]]
+    cur = conn.execute("VALUES (1.50, 'a'), (2, 'b'), (-0.25, NULL), (NULL, 'c')")
+    assert [(d.name, d.type_code) for d in cur.description] == [("column1", 1700), ("column2", 25)]
+    assert cur.fetchall() == [(Decimal("1.50"), "a"), (Decimal("2"), "b"), (Decimal("-0.25"), None), (None, "c")]
+    assert _texts(conn, "VALUES (1.50), (.5), (-3.)") == [["1.50"], ["0.5"], ["-3"]]
+    assert str(conn.execute("VALUES (1.5), (2)", binary=True).fetchall()[1][0]) == "2"
+    assert _texts(conn, "SELECT x + 1 FROM (VALUES (1.5), (2)) t(x)") == [["2.5"], ["3.0"]]
+
+
+def test_float_and_interval_texts_as_postgresql_16_prints_them(conn: psycopg.Connection) -> None:
+    """float8out's shortest digits with an exponent from 1e16 (1e+23, not 1e23 or 9.999999999999999e+22) and below
+    1e-4; an interval's ::text in PostgreSQL's style."""
+    assert _texts(conn, "SELECT 1e23::float8, 1e16::float8, 1e-5::float8, -0.0::float8, 'NaN'::float8, "
+                        "'Infinity'::float8, '-Infinity'::float8, 1e23::float8::text, "
+                        "interval '1 day 2 hours'::text, CAST(interval '1 day 2 hours' AS varchar)") \
+        == [["1e+23", "1e+16", "1e-05", "-0", "NaN", "Infinity", "-Infinity", "1e+23", "1 day 02:00:00",
+             "1 day 02:00:00"]]
