@@ -59,6 +59,13 @@ def in_failed_transaction() -> ProtocolError:
     return ProtocolError("current transaction is aborted, commands ignored until end of transaction block", "25P02")
 
 
+# round(x, n) of a double (pgresulttypes' refusal, raised by DuckDB's error()): PostgreSQL's 42883 and its hint, with
+# the cast that rounds
+ROUND_DOUBLE_REFUSED = "function round(double precision, integer) does not exist"
+ROUND_DOUBLE_HINT = ("No function matches the given name and argument types. You might need to add explicit type "
+                     "casts: round(x::numeric, n) rounds to n decimals.")
+
+
 def sqlstate(e: BaseException) -> str:
     """The SQLSTATE for a DuckDB error."""
     if isinstance(e, ProtocolError):
@@ -73,7 +80,8 @@ def sqlstate(e: BaseException) -> str:
         return "42704"
     if isinstance(e, duckdb.InvalidInputException) and re.search(r'relation ".*" does not exist', str(e)):
         return "42P01"  # undefined_table: a missing name cast to regclass (pgcatalog's pg_regclass), as PostgreSQL's
-    if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e) and "does not exist" in str(e):
+    if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e) and "does not exist" in str(e) \
+            or isinstance(e, duckdb.InvalidInputException) and str(e).endswith(ROUND_DOUBLE_REFUSED):
         return "42883"  # undefined_function
     return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")
 
@@ -89,4 +97,6 @@ DECIMAL_HINT = ("A numeric without a precision (::numeric, CAST(x AS numeric)) i
 
 def hint_for(message: str) -> str:
     """The HINT an error's ``message`` gets where the server's own reading of the SQL explains it, else ''."""
+    if message.endswith(ROUND_DOUBLE_REFUSED):
+        return ROUND_DOUBLE_HINT
     return DECIMAL_HINT if _DECIMAL_OVERFLOW_RE.search(message) else ""

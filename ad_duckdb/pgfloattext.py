@@ -64,9 +64,11 @@ def duckdb_interval_parts(text: str) -> tuple[int, int, int] | None:
 def duckdb_interval_text(text: str) -> str:
     """DuckDB's text of an INTERVAL as PostgreSQL's (module doc); a text of another shape stays as it is."""
     parts = duckdb_interval_parts(text)
-    if parts is None:
-        return text
-    months, days, micros = parts
+    return text if parts is None else interval_parts_text(*parts)
+
+
+def interval_parts_text(months: int, days: int, micros: int) -> str:
+    """An interval of ``months``, ``days`` and ``micros`` (microseconds) as PostgreSQL's text (module doc)."""
     years, months = int(months / 12), months - int(months / 12) * 12  # (C's division: both of the sign of months)
     out: list[str] = []
     before = False  # whether the last part written was negative

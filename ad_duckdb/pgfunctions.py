@@ -22,6 +22,7 @@ width_bucket, justify_*) are written out as their bodies (pgstoredinline).
 from __future__ import annotations
 
 from .pgarrayconcat import ARRAY_SQL
+from .pgavgout import AVG_SQL
 from .pgbytea import BYTEA_SQL, DECODE_MACRO, ENCODE_MACRO
 from .pgcase import UPPER_MACRO, UPPER_SQL
 from .pginterval import JUSTIFY_SQL
@@ -86,6 +87,7 @@ FUNCTION_SQL = (
     *TEXT_SQL,  # a cast to text of a double or an interval (pgtextcast)
     *UPPER_SQL,  # upper(text) keeps ß (pgcase)
     *RESULT_TYPES_SQL,  # PostgreSQL's result types of avg, round, extract, generate_series, length (pgresulttypes)
+    *AVG_SQL,  # an avg of integers as its own select-list item: PostgreSQL's numeric text (pgavgout)
 )
 # a call's name -> the name it runs as: anywhere, and (_IN_FROM) as an item of a FROM list
 # (btrim as itself: pg_catalog.btrim is DuckDB's own pg_catalog's macro, of other arguments)

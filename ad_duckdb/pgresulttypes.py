@@ -25,10 +25,11 @@ FROM generate_series(1, 3) g``), which a macro of a table would make a row.
 
 from __future__ import annotations
 
+from .pgerrors import ROUND_DOUBLE_REFUSED
 from .pgstored import stored_definition
 from .pgsum import cast_parameter, in_pivots
 from .pgsumscope import call_arguments, calls_aggregate, closing
-from .sqltext import words_if
+from .sqltext import quote_literal, words_if
 from .textedits import Edits
 
 NUMERIC_OF = "pg_numeric_of"
@@ -43,8 +44,14 @@ RESULT_TYPES_SQL = (
     "pg_value_arg::VARCHAR::DECIMAL(38,16), (pg_type_arg, pg_value_arg) AS pg_value_arg",
     f"CREATE OR REPLACE TEMP MACRO {ROUND_OF}(pg_type_arg BIGINT, pg_value_arg) AS pg_value_arg::DOUBLE, "
     "(pg_type_arg, pg_value_arg) AS pg_value_arg",
+    # round(x, n): PostgreSQL's round(numeric, integer) of an integer (and of DuckDB's wider ones, sent as numeric);
+    # a decimal as DuckDB rounds it; no round(double precision, integer) (nor of a real, which it widens), refused
     f"CREATE OR REPLACE TEMP MACRO {ROUND_SCALE_OF}(pg_type_arg BIGINT, pg_value_arg, pg_numeric_arg) AS "
-    "pg_numeric_arg, (pg_type_arg, pg_value_arg, pg_numeric_arg) AS pg_value_arg",
+    "pg_numeric_arg, (pg_type_arg HUGEINT, pg_value_arg, pg_numeric_arg) AS pg_numeric_arg, "
+    "(pg_type_arg UHUGEINT, pg_value_arg, pg_numeric_arg) AS pg_numeric_arg, "
+    "(pg_type_arg DECIMAL(38,10), pg_value_arg, pg_numeric_arg) AS pg_value_arg, "
+    f"(pg_type_arg DOUBLE, pg_value_arg, pg_numeric_arg) AS error({quote_literal(ROUND_DOUBLE_REFUSED)}), "
+    "(pg_type_arg, pg_value_arg, pg_numeric_arg) AS pg_value_arg",
     f"CREATE OR REPLACE TEMP MACRO {EXTRACT_OF}(pg_value_arg BIGINT) AS pg_value_arg::DECIMAL(38,0), "
     "(pg_value_arg DOUBLE) AS pg_value_arg::DECIMAL(38,6), (pg_value_arg) AS pg_value_arg",
     f"CREATE OR REPLACE TEMP MACRO {SERIES_OF}(pg_from_arg INTEGER, pg_to_arg INTEGER, pg_value_arg) AS "
@@ -77,10 +84,11 @@ def result_types(sql: str) -> str:
         if close is None or close == i + 2 or _parameter(toks, i + 2, close) or calls_aggregate(toks, i + 2, close):
             continue  # (an aggregate in a typed overload's argument: DuckDB's binder picks one whatever the type)
         start = toks[i - 2][0] if i >= 2 and toks[i - 1][1] == "." else toks[i][0]
-        args = [edits.text(toks[a][0], toks[b][0] + len(toks[b][1])) for a, b in call_arguments(toks, i + 1, close)]
+        spans = call_arguments(toks, i + 1, close)
+        args = [edits.text(toks[a][0], toks[b][0] + len(toks[b][1])) for a, b in spans]
         end = toks[close][0] + 1
         if name in _NUMERIC_AGGREGATES and len(args) == 1:
-            stop, window = _aggregate_end(toks, close)
+            stop, window = aggregate_end(toks, close)
             if stop is None or any(t[1].lower() == "order" for t in toks[i + 2:close]):
                 continue
             if not window and _outer_aggregate(toks, i):
@@ -91,7 +99,10 @@ def result_types(sql: str) -> str:
             edits.replace(start, end, f"{ROUND_OF}({args[0]}, {edits.text(start, end)})")
         elif name == "round" and len(args) == 2 and (scale := _integer(args[1])) is not None and -38 < scale <= 16:
             numeric = f"round(({args[0]})::DECIMAL(38,{max(scale, 0)}), {scale})"
-            edits.replace(start, end, f"{ROUND_SCALE_OF}({args[0]}, {edits.text(start, end)}, {numeric})")
+            # (1e5 is a double to DuckDB, numeric to PostgreSQL: a literal stands for a decimal's overload)
+            lone = toks[spans[0][0]] if spans[0][0] == spans[0][1] else None
+            typed = "0.0" if lone is not None and lone[2] == "numeric_const" and "e" in lone[1].lower() else args[0]
+            edits.replace(start, end, f"{ROUND_SCALE_OF}({typed}, {edits.text(start, end)}, {numeric})")
         elif name == "extract":
             edits.replace(start, end, _extract(edits, toks, i, close))
         elif name == "date_part" and len(args) == 2 and toks[i + 2][2] == "string_const":
@@ -110,7 +121,7 @@ def _parameter(toks: Tokens, start: int, stop: int) -> bool:
                if start <= j < stop)
 
 
-def _aggregate_end(toks: Tokens, close: int) -> tuple[int | None, bool]:
+def aggregate_end(toks: Tokens, close: int) -> tuple[int | None, bool]:
     """Where an aggregate's call ends in the text: past its FILTER (...) and its OVER (...) / OVER name (None when
     those cannot be read), and whether it is a window's."""
     k = close

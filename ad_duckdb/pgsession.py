@@ -29,6 +29,7 @@ from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
 from .pgarrayconcat import array_element_concats
+from .pgavgout import avg_outputs
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
 from .pgcatalogversion import VERSION, changes_catalogue
 from .pgcolnames import postgres_names
@@ -44,6 +45,7 @@ from .pgfloat import double_floats
 from .pgformat import pg_formats
 from .pgfunctions import pg_functions, symmetric_betweens
 from .pgintervalout import interval_outputs
+from .pgintervalrows import arrow_chunks, interval_columns
 from .pgjsonagg import json_builders
 from .pgjsonb import jsonb_operators
 from .pgjsonb import register as register_jsonb
@@ -147,6 +149,7 @@ from .pgtextcast import catalogue_query, text_casts
 from .pgtextcast import register as register_text_casts
 from .pgtypes import type_of
 from .pgvalues import values_names
+from .pgvaluescale import values_scales
 from .pgxor import xor_operators
 from .pgzones import Zone, offset_zone
 from .servefix import Served
@@ -352,8 +355,10 @@ class Session:
                 "xact_start": self.xact_start if state != "idle" else None, "query_start": self.query_start,
                 "state_change": self.state_change, "state": state, "query": self.query}
 
-    def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
-        """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
+    def _rows(self, r: Result, intervals: list[int] | None = None) -> Iterator[tuple[Any, ...]]:
+        """The cursor's rows; an error while they are read fails the transaction, as one at execute does. With
+        ``intervals`` (pgintervalrows), read through Arrow, those columns' months kept."""
+        chunks = arrow_chunks(self.cur, intervals, 1024) if intervals is not None else None
         try:
             while True:
                 if self.terminated:  # pg_terminate_backend while rows are sent: the interrupt lands only in DuckDB
@@ -362,7 +367,7 @@ class Session:
                     # the timer's interrupt lands only while DuckDB runs; rows still being sent stop here
                     self.timed_out = True
                     raise ProtocolError(TIMEOUT_MESSAGE, "57014")
-                chunk = self.cur.fetchmany(1024)
+                chunk = next(chunks, []) if chunks is not None else self.cur.fetchmany(1024)
                 if not chunk:
                     return
                 yield from chunk
@@ -633,7 +638,7 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         catalogue = catalogue_query(sql)  # (pgtextcast leaves the catalogue's casts to text as they are)
-        sql = public_as_main(values_names(sql), self.real_public)
+        sql = public_as_main(values_names(values_scales(sql)), self.real_public)  # (each number's own scale first)
         sql = parameter_scales(sql, params)  # $1::numeric of Decimals: their own scale, not 10 decimals (pgnumscale)
         sql = literal_scales(sql)  # 1.23456789012345::numeric likewise
         sql = double_floats(sql)  # PostgreSQL's float is float8 (pgfloat)
@@ -645,7 +650,7 @@ class Session:
         json_names = JsonColumns(lambda: self.json_cache.read(self.json_names, self.in_block()))
         sql = array_element_concats(xor_operators(root_operators(json_paths(temp_table_sql(self.cursors.catalog(sql))))))
         sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
-        sql = interval_outputs(jsonb_outputs(postgres_names(symmetric_betweens(sql))))  # (each item's own name)
+        sql = avg_outputs(interval_outputs(jsonb_outputs(postgres_names(symmetric_betweens(sql)))))  # (their names)
         sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(sql), params))),
                                self.schema_names)  # (result_types before pg_functions' round and length)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
@@ -1410,7 +1415,7 @@ class Session:
         if renames is not None:
             cols = _renamed(cols, postgres_duplicates([c[0] for c in cols], query, stored))
         r = Result("SELECT" if kind == "SELECT" else head, cols)
-        r.rows = self._rows(r)
+        r.rows = self._rows(r, interval_columns([d[1] for d in desc]))
         self.live = r
         return r
 

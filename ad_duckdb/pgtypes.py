@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import jsonvalues
-from .jsonvalues import interval_text
 from .pgerrors import ProtocolError
-from .pgfloattext import duckdb_interval_parts, duckdb_interval_text, float_text
+from .pgfloattext import duckdb_interval_parts, duckdb_interval_text, float_text, interval_parts_text
+from .pgintervalrows import Interval
 
 # DuckDB type name -> (PostgreSQL type OID, type size); nested types go out as json, unknown ones as text.
 _OIDS: dict[str, tuple[int, int]] = {
@@ -31,6 +31,9 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
 _TEXT, _JSON, _INT2VECTOR, _JSONB = (25, -1), (114, -1), (22, -1), (3802, -1)
+# a number with its own text (pgavgout's avg of integers, pgvaluescale's VALUES): numeric, written as that text; the
+# double first, which an ORDER BY of it sorts by
+NUMERIC_TEXT = "STRUCT(PG_SORT DOUBLE, PG_NUMERIC VARCHAR)"
 _LIST_SUFFIX = re.compile(r"\[\d*\]$")  # INTEGER[] (a LIST) or INTEGER[3] (an ARRAY): a list's element type
 # array_out quotes an element with these (or an empty one, or one spelled NULL)
 _ARRAY_QUOTE = re.compile(r'[{},"\\\s]')
@@ -85,12 +88,19 @@ def encode_text(v: Any, oid: int) -> bytes:
         s = float_text(v, oid == 700)
     elif isinstance(v, decimal.Decimal):
         s = format(v, "f")
+    elif isinstance(v, dict) and oid == 1700:  # (NUMERIC_TEXT: the double, and PostgreSQL's text of it)
+        s = v["pg_numeric"]
     elif isinstance(v, dt.datetime):
         s = v.isoformat(sep=" ")
     elif isinstance(v, dt.date | dt.time | uuid.UUID):
         s = str(v)
+    elif isinstance(v, Interval):
+        s = interval_parts_text(*v)
     elif isinstance(v, dt.timedelta):
-        s = interval_text(v)
+        # (a timedelta's months are days already: whole days, then the time, of one sign as PostgreSQL's justify)
+        micros = _micros(v)
+        days = -(-micros // 86_400_000_000) if micros < 0 else micros // 86_400_000_000
+        s = interval_parts_text(0, days, micros - days * 86_400_000_000)
     elif oid == 1186 and isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
         s = duckdb_interval_text(v)
     elif isinstance(v, bytes | bytearray | memoryview):
@@ -151,7 +161,7 @@ def encode_binary(v: Any, oid: int) -> bytes:
     if oid == 701:
         return struct.pack("!d", v)
     if oid == 1700:
-        return _numeric_to_binary(v)
+        return _numeric_to_binary(decimal.Decimal(v["pg_numeric"]) if isinstance(v, dict) else v)
     if oid == 1082:
         return struct.pack("!i", (v - _PG_EPOCH.date()).days)
     if oid == 1083:
@@ -167,6 +177,8 @@ def encode_binary(v: Any, oid: int) -> bytes:
     if oid == 1184:
         return struct.pack("!q", _micros(v.astimezone(dt.UTC).replace(tzinfo=None) - _PG_EPOCH))
     if oid == 1186:
+        if isinstance(v, Interval):  # (pgintervalrows' months, days and microseconds)
+            return struct.pack("!qii", v.micros, v.days, v.months)
         if isinstance(v, str):  # (pgintervalout's DuckDB text, with the months)
             months, days, micros = duckdb_interval_parts(v) or (0, 0, 0)
             return struct.pack("!qii", micros, days, months)
@@ -211,6 +223,8 @@ def type_of(t: Any) -> tuple[int, int]:
         return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
     if name == "UNION(JSONB JSON)":
         return _JSONB  # a jsonb value (pgjsonbout)
+    if name == NUMERIC_TEXT:
+        return 1700, -1
     if name == "UNION(\"INTERVAL\" VARCHAR)":  # (a keyword: DuckDB quotes the member name)
         return _OIDS["INTERVAL"]  # an interval's DuckDB text, with its months (pgintervalout)
     if name.startswith(("STRUCT", "MAP", "UNION")):

@@ -774,8 +774,9 @@ class Handler(socketserver.BaseRequestHandler):
             e = ProtocolError("canceling statement due to user request", "57014")  # PostgreSQL's words for it
         e = feature_error(e)
         msg = without_function_wrapper(str(e).replace("\x00", ""))
-        if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) in ("42P01", "42704"):
-            # our regclass lookup's error and current_setting's of an unset dotted setting, worded as PostgreSQL's
+        if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) in ("42P01", "42704", "42883"):
+            # our regclass lookup's error, current_setting's of an unset dotted setting and round's of a double
+            # (pgresulttypes), worded as PostgreSQL's
             msg = msg.removeprefix("Invalid Input Error: ")
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
         hint = getattr(e, "hint", "") or hint_for(msg)

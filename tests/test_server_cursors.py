@@ -187,7 +187,8 @@ def test_psql_fetch_count_uses_a_cursor(server: Server) -> None:
     """psql's FETCH_COUNT reads through DECLARE / FETCH FORWARD n / CLOSE in a transaction of its own."""
     psql = shutil.which("psql")
     assert psql, PSQL_MISSING
-    query = f"SELECT transaction_id, round({SCORE}, 9) AS score FROM transactions ORDER BY transaction_id"
+    # (round(double precision, integer) does not exist in PostgreSQL, nor here: the score is cast to numeric)
+    query = f"SELECT transaction_id, round(({SCORE})::numeric, 9) AS score FROM transactions ORDER BY transaction_id"
     args = [psql, server.url(), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
     plain = subprocess.run([*args, "-c", query], capture_output=True, text=True, timeout=60, check=True).stdout
     paged = subprocess.run([*args, "-v", "FETCH_COUNT=100", "-c", query], capture_output=True, text=True, timeout=60)
