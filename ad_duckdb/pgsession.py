@@ -647,7 +647,7 @@ class Session:
         sql = jsonb_operators(sql, json_names.column, self.query_types, json_names.any)
         sql = interval_outputs(jsonb_outputs(postgres_names(symmetric_betweens(sql))))  # (each item's own name)
         sql = list_null_orders(pg_functions(result_types(regex_substrings(json_builders(sql), params))),
-                               self.schema_names)  # (result_types before pg_functions' round and length)
+                               self.function_schemas)  # (result_types before pg_functions' round and length)
         sql = inline_stored_macros(sql)  # (a view's #> or #: the macros' DuckDB text, not the session's macros)
         sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
@@ -1100,13 +1100,14 @@ class Session:
                                 + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
 
-    def schema_names(self) -> frozenset[str]:
-        """The database's schema names (lower case, every attached database's), for pglistsort; none where the
-        transaction has failed."""
+    def function_schemas(self, name: str) -> frozenset[str]:
+        """The schemas (lower case, every attached database's) with a function named ``name`` (lower case), for
+        pglistsort; none where the transaction has failed."""
         if self.status == b"E":
             return frozenset()
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        return frozenset(r[0] for r in self.cur.execute("SELECT DISTINCT lower(schema_name) FROM duckdb_schemas()").fetchall())
+        return frozenset(r[0] for r in self.cur.execute(
+            "SELECT DISTINCT lower(schema_name) FROM duckdb_functions() WHERE lower(function_name) = ?", [name]).fetchall())
 
     def in_block(self) -> bool:
         """Whether a statement now runs in a transaction that outlives it (the client's block, a batch, the extended

@@ -1,5 +1,6 @@
-"""`ad-duckdb serve` (serve17b): PostgreSQL's types of generate_series in FROM and of a jsonb window aggregate, as a
-real client reads them from a real server (tests/test_server.py's)."""
+"""`ad-duckdb serve` (serve17b): PostgreSQL's types of generate_series in FROM and of a jsonb window aggregate, and
+DuckDB's list sorts' NULL order of a list column named as a schema, as a real client reads them from a real server
+(tests/test_server.py's)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[psycopg.Connectio
     con = duckdb.connect(db)
     con.execute("CREATE TABLE t (i INTEGER, n INTEGER, s VARCHAR)")
     con.execute("INSERT INTO t VALUES (1, 2, 'a'), (2, 3, 'b')")
+    # x is a schema and a list column; util a schema with a macro of a list sort's name
+    con.execute("CREATE SCHEMA x; CREATE TABLE lists (x INTEGER[]); INSERT INTO lists VALUES ([3, NULL, 1]); "
+                "CREATE SCHEMA util; CREATE MACRO util.list_reverse_sort() AS 42")
     con.close()
     with serve(db) as s, psycopg.connect(s.url(), autocommit=True) as c:
         yield c
@@ -56,3 +60,12 @@ def test_jsonb_agg_over_a_window_is_jsonb(conn: psycopg.Connection) -> None:
                                   "jsonb_agg(i) FILTER (WHERE i > 1) OVER () FROM t ORDER BY i")
     assert cols == [("i", 23), ("so_far", 3802), ("jsonb_agg", 3802)]
     assert rows == [(1, ["a"], [2]), (2, ["a", "b"], [2])]
+
+
+def test_a_list_sort_method_of_a_column_named_as_a_schema_keeps_duckdbs_null_order(conn: psycopg.Connection) -> None:
+    """x.list_reverse_sort() where x is a list column and a schema without such a function is the column's method
+    (DuckDB binds it so): NULLs last, as DuckDB documents; it was taken for the schema's function and left to the
+    server's PostgreSQL NULL order (NULLs first). A schema's own macro of that name keeps its arguments."""
+    assert conn.execute("SELECT x.list_reverse_sort(), list_reverse_sort(x) FROM lists").fetchall() \
+        == [([3, 1, None], [3, 1, None])]
+    assert conn.execute("SELECT util.list_reverse_sort()").fetchall() == [(42,)]
