@@ -3,7 +3,7 @@
 psql's meta-commands, SQLAlchemy's reflection (Superset), PgJDBC's DatabaseMetaData (Metabase, DBeaver) and drivers'
 type lookups query pg_catalog tables and functions that DuckDB's emulation lacks or answers in DuckDB's terms.
 ``SESSION_SQL`` creates them under PostgreSQL's names on a client's cursor (``pgsession.Session``), the first time one
-of its statements names one of them (``needs_catalog``); pgsql's rewrites drop the pg_catalog schema clients call
+of its statements names one of them (``catalog_objects``); pgsql's rewrites drop the pg_catalog schema clients call
 them by. Nothing here runs SQL, and this module never imports the server.
 """
 
@@ -930,14 +930,15 @@ def session_sql(extensions: list[tuple[str, str | None, str | None]] | None,
 
 
 # Every object SESSION_SQL creates, name -> "MACRO", "MACRO TABLE" or "VIEW", as DISCARD tells them apart (it keeps
-# them; needs_catalog looks for them).
+# them; catalog_objects looks for them).
 SESSION_OBJECTS = {m.group(2): m.group(1) + (" TABLE" if re.search(r"\) AS TABLE ", q) else "")
                    for q in SESSION_SQL if (m := re.match(r"CREATE OR REPLACE TEMP (MACRO|VIEW) (\w+)", q))}
-if len(SESSION_OBJECTS) != len(SESSION_SQL):  # a statement of another shape would escape DISCARD's and needs_catalog's lists
+if len(SESSION_OBJECTS) != len(SESSION_SQL):  # a statement of another shape would escape DISCARD's and catalog_objects' lists
     raise RuntimeError("each SESSION_SQL statement must be CREATE OR REPLACE TEMP MACRO|VIEW name")
 if not set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) <= set(SESSION_OBJECTS):  # a rewrite to a name nobody creates
     raise RuntimeError(f"not in SESSION_SQL: {set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) - set(SESSION_OBJECTS)}")
 _SESSION_OBJECT_NAMES = ", ".join(f"'{name}'" for name in sorted(SESSION_OBJECTS))
+_UNMARKED = SESSION_SQL  # (the list of every name the mark stands for is no object's dependency)
 SESSION_SQL = tuple(q.replace(_SESSION_OBJECTS_MARK, _SESSION_OBJECT_NAMES) for q in SESSION_SQL)
 # A word of the (rewritten) statement that is one of those names, quoted or not, in any case (DuckDB binds
 # identifiers case-insensitively). Inside string literals too: DuckDB's query('...') and pg_regclass('pg_class')
@@ -947,9 +948,40 @@ _NAMES = frozenset(name.lower() for name in SESSION_OBJECTS)
 _WORD_RE = re.compile(r"[\w$]+")
 
 
-def needs_catalog(sql: str) -> bool:
-    """Whether ``sql``, after pgsql's rewrites, can reach an object of SESSION_SQL. Creating them costs about 20 ms
-    (DuckDB binds each view as it is created), which sessions that never read the catalogue should not pay; a
-    statement that names none of them binds the same with or without them (only listings of temporary objects, such
-    as duckdb_views(), differ: before, they listed the session's), so this is all the rule needs."""
-    return not _NAMES.isdisjoint(_WORD_RE.findall(sql.lower()))
+
+
+def _named(sql: str) -> frozenset[str]:
+    """The names of SESSION_OBJECTS (lower case) that ``sql`` names (module doc of _NAMES)."""
+    return _NAMES.intersection(_WORD_RE.findall(sql.lower()))
+
+
+def _closures() -> dict[str, frozenset[str]]:
+    """Each object's name (lower case) -> it and every object its statement reaches, directly or through others.
+    Why: DuckDB binds a view (and a macro's subquery) as it is created, and a call of a macro binds what its body
+    names, so an object is created after all it names; one the statement names that does not exist would be
+    DuckDB's own pg_catalog object of that name, answering in DuckDB's terms."""
+    direct: dict[str, set[str]] = {}
+    variants = (_UNMARKED, session_sql(None, False), session_sql(None, True))  # (the role's macros as each server's)
+    for texts in variants:
+        for name, q in zip(SESSION_OBJECTS, texts, strict=True):
+            direct.setdefault(name.lower(), set()).update(_named(q.replace(_SESSION_OBJECT_NAMES, "")))
+    out: dict[str, frozenset[str]] = {}
+    for name in direct:
+        seen, todo = {name}, [name]
+        while todo:
+            for n in direct[todo.pop()] - seen:
+                seen.add(n)
+                todo.append(n)
+        out[name] = frozenset(seen)
+    return out
+
+
+_CLOSURES = _closures()
+
+
+def catalog_objects(sql: str) -> frozenset[str]:
+    """The objects of SESSION_SQL (names in lower case) that ``sql``, after pgsql's rewrites, can reach, and all
+    those reach: what a session creates before running it (Session.catalog), rather than all ~170 (psql's \\d
+    needs about a tenth of them, each new session's first \\d paid for all). A statement that names none binds the
+    same with or without them (only listings of temporary objects, such as duckdb_views(), differ)."""
+    return frozenset().union(*(_CLOSURES[n] for n in _named(sql)))

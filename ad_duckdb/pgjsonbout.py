@@ -5,10 +5,10 @@ client as json, written as DuckDB wrote it (``{"b":1,"a":2}``), where PostgreSQL
 "b": 1}``: a driver picks its decoder by the OID (asyncpg's jsonb codec, JDBC's PGobject type), and a tool shows
 the text. An item of the statement's own select list that is surely jsonb: a cast to jsonb (``x::jsonb``,
 ``CAST(x AS jsonb)``), or a call of a function PostgreSQL types jsonb (jsonb_build_object, jsonb_agg, to_jsonb,
-jsonb_set, ..., and pgjsonb's ``||`` of two JSON values, which PostgreSQL has for jsonb only), becomes a DuckDB union
-of one member named jsonb (pgtypes sends its type as jsonb, as it sends pgcatalog's int2vector), holding the value as
-pgjsonb's UNIQUE writes it (jsonb's key order and spacing). A json column or a ``->`` of one stays json, as
-PostgreSQL's. Only a SELECT's own items, not a set operation's (whose branches DuckDB would have to unite with a
+jsonb_set, ..., an aggregate's over a window too, and pgjsonb's ``||`` of two JSON values, which PostgreSQL has for
+jsonb only), becomes a DuckDB union of one member named jsonb (pgtypes sends its type as jsonb, as it sends
+pgcatalog's int2vector), holding the value as pgjsonb's UNIQUE writes it (jsonb's key order and spacing). A json column or a
+``->`` of one stays json, as PostgreSQL's. Only a SELECT's own items, not a set operation's (whose branches DuckDB would have to unite with a
 union), nor what the file stores.
 """
 
@@ -82,8 +82,21 @@ def _jsonb(toks: Tokens, a: int, last: int) -> bool:
         t = last - 2 if last - 2 > a and toks[last - 1][1] == "." and toks[last - 2][1].lower() == "pg_catalog" else last
         # the cast's operand the whole item (not b of a || b::jsonb)
         return t - 2 >= a and toks[t - 1][1] == "::" and _cast_chain_start(toks, t - 2) == a
-    if word != ")" or a + 1 >= last or toks[a + 1][1] != "(" or closing(toks, a + 1) != last:
+    if a + 1 >= last or toks[a + 1][1] != "(":
         return False
     name = toks[a][1].lower()
-    return name in JSONB_FUNCTIONS or name == "cast" and toks[last - 1][1].lower() == "jsonb" \
+    if name in JSONB_FUNCTIONS:  # the whole call, or an aggregate's with its FILTER (...) and OVER (...) / OVER name
+        return _call_end(toks, a + 1) == last
+    return closing(toks, a + 1) == last and name == "cast" and toks[last - 1][1].lower() == "jsonb" \
         and toks[last - 2][1].lower() == "as"
+
+
+def _call_end(toks: Tokens, paren: int) -> int | None:
+    """The last token of the call whose ``(`` is token ``paren``: its ``)``, or its FILTER's and window's after it
+    (jsonb_agg(x) OVER (...) is jsonb as jsonb_agg(x) is)."""
+    k = closing(toks, paren)
+    if k is not None and k + 2 < len(toks) and toks[k + 1][1].lower() == "filter" and toks[k + 2][1] == "(":
+        k = closing(toks, k + 2)
+    if k is not None and k + 2 < len(toks) and toks[k + 1][1].lower() == "over":
+        k = closing(toks, k + 2) if toks[k + 2][1] == "(" else k + 2
+    return k

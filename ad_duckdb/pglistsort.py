@@ -20,11 +20,12 @@ _SORTS = {"list_sort": 2, "array_sort": 2, "list_reverse_sort": 1, "array_revers
           "array_grade_up": 2, "grade_up": 2}
 
 
-def list_null_orders(sql: str, schemas: Callable[[], frozenset[str]] | None = None) -> str:
+def list_null_orders(sql: str, schemas: Callable[[str], frozenset[str]] | None = None) -> str:
     """``sql`` with DuckDB's NULL order (``'NULLS LAST'``) given to each list sort whose order puts NULLs at the
     setting's mercy (module doc): ``list_sort(l, 'DESC')``, ``list_reverse_sort(l)``, ``list_grade_up(l, 'DESC')``.
-    ``schemas`` gives the database's schema names (lower case), asked only of a call whose count is the method
-    form's: ``util.list_reverse_sort()`` is the user's own macro where ``util`` is a schema."""
+    ``schemas`` gives the schemas (lower case) with a function of a name (lower case), asked only of a call whose
+    count is the method form's: ``util.list_reverse_sort()`` is the user's own macro where schema ``util`` has one;
+    where it has none, ``util`` is a list column's name and the call its method, as DuckDB binds it."""
     toks = words_if(sql, "sort", "grade_up")
     if toks is None:
         return sql
@@ -43,7 +44,7 @@ def list_null_orders(sql: str, schemas: Callable[[], frozenset[str]] | None = No
         given = -1 if close is None else len(args)
         if close is None or given + dotted != before \
                 or dotted and any(a != b or toks[a][2] != "string_const" for a, b in args) \
-                or dotted and i >= 2 and schemas is not None and _name(toks[i - 2][1]) in schemas():
+                or dotted and i >= 2 and schemas is not None and _name(toks[i - 2][1]) in schemas(toks[i][1].lower()):
             continue  # (a list_sort(l) sorts ascending, NULLs last either way; one with its NULL order keeps it)
         at = toks[close][0]
         sql = f"{sql[:at]}{', ' if given else ''}'NULLS LAST'{sql[at:]}"

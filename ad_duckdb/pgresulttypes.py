@@ -19,8 +19,11 @@ error). Not rewritten: a call with a parameter not cast where it stands (the ove
 aggregate (``round(avg(x))``: DuckDB's binder picks an overload whatever an aggregate's type; DuckDB's round keeps
 the numeric avg's type), a PIVOT's aggregate, an aggregate with ORDER BY in its parentheses, and what the file stores
 (pgstored).
-``generate_series`` in FROM keeps DuckDB's BIGINT: DuckDB's table function names its column by the alias (``SELECT g
-FROM generate_series(1, 3) g``), which a macro of a table would make a row.
+``generate_series`` of integers in FROM is integer too (from_series): a subquery of DuckDB's table function whose one
+column is named as PostgreSQL names it (the alias's name, else generate_series; a column alias list renames it), as
+DuckDB's table function names its column by the alias (``SELECT g FROM generate_series(1, 3) g``); a subquery's
+column is what ``g`` binds to first, not the row. Left as DuckDB's: an alias without AS that is one of DuckDB's
+keywords, and WITH ORDINALITY.
 """
 
 from __future__ import annotations
@@ -112,7 +115,57 @@ def result_types(sql: str) -> str:
             # pgcolnames' unnest(generate_series(...)) of a select list (generate_series in FROM stays DuckDB's)
             outer, stop = toks[i - 2][0], toks[close + 1][0] + 1
             edits.replace(outer, stop, f"{SERIES_OF}({', '.join(args)}, {edits.text(outer, stop)})")
+        elif name == "generate_series" and len(args) in (2, 3) and _in_from(toks, i - 2 if start != toks[i][0] else i):
+            series = from_series(toks, close, ", ".join(args))
+            if series is not None:
+                edits.replace(start, end, series)
     return edits.sql
+
+
+# What may follow a FROM item without an alias (a keyword after it otherwise is an alias without AS: left as it is)
+_AFTER_FROM_ITEM = frozenset((",", ";", ")", "where", "join", "inner", "left", "right", "full", "cross", "natural",
+                              "on", "using", "group", "order", "limit", "offset", "having", "window", "qualify",
+                              "union", "intersect", "except", "positional", "asof", "anti", "semi", "fetch", "for"))
+# What ends a FROM list, read backwards from one of its items
+_BEFORE_FROM = frozenset(("select", "where", "group", "order", "having", "on", "using", "limit", "set", "values"))
+
+
+def _in_from(toks: Tokens, i: int) -> bool:
+    """Whether the item starting at token ``i`` is one of a FROM list's (after FROM, JOIN, LATERAL, or a comma of
+    that list)."""
+    prev = toks[i - 1][1].lower() if i > 0 else ""
+    if prev in ("from", "join", "lateral"):
+        return True
+    depth = 0
+    for j in range(i - 2, -1, -1) if prev == "," else ():
+        word = toks[j][1].lower()
+        depth += {")": 1, "(": -1}.get(word, 0)
+        if depth < 0 or depth == 0 and word in _BEFORE_FROM:
+            return False
+        if depth == 0 and word == "from":
+            return True
+    return False
+
+
+def from_series(toks: Tokens, close: int, args: str) -> str | None:
+    """A FROM list's ``generate_series(args)`` (its ``)`` at token ``close``) as a subquery whose integer arguments
+    give an integer column (SERIES_OF), named as PostgreSQL names it; None where its alias cannot be read."""
+    k = close + 1
+    word = toks[k][1].lower() if k < len(toks) else ";"
+    if word == "as" and k + 1 < len(toks):
+        alias: str | None = toks[k + 1][1]
+        k += 2
+    elif k < len(toks) and toks[k][2] == "identifier":
+        alias, k = toks[k][1], k + 1
+    elif word in _AFTER_FROM_ITEM:
+        alias = None
+    else:
+        return None
+    if k < len(toks) and toks[k][1].lower() == "with":  # WITH ORDINALITY
+        return None
+    column = "generate_series" if alias is None or k < len(toks) and toks[k][1] == "(" else alias
+    series = f"(SELECT {SERIES_OF}({args}, generate_series) AS {column} FROM generate_series({args}))"
+    return series if alias is not None else f"{series} AS generate_series"
 
 
 def _parameter(toks: Tokens, start: int, stop: int) -> bool:
