@@ -1415,8 +1415,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
     # _notes: the note on rows that moved away from the training data (api._drift_note)
     # the scoring done before the file is opened for writing, which then holds it for the write alone (scoreahead)
-    ahead = _scored_ahead(db, model, source, into, columns, explain, mse, threshold, model_column, attach, not quiet) \
-        if into else None
+    ahead = _scored_ahead(db, model, source, into, columns, explain, mse, threshold, model_column, attach, not quiet,
+                          _lock_wait()) if into else None
     with scoreahead.reused(ahead), _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
         intotable.check_replace(into, replace, f"Scoring with {model!r}", append)  # --top ignored them
         partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition or None, replace)
@@ -1553,14 +1553,21 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
 
 
 def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[str, ...], explain: bool, mse: bool,
-                  threshold: str, model_column: bool, attach: tuple[str, ...], progress: bool
+                  threshold: str, model_column: bool, attach: tuple[str, ...], progress: bool, wait: float = 0.0
                   ) -> scoreahead.Ahead | None:
     """`score --into`'s rows scored on a read-only open of DB, closed before they are scored (``scoreahead``); None
-    where that cannot be done at once (a file another process writes: the write waits for it, --wait, and scores)."""
+    where that cannot be done (the write then scores, and says what stops it). ``wait``: --wait's seconds, for which
+    the open waits while another process writes the file."""
     if db == ":memory:" or not Path(db).exists():
         return None
     try:
-        con = _connect_attaching(db, True, False, None, _attachments(db, attach), wait=0.0)
+        # Why the read waits too: without, a run with --wait that found the file held scored every row under the
+        # write lock it then waited for, the very lock time the read ahead saves (and the other job's next run waited)
+        con = _connect_attaching(db, True, False, None, _attachments(db, attach), wait=None if wait else 0.0)
+    except DatabaseLockedError as e:
+        if wait:  # held for all of --wait: said now, as the write's open would say it after waiting as long again
+            raise _failure(str(e), e) from e
+        return None
     except Exception:  # best effort: the write opens the file itself and says what stops it
         return None
     existed = True

@@ -1,0 +1,112 @@
+"""`score --into`'s rows scored ahead (``scoreahead``): the read ahead waits with --wait for a file another process
+writes, and rows that did not change between the read ahead and the write keep the results scored ahead."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import ad_duckdb
+from ad_duckdb import cli as cli_module
+from ad_duckdb import scoreahead
+
+from conftest import FAST, make_transactions
+
+# a process of its own holding DB for writing (which DuckDB refuses others, even to read) until it reads a line
+_HOLDER = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); c.execute('CREATE TABLE IF NOT EXISTS held (x INT)'); "
+           "print('held', flush=True); sys.stdin.readline(); c.close()")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("ahead17") / "warehouse.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=3000)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    return path
+
+
+@pytest.fixture()
+def db(trained: str, tmp_path: Path) -> str:
+    """A copy of the trained file, for a test that changes it."""
+    path = str(tmp_path / "warehouse.duckdb")
+    shutil.copy(trained, path)
+    return path
+
+
+def _holder(db: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, db], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def _let_go(proc: subprocess.Popen[str]) -> None:
+    proc.communicate("\n", timeout=30)  # closes its pipes too
+    assert proc.returncode == 0
+
+
+def test_with_wait_the_read_ahead_waits_for_a_writer_and_scores_unlocked(db: str) -> None:
+    holder = _holder(db)
+    # the read ahead, as `ad-duckdb --wait 60 score DB tx_ae transactions --into t` runs it, in a thread of its own
+    # while the other process holds the file
+    got: list[scoreahead.Ahead | None] = []
+    ctx = cli_module.cli.make_context("ad-duckdb", ["--wait", "60", "list", db])
+
+    def read_ahead() -> None:
+        with ctx:
+            got.append(cli_module._scored_ahead(db, "tx_ae", "transactions", "t", (), False, False, "default", False,
+                                                (), False, 60.0))
+
+    thread = threading.Thread(target=read_ahead)
+    thread.start()
+    thread.join(0.7)
+    assert thread.is_alive()  # still waiting for the file
+    _let_go(holder)
+    thread.join(60)
+    assert got and got[0] is not None  # read once the file was free, and scored with no lock held
+    con = ad_duckdb.connect(db)
+    try:
+        with scoreahead.reused(got[0]):
+            assert ad_duckdb.score(con, "tx_ae", "transactions", into="t") == 3000
+        assert got[0].taken == 3000
+    finally:
+        con.close()
+
+
+def test_the_command_with_wait_scores_a_file_another_process_held(db: str) -> None:
+    holder = _holder(db)
+    cmd = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "--wait", "60", "score", db, "tx_ae", "transactions",
+                            "--into", "by_cli", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert cmd.stderr is not None
+    waiting = cmd.stderr.readline()  # said before it waits
+    _let_go(holder)
+    out, err = cmd.communicate(timeout=120)
+    assert cmd.returncode == 0, err
+    assert "waiting up to 60s (--wait)" in waiting, waiting
+    assert "waiting" not in err  # once: the write found the file free
+    con = ad_duckdb.connect(db)
+    try:
+        ad_duckdb.score(con, "tx_ae", "transactions", into="by_api")
+        both = [con.execute(f"SELECT * FROM {t}").fetchall() for t in ("by_cli", "by_api")]
+    finally:
+        con.close()
+    assert both[0] == both[1]
+
+
+def test_with_wait_a_file_held_throughout_fails_after_one_wait(db: str) -> None:
+    holder = _holder(db)
+    try:
+        res = subprocess.run([sys.executable, "-m", "ad_duckdb", "--wait", "0.6", "score", db, "tx_ae",
+                              "transactions", "--into", "t", "--quiet"], capture_output=True, text=True, timeout=120)
+    finally:
+        _let_go(holder)
+    assert res.returncode == 4, res.stderr
+    assert res.stderr.count("waiting up to 0.6s") == 1, res.stderr  # not a second wait as long by the write
+    assert "waited 0.6s with --wait" in res.stderr, res.stderr
