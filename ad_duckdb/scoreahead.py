@@ -89,7 +89,11 @@ class Ahead:
         if not len(X) or not len(sorted_keys):
             return None
         keys = _row_keys(X)
-        at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+        # Why the keys looked up in their order: at random, each look-up missed the caches (0.1-0.3 s a batch of 65536
+        # in 1M rows, as long as scoring it); sorted, each starts where the last ended
+        by_key = np.argsort(keys)
+        at = np.empty(len(keys), dtype=np.intp)
+        at[by_key] = np.minimum(np.searchsorted(sorted_keys, keys[by_key]), len(sorted_keys) - 1)
         rows = order[at]
         # the key finds a row; the values themselves decide (a key shared by two different rows is scored here)
         hit = (sorted_keys[at] == keys) & _same_rows(self._X[rows], X)
