@@ -166,3 +166,33 @@ def test_rows_deleted_and_added_meanwhile_leave_the_others_their_results(db: str
     got, want = _with_and_without(db, ahead, explain=True)
     assert ahead.taken == 2901  # ids 100 to 3000; the 40 new rows scored in the write
     _same_table(got, want, score_at=4)
+
+
+def test_restore_says_cuts_an_older_build_set_after_the_first_logged_one_are_not_named(tmp_path: Path) -> None:
+    """A file written partly by an older build (checked with a real one: a checkout from before the changelog kept
+    each threshold set, run on the file after this release set a cut) holds cuts that build set, unlogged, on
+    versions stored after the first logged cut; restore-thresholds named only the versions stored before it, so
+    those were lost without a word. Made here as that build leaves it: a cut in ad_thresholds with no log entry."""
+    from click.testing import CliRunner
+    from test_hardaudit_damage import _byte_changed
+
+    db = tmp_path / "mixed.duckdb"
+    con = ad_duckdb.connect(str(db))
+    try:
+        make_transactions(con, n=600)
+        fast = {**FAST, "max_steps": 50}
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **fast)
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=5.0)  # logged: the first
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **fast)
+        # the older build's `threshold ... tx_ae@2 old_cut --method manual --value 9`: the row alone
+        con.execute("INSERT INTO ad_thresholds (model, version, threshold_name, value, method, chosen_on, "
+                    "flagged_share, created_at) VALUES ('tx_ae', 2, 'old_cut', 9.0, 'manual', 'set by hand', 0.001, "
+                    "now()::TIMESTAMP)")
+    finally:
+        con.close()
+    _byte_changed(db, "ad_thresholds", "value")
+    res = CliRunner().invoke(cli_module.cli, ["restore-thresholds", str(db)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "'cut' of tx_ae@1 stored again as last set" in res.output, res.output
+    line = next((ln for ln in res.output.splitlines() if "older ad-duckdb" in ln), "")
+    assert "not named here" in line and "set it again if ad-duckdb show lacks it" in line, res.output
