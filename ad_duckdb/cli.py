@@ -1457,11 +1457,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             watched = (ScoredTop(len(got.feature_names), sums=True)
                        if append or (kept_names and any(f.lower() not in kept_names for f in got.feature_names))
                        else None)
-            if explain:
-                _say_explain_cost(con, got, source, None, True, (
-                    f"to explain only the rows you will read, score without --explain (seconds) and then explain the "
-                    f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
-                    "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
+            if explain and ahead is None:  # else said before the rows were scored ahead
+                _say_explain_cost(con, got, source, None, True, _explain_fewer(db, model, into))
             replaced: list[int] = []  # --replace-partition: the rows replaced, once committed
             try:
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
@@ -1577,6 +1574,10 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
         outputs = [*api.SCORE_OUTPUTS, *([api.MSE_COLUMN] if mse else [])]  # api.score's order
         pending = scoreahead.read(con, model, source, _split(columns, con, source) or [], outputs, explain,
                                   threshold, model_column)
+        if explain and pending is not None:
+            # Why here: said by the write, it came once the explanations, the long part, were done (and its probe
+            # and count(*) ran under the write lock, 0.2-0.5 s of it)
+            _say_explain_cost(con, pending.lm, source, None, True, _explain_fewer(db, model, into))
         con.close()  # the file let go: other processes write it while the rows are scored
         return pending.score(progress, into) if pending is not None else None
     except BaseException as e:
@@ -1588,6 +1589,13 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
         raise
     finally:
         con.close()
+
+
+def _explain_fewer(db: str, model: str, into: str) -> str:
+    """`score --into --explain`'s way to explain fewer rows, for its note on a long run (``_say_explain_cost``)."""
+    return (f"to explain only the rows you will read, score without --explain (seconds) and then explain the flagged "
+            f"ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} --where is_anomaly "
+            "--limit 1000 (or give a SOURCE with a WHERE for the rows of interest)")
 
 
 def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, at_most: int | None, bulk: bool,

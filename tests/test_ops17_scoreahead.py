@@ -196,3 +196,20 @@ def test_restore_says_cuts_an_older_build_set_after_the_first_logged_one_are_not
     assert "'cut' of tx_ae@1 stored again as last set" in res.output, res.output
     line = next((ln for ln in res.output.splitlines() if "older ad-duckdb" in ln), "")
     assert "not named here" in line and "set it again if ad-duckdb show lacks it" in line, res.output
+
+
+def test_the_note_on_a_long_explanation_is_said_once_before_the_rows_are_scored_ahead(
+        db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The note came from the write, after the explanations (the long part) were scored ahead, and its probe ran under
+    # the write lock; it is now said on the read ahead's open, once. Every run is "long" at thresholds of 0.
+    from click.testing import CliRunner
+
+    from ad_duckdb import explaincost
+
+    monkeypatch.setattr(explaincost, "LONG_SECONDS", 0.0)
+    monkeypatch.setattr(explaincost, "SHORT_PASSES", 0)
+    res = CliRunner().invoke(cli_module.cli, ["score", db, "tx_ae", "transactions", "--into", "s", "--explain",
+                                              "--quiet"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert res.stderr.count("note: explaining 3,000 rows of 2 columns will take about") == 1, res.stderr
+    assert f"ad-duckdb explain {db} tx_ae s --where is_anomaly --limit 1000" in res.stderr, res.stderr
