@@ -52,7 +52,7 @@ class Ahead:
     """
 
     def __init__(self, model: tuple[Any, ...], X: np.ndarray, text: list[pa.ChunkedArray], scores: np.ndarray,
-                 computed: list[pa.ChunkedArray]) -> None:
+                 computed: list[pa.Array]) -> None:
         self._model, self._X, self._text, self._scores, self._computed = model, X, text, scores, computed
         self._at = 0
         self._index: tuple[np.ndarray, np.ndarray] | None = None  # the rows' keys sorted, and their rows
@@ -72,7 +72,7 @@ class Ahead:
                 all(pa.chunked_array([c]).equals(t.slice(at, n)) for c, t in zip(text, self._text, strict=True)):
             self._at += n
             self.taken += n
-            return self._scores[at:at + n], [c.slice(at, n).combine_chunks() for c in self._computed]
+            return self._scores[at:at + n], [c.slice(at, n) for c in self._computed]  # no copy
         return self._aligned(lm, cut, outputs, explain, X, columns, text)
 
     def _aligned(self, lm: LoadedModel, cut: float, outputs: Sequence[str], explain: bool, X: np.ndarray,
@@ -105,7 +105,7 @@ class Ahead:
         self.taken += len(found)
         early = pa.array(rows[found])
         if not len(missing):
-            return self._scores[rows], [c.take(early).combine_chunks() for c in self._computed]
+            return self._scores[rows], [c.take(early) for c in self._computed]
         # with anomaly_imputed, as read ahead: the caller leaves it out where the table has not got it
         s64, fresh = batch_outputs(lm, X[missing], [c.take(pa.array(missing)) for c in columns], outputs, explain,
                                    True, cut)
@@ -113,7 +113,7 @@ class Ahead:
         scores[found], scores[missing] = self._scores[rows[found]], s64
         # the rows found then the rows scored, put back in the batch's order
         back = pa.array(np.argsort(np.concatenate([found, missing]), kind="stable"))
-        return scores, [pa.concat_arrays([c.take(early).combine_chunks(), f]).take(back)
+        return scores, [pa.concat_arrays([c.take(early), f]).take(back)
                         for c, f in zip(self._computed, fresh, strict=True)]
 
 
@@ -205,7 +205,9 @@ class Pending:
         return Ahead(_model(lm, self.cut, self.outputs, self.explain),
                      np.concatenate(Xs) if Xs else np.empty((0, 0)), text,
                      np.concatenate(scores) if scores else np.empty(0),
-                     [pa.chunked_array([c[i] for c in computed]) for i in range(width)])
+                     # Why one array each, made here: the write's batches, cut elsewhere than these, were copied
+                     # together from two of them under the write lock (0.3 s of 1M rows' explanations)
+                     [pa.concat_arrays([c[i] for c in computed]) for i in range(width)])
 
 
 def read(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str], outputs: Sequence[str],
