@@ -55,7 +55,11 @@ class Ahead:
                  computed: list[pa.Array]) -> None:
         self._model, self._X, self._text, self._scores, self._computed = model, X, text, scores, computed
         self._at = 0
-        self._index: tuple[np.ndarray, np.ndarray] | None = None  # the rows' keys sorted, and their rows
+        # the rows' keys sorted, and their rows. Why made now, with no lock held: made by the first batch that
+        # differed, it took longer under the write lock than scoring the batch (0.5-1 s of 1M rows)
+        keys = _row_keys(X)
+        order = np.argsort(keys)  # any of equal rows will do: equal values, equal results
+        self._index = keys[order], order
         self.taken = 0  # rows the write took (a test's way to see them reused)
 
     def take(self, lm: LoadedModel, cut: float, outputs: Sequence[str], explain: bool, X: np.ndarray,
@@ -81,10 +85,6 @@ class Ahead:
         the same feature values (any of them: equal values, equal results), the other rows scored here."""
         from .api import batch_outputs
 
-        if self._index is None:
-            keys = _row_keys(self._X)
-            order = np.argsort(keys, kind="stable")
-            self._index = keys[order], order
         sorted_keys, order = self._index
         if not len(X) or not len(sorted_keys):
             return None

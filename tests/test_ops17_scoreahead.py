@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_ops16_scoreahead import _write_from_another_process
 
 import ad_duckdb
 from ad_duckdb import cli as cli_module
@@ -122,11 +123,6 @@ def _read_ahead(db: str, explain: bool = False) -> scoreahead.Ahead:
         con.close()
     assert pending is not None
     return pending.score()
-
-
-def _write_from_another_process(db: str, sql: str) -> None:
-    subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({db!r}).execute({sql!r})"], check=True,
-                   capture_output=True)
 
 
 def _with_and_without(db: str, ahead: scoreahead.Ahead, explain: bool = False) -> list[list[tuple[object, ...]]]:
