@@ -1415,8 +1415,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
     # _notes: the note on rows that moved away from the training data (api._drift_note)
     # the scoring done before the file is opened for writing, which then holds it for the write alone (scoreahead)
-    ahead = _scored_ahead(db, model, source, into, columns, explain, mse, threshold, model_column, attach, not quiet) \
-        if into else None
+    ahead = _scored_ahead(db, model, source, into, columns, explain, mse, threshold, model_column, attach, not quiet,
+                          _lock_wait()) if into else None
     with scoreahead.reused(ahead), _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
         intotable.check_replace(into, replace, f"Scoring with {model!r}", append)  # --top ignored them
         partition = partitionreplace.columns(f"Scoring with {model!r}", into, replace_partition or None, replace)
@@ -1457,11 +1457,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             watched = (ScoredTop(len(got.feature_names), sums=True)
                        if append or (kept_names and any(f.lower() not in kept_names for f in got.feature_names))
                        else None)
-            if explain:
-                _say_explain_cost(con, got, source, None, True, (
-                    f"to explain only the rows you will read, score without --explain (seconds) and then explain the "
-                    f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
-                    "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
+            if explain and ahead is None:  # else said before the rows were scored ahead
+                _say_explain_cost(con, got, source, None, True, _explain_fewer(db, model, into))
             replaced: list[int] = []  # --replace-partition: the rows replaced, once committed
             try:
                 written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
@@ -1553,14 +1550,21 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
 
 
 def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[str, ...], explain: bool, mse: bool,
-                  threshold: str, model_column: bool, attach: tuple[str, ...], progress: bool
+                  threshold: str, model_column: bool, attach: tuple[str, ...], progress: bool, wait: float = 0.0
                   ) -> scoreahead.Ahead | None:
     """`score --into`'s rows scored on a read-only open of DB, closed before they are scored (``scoreahead``); None
-    where that cannot be done at once (a file another process writes: the write waits for it, --wait, and scores)."""
+    where that cannot be done (the write then scores, and says what stops it). ``wait``: --wait's seconds, for which
+    the open waits while another process writes the file."""
     if db == ":memory:" or not Path(db).exists():
         return None
     try:
-        con = _connect_attaching(db, True, False, None, _attachments(db, attach), wait=0.0)
+        # Why the read waits too: without, a run with --wait that found the file held scored every row under the
+        # write lock it then waited for, the very lock time the read ahead saves (and the other job's next run waited)
+        con = _connect_attaching(db, True, False, None, _attachments(db, attach), wait=None if wait else 0.0)
+    except DatabaseLockedError as e:
+        if wait:  # held for all of --wait: said now, as the write's open would say it after waiting as long again
+            raise _failure(str(e), e) from e
+        return None
     except Exception:  # best effort: the write opens the file itself and says what stops it
         return None
     existed = True
@@ -1570,6 +1574,10 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
         outputs = [*api.SCORE_OUTPUTS, *([api.MSE_COLUMN] if mse else [])]  # api.score's order
         pending = scoreahead.read(con, model, source, _split(columns, con, source) or [], outputs, explain,
                                   threshold, model_column)
+        if explain and pending is not None:
+            # Why here: said by the write, it came once the explanations, the long part, were done (and its probe
+            # and count(*) ran under the write lock, 0.2-0.5 s of it)
+            _say_explain_cost(con, pending.lm, source, None, True, _explain_fewer(db, model, into))
         con.close()  # the file let go: other processes write it while the rows are scored
         return pending.score(progress, into) if pending is not None else None
     except BaseException as e:
@@ -1581,6 +1589,13 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
         raise
     finally:
         con.close()
+
+
+def _explain_fewer(db: str, model: str, into: str) -> str:
+    """`score --into --explain`'s way to explain fewer rows, for its note on a long run (``_say_explain_cost``)."""
+    return (f"to explain only the rows you will read, score without --explain (seconds) and then explain the flagged "
+            f"ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} --where is_anomaly "
+            "--limit 1000 (or give a SOURCE with a WHERE for the rows of interest)")
 
 
 def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, at_most: int | None, bulk: bool,

@@ -4,16 +4,16 @@ Why: a run opened the file for writing from its start until its rows were commit
 1.5 s of a 2.8 s run, 12 s of 14 with --explain), and DuckDB lets no other process open a file one writes, not even
 to read. Now the command first reads the source's feature columns on a read-only open (a read lock, for the read
 alone), closes the file, and scores those rows with no lock held (``read``, ``Pending.score``); it then opens the
-file for writing and runs the scoring exactly as before, except that a batch whose feature values equal a batch
-scored ahead, for the same model version (its ONNX digest and percentile curve), cut and outputs, takes those
-results instead of being scored again (``reused``; the results are the same values, so the table written is too).
+file for writing and runs the scoring exactly as before, except that a row whose feature values equal a row scored
+ahead, for the same model version (its ONNX digest and percentile curve), cut and outputs, takes those results
+instead of being scored again (``reused``; the results are the same values, so the table written is too).
 
 What is written is still decided under the write lock alone: the source is read again there, so an --append source
 that reads the table for the last row scored selects the rows not in it then (a run that appended meanwhile is seen,
-and no row is added twice); the name means the version it means then; a batch that changed meanwhile (new rows, a
-retrain) is scored there, as before. The read-ahead is best effort: any failure (the file held by a writer, a source
-that fails, a first --append whose source reads the table not made yet) leaves the scoring to the write, whose
-checks and messages are the ones a user gets.
+and no row is added twice); the name means the version it means then; rows that changed meanwhile (new rows, a
+retrain) are scored there, as before (the rows not changed keep their results: ``Ahead``). The read-ahead is best
+effort: any failure (the file held by a writer, a source that fails, a first --append whose source reads the table
+not made yet) leaves the scoring to the write, whose checks and messages are the ones a user gets.
 """
 
 from __future__ import annotations
@@ -41,34 +41,106 @@ _ACTIVE: ContextVar[Ahead | None] = ContextVar("scoreahead", default=None)
 
 
 class Ahead:
-    """The rows scored ahead, in the order read, taken by the write batch by batch while each matches the next rows.
+    """The rows scored ahead, in the order read, taken by the write batch by batch: as the next rows where the batch
+    is them, else row by row where a row read ahead holds the same feature values (``_aligned``).
 
     Why by rows, not by batch: DuckDB cuts a streamed result into batches of sizes that vary with the read (65536
     and 57344 rows read alone; others while scoring overlaps the read), so the write's batches are not the same.
+    Why by content past the first change: one row updated, added or deleted meanwhile left every row after it to be
+    scored again under the write lock (1M rows with --explain: minutes); a row's results depend on its feature
+    values alone (the model's arithmetic runs row by row), so a row read ahead with the same values has them.
     """
 
     def __init__(self, model: tuple[Any, ...], X: np.ndarray, text: list[pa.ChunkedArray], scores: np.ndarray,
-                 computed: list[pa.ChunkedArray]) -> None:
+                 computed: list[pa.Array]) -> None:
         self._model, self._X, self._text, self._scores, self._computed = model, X, text, scores, computed
         self._at = 0
-        self._stale = False  # a batch differed: the rest is scored by the write
+        # the rows' keys sorted, and their rows. Why made now, with no lock held: made by the first batch that
+        # differed, it took longer under the write lock than scoring the batch (0.5-1 s of 1M rows)
+        keys = _row_keys(X)
+        order = np.argsort(keys)  # any of equal rows will do: equal values, equal results
+        self._index = keys[order], order
         self.taken = 0  # rows the write took (a test's way to see them reused)
 
     def take(self, lm: LoadedModel, cut: float, outputs: Sequence[str], explain: bool, X: np.ndarray,
              columns: Sequence[Any]) -> tuple[np.ndarray, list[pa.Array]] | None:
-        """The scores and computed columns of the batch of feature matrix ``X`` (from ``columns``), where it is the
-        next rows scored ahead, by the same model version, cut and outputs; else None, from then on."""
+        """The scores and computed columns of the batch of feature matrix ``X`` (from ``columns``), scored by the
+        same model version, cut and outputs: its rows read ahead taken, any other scored here; None where the model
+        differs or no row of the batch was read ahead (the caller scores it)."""
         n, at = len(X), self._at
-        if self._stale or _model(lm, cut, outputs, explain) != self._model or at + n > len(self._X) or \
-                X.dtype != self._X.dtype or X.tobytes() != self._X[at:at + n].tobytes() or \
-                any(not pa.chunked_array([c]).equals(t.slice(at, n)) for c, t in zip(_text(lm, columns), self._text,
-                                                                                     strict=True)):
-            self._stale = True
-            self._X, self._text, self._computed = self._X[:0], [], []  # its memory goes
+        if _model(lm, cut, outputs, explain) != self._model or X.dtype != self._X.dtype or \
+                (len(X) and X.shape[1:] != self._X.shape[1:]):
             return None
-        self._at += n
-        self.taken += n
-        return self._scores[at:at + n], [c.slice(at, n).combine_chunks() for c in self._computed]
+        text = _text(lm, columns)
+        if at + n <= len(self._X) and X.tobytes() == self._X[at:at + n].tobytes() and \
+                all(pa.chunked_array([c]).equals(t.slice(at, n)) for c, t in zip(text, self._text, strict=True)):
+            self._at += n
+            self.taken += n
+            return self._scores[at:at + n], [c.slice(at, n) for c in self._computed]  # no copy
+        return self._aligned(lm, cut, outputs, explain, X, columns, text)
+
+    def _aligned(self, lm: LoadedModel, cut: float, outputs: Sequence[str], explain: bool, X: np.ndarray,
+                 columns: Sequence[Any], text: list[Any]) -> tuple[np.ndarray, list[pa.Array]] | None:
+        """``take`` for a batch that is not the next rows read ahead: each row's results from a row read ahead with
+        the same feature values (any of them: equal values, equal results), the other rows scored here."""
+        from .api import batch_outputs
+
+        sorted_keys, order = self._index
+        if not len(X) or not len(sorted_keys):
+            return None
+        keys = _row_keys(X)
+        # Why the keys looked up in their order: at random, each look-up missed the caches (0.1-0.3 s a batch of 65536
+        # in 1M rows, as long as scoring it); sorted, each starts where the last ended
+        by_key = np.argsort(keys)
+        at = np.empty(len(keys), dtype=np.intp)
+        at[by_key] = np.minimum(np.searchsorted(sorted_keys, keys[by_key]), len(sorted_keys) - 1)
+        rows = order[at]
+        # the key finds a row; the values themselves decide (a key shared by two different rows is scored here)
+        hit = (sorted_keys[at] == keys) & _same_rows(self._X[rows], X)
+        for c, t in zip(text, self._text, strict=True):
+            hit &= _same_values(t.take(pa.array(rows)), pa.chunked_array([c]))
+        if not hit.any():
+            return None
+        found, missing = np.flatnonzero(hit), np.flatnonzero(~hit)
+        self.taken += len(found)
+        early = pa.array(rows[found])
+        if not len(missing):
+            return self._scores[rows], [c.take(early) for c in self._computed]
+        # with anomaly_imputed, as read ahead: the caller leaves it out where the table has not got it
+        s64, fresh = batch_outputs(lm, X[missing], [c.take(pa.array(missing)) for c in columns], outputs, explain,
+                                   True, cut)
+        scores = np.empty(len(X), dtype=np.float64)
+        scores[found], scores[missing] = self._scores[rows[found]], s64
+        # the rows found then the rows scored, put back in the batch's order
+        back = pa.array(np.argsort(np.concatenate([found, missing]), kind="stable"))
+        return scores, [pa.concat_arrays([c.take(early), f]).take(back)
+                        for c, f in zip(self._computed, fresh, strict=True)]
+
+
+def _row_keys(X: np.ndarray) -> np.ndarray:
+    """A 64-bit key of each row's bytes (equal rows, equal keys), computed a column at a time."""
+    u = np.ascontiguousarray(X).reshape(len(X), -1)
+    u = u.view(np.uint64) if u.itemsize == 8 else u.view(np.uint32 if u.itemsize == 4 else np.uint8)
+    h = np.full(len(X), 0xCBF29CE484222325, dtype=np.uint64)
+    for j in range(u.shape[1]):  # FNV-1a's step over whole values, and a shift to spread the high bits down
+        h ^= u[:, j].astype(np.uint64)
+        h *= np.uint64(0x100000001B3)
+        h ^= h >> np.uint64(29)
+    return h
+
+
+def _same_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether each row of ``a`` holds the bytes of ``b``'s (a NaN equal to itself, as scored)."""
+    return np.all(np.ascontiguousarray(a).view(np.uint8).reshape(len(a), -1) ==
+                  np.ascontiguousarray(b).view(np.uint8).reshape(len(b), -1), axis=1)
+
+
+def _same_values(a: pa.ChunkedArray, b: pa.ChunkedArray) -> np.ndarray:
+    """Whether each value of ``a`` equals ``b``'s, NULL equal to NULL."""
+    import pyarrow.compute as pc
+
+    same = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
+    return np.asarray(pc.fill_null(same, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _model(lm: LoadedModel, cut: float, outputs: Sequence[str], explain: bool) -> tuple[Any, ...]:
@@ -133,7 +205,9 @@ class Pending:
         return Ahead(_model(lm, self.cut, self.outputs, self.explain),
                      np.concatenate(Xs) if Xs else np.empty((0, 0)), text,
                      np.concatenate(scores) if scores else np.empty(0),
-                     [pa.chunked_array([c[i] for c in computed]) for i in range(width)])
+                     # Why one array each, made here: the write's batches, cut elsewhere than these, were copied
+                     # together from two of them under the write lock (0.3 s of 1M rows' explanations)
+                     [pa.concat_arrays([c[i] for c in computed]) for i in range(width)])
 
 
 def read(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str], outputs: Sequence[str],

@@ -102,12 +102,17 @@ def restore(cur: Any, db: str) -> list[str]:
         # Why only the versions stored before the first logged cut: a version stored after it was stored by a release
         # that logs its cuts, and the date alone read as if every version's cuts before it might be lost (on a file
         # this release made, merely the time the first cut was set)
+        # Why a word on an older build run on the file since, whatever the versions: it sets cuts without logging
+        # them on any version, and its models and changelog entries are as this release's, so nothing tells a restore
+        # it ran (checked with a real older build run on a file after this release set a cut: its cuts on versions
+        # stored after that one were lost without a word)
         first = thresholdlog.since(cur)
         older = [f"{n}@{v}" for n, v, created, *_ in rows if created is not None and created < first]
-        if older:
-            lines.append(f"a cut of your own set before {first:%Y-%m-%d %H:%M} UTC (the changelog's first threshold "
-                         f"set) on {_listed(older)}, stored before it, by a release that did not log it, is not named "
-                         "here: set it again if ad-duckdb show lacks it.")
+        since = "an older ad-duckdb run on this file since (one that does not log the cuts it sets)"
+        lines.append((f"a cut of your own set before {first:%Y-%m-%d %H:%M} UTC (the changelog's first threshold set) "
+                      f"on {_listed(older)}, stored before it, by a release that did not log it, is not named here; "
+                      f"nor is one set by {since}" if older else f"a cut of your own set by {since} is not named here")
+                     + ": set it again if ad-duckdb show lacks it.")
     return lines
 
 

@@ -4,9 +4,11 @@ Why: a run that holds the file's write lock while it scores locks every reader a
 with --explain); scoring while reading only, then locking to write, is meant to shrink that to the write. Polled from
 outside as another process sees it: fcntl F_GETLK on the file, every 5 ms (DuckDB locks it with POSIX record locks).
 
-Usage: python bench/score_into_lock.py [--rows 1000000] [--baseline CHECKOUT]
+Usage: python bench/score_into_lock.py [--rows 1000000] [--baseline CHECKOUT] [--changed 0.01]
 ``--baseline``: another checkout of the package (an earlier commit, e.g. made with `git worktree add`), run the same
-way for the ratios; without it, this tree alone.
+way for the ratios; without it, this tree alone. ``--changed``: also runs where that share of the rows (spread over
+the table) is updated by another process between the read ahead and the write, as a job loading the table does; the
+write lock is then timed from the update's end (its own lock left out).
 """
 
 from __future__ import annotations
@@ -35,19 +37,35 @@ def _locked(path: str, kind: int) -> bool:
         os.close(fd)
 
 
-def run(tree: Path, db: str, args: list[str]) -> dict[str, float]:
-    """One `score --into` run from ``tree``: its wall time and the time another process saw the file locked."""
+def _change(db: str, share: float) -> None:
+    """Another process's update of ``share`` of the rows (every 1/share-th id): their amount doubled."""
+    every = max(1, round(1 / share))
+    subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute(sys.argv[2])", db,
+                    f"UPDATE transactions SET amount = amount * 2 WHERE transaction_id % {every} = 0"], check=True)
+
+
+def run(tree: Path, db: str, args: list[str], changed: float = 0.0) -> dict[str, float]:
+    """One `score --into` run from ``tree``: its wall time and the time another process saw the file locked;
+    ``changed``: that share of the rows updated once the read ahead lets the file go (``_change``)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     start = time.perf_counter()
-    # cwd: `python -m` puts the working folder first on the path, ahead of PYTHONPATH
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "score", db, *args], env=env, cwd=tree,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # cwd: `python -m` puts the working folder first on the path, ahead of PYTHONPATH; --wait: the update may hold
+    # the file as the write opens it
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "--wait", "60", "score", db, *args], env=env,
+                            cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     any_lock = write_lock = 0.0
+    read = False  # the read ahead's lock seen (the update waits for its end)
     last = time.perf_counter()
     while proc.poll() is None:
         time.sleep(0.005)
         now = time.perf_counter()
-        if _locked(db, fcntl.F_WRLCK):
+        held = _locked(db, fcntl.F_WRLCK)
+        if changed and held:
+            read = True
+        elif changed and read:
+            _change(db, changed)
+            changed, now = 0.0, time.perf_counter()  # the update's own lock left out
+        if held:
             any_lock += now - last
         if _locked(db, fcntl.F_RDLCK):
             write_lock += now - last
@@ -63,6 +81,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--baseline", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--changed", type=float, default=0.0)
+    ap.add_argument("--cases", default="plain,--explain")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "tx.duckdb")
@@ -74,19 +94,22 @@ def main() -> None:
                         "amount", "-f", "distinct_cards", "-f", "refunds", "--epochs", "3", "--quiet"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
         trees = [("this tree", HERE), *([("baseline", a.baseline)] if a.baseline else [])]
-        cases = [("plain", ["tx_ae", "transactions", "--into", "tx_scores", "--replace", "--quiet"]),
-                 ("--explain", ["tx_ae", "transactions", "--into", "tx_scores", "--replace", "--explain", "--quiet"])]
-        for case, args in cases:
+        cases = [(name + (f" {a.changed:.0%} changed" if changed else ""), args, changed)
+                 for name, args in [("plain", ["tx_ae", "transactions", "--into", "tx_scores", "--replace", "--quiet"]),
+                                    ("--explain", ["tx_ae", "transactions", "--into", "tx_scores", "--replace",
+                                                   "--explain", "--quiet"])] if name in a.cases.split(",")
+                 for changed in ([0.0, a.changed] if a.changed else [0.0])]
+        for case, args, changed in cases:
             got: dict[str, dict[str, float]] = {}
             for label, tree in trees:
-                runs = [run(tree, db, args) for _ in range(a.repeat)]
+                runs = [run(tree, db, args, changed) for _ in range(a.repeat)]
                 got[label] = {k: min(r[k] for r in runs) for k in runs[0]}
                 r = got[label]
-                print(f"{case:10s} {label:10s} wall {r['wall']:6.2f} s  any lock {r['any_lock']:6.2f} s  "
+                print(f"{case:20s} {label:10s} wall {r['wall']:6.2f} s  any lock {r['any_lock']:6.2f} s  "
                       f"write lock {r['write_lock']:6.2f} s  (best of {a.repeat})")
             if a.baseline:
                 new, old = got["this tree"], got["baseline"]
-                print(f"{case:10s} ratios this/baseline: wall {new['wall'] / old['wall']:.2f}, any lock "
+                print(f"{case:20s} ratios this/baseline: wall {new['wall'] / old['wall']:.2f}, any lock "
                       f"{new['any_lock'] / old['any_lock']:.2f}, write lock "
                       f"{new['write_lock'] / old['write_lock']:.2f}")
 

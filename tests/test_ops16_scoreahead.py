@@ -121,7 +121,7 @@ def test_rows_changed_meanwhile_are_scored_as_they_are_then(db: str) -> None:
         both = [con.execute(f"SELECT * FROM {t}").fetchall() for t in ("ahead", "fresh")]
     finally:
         con.close()
-    assert ahead.taken == 0
+    assert ahead.taken == 3000 - 30  # the rows not changed keep their results (test_ops17_scoreahead)
     assert both[0] == both[1]
 
 
