@@ -34,7 +34,7 @@ from .udfs import FUNCTIONS
 FUNCTION = "check_anomaly_calls"
 VIEWS_FUNCTION = "check_anomaly_views"  # the package's on-run-end: every view the run built, at once
 # the arguments before the features that a call may name as literals (the model; is_anomaly_at's threshold too)
-_NAMED = {"is_anomaly_at": 2, "anomaly_threshold": 2}
+NAMED = {"is_anomaly_at": 2, "anomaly_threshold": 2}
 
 
 def create_calls_function(conn: DuckDBPyConnection) -> None:
@@ -123,7 +123,7 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
         if not args:
             continue
         calls.append((node, args[0]))
-        named = [_text(a) for a in args[: _NAMED.get(func.lower(), 1)]]
+        named = [_text(a) for a in args[: NAMED.get(func.lower(), 1)]]
         counts = [_unpacked(a) for a in args[len(named):]]
         start, length = node.get("query_location"), node.get("query_location_length")
         shown = query[start:start + length] if isinstance(start, int) and isinstance(length, int) else func
@@ -157,8 +157,8 @@ def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
 _POST_HOOK = "ad_duckdb.check_calls"
 # Why its own words: a project gets this check from the package's on-run-end without adding anything, so the message
 # names where it comes from and how to turn it off (a view the check reads wrong must not block every build)
-_ON_RUN_END = "the dbt package ad_duckdb's on-run-end check"
-_OFF = "; vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off"
+ON_RUN_END = "the dbt package ad_duckdb's on-run-end check"
+OFF = "; vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off"
 
 
 def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
@@ -179,19 +179,27 @@ def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str,
         except (duckdb.Error, ValueError):
             return None, "not checked: the view's query could not be parsed"
         for probe in probes:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # a note on a row of NULLs is about the probe, not the view
-                    cur.execute(probe).fetchall()
-            except duckdb.Error as e:
-                said = str(e).split("while executing the UDF: ", 1)[-1]
-                kind, _, rest = said.partition(": ")
-                said = rest if kind.endswith("Error") else said
-                return (f"dbt view {relation} builds, but reading it fails: {said} (found by {by}: "
-                        f"a view's query runs only when it is read, {_fix(kind, said)}{off})"), ""
+            if (failed := probe_failure(cur, probe, f"dbt view {relation} builds", by, off)) is not None:
+                return failed, ""
     finally:
         cur.close()
     return None, f"{len(probes)} call(s) checked" + (f"; not checked: {'; '.join(unchecked)}" if unchecked else "")
+
+
+def probe_failure(cur: DuckDBPyConnection, probe: str, what: str, by: str, off: str) -> str | None:
+    """Why reading the view fails, as found by running ``probe`` (a call on NULLs), or None when it runs; ``what``
+    opens the message (``dbt view "wh"."analytics"."v" builds``), ``by`` names the check, ``off`` how to turn it off."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a note on a row of NULLs is about the probe, not the view
+            cur.execute(probe).fetchall()
+    except duckdb.Error as e:
+        said = str(e).split("while executing the UDF: ", 1)[-1]
+        kind, _, rest = said.partition(": ")
+        said = rest if kind.endswith("Error") else said
+        return (f"{what}, but reading it fails: {said} (found by {by}: a view's query runs only when it is read, "
+                f"{_fix(kind, said)}{off})")
+    return None
 
 
 def check_views(conn: DuckDBPyConnection, relations: str, checked: set[tuple[str, str]] | None = None) -> str:
@@ -208,7 +216,7 @@ def check_views(conn: DuckDBPyConnection, relations: str, checked: set[tuple[str
                                "AND view_name = ?", [database, schema, name]).fetchall()
             if not rows or (shown, rows[0][0]) in checked:
                 continue
-            bad, said = _outcome(conn, rows[0][0], shown, _ON_RUN_END, _OFF)
+            bad, said = _outcome(conn, rows[0][0], shown, ON_RUN_END, OFF)
             if bad is not None:
                 failed.append(bad)
             elif "not checked" in said:

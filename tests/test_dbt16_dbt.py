@@ -265,3 +265,72 @@ def test_the_on_run_end_failure_names_its_check_and_how_to_turn_it_off(con: duck
     assert len(out) == 1 and "v_three builds, but reading it fails" in out[0], out
     assert "found by the dbt package ad_duckdb's on-run-end check" in out[0], out
     assert "vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off" in out[0], out
+
+
+# dbt17: the package's checks read a name from var() or config.get(), probe a view's calls at on-run-start when its
+# code names them, read a column's model names with the view's own query, and check a post-hooked view once
+
+def _with_two_models(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built project with a second model, of two features, and a table naming, per row, the model
+    that scores it."""
+    work = _copy(built, tmp_path / "shop")
+    con = ad_duckdb.connect(str(work / "warehouse.duckdb"))
+    try:
+        ad_duckdb.train(con, "two_ae", "raw.tx", features=["count", "amount"], max_steps=30, seed=0, progress=False)
+        con.execute("CREATE TABLE raw.seg AS SELECT id, CASE WHEN id % 2 = 0 THEN 'tx_ae' ELSE 'two_ae' END AS model "
+                    "FROM raw.tx")
+    finally:
+        con.close()
+    return work
+
+
+def test_a_post_hooked_view_is_checked_once_and_by_the_query_it_runs(built: Path, tmp_path: Path) -> None:
+    work = _with_two_models(built, tmp_path)
+    hooked = "{{ config(materialized='view', post_hook=\"{{ ad_duckdb.check_calls() }}\") }}\n"
+    (work / "models" / "two_only.sql").write_text(
+        hooked +
+        "select * from (select s.model, anomaly_score(s.model, t.count, t.amount) as a\n"
+        "               from {{ ref('stg_tx') }} t join raw.seg s using (id)) where model = 'two_ae'\n")
+    (work / "models" / "pat.sql").write_text(
+        hooked +
+        "select anomaly_score('tx_ae', *COLUMNS('count|amount|cards')) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "two_only", "pat"], work)
+    out = proc.stdout + proc.stderr
+    # Before: the post-hook's probe dropped the outer filter and failed two_only with tx_ae's three features
+    assert proc.returncode == 0, out[-4000:]
+    # Before: the post-hook and the package's on-run-end each checked pat, and each logged its note
+    note = 'ad_duckdb.check_calls: "warehouse"."analytics"."pat": 0 call(s) checked; not checked: '
+    assert proc.stdout.count(note) == 1, proc.stdout[-4000:]
+
+
+def test_a_run_naming_its_trained_model_through_var_and_config_or_a_wrong_view_is_refused_before_it_runs(
+        built: Path, tmp_path: Path) -> None:
+    work = _with_two_models(built, tmp_path)
+    train = work / "models" / "ml" / "tx_model.py"
+    train.write_text(train.read_text().replace('"tx_ae"', 'dbt.config.get("ad_model")'))
+    yml = work / "models" / "ml" / "ml.yml"
+    yml.write_text(yml.read_text().replace("    config:\n", "    config:\n      ad_model: tx_ae\n"))
+    (work / "models" / "racy_var.sql").write_text(
+        "select *, anomaly_score('{{ var(\"ad_model\") }}', count, amount, cards) as s from {{ ref('stg_tx') }}\n")
+    (work / "models" / "racy_set.sql").write_text(
+        "{% set m = 'tx_' ~ 'ae' %}\nselect *, anomaly_score('{{ m }}', count, amount, cards) as s "
+        "from {{ ref('stg_tx') }}\n")
+    # and a view calling a model the run does not train with a feature too many (found before: after every node ran)
+    (work / "models" / "bad_view.sql").write_text(
+        "{{ config(materialized='view') }}\n"
+        "select *, anomaly_score('{{ var(\"view_model\") }}', count, amount, cards) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["build", "--profiles-dir", ".", "--vars", "{ad_model: tx_ae, view_model: two_ae}"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "dbt view bad_view (models/bad_view.sql) would build, but reading it fails: anomaly_score('two_ae@1', " \
+           "...) got 3 feature argument(s), but model 'two_ae@1' takes 2" in out, out[-4000:]
+    assert "found by the dbt package ad_duckdb's on-run-start check, before any node ran" in out, out[-4000:]
+    assert "models/racy_var.sql calls anomaly_score('tx_ae', ...), and models/ml/tx_model.py trains 'tx_ae'" in out, \
+        out[-4000:]
+    assert "not checked: models/racy_set.sql calls anomaly_score('{{ m }}', ...), a model name known only when dbt " \
+           "compiles it" in out, out[-4000:]
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:  # nothing ran: no new version
+        assert con.execute("SELECT count(*) FROM ad_models WHERE name = 'tx_ae'").fetchall() == [(1,)]
+    finally:
+        con.close()

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
-from test_dbt14_dbt import _copy, _make_project
 
 import ad_duckdb
 from ad_duckdb.dbtcalls import check_views, create_calls_function
-
-from test_dbt import run_dbt
+from ad_duckdb.dbtorder import order_check
+from ad_duckdb.dbtrunstart import view_problems
 
 
 @pytest.fixture(scope="module")
@@ -66,36 +65,71 @@ def test_the_column_probe_sees_only_the_model_names_the_query_passes(con: duckdb
             "got 2 feature" in out["failed"][0], out
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dbt14 shop project (its models carry the post-hook ad_duckdb.check_calls()), built once, with a second
-    model of two features and a table naming, per row, the model that scores it."""
-    work = _make_project(tmp_path_factory.mktemp("dbt17") / "shop")
-    proc = run_dbt(["build", "--profiles-dir", "."], work)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    con = ad_duckdb.connect(str(work / "warehouse.duckdb"))
-    try:
-        ad_duckdb.train(con, "two_ae", "raw.tx", features=["count", "amount"], max_steps=30, seed=0, progress=False)
-        con.execute("CREATE TABLE raw.seg AS SELECT id, CASE WHEN id % 2 = 0 THEN 'tx_ae' ELSE 'two_ae' END AS model "
-                    "FROM raw.tx")
-    finally:
-        con.close()
-    return work
+# the order check (on-run-start) read model names only as literals: one from var() or config.get() passed silently
+
+def _node(name: str, code: str, deps: list[str] | None = None, python: bool = False, **given: Any) -> dict[str, Any]:
+    return {"id": f"model.p.{name}", "name": name, "package": "p", "path": f"models/{name}.{'py' if python else 'sql'}",
+            "python": python, "deps": [f"model.p.{d}" for d in deps or []], "code": code,
+            "materialized": given.pop("materialized", "table"), **given}
 
 
-def test_a_post_hooked_view_is_checked_once_and_by_the_query_it_runs(built: Path, tmp_path: Path) -> None:
-    work = _copy(built, tmp_path / "shop")
-    (work / "models" / "two_only.sql").write_text(
-        "{{ config(materialized='view') }}\n"
-        "select * from (select s.model, anomaly_score(s.model, t.count, t.amount) as a\n"
-        "               from {{ ref('stg_tx') }} t join raw.seg s using (id)) where model = 'two_ae'\n")
-    (work / "models" / "pat.sql").write_text(
-        "{{ config(materialized='view') }}\n"
-        "select anomaly_score('tx_ae', *COLUMNS('count|amount|cards')) as s from {{ ref('stg_tx') }}\n")
-    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "two_only", "pat"], work)
-    out = proc.stdout + proc.stderr
-    # Before: the post-hook's probe dropped the outer filter and failed two_only with tx_ae's three features
-    assert proc.returncode == 0, out[-4000:]
-    # Before: the post-hook and the package's on-run-end each checked pat, and each logged its note
-    note = 'ad_duckdb.check_calls: "warehouse"."analytics"."pat": 0 call(s) checked; not checked: '
-    assert proc.stdout.count(note) == 1, proc.stdout[-4000:]
+_BY_CONFIG = _node("tx_model", 'name = dbt.config.get("ad_model")\nreturn train_model(\n    session,\n    name,\n'
+                   '    dbt.ref("stg"), features=["a", "b"])', python=True, config={"ad_model": "tx_ae"})
+
+
+@pytest.mark.parametrize("scorer", [
+    _node("s", "select anomaly_score('{{ var(\"ad_model\") }}', a, b) from x", vars={"ad_model": "tx_ae"}),
+    _node("s", "select anomaly_score('{{ var(\"other\", \"tx_ae\") }}', a, b) from x", vars={"other": None}),
+    _node("s", "select is_anomaly('{{ config.get(\"m\") }}', a, b) from x", config={"m": "tx_ae"}),
+])
+def test_order_check_reads_names_from_var_and_config(scorer: dict[str, Any]) -> None:
+    nodes = [_BY_CONFIG, scorer]
+    problem, notes = order_check(nodes, {n["id"] for n in nodes})
+    assert "models/s.sql calls " in problem and "models/tx_model.py trains 'tx_ae'" in problem, problem
+    assert notes == [], notes
+    # another model's name, or the training among its ancestors: nothing to refuse
+    assert order_check([dict(_BY_CONFIG, config={"ad_model": "other_ae"}), scorer], {"model.p.tx_model", "model.p.s"}
+                       ) == ("", [])
+    assert order_check([_BY_CONFIG, dict(scorer, deps=["model.p.tx_model"])], {"model.p.tx_model", "model.p.s"}
+                       ) == ("", [])
+
+
+def test_order_check_says_what_it_could_not_read() -> None:
+    unread = _node("u", "{% set m = 'tx_ae' %}\nselect anomaly_score('{{ m }}', a, b) from x")
+    trainer = _node("t", "return train_model(session, pick_name(dbt), dbt.ref('stg'))", python=True)
+    nodes = [trainer, unread]
+    problem, notes = order_check(nodes, {n["id"] for n in nodes})
+    assert problem == "", problem
+    assert any("models/t.py trains a model whose name the check cannot read (pick_name(dbt))" in n for n in notes), \
+        notes
+    assert any("models/u.sql calls anomaly_score('{{ m }}', ...), a model name known only when dbt compiles it; if "
+               "t of this run trains that model, u may run first: add `-- depends_on: {{ ref('t') }}` to "
+               "models/u.sql" in n for n in notes), notes
+    # after the training (ref'd), or without a training in the run: nothing to say
+    assert order_check([trainer, dict(unread, deps=["model.p.t"])], {"model.p.t", "model.p.u"}) == ("", [])
+    assert order_check(nodes, {"model.p.u"}) == ("", [])
+
+
+# the on-run-end check found a wrong call in a view only after every node ran: one the view's code names fully is
+# probed at on-run-start (through a dbt run: test_dbt16_dbt.py's
+# test_a_run_naming_its_trained_model_through_var_and_config_or_a_wrong_view_...)
+
+def test_the_run_start_view_check_leaves_what_only_the_compiled_sql_tells(con: duckdb.DuckDBPyConnection) -> None:
+    def view(name: str, code: str) -> dict[str, Any]:
+        return _node(name, code, materialized="view")
+
+    bad = "select anomaly_score('tx_ae', a, b) from x"
+    left = [view("blocks", "{% if target.name == 'prod' %}" + bad + "{% endif %}select 1"),
+            view("column", "select anomaly_score(m.model_ref, a, b) from x, m"),
+            view("set", "{% set m = 'tx_ae' %}select anomaly_score('{{ m }}', a, b) from x"),
+            view("jinja_features", "select anomaly_score('tx_ae', {{ var('cols') }}) from x"),
+            view("pattern", "select anomaly_score('tx_ae', *COLUMNS('a|b')) from x"),
+            _node("a_table", bad),
+            view("unselected", bad)]
+    assert view_problems(con, left, {n["id"] for n in left} - {"model.p.unselected"}) == []
+    # a model the run trains: its new version is not stored yet
+    trained = [_node("t", "return train_model(session, 'tx_ae', dbt.ref('stg'))", python=True), view("v", bad)]
+    assert view_problems(con, trained, {"model.p.t", "model.p.v"}) == []
+    assert len(view_problems(con, trained, {"model.p.v"})) == 1
+    ok = [view("fine", "select anomaly_score('tx_ae', a, b, c), is_anomaly('two_ae@1', a, b) from x")]
+    assert view_problems(con, ok, {"model.p.fine"}) == []

@@ -31,19 +31,32 @@
     {%- set code = n.raw_code or '' -%}
     {#- lower: SQL written in capitals (ANOMALY_SCORE('tx_ae', ...)) calls the functions too -#}
     {%- set relevant = 'anomaly' in code | lower or 'train' in code -%}
+    {#- the values of the var()s its code reads (a name in '{{ var("ad_model") }}'), and its config (what
+        dbt.config.get() and config.get() read): the check sees the names they give -#}
+    {%- set values = {} -%}
+    {%- for part in (code.split('var(')[1:] if relevant else []) -%}
+      {%- set p = part.lstrip() -%}
+      {%- if p[:1] in ['"', "'"] -%}
+        {%- set key = p[1:].split(p[:1])[0] -%}
+        {%- do values.update({key: var(key, none)}) -%}
+      {%- endif -%}
+    {%- endfor -%}
     {%- if relevant -%}{%- do found.append(n.unique_id) -%}{%- endif -%}
     {%- do nodes.append({'id': n.unique_id, 'name': n.name, 'package': n.package_name, 'path': n.original_file_path,
                          'python': n.language == 'python', 'deps': n.depends_on.nodes,
                          'materialized': n.config.materialized if n.config is defined else none,
-                         'code': code if relevant else ''}) -%}
+                         'code': code if relevant else '', 'vars': values,
+                         'config': n.config if relevant and n.config is defined else {}}) -%}
   {%- endfor -%}
-  {%- if not found or not ad_duckdb.has_function('check_anomaly_order') -%}{{ return('') }}{%- endif -%}
+  {%- if not found or not ad_duckdb.has_function('check_anomaly_run_start') -%}{{ return('') }}{%- endif -%}
   {%- call statement('ad_duckdb_check_order', fetch_result=True, auto_begin=False) -%}
-    select check_anomaly_order('{{ tojson(nodes) | replace("'", "''") }}',
-                               '{{ tojson(selected_resources | list) | replace("'", "''") }}')
+    select check_anomaly_run_start('{{ tojson(nodes) | replace("'", "''") }}',
+                                   '{{ tojson(selected_resources | list) | replace("'", "''") }}')
   {%- endcall -%}
-  {%- set said = load_result('ad_duckdb_check_order')['data'][0][0] -%}
-  {%- if said -%}{{ exceptions.raise_compiler_error(said) }}{%- endif -%}
+  {%- set said = fromjson(load_result('ad_duckdb_check_order')['data'][0][0]) -%}
+  {#- a name it cannot read (a {% set %}, a column): a warning saying what was not checked, not a silent pass -#}
+  {%- for note in said['notes'] -%}{%- do exceptions.warn(note) -%}{%- endfor -%}
+  {%- if said['problem'] -%}{{ exceptions.raise_compiler_error(said['problem']) }}{%- endif -%}
   {{ return('') }}
 {% endmacro %}
 
