@@ -10,7 +10,7 @@ once per model name the column holds (dbtcallmodels reads them); ``*COLUMNS(['a'
 left unchecked (a pattern's columns, names too slow to read) is named in the result, which the macro logs.
 
 The dbt package's on-run-end calls ``check_anomaly_views`` on every view the run built, so a project with the package
-gets the check without the post-hook.
+gets the check without the post-hook (a view the post-hook checked, with the SQL it checked, is left out there).
 """
 
 from __future__ import annotations

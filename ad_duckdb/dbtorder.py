@@ -9,8 +9,9 @@ whether the run selected it) and fails the run naming the ``-- depends_on: {{ re
 
 Read from the node's code, as written: a training model naming the model in ``train_model(session, 'tx_ae', ...)``
 or ``ad_duckdb.train(session, 'tx_ae', ...)``, and a call naming it bare (``'tx_ae'``, not ``'tx_ae@3'``, which no
-training changes). A name given by a variable (``dbt.config.get('ad_model')``, ``var()``) is not seen, nor is one
-in a comment (``-- anomaly_score('tx_ae', ...)`` commented out calls nothing).
+training changes). A name given by ``var()`` or ``dbt.config.get('ad_model')`` is read with the run's values
+(dbtnames); one the check cannot read is named in a warning, not guessed. A call in a comment (``--
+anomaly_score('tx_ae', ...)`` commented out) calls nothing.
 
 A view's query runs when it is read, and an ephemeral model's inside the node that reads it, so their calls are
 checked on the nodes that read them (through views and ephemeral models): a view built before the training reads the

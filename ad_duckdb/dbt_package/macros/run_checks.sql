@@ -3,9 +3,12 @@
     on-run-start: ad_duckdb.check_training_order(): the run fails before any node runs when a node calls a model by
       its bare name ('tx_ae') that a Python model of the same run trains, without a ref() to that model (dbt may run
       it first: it would score with the version before this run's training, or fail on a new database). A view's
-      or ephemeral model's calls count as the calls of the nodes that read it (its query runs there).
+      or ephemeral model's calls count as the calls of the nodes that read it (its query runs there). Names from
+      var() and config.get() are read; one it cannot read (a {% set %}) is named in a warning. A selected view whose
+      calls its code names is also checked there, as on-run-end checks it, so a wrong call fails before any node runs.
     on-run-end: ad_duckdb.check_built_views(results): every view the run built that calls anomaly_score, is_anomaly,
-      ... is checked as the post-hook ad_duckdb.check_calls() checks one, and a wrong call fails the run.
+      ... is checked as the post-hook ad_duckdb.check_calls() checks one, and a wrong call fails the run (a view the
+      post-hook checked is not checked again).
   Both are silent without the plugin (module: ad_duckdb.dbt) in the profile or on a target that is not DuckDB, and
   cost a query only when a node calls the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
 #}
