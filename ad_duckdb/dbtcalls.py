@@ -22,11 +22,10 @@ from typing import Any
 
 import duckdb
 from duckdb import DuckDBPyConnection
-from duckdb.func import FunctionNullHandling, PythonUDFType
-from duckdb.sqltypes import VARCHAR
 
 from .dbtcallmodels import model_names
 from .dbtthreshold import _view_query
+from .dbtudf import replace_function
 from .exceptions import BadInputError
 from .sqltext import quote_literal
 from .udfs import FUNCTIONS
@@ -53,13 +52,8 @@ def create_calls_function(conn: DuckDBPyConnection) -> None:
     def views(relations: str | None) -> str:
         return check_views(conn, relations or "[]", checked)
 
-    for name, func, args in ((FUNCTION, check, [VARCHAR, VARCHAR]), (VIEWS_FUNCTION, views, [VARCHAR])):
-        try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
-            conn.remove_function(name)
-        except duckdb.InvalidInputException:
-            pass
-        conn.create_function(name, func, list(args), VARCHAR, type=PythonUDFType.NATIVE,
-                             null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
+    replace_function(conn, FUNCTION, check, 2)
+    replace_function(conn, VIEWS_FUNCTION, views, 1)
 
 
 def _text(expr: Any) -> str | None:

@@ -26,12 +26,10 @@ import re
 import tokenize
 from typing import Any
 
-import duckdb
 from duckdb import DuckDBPyConnection
-from duckdb.func import FunctionNullHandling, PythonUDFType
-from duckdb.sqltypes import VARCHAR
 
 from .dbtnames import called_name, calls, trained_name
+from .dbtudf import replace_function
 from .udfs import FUNCTIONS
 
 FUNCTION = "check_anomaly_order"
@@ -63,12 +61,7 @@ def create_order_function(conn: DuckDBPyConnection) -> None:
     def check(nodes: str | None, selected: str | None) -> str:
         return order_problems(json.loads(nodes or "[]"), set(json.loads(selected or "[]")))
 
-    try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
-        conn.remove_function(FUNCTION)
-    except duckdb.InvalidInputException:
-        pass
-    conn.create_function(FUNCTION, check, [VARCHAR, VARCHAR], VARCHAR, type=PythonUDFType.NATIVE,
-                         null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
+    replace_function(conn, FUNCTION, check, 2)
 
 
 def _ancestors(node: str, deps: dict[str, list[str]]) -> set[str]:

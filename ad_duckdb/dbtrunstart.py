@@ -15,14 +15,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import duckdb
 from duckdb import DuckDBPyConnection
-from duckdb.func import FunctionNullHandling, PythonUDFType
-from duckdb.sqltypes import VARCHAR
 
 from .dbtcalls import NAMED, OFF, probe_failure
 from .dbtnames import arguments, called_name
 from .dbtorder import CALLS, order_check, trainings, uncommented
+from .dbtudf import replace_function
 from .sqltext import quote_literal
 
 FUNCTION = "check_anomaly_run_start"
@@ -38,12 +36,7 @@ def create_run_start_function(conn: DuckDBPyConnection) -> None:
         views = view_problems(conn, given, chosen)
         return json.dumps({"problem": " ".join(p for p in [problem, *views] if p), "notes": notes})
 
-    try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
-        conn.remove_function(FUNCTION)
-    except duckdb.InvalidInputException:
-        pass
-    conn.create_function(FUNCTION, check, [VARCHAR, VARCHAR], VARCHAR, type=PythonUDFType.NATIVE,
-                         null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
+    replace_function(conn, FUNCTION, check, 2)
 
 
 def _probe(node: dict[str, Any], code: str, start: int, func: str) -> tuple[str, str] | None:

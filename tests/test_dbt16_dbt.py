@@ -94,15 +94,21 @@ def test_a_call_the_check_cannot_run_is_named_in_the_log(built: Path, tmp_path: 
            "anomaly_score('tx_ae', UNPACK(COLUMNS('count|amount|cards')))" in proc.stdout, proc.stdout[-4000:]
 
 
-@pytest.fixture(scope="module")
-def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    c = ad_duckdb.connect(str(tmp_path_factory.mktemp("dbt16_calls") / "wh.duckdb"))
+def calls_con(path: Path) -> duckdb.DuckDBPyConnection:
+    """A database with table tx and model tx_ae (its three columns), the check's functions on it as in a dbt run."""
+    c = ad_duckdb.connect(str(path))
     c.execute("CREATE TABLE tx AS SELECT range AS id, (5 + range % 17)::INTEGER AS count, "
               "((5 + range % 17) * (20 + range % 11))::DOUBLE AS amount, (3 + range % 13)::INTEGER AS cards "
               "FROM range(600)")
     ad_duckdb.train(c, "tx_ae", "tx", features=["count", "amount", "cards"], max_steps=30, seed=0, progress=False)
     c.execute("CREATE TABLE tm AS SELECT * FROM (VALUES ('tx_ae@1'), (NULL)) AS t(model_ref)")
     create_calls_function(c)  # as the dbt plugin does on dbt's connection
+    return c
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = calls_con(tmp_path_factory.mktemp("dbt16_calls") / "wh.duckdb")
     yield c
     c.close()
 

@@ -1,8 +1,10 @@
-"""dbt17: the dbt package's checks, with the real dbt executable where it is a behaviour of a run.
+"""dbt17: the dbt package's checks, without a dbt run (the runs are at the end of test_dbt16_dbt.py, on its project).
 
 Before: the view check's column probe rebuilt the query around the model argument (``SELECT DISTINCT m.model_ref FROM
 ... WHERE ...``), dropping its HAVING, LIMIT and any filter of an outer query, so a view that reads fine (an outer
-``WHERE model = 'two_ae'`` keeps the rows of the model its call fits) failed its build.
+``WHERE model = 'two_ae'`` keeps the rows of the model its call fits) failed its build; the order check read only
+literal model names (one from var() or config.get() passed silently); a wrong call in a view was found only after
+every node ran.
 """
 
 from __future__ import annotations
@@ -13,25 +15,21 @@ from typing import Any
 
 import duckdb
 import pytest
+from test_dbt16_dbt import calls_con
 
 import ad_duckdb
-from ad_duckdb.dbtcalls import check_views, create_calls_function
+from ad_duckdb.dbtcalls import check_views
 from ad_duckdb.dbtorder import order_check
 from ad_duckdb.dbtrunstart import view_problems
 
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    c = ad_duckdb.connect(str(tmp_path_factory.mktemp("dbt17_calls") / "wh.duckdb"))
-    c.execute("CREATE TABLE tx AS SELECT range AS id, (5 + range % 17)::INTEGER AS count, "
-              "((5 + range % 17) * (20 + range % 11))::DOUBLE AS amount, (3 + range % 13)::INTEGER AS cards "
-              "FROM range(600)")
-    ad_duckdb.train(c, "tx_ae", "tx", features=["count", "amount", "cards"], max_steps=30, seed=0, progress=False)
+    c = calls_con(tmp_path_factory.mktemp("dbt17_calls") / "wh.duckdb")
     ad_duckdb.train(c, "two_ae", "tx", features=["count", "amount"], max_steps=30, seed=0, progress=False)
     # even ids score with the model of three features, odd ones with the model of two
     c.execute("CREATE TABLE seg AS SELECT id, CASE WHEN id % 2 = 0 THEN 'tx_ae' ELSE 'two_ae' END AS model "
               "FROM range(600) AS r(id)")
-    create_calls_function(c)  # as the dbt plugin does on dbt's connection
     yield c
     c.close()
 
