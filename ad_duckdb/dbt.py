@@ -55,6 +55,7 @@ from .dbtrun import (
     run_operation,
     train_in_dbt,
 )
+from .dbtrunstart import create_run_start_function
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
@@ -233,6 +234,7 @@ class Plugin(BasePlugin):
             create_threshold_function(conn)
             create_calls_function(conn)  # the macro check_calls': a view's calls checked as it is built
             create_order_function(conn)  # the package's on-run-start: scoring nodes after their training
+            create_run_start_function(conn)  # and (a newer package's) views' calls, before any node runs
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
             reg = registry(conn)

@@ -10,7 +10,7 @@ once per model name the column holds (dbtcallmodels reads them); ``*COLUMNS(['a'
 left unchecked (a pattern's columns, names too slow to read) is named in the result, which the macro logs.
 
 The dbt package's on-run-end calls ``check_anomaly_views`` on every view the run built, so a project with the package
-gets the check without the post-hook.
+gets the check without the post-hook (a view the post-hook checked, with the SQL it checked, is left out there).
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ from typing import Any
 
 import duckdb
 from duckdb import DuckDBPyConnection
-from duckdb.func import FunctionNullHandling, PythonUDFType
-from duckdb.sqltypes import VARCHAR
 
-from .dbtcallmodels import Guard, at, branches, distinct_query, model_names
+from .dbtcallmodels import model_names
 from .dbtthreshold import _view_query
+from .dbtudf import replace_function
 from .exceptions import BadInputError
 from .sqltext import quote_literal
 from .udfs import FUNCTIONS
@@ -34,25 +33,27 @@ from .udfs import FUNCTIONS
 FUNCTION = "check_anomaly_calls"
 VIEWS_FUNCTION = "check_anomaly_views"  # the package's on-run-end: every view the run built, at once
 # the arguments before the features that a call may name as literals (the model; is_anomaly_at's threshold too)
-_NAMED = {"is_anomaly_at": 2, "anomaly_threshold": 2}
+NAMED = {"is_anomaly_at": 2, "anomaly_threshold": 2}
 
 
 def create_calls_function(conn: DuckDBPyConnection) -> None:
     """Create ``check_anomaly_calls`` on ``conn``, dbt's connection for the run (every node's cursor sees it)."""
 
+    # Why: a project giving its views the post-hook also gets the package's on-run-end, which checked each of them
+    # again (its column probes scan the view's sources twice, and its notes were logged twice); a view the post-hook
+    # checked as it now reads (the same SQL) is left out at the end
+    checked: set[tuple[str, str]] = set()
+
     def check(view_sql: str | None, relation: str | None) -> str:
-        return _check(conn, view_sql or "", relation or "the view")
+        said = _check(conn, view_sql or "", relation or "the view")
+        checked.add((relation or "", view_sql or ""))
+        return said
 
     def views(relations: str | None) -> str:
-        return check_views(conn, relations or "[]")
+        return check_views(conn, relations or "[]", checked)
 
-    for name, func, args in ((FUNCTION, check, [VARCHAR, VARCHAR]), (VIEWS_FUNCTION, views, [VARCHAR])):
-        try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
-            conn.remove_function(name)
-        except duckdb.InvalidInputException:
-            pass
-        conn.create_function(name, func, list(args), VARCHAR, type=PythonUDFType.NATIVE,
-                             null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
+    replace_function(conn, FUNCTION, check, 2)
+    replace_function(conn, VIEWS_FUNCTION, views, 1)
 
 
 def _text(expr: Any) -> str | None:
@@ -86,77 +87,72 @@ def _unpacked(arg: Any) -> int | None:
     return len(names) if names and all(n is not None for n in names) else None
 
 
-def _walk(tree: Any, statement: dict[str, Any] | None = None, select: dict[str, Any] | None = None,
-          guards: tuple[Guard, ...] = (), marks: dict[int, Guard] | None = None,
-          ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, tuple[Guard, ...]]]:
-    """Every dict in a parsed statement, with the statement's top node, the innermost SELECT node around it and the
-    CASE / if() branches around it within that SELECT (``marks``: the branches met on the way, by their id)."""
-    marks = marks or {}
+def _walk(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every dict in a parsed statement."""
     if isinstance(tree, dict):
-        if id(tree) in marks:
-            guards = (*guards, marks[id(tree)])
-        if tree.get("type") == "SELECT_NODE":
-            select, guards = tree, ()
-        yield tree, statement, select, guards
-        own = {id(at(tree, p)): (tree, p) for p in branches(tree)}
+        yield tree
         for v in tree.values():
-            yield from _walk(v, statement, select, guards, {**marks, **own} if own else marks)
+            yield from _walk(v)
     elif isinstance(tree, list):
         for v in tree:
-            yield from _walk(v, statement, select, guards, marks)
+            yield from _walk(v)
 
 
 def plan(cur: DuckDBPyConnection, query: str) -> tuple[list[str], list[str]]:
     """The probes that check ``query``'s calls of ad_duckdb's functions, each once on NULL features
     (``SELECT anomaly_score('tx_ae', NULL, NULL)``), and the calls it cannot check, each with the reason.
 
-    A call whose model is a column (``m.model_ref``) is probed once per model name that column holds (dbtcallmodels)."""
+    A call whose model is a column (``m.model_ref``) is probed once per model name the query passes it (dbtcallmodels
+    runs the query with the calls recorded)."""
     parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
     probes: list[str] = []
     unchecked: list[str] = []
-    null: dict[str, Any] | None = None
-    for stmt in parsed.get("statements", []):
-        top = stmt.get("node") if isinstance(stmt, dict) else None
-        for node, statement, select, guards in _walk(top, top):
-            func = node.get("function_name")
-            if node.get("class") != "FUNCTION" or not isinstance(func, str) or func.lower() not in FUNCTIONS:
+    calls: list[tuple[dict[str, Any], dict[str, Any]]] = []  # every call, as (its node, its model argument)
+    planned: list[tuple[str, list[str | None], int, str]] = []  # each call checked: function, names, features, shown
+    for node in _walk(parsed.get("statements", [])):
+        func = node.get("function_name")
+        if node.get("class") != "FUNCTION" or not isinstance(func, str) or func.lower() not in FUNCTIONS:
+            continue
+        args = _args(node)
+        if not args:
+            continue
+        calls.append((node, args[0]))
+        named = [_text(a) for a in args[: NAMED.get(func.lower(), 1)]]
+        counts = [_unpacked(a) for a in args[len(named):]]
+        start, length = node.get("query_location"), node.get("query_location_length")
+        shown = query[start:start + length] if isinstance(start, int) and isinstance(length, int) else func
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        if any(n is None for n in counts):
+            unchecked.append(f"{shown} (its features are *COLUMNS of a pattern, counted only when read)")
+            planned.append(("", [], 0, shown))
+            continue
+        planned.append((func.lower(), named, sum(c or 0 for c in counts), shown))
+    found: list[list[str]] | None = None
+    why = ""
+    if any(named and named[0] is None for _, named, _, _ in planned):
+        found, why = model_names(cur, parsed, calls)
+    for i, (func, named, features, shown) in enumerate(planned):
+        if not func:
+            continue
+        names: list[str | None] = [named[0]]
+        if named[0] is None:
+            if found is None:
+                unchecked.append(f"{shown} (its model comes from a column: {why})")
                 continue
-            args = _args(node)
-            named = [_text(a) for a in args[: _NAMED.get(func.lower(), 1)]]
-            counts = [_unpacked(a) for a in args[len(named):]]
-            start, length = node.get("query_location"), node.get("query_location_length")
-            shown = query[start:start + length] if isinstance(start, int) and isinstance(length, int) else func
-            shown = shown if len(shown) <= 80 else shown[:77] + "..."
-            if not args:
-                continue
-            if any(n is None for n in counts):
-                unchecked.append(f"{shown} (its features are *COLUMNS of a pattern, counted only when read)")
-                continue
-            names: list[str | None] = [named[0]]
-            if named[0] is None:
-                if null is None:  # the tree of a NULL, in this DuckDB's format: the other branches of a CASE
-                    null = json.loads(cur.execute("SELECT json_serialize_sql('SELECT NULL')").fetchall()[0][0]
-                                      )["statements"][0]["node"]["select_list"][0]
-                tree = distinct_query(statement or {}, select, args[0], guards, null) if select is not None else None
-                found, why = model_names(cur, tree) if tree is not None else (None, "it is not in a SELECT")
-                if found is None:
-                    unchecked.append(f"{shown} (its model comes from a column: {why})")
-                    continue
-                names = list(found)
-            for name in names:
-                given = [name, *named[1:]]
-                literals = [quote_literal(t) if t is not None else "NULL" for t in given]
-                probe = f"SELECT {func.lower()}({', '.join(literals + ['NULL'] * sum(c or 0 for c in counts))})"
-                if probe not in probes:
-                    probes.append(probe)
+            names = list(found[i])
+        for name in names:
+            literals = [quote_literal(t) if t is not None else "NULL" for t in [name, *named[1:]]]
+            probe = f"SELECT {func}({', '.join(literals + ['NULL'] * features)})"
+            if probe not in probes:
+                probes.append(probe)
     return probes, unchecked
 
 
 _POST_HOOK = "ad_duckdb.check_calls"
 # Why its own words: a project gets this check from the package's on-run-end without adding anything, so the message
 # names where it comes from and how to turn it off (a view the check reads wrong must not block every build)
-_ON_RUN_END = "the dbt package ad_duckdb's on-run-end check"
-_OFF = "; vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off"
+ON_RUN_END = "the dbt package ad_duckdb's on-run-end check"
+OFF = "; vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off"
 
 
 def _check(conn: DuckDBPyConnection, view_sql: str, relation: str) -> str:
@@ -177,34 +173,44 @@ def _outcome(conn: DuckDBPyConnection, view_sql: str, relation: str,
         except (duckdb.Error, ValueError):
             return None, "not checked: the view's query could not be parsed"
         for probe in probes:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # a note on a row of NULLs is about the probe, not the view
-                    cur.execute(probe).fetchall()
-            except duckdb.Error as e:
-                said = str(e).split("while executing the UDF: ", 1)[-1]
-                kind, _, rest = said.partition(": ")
-                said = rest if kind.endswith("Error") else said
-                return (f"dbt view {relation} builds, but reading it fails: {said} (found by {by}: "
-                        f"a view's query runs only when it is read, {_fix(kind, said)}{off})"), ""
+            if (failed := probe_failure(cur, probe, f"dbt view {relation} builds", by, off)) is not None:
+                return failed, ""
     finally:
         cur.close()
     return None, f"{len(probes)} call(s) checked" + (f"; not checked: {'; '.join(unchecked)}" if unchecked else "")
 
 
-def check_views(conn: DuckDBPyConnection, relations: str) -> str:
+def probe_failure(cur: DuckDBPyConnection, probe: str, what: str, by: str, off: str) -> str | None:
+    """Why reading the view fails, as found by running ``probe`` (a call on NULLs), or None when it runs; ``what``
+    opens the message (``dbt view "wh"."analytics"."v" builds``), ``by`` names the check, ``off`` how to turn it off."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a note on a row of NULLs is about the probe, not the view
+            cur.execute(probe).fetchall()
+    except duckdb.Error as e:
+        said = str(e).split("while executing the UDF: ", 1)[-1]
+        kind, _, rest = said.partition(": ")
+        said = rest if kind.endswith("Error") else said
+        return (f"{what}, but reading it fails: {said} (found by {by}: a view's query runs only when it is read, "
+                f"{_fix(kind, said)}{off})")
+    return None
+
+
+def check_views(conn: DuckDBPyConnection, relations: str, checked: set[tuple[str, str]] | None = None) -> str:
     """``_outcome`` of each view of ``relations`` (a JSON list of [database, schema, name, shown]), as a JSON object:
-    ``failed`` (every failing view's message) and ``notes`` (each view with calls left unchecked)."""
+    ``failed`` (every failing view's message) and ``notes`` (each view with calls left unchecked). A view in
+    ``checked`` (its shown name and SQL, as the post-hook checked it) is not checked again."""
     failed: list[str] = []
     notes: list[str] = []
+    checked = checked or set()
     cur = conn.cursor()
     try:
         for database, schema, name, shown in json.loads(relations):
             rows = cur.execute("SELECT sql FROM duckdb_views() WHERE database_name = ? AND schema_name = ? "
                                "AND view_name = ?", [database, schema, name]).fetchall()
-            if not rows:
+            if not rows or (shown, rows[0][0]) in checked:
                 continue
-            bad, said = _outcome(conn, rows[0][0], shown, _ON_RUN_END, _OFF)
+            bad, said = _outcome(conn, rows[0][0], shown, ON_RUN_END, OFF)
             if bad is not None:
                 failed.append(bad)
             elif "not checked" in said:

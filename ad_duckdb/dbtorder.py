@@ -9,8 +9,9 @@ whether the run selected it) and fails the run naming the ``-- depends_on: {{ re
 
 Read from the node's code, as written: a training model naming the model in ``train_model(session, 'tx_ae', ...)``
 or ``ad_duckdb.train(session, 'tx_ae', ...)``, and a call naming it bare (``'tx_ae'``, not ``'tx_ae@3'``, which no
-training changes). A name given by a variable (``dbt.config.get('ad_model')``, ``var()``) is not seen, nor is one
-in a comment (``-- anomaly_score('tx_ae', ...)`` commented out calls nothing).
+training changes). A name given by ``var()`` or ``dbt.config.get('ad_model')`` is read with the run's values
+(dbtnames); one the check cannot read is named in a warning, not guessed. A call in a comment (``--
+anomaly_score('tx_ae', ...)`` commented out) calls nothing.
 
 A view's query runs when it is read, and an ephemeral model's inside the node that reads it, so their calls are
 checked on the nodes that read them (through views and ephemeral models): a view built before the training reads the
@@ -25,17 +26,15 @@ import re
 import tokenize
 from typing import Any
 
-import duckdb
 from duckdb import DuckDBPyConnection
-from duckdb.func import FunctionNullHandling, PythonUDFType
-from duckdb.sqltypes import VARCHAR
 
+from .dbtnames import called_name, calls, trained_name
+from .dbtudf import replace_function
 from .udfs import FUNCTIONS
 
 FUNCTION = "check_anomaly_order"
-_TRAINS = re.compile(r"""\b(?:train_model|ad_duckdb\s*\.\s*train)\s*\(\s*[^,()'"]+,\s*(?:name\s*=\s*)?(['"])([^'"@]+)\1""")
-_CALLS = re.compile(r"\b(" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + r")\s*\(\s*'([^'@{}]+)'",
-                    re.IGNORECASE)
+_TRAINS = re.compile(r"\b(?:train_model|ad_duckdb\s*\.\s*train)\s*\(")
+CALLS = re.compile(r"\b(" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + r")\s*\(", re.IGNORECASE)
 # a string or quoted name (kept: it may hold '--'), else a comment: SQL's two kinds and Jinja's
 _SQL_COMMENTS = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|--[^\n]*|/\*.*?\*/|\{#.*?#\}""", re.DOTALL)
 _READ_BY_READERS = ("view", "ephemeral")  # materializations whose query runs in the node that reads them
@@ -62,12 +61,7 @@ def create_order_function(conn: DuckDBPyConnection) -> None:
     def check(nodes: str | None, selected: str | None) -> str:
         return order_problems(json.loads(nodes or "[]"), set(json.loads(selected or "[]")))
 
-    try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
-        conn.remove_function(FUNCTION)
-    except duckdb.InvalidInputException:
-        pass
-    conn.create_function(FUNCTION, check, [VARCHAR, VARCHAR], VARCHAR, type=PythonUDFType.NATIVE,
-                         null_handling=FunctionNullHandling.SPECIAL, side_effects=True)
+    replace_function(conn, FUNCTION, check, 2)
 
 
 def _ancestors(node: str, deps: dict[str, list[str]]) -> set[str]:
@@ -101,20 +95,46 @@ def _read_through(node: str, deps: dict[str, list[str]], passive: set[str]) -> l
 
 
 def order_problems(nodes: list[dict[str, Any]], selected: set[str]) -> str:
+    """``order_check``'s refusal alone."""
+    return order_check(nodes, selected)[0]
+
+
+def trainings(nodes: list[dict[str, Any]], selected: set[str], code: dict[str, str] | None = None,
+              ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], dict[str, str]]:
+    """The run's trainings: the selected nodes training each model by its name, every selected node that trains (its
+    model's name known or not), and the note on each of them whose model's name the check cannot read, by its id."""
+    code = code or {n["id"]: uncommented(n.get("code") or "", bool(n.get("python"))) for n in nodes}
+    trainers: dict[str, list[dict[str, Any]]] = {}
+    training: list[dict[str, Any]] = []
+    unknown: dict[str, str] = {}
+    for n in nodes:
+        if n["id"] in selected and n.get("python"):
+            for _, arg in calls(code[n["id"]], _TRAINS, 1):
+                training.append(n)
+                name = trained_name(arg, code[n["id"]], n)
+                if name is None:
+                    unknown[n["id"]] = (f"{n.get('path')} trains a model whose name the check cannot read ({arg}): "
+                                        f"the nodes naming it are not checked to come after {n['name']}; ref() it "
+                                        f"from them.")
+                elif "@" not in name:
+                    trainers.setdefault(name, []).append(n)
+    return trainers, training, unknown
+
+
+def order_check(nodes: list[dict[str, Any]], selected: set[str]) -> tuple[str, list[str]]:
     """What is wrong with the run's order ("" when nothing): each selected node calling a model by its bare name that
-    a selected training model trains, without that model among its ancestors. ``nodes``: dbt's graph nodes as
-    ``{id, name, package, path, python, deps, code, materialized}``. A view's or ephemeral model's calls count as
-    calls of each node reading it."""
+    a selected training model trains, without that model among its ancestors; and what the check could not read
+    (a name it cannot tell, from a ``{% set %}`` or a column, where a training of the run is not an ancestor).
+    ``nodes``: dbt's graph nodes as ``{id, name, package, path, python, deps, code, materialized, config, vars}``
+    (``vars``: the values of the ``var()`` names in its code). A view's or ephemeral model's calls count as calls of
+    each node reading it."""
     deps = {n["id"]: list(n.get("deps") or []) for n in nodes}
     by_id = {n["id"]: n for n in nodes}
     code = {n["id"]: uncommented(n.get("code") or "", bool(n.get("python"))) for n in nodes}
-    trainers: dict[str, list[dict[str, Any]]] = {}
-    for n in nodes:
-        if n["id"] in selected and n.get("python"):
-            for m in _TRAINS.finditer(code[n["id"]]):
-                trainers.setdefault(m.group(2), []).append(n)
-    if not trainers:
-        return ""
+    trainers, training, unknown = trainings(nodes, selected, code)
+    notes: list[str] = []
+    if not training:
+        return "", []
     passive = {n["id"] for n in nodes if n.get("materialized") in _READ_BY_READERS}
     said: list[str] = []
     for n in nodes:
@@ -122,16 +142,35 @@ def order_problems(nodes: list[dict[str, Any]], selected: set[str]) -> str:
             continue
         ancestors: set[str] | None = None
         for holder in [n["id"], *_read_through(n["id"], deps, passive)]:
-            for call in dict.fromkeys((m.group(1).lower(), m.group(2)) for m in _CALLS.finditer(code[holder])):
-                for trainer in trainers.get(call[1], []):
-                    ancestors = _ancestors(n["id"], deps) if ancestors is None else ancestors
+            for m, arg in calls(code[holder], CALLS, 0):
+                name = called_name(arg, by_id[holder])
+                ancestors = _ancestors(n["id"], deps) if ancestors is None else ancestors
+                notes.extend(note for t, note in unknown.items() if t != n["id"] and t not in ancestors)
+                if name is None:
+                    before = [t for t in training if t["id"] != n["id"] and t["id"] not in ancestors]
+                    if before:
+                        notes.append(_unread(n, by_id[holder], f"{m.group(1).lower()}({arg}, ...)", before))
+                    continue
+                for trainer in trainers.get(name, []) if "@" not in name else []:
                     if trainer["id"] == n["id"] or trainer["id"] in ancestors:
                         continue
-                    said.append(_problem(n, by_id[holder], call, trainer))
+                    said.append(_problem(n, by_id[holder], (m.group(1).lower(), name), trainer))
+    notes = [f"ad_duckdb: not checked: {note} (the dbt package ad_duckdb's on-run-start)"
+             for note in dict.fromkeys(notes)]
     if not said:
-        return ""
+        return "", notes
     return ("ad_duckdb: " + " ".join(dict.fromkeys(said)) + " (Checked by the dbt package ad_duckdb's on-run-start; "
-            "vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off.)")
+            "vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off.)"), notes
+
+
+def _unread(node: dict[str, Any], holder: dict[str, Any], call: str, before: list[dict[str, Any]]) -> str:
+    """The note on a call whose model the check cannot tell, in a node that may run before trainings of the run."""
+    where = node.get("path") or node["id"]
+    where += "" if holder is node else f" (reading {holder.get('path') or holder['name']})"
+    names = " or ".join(dict.fromkeys(t["name"] for t in before))
+    refs = " ".join(dict.fromkeys(f"`-- depends_on: {{{{ {_ref(t, holder)} }}}}`" for t in before))
+    return (f"{where} calls {call}, a model name known only when dbt compiles it; if {names} of this run trains "
+            f"that model, {node['name']} may run first: add {refs} to {holder.get('path') or holder['name']}.")
 
 
 def _problem(node: dict[str, Any], holder: dict[str, Any], call: tuple[str, str], trainer: dict[str, Any]) -> str:

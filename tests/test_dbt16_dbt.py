@@ -94,15 +94,21 @@ def test_a_call_the_check_cannot_run_is_named_in_the_log(built: Path, tmp_path: 
            "anomaly_score('tx_ae', UNPACK(COLUMNS('count|amount|cards')))" in proc.stdout, proc.stdout[-4000:]
 
 
-@pytest.fixture(scope="module")
-def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    c = ad_duckdb.connect(str(tmp_path_factory.mktemp("dbt16_calls") / "wh.duckdb"))
+def calls_con(path: Path) -> duckdb.DuckDBPyConnection:
+    """A database with table tx and model tx_ae (its three columns), the check's functions on it as in a dbt run."""
+    c = ad_duckdb.connect(str(path))
     c.execute("CREATE TABLE tx AS SELECT range AS id, (5 + range % 17)::INTEGER AS count, "
               "((5 + range % 17) * (20 + range % 11))::DOUBLE AS amount, (3 + range % 13)::INTEGER AS cards "
               "FROM range(600)")
     ad_duckdb.train(c, "tx_ae", "tx", features=["count", "amount", "cards"], max_steps=30, seed=0, progress=False)
     c.execute("CREATE TABLE tm AS SELECT * FROM (VALUES ('tx_ae@1'), (NULL)) AS t(model_ref)")
     create_calls_function(c)  # as the dbt plugin does on dbt's connection
+    return c
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = calls_con(tmp_path_factory.mktemp("dbt16_calls") / "wh.duckdb")
     yield c
     c.close()
 
@@ -128,10 +134,13 @@ def test_a_call_whose_model_is_a_column_is_probed_per_model_name(con: duckdb.Duc
 
 
 def test_a_column_of_model_names_that_cannot_be_read_is_named(con: duckdb.DuckDBPyConnection) -> None:
-    # a model name from a correlated subquery's outer row: no query of its own reads it
-    out = _views(con, v_corr="SELECT (SELECT anomaly_score(o.m, 1, 2, 3)) FROM (SELECT 'tx_ae' AS m) o")
-    assert "v_corr: 0 call(s) checked; not checked: anomaly_score(o.m, 1, 2, 3) (its model comes from a column: " \
-           "its model names could not be read" in out, out
+    # dbt17: a model name from a correlated subquery's outer row is read (the view's query runs with the calls
+    # recorded); a query that fails when it is read leaves its calls unchecked, and says why
+    out = _views(con, v_corr="SELECT (SELECT anomaly_score(o.m, 1, 2)) FROM (SELECT 'tx_ae' AS m) o")
+    assert "v_corr builds, but reading it fails: anomaly_score('tx_ae@1', ...) got 2 feature" in out, out
+    out = _views(con, v_err="SELECT anomaly_score(o.m, 1, 2, 3) FROM (SELECT error('no names') AS m) o")
+    assert "v_err: 0 call(s) checked; not checked: anomaly_score(o.m, 1, 2, 3) (its model comes from a column: " \
+           "its model names could not be read (Invalid Input Error: no names)" in out, out
 
 
 def test_order_problems_reads_bare_names_and_the_refs_between_nodes() -> None:
@@ -262,3 +271,72 @@ def test_the_on_run_end_failure_names_its_check_and_how_to_turn_it_off(con: duck
     assert len(out) == 1 and "v_three builds, but reading it fails" in out[0], out
     assert "found by the dbt package ad_duckdb's on-run-end check" in out[0], out
     assert "vars: {ad_duckdb_checks: false} in dbt_project.yml turns its checks off" in out[0], out
+
+
+# dbt17: the package's checks read a name from var() or config.get(), probe a view's calls at on-run-start when its
+# code names them, read a column's model names with the view's own query, and check a post-hooked view once
+
+def _with_two_models(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built project with a second model, of two features, and a table naming, per row, the model
+    that scores it."""
+    work = _copy(built, tmp_path / "shop")
+    con = ad_duckdb.connect(str(work / "warehouse.duckdb"))
+    try:
+        ad_duckdb.train(con, "two_ae", "raw.tx", features=["count", "amount"], max_steps=30, seed=0, progress=False)
+        con.execute("CREATE TABLE raw.seg AS SELECT id, CASE WHEN id % 2 = 0 THEN 'tx_ae' ELSE 'two_ae' END AS model "
+                    "FROM raw.tx")
+    finally:
+        con.close()
+    return work
+
+
+def test_a_post_hooked_view_is_checked_once_and_by_the_query_it_runs(built: Path, tmp_path: Path) -> None:
+    work = _with_two_models(built, tmp_path)
+    hooked = "{{ config(materialized='view', post_hook=\"{{ ad_duckdb.check_calls() }}\") }}\n"
+    (work / "models" / "two_only.sql").write_text(
+        hooked +
+        "select * from (select s.model, anomaly_score(s.model, t.count, t.amount) as a\n"
+        "               from {{ ref('stg_tx') }} t join raw.seg s using (id)) where model = 'two_ae'\n")
+    (work / "models" / "pat.sql").write_text(
+        hooked +
+        "select anomaly_score('tx_ae', *COLUMNS('count|amount|cards')) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "two_only", "pat"], work)
+    out = proc.stdout + proc.stderr
+    # Before: the post-hook's probe dropped the outer filter and failed two_only with tx_ae's three features
+    assert proc.returncode == 0, out[-4000:]
+    # Before: the post-hook and the package's on-run-end each checked pat, and each logged its note
+    note = 'ad_duckdb.check_calls: "warehouse"."analytics"."pat": 0 call(s) checked; not checked: '
+    assert proc.stdout.count(note) == 1, proc.stdout[-4000:]
+
+
+def test_a_run_naming_its_trained_model_through_var_and_config_or_a_wrong_view_is_refused_before_it_runs(
+        built: Path, tmp_path: Path) -> None:
+    work = _with_two_models(built, tmp_path)
+    train = work / "models" / "ml" / "tx_model.py"
+    train.write_text(train.read_text().replace('"tx_ae"', 'dbt.config.get("ad_model")'))
+    yml = work / "models" / "ml" / "ml.yml"
+    yml.write_text(yml.read_text().replace("    config:\n", "    config:\n      ad_model: tx_ae\n"))
+    (work / "models" / "racy_var.sql").write_text(
+        "select *, anomaly_score('{{ var(\"ad_model\") }}', count, amount, cards) as s from {{ ref('stg_tx') }}\n")
+    (work / "models" / "racy_set.sql").write_text(
+        "{% set m = 'tx_' ~ 'ae' %}\nselect *, anomaly_score('{{ m }}', count, amount, cards) as s "
+        "from {{ ref('stg_tx') }}\n")
+    # and a view calling a model the run does not train with a feature too many (found before: after every node ran)
+    (work / "models" / "bad_view.sql").write_text(
+        "{{ config(materialized='view') }}\n"
+        "select *, anomaly_score('{{ var(\"view_model\") }}', count, amount, cards) as s from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["build", "--profiles-dir", ".", "--vars", "{ad_model: tx_ae, view_model: two_ae}"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "dbt view bad_view (models/bad_view.sql) would build, but reading it fails: anomaly_score('two_ae@1', " \
+           "...) got 3 feature argument(s), but model 'two_ae@1' takes 2" in out, out[-4000:]
+    assert "found by the dbt package ad_duckdb's on-run-start check, before any node ran" in out, out[-4000:]
+    assert "models/racy_var.sql calls anomaly_score('tx_ae', ...), and models/ml/tx_model.py trains 'tx_ae'" in out, \
+        out[-4000:]
+    assert "not checked: models/racy_set.sql calls anomaly_score('{{ m }}', ...), a model name known only when dbt " \
+           "compiles it" in out, out[-4000:]
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:  # nothing ran: no new version
+        assert con.execute("SELECT count(*) FROM ad_models WHERE name = 'tx_ae'").fetchall() == [(1,)]
+    finally:
+        con.close()

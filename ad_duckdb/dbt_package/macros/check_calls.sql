@@ -5,7 +5,8 @@
   names its model in the SQL ('tx_ae', 'tx_ae@3', or a var() rendered into one) is run once on NULLs; one whose model
   comes from a column (m.model_ref) once per model name the column holds; calls it cannot check are named in the log.
   A table model is left alone (its calls ran when it was built). The package's on-run-end runs the same check on
-  every view the run built; this post-hook fails the view's own node instead, before the nodes after it build.
+  every view the run built (but those this post-hook checked); this post-hook fails the view's own node instead, before
+  the nodes after it build.
   Needs the plugin (module: ad_duckdb.dbt) in the profile; does nothing on a target that is not DuckDB. For every
   model of a project, in dbt_project.yml:
     models:

@@ -3,9 +3,12 @@
     on-run-start: ad_duckdb.check_training_order(): the run fails before any node runs when a node calls a model by
       its bare name ('tx_ae') that a Python model of the same run trains, without a ref() to that model (dbt may run
       it first: it would score with the version before this run's training, or fail on a new database). A view's
-      or ephemeral model's calls count as the calls of the nodes that read it (its query runs there).
+      or ephemeral model's calls count as the calls of the nodes that read it (its query runs there). Names from
+      var() and config.get() are read; one it cannot read (a {% set %}) is named in a warning. A selected view whose
+      calls its code names is also checked there, as on-run-end checks it, so a wrong call fails before any node runs.
     on-run-end: ad_duckdb.check_built_views(results): every view the run built that calls anomaly_score, is_anomaly,
-      ... is checked as the post-hook ad_duckdb.check_calls() checks one, and a wrong call fails the run.
+      ... is checked as the post-hook ad_duckdb.check_calls() checks one, and a wrong call fails the run (a view the
+      post-hook checked is not checked again).
   Both are silent without the plugin (module: ad_duckdb.dbt) in the profile or on a target that is not DuckDB, and
   cost a query only when a node calls the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
 #}
@@ -31,19 +34,32 @@
     {%- set code = n.raw_code or '' -%}
     {#- lower: SQL written in capitals (ANOMALY_SCORE('tx_ae', ...)) calls the functions too -#}
     {%- set relevant = 'anomaly' in code | lower or 'train' in code -%}
+    {#- the values of the var()s its code reads (a name in '{{ var("ad_model") }}'), and its config (what
+        dbt.config.get() and config.get() read): the check sees the names they give -#}
+    {%- set values = {} -%}
+    {%- for part in (code.split('var(')[1:] if relevant else []) -%}
+      {%- set p = part.lstrip() -%}
+      {%- if p[:1] in ['"', "'"] -%}
+        {%- set key = p[1:].split(p[:1])[0] -%}
+        {%- do values.update({key: var(key, none)}) -%}
+      {%- endif -%}
+    {%- endfor -%}
     {%- if relevant -%}{%- do found.append(n.unique_id) -%}{%- endif -%}
     {%- do nodes.append({'id': n.unique_id, 'name': n.name, 'package': n.package_name, 'path': n.original_file_path,
                          'python': n.language == 'python', 'deps': n.depends_on.nodes,
                          'materialized': n.config.materialized if n.config is defined else none,
-                         'code': code if relevant else ''}) -%}
+                         'code': code if relevant else '', 'vars': values,
+                         'config': n.config if relevant and n.config is defined else {}}) -%}
   {%- endfor -%}
-  {%- if not found or not ad_duckdb.has_function('check_anomaly_order') -%}{{ return('') }}{%- endif -%}
+  {%- if not found or not ad_duckdb.has_function('check_anomaly_run_start') -%}{{ return('') }}{%- endif -%}
   {%- call statement('ad_duckdb_check_order', fetch_result=True, auto_begin=False) -%}
-    select check_anomaly_order('{{ tojson(nodes) | replace("'", "''") }}',
-                               '{{ tojson(selected_resources | list) | replace("'", "''") }}')
+    select check_anomaly_run_start('{{ tojson(nodes) | replace("'", "''") }}',
+                                   '{{ tojson(selected_resources | list) | replace("'", "''") }}')
   {%- endcall -%}
-  {%- set said = load_result('ad_duckdb_check_order')['data'][0][0] -%}
-  {%- if said -%}{{ exceptions.raise_compiler_error(said) }}{%- endif -%}
+  {%- set said = fromjson(load_result('ad_duckdb_check_order')['data'][0][0]) -%}
+  {#- a name it cannot read (a {% set %}, a column): a warning saying what was not checked, not a silent pass -#}
+  {%- for note in said['notes'] -%}{%- do exceptions.warn(note) -%}{%- endfor -%}
+  {%- if said['problem'] -%}{{ exceptions.raise_compiler_error(said['problem']) }}{%- endif -%}
   {{ return('') }}
 {% endmacro %}
 
