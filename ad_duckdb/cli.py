@@ -109,6 +109,7 @@ from .labelled import FEW_ANOMALIES, training_rows_note
 from .models import import_record, views_calling_version
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
+from .scoretail import TOP
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
 from .sqltext import (
@@ -1895,7 +1896,7 @@ def show(db: str, model: str, out_format: str) -> None:
             if t.method == alarmrate.METHOD:  # its statement (rows, period, rate achieved) is cut off in the table
                 click.echo(f"threshold {t.name!r} chosen on {optionwords.said_stored(t.chosen_on or '')}")
         click.echo("")
-        m = {k: v for k, v in rec.metrics.items() if k not in ("score_quantiles", RANKS)}  # lists too long to show
+        m = {k: v for k, v in rec.metrics.items() if k not in ("score_quantiles", RANKS, TOP)}  # lists too long to show
         sizes = _code_sizes_of(rec.params or {})
         for k, v in m.items():
             # train_where None is "no filter": Python's None read as a filter named None
