@@ -319,8 +319,11 @@ class Registry:
             known.setdefault(m.name, []).append(m.version)
         of_name = {m.version: (m.rec.source or "", m.feature_names) for m in self.by_ref.values()
                    if m.name == ref.split("@")[0]}
+        # Why from the surface: DuckDB calls the functions on its own threads, where the command's spelling
+        # (optionwords.SURFACE) is not set, so `ad-duckdb sql` said to train with ad_duckdb.train(con, ...)
+        train_with = self.train_with or (_train_command if self.surface in ("sql", "command") else None)
         err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh, stored=of_name,
-                              train_with=self.train_with)
+                              train_with=train_with)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
@@ -335,6 +338,10 @@ class Registry:
             extra += (f" If it was stored after this connection registered (IMPORT DATABASE, an INSERT into ad_models), "
                       f"{store.REFRESH_FIX}; {self._attached_hint(name) or attachedmodels.UNUSED}")
         raise ModelNotFoundError(str(err) + hint + extra, guessed=err.guessed)
+
+
+def _train_command(name: str) -> str:
+    return "`ad-duckdb train`"
 
 
 def _registry_for(cur: Any) -> Registry | None:

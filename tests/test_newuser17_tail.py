@@ -77,3 +77,18 @@ def test_a_retrain_carries_the_cut_to_the_same_few_rows(db: str) -> None:
     finally:
         con.close()
 
+
+def test_sql_names_the_command_that_trains_an_unknown_model(tmp_path: Path) -> None:
+    """`ad-duckdb sql DB "SELECT anomaly_score('nope', ...) FROM t"` said "Train one with ad_duckdb.train(con, ...)":
+    the functions run on DuckDB's threads, where the command's spelling was not known."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "w.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE t AS SELECT range AS a, range * 2 AS b FROM range(100)")
+    con.close()
+    res = CliRunner().invoke(cli, ["sql", db, "SELECT anomaly_score('nope', a, b) FROM t"])
+    assert res.exit_code != 0, res.output
+    assert "Train one with `ad-duckdb train`" in res.output and "ad_duckdb.train" not in res.output, res.output
