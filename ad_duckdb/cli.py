@@ -65,6 +65,7 @@ from . import (
     stdfds,
     store,
     storewrites,
+    textliteral,
     texttable,
     textwidth,
     thresholds,
@@ -2631,9 +2632,11 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         try:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
-            cols = sql_names(c for c, _ in describe(con, source))
+            described = describe(con, source)
+            cols = sql_names(c for c, _ in described)
             raise _failure(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
-                           f"its columns: {cols}.", code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
+                           f"its columns: {cols}.{textliteral.quote_fix(str(err), where, described)}",
+                           code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line

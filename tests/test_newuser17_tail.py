@@ -92,3 +92,23 @@ def test_sql_names_the_command_that_trains_an_unknown_model(tmp_path: Path) -> N
     res = CliRunner().invoke(cli, ["sql", db, "SELECT anomaly_score('nope', a, b) FROM t"])
     assert res.exit_code != 0, res.output
     assert "Train one with `ad-duckdb train`" in res.output and "ad_duckdb.train" not in res.output, res.output
+
+
+def test_explain_where_a_number_against_a_text_id_says_to_quote_it(tmp_path: Path) -> None:
+    """The README's `--where "transaction_id = 42"` on a warehouse whose ids are text ('TX00000042') gave DuckDB's
+    conversion error alone; it now says the column is text and how to write the value."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        con.execute("CREATE TABLE t AS SELECT 'TX' || lpad(range::VARCHAR, 8, '0') AS Transaction_ID, "
+                    "1 + range % 7 AS n, 10.0 + (range * 37) % 50 AS amount FROM range(300)")
+        ad_duckdb.train(con, "m", "t", features=["n", "amount"], **{**FAST, "max_steps": 30})
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["explain", db, "m", "t", "--where", "transaction_id = 42"])
+    assert res.exit_code != 0, res.output
+    assert "Transaction_ID is text (VARCHAR)" in res.output and "transaction_id = '42'" in res.output, res.output
