@@ -44,6 +44,7 @@ from . import (
     relfiles,
     replacewhere,
     scoreahead,
+    scoretail,
     store,
     thresholds,
     totalsrow,
@@ -650,6 +651,8 @@ def train(
                 "train_score_mean": float(train_scores.mean()),
                 # what a detector loaded from_store reads for predict_proba / predict_confidence (may reorder too)
                 **trainscores.stored_summary(train_scores, p.contamination),
+                # the top 0.1% of the scores exactly, where a cut read off the plot lies (scoretail)
+                **scoretail.stored(train_scores),
                 # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
                 "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
                 # what the training rows were, so evaluating on them can be pointed out (_training_overlap)

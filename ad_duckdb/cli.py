@@ -65,6 +65,7 @@ from . import (
     stdfds,
     store,
     storewrites,
+    textliteral,
     texttable,
     textwidth,
     thresholds,
@@ -109,6 +110,7 @@ from .labelled import FEW_ANOMALIES, training_rows_note
 from .models import import_record, views_calling_version
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
+from .scoretail import TOP
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
 from .sqltext import (
@@ -1910,7 +1912,7 @@ def show(db: str, model: str, out_format: str) -> None:
             if t.method == alarmrate.METHOD:  # its statement (rows, period, rate achieved) is cut off in the table
                 click.echo(f"threshold {t.name!r} chosen on {optionwords.said_stored(t.chosen_on or '')}")
         click.echo("")
-        m = {k: v for k, v in rec.metrics.items() if k not in ("score_quantiles", RANKS)}  # lists too long to show
+        m = {k: v for k, v in rec.metrics.items() if k not in ("score_quantiles", RANKS, TOP)}  # lists too long to show
         sizes = _code_sizes_of(rec.params or {})
         for k, v in m.items():
             # train_where None is "no filter": Python's None read as a filter named None
@@ -2645,9 +2647,11 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         try:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
-            cols = sql_names(c for c, _ in describe(con, source))
+            described = describe(con, source)
+            cols = sql_names(c for c, _ in described)
             raise _failure(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
-                           f"its columns: {cols}.", code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
+                           f"its columns: {cols}.{textliteral.quote_fix(str(err), where, described)}",
+                           code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line

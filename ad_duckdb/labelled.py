@@ -126,7 +126,7 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
                 f"{optionwords.opt('carry_thresholds')} and set them again with "
                 f"{'ad-duckdb threshold' if optionwords.SURFACE.get() == 'cli' else 'ad_duckdb.set_threshold'}."
             )
-        out += thresholds.carried(own, grid or [], scores, prev.ref, quantiles)
+        out += thresholds.carried(own, grid or [], scores, prev.ref, quantiles, prev.metrics)
         kept, came = filegoals.split(prev.metrics, prev.source)
         for t in own:
             goal = kept.get(t.name)

@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 import pyarrow as pa
 
-from . import categorical, chunks, integrity, missing, shapley
+from . import categorical, chunks, integrity, missing, scoretail, shapley
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
 from .optionwords import SURFACE, opt
@@ -144,7 +144,9 @@ class LoadedModel:
         self.thresholds = {t.name: float(t.value) for t in rec.thresholds}
         q = rec.metrics.get("score_quantiles")
         self.quantiles = np.asarray(q, dtype=np.float64) if q else None
-        self._pct_curve = _percentile_curve(self.quantiles) if self.quantiles is not None else None
+        # the top 0.1% of the rows from their exact scores where the model keeps them (scoretail)
+        self._pct_curve = (_percentile_curve(*scoretail.points(self.quantiles, rec.metrics))
+                           if self.quantiles is not None else None)
         self._session: ort.InferenceSession | None = None
         self._dtype: type[np.floating[Any]] = np.float64
         self.row_bytes = 0  # of the graph's largest intermediate, known with the session (integrity.check_onnx)
@@ -497,14 +499,16 @@ def share_of_training_above(quantiles: Any, t: float) -> float:
     return float(1.0 - np.interp(np.nextafter(t, np.inf), xp, fp, left=0.0, right=1.0))
 
 
-def _percentile_curve(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Points for ``np.interp`` giving "the share of training rows with a lower score" from a quantile grid.
+def _percentile_curve(q: np.ndarray, grid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Points for ``np.interp`` giving "the share of training rows with a lower score" from a quantile grid (``grid``:
+    each score's share, where not evenly spaced: ``scoretail.points``).
 
     Why not the grid itself: with tied training scores it holds runs of equal values, where np.interp lands
     anywhere in the run. Each run becomes two points: at its value the share where the run starts, just
     above it the share where it ends; between runs the curve is linear, as before.
     """
-    grid = np.linspace(0.0, 1.0, len(q))
+    if grid is None:
+        grid = np.linspace(0.0, 1.0, len(q))
     starts = np.r_[0, np.nonzero(q[1:] != q[:-1])[0] + 1]
     ends = np.r_[starts[1:] - 1, len(q) - 1]
     xp = np.empty(2 * len(starts))

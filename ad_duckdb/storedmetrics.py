@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .scoretail import TOP
 from .trainscores import RANKS, STD
 
 
@@ -34,3 +35,9 @@ def check(metrics: dict[str, Any]) -> None:
     if ranks and not (isinstance(ranks, dict) and _numbers(ranks.get("scores"))
                       and type(ranks.get("first")) is int and ranks["first"] >= 0):
         raise ValueError(f"metrics.{RANKS} must hold 'scores' (a list of numbers) and 'first' (a whole number >= 0)")
+    top = metrics.get(TOP)
+    if top and not (isinstance(top, dict) and _numbers(top.get("scores"))
+                    and all(a <= b for a, b in zip(top["scores"], top["scores"][1:], strict=False))
+                    and type(top.get("first")) is int and top["first"] >= 0):
+        raise ValueError(f"metrics.{TOP} must hold 'scores' (a list of numbers in ascending order) and 'first' (a "
+                         "whole number >= 0)")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import costs, optionwords
+from . import costs, optionwords, scoretail
 from .exceptions import BadInputError, OptionError
 from .store import Threshold
 
@@ -68,10 +68,11 @@ def users_own(stored: Sequence[Threshold]) -> set[str]:
 
 
 def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: np.ndarray, ref: str,
-            new_quantiles: Sequence[float] | None = None) -> list[Threshold]:
+            new_quantiles: Sequence[float] | None = None, metrics: dict[str, Any] | None = None) -> list[Threshold]:
     """The user's thresholds of the previous version ``ref`` (not ``FROM_TRAINING``), each at the same point of the
     new model's training scores as it was of the old one's (``quantiles``: the old ``score_quantiles`` grid;
-    ``new_quantiles``: the new scores' own, when known).
+    ``new_quantiles``: the new scores' own, when known; ``metrics``: the old version's, for its exact top scores,
+    ``scoretail``).
 
     Where the new grid is the old one (a retrain on the same rows with the same seed), each value stays as it is:
     the point read back through the grid's 1,001 steps is only near it (a cut of 2.59779 came back 2.59828, and
@@ -88,9 +89,8 @@ def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: n
     training rows stays that. Why: as 'quantile' after the first retrain, nothing said two retrains later that a
     person had chosen the cut, or where. A goal carried by its point is a plain 'quantile' (its figures are gone).
     """
-    grid = np.asarray(quantiles, dtype=np.float64)
-    probs = np.linspace(0.0, 1.0, len(grid))
-    same = new_quantiles is not None and len(grid) > 0 and list(new_quantiles) == list(quantiles)
+    same = new_quantiles is not None and len(quantiles) > 0 and list(new_quantiles) == list(quantiles)
+    grid, probs = scoretail.points(np.asarray(quantiles, dtype=np.float64), metrics)
     out = []
     for t in previous:
         if t.name in FROM_TRAINING:
