@@ -1,0 +1,52 @@
+"""alarm_rate / check-threshold as an on-call engineer meets them: a short recent stretch checked against a rare
+target, the hour the clocks repeat in rows stored shuffled or sorted by their time, and a long stretch of wall-clock
+times read fast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+
+import ad_duckdb
+
+from conftest import FAST
+
+# readings every 5 minutes from Monday 2026-03-02 (no DST change), 3 weeks, of noise: about independent in time
+READINGS = ("SELECT i, TIMESTAMP '2026-03-02' + i * INTERVAL 5 MINUTE AS ts, (hash(i) % 1000) / 1000.0 AS x, "
+            "(hash(i * 7 + 1) % 1000) / 1000.0 AS y FROM range(3 * 7 * 288) r(i)")
+
+
+@pytest.fixture(scope="module")
+def hourly() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Model m trained on the first day (few steps: any model will do); 'rare' set at 0.2 alarms an hour on the second."""
+    con = ad_duckdb.connect()
+    con.execute(f"CREATE TABLE r AS {READINGS}")
+    ad_duckdb.train(con, "m", "r", features=["x", "y"], where="ts < '2026-03-03'", **{**FAST, "max_steps": 150})
+    ad_duckdb.set_threshold(con, "m", "rare", "alarm_rate", source="r", per_hour=0.2, time="ts",
+                            where="ts >= '2026-03-09' AND ts < '2026-03-16'")
+    yield con
+    con.close()
+
+
+def test_two_quiet_hours_against_a_rare_hourly_target_keep_the_promise(hourly: duckdb.DuckDBPyConnection) -> None:
+    """0.2 alarms an hour: two later hours flag none about two times in three (e^-0.4), and the check of such a
+    stretch said "outside its 95% 0.0215-0.955 alarms an hour over a later stretch of 2 hours: fewer alarms than
+    promised" (the interval between one hour's and a week's, read between whole counts: 0.04 alarms over the 2
+    hours). A stretch's alarms are whole: a count inside where it is the whole count nearest an end or between
+    (as a later period's end is, by mid-p); a count of 0 over two hours is inside, 6 is not."""
+    quiet = hourly.execute(
+        "SELECT h FROM (SELECT date_trunc('hour', ts) AS h, count(*) FILTER (WHERE is_anomaly_at('m', 'rare', x, y)) "
+        "AS k FROM r WHERE ts >= '2026-03-16' GROUP BY h) WHERE k = 0 AND h + INTERVAL 1 HOUR IN (SELECT "
+        "date_trunc('hour', ts) FROM r WHERE ts >= '2026-03-16' GROUP BY ALL HAVING count(*) FILTER (WHERE "
+        "is_anomaly_at('m', 'rare', x, y)) = 0) ORDER BY h LIMIT 1").fetchall()
+    assert quiet, "no two quiet hours"
+    start = quiet[0][0]
+    where = f"ts >= TIMESTAMP '{start}' AND ts < TIMESTAMP '{start}' + INTERVAL 2 HOUR"
+    got = ad_duckdb.check_threshold(hourly, "m", "rare", "r", where=where)
+    said = " ".join(got.message.split())
+    assert got.flagged == 0 and got.per == "hour", said
+    assert got.outside is False and got.expected_lo == 0.0, said
+    assert "keeps its promise" in said and "over a later stretch of 2 hours" in said, said
+
