@@ -50,3 +50,44 @@ def test_two_quiet_hours_against_a_rare_hourly_target_keep_the_promise(hourly: d
     assert got.outside is False and got.expected_lo == 0.0, said
     assert "keeps its promise" in said and "over a later stretch of 2 hours" in said, said
 
+
+# half-hourly New York readings over the night the clocks go back (1 November 2026, 01:00-01:59 twice), as a logger
+# writes them: wall-clock times, a TIMESTAMP
+NEW_YORK = ("SELECT i, timezone('America/New_York', TIMESTAMPTZ '2026-10-26 00:00:00+00' + i * INTERVAL 30 MINUTE) "
+            "AS ts, (hash(i) % 1000) / 1000.0 AS x, (hash(i * 7 + 1) % 1000) / 1000.0 AS y FROM range(14 * 48) r(i)")
+
+
+def test_a_repeated_hour_refused_names_the_hour_the_order_found_and_a_fix_needing_no_counter() -> None:
+    """Rows of the hour the clocks repeat that cannot be told apart are refused (alarmfold). The message named one
+    wall time as a span ("holds the wall times 2026-11-01 01:00-01:00 twice"), said rows sorted by their time were
+    "neither oldest nor newest first", and its only fixes were a column counting the readings (ingested rows often
+    have none) or times as instants. It names the hour the clocks repeat, says how the rows were read, and gives
+    the filter that leaves that hour out, which then sets the threshold."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE sorted AS SELECT * FROM ({NEW_YORK}) ORDER BY i")
+        con.execute(f"CREATE TABLE shuffled AS SELECT * FROM ({NEW_YORK}) ORDER BY hash(i)")
+        con.execute(f"CREATE TABLE by_time AS SELECT * FROM ({NEW_YORK}) ORDER BY ts, hash(i)")
+        ad_duckdb.train(con, "m", "sorted", features=["x", "y"], where="ts < '2026-10-29'",
+                        **{**FAST, "max_steps": 150})
+        later = "ts >= '2026-10-29'"
+        said = {}
+        for t in ("shuffled", "by_time"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.set_threshold(con, "m", "one", "alarm_rate", source=t, where=later, per_day=3, time="ts",
+                                        timestamps_in="America/New_York")
+            said[t] = " ".join(str(e.value).split())
+        for text in said.values():
+            assert "01:00-01:59" in text and "2026-11-01" in text and "01:00-01:00" not in text, text
+            assert "ORDER BY" in text, text
+            assert "NOT (ts >= '2026-11-01 01:00' AND ts < '2026-11-01 02:00')" in text, text
+        assert "neither oldest nor newest first" in said["shuffled"], said["shuffled"]
+        assert "neither oldest nor newest first" not in said["by_time"] and "sorted by" in said["by_time"], \
+            said["by_time"]
+        # the fix as said: the repeated hour left out
+        th = ad_duckdb.set_threshold(con, "m", "one", "alarm_rate", source="shuffled", per_day=3, time="ts",
+                                     where=f"{later} AND NOT (ts >= '2026-11-01 01:00' AND ts < '2026-11-01 02:00')",
+                                     timestamps_in="America/New_York")
+        assert "share their time" not in (th.chosen_on or ""), th.chosen_on
+    finally:
+        con.close()
