@@ -15,15 +15,17 @@ order written: their passes were given at random, and the same readings stored o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 from . import optionwords
 from .exceptions import BadInputError
+from .sqltext import sql_name
 
 _EPOCH = datetime(1970, 1, 1)
+_MINUTE = timedelta(minutes=1)
 
 
 def _zone(name: str | None) -> ZoneInfo | None:
@@ -53,17 +55,24 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
     the rows of a series holding that hour are not read in the order written: ``who`` the caller, ``column`` the time
     column, ``source`` the rows' source, as said."""
 
-    def refuse(instants: np.ndarray) -> BadInputError:
+    def refuse(at: float, both: tuple[float, float], by_time: bool) -> BadInputError:
         assert zone is not None
-        lo, hi = (datetime.fromtimestamp(float(f(instants)), UTC).astimezone(zone) for f in (np.min, np.max))
+        start, end = _repeated_hour(at, both, zone)
         src = source if source and not source.lstrip().lower().startswith(("select", "from", "with", "(")) else "..."
+        # Why said how they were read: rows sorted by the time are oldest first, but each wall time's two readings
+        # sit side by side in an order the sort does not keep
+        how = ("sorted by their time, each repeated wall time's two readings side by side in no known order"
+               if by_time else "not read in the order they were written (neither oldest nor newest first)")
+        name = sql_name(column)
+        leave_out = f"NOT ({name} >= '{start:%Y-%m-%d %H:%M}' AND {name} < '{end:%Y-%m-%d %H:%M}')"
         return BadInputError(
-            f"{who}: time column {column!r} holds the wall times {lo:%Y-%m-%d %H:%M}-{hi:%H:%M} twice (the hour "
-            f"{stored}'s clocks went back), and the rows of {source!r} are not read in the order they were written "
-            "(neither oldest nor newest first), so which reading is of which pass cannot be told, and the same "
-            "readings stored in another order would give other numbers; read them in the order written, e.g. "
+            f"{who}: time column {column!r} holds the wall times {start:%Y-%m-%d %H:%M}-{end - _MINUTE:%H:%M} twice "
+            f"(the hour {stored}'s clocks went back), and the rows of {source!r} are {how}, so which reading is of "
+            "which pass cannot be told, and the same readings stored in another order would give other numbers; "
+            "read them in the order written, e.g. "
             f"{optionwords.opt('source', f'SELECT * FROM {src} ORDER BY reading_id')} (a column counting the "
-            "readings; not the time, whose repeated values are the question), or give the times as instants: a "
+            f"readings; not the time, whose repeated values are the question), or, with no such column, leave that "
+            f"hour out with the filter ({optionwords.opt('where')}): {leave_out}, or give the times as instants: a "
             f"TIMESTAMPTZ column, or UTC times without {optionwords.opt('timestamps_in')}.")
 
     zone = _zone(stored)
@@ -72,12 +81,20 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
     t = np.asarray(seconds, dtype=np.float64)
     key = np.stack([t, np.zeros(len(t)) if series is None else np.asarray(series, dtype=np.float64)], axis=1)
     ok = np.isfinite(t)
-    _, inverse, counts = np.unique(key[ok], axis=0, return_inverse=True, return_counts=True)
-    shared = counts[inverse.ravel()] >= 2
-    if not shared.any():
+    # Why sorted, not np.unique(axis=0): its sort of rows as records took 3.5 s of 16 on a million readings (every
+    # alarm_rate and check-threshold with timestamps_in paid it, most with no repeated time at all); a lexsort of
+    # the two columns finds the same groups in a tenth of it
+    kept = np.flatnonzero(ok)
+    order = np.lexsort((key[kept, 1], t[kept]))
+    at_sorted, sid_sorted = t[kept][order], key[kept, 1][order]
+    repeat = (at_sorted[1:] == at_sorted[:-1]) & (sid_sorted[1:] == sid_sorted[:-1])
+    if not repeat.any():
         return seconds, local
-    rows = np.flatnonzero(ok)[shared]  # read order kept: np.flatnonzero is ascending
-    group = inverse.ravel()[shared]
+    inverse = np.empty(len(kept), dtype=np.int64)
+    inverse[order] = np.cumsum(np.r_[True, ~repeat]) - 1  # each row's (time, series) group
+    shared = np.bincount(inverse)[inverse] >= 2
+    rows = kept[shared]  # read order kept: np.flatnonzero is ascending
+    group = inverse[shared]
     out_t, out_l = t.copy(), None if local is None else np.asarray(local, dtype=np.float64).copy()
     days_zone = _zone(days_in)
     backwards, ordered = _newest_first(t, key[:, 1], ok)
@@ -98,7 +115,7 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
             continue
         halves = (members[: len(members) // 2], members[len(members) // 2:])
         if not ordered[members[0]]:
-            raise refuse(t[rows[group == g]])
+            raise refuse(at, both, False)
         sid = float(key[members[0], 1])
         first_read.setdefault(sid, []).extend(halves[0].tolist())
         last_read.setdefault(sid, []).extend(halves[1].tolist())
@@ -110,8 +127,24 @@ def unfold(seconds: np.ndarray, local: np.ndarray | None, series: np.ndarray | N
     for sid, early in first_read.items():
         # as written, one pass's readings all come before the other's: read otherwise, a half is no pass
         if max(early) > min(last_read[sid]):
-            raise refuse(t[np.r_[early, last_read[sid]]])
+            at = float(t[early[0]])
+            raise refuse(at, passes[at] or (at, at), True)
     return out_t, out_l
+
+
+def _repeated_hour(at: float, both: tuple[float, float], zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The wall times ``zone`` repeats around the instant ``at`` (``both``: one of its wall times' two instants), as
+    [start, end): the clocks go back at an instant between the two passes, found by halving."""
+    lo, hi = both  # lo in the earlier offset, hi in the later
+    later = datetime.fromtimestamp(hi, UTC).astimezone(zone).utcoffset()
+    while hi - lo > 1.0:
+        mid = (lo + hi) / 2.0
+        if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == later:
+            hi = mid
+        else:
+            lo = mid
+    start = datetime.fromtimestamp(round(hi), UTC).astimezone(zone).replace(tzinfo=None)
+    return start, start + timedelta(seconds=both[1] - both[0])
 
 
 def _newest_first(t: np.ndarray, series: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -285,6 +285,13 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                                   f"{head}, target {target}): flags {here}: {rate_text}. Its statement holds no "
                                   f"interval to compare with; choose it again to get one: {redo}")
         lo, hi, which = got
+        if w is None and covered:
+            # Why whole: a stretch's alarms are a whole count, and an end read between whole counts left out counts
+            # its mid-p value keeps (a later period's end is the whole count nearest it, alarmperiods.mid_p_end):
+            # 0.2 an hour checked on 2 quiet hours was outside 0.0215-0.955 an hour (0.04 alarms over them), "fewer
+            # alarms than promised" for 2 stretches of 3 that flagged none as the target has them do
+            span = covered / alarmrate.PERIODS[per]  # the periods here
+            lo, hi = (alarmperiods.mid_p_end(end * span) / span for end in (lo, hi))
         if kept is None and held is not None and held.hours and "its rows fall at" not in (t.chosen_on or ""):
             # Why said: a statement with no promise kept as data was written before 2026-12-05, by a build that
             # counted the time a stretch covered first to last: rows at some hours of each day had their nights in,
@@ -293,7 +300,7 @@ def check(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, source: st
                       "first to last, nights in: these rows fall at some hours of each day, and a day is now a day "
                       "of rows, a business week 5 where it counted 4.33; choose it again for an interval of days "
                       f"counted alike: {redo})")
-        outside = not lo <= measured <= hi
+        outside = not lo * (1 - 1e-12) <= measured <= hi * (1 + 1e-12)  # a count at a whole end, in floats
         return ThresholdCheck(lm.ref, name, t.method, target, n, k, per, measured, lo, hi, outside, episodes,
                               _said(head, target, here, rate_text, outside, measured > hi,
                                     f"its 95% {_n(lo)}-{_n(hi)} alarms {a} {which}", redo))

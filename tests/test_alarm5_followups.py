@@ -32,6 +32,11 @@ def _goal(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     return metrics["threshold_goals"][name]
 
 
+def _whole(interval: list[float], periods: int) -> tuple[float, ...]:
+    from ad_duckdb import alarmperiods
+    return tuple(alarmperiods.mid_p_end(end * periods) / periods for end in interval)
+
+
 def test_check_threshold_reads_the_promised_interval_from_data_not_the_statements_text(taxi: str,
                                                                                         tmp_path: Path) -> None:
     """check-threshold read the interval back by parsing the statement: a statement edited or shortened (or worded
@@ -46,16 +51,17 @@ def test_check_threshold_reads_the_promised_interval_from_data_not_the_statement
         kept = alarmpromise.read(_goal(con, "three"), t.value)
         assert kept is not None and kept["per"] == "day" and kept["periods"] == 14 and kept["rows"] == 672, kept
         got = ad_duckdb.check_threshold(con, "x", "three", "taxi", where=AUGUST)
-        assert (got.expected_lo, got.expected_hi) == tuple(kept["same"])  # the stored numbers, not 3 digits of them
+        # the stored numbers, not 3 digits of them: the whole counts nearest them over the 14 days (alarms are whole)
+        assert (got.expected_lo, got.expected_hi) == _whole(kept["same"], 14)
         assert "over a later stretch as long as its 14 days" in got.message
         # the statement lost: the verdict still stands on the stored promise
         con.execute("UPDATE ad_thresholds SET chosen_on = 'set on July' WHERE threshold_name = 'three'")
         lost = ad_duckdb.check_threshold(con, "x", "three", "taxi", where=AUGUST)
-        assert lost.outside is got.outside and (lost.expected_lo, lost.expected_hi) == tuple(kept["same"])
+        assert lost.outside is got.outside and (lost.expected_lo, lost.expected_hi) == _whole(kept["same"], 14)
         assert "holds no interval" not in lost.message
         # a shorter stretch: the promise's interval for one later day
         day = ad_duckdb.check_threshold(con, "x", "three", "taxi", where="ts >= '2014-08-03' AND ts < '2014-08-04'")
-        assert (day.expected_lo, day.expected_hi) == tuple(kept["one"]) and "on one later day" in day.message
+        assert (day.expected_lo, day.expected_hi) == _whole(kept["one"], 1) and "on one later day" in day.message
         # a goal stored before (no promise) with its statement: read off the text, as before
         ad_duckdb.set_threshold(con, "x", "three", "alarm_rate", source="taxi", per_day=3, time="ts",
                                 where="ts >= '2014-07-15' AND ts < '2014-07-29'")

@@ -4,6 +4,7 @@ readings), and the check of a stored threshold's promise on later rows (``ad-duc
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import duckdb
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from test_alarmrate_thresholds import plant as plant  # NAB's machine_temperature and model t
 
 import ad_duckdb
-from ad_duckdb import alarmepisodes
+from ad_duckdb import alarmepisodes, alarmperiods
 from ad_duckdb.cli import cli
 
 from conftest import FAST, ROOT
@@ -99,9 +100,13 @@ def test_check_threshold_reports_a_drifted_stretch_and_not_an_undrifted_one(taxi
         for got, where in ((calm, AUGUST), (drifted, DECEMBER)):
             assert got.per == "day" and got.rows == 672 and got.target == "3 alarms a day"
             assert got.measured == pytest.approx(_sql_per_day(con, where))  # what SQL flags there
-            # the stored interval, for a later stretch as long as its 14 days
+            # the stored interval, for a later stretch as long as its 14 days, its ends the whole counts nearest
+            # them over those days (a stretch's alarms are whole)
             on = " ".join((ad_duckdb.load_model(con, "x").threshold("three").chosen_on or "").split())
-            assert f"{got.expected_lo:.3g}-{got.expected_hi:.3g} a day over a later stretch of 2 weeks" in on, on
+            said = re.search(r"([\d.]+)-([\d.]+) a day over a later stretch of 2 weeks", on)
+            assert said is not None, on
+            assert (got.expected_lo, got.expected_hi) == pytest.approx(
+                tuple(alarmperiods.mid_p_end(float(end) * 14) / 14 for end in said.groups()), abs=1e-9), on
         assert calm.outside is False and calm.expected_lo <= calm.measured <= calm.expected_hi
         assert "it keeps its promise on these rows" in calm.message
         assert drifted.outside is True and drifted.measured > drifted.expected_hi
