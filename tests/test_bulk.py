@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -105,14 +106,26 @@ def test_rescoring_a_scored_table_replaces_its_score_columns(mem_con: duckdb.Duc
         ad_duckdb.score(mem_con, "tx_ae", "s1", columns=["Anomaly_Score"])
 
 
-def _labelled_db(path: Path, label_type: str = "INTEGER") -> duckdb.DuckDBPyConnection:
-    """A file database with tx_ae trained and tx_labelled: transactions plus the user's own 0/1 label named
-    is_anomaly (the name evaluate's own notes suggest)."""
+@pytest.fixture(scope="module")
+def tx_ae_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file database with transactions and tx_ae trained on it."""
     from conftest import make_transactions
 
+    path = tmp_path_factory.mktemp("labelled") / "tx.duckdb"
     con = ad_duckdb.connect(str(path))
-    make_transactions(con)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    try:
+        make_transactions(con)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _labelled_db(template: Path, path: Path, label_type: str = "INTEGER") -> duckdb.DuckDBPyConnection:
+    """A byte copy of tx_ae_file's database at ``path`` (each test's own to change) with tx_labelled: transactions
+    plus the user's own 0/1 label named is_anomaly (the name evaluate's own notes suggest)."""
+    shutil.copyfile(template, path)
+    con = ad_duckdb.connect(str(path))
     con.execute(f"CREATE TABLE tx_labelled AS SELECT *, (transaction_id % 50 = 0)::{label_type} AS is_anomaly "
                 "FROM transactions")
     return con
@@ -122,10 +135,10 @@ def _labels(con: duckdb.DuckDBPyConnection, table: str = "tx_labelled") -> list[
     return con.execute(f"SELECT transaction_id, is_anomaly FROM {table} ORDER BY transaction_id").fetchall()
 
 
-def test_a_users_own_score_named_column_is_never_replaced(tmp_path: Path) -> None:
+def test_a_users_own_score_named_column_is_never_replaced(tmp_path: Path, tx_ae_file: Path) -> None:
     """A label column of the user's named is_anomaly was replaced by the model's flag, in the table written
     (into= the table itself: the labels were lost) and in the rows returned, even when columns= named it."""
-    con = _labelled_db(tmp_path / "l.duckdb")
+    con = _labelled_db(tx_ae_file, tmp_path / "l.duckdb")
     try:
         before = _labels(con)
         refused = (r"Scoring with 'tx_ae@1': 'tx_labelled' has a column 'is_anomaly' \(INTEGER\) of its own \(not "
@@ -154,11 +167,11 @@ def test_a_users_own_score_named_column_is_never_replaced(tmp_path: Path) -> Non
         con.close()
 
 
-def test_earlier_score_columns_kept_beside_new_ones_stay_marked(tmp_path: Path) -> None:
+def test_earlier_score_columns_kept_beside_new_ones_stay_marked(tmp_path: Path, tx_ae_file: Path) -> None:
     """A scored table's anomaly_explain (or is_anomaly) kept with columns= (CLI: -c) but not written anew was copied
     without its mark, so re-scoring the new table refused it as "a column of its own"; a user's column of a score
     name kept so stays unmarked."""
-    con = _labelled_db(tmp_path / "k.duckdb")
+    con = _labelled_db(tx_ae_file, tmp_path / "k.duckdb")
     try:
         ad_duckdb.score(con, "tx_ae", "transactions", into="s1", explain=True)
         ad_duckdb.score(con, "tx_ae", "s1", into="s2", columns=["transaction_id", "count", "amount", "anomaly_explain"])
@@ -177,9 +190,9 @@ def test_earlier_score_columns_kept_beside_new_ones_stay_marked(tmp_path: Path) 
         con.close()
 
 
-def test_a_users_boolean_label_or_explain_column_is_not_taken_for_scores(tmp_path: Path) -> None:
+def test_a_users_boolean_label_or_explain_column_is_not_taken_for_scores(tmp_path: Path, tx_ae_file: Path) -> None:
     """Our is_anomaly is BOOLEAN: a user's BOOLEAN label alone is not recognised as an earlier scoring's by its type."""
-    con = _labelled_db(tmp_path / "b.duckdb", "BOOLEAN")
+    con = _labelled_db(tx_ae_file, tmp_path / "b.duckdb", "BOOLEAN")
     try:
         before = _labels(con)
         with pytest.raises(BadInputError, match=r"'is_anomaly' \(BOOLEAN\) of its own"):
@@ -194,10 +207,10 @@ def test_a_users_boolean_label_or_explain_column_is_not_taken_for_scores(tmp_pat
         con.close()
 
 
-def test_scored_tables_mark_their_score_columns_and_rescoring_replaces_only_marked_ones(tmp_path: Path) -> None:
+def test_scored_tables_mark_their_score_columns_and_rescoring_replaces_only_marked_ones(tmp_path: Path, tx_ae_file: Path) -> None:
     """Re-scoring replaces the score columns an earlier score(into=) wrote (marked with a column comment), and an
     unmarked table's only when it has all three, of their types (a table written before the marks, or a copy)."""
-    con = _labelled_db(tmp_path / "m.duckdb")
+    con = _labelled_db(tx_ae_file, tmp_path / "m.duckdb")
     try:
         ad_duckdb.score(con, "tx_ae", "transactions", into="s1", explain=True)
         marks = con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 's1' "
@@ -471,9 +484,9 @@ def test_into_keeps_each_source_columns_type_and_value(mem_con: duckdb.DuckDBPyC
         mem_con.execute("DROP TABLE IF EXISTS typed_scores; DROP TABLE IF EXISTS typed")
 
 
-def test_replace_without_into_is_refused(tmp_path: Path) -> None:
+def test_replace_without_into_is_refused(tmp_path: Path, tx_ae_file: Path) -> None:
     """replace=True overwrites the into= table; without one it did nothing, silently."""
-    con = _labelled_db(tmp_path / "r.duckdb")
+    con = _labelled_db(tx_ae_file, tmp_path / "r.duckdb")
     try:
         with pytest.raises(ad_duckdb.OptionError, match=r"replace=True overwrites the into= table"):
             ad_duckdb.score(con, "tx_ae", "transactions", replace=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -31,13 +32,22 @@ def run_dbt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-def _store(path: Path) -> None:
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Table t and model ae trained on it."""
+    path = tmp_path_factory.mktemp("store") / "w.duckdb"
     con = ad_duckdb.connect(str(path))
     try:
         con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
         ad_duckdb.train(con, "ae", "t", **FAST)
     finally:
         con.close()
+    return path
+
+
+def _store(template: Path, path: Path) -> None:
+    """A byte copy of store_file's database at ``path`` (each test's own to change)."""
+    shutil.copyfile(template, path)
 
 
 HOOK = ("insert or replace into main.ad_thresholds (model, version, threshold_name, value, method, created_at) "
@@ -62,11 +72,11 @@ def _project(work: Path, threads: int) -> None:
         )
 
 
-def test_threshold_stored_by_an_on_run_start_hook_is_used_by_the_run(tmp_path: Path) -> None:
+def test_threshold_stored_by_an_on_run_start_hook_is_used_by_the_run(tmp_path: Path, store_file: Path) -> None:
     # Before: the functions loaded ad_thresholds when dbt connected, before the hook ran; the models then failed with
     # "Model 'ae' has no threshold 'cut'" on the first run, and on later runs used the value the previous run's hook
     # had stored, silently (flags counted at a threshold the project no longer sets).
-    _store(tmp_path / "w.duckdb")
+    _store(store_file, tmp_path / "w.duckdb")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     try:  # what an earlier run's hook stored
         con.execute(HOOK.replace("{{ var('cut') }}", "5.0"))
@@ -83,9 +93,9 @@ def test_threshold_stored_by_an_on_run_start_hook_is_used_by_the_run(tmp_path: P
     assert got == {7.5}
 
 
-def test_each_dbt_node_sees_the_store_as_committed(tmp_path: Path) -> None:
+def test_each_dbt_node_sees_the_store_as_committed(tmp_path: Path, store_file: Path) -> None:
     """In process, as dbt-duckdb calls the plugin: configure_connection once, configure_cursor for each node's cursor."""
-    _store(tmp_path / "w.duckdb")
+    _store(store_file, tmp_path / "w.duckdb")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
         plugin = BasePlugin.create("ad_duckdb.dbt", config={})
@@ -111,11 +121,11 @@ def test_each_dbt_node_sees_the_store_as_committed(tmp_path: Path) -> None:
         con.close()
 
 
-def test_model_stored_in_an_attached_database_is_named_where_it_is(tmp_path: Path) -> None:
+def test_model_stored_in_an_attached_database_is_named_where_it_is(tmp_path: Path, store_file: Path) -> None:
     # path: ':memory:' with the models file attached (attach: [{path: models.duckdb, alias: mdl}]): scoring said
     # "No model 'ae' in table ad_models; known models: none yet" and to order the node after its training model,
     # though 'ae' was stored, in the attached file the functions do not read.
-    _store(tmp_path / "models.duckdb")
+    _store(store_file, tmp_path / "models.duckdb")
     con = duckdb.connect(":memory:")
     try:
         plugin = BasePlugin.create("ad_duckdb.dbt", config={})
@@ -168,8 +178,8 @@ def test_train_model_notes_are_dbt_warnings(tmp_path: Path) -> None:
                for m in warned), warned
 
 
-def test_attached_database_with_an_odd_alias_is_read_quoted(tmp_path: Path) -> None:
-    _store(tmp_path / "m.duckdb")
+def test_attached_database_with_an_odd_alias_is_read_quoted(tmp_path: Path, store_file: Path) -> None:
+    _store(store_file, tmp_path / "m.duckdb")
     con = duckdb.connect(":memory:")
     try:
         plugin = BasePlugin.create("ad_duckdb.dbt", config={})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -32,10 +33,10 @@ def _run(*args: str) -> tuple[int, str, str]:
     return res.exit_code, res.stdout, res.stderr
 
 
-@pytest.fixture
-def two_versions(tmp_path: Path) -> str:
+@pytest.fixture(scope="module")
+def two_versions_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tx_ae@1 trained, a view calling 'tx_ae', and tx_ae@2 staged with promote=False."""
-    path = str(tmp_path / "w.duckdb")
+    path = str(tmp_path_factory.mktemp("lifecycle3") / "w.duckdb")
     con = ad_duckdb.connect(path)
     try:
         make_transactions(con)
@@ -47,7 +48,15 @@ def two_versions(tmp_path: Path) -> str:
         assert info.version == 2
     finally:
         con.close()
-    return path
+    return Path(path)
+
+
+@pytest.fixture
+def two_versions(two_versions_file: Path, tmp_path: Path) -> str:
+    """A file of its own for each test (they promote, drop, retrain), a byte copy of two_versions_file's."""
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(two_versions_file, path)
+    return str(path)
 
 
 def test_a_staged_retrain_leaves_the_bare_name_on_the_version_before(two_versions: str) -> None:

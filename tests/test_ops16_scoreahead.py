@@ -4,6 +4,7 @@ the write lock (an --append run's rows, the model version the name means then)."
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -19,13 +20,21 @@ from conftest import FAST, make_transactions
 _SINCE = "SELECT * FROM transactions WHERE transaction_id > (SELECT coalesce(max(transaction_id), -1) FROM {t})"
 
 
-@pytest.fixture()
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+@pytest.fixture(scope="module")
+def trained_file(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = str(tmp_path_factory.mktemp("ahead") / "warehouse.duckdb")
     con = ad_duckdb.connect(path)
     make_transactions(con, n=3000)
     ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
     con.close()
+    return path
+
+
+@pytest.fixture()
+def db(trained_file: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A file of its own for each test (they write to it), a byte copy of trained_file's."""
+    path = str(tmp_path_factory.mktemp("ahead") / "warehouse.duckdb")
+    shutil.copyfile(trained_file, path)
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -19,13 +20,21 @@ from conftest import FAST, ROOT, make_transactions
 README = (ROOT / "README.md").read_text()
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "s.duckdb"
+@pytest.fixture(scope="module")
+def trained_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "s.duckdb"
     con = ad_duckdb.connect(str(path))
     make_transactions(con, n=800)
     ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
     con.close()
+    return path
+
+
+@pytest.fixture
+def db(trained_file: Path, tmp_path: Path) -> Path:
+    """A file of its own for each test (they write to it), a byte copy of one trained once for the module."""
+    path = tmp_path / "s.duckdb"
+    shutil.copyfile(trained_file, path)
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,6 +111,24 @@ def labelled_db(path: Path, train_where: str) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def label0_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file of ``labelled_table`` and model m trained on its rows of label = 0."""
+    return Path(labelled_db(tmp_path_factory.mktemp("label0") / "t.duckdb", "label = 0"))
+
+
+@pytest.fixture(scope="module")
+def split_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file of ``labelled_table`` and model m trained on its rows of split = 'train'."""
+    return Path(labelled_db(tmp_path_factory.mktemp("split") / "t.duckdb", "split = 'train'"))
+
+
+def trained_copy(template: Path, path: str | Path) -> str:
+    """``path`` made a byte copy of ``template`` (each test's own file to change); its path."""
+    shutil.copyfile(template, path)
+    return str(path)
+
+
 def test_evaluate_reads_a_true_false_label_of_a_csv_file(tmp_path: Path) -> None:
     """A CSV's is_fraud of True/False is a BOOLEAN to DuckDB, which a table's label may be; from the file, evaluate
     stopped with "typed column 'is_fraud' DOUBLE from the file's first rows, but a later row holds 'True'" (on
@@ -128,11 +147,9 @@ def test_evaluate_reads_a_true_false_label_of_a_csv_file(tmp_path: Path) -> None
         con.close()
 
 
-def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
-    con = ad_duckdb.connect(str(tmp_path / "e.duckdb"))
+def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path, label0_file: Path) -> None:
+    con = ad_duckdb.connect(trained_copy(label0_file, str(tmp_path / "e.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         for kwargs in ({"value": 3.0, "target": 0.9}, {"value": 99.0, "source": "t", "label": "label"}):
             with pytest.raises(ad_duckdb.BadInputError, match="method 'manual' does not use"):
                 ad_duckdb.set_threshold(con, "m", "t1", "manual", **kwargs)  # type: ignore[arg-type]
@@ -262,7 +279,7 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
         con.close()
 
 
-def test_replacing_a_training_threshold_is_said(tmp_path: Path) -> None:
+def test_replacing_a_training_threshold_is_said(tmp_path: Path, label0_file: Path) -> None:
     """Storing a threshold named 'default' (or 'p99', ...) silently changed what is_anomaly flags in every query;
     now it warns (a note: line from the CLI) with the value it replaces. Re-storing a name of one's own is quiet."""
     import warnings
@@ -272,10 +289,8 @@ def test_replacing_a_training_threshold_is_said(tmp_path: Path) -> None:
     from ad_duckdb.cli import cli
 
     path = str(tmp_path / "r.duckdb")
-    con = ad_duckdb.connect(path)
+    con = ad_duckdb.connect(trained_copy(label0_file, path))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         before = ad_duckdb.load_model(con, "m").thresholds
         old = next(t.value for t in before if t.name == "default")
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=rf"Threshold 'default' for 'm@1' replaces the stored one "
@@ -314,11 +329,9 @@ def test_a_table_of_the_same_name_in_another_schema_is_not_the_training_table(tm
         con.close()
 
 
-def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
-    con = ad_duckdb.connect(str(tmp_path / "o.duckdb"))
+def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path, split_file: Path) -> None:
+    con = ad_duckdb.connect(trained_copy(split_file, str(tmp_path / "o.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label")
         assert "1500 of these rows are rows m@1 was trained on" in str(rep) and "NOT (split = 'train')" in str(rep)
         # the same table spelled as dbt compiles it, and pinned with a leading zero
@@ -692,7 +705,7 @@ def test_a_threshold_that_flags_nothing_shows_no_precision() -> None:
     assert lines["high"][2] == "-" and lines["high"][3] == "0.000" and lines["low"][2] == "1.000", lines
 
 
-def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path) -> None:
+def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path, label0_file: Path) -> None:
     rng = np.random.default_rng(4)
     y = (rng.random(3000) < 0.03).astype(int)
     s = rng.normal(size=3000) + 3.0 * y
@@ -711,10 +724,8 @@ def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path
     with pytest.raises(ad_duckdb.BadInputError, match="is for min_precision and min_recall"):
         thresholds.from_goal(s, y, "max_f1", confident=True)
     # through the API and SQL: stored, used, and refused where it means nothing
-    con = ad_duckdb.connect(str(tmp_path / "c.duckdb"))
+    con = ad_duckdb.connect(trained_copy(label0_file, str(tmp_path / "c.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         th = ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.9, source="t", label="label",
                                      where="split = 'test'", confident=True)
         assert "95% interval" in con.execute("SELECT chosen_on FROM ad_thresholds WHERE threshold_name = 'sure'"
@@ -728,12 +739,12 @@ def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path
         con.close()
 
 
-def test_confident_threshold_in_the_cli_notes_show_and_errors(tmp_path: Path) -> None:
+def test_confident_threshold_in_the_cli_notes_show_and_errors(tmp_path: Path, label0_file: Path) -> None:
     from click.testing import CliRunner
 
     from ad_duckdb.cli import cli
 
-    db = labelled_db(tmp_path / "c.duckdb", "label = 0")
+    db = trained_copy(label0_file, tmp_path / "c.duckdb")
     # chosen on rows the model was trained on: the note is the overlap, not the overlap glued to the confident text
     res = CliRunner().invoke(cli, ["threshold", db, "m", "sure", "--method", "min_precision", "--target", "0.8",
                                    "--confident", "--source", "t", "--label", "label"], catch_exceptions=False)
@@ -761,7 +772,7 @@ def test_confident_target_one_is_refused_as_never_reachable() -> None:
     assert thresholds.from_goal(s, y, "min_precision", target=1.0).precision == 1.0
 
 
-def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path,
+def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path, label0_file: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The precision-recall curve and the histogram were titled 'm_v1' (the file-name form) where SQL and every
     message say 'm@1'; the files keep their names (m_v1_pr_curve.png). The titles name the rows evaluated: the
@@ -779,10 +790,8 @@ def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path
         save(fig, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", spy)
-    con = ad_duckdb.connect(str(tmp_path / "p.duckdb"))
+    con = ad_duckdb.connect(trained_copy(label0_file, str(tmp_path / "p.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'", plots_dir=tmp_path / "plots")
         ad_duckdb.evaluate(con, "m", "SELECT * FROM t\n WHERE a > 1;", label="label", plots_dir=tmp_path / "plots")
     finally:
@@ -820,7 +829,7 @@ print(matplotlib.get_backend(), plt.get_fignums())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m_v1_pr_curve.png", "m_v1_score_hist.png", "m_v1_scores.png"]
 
 
-def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(tmp_path: Path) -> None:
+def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(tmp_path: Path, label0_file: Path) -> None:
     """Thresholds belong to one version, so after a nightly retrain is_anomaly_at('m', 'cut', ...) failed until
     the threshold was set again. With carry_thresholds, each of the user's thresholds moves to the new version at
     the same point of its training scores (its values are on another scale); one chosen on labels is chosen
@@ -830,10 +839,8 @@ def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(
     from ad_duckdb.cli import cli
 
     path = str(tmp_path / "c.duckdb")
-    con = ad_duckdb.connect(path)
+    con = ad_duckdb.connect(trained_copy(label0_file, path))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         old = ad_duckdb.load_model(con, "m")
         cut = float(np.quantile(old.metrics["score_quantiles"], 0.97))  # about 3% of training rows above
         ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
@@ -1351,7 +1358,7 @@ def test_evaluate_table_shows_a_threshold_flagging_a_few_rows_of_many_as_flaggin
     assert row.split()[-1] == "0.0003%", row
 
 
-def test_a_stored_threshold_flagging_a_row_in_thousands_does_not_print_as_flagging_none(tmp_path: Path) -> None:
+def test_a_stored_threshold_flagging_a_row_in_thousands_does_not_print_as_flagging_none(tmp_path: Path, label0_file: Path) -> None:
     """`threshold --method flag_budget --target 0.001` printed "flagged_share 0.001" or "0.000" for the 2 rows in 3060
     it flags (3 decimals: 0.000 reads as flagging nothing)."""
     from click.testing import CliRunner
@@ -1359,12 +1366,7 @@ def test_a_stored_threshold_flagging_a_row_in_thousands_does_not_print_as_flaggi
     from ad_duckdb.cli import cli
 
     db = str(tmp_path / "c.duckdb")
-    con = ad_duckdb.connect(db)
-    try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-    finally:
-        con.close()
+    trained_copy(label0_file, db)
     res = CliRunner().invoke(cli, ["threshold", db, "m", "tiny", "--method", "flag_budget", "--target", "0.001",
                                    "--source", "t", "--label", "label"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
@@ -1372,11 +1374,9 @@ def test_a_stored_threshold_flagging_a_row_in_thousands_does_not_print_as_flaggi
     assert shown and float(shown.group(1)) == pytest.approx(2 / 3060, rel=0.01), res.output
 
 
-def test_evaluate_prints_a_large_threshold_in_digits_not_as_3e05(tmp_path: Path) -> None:
-    con = ad_duckdb.connect(str(tmp_path / "big.duckdb"))
+def test_evaluate_prints_a_large_threshold_in_digits_not_as_3e05(tmp_path: Path, label0_file: Path) -> None:
+    con = ad_duckdb.connect(trained_copy(label0_file, str(tmp_path / "big.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         ad_duckdb.set_threshold(con, "m", "huge", "manual", value=299998.5)
         ad_duckdb.set_threshold(con, "m", "tiny", "manual", value=0.000123456789)
         lines = str(ad_duckdb.evaluate(con, "m", "t", label="label")).splitlines()
@@ -1415,14 +1415,12 @@ def test_a_nan_threshold_edited_by_hand_is_an_error_with_its_fix(tmp_path: Path)
         con.close()
 
 
-def test_evaluate_on_rows_all_labelled_normal_gives_the_false_alarm_rate(tmp_path: Path) -> None:
+def test_evaluate_on_rows_all_labelled_normal_gives_the_false_alarm_rate(tmp_path: Path, split_file: Path) -> None:
     """Known-clean rows were refused with "check the label column" alone, and later with the query that measures
     what they can, the share a threshold flags (its false-alarm rate); evaluate reports that figure now (ops2),
     the one SQL gives."""
-    con = ad_duckdb.connect(str(tmp_path / "f.duckdb"))
+    con = ad_duckdb.connect(trained_copy(split_file, str(tmp_path / "f.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="label = 0 AND split = 'test'")
         want = con.execute("SELECT avg((anomaly_score('m', a, b) > anomaly_threshold('m', 'default'))::INTEGER) FROM t "
                            "WHERE label = 0 AND split = 'test'").fetchall()[0][0]
@@ -1474,13 +1472,11 @@ def test_the_histograms_count_axis_reads_in_plain_row_counts_and_shows_single_ro
         assert lo <= 0.5, (lo, hi)  # a bar of one row rises from below 1
 
 
-def test_a_blank_label_gets_the_missing_column_error_not_a_traceback(tmp_path: Path) -> None:
+def test_a_blank_label_gets_the_missing_column_error_not_a_traceback(tmp_path: Path, label0_file: Path) -> None:
     """label=' ' (--label " ", a shell variable that held a space) failed with a bare "ValueError: zip() argument 2
     is longer than argument 1" from the expression check, a traceback on the command line."""
-    con = ad_duckdb.connect(str(tmp_path / "x.duckdb"))
+    con = ad_duckdb.connect(trained_copy(label0_file, str(tmp_path / "x.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         for blank in (" ", "\t", "-- nothing"):
             with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"label column .* is not in 't'; its columns"):
                 ad_duckdb.evaluate(con, "m", "t", label=blank)
@@ -2285,15 +2281,13 @@ def test_evaluate_costs_on_rows_all_anomalies_do_not_claim_min_cost_would_store_
         con.close()
 
 
-def test_a_label_mapping_on_rows_mostly_anomalies_maps_the_anomalies(tmp_path: Path) -> None:
+def test_a_label_mapping_on_rows_mostly_anomalies_maps_the_anomalies(tmp_path: Path, split_file: Path) -> None:
     """On an undersample (the shared ULB credit-card file: 492 frauds, 492 normal rows; its test part two thirds
     frauds) the mapping for a label of 'fraud' / 'ok', 'yes' / 'no', 'True' / 'False', -1 / 1 (scikit-learn's -1 =
     outlier) or 0 / 2 took the rarer value as the anomaly, so the query it gave, run as given, judged the model on
     inverted labels. Where a value says which it is, the mapping follows it; the rarer value only otherwise."""
-    con = ad_duckdb.connect(str(tmp_path / "u.duckdb"))
+    con = ad_duckdb.connect(trained_copy(split_file, str(tmp_path / "u.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         mostly = "split = 'test' AND (label = 1 OR id % 100 = 1)"  # 60 anomalies, 30 normal rows
         truth = ad_duckdb.evaluate(con, "m", "t", label="label", where=mostly)
         assert (truth.rows, truth.anomalies) == (90, 60) and truth.auc_roc > 0.9
@@ -2544,7 +2538,7 @@ def test_an_identical_retrain_carries_a_manual_threshold_exactly() -> None:
 
 
 def test_costs_whose_totals_overflow_are_refused_by_name(labelled: tuple[np.ndarray, np.ndarray],
-                                                         tmp_path: Path) -> None:
+                                                         tmp_path: Path, split_file: Path) -> None:
     """--miss-cost 1e308: every cut's total was inf, so min_cost stored whichever cut came first (recall 0.033) and
     said it cost "inf per row"; evaluate reported inf too. Refused, naming the prices, the rows and the fix; prices
     that stay finite are reported in figures one can read (not 300 digits)."""
@@ -2562,12 +2556,7 @@ def test_costs_whose_totals_overflow_are_refused_by_name(labelled: tuple[np.ndar
     assert big.value == small.value  # the same cut: only the unit differs
     assert "inf" not in big.chosen_on and not re.search(r"\d{16}", big.chosen_on.replace(",", "")), big.chosen_on
     path = str(tmp_path / "c.duckdb")
-    con = ad_duckdb.connect(path)
-    try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
-    finally:
-        con.close()
+    trained_copy(split_file, path)
     common = ["--label", "label", "--where", "split = 'test'", "--miss-cost", "1e308", "--alarm-cost", "1e307"]
     for args in (["evaluate", path, "m", "t", *common],
                  ["threshold", path, "m", "cheap", "--method", "min_cost", "--source", "t", *common]):
@@ -2737,7 +2726,7 @@ def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_pat
         con.close()
 
 
-def test_threshold_prints_the_95_percent_intervals_of_its_figures_and_says_when_anomalies_are_few(tmp_path: Path
+def test_threshold_prints_the_95_percent_intervals_of_its_figures_and_says_when_anomalies_are_few(tmp_path: Path, split_file: Path
                                                                                                  ) -> None:
     """`threshold` printed a goal's precision and recall as bare figures ("precision 0.400, recall 0.800" on 5
     labelled anomalies), which a risk committee reads as known to three places; evaluate gives the same figures with
@@ -2748,7 +2737,7 @@ def test_threshold_prints_the_95_percent_intervals_of_its_figures_and_says_when_
 
     from ad_duckdb.cli import cli
 
-    db = labelled_db(tmp_path / "ci.duckdb", "split = 'train'")
+    db = trained_copy(split_file, tmp_path / "ci.duckdb")
     few = "split = 'test' AND (label = 0 OR id < 10005)"
     res = CliRunner().invoke(cli, ["threshold", db, "m", "few", "--method", "max_f1", "--source", "t", "--label",
                                    "label", "--where", few], catch_exceptions=False)
@@ -2781,7 +2770,7 @@ def test_threshold_prints_the_95_percent_intervals_of_its_figures_and_says_when_
     assert "95%" not in res.output, res.output
 
 
-def test_evaluate_gives_precision_at_a_stated_anomaly_share(tmp_path: Path) -> None:
+def test_evaluate_gives_precision_at_a_stated_anomaly_share(tmp_path: Path, split_file: Path) -> None:
     """Labelled rows richer in anomalies than live traffic (an undersample, a test split of every known fraud) give a
     precision that live traffic will not see: the default threshold's 0.985 on the ULB undersample (two thirds frauds)
     is 0.051 at the real 0.172%. evaluate took anomaly_share= only to weigh costs, so the precision a risk committee asks about had to be
@@ -2793,10 +2782,8 @@ def test_evaluate_gives_precision_at_a_stated_anomaly_share(tmp_path: Path) -> N
     from ad_duckdb.cli import cli
 
     db = str(tmp_path / "share.duckdb")
-    con = ad_duckdb.connect(db)
+    con = ad_duckdb.connect(trained_copy(split_file, db))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'", anomaly_share=0.002)
         plain = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
         with pytest.raises(ad_duckdb.OptionError, match=r"anomaly_share= in \(0, 1\).*got 5"):
@@ -2955,7 +2942,7 @@ def test_evaluate_gives_the_precision_at_share_interval_and_names_the_auc_method
         con.close()
 
 
-def test_min_cost_at_a_stated_share_prints_its_precision_there_with_an_interval(tmp_path: Path) -> None:
+def test_min_cost_at_a_stated_share_prints_its_precision_there_with_an_interval(tmp_path: Path, split_file: Path) -> None:
     """`threshold --method min_cost --anomaly-share 0.002` printed the precision at the labelled rows' own share (2%
     here) as the threshold's precision, beside a cost stated at 0.2%: the precision the user will see there went
     unsaid, without an interval."""
@@ -2965,7 +2952,7 @@ def test_min_cost_at_a_stated_share_prints_its_precision_there_with_an_interval(
 
     from ad_duckdb.cli import cli
 
-    db = labelled_db(tmp_path / "c.duckdb", "split = 'train'")
+    db = trained_copy(split_file, tmp_path / "c.duckdb")
     args = ["threshold", db, "m", "cost", "--method", "min_cost", "--miss-cost", "400", "--alarm-cost", "5",
             "--anomaly-share", "0.002", "--source", "t", "--label", "label", "--where", "split = 'test'", "--quiet"]
     res = CliRunner().invoke(cli, args, catch_exceptions=False)
@@ -3078,15 +3065,13 @@ def test_the_curve_from_sorted_scores_equals_the_one_from_rows_sorted_with_their
         assert np.array_equal(c["precision"], want["tp"] / want["flagged"]), trial
 
 
-def test_labels_of_a_list_of_known_anomalies_left_joined_are_told_to_read_the_rest_as_normal(tmp_path: Path) -> None:
+def test_labels_of_a_list_of_known_anomalies_left_joined_are_told_to_read_the_rest_as_normal(tmp_path: Path, label0_file: Path) -> None:
     """Labels kept as a CSV of the known anomalies' ids (frauds.csv: id,is_fraud with 1 in every row), LEFT JOINed
     to the rows, leave the label NULL on every normal row. The error said "judge the labelled rows only:
     where='is_fraud IS NOT NULL'", which keeps the anomalies alone: every precision 1 and AUC-ROC undefined. Where
     every label given is 1, the rows without one are the normal rows: it now offers coalesce(is_fraud, 0)."""
-    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    con = ad_duckdb.connect(trained_copy(label0_file, str(tmp_path / "l.duckdb")))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         frauds = tmp_path / "frauds.csv"
         con.execute(f"COPY (SELECT id, 1 AS is_fraud FROM t WHERE label = 1) TO '{frauds}' (HEADER)")
         source = f"SELECT t.*, f.is_fraud FROM t LEFT JOIN '{frauds}' f ON f.id = t.id"
@@ -3111,7 +3096,7 @@ def test_labels_of_a_list_of_known_anomalies_left_joined_are_told_to_read_the_re
 
 
 def test_a_flag_budget_met_on_labelled_rows_rich_in_anomalies_says_what_it_flags_of_the_training_rows(
-        tmp_path: Path) -> None:
+        tmp_path: Path, split_file: Path) -> None:
     """flag_budget meets its budget on the labelled rows: on 40 reviewed rows, 8 of them anomalies, a budget of 5%
     chose a cut flagging 0.3% of the 20,000 rows the model trained on, and `threshold` and `show` said only
     "flagged_share 0.050"; a risk committee reading it would plan for many times the alerts it gets. `threshold`
@@ -3123,7 +3108,7 @@ def test_a_flag_budget_met_on_labelled_rows_rich_in_anomalies_says_what_it_flags
     from ad_duckdb.models import load_model
     from ad_duckdb.store import Threshold
 
-    db = labelled_db(tmp_path / "bud.duckdb", "split = 'train'")
+    db = trained_copy(split_file, tmp_path / "bud.duckdb")
     rich = "SELECT * FROM t WHERE label = 1 OR id % 50 = 1"  # 60 anomalies, 60 normal rows
     res = CliRunner().invoke(cli, ["threshold", db, "m", "bud", "--method", "flag_budget", "--target", "0.4",
                                    "--source", rich, "--label", "label"], catch_exceptions=False)

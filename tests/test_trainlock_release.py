@@ -7,6 +7,7 @@ test: the test's own commands then run while the training is provably between it
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,15 +67,23 @@ def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return done
 
 
-@pytest.fixture()
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "shared.duckdb"
+@pytest.fixture(scope="module")
+def trained_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("trainlock") / "shared.duckdb"
     con = ad_duckdb.connect(str(path))
     try:
         make_transactions(con, n=3000)
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)  # tx_ae@1
     finally:
         con.close()
+    return path
+
+
+@pytest.fixture()
+def db(trained_file: Path, tmp_path: Path) -> Path:
+    """A file of its own for each test (its trainings store tx_ae@2), a byte copy of trained_file's."""
+    path = tmp_path / "shared.duckdb"
+    shutil.copyfile(trained_file, path)
     return path
 
 

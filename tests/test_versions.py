@@ -428,34 +428,46 @@ def test_compare_command_with_a_label_prints_the_verdict_and_json(versions_db: s
     assert j["anomalies"] == 15 and set(j) >= {"auc_roc_a", "auc_roc_b", "auc_pr_a", "auc_pr_b", "p_value"}
 
 
-def _three_versions(path: str, view: str | None = None) -> None:
-    """m@1 and m@2 of (count, amount), m@3 of (count, amount_d): a retrain on other features; ``view``, a CREATE VIEW
-    run after them (a dashboard calling one of them)."""
-    con = ad_duckdb.connect(path)
+@pytest.fixture(scope="module")
+def three_versions_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """m@1 and m@2 of (count, amount), m@3 of (count, amount_d): a retrain on other features."""
+    path = tmp_path_factory.mktemp("three") / "three.duckdb"
+    con = ad_duckdb.connect(str(path))
     try:
         make_transactions(con, n=300)
         ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
         ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], seed=1, **FAST)
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="takes"):
             ad_duckdb.train(con, "m", "transactions", features=["count", "amount_d"], **FAST)
-        if view is not None:
-            con.execute(view)
     finally:
         con.close()
+    return path
 
 
-def test_dropping_the_latest_says_the_name_now_means_a_version_of_other_features(tmp_path: Path) -> None:
+def _three_versions(template: Path, path: str, view: str | None = None) -> None:
+    """A byte copy of three_versions_file's models at ``path`` (each test changes its own); ``view``, a CREATE VIEW
+    run after them (a dashboard calling one of them)."""
+    shutil.copyfile(template, path)
+    if view is not None:
+        con = ad_duckdb.connect(path)
+        try:
+            con.execute(view)
+        finally:
+            con.close()
+
+
+def test_dropping_the_latest_says_the_name_now_means_a_version_of_other_features(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: `drop m@3` said only "dropped m version(s) 3"; 'm' then meant m@2, of (count, amount), and a view passing
     # m@3's (count, amount_d) kept running, each value scored as the column in its place. train and import say so.
     path = str(tmp_path / "rollback.duckdb")
-    _three_versions(path, "CREATE VIEW dash AS SELECT anomaly_score('m', count, amount_d) AS s FROM transactions")
+    _three_versions(three_versions_file, path, "CREATE VIEW dash AS SELECT anomaly_score('m', count, amount_d) AS s FROM transactions")
     rc, out, err = invoke("drop", path, "m@3", "--yes")
     assert rc == 0 and out.strip() == "dropped m version(s) 3: 'm' is now m@2", (out, err)
     assert ("note: 'm' is now m@2, which takes (count, amount), but m@3 took (count, amount_d): queries calling 'm' "
             "must pass m@2's columns in its order") in err, err
     assert "view dash calls 'm'" in err, err
     # the same drop from Python warns; pruning older versions leaves 'm' as it was, and says nothing of it
-    _three_versions(str(tmp_path / "py.duckdb"))
+    _three_versions(three_versions_file, str(tmp_path / "py.duckdb"))
     con = ad_duckdb.connect(str(tmp_path / "py.duckdb"))
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'m' is now m@2, which takes \(count, amount\)") as got:
@@ -468,11 +480,11 @@ def test_dropping_the_latest_says_the_name_now_means_a_version_of_other_features
     assert "is now" not in err, err
 
 
-def test_a_view_pinning_a_dropped_version_is_pointed_at_a_stored_version_of_its_columns(tmp_path: Path) -> None:
+def test_a_view_pinning_a_dropped_version_is_pointed_at_a_stored_version_of_its_columns(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: the note advised 'm@3' (the latest), which takes other columns: the view then failed with a
     # feature-count error, or, with as many columns, scored each value as another feature.
     path = str(tmp_path / "pinned.duckdb")
-    _three_versions(path, "CREATE VIEW dash_v2 AS SELECT anomaly_score('m@2', count, amount) AS s FROM transactions")
+    _three_versions(three_versions_file, path, "CREATE VIEW dash_v2 AS SELECT anomaly_score('m@2', count, amount) AS s FROM transactions")
     shutil.copyfile(path, str(tmp_path / "pruned.duckdb"))
     rc, out, err = invoke("drop", path, "m@2", "--yes")
     assert rc == 0, err
@@ -509,10 +521,10 @@ def test_the_old_columns_after_a_retrain_on_other_features_are_told_the_version_
         con.close()
 
 
-def test_threshold_says_which_version_it_was_stored_for(tmp_path: Path) -> None:
+def test_threshold_says_which_version_it_was_stored_for(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: "stored threshold 'cut' = 20 (manual)": a threshold belongs to one version, and 'm' named none.
     path = str(tmp_path / "th.duckdb")
-    _three_versions(path)
+    _three_versions(three_versions_file, path)
     rc, out, err = invoke("threshold", path, "m", "cut", "--method", "manual", "--value", "20")
     assert rc == 0 and re.fullmatch(r"stored threshold 'cut' = 20 \(manual, flagged_share [0-9.]+\) for m@3", out.splitlines()[0]), \
         (out, err)
@@ -521,11 +533,11 @@ def test_threshold_says_which_version_it_was_stored_for(tmp_path: Path) -> None:
         (out, err)
 
 
-def test_show_says_which_version_the_name_means(tmp_path: Path) -> None:
+def test_show_says_which_version_the_name_means(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: `show m@2` printed the version alone, nothing of m@3 beside it, nor that 'm' (what dashboards call) now
     # means m@3, of other columns; the only hint was the pinned 'm@2' in its "score with" line.
     path = str(tmp_path / "show.duckdb")
-    _three_versions(path)
+    _three_versions(three_versions_file, path)
     rc, out, err = invoke("show", path, "m@2")
     assert rc == 0, err
     assert out.splitlines()[1] == "versions: 1, 2, 3; 'm' is m@3, of other columns (count, amount_d)", out
@@ -545,11 +557,11 @@ def test_show_says_which_version_the_name_means(tmp_path: Path) -> None:
     assert out.splitlines()[1] == "versions: 1, 2; 'm' is m@2, of the same columns", out
 
 
-def test_list_marks_the_version_the_bare_name_means(tmp_path: Path) -> None:
+def test_list_marks_the_version_the_bare_name_means(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: list printed every version alike; which one 'm' (what dashboards call) scores with was left to the
     # reader, and a damaged newest version, with which 'm' fails, read as one damaged row among good ones.
     path = str(tmp_path / "list.duckdb")
-    _three_versions(path)
+    _three_versions(three_versions_file, path)
     rows = json.loads(invoke("list", path, "--format", "json")[1])
     assert [(r["version"], r["latest"], r["status"]) for r in rows] == [(1, False, "ok"), (2, False, "ok"),
                                                                          (3, True, "ok")]
@@ -558,11 +570,11 @@ def test_list_marks_the_version_the_bare_name_means(tmp_path: Path) -> None:
     assert header.split()[-2:] == ["latest", "status"] and [ln.split()[-2] for ln in lines] == ["no", "no", "yes"]
 
 
-def test_a_threshold_missing_from_the_latest_names_the_version_that_has_it(tmp_path: Path) -> None:
+def test_a_threshold_missing_from_the_latest_names_the_version_that_has_it(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: "pin the version it was set on ('name@N')": after a retrain without carry_thresholds, the dashboard's
     # author had to find which of the stored versions held 'cut' (SELECT ... FROM ad_thresholds).
     path = str(tmp_path / "th_home.duckdb")
-    _three_versions(path)
+    _three_versions(three_versions_file, path)
     con = ad_duckdb.connect(path)
     try:
         ad_duckdb.set_threshold(con, "m@1", "cut", "manual", value=3.0)
@@ -729,12 +741,12 @@ def test_compare_verdict_on_few_anomalies_says_what_the_test_can_tell() -> None:
     assert "label more anomalies" not in said(10, 0.01) + said(10, 0.4)
 
 
-def test_a_later_drop_does_not_point_a_view_broken_earlier_at_a_version_of_other_columns(tmp_path: Path) -> None:
+def test_a_later_drop_does_not_point_a_view_broken_earlier_at_a_version_of_other_columns(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: after `drop m@1` (its note rightly named m@2 for the view pinning m@1), `drop m@2` noted the view again
     # and advised "('m@3', or 'm' for the latest)": m@3 takes (count, amount_d), not the view's (count, amount), so the
     # advice broke the view another way. m@1's columns are no longer known then: the note says what m@3 takes.
     path = str(tmp_path / "pinned.duckdb")
-    _three_versions(path, "CREATE VIEW dash_v1 AS SELECT anomaly_score('m@1', count, amount) AS s FROM transactions")
+    _three_versions(three_versions_file, path, "CREATE VIEW dash_v1 AS SELECT anomaly_score('m@1', count, amount) AS s FROM transactions")
     rc, _, err = invoke("drop", path, "m@1", "--yes")
     assert rc == 0 and "'m@2' takes the columns 'm@1' took (count, amount)" in err, err
     rc, out, err = invoke("drop", path, "m@2", "--yes")

@@ -4,6 +4,7 @@ as scikit-learn's metrics with sample_weight; intervals on Kish's effective size
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -278,17 +279,28 @@ def test_weighted_paired_auc_matches_scikit_learn_and_the_unweighted_test() -> N
     assert q.auc_b == pytest.approx(roc_auc_score(y, b, sample_weight=w), abs=1e-12)
 
 
-def _two_versions(path: str) -> duckdb.DuckDBPyConnection:
-    """A connection to a new file at ``path`` holding model m@1 and m@2 (another seed) and the table lab."""
-    con = ad_duckdb.connect(path)
-    _trained(con)
-    ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
-    con.execute(ROWS)
-    return con
+@pytest.fixture(scope="module")
+def two_versions_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file holding model m@1 and m@2 (another seed) and the table lab."""
+    path = tmp_path_factory.mktemp("weights2") / "two.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        _trained(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
+        con.execute(ROWS)
+    finally:
+        con.close()
+    return path
 
 
-def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
-    con = _two_versions(str(tmp_path / "cmp.duckdb"))
+def _two_versions(template: Path, path: str) -> duckdb.DuckDBPyConnection:
+    """A connection to a new file at ``path``, a byte copy of two_versions_file's (each test's own to change)."""
+    shutil.copyfile(template, path)
+    return ad_duckdb.connect(path)
+
+
+def test_compare_weighs_its_labelled_rows(tmp_path: Path, two_versions_file: Path) -> None:
+    con = _two_versions(two_versions_file, str(tmp_path / "cmp.duckdb"))
     try:
         from ad_duckdb.compare import compare_versions
 
@@ -498,11 +510,11 @@ def test_threshold_cli_few_anomalies_note_counts_the_effective_anomalies(tmp_pat
     assert "effective_anomalies" not in json.loads(res.stdout)  # the JSON object as before
 
 
-def test_compare_counts_flags_as_the_weighted_rows_its_figures_are_of(tmp_path: Path) -> None:
+def test_compare_counts_flags_as_the_weighted_rows_its_figures_are_of(tmp_path: Path, two_versions_file: Path) -> None:
     """compare --label --weight printed each threshold's flagged, both and only counts as sampled rows beside
     precisions and recalls of the weighted rows: 51 rows flagged read against the 2,500 rows the sample stands for.
     The counts printed are the weighted ones, said so; JSON has both."""
-    con = _two_versions(str(tmp_path / "cmpw.duckdb"))
+    con = _two_versions(two_versions_file, str(tmp_path / "cmpw.duckdb"))
     try:
         from ad_duckdb.compare import compare_versions
 
@@ -650,8 +662,8 @@ def test_compares_paired_test_on_an_audit_sample_holds_its_size() -> None:
     assert p.method == metrics.PAIRED_DELONG
 
 
-def test_compare_on_an_audit_sample_says_which_test_it_ran(tmp_path: Path) -> None:
-    con = _two_versions(str(tmp_path / "cmpa.duckdb"))
+def test_compare_on_an_audit_sample_says_which_test_it_ran(tmp_path: Path, two_versions_file: Path) -> None:
+    con = _two_versions(two_versions_file, str(tmp_path / "cmpa.duckdb"))
     try:
         from ad_duckdb.compare import compare_versions
 
@@ -676,7 +688,7 @@ def _top_overlap_of_rows_repeated(sa: np.ndarray, sb: np.ndarray, w: np.ndarray,
     return len(ta & tb)
 
 
-def test_compare_top_overlap_counts_the_rows_the_weights_stand_for(tmp_path: Path) -> None:
+def test_compare_top_overlap_counts_the_rows_the_weights_stand_for(tmp_path: Path, two_versions_file: Path) -> None:
     """compare --label --weight gave its top-N overlap of the sampled rows read (100 rows standing for thousands)
     beside flagged counts and figures of the rows stood for; now also the overlap of the top N of the rows stood for,
     as the rows repeated by their weights give it."""
@@ -696,7 +708,7 @@ def test_compare_top_overlap_counts_the_rows_the_weights_stand_for(tmp_path: Pat
     assert weighted_top_overlap(ta[k], tb[k], np.array([1.0, 2.0, 2.0, 5.0])[k], 3)[0] == pytest.approx(3.0)
     assert weighted_top_overlap(ta, np.array([3.0, 2.0, 1.0, 0.0]), np.array([1.0, 2.0, 2.0, 5.0]), 3)[0] == \
         pytest.approx(2.0)  # b's top: rows 0 and 1 whole; a's holds half of row 1
-    con = _two_versions(str(tmp_path / "cmpt.duckdb"))
+    con = _two_versions(two_versions_file, str(tmp_path / "cmpt.duckdb"))
     try:
         r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w", top=500)
         s1, s2, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
@@ -768,7 +780,7 @@ def test_auc_band_of_an_audit_sample_is_narrower_and_still_covers(monkeypatch: p
     assert now[0] >= 0.93 and now[1] < before[1], (now, before)
 
 
-def test_compare_rank_correlation_counts_the_rows_the_weights_stand_for(tmp_path: Path) -> None:
+def test_compare_rank_correlation_counts_the_rows_the_weights_stand_for(tmp_path: Path, two_versions_file: Path) -> None:
     """compare --label --weight gave the rank correlation of the sampled rows read, each once, beside flagged counts,
     a top overlap and figures of the rows stood for: with normal rows sampled 1 in 50 the anomalies weighed 50 times
     their share in it. Now also Spearman's of the rows stood for, as the rows repeated by their weights give it."""
@@ -786,7 +798,7 @@ def test_compare_rank_correlation_counts_the_rows_the_weights_stand_for(tmp_path
         stats.spearmanr(np.repeat(a, reps), np.repeat(b, reps))[0], abs=1e-12)
     assert weighted_spearman(a, b, np.ones(200)) == pytest.approx(stats.spearmanr(a, b)[0], abs=1e-12)
     assert weighted_spearman(np.ones(200), b, w) is None and weighted_spearman(a, b, np.zeros(200)) is None
-    con = _two_versions(str(tmp_path / "cmpr.duckdb"))
+    con = _two_versions(two_versions_file, str(tmp_path / "cmpr.duckdb"))
     try:
         con.execute("CREATE VIEW labw AS SELECT * REPLACE (ceil(w) AS w) FROM lab")  # whole weights, 0 among them
         r = compare_versions(con, "m@1", "m@2", "labw", label="y", weight="w")
