@@ -1,0 +1,48 @@
+"""`ad-duckdb serve` as a BI tool's session meets it: catalogue objects made as statements name them, and kept where
+a statement needs them later.
+
+One server for the module, on a small DuckDB file (no model: the catalogue and PostgreSQL's answers only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import psycopg
+import pytest
+
+from test_server import Server, serve
+
+SETTING = "SELECT setting, short_desc FROM pg_settings WHERE name = 'standard_conforming_strings'"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    db = str(tmp_path_factory.mktemp("review17c") / "w.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT range::INTEGER AS x FROM range(5)")
+    with serve(db) as s:
+        yield s
+
+
+def _run(cur: psycopg.Cursor, sql: str) -> list[tuple[object, ...]]:
+    cur.execute(sql)
+    return cur.fetchall() if cur.description else []
+
+
+@pytest.mark.parametrize("query", [SETTING, "SELECT count(*) FROM pg_get_keywords()", "SELECT pg_get_userbyid(1)"])
+def test_an_sql_prepare_of_the_catalogue_executes_after_the_transaction_it_was_made_in_rolled_back(
+        server: Server, query: str) -> None:
+    """PostgreSQL keeps a PREPAREd statement through ROLLBACK; the catalogue objects its PREPARE created in the
+    transaction went with it, so EXECUTE read DuckDB's own pg_settings (no row) or failed on a missing macro."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        expected = _run(conn.cursor(), query)
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.cursor()
+        _run(cur, "BEGIN")
+        _run(cur, f"PREPARE cat AS {query}")
+        assert _run(cur, "EXECUTE cat") == expected
+        _run(cur, "ROLLBACK")
+        assert _run(cur, "EXECUTE cat") == expected
+        assert _run(cur, "execute CAT;") == expected
