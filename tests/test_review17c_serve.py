@@ -46,3 +46,16 @@ def test_an_sql_prepare_of_the_catalogue_executes_after_the_transaction_it_was_m
         _run(cur, "ROLLBACK")
         assert _run(cur, "EXECUTE cat") == expected
         assert _run(cur, "execute CAT;") == expected
+
+
+def test_an_anonymous_row_goes_out_as_postgresql_writes_a_record(server: Server) -> None:
+    """DuckDB's unnamed struct (a TUPLE: ``(1.5, 2)``, ``ROW(...)``) went out as Python's repr of a tuple,
+    ``(Decimal('1.5'), 2)``; PostgreSQL's record text is ``(1.5,2)``, a field quoted where it holds a comma,
+    parenthesis, quote, backslash or white space, or is empty, and a NULL left empty."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for binary in (False, True):
+            cur = conn.cursor(binary=binary)
+            assert _run(cur, "SELECT (1.5, 2)") == [("(1.5,2)",)]
+            assert _run(cur, "SELECT ROW(1, 'a b', NULL::TEXT, '', 'x\"y', true, 0.5::FLOAT8, DATE '2024-01-02')") \
+                == [('(1,"a b",,"","x""y",t,0.5,2024-01-02)',)]
+            assert _run(cur, "SELECT ROW(x, ROW(x, 'k')) FROM t WHERE x = 3") == [('(3,"(3,k)")',)]
