@@ -59,3 +59,15 @@ def test_an_anonymous_row_goes_out_as_postgresql_writes_a_record(server: Server)
             assert _run(cur, "SELECT ROW(1, 'a b', NULL::TEXT, '', 'x\"y', true, 0.5::FLOAT8, DATE '2024-01-02')") \
                 == [('(1,"a b",,"","x""y",t,0.5,2024-01-02)',)]
             assert _run(cur, "SELECT ROW(x, ROW(x, 'k')) FROM t WHERE x = 3") == [('(3,"(3,k)")',)]
+
+
+def test_to_regclass_finds_a_relation_by_name_or_answers_null(server: Server) -> None:
+    """A script's "does the table exist" check (to_regclass('t') IS NOT NULL, pg_catalog.to_regclass in a join of
+    pg_attribute) failed: DuckDB has no such function. As PostgreSQL's, a name that is no relation is NULL, not an
+    error, and a session's first statement answers as a warm one."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.cursor()
+        assert _run(cur, "SELECT to_regclass('t') IS NOT NULL, to_regclass('public.no_such') IS NULL") == [(True, True)]
+        assert _run(cur, "SELECT a.attname FROM pg_catalog.pg_attribute a "
+                         "WHERE a.attrelid = pg_catalog.to_regclass('main.t') AND a.attnum > 0") == [("x",)]
+        assert _run(cur, "SELECT to_regclass('t') = 't'::regclass::oid") == [(True,)]
