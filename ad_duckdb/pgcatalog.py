@@ -298,6 +298,29 @@ def _current_setting_sql(missing: str) -> str:
             f"{missing}) END")
 
 
+# a relation's oid by its name (pg_regclass, to_regclass), schema-qualified or searched as PostgreSQL does (pg_catalog,
+# then the current schema); NULL where none has it
+_REGCLASS_LOOKUP = (
+    "SELECT c.oid FROM pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace "
+    "WHERE lower(c.relname) = lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-1], '\"')) "
+    "AND (s.database_name = current_database() OR s.database_name = 'system' AND s.schema_name = 'pg_catalog' "
+    # the session's views stand in for pg_catalog's (psql's \\dx joins 'pg_catalog.pg_extension'::regclass)
+    "OR s.database_name = 'temp' AND s.schema_name = 'main' AND c.relname IN ("
+    + ", ".join(f"'{v}'" for v in SESSION_VIEWS) + ") "
+    # an attached file's table by the schema it is listed in, its alias (Metabase's comment lookup: 'lake.tx')
+    f"OR len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 AND s.oid IN (SELECT oid FROM {_ATTACHED_SCHEMAS})) "
+    "AND CASE WHEN len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 "
+    "THEN lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = CASE WHEN s.database_name = 'temp' "
+    "THEN 'pg_catalog' WHEN s.database_name IN (current_database(), 'system') THEN lower(s.schema_name) "
+    "ELSE lower(s.database_name) END "
+    # 'public.t': main's t where the database has no schema public (pgpublic's rule for public.t in a query)
+    "OR lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = 'public' AND s.database_name = "
+    "current_database() AND s.schema_name = 'main' AND NOT EXISTS (SELECT 1 FROM duckdb_schemas() pg_ps WHERE "
+    "pg_ps.database_name = current_database() AND lower(pg_ps.schema_name) = 'public') "
+    "ELSE s.schema_name IN ('pg_catalog', current_schema()) OR s.database_name = 'temp' END "
+    "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1")
+
+
 _CATALOG_SQL = (
     # Types as PostgreSQL names them: DuckDB's own pg_attribute gives lists an OID no pg_type row has (JDBC's
     # getColumns drops such columns) and DECIMAL a typmod in its own encoding; PostgreSQL's is ((p << 16) | s) + 4.
@@ -446,29 +469,14 @@ _CATALOG_SQL = (
     # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or
     # searched as PostgreSQL does (pg_catalog, then the current schema); an oid stays itself.
     "CREATE OR REPLACE TEMP MACRO pg_regclass(pg_rel_arg) AS coalesce(TRY_CAST(pg_rel_arg AS BIGINT), ("
-    "SELECT c.oid FROM pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace "
-    "WHERE lower(c.relname) = lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-1], '\"')) "
-    "AND (s.database_name = current_database() OR s.database_name = 'system' AND s.schema_name = 'pg_catalog' "
-    # the session's views stand in for pg_catalog's (psql's \\dx joins 'pg_catalog.pg_extension'::regclass)
-    "OR s.database_name = 'temp' AND s.schema_name = 'main' AND c.relname IN ("
-    + ", ".join(f"'{v}'" for v in SESSION_VIEWS) + ") "
-    # an attached file's table by the schema it is listed in, its alias (Metabase's comment lookup: 'lake.tx')
-    f"OR len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 AND s.oid IN (SELECT oid FROM {_ATTACHED_SCHEMAS})) "
-    "AND CASE WHEN len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 "
-    "THEN lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = CASE WHEN s.database_name = 'temp' "
-    "THEN 'pg_catalog' WHEN s.database_name IN (current_database(), 'system') THEN lower(s.schema_name) "
-    "ELSE lower(s.database_name) END "
-    # 'public.t': main's t where the database has no schema public (pgpublic's rule for public.t in a query)
-    "OR lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = 'public' AND s.database_name = "
-    "current_database() AND s.schema_name = 'main' AND NOT EXISTS (SELECT 1 FROM duckdb_schemas() pg_ps WHERE "
-    "pg_ps.database_name = current_database() AND lower(pg_ps.schema_name) = 'public') "
-    "ELSE s.schema_name IN ('pg_catalog', current_schema()) OR s.database_name = 'temp' END "
-    "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1), "
+    + _REGCLASS_LOOKUP + "), "
     # a missing relation is PostgreSQL's error (psql's \\sv printed "(not available)" for the NULL); a catalogue
     # name the server does not emulate stays NULL, as it was: clients join their catalogue lookups by it
     "CASE WHEN pg_rel_arg IS NULL OR lower(pg_rel_arg::VARCHAR) LIKE 'pg\\_%' ESCAPE '\\' OR lower(pg_rel_arg::VARCHAR) "
     "LIKE 'information\\_schema.%' ESCAPE '\\' THEN NULL "
     "ELSE error('relation \"' || pg_rel_arg || '\" does not exist') END)",
+    # to_regclass('t'): a script's "does the table exist" (its oid, or NULL where no relation has the name)
+    "CREATE OR REPLACE TEMP MACRO to_regclass(pg_rel_arg) AS (" + _REGCLASS_LOOKUP + ")",
     # DuckDB's answers true for every relation, so SQLAlchemy's table list for the default schema listed the
     # tables of every schema: visible means in the current schema (or pg_catalog, or temporary), as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO pg_table_is_visible(pg_rel_oid_arg) AS pg_rel_oid_arg IN (SELECT c.oid FROM "

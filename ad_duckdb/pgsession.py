@@ -158,6 +158,7 @@ from .udfs import register, registry
 
 # an SQL EXECUTE, whose PREPAREd text may call pgsum's macro
 EXECUTE_WORD_RE = re.compile(r"\s*execute\b", re.I)
+EXECUTE_NAME_RE = re.compile(r'\s*execute\s+("(?:[^"]|"")+"|\w+)', re.I)  # an SQL EXECUTE's name (PREPARE_NAME_RE's)
 
 # The server's logger, not one of this module's own: what a session logs (a failed COPY rolled back) reads as the
 # server's, and the one logging setting of `ad-duckdb serve` covers it.
@@ -280,7 +281,8 @@ class Session:
         self.has_sum_macro = self.sum_macro_in_transaction = False  # the same of pgsum's macro (sum_macro)
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
         self.statements: dict[str, tuple[str, list[int], str]] = {}
-        self.sql_prepared: set[str] = set()  # names of SQL PREPAREs, which DuckDB keeps (statement_name)
+        # names of SQL PREPAREs, which DuckDB keeps (statement_name) -> the catalogue objects their statements read
+        self.sql_prepared: dict[str, frozenset[str]] = {}
         self.portals: dict[str, Portal] = {}
         self.live: Result | None = None  # the result still reading from the cursor (a suspended portal, an SQL cursor)
         self.cursors = Cursors()  # DECLAREd cursors (pgcursors); each reads its own result, like a portal
@@ -658,9 +660,13 @@ class Session:
         sql = typed_prepare(text_casts(catalog_rewrites(pg_formats(double_percentiles(pivot_sums(int_sums(
             sql, self.table_columns, self.query_columns, self.macro_bodies), self.query_types), self.table_columns,
             self.query_columns, self.macro_bodies))), catalogue))  # (after the catalogue's oid::regclass::text)
+        needed = catalog_objects(sql)
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
-            self.sql_prepared.add(statement_name(p.group(1)))
-        if self.status != b"E" and (missing := catalog_objects(sql) - self.made):
+            self.sql_prepared[statement_name(p.group(1))] = needed
+        elif (x := EXECUTE_NAME_RE.match(sql)) is not None:
+            # PostgreSQL keeps a PREPARE through ROLLBACK; the objects it created in that transaction went with it
+            needed |= self.sql_prepared.get(statement_name(x.group(1)), frozenset())
+        if self.status != b"E" and (missing := needed - self.made):
             self.catalog(missing)  # (a failed transaction refuses the statement anyway, _one)
         if not self.has_sum_macro and self.status != b"E" \
                 and (SUM_MACRO in sql or CONT_MACRO in sql or self.sql_prepared and EXECUTE_WORD_RE.match(sql)):
@@ -1022,7 +1028,7 @@ class Session:
             return
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         for name in names:
-            self.sql_prepared.discard(name)
+            self.sql_prepared.pop(name, None)
             try:
                 self.cur.execute(f"DEALLOCATE {quote_ident(name)}")
             except duckdb.Error:

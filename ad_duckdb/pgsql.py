@@ -421,7 +421,7 @@ def statement_name(word: str) -> str:
 # PostgreSQL functions and catalogue views DuckDB lacks, which the server's session macros and temporary views
 # (pgcatalog.SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind
 # (a temporary object has no pg_catalog schema), so that schema goes (catalog_rewrites).
-SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg_database_size", "pg_table_size",
+SESSION_FUNCTIONS = ("to_regtype", "to_regclass", "pg_get_userbyid", "pg_encoding_to_char", "pg_database_size", "pg_table_size",
                      "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "format_type",
                      "pg_table_is_visible", "pg_get_indexdef", "pg_get_serial_sequence", "json_build_object",
                      "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",

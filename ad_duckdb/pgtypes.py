@@ -76,10 +76,33 @@ def _array_text(v: list[Any] | tuple[Any, ...], elem: int) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def _record_text(v: tuple[Any, ...]) -> str:
+    """PostgreSQL's record_out of DuckDB's unnamed struct (a TUPLE, sent as text): (1.5,"a b",,t), a field quoted
+    when it is empty or has a parenthesis, comma, quote, backslash or white space, a NULL left empty. Why: it went
+    out as Python's repr of a tuple, (Decimal('1.5'), 'a b', None, True)."""
+    parts = []
+    for x in v:
+        if x is None:
+            parts.append("")
+            continue
+        t = encode_text(x, _FIELD_OIDS.get(type(x), 25)).decode()
+        if t == "" or _RECORD_QUOTE.search(t):
+            t = '"' + t.replace("\\", "\\\\").replace('"', '""') + '"'
+        parts.append(t)
+    return "(" + ",".join(parts) + ")"
+
+
+_RECORD_QUOTE = re.compile(r'[(),"\\\s]')
+# a record field's type, as its Python value tells it (the text of each, as encode_text writes that type's)
+_FIELD_OIDS = {bool: 16, float: 701, dict: 114, list: 114, tuple: 25}
+
+
 def encode_text(v: Any, oid: int) -> bytes:
     """One value in PostgreSQL's text format for type ``oid``."""
     if isinstance(v, list | tuple) and oid in _ARRAY_OF:  # a LIST, or a fixed-size ARRAY (a tuple)
         return _array_text(v, _ARRAY_OF[oid]).encode()
+    if isinstance(v, tuple) and oid == 25:  # (a TUPLE: type_of's text)
+        return _record_text(v).encode()
     if isinstance(v, bool):
         s = "t" if v else "f"
     elif isinstance(v, float):
