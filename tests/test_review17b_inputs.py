@@ -87,3 +87,37 @@ def test_text_and_uuid_ids_repeated_by_a_label_join_are_said(tmp_path: Path) -> 
                                                   label="lab").notes if "repeat another row" in n]
     finally:
         con.close()
+
+
+def _audit_rows(below: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, labels and weights of an audit: the 30 highest-scoring rows reviewed (weight 1, 11 anomalies among
+    them, and the top two if ``below``), the rest audited 1 in 10 (weight 10), two anomalies drawn there if
+    ``below``; ties at some scores."""
+    rng = np.random.default_rng(3)
+    s = np.round(np.sort(rng.normal(size=230))[::-1] * 20) / 20
+    y = np.zeros(230, dtype=bool)
+    y[[*([0, 1] if below else []), 4, 5, 8, 11, 15, 19, 22, 24, 26, 28, 29, *([70, 150] if below else [])]] = True
+    w = np.where(np.arange(230) < 30, 1.0, 10.0)
+    return s, y.astype(int), w
+
+
+def test_confident_goals_read_the_lower_ends_threshold_prints() -> None:
+    # --confident's lower ends read the missed cell as drawn, where evaluate's and threshold's printed intervals
+    # count a stratum below the audit's cut that may hide misses: min_recall --target 0.6 --confident stored a cut
+    # whose printed recall interval began at 0.583
+    from ad_duckdb import missstrata, weights
+
+    seen = set()
+    for below in (True, False):
+        s, y, w = _audit_rows(below)
+        c = weights.curve(s, y, w)
+        at = missstrata.per_cut(c["sorted_scores"], c["sorted_labels"], c["sorted_weights"], c["last"])
+        seen |= {k for k in ("heaviest_miss", "unseen_caught", "unseen_fp") if np.isfinite(at[k]).any()}
+        p_lo, r_lo = weights.lower_ends(c)
+        for i, cut in enumerate(c["threshold"]):
+            m = weights.confusion(s, y, w, float(cut))
+            assert r_lo[i] == pytest.approx(m["recall_lo"], abs=1e-9), (below, i, cut, r_lo[i], m)
+            if m["tp"] + m["fp"] > 0:
+                assert p_lo[i] == pytest.approx(m["precision_lo"], abs=1e-9), (below, i, cut, p_lo[i], m)
+    # the audits meet each stratum somewhere: misses hidden below, no anomaly caught, no normal row flagged
+    assert seen == {"heaviest_miss", "unseen_caught", "unseen_fp"}, seen
