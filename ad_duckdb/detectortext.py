@@ -28,6 +28,10 @@ def text_rows(X: Any, lay: Layout, names: list[str], select: str, library: str) 
     frame = _frame(value_rows(X, lay, names))
     text = ", ".join(repr(n) for n, _ in lay.text)
     if frame is None:
+        one = _one_row_fix(X, len(names))
+        if one:
+            raise BadInputError(f"AutoEncoderDetector: X is 1-D, of shape ({len(X)},), where this model takes rows of "
+                                f"its {len(names)} columns {names}: {one}.")
         raise BadInputError(
             f"AutoEncoderDetector: this model has text features ({text}), which an array of numbers cannot hold: pass "
             f"a DataFrame (pandas, polars or Arrow) with the columns {names}, its text columns as text (got "
@@ -56,6 +60,21 @@ def text_rows(X: Any, lay: Layout, names: list[str], select: str, library: str) 
                                 f"text (its categories): pass it as text, e.g. {_AS_TEXT.format(n=n)}.")
     parts = [nums, *(lay.encode(t, k) for k, t in enumerate(texts))]
     return np.require(np.concatenate(parts, axis=1), requirements=["C", "W"])
+
+
+def _one_row_fix(X: Any, width: int) -> str:
+    """The fix for one row given 1-D (a frame's row ``df.iloc[0]``, a Series; an array of dtype=object), as a numeric
+    model's refusal names it; '' for anything else. Why: of a text model they were told that "an array of numbers
+    cannot hold" the text, which they held, with no word of the one-row frame or the reshape."""
+    from .detector import _series_library
+
+    series = _series_library(X)
+    if series is not None and len(X) == width:
+        return ("a pandas Series is not a table: pass a DataFrame, X.to_frame().T for one row (or df.iloc[[i]], double "
+                "brackets)" if series == "pandas" else "a polars Series is not a table: df[i:i + 1] for one row")
+    if isinstance(X, np.ndarray) and X.ndim == 1 and len(X) == width:
+        return "reshape it, X.reshape(1, -1) for one row"
+    return ""
 
 
 _AS_TEXT = "X[{n!r}].astype('string') (which keeps a missing value NULL, where astype(str) writes 'nan')"
@@ -98,8 +117,9 @@ def read_once(X: Any, lay: Layout, names: list[str]) -> Any:
     """``X`` as a frame that can be read twice (an Arrow reader, dataset or DuckDB relation as an Arrow table; rows of
     values as ``value_rows`` reads them): its rows are read for scoring, then its text NULLs (``text_imputed``)."""
     from .frames import arrow_table
+    from .onerow import flat_row
 
-    X = value_rows(X, lay, names)
+    X = value_rows(flat_row(X, names), lay, names)  # one row as a dict: its columns, read twice
     table = arrow_table(X)
     return X if table is None else table
 

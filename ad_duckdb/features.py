@@ -822,6 +822,11 @@ def warn_epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray 
         )
 
 
+def id_named(name: str) -> bool:
+    """Whether a column's name reads as an id: ``id``, ``*_id`` (``* ID``, ``*-id``) or ``*Id``."""
+    return bool(_ID_NAME.search(name) or _CAMEL_ID.search(name))
+
+
 def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: bool | None = None) -> str | None:
     """Why an integer column looks like an id (a row key, not a measurement), or None.
 

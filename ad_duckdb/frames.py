@@ -192,7 +192,10 @@ def arrow_rows(table: pa.Table, what: str, library: str = "arrow") -> np.ndarray
     bad, times, lengths, numbers, others, words = [], [], [], [], [], []
     for name, col in zip(table.column_names, table.columns, strict=True):
         typ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
-        if not _numeric(typ):
+        # Why a null column is read: it holds no value, a missing one in every row (Arrow's and polars' type of a
+        # column of None, a dict's {'amount': [None]}), as pandas' column of None is; fit refuses it before
+        # (detectorfit.refuse_empty), as a column that tells no row from another
+        if not _numeric(typ) and not pa.types.is_null(typ):
             # as pandas names its dictionary-encoded columns, not dictionary<values=large_string, indices=uint32, ...>
             bad.append(f"{name!r} ({'category' if pa.types.is_dictionary(col.type) else col.type})")
             if pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_time(typ):

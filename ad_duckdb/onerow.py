@@ -23,7 +23,14 @@ def _plain(v: Any) -> bool:
 
 def flat_row(X: Any, names: Sequence[str]) -> Any:
     """``X`` as a list of one row when it is a flat list or tuple of ``len(names)`` plain values (a number, a text,
-    None, NaN); refused, with the shape to pass, when it is flat but of another length; else as it is."""
+    None, NaN); refused, with the shape to pass, when it is flat but of another length; a dict of plain values
+    (``{'amount': 120.0, 'channel': 'web'}``) as a dict of columns of one value each, matched by name as a frame's
+    columns are; else as it is.
+
+    Why a dict: it names each value's column, so it reads one way only, as a row; it was refused as a dict of
+    columns ("'float' object is not iterable") where the flat list of its values scored."""
+    if isinstance(X, dict) and X and not hasattr(X, "nnz") and all(_plain(v) for v in X.values()):
+        return {k: [v] for k, v in X.items()}
     if not isinstance(X, (list, tuple)) or not X or not all(_plain(v) for v in X):
         return X
     d = len(names)

@@ -13,15 +13,23 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from .features import id_like
+from .features import id_like, id_named
 from .sqltext import quote_ident, source_sql, sql_name, where_sql
 
 
 def id_columns(cols: list[tuple[str, str]], feats: list[str], label: str) -> list[str]:
     """The columns of ``cols`` (the source's (name, type)) that read as a row's id, up to three, neither a feature
-    nor the label: those ``note`` checks."""
+    nor the label: those ``note`` checks. Why text and UUID ids too: a label table keyed by 'TX-0001' or a UUID,
+    holding one twice, doubled rows in every figure without a word (only integer ids were checked); a text column
+    only when named as an id, since a name or a channel repeats over rows."""
     taken = {label.lower(), *(f.lower() for f in feats)}
-    return [c for c, t in cols if c.lower() not in taken and id_like(c, t) is not None][:3]
+    return [c for c, t in cols if c.lower() not in taken and (id_like(c, t) is not None or _text_key(c, t))][:3]
+
+
+def _text_key(name: str, sql_type: str) -> bool:
+    """A UUID column, or a text one named as an id (``tx_id``, ``customerId``)."""
+    typ = sql_type.strip().upper()
+    return typ == "UUID" or (typ in ("VARCHAR", "TEXT", "STRING") and id_named(name))
 
 
 def id_hashes(ids: list[str]) -> tuple[str, ...]:
