@@ -131,3 +131,23 @@ def test_the_run_start_view_check_leaves_what_only_the_compiled_sql_tells(con: d
     assert len(view_problems(con, trained, {"model.p.v"})) == 1
     ok = [view("fine", "select anomaly_score('tx_ae', a, b, c), is_anomaly('two_ae@1', a, b) from x")]
     assert view_problems(con, ok, {"model.p.fine"}) == []
+
+
+# review17d: a threshold is stored by a hook or a node of the same run (a pre_hook calling set_threshold, the
+# project's own on-run-start, which dbt runs after the package's), so at on-run-start only the model and the number
+# of features of an is_anomaly_at / anomaly_threshold call were to be checked, not its threshold: the view was refused
+
+def test_the_run_start_view_check_leaves_a_threshold_the_run_may_store(con: duckdb.DuckDBPyConnection) -> None:
+    def view(name: str, code: str) -> dict[str, Any]:
+        return _node(name, code, materialized="view")
+
+    hooked = [view("at", "{{ config(pre_hook=\"{{ ad_duckdb.set_threshold('tx_ae', 'cut_r17d', 'contamination', "
+                         "target=0.02) }}\") }}\nselect is_anomaly_at('tx_ae', 'cut_r17d', a, b, c) from x"),
+              view("thr", "select anomaly_threshold('tx_ae', 'cut_r17d') as t, a from x")]
+    assert view_problems(con, hooked, {n["id"] for n in hooked}) == []
+    # its model and features are still checked there
+    wrong = [view("at", "select is_anomaly_at('tx_ae', 'cut_r17d', a, b) from x"),
+             view("ea", "select is_anomaly_at('tx_ea', 'cut_r17d', a, b, c) from x")]
+    said = view_problems(con, wrong, {n["id"] for n in wrong})
+    assert len(said) == 2 and "got 2 feature argument(s), but model 'tx_ae@1' takes 3" in said[0], said
+    assert "'tx_ea'" in said[1], said
