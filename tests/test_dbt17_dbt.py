@@ -77,7 +77,7 @@ _BY_CONFIG = _node("tx_model", 'name = dbt.config.get("ad_model")\nreturn train_
 
 @pytest.mark.parametrize("scorer", [
     _node("s", "select anomaly_score('{{ var(\"ad_model\") }}', a, b) from x", vars={"ad_model": "tx_ae"}),
-    _node("s", "select anomaly_score('{{ var(\"other\", \"tx_ae\") }}', a, b) from x", vars={"other": None}),
+    _node("s", "select anomaly_score('{{ var(\"other\", \"x_ae\") }}', a, b) from x", vars={"other": "tx_ae"}),
     _node("s", "select is_anomaly('{{ config.get(\"m\") }}', a, b) from x", config={"m": "tx_ae"}),
 ])
 def test_order_check_reads_names_from_var_and_config(scorer: dict[str, Any]) -> None:
@@ -151,3 +151,19 @@ def test_the_run_start_view_check_leaves_a_threshold_the_run_may_store(con: duck
     said = view_problems(con, wrong, {n["id"] for n in wrong})
     assert len(said) == 2 and "got 2 feature argument(s), but model 'tx_ae@1' takes 3" in said[0], said
     assert "'tx_ea'" in said[1], said
+
+
+# review17d: var()'s default was taken when the package's on-run-start did not see the var, but the hook sees only the
+# global vars: one dbt_project.yml scopes to the project (vars: {my_project: {ad_model: two_ae}}) gave the node another
+# model than the default, and a correct view was refused with the default model's feature count
+
+def test_a_var_the_run_start_check_does_not_see_is_not_read_as_its_default(con: duckdb.DuckDBPyConnection) -> None:
+    scoped = _node("scoped", "select anomaly_score('{{ var(\"ad_model\", \"tx_ae\") }}', count, amount) from x",
+                   materialized="view", vars={"ad_model": None})
+    assert view_problems(con, [scoped], {"model.p.scoped"}) == []
+    # a run training the default's model: said as not read, not refused
+    problem, notes = order_check([_BY_CONFIG, dict(scoped, materialized="table")], {"model.p.tx_model", "model.p.scoped"})
+    assert problem == "" and any("a model name known only when dbt compiles it" in n for n in notes), (problem, notes)
+    # the value it sees is read (a global var, --vars)
+    seen = dict(scoped, vars={"ad_model": "tx_ae"})
+    assert len(view_problems(con, [seen], {"model.p.scoped"})) == 1
