@@ -58,7 +58,10 @@ def _lookup(expr: str, node: dict[str, Any]) -> str | None:
         return None
     given = (node.get("vars") if m.group(1) == "var" else node.get("config")) or {}
     value = given.get(m.group(3))
-    value = m.group(5) if value is None else value
+    # Why not var()'s default: the package's on-run-start sees the global vars only, not those dbt_project.yml
+    # scopes to the node's project (vars: {my_project: {ad_model: two_ae}}); a var it does not see may be set there,
+    # and the default then named another model (a correct view was refused for that model's features)
+    value = m.group(5) if value is None and m.group(1) != "var" else value
     return value if isinstance(value, str) else None
 
 

@@ -7,7 +7,8 @@ model and threshold the code names (a literal, or a ``var()`` / ``config.get()``
 are plain expressions is probed here, on NULLs, as the on-run-end check probes it, and the run stops before any
 node runs. Left to the on-run-end check (on the SQL dbt compiled): a view with a Jinja block (``{% if %}`` may leave a
 call out, ``{% for %}`` repeat it), a call whose model is a column or a ``{{ m }}``, features from Jinja or
-``*COLUMNS``, and a model a training of the run stores (the version it reads is not stored yet).
+``*COLUMNS``, a model a training of the run stores (the version it reads is not stored yet), and a threshold
+(``is_anomaly_at``'s is probed as ``anomaly_score``'s: a hook or an earlier node of the run may store the threshold).
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def _probe(node: dict[str, Any], code: str, start: int, func: str) -> tuple[str,
         return None
     if any(not f or "{" in f or f.startswith("*") or "COLUMNS" in f.upper() for f in features):
         return None
+    if named > 1:
+        # Why not the threshold: a hook or node of this run may store it (a pre_hook's set_threshold, the project's
+        # own on-run-start, which dbt runs after the package's), so only the model and its features are checked here;
+        # the on-run-end check reads the threshold once the run stored it
+        if not features:
+            return None
+        func, names = "anomaly_score", names[:1]
     probe = f"SELECT {func}({', '.join([quote_literal(str(n)) for n in names] + ['NULL'] * len(features))})"
     return probe, str(names[0]).split("@")[0]
 

@@ -340,3 +340,21 @@ def test_a_run_naming_its_trained_model_through_var_and_config_or_a_wrong_view_i
         assert con.execute("SELECT count(*) FROM ad_models WHERE name = 'tx_ae'").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_a_project_with_a_seed_and_a_view_at_a_threshold_its_pre_hook_stores_builds(
+        built: Path, tmp_path: Path) -> None:
+    """review17d: a seed's depends_on has no nodes, and the Undefined stopped the package's on-run-start (`Object of
+    type Undefined is not JSON serializable`) in every run of a project with a seed; a view at a threshold its own
+    pre_hook stores was refused by the on-run-start (the threshold not stored yet)."""
+    work = _copy(built, tmp_path / "shop")
+    (work / "seeds").mkdir(exist_ok=True)
+    (work / "seeds" / "regions.csv").write_text("id,region\n1,north\n2,south\n")
+    (work / "models" / "cut_view.sql").write_text(
+        "{{ config(materialized='view', pre_hook=\"{{ ad_duckdb.set_threshold('tx_ae', 'cut_r17d', 'contamination', "
+        "target=0.02) }}\") }}\n"
+        "select id, is_anomaly_at('tx_ae', 'cut_r17d', count, amount, cards) as flagged from {{ ref('stg_tx') }}\n")
+    proc = run_dbt(["build", "--profiles-dir", ".", "--select", "regions", "cut_view"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "not checked" not in out and "WARN" not in out.replace("WARN=0", ""), out[-4000:]

@@ -77,7 +77,7 @@ _BY_CONFIG = _node("tx_model", 'name = dbt.config.get("ad_model")\nreturn train_
 
 @pytest.mark.parametrize("scorer", [
     _node("s", "select anomaly_score('{{ var(\"ad_model\") }}', a, b) from x", vars={"ad_model": "tx_ae"}),
-    _node("s", "select anomaly_score('{{ var(\"other\", \"tx_ae\") }}', a, b) from x", vars={"other": None}),
+    _node("s", "select anomaly_score('{{ var(\"other\", \"x_ae\") }}', a, b) from x", vars={"other": "tx_ae"}),
     _node("s", "select is_anomaly('{{ config.get(\"m\") }}', a, b) from x", config={"m": "tx_ae"}),
 ])
 def test_order_check_reads_names_from_var_and_config(scorer: dict[str, Any]) -> None:
@@ -131,3 +131,39 @@ def test_the_run_start_view_check_leaves_what_only_the_compiled_sql_tells(con: d
     assert len(view_problems(con, trained, {"model.p.v"})) == 1
     ok = [view("fine", "select anomaly_score('tx_ae', a, b, c), is_anomaly('two_ae@1', a, b) from x")]
     assert view_problems(con, ok, {"model.p.fine"}) == []
+
+
+# review17d: a threshold is stored by a hook or a node of the same run (a pre_hook calling set_threshold, the
+# project's own on-run-start, which dbt runs after the package's), so at on-run-start only the model and the number
+# of features of an is_anomaly_at / anomaly_threshold call were to be checked, not its threshold: the view was refused
+
+def test_the_run_start_view_check_leaves_a_threshold_the_run_may_store(con: duckdb.DuckDBPyConnection) -> None:
+    def view(name: str, code: str) -> dict[str, Any]:
+        return _node(name, code, materialized="view")
+
+    hooked = [view("at", "{{ config(pre_hook=\"{{ ad_duckdb.set_threshold('tx_ae', 'cut_r17d', 'contamination', "
+                         "target=0.02) }}\") }}\nselect is_anomaly_at('tx_ae', 'cut_r17d', a, b, c) from x"),
+              view("thr", "select anomaly_threshold('tx_ae', 'cut_r17d') as t, a from x")]
+    assert view_problems(con, hooked, {n["id"] for n in hooked}) == []
+    # its model and features are still checked there
+    wrong = [view("at", "select is_anomaly_at('tx_ae', 'cut_r17d', a, b) from x"),
+             view("ea", "select is_anomaly_at('tx_ea', 'cut_r17d', a, b, c) from x")]
+    said = view_problems(con, wrong, {n["id"] for n in wrong})
+    assert len(said) == 2 and "got 2 feature argument(s), but model 'tx_ae@1' takes 3" in said[0], said
+    assert "'tx_ea'" in said[1], said
+
+
+# review17d: var()'s default was taken when the package's on-run-start did not see the var, but the hook sees only the
+# global vars: one dbt_project.yml scopes to the project (vars: {my_project: {ad_model: two_ae}}) gave the node another
+# model than the default, and a correct view was refused with the default model's feature count
+
+def test_a_var_the_run_start_check_does_not_see_is_not_read_as_its_default(con: duckdb.DuckDBPyConnection) -> None:
+    scoped = _node("scoped", "select anomaly_score('{{ var(\"ad_model\", \"tx_ae\") }}', count, amount) from x",
+                   materialized="view", vars={"ad_model": None})
+    assert view_problems(con, [scoped], {"model.p.scoped"}) == []
+    # a run training the default's model: said as not read, not refused
+    problem, notes = order_check([_BY_CONFIG, dict(scoped, materialized="table")], {"model.p.tx_model", "model.p.scoped"})
+    assert problem == "" and any("a model name known only when dbt compiles it" in n for n in notes), (problem, notes)
+    # the value it sees is read (a global var, --vars)
+    seen = dict(scoped, vars={"ad_model": "tx_ae"})
+    assert len(view_problems(con, [seen], {"model.p.scoped"})) == 1

@@ -32,6 +32,8 @@
   {%- set found = [] -%}
   {%- for n in graph.nodes.values() -%}
     {%- set code = n.raw_code or '' -%}
+    {#- or []: a seed's depends_on has no nodes (its Undefined stopped tojson, and with it every run of a project
+        with a seed) -#}
     {#- lower: SQL written in capitals (ANOMALY_SCORE('tx_ae', ...)) calls the functions too -#}
     {%- set relevant = 'anomaly' in code | lower or 'train' in code -%}
     {#- the values of the var()s its code reads (a name in '{{ var("ad_model") }}'), and its config (what
@@ -46,7 +48,7 @@
     {%- endfor -%}
     {%- if relevant -%}{%- do found.append(n.unique_id) -%}{%- endif -%}
     {%- do nodes.append({'id': n.unique_id, 'name': n.name, 'package': n.package_name, 'path': n.original_file_path,
-                         'python': n.language == 'python', 'deps': n.depends_on.nodes,
+                         'python': n.language == 'python', 'deps': n.depends_on.nodes or [],
                          'materialized': n.config.materialized if n.config is defined else none,
                          'code': code if relevant else '', 'vars': values,
                          'config': n.config if relevant and n.config is defined else {}}) -%}
