@@ -47,3 +47,17 @@ def test_plot_scores_of_a_text_model(db: str, tmp_path: Path) -> None:
     finally:
         con.close()
     assert list(tmp_path.rglob("*.png"))
+
+
+@pytest.mark.parametrize("extra", [[], ["-c", "id", "--append"]])
+def test_a_nightly_run_with_no_new_rows_writes_none_and_exits_0(db: str, extra: list[str]) -> None:
+    """Before: "ValueError: cannot reshape array of size 0" and a traceback, from the keys of the rows read ahead."""
+    into = "none_" + "_".join(e.strip("-") for e in extra)
+    if extra:
+        first = CliRunner().invoke(cli, ["score", db, "m", "t", "--into", into, "--quiet", *extra])
+        assert first.exit_code == 0, first.output
+    source = f"SELECT * FROM t WHERE id > (SELECT coalesce(max(id), -1) FROM {into})" if extra else \
+        "SELECT * FROM t WHERE false"
+    res = CliRunner().invoke(cli, ["score", db, "m", source, "--into", into, "--quiet", *extra])
+    assert res.exit_code == 0, res.output
+    assert "0 scored rows" in res.output, res.output
