@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import scoretail
 from .metrics import share_text
 from .store import Threshold
 from .thresholds import LABELLED
@@ -28,30 +29,30 @@ def quantiles_of(m: dict[str, Any] | None) -> np.ndarray | None:
     return np.asarray(q, dtype=np.float64)
 
 
-def training_share(quantiles: np.ndarray | None, value: float) -> float | None:
+def training_share(quantiles: np.ndarray | None, value: float, metrics: dict[str, Any] | None = None) -> float | None:
     """The share of the training rows scoring above ``value``, read from the model's 1001 training-score quantiles
-    (to within 0.1% of the rows); None without them."""
+    (to within 0.1% of the rows) and, where ``metrics`` keeps them, its exact top scores (``scoretail``: as the share
+    ``threshold --method manual`` and evaluate say); None without them."""
     if quantiles is None or len(quantiles) < 2:
         return None
-    q = np.asarray(quantiles, dtype=np.float64)
+    q, p = scoretail.points(np.asarray(quantiles, dtype=np.float64), metrics)
     if value < q[0]:
         return 1.0
     if value >= q[-1]:
         return 0.0
-    # the quantiles' probabilities, evenly spaced; the last of a run of equal quantiles: scores at the value are not
-    # above it
-    p = np.linspace(0.0, 1.0, len(q))
+    # the last of a run of equal quantiles: scores at the value are not above it
     k = int(np.searchsorted(q, value, side="right"))  # q[k - 1] <= value < q[k]
     lo, hi = q[k - 1], q[k]
     at = p[k - 1] + (p[k] - p[k - 1]) * ((value - lo) / (hi - lo) if hi > lo else 0.0)
     return float(1.0 - at)
 
 
-def _both(source: str | None, t: Threshold, quantiles: np.ndarray | None) -> str | None:
+def _both(source: str | None, t: Threshold, quantiles: np.ndarray | None,
+          metrics: dict[str, Any] | None = None) -> str | None:
     """"it flags X of the labelled rows and Y of the training rows of ``source`` (from their score quantiles" of
     ``t``, where the two shares differ by more than ``RATIO`` either way; None where they agree or the quantiles are
     unknown."""
-    train = training_share(quantiles, t.value)
+    train = training_share(quantiles, t.value, metrics)
     here = t.flagged_share
     if train is None or here is None or here / RATIO <= train <= here * RATIO:
         return None
@@ -59,7 +60,8 @@ def _both(source: str | None, t: Threshold, quantiles: np.ndarray | None) -> str
     return f"it flags {share_text(here)} of the labelled rows and {share_text(train)} of {rows} (from their score quantiles"
 
 
-def line(source: str | None, t: Threshold, target: float, quantiles: np.ndarray | None) -> str | None:
+def line(source: str | None, t: Threshold, target: float, quantiles: np.ndarray | None,
+         metrics: dict[str, Any] | None = None) -> str | None:
     """What ``threshold`` prints after storing flag_budget threshold ``t`` (budget ``target``): the share of its
     model's training rows (of ``source``) it flags beside the share of the labelled rows, where the two differ by
     more than ``RATIO`` either way; None where they agree or the quantiles are unknown.
@@ -67,7 +69,7 @@ def line(source: str | None, t: Threshold, target: float, quantiles: np.ndarray 
     Why said as facts, not as a note that the labelled rows are too rich in anomalies: a model trained on rows
     known normal flags few of them at a cut that flags a random sample's anomalies, and the rows do not tell the
     two apart."""
-    both = _both(source, t, quantiles)
+    both = _both(source, t, quantiles, metrics)
     if both is None:
         return None
     return (f"{both}): the two differ where the labelled rows hold more anomalies than the training rows. To "
@@ -75,7 +77,8 @@ def line(source: str | None, t: Threshold, target: float, quantiles: np.ndarray 
             "normal, or flag_budget on a random sample of labelled rows.")
 
 
-def labelled_line(source: str | None, t: Threshold, quantiles: np.ndarray | None) -> str | None:
+def labelled_line(source: str | None, t: Threshold, quantiles: np.ndarray | None,
+                  metrics: dict[str, Any] | None = None) -> str | None:
     """What ``threshold`` prints after storing ``t``, chosen on labelled rows by a method other than flag_budget
     (``line``'s): the share of its model's training rows it flags beside the share of the labelled rows its
     ``flagged_share`` is, where the two differ by more than ``RATIO`` either way; None where they agree or the
@@ -83,7 +86,7 @@ def labelled_line(source: str | None, t: Threshold, quantiles: np.ndarray | None
 
     Why: "flagged_share 0.200" of a max_f1 cut on 40 reviewed rows holding every known fraud read as 20% of the
     traffic, where the cut flagged about 1% of the rows the model trained on."""
-    both = _both(source, t, quantiles)
+    both = _both(source, t, quantiles, metrics)
     if both is None:
         return None
     return f"{both}; flagged_share above is the former): the alerts to plan on traffic like the training rows are the latter."
@@ -101,7 +104,8 @@ def of_rows(t: Threshold) -> str:
     return OF_CHOSEN_ON if t.method == "alarm_rate" else OF_TRAINING
 
 
-def split(t: Threshold, quantiles: np.ndarray | None) -> tuple[float | None, float | None]:
+def split(t: Threshold, quantiles: np.ndarray | None,
+          metrics: dict[str, Any] | None = None) -> tuple[float | None, float | None]:
     """``t``'s share of the model's training rows flagged and its share of the other rows it was chosen on (None
     for a cut chosen on the training scores): the two shares `show` prints apart.
 
@@ -109,4 +113,4 @@ def split(t: Threshold, quantiles: np.ndarray | None) -> tuple[float | None, flo
     labelled rows two thirds frauds), where that cut flags about 6% of the training rows."""
     if of_rows(t) == OF_TRAINING:
         return t.flagged_share, None
-    return training_share(quantiles, t.value), t.flagged_share
+    return training_share(quantiles, t.value, metrics), t.flagged_share

@@ -1844,7 +1844,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
                    "features": [f.to_json() for f in rec.features],
                    "thresholds": [{**asdict(t), "flagged_share_of": budgetshare.of_rows(t),
-                                   "training_flagged_share": budgetshare.split(t, quantiles)[0]}
+                                   "training_flagged_share": budgetshare.split(t, quantiles, rec.metrics)[0]}
                                   for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
                    "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
@@ -1904,7 +1904,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "(labelled rows, or alarm_rate's rows), far larger on labelled rows rich in anomalies")
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged_training",
                      "flagged_chosen_on", "chosen_on"],
-                    [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, *budgetshare.split(t, quantiles),
+                    [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, *budgetshare.split(t, quantiles, rec.metrics),
                       t.chosen_on) for t in rec.thresholds])
         for t in rec.thresholds:
             if (optimistic := training_rows_note(t)) is not None and not _NOTES_IGNORED:
@@ -3332,7 +3332,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
         ref = udfs.registry(con).get(model).ref
         # chosen on labelled rows, its flagged_share is theirs: the training rows' beside it (budgetshare)
-        train_share = (budgetshare.training_share(udfs.registry(con).get(model).quantiles, th.value)
+        loaded = udfs.registry(con).get(model)
+        train_share = (budgetshare.training_share(loaded.quantiles, th.value, loaded.rec.metrics)
                        if th.method in thresholds.LABELLED else None)
         if out_format == "json":
             from dataclasses import asdict
@@ -3346,11 +3347,11 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
             if th.method == "flag_budget" and target is not None:
                 lm = udfs.registry(con).get(model)
-                if (budget := budgetshare.line(lm.rec.source, th, target, lm.quantiles)) is not None:
+                if (budget := budgetshare.line(lm.rec.source, th, target, lm.quantiles, lm.rec.metrics)) is not None:
                     click.echo(budget)
             elif th.method in thresholds.LABELLED:
                 lm = udfs.registry(con).get(model)
-                if (both := budgetshare.labelled_line(lm.rec.source, th, lm.quantiles)) is not None:
+                if (both := budgetshare.labelled_line(lm.rec.source, th, lm.quantiles, lm.rec.metrics)) is not None:
                     click.echo(both)
             if anomaly_share is not None and np.isfinite(ci.get("precision_at_share", np.nan)):
                 click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "

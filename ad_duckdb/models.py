@@ -87,7 +87,7 @@ class ModelInfo:
     @classmethod
     def of(cls, rec: ModelRecord) -> ModelInfo:
         quantiles = budgetshare.quantiles_of(rec.metrics)
-        split = {t.name: budgetshare.split(t, quantiles) for t in rec.thresholds}
+        split = {t.name: budgetshare.split(t, quantiles, rec.metrics) for t in rec.thresholds}
         return cls(rec.name, rec.version, rec.feature_names, rec.train_rows,
                    {t.name: float(t.value) for t in rec.thresholds}, rec.metrics,
                    {t.name: t.flagged_share for t in rec.thresholds},

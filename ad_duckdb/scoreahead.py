@@ -119,6 +119,8 @@ class Ahead:
 
 def _row_keys(X: np.ndarray) -> np.ndarray:
     """A 64-bit key of each row's bytes (equal rows, equal keys), computed a column at a time."""
+    if not len(X):  # no row read ahead (a nightly --append with no new rows): reshape(0, -1) cannot size it
+        return np.empty(0, dtype=np.uint64)
     u = np.ascontiguousarray(X).reshape(len(X), -1)
     u = u.view(np.uint64) if u.itemsize == 8 else u.view(np.uint32 if u.itemsize == 4 else np.uint8)
     h = np.full(len(X), 0xCBF29CE484222325, dtype=np.uint64)

@@ -492,10 +492,10 @@ class LoadedModel:
         return float(1.0 - self.percentile(np.array([np.nextafter(t, np.inf)]))[0])
 
 
-def share_of_training_above(quantiles: Any, t: float) -> float:
-    """The share of training rows a threshold ``t`` flags (``score > t``), read off a stored quantile grid (as
-    ``LoadedModel.share_above``, for a version that is not loaded)."""
-    xp, fp = _percentile_curve(np.asarray(quantiles, dtype=np.float64))
+def share_of_training_above(quantiles: Any, t: float, metrics: dict[str, Any] | None = None) -> float:
+    """The share of training rows a threshold ``t`` flags (``score > t``), read off a stored quantile grid and the
+    exact top scores ``metrics`` keeps (as ``LoadedModel.share_above``, for a version that is not loaded)."""
+    xp, fp = _percentile_curve(*scoretail.points(np.asarray(quantiles, dtype=np.float64), metrics))
     return float(1.0 - np.interp(np.nextafter(t, np.inf), xp, fp, left=0.0, right=1.0))
 
 

@@ -33,7 +33,8 @@ def _table_ddl() -> str:
     return found.group(0)
 
 
-def _training_thresholds(source: str, contamination: float, quantiles: list[float]) -> list[Threshold]:
+def _training_thresholds(source: str, contamination: float, quantiles: list[float],
+                         metrics: dict[str, Any] | None = None) -> list[Threshold]:
     """What ``thresholds.from_training_scores`` stored at training, read off the training scores' quantile grid
     (the grid holds p90 ... p999 as points; the default's quantile is interpolated between two)."""
     q = np.asarray(quantiles, dtype=np.float64)
@@ -45,7 +46,7 @@ def _training_thresholds(source: str, contamination: float, quantiles: list[floa
     for name, at, method, chosen_on in wanted:
         v = float(np.interp(at, grid, q))
         out.append(Threshold(name=name, value=v, method=method, chosen_on=chosen_on,
-                             flagged_share=share_of_training_above(q, v)))
+                             flagged_share=share_of_training_above(q, v, metrics)))
     return out
 
 
@@ -77,7 +78,7 @@ def restore(cur: Any, db: str) -> list[str]:
             else:
                 contamination = params.get("contamination")
                 c = float(contamination) if isinstance(contamination, (int, float)) else 0.01
-                made = _training_thresholds(str(source or ""), c, quantiles)
+                made = _training_thresholds(str(source or ""), c, quantiles, metrics)
                 for t in made:
                     store.write_threshold(cur, str(name), int(version), t, created_at=created)
                 lines.append(f"{ref}: {', '.join(t.name for t in made)} stored again from its training scores.")

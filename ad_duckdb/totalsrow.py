@@ -390,6 +390,9 @@ class ScoredTop:
         if self.sums is None:
             return
         for j, c in enumerate(cols):
+            if _is_text(c):  # a text model's category column: no sum (its NaN leaves the column out of the test)
+                self.sums[j] = np.nan
+                continue
             values = _summable(c, j + 1)
             self.sums[j] += float(values.sum())
             self.nonzero[j] += int(np.count_nonzero(values))
@@ -418,6 +421,18 @@ def without_totals_row(scores: np.ndarray, watch: ScoredTop, shown: str) -> tupl
     if times_summed(watch.row, watch.sums, watch.nonzero) is None:
         return scores, shown
     return np.delete(scores, int(np.nanargmax(scores))), f"{shown} (its totals row left out)"
+
+
+def _is_text(c: object) -> bool:
+    """Whether Arrow column ``c`` holds text (a text model's category feature), which has no sum.
+
+    Why asked: summed as numbers, `score --into -c id`, `--append` and plot_scores of a text model failed with
+    "feature argument 3 is VARCHAR, not a number"."""
+    import pyarrow as pa
+
+    t = getattr(c, "type", None)
+    return t is not None and (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+                              or pa.types.is_dictionary(t))
 
 
 def _summable(c: object, pos: int) -> np.ndarray:
