@@ -63,6 +63,15 @@ def _fix(e: click.UsageError) -> str:
         many = [min(p.opts, key=len) for p in ctx.command.get_params(ctx) if isinstance(p, click.Option) and p.multiple]
         again = f"; an option takes one value each: give it again for the next ({many[0]} a {many[0]} b)" if many else ""
         return f". {command} takes {wanted}{again}."
+    if isinstance(e, click.NoSuchOption) and ctx.parent is not None:
+        # Why: `ad-duckdb score ... --wait 30` is the usual slip (the --help of the command does not list it), and
+        # click's "Did you mean --into?" sent the user away from the option they had right
+        name = e.option_name.split("=")[0]
+        group = ctx.parent
+        if any(isinstance(p, click.Option) and name in p.opts for p in group.command.get_params(group)):
+            return (f" {name} is an option of {group.command_path} itself, not of {ctx.info_name}: give it before the "
+                    f"command, e.g. {group.command_path} {name} VALUE {ctx.info_name} ... ('{group.command_path} "
+                    f"--help' lists these options).")
     if isinstance(e, click.NoSuchOption) and not e.possibilities:
         return f" '{command} --help' lists its options."
     if isinstance(ctx.command, click.Group) and e.message.startswith("No such command") and "Did you mean" not in \
