@@ -19,6 +19,7 @@ from conftest import FAST
 
 # tx_ae@1 what 'tx_ae' means, tx_ae@2 staged (promote=False), and a view calling 'tx_ae': that file's fixture, shared
 two_versions = test_lifecycle3_versions.two_versions
+two_versions_file = test_lifecycle3_versions.two_versions_file  # the module-scoped file two_versions copies
 
 
 def _versions(path: str) -> list[int]:
