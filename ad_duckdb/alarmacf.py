@@ -18,6 +18,7 @@ effective sample size is read.
 from __future__ import annotations
 
 import math
+from functools import cache
 from statistics import NormalDist
 
 import numpy as np
@@ -27,7 +28,6 @@ _THETA = np.linspace(-math.pi / 2 + 1e-6, math.pi / 2, 8193)
 # normal quantiles on a grid even in the log-odds of p, read between (within 1e-6 of the exact: normal scores of
 # ranks need no more, and a million exact calls took seconds)
 _LOGIT = np.linspace(-30.0, 30.0, 12001)
-_Q = np.array([NormalDist().inv_cdf(1.0 / (1.0 + math.exp(-v))) for v in _LOGIT])
 # stretches of more values than BLOCK read their autocorrelation block by block, at lags up to MOST_LAGS (at a
 # reading every 5 minutes, 227 days)
 BLOCK = 1 << 21
@@ -37,10 +37,17 @@ MOST_LAGS = 1 << 16
 MOST_BIAS = 0.5
 
 
+@cache
+def _quantiles() -> np.ndarray:
+    """The normal quantiles at _LOGIT's points. Why computed at first use, not on import: 12001 exact calls are a
+    tenth of a second, and every ``ad-duckdb`` command imports this module while few read an alarm rate."""
+    return np.array([NormalDist().inv_cdf(1.0 / (1.0 + math.exp(-v))) for v in _LOGIT])
+
+
 def _normal_scores(p: np.ndarray) -> np.ndarray:
     logit = np.log(p)
     logit -= np.log1p(-p)  # in place: a temporary fewer of the rows' size (80 MB at 10 million)
-    return np.interp(logit, _LOGIT, _Q)
+    return np.interp(logit, _LOGIT, _quantiles())
 
 
 def mid_ranks(x: np.ndarray) -> np.ndarray:

@@ -113,6 +113,7 @@ from .querywords import command_without, unquoted_query_message
 from .scoretail import TOP
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
+from .servecmd import serve
 from .sqltext import (
     is_query,
     name_parts,
@@ -3683,8 +3684,6 @@ def dbt_package(copy_to: str | None) -> None:
                f"project's packages.yml (beside dbt_project.yml), then run dbt deps:\npackages:\n"
                f"  - local: {dbtpackage.local_path(copied)}")
 
-
-from .server import serve  # noqa: E402  (the server lives in its own module; imported late to keep cli.py readable)
 
 cli.add_command(serve)
 for _command in (*versioncmds.COMMANDS, *repaircmds.COMMANDS):  # promote, rollback, history, restore-thresholds

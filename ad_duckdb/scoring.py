@@ -10,10 +10,9 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 import pyarrow as pa
 
 from . import categorical, chunks, integrity, missing, scoretail, shapley
@@ -23,6 +22,9 @@ from .optionwords import SURFACE, opt
 from .shapley import ORT_ALIGN, SHAPLEY_EXACT_MAX  # noqa: F401  (SHAPLEY_EXACT_MAX: read here by tests)
 from .sqltext import is_query, quote_literal, sql_name, sql_names
 from .store import ModelRecord, max_model_bytes
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 INPUT_NAME = integrity.INPUT_NAME
 OUTPUT_NAMES = list(integrity.OUTPUT_NAMES)
@@ -115,6 +117,10 @@ def load_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) 
 
 def _ort_session(onnx: bytes, model: str, threads: int = 1) -> ort.InferenceSession:
     """An onnxruntime CPU session on bytes ``integrity.check_onnx`` has passed."""
+    # Why imported here: a tenth of a second of CPU that commands which never score (``ad-duckdb --help``, list,
+    # show) need not pay
+    import onnxruntime as ort
+
     so = ort.SessionOptions()
     # Why one thread: DuckDB already runs the function on every core in parallel; ORT threads only contend.
     so.intra_op_num_threads = threads

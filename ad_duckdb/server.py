@@ -42,7 +42,6 @@ import signal
 import socket
 import socketserver
 import struct
-import sys
 import tempfile
 import threading
 import time
@@ -85,12 +84,13 @@ from .pgsql import (
     typed_parameters,
 )
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
+from .servecmd import MAX_CONNECTIONS, PASSWORD_ENV
 from .udfs import refresh as refresh_functions
 
 log = logging.getLogger("ad_duckdb.server")
 
 
-def _notes_to_log() -> None:
+def notes_to_log() -> None:
     """The library's notes (``AdDuckDBWarning``: the SQL functions' note of a text value that differs from a category
     only in case or spaces, textvalues) as lines of the log, ``note: ...``. Why: Python printed them as warnings (a
     source path and line, then a line of code) amid the log's timed lines. Other warnings are shown as before."""
@@ -116,7 +116,6 @@ def _notes_to_log() -> None:
     # each statement's note reaches its client (servenotes): Python's default says a warning once per code line
     warnings.simplefilter("always", AdDuckDBWarning)
 
-PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
 # PostgreSQL's authentication_timeout: a client that has not finished its startup (and password) by then is
@@ -143,9 +142,8 @@ _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
 # The longest password message read before the client has proved anything (PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH).
 _MAX_PASSWORD_MESSAGE = 65535
-# PostgreSQL's default max_connections, and its answer to a client beyond it (libpq: "FATAL:  sorry, too many clients
-# already"; psycopg's TooManyConnections, PgJDBC's and poolers' cue to wait and retry).
-MAX_CONNECTIONS = 100
+# PostgreSQL's answer to a client beyond max_connections (libpq: "FATAL:  sorry, too many clients already"; psycopg's
+# TooManyConnections, PgJDBC's and poolers' cue to wait and retry).
 # An idle client unheard of for KEEPALIVE_IDLE s is probed every KEEPALIVE_INTERVAL s; after KEEPALIVE_PROBES
 # unanswered its connection is dead (about 2 minutes), its session ends and its place is free (_keep_alive).
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES = 60, 10, 6
@@ -1471,66 +1469,3 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup
     finally:
         for t in threads:
             t.join(timeout=30)
-
-
-@click.command("serve")
-@click.argument("db")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback requires a password.")
-@click.option("--port", type=click.IntRange(0, 65535), default=5433, show_default=True,
-              help="TCP port (0 picks a free one).")
-@click.option("--password", envvar=PASSWORD_ENV, show_envvar=True,
-              help="Password every client must give (any user name). Default: none, loopback only.")
-@click.option("--max-connections", type=click.IntRange(min=1), default=MAX_CONNECTIONS, show_default=True,
-              help="Clients connected at once (PostgreSQL's max_connections, SHOW max_connections); one more is "
-                   "refused with PostgreSQL's FATAL 53300 \"sorry, too many clients already\", which pools retry.")
-@click.option("--read-write", is_flag=True, help="Open DB for writing (default: read-only).")
-@click.option("--snapshot", is_flag=True,
-              help="Serve a private copy of DB, so training and dbt can write DB meanwhile; SIGHUP takes a new copy. "
-                   "--attach files are not copied: they are served live, read-only.")
-@click.option("--attach", "attach", multiple=True, metavar="PATH[=ALIAS]",
-              help="Also serve the tables of this DuckDB file, attached read-only as ALIAS (default: its name up to "
-                   "the first dot): clients query lake.main.tx with --attach path/to/lake.duckdb. Repeatable; never "
-                   "written, even with --read-write, and held open read-only (also with --snapshot) while the server "
-                   "runs.")
-def serve(db: str, host: str, port: int, password: str | None, max_connections: int, read_write: bool,
-          snapshot: bool, attach: tuple[str, ...]) -> None:
-    """Serve DB over the PostgreSQL wire protocol, with the anomaly functions registered.
-
-    psql, psycopg, SQLAlchemy, Superset, Metabase and Tableau connect as to PostgreSQL (any user and
-    database name) and run anomaly_score(...) live. Read-only and loopback-only by default; DuckDB itself
-    refuses file, network, ATTACH, COPY and extension access. SIGHUP re-reads the models (with --snapshot:
-    takes a fresh copy). Ctrl-C or SIGTERM (`kill PID`) is how it stops: exit code 0, not 130 or 143.
-
-    \b
-    Example:
-      ad-duckdb serve warehouse.duckdb --port 5433
-      psql "postgresql://analyst@127.0.0.1:5433/warehouse" -c "SELECT anomaly_score('tx_ae', 3, 120.0)"
-    Another file's tables served beside DB's (clients run SELECT ... FROM lake.main.tx):
-      ad-duckdb serve models.duckdb --attach lake.duckdb
-    At most 20 clients at once (a 21st is refused: "sorry, too many clients already"):
-      ad-duckdb serve warehouse.duckdb --max-connections 20
-    """
-    from .cli import _attachments  # imported here: cli imports this module
-
-    # Why the time: the log is often a file (`2> serve.log`), read after the fact, as PostgreSQL's log_line_prefix
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s ad-duckdb serve: %(message)s",
-                        datefmt="%Y-%m-%d %H:%M:%S %Z", stream=sys.stderr)
-    _notes_to_log()
-    wait = float(click.get_current_context().find_root().params.get("wait") or 0)
-    files = tuple(_attachments(db, attach))  # a wrong one is a one-line error (exit 2 or 3) before anything opens
-    config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait, files, max_connections)
-
-    def ready(server: PGServer) -> None:
-        h, p = server.server_address[:2]
-        assert isinstance(h, str)  # an AF_INET or AF_INET6 socket's name (bytes name only AF_UNIX ones)
-        mode = "read-write" if read_write else "read-only snapshot" if snapshot else "read-only"
-        models = server.backend.models_text()
-        attached = f"; attached read-only: {', '.join(f.alias for f in files)}" if files else ""
-        click.echo(f"serving {db} ({mode}; models: {models}{attached}) on {h}:{p}")
-        # a wildcard address is where the server listens, not one a client can reach
-        shown = "HOST" if h in ("0.0.0.0", "::", "") else h
-        click.echo(f"connect: postgresql://USER@{shown}:{p}/{Path(db).stem}")
-        sys.stdout.flush()
-
-    run_server(config, ready)
