@@ -64,6 +64,14 @@ def run(*args: str, ok: bool = True) -> str:
     return unwrapped(res.output) if table else res.output
 
 
+def stdout_of(*args: str) -> bytes:
+    """What a command that succeeds writes to stdout, byte for byte (stderr apart), run in this process: for tests
+    of the output itself; the ones of a process (exit on a closed pipe, memory, the shell) start one."""
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.stdout_bytes
+
+
 def fails_in_one_line(*args: str) -> str:
     """Run a command that must fail with one `Error: ...` line: no traceback, a non-zero exit code."""
     res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
@@ -2047,12 +2055,10 @@ def test_head_of_a_large_result_exits_141_under_pipefail_and_prints_nothing_on_s
 def test_csv_rows_end_in_a_line_feed_as_duckdbs_copy_writes_them_so_awk_and_cut_read_the_last_column(
         model_db: str) -> None:
     # A \r\n row end left a \r on the last column: `awk -F, '$NF == "ok"'` matched no row, `[ "$x" = ok ]` failed.
-    listed = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "list", model_db, "--format", "csv"],
-                            capture_output=True, check=True).stdout
+    listed = stdout_of("list", model_db, "--format", "csv")
     assert b"\r" not in listed and listed.endswith(b",ok\n"), listed
     query = "SELECT 1 AS n, E'two\\r\\nlines' AS crlf, E'a\\nb' AS lf, 'x' AS last"
-    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "csv"],
-                         capture_output=True, check=True).stdout
+    out = stdout_of("sql", model_db, query, "--format", "csv")
     assert out == b'n,crlf,lf,last\n1,"two\r\nlines","a\nb",x\n', out  # a value's own line breaks kept, quoted
     con = duckdb.connect()
     try:
@@ -2100,8 +2106,7 @@ def test_json_writes_every_decimal_as_a_number_of_all_its_digits_as_duckdbs_to_j
 
     query = ("SELECT x::DECIMAL(38,2) AS d, [x::DECIMAL(38,2)] AS l FROM (VALUES (1.5), (-12345678901234567.89), "
              "(0.1), (12345678901234567890123456789012.5)) t(x) ORDER BY d")
-    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = stdout_of("sql", model_db, query, "--format", "json").decode()
     want = ["-12345678901234567.89", "0.10", "1.50", "12345678901234567890123456789012.50"]
     rows = json.loads(out, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
     assert [r["d"] for r in rows] == [decimal.Decimal(w) for w in want], out
@@ -2113,8 +2118,7 @@ def test_json_writes_every_decimal_as_a_number_of_all_its_digits_as_duckdbs_to_j
     finally:
         con.close()
     assert [r["d"] for r in rows] == duck
-    cells = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "csv"],
-                           capture_output=True, text=True, check=True).stdout
+    cells = stdout_of("sql", model_db, query, "--format", "csv").decode()
     with io.StringIO(cells, newline="") as f:
         lists = [json.loads(r["l"], parse_float=decimal.Decimal) for r in csv.DictReader(f)]
     assert lists == [[decimal.Decimal(w)] for w in want], cells
@@ -2134,8 +2138,8 @@ def test_score_plots_with_csv_or_json_keeps_stdout_the_rows_alone(model_db: str,
         db = tmp_path / "m.duckdb"
         shutil.copy(model_db, db)
         args[1] = str(db)
-    r = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    r = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
     if out_format == "json":
         assert len(json.loads(r.stdout)) == 3, r.stdout
     else:
@@ -2148,8 +2152,7 @@ def test_json_keeps_every_column_of_a_result_whose_names_repeat_naming_them_as_d
     # A self-join's `SELECT a.count, b.count` printed one "count" per object: a column silently lost. The keys are
     # the names DuckDB gives the same columns in a subquery or CREATE TABLE AS (count, count_1).
     query = "SELECT 1 AS n, 2 AS n, 3 AS N, 4 AS n_1, 5 AS m"
-    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = stdout_of("sql", model_db, query, "--format", "json").decode()
     con = duckdb.connect()
     try:
         names = con.sql(f"SELECT * FROM ({query})").columns
@@ -2207,9 +2210,8 @@ def test_sql_streamed_result_that_fails_midway_says_the_rows_printed_are_not_the
     # A statement failing after its first rows were streamed left a CSV on stdout that reads as complete, and the
     # error line did not say otherwise: a script that missed the exit code loaded part of the table.
     query = "SELECT i, CASE WHEN i < 1500000 THEN i ELSE error('boom at ' || i) END AS x FROM range(2000000) t(i)"
-    r = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", out_format],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 1, r.stderr
+    r = CliRunner().invoke(cli, ["sql", model_db, query, "--format", out_format], catch_exceptions=False)
+    assert r.exit_code == 1, r.stderr
     printed = r.stdout.count("\n") - 1 if out_format == "csv" else r.stdout.count('"i":')
     assert printed > 0, r.stdout[:200]
     assert "boom at" in r.stderr
@@ -2589,12 +2591,10 @@ def test_sql_json_writes_each_kind_of_value_as_the_general_encoder_does(tmp_path
         con.close()
     want = "[\n" + ",\n".join(" " + jsonvalues.dumps(dict(zip(names, r, strict=True)), indent=1).replace("\n", "\n ")
                               for r in rows) + "\n]\n"
-    out = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", db, "SELECT * FROM k ORDER BY i", "--format",
-                          "json"], capture_output=True, text=True, check=True).stdout
+    out = stdout_of("sql", db, "SELECT * FROM k ORDER BY i", "--format", "json").decode()
     assert out == want
     assert len(json.loads(out)) == rows_n
-    empty = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", db, "SELECT * FROM k WHERE false", "--format",
-                            "json"], capture_output=True, text=True, check=True).stdout
+    empty = stdout_of("sql", db, "SELECT * FROM k WHERE false", "--format", "json").decode()
     assert empty == "[]\n"
 
 
