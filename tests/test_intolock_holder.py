@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_ops4_ops import AD_DUCKDB, _cli, days_db  # noqa: F401  (the fixture, used by name)
+from test_ops4_ops import AD_DUCKDB, cli_process, days_db  # noqa: F401  (the fixture, used by name)
 
 import ad_duckdb
 
@@ -76,7 +76,7 @@ def test_every_command_names_the_scoring_run_that_holds_the_file(
     # not which job, nor whether it started a minute or a day ago; a writer locked out by a writer was told to "open
     # it read-only", which a writer's lock refuses too.
     db, job = scoring
-    res = _cli(*[a.format(db=db) for a in args])
+    res = cli_process(*[a.format(db=db) for a in args])
     assert res.returncode == 4, res
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in res.stderr, res.stderr

@@ -17,8 +17,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import ad_duckdb
+from ad_duckdb.cli import cli
 
 from conftest import FAST, ROOT
 
@@ -26,6 +28,17 @@ AD_DUCKDB = Path(sys.executable).parent / "ad-duckdb"
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The command's exit code, stdout and stderr. Run in this process (click's CliRunner): these tests are about
+    what it does and says; with ``env`` (a process's environment, PYTHONWARNINGS=error) by the installed
+    ``ad-duckdb`` in a process of its own (``cli_process``)."""
+    if env is not None:
+        return cli_process(*args, env=env)
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
+
+
+def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed ``ad-duckdb`` run in a process of its own: for tests of what another process sees."""
     full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([str(AD_DUCKDB), *args], capture_output=True, text=True, timeout=300, env=full)
 
