@@ -1,6 +1,6 @@
 """The command as a scheduler (cron, Airflow) runs it, through the installed `ad-duckdb` script: what each writing
 command did as one JSON object (--format json), a failed write of the output named as such, notes kept out of the
-log. Real DuckDB files, real processes."""
+log. Real DuckDB files; real processes where the process is what is tested (a full stdout, PYTHONWARNINGS)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import ad_duckdb
+from ad_duckdb.cli import cli
 
 from conftest import ROOT, make_transactions
 
@@ -22,6 +24,12 @@ AD_DUCKDB = str(Path(sys.executable).with_name("ad-duckdb"))
 
 
 def run(*args: str, stdout: int | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The command's exit code, stdout and stderr. A process of the installed script where the process is what is
+    tested (its stdout a given file, e.g. a full disk; its environment, PYTHONWARNINGS); otherwise in this process
+    (click's CliRunner), for what the command prints."""
+    if stdout is None and env is None:
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
     return subprocess.run([AD_DUCKDB, *args], stdout=subprocess.PIPE if stdout is None else stdout,
                           stderr=subprocess.PIPE, text=True, timeout=300, stdin=subprocess.DEVNULL,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
