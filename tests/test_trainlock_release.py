@@ -19,9 +19,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 
 import ad_duckdb
 from ad_duckdb import store
+from ad_duckdb.cli import cli
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -59,9 +61,10 @@ CHILD = textwrap.dedent("""
 
 
 def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "ad_duckdb", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    """The colleague's command, run in this process (click's CliRunner): the process that trains meanwhile is the
+    child of ``_paused_training``, another process than this one."""
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    done = subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
     if check:
         assert done.returncode == 0, done
     return done
