@@ -146,8 +146,11 @@ def sql_words(sql: str) -> list[tuple[int, str, str]]:
 def _words(sql: str) -> tuple[tuple[int, str, str], ...]:
     raw = _tokens(sql)
     ends = [p for p, _ in raw[1:]] + [len(sql)]
-    return tuple((p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
-                 if k != duckdb.token_type.comment)
+    names, comment = _KIND_NAMES, duckdb.token_type.comment
+    return tuple((p, sql[p:e].strip(), names[k]) for (p, k), e in zip(raw, ends, strict=True) if k != comment)
+
+
+_KIND_NAMES = {k: k.name for k in duckdb.token_type.__members__.values()}  # (an enum's .name is a slow lookup)
 
 
 def words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:
