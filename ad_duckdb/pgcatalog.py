@@ -351,17 +351,19 @@ _CATALOG_SQL = (
     # the identifier length the server announces (pgtypes.MAX_IDENTIFIER_LENGTH); DuckDB names things as VARCHAR.
     # text and oid, which DuckDB's pg_type lacks, are listed for their arrays: a VARCHAR[] column is text[] and a
     # UINTEGER[] one oid[], and PgJDBC's getColumns joins a column to its type's row (no row: no column).
-    "CREATE OR REPLACE TEMP VIEW pg_type AS WITH t AS (SELECT * FROM pg_catalog.pg_type WHERE oid IS NOT NULL "
+    # (DuckDB's pg_type, read once: each of its reads costs as much as the rest of the view together)
+    "CREATE OR REPLACE TEMP VIEW pg_type AS WITH pg_type_rows AS MATERIALIZED (SELECT * FROM pg_catalog.pg_type), "
+    "t AS (SELECT * FROM pg_type_rows WHERE oid IS NOT NULL "
     "UNION ALL BY NAME SELECT * REPLACE (25 AS oid, 'text' AS typname, -1 AS typlen, true AS typispreferred, "
-    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (26 AS oid, "
-    "'oid' AS typname, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 23 "
+    "0 AS typrelid) FROM pg_type_rows WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (26 AS oid, "
+    "'oid' AS typname, 0 AS typrelid) FROM pg_type_rows WHERE oid = 23 "
     "UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, -1 AS typlen, 'U' AS typcategory, "
-    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 "
+    "0 AS typrelid) FROM pg_type_rows WHERE oid = 1043 "
     # jsonb likewise: a query's jsonb items reach clients as jsonb (pgjsonbout), whose OID asyncpg looks up here
     "UNION ALL BY NAME SELECT * REPLACE (3802 AS oid, 'jsonb' AS typname, -1 AS typlen, 'U' AS typcategory, "
-    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (19 AS oid, "
+    "0 AS typrelid) FROM pg_type_rows WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (19 AS oid, "
     f"'name' AS typname, {MAX_IDENTIFIER_LENGTH + 1} AS typlen, 'S' AS typcategory, false AS typispreferred, "
-    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043) "
+    "0 AS typrelid) FROM pg_type_rows WHERE oid = 1043) "
     "SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, 0 AS typbasetype, "
     # each type's receive function (pgtypes.RECEIVE_FUNCTIONS), named as regproc prints it
     "coalesce(typreceive, CASE WHEN typtype = 'e' THEN 'enum_recv' ELSE CASE typname "
@@ -945,7 +947,7 @@ if len(SESSION_OBJECTS) != len(SESSION_SQL):  # a statement of another shape wou
     raise RuntimeError("each SESSION_SQL statement must be CREATE OR REPLACE TEMP MACRO|VIEW name")
 if not set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) <= set(SESSION_OBJECTS):  # a rewrite to a name nobody creates
     raise RuntimeError(f"not in SESSION_SQL: {set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) - set(SESSION_OBJECTS)}")
-_SESSION_OBJECT_NAMES = ", ".join(f"'{name}'" for name in sorted(SESSION_OBJECTS))
+_SESSION_OBJECT_NAMES = "SELECT unnest([" + ", ".join(f"'{name}'" for name in sorted(SESSION_OBJECTS)) + "])"
 _UNMARKED = SESSION_SQL  # (the list of every name the mark stands for is no object's dependency)
 SESSION_SQL = tuple(q.replace(_SESSION_OBJECTS_MARK, _SESSION_OBJECT_NAMES) for q in SESSION_SQL)
 # A word of the (rewritten) statement that is one of those names, quoted or not, in any case (DuckDB binds

@@ -114,10 +114,18 @@ def sql_tokens(sql: str) -> list[tuple[int, Any]]:
     Why not duckdb.tokenize alone: it counts UTF-8 bytes, so past an 'é' or a '€' its offsets pointed further
     into the text than the token: a pasted query naming "Montant (€)" had its ending ';' missed or failed with an
     IndexError. Raises what duckdb.tokenize raises."""
+    return list(_tokens(sql))
+
+
+# Why a cache: the server's rewrites each read the tokens of the same statement (a dozen times for a catalogue
+# query); a statement of 33,000 parameters took seconds per reading. A few recent texts: a session's statement is
+# read by its rewrites one after another.
+@functools.lru_cache(maxsize=8)
+def _tokens(sql: str) -> tuple[tuple[int, Any], ...]:
     tokens = duckdb.tokenize(sql)
     raw = sql.encode()
     if len(raw) == len(sql):
-        return list(tokens)
+        return tuple(tokens)
     char_at = [0] * (len(raw) + 1)  # byte offset -> character index
     pos = 0
     for i, ch in enumerate(sql):
@@ -125,16 +133,24 @@ def sql_tokens(sql: str) -> list[tuple[int, Any]]:
         char_at[pos:pos + n] = [i] * n
         pos += n
     char_at[len(raw)] = len(sql)
-    return [(char_at[p], kind) for p, kind in tokens]
+    return tuple((char_at[p], kind) for p, kind in tokens)
 
 
 def sql_words(sql: str) -> list[tuple[int, str, str]]:
     """The tokens of ``sql`` but comments, as (character position, text, kind name). Raises what duckdb.tokenize
     raises."""
-    raw = sql_tokens(sql)
+    return list(_words(sql))
+
+
+@functools.lru_cache(maxsize=8)  # (as _tokens': each rewrite reads the words of the same statement)
+def _words(sql: str) -> tuple[tuple[int, str, str], ...]:
+    raw = _tokens(sql)
     ends = [p for p, _ in raw[1:]] + [len(sql)]
-    return [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
-            if k != duckdb.token_type.comment]
+    names, comment = _KIND_NAMES, duckdb.token_type.comment
+    return tuple((p, sql[p:e].strip(), names[k]) for (p, k), e in zip(raw, ends, strict=True) if k != comment)
+
+
+_KIND_NAMES = {k: k.name for k in duckdb.token_type.__members__.values()}  # (an enum's .name is a slow lookup)
 
 
 def words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:

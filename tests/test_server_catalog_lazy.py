@@ -92,16 +92,23 @@ EVERY_OBJECT = "SELECT '" + " ".join(SESSION_OBJECTS) + "' IS NOT NULL"
 
 
 def _psql_queries(shop: Server, commands: tuple[str, ...] = PSQL_COMMANDS) -> list[tuple[str, tuple[Any, ...]]]:
-    """The SQL psql sends for each meta-command (``-E`` prints it)."""
+    """The SQL psql sends for each meta-command (``-E`` prints it), all of them run by one psql (each -c after the
+    one before, as its own commands would be; a line psql echoes before each tells their queries apart)."""
     psql = shutil.which("psql")
     assert psql, PSQL_MISSING
+    args = [a for i, cmd in enumerate(commands) for a in ("-c", f"\\echo {_MARK}{i}", "-c", cmd)]
+    r = subprocess.run([psql, shop.url(), "-X", "-E", *args], capture_output=True, text=True, timeout=300)
+    parts = re.split(rf"^{_MARK}(\d+)\n", r.stdout, flags=re.M)[1:]
+    assert [int(i) for i in parts[::2]] == list(range(len(commands))), (r.stdout, r.stderr)
     out = []
-    for cmd in commands:
-        r = subprocess.run([psql, shop.url(), "-X", "-E", "-c", cmd], capture_output=True, text=True, timeout=60)
-        found = re.findall(r"\*+ QUERY \*+\n(.*?)\n\*+\n", r.stdout, re.S)
-        assert found, (cmd, r.stdout, r.stderr)
+    for cmd, text in zip(commands, parts[1::2], strict=True):
+        found = re.findall(r"\*+ QUERY \*+\n(.*?)\n\*+\n", text, re.S)
+        assert found, (cmd, text, r.stderr)
         out += [(q, ()) for q in found]
     return out
+
+
+_MARK = "-- the queries of command "
 
 
 def _sqlalchemy_queries(shop: Server) -> dict[str, list[tuple[str, Any]]]:
