@@ -22,6 +22,7 @@ import pytest
 from dbt.adapters.duckdb.credentials import DuckDBCredentials
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
+from dbtrun import run_dbt
 
 import ad_duckdb
 from ad_duckdb.dbt import Plugin, train_model
@@ -35,7 +36,9 @@ DB_NAME = "ad_example.duckdb"
 TABLES = ("raw_transactions", "planted_anomalies", "tx_model", "tx_scores", "daily_anomaly_rates", "threshold_report")
 
 
-def run_dbt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_dbt_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The `dbt` executable itself, in a process of its own: for what only a whole process shows (its exit, what it
+    prints at shutdown) and the first build a new user runs; the other runs go through dbtrun.run_dbt, in process."""
     # Why a clean environment for DBT_*: a developer's DBT_PROFILES_DIR or DBT_TARGET must not redirect the run.
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"  # no network
@@ -53,7 +56,7 @@ def fresh_copy(dest: Path) -> Path:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """A fresh copy of examples/dbt_project after `dbt build --profiles-dir .` (training included)."""
     work = fresh_copy(tmp_path_factory.mktemp("dbt") / "dbt_project")
-    proc = run_dbt(["build", "--profiles-dir", "."], work)
+    proc = run_dbt_process(["build", "--profiles-dir", "."], work)
     return work, proc
 
 
@@ -89,7 +92,7 @@ def test_example_refuses_a_misspelt_ad_retrain(built: tuple[Path, subprocess.Com
     # --vars '{ad_retrain: flase}' silently stored a new version, where the README says other text is refused.
     assert built[1].returncode == 0
     work = tmp_path / "dbt_project"
-    shutil.copytree(built[0], work, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(built[0], work, ignore=shutil.ignore_patterns("logs"))  # target/: parsed already (test_dbt14_dbt._copy)
     versions = "SELECT count(*) FROM ad_models"
     con = duckdb.connect(str(work / DB_NAME), read_only=True)
     try:
@@ -250,7 +253,7 @@ def threads_project(built: tuple[Path, subprocess.CompletedProcess[str]],
 
 
 def test_plugin_with_threads(threads_project: Path) -> None:
-    proc = run_dbt(["run", "--profiles-dir", "."], threads_project)
+    proc = run_dbt_process(["run", "--profiles-dir", "."], threads_project)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "nanobind" not in proc.stdout + proc.stderr
     results = json.loads((threads_project / "target" / "run_results.json").read_text())["results"]
@@ -1308,22 +1311,21 @@ def test_dbt_macro_reads_days_in_the_profiles_time_zone(tmp_path: Path) -> None:
     assert "its rows fall at 09:00-16:59 of each day" in on and "192 rows a day" in on, on
 
 
-def test_a_model_fed_a_column_in_other_units_gets_one_note(built: tuple[Path, subprocess.CompletedProcess[str]]
-                                                           ) -> None:
+def test_a_model_fed_a_column_in_other_units_gets_one_note(built: tuple[Path, subprocess.CompletedProcess[str]],
+                                                           tmp_path: Path) -> None:
     """A dbt model fed ``count * 50`` (a unit change upstream) had every row flagged, and the run said nothing; the
     SQL functions now note the column once per connection (batchdrift), in dbt's output. The example's own models
     (ordinary rows) get no such note."""
-    work, proc = built
+    proc = built[1]
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "training range" not in proc.stdout + proc.stderr
+    # a copy: the run writes the file, which this process holds open read-only (fixture db)
+    work = shutil.copytree(built[0], tmp_path / "dbt_project", ignore=shutil.ignore_patterns("logs"))
     model = work / "models" / "marts" / "drifted_scores.sql"
     model.write_text("with model as (select model_ref from {{ ref('tx_model') }})\n"
                      "select count(*) filter (where is_anomaly(m.model_ref, t.count * 50, t.amount, t.distinct_cards, "
                      "t.refunds)) as n\nfrom {{ ref('stg_transactions') }} as t cross join model as m\n")
-    try:
-        run = run_dbt(["run", "--profiles-dir", ".", "--select", "drifted_scores"], work)
-    finally:
-        model.unlink()
+    run = run_dbt(["run", "--profiles-dir", ".", "--select", "drifted_scores"], work)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-4000:]
     notes = [line for line in run.stdout.splitlines() if "ad_duckdb adapter: note: is_anomaly(" in line]

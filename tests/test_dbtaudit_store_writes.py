@@ -7,29 +7,18 @@ A dbt project has no Python at hand in a hook or a macro, so SQL is how it store
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import duckdb
 import pytest
 from dbt.adapters.duckdb.plugins import BasePlugin
+from dbtrun import run_dbt
 
 import ad_duckdb
 
 from conftest import FAST
-
-DBT = Path(sys.executable).parent / "dbt"
-
-
-def run_dbt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    return subprocess.run([str(DBT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-                          check=False)
 
 
 @pytest.fixture(scope="module")

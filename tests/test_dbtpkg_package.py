@@ -19,7 +19,7 @@ import pytest
 import ad_duckdb
 from ad_duckdb import dbtpackage
 
-from test_dbt import PROJECT, _stored_thresholds, _threshold_project, run_dbt
+from test_dbt import PROJECT, _stored_thresholds, _threshold_project, run_dbt, run_dbt_process
 
 _HOOKED = ("{{ config(pre_hook=\"{{ ad_duckdb.set_threshold('ae', 'cut', 'contamination', target=0.05) }}\") }}\n"
            "select a, b, is_anomaly_at('ae', 'cut', a, b) as f from {{ ref('src') }}\n")
@@ -49,7 +49,7 @@ def test_dbt_package_from_the_printed_path_installs_with_dbt_deps(tmp_path: Path
     # the package's version is the release's: a copy says which release its macros came from
     assert dbtpackage.package_version(path) == ad_duckdb.__version__
     work = _package_project(tmp_path / "pkg", {"hooked.sql": _HOOKED, "labelled.sql": _LABELLED}, str(path))
-    proc = run_dbt(["deps", "--profiles-dir", "."], work)
+    proc = run_dbt_process(["deps", "--profiles-dir", "."], work)  # the command a user types, with the printed path
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert (work / "dbt_packages" / "ad_duckdb" / "dbt_project.yml").is_file()
     proc = run_dbt(["run", "--profiles-dir", "."], work)
