@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,15 +63,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def trained_db(tmp_path_factory: pytest.TempPathFactory, db_kind: str) -> Iterator[str]:
-    """A database (path or ':memory:'-like handle) with table transactions and model tx_ae trained on it."""
-    if db_kind == "file":
-        path = str(tmp_path_factory.mktemp("db") / "tx.duckdb")
-        con = ad_duckdb.connect(path)
+def tx_ae_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file holding make_transactions' table and tx_ae (count, amount) trained on it with FAST, made once a session.
+    Never opened by a test: each takes a byte copy (``copy_tx_ae``), the file it used to train for itself."""
+    path = tmp_path_factory.mktemp("tx_master") / "tx.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
         make_transactions(con)
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    finally:
         con.close()
-        yield path
+    return path
+
+
+def copy_tx_ae(master: Path, dest: str | Path) -> str:
+    """A byte copy of ``tx_ae_master`` at ``dest``, as a path string."""
+    shutil.copyfile(master, dest)
+    return str(dest)
+
+
+@pytest.fixture(scope="session")
+def trained_db(tmp_path_factory: pytest.TempPathFactory, db_kind: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database (path or ':memory:'-like handle) with table transactions and model tx_ae trained on it."""
+    if db_kind == "file":
+        # asked for here, not as an argument: a run of in-memory connections only never trains it
+        master = request.getfixturevalue("tx_ae_master")
+        yield copy_tx_ae(master, tmp_path_factory.mktemp("db") / "tx.duckdb")
     else:
         yield ":memory:"
 

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import ad_duckdb
 from ad_duckdb.cli import cli
 from ad_duckdb.examplerows import example_rows
 
-from conftest import FAST, make_transactions
+from conftest import copy_tx_ae
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW_MODEL = ROOT / "examples" / "dbt_project" / "models" / "raw" / "raw_transactions.py"
@@ -45,13 +44,8 @@ def test_example_rows_are_those_of_the_generator_as_first_written() -> None:
 
 
 @pytest.fixture(scope="module")
-def scored_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("big14") / "tx.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
-    return path
+def scored_db(tmp_path_factory: pytest.TempPathFactory, tx_ae_master: Path) -> str:
+    return copy_tx_ae(tx_ae_master, tmp_path_factory.mktemp("big14") / "tx.duckdb")
 
 
 def test_sql_shows_a_long_statements_progress_on_stderr_and_leaves_stdout_alone(

@@ -16,7 +16,7 @@ from duckdb.sqltypes import BOOLEAN, DOUBLE
 import ad_duckdb
 from ad_duckdb.exceptions import AdDuckDBWarning, BadInputError
 
-from conftest import FAST
+from conftest import FAST, copy_tx_ae
 
 FAILING = (
     "SELECT transaction_id, count, CASE WHEN transaction_id > 2500 THEN error('boom at row ' || transaction_id) "
@@ -107,18 +107,9 @@ def test_rescoring_a_scored_table_replaces_its_score_columns(mem_con: duckdb.Duc
 
 
 @pytest.fixture(scope="module")
-def tx_ae_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tx_ae_file(tmp_path_factory: pytest.TempPathFactory, tx_ae_master: Path) -> Path:
     """A file database with transactions and tx_ae trained on it."""
-    from conftest import make_transactions
-
-    path = tmp_path_factory.mktemp("labelled") / "tx.duckdb"
-    con = ad_duckdb.connect(str(path))
-    try:
-        make_transactions(con)
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    finally:
-        con.close()
-    return path
+    return Path(copy_tx_ae(tx_ae_master, tmp_path_factory.mktemp("labelled") / "tx.duckdb"))
 
 
 def _labelled_db(template: Path, path: Path, label_type: str = "INTEGER") -> duckdb.DuckDBPyConnection:
@@ -303,7 +294,7 @@ print(t.num_rows, "pandas" in sys.modules)
 """
 
 
-def test_scoring_never_loads_pandas(tmp_path: object) -> None:
+def test_scoring_never_loads_pandas(tmp_path: object, tx_ae_master: Path) -> None:
     """Every SQL function and bulk scoring run without importing pandas: pyarrow's Array.to_numpy and pa.array
     import it on first use, which made a scoring process 56 MiB larger (bench/speed.py, peak RSS). Nor, with one
     model per query and no explanations (NULLs and DECIMALs included), pyarrow.compute (9 MiB)."""
@@ -311,13 +302,7 @@ def test_scoring_never_loads_pandas(tmp_path: object) -> None:
     import sys
     from pathlib import Path
 
-    from conftest import FAST, make_transactions
-
-    path = str(Path(str(tmp_path)) / "nopandas.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
+    path = copy_tx_ae(tx_ae_master, Path(str(tmp_path)) / "nopandas.duckdb")
     out = subprocess.run([sys.executable, "-c", SCORING_CHILD.format(path=path)], capture_output=True, text=True,
                          check=False, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -558,20 +543,15 @@ print(ad_duckdb.score(con, "tx_ae", "wide", into="wide_scores", columns=["transa
 """
 
 
-def test_bulk_scoring_wide_decimals_and_hugeints_leaves_pyarrow_compute_unloaded(tmp_path: Path) -> None:
+def test_bulk_scoring_wide_decimals_and_hugeints_leaves_pyarrow_compute_unloaded(tmp_path: Path,
+                                                                                    tx_ae_master: Path) -> None:
     """DuckDB casts a DECIMAL(38, x) or HUGEINT feature to DOUBLE in bulk scoring's query, so a warehouse table of
     such columns scores without pyarrow.compute (9 MiB more in every scoring process, and its cast of each batch
     on our side): before, pyarrow cast them, importing it (bench/speed.py, peak RSS)."""
     import subprocess
     import sys
 
-    from conftest import make_transactions
-
-    path = str(tmp_path / "wide.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
+    path = copy_tx_ae(tx_ae_master, tmp_path / "wide.duckdb")
     out = subprocess.run([sys.executable, "-c", WIDE_CHILD.format(path=path)], capture_output=True, text=True,
                          check=False, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -621,16 +601,9 @@ def test_an_existing_into_table_names_how_to_add_new_rows_rather_than_only_overw
 
 
 @pytest.fixture(scope="module")
-def append_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+def append_db(tmp_path_factory: pytest.TempPathFactory, tx_ae_master: Path) -> str:
     """A database file with transactions and tx_ae, for the incremental (append) scoring tests."""
-    from conftest import make_transactions
-
-    path = str(tmp_path_factory.mktemp("append") / "inc.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
-    return path
+    return copy_tx_ae(tx_ae_master, tmp_path_factory.mktemp("append") / "inc.duckdb")
 
 
 _SINCE = ("SELECT * FROM transactions WHERE transaction_id > "

@@ -17,7 +17,7 @@ from test_pyexplain_detector import _table as explained_rows
 import ad_duckdb
 from ad_duckdb import AutoEncoderDetector
 
-from conftest import FAST, ROOT, make_transactions
+from conftest import FAST, ROOT, copy_tx_ae
 
 
 def _table(n: int = 600) -> pd.DataFrame:
@@ -133,16 +133,12 @@ def test_from_store_scores_without_torch(stored: tuple[str, pd.DataFrame]) -> No
     assert out.stdout.strip() == "[0, 1]"
 
 
-def test_readme_from_store_example_runs(tmp_path: Path) -> None:
+def test_readme_from_store_example_runs(tmp_path: Path, tx_ae_master: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     block = readme.split("det = AutoEncoderDetector.from_store(con, ", 1)[0].rsplit("```python\n", 1)[1]
     block += "det = AutoEncoderDetector.from_store(con, " + readme.split("det = AutoEncoderDetector.from_store(con, ",
                                                                        1)[1].split("```", 1)[0]
-    path = str(tmp_path / "tx.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
+    path = copy_tx_ae(tx_ae_master, tmp_path / "tx.duckdb")
     con = ad_duckdb.connect(path, read_only=True)
     try:
         scope: dict[str, object] = {"con": con}

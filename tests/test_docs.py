@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -27,14 +28,14 @@ def test_command_documented(name: str) -> None:
     assert f"ad-duckdb {name}" in README or f"`{name}`" in README
 
 
-def test_readme_and_recipes_sql_run(tmp_path: Path) -> None:
+def test_readme_and_recipes_sql_run(sensor_db: Path, tmp_path: Path) -> None:
+    shutil.copyfile(sensor_db, tmp_path / "r.duckdb")
     con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
     try:
         con.execute("CREATE TABLE transactions AS SELECT range AS transaction_id, DATE '2026-01-01' + "
                     "(range % 30)::INTEGER AS day, 1 + range % 20 AS count, (1 + range % 20) * (20 + range % 7) "
                     "AS amount FROM range(3000)")
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-        _sensor_model(con)
         blocks = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
         # dbt model files in the README hold Jinja ({{ ref(...) }}); they run in tests/test_dbt.py instead
         stmts = [s for b in blocks if "{{" not in b and "{%" not in b for s in b.split(";") if s.strip()]
@@ -75,12 +76,25 @@ def _sensor_model(con: duckdb.DuckDBPyConnection) -> None:
     assert "'datetime' (TIMESTAMP) of 'sensor_features' is left out" in said and "'anomaly', which where=" in said
 
 
-def test_readme_sensor_section_is_true(tmp_path: Path) -> None:
-    """The per-hour query flags the stuck hour, not the warm-up rows of the rolling window, not the hour pressure is
-    missing (which it counts), and the first row, with no lag(), still gets a score."""
-    con = ad_duckdb.connect(str(tmp_path / "s.duckdb"))
+@pytest.fixture(scope="module")
+def sensor_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file holding the sensors table and the README section's model, trained once (its notes checked once) and
+    byte-copied by each test that reads it, as each trained its own."""
+    path = tmp_path_factory.mktemp("sensors") / "sensors.duckdb"
+    con = ad_duckdb.connect(str(path))
     try:
         _sensor_model(con)
+    finally:
+        con.close()
+    return path
+
+
+def test_readme_sensor_section_is_true(sensor_db: Path, tmp_path: Path) -> None:
+    """The per-hour query flags the stuck hour, not the warm-up rows of the rolling window, not the hour pressure is
+    missing (which it counts), and the first row, with no lag(), still gets a score."""
+    shutil.copyfile(sensor_db, tmp_path / "s.duckdb")
+    con = ad_duckdb.connect(str(tmp_path / "s.duckdb"))
+    try:
         assert ad_duckdb.load_model(con, "sensor_ae").feature_names == [
             "temperature", "pressure", "temp_change", "temp_spread"]
         per_hour = re.findall(r"```sql\n(.*?)```", _sensor_section(), flags=re.S)[1]

@@ -17,6 +17,11 @@ from ad_duckdb.sqltext import source_sql
 
 from conftest import DATA, FAST
 
+# For tests that read only what training says and keeps (its notes, its errors, the features and rows it took, the
+# filters it gives), never how well the model fits: those are settled before the first step, so a few steps do, where
+# FAST's 600 on a table of thousands of rows cost most of the test.
+BRIEF = {**FAST, "max_steps": 20}
+
 
 def test_heavy_tail_gets_signed_log_and_light_tail_does_not() -> None:
     rng = np.random.default_rng(0)
@@ -361,17 +366,17 @@ def test_train_on_query_view_and_where() -> None:
         con.execute("CREATE TABLE t AS SELECT range AS id, (range % 17)::DOUBLE AS a, (range % 17) * 3.0 + "
                     "(range % 5) AS b, (range % 100 = 0)::INTEGER AS label FROM range(2000)")
         ad_duckdb.register(con)
-        info = ad_duckdb.train(con, "q", "SELECT a, b FROM t WHERE id > 10", **FAST)
+        info = ad_duckdb.train(con, "q", "SELECT a, b FROM t WHERE id > 10", **BRIEF)
         assert info.features == ["a", "b"] and info.train_rows == 1989
-        info = ad_duckdb.train(con, "w", "t", features=["a", "b"], where="label = 0", **FAST)
+        info = ad_duckdb.train(con, "w", "t", features=["a", "b"], where="label = 0", **BRIEF)
         assert info.train_rows == 1980 and info.metrics["robust"] is False
         assert "label = 0" in ad_duckdb.load_model(con, "w").source
         ad_duckdb.train(con, "qw", "SELECT a, b, label FROM t WHERE id > 10", features=["a", "b"], where="label = 0",
-                        **FAST)
+                        **BRIEF)
         shown = ad_duckdb.load_model(con, "qw").source
         assert shown == "(SELECT a, b, label FROM t WHERE id > 10) WHERE label = 0"
         assert con.execute(f"SELECT count(*) FROM {shown}").fetchall()[0][0] == 1970  # valid SQL as shown
-        assert ad_duckdb.train(con, "e", "t", features=["a", "b"], where="  ", **FAST).metrics["robust"] is True
+        assert ad_duckdb.train(con, "e", "t", features=["a", "b"], where="  ", **BRIEF).metrics["robust"] is True
     finally:
         con.close()
 
@@ -421,7 +426,7 @@ def test_sources_and_filters_with_editor_comments_train_and_score() -> None:
         for i, source in enumerate(["SELECT a, b FROM t -- all rows",
                                     "/* nightly */ SELECT a, b FROM t",
                                     "-- my query\nSELECT a, b FROM t;  -- end\n"]):
-            info = ad_duckdb.train(con, f"c{i}", source, where="a < 16 -- not the top value", **FAST)
+            info = ad_duckdb.train(con, f"c{i}", source, where="a < 16 -- not the top value", **BRIEF)
             assert info.features == ["a", "b"] and info.train_rows == 600 - 35
             shown = ad_duckdb.load_model(con, info.name).source
             assert con.execute(f"SELECT count(*) FROM {shown}").fetchall()[0][0] == 565  # valid SQL as shown
@@ -1039,7 +1044,7 @@ def test_the_claims_csv_notes_its_label_and_a_query_for_its_text_columns_that_tr
     con = ad_duckdb.connect()
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
-            ad_duckdb.train(con, "m", source, **FAST)
+            ad_duckdb.train(con, "m", source, **BRIEF)
         notes = [str(w.message) for w in got]
         assert any("so 'FraudFound_P', a 0/1 column named like a label" in n for n in notes), notes
         text = next(n for n in notes if "non-numeric" in n)
@@ -1047,7 +1052,7 @@ def test_the_claims_csv_notes_its_label_and_a_query_for_its_text_columns_that_tr
         assert 'count(*) OVER (PARTITION BY "Month") / count(*) OVER () AS "Month"' in query, text
         assert '"PoliceReportFiled"::INTEGER AS "PoliceReportFiled"' in query, text
         with pytest.warns(ad_duckdb.AdDuckDBWarning):  # PolicyNumber (an id) and the other text columns
-            info = ad_duckdb.train(con, "q", query, where="FraudFound_P = 0", **FAST)
+            info = ad_duckdb.train(con, "q", query, where="FraudFound_P = 0", **BRIEF)
         assert {"Month", "PoliceReportFiled"} <= set(info.features) and "FraudFound_P" not in info.features
         assert len(ad_duckdb.score(con, "q", query)) == 15420
     finally:
@@ -1334,7 +1339,7 @@ def test_default_features_leave_out_hive_partition_keys(tmp_path: Path, form: st
     con = ad_duckdb.connect()
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
-            info = ad_duckdb.train(con, "m", source, **FAST)
+            info = ad_duckdb.train(con, "m", source, **BRIEF)
     finally:
         con.close()
     assert info.features == ["count", "amount"]
@@ -1346,7 +1351,7 @@ def test_a_partition_key_named_as_a_feature_is_kept(tmp_path: Path) -> None:
     source = f"{_hive_lake(tmp_path)}/*/*.parquet"
     con = ad_duckdb.connect()
     try:
-        assert ad_duckdb.train(con, "m", source, features=["month", "count"], **FAST).features == ["month", "count"]
+        assert ad_duckdb.train(con, "m", source, features=["month", "count"], **BRIEF).features == ["month", "count"]
     finally:
         con.close()
 
@@ -1716,7 +1721,7 @@ def test_no_totals_row_note_on_ordinary_data(tmp_path: Path) -> None:
                                        ("sp", "sparse", ["refunds"]), ("sp2", "sparse", ["x", "refunds"])]:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ad_duckdb.train(con, name, source, features=features, **FAST)
+                ad_duckdb.train(con, name, source, features=features, **BRIEF)
             assert not _totals_notes(caught), (name, _totals_notes(caught))
     finally:
         con.close()
@@ -1955,7 +1960,7 @@ def test_no_empty_rows_note_on_the_examples_and_adbench_data(tmp_path: Path) -> 
         for name, source, features in [("tx", "transactions", None), ("th", "thyroid", None)]:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ad_duckdb.train(con, name, source, features=features, **FAST)
+                ad_duckdb.train(con, name, source, features=features, **BRIEF)
             assert not _empty_rows_notes(caught), (name, _empty_rows_notes(caught))
     finally:
         con.close()
@@ -2395,14 +2400,14 @@ def test_a_csv_whose_header_line_comes_again_mid_file_is_named_with_the_read_tha
         for rows, at, features in [(400, 200, None), (100_000, 60_000, ["count", "amount"])]:
             source = _header_repeated(tmp_path, rows, at)
             with pytest.raises(ad_duckdb.BadInputError) as e:
-                ad_duckdb.train(con, "m", source, features=features, **FAST)
+                ad_duckdb.train(con, "m", source, features=features, **BRIEF)
             msg = str(e.value).split(" (Conversion Error")[0]  # ours, without DuckDB's own advice kept after it
             assert "header" in msg and "nullstr" not in msg and "CAST(x AS DOUBLE)" not in msg, msg
             fixed = re.search(r"ead it with: (.*?)(?:, which |$)", msg)
             assert fixed, msg
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **FAST)
+                info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **BRIEF)
             assert info.train_rows == rows and info.features == ["count", "amount"], (info.train_rows, info.features)
     finally:
         con.close()
@@ -2558,12 +2563,12 @@ def test_default_features_leave_out_the_partition_keys_of_a_frame_read_from_a_hi
     con = ad_duckdb.connect()
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
-            info = ad_duckdb.train(con, "m", "frame", **FAST)
+            info = ad_duckdb.train(con, "m", "frame", **BRIEF)
         assert info.features == ["count", "amount"]
         note = next(str(w.message) for w in caught if "partition" in str(w.message))
         assert "'month' (" in note and "category" in note and "features=['month', 'count', 'amount']" in note, note
         # named, it is trained on
-        assert ad_duckdb.train(con, "m2", "frame", features=["month", "count"], **FAST).features == ["month", "count"]
+        assert ad_duckdb.train(con, "m2", "frame", features=["month", "count"], **BRIEF).features == ["month", "count"]
     finally:
         con.close()
 

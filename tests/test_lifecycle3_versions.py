@@ -14,7 +14,7 @@ import ad_duckdb
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import BadInputError, ModelNotFoundError
 
-from conftest import FAST, make_transactions
+from conftest import FAST, copy_tx_ae, make_transactions
 
 ROW = "anomaly_score('{}', 40, 9000.0)"
 
@@ -34,13 +34,11 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def two_versions_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def two_versions_file(tmp_path_factory: pytest.TempPathFactory, tx_ae_master: Path) -> Path:
     """tx_ae@1 trained, a view calling 'tx_ae', and tx_ae@2 staged with promote=False."""
-    path = str(tmp_path_factory.mktemp("lifecycle3") / "w.duckdb")
+    path = copy_tx_ae(tx_ae_master, tmp_path_factory.mktemp("lifecycle3") / "w.duckdb")
     con = ad_duckdb.connect(path)
     try:
-        make_transactions(con)
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
         con.execute("CREATE VIEW dash AS SELECT transaction_id, anomaly_score('tx_ae', count, amount) AS s "
                     "FROM transactions")
         info = ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], promote=False,
@@ -149,14 +147,13 @@ def test_history_says_per_version_what_it_was_trained_on_who_promoted_it_and_kee
     assert "tx_ae@1  dropped" in out
 
 
-def test_a_store_made_before_the_changelog_reads_as_before_and_history_says_what_it_lacks(tmp_path: Path) -> None:
+def test_a_store_made_before_the_changelog_reads_as_before_and_history_says_what_it_lacks(tmp_path: Path,
+                                                                                          tx_ae_master: Path) -> None:
     """A file of an older release has no ad_model_current / ad_model_log: the bare name is the newest version, a
     read-only open works, and history says a version dropped back then left no record."""
-    path = str(tmp_path / "old.duckdb")
+    path = copy_tx_ae(tx_ae_master, tmp_path / "old.duckdb")
     con = ad_duckdb.connect(path)
     try:
-        make_transactions(con)
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "seed": 1})
         ad_duckdb.drop_model(con, "tx_ae@1")
         con.execute("DROP TABLE ad_model_current; DROP TABLE ad_model_log")

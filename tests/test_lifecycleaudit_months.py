@@ -11,7 +11,7 @@ import pytest
 import ad_duckdb
 from ad_duckdb.exceptions import BadInputError
 
-from conftest import FAST, make_transactions
+from conftest import FAST, copy_tx_ae, make_transactions
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +68,13 @@ def test_append_after_a_column_was_renamed_upstream_suggests_the_rename_not_the_
         con.close()
 
 
-def test_append_of_decimals_to_an_integer_column_gives_an_alter_that_holds_the_table_too(tmp_path: Path) -> None:
+def test_append_of_decimals_to_an_integer_column_gives_an_alter_that_holds_the_table_too(tmp_path: Path,
+                                                                                          tx_ae_master: Path) -> None:
     """A count column that became DECIMAL(10,2) upstream: the append was refused with 'ALTER ... SET DATA TYPE
     DECIMAL(10,2)', which holds 8 digits before the point and fails on the table's own INTEGER values from 1e8 on.
     The type given holds the table's values and the new ones: DECIMAL(12,2)."""
-    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = ad_duckdb.connect(copy_tx_ae(tx_ae_master, tmp_path / "w.duckdb"))
     try:
-        make_transactions(con)
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
         ad_duckdb.score(con, "tx_ae", "SELECT transaction_id, count, amount, (transaction_id * 100000)::INTEGER AS "
                         "qty FROM transactions WHERE transaction_id <= 2000", into="h", append=True)
         since = ("SELECT transaction_id, count, amount, (transaction_id / 4)::DECIMAL(10,2) AS qty FROM "
@@ -99,16 +98,16 @@ def test_append_of_decimals_to_an_integer_column_gives_an_alter_that_holds_the_t
         con.close()
 
 
-def test_importing_a_model_from_dev_names_the_thresholds_of_your_own_it_lacks(tmp_path: Path) -> None:
+def test_importing_a_model_from_dev_names_the_thresholds_of_your_own_it_lacks(tmp_path: Path,
+                                                                               tx_ae_master: Path) -> None:
     """A model trained in dev, exported and imported into prod, becomes what 'tx_ae' means there; prod's version
     had thresholds of the user's own ('c2', 'cut') that dashboards call with is_anomaly_at('tx_ae', 'c2', ...), and
     the import has none: those queries failed from the next registration on, and the import said nothing."""
-    dev, prod = ad_duckdb.connect(str(tmp_path / "dev.duckdb")), ad_duckdb.connect(str(tmp_path / "prod.duckdb"))
+    dev = ad_duckdb.connect(str(tmp_path / "dev.duckdb"))
+    prod = ad_duckdb.connect(copy_tx_ae(tx_ae_master, tmp_path / "prod.duckdb"))  # tx_ae as dev's, at seed 0
     try:
-        for con in (prod, dev):  # dev's the newer model
-            make_transactions(con)
-            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST, seed=1 if con is dev
-                            else 0)
+        make_transactions(dev)
+        ad_duckdb.train(dev, "tx_ae", "transactions", features=["count", "amount"], **FAST, seed=1)  # the newer model
         ad_duckdb.set_threshold(prod, "tx_ae", "c2", "contamination", target=0.02)
         ad_duckdb.set_threshold(prod, "tx_ae", "cut", "manual", value=12.0)
         # a rollback copy of prod's own version keeps them: no note
