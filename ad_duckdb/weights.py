@@ -247,15 +247,21 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
         return lo, hi
 
 
-def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any, z: float = Z95) -> tuple[Any, Any]:
+def _alike(s_fn: Any, s_tp: Any) -> Any:
+    """Where a missed and a caught anomaly stand for as many rows (``_recall_ends`` takes Wilson's there)."""
+    return np.isclose(s_fn, s_tp, rtol=1e-9)
+
+
+def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any, z: float = Z95, alike: Any = None) -> tuple[Any, Any]:
     """The 95% interval of recall (``z``: another level's) from Kish's effective counts of the caught and missed
     anomalies (``e_tp``, ``e_fn``) and the rows each of their effective rows stands for (``s_tp``, ``s_fn``),
-    elementwise: the missed share of the effective anomalies, turned back into a recall by the scales."""
+    elementwise: the missed share of the effective anomalies, turned back into a recall by the scales. ``alike``:
+    ``_alike(s_fn, s_tp)``, where the caller has it already (it does not depend on ``z``)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         # the missed share of the effective anomalies: Wilson's where the two cells weigh alike; with continuity
         # correction where they do not, since the scales' ratio magnifies Wilson's ends of a count of 1 or 2 (one
         # audited missed anomaly of 50: "at least 0.2 of a row" read as 9 missed anomalies, where 1.3 were possible)
-        alike = np.isclose(s_fn, s_tp, rtol=1e-9)
+        alike = _alike(s_fn, s_tp) if alike is None else alike
         q_lo, q_hi = np.where(alike, wilson(e_fn, e_tp + e_fn, z), _wilson_cc(e_fn, e_tp + e_fn, z))
 
         def at(q: Any) -> Any:
@@ -287,6 +293,14 @@ def auc_band(c: dict[str, np.ndarray], z: float = AUC_BAND_Z, rtol: float = 1e-9
     classes are flagged (1 for an audit, 1/k for normal rows sampled 1 in k). Why not recall_interval's reading of
     an empty cell (the other three cells' product): below the audit's own cut the flagged normal rows mix weights 1
     and k, and it read a missed anomaly there as standing for 1.3 rows, not k."""
+    parts = _band_parts(c, rtol)
+    return None if parts is None else _band_ends(parts, z)
+
+
+def _band_parts(c: dict[str, np.ndarray], rtol: float = 1e-9) -> tuple[Any, ...] | None:
+    """What ``auc_band`` reads of the curve ``c`` at every level: each cut's effective caught and missed anomalies,
+    the rows each stands for and whether they weigh alike, and the false-alarm steps; None where the band adds
+    nothing. Why apart from the level: compare's p-value (``_audit_paired``) takes the band at 20 levels."""
     tp, fp = c["tp"], c["flagged"] - c["tp"]
     tp2, fp2 = c["tp_w2"], c["flagged_w2"] - c["tp_w2"]
     pos, neg = float(tp[-1]), float(fp[-1])
@@ -306,12 +320,18 @@ def auc_band(c: dict[str, np.ndarray], z: float = AUC_BAND_Z, rtol: float = 1e-9
         s_fn = np.where(held["fn"], s_fn, np.nan_to_num(s_tn * ratio, nan=own))
         if np.isclose(s_fn, s_tp, rtol=rtol).all():
             return None
-        lo, hi = _recall_ends(np.where(held["tp"], tp * tp / tp2, 0.0), np.where(held["fn"], fn * fn / fn2, 0.0),
-                              s_tp, s_fn, z)
+        e_tp, e_fn = np.where(held["tp"], tp * tp / tp2, 0.0), np.where(held["fn"], fn * fn / fn2, 0.0)
+    return e_tp, e_fn, s_tp, s_fn, _alike(s_fn, s_tp), np.diff(fp, prepend=0.0) / neg
+
+
+def _band_ends(parts: tuple[Any, ...], z: float) -> tuple[float, float]:
+    """``auc_band``'s ends at the level of ``z`` from ``_band_parts``."""
+    e_tp, e_fn, s_tp, s_fn, alike, step = parts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = _recall_ends(e_tp, e_fn, s_tp, s_fn, z, alike)
     # recall 0 before the first cut, 1 after the last; the trapezoids between cuts, as the AUC's ties count half
     lo, hi = np.r_[0.0, np.nan_to_num(lo, nan=0.0)], np.r_[0.0, np.nan_to_num(hi, nan=1.0)]
     lo[-1] = hi[-1] = 1.0
-    step = np.diff(fp, prepend=0.0) / neg
     return float(np.sum(step * (lo[:-1] + lo[1:]) / 2.0)), float(np.sum(step * (hi[:-1] + hi[1:]) / 2.0))
 
 
@@ -587,8 +607,11 @@ def _audit_paired(aucs: list[float], cov: np.ndarray, curves: tuple[dict[str, np
     pos, neg = float(curves[0]["tp"][-1]), float(curves[0]["flagged"][-1] - curves[0]["tp"][-1])
     diff = aucs[1] - aucs[0]
 
+    parts = [_band_parts(c) for c in curves]  # the bands' share that is the same at every level bisected below
+
     def ends(z: float) -> tuple[float, float]:
-        (la, ua), (lb, ub) = (_auc_ends(intervals, c, pos, neg, auc, z, eff) for c, auc in zip(curves, aucs, strict=True))
+        (la, ua), (lb, ub) = (_auc_ends(intervals, c, pos, neg, auc, z, eff, part)
+                              for c, auc, part in zip(curves, aucs, parts, strict=True))
         a_lo, a_hi, b_lo, b_hi = aucs[0] - la, ua - aucs[0], aucs[1] - lb, ub - aucs[1]
         low = diff - math.sqrt(max(b_lo * b_lo + a_hi * a_hi - 2 * r * b_lo * a_hi, 0.0))
         high = diff + math.sqrt(max(b_hi * b_hi + a_lo * a_lo - 2 * r * b_hi * a_lo, 0.0))
@@ -610,11 +633,11 @@ def _audit_paired(aucs: list[float], cov: np.ndarray, curves: tuple[dict[str, np
 
 
 def _auc_ends(intervals: Any, c: dict[str, np.ndarray], pos: float, neg: float, auc: float, z: float,
-              eff: tuple[float, float]) -> tuple[float, float]:
+              eff: tuple[float, float], parts: tuple[Any, ...] | None) -> tuple[float, float]:
     """A version's AUC-ROC interval at the level of ``z`` as evaluate gives it at 95%: DeLong's and Newcombe's,
-    joined with ``auc_band``."""
+    joined with ``auc_band`` (``parts``: ``_band_parts(c)``)."""
     ci = intervals.auc_roc(c, pos, neg, auc, z, eff)
-    band = auc_band(c, z * AUC_BAND_Z / Z95)  # at 95%, evaluate's own band
+    band = None if parts is None else _band_ends(parts, z * AUC_BAND_Z / Z95)  # at 95%, evaluate's own band
     return (ci.low, ci.high) if band is None else (min(ci.low, band[0]), max(ci.high, band[1]))
 
 

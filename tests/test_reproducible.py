@@ -203,14 +203,16 @@ def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(
     assert doc["retrain_note"] is None
 
 
+# each pair of arguments: a database and the source to train its model on, one after the other in one process
 _API_CHILD = """
 import sys, warnings, torch, ad_duckdb
 torch.set_num_threads(2)
 warnings.simplefilter("ignore")
-con = ad_duckdb.connect(sys.argv[1])
-con.execute("SET threads = 1")
-ad_duckdb.train(con, "m", sys.argv[2], features=["count", "amount"], epochs=3, progress=False)
-con.close()
+for db, source in zip(sys.argv[1::2], sys.argv[2::2]):
+    con = ad_duckdb.connect(db)
+    con.execute("SET threads = 1")
+    ad_duckdb.train(con, "m", source, features=["count", "amount"], epochs=3, progress=False)
+    con.close()
 """
 
 
@@ -225,20 +227,23 @@ def test_the_same_call_in_fresh_processes_and_environments_stores_the_same_model
     con.execute(f"COPY transactions TO '{parquet}' (FORMAT parquet)")
     con.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    dbs = {label: tmp_path / f"{label}.duckdb" for label in ("cli", "api", "parquet")}
+    # two fresh processes: the Parquet rows train in the Python one, after its table (a second training in one
+    # process must not differ either), so each of the three is compared with one from another process
     runs = {
-        "cli": ([sys.executable, "-m", "ad_duckdb", "train", "{db}", "m", "transactions", "-f", "count", "-f",
-                 "amount", "--epochs", "3", "--quiet"], {"OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "1"}),
-        "api": ([sys.executable, "-c", _API_CHILD, "{db}", "transactions"], {"OMP_NUM_THREADS": "2",
-                                                                              "PYTHONHASHSEED": "2"}),
-        "parquet": ([sys.executable, "-c", _API_CHILD, "{db}", f"read_parquet('{parquet}')"], {}),
+        "cli": ([sys.executable, "-m", "ad_duckdb", "train", str(dbs["cli"]), "m", "transactions", "-f", "count",
+                 "-f", "amount", "--epochs", "3", "--quiet"], {"OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "1"}),
+        "api": ([sys.executable, "-c", _API_CHILD, str(dbs["api"]), "transactions", str(dbs["parquet"]),
+                 f"read_parquet('{parquet}')"], {"OMP_NUM_THREADS": "2", "PYTHONHASHSEED": "2"}),
     }
-    stored = {}
-    for label, (argv, extra) in runs.items():
-        db = tmp_path / f"{label}.duckdb"
+    for db in dbs.values():
         shutil.copy(base, db)
-        r = subprocess.run([a.replace("{db}", str(db)) for a in argv], capture_output=True, text=True, timeout=300,
-                           env={**env, **extra}, stdin=subprocess.DEVNULL)
+    for label, (argv, extra) in runs.items():
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=300, env={**env, **extra},
+                           stdin=subprocess.DEVNULL)
         assert r.returncode == 0, (label, r.stderr[-2000:])
+    stored = {}
+    for label, db in dbs.items():
         with duckdb.connect(str(db), read_only=True) as c:
             stored[label] = (c.execute("SELECT sha256 FROM ad_models").fetchall(),
                              c.execute("SELECT threshold_name, value FROM ad_thresholds ORDER BY 1").fetchall())

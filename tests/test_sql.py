@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,25 @@ from conftest import FAST, make_transactions
 
 def scores(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
     return np.array([r[0] for r in con.execute(sql).fetchall()], dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def m_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file of table transactions (``make_transactions``) and model m trained on count and amount."""
+    path = tmp_path_factory.mktemp("m") / "m.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        make_transactions(con)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _copy(template: Path, path: Path) -> str:
+    """``path`` made a byte copy of ``template`` (each test's own file to change); its path."""
+    shutil.copyfile(template, path)
+    return str(path)
 
 
 def test_every_function_on_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -226,13 +246,11 @@ def test_versions_and_pinning(tmp_path: Path) -> None:
         con.close()
 
 
-def test_a_pinned_older_version_called_wrongly_is_told_the_call_that_works_for_it(tmp_path: Path) -> None:
+def test_a_pinned_older_version_called_wrongly_is_told_the_call_that_works_for_it(tmp_path: Path, m_file: Path) -> None:
     # Before: "in this order: anomaly_score('m', count, amount) (or 'm@1' to pin this version)", while 'm' was m@2,
     # which takes three columns: the call suggested first failed too
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(_copy(m_file, tmp_path / "m.duckdb"))
     try:
-        make_transactions(con)
-        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="once it is stored, queries calling 'm' get m@2"):
             ad_duckdb.train(con, "m", "transactions", features=["count", "amount", "transaction_id"], **FAST)
         with pytest.raises(duckdb.Error, match=r"m@1' takes 2: \(count, amount\), in this order: anomaly_score\('m@1', "
@@ -247,19 +265,17 @@ def test_a_pinned_older_version_called_wrongly_is_told_the_call_that_works_for_i
         con.close()
 
 
-def test_scores_identical_after_reopen_in_new_process(tmp_path: Path) -> None:
-    path = str(tmp_path / "persist.duckdb")
+def test_scores_identical_after_reopen_in_new_process(tmp_path: Path, m_file: Path) -> None:
+    path = _copy(m_file, tmp_path / "persist.duckdb")
     con = ad_duckdb.connect(path)
     try:
-        make_transactions(con)
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-        before = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id")
+        before = scores(con, "SELECT anomaly_score('m', count, amount) FROM transactions ORDER BY transaction_id")
     finally:
         con.close()
     code = (
         "import ad_duckdb, sys\n"
         f"con = ad_duckdb.connect({path!r}, read_only=True)\n"
-        "rows = con.execute(\"SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id\").fetchall()\n"
+        "rows = con.execute(\"SELECT anomaly_score('m', count, amount) FROM transactions ORDER BY transaction_id\").fetchall()\n"
         "print('\\n'.join(repr(r[0]) for r in rows))\n"
         "con.close()\n"
     )
@@ -648,13 +664,11 @@ def test_thresholds_count_rows_with_missing_values_as_sql_scores_them() -> None:
         con.close()
 
 
-def test_prepared_statements_views_and_macros_after_a_retrain() -> None:
+def test_prepared_statements_views_and_macros_after_a_retrain(tmp_path: Path, m_file: Path) -> None:
     """What the README promises about a retrain: parameters, columns, views and macros see the new version at once;
     a PREPAREd call whose arguments are all constants keeps the value DuckDB worked out when it planned it."""
-    c = ad_duckdb.connect(":memory:")
+    c = ad_duckdb.connect(_copy(m_file, tmp_path / "m.duckdb"))
     try:
-        make_transactions(c)
-        ad_duckdb.train(c, "m", "transactions", features=["count", "amount"], **FAST)
         c.execute("PREPARE by_param AS SELECT anomaly_score($1, 5, 100)")
         c.execute("PREPARE by_column AS SELECT anomaly_score('m', count, amount) FROM transactions "
                   "ORDER BY transaction_id LIMIT 1")

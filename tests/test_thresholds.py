@@ -123,20 +123,31 @@ def split_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(labelled_db(tmp_path_factory.mktemp("split") / "t.duckdb", "split = 'train'"))
 
 
+@pytest.fixture(scope="module")
+def all_rows_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file of ``labelled_table`` and model m trained on all its rows."""
+    path = tmp_path_factory.mktemp("all_rows") / "t.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+    finally:
+        con.close()
+    return path
+
+
 def trained_copy(template: Path, path: str | Path) -> str:
     """``path`` made a byte copy of ``template`` (each test's own file to change); its path."""
     shutil.copyfile(template, path)
     return str(path)
 
 
-def test_evaluate_reads_a_true_false_label_of_a_csv_file(tmp_path: Path) -> None:
+def test_evaluate_reads_a_true_false_label_of_a_csv_file(tmp_path: Path, split_file: Path) -> None:
     """A CSV's is_fraud of True/False is a BOOLEAN to DuckDB, which a table's label may be; from the file, evaluate
     stopped with "typed column 'is_fraud' DOUBLE from the file's first rows, but a later row holds 'True'" (on
     line 2): DuckDB 2.0 pushes a bare CAST(col AS DOUBLE) into the CSV reader, which parses the text as a number."""
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         path = tmp_path / "labelled.csv"
         con.execute(f"COPY (SELECT a, b, label = 1 AS is_fraud FROM t WHERE split = 'test') TO '{path}'")
         assert con.execute(f"SELECT typeof(is_fraud) FROM '{path}' LIMIT 1").fetchall() == [("BOOLEAN",)]
@@ -583,11 +594,9 @@ def test_intervals_say_how_much_the_labels_can_tell() -> None:
     assert all(0.91 <= c / 400 <= 0.99 for c in covered.values()), covered
 
 
-def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path) -> None:
-    con = ad_duckdb.connect()
+def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path, label0_file: Path) -> None:
+    con = ad_duckdb.connect(trained_copy(label0_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label")
         for name, m in rep.at_thresholds.items():
             assert m["precision_lo"] <= m["precision"] <= m["precision_hi"], name
@@ -677,13 +686,11 @@ def test_score_plot_of_no_rows_or_one_value_warns_nothing_and_shows_the_rows(tmp
     assert bar.sum() > 1000, bar.sum()
 
 
-def test_few_anomalies_note_gives_the_interval_of_the_recall_it_names() -> None:
+def test_few_anomalies_note_gives_the_interval_of_the_recall_it_names(tmp_path: Path, label0_file: Path) -> None:
     """With an odd count the note gave the interval of k // 2 of n as that of "a recall near 0.5": for 1 anomaly
     0.00-0.79, the interval of a recall of 0."""
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(label0_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         # of 1 anomaly, the recall of finding it (it read "a recall of 0 of 1", and the header "1 labelled anomalies")
         for k, n in ((1, 1), (1, 3)):
             rep = ad_duckdb.evaluate(con, "m", f"(SELECT * FROM t WHERE label = 0 UNION ALL "
@@ -890,15 +897,15 @@ def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(
         con.close()
 
 
-def test_a_goal_whose_labelled_rows_are_gone_is_carried_by_its_point_and_kept_for_the_next_retrain() -> None:
+def test_a_goal_whose_labelled_rows_are_gone_is_carried_by_its_point_and_kept_for_the_next_retrain(
+        tmp_path: Path, label0_file: Path
+) -> None:
     """Choosing a goal again needs its labelled rows; when they cannot be read the threshold still moves to the
     new version (queries naming it keep working) at the same point of the training scores, a warning says why,
     and the goal goes with it, so a retrain after the rows are back chooses it on labels again. A threshold
     replaced by a hand value loses its goal: the next retrain moves the hand value, not the old goal."""
-    con = ad_duckdb.connect(":memory:")
+    con = ad_duckdb.connect(trained_copy(label0_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="split = 'test'")
         ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.9, source="t", label="label",
                                 where="split = 'test'", confident=True)
@@ -1105,14 +1112,12 @@ def test_a_goal_on_rows_that_are_all_anomalies_is_refused() -> None:
             thresholds.from_goal(s, y, method, target=target)
 
 
-def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path) -> None:
+def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path, split_file: Path) -> None:
     """Labels with 1 on the normal rows (1 = inlier, as scikit-learn's predict) gave AUC-ROC 0.05 and a max_f1
     threshold flagging every row, with no word that the labels look inverted; rows all labelled 1 gave AUC-PR 1 and
     precision 1 at every threshold, with no word that there was no normal row to get wrong."""
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         flipped = "SELECT *, 1 - label AS inlier FROM t"
         rep = ad_duckdb.evaluate(con, "m", flipped, label="inlier", where="split = 'test'")
         assert rep.auc_roc < 0.2
@@ -1134,14 +1139,12 @@ def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path) -
         con.close()
 
 
-def test_labels_a_hair_below_chance_on_many_rows_are_not_called_inverted() -> None:
+def test_labels_a_hair_below_chance_on_many_rows_are_not_called_inverted(tmp_path: Path, split_file: Path) -> None:
     """On 60,000 rows a model at chance has a narrow interval, so AUC-ROC 0.48 was "clearly below 0.5" and the note
     asked whether the labels were inverted, which would have made the model 0.52: no better, and the user flipped
     right labels. Inverted labels are asked about only when flipping them would give a model worth having."""
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         # labels that the score ranks slightly the wrong way: a little likelier on the rows scored typical
         con.execute("SELECT setseed(0.25)")
         con.execute("CREATE TABLE big AS SELECT range AS id, (range % 50)::DOUBLE + random() AS a, "
@@ -1161,14 +1164,12 @@ def test_labels_a_hair_below_chance_on_many_rows_are_not_called_inverted() -> No
         con.close()
 
 
-def test_evaluate_names_thresholds_chosen_on_rows_that_overlap_its_own(tmp_path: Path) -> None:
+def test_evaluate_names_thresholds_chosen_on_rows_that_overlap_its_own(tmp_path: Path, split_file: Path) -> None:
     """A threshold chosen on all labelled rows and judged on a part of them (or on a slice that shares some rows)
     got no note: only a threshold chosen on exactly the same source and filter text was named, so its precision and
     recall read as held-out figures."""
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         ad_duckdb.set_threshold(con, "m", "all_rows", "max_f1", source="t", label="label")
         ad_duckdb.set_threshold(con, "m", "low", "max_f1", source="t", label="label", where="id < 1000 OR id >= 10000")
         ad_duckdb.set_threshold(con, "m", "elsewhere", "max_f1", source="t", label="label",
@@ -1232,14 +1233,14 @@ def test_every_rows_score_of_a_sampled_source_is_held_once(mem_con: duckdb.DuckD
     assert peak < 1.5 * want.nbytes, (peak, want.nbytes)
 
 
-def test_a_carried_threshold_not_chosen_again_is_not_named_as_chosen_on_the_rows(tmp_path: Path) -> None:
+def test_a_carried_threshold_not_chosen_again_is_not_named_as_chosen_on_the_rows(
+        tmp_path: Path, split_file: Path
+) -> None:
     """A retrain with carry_thresholds whose goal could not be chosen again keeps the goal (for the next retrain) but
     stores the training-score point: that threshold was not chosen on any labelled rows, yet evaluate named it as
     "chosen on labelled rows that include rows here"."""
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
         con.execute("UPDATE t SET label = NULL WHERE id = 1")  # the goal's rows cannot be read at the retrain
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="not chosen again on its labels"):
@@ -1386,17 +1387,15 @@ def test_evaluate_prints_a_large_threshold_in_digits_not_as_3e05(tmp_path: Path,
     assert shown == {"huge": "299998", "tiny": "0.000123457"}, lines
 
 
-def test_a_nan_threshold_edited_by_hand_is_an_error_with_its_fix(tmp_path: Path) -> None:
+def test_a_nan_threshold_edited_by_hand_is_an_error_with_its_fix(tmp_path: Path, all_rows_file: Path) -> None:
     """A threshold set to NaN by hand in ad_thresholds made is_anomaly_at false for every row, silently."""
     from click.testing import CliRunner
 
     from ad_duckdb.cli import cli
 
     path = str(tmp_path / "n.duckdb")
-    con = ad_duckdb.connect(path)
+    con = ad_duckdb.connect(trained_copy(all_rows_file, path))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
         con.execute("UPDATE ad_thresholds SET value = 'NaN'::DOUBLE WHERE model = 'm' AND threshold_name = 'p99'")
         ad_duckdb.refresh(con)
         with pytest.raises(duckdb.Error, match=r"Model 'm@1': threshold 'p99' is NaN in ad_thresholds.*--method manual"):
@@ -1546,7 +1545,7 @@ def test_a_suggested_filter_with_both_quotes_pastes_into_the_shell(tmp_path: Pat
     assert res.exit_code == 0 and "trained on" not in res.output, (held, res.output)
 
 
-def test_the_help_says_a_flag_budget_is_a_cap_with_the_best_f1_within_it(tmp_path: Path) -> None:
+def test_the_help_says_a_flag_budget_is_a_cap_with_the_best_f1_within_it(tmp_path: Path, split_file: Path) -> None:
     """threshold --help called flag_budget's --target "the share to flag", and set_threshold's docstring "largest
     share flagged"; the goal picks the best F1 among cuts flagging at most that share, which on rare anomalies flags
     far fewer rows than the budget (0.09% of a 0.5% budget on 0.18% anomalies): the user read a bug."""
@@ -1554,10 +1553,8 @@ def test_the_help_says_a_flag_budget_is_a_cap_with_the_best_f1_within_it(tmp_pat
 
     from ad_duckdb.cli import cli
 
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         th = ad_duckdb.set_threshold(con, "m", "budget", "flag_budget", target=0.5, source="t", label="label",
                                      where="split = 'test'")
         assert th.flagged_share is not None and th.flagged_share < 0.1  # far under the budget: F1 is best there
@@ -2310,16 +2307,14 @@ def test_a_label_mapping_on_rows_mostly_anomalies_maps_the_anomalies(tmp_path: P
         con.close()
 
 
-def test_a_label_passed_as_a_series_or_a_list_is_told_its_name() -> None:
+def test_a_label_passed_as_a_series_or_a_list_is_told_its_name(tmp_path: Path, split_file: Path) -> None:
     """label=df.Class (the column itself, as scikit-learn's metrics take y) printed the whole Series into the error,
     a dozen lines of values; label=['Class'] got no name to pass. Both now get label='Class'."""
     import pandas as pd
     import polars as pl
 
-    con = ad_duckdb.connect()
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         series = con.sql("SELECT label AS Class FROM t").df()["Class"]
         assert isinstance(series, pd.Series)
         for given in (series, pl.Series("Class", series.to_numpy()), ["Class"], ("Class",)):
@@ -2572,7 +2567,7 @@ def test_costs_whose_totals_overflow_are_refused_by_name(labelled: tuple[np.ndar
         con.close()
 
 
-def test_a_target_given_as_a_percent_is_refused_with_the_share_it_means(tmp_path: Path) -> None:
+def test_a_target_given_as_a_percent_is_refused_with_the_share_it_means(tmp_path: Path, all_rows_file: Path) -> None:
     """`--target 90` for 90% precision was refused with "needs target= in (0, 1] ... got 90" only after the labelled
     rows were read and scored, and a quantile's 99 likewise; the share it most likely means is said, naming the
     argument, before any row is read (the source here does not exist)."""
@@ -2581,10 +2576,8 @@ def test_a_target_given_as_a_percent_is_refused_with_the_share_it_means(tmp_path
     from ad_duckdb.cli import cli
 
     path = str(tmp_path / "p.duckdb")
-    con = ad_duckdb.connect(path)
+    con = ad_duckdb.connect(trained_copy(all_rows_file, path))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
         for method in ("min_precision", "min_recall", "flag_budget"):
             with pytest.raises(ad_duckdb.OptionError, match=rf"Threshold 'p' for 'm@1': .*{method}.* needs target= in "
                                r"\(0, 1\].*got 90; did you mean target=0\.9, "
@@ -2607,8 +2600,9 @@ def test_a_target_given_as_a_percent_is_refused_with_the_share_it_means(tmp_path
     assert "did you mean --target 0.9, for 90%?" in res.output, res.output
 
 
-def test_show_and_threshold_say_a_thresholds_figures_on_its_models_training_rows_are_optimistic(tmp_path: Path
-                                                                                                ) -> None:
+def test_show_and_threshold_say_a_thresholds_figures_on_its_models_training_rows_are_optimistic(
+        tmp_path: Path, all_rows_file: Path
+) -> None:
     """A threshold chosen on labelled rows the model was trained on has optimistic precision, recall and F1: said only
     at the end of its chosen_on, which `show`'s table cuts off ("3060 of these…"), and `threshold` printed it only
     when the rows were the training rows, not when the source had changed since (so whether they are cannot be told).
@@ -2618,10 +2612,8 @@ def test_show_and_threshold_say_a_thresholds_figures_on_its_models_training_rows
     from ad_duckdb.cli import cli
 
     path = str(tmp_path / "o.duckdb")
-    con = ad_duckdb.connect(path)
+    con = ad_duckdb.connect(trained_copy(all_rows_file, path))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
         ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.9, confident=True, source="t", label="label")
     finally:
@@ -2653,12 +2645,10 @@ def test_show_and_threshold_say_a_thresholds_figures_on_its_models_training_rows
     assert "note: threshold 'p90'" not in out + err and "note: threshold 'default'" not in out + err, out + err
 
 
-def test_the_percent_guess_ends_its_refusal_without_a_stray_full_stop(tmp_path: Path) -> None:
+def test_the_percent_guess_ends_its_refusal_without_a_stray_full_stop(tmp_path: Path, all_rows_file: Path) -> None:
     """The refusal of target=90 ended "... for 90%?." (the guess's question mark, then the sentence's full stop)."""
-    con = ad_duckdb.connect(str(tmp_path / "q.duckdb"))
+    con = ad_duckdb.connect(trained_copy(all_rows_file, tmp_path / "q.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
         for method, kw in (("min_precision", {"source": "t", "label": "label"}), ("quantile", {})):
             with pytest.raises(ad_duckdb.OptionError) as e:
                 ad_duckdb.set_threshold(con, "m", "p", method, target=90, **kw)
@@ -2682,22 +2672,21 @@ def test_a_number_in_place_of_the_method_names_the_manual_call() -> None:
 
 
 def labels_given_again(con: duckdb.DuckDBPyConnection) -> None:
-    """``labelled_table``, model m trained on its 'train' rows, and table labels (id, is_fraud) of the 'test' rows
-    with 20 anomalies labelled again and 10 normal rows re-labelled as anomalies beside their first label."""
-    labelled_table(con)
-    ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+    """On a copy of ``split_file`` (``labelled_table``, model m trained on its 'train' rows): table labels (id,
+    is_fraud) of the 'test' rows with 20 anomalies labelled again and 10 normal rows re-labelled as anomalies beside
+    their first label."""
     con.execute("CREATE TABLE labels AS SELECT id, label AS is_fraud FROM t WHERE split = 'test'")
     con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE label = 1 AND id < 10020")
     con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE split = 'test' AND label = 0 AND id < 21")
 
 
-def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_path: Path) -> None:
+def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_path: Path, split_file: Path) -> None:
     """Labels joined on an id that the label table holds twice (a re-labelled row appended, not updated) repeat those
     rows: evaluate counted each copy in every figure (1,590 rows for 1,560, AUC-ROC moved) and a goal was chosen on
     them, without a word; a row labelled both 0 and 1 was judged as both."""
     import warnings
 
-    con = ad_duckdb.connect(str(tmp_path / "j.duckdb"))
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "j.duckdb"))
     try:
         labels_given_again(con)
         joined = "SELECT t.id, t.a, t.b, l.is_fraud FROM t JOIN labels l USING (id)"
@@ -2920,11 +2909,11 @@ def test_precision_at_a_stated_share_has_an_interval_that_covers() -> None:
     assert np.isnan(metrics.at_share({"tp": 0, "fp": 0, "fn": 10, "tn": 500}, 0.01)["precision_at_share_lo"])
 
 
-def test_evaluate_gives_the_precision_at_share_interval_and_names_the_auc_method() -> None:
-    con = ad_duckdb.connect()
+def test_evaluate_gives_the_precision_at_share_interval_and_names_the_auc_method(
+        tmp_path: Path, label0_file: Path
+) -> None:
+    con = ad_duckdb.connect(trained_copy(label0_file, tmp_path / "t.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'", anomaly_share=0.002)
         text = str(rep)
         for name, m in rep.at_thresholds.items():
@@ -2994,7 +2983,7 @@ def test_a_goal_chosen_on_the_curve_its_caller_sorted_is_the_same_threshold() ->
             thresholds.goal_curve(np.arange(10.0), y_bad, "max_f1")
 
 
-def test_repeated_labelled_rows_found_by_id_alone_as_by_id_and_features(tmp_path: Path) -> None:
+def test_repeated_labelled_rows_found_by_id_alone_as_by_id_and_features(tmp_path: Path, split_file: Path) -> None:
     # The scan for labelled rows repeated by a label join grouped by the id and a hash of the features: 2M rows with
     # a shop's id made 2M groups (0.9 s, after scoring, without a word). It now groups by the id, comparing each id's
     # lowest and highest hash, and counts every id column's distinct values in one read. The same notes result.
@@ -3002,7 +2991,7 @@ def test_repeated_labelled_rows_found_by_id_alone_as_by_id_and_features(tmp_path
 
     from ad_duckdb import repeatedrows
 
-    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    con = ad_duckdb.connect(trained_copy(split_file, tmp_path / "r.duckdb"))
     try:
         labels_given_again(con)
         con.execute("INSERT INTO labels VALUES (NULL, 0), (NULL, 0)")

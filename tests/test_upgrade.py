@@ -7,6 +7,7 @@ sql/schema.sql and store.py wrote: before 2026-12-01 (a01482d) there was no ad_m
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -25,19 +26,36 @@ def _labelled(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1 FROM range(30)")
 
 
+@pytest.fixture(scope="module")
+def m1_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file of ``_labelled``'s table t and m@1 trained on its rows of label 0."""
+    path = tmp_path_factory.mktemp("m1") / "m1.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _copy(template: Path, path: str | Path) -> str:
+    """``path`` made a byte copy of ``template`` (each test's own file to change); its path."""
+    shutil.copyfile(template, path)
+    return str(path)
+
+
 def _as_before_versions_table(con: duckdb.DuckDBPyConnection) -> None:
     """The layout of releases before ad_model_versions (2026-11-22 .. 2026-12-01)."""
     con.execute("DROP TABLE ad_model_versions")
 
 
-def test_retrain_carrying_a_labelled_goal_in_a_store_without_the_versions_table(tmp_path: Path) -> None:
+def test_retrain_carrying_a_labelled_goal_in_a_store_without_the_versions_table(tmp_path: Path, m1_file: Path) -> None:
     """A store from before ad_model_versions, a threshold chosen on labels, then train --carry-thresholds: the
     retrain stopped with DuckDB's bare 'Table with name ad_model_versions does not exist!' (the next version was
     looked up there before the save created the table)."""
-    con = ad_duckdb.connect(str(tmp_path / "old.duckdb"))
+    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "old.duckdb"))
     try:
-        _labelled(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         _as_before_versions_table(con)
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
         info = ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True,
@@ -74,14 +92,14 @@ def test_a_stored_name_ending_in_onnx_is_pointed_to_a_move_not_told_to_pick_a_na
         con.close()
 
 
-def test_a_version_whose_model_row_was_deleted_by_hand_is_not_reused_while_its_thresholds_remain(tmp_path: Path) -> None:
+def test_a_version_whose_model_row_was_deleted_by_hand_is_not_reused_while_its_thresholds_remain(
+        tmp_path: Path, m1_file: Path
+) -> None:
     """Releases before ad_model_versions dropped models by deleting rows, and users clean ad_models by hand: the
     thresholds of the deleted version stayed, and the next training took the same number, so its save ran into
     their primary key (or a threshold the new model never had would have joined it)."""
-    con = ad_duckdb.connect(str(tmp_path / "old.duckdb"))
+    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "old.duckdb"))
     try:
-        _labelled(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
         _as_before_versions_table(con)
         con.execute("DELETE FROM ad_models WHERE name = 'm'")
@@ -93,15 +111,15 @@ def test_a_version_whose_model_row_was_deleted_by_hand_is_not_reused_while_its_t
         con.close()
 
 
-def test_a_labelled_threshold_an_older_release_stored_without_its_goal_is_carried_with_a_warning(tmp_path: Path) -> None:
+def test_a_labelled_threshold_an_older_release_stored_without_its_goal_is_carried_with_a_warning(
+        tmp_path: Path, m1_file: Path
+) -> None:
     """Releases before 2026-12-01 (dffb181) stored a threshold chosen on labels without its goal (no
     threshold_goals in ad_models.metrics). train --carry-thresholds moved it to the same point of the new training
     scores and printed "carried f1: ..., at the same point of the training scores", while --help says one chosen on
     labels is chosen again, and not chosen again only with a warning: the user took it for re-chosen on labels."""
-    con = ad_duckdb.connect(str(tmp_path / "old.duckdb"))
+    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "old.duckdb"))
     try:
-        _labelled(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
         ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
         (metrics,) = con.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = 'm'").fetchone() or ("",)
@@ -204,25 +222,29 @@ def _as_an_older_client_carried(con: duckdb.DuckDBPyConnection, name: str, versi
     con.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?", [json.dumps(old), name, version])
 
 
-def _goal_on_m1_carried_by_an_older_client(con: duckdb.DuckDBPyConnection) -> None:
+@pytest.fixture(scope="module")
+def older_client_file(tmp_path_factory: pytest.TempPathFactory, m1_file: Path) -> Path:
     """m@1 with 'f1' chosen on labels (its goal kept), and m@2 as an older client's --carry-thresholds stored it."""
-    _labelled(con)
-    ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-    ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
-    ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
-    _as_an_older_client_carried(con, "m", 2, "f1", 1)
+    path = tmp_path_factory.mktemp("older_client") / "team.duckdb"
+    con = ad_duckdb.connect(_copy(m1_file, path))
+    try:
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
+        _as_an_older_client_carried(con, "m", 2, "f1", 1)
+    finally:
+        con.close()
+    return path
 
 
 @pytest.mark.parametrize("old_retrains", [1, 2])
 def test_a_goal_an_older_client_carried_without_its_record_is_found_on_the_version_it_came_from(
-        tmp_path: Path, old_retrains: int) -> None:
+        tmp_path: Path, old_retrains: int, older_client_file: Path) -> None:
     """A team upgrades its analysts first and the nightly job later: the analyst chose 'f1' on labels (m@1 keeps the
     goal), the old nightly job retrained with --carry-thresholds (m@2, m@3: 'f1' moved as a plain quantile, no
     goal), and the upgraded job's next retrain carried it as a plain quantile again, silently: the goal was lost for
     good, though m@1 still held it and each carried threshold says where it came from."""
-    con = ad_duckdb.connect(str(tmp_path / "team.duckdb"))
+    con = ad_duckdb.connect(_copy(older_client_file, tmp_path / "team.duckdb"))
     try:
-        _goal_on_m1_carried_by_an_older_client(con)
         if old_retrains == 2:
             ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=3, **FAST)
             con.execute("INSERT INTO ad_thresholds SELECT model, 3, threshold_name, value, method, chosen_on, "
@@ -240,12 +262,12 @@ def test_a_goal_an_older_client_carried_without_its_record_is_found_on_the_versi
         con.close()
 
 
-def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_with_a_warning(tmp_path: Path) -> None:
+def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_with_a_warning(
+        tmp_path: Path, older_client_file: Path) -> None:
     """As above, but m@1 (the goal's record) was pruned before the upgraded retrain: 'f1' can only move by its
     training-score point, and the retrain said nothing, as if it had never been chosen on labels."""
-    con = ad_duckdb.connect(str(tmp_path / "team.duckdb"))
+    con = ad_duckdb.connect(_copy(older_client_file, tmp_path / "team.duckdb"))
     try:
-        _goal_on_m1_carried_by_an_older_client(con)
         ad_duckdb.drop_model(con, "m@1")
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
             ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True,
@@ -260,17 +282,15 @@ def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_
         con.close()
 
 
-def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_path: Path) -> None:
+def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_path: Path, m1_file: Path) -> None:
     """An older release stored a threshold of the user's under a name every training sets ('p90' chosen for 90%
     precision, 'default' chosen on labels) without a word. train --carry-thresholds then gave the new version the
     training's own 'p90' and 'default' and said nothing: is_anomaly_at('m', 'p90', ...) went from the 90%-precision
     cut to the training scores' 90% quantile (427 to 464 rows flagged on the fraud data), and is_anomaly from the
     labelled cut to the contamination one. The retrain now names each one it does not carry, and how to keep it."""
     path = tmp_path / "old.duckdb"
-    con = ad_duckdb.connect(str(path))
+    con = ad_duckdb.connect(_copy(m1_file, path))
     try:
-        _labelled(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="replaces the stored one"):
             ad_duckdb.set_threshold(con, "m", "p95", "quantile", target=0.95)  # what training sets anyway
@@ -307,14 +327,14 @@ def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_pa
         con.close()
 
 
-def test_importing_an_export_older_than_the_latest_version_says_queries_now_score_with_it(tmp_path: Path) -> None:
+def test_importing_an_export_older_than_the_latest_version_says_queries_now_score_with_it(
+        tmp_path: Path, m1_file: Path
+) -> None:
     """After an upgrade and a retrain (m@2), a colleague's export of the old model (m@1) was imported to compare:
     stored as m@3, the latest, so every query, dbt run and server naming 'm' scored with the older model from then
     on, and the import said only "stored m@3". It now says so, with how to compare without it and how to go back."""
-    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "w.duckdb"))
     try:
-        _labelled(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         ad_duckdb.export_model(con, "m@1", tmp_path / "old.onnx")
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, **FAST)
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
