@@ -117,7 +117,7 @@ def load_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) 
 
 def _ort_session(onnx: bytes, model: str, threads: int = 1) -> ort.InferenceSession:
     """An onnxruntime CPU session on bytes ``integrity.check_onnx`` has passed."""
-    # Why imported here: a tenth of a second of CPU that commands which never score (``ad-duckdb --help``, list,
+    # Why imported here: its import is ~0.07 s of CPU, which commands that never score (``ad-duckdb --help``, list,
     # show) need not pay
     import onnxruntime as ort
 

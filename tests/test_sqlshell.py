@@ -11,9 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 from test_cli import _terminal_session
 
 from ad_duckdb import interrupts, sqlshell
+from ad_duckdb.cli import cli
 
 
 @pytest.fixture
@@ -254,10 +256,12 @@ def test_a_dot_commands_pattern_may_be_in_quotes(empty_db: str) -> None:
     assert re.findall(r"^(.+?)\s+table\s*$", answers[".tables 'my%'"], re.MULTILINE) == ["My Table"], out
 
 
-def _piped(db: str, script: str, *options: str) -> subprocess.CompletedProcess[str]:
-    """``ad-duckdb sql DB < script``: a real pipe, not a terminal, so no prompt."""
-    return subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", *options, db], input=script,
-                          capture_output=True, text=True, timeout=120)
+def _piped(db: str, script: str, *options: str, dash: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """``ad-duckdb sql DB < script``: standard input not a terminal, so no prompt. Run in this process (click's
+    CliRunner, whose standard input is the script and no terminal): the tests are about what the command does with
+    the script; the ones of a terminal or a Ctrl-C start a process."""
+    res = CliRunner().invoke(cli, ["sql", *options, db, *dash], input=script, catch_exceptions=False)
+    return subprocess.CompletedProcess(["ad-duckdb", "sql", *options, db, *dash], res.exit_code, res.stdout, res.stderr)
 
 
 def test_a_piped_script_takes_the_prompts_dot_commands(tmp_path: Path) -> None:
@@ -466,8 +470,7 @@ def test_a_piped_script_without_statements_is_no_error(tmp_path: Path, script: s
     duckdb.connect(db).close()
     for options in ((), ("--format", "json")):
         for dash in ((), ("-",)):
-            res = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", *options, db, *dash], input=script,
-                                 capture_output=True, text=True, timeout=120)
+            res = _piped(db, script, *options, dash=dash)
             assert res.returncode == 0 and res.stdout == "", (options, dash, res.stdout, res.stderr)
             assert "no SQL statement" in res.stderr, res.stderr  # said, on stderr
     f = tmp_path / "empty.sql"
