@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pytest
+from test_thresholds import trained_copy
 
 import ad_duckdb
 
@@ -34,11 +34,6 @@ def m_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         con.close()
     return path
 
-
-def _copy(template: Path, path: Path) -> str:
-    """``path`` made a byte copy of ``template`` (each test's own file to change); its path."""
-    shutil.copyfile(template, path)
-    return str(path)
 
 
 def test_every_function_on_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -249,7 +244,7 @@ def test_versions_and_pinning(tmp_path: Path) -> None:
 def test_a_pinned_older_version_called_wrongly_is_told_the_call_that_works_for_it(tmp_path: Path, m_file: Path) -> None:
     # Before: "in this order: anomaly_score('m', count, amount) (or 'm@1' to pin this version)", while 'm' was m@2,
     # which takes three columns: the call suggested first failed too
-    con = ad_duckdb.connect(_copy(m_file, tmp_path / "m.duckdb"))
+    con = ad_duckdb.connect(trained_copy(m_file, tmp_path / "m.duckdb"))
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="once it is stored, queries calling 'm' get m@2"):
             ad_duckdb.train(con, "m", "transactions", features=["count", "amount", "transaction_id"], **FAST)
@@ -266,7 +261,7 @@ def test_a_pinned_older_version_called_wrongly_is_told_the_call_that_works_for_i
 
 
 def test_scores_identical_after_reopen_in_new_process(tmp_path: Path, m_file: Path) -> None:
-    path = _copy(m_file, tmp_path / "persist.duckdb")
+    path = trained_copy(m_file, tmp_path / "persist.duckdb")
     con = ad_duckdb.connect(path)
     try:
         before = scores(con, "SELECT anomaly_score('m', count, amount) FROM transactions ORDER BY transaction_id")
@@ -667,7 +662,7 @@ def test_thresholds_count_rows_with_missing_values_as_sql_scores_them() -> None:
 def test_prepared_statements_views_and_macros_after_a_retrain(tmp_path: Path, m_file: Path) -> None:
     """What the README promises about a retrain: parameters, columns, views and macros see the new version at once;
     a PREPAREd call whose arguments are all constants keeps the value DuckDB worked out when it planned it."""
-    c = ad_duckdb.connect(_copy(m_file, tmp_path / "m.duckdb"))
+    c = ad_duckdb.connect(trained_copy(m_file, tmp_path / "m.duckdb"))
     try:
         c.execute("PREPARE by_param AS SELECT anomaly_score($1, 5, 100)")
         c.execute("PREPARE by_column AS SELECT anomaly_score('m', count, amount) FROM transactions "

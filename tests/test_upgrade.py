@@ -7,12 +7,12 @@ sql/schema.sql and store.py wrote: before 2026-12-01 (a01482d) there was no ad_m
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from pathlib import Path
 
 import duckdb
 import pytest
+from test_thresholds import trained_copy
 
 import ad_duckdb
 
@@ -39,11 +39,6 @@ def m1_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _copy(template: Path, path: str | Path) -> str:
-    """``path`` made a byte copy of ``template`` (each test's own file to change); its path."""
-    shutil.copyfile(template, path)
-    return str(path)
-
 
 def _as_before_versions_table(con: duckdb.DuckDBPyConnection) -> None:
     """The layout of releases before ad_model_versions (2026-11-22 .. 2026-12-01)."""
@@ -54,7 +49,7 @@ def test_retrain_carrying_a_labelled_goal_in_a_store_without_the_versions_table(
     """A store from before ad_model_versions, a threshold chosen on labels, then train --carry-thresholds: the
     retrain stopped with DuckDB's bare 'Table with name ad_model_versions does not exist!' (the next version was
     looked up there before the save created the table)."""
-    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "old.duckdb"))
+    con = ad_duckdb.connect(trained_copy(m1_file, tmp_path / "old.duckdb"))
     try:
         _as_before_versions_table(con)
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
@@ -98,7 +93,7 @@ def test_a_version_whose_model_row_was_deleted_by_hand_is_not_reused_while_its_t
     """Releases before ad_model_versions dropped models by deleting rows, and users clean ad_models by hand: the
     thresholds of the deleted version stayed, and the next training took the same number, so its save ran into
     their primary key (or a threshold the new model never had would have joined it)."""
-    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "old.duckdb"))
+    con = ad_duckdb.connect(trained_copy(m1_file, tmp_path / "old.duckdb"))
     try:
         ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
         _as_before_versions_table(con)
@@ -118,7 +113,7 @@ def test_a_labelled_threshold_an_older_release_stored_without_its_goal_is_carrie
     threshold_goals in ad_models.metrics). train --carry-thresholds moved it to the same point of the new training
     scores and printed "carried f1: ..., at the same point of the training scores", while --help says one chosen on
     labels is chosen again, and not chosen again only with a warning: the user took it for re-chosen on labels."""
-    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "old.duckdb"))
+    con = ad_duckdb.connect(trained_copy(m1_file, tmp_path / "old.duckdb"))
     try:
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
         ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
@@ -226,7 +221,7 @@ def _as_an_older_client_carried(con: duckdb.DuckDBPyConnection, name: str, versi
 def older_client_file(tmp_path_factory: pytest.TempPathFactory, m1_file: Path) -> Path:
     """m@1 with 'f1' chosen on labels (its goal kept), and m@2 as an older client's --carry-thresholds stored it."""
     path = tmp_path_factory.mktemp("older_client") / "team.duckdb"
-    con = ad_duckdb.connect(_copy(m1_file, path))
+    con = ad_duckdb.connect(trained_copy(m1_file, path))
     try:
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
@@ -243,7 +238,7 @@ def test_a_goal_an_older_client_carried_without_its_record_is_found_on_the_versi
     goal), the old nightly job retrained with --carry-thresholds (m@2, m@3: 'f1' moved as a plain quantile, no
     goal), and the upgraded job's next retrain carried it as a plain quantile again, silently: the goal was lost for
     good, though m@1 still held it and each carried threshold says where it came from."""
-    con = ad_duckdb.connect(_copy(older_client_file, tmp_path / "team.duckdb"))
+    con = ad_duckdb.connect(trained_copy(older_client_file, tmp_path / "team.duckdb"))
     try:
         if old_retrains == 2:
             ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=3, **FAST)
@@ -266,7 +261,7 @@ def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_
         tmp_path: Path, older_client_file: Path) -> None:
     """As above, but m@1 (the goal's record) was pruned before the upgraded retrain: 'f1' can only move by its
     training-score point, and the retrain said nothing, as if it had never been chosen on labels."""
-    con = ad_duckdb.connect(_copy(older_client_file, tmp_path / "team.duckdb"))
+    con = ad_duckdb.connect(trained_copy(older_client_file, tmp_path / "team.duckdb"))
     try:
         ad_duckdb.drop_model(con, "m@1")
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
@@ -289,7 +284,7 @@ def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_pa
     cut to the training scores' 90% quantile (427 to 464 rows flagged on the fraud data), and is_anomaly from the
     labelled cut to the contamination one. The retrain now names each one it does not carry, and how to keep it."""
     path = tmp_path / "old.duckdb"
-    con = ad_duckdb.connect(_copy(m1_file, path))
+    con = ad_duckdb.connect(trained_copy(m1_file, path))
     try:
         ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="replaces the stored one"):
@@ -333,7 +328,7 @@ def test_importing_an_export_older_than_the_latest_version_says_queries_now_scor
     """After an upgrade and a retrain (m@2), a colleague's export of the old model (m@1) was imported to compare:
     stored as m@3, the latest, so every query, dbt run and server naming 'm' scored with the older model from then
     on, and the import said only "stored m@3". It now says so, with how to compare without it and how to go back."""
-    con = ad_duckdb.connect(_copy(m1_file, tmp_path / "w.duckdb"))
+    con = ad_duckdb.connect(trained_copy(m1_file, tmp_path / "w.duckdb"))
     try:
         ad_duckdb.export_model(con, "m@1", tmp_path / "old.onnx")
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, **FAST)
