@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,18 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "examples" / "transactions"))
 
 FAST = {"n_models": 1, "max_steps": 600, "progress": False}
+
+
+def cli_in_process(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``ad-duckdb ARGS`` run in this process by click's CliRunner (standard input ``input``, never a terminal, as
+    in a pipe), as the CompletedProcess a subprocess gives: for tests of what a command does and says, not of a
+    process of its own (locks held by another process, signals, a fresh interpreter keep their subprocesses)."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    res = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
 
 
 def pytest_configure(config: pytest.Config) -> None:

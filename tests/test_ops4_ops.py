@@ -17,12 +17,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb.cli import cli
 
-from conftest import FAST, ROOT
+from conftest import FAST, ROOT, cli_in_process
 
 AD_DUCKDB = Path(sys.executable).parent / "ad-duckdb"
 
@@ -33,8 +31,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     ``ad-duckdb`` in a process of its own (``cli_process``)."""
     if env is not None:
         return cli_process(*args, env=env)
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
+    return cli_in_process(*args)
 
 
 def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,12 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb.cli import cli
 
-from conftest import ROOT, make_transactions
+from conftest import ROOT, cli_in_process, make_transactions
 
 # the console script the package installs, as a scheduler's job calls it
 AD_DUCKDB = str(Path(sys.executable).with_name("ad-duckdb"))
@@ -28,8 +26,7 @@ def run(*args: str, stdout: int | None = None, env: dict[str, str] | None = None
     tested (its stdout a given file, e.g. a full disk; its environment, PYTHONWARNINGS); otherwise in this process
     (click's CliRunner), for what the command prints."""
     if stdout is None and env is None:
-        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
+        return cli_in_process(*args)
     return subprocess.run([AD_DUCKDB, *args], stdout=subprocess.PIPE if stdout is None else stdout,
                           stderr=subprocess.PIPE, text=True, timeout=300, stdin=subprocess.DEVNULL,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})

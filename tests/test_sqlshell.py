@@ -11,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 from test_cli import _terminal_session
 
 from ad_duckdb import interrupts, sqlshell
-from ad_duckdb.cli import cli
+
+from conftest import cli_in_process
 
 
 @pytest.fixture
@@ -260,8 +260,7 @@ def _piped(db: str, script: str, *options: str, dash: tuple[str, ...] = ()) -> s
     """``ad-duckdb sql DB < script``: standard input not a terminal, so no prompt. Run in this process (click's
     CliRunner, whose standard input is the script and no terminal): the tests are about what the command does with
     the script; the ones of a terminal or a Ctrl-C start a process."""
-    res = CliRunner().invoke(cli, ["sql", *options, db, *dash], input=script, catch_exceptions=False)
-    return subprocess.CompletedProcess(["ad-duckdb", "sql", *options, db, *dash], res.exit_code, res.stdout, res.stderr)
+    return cli_in_process("sql", *options, db, *dash, input=script)
 
 
 def test_a_piped_script_takes_the_prompts_dot_commands(tmp_path: Path) -> None:

@@ -19,13 +19,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
 import ad_duckdb
 from ad_duckdb import store
-from ad_duckdb.cli import cli
 
-from conftest import FAST, ROOT, make_transactions
+from conftest import FAST, ROOT, cli_in_process, make_transactions
 
 # The child: AutoEncoderDetector.fit as it is, then a pause until the test says GO (or sends SIGINT).
 CHILD = textwrap.dedent("""
@@ -63,8 +61,7 @@ CHILD = textwrap.dedent("""
 def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """The colleague's command, run in this process (click's CliRunner): the process that trains meanwhile is the
     child of ``_paused_training``, another process than this one."""
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    done = subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
+    done = cli_in_process(*args)
     if check:
         assert done.returncode == 0, done
     return done
