@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def _held_by_other_process(db: Path, job: subprocess.Popen[str]) -> None:
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 return
+        # Why a pause: the job reads and scores its rows ahead for seconds before it takes the write lock; a loop
+        # of opens without one kept a core busy that the job (and the other test worker) needed
+        time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
