@@ -45,21 +45,34 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def scoring(days_db: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
-            ) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
-    """A copy of days_db that a real `ad-duckdb score --into` run in another process is writing (all the tests
-    meet the same run)."""
+def running(days_db: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+            ) -> Iterator[tuple[Path, subprocess.Popen[str], subprocess.Popen[str]]]:
+    """A copy of days_db that a dashboard's `ad-duckdb serve --snapshot` serves and that a real `ad-duckdb score
+    --into` run started after it in another process is writing (all the tests meet the same run: it reads and scores
+    millions of rows ahead before it takes the file, seconds each start)."""
     db = tmp_path_factory.mktemp("intolock") / "nightly.duckdb"
     db.write_bytes(days_db.read_bytes())
-    # --wait: the look below for its lock may hold the file a moment as it starts
-    job = subprocess.Popen([str(AD_DUCKDB), "--wait", "60", "score", str(db), "ev", _ENDLESS, "--into", "big_scores",
-                            "--quiet"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen([str(AD_DUCKDB), "serve", str(db), "--port", "0", "--snapshot"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job: subprocess.Popen[str] | None = None
     try:
+        assert server.stdout is not None and server.stdout.readline().startswith("serving"), server.communicate()
+        # --wait: the look below for its lock may hold the file a moment as it starts
+        job = subprocess.Popen([str(AD_DUCKDB), "--wait", "60", "score", str(db), "ev", _ENDLESS, "--into",
+                                "big_scores", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _held_by_other_process(db, job)
-        yield db, job
+        yield db, job, server
     finally:
-        _stop(job)
+        for p in (job, server):
+            if p is not None:
+                _stop(p)
+
+
+@pytest.fixture(scope="module")
+def scoring(running: tuple[Path, subprocess.Popen[str], subprocess.Popen[str]]
+            ) -> tuple[Path, subprocess.Popen[str]]:
+    """The file and the scoring run that holds it."""
+    return running[0], running[1]
 
 
 def _names_the_run(text: str, job: subprocess.Popen[str]) -> None:
@@ -113,25 +126,12 @@ def test_the_holders_command_is_shown_as_typed_with_its_secrets_hidden() -> None
 
 
 def test_a_snapshot_servers_reload_names_the_scoring_run_that_holds_the_file(
-        days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+        running: tuple[Path, subprocess.Popen[str], subprocess.Popen[str]]) -> None:
     # A dashboard's `serve --snapshot`, sent SIGHUP while the nightly run still writes: the log said DuckDB's
     # "held in .../python3.11 (PID n)" only; it keeps serving the previous copy.
-    db = tmp_path / "served.duckdb"
-    db.write_bytes(days_db.read_bytes())
-    server = subprocess.Popen([str(AD_DUCKDB), "serve", str(db), "--port", "0", "--snapshot"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    job: subprocess.Popen[str] | None = None
-    try:
-        assert server.stdout is not None and server.stdout.readline().startswith("serving"), server.communicate()
-        job = subprocess.Popen([str(AD_DUCKDB), "--wait", "60", "score", str(db), "ev", _ENDLESS, "--into",
-                                "big_scores", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _held_by_other_process(db, job)
-        server.send_signal(signal.SIGHUP)
-        assert server.stderr is not None
-        line = server.stderr.readline()
-        assert "reload failed, still serving the previous copy" in line, line
-        assert f"PID {job.pid}" in line and "`ad-duckdb --wait 60 score " in line and "running since " in line, line
-    finally:
-        for p in (job, server):
-            if p is not None:
-                _stop(p)
+    _, job, server = running
+    server.send_signal(signal.SIGHUP)
+    assert server.stderr is not None
+    line = server.stderr.readline()
+    assert "reload failed, still serving the previous copy" in line, line
+    assert f"PID {job.pid}" in line and "`ad-duckdb --wait 60 score " in line and "running since " in line, line
