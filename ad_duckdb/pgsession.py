@@ -301,6 +301,7 @@ class Session:
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
         self.cancel_requested = False  # a CancelRequest while COPY FROM STDIN waits for the client's data
+        self.message_no = 0  # which client message runs: a repeated interrupt stops with the message it was for
         self.pid = 0  # the process id its client was given (BackendKeyData): pg_backend_pid()
         # What pg_stat_activity says of it (activity_row)
         self.application_name = ""

@@ -230,6 +230,34 @@ class _CannotConnectNow(Exception):
     """The server stops while this client is still starting: it is answered FATAL 57P03 (Handler.say_shutdown)."""
 
 
+
+def _interrupt_while_running(session: Session, every: float = 0.05, within: float = 10.0) -> None:
+    """After a cancel's interrupt: interrupt the session's message again every ``every`` seconds while that same
+    message runs (at most ``within`` seconds). Why again: DuckDB forgets an interrupt that comes before its query
+    starts, and the session's own look for a cancel (Session.run) comes just before it starts, so an interrupt
+    landing between the two was lost and the statement ran on (a query over 10^10 rows: for good)."""
+    message = session.message_no
+
+    def interrupt() -> bool:
+        if not session.busy or session.message_no != message:
+            return False
+        try:
+            session.cur.interrupt()
+        except duckdb.Error:
+            return False  # the session ended meanwhile and closed its cursor
+        return True
+
+    def repeat() -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            time.sleep(every)
+            if not interrupt():
+                return
+
+    if session.busy:
+        threading.Thread(target=repeat, name="interrupt", daemon=True).start()
+
+
 class PGServer(socketserver.ThreadingTCPServer, Sessions):
     """A threaded TCP server; each client gets its own cursor of the current backend's connection. As Sessions, what
     pg_stat_activity lists and pg_cancel_backend / pg_terminate_backend signal (pgsession.register_sessions)."""
@@ -552,6 +580,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         if client is not None and client[1].busy:
             client[1].cancel_requested = True  # COPY FROM STDIN between two messages of data: it checks this
             client[1].cur.interrupt()
+            _interrupt_while_running(client[1])
 
     def activity(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -579,6 +608,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                 session.cur.interrupt()
             except duckdb.Error:
                 pass  # the session ended meanwhile and closed its cursor
+            _interrupt_while_running(session)
         return True
 
     @property
@@ -1055,6 +1085,7 @@ class Handler(socketserver.BaseRequestHandler):
             if skip_to_sync:
                 continue
             s.timed_out = s.cancel_requested = False  # (before busy: a cancel from now on is this message's)
+            s.message_no += 1
             s.busy = True
             timer = self.arm_timeout(s) if s.timeout_ms and kind in (b"Q", b"D", b"E") else None
             running = servenotes.statement(s)
