@@ -46,32 +46,44 @@ from conftest import FAST, ROOT, make_transactions
 PSQL_MISSING = "psql is not installed: apt-get install -y postgresql-client (make install does this as root)"
 
 
+# What the fixtures below made, once per test process (an xdist worker). Why not pytest's own caching alone: the
+# other server test files take them by name (``warehouse = test_server.warehouse``), and pytest keeps a fixture
+# taken so per file, so each file trained its own warehouse and started its own server (four times in one worker).
+_MADE: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A file database with table transactions and model tx_ae (count, amount)."""
-    path = str(tmp_path_factory.mktemp("serve") / "warehouse.duckdb")
-    con = ad_duckdb.connect(path)
-    try:
-        make_transactions(con, n=2000)
-        # The server tests need a stored model, not a good one: a short run keeps them quick.
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 150})
-    finally:
-        con.close()
-    return path
+    """A file database with table transactions and model tx_ae (count, amount). Never written: the read-only
+    server serves it, and a test that writes serves a copy of its own."""
+    if "warehouse" not in _MADE:
+        path = str(tmp_path_factory.mktemp("serve") / "warehouse.duckdb")
+        con = ad_duckdb.connect(path)
+        try:
+            make_transactions(con, n=2000)
+            # The server tests need a stored model, not a good one: a short run keeps them quick.
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 150})
+        finally:
+            con.close()
+        _MADE["warehouse"] = path
+    return str(_MADE["warehouse"])
 
 
 @pytest.fixture(scope="session")
 def expected(warehouse: str) -> dict[str, float]:
     """Scores computed in-process, to compare with what the server returns."""
-    con = ad_duckdb.connect(warehouse, read_only=True)
-    try:
-        one = con.execute("SELECT anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0]
-        total = con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()[0][0]
-        flagged = con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)").fetchall()
-        null = con.execute("SELECT anomaly_score('tx_ae', NULL, 120.0)").fetchall()[0][0]
-    finally:
-        con.close()
-    return {"one": one, "total": total, "flagged": flagged[0][0], "null": null}
+    if "expected" not in _MADE:
+        con = ad_duckdb.connect(warehouse, read_only=True)
+        try:
+            one = con.execute("SELECT anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0]
+            total = con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()[0][0]
+            flagged = con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)"
+                                  ).fetchall()
+            null = con.execute("SELECT anomaly_score('tx_ae', NULL, 120.0)").fetchall()[0][0]
+        finally:
+            con.close()
+        _MADE["expected"] = {"one": one, "total": total, "flagged": flagged[0][0], "null": null}
+    return dict(_MADE["expected"])
 
 
 class Server:
@@ -80,12 +92,13 @@ class Server:
         self.stderr = ""  # the whole log, once the server has stopped
         self.log: list[str] = []  # its lines as they are written (read by a thread, so a test can wait for one)
 
-    def wait_for_log(self, text: str, timeout: float = 60) -> str:
-        """The first log line holding ``text``, once the server has written it; waiting for the event itself rather
-        than sleeping a fixed time, which races on a loaded machine."""
+    def wait_for_log(self, text: str, timeout: float = 60, after: int = 0) -> str:
+        """The first log line holding ``text`` (among those from line ``after`` on: a shared server's log holds other
+        tests' lines), once the server has written it; waiting for the event itself rather than sleeping a fixed
+        time, which races on a loaded machine."""
         deadline = time.monotonic() + timeout
         while True:
-            line = next((line for line in list(self.log) if text in line), None)
+            line = next((line for line in list(self.log)[after:] if text in line), None)
             if line is not None:
                 return line
             assert time.monotonic() < deadline and self.proc.poll() is None, (text, "".join(self.log))
@@ -128,9 +141,17 @@ def serve(db: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Se
 
 
 @pytest.fixture(scope="module")
-def server(warehouse: str) -> Iterator[Server]:
-    with serve(warehouse) as s:
-        yield s
+def server(warehouse: str, request: pytest.FixtureRequest) -> Server:
+    """The read-only server of ``warehouse``, started once per test process for every file that takes this fixture
+    (a client changes only its own session there); stopped when the session ends, where ``serve`` checks its exit
+    and that its whole log holds no traceback."""
+    if "server" not in _MADE:
+        started = serve(warehouse)
+        _MADE["server"] = started.__enter__()
+        request.session.addfinalizer(lambda: started.__exit__(None, None, None))
+    server: Server = _MADE["server"]
+    assert server.proc.poll() is None, "".join(server.log)  # a server a test stopped would fail every test after
+    return server
 
 
 # ---------------------------------------------------------------- real clients
@@ -2077,6 +2098,7 @@ def test_a_set_in_a_transaction_that_rolls_back_is_undone_as_in_postgresql(serve
     a ParameterStatus), and SET LOCAL lasts until the transaction ends. The server kept a rolled-back SET
     application_name (pg_stat_activity and the driver went on naming the tool the ROLLBACK undid) and statement_timeout,
     and took SET LOCAL application_name without doing it."""
+    logged = len(server.log)
     with psycopg.connect(server.url(), application_name="start") as conn:  # psycopg opens a transaction block
         def name() -> tuple[str | None, Any]:
             return conn.info.parameter_status("application_name"), conn.execute("SHOW application_name").fetchone()
@@ -2200,7 +2222,7 @@ def test_set_search_path_in_a_transaction_block_follows_postgresql(tmp_path: Pat
         conn.execute("DROP SCHEMA gone")
         conn.commit()  # the path to go back to names a schema dropped meanwhile: the connection's own then
         assert v() == 0
-        assert "gone" in server.wait_for_log("failed, the connection's own instead")
+        assert "gone" in server.wait_for_log("failed, the connection's own instead", after=logged)
 
 
 def test_commit_with_its_semicolon_commits_as_psql_sends_it(server: Server) -> None:
