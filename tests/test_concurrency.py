@@ -90,9 +90,11 @@ def test_scoring_threads_while_retraining(base_db: Path, tmp_path: Path) -> None
     for t in threads:
         t.start()
     try:
-        # Two re-trainings under the same name while the threads score (different seeds: different scores).
+        # Two re-trainings under the same name while the threads score (different seeds: different scores; 200 steps
+        # give versions that differ on every row for seeds 0-2, and the scorers many rounds during each)
         for seed in (1, 2):
-            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "seed": seed})
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"],
+                            **{**FAST, "seed": seed, "max_steps": 200})
     finally:
         stop.set()
         for t in threads:
