@@ -23,8 +23,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,18 +139,24 @@ def serve(db: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Se
         assert "Traceback" not in server.stderr, server.stderr
 
 
-@pytest.fixture(scope="module")
-def server(warehouse: str, request: pytest.FixtureRequest) -> Server:
-    """The read-only server of ``warehouse``, started once per test process for every file that takes this fixture
-    (a client changes only its own session there); stopped when the session ends, where ``serve`` checks its exit
-    and that its whole log holds no traceback."""
-    if "server" not in _MADE:
-        started = serve(warehouse)
-        _MADE["server"] = started.__enter__()
+def shared_server(request: pytest.FixtureRequest, key: str, start: Callable[[], AbstractContextManager[Server]]
+                  ) -> Server:
+    """The read-only server ``start`` starts, once per test process (``_MADE[key]``) for every file whose fixture asks
+    for it (a client changes only its own session there); stopped when the session ends, where ``serve`` checks its
+    exit and that its whole log holds no traceback."""
+    if key not in _MADE:
+        started = start()
+        _MADE[key] = started.__enter__()
         request.session.addfinalizer(lambda: started.__exit__(None, None, None))
-    server: Server = _MADE["server"]
+    server: Server = _MADE[key]
     assert server.proc.poll() is None, "".join(server.log)  # a server a test stopped would fail every test after
     return server
+
+
+@pytest.fixture(scope="module")
+def server(warehouse: str, request: pytest.FixtureRequest) -> Server:
+    """The read-only server of ``warehouse`` (shared_server)."""
+    return shared_server(request, "server", lambda: serve(warehouse))
 
 
 # ---------------------------------------------------------------- real clients
