@@ -1558,6 +1558,10 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
     """`score --into`'s rows scored on a read-only open of DB, closed before they are scored (``scoreahead``); None
     where that cannot be done (the write then scores, and says what stops it). ``wait``: --wait's seconds, for which
     the open waits while another process writes the file."""
+    try:
+        scoreahead.max_values()  # a wrong bound is said: the read ahead's own failures are not (the write scores)
+    except BadInputError as e:
+        raise _failure(str(e), e) from e
     if db == ":memory:" or not Path(db).exists():
         return None
     try:

@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from .pgcopy import CopyIn
+from .pgcopybulk import plain_columns
 from .pgerrors import ProtocolError, sqlstate
 from .pgtypes import ARRAY_ELEMENT_OF, array_text, decode_param, type_of
 from .sqltext import quote_ident
@@ -210,6 +211,25 @@ class CsvReader(_LineReader):
                 inside = False
             elif line[i:i + 1] in (self.quote, self.escape):
                 i += 1  # an escaped quote or escape is data; ESCAPE before anything else is itself
+
+    def plain_lines(self, data: bytes, fields: int) -> list[pa.Array] | None:
+        """``feed``'s rows of ``data`` as string columns, where the complete lines so far are all plain rows of
+        ``fields`` values (pgcopybulk), none inside a quoted field or the end marker; None otherwise, with nothing
+        read (``feed`` reads them then)."""
+        if self.pending or self.in_quotes or self.done or self.crlf:
+            return None
+        end = data.rfind(b"\n")
+        if end < 0:
+            return None
+        whole = bytes(self.rest) + data[:end]
+        if self.quote.encode() in whole or b"\\." in whole:
+            return None
+        columns = plain_columns(whole, self.delim, self.null, fields)
+        if columns is None:
+            return None
+        self.rest = bytearray(data[end + 1:])
+        self.crlf = False  # no line of them ends with a carriage return: the first line decides, as in feed
+        return columns
 
     def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
         line = _utf8(raw)
@@ -411,6 +431,9 @@ class Loader:
         self.header = bool(spec.header)
         self.lines = 0  # rows read (and the header): PostgreSQL's line number of the row being read
         self.rows: list[Row] = []
+        # the batch's columns read before ``rows``, a block of string columns per CopyData read at once (plain_lines)
+        self.blocks: list[list[pa.Array]] = []
+        self.count = 0  # the batch's rows: those of the blocks and ``rows``
         self.first_line = 1
         self.exprs = [self._expr(i, t) for i, t in enumerate(self.types)]
         self.schema = pa.schema([*(pa.field(f"c{i}", self._arrow(o)) for i, o in enumerate(self.oids)),
@@ -472,13 +495,14 @@ class Loader:
             pending = 0
             while (chunk := data()) is not None:
                 pending += len(chunk)
-                self._take(self.reader.feed(chunk, self._line_no))
+                if not self._take_plain(chunk):
+                    self._take(self.reader.feed(chunk, self._line_no))
                 # (a row longer than BATCH_BYTES is a batch when it ends: a batch of no rows has no columns)
-                if self.rows and (len(self.rows) >= BATCH_ROWS or pending >= BATCH_BYTES):
+                if self.count and (self.count >= BATCH_ROWS or pending >= BATCH_BYTES):
                     yield self._batch()
                     pending = 0
             self._take(self.reader.end(self._line_no))
-            if self.rows:
+            if self.count:
                 yield self._batch()
         except CopyError as e:
             self.failure = self._where(e)
@@ -491,6 +515,22 @@ class Loader:
         if not e.where.startswith("COPY "):
             e.where = f"COPY {self.spec.table}, {e.where or f'line {self.lines + 1}'}"
         return e
+
+    def _take_plain(self, chunk: bytes) -> bool:
+        """Whether ``chunk``'s complete lines were read at once, as string columns (CsvReader.plain_lines)."""
+        if not isinstance(self.reader, CsvReader) or self.header:
+            return False
+        columns = self.reader.plain_lines(chunk, len(self.names))
+        if columns is None:
+            return False
+        columns = [self._column(i, c.to_pylist()) if _list_depth(self.types[i]) else c for i, c in enumerate(columns)]
+        if self.rows:  # the rows read before them, first
+            self.blocks.append(self._columns(self.rows))
+            self.rows = []
+        self.blocks.append(columns)
+        self.lines += len(columns[0])
+        self.count += len(columns[0])
+        return True
 
     def _take(self, rows: Iterator[Row]) -> None:
         n = len(self.names)
@@ -508,6 +548,7 @@ class Loader:
                 raise CopyError(f'missing data for column "{self.names[len(row)]}"', "22P04",
                                 f"COPY {self.spec.table}, line {self.lines}")
             self.rows.append(row)
+            self.count += 1
 
     def _check_header(self, row: Row) -> None:
         if self.spec.header != "match":
@@ -521,22 +562,29 @@ class Loader:
                 raise CopyError(f'column name mismatch in header line field {i + 1}: got "{got}", expected "{want}"',
                                 "22P04", where)
 
-    def _batch(self) -> pa.RecordBatch:
-        """The rows read so far as one Arrow batch (strings for text and CSV, typed values for binary)."""
-        cols = list(zip(*self.rows, strict=True))
-        arrays = []
-        for i, (column, type_name) in enumerate(zip(cols, self.types, strict=True)):
-            values: Sequence[Any] = column
-            if not self.spec.binary and _list_depth(type_name) and any(v is not None and v.lstrip().startswith("{")
+    def _columns(self, rows: list[Row]) -> list[pa.Array]:
+        """``rows`` as a column each (strings for text and CSV, typed values for binary)."""
+        return [self._column(i, column) for i, column in enumerate(zip(*rows, strict=True))]
+
+    def _column(self, i: int, values: Sequence[Any]) -> pa.Array:
+        """Column ``i``'s ``values``, an array's PostgreSQL text (``{1,2}``) as the list text DuckDB reads."""
+        if not self.spec.binary and _list_depth(self.types[i]) and any(v is not None and v.lstrip().startswith("{")
                                                                       for v in values):
-                try:
-                    values = [_list_text(v) for v in values]
-                except ValueError as e:
-                    raise CopyError(f'malformed array literal: "{e}"', "22P02",
-                                    f"COPY {self.spec.table}, column {self.names[i]}") from e
-            arrays.append(pa.array(values, type=self.schema.field(i).type))
-        arrays.append(pa.array(range(self.first_line, self.first_line + len(self.rows)), type=pa.int64()))
-        self.rows = []
+            try:
+                values = [_list_text(v) for v in values]
+            except ValueError as e:
+                raise CopyError(f'malformed array literal: "{e}"', "22P02",
+                                f"COPY {self.spec.table}, column {self.names[i]}") from e
+        return pa.array(values, type=self.schema.field(i).type)
+
+    def _batch(self) -> pa.RecordBatch:
+        """The rows read so far as one Arrow batch, with each row's line number."""
+        if self.rows:
+            self.blocks.append(self._columns(self.rows))
+            self.rows = []
+        arrays = [pa.concat_arrays([block[i] for block in self.blocks]) for i in range(len(self.names))]
+        arrays.append(pa.array(range(self.first_line, self.first_line + self.count), type=pa.int64()))
+        self.blocks, self.count = [], 0
         self.first_line = self.lines + 1
         batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
         self.recent.append(batch)

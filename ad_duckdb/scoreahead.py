@@ -19,6 +19,7 @@ not made yet) leaves the scoring to the write, whose checks and messages are the
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,13 +30,28 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from .exceptions import AdDuckDBError
+from .exceptions import AdDuckDBError, BadInputError
 from .scoring import LoadedModel
 
 # Why a bound: the feature columns read ahead and the results kept wait in memory until the write takes them; rows
 # past it are scored under the write lock, as before. 1M rows of 30 features: ~0.24 GB of doubles (and as much
-# again of results; an explanation's count 4 times).
+# again of results; an explanation's count 4 times). AD_DUCKDB_SCORE_AHEAD_VALUES sets another (max_values).
 MAX_CELLS = 30_000_000
+VALUES_VARIABLE = "AD_DUCKDB_SCORE_AHEAD_VALUES"
+
+
+def max_values() -> int:
+    """The feature values read and scored ahead at most: ``AD_DUCKDB_SCORE_AHEAD_VALUES``, else ``MAX_CELLS``.
+    Why a setting: a machine with less memory to spare keeps fewer rows waiting (the rest are scored under the
+    write lock, as before)."""
+    raw = os.environ.get(VALUES_VARIABLE, "").strip()
+    if not raw:
+        return MAX_CELLS
+    if not raw.isdigit() or int(raw) == 0:
+        # a typo must not silently leave the default: the read ahead's own failures are not said (the write scores)
+        raise BadInputError(f"{VALUES_VARIABLE} must be a positive whole number of feature values to score before "
+                            f"the file is opened for writing, e.g. 5000000; got {raw!r}.")
+    return int(raw)
 
 _ACTIVE: ContextVar[Ahead | None] = ContextVar("scoreahead", default=None)
 
@@ -215,10 +231,11 @@ class Pending:
 def read(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str], outputs: Sequence[str],
          explain: bool, threshold: str, model_column: bool, batch_rows: int = 65536) -> Pending | None:
     """The feature batches of ``source`` as ``score(into=)`` reads them (the same query and batches), up to
-    ``MAX_CELLS``; None where they cannot be read (the write then scores, and says what is wrong)."""
+    ``max_values()``; None where they cannot be read (the write then scores, and says what is wrong)."""
     from . import pysource
     from .api import MODEL_COLUMN, explained_columns, registry, score_cut, scoring_select
 
+    limit = max_values()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the write's own read says each note once
@@ -235,7 +252,7 @@ def read(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence
                     batches.append(batch.select(range(first, batch.num_columns)))
                     # an explanation keeps a (name, share) entry per feature and row: ~4 doubles' worth
                     cells += batch.num_rows * len(feats) * (4 if explain else 1)
-                    if cells >= MAX_CELLS:
+                    if cells >= limit:
                         break
             finally:
                 cur.close()

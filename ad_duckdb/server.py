@@ -830,6 +830,9 @@ class Handler(socketserver.BaseRequestHandler):
                     self.reported[name] = value
         if s is not None:
             self.send_notices(s)  # a note said while the rows were read (servenotes), before the statement ends
+            # idle before the client is told so: one that read the ReadyForQuery and asked pg_stat_activity at once
+            # on another connection (a tool's Stop button, a monitor) still saw the session 'active'
+            s.busy = False
         self.send(b"Z", status)
         self.flush()
         self.said_ready = True

@@ -90,9 +90,11 @@ def test_scoring_threads_while_retraining(base_db: Path, tmp_path: Path) -> None
     for t in threads:
         t.start()
     try:
-        # Two re-trainings under the same name while the threads score (different seeds: different scores).
+        # Two re-trainings under the same name while the threads score (different seeds: different scores; 200 steps
+        # give versions that differ on every row for seeds 0-2, and the scorers many rounds during each)
         for seed in (1, 2):
-            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "seed": seed})
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"],
+                            **{**FAST, "seed": seed, "max_steps": 200})
     finally:
         stop.set()
         for t in threads:
@@ -416,34 +418,49 @@ def test_a_file_reopens_with_other_settings_once_its_connections_are_closed(base
 
 
 _REREGISTER_WHILE_QUERYING = """
-import sys, threading, time
+import sys, threading
+import pyarrow as pa
+import pyarrow.compute as pc
 import ad_duckdb
 p = sys.argv[1]
 con = ad_duckdb.connect(p)
-Q = ("SELECT count(s), count(DISTINCT s) FROM (SELECT anomaly_score('tx_ae', i % 20 + 1, (i % 20 + 1) * 20.0) s "
-     "FROM range(4000000) t(i))")
-want = con.execute(Q.replace("4000000", "40")).fetchall()[0]
+# The batch holding row GATE_ROW waits in the middle of the query (rows before and after it call anomaly_score) until
+# the functions have been moved or replaced: the query surely calls the removed ones after, as a loaded machine or a
+# long query would (a query of millions of rows and a pause of 0.3 s before did it by timing, 15 s a run).
+GATE_ROW = 200000
+reached, release = threading.Event(), threading.Event()
+def gate(i: pa.Array) -> pa.Array:
+    if pc.any(pc.equal(i, GATE_ROW)).as_py():
+        reached.set()
+        release.wait()
+    return pc.multiply(i, 0)
+con.create_function("gate", gate, ["BIGINT"], "BIGINT", type="arrow", side_effects=True)
+Q = ("SELECT count(s), count(DISTINCT s) FROM (SELECT anomaly_score('tx_ae', i % 20 + 1 + gate(i), (i % 20 + 1) * 20.0) "
+     "s FROM range(400000) t(i))")
+want = con.execute(Q.replace("400000", "40")).fetchall()[0]
 others = []
 for step in ("second connection", "register(replace=True)", "register(models=..., replace=True)"):
-    out, started = [], threading.Event()
+    out = []
+    reached.clear()
+    release.clear()
     def run():
         cur = con.cursor()
-        started.set()
         out.append(cur.execute(Q).fetchall()[0])
         cur.close()
     t = threading.Thread(target=run)
     t.start()
-    started.wait()
-    time.sleep(0.3)  # the query is calling anomaly_score now
+    reached.wait()  # the query is calling anomaly_score now, and waits for the step below
     if step == "second connection":  # a notebook cell that connects, run again while a query runs
         others.append(ad_duckdb.connect(p))
     elif step == "register(replace=True)":
         ad_duckdb.register(con, replace=True)
     else:
         ad_duckdb.register(con, models=["tx_ae"], replace=True)
+    assert t.is_alive(), step
+    release.set()
     t.join()
-    assert out == [(4000000, want[1])], (step, out, want)
-    assert con.execute(Q.replace("4000000", "40")).fetchall()[0] == want
+    assert out == [(400000, want[1])], (step, out, want)
+    assert con.execute(Q.replace("400000", "40")).fetchall()[0] == want
 print("ok")
 """
 

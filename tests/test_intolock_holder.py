@@ -3,6 +3,7 @@ command, since when) and what to do, in one line."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -15,6 +16,8 @@ import pytest
 from test_ops4_ops import AD_DUCKDB, cli_process, days_db  # noqa: F401  (the fixture, used by name)
 
 import ad_duckdb
+
+from conftest import cli_in_process
 
 # A source that takes far longer to score than the test runs: the run holds the file until it is stopped.
 _ENDLESS = "SELECT (i % 20)::INTEGER AS count, (i % 97)::DOUBLE AS amount FROM range(4000000000) t(i)"
@@ -29,7 +32,7 @@ def _held_by_other_process(db: Path, job: subprocess.Popen[str]) -> None:
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 return
-        # Why a pause: the job reads and scores its rows ahead for seconds before it takes the write lock; a loop
+        # Why a pause: the job starts, reads and scores its rows ahead before it takes the write lock; a loop
         # of opens without one kept a core busy that the job (and the other test worker) needed
         time.sleep(0.05)
 
@@ -48,8 +51,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def running(days_db: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
             ) -> Iterator[tuple[Path, subprocess.Popen[str], subprocess.Popen[str]]]:
     """A copy of days_db that a dashboard's `ad-duckdb serve --snapshot` serves and that a real `ad-duckdb score
-    --into` run started after it in another process is writing (all the tests meet the same run: it reads and scores
-    millions of rows ahead before it takes the file, seconds each start)."""
+    --into` run started after it in another process is writing (all the tests meet the same run)."""
     db = tmp_path_factory.mktemp("intolock") / "nightly.duckdb"
     db.write_bytes(days_db.read_bytes())
     server = subprocess.Popen([str(AD_DUCKDB), "serve", str(db), "--port", "0", "--snapshot"],
@@ -57,9 +59,11 @@ def running(days_db: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F81
     job: subprocess.Popen[str] | None = None
     try:
         assert server.stdout is not None and server.stdout.readline().startswith("serving"), server.communicate()
-        # --wait: the look below for its lock may hold the file a moment as it starts
+        # --wait: the look below for its lock may hold the file a moment as it starts. The bound on the rows it reads
+        # and scores ahead (a batch, not 15 million rows: seconds of each start) only brings its lock sooner
         job = subprocess.Popen([str(AD_DUCKDB), "--wait", "60", "score", str(db), "ev", _ENDLESS, "--into",
-                                "big_scores", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "big_scores", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "AD_DUCKDB_SCORE_AHEAD_VALUES": "1"})
         _held_by_other_process(db, job)
         yield db, job, server
     finally:
@@ -93,7 +97,9 @@ def test_every_command_names_the_scoring_run_that_holds_the_file(
     # not which job, nor whether it started a minute or a day ago; a writer locked out by a writer was told to "open
     # it read-only", which a writer's lock refuses too.
     db, job = scoring
-    res = cli_process(*[a.format(db=db) for a in args])
+    # (the lock is the other process's; a reader's command runs in this one, but for the server, a process of its own)
+    run = cli_process if args[0] == "serve" else cli_in_process
+    res = run(*[a.format(db=db) for a in args])
     assert res.returncode == 4, res
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in res.stderr, res.stderr

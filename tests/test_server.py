@@ -23,8 +23,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,32 +46,44 @@ from conftest import FAST, ROOT, make_transactions
 PSQL_MISSING = "psql is not installed: apt-get install -y postgresql-client (make install does this as root)"
 
 
+# What the fixtures below made, once per test process (an xdist worker). Why not pytest's own caching alone: the
+# other server test files take them by name (``warehouse = test_server.warehouse``), and pytest keeps a fixture
+# taken so per file, so each file trained its own warehouse and started its own server (four times in one worker).
+_MADE: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A file database with table transactions and model tx_ae (count, amount)."""
-    path = str(tmp_path_factory.mktemp("serve") / "warehouse.duckdb")
-    con = ad_duckdb.connect(path)
-    try:
-        make_transactions(con, n=2000)
-        # The server tests need a stored model, not a good one: a short run keeps them quick.
-        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 150})
-    finally:
-        con.close()
-    return path
+    """A file database with table transactions and model tx_ae (count, amount). Never written: the read-only
+    server serves it, and a test that writes serves a copy of its own."""
+    if "warehouse" not in _MADE:
+        path = str(tmp_path_factory.mktemp("serve") / "warehouse.duckdb")
+        con = ad_duckdb.connect(path)
+        try:
+            make_transactions(con, n=2000)
+            # The server tests need a stored model, not a good one: a short run keeps them quick.
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 150})
+        finally:
+            con.close()
+        _MADE["warehouse"] = path
+    return str(_MADE["warehouse"])
 
 
 @pytest.fixture(scope="session")
 def expected(warehouse: str) -> dict[str, float]:
     """Scores computed in-process, to compare with what the server returns."""
-    con = ad_duckdb.connect(warehouse, read_only=True)
-    try:
-        one = con.execute("SELECT anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0]
-        total = con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()[0][0]
-        flagged = con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)").fetchall()
-        null = con.execute("SELECT anomaly_score('tx_ae', NULL, 120.0)").fetchall()[0][0]
-    finally:
-        con.close()
-    return {"one": one, "total": total, "flagged": flagged[0][0], "null": null}
+    if "expected" not in _MADE:
+        con = ad_duckdb.connect(warehouse, read_only=True)
+        try:
+            one = con.execute("SELECT anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0]
+            total = con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()[0][0]
+            flagged = con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)"
+                                  ).fetchall()
+            null = con.execute("SELECT anomaly_score('tx_ae', NULL, 120.0)").fetchall()[0][0]
+        finally:
+            con.close()
+        _MADE["expected"] = {"one": one, "total": total, "flagged": flagged[0][0], "null": null}
+    return dict(_MADE["expected"])
 
 
 class Server:
@@ -127,10 +139,24 @@ def serve(db: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Se
         assert "Traceback" not in server.stderr, server.stderr
 
 
+def shared_server(request: pytest.FixtureRequest, key: str, start: Callable[[], AbstractContextManager[Server]]
+                  ) -> Server:
+    """The read-only server ``start`` starts, once per test process (``_MADE[key]``) for every file whose fixture asks
+    for it (a client changes only its own session there); stopped when the session ends, where ``serve`` checks its
+    exit and that its whole log holds no traceback."""
+    if key not in _MADE:
+        started = start()
+        _MADE[key] = started.__enter__()
+        request.session.addfinalizer(lambda: started.__exit__(None, None, None))
+    server: Server = _MADE[key]
+    assert server.proc.poll() is None, "".join(server.log)  # a server a test stopped would fail every test after
+    return server
+
+
 @pytest.fixture(scope="module")
-def server(warehouse: str) -> Iterator[Server]:
-    with serve(warehouse) as s:
-        yield s
+def server(warehouse: str, request: pytest.FixtureRequest) -> Server:
+    """The read-only server of ``warehouse`` (shared_server)."""
+    return shared_server(request, "server", lambda: serve(warehouse))
 
 
 # ---------------------------------------------------------------- real clients

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import duckdb
 import pandas as pd
@@ -18,34 +18,37 @@ import psycopg
 import pytest
 from sqlalchemy import MetaData, Table, create_engine, inspect, types
 
-from test_server import PSQL_MISSING, Server, serve
+from test_server import PSQL_MISSING, Server, serve, shared_server
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    path = str(tmp_path_factory.mktemp("catalog") / "shop.duckdb")
-    con = duckdb.connect(path)
-    con.execute("""
-        CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR UNIQUE NOT NULL, name VARCHAR DEFAULT 'x',
-          score DOUBLE CHECK (score >= 0), created TIMESTAMP, amount DECIMAL(12,2), flag BOOLEAN, visits BIGINT,
-          born DATE, seen TIMESTAMPTZ, tags INTEGER[]);
-        CREATE TABLE orders (order_id BIGINT, customer_id INTEGER REFERENCES customers(id), qty SMALLINT NOT NULL,
-          note VARCHAR, PRIMARY KEY (order_id, qty), UNIQUE (customer_id, note));
-        CREATE INDEX orders_note ON orders(note);
-        CREATE TABLE plain (x INTEGER);
-        CREATE VIEW big_customers AS SELECT id, name FROM customers WHERE score > 10;
-        CREATE SCHEMA other;
-        CREATE TABLE other.items (k INTEGER PRIMARY KEY, v VARCHAR);
-        CREATE VIEW other.items_v AS SELECT k FROM other.items;
-        COMMENT ON TABLE customers IS 'who buys';
-        COMMENT ON COLUMN customers.email IS 'their mail';
-        INSERT INTO customers VALUES (1, 'a@b', 'A', 12.5, TIMESTAMP '2024-01-02 03:04:05', 1.25, true, 3,
-          DATE '1990-01-01', NULL, [1, 2]);
-        INSERT INTO other.items VALUES (7, 'seven');
-    """)
-    con.close()
-    with serve(path) as s:
-        yield s
+def shop(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Server:
+    """The read-only server of a shop database, one per test process for the files that take it by name."""
+    def start() -> AbstractContextManager[Server]:
+        path = str(tmp_path_factory.mktemp("catalog") / "shop.duckdb")
+        con = duckdb.connect(path)
+        con.execute("""
+            CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR UNIQUE NOT NULL, name VARCHAR DEFAULT 'x',
+              score DOUBLE CHECK (score >= 0), created TIMESTAMP, amount DECIMAL(12,2), flag BOOLEAN, visits BIGINT,
+              born DATE, seen TIMESTAMPTZ, tags INTEGER[]);
+            CREATE TABLE orders (order_id BIGINT, customer_id INTEGER REFERENCES customers(id), qty SMALLINT NOT NULL,
+              note VARCHAR, PRIMARY KEY (order_id, qty), UNIQUE (customer_id, note));
+            CREATE INDEX orders_note ON orders(note);
+            CREATE TABLE plain (x INTEGER);
+            CREATE VIEW big_customers AS SELECT id, name FROM customers WHERE score > 10;
+            CREATE SCHEMA other;
+            CREATE TABLE other.items (k INTEGER PRIMARY KEY, v VARCHAR);
+            CREATE VIEW other.items_v AS SELECT k FROM other.items;
+            COMMENT ON TABLE customers IS 'who buys';
+            COMMENT ON COLUMN customers.email IS 'their mail';
+            INSERT INTO customers VALUES (1, 'a@b', 'A', 12.5, TIMESTAMP '2024-01-02 03:04:05', 1.25, true, 3,
+              DATE '1990-01-01', NULL, [1, 2]);
+            INSERT INTO other.items VALUES (7, 'seven');
+        """)
+        con.close()
+        return serve(path)
+
+    return shared_server(request, "shop", start)
 
 
 DIALECTS = ["postgresql+psycopg", "postgresql+psycopg2"]  # Superset's default driver is psycopg2

@@ -496,3 +496,26 @@ def test_a_large_copy_streams_in_batches(rw: Server, conn: psycopg.Connection) -
     assert conn.execute("SELECT count(*) FROM big").fetchall() == [(3_500_000,)]
     grown = _peak_mib(rw.proc.pid) - before
     assert grown < 160, (before, grown)
+
+
+def test_plain_csv_lines_read_at_once_keep_their_order_values_and_line_numbers(conn: psycopg.Connection) -> None:
+    """Plain lines (values and delimiters only) are split by Arrow a CopyData at a time (pgcopybulk), the others line
+    by line: rows of both kinds, in CopyData that mix them, load in their order with the same values, and an error
+    names the line it is on, counted across both."""
+    plain = "".join(f"{i},p{i},{i / 4}\n" for i in range(1, 1001)).encode()
+    quoted = b'1001,"a, ""quoted"" one",\n1002,,0.5\n'
+    tail = "".join(f"{i},p{i},\n" for i in range(1003, 2001)).encode()
+    with conn.cursor().copy("COPY big FROM STDIN (FORMAT csv)") as copy:
+        copy.write(plain[:5000])  # ends inside a line: the rest waits for the next CopyData
+        copy.write(plain[5000:] + quoted)
+        copy.write(tail)
+    rows = conn.execute("SELECT n, s, x FROM big ORDER BY n").fetchall()
+    want = [(i, f"p{i}", i / 4) for i in range(1, 1001)] + [(1001, 'a, "quoted" one', None), (1002, None, 0.5)] + [
+        (i, f"p{i}", None) for i in range(1003, 2001)]
+    assert rows == want
+    conn.execute("DELETE FROM big")
+    with pytest.raises(psycopg.Error) as err:
+        with conn.cursor().copy("COPY big FROM STDIN (FORMAT csv)") as copy:
+            copy.write(plain + quoted + tail.replace(b"1500,p1500,", b"1500,p1500,half"))
+    assert err.value.diag.context == 'COPY big, line 1500, column x: "half"', err.value.diag.context
+    assert conn.execute("SELECT count(*) FROM big").fetchall() == [(0,)]
