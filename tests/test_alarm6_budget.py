@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from builtonce import built_once
 from click.testing import CliRunner
 
 import ad_duckdb
@@ -27,15 +28,17 @@ WEEK3 = "ts >= '2024-01-15' AND ts < '2024-01-22'"
 
 @pytest.fixture(scope="module")
 def budget(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Model m trained on the first week of the readings."""
-    path = tmp_path_factory.mktemp("alarm6") / "budget.duckdb"
-    con = ad_duckdb.connect(str(path))
-    try:
-        con.execute(f"CREATE TABLE r AS {READINGS}")
-        ad_duckdb.train(con, "m", "r", features=["x", "y"], where="ts < '2024-01-08'", **FAST)
-    finally:
-        con.close()
-    yield str(path)
+    """Model m trained on the first week of the readings. Made once per process: test_alarm7_followups borrows it,
+    with a copy of its own (builtonce.py)."""
+    def build(folder: Path) -> None:
+        con = ad_duckdb.connect(str(folder / "budget.duckdb"))
+        try:
+            con.execute(f"CREATE TABLE r AS {READINGS}")
+            ad_duckdb.train(con, "m", "r", features=["x", "y"], where="ts < '2024-01-08'", **FAST)
+        finally:
+            con.close()
+
+    yield str(built_once("alarm6", tmp_path_factory, build) / "budget.duckdb")
 
 
 def _copy(db: str, tmp_path: Path) -> duckdb.DuckDBPyConnection:

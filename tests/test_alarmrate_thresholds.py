@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
+from builtonce import built_once
 from click.testing import CliRunner
 
 import ad_duckdb
@@ -25,17 +27,20 @@ NAB = ROOT.parent / "shared" / "data" / "timeseries" / "nab" / "data" / "realKno
 @pytest.fixture(scope="module")
 def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """NAB's machine_temperature (a reading every 5 minutes), with each reading's change since the last; model t
-    trained on the week of 18-25 December 2013, which NAB labels normal, as are the three weeks after it."""
-    path = tmp_path_factory.mktemp("alarms") / "plant.duckdb"
-    con = ad_duckdb.connect(str(path))
-    try:
-        con.execute(f"CREATE TABLE m AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY timestamp) "
-                    f"AS diff FROM read_csv('{NAB}')")
-        ad_duckdb.train(con, "t", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
-                        **FAST)
-    finally:
-        con.close()
-    yield str(path)
+    trained on the week of 18-25 December 2013, which NAB labels normal, as are the three weeks after it. Trained once
+    per process: test_alarm5_followups, test_followup_alarms and test_alarmdbt_followups borrow it, each module with
+    a copy of its own (builtonce.py)."""
+    def build(folder: Path) -> None:
+        con = ad_duckdb.connect(str(folder / "plant.duckdb"))
+        try:
+            con.execute(f"CREATE TABLE m AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY "
+                        f"timestamp) AS diff FROM read_csv('{NAB}')")
+            ad_duckdb.train(con, "t", "m", features=["value", "diff"],
+                            where="ts >= '2013-12-18' AND ts < '2013-12-25'", **FAST)
+        finally:
+            con.close()
+
+    yield str(built_once("alarms", tmp_path_factory, build) / "plant.duckdb")
 
 
 def _per_day(con: duckdb.DuckDBPyConnection, flag: str, start: str, end: str) -> float:

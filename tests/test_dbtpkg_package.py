@@ -8,10 +8,9 @@ macros/, with nothing to say which release it came from, and no packages.yml ent
 
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 import ad_duckdb
 from ad_duckdb import dbtpackage
 
+from conftest import cli_in_process
 from test_dbt import PROJECT, _stored_thresholds, _threshold_project, run_dbt, run_dbt_process
 
 _HOOKED = ("{{ config(pre_hook=\"{{ ad_duckdb.set_threshold('ae', 'cut', 'contamination', target=0.05) }}\") }}\n"
@@ -28,8 +28,10 @@ _LABELLED = ("{{ config(post_hook={'sql': \"{{ ad_duckdb.set_threshold('ae', 'be
 
 
 def ad_duckdb_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ad_duckdb", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, check=False, env=dict(os.environ))
+    """`ad-duckdb ARGS` run in ``cwd``, in this process (conftest.cli_in_process): the tests read what it says and
+    copies, not a process of its own."""
+    with contextlib.chdir(cwd):
+        return cli_in_process(*args)
 
 
 def _package_project(work: Path, models: dict[str, str], local: str) -> Path:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
+from builtonce import built_once
 from click.testing import CliRunner
 from test_alarmrate_thresholds import plant as plant  # NAB's machine_temperature and model t
 
@@ -64,19 +66,21 @@ def test_alarm_rate_says_it_counts_flagged_readings_and_gives_the_episodes_besid
 @pytest.fixture(scope="module")
 def taxi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """NAB's nyc_taxi (half-hourly passenger counts, July 2014 on) with each count's change and its hour; model x
-    trained on 1-15 July, threshold 'three' set at 3 alarms a day on 15-29 July, both clear of NAB's labels."""
-    path = tmp_path_factory.mktemp("followup") / "taxi.duckdb"
-    con = ad_duckdb.connect(str(path))
-    try:
-        con.execute(f"CREATE TABLE taxi AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY "
-                    f"timestamp) AS diff, hour(timestamp) AS hr FROM read_csv('{NAB / 'nyc_taxi.csv'}')")
-        ad_duckdb.train(con, "x", "taxi", features=["value", "diff", "hr"],
-                        where="ts >= '2014-07-01' AND ts < '2014-07-15'", **FAST)
-        ad_duckdb.set_threshold(con, "x", "three", "alarm_rate", source="taxi", per_day=3, time="ts",
-                                where="ts >= '2014-07-15' AND ts < '2014-07-29'")
-    finally:
-        con.close()
-    yield str(path)
+    trained on 1-15 July, threshold 'three' set at 3 alarms a day on 15-29 July, both clear of NAB's labels. Made once
+    per process: test_alarm5_followups borrows it, with a copy of its own (builtonce.py)."""
+    def build(folder: Path) -> None:
+        con = ad_duckdb.connect(str(folder / "taxi.duckdb"))
+        try:
+            con.execute(f"CREATE TABLE taxi AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY "
+                        f"timestamp) AS diff, hour(timestamp) AS hr FROM read_csv('{NAB / 'nyc_taxi.csv'}')")
+            ad_duckdb.train(con, "x", "taxi", features=["value", "diff", "hr"],
+                            where="ts >= '2014-07-01' AND ts < '2014-07-15'", **FAST)
+            ad_duckdb.set_threshold(con, "x", "three", "alarm_rate", source="taxi", per_day=3, time="ts",
+                                    where="ts >= '2014-07-15' AND ts < '2014-07-29'")
+        finally:
+            con.close()
+
+    yield str(built_once("followup", tmp_path_factory, build) / "taxi.duckdb")
 
 
 AUGUST = "ts >= '2014-08-01' AND ts < '2014-08-15'"

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from builtonce import built_once
 
 import ad_duckdb
 
@@ -83,20 +84,22 @@ def test_score_top_under_pythonwarnings_error_fails_before_printing_any_row(
 @pytest.fixture(scope="module")
 def days_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A file database: events(order_ref VARCHAR, event_uuid UUID, day DATE, count, amount) over three days, 200 rows
-    a day, and model 'ev' trained on them."""
-    db = tmp_path_factory.mktemp("ops4_days") / "d.duckdb"
-    rng = np.random.default_rng(3)
-    n = 600
-    count = rng.poisson(8, n) + 1
-    amount = np.round(count * rng.lognormal(3.0, 0.25, n), 2)
-    with ad_duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE events AS SELECT 'o-' || lpad(i::VARCHAR, 6, '0') AS order_ref, "
-                    "md5(i::VARCHAR)::UUID AS event_uuid, DATE '2026-12-01' + (i // 200)::INTEGER AS day, "
-                    "c::INTEGER AS count, a::DOUBLE AS amount "
-                    "FROM (SELECT unnest(range(?)) AS i, unnest(?) AS c, unnest(?) AS a)",
-                    [n, count.tolist(), amount.tolist()])
-        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], **FAST)
-    return db
+    a day, and model 'ev' trained on them. Made once per process: test_ops5_ops, test_ops6_ops and
+    test_ops7_thresholds borrow it, each module with a copy of its own (builtonce.py)."""
+    def build(folder: Path) -> None:
+        rng = np.random.default_rng(3)
+        n = 600
+        count = rng.poisson(8, n) + 1
+        amount = np.round(count * rng.lognormal(3.0, 0.25, n), 2)
+        with ad_duckdb.connect(str(folder / "d.duckdb")) as con:
+            con.execute("CREATE TABLE events AS SELECT 'o-' || lpad(i::VARCHAR, 6, '0') AS order_ref, "
+                        "md5(i::VARCHAR)::UUID AS event_uuid, DATE '2026-12-01' + (i // 200)::INTEGER AS day, "
+                        "c::INTEGER AS count, a::DOUBLE AS amount "
+                        "FROM (SELECT unnest(range(?)) AS i, unnest(?) AS c, unnest(?) AS a)",
+                        [n, count.tolist(), amount.tolist()])
+            ad_duckdb.train(con, "ev", "events", features=["count", "amount"], **FAST)
+
+    return built_once("ops4_days", tmp_path_factory, build) / "d.duckdb"
 
 
 def _day(day: str, columns: str = "order_ref, event_uuid, day, count, amount") -> str:
@@ -276,17 +279,19 @@ def test_cli_replace_partition_failed_by_a_note_after_the_commit_says_the_rows_w
 @pytest.fixture(scope="module")
 def two_models_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A file database with models 'a_ae' and 'b_ae' (wide enough that their ONNX bytes fill blocks of their own,
-    apart from the rows' other columns), and 'a_ae' exported to a .onnx file."""
-    folder = tmp_path_factory.mktemp("ops4_damage")
-    db = folder / "m.duckdb"
-    with ad_duckdb.connect(str(db)) as con:
-        con.execute("CREATE TABLE tx AS SELECT range AS id, 1 + range % 20 AS count, (1 + range % 20) * "
-                    "(20 + range % 7) AS amount FROM range(400)")
-        for name in ("a_ae", "b_ae"):
-            ad_duckdb.train(con, name, "tx", features=["count", "amount"], n_models=1, max_steps=20, progress=False,
-                            hidden_dims=(256, 128))
-        ad_duckdb.export_model(con, "a_ae", str(folder / "a_ae.onnx"))
-    return db, folder / "a_ae.onnx"
+    apart from the rows' other columns), and 'a_ae' exported to a .onnx file. Made once per process: test_ops5_ops
+    borrows it, with a copy of its own (builtonce.py)."""
+    def build(folder: Path) -> None:
+        with ad_duckdb.connect(str(folder / "m.duckdb")) as con:
+            con.execute("CREATE TABLE tx AS SELECT range AS id, 1 + range % 20 AS count, (1 + range % 20) * "
+                        "(20 + range % 7) AS amount FROM range(400)")
+            for name in ("a_ae", "b_ae"):
+                ad_duckdb.train(con, name, "tx", features=["count", "amount"], n_models=1, max_steps=20,
+                                progress=False, hidden_dims=(256, 128))
+            ad_duckdb.export_model(con, "a_ae", str(folder / "a_ae.onnx"))
+
+    folder = built_once("ops4_damage", tmp_path_factory, build)
+    return folder / "m.duckdb", folder / "a_ae.onnx"
 
 
 def _damage_onnx_block(path: Path) -> None:
