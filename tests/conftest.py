@@ -30,7 +30,8 @@ def cli_in_process(*args: str, input: str | None = None) -> subprocess.Completed
 
     from ad_duckdb.cli import cli
 
-    res = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    # prog_name as the installed script gives it (cli.main), so usage lines read "Usage: ad-duckdb ..."
+    res = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False, prog_name="ad-duckdb")
     return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
 
 
