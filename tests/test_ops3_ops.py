@@ -13,7 +13,7 @@ import pytest
 import test_ops2_cli
 from test_ops2_cli import SPILL, ad_duckdb
 
-from conftest import ROOT
+from conftest import ROOT, cli_in_process
 
 
 def _read_only_folder_with_db(tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
@@ -115,7 +115,8 @@ def test_report_notes_of_show_and_evaluate_are_errors_under_pythonwarnings_error
     # and exited 0: a job that must stop on a note went on. Now the first note is the Error line, exit 1, before the
     # report, as a Python warning made an error stops the program where it is raised.
     argv = [a.format(db=reported_db) for a in args]
-    said = ad_duckdb(*argv)
+    # without PYTHONWARNINGS in this process; with it, a process of its own (the variable is read as Python starts)
+    said = cli_in_process(*argv)
     assert said.returncode == 0, said.stderr
     notes = [ln.strip().removeprefix("note: ") for ln in (said.stdout + said.stderr).splitlines()
              if ln.lstrip().startswith("note: ")]
@@ -128,7 +129,7 @@ def test_report_notes_of_show_and_evaluate_are_errors_under_pythonwarnings_error
     as_json = [*(argv[:argv.index("--format")] if "--format" in argv else argv), "--format", "json"]
     kept = ad_duckdb(*as_json, env={"PYTHONWARNINGS": warnings_option})
     assert kept.returncode == 0, kept.stderr
-    assert kept.stdout == ad_duckdb(*as_json).stdout
+    assert kept.stdout == cli_in_process(*as_json).stdout
 
 
 def test_a_threshold_s_note_under_pythonwarnings_error_is_the_error_line_saying_the_threshold_was_stored(
@@ -262,9 +263,9 @@ def test_an_append_run_adding_ids_the_table_holds_already_notes_them(reported_db
     shutil.copy(reported_db, db)
     part = "SELECT * FROM transactions WHERE transaction_id BETWEEN 101 AND 300"
     args = ("score", db, "tx_ae", part, "--into", "tx_scores", "--append", "--top", "0", "--quiet")
-    first = ad_duckdb(*args)
+    first = cli_in_process(*args)  # in this process; PYTHONWARNINGS below, in a process of its own
     assert first.returncode == 0 and "note" not in first.stderr, first.stderr
-    again = ad_duckdb(*args)
+    again = cli_in_process(*args)
     assert again.returncode == 0, again.stderr
     note = ("note: 200 of the 200 rows added to tx_scores have a transaction_id that tx_scores held already (an "
             "earlier run scored them: a retry or a backfill of a run that was stored?)")
