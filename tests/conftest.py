@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -166,3 +167,23 @@ def make_versioned_models(con: duckdb.DuckDBPyConnection) -> None:
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, **FAST)
         ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=7.5)
         ad_duckdb.set_threshold(con, "tx_ae", "best", "max_f1", source="lab", label="label")
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/test_server.py's warehouse (transactions and tx_ae), made once a session for the server tests that
+    query it without a fixture of their own (a module importing test_server.warehouse made one per module)."""
+    import test_server
+
+    return str(test_server.warehouse.__wrapped__(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def server(warehouse: str) -> Iterator[Any]:
+    """A read-only `ad-duckdb serve` of ``warehouse``, one a session (a worker's) for the files that only query it:
+    each started its own (test_server.server, per module). Stopped at the session's end, with test_server.serve's
+    checks (exit 0, no traceback in its log)."""
+    import test_server
+
+    with test_server.serve(warehouse) as s:
+        yield s
