@@ -186,20 +186,21 @@ def test_dbt_threshold_in_a_transactional_hook_is_chosen_on_other_relations_and_
 
 
 def test_a_dbt_package_copy_older_than_the_installed_ad_duckdb_names_both_versions_and_the_refresh(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: `ad-duckdb dbt-package --copy-to vendor/ad_duckdb` made a copy that nothing compared with the installed
     # ad_duckdb: after an upgrade of the Python package, the project ran the old macros against the new plugin. Now the
     # macro says which release it is, and a call from another release's copy fails naming both and the command.
     import re
 
-    from test_dbtpkg_package import _HOOKED, _package_project, ad_duckdb_cli
+    from test_dbtpkg_package import _HOOKED, _package_project
 
     import ad_duckdb as ad
 
     from test_dbt import _stored_thresholds, run_dbt
 
     work = _package_project(tmp_path / "old", {"hooked.sql": _HOOKED}, "vendor/ad_duckdb")
-    copied = ad_duckdb_cli("dbt-package", "--copy-to", "vendor/ad_duckdb", cwd=work)
+    monkeypatch.chdir(work)  # the command run in the project's folder, as its user runs it (in this process)
+    copied = cli_in_process("dbt-package", "--copy-to", "vendor/ad_duckdb")
     assert copied.returncode == 0, copied.stderr
     vendor = work / "vendor" / "ad_duckdb"
     project, macro = vendor / "dbt_project.yml", vendor / "macros" / "ad_duckdb_set_threshold.sql"
@@ -219,7 +220,7 @@ def test_a_dbt_package_copy_older_than_the_installed_ad_duckdb_names_both_versio
         assert "ad-duckdb dbt-package --copy-to vendor/ad_duckdb" in out, out[-4000:]
         assert "cut" not in _stored_thresholds(work)
     # the command it names refreshes the copy
-    assert ad_duckdb_cli("dbt-package", "--copy-to", "vendor/ad_duckdb", cwd=work).returncode == 0
+    assert cli_in_process("dbt-package", "--copy-to", "vendor/ad_duckdb").returncode == 0
     assert run_dbt(["deps", "--profiles-dir", "."], work).returncode == 0
     proc = run_dbt(["run", "--profiles-dir", "."], work)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
