@@ -187,3 +187,21 @@ def server(warehouse: str) -> Iterator[Any]:
 
     with test_server.serve(warehouse) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def tx_t_master(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """(A file of the example transactions with text columns channel and country (test_review11_textcols._with_text)
+    and tx_t trained on count, amount, refunds, channel, country with FAST; train's TrainInfo), made once a session.
+    Never written by a test: a module takes a byte copy (or reads it), the file four modules each trained for
+    themselves."""
+    from test_review11_textcols import NUMS, _with_text
+
+    path = tmp_path_factory.mktemp("tx_t_master") / "tx.duckdb"
+    _with_text(path)
+    con = ad_duckdb.connect(str(path))
+    try:
+        info = ad_duckdb.train(con, "tx_t", "transactions", features=[*NUMS, "channel", "country"], **FAST)
+    finally:
+        con.close()
+    return path, info
