@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -30,7 +31,8 @@ def cli_in_process(*args: str, input: str | None = None) -> subprocess.Completed
 
     from ad_duckdb.cli import cli
 
-    res = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    # prog_name as the installed script gives it (cli.main), so usage lines read "Usage: ad-duckdb ..."
+    res = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False, prog_name="ad-duckdb")
     return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
 
 
@@ -165,3 +167,41 @@ def make_versioned_models(con: duckdb.DuckDBPyConnection) -> None:
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, **FAST)
         ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=7.5)
         ad_duckdb.set_threshold(con, "tx_ae", "best", "max_f1", source="lab", label="label")
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/test_server.py's warehouse (transactions and tx_ae), made once a session for the server tests that
+    query it without a fixture of their own (a module importing test_server.warehouse made one per module)."""
+    import test_server
+
+    return str(test_server.warehouse.__wrapped__(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def server(warehouse: str) -> Iterator[Any]:
+    """A read-only `ad-duckdb serve` of ``warehouse``, one a session (a worker's) for the files that only query it:
+    each started its own (test_server.server, per module). Stopped at the session's end, with test_server.serve's
+    checks (exit 0, no traceback in its log)."""
+    import test_server
+
+    with test_server.serve(warehouse) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def tx_t_master(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """(A file of the example transactions with text columns channel and country (test_review11_textcols._with_text)
+    and tx_t trained on count, amount, refunds, channel, country with FAST; train's TrainInfo), made once a session.
+    Never written by a test: a module takes a byte copy (or reads it), the file four modules each trained for
+    themselves."""
+    from test_review11_textcols import NUMS, _with_text
+
+    path = tmp_path_factory.mktemp("tx_t_master") / "tx.duckdb"
+    _with_text(path)
+    con = ad_duckdb.connect(str(path))
+    try:
+        info = ad_duckdb.train(con, "tx_t", "transactions", features=[*NUMS, "channel", "country"], **FAST)
+    finally:
+        con.close()
+    return path, info

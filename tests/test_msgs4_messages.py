@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+import test_dbtaudit_store_writes
 
-from conftest import FAST
 from test_dbt import _threshold_project, run_dbt
+
+store_file = test_dbtaudit_store_writes.store_file  # table t and model ae trained on it: each test takes a byte copy
 
 
 def test_dbt_run_operation_unknown_model_says_to_build_the_training_model_first(tmp_path: Path) -> None:
@@ -30,7 +33,7 @@ def test_dbt_run_operation_unknown_model_says_to_build_the_training_model_first(
             assert build not in out and "(versions: 1)" in out and "pin one of the stored versions" in out, out[-3000:]
 
 
-def test_sql_function_errors_start_with_ours_right_after_duckdbs_wrapper(tmp_path: Path) -> None:
+def test_sql_function_errors_start_with_ours_right_after_duckdbs_wrapper(tmp_path: Path, store_file: Path) -> None:
     # DuckDB 2.0 wraps any exception a Python function raises (its own classes too, native and arrow functions alike)
     # in "Python exception occurred while executing the UDF: <class>: ": ours must follow on that same first line, and
     # the wrapper must be there once, so a reader of the first line (a log, dbt's "Runtime Error") reads the fix
@@ -39,9 +42,8 @@ def test_sql_function_errors_start_with_ours_right_after_duckdbs_wrapper(tmp_pat
     import ad_duckdb
     from ad_duckdb.exceptions import raised_in_function, without_function_wrapper
 
+    shutil.copyfile(store_file, tmp_path / "w.duckdb")
     con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
-    ad_duckdb.train(con, "ae", "t", **FAST)
     for query, ours in (("SELECT anomaly_score('nope', 1.0, 2.0)", "No model 'nope' in table ad_models"),
                         ("SELECT is_anomaly_at('ae', 'cutt', 1.0, 2.0)", "Model 'ae@1' has no threshold 'cutt'"),
                         ("SELECT anomaly_score('ae', 1.0)", "anomaly_score('ae@1', ...) got 1 feature argument(s)"),
@@ -56,7 +58,8 @@ def test_sql_function_errors_start_with_ours_right_after_duckdbs_wrapper(tmp_pat
 
 
 @pytest.mark.parametrize("action", ["default", "error"])
-def test_drift_note_from_duckdbs_threads_is_said_once_and_at_no_line_of_ours(tmp_path: Path, action: str) -> None:
+def test_drift_note_from_duckdbs_threads_is_said_once_and_at_no_line_of_ours(tmp_path: Path, store_file: Path,
+                                                                             action: str) -> None:
     # DuckDB runs a SQL function on threads of its own, whose stack holds no frame of the caller's: the note pointed
     # at a line of udfs.py (with its source line), and two threads each said it ("said once per column" raced).
     # Under -W error ("error") it is shown, not raised, the same way.
@@ -66,9 +69,8 @@ def test_drift_note_from_duckdbs_threads_is_said_once_and_at_no_line_of_ours(tmp
 
     import ad_duckdb
 
+    shutil.copyfile(store_file, tmp_path / "w.duckdb")
     con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
-    ad_duckdb.train(con, "ae", "t", **FAST)
     con.execute("CREATE TABLE far AS SELECT (range % 1000)::DOUBLE * 1000 + 1e6 AS a, 5.0 AS b FROM range(600000)")
     con.close()
     package = str(Path(ad_duckdb.__file__).parent)

@@ -16,9 +16,6 @@ from ad_duckdb.cli import cli
 import test_server
 from test_server import Server
 
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
-
 SWAPPED = "SELECT anomaly_score('tx_ae', amount, count) FROM transactions"
 
 

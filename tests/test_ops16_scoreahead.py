@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,19 +16,15 @@ import ad_duckdb
 from ad_duckdb import scoreahead
 from ad_duckdb.cli import cli
 
-from conftest import FAST, make_transactions
+from conftest import FAST, copy_tx_ae
 
 _SINCE = "SELECT * FROM transactions WHERE transaction_id > (SELECT coalesce(max(transaction_id), -1) FROM {t})"
 
 
 @pytest.fixture(scope="module")
-def trained_file(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("ahead") / "warehouse.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con, n=3000)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
-    return path
+def trained_file(tmp_path_factory: pytest.TempPathFactory, tx_ae_master: Path) -> str:
+    """make_transactions' 3000 rows and tx_ae on them: a byte copy of conftest's tx_ae_master, the same file."""
+    return copy_tx_ae(tx_ae_master, tmp_path_factory.mktemp("ahead") / "warehouse.duckdb")
 
 
 @pytest.fixture()

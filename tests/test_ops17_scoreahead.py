@@ -16,7 +16,7 @@ import ad_duckdb
 from ad_duckdb import cli as cli_module
 from ad_duckdb import scoreahead
 
-from conftest import FAST, make_transactions
+from conftest import FAST, copy_tx_ae, make_transactions
 
 # a process of its own holding DB for writing (which DuckDB refuses others, even to read) until it reads a line
 _HOLDER = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); c.execute('CREATE TABLE IF NOT EXISTS held (x INT)'); "
@@ -24,13 +24,9 @@ _HOLDER = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); c.execute('CREA
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("ahead17") / "warehouse.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con, n=3000)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
-    return path
+def trained(tmp_path_factory: pytest.TempPathFactory, tx_ae_master: Path) -> str:
+    """make_transactions' 3000 rows and tx_ae on them: a byte copy of conftest's tx_ae_master, the same file."""
+    return copy_tx_ae(tx_ae_master, tmp_path_factory.mktemp("ahead17") / "warehouse.duckdb")
 
 
 @pytest.fixture()

@@ -1,4 +1,6 @@
-"""The command line as a scheduler (cron, Airflow) runs it and its log reads it: real `ad-duckdb` processes."""
+"""The command line as a scheduler (cron, Airflow) runs it and its log reads it: real `ad-duckdb` processes where the
+process is what is tested (its working folder, its environment: PYTHONWARNINGS); in this process (click's CliRunner,
+as the script calls it) for what a command prints."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 
 from ad_duckdb.cli import cli
 
-from conftest import ROOT
+from conftest import ROOT, cli_in_process
 
 AD_DUCKDB = str(Path(sys.executable).parent / "ad-duckdb")
 
@@ -50,27 +52,27 @@ def test_a_usage_error_leads_with_its_error_line_naming_the_fix_for_every_comman
     arguments = [p.human_readable_name for p in cli.commands[command].params
                  if isinstance(p, click.Argument) and p.required]
     if arguments:  # dbt-package takes none: run bare, it prints its path
-        missing = _usage_error_lines(ad_duckdb(command), command)
+        missing = _usage_error_lines(cli_in_process(command), command)
         assert missing[0].startswith(f"Error: Missing argument '{arguments[0]}'. ad-duckdb {command} takes "
                                      f"{arguments[0]}"), missing
-    unknown = _usage_error_lines(ad_duckdb(command, "x.duckdb", "--no-such-option-here"), command)
+    unknown = _usage_error_lines(cli_in_process(command, "x.duckdb", "--no-such-option-here"), command)
     assert unknown[0] == (f"Error: No such option '--no-such-option-here'. 'ad-duckdb {command} --help' lists its "
                           "options."), unknown
     option = _choice_option(cli.commands[command])
     if option is not None:
-        bad = _usage_error_lines(ad_duckdb(command, "x.duckdb", option, "nope"), command)
+        bad = _usage_error_lines(cli_in_process(command, "x.duckdb", option, "nope"), command)
         assert bad[0].startswith(f"Error: Invalid value for '{option}': 'nope' is not one of "), bad
 
 
 def test_a_usage_error_of_the_command_itself_leads_with_its_error_line() -> None:
-    p = ad_duckdb("drift", "x.duckdb")
+    p = cli_in_process("drift", "x.duckdb")
     lines = _usage_error_lines(p, "")
     assert lines[0] == f"Error: No such command 'drift'. The commands: {', '.join(sorted(cli.commands))}.", lines
-    close = _usage_error_lines(ad_duckdb("scroe", "x.duckdb"), "")
+    close = _usage_error_lines(cli_in_process("scroe", "x.duckdb"), "")
     assert close[0] == "Error: No such command 'scroe'. Did you mean 'score'?", close
-    wait = _usage_error_lines(ad_duckdb("--wait", "soon", "list", "x.duckdb"), "")
+    wait = _usage_error_lines(cli_in_process("--wait", "soon", "list", "x.duckdb"), "")
     assert wait[0].startswith("Error: Invalid value for '--wait'"), wait
-    label = _usage_error_lines(ad_duckdb("evaluate", "x.duckdb", "m", "t"), "evaluate")
+    label = _usage_error_lines(cli_in_process("evaluate", "x.duckdb", "m", "t"), "evaluate")
     assert label[0] == ("Error: Missing option '--label'. Give it as --label TEXT (Label column: 1 = anomaly, "
                         "0 = normal)."), label
 
@@ -110,7 +112,8 @@ def test_notes_show_and_evaluate_print_with_their_figures_are_left_out_as_every_
     # their notes on stdout themselves, so PYTHONWARNINGS=ignore::UserWarning, which README and --help say leaves
     # every note out, left them in a log that must hold errors alone.
     argv = [a.format(db=noted_db) for a in args]
-    said = ad_duckdb(*argv, "--quiet") if args[0] == "evaluate" else ad_duckdb(*argv)
+    # without PYTHONWARNINGS in this process; with it, a process of its own (the variable is read as Python starts)
+    said = cli_in_process(*argv, "--quiet") if args[0] == "evaluate" else cli_in_process(*argv)
     assert said.returncode == 0, said.stderr
     notes = [ln for ln in said.stdout.splitlines() if ln.lstrip().startswith("note: ")]
     assert notes, said.stdout
@@ -121,7 +124,7 @@ def test_notes_show_and_evaluate_print_with_their_figures_are_left_out_as_every_
     assert quiet.stdout.splitlines() == [ln for ln in said.stdout.splitlines() if ln not in notes], quiet.stdout
     # --format json's notes are fields of the one object: kept, as its other fields
     as_json = [*argv, "--format", "json"]
-    assert ad_duckdb(*as_json, env=IGNORE_NOTES).stdout == ad_duckdb(*as_json).stdout
+    assert ad_duckdb(*as_json, env=IGNORE_NOTES).stdout == cli_in_process(*as_json).stdout
 
 
 def test_evaluate_on_rows_labelled_normal_only_reports_each_threshold_s_false_alarm_rate(noted_db: str) -> None:
@@ -153,7 +156,7 @@ def test_evaluate_on_rows_labelled_normal_only_reports_each_threshold_s_false_al
     assert rep.table == []  # no anomaly to trade recall against: no candidate cut-offs
     assert any("false-alarm rate" in n and "undefined" in n for n in rep.notes), rep.notes
 
-    table = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet")
+    table = cli_in_process("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet")
     assert table.returncode == 0, table.stderr
     out = table.stdout
     assert "AUC-ROC undefined (no labelled anomaly)" in out, out
@@ -163,7 +166,7 @@ def test_evaluate_on_rows_labelled_normal_only_reports_each_threshold_s_false_al
     row = next(ln for ln in out.splitlines() if ln.startswith("default "))
     assert f"{flagged}" in row.split() and f"{100 * flagged / rows:.2f}%" in row, row
 
-    as_json = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet", "--format", "json")
+    as_json = cli_in_process("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet", "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
     doc = json.loads(as_json.stdout)
     d = doc["at_thresholds"]["default"]
@@ -171,11 +174,11 @@ def test_evaluate_on_rows_labelled_normal_only_reports_each_threshold_s_false_al
     assert (d["false_alarm_rate"], d["fp"], d["recall"], d["f1"]) == (flagged / rows, flagged, None, None)
     assert doc["auc_roc_interval"] == [None, None], doc["auc_roc_interval"]
 
-    costs = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--miss-cost", "400",
+    costs = cli_in_process("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--miss-cost", "400",
                       "--alarm-cost", "5")
     assert costs.returncode == 0, costs.stderr  # a false alarm's cost is defined too: no miss to count
     assert "per row: false alarms alone" in costs.stdout and "(lowest cost)" not in costs.stdout, costs.stdout
-    into = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet", "--into", "clean_cuts")
+    into = cli_in_process("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet", "--into", "clean_cuts")
     assert into.returncode == 0, into.stderr  # was DuckDB's "executemany requires a non-empty list", exit 1
     with duckdb.connect(noted_db, read_only=True) as c:
         assert c.execute("SELECT count(*) FROM clean_cuts").fetchone() == (0,)
@@ -273,13 +276,13 @@ def test_evaluate_plots_on_rows_labelled_normal_only_draw_no_precision_recall_cu
 def test_unexpected_extra_arguments_are_told_what_the_command_takes_and_that_an_option_takes_one_value() -> None:
     # Before: "Error: Got unexpected extra argument (b)" alone for `train db m tx -f a b` (one -f, two columns, the
     # usual slip), naming neither what train takes nor the fix
-    train = _usage_error_lines(ad_duckdb("train", "x.duckdb", "m", "tx", "-f", "a", "b"), "train")
+    train = _usage_error_lines(cli_in_process("train", "x.duckdb", "m", "tx", "-f", "a", "b"), "train")
     assert train[0] == ("Error: Got unexpected extra argument (b). ad-duckdb train takes DB NAME SOURCE; an option "
                         "takes one value each: give it again for the next (-f a -f b)."), train
-    listed = _usage_error_lines(ad_duckdb("list", "x.duckdb", "extra"), "list")
+    listed = _usage_error_lines(cli_in_process("list", "x.duckdb", "extra"), "list")
     assert listed[0] == "Error: Got unexpected extra argument (extra). ad-duckdb list takes DB.", listed
     # one argument has no order to keep
-    bare = _usage_error_lines(ad_duckdb("list"), "list")
+    bare = _usage_error_lines(cli_in_process("list"), "list")
     assert bare[0] == "Error: Missing argument 'DB'. ad-duckdb list takes DB.", bare
 
 
@@ -306,7 +309,7 @@ def test_an_option_given_no_value_leads_with_its_error_line_and_what_it_takes() 
     # Before: `score ... --into` (its table left out, the usual slip at a line's end) printed the one line "Error:
     # Option '--into' requires an argument." with neither the usage nor the --help hint nor what the option takes:
     # click's parser raises it without the command's context.
-    p = ad_duckdb("score", "x.duckdb", "m", "t", "--top", "3", "--into")
+    p = cli_in_process("score", "x.duckdb", "m", "t", "--top", "3", "--into")
     lines = _usage_error_lines(p, "score")
     assert lines[0] == ("Error: Option '--into' requires an argument. Give it as --into TEXT (Write a table of the rows "
                         "with anomaly_score, anomaly_percentile, is_anomaly)."), lines

@@ -13,7 +13,7 @@ import pytest
 import test_ops2_cli
 from test_ops2_cli import SPILL, ad_duckdb
 
-from conftest import ROOT
+from conftest import ROOT, cli_in_process
 
 
 def _read_only_folder_with_db(tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
@@ -116,7 +116,8 @@ def test_report_notes_of_show_and_evaluate_are_errors_under_pythonwarnings_error
     # and exited 0: a job that must stop on a note went on. Now the first note is the Error line, exit 1, before the
     # report, as a Python warning made an error stops the program where it is raised.
     argv = [a.format(db=reported_db) for a in args]
-    said = ad_duckdb(*argv)
+    # without PYTHONWARNINGS in this process; with it, a process of its own (the variable is read as Python starts)
+    said = cli_in_process(*argv)
     assert said.returncode == 0, said.stderr
     notes = [ln.strip().removeprefix("note: ") for ln in (said.stdout + said.stderr).splitlines()
              if ln.lstrip().startswith("note: ")]
@@ -129,7 +130,7 @@ def test_report_notes_of_show_and_evaluate_are_errors_under_pythonwarnings_error
     as_json = [*(argv[:argv.index("--format")] if "--format" in argv else argv), "--format", "json"]
     kept = ad_duckdb(*as_json, env={"PYTHONWARNINGS": warnings_option})
     assert kept.returncode == 0, kept.stderr
-    assert kept.stdout == ad_duckdb(*as_json).stdout
+    assert kept.stdout == cli_in_process(*as_json).stdout
 
 
 def test_a_threshold_s_note_under_pythonwarnings_error_is_the_error_line_saying_the_threshold_was_stored(
@@ -186,20 +187,21 @@ def test_dbt_threshold_in_a_transactional_hook_is_chosen_on_other_relations_and_
 
 
 def test_a_dbt_package_copy_older_than_the_installed_ad_duckdb_names_both_versions_and_the_refresh(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: `ad-duckdb dbt-package --copy-to vendor/ad_duckdb` made a copy that nothing compared with the installed
     # ad_duckdb: after an upgrade of the Python package, the project ran the old macros against the new plugin. Now the
     # macro says which release it is, and a call from another release's copy fails naming both and the command.
     import re
 
-    from test_dbtpkg_package import _HOOKED, _package_project, ad_duckdb_cli
+    from test_dbtpkg_package import _HOOKED, _package_project
 
     import ad_duckdb as ad
 
     from test_dbt import _stored_thresholds, run_dbt
 
     work = _package_project(tmp_path / "old", {"hooked.sql": _HOOKED}, "vendor/ad_duckdb")
-    copied = ad_duckdb_cli("dbt-package", "--copy-to", "vendor/ad_duckdb", cwd=work)
+    monkeypatch.chdir(work)  # the command run in the project's folder, as its user runs it (in this process)
+    copied = cli_in_process("dbt-package", "--copy-to", "vendor/ad_duckdb")
     assert copied.returncode == 0, copied.stderr
     vendor = work / "vendor" / "ad_duckdb"
     project, macro = vendor / "dbt_project.yml", vendor / "macros" / "ad_duckdb_set_threshold.sql"
@@ -219,7 +221,7 @@ def test_a_dbt_package_copy_older_than_the_installed_ad_duckdb_names_both_versio
         assert "ad-duckdb dbt-package --copy-to vendor/ad_duckdb" in out, out[-4000:]
         assert "cut" not in _stored_thresholds(work)
     # the command it names refreshes the copy
-    assert ad_duckdb_cli("dbt-package", "--copy-to", "vendor/ad_duckdb", cwd=work).returncode == 0
+    assert cli_in_process("dbt-package", "--copy-to", "vendor/ad_duckdb").returncode == 0
     assert run_dbt(["deps", "--profiles-dir", "."], work).returncode == 0
     proc = run_dbt(["run", "--profiles-dir", "."], work)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -263,9 +265,9 @@ def test_an_append_run_adding_ids_the_table_holds_already_notes_them(reported_db
     shutil.copy(reported_db, db)
     part = "SELECT * FROM transactions WHERE transaction_id BETWEEN 101 AND 300"
     args = ("score", db, "tx_ae", part, "--into", "tx_scores", "--append", "--top", "0", "--quiet")
-    first = ad_duckdb(*args)
+    first = cli_in_process(*args)  # in this process; PYTHONWARNINGS below, in a process of its own
     assert first.returncode == 0 and "note" not in first.stderr, first.stderr
-    again = ad_duckdb(*args)
+    again = cli_in_process(*args)
     assert again.returncode == 0, again.stderr
     note = ("note: 200 of the 200 rows added to tx_scores have a transaction_id that tx_scores held already (an "
             "earlier run scored them: a retry or a backfill of a run that was stored?)")

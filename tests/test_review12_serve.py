@@ -14,9 +14,6 @@ import psycopg
 import test_server
 from test_server import Server
 
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
-
 
 def test_xor_inside_and_beside_a_case_and_before_a_bare_alias(server: Server) -> None:
     # Before: a # in a CASE's ELSE (as Metabase and dbt write a flags test) failed 'syntax error at or near "#"',

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from test_review11_textcols import NUMS, _with_text
+from test_review11_textcols import NUMS
 
 import ad_duckdb
 from ad_duckdb.exceptions import AdDuckDBError
@@ -18,12 +19,10 @@ COLUMNS = [*NUMS, "channel", "country"]
 
 
 @pytest.fixture(scope="module")
-def detector(tmp_path_factory: pytest.TempPathFactory) -> ad_duckdb.AutoEncoderDetector:
-    path = tmp_path_factory.mktemp("review16b") / "warehouse.duckdb"
-    _with_text(path)
-    con = ad_duckdb.connect(str(path))
+def detector(tx_t_master: tuple[Path, Any]) -> ad_duckdb.AutoEncoderDetector:
+    """tx_t (on COLUMNS) of conftest's tx_t_master, loaded from the store (read only: the file stays as it is)."""
+    con = ad_duckdb.connect(str(tx_t_master[0]), read_only=True)
     try:
-        ad_duckdb.train(con, "tx_t", "transactions", features=COLUMNS, **FAST)
         return ad_duckdb.AutoEncoderDetector.from_store(con, "tx_t")
     finally:
         con.close()

@@ -229,7 +229,7 @@ def test_compare_under_pythonwarnings_error_fails_before_printing_its_report(tmp
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from conftest import ROOT, cli_in_process
 
     path = tmp_path / "two.duckdb"
     con = ad.connect(str(path))
@@ -247,7 +247,7 @@ def test_compare_under_pythonwarnings_error_fails_before_printing_its_report(tmp
                               capture_output=True, text=True, timeout=300, cwd=str(ROOT),
                               env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
-    plain = run({})
+    plain = cli_in_process("compare", str(path), "m@1", "m@2", "t")  # PYTHONWARNINGS below needs a process
     assert plain.returncode == 0 and "note: m@2 has no threshold 'cut'" in plain.stderr, plain.stderr
     strict = run({"PYTHONWARNINGS": "error::UserWarning"})
     assert strict.returncode == 1 and strict.stdout == "", strict.stdout

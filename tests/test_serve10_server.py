@@ -10,11 +10,7 @@ from typing import Any
 
 import psycopg
 
-import test_server
 from test_server import Server
-
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
 
 
 def _one(conn: psycopg.Connection, sql: str, params: Any = None) -> tuple[Any, ...]:

@@ -17,9 +17,6 @@ import pytest
 import test_server
 from test_server import Server
 
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
-
 
 def test_to_char_to_timestamp_and_to_date_take_postgresqls_formats(server: Server) -> None:
     """Grafana's and Metabase's to_char(time, 'YYYY-MM-DD ...'), a number's to_char(x, 'FM999,990.00') and Superset's

@@ -12,11 +12,7 @@ import asyncpg
 import psycopg
 import pytest
 
-import test_server
 from test_server import Server
-
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
 
 
 def _caret_under(error: str | psycopg.Error) -> tuple[str, str]:

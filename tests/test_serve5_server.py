@@ -10,11 +10,7 @@ import asyncpg
 import psycopg
 import pytest
 
-import test_server
 from test_server import Server
-
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
 
 
 def _three_ways(conn: psycopg.Connection, name: str) -> tuple[str, str, str, str]:

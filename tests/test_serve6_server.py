@@ -15,9 +15,6 @@ import pytest
 import test_server
 from test_server import Server
 
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
-
 
 def _typed(conn: psycopg.Connection, sql: str) -> tuple[list[tuple[str, int]], list[tuple[object, ...]]]:
     cur = conn.execute(sql)

@@ -7,11 +7,7 @@ from __future__ import annotations
 import psycopg
 from test_serve6_server import _typed
 
-import test_server
 from test_server import Server
-
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
 
 
 def test_a_subquerys_sum_over_a_cte_or_derived_table_is_bigint(server: Server) -> None:

@@ -10,11 +10,7 @@ import subprocess
 import psycopg
 from test_serve6_server import _typed
 
-import test_server
 from test_server import Server
-
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
 
 
 def test_a_sum_of_a_users_scalar_macro_is_bigint_as_in_postgresql(server: Server) -> None:

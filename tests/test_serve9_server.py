@@ -16,9 +16,6 @@ import psycopg
 import test_server
 from test_server import Server
 
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
-
 
 def _typed(conn: psycopg.Connection, sql: str, params: Any = None) -> tuple[list[tuple[str, int]], list[Any]]:
     """A query's columns (name, type OID) and rows."""

@@ -18,9 +18,6 @@ import pytest
 import test_server
 from test_server import serve
 
-server = test_server.server  # the read-only server of tests/test_server.py
-warehouse = test_server.warehouse
-
 
 def _read_write_db(tmp_path: Path) -> str:
     db = str(tmp_path / "rw.duckdb")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 from readme_textmodel import readme_scores
-from test_review11_textcols import ARGS, NUMS, _with_text
+from test_review11_textcols import ARGS, NUMS
 
 import ad_duckdb
 from ad_duckdb.cli import cli
@@ -25,12 +26,12 @@ COLUMNS = [*NUMS, "channel", "country"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(tmp_path_factory: pytest.TempPathFactory, tx_t_master: tuple[Path, Any]) -> Path:
+    """A byte copy of conftest's tx_t_master (tx_t on COLUMNS), with tx_n trained on NUMS."""
     path = tmp_path_factory.mktemp("text16") / "warehouse.duckdb"
-    _with_text(path)
+    shutil.copyfile(tx_t_master[0], path)
     con = ad_duckdb.connect(str(path))
     try:
-        ad_duckdb.train(con, "tx_t", "transactions", features=COLUMNS, **FAST)
         ad_duckdb.train(con, "tx_n", "transactions", features=NUMS, **FAST)
     finally:
         con.close()

@@ -4,6 +4,7 @@ note's category shares, explain's cost of a text model's inputs."""
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
-from test_review11_textcols import ARGS, NUMS, _with_text
+from test_review11_textcols import ARGS, NUMS
 
 import ad_duckdb
 from ad_duckdb import drift, explaincost
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import AdDuckDBWarning
 from ad_duckdb.scoring import LoadedModel
-
-from conftest import FAST
 
 # every 7th row's channel written 'Web ' (the category 'web' with a capital and a trailing space)
 ODD = "SELECT * REPLACE (CASE WHEN transaction_id % 7 = 0 THEN 'Web ' ELSE channel END AS channel) FROM transactions"
@@ -31,14 +30,10 @@ MERCHANT_ARGS = ", ".join([*NUMS, "'M' || merchant_id::VARCHAR", "country"])
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(tmp_path_factory: pytest.TempPathFactory, tx_t_master: tuple[Path, Any]) -> Path:
+    """A byte copy of conftest's tx_t_master: tx_t trained on NUMS, channel and country."""
     path = tmp_path_factory.mktemp("textcols2") / "tx.duckdb"
-    _with_text(path)
-    con = ad_duckdb.connect(str(path))
-    try:
-        ad_duckdb.train(con, "tx_t", "transactions", features=[*NUMS, "channel", "country"], **FAST)
-    finally:
-        con.close()
+    shutil.copyfile(tx_t_master[0], path)
     return path
 
 
