@@ -179,14 +179,14 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def server(warehouse: str) -> Iterator[Any]:
+def server(warehouse: str, request: pytest.FixtureRequest) -> Any:
     """A read-only `ad-duckdb serve` of ``warehouse``, one a session (a worker's) for the files that only query it:
-    each started its own (test_server.server, per module). Stopped at the session's end, with test_server.serve's
-    checks (exit 0, no traceback in its log)."""
+    each started its own (test_server.server, per module). The same server test_server.py's fixture gives
+    (test_server.shared_server), stopped at the session's end with test_server.serve's checks (exit 0, no traceback
+    in its log)."""
     import test_server
 
-    with test_server.serve(warehouse) as s:
-        yield s
+    return test_server.shared_server(request, "server", lambda: test_server.serve(warehouse))
 
 
 @pytest.fixture(scope="session")
