@@ -12,6 +12,7 @@ import numpy as np
 from .chunks import row_slices
 from .exceptions import IntegrityError, UnboundedGraphError
 from .integrity import INPUT_NAME, OUTPUT_NAMES
+from .torchthreads import one_thread
 
 OPSET = 17
 # The torch the Makefile pins and the tests run: its exporter writes only operators and shapes onnxshapes bounds.
@@ -27,7 +28,7 @@ _EXPORT_LOCK = threading.Lock()
 def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
     """Export a ``ScoringGraph``: input ``x`` [N, d] (float64 when a column needs it, see nn.Preprocess, else
     float32); outputs ``score`` [N], ``feature_error`` [N, d] (float32)."""
-    with _EXPORT_LOCK:
+    with _EXPORT_LOCK, one_thread():  # the trace is a torch pass, as small as training's (torchthreads)
         return _export(graph, n_features)
 
 
@@ -55,7 +56,14 @@ def _export(graph: Any, n_features: int) -> bytes:
 
 
 def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) -> float:
-    """Score ``X`` with torch and with onnxruntime; raise unless they agree. Returns the max abs difference."""
+    """Score ``X`` with torch and with onnxruntime; raise unless they agree. Returns the max abs difference.
+
+    Its three torch passes (float32, float64, the rounding bound) run in one thread, as training's (torchthreads)."""
+    with one_thread():
+        return _parity_check(graph, onnx_bytes, X, model=model)
+
+
+def _parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) -> float:
     import torch
 
     from .scoring import make_session
