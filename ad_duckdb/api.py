@@ -119,7 +119,7 @@ from .progress import RowProgress
 from .progress import rows as progress_rows
 from .readhints import read_error
 from .scorecols import CARRIED, earlier_scores, mark_statements, refusal
-from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
+from .scoring import LoadedModel, load_session, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, check_unique_names, feature_columns
 from .sourcecols import source_features as source_features
 from .sqltext import (
@@ -624,11 +624,17 @@ def train(
             onnx_bytes = to_onnx_bytes(det.graph_, width)
             rng = np.random.default_rng(0)
             sample = fit_x[rng.choice(len(fit_x), min(len(fit_x), 2000), replace=False)]
-            parity = parity_check(det.graph_, onnx_bytes, sample, model=name)
             specs = det.specs_ if text is None else text.stored(det.specs_)
             # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
             # missing.fill_missing), so SQL compares exactly what it computes.
             scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=specs, onnx=onnx_bytes))
+
+            def session() -> Any:  # the parity check's session scores the rows after it: the graph loaded once
+                sess, row_bytes = load_session(onnx_bytes, model=name, n_features=width)
+                scorer.use_session(sess, row_bytes)
+                return sess
+
+            parity = parity_check(det.graph_, onnx_bytes, sample, model=name, session=session)
             if rising is None:
                 train_scores = scorer.scores(fit_x, bulk=True).astype(np.float64)
                 # said with the share of the default threshold's flags the rows with a value take (before storing,

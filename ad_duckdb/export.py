@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from .chunks import row_slices
 from .exceptions import IntegrityError, UnboundedGraphError
 from .integrity import INPUT_NAME, OUTPUT_NAMES
+from .torchthreads import one_thread
 
 OPSET = 17
 # The torch the Makefile pins and the tests run: its exporter writes only operators and shapes onnxshapes bounds.
@@ -27,7 +29,7 @@ _EXPORT_LOCK = threading.Lock()
 def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
     """Export a ``ScoringGraph``: input ``x`` [N, d] (float64 when a column needs it, see nn.Preprocess, else
     float32); outputs ``score`` [N], ``feature_error`` [N, d] (float32)."""
-    with _EXPORT_LOCK:
+    with _EXPORT_LOCK, one_thread():  # the trace is a torch pass, as small as training's (torchthreads)
         return _export(graph, n_features)
 
 
@@ -54,8 +56,19 @@ def _export(graph: Any, n_features: int) -> bytes:
     return buf.getvalue()
 
 
-def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) -> float:
-    """Score ``X`` with torch and with onnxruntime; raise unless they agree. Returns the max abs difference."""
+def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str,
+                 session: Callable[[], Any] | None = None) -> float:
+    """Score ``X`` with torch and with onnxruntime; raise unless they agree. Returns the max abs difference.
+
+    ``session`` gives the onnxruntime session of ``onnx_bytes`` (default: a new one, ``scoring.make_session``): a
+    caller that scores with the graph afterwards (``ad_duckdb.train``, its training rows) checks and loads it once.
+    Its three torch passes (float32, float64, the rounding bound) run in one thread, as training's (torchthreads)."""
+    with one_thread():
+        return _parity_check(graph, onnx_bytes, X, model=model, session=session)
+
+
+def _parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str,
+                  session: Callable[[], Any] | None) -> float:
     import torch
 
     from .scoring import make_session
@@ -70,7 +83,7 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
     te_np = np.concatenate([e.numpy() for _, e in torch_out])
     # Why make_session: it runs the integrity check first, so a fresh graph too is checked before onnxruntime sees it
     try:
-        sess = make_session(onnx_bytes, model=model, n_features=Xg.shape[1])
+        sess = session() if session is not None else make_session(onnx_bytes, model=model, n_features=Xg.shape[1])
     except UnboundedGraphError as e:  # our own exporter wrote it: not a hostile file, but a torch we were not tested on
         raise IntegrityError(_exporter_mismatch(e, model, torch.__version__)) from e
     ort_out = [sess.run(list(OUTPUT_NAMES), {INPUT_NAME: Xg[sl]}) for sl in slices]

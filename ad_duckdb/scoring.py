@@ -202,12 +202,19 @@ class LoadedModel:
         if s is None:
             with self._lock:
                 if self._session is None:
-                    sess, self.row_bytes = load_session(self.rec.onnx, model=self.ref, n_features=self.n_inputs)
-                    self._run_rows = run_rows(self.row_bytes)
-                    self._dtype = input_dtype(sess)
-                    self._session = sess
+                    self._take(*load_session(self.rec.onnx, model=self.ref, n_features=self.n_inputs))
                 s = self._session
         return s
+
+    def use_session(self, sess: ort.InferenceSession, row_bytes: int) -> None:
+        """Score with ``sess``, which ``load_session`` made of this record's bytes (giving ``row_bytes``): for
+        ``ad_duckdb.train``, whose parity check loaded the graph already."""
+        with self._lock:
+            self._take(sess, row_bytes)
+
+    def _take(self, sess: ort.InferenceSession, row_bytes: int) -> None:
+        self.row_bytes, self._run_rows, self._dtype = row_bytes, run_rows(row_bytes), input_dtype(sess)
+        self._session = sess
 
     def run(self, X: np.ndarray, *, bulk: bool = False, missing: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Scores and per-feature errors; ``bulk`` spreads a large batch over the cores. ``missing``: rows with a

@@ -503,17 +503,25 @@ def _insert(cur: Any, rec: ModelRecord) -> None:
             rec.onnx, rec.sha256,
         ],
     )
-    for t in rec.thresholds:
-        write_threshold(cur, rec.name, rec.version, t, created_at=rec.threshold_times.get(t.name, rec.created_at))
+    # the last of a name, as one INSERT OR REPLACE each stored them; one statement, not one round trip each
+    last = {t.name: t for t in rec.thresholds}
+    _write_thresholds(cur, rec.name, rec.version, [(t, rec.threshold_times.get(t.name, rec.created_at))
+                                                   for t in last.values()])
 
 
 def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at: dt.datetime | None = None) -> None:
-    created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    _write_thresholds(cur, model, version, [(t, created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None))])
+
+
+def _write_thresholds(cur: Any, model: str, version: int, rows: list[tuple[Threshold, dt.datetime]]) -> None:
+    """Store each (threshold, time set) of ``model@version`` (names distinct), in one statement."""
+    if not rows:
+        return
     cur.execute(
         "INSERT OR REPLACE INTO ad_thresholds (model, version, threshold_name, value, method, chosen_on, precision, "
-        "recall, f1, flagged_share, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [model, version, t.name, float(t.value), t.method, t.chosen_on, t.precision, t.recall, t.f1,
-         t.flagged_share, created],
+        "recall, f1, flagged_share, created_at) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+        [v for t, created in rows for v in (model, version, t.name, float(t.value), t.method, t.chosen_on, t.precision,
+                                            t.recall, t.f1, t.flagged_share, created)],
     )
 
 

@@ -18,6 +18,7 @@ from . import progress
 from .adamstep import Adam
 from .chunks import row_bytes, row_slices, rows_per_chunk
 from .exceptions import BadInputError, OptionError
+from .torchthreads import one_thread
 
 # Rows of at most this many features get the narrower default layers (see TrainParams.sizes).
 NARROW_ROWS = 3
@@ -272,6 +273,14 @@ def fit_ensemble(
     ``Z`` is used whole: ``AutoEncoderDetector.fit`` has already sampled it down to ``params.max_train_rows``
     (before fitting the column statistics, on the same sample).
     """
+    # Why one thread: these networks are small, so threads only add synchronisation (measured about 20x
+    # slower per step with 2 threads on a busy 2-core machine), and one thread is reproducible.
+    with one_thread():
+        return _fit_ensemble(Z, params, robust=robust, desc=desc)
+
+
+def _fit_ensemble(Z: np.ndarray, params: TrainParams, *, robust: bool, desc: str) -> tuple[Any, dict[str, Any]]:
+    """``fit_ensemble``'s work, in one torch thread."""
     import torch
 
     from .nn import EnsembleAutoEncoder
@@ -292,10 +301,6 @@ def fit_ensemble(
     warmup = int(0.2 * steps)
     keep = max(1, int(round(bs * (1.0 - params.trim_fraction))))
 
-    threads = torch.get_num_threads()
-    # Why one thread: these networks are small, so threads only add synchronisation (measured about 20x
-    # slower per step with 2 threads on a busy 2-core machine), and one thread is reproducible.
-    torch.set_num_threads(1)
     # fork_rng: the caller's own torch draws go on as if no fit had run (as a scikit-learn estimator leaves the
     # global random state), rather than from seed 0 after every fit
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
@@ -356,7 +361,6 @@ def fit_ensemble(
         bar.finish(ran, best, stopped_early=ran < steps)
     finally:
         bar.close()
-        torch.set_num_threads(threads)
     if best_state is not None:
         ae.load_state_dict(best_state)
     ae.eval()
@@ -438,7 +442,13 @@ def _reconstruction_scale(err: Any, mode: str) -> Any:
 
 
 def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> dict[str, Any]:
-    """Latent bank and the medians that put the score's terms on one scale."""
+    """Latent bank and the medians that put the score's terms on one scale, in one torch thread (torchthreads: with
+    more, the k-means summed in another order, and the same seed stored another model)."""
+    with one_thread():
+        return _calibrate(ae, Z, params, robust=robust)
+
+
+def _calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> dict[str, Any]:
     import torch
 
     rs = np.random.default_rng(params.seed + 1000)

@@ -108,7 +108,7 @@ def test_training_input_errors(setup: str, kwargs: dict[str, object], message: s
     try:
         con.execute(setup)
         with pytest.raises(ad_duckdb.BadInputError, match=message) as e:
-            ad_duckdb.train(con, "m", "t", **kwargs, **FAST)  # type: ignore[arg-type]
+            ad_duckdb.train(con, "m", "t", **kwargs, **BRIEF)  # type: ignore[arg-type]
         assert str(e.value).startswith("Model 'm': ")  # every one names the model
         assert ad_duckdb.list_models(con) == []  # nothing half-stored
     finally:
@@ -179,10 +179,10 @@ def test_every_non_numeric_feature_is_named_in_one_error_each_with_its_fix(tmp_p
                     "INTERVAL (range % 5) MINUTE AS gap, ['web', 'pos', 'phone'][range % 3 + 1] AS channel "
                     "FROM range(200)")
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "m", "t", features=["count", "has_refund", "gap", "channel"], **FAST)
+            ad_duckdb.train(con, "m", "t", features=["count", "has_refund", "gap", "channel"], **BRIEF)
         with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'gap' of 't' is INTERVAL, not "
                                                           r"numeric"):
-            ad_duckdb.train(con, "m", "t", features=["count", "gap", "channel"], **FAST)
+            ad_duckdb.train(con, "m", "t", features=["count", "gap", "channel"], **BRIEF)
     finally:
         con.close()
     text = str(e.value)
@@ -208,10 +208,10 @@ def test_a_feature_named_with_sql_quotes_is_the_column(tmp_path: Path) -> None:
     try:
         con.execute('CREATE TABLE t AS SELECT (range % 7)::DOUBLE AS "Amount", (range % 5) * 2.0 + random() AS "Tx ""n""", '
                     '(range % 3)::DOUBLE AS """q""" FROM range(300)')
-        info = ad_duckdb.train(con, "m", "t", features=['"Amount"', '"Tx ""n"""', '"q"'], **FAST)
+        info = ad_duckdb.train(con, "m", "t", features=['"Amount"', '"Tx ""n"""', '"q"'], **BRIEF)
         assert info.features == ["Amount", 'Tx "n"', '"q"']
         with pytest.raises(ad_duckdb.BadInputError, match="names a column twice"):
-            ad_duckdb.train(con, "m", "t", features=['"Amount"', "amount"], **FAST)
+            ad_duckdb.train(con, "m", "t", features=['"Amount"', "amount"], **BRIEF)
     finally:
         con.close()
     res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", '"Amount"', "-f", 'Tx "n"', "--quiet"])
@@ -441,11 +441,11 @@ def test_a_relation_as_source_gets_a_short_message_with_the_fix() -> None:
         con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(5000)")
         rel = con.sql("SELECT * FROM t")
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "r", rel, features=["a", "b"], **FAST)  # type: ignore[arg-type]
+            ad_duckdb.train(con, "r", rel, features=["a", "b"], **BRIEF)  # type: ignore[arg-type]
         msg = str(e.value)
         assert len(msg) < 400 and "DuckDBPyRelation" in msg and "rel.sql_query()" in msg and "create_view" in msg
         assert "┌" not in msg  # not the rendered table
-        ad_duckdb.train(con, "r", rel.sql_query(), features=["a", "b"], **FAST)  # the suggested fix works
+        ad_duckdb.train(con, "r", rel.sql_query(), features=["a", "b"], **BRIEF)  # the suggested fix works
     finally:
         con.close()
 
@@ -455,13 +455,13 @@ def test_a_pivot_of_data_driven_columns_is_refused_for_that_reason() -> None:
     try:
         con.execute("CREATE TABLE t AS SELECT range % 3 AS k, (range * 7919) % 1000 AS v, range // 3 AS g FROM range(300)")
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "p", "PIVOT t ON k USING sum(v) GROUP BY g", **FAST)
+            ad_duckdb.train(con, "p", "PIVOT t ON k USING sum(v) GROUP BY g", **BRIEF)
         msg = str(e.value)
         assert "PIVOT whose columns come from the data" in msg and "IN (" in msg and not msg.endswith("..")
         assert "several statements" not in msg
         # the fix it names: the values listed
         info = ad_duckdb.train(con, "p", "PIVOT t ON k IN (0, 1, 2) USING sum(v) GROUP BY g", features=["0", "1", "2"],
-                               **FAST)
+                               **BRIEF)
         assert info.features == ["0", "1", "2"]
     finally:
         con.close()
@@ -481,7 +481,7 @@ def test_default_features_leave_out_id_like_columns_and_say_what_they_left_out()
     try:
         id_table(con)
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
-            info = ad_duckdb.train(con, "d", "t", **FAST)
+            info = ad_duckdb.train(con, "d", "t", **BRIEF)
         assert info.features == ["x", "y", "valid", "paid"]  # names ending in 'id' but not ids stay
         texts = [str(w.message) for w in caught]
         assert len(texts) == 2, texts
@@ -495,19 +495,19 @@ def test_default_features_leave_out_id_like_columns_and_say_what_they_left_out()
         # the hint runs, and brings the column in
         hinted = 'SELECT * REPLACE (TRY_CAST(trim("Amount USD") AS DOUBLE) AS "Amount USD") FROM t'
         with pytest.warns(ad_duckdb.AdDuckDBWarning):
-            assert "Amount USD" in ad_duckdb.train(con, "h", hinted, **FAST).features
+            assert "Amount USD" in ad_duckdb.train(con, "h", hinted, **BRIEF).features
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'qty' \(VARCHAR, but all its values are numbers\)"):
-            ad_duckdb.train(con, "q", "SELECT x, y, (x % 7)::VARCHAR AS qty FROM t", **FAST)
+            ad_duckdb.train(con, "q", "SELECT x, y, (x % 7)::VARCHAR AS qty FROM t", **BRIEF)
         # named features: an id on purpose is kept, and nothing is reported
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert ad_duckdb.train(con, "e", "t", features=["id", "x", "y"], **FAST).features == ["id", "x", "y"]
+            assert ad_duckdb.train(con, "e", "t", features=["id", "x", "y"], **BRIEF).features == ["id", "x", "y"]
         # a NULL in a rising column: not a key, kept
         con.execute("CREATE TABLE u AS SELECT CASE WHEN range = 5 THEN NULL ELSE range END AS n, sqrt(range) AS y "
                     "FROM range(300)")
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert ad_duckdb.train(con, "n", "u", **FAST).features == ["n", "y"]
+            assert ad_duckdb.train(con, "n", "u", **BRIEF).features == ["n", "y"]
     finally:
         con.close()
 
@@ -541,7 +541,7 @@ def test_a_csv_column_of_numbers_with_separators_and_n_a_gets_a_hint_that_keeps_
         types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
         assert types["Amount"] == "VARCHAR"
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
-            ad_duckdb.train(con, "d", source, **FAST)
+            ad_duckdb.train(con, "d", source, **BRIEF)
         text = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
         assert "To use 'Amount'" in text and """TRY_CAST(replace("Amount", ',', '') AS DOUBLE)""" in text, text
     finally:
@@ -682,7 +682,7 @@ def test_only_id_like_numeric_columns_is_an_error_naming_them() -> None:
         with pytest.raises(ad_duckdb.BadInputError, match=r"every numeric column of 't' looks like an id "
                                                           r"\('order_id': named like an id\).*features=\['order_id'\] "
                                                           r"if it is a measurement"):
-            ad_duckdb.train(con, "o", "t", **FAST)
+            ad_duckdb.train(con, "o", "t", **BRIEF)
     finally:
         con.close()
 
@@ -697,13 +697,13 @@ def test_only_ids_and_text_numbers_names_the_text_numbers_with_the_query_first(t
     con = ad_duckdb.connect()
     try:
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "dc", str(csv_path), **FAST)
+            ad_duckdb.train(con, "dc", str(csv_path), **BRIEF)
         msg = str(e.value)
         assert "'x' (VARCHAR, but all its values are numbers)" in msg and "'y' (VARCHAR" in msg, msg
         assert "decimal comma" in msg and msg.index("'x' (VARCHAR") < msg.index("looks like an id"), msg
         query = re.search(r"as numbers: (SELECT .*?) \(a value", msg).group(1)
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="id-like 'id'"):
-            info = ad_duckdb.train(con, "dc", query, **FAST)  # the query runs as given, and gives x and y
+            info = ad_duckdb.train(con, "dc", query, **BRIEF)  # the query runs as given, and gives x and y
         assert info.features == ["x", "y"]
         read = con.execute(f"SELECT list(x ORDER BY id) FROM ({query})").fetchall()[0][0]
         assert np.allclose(read, [round(10 + 2 * np.sin(i), 3) for i in range(500)], rtol=0, atol=1e-9)
@@ -718,7 +718,7 @@ def test_too_few_rows_are_refused_with_the_count_the_minimum_and_the_fix(rows: i
         con.execute("CREATE TABLE t AS SELECT (range % 7)::DOUBLE AS a, sqrt(range) AS b FROM range(500)")
         src = f"SELECT * FROM t LIMIT {rows}"
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "tiny", src, **FAST)
+            ad_duckdb.train(con, "tiny", src, **BRIEF)
         msg = str(e.value)
         plural = "row" if rows == 1 else "rows"
         assert f"Model 'tiny': the source '{src}' has only {rows} {plural} to train on" in msg
@@ -734,10 +734,10 @@ def test_few_rows_train_with_a_warning() -> None:
         con.execute("CREATE TABLE t AS SELECT (range % 7)::DOUBLE AS a, sqrt(range) AS b FROM range(500)")
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Model 'few' is trained on only 30 rows .*fewer than 100.*"
                                                            r"one training row in 30, 3.3%"):
-            assert ad_duckdb.train(con, "few", "SELECT * FROM t LIMIT 30", **FAST).train_rows == 30
+            assert ad_duckdb.train(con, "few", "SELECT * FROM t LIMIT 30", **BRIEF).train_rows == 30
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            ad_duckdb.train(con, "enough", "SELECT * FROM t LIMIT 100", **FAST)
+            ad_duckdb.train(con, "enough", "SELECT * FROM t LIMIT 100", **BRIEF)
     finally:
         con.close()
 
@@ -762,7 +762,7 @@ def test_default_features_say_when_a_label_is_one_and_leave_out_the_filter_colum
         con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b, "
                     "(range % 40 = 0)::INTEGER AS is_fraud, (range % 7 = 0)::INTEGER AS is_weekend FROM range(600)")
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
-            info = ad_duckdb.train(con, "m", "t", **FAST)
+            info = ad_duckdb.train(con, "m", "t", **BRIEF)
         notes = [str(w.message) for w in got]
         assert info.features == ["a", "b", "is_fraud", "is_weekend"]
         assert [n for n in notes if "named like a label" in n] == [
@@ -772,7 +772,7 @@ def test_default_features_say_when_a_label_is_one_and_leave_out_the_filter_colum
             "leaves it out) or name the features (features=[...])."]
         with warnings.catch_warnings(record=True) as got:
             warnings.simplefilter("always")
-            info = ad_duckdb.train(con, "m", "t", where="is_fraud = 0", **FAST)
+            info = ad_duckdb.train(con, "m", "t", where="is_fraud = 0", **BRIEF)
         assert info.features == ["a", "b", "is_weekend"]
         assert not any("named like a label" in str(w.message) for w in got)
         assert any("'is_fraud', which where='is_fraud = 0' holds at one value" in str(w.message) for w in got)
@@ -958,10 +958,10 @@ def test_a_latin_1_csv_gets_the_read_csv_encoding_that_reads_it(tmp_path: Path) 
         for source, fixed in ((str(csv_path), f"read_csv('{csv_path}', encoding='latin-1')"),
                               (f"read_csv('{csv_path}', delim=';')", f"read_csv('{csv_path}', delim=';', encoding='latin-1')")):
             with pytest.raises(ad_duckdb.BadInputError) as e:
-                ad_duckdb.train(con, "m", source, **FAST)
+                ad_duckdb.train(con, "m", source, **BRIEF)
             msg = str(e.value)
             assert "not UTF-8" in msg and fixed in msg and "read_parquet" not in msg, msg
-            assert ad_duckdb.train(con, "m", fixed, features=["Count", "Amount"], **FAST).features == ["Count", "Amount"]
+            assert ad_duckdb.train(con, "m", fixed, features=["Count", "Amount"], **BRIEF).features == ["Count", "Amount"]
     finally:
         con.close()
 
@@ -999,7 +999,7 @@ def test_a_read_csv_hint_replaces_an_option_the_call_already_has(tmp_path: Path)
     con = ad_duckdb.connect()
     try:
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "m", f"read_csv('{csv_path}', delim=';', encoding = 'utf-8')", **FAST)
+            ad_duckdb.train(con, "m", f"read_csv('{csv_path}', delim=';', encoding = 'utf-8')", **BRIEF)
         fixed = f"read_csv('{csv_path}', delim=';', encoding='latin-1')"
         assert fixed in str(e.value), str(e.value)
         con.execute(f"SELECT count(*) FROM {fixed}").fetchall()  # the hint's call runs
@@ -1069,7 +1069,7 @@ def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> N
                     "range % 5 = 0 AS refund, TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (range) MINUTE AS at, "
                     "(['low', 'mid', 'high'][least(range % 7, 2) + 1])::mood AS mood, uuid() AS u FROM range(300)")
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
-            ad_duckdb.train(con, "m", "t", **FAST)
+            ad_duckdb.train(con, "m", "t", **BRIEF)
         text = next(str(w.message) for w in got if "non-numeric" in str(w.message))
         query = re.search(r"e\.g\. (SELECT .* FROM \"t\")$", text).group(1)  # last, to copy as it stands
         # a timestamp as its hour of the day, not epoch seconds, which rise with time (every later row out of range)
@@ -1083,7 +1083,7 @@ def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> N
         assert ("a date its day of the week, for a daily or weekly cycle (when the training rows span whole days or "
                 "weeks; epoch seconds would rise with time, so every later row would be out of the training range)") in text
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"columns 'is_fraud' \(BOOLEAN\), 'u' \(UUID\) of"):
-            info = ad_duckdb.train(con, "q", query, **FAST)
+            info = ad_duckdb.train(con, "q", query, **BRIEF)
         assert info.features == ["amount", "refund", "at", "mood"]
     finally:
         con.close()
@@ -1137,7 +1137,7 @@ def test_a_uuid_feature_is_called_an_id_not_given_a_cast_that_fails() -> None:
         con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, uuid() AS u FROM range(300)")
         with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'u' of 't' is UUID, an id, which tells "
                            r"rows apart rather than describing them: leave it out of the features\.$") as e:
-            ad_duckdb.train(con, "m", "t", features=["amount", "u"], **FAST)
+            ad_duckdb.train(con, "m", "t", features=["amount", "u"], **BRIEF)
         # one text, where training refuses the column and where a SQL function is given one (as_number_hint)
         assert as_number_hint("col", "UUID").removeprefix("a UUID is ") in str(e.value)
     finally:
@@ -1239,14 +1239,14 @@ def test_a_view_whose_column_is_gone_is_told_to_fix_the_view_not_a_query() -> No
         con.execute("CREATE VIEW v AS SELECT a, b FROM t")
         con.execute("ALTER TABLE t RENAME b TO c")
         with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
-            ad_duckdb.train(con, "m", "v", **FAST)
+            ad_duckdb.train(con, "m", "v", **BRIEF)
         assert 'Referenced column "b" not found' in str(e.value), e.value
         assert "in the query" not in str(e.value), e.value
         assert "The view's query names a column that is not there: recreate the view (CREATE OR REPLACE VIEW " \
                "v AS ...) or the column it reads." in str(e.value), e.value
         # a query given as the source is still told to fix the query
         with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"Fix the column's name in the query\.$"):
-            ad_duckdb.train(con, "m", "SELECT a, b FROM t", **FAST)
+            ad_duckdb.train(con, "m", "SELECT a, b FROM t", **BRIEF)
     finally:
         con.close()
 
@@ -1304,11 +1304,11 @@ def test_a_query_naming_two_columns_alike_is_refused_by_that_name(features: list
         with pytest.raises(ad_duckdb.BadInputError,
                            match=r"^Model 'm': the query .* has 2 columns named 'count' \(DuckDB names them "
                                  r"'count', 'Count_1' outside it\).*AS"):
-            ad_duckdb.train(con, "m", query, features=features, **FAST)  # type: ignore[arg-type]
+            ad_duckdb.train(con, "m", query, features=features, **BRIEF)  # type: ignore[arg-type]
         assert ad_duckdb.list_models(con) == []
         # a view makes the names unique itself, and shows them: that trains as before
         con.execute(f"CREATE VIEW v AS {query}")
-        assert ad_duckdb.train(con, "m", "v", **FAST).features == ["count", "Count_1"]
+        assert ad_duckdb.train(con, "m", "v", **BRIEF).features == ["count", "Count_1"]
     finally:
         con.close()
 
@@ -1690,7 +1690,7 @@ def test_a_totals_row_without_a_total_word_is_named_by_its_values(tmp_path: Path
         source = f"'{path}'"
         for extra in ({}, {"max_train_rows": 200}):
             with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
-                ad_duckdb.train(con, "v", source, features=["n", "amount"], **FAST, **extra)
+                ad_duckdb.train(con, "v", source, features=["n", "amount"], **BRIEF, **extra)
             notes = _totals_notes(caught)
             assert len(notes) == 1, (extra, notes)
             where = re.search(r'where="(.*?)"', notes[0]).group(1)
@@ -1767,7 +1767,7 @@ def test_the_note_on_text_columns_gives_the_expression_for_decimal_comma_amounts
     con = ad_duckdb.connect()
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
-            ad_duckdb.train(con, "erp", source, **FAST)
+            ad_duckdb.train(con, "erp", source, **BRIEF)
         note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
         use = re.search(r"train on a query that reads (?:it|them) as (?:a )?numbers?: SELECT \* REPLACE \((.*?)\) FROM "
                         r"\.\.\.", note)
@@ -1816,7 +1816,7 @@ def test_a_windows_1252_csv_is_not_sent_to_latin_1_which_duckdb_refuses_for_it(t
     try:
         for source in (str(csv_path), f"read_csv('{csv_path}', encoding='latin-1')"):
             with pytest.raises(ad_duckdb.BadInputError) as e:
-                ad_duckdb.train(con, "m", source, **FAST)
+                ad_duckdb.train(con, "m", source, **BRIEF)
             msg = str(e.value)
             assert "cp1252" in msg and "Read it with read_csv" not in msg, msg
             assert "table or view name" not in msg, msg
@@ -1824,7 +1824,7 @@ def test_a_windows_1252_csv_is_not_sent_to_latin_1_which_duckdb_refuses_for_it(t
             assert command is not None, msg
         converted = tmp_path / "converted.csv"
         converted.write_text(csv_path.read_bytes().decode("cp1252"), encoding="utf-8")
-        info = ad_duckdb.train(con, "m", str(converted), features=["Menge", "Betrag (€)"], **FAST)
+        info = ad_duckdb.train(con, "m", str(converted), features=["Menge", "Betrag (€)"], **BRIEF)
         assert info.features == ["Menge", "Betrag (€)"]
     finally:
         con.close()
@@ -1841,7 +1841,7 @@ def test_the_index_pandas_writes_to_parquet_is_left_out_when_not_in_order(tmp_pa
     con = ad_duckdb.connect()
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'__index_level_0__' \(named like an id\)"):
-            info = ad_duckdb.train(con, "m", f"'{tmp_path / 'sorted.parquet'}'", **FAST)
+            info = ad_duckdb.train(con, "m", f"'{tmp_path / 'sorted.parquet'}'", **BRIEF)
         assert info.features == ["qty", "amount"]
     finally:
         con.close()
@@ -1865,7 +1865,7 @@ def test_a_report_with_subtotals_and_a_total_names_the_filter_that_leaves_out_al
     try:
         for features in (["Count", "Amount"], None):
             with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
-                ad_duckdb.train(con, "r", source, features=features, **FAST)
+                ad_duckdb.train(con, "r", source, features=features, **BRIEF)
             notes = _totals_notes(caught)
             assert len(notes) == 1, (features, notes)
             where = re.search(r'where="(.*?)"', notes[0]).group(1)
@@ -1924,7 +1924,7 @@ def test_rows_of_only_separators_are_named_at_training_with_the_filter_that_leav
                                 (None, {})):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ad_duckdb.train(con, "e", source, features=features, **FAST, **extra)
+                ad_duckdb.train(con, "e", source, features=features, **BRIEF, **extra)
             notes = _empty_rows_notes(caught)
             assert len(notes) == 1 and "5 rows of" in notes[0], (features, extra, notes)
             assert "robust=True, which a where= alone turns off" in notes[0], notes
@@ -1932,7 +1932,7 @@ def test_rows_of_only_separators_are_named_at_training_with_the_filter_that_leav
             assert con.execute(f"SELECT count(*) FROM {source} WHERE {where}").fetchall() == [(300,)], notes
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                info = ad_duckdb.train(con, "e", source, features=features, where=where, robust=True, **FAST, **extra)
+                info = ad_duckdb.train(con, "e", source, features=features, where=where, robust=True, **BRIEF, **extra)
             assert not _empty_rows_notes(caught), _empty_rows_notes(caught)
             assert info.metrics["filled_values"] == {"Count": 0, "Amount": 0}, info.metrics["filled_values"]
         # a row missing one value is no empty row: it stays, and no note
@@ -1940,7 +1940,7 @@ def test_rows_of_only_separators_are_named_at_training_with_the_filter_that_leav
                     f"Amount) FROM {source} WHERE ID IS NOT NULL")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ad_duckdb.train(con, "p", "partial", features=["Count", "Amount"], **FAST)
+            ad_duckdb.train(con, "p", "partial", features=["Count", "Amount"], **BRIEF)
         assert not _empty_rows_notes(caught), _empty_rows_notes(caught)
     finally:
         con.close()
@@ -1980,7 +1980,7 @@ def test_a_totals_row_and_rows_of_only_separators_get_one_filter_that_leaves_out
         for features in (["Count", "Amount"], None):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ad_duckdb.train(con, "e", source, features=features, **FAST)
+                ad_duckdb.train(con, "e", source, features=features, **BRIEF)
             said = [str(w.message) for w in caught]
             wheres = [w for n in said for w in re.findall(r'where="(.*?)"', n)]
             assert len(wheres) == 1, (features, said)
@@ -1989,7 +1989,7 @@ def test_a_totals_row_and_rows_of_only_separators_get_one_filter_that_leaves_out
             assert con.execute(f"SELECT count(*) FROM {source} WHERE {wheres[0]}").fetchall() == [(300,)], said
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ad_duckdb.train(con, "e", source, features=features, where=wheres[0], robust=True, **FAST)
+                ad_duckdb.train(con, "e", source, features=features, where=wheres[0], robust=True, **BRIEF)
             again = [str(w.message) for w in caught if "totals row" in str(w.message) or "every feature NULL"
                      in str(w.message)]
             assert not again, again
@@ -2009,12 +2009,12 @@ def test_a_filter_with_text_in_double_quotes_is_told_single_quotes() -> None:
     con = ad_duckdb.connect()
     try:
         with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"Referenced column \"train\" not found") as e:
-            ad_duckdb.train(con, "m", "df", features=["a", "b"], where='label == 0 and split == "train"', **FAST)
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where='label == 0 and split == "train"', **BRIEF)
         fix = re.search(r"text goes in single quotes: where=(\".*?\")", str(e.value))
         assert fix, str(e.value)
         where = fix.group(1)[1:-1]
         assert where == "label == 0 and split == 'train'", where
-        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **FAST)
+        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **BRIEF)
         with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"text goes in single quotes: "
                            r"where=\"split = 'test'\""):
             ad_duckdb.evaluate(con, "m", "df", label="label", where='split = "test"')
@@ -2051,7 +2051,7 @@ def test_subtotal_rows_named_after_their_group_are_left_out_with_the_grand_total
             source = _grouped_export(tmp_path / "ledger.csv", label, grand)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                ad_duckdb.train(con, "l", source, features=["Amount"], **FAST)
+                ad_duckdb.train(con, "l", source, features=["Amount"], **BRIEF)
             notes = _totals_notes(caught)
             assert len(notes) == 1 and "not totals" in notes[0], notes
             where = re.search(r'where="(.*?)"', notes[0]).group(1)
@@ -2073,13 +2073,13 @@ def test_a_filter_joined_with_pandas_ampersand_is_told_and_or() -> None:
     con = ad_duckdb.connect()
     try:
         with pytest.raises(ad_duckdb.BadInputError, match=r"&\(BOOLEAN, BOOLEAN\)") as e:
-            ad_duckdb.train(con, "m", "df", features=["a", "b"], where="(split == 'train') & (label == 0)", **FAST)
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where="(split == 'train') & (label == 0)", **BRIEF)
         assert "\n" not in str(e.value) and "Candidate functions" not in str(e.value), str(e.value)
         fix = re.search(r"conditions with AND and OR: where=(\".*?\")", str(e.value))
         assert fix, str(e.value)
         where = fix.group(1)[1:-1]
         assert where == "(split == 'train') AND (label == 0)", where
-        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **FAST)
+        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **BRIEF)
         with pytest.raises(ad_duckdb.BadInputError, match=r"where=\"\(split = 'a & b'\) OR \(label = 1\)\"") as e:
             ad_duckdb.evaluate(con, "m", "df", label="label", where="(split = 'a & b') | (label = 1)")
         assert "\n" not in str(e.value), str(e.value)
@@ -2103,7 +2103,7 @@ def test_a_merchant_named_with_a_totals_word_is_not_taken_for_a_totals_label(tmp
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ad_duckdb.train(con, "m", f"read_csv('{path}')", features=["amount", "qty"], **FAST)
+            ad_duckdb.train(con, "m", f"read_csv('{path}')", features=["amount", "qty"], **BRIEF)
         notes = _totals_notes(caught)
         assert len(notes) == 1 and "('Total' in 'merchant')" in notes[0], notes
         assert "where=\"merchant IS DISTINCT FROM 'Total'\"" in notes[0], notes
@@ -2177,7 +2177,7 @@ def test_rows_missing_every_feature_but_holding_other_values_are_not_called_sepa
                     "CASE WHEN range % 100 = 7 THEN NULL ELSE range % 13 + 1 END AS n FROM range(600)")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ad_duckdb.train(con, "m", "t", features=["n"], **FAST)
+            ad_duckdb.train(con, "m", "t", features=["n"], **BRIEF)
         notes = _empty_rows_notes(caught)
         assert len(notes) == 1 and "6 rows of" in notes[0], notes
         assert "separators" not in notes[0], notes
@@ -2186,7 +2186,7 @@ def test_rows_missing_every_feature_but_holding_other_values_are_not_called_sepa
         source = _export_with_separator_rows(tmp_path / "export.csv")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ad_duckdb.train(con, "e", source, features=["Count", "Amount"], **FAST)
+            ad_duckdb.train(con, "e", source, features=["Count", "Amount"], **BRIEF)
         notes = _empty_rows_notes(caught)
         assert len(notes) == 1 and "a row of only separators" in notes[0], notes
     finally:
@@ -2427,14 +2427,14 @@ def test_a_csv_whose_last_line_is_cut_off_is_named_with_the_read_that_leaves_it_
         text = path.read_text()
         path.write_text(text[: text.index("\n300,") + 3])  # the line of id 300 written up to its first digits
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "m", str(path), features=features, **FAST)
+            ad_duckdb.train(con, "m", str(path), features=features, **BRIEF)
         msg = str(e.value)
         assert "one text column" in msg and "cut off" in msg and "'count' is not in" not in msg, msg
         fixed = re.search(r"read it with (.*?), which", msg)
         assert fixed, msg
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **FAST)
+            info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **BRIEF)
         assert info.train_rows == 300 and info.features == ["count", "amount"], (info.train_rows, info.features)
     finally:
         con.close()
@@ -2455,12 +2455,12 @@ def test_a_glob_whose_newest_csv_is_cut_off_names_that_file_and_the_read_that_le
         text = (folder / "day_2.csv").read_text()
         (folder / "day_2.csv").write_text(text[: text.index("\n300,") + 3])
         with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.train(con, "m", f"{folder}/*.csv", features=["count", "amount"], **FAST)
+            ad_duckdb.train(con, "m", f"{folder}/*.csv", features=["count", "amount"], **BRIEF)
         msg = str(e.value).split(" (Invalid Input Error")[0]
         assert "day_2.csv" in msg and "cut off" in msg and "union_by_name" not in msg, msg
         fixed = re.search(r"read it with (.*?), which", msg)
         assert fixed, msg
-        assert ad_duckdb.train(con, "m", fixed.group(1), features=["count", "amount"], **FAST).train_rows == 700
+        assert ad_duckdb.train(con, "m", fixed.group(1), features=["count", "amount"], **BRIEF).train_rows == 700
     finally:
         con.close()
 
@@ -2475,7 +2475,7 @@ def test_a_parquet_file_still_being_written_is_named_as_such(tmp_path: Path) -> 
     try:
         for features in (None, ["count", "amount"]):
             with pytest.raises(ad_duckdb.BadInputError) as e:
-                ad_duckdb.train(con, "m", f"{folder}/*.parquet", features=features, **FAST)
+                ad_duckdb.train(con, "m", f"{folder}/*.parquet", features=features, **BRIEF)
             msg = str(e.value)
             assert "tx_02.parquet" in msg and "being written" in msg and "tx_01" not in msg, msg
     finally:
