@@ -19,7 +19,6 @@ not made yet) leaves the scoring to the write, whose checks and messages are the
 from __future__ import annotations
 
 import hashlib
-import os
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +29,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from .exceptions import AdDuckDBError, BadInputError
+from . import envints
+from .exceptions import AdDuckDBError
 from .scoring import LoadedModel
 
 # Why a bound: the feature columns read ahead and the results kept wait in memory until the write takes them; rows
@@ -44,14 +44,9 @@ def max_values() -> int:
     """The feature values read and scored ahead at most: ``AD_DUCKDB_SCORE_AHEAD_VALUES``, else ``MAX_CELLS``.
     Why a setting: a machine with less memory to spare keeps fewer rows waiting (the rest are scored under the
     write lock, as before)."""
-    raw = os.environ.get(VALUES_VARIABLE, "").strip()
-    if not raw:
-        return MAX_CELLS
-    if not raw.isdigit() or int(raw) == 0:
-        # a typo must not silently leave the default: the read ahead's own failures are not said (the write scores)
-        raise BadInputError(f"{VALUES_VARIABLE} must be a positive whole number of feature values to score before "
-                            f"the file is opened for writing, e.g. 5000000; got {raw!r}.")
-    return int(raw)
+    # the read ahead's own failures are not said (the write scores), so a typo is refused here, not ignored
+    return envints.positive_int(VALUES_VARIABLE, MAX_CELLS, "feature values to score before the file is opened for "
+                                "writing", 5000000)
 
 _ACTIVE: ContextVar[Ahead | None] = ContextVar("scoreahead", default=None)
 

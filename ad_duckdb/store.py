@@ -27,6 +27,7 @@ import duckdb
 from . import (
     damagedfile,
     damagedrows,
+    envints,
     filegoals,
     integrity,
     jsonvalues,
@@ -55,14 +56,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 
 def max_model_bytes() -> int:
     """Size limit for a model's ONNX bytes; ``AD_DUCKDB_MAX_MODEL_BYTES`` overrides it."""
-    raw = os.environ.get("AD_DUCKDB_MAX_MODEL_BYTES", "").strip()
-    if not raw:
-        return DEFAULT_MAX_MODEL_BYTES
-    if not raw.isdigit() or int(raw) == 0:
-        # a typo must not silently fall back to the default limit
-        raise BadInputError(f"AD_DUCKDB_MAX_MODEL_BYTES must be a positive whole number of bytes, e.g. 134217728; "
-                            f"got {raw!r}.")
-    return int(raw)
+    return envints.positive_int("AD_DUCKDB_MAX_MODEL_BYTES", DEFAULT_MAX_MODEL_BYTES, "bytes", 134217728)
 
 
 @dataclass
