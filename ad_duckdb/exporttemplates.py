@@ -35,9 +35,11 @@ from . import onnxproto as pb
 # Structures kept (least recently used dropped): a process trains a few shapes, and each holds its template's bytes.
 MAX_STRUCTURES = 8
 _TAG_BASE = float(2**23)  # from 2^23 to 2^24 every integer is a float32, and no tag is another's negative
-_MAX_TAGS = 2**23
+# Why a bound below the 2^23 tags there are: a template holds 4 bytes per weight value (where it comes from), and the
+# exporter's time is a small part of training a larger network.
+MAX_VALUES = 1_000_000
 _FLOAT, _DOUBLE = 1, 11  # TensorProto.DataType
-_NUMPY = {_FLOAT: np.dtype("<f4"), _DOUBLE: np.dtype("<f8")}
+_NUMPY: dict[int, np.dtype[Any]] = {_FLOAT: np.dtype("<f4"), _DOUBLE: np.dtype("<f8")}
 _SIMPLE = (int, float, bool, str, type(None))
 
 Export = Callable[[Any, int], bytes]  # the exporter
@@ -57,13 +59,13 @@ class _Init:
 @dataclass
 class _Source:
     """Where an initializer's values come from: at ``positions``, the pooled float values ``sources``; elsewhere
-    the constant ``values`` the exporter wrote."""
+    the constant ``values`` the exporter wrote (both None when every value is a weight's, as in ad_duckdb's graphs)."""
 
     data_type: int
     dims: tuple[int, ...]
-    positions: np.ndarray
     sources: np.ndarray
-    values: np.ndarray
+    positions: np.ndarray | None
+    values: np.ndarray | None
 
 
 @dataclass
@@ -75,7 +77,8 @@ class _Template:
 @dataclass
 class _Structure:
     first: tuple[list[np.ndarray], bytes] | None = None  # the first graph's pools and its real export
-    sources: dict[str, _Source] | None = None  # from the tagged export
+    tagged: tuple[list[bytes], dict[str, _Source]] | None = None  # the tagged export: its bytes around the weights,
+    # and where each initializer's values come from
     template: _Template | None = None
     off: bool = False
 
@@ -106,6 +109,12 @@ def exporter_only() -> Iterator[None]:
         yield
     finally:
         _bypass.on = before
+
+
+def cached() -> int:
+    """How many structures are remembered (at most MAX_STRUCTURES)."""
+    with _lock:
+        return len(_structures)
 
 
 def clear() -> None:
@@ -140,7 +149,7 @@ def export(graph: Any, n_features: int, run: Export) -> bytes:
             return filled
     data = _exported(run, graph, n_features)
     with _lock:
-        if s.first is None and not s.off:
+        if s.first is None and s.template is None and not s.off:
             s.first = (pools, data)
     return data
 
@@ -155,24 +164,26 @@ def _build(s: _Structure, graph: Any, n_features: int, run: Export,
            first: tuple[list[np.ndarray], bytes]) -> _Template | None:
     """The template of ``s`` from a tagged export, checked against the first graph's real export (or None, and the
     structure left to the exporter, when it does not rebuild that export exactly)."""
-    template = None
+    template, tagged = None, s.tagged
     try:
-        template = _template(graph, n_features, run, first)
+        if tagged is None:
+            copied, n_tags = _tagged(graph)
+            data = run(copied, n_features)
+            tagged = (_split(data)[0], _sources(data, n_tags))
+        pools, real = first
+        sources = list(tagged[1].values())
+        if _merged(sources, [_filled(v, pools) for v in sources]):
+            # the first graph's file has initializers merged (equal weights, by chance), which the tagged one cannot
+            # have: the next graph's export is the one to check the tags against
+            with _lock:
+                s.first, s.tagged = None, tagged
+            return None
+        template = _checked(tagged[0], real, tagged[1], pools)
     except Exception:  # noqa: BLE001  (the graph's own export follows, and raises what torch raises for it)
         template = None
     with _lock:
-        s.first, s.template, s.off = None, template, template is None
+        s.first, s.tagged, s.template, s.off = None, None, template, template is None
     return template
-
-
-def _template(graph: Any, n_features: int, run: Export, first: tuple[list[np.ndarray], bytes]) -> _Template | None:
-    tagged, n_tags = _tagged(graph)
-    if tagged is None:
-        return None
-    data = run(tagged, n_features)
-    sources = _sources(data, n_tags)
-    pools, real = first
-    return _checked(data, real, sources, pools)
 
 
 def _sources(tagged: bytes, n_tags: tuple[int, int]) -> dict[str, _Source]:
@@ -190,23 +201,26 @@ def _sources(tagged: bytes, n_tags: tuple[int, int]) -> dict[str, _Source]:
             ok = np.isfinite(index) & (index == np.floor(index)) & (index >= lo) & (index < hi)
         u = np.where(ok, index, 0).astype(np.int64)
         ok &= (values > 0) == (u % 2 == 0)  # the tag's sign: a copy keeps it, an abs() or a relu() does not
-        positions = np.flatnonzero(ok)
-        out[init.name] = _Source(init.data_type, init.dims, positions, u[positions], values.copy())
+        if ok.all():
+            out[init.name] = _Source(init.data_type, init.dims, u.astype(np.int32), None, None)
+        else:
+            positions = np.flatnonzero(ok)
+            out[init.name] = _Source(init.data_type, init.dims, u[positions].astype(np.int32), positions, values.copy())
     return out
 
 
-def _checked(tagged: bytes, real: bytes, sources: dict[str, _Source], pools: list[np.ndarray]) -> _Template | None:
-    """The template made of ``real`` (an export of a graph of pooled values ``pools``), when ``tagged`` is the same file
-    but for the tags, and the tags put every weight value of ``real`` where it is."""
-    t_chunks, _ = _split(tagged)
+def _checked(t_chunks: list[bytes], real: bytes, sources: dict[str, _Source],
+             pools: list[np.ndarray]) -> _Template | None:
+    """The template made of ``real`` (an export of a graph of pooled values ``pools``), when the tagged export (the
+    bytes ``t_chunks`` around its initializers) is the same file but for the tags, and the tags put every weight value
+    of ``real`` where it is."""
     r_chunks, r_inits = _split(real)
     if t_chunks != r_chunks:
         return None
     slots = []
     for init in r_inits:
         src = sources[init.name]
-        got = np.frombuffer(real[init.start : init.end], dtype=_NUMPY[init.data_type])
-        if _filled(src, pools).tobytes() != got.tobytes():
+        if _filled(src, pools).tobytes() != real[init.start : init.end]:
             return None
         slots.append(src)
     return _Template(r_chunks, slots)
@@ -215,6 +229,9 @@ def _checked(tagged: bytes, real: bytes, sources: dict[str, _Source], pools: lis
 def _filled(src: _Source, pools: list[np.ndarray]) -> np.ndarray:
     pool = pools[0] if src.data_type == _FLOAT else pools[1]
     offset = 0 if src.data_type == _FLOAT else len(pools[0])
+    if src.positions is None:
+        return pool[src.sources - offset]
+    assert src.values is not None
     out = src.values.copy()
     out[src.positions] = pool[src.sources - offset]
     return out
@@ -340,14 +357,12 @@ def _pools(graph: Any) -> list[np.ndarray]:
 
 def _tagged(graph: Any) -> tuple[Any, tuple[int, int]]:
     """A copy of ``graph`` whose float values are tags: pooled value u (float32 ones first) is +-(2^23 + u), the sign
-    alternating; None when there are more values than tags."""
+    alternating."""
     import torch
 
     copied = copy.deepcopy(graph)
     f32, f64 = _floats(_tensors(copied))
     n32, n64 = sum(t.numel() for t in f32), sum(t.numel() for t in f64)
-    if n32 + n64 > _MAX_TAGS:
-        return None, (n32, n64)
     u = 0
     with torch.no_grad():
         for t in (*f32, *f64):
@@ -360,10 +375,12 @@ def _tagged(graph: Any) -> tuple[Any, tuple[int, int]]:
 
 def structure_key(graph: Any, n_features: int) -> tuple[Any, ...] | None:
     """What the exporter's file depends on but the float values of the weights: None when something in the graph is
-    not understood here (its file is then always the exporter's)."""
+    not understood here, or it has over MAX_VALUES float values (its file is then always the exporter's)."""
     import torch
 
     parts: list[Any] = [n_features, torch.__version__]
+    if sum(t.numel() for t in _tensors(graph) if t.dtype in (torch.float32, torch.float64)) > MAX_VALUES:
+        return None
     storages: set[int] = set()
     code: dict[str, Any] = {}
     for name, m in graph.named_modules():
@@ -384,10 +401,10 @@ def structure_key(graph: Any, n_features: int) -> tuple[Any, ...] | None:
                         if ptr in storages:  # a shared storage: tagging one tensor would tag another
                             return None
                         storages.add(ptr)
-                    entry = (k, pn, str(t.dtype), tuple(t.shape), t.stride(), t.storage_offset(), t.requires_grad)
-                    if t.dtype not in (torch.float32, torch.float64):
-                        entry += (t.detach().numpy().tobytes(),)
-                    parts.append(entry)
+                    # a float tensor's values are the template's to fill in; any other's are part of the structure
+                    values = b"" if t.dtype in (torch.float32, torch.float64) else t.detach().numpy().tobytes()
+                    parts.append((k, pn, str(t.dtype), tuple(t.shape), t.stride(), t.storage_offset(),
+                                  t.requires_grad, values))
             elif k == "_modules":
                 parts.append((k, tuple(v)))
             elif k == "_non_persistent_buffers_set":
@@ -420,7 +437,7 @@ def _class_code(cls: type) -> tuple[Any, ...]:
     another graph, and a held function's id cannot be reused by its replacement."""
     import torch
 
-    out = []
+    out: list[tuple[str, str, Any]] = []
     for c in cls.__mro__:
         if c is torch.nn.Module:
             break
