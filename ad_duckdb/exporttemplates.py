@@ -7,14 +7,18 @@ data of the initializers, and each of those is the graph's own weights and buffe
 layer, a bank's transpose, the preprocessing constants as registered). So after one export of a structure, the next
 graph's file is that file with its weights copied into the initializers, byte for byte what the exporter writes.
 
-How it is known where each initializer value comes from: the structure is exported once more with every float value of
-its weights and buffers replaced by a tag (plus or minus 2^23 + its position, exact in float32), and the tags read back
-from the initializers say which weight each value is; a value that is no tag is a constant the exporter made. A
-template is kept only when it rebuilds a real export exactly (the bytes outside the weights identical to the tagged
-export's, each weight value where the tags say, each constant unchanged), and a graph is filled in only when its
-structure key (module classes and their code, every non-tensor attribute, every tensor's dtype, shape and strides,
-non-float tensors' values) is the template's. Anything else (a structure seen once, weights equal where the exporter
-would merge them, a tracer warning, an attribute of a type not understood) is exported by torch, as before.
+How it is known where each initializer value comes from: at the second graph of a structure, the structure is exported
+once more with every float value of its weights and buffers replaced by a tag (plus or minus 2^23 + its position, exact
+in float32), and the tags read back from the initializers say which weight each value is; a value that is no tag is a
+constant the exporter made. A template is kept only when it rebuilds the first graph's real export exactly (the bytes
+outside the weights identical to the tagged export's, each weight value where the tags say, each constant unchanged),
+and a graph is filled in only when its structure key (module classes and their methods, the functions and constants of
+their module, every non-tensor attribute, every tensor's dtype, shape and strides, non-float tensors' values) is the
+template's. Anything else (a structure seen once, weights equal where the exporter would merge them, an attribute of a
+type not understood, over MAX_VALUES weight values) is exported by torch, as before.
+
+What this relies on, and the check above would not see for every graph: the graph's Python code branches on shapes
+and attributes (in the key), never on its weights' values (``nn.ScoringGraph`` reads no weight as a Python number).
 """
 
 from __future__ import annotations
