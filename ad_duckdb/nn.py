@@ -279,6 +279,9 @@ class ScoringGraph(nn.Module):
     the range term sees extreme-but-proportional rows (an autoencoder that learned "amount rises with count"
     reconstructs them well). ``feature_error`` holds each column's part of the reconstruction and range
     terms, for ``anomaly_explain``.
+
+    Its Python code branches on shapes and attributes only, never on a weight's value: the exported file of one
+    structure is then the same but for the weights, which ``exporttemplates`` relies on to skip the exporter.
     """
 
     # Buffers (register_buffer), declared so that type checkers see tensors rather than Module.__getattr__'s union.
