@@ -451,9 +451,10 @@ SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest",
                      # and the server's own (pgsession.Backend), in DuckDB's system database as the anomaly functions
                      "pg_cancel_backend", "pg_terminate_backend")
-# Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
-# COLLATE pg_catalog.default; OPERATOR(pg_catalog.~) (psql's name patterns: \d NAME, \df PATTERN) as the bare
-# operator, which DuckDB has with PostgreSQL's meaning. The schema of qualified names goes by _catalog_names.
+# Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regnamespace (and
+# a ::regtype whose operand _regclass could not delimit) and COLLATE pg_catalog.default; OPERATOR(pg_catalog.~)
+# (psql's name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning. The
+# schema of qualified names goes by _catalog_names.
 _REGTYPE_RE = re.compile(r"::\s*(?:pg_catalog\s*\.\s*)?reg(?:type|namespace)\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?",
                          re.I)
 # Qualified catalogue names, quoted or not ("pg_catalog"."pg_class", as Metabase sends them), that the session's
