@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from .pgfunctions import FUNCTION_SQL
+from .pgregtype import REGTYPE_SQL
 from .pgsql import (
     APPLICATION_NAME_SQL,
     CUSTOM_SETTINGS_VARIABLE,
@@ -847,8 +848,6 @@ SESSION_SQL = (
     "current_user AS usename, a.application_name, a.client_addr, a.client_port, a.backend_start, a.xact_start, "
     "a.query_start, a.state_change, NULL::VARCHAR AS wait_event_type, NULL::VARCHAR AS wait_event, a.state, "
     "a.query, 'client backend' AS backend_type FROM (SELECT unnest(pg_stat_activity_rows()) AS a)",
-    "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
-    "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
     # psql's \l: DuckDB stores text as UTF-8 (the server's server_encoding); its pg_database has no encoding,
     # owner, locale or tablespace columns, so this view adds them with what the server answers to SHOW. The served
@@ -929,6 +928,7 @@ SESSION_SQL = (
     "pg_table_is_visible(pg_rc.oid) THEN pg_format_value('I', pg_rc.relname) ELSE pg_format_value('I', pg_rn.nspname) || '.' || "
     "pg_format_value('I', pg_rc.relname) END FROM pg_class pg_rc JOIN pg_namespace pg_rn ON pg_rn.oid = pg_rc.relnamespace "
     "WHERE pg_rc.oid = pg_rel_oid_arg LIMIT 1), pg_rel_oid_arg::VARCHAR)",
+    *REGTYPE_SQL,  # x::regtype, to_regtype and the name regtype prints (pgregtype); after format_type
 )
 
 

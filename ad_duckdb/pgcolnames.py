@@ -304,23 +304,36 @@ def _needs_parse(toks: list[tuple[int, str, str]], a: int, b: int) -> bool:
     """Whether an item may need a name (not a column ``a``, ``t.a``, a star or an item ending ``AS name``) or its
     generate_series unnested."""
     words = toks[a:b]
-    if any(w.lower() in ("generate_series", "regclass") for _, w, _ in words):
+    if any(w.lower() in _PARSED_WORDS for _, w, _ in words):
         return True  # a set-returning call, or a regclass to print as its name (_regclass_end), named or not
     if all(k == "identifier" or w in (".", "*") for _, w, k in words):
         return False
     return not (len(words) >= 3 and words[-2][1].lower() == "as" and words[-1][2] in ("identifier", "keyword"))
 
 
-def _regclass_end(toks: list[tuple[int, str, str]], a: int, b: int, named: bool) -> int | None:
-    """The last token of an item that is a cast to regclass (``x::regclass``, ``CAST(x AS regclass)``, before its
-    alias), None for another item. PostgreSQL's client reads a regclass result as its text, the relation's name."""
+# Words of an item that may need _regclass_end's cast to text (and generate_series its unnest)
+_PARSED_WORDS = frozenset(("generate_series", "regclass", "regtype", "to_regclass", "to_regtype"))
+# the object-identifier types (and the functions that return one) a select list prints as a name
+_REG_TYPES = ("regclass", "regtype")
+_REG_FUNCTIONS = ("to_regclass", "to_regtype")
+
+
+def _regclass_end(toks: list[tuple[int, str, str]], a: int, b: int, named: bool, node: dict[str, Any]) -> int | None:
+    """The last token of an item (``node``) that is a cast to regclass or regtype (``x::regclass``, ``CAST(x AS
+    regtype)``) or a to_regclass / to_regtype call, before its alias; None for another item. PostgreSQL's client
+    reads such a result as its text, the relation's or the type's name."""
     end = b - 3 if named and b - a >= 3 and toks[b - 2][1].lower() == "as" else b - 2 if named else b - 1
     if end <= a:
         return None
     word = toks[end][1]
-    if word.lower() == "regclass" and toks[end - 1][1] in ("::", "."):
+    if node.get("class") == "FUNCTION":
+        call = str(node.get("function_name", "")).lower() in _REG_FUNCTIONS and node.get("schema", "") in ("", "pg_catalog")
+        return end if call and word == ")" else None
+    if node.get("class") != "CAST":
+        return None
+    if word.lower() in _REG_TYPES and toks[end - 1][1] in ("::", "."):
         return end
-    if word == ")" and end - 2 > a and toks[end - 1][1].lower() == "regclass" and toks[end - 2][1].lower() == "as":
+    if word == ")" and end - 2 > a and toks[end - 1][1].lower() in _REG_TYPES and toks[end - 2][1].lower() == "as":
         return end
     return None
 
@@ -368,8 +381,7 @@ def postgres_names(sql: str) -> str:
                 if call is not None:
                     inserts += [(toks[call[0]][0], "unnest("), (end_of(call[1]), ")")]
             # the statement's own regclass column as its text (compared or joined deeper down, it is the oid)
-            if node.get("class") == "CAST" and _top_level(toks, a) \
-                    and (end := _regclass_end(toks, a, b, bool(alias))) is not None:
+            if _top_level(toks, a) and (end := _regclass_end(toks, a, b, bool(alias), node)) is not None:
                 inserts.append((end_of(end), "::text"))
             if not alias:
                 inserts.append((end_of(b - 1), f" AS {quote_ident(figure(node, data)[0])}"))

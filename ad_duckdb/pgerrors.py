@@ -80,6 +80,8 @@ def sqlstate(e: BaseException) -> str:
         return "42704"
     if isinstance(e, duckdb.InvalidInputException) and re.search(r'relation ".*" does not exist', str(e)):
         return "42P01"  # undefined_table: a missing name cast to regclass (pgcatalog's pg_regclass), as PostgreSQL's
+    if isinstance(e, duckdb.InvalidInputException) and re.search(r'type ".*" does not exist', str(e)):
+        return "42704"  # undefined_object: a missing name cast to regtype (pgregtype's pg_regtype), as PostgreSQL's
     if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e) and "does not exist" in str(e) \
             or isinstance(e, duckdb.InvalidInputException) and str(e).endswith(ROUND_DOUBLE_REFUSED):
         return "42883"  # undefined_function

@@ -5,8 +5,9 @@ PostgreSQL 15's function tables give: ``avg`` of an integer or numeric is numeri
 ``stddev`` / ``stddev_samp`` / ``stddev_pop`` / ``variance`` / ``var_samp`` / ``var_pop`` of one; of a float all are
 double precision, as DuckDB's. ``round(integer)`` resolves to round(double precision) (an integer's category's
 preferred type is float8), ``round(integer, n)`` to round(numeric, integer): numeric with n decimals (DuckDB kept
-the integer). ``extract`` is numeric since PostgreSQL 14 (DuckDB: BIGINT, DOUBLE for epoch; its second and
-millisecond fields dropped the fraction PostgreSQL keeps: 6.500000, 6500.000), ``date_part`` double precision.
+the integer), as is ``round(numeric, n)`` (DuckDB kept the numeric's own scale where n is larger). ``extract`` is
+numeric since PostgreSQL 14 (DuckDB: BIGINT, DOUBLE for epoch; its second and millisecond fields dropped the fraction
+PostgreSQL keeps: 6.500000, 6500.000), ``date_part`` double precision.
 ``generate_series`` of integers in a select list is integer (DuckDB: BIGINT), of a bigint bigint. ``length`` /
 ``char_length`` / ``octet_length`` are integer (pgfunctions renames them to LENGTH and its octet_length macro).
 
@@ -47,12 +48,13 @@ RESULT_TYPES_SQL = (
     "pg_value_arg::VARCHAR::DECIMAL(38,16), (pg_type_arg, pg_value_arg) AS pg_value_arg",
     f"CREATE OR REPLACE TEMP MACRO {ROUND_OF}(pg_type_arg BIGINT, pg_value_arg) AS pg_value_arg::DOUBLE, "
     "(pg_type_arg, pg_value_arg) AS pg_value_arg",
-    # round(x, n): PostgreSQL's round(numeric, integer) of an integer (and of DuckDB's wider ones, sent as numeric);
-    # a decimal as DuckDB rounds it; no round(double precision, integer) (nor of a real, which it widens), refused
+    # round(x, n): PostgreSQL's round(numeric, integer) of an integer (and of DuckDB's wider ones, sent as numeric)
+    # and of a decimal: n decimals, as PostgreSQL's result has (round(1.25::numeric(10,2), 3) is 1.250; DuckDB's kept
+    # x's 2); no round(double precision, integer) (nor of a real, which it widens), refused
     f"CREATE OR REPLACE TEMP MACRO {ROUND_SCALE_OF}(pg_type_arg BIGINT, pg_value_arg, pg_numeric_arg) AS "
     "pg_numeric_arg, (pg_type_arg HUGEINT, pg_value_arg, pg_numeric_arg) AS pg_numeric_arg, "
     "(pg_type_arg UHUGEINT, pg_value_arg, pg_numeric_arg) AS pg_numeric_arg, "
-    "(pg_type_arg DECIMAL(38,10), pg_value_arg, pg_numeric_arg) AS pg_value_arg, "
+    "(pg_type_arg DECIMAL(38,10), pg_value_arg, pg_numeric_arg) AS pg_numeric_arg, "
     f"(pg_type_arg DOUBLE, pg_value_arg, pg_numeric_arg) AS error({quote_literal(ROUND_DOUBLE_REFUSED)}), "
     "(pg_type_arg, pg_value_arg, pg_numeric_arg) AS pg_value_arg",
     f"CREATE OR REPLACE TEMP MACRO {EXTRACT_OF}(pg_value_arg BIGINT) AS pg_value_arg::DECIMAL(38,0), "

@@ -451,9 +451,10 @@ SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest",
                      # and the server's own (pgsession.Backend), in DuckDB's system database as the anomaly functions
                      "pg_cancel_backend", "pg_terminate_backend")
-# Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
-# COLLATE pg_catalog.default; OPERATOR(pg_catalog.~) (psql's name patterns: \d NAME, \df PATTERN) as the bare
-# operator, which DuckDB has with PostgreSQL's meaning. The schema of qualified names goes by _catalog_names.
+# Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regnamespace (and
+# a ::regtype whose operand _regclass could not delimit) and COLLATE pg_catalog.default; OPERATOR(pg_catalog.~)
+# (psql's name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning. The
+# schema of qualified names goes by _catalog_names.
 _REGTYPE_RE = re.compile(r"::\s*(?:pg_catalog\s*\.\s*)?reg(?:type|namespace)\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?",
                          re.I)
 # Qualified catalogue names, quoted or not ("pg_catalog"."pg_class", as Metabase sends them), that the session's
@@ -845,10 +846,15 @@ def _operand_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
     return None
 
 
-# Object-identifier types DuckDB lacks -> the session macro that stands for a cast to one (pgcatalog._CATALOG_SQL).
-# regprocedure and regoperator (psql's \\dL+, \\dAo, \\dAp) only on catalogues that are empty here: as regproc.
+# Object-identifier types DuckDB lacks -> the session macro that stands for a cast to one (pgcatalog._CATALOG_SQL,
+# pgregtype). regprocedure and regoperator (psql's \\dL+, \\dAo, \\dAp) only on catalogues that are empty here: as
+# regproc.
 _REG_MACROS = {"regclass": "pg_regclass", "regproc": "pg_regproc", "regprocedure": "pg_regproc",
-               "regoperator": "pg_regproc"}
+               "regoperator": "pg_regproc", "regtype": "pg_regtype"}
+# The oid of a cast or call of these (a regclass or regtype, as PostgreSQL types them) -> the macro of the name
+# PostgreSQL prints, where the value is cast to text (pgcolnames casts a select list's own to text)
+_NAME_MACROS = {"pg_regclass": "pg_regclass_name", "pg_regtype": "pg_regtype_name", "to_regclass": "pg_regclass_name",
+                "to_regtype": "pg_regtype_name"}
 
 
 def _cast_chain_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
@@ -900,16 +906,16 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
                 start = toks[a][0]
                 operand = sql[start:toks[t - 1][0]].rstrip()
                 call = f"{macro}({operand})"
-                if macro == "pg_regclass" and _printed_as_text(toks, a, r + 1):
-                    call = f"pg_regclass_name({call})"  # oid::regclass::text: the relation's name, as regclass prints
+                if macro in _NAME_MACROS and _printed_as_text(toks, a, r + 1):
+                    call = f"{_NAME_MACROS[macro]}({call})"  # oid::regclass::text: the relation's name, as printed
                 return sql[:start] + call + sql[end:], a
         elif t >= 1 and toks[t - 1][1].lower() == "as" and r + 1 < len(toks) and toks[r + 1][1] == ")":
             o = _matching_open(toks, r + 1)
             if o is not None and o > 0 and toks[o - 1][1].lower() == "cast":
                 inner = sql[toks[o][0] + 1:toks[t - 1][0]].strip()
                 call = f"{macro}({inner})"
-                if macro == "pg_regclass" and _printed_as_text(toks, o - 1, r + 2):
-                    call = f"pg_regclass_name({call})"  # CAST(oid AS regclass)::text: the name, as above
+                if macro in _NAME_MACROS and _printed_as_text(toks, o - 1, r + 2):
+                    call = f"{_NAME_MACROS[macro]}({call})"  # CAST(oid AS regclass)::text: the name, as above
                 return sql[:toks[o - 1][0]] + call + sql[toks[r + 1][0] + 1:], o - 1
         return sql, r + 1
     return None
@@ -949,17 +955,34 @@ def _cast_types(sql: str) -> str:
 
 def _regclass(sql: str) -> str:
     """Every ``X::regclass`` / ``CAST(X AS REGCLASS)`` of ``sql`` as ``pg_regclass(X)`` (and regproc as
-    ``pg_regproc(X)``), innermost first; found by DuckDB's tokenizer, so a string or a comment that mentions
-    regclass stays as written."""
+    ``pg_regproc(X)``, regtype as ``pg_regtype(X)``), innermost first; found by DuckDB's tokenizer, so a string or
+    a comment that mentions regclass stays as written."""
     low = sql.lower()
-    if "regclass" not in low and "regproc" not in low and "regoperator" not in low:
+    if "regclass" not in low and "regproc" not in low and "regoperator" not in low and "regtype" not in low:
         return sql
     skip = 0
     try:
         while (step := _regclass_once(sql, skip)) is not None:
             sql, skip = step
+        return _reg_calls_as_text(sql)
     except duckdb.Error:
-        pass
+        return sql
+
+
+def _reg_calls_as_text(sql: str) -> str:
+    """``sql`` with each ``to_regclass(X)`` / ``to_regtype(X)`` that is cast to text (``::text``, ``CAST(... AS
+    text)``) as the name PostgreSQL prints (``pg_regclass_name(to_regclass(X))``): the call's value is an oid, which
+    joins and compares as one; its text is the relation's or the type's name."""
+    toks = _words(sql)
+    for i in range(len(toks) - 2, -1, -1):  # from the end: an edit keeps the positions of the calls before it
+        word = toks[i][1]
+        if toks[i][2] != "identifier" or _ident(word) not in ("to_regclass", "to_regtype") or toks[i + 1][1] != "(" \
+                or i >= 1 and toks[i - 1][1] == ".":
+            continue
+        close = _matching_close(toks, i + 1)
+        if close is not None and _printed_as_text(toks, i, close + 1):
+            end = toks[close][0] + 1
+            sql = f"{sql[:toks[i][0]]}{_NAME_MACROS[_ident(word)]}({sql[toks[i][0]:end]}){sql[end:]}"
     return sql
 
 

@@ -35,7 +35,7 @@ _TEXT_TYPES = ("text", "varchar")
 _CATALOGUE = re.compile(r"\b(?:pg_catalog|information_schema|pg_class|pg_attribute|pg_type|pg_namespace|pg_proc|"
                         r"pg_index|pg_constraint|pg_description|pg_database|pg_settings|pg_roles|pg_am|pg_attrdef|"
                         r"pg_inherits|pg_trigger|pg_collation|pg_extension|pg_tables|pg_views|"
-                        r"reg(?:class|type|proc|procedure|namespace|role|oper|operator|config|dictionary|collation))\b",
+                        r"(?:to_)?reg(?:class|type|proc|procedure|namespace|role|oper|operator|config|dictionary|collation))\b",
                         re.I)
 # the words before a parenthesis that make it an expression's own, not a call's or a clause's
 _BEFORE_PARENTHESIS = frozenset(("select", "and", "or", "not", "when", "then", "else", "where", "on", "by", "having",
