@@ -3,8 +3,9 @@
 psql's meta-commands, SQLAlchemy's reflection (Superset), PgJDBC's DatabaseMetaData (Metabase, DBeaver) and drivers'
 type lookups query pg_catalog tables and functions that DuckDB's emulation lacks or answers in DuckDB's terms.
 ``SESSION_SQL`` creates them under PostgreSQL's names on a client's cursor (``pgsession.Session``), the first time one
-of its statements names one of them (``catalog_objects``); pgsql's rewrites drop the pg_catalog schema clients call
-them by. Nothing here runs SQL, and this module never imports the server.
+of its statements names one of them (``catalog_objects``), each statement parsed once per served database
+(``pgcatalogparsed``); pgsql's rewrites drop the pg_catalog schema clients call them by. Nothing here runs SQL, and
+this module never imports the server.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from .exceptions import clean_up_after
 from .pgarrayconcat import array_element_concats
 from .pgavgout import avg_outputs
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, catalog_objects, session_sql
+from .pgcatalogparsed import CatalogStatements
 from .pgcatalogversion import VERSION, changes_catalogue
 from .pgcolnames import postgres_names
 from .pgcopy import CopyIn, CopyOut
@@ -253,7 +254,7 @@ def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
 class Session:
     """One client's state: its DuckDB cursor, prepared statements, portals and transaction status."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection, catalog_sql: tuple[str, ...] = SESSION_SQL,
+    def __init__(self, cur: duckdb.DuckDBPyConnection, catalog_sql: CatalogStatements | None = None,
                  read_only: bool = True) -> None:
         self.cur = cur
         self.read_only = read_only  # the server's database: SHOW transaction_read_only says so
@@ -272,7 +273,8 @@ class Session:
         # snapshot), after which PostgreSQL refuses to make a READ ONLY transaction READ WRITE
         self.duck_read_only = False
         self.queried = False
-        self.catalog_sql = catalog_sql  # SESSION_SQL as this database's server fills it in (Backend.catalog_sql)
+        # SESSION_SQL as this database's server fills it in, parsed once for all its sessions (Backend.catalog_sql)
+        self.catalog_sql = catalog_sql if catalog_sql is not None else CatalogStatements(SESSION_SQL)
         # The catalogue objects (pgcatalog.SESSION_SQL) are created as a statement names one, it and those it needs
         # (Session.catalog): a session saves the time DuckDB spends binding those it never reads (~0.15 s for all).
         # Created inside a transaction, they last only if it commits (DuckDB's catalogue is transactional).
@@ -1074,9 +1076,10 @@ class Session:
         SESSION_SQL's order (each after those it names)."""
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
-            for name, q in zip(SESSION_OBJECTS, self.catalog_sql, strict=True):
+            for i, (name, q) in enumerate(zip(SESSION_OBJECTS, self.catalog_sql.texts, strict=True)):
                 if name.lower() in names:
-                    self.cur.execute(backend_pid_sql(self.pid) if q == BACKEND_PID_SQL else q)
+                    self.cur.execute(backend_pid_sql(self.pid) if q == BACKEND_PID_SQL
+                                     else self.catalog_sql.statement(i, self.cur))
         except BaseException:
             # Part of it may exist (CREATE OR REPLACE makes a retry safe); in a transaction block the failure fails
             # the transaction, as the statement's own error would.
@@ -1760,7 +1763,7 @@ class Backend:
                                           "duckdb_extensions() WHERE loaded").fetchall()
             except duckdb.Error:
                 loaded = None
-            self.catalog_sql = session_sql(loaded, read_write)
+            self.catalog_sql = CatalogStatements(session_sql(loaded, read_write))
             # Why after register: registering reads ad_models through the normal path; from here on DuckDB
             # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
             self.con.execute("SET enable_external_access = false")

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import psycopg
 import psycopg2
 import pytest
@@ -232,3 +235,42 @@ def test_a_catalogue_created_in_a_transaction_that_rolls_back_is_created_again(s
         with pytest.raises(psycopg.Error, match="boom"):
             conn.execute("SELECT count(*) FROM pg_catalog.pg_type; SELECT error('boom')")
         assert conn.execute("SELECT format_type(23, -1)").fetchall() == [("integer",)]
+
+
+def test_the_catalogue_is_parsed_once_for_every_session_of_a_database_and_bound_by_each(tmp_path: Path) -> None:
+    """Each new connection creates the catalogue objects its statements read on its own cursor; the SQL of those
+    objects is parsed once per served database, by the first session that needs it (parsing was a fifth of each new
+    session's cost). What each session binds stays its own: its temporary tables in its pg_class, its pid."""
+    from ad_duckdb import server as pgserver
+
+    path = str(tmp_path / "small.duckdb")
+    duckdb.connect(path).execute("CREATE TABLE shared_t (x INTEGER)").close()
+    started: list[pgserver.PGServer] = []
+    ready = threading.Event()
+
+    def on_ready(server: pgserver.PGServer) -> None:
+        started.append(server)
+        ready.set()
+
+    thread = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(path, port=0), on_ready))
+    thread.start()
+    try:
+        assert ready.wait(60), "the server did not start"
+        host, port = started[0].server_address[:2]
+        statements = started[0].backend.catalog_sql
+        assert statements.parses == 0  # none before a statement reads the catalogue
+        parsed = []
+        for i in range(3):
+            with psycopg.connect(f"postgresql://analyst@{host}:{port}/small", autocommit=True) as conn:
+                conn.execute(f"CREATE TEMP TABLE own_{i} (y INTEGER)")
+                assert conn.execute("SELECT relname FROM pg_catalog.pg_class WHERE relname LIKE 'own%' OR relname = "
+                                    "'shared_t' ORDER BY relname").fetchall() == [("own_" + str(i),), ("shared_t",)]
+                assert conn.execute("SELECT pg_catalog.pg_backend_pid()").fetchall() == [(conn.info.backend_pid,)]
+            parsed.append(statements.parses)
+        # (pg_backend_pid's statement is each session's own text, with its pid)
+        assert parsed == [len(catalog_objects("pg_class pg_backend_pid") - {"pg_backend_pid"})] * 3
+    finally:
+        if started:
+            started[0].shutdown()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
