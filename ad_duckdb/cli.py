@@ -1051,7 +1051,7 @@ def cli(ctx: click.Context, wait: float, who: str | None) -> None:
               help="--no-promote stages the new version: 'NAME' keeps meaning the version it meant (dashboards "
                    "calling it do not move) while 'NAME@N' scores with the new one; `ad-duckdb promote DB NAME@N` "
                    "makes 'NAME' mean it later.")
-@click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
               "about one per tenth of the steps, and how it ended; above --max-train-rows, also the rows read for "
               "the sample and scored for the thresholds, every 30 s).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
@@ -1329,7 +1329,7 @@ def _score_call(con: duckdb.DuckDBPyConnection, model: str, features: list[str],
 _TOP_FEATURES_SHOWN = 20
 
 # evaluate's and threshold's: each scores every labelled row before its figures, minutes on 50M rows
-_ROWS_QUIET = click.option("--quiet", is_flag=True, help="No progress on stderr while the labelled rows are scored (a "
+_ROWS_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr while the labelled rows are scored (a "
                            "bar on a terminal once the scoring has run 2 s; in a log, a line of the rows scored so far "
                            "every 30 s).")
 _TIME = click.option(
@@ -1387,7 +1387,7 @@ _TIME = click.option(
               "labels; for a source with a date or timestamp column, "
               "also the scores over time.")
 @_TIME
-@click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
+@click.option("-q", "--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
               "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
@@ -2182,7 +2182,7 @@ _QUERY_AND_FILE = "Give the SQL either as QUERY or with --file PATH, not both."
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
                    "refuse as arguments passed out of order.")
-@click.option("--quiet", is_flag=True, help="No progress on stderr while a statement runs (a bar on a terminal after "
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr while a statement runs (a bar on a terminal after "
                                              "2 s; in a log, a line every 30 s); stdout is the same either way.")
 @_ATTACH
 def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, write: bool,
