@@ -1130,6 +1130,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                     f"{c} ({n} value{'s' if n != 1 else ''}, "
                     + (f"read as {firsts[c]!r}, its most common value)" if c in firsts else
                        f"median {_against_spread(fills[c].fill, _raw_spread(fills[c]))})") for c, n in filled.items()))
+            if robust is None and m.get("robust") is False:
+                click.echo(_ROBUST_OFF.format(where=shell_word(where or "")))
             _print_train_hint(con, info, name, contamination, source)
             staged = versioncmds.staged_line(con, info.name, info.version)
             if staged:
@@ -1153,6 +1155,12 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     finally:
         if held is not None:
             held.con.close()  # the connection opened again to store (_open closes the first)
+
+
+# Why said: --where turns robust training off on the reading that it keeps the normal rows (--where "label = 0"), and
+# a filter that does not (dates, a region) trained as if no anomaly were among its rows, with no word of it
+_ROBUST_OFF = ("robust training off: the rows --where {where} keeps are taken as normal; if they may hold anomalies "
+               "(the filter picks dates or a region, not labels), add --robust")
 
 
 def _print_trained(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, contamination: float, sample: int | None,

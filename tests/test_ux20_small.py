@@ -46,3 +46,27 @@ def test_train_q_shows_no_progress(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert res.stderr == "", res.stderr
     assert "stored m@2" in res.stdout, res.stdout
+
+
+def test_train_with_where_says_robust_training_is_off_and_how_to_keep_it(tmp_path: Path) -> None:
+    # A filter on dates is no "normal rows only" filter, yet --where turned robust training off without a word
+    path = str(tmp_path / "w.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute("CREATE TABLE t AS SELECT DATE '2024-01-01' + i::INTEGER AS day, random() AS a, random() * 3 AS b "
+                    "FROM range(300) r(i)")
+    train = ("train", path, "m", "t", "-f", "a", "-f", "b", "-q", "--epochs", "1")
+    res = cli_in_process(*train, "--where", "day < '2024-09-01'")
+    assert res.returncode == 0, res.stderr
+    said = [x for x in res.stdout.splitlines() if x.startswith("robust training off")]
+    assert said == ["robust training off: the rows --where \"day < '2024-09-01'\" keeps are taken as normal; if they "
+                    "may hold anomalies (the filter picks dates or a region, not labels), add --robust"], res.stdout
+    assert res.stderr == "", res.stderr  # a line of the summary, not a note: a job stopping on notes goes on
+    with duckdb.connect(path) as con:
+        robust = con.execute("SELECT version, json_extract(metrics, '$.robust')::BOOLEAN FROM ad_models "
+                             "ORDER BY version").fetchall()
+    assert robust == [(1, False)]
+    # chosen by the user either way, or no filter: nothing to say
+    for given in (("--where", "day < '2024-09-01'", "--robust"), ("--where", "day < '2024-09-01'", "--no-robust"), ()):
+        res = cli_in_process(*train, *given)
+        assert res.returncode == 0, res.stderr
+        assert "robust training" not in res.stdout, (given, res.stdout)
