@@ -4,14 +4,18 @@ scoring line on text ids, labels as a list of records, an all-NULL category colu
 from __future__ import annotations
 
 import re
+import shlex
+import warnings
 from pathlib import Path
 
 import click
 import duckdb
+import pytest
 
+import ad_duckdb
 from ad_duckdb.cli import cli
 
-from conftest import ROOT, cli_in_process
+from conftest import ROOT, cli_in_process, copy_tx_ae
 
 
 def _commands_with_quiet() -> list[str]:
@@ -70,3 +74,62 @@ def test_train_with_where_says_robust_training_is_off_and_how_to_keep_it(tmp_pat
         res = cli_in_process(*train, *given)
         assert res.returncode == 0, res.stderr
         assert "robust training" not in res.stdout, (given, res.stdout)
+
+
+def _incremental_lines() -> list[str]:
+    """The README's incremental-scoring command lines (its --append section's block)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Incremental scoring (cron): `--append`.**", 1)[1]
+    block = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[0]
+    return [x for x in block.splitlines() if x.startswith("ad-duckdb score ")]
+
+
+def _python_incremental_source() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.findall(r'ad_duckdb\.score\(con, "tx_ae", "(SELECT [^"]+)",\s+into="tx_scores", append=True\)', readme)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _run_incremental(path: str, line: str) -> tuple[int, str]:
+    """One run of a README incremental line on the database ``path``: a command line (in-process), or the Python
+    call's source (``score(into="tx_scores", append=True)``); its exit code and output."""
+    if line.startswith("ad-duckdb "):
+        words = shlex.split(line)[1:]
+        words[1] = path
+        res = cli_in_process(*words)
+        return res.returncode, res.stdout + res.stderr
+    with ad_duckdb.connect(path) as con, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ad_duckdb.AdDuckDBWarning)  # a run with no new rows says so
+        ad_duckdb.score(con, "tx_ae", line, into="tx_scores", append=True)
+    return 0, ""
+
+
+@pytest.mark.parametrize("ids", ["integer", "text"])
+def test_readme_incremental_scoring_lines_score_each_row_once(ids: str, tx_ae_master: Path, tmp_path: Path) -> None:
+    # The README's cron line compared the id with coalesce(max(id), -1), which a text id cannot take (DuckDB: "Cannot
+    # mix values of type VARCHAR and INTEGER_LITERAL in COALESCE"): its form for any id runs on both, run after run
+    lines = _incremental_lines()
+    assert len(lines) == 2 and "NOT EXISTS" in lines[0] and "coalesce(max(transaction_id), -1)" in lines[1], lines
+    for i, line in enumerate([*lines, _python_incremental_source()]):
+        path = copy_tx_ae(tx_ae_master, tmp_path / f"inc{i}.duckdb")
+        with duckdb.connect(path) as con:
+            if ids == "text":
+                con.execute("CREATE OR REPLACE TABLE transactions AS SELECT 'tx-' || transaction_id AS transaction_id, "
+                            "* EXCLUDE (transaction_id) FROM transactions")
+            con.execute("CREATE TABLE later AS FROM transactions WHERE rowid >= 2500")
+            con.execute("DELETE FROM transactions WHERE rowid >= 2500")
+        if ids == "text" and "coalesce(max(" in line:
+            assert _run_incremental(path, lines[0])[0] == 0  # the table made, as the job's first run makes it
+            code, out = _run_incremental(path, line)
+            # as the README says of it: the max() form is for integer ids
+            assert code != 0 and "Cannot mix values of type VARCHAR and INTEGER_LITERAL in COALESCE" in out, out
+            continue
+        assert _run_incremental(path, line)[0] == 0  # the first run makes the table, of the rows so far
+        with duckdb.connect(path) as con:
+            con.execute("INSERT INTO transactions FROM later")
+        assert _run_incremental(path, line)[0] == 0 and _run_incremental(path, line)[0] == 0  # the new rows, then none
+        with duckdb.connect(path) as con:
+            got = con.execute("SELECT count(*), count(DISTINCT transaction_id), typeof(any_value(transaction_id)) "
+                              "FROM tx_scores").fetchone()
+        assert got == (3000, 3000, "VARCHAR" if ids == "text" else "BIGINT"), (line, got)
