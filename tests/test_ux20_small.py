@@ -133,3 +133,58 @@ def test_readme_incremental_scoring_lines_score_each_row_once(ids: str, tx_ae_ma
             got = con.execute("SELECT count(*), count(DISTINCT transaction_id), typeof(any_value(transaction_id)) "
                               "FROM tx_scores").fetchone()
         assert got == (3000, 3000, "VARCHAR" if ids == "text" else "BIGINT"), (line, got)
+
+
+def test_labels_as_a_list_of_records_are_read_by_name(tx_ae_master: Path, tmp_path: Path) -> None:
+    # df.to_dict('records') or rows from a JSON API: refused as a name that "does not exist as a table or view ...
+    # nor as a DataFrame", of a variable the caller could see; and FROM t JOIN labels read JOIN as t's alias
+    path = copy_tx_ae(tx_ae_master, tmp_path / "labels.duckdb")
+    with ad_duckdb.connect(path) as con:
+        ids = [r[0] for r in con.execute("SELECT transaction_id FROM transactions ORDER BY transaction_id").fetchall()]
+        labels = [{"transaction_id": i, "label": int(i % 50 == 0)} for i in ids]
+        assert labels  # read by its name below
+        joined = "SELECT * FROM transactions JOIN labels USING (transaction_id)"
+        got = ad_duckdb.evaluate(con, "tx_ae", joined, label="label")
+        want = ad_duckdb.evaluate(con, "tx_ae", "SELECT *, (transaction_id % 50 = 0)::INTEGER AS label FROM transactions",
+                                  label="label")
+        assert (got.rows, got.anomalies, got.auc_roc) == (want.rows, want.anomalies, want.auc_roc) == \
+            (3000, 60, want.auc_roc)
+        # a whole frame's records, named alone
+        records = con.execute("SELECT *, (transaction_id % 50 = 0)::INTEGER AS label FROM transactions").df() \
+            .to_dict("records")
+        assert records
+        assert ad_duckdb.evaluate(con, "tx_ae", "records", label="label").auc_roc == want.auc_roc
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ([(1, 0), (2, 1)], "'rows' is a list of tuple values, not of records (dicts of column -> value); name its "
+                       "columns in a DataFrame, rows_df = pandas.DataFrame(rows, columns=[...]), and read rows_df in "
+                       "the query instead of rows."),
+    ([{"transaction_id": 1, "label": 0}, {"transaction_id": 2}],
+     "'rows' is a list of records whose keys differ: row 0 has ('transaction_id', 'label'), row 1 "
+     "('transaction_id'); give every record the same keys, or build a DataFrame of it, rows_df = "
+     "pandas.DataFrame(rows) (NULL where a row lacks a key), and read rows_df in the query instead of rows."),
+    ([{"transaction_id": 1, "label": 0}, {"transaction_id": "x", "label": 1}],
+     "'rows' is a list of records that Arrow cannot read as columns (Could not convert 'x' with type str: tried to "
+     "convert to int64); give each key values of one type (numbers, or text, in every record)."),
+    ([], "'rows' is an empty list, of no rows and no columns; give its columns in a DataFrame, rows_df = "
+         "pandas.DataFrame(columns=[...]), and read rows_df in the query instead of rows."),
+])
+def test_a_list_that_is_not_records_is_refused_naming_its_shape(value: list[object], said: str,
+                                                               mem_con: duckdb.DuckDBPyConnection) -> None:
+    rows = value
+    assert isinstance(rows, list)  # read by its name below
+    with pytest.raises(ad_duckdb.BadInputError) as e:
+        ad_duckdb.evaluate(mem_con, "tx_ae", "SELECT * FROM transactions JOIN rows USING (transaction_id)",
+                           label="label")
+    assert str(e.value) == said
+
+
+def test_a_list_passed_itself_is_told_to_pass_its_name(mem_con: duckdb.DuckDBPyConnection) -> None:
+    labels = [{"transaction_id": 1, "label": 0}]
+    with pytest.raises(ad_duckdb.BadInputError, match=r"got a list; pass the name of its variable instead, in quotes: "
+                                                      r"'labels' \(ad_duckdb reads a list of records by name"):
+        ad_duckdb.evaluate(mem_con, "tx_ae", labels, label="label")  # type: ignore[arg-type]
+    with pytest.raises(ad_duckdb.BadInputError, match=r"got a list; ad_duckdb reads a list of records .* by the name "
+                                                      r"of a variable holding it: assign it to one first"):
+        ad_duckdb.evaluate(mem_con, "tx_ae", [{"transaction_id": 1, "label": 0}], label="label")  # type: ignore[arg-type]
