@@ -7,6 +7,7 @@ import re
 import shlex
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 import duckdb
@@ -188,3 +189,39 @@ def test_a_list_passed_itself_is_told_to_pass_its_name(mem_con: duckdb.DuckDBPyC
     with pytest.raises(ad_duckdb.BadInputError, match=r"got a list; ad_duckdb reads a list of records .* by the name "
                                                       r"of a variable holding it: assign it to one first"):
         ad_duckdb.evaluate(mem_con, "tx_ae", [{"transaction_id": 1, "label": 0}], label="label")  # type: ignore[arg-type]
+
+
+def _frame_with_empty_category() -> Any:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.random(300), "b": rng.random(300)})
+    # a category of numbers (as pandas reads a folder's key) is read as its numbers: all missing, it said "no finite
+    # value (all NaN or infinite)", as of a numeric column
+    df["shop"] = pd.Categorical([None] * 300, categories=[101, 102])
+    return df
+
+
+def test_a_category_column_with_no_value_is_said_so_in_fit() -> None:
+    import pyarrow as pa
+
+    df = _frame_with_empty_category()
+    said = ("AutoEncoderDetector.fit: category column 'shop' has no non-NULL value in the training rows (all NULL), so "
+            "it tells no row from another; drop it from X (X.drop(columns=['shop'])), or fit on rows where it has "
+            "values.")
+    for X in (df, pa.Table.from_pandas(df, preserve_index=False)):
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.AutoEncoderDetector(max_steps=20, progress=False).fit(X)
+        assert str(e.value) == said
+
+
+def test_a_category_column_with_no_value_is_said_so_in_train() -> None:
+    df = _frame_with_empty_category()
+    assert len(df)  # read by its name below
+    with ad_duckdb.connect() as con, pytest.raises(ad_duckdb.BadInputError) as e:
+        ad_duckdb.train(con, "m", "df", features=["a", "b", "shop"], progress=False)
+    assert str(e.value) == ("Model 'm': category column 'shop' has no non-NULL value in the training rows (all NULL), "
+                            "so it tells no row from another; leave it out of features, or train on rows where it has "
+                            "values (another source, or where= picking them).")
+    assert e.value.columns == ["shop"]  # type: ignore[attr-defined]  (the command line's -f example leaves it out)
