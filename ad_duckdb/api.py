@@ -1304,6 +1304,7 @@ def score(
                 raise
             # the first run of a job whose source reads the table: made empty, the source reads it as before the run
             if not first.make(into, source, kept, [*outputs, *written_beside(explain, True, model_column)]):
+                firstappend.refuse_types(into, source, model, first.failure)
                 first_append_error(into, source, model, e)
                 raise
             try:

@@ -225,3 +225,21 @@ def test_a_category_column_with_no_value_is_said_so_in_train() -> None:
                             "so it tells no row from another; leave it out of features, or train on rows where it has "
                             "values (another source, or where= picking them).")
     assert e.value.columns == ["shop"]  # type: ignore[attr-defined]  (the command line's -f example leaves it out)
+
+
+def test_a_first_incremental_run_failing_on_types_says_duckdbs_reason(tx_ae_master: Path, tmp_path: Path) -> None:
+    # The max() form on a text id, first run: it was told it read a column "an empty table of the columns this run
+    # writes would not have", of the very id column the table gets
+    path = copy_tx_ae(tx_ae_master, tmp_path / "first.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute("CREATE OR REPLACE TABLE transactions AS SELECT 'tx-' || transaction_id AS transaction_id, "
+                    "* EXCLUDE (transaction_id) FROM transactions")
+    line = _incremental_lines()[1]
+    code, out = _run_incremental(path, line)
+    assert code == 1, out
+    assert "Cannot compare values of type VARCHAR and type INTEGER" in out, out
+    assert "would not have" not in out and out.strip().endswith(
+        "A text id cannot take coalesce(max(id), -1), a number: select the rows not scored yet with ... t WHERE NOT "
+        "EXISTS (SELECT 1 FROM tx_scores s WHERE s.id = t.id), which takes an id of any type."), out
+    with duckdb.connect(path) as con:  # the table made for the run is gone again
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tx_scores'").fetchone() == (0,)
