@@ -453,6 +453,9 @@ def train(
         Optional SQL filter, e.g. ``"label = 0"`` to train on normal rows only. Without it, training
         is robust, as unlabelled data holds anomalies: it stops after fewer passes (an autoencoder learns
         the rare rows last) and the neighbour term compares with small random samples of training rows.
+        With it, the rows it keeps are taken as normal and training is not robust (``metrics['robust']`` is
+        False; ``ad-duckdb train`` says so): pass ``robust=True`` too for a filter that does not pick normal rows
+        (dates, a region), whose rows may hold anomalies.
         ``trim_fraction=`` additionally leaves out the highest-error rows of each batch in robust training.
     carry_thresholds
         Give the new version your own thresholds of earlier versions (``cut``, ``prec90``, each from the version
@@ -1301,6 +1304,7 @@ def score(
                 raise
             # the first run of a job whose source reads the table: made empty, the source reads it as before the run
             if not first.make(into, source, kept, [*outputs, *written_beside(explain, True, model_column)]):
+                firstappend.refuse_types(into, source, model, first.failure)
                 first_append_error(into, source, model, e)
                 raise
             try:

@@ -1051,7 +1051,7 @@ def cli(ctx: click.Context, wait: float, who: str | None) -> None:
               help="--no-promote stages the new version: 'NAME' keeps meaning the version it meant (dashboards "
                    "calling it do not move) while 'NAME@N' scores with the new one; `ad-duckdb promote DB NAME@N` "
                    "makes 'NAME' mean it later.")
-@click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
               "about one per tenth of the steps, and how it ended; above --max-train-rows, also the rows read for "
               "the sample and scored for the thresholds, every 30 s).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
@@ -1130,6 +1130,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                     f"{c} ({n} value{'s' if n != 1 else ''}, "
                     + (f"read as {firsts[c]!r}, its most common value)" if c in firsts else
                        f"median {_against_spread(fills[c].fill, _raw_spread(fills[c]))})") for c, n in filled.items()))
+            if robust is None and m.get("robust") is False:
+                click.echo(_ROBUST_OFF.format(where=shell_word(where or "")))
             _print_train_hint(con, info, name, contamination, source)
             staged = versioncmds.staged_line(con, info.name, info.version)
             if staged:
@@ -1153,6 +1155,12 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     finally:
         if held is not None:
             held.con.close()  # the connection opened again to store (_open closes the first)
+
+
+# Why said: --where turns robust training off on the reading that it keeps the normal rows (--where "label = 0"), and
+# a filter that does not (dates, a region) trained as if no anomaly were among its rows, with no word of it
+_ROBUST_OFF = ("robust training off: the rows --where {where} keeps are taken as normal; if they may hold anomalies "
+               "(the filter picks dates or a region, not labels), add --robust")
 
 
 def _print_trained(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, contamination: float, sample: int | None,
@@ -1329,7 +1337,7 @@ def _score_call(con: duckdb.DuckDBPyConnection, model: str, features: list[str],
 _TOP_FEATURES_SHOWN = 20
 
 # evaluate's and threshold's: each scores every labelled row before its figures, minutes on 50M rows
-_ROWS_QUIET = click.option("--quiet", is_flag=True, help="No progress on stderr while the labelled rows are scored (a "
+_ROWS_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr while the labelled rows are scored (a "
                            "bar on a terminal once the scoring has run 2 s; in a log, a line of the rows scored so far "
                            "every 30 s).")
 _TIME = click.option(
@@ -1387,7 +1395,7 @@ _TIME = click.option(
               "labels; for a source with a date or timestamp column, "
               "also the scores over time.")
 @_TIME
-@click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
+@click.option("-q", "--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
               "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool,
@@ -2182,7 +2190,7 @@ _QUERY_AND_FILE = "Give the SQL either as QUERY or with --file PATH, not both."
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
                    "refuse as arguments passed out of order.")
-@click.option("--quiet", is_flag=True, help="No progress on stderr while a statement runs (a bar on a terminal after "
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr while a statement runs (a bar on a terminal after "
                                              "2 s; in a log, a line every 30 s); stdout is the same either way.")
 @_ATTACH
 def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, write: bool,

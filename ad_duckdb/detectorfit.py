@@ -52,20 +52,29 @@ def text_columns(frame: Any) -> tuple[pa.Table, list[str]] | None:
 
 def refuse_empty(frame: Any) -> None:
     """Refuse a column of ``frame`` (pandas or Arrow) that holds no value at all: Arrow's null type, pandas' object
-    column of None (a query's NULL VARCHAR read by ``.df()``). Why here, before the text and numeric paths: the
-    numeric one read it as NaN ("no finite value (all NaN or infinite)", of a column that never held a number), and
-    train, given it as a table, as SQL type NULL ("not numeric", with a CAST to write)."""
+    column of None (a query's NULL VARCHAR read by ``.df()``), a category of numbers with every value missing. Why
+    here, before the text and numeric paths: the numeric one read it as NaN ("no finite value (all NaN or
+    infinite)", of a column that never held a number), and train, given it as a table, as SQL type NULL ("not
+    numeric", with a CAST to write)."""
     if isinstance(frame, pa.Table):
         empty = [n for n, t in zip(frame.column_names, frame.schema.types, strict=True) if pa.types.is_null(t)]
+        # Why apart: a category of numbers is read as its numbers, and said as one ("no finite value (all NaN or
+        # infinite)"), of a category column that holds no value at all
+        categories = [n for n, col in zip(frame.column_names, frame.columns, strict=True)
+                      if pa.types.is_dictionary(col.type) and _number(col.type) and len(col) and col.null_count == len(col)]
     else:
         empty = [str(c) for c, t in frame.dtypes.items()
                  if t == object and len(frame) and bool(frame[c].isna().all())]  # noqa: E721  (numpy's object dtype)
-    if empty:
-        said_as_fit = SURFACE.set(FIT)
-        try:
-            raise BadInputError(no_value_refused("", empty[0], "column"))
-        finally:
-            SURFACE.reset(said_as_fit)
+        categories = [str(c) for c, t in frame.dtypes.items()
+                      if str(t) == "category" and t.categories.dtype.kind in "biuf" and len(frame)
+                      and bool(frame[c].isna().all())]
+    for names, kind in ((empty, "column"), (categories, "category column")):
+        if names:
+            said_as_fit = SURFACE.set(FIT)
+            try:
+                raise BadInputError(no_value_refused("", names[0], kind))
+            finally:
+                SURFACE.reset(said_as_fit)
 
 
 def _number(t: pa.DataType) -> bool:

@@ -43,7 +43,7 @@ from .exceptions import (
 )
 from .filesearch import searched
 from .heavytail import HEAVY_TAIL_SKEW, heavy_tailed  # noqa: F401  (the limit, read here before)
-from .optionwords import FIT, SURFACE, either, features_opt, opt
+from .optionwords import FIT, SURFACE, either, features_opt, no_value_refused, opt
 from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
@@ -1720,6 +1720,14 @@ def check_row_count(n: int, model: str, source: str | None) -> None:
         )
 
 
+def _category(source: str | None, name: str) -> bool:
+    """Whether column ``name`` of ``source`` is a category of numbers of the caller's DataFrame or Arrow table (read
+    as its numbers, as DuckDB reads it)."""
+    from .pysource import category_keys
+
+    return source is not None and name.lower() in category_keys(source)
+
+
 def fit_specs(
     X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str | None,
     range_quantile: float = 0.0, constant_columns: str = "error", frame: bool = False,
@@ -1754,6 +1762,10 @@ def fit_specs(
         filled[names[j]] = missing
         which = f"column {names[j]!r}" if frame else f"column {j} of X"  # an array's columns have no names
         if finite.size == 0:
+            if not arr and _category(source, names[j]):
+                # Why apart: a category of numbers is read as its numbers, and "no finite value" said it of a
+                # category column that holds no value at all
+                raise UnusableColumnsError(no_value_refused(model, names[j], "category column"), [names[j]], list(names))
             raise UnusableColumnsError(
                 f"AutoEncoderDetector.fit: {which} has no finite value (all NaN or "
                 f"infinite); drop it from X before fitting: {_drop_from_x(names[j], j, frame)}." if arr else

@@ -17,8 +17,9 @@ import duckdb
 
 from . import callerview, pysource
 from .callerview import _nodes
+from .exceptions import BadInputError
 from .intotable import SCORE_TYPES, table_oid
-from .sqltext import quote_ident, source_sql, table_sql
+from .sqltext import quote_ident, shown_source, source_sql, table_sql
 
 # DuckDB's words for a table a statement names that the catalog lacks
 _MISSING = re.compile(r"Table with name (.+?) does not exist")
@@ -85,10 +86,11 @@ def _made(cur: duckdb.DuckDBPyConnection, create: str, into: str) -> list[tuple[
 
 
 def _source_columns(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, into: str, source: str,
-                    kept: Sequence[str], written: Sequence[str]) -> list[tuple[str, str]] | None:
+                    kept: Sequence[str], written: Sequence[str]) -> list[tuple[str, str]] | duckdb.Error:
     """The source's columns (name, SQL type), read on ``cur`` (a cursor of the caller's ``con``) with ``into``
     standing in as an empty view of the columns it will have (``kept``, or those the source names, untyped; the
-    ``written`` score columns typed), in a transaction rolled back; None when the source cannot be read so either."""
+    ``written`` score columns typed), in a transaction rolled back; DuckDB's error when the source cannot be read
+    so either."""
     low = {w.lower() for w in written}
     named = [c for c in (kept or _referenced(cur, source)) if c.lower() not in low]
     placeholder_items = ", ".join([f"NULL AS {quote_ident(c)}" for c in named] + [
@@ -101,8 +103,8 @@ def _source_columns(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnecti
         callerview.follow_caller(con, cur, source_sql(source), made)
         return [(str(r[0]), str(r[1])) for r in
                 cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()]
-    except duckdb.Error:
-        return None
+    except duckdb.Error as e:
+        return e
     finally:
         cur.execute("ROLLBACK")
 
@@ -115,6 +117,7 @@ class Placeholder:
         self.con = con
         self.into: str | None = None
         self.oid: int | None = None
+        self.failure: duckdb.Error | None = None  # why ``make`` could not read the source (DuckDB's error)
 
     def make(self, into: str, source: str, kept: Sequence[str], written: Sequence[str]) -> bool:
         """Make ``into`` an empty table of the columns the run writes (``kept`` source columns, or all of them,
@@ -123,7 +126,8 @@ class Placeholder:
         cur = pysource.cursor(self.con, source)
         try:
             cols = _source_columns(self.con, cur, into, source, kept, written)
-            if cols is None:
+            if isinstance(cols, duckdb.Error):
+                self.failure = cols
                 return False
             low = {w.lower() for w in written}
             types = {c.lower(): (c, t) for c, t in cols}
@@ -153,3 +157,28 @@ class Placeholder:
             pass  # the run's own error says what went wrong; an empty table left is appended to by the next run
         finally:
             cur.close()
+
+
+# DuckDB's words for a comparison of two types it will not cast between (a text id against coalesce(max(id), -1))
+_TYPES_CLASH = re.compile(r"Cannot (?:compare|mix) values of type")
+_MAX_OF = re.compile(r"\bcoalesce\s*\(\s*max\s*\(", re.I)
+
+
+def refuse_types(into: str, source: str, model: str, failure: duckdb.Error | None) -> None:
+    """Raise, for a first run whose source fails on the empty ``into`` table for its types (``failure``, from
+    ``Placeholder.make``), DuckDB's own reason and the filter that takes any id; else return.
+
+    Why: the source was told it read a column "an empty table of the columns this run writes would not have", of a
+    column the table has: a text id compared with coalesce(max(id), -1), a number, which fails on every later run
+    too."""
+    if failure is None or not _TYPES_CLASH.search(str(failure)):
+        return
+    reason = str(failure).splitlines()[0]
+    hint = (f" A text id cannot take coalesce(max(id), -1), a number: select the rows not scored yet with "
+            f"... t WHERE NOT EXISTS (SELECT 1 FROM {into} s WHERE s.id = t.id), which takes an id of any type."
+            if _MAX_OF.search(source) else "")
+    raise BadInputError(
+        f"Scoring with {model!r}: table {into!r} does not exist yet, and the source reads it "
+        f"({shown_source(source)!r}); on the table as this run makes it (empty, of the columns it writes) the source "
+        f"fails, as it would on every later run: {reason}.{hint}"
+    )

@@ -63,9 +63,9 @@ class ModelInfo:
         training scores of the ranks around the default threshold's, which ``AutoEncoderDetector.from_store``'s
         ``predict_confidence`` reads), ``train_seconds``, the training curve (``validation_loss``,
         ``best_validation_loss``, ``steps_run``, ``stopped_early``), the network (``hidden_dims``, ``latent_dim``,
-        ``n_models``), ``filled_values`` (how many NULL / NaN values of each feature training filled with its
-        median), ``parity_max_abs_diff`` (the ONNX graph's largest difference from torch's scores) and the source
-        it read (``train_source``, ``train_where``).
+        ``n_models``), ``robust`` (False after a ``where=`` without ``robust=True``), ``filled_values`` (how many
+        NULL / NaN values of each feature training filled with its median), ``parity_max_abs_diff`` (the ONNX
+        graph's largest difference from torch's scores) and the source it read (``train_source``, ``train_where``).
     """
 
     name: str

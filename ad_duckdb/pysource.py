@@ -1,4 +1,5 @@
-"""Sources that are Python objects in the caller's code: a pandas or polars DataFrame, an Arrow table.
+"""Sources that are Python objects in the caller's code: a pandas or polars DataFrame, an Arrow table, a list of
+records (``records``).
 
 DuckDB reads such an object by its variable name (``con.sql("SELECT * FROM df")``), looking in the frame that runs
 the query. Our functions run their queries in frames of their own, so ``ad_duckdb.train(con, "m", "df")`` would not
@@ -18,7 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from . import callerview, filesearch, indexcols, interrupts, notes
+from . import callerview, filesearch, indexcols, interrupts, notes, records
 from .exceptions import BadInputError
 from .frames import unreadable_columns
 from .levelcols import column_levels, levels_refused
@@ -105,8 +106,11 @@ def frame_names() -> list[str]:
 # A name may be quoted ("order", a DataFrame named like a keyword) or in schema main (main.df), as DuckDB's own
 # queries read them, and a FROM list may name several (FROM df, other).
 _ITEM = r'(?:"?main"?\s*\.\s*)?(?:"(?:[^"]|"")+"|[A-Za-z_]\w*)(?![\w"(.])'
-_FROM_LIST = re.compile(rf"\b(?:from|join)\s+({_ITEM}(?:\s+(?:as\s+)?\w+)?(?:\s*,\s*{_ITEM}(?:\s+(?:as\s+)?\w+)?)*)",
-                        re.I)
+# An alias is no keyword that may follow a FROM item: "FROM tx JOIN labels" read JOIN as tx's alias, so the labels
+# DataFrame it joins was never registered ("Table with name labels does not exist")
+_ALIAS = (r"(?:\s+(?:as\s+)?(?!(?:join|left|right|inner|outer|full|cross|natural|anti|semi|positional|asof|using|on|"
+          r"where|group|order|limit|having|union|except|intersect|window|qualify)\b)\w+)?")
+_FROM_LIST = re.compile(rf"\b(?:from|join)\s+({_ITEM}{_ALIAS}(?:\s*,\s*{_ITEM}{_ALIAS})*)", re.I)
 _LIST_ITEM = re.compile(rf"(?:^|,)\s*({_ITEM})", re.I)
 
 
@@ -223,7 +227,7 @@ def _named_objects(source: object) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in names:
         value = frame.f_locals.get(name, frame.f_globals.get(name))
-        if value is not None and _scannable(value):
+        if value is not None and (_scannable(value) or records.is_list(value)):
             values[name] = value
     return values
 
@@ -293,6 +297,12 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
                         f"{name}).",
                     )
             except duckdb.CatalogException:
+                if records.is_list(value):
+                    try:
+                        value = records.as_table(name, value, bare=source.strip() == name)
+                    except BadInputError as e:
+                        refused.append(e)
+                        continue
                 if _transposed(value):
                     refused.append(_transposed_error(name, value))
                     continue

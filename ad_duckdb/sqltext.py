@@ -261,7 +261,12 @@ def _not_a_string(source: object) -> BadInputError:
         how = ("pass its SQL, rel.sql_query(), or a view of it: rel.create_view('my_rows') on the same connection, "
                "then source='my_rows'")
     elif (name := _caller_name(source)) is not None:
-        how = f"pass the name of its variable instead, in quotes: {name!r} (DuckDB reads DataFrames and Arrow tables by name)"
+        by_name = ("ad_duckdb reads a list of records by name, as DuckDB reads DataFrames and Arrow tables"
+                   if isinstance(source, list) else "DuckDB reads DataFrames and Arrow tables by name")
+        how = f"pass the name of its variable instead, in quotes: {name!r} ({by_name})"
+    elif isinstance(source, list):  # records made in the call itself, df.to_dict('records'): no variable to name
+        how = ("ad_duckdb reads a list of records (dicts of column -> value) by the name of a variable holding it: "
+               "assign it to one first (rows = ...), then pass its name in quotes, 'rows'")
     elif type(source).__module__.split(".")[0] in ("pandas", "polars", "pyarrow", "numpy"):
         # Why: a frame made in the call itself (df.assign(y=0), pl.from_pandas(df)) has no variable to name, and the
         # general examples read as if frames were not sources at all
