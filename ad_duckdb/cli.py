@@ -462,7 +462,8 @@ class _Creation:
 def _connect_once(db: str, read_only: bool, check_order: bool | None,
                   creation: _Creation | None = None) -> duckdb.DuckDBPyConnection:
     """``api.connect``, telling ``creation`` whether this attempt created the file."""
-    missing = creation is not None and db != ":memory:" and not Path(db).exists()
+    before = _file_identity(db) if creation is not None and db != ":memory:" else None
+    missing = creation is not None and db != ":memory:" and before is None
     try:
         con = api.connect(db, read_only=read_only, check_order=check_order, wait=0)  # --wait: _waiting_for_lock
     except DatabaseLockedError:
@@ -475,8 +476,22 @@ def _connect_once(db: str, read_only: bool, check_order: bool | None,
             creation.ours = True
         raise
     if creation is not None:
-        creation.ours = missing
+        # Why not only "missing": another process that held the file (--wait) may remove it between the look above
+        # and the open, which then creates a new one; that file is ours, and one left behind after a failure is the
+        # leftover --wait must not leave. Another file at the path that holds no table or view is one too.
+        creation.ours = missing or (before is not None and _file_identity(db) != before
+                                   and trainhold.holds_nothing(con))
     return con
+
+
+def _file_identity(db: str) -> tuple[int, int] | None:
+    """The file at ``db`` (device, inode), None when there is none."""
+    try:
+        st = os.stat(db)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
 
 
 def _connect_attaching(db: str, read_only: bool, check_order: bool | None, creation: _Creation | None,

@@ -142,8 +142,13 @@ def still_empty(db: str) -> bool:
     """Whether DB has no table or view, read now (False when it cannot be read: another process holds it)."""
     try:
         with duckdb.connect(db, read_only=True) as con:
-            return con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()) "
-                               "+ (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
-                               "AND NOT internal)").fetchall()[0][0] == 0
+            return holds_nothing(con)
     except duckdb.Error:
         return False
+
+
+def holds_nothing(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database ``con`` opened has no table or view of its own."""
+    return con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()) "
+                       "+ (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
+                       "AND NOT internal)").fetchall()[0][0] == 0
