@@ -23,7 +23,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import attachedmodels, batchdrift, damagedfile, damagedstore, damagedthresholds, lifecycle, store
+from . import attachedmodels, batchdrift, damagedfile, damagedstore, damagedthresholds, store
 from .connarg import check_connection
 from .exceptions import (
     AdDuckDBError,
@@ -225,8 +225,9 @@ class Registry:
             # Why read before the models: a write between the two reads makes the next check load again, never miss
             self.stamp = store.stamp(cur)
             recs, problems = store.load_all(cur, self.names, loaded)
-            dropped = store.dropped_versions(cur)
-            pins = lifecycle.promoted(cur)
+            # the dropped versions and the promotions as the stamp read them: read again, they cost catalog queries at
+            # every reload, and a write since the stamp makes the next check load again
+            dropped, pins = (dict(self.stamp[2]), dict(self.stamp[3])) if self.stamp else ({}, {})
             db = store.cli_db(cur)
             self.store_error = None
         except (BadInputError, IntegrityError, DatabaseUnavailableError) as e:
