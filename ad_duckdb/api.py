@@ -137,6 +137,7 @@ from .sqltext import (
 from .store import ModelRecord
 from .totalsrow import ScoredTop, TotalsWatch, empty_rows_filter, warn_empty_rows, warn_totals_row
 from .udfs import dbt_target, register, registry, volatile_store
+from .udfs import refresh as refresh_functions
 
 __all__ = [
     "ModelInfo", "connect", "drop_model", "evaluate", "export_model", "import_model", "list_models",
@@ -703,7 +704,7 @@ def train(
                            (lambda r: warn_if_code_sizes_left_out(cur, r)))
         finally:
             cur.close()
-        refresh(con)
+        refresh_functions(con, changed_only=True)  # the versions loaded before are kept as they are
         return ModelInfo.of(rec)
     except BaseException as e:
         held.close(failed=True)

@@ -26,17 +26,19 @@ def damaged_row(name: str, version: int, e: BaseException) -> str:
             f"parameters still read: SELECT source, params FROM ad_models WHERE name = '{name}').")
 
 
-def rows_one_by_one(cur: Any, cols_sql: str, first: BaseException) -> tuple[list[tuple[Any, ...]],
-                                                                           dict[tuple[str, int], str]]:
-    """``SELECT cols_sql FROM ad_models`` (by name, version) read row by row after the read of all of them failed on
-    a damaged block (``first``): the rows read, and the problem of each that cannot be (``damaged_row``). Raises
-    ``damagedstore.store_damaged``'s error when even the models' names cannot be read."""
-    try:
-        keys = cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall()
-    except Exception as e:
-        if is_damage(e):
-            raise store_damaged(cur, e) from first
-        raise
+def rows_one_by_one(cur: Any, cols_sql: str, first: BaseException, keys: list[tuple[str, int]] | None = None
+                    ) -> tuple[list[tuple[Any, ...]], dict[tuple[str, int], str]]:
+    """``SELECT cols_sql FROM ad_models`` (by name, version) read row by row after the read of all of them (or of the
+    rows ``keys``, (name, version) each) failed on a damaged block (``first``): the rows read, and the problem of each
+    that cannot be (``damaged_row``). Raises ``damagedstore.store_damaged``'s error when even the models' names cannot
+    be read."""
+    if keys is None:
+        try:
+            keys = cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall()
+        except Exception as e:
+            if is_damage(e):
+                raise store_damaged(cur, e) from first
+            raise
     rows: list[tuple[Any, ...]] = []
     problems: dict[tuple[str, int], str] = {}
     for name, version in keys:

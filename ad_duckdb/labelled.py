@@ -1276,7 +1276,7 @@ def set_threshold(
             store.set_threshold(cur, lm.name, lm.version, th, goal)
         finally:
             cur.close()
-        refresh(con)
+        refresh(con, changed_only=True)
         return th
 
 

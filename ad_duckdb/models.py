@@ -178,7 +178,7 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = No
             _warn_latest_changed(cur, name, was, meant)
     finally:
         cur.close()
-    refresh(con)
+    refresh(con, changed_only=True)
     return out
 
 
@@ -415,7 +415,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
             return ModelInfo.of(same)
     finally:
         cur.close()
-    refresh(con)
+    refresh(con, changed_only=True)
     return ModelInfo.of(rec)
 
 

@@ -190,7 +190,7 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
         cur.close()
     if not any(stored for _, _, stored in done):
         notes.warn(f"Every model of {str(path)!r} is already stored here; nothing imported.")
-    refresh(con)
+    refresh(con, changed_only=True)
     return done
 
 

@@ -43,7 +43,7 @@ def _change(con: duckdb.DuckDBPyConnection, what: str, ref: str, pick: Any, even
         _warn_moved(cur, name, was, target)
     finally:
         cur.close()
-    refresh(con)
+    refresh(con, changed_only=True)
     return was, target
 
 

@@ -6,6 +6,7 @@ caller still holds is left alone (a statement on the connection itself would rep
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -15,7 +16,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -97,6 +98,9 @@ class ModelRecord:
     imported_from: str | None = None
     # DuckDB's error when the block holding ad_thresholds could not be read (load_all): the record has none to flag by
     thresholds_unread: BaseException | None = None
+    # DuckDB's hash of the stored row but its ONNX bytes (_DIGEST), when load_all read it: a later load_all given this
+    # record keeps it, without reading or hashing its bytes again, while the row's digest is the same
+    digest: int | None = field(default=None, compare=False)
 
     @property
     def ref(self) -> str:
@@ -559,6 +563,10 @@ _COLS = (
     "name, version, created_at, format_version, kind, features::VARCHAR, source, train_rows, params::VARCHAR, "
     "metrics::VARCHAR, lib_versions::VARCHAR, onnx, sha256"
 )
+# Every column of a stored version that _from_row reads but its ONNX bytes, hashed by DuckDB: it changes when any
+# of them does (a threshold's goal set in metrics, a row edited by hand), so that load_all reads such a row again
+_DIGEST = ("hash(sha256, created_at, format_version, kind, features::VARCHAR, source, train_rows, params::VARCHAR, "
+           "metrics::VARCHAR, lib_versions::VARCHAR)")
 
 
 def _from_row(row: tuple[Any, ...]) -> ModelRecord:
@@ -858,21 +866,46 @@ def load(cur: Any, ref: str) -> ModelRecord:
     return rec
 
 
-def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord], dict[tuple[str, int], str]]:
+def load_all(cur: Any, names: list[str] | None = None, loaded: Mapping[tuple[str, int], ModelRecord] | None = None,
+             ) -> tuple[list[ModelRecord], dict[tuple[str, int], str]]:
     """Every stored version (optionally of some names). Damaged rows are skipped and reported by
-    (name, version), not fatal."""
+    (name, version), not fatal.
+
+    ``loaded``: records an earlier ``load_all`` returned, by (name, version). One whose stored row is unchanged (the
+    same digest: sha256, metrics and the rest but the ONNX bytes) is returned again as it is, with the thresholds
+    read now, its bytes neither read nor hashed again; only new and changed versions are read in full and checked.
+    Why: reloading after each training read and hashed every stored version, so a store of a few hundred versions
+    paid for all of them at every training (the cost grew with the square of the model count), only for the
+    unchanged ones' reads to be thrown away (``udfs.Registry`` keeps the loaded model of an unchanged sha256).
+    """
     if not tables_exist(cur):
         return [], {}
     recs: list[ModelRecord] = []
     problems: dict[tuple[str, int], str] = {}
-    try:
-        rows = cur.execute(f"SELECT {_COLS} FROM ad_models ORDER BY name, version").fetchall()
-    except duckdb.Error as e:
-        if not damagedfile.is_damage(e):
-            raise
-        # a damaged block of some rows' bytes: the others load, and those are named with the recovery
-        rows, unread = damagedrows.rows_one_by_one(cur, _COLS, e)
-        problems.update(unread)
+    keys = _changed_rows(cur, names, loaded) if loaded else None
+    if keys is None:
+        try:
+            rows = cur.execute(f"SELECT {_COLS}, {_DIGEST} FROM ad_models ORDER BY name, version").fetchall()
+        except duckdb.Error as e:
+            if not damagedfile.is_damage(e):
+                raise
+            # a damaged block of some rows' bytes: the others load, and those are named with the recovery
+            rows, unread = damagedrows.rows_one_by_one(cur, f"{_COLS}, {_DIGEST}", e)
+            problems.update(unread)
+    else:
+        fetch, kept = keys
+        rows = []
+        if fetch:
+            try:
+                rows = cur.execute(f"SELECT {_COLS}, {_DIGEST} FROM ad_models WHERE list_contains(?, name || '@' || "
+                                   "version)", [[f"{n}@{v}" for n, v in fetch]]).fetchall()
+            except duckdb.Error as e:
+                if not damagedfile.is_damage(e):
+                    raise
+                rows, unread = damagedrows.rows_one_by_one(cur, f"{_COLS}, {_DIGEST}", e, fetch)
+                problems.update(unread)
+        # in (name, version) order, as a full read gives them: the last version read of a name is its newest
+        rows = sorted([*rows, *kept], key=lambda r: (r[0], r[1]))
     th_unread: BaseException | None = None
     try:
         th_rows = cur.execute(
@@ -891,15 +924,50 @@ def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord
     for row in rows:
         if names is not None and row[0] not in names:
             continue
-        try:
-            rec = _from_row(row)
-        except IntegrityError as e:
-            problems[(str(row[0]), int(row[1]))] = str(e)
-            continue
+        if isinstance(row[2], ModelRecord):  # kept from ``loaded`` (_changed_rows)
+            rec = dataclasses.replace(row[2])
+        else:
+            try:
+                rec = _from_row(row[:-1])
+            except IntegrityError as e:
+                problems[(str(row[0]), int(row[1]))] = str(e)
+                continue
+            rec.digest = row[-1]
         rec.thresholds = ths.get((rec.name, rec.version), [])
         rec.thresholds_unread = th_unread
         recs.append(rec)
     return recs, problems
+
+
+def _changed_rows(cur: Any, names: list[str] | None, loaded: Mapping[tuple[str, int], ModelRecord]
+                  ) -> tuple[list[tuple[str, int]], list[tuple[str, int, ModelRecord]]] | None:
+    """For ``load_all`` given ``loaded``: (name, version) of each stored version to read in full (new, changed, or
+    refused before), and (name, version, record) of each to keep as loaded; None when the store's digests cannot be
+    read (a damaged block), so that everything is read as without ``loaded``, each damaged row named.
+
+    Why an unchanged row's bytes are not checked again, though one damaged in place since (its sha256 left as it was)
+    is then not reported here: the loaded model runs the bytes that passed the check when they were read, which are
+    the stored ones as they should be, so nothing unchecked is ever scored, and refusing that good copy for a damaged
+    one on disk would stop the scoring for nothing. What reads the stored bytes again checks them again: a new
+    connection, ad_duckdb.refresh(con), load_model, export, every command of the ``ad-duckdb`` tool.
+    """
+    try:
+        stored = cur.execute(f"SELECT name, version, {_DIGEST} FROM ad_models ORDER BY name, version").fetchall()
+    except duckdb.Error as e:
+        if not damagedfile.is_damage(e):
+            raise
+        return None
+    fetch: list[tuple[str, int]] = []
+    kept: list[tuple[str, int, ModelRecord]] = []
+    for name, version, digest in stored:
+        if names is not None and name not in names:
+            continue
+        old = loaded.get((name, int(version)))
+        if old is not None and old.digest is not None and old.digest == digest:
+            kept.append((name, int(version), old))
+        else:
+            fetch.append((name, int(version)))
+    return fetch, kept
 
 
 def _dropped_rows(cur: Any, name: str, versions: list[int]) -> list[dict[str, Any]]:

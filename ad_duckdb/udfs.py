@@ -23,7 +23,7 @@ import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
-from . import attachedmodels, batchdrift, damagedfile, damagedstore, damagedthresholds, lifecycle, store
+from . import attachedmodels, batchdrift, damagedfile, damagedstore, damagedthresholds, store
 from .connarg import check_connection
 from .exceptions import (
     AdDuckDBError,
@@ -211,17 +211,23 @@ class Registry:
         for lm in [*self.by_ref.values(), *self.files]:
             lm.said.clear()
 
-    def refresh(self, cur: Any) -> None:
+    def refresh(self, cur: Any, *, changed_only: bool = False) -> None:
+        """Load the store again. ``changed_only``: keep each loaded version whose stored row is unchanged, reading
+        only new and changed ones (``store.load_all``'s ``loaded``), as after a write of this process's own; else read
+        and check every version again, as when the functions are registered or the user asks (``refresh(con)``)."""
         with self.refreshing:
-            self._refresh(cur)
+            self._refresh(cur, changed_only)
 
-    def _refresh(self, cur: Any) -> None:
+    def _refresh(self, cur: Any, changed_only: bool) -> None:
+        loaded = {(lm.rec.name, lm.rec.version): lm.rec for lm in self.by_ref.values()
+                  if lm.rec.digest is not None} if changed_only else None
         try:
             # Why read before the models: a write between the two reads makes the next check load again, never miss
             self.stamp = store.stamp(cur)
-            recs, problems = store.load_all(cur, self.names)
-            dropped = store.dropped_versions(cur)
-            pins = lifecycle.promoted(cur)
+            recs, problems = store.load_all(cur, self.names, loaded)
+            # the dropped versions and the promotions as the stamp read them: read again, they cost catalog queries at
+            # every reload, and a write since the stamp makes the next check load again
+            dropped, pins = (dict(self.stamp[2]), dict(self.stamp[3])) if self.stamp else ({}, {})
             db = store.cli_db(cur)
             self.store_error = None
         except (BadInputError, IntegrityError, DatabaseUnavailableError) as e:
@@ -251,6 +257,7 @@ class Registry:
             # and the goals set_threshold stores beside them in metrics (evaluate's overlap note reads them); the rest
             # of a version's metrics never changes
             lm.rec.metrics = rec.metrics
+            lm.rec.digest = rec.digest  # of the row just read: a changed_only refresh keeps it while it stays so
             lm.check_order, lm.surface, lm.served = self.check_order, self.surface, self.served
             lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
             lm.store_db, lm.thresholds_lost = db, lost
@@ -1055,8 +1062,10 @@ def _refuse_mixed_versions(paths: list[str], reg: Registry, names: list[str]) ->
             )
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """Make the SQL functions see models trained, imported or dropped since they were registered."""
+def refresh(con: duckdb.DuckDBPyConnection, *, changed_only: bool = False) -> None:
+    """Make the SQL functions see models trained, imported or dropped since they were registered. ``changed_only``
+    (after a write of ad_duckdb's own: a training, a drop, a threshold set): read only the versions stored or changed
+    since (``Registry.refresh``)."""
     con = check_connection(con, "refresh")
     cur = con.cursor()
     try:
@@ -1065,7 +1074,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
             cur.close()
             register(con)
             return
-        reg.refresh(cur)
+        reg.refresh(cur, changed_only=changed_only)
     finally:
         cur.close()
 
@@ -1088,7 +1097,7 @@ def refresh_if_changed(cur: Any) -> None:
             raise
         now = None  # a store that cannot be read: refresh says so at the next call, as at registration
     if now is None or now != reg.stamp:
-        reg.refresh(cur)
+        reg.refresh(cur, changed_only=True)
 
 
 def volatile_store(con: Any) -> str:
