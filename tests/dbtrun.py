@@ -24,6 +24,7 @@ test_dbt.run_dbt_process.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import hashlib
@@ -87,6 +88,36 @@ def _dbt_globals_kept() -> Iterator[None]:
                     python_logger.removeHandler(handler)
         manager.loggers[:] = loggers
         manager.callbacks[:] = callbacks
+
+
+class _LoopsMade(asyncio.DefaultEventLoopPolicy):
+    """The default policy, keeping the loops it makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.made: list[asyncio.AbstractEventLoop] = []
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        loop = super().new_event_loop()
+        self.made.append(loop)
+        return loop
+
+
+@contextlib.contextmanager
+def _thread_loops_closed() -> Iterator[None]:
+    """Close the event loops dbt-duckdb makes for each of its threads (environments.ensure_event_loop), as a process's
+    exit did. Why: left open, each was found by the garbage collector during some later test, whose warnings-as-errors
+    then failed it with "unclosed event loop" and its sockets."""
+    previous = asyncio.get_event_loop_policy()
+    policy = _LoopsMade()
+    asyncio.set_event_loop_policy(policy)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop_policy(previous)
+        for loop in policy.made:
+            if not loop.is_running():
+                loop.close()
 
 
 def _close_duckdb_environment() -> None:
@@ -158,8 +189,8 @@ def run_dbt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def _invoke(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     out, err = io.StringIO(), io.StringIO()
     previous = Path.cwd()
-    with _clean_env(), _python_default_warnings(), _dbt_globals_kept(), contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
+    with _clean_env(), _python_default_warnings(), _dbt_globals_kept(), _thread_loops_closed(), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         os.chdir(cwd)
         try:
             result = dbtRunner().invoke(list(args))

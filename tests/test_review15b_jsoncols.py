@@ -18,8 +18,9 @@ class _Counting:
     def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
         self._cur, self.scans = cur, 0
 
-    def execute(self, sql: str, *args: Any, **kw: Any) -> Any:
-        self.scans += sql.startswith("SELECT") and "duckdb_columns()" in sql  # (not the catalogue views made once)
+    def execute(self, sql: str | duckdb.Statement, *args: Any, **kw: Any) -> Any:
+        # (not the catalogue's objects, made once, as statements parsed for the database: pgcatalogparsed)
+        self.scans += isinstance(sql, str) and sql.startswith("SELECT") and "duckdb_columns()" in sql
         return self._cur.execute(sql, *args, **kw)
 
     def __getattr__(self, name: str) -> Any:
