@@ -11,9 +11,22 @@
       post-hook checked is not checked again).
   Both are silent without the plugin (module: ad_duckdb.dbt) in the profile or on a target that is not DuckDB, and
   cost a query only when a node calls the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
+  (or scoped: vars: {my_project: {ad_duckdb_checks: false}} or vars: {ad_duckdb: {ad_duckdb_checks: false}})
 #}
 {% macro checks_on() %}
-  {%- set on = var('ad_duckdb_checks', true) -%}
+  {%- set on = var('ad_duckdb_checks', none) -%}
+  {#- var() in the package's own hooks reads --vars, the global vars and those scoped to the package (vars: {ad_duckdb:
+      {...}}), not those scoped to the root project (vars: {my_project: {...}}), the form a project that scopes its
+      vars writes: that one is read here, after the others, as var() reads a var (a string rendered, so
+      "{{ env_var('AD_CHECKS', 'true') }}" works). adapter.config: the run's project config (dbt's RuntimeConfig),
+      whose vars.vars are the root dbt_project.yml's vars as written -#}
+  {%- set config = adapter.config if on is none and adapter is defined else none -%}
+  {%- set scoped = config.vars.vars.get(project_name) if config is not none and config.vars is defined
+                   and config.vars.vars is mapping else none -%}
+  {%- if scoped is mapping and 'ad_duckdb_checks' in scoped -%}
+    {%- set on = render(scoped['ad_duckdb_checks']) if scoped['ad_duckdb_checks'] is string
+                 else scoped['ad_duckdb_checks'] -%}
+  {%- endif -%}
   {#- target.type: a project built on DuckDB in dev and another warehouse in prod has no duckdb_functions() there -#}
   {{ return(execute and not flags.EMPTY and target.type == 'duckdb' and on is not false
             and (on | string | lower) not in ['false', '0', 'no']) }}
