@@ -73,11 +73,18 @@ def test_the_checks_turn_off_with_the_var_scoped_to_the_project_or_to_the_packag
     project.write_text(plain + "vars:\n  shop:\n    ad_duckdb_checks: \"{{ env_var('SHOP_CHECKS', 'no') }}\"\n")
     off = run_dbt(build, work)
     assert off.returncode == 0, off.stdout[-4000:] + off.stderr[-2000:]
-    # read after the others (--vars, the global var): a project's global `true` keeps the checks on
-    project.write_text(project.read_text() + "  ad_duckdb_checks: true\n")
-    on = run_dbt(build, work)
+    # read after the others (--vars, the global var): a project's global `true` keeps the checks on; and a node's var
+    # scoped to its project names the model the on-run-start check reads (before, it was not seen: "not checked")
+    project.write_text(project.read_text() + "    view_model: tx_ae\n  ad_duckdb_checks: true\n")
+    (work / "models" / "scoped_view.sql").write_text(
+        "{{ config(materialized='view') }}\n-- depends_on: {{ ref('tx_model') }}\n"
+        "select anomaly_score('{{ var(\"view_model\") }}', count, amount) as s from {{ ref('stg_tx') }}\n")
+    on = run_dbt([*build, "scoped_view"], work)
     out = on.stdout + on.stderr
-    assert on.returncode != 0 and "got 2 feature argument(s), but model 'tx_ae@1' takes 3" in out, out[-4000:]
+    assert on.returncode != 0, out[-4000:]
+    assert "dbt view scoped_view (models/scoped_view.sql) would build, but reading it fails: anomaly_score('tx_ae@1', " \
+           "...) got 2 feature argument(s), but model 'tx_ae@1' takes 3" in out, out[-4000:]
+    assert "found by the dbt package ad_duckdb's on-run-start check, before any node ran" in out, out[-4000:]
 
 
 def test_a_node_naming_a_model_its_run_trains_without_a_ref_fails_before_anything_runs(
