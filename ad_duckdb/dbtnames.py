@@ -4,9 +4,10 @@ or in a training (``train_model(session, 'tx_ae', ...)``), read through ``var()`
 Why: the on-run-start order check runs before any node is compiled, so it reads the nodes' raw code. A name given by
 a variable (``'{{ var("ad_model") }}'`` in SQL, ``name = dbt.config.get("ad_model")`` in a Python model, the way the
 example project trains) was not seen, and a node scoring with it before its training passed the check silently. The
-values are the run's own: the vars the macro reads with ``var()`` at on-run-start, and each node's config (where dbt
-already rendered the ``{{ var(...) }}`` a YAML config holds). A name still unknown (a Jinja ``{% set %}``, a macro's
-result, a column) is reported as not checked, never guessed.
+values are the run's own: the vars the macro reads at on-run-start (``--vars``, then those dbt_project.yml scopes to the
+node's project, then what ``var()`` sees there), and each node's config (where dbt already rendered the
+``{{ var(...) }}`` a YAML config holds). A name still unknown (a Jinja ``{% set %}``, a macro's result, a column) is
+reported as not checked, never guessed.
 """
 
 from __future__ import annotations
@@ -58,9 +59,10 @@ def _lookup(expr: str, node: dict[str, Any]) -> str | None:
         return None
     given = (node.get("vars") if m.group(1) == "var" else node.get("config")) or {}
     value = given.get(m.group(3))
-    # Why not var()'s default: the package's on-run-start sees the global vars only, not those dbt_project.yml
-    # scopes to the node's project (vars: {my_project: {ad_model: two_ae}}); a var it does not see may be set there,
-    # and the default then named another model (a correct view was refused for that model's features)
+    # Why not var()'s default: a var the package's on-run-start does not see may be set where the node sees it (the
+    # dbt_project.yml of the package the node is in; the project's scope, vars: {my_project: {ad_model: two_ae}}, on
+    # a dbt whose config the macro cannot read), and the default then named another model (a correct view was
+    # refused for that model's features)
     value = m.group(5) if value is None and m.group(1) != "var" else value
     return value if isinstance(value, str) else None
 

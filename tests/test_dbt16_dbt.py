@@ -57,6 +57,34 @@ def test_a_wrong_call_in_a_view_fails_the_build_without_the_post_hook(built: Pat
     assert off.returncode == 0, off.stdout[-4000:] + off.stderr[-2000:]
 
 
+def test_the_checks_turn_off_with_the_var_scoped_to_the_project_or_to_the_package(built: Path, tmp_path: Path) -> None:
+    # Before: `vars: {shop: {ad_duckdb_checks: false}}`, the form a project scoping its vars uses, left the checks on
+    # (a package's hook reads the vars scoped to the package, not to the project); the package's name scoped them
+    work = _copy(built, tmp_path / "shop")
+    (work / "models" / "bad_col.sql").write_text(_COLUMN_VIEW)
+    project = work / "dbt_project.yml"
+    plain = project.read_text()
+    build = ["build", "--profiles-dir", ".", "--select", "bad_col"]
+    for scoped in ("shop", "ad_duckdb"):
+        project.write_text(plain + f"vars:\n  {scoped}:\n    ad_duckdb_checks: false\n")
+        off = run_dbt(build, work)
+        assert off.returncode == 0, (scoped, off.stdout[-4000:] + off.stderr[-2000:])
+    # read after --vars and the global var: a project's global `true` keeps the checks on; and a node's var scoped to
+    # its project, as dbt reads it (a string rendered: an env_var() picks it per environment), names the model the
+    # on-run-start check reads (before, it was not seen: "not checked", and the view failed only after every node ran)
+    project.write_text(plain + "vars:\n  ad_duckdb_checks: true\n  shop:\n    ad_duckdb_checks: false\n"
+                               "    view_model: \"{{ env_var('SHOP_VIEW_MODEL', 'tx_ae') }}\"\n")
+    (work / "models" / "scoped_view.sql").write_text(
+        "{{ config(materialized='view') }}\n-- depends_on: {{ ref('tx_model') }}\n"
+        "select anomaly_score('{{ var(\"view_model\") }}', count, amount) as s from {{ ref('stg_tx') }}\n")
+    on = run_dbt([*build, "scoped_view"], work)
+    out = on.stdout + on.stderr
+    assert on.returncode != 0, out[-4000:]
+    assert "dbt view scoped_view (models/scoped_view.sql) would build, but reading it fails: anomaly_score('tx_ae@1', " \
+           "...) got 2 feature argument(s), but model 'tx_ae@1' takes 3" in out, out[-4000:]
+    assert "found by the dbt package ad_duckdb's on-run-start check, before any node ran" in out, out[-4000:]
+
+
 def test_a_node_naming_a_model_its_run_trains_without_a_ref_fails_before_anything_runs(
         built: Path, tmp_path: Path) -> None:
     work = _copy(built, tmp_path / "shop")

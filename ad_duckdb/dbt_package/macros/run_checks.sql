@@ -11,12 +11,33 @@
       post-hook checked is not checked again).
   Both are silent without the plugin (module: ad_duckdb.dbt) in the profile or on a target that is not DuckDB, and
   cost a query only when a node calls the functions. To turn them off, in dbt_project.yml:  vars: {ad_duckdb_checks: false}
+  (or scoped: vars: {my_project: {ad_duckdb_checks: false}} or vars: {ad_duckdb: {ad_duckdb_checks: false}})
 #}
 {% macro checks_on() %}
-  {%- set on = var('ad_duckdb_checks', true) -%}
+  {%- set on = var('ad_duckdb_checks', none) -%}
+  {#- after --vars, the global var and the var scoped to this package: the var scoped to the root project (adapter:
+      not defined where the macro is rendered without dbt) -#}
+  {%- if on is none and adapter is defined -%}
+    {%- set on = ad_duckdb.scoped_var(project_name, 'ad_duckdb_checks') -%}
+  {%- endif -%}
   {#- target.type: a project built on DuckDB in dev and another warehouse in prod has no duckdb_functions() there -#}
   {{ return(execute and not flags.EMPTY and target.type == 'duckdb' and on is not false
             and (on | string | lower) not in ['false', '0', 'no']) }}
+{% endmacro %}
+
+{#- The value the root dbt_project.yml gives var `name` in the vars it scopes to `package` (vars: {my_project: {name:
+    ...}}), read as var() reads it (a string rendered: "{{ env_var('AD_CHECKS', 'true') }}"), or none, and none when
+    --vars sets it (--vars comes first). Why: var() in this package's hooks reads --vars, the global vars and those
+    scoped to this package, never those scoped to the root project, the form a project that scopes its vars writes.
+    adapter.config is the run's project config (dbt's RuntimeConfig): vars.vars, the root dbt_project.yml's vars as
+    written; cli_vars, the --vars -#}
+{% macro scoped_var(package, name) %}
+  {%- set config = adapter.config -%}
+  {%- set vars = config.vars.vars if config.vars is defined and config.vars.vars is mapping else {} -%}
+  {%- set scoped = vars.get(package) -%}
+  {%- if scoped is not mapping or name not in scoped
+         or (config.cli_vars is mapping and name in config.cli_vars) -%}{{ return(none) }}{%- endif -%}
+  {{ return(render(scoped[name]) if scoped[name] is string else scoped[name]) }}
 {% endmacro %}
 
 {% macro has_function(name) %}
@@ -43,7 +64,9 @@
       {%- set p = part.lstrip() -%}
       {%- if p[:1] in ['"', "'"] -%}
         {%- set key = p[1:].split(p[:1])[0] -%}
-        {%- do values.update({key: var(key, none)}) -%}
+        {#- as the node reads it: the var its project's scope gives first, then what var() sees here -#}
+        {%- set scoped = ad_duckdb.scoped_var(n.package_name, key) -%}
+        {%- do values.update({key: scoped if scoped is not none else var(key, none)}) -%}
       {%- endif -%}
     {%- endfor -%}
     {%- if relevant -%}{%- do found.append(n.unique_id) -%}{%- endif -%}
