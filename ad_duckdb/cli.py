@@ -484,13 +484,19 @@ def _connect_once(db: str, read_only: bool, check_order: bool | None,
     return con
 
 
-def _file_identity(db: str) -> tuple[int, int] | None:
-    """The file at ``db`` (device, inode), None when there is none."""
+def _file_identity(db: str) -> tuple[int, int, int] | None:
+    """The file at ``db`` (device, inode, status-change time), None when there is none.
+
+    Why the change time too: a file system hands a removed file's inode number straight to the next file created
+    (ext4 and tmpfs do, every time), so a file another process removed and this run created anew had the same
+    (device, inode); the new one was taken for the old and left behind after a failure. Opening a database does
+    not change its file's status, so the same untouched file keeps all three.
+    """
     try:
         st = os.stat(db)
     except OSError:
         return None
-    return st.st_dev, st.st_ino
+    return st.st_dev, st.st_ino, st.st_ctime_ns
 
 
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
+import ad_duckdb.cli as cli_module
 from ad_duckdb.cli import _open, cli
 
 from conftest import FAST, ROOT, make_transactions
@@ -723,6 +724,27 @@ def test_a_new_database_created_after_waiting_out_another_ones_is_removed(tmp_pa
         holder.communicate()
     assert res.returncode == 6, res.stderr
     assert not path.exists(), "the database this run created after the wait was left behind"
+
+
+def test_a_file_removed_between_the_look_and_the_open_is_a_new_one_even_on_its_inode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the open compared (device, inode) only. The holder removed its file after this run's look at the path
+    # and before its open, which created a new file; the file system gave it the removed file's inode number (ext4
+    # and tmpfs do at once), so it was taken for the holder's and left behind after the failure (a flaky failure of
+    # the test above, whose holder removes its file at a moment of its own). Here that moment is made exact.
+    path = tmp_path / "new.duckdb"
+    duckdb.connect(str(path)).close()
+    real_connect = cli_module.api.connect
+
+    def removed_then_opened(db: str, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        os.remove(db)  # what the other process does right after this run looked at the path
+        return real_connect(db, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_module.api, "connect", removed_then_opened)
+    creation = cli_module._Creation()
+    con = cli_module._connect_once(str(path), False, None, creation)
+    con.close()
+    assert creation.ours, "the new database this run created in the removed one's place was not taken as its own"
 
 
 def test_a_new_database_is_removed_when_an_interrupt_lands_while_it_is_opened(tmp_path: Path) -> None:
