@@ -227,7 +227,7 @@ def _named_objects(source: object) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in names:
         value = frame.f_locals.get(name, frame.f_globals.get(name))
-        if value is not None and (_scannable(value) or records.is_list(value)):
+        if value is not None and (_scannable(value) or isinstance(value, list)):
             values[name] = value
     return values
 
@@ -297,7 +297,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
                         f"{name}).",
                     )
             except duckdb.CatalogException:
-                if records.is_list(value):
+                if isinstance(value, list):  # DuckDB cannot scan a list; records reads one of records
                     try:
                         value = records.as_table(name, value, bare=source.strip() == name)
                     except BadInputError as e:

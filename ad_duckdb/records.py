@@ -17,11 +17,6 @@ import pyarrow as pa
 from .exceptions import BadInputError
 
 
-def is_list(value: object) -> bool:
-    """Whether ``value`` is a list, which DuckDB cannot scan as a table (a list of records is read here)."""
-    return isinstance(value, list)
-
-
 def as_table(name: str, value: list[Any], bare: bool) -> pa.Table:
     """The caller's list ``value`` (variable ``name``) of records as an Arrow table, a column per key in the first
     record's order; BadInputError naming its shape and the fix for any other list (``bare``: the source is the name
