@@ -2015,9 +2015,13 @@ _WEIGHT = click.option(
               help="json: one object (rows, top overlap, rank correlation, thresholds with their origin; with "
                    "--label, 'labelled': AUCs and DeLong's test) for scripts.")
 @_WEIGHT
+@click.option("--sampled", type=click.Choice(["rows", "normal"]), help="With --weight, which rows the sample drew. rows "
+              "(the default): either class, as an audit (alerts reviewed, 1 in k of the rest), read from the weights; "
+              "normal: every anomaly kept and the normal rows sampled at their own strata's rates, whatever the "
+              "score: DeLong's paired test, and evaluate --sampled normal's intervals of precision and recall.")
 @_ATTACH
 def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, label: str | None,
-            out_format: str, weight: str | None, attach: tuple[str, ...]) -> None:
+            out_format: str, weight: str | None, sampled: str | None, attach: tuple[str, ...]) -> None:
     """Compare two versions on the same rows: flags at each threshold, rows both flag, top-N overlap.
 
     Each version flags at its own value of each threshold name (score > value, as is_anomaly_at); 'both' counts
@@ -2042,7 +2046,9 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     row as the rows it stands for, as scikit-learn's sample_weight: in the figures, the flagged counts and a second
     top-N line (the N highest-scoring rows of what the rows stand for). On an audit sample (alerts all reviewed,
     the rest audited 1 in k) the test joins each version's AUC-ROC interval instead of DeLong's, which called equal
-    versions different in up to 41% of simulated audits.
+    versions different in up to 41% of simulated audits. --sampled normal says every anomaly was kept and only the
+    normal rows sampled (by merchant, by day): DeLong's paired test holds then, whatever the normal rows' weights, and
+    is used (the verdict line and JSON's labelled.test name it; labelled.weights.sampled says normal).
     """
     from dataclasses import asdict
 
@@ -2050,7 +2056,8 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 
     # _notes: the library's notes (labels that look inverted) as note lines, not Python's warning format
     with _open(db, read_only=True, check_order=False, attach=attach) as con, _notes():
-        r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label, weight=weight)
+        r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label, weight=weight,
+                             sampled=sampled)
     if out_format == "json":
         click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
@@ -3305,6 +3312,11 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 @_ALARM_COST
 @_ANOMALY_SHARE
 @_WEIGHT
+@click.option("--sampled", type=click.Choice(["rows", "normal"]), help="A goal on labelled rows with --weight: which "
+              "rows the sample drew, as evaluate's. rows (the default): either class, as an audit, whose intervals "
+              "count the misses it may not have drawn; normal: every anomaly kept and the normal rows sampled at their "
+              "own strata's rates: recall's interval is Wilson's of the anomalies, so --confident is not held back by "
+              "misses that cannot be there.")
 @_ROWS_QUIET
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
@@ -3312,7 +3324,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
               rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
               time: str | None, series: str | None, tz: str | None, timestamps_in: str | None,
               miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None, weight: str | None,
-              quiet: bool, attach: tuple[str, ...]) -> None:
+              sampled: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -3346,6 +3358,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     each working day, and the statement says when rows fall at some hours of each day only.
     --weight (the goals on labelled rows, and alarm_rate): rows that are a sample, e.g. every fraud but 1 in 50
     normal rows (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
+    --sampled normal (with --weight): every anomaly kept, only the normal rows sampled; the intervals --confident
+    and the printed figures use are evaluate --sampled normal's.
     Whether it keeps its promise on later rows: the command check-threshold.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
@@ -3353,7 +3367,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share, progress=not quiet,
                                weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time, series, tz,
-                                                                   timestamps_in))
+                                                                   timestamps_in), sampled=sampled)
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 
@@ -3374,6 +3388,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 
             if train_share is not None:
                 ci = {**ci, "training_flagged_share": train_share}
+            if sampled is not None:  # only when said, as evaluate's weights.sampled: the object stays as it was
+                ci = {**ci, "sampled": sampled}
             click.echo(jsonvalues.dumps({"model": ref, **asdict(th),
                                          **{k: v for k, v in ci.items() if k not in ("anomalies", "effective_anomalies")}},
                                         indent=1))

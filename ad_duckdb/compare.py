@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import batchdrift, interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
+from . import sampled as sampling
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -209,6 +210,10 @@ class VersionComparison:
                        f"{metrics.count_text(k['anomalies'])} anomalies; Kish's effective sizes "
                        f"{k['effective_anomalies']:.1f} anomalies and {k['effective_normal']:.1f} normal rows stand for "
                        "the counts in the test)" if k else "")
+            if k and k.get("sampled") == sampling.NORMAL:
+                # Why said: the same weights without it may read as an audit's and get its joined intervals
+                weighed += (f"; {optionwords.opt('sampled', sampling.NORMAL)}: every anomaly kept and only the "
+                            "normal rows sampled, so DeLong's paired test holds")
             lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies){weighed}: AUC-ROC {a} "
                       f"{j.auc_roc_a:.4f}, {b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}",
                       f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
@@ -331,7 +336,8 @@ def _rank_correlation(n: int, sx: int | None, sy: int | None, sxy: int | None, s
 
 
 def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str, *, where: str | None = None,
-                     top: int = 100, label: str | None = None, weight: str | None = None) -> VersionComparison:
+                     top: int = 100, label: str | None = None, weight: str | None = None,
+                     sampled: str | None = None) -> VersionComparison:
     """Score ``source`` with two model versions and compare what they flag.
 
     Parameters
@@ -349,6 +355,11 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         1 in 50: 50); each row then counts as that many in the AUCs, precisions and recalls (as scikit-learn's
         ``sample_weight``), the flagged counts, ``top_overlap_weighted`` and ``rank_correlation_weighted``, and
         DeLong's test takes Kish's effective sizes of each class; on an audit sample, the test is ``weights.PAIRED_AUDIT`` (``labelled.test``).
+    sampled : with ``weight``, which rows the sample drew, as ``evaluate(sampled=)``: ``'rows'`` (the default: either
+        class, as an audit, read from the weights as above) or ``'normal'`` (every anomaly kept at one weight, the
+        normal rows sampled by their own strata, whatever the score): DeLong's paired test then holds and is the one
+        used, and the precisions' and recalls' intervals are evaluate's of ``sampled='normal'``
+        (``labelled.weights['sampled']``); anomalies of differing weights are refused there.
 
     Returns
     -------
@@ -363,6 +374,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                               f">= 1; got {top!r}.")
         if weight is not None and label is None:  # said first: it was said after both versions scored every row
             raise OptionError(f"{optionwords.opt('weight')} weighs labelled rows: give {optionwords.opt('label')} too.")
+        sampling.check(f"compare {a!r} and {b!r}", sampled, weight)
         rec_a, rec_b = load_model(con, a), load_model(con, b)
         # Why: the rows are scored by the SQL function anomaly_score, which a connection of duckdb.connect(...) has
         # not until registered ("Scalar Function with name anomaly_score does not exist!"); score and evaluate
@@ -401,7 +413,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
             # same scores. Why: each version scored every row twice (the second time for _judged), 60% of the CPU
             # of compare --label at 1M rows. None: the label does not read, and _judged says why
             if label is not None:
-                _check_labels_first(con, cur, rec_a, rec_b, source, where, label, weight)
+                _check_labels_first(con, cur, rec_a, rec_b, source, where, label, weight, sampled)
                 labelled = _labelled_rows(cur, rec_a, rec_b, cols_a, cols_b, source, where, label, weight)
             scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
             scored = f"{source_sql(source)}{where_sql(where or 'true')}"
@@ -438,7 +450,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 int(both) if x and y else None, x.method if x else None, y.method if y else None,
                 x.chosen_on if x else None, y.chosen_on if y else None))
         if label is not None:
-            out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled, weight)
+            out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled, weight, sampled)
         if labelled is not None and labelled[3] is not None:
             w = np.where(labelled[3] > 0, labelled[3], 0.0)  # rows of weight 0 count as none
             out.top_overlap_weighted, out.top_weighted = weighted_top_overlap(labelled[0], labelled[1], w, top)
@@ -476,15 +488,16 @@ def _in_top(s: np.ndarray, w: np.ndarray, top: float) -> np.ndarray:
 
 def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str, where: str | None,
             label: str, thresholds: list[ThresholdComparison], rows: _LabelledRows | None,
-            weight: str | None = None) -> LabelledComparison:
+            weight: str | None = None, sampled: str | None = None) -> LabelledComparison:
     """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in:
-    ``rows``, the rows' two scores, label and weight (``_labelled_rows``; None where the label did not read)."""
+    ``rows``, the rows' two scores, label and weight (``_labelled_rows``; None where the label did not read);
+    ``sampled``: ``compare_versions``'s."""
     from .labelled import _inverted_labels
 
     if rows is None:  # the label did not read (_labelled_rows)
         raise _refused(con, rec_a, rec_b, source, where, label)
     sa, sb, y, wa, wcol = rows
-    keep, summary = _usable_labels(con, rec_a, rec_b, source, where, label, y, wa, wcol, weight)
+    keep, summary = _usable_labels(con, rec_a, rec_b, source, where, label, y, wa, wcol, weight, sampled)
     w = None
     if keep is not None and wa is not None:
         sa, sb, y, w = sa[keep], sb[keep], y[keep], wa[keep]
@@ -492,7 +505,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     for t in thresholds:
         for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
             if value is not None:
-                c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value)
+                c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value, sampled)
                 # no flag, no precision (evaluate prints '-'): 0.0 read as every flag wrong
                 flags = c["tp"] + c["fp"]
                 setattr(t, f"precision_{side}", c["precision"] if flags else None)
@@ -532,7 +545,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     if note:
         notes.warn(note)
     try:
-        p = weights.paired_auc_roc(sa, sb, y, w, curves=(ca, cb))
+        p = weights.paired_auc_roc(sa, sb, y, w, curves=(ca, cb), sampled=sampled)
     except ValueError as e:  # effective sizes below 2: one heavy row of a class
         raise NoRowsError(f"label={label!r}, weight={weight!r}: {e} (a --where that keeps more labelled rows, or "
                           "more labels).") from None
@@ -555,17 +568,21 @@ def _refused(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRec
 
 def _usable_labels(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str,
                    where: str | None, label: str, y: np.ndarray, wa: np.ndarray | None, wcol: str | None,
-                   weight: str | None) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+                   weight: str | None, sampled: str | None = None) -> tuple[np.ndarray | None, dict[str, Any] | None]:
     """Raise where the compared rows' labels ``y`` (and weights ``wa`` of column ``wcol``) cannot judge the versions:
-    a value not 0 / 1, fewer than 2 of a class. Else the rows that count (weight > 0; None without weights) and the
-    weights' summary. Reads labels and weights only: compare_versions calls it before scoring as well."""
+    a value not 0 / 1, fewer than 2 of a class, anomalies of differing weights said to be all kept (``sampled``).
+    Else the rows that count (weight > 0; None without weights) and the weights' summary. Reads labels and weights
+    only: compare_versions calls it before scoring as well."""
     if not np.isin(y, (0.0, 1.0)).all():  # NaN (a NULL label) included
         raise _refused(con, rec_a, rec_b, source, where, label)
     keep, summary = None, None
     if wcol is not None and wa is not None:
         weights.check_values(rec_b.ref, source, where, wcol, wa)
         weights.check_classes(rec_b.ref, wcol, y, wa)
+        sampling.check_anomalies(f"compare {rec_a.ref!r} and {rec_b.ref!r}", wcol, sampled, y, wa)
         summary = weights.summary(wcol, y, wa)
+        if sampled is not None:  # only when said: the JSON of a comparison without it stays as it was
+            summary["sampled"] = sampled
         keep = wa > 0  # a row of weight 0 counts as none
         y = y[keep]
     m = int(y.sum())
@@ -578,7 +595,7 @@ def _usable_labels(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: Mo
 
 def _check_labels_first(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord,
                         rec_b: ModelRecord, source: str, where: str | None, label: object,
-                        weight: str | None) -> None:
+                        weight: str | None, sampled: str | None = None) -> None:
     """Raise what ``_judged`` would for a label (and weight) it cannot use, from the label and weight columns alone.
 
     Why: a label that was missing, not 0 / 1 or of one class was refused only after both versions had scored every
@@ -587,7 +604,7 @@ def _check_labels_first(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConn
     read = _label_values(cur, rec_a, rec_b, source, where, label, weight)
     if read is None or not isinstance(label, str):
         raise _refused(con, rec_a, rec_b, source, where, label)
-    _usable_labels(con, rec_a, rec_b, source, where, label, *read, weight)
+    _usable_labels(con, rec_a, rec_b, source, where, label, *read, weight, sampled)
 
 
 def _label_values(cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str,

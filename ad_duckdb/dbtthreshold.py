@@ -30,7 +30,7 @@ from .sqltext import quote_literal
 FUNCTION = "store_anomaly_threshold"
 # set_threshold's keyword arguments a method may take (progress is not: a dbt run has no terminal line to redraw)
 OPTIONS = ("value", "target", "source", "label", "where", "confident", "miss_cost", "alarm_cost", "anomaly_share",
-           "rate", "per_hour", "per_day", "per_week", "time", "weight", "series", "tz", "timestamps_in")
+           "rate", "per_hour", "per_day", "per_week", "time", "weight", "sampled", "series", "tz", "timestamps_in")
 # the names the macro may say it was called by (its option called_as): the package's, and a copy's bare name
 MACRO_NAMES = ("ad_duckdb.set_threshold", "ad_duckdb_set_threshold")
 

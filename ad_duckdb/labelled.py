@@ -268,6 +268,7 @@ def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
             and all(isinstance(goal.get(k), str) for k in ("source", "label"))
             and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
             and isinstance(goal.get("weight"), (str, type(None)))
+            and goal.get("sampled") in (None, *sampling.CHOICES)
             and (goal.get("target") is None or isinstance(goal.get("target"), (int, float)))
             and (goal["method"] != "min_cost" or _costs_ok(goal)))
 
@@ -352,8 +353,8 @@ def _threshold_command(con: duckdb.DuckDBPyConnection, model: str, name: str, go
     shown = " ".join(shlex.quote(w) for w in words) + f" --source {source}"
     if goal.get("label"):
         shown += f" --label {shlex.quote(goal['label'])}"
-    for option, key in (("--where", "where"), ("--weight", "weight"), ("--series", "series"), ("--tz", "tz"),
-                        ("--timestamps-in", "timestamps_in")):
+    for option, key in (("--where", "where"), ("--weight", "weight"), ("--sampled", "sampled"), ("--series", "series"),
+                        ("--tz", "tz"), ("--timestamps-in", "timestamps_in")):
         if goal.get(key):
             shown += f" {option} {shlex.quote(goal[key])}"
     shown += " --confident" if goal.get("confident") else ""
@@ -823,7 +824,7 @@ def evaluate(
         if isinstance(into, str):  # after the caller's USE: as score(into=) (callerview.into_caller_schema)
             into = into_caller_schema(con, into)
         check_replace(into, replace, f"Evaluating {model!r}")
-        sampling.check(model, sampled, weight)
+        sampling.check(f"evaluate {model!r}", sampled, weight)
         both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
         if (miss_cost is None) != (alarm_cost is None):
             given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
@@ -848,7 +849,7 @@ def evaluate(
                                     weights_read=read_w)
         w = read_w[0] if read_w else None
         if w is not None:
-            sampling.check_anomalies(lm.ref, weight, sampled, y, w)  # type: ignore[arg-type]
+            sampling.check_anomalies(f"evaluate {lm.ref!r}", weight, sampled, y, w)  # type: ignore[arg-type]
             summary = weights.summary(weight, y, w)  # type: ignore[arg-type]
             if sampled is not None:  # only when said: the JSON of an evaluation without it stays as it was
                 summary["sampled"] = sampled
@@ -1102,6 +1103,7 @@ def set_threshold(
     series: str | None = None,
     tz: str | None = None,
     timestamps_in: str | None = None,
+    sampled: str | None = None,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
 
@@ -1138,6 +1140,11 @@ def set_threshold(
     ``weight`` (a goal on labelled rows, or alarm_rate): the column of ``source`` holding each row's sample weight (normal rows
     sampled 1 in 50: 50), each row counted as that many rows, as ``evaluate(weight=)``; its ``chosen_on`` says so,
     and a retrain with ``carry_thresholds`` weighs the rows again.
+    ``sampled`` (a goal on labelled rows, with ``weight``): which rows the sample drew, as ``evaluate(sampled=)``:
+    ``'rows'`` (the default, an audit) or ``'normal'`` (every anomaly kept at one weight, the normal rows sampled by
+    their own strata), whose intervals (``confident=True``'s lower ends, and those printed) are evaluate's of
+    ``sampled='normal'``: recall's Wilson's of the anomalies drawn, not widened for misses an audit may not have
+    drawn. Its ``chosen_on`` says so, and a retrain with ``carry_thresholds`` reads the rows the same way.
     """
     with interrupts.raised_as_interrupt("set_threshold", model):
         con = check_connection(con, "set_threshold")
@@ -1148,11 +1155,12 @@ def set_threshold(
         # not be what was asked for.
         goal: dict[str, Any] | None = None  # what a threshold chosen on labels was chosen for (carry_thresholds)
         uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"},
-                "max_f1": {"source", "label", "where", "weight"},
-                "min_precision": {"target", "source", "label", "where", "confident", "weight"},
-                "min_recall": {"target", "source", "label", "where", "confident", "weight"},
-                "flag_budget": {"target", "source", "label", "where", "weight"},
-                "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share", "weight"},
+                "max_f1": {"source", "label", "where", "weight", "sampled"},
+                "min_precision": {"target", "source", "label", "where", "confident", "weight", "sampled"},
+                "min_recall": {"target", "source", "label", "where", "confident", "weight", "sampled"},
+                "flag_budget": {"target", "source", "label", "where", "weight", "sampled"},
+                "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share", "weight",
+                             "sampled"},
                 alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time",
                                    "weight", "series", "tz", "timestamps_in"}}.get(method)
         if not isinstance(confident, bool):
@@ -1161,7 +1169,7 @@ def set_threshold(
                                 "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
                                 "anomaly_share": anomaly_share, "rate": rate, "per_hour": per_hour, "per_day": per_day,
                                 "per_week": per_week, "time": time, "weight": weight, "series": series,
-                                "tz": tz, "timestamps_in": timestamps_in}.items()
+                                "tz": tz, "timestamps_in": timestamps_in, "sampled": sampled}.items()
                  if v is not None}
         if uses is not None and given - uses:
             raise OptionError(
@@ -1255,6 +1263,8 @@ def set_threshold(
                 goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
             if weight is not None:  # kept with the goal (only when given: a goal without it reads as before)
                 goal["weight"] = weight
+            if sampling.check(f"Threshold {name!r} for {lm.ref!r}", sampled, weight) is not None:
+                goal["sampled"] = sampled  # as weight: only when given
             goal = relfiles.with_folder(goal)
             th = _goal_threshold(con, lm, name, goal, progress=progress)
         elif isinstance(method, numbers.Real) and not isinstance(method, bool):  # a cut read off a histogram
@@ -1296,6 +1306,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     from . import metrics as ev
 
     source, label, where, weight = goal["source"], goal["label"], goal["where"], goal.get("weight")
+    sampled = goal.get("sampled")
     repeats: list[str] = []
     read_w: list[np.ndarray] = []
     _, s, y = _labelled_scores(con, lm, source, label, where, repeats=repeats,
@@ -1304,6 +1315,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     w = read_w[0] if read_w else None
     on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies"
     if w is not None:
+        sampling.check_anomalies(f"Threshold {name!r} for {lm.ref!r}", weight, sampled, y, w)  # type: ignore[arg-type]
         k = weights.summary(weight, y, w)  # type: ignore[arg-type]
         s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none
         on += (f"; weighted by {weight}: {ev.count_text(k['rows'])} rows, {ev.count_text(k['anomalies'])} anomalies, "
@@ -1316,7 +1328,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     on += f"; {note}" if note else ""
     try:
         # one sort of the rows for the goal and the inverted-label check's AUC-ROC (each sorted them: 2M rows, 0.5 s)
-        c = thresholds.goal_curve(s, y, goal["method"], w)
+        c = thresholds.goal_curve(s, y, goal["method"], w, sampled)
         th = thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
                                   confident=goal["confident"], miss_cost=goal.get("miss_cost"),
                                   alarm_cost=goal.get("alarm_cost"), anomaly_share=goal.get("anomaly_share"), c=c)
@@ -1325,7 +1337,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     if w is not None and (th.chosen_on or "").startswith(on):  # from_goal may add a note after (confident=True)
         # the cells' effective sizes at the value: threshold prints evaluate's intervals from them (weights.figure_intervals)
-        th.chosen_on = on[:sizes] + weights.flagged_sizes(s, y, w, th.value) + (th.chosen_on or "")[sizes:]
+        th.chosen_on = on[:sizes] + weights.flagged_sizes(s, y, w, th.value, sampled) + (th.chosen_on or "")[sizes:]
     for said in repeats:
         notes.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}")
     if w is None:

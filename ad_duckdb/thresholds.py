@@ -295,15 +295,16 @@ def check_goal_labels(s: np.ndarray, y: np.ndarray, method: str) -> None:
                             "labelled 0.")
 
 
-def goal_curve(s: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def goal_curve(s: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None = None,
+               sampled: str | None = None) -> dict[str, np.ndarray]:
     """The ``curve`` goal ``method`` is chosen on, its labels checked first (``from_goal``'s refusals); ``w``: the
-    rows' weights (all above 0), for a ``weights.curve``."""
+    rows' weights (all above 0), for a ``weights.curve``; ``sampled``: which rows they drew (``weights.curve``'s)."""
     check_goal_labels(s, y, method)
     if w is None:
         return curve(s, y)
     from .weights import curve as weighted  # not at the top: weights imports this module
 
-    return weighted(s, y, w)
+    return weighted(s, y, w, sampled)
 
 
 def from_goal(

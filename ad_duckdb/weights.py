@@ -114,11 +114,13 @@ def check_classes(ref: str, weight: str, y: np.ndarray, w: np.ndarray) -> None:
                                 "stands for: check the column (1 for a row not sampled down, e.g. each anomaly kept).")
 
 
-def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, sampled: str | None = None) -> dict[str, np.ndarray]:
     """``thresholds.curve`` of rows of weights ``w`` (all above 0): ``tp`` and ``flagged`` are the weights of the
     anomalies and rows flagged at each cut, and precision, recall, F1 and ``flagged_share`` are theirs, as
     scikit-learn's ``precision_recall_curve(sample_weight=)``; ``tp_w2`` and ``flagged_w2``: their sums of squared
-    weights, for Kish's effective sizes; ``weighted``: marks the curve as one of weights."""
+    weights, for Kish's effective sizes; ``weighted``: marks the curve as one of weights. ``sampled``:
+    ``sampled.NORMAL`` marks it (``alike``) as one of every anomaly kept, whose ``lower_ends`` are then
+    ``confusion(sampled=NORMAL)``'s."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     check_no_nan(s, "threshold curve")
@@ -142,7 +144,8 @@ def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np
             "tp_w2": np.cumsum(yw * ws)[distinct], "flagged_w2": np.cumsum(ws * ws)[distinct],
             "weighted": np.ones(1, dtype=bool),
             # the rows sorted, for the strata at each cut a confident goal reads (lower_ends: missstrata.per_cut)
-            "sorted_scores": s_sorted, "sorted_labels": ys, "sorted_weights": ws, "last": distinct}
+            "sorted_scores": s_sorted, "sorted_labels": ys, "sorted_weights": ws, "last": distinct,
+            **({"alike": np.ones(1, dtype=bool)} if sampled == NORMAL else {})}
 
 
 def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float,
@@ -410,7 +413,8 @@ def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n
 
 def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The lower ends of the 95% intervals of precision (``precision_interval``) and recall (``recall_interval``)
-    at each cut of a ``curve`` ``c``, for a goal with ``confident=True``."""
+    at each cut of a ``curve`` ``c``, for a goal with ``confident=True``; of a curve of every anomaly kept (its
+    ``alike``), as ``confusion(sampled=NORMAL)`` gives them: no stratum of unseen misses."""
     fp, fp2 = c["flagged"] - c["tp"], c["flagged_w2"] - c["tp_w2"]
     pos, neg = float(c["tp"][-1]), float(fp[-1])
     n_pos = pos * pos / float(c["tp_w2"][-1])
@@ -419,8 +423,10 @@ def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     # the strata at each cut, as confusion reads them off the rows at one; why here, not in curve: a third of its
     # time on 2M rows, which evaluate's curve has no use for
     at = missstrata.per_cut(c["sorted_scores"], c["sorted_labels"], c["sorted_weights"], c["last"])
+    alike = "alike" in c
     recall = recall_interval(c["tp"], c["tp_w2"], pos - c["tp"], pos2 - c["tp_w2"], fp, fp2, neg - fp, neg2 - fp2,
-                             at["unseen_caught"], at["heaviest_miss"])
+                             None if alike else at["unseen_caught"], None if alike else at["heaviest_miss"],
+                             alike=alike)
     precision = precision_interval(c["recall"], fp / neg if neg > 0 else np.zeros_like(fp), pos, neg, n_pos, n_neg,
                                    recall_ends=recall, flagged=(c["tp"], c["tp_w2"], fp, fp2),
                                    unseen_fp=at["unseen_fp"])[0]
@@ -435,10 +441,13 @@ ALIKE_BELOW = ", the normal rows nearest below it weighing as the flagged anomal
 # what flagged_sizes adds where the missed anomalies are split by weight (missstrata): the heaviest a missed one
 # could weigh, and the weight a caught one would have where none is
 HEAVIEST_MISS, UNSEEN_CAUGHT = ", a missed anomaly weighing up to ", ", a caught one weighing "
+# what flagged_sizes adds for a goal chosen with sampled='normal' (every anomaly kept): figure_intervals then gives
+# evaluate's intervals of sampled='normal'
+SAMPLED_NORMAL = ", only the normal rows sampled, every anomaly kept"
 _CHOSEN = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies); weighted by .+?: ([\d.e+]+) rows, ([\d.e+]+) "
                      r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows"
                      r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?(" + ALIKE_BELOW + r")?"
-                     r"(?:" + HEAVIEST_MISS + r"([\d.]+))?(?:" + UNSEEN_CAUGHT + r"([\d.]+))?\)")
+                     r"(?:" + HEAVIEST_MISS + r"([\d.]+))?(?:" + UNSEEN_CAUGHT + r"([\d.]+))?(" + SAMPLED_NORMAL + r")?\)")
 
 
 def size_text(v: float) -> str:
@@ -447,14 +456,16 @@ def size_text(v: float) -> str:
     return np.format_float_positional(float(v), precision=7, fractional=False, trim="-")
 
 
-def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> str:
+def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float,
+                  sampled: str | None = None) -> str:
     """What a chosen_on says of the cells above ``threshold`` after the classes' effective sizes: ", 38.5 and 3 of
     them above the threshold", Kish's effective sizes of the flagged anomalies and flagged normal rows; with the
     figures, they give back the cells' sums of squared weights that evaluate's intervals take; and ``ALIKE_BELOW``
     where only anomalies are flagged and the normal rows scoring nearest below weigh as they do; ``HEAVIEST_MISS``
     and ``UNSEEN_CAUGHT``, where recall's interval splits the missed anomalies by weight (``missstrata``). Why
     said: threshold's printed interval is evaluate's only with them; the totals alone read the missed cell as
-    drawn, and an audit's stratum where it drew no anomaly as empty."""
+    drawn, and an audit's stratum where it drew no anomaly as empty. ``sampled``: ``sampled.NORMAL`` says
+    ``SAMPLED_NORMAL`` in place of the strata, which evaluate reads none of then."""
     s, y = np.asarray(scores), np.asarray(labels).astype(bool)
     flag = s > threshold
     tp = w[flag & y]
@@ -462,10 +473,12 @@ def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, thresho
     # figures and sizes alone cannot tell from a cut where a normal row flagged would have weighed more
     unseen = None if (flag & ~y).any() else _nearest_scale(s, ~flag & ~y, w)
     alike = unseen is not None and tp.sum() > 0 and bool(np.isclose((tp * tp).sum(), unseen * tp.sum(), rtol=1e-9))
-    heaviest, caught = missstrata.heaviest_miss(s, y, w, flag), missstrata.unseen_caught(s, y, w, flag)
+    heaviest, caught = ((None, None) if sampled == NORMAL else
+                        (missstrata.heaviest_miss(s, y, w, flag), missstrata.unseen_caught(s, y, w, flag)))
     return (f", {size_text(effective(tp))} and {size_text(effective(w[flag & ~y]))} of them above the threshold"
             f"{ALIKE_BELOW if alike else ''}" + ("" if heaviest is None else HEAVIEST_MISS + size_text(heaviest))
-            + ("" if caught is None else UNSEEN_CAUGHT + size_text(caught)))
+            + ("" if caught is None else UNSEEN_CAUGHT + size_text(caught))
+            + (SAMPLED_NORMAL if sampled == NORMAL else ""))
 
 
 def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
@@ -497,7 +510,8 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
         strata = tuple(float(v) if v else None for v in (found[-1][10], found[-1][9]))
         out: dict[str, Any] = cell_intervals(m["tp"], tp2, m["fn"], _snap(pos2 - tp2, pos2), m["fp"], fp2, m["tn"],
                                              _snap(neg2 - fp2, neg2), unseen_fp=tp2 / m["tp"] if alike else None,
-                                             strata=strata)  # type: ignore[arg-type]
+                                             strata=strata,  # type: ignore[arg-type]
+                                             alike=bool(found[-1][11]))
     else:
         p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
         r_lo, r_hi = wilson(recall * n_pos, n_pos)
@@ -536,13 +550,16 @@ def summary(weight: str, y: np.ndarray, w: np.ndarray) -> dict[str, Any]:
 
 def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, w: np.ndarray,
                    z: float | None = None,
-                   curves: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None) -> Any:
+                   curves: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+                   sampled: str | None = None) -> Any:
     """``metrics.paired_auc_roc`` of rows of weights ``w`` (all above 0): each version's AUC-ROC as scikit-learn's
     ``roc_auc_score(sample_weight=)``, and DeLong's paired test on weighted placement values (each anomaly's share of
     the normal rows' weight below it, ties half; each normal row's share of the anomalies' weight above it), their
     covariances weighted and their certainty that of Kish's effective sizes of each class. Unit weights give
     ``metrics.paired_auc_roc``'s figures. On an audit sample (the anomalies' weights differing across a version's
-    score), the interval and p-value are ``_audit_paired``'s; ``curves``: the versions' ``curve``, when at hand."""
+    score), the interval and p-value are ``_audit_paired``'s; ``curves``: the versions' ``curve``, when at hand.
+    ``sampled``: ``sampled.NORMAL`` (every anomaly kept, the normal rows sampled by their own strata) says no
+    audit: DeLong's test holds whatever the normal rows' weights, as evaluate's AUC-ROC interval is then DeLong's."""
     # not at the top: metrics is the heavier module, imported by the callers
     from .metrics import PAIRED_DELONG, paired_df, paired_test
 
@@ -570,7 +587,9 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     # which reads an empty cell's scale from the normal rows beside it). Why not any difference, as evaluate's
     # interval takes: with every anomaly kept (weight 1) and normal rows of weights 33.5 and 50, the scales read for
     # no missed anomaly were 0.7-1.5, and DeLong's test, which holds there (the bench's "sampled"), was set aside
-    if z == Z95 and any(auc_band(c, rtol=0.5) is not None for c in curves):
+    # With every anomaly kept there is no audited missed anomaly the AUCs rest on; a normal stratum's rate rising
+    # with the score reads as an audit's weights by them alone, so the caller's word decides
+    if z == Z95 and sampled != NORMAL and any(auc_band(c, rtol=0.5) is not None for c in curves):
         return _audit_paired(aucs, cov, curves, (e_pos, e_neg))
     same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))  # as metrics.paired_auc_roc
     p = paired_test(aucs, cov, z, paired_df(cov_pos, cov_neg, e_pos - 1, e_neg - 1), None if same else (e_pos, e_neg))
