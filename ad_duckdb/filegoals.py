@@ -50,7 +50,7 @@ def _shown(v: Any) -> str:
 
 def choose_again(db: str, model: str, threshold: str, goal: Any) -> str:
     """The ``threshold`` command choosing ``threshold`` again with an imported ``goal``'s label and method, on
-    the source it named (the user's to check, and to name again); its filter and weight shown beside, to read."""
+    the source it named (the user's to check, and to name again); its filter, weight and sampling shown beside, to read."""
     g = goal if isinstance(goal, dict) else {}
     method = g.get("method") if isinstance(g.get("method"), str) else "METHOD"
     words = ["ad-duckdb", "threshold", db, model, threshold, "--method", _shown(method)]
@@ -61,7 +61,7 @@ def choose_again(db: str, model: str, threshold: str, goal: Any) -> str:
     if isinstance(g.get("label"), str):
         words += ["--label", _shown(g["label"])]
     shown = " ".join(shlex.quote(w) for w in words) + (" ..." if method in ("min_cost", "alarm_rate") else "")
-    also = [f"{key} {_shown(g[key])!r}" for key in ("where", "weight") if isinstance(g.get(key), str) and g[key]]
+    also = [f"{key} {_shown(g[key])!r}" for key in ("where", "weight", "sampled") if isinstance(g.get(key), str) and g[key]]
     return shown + (f" (the file's goal also had {' and '.join(also)}: read it before you pass it)" if also else "")
 
 
