@@ -18,10 +18,9 @@ from ad_duckdb.exceptions import AdDuckDBError
 from conftest import FAST
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+def weighted_rows() -> pd.DataFrame:
     """200 anomalies (weight 1: every one kept) beside 3,000 normal rows each weighing its merchant's sampling rate
-    (1 to 7, whatever the score), and an audit of the same rows (alerts weight 1, the rest 1 in 20)."""
+    (1 to 7, whatever the score) in w, and an audit of the same rows in w_mixed (alerts weight 1, the rest 1 in 20)."""
     rng = np.random.default_rng(5)
     n, m = 3000, 200
     x = np.r_[rng.normal(0.0, 1.0, (n, 3)), rng.normal(0.0, 1.0, (m, 3)) + np.array([3.0, -3.0, 3.0])]
@@ -29,6 +28,13 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     frame["lab"] = np.r_[np.zeros(n, int), np.ones(m, int)]
     frame["w"] = np.r_[rng.integers(1, 8, n).astype(float), np.ones(m)]
     frame["w_mixed"] = np.r_[np.ones(n), np.where(np.arange(m) % 2 == 0, 1.0, 20.0)]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """weighted_rows in table t, and ae trained on its normal rows."""
+    frame = weighted_rows()
     path = str(tmp_path_factory.mktemp("labels7") / "w.duckdb")
     con = ad_duckdb.connect(path)
     try:

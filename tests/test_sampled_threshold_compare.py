@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pytest
 from builtonce import built_once
 from click.testing import CliRunner
+from test_labels7_sampled import weighted_rows
 
 import ad_duckdb
 from ad_duckdb import metrics, store, thresholds, weights
@@ -29,13 +29,7 @@ STRATA = "SELECT *, if(lab = 1, 1, if(a + c - b > 2, 1, 20)) AS w2 FROM t"
 def _build(folder: Path) -> None:
     """labels7's rows (200 anomalies of weight 1 beside 3,000 normal rows weighing their merchant's rate, 1 to 7,
     and w_mixed, an audit's anomalies of weights 1 and 20), ae@1 and ae@2, a shorter training."""
-    rng = np.random.default_rng(5)
-    n, m = 3000, 200
-    x = np.r_[rng.normal(0.0, 1.0, (n, 3)), rng.normal(0.0, 1.0, (m, 3)) + np.array([3.0, -3.0, 3.0])]
-    frame = pd.DataFrame(x, columns=["a", "b", "c"])
-    frame["lab"] = np.r_[np.zeros(n, int), np.ones(m, int)]
-    frame["w"] = np.r_[rng.integers(1, 8, n).astype(float), np.ones(m)]
-    frame["w_mixed"] = np.r_[np.ones(n), np.where(np.arange(m) % 2 == 0, 1.0, 20.0)]
+    frame = weighted_rows()
     con = ad_duckdb.connect(str(folder / "s.duckdb"))
     try:
         con.register("frame", frame)
