@@ -588,6 +588,31 @@ def test_drop_keep_prunes_old_versions_and_pinned_queries_keep_working(model_db:
     assert invoke("show", str(path), "tx_ae@3")[0] == 5
 
 
+HOLD_UNTIL_TOLD = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                   "sys.stdin.readline(); c.close()")
+
+
+def _holding(path: Path) -> subprocess.Popen[str]:
+    """A process that holds ``path`` for writing until ``_let_go``. Why until told, not for a few seconds: on a
+    loaded machine a command started meanwhile may reach its open only after those seconds, and then meets no lock."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_UNTIL_TOLD, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+    return holder
+
+
+def _let_go(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None
+    holder.stdin.write("GO\n")
+    holder.stdin.flush()
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
 HOLD_FOR = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
             "time.sleep(float(sys.argv[2])); c.close()")
 
@@ -626,14 +651,12 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
 
 def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str, tmp_path: Path) -> None:
     # Before: `ad-duckdb --wait 600 serve DB`, started right after the nightly retrain, failed at once while the
-    # training still held the file (serve ignored --wait), and with exit code 1, not the locked file's 4.
-    import signal
-
+    # training still held the file (serve ignored --wait), and with exit code 1, not the locked file's 4. It then
+    # waited in silence, where every other command says in one line what it waits for.
     path = tmp_path / "busy.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "4"], stdout=subprocess.PIPE, text=True)
+    holder = _holding(path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         quick = cli_process("serve", str(path), "--port", "0")
         assert quick.returncode == 4 and "another process has it open" in quick.stderr, quick.stderr
         assert "--wait SECONDS serve" in quick.stderr, quick.stderr
@@ -641,16 +664,19 @@ def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str
                                  "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
-            assert proc.stdout is not None
+            assert proc.stdout is not None and proc.stderr is not None
+            said = proc.stderr.readline()  # its first refusal: the holder lets go only once the server met the lock
+            _let_go(holder)
             line = proc.stdout.readline()
-            assert line.startswith("serving") and "tx_ae@1" in line, (line, proc.stderr)
+            assert line.startswith("serving") and "tx_ae@1" in line, (line, said)
         finally:
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
+        assert " UTC ad-duckdb serve: waiting up to 60s (--wait) for the database file: " in said, (said, err)
+        assert f"busy.duckdb': another process has it open for writing (PID {holder.pid}, " in said, said
     finally:
-        holder.kill()
-        holder.communicate()
+        _stop(holder)
 
 
 CREATE_AND_HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('CREATE TABLE kept AS SELECT 42 AS x'); "

@@ -171,8 +171,13 @@ def test_a_bad_attach_stops_the_start_with_the_commands_exit_codes(warehouse: st
         assert f"Cannot open {str(lake)!r}" in out and "another process has it open for writing" in out, out
         assert "--wait" in out, out
         started = time.monotonic()
-        out = fails(4, "--attach", str(lake), wait="1")
+        r = _serve_fails(warehouse, "--attach", str(lake), wait="1")
+        # the line that it waits (as every command says), then the error, once
+        waiting, out = r.stderr.strip().splitlines()
+        assert r.returncode == 4 and r.stdout == "" and out.startswith("Error: "), r.stderr
         assert time.monotonic() - started >= 1 and "(waited 1s with --wait)" in out, out
+        assert " UTC ad-duckdb serve: waiting up to 1s (--wait) for the database file: " in waiting, waiting
+        assert f"Cannot open {str(lake)!r}: another process has it open for writing (PID {holder.pid}" in waiting, waiting
         snap = fails(4, "--snapshot", "--attach", str(lake))
         assert f"Cannot open {str(lake)!r}" in snap, snap
     finally:
