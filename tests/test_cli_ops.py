@@ -613,10 +613,6 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.communicate()
 
 
-HOLD_FOR = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
-            "time.sleep(float(sys.argv[2])); c.close()")
-
-
 def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_path: Path) -> None:
     # Before: a nightly retrain that started while a scoring job still held the file failed at once; the only
     # remedy was a retry loop around the command in every script.
@@ -624,29 +620,35 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
 
     path = tmp_path / "busy.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "4"], stdout=subprocess.PIPE, text=True)
+    holder = _holding(path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         quick = cli_process("list", str(path))
         assert quick.returncode == 4 and "--wait SECONDS" in quick.stderr, quick.stderr
         start = time.monotonic()
-        p = cli_process("--wait", "60", "score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
-        assert p.returncode == 0 and "wrote 1500 scored rows to s" in p.stdout, p.stderr
+        job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "score", str(path), "tx_ae",
+                                "transactions", "--into", "s", "--replace"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            assert job.stderr is not None
+            said = job.stderr.readline()  # its first refusal: the holder lets go only once the job met the lock
+            _let_go(holder)
+            out, err = job.communicate(timeout=120)
+        finally:
+            _stop(job)
+        assert "note: waiting up to 60s (--wait)" in said, (said, err)
+        assert job.returncode == 0 and "wrote 1500 scored rows to s" in out, (said, err)
         assert time.monotonic() - start < 50
         holder.wait(timeout=30)
-        holder2 = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "30"], stdout=subprocess.PIPE,
-                                   text=True)
+        holder2 = _holding(path)
         try:
-            assert holder2.stdout is not None and holder2.stdout.readline().strip() == "HELD"
             env_wait = cli_process("list", str(path), env={**os.environ, "PYTHONPATH": str(ROOT),
                                                            "AD_DUCKDB_WAIT": "1"})
             assert env_wait.returncode == 4 and "waited 1s with --wait" in env_wait.stderr, env_wait.stderr
         finally:
-            holder2.kill()
-            holder2.communicate()
+            _stop(holder2)
     finally:
-        holder.kill()
-        holder.communicate()
+        _stop(holder)
 
 
 def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str, tmp_path: Path) -> None:
@@ -730,25 +732,37 @@ def test_a_new_database_another_process_created_meanwhile_is_never_removed(
         con.close()
 
 
-CREATE_HOLD_REMOVE = ("import duckdb, os, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
-                      "time.sleep(float(sys.argv[2])); c.close(); os.remove(sys.argv[1])")
+CREATE_HOLD_REMOVE = ("import duckdb, os, sys; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                      "sys.stdin.readline(); c.close(); os.remove(sys.argv[1])")
 
 
 def test_a_new_database_created_after_waiting_out_another_ones_is_removed(tmp_path: Path) -> None:
     # Before: a command that met the lock decided for good that the file was not its own. The other job (a train
     # on the same new path) failed and removed its new file; the waiting command then created its own, failed on
     # its source, and left that empty database behind, the mistyped path's leftover --wait was not to leave.
+    # Why the holder removes its file only once the command says it waits: a holder that did so after a fixed time
+    # was, on a loaded machine, gone before the command's first open, which then never waited out anything.
     path = tmp_path / "new.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", CREATE_HOLD_REMOVE, str(path), "2"], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", CREATE_HOLD_REMOVE, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
-        res = cli_process("--wait", "60", "train", str(path), "m", "no_such_table", "-f", "x", "--quiet")
-        holder.wait(timeout=60)
+        job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "train", str(path), "m",
+                                "no_such_table", "-f", "x", "--quiet"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            assert job.stderr is not None
+            said = job.stderr.readline()
+            _let_go(holder)
+            assert holder.wait(timeout=60) == 0
+            _, err = job.communicate(timeout=120)
+        finally:
+            _stop(job)
     finally:
-        holder.kill()
-        holder.communicate()
-    assert res.returncode == 6, res.stderr
+        _stop(holder)
+    assert "note: waiting up to 60s (--wait)" in said, (said, err)
+    assert job.returncode == 6, err
     assert not path.exists(), "the database this run created after the wait was left behind"
 
 
