@@ -872,7 +872,7 @@ def test_retraining_next_to_a_plain_server_names_snapshot(model_db: str, tmp_pat
     path = tmp_path / "served.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--port", "5765"],
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None and proc.stdout.readline().startswith("serving")
