@@ -183,20 +183,26 @@ def test_a_bad_attach_stops_the_start_with_the_commands_exit_codes(warehouse: st
     finally:
         holder.kill()
         holder.communicate()
-    # --wait: the writer finishes, the server starts
-    hold_for = hold.replace("time.sleep(120)", "time.sleep(2); c.close()")
-    holder = subprocess.Popen([sys.executable, "-c", hold_for, str(lake)], stdout=subprocess.PIPE, text=True)
+    # --wait: the writer finishes, the server starts. Why the writer lets go only once the server said it waits, not
+    # after a fixed time: on a loaded machine the server reached the file after that time and never waited
+    hold_until_told = hold.replace("time.sleep(120)", "sys.stdin.readline(); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", hold_until_told, str(lake)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "serve", warehouse,
                                  "--port", "0", "--attach", str(lake)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=dict(os.environ))
         try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().startswith("serving"), proc.stderr
+            assert proc.stdout is not None and proc.stderr is not None and holder.stdin is not None
+            said = proc.stderr.readline()
+            holder.stdin.write("GO\n")
+            holder.stdin.flush()
+            assert proc.stdout.readline().startswith("serving"), said
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
+        assert f"waiting up to 60s (--wait) for the database file: Cannot open {str(lake)!r}" in said, said
     finally:
         holder.kill()
         holder.communicate()
