@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pytest
@@ -607,6 +608,18 @@ def _let_go(holder: subprocess.Popen[str]) -> None:
     holder.stdin.flush()
 
 
+def _until_waiting(stderr: IO[str] | None) -> str:
+    """What a command printed on ``stderr`` up to its line saying it waits for the file (all of it if it ended
+    first): a line printed before that one (a library's warning) must not let the holder go early."""
+    assert stderr is not None
+    said = ""
+    while line := stderr.readline():
+        said += line
+        if "waiting up to" in line:
+            break
+    return said
+
+
 def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         process.kill()
@@ -630,8 +643,7 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
-            assert job.stderr is not None
-            said = job.stderr.readline()  # its first refusal: the holder lets go only once the job met the lock
+            said = _until_waiting(job.stderr)  # the holder lets go only once the job met its lock
             _let_go(holder)
             out, err = job.communicate(timeout=120)
         finally:
@@ -666,8 +678,8 @@ def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str
                                  "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
-            assert proc.stdout is not None and proc.stderr is not None
-            said = proc.stderr.readline()  # its first refusal: the holder lets go only once the server met the lock
+            assert proc.stdout is not None
+            said = _until_waiting(proc.stderr)  # the holder lets go only once the server met its lock
             _let_go(holder)
             line = proc.stdout.readline()
             assert line.startswith("serving") and "tx_ae@1" in line, (line, said)
@@ -752,8 +764,7 @@ def test_a_new_database_created_after_waiting_out_another_ones_is_removed(tmp_pa
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
-            assert job.stderr is not None
-            said = job.stderr.readline()
+            said = _until_waiting(job.stderr)
             _let_go(holder)
             assert holder.wait(timeout=60) == 0
             _, err = job.communicate(timeout=120)
