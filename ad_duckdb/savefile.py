@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,9 @@ def write_whole(path: Path, write: Callable[[Path], object]) -> Path:
     name (an empty PNG), and the OSError of a failed write or close carries no file name, so the user read "No space
     left on device." without the file it was about; it is raised again naming ``path``.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Why a random part beside the process id: two threads of one process writing the same path shared the name, and
+    # the other's write truncated and renamed it mid-way (the file left was half of one)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}_{secrets.token_hex(4)}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)

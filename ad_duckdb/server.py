@@ -55,7 +55,7 @@ from typing import Any
 import click
 import duckdb
 
-from . import attachfiles, lockholder, servenotes
+from . import attachfiles, lockholder, lockwait, servenotes
 from .exceptions import (
     AdDuckDBError,
     DatabaseLockedError,
@@ -349,6 +349,16 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         # Why kept across retries: a copy taken again at each retry copied DB twice a second while an --attach file
         # was held by a writer that took it between the look below and the Backend's attach
         copy: tuple[str, str] | None = None
+        said = False
+
+        def say_waiting(e: DatabaseLockedError) -> None:
+            # Why: a server waiting in silence for up to --wait seconds looked hung in its log, where every other
+            # command says in one line what it waits for (lockwait.retry_while_locked)
+            nonlocal said
+            if wait and not said:
+                log.warning("%s", lockwait.waiting_note(e, wait, "--wait"))
+                said = True
+
         try:
             while True:
                 try:
@@ -374,11 +384,13 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise self._locked(e, wait) from e
+                    say_waiting(DatabaseLockedError(self._locked(e, None).message))
                     time.sleep(min(0.5, left))
                 except DatabaseLockedError as e:  # an --attach file another process writes (attachfiles.attach)
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise self._attach_failed(e, wait) from e
+                    say_waiting(e)
                     time.sleep(min(0.5, left))
                 except AdDuckDBError as e:  # an --attach file that is no DuckDB database, an alias taken by a schema
                     raise self._attach_failed(e, wait) from e

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pytest
@@ -588,8 +589,41 @@ def test_drop_keep_prunes_old_versions_and_pinned_queries_keep_working(model_db:
     assert invoke("show", str(path), "tx_ae@3")[0] == 5
 
 
-HOLD_FOR = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
-            "time.sleep(float(sys.argv[2])); c.close()")
+HOLD_UNTIL_TOLD = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                   "sys.stdin.readline(); c.close()")
+
+
+def _holding(path: Path) -> subprocess.Popen[str]:
+    """A process that holds ``path`` for writing until ``_let_go``. Why until told, not for a few seconds: on a
+    loaded machine a command started meanwhile may reach its open only after those seconds, and then meets no lock."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_UNTIL_TOLD, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+    return holder
+
+
+def _let_go(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None
+    holder.stdin.write("GO\n")
+    holder.stdin.flush()
+
+
+def _until_waiting(stderr: IO[str] | None) -> str:
+    """What a command printed on ``stderr`` up to its line saying it waits for the file (all of it if it ended
+    first): a line printed before that one (a library's warning) must not let the holder go early."""
+    assert stderr is not None
+    said = ""
+    while line := stderr.readline():
+        said += line
+        if "waiting up to" in line:
+            break
+    return said
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
 
 
 def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_path: Path) -> None:
@@ -599,41 +633,44 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
 
     path = tmp_path / "busy.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "4"], stdout=subprocess.PIPE, text=True)
+    holder = _holding(path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         quick = cli_process("list", str(path))
         assert quick.returncode == 4 and "--wait SECONDS" in quick.stderr, quick.stderr
         start = time.monotonic()
-        p = cli_process("--wait", "60", "score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
-        assert p.returncode == 0 and "wrote 1500 scored rows to s" in p.stdout, p.stderr
+        job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "score", str(path), "tx_ae",
+                                "transactions", "--into", "s", "--replace"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            said = _until_waiting(job.stderr)  # the holder lets go only once the job met its lock
+            _let_go(holder)
+            out, err = job.communicate(timeout=120)
+        finally:
+            _stop(job)
+        assert "note: waiting up to 60s (--wait)" in said, (said, err)
+        assert job.returncode == 0 and "wrote 1500 scored rows to s" in out, (said, err)
         assert time.monotonic() - start < 50
         holder.wait(timeout=30)
-        holder2 = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "30"], stdout=subprocess.PIPE,
-                                   text=True)
+        holder2 = _holding(path)
         try:
-            assert holder2.stdout is not None and holder2.stdout.readline().strip() == "HELD"
             env_wait = cli_process("list", str(path), env={**os.environ, "PYTHONPATH": str(ROOT),
                                                            "AD_DUCKDB_WAIT": "1"})
             assert env_wait.returncode == 4 and "waited 1s with --wait" in env_wait.stderr, env_wait.stderr
         finally:
-            holder2.kill()
-            holder2.communicate()
+            _stop(holder2)
     finally:
-        holder.kill()
-        holder.communicate()
+        _stop(holder)
 
 
 def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str, tmp_path: Path) -> None:
     # Before: `ad-duckdb --wait 600 serve DB`, started right after the nightly retrain, failed at once while the
-    # training still held the file (serve ignored --wait), and with exit code 1, not the locked file's 4.
-    import signal
-
+    # training still held the file (serve ignored --wait), and with exit code 1, not the locked file's 4. It then
+    # waited in silence, where every other command says in one line what it waits for.
     path = tmp_path / "busy.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "4"], stdout=subprocess.PIPE, text=True)
+    holder = _holding(path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         quick = cli_process("serve", str(path), "--port", "0")
         assert quick.returncode == 4 and "another process has it open" in quick.stderr, quick.stderr
         assert "--wait SECONDS serve" in quick.stderr, quick.stderr
@@ -642,15 +679,18 @@ def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
             assert proc.stdout is not None
+            said = _until_waiting(proc.stderr)  # the holder lets go only once the server met its lock
+            _let_go(holder)
             line = proc.stdout.readline()
-            assert line.startswith("serving") and "tx_ae@1" in line, (line, proc.stderr)
+            assert line.startswith("serving") and "tx_ae@1" in line, (line, said)
         finally:
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
+        assert " UTC ad-duckdb serve: waiting up to 60s (--wait) for the database file: " in said, (said, err)
+        assert f"busy.duckdb': another process has it open for writing (PID {holder.pid}, " in said, said
     finally:
-        holder.kill()
-        holder.communicate()
+        _stop(holder)
 
 
 CREATE_AND_HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('CREATE TABLE kept AS SELECT 42 AS x'); "
@@ -704,25 +744,36 @@ def test_a_new_database_another_process_created_meanwhile_is_never_removed(
         con.close()
 
 
-CREATE_HOLD_REMOVE = ("import duckdb, os, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
-                      "time.sleep(float(sys.argv[2])); c.close(); os.remove(sys.argv[1])")
+CREATE_HOLD_REMOVE = ("import duckdb, os, sys; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                      "sys.stdin.readline(); c.close(); os.remove(sys.argv[1])")
 
 
 def test_a_new_database_created_after_waiting_out_another_ones_is_removed(tmp_path: Path) -> None:
     # Before: a command that met the lock decided for good that the file was not its own. The other job (a train
     # on the same new path) failed and removed its new file; the waiting command then created its own, failed on
     # its source, and left that empty database behind, the mistyped path's leftover --wait was not to leave.
+    # Why the holder removes its file only once the command says it waits: a holder that did so after a fixed time
+    # was, on a loaded machine, gone before the command's first open, which then never waited out anything.
     path = tmp_path / "new.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", CREATE_HOLD_REMOVE, str(path), "2"], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", CREATE_HOLD_REMOVE, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
-        res = cli_process("--wait", "60", "train", str(path), "m", "no_such_table", "-f", "x", "--quiet")
-        holder.wait(timeout=60)
+        job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "train", str(path), "m",
+                                "no_such_table", "-f", "x", "--quiet"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            said = _until_waiting(job.stderr)
+            _let_go(holder)
+            assert holder.wait(timeout=60) == 0
+            _, err = job.communicate(timeout=120)
+        finally:
+            _stop(job)
     finally:
-        holder.kill()
-        holder.communicate()
-    assert res.returncode == 6, res.stderr
+        _stop(holder)
+    assert "note: waiting up to 60s (--wait)" in said, (said, err)
+    assert job.returncode == 6, err
     assert not path.exists(), "the database this run created after the wait was left behind"
 
 
@@ -832,7 +883,7 @@ def test_retraining_next_to_a_plain_server_names_snapshot(model_db: str, tmp_pat
     path = tmp_path / "served.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--port", "5765"],
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None and proc.stdout.readline().startswith("serving")

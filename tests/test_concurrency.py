@@ -717,3 +717,25 @@ def test_a_threshold_is_not_stored_for_a_version_dropped_meanwhile(base_db: Path
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE model = 'tx_ae'").fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_two_writes_of_one_output_file_at_once_leave_it_whole(tmp_path: Path) -> None:
+    """An exported model or a plot is written to a temporary file beside it, then renamed (savefile.write_whole). The
+    temporary name held only the process id, so two threads of one process writing the same path (an Airflow worker
+    exporting a model in two tasks, dbt threads plotting into one folder) shared it: the other write truncated and
+    renamed it mid-way, and the file left under the real name was half of this one. Here the other thread's write is
+    made to land at that moment."""
+    from ad_duckdb.savefile import write_whole
+
+    path = tmp_path / "tx_ae.onnx"
+    half = b"A" * 4096
+
+    def written_in_two_parts(tmp: Path) -> None:
+        tmp.write_bytes(half)
+        write_whole(path, lambda other: other.write_bytes(b"B" * 100))  # another thread's write, meanwhile
+        with open(tmp, "ab") as f:
+            f.write(half)
+
+    write_whole(path, written_in_two_parts)
+    assert path.read_bytes() == half + half  # the last write's file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["tx_ae.onnx"]  # no temporary file left

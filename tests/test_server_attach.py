@@ -171,27 +171,38 @@ def test_a_bad_attach_stops_the_start_with_the_commands_exit_codes(warehouse: st
         assert f"Cannot open {str(lake)!r}" in out and "another process has it open for writing" in out, out
         assert "--wait" in out, out
         started = time.monotonic()
-        out = fails(4, "--attach", str(lake), wait="1")
+        r = _serve_fails(warehouse, "--attach", str(lake), wait="1")
+        # the line that it waits (as every command says), then the error, once
+        waiting, out = r.stderr.strip().splitlines()
+        assert r.returncode == 4 and r.stdout == "" and out.startswith("Error: "), r.stderr
         assert time.monotonic() - started >= 1 and "(waited 1s with --wait)" in out, out
+        assert " UTC ad-duckdb serve: waiting up to 1s (--wait) for the database file: " in waiting, waiting
+        assert f"Cannot open {str(lake)!r}: another process has it open for writing (PID {holder.pid}" in waiting, waiting
         snap = fails(4, "--snapshot", "--attach", str(lake))
         assert f"Cannot open {str(lake)!r}" in snap, snap
     finally:
         holder.kill()
         holder.communicate()
-    # --wait: the writer finishes, the server starts
-    hold_for = hold.replace("time.sleep(120)", "time.sleep(2); c.close()")
-    holder = subprocess.Popen([sys.executable, "-c", hold_for, str(lake)], stdout=subprocess.PIPE, text=True)
+    # --wait: the writer finishes, the server starts. Why the writer lets go only once the server said it waits, not
+    # after a fixed time: on a loaded machine the server reached the file after that time and never waited
+    hold_until_told = hold.replace("time.sleep(120)", "sys.stdin.readline(); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", hold_until_told, str(lake)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "serve", warehouse,
                                  "--port", "0", "--attach", str(lake)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=dict(os.environ))
         try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().startswith("serving"), proc.stderr
+            assert proc.stdout is not None and proc.stderr is not None and holder.stdin is not None
+            said = proc.stderr.readline()
+            holder.stdin.write("GO\n")
+            holder.stdin.flush()
+            assert proc.stdout.readline().startswith("serving"), said
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
+        assert f"waiting up to 60s (--wait) for the database file: Cannot open {str(lake)!r}" in said, said
     finally:
         holder.kill()
         holder.communicate()
