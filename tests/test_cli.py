@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shlex
 import shutil
@@ -18,6 +19,7 @@ import duckdb
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_cli_ops import _holding, _let_go, _stop, _until_waiting
 
 import ad_duckdb
 from ad_duckdb import api
@@ -240,17 +242,24 @@ def test_attach_of_a_file_another_process_writes_is_a_locked_file(tmp_path: Path
     assert res.exit_code == 4 and len(out.strip().splitlines()) == 1, out
     assert f"Cannot open {str(lake)!r}" in out and "another process has it open for writing" in out, out
     assert "--wait" in out, out
-    # --wait waits for an attached file as for DB: the writer finishes, the command reads
-    hold_for = hold.replace("time.sleep(120)", "time.sleep(2); c.close()")
-    holder = subprocess.Popen([sys.executable, "-c", hold_for, str(lake)], stdout=subprocess.PIPE, text=True)
+    # --wait waits for an attached file as for DB: the writer finishes, the command reads. Why the writer finishes
+    # once the command says it waits, not after a fixed time: on a loaded machine the command met no lock then
+    holder = _holding(lake)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
-        top = run("--wait", "60", "score", model_db, "tx_ae", "lake.main.transactions", "--attach", str(lake),
-                  "--top", "3")
+        job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "score", model_db, "tx_ae",
+                                "lake.main.transactions", "--attach", str(lake), "--top", "3"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            said = _until_waiting(job.stderr)
+            _let_go(holder)
+            top, err = job.communicate(timeout=120)
+        finally:
+            _stop(job)
     finally:
-        holder.kill()
-        holder.communicate()
-    assert "9001" in top, top
+        _stop(holder)
+    assert "note: waiting up to 60s (--wait)" in said and str(lake) in said, (said, err)
+    assert job.returncode == 0 and "9001" in top, (said, err, top)
 
 
 def test_attach_alias_that_is_a_schema_of_db_is_refused(tmp_path: Path, model_db: str) -> None:
@@ -288,31 +297,29 @@ def test_waiting_for_an_attached_file_does_not_hold_db(tmp_path: Path, model_db:
     lake = _lake(tmp_path / "lake.duckdb")
     models = tmp_path / "models.duckdb"
     models.write_bytes(Path(model_db).read_bytes())
-    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(lake)], stdout=subprocess.PIPE, text=True)
+    holder = _holding(lake)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         cmd = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "120", "score", str(models),
                                 "tx_ae", "lake.main.transactions", "--attach", str(lake), "--into", "tx_scores"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
-            started = time.monotonic()
-            # long past the command's start-up (its imports, the open): DB opens for writing in this process
-            while time.monotonic() - started < 8:
+            # Why from its waiting line on, not for a fixed time: on a loaded machine the command was still starting
+            # after those seconds, and DB was free for reasons of its own
+            said = _until_waiting(cmd.stderr)
+            assert "note: waiting up to 120s (--wait)" in said and str(lake) in said, said
+            for _ in range(5):  # DB opens for writing in this process while the command waits
                 assert cmd.poll() is None, cmd.communicate()
                 with duckdb.connect(str(models)) as con:
                     con.execute("CREATE OR REPLACE TABLE other_user AS SELECT 1 AS x")
                 time.sleep(0.2)
-            holder.kill()  # the writer ends: the command goes on
+            _let_go(holder)  # the writer ends: the command goes on
             out, err = cmd.communicate(timeout=120)
         finally:
-            if cmd.returncode is None:
-                cmd.kill()
-                cmd.communicate()
+            _stop(cmd)
     finally:
-        holder.kill()
-        holder.communicate()
-    assert cmd.returncode == 0 and "wrote 1502 scored rows to tx_scores" in out, (out, err)
+        _stop(holder)
+    assert cmd.returncode == 0 and "wrote 1502 scored rows to tx_scores" in out, (said, out, err)
     with duckdb.connect(str(models), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM tx_scores").fetchall() == [(1502,)]
         assert con.execute("SELECT x FROM other_user").fetchall() == [(1,)]

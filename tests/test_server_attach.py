@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import duckdb
 import psycopg
 import pytest
+from test_cli_ops import _holding, _let_go, _stop, _until_waiting
 
 import ad_duckdb
 
@@ -195,7 +197,7 @@ def test_a_bad_attach_stops_the_start_with_the_commands_exit_codes(warehouse: st
                                 stderr=subprocess.PIPE, text=True, env=dict(os.environ))
         try:
             assert proc.stdout is not None and proc.stderr is not None and holder.stdin is not None
-            said = proc.stderr.readline()
+            said = _until_waiting(proc.stderr)  # (a line before it, a library's warning, does not let go)
             holder.stdin.write("GO\n")
             holder.stdin.flush()
             assert proc.stdout.readline().startswith("serving"), said
@@ -432,24 +434,33 @@ def test_snapshot_waiting_for_an_attached_file_copies_db_once(warehouse: str, tm
     def copies() -> set[str]:
         return {p.name for p in scratch.glob("ad_duckdb_serve_*")}
 
-    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(lake)], stdout=subprocess.PIPE, text=True)
+    holder = _holding(lake)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "120", "serve", warehouse,
                                  "--port", "0", "--snapshot", "--attach", str(lake)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
         try:
-            # long past the start-up, with a retry every half second: each copy's folder (a new name each time)
-            # lives while its copy is made and served, so a look every few milliseconds sees it
+            # each copy's folder (a new name each time) lives while its copy is made and served, so a look every few
+            # milliseconds sees it: from the start to the line saying the server waits, then over four retries (one
+            # each half second). Why up to that line, not for a fixed time: on a loaded machine the server had not
+            # reached the file by then, and the test saw no retry at all
+            said: list[str] = []
+            reader = threading.Thread(target=lambda: said.append(_until_waiting(proc.stderr)), daemon=True)
+            reader.start()
             seen: set[str] = set()
-            started = time.monotonic()
-            while time.monotonic() - started < 8:
+            deadline = time.monotonic() + 120
+            while reader.is_alive():
+                assert time.monotonic() < deadline, "serve --wait never said it waits"
+                seen |= copies()
+                time.sleep(0.005)
+            assert "waiting up to 120s (--wait)" in said[0], said
+            retried = time.monotonic() + 2
+            while time.monotonic() < retried:
                 seen |= copies()
                 time.sleep(0.005)
             assert proc.poll() is None, proc.communicate()
             assert seen == set(), seen  # no copy while the file is held
-            holder.kill()  # the writer ends: the server starts
+            _let_go(holder)  # the writer ends: the server starts
             assert proc.stdout is not None
             line = proc.stdout.readline()
             while line == "\n":  # once in a CI run under load a bare newline came first (cause not found)
@@ -461,8 +472,7 @@ def test_snapshot_waiting_for_an_attached_file_copies_db_once(warehouse: str, tm
             proc.communicate(timeout=30)
         assert copies() == set()  # the copy removed at the stop
     finally:
-        holder.kill()
-        holder.communicate()
+        _stop(holder)
 
 
 def _write(lake: Path) -> str:
