@@ -629,7 +629,6 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_path: Path) -> None:
     # Before: a nightly retrain that started while a scoring job still held the file failed at once; the only
     # remedy was a retry loop around the command in every script.
-    import time
 
     path = tmp_path / "busy.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
@@ -637,7 +636,6 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
     try:
         quick = cli_process("list", str(path))
         assert quick.returncode == 4 and "--wait SECONDS" in quick.stderr, quick.stderr
-        start = time.monotonic()
         job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "score", str(path), "tx_ae",
                                 "transactions", "--into", "s", "--replace"], stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -649,8 +647,8 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
         finally:
             _stop(job)
         assert "note: waiting up to 60s (--wait)" in said, (said, err)
+        # exit 0 under --wait 60: it went on once the holder let go, not after waiting out its 60 s (exit 4)
         assert job.returncode == 0 and "wrote 1500 scored rows to s" in out, (said, err)
-        assert time.monotonic() - start < 50
         holder.wait(timeout=30)
         holder2 = _holding(path)
         try:

@@ -917,7 +917,6 @@ def test_caught_up_waits_for_the_watcher_to_handle_the_signals_sent_before() -> 
     connection), not before and not at its timeout; a statement run after it is not interrupted."""
     import os
     import threading
-    import time
 
     r, w = os.pipe()
     con = interrupts.track(duckdb.connect())
@@ -935,11 +934,11 @@ def test_caught_up_waits_for_the_watcher_to_handle_the_signals_sent_before() -> 
         os.write(w, bytes([signal.SIGINT]))  # what Python's C-level handler writes when a Ctrl-C comes
         interrupts.watched_by(w)
         threading.Timer(0.5, release.set).start()
-        started = time.monotonic()
-        interrupts.caught_up()
-        waited = time.monotonic() - started
+        # Why a long timeout and no clock: the wait must end because the watcher caught up (its answer), on a
+        # loaded machine too, and not before the watcher was let go
+        assert interrupts.caught_up(timeout=120) is True  # the watcher read the mark: not the timeout
+        assert release.is_set()  # not before the watcher ran
         assert interrupts.received == signal.SIGINT  # the watcher handled the Ctrl-C before caught_up returned
-        assert 0.4 < waited < 4, waited  # it waited for the watcher, not for its 5 s timeout
         assert con.sql("SELECT count(*) FROM range(1000)").fetchall() == [(1000,)]
     finally:
         release.set()
@@ -953,11 +952,8 @@ def test_caught_up_waits_for_the_watcher_to_handle_the_signals_sent_before() -> 
 
 def test_caught_up_without_a_watcher_does_not_wait() -> None:
     """The library's users (no CLI, so no watcher thread) run sqlshell.interact too: nothing to wait for."""
-    import time
-
-    started = time.monotonic()
-    interrupts.caught_up()
-    assert time.monotonic() - started < 1
+    assert interrupts._pipe is None
+    assert interrupts.caught_up() is True  # at once: nothing written, no wait (its answer with a watcher: waited)
 
 
 def test_a_wide_middle_column_hides_only_itself_where_the_narrow_ones_beside_it_fit(tmp_path: Path) -> None:
