@@ -2018,7 +2018,8 @@ _WEIGHT = click.option(
 @click.option("--sampled", type=click.Choice(["rows", "normal"]), help="With --weight, which rows the sample drew. rows "
               "(the default): either class, as an audit (alerts reviewed, 1 in k of the rest), read from the weights; "
               "normal: every anomaly kept and the normal rows sampled at their own strata's rates, whatever the "
-              "score: DeLong's paired test, and evaluate --sampled normal's intervals of precision and recall.")
+              "score: DeLong's paired test, evaluate --sampled normal's intervals of precision and recall, and the "
+              "anomalies one version alone catches tested at McNemar's even odds.")
 @_ATTACH
 def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, label: str | None,
             out_format: str, weight: str | None, sampled: str | None, attach: tuple[str, ...]) -> None:
@@ -2048,7 +2049,8 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     the rest audited 1 in k) the test joins each version's AUC-ROC interval instead of DeLong's, which called equal
     versions different in up to 41% of simulated audits. --sampled normal says every anomaly was kept and only the
     normal rows sampled (by merchant, by day): DeLong's paired test holds then, whatever the normal rows' weights, and
-    is used (the verdict line and JSON's labelled.test name it; labelled.weights.sampled says normal).
+    is used (the verdict line and JSON's labelled.test name it; labelled.weights.sampled says normal), and the
+    anomalies one version alone catches at a threshold are tested at McNemar's even odds, both kept alike.
     """
     from dataclasses import asdict
 

@@ -517,7 +517,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
         if t.value_a is not None and t.value_b is not None:
             fa_all, fb_all = sa > t.value_a, sb > t.value_b
             yb = y.astype(bool)
-            t.paired = [pairedflags.test(fa_all, fb_all, w, rows, what)
+            t.paired = [pairedflags.test(fa_all, fb_all, w, rows, what, sampled)
                         for rows, what in ((yb, pairedflags.ANOMALIES), (~yb, pairedflags.NORMAL))]
         if w is not None:
             fa = None if t.value_a is None else sa > t.value_a

@@ -13,6 +13,11 @@ the rows they stand for (1 / weight). Under "equally good" the two cells stand f
 drawn from them a share r_b / (r_a + r_b) is expected in b's; equal rates give McNemar's 0.5. A cell with no row
 sampled takes the lowest rate of the rows near it (``_rate``), so the test leans to "could be chance" where its rate
 is not known. Measured in bench/compare_audit_flags.py (bench/results/compare_audit_flags_2026-12-05.md).
+
+With ``sampled='normal'`` (every anomaly kept, at one weight; the normal rows sampled by their own strata, whatever
+the score) the anomalies' two cells were drawn at one known rate, so their test is McNemar's 0.5 even where one cell
+is empty: read as an audit's, an empty cell took the lowest rate near it, a normal row's, and 7 anomalies that only
+one version caught (none the other) were called chance (p = 1 against 0.016).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .metrics import count_text
+from .sampled import NORMAL as SAMPLED_NORMAL
 
 
 @dataclass
@@ -58,14 +64,18 @@ def binomial_two_sided(k: int, n: int, p: float) -> float:
     return min(1.0, total)
 
 
-def test(fa: np.ndarray, fb: np.ndarray, w: np.ndarray | None, of_class: np.ndarray, rows: str) -> FlagTest:
+def test(fa: np.ndarray, fb: np.ndarray, w: np.ndarray | None, of_class: np.ndarray, rows: str,
+         sampled: str | None = None) -> FlagTest:
     """The exact test of the rows of one class (``of_class``, a mask of the rows; ``rows`` names it) that only one
-    version flags (``fa``, ``fb``: each version's flags of every row; ``w``: their weights, None unweighted)."""
+    version flags (``fa``, ``fb``: each version's flags of every row; ``w``: their weights, None unweighted;
+    ``sampled``: compare's, None or ``'rows'`` for a sample that may have drawn by the score, as an audit)."""
     a_only, b_only = of_class & fa & ~fb, of_class & fb & ~fa
     n_a, n_b = int(a_only.sum()), int(b_only.sum())
     if w is None:
         return FlagTest(rows, n_a, n_b, 0.5, binomial_two_sided(n_b, n_a + n_b, 0.5))
     w_a, w_b = float(w[a_only].sum()), float(w[b_only].sum())
+    if sampled == SAMPLED_NORMAL and rows == ANOMALIES:
+        return FlagTest(rows, n_a, n_b, 0.5, binomial_two_sided(n_b, n_a + n_b, 0.5), w_a, w_b)
     r_a = _rate(a_only, w, [fa & ~fb, of_class & fa, of_class & ~fb, fa, ~fb])
     r_b = _rate(b_only, w, [fb & ~fa, of_class & ~fa, of_class & fb, ~fa, fb])
     # equal rates within rounding (a uniform sample of weight 3.3: sums differing in their last bits) are McNemar's

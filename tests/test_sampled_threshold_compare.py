@@ -188,3 +188,39 @@ def test_compare_sampled_normal_uses_delongs_paired_test_and_says_so(db: str) ->
     assert doc["test"] == metrics.PAIRED_DELONG and doc["weights"]["sampled"] == "normal", doc
     helped = CliRunner().invoke(cli, ["compare", "--help"])
     assert "--sampled [rows|normal]" in helped.output and "DeLong's paired test holds" in helped.output
+
+
+def test_compare_sampled_normal_tests_the_anomalies_only_one_version_catches_at_one_rate(
+        db: str, tmp_path: Path) -> None:
+    """Every anomaly kept (weight 1), the normal rows 1 or 20: at a cut where ae@2 alone catches 7 anomalies and ae@1
+    alone none, the audit's reading (the default) gave the empty cell the normal rows' rate 1/20, expected 95% of
+    those rows to be ae@2's if alike, and called 7 of 7 chance (p = 1). Said to be sampled normal, both anomaly cells
+    were drawn at one rate: McNemar's 0.5, p = 2 / 2^7."""
+    copy = tmp_path / "s.duckdb"
+    copy.write_bytes(Path(db).read_bytes())
+    con = ad_duckdb.connect(str(copy))
+    try:
+        ad_duckdb.set_threshold(con, "ae@1", "cut", "manual", value=6.0)
+        ad_duckdb.set_threshold(con, "ae@2", "cut", "manual", value=3.0)
+        audit = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2")
+        r = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2", sampled="normal")
+        sa, y, w = _rows(con, "ae@1", STRATA, "w2")
+        sb = _rows(con, "ae@2", STRATA, "w2")[0]
+    finally:
+        con.close()
+    fa, fb = sa > 6.0, sb > 3.0
+    only_b = int((y & fb & ~fa).sum())
+    assert only_b >= 5 and not (y & fa & ~fb).any(), only_b  # the rows this test is about
+    before = next(t for t in audit.thresholds if t.name == "cut").paired
+    after = next(t for t in r.thresholds if t.name == "cut").paired
+    assert before is not None and after is not None
+    assert before[0].rows == after[0].rows == "anomalies"
+    assert before[0].expected_b_share > 0.9 and before[0].p_value > 0.5  # the audit's caution, as before
+    assert (after[0].only_a, after[0].only_b, after[0].expected_b_share) == (0, only_b, 0.5)
+    assert after[0].p_value == pytest.approx(2 / 2 ** only_b, rel=1e-9)
+    assert after[0].only_b_weighted == pytest.approx(float(w[y & fb & ~fa].sum()))
+    # the normal rows' cells: both have rows, so each keeps its own rate either way
+    assert after[1].expected_b_share == pytest.approx(before[1].expected_b_share, rel=1e-12)
+    assert "ae@2 catches more anomalies, unlikely to be chance" in str(r)
+    assert "ae@2 catches more anomalies" not in str(audit)
+
