@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -50,6 +51,19 @@ def _rows(con: duckdb.DuckDBPyConnection, model: str, source: str, weight: str) 
     """The scores of ``model``, labels and weights of ``source``."""
     f = con.execute(f"SELECT anomaly_score('{model}', a, b, c) AS s, lab, {weight} AS w FROM ({source})").df()
     return f["s"].to_numpy(np.float64), f["lab"].to_numpy().astype(bool), f["w"].to_numpy(np.float64)
+
+
+def _compared(path: str) -> tuple[Any, ...]:
+    """compare of ae@1 and ae@2 on STRATA's rows read as an audit's and with sampled='normal', then the two versions'
+    scores, the labels and the weights."""
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        audit = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2")
+        r = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2", sampled="normal")
+        sa, y, w = _rows(con, "ae@1", STRATA, "w2")
+        return audit, r, sa, _rows(con, "ae@2", STRATA, "w2")[0], y, w
+    finally:
+        con.close()
 
 
 def test_threshold_sampled_refused_without_weight_and_for_anomalies_of_differing_weights(db: str) -> None:
@@ -160,14 +174,7 @@ def test_compare_sampled_normal_uses_delongs_paired_test_and_says_so(db: str) ->
     """Normal rows weighing 1 or 20 by a stratum whose rate rises with the score read as an audit's: compare joined
     each version's AUC-ROC interval (an interval of the difference some 0.24 wide). Said to be every anomaly kept,
     DeLong's paired test holds and is used, and the thresholds' intervals are evaluate --sampled normal's."""
-    con = ad_duckdb.connect(db, read_only=True)
-    try:
-        audit = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2")
-        r = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2", sampled="normal")
-        sa, y, w = _rows(con, "ae@1", STRATA, "w2")
-        sb = _rows(con, "ae@2", STRATA, "w2")[0]
-    finally:
-        con.close()
+    audit, r, sa, sb, y, w = _compared(db)
     assert audit.labelled is not None and audit.labelled.test == weights.PAIRED_AUDIT  # the default, as before
     j = r.labelled
     assert j is not None and j.test == metrics.PAIRED_DELONG, j.test
@@ -202,12 +209,9 @@ def test_compare_sampled_normal_tests_the_anomalies_only_one_version_catches_at_
     try:
         ad_duckdb.set_threshold(con, "ae@1", "cut", "manual", value=6.0)
         ad_duckdb.set_threshold(con, "ae@2", "cut", "manual", value=3.0)
-        audit = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2")
-        r = ad_duckdb.compare_versions(con, "ae@1", "ae@2", STRATA, label="lab", weight="w2", sampled="normal")
-        sa, y, w = _rows(con, "ae@1", STRATA, "w2")
-        sb = _rows(con, "ae@2", STRATA, "w2")[0]
     finally:
         con.close()
+    audit, r, sa, sb, y, w = _compared(str(copy))
     fa, fb = sa > 6.0, sb > 3.0
     only_b = int((y & fb & ~fa).sum())
     assert only_b >= 5 and not (y & fa & ~fb).any(), only_b  # the rows this test is about
