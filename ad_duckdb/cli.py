@@ -75,6 +75,7 @@ from . import (
     unattached,
     usageerrors,
     versioncmds,
+    weights,
     workfolder,
 )
 from .addedtop import AddedTop
@@ -1829,12 +1830,16 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
 
 
 def _method_text(t: Any) -> str:
-    """The method, with ", confident" for a goal met by the lower end of its interval, and min_cost with its prices:
-    said at the end of chosen_on, which the table clips."""
+    """The method, with ", confident" for a goal met by the lower end of its interval, min_cost with its prices,
+    and ", sampled normal" for a goal chosen on a sample that kept every anomaly: said in chosen_on, which the table
+    clips. Why the sampling: its intervals (and so a confident goal's cut) are evaluate --sampled normal's, not an
+    audit's, and a retrain with --carry-thresholds chooses it again so."""
     if t.method == "min_cost":  # its prices end chosen_on too
         prices = costs.stated(t.chosen_on)
-        return f"{t.method} ({prices})" if prices else t.method
-    return f"{t.method}, confident" if (t.chosen_on or "").endswith(thresholds.CONFIDENT_NOTE) else t.method
+        text = f"{t.method} ({prices})" if prices else t.method
+    else:
+        text = f"{t.method}, confident" if (t.chosen_on or "").endswith(thresholds.CONFIDENT_NOTE) else t.method
+    return f"{text}, sampled normal" if weights.sampled_normal(t.chosen_on) else text
 
 
 @cli.command()

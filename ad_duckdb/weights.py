@@ -481,6 +481,13 @@ def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, thresho
             + (SAMPLED_NORMAL if sampled == NORMAL else ""))
 
 
+def sampled_normal(chosen_on: str | None) -> bool:
+    """Whether a goal's ``chosen_on`` says it was chosen with ``sampled='normal'`` (``SAMPLED_NORMAL`` closing the
+    weighted rows' statement, as ``flagged_sizes`` writes it; a retrain choosing it again keeps it there)."""
+    found = _CHOSEN.findall(chosen_on or "")
+    return bool(found and found[-1][11])
+
+
 def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
     """``thresholds.figure_intervals`` of a goal chosen on weighted rows: the intervals ``evaluate(weight=)`` gives
     its precision and recall (``cell_intervals``), from the weighted totals and Kish's effective sizes its
