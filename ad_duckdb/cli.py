@@ -1229,7 +1229,9 @@ def _print_carried(stored: list[Threshold]) -> None:
         if t.name in thresholds.FROM_TRAINING:
             continue
         if t.method in thresholds.LABELLED:
-            how = f"chosen again on labels: precision {t.precision:.3f}, recall {t.recall:.3f}"
+            # which goal was met again (confident, sampled normal): a precision and a recall read as any goal's
+            how = (f"chosen again on labels ({_method_text(t, prices=False)}): precision {t.precision:.3f}, "
+                   f"recall {t.recall:.3f}")
             if t.method == "min_cost":  # what the new version's cut costs: what its goal is about
                 how += f"; {(t.chosen_on or '').rpartition('; ')[2]}"
         elif t.method == alarmrate.METHOD:  # chosen again on its rows (labelled.choose_goals_again), not moved
@@ -1829,14 +1831,14 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
         _note(problem)
 
 
-def _method_text(t: Any) -> str:
-    """The method, with ", confident" for a goal met by the lower end of its interval, min_cost with its prices,
-    and ", sampled normal" for a goal chosen on a sample that kept every anomaly: said in chosen_on, which the table
-    clips. Why the sampling: its intervals (and so a confident goal's cut) are evaluate --sampled normal's, not an
-    audit's, and a retrain with --carry-thresholds chooses it again so."""
+def _method_text(t: Any, prices: bool = True) -> str:
+    """The method, with ", confident" for a goal met by the lower end of its interval, min_cost with its prices
+    (``prices``), and ", sampled normal" for a goal chosen on a sample that kept every anomaly: said in chosen_on,
+    which the table clips. Why the sampling: its intervals (and so a confident goal's cut) are evaluate --sampled
+    normal's, not an audit's, and a retrain with --carry-thresholds chooses it again so."""
     if t.method == "min_cost":  # its prices end chosen_on too
-        prices = costs.stated(t.chosen_on)
-        text = f"{t.method} ({prices})" if prices else t.method
+        stated = costs.stated(t.chosen_on) if prices else ""
+        text = f"{t.method} ({stated})" if stated else t.method
     else:
         text = f"{t.method}, confident" if (t.chosen_on or "").endswith(thresholds.CONFIDENT_NOTE) else t.method
     return f"{text}, sampled normal" if weights.sampled_normal(t.chosen_on) else text

@@ -118,3 +118,19 @@ def test_show_names_a_carried_goals_sampling(carried: tuple[str, dict[str, dict[
     assert "min_recall, confident " in rows["rc"], res.stdout
     doc = json.loads(CliRunner().invoke(cli, ["show", db, "ae@3", "--format", "json"]).stdout)
     assert doc["metrics"][store.GOALS]["nc"]["sampled"] == "normal"
+
+
+def test_trains_carried_line_names_the_goal_met_again(carried: tuple[str, dict[str, dict[str, Any]]],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """train --carry-thresholds prints a line a carried threshold: a precision and a recall read as any goal's, so
+    the line names the goal met again, confident and sampled normal as show does."""
+    from ad_duckdb.cli import _print_carried
+
+    db, _ = carried
+    _, new, _ = _versions(db)
+    _print_carried([t for t in new.thresholds if t.name in GOALS])
+    lines = {ln.split(":")[0].removeprefix("carried "): ln for ln in capsys.readouterr().out.splitlines()}
+    assert "chosen again on labels (min_recall, sampled normal): precision " in lines["n"], lines
+    assert "chosen again on labels (min_recall, confident, sampled normal): precision " in lines["nc"], lines
+    assert "chosen again on labels (min_recall): precision " in lines["r"], lines
+    assert "chosen again on labels (min_recall, confident): precision " in lines["rc"], lines

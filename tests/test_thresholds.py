@@ -888,7 +888,7 @@ def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(
                                    "--carry-thresholds", "--quiet"])
     assert res.exit_code == 0, res.output
     assert re.search(r"carried cut: \S+, at the same point of the training scores \(flags [0-9.]+% of training", res.output)
-    assert re.search(r"carried prec: \S+, chosen again on labels: precision (0\.9\d\d|1\.000), recall", res.output)
+    assert re.search(r"carried prec: \S+, chosen again on labels \(min_precision\): precision (0\.9\d\d|1\.000), recall", res.output)
     con = ad_duckdb.connect(path, read_only=True)
     try:
         got = {t.name: t.method for t in ad_duckdb.load_model(con, "m@4").thresholds}
@@ -2052,7 +2052,7 @@ def test_a_retrain_chooses_a_min_cost_threshold_again_at_the_same_costs(tmp_path
                                    "--seed", "2", "--carry-thresholds", "--quiet"])
     assert res.exit_code == 0, res.output
     # what the new version's cut costs: the figure a nightly log is read for
-    assert re.search(r"carried cheap: \S+, chosen again on labels: precision [0-9.]+, recall [0-9.]+; costs 400 per "
+    assert re.search(r"carried cheap: \S+, chosen again on labels \(min_cost\): precision [0-9.]+, recall [0-9.]+; costs 400 per "
                      r"missed anomaly and 5 per false alarm: \d+ missed and \d+ false alarms? cost [0-9,.]+ on these "
                      r"1580 rows, [0-9.]+ per row", res.output), res.output
 
