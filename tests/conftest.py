@@ -36,6 +36,43 @@ def cli_in_process(*args: str, input: str | None = None) -> subprocess.Completed
     return subprocess.CompletedProcess(["ad-duckdb", *args], res.exit_code, res.stdout, res.stderr)
 
 
+# The system calls a program waiting for its terminal blocks in (read, poll, select and their p-forms), by Linux's
+# numbers on each machine: /proc/PID/syscall names a blocked process's call by number
+_TERMINAL_WAITS = {"x86_64": {0, 7, 23, 270, 271}, "aarch64": {63, 72, 73}}
+
+
+def wait_reading_terminal(pid: int, transcript: bytes) -> None:
+    """Return once process ``pid`` (its main thread) is blocked reading its terminal: a prompt's readline waits for a
+    key. Why: the prompt is drawn just before readline waits, and a signal (a Ctrl-C, a SIGTERM) that comes between
+    the two is handled only at the next key, so a test sending one as soon as it sees the prompt waits for an answer
+    that never comes; a loaded machine can stall a process there longer than any fixed sleep. Where Linux's
+    /proc/PID/syscall cannot be read (another system, a kernel that keeps it from this user), a half-second sleep
+    instead, enough on a machine that is not loaded. ``transcript``: the session's output so far, for the failure
+    message."""
+    import platform
+    import time
+
+    calls = _TERMINAL_WAITS.get(platform.machine())
+    proc = Path(f"/proc/{pid}")
+    deadline = time.monotonic() + 120
+    while calls is not None:
+        try:
+            call = (proc / "syscall").read_text().split()  # "running" while it runs
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            if not proc.exists():
+                return  # the process ended: the caller's next read of its terminal says so
+            break  # a kernel built without /proc/PID/syscall
+        except PermissionError:
+            break
+        if state in ("Z", "X") or (state == "S" and call[0].isdigit() and int(call[0]) in calls):
+            return  # ended (as above), or waiting
+        assert time.monotonic() < deadline, \
+            f"not waiting for its terminal within 120 s; transcript: {transcript.decode(errors='replace')}"
+        time.sleep(0.01)
+    time.sleep(0.5)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Why one thread under xdist (make test runs two workers): the workers already keep the cores busy, and each
     # worker's torch threads on top of them would only contend for the same cores

@@ -25,7 +25,7 @@ import ad_duckdb
 from ad_duckdb import api
 from ad_duckdb.cli import cli
 
-from conftest import FAST, ROOT, make_transactions, unwrapped
+from conftest import FAST, ROOT, make_transactions, unwrapped, wait_reading_terminal
 
 BIN = Path(sys.executable).parent / "ad-duckdb"
 
@@ -1518,14 +1518,13 @@ def _terminal_session(db: str, keys: Sequence[str | int | Callable[[], None]], o
                       history: Path | None = None) -> tuple[int, str]:
     """``ad-duckdb sql DB`` on a real pseudo-terminal (its controlling terminal, so it prompts): each key string is
     typed, each int sent as a signal and each callable called, once the session waits for input again (its prompt
-    shown); the transcript is returned. ``history``: the prompt's history file (default: none kept, so tests leave
-    no file in HOME)."""
+    shown; a signal, or a Ctrl-C typed, once readline also blocks reading the terminal); the transcript is returned.
+    ``history``: the prompt's history file (default: none kept, so tests leave no file in HOME)."""
     import fcntl
     import os
     import pty
     import select
     import termios
-    import time
 
     master, slave = pty.openpty()
 
@@ -1559,8 +1558,9 @@ def _terminal_session(db: str, keys: Sequence[str | int | Callable[[], None]], o
             if not waiting:
                 read_until_prompt()
             waiting = callable(key)
+            if isinstance(key, int) or (isinstance(key, str) and "\x03" in key):  # a signal, or a key making one
+                wait_reading_terminal(proc.pid, out)
             if isinstance(key, int):
-                time.sleep(0.5)  # the prompt is drawn just before readline waits: a signal sent between them waits too
                 proc.send_signal(key)
             elif callable(key):  # something another process does while the session waits at its prompt
                 key()

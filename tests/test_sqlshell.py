@@ -15,7 +15,7 @@ from test_cli import _terminal_session
 
 from ad_duckdb import interrupts, sqlshell
 
-from conftest import cli_in_process
+from conftest import cli_in_process, wait_reading_terminal
 
 
 @pytest.fixture
@@ -876,9 +876,7 @@ def test_a_late_ctrl_c_watcher_does_not_interrupt_the_next_statement(tmp_path: P
     try:
         until_prompt(0)
         pressed = len(out)
-        # Why the sleep: the prompt is drawn just before readline waits, and a Ctrl-C between the two waits for
-        # the next key (as in test_cli's _terminal_session)
-        time.sleep(0.5)
+        wait_reading_terminal(proc.pid, out)  # a Ctrl-C before readline waits would wait for the next key
         os.write(master, b"\x03")  # at the prompt: the main thread takes it at once, the watcher is held
         until_prompt(pressed)
         typed = len(out)
