@@ -28,6 +28,21 @@ def test_command_documented(name: str) -> None:
     assert f"ad-duckdb {name}" in README or f"`{name}`" in README
 
 
+def test_readmes_links_within_it_reach_a_heading() -> None:
+    """Each [text](#anchor) names a heading of the README by GitHub's rule (lower case, punctuation dropped, spaces
+    as hyphens, a repeated heading's anchor numbered), headings inside code blocks not counted."""
+    prose = re.sub(r"```.*?```", "", README, flags=re.S)
+    seen: dict[str, int] = {}
+    anchors = set()
+    for head in re.findall(r"^#{1,6} (.+)$", prose, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", head.strip().lower()).replace(" ", "-")
+        anchors.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    links = re.findall(r"\]\(#([^)]+)\)", prose)
+    assert links, "the README's contents line links its sections"
+    assert [a for a in links if a not in anchors] == []
+
+
 def test_readme_and_recipes_sql_run(sensor_db: Path, tmp_path: Path) -> None:
     shutil.copyfile(sensor_db, tmp_path / "r.duckdb")
     con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
