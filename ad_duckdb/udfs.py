@@ -221,14 +221,17 @@ class Registry:
             self._refresh(cur, changed_only or if_changed, if_changed)
 
     def _refresh(self, cur: Any, changed_only: bool, if_changed: bool) -> None:
-        loaded = {(lm.rec.name, lm.rec.version): lm.rec for lm in self.by_ref.values()
-                  if lm.rec.digest is not None} if changed_only else None
         try:
             # Why read before the models: a write between the two reads makes the next check load again, never miss
             st = store.stamp(cur)
+            # Why stop at an unchanged stamp: it covers every row and column the functions load but the ONNX bytes,
+            # which a changed_only refresh never reads again; what a write of ours reads again all the same, as it
+            # always did, is a refused version and unreadable thresholds (the limit it broke may have been raised)
             if changed_only and st == self.stamp and (if_changed or not self.problems and st.thresholds_unread is None):
                 return
             self.stamp = st
+            loaded = {(lm.rec.name, lm.rec.version): lm.rec for lm in self.by_ref.values()
+                      if lm.rec.digest is not None} if changed_only else None
             recs, problems = store.load_all(cur, self.names, loaded, st)
             dropped, pins = dict(st.dropped), dict(st.promoted)
             db = store.cli_db(cur)
