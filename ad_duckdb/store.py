@@ -717,8 +717,8 @@ class Stamp:
     reads only the versions it does not hold as they are.
 
     Why the check and the reload share one read: each read the catalog, hashed every version's row (its metrics hold
-    the training score quantiles) and read the thresholds, so a reload after a write (a training, a dbt node's hook, a
-    served session's INSERT) paid for both, and one that found nothing new still cost about 10 ms."""
+    the training score quantiles, some 24 KB) and read the thresholds, so a reload after a write (a training, a dbt
+    node's hook, a served session's INSERT) paid for both, also when it found nothing new."""
 
     stored: bool  # False: no store here (yet)
     # (name, version, _DIGEST) of each stored version, in (name, version) order; None when a damaged block stopped
