@@ -35,9 +35,10 @@ def _has(cur: Any, table: str) -> bool:
         "AND database_name = current_database()", [table]).fetchall()[0][0])
 
 
-def promoted(cur: Any) -> dict[str, int]:
-    """The promoted version of each name that has one (``ad_model_current``)."""
-    if not _has(cur, CURRENT):
+def promoted(cur: Any, *, present: bool | None = None) -> dict[str, int]:
+    """The promoted version of each name that has one (``ad_model_current``). ``present``: whether that table exists,
+    when the caller read the catalog already (``store.stamp``)."""
+    if not (_has(cur, CURRENT) if present is None else present):
         return {}
     return {str(n): int(v) for n, v in cur.execute("SELECT name, version FROM ad_model_current").fetchall()}
 

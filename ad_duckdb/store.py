@@ -185,6 +185,13 @@ def tables_exist(cur: Any) -> bool:
     Why refuse rather than ignore: reading models from, or writing them into, a table of another layout
     would fail with a bare binder error, or worse, mix models into someone's data.
     """
+    return bool(store_tables(cur))
+
+
+def store_tables(cur: Any) -> frozenset[str]:
+    """The store's tables (``STORE_TABLES``) present here, checked as ``tables_exist`` checks them; empty when there is
+    no store. Why a set: ``stamp`` learns from this one catalog read whether the tables added by later releases
+    (``ad_model_versions``, ``ad_model_current``) exist, where asking for each cost a catalog read of its own."""
     found = dict(cur.execute(
         "SELECT table_name, list(column_name) FROM duckdb_columns() WHERE list_contains(?, table_name) "
         "AND schema_name = current_schema() AND database_name = current_database() GROUP BY table_name",
@@ -225,7 +232,7 @@ def tables_exist(cur: Any) -> bool:
         if not cur.execute("SELECT count(*) FROM ad_models").fetchall()[0][0]:
             # Why no store yet, not an error: another thread's or process's ensure_schema is between creating
             # ad_models and ad_thresholds (schema.sql's statements commit one by one), and nothing is stored to read
-            return False
+            return frozenset()
         # Why an IntegrityError (which registering the functions reports at a call, not at once): every read of the
         # store also reads ad_thresholds, so DuckDB's "Table with name ad_thresholds does not exist!" failed each
         # command, also the ALTER TABLE that puts the table back
@@ -236,7 +243,7 @@ def tables_exist(cur: Any) -> bool:
             "as sql/schema.sql does (ad-duckdb sql DB --write --file sql/schema.sql creates only what is missing) and "
             "set the thresholds again with `ad-duckdb threshold`."
         )
-    return "ad_models" in found
+    return frozenset(found) if "ad_models" in found else frozenset()
 
 
 def check_writable(table: str) -> None:
@@ -699,29 +706,72 @@ def same_features(a: list[str], b: list[str]) -> bool:
     return [n.lower() for n in a] == [n.lower() for n in b]
 
 
-def stamp(cur: Any) -> tuple[Any, ...]:
-    """A cheap summary of what the store holds (every version's sha256 and metrics, every threshold, the dropped
-    versions), without reading ONNX bytes: it changes whenever anything the SQL functions load does, so a connection
-    can tell whether its loaded models went stale. ``()`` when there is no store."""
-    if not tables_exist(cur):
-        return ()
-    models = cur.execute("SELECT hash(list((name, version, sha256, metrics::VARCHAR) ORDER BY name, version)) "
-                         "FROM ad_models").fetchall()[0][0]
+# The thresholds' columns the SQL functions load, in (model, version, then Threshold's own) order
+_THRESHOLD_COLS = "model, version, threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the store holds that the SQL functions load, read without any ONNX bytes (``stamp``): equal stamps mean
+    nothing they load changed, so a connection can tell whether its loaded models went stale; ``load_all`` given one
+    reads only the versions it does not hold as they are.
+
+    Why the check and the reload share one read: each read the catalog, hashed every version's row (its metrics hold
+    the training score quantiles, some 24 KB) and read the thresholds, so a reload after a write (a training, a dbt
+    node's hook, a served session's INSERT) paid for both, also when it found nothing new."""
+
+    stored: bool  # False: no store here (yet)
+    # (name, version, _DIGEST) of each stored version, in (name, version) order; None when a damaged block stopped
+    # that read, and then ``narrow``: DuckDB's hash of the versions' names, sha256 and metrics, which still read
+    digest_rows: tuple[tuple[Any, ...], ...] | None
+    narrow: int | None
+    # the threshold rows' repr, an exact key (a float NaN never equals itself); "unreadable" for a damaged block
+    thresholds: str
+    dropped: tuple[tuple[str, int], ...]  # dropped_versions
+    promoted: tuple[tuple[str, int], ...]  # lifecycle.promoted
+    threshold_rows: list[tuple[Any, ...]] = field(default_factory=list, compare=False)
+    thresholds_unread: BaseException | None = field(default=None, compare=False)  # why they could not be read
+
+
+NO_STORE = Stamp(False, (), None, "", (), ())
+
+
+def stamp(cur: Any) -> Stamp:
+    """What the store holds that the SQL functions load (``Stamp``), read in a few cheap queries: it changes whenever
+    anything they load does (a version stored, dropped, promoted or edited by hand, a threshold set)."""
+    tables = store_tables(cur)
+    if not tables:
+        return NO_STORE
+    narrow = None
     try:
-        thresholds = cur.execute(
-            "SELECT hash(list((model, version, threshold_name, value, method, chosen_on, precision, recall, f1, "
-            "flagged_share) ORDER BY model, version, threshold_name)) FROM ad_thresholds").fetchall()[0][0]
+        digests: tuple[tuple[Any, ...], ...] | None = tuple(
+            tuple(r) for r in cur.execute(f"SELECT name, version, {_DIGEST} FROM ad_models ORDER BY name, version")
+            .fetchall())
     except duckdb.Error as e:
         if not damagedfile.is_damage(e):
             raise
-        thresholds = "unreadable"  # a damaged block: the models load without them (load_all), scores still work
-    return models, thresholds, tuple(sorted(dropped_versions(cur).items())), tuple(sorted(lifecycle.promoted(cur).items()))
+        # a damaged block of a column only the digest reads: load_all then reads every row, naming the damaged ones
+        digests = None
+        narrow = cur.execute("SELECT hash(list((name, version, sha256, metrics::VARCHAR) ORDER BY name, version)) "
+                             "FROM ad_models").fetchall()[0][0]
+    unread: BaseException | None = None
+    try:
+        rows = cur.execute(f"SELECT {_THRESHOLD_COLS} FROM ad_thresholds ORDER BY model, version, threshold_name"
+                           ).fetchall()
+    except duckdb.Error as e:
+        if not damagedfile.is_damage(e):
+            raise
+        rows, unread = [], e  # the models load without them (load_all), scores still work
+    return Stamp(True, digests, narrow, "unreadable" if unread is not None else repr(rows),
+                 tuple(sorted(dropped_versions(cur, present="ad_model_versions" in tables).items())),
+                 tuple(sorted(lifecycle.promoted(cur, present=lifecycle.CURRENT in tables).items())), rows, unread)
 
 
-def dropped_versions(cur: Any) -> dict[str, int]:
+def dropped_versions(cur: Any, *, present: bool | None = None) -> dict[str, int]:
     """The highest version each name had when versions of it were last dropped (``ad_model_versions``); empty for a
-    store that never dropped one, or predates that table."""
-    has = cur.execute(
+    store that never dropped one, or predates that table. ``present``: whether that table exists, when the caller
+    read the catalog already (``stamp``)."""
+    has = present if present is not None else cur.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_model_versions' AND schema_name = current_schema() "
         "AND database_name = current_database()"
     ).fetchall()[0][0]
@@ -867,7 +917,7 @@ def load(cur: Any, ref: str) -> ModelRecord:
 
 
 def load_all(cur: Any, names: list[str] | None = None, loaded: Mapping[tuple[str, int], ModelRecord] | None = None,
-             ) -> tuple[list[ModelRecord], dict[tuple[str, int], str]]:
+             stamped: Stamp | None = None) -> tuple[list[ModelRecord], dict[tuple[str, int], str]]:
     """Every stored version (optionally of some names). Damaged rows are skipped and reported by
     (name, version), not fatal.
 
@@ -877,12 +927,16 @@ def load_all(cur: Any, names: list[str] | None = None, loaded: Mapping[tuple[str
     Why: reloading after each training read and hashed every stored version, so a store of a few hundred versions
     paid for all of them at every training (the cost grew with the square of the model count), only for the
     unchanged ones' reads to be thrown away (``udfs.Registry`` keeps the loaded model of an unchanged sha256).
+
+    ``stamped``: the store's ``stamp`` as the caller just read it (the SQL functions' reload, which compared it with the
+    one it loaded), whose digests and thresholds are used, not read again; read here when not given.
     """
-    if not tables_exist(cur):
+    st = stamped if stamped is not None else stamp(cur)
+    if not st.stored:
         return [], {}
     recs: list[ModelRecord] = []
     problems: dict[tuple[str, int], str] = {}
-    keys = _changed_rows(cur, names, loaded) if loaded else None
+    keys = _changed_rows(st, names, loaded) if loaded else None
     if keys is None:
         try:
             rows = cur.execute(f"SELECT {_COLS}, {_DIGEST} FROM ad_models ORDER BY name, version").fetchall()
@@ -892,6 +946,11 @@ def load_all(cur: Any, names: list[str] | None = None, loaded: Mapping[tuple[str
             # a damaged block of some rows' bytes: the others load, and those are named with the recovery
             rows, unread = damagedrows.rows_one_by_one(cur, f"{_COLS}, {_DIGEST}", e)
             problems.update(unread)
+        if st.digest_rows is not None:
+            # a version stored since the stamp was read waits for the next load: its thresholds, read with the stamp
+            # (before it was stored), would be missing
+            stamped_keys = {(r[0], r[1]) for r in st.digest_rows}
+            rows = [r for r in rows if (r[0], r[1]) in stamped_keys]
     else:
         fetch, kept = keys
         rows = []
@@ -906,20 +965,12 @@ def load_all(cur: Any, names: list[str] | None = None, loaded: Mapping[tuple[str
                 problems.update(unread)
         # in (name, version) order, as a full read gives them: the last version read of a name is its newest
         rows = sorted([*rows, *kept], key=lambda r: (r[0], r[1]))
-    th_unread: BaseException | None = None
-    try:
-        th_rows = cur.execute(
-            "SELECT model, version, threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share "
-            "FROM ad_thresholds ORDER BY model, version, threshold_name"
-        ).fetchall()
-    except duckdb.Error as e:
-        if not damagedfile.is_damage(e):
-            raise
-        # Why the models still load: scores need no threshold, so only the calls that flag rows fail, each naming
-        # the repair (damagedthresholds), and dashboards of scores keep working until restore-thresholds runs
-        th_rows, th_unread = [], e
+    # Why the models still load when the thresholds cannot be read (st.thresholds_unread): scores need no threshold,
+    # so only the calls that flag rows fail, each naming the repair (damagedthresholds), and dashboards of scores
+    # keep working until restore-thresholds runs
+    th_unread = st.thresholds_unread
     ths: dict[tuple[str, int], list[Threshold]] = {}
-    for r in th_rows:
+    for r in st.threshold_rows:
         ths.setdefault((r[0], int(r[1])), []).append(Threshold(*r[2:]))
     for row in rows:
         if names is not None and row[0] not in names:
@@ -939,7 +990,7 @@ def load_all(cur: Any, names: list[str] | None = None, loaded: Mapping[tuple[str
     return recs, problems
 
 
-def _changed_rows(cur: Any, names: list[str] | None, loaded: Mapping[tuple[str, int], ModelRecord]
+def _changed_rows(st: Stamp, names: list[str] | None, loaded: Mapping[tuple[str, int], ModelRecord]
                   ) -> tuple[list[tuple[str, int]], list[tuple[str, int, ModelRecord]]] | None:
     """For ``load_all`` given ``loaded``: (name, version) of each stored version to read in full (new, changed, or
     refused before), and (name, version, record) of each to keep as loaded; None when the store's digests cannot be
@@ -951,15 +1002,11 @@ def _changed_rows(cur: Any, names: list[str] | None, loaded: Mapping[tuple[str, 
     one on disk would stop the scoring for nothing. What reads the stored bytes again checks them again: a new
     connection, ad_duckdb.refresh(con), load_model, export, every command of the ``ad-duckdb`` tool.
     """
-    try:
-        stored = cur.execute(f"SELECT name, version, {_DIGEST} FROM ad_models ORDER BY name, version").fetchall()
-    except duckdb.Error as e:
-        if not damagedfile.is_damage(e):
-            raise
+    if st.digest_rows is None:
         return None
     fetch: list[tuple[str, int]] = []
     kept: list[tuple[str, int, ModelRecord]] = []
-    for name, version, digest in stored:
+    for name, version, digest in st.digest_rows:
         if names is not None and name not in names:
             continue
         old = loaded.get((name, int(version)))

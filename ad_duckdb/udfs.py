@@ -168,7 +168,7 @@ class Registry:
         # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
         self.opened_afresh = False
-        self.stamp: tuple[Any, ...] | None = None  # store.stamp when the models were last loaded (see refresh_if_changed)
+        self.stamp: store.Stamp | None = None  # store.stamp when the models were last loaded (see refresh)
         # Why refreshes take turns: one that read the store before a training committed could otherwise swap in its
         # older models after the training's own refresh, under the newer stamp, and no later node would load them
         self.refreshing = threading.Lock()
@@ -211,23 +211,29 @@ class Registry:
         for lm in [*self.by_ref.values(), *self.files]:
             lm.said.clear()
 
-    def refresh(self, cur: Any, *, changed_only: bool = False) -> None:
+    def refresh(self, cur: Any, *, changed_only: bool = False, if_changed: bool = False) -> None:
         """Load the store again. ``changed_only``: keep each loaded version whose stored row is unchanged, reading
-        only new and changed ones (``store.load_all``'s ``loaded``), as after a write of this process's own; else read
-        and check every version again, as when the functions are registered or the user asks (``refresh(con)``)."""
+        only new and changed ones (``store.load_all``'s ``loaded``), as after a write of this process's own; nothing
+        when the store's ``stamp`` is the one loaded, unless a version was refused (read again, as it may load now).
+        ``if_changed``: the same, a refused version left as it is (``refresh_if_changed``). Neither: read and check
+        every version again, as when the functions are registered or the user asks (``refresh(con)``)."""
         with self.refreshing:
-            self._refresh(cur, changed_only)
+            self._refresh(cur, changed_only or if_changed, if_changed)
 
-    def _refresh(self, cur: Any, changed_only: bool) -> None:
-        loaded = {(lm.rec.name, lm.rec.version): lm.rec for lm in self.by_ref.values()
-                  if lm.rec.digest is not None} if changed_only else None
+    def _refresh(self, cur: Any, changed_only: bool, if_changed: bool) -> None:
         try:
             # Why read before the models: a write between the two reads makes the next check load again, never miss
-            self.stamp = store.stamp(cur)
-            recs, problems = store.load_all(cur, self.names, loaded)
-            # the dropped versions and the promotions as the stamp read them: read again, they cost catalog queries at
-            # every reload, and a write since the stamp makes the next check load again
-            dropped, pins = (dict(self.stamp[2]), dict(self.stamp[3])) if self.stamp else ({}, {})
+            st = store.stamp(cur)
+            # Why stop at an unchanged stamp: it covers every row and column the functions load but the ONNX bytes,
+            # which a changed_only refresh never reads again; what a write of ours reads again all the same, as it
+            # always did, is a refused version and unreadable thresholds (the limit it broke may have been raised)
+            if changed_only and st == self.stamp and (if_changed or not self.problems and st.thresholds_unread is None):
+                return
+            self.stamp = st
+            loaded = {(lm.rec.name, lm.rec.version): lm.rec for lm in self.by_ref.values()
+                      if lm.rec.digest is not None} if changed_only else None
+            recs, problems = store.load_all(cur, self.names, loaded, st)
+            dropped, pins = dict(st.dropped), dict(st.promoted)
             db = store.cli_db(cur)
             self.store_error = None
         except (BadInputError, IntegrityError, DatabaseUnavailableError) as e:
@@ -356,22 +362,20 @@ class Registry:
 def _registry_for(cur: Any, *, own_cursor: bool = False) -> Registry | None:
     """The registry whose functions ``cur``'s database holds; None when no functions are registered in it.
 
-    Why two ways: on a cursor opened for this call alone (``own_cursor``), calling the token function and catching
-    its catalog error costs about a tenth of reading duckdb_functions(), which lists some 3,000 functions (2 ms
-    against 20; every training, connect and score asks, a tenth of a small training's time); on a caller's cursor a
-    failed statement would abort the caller's open transaction, so the catalog is read instead."""
-    if own_cursor:
+    Why the token function is called on a cursor opened for this call alone (``own_cursor``, else one of ``cur``'s):
+    catching its catalog error costs about a tenth of reading duckdb_functions(), which lists some 3,000 functions (2
+    ms against 20: every training, connect, score and dbt node asks), and on a caller's cursor the failed statement
+    would abort the caller's open transaction. The functions belong to the database, so every cursor sees them."""
+    if not own_cursor:
+        own = cur.cursor()
         try:
-            token = cur.execute(f"SELECT {_TOKEN_FN}()").fetchall()[0][0]
-        except duckdb.CatalogException:
-            return None
-        return _REGISTRIES.get(token)
-    exists = cur.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [_TOKEN_FN]
-    ).fetchall()[0][0]
-    if not exists:
+            return _registry_for(own, own_cursor=True)
+        finally:
+            own.close()
+    try:
+        token = cur.execute(f"SELECT {_TOKEN_FN}()").fetchall()[0][0]
+    except duckdb.CatalogException:
         return None
-    token = cur.execute(f"SELECT {_TOKEN_FN}()").fetchall()[0][0]
     return _REGISTRIES.get(token)
 
 
@@ -1088,16 +1092,7 @@ def refresh_if_changed(cur: Any) -> None:
     reg = _registry_for(cur)
     if reg is None:
         return
-    try:
-        now = store.stamp(cur)
-    except (BadInputError, IntegrityError):
-        now = None
-    except duckdb.Error as e:
-        if not damagedfile.is_damage(e):
-            raise
-        now = None  # a store that cannot be read: refresh says so at the next call, as at registration
-    if now is None or now != reg.stamp:
-        reg.refresh(cur, changed_only=True)
+    reg.refresh(cur, if_changed=True)
 
 
 def volatile_store(con: Any) -> str:

@@ -125,3 +125,49 @@ def test_a_reload_after_a_write_names_the_models_of_a_damaged_block(two_models_d
         scored = con.execute("SELECT anomaly_score('c_ae', count, amount), anomaly_score('d_ae', count, amount) "
                              "FROM t").fetchall()
         assert scored[0][0] == scored[0][1] >= 0
+
+
+def _check(con: duckdb.DuckDBPyConnection) -> None:
+    """The check a dbt node's cursor or a served session's committed write makes (udfs.refresh_if_changed)."""
+    cur = con.cursor()
+    try:
+        udfs.refresh_if_changed(cur)
+    finally:
+        cur.close()
+
+
+def test_a_row_edited_by_hand_is_read_again_at_the_check_as_after_a_write(many: duckdb.DuckDBPyConnection,
+                                                                          reads: list[str]) -> None:
+    # Before: the check compared a stamp of each version's sha256 and metrics only, so a row edited in another column
+    # was read again (and refused) after a write of ad_duckdb's own, but dbt nodes after a hook's edit, and the
+    # sessions of a server after a client's, went on scoring with it
+    many.execute("UPDATE ad_models SET params = '[1]' WHERE name = 'tx_ae' AND version = 9")
+    reads.clear()
+    _check(many)
+    assert reads == ["tx_ae@9"]
+    with pytest.raises(duckdb.Error, match=r"Model 'tx_ae@9': its stored metadata .* is malformed"):
+        many.execute(SCORES.format("tx_ae@9")).fetchall()
+    assert len(many.execute(SCORES.format("tx_ae@8")).fetchall()) == 50  # the others still score
+    reads.clear()
+    _check(many)  # nothing changed since: nothing read, the refused version left as it is
+    assert reads == []
+
+
+def test_the_check_sees_a_table_made_again_and_a_promotion_by_another_connection(many: duckdb.DuckDBPyConnection,
+                                                                                 reads: list[str]) -> None:
+    # What the check compares is read in one pass with what a reload keeps (store.stamp): a thresholds table made
+    # again by another connection, and a version promoted with SQL, are seen at the next check, no version read again
+    name, value = many.execute("SELECT threshold_name, value FROM ad_thresholds WHERE model = 'tx_ae' AND version = 4 "
+                               "ORDER BY threshold_name LIMIT 1").fetchall()[0]
+    other = many.cursor()
+    try:
+        other.execute("CREATE OR REPLACE TABLE ad_thresholds AS SELECT * REPLACE (value + 1 AS value) FROM ad_thresholds")
+        reads.clear()
+        _check(many)
+        assert many.execute(f"SELECT anomaly_threshold('tx_ae@4', '{name}')").fetchall() == [(value + 1,)]
+        other.execute("INSERT INTO ad_model_current (name, version) VALUES ('tx_ae', 3)")
+        _check(many)
+        assert many.execute("SELECT anomaly_model('tx_ae')").fetchall() == [("tx_ae@3",)]
+        assert reads == []
+    finally:
+        other.close()
