@@ -275,7 +275,7 @@ _REVIEWED_NAMES = {
     "placeholder_items", "placeholder_cols",
     # categorical.choose_categories: SELECT quote_ident(column) FROM source_sql(source) with where_sql(where)
     "column_rows",
-    "_COLS", "_TOKEN_FN", "_DIGEST",  # module constants
+    "_COLS", "_TOKEN_FN", "_DIGEST", "_THRESHOLD_COLS",  # module constants
     "SEARCH_PATH_SQL",           # pgsql's fixed expression of the search path (SHOW search_path)
     "_TEMP_KINDS",               # server DISCARD: fixed words, looked up (a subscript of it is allowed)
     "extra_sql", "fsql", "cols",  # joins of quote_ident(...)
