@@ -223,7 +223,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
                                       f"{unattached[1]}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
-        m = re.search(r'No files found that match the pattern "(.*?)"', str(e))
+        # Why to the line's last quote: DuckDB does not escape a '"' in the path, so the first one after the opening
+        # quote cut the path there ('d2/no"file.csv' was named as 'd2/no')
+        m = re.search(r'No files found that match the pattern "(.*)"[ \t]*$', str(e), re.M)
         if m:  # the source named files, as asked; which were looked for, and where, is what helps
             raise SourceNotFoundError(f"{who}annot read the source {source!r}: no file matches {m.group(1)!r}"
                                       f"{_where_read(m.group(1), cur)}.") from e
