@@ -45,6 +45,11 @@ def parse(spec: str) -> Attached:
     # Why a file of that whole name first, and no alias with a slash: a path may hold '=' itself (Hive-style
     # folders, day=2026-01-01/lake.duckdb)
     path, eq, alias = spec.rpartition("=")
+    if not spec or (eq and not path and not Path(spec).exists()):
+        # Why before the alias: '' is the folder '.' to Path, so the file checks blamed a folder the user never
+        # named, and the no-alias advice (--attach =ALIAS) was this very mistake
+        raise AttachOptionError(f"--attach {spec!r} names no file: give the DuckDB file's path, --attach PATH or "
+                                f"--attach PATH=ALIAS, e.g. --attach lake.duckdb{'=' + alias if alias else ''}.")
     if not eq or Path(spec).exists() or "/" in alias or os.sep in alias:
         path, alias = spec, default_alias(spec)
         if not alias:

@@ -599,6 +599,16 @@ def _remove_new_database(db: str) -> None:
         path.unlink(missing_ok=True)
 
 
+def refuse_empty_path(db: str) -> None:
+    """Refuse, exit 3, a DB argument that is the empty string. Why: DuckDB opens '' as an in-memory database, so a
+    script's unset "$DB" trained and "stored" a model that was gone when the command ended (and `list` said "Cannot
+    launch in-memory database in read-only mode!"), while a failed train's clean-up tried to remove the folder '.'."""
+    if db == "":
+        raise _failure("DB '' is empty: give the path of a .duckdb file, e.g. warehouse.duckdb (an unset variable "
+                       "in \"$DB\" gives ''; ':memory:' is an in-memory database, which keeps nothing).",
+                       code=EXIT_NO_DATABASE)
+
+
 def _refuse_in_memory(db: str, command: str, example: str) -> None:
     """Refuse, exit 3, a command that stores a model in DB when DB is ``:memory:``. Why: the command "stored" it in a
     database gone when the command ended, and said so as a success."""
@@ -644,6 +654,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     """The command's connection; ``create``: a missing file is created; ``creation`` is told whether this run did;
     ``attach``: the --attach values, other DuckDB files attached read-only on it."""
     # The one boundary of every command: library, DuckDB and file-system errors become one line, no traceback.
+    refuse_empty_path(db)
     if db == ":memory:":
         # Why: DuckDB refuses a read-only in-memory database, and one has nothing to protect (sql :memory: on a
         # read_parquet(...) was refused for a missing --write)

@@ -271,8 +271,9 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
     request_queue_size = socket.SOMAXCONN
 
     def __init__(self, config: ServerConfig) -> None:
-        from .cli import EXIT_NO_DATABASE, with_exit_code  # imported here: cli imports this module
+        from .cli import EXIT_NO_DATABASE, refuse_empty_path, with_exit_code  # imported here: cli imports this module
 
+        refuse_empty_path(config.database)
         # the exit codes every command gives (README, `ad-duckdb --help`), so a start script can tell them apart
         if config.database == ":memory:":
             # Why its own words: "create it first (e.g. ad-duckdb train)" pointed at train, which stores nothing there

@@ -223,6 +223,12 @@ def test_attach_errors_are_one_line_with_their_exit_codes(tmp_path: Path) -> Non
         assert f"alias {reserved!r} is reserved" in out, out
     out = fails(2, f"{lake}=")
     assert "no alias after '='" in out, out
+    # no path at all: before, '' (the folder '.' to Path) was "a folder", and --attach '' was told to give
+    # --attach =ALIAS, which failed so
+    for empty in ("", "=lake"):
+        out = fails(2, empty)
+        assert f"--attach {empty!r} names no file: give the DuckDB file's path, --attach PATH or --attach PATH=ALIAS" \
+            in out, out
     out = fails(2, f"{models}=again")
     assert "is DB itself" in out, out
 
@@ -2444,6 +2450,25 @@ def test_an_in_memory_database_reads_without_write_and_refuses_to_store_a_model(
     # a model of an attached file: use that file, not an import into a database that keeps nothing
     out = fails_in_one_line("sql", ":memory:", "SELECT anomaly_score('tx_ae', 1.0, 2.0)", "--attach", model_db)
     assert "ad-duckdb sql" in out and "import" not in out, out
+
+
+def test_an_empty_db_argument_is_refused_by_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DB '' (a script's unset "$DB") is an in-memory database to DuckDB: `train` "stored" a model that was gone when
+    it ended, and a refused train or import ended in a traceback (its clean-up removed the folder '.'), as `serve` did,
+    `sql --write` said ok, `list` said "Cannot launch in-memory database in read-only mode!"."""
+    monkeypatch.chdir(tmp_path)
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"not a model")
+    for args in (("train", "", "m", "SELECT range::DOUBLE AS a FROM range(50)", "--quiet", "--epochs", "1"),
+                 ("import", "", str(onnx)), ("import", "", str(tmp_path / "none.onnx")), ("list", ""),
+                 ("sql", "--write", "", "CREATE TABLE t AS SELECT 1 AS x"), ("score", "", "m", "t", "--into", "o"),
+                 ("drop", "", "m", "--yes"), ("serve", "", "--port", "0")):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == 3, (args, res.output)
+        out = res.output
+        assert out.startswith("Error: DB '' is empty: give the path of a .duckdb file") and \
+            len(out.strip().splitlines()) == 1, (args, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
 
 
 def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:
