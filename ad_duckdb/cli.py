@@ -856,10 +856,12 @@ def _decimals(values: Sequence[float], least: int) -> int:
     return max(least, min(-math.floor(math.log10(tiny)), 12))
 
 
-def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None
-           ) -> list[str] | None:
+def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None,
+           option: str = "-c") -> list[str] | None:
     """``-f a,b -f c`` as [a, b, c]; commas inside a column name of ``source`` stay (the longest name that matches),
-    and so do spaces at its ends (``-f ' Amount'``); others around a name are dropped (``-f 'a, b'``).
+    and so do spaces at its ends (``-f ' Amount'``); others around a name are dropped (``-f 'a, b'``). Values that
+    name no column at all (``-f ''``, ``-c ,``) are refused, exit 2: the option ``option``, left empty, read as its
+    absence, so a script's unset "$FEATURES" trained on every numeric column (-c: kept every column).
 
     Why: an export's column "Amount, EUR" could not be named at all (split into 'Amount' and 'EUR'), nor its
     " Amount" (stripped to 'Amount'), though the default-features note suggests ``-f 'Amount, EUR'`` and
@@ -882,7 +884,24 @@ def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None
             name = ",".join(parts[i:j])
             out.append(name if name.lower() in known else name.strip())
             i = j
-    return [v for v in out if v] or None
+    named = [v for v in out if v]
+    if values and not named:
+        raise _failure(f"{option} {values[0]!r} names no column: {_NO_NAMES_FIX[option]}.", code=2)
+    return named or None
+
+
+def _refuse_empty(value: str | None, what: str, fix: str) -> None:
+    """Refuse, exit 2, an argument or option given as ''. Why: '' read as the option's absence (score --into '' printed
+    the rows and wrote no table; --plots '' drew nothing) or, as a path, as the folder '.' (import '' stored every
+    .onnx file of the working folder), where a script's unset variable ("$OUT") was given."""
+    if value == "":
+        raise _failure(f"{what} '' is empty: {fix}.", code=2)
+
+
+# What an option of column names given only empty ones (-f '') should say instead
+_NO_NAMES_FIX = {"-f": "give the feature columns (-f amount -f count), or leave -f out to train on every numeric column "
+                       "but the id-like ones",
+                 "-c": "give the columns to keep beside the scores (-c transaction_id), or leave -c out to keep them all"}
 
 
 _BARE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -1334,8 +1353,8 @@ def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str
            **params: Any) -> api.ModelInfo:
     try:
         # a FileHold, which train takes as the file it may let go while the network learns (not a public type)
-        return api.train(cast(Any, held), name, source, features=_split(features, held.con, source), where=where,
-                         **params)
+        return api.train(cast(Any, held), name, source, features=_split(features, held.con, source, "-f"),
+                         where=where, **params)
     except BadInputError as e:
         # A training option out of range is a wrong option (exit 2), named by its flag, as click names its own
         param = re.match(r"The '(\w+)' parameter (must be .*)", str(e))
@@ -1454,6 +1473,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
         --into tx_daily --replace-where "day = '2024-01-05'"
     """
+    _refuse_empty(into, "--into", "give the table to write the scored rows to, e.g. --into tx_scores, or leave --into "
+                  "out to print the top rows")
+    _refuse_empty(plots_dir, "--plots", "give the folder to draw the plots in, e.g. --plots plots/")
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
                        code=2)
@@ -3216,6 +3238,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
     The last: labelled rows holding every fraud but 1 in 50 normal rows; each normal row counts as the 50 it
     stands for (--weight), so precision, false-alarm rate and AUC-PR are those of the traffic, not of the sample.
     """
+    _refuse_empty(plots_dir, "--plots", "give the folder to draw the plots in, e.g. --plots plots/")
     with _open(db, read_only=into is None, attach=attach) as con, _notes():
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
@@ -3562,6 +3585,7 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
         raise click.UsageError("--string-inputs exports one model: ad-duckdb export DB MODEL PATH --string-inputs; "
                                "--all writes the files import reads back as a set.")
     if every:
+        _refuse_empty(model, "DIR", "give the folder to write the models to, e.g. ad-duckdb export DB --all release/")
         if path is not None:
             raise click.UsageError(f"--all exports every model: give only the folder, e.g. ad-duckdb export "
                                    f"{shlex.quote(db)} --all {shlex.quote(path)}.")
@@ -3579,6 +3603,7 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
         raise click.UsageError(f"Missing argument 'PATH'. ad-duckdb export takes DB MODEL PATH (the .onnx file or "
                                f"folder to write), e.g. ad-duckdb export {shlex.quote(db)} {shlex.quote(model)} "
                                f"{shlex.quote(model.split('@')[0])}.onnx; or --all DIR for every model.")
+    _refuse_empty(path, "PATH", f"give the .onnx file or folder to write, e.g. {shlex.quote(model.split('@')[0])}.onnx")
     if path == "-":
         _export_to_stdout(db, model, string_inputs)
         return
@@ -3631,6 +3656,8 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
       ad-duckdb import other.duckdb release/
     """
     _refuse_in_memory(db, "import", f"ad-duckdb import models.duckdb {shlex.quote(path)}")
+    _refuse_empty(path, "PATH", "give the .onnx file `ad-duckdb export` wrote, e.g. tx_ae.onnx, or the folder `ad-duckdb "
+                  "export DB --all DIR` wrote")
     if path == "-" and sys.stdin.isatty():
         # Why refused: the bytes of an .onnx file cannot be typed, and the import would wait for them with no word
         raise click.UsageError(

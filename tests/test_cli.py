@@ -2471,6 +2471,33 @@ def test_an_empty_db_argument_is_refused_by_every_command(tmp_path: Path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
 
 
+def test_an_empty_option_or_path_is_refused_not_read_as_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  model_db: str) -> None:
+    """A script's unset variable gives '': score --into '' printed the rows and wrote no table (exit 0), -f '' trained
+    on every numeric column, -c '' kept every column, --plots '' drew nothing, and a path '' was the folder '.':
+    import '' stored every .onnx file of the working folder, export wrote NAME.onnx there."""
+    monkeypatch.chdir(tmp_path)
+    db = str(tmp_path / "m.duckdb")
+    shutil.copy(model_db, db)
+    before = run("list", db)
+    run("export", db, "tx_ae", "tx_ae.onnx")
+    for args, says in (
+            (("train", db, "m2", "transactions", "-f", "", "--quiet"), "-f '' names no column: give the feature columns"),
+            (("train", db, "m2", "transactions", "-f", ",", "--quiet"), "-f ',' names no column"),
+            (("score", db, "tx_ae", "transactions", "-c", ""), "-c '' names no column: give the columns to keep"),
+            (("score", db, "tx_ae", "transactions", "--into", ""), "--into '' is empty: give the table to write"),
+            (("score", db, "tx_ae", "transactions", "--plots", ""), "--plots '' is empty: give the folder"),
+            (("evaluate", db, "tx_ae", "transactions", "--label", "label", "--plots", ""), "--plots '' is empty"),
+            (("export", db, "tx_ae", ""), "PATH '' is empty: give the .onnx file or folder to write, e.g. tx_ae.onnx"),
+            (("export", db, "--all", ""), "DIR '' is empty"),
+            (("import", db, ""), "PATH '' is empty: give the .onnx file `ad-duckdb export` wrote")):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.output.startswith(f"Error: {says}") and len(res.output.strip().splitlines()) == 1, (args, res.output)
+    assert run("list", db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.duckdb", "tx_ae.onnx"]
+
+
 def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:
     """A Spark job still writing (or one that died) leaves its files under _temporary/: the folder was called "a folder
     of folders (partitions)" and given '**/*.parquet', which reads those half-written files as data; and the hint
