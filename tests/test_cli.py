@@ -2498,6 +2498,26 @@ def test_an_empty_option_or_path_is_refused_not_read_as_left_out(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.duckdb", "tx_ae.onnx"]
 
 
+def test_a_source_query_failing_mid_stream_says_its_own_error_without_our_traceback(tmp_path: Path,
+                                                                                    model_db: str) -> None:
+    """A row of the source's query that DuckDB cannot compute, past the first batch (a cast of text, error()), stopped
+    score with "reading the stream registered as '__ad_scored' failed: IOError: ... Detail: Python exception:
+    Traceback (most recent call last): File ...": a traceback of ours in the one-line error."""
+    db = str(tmp_path / "m.duckdb")
+    shutil.copy(model_db, db)
+    run("score", db, "tx_ae", "transactions", "--into", "scores")
+    before = run("sql", db, "SELECT count(*), sum(anomaly_score) FROM scores")
+    bad = ("SELECT k * 100000 + transaction_id AS transaction_id, count, CASE WHEN k = 150 AND transaction_id = 7 "
+           "THEN error('amount feed broke') ELSE amount END AS amount FROM transactions, range(200) r(k)")
+    for more in (["--top", "3"], ["--into", "scores", "--replace", "--quiet"], ["--into", "fresh", "--quiet"]):
+        out = fails_in_one_line("score", db, "tx_ae", bad, *more)
+        assert out.startswith(f"Error: Scoring with 'tx_ae': cannot read {bad!r}: Invalid Input Error: amount feed "
+                              "broke."), out
+        assert "Traceback" not in out and "__ad_scored" not in out, out
+    assert run("sql", db, "SELECT count(*), sum(anomaly_score) FROM scores") == before
+    assert "fresh" not in run("sql", db, "SELECT table_name FROM information_schema.tables", "--format", "csv")
+
+
 def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:
     """A Spark job still writing (or one that died) leaves its files under _temporary/: the folder was called "a folder
     of folders (partitions)" and given '**/*.parquet', which reads those half-written files as data; and the hint
