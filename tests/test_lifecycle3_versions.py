@@ -103,6 +103,13 @@ def test_promote_and_rollback_move_the_bare_name_and_a_later_training_promotes_a
     assert code == 0, err
     assert json.loads(out) == {"name": "tx_ae", "was": 2, "now": 3}
     assert _score(two_versions, "tx_ae") == _score(two_versions, "tx_ae@3")
+    # rollback NAME@N is a wrong argument (exit 2), answered in the command line's words with this DB, not with
+    # ad_duckdb.promote(con, ...) and a placeholder DB (exit 1)
+    code, out, err = _run("rollback", two_versions, "tx_ae@2")
+    assert (code, out) == (2, ""), (code, out, err)
+    assert err.strip() == (f"Error: rollback takes a model name without @N: ad-duckdb rollback {two_versions} tx_ae; "
+                           f"to make 'tx_ae' mean tx_ae@2, promote it: ad-duckdb promote {two_versions} tx_ae@2."), err
+    assert _score(two_versions, "tx_ae") == _score(two_versions, "tx_ae@3")
 
 
 def test_a_drop_never_moves_the_name_to_a_version_nobody_promoted(two_versions: str) -> None:
