@@ -2518,6 +2518,28 @@ def test_a_source_query_failing_mid_stream_says_its_own_error_without_our_traceb
     assert "fresh" not in run("sql", db, "SELECT table_name FROM information_schema.tables", "--format", "csv")
 
 
+def test_import_reads_a_model_file_from_a_pipe(tmp_path: Path, model_db: str) -> None:
+    """`ad-duckdb import DB <(curl ...)` (or a named pipe) gives a path that exists but is no regular file: it was
+    "Model file '/dev/fd/63' does not exist"; /dev/null was too, where it is an empty file."""
+    import threading
+
+    onnx = tmp_path / "tx_ae.onnx"
+    run("export", model_db, "tx_ae", str(onnx))
+    fifo = tmp_path / "pipe.onnx"
+    os.mkfifo(fifo)
+    # daemon: where the import never opens the pipe, the writer's open waits forever, and must not hold the run
+    writer = threading.Thread(target=lambda: fifo.write_bytes(onnx.read_bytes()), daemon=True)
+    writer.start()
+    db = str(tmp_path / "other.duckdb")
+    try:
+        assert run("import", db, str(fifo), "--name", "piped").strip() == \
+            "stored piped@1 (exported as tx_ae@1: pin 'piped@1' here)"
+    finally:
+        writer.join(timeout=30)
+    res = CliRunner().invoke(cli, ["import", db, os.devnull], catch_exceptions=False)
+    assert res.exit_code == 8 and f"Model file {os.devnull!r} is empty (0 bytes)" in res.output, res.output
+
+
 def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:
     """A Spark job still writing (or one that died) leaves its files under _temporary/: the folder was called "a folder
     of folders (partitions)" and given '**/*.parquet', which reads those half-written files as data; and the hint
