@@ -3766,6 +3766,7 @@ def dbt_package(copy_to: str | None) -> None:
         # Why said: the macros call the plugin's functions, which this Python cannot load without dbt-duckdb
         _note("dbt-duckdb is not installed in this Python environment; the profile's plugin (module: ad_duckdb.dbt), "
               "which the macros need, must run in the Python that runs dbt: pip install 'ad_duckdb[dbt]' there.")
+    _refuse_empty(copy_to, "--copy-to", "give the folder to copy the package into, e.g. --copy-to vendor/ad_duckdb")
     if copy_to is None:
         click.echo(str(dbtpackage.package_dir()))
         return

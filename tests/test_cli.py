@@ -2475,7 +2475,8 @@ def test_an_empty_option_or_path_is_refused_not_read_as_left_out(tmp_path: Path,
                                                                   model_db: str) -> None:
     """A script's unset variable gives '': score --into '' printed the rows and wrote no table (exit 0), -f '' trained
     on every numeric column, -c '' kept every column, --plots '' drew nothing, and a path '' was the folder '.':
-    import '' stored every .onnx file of the working folder, export wrote NAME.onnx there."""
+    import '' stored every .onnx file of the working folder, export wrote NAME.onnx there, dbt-package --copy-to ''
+    called the working folder one of other files."""
     monkeypatch.chdir(tmp_path)
     db = str(tmp_path / "m.duckdb")
     shutil.copy(model_db, db)
@@ -2490,7 +2491,8 @@ def test_an_empty_option_or_path_is_refused_not_read_as_left_out(tmp_path: Path,
             (("evaluate", db, "tx_ae", "transactions", "--label", "label", "--plots", ""), "--plots '' is empty"),
             (("export", db, "tx_ae", ""), "PATH '' is empty: give the .onnx file or folder to write, e.g. tx_ae.onnx"),
             (("export", db, "--all", ""), "DIR '' is empty"),
-            (("import", db, ""), "PATH '' is empty: give the .onnx file `ad-duckdb export` wrote")):
+            (("import", db, ""), "PATH '' is empty: give the .onnx file `ad-duckdb export` wrote"),
+            (("dbt-package", "--copy-to", ""), "--copy-to '' is empty: give the folder")):
         res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
         assert res.exit_code == 2, (args, res.output)
         assert res.output.startswith(f"Error: {says}") and len(res.output.strip().splitlines()) == 1, (args, res.output)
