@@ -100,6 +100,7 @@ from .features import (
     CLIP,
     FeatureSpec,
     describe,
+    first_part,
     is_integer_type,
     is_missing_column,
     listing,
@@ -2749,14 +2750,21 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         s_, p_, e_, t_ = (_free_alias(taken, a) for a in ("__s", "__p", "__e", "__t"))
         terms = f", anomaly_terms({ref}, {args}) AS {quote_ident(t_)}" if lm.terms_readable() else ""
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
-        rows = con.execute(
-            f"SELECT *, anomaly_percentile({ref}, {args}) AS {quote_ident(p_)}, anomaly_explain({ref}, {args}) AS "
-            f"{quote_ident(e_)}{terms} FROM (SELECT *, anomaly_score({ref}, {args}) AS {quote_ident(s_)} FROM "
-            f"{source_sql(source)}{where_sql(where)} ORDER BY {quote_ident(s_)} DESC NULLS LAST LIMIT {int(limit)}) "
-            f"ORDER BY {quote_ident(s_)} DESC NULLS LAST"
-        )
-        names = [d[0] for d in rows.description]
-        data = rows.fetchall()
+        try:
+            rows = con.execute(
+                f"SELECT *, anomaly_percentile({ref}, {args}) AS {quote_ident(p_)}, anomaly_explain({ref}, {args}) AS "
+                f"{quote_ident(e_)}{terms} FROM (SELECT *, anomaly_score({ref}, {args}) AS {quote_ident(s_)} FROM "
+                f"{source_sql(source)}{where_sql(where)} ORDER BY {quote_ident(s_)} DESC NULLS LAST "
+                f"LIMIT {int(limit)}) ORDER BY {quote_ident(s_)} DESC NULLS LAST"
+            )
+            names = [d[0] for d in rows.description]
+            data = rows.fetchall()
+        except duckdb.Error as err:
+            # Why: a row the source's query cannot compute (error(), a cast of text) was DuckDB's words alone,
+            # naming neither the model nor the source; our functions' own errors name them, a Ctrl-C stays one
+            if is_interrupt(err) or raised_in_function(str(err)) is not None:
+                raise
+            raise _failure(f"Explaining with {lm.ref!r}: cannot read {source!r}: {first_part(str(err))}.", err) from err
         threshold = rec.threshold("default")
         quantiles = rec.metrics.get("score_quantiles") or []
         specs = {f.name: f for f in rec.features}

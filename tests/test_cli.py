@@ -2504,7 +2504,8 @@ def test_a_source_query_failing_mid_stream_says_its_own_error_without_our_traceb
                                                                                     model_db: str) -> None:
     """A row of the source's query that DuckDB cannot compute, past the first batch (a cast of text, error()), stopped
     score with "reading the stream registered as '__ad_scored' failed: IOError: ... Detail: Python exception:
-    Traceback (most recent call last): File ...": a traceback of ours in the one-line error."""
+    Traceback (most recent call last): File ...": a traceback of ours in the one-line error; explain with DuckDB's
+    words alone."""
     db = str(tmp_path / "m.duckdb")
     shutil.copy(model_db, db)
     run("score", db, "tx_ae", "transactions", "--into", "scores")
@@ -2518,6 +2519,11 @@ def test_a_source_query_failing_mid_stream_says_its_own_error_without_our_traceb
         assert "Traceback" not in out and "__ad_scored" not in out, out
     assert run("sql", db, "SELECT count(*), sum(anomaly_score) FROM scores") == before
     assert "fresh" not in run("sql", db, "SELECT table_name FROM information_schema.tables", "--format", "csv")
+    # explain read it as DuckDB's words alone, naming neither the model nor the source
+    bad = ("SELECT transaction_id, count, CASE WHEN transaction_id = 7 THEN error('amount feed broke') ELSE amount "
+           "END AS amount FROM transactions")
+    out = fails_in_one_line("explain", db, "tx_ae", bad, "--where", "transaction_id > 0")
+    assert out == f"Error: Explaining with 'tx_ae@1': cannot read {bad!r}: Invalid Input Error: amount feed broke.\n", out
 
 
 def test_import_reads_a_model_file_from_a_pipe(tmp_path: Path, model_db: str) -> None:
