@@ -117,6 +117,7 @@ from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
 from .servecmd import serve
 from .sqltext import (
+    begins_query,
     is_query,
     name_parts,
     quote_ident,
@@ -959,7 +960,7 @@ class _QueryWordsCommand(_Command):
         mistyped = next((w for w in words if _OPTION_LIKE.fullmatch(w)), None)
         if mistyped is not None:  # ignore_unknown_options passed it on as a word
             raise usageerrors.no_such_option(mistyped, ctx)
-        if first is None or not (self.any_words or is_query(first)):
+        if first is None or not (self.any_words or begins_query(first)):
             raise click.UsageError(f"Got unexpected extra argument{'s' if len(rest) > 1 else ''} ({' '.join(rest)})",
                                    ctx)
         self.check_words(ctx)

@@ -257,6 +257,12 @@ def is_query(source: str) -> bool:
 _QUERY_WORD = re.compile(r"SELECT|WITH|FROM|VALUES|SUMMARIZE|PIVOT", re.IGNORECASE)
 
 
+def begins_query(text: str) -> bool:
+    """Whether ``text`` begins as a query does, a lone SELECT too: the first word of a query the shell split into
+    words (``score DB m SELECT count, amount FROM t`` unquoted), which ``is_query`` takes for a table's name."""
+    return isinstance(text, str) and bool(_QUERY_START.match(strip_sql_ends(text)))
+
+
 def _caller_name(value: object) -> str | None:
     from .pysource import caller_name  # pysource quotes with this module's quote_ident
 
