@@ -250,3 +250,21 @@ def test_the_cli_scores_a_table_of_an_attached_database_named_select(tmp_path: P
         res = CliRunner().invoke(cli, ["score", db, "m", source, "--attach", lake, "--top", "1", "--format", "csv"],
                                  catch_exceptions=False)
         assert res.exit_code == 0 and res.output.count("\n") == 2, (source, res.output)
+
+
+def test_the_rename_a_scores_name_clash_offers_pastes_into_a_shell_for_a_quoted_source(tmp_path: Path) -> None:
+    """A source named "Raw Zone"."Tx" holding a column is_anomaly of its own: the fix offered was
+    e.g. "SELECT * RENAME (is_anomaly AS label) FROM "Raw Zone"."Tx"", whose double quotes end where the name's begin."""
+    db = str(tmp_path / "w.duckdb")
+    with ad_duckdb.connect(db) as c:
+        c.execute('CREATE SCHEMA "Raw Zone"')
+        c.execute('CREATE TABLE "Raw Zone"."Tx" AS SELECT range::DOUBLE AS a, (range % 7)::DOUBLE AS b, '
+                  "(range % 50 = 0)::INTEGER AS is_anomaly FROM range(100)")
+        ad_duckdb.train(c, "m", '"Raw Zone"."Tx"', features=["a", "b"], **FAST)
+    res = CliRunner().invoke(cli, ["score", db, "m", '"Raw Zone"."Tx"', "--top", "1"], catch_exceptions=False)
+    assert res.exit_code == 1, res.output
+    offered = res.output.split("Rename it in a query and score that, e.g. ", 1)[1].split(", or keep only", 1)[0]
+    assert offered == '\'SELECT * RENAME (is_anomaly AS label) FROM "Raw Zone"."Tx"\'', offered
+    (source,) = shlex.split(offered)
+    res = CliRunner().invoke(cli, ["score", db, "m", source, "--top", "1", "--format", "csv"], catch_exceptions=False)
+    assert res.exit_code == 0 and res.output.splitlines()[0].startswith("a,b,label,anomaly_score"), res.output
