@@ -441,6 +441,14 @@ def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
         f"command with PYTHONIOENCODING=utf-8 (or a UTF-8 locale, LC_ALL=C.UTF-8) and read its output as UTF-8.")
 
 
+def _finite_wait(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """--wait's value, refused (exit 2) unless finite. Why: click's range lets nan through (no comparison holds for
+    it), and a job with --wait nan (or inf, AD_DUCKDB_WAIT=inf) said "waiting up to nans" and waited for ever."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is no number of seconds; give the longest wait, e.g. --wait 600.", ctx, param)
+    return value
+
+
 def _lock_wait() -> float:
     """Seconds to wait for a database file another process holds (``ad-duckdb --wait``), 0 outside a command."""
     ctx = click.get_current_context(silent=True)
@@ -1036,6 +1044,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="ad_duckdb")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, envvar="AD_DUCKDB_WAIT", show_envvar=True,
+              callback=_finite_wait,
               help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
                    "many seconds instead of failing at once (exit code 4), saying so on stderr (a note naming the holder's "
                    "PID).  [default: 0]")
