@@ -381,7 +381,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     return backend
                 except duckdb.IOException as e:
                     if "lock" not in str(e).lower():
-                        raise
+                        raise self._not_openable(e) from e
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise self._locked(e, wait) from e
@@ -395,6 +395,10 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     time.sleep(min(0.5, left))
                 except AdDuckDBError as e:  # an --attach file that is no DuckDB database, an alias taken by a schema
                     raise self._attach_failed(e, wait) from e
+                except duckdb.CatalogException as e:
+                    if "in-memory" not in str(e):
+                        raise
+                    raise self._not_openable(e) from e
         finally:
             if copy is not None:
                 shutil.rmtree(copy[1], ignore_errors=True)  # a copy nobody serves: not left in the temp folder
@@ -408,11 +412,17 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         except duckdb.IOException as e:
             if "lock" in str(e).lower() or is_interrupt(e):
                 raise  # a writer holds DB: _open_backend waits or says so
-            raise self._snapshot_failed(e) from e
+            raise self._not_copyable(e) from e
         except (duckdb.Error, OSError) as e:
             if is_interrupt(e):
                 raise
-            raise self._snapshot_failed(e) from e
+            raise self._not_copyable(e) from e
+
+    def _not_copyable(self, e: BaseException) -> BaseException:
+        """A copy that failed: for DB no DuckDB database (a folder, a text or Parquet file) that, as without
+        --snapshot (``_not_openable``), not the lack of room in the temporary folder it was blamed on."""
+        said = self._not_openable(e) if isinstance(e, duckdb.Error) else e
+        return said if said is not e else self._snapshot_failed(e)
 
     def _snapshot_failed(self, e: BaseException) -> click.ClickException:
         folder = tempfile.gettempdir()
@@ -425,6 +435,18 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             f"Cannot take the --snapshot copy of {self.config.database!r} in the temporary folder {folder}: "
             f"{reason}. The copy needs room for the whole database{size} there: free some space, or point TMPDIR at "
             f"a folder on a disk with room (TMPDIR=/path/with/room ad-duckdb serve ... --snapshot).")
+
+    def _not_openable(self, e: duckdb.Error) -> BaseException:
+        """DB as no DuckDB database the server can open (a folder, a text file, a Parquet file DuckDB opens as an
+        in-memory database) in the words, and with the exit code (3), every other command gives. Why: serve printed
+        DuckDB's error as a traceback, exit 1; other errors are returned as they are."""
+        from .api import _not_a_database, _open_error
+        from .cli import EXIT_NO_DATABASE, with_exit_code
+
+        db = self.config.database
+        said = (_not_a_database(db) if isinstance(e, duckdb.CatalogException)
+                else _open_error(db, not self.config.read_write, e) if isinstance(e, duckdb.IOException) else None)
+        return e if said is None else with_exit_code(click.ClickException(str(said)), EXIT_NO_DATABASE)
 
     def _locked(self, e: duckdb.IOException, wait: float | None) -> click.ClickException:
         """The lock error, with the fix; ``wait``: how long start-up waited (None: a SIGHUP reload)."""
