@@ -421,7 +421,13 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
     def _not_copyable(self, e: BaseException) -> BaseException:
         """A copy that failed: for DB no DuckDB database (a folder, a text or Parquet file) that, as without
         --snapshot (``_not_openable``), not the lack of room in the temporary folder it was blamed on."""
-        said = self._not_openable(e) if isinstance(e, duckdb.Error) else e
+        # only what says DB is no database: the copy's own writes fail too (no room, a temporary folder this user
+        # may not write), and those are the temporary folder's, which _snapshot_failed names
+        text = str(e).lower()
+        no_database = isinstance(e, duckdb.Error) and (
+            "not a valid duckdb database file" in text or Path(self.config.database).is_dir()
+            or (isinstance(e, duckdb.CatalogException) and "in-memory" in text))
+        said = self._not_openable(e) if no_database and isinstance(e, duckdb.Error) else e
         return said if said is not e else self._snapshot_failed(e)
 
     def _snapshot_failed(self, e: BaseException) -> click.ClickException:
