@@ -669,7 +669,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         # Why: DuckDB refuses a read-only in-memory database, and one has nothing to protect (sql :memory: on a
         # read_parquet(...) was refused for a missing --write)
         read_only = False
-    if not create and db != ":memory:" and not Path(db).exists():
+    exists = db == ":memory:" or _exists(db, EXIT_NO_DATABASE)
+    if not create and not exists:
         # Why: opening for writing would create an empty database at a mistyped path, and the command
         # would then report "no model" there instead of the typo.
         ctx = click.get_current_context(silent=True)
@@ -715,6 +716,16 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     finally:
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def _exists(path: str, code: int) -> bool:
+    """Whether ``path`` exists; a name the file system refuses (ENAMETOOLONG) is an error naming it, exit ``code``.
+    Why: Path.exists and is_dir raise for such a name rather than answer False, and a command ended in that
+    traceback."""
+    try:
+        return Path(path).exists()
+    except OSError as e:
+        raise _failure(_os_error_message(e), code=code) from None
 
 
 def _check_folder_writable(db: str) -> None:
@@ -1638,7 +1649,7 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
         scoreahead.max_values()  # a wrong bound is said: the read ahead's own failures are not (the write scores)
     except BadInputError as e:
         raise _failure(str(e), e) from e
-    if db == ":memory:" or not Path(db).exists():
+    if db == ":memory:" or not _exists(db, EXIT_NO_DATABASE):
         return None
     try:
         # Why the read waits too: without, a run with --wait that found the file held scored every row under the
@@ -2331,7 +2342,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     # Why --write creates a new database: loading data into one (CREATE TABLE t AS SELECT * FROM read_csv(...)) is
     # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
     # query then fails leaves nothing behind.
-    create = write and db != ":memory:" and not Path(db).exists()
+    create = write and db != ":memory:" and not _exists(db, EXIT_NO_DATABASE)
     write = write or db == ":memory:"  # _open opens it read-write: the prompt must not say read-only
     creation = _Creation()
     try:
@@ -3681,7 +3692,7 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
         raise click.UsageError(
             f"standard input is a terminal, not an .onnx file: redirect one into it (ad-duckdb import "
             f"{shlex.quote(db)} - < tx_ae.onnx), pipe `ad-duckdb export DB MODEL -` into it, or give the file's path.")
-    if Path(path).is_dir():
+    if _exists(path, EXIT_NO_SOURCE) and Path(path).is_dir():
         _import_folder(db, path, name, out_format, promote)
         return
     creation = _Creation()

@@ -281,7 +281,12 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                 "serve needs a database file: ':memory:' is an in-memory database, which holds no models. Give the "
                 ".duckdb file `ad-duckdb train` stored them in (`ad-duckdb sql :memory: ...` queries files without "
                 "a server)."), EXIT_NO_DATABASE)
-        if not Path(config.database).exists():
+        try:
+            exists = Path(config.database).exists()
+        except OSError as e:  # a name the file system refuses (ENAMETOOLONG): Path.exists raises it
+            raise with_exit_code(click.ClickException(f"Cannot open {config.database!r}: {e.strerror}."),
+                                 EXIT_NO_DATABASE) from None
+        if not exists:
             raise with_exit_code(click.ClickException(
                 f"No database file {config.database!r}; create it first (e.g. ad-duckdb train)."), EXIT_NO_DATABASE)
         if config.snapshot and config.read_write:

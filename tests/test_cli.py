@@ -2548,6 +2548,22 @@ def test_import_reads_a_model_file_from_a_pipe(tmp_path: Path, model_db: str) ->
     assert res.exit_code == 8 and f"Model file {os.devnull!r} is empty (0 bytes)" in res.output, res.output
 
 
+def test_a_path_whose_name_is_too_long_for_the_file_system_is_named_not_a_traceback(tmp_path: Path,
+                                                                                      model_db: str) -> None:
+    """Path.exists raises for a name the file system refuses (ENAMETOOLONG, over 255 bytes on Linux) rather than
+    answer False: list, show, score, sql --write, import and --attach of such a path ended in a traceback, exit 1."""
+    long = str(tmp_path / ("x" * 300 + ".duckdb"))
+    for code, args in ((3, ("list", long)), (3, ("score", long, "tx_ae", "transactions", "--into", "o")),
+                       (3, ("sql", "--write", long, "SELECT 1")), (3, ("serve", long, "--port", "0")),
+                       (6, ("import", model_db, long.replace(".duckdb", ".onnx"))),
+                       (3, ("score", model_db, "tx_ae", "transactions", "--attach", long))):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == code, (args, res.exit_code, res.output)
+        assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, (args, res.output)
+        assert "File name too long" in res.output, (args, res.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:
     """A Spark job still writing (or one that died) leaves its files under _temporary/: the folder was called "a folder
     of folders (partitions)" and given '**/*.parquet', which reads those half-written files as data; and the hint
