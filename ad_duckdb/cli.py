@@ -486,6 +486,10 @@ def _connect_once(db: str, read_only: bool, check_order: bool | None,
         if creation is not None and missing and Path(db).exists():
             creation.ours = True
         raise
+    # Why off, for every connection and cursor of the file: a command line has no Python variable to read as a table
+    # (a notebook's DataFrame, pysource), and DuckDB's replacement scan looked in ad_duckdb's own module for the
+    # table name: the source good.json ("good"."json") met the json module, "not suitable for replacement scans"
+    con.execute("SET GLOBAL python_enable_replacements = false")
     if creation is not None:
         # Why not only "missing": another process that held the file (--wait) may remove it between the look above
         # and the open, which then creates a new one; that file is ours, and one left behind after a failure is the
@@ -714,6 +718,10 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
             raise click.ClickException(outputerrors.output_failed(e)) from e
         raise click.ClickException(_os_error_message(e)) from e
     finally:
+        # Why back: a Python program running a command in its own process (click's CliRunner) shares the file's
+        # database with its own connections, whose replacement scans read its DataFrames (_connect_once turned them off)
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET GLOBAL python_enable_replacements")
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
 

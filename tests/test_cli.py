@@ -2564,6 +2564,24 @@ def test_a_path_whose_name_is_too_long_for_the_file_system_is_named_not_a_traceb
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_a_json_file_named_without_read_json_is_read_as_a_csv_or_parquet_file_is(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                                 model_db: str) -> None:
+    """The source tx.json ("tx"."json" to SQL) failed in every command with "Python Object "json" of type "module"
+    found on line ".../features.py:186" not suitable for replacement scans": DuckDB's replacement scan read the last
+    part alone in ad_duckdb's own module, which imports json; tx.csv and tx.parquet were read."""
+    monkeypatch.chdir(tmp_path)
+    duckdb.sql("COPY (SELECT range % 9 + 1 AS count, range % 13 * 2.5 AS amount FROM range(50)) TO 'tx.json'")
+    top = run("score", model_db, "tx_ae", "tx.json", "--top", "2", "--format", "csv")
+    assert top.splitlines()[0].startswith("count,amount,anomaly_score") and len(top.splitlines()) == 3, top
+    assert run("sql", model_db, "SELECT count(*) AS n FROM tx.json", "--format", "csv").split() == ["n", "50"]
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        assert ad_duckdb.score(con, "tx_ae", "tx.json").num_rows == 50
+    finally:
+        con.close()
+
+
 def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:
     """A Spark job still writing (or one that died) leaves its files under _temporary/: the folder was called "a folder
     of folders (partitions)" and given '**/*.parquet', which reads those half-written files as data; and the hint
