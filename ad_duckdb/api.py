@@ -117,7 +117,7 @@ from .mostlynull import flag_split, warn_mostly_null
 from .msevalues import MSE_COLUMN
 from .progress import RowProgress
 from .progress import rows as progress_rows
-from .readhints import read_error
+from .readhints import read_error, stream_error
 from .scorecols import CARRIED, earlier_scores, mark_statements, refusal
 from .scoring import LoadedModel, load_session, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, check_unique_names, feature_columns
@@ -1555,8 +1555,10 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
         except duckdb.Error as e:
             if failed:
                 raise failed[0] from None
-            known = read_error(f"Scoring with {model!r}", source, e)
-            if known:  # the source's own read failed mid-stream (a CSV's late 'n/a'): say which model, file and option
+            # the source's own read failed mid-stream: for a CSV's late 'n/a', which model, file and option; for
+            # another error, the source's own words (not our stream's)
+            known = read_error(f"Scoring with {model!r}", source, e) or stream_error(f"Scoring with {model!r}", source, e)
+            if known:
                 raise known from e
             raise
         finally:

@@ -45,7 +45,12 @@ def parse(spec: str) -> Attached:
     # Why a file of that whole name first, and no alias with a slash: a path may hold '=' itself (Hive-style
     # folders, day=2026-01-01/lake.duckdb)
     path, eq, alias = spec.rpartition("=")
-    if not eq or Path(spec).exists() or "/" in alias or os.sep in alias:
+    if not spec or (eq and not path and not _exists(spec)):
+        # Why before the alias: '' is the folder '.' to Path, so the file checks blamed a folder the user never
+        # named, and the no-alias advice (--attach =ALIAS) was this very mistake
+        raise AttachOptionError(f"--attach {spec!r} names no file: give the DuckDB file's path, --attach PATH or "
+                                f"--attach PATH=ALIAS, e.g. --attach lake.duckdb{'=' + alias if alias else ''}.")
+    if not eq or _exists(spec) or "/" in alias or os.sep in alias:
         path, alias = spec, default_alias(spec)
         if not alias:
             raise AttachOptionError(f"--attach {spec!r}: the file's name gives no alias (DuckDB names an attached "
@@ -54,6 +59,14 @@ def parse(spec: str) -> Attached:
         raise AttachOptionError(f"--attach {spec!r}: no alias after '='; give PATH=ALIAS, or PATH alone to name the "
                                 f"database after its file ({default_alias(path) or 'its name'}).")
     return Attached(path, alias)
+
+
+def _exists(path: str) -> bool:
+    """Path.exists, False for a name the file system refuses (ENAMETOOLONG), which it raises for: ``check`` names it."""
+    try:
+        return Path(path).exists()
+    except OSError:
+        return False
 
 
 def check(files: list[Attached], db: str, db_name: str) -> None:
@@ -78,7 +91,11 @@ def check(files: list[Attached], db: str, db_name: str) -> None:
                                     f"{other.path!r}); {fix}.")
         seen[a.alias.lower()] = a
         p = Path(a.path)
-        if not p.exists():
+        try:
+            there = p.exists()
+        except OSError as e:  # a name the file system refuses (ENAMETOOLONG): Path.exists raises it
+            raise DatabaseUnavailableError(f"--attach {a.path!r}: {e.strerror}; check the path.") from None
+        if not there:
             raise DatabaseUnavailableError(f"--attach {a.path!r} does not exist; check the path (--attach reads an "
                                            "existing DuckDB database file, read-only).")
         if p.is_dir():

@@ -407,6 +407,16 @@ def to_inputs(cols: Sequence[Any], model: Any, func: str, dtype: Any) -> np.ndar
         text_here = i >= lay.numeric
         if is_text_arrow(t) != text_here and not pa.types.is_null(t):
             want = "text (its categories)" if text_here else "a number"
+            if func == "score":
+                # Why its own words: score reads the columns by name, so "call columns (x, cat)" in the model's order
+                # was no fix; the column's type is
+                col = sql_name(names[i])
+                fix = (f"SELECT * REPLACE (CAST({col} AS VARCHAR) AS {col}) FROM ..., if its values are the "
+                       "categories" if text_here else "SELECT * REPLACE (...) FROM ..., making it the number")
+                raise BadInputError(
+                    f"Scoring with '{model.ref}': column {names[i]!r} is {_sql_type_name(t)}, but the model takes "
+                    f"{want} there (it was trained on {model.rec.source}). Score a query that reads it so: {fix} "
+                    "it was trained on.")
             # a BadInputError: a FeatureMismatchError would point to another version taking as many columns
             raise BadInputError(
                 f"{func}('{model.ref}', ...): feature argument {i + 1} is {_sql_type_name(t)}, but the model takes "

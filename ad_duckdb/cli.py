@@ -100,6 +100,7 @@ from .features import (
     CLIP,
     FeatureSpec,
     describe,
+    first_part,
     is_integer_type,
     is_missing_column,
     listing,
@@ -116,6 +117,7 @@ from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
 from .servecmd import serve
 from .sqltext import (
+    begins_query,
     is_query,
     name_parts,
     quote_ident,
@@ -439,6 +441,14 @@ def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
         f"command with PYTHONIOENCODING=utf-8 (or a UTF-8 locale, LC_ALL=C.UTF-8) and read its output as UTF-8.")
 
 
+def _finite_wait(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """--wait's value, refused (exit 2) unless finite. Why: click's range lets nan through (no comparison holds for
+    it), and a job with --wait nan (or inf, AD_DUCKDB_WAIT=inf) said "waiting up to nans" and waited for ever."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is no number of seconds; give the longest wait, e.g. --wait 600.", ctx, param)
+    return value
+
+
 def _lock_wait() -> float:
     """Seconds to wait for a database file another process holds (``ad-duckdb --wait``), 0 outside a command."""
     ctx = click.get_current_context(silent=True)
@@ -476,6 +486,10 @@ def _connect_once(db: str, read_only: bool, check_order: bool | None,
         if creation is not None and missing and Path(db).exists():
             creation.ours = True
         raise
+    # Why off, for every connection and cursor of the file: a command line has no Python variable to read as a table
+    # (a notebook's DataFrame, pysource), and DuckDB's replacement scan looked in ad_duckdb's own module for the
+    # table name: the source good.json ("good"."json") met the json module, "not suitable for replacement scans"
+    con.execute("SET GLOBAL python_enable_replacements = false")
     if creation is not None:
         # Why not only "missing": another process that held the file (--wait) may remove it between the look above
         # and the open, which then creates a new one; that file is ours, and one left behind after a failure is the
@@ -599,6 +613,16 @@ def _remove_new_database(db: str) -> None:
         path.unlink(missing_ok=True)
 
 
+def refuse_empty_path(db: str) -> None:
+    """Refuse, exit 3, a DB argument that is the empty string. Why: DuckDB opens '' as an in-memory database, so a
+    script's unset "$DB" trained and "stored" a model that was gone when the command ended (and `list` said "Cannot
+    launch in-memory database in read-only mode!"), while a failed train's clean-up tried to remove the folder '.'."""
+    if db == "":
+        raise _failure("DB '' is empty: give the path of a .duckdb file, e.g. warehouse.duckdb (an unset variable "
+                       "in \"$DB\" gives ''; ':memory:' is an in-memory database, which keeps nothing).",
+                       code=EXIT_NO_DATABASE)
+
+
 def _refuse_in_memory(db: str, command: str, example: str) -> None:
     """Refuse, exit 3, a command that stores a model in DB when DB is ``:memory:``. Why: the command "stored" it in a
     database gone when the command ended, and said so as a success."""
@@ -644,11 +668,13 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     """The command's connection; ``create``: a missing file is created; ``creation`` is told whether this run did;
     ``attach``: the --attach values, other DuckDB files attached read-only on it."""
     # The one boundary of every command: library, DuckDB and file-system errors become one line, no traceback.
+    refuse_empty_path(db)
     if db == ":memory:":
         # Why: DuckDB refuses a read-only in-memory database, and one has nothing to protect (sql :memory: on a
         # read_parquet(...) was refused for a missing --write)
         read_only = False
-    if not create and db != ":memory:" and not Path(db).exists():
+    exists = db == ":memory:" or _exists(db, EXIT_NO_DATABASE)
+    if not create and not exists:
         # Why: opening for writing would create an empty database at a mistyped path, and the command
         # would then report "no model" there instead of the typo.
         ctx = click.get_current_context(silent=True)
@@ -692,8 +718,22 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
             raise click.ClickException(outputerrors.output_failed(e)) from e
         raise click.ClickException(_os_error_message(e)) from e
     finally:
+        # Why back: a Python program running a command in its own process (click's CliRunner) shares the file's
+        # database with its own connections, whose replacement scans read its DataFrames (_connect_once turned them off)
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET GLOBAL python_enable_replacements")
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def _exists(path: str, code: int) -> bool:
+    """Whether ``path`` exists; a name the file system refuses (ENAMETOOLONG) is an error naming it, exit ``code``.
+    Why: Path.exists and is_dir raise for such a name rather than answer False, and a command ended in that
+    traceback."""
+    try:
+        return Path(path).exists()
+    except OSError as e:
+        raise _failure(_os_error_message(e), code=code) from None
 
 
 def _check_folder_writable(db: str) -> None:
@@ -845,10 +885,12 @@ def _decimals(values: Sequence[float], least: int) -> int:
     return max(least, min(-math.floor(math.log10(tiny)), 12))
 
 
-def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None
-           ) -> list[str] | None:
+def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None,
+           option: str = "-c") -> list[str] | None:
     """``-f a,b -f c`` as [a, b, c]; commas inside a column name of ``source`` stay (the longest name that matches),
-    and so do spaces at its ends (``-f ' Amount'``); others around a name are dropped (``-f 'a, b'``).
+    and so do spaces at its ends (``-f ' Amount'``); others around a name are dropped (``-f 'a, b'``). Values that
+    name no column at all (``-f ''``, ``-c ,``) are refused, exit 2: the option ``option``, left empty, read as its
+    absence, so a script's unset "$FEATURES" trained on every numeric column (-c: kept every column).
 
     Why: an export's column "Amount, EUR" could not be named at all (split into 'Amount' and 'EUR'), nor its
     " Amount" (stripped to 'Amount'), though the default-features note suggests ``-f 'Amount, EUR'`` and
@@ -871,7 +913,24 @@ def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None
             name = ",".join(parts[i:j])
             out.append(name if name.lower() in known else name.strip())
             i = j
-    return [v for v in out if v] or None
+    named = [v for v in out if v]
+    if values and not named:
+        raise _failure(f"{option} {values[0]!r} names no column: {_NO_NAMES_FIX[option]}.", code=2)
+    return named or None
+
+
+def _refuse_empty(value: str | None, what: str, fix: str) -> None:
+    """Refuse, exit 2, an argument or option given as ''. Why: '' read as the option's absence (score --into '' printed
+    the rows and wrote no table; --plots '' drew nothing) or, as a path, as the folder '.' (import '' stored every
+    .onnx file of the working folder), where a script's unset variable ("$OUT") was given."""
+    if value == "":
+        raise _failure(f"{what} '' is empty: {fix}.", code=2)
+
+
+# What an option of column names given only empty ones (-f '') should say instead
+_NO_NAMES_FIX = {"-f": "give the feature columns (-f amount -f count), or leave -f out to train on every numeric column "
+                       "but the id-like ones",
+                 "-c": "give the columns to keep beside the scores (-c transaction_id), or leave -c out to keep them all"}
 
 
 _BARE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -928,7 +987,7 @@ class _QueryWordsCommand(_Command):
         mistyped = next((w for w in words if _OPTION_LIKE.fullmatch(w)), None)
         if mistyped is not None:  # ignore_unknown_options passed it on as a word
             raise usageerrors.no_such_option(mistyped, ctx)
-        if first is None or not (self.any_words or is_query(first)):
+        if first is None or not (self.any_words or begins_query(first)):
             raise click.UsageError(f"Got unexpected extra argument{'s' if len(rest) > 1 else ''} ({' '.join(rest)})",
                                    ctx)
         self.check_words(ctx)
@@ -1004,6 +1063,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="ad_duckdb")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, envvar="AD_DUCKDB_WAIT", show_envvar=True,
+              callback=_finite_wait,
               help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
                    "many seconds instead of failing at once (exit code 4), saying so on stderr (a note naming the holder's "
                    "PID).  [default: 0]")
@@ -1323,8 +1383,8 @@ def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str
            **params: Any) -> api.ModelInfo:
     try:
         # a FileHold, which train takes as the file it may let go while the network learns (not a public type)
-        return api.train(cast(Any, held), name, source, features=_split(features, held.con, source), where=where,
-                         **params)
+        return api.train(cast(Any, held), name, source, features=_split(features, held.con, source, "-f"),
+                         where=where, **params)
     except BadInputError as e:
         # A training option out of range is a wrong option (exit 2), named by its flag, as click names its own
         param = re.match(r"The '(\w+)' parameter (must be .*)", str(e))
@@ -1443,6 +1503,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
         --into tx_daily --replace-where "day = '2024-01-05'"
     """
+    _refuse_empty(into, "--into", "give the table to write the scored rows to, e.g. --into tx_scores, or leave --into "
+                  "out to print the top rows")
+    _refuse_empty(plots_dir, "--plots", "give the folder to draw the plots in, e.g. --plots plots/")
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
                        code=2)
@@ -1594,7 +1657,7 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
         scoreahead.max_values()  # a wrong bound is said: the read ahead's own failures are not (the write scores)
     except BadInputError as e:
         raise _failure(str(e), e) from e
-    if db == ":memory:" or not Path(db).exists():
+    if db == ":memory:" or not _exists(db, EXIT_NO_DATABASE):
         return None
     try:
         # Why the read waits too: without, a run with --wait that found the file held scored every row under the
@@ -2287,7 +2350,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     # Why --write creates a new database: loading data into one (CREATE TABLE t AS SELECT * FROM read_csv(...)) is
     # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
     # query then fails leaves nothing behind.
-    create = write and db != ":memory:" and not Path(db).exists()
+    create = write and db != ":memory:" and not _exists(db, EXIT_NO_DATABASE)
     write = write or db == ":memory:"  # _open opens it read-write: the prompt must not say read-only
     creation = _Creation()
     try:
@@ -2716,14 +2779,21 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         s_, p_, e_, t_ = (_free_alias(taken, a) for a in ("__s", "__p", "__e", "__t"))
         terms = f", anomaly_terms({ref}, {args}) AS {quote_ident(t_)}" if lm.terms_readable() else ""
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
-        rows = con.execute(
-            f"SELECT *, anomaly_percentile({ref}, {args}) AS {quote_ident(p_)}, anomaly_explain({ref}, {args}) AS "
-            f"{quote_ident(e_)}{terms} FROM (SELECT *, anomaly_score({ref}, {args}) AS {quote_ident(s_)} FROM "
-            f"{source_sql(source)}{where_sql(where)} ORDER BY {quote_ident(s_)} DESC NULLS LAST LIMIT {int(limit)}) "
-            f"ORDER BY {quote_ident(s_)} DESC NULLS LAST"
-        )
-        names = [d[0] for d in rows.description]
-        data = rows.fetchall()
+        try:
+            rows = con.execute(
+                f"SELECT *, anomaly_percentile({ref}, {args}) AS {quote_ident(p_)}, anomaly_explain({ref}, {args}) AS "
+                f"{quote_ident(e_)}{terms} FROM (SELECT *, anomaly_score({ref}, {args}) AS {quote_ident(s_)} FROM "
+                f"{source_sql(source)}{where_sql(where)} ORDER BY {quote_ident(s_)} DESC NULLS LAST "
+                f"LIMIT {int(limit)}) ORDER BY {quote_ident(s_)} DESC NULLS LAST"
+            )
+            names = [d[0] for d in rows.description]
+            data = rows.fetchall()
+        except duckdb.Error as err:
+            # Why: a row the source's query cannot compute (error(), a cast of text) was DuckDB's words alone,
+            # naming neither the model nor the source; our functions' own errors name them, a Ctrl-C stays one
+            if is_interrupt(err) or raised_in_function(str(err)) is not None:
+                raise
+            raise _failure(f"Explaining with {lm.ref!r}: cannot read {source!r}: {first_part(str(err))}.", err) from err
         threshold = rec.threshold("default")
         quantiles = rec.metrics.get("score_quantiles") or []
         specs = {f.name: f for f in rec.features}
@@ -3205,6 +3275,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
     The last: labelled rows holding every fraud but 1 in 50 normal rows; each normal row counts as the 50 it
     stands for (--weight), so precision, false-alarm rate and AUC-PR are those of the traffic, not of the sample.
     """
+    _refuse_empty(plots_dir, "--plots", "give the folder to draw the plots in, e.g. --plots plots/")
     with _open(db, read_only=into is None, attach=attach) as con, _notes():
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
@@ -3551,6 +3622,7 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
         raise click.UsageError("--string-inputs exports one model: ad-duckdb export DB MODEL PATH --string-inputs; "
                                "--all writes the files import reads back as a set.")
     if every:
+        _refuse_empty(model, "DIR", "give the folder to write the models to, e.g. ad-duckdb export DB --all release/")
         if path is not None:
             raise click.UsageError(f"--all exports every model: give only the folder, e.g. ad-duckdb export "
                                    f"{shlex.quote(db)} --all {shlex.quote(path)}.")
@@ -3568,6 +3640,7 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
         raise click.UsageError(f"Missing argument 'PATH'. ad-duckdb export takes DB MODEL PATH (the .onnx file or "
                                f"folder to write), e.g. ad-duckdb export {shlex.quote(db)} {shlex.quote(model)} "
                                f"{shlex.quote(model.split('@')[0])}.onnx; or --all DIR for every model.")
+    _refuse_empty(path, "PATH", f"give the .onnx file or folder to write, e.g. {shlex.quote(model.split('@')[0])}.onnx")
     if path == "-":
         _export_to_stdout(db, model, string_inputs)
         return
@@ -3620,12 +3693,14 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str, promote: b
       ad-duckdb import other.duckdb release/
     """
     _refuse_in_memory(db, "import", f"ad-duckdb import models.duckdb {shlex.quote(path)}")
+    _refuse_empty(path, "PATH", "give the .onnx file `ad-duckdb export` wrote, e.g. tx_ae.onnx, or the folder `ad-duckdb "
+                  "export DB --all DIR` wrote")
     if path == "-" and sys.stdin.isatty():
         # Why refused: the bytes of an .onnx file cannot be typed, and the import would wait for them with no word
         raise click.UsageError(
             f"standard input is a terminal, not an .onnx file: redirect one into it (ad-duckdb import "
             f"{shlex.quote(db)} - < tx_ae.onnx), pipe `ad-duckdb export DB MODEL -` into it, or give the file's path.")
-    if Path(path).is_dir():
+    if _exists(path, EXIT_NO_SOURCE) and Path(path).is_dir():
         _import_folder(db, path, name, out_format, promote)
         return
     creation = _Creation()
@@ -3728,6 +3803,7 @@ def dbt_package(copy_to: str | None) -> None:
         # Why said: the macros call the plugin's functions, which this Python cannot load without dbt-duckdb
         _note("dbt-duckdb is not installed in this Python environment; the profile's plugin (module: ad_duckdb.dbt), "
               "which the macros need, must run in the Python that runs dbt: pip install 'ad_duckdb[dbt]' there.")
+    _refuse_empty(copy_to, "--copy-to", "give the folder to copy the package into, e.g. --copy-to vendor/ad_duckdb")
     if copy_to is None:
         click.echo(str(dbtpackage.package_dir()))
         return

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from . import batchdrift, interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
 from . import sampled as sampling
-from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
+from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt, raised_in_function
 from .features import first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
@@ -424,13 +424,22 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
             # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a
             # "rank correlation" near 1, and constant scores must give none. The top-N keeps row numbers (N rows);
             # where ties straddle the cut, which tied rows count is read order, so their number is reported.
-            row = cur.execute(
-                f"WITH s AS MATERIALIZED (SELECT {scores} FROM {scored}), r AS (SELECT sa, sb, "
-                f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb, "
-                "rank() OVER (ORDER BY sa DESC) AS ka, count(*) OVER (PARTITION BY sa) AS na, "
-                "rank() OVER (ORDER BY sb DESC) AS kb, count(*) OVER (PARTITION BY sb) AS nb FROM s "
-                f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
-            ).fetchall()[0]
+            try:
+                row = cur.execute(
+                    f"WITH s AS MATERIALIZED (SELECT {scores} FROM {scored}), r AS (SELECT sa, sb, "
+                    f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb, "
+                    "rank() OVER (ORDER BY sa DESC) AS ka, count(*) OVER (PARTITION BY sa) AS na, "
+                    "rank() OVER (ORDER BY sb DESC) AS kb, count(*) OVER (PARTITION BY sb) AS nb FROM s "
+                    f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
+                ).fetchall()[0]
+            except duckdb.Error as e:
+                # Why: a row the source's query cannot compute (error(), a cast of text) was DuckDB's words alone,
+                # "Invalid Input Error: boom", naming neither the versions nor the source; our functions' own
+                # errors name them already, and a Ctrl-C stays one
+                if is_interrupt(e) or raised_in_function(str(e)) is not None:
+                    raise
+                raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
+                    f"Comparing {rec_a.ref} and {rec_b.ref}: cannot read {source!r}: {first_part(str(e))}.") from e
         finally:
             if labelled is not None:
                 cur.unregister(_SCORED_VIEW)

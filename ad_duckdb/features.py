@@ -223,7 +223,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
                                       f"{unattached[1]}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
-        m = re.search(r'No files found that match the pattern "(.*?)"', str(e))
+        # Why to the line's last quote: DuckDB does not escape a '"' in the path, so the first one after the opening
+        # quote cut the path there ('d2/no"file.csv' was named as 'd2/no')
+        m = re.search(r'No files found that match the pattern "(.*)"[ \t]*$', str(e), re.M)
         if m:  # the source named files, as asked; which were looked for, and where, is what helps
             raise SourceNotFoundError(f"{who}annot read the source {source!r}: no file matches {m.group(1)!r}"
                                       f"{_where_read(m.group(1), cur)}.") from e
@@ -1800,12 +1802,17 @@ def fit_specs(
                           if sql_types[k] != SLOT_TYPE and (v := _one_value(X[:, k])) is not None]
                 if others:
                     raise _constant_columns_error([(j, c0), *others], names, model, source, frame)
+                # Why the count: a column holding one value in a few rows and NULL in the rest was said to hold it
+                # "in every row", which the user could see was not so
+                rows = ("in every row" if finite.size == n else
+                        f"in the {finite.size} of {n} rows that hold a value; the others are NULL, NaN or "
+                        "infinite")
                 raise ConstantColumnsError(
                     f"AutoEncoderDetector.fit: {which} is constant "
-                    f"({float(finite[0])!r} in every row), so it cannot tell training rows apart; drop it from X "
+                    f"({float(finite[0])!r} {rows}), so it cannot tell training rows apart; drop it from X "
                     f"({_drop_from_x(names[j], j, frame)}), or pass constant_columns='keep' to score any "
                     "other value as out of the training range." if arr else
-                    f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in "
+                    f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} {rows}) in "
                     f"{source!r}, so it cannot tell training rows apart; leave it out of "
                     f"{opt('features', flag='feature')} (the columns to keep), or pass {opt('constant_columns', 'keep')} to "
                     "score any other value as out of the training range.",

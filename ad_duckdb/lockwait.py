@@ -29,9 +29,10 @@ def seconds(wait: object) -> float:
     """``wait=`` (``connect``'s, ``train``'s) as seconds; refused by name unless a number >= 0 (None: 0)."""
     if wait is None:
         return 0.0
-    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
-        raise OptionError(f"wait= is the seconds to wait for a database file another process holds, a number >= 0 "
-                          f"(e.g. wait=600); got {wait!r}.")
+    # Why finite: an infinite wait was "waiting up to infs" and never ended while the holder ran
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait < float("inf"):
+        raise OptionError(f"wait= is the seconds to wait for a database file another process holds, a finite number "
+                          f">= 0 (e.g. wait=600); got {wait!r}.")
     return float(wait)
 
 

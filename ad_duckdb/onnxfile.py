@@ -143,8 +143,17 @@ def read_file(path: Path) -> ModelRecord:
     """Read and check a file written by ``export_model``; no onnxruntime load before the checks pass."""
     if path.is_dir():
         raise BadInputError(f"{str(path)!r} is a folder, not a model file; give the .onnx file that export_model wrote.")
-    if not path.is_file():  # exit code 6, as a missing source file (README)
+    if not path.exists():  # exit code 6, as a missing source file (README)
         raise SourceNotFoundError(f"Model file {str(path)!r} does not exist.")
+    if not path.is_file():
+        # Why read as a stream: a pipe (`ad-duckdb import DB <(curl ...)`, a named pipe) is there but is no regular
+        # file, and was said not to exist
+        with path.open("rb") as f:
+            data = f.read(_max_file_bytes() + 1)
+        if len(data) > _max_file_bytes():
+            raise IntegrityError(f"Model file {str(path)!r} is over {_max_file_bytes()} bytes, the limit; raise "
+                                 "AD_DUCKDB_MAX_MODEL_BYTES.")
+        return read_bytes(data, repr(str(path)), path.name)
     size = path.stat().st_size
     if size > _max_file_bytes():
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")

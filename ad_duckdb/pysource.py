@@ -23,7 +23,7 @@ from . import callerview, filesearch, indexcols, interrupts, notes, records
 from .exceptions import BadInputError
 from .frames import unreadable_columns
 from .levelcols import column_levels, levels_refused
-from .sqltext import quote_ident, source_sql
+from .sqltext import is_query, name_parts, quote_ident, source_sql
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
 # The modules whose objects DuckDB scans (what ``con.register`` accepts), a relation (rel = con.sql(...)) included.
@@ -274,6 +274,11 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
     into a table first."""
     cur = interrupts.cursor(con)
     filesearch.carry(con, cur)
+    if isinstance(source, str) and not is_query(source) and len(name_parts(source) or ()) > 1:
+        # Why off: no variable is named with a dot, and DuckDB's replacement scan read the last part alone in
+        # ad_duckdb's own module, where the file good.json ("good"."json") met the json module and was refused as
+        # "not suitable for replacement scans"
+        cur.execute("SET python_enable_replacements = false")
     if isinstance(source, str):
         callerview.follow_caller(con, cur, source_sql(source))
     values = _named_objects(source)

@@ -327,6 +327,20 @@ def read_error(who: str, source: str, e: BaseException) -> BadInputError | None:
     return BadInputError(f"{who}: cannot read {source!r}: {fix}. ({said(str(e).split(' failed: ', 1)[-1])}.)")
 
 
+_STREAM_FAILED = re.compile(r"reading the stream registered as '__ad_\w+' failed: (?:IOError: )?")
+
+
+def stream_error(who: str, source: str, e: BaseException) -> BaseException | None:
+    """The source's own error that stopped the scoring mid-way (a row its query cannot compute: error(), a cast of
+    text, a division), as ``who``'s, in DuckDB's words and of DuckDB's kind; None for another error. Why: DuckDB
+    reports it as a failed read of our stream, "reading the stream registered as '__ad_scored' failed: IOError: ...
+    Detail: Python exception: Traceback (most recent call last): ...", our Python traceback in the error's one line."""
+    m = _STREAM_FAILED.search(str(e))
+    if m is None:
+        return None
+    return type(e)(f"{who}: cannot read {source!r}: {said(str(e)[m.end():])}.")
+
+
 def said(error: str) -> str:
     """DuckDB's words for a failed read whose fix ``read_fix`` gives, without what repeats it or is not the user's:
     the "Detail: Python exception: Traceback ..." of our stream (a read that failed mid-way), the "LINE 1" excerpt

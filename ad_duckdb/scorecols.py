@@ -17,7 +17,7 @@ from .exceptions import BadInputError
 from .features import MODEL_COLUMN, SCORE_COLUMNS
 from .intotable import named_objects
 from .optionwords import either
-from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends
+from .sqltext import is_query, py_text, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends
 
 # The start of the comment score(into=) puts on each column it writes; the rest names the model version.
 MARK = "ad_duckdb: written by score"
@@ -123,7 +123,9 @@ def refusal(ref: str, source: str, own: list[tuple[str, str]]) -> BadInputError:
     said, renamed = _own_columns(source, own)
     return BadInputError(
         f"Scoring with {ref!r}: {said}, and the scores would be written under that name; scoring never replaces a "
-        f"column of yours. Rename it in a query and score that, e.g. \"{renamed}\", or keep only other columns "
+        # quoted as the caller pastes it: a source holding a double quote ("Sales"."Q1 tx") broke out of \"...\"
+        f"column of yours. Rename it in a query and score that, e.g. {either(py_text(renamed), shell_word(renamed))}, "
+        "or keep only other columns "
         f"beside the scores ({either('columns=[...]', '-c COLUMN')})."
     )
 

@@ -271,8 +271,9 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
     request_queue_size = socket.SOMAXCONN
 
     def __init__(self, config: ServerConfig) -> None:
-        from .cli import EXIT_NO_DATABASE, with_exit_code  # imported here: cli imports this module
+        from .cli import EXIT_NO_DATABASE, refuse_empty_path, with_exit_code  # imported here: cli imports this module
 
+        refuse_empty_path(config.database)
         # the exit codes every command gives (README, `ad-duckdb --help`), so a start script can tell them apart
         if config.database == ":memory:":
             # Why its own words: "create it first (e.g. ad-duckdb train)" pointed at train, which stores nothing there
@@ -280,7 +281,12 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                 "serve needs a database file: ':memory:' is an in-memory database, which holds no models. Give the "
                 ".duckdb file `ad-duckdb train` stored them in (`ad-duckdb sql :memory: ...` queries files without "
                 "a server)."), EXIT_NO_DATABASE)
-        if not Path(config.database).exists():
+        try:
+            exists = Path(config.database).exists()
+        except OSError as e:  # a name the file system refuses (ENAMETOOLONG): Path.exists raises it
+            raise with_exit_code(click.ClickException(f"Cannot open {config.database!r}: {e.strerror}."),
+                                 EXIT_NO_DATABASE) from None
+        if not exists:
             raise with_exit_code(click.ClickException(
                 f"No database file {config.database!r}; create it first (e.g. ad-duckdb train)."), EXIT_NO_DATABASE)
         if config.snapshot and config.read_write:
@@ -380,7 +386,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     return backend
                 except duckdb.IOException as e:
                     if "lock" not in str(e).lower():
-                        raise
+                        raise self._not_openable(e) from e
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise self._locked(e, wait) from e
@@ -394,6 +400,10 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     time.sleep(min(0.5, left))
                 except AdDuckDBError as e:  # an --attach file that is no DuckDB database, an alias taken by a schema
                     raise self._attach_failed(e, wait) from e
+                except duckdb.CatalogException as e:
+                    if "in-memory" not in str(e):
+                        raise
+                    raise self._not_openable(e) from e
         finally:
             if copy is not None:
                 shutil.rmtree(copy[1], ignore_errors=True)  # a copy nobody serves: not left in the temp folder
@@ -407,11 +417,23 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         except duckdb.IOException as e:
             if "lock" in str(e).lower() or is_interrupt(e):
                 raise  # a writer holds DB: _open_backend waits or says so
-            raise self._snapshot_failed(e) from e
+            raise self._not_copyable(e) from e
         except (duckdb.Error, OSError) as e:
             if is_interrupt(e):
                 raise
-            raise self._snapshot_failed(e) from e
+            raise self._not_copyable(e) from e
+
+    def _not_copyable(self, e: BaseException) -> BaseException:
+        """A copy that failed: for DB no DuckDB database (a folder, a text or Parquet file) that, as without
+        --snapshot (``_not_openable``), not the lack of room in the temporary folder it was blamed on."""
+        # only what says DB is no database: the copy's own writes fail too (no room, a temporary folder this user
+        # may not write), and those are the temporary folder's, which _snapshot_failed names
+        text = str(e).lower()
+        no_database = isinstance(e, duckdb.Error) and (
+            "not a valid duckdb database file" in text or Path(self.config.database).is_dir()
+            or (isinstance(e, duckdb.CatalogException) and "in-memory" in text))
+        said = self._not_openable(e) if no_database and isinstance(e, duckdb.Error) else e
+        return said if said is not e else self._snapshot_failed(e)
 
     def _snapshot_failed(self, e: BaseException) -> click.ClickException:
         folder = tempfile.gettempdir()
@@ -424,6 +446,18 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             f"Cannot take the --snapshot copy of {self.config.database!r} in the temporary folder {folder}: "
             f"{reason}. The copy needs room for the whole database{size} there: free some space, or point TMPDIR at "
             f"a folder on a disk with room (TMPDIR=/path/with/room ad-duckdb serve ... --snapshot).")
+
+    def _not_openable(self, e: duckdb.Error) -> BaseException:
+        """DB as no DuckDB database the server can open (a folder, a text file, a Parquet file DuckDB opens as an
+        in-memory database) in the words, and with the exit code (3), every other command gives. Why: serve printed
+        DuckDB's error as a traceback, exit 1; other errors are returned as they are."""
+        from .api import _not_a_database, _open_error
+        from .cli import EXIT_NO_DATABASE, with_exit_code
+
+        db = self.config.database
+        said = (_not_a_database(db) if isinstance(e, duckdb.CatalogException)
+                else _open_error(db, not self.config.read_write, e) if isinstance(e, duckdb.IOException) else None)
+        return e if said is None else with_exit_code(click.ClickException(str(said)), EXIT_NO_DATABASE)
 
     def _locked(self, e: duckdb.IOException, wait: float | None) -> click.ClickException:
         """The lock error, with the fix; ``wait``: how long start-up waited (None: a SIGHUP reload)."""

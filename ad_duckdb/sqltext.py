@@ -94,7 +94,9 @@ def name_parts(s: str) -> list[str] | None:
     return [p[1:-1].replace('""', '"') if p.startswith('"') else p for p in _PART.findall(s.strip())]
 
 
-_QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
+# Why not before a '.': such a word is the first part of a dotted name, a schema or an attached database named so
+# (--attach select.duckdb is `select`: select.main.t read as a query was "syntax error at or near '.'")
+_QUERY_START = re.compile(r"^\s*(\(|(?:SELECT|WITH|FROM|VALUES|SUMMARIZE|PIVOT)\b(?!\.))", re.IGNORECASE)
 
 
 def shown_source(source: str, where: str | None = None, n: int = 60) -> str:
@@ -245,7 +247,20 @@ def typed_from(source: str) -> str:
 
 def is_query(source: str) -> bool:
     """Whether a source is a query (SELECT, WITH, FROM, VALUES, ...) rather than a table, view or function."""
-    return isinstance(source, str) and bool(_QUERY_START.match(strip_sql_ends(source)))
+    if not isinstance(source, str):
+        return False
+    s = strip_sql_ends(source)
+    # one such word alone is no query, and a table may be named so (`select`, as a score --into select wrote it)
+    return bool(_QUERY_START.match(s)) and not _QUERY_WORD.fullmatch(s)
+
+
+_QUERY_WORD = re.compile(r"SELECT|WITH|FROM|VALUES|SUMMARIZE|PIVOT", re.IGNORECASE)
+
+
+def begins_query(text: str) -> bool:
+    """Whether ``text`` begins as a query does, a lone SELECT too: the first word of a query the shell split into
+    words (``score DB m SELECT count, amount FROM t`` unquoted), which ``is_query`` takes for a table's name."""
+    return isinstance(text, str) and bool(_QUERY_START.match(strip_sql_ends(text)))
 
 
 def _caller_name(value: object) -> str | None:

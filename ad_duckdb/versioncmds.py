@@ -72,9 +72,18 @@ def rollback(db: str, name: str, out_format: str) -> None:
     Example:
       ad-duckdb rollback warehouse.duckdb tx_ae
     """
-    from . import promotion
-    from .cli import _notes, _open
+    import shlex
 
+    from . import promotion
+    from .cli import _failure, _notes, _open
+
+    if "@" in name:
+        # Why here: the library's words name ad_duckdb.promote(con, ...) first and DB as a placeholder, exit 1,
+        # for what is a wrong argument of this command
+        bare = name.split("@")[0]
+        raise _failure(f"rollback takes a model name without @N: ad-duckdb rollback {shlex.quote(db)} "
+                       f"{shlex.quote(bare)}; to make {bare!r} mean {name}, promote it: ad-duckdb promote "
+                       f"{shlex.quote(db)} {shlex.quote(name)}.", code=2)
     with _open(db) as con, _notes():
         was, now = promotion.rollback(con, name)
     _report(name, was, now, out_format)

@@ -223,6 +223,12 @@ def test_attach_errors_are_one_line_with_their_exit_codes(tmp_path: Path) -> Non
         assert f"alias {reserved!r} is reserved" in out, out
     out = fails(2, f"{lake}=")
     assert "no alias after '='" in out, out
+    # no path at all: before, '' (the folder '.' to Path) was "a folder", and --attach '' was told to give
+    # --attach =ALIAS, which failed so
+    for empty in ("", "=lake"):
+        out = fails(2, empty)
+        assert f"--attach {empty!r} names no file: give the DuckDB file's path, --attach PATH or --attach PATH=ALIAS" \
+            in out, out
     out = fails(2, f"{models}=again")
     assert "is DB itself" in out, out
 
@@ -2444,6 +2450,136 @@ def test_an_in_memory_database_reads_without_write_and_refuses_to_store_a_model(
     # a model of an attached file: use that file, not an import into a database that keeps nothing
     out = fails_in_one_line("sql", ":memory:", "SELECT anomaly_score('tx_ae', 1.0, 2.0)", "--attach", model_db)
     assert "ad-duckdb sql" in out and "import" not in out, out
+
+
+def test_an_empty_db_argument_is_refused_by_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DB '' (a script's unset "$DB") is an in-memory database to DuckDB: `train` "stored" a model that was gone when
+    it ended, and a refused train or import ended in a traceback (its clean-up removed the folder '.'), as `serve` did,
+    `sql --write` said ok, `list` said "Cannot launch in-memory database in read-only mode!"."""
+    monkeypatch.chdir(tmp_path)
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"not a model")
+    for args in (("train", "", "m", "SELECT range::DOUBLE AS a FROM range(50)", "--quiet", "--epochs", "1"),
+                 ("import", "", str(onnx)), ("import", "", str(tmp_path / "none.onnx")), ("list", ""),
+                 ("sql", "--write", "", "CREATE TABLE t AS SELECT 1 AS x"), ("score", "", "m", "t", "--into", "o"),
+                 ("drop", "", "m", "--yes"), ("serve", "", "--port", "0")):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == 3, (args, res.output)
+        out = res.output
+        assert out.startswith("Error: DB '' is empty: give the path of a .duckdb file") and \
+            len(out.strip().splitlines()) == 1, (args, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_an_empty_option_or_path_is_refused_not_read_as_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  model_db: str) -> None:
+    """A script's unset variable gives '': score --into '' printed the rows and wrote no table (exit 0), -f '' trained
+    on every numeric column, -c '' kept every column, --plots '' drew nothing, and a path '' was the folder '.':
+    import '' stored every .onnx file of the working folder, export wrote NAME.onnx there, dbt-package --copy-to ''
+    called the working folder one of other files."""
+    monkeypatch.chdir(tmp_path)
+    db = str(tmp_path / "m.duckdb")
+    shutil.copy(model_db, db)
+    before = run("list", db)
+    run("export", db, "tx_ae", "tx_ae.onnx")
+    for args, says in (
+            (("train", db, "m2", "transactions", "-f", "", "--quiet"), "-f '' names no column: give the feature columns"),
+            (("train", db, "m2", "transactions", "-f", ",", "--quiet"), "-f ',' names no column"),
+            (("score", db, "tx_ae", "transactions", "-c", ""), "-c '' names no column: give the columns to keep"),
+            (("score", db, "tx_ae", "transactions", "--into", ""), "--into '' is empty: give the table to write"),
+            (("score", db, "tx_ae", "transactions", "--plots", ""), "--plots '' is empty: give the folder"),
+            (("evaluate", db, "tx_ae", "transactions", "--label", "label", "--plots", ""), "--plots '' is empty"),
+            (("export", db, "tx_ae", ""), "PATH '' is empty: give the .onnx file or folder to write, e.g. tx_ae.onnx"),
+            (("export", db, "--all", ""), "DIR '' is empty"),
+            (("import", db, ""), "PATH '' is empty: give the .onnx file `ad-duckdb export` wrote"),
+            (("dbt-package", "--copy-to", ""), "--copy-to '' is empty: give the folder")):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.output.startswith(f"Error: {says}") and len(res.output.strip().splitlines()) == 1, (args, res.output)
+    assert run("list", db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.duckdb", "tx_ae.onnx"]
+
+
+def test_a_source_query_failing_mid_stream_says_its_own_error_without_our_traceback(tmp_path: Path,
+                                                                                    model_db: str) -> None:
+    """A row of the source's query that DuckDB cannot compute, past the first batch (a cast of text, error()), stopped
+    score with "reading the stream registered as '__ad_scored' failed: IOError: ... Detail: Python exception:
+    Traceback (most recent call last): File ...": a traceback of ours in the one-line error; explain with DuckDB's
+    words alone."""
+    db = str(tmp_path / "m.duckdb")
+    shutil.copy(model_db, db)
+    run("score", db, "tx_ae", "transactions", "--into", "scores")
+    before = run("sql", db, "SELECT count(*), sum(anomaly_score) FROM scores")
+    bad = ("SELECT k * 100000 + transaction_id AS transaction_id, count, CASE WHEN k = 150 AND transaction_id = 7 "
+           "THEN error('amount feed broke') ELSE amount END AS amount FROM transactions, range(200) r(k)")
+    for more in (["--top", "3"], ["--into", "scores", "--replace", "--quiet"], ["--into", "fresh", "--quiet"]):
+        out = fails_in_one_line("score", db, "tx_ae", bad, *more)
+        assert out.startswith(f"Error: Scoring with 'tx_ae': cannot read {bad!r}: Invalid Input Error: amount feed "
+                              "broke."), out
+        assert "Traceback" not in out and "__ad_scored" not in out, out
+    assert run("sql", db, "SELECT count(*), sum(anomaly_score) FROM scores") == before
+    assert "fresh" not in run("sql", db, "SELECT table_name FROM information_schema.tables", "--format", "csv")
+    # explain read it as DuckDB's words alone, naming neither the model nor the source
+    bad = ("SELECT transaction_id, count, CASE WHEN transaction_id = 7 THEN error('amount feed broke') ELSE amount "
+           "END AS amount FROM transactions")
+    out = fails_in_one_line("explain", db, "tx_ae", bad, "--where", "transaction_id > 0")
+    assert out == f"Error: Explaining with 'tx_ae@1': cannot read {bad!r}: Invalid Input Error: amount feed broke.\n", out
+
+
+def test_import_reads_a_model_file_from_a_pipe(tmp_path: Path, model_db: str) -> None:
+    """`ad-duckdb import DB <(curl ...)` (or a named pipe) gives a path that exists but is no regular file: it was
+    "Model file '/dev/fd/63' does not exist"; /dev/null was too, where it is an empty file."""
+    import threading
+
+    onnx = tmp_path / "tx_ae.onnx"
+    run("export", model_db, "tx_ae", str(onnx))
+    fifo = tmp_path / "pipe.onnx"
+    os.mkfifo(fifo)
+    # daemon: where the import never opens the pipe, the writer's open waits forever, and must not hold the run
+    writer = threading.Thread(target=lambda: fifo.write_bytes(onnx.read_bytes()), daemon=True)
+    writer.start()
+    db = str(tmp_path / "other.duckdb")
+    try:
+        assert run("import", db, str(fifo), "--name", "piped").strip() == \
+            "stored piped@1 (exported as tx_ae@1: pin 'piped@1' here)"
+    finally:
+        writer.join(timeout=30)
+    res = CliRunner().invoke(cli, ["import", db, os.devnull], catch_exceptions=False)
+    assert res.exit_code == 8 and f"Model file {os.devnull!r} is empty (0 bytes)" in res.output, res.output
+
+
+def test_a_path_whose_name_is_too_long_for_the_file_system_is_named_not_a_traceback(tmp_path: Path,
+                                                                                      model_db: str) -> None:
+    """Path.exists raises for a name the file system refuses (ENAMETOOLONG, over 255 bytes on Linux) rather than
+    answer False: list, show, score, sql --write, import and --attach of such a path ended in a traceback, exit 1."""
+    long = str(tmp_path / ("x" * 300 + ".duckdb"))
+    for code, args in ((3, ("list", long)), (3, ("score", long, "tx_ae", "transactions", "--into", "o")),
+                       (3, ("sql", "--write", long, "SELECT 1")), (3, ("serve", long, "--port", "0")),
+                       (6, ("import", model_db, long.replace(".duckdb", ".onnx"))),
+                       (3, ("score", model_db, "tx_ae", "transactions", "--attach", long))):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == code, (args, res.exit_code, res.output)
+        assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, (args, res.output)
+        assert "File name too long" in res.output, (args, res.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_json_file_named_without_read_json_is_read_as_a_csv_or_parquet_file_is(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                                 model_db: str) -> None:
+    """The source tx.json ("tx"."json" to SQL) failed in every command with "Python Object "json" of type "module"
+    found on line ".../features.py:186" not suitable for replacement scans": DuckDB's replacement scan read the last
+    part alone in ad_duckdb's own module, which imports json; tx.csv and tx.parquet were read."""
+    monkeypatch.chdir(tmp_path)
+    duckdb.sql("COPY (SELECT range % 9 + 1 AS count, range % 13 * 2.5 AS amount FROM range(50)) TO 'tx.json'")
+    top = run("score", model_db, "tx_ae", "tx.json", "--top", "2", "--format", "csv")
+    assert top.splitlines()[0].startswith("count,amount,anomaly_score") and len(top.splitlines()) == 3, top
+    assert run("sql", model_db, "SELECT count(*) AS n FROM tx.json", "--format", "csv").split() == ["n", "50"]
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        assert ad_duckdb.score(con, "tx_ae", "tx.json").num_rows == 50
+    finally:
+        con.close()
 
 
 def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:

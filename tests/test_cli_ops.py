@@ -1406,6 +1406,24 @@ def test_serve_on_memory_names_what_it_needs() -> None:
         res.output
 
 
+def test_serve_on_a_file_that_is_no_duckdb_database_says_so_as_other_commands_do(tmp_path: Path) -> None:
+    """serve on a folder, a text file or a Parquet file printed DuckDB's error as a traceback (exit 1); with --snapshot
+    it blamed the temporary folder's room ("free some space, or point TMPDIR at ...")."""
+    folder, text, parquet = tmp_path / "lake", tmp_path / "notes.txt", tmp_path / "tx.parquet"
+    folder.mkdir()
+    text.write_text("not a database\n")
+    duckdb.sql(f"COPY (SELECT 1 AS a) TO '{parquet}'")
+    for path, says in ((folder, "it is a folder, not a DuckDB database file"),
+                       (text, "it is not a DuckDB database file (DuckDB cannot read it as one"),
+                       (parquet, "is not a DuckDB database file (DuckDB opens it as an in-memory database")):
+        for more in ([], ["--snapshot"]):
+            res = CliRunner().invoke(cli, ["serve", str(path), "--port", "0", *more], catch_exceptions=False)
+            assert res.exit_code == 3, (path, more, res.output)
+            assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
+            assert says in res.output and "TMPDIR" not in res.output, (path, more, res.output)
+    assert text.read_text() == "not a database\n"
+
+
 def test_a_model_name_ending_in_onnx_is_a_wrong_argument_exit_2(model_db: str, tmp_path: Path) -> None:
     # Before: `import DB FILE --name x.onnx` (and train, threshold ... of such a name) exited 1, "any other error",
     # where `--name 'bad name'` exits 2, as the README promises for wrong arguments.

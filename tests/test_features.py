@@ -1490,6 +1490,26 @@ def test_a_file_or_glob_that_matches_nothing_says_so_and_where_a_relative_path_i
         con.close()
 
 
+@pytest.mark.parametrize("form", ["{p}", "read_csv('{p}')"])
+def test_a_missing_file_whose_path_holds_a_double_quote_is_named_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+    """DuckDB does not escape a '"' inside the quoted path of "No files found that match the pattern": the message
+    named the path up to that quote ('exports/no' for 'exports/no"te.csv'), a file the user never gave."""
+    from ad_duckdb.features import describe
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exports").mkdir()
+    con = duckdb.connect()
+    try:
+        for p in ('exports/no"te.csv', 'exports/a "b" c.csv'):
+            with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+                describe(con, form.format(p=p), "m")
+            assert f"no file matches {p!r} (a relative path, read from the working folder {tmp_path})." in str(e.value), \
+                str(e.value)
+    finally:
+        con.close()
+
+
 def test_a_csv_timestamp_read_as_text_is_named_with_the_strptime_that_reads_it(tmp_path: Path) -> None:
     """A sensor log whose timestamps DuckDB's CSV reader leaves as text ('02.12.2013 21:15'): training on the first
     days with --where "ts < '05.12.2013'" compared text and took the rows of days 1-4 of every month, with only

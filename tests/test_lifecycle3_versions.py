@@ -103,6 +103,13 @@ def test_promote_and_rollback_move_the_bare_name_and_a_later_training_promotes_a
     assert code == 0, err
     assert json.loads(out) == {"name": "tx_ae", "was": 2, "now": 3}
     assert _score(two_versions, "tx_ae") == _score(two_versions, "tx_ae@3")
+    # rollback NAME@N is a wrong argument (exit 2), answered in the command line's words with this DB, not with
+    # ad_duckdb.promote(con, ...) and a placeholder DB (exit 1)
+    code, out, err = _run("rollback", two_versions, "tx_ae@2")
+    assert (code, out) == (2, ""), (code, out, err)
+    assert err.strip() == (f"Error: rollback takes a model name without @N: ad-duckdb rollback {two_versions} tx_ae; "
+                           f"to make 'tx_ae' mean tx_ae@2, promote it: ad-duckdb promote {two_versions} tx_ae@2."), err
+    assert _score(two_versions, "tx_ae") == _score(two_versions, "tx_ae@3")
 
 
 def test_a_drop_never_moves_the_name_to_a_version_nobody_promoted(two_versions: str) -> None:
@@ -295,3 +302,16 @@ def test_the_recipes_threshold_query_reads_the_version_the_name_means(two_versio
             assert "mine" in names and "theirs" not in names, (path.name, names)
     finally:
         con.close()
+
+
+def test_compare_on_a_source_row_that_cannot_be_computed_names_the_versions_and_the_source(two_versions: str) -> None:
+    """A row of the source's query DuckDB cannot compute (error(), a cast of text) was DuckDB's words alone, "Invalid
+    Input Error: feed broke", naming neither the versions compared nor the source."""
+    bad = ("SELECT count, CASE WHEN transaction_id = 7 THEN error('feed broke') ELSE amount END AS amount "
+           "FROM transactions")
+    code, out, err = _run("compare", two_versions, "tx_ae@1", "tx_ae@2", bad)
+    assert (code, out) == (1, ""), (code, out, err)
+    assert err.strip() == f"Error: Comparing tx_ae@1 and tx_ae@2: cannot read {bad!r}: Invalid Input Error: feed broke.", err
+    # an error of the functions themselves keeps its own words
+    code, _, err = _run("compare", two_versions, "tx_ae@1", "tx_ae@2", "SELECT 'x' AS count, amount FROM transactions")
+    assert code == 1 and "Comparing" not in err and "column 'count'" in err, err

@@ -56,6 +56,21 @@ def test_a_source_of_only_constant_columns_still_fails_naming_them() -> None:
     con.close()
 
 
+def test_a_named_column_of_one_value_in_a_few_rows_and_null_in_the_rest_is_not_said_to_hold_it_in_every_row() -> None:
+    """A column with 1.0 in one row of 300 and NULL in the others was "constant (1.0 in every row)": untrue, and the
+    user looking at the table could not see which column the message meant."""
+    con = ad_duckdb.connect()
+    con.execute("CREATE TABLE c AS SELECT range::DOUBLE AS x, CASE WHEN range = 5 THEN 1.0 END AS once, "
+                "7.0 AS seven FROM range(300)")
+    with pytest.raises(ConstantColumnsError) as e:
+        ad_duckdb.train(con, "m", "c", features=["x", "once"], **FAST)
+    assert ("column 'once' is constant (1.0 in the 1 of 300 rows that hold a value; the others are NULL, NaN or "
+            "infinite) in 'c'") in str(e.value), str(e.value)
+    with pytest.raises(ConstantColumnsError, match=r"column 'seven' is constant \(7\.0 in every row\) in 'c'"):
+        ad_duckdb.train(con, "m", "c", features=["x", "seven"], **FAST)
+    con.close()
+
+
 def test_one_huge_value_does_not_switch_a_column_to_the_signed_log() -> None:
     """A single 1e9 (a typo, a sentinel) among amounts of about 100 made the column's skewness 31, and the whole
     column took the signed log, squeezing the bulk the model learns to fit one row. The choice is the bulk's: the

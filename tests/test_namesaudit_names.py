@@ -223,3 +223,48 @@ def test_a_table_of_the_whole_dotted_name_made_by_earlier_runs_is_appended_to_as
         ad_duckdb.score(con, "m", "t", into="Sales Data.Scores", append=True)
     ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"', append=True)
     assert con.execute('SELECT count(*) FROM "Sales Data.Scores"').fetchall() == [(600,)]
+
+
+@pytest.mark.parametrize("name", ["select.main.t", "from.t", "Select.T", "WITH.main.t", "values"])
+def test_a_schema_or_database_named_as_a_query_keyword_is_a_name_not_a_query(name: str) -> None:
+    # --attach select.duckdb names its database `select`: select.main.t was taken for a query ("syntax error at or
+    # near '.'"), and a table named values (or select, which score --into writes) was a query of that one word
+    assert not sqltext.is_query(name)
+    parts = sqltext.name_parts(name)
+    assert parts is not None and sqltext.source_sql(name) == ".".join(sqltext.quote_ident(p) for p in parts)
+    for query in ("SELECT .5 AS x", "FROM t", "select * from t", "WITH q AS (SELECT 1) FROM q", "VALUES (1)",
+                  "(FROM t)"):
+        assert sqltext.is_query(query), query
+
+
+def test_the_cli_scores_a_table_of_an_attached_database_named_select(tmp_path: Path) -> None:
+    db, lake = str(tmp_path / "m.duckdb"), str(tmp_path / "select.duckdb")
+    with duckdb.connect(lake) as c:
+        c.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, (range % 7)::DOUBLE AS b FROM range(100)")
+        c.execute('CREATE TABLE "values" AS FROM t')
+    with ad_duckdb.connect(db) as c:
+        c.execute(f"ATTACH '{lake}' AS l (READ_ONLY)")
+        c.execute("CREATE TABLE t AS FROM l.t")
+        ad_duckdb.train(c, "m", "t", **FAST)
+    for source in ("select.main.t", "select.values"):
+        res = CliRunner().invoke(cli, ["score", db, "m", source, "--attach", lake, "--top", "1", "--format", "csv"],
+                                 catch_exceptions=False)
+        assert res.exit_code == 0 and res.output.count("\n") == 2, (source, res.output)
+
+
+def test_the_rename_a_scores_name_clash_offers_pastes_into_a_shell_for_a_quoted_source(tmp_path: Path) -> None:
+    """A source named "Raw Zone"."Tx" holding a column is_anomaly of its own: the fix offered was
+    e.g. "SELECT * RENAME (is_anomaly AS label) FROM "Raw Zone"."Tx"", whose double quotes end where the name's begin."""
+    db = str(tmp_path / "w.duckdb")
+    with ad_duckdb.connect(db) as c:
+        c.execute('CREATE SCHEMA "Raw Zone"')
+        c.execute('CREATE TABLE "Raw Zone"."Tx" AS SELECT range::DOUBLE AS a, (range % 7)::DOUBLE AS b, '
+                  "(range % 50 = 0)::INTEGER AS is_anomaly FROM range(100)")
+        ad_duckdb.train(c, "m", '"Raw Zone"."Tx"', features=["a", "b"], **FAST)
+    res = CliRunner().invoke(cli, ["score", db, "m", '"Raw Zone"."Tx"', "--top", "1"], catch_exceptions=False)
+    assert res.exit_code == 1, res.output
+    offered = res.output.split("Rename it in a query and score that, e.g. ", 1)[1].split(", or keep only", 1)[0]
+    assert offered == '\'SELECT * RENAME (is_anomaly AS label) FROM "Raw Zone"."Tx"\'', offered
+    (source,) = shlex.split(offered)
+    res = CliRunner().invoke(cli, ["score", db, "m", source, "--top", "1", "--format", "csv"], catch_exceptions=False)
+    assert res.exit_code == 0 and res.output.splitlines()[0].startswith("a,b,label,anomaly_score"), res.output

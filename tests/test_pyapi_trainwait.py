@@ -53,3 +53,22 @@ def test_train_wait_is_checked_and_is_for_a_path(db: Path) -> None:
             ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], wait=60, **FAST)
     finally:
         con.close()
+
+
+def test_a_wait_that_is_no_finite_number_is_refused(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--wait nan passed click's range (no comparison holds for nan), and nan or inf made a job whose file was held
+    say "waiting up to nans" (or "infs") and wait for ever; wait=float('inf') too."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    for value in ("nan", "inf"):
+        res = CliRunner().invoke(cli, ["--wait", value, "list", str(db)], catch_exceptions=False)
+        assert res.exit_code == 2 and "Invalid value for '--wait'" in res.output and \
+            f"{value} is no number of seconds; give the longest wait, e.g. --wait 600." in res.output, res.output
+        monkeypatch.setenv("AD_DUCKDB_WAIT", value)
+        res = CliRunner().invoke(cli, ["list", str(db)], catch_exceptions=False)
+        assert res.exit_code == 2 and "AD_DUCKDB_WAIT" in res.output, res.output
+        monkeypatch.delenv("AD_DUCKDB_WAIT")
+        with pytest.raises(ad_duckdb.OptionError, match=rf"wait= .*a finite number >= 0 .*got {value}"):
+            ad_duckdb.connect(str(db), read_only=True, wait=float(value))

@@ -155,3 +155,20 @@ def test_a_text_column_passed_first_gets_the_call_in_the_models_order(trained: t
         text = " ".join(out.output.split())
         assert f"anomaly_score('tx_t', {ARGS})" in text and "text" in text, text
         assert "TRY_CAST" not in text, text
+
+
+def test_score_of_a_text_feature_held_as_numbers_says_to_cast_the_column(trained: tuple[Path, Any]) -> None:
+    """score reads the columns by name, but a text feature held as numbers (country coded 1, 2, 3 upstream) got the
+    SQL functions' fix, "call columns (count, amount, refunds, channel, country)": the columns it already had."""
+    path, _ = trained
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        coded = "SELECT * REPLACE (transaction_id % 3 AS country) FROM transactions"
+        with pytest.raises(ad_duckdb.BadInputError) as err:
+            ad_duckdb.score(con, "tx_t", coded)
+        assert str(err.value) == (
+            "Scoring with 'tx_t@1': column 'country' is BIGINT, but the model takes text (its categories) there (it "
+            "was trained on transactions). Score a query that reads it so: SELECT * REPLACE (CAST(country AS "
+            "VARCHAR) AS country) FROM ..., if its values are the categories it was trained on."), str(err.value)
+    finally:
+        con.close()
