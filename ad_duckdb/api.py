@@ -117,7 +117,7 @@ from .mostlynull import flag_split, warn_mostly_null
 from .msevalues import MSE_COLUMN
 from .progress import RowProgress
 from .progress import rows as progress_rows
-from .readhints import read_error, stream_error
+from .readhints import passed_on_error, read_error, stream_error
 from .scorecols import CARRIED, earlier_scores, mark_statements, refusal
 from .scoring import LoadedModel, load_session, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, check_unique_names, feature_columns
@@ -1345,10 +1345,10 @@ def score(
                 try:
                     out = reader.read_all()
                 except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
-                    known = None if failed else read_error(f"Scoring with {model!r}", source, e)
-                    if known:
-                        raise known from e
-                    raise
+                    if failed:
+                        raise
+                    raise (read_error(f"Scoring with {model!r}", source, e)
+                           or passed_on_error(f"Scoring with {model!r}", source, e)) from e
                 finally:
                     close()
             else:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import duckdb
+
 from .exceptions import BadInputError
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name
 
@@ -339,6 +341,18 @@ def stream_error(who: str, source: str, e: BaseException) -> BaseException | Non
     if m is None:
         return None
     return type(e)(f"{who}: cannot read {source!r}: {said(str(e)[m.end():])}.")
+
+
+def passed_on_error(who: str, source: str, e: OSError) -> BaseException:
+    """The source's own error that stopped the scoring mid-way, as pyarrow passed DuckDB's on to a reader of the
+    scores (an ``OSError`` holding "Conversion Error: ..."): ``who``'s, in DuckDB's words and of DuckDB's kind
+    (``duckdb.ConversionException``), as the same query run alone raises it; ``duckdb.Error`` for a kind it does not
+    name. Why: the bare OSError named neither the model nor the source, and a caller's ``except duckdb.Error`` missed
+    it."""
+    m = re.match(r"([A-Z][A-Za-z ]*?) Error: ", str(e))
+    kind = getattr(duckdb, m[1].title().replace(" ", "") + "Exception", None) if m else None
+    cls = kind if isinstance(kind, type) and issubclass(kind, duckdb.Error) else duckdb.Error
+    return cls(f"{who}: cannot read {source!r}: {said(str(e))}.")
 
 
 def said(error: str) -> str:

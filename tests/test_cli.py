@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from test_cli_ops import _holding, _let_go, _stop, _until_waiting
 
 import ad_duckdb
-from ad_duckdb import api
+from ad_duckdb import api, readhints
 from ad_duckdb.cli import cli
 
 from conftest import FAST, ROOT, make_transactions, unwrapped, wait_reading_terminal
@@ -2524,6 +2524,26 @@ def test_a_source_query_failing_mid_stream_says_its_own_error_without_our_traceb
            "END AS amount FROM transactions")
     out = fails_in_one_line("explain", db, "tx_ae", bad, "--where", "transaction_id > 0")
     assert out == f"Error: Explaining with 'tx_ae@1': cannot read {bad!r}: Invalid Input Error: amount feed broke.\n", out
+
+
+def test_the_library_names_the_model_and_source_of_a_query_failing_mid_stream(model_db: str) -> None:
+    """ad_duckdb.score without into read the scores through pyarrow, which passed DuckDB's error on as a bare OSError
+    ("Invalid Input Error: amount feed broke"): no model, no source, and a caller's ``except duckdb.Error`` missed it.
+    It is the CLI's message, of the kind DuckDB raises for the query run alone."""
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        bad = ("SELECT k * 100000 + transaction_id AS transaction_id, count, CASE WHEN k = 150 AND transaction_id = 7 "
+               "THEN error('amount feed broke') ELSE amount END AS amount FROM transactions, range(200) r(k)")
+        with pytest.raises(duckdb.InvalidInputException) as caught:
+            ad_duckdb.score(con, "tx_ae", bad)
+        assert str(caught.value) == f"Scoring with 'tx_ae': cannot read {bad!r}: Invalid Input Error: amount feed broke."
+        with pytest.raises(duckdb.InvalidInputException):  # the same kind as the query alone
+            con.execute(bad).fetchall()
+        # a kind DuckDB does not name as a class is still one of its errors
+        odd = readhints.passed_on_error("Scoring with 'm'", "t", OSError("Strange Thing Error: it broke"))
+        assert type(odd) is duckdb.Error and str(odd) == "Scoring with 'm': cannot read 't': Strange Thing Error: it broke."
+    finally:
+        con.close()
 
 
 def test_import_reads_a_model_file_from_a_pipe(tmp_path: Path, model_db: str) -> None:
