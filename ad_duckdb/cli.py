@@ -1871,9 +1871,18 @@ def list_cmd(db: str, out_format: str) -> None:
         _print_models(con, out_format)
 
 
-def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
+def _print_models(con: duckdb.DuckDBPyConnection, out_format: str, pattern: str | None = None) -> None:
+    """`list`'s table; ``pattern``: only the names it matches (.models PATTERN, ILIKE as .tables takes it). Why a
+    pattern: .models nope listed every model, as if the word were not there."""
     rows = api.list_models(con)
     names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
+    if pattern is not None:
+        known = sorted({r["name"] for r in rows})
+        rows = [r for r in rows if con.execute("SELECT ? ILIKE ?", [r["name"], pattern]).fetchall()[0][0]]
+        if not rows and out_format == "table":
+            click.echo(f"no model matches {pattern!r} (ILIKE: % for any text); the models: "
+                       f"{', '.join(known) if known else 'none stored yet'}")
+            return
     if not rows and out_format == "table":
         click.echo("no models stored yet; train one with `ad-duckdb train`")
         return
@@ -2518,7 +2527,7 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
         # Why turned into a ClickException here: the prompt shows those and reads on, while any other error ends the
         # session, and .models on a database with a table of its own named ad_models raised the store's error
         try:
-            _print_models(con, session.out_format)
+            _print_models(con, session.out_format, *cmd.params)
         except (AdDuckDBError, duckdb.Error) as e:
             raise _failure(str(e), e) from e
     elif cmd.kind in ("tables", "schema"):

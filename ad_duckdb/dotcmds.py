@@ -22,7 +22,8 @@ HELP = """\
 .schema [PATTERN]  the CREATE statements of the tables and views, or of those whose name matches PATTERN
                    (ILIKE: % for any text)
 \\d NAME            the columns of a table or view (DESCRIBE NAME); \\d tx* those of each whose name matches
-.models            the stored models and their versions (as `ad-duckdb list`)
+.models [PATTERN]  the stored models and their versions (as `ad-duckdb list`), or of those whose name matches
+                   PATTERN (ILIKE: % for any text)
 .mode [FORMAT]     how results print: table (the first rows), csv or json (every row); alone: the current one
 .read FILE         run the statements and commands in FILE (also \\i FILE)
 .timer on|off      print each statement's run time (to stderr)
@@ -140,7 +141,7 @@ def parse(line: str, session: Session) -> Command:
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
         return Command("statements", f"DESCRIBE {typed}") if typed else Command("tables", _TABLES, ("%",))
     if name == ".models":
-        return Command("models")
+        return Command("models", params=(pattern,) if pattern else ())
     if name in (".read", "\\i", "\\include"):
         if not arg:
             raise click.UsageError(f"{words[0]} needs the path of a SQL file (e.g. {words[0]} report.sql).")

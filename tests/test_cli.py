@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from test_cli_ops import _holding, _let_go, _stop, _until_waiting
 
 import ad_duckdb
-from ad_duckdb import api, readhints
+from ad_duckdb import api, dotcmds, readhints
 from ad_duckdb.cli import cli
 
 from conftest import FAST, ROOT, make_transactions, unwrapped, wait_reading_terminal
@@ -1660,6 +1660,18 @@ def test_the_sql_prompt_has_the_dot_commands_of_duckdbs_shell(model_db: str) -> 
     assert "no table or view matches 'nothing_like_this'" in out
     assert "Error: .tabels is not a command here: .help lists the commands" in out
     assert ".schema [PATTERN]" in out and ".models" in out
+
+
+def test_dot_models_takes_a_pattern_as_dot_tables_does(model_db: str, tmp_path: Path) -> None:
+    """.models nope listed every model, as if the word were not there: it is a pattern (ILIKE), and one that matches
+    nothing says so and names the models."""
+    script = tmp_path / "m.sql"
+    script.write_text(".models nope\n.models TX%\n.models 'tx_ae'\n")
+    out = run("sql", model_db, "--file", str(script))
+    lines = out.splitlines()
+    assert lines[0] == "no model matches 'nope' (ILIKE: % for any text); the models: tx_ae", out
+    assert len([ln for ln in lines if re.match(r"tx_ae\s+1\s", ln)]) == 2, out
+    assert ".models [PATTERN]" in dotcmds.HELP
 
 
 def test_a_ctrl_c_in_the_sql_prompt_stops_the_statement_not_the_session(model_db: str, capsys) -> None:
