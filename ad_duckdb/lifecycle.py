@@ -15,6 +15,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import unicodedata
 from contextvars import ContextVar
 from typing import Any
 
@@ -59,10 +60,13 @@ def who() -> str:
     """The user a log entry names: ``ad-duckdb --who``, else ``$AD_DUCKDB_USER``, else the operating system's login
     (``getpass``), or the uid where there is none (a container whose uid has no passwd entry). Why a name of its own:
     a scheduler runs every job as one service account, and the changelog could not tell which job (or which person
-    who triggered it) promoted or rolled back a version; a blank value falls back, as an unset one."""
+    who triggered it) promoted or rolled back a version; a blank value falls back, as an unset one. A line break, tab
+    or other control character in it is a space: `history` prints one line an entry, and one name ("alice\nbob",
+    a terminal's escape sequence) broke its table or wrote to the reader's terminal."""
     for given in (BY.get(), os.environ.get(USER_VAR)):
-        if given and given.strip():
-            return given.strip()
+        name = " ".join("".join(" " if unicodedata.category(c).startswith("C") else c for c in given or "").split())
+        if name:
+            return name
     try:
         return getpass.getuser()
     except (OSError, KeyError, ImportError):

@@ -67,6 +67,9 @@ def test_a_scheduler_names_who_acted_in_the_changelog(db: Path, monkeypatch: pyt
     assert _by(db)[-1] == ("rolled back", getpass.getuser())
     code, out = _cli("--help")
     assert "--who" in out and "AD_DUCKDB_USER" in out
+    # a name with a line break, a tab or a terminal's escape is one line of history, each a space
+    code, out = _cli("--who", "alice\nvia\tairflow\x1b[2J", "promote", str(db), "tx_ae@1")
+    assert code == 0 and _by(db)[-1] == ("promoted", "alice via airflow [2J"), out
 
 
 def _carried_from(con: duckdb.DuckDBPyConnection, version: int, name: str = "c2") -> str:
