@@ -20,7 +20,7 @@ def restore_thresholds(db: str) -> None:
       ad-duckdb restore-thresholds warehouse.duckdb
     """
     from . import thresholdrestore
-    from .cli import _open
+    from .cliopen import _open
 
     with _open(db) as con:
         cur = con.cursor()

@@ -56,7 +56,7 @@ def serve(db: str, host: str, port: int, password: str | None, max_connections: 
     At most 20 clients at once (a 21st is refused: "sorry, too many clients already"):
       ad-duckdb serve warehouse.duckdb --max-connections 20
     """
-    from .cli import _attachments  # imported here: cli imports this module
+    from .cliopen import _attachments
     from .server import ServerConfig, notes_to_log, run_server
 
     # Why the time: the log is often a file (`2> serve.log`), read after the fact, as PostgreSQL's log_line_prefix

@@ -271,7 +271,8 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
     request_queue_size = socket.SOMAXCONN
 
     def __init__(self, config: ServerConfig) -> None:
-        from .cli import EXIT_NO_DATABASE, refuse_empty_path, with_exit_code  # imported here: cli imports this module
+        from .clifail import EXIT_NO_DATABASE, with_exit_code
+        from .cliopen import refuse_empty_path
 
         refuse_empty_path(config.database)
         # the exit codes every command gives (README, `ad-duckdb --help`), so a start script can tell them apart
@@ -452,7 +453,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         in-memory database) in the words, and with the exit code (3), every other command gives. Why: serve printed
         DuckDB's error as a traceback, exit 1; other errors are returned as they are."""
         from .api import _not_a_database, _open_error
-        from .cli import EXIT_NO_DATABASE, with_exit_code
+        from .clifail import EXIT_NO_DATABASE, with_exit_code
 
         db = self.config.database
         said = (_not_a_database(db) if isinstance(e, duckdb.CatalogException)
@@ -480,18 +481,18 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             err = click.ClickException(
                 f"Cannot open {self.config.database!r}: another process has it open for writing ({e}).{holder} "
                 f"DuckDB allows one writing process per file: {fix}.{how}")
-        from .cli import EXIT_LOCKED, with_exit_code  # imported here: cli imports this module
+        from .clifail import EXIT_LOCKED, with_exit_code
 
         return with_exit_code(err, EXIT_LOCKED)  # as every other command's locked file: a script retries it later
 
     def _attach_failed(self, e: AdDuckDBError, wait: float | None) -> click.ClickException:
         """An --attach file's error as the other commands give it (one line, exit 3 or 4); ``wait`` as in _locked."""
-        from .cli import _failure  # imported here: cli imports this module
+        from .clifail import _failure
 
         how = ("" if not isinstance(e, DatabaseLockedError) or wait is None else
                f" (waited {wait:g}s with --wait)" if wait else
                " `ad-duckdb --wait SECONDS serve ...` waits for the file to be free.")
-        # an alias that is a schema of DB: a wrong option, exit 2, as the other commands' (cli._open)
+        # an alias that is a schema of DB: a wrong option, exit 2, as the other commands' (cliopen._open)
         return _failure(f"{e}{how}", e, code=2 if isinstance(e, attachfiles.AttachOptionError) else None)
 
     def reload(self) -> str:

@@ -164,7 +164,7 @@ class Registry:
         self.volatile_store = ""
         # the dbt target's (database, schema), where a name without a schema means a relation dbt built (dbtrun.in_schema)
         self.dbt_target: tuple[str | None, str | None] | None = None
-        # A command's own connection (cli._open), opened for this run: it knows every stored version. Why kept here,
+        # A command's own connection (cliopen._open), opened for this run: it knows every stored version. Why kept here,
         # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
         self.opened_afresh = False

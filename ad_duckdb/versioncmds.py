@@ -51,7 +51,8 @@ def promote(db: str, model: str, out_format: str) -> None:
       ad-duckdb promote warehouse.duckdb tx_ae
     """
     from . import promotion
-    from .cli import _notes, _open
+    from .clinotes import _notes
+    from .cliopen import _open
 
     with _open(db) as con, _notes():
         was, now = promotion.promote(con, model)
@@ -75,7 +76,9 @@ def rollback(db: str, name: str, out_format: str) -> None:
     import shlex
 
     from . import promotion
-    from .cli import _failure, _notes, _open
+    from .clifail import _failure
+    from .clinotes import _notes
+    from .cliopen import _open
 
     if "@" in name:
         # Why here: the library's words name ad_duckdb.promote(con, ...) first and DB as a placeholder, exit 1,
@@ -114,7 +117,8 @@ def history(db: str, name: str, out_format: str) -> None:
       ad-duckdb history warehouse.duckdb tx_ae --format json
     """
     from . import promotion
-    from .cli import _notes, _open
+    from .clinotes import _notes
+    from .cliopen import _open
 
     with _open(db, read_only=True) as con, _notes():
         doc = promotion.model_history(con, name)

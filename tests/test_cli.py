@@ -1679,8 +1679,7 @@ def test_a_ctrl_c_in_the_sql_prompt_stops_the_statement_not_the_session(model_db
     reads on. A real connection and a real interrupt (con.interrupt(), what the CLI's Ctrl-C watcher calls)."""
     import threading
 
-    from ad_duckdb import cli as cli_module
-    from ad_duckdb import sqlshell
+    from ad_duckdb import sqlrun, sqlshell
 
     con = ad_duckdb.connect(model_db, read_only=True)
     running = threading.Event()
@@ -1704,7 +1703,7 @@ def test_a_ctrl_c_in_the_sql_prompt_stops_the_statement_not_the_session(model_db
 
     def run(text: str) -> None:
         try:
-            cli_module._run_statements(con, text, "table", False)
+            sqlrun._run_statements(con, text, "table", False)
         finally:
             if running.is_set():
                 done.set()
@@ -2745,7 +2744,7 @@ def test_sql_json_writes_each_kind_of_value_as_the_general_encoder_does(tmp_path
     """`sql --format json` writes the common values (numbers, text, dates, NULL) by their type alone, several times
     faster than the general walk: the text must stay what that walk writes for every kind, in one batch or many."""
     from ad_duckdb import jsonvalues
-    from ad_duckdb.cli import _STREAM_ROWS
+    from ad_duckdb.sqlrun import _STREAM_ROWS
 
     query = ("SELECT range AS i, (range % 3 = 0) AS b, CASE range % 5 WHEN 0 THEN 'nan'::DOUBLE WHEN 1 THEN "
              "'-inf'::DOUBLE WHEN 2 THEN -0.0 ELSE range / 7 END AS f, (range / 3)::DECIMAL(18,3) AS dec, "

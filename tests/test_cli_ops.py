@@ -17,8 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
-import ad_duckdb.cli as cli_module
-from ad_duckdb.cli import _open, cli
+import ad_duckdb.cliopen as cliopen_module
+from ad_duckdb.cli import cli
+from ad_duckdb.cliopen import _open
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -783,15 +784,15 @@ def test_a_file_removed_between_the_look_and_the_open_is_a_new_one_even_on_its_i
     # the test above, whose holder removes its file at a moment of its own). Here that moment is made exact.
     path = tmp_path / "new.duckdb"
     duckdb.connect(str(path)).close()
-    real_connect = cli_module.api.connect
+    real_connect = cliopen_module.api.connect
 
     def removed_then_opened(db: str, **kwargs: object) -> duckdb.DuckDBPyConnection:
         os.remove(db)  # what the other process does right after this run looked at the path
         return real_connect(db, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli_module.api, "connect", removed_then_opened)
-    creation = cli_module._Creation()
-    con = cli_module._connect_once(str(path), False, None, creation)
+    monkeypatch.setattr(cliopen_module.api, "connect", removed_then_opened)
+    creation = cliopen_module._Creation()
+    con = cliopen_module._connect_once(str(path), False, None, creation)
     con.close()
     assert creation.ours, "the new database this run created in the removed one's place was not taken as its own"
 

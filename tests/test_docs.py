@@ -229,7 +229,7 @@ def test_readme_counts_the_functions_psqls_df_lists() -> None:
 def test_readme_exit_codes_are_the_ones_help_lists() -> None:
     """The README's exit-code list (for cron and Airflow jobs) and `ad-duckdb --help`'s name the same codes with the
     same meanings, so a code added or renumbered in one cannot leave the other stale."""
-    from ad_duckdb.cli import EXIT_CODES_HELP
+    from ad_duckdb.clifail import EXIT_CODES_HELP
 
     para = " ".join(README.split("and the exit code says what failed: ", 1)[1].split("(`ad-duckdb --help` lists", 1)[0]
                     .split())

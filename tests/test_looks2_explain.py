@@ -10,7 +10,7 @@ import numpy as np
 from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb import cli as cli_module
+from ad_duckdb import explainwords
 from ad_duckdb.cli import cli
 from ad_duckdb.features import raw_values
 
@@ -58,6 +58,6 @@ def test_explain_says_the_training_range_is_where_99_percent_of_training_values_
     # the range term's meaning, on a row it flags mostly for its range, says the same
     terms = {"reconstruction": 0.5, "neighbour": 0.5, "range": 9.0}
     assert "mostly range (90%: a value lies outside the range 99% of training values were in)" in \
-        cli_module._terms_text(terms, True), cli_module._terms_text(terms, True)
+        explainwords._terms_text(terms, True), explainwords._terms_text(terms, True)
     assert "mostly range (90%: a value lies outside every training value's range)" in \
-        cli_module._terms_text(terms, True, robust=False)
+        explainwords._terms_text(terms, True, robust=False)

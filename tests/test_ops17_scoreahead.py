@@ -13,8 +13,8 @@ import pytest
 from test_ops16_scoreahead import _write_from_another_process
 
 import ad_duckdb
-from ad_duckdb import cli as cli_module
-from ad_duckdb import scoreahead
+from ad_duckdb import scoreahead, scorecmd
+from ad_duckdb.cli import cli
 
 from conftest import FAST, copy_tx_ae, make_transactions
 
@@ -54,11 +54,11 @@ def test_with_wait_the_read_ahead_waits_for_a_writer_and_scores_unlocked(db: str
     # the read ahead, as `ad-duckdb --wait 60 score DB tx_ae transactions --into t` runs it, in a thread of its own
     # while the other process holds the file
     got: list[scoreahead.Ahead | None] = []
-    ctx = cli_module.cli.make_context("ad-duckdb", ["--wait", "60", "list", db])
+    ctx = cli.make_context("ad-duckdb", ["--wait", "60", "list", db])
 
     def read_ahead() -> None:
         with ctx:
-            got.append(cli_module._scored_ahead(db, "tx_ae", "transactions", "t", (), False, False, "default", False,
+            got.append(scorecmd._scored_ahead(db, "tx_ae", "transactions", "t", (), False, False, "default", False,
                                                 (), False, 60.0))
 
     thread = threading.Thread(target=read_ahead)
@@ -183,7 +183,7 @@ def test_restore_says_cuts_an_older_build_set_after_the_first_logged_one_are_not
     finally:
         con.close()
     _byte_changed(db, "ad_thresholds", "value")
-    res = CliRunner().invoke(cli_module.cli, ["restore-thresholds", str(db)], catch_exceptions=False)
+    res = CliRunner().invoke(cli, ["restore-thresholds", str(db)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "'cut' of tx_ae@1 stored again as last set" in res.output, res.output
     line = next((ln for ln in res.output.splitlines() if "older ad-duckdb" in ln), "")
@@ -200,7 +200,7 @@ def test_the_note_on_a_long_explanation_is_said_once_before_the_rows_are_scored_
 
     monkeypatch.setattr(explaincost, "LONG_SECONDS", 0.0)
     monkeypatch.setattr(explaincost, "SHORT_PASSES", 0)
-    res = CliRunner().invoke(cli_module.cli, ["score", db, "tx_ae", "transactions", "--into", "s", "--explain",
+    res = CliRunner().invoke(cli, ["score", db, "tx_ae", "transactions", "--into", "s", "--explain",
                                               "--quiet"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert res.stderr.count("note: explaining 3,000 rows of 2 columns will take about") == 1, res.stderr

@@ -124,7 +124,7 @@ def test_trains_carried_line_names_the_goal_met_again(carried: tuple[str, dict[s
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """train --carry-thresholds prints a line a carried threshold: a precision and a recall read as any goal's, so
     the line names the goal met again, confident and sampled normal as show does."""
-    from ad_duckdb.cli import _print_carried
+    from ad_duckdb.traincmd import _print_carried
 
     db, _ = carried
     _, new, _ = _versions(db)

@@ -185,7 +185,7 @@ def test_the_totals_watch_on_the_columns_transpose_finds_what_it_found(d: int) -
 def test_explains_spreads_worked_out_for_a_whole_row_are_those_of_a_value_at_a_time() -> None:
     """explain's "N spreads above it" and its typical / not typical verdicts read these: one transform call per value
     was half explain's CPU at 150 columns."""
-    from ad_duckdb.cli import row_spreads
+    from ad_duckdb.explainwords import row_spreads
     from ad_duckdb.features import FeatureSpec, transform
 
     rng = np.random.default_rng(5)

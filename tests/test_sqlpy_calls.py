@@ -126,15 +126,15 @@ def test_sql_inside_begin_commit_sees_its_own_threshold_writes(db: str) -> None:
 def test_a_failed_statement_after_a_threshold_write_leaves_the_committed_thresholds(db: str) -> None:
     """At the prompt, a statement failing inside the transaction aborts it: its threshold rows never commit (a COMMIT
     then ends it without them), so the functions go back to the committed ones rather than keep using them."""
-    from ad_duckdb import cli as cli_module
+    from ad_duckdb import sqlrun
 
     con = ad_duckdb.connect(db)
     try:
-        cli_module._run_statements(con, f"BEGIN; {_MINE}", "table", True)
+        sqlrun._run_statements(con, f"BEGIN; {_MINE}", "table", True)
         assert con.execute("SELECT anomaly_threshold('tx_ae', 'mine')").fetchall() == [(20.0,)]
         with pytest.raises(Exception, match="Could not convert string 'x'"):
-            cli_module._run_statements(con, "SELECT 'x'::INTEGER FROM range(2)", "table", True)
-        cli_module._run_statements(con, "COMMIT", "table", True)
+            sqlrun._run_statements(con, "SELECT 'x'::INTEGER FROM range(2)", "table", True)
+        sqlrun._run_statements(con, "COMMIT", "table", True)
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 'mine'").fetchall() == [(0,)]
         with pytest.raises(duckdb.Error, match="no threshold 'mine'"):
             con.execute("SELECT anomaly_threshold('tx_ae', 'mine')").fetchall()

@@ -116,7 +116,7 @@ def test_the_prompt_shows_the_first_rows_of_a_large_result(empty_db: str) -> Non
     """SELECT * of a large table at the prompt printed every row (a million scored transactions: minutes of output)
     before the next prompt; the prompt's table now shows the first PROMPT_ROWS, reads no more, and says how to get
     the rest. A result of exactly that many rows is shown whole, with no note; csv is data: every row."""
-    from ad_duckdb.cli import PROMPT_ROWS
+    from ad_duckdb.sqlrun import PROMPT_ROWS
 
     code, out = _terminal_session(empty_db, [
         "SELECT range AS i FROM range(100000000000);\n",  # reading every row would not end
@@ -210,7 +210,7 @@ def test_an_error_in_a_dot_command_ends_the_command_not_the_session() -> None:
 def test_tables_and_describe_list_every_row_at_the_prompt(empty_db: str) -> None:
     """.tables in a database of 45 tables, and \\d of a table of 45 columns, showed 40 and said "Add LIMIT ... OFFSET
     for others", which a dot command has no place for: the rest could not be listed at the prompt at all."""
-    from ad_duckdb.cli import PROMPT_ROWS
+    from ad_duckdb.sqlrun import PROMPT_ROWS
 
     con = duckdb.connect(empty_db)
     for i in range(PROMPT_ROWS + 5):

@@ -217,7 +217,7 @@ def test_explain_of_a_one_column_model_does_not_speak_of_columns_going_together(
 def test_explain_says_mostly_only_of_a_term_that_is_most_of_the_score() -> None:
     """A sensor row 15 spreads out scored reconstruction 86.8 + neighbour 93.9 + range 12.5, and explain said "mostly
     neighbour (49%: ...)": under half is not "mostly", and the reconstruction term, as large, went unexplained."""
-    from ad_duckdb.cli import TERM_MEANINGS, _terms_text
+    from ad_duckdb.explainwords import TERM_MEANINGS, _terms_text
 
     even = _terms_text({"reconstruction": 86.8, "neighbour": 93.9, "range": 12.5}, flagged=True)
     assert "mostly" not in even, even
