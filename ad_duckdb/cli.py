@@ -137,10 +137,13 @@ def cli(ctx: click.Context, wait: float, who: str | None) -> None:
         ctx.call_on_close(lambda: lifecycle.BY.reset(token))
 
 
-# the commands, each in a module of its own (serve, promote, rollback, history and restore-thresholds too)
-for _command in (*traincmd.COMMANDS, *scorecmd.COMMANDS, *showcmds.COMMANDS, *comparecmd.COMMANDS, *sqlcmd.COMMANDS,
-                 *explaincmd.COMMANDS, *evaluatecmds.COMMANDS, *filecmds.COMMANDS, serve, *versioncmds.COMMANDS,
-                 *repaircmds.COMMANDS):
+# Each command in a module of its own (a family of them: showcmds, evaluatecmds, filecmds, versioncmds). In this
+# order: --help sorts them, but the examples of each command's --help, run one after the other as written
+# (tests/test_cli.py), build on the ones before (compare's tx_ae@1 before drop's example drops it).
+for _command in (traincmd.train, scorecmd.score, showcmds.list_cmd, showcmds.show, comparecmd.compare, showcmds.drop,
+                 sqlcmd.sql, explaincmd.explain, evaluatecmds.evaluate, evaluatecmds.threshold,
+                 evaluatecmds.check_threshold, filecmds.export_cmd, filecmds.import_cmd, filecmds.dbt_package, serve,
+                 *versioncmds.COMMANDS, *repaircmds.COMMANDS):  # promote, rollback, history, restore-thresholds
     cli.add_command(_command)
 
 

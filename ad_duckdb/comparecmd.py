@@ -88,6 +88,3 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     click.echo(str(r))
     if note:
         _note(note)
-
-
-COMMANDS = (compare,)

@@ -403,6 +403,3 @@ def check_threshold(db: str, model: str, name: str, source: str, where: str | No
             click.echo(got.message)
     if fail_outside and got.outside:
         sys.exit(EXIT_OUTSIDE)
-
-
-COMMANDS = (evaluate, threshold, check_threshold,)

@@ -280,6 +280,3 @@ def _print_explained(names: list[str], data: list[tuple[Any, ...]], threshold: T
     cols = [names[i] for i in kept]
     _print_rows([*cols, "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_terms", "anomaly_explain",
                  "anomaly_imputed"], rows, out_format)
-
-
-COMMANDS = (explain,)

@@ -248,6 +248,3 @@ def dbt_package(copy_to: str | None) -> None:
     click.echo(f"copied the dbt package ad_duckdb {dbtpackage.package_version(copied)} to {copied}; add it to the "
                f"project's packages.yml (beside dbt_project.yml), then run dbt deps:\npackages:\n"
                f"  - local: {dbtpackage.local_path(copied)}")
-
-
-COMMANDS = (export_cmd, import_cmd, dbt_package,)

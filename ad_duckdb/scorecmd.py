@@ -473,6 +473,3 @@ def _has_rows_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(table)} LIMIT 1)").fetchall()[0][0])
     except (AdDuckDBError, duckdb.Error):
         return False
-
-
-COMMANDS = (score,)

@@ -349,6 +349,3 @@ def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> N
         # Why said: dropping the newest is a roll-back, and a script's log should show what 'name' means after it
         moved = f": '{base}' is now {base}@{bare}" if now and bare != was else ""
         click.echo(f"dropped {base} version(s) {', '.join(map(str, versions))}{moved}")
-
-
-COMMANDS = (list_cmd, show, drop,)

@@ -333,6 +333,3 @@ def _read_script(con: duckdb.DuckDBPyConnection, params: tuple[str, ...], sessio
         why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
         raise click.UsageError(f"{typed}: cannot read {name} ({why}); give the path of a SQL file.") from e
     return _run_script(con, text, session, write, prompt, (*reading, path))
-
-
-COMMANDS = (sql,)

@@ -291,6 +291,3 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
     click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {metrics.share_text(share)} of training rows; "
                f"contamination {metrics.share_text(contamination)})")
     click.echo(f"score with: {_score_call(con, name, info.features, source)}")
-
-
-COMMANDS = (train,)
