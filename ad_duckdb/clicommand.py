@@ -13,6 +13,10 @@ from .sqltext import begins_query
 # An option, or an option with its value after "=": no space or line break in its name.
 _OPTION_SHAPE = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.S)
 
+_OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
+
+_QUERY_AND_FILE = "Give the SQL either as QUERY or with --file PATH, not both."
+
 
 class _Command(click.Command):
     """A command whose SQL arguments may begin with a ``-- comment`` line (a query copied from a SQL editor).
@@ -79,8 +83,3 @@ class _SqlCommand(_QueryWordsCommand):
         if ctx.params["sql_file"] is not None:
             raise click.UsageError(_QUERY_AND_FILE, ctx)
 
-
-_OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
-
-
-_QUERY_AND_FILE = "Give the SQL either as QUERY or with --file PATH, not both."
