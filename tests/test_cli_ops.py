@@ -4,6 +4,7 @@ idempotent deployment, read-only files. Real DuckDB files and real processes."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -1422,6 +1423,33 @@ def test_serve_on_a_file_that_is_no_duckdb_database_says_so_as_other_commands_do
             assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
             assert says in res.output and "TMPDIR" not in res.output, (path, more, res.output)
     assert text.read_text() == "not a database\n"
+
+
+def test_a_device_or_pipe_as_db_is_refused_by_every_command_as_no_database_file(model_db: str, tmp_path: Path) -> None:
+    """`train /dev/null ...` trained, then ended in DuckDB's "Could not fsync file "/dev/null"" (exit 1), as import did;
+    a named pipe (FIFO) as DB blocked the command until a writer came. Both are refused before any work, exit 3."""
+    fifo = tmp_path / "db.fifo"
+    os.mkfifo(fifo)
+    onnx = tmp_path / "tx.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx))[0] == 0
+    for db, kind in (("/dev/null", "a character device"), (str(fifo), "a named pipe (FIFO)")):
+        for args in (("train", db, "m", "SELECT range::DOUBLE AS a FROM range(50)", "--quiet", "--epochs", "1"),
+                     ("import", db, str(onnx)), ("list", db), ("sql", "--write", db, "SELECT 1"),
+                     ("score", db, "tx_ae", "transactions"), ("drop", db, "tx_ae", "--yes"), ("serve", db, "--port", "0")):
+            res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+            assert res.exit_code == 3, (args, res.output)
+            assert res.output == f"Error: Cannot open {db!r}: it is {kind}, not a DuckDB database file (DuckDB reads " \
+                "and writes a database as a regular file). Give the path of a .duckdb file, e.g. warehouse.duckdb (a " \
+                "new path creates one).\n", (args, res.output)
+        with pytest.raises(ad_duckdb.DatabaseUnavailableError, match=re.escape(f"it is {kind}, not a DuckDB database file")):
+            ad_duckdb.connect(db)
+    assert Path("/dev/null").is_char_device() and fifo.is_fifo()
+    # a pipe as a file argument that is not the database still reads: import DB /dev/stdin
+    with onnx.open("rb") as stdin:
+        piped = subprocess.run([sys.executable, "-m", "ad_duckdb", "import", str(tmp_path / "new.duckdb"), "/dev/stdin",
+                                "--name", "piped"], stdin=stdin, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert "piped" in invoke("list", str(tmp_path / "new.duckdb"))[1]
 
 
 def test_a_model_name_ending_in_onnx_is_a_wrong_argument_exit_2(model_db: str, tmp_path: Path) -> None:
