@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -1450,6 +1451,33 @@ def test_a_device_or_pipe_as_db_is_refused_by_every_command_as_no_database_file(
                                 "--name", "piped"], stdin=stdin, capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0, piped.stderr
     assert "piped" in invoke("list", str(tmp_path / "new.duckdb"))[1]
+
+
+def test_a_path_starting_with_a_dash_gets_how_to_give_it(model_db: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database named -x.duckdb got click's bare "No such option: -x"; one named --new.duckdb was created as
+    " --new.duckdb" (a leading space, which the next command did not find). Now: how to give it, ./ or --."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(model_db, tmp_path / "-x.duckdb")
+    code, out, err = invoke("list", "-x.duckdb")
+    assert code == 2 and out == "", out
+    assert err.startswith("Error: No such option '-x' (from '-x.duckdb'): a word starting with '-' is read as "
+                          "options. For a file of that name write ./-x.duckdb, or put -- before the arguments (after "
+                          "the options): e.g. cli list ./-x.duckdb\nUsage: cli list"), err
+    for args in (("list", "--", "-x.duckdb"), ("list", "./-x.duckdb")):
+        code, out, err = invoke(*args)
+        assert code == 0 and "tx_ae" in out, (args, out, err)
+    code, out, err = invoke("score", "--top", "1", "--format", "csv", "--", "-x.duckdb", "tx_ae", "transactions")
+    assert code == 0 and out.count("\n") == 2, (out, err)
+    # a new database: not created under another name, and -- creates it as named
+    code, _, err = invoke("train", "--new.duckdb", "m", "SELECT range::DOUBLE AS a FROM range(50)")
+    assert code == 2 and "write ./--new.duckdb, or put -- before the arguments" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["-x.duckdb"]
+    assert invoke("sql", "--write", "--", "--new.duckdb", "CREATE TABLE t AS SELECT 1 AS a")[0] == 0
+    assert (tmp_path / "--new.duckdb").is_file() and not (tmp_path / " --new.duckdb").exists()
+    # a mistyped option, no file's name: click's own words
+    code, _, err = invoke("list", "-y", "-x.duckdb")
+    assert code == 2 and err.startswith("Error: No such option '-y'. 'cli list --help' lists its options."), err
 
 
 def test_a_model_name_ending_in_onnx_is_a_wrong_argument_exit_2(model_db: str, tmp_path: Path) -> None:
