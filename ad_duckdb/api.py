@@ -34,6 +34,7 @@ from . import (
     lockholder,
     lockwait,
     msevalues,
+    notafile,
     notes,
     numbercut,
     optionwords,
@@ -239,6 +240,9 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
              kwargs: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """``connect`` once; a file another process holds raises DatabaseLockedError."""
     on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
+    said = notafile.refusal(database) if on_disk else None
+    if said is not None:
+        raise DatabaseUnavailableError(said)
     try:
         if on_disk:
             con = _connect_again(database, read_only, kwargs)

@@ -23,11 +23,15 @@ class _Command(click.Command):
 
     Why: click takes any argument starting with ``--`` for an option and refuses it as unknown. Text of no
     option's shape (``-- my query``, a line break in the name) gets a leading space, which makes click read it
-    as a value, and SQL ignores.
+    as a value, and SQL ignores. Only text with a space or line break in it, as a comment line ending before the
+    query has: a path such as ``--x.duckdb`` got the space too, so a new database was created as " --x.duckdb"
+    (usageerrors.dash_path says how to give such a path).
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        args = [f" {a}" if a.startswith("--") and a != "--" and not _OPTION_SHAPE.fullmatch(a) else a for a in args]
+        given = list(args)  # click's parser takes the words out of the list it is given
+        args = [f" {a}" if a.startswith("--") and a != "--" and not _OPTION_SHAPE.fullmatch(a)
+                and any(c.isspace() for c in a) else a for a in args]
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
@@ -35,6 +39,8 @@ class _Command(click.Command):
             # command's context, which the usage line and the fix (usageerrors) are made from
             if e.ctx is None:
                 e.ctx = ctx
+            if isinstance(e, click.NoSuchOption):  # a path starting with '-' (-x.duckdb): how to give it
+                raise usageerrors.dash_path(e, given) from None
             raise
 
 

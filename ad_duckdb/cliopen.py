@@ -23,6 +23,7 @@ from . import (
     damagedstore,
     interrupts,
     lockwait,
+    notafile,
     outputerrors,
     store,
     trainhold,
@@ -166,6 +167,9 @@ def refuse_empty_path(db: str) -> None:
         raise _failure("DB '' is empty: give the path of a .duckdb file, e.g. warehouse.duckdb (an unset variable "
                        "in \"$DB\" gives ''; ':memory:' is an in-memory database, which keeps nothing).",
                        code=EXIT_NO_DATABASE)
+    said = notafile.refusal(db)  # and, before any other look at it, a device or pipe (notafile's docstring)
+    if said is not None:
+        raise _failure(said, code=EXIT_NO_DATABASE)
 
 
 def _refuse_in_memory(db: str, command: str, example: str) -> None:

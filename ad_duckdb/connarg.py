@@ -18,6 +18,7 @@ from .exceptions import BadInputError
 def check_connection(con: object, func: str) -> duckdb.DuckDBPyConnection:
     """The connection ``func`` works on; called first in each public function taking ``con``."""
     if isinstance(con, duckdb.DuckDBPyConnection):
+        _check_open(con, func)
         return con
     if con is duckdb:
         # Why taken: the module stands for its default connection in duckdb.sql(...), and a notebook that works with
@@ -33,3 +34,20 @@ def check_connection(con: object, func: str) -> duckdb.DuckDBPyConnection:
                             f"con = ad_duckdb.connect({path!r}) and call {func}(con, ...).")
     raise BadInputError(f"{func}() takes a DuckDB connection first (con = ad_duckdb.connect('warehouse.duckdb'), or "
                         f"duckdb.connect(...)); got {type(con).__module__}.{type(con).__qualname__}.")
+
+
+def _check_open(con: duckdb.DuckDBPyConnection, func: str) -> None:
+    """Refuse a closed connection. Why: DuckDB's "Connection Error: Connection already closed!" came from deep inside
+    (a cursor of ours, a registration), naming neither the function nor the fix; a cursor costs some microseconds."""
+    try:
+        con.cursor().close()
+    except duckdb.ConnectionException as e:
+        if "closed" not in str(e):
+            raise
+        from .udfs import OPEN_ARGS  # here: udfs imports this module
+
+        opened = OPEN_ARGS.get(con)
+        path = repr(opened[0]) if opened else "'warehouse.duckdb'"
+        raise BadInputError(f"{func}(): the connection passed is closed (con.close() ran, or the `with` block that "
+                            f"opened it ended); open the database again, con = ad_duckdb.connect({path}), and pass "
+                            "that.") from None

@@ -126,7 +126,7 @@ def parse(line: str, session: Session) -> Command:
     click.UsageError names an unknown command or a bad argument, with .help."""
     words = line.strip().rstrip(";").split(None, 1)
     name, typed = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
-    arg = _unquoted(typed)
+    arg, extra = _argument(typed)
     pattern = _pattern(typed)
     if name in (".help", "\\?", "\\h"):
         click.echo(HELP)
@@ -136,12 +136,16 @@ def parse(line: str, session: Session) -> Command:
     if name == ".schema":
         return Command("schema", _SCHEMA, (pattern or "%",))
     if name == "\\d":
-        if any(c in arg for c in "*?"):  # psql's \d tx*: the columns of each table or view the pattern matches
+        if any(c in arg + extra for c in "*?"):  # psql's \d tx*: the columns of each table or view the pattern matches
             return Command("describe", _MATCHING, (_like(pattern, psql=True),))
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
         return Command("statements", f"DESCRIBE {typed}") if typed else Command("tables", _TABLES, ("%",))
     if name == ".models":
         return Command("models", params=(pattern,) if pattern else ())
+    if extra and name in (".read", "\\i", "\\include", ".mode", ".output", ".once", "\\o", ".timer"):
+        # Why refused: the words after a quoted path were dropped without a word, or read as part of the path
+        raise click.UsageError(f"{words[0]} takes one argument: {extra!r} follows the quoted {arg!r}; a path with "
+                               f"spaces or quotes goes in quotes as a whole (e.g. {words[0]} \"my report.sql\").")
     if name in (".read", "\\i", "\\include"):
         if not arg:
             raise click.UsageError(f"{words[0]} needs the path of a SQL file (e.g. {words[0]} report.sql).")
@@ -191,10 +195,48 @@ def _pattern(typed: str) -> str:
     it (Sales Data.Tx Table), else ``typed`` without its quotes. Why: with only the outer quotes taken off, the
     pattern was 'Sales Data"."Tx Table', which matched nothing."""
     parts = name_parts(typed) if typed else None
-    return ".".join(parts) if parts else _unquoted(typed)
+    if parts:
+        return ".".join(parts)
+    arg, extra = _argument(typed)
+    return typed if extra else arg
 
 
-def _unquoted(arg: str) -> str:
-    """``arg`` without one pair of enclosing quotes. Why: DuckDB's shell (as sqlite3's) takes a dot command's argument
-    in quotes (.schema "My Table", .tables 'tx%'); kept, the quotes became part of the pattern, which matched nothing."""
-    return arg[1:-1] if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"" else arg
+# sqlite3's shell's escapes in a double-quoted argument (its resolve_backslashes), beside \\ and octal \NNN
+_ESCAPES = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", '"': '"', "'": "'",
+            "\\": "\\"}
+
+
+def _argument(typed: str) -> tuple[str, str]:
+    """A dot command's argument as sqlite3's shell (and DuckDB's, built on it) reads it, and the text after it.
+
+    In double quotes, a backslash escapes (\\" is a quote, \\\\ a backslash, \\t a tab, \\NNN an octal byte; before any
+    other character it is dropped, as there); in single quotes, every character is itself; unquoted, the rest of the
+    line as typed (a path with spaces, as before). Why: DuckDB's shell takes a dot command's argument in quotes
+    (.schema "My Table", .tables 'tx%', .read "it's \\"q\\".sql"); the quotes were kept as part of the pattern, and
+    then a backslash before a quote was kept as part of the path."""
+    if not typed or typed[0] not in "'\"":
+        return typed, ""
+    quote, i = typed[0], 1
+    while i < len(typed) and typed[i] != quote:
+        i += 2 if quote == '"' and typed[i] == "\\" and i + 1 < len(typed) else 1
+    inner, extra = typed[1:i], typed[i + 1:].strip()
+    return (_unescaped(inner) if quote == '"' else inner), extra
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with sqlite3's shell's backslash escapes resolved (``_ESCAPES``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            i += 1
+            octal = len(text[i:i + 3]) - len(text[i:i + 3].lstrip("01234567"))
+            if octal:
+                out.append(chr(int(text[i:i + octal], 8) & 0xFF))  # sqlite's char: three digits may overflow a byte
+                i += octal
+                continue
+            c = _ESCAPES.get(text[i], text[i])
+        out.append(c)
+        i += 1
+    return "".join(out)

@@ -309,6 +309,7 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     (['count', 'amount'], 7.86)
     """
     con = check_connection(con, "export_model")
+    _check_path(path, "export_model", "the .onnx file to write (or a folder)")
     rec = load_model(con, model)
     p = _export_target(path, rec.name)
     cur = interrupts.cursor(con)  # not con itself: a query on it would replace a result the caller is still reading
@@ -353,7 +354,19 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     already is imports nothing (a warning says so) and returns that version's. ``promote=False`` (CLI: ``--no-promote``) stages it, as
     ``train``'s: the bare name keeps meaning the version it meant until ``promote``."""
     con = check_connection(con, "import_model")
+    _check_path(path, "import_model", "the .onnx file export_model wrote")
     return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, promote=promote)
+
+
+def _check_path(path: object, func: str, what: str) -> None:
+    """Refuse a ``path`` argument that is no path. Why: None, a number or the file's bytes failed in pathlib with
+    "expected str, bytes or os.PathLike object", naming neither the argument nor the fix."""
+    if isinstance(path, str | os.PathLike):
+        return
+    fix = (" (the file's bytes: write them to a file first, e.g. pathlib.Path('model.onnx').write_bytes(data))"
+           if isinstance(path, bytes | bytearray) else "")
+    raise BadInputError(f"{func}() takes {what} as a path (str or pathlib.Path); got {type(path).__name__} "
+                        f"{path!r:.80}{fix}.")
 
 
 def import_checks(rec: ModelRecord, origin: str, name: str | None = None) -> None:

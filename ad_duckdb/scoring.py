@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from . import categorical, chunks, integrity, missing, scoretail, shapley
+from . import categorical, chunks, integrity, missing, scoretail, shapley, wrappedints
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
 from .optionwords import SURFACE, opt
@@ -672,7 +672,9 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
         f = pc.cast(col, pa.float64())
     except pa.ArrowInvalid as e:
         raise BadInputError(f"{func}('{model}', ...): feature argument {pos} cannot be read as a number ({e}).") from e
-    return _nan_where_null(_values(f).copy(), f)
+    out = _nan_where_null(_values(f).copy(), f)
+    wrappedints.check(col, out, pos, model, func, expected)
+    return out
 
 
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -247,7 +247,10 @@ def store_tables(cur: Any) -> frozenset[str]:
 
 
 def check_writable(table: str) -> None:
-    """Refuse a user write target (``into=``) that is one of the store's tables."""
+    """Refuse a user write target (``into=``) that is one of the store's tables, or no name at all."""
+    if not isinstance(table, str):  # checked first: into=5 ended in "'int' object has no attribute 'strip'"
+        raise BadInputError(f"into= takes the name of the table to write, e.g. into='tx_scores'; got "
+                            f"{type(table).__name__} {table!r}.")
     last = table.strip().strip('"').split(".")[-1].strip('"').lower()
     if last in STORE_TABLES:
         raise BadInputError(

@@ -169,6 +169,7 @@ class Registry:
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
         self.opened_afresh = False
         self.stamp: store.Stamp | None = None  # store.stamp when the models were last loaded (see refresh)
+        self.size_limit: int | None = None  # store.max_model_bytes() then: a refusal for size may load under a new one
         # Why refreshes take turns: one that read the store before a training committed could otherwise swap in its
         # older models after the training's own refresh, under the newer stamp, and no later node would load them
         self.refreshing = threading.Lock()
@@ -227,9 +228,13 @@ class Registry:
             # Why stop at an unchanged stamp: it covers every row and column the functions load but the ONNX bytes,
             # which a changed_only refresh never reads again; what a write of ours reads again all the same, as it
             # always did, is a refused version and unreadable thresholds (the limit it broke may have been raised)
-            if changed_only and st == self.stamp and (if_changed or not self.problems and st.thresholds_unread is None):
+            # ... and, at a check (if_changed), a version refused for its size once the limit was changed since
+            # (AD_DUCKDB_MAX_MODEL_BYTES raised in this process): refresh(con) loaded it, the check left it refused
+            limit = _size_limit() if if_changed and self.problems else None
+            if changed_only and st == self.stamp and (if_changed and limit in (None, self.size_limit)
+                                                      or not self.problems and st.thresholds_unread is None):
                 return
-            self.stamp = st
+            self.stamp, self.size_limit = st, _size_limit()
             loaded = {(lm.rec.name, lm.rec.version): lm.rec for lm in self.by_ref.values()
                       if lm.rec.digest is not None} if changed_only else None
             recs, problems = store.load_all(cur, self.names, loaded, st)
@@ -1081,6 +1086,14 @@ def refresh(con: duckdb.DuckDBPyConnection, *, changed_only: bool = False) -> No
         reg.refresh(cur, changed_only=changed_only)
     finally:
         cur.close()
+
+
+def _size_limit() -> int | None:
+    """``store.max_model_bytes()``; None when AD_DUCKDB_MAX_MODEL_BYTES is malformed (the load that reads it says so)."""
+    try:
+        return store.max_model_bytes()
+    except BadInputError:
+        return None
 
 
 def refresh_if_changed(cur: Any) -> None:

@@ -8,7 +8,10 @@ to fix, and the usage follows as the hint.
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+from collections.abc import Sequence
 from typing import IO, Any
 
 import click
@@ -40,6 +43,38 @@ def no_such_option(word: str, ctx: click.Context) -> click.NoSuchOption:
     word that reached the command as an argument (``ignore_unknown_options``)."""
     known = [o for p in ctx.command.get_params(ctx) if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)]
     return click.NoSuchOption(word, possibilities=known, ctx=ctx)
+
+
+def dash_path(e: click.NoSuchOption, args: Sequence[str]) -> click.UsageError:
+    """``e`` with how to give a file whose name starts with '-' (``./-x.duckdb``, or ``--`` before the arguments)
+    when the option it refuses is the start of a word of ``args`` that names a file, or looks like a file's name (a
+    dot or a slash in it, and not a number); ``e`` itself otherwise. Why: a database named ``-x.duckdb`` got click's
+    bare "No such option '-x'", which said neither that the path was read as options nor how to give it."""
+    word = next((a for a in args if a.startswith(e.option_name) and a != "--"), None)
+    if word is None or e.ctx is None or not _file_like(word):
+        return e
+    command = e.ctx.command_path
+    again = shlex.join([*command.split(), *(f"./{a}" if a == word else a for a in args)])
+    part = f" (from {word!r})" if word != e.option_name else ""
+    return click.UsageError(
+        f"No such option {e.option_name!r}{part}: a word starting with '-' is read as options. For a file of that "
+        f"name write ./{word}, or put -- before the arguments (after the options): e.g. {again}", e.ctx)
+
+
+def _file_like(word: str) -> bool:
+    """Whether ``word`` names a file, or looks like a file's name rather than an option or a negative number."""
+    try:
+        float(word)
+    except ValueError:
+        pass
+    else:
+        return False
+    try:
+        if os.path.lexists(word):
+            return True
+    except (OSError, ValueError):  # a name too long, a NUL in it
+        pass
+    return "." in word or "/" in word
 
 
 def _fix(e: click.UsageError) -> str:

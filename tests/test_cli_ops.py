@@ -4,6 +4,8 @@ idempotent deployment, read-only files. Real DuckDB files and real processes."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -1423,6 +1425,60 @@ def test_serve_on_a_file_that_is_no_duckdb_database_says_so_as_other_commands_do
             assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
             assert says in res.output and "TMPDIR" not in res.output, (path, more, res.output)
     assert text.read_text() == "not a database\n"
+
+
+def test_a_device_or_pipe_as_db_is_refused_by_every_command_as_no_database_file(model_db: str, tmp_path: Path) -> None:
+    """`train /dev/null ...` trained, then ended in DuckDB's "Could not fsync file "/dev/null"" (exit 1), as import did;
+    a named pipe (FIFO) as DB blocked the command until a writer came. Both are refused before any work, exit 3."""
+    fifo = tmp_path / "db.fifo"
+    os.mkfifo(fifo)
+    onnx = tmp_path / "tx.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx))[0] == 0
+    for db, kind in (("/dev/null", "a character device"), (str(fifo), "a named pipe (FIFO)")):
+        for args in (("train", db, "m", "SELECT range::DOUBLE AS a FROM range(50)", "--quiet", "--epochs", "1"),
+                     ("import", db, str(onnx)), ("list", db), ("sql", "--write", db, "SELECT 1"),
+                     ("score", db, "tx_ae", "transactions"), ("drop", db, "tx_ae", "--yes"), ("serve", db, "--port", "0")):
+            res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+            assert res.exit_code == 3, (args, res.output)
+            assert res.output == f"Error: Cannot open {db!r}: it is {kind}, not a DuckDB database file (DuckDB reads " \
+                "and writes a database as a regular file). Give the path of a .duckdb file, e.g. warehouse.duckdb (a " \
+                "new path creates one).\n", (args, res.output)
+        with pytest.raises(ad_duckdb.DatabaseUnavailableError, match=re.escape(f"it is {kind}, not a DuckDB database file")):
+            ad_duckdb.connect(db)
+    assert Path("/dev/null").is_char_device() and fifo.is_fifo()
+    # a pipe as a file argument that is not the database still reads: import DB /dev/stdin
+    with onnx.open("rb") as stdin:
+        piped = subprocess.run([sys.executable, "-m", "ad_duckdb", "import", str(tmp_path / "new.duckdb"), "/dev/stdin",
+                                "--name", "piped"], stdin=stdin, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert "piped" in invoke("list", str(tmp_path / "new.duckdb"))[1]
+
+
+def test_a_path_starting_with_a_dash_gets_how_to_give_it(model_db: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database named -x.duckdb got click's bare "No such option: -x"; one named --new.duckdb was created as
+    " --new.duckdb" (a leading space, which the next command did not find). Now: how to give it, ./ or --."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(model_db, tmp_path / "-x.duckdb")
+    code, out, err = invoke("list", "-x.duckdb")
+    assert code == 2 and out == "", out
+    assert err.startswith("Error: No such option '-x' (from '-x.duckdb'): a word starting with '-' is read as "
+                          "options. For a file of that name write ./-x.duckdb, or put -- before the arguments (after "
+                          "the options): e.g. cli list ./-x.duckdb\nUsage: cli list"), err
+    for args in (("list", "--", "-x.duckdb"), ("list", "./-x.duckdb")):
+        code, out, err = invoke(*args)
+        assert code == 0 and "tx_ae" in out, (args, out, err)
+    code, out, err = invoke("score", "--top", "1", "--format", "csv", "--", "-x.duckdb", "tx_ae", "transactions")
+    assert code == 0 and out.count("\n") == 2, (out, err)
+    # a new database: not created under another name, and -- creates it as named
+    code, _, err = invoke("train", "--new.duckdb", "m", "SELECT range::DOUBLE AS a FROM range(50)")
+    assert code == 2 and "write ./--new.duckdb, or put -- before the arguments" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["-x.duckdb"]
+    assert invoke("sql", "--write", "--", "--new.duckdb", "CREATE TABLE t AS SELECT 1 AS a")[0] == 0
+    assert (tmp_path / "--new.duckdb").is_file() and not (tmp_path / " --new.duckdb").exists()
+    # a mistyped option, no file's name: click's own words
+    code, _, err = invoke("list", "-y", "-x.duckdb")
+    assert code == 2 and err.startswith("Error: No such option '-y'. 'cli list --help' lists its options."), err
 
 
 def test_a_model_name_ending_in_onnx_is_a_wrong_argument_exit_2(model_db: str, tmp_path: Path) -> None:

@@ -267,6 +267,36 @@ def test_a_path_where_the_connection_goes_is_told_to_connect_first(func: str, tm
     assert not (tmp_path / "warehouse.duckdb").exists()  # nothing opened or created
 
 
+@pytest.mark.parametrize("func", [*_TAKE_A_CONNECTION, "train"])
+def test_a_closed_connection_is_told_to_open_again(func: str, tmp_path: Path) -> None:
+    """A connection closed before the call (con.close(), the end of its `with` block) failed deep inside with
+    DuckDB's "Connection Error: Connection already closed!", which named neither the function nor the fix."""
+    path = str(tmp_path / "closed.duckdb")
+    con = ad_duckdb.connect(path)
+    con.close()
+    with pytest.raises(BadInputError, match=rf"^{func}\(\): the connection passed is closed .* open the database "
+                                            rf"again, con = ad_duckdb\.connect\('{re.escape(path)}'\), and pass that"):
+        getattr(ad_duckdb, func)(con, *_ARGS.get(func, ("tx_ae", "tx")), **_KWARGS.get(func, {}))
+
+
+def test_a_path_or_table_argument_of_another_type_names_the_argument() -> None:
+    """export_model(con, m, None) and import_model(con, the file's bytes) failed in pathlib ("expected str, bytes or
+    os.PathLike object"), score(..., into=5) with "'int' object has no attribute 'strip'"."""
+    con = ad_duckdb.connect()
+    try:
+        for func, args in (("export_model", ("tx_ae", None)), ("import_model", (b"\x08\x08onnx",)),
+                           ("import_model", (5,))):
+            with pytest.raises(BadInputError, match=rf"^{func}\(\) takes the \.onnx file .* as a path \(str or "
+                                                    r"pathlib\.Path\); got (NoneType None|bytes|int 5)"):
+                getattr(ad_duckdb, func)(con, *args)
+        con.execute("CREATE TABLE t AS SELECT 1.0 AS a")
+        with pytest.raises(BadInputError, match=r"^into= takes the name of the table to write, e\.g\. "
+                                                r"into='tx_scores'; got int 5\.$"):
+            ad_duckdb.score(con, "tx_ae", "t", into=5)
+    finally:
+        con.close()
+
+
 def test_the_connection_may_be_passed_by_name() -> None:
     con = ad_duckdb.connect()
     try:

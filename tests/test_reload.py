@@ -171,3 +171,27 @@ def test_the_check_sees_a_table_made_again_and_a_promotion_by_another_connection
         assert reads == []
     finally:
         other.close()
+
+
+def test_a_check_loads_a_version_refused_for_its_size_once_the_limit_is_raised(tx_ae_master: Path, tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the check kept a version refused for its size refused after AD_DUCKDB_MAX_MODEL_BYTES was raised in the
+    # same process (the store unchanged, so nothing was read again), where refresh(con) loaded it; a dbt run's nodes
+    # after the fix went on failing.
+    con = ad_duckdb.connect(copy_tx_ae(tx_ae_master, tmp_path / "big.duckdb"))
+    try:
+        size = len(ad_duckdb.load_model(con, "tx_ae").onnx)
+        monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(size - 1))
+        ad_duckdb.refresh(con)
+        for _ in range(2):  # the second check: the limit unchanged since, the refusal stays
+            with pytest.raises(duckdb.Error, match=rf"tx_ae@1.*over the limit of {size - 1}"):
+                con.execute(SCORES.format("tx_ae")).fetchall()
+            _check(con)
+        monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(size))
+        _check(con)
+        assert len(con.execute(SCORES.format("tx_ae")).fetchall()) == 50
+        monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", "64MB")  # malformed: the check leaves the loaded models be
+        _check(con)
+        assert len(con.execute(SCORES.format("tx_ae")).fetchall()) == 50
+    finally:
+        con.close()

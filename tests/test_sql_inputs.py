@@ -171,20 +171,28 @@ def test_inf_and_overflowing_double_score_alike(con: duckdb.DuckDBPyConnection) 
 
 
 
-def test_uhugeint_above_2_127_is_the_one_documented_exception(con: duckdb.DuckDBPyConnection) -> None:
-    """README: every numeric type scores as the same value cast to DOUBLE, except UHUGEINT above 2^127 after the first
-    feature: DuckDB hands UHUGEINT to Python functions as a signed 128-bit value, so it arrives wrapped to a negative
-    number (the first feature is cast to DOUBLE by DuckDB itself). Casting the column to DOUBLE is the fix."""
+def test_uhugeint_above_2_127_is_refused_where_it_shows_never_scored_wrapped(con: duckdb.DuckDBPyConnection) -> None:
+    """README: every numeric type scores as the same value cast to DOUBLE. UHUGEINT after the first feature reaches the
+    function through DuckDB's Arrow export (its *args are typed ANY, nothing casts them), which wraps 2^127 and above
+    to negative numbers: such a row was scored as a large negative value. Now, where the wrap shows (a value below
+    what DECIMAL(38,0) holds), the argument is refused, naming it and the cast. The first feature is cast to DOUBLE
+    by DuckDB itself."""
     big = 2**127 + 5
     first = one(con, f"SELECT anomaly_score('tx_ae', {big}::UHUGEINT, 40) = anomaly_score('tx_ae', {big}::DOUBLE, 40)")
     assert first is True
     small = one(con, "SELECT anomaly_score('tx_ae', 3, 40::UHUGEINT) = anomaly_score('tx_ae', 3, 40::DOUBLE)")
     assert small is True
-    as_uhugeint, as_double, wrapped = con.execute(
-        f"SELECT anomaly_score('tx_ae', 3, {big}::UHUGEINT), anomaly_score('tx_ae', 3, {big}::UHUGEINT::DOUBLE), "
-        f"anomaly_score('tx_ae', 3, {big - 2**128}::DOUBLE)").fetchall()[0]
-    assert as_uhugeint == wrapped and as_uhugeint != as_double
-
+    for func in ("anomaly_score", "is_anomaly", "anomaly_explain"):
+        with pytest.raises(duckdb.InvalidInputException, match=re.escape(
+                f"{func}('tx_ae@1', ...): feature argument 2 ('amount') reached the function as {big - 2**128}, beyond "
+                f"DECIMAL(38,0): a UHUGEINT of {big} wrapped to a negative number") + r".*e\.g\. amount::DOUBLE"):
+            con.execute(f"SELECT {func}('tx_ae', 3, v) FROM (VALUES (40::UHUGEINT), ({big}::UHUGEINT)) t(v)").fetchall()
+    # the cast the message names scores it as its value; a HUGEINT far below zero but within DECIMAL(38,0) still scores
+    as_double = one(con, f"SELECT anomaly_score('tx_ae', 3, {big}::UHUGEINT::DOUBLE)")
+    assert as_double == one(con, f"SELECT anomaly_score('tx_ae', 3, {big}::DOUBLE)")
+    low = -(10**38) + 1
+    assert one(con, f"SELECT anomaly_score('tx_ae', 3, ({low})::HUGEINT)") == \
+        one(con, f"SELECT anomaly_score('tx_ae', 3, ({low})::DOUBLE)")
 
 
 @pytest.mark.parametrize("value", ["40::HUGEINT", "(-40)::HUGEINT", "40::UHUGEINT", f"{2**127 + 5}::UHUGEINT",

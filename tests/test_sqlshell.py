@@ -351,6 +351,22 @@ def test_read_runs_a_script_at_the_prompt_or_in_a_script(tmp_path: Path) -> None
     assert res.returncode != 0 and f".read {loop}" in res.stderr and "reads itself" in res.stderr, res.stderr
 
 
+def test_a_dot_commands_quoted_argument_is_read_as_sqlite3s_shell_reads_it(empty_db: str, tmp_path: Path) -> None:
+    """`.read "it's \\"q\\".sql"` looked for the file it's \\"q\\".sql: the backslashes before the quotes were kept,
+    where DuckDB's shell and sqlite3's take them as escapes in double quotes (and every character as itself in single
+    quotes). Text after a quoted path was read as part of it, or dropped."""
+    for name, answer in (('it\'s "q".sql', 1), ("back\\slash.sql", 2), ("tab\tx.sql", 3)):
+        (tmp_path / name).write_text(f".mode csv\nSELECT {answer} AS answer;\n")
+    for line, answer in ((f'.read "{tmp_path}/it\'s \\"q\\".sql"', 1), (f"\\i '{tmp_path}/back\\slash.sql'", 2),
+                         (f'.read "{tmp_path}/back\\\\slash.sql"', 2), (f'.read "{tmp_path}/tab\\tx.sql"', 3),
+                         (f'.read "{tmp_path}/tab\\011x.sql"', 3)):
+        res = _piped(empty_db, line + "\n")
+        assert res.returncode == 0 and res.stdout == f"answer\n{answer}\n", (line, res.stdout + res.stderr)
+    res = _piped(empty_db, f".read '{tmp_path}/back\\slash.sql' more.sql\n")
+    assert res.returncode != 0 and res.stdout == "", res.stdout
+    assert ".read takes one argument: 'more.sql' follows the quoted" in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize(("script", "kinds"), [
     ("SELECT 1;\n.tables\nSELECT 2;", ["sql", "command", "sql"]),
     ("SELECT '\n.tables\n';", ["sql"]),
