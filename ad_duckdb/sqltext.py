@@ -272,10 +272,12 @@ def _caller_name(value: object) -> str | None:
 def _not_a_string(source: object) -> BadInputError:
     # Why not {source!r}: a DuckDB relation's repr is its whole rendered table (kilobytes of box drawing).
     kind = type(source).__name__
+    got = "None" if source is None else f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
     if kind == "DuckDBPyRelation":
         how = ("pass its SQL, rel.sql_query(), or a view of it: rel.create_view('my_rows') on the same connection, "
                "then source='my_rows'")
-    elif (name := _caller_name(source)) is not None:
+    elif not isinstance(source, (type(None), bool, int, float, complex, bytes)) and (
+            name := _caller_name(source)) is not None:  # a scalar is no data DuckDB reads by its variable's name
         by_name = ("ad_duckdb reads a list of records by name, as DuckDB reads DataFrames and Arrow tables"
                    if isinstance(source, list) else "DuckDB reads DataFrames and Arrow tables by name")
         how = f"pass the name of its variable instead, in quotes: {name!r} ({by_name})"
@@ -289,7 +291,7 @@ def _not_a_string(source: object) -> BadInputError:
                "first (rows = ...), then pass its name in quotes, 'rows'")
     else:
         how = "e.g. 'transactions', \"read_parquet('tx.parquet')\" or 'SELECT ... FROM ...'"
-    return BadInputError(f"The source must be a string: a table or view name, a table function or a query; got a {kind}; "
+    return BadInputError(f"The source must be a string: a table or view name, a table function or a query; got {got}; "
                          f"{how}.")
 
 

@@ -191,6 +191,17 @@ def test_a_list_passed_itself_is_told_to_pass_its_name(mem_con: duckdb.DuckDBPyC
         ad_duckdb.evaluate(mem_con, "tx_ae", [{"transaction_id": 1, "label": 0}], label="label")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("value", "got"), [(None, "got None"), (5, "got an int"), (0.5, "got a float")])
+def test_a_scalar_source_is_told_what_a_source_is_not_to_pass_its_variables_name(
+        value: object, got: str, mem_con: duckdb.DuckDBPyConnection) -> None:
+    # a variable that happened to hold None or a number (an unset config value) is no data DuckDB reads by name
+    source = value
+    with pytest.raises(ad_duckdb.BadInputError) as e:
+        ad_duckdb.evaluate(mem_con, "tx_ae", source, label="label")  # type: ignore[arg-type]
+    assert str(e.value) == (f"The source must be a string: a table or view name, a table function or a query; {got}; "
+                            "e.g. 'transactions', \"read_parquet('tx.parquet')\" or 'SELECT ... FROM ...'.")
+
+
 def _frame_with_empty_category() -> Any:
     import numpy as np
     import pandas as pd
