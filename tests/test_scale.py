@@ -130,7 +130,7 @@ def test_training_rows_are_read_into_one_matrix(big_db: str) -> None:
 
 _PEAK_RSS_OF_LOAD = """
 import duckdb, re
-from ad_duckdb.features import load_matrix
+from ad_duckdb.featureread import load_matrix
 
 def hwm():
     return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
