@@ -15,8 +15,6 @@ from .optionwords import FIT, SURFACE
 
 # a DECIMAL(38,0) holds integers (Spark writes a HUGEINT or a long id so, and an Oracle NUMBER(p))
 _WHOLE_DECIMAL = re.compile(r"(?i)^(DECIMAL|NUMERIC)\(\d+,\s*0\)$")
-
-
 _ID_NAME = re.compile(r"(^|[_\s.-])id$", re.IGNORECASE)  # id, transaction_id, USER_ID, a CSV header's Merchant ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
 # a row's number or key: Transaction_No, 'Invoice Number', order_nr, 'Beleg Nr.', TxnNo, InvoiceNumber (not Casino,
@@ -24,8 +22,6 @@ _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, v
 _NUMBER_NAME = re.compile(r"(?i:(^|[_\s.-])(no|nr|num|number)\.?)$|[a-z0-9](No|Nr|Num|Number)$")
 # a row index written out (pandas' to_parquet: '__index_level_0__' for an index that is not a plain range)
 _INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?|__index_level_\d+__")
-
-
 # names a label column goes by (label, class, is_fraud, y, ...), for the note when one would be a default feature
 _LABEL_NAME = re.compile(r"(?i)(is_)?(label|class|target|y|outlier|anomaly|anomalous|fraud|fraudulent|ground_truth)"
                          r"(_?(label|flag))?")

@@ -33,7 +33,7 @@ from .textnumbers import _numbers_as_text, _read_how, header_again, text_as_numb
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import column_total_words, words_left_out
 
-if TYPE_CHECKING:  # filecols imports this module
+if TYPE_CHECKING:  # for annotations: the functions import filecols where they compare a glob's files
     from .filecols import Compared
 
 
