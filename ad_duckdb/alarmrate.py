@@ -35,12 +35,15 @@ from . import (
     trainsample,
     weights,
 )
+from .closenames import did_you_mean
 from .exceptions import BadInputError, NoRowsError, OptionError
-from .features import describe, did_you_mean, feature_batches, is_point_in_time
+from .featureread import feature_batches
+from .numberhints import is_point_in_time
 from .progress import rows as progress_rows
 from .samesource import same_source
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
+from .sourcedescribe import describe
 from .sqltext import quote_ident, quote_literal, source_sql, sql_name, sql_names, strip_sql_ends, where_sql
 from .store import Threshold
 from .thresholds import wilson

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import optionwords
+from .closenames import did_you_mean
 from .exceptions import BadInputError, SourceNotFoundError
-from .features import did_you_mean
 from .sqltext import quote_ident, sql_names
 
 

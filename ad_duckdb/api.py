@@ -54,7 +54,9 @@ from . import (
     workfolder,
 )
 from .addedtop import AddedTop
+from .closenames import did_you_mean
 from .codecolumns import warn_category_codes
+from .columnroles import warn_epoch_features
 from .connarg import check_connection
 from .dbtrun import stored_source
 from .drift import DriftTally
@@ -70,22 +72,9 @@ from .exceptions import (
     UnusableColumnsError,
     held_by_reader,
 )
-from .features import (
-    MODEL_COLUMN,
-    SCORE_COLUMNS,
-    TrainingSample,
-    _from_item,
-    choose_columns,
-    count_rows,
-    default_features,
-    describe,
-    did_you_mean,
-    feature_batches,
-    load_matrix,
-    rows_fingerprint,
-    warn_epoch_features,
-    warn_if_few_rows,
-)
+from .featurechoice import MODEL_COLUMN, SCORE_COLUMNS, choose_columns, default_features
+from .featureread import TrainingSample, count_rows, feature_batches, load_matrix, rows_fingerprint
+from .features import warn_if_few_rows
 from .filecols import Compared, warn_cast_columns
 from .intotable import (
     SCORE_TYPES,
@@ -116,6 +105,7 @@ from .models import (
 )
 from .mostlynull import flag_split, warn_mostly_null
 from .msevalues import MSE_COLUMN
+from .numberhints import _from_item
 from .progress import RowProgress
 from .progress import rows as progress_rows
 from .readhints import passed_on_error, read_error, stream_error
@@ -123,6 +113,7 @@ from .scorecols import CARRIED, earlier_scores, mark_statements, refusal
 from .scoring import LoadedModel, load_session, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, check_unique_names, feature_columns
 from .sourcecols import source_features as source_features
+from .sourcedescribe import describe
 from .sqltext import (
     is_query,
     quote_ident,

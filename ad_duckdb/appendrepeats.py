@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from .features import _CAMEL_ID, _ID_NAME, _NUMBER_NAME, id_like
+from .columnroles import _CAMEL_ID, _ID_NAME, _NUMBER_NAME, id_like
 from .optionwords import opt
 from .sqltext import quote_ident, shown_table, sql_name
 

@@ -362,7 +362,7 @@ class TrainingText:
 
 def training_text(cur: Any, source: str, where: str | None, cols: Sequence[tuple[str, str]], *,
                   model: str) -> TrainingText | None:
-    """``TrainingText`` of the chosen feature columns (numeric first, then text: ``features.choose_columns``); None
+    """``TrainingText`` of the chosen feature columns (numeric first, then text: ``featurechoice.choose_columns``); None
     when none is text."""
     from .features import is_numeric_type
 
@@ -378,7 +378,7 @@ def training_text(cur: Any, source: str, where: str | None, cols: Sequence[tuple
 
 
 def read_source(specs: Sequence[FeatureSpec], source: str, where: str | None) -> tuple[str, str | None]:
-    """For a numeric read of a model's feature columns (``features.feature_batches``: evaluations, threshold
+    """For a numeric read of a model's feature columns (``featureread.feature_batches``: evaluations, threshold
     choices): the source and filter to read, with each text feature as its categories' numbers (``coded_source``;
     ``Layout.expand`` makes the inputs of them); the source and filter as they are for a model of numbers."""
     lay = layout(specs)

@@ -8,7 +8,7 @@ import duckdb
 from . import interrupts
 from .clifail import _failure
 from .exceptions import AdDuckDBError
-from .features import describe
+from .sourcedescribe import describe
 
 _ATTACH = click.option(
     "--attach", "attach", multiple=True, metavar="PATH[=ALIAS]",

@@ -14,6 +14,7 @@ import click
 import duckdb
 
 from . import interrupts, sqlshell, workfolder
+from .duckerrors import is_missing_column
 from .exceptions import (
     DatabaseLockedError,
     DatabaseUnavailableError,
@@ -26,7 +27,6 @@ from .exceptions import (
     raised_in_function,
     without_function_wrapper,
 )
-from .features import is_missing_column
 
 _OS_ERROR_HINTS = {
     errno.EISDIR: "give the path of a file instead, e.g. one inside that folder",

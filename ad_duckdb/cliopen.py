@@ -298,7 +298,7 @@ def _command_model_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str
 def _unattached_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
     """" It reads lake.main.tx, but no database 'lake' is attached ... --attach ..." for a statement (`sql`'s, a view
     it reads) naming a table of a database file this command did not attach; "" otherwise, and when the error
-    already says so (a source's, from features.describe)."""
+    already says so (a source's, from sourcedescribe.describe)."""
     if not isinstance(e, duckdb.CatalogException):
         return ""
     try:

@@ -15,8 +15,8 @@ import pyarrow as pa
 
 from . import batchdrift, interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
 from . import sampled as sampling
+from .duckerrors import first_part, is_missing_column
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt, raised_in_function
-from .features import first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
 from .sqltext import quote_ident, quote_literal, source_sql, where_sql

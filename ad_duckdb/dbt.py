@@ -41,6 +41,7 @@ from typing import Any
 from duckdb import DuckDBPyConnection
 
 from . import store
+from .closenames import close_names
 from .dbtattached import attached_models
 from .dbtcalls import create_calls_function
 from .dbtnodes import failing_unit_tests, follow_nodes
@@ -58,7 +59,6 @@ from .dbtrun import (
 from .dbtrunstart import create_run_start_function
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
-from .features import close_names
 from .optionwords import without_cli
 from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
 

@@ -125,14 +125,14 @@ def _text_numbers(column: Any) -> str | None:
     """For a text column mostly of numbers (a CSV read without its decimal comma, or with a '-' for missing): what it
     holds and the pandas call that reads them as numbers; None for other columns. Judged on its first 10,000 values,
     as the SQL sources' hint is."""
-    from .features import DECIMAL_COMMA, THOUSANDS, written_in, written_words
+    from .textnumbers import DECIMAL_COMMA, THOUSANDS, written_in, written_words
 
     if column.dtype.kind not in "OSU" and "str" not in str(column.dtype).lower():
         return None
     values = [str(v) for v in column.dropna().head(10_000) if isinstance(v, str)]
     if not values:
         return None
-    # the judgement the SQL sources' hint makes (features.written_in), so a frame and a table read alike
+    # the judgement the SQL sources' hint makes (textnumbers.written_in), so a frame and a table read alike
     share, style = written_in(values)
     if share < 0.5:
         return None
@@ -155,7 +155,7 @@ def _text_numbers(column: Any) -> str | None:
 def _pandas_amounts(column: Any, style: Any) -> str:
     """The pandas call that reads ``column``'s amounts as ``written_in`` found them written (``style``): currency marks
     dropped, "(120.00)" and "120.00-" as -120.00, then the separators."""
-    from .features import _MONEY_MARKS, _NEGATIVE, DECIMAL_COMMA, THOUSANDS
+    from .textnumbers import _MONEY_MARKS, _NEGATIVE, DECIMAL_COMMA, THOUSANDS
 
     marks = _MONEY_MARKS.replace("\\x{00A0}", "\\xa0").replace("\\x{202F}", "\\u202f")  # RE2 -> Python escapes
     call = f"X[{str(column.name)!r}].str.strip()"
@@ -291,11 +291,11 @@ def _check_labels(X: np.ndarray, names: Sequence[str] | None, types: Sequence[st
 
 
 def _warn_if_label(X: np.ndarray, names: Sequence[str]) -> None:
-    """Warn when a frame's column named like a label (``features.named_like_label``) holds 0 and 1 only: a model
+    """Warn when a frame's column named like a label (``columnroles.named_like_label``) holds 0 and 1 only: a model
     fitted on the label reads the answer. As ``ad_duckdb.train`` says of its default features; a PyOD user's df
     often still holds its 'Class' column."""
 
-    from .features import named_like_label
+    from .columnroles import named_like_label
 
     labels = [n for j, n in enumerate(names) if named_like_label(n)
               and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
@@ -663,7 +663,7 @@ class AutoEncoderDetector:
             if source is None:  # ad_duckdb.train leaves these out of its default features, with its own note
                 warn_id_columns(X, feature_names)
         if source is None:  # ad_duckdb.train says it itself, of the rows as its source orders them
-            from .features import warn_epoch_features
+            from .columnroles import warn_epoch_features
 
             warn_epoch_features(list(feature_names) if feature_names is not None else
                                 [f"x{j}" for j in range(X.shape[1])], X, None, fit=True, frame=from_frame)

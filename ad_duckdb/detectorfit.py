@@ -28,7 +28,7 @@ def text_columns(frame: Any) -> tuple[pa.Table, list[str]] | None:
     """``frame`` (a pandas DataFrame or an Arrow table) as an Arrow table and its text columns, when it has some that
     are words rather than numbers written as text (those keep their own hint, the call reading them as numbers);
     None otherwise, or when Arrow cannot read the frame (its own refusal then says why)."""
-    from .features import written_in
+    from .textnumbers import written_in
 
     if isinstance(frame, pa.Table):
         table = frame

@@ -19,6 +19,7 @@ from .clifail import EXIT_NO_ROWS, EXIT_NO_SOURCE, _failure
 from .clinotes import _note, _notes
 from .cliopen import _open
 from .clirows import _TOP_FEATURES_SHOWN, _print_rows
+from .duckerrors import first_part, is_missing_column
 from .exceptions import is_interrupt, raised_in_function
 from .explainwords import (
     EXPLAIN_ALL_LINES,
@@ -33,9 +34,9 @@ from .explainwords import (
     _value_text,
     row_spreads,
 )
-from .features import describe, first_part, is_missing_column
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
+from .sourcedescribe import describe
 from .sqltext import quote_ident, quote_literal, sql_name, sql_names
 from .store import Threshold
 from .texttable import cell_text as _cell_text

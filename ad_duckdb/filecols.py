@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from . import notes
+from .features import is_numeric_type
 from .partitions import _patterns, files_of
 from .readhints import _CALL, _PARQUET_CALL, _split_args, _with_options
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends
@@ -150,8 +151,6 @@ def warn_cast_columns(cur: Any, source: str, features: list[str], *, model: str,
     when DuckDB reads them as the first file's type (a DOUBLE's 0.25 read as a BIGINT 0), with the read that keeps
     them. Why a scan: a type that differs by itself is no loss (BIGINT after INTEGER, DOUBLE amounts of cents after
     DECIMAL(12,2)); the values say whether any changed. ``compared``: as for ``later_columns``."""
-    from .features import is_numeric_type  # features imports this module
-
     u = (compared or Compared(cur, source)).union
     if u is None:
         return

@@ -17,7 +17,8 @@ import duckdb
 
 from .callshape import argument_types, call_shape_hint
 from .exceptions import is_interrupt
-from .features import as_number_hint, is_numeric_type
+from .features import is_numeric_type
+from .numberhints import as_number_hint
 from .sqltext import sql_tokens
 from .udfs import FUNCTIONS, NO_FEATURES
 

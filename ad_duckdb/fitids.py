@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import notes
-from .features import id_like
+from .columnroles import id_like
 
 
 def _why(name: str, values: np.ndarray) -> str | None:

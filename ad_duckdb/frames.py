@@ -91,7 +91,7 @@ def _numeric(typ: pa.DataType) -> bool:
     return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ) or pa.types.is_boolean(typ)
 
 
-# Why a cycle rather than the number a date or time is: the SQL path says the same (features.py)
+# Why a cycle rather than the number a date or time is: the SQL path says the same (numberhints.py)
 EPOCH_RISES = (" (as a number, its epoch units, it rises with time, so every row later than the training rows would "
                "lie beyond the training range and be flagged)")
 
@@ -105,8 +105,8 @@ def advice_library(X: Any) -> str:
 
 def _text_numbers(col: pa.ChunkedArray) -> tuple[float, Any]:
     """The share of a text column's first 10,000 values that are numbers, and how they are written, as the
-    SQL sources' hint judges them (``features.written_in``)."""
-    from .features import written_in
+    SQL sources' hint judges them (``textnumbers.written_in``)."""
+    from .textnumbers import written_in
 
     values = [v for v in col.slice(0, 10_000).drop_null().to_pylist() if isinstance(v, str)]
     return written_in(values) if values else (0.0, None)
@@ -116,8 +116,8 @@ def _as_number_fix(name: str, style: Any, library: str) -> str:
     """The call that reads text column ``name`` as numbers in ``library``: polars' cast for plain numbers, else the
     DuckDB query (which reads a polars or Arrow frame by its variable's name) that drops currency marks and
     separators as training's hint does."""
-    from .features import text_as_number, written_words
     from .sqltext import quote_ident
+    from .textnumbers import text_as_number, written_words
 
     if library == "polars" and not written_words(style):
         return f"X.with_columns(pl.col({_py(name)}).cast(pl.Float64, strict=False))"
@@ -211,7 +211,7 @@ def arrow_rows(table: pa.Table, what: str, library: str = "arrow") -> np.ndarray
             else:
                 others.append(name)
     if numbers:
-        from .features import written_words
+        from .textnumbers import written_words
 
         fixes = "; ".join(
             f"{name!r} numbers written as text{(' (' + written_words(style) + ')') if written_words(style) else ''}"

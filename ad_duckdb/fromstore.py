@@ -13,8 +13,8 @@ import duckdb
 import numpy as np
 
 from . import categorical
+from .closenames import did_you_mean
 from .exceptions import ThresholdNotFoundError
-from .features import did_you_mean
 from .optionwords import either
 from .retrain import stored_options
 from .store import ModelRecord

@@ -17,7 +17,7 @@ from . import optionwords, pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
 from .catalognames import dotted_target
 from .exceptions import BadInputError, OptionError, SourceNotFoundError
-from .features import MODEL_COLUMN, SCORE_COLUMNS
+from .featurechoice import MODEL_COLUMN, SCORE_COLUMNS
 from .optionwords import either, opt
 from .sqltext import (
     is_query,

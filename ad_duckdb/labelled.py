@@ -42,6 +42,8 @@ from . import (
 )
 from . import sampled as sampling
 from .callerview import into_caller_schema
+from .closenames import did_you_mean
+from .columnroles import id_like
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -53,12 +55,14 @@ from .exceptions import (
     OptionError,
     SourceNotFoundError,
 )
-from .features import describe, did_you_mean, feature_batches, id_like, is_numeric_type, rows_fingerprint
+from .featureread import feature_batches, rows_fingerprint
+from .features import is_numeric_type
 from .intotable import check_replace, check_target
 from .progress import rows as progress_rows
 from .samesource import same_source
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
+from .sourcedescribe import describe
 from .sqltext import (
     quote_ident,
     quote_literal,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import notes
-from .features import _from_item
+from .numberhints import _from_item
 from .optionwords import either, features_opt, opt
 from .sqltext import sql_names
 

@@ -13,6 +13,7 @@ import duckdb
 
 from .exceptions import BadInputError
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name
+from .textnumbers import text_as_number
 
 _CALL = re.compile(r"(?is)\s*(read_csv(?:_auto)?\s*\(.*\))\s*;?\s*")
 _PARQUET_CALL = re.compile(r"(?is)\s*((?:read_)?parquet(?:_scan)?\s*\(.*\))\s*;?\s*")
@@ -300,8 +301,6 @@ def _parquet_type_fix(source: str, path: str, column: str, held: str, wanted: st
     ``wanted``: read the files by name, union_by_name=true, which types the column as all files allow, then the
     column as the first file's type. Why TRY_CAST: the text that stopped DuckDB's cast ('' for a missing value)
     becomes NULL, a missing value, rather than stopping the read again."""
-    from .features import text_as_number  # features imports this module
-
     reads = _with_options(source, "union_by_name=true", _PARQUET_CALL, "read_parquet")
     numeric = re.compile(r"(?i)(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL)")
     if numeric.match(wanted) and numeric.match(held):

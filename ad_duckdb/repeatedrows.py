@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from .features import id_like, id_named
+from .columnroles import id_like, id_named
 from .sqltext import quote_ident, source_sql, sql_name, where_sql
 
 
@@ -34,7 +34,7 @@ def _text_key(name: str, sql_type: str) -> bool:
 
 def id_hashes(ids: list[str]) -> tuple[str, ...]:
     """SQL of each id's hash as a DOUBLE (its top 53 bits, which a double holds exactly; NULL stays NULL), to read
-    with the rows (``features.feature_batches``' ``also``) for ``repeating``."""
+    with the rows (``featureread.feature_batches``' ``also``) for ``repeating``."""
     return tuple(f"CASE WHEN {quote_ident(c)} IS NULL THEN NULL ELSE (hash({quote_ident(c)}) >> 11)::DOUBLE END"
                  for c in ids)
 

@@ -1,4 +1,4 @@
-"""Which columns of a source named like the score columns (``features.SCORE_COLUMNS``) an earlier scoring wrote.
+"""Which columns of a source named like the score columns (``featurechoice.SCORE_COLUMNS``) an earlier scoring wrote.
 
 Why it matters: re-scoring a scored table replaces its old score columns, but a column of the user's under one of
 those names (a label called ``is_anomaly``, as evaluate's own notes suggest) must never be replaced by the model's
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import duckdb
 
 from .exceptions import BadInputError
-from .features import MODEL_COLUMN, SCORE_COLUMNS
+from .featurechoice import MODEL_COLUMN, SCORE_COLUMNS
 from .intotable import named_objects
 from .optionwords import either
 from .sqltext import is_query, py_text, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends

@@ -16,12 +16,14 @@ import numpy as np
 import pyarrow as pa
 
 from . import categorical, chunks, integrity, missing, scoretail, shapley, wrappedints
+from .closenames import did_you_mean
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
-from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
+from .numberhints import UUID_IS_AN_ID, as_number_hint
 from .optionwords import SURFACE, opt
 from .shapley import ORT_ALIGN, SHAPLEY_EXACT_MAX  # noqa: F401  (SHAPLEY_EXACT_MAX: read here by tests)
 from .sqltext import is_query, quote_literal, sql_name, sql_names
 from .store import ModelRecord, max_model_bytes
+from .textnumbers import THOUSANDS, number_expr, written_in, written_words
 
 if TYPE_CHECKING:
     import onnxruntime as ort

@@ -34,10 +34,10 @@ from .clinumbers import _against_spread, _raw_spread
 from .cliopen import _open
 from .clirows import _print_rows
 from .exceptions import AdDuckDBError, OptionError
-from .features import describe
 from .labelled import training_rows_note
 from .models import views_calling_version
 from .scoretail import TOP
+from .sourcedescribe import describe
 from .sqltext import is_query, name_parts, quote_ident, quote_literal, strip_sql_ends
 from .store import ModelRecord
 from .texttable import Number as _Number

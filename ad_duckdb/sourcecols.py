@@ -11,24 +11,16 @@ from typing import Any
 
 from . import categorical
 from .exceptions import BadInputError, SourceNotFoundError
-from .features import (
-    _from_item,
-    _numbers_as_text,
-    as_number_hint,
-    as_number_query,
-    describe,
-    header_again,
-    is_numeric_type,
-    listing,
-    text_as_number,
-    text_number_hint,
-    text_values,
-    written_words,
-)
+from .featurechoice import text_values
+from .features import is_numeric_type
 from .filecols import later_column_fix, warn_cast_columns
+from .namelists import listing
+from .numberhints import _from_item, as_number_hint, as_number_query
 from .scoring import LoadedModel
+from .sourcedescribe import describe
 from .sqltext import is_query, quote_ident, source_sql, sql_name, sql_names, strip_sql_ends
 from .store import ModelRecord
+from .textnumbers import _numbers_as_text, header_again, text_as_number, text_number_hint, written_words
 
 
 def source_features(cur: Any, model: LoadedModel | ModelRecord, source: str) -> list[str]:

@@ -38,6 +38,7 @@ from . import (
     thresholdlog,
 )
 from .categorical import column_names
+from .closenames import close_names
 from .exceptions import (
     BadInputError,
     BadReferenceError,
@@ -46,7 +47,7 @@ from .exceptions import (
     ModelNotFoundError,
     OptionError,
 )
-from .features import FeatureSpec, close_names, specs_from_json, specs_to_json
+from .features import FeatureSpec, specs_from_json, specs_to_json
 from .pysource import from_command_line
 from .sqltext import quote_literal, shell_word, sql_name
 

@@ -51,10 +51,13 @@ from . import (
     store,
     weights,
 )
+from .closenames import did_you_mean
 from .exceptions import BadInputError, NoRowsError, OptionError
-from .features import describe, did_you_mean, feature_batches, is_point_in_time
+from .featureread import feature_batches
+from .numberhints import is_point_in_time
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
+from .sourcedescribe import describe
 from .sqltext import sql_names
 from .thresholds import wilson
 

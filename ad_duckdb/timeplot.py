@@ -13,8 +13,9 @@ import duckdb
 import numpy as np
 
 from . import pysource
+from .closenames import did_you_mean
 from .exceptions import BadInputError, NoTimesError, OptionError, SourceNotFoundError
-from .features import describe, did_you_mean, is_numeric_type, is_point_in_time
+from .features import is_numeric_type
 from .metrics import (
     _colour,
     _dash,
@@ -29,10 +30,12 @@ from .metrics import (
     log_ticks,
     share_text,
 )
+from .numberhints import is_point_in_time
 from .optionwords import opt
 from .plottext import drawable
 from .savefile import write_whole
 from .scoring import LoadedModel
+from .sourcedescribe import describe
 from .sqltext import is_query, quote_ident, shell_word, shown_source, source_sql, sql_name, strip_sql_ends, where_sql
 from .texttimes import either_way, strptime_expr, text_time_format, text_time_formats
 

@@ -49,7 +49,7 @@ class TotalsWatch:
     """Column sums and, per column, the row of largest magnitude, over batches of rows read in any order.
 
     Why per column's largest: a totals row of positive amounts is the largest in each of them, so it is among
-    these ``d`` rows, and a source read as a sample (``features.TrainingSample``) is watched over all its rows
+    these ``d`` rows, and a source read as a sample (``featureread.TrainingSample``) is watched over all its rows
     while holding ``d`` of them."""
 
     def __init__(self, d: int) -> None:
@@ -143,7 +143,8 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
     every feature NULL and the filter that leaves them out (``empty_rows_filter``), made part of this one. Why: an
     export ends in its totals row, then rows of only separators; two notes each gave a where= and robust=True, and
     the one taken alone kept the other rows."""
-    from .features import leave_out_with, listing
+    from .featurechoice import leave_out_with
+    from .namelists import listing
 
     row, times = found
     text = [n for n, t in described if t.upper() == "VARCHAR"]
@@ -258,7 +259,7 @@ def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, lea
 
     Why: a spreadsheet export that ends in rows of only separators (';;;;') reads as rows of all NULLs, which
     training fills with the medians and trains on as that many typical rows; the fill counts alone said so."""
-    from .features import leave_out_with
+    from .featurechoice import leave_out_with
 
     if not empty:
         return

@@ -30,7 +30,7 @@ from .clinotes import _notes
 from .clinumbers import _against_spread, _raw_spread
 from .cliopen import _attachments, _connect_attaching, _Creation, _lock_wait, _open, _refuse_in_memory, _remove_new_database
 from .exceptions import BadInputError
-from .features import listing
+from .namelists import listing
 from .showcmds import _method_text, _score_call
 from .sqltext import shell_word
 from .store import Threshold

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from . import missstrata, optionwords, pysource, smallpaired
+from .closenames import did_you_mean
 from .exceptions import BadInputError, SourceNotFoundError
-from .features import did_you_mean, is_numeric_type
+from .features import is_numeric_type
 from .sampled import NORMAL
 from .sqltext import shell_word, sql_name, sql_names, typed_from
 from .store import Threshold

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb.features import CLIP, as_number_hint, fit_specs, transform
+from ad_duckdb.features import CLIP, fit_specs, transform
+from ad_duckdb.numberhints import as_number_hint
 from ad_duckdb.sqltext import source_sql
 
 from conftest import DATA, FAST
@@ -906,7 +907,7 @@ def test_an_interrupted_read_stays_an_interruption() -> None:
     import threading
 
     from ad_duckdb.exceptions import is_interrupt
-    from ad_duckdb.features import count_rows, feature_batches
+    from ad_duckdb.featureread import count_rows, feature_batches
 
     con = duckdb.connect()
     try:
@@ -941,7 +942,7 @@ def test_a_read_interrupted_between_its_batches_stays_an_interruption() -> None:
     # Python as OSError('INTERRUPT Error: Interrupted!') from DuckDB's Arrow stream, which is_interrupt did not know:
     # `ad-duckdb train` said "Cannot read features [...]: INTERRUPT Error: Interrupted!." and exited 1, not 130.
     from ad_duckdb.exceptions import is_interrupt
-    from ad_duckdb.features import feature_batches
+    from ad_duckdb.featureread import feature_batches
 
     con = duckdb.connect()
     try:
@@ -1418,7 +1419,7 @@ def test_a_folder_whose_newer_file_holds_a_column_as_text_names_the_file_and_the
 def test_an_id_named_as_a_spreadsheet_or_csv_header_writes_it_is_left_out(name: str, is_id: bool) -> None:
     """A CSV export's 'Merchant ID' (a space, capitals) trained as a feature by default: a new merchant's number,
     beyond the training range, scored its rows as anomalous, where 'merchant_id' was left out with a note."""
-    from ad_duckdb.features import id_like
+    from ad_duckdb.columnroles import id_like
 
     assert (id_like(name, "BIGINT") == "named like an id") is is_id
     con = ad_duckdb.connect()
@@ -1495,7 +1496,7 @@ def test_a_missing_file_whose_path_holds_a_double_quote_is_named_whole(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
     """DuckDB does not escape a '"' inside the quoted path of "No files found that match the pattern": the message
     named the path up to that quote ('exports/no' for 'exports/no"te.csv'), a file the user never gave."""
-    from ad_duckdb.features import describe
+    from ad_duckdb.sourcedescribe import describe
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "exports").mkdir()
@@ -1773,7 +1774,7 @@ def test_an_id_written_to_parquet_as_double_or_decimal_is_left_out(tmp_path: Pat
             info = ad_duckdb.train(con, "m", f"'{path}'", **FAST)
         assert info.features == ["n", "amount"]
         # a DOUBLE named like an id that holds fractions is a measurement
-        from ad_duckdb.features import id_like
+        from ad_duckdb.columnroles import id_like
         assert id_like("rate_id", "DOUBLE", np.array([1.5, 2.0])) is None
         assert id_like("amount", "DOUBLE", np.array([1.0, 2.0, 3.0])) is None
     finally:
@@ -2606,7 +2607,7 @@ def test_default_features_leave_out_the_partition_keys_of_a_frame_read_from_a_hi
 def test_a_name_with_two_neighbouring_letters_swapped_gets_did_you_mean() -> None:
     """--time dya for a column 'day': difflib's ratio of two three-letter names with two letters swapped is 0.67,
     under the 0.75 cutoff, so the message offered nothing; a swap of neighbours is the commonest typo."""
-    from ad_duckdb.features import close_names, did_you_mean
+    from ad_duckdb.closenames import close_names, did_you_mean
     assert did_you_mean("dya", ["day", "value", "diff"]) == " Did you mean 'day'?"
     assert close_names("TS", ["st", "value"]) == ["st"]
     assert close_names("amuont", ["amount", "account"])[0] == "amount"

@@ -109,7 +109,7 @@ def test_training_rows_are_read_into_one_matrix(big_db: str) -> None:
     the second read than it counted (random()) keeps every row of that read."""
     import duckdb
 
-    from ad_duckdb.features import LOAD_BATCH_ROWS, load_matrix
+    from ad_duckdb.featureread import LOAD_BATCH_ROWS, load_matrix
 
     con = duckdb.connect(big_db, read_only=True)
     try:
@@ -130,7 +130,7 @@ def test_training_rows_are_read_into_one_matrix(big_db: str) -> None:
 
 _PEAK_RSS_OF_LOAD = """
 import duckdb, re
-from ad_duckdb.features import load_matrix
+from ad_duckdb.featureread import load_matrix
 
 def hwm():
     return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
@@ -435,10 +435,10 @@ def test_training_on_a_large_source_says_how_far_its_passes_over_the_rows_got(
     rows spent 4 s in each pass before and after the progress lines of the steps, without a word in a log, and a
     source ten times larger a minute in each. Now each pass reports the rows done, every ROW_LINE_SECONDS (0 here:
     each batch of the pass says it)."""
-    from ad_duckdb import features, progress
+    from ad_duckdb import featureread, progress
 
     monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
-    monkeypatch.setattr(features, "LOAD_BATCH_ROWS", 1000)
+    monkeypatch.setattr(featureread, "LOAD_BATCH_ROWS", 1000)
     con = ad_duckdb.connect()
     try:
         make_transactions(con, n=1500)
