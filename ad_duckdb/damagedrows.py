@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import damagedstore  # the module, not its name: damagedstore imports store, which imports this module
 from .damagedfile import is_damage
-from .damagedstore import store_damaged
 
 
 def damaged_row(name: str, version: int, e: BaseException) -> str:
@@ -37,7 +37,7 @@ def rows_one_by_one(cur: Any, cols_sql: str, first: BaseException, keys: list[tu
             keys = cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall()
         except Exception as e:
             if is_damage(e):
-                raise store_damaged(cur, e) from first
+                raise damagedstore.store_damaged(cur, e) from first
             raise
     rows: list[tuple[Any, ...]] = []
     problems: dict[tuple[str, int], str] = {}
