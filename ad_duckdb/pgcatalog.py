@@ -148,11 +148,11 @@ _ROLE_SQL = role_sql(False)
 
 def backend_pid_sql(pid: int) -> str:
     """SQL: pg_backend_pid(), the process id the server gave this session's client in BackendKeyData (what a
-    CancelRequest names; Superset asks for it before each SQL Lab query). Created per session (Session.catalog)."""
+    CancelRequest names; Superset asks for it before each SQL Lab query). Created per session (pgobjects.catalog)."""
     return f"CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({int(pid)} AS INTEGER)"
 
 
-# What each session's catalogue creates with its own pid instead (Session.catalog).
+# What each session's catalogue creates with its own pid instead (pgobjects.catalog).
 BACKEND_PID_SQL = backend_pid_sql(0)
 
 
@@ -659,7 +659,7 @@ _CATALOG_SQL = (
     # numbers key columns up to it; DuckDB has no such limit, so PostgreSQL's 32 or the longest key held).
     # (the search path as SHOW search_path says it: pgsql.SEARCH_PATH_SQL)
     # TimeZone as SHOW TimeZone says it (PostgreSQL's name of an offset zone) and the server's --max-connections, from
-    # the session's variables (Session.compat sets them for a statement naming pg_settings)
+    # the session's variables (pgobjects.provide sets them for a statement naming pg_settings)
     "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * REPLACE (CASE WHEN name = 'search_path' THEN "
     f"{SEARCH_PATH_SQL} WHEN name = 'TimeZone' THEN {TIME_ZONE_SQL} ELSE setting END AS setting) "
     "FROM pg_catalog.pg_settings UNION ALL BY NAME "
@@ -841,7 +841,7 @@ _CATALOG_SQL = (
 # SESSION_VIEWS: each must be one of SESSION_OBJECTS, checked below).
 SESSION_SQL = (
     BACKEND_PID_SQL,
-    # The server's sessions (pgsession.ACTIVITY_FUNCTION): Superset's Stop button runs SELECT pg_terminate_backend(pid)
+    # The server's sessions (pgbackend.register_sessions): Superset's Stop button runs SELECT pg_terminate_backend(pid)
     # FROM pg_stat_activity WHERE pid = '...'; pgAdmin and DBeaver list sessions from it. usename is the one role
     # (pg_roles), whatever user name a client gave, as current_user says.
     "CREATE OR REPLACE TEMP VIEW pg_stat_activity AS SELECT (SELECT database_oid FROM duckdb_databases() WHERE "
@@ -994,7 +994,7 @@ _CLOSURES = _closures()
 
 def catalog_objects(sql: str) -> frozenset[str]:
     """The objects of SESSION_SQL (names in lower case) that ``sql``, after pgsql's rewrites, can reach, and all
-    those reach: what a session creates before running it (Session.catalog), rather than all ~170 (psql's \\d
+    those reach: what a session creates before running it (pgobjects.catalog), rather than all ~170 (psql's \\d
     needs about a tenth of them, each new session's first \\d paid for all). A statement that names none binds the
     same with or without them (only listings of temporary objects, such as duckdb_views(), differ)."""
     return frozenset().union(*(_CLOSURES[n] for n in _named(sql)))

@@ -34,7 +34,7 @@ PG_SHOW = {
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
     # PostgreSQL's defaults of settings tools show or probe (pgAdmin's and DBeaver's session panels, a driver's
     # check of what it SET, a user's SHOW work_mem), which failed as unrecognized: DuckDB's memory is its own
-    # memory_limit, and the settings a SET takes as a no-op (pgsession._PG_ONLY_SETTINGS) keep these values
+    # memory_limit, and the settings a SET takes as a no-op (pgsettings._PG_ONLY_SETTINGS) keep these values
     "work_mem": "4MB", "maintenance_work_mem": "64MB", "shared_buffers": "128MB", "effective_cache_size": "4GB",
     "temp_buffers": "8MB", "lc_messages": "C", "lc_monetary": "C", "lc_numeric": "C", "lc_time": "C",
     "client_min_messages": "notice", "lock_timeout": "0", "idle_in_transaction_session_timeout": "0",
@@ -71,7 +71,7 @@ SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$",
 DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
 # What a pool sends to hand a connection back (asyncpg: SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
 # RESET ALL): DuckDB has no advisory locks nor LISTEN, so there is nothing to release; RESET ALL resets the session
-# settings the server keeps (Session.reset_settings), RESET of a PostgreSQL-only setting is a no-op like its SET.
+# settings the server keeps (pgsettings.reset_settings), RESET of a PostgreSQL-only setting is a no-op like its SET.
 RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
 # What asyncpg sends before it introspects a type: answered as PostgreSQL with jit off (DuckDB has no set_config),
 # since an error, though asyncpg carries on after it, aborted the transaction block it ran in.
@@ -141,14 +141,14 @@ def _in_case(words: list[tuple[int, str, str]], at: int) -> bool:
 
 
 # A custom setting's name: PostgreSQL keeps any dotted one (app.tenant), for a session's own context its SQL reads
-# back by current_setting (pgsession.Session.custom_setting).
+# back by current_setting (pgsettings.set_custom).
 _CUSTOM_NAME = r"[a-z_][\w$]*(?:\.[a-z_][\w$]*)+"
 CUSTOM_SET_RE = re.compile(rf"^\s*set\s+(?P<scope>session\s+|local\s+)?(?P<name>{_CUSTOM_NAME})\s*(?:=|\bto\b)\s*"
                            r"(?P<value>.*?)\s*;?\s*$", re.I | re.S)
 CUSTOM_RESET_RE = re.compile(rf"^\s*reset\s+(?P<name>{_CUSTOM_NAME})\s*;?\s*$", re.I)
 CUSTOM_SHOW_RE = re.compile(rf"^\s*show\s+(?P<name>{_CUSTOM_NAME})\s*;?\s*$", re.I)
 # current_setting('a.b'[, missing_ok]) of a custom setting: the session's, from a DuckDB variable of its cursor that
-# Session.compat sets for a statement that reads it
+# pgobjects.provide sets for a statement that reads it
 CUSTOM_SETTINGS_VARIABLE = "pg_custom_settings"
 
 
@@ -368,7 +368,7 @@ def client_encoding_error(value: str) -> ProtocolError | None:
 
 
 # SET [LOCAL] search_path TO a, "B", public: PostgreSQL's list of schemas (groups: LOCAL, the list). DuckDB's SET
-# outlives the transaction; the session undoes it as PostgreSQL would (Session.held_in_transaction).
+# outlives the transaction; the session undoes it as PostgreSQL would (pgsettings.held_in_transaction).
 SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?search_path\s*(?:to\s+|=\s*)(?P<names>.*?)"
                             r"\s*;?\s*$", re.I | re.S)
 _PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
@@ -449,7 +449,7 @@ SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg
                  "pg_matviews")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest",
-                     # and the server's own (pgsession.Backend), in DuckDB's system database as the anomaly functions
+                     # and the server's own (pgbackend.Backend), in DuckDB's system database as the anomaly functions
                      "pg_cancel_backend", "pg_terminate_backend")
 # Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regnamespace (and
 # a ::regtype whose operand _regclass could not delimit) and COLLATE pg_catalog.default; OPERATOR(pg_catalog.~)
@@ -1074,13 +1074,13 @@ def _settings(sql: str) -> str:
         elif setting == "search_path":
             out += [sql[last:pos], SEARCH_PATH_SQL]
             last = close[0] + 1
-        elif setting == "application_name":  # the session's (pgsession.Session.compat sets the variable)
+        elif setting == "application_name":  # the session's (pgobjects.provide sets the variable)
             out += [sql[last:pos], APPLICATION_NAME_SQL]
             last = close[0] + 1
-        elif setting == "timezone":  # as SHOW TimeZone says it (pgsession.Session.compat sets the variable)
+        elif setting == "timezone":  # as SHOW TimeZone says it (pgobjects.provide sets the variable)
             out += [sql[last:pos], TIME_ZONE_SQL]
             last = close[0] + 1
-        elif setting == "max_connections":  # the server's (pgsession.Session.compat sets the variable)
+        elif setting == "max_connections":  # the server's (pgobjects.provide sets the variable)
             out += [sql[last:pos], MAX_CONNECTIONS_SQL]
             last = close[0] + 1
         elif setting is not None and re.fullmatch(_CUSTOM_NAME, setting) and close[1] == ")":

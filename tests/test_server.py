@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError
 import ad_duckdb
 from ad_duckdb import interrupts
 from ad_duckdb.exceptions import is_interrupt
-from ad_duckdb.pgsession import take_snapshot
+from ad_duckdb.pgbackend import take_snapshot
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -1274,7 +1274,8 @@ def test_server_helpers_never_import_the_server() -> None:
     """The server's helper modules (types, SQL text, errors, catalogue, cursors, COPY, sessions) import downwards
     only, never ``server``."""
     for name in ("pgtypes", "pgsql", "pgerrors", "pgcatalog", "pgcatalogparsed", "pgcursors", "pgcopy", "pgcopyin",
-                 "pgsession"):
+                 "pgsession", "pgstate", "pgresult", "pgsettings", "pgtxn", "pgobjects", "pgrewrite", "pgdiscard",
+                 "pgbackend"):
         tree = ast.parse((ROOT / "ad_duckdb" / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
@@ -3418,8 +3419,8 @@ def test_describing_a_statement_does_not_run_it(tmp_path: Path) -> None:
 
 
 # The names of the server's own Python variables where it runs a client's statement (pgsession.Session._one's,
-# _columns' for Describe, pgcopyin.Loader's, the module's) and of a DuckDB table function's Python UDF (the scoring
-# path): DuckDB's replacement scan would resolve an unknown table name to one of them.
+# pgresult.bound_columns' for Describe, pgcopyin.Loader's, the module's) and of a DuckDB table function's Python UDF
+# (the scoring path): DuckDB's replacement scan would resolve an unknown table name to one of them.
 SERVER_VARIABLES = ("query", "params", "st", "kind", "head", "self", "sql", "cur", "reader", "log", "duckdb",
                     "register", "models_text")
 
