@@ -13,10 +13,10 @@ import re
 import duckdb
 
 from .pgcatalog import SESSION_OBJECTS
+from .pgcommands import statement_name
 from .pgerrors import ProtocolError
 from .pgresult import Result
 from .pgsettings import reset_settings
-from .pgsql import statement_name
 from .pgstate import SessionState
 from .sqltext import quote_ident
 
@@ -25,7 +25,7 @@ _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO"
 
 
 def discard(s: SessionState, m: re.Match[str]) -> Result:
-    """DISCARD ALL / PLANS / TEMP (``m``: pgsql.DISCARD_RE's match)."""
+    """DISCARD ALL / PLANS / TEMP (``m``: pgcommands.DISCARD_RE's match)."""
     what = m.group(1).upper().replace("TEMPORARY", "TEMP")
     if what == "ALL" and s.status != b"I":
         raise ProtocolError("DISCARD ALL cannot run inside a transaction block", "25001")
@@ -59,7 +59,7 @@ def discard(s: SessionState, m: re.Match[str]) -> Result:
 
 
 def deallocate_statement(s: SessionState, m: re.Match[str]) -> Result:
-    """DEALLOCATE [ALL] (``m``: pgsql.DEALLOCATE_RE's match)."""
+    """DEALLOCATE [ALL] (``m``: pgcommands.DEALLOCATE_RE's match)."""
     # Prepared statements live in this server's session (the protocol's Parse), not in DuckDB.
     name = m.group(1).strip('"')
     if name.upper() == "ALL":

@@ -13,8 +13,8 @@ import re
 
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, backend_pid_sql, catalog_objects
 from .pgcatalogversion import VERSION
+from .pgcommands import CUSTOM_SETTINGS_VARIABLE, PREPARE_NAME_RE, statement_name
 from .pgpercentile import CONT_MACRO, CONT_MACRO_SQL
-from .pgsql import CUSTOM_SETTINGS_VARIABLE, PREPARE_NAME_RE, statement_name
 from .pgstate import SessionState
 from .pgsum import SUM_MACRO, SUM_MACRO_SQL
 
@@ -41,20 +41,20 @@ def provide(s: SessionState, sql: str) -> None:
     if ("pg_application_name" in sql or "pg_current_setting" in sql) \
             and s.application_name_variable != s.application_name:
         # current_setting('application_name') reads the session's value from a DuckDB variable of this cursor
-        # (pgsql._settings), set only when a statement reads it
+        # (pgcatalogsql._settings), set only when a statement reads it
         s.release()
         s.cur.execute("SET VARIABLE pg_application_name = ?", [s.application_name])
         s.application_name_variable = s.application_name
     settings = "pg_current_setting" in sql or "pg_settings" in sql  # (the macro and the view read them too)
     if ("pg_time_zone" in sql or settings) and s.time_zone_variable != s.zone_alias():
         # current_setting('TimeZone'), as SHOW TimeZone says it: PostgreSQL's name of an offset zone, kept in a
-        # DuckDB variable of this cursor (pgsql._settings), set only when a statement reads it
+        # DuckDB variable of this cursor (pgcatalogsql._settings), set only when a statement reads it
         s.release()
         s.cur.execute("SET VARIABLE pg_time_zone = ?", [s.zone_alias()])
         s.time_zone_variable = s.zone_alias()
     if (CUSTOM_SETTINGS_VARIABLE in sql or settings) and s.custom_variable != s.custom_settings:
         # current_setting('app.tenant') reads the session's dotted settings (and its SET work_mem) from a DuckDB
-        # variable of this cursor (pgsql._settings, the catalogue's pg_settings), set only when a statement reads it
+        # variable of this cursor (pgcatalogsql._settings, the catalogue's pg_settings), set only when a statement reads it
         s.release()
         s.cur.execute("SET VARIABLE pg_custom_settings = map(?::VARCHAR[], ?::VARCHAR[])",  # (the constant's)
                       [list(s.custom_settings), list(s.custom_settings.values())])

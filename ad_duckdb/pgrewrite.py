@@ -16,7 +16,9 @@ import duckdb
 
 from .pgarrayconcat import array_element_concats
 from .pgavgout import avg_outputs
+from .pgcatalogsql import catalog_rewrites
 from .pgcolnames import postgres_names
+from .pgcommands import SHOW_ALL_RE, SHOW_ALL_SQL
 from .pgfloat import double_floats
 from .pgformat import pg_formats
 from .pgfunctions import pg_functions, symmetric_betweens
@@ -34,7 +36,7 @@ from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgresult import bound_columns
 from .pgresulttypes import result_types
 from .pgroots import root_operators
-from .pgsql import SHOW_ALL_RE, SHOW_ALL_SQL, catalog_rewrites, temp_table_sql, typed_prepare
+from .pgsql import temp_table_sql, typed_prepare
 from .pgstate import SessionState
 from .pgstoredinline import inline_stored_macros
 from .pgsubstring import regex_substrings

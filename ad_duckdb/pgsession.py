@@ -23,6 +23,35 @@ import duckdb
 from . import servedwrites
 from .pgcatalog import SESSION_OBJECTS
 from .pgcatalogversion import VERSION, changes_catalogue
+from .pgcommands import (
+    APPLICATION_NAME_RE,
+    CUSTOM_RESET_RE,
+    CUSTOM_SET_RE,
+    CUSTOM_SHOW_RE,
+    DEALLOCATE_RE,
+    DISCARD_RE,
+    JIT_PROBE_RE,
+    LISTEN_RE,
+    LISTEN_REFUSED,
+    PG_ONLY_RE,
+    PG_VERSION,
+    PREPARE_TRANSACTION_RE,
+    SAVEPOINT_RE,
+    SET_CONFIG_CALL_RE,
+    SET_CONFIG_RE,
+    SET_CONFIGS_RE,
+    SET_RE,
+    SET_WORD,
+    SHOW_RE,
+    TIMEOUT_RE,
+    TXN_WORD,
+    VERSION_RE,
+    set_config_args,
+    set_config_column,
+    set_config_has_parameter,
+    set_config_items,
+    set_config_parameter_oids,
+)
 from .pgcopy import CopyIn
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
@@ -53,39 +82,12 @@ from .pgsettings import (
 )
 from .pgskipping import skipping_notice
 from .pgsql import (
-    APPLICATION_NAME_RE,
-    CUSTOM_RESET_RE,
-    CUSTOM_SET_RE,
-    CUSTOM_SHOW_RE,
-    DEALLOCATE_RE,
-    DISCARD_RE,
-    JIT_PROBE_RE,
-    LISTEN_RE,
-    LISTEN_REFUSED,
-    PG_ONLY_RE,
-    PG_VERSION,
-    PREPARE_TRANSACTION_RE,
-    SAVEPOINT_RE,
-    SET_CONFIG_CALL_RE,
-    SET_CONFIG_RE,
-    SET_CONFIGS_RE,
-    SET_RE,
-    SET_WORD,
-    SHOW_RE,
-    TIMEOUT_RE,
-    TXN_WORD,
-    VERSION_RE,
     creates_on_commit,
     from_first_word,
     function_lookup,
     keyword_tag,
     on_commit_table,
     returning_select,
-    set_config_args,
-    set_config_column,
-    set_config_has_parameter,
-    set_config_items,
-    set_config_parameter_oids,
     split_statements,
     unsupported,
 )
@@ -247,7 +249,7 @@ class Session(SessionState):
 
     def set_configs_among(self, sql: str, calls: list[re.Match[str]], params: list[Any] | None,
                           describing: bool = False) -> str:
-        """Run the set_config calls of a one-row SELECT with other items (pgsql.set_config_items), in order, as
+        """Run the set_config calls of a one-row SELECT with other items (pgcommands.set_config_items), in order, as
         set_config does, and give the SELECT with each call as its value, named as PostgreSQL names it. Why: the
         select list of a tool's hook (SELECT set_config('app.user', $1, false), current_setting('app.role')) failed
         as a function DuckDB does not have. (The items after a call see its value, as PostgreSQL's do, left to

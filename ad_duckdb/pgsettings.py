@@ -15,11 +15,8 @@ from typing import Any
 
 import duckdb
 
-from .pgerrors import ProtocolError, in_failed_transaction
-from .pgknobs import KNOBS, knob_value
-from .pgposixzone import posix_rules_hint
-from .pgresult import Result
-from .pgsql import (
+from .pgcatalogsql import SEARCH_PATH_SQL
+from .pgcommands import (
     ACCESS_METHOD_RE,
     CLIENT_ENCODING_RE,
     DATESTYLE_RE,
@@ -27,7 +24,6 @@ from .pgsql import (
     PG_SHOW_COLUMNS,
     RESET_RE,
     SEARCH_PATH_RE,
-    SEARCH_PATH_SQL,
     SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
@@ -38,13 +34,17 @@ from .pgsql import (
     client_encoding_error,
     custom_value,
     datestyle_error,
-    from_first_word,
     intervalstyle_error,
     search_path_sql,
     set_command,
     timeout_ms,
 )
-from .pgsql import PG_SHOW as _PG_SHOW
+from .pgcommands import PG_SHOW as _PG_SHOW
+from .pgerrors import ProtocolError, in_failed_transaction
+from .pgknobs import KNOBS, knob_value
+from .pgposixzone import posix_rules_hint
+from .pgresult import Result
+from .pgsql import from_first_word
 from .pgstate import SessionState
 from .pgzones import Zone, offset_zone
 from .sqltext import quote_literal
@@ -76,7 +76,7 @@ _HELD = {"search_path": "search_path", "timezone": "TimeZone"}
 
 
 def set_timeout(s: SessionState, sql: str, m: re.Match[str]) -> Result:
-    """SET [LOCAL] / RESET statement_timeout (``m``: pgsql.TIMEOUT_RE's match of ``sql``)."""
+    """SET [LOCAL] / RESET statement_timeout (``m``: pgcommands.TIMEOUT_RE's match of ``sql``)."""
     # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops (set_or_reset).
     local, value = m.group(1), m.group(2)
     default = value is None or value.strip().strip("'\"").strip().lower() == "default"
@@ -85,7 +85,7 @@ def set_timeout(s: SessionState, sql: str, m: re.Match[str]) -> Result:
 
 
 def set_application_name(s: SessionState, a: re.Match[str]) -> Result:
-    """SET [LOCAL] application_name (``a``: pgsql.APPLICATION_NAME_RE's match): what SHOW application_name and
+    """SET [LOCAL] application_name (``a``: pgcommands.APPLICATION_NAME_RE's match): what SHOW application_name and
     pg_stat_activity say."""
     value = a.group("value").strip()
     if value.lower() == "default":  # RESET's meaning, as in PostgreSQL; a quoted 'default' is a name
@@ -97,7 +97,7 @@ def set_application_name(s: SessionState, a: re.Match[str]) -> Result:
 
 
 def show(s: SessionState, m: re.Match[str]) -> Result | None:
-    """SHOW of a setting (``m``: pgsql.SHOW_RE's match) as PostgreSQL answers it; None for DuckDB's own SHOW TABLES /
+    """SHOW of a setting (``m``: pgcommands.SHOW_RE's match) as PostgreSQL answers it; None for DuckDB's own SHOW TABLES /
     DATABASES / ALL."""
     if (key := m.group("name").strip().lower()) in KNOBS and key in s.custom_settings:
         return Result.constant(key, s.custom_settings[key])
@@ -199,7 +199,7 @@ def set_custom(s: SessionState, m: re.Match[str]) -> Result:
 def set_knob(s: SessionState, name: str, value: str | None, local: bool, tag: str = "SET") -> Result:
     """SET [LOCAL] / RESET of one of PostgreSQL's settings that change nothing here (pgknobs: work_mem), kept for
     the session as PostgreSQL shows it, with a SET's rules (set_setting); ``value`` None is RESET's (SET ...
-    DEFAULT): the connection's own, else PostgreSQL's default (pgsql.PG_SHOW). Why: SET work_mem = '64MB' said
+    DEFAULT): the connection's own, else PostgreSQL's default (pgcommands.PG_SHOW). Why: SET work_mem = '64MB' said
     SET, and SHOW work_mem went on saying 4MB."""
     try:
         if s.status == b"E":

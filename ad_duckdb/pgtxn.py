@@ -15,11 +15,7 @@ import re
 import duckdb
 
 from . import servedwrites
-from .pgerrors import ProtocolError, in_failed_transaction
-from .pgobjects import catalog_end
-from .pgresult import Result
-from .pgsettings import end_settings, set_setting
-from .pgsql import (
+from .pgcommands import (
     BEGIN_MODES_RE,
     BEGIN_RE,
     READ_ONLY_SET_RE,
@@ -28,6 +24,10 @@ from .pgsql import (
     read_only_setting,
     transaction_modes,
 )
+from .pgerrors import ProtocolError, in_failed_transaction
+from .pgobjects import catalog_end
+from .pgresult import Result
+from .pgsettings import end_settings, set_setting
 from .pgstate import SessionState
 
 # The server's logger, not one of this module's own: what a session logs (a failed COPY rolled back) reads as the
@@ -54,7 +54,7 @@ def begin(s: SessionState, sql: str) -> Result | str | None:
 
 
 def savepoint(s: SessionState, m: re.Match[str]) -> Result:
-    """SAVEPOINT / RELEASE / ROLLBACK TO (``m``: pgsql.SAVEPOINT_RE's match)."""
+    """SAVEPOINT / RELEASE / ROLLBACK TO (``m``: pgcommands.SAVEPOINT_RE's match)."""
     # DuckDB has no savepoints. Drivers (psycopg's nested transaction()) set one around catalogue
     # lookups; that is harmless as long as nothing failed. After a failure there is nothing to go
     # back to, so say so instead of pretending.

@@ -9,8 +9,9 @@ here): its DuckDB backend calls ``fetch_record_batch()``, removed in DuckDB 2.0,
 overriding ``DuckDBSession.execute_sql`` whole (it is not an extension point). That method also decides
 transaction state by substring (any query containing "begin" starts one), drops unknown ``SET`` statements
 silently, and its errors carry no SQLSTATE. The protocol subset BI clients need fits in this module and small
-ones beside it: ``pgtypes`` (type OIDs, values in and out), ``pgsql`` (recognising, splitting and rewriting SQL
-text), ``pgcatalog`` (the catalogue views and macros of each session), ``pgcursors`` (DECLARE / FETCH / CLOSE),
+ones beside it: ``pgtypes`` (type OIDs, values in and out), ``pgsql`` (recognising and splitting SQL text),
+``pgcommands`` (the commands the server answers itself), ``pgcatalogsql`` and ``pgsyntax`` (rewriting SQL text),
+``pgcatalog`` (the catalogue views and macros of each session), ``pgcursors`` (DECLARE / FETCH / CLOSE),
 ``pgcopy`` (COPY ... TO STDOUT, and FROM STDIN's options), ``pgcopyin`` (reading COPY ... FROM STDIN's data into
 DuckDB), ``pgerrors`` (``ProtocolError``, SQLSTATEs), ``pgbackend`` (the served database), ``pgsession`` (each
 client's session, which runs its statements) with ``pgstate`` (the session's state), ``pgsettings`` (SET, SHOW,
@@ -23,7 +24,7 @@ read-only always, and after the functions are registered the server runs ``SET e
 (no file, network, ATTACH, COPY TO or extension access), ``SET GLOBAL python_enable_replacements = false`` (no
 client's table name read as a Python variable of the server's) and ``SET lock_configuration = true`` (no client can undo
 it; only ``TimeZone``, in ``allowed_configs``, stays each session's to SET, and SET GLOBAL, which would change every
-session's, is refused: pgsettings.session_set). No SQL text is filtered; the few rewrites (``pgsql``) only
+session's, is refused: pgsettings.session_set). No SQL text is filtered; the few rewrites (``pgcatalogsql``, ``pgsyntax``) only
 answer PostgreSQL catalogue chatter DuckDB lacks.
 One refusal is ours, by DuckDB's own statement type: DETACH (pgsession.DETACH_REFUSED), which DuckDB allows for
 the files attached at start, and after which it would let a client attach one again for writing.
@@ -70,24 +71,22 @@ from .exceptions import (
 from .filelocks import HeldFiles
 from .pgarrayparams import array_cast_oids
 from .pgbackend import Backend, Sessions, take_snapshot
+from .pgcommands import (
+    PG_VERSION,
+    TXN_WORD,
+    datestyle_error,
+    intervalstyle_error,
+    search_path_sql,
+    startup_settings,
+    startup_timeout,
+)
 from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
 from .pgknobs import KNOBS, client_gets, knob_value
 from .pgposixzone import posix_rules_hint
 from .pgresult import Portal, Result
 from .pgsession import Session
 from .pgsettings import read_zone, zone_sql
-from .pgsql import (
-    PG_VERSION,
-    TXN_WORD,
-    datestyle_error,
-    from_first_word,
-    intervalstyle_error,
-    parameter_casts,
-    search_path_sql,
-    startup_settings,
-    startup_timeout,
-    typed_parameters,
-)
+from .pgsql import from_first_word, parameter_casts, typed_parameters
 from .pgstate import TIMEOUT_MESSAGE
 from .pgtxn import copy_begin, copy_end, sync
 from .pgtypes import as_told, decode_param, encode_binary, encode_text

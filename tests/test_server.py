@@ -1275,7 +1275,7 @@ def test_server_helpers_never_import_the_server() -> None:
     only, never ``server``."""
     for name in ("pgtypes", "pgsql", "pgerrors", "pgcatalog", "pgcatalogparsed", "pgcursors", "pgcopy", "pgcopyin",
                  "pgsession", "pgstate", "pgresult", "pgsettings", "pgtxn", "pgobjects", "pgrewrite", "pgdiscard",
-                 "pgbackend"):
+                 "pgbackend", "pgcommands", "pgcatalogsql", "pgsyntax"):
         tree = ast.parse((ROOT / "ad_duckdb" / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
@@ -1285,17 +1285,17 @@ def test_server_helpers_never_import_the_server() -> None:
 def test_json_text_literals_are_not_tokenized_for_the_array_literal_rewrite(monkeypatch: pytest.MonkeyPatch) -> None:
     """The '{...}'::T[] rewrite (PgJDBC's getSQLKeywords) tokenized every statement with '{ in it: each INSERT of JSON
     text paid for a tokenizing (40 ms for 180 KB) that can change nothing. Only '...}' cast to an array is read."""
-    from ad_duckdb import pgsql
+    from ad_duckdb import pgcatalogsql
 
     calls: list[str] = []
-    words = pgsql._words
-    monkeypatch.setattr(pgsql, "_words", lambda sql: calls.append(sql) or words(sql))
+    words = pgcatalogsql._words
+    monkeypatch.setattr(pgcatalogsql, "_words", lambda sql: calls.append(sql) or words(sql))
     plain = ("""INSERT INTO j VALUES (1, '{"a": [1, 2]}'), (2, '{"b": {}}'::JSON)""",
              "SELECT * FROM t WHERE s LIKE '{%}' OR s = '{x}'", "SELECT '{a}' || '[b]'")
     for sql in plain:
-        assert pgsql.catalog_rewrites(sql) == sql
+        assert pgcatalogsql.catalog_rewrites(sql) == sql
     assert calls == []
-    assert pgsql.catalog_rewrites("SELECT '{a,\"b c\"}'::text[], '{1}' :: double precision []") == (
+    assert pgcatalogsql.catalog_rewrites("SELECT '{a,\"b c\"}'::text[], '{1}' :: double precision []") == (
         "SELECT ['a', 'b c']::text[], ['1'] :: double precision []")
 
 
