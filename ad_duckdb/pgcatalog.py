@@ -4,7 +4,7 @@ psql's meta-commands, SQLAlchemy's reflection (Superset), PgJDBC's DatabaseMetaD
 type lookups query pg_catalog tables and functions that DuckDB's emulation lacks or answers in DuckDB's terms.
 ``SESSION_SQL`` creates them under PostgreSQL's names on a client's cursor (``pgsession.Session``), the first time one
 of its statements names one of them (``catalog_objects``), each statement parsed once per served database
-(``pgcatalogparsed``); pgsql's rewrites drop the pg_catalog schema clients call them by. Nothing here runs SQL, and
+(``pgcatalogparsed``); pgcatalogsql's rewrites drop the pg_catalog schema clients call them by. Nothing here runs SQL, and
 this module never imports the server.
 """
 
@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import re
 
-from .pgfunctions import FUNCTION_SQL
-from .pgregtype import REGTYPE_SQL
-from .pgsql import (
+from .pgcatalogsql import SEARCH_PATH_SQL, SESSION_FUNCTIONS, SESSION_VIEWS
+from .pgcommands import (
     APPLICATION_NAME_SQL,
     CUSTOM_SETTINGS_VARIABLE,
     MAX_CONNECTIONS_SQL,
     PG_SETTING_NAMES,
     PG_SHOW,
-    SEARCH_PATH_SQL,
-    SESSION_FUNCTIONS,
-    SESSION_VIEWS,
     TIME_ZONE_SQL,
 )
+from .pgfunctions import FUNCTION_SQL
+from .pgregtype import REGTYPE_SQL
 from .pgtypes import (
     ARRAY_ELEMENT_OF,
     ARRAY_OID_OF,
@@ -57,7 +55,7 @@ def _type_len_sql(t: str) -> str:
 
 
 def _pg_format_sql(n: int) -> str:
-    """SQL: PostgreSQL's format(pg_format_fmt, n arguments) for %s, %I and %L, one argument each in order (pgsql's
+    """SQL: PostgreSQL's format(pg_format_fmt, n arguments) for %s, %I and %L, one argument each in order (pgcatalogsql's
     rewrite sends only such calls here): the text before each specifier and its argument, then the rest."""
     return (f"CASE WHEN len(regexp_extract_all(pg_format_fmt, '%([sIL])', 1)) > {n} THEN "
             "error('too few arguments for format()') ELSE "
@@ -148,11 +146,11 @@ _ROLE_SQL = role_sql(False)
 
 def backend_pid_sql(pid: int) -> str:
     """SQL: pg_backend_pid(), the process id the server gave this session's client in BackendKeyData (what a
-    CancelRequest names; Superset asks for it before each SQL Lab query). Created per session (Session.catalog)."""
+    CancelRequest names; Superset asks for it before each SQL Lab query). Created per session (pgobjects.catalog)."""
     return f"CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({int(pid)} AS INTEGER)"
 
 
-# What each session's catalogue creates with its own pid instead (Session.catalog).
+# What each session's catalogue creates with its own pid instead (pgobjects.catalog).
 BACKEND_PID_SQL = backend_pid_sql(0)
 
 
@@ -188,7 +186,7 @@ _UNLISTED_SCHEMAS = (
     f"{_ATTACHED_SCHEMAS}))"
 )
 
-# The session's views that answer information_schema.NAME (pgsql's rewrites), under other names, as temporary views
+# The session's views that answer information_schema.NAME (pgcatalogsql's rewrites), under other names, as temporary views
 # named columns or tables would hide a user's tables of those names.
 _INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables",
                              "pg_information_schema_routines", "pg_information_schema_schemata")
@@ -278,7 +276,7 @@ _DATA_TYPE_SQL = (f"CASE WHEN pg_type_oid IN ({', '.join(str(oid) for oid in sor
 
 # What SQLAlchemy's reflection (Superset's "sync columns"), psql's \d NAME and PgJDBC's DatabaseMetaData read, and
 # DuckDB's pg_catalog emulation lacks or answers in DuckDB's terms: temporary views and macros under PostgreSQL's
-# names (pgsql's rewrites drop the pg_catalog schema clients call them by). Every row comes from DuckDB's own
+# names (pgcatalogsql's rewrites drop the pg_catalog schema clients call them by). Every row comes from DuckDB's own
 # catalogue functions; what DuckDB does not have (foreign-key actions, collations, operator classes) is empty.
 # Views and macros are only definitions: creating them per session costs no query, only using them does.
 # Where the names of the session's own objects go (_SESSION_OBJECT_NAMES, once SESSION_SQL is complete), and the
@@ -411,7 +409,7 @@ _CATALOG_SQL = (
     # no argument names: PostgreSQL's are a text[], which JDBC's getFunctionColumns decodes by pg_type's array
     # types (DuckDB's list results arrive as json, which it cannot), and the anomaly functions' are col0, col1.
     # DuckDB's own stay in pg_rettype_name / pg_argtype_names / pg_argnames, which psql's \\df prints
-    # (pgsql._PROC_FN_RE).
+    # (pgcatalogsql._PROC_FN_RE).
     "CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * REPLACE (CASE WHEN pronamespace = (SELECT oid FROM "
     "duckdb_schemas() WHERE database_name = 'system' AND schema_name = 'main') THEN (SELECT oid FROM duckdb_schemas() "
     "WHERE database_name = 'system' AND schema_name = 'pg_catalog') ELSE pronamespace END AS pronamespace, "
@@ -429,7 +427,7 @@ _CATALOG_SQL = (
     "SELECT oid, proname, (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
     "'pg_catalog') AS pronamespace, 12 AS prolang FROM (VALUES "
     + ", ".join(f"({oid}, '{name}')" for name, oid in TYPE_IO_FUNCTION_OIDS.items()) + ") f(oid, proname)",
-    # a regproc column compared with an oid (pgsql._regproc_joins): the oid of the function it names
+    # a regproc column compared with an oid (pgcatalogsql._regproc_joins): the oid of the function it names
     "CREATE OR REPLACE TEMP MACRO pg_regproc_oid(pg_proc_arg) AS CASE pg_proc_arg "
     + " ".join(f"WHEN '{name}' THEN {oid}" for name, oid in TYPE_IO_FUNCTION_OIDS.items()) + " END",
     # Relations as DuckDB's pg_class lists them, with what psql's \\d NAME also reads (row security: none; no
@@ -463,16 +461,16 @@ _CATALOG_SQL = (
     "NULL::VARCHAR[] AS reloptions, false AS relforcerowsecurity, " + _catalog_oid_sql("pg_class") + " AS tableoid "
     "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
     f"AND schema_oid NOT IN {_UNLISTED_SCHEMAS}",
-    # current_setting($n) (pgsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
+    # current_setting($n) (pgcatalogsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
     # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
     # Settings as text, as PostgreSQL returns them; an unknown name is still an error (SQLSTATE 42704).
-    # current_setting($n, missing_ok) too: NULL for a name no setting has when missing_ok (pgsql._settings)
+    # current_setting($n, missing_ok) too: NULL for a name no setting has when missing_ok (pgcatalogsql._settings)
     "CREATE OR REPLACE TEMP MACRO pg_current_setting(pg_setting_arg) AS "
     + _current_setting_sql("error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')")
     + ", (pg_setting_arg, pg_missing_ok) AS " + _current_setting_sql(
         "CASE WHEN pg_missing_ok THEN NULL ELSE error('unrecognized configuration parameter \"' || pg_setting_arg || "
         "'\"') END"),
-    # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or
+    # 'name'::regclass, CAST(x AS REGCLASS) (pgcatalogsql's rewrites): a relation's oid by its name, schema-qualified or
     # searched as PostgreSQL does (pg_catalog, then the current schema); an oid stays itself.
     "CREATE OR REPLACE TEMP MACRO pg_regclass(pg_rel_arg) AS coalesce(TRY_CAST(pg_rel_arg AS BIGINT), ("
     + _REGCLASS_LOOKUP + "), "
@@ -580,13 +578,13 @@ _CATALOG_SQL = (
     "-1 AS attlen, 0 AS attndims FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, n) "
     "LEFT JOIN duckdb_columns() c ON c.table_oid = i.indrelid AND c.column_index = k.attnum",
     # indoption is int2vector, whose text ("0 0") SQLAlchemy reads; it unnests indkey, so that stays a list.
-    # X.indoption[n] (pgsql's rewrites; JDBC's getIndexInfo): an int2vector's n-th entry, from 0 as in PostgreSQL.
+    # X.indoption[n] (pgcatalogsql's rewrites; JDBC's getIndexInfo): an int2vector's n-th entry, from 0 as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO pg_int2vector_at(pg_vector_arg, pg_pos_arg) AS "
     "TRY_CAST(string_split(pg_vector_arg, ' ')[pg_pos_arg + 1] AS SMALLINT)",
-    # X.indkey[n] likewise (pgsql's rewrites; psqlODBC's SQLPrimaryKeys): the view keeps indkey as a list.
+    # X.indkey[n] likewise (pgcatalogsql's rewrites; psqlODBC's SQLPrimaryKeys): the view keeps indkey as a list.
     "CREATE OR REPLACE TEMP MACRO pg_int2vector_key(pg_vector_arg, pg_pos_arg) AS pg_vector_arg[pg_pos_arg + 1]",
     # An int2vector's text as a value pgtypes sends as int2vector (OID 22): DuckDB has no such type, and a type
-    # alias does not reach a result's column types, a union's member name does (pgsql._int2vector_outputs).
+    # alias does not reach a result's column types, a union's member name does (pgcatalogsql._int2vector_outputs).
     "CREATE OR REPLACE TEMP MACRO pg_int2vector_out(pg_vector_text_arg) AS "
     "union_value(int2vector := pg_vector_text_arg::VARCHAR)",
     # An index's definition (0: whole, n: its n-th key), from what DuckDB stored of it.
@@ -651,15 +649,15 @@ _CATALOG_SQL = (
     # set-returning functions do.
     "CREATE OR REPLACE TEMP MACRO _pg_expandarray(pg_array_arg) AS "
     "unnest(list_transform(pg_array_arg, lambda v, i: {'x': v, 'n': i}))",
-    # 'name'::regproc (pgsql's rewrites; JDBC's getTypeInfo compares typinput with 'pg_catalog.array_in'): a
+    # 'name'::regproc (pgcatalogsql's rewrites; JDBC's getTypeInfo compares typinput with 'pg_catalog.array_in'): a
     # function's name as regproc prints it. DuckDB's pg_type has no typinput, so no type is an array by it.
     "CREATE OR REPLACE TEMP MACRO pg_regproc(pg_proc_arg) AS regexp_replace(pg_proc_arg::VARCHAR, "
     "'^pg_catalog\\.', '')",
     # Settings PostgreSQL has and DuckDB does not, which drivers read: max_index_keys (JDBC's getImportedKeys
     # numbers key columns up to it; DuckDB has no such limit, so PostgreSQL's 32 or the longest key held).
-    # (the search path as SHOW search_path says it: pgsql.SEARCH_PATH_SQL)
+    # (the search path as SHOW search_path says it: pgcatalogsql.SEARCH_PATH_SQL)
     # TimeZone as SHOW TimeZone says it (PostgreSQL's name of an offset zone) and the server's --max-connections, from
-    # the session's variables (Session.compat sets them for a statement naming pg_settings)
+    # the session's variables (pgobjects.provide sets them for a statement naming pg_settings)
     "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * REPLACE (CASE WHEN name = 'search_path' THEN "
     f"{SEARCH_PATH_SQL} WHEN name = 'TimeZone' THEN {TIME_ZONE_SQL} ELSE setting END AS setting) "
     "FROM pg_catalog.pg_settings UNION ALL BY NAME "
@@ -668,7 +666,7 @@ _CATALOG_SQL = (
     "'integer' AS vartype UNION ALL BY NAME "
     f"SELECT 'max_connections' AS name, {MAX_CONNECTIONS_SQL} AS setting, "
     "'Sets the maximum number of concurrent connections.' AS short_desc, 'integer' AS vartype UNION ALL BY NAME "
-    # the settings SHOW answers that DuckDB has not (SHOW ALL lists them from here, pgsql.SHOW_ALL_SQL)
+    # the settings SHOW answers that DuckDB has not (SHOW ALL lists them from here, pgcommands.SHOW_ALL_SQL)
     f"SELECT name, coalesce(getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(name)], setting) AS setting, "
     "'PostgreSQL''s setting, as ad-duckdb serve answers it' AS short_desc, 'string' AS vartype "
     "FROM (VALUES " + ", ".join(f"('{PG_SETTING_NAMES.get(k, k)}', '{v}')" for k, v in PG_SHOW.items() if " " not in k)
@@ -704,7 +702,7 @@ _CATALOG_SQL = (
     "(pg_node_arg, pg_rel_arg, pg_pretty_arg) AS pg_node_arg",
     # A serial or identity column's sequence: DuckDB has neither (a DEFAULT nextval(...) is a plain default).
     "CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(pg_table_arg, pg_column_arg) AS NULL::VARCHAR",
-    # PostgreSQL's format() (pgsql._pg_format): %s as the text, empty for NULL; %I as an identifier, quoted unless
+    # PostgreSQL's format() (pgcatalogsql._pg_format): %s as the text, empty for NULL; %I as an identifier, quoted unless
     # it is lower case and no reserved word (DuckDB's list of them); %L as a literal, NULL unquoted. Up to four
     # arguments (Metabase passes two; each overload adds to the time this takes to create).
     "CREATE OR REPLACE TEMP MACRO pg_format_value(pg_format_spec, pg_format_v) AS CASE pg_format_spec "
@@ -719,7 +717,7 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_format"
     + ", ".join("(pg_format_fmt, " + ", ".join(f"pg_format_arg{i}" for i in range(1, n + 1)) + ") AS "
                 + _pg_format_sql(n) for n in range(1, 5)),
-    # information_schema.columns (pgsql's rewrites; Metabase's field sync reads udt_schema and udt_name as a
+    # information_schema.columns (pgcatalogsql's rewrites; Metabase's field sync reads udt_schema and udt_name as a
     # column's database type): DuckDB's own, with PostgreSQL's type names (data_type as format_type writes it,
     # udt_name as pg_type names it: int4, float8, numeric, varchar, timestamp, bool, json for lists and structs:
     # the types values are sent as); DuckDB has no identity columns. Its rows are _information_schema_sql's.
@@ -729,9 +727,9 @@ _CATALOG_SQL = (
     "CASE pg_type_oid " + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPNAMES.items())
     + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT *, pg_column_type_oid(data_type) AS pg_type_oid FROM ("
     + _information_schema_sql("columns") + "))",
-    # information_schema.tables (pgsql's rewrites): DuckDB's own, its rows as information_schema.columns'
+    # information_schema.tables (pgcatalogsql's rewrites): DuckDB's own, its rows as information_schema.columns'
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_tables AS " + _information_schema_sql("tables"),
-    # information_schema.schemata (pgsql's rewrites): the connected database's schemas, each once, as PostgreSQL's
+    # information_schema.schemata (pgcatalogsql's rewrites): the connected database's schemas, each once, as PostgreSQL's
     # lists them: DuckDB's had a row per schema of every database (Grafana's schema picker offered main three times:
     # the file's, the system and temp databases'); pg_catalog and information_schema as this database's, and each
     # attached file's main under its alias, as its tables are listed (_ATTACHED_SCHEMAS)
@@ -740,7 +738,7 @@ _CATALOG_SQL = (
     f"LEFT JOIN {_ATTACHED_SCHEMAS} a ON a.nspname = i.catalog_name AND i.schema_name = 'main' "
     "WHERE a.nspname IS NOT NULL OR i.catalog_name = current_database() OR i.catalog_name = 'system' "
     "AND i.schema_name IN ('pg_catalog', 'information_schema')",
-    # information_schema.routines (pgsql's rewrites; DuckDB has none): the functions as pg_proc lists them, the
+    # information_schema.routines (pgcatalogsql's rewrites; DuckDB has none): the functions as pg_proc lists them, the
     # system database's (built-ins, anomaly_*) in pg_catalog, the database's macros in their schema (not the
     # session's own, in temp), a row per overload; types as information_schema.columns names them (a macro has
     # none: NULL), "any" for DuckDB's ANY. Its language as pg_proc's prolang: SQL for a macro, else internal.
@@ -817,7 +815,7 @@ _CATALOG_SQL = (
     # (duckdb_functions() and duckdb_types() name the extension; nothing else does). DuckDB gives all the overloads
     # of a function name one oid (pg_proc's), so a row's own description (pg_objdesc: "function json_extract(JSON,
     # VARCHAR)", DuckDB's type names as \\df prints them) is what pg_describe_object(classid, objid, 0) reads for
-    # it (pgsql._DESCRIBE_RE).
+    # it (pgcatalogsql._DESCRIBE_RE).
     "CREATE OR REPLACE TEMP VIEW pg_depend AS SELECT classid, objid, 0 AS objsubid, pg_regclass("
     "'pg_catalog.pg_extension') AS refclassid, e.oid AS refobjid, 0 AS refobjsubid, 'e' AS deptype, pg_objdesc "
     "FROM pg_extension_rows() e JOIN (SELECT pg_regclass('pg_catalog.pg_proc') AS classid, function_oid::BIGINT "
@@ -837,11 +835,11 @@ _CATALOG_SQL = (
 )
 
 # Session helpers for catalogue queries drivers send; temporary macros and views live in memory, never in the
-# file. DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by (SESSION_FUNCTIONS,
+# file. DISCARD keeps them. pgcatalogsql's rewrites drop the pg_catalog schema clients call them by (SESSION_FUNCTIONS,
 # SESSION_VIEWS: each must be one of SESSION_OBJECTS, checked below).
 SESSION_SQL = (
     BACKEND_PID_SQL,
-    # The server's sessions (pgsession.ACTIVITY_FUNCTION): Superset's Stop button runs SELECT pg_terminate_backend(pid)
+    # The server's sessions (pgbackend.register_sessions): Superset's Stop button runs SELECT pg_terminate_backend(pid)
     # FROM pg_stat_activity WHERE pid = '...'; pgAdmin and DBeaver list sessions from it. usename is the one role
     # (pg_roles), whatever user name a client gave, as current_user says.
     "CREATE OR REPLACE TEMP VIEW pg_stat_activity AS SELECT (SELECT database_oid FROM duckdb_databases() WHERE "
@@ -871,7 +869,7 @@ SESSION_SQL = (
     # partition key is NULL, as PostgreSQL's of any other table) and keeps no count of index scans (NULL, not 0)
     "CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(pg_relation_arg) AS CAST(NULL AS VARCHAR)",
     "CREATE OR REPLACE TEMP MACRO pg_stat_get_numscans(pg_relation_arg) AS CAST(NULL AS BIGINT)",
-    # psql's \df, from a pg_proc row's own columns (pgsql._PROC_FN_RE): argument types, or a macro's parameter
+    # psql's \df, from a pg_proc row's own columns (pgcatalogsql._PROC_FN_RE): argument types, or a macro's parameter
     # names (it has no types), then VARIADIC and the type of the rest.
     "CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(pg_proc_types_arg, pg_proc_names_arg, "
     "pg_proc_variadic_arg) AS array_to_string(list_transform(pg_proc_names_arg, lambda x, i: "
@@ -922,7 +920,7 @@ SESSION_SQL = (
     "strptime(text, ''%Y-%m-%d'')::DATE')",
     *_CATALOG_SQL,
     *FUNCTION_SQL,  # PostgreSQL's functions DuckDB lacks or answers otherwise (pgfunctions)
-    # oid::regclass::text (pgsql's rewrites): the relation's name as PostgreSQL's regclass prints it, schema-qualified
+    # oid::regclass::text (pgcatalogsql's rewrites): the relation's name as PostgreSQL's regclass prints it, schema-qualified
     # when not visible on the search path, quoted where needed; an oid that is no relation's, the number. After
     # _CATALOG_SQL: DuckDB binds its subquery's pg_format_value, pg_class and pg_namespace as it creates it.
     "CREATE OR REPLACE TEMP MACRO pg_regclass_name(pg_rel_oid_arg) AS coalesce((SELECT CASE WHEN "
@@ -993,8 +991,8 @@ _CLOSURES = _closures()
 
 
 def catalog_objects(sql: str) -> frozenset[str]:
-    """The objects of SESSION_SQL (names in lower case) that ``sql``, after pgsql's rewrites, can reach, and all
-    those reach: what a session creates before running it (Session.catalog), rather than all ~170 (psql's \\d
+    """The objects of SESSION_SQL (names in lower case) that ``sql``, after pgcatalogsql's rewrites, can reach, and all
+    those reach: what a session creates before running it (pgobjects.catalog), rather than all ~170 (psql's \\d
     needs about a tenth of them, each new session's first \\d paid for all). A statement that names none binds the
     same with or without them (only listings of temporary objects, such as duckdb_views(), differ)."""
     return frozenset().union(*(_CLOSURES[n] for n in _named(sql)))

@@ -1,5 +1,5 @@
 """The catalogue's statements (pgcatalog.SESSION_SQL, as one served database fills it in), each parsed once for all the
-sessions of that database, which create its views and macros on their own cursors (pgsession.Session.catalog).
+sessions of that database, which create its views and macros on their own cursors (pgobjects.catalog).
 
 Why: parsing its ~100 KB of SQL was a fifth of the time a session spent creating the catalogue, and every new
 connection of a BI tool (psql's \\d, Metabase's and DBeaver's metadata reads) paid it again for the same text. DuckDB
@@ -21,7 +21,7 @@ import duckdb
 
 class CatalogStatements:
     """The catalogue's statements ``texts`` (one per object, pgcatalog.SESSION_OBJECTS' order), parsed on demand once
-    for every session of one served database (pgsession.Backend); any thread may ask."""
+    for every session of one served database (pgbackend.Backend); any thread may ask."""
 
     def __init__(self, texts: tuple[str, ...]) -> None:
         self.texts = texts

@@ -46,7 +46,7 @@ SCROLL_HINT = ("Declare it with SCROLL option to enable backward scan. (ad-duckd
                "SCROLL and keeps no row it has sent; a SCROLL cursor keeps the rows it has read, up to "
                "{max:,}.) Or CLOSE it and declare it again.")
 # A SCROLL cursor keeps every row it has read so it can go back; beyond this many it stops (SQLSTATE 54000) rather
-# than hold an unbounded result (pgsession.MAX_BUFFERED_ROWS, a result left open between pages, is this bound).
+# than hold an unbounded result (pgstate.MAX_BUFFERED_ROWS, a result left open between pages, is this bound).
 MAX_SCROLL_ROWS = 1_000_000
 
 
@@ -142,7 +142,7 @@ def parse(sql: str) -> Declare | Fetch | Close | None:
 
 class Source(Protocol):
     """A query's result as the server holds it: its columns and its unread rows (which it may swap for rows it
-    read into memory, see ``pgsession.Session.release``)."""
+    read into memory, see ``pgstate.SessionState.release``)."""
 
     columns: list[tuple[str, int, int]] | None
     rows: Iterator[tuple[Any, ...]]

@@ -29,14 +29,14 @@ class ProtocolError(Exception):
 
 
 # pg_notify(), NOTIFY as a function: "does not exist" (42883) read as a misspelt name; it is a feature the server lacks,
-# as LISTEN / NOTIFY (pgsql.LISTEN_REFUSED), whose SQLSTATE and advice it gets.
+# as LISTEN / NOTIFY (pgcommands.LISTEN_REFUSED), whose SQLSTATE and advice it gets.
 _PG_NOTIFY_RE = re.compile(r'Function with name "?pg_notify"? does not exist', re.I)
 PG_NOTIFY_REFUSED = ("pg_notify() (NOTIFY) is not supported by ad-duckdb serve: DuckDB has no notification channels; "
                      "poll a table for changes instead (a row the notifier inserts, which the listener selects by a "
                      "rising id or time).")
 
 
-# set_config() where the server cannot run it once as its SET before the query (pgsql.set_config_items): per row of a
+# set_config() where the server cannot run it once as its SET before the query (pgcommands.set_config_items): per row of a
 # FROM, of a column's value, in a CASE. DuckDB has no such function, and said so with 'Did you mean "set_bit"?'.
 _SET_CONFIG_MISSING_RE = re.compile(r'Function with name "?set_config"? does not exist', re.I)
 SET_CONFIG_REFUSED = ("set_config() runs in ad-duckdb serve once, as the SET it stands for, before the query: in a "
@@ -76,7 +76,7 @@ def sqlstate(e: BaseException) -> str:
         return "42501"
     if "unrecognized configuration parameter" in str(e):
         # undefined_object, as PostgreSQL reports it (a driver may carry on after exactly this code; asyncpg's
-        # current_setting('jit') probe is answered, pgsql.JIT_PROBE_RE)
+        # current_setting('jit') probe is answered, pgcommands.JIT_PROBE_RE)
         return "42704"
     if isinstance(e, duckdb.InvalidInputException) and re.search(r'relation ".*" does not exist', str(e)):
         return "42P01"  # undefined_table: a missing name cast to regclass (pgcatalog's pg_regclass), as PostgreSQL's
@@ -88,7 +88,7 @@ def sqlstate(e: BaseException) -> str:
     return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")
 
 
-# What the server's reading of a bare ::numeric (pgsql._CAST_TYPES: DECIMAL(38,10)) cannot hold, from 10^28 up.
+# What the server's reading of a bare ::numeric (pgsyntax._CAST_TYPES: DECIMAL(38,10)) cannot hold, from 10^28 up.
 # (not "Could not convert string 'x'": a string that is no number, whatever the type's size)
 _DECIMAL_OVERFLOW_RE = re.compile(r"Could not cast value .* to DECIMAL\(38,10\)|out of range for (?:type )?DECIMAL\(38,10\)"
                                   r"|DECIMAL\(38,10\) out of range")

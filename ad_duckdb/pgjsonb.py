@@ -61,7 +61,7 @@ _JSON_TYPES = ("json", "jsonb")
 # Whether the columns of a name (lower case) in the database are of type JSON: True each, None some, False none
 # (Session.json_column)
 JsonColumn = Callable[[str], bool | None]
-# A query's columns (name, type OID), bound and not run; None where it cannot bind alone (Session.query_types)
+# A query's columns (name, type OID), bound and not run; None where it cannot bind alone (pgrewrite.query_types)
 Types = Callable[[str], list[tuple[str, int]] | None]
 
 

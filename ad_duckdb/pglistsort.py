@@ -1,7 +1,7 @@
 """DuckDB's list sorts keep DuckDB's NULL order under the server's PostgreSQL one.
 
 The server sets DuckDB's default_null_order so that an ORDER BY puts NULLs first descending, as PostgreSQL does
-(pgsession). The setting is global to DuckDB: it also turned its list functions around, which take the default when
+(pgbackend). The setting is global to DuckDB: it also turned its list functions around, which take the default when
 no NULL order is given (``list_sort([3, NULL, 1], 'DESC')`` gave ``[NULL, 3, 1]``, ``list_reverse_sort`` and
 ``list_grade_up(l, 'DESC')`` alike), where DuckDB documents NULLs last. PostgreSQL has none of these functions, so
 DuckDB's answer is the one to give: each call without a NULL order gets DuckDB's own, ``'NULLS LAST'``. Stored

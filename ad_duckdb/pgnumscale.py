@@ -1,6 +1,6 @@
 """A numeric parameter or literal cast to numeric keeps its own scale, as PostgreSQL's unconstrained numeric does.
 
-The server reads a bare ``::numeric`` as DECIMAL(38,10) (pgsql._CAST_TYPES), so ``round(avg(x)::numeric, 4)`` keeps
+The server reads a bare ``::numeric`` as DECIMAL(38,10) (pgsyntax._CAST_TYPES), so ``round(avg(x)::numeric, 4)`` keeps
 its decimals; but ``WHERE price = ANY(%s::numeric[])`` or ``SELECT %s::numeric`` of psycopg's Decimals came back with
 10 decimals (``Decimal('1.5000000000')`` for ``Decimal('1.5')``), where PostgreSQL returns the value as sent. At
 Execute the values are known: such a cast of a parameter bound to Decimals (or a list of them) names the precision

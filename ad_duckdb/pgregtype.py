@@ -1,5 +1,5 @@
 """PostgreSQL's regtype as the session's macros (REGTYPE_SQL, part of pgcatalog's SESSION_SQL): DuckDB has no such
-type, so pgsql's rewrites make ``x::regtype`` / ``CAST(x AS regtype)`` ``pg_regtype(x)``, a type's oid, and where a
+type, so pgcatalogsql's rewrites make ``x::regtype`` / ``CAST(x AS regtype)`` ``pg_regtype(x)``, a type's oid, and where a
 select list prints it (or casts it to text) ``pg_regtype_name(...)``, the name PostgreSQL's regtype prints:
 format_type's (``integer``, ``character varying``, ``double precision``), as regclass does with pg_regclass_name.
 

@@ -12,7 +12,7 @@ from .pgsumscope import Columns, Describe, Known, Scopes, calls_aggregate, closi
 from .sqltext import words_if
 
 SUM_MACRO = "pg_int_sum"
-# The session's macro (created by its first statement that calls it: pgsession.Session.sum_macro). One typed
+# The session's macro (created by its first statement that calls it: pgobjects.sum_macro). One typed
 # overload, which the small integers reach by DuckDB's implicit casts: with one per type, an argument DuckDB cannot
 # bind (a misspelt column) matched them all, and the error said so instead of naming the column.
 SUM_DISTINCT_MACRO = SUM_MACRO + "_distinct"  # sum(DISTINCT x)'s: its name holds SUM_MACRO's, which tells it is used
@@ -25,7 +25,7 @@ SUM_MACRO_SQL = (f"CREATE OR REPLACE TEMP MACRO {SUM_MACRO}(x INTEGER) AS sum(x)
                  "(x, s) AS s")
 # A query's first word: only a query's sum is rewritten. A view or macro keeps its text, which would name the
 # session's temporary macro after the session ends; an INSERT or CREATE TABLE AS stores DuckDB's type as it is.
-# A query's PREPARE (whose EXECUTE the session gives the macro: pgsession) and EXPLAIN are the query's: an EXECUTE's
+# A query's PREPARE (whose EXECUTE the session gives the macro: pgobjects) and EXPLAIN are the query's: an EXECUTE's
 # sum was numeric where the same query's was bigint, and EXPLAIN showed a plan other than the one that runs.
 _QUERY_WORDS = ("select", "with", "(", "from")
 _EXPLAIN_OPTIONS = ("analyze", "analyse", "verbose")

@@ -9,18 +9,22 @@ here): its DuckDB backend calls ``fetch_record_batch()``, removed in DuckDB 2.0,
 overriding ``DuckDBSession.execute_sql`` whole (it is not an extension point). That method also decides
 transaction state by substring (any query containing "begin" starts one), drops unknown ``SET`` statements
 silently, and its errors carry no SQLSTATE. The protocol subset BI clients need fits in this module and small
-ones beside it: ``pgtypes`` (type OIDs, values in and out), ``pgsql`` (recognising, splitting and rewriting SQL
-text), ``pgcatalog`` (the catalogue views and macros of each session), ``pgcursors`` (DECLARE / FETCH / CLOSE),
+ones beside it: ``pgtypes`` (type OIDs, values in and out), ``pgsql`` (recognising and splitting SQL text),
+``pgcommands`` (the commands the server answers itself), ``pgcatalogsql`` and ``pgsyntax`` (rewriting SQL text),
+``pgcatalog`` (the catalogue views and macros of each session), ``pgcursors`` (DECLARE / FETCH / CLOSE),
 ``pgcopy`` (COPY ... TO STDOUT, and FROM STDIN's options), ``pgcopyin`` (reading COPY ... FROM STDIN's data into
-DuckDB), ``pgerrors`` (``ProtocolError``, SQLSTATEs) and ``pgsession`` (the served database and each client's
-session, which runs its statements). This module owns the sockets and the messages; the others never import it.
+DuckDB), ``pgerrors`` (``ProtocolError``, SQLSTATEs), ``pgbackend`` (the served database), ``pgsession`` (each
+client's session, which runs its statements) with ``pgstate`` (the session's state), ``pgsettings`` (SET, SHOW,
+RESET), ``pgtxn`` (transactions), ``pgobjects`` (the catalogue objects a session creates), ``pgrewrite`` (its SQL
+rewritten for DuckDB) and ``pgdiscard`` (DISCARD, DEALLOCATE), and ``pgresult`` (a statement's result, a portal).
+This module owns the sockets and the messages; the others never import it.
 
 Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-write``), each ``--attach`` file
 read-only always, and after the functions are registered the server runs ``SET enable_external_access = false``
 (no file, network, ATTACH, COPY TO or extension access), ``SET GLOBAL python_enable_replacements = false`` (no
 client's table name read as a Python variable of the server's) and ``SET lock_configuration = true`` (no client can undo
 it; only ``TimeZone``, in ``allowed_configs``, stays each session's to SET, and SET GLOBAL, which would change every
-session's, is refused: pgsession.Session.session_set). No SQL text is filtered; the few rewrites (``pgsql``) only
+session's, is refused: pgsettings.session_set). No SQL text is filtered; the few rewrites (``pgcatalogsql``, ``pgsyntax``) only
 answer PostgreSQL catalogue chatter DuckDB lacks.
 One refusal is ours, by DuckDB's own statement type: DETACH (pgsession.DETACH_REFUSED), which DuckDB allows for
 the files attached at start, and after which it would let a client attach one again for writing.
@@ -66,23 +70,25 @@ from .exceptions import (
 )
 from .filelocks import HeldFiles
 from .pgarrayparams import array_cast_oids
-from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
-from .pgknobs import KNOBS, client_gets, knob_value
-from .pgposixzone import posix_rules_hint
-from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
-from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
-from .pgsession import models_text as models_text
-from .pgsql import (
+from .pgbackend import Backend, Sessions, take_snapshot
+from .pgcommands import (
+    PG_VERSION,
     TXN_WORD,
     datestyle_error,
-    from_first_word,
     intervalstyle_error,
-    parameter_casts,
     search_path_sql,
     startup_settings,
     startup_timeout,
-    typed_parameters,
 )
+from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
+from .pgknobs import KNOBS, client_gets, knob_value
+from .pgposixzone import posix_rules_hint
+from .pgresult import Portal, Result
+from .pgsession import Session
+from .pgsettings import read_zone, zone_sql
+from .pgsql import from_first_word, parameter_casts, typed_parameters
+from .pgstate import TIMEOUT_MESSAGE
+from .pgtxn import copy_begin, copy_end, sync
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
 from .servecmd import MAX_CONNECTIONS, PASSWORD_ENV
 from .udfs import refresh as refresh_functions
@@ -260,7 +266,7 @@ def _interrupt_while_running(session: Session, every: float = 0.05, within: floa
 
 class PGServer(socketserver.ThreadingTCPServer, Sessions):
     """A threaded TCP server; each client gets its own cursor of the current backend's connection. As Sessions, what
-    pg_stat_activity lists and pg_cancel_backend / pg_terminate_backend signal (pgsession.register_sessions)."""
+    pg_stat_activity lists and pg_cancel_backend / pg_terminate_backend signal (pgbackend.register_sessions)."""
 
     daemon_threads = True  # close_all() waits for the sessions itself, with a time limit
     allow_reuse_address = True
@@ -1076,11 +1082,11 @@ class Handler(socketserver.BaseRequestHandler):
         which RESET and DISCARD ALL go back to; the warning to send when DuckDB knows no such zone. Why a warning
         where PostgreSQL refuses the connection: PgJDBC always sends the JVM's zone, and a JVM's name DuckDB lacks
         must not keep a Java tool from connecting; the session keeps the server's zone, and the client is told."""
-        s.read_zone()
+        read_zone(s)
         if asked is None or asked.strip().lower() in ("default", "local"):
             return None
         try:
-            sql, zone = s.zone_sql(asked.strip())
+            sql, zone = zone_sql(asked.strip())
             s.cur.execute(sql)
         except ProtocolError as e:  # an offset it cannot hold (SET TIME ZONE 30)
             return f"{e} given at connect, so this session's time zone is the server's, {s.time_zone!r}"
@@ -1092,7 +1098,7 @@ class Handler(socketserver.BaseRequestHandler):
                     f"so this session's time zone is the server's, {s.time_zone!r}; SET TimeZone to a zone it knows "
                     "(SELECT name FROM pg_timezone_names()), or convert in SQL (timezone('Europe/Paris', ts)).")
         s.held_defaults["timezone"], s.default_zone = sql, zone
-        s.read_zone(zone)
+        read_zone(s, zone)
         return None
 
     def warning(self, msg: str, code: str = "01000", severity: str = "WARNING") -> None:
@@ -1119,7 +1125,7 @@ class Handler(socketserver.BaseRequestHandler):
             if kind == b"S":
                 skip_to_sync = False
                 try:
-                    s.sync()
+                    sync(s)
                 except duckdb.Error as e:  # the COMMIT of the implicit transaction failed: the client must know
                     self.send_error(e)
                 self.ready(s.status)
@@ -1207,7 +1213,7 @@ class Handler(socketserver.BaseRequestHandler):
     # -- simple query protocol
     def simple_query(self, s: Session, sql: str) -> None:
         if s.implicit or s.unsynced:  # extended-protocol statements not yet ended by a Sync: a Query ends them first
-            s.sync()
+            sync(s)
         if not sql.strip().strip(";").strip():
             self.send(b"I")
             self.ready(s.status)
@@ -1448,13 +1454,13 @@ class Handler(socketserver.BaseRequestHandler):
                 if kind not in (b"H", b"S"):  # PostgreSQL ignores Flush and Sync during COPY (libpq may send them)
                     raise ProtocolError(f"unexpected message type 0x{kind[0]:02X} during COPY from stdin", "08P01")
 
-        own = s.copy_begin(extended)
+        own = copy_begin(s, extended)
         ok = False
         try:
             count = load.run(data)
             ok = True
         finally:
-            s.copy_end(own, ok)
+            copy_end(s, own, ok)
         self.send(b"C", f"COPY {count}".encode() + b"\x00")
 
     def copy_out(self, r: Result) -> None:
@@ -1523,7 +1529,7 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup
             try:
                 log.warning("reloaded: %s", server.reload())
             except (duckdb.Error, click.ClickException, RuntimeError) as e:
-                # only a stop (SIGTERM, Ctrl-C: cli's watcher) interrupts the copy (pgsession.take_snapshot)
+                # only a stop (SIGTERM, Ctrl-C: cli's watcher) interrupts the copy (pgbackend.take_snapshot)
                 if is_interrupt(e):
                     log.warning("reload abandoned: the server stops")
                     return

@@ -276,7 +276,7 @@ _REVIEWED_NAMES = {
     # categorical.choose_categories: SELECT quote_ident(column) FROM source_sql(source) with where_sql(where)
     "column_rows",
     "_COLS", "_TOKEN_FN", "_DIGEST", "_THRESHOLD_COLS",  # module constants
-    "SEARCH_PATH_SQL",           # pgsql's fixed expression of the search path (SHOW search_path)
+    "SEARCH_PATH_SQL",           # pgcatalogsql's fixed expression of the search path (SHOW search_path)
     "_TEMP_KINDS",               # server DISCARD: fixed words, looked up (a subscript of it is allowed)
     "extra_sql", "fsql", "cols",  # joins of quote_ident(...)
     "target",                     # table_sql(into)

@@ -44,7 +44,7 @@ def test_a_cast_to_text_of_a_regclass_stays_duckdbs_own() -> None:
     """The text-cast rewrite wrapped ``'t'::regclass::oid::regclass::text`` in the text macro, which names its operand
     five times: each copy a catalogue lookup, nested twice; the statement took about a minute instead of a second. A
     reg* cast's text is a name: the statement keeps DuckDB's casts, as a query of the catalogue does."""
-    from ad_duckdb.pgsql import catalog_rewrites
+    from ad_duckdb.pgcatalogsql import catalog_rewrites
     from ad_duckdb.pgtextcast import TEXT_MACRO, catalogue_query, text_casts
 
     for src in ("SELECT 'transactions'::regclass::oid::regclass::text, 123456789::regclass::text",

@@ -70,7 +70,7 @@ def test_a_file_database_in_a_read_only_folder_spills_to_the_system_temporary_fo
         assert p.returncode == 0, p.stderr
         assert p.stdout.strip() == own, p.stdout
         # the server's read-only backend, which a BI tool's queries reach
-        p = _python("from ad_duckdb.pgsession import Backend\n"
+        p = _python("from ad_duckdb.pgbackend import Backend\n"
                     f"b = Backend({db!r}, read_write=False)\n"
                     "print(b.con.execute('SELECT current_setting(\\'temp_directory\\')').fetchone()[0])\n"
                     "b.close()\n", prefix)

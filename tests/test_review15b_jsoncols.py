@@ -9,7 +9,8 @@ from typing import Any
 
 import duckdb
 
-from ad_duckdb.pgsession import Backend, Session
+from ad_duckdb.pgbackend import Backend
+from ad_duckdb.pgsession import Session
 
 
 class _Counting:

@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError
 import ad_duckdb
 from ad_duckdb import interrupts
 from ad_duckdb.exceptions import is_interrupt
-from ad_duckdb.pgsession import take_snapshot
+from ad_duckdb.pgbackend import take_snapshot
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -1274,7 +1274,8 @@ def test_server_helpers_never_import_the_server() -> None:
     """The server's helper modules (types, SQL text, errors, catalogue, cursors, COPY, sessions) import downwards
     only, never ``server``."""
     for name in ("pgtypes", "pgsql", "pgerrors", "pgcatalog", "pgcatalogparsed", "pgcursors", "pgcopy", "pgcopyin",
-                 "pgsession"):
+                 "pgsession", "pgstate", "pgresult", "pgsettings", "pgtxn", "pgobjects", "pgrewrite", "pgdiscard",
+                 "pgbackend", "pgcommands", "pgcatalogsql", "pgsyntax"):
         tree = ast.parse((ROOT / "ad_duckdb" / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
@@ -1284,17 +1285,17 @@ def test_server_helpers_never_import_the_server() -> None:
 def test_json_text_literals_are_not_tokenized_for_the_array_literal_rewrite(monkeypatch: pytest.MonkeyPatch) -> None:
     """The '{...}'::T[] rewrite (PgJDBC's getSQLKeywords) tokenized every statement with '{ in it: each INSERT of JSON
     text paid for a tokenizing (40 ms for 180 KB) that can change nothing. Only '...}' cast to an array is read."""
-    from ad_duckdb import pgsql
+    from ad_duckdb import pgcatalogsql
 
     calls: list[str] = []
-    words = pgsql._words
-    monkeypatch.setattr(pgsql, "_words", lambda sql: calls.append(sql) or words(sql))
+    words = pgcatalogsql._words
+    monkeypatch.setattr(pgcatalogsql, "_words", lambda sql: calls.append(sql) or words(sql))
     plain = ("""INSERT INTO j VALUES (1, '{"a": [1, 2]}'), (2, '{"b": {}}'::JSON)""",
              "SELECT * FROM t WHERE s LIKE '{%}' OR s = '{x}'", "SELECT '{a}' || '[b]'")
     for sql in plain:
-        assert pgsql.catalog_rewrites(sql) == sql
+        assert pgcatalogsql.catalog_rewrites(sql) == sql
     assert calls == []
-    assert pgsql.catalog_rewrites("SELECT '{a,\"b c\"}'::text[], '{1}' :: double precision []") == (
+    assert pgcatalogsql.catalog_rewrites("SELECT '{a,\"b c\"}'::text[], '{1}' :: double precision []") == (
         "SELECT ['a', 'b c']::text[], ['1'] :: double precision []")
 
 
@@ -3418,8 +3419,8 @@ def test_describing_a_statement_does_not_run_it(tmp_path: Path) -> None:
 
 
 # The names of the server's own Python variables where it runs a client's statement (pgsession.Session._one's,
-# _columns' for Describe, pgcopyin.Loader's, the module's) and of a DuckDB table function's Python UDF (the scoring
-# path): DuckDB's replacement scan would resolve an unknown table name to one of them.
+# pgresult.bound_columns' for Describe, pgcopyin.Loader's, the module's) and of a DuckDB table function's Python UDF
+# (the scoring path): DuckDB's replacement scan would resolve an unknown table name to one of them.
 SERVER_VARIABLES = ("query", "params", "st", "kind", "head", "self", "sql", "cur", "reader", "log", "duckdb",
                     "register", "models_text")
 

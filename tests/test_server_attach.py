@@ -513,7 +513,7 @@ def test_the_held_files_outlast_a_backend_that_attached_them_and_closed(warehous
     (filelocks.HeldFiles) keeps writers off, and once renewed names the server's PID to them again."""
     from ad_duckdb.attachfiles import Attached
     from ad_duckdb.filelocks import HeldFiles
-    from ad_duckdb.pgsession import Backend
+    from ad_duckdb.pgbackend import Backend
 
     lake = _lake(tmp_path / "lake.duckdb", warehouse)
     files = [Attached(str(lake), "lake")]

@@ -19,7 +19,7 @@ import click
 import pytest
 
 from ad_duckdb import server as pgserver
-from ad_duckdb.pgsession import Backend
+from ad_duckdb.pgbackend import Backend
 
 import test_server
 
