@@ -154,7 +154,7 @@ def attach(con: duckdb.DuckDBPyConnection, a: Attached) -> None:
     try:
         con.execute(statement(a))
     except duckdb.IOException as e:
-        from .api import _open_error
+        from .opendb import _open_error
 
         if "not a valid duckdb database file" in str(e).lower():
             raise DatabaseUnavailableError(

@@ -443,7 +443,8 @@ def train_model(
     ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
     In a ``dbt build --empty`` it trains nothing and returns that table with no row.
     """
-    from .api import load_model, train
+    from .models import load_model
+    from .training import train
 
     _check_registered(session, name)
     if name is None:

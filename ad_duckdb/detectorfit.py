@@ -89,8 +89,8 @@ def fit_text(det: Any, table: pa.Table, text: list[str], feature_names: Any, mod
     give it the stored model's state, as ``from_store`` would, with no stored reference."""
     import duckdb
 
-    from .api import train
     from .fromstore import stored_state
+    from .training import train
 
     if feature_names is not None:  # the frame's columns renamed, as fit's feature_names= names them
         if len(feature_names) != table.num_columns:

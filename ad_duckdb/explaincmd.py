@@ -36,11 +36,13 @@ from .explainwords import (
 )
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
+from .sourcecols import source_features
 from .sourcedescribe import describe
 from .sqltext import quote_ident, quote_literal, sql_name, sql_names
 from .store import Threshold
 from .texttable import cell_text as _cell_text
 from .texttable import one_line as _one_line
+from .udfs import registry
 
 
 def _literal_text(v: Any) -> str:
@@ -83,7 +85,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         ref = quote_literal(model)
         # as `score` does: a missing feature column or one read as text, named with the query that fixes it,
         # rather than a binder error or "feature argument 2 is VARCHAR" from inside the SQL functions
-        api.source_features(con, rec, source)
+        source_features(con, rec, source)
         stale: set[str] = set()
         if out_format != "table":  # before the rows are explained, which costs many scoring passes
             from .scorecols import explained_for_scripts
@@ -100,7 +102,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
-        lm = api.registry(con).get(model)
+        lm = registry(con).get(model)
         batchdrift.unsaid(lm)
         cost = explaincost.note(lm, min(matching, limit), False, "a smaller --limit or a narrower --where shortens it")
         if cost:

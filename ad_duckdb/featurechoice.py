@@ -178,7 +178,7 @@ def text_values(cur: object, source: str, column: str, where: str | None = None)
         return None
 
 
-# What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS, anomaly_explain and, with
+# What score(into=) writes beside the source's columns (scorebatches.SCORE_OUTPUTS, anomaly_explain and, with
 # model_column=True, MODEL_COLUMN; with mse=True, anomaly_mse).
 SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain", "anomaly_imputed",
                  "anomaly_model", "anomaly_mse")

@@ -4,7 +4,7 @@ Why: DuckDB opened ``/dev/null`` for writing and ended with "IO Error: Could not
 argument" (exit 1) after the work was done (a model trained for nothing), and a named pipe (FIFO) blocked the command
 until a writer came, forever in a script. Such a path is a mistake (a redirection's target, ``/dev/stdin`` given as
 DB), so it is told as one: what the path is and what to give instead. A folder is not refused here: DuckDB's own
-refusal of it is told with its own fix (api._open_error).
+refusal of it is told with its own fix (opendb._open_error).
 """
 
 from __future__ import annotations

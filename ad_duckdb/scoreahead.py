@@ -94,7 +94,7 @@ class Ahead:
                  columns: Sequence[Any], text: list[Any]) -> tuple[np.ndarray, list[pa.Array]] | None:
         """``take`` for a batch that is not the next rows read ahead: each row's results from a row read ahead with
         the same feature values (any of them: equal values, equal results), the other rows scored here."""
-        from .api import batch_outputs
+        from .scorebatches import batch_outputs
 
         sorted_keys, order = self._index
         if not len(X) or not len(sorted_keys):
@@ -193,8 +193,8 @@ class Pending:
     def score(self, progress: bool = False, into: str = "") -> Ahead:
         """The batches scored; ``progress``: the rows so far on stderr, in the words of the write's own count (which
         the command then leaves out), ``into`` the table written."""
-        from .api import batch_outputs
         from .progress import rows as progress_rows
+        from .scorebatches import batch_outputs
         from .scoring import to_matrix
 
         lm, Xs, scores, computed = self.lm, [], [], []
@@ -228,7 +228,10 @@ def read(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence
     """The feature batches of ``source`` as ``score(into=)`` reads them (the same query and batches), up to
     ``max_values()``; None where they cannot be read (the write then scores, and says what is wrong)."""
     from . import pysource
-    from .api import MODEL_COLUMN, explained_columns, registry, score_cut, scoring_select
+    from .featurechoice import MODEL_COLUMN
+    from .scorebatches import explained_columns, score_cut
+    from .scoreselect import scoring_select
+    from .udfs import registry
 
     limit = max_values()
     try:

@@ -28,9 +28,12 @@ from .clinotes import _MADE_ERROR, _note, _notes, _notes_are_errors, _warn
 from .cliopen import _attachments, _connect_attaching, _exists, _lock_wait, _open
 from .clirows import _TOP_FEATURES_SHOWN, _print_rows
 from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, DatabaseLockedError, NoTimesError, is_interrupt
+from .msevalues import MSE_COLUMN
+from .scorebatches import SCORE_OUTPUTS
 from .scoring import LoadedModel
 from .sqltext import quote_ident, quote_literal, shown_table, source_sql, table_sql
 from .totalsrow import ScoredTop
+from .udfs import registry
 
 
 def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str,
@@ -147,7 +150,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                        code=2)
     # Why no order check: every call here names the model's columns (bulk scoring by name, --top's explanation
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
-    # _notes: the note on rows that moved away from the training data (api._drift_note)
+    # _notes: the note on rows that moved away from the training data (scorebatches._drift_note)
     # the scoring done before the file is opened for writing, which then holds it for the write alone (scoreahead)
     ahead = _scored_ahead(db, model, source, into, columns, explain, mse, threshold, model_column, attach, not quiet,
                           _lock_wait()) if into else None
@@ -167,7 +170,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             existed = replace and _has_rows_table(con, into)
             # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
             # a nightly log must say what the BI reads was scored with.
-            got = api.registry(con).get(model)  # once: a look-up costs 10 ms, 1% of scoring 1M rows
+            got = registry(con).get(model)  # once: a look-up costs 10 ms, 1% of scoring 1M rows
             ref = got.ref
             before = intotable.table_oid(con, into)
             # with --append the table keeps its id: its rows tell whether an interrupted run added any
@@ -255,7 +258,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             _plot_scores(con, model, source, plots_dir, over_time)
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
-        lm_top = api.registry(con).get(model)
+        lm_top = registry(con).get(model)
         feats = lm_top.feature_names
         if top:
             _say_explain_cost(con, lm_top, source, top, False, "a smaller --top shortens it")
@@ -309,7 +312,7 @@ def _scored_ahead(db: str, model: str, source: str, into: str, columns: tuple[st
     try:
         interrupts.track(con)
         existed = intotable.table_oid(con, into) is not None
-        outputs = [*api.SCORE_OUTPUTS, *([api.MSE_COLUMN] if mse else [])]  # api.score's order
+        outputs = [*SCORE_OUTPUTS, *([MSE_COLUMN] if mse else [])]  # api.score's order
         pending = scoreahead.read(con, model, source, _split(columns, con, source) or [], outputs, explain,
                                   threshold, model_column)
         if explain and pending is not None:
@@ -372,7 +375,7 @@ def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_
 
 def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[str, ...], out_format: str) -> list[str]:
     """A wide model's feature columns, left out of a printed table (with a note why), else none."""
-    feats = api.registry(con).get(model).feature_names
+    feats = registry(con).get(model).feature_names
     if columns or out_format != "table" or len(feats) <= _TOP_FEATURES_SHOWN:
         return []
     # A wide model's features pushed the scores to the far end of lines thousands of characters long
@@ -390,7 +393,7 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
     col, note = over_time
     if plots_dir and col:
         try:
-            path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
+            path = timeplot.plot(con, registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
             click.echo(f"plot: {path}", err=to_stderr)
         except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
             note = e.note

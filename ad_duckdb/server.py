@@ -458,8 +458,8 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         """DB as no DuckDB database the server can open (a folder, a text file, a Parquet file DuckDB opens as an
         in-memory database) in the words, and with the exit code (3), every other command gives. Why: serve printed
         DuckDB's error as a traceback, exit 1; other errors are returned as they are."""
-        from .api import _not_a_database, _open_error
         from .clifail import EXIT_NO_DATABASE, with_exit_code
+        from .opendb import _not_a_database, _open_error
 
         db = self.config.database
         said = (_not_a_database(db) if isinstance(e, duckdb.CatalogException)

@@ -164,9 +164,9 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
            label: str | None = None, tally: list[DriftTally] | None = None,
            thresholds: dict[str, float] | None = None) -> Series:
     """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many. ``tally``: as
-    ``api._scored_batches``' (the drift note, from this one scoring pass). ``NoTimesError`` before any scoring when
+    ``scorebatches._scored_batches``' (the drift note, from this one scoring pass). ``NoTimesError`` before any scoring when
     no row has a time to draw. ``thresholds``: those counted (the model's, by default)."""
-    from .api import _scored_batches, _scored_view
+    from .scorebatches import _scored_batches, _scored_view
 
     # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
     # below goes by it, not by the column (an infinite time was drawn at 1970, or folded into the last bucket).

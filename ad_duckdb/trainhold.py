@@ -114,7 +114,7 @@ def hold(con: object, func: str, wait: float | None = None) -> FileHold:
     if isinstance(con, FileHold):  # the command line's, which waits with its own --wait
         return con
     if isinstance(con, str | PathLike) and os.fspath(con) not in ("", ":memory:"):
-        from .api import connect
+        from .opendb import connect
 
         path = os.fspath(con)
         missing = not Path(path).exists()

@@ -11,7 +11,7 @@ wall seconds move with the other jobs).
     python bench/speed3.py --old aeeeee4
 
 Measures: 'compare' and 'compare_label' (``compare_versions`` of two versions over --rows rows, without and with
-label=), 'train_read' (``api._training_rows``: the read training does of --rows rows, a sample and the
+label=), 'train_read' (``training._training_rows``: the read training does of --rows rows, a sample and the
 totals-row check), 'explain_sql' (``count(anomaly_explain(...))`` of --explain-rows rows of 150 columns),
 'explain_cli' (``ad-duckdb explain --limit`` of those rows, the table printed to /dev/null) and 'score_explain'
 (``score(..., explain=True)`` of them).
@@ -62,14 +62,17 @@ import contextlib, io, json, os, sys, warnings
 warnings.simplefilter("ignore")
 sys.path.insert(0, {tree!r})
 import ad_duckdb
-from ad_duckdb import api
+try:
+    from ad_duckdb.training import _training_rows
+except ImportError:  # a tree from before api.py was split
+    from ad_duckdb.api import _training_rows
 from ad_duckdb.cli import cli
 con = ad_duckdb.connect({db!r}, read_only=True)
 con.execute("SET enable_progress_bar = false")
 {TIMED}timed("compare", lambda: ad_duckdb.compare_versions(con, "m@1", "m@2", "tx"))
 timed("compare_label", lambda: ad_duckdb.compare_versions(con, "m@1", "m@2", "tx", label="is_fraud"))
 cur = con.cursor()
-timed("train_read", lambda: api._training_rows(cur, "m", "tx", {FEATS!r}, None, {{}}))
+timed("train_read", lambda: _training_rows(cur, "m", "tx", {FEATS!r}, None, {{}}))
 cols = ", ".join(f"c{{k}}" for k in range({WIDE}))
 timed("explain_sql", lambda: con.execute(
     f"SELECT count(anomaly_explain('w', {{cols}})) FROM (FROM w LIMIT {explain_rows})").fetchall())

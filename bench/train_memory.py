@@ -1,6 +1,6 @@
 """Peak memory and time of one default training on a large table (not a test).
 
-Why kept: training on a source above ``max_train_rows`` holds the sampled rows, not the table (api._training_rows);
+Why kept: training on a source above ``max_train_rows`` holds the sampled rows, not the table (training._training_rows);
 this measures it. A child process per run, as a peak (VmHWM) is per process.
 
     python bench/train_memory.py                    # 10M rows x 6 columns in /tmp/ad_train_memory.duckdb

@@ -440,8 +440,8 @@ def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     # read-only test above sees exit 3 for.
     import duckdb
 
-    from ad_duckdb.api import _open_error
     from ad_duckdb.exceptions import DatabaseUnavailableError
+    from ad_duckdb.opendb import _open_error
 
     e = duckdb.IOException('IO Error: Cannot open file "/data/w.duckdb": Operation not permitted')
     err = _open_error("/data/w.duckdb", False, e)

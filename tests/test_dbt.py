@@ -706,6 +706,7 @@ def test_train_model_failure_prints_its_message_once(con: duckdb.DuckDBPyConnect
     printed = "".join(traceback.format_exception(info.value))
     assert printed.count("Column 'amount_usd' is not in") == 1, printed
     assert "direct cause" not in printed and "ad_duckdb/api.py" not in printed, printed
+    assert "ad_duckdb/training.py" not in printed, printed  # where train lives
 
 
 def test_train_model_names_an_unset_dbt_config_key_for_the_model_name(con: duckdb.DuckDBPyConnection) -> None:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb import api, drift
+from ad_duckdb import api, drift, udfs
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import AdDuckDBWarning
 
@@ -198,7 +198,7 @@ def test_a_model_without_a_default_threshold_notes_by_the_one_it_names(pump_db: 
     try:
         con.execute("DELETE FROM ad_thresholds WHERE threshold_name = 'default'")
         ad_duckdb.refresh(con)
-        p999 = api.registry(con).get("pump_ae").thresholds["p999"]
+        p999 = udfs.registry(con).get("pump_ae").thresholds["p999"]
         with pytest.warns(AdDuckDBWarning, match=MOVED) as rec:
             ad_duckdb.score(con, "pump_ae", "moved", outputs=["anomaly_score"])
         msg = str(rec[0].message)
@@ -232,7 +232,7 @@ def test_the_sample_weighs_every_row_alike_whatever_the_batches(pump: duckdb.Duc
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows seen in batches of any size are sampled at one stride over all of them, thinned as it grows."""
     monkeypatch.setattr(drift, "SAMPLE_ROWS", 1000)
-    lm = api.registry(pump).get("pump_ae")
+    lm = udfs.registry(pump).get("pump_ae")
     for sizes in ([5000], [4096, 904], [1, 2047, 3, 2949], [700] * 7 + [100]):
         tally = drift.DriftTally(lm)
         start = 0

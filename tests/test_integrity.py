@@ -586,9 +586,9 @@ def test_refused_model_is_named_in_not_found_hint(good: store.ModelRecord) -> No
         insert_row(con, good, "evil", hostile_bytes(good, "external_data"))
         ad_duckdb.refresh(con)
         with pytest.raises(IntegrityError, match=r"evil@1.*etc/passwd"):
-            ad_duckdb.api.registry(con).get("evil")
+            ad_duckdb.udfs.registry(con).get("evil")
         with pytest.raises(ModelNotFoundError, match=r"evil@1.*etc/passwd"):  # another name lists it in the hint
-            ad_duckdb.api.registry(con).get("evli")
+            ad_duckdb.udfs.registry(con).get("evli")
         x = np.array([[3.0, 40.0]], dtype=np.float32)
         # the session itself refuses the graph, naming the model and why (not onnxruntime's own failure to run it)
         with pytest.raises(IntegrityError, match=r"Model 'evil'.*operator domain 'evil\.custom'"):

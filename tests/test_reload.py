@@ -75,7 +75,7 @@ def test_a_write_reloads_only_the_versions_it_stored_or_changed(many: duckdb.Duc
     finally:
         cur.close()
     assert reads == ["tx_ae@7"]
-    assert ad_duckdb.api.registry(many).get("tx_ae@7").rec.metrics["noted"] == 1
+    assert ad_duckdb.udfs.registry(many).get("tx_ae@7").rec.metrics["noted"] == 1
 
     reads.clear()
     ad_duckdb.drop_model(many, "tx_ae@30")
@@ -117,7 +117,7 @@ def test_a_reload_after_a_write_names_the_models_of_a_damaged_block(two_models_d
         con.execute("CREATE TABLE t AS SELECT 3 AS count, 40.0 AS amount")
         ad_duckdb.import_model(con, two_models_db[1], name="c_ae")
         ad_duckdb.import_model(con, two_models_db[1], name="d_ae")  # c_ae kept loaded, the others read again
-        reg = ad_duckdb.api.registry(con)
+        reg = ad_duckdb.udfs.registry(con)
         assert sorted(reg.problems) == [("a_ae", 1), ("b_ae", 1)]
         assert all("damaged block" in p for p in reg.problems.values()), reg.problems
         with pytest.raises(duckdb.Error, match=r"a_ae@1.*damaged block"):

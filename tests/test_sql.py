@@ -551,7 +551,7 @@ def test_a_rows_explanation_does_not_depend_on_its_batch() -> None:
             con.execute("CREATE TABLE t AS SELECT unnest(?::BIGINT[]) AS id, " + ", ".join(
                 f"unnest(?::DOUBLE[]) AS {c}" for c in names), [list(range(len(X))), *(X[:, i].tolist() for i in range(d))])
             ad_duckdb.train(con, "m", "t", features=names, where="true", max_steps=100, progress=False)
-            lm = ad_duckdb.api.registry(con).get("m")
+            lm = ad_duckdb.udfs.registry(con).get("m")
             # rows at every median, which no column moves: their shares are the per-feature errors
             con.execute(f"UPDATE t SET {', '.join(f'{c} = {f.fill!r}' for c, f in zip(names, lm.rec.features, strict=True))} "
                         "WHERE id IN (1, 2, 3, 5, 2049)")
@@ -587,7 +587,7 @@ def test_explaining_wide_rows_holds_a_bounded_number_of_values() -> None:
         con.execute("CREATE TABLE t AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS {c}" for c in names),
                     [X[:, i].tolist() for i in range(d)])
         ad_duckdb.train(con, "m", "t", features=names, where="true", max_steps=20, progress=False)
-        lm = ad_duckdb.api.registry(con).get("m")
+        lm = ad_duckdb.udfs.registry(con).get("m")
     finally:
         con.close()
     rows = np.repeat(X, 6, axis=0)[:2048].astype(lm.input_dtype)  # one SQL call's rows
@@ -810,7 +810,7 @@ def test_anomaly_imputed_gives_in_sql_the_values_score_explain_writes(mem_con: d
         missing = {k for k, gone in (("count", i % 3 == 0), ("amount", i % 5 == 0)) if gone}
         assert (m is None) == (not missing) and set(m or {}) == missing, (i, m)
     both = dict(sql)[15]
-    lm = ad_duckdb.api.registry(mem_con).get("tx_ae")
+    lm = ad_duckdb.udfs.registry(mem_con).get("tx_ae")
     assert both == dict(zip(["count", "amount"], lm.as_scored(np.array([[np.nan, np.nan]]))[0].tolist(), strict=True))
     assert mem_con.execute("SELECT typeof(anomaly_imputed('tx_ae', 3, NULL))").fetchall() == [("MAP(VARCHAR, DOUBLE)",)]
     mem_con.execute("DROP TABLE holes")

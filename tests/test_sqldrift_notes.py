@@ -104,8 +104,8 @@ def test_the_sql_command_notes_it_once_per_statement(example: Path) -> None:
 def test_the_check_costs_little_on_ordinary_batches(example: Path) -> None:
     """Bench-style: the check's CPU time per 2048-row batch of ordinary rows against scoring that batch (printed,
     not asserted: wall time is the machine's); asserted is only that ordinary batches never reach the medians."""
-    from ad_duckdb.api import registry
     from ad_duckdb.scoring import LoadedModel
+    from ad_duckdb.udfs import registry
 
     con = ad_duckdb.connect(str(example), read_only=True)
     try:

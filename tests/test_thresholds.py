@@ -1219,8 +1219,8 @@ def test_thresholds_of_owned_training_scores_are_the_same_without_a_copy() -> No
 def test_every_rows_score_of_a_sampled_source_is_held_once(mem_con: duckdb.DuckDBPyConnection) -> None:
     # Before: the second pass of a sampled training kept a list of per-batch scores and concatenated it: the scores
     # twice at its peak. Now one array of the counted rows is filled; the values are the whole matrix's scores.
-    from ad_duckdb.api import _all_scores
     from ad_duckdb.scoring import LoadedModel
+    from ad_duckdb.training import _all_scores
 
     scorer = LoadedModel(ad_duckdb.load_model(mem_con, "tx_ae"))
     n = 2_000_000  # the scores (16 MB) well above what one batch holds meanwhile (about 2.5 MB)

@@ -71,7 +71,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_scores_over_time_draw_each_row_against_its_time_with_thresholds_and_flags(db: str) -> None:
     con = ad_duckdb.connect(db, read_only=True)
     try:
-        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        lm = ad_duckdb.udfs.registry(con).get("valve_ae")
         fig = ad_duckdb.plot_scores_over_time(con, "valve_ae", "readings")
         scores = con.execute("SELECT anomaly_score('valve_ae', pressure, temperature) FROM readings ORDER BY ts"
                              ).fetchnumpy()["anomaly_score('valve_ae', pressure, temperature)"]
@@ -145,7 +145,7 @@ def test_infinite_times_are_not_drawn_as_1970_or_folded_into_the_last_bucket(db:
     con = ad_duckdb.connect(db, read_only=True)
     try:
         total = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
-        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        lm = ad_duckdb.udfs.registry(con).get("valve_ae")
         s = timeplot.series(con, lm, q, "ts")
     finally:
         con.close()
@@ -200,7 +200,7 @@ def test_rows_all_at_one_time_are_one_bucket_with_their_true_flagged_share(db: s
     con = ad_duckdb.connect(db, read_only=True)
     try:
         fig = ad_duckdb.plot_scores_over_time(con, "valve_ae", q)
-        t = ad_duckdb.api.registry(con).get("valve_ae").thresholds["default"]
+        t = ad_duckdb.udfs.registry(con).get("valve_ae").thresholds["default"]
         flagged = con.execute(f"SELECT count(*) FROM ({q}) WHERE anomaly_score('valve_ae', pressure, temperature) > ?",
                               [t]).fetchall()[0][0]
     finally:
@@ -311,7 +311,7 @@ def test_evaluate_plots_shade_the_labelled_anomalies_over_time(db: str, tmp_path
     try:
         rep = ad_duckdb.evaluate(con, "valve_ae", "readings", label="anomaly", where="i >= 1440",
                                  plots_dir=tmp_path)
-        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        lm = ad_duckdb.udfs.registry(con).get("valve_ae")
         s = timeplot.series(con, lm, "readings", "ts", "i >= 1440", "anomaly")
     finally:
         con.close()
@@ -363,7 +363,7 @@ def test_zoned_times_are_drawn_at_their_instants_in_utc_across_a_daylight_saving
     try:
         con.execute("SET GLOBAL TimeZone = 'America/New_York'")  # the zone of a machine in New York, for every cursor
         total = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
-        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        lm = ad_duckdb.udfs.registry(con).get("valve_ae")
         s = timeplot.series(con, lm, q, "ts")
         fig = timeplot.figure(s, lm.ref, lm.thresholds, "readings", "ts")
     finally:
@@ -392,7 +392,7 @@ def test_a_gap_without_readings_breaks_the_line_instead_of_drawing_a_ramp_across
          f"FROM (SELECT row_number() OVER (ORDER BY ts) - 1 AS i, * FROM {src})")
     con = ad_duckdb.connect(db, read_only=True)
     try:
-        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        lm = ad_duckdb.udfs.registry(con).get("valve_ae")
         s = timeplot.series(con, lm, q, "ts")
         fig = timeplot.figure(s, lm.ref, lm.thresholds, src, "ts")
     finally:
@@ -630,7 +630,7 @@ def test_the_time_plot_takes_its_score_scale_from_every_row_as_the_histogram_doe
     con = ad_duckdb.connect(db, read_only=True)
     try:
         src = "SELECT CASE WHEN temperature > 10 THEN NULL ELSE ts END AS ts, pressure, temperature FROM big"
-        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        lm = ad_duckdb.udfs.registry(con).get("valve_ae")
         got = timeplot.series(con, lm, src, "ts")
         lo, hi = con.execute(f"SELECT min(s), max(s) FROM (SELECT anomaly_score('valve_ae', pressure, temperature) AS s "
                              f"FROM ({src}))").fetchall()[0]
@@ -675,7 +675,7 @@ def test_evaluate_draws_the_lowest_cost_cut_over_time_in_the_histograms_colour(d
     try:
         rep = ad_duckdb.evaluate(con, "valve_ae", "readings", label="anomaly", plots_dir=str(tmp_path), miss_cost=400,
                                  alarm_cost=5)
-        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        lm = ad_duckdb.udfs.registry(con).get("valve_ae")
         marked = {**lm.thresholds, "lowest cost": rep.costs.best["value"]}
         over_time = timeplot.plot(con, lm, "readings", "ts", None, "readings", label="anomaly", thresholds=marked)
         s = con.execute("SELECT anomaly_score('valve_ae', pressure, temperature) AS score, anomaly FROM readings"
