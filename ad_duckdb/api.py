@@ -1,15 +1,16 @@
 """The Python API: connect, register, refresh, train, score, top_scored and the plots; evaluate and thresholds
-(``labelled``) and the stored models, export / import (``models``). Each lives in a module of its own subject
-(``opendb``, ``training``, ``scorerows``, ``scoreplots``, ...); this module gathers the public names, so that
+(``evaluation``, ``thresholdset``) and the stored models, export / import (``models``). Each lives in a module of its
+own subject (``opendb``, ``training``, ``scorerows``, ``scoreplots``, ...); this module gathers the public names, so that
 ``from ad_duckdb.api import train`` keeps working."""
 
 from __future__ import annotations
 
-from .labelled import evaluate, set_threshold
+from .evaluation import evaluate
 from .models import ModelInfo, drop_model, export_model, import_model, list_models, load_model, read_onnx_file
 from .opendb import connect, refresh
 from .scoreplots import plot_scores, plot_scores_over_time
 from .scorerows import score, top_scored
+from .thresholdset import set_threshold
 from .training import train
 from .udfs import register
 

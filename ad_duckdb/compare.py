@@ -501,7 +501,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in:
     ``rows``, the rows' two scores, label and weight (``_labelled_rows``; None where the label did not read);
     ``sampled``: ``compare_versions``'s."""
-    from .labelled import _inverted_labels
+    from .invertedlabels import _inverted_labels
 
     if rows is None:  # the label did not read (_labelled_rows)
         raise _refused(con, rec_a, rec_b, source, where, label)
@@ -548,7 +548,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
                                   metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value, test=p.method,
                                   df=p.df)
     ca, cb = weights.curve(sa, y, w), weights.curve(sb, y, w)
-    from .labelled import _weighted_inverted
+    from .invertedlabels import _weighted_inverted
 
     note = _weighted_inverted(rec_a, label, sa, y, w, ca) or _weighted_inverted(rec_b, label, sb, y, w, cb)
     if note:

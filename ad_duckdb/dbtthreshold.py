@@ -81,7 +81,7 @@ def _in_macro_words(conn: DuckDBPyConnection, model: str | None, name: str | Non
 
 def _store(conn: DuckDBPyConnection, model: str | None, name: str | None, method: str | None,
            options: str | None) -> dict[str, Any]:
-    from .labelled import set_threshold
+    from .thresholdset import set_threshold
     from .udfs import registry
 
     for arg, v in (("model", model), ("name", name), ("method", method)):

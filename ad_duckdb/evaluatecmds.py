@@ -17,9 +17,10 @@ from .clinotes import _note, _notes, _notes_are_errors, _warn, notes_ignored
 from .clinumbers import _decimals
 from .cliopen import _open
 from .clirows import _print_rows
-from .labelled import FEW_ANOMALIES, training_rows_note
+from .evaluation import FEW_ANOMALIES
 from .texttable import Number as _Number
 from .texttable import figure as _figure
+from .trainoverlap import training_rows_note
 
 # evaluate's and threshold's: each scores every labelled row before its figures, minutes on 50M rows
 _ROWS_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr while the labelled rows are scored (a "

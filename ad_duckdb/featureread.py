@@ -108,7 +108,7 @@ def rows_fingerprint(cur: object, source: str, names: Sequence[str], where: str 
     source cannot be read so.
 
     Why: a row count alone said a DataFrame variable reloaded with as many rows of another month held the rows a
-    model was trained on (``labelled._training_overlap``); a sum, unlike an XOR, keeps two equal rows from cancelling.
+    model was trained on (``trainoverlap._training_overlap``); a sum, unlike an XOR, keeps two equal rows from cancelling.
     """
     cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE) + 0" for n in names)
     q = f"SELECT sum(hash({cols}))::VARCHAR FROM {source_sql(source)}" + (where_sql(where) if where else "")

@@ -34,7 +34,6 @@ from .clinumbers import _against_spread, _raw_spread
 from .cliopen import _open
 from .clirows import _print_rows
 from .exceptions import AdDuckDBError, OptionError
-from .labelled import training_rows_note
 from .models import views_calling_version
 from .scoretail import TOP
 from .sourcedescribe import describe
@@ -42,6 +41,7 @@ from .sqltext import is_query, name_parts, quote_ident, quote_literal, strip_sql
 from .store import ModelRecord
 from .texttable import Number as _Number
 from .texttable import float_text as _float_text
+from .trainoverlap import training_rows_note
 from .trainscores import RANKS
 
 _BARE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

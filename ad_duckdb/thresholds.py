@@ -82,7 +82,7 @@ def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: n
     an arbitrary share of rows; the share of training rows a cut leaves above it is what the user chose it for (a
     gap in the histogram, a goal met on labels). A goal's precision and recall held for the version it was chosen
     on, so they are not copied: its ``chosen_on`` says to choose it again on labels to know them. (A retrain chooses
-    a goal again itself when its labelled rows can be read: ``labelled.choose_goals_again``; this is its fallback.)
+    a goal again itself when its labelled rows can be read: ``carrythresholds.choose_goals_again``; this is its fallback.)
 
     Each keeps its method where the moved cut is still what it was: a cut typed in stays ``manual`` (its ``chosen_on``
     names the version and value it was set by hand on, through any number of retrains), a quantile or a share of
@@ -415,7 +415,7 @@ def _lower_ends(c: dict[str, np.ndarray], n: int, pos: float) -> tuple[np.ndarra
     return wilson(tp, flagged)[0], wilson(tp, pos)[0]
 
 
-# the labelled rows of a goal, as labelled._goal_threshold starts its chosen_on: "... (label y, 738 rows, 49 anomalies)"
+# the labelled rows of a goal, as goalthreshold._goal_threshold starts its chosen_on: "... (label y, 738 rows, 49 anomalies)"
 _CHOSEN_ROWS = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies)\)")
 
 

@@ -249,7 +249,7 @@ def _print_carried(stored: list[Threshold]) -> None:
                    f"recall {t.recall:.3f}")
             if t.method == "min_cost":  # what the new version's cut costs: what its goal is about
                 how += f"; {(t.chosen_on or '').rpartition('; ')[2]}"
-        elif t.method == alarmrate.METHOD:  # chosen again on its rows (labelled.choose_goals_again), not moved
+        elif t.method == alarmrate.METHOD:  # chosen again on its rows (carrythresholds.choose_goals_again), not moved
             said = re.search(r"target [^:;]+: flags \d+ of \d+ rows", t.chosen_on or "")
             how = f"chosen again on its rows{f' ({said[0]})' if said else ''}"
         else:

@@ -28,6 +28,7 @@ from . import (
     trainhold,
     trainscores,
 )
+from .carrythresholds import carried_thresholds, choose_goals_again
 from .codecolumns import warn_category_codes
 from .columnargs import _column_names
 from .columnroles import warn_epoch_features
@@ -37,7 +38,6 @@ from .featurechoice import choose_columns, default_features
 from .featureread import TrainingSample, count_rows, feature_batches, load_matrix, rows_fingerprint
 from .features import warn_if_few_rows
 from .filecols import Compared, warn_cast_columns
-from .labelled import carried_thresholds, choose_goals_again
 from .models import ModelInfo, warn_if_code_sizes_left_out
 from .mostlynull import flag_split, warn_mostly_null
 from .numberhints import _from_item

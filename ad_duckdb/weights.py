@@ -19,6 +19,7 @@ from . import missstrata, optionwords, pysource, smallpaired
 from .closenames import did_you_mean
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import is_numeric_type
+from .labelhints import _given_label
 from .sampled import NORMAL
 from .sqltext import shell_word, sql_name, sql_names, typed_from
 from .store import Threshold
@@ -43,8 +44,6 @@ def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tupl
     """The weight column as ``source`` names it, refused by name: not a name, missing (with the near names), the
     label itself, or not numeric (with the cast that makes it one)."""
     if not isinstance(weight, str) or not weight:
-        from .labelled import _given_label  # not at the top: labelled imports this module
-
         raise BadInputError(f"Model {ref!r}: {optionwords.opt('weight')} must name the column of {source!r} holding "
                             f"each row's weight (how many rows it stands for, e.g. 50 for normal rows sampled 1 in 50); "
                             f"got {_given_label(weight, 'weight')}.")
@@ -436,7 +435,7 @@ def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 # what flagged_sizes adds where only anomalies are flagged and a normal row there would have weighed as they do
 ALIKE_BELOW = ", the normal rows nearest below it weighing as the flagged anomalies"
-# what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
+# what goalthreshold._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
 # rows, 50 anomalies, Kish's effective sizes 50 anomalies and 1160.412 normal rows, 38.5 and 3 of them above the
 # threshold)"; before the sizes of the flagged cells were written, without them (and the sizes to one decimal)
 # what flagged_sizes adds where the missed anomalies are split by weight (missstrata): the heaviest a missed one

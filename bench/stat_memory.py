@@ -64,7 +64,7 @@ def main() -> None:
     peak("the time its rows cover", lambda: alarmspan.cover(seconds, None, "day", 86400.0, None))
     peak("its season warnings", lambda: alarmseason.warnings(s > value, seconds, raw, rows_a_day, "day", None))
 
-    def report() -> Any:  # as labelled._report: the curve kept to its counts where leancurve is
+    def report() -> Any:  # as evaluation._report: the curve kept to its counts where leancurve is
         c = leancurve.LeanCurve(s, y) if leancurve else thresholds.curve(s, y)
         metrics.candidate_table(s, y, c=c)
         a = int(y.sum())
