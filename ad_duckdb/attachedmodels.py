@@ -17,7 +17,7 @@ from .exceptions import ModelNotFoundError
 from .optionwords import either
 from .sqltext import quote_ident
 
-# what the functions' own error says in general, replaced by the file's name where one is found (udfs.Registry.get)
+# what the functions' own error says in general, replaced by the file's name where one is found (udfregistry.Registry.get)
 UNUSED = "one stored in an ATTACHed database is not used: score through ad_duckdb.connect(that file)."
 
 F = TypeVar("F", bound=Callable[..., Any])

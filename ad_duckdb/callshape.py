@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .udfs import FUNCTIONS
+from .udfnames import FUNCTIONS
 
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
                               rf"'({'|'.join(FUNCTIONS)})\((.*?)\)'(?=\.)")

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmrate, carryorder, filegoals, notes, optionwords, relfiles, store, thresholds
+from . import alarmrate, carryorder, filegoals, notes, optionwords, relfiles, store, storeload, thresholds, typedpaths
 from .exceptions import AdDuckDBError, BadInputError, IntegrityError, SourceNotFoundError
 from .goalthreshold import _goal_threshold, _is_goal
 from .scoring import LoadedModel
@@ -50,7 +50,7 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
     for i, version in enumerate(stored):
         only = {t for t, v in prefer.items() if v == version} if i < len(set(prefer.values())) else None
         try:
-            prev = store.load(cur, f"{name}@{version}")
+            prev = storeload.load(cur, f"{name}@{version}")
         except IntegrityError as e:
             # Why skipped, not fatal: a damaged old version (list shows it) would otherwise stop every nightly
             # retrain, though the newer versions hold the thresholds; its own were chosen on a model no query uses.
@@ -98,7 +98,7 @@ def _warn_goal_from_file(cur: Any, t: Threshold, goal: Any, ref: str, new_ref: s
     notes.warn(
         f"Threshold {t.name!r} is carried to {new_ref} at the same point of its training scores, not chosen again on "
         f"labelled rows: its goal came in an imported model file ({ref}), and ad_duckdb runs no SQL a file brings. "
-        f"To choose it on labelled rows, name them yourself: {filegoals.choose_again(store.cli_db(cur), name, t.name, goal)}"
+        f"To choose it on labelled rows, name them yourself: {filegoals.choose_again(typedpaths.cli_db(cur), name, t.name, goal)}"
         "; later retrains then choose it again.")
 
 
@@ -172,7 +172,7 @@ def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_re
     own = f"{example.name}_{example.method}"
     # Why the new version, not the name: a retrain staged (promote=False) leaves the name meaning the older one,
     # on which the cut would be stored
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), new_ref, own, "--method",
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", typedpaths.cli_db(cur), new_ref, own, "--method",
                                             example.method))
     call = f"ad_duckdb.set_threshold(con, {new_ref!r}, {own!r}, {example.method!r}, ...)"
     default = (f"; for 'default', train with the share it should flag, {optionwords.opt('contamination')}"
@@ -194,7 +194,7 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
     method = method or t.method
     on = (t.chosen_on or "").partition("; ")[0]  # the rows and label; a later note about training rows is not needed
     where = origin or (f"chosen on {on}" if on else "")
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), new_ref, t.name, "--method",
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", typedpaths.cli_db(cur), new_ref, t.name, "--method",
                                             method))
     call = f"ad_duckdb.set_threshold(con, {new_ref!r}, {t.name!r}, {method!r}, source=..., label=...)"
     notes.warn(
@@ -259,7 +259,7 @@ def _threshold_command(con: duckdb.DuckDBPyConnection, model: str, name: str, go
     given)."""
     cur = con.cursor()
     try:
-        db = store.cli_db(cur)
+        db = typedpaths.cli_db(cur)
     finally:
         cur.close()
     words = ["ad-duckdb", "threshold", db, model, name, "--method", goal["method"]]

@@ -19,6 +19,7 @@ from . import (
     api,
     attachedmodels,
     attachfiles,
+    canwrite,
     damagedfile,
     damagedstore,
     interrupts,
@@ -27,6 +28,7 @@ from . import (
     outputerrors,
     store,
     trainhold,
+    typedpaths,
     udfs,
     unattached,
 )
@@ -184,7 +186,7 @@ def _refuse_in_memory(db: str, command: str, example: str) -> None:
 def _in_memory_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
     """For a model not found in an in-memory DB: where models are; else "". Why: "Train one with `ad-duckdb train`"
     alone sent the user to train into a database that keeps nothing."""
-    from .udfs import OPEN_ARGS
+    from .udfowners import OPEN_ARGS
 
     if OPEN_ARGS.get(con, ("",))[0] != ":memory:" or "No model " not in error:
         return ""
@@ -232,7 +234,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         _check_folder_writable(db)
     files = _attachments(db, attach)
     if db != ":memory:":
-        store.typed_as(db)  # the messages name it as typed, also those made as the functions load the store
+        typedpaths.typed_as(db)  # the messages name it as typed, also those made as the functions load the store
     try:
         con = _connect_attaching(db, read_only, check_order, creation, files)
     except attachfiles.AttachOptionError as e:
@@ -280,8 +282,8 @@ def _exists(path: str, code: int) -> bool:
 
 def _check_folder_writable(db: str) -> None:
     """Refuse, exit 3, a command that writes DB when DB's folder is not writable by this user
-    (``store.unwritable_folder``): before the work, which only the commit would have failed."""
-    said = store.unwritable_folder(db, reads="score without --into, list, show, export, sql")
+    (``canwrite.unwritable_folder``): before the work, which only the commit would have failed."""
+    said = canwrite.unwritable_folder(db, reads="score without --into, list, show, export, sql")
     if said:
         raise _failure(f"Cannot open {db!r} for writing: {said}", code=EXIT_NO_DATABASE)
 
@@ -341,7 +343,7 @@ def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str, command: st
     attached database stores that model: where it is and how to use it; else "". Why: the functions use the models
     stored in DB only (they load them when they register), so a model of an attached file read as if it were stored
     nowhere."""
-    from .udfs import OPEN_ARGS
+    from .udfowners import OPEN_ARGS
 
     m = _NO_MODEL.search(error)
     if m is None:

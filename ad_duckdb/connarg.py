@@ -44,7 +44,7 @@ def _check_open(con: duckdb.DuckDBPyConnection, func: str) -> None:
     except duckdb.ConnectionException as e:
         if "closed" not in str(e):
             raise
-        from .udfs import OPEN_ARGS  # here: udfs imports this module
+        from .udfowners import OPEN_ARGS  # here: udfs imports this module
 
         opened = OPEN_ARGS.get(con)
         path = repr(opened[0]) if opened else "'warehouse.duckdb'"

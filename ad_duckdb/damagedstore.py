@@ -14,12 +14,12 @@ from typing import Any
 
 import duckdb
 
-from . import damagedthresholds, store
+from . import damagedthresholds, typedpaths
 from .damagedfile import attached_files, damaged_message, is_damage
 from .exceptions import DatabaseUnavailableError
 from .sqltext import sql_name
 
-# the store's own tables, not carried as the user's (ad_duckdb's DDL: store.ensure_schema and lifecycle)
+# the store's own tables, not carried as the user's (ad_duckdb's DDL: storetables.ensure_schema and lifecycle)
 STORE_TABLES = ("ad_models", "ad_thresholds", "ad_model_log", "ad_model_current", "ad_model_versions")
 
 
@@ -33,7 +33,7 @@ def _read(cur: Any, query: str) -> list[tuple[Any, ...]] | None:
 
 def _database_path(cur: Any) -> str:
     row = _read(cur, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-    return store.as_typed(str(row[0][0])) if row and row[0][0] else "DB"
+    return typedpaths.as_typed(str(row[0][0])) if row and row[0][0] else "DB"
 
 
 def held_models(cur: Any) -> list[str]:

@@ -40,7 +40,7 @@ from typing import Any
 
 from duckdb import DuckDBPyConnection
 
-from . import store
+from . import modelnames, store, storetables
 from .closenames import close_names
 from .dbtattached import attached_models
 from .dbtcalls import create_calls_function
@@ -128,7 +128,7 @@ class Plugin(BasePlugin):
             return
         if isinstance(models, str):
             # Why split: "{{ env_var('AD_MODELS') }}" or YAML `models: tx_ae, fraud_ae` arrives as one text, and no
-            # model name may hold a comma (store.valid_name); a file path that does must be given in a list
+            # model name may hold a comma (modelnames.valid_name); a file path that does must be given in a list
             models = [m.strip() for m in models.split(",") if m.strip()]
         if not isinstance(models, list) or not models or not all(isinstance(m, str) and m for m in models):
             raise _fail(
@@ -136,7 +136,7 @@ class Plugin(BasePlugin):
                 f"comma-separated); got {plugin_config.get('models')!r}. "
                 "Example: config: {models: [tx_ae, exported/fraud_ae.onnx]}. Leave it out to load every stored model."
             )
-        pinned = [m for m in models if not store.is_model_file(m) and "@" in m]
+        pinned = [m for m in models if not modelnames.is_model_file(m) and "@" in m]
         if pinned:
             # Why refuse: the functions load a name's versions together, so 'tx_ae@7' here could neither pin
             # version 7 nor be checked; SQL pins a version per call.
@@ -156,8 +156,8 @@ class Plugin(BasePlugin):
         Only a name close to a stored one (``tx_ea`` beside ``tx_ae``) is refused, where it reads as a typo."""
         if self.models is None:
             return None
-        files = [m for m in self.models if store.is_model_file(m)]
-        names = [m for m in self.models if not store.is_model_file(m)]
+        files = [m for m in self.models if modelnames.is_model_file(m)]
+        names = [m for m in self.models if not modelnames.is_model_file(m)]
         out: list[str] = []
         for f in files:
             p = Path(f).expanduser().resolve()
@@ -173,7 +173,7 @@ class Plugin(BasePlugin):
                 known = store.known_models(cur)
             finally:
                 cur.close()
-            missing = [n for n in names if store.parse_ref(n)[0] not in known]
+            missing = [n for n in names if modelnames.parse_ref(n)[0] not in known]
             typos = [(n, close) for n in missing if (close := close_names(n, list(known)))]
             if typos:
                 listing = ", ".join(repr(k) for k in sorted(known))
@@ -466,7 +466,7 @@ def train_model(
         # and the store's tables exist, as after a real run, for models and tests that read them as a dbt source.
         cur = session.cursor()
         try:
-            store.ensure_schema(cur)
+            storetables.ensure_schema(cur)
         finally:
             cur.close()
         # Why said: a build that stored no version looked like one that trained, until a later node found no model

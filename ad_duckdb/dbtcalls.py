@@ -28,7 +28,7 @@ from .dbtthreshold import _view_query
 from .dbtudf import replace_function
 from .exceptions import BadInputError
 from .sqltext import quote_literal
-from .udfs import FUNCTIONS
+from .udfnames import FUNCTIONS
 
 FUNCTION = "check_anomaly_calls"
 VIEWS_FUNCTION = "check_anomaly_views"  # the package's on-run-end: every view the run built, at once

@@ -30,7 +30,7 @@ from duckdb import DuckDBPyConnection
 
 from .dbtnames import called_name, calls, trained_name
 from .dbtudf import replace_function
-from .udfs import FUNCTIONS
+from .udfnames import FUNCTIONS
 
 FUNCTION = "check_anomaly_order"
 _TRAINS = re.compile(r"\b(?:train_model|ad_duckdb\s*\.\s*train)\s*\(")

@@ -16,8 +16,8 @@ import pyarrow as pa
 from .categorical import is_text_arrow
 from .exceptions import BadInputError
 from .features import check_row_count
+from .modelnames import valid_name
 from .optionwords import FIT, SURFACE, no_value_refused
-from .store import valid_name
 
 # the table the rows are trained from, in the in-memory database (its name shows in train's notes)
 _TABLE = "fit_rows"

@@ -24,7 +24,7 @@ from . import (
     normalonly,
     optionwords,
     pysource,
-    store,
+    storetables,
     thresholds,
     weights,
 )
@@ -221,7 +221,7 @@ def evaluate(
         if into is not None:
             cur = interrupts.cursor(con)
             try:
-                with store.transaction(cur):  # all or nothing: a replaced table is never left half-written
+                with storetables.transaction(cur):  # all or nothing: a replaced table is never left half-written
                     cur.execute(
                         f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
                         "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE, training_flagged_share DOUBLE)"

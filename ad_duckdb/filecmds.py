@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import api, dbtpackage, jsonvalues, modelsets, setmanifest, store, versioncmds
+from . import api, dbtpackage, jsonvalues, modelnames, modelsets, setmanifest, store, versioncmds
 from .cliargs import _refuse_empty
 from .clicommand import _Command
 from .clidone import _stored_if_interrupted
@@ -189,7 +189,7 @@ def _import_folder(db: str, path: str, name: str | None, out_format: str, promot
             known = store.known_models(con)
             current = {f"{n}@{store.bare_version(con, n, known[n])}" for n in {ref.split("@")[0] for _, ref, _ in done}}
             # a staged set (--no-promote): per name, what it still means and how to promote the set's newest
-            newest = {n: v for _, ref, stored in done if stored for n, v in [store.parse_ref(ref)]}
+            newest = {n: v for _, ref, stored in done if stored for n, v in [modelnames.parse_ref(ref)]}
             staged = [line for n, v in sorted(newest.items()) if v is not None
                       and (line := versioncmds.staged_line(con, n, v)) is not None]
     except BaseException:

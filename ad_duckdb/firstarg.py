@@ -20,7 +20,7 @@ from .exceptions import is_interrupt
 from .features import is_numeric_type
 from .numberhints import as_number_hint
 from .sqltext import sql_tokens
-from .udfs import FUNCTIONS, NO_FEATURES
+from .udfnames import FUNCTIONS, NO_FEATURES
 
 # Values read for the judgement, as the functions judge a batch by its first 10,000 (scoring.text_numbers_hint).
 _ROWS = 10_000
@@ -86,7 +86,7 @@ def _call_in(tree: Any, func: str, index: int, select: dict[str, Any] | None) ->
 
 # DuckDB's binder refuses a non-numeric first feature argument before our functions see it (their first feature is
 # typed DOUBLE): "No function matches ... 'anomaly_score(STRING_LITERAL, BOOLEAN, DOUBLE)'".
-# (the functions that take feature arguments: udfs.FUNCTIONS but NO_FEATURES)
+# (the functions that take feature arguments: udfnames.FUNCTIONS but NO_FEATURES)
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
                               rf"'({'|'.join(f for f in FUNCTIONS if f not in NO_FEATURES)})\((.*?)\)'(?=\.)")
 
@@ -131,7 +131,7 @@ def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None,
 def _text_model_call(con: duckdb.DuckDBPyConnection, statement: str, func: str) -> str | None:
     """The call of ``func`` in the model's order, where ``statement`` calls it with one model's name and that model
     has text features (a text first argument is then one of them, out of place); else None."""
-    from . import categorical, store
+    from . import categorical, storeload
     from .sqltext import sql_name
 
     named = {a[0] for a in _call_arguments(statement, func.lower()) if a and re.fullmatch(r"'(?:[^']|'')*'", a[0])}
@@ -139,7 +139,7 @@ def _text_model_call(con: duckdb.DuckDBPyConnection, statement: str, func: str) 
         return None
     model = named.pop()
     try:
-        rec = store.load(con, model[1:-1].replace("''", "'"))
+        rec = storeload.load(con, model[1:-1].replace("''", "'"))
     except Exception as e:  # no such model, no store here: the general hint stands
         if is_interrupt(e):
             raise

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from . import optionwords, pysource, store
+from . import canwrite, optionwords, pysource, storetables, typedpaths
 from .callerview import base_tables, check_same_home, check_same_tables
 from .catalognames import dotted_target
 from .exceptions import BadInputError, OptionError, SourceNotFoundError
@@ -146,7 +146,7 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
     itself and every column is kept, so the table is rewritten whole with fresh scores. ``what`` is written:
     "scores" or (evaluate) "thresholds". ``append``: the rows are added to the table, which may exist and which
     the source may read (it reads the table as it was before the run: ``score(append=True)``)."""
-    store.check_writable(into)
+    storetables.check_writable(into)
     chk = pysource.cursor(con, source)
     try:
         _check_not_a_file(chk, into, what)
@@ -165,7 +165,7 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
                 f"{'.'.join(map(sql_name, home))}, write {opt('into', dotted)}; for a "
                 f"table of that whole name in the current schema{made}, {opt('into', whole)}."
             )
-        store.check_can_write(chk, f"Cannot write table {into!r}")
+        canwrite.check_can_write(chk, f"Cannot write table {into!r}")
         # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.
         try:
             chk.execute(f"SELECT 1 FROM {table_sql(into)} LIMIT 0")
@@ -339,7 +339,7 @@ def _missing_schema_fixes(cur: duckdb.DuckDBPyConnection, into: str, schema: str
     parts = name_parts(into)
     one = quote_ident(".".join(parts)) if parts is not None and len(parts) == 2 and '"' not in into else None
     if cli:
-        db = shlex.quote(store.cli_db(cur))
+        db = shlex.quote(typedpaths.cli_db(cur))
         quoted = f"; for one table whose name holds the dot, quote it: --into {shell_word(one)}" if one else ""
         return (f"Create it first: ad-duckdb sql --write {db} {shell_word(create)}{quoted}; or write to a table of "
                 f"an existing schema, e.g. --into {shlex.quote(base)}.")

@@ -38,7 +38,7 @@ def _has(cur: Any, table: str) -> bool:
 
 def promoted(cur: Any, *, present: bool | None = None) -> dict[str, int]:
     """The promoted version of each name that has one (``ad_model_current``). ``present``: whether that table exists,
-    when the caller read the catalog already (``store.stamp``)."""
+    when the caller read the catalog already (``storestamp.stamp``)."""
     if not (_has(cur, CURRENT) if present is None else present):
         return {}
     return {str(n): int(v) for n, v in cur.execute("SELECT name, version FROM ad_model_current").fetchall()}
@@ -89,7 +89,7 @@ def _set(cur: Any, name: str, version: int) -> None:
 
 
 def on_store(cur: Any, name: str, version: int, before: list[int], promote: bool, how: str) -> None:
-    """In ``store.save``'s transaction, once ``name@version`` is written: log it, and keep the bare name where it was
+    """In ``storesave.save``'s transaction, once ``name@version`` is written: log it, and keep the bare name where it was
     unless ``promote``. ``before``: the versions stored before this one."""
     pins = promoted(cur)
     was = bare_version(before, pins.get(name))
@@ -148,7 +148,7 @@ def rollback_target(cur: Any, name: str, stored: list[int]) -> int | None:
 
 
 def on_drop(cur: Any, name: str, dropping: list[int], stored: list[int], rows: list[dict[str, Any]]) -> int | None:
-    """In ``store.drop``'s transaction, before the rows go: log each dropped version with its sha256 and what it was
+    """In ``storedrop.drop``'s transaction, before the rows go: log each dropped version with its sha256 and what it was
     trained on (an old score table naming it can still be traced), and move a pin off a dropped version to the
     newest older one left (as dropping the newest always made the name mean the one before). Returns the version
     the bare name means afterwards (None when none is left)."""

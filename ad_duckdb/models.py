@@ -13,7 +13,26 @@ from typing import Any
 
 import duckdb
 
-from . import attachedmodels, budgetshare, damagedfile, damagedstore, interrupts, lifecycle, notes, onnxfile, readers, store, thresholds
+from . import (
+    attachedmodels,
+    budgetshare,
+    canwrite,
+    damagedfile,
+    damagedstore,
+    interrupts,
+    lifecycle,
+    modelnames,
+    notes,
+    onnxfile,
+    readers,
+    store,
+    storedrop,
+    storeload,
+    storesave,
+    storetables,
+    thresholds,
+    typedpaths,
+)
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .optionwords import either, opt
@@ -107,7 +126,7 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
     con = check_connection(con, "load_model")
     cur = interrupts.cursor(con)
     try:
-        return store.load(cur, model)
+        return storeload.load(cur, model)
     finally:
         cur.close()
 
@@ -122,7 +141,7 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     con = check_connection(con, "list_models")
     cur = interrupts.cursor(con)
     try:
-        if not store.tables_exist(cur):
+        if not storetables.tables_exist(cur):
             return []
         # n_features: the columns a call passes; a text column's category inputs (categorical.py) but one of them
         listed = ("SELECT name, version, created_at, kind, json_array_length(features) - len(list_filter("
@@ -142,7 +161,7 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             rows = cur.execute(listed.replace("octet_length(onnx)", "NULL::BIGINT")).fetchall()
         # Why each version checked: a damaged row listed like the others passed a nightly health check, and failed
         # only when a query used it
-        problems = store.load_all(cur)[1]
+        problems = storeload.load_all(cur)[1]
         pins = lifecycle.promoted(cur)
     finally:
         cur.close()
@@ -167,12 +186,12 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = No
     con = check_connection(con, "drop_model")
     cur = interrupts.cursor(con)
     try:
-        store.check_can_write(cur, f"Cannot drop {model!r}")
-        name = store.parse_ref(model)[0]
+        canwrite.check_can_write(cur, f"Cannot drop {model!r}")
+        name = modelnames.parse_ref(model)[0]
         # read before the drop: a dropped version's features say which stored one a view pinning it can call
         was = store.version_features(cur, name)
         meant = store.bare_version(cur, name, list(was)) if was else None
-        out = store.drop(cur, model, keep=keep)
+        out = storedrop.drop(cur, model, keep=keep)
         if out:
             _warn_broken_views(cur, name, was)
             _warn_latest_changed(cur, name, was, meant)
@@ -214,7 +233,7 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
     broken: list[str] = []
     gone: set[int] = set()
     for view, refs in _views_calling(cur, name):
-        versions = {ref: store.parse_ref(ref.strip("'"))[1] for ref in refs}
+        versions = {ref: modelnames.parse_ref(ref.strip("'"))[1] for ref in refs}
         lost = [ref for ref, v in versions.items() if (v is None and not stored) or
                 (v is not None and v <= last and v not in stored)]
         if lost:
@@ -375,8 +394,8 @@ def import_checks(rec: ModelRecord, origin: str, name: str | None = None) -> Non
     from .scoring import make_session
 
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
-    if name is None and store.is_model_file(rec.name):  # an older release's export: say how to give it a name, as the store refuses it
-        new = store.name_without_onnx(rec.name)
+    if name is None and modelnames.is_model_file(rec.name):  # an older release's export: say how to give it a name, as the store refuses it
+        new = modelnames.name_without_onnx(rec.name)
         raise OptionError(
             f"{origin!r} holds model {rec.name!r} (exported by an older ad_duckdb, which allowed names ending "
             f"in '.onnx'), a name no model may have now: register(models=...) and the dbt plugin's 'models' read it "
@@ -393,7 +412,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
     # before a rename: 'fraud@3' would name a version that never existed.
     exported = rec.ref
     if name is not None:
-        rec.name = store.check_name(name)
+        rec.name = modelnames.check_name(name)
     rec.source = f"imported from {origin} ({exported}; {rec.source})"
     rec.carried, rec.imported_from = thresholds.users_own(rec.thresholds), origin  # logged, as restore reads them
     def unless_stored(r: ModelRecord) -> None:
@@ -412,8 +431,8 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         try:
             same = _same_as_latest(cur, rec)
             if same is None:
-                store.check_can_write(cur, f"Cannot store model {rec.name!r}")
-                store.save(cur, rec, before_insert=unless_stored, promote=promote, how="imported")
+                canwrite.check_can_write(cur, f"Cannot store model {rec.name!r}")
+                storesave.save(cur, rec, before_insert=unless_stored, promote=promote, how="imported")
         except _AlreadyStored as e:
             same = e.latest
         if same is not None:
@@ -445,7 +464,7 @@ def _not_what_the_name_means(cur: Any, same: ModelRecord, promote: bool) -> str:
 
 
 class _AlreadyStored(Exception):  # noqa: N818 (a signal that ends the save, never shown)
-    """Raised in ``store.save``'s transaction when the latest version is already the model being imported."""
+    """Raised in ``storesave.save``'s transaction when the latest version is already the model being imported."""
 
     def __init__(self, latest: ModelRecord) -> None:
         super().__init__(latest.ref)
@@ -457,7 +476,7 @@ Before = tuple[int, list[str]] | None
 
 
 def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, before: Before | bool = True) -> None:
-    """Say that ``'name'`` will mean a version of other features, when it will (``store.save``'s ``before_insert``
+    """Say that ``'name'`` will mean a version of other features, when it will (``storesave.save``'s ``before_insert``
     of ``train`` or ``import_model``, named by ``doing``). Why: a query that calls it with the old columns keeps
     running when their count is the same, and scores each value as the new feature in its place. ``before``: what
     the name meant before (``True``: look it up now)."""
@@ -493,7 +512,7 @@ def warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin:
     if before is not None and not store.same_features(before[1], rec.feature_names):
         return  # warn_if_features_changed says that queries naming it get the import, and what to do
     latest, other = f"{rec.name}@{row[0]}", f"{rec.name}_imported"
-    drop = " ".join(shlex.quote(w) for w in ("ad-duckdb", "drop", store.cli_db(cur), rec.ref))
+    drop = " ".join(shlex.quote(w) for w in ("ad-duckdb", "drop", typedpaths.cli_db(cur), rec.ref))
     notes.warn(
         f"{rec.name!r} now scores with {rec.ref}, imported from {origin!r} ({exported}, created "
         f"{rec.created_at:%Y-%m-%d %H:%M}), a model made before {latest}, the latest version until now: queries, "
@@ -526,7 +545,7 @@ def warn_if_own_thresholds_lacked(cur: Any, rec: ModelRecord, before: Before | b
              ", ".join(map(repr, names[:-1])) + f" or {names[-1]!r}")
     how = "; ".join(f"{n!r} ({m}, {v:.6g}{f', on {on}' if on else ''})" for n, m, v, on in lacked)
     first, method = lacked[0][0], lacked[0][1]
-    cmd = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), rec.name, first, "--method",
+    cmd = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", typedpaths.cli_db(cur), rec.name, first, "--method",
                                             method))
     notes.warn(
         f"{rec.name!r} now means {rec.ref}, which has no threshold {shown} that {old} (the latest version until now) "
@@ -552,7 +571,7 @@ def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord) -> None:
     old script) silently turned a multi-scale model into one autoencoder, and its scores and their spread changed.
     A first opt-in, or other sizes given, is the user's choice and says nothing.
     """
-    if rec.params.get("code_sizes") or not store.tables_exist(cur):
+    if rec.params.get("code_sizes") or not storetables.tables_exist(cur):
         return
     row = cur.execute("SELECT version, params::VARCHAR FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
                       [rec.name]).fetchone()
@@ -585,7 +604,7 @@ def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:
     sha = store.sha256_hex(rec.onnx)
     for v in dict.fromkeys((max(stored), store.bare_version(cur, rec.name, stored))):
         try:
-            held = store.load(cur, f"{rec.name}@{v}")
+            held = storeload.load(cur, f"{rec.name}@{v}")
         except AdDuckDBError:
             continue  # a damaged version: the import replaces it as the newest
         if store.sha256_hex(held.onnx) != sha:

@@ -11,7 +11,22 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, jsonvalues, lifecycle, notes, onnxfile, setmanifest, setnotes, store, thresholds
+from . import (
+    canwrite,
+    interrupts,
+    jsonvalues,
+    lifecycle,
+    notes,
+    onnxfile,
+    setmanifest,
+    setnotes,
+    store,
+    storeload,
+    storesave,
+    storetables,
+    thresholds,
+    typedpaths,
+)
 from .connarg import check_connection
 from .exceptions import BadInputError, IntegrityError
 from .optionwords import opt
@@ -42,7 +57,7 @@ def export_all(con: duckdb.DuckDBPyConnection, folder: str | Path, *, replace: b
         # Why said: in a database the name is new to, rollback has no version it meant before there to go to
         back = {name: f"{name}@{v}" for name, versions in sorted(known.items())
                 if (v := lifecycle.rollback_target(cur, name, sorted(versions))) is not None}
-        database = store.cli_db(cur)
+        database = typedpaths.cli_db(cur)
     finally:
         cur.close()
     if not refs:
@@ -91,7 +106,7 @@ def _earlier_set(out: Path) -> list[str]:
 
 def _checked(cur: Any, ref: str) -> ModelRecord:
     try:
-        return store.load(cur, ref)
+        return storeload.load(cur, ref)
     except IntegrityError as e:
         raise IntegrityError(f"{e} Nothing was exported: drop {ref} (ad-duckdb drop DB {ref} --yes), or export the "
                              "other versions one by one (ad-duckdb export DB NAME@VERSION DIR/).") from e
@@ -137,9 +152,9 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
     done: list[tuple[str, str, bool]] = []
     cur = interrupts.cursor(con)
     try:
-        store.ensure_schema(cur)
-        store.check_can_write(cur, f"Cannot store the models of {str(path)!r}")
-        with store.transaction(cur):
+        storetables.ensure_schema(cur)
+        canwrite.check_can_write(cur, f"Cannot store the models of {str(path)!r}")
+        with storetables.transaction(cur):
             before = {name: setnotes.meant(cur, name) for name in dict.fromkeys(rec.name for _, rec in recs)}
             known = store.known_models(cur)
             was = {name: store.bare_version(cur, name, known[name]) if name in known else None for name in before}
@@ -158,7 +173,7 @@ def import_folder(con: duckdb.DuckDBPyConnection, folder: str | Path,
                     continue
                 rec.source = f"imported from {p.name} ({rec.ref}; {rec.source})"
                 rec.carried, rec.imported_from = thresholds.users_own(rec.thresholds), p.name
-                store.insert_next(cur, rec)
+                storesave.insert_next(cur, rec)
                 new.setdefault(rec.name, []).append(rec.version)
                 done.append((p.name, rec.ref, True))
                 here[exported] = rec.ref

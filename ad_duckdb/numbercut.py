@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from . import store
+from . import typedpaths
 from .optionwords import either, opt
 
 EXAMPLE_SHARE = 0.02
@@ -35,7 +35,7 @@ def hint(cur: Any, model: str, threshold: Any) -> str:
     number = as_number(threshold)
     share = number if number is not None and 0 < number <= 0.5 else EXAMPLE_SHARE
     python = f"ad_duckdb.set_threshold(con, {model!r}, {NAME!r}, 'contamination', target={share!r})"
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), model, NAME, "--method",
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", typedpaths.cli_db(cur), model, NAME, "--method",
                                             "contamination", "--target", f"{share:g}"))
     return (f"Scoring with {model!r}: {opt('threshold')} names a stored threshold (e.g. 'default', 'p99'); got "
             f"{threshold!r}. For a share of the training rows, store it once: {either(python, cli)}, then "

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import filegoals, filevalues, graphfills, integrity, jsonvalues, readers, store, storedmetrics, stringinputs
+from . import filegoals, filevalues, graphfills, integrity, jsonvalues, modelnames, readers, store, storedmetrics, storeload, stringinputs
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -69,7 +69,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             "file was written by a newer ad_duckdb. Upgrade ad_duckdb to read it."
         )
     name = meta.get("name")
-    if not isinstance(name, str) or not store.valid_name(name):
+    if not isinstance(name, str) or not modelnames.valid_name(name):
         # Why here: the name reaches every later message, whole (a file can hold a megabyte of escapes in it)
         raise IntegrityError(f"its ad_duckdb metadata names the model {quote(str(name))}, which is not "
                              "a valid model name; the file was not written by ad_duckdb's export_model.")
@@ -170,7 +170,7 @@ def read_stream(stream: BinaryIO) -> ModelRecord:
 
 
 def _max_file_bytes() -> int:
-    return store.max_model_bytes() + 1_000_000
+    return storeload.max_model_bytes() + 1_000_000
 
 
 def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
@@ -225,7 +225,7 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
     # The graph must fit the feature list it claims, with no external data or custom operators.
     try:
         integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {origin})", n_features=len(rec.features),
-                             max_bytes=store.max_model_bytes())
+                             max_bytes=storeload.max_model_bytes())
     except IntegrityError as e:
         width = graphfills.input_width(rec.onnx)
         if width is None or width == len(rec.features):

@@ -141,7 +141,7 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
         except BaseException:
             con.close()
             raise
-    from .udfs import OPEN_ARGS
+    from .udfowners import OPEN_ARGS
 
     OPEN_ARGS[con] = (database, read_only, kwargs)
     try:
@@ -157,8 +157,8 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
 def _connect_again(database: str, read_only: bool, kwargs: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect``, for a file this process may have open already with other settings, which DuckDB refuses
     as "a different configuration than existing connections": once every connection to it is closed, ours (which
-    keeps the functions, see udfs._track) is closed too and the file opened again; else the refusal names the fix."""
-    from .udfs import open_settings, release_closed
+    keeps the functions, see udfowners._track) is closed too and the file opened again; else the refusal names the fix."""
+    from .udfowners import open_settings, release_closed
 
     try:
         return duckdb.connect(database, read_only=read_only, **kwargs)

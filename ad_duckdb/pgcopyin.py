@@ -35,7 +35,7 @@ from .sqltext import quote_ident
 BATCH_ROWS = 50_000  # rows per Arrow batch DuckDB reads ...
 BATCH_BYTES = 8 << 20  # ... or fewer, when their input is this large
 _BATCH_VIEW = "__ad_duckdb_copy_in"
-_STORE_TABLES = ("ad_models", "ad_thresholds", "ad_model_versions", "ad_model_current", "ad_model_log")  # store.STORE_TABLES, whose module loads onnx
+_STORE_TABLES = ("ad_models", "ad_thresholds", "ad_model_versions", "ad_model_current", "ad_model_log")  # storetables.STORE_TABLES
 _BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 

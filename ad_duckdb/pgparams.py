@@ -14,7 +14,7 @@ import duckdb
 
 from .pgsql import _words
 from .pgtypes import parameter_oid
-from .udfs import FUNCTIONS, NO_FEATURES
+from .udfnames import FUNCTIONS, NO_FEATURES
 
 _FLOAT8 = 701
 # Arithmetic operators by how tightly they bind, as PostgreSQL's grammar (``^`` above ``* / %`` above ``+ -``).

@@ -20,6 +20,7 @@ import duckdb
 
 from .pgmacros import Bodies, Scalar, scalar_macros
 from .sqltext import sql_words
+from .udfnames import FUNCTIONS
 
 Tokens = list[tuple[int, str, str]]
 # The columns of a table named by its dotted parts (lower case), or None when the catalogue cannot say
@@ -299,8 +300,6 @@ def _aggregates() -> frozenset[str]:
 def _known_not_aggregates() -> frozenset[str]:
     """The names (lower case) of the functions known to hold no aggregate: DuckDB's own others (scalar functions
     and its macros) and ad_duckdb's UDFs."""
-    from .udfs import FUNCTIONS  # not at the top: the scoring module, heavier than a rewrite of SQL needs
-
     con = duckdb.connect(":memory:")
     try:
         return frozenset(r[0] for r in con.execute(

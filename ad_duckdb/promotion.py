@@ -13,7 +13,21 @@ from typing import Any
 
 import duckdb
 
-from . import damagedfile, historyunread, interrupts, lifecycle, notes, store, thresholdlog, thresholds
+from . import (
+    canwrite,
+    damagedfile,
+    historyunread,
+    interrupts,
+    lifecycle,
+    modelnames,
+    notes,
+    notfound,
+    store,
+    storesave,
+    storetables,
+    thresholdlog,
+    thresholds,
+)
 from .connarg import check_connection
 from .exceptions import BadInputError, ModelNotFoundError
 from .udfs import refresh
@@ -22,10 +36,10 @@ FIGURES = lifecycle.FIGURES
 
 
 def _stored(cur: Any, ref: str) -> tuple[str, int | None, list[int]]:
-    name, version = store.parse_ref(ref)
+    name, version = modelnames.parse_ref(ref)
     known = store.known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
-        raise store.not_found(ref, known, store.dropped_versions(cur), afresh=True,
+        raise notfound.not_found(ref, known, store.dropped_versions(cur), afresh=True,
                               stored=store.stored_versions(cur, name))
     return name, version, known[name]
 
@@ -34,9 +48,9 @@ def _change(con: duckdb.DuckDBPyConnection, what: str, ref: str, pick: Any, even
     con = check_connection(con, what)
     cur = interrupts.cursor(con)
     try:
-        store.check_can_write(cur, f"Cannot {what} {ref!r}")
-        store.ensure_schema(cur)  # a store made by an older release gains the tables here
-        with store.saving(store.parse_ref(ref)[0]), store.transaction(cur):
+        canwrite.check_can_write(cur, f"Cannot {what} {ref!r}")
+        storetables.ensure_schema(cur)  # a store made by an older release gains the tables here
+        with storesave.saving(modelnames.parse_ref(ref)[0]), storetables.transaction(cur):
             name, version, stored = _stored(cur, ref)
             target = pick(cur, name, version, stored)
             was = lifecycle.set_current(cur, name, target, stored, event)
@@ -113,7 +127,7 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     con = check_connection(con, "model_history")
     cur = interrupts.cursor(con)
     try:
-        name = store.check_name(name) if "@" not in str(name) else store.parse_ref(name)[0]
+        name = modelnames.check_name(name) if "@" not in str(name) else modelnames.parse_ref(name)[0]
         log = lifecycle.events(cur, name)
         try:
             known = store.known_models(cur)
@@ -130,7 +144,7 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
         stored = known.get(name, []) if unread is None else historyunread.stored_by_log(log)
         last = store.dropped_versions(cur).get(name, 0)
         if not stored and not log and not last:
-            raise store.not_found(name, known, store.dropped_versions(cur))
+            raise notfound.not_found(name, known, store.dropped_versions(cur))
         current = store.bare_version(cur, name, stored) if stored else None
         ths: dict[int, dict[str, float]] = {}
         for v, t, value in cur.execute("SELECT version, threshold_name, value FROM ad_thresholds WHERE model = ? "

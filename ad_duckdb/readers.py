@@ -30,13 +30,13 @@ KEY = "min_reader"  # in lib_versions, which export carries into the file and im
 
 
 def asks_upgrade(problem: str) -> bool:
-    """Whether a stored row's ``problem`` (``store.load_all``'s) is that a newer ad_duckdb stored it (a newer
+    """Whether a stored row's ``problem`` (``storeload.load_all``'s) is that a newer ad_duckdb stored it (a newer
     format_version, or min_reader): such a row is sound and scores after an upgrade. Why told apart from damage:
     `list` marked it ``damaged``, and a row said to be damaged is one a user drops."""
     return _UPGRADE in problem.lower()
 
 
-_UPGRADE = "upgrade ad_duckdb"  # in the messages of both refusals (here and store._from_row's format_version)
+_UPGRADE = "upgrade ad_duckdb"  # in the messages of both refusals (here and storeload._from_row's format_version)
 
 
 def needed(lib_versions: dict[str, Any]) -> int:

@@ -95,7 +95,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     out_fields = [*keep_fields, *(pa.field(o, types[o]) for o in outputs)]
     if explain:
         from .frames import IMPUTED_TYPE
-        from .udfs import EXPLAIN_TYPE
+        from .udfbodies import EXPLAIN_TYPE
 
         out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
         if imputed:
@@ -143,7 +143,7 @@ def batch_outputs(lm: LoadedModel, X: np.ndarray, columns: Sequence[Any], output
     """One batch's scores (float64) and its computed columns: ``outputs`` in order, then with ``explain``
     anomaly_explain and (``imputed``) anomaly_imputed. ``X``: the batch's feature matrix, from ``columns``, its
     feature columns as read. The costly part of scoring (``scoreahead`` does it before the file is locked)."""
-    from .udfs import explain_rows, imputed_rows
+    from .udfbodies import explain_rows, imputed_rows
 
     if explain:
         s, fe, taken = lm.attribution_as_scored(X, bulk=True)

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from . import appendrepeats, flagcut, notes, partitionreplace, replacewhere, store
+from . import appendrepeats, flagcut, notes, partitionreplace, replacewhere, storetables
 from .addedtop import AddedTop
 from .featurechoice import SCORE_COLUMNS
 from .intotable import append_value_error, guarded, table_types
@@ -42,7 +42,7 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
         reader = _added_top.tee(reader)
     gone: list[int] = []  # the rows a replace_partition run deleted, told to ``replaced`` once committed
     with _scored_view(con, reader, close, failed, model, source) as cur:
-        with store.transaction(cur):
+        with storetables.transaction(cur):
             typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
                                       if c in checked else expr)
             # Why the source sees the table as before, though it may read it (the last id scored): its rows are

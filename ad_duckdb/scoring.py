@@ -22,7 +22,8 @@ from .numberhints import UUID_IS_AN_ID, as_number_hint
 from .optionwords import SURFACE, opt
 from .shapley import ORT_ALIGN, SHAPLEY_EXACT_MAX  # noqa: F401  (SHAPLEY_EXACT_MAX: read here by tests)
 from .sqltext import is_query, quote_literal, sql_name, sql_names
-from .store import ModelRecord, max_model_bytes
+from .store import ModelRecord
+from .storeload import max_model_bytes
 from .textnumbers import THOUSANDS, number_expr, written_in, written_words
 
 if TYPE_CHECKING:
@@ -168,28 +169,28 @@ class LoadedModel:
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
         # the (text column, value) pairs the SQL functions noted (textvalues), each once until Registry.new_statement
         self.said: set[tuple[str, str]] = set()
-        # where the functions run ("" Python or dbt, "sql", "serve"; udfs.Registry.set_surface): a message names
+        # where the functions run ("" Python or dbt, "sql", "serve"; udfregistry.Registry.set_surface): a message names
         # the switches and the transaction reads of that surface only
         self.surface = ""
         # The version 'name' means now where it is a later one ("tx_ae@3", with ", of other columns" where they differ;
-        # set by udfs.Registry.refresh): a message's suggested call then pins this version. None: this is the latest.
+        # set by udfregistry.Registry.refresh): a message's suggested call then pins this version. None: this is the latest.
         self.superseded_by: str | None = None
-        # The stored versions of this name, newest first (set by udfs.Registry.refresh): a threshold this one
+        # The stored versions of this name, newest first (set by udfregistry.Registry.refresh): a threshold this one
         # lacks is looked up there, as a retrain without carry_thresholds leaves 'cut' on the version before.
         self.siblings: list[LoadedModel] = []
-        # what a missing threshold means where the functions were registered (udfs.Registry.threshold_hint: the dbt
+        # what a missing threshold means where the functions were registered (udfregistry.Registry.threshold_hint: the dbt
         # plugin), appended to the message
         self.threshold_hint = ""
-        # reads the store again when it changed (udfs.Registry.reload_thresholds: the dbt plugin), for a threshold
+        # reads the store again when it changed (udfregistry.Registry.reload_thresholds: the dbt plugin), for a threshold
         # committed after the functions loaded it, such as by a model's pre_hook with transaction: false
         self.reload_thresholds: Callable[[], None] | None = None
-        # the database path as the CLI names it ("DB" in memory; set by udfs.Registry.refresh for stored versions),
+        # the database path as the CLI names it ("DB" in memory; set by udfregistry.Registry.refresh for stored versions),
         # for the command a missing threshold's message writes out; None for an .onnx file's model
         self.store_db: str | None = None
-        # why no threshold can be read (damagedthresholds.message), set by udfs.Registry.refresh: only the calls
+        # why no threshold can be read (damagedthresholds.message), set by udfregistry.Registry.refresh: only the calls
         # that flag rows fail with it, scores need none
         self.thresholds_lost: str | None = None
-        # how a server serves the file (servefix.Served; udfs.Registry.set_surface): what stores a missing threshold
+        # how a server serves the file (servefix.Served; udfregistry.Registry.set_surface): what stores a missing threshold
         self.served: Any = None
 
     @property

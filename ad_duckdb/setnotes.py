@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import store
+from . import store, storeload
 from .models import Before, newest_made, warn_if_features_changed, warn_if_older_than_latest, warn_if_own_thresholds_lacked
 from .store import ModelRecord
 
@@ -33,7 +33,7 @@ def warn_moved(cur: Any, before: dict[str, Meant], made: dict[str, tuple[str, st
         if now not in made or int(now.rpartition("@")[2]) == was[1][0]:
             continue
         file, exported, rec = made[now]
-        held = rec if rec.ref == now else store.load(cur, now)  # a version here already held the file's model
+        held = rec if rec.ref == now else storeload.load(cur, now)  # a version here already held the file's model
         warn_if_features_changed(cur, held, "import", was[1])
         warn_if_older_than_latest(cur, held, exported, file, was)
         warn_if_own_thresholds_lacked(cur, held, was[1])

@@ -20,6 +20,7 @@ from . import (
     costs,
     jsonvalues,
     metrics,
+    modelnames,
     optionwords,
     store,
     thresholds,
@@ -314,7 +315,7 @@ def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> N
         raise click.UsageError(f"--keep prunes the older versions of a name: give the name without @N "
                                f"({model.split('@')[0]!r}), or drop {model!r} without --keep.")
     try:
-        store.parse_ref(model)  # before the question: a typo'd reference, once confirmed, still dropped nothing
+        modelnames.parse_ref(model)  # before the question: a typo'd reference, once confirmed, still dropped nothing
     except OptionError as e:
         raise _failure(str(e), e) from None
     if not yes:

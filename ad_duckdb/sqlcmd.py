@@ -23,7 +23,7 @@ from .exceptions import AdDuckDBError
 from .showcmds import _print_models
 from .sqlrun import PROMPT_ROWS, _run_statements
 from .sqltext import quote_ident
-from .udfs import FUNCTIONS
+from .udfnames import FUNCTIONS
 from .utf8text import as_utf8
 
 

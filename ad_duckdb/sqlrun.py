@@ -13,13 +13,13 @@ from typing import Any
 import click
 import duckdb
 
-from . import damagedfile, damagedstore, queryprogress, store, storewrites, udfs
+from . import damagedfile, damagedstore, queryprogress, storewrites, typedpaths, udfs
 from .clifail import EXIT_NO_DATABASE, _failure
 from .clinotes import _note, _notes
 from .cliopen import _attached_model_hint, _in_memory_model_hint, _unattached_hint
 from .clirows import _print_rows, _write_rows
 from .firstarg import first_feature_hint, name_the_argument
-from .udfs import FUNCTIONS
+from .udfnames import FUNCTIONS
 
 # What DuckDB answers to a statement that returns no rows of its own (CREATE, INSERT, SET, CHECKPOINT...).
 _NO_ROWS = (["Count"], ["Success"])
@@ -124,7 +124,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 columns, rows, streamed = _run_one(con, stmt, out_format, max_rows, printed, written)
         except duckdb.Error as e:
             if damagedfile.is_damage(e):  # a block of the table the statement read: as the commands say it
-                shown = store.cli_db(con)
+                shown = typedpaths.cli_db(con)
                 raise _failure(damagedstore.file_message(con, shown, e), code=EXIT_NO_DATABASE) from e
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \

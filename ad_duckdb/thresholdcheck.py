@@ -49,6 +49,7 @@ from . import (
     optionwords,
     pysource,
     store,
+    typedpaths,
     weights,
 )
 from .closenames import did_you_mean
@@ -447,5 +448,5 @@ def check_threshold(con: duckdb.DuckDBPyConnection, model: str, name: str, sourc
     from .udfs import registry
 
     con = check_connection(con, "check_threshold")
-    return check(con, registry(con).get(model), name, source, where, time, store.cli_db(con), series, tz,
+    return check(con, registry(con).get(model), name, source, where, time, typedpaths.cli_db(con), series, tz,
                  timestamps_in, weight, model)

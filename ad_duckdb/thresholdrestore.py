@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import filegoals, lifecycle, store, thresholdlog
+from . import canwrite, filegoals, lifecycle, storetables, thresholdlog, thresholdrows
 from .damagedthresholds import ASIDE, unreadable
 from .scoring import share_of_training_above
 from .sqltext import quote_ident
@@ -28,7 +28,7 @@ def _aside_name(cur: Any) -> str:
 
 
 def _table_ddl() -> str:
-    found = re.search(r"CREATE TABLE IF NOT EXISTS ad_thresholds \(.*?\);", store.schema_sql(), re.S)
+    found = re.search(r"CREATE TABLE IF NOT EXISTS ad_thresholds \(.*?\);", storetables.schema_sql(), re.S)
     assert found is not None  # the package's own schema.sql
     return found.group(0)
 
@@ -58,11 +58,11 @@ def restore(cur: Any, db: str) -> list[str]:
         return [f"nothing to restore: {db!r} has no table ad_thresholds (no model was ever stored in it)."]
     if unreadable(cur) is None:
         return [f"nothing to restore: the thresholds stored in {db!r} read."]
-    store.check_can_write(cur, f"Cannot restore the thresholds stored in {db!r}")
+    canwrite.check_can_write(cur, f"Cannot restore the thresholds stored in {db!r}")
     aside = _aside_name(cur)
     lines = [f"the damaged table ad_thresholds is kept as table {aside} (its damaged block cannot be read; drop it "
              f"once the file is restored or no longer needed: DROP TABLE {aside})."]
-    with store.transaction(cur):
+    with storetables.transaction(cur):
         cur.execute(f"ALTER TABLE ad_thresholds RENAME TO {quote_ident(aside)}")
         cur.execute(_table_ddl())
         rows = cur.execute("SELECT name, version, created_at, source, params::VARCHAR, metrics::VARCHAR FROM "
@@ -80,13 +80,13 @@ def restore(cur: Any, db: str) -> list[str]:
                 c = float(contamination) if isinstance(contamination, (int, float)) else 0.01
                 made = _training_thresholds(str(source or ""), c, quantiles, metrics)
                 for t in made:
-                    store.write_threshold(cur, str(name), int(version), t, created_at=created)
+                    thresholdrows.write_threshold(cur, str(name), int(version), t, created_at=created)
                 lines.append(f"{ref}: {', '.join(t.name for t in made)} stored again from its training scores.")
             own, _came = filegoals.split(metrics, source)
             # a goal's threshold is chosen again on its labelled rows (below), as before the changelog kept it
             own_set = {k: t for k, t in hand.get((str(name), int(version)), {}).items() if k not in own}
             for logged, set_at in own_set.values():  # with the time it was set, as before the damage
-                store.write_threshold(cur, str(name), int(version), Threshold(**logged), created_at=set_at)
+                thresholdrows.write_threshold(cur, str(name), int(version), Threshold(**logged), created_at=set_at)
             if own_set:
                 lines.append(f"{', '.join(map(repr, sorted(own_set)))} of {ref} stored again as last set (its "
                              "changelog, ad_model_log, keeps each threshold set).")

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmrate, attachedmodels, costs, interrupts, notes, optionwords, relfiles, store, thresholds
+from . import alarmrate, attachedmodels, canwrite, costs, interrupts, notes, optionwords, relfiles, thresholdrows, thresholds
 from . import sampled as sampling
 from .connarg import check_connection
 from .exceptions import BadInputError, OptionError
@@ -140,7 +140,7 @@ def set_threshold(
                                   f"view or query, and optionally {optionwords.opt('where')}, e.g. last week's rows.")
         chk = interrupts.cursor(con)
         try:
-            store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
+            canwrite.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
         finally:
             chk.close()
         if method == "manual":
@@ -225,7 +225,7 @@ def set_threshold(
                        f"{was.method}): {effect}. To keep it, store yours under another name, e.g. {name}_{method}.")
         cur = interrupts.cursor(con)
         try:
-            store.set_threshold(cur, lm.name, lm.version, th, goal)
+            thresholdrows.set_threshold(cur, lm.name, lm.version, th, goal)
         finally:
             cur.close()
         refresh(con, changed_only=True)

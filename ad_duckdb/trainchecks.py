@@ -8,18 +8,18 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, store
+from . import interrupts, modelnames, store, storeload
 from .exceptions import BadInputError, OptionError
 
 
 def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """``store.check_name``; for a name an older release stored (it allowed 'fraud.onnx'), the way to move it.
+    """``modelnames.check_name``; for a name an older release stored (it allowed 'fraud.onnx'), the way to move it.
 
     Why: "name it without the ending" alone read as if the model did not exist, and the user's queries, thresholds
     and pinned versions all hang on the stored name.
     """
     try:
-        store.check_name(name)
+        modelnames.check_name(name)
     except BadInputError:
         if not isinstance(name, str):
             raise
@@ -32,7 +32,7 @@ def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
         if not versions:
             raise
         db = shlex.quote(row[0][0]) if row and row[0][0] else "DB"
-        new, last = store.name_without_onnx(name), max(versions)
+        new, last = modelnames.name_without_onnx(name), max(versions)
         file = shlex.quote(f"{new}_v{last}.onnx")
         raise BadInputError(
             f"Model name {name!r} is stored ({name}@{last}, by an older ad_duckdb, which allowed names ending in "
@@ -56,7 +56,7 @@ def _check_storable(name: str, p: Any, d: int) -> None:
     Why here and not as a bound on hidden_dims: the size grows with hidden_dims, the feature count and n_models
     together, and the detector, which stores nothing, has no such limit; a model over it trained in full (hours for
     hidden_dims=(3000, 3000)) and was then refused with "raise AD_DUCKDB_MAX_MODEL_BYTES if you trust it"."""
-    size, limit = p.weight_bytes(d), store.max_model_bytes()
+    size, limit = p.weight_bytes(d), storeload.max_model_bytes()
     if size <= limit:
         return
     hidden = p.sizes(d)[0]

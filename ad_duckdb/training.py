@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 
 from . import (
+    canwrite,
     catalognames,
     categorical,
     filegoals,
@@ -23,7 +24,8 @@ from . import (
     readers,
     relfiles,
     scoretail,
-    store,
+    storesave,
+    storetables,
     thresholds,
     trainhold,
     trainscores,
@@ -207,7 +209,7 @@ def train(
             # another order on each parallel read, so the same call trained another model; this cursor alone reads in
             # the source's own order, the user's setting untouched.
             cur.execute("SET SESSION preserve_insertion_order = true")
-            store.check_can_write(cur, f"Cannot store model {name!r}")
+            canwrite.check_can_write(cur, f"Cannot store model {name!r}")
             described = describe(cur, source, name, caller=con)
             check_unique_names(cur, source, described, name)
             try:
@@ -340,10 +342,10 @@ def train(
             rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
             # The version number read here is the one stored: another thread's store of the name waits (saving), so
             # the carried thresholds' notes name the version they end up on.
-            with store.saving(name):
+            with storesave.saving(name):
                 if carry_thresholds:
-                    store.ensure_schema(cur)  # a first training into a new database has no ad_models to number from
-                    version = store.next_version(cur, name)
+                    storetables.ensure_schema(cur)  # a first training into a new database has no ad_models to number from
+                    version = storesave.next_version(cur, name)
                     carried, goals, from_files = carried_thresholds(cur, name, train_scores,
                                                                     metrics["score_quantiles"], version=version,
                                                                     promote=promote)
@@ -357,7 +359,7 @@ def train(
                 # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training,
                 # and then nothing may be stored (it was said after the save: the command failed, its version stayed).
                 # a staged version (promote=False) changes nothing for queries of the bare name
-                store.save(cur, rec, promote=promote,
+                storesave.save(cur, rec, promote=promote,
                            before_insert=(lambda r: _warn_train_changes(cur, r)) if promote else
                            (lambda r: warn_if_code_sizes_left_out(cur, r)))
         finally:

@@ -7,13 +7,13 @@ import shlex
 
 import duckdb
 
-from . import notes, optionwords, store, thresholds
+from . import notes, optionwords, store, storetables, thresholds
 from .featureread import rows_fingerprint
 from .models import warn_if_code_sizes_left_out, warn_if_features_changed
 
 
 def _warn_train_changes(cur: duckdb.DuckDBPyConnection, rec: store.ModelRecord) -> None:
-    """The notes on what a new version changes for queries of its name (store.save's before_insert of train)."""
+    """The notes on what a new version changes for queries of its name (storesave.save's before_insert of train)."""
     warn_if_features_changed(cur, rec, "train")
     warn_if_code_sizes_left_out(cur, rec)
 
@@ -50,7 +50,7 @@ def _warn_if_rows_changed(cur: duckdb.DuckDBPyConnection, name: str, source: str
 
 def _own_threshold_names(cur: duckdb.DuckDBPyConnection, name: str) -> set[str]:
     """The names of the user's thresholds (not the ones every training sets) of the stored versions of ``name``."""
-    if not store.tables_exist(cur):
+    if not storetables.tables_exist(cur):
         return set()
     rows = cur.execute("SELECT DISTINCT threshold_name FROM ad_thresholds t SEMI JOIN ad_models m ON "
                        "t.model = m.name AND t.version = m.version WHERE t.model = ?", [name]).fetchall()

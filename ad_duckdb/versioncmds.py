@@ -8,7 +8,7 @@ from typing import Any
 import click
 import duckdb
 
-from . import jsonvalues, store, thresholdlog
+from . import jsonvalues, modelnames, store, thresholdlog, typedpaths
 
 
 def staged_line(con: duckdb.DuckDBPyConnection, name: str, version: int) -> str | None:
@@ -18,7 +18,7 @@ def staged_line(con: duckdb.DuckDBPyConnection, name: str, version: int) -> str 
     current = store.bare_version(con, name, stored) if stored else None
     if current is None or current == version:
         return None
-    db = store.cli_db(con)
+    db = typedpaths.cli_db(con)
     return (f"staged: '{name}' still means {name}@{current} (queries, views and dashboards calling it do not move); "
             f"score the new one as '{name}@{version}', then `ad-duckdb promote {db} {name}@{version}`")
 
@@ -56,7 +56,7 @@ def promote(db: str, model: str, out_format: str) -> None:
 
     with _open(db) as con, _notes():
         was, now = promotion.promote(con, model)
-    _report(store.parse_ref(model)[0], was, now, out_format)
+    _report(modelnames.parse_ref(model)[0], was, now, out_format)
 
 
 @click.command()

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb import store
+from ad_duckdb import store, storeload, thresholdrows
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -277,7 +277,7 @@ def test_two_processes_training_into_one_file(base_db: Path, tmp_path: Path) -> 
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
         cur = con.cursor()
-        recs, problems = store.load_all(cur)
+        recs, problems = storeload.load_all(cur)
         cur.close()
         assert problems == {}  # no half-written row
         versions = [r.version for r in recs]
@@ -711,7 +711,7 @@ def test_a_threshold_is_not_stored_for_a_version_dropped_meanwhile(base_db: Path
         cur = con.cursor()
         try:
             with pytest.raises(ad_duckdb.ModelNotFoundError, match=r"tx_ae@1.*dropped"):
-                store.set_threshold(cur, "tx_ae", 1, th, None)
+                thresholdrows.set_threshold(cur, "tx_ae", 1, th, None)
         finally:
             cur.close()
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE model = 'tx_ae'").fetchone() == (0,)

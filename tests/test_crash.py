@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb import store
+from ad_duckdb import storeload
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -105,7 +105,7 @@ def test_sigkill_during_training_leaves_no_partial_model(base_db: Path, tmp_path
     try:
         assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("tx_ae", 1)]
         cur = con.cursor()
-        recs, problems = store.load_all(cur)
+        recs, problems = storeload.load_all(cur)
         cur.close()
         assert problems == {} and len(recs) == 1
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE version <> 1").fetchall()[0][0] == 0

@@ -343,7 +343,7 @@ def test_plugin_rejects_bad_models_value(models: object) -> None:
 @pytest.mark.parametrize("text", ["tx_ae, fraud_ae", " tx_ae ,fraud_ae,", "tx_ae,,fraud_ae"])
 def test_plugin_reads_comma_text_as_a_list_of_models(text: str) -> None:
     # models: "{{ env_var('AD_MODELS') }}" (or YAML `models: tx_ae, fraud_ae`) reaches the plugin as one text; it was
-    # taken as the single model name 'tx_ae, fraud_ae'. No model name holds a comma (store.valid_name).
+    # taken as the single model name 'tx_ae, fraud_ae'. No model name holds a comma (modelnames.valid_name).
     plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": text})
     assert isinstance(plugin, Plugin) and plugin.models == ["tx_ae", "fraud_ae"]
 

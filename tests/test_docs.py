@@ -11,7 +11,7 @@ import pytest
 
 import ad_duckdb
 from ad_duckdb.cli import cli
-from ad_duckdb.udfs import FUNCTIONS
+from ad_duckdb.udfnames import FUNCTIONS
 
 from conftest import FAST, ROOT
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb import filegoals, integrity, onnxfile, readers, store
+from ad_duckdb import filegoals, integrity, modelnames, onnxfile, readers, store
 from ad_duckdb.cli import cli
 
 from conftest import FAST, make_transactions, make_versioned_models
@@ -179,7 +179,7 @@ def test_every_file_of_older_releases_still_imports(tmp_path: Path) -> None:
 
 
 def _set_min_reader(con: duckdb.DuckDBPyConnection, ref: str, level: object) -> None:
-    name, version = store.parse_ref(ref)
+    name, version = modelnames.parse_ref(ref)
     con.execute("UPDATE ad_models SET lib_versions = json_merge_patch(lib_versions, json_object('min_reader', ?)) "
                 "WHERE name = ? AND version = ?", [level, name, version])
 

@@ -26,7 +26,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import ad_duckdb
-from ad_duckdb import integrity, onnxfile, store
+from ad_duckdb import integrity, onnxfile, store, storeload, storesave, storetables
 from ad_duckdb.exceptions import IntegrityError, ModelNotFoundError
 from ad_duckdb.scoring import make_session
 
@@ -306,8 +306,8 @@ def insert_row(con: duckdb.DuckDBPyConnection, rec: store.ModelRecord, name: str
     r = copy.copy(rec)
     r.name, r.onnx, r.version = name, onnx_bytes, 1
     r.sha256 = store.sha256_hex(onnx_bytes)
-    store.ensure_schema(con)
-    store._insert(con, r)
+    storetables.ensure_schema(con)
+    storesave._insert(con, r)
     for col, value in overrides.items():
         con.execute(f"UPDATE ad_models SET {col} = ? WHERE name = ?", [value, name])
 
@@ -431,7 +431,7 @@ def test_oversized_model_refused_everywhere(good: store.ModelRecord, tmp_path: P
             with pytest.raises(ad_duckdb.BadInputError, match=rf"must be a positive whole number of bytes.*'{typo}'"):
                 ad_duckdb.load_model(con, "tx")
         monkeypatch.delenv("AD_DUCKDB_MAX_MODEL_BYTES")
-        assert store.max_model_bytes() == 64 * 2**20  # README: default 64 MiB
+        assert storeload.max_model_bytes() == 64 * 2**20  # README: default 64 MiB
         monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(len(good.onnx)))
         ad_duckdb.refresh(con)
         assert con.execute("SELECT anomaly_score('tx', count, amount) FROM t").fetchall()[0][0] >= 0
@@ -532,7 +532,9 @@ def test_nothing_is_unpickled_ever() -> None:
 
 
 def test_scoring_side_modules_never_import_torch_or_onnx() -> None:
-    for name in ("integrity", "onnxproto", "onnxshapes", "scoring", "store", "udfs"):
+    for name in ("integrity", "onnxproto", "onnxshapes", "scoring", "store", "storetables", "canwrite", "modelnames",
+                 "storesave", "thresholdrows", "storedrop", "storeload", "storestamp", "notfound", "typedpaths", "udfs",
+                 "udfnames", "udfowners", "udfregistry", "udfargs", "udfbodies"):
         tree = ast.parse((PACKAGE / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}

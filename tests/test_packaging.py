@@ -48,7 +48,7 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_the_wheel_built_from_the_sdist_ships_every_module_the_schema_and_the_license(dists: tuple[Path, Path]) -> None:
-    """store.schema_sql() opens ad_duckdb/sql/schema.sql at run time; py.typed tells type checkers the hints are
+    """storetables.schema_sql() opens ad_duckdb/sql/schema.sql at run time; py.typed tells type checkers the hints are
     meant; Apache-2.0 asks that a copy of the licence travels with the code."""
     _, wheel = dists
     with zipfile.ZipFile(wheel) as z:

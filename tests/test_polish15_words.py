@@ -14,7 +14,7 @@ from test_msgs2_words import _cli, _python
 from test_msgs3_words import with_own_p99
 
 import ad_duckdb
-from ad_duckdb import store
+from ad_duckdb import store, storeload
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import AdDuckDBWarning
 from ad_duckdb.fromstore import training_scores_note
@@ -32,7 +32,7 @@ def test_a_detectors_missing_training_scores_note_says_pythons_calls_only(db: st
     # to a notebook's AutoEncoderDetector, a Python object.
     con = ad_duckdb.connect(db)
     try:
-        rec = store.load(con, "m")
+        rec = storeload.load(con, "m")
     finally:
         con.close()
     for summary in (True, False):

@@ -64,7 +64,7 @@ def _train_few_rows(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
 
 
 def _train_other_features(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    ad_duckdb.train(con, "m", "t", features=["flow", "pressure"], where="label = 0", **FAST)  # store.save's before_insert
+    ad_duckdb.train(con, "m", "t", features=["flow", "pressure"], where="label = 0", **FAST)  # storesave.save's before_insert
 
 
 def _train_carried_alarm_rate(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from test_ops4_ops import _damage_onnx_block, two_models_db  # noqa: F401  (the fixture, used by name)
 
 import ad_duckdb
-from ad_duckdb import store, udfs
+from ad_duckdb import store, storeload, udfs
 from ad_duckdb.exceptions import IntegrityError
 
 from conftest import copy_tx_ae
@@ -40,13 +40,13 @@ def many(tx_ae_master: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnecti
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The stored versions whose rows are read and checked from now on ('name@N', in order)."""
     seen: list[str] = []
-    real = store._from_row
+    real = storeload._from_row
 
     def counted(row: tuple[Any, ...]) -> store.ModelRecord:
         seen.append(f"{row[0]}@{row[1]}")
         return real(row)
 
-    monkeypatch.setattr(store, "_from_row", counted)
+    monkeypatch.setattr(storeload, "_from_row", counted)
     return seen
 
 
@@ -155,7 +155,7 @@ def test_a_row_edited_by_hand_is_read_again_at_the_check_as_after_a_write(many: 
 
 def test_the_check_sees_a_table_made_again_and_a_promotion_by_another_connection(many: duckdb.DuckDBPyConnection,
                                                                                  reads: list[str]) -> None:
-    # What the check compares is read in one pass with what a reload keeps (store.stamp): a thresholds table made
+    # What the check compares is read in one pass with what a reload keeps (storestamp.stamp): a thresholds table made
     # again by another connection, and a version promoted with SQL, are seen at the next check, no version read again
     name, value = many.execute("SELECT threshold_name, value FROM ad_thresholds WHERE model = 'tx_ae' AND version = 4 "
                                "ORDER BY threshold_name LIMIT 1").fetchall()[0]

@@ -538,7 +538,7 @@ def test_a_rows_explanation_does_not_depend_on_its_batch() -> None:
     here), and a BLAS product depends on the number of rows; shares that moved with either came out different in
     the last digits, against "a row always gets the same answer"."""
     from ad_duckdb.scoring import SHAPLEY_EXACT_MAX
-    from ad_duckdb.udfs import explain_rows
+    from ad_duckdb.udfbodies import explain_rows
 
     rng = np.random.default_rng(5)
     for d in (SHAPLEY_EXACT_MAX, SHAPLEY_EXACT_MAX + 1):

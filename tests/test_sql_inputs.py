@@ -504,7 +504,7 @@ def test_graphs_with_either_input_type_score(mem_con: duckdb.DuckDBPyConnection)
     import onnx
     from onnx import TensorProto, helper
 
-    from ad_duckdb import store
+    from ad_duckdb import store, storesave
 
     rec = ad_duckdb.load_model(mem_con, "tx_ae")
     m = onnx.load_from_string(rec.onnx)
@@ -518,7 +518,7 @@ def test_graphs_with_either_input_type_score(mem_con: duckdb.DuckDBPyConnection)
     old.name, old.version, old.onnx = "tx_old", 1, m.SerializeToString()
     old.sha256 = store.sha256_hex(old.onnx)
     try:
-        store.save(mem_con.cursor(), old)
+        storesave.save(mem_con.cursor(), old)
         ad_duckdb.refresh(mem_con)
         new, was = mem_con.execute(
             "SELECT list(anomaly_score('tx_ae', count, amount) ORDER BY transaction_id), "

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb import api, store
+from ad_duckdb import api, modelnames, store, storetables
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -39,9 +39,9 @@ def db(trained_file: Path, tmp_path: Path) -> Path:
 
 
 def test_schema_is_exactly_the_documented_one() -> None:
-    assert (ROOT / "sql" / "schema.sql").read_text() == store.schema_sql()
+    assert (ROOT / "sql" / "schema.sql").read_text() == storetables.schema_sql()
     con = duckdb.connect()
-    store.ensure_schema(con)
+    storetables.ensure_schema(con)
     cols = [r[0] for r in con.execute("DESCRIBE ad_models").fetchall()]
     assert cols == ["name", "version", "created_at", "format_version", "kind", "features", "source", "train_rows",
                     "params", "metrics", "lib_versions", "onnx", "sha256"]
@@ -462,7 +462,7 @@ def test_a_model_name_ending_in_onnx_is_refused(db: Path, tmp_path: Path) -> Non
         ad_duckdb.register(con, models=["tx_ae", str(f)], replace=True)
         with pytest.raises(ad_duckdb.BadInputError, match="does not exist"):
             ad_duckdb.register(con, models=["fraud.onnx"], replace=True)
-        assert store.check_name("model.onnx_v2") == "model.onnx_v2"
+        assert modelnames.check_name("model.onnx_v2") == "model.onnx_v2"
     finally:
         con.close()
 
@@ -613,8 +613,8 @@ def test_a_name_with_a_trailing_newline_is_not_a_name() -> None:
     from ad_duckdb.exceptions import BadInputError
 
     with pytest.raises(BadInputError, match="is not valid"):
-        store.check_name("tx\n")
-    assert store.check_name("tx") == "tx"
+        modelnames.check_name("tx\n")
+    assert modelnames.check_name("tx") == "tx"
 
 
 def test_export_into_a_folder_writes_the_models_name_there_as_cp_does(db: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 import ad_duckdb
-from ad_duckdb import store
+from ad_duckdb import storeload
 
 from conftest import FAST, ROOT, cli_in_process, make_transactions
 
@@ -146,7 +146,7 @@ def test_the_file_is_free_while_the_model_trains(db: Path, tmp_path: Path, how: 
     assert _versions(db) == [1, 2, 3]
     con = ad_duckdb.connect(str(db), read_only=True)
     try:
-        recs, problems = store.load_all(con.cursor())
+        recs, problems = storeload.load_all(con.cursor())
         assert problems == {}
         rec = next(r for r in recs if r.version == 3)
         assert {t.name for t in rec.thresholds} >= {"default", "p99"}
