@@ -31,11 +31,11 @@ log = logging.getLogger("ad_duckdb.server")
 AUTH_TIMEOUT = 60.0
 # Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
 _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
-# PostgreSQL's answer to a client beyond max_connections (libpq: "FATAL:  sorry, too many clients already"; psycopg's
-# TooManyConnections, PgJDBC's and poolers' cue to wait and retry).
 # An idle client unheard of for KEEPALIVE_IDLE s is probed every KEEPALIVE_INTERVAL s; after KEEPALIVE_PROBES
 # unanswered its connection is dead (about 2 minutes), its session ends and its place is free (_keep_alive).
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES = 60, 10, 6
+# PostgreSQL's answer to a client beyond max_connections (libpq: "FATAL:  sorry, too many clients already"; psycopg's
+# TooManyConnections, PgJDBC's and poolers' cue to wait and retry).
 TOO_MANY_MESSAGE, TOO_MANY_SQLSTATE = "sorry, too many clients already", "53300"
 
 
