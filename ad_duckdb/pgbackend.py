@@ -128,8 +128,8 @@ class Backend:
             self.con.execute("SET allowed_configs = ['TimeZone']")
             self.con.execute("SET lock_configuration = true")
         except BaseException as e:
-            # the caller removes a snapshot it took (server.PGServer._open_backend); a close that fails too must not
-            # hide why the backend could not open
+            # the caller removes a snapshot it took (serveropen.BackendOpening._open_backend); a close that fails too
+            # must not hide why the backend could not open
             clean_up_after(e, self.con.close, "closing the database after the failed open")
             raise
 

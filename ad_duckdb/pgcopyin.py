@@ -1,8 +1,8 @@
 """``COPY table [(columns)] FROM STDIN``: reading PostgreSQL's text, CSV and binary COPY data as it arrives, and
 loading it into DuckDB.
 
-The server (``server.Handler``) owns the protocol (CopyInResponse, CopyData / CopyDone / CopyFail) and the
-transaction; this module never imports it. A ``Loader`` runs one ``INSERT INTO table (columns) SELECT ... FROM``
+The server (``wirecopy.WireCopy``, a part of ``wirehandler.Handler``) owns the protocol (CopyInResponse, CopyData /
+CopyDone / CopyFail) and the transaction; this module never imports it. A ``Loader`` runs one ``INSERT INTO table (columns) SELECT ... FROM``
 a stream of Arrow batches: DuckDB asks for the next batch when it wants one, and the Loader makes it from the
 next CopyData messages (whole lines, CSV records, binary tuples), so memory holds a batch, never the input.
 DuckDB converts each value to its column's type: text and CSV values arrive as strings (its casts read

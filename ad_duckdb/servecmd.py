@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .server import PGServer
 
 PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
-# PostgreSQL's default max_connections; a client beyond it is refused (server.TOO_MANY_MESSAGE)
+# PostgreSQL's default max_connections; a client beyond it is refused (wirehandler.TOO_MANY_MESSAGE)
 MAX_CONNECTIONS = 100
 
 
@@ -57,7 +57,9 @@ def serve(db: str, host: str, port: int, password: str | None, max_connections: 
       ad-duckdb serve warehouse.duckdb --max-connections 20
     """
     from .cliopen import _attachments
-    from .server import ServerConfig, notes_to_log, run_server
+    from .serverconfig import ServerConfig
+    from .serverlog import notes_to_log
+    from .serverrun import run_server
 
     # Why the time: the log is often a file (`2> serve.log`), read after the fact, as PostgreSQL's log_line_prefix
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s ad-duckdb serve: %(message)s",

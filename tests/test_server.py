@@ -877,12 +877,14 @@ def test_function_call_and_unknown_messages_never_leave_the_client_waiting(serve
 
 @contextmanager
 def serve_here(db: str, password: str | None = None) -> Iterator[Any]:
-    """A server in this process (ad_duckdb.server.run_server), for tests that look at its sessions or change its
-    module's limits; stopped on leaving."""
-    from ad_duckdb import server as pgserver
+    """A server in this process (ad_duckdb.serverrun.run_server), for tests that look at its sessions or change its
+    modules' limits; stopped on leaving."""
+    from ad_duckdb.server import PGServer
+    from ad_duckdb.serverconfig import ServerConfig
+    from ad_duckdb.serverrun import run_server
 
-    started: list[pgserver.PGServer] = []
-    t = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(db, port=0, password=password),),
+    started: list[PGServer] = []
+    t = threading.Thread(target=run_server, args=(ServerConfig(db, port=0, password=password),),
                          kwargs={"ready": started.append}, daemon=True)
     t.start()
     deadline = time.monotonic() + 60
@@ -933,10 +935,10 @@ def test_a_client_that_never_finishes_its_startup_is_disconnected(warehouse: str
     shorten that, its sessions past the startup are not timed out."""
     import socket
 
-    from ad_duckdb import server as pgserver
+    from ad_duckdb import wirehandler
 
     limit = 0.5
-    monkeypatch.setattr(pgserver, "AUTH_TIMEOUT", limit, raising=False)
+    monkeypatch.setattr(wirehandler, "AUTH_TIMEOUT", limit)
     with serve_here(warehouse) as srv:
         host, port = srv.server_address[:2]
         with socket.create_connection((host, port), timeout=10) as silent:
@@ -950,7 +952,7 @@ def test_a_client_that_never_finishes_its_startup_is_disconnected(warehouse: str
             except psycopg.OperationalError as e:
                 limit *= 2
                 assert limit <= 64, f"no startup finished within {limit / 2} s: {e}"
-                monkeypatch.setattr(pgserver, "AUTH_TIMEOUT", limit)
+                monkeypatch.setattr(wirehandler, "AUTH_TIMEOUT", limit)
         with conn:
             time.sleep(2 * limit)  # idle longer than the startup's limit: a session's idle time has none
             assert conn.execute("select 1").fetchall() == [(1,)]
@@ -962,9 +964,9 @@ def test_a_client_that_dribbles_its_startup_is_disconnected(warehouse: str, monk
     (10,000 bytes at 59 s each: a week). PostgreSQL's authentication_timeout is a deadline for the whole startup."""
     import socket
 
-    from ad_duckdb import server as pgserver
+    from ad_duckdb import wirehandler
 
-    monkeypatch.setattr(pgserver, "AUTH_TIMEOUT", 1.0, raising=False)
+    monkeypatch.setattr(wirehandler, "AUTH_TIMEOUT", 1.0)
     params = b"user\x00analyst\x00database\x00w\x00" + b"application_name\x00" + b"d" * 8 + b"\x00\x00"
     packet = struct.pack("!ii", 8 + len(params), 196608) + params
     with serve_here(warehouse) as srv, socket.create_connection(srv.server_address[:2], timeout=30) as sock:
@@ -1434,9 +1436,9 @@ def test_the_closed_client_check_leaves_live_clients_alone_past_fd_1024(warehous
     """The check of running statements' connections used select(), which refuses a descriptor above 1023: with more
     than about a thousand files and sockets open, every running query was taken for a closed client's and
     interrupted. The descriptors here are pushed past 1024 as a busy server's would be."""
-    from ad_duckdb import server as pgserver
+    from ad_duckdb import serverclients
 
-    monkeypatch.setattr(pgserver, "CLIENT_CHECK_INTERVAL", 0.01)
+    monkeypatch.setattr(serverclients, "CLIENT_CHECK_INTERVAL", 0.01)
     held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
     try:
         with serve_here(warehouse) as srv:

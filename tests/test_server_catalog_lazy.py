@@ -241,18 +241,20 @@ def test_the_catalogue_is_parsed_once_for_every_session_of_a_database_and_bound_
     """Each new connection creates the catalogue objects its statements read on its own cursor; the SQL of those
     objects is parsed once per served database, by the first session that needs it (parsing was a fifth of each new
     session's cost). What each session binds stays its own: its temporary tables in its pg_class, its pid."""
-    from ad_duckdb import server as pgserver
+    from ad_duckdb.server import PGServer
+    from ad_duckdb.serverconfig import ServerConfig
+    from ad_duckdb.serverrun import run_server
 
     path = str(tmp_path / "small.duckdb")
     duckdb.connect(path).execute("CREATE TABLE shared_t (x INTEGER)").close()
-    started: list[pgserver.PGServer] = []
+    started: list[PGServer] = []
     ready = threading.Event()
 
-    def on_ready(server: pgserver.PGServer) -> None:
+    def on_ready(server: PGServer) -> None:
         started.append(server)
         ready.set()
 
-    thread = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(path, port=0), on_ready))
+    thread = threading.Thread(target=run_server, args=(ServerConfig(path, port=0), on_ready))
     thread.start()
     try:
         assert ready.wait(60), "the server did not start"

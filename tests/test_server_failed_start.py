@@ -18,8 +18,10 @@ from collections.abc import Iterator
 import click
 import pytest
 
-from ad_duckdb import server as pgserver
 from ad_duckdb.pgbackend import Backend
+from ad_duckdb.server import PGServer
+from ad_duckdb.serverconfig import ServerConfig
+from ad_duckdb.serverrun import run_server
 
 import test_server
 
@@ -54,7 +56,7 @@ def taken_port() -> Iterator[int]:
 def test_a_port_in_use_is_reported_when_closing_the_database_fails_too(
         warehouse: str, taken_port: int, failing_close: list[Backend], caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING), pytest.raises(click.ClickException) as e:
-        pgserver.PGServer(pgserver.ServerConfig(warehouse, port=taken_port))
+        PGServer(ServerConfig(warehouse, port=taken_port))
     assert f"Cannot listen on 127.0.0.1:{taken_port} (Address already in use)" in e.value.message, e.value
     assert isinstance(e.value.__cause__, OSError) and e.value.__cause__.errno == errno.EADDRINUSE
     assert len(failing_close) == 1  # the cleanup ran
@@ -65,11 +67,11 @@ def test_a_port_in_use_is_reported_when_closing_the_database_fails_too(
 
 def test_a_failed_start_up_is_reported_when_stopping_the_server_fails_too(
         warehouse: str, failing_close: list[Backend], caplog: pytest.LogCaptureFixture) -> None:
-    def ready(_server: pgserver.PGServer) -> None:
+    def ready(_server: PGServer) -> None:
         raise BrokenPipeError(errno.EPIPE, "Broken pipe")  # what printing the "serving ..." line to a closed pipe raises
 
     with caplog.at_level(logging.WARNING), pytest.raises(BrokenPipeError) as e:
-        pgserver.run_server(pgserver.ServerConfig(warehouse, port=0), ready)
+        run_server(ServerConfig(warehouse, port=0), ready)
     assert len(failing_close) == 1
     assert any(CLOSE_FAILURE in note for note in getattr(e.value, "__notes__", [])), e.value
     assert CLOSE_FAILURE in caplog.text, caplog.text
@@ -84,16 +86,16 @@ def test_the_server_gives_back_the_signal_handlers_it_took(warehouse: str) -> No
     names = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     before = {s: signal.getsignal(s) for s in names}
 
-    def stop_at_once(server: pgserver.PGServer) -> None:
+    def stop_at_once(server: PGServer) -> None:
         assert signal.getsignal(signal.SIGINT) is not before[signal.SIGINT]  # the server's own while it serves
         threading.Thread(target=server.shutdown, daemon=True).start()
 
-    pgserver.run_server(pgserver.ServerConfig(warehouse, port=0), stop_at_once)
+    run_server(ServerConfig(warehouse, port=0), stop_at_once)
     assert {s: signal.getsignal(s) for s in names} == before
 
-    def fail(_server: pgserver.PGServer) -> None:
+    def fail(_server: PGServer) -> None:
         raise BrokenPipeError(errno.EPIPE, "Broken pipe")  # a failed start: the handlers are given back too
 
     with pytest.raises(BrokenPipeError):
-        pgserver.run_server(pgserver.ServerConfig(warehouse, port=0), fail)
+        run_server(ServerConfig(warehouse, port=0), fail)
     assert {s: signal.getsignal(s) for s in names} == before

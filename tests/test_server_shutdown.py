@@ -19,7 +19,7 @@ import asyncpg
 import psycopg
 import pytest
 
-from ad_duckdb.server import PASSWORD_ENV
+from ad_duckdb.servecmd import PASSWORD_ENV
 
 import test_server
 from test_server import Wire, _cpu_seconds, serve
@@ -190,9 +190,10 @@ def test_a_client_connecting_as_the_server_stops_is_told_it_cannot_connect_now(w
 
     libpq reports the refusal in its message only (psycopg 3 raises OperationalError for any failed connect: it has
     no result to take the SQLSTATE from); asyncpg reads the SQLSTATE and raises CannotConnectNowError."""
-    from ad_duckdb import server as pgserver
+    from ad_duckdb.server import PGServer
+    from ad_duckdb.serverconfig import ServerConfig
 
-    srv = pgserver.PGServer(pgserver.ServerConfig(warehouse, port=0))
+    srv = PGServer(ServerConfig(warehouse, port=0))
     host, port = srv.server_address[:2]
     errors: list[BaseException] = []
 
