@@ -1,4 +1,5 @@
-"""Names as the plots draw them: in characters the fonts matplotlib finds here have, wrapped rather than cut."""
+"""Names as the plots draw them: in characters the fonts matplotlib finds here have, wrapped rather than cut
+(cut only in a label beside a line), and the titles that carry them."""
 
 from __future__ import annotations
 
