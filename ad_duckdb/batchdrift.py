@@ -22,7 +22,7 @@ import numpy as np
 from .drift import _EDGE, _checks, _factor, _how_far, _side, apart, train_where
 from .exceptions import AdDuckDBWarning
 from .features import RANGE_QUANTILE_UNLABELLED, raw_values
-from .metrics import share_text
+from .numbertext import share_text
 
 # A batch is looked at from this many rows (fewer say little about where a column's values lie; the SQL functions
 # get up to 2048 a call) when at least HIGH_SHARE of its scores lie above the training scores' HIGH_QUANTILE point:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import scoretail
-from .metrics import share_text
+from .numbertext import share_text
 from .store import Threshold
 from .thresholds import LABELLED
 

@@ -13,11 +13,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import batchdrift, interrupts, intervals, metrics, notes, optionwords, pairedflags, pysource, store, texttable, weights
+from . import batchdrift, interrupts, intervals, notes, optionwords, pairedflags, pysource, store, texttable, weights
 from . import sampled as sampling
+from .auc import auc_pr, curve_auc_roc
+from .confusion import confusion
 from .duckerrors import first_part, is_missing_column
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt, raised_in_function
 from .models import load_model
+from .numbertext import count_text
+from .pairedauc import PAIRED_DELONG, paired_auc_roc
 from .sourcecols import source_features
 from .sqltext import quote_ident, quote_literal, source_sql, where_sql
 from .store import ModelRecord, Threshold
@@ -69,7 +73,7 @@ class ThresholdComparison:
     paired: list[pairedflags.FlagTest] | None = None
 
 
-# Below this many labelled anomalies the paired test (its p-value a Student t's, ``metrics.paired_df``) holds its size
+# Below this many labelled anomalies the paired test (its p-value a Student t's, ``pairedauc.paired_df``) holds its size
 # but can tell only large differences: simulated, a version better by half a standard deviation of its anomalies'
 # scores was found in 1-9% of draws on 3-5 anomalies, as often as two equal versions were (1-4.4%), and 6-24% on 10
 # (bench/results/compare_delong_2026-12-05_t.md)
@@ -98,9 +102,9 @@ class LabelledComparison:
     # how the interval and p-value were found: DeLong's paired test, or on an audit sample (the anomalies' weights
     # differing across a score) each version's AUC-ROC interval joined (``weights.PAIRED_AUDIT``), or where DeLong's
     # variance is 0 (both versions rank every labelled anomaly first) their score intervals joined
-    # (``metrics.PAIRED_NO_SPREAD``)
-    test: str = metrics.PAIRED_DELONG
-    # DeLong's: the Student t's degrees of freedom its interval and p-value were read from (``metrics.paired_df``;
+    # (``pairedauc.PAIRED_NO_SPREAD``)
+    test: str = PAIRED_DELONG
+    # DeLong's: the Student t's degrees of freedom its interval and p-value were read from (``pairedauc.paired_df``;
     # about the anomalies' count less 1 when they are few); None: the normal's, or an audit sample's test
     df: float | None = None
 
@@ -182,8 +186,8 @@ class VersionComparison:
         lines += ["", f"top {n} scores: {self.top_overlap} rows in both ({self.top_overlap / n:.0%}){ties}; "
                       f"rank correlation of all {self.rows} rows: {corr}"]
         if self.top_overlap_weighted is not None and self.top_weighted:
-            lines += [f"top {metrics.count_text(round(self.top_weighted, 9))} scores of the rows the labelled rows "
-                      f"stand for (weighted by {column}): {metrics.count_text(round(self.top_overlap_weighted, 9))} "
+            lines += [f"top {count_text(round(self.top_weighted, 9))} scores of the rows the labelled rows "
+                      f"stand for (weighted by {column}): {count_text(round(self.top_overlap_weighted, 9))} "
                       f"in both ({self.top_overlap_weighted / self.top_weighted:.0%}; rows tied at the cut count in "
                       f"part); rank correlation of the rows stood for: {_corr_text(self.rank_correlation_weighted)} "
                       "(the line above counts the rows read)"]
@@ -206,8 +210,8 @@ class VersionComparison:
                             f"; on only {counted} the test can tell only large differences apart, so this says "
                             "little about whether the versions are alike: label more anomalies to tell")
             k = j.weights
-            weighed = (f", weighted by {k['column']} ({metrics.count_text(k['rows'])} rows, "
-                       f"{metrics.count_text(k['anomalies'])} anomalies; Kish's effective sizes "
+            weighed = (f", weighted by {k['column']} ({count_text(k['rows'])} rows, "
+                       f"{count_text(k['anomalies'])} anomalies; Kish's effective sizes "
                        f"{k['effective_anomalies']:.1f} anomalies and {k['effective_normal']:.1f} normal rows stand for "
                        "the counts in the test)" if k else "")
             if k and k.get("sampled") == sampling.NORMAL:
@@ -263,7 +267,7 @@ def _flag_cells(t: ThresholdComparison, weighted: bool) -> tuple[Any, ...]:
     only_b = None if both is None or fb is None else fb - both
     if not weighted:
         return fa, fb, both, only_a, only_b
-    return tuple(None if v is None else texttable.Number(metrics.count_text(round(v, 9)))
+    return tuple(None if v is None else texttable.Number(count_text(round(v, 9)))
                  for v in (fa, fb, both, only_a, only_b))
 
 
@@ -514,7 +518,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     for t in thresholds:
         for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
             if value is not None:
-                c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value, sampled)
+                c = confusion(s, y, value) if w is None else weights.confusion(s, y, w, value, sampled)
                 # no flag, no precision (evaluate prints '-'): 0.0 read as every flag wrong
                 flags = c["tp"] + c["fp"]
                 setattr(t, f"precision_{side}", c["precision"] if flags else None)
@@ -543,9 +547,9 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
                                   for rec, s, c in zip((rec_a, rec_b), (sa, sb), curves, strict=True))), None)
         if note:
             notes.warn(note)
-        p = metrics.paired_auc_roc(sa, sb, y)
-        return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, curves[0]),
-                                  metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value, test=p.method,
+        p = paired_auc_roc(sa, sb, y)
+        return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, auc_pr(sa, y, curves[0]),
+                                  auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value, test=p.method,
                                   df=p.df)
     ca, cb = weights.curve(sa, y, w), weights.curve(sb, y, w)
     from .invertedlabels import _weighted_inverted
@@ -558,8 +562,8 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     except ValueError as e:  # effective sizes below 2: one heavy row of a class
         raise NoRowsError(f"label={label!r}, weight={weight!r}: {e} (a --where that keeps more labelled rows, or "
                           "more labels).") from None
-    return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, c=ca),
-                              metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary, p.method,
+    return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, auc_pr(sa, y, c=ca),
+                              auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary, p.method,
                               p.df)
 
 
@@ -653,7 +657,7 @@ def _label_read(label: str, wcol: str | None) -> str:
 
 def _curve_auc(c: dict[str, np.ndarray], n_pos: int, n_neg: int) -> tuple[float, intervals.AUCInterval]:
     """AUC-ROC and its interval from a version's curve, as ``_inverted_labels`` would work them out."""
-    auc = metrics.curve_auc_roc(c, n_pos, n_neg)
+    auc = curve_auc_roc(c, n_pos, n_neg)
     return auc, intervals.auc_roc(c, n_pos, n_neg, auc)
 
 

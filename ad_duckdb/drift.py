@@ -16,7 +16,7 @@ import numpy as np
 from . import optionwords
 from .categorical import SHARES_KEY, is_slot
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, raw_values, signed_log
-from .metrics import share_text
+from .numbertext import share_text
 from .scoring import LoadedModel
 from .sqltext import sql_name
 from .thresholds import QUANTILES

@@ -115,8 +115,8 @@ def evaluate(
     """
     with interrupts.raised_as_interrupt("evaluate", model):
         con = check_connection(con, "evaluate")
-        from . import metrics as ev
         from . import timeplot
+        from .plotfiles import plot, plots_folder
 
         if isinstance(into, str):  # after the caller's USE: as score(into=) (callerview.into_caller_schema)
             into = into_caller_schema(con, into)
@@ -136,7 +136,7 @@ def evaluate(
         timeplot.without_plots(model, time, plots_dir)
         over_time: tuple[str | None, str | None] = (None, None)
         if plots_dir is not None:
-            ev.plots_folder(plots_dir, model)
+            plots_folder(plots_dir, model)
             over_time = timeplot.choose(con, model, source, time)
         tally: list[DriftTally] = []
         repeats: list[str] = []
@@ -207,7 +207,7 @@ def evaluate(
             rep.goal_checks = goalcheck.checks(lm.rec.thresholds, filegoals.split(lm.rec.metrics, lm.rec.source)[0], at,
                                                {*fitted, *(name for name, _text in overlapping)})
         if plots_dir is not None:
-            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w, sampled)
+            rep.plots = plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w, sampled)
             note = over_time[1]
             if over_time[0]:
                 try:
@@ -242,14 +242,12 @@ def _few_anomalies(anomalies: int, summary: dict[str, Any] | None) -> str | None
     (``summary``: ``weights.summary``) the count is Kish's effective size of the anomalies, which the recall
     intervals take. Why: 10 anomalies of weight 100 beside 30 of weight 1 are as certain as 10.6, and 40 rows read
     passed the check."""
-    from . import metrics as ev
-
     if summary is not None:
         n = float(summary["effective_anomalies"])
         if not 0 < n < FEW_ANOMALIES:
             return None
         k = min(n, max(1.0, n / 2))
-        lo, hi = ev.wilson(k, n)
+        lo, hi = thresholds.wilson(k, n)
         return (f"Only an effective {n:.1f} labelled anomalies ({anomalies} rows weighted by {summary['column']!r}; "
                 f"Kish's effective size): a recall of {k / n:.2f} could be anywhere in {lo:.2f}-{hi:.2f} on another "
                 "sample like this one; label more anomalies (or keep their weights alike) to tell thresholds apart.")
@@ -258,7 +256,7 @@ def _few_anomalies(anomalies: int, summary: dict[str, Any] | None) -> str | None
     # the recall nearest 0.5 these labels can give; of a single anomaly, the recall of 1 (found), as the table's
     # rows read: "a recall of 0 of 1" described no threshold a reader would keep
     k, m = max(1, anomalies // 2), anomalies
-    lo, hi = ev.wilson(k, m)
+    lo, hi = thresholds.wilson(k, m)
     return (f"Only {m} labelled {'anomaly' if m == 1 else 'anomalies'}: a recall of {k} of {m} could be anywhere in "
             f"{lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell thresholds apart.")
 
@@ -266,23 +264,26 @@ def _few_anomalies(anomalies: int, summary: dict[str, Any] | None) -> str | None
 def _report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, share: float | None) -> Any:
     """evaluate's ``metrics.Report`` of labelled scores ``s`` / ``y``: each stored threshold's figures (with
     ``share``, its precision at that share of anomalies), both AUCs and the candidate table."""
-    from . import metrics as ev
+    from .auc import auc_pr, curve_auc_roc
+    from .candidates import candidate_table
+    from .confusion import at_share, confusion
+    from .report import Report
 
     at = {}
     for name, value in sorted(lm.thresholds.items()):
-        m = ev.confusion(s, y, value)
+        m = confusion(s, y, value)
         at[name] = {"value": value, **m}
         if share is not None:
-            at[name].update(ev.at_share(m, share))
+            at[name].update(at_share(m, share))
     # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
     # than scoring the rows; the curve kept to the arrays they read whole (leancurve)
     c = leancurve.LeanCurve(s, y)
-    table = ev.candidate_table(s, y, c=c)
+    table = candidate_table(s, y, c=c)
     anomalies = int(y.sum())
-    auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
-    return ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
-                     at_thresholds=at, table=table, anomaly_share=share,
-                     auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
+    auc = curve_auc_roc(c, anomalies, len(y) - anomalies)
+    return Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc, auc_pr=auc_pr(s, y, c=c),
+                  at_thresholds=at, table=table, anomaly_share=share,
+                  auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
 
 
 def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarray, summary: dict[str, Any],
@@ -290,7 +291,10 @@ def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarra
     """evaluate's ``metrics.Report`` of rows of weights ``w`` (all above 0), each counted ``w`` times; the
     intervals on Kish's effective sizes of each class (``summary``: ``weights.summary``, kept as its ``weights``);
     ``sampled``: ``evaluate``'s."""
-    from . import metrics as ev
+    from .auc import auc_pr, curve_auc_roc
+    from .candidates import candidate_table
+    from .confusion import at_share
+    from .report import Report
 
     c = weights.curve(s, y, w)
     yb = y.astype(bool)
@@ -301,11 +305,11 @@ def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarra
         m = weights.confusion(s, y, w, value, sampled)
         at[name] = {"value": value, **m}
         if share is not None:
-            at[name].update(ev.at_share(m, share, counts=weights.effective_counts(m, *eff)))
-    auc = ev.curve_auc_roc(c, pos, neg)
-    rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(yb.sum()), auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
-                    at_thresholds=at, table=ev.candidate_table(s, y, c=c), anomaly_share=share,
-                    auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff, band=sampled != sampling.NORMAL))
+            at[name].update(at_share(m, share, counts=weights.effective_counts(m, *eff)))
+    auc = curve_auc_roc(c, pos, neg)
+    rep = Report(model=lm.ref, rows=len(s), anomalies=int(yb.sum()), auc_roc=auc, auc_pr=auc_pr(s, y, c=c),
+                 at_thresholds=at, table=candidate_table(s, y, c=c), anomaly_share=share,
+                 auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff, band=sampled != sampling.NORMAL))
     rep.keep_weights(summary)
     return rep
 
@@ -314,7 +318,7 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
            w: np.ndarray | None = None) -> Any:
     """``metrics.Costs`` of labelled scores ``s`` / ``y`` (``w``: their weights); adds each threshold's
     ``cost_per_row`` to its ``at`` entry."""
-    from . import metrics as ev
+    from .reportcosts import Costs
 
     pos = int(y.sum()) if w is None else float(w[y.astype(bool)].sum())
     n = len(s) if w is None else float(w.sum())
@@ -337,7 +341,7 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
     # conditional on the cut, as each threshold's: chosen on these rows, it is a little cheaper here than later
     best["cost_per_row_lo"], best["cost_per_row_hi"] = costintervals.per_row(
         float(k.missed[i]), float(k.alarms[i]), pos, n - pos, prices, eff)
-    return ev.Costs(prices=prices, best=best, flag_none=k.none)
+    return Costs(prices=prices, best=best, flag_none=k.none)
 
 
 def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None, rows: int,

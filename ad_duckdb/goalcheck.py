@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import count_text
+from .numbertext import count_text
 from .store import Threshold
 
 # the goals with a target a figure is checked against, and that figure

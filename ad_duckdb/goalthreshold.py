@@ -53,7 +53,8 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note,
                                 weight=goal.get("weight"), keep=goal, series=goal.get("series"), tz=goal.get("tz"),
                                 timestamps_in=goal.get("timestamps_in"))
-    from . import metrics as ev
+    from .auc import curve_auc_roc
+    from .numbertext import count_text
 
     source, label, where, weight = goal["source"], goal["label"], goal["where"], goal.get("weight")
     sampled = goal.get("sampled")
@@ -68,7 +69,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         sampling.check_anomalies(f"Threshold {name!r} for {lm.ref!r}", weight, sampled, y, w)  # type: ignore[arg-type]
         k = weights.summary(weight, y, w)  # type: ignore[arg-type]
         s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none
-        on += (f"; weighted by {weight}: {ev.count_text(k['rows'])} rows, {ev.count_text(k['anomalies'])} anomalies, "
+        on += (f"; weighted by {weight}: {count_text(k['rows'])} rows, {count_text(k['anomalies'])} anomalies, "
                f"Kish's effective sizes {weights.size_text(k['effective_anomalies'])} anomalies and "
                f"{weights.size_text(k['effective_normal'])} normal rows")
     sizes = len(on)  # where the flagged cells' sizes go, once the threshold is chosen
@@ -92,7 +93,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         notes.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}")
     if w is None:
         anomalies = int(y.sum())
-        inverted = _inverted_labels(lm, label, s, y, ev.curve_auc_roc(c, anomalies, len(y) - anomalies))
+        inverted = _inverted_labels(lm, label, s, y, curve_auc_roc(c, anomalies, len(y) - anomalies))
     else:
         inverted = _weighted_inverted(lm, label, s, y, w, c)
     if inverted:

@@ -16,10 +16,10 @@ def _weighted_inverted(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray,
                        c: dict[str, np.ndarray]) -> str | None:
     """``_inverted_labels`` of rows of weights ``w`` (their ``weights.curve`` ``c``): the weighted AUC-ROC and its
     interval on Kish's effective sizes."""
-    from . import metrics as ev
+    from .auc import curve_auc_roc
 
     pos, neg = float(c["tp"][-1]), float(c["flagged"][-1] - c["tp"][-1])
-    auc = ev.curve_auc_roc(c, pos, neg)
+    auc = curve_auc_roc(c, pos, neg)
     eff = (weights.effective(w[y == 1]), weights.effective(w[y == 0]))
     return _inverted_labels(lm, label, s, y, auc, intervals.auc_roc(c, pos, neg, auc, eff=eff))
 
@@ -34,12 +34,12 @@ def _inverted_labels(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y
     """A note when the model ranks the rows labelled 0 clearly above those labelled 1 (the whole 95% interval of
     AUC-ROC below 0.5). Why: labels with 1 on the normal rows (scikit-learn's predict gives 1 to inliers) passed the
     0/1 check, and every figure, and every goal (max_f1 flagged every row), came out inverted without a word."""
-    from . import metrics as ev
+    from .auc import curve_auc_roc
 
     n_pos = int(y.sum())
     if auc is None or ci is None:  # ``auc`` and ``ci``: their AUC-ROC and its interval, when already computed
         c = thresholds.curve(s, y)
-        auc = ev.curve_auc_roc(c, n_pos, len(y) - n_pos)
+        auc = curve_auc_roc(c, n_pos, len(y) - n_pos)
         ci = intervals.auc_roc(c, n_pos, len(y) - n_pos, auc)
     lo, hi = ci.low, ci.high
     if not hi < 0.5:  # NaN (one class only) or not clearly below chance: nothing to say

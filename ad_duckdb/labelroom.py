@@ -62,7 +62,7 @@ def clear_of_bars(ax: Any, highest: float | None = None) -> None:
 
 
 def unplaced(ax: Any, labels: list[Any], first: Any | None = None) -> list[Any]:
-    """Give ``labels`` (texts of ``ax`` placed by `metrics._mark_thresholds`, one row each down from the top, in
+    """Give ``labels`` (texts of ``ax`` placed by `thresholdmarks._mark_thresholds`, one row each down from the top, in
     the order of their values) the rows from the top in turn, each the next free row if its box is clear there of
     every bar under it at the value axis' present top; return the others (for a legend), after taking them off the
     axes. ``first``: the label kept before the others (the default threshold's, what scoring flags by): a label

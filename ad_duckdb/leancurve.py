@@ -72,7 +72,7 @@ class LeanCurve(dict):  # type: ignore[type-arg]
         return out
 
     def auc_pr(self) -> float:
-        """Average precision, as ``metrics.auc_pr`` sums it (the same terms, the same float), in two arrays."""
+        """Average precision, as ``auc.auc_pr`` sums it (the same terms, the same float), in two arrays."""
         tp = self["tp"]
         step = np.empty_like(tp)
         buf = tp / self.pos  # recall

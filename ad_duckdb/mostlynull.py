@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from . import notes
-from .metrics import share_text
+from .numbertext import share_text
 from .optionwords import FIT, SURFACE, features_opt, opt
 from .sqltext import sql_name
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import intervals, metrics, thresholds, weights
+from . import intervals, thresholds, weights
+from .numbertext import share_text, value_text
+from .report import Report
 from .scoring import LoadedModel
 
 NOTE = ("No row here is labelled an anomaly (1): each threshold's flagged share is its false-alarm rate, with its 95% "
@@ -22,8 +24,8 @@ NOTE = ("No row here is labelled an anomaly (1): each threshold's flagged share 
 AUC_METHOD = "undefined: no labelled anomaly"
 
 
-def report(lm: LoadedModel, s: np.ndarray, w: np.ndarray | None, share: float | None) -> metrics.Report:
-    """evaluate's ``metrics.Report`` of scores ``s`` of rows all labelled 0 (``w``: their weights, all above 0):
+def report(lm: LoadedModel, s: np.ndarray, w: np.ndarray | None, share: float | None) -> Report:
+    """evaluate's ``report.Report`` of scores ``s`` of rows all labelled 0 (``w``: their weights, all above 0):
     each stored threshold's flags as false alarms, their rate and its Wilson interval (of Kish's effective size
     with weights)."""
     weight = np.ones(len(s)) if w is None else np.asarray(w, dtype=np.float64)
@@ -45,18 +47,18 @@ def report(lm: LoadedModel, s: np.ndarray, w: np.ndarray | None, share: float | 
         if share is not None:
             at[name]["precision_at_share"] = float("nan")  # needs the recall anomalies give
     nan = float("nan")
-    return metrics.Report(model=lm.ref, rows=len(s), anomalies=0, auc_roc=nan, auc_pr=nan, at_thresholds=at,
+    return Report(model=lm.ref, rows=len(s), anomalies=0, auc_roc=nan, auc_pr=nan, at_thresholds=at,
                           table=[], anomaly_share=share, auc_roc_ci=intervals.AUCInterval(nan, nan, AUC_METHOD))
 
 
-def lines(rep: metrics.Report, width: int) -> list[str]:
+def lines(rep: Report, width: int) -> list[str]:
     """The threshold table ``print(report)`` shows for such a report: false alarms and their rate, in place of the
     precision and recall columns it cannot fill."""
     out = [f"{'threshold':<{width}}{'value':>12}{'false alarms':>14}{'false-alarm rate':>18}{'(95%)':>15}"]
     for name, m in rep.at_thresholds.items():
-        ci = f"{metrics.share_text(m['false_alarm_rate_lo'])}-{metrics.share_text(m['false_alarm_rate_hi'])}"
-        out.append(f"{name:<{width}}{metrics.value_text(m['value']):>12}{_count(m['fp']):>14}"
-                   f"{metrics.share_text(m['false_alarm_rate']):>18}{ci:>15}")
+        ci = f"{share_text(m['false_alarm_rate_lo'])}-{share_text(m['false_alarm_rate_hi'])}"
+        out.append(f"{name:<{width}}{value_text(m['value']):>12}{_count(m['fp']):>14}"
+                   f"{share_text(m['false_alarm_rate']):>18}{ci:>15}")
     if rep.at_thresholds:
         out.append("(false-alarm rate: the share of these normal rows each threshold flags; 95%: Wilson interval)")
     return out

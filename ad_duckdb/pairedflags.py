@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import count_text
+from .numbertext import count_text
 from .sampled import NORMAL as SAMPLED_NORMAL
 
 

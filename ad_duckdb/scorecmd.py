@@ -14,7 +14,6 @@ from . import (
     interrupts,
     intotable,
     jsonvalues,
-    metrics,
     nullmax,
     partitionreplace,
     replacewhere,
@@ -29,6 +28,7 @@ from .cliopen import _attachments, _connect_attaching, _exists, _lock_wait, _ope
 from .clirows import _TOP_FEATURES_SHOWN, _print_rows
 from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, DatabaseLockedError, NoTimesError, is_interrupt
 from .msevalues import MSE_COLUMN
+from .plotfiles import plots_folder
 from .scorebatches import SCORE_OUTPUTS
 from .scoring import LoadedModel
 from .sqltext import quote_ident, quote_literal, shown_table, source_sql, table_sql
@@ -164,7 +164,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
         timeplot.without_plots(model, time, plots_dir)
         over_time: tuple[str | None, str | None] = (None, None)
         if plots_dir:
-            metrics.plots_folder(plots_dir, model)  # before --into writes its table: a bad folder fails first
+            plots_folder(plots_dir, model)  # before --into writes its table: a bad folder fails first
             over_time = timeplot.choose(con, model, source, time)  # a wrong --time too
         if into:
             existed = replace and _has_rows_table(con, into)

@@ -31,11 +31,11 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     """
     with interrupts.raised_as_interrupt("plot_scores", model):
         con = check_connection(con, "plot_scores")
-        from . import metrics
+        from . import histfigures, plotfiles
 
         lm = registry(con).get(model)
         if out_dir is not None:
-            metrics.plots_folder(out_dir, lm.ref)
+            plotfiles.plots_folder(out_dir, lm.ref)
         # one narrow column kept beside the score: the plot needs the scores only
         tally: list[DriftTally] = []
         watch = ScoredTop(len(lm.feature_names), sums=True)  # the top-scored row, for a spreadsheet's totals row
@@ -46,8 +46,8 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
         s, shown = totalsrow.without_totals_row(np.asarray(scores, dtype=np.float64), watch,
                                                 shown_source(source, n=40))
         if out_dir is None:
-            return metrics.scores_figure(s, lm.ref, lm.thresholds, shown)
-        return metrics.plot_scores(s, out_dir, lm.ref, lm.thresholds, shown)
+            return histfigures.scores_figure(s, lm.ref, lm.thresholds, shown)
+        return plotfiles.plot_scores(s, out_dir, lm.ref, lm.thresholds, shown)
 
 
 @attachedmodels.names_the_file
@@ -66,11 +66,11 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
     """
     with interrupts.raised_as_interrupt("plot_scores_over_time", model):
         con = check_connection(con, "plot_scores_over_time")
-        from . import metrics, timeplot
+        from . import plotfiles, timeplot
 
         lm = registry(con).get(model)
         if out_dir is not None:
-            metrics.plots_folder(out_dir, lm.ref)
+            plotfiles.plots_folder(out_dir, lm.ref)
         col, note = timeplot.choose(con, lm.ref, source, time)
         if col is None:
             raise BadInputError(f"Model {lm.ref!r}: " + (note or f"no scores-over-time plot: {source} has no DATE or "

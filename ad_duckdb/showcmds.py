@@ -19,7 +19,6 @@ from . import (
     categorical,
     costs,
     jsonvalues,
-    metrics,
     modelnames,
     optionwords,
     store,
@@ -36,6 +35,7 @@ from .cliopen import _open
 from .clirows import _print_rows
 from .exceptions import AdDuckDBError, OptionError
 from .models import views_calling_version
+from .numbertext import value_text
 from .scoretail import TOP
 from .sourcedescribe import describe
 from .sqltext import is_query, name_parts, quote_ident, quote_literal, strip_sql_ends
@@ -227,7 +227,7 @@ def show(db: str, model: str, out_format: str) -> None:
         numeric = rec.features if lay is None else rec.features[: lay.numeric]
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
                     [(f.name, f.sql_type, f.transform, _Number(_against_spread(f.fill, _raw_spread(f))),
-                      _Number(_against_spread(f.center, f.scale)), _Number(metrics.value_text(f.scale)))
+                      _Number(_against_spread(f.center, f.scale)), _Number(value_text(f.scale)))
                      for f in numeric]
                     + [(n, t, "categories", cats[0], "", "") for (n, cats), t in zip(
                         lay.text if lay else (), categorical.text_types(rec.features), strict=True)])

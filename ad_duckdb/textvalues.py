@@ -124,7 +124,7 @@ def _lowered(cats: tuple[str, ...]) -> list[str]:
 
 
 def _refuse(model: Any, func: str, k: int, examples: list[str], kinds: int, share: float) -> None:
-    from .metrics import share_text
+    from .numbertext import share_text
     from .scoring import _call, order_check_off
 
     lay = model.layout
@@ -144,7 +144,7 @@ def _refuse(model: Any, func: str, k: int, examples: list[str], kinds: int, shar
 def _note_unseen(model: Any, func: str, k: int, values: list[str], share: float) -> None:
     """Note, once until the registry's next statement, a text argument whose rows hold almost no category in a few
     kinds of value (too few to refuse as another column: a new channel, or a column of a few words in its place)."""
-    from .metrics import share_text
+    from .numbertext import share_text
     from .scoring import _call
 
     lay = model.layout

@@ -444,7 +444,7 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
     r_lo, r_hi = wilson(tp, pos)
     out = {"precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi, "anomalies": pos}
     if share is not None:
-        from .metrics import at_share  # not at the top: metrics imports this module
+        from .confusion import at_share  # not at the top: confusion imports this module
 
         out.update(at_share({"tp": tp, "fp": flagged - tp, "fn": pos - tp, "tn": rows - pos - (flagged - tp)}, share))
     return out

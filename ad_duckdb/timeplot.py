@@ -16,28 +16,19 @@ from . import pysource
 from .closenames import did_you_mean
 from .exceptions import BadInputError, NoTimesError, OptionError, SourceNotFoundError
 from .features import is_numeric_type
-from .metrics import (
-    _colour,
-    _dash,
-    _file_stem,
-    _fmt_score,
-    _log_axis,
-    _on_axis,
-    _short,
-    _subplots,
-    _threshold_groups,
-    _title,
-    log_ticks,
-    share_text,
-)
 from .numberhints import is_point_in_time
+from .numbertext import share_text
 from .optionwords import opt
-from .plottext import drawable
+from .plotaxes import _log_axis, _on_axis, log_ticks
+from .plotfigure import _subplots
+from .plotfiles import _file_stem
+from .plottext import _short, _title, drawable
 from .savefile import write_whole
 from .scoring import LoadedModel
 from .sourcedescribe import describe
 from .sqltext import is_query, quote_ident, shell_word, shown_source, source_sql, sql_name, strip_sql_ends, where_sql
 from .texttimes import either_way, strptime_expr, text_time_format, text_time_formats
+from .thresholdmarks import _colour, _dash, _fmt_score, _threshold_groups
 
 if TYPE_CHECKING:
     from .drift import DriftTally

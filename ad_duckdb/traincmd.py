@@ -15,7 +15,6 @@ from . import (
     categorical,
     interrupts,
     jsonvalues,
-    metrics,
     thresholds,
     trainhold,
     trainsample,
@@ -31,6 +30,7 @@ from .clinumbers import _against_spread, _raw_spread
 from .cliopen import _attachments, _connect_attaching, _Creation, _lock_wait, _open, _refuse_in_memory, _remove_new_database
 from .exceptions import BadInputError
 from .namelists import listing
+from .numbertext import share_text
 from .showcmds import _method_text, _score_call
 from .sqltext import shell_word
 from .store import Threshold
@@ -254,7 +254,7 @@ def _print_carried(stored: list[Threshold]) -> None:
             how = f"chosen again on its rows{f' ({said[0]})' if said else ''}"
         else:
             assert t.flagged_share is not None  # thresholds.carried gives each point it moves the share it flags
-            how = f"at the same point of the training scores (flags {metrics.share_text(t.flagged_share)} of training rows)"
+            how = f"at the same point of the training scores (flags {share_text(t.flagged_share)} of training rows)"
         click.echo(f"carried {t.name}: {t.value:.6g}, {how}")
 
 
@@ -288,6 +288,6 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
                       source: str) -> None:
     share = info.flagged_shares.get("default")
     share = share if share is not None else contamination
-    click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {metrics.share_text(share)} of training rows; "
-               f"contamination {metrics.share_text(contamination)})")
+    click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {share_text(share)} of training rows; "
+               f"contamination {share_text(contamination)})")
     click.echo(f"score with: {_score_call(con, name, info.features, source)}")

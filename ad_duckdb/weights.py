@@ -150,7 +150,7 @@ def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, sampled: str | 
 
 def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float,
               sampled: str | None = None) -> dict[str, float]:
-    """``metrics.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights; the intervals of
+    """``confusion.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights; the intervals of
     precision and recall are ``cell_intervals``'. ``sampled``: ``sampled.NORMAL`` where every anomaly was kept (no
     stratum of unseen misses, the two anomaly cells weigh alike)."""
     s = np.asarray(scores, dtype=np.float64)
@@ -525,7 +525,7 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
         out = {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": r_lo, "recall_hi": r_hi}
     out.update({"anomalies": int(anomalies), "effective_anomalies": n_pos})
     if share is not None:
-        from .metrics import at_share  # not at the top: metrics is the heavier module
+        from .confusion import at_share  # where used: confusion imports intervals, which this module imports so
 
         out.update(at_share(m, share, counts=effective_counts(m, n_pos, n_neg)))
     return out
@@ -559,16 +559,16 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
                    z: float | None = None,
                    curves: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
                    sampled: str | None = None) -> Any:
-    """``metrics.paired_auc_roc`` of rows of weights ``w`` (all above 0): each version's AUC-ROC as scikit-learn's
+    """``pairedauc.paired_auc_roc`` of rows of weights ``w`` (all above 0): each version's AUC-ROC as scikit-learn's
     ``roc_auc_score(sample_weight=)``, and DeLong's paired test on weighted placement values (each anomaly's share of
     the normal rows' weight below it, ties half; each normal row's share of the anomalies' weight above it), their
     covariances weighted and their certainty that of Kish's effective sizes of each class. Unit weights give
-    ``metrics.paired_auc_roc``'s figures. On an audit sample (the anomalies' weights differing across a version's
+    ``pairedauc.paired_auc_roc``'s figures. On an audit sample (the anomalies' weights differing across a version's
     score), the interval and p-value are ``_audit_paired``'s; ``curves``: the versions' ``curve``, when at hand.
     ``sampled``: ``sampled.NORMAL`` (every anomaly kept, the normal rows sampled by their own strata) says no
     audit: DeLong's test holds whatever the normal rows' weights, as evaluate's AUC-ROC interval is then DeLong's."""
-    # not at the top: metrics is the heavier module, imported by the callers
-    from .metrics import PAIRED_DELONG, paired_df, paired_test
+    # where used: pairedauc imports intervals, which this module imports so
+    from .pairedauc import PAIRED_DELONG, paired_df, paired_test
 
     z = Z95 if z is None else z
     y = np.asarray(labels).astype(bool)
@@ -598,7 +598,7 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     # with the score reads as an audit's weights by them alone, so the caller's word decides
     if z == Z95 and sampled != NORMAL and any(auc_band(c, rtol=0.5) is not None for c in curves):
         return _audit_paired(aucs, cov, curves, (e_pos, e_neg))
-    same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))  # as metrics.paired_auc_roc
+    same = np.array_equal(np.asarray(scores_a), np.asarray(scores_b))  # as pairedauc.paired_auc_roc
     p = paired_test(aucs, cov, z, paired_df(cov_pos, cov_neg, e_pos - 1, e_neg - 1), None if same else (e_pos, e_neg))
     if e_pos < smallpaired.FEW and p.method == PAIRED_DELONG and p.high > p.low:
         # few effective anomalies: DeLong's too narrow, as unweighted (every anomaly kept, normal rows sampled 1 in
@@ -626,7 +626,7 @@ def _audit_paired(aucs: list[float], cov: np.ndarray, curves: tuple[dict[str, np
     paired test gave p < 0.05 in up to 41% of draws and its interval held the true difference in 1-65% where one version
     was better (bench/results/compare_delong_2026-12-05.md); the same blind spot as evaluate's AUC interval had."""
     from . import intervals  # not at the top: intervals imports thresholds, as this module does
-    from .metrics import PairedAUC
+    from .pairedauc import PairedAUC
 
     sd = math.sqrt(max(float(cov[0, 0]), 0.0) * max(float(cov[1, 1]), 0.0))
     r = max(-1.0, min(1.0, float(cov[0, 1]) / sd)) if sd > 0 else 0.0

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb.metrics import auc_roc
+from ad_duckdb.auc import auc_roc
 
 from generate import KINDS, generate
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ad_duckdb import metrics, smallpaired
+from ad_duckdb import smallpaired
+from ad_duckdb.pairedauc import PAIRED_DELONG, paired_auc_roc
 
 
 def _draw(rng: np.random.Generator, m: int, d: float, delta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -32,7 +33,7 @@ def test_difference_interval_on_few_anomalies_near_auc_1_holds_the_true_differen
     true = _phi(2.8 / math.sqrt(2)) - _phi(2.3 / math.sqrt(2))
     held, p_values = [], []
     for _ in range(300):
-        p = metrics.paired_auc_roc(*_draw(rng, 5, 2.3, 0.5))
+        p = paired_auc_roc(*_draw(rng, 5, 2.3, 0.5))
         held.append(p.low <= true <= p.high)
         p_values.append(p.p_value)
         assert p.low <= p.diff <= p.high
@@ -40,16 +41,16 @@ def test_difference_interval_on_few_anomalies_near_auc_1_holds_the_true_differen
         assert (p.p_value < 0.05) <= (p.low > 0 or p.high < 0), p
     assert np.mean(held) >= 0.88, np.mean(held)  # DeLong's alone: 0.845 at 5 anomalies
     sa, sb, y = _draw(rng, 5, 2.3, 0.5)
-    assert metrics.paired_auc_roc(sa, sb, y).method == smallpaired.METHOD
+    assert paired_auc_roc(sa, sb, y).method == smallpaired.METHOD
     # equal versions: called different no more often than 5%
     rng = np.random.default_rng(8)
-    called = [metrics.paired_auc_roc(*_draw(rng, 5, 1.0, 0.0)).p_value < 0.05 for _ in range(300)]
+    called = [paired_auc_roc(*_draw(rng, 5, 1.0, 0.0)).p_value < 0.05 for _ in range(300)]
     assert np.mean(called) <= 0.05
 
     # 11 anomalies and more: DeLong's interval, p-value and method as before
     rng = np.random.default_rng(9)
     sa, sb, y = _draw(rng, 20, 2.3, 0.5)
-    p = metrics.paired_auc_roc(sa, sb, y)
-    assert p.method == metrics.PAIRED_DELONG and p.df is not None
+    p = paired_auc_roc(sa, sb, y)
+    assert p.method == PAIRED_DELONG and p.df is not None
     half = p.high - p.diff
     assert p.diff - p.low == pytest.approx(half)  # symmetric: DeLong's t alone

@@ -10,8 +10,9 @@ import numpy as np
 from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb import metrics, smallpaired, weights
+from ad_duckdb import smallpaired, weights
 from ad_duckdb.cli import cli
+from ad_duckdb.pairedauc import PAIRED_DELONG, PAIRED_NO_SPREAD, paired_auc_roc
 
 from conftest import FAST, make_transactions
 
@@ -48,19 +49,19 @@ def test_weighted_difference_interval_on_few_anomalies_holds_the_true_difference
         assert (p.p_value < 0.05) <= (p.low > 0 or p.high < 0), p
         methods.add(p.method)
     assert np.mean(held) >= 0.88, np.mean(held)  # DeLong's alone: 0.81
-    assert methods <= {smallpaired.METHOD, metrics.PAIRED_NO_SPREAD}, methods
+    assert methods <= {smallpaired.METHOD, PAIRED_NO_SPREAD}, methods
     # equal versions: called different no more often than 5%
     rng = np.random.default_rng(8)
     called = [weights.paired_auc_roc(*_sampled(rng, 5, 1.0, 0.0)).p_value < 0.05 for _ in range(300)]
     assert np.mean(called) <= 0.05, np.mean(called)
     # unit weights: the unweighted test's figures
     sa, sb, y, _w = _sampled(np.random.default_rng(3), 6, 2.3, 0.5)
-    got, plain = weights.paired_auc_roc(sa, sb, y, np.ones(len(y))), metrics.paired_auc_roc(sa, sb, y)
+    got, plain = weights.paired_auc_roc(sa, sb, y, np.ones(len(y))), paired_auc_roc(sa, sb, y)
     assert (got.method, round(got.low, 9), round(got.high, 9)) == (plain.method, round(plain.low, 9),
                                                                     round(plain.high, 9))
     # 11 effective anomalies and more: DeLong's alone, symmetric
     p = weights.paired_auc_roc(*_sampled(np.random.default_rng(9), 20, 2.3, 0.5))
-    assert p.method == metrics.PAIRED_DELONG
+    assert p.method == PAIRED_DELONG
     assert abs((p.diff - p.low) - (p.high - p.diff)) < 1e-9
 
 

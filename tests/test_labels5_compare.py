@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
-from ad_duckdb import metrics, pairedflags, weights
+from ad_duckdb import pairedflags, weights
 from ad_duckdb.cli import cli
+from ad_duckdb.confusion import confusion
 
 from conftest import FAST, make_transactions
 
@@ -86,7 +87,7 @@ def test_compare_gives_each_threshold_intervals_and_the_paired_test(tmp_path: Pa
     assert "default" in by
     for t in r.thresholds:
         for side, value, sc in (("a", t.value_a, s[1]), ("b", t.value_b, s[2])):
-            m = metrics.confusion(sc, y, value)
+            m = confusion(sc, y, value)
             assert getattr(t, f"recall_{side}_lo") == pytest.approx(m["recall_lo"])
             assert getattr(t, f"recall_{side}_hi") == pytest.approx(m["recall_hi"])
             if m["tp"] + m["fp"]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ad_duckdb import intervals, leancurve, metrics, thresholds
+from ad_duckdb import intervals, leancurve, thresholds
+from ad_duckdb.auc import auc_pr, auc_roc, curve_auc_roc
+from ad_duckdb.candidates import candidate_table
 
 
 def _rows(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,11 +27,11 @@ def test_lean_curve_gives_the_whole_curves_floats(seed: int) -> None:
     for k, v in whole.items():
         np.testing.assert_array_equal(lean[k], v, err_msg=k)  # computed whole where asked
     assert set(lean) == {"tp", "flagged", "scores"}  # and not kept
-    assert metrics.candidate_table(s, y, c=lean) == metrics.candidate_table(s, y, c=whole)
-    assert metrics.auc_pr(s, y, c=lean) == metrics.auc_pr(s, y, c=whole)
+    assert candidate_table(s, y, c=lean) == candidate_table(s, y, c=whole)
+    assert auc_pr(s, y, c=lean) == auc_pr(s, y, c=whole)
     a = int(y.sum())
-    auc = metrics.curve_auc_roc(lean, a, len(y) - a)
-    assert auc == metrics.auc_roc(s, y)
+    auc = curve_auc_roc(lean, a, len(y) - a)
+    assert auc == auc_roc(s, y)
     assert intervals.auc_roc(lean, a, len(y) - a, auc) == intervals.auc_roc(whole, a, len(y) - a, auc)
     for i in (0, 1, len(lean["scores"]) // 2, len(lean["scores"]) - 1):
         assert lean.row(i) == {k: float(whole[k][i]) for k in ("threshold", "precision", "recall", "f1",

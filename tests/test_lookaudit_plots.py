@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ad_duckdb import metrics
+from ad_duckdb.histfigures import label_hist_figure, scores_figure
 
 
 def _transactions_like() -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
@@ -40,8 +40,8 @@ def test_threshold_labels_do_not_cover_the_bars(which: str) -> None:
     in a white box over the tops of the bulk's bars (and evaluate's histogram by label over the normal rows' bars):
     the tallest bars read shorter than they are. The score axis leaves the labels room above the bars."""
     s, y, th = _transactions_like()
-    fig = metrics.scores_figure(s, "tx_ae@1", th, "transactions") if which == "scores" else \
-        metrics.label_hist_figure(s, y, "tx_ae@1", th, "transactions")
+    fig = scores_figure(s, "tx_ae@1", th, "transactions") if which == "scores" else \
+        label_hist_figure(s, y, "tx_ae@1", th, "transactions")
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert any(x.startswith("default = p99 > 9.573") for x in labels), labels
     assert _covered(fig) == []
@@ -52,7 +52,7 @@ def test_the_room_for_many_labels_does_not_take_the_count_axis_past_the_rows_dra
     axis of 20,000 rows to 1,000,000, which reads as more rows than there are. It stops at the rows drawn."""
     s, _, _ = _transactions_like()
     th = {f"cut{i}": float(v) for i, v in enumerate(np.quantile(s, np.linspace(0.5, 0.999, 14)))}
-    fig = metrics.scores_figure(s, "tx_ae@1", th, "transactions")
+    fig = scores_figure(s, "tx_ae@1", th, "transactions")
     fig.draw_without_rendering()
     lo, hi = fig.axes[0].get_ylim()
     assert 1_100 < hi <= s.size, (lo, hi)
@@ -66,7 +66,7 @@ def test_the_histogram_by_label_says_what_its_density_is(log: bool) -> None:
     s, y, th = _transactions_like()
     if not log:
         s, th = 1 + s / 100, {"default": 1.0957}
-    ax = metrics.label_hist_figure(s, y, "tx_ae@1", th, "transactions").axes[0]
+    ax = label_hist_figure(s, y, "tx_ae@1", th, "transactions").axes[0]
     assert ("log" in ax.get_xlabel()) == log
     label = ax.get_ylabel()
     assert label.startswith("density") and "each label" in label and "area 1" in label, label
@@ -78,7 +78,7 @@ def test_a_histogram_of_no_rows_keeps_its_labels_inside_and_says_there_are_none(
     thresholds left of the middle were set right-aligned against matplotlib's empty 0-1 axis, before the lines
     widened it, and ran out of the axes over the tick labels; the empty axes said nothing of why they were empty."""
     _, _, th = _transactions_like()
-    fig = metrics.scores_figure(np.array([]), "tx_ae@1", th, "transactions")
+    fig = scores_figure(np.array([]), "tx_ae@1", th, "transactions")
     fig.set_dpi(110)
     fig.draw_without_rendering()
     ax = fig.axes[0]

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ad_duckdb import metrics
+from ad_duckdb.histfigures import label_hist_figure, scores_figure
+from ad_duckdb.thresholdmarks import _threshold_groups
 
 
 def _quick_start_scores() -> np.ndarray:
@@ -43,8 +44,8 @@ def test_fourteen_threshold_labels_cover_no_bar_and_no_other_label(which: str) -
     s = _quick_start_scores()
     th = _fourteen(s)
     y = s > 5
-    fig = metrics.scores_figure(s, "tx_ae@1", th, "transactions") if which == "scores" else \
-        metrics.label_hist_figure(s, y, "tx_ae@1", th, "transactions")
+    fig = scores_figure(s, "tx_ae@1", th, "transactions") if which == "scores" else \
+        label_hist_figure(s, y, "tx_ae@1", th, "transactions")
     _drawn(fig)
     ax = fig.axes[0]
     bars = [p.get_window_extent() for p in ax.patches if p.get_height() > 0 and p.get_width() > 0]
@@ -57,7 +58,7 @@ def test_fourteen_threshold_labels_cover_no_bar_and_no_other_label(which: str) -
     assert all(ax.bbox.y0 <= b.y0 and b.y1 <= ax.bbox.y1 for _, b in boxes)
     legend = [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else []
     named = [x.split(" > ")[0].lstrip("← ") for x, _ in boxes] + [x.split(" > ")[0] for x in legend if " > " in x]
-    assert sorted(named) == sorted(names for names, _ in metrics._threshold_groups(th)), (named, legend)
+    assert sorted(named) == sorted(names for names, _ in _threshold_groups(th)), (named, legend)
 
 
 def test_a_histogram_of_a_few_rows_counts_them_in_whole_numbers() -> None:
@@ -66,7 +67,7 @@ def test_a_histogram_of_a_few_rows_counts_them_in_whole_numbers() -> None:
     A few rows get a plain axis from 0 whose every tick is a whole number of rows, none above the rows drawn."""
     th = {"p90": 4.17, "p95": 5.444, "default": 9.573, "p99": 9.573, "p999": 37.6}
     for s in (np.array([12.0]), np.array([3.0]), np.array([2.2, 2.3, 2.7]), np.r_[np.full(7, 3.0), [40.0]]):
-        fig = metrics.scores_figure(s, "tx_ae@1", th, "t")
+        fig = scores_figure(s, "tx_ae@1", th, "t")
         _drawn(fig)
         ax = fig.axes[0]
         lo, hi = ax.get_ylim()
@@ -92,8 +93,8 @@ def test_scores_whose_bulk_fills_one_bar_of_a_linear_axis_get_a_log_one() -> Non
     y = np.r_[np.zeros(840, bool), np.ones(84, bool)]
     assert s.max() / s.min() < 100
     th = {"p90": 5.34, "p95": 8.10, "default": 26.46, "p99": 26.46, "p999": 65.79}
-    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th, "t")):
+    for fig in (scores_figure(s, "m@1", th, "t"), label_hist_figure(s, y, "m@1", th, "t")):
         assert "log" in fig.axes[0].get_xlabel(), fig.axes[0].get_xlabel()
     # a bulk spread over the axis keeps the linear one
     even = np.linspace(0.9, 31, 500)
-    assert "log" not in metrics.scores_figure(even, "m@1", {"p90": 4.3, "default": 10.0}, "t").axes[0].get_xlabel()
+    assert "log" not in scores_figure(even, "m@1", {"p90": 4.3, "default": 10.0}, "t").axes[0].get_xlabel()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ad_duckdb import metrics
+from ad_duckdb.histfigures import label_hist_figure, scores_figure
+from ad_duckdb.prfigure import pr_figure
 
 
 def _scores(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -25,7 +26,7 @@ def test_precision_recall_points_differ_in_marker_from_their_neighbours_and_stay
 
     s, y = _scores()
     th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.5, 0.99, n)))}
-    fig = metrics.pr_figure(s, y, "m@1", th)
+    fig = pr_figure(s, y, "m@1", th)
     points = [c for c in fig.axes[0].collections if len(c.get_offsets())]
     assert len(points) == n
     order = np.argsort([float(c.get_offsets()[0][0]) for c in points])[::-1]  # by threshold: recall falls
@@ -53,7 +54,7 @@ def test_threshold_labels_never_cover_another_text_of_the_axes(n: int) -> None:
     another text is listed below the axes instead, with the others left out."""
     th = {f"threshold_named_longer_{i:02d}": float(v) for i, v in enumerate(np.linspace(0.5, 12, n))}
     th["default"] = 7.0
-    fig = metrics.scores_figure(np.array([]), "m@1", th, "t")
+    fig = scores_figure(np.array([]), "m@1", th, "t")
     ax = fig.axes[0]
     boxes = _boxes(fig, ax)
     assert any(t == "no rows to draw" for t, _ in boxes)
@@ -97,7 +98,7 @@ def test_a_legend_of_lines_whose_styles_repeat_says_so(n: int) -> None:
     histogram could be read off either; the legend says that the styles repeat and how to tell the line."""
     s, y = _scores(5000)
     th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.3, 0.999, n)))}
-    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+    for fig in (scores_figure(s, "m@1", th, "t"), label_hist_figure(s, y, "m@1", th)):
         legend = fig.axes[0].get_legend()
         texts = [t.get_text().replace("\n", " ") for t in legend.get_texts()] if legend is not None else []
         noted = [t for t in texts if "styles repeat" in t]

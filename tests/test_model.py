@@ -324,7 +324,7 @@ def test_latent_neighbour_variants_export_and_agree(cardio: tuple[np.ndarray, np
     onnx = to_onnx_bytes(det.graph_, X.shape[1])
     # parity_check raises unless torch and onnxruntime agree (rtol 1e-3); anomalies score in the tens here.
     assert parity_check(det.graph_, onnx, X, model="cardio") < 1e-3 * max(1.0, float(np.max(det.decision_function(X))))
-    from ad_duckdb.metrics import auc_roc
+    from ad_duckdb.auc import auc_roc
 
     assert auc_roc(det.decision_function(X), y) > 0.8
 

@@ -544,7 +544,7 @@ def test_evaluate_s_report_draws_its_plots_for_a_notebook(tmp_path) -> None:
 
     from matplotlib.figure import Figure
 
-    from ad_duckdb.metrics import Report
+    from ad_duckdb.report import Report
 
     con = ad_duckdb.connect()
     try:

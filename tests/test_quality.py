@@ -12,8 +12,8 @@ import csv
 import numpy as np
 import pytest
 
+from ad_duckdb.auc import auc_roc
 from ad_duckdb.detector import AutoEncoderDetector
-from ad_duckdb.metrics import auc_roc
 
 from conftest import DATA, load_adbench
 

@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from test_labels7_sampled import weighted_rows
 
 import ad_duckdb
-from ad_duckdb import metrics, store, thresholds, weights
+from ad_duckdb import store, thresholds, weights
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import AdDuckDBError
+from ad_duckdb.pairedauc import PAIRED_DELONG
 
 from conftest import FAST
 
@@ -177,7 +178,7 @@ def test_compare_sampled_normal_uses_delongs_paired_test_and_says_so(db: str) ->
     audit, r, sa, sb, y, w = _compared(db)
     assert audit.labelled is not None and audit.labelled.test == weights.PAIRED_AUDIT  # the default, as before
     j = r.labelled
-    assert j is not None and j.test == metrics.PAIRED_DELONG, j.test
+    assert j is not None and j.test == PAIRED_DELONG, j.test
     p = weights.paired_auc_roc(sa, sb, y, w, sampled="normal")
     assert (j.auc_roc_diff_low, j.auc_roc_diff_high, j.p_value) == pytest.approx((p.low, p.high, p.p_value), rel=1e-9)
     assert j.auc_roc_diff_high - j.auc_roc_diff_low < (audit.labelled.auc_roc_diff_high
@@ -192,7 +193,7 @@ def test_compare_sampled_normal_uses_delongs_paired_test_and_says_so(db: str) ->
                                    "--sampled", "normal", "--format", "json"])
     assert got.exit_code == 0, got.output
     doc = json.loads(got.stdout)["labelled"]
-    assert doc["test"] == metrics.PAIRED_DELONG and doc["weights"]["sampled"] == "normal", doc
+    assert doc["test"] == PAIRED_DELONG and doc["weights"]["sampled"] == "normal", doc
     helped = CliRunner().invoke(cli, ["compare", "--help"])
     assert "--sampled [rows|normal]" in helped.output and "DeLong's paired test holds" in helped.output
 

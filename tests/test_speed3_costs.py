@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb import metrics, smallpaired
+from ad_duckdb import smallpaired
+from ad_duckdb.auc import auc_pr
 from ad_duckdb.compare import compare_versions
+from ad_duckdb.confusion import confusion
 from ad_duckdb.models import load_model
+from ad_duckdb.pairedauc import paired_auc_roc, paired_df, paired_test
 from ad_duckdb.scoring import LoadedModel
 from ad_duckdb.thresholds import Z95
 from ad_duckdb.totalsrow import TotalsWatch
@@ -44,7 +47,7 @@ def _old_paired(a: np.ndarray, b: np.ndarray, y: np.ndarray) -> tuple[float, ...
         v_neg.append(1.0 - (r_neg - _old_midranks(w)) / m)
     # the test read from the placements as the fast form's (a Student t since stats3): the placements are compared
     cov_pos, cov_neg = np.cov(np.vstack(v_pos)) / m, np.cov(np.vstack(v_neg)) / n
-    p = metrics.paired_test(aucs, cov_pos + cov_neg, Z95, metrics.paired_df(cov_pos, cov_neg, m - 1, n - 1),
+    p = paired_test(aucs, cov_pos + cov_neg, Z95, paired_df(cov_pos, cov_neg, m - 1, n - 1),
                             None if np.array_equal(a, b) else (m, n))
     return p.auc_a, p.auc_b, p.diff, p.low, p.high, p.p_value
 
@@ -62,7 +65,7 @@ def test_delongs_test_from_one_sort_a_version_gives_the_same_floats_with_ties_an
             b[rng.integers(0, k, 2)] = -np.inf
         if case % 5 == 0:
             b = a.copy()  # the same ranking: no variance
-        got = metrics.paired_auc_roc(a, b, y)
+        got = paired_auc_roc(a, b, y)
         old = _old_paired(a, b, y)
         if got.method == smallpaired.METHOD:  # 10 anomalies or fewer: DeLong's joined with MOVER's, which holds it
             assert (got.auc_a, got.auc_b, got.diff) == old[:3]
@@ -113,10 +116,10 @@ def test_compare_with_a_label_reads_its_rows_once_and_says_what_it_said(tmp_path
             assert j is not None and (j.rows, j.anomalies) == (len(y), int(y.sum()))
             assert (j.auc_roc_a, j.auc_roc_b, j.auc_roc_diff, j.auc_roc_diff_low, j.auc_roc_diff_high,
                     j.p_value) == _old_paired(sa, sb, y.astype(bool))
-            assert (j.auc_pr_a, j.auc_pr_b) == (metrics.auc_pr(sa, y), metrics.auc_pr(sb, y))
+            assert (j.auc_pr_a, j.auc_pr_b) == (auc_pr(sa, y), auc_pr(sb, y))
             for t in judged.thresholds:
                 for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
-                    c = metrics.confusion(s, y, value)
+                    c = confusion(s, y, value)
                     assert getattr(t, f"recall_{side}") == c["recall"]
                     assert getattr(t, f"precision_{side}") == (c["precision"] if c["tp"] + c["fp"] else None)
         # inverted labels: still the note, once

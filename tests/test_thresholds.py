@@ -14,7 +14,16 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
 import ad_duckdb
-from ad_duckdb import costs, intervals, metrics, thresholds
+from ad_duckdb import costs, intervals, thresholds
+from ad_duckdb.auc import auc_pr, auc_roc, auc_roc_interval, curve_auc_roc
+from ad_duckdb.candidates import candidate_table
+from ad_duckdb.confusion import at_share, confusion
+from ad_duckdb.histfigures import label_hist_figure, scores_figure
+from ad_duckdb.numbertext import share_text, value_text
+from ad_duckdb.plotfiles import plot, plot_scores
+from ad_duckdb.prfigure import pr_figure
+from ad_duckdb.report import Report
+from ad_duckdb.thresholdmarks import MAX_THRESHOLD_LABELS, _colour
 
 from conftest import FAST
 
@@ -30,10 +39,10 @@ def labelled() -> tuple[np.ndarray, np.ndarray]:
 
 def test_metrics_match_sklearn(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     s, y = labelled
-    assert metrics.auc_roc(s, y) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    assert metrics.auc_pr(s, y) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    assert auc_roc(s, y) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert auc_pr(s, y) == pytest.approx(average_precision_score(y, s), abs=1e-12)
     for t in (0.0, 1.0, 2.5):
-        m = metrics.confusion(s, y, t)
+        m = confusion(s, y, t)
         pred = (s > t).astype(int)
         assert m["precision"] == pytest.approx(precision_score(y, pred, zero_division=0))
         assert m["recall"] == pytest.approx(recall_score(y, pred))
@@ -44,11 +53,11 @@ def test_infinite_and_nan_scores() -> None:
     # a run of equal infinite scores is one tie, as sklearn counts it, and a threshold can still split it off
     y = np.array([1, 1, 0, 0, 1, 0])
     s = np.array([np.inf, np.inf, np.inf, 5.0, 1.0, -np.inf])
-    assert metrics.auc_roc(s, y) == pytest.approx(roc_auc_score(y, np.nan_to_num(s)), abs=1e-12)
-    assert metrics.auc_roc(np.full(4, np.inf), np.array([0, 1, 0, 1])) == 0.5
+    assert auc_roc(s, y) == pytest.approx(roc_auc_score(y, np.nan_to_num(s)), abs=1e-12)
+    assert auc_roc(np.full(4, np.inf), np.array([0, 1, 0, 1])) == 0.5
     t = thresholds.from_goal(np.array([np.inf, np.inf, 5.0, 1.0]), np.array([1, 1, 0, 0]), "max_f1")
     assert t.f1 == 1.0 and np.isfinite(t.value)
-    for f in (metrics.auc_roc, metrics.auc_pr, lambda s, y: thresholds.from_goal(s, y, "max_f1")):
+    for f in (auc_roc, auc_pr, lambda s, y: thresholds.from_goal(s, y, "max_f1")):
         with pytest.raises(ad_duckdb.BadInputError, match="1 of 4 scores are NaN"):
             f(np.array([np.nan, 1.0, 2.0, 3.0]), np.array([1, 0, 1, 0]))
 
@@ -56,7 +65,7 @@ def test_infinite_and_nan_scores() -> None:
 def test_flag_everything_stays_below_negative_scores() -> None:
     s, y = np.array([-5.0, -3.0, -1.0, -4.0]), np.array([1, 1, 0, 1])
     t = thresholds.from_goal(s, y, "min_recall", target=1.0)
-    assert metrics.confusion(s, y, t.value)["recall"] == 1.0 == t.recall
+    assert confusion(s, y, t.value)["recall"] == 1.0 == t.recall
     with pytest.raises(ad_duckdb.BadInputError, match=r"at most 0.01% of rows \(even one row is 0.025% of 4000\)"):
         thresholds.from_goal(np.arange(4000.0), np.r_[np.zeros(3990), np.ones(10)], "flag_budget", target=0.0001)
 
@@ -76,14 +85,14 @@ def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     best = thresholds.from_goal(s, y, "max_f1")
     grid = [f1_score(y, (s > t).astype(int)) for t in np.unique(s)]
     assert best.f1 == pytest.approx(max(grid), abs=1e-9)
-    assert metrics.confusion(s, y, best.value)["f1"] == pytest.approx(best.f1)
+    assert confusion(s, y, best.value)["f1"] == pytest.approx(best.f1)
     p = thresholds.from_goal(s, y, "min_precision", target=0.8)
-    m = metrics.confusion(s, y, p.value)
+    m = confusion(s, y, p.value)
     assert m["precision"] >= 0.8 and m["recall"] == pytest.approx(p.recall)
     r = thresholds.from_goal(s, y, "min_recall", target=0.9)
-    assert metrics.confusion(s, y, r.value)["recall"] >= 0.9
+    assert confusion(s, y, r.value)["recall"] >= 0.9
     b = thresholds.from_goal(s, y, "flag_budget", target=0.02)
-    assert metrics.confusion(s, y, b.value)["flagged_share"] <= 0.02
+    assert confusion(s, y, b.value)["flagged_share"] <= 0.02
     with pytest.raises(ad_duckdb.BadInputError, match="No threshold reaches precision >= 1"):
         thresholds.from_goal(np.r_[s, 99.0], np.r_[y, 0], "min_precision", target=1.0)
     with pytest.raises(ad_duckdb.BadInputError, match="is an anomaly"):
@@ -565,31 +574,31 @@ def test_plots_with_one_class_only_warn_nothing(tmp_path: Path) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        paths = metrics.plot(np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1]), tmp_path, "m", {"t": 1.5})
+        paths = plot(np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1]), tmp_path, "m", {"t": 1.5})
     assert all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in paths)
 
 
 def test_intervals_say_how_much_the_labels_can_tell() -> None:
     # Wilson's interval at the edges, where the textbook p +- z sqrt(p(1-p)/n) collapses to a point: 0 of 10 and 10 of
     # 10 (published values 0-0.2775 and 0.7225-1)
-    assert metrics.wilson(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
-    assert metrics.wilson(10, 10) == pytest.approx((0.72247, 1.0), abs=1e-5)
-    assert all(np.isnan(metrics.wilson(0, 0)))
+    assert thresholds.wilson(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert thresholds.wilson(10, 10) == pytest.approx((0.72247, 1.0), abs=1e-5)
+    assert all(np.isnan(thresholds.wilson(0, 0)))
     # Hanley & McNeil's standard error: AUC 0.9 on 50 + 50 rows is 0.0321
-    lo, hi = metrics.auc_roc_interval(0.9, 50, 50)
-    assert (hi - lo) / 2 / metrics.Z95 == pytest.approx(0.03212, abs=1e-4)
+    lo, hi = auc_roc_interval(0.9, 50, 50)
+    assert (hi - lo) / 2 / thresholds.Z95 == pytest.approx(0.03212, abs=1e-4)
     # the 95% intervals cover the truth about 95% of the time: scores of a fixed model on fresh labelled samples
     rng = np.random.default_rng(0)
     covered = {"precision": 0, "recall": 0, "auc": 0}
     for _ in range(400):
         y = rng.random(300) < 0.1
         s = rng.normal(size=300) + 1.5 * y  # population: recall at 1.0 is P(N(1.5, 1) > 1), precision from the mix
-        m = metrics.confusion(s, y, 1.0)
+        m = confusion(s, y, 1.0)
         recall, fpr = 0.6914625, 0.1586553
         precision = 0.1 * recall / (0.1 * recall + 0.9 * fpr)
         covered["recall"] += m["recall_lo"] <= recall <= m["recall_hi"]
         covered["precision"] += m["precision_lo"] <= precision <= m["precision_hi"]
-        a_lo, a_hi = metrics.auc_roc_interval(metrics.auc_roc(s, y), int(y.sum()), int((~y).sum()))
+        a_lo, a_hi = auc_roc_interval(auc_roc(s, y), int(y.sum()), int((~y).sum()))
         covered["auc"] += a_lo <= 0.8555778 <= a_hi  # Phi(1.5 / sqrt(2))
     assert all(0.91 <= c / 400 <= 0.99 for c in covered.values()), covered
 
@@ -634,7 +643,7 @@ def test_score_plot_reads_in_scores_and_gives_each_threshold_its_value() -> None
     rng = np.random.default_rng(0)
     s = np.exp(rng.normal(0.5, 0.6, 5000))
     s[:40] = rng.uniform(20, 60, 40)  # a tail two decades above the lowest scores: drawn on a log axis
-    fig = metrics.scores_figure(s, "m@1", {"default": 9.573, "p99": 9.573, "p90": 3.3, "cut": 25.0}, "t")
+    fig = scores_figure(s, "m@1", {"default": 9.573, "p99": 9.573, "p90": 3.3, "cut": 25.0}, "t")
     try:
         ax = fig.axes[0]
         assert "log10" not in ax.get_xlabel() and "score" in ax.get_xlabel()
@@ -657,7 +666,7 @@ def test_each_threshold_label_has_its_lines_colour() -> None:
     from matplotlib.colors import to_rgba
 
     s = np.exp(np.random.default_rng(0).normal(0.5, 0.6, 5000))
-    fig = metrics.scores_figure(s, "m@1", {"default": 9.573, "p99": 9.573, "p90": 3.3, "p95": 4.4, "cut": 25.0}, "t")
+    fig = scores_figure(s, "m@1", {"default": 9.573, "p99": 9.573, "p90": 3.3, "p95": 4.4, "cut": 25.0}, "t")
     try:
         ax = fig.axes[0]
         lines = {round(float(ln.get_xdata()[0]), 9): to_rgba(ln.get_color()) for ln in ax.lines}
@@ -678,8 +687,8 @@ def test_score_plot_of_no_rows_or_one_value_warns_nothing_and_shows_the_rows(tmp
     th = {"p90": 4.27, "p95": 5.65, "default": 12.04, "p999": 19.91}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        empty = metrics.plot_scores(np.empty(0), tmp_path / "a", "m@1", th, "t")
-        same = metrics.plot_scores(np.full(50, 11.78), tmp_path / "b", "m@1", th, "t")
+        empty = plot_scores(np.empty(0), tmp_path / "a", "m@1", th, "t")
+        same = plot_scores(np.full(50, 11.78), tmp_path / "b", "m@1", th, "t")
     assert Path(empty).read_bytes()[:4] == b"\x89PNG"
     img = imread(same)[..., :3]
     bar = np.all(np.abs(img - np.array([0.298, 0.573, 0.765])) < 0.06, axis=-1)  # tab:blue at alpha 0.8 on white
@@ -696,7 +705,7 @@ def test_few_anomalies_note_gives_the_interval_of_the_recall_it_names(tmp_path: 
             rep = ad_duckdb.evaluate(con, "m", f"(SELECT * FROM t WHERE label = 0 UNION ALL "
                                      f"(SELECT * FROM t WHERE label = 1 LIMIT {n}))", label="label")
             note = next(x for x in rep.notes if x.startswith("Only"))
-            lo, hi = metrics.wilson(k, n)
+            lo, hi = thresholds.wilson(k, n)
             assert f"{k} of {n}" in note and f"{lo:.2f}-{hi:.2f}" in note and "near 0.5" not in note, note
             assert f" {n} labelled {'anomaly' if n == 1 else 'anomalies'} (" in str(rep).splitlines()[0]
         assert note.startswith("Only 3 labelled anomalies") and rep.anomalies == 3
@@ -705,9 +714,9 @@ def test_few_anomalies_note_gives_the_interval_of_the_recall_it_names(tmp_path: 
 
 
 def test_a_threshold_that_flags_nothing_shows_no_precision() -> None:
-    rep = metrics.Report(model="m@1", rows=4, anomalies=2, auc_roc=1.0, auc_pr=1.0, at_thresholds={
-        "high": {"value": 9.0, **metrics.confusion(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), 9.0)},
-        "low": {"value": 2.5, **metrics.confusion(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), 2.5)}})
+    rep = Report(model="m@1", rows=4, anomalies=2, auc_roc=1.0, auc_pr=1.0, at_thresholds={
+        "high": {"value": 9.0, **confusion(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), 9.0)},
+        "low": {"value": 2.5, **confusion(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), 2.5)}})
     lines = {ln.split()[0]: ln.split() for ln in str(rep).splitlines() if ln.startswith(("high", "low"))}
     assert lines["high"][2] == "-" and lines["high"][3] == "0.000" and lines["low"][2] == "1.000", lines
 
@@ -719,10 +728,10 @@ def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path
     plain = thresholds.from_goal(s, y, "min_precision", target=0.8)
     sure = thresholds.from_goal(s, y, "min_precision", target=0.8, confident=True)
     assert sure.value > plain.value and sure.recall < plain.recall and "95% interval" in (sure.chosen_on or "")
-    m = metrics.confusion(s, y, sure.value)
-    assert m["precision_lo"] >= 0.8 > metrics.confusion(s, y, plain.value)["precision_lo"]
+    m = confusion(s, y, sure.value)
+    assert m["precision_lo"] >= 0.8 > confusion(s, y, plain.value)["precision_lo"]
     rec = thresholds.from_goal(s, y, "min_recall", target=0.8, confident=True)
-    assert metrics.confusion(s, y, rec.value)["recall_lo"] >= 0.8
+    assert confusion(s, y, rec.value)["recall_lo"] >= 0.8
     # too few labels to vouch for the target at all: said, with what to do
     few = np.r_[np.zeros(200, dtype=int), np.ones(8, dtype=int)]
     with pytest.raises(ad_duckdb.BadInputError, match=r"at the lower end of its 95% interval .*label more"):
@@ -739,7 +748,7 @@ def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path
                                              ).fetchall()[0][0]
         n, tp = con.execute("SELECT count(*), sum(label) FROM t WHERE split = 'test' AND is_anomaly_at('m', 'sure', a, b)"
                             ).fetchall()[0]
-        assert metrics.wilson(int(tp), int(n))[0] >= 0.9 and th.precision == pytest.approx(tp / n)
+        assert thresholds.wilson(int(tp), int(n))[0] >= 0.9 and th.precision == pytest.approx(tp / n)
         with pytest.raises(ad_duckdb.BadInputError, match="does not use confident"):
             ad_duckdb.set_threshold(con, "m", "x", "flag_budget", target=0.1, source="t", label="label", confident=True)
     finally:
@@ -822,12 +831,12 @@ import matplotlib
 matplotlib.use("svg")
 import matplotlib.pyplot as plt
 import numpy as np
-from ad_duckdb import metrics
+from ad_duckdb.plotfiles import plot, plot_scores
 plt.figure()
 s = np.random.default_rng(0).exponential(size=500)
 y = np.r_[np.zeros(450), np.ones(50)]
-metrics.plot(s, y, {str(tmp_path)!r}, "m@1", {{"default": 3.0}})
-metrics.plot_scores(s, {str(tmp_path)!r}, "m@1", {{"default": 3.0}}, "t")
+plot(s, y, {str(tmp_path)!r}, "m@1", {{"default": 3.0}})
+plot_scores(s, {str(tmp_path)!r}, "m@1", {{"default": 3.0}}, "t")
 print(matplotlib.get_backend(), plt.get_fignums())
 """
     env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -956,10 +965,10 @@ def test_carrying_thresholds_passes_over_a_damaged_older_version() -> None:
 
 def test_a_tiny_share_is_printed_as_a_share_not_as_none() -> None:
     # 1 labelled anomaly in 100,000 rows printed as "(0.00%)", as if there were none
-    assert metrics.share_text(1 / 100_000) == "0.001%"
-    assert metrics.share_text(3 / 7_000_000) == "0.00004%"
-    assert metrics.share_text(0.0123) == "1.23%" and metrics.share_text(0.0) == "0.00%"
-    assert metrics.share_text(1e-4) == "0.01%"
+    assert share_text(1 / 100_000) == "0.001%"
+    assert share_text(3 / 7_000_000) == "0.00004%"
+    assert share_text(0.0123) == "1.23%" and share_text(0.0) == "0.00%"
+    assert share_text(1e-4) == "0.01%"
 
 
 def _drawn(fig: object) -> object:
@@ -982,8 +991,8 @@ def test_a_long_model_name_leaves_every_plot_readable() -> None:
     s[:20] += 5
     name = "fraud_detector_" + "x" * 100 + "_final@12"
     th = {"default": 10.9, "p99": 10.9, "max_f1_on_the_validation_split_of_" + "y" * 60: 6.0}
-    for fig in (metrics.scores_figure(s, name, th, "transactions"), metrics.pr_figure(s, y, name, th),
-                metrics.label_hist_figure(s, y, name, th)):
+    for fig in (scores_figure(s, name, th, "transactions"), pr_figure(s, y, name, th),
+                label_hist_figure(s, y, name, th)):
         renderer = _drawn(fig)
         ax = fig.axes[0]
         width = fig.bbox.width
@@ -1008,7 +1017,7 @@ def test_histogram_by_label_shows_rows_of_one_score_and_keeps_threshold_labels_i
     for s in (np.full(1000, 3.0), 3.0 + rng.normal(0, 0.01, 1000)):
         y = np.zeros(s.size, bool)
         y[-5:] = True
-        fig = metrics.label_hist_figure(s, y, "m@1", th)
+        fig = label_hist_figure(s, y, "m@1", th)
         renderer = _drawn(fig)
         ax = fig.axes[0]
         lo, hi = ax.get_xlim()
@@ -1029,7 +1038,7 @@ def test_threshold_colours_are_not_the_colours_of_the_data() -> None:
     y = rng.random(3000) < 0.3
     s = np.exp(rng.normal(1, 0.5, 3000) + 1.5 * y)
     th = {f"t{i}": float(np.quantile(s, q)) for i, q in enumerate(np.linspace(0.3, 0.99, 9))}
-    pr, hist = metrics.pr_figure(s, y, "m@1", th), metrics.label_hist_figure(s, y, "m@1", th)
+    pr, hist = pr_figure(s, y, "m@1", th), label_hist_figure(s, y, "m@1", th)
     data = {to_rgba(ln.get_color()) for ln in pr.axes[0].lines}  # the curve and the random baseline
     data |= {to_rgba(p.get_facecolor(), 1) for p in hist.axes[0].patches}  # the bars, whatever their alpha
     points = [to_rgba(c.get_facecolor()[0], 1) for c in pr.axes[0].collections]
@@ -1045,12 +1054,12 @@ def test_a_threshold_that_flags_no_row_is_not_drawn_as_every_flag_wrong() -> Non
     count of one flagged row read '1 rows'."""
     s = np.r_[np.linspace(1.0, 9.0, 99), 12.0]
     y = s > 8.5
-    fig = metrics.pr_figure(s, y, "m@1", {"default": 10.0, "p999": 50.0})
+    fig = pr_figure(s, y, "m@1", {"default": 10.0, "p999": 50.0})
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "p999 50: flags no row" in texts and "default 10: precision 1.000, recall 0.125" in texts, texts
     assert [len(c.get_offsets()) for c in ax.collections] == [1, 0]  # default's point; none for p999
-    hist = metrics.scores_figure(s, "m@1", {"default": 10.0}, "t")
+    hist = scores_figure(s, "m@1", {"default": 10.0}, "t")
     assert [t.get_text() for t in hist.axes[0].texts] == ["default > 10: 1 row (1.00%)"]
 
 
@@ -1063,7 +1072,7 @@ def test_a_threshold_far_from_the_scores_does_not_squeeze_the_histogram() -> Non
     s = np.r_[1 + np.exp(rng.normal(1, 0.5, 2000)), [44.0]]  # 1-44: a linear axis
     y = s > 8
     th = {"p90": float(np.quantile(s, 0.9)), "default": 10.9, "toohigh": 1000.0, "everything": 0.0}
-    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+    for fig in (scores_figure(s, "m@1", th, "t"), label_hist_figure(s, y, "m@1", th)):
         ax = fig.axes[0]
         lo, hi = ax.get_xlim()
         assert hi < 100, (lo, hi)
@@ -1074,10 +1083,10 @@ def test_a_threshold_far_from_the_scores_does_not_squeeze_the_histogram() -> Non
         for t in ax.texts:
             box = t.get_window_extent(renderer)
             assert ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1, t.get_text()
-    assert "toohigh > 1000: 0 rows (0.00%) →" in [t.get_text() for t in metrics.scores_figure(s, "m@1", th, "t")
+    assert "toohigh > 1000: 0 rows (0.00%) →" in [t.get_text() for t in scores_figure(s, "m@1", th, "t")
                                                  .axes[0].texts]
     heavy = np.r_[s, [5000.0]]  # over two decades: a log axis, where 0 has no place
-    texts = [t.get_text() for t in metrics.scores_figure(heavy, "m@1", th, "t").axes[0].texts]
+    texts = [t.get_text() for t in scores_figure(heavy, "m@1", th, "t").axes[0].texts]
     assert f"← everything > 0: {heavy.size} rows (100.00%)" in texts, texts
 
 
@@ -1086,9 +1095,9 @@ def test_the_random_baseline_of_rare_anomalies_is_not_drawn_as_zero() -> None:
     if a random ranking had no precision at all; AUC-PR is read against that baseline, so it must show its value."""
     s = np.arange(95156.0)
     y = s >= 95126
-    texts = [t.get_text() for t in metrics.pr_figure(s, y, "m@1", {}).axes[0].get_legend().get_texts()]
+    texts = [t.get_text() for t in pr_figure(s, y, "m@1", {}).axes[0].get_legend().get_texts()]
     assert "random (0.000315)" in texts, texts
-    texts = [t.get_text() for t in metrics.pr_figure(s, s >= 47578, "m@1", {}).axes[0].get_legend().get_texts()]
+    texts = [t.get_text() for t in pr_figure(s, s >= 47578, "m@1", {}).axes[0].get_legend().get_texts()]
     assert "random (0.5)" in texts, texts
 
 
@@ -1097,9 +1106,9 @@ def test_a_curve_of_one_point_is_drawn_and_one_row_is_one_row() -> None:
     draw, so the plot showed only the 'random' baseline. The score histogram of one row was titled '(1 rows)'."""
     s = np.full(50, 3.0)
     y = np.arange(50) < 5
-    line = metrics.pr_figure(s, y, "m@1", {}).axes[0].lines[0]
+    line = pr_figure(s, y, "m@1", {}).axes[0].lines[0]
     assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "None", ""), line.get_marker()
-    assert metrics.scores_figure(np.array([3.0]), "m@1", {}, "t").axes[0].get_title() == "Scores of t by m@1 (1 row)"
+    assert scores_figure(np.array([3.0]), "m@1", {}, "t").axes[0].get_title() == "Scores of t by m@1 (1 row)"
 
 
 def test_a_goal_on_rows_that_are_all_anomalies_is_refused() -> None:
@@ -1336,7 +1345,7 @@ def test_a_candidate_threshold_as_printed_flags_the_rows_its_figures_count() -> 
     base = np.r_[1 + rng.lognormal(1.0, 0.8, 400), 3.140503644941234, 3.140503700012345, 0.59911984205]
     labels = (rng.random(len(base)) < 0.2).astype(int)
     labels[-3:] = [1, 0, 0]
-    for row in metrics.candidate_table(base, labels, n=len(base) * 20):
+    for row in candidate_table(base, labels, n=len(base) * 20):
         v = row["threshold"]
         printed = float(f"{v:.6g}") if len(repr(v)) > 15 else v  # the CLI's table shows repr when short, else 6 digits
         flag = base > printed
@@ -1351,9 +1360,9 @@ def test_evaluate_table_shows_a_threshold_flagging_a_few_rows_of_many_as_flaggin
     s = np.arange(300_000, dtype=np.float64)
     y = np.zeros(len(s), dtype=np.int64)
     y[-5:] = 1
-    m = metrics.confusion(s, y, float(len(s)) - 1.5)
+    m = confusion(s, y, float(len(s)) - 1.5)
     assert m["tp"] + m["fp"] == 1
-    rep = metrics.Report(model="m@1", rows=len(s), anomalies=5, auc_roc=1.0, auc_pr=1.0,
+    rep = Report(model="m@1", rows=len(s), anomalies=5, auc_roc=1.0, auc_pr=1.0,
                          at_thresholds={"top": {"value": float(len(s)) - 1.5, **m}})
     row = next(line for line in str(rep).splitlines() if line.startswith("top "))
     assert row.split()[-1] == "0.0003%", row
@@ -1440,7 +1449,7 @@ def test_the_pr_legend_does_not_hide_the_thresholds_on_a_low_precision_curve() -
     s = np.exp(rng.normal(1.0, 0.5, n)) + np.where(y, rng.exponential(1.5, n), 0.0)
     th = {name: float(np.quantile(s, q)) for name, q in
           (("p90", 0.9), ("p95", 0.95), ("default", 0.99), ("p99", 0.99), ("p999", 0.999))}
-    fig = metrics.pr_figure(s, y, "celeba_ae@1", th, "celeba")
+    fig = pr_figure(s, y, "celeba_ae@1", th, "celeba")
     fig.set_dpi(110)  # as `plot` saves it
     renderer = _drawn(fig)
     ax = fig.axes[0]
@@ -1461,7 +1470,7 @@ def test_the_histograms_count_axis_reads_in_plain_row_counts_and_shows_single_ro
     the axis' bottom edge, 1, so it had next to no height; 120,000 rows drew "10^5"."""
     rng = np.random.default_rng(0)
     for s in (np.r_[rng.uniform(1, 3, 11), [13.4]], 1 + np.exp(rng.normal(1, 0.5, 120_000))):
-        fig = metrics.scores_figure(s, "m@1", {"default": 9.5}, "t")
+        fig = scores_figure(s, "m@1", {"default": 9.5}, "t")
         ax = fig.axes[0]
         _drawn(fig)
         lo, hi = ax.get_ylim()
@@ -1490,8 +1499,8 @@ def test_the_evaluation_table_stays_aligned_with_long_threshold_names() -> None:
     y = rng.random(400) < 0.2
     s = rng.normal(size=400) + 2 * y
     names = ["default", "precision90_confident", "p99"]
-    at = {n: {"value": v, **metrics.confusion(s, y, v)} for n, v in zip(names, (0.5, 1.0, 2.0), strict=True)}
-    rep = metrics.Report("m@1", 400, int(y.sum()), metrics.auc_roc(s, y), metrics.auc_pr(s, y), at)
+    at = {n: {"value": v, **confusion(s, y, v)} for n, v in zip(names, (0.5, 1.0, 2.0), strict=True)}
+    rep = Report("m@1", 400, int(y.sum()), auc_roc(s, y), auc_pr(s, y), at)
     lines = str(rep).splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("threshold"))
     table = lines[head:head + 1 + len(names)]
@@ -1500,7 +1509,7 @@ def test_the_evaluation_table_stays_aligned_with_long_threshold_names() -> None:
     assert len({len(line) for line in table}) == 1, "\n".join(table)
     value_end = table[0].index("value") + len("value")
     for line, n in zip(table[1:], names, strict=True):
-        assert line[:value_end].rstrip().endswith(metrics.value_text(at[n]["value"])), "\n".join(table)
+        assert line[:value_end].rstrip().endswith(value_text(at[n]["value"])), "\n".join(table)
 
 
 def test_a_suggested_filter_with_both_quotes_pastes_into_the_shell(tmp_path: Path) -> None:
@@ -1577,12 +1586,12 @@ def test_more_thresholds_than_colours_stay_told_apart_in_the_labelled_plots() ->
     s = np.exp(rng.normal(size=2000) + 1.5 * y)
     names = [f"t{i:02d}" for i in range(13)]
     th = dict(zip(names, np.quantile(s, np.linspace(0.5, 0.98, 13)), strict=True))
-    pr = metrics.pr_figure(s, y, "m@1", th)
+    pr = pr_figure(s, y, "m@1", th)
     points = [c for c in pr.axes[0].collections if len(c.get_offsets())]
     assert len(points) == 13
     looks = {(to_hex(c.get_facecolor()[0]), c.get_paths()[0].vertices.round(3).tobytes()) for c in points}
     assert len(looks) == 13, "two thresholds share a colour and a marker on the precision-recall curve"
-    hist = metrics.label_hist_figure(s, y, "m@1", th)
+    hist = label_hist_figure(s, y, "m@1", th)
     lines = [ln for ln in hist.axes[0].lines if ln.get_linestyle() != "None"]
     assert len(lines) == 13
     assert len({(to_hex(ln.get_color()), str(ln.get_linestyle())) for ln in lines}) == 13, \
@@ -1639,7 +1648,7 @@ def test_histogram_by_label_says_how_many_rows_each_threshold_flags() -> None:
     many rows lie past a line, so the one plot of labelled rows was the one that left the count out."""
     s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 15.0]]
     y = s > 11
-    texts = [t.get_text() for t in metrics.label_hist_figure(s, y, "m@1", {"default": 10.0, "p90": 8.0}).axes[0].texts]
+    texts = [t.get_text() for t in label_hist_figure(s, y, "m@1", {"default": 10.0, "p90": 8.0}).axes[0].texts]
     assert sorted(texts) == ["default > 10: 4 rows (4.00%)", "p90 > 8: 16 rows (16.00%)"], texts
 
 
@@ -1659,7 +1668,7 @@ def test_thresholds_crowded_at_the_low_end_of_a_linear_axis_are_drawn_apart() ->
     spreads them, the score axis is drawn in log: each line its own place, every label clear of the others."""
     s, th = _crowded_low_scores()
     assert s.max() / s.min() < 100
-    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, s > 5, "m@1", th)):
+    for fig in (scores_figure(s, "m@1", th, "t"), label_hist_figure(s, s > 5, "m@1", th)):
         renderer = _drawn(fig)
         ax = fig.axes[0]
         xs = sorted(ax.transData.transform((float(ln.get_xdata()[0]), 0))[0] for ln in ax.lines)
@@ -1669,7 +1678,7 @@ def test_thresholds_crowded_at_the_low_end_of_a_linear_axis_are_drawn_apart() ->
         assert "log" in ax.get_xlabel()
     # thresholds spread enough on a linear axis keep it (the cardio plots' 4.3, 5.3, 8.1, 10 on scores of 0.9-31)
     spread = {"p90": 4.3, "p95": 5.3, "default": 8.1, "p999": 10.0}
-    assert "log" not in metrics.scores_figure(np.linspace(0.9, 31, 500), "m@1", spread, "t").axes[0].get_xlabel()
+    assert "log" not in scores_figure(np.linspace(0.9, 31, 500), "m@1", spread, "t").axes[0].get_xlabel()
 
 
 def test_thresholds_on_one_point_of_the_precision_recall_curve_share_one_legend_entry() -> None:
@@ -1681,7 +1690,7 @@ def test_thresholds_on_one_point_of_the_precision_recall_curve_share_one_legend_
 
     s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 15.0]]
     y = s > 11
-    fig = metrics.pr_figure(s, y, "m@1", {"p95": 8.5, "default": 10.0, "p99": 11.0})
+    fig = pr_figure(s, y, "m@1", {"p95": 8.5, "default": 10.0, "p99": 11.0})
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "default 10, p99 11: precision 1.000, recall 1.000" in texts, texts
@@ -1703,13 +1712,13 @@ def test_the_precision_recall_curve_is_drawn_in_the_steps_its_auc_pr_adds_up() -
     s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 11.0]]
     y = np.zeros(100, bool)
     y[-1] = True
-    fig = metrics.pr_figure(s, y, "m@1", {})
+    fig = pr_figure(s, y, "m@1", {})
     _drawn(fig)
     curve_line = fig.axes[0].lines[0]
     path = curve_line.get_path()  # the drawn path: steps included
     x, p = path.vertices[:, 0], path.vertices[:, 1]
     area = float(np.sum(np.diff(x) * (p[1:] + p[:-1]) / 2))  # under the line as drawn, from recall 0
-    assert x[0] == 0 and area == pytest.approx(metrics.auc_pr(s, y)) == pytest.approx(0.25)
+    assert x[0] == 0 and area == pytest.approx(auc_pr(s, y)) == pytest.approx(0.25)
 
 
 def test_thresholds_a_marker_apart_on_the_precision_recall_curve_each_show() -> None:
@@ -1720,7 +1729,7 @@ def test_thresholds_a_marker_apart_on_the_precision_recall_curve_each_show() -> 
     s = np.r_[np.linspace(1.0, 9.0, 996), [200.0] * 3, [100.0]]
     y = s == 100.0
     th = {"p90": 5.0, "p95": 7.0, "default": 8.6, "p999": 150.0}
-    ax = metrics.pr_figure(s, y, "m@1", th).axes[0]
+    ax = pr_figure(s, y, "m@1", th).axes[0]
     points = [(tuple(c.get_offsets()[0]), c.get_sizes()[0]) for c in ax.collections]  # in the order drawn
     for k, (at, size) in enumerate(points):
         for later_at, later_size in points[k + 1:]:
@@ -1733,7 +1742,7 @@ def test_every_threshold_marker_in_the_precision_recall_legend_is_one_size() -> 
     """A point drawn large as the ring under a near one (the credit-card example's p90 under max_f1) was shown in the
     legend at that size too: one entry's marker three times the others', read as a threshold that mattered more."""
     s = np.r_[np.linspace(1.0, 9.0, 996), [200.0] * 3, [100.0]]
-    ax = metrics.pr_figure(s, s == 100.0, "m@1", {"p90": 5.0, "p95": 7.0, "default": 8.6, "p999": 150.0}).axes[0]
+    ax = pr_figure(s, s == 100.0, "m@1", {"p90": 5.0, "p95": 7.0, "default": 8.6, "p999": 150.0}).axes[0]
     assert len({c.get_sizes()[0] for c in ax.collections}) > 1  # rings of several sizes on the curve
     legend = ax.get_legend()
     sizes = set()
@@ -1753,7 +1762,7 @@ def test_more_than_twelve_threshold_labels_do_not_print_over_each_other(n: int) 
     y = rng.random(3000) < 0.1
     s = np.exp(rng.normal(size=3000) + 1.5 * y)
     th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.5, 0.999, n)))}
-    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+    for fig in (scores_figure(s, "m@1", th, "t"), label_hist_figure(s, y, "m@1", th)):
         fig.set_dpi(110)  # as the plots are saved
         renderer = _drawn(fig)
         ax = fig.axes[0]
@@ -1776,7 +1785,7 @@ def test_a_threshold_label_that_fits_beside_its_line_keeps_its_names_whole() -> 
     y = rng.random(9969) < 0.02
     th = {"p90": 7.015, "p95": 9.274, "default": 14.03, "p99": 14.03, "p999": 18.87,
           "a_threshold_with_a_long_name_chosen_by_hand": 25.5}
-    fig = metrics.label_hist_figure(s, y, "m@1", th)
+    fig = label_hist_figure(s, y, "m@1", th)
     fig.set_dpi(110)
     renderer = _drawn(fig)
     ax = fig.axes[0]
@@ -1798,8 +1807,8 @@ def test_a_threshold_whose_every_flag_is_wrong_is_drawn_whole_in_the_corner(tmp_
     y = np.zeros(100, bool)
     y[[-1, 50, 60]] = True
     th = {"middle": 5.0, "wrong": 11.5}  # 'wrong' flags 12, 13 and 14: all normal
-    assert metrics.confusion(s, y, 11.5)["tp"] == 0 and metrics.confusion(s, y, 11.5)["fp"] == 3
-    fig = metrics.pr_figure(s, y, "m@1", th)
+    assert confusion(s, y, 11.5)["tp"] == 0 and confusion(s, y, 11.5)["fp"] == 3
+    fig = pr_figure(s, y, "m@1", th)
     fig.savefig(tmp_path / "pr.png", dpi=110)
     img = imread(tmp_path / "pr.png")[..., :3]
     legend = fig.axes[0].get_legend().get_window_extent()
@@ -1808,7 +1817,7 @@ def test_a_threshold_whose_every_flag_is_wrong_is_drawn_whole_in_the_corner(tmp_
     def pixels(colour: str) -> int:
         return int(np.all(np.abs(img - np.array(to_rgb(colour))) < 0.02, axis=-1).sum())
 
-    middle, wrong = pixels(metrics._colour(0)), pixels(metrics._colour(1))
+    middle, wrong = pixels(_colour(0)), pixels(_colour(1))
     assert middle > 20 and wrong >= 0.8 * middle, (middle, wrong)
 
 
@@ -1818,7 +1827,7 @@ def test_a_log_score_axis_of_under_a_decade_has_ticks_to_read() -> None:
     rng = np.random.default_rng(0)
     s = np.r_[1.5 + rng.gamma(2, 0.05, 3000), rng.uniform(3, 9, 20)]
     th = {k: float(np.quantile(s, q)) for k, q in (("p90", 0.9), ("p95", 0.95), ("p99", 0.99))}
-    ax = metrics.scores_figure(s, "m@1", th, "t").axes[0]
+    ax = scores_figure(s, "m@1", th, "t").axes[0]
     assert "log" in ax.get_xlabel()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "3", "4", "5", "6", "7", "8", "9"]
 
@@ -1831,7 +1840,7 @@ def test_many_thresholds_on_one_point_keep_the_precision_recall_legend_within_th
     y = s > 11
     th = {"p90": 9.1, "p95": 9.3, "default": 9.5, "p99": 9.6, "max_f1_on_the_validation_split_of_march": 10.2,
           "precision90_chosen_by_the_fraud_team": 11.0}
-    fig = metrics.pr_figure(s, y, "m@1", th)
+    fig = pr_figure(s, y, "m@1", th)
     fig.set_dpi(110)
     renderer = _drawn(fig)
     legend = fig.axes[0].get_legend()
@@ -1849,7 +1858,7 @@ def _brute_force_cost(s: np.ndarray, y: np.ndarray, miss: float, alarm: float) -
 
 
 def _cost_at(s: np.ndarray, y: np.ndarray, cut: float, miss: float, alarm: float) -> float:
-    m = metrics.confusion(s, y, cut)
+    m = confusion(s, y, cut)
     return m["fn"] * miss + m["fp"] * alarm
 
 
@@ -1861,7 +1870,7 @@ def test_min_cost_is_the_cheapest_cut_and_a_dearer_miss_lowers_it(labelled: tupl
         th = thresholds.from_goal(s, y, "min_cost", miss_cost=miss, alarm_cost=alarm)
         assert th.method == "min_cost" and th.name == "min_cost"
         assert _cost_at(s, y, th.value, miss, alarm) == pytest.approx(_brute_force_cost(s, y, miss, alarm))
-        m = metrics.confusion(s, y, th.value)
+        m = confusion(s, y, th.value)
         assert (th.precision, th.recall, th.f1, th.flagged_share) == pytest.approx(
             (m["precision"], m["recall"], m["f1"], m["flagged_share"]))
         total = m["fn"] * miss + m["fp"] * alarm
@@ -1931,7 +1940,7 @@ def test_min_cost_at_a_stated_anomaly_share_weighs_the_labelled_rows_to_it(
     cuts = []
     for share in (0.5, 0.2, 0.05, 0.01, 0.002, 0.0005):
         th = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5, anomaly_share=share)
-        m = metrics.confusion(s, y, th.value)
+        m = confusion(s, y, th.value)
         got = share * m["fn"] / pos * 400 + (1 - share) * m["fp"] / (n - pos) * 5
         assert got == pytest.approx(_brute_force_cost_per_row(s, y, 400, 5, share)), share
         assert th.chosen_on.startswith(f"costs 400 per missed anomaly and 5 per false alarm, anomalies "
@@ -2041,7 +2050,7 @@ def test_a_retrain_chooses_a_min_cost_threshold_again_at_the_same_costs(tmp_path
         assert "; costs 400 per missed anomaly and 5 per false alarm, anomalies 0.2% of rows: " in new["live"].chosen_on
         s, y = _sql_scores(con, "m@2", "split = 'test'")
         assert _cost_at(s, y, new["cheap"].value, 400, 5) == pytest.approx(_brute_force_cost(s, y, 400, 5))
-        m = metrics.confusion(s, y, new["live"].value)
+        m = confusion(s, y, new["live"].value)
         assert 0.002 * m["fn"] / 80 * 400 + 0.998 * m["fp"] / 1500 * 5 == pytest.approx(
             _brute_force_cost_per_row(s, y, 400, 5, 0.002))
         goals = ad_duckdb.load_model(con, "m@2").metrics["threshold_goals"]
@@ -2345,8 +2354,8 @@ def test_a_precision_recall_curve_of_rare_anomalies_gets_a_panel_scaled_to_it(tm
     panel draws them on a precision axis scaled to the curve, the baseline (the anomalies' share) named; the full
     0-1 view stays the first panel."""
     s, y, th = _rare()
-    assert 0.02 < metrics.auc_pr(s, y) < 0.08
-    fig = metrics.pr_figure(s, y, "rare_ae@1", th, "tx")
+    assert 0.02 < auc_pr(s, y) < 0.08
+    fig = pr_figure(s, y, "rare_ae@1", th, "tx")
     assert len(fig.axes) == 2
     full, zoom = fig.axes
     assert full.get_ylim() == (0, 1.02)
@@ -2367,11 +2376,11 @@ def test_a_precision_recall_curve_of_rare_anomalies_gets_a_panel_scaled_to_it(tm
     legend = full.get_legend().get_window_extent(renderer)
     assert 0 <= legend.x0 and legend.x1 <= fig.bbox.width and 0 <= legend.y0
     assert not legend.overlaps(zoom.get_window_extent(renderer))
-    paths = metrics.plot(s, y, tmp_path, "rare_ae@1", th, "tx")
+    paths = plot(s, y, tmp_path, "rare_ae@1", th, "tx")
     assert all(Path(p).stat().st_size > 0 for p in paths)
     # anomalies common enough for the 0-1 axis to show the curve: one panel, as before
     common = np.random.default_rng(1).random(3000) < 0.3
-    assert len(metrics.pr_figure(np.exp(np.random.default_rng(2).normal(size=3000)) + 2 * common, common,
+    assert len(pr_figure(np.exp(np.random.default_rng(2).normal(size=3000)) + 2 * common, common,
                                  "m@1", {}).axes) == 1
 
 
@@ -2383,7 +2392,7 @@ def test_long_model_and_threshold_names_are_wrapped_whole_in_the_precision_recal
     name = "fraud_detector_for_card_transactions_in_the_eu_region_final@3"
     long_th = {"default": th["default"], "max_f1_on_the_validation_split_of_march_2026_by_the_fraud_team": th["p95"],
                "max_f1_on_the_validation_split_of_march_2026_by_the_risk_team": th["p999"]}
-    fig = metrics.pr_figure(s, y, name, long_th, "tx")
+    fig = pr_figure(s, y, name, long_th, "tx")
     fig.set_dpi(110)
     renderer = _drawn(fig)
     legend = fig.axes[0].get_legend()
@@ -2413,14 +2422,14 @@ def test_over_two_dozen_thresholds_label_the_main_ones_and_list_the_rest(n: int)
     s = np.exp(rng.normal(size=5000) + 1.5 * y)
     th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.5, 0.999, n)))}
     th["default"] = float(np.quantile(s, 0.97))
-    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+    for fig in (scores_figure(s, "m@1", th, "t"), label_hist_figure(s, y, "m@1", th)):
         fig.set_dpi(110)
         renderer = _drawn(fig)
         ax = fig.axes[0]
         assert len([ln for ln in ax.lines if ln.get_linestyle() != "None"]) == n + 1  # every line drawn
         boxes = [t.get_window_extent(renderer) for t in ax.texts]
         # at most two dozen; fewer where the rows above the bars run out, the rest listed (looks2)
-        assert 4 <= len(boxes) <= metrics.MAX_THRESHOLD_LABELS
+        assert 4 <= len(boxes) <= MAX_THRESHOLD_LABELS
         assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
         labelled = _labelled_names(ax)
         assert "default" in labelled and "t00" in labelled  # the default kept first, and the lowest
@@ -2449,9 +2458,9 @@ def test_names_in_scripts_without_a_font_here_are_drawn_readably_without_missing
     threshold_shown = "閾値" if cjk else "\\u95be\\u5024"
     s, y, th = _rare()
     names = {"default": th["default"], "порог_μ": th["p95"], "閾値": th["p999"]}
-    figs = [metrics.scores_figure(s, "异常检测@1", names, "таблица_Ελλάδα"),
-            metrics.pr_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα"),
-            metrics.label_hist_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα")]
+    figs = [scores_figure(s, "异常检测@1", names, "таблица_Ελλάδα"),
+            pr_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα"),
+            label_hist_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα")]
     from ad_duckdb import timeplot
 
     t = (np.datetime64("2026-01-01", "us") + np.arange(300) * np.timedelta64(5, "m")).astype("datetime64[us]")
@@ -2483,7 +2492,7 @@ def test_threshold_names_cut_beside_their_lines_are_given_whole_below_the_histog
     y = s > 9
     th = {"max_f1_on_the_validation_split_of_march_2026_by_the_fraud_team": 5.0,
           "max_f1_on_the_validation_split_of_march_2026_by_the_risk_team": 7.0, "default": 10.0}
-    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+    for fig in (scores_figure(s, "m@1", th, "t"), label_hist_figure(s, y, "m@1", th)):
         fig.set_dpi(110)
         renderer = _drawn(fig)
         ax = fig.axes[0]
@@ -2788,7 +2797,7 @@ def test_evaluate_gives_precision_at_a_stated_anomaly_share(tmp_path: Path, spli
     text = str(rep)
     assert "precision at anomalies 0.2% of rows (these 1560 rows hold 3.85%)" in text, text
     d = rep.at_thresholds["default"]
-    assert re.search(rf"^default\s+{re.escape(metrics.value_text(d['value']))}\s+{d['precision_at_share']:.3f}\s+"
+    assert re.search(rf"^default\s+{re.escape(value_text(d['value']))}\s+{d['precision_at_share']:.3f}\s+"
                      rf"{d['precision_at_share_lo']:.3f}-{d['precision_at_share_hi']:.3f}$", text, re.M), text
     res = CliRunner().invoke(cli, ["evaluate", db, "m", "t", "--label", "label", "--where", "split = 'test'",
                                    "--anomaly-share", "0.002", "--format", "json"], catch_exceptions=False)
@@ -2804,7 +2813,9 @@ def test_evaluate_gives_precision_at_a_stated_anomaly_share(tmp_path: Path, spli
 def test_evaluation_figures_from_one_sort_equal_the_separate_ones() -> None:
     # evaluate sorted its rows five times (two curves, two AUC-ROC ranks, a np.unique), longer than scoring them at
     # 2M rows; it now sorts once. The figures must be the same floats, ties and infinite scores included.
-    from ad_duckdb import metrics, thresholds
+    from ad_duckdb import thresholds
+    from ad_duckdb.auc import auc_pr, auc_roc, curve_auc_roc
+    from ad_duckdb.candidates import candidate_table
 
     rng = np.random.default_rng(3)
     for n, digits in ((1, 0), (50, 0), (5000, 1), (20000, 6)):
@@ -2817,9 +2828,9 @@ def test_evaluation_figures_from_one_sort_equal_the_separate_ones() -> None:
             y[1] = 0
         c = thresholds.curve(s, y)
         pos = int(y.sum())
-        assert metrics.curve_auc_roc(c, pos, n - pos) == metrics.auc_roc(s, y) or n == 1
-        assert metrics.auc_pr(s, y, c=c) == metrics.auc_pr(s, y)
-        assert metrics.candidate_table(s, y, c=c) == metrics.candidate_table(s, y)
+        assert curve_auc_roc(c, pos, n - pos) == auc_roc(s, y) or n == 1
+        assert auc_pr(s, y, c=c) == auc_pr(s, y)
+        assert candidate_table(s, y, c=c) == candidate_table(s, y)
 
 
 def _coverage(rng: np.random.Generator, m: int, n: int, found: float, shift: float, draws: int,
@@ -2840,10 +2851,10 @@ def _coverage(rng: np.random.Generator, m: int, n: int, found: float, shift: flo
         pos = np.where(rng.random(m) < found, rng.normal(shift, 1, m), rng.normal(0, 1, m))
         s, y = np.r_[pos, rng.normal(0, 1, n)], np.r_[np.ones(m, bool), np.zeros(n, bool)]
         c = thresholds.curve(s, y)
-        auc = metrics.curve_auc_roc(c, m, n)
+        auc = curve_auc_roc(c, m, n)
         ci = intervals.auc_roc(c, m, n, auc)
-        hm = metrics.auc_roc_interval(auc, m, n)
-        p = metrics.at_share(metrics.confusion(s, y, cut), share)
+        hm = auc_roc_interval(auc, m, n)
+        p = at_share(confusion(s, y, cut), share)
         hit["evaluate"] += ci.low <= auc_true <= ci.high
         hit["hanley_mcneil"] += hm[0] <= auc_true <= hm[1]
         hit["precision_at_share"] += p["precision_at_share_lo"] <= prec_true <= p["precision_at_share_hi"]
@@ -2871,20 +2882,20 @@ def test_auc_roc_interval_parts_match_their_definitions() -> None:
     s = np.round(np.r_[rng.normal(1.2, 1, 40), rng.normal(0, 1, 300)], 1)  # rounded: runs of ties
     y = np.r_[np.ones(40, bool), np.zeros(300, bool)]
     c = thresholds.curve(s, y)
-    auc = metrics.curve_auc_roc(c, 40, 300)
+    auc = curve_auc_roc(c, 40, 300)
     x, w = s[y], s[~y]
     v_pos = np.array([(np.sum(w < v) + 0.5 * np.sum(w == v)) / 300 for v in x])
     v_neg = np.array([(np.sum(x > v) + 0.5 * np.sum(x == v)) / 40 for v in w])
     a, b = v_pos.var(ddof=1) / 40, v_neg.var(ddof=1) / 300
     assert v_pos.mean() == pytest.approx(auc) == pytest.approx(roc_auc_score(y, s))
     df = (a + b) ** 2 / (a * a / 39 + b * b / 299)
-    half = intervals.t_quantile(metrics.Z95, df) * np.sqrt(a + b) / (auc * (1 - auc))
+    half = intervals.t_quantile(thresholds.Z95, df) * np.sqrt(a + b) / (auc * (1 - auc))
     logit = np.log(auc / (1 - auc))
     want = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
     assert intervals.delong_logit(c, 40, 300, auc) == pytest.approx(want, rel=1e-9)
     # Student t quantiles (published: 12.7062, 4.3027, 2.7764, 2.2281, 2.0423) and the normal's at infinity
     for df, t in ((1, 12.7062), (2, 4.3027), (4, 2.7764), (10, 2.2281), (30, 2.0423), (float("inf"), 1.96)):
-        assert intervals.t_quantile(metrics.Z95, df) == pytest.approx(t, abs=2e-3), df
+        assert intervals.t_quantile(thresholds.Z95, df) == pytest.approx(t, abs=2e-3), df
     # 5 anomalies all ranked first: an AUC of 1 is not known to be 1 (Wald intervals shrink to the point)
     ci = intervals.auc_roc(thresholds.curve(np.r_[np.arange(5) + 10.0, np.arange(100.0)], np.r_[np.ones(5), np.zeros(100)]),
                            5, 100, 1.0)
@@ -2899,14 +2910,14 @@ def test_precision_at_a_stated_share_has_an_interval_that_covers() -> None:
         got = _coverage(rng, m, n, 1.0, 2.3, 300)["precision_at_share"]
         assert 0.94 <= got <= 1.0, (m, n, got)
     # the figure always inside its interval: no false alarm among the normal rows gives a precision of 1
-    m = metrics.at_share({"tp": 8, "fp": 0, "fn": 2, "tn": 500}, 0.01)
+    m = at_share({"tp": 8, "fp": 0, "fn": 2, "tn": 500}, 0.01)
     assert m["precision_at_share"] == 1.0 and m["precision_at_share_lo"] < 0.5 and m["precision_at_share_hi"] == 1.0
     # the ends are the precisions at the ends of the recall's and the false-alarm rate's Wilson intervals
-    m = metrics.at_share({"tp": 30, "fp": 40, "fn": 10, "tn": 960}, 0.01)
-    (r_lo, r_hi), (f_lo, f_hi) = metrics.wilson(30, 40), metrics.wilson(40, 1000)
+    m = at_share({"tp": 30, "fp": 40, "fn": 10, "tn": 960}, 0.01)
+    (r_lo, r_hi), (f_lo, f_hi) = thresholds.wilson(30, 40), thresholds.wilson(40, 1000)
     assert m["precision_at_share_lo"] == pytest.approx(0.01 * r_lo / (0.01 * r_lo + 0.99 * f_hi))
     assert m["precision_at_share_hi"] == pytest.approx(0.01 * r_hi / (0.01 * r_hi + 0.99 * f_lo))
-    assert np.isnan(metrics.at_share({"tp": 0, "fp": 0, "fn": 10, "tn": 500}, 0.01)["precision_at_share_lo"])
+    assert np.isnan(at_share({"tp": 0, "fp": 0, "fn": 10, "tn": 500}, 0.01)["precision_at_share_lo"])
 
 
 def test_evaluate_gives_the_precision_at_share_interval_and_names_the_auc_method(
@@ -2924,7 +2935,7 @@ def test_evaluate_gives_the_precision_at_share_interval_and_names_the_auc_method
         lo, hi = rep.auc_roc_interval
         assert lo <= rep.auc_roc <= hi and rep.auc_roc_ci is not None and "DeLong" in rep.auc_roc_interval_method
         # a report made by hand, without rows: the interval from the figure and the counts, said so
-        by_hand = metrics.Report(model="m@1", rows=100, anomalies=10, auc_roc=0.9, auc_pr=0.5, at_thresholds={})
+        by_hand = Report(model="m@1", rows=100, anomalies=10, auc_roc=0.9, auc_pr=0.5, at_thresholds={})
         assert by_hand.auc_roc_interval[0] < 0.9 < by_hand.auc_roc_interval[1]
         assert "Newcombe" in by_hand.auc_roc_interval_method
     finally:
@@ -2977,7 +2988,7 @@ def test_a_goal_chosen_on_the_curve_its_caller_sorted_is_the_same_threshold() ->
             assert thresholds.from_goal(s, y, method, c=c, chosen_on="r", **kw) == \
                 thresholds.from_goal(s, y, method, chosen_on="r", **kw), (n, method)
         pos = int(y.sum())
-        assert metrics.curve_auc_roc(c, pos, n - pos) == metrics.auc_roc(s, y)
+        assert curve_auc_roc(c, pos, n - pos) == auc_roc(s, y)
     for y_bad, said in ((np.ones(10), "none of the 10 labelled rows is normal"), (np.zeros(10), "is an anomaly")):
         with pytest.raises(ad_duckdb.BadInputError, match=said):
             thresholds.goal_curve(np.arange(10.0), y_bad, "max_f1")
@@ -3133,19 +3144,19 @@ def test_the_pr_curve_of_few_anomalies_draws_each_points_intervals() -> None:
     y = np.r_[np.ones(8, bool), np.zeros(32, bool)]
     s = np.where(y, rng.uniform(6, 25, 40), rng.uniform(0, 5, 40))
     th = {"p95": 5.5, "default": float(np.sort(s[y])[5])}
-    ax = metrics.pr_figure(s, y, "m@1", th, "reviewed").axes[0]
+    ax = pr_figure(s, y, "m@1", th, "reviewed").axes[0]
     bars = [p for p in ax.patches if p.get_gid() == "interval"]
     assert len(bars) == 4  # two points, two intervals each
     spans = {tuple(np.round(p.get_xy().ravel(), 9)) for p in bars}  # each bar as (x0, y0, x1, y1)
     for name, t in th.items():
-        m = metrics.confusion(s, y, t)
+        m = confusion(s, y, t)
         r, p = m["recall"], m["precision"]
         assert tuple(np.round([m["recall_lo"], p, m["recall_hi"], p], 9)) in spans, (name, spans)
         assert tuple(np.round([r, m["precision_lo"], r, m["precision_hi"]], 9)) in spans, (name, spans)
     texts = [t.get_text().replace("\n", " ") for t in ax.get_legend().get_texts()]
     assert any("95% intervals of precision and recall (on 8 labelled anomalies" in t for t in texts), texts
     many = np.r_[np.ones(100, bool), np.zeros(400, bool)]
-    ax = metrics.pr_figure(rng.normal(size=500) + 2 * many, many, "m@1", {"p95": 1.0}).axes[0]
+    ax = pr_figure(rng.normal(size=500) + 2 * many, many, "m@1", {"p95": 1.0}).axes[0]
     assert not [p for p in ax.patches if p.get_gid() == "interval"]
     assert not any("95% intervals" in t.get_text() for t in ax.get_legend().get_texts())
 def test_evaluate_costs_give_a_95_interval_where_counts_are_small(tmp_path: Path) -> None:

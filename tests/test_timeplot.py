@@ -15,9 +15,13 @@ from matplotlib.colors import to_rgba
 from matplotlib.image import imread
 
 import ad_duckdb
-from ad_duckdb import metrics, timeplot
+from ad_duckdb import timeplot
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import AdDuckDBWarning, BadInputError, NoTimesError, SourceNotFoundError
+from ad_duckdb.histfigures import label_hist_figure
+from ad_duckdb.numbertext import share_text
+from ad_duckdb.plotaxes import _log_axis
+from ad_duckdb.thresholdmarks import _colour, _fmt_score, _threshold_groups
 
 from conftest import FAST
 
@@ -83,18 +87,18 @@ def test_scores_over_time_draw_each_row_against_its_time_with_thresholds_and_fla
     assert x.size == 4320 and np.all(np.diff(x.astype("datetime64[us]").astype(np.int64)) == 60_000_000)
     np.testing.assert_allclose(line.get_ydata(), scores, rtol=1e-6)
     # each threshold group a horizontal line in the colour the histogram gives it, its legend saying what it flags
-    groups = metrics._threshold_groups(lm.thresholds)
+    groups = _threshold_groups(lm.thresholds)
     hlines = {ln.get_label(): ln for ln in ax.lines[1:]}
     for i, (names, t) in enumerate(groups):
-        (label,) = [k for k in hlines if k.startswith(f"{names} > {metrics._fmt_score(t)}: {(scores > t).sum()} rows")]
-        assert to_rgba(hlines[label].get_color()) == to_rgba(metrics._colour(i))
+        (label,) = [k for k in hlines if k.startswith(f"{names} > {_fmt_score(t)}: {(scores > t).sum()} rows")]
+        assert to_rgba(hlines[label].get_color()) == to_rgba(_colour(i))
         if not label.endswith("the axis)"):
             assert list(hlines[label].get_ydata()) == [t, t]
     # the rows the default threshold flags, marked in its colour
     (marks,) = ax.collections
     default_i = next(i for i, (names, _) in enumerate(groups) if "default" in names.split(" = "))
     assert len(marks.get_offsets()) == int((scores > lm.thresholds["default"]).sum()) > 0
-    assert to_rgba(marks.get_facecolor()[0]) == to_rgba(metrics._colour(default_i))
+    assert to_rgba(marks.get_facecolor()[0]) == to_rgba(_colour(default_i))
     assert ax.get_xlabel() == "ts" and "valve_ae@1" in ax.get_title() and "4320 rows" in ax.get_title()
 
 
@@ -211,7 +215,7 @@ def test_rows_all_at_one_time_are_one_bucket_with_their_true_flagged_share(db: s
     assert labels[0] == "highest score of the rows, all at one time", labels
     assert not [x for x in labels if "µs" in x], labels
     assert 0 < flagged < 8640 * 0.1
-    said = (f"100% of the times drawn hold rows above the default threshold ({metrics.share_text(flagged / 8640)} "
+    said = (f"100% of the times drawn hold rows above the default threshold ({share_text(flagged / 8640)} "
             "of the rows): not marked")
     assert said in labels, labels
 
@@ -622,7 +626,7 @@ def test_the_time_plot_takes_its_score_scale_from_every_row_as_the_histogram_doe
     t = (np.datetime64("2026-01-01T00:00:00", "us") + np.arange(600) * np.timedelta64(1, "m")).astype("datetime64[us]")
     top = np.geomspace(2.52, 185.0, 600)
     th = {"p90": 15.5}
-    assert not metrics._log_axis(top, th) and metrics._log_axis(np.r_[0.078, top], th)
+    assert not _log_axis(top, th) and _log_axis(np.r_[0.078, top], th)
     s = timeplot.Series(t=t, top=top, median=np.full(600, 1.0), labelled=np.zeros(600, bool), flagged={"p90": 60},
                         rows=6000, untimed=0, anomalies=0, per=" per 1 min", score_range=(0.078, 185.0))
     assert timeplot.figure(s, "m@1", th, "t", "ts").axes[0].get_yscale() == "log"
@@ -685,9 +689,9 @@ def test_evaluate_draws_the_lowest_cost_cut_over_time_in_the_histograms_colour(d
     written = next(p for p in rep.plots if p.endswith("_scores_over_time_labelled.png"))
     over_time.savefig(tmp_path / "expected.png", dpi=110, format="png")  # as `write` saves it
     assert np.array_equal(imread(written), imread(tmp_path / "expected.png"))  # evaluate drew these thresholds
-    hist = metrics.label_hist_figure(s["score"], s["anomaly"] == 1, lm.ref, marked)
+    hist = label_hist_figure(s["score"], s["anomaly"] == 1, lm.ref, marked)
     in_hist = sorted(to_hex(ln.get_color()) + str(ln.get_linestyle()) for ln in hist.axes[0].lines)
-    groups = {names for names, _ in metrics._threshold_groups(marked)}
+    groups = {names for names, _ in _threshold_groups(marked)}
     lines = [ln for ln in over_time.axes[0].get_lines() if ln.get_label().split(" > ")[0] in groups]
     texts = [ln.get_label() for ln in lines]
     assert any("lowest cost" in t.split(" > ")[0].split(" = ") for t in texts), texts

@@ -366,7 +366,7 @@ def test_delongs_paired_test_matches_its_definition() -> None:
 
     import numpy as np
 
-    from ad_duckdb.metrics import paired_auc_roc
+    from ad_duckdb.pairedauc import paired_auc_roc
 
     rng = np.random.default_rng(1)
     y = rng.random(80) < 0.3
@@ -766,7 +766,7 @@ def test_compares_paired_test_holds_its_size_on_three_to_five_anomalies() -> Non
 
     import numpy as np
 
-    from ad_duckdb.metrics import paired_auc_roc
+    from ad_duckdb.pairedauc import paired_auc_roc
 
     rng = np.random.default_rng(7)
     for m in (3, 5):
@@ -789,7 +789,7 @@ def test_compare_of_two_versions_that_both_rank_every_anomaly_first_gives_an_int
 
     from ad_duckdb import intervals
     from ad_duckdb.compare import LabelledComparison, VersionComparison
-    from ad_duckdb.metrics import PAIRED_NO_SPREAD, paired_auc_roc
+    from ad_duckdb.pairedauc import PAIRED_NO_SPREAD, paired_auc_roc
 
     y = np.r_[np.ones(8, bool), np.zeros(32, bool)]
     rng = np.random.default_rng(5)

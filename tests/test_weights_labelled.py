@@ -16,8 +16,12 @@ from click.testing import CliRunner
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
 import ad_duckdb
-from ad_duckdb import intervals, metrics, thresholds, weights
+from ad_duckdb import intervals, thresholds, weights
+from ad_duckdb.auc import auc_pr, auc_roc, curve_auc_roc
 from ad_duckdb.cli import cli
+from ad_duckdb.confusion import confusion
+from ad_duckdb.numbertext import count_text
+from ad_duckdb.pairedauc import PAIRED_DELONG, paired_auc_roc
 
 from conftest import FAST
 
@@ -102,10 +106,10 @@ def test_weighted_curve_equals_the_rows_repeated() -> None:
     for k in ("threshold", "precision", "recall", "f1", "flagged_share", "tp", "flagged"):
         np.testing.assert_allclose(c[k], r[k], rtol=1e-12, err_msg=k)
     pos, neg = float(w[y == 1].sum()), float(w[y == 0].sum())
-    assert metrics.curve_auc_roc(c, pos, neg) == pytest.approx(metrics.auc_roc(rs, ry), abs=1e-12)
-    assert metrics.auc_pr(s, y, c=c) == pytest.approx(metrics.auc_pr(rs, ry), abs=1e-12)
+    assert curve_auc_roc(c, pos, neg) == pytest.approx(auc_roc(rs, ry), abs=1e-12)
+    assert auc_pr(s, y, c=c) == pytest.approx(auc_pr(rs, ry), abs=1e-12)
     for t in (-0.5, 0.0, 0.7):
-        a, b = weights.confusion(s, y, w, t), metrics.confusion(rs, ry, t)
+        a, b = weights.confusion(s, y, w, t), confusion(rs, ry, t)
         for k in ("tp", "fp", "fn", "tn", "precision", "recall", "f1", "flagged_share"):
             assert a[k] == pytest.approx(b[k]), (t, k)
 
@@ -270,7 +274,7 @@ def test_weighted_paired_auc_matches_scikit_learn_and_the_unweighted_test() -> N
     rng = np.random.default_rng(3)
     y = (rng.random(400) < 0.2).astype(int)
     a, b = np.round(rng.normal(size=400) + y, 1), np.round(rng.normal(size=400) + 1.5 * y, 1)  # ties
-    p, q = metrics.paired_auc_roc(a, b, y), weights.paired_auc_roc(a, b, y, np.ones(400))
+    p, q = paired_auc_roc(a, b, y), weights.paired_auc_roc(a, b, y, np.ones(400))
     for k in ("auc_a", "auc_b", "diff", "low", "high", "p_value"):
         assert getattr(q, k) == pytest.approx(getattr(p, k), abs=1e-12), k
     w = rng.integers(1, 6, 400).astype(np.float64)
@@ -381,7 +385,7 @@ def test_weighted_plots_draw_what_the_weights_stand_for(con: duckdb.DuckDBPyConn
     assert f"AUC-PR {rep.auc_pr:.3f}" in texts
     hist = rep.score_hist().axes[0]
     legend = " ".join(t.get_text() for t in hist.get_legend().get_texts())
-    assert f"weighted {metrics.count_text(float(w[y == 0].sum()))}" in legend  # the rows the normal rows stand for
+    assert f"weighted {count_text(float(w[y == 0].sum()))}" in legend  # the rows the normal rows stand for
     # each class's bars: the density of its rows counted by weight (a sixth of the normal rows weigh 33.5, not 50)
     vals = np.log10(s[keep]) if "log" in hist.get_xlabel() else s[keep]
     for bars, rows in zip(hist.containers, (y[keep] == 0, y[keep] == 1), strict=True):
@@ -448,7 +452,7 @@ def _covered(rng: np.random.Generator, draws: int, m: int, k: int, audit: bool =
         conf = weights.confusion(s, y, w, 2.0)
         c = weights.curve(s, y, w)
         pos, neg = float(w[y].sum()), float(w[~y].sum())
-        auc = metrics.curve_auc_roc(c, pos, neg)
+        auc = curve_auc_roc(c, pos, neg)
         ci = intervals.auc_roc(c, pos, neg, auc, eff=(weights.effective(w[y]), weights.effective(w[~y])))
         for key, lo, hi in (("recall", conf["recall_lo"], conf["recall_hi"]),
                             ("precision", conf["precision_lo"], conf["precision_hi"]), ("auc", ci.low, ci.high)):
@@ -533,8 +537,8 @@ def test_compare_counts_flags_as_the_weighted_rows_its_figures_are_of(tmp_path: 
         head = text.splitlines()[2]
         assert "flagged m@1 (weighted)" in head and "both (weighted)" in head and "only m@2 (weighted)" in head
         row = next(x for x in text.splitlines() if x.startswith("default"))
-        assert metrics.count_text(w[fa].sum()) in row and metrics.count_text(w[fa & ~fb].sum()) in row
-        assert f"{metrics.count_text(w.sum())} rows" in text  # what the rows stand for, as evaluate says it
+        assert count_text(w[fa].sum()) in row and count_text(w[fa & ~fb].sum()) in row
+        assert f"{count_text(w.sum())} rows" in text  # what the rows stand for, as evaluate says it
         con.close()
         out = CliRunner().invoke(cli, ["compare", str(tmp_path / "cmpw.duckdb"), "m@1", "m@2", "lab", "--label", "y",
                                        "--weight", "w", "--format", "json"])
@@ -604,16 +608,16 @@ def test_auc_interval_of_weights_alike_across_the_score_is_delongs() -> None:
     rng = np.random.default_rng(3)
     s = np.round(np.r_[rng.normal(1.5, 1, 60), rng.normal(0, 1, 900)], 1)  # ties, within and across the classes
     y = np.r_[np.ones(60, bool), np.zeros(900, bool)]
-    auc = metrics.curve_auc_roc(thresholds.curve(s, y), 60, 900)
+    auc = curve_auc_roc(thresholds.curve(s, y), 60, 900)
     plain = intervals.auc_roc(thresholds.curve(s, y), 60, 900, auc)
     ones = np.ones(len(s))
     c = weights.curve(s, y, ones)
     assert weights.auc_band(c) is None
-    assert intervals.auc_roc(c, 60.0, 900.0, metrics.curve_auc_roc(c, 60.0, 900.0), eff=(60.0, 900.0)) == plain
+    assert intervals.auc_roc(c, 60.0, 900.0, curve_auc_roc(c, 60.0, 900.0), eff=(60.0, 900.0)) == plain
     w = np.where(y, 1.0, 50.0)
     c = weights.curve(s, y, w)
     assert weights.auc_band(c) is None
-    got = intervals.auc_roc(c, 60.0, 45000.0, metrics.curve_auc_roc(c, 60.0, 45000.0), eff=(60.0, 900.0))
+    got = intervals.auc_roc(c, 60.0, 45000.0, curve_auc_roc(c, 60.0, 45000.0), eff=(60.0, 900.0))
     assert got.method == intervals.AUC_METHOD
     # an audit of the same rows: the anomalies below 1.0 weigh 20, the ones above 1: the band joins, and the
     # method says so
@@ -621,8 +625,8 @@ def test_auc_interval_of_weights_alike_across_the_score_is_delongs() -> None:
     c = weights.curve(s, y, w)
     pos, neg = float(w[y].sum()), float(w[~y].sum())
     band = weights.auc_band(c)
-    assert band is not None and band[0] < metrics.curve_auc_roc(c, pos, neg) < band[1]
-    got = intervals.auc_roc(c, pos, neg, metrics.curve_auc_roc(c, pos, neg),
+    assert band is not None and band[0] < curve_auc_roc(c, pos, neg) < band[1]
+    got = intervals.auc_roc(c, pos, neg, curve_auc_roc(c, pos, neg),
                             eff=(weights.effective(w[y]), weights.effective(w[~y])))
     assert got.method == intervals.AUC_METHOD_BAND and got.low <= band[0] and got.high >= band[1]
 
@@ -659,7 +663,7 @@ def test_compares_paired_test_on_an_audit_sample_holds_its_size() -> None:
     sa, sb = 2 * y + rng.normal(size=440), 2.3 * y + rng.normal(size=440)
     w = np.where(y, 1.0, 50.0)
     p = weights.paired_auc_roc(sa, sb, y, w)
-    assert p.method == metrics.PAIRED_DELONG
+    assert p.method == PAIRED_DELONG
 
 
 def test_compare_on_an_audit_sample_says_which_test_it_ran(tmp_path: Path, two_versions_file: Path) -> None:
@@ -673,7 +677,7 @@ def test_compare_on_an_audit_sample_says_which_test_it_ran(tmp_path: Path, two_v
         assert r.labelled is not None and r.labelled.test == weights.PAIRED_AUDIT
         assert "audit sample" in str(r) and "Zou and Donner's MOVER" in str(r)
         plain = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
-        assert plain.labelled is not None and plain.labelled.test == metrics.PAIRED_DELONG
+        assert plain.labelled is not None and plain.labelled.test == PAIRED_DELONG
         assert "audit sample" not in str(plain) and "DeLong's paired test" in str(plain)
     finally:
         con.close()
@@ -718,7 +722,7 @@ def test_compare_top_overlap_counts_the_rows_the_weights_stand_for(tmp_path: Pat
         assert r.top_overlap_weighted != r.top_overlap  # normal rows of weight 50 among the highest scores
         text = str(r)
         assert f"top 500 scores of the rows the labelled rows stand for (weighted by w): " \
-               f"{metrics.count_text(round(r.top_overlap_weighted, 9))} in both" in text, text
+               f"{count_text(round(r.top_overlap_weighted, 9))} in both" in text, text
         assert compare_versions(con, "m@1", "m@2", "lab", label="y").top_overlap_weighted is None
     finally:
         con.close()
@@ -768,7 +772,7 @@ def test_auc_band_of_an_audit_sample_is_narrower_and_still_covers(monkeypatch: p
         for s, y, w in drawn:
             c = weights.curve(s, y, w)
             pos, neg = float(w[y].sum()), float(w[~y].sum())
-            ci = intervals.auc_roc(c, pos, neg, metrics.curve_auc_roc(c, pos, neg),
+            ci = intervals.auc_roc(c, pos, neg, curve_auc_roc(c, pos, neg),
                                    eff=(weights.effective(w[y]), weights.effective(w[~y])))
             held += ci.low <= truth <= ci.high
             width += ci.high - ci.low
