@@ -21,7 +21,7 @@ from .scoring import LoadedModel
 def text_rows(X: Any, lay: Layout, names: list[str], select: str, library: str) -> np.ndarray:
     """``X`` (a frame with the model's columns, matched by name) as the graph's inputs [n, ``lay.width``]; rows of
     those inputs (what this returns) are passed on as they are."""
-    from .detector import _column_names, _frame, _frame_rows, _repeats
+    from .detectorrows import _column_names, _frame, _frame_rows, _repeats
 
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f" and X.shape[1] == lay.width:
         return X  # made here: decision_function hands its rows on to score_with_errors
@@ -66,7 +66,7 @@ def _one_row_fix(X: Any, width: int) -> str:
     """The fix for one row given 1-D (a frame's row ``df.iloc[0]``, a Series; an array of dtype=object), as a numeric
     model's refusal names it; '' for anything else. Why: of a text model they were told that "an array of numbers
     cannot hold" the text, which they held, with no word of the one-row frame or the reshape."""
-    from .detector import _series_library
+    from .detectorrows import _series_library
 
     series = _series_library(X)
     if series is not None and len(X) == width:
@@ -164,7 +164,7 @@ def text_imputed(lay: Layout, X: Any, missing: np.ndarray, imputed: np.ndarray, 
     as, with 1.0 (``Layout.null_entries``); and the keys, by column. Why from ``X``: a NULL is encoded as that
     category's input, so the rows scored cannot tell it from the category itself. Rows of inputs (no frame): as they
     are, with ``names``."""
-    from .detector import _frame
+    from .detectorrows import _frame
 
     frame = _frame(X)
     if frame is None:

@@ -187,7 +187,8 @@ def train(
             import onnx  # noqa: F401  (the exporter's; checked here so a scoring-only install fails before reading rows)
             import torch  # noqa: F401  (imported lazily by the trainer: without this, its absence surfaced mid-training)
 
-            from .detector import AutoEncoderDetector, check_names
+            from .detector import AutoEncoderDetector
+            from .detectorparams import check_names
             from .export import parity_check, to_onnx_bytes
         except ImportError as e:
             raise MissingDependencyError(

@@ -380,7 +380,8 @@ def test_readme_s_pyod_and_bigquery_ml_table_names_what_is_here() -> None:
     import numpy as np
     from pyod.models.base import BaseDetector
 
-    from ad_duckdb.detector import _OTHER_NAMES, AutoEncoderDetector
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.detectorparams import _OTHER_NAMES
     from ad_duckdb.trainer import TrainParams
 
     table = README.split("Coming from PyOD, or from the rest of BigQuery ML", 1)[1].split("\n\n", 2)[1]
