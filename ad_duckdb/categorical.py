@@ -85,7 +85,7 @@ class Layout:
     def encode(self, col: Any, k: int) -> np.ndarray:
         """Text column ``k``'s Arrow values [n] -> its 0/1 inputs [n, categories + 1]: a category's own input, any
         other value the last, a NULL the most common category's (the first)."""
-        import pyarrow.compute as pc  # here: a model of numbers never needs it (see scoring._DECIMAL128_ID)
+        import pyarrow.compute as pc  # here: a model of numbers never needs it (see arrownumbers._DECIMAL128_ID)
 
         _, cats = self.text[k]
         arr = _strings(col)
@@ -394,10 +394,11 @@ def inputs(specs: Sequence[FeatureSpec], M: np.ndarray) -> np.ndarray:
 
 
 def to_inputs(cols: Sequence[Any], model: Any, func: str, dtype: Any) -> np.ndarray:
-    """A call's argument columns (``scoring.to_matrix``'s, of a model with text features) -> the graph's inputs:
+    """A call's argument columns (``arrownumbers.to_matrix``'s, of a model with text features) -> the graph's inputs:
     numeric columns as numbers, each text column as its 0/1 inputs (``Layout.encode``). A text argument where the
     model takes a number, or the reverse, gets the call in the model's order."""
-    from .scoring import _call, _sql_type_name, column_to_numbers
+    from .argorder import _call
+    from .arrownumbers import _sql_type_name, column_to_numbers
 
     lay: Layout = model.layout
     names = model.feature_names
@@ -437,7 +438,7 @@ def to_inputs(cols: Sequence[Any], model: Any, func: str, dtype: Any) -> np.ndar
 
 
 # A text argument is checked against the model's other text columns from this many rows with a value (as
-# scoring.check_order's 32 scores): fewer say little about which column's values they are
+# argorder.check_order's 32 scores): fewer say little about which column's values they are
 ORDER_ROWS = 32
 
 
@@ -447,11 +448,11 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
 
     Why: both are text, so no type tells them apart (a number where text belongs is refused by type), and every row
     read as "any other value" twice scored as an outlier (a BI query's ``country, channel``: a median of 41 against
-    a threshold of 9), unlike numeric arguments, which ``scoring.check_order`` catches by their scores. Cheap in the
+    a threshold of 9), unlike numeric arguments, which ``argorder.check_order`` catches by their scores. Cheap in the
     normal case: one sum of the "other" input per text column."""
     import pyarrow.compute as pc
 
-    from .scoring import _call, order_check_off
+    from .argorder import _call, order_check_off
 
     lay: Layout = model.layout
     if len(lay.text) < 2:

@@ -68,7 +68,7 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str,
                  session: Callable[[], Any] | None = None) -> float:
     """Score ``X`` with torch and with onnxruntime; raise unless they agree. Returns the max abs difference.
 
-    ``session`` gives the onnxruntime session of ``onnx_bytes`` (default: a new one, ``scoring.make_session``): a
+    ``session`` gives the onnxruntime session of ``onnx_bytes`` (default: a new one, ``ortruns.make_session``): a
     caller that scores with the graph afterwards (``ad_duckdb.train``, its training rows) checks and loads it once.
     Its three torch passes (float32, float64, the rounding bound) run in one thread, as training's (torchthreads)."""
     with one_thread():
@@ -79,7 +79,7 @@ def _parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str,
                   session: Callable[[], Any] | None) -> float:
     import torch
 
-    from .scoring import make_session
+    from .ortruns import make_session
 
     Xg = np.require(np.asarray(X, dtype=np.float64 if graph.pre.input_dtype == torch.float64 else np.float32),
                     requirements=["C", "W"])

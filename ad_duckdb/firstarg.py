@@ -22,7 +22,7 @@ from .numberhints import as_number_hint
 from .sqltext import sql_tokens
 from .udfnames import FUNCTIONS, NO_FEATURES
 
-# Values read for the judgement, as the functions judge a batch by its first 10,000 (scoring.text_numbers_hint).
+# Values read for the judgement, as the functions judge a batch by its first 10,000 (arrownumbers.text_numbers_hint).
 _ROWS = 10_000
 
 
@@ -120,7 +120,7 @@ def first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None,
     if con is not None and types[first] == "VARCHAR":
         import pyarrow as pa
 
-        from .scoring import text_numbers_hint
+        from .arrownumbers import text_numbers_hint
 
         values = first_argument_values(con, statement, m.group(1), first)
         fix = (text_numbers_hint(pa.array(values, pa.string())) if values else None) or fix
@@ -188,7 +188,7 @@ def name_the_argument(message: str, statement: str) -> str:
     return message
 
 
-# scoring.text_numbers_hint's expression, written for the placeholder col
+# arrownumbers.text_numbers_hint's expression, written for the placeholder col
 _AMOUNTS_FIX = re.compile(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers written as these are")
 
 

@@ -258,7 +258,7 @@ def imputed_map(held: np.ndarray, values: np.ndarray, names: pa.Array) -> pa.Arr
     """Per row, each missing feature (``held`` [n, d]) -> the value it was scored at (``values``, row by row, as
     ``X[held]`` orders them), as a MAP; NULL for a row with no value missing. ``names``: the features' names."""
     # Why to_arrow, not pa.array: pa.array of a numpy array imports pandas (56 MiB) in a scoring process
-    from .scoring import to_arrow
+    from .arrownumbers import to_arrow
 
     some = np.asarray(held.any(axis=1))
     offsets = np.zeros(len(held) + 1, dtype=np.int32)

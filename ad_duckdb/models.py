@@ -391,7 +391,7 @@ def _check_path(path: object, func: str, what: str) -> None:
 def import_checks(rec: ModelRecord, origin: str, name: str | None = None) -> None:
     """What import refuses in a file read from ``origin`` before anything is stored: a graph onnxruntime's checks
     refuse, and (``name``: none given) a name no model may have now."""
-    from .scoring import make_session
+    from .ortruns import make_session
 
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
     if name is None and modelnames.is_model_file(rec.name):  # an older release's export: say how to give it a name, as the store refuses it

@@ -193,9 +193,9 @@ class Pending:
     def score(self, progress: bool = False, into: str = "") -> Ahead:
         """The batches scored; ``progress``: the rows so far on stderr, in the words of the write's own count (which
         the command then leaves out), ``into`` the table written."""
+        from .arrownumbers import to_matrix
         from .progress import rows as progress_rows
         from .scorebatches import batch_outputs
-        from .scoring import to_matrix
 
         lm, Xs, scores, computed = self.lm, [], [], []
         bar = progress_rows(f"scoring into {into} with {lm.ref}", progress)

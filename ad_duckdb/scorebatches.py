@@ -12,15 +12,17 @@ import numpy as np
 import pyarrow as pa
 
 from . import interrupts, msevalues, notes, numbercut, pysource, scoreahead
+from .arrownumbers import to_arrow, to_matrix
 from .drift import DriftTally
 from .exceptions import AdDuckDBError, ThresholdNotFoundError
 from .featurechoice import MODEL_COLUMN
 from .msevalues import MSE_COLUMN
+from .ortruns import ort_pool
 from .readahead import _prefetched
 from .readhints import read_error, stream_error
 from .scorecols import CARRIED
 from .scoreselect import scoring_select
-from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
+from .scoring import LoadedModel
 from .sqltext import shown_source
 from .totalsrow import ScoredTop
 from .udfs import registry

@@ -124,8 +124,8 @@ def _lowered(cats: tuple[str, ...]) -> list[str]:
 
 
 def _refuse(model: Any, func: str, k: int, examples: list[str], kinds: int, share: float) -> None:
+    from .argorder import _call, order_check_off
     from .numbertext import share_text
-    from .scoring import _call, order_check_off
 
     lay = model.layout
     name, cats = lay.text[k]
@@ -144,8 +144,8 @@ def _refuse(model: Any, func: str, k: int, examples: list[str], kinds: int, shar
 def _note_unseen(model: Any, func: str, k: int, values: list[str], share: float) -> None:
     """Note, once until the registry's next statement, a text argument whose rows hold almost no category in a few
     kinds of value (too few to refuse as another column: a new channel, or a column of a few words in its place)."""
+    from .argorder import _call
     from .numbertext import share_text
-    from .scoring import _call
 
     lay = model.layout
     name, cats = lay.text[k]
@@ -182,7 +182,7 @@ def _note_near(model: Any, func: str, name: str, found: list[tuple[str, str]]) -
     else:
         args = ", ".join(fix if n == name else sql_name(n) for n in model.feature_names)
         threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
-        called = model.ref if model.superseded_by is not None else model.name  # as scoring._call names it
+        called = model.ref if model.superseded_by is not None else model.name  # as argorder._call names it
         how = (f"pass {fix} to read {'them as the categories' if len(new) > 1 else 'it as the category'}: "
                f"{func}('{called}'{threshold}, {args})")
     notes.warn(f"{func}('{model.ref}', ...): text column {name!r} holds {held} only in case or spaces; a value is read "

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import canwrite, filegoals, lifecycle, storetables, thresholdlog, thresholdrows
 from .damagedthresholds import ASIDE, unreadable
-from .scoring import share_of_training_above
+from .percentiles import share_of_training_above
 from .sqltext import quote_ident
 from .thresholds import QUANTILES, Threshold
 

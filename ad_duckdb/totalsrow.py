@@ -442,7 +442,7 @@ def _summable(c: object, pos: int) -> np.ndarray:
 
     Why the scoring path's conversion (raw buffers) and not pyarrow.compute: its safe cast refused a BIGINT above
     2^53 (the scoring failed with it), and it and Array.to_numpy import pandas, 0.3 s more CPU a run."""
-    from .scoring import column_to_numbers, valid_mask
+    from .arrownumbers import column_to_numbers, valid_mask
 
     values = np.asarray(column_to_numbers(c, pos, "", "score"), dtype=np.float64)
     if c.null_count:  # type: ignore[attr-defined]

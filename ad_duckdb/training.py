@@ -43,8 +43,9 @@ from .filecols import Compared, warn_cast_columns
 from .models import ModelInfo, warn_if_code_sizes_left_out
 from .mostlynull import flag_split, warn_mostly_null
 from .numberhints import _from_item
+from .ortruns import load_session
 from .progress import rows as progress_rows
-from .scoring import LoadedModel, load_session
+from .scoring import LoadedModel
 from .sourcecols import check_unique_names
 from .sourcedescribe import describe
 from .sqltext import is_query, strip_sql_ends

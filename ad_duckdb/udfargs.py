@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from .arrownumbers import to_arrow, to_matrix
 from .exceptions import FeatureMismatchError
-from .scoring import LoadedModel, to_arrow, to_matrix
+from .scoring import LoadedModel
 from .sqltext import sql_names
 
 if TYPE_CHECKING:  # udfregistry imports this module, through udfowners

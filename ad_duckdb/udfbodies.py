@@ -10,10 +10,12 @@ import numpy as np
 import pyarrow as pa
 
 from . import batchdrift
+from .argorder import check_order
+from .arrownumbers import to_arrow
 from .frames import IMPUTED_TYPE, imputed_map
 from .msevalues import mse
 from .scoreterms import TERM_NAMES
-from .scoring import LoadedModel, check_order, to_arrow
+from .scoring import LoadedModel
 from .shapley import ranked
 from .udfargs import _apply, _constant_string, _null_masks
 

@@ -48,7 +48,7 @@ from ad_duckdb.chunks import row_slices
 from ad_duckdb.detector import AutoEncoderDetector
 from ad_duckdb.export import parity_check, to_onnx_bytes
 from ad_duckdb.nn import ScoringGraph
-from ad_duckdb.scoring import make_session
+from ad_duckdb.ortruns import make_session
 
 HERE = Path(__file__).resolve().parent
 ADBENCH = HERE.parent.parent / "shared" / "data" / "adbench" / "22_magic.gamma.npz"

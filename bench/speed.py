@@ -114,7 +114,7 @@ class Bench:
 
     # a
     def path_a(self) -> float:
-        from ad_duckdb.scoring import make_session
+        from ad_duckdb.ortruns import make_session
 
         if self._ort is None:
             rec = ad_duckdb.load_model(self.con, "m")
@@ -124,7 +124,7 @@ class Bench:
                          for i in range(0, len(X), 65536)))
 
     def path_a2(self) -> float:
-        from ad_duckdb.scoring import make_session, pool_runs
+        from ad_duckdb.ortruns import make_session, pool_runs
 
         if self._ort1 is None:
             rec = ad_duckdb.load_model(self.con, "m")

@@ -28,7 +28,7 @@ from onnx import TensorProto, helper
 import ad_duckdb
 from ad_duckdb import integrity, onnxfile, store, storeload, storesave, storetables
 from ad_duckdb.exceptions import IntegrityError, ModelNotFoundError
-from ad_duckdb.scoring import make_session
+from ad_duckdb.ortruns import make_session
 
 from conftest import ROOT
 
@@ -532,8 +532,9 @@ def test_nothing_is_unpickled_ever() -> None:
 
 
 def test_scoring_side_modules_never_import_torch_or_onnx() -> None:
-    for name in ("integrity", "onnxproto", "onnxshapes", "scoring", "store", "storetables", "canwrite", "modelnames",
-                 "storesave", "thresholdrows", "storedrop", "storeload", "storestamp", "notfound", "typedpaths", "udfs",
+    for name in ("integrity", "onnxproto", "onnxshapes", "scoring", "ortruns", "percentiles", "arrownumbers", "argorder",
+                 "store", "storetables", "canwrite", "modelnames", "storesave", "thresholdrows", "storedrop", "storeload",
+                 "storestamp", "notfound", "typedpaths", "udfs",
                  "udfnames", "udfowners", "udfregistry", "udfargs", "udfbodies"):
         tree = ast.parse((PACKAGE / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}

@@ -16,7 +16,7 @@ import pytest
 from ad_duckdb.detector import AutoEncoderDetector
 from ad_duckdb.exceptions import BadInputError, IntegrityError, NotFittedError
 from ad_duckdb.export import parity_check, to_onnx_bytes
-from ad_duckdb.scoring import input_dtype
+from ad_duckdb.ortruns import input_dtype
 
 from conftest import DATA, load_adbench
 

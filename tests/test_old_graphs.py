@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ad_duckdb import integrity
-from ad_duckdb.scoring import make_session
+from ad_duckdb.ortruns import make_session
 
 from conftest import ROOT
 

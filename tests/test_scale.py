@@ -304,7 +304,8 @@ def test_onnxruntime_runs_under_the_budget_give_what_one_run_gives(monkeypatch: 
     and the explanations give exactly what 2048-row runs give (runs are cut at a multiple of ORT_ALIGN rows,
     so every row starts where it would in one run)."""
     from ad_duckdb import chunks
-    from ad_duckdb.scoring import BULK_ORT_ROWS, LoadedModel, run_rows
+    from ad_duckdb.ortruns import BULK_ORT_ROWS, run_rows
+    from ad_duckdb.scoring import LoadedModel
     from ad_duckdb.udfs import registry
 
     path = str(tmp_path / "m.duckdb")

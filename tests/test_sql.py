@@ -491,7 +491,8 @@ def test_a_missing_value_is_never_a_reason(joint_con: duckdb.DuckDBPyConnection)
 def test_shares_are_the_rows_shapley_values() -> None:
     """Exactly (every subset of columns) for narrow rows; for wide rows the sampled values still add up to the row's
     score above the all-median row's, as Shapley values must."""
-    from ad_duckdb.scoring import SHAPLEY_EXACT_MAX, LoadedModel
+    from ad_duckdb.scoring import LoadedModel
+    from ad_duckdb.shapley import SHAPLEY_EXACT_MAX
 
     rng = np.random.default_rng(3)
     for d in (3, SHAPLEY_EXACT_MAX + 2):
@@ -537,7 +538,7 @@ def test_a_rows_explanation_does_not_depend_on_its_batch() -> None:
     onnxruntime's result for a row depends on where the row sits in its run (its offset modulo 4 floats, measured
     here), and a BLAS product depends on the number of rows; shares that moved with either came out different in
     the last digits, against "a row always gets the same answer"."""
-    from ad_duckdb.scoring import SHAPLEY_EXACT_MAX
+    from ad_duckdb.shapley import SHAPLEY_EXACT_MAX
     from ad_duckdb.udfbodies import explain_rows
 
     rng = np.random.default_rng(5)

@@ -399,7 +399,7 @@ def test_random_rows_property(con: duckdb.DuckDBPyConnection, filler: np.ndarray
 def test_matrix_fast_path_matches_column_by_column(con: duckdb.DuckDBPyConnection) -> None:
     """All-DOUBLE arguments take Arrow's one-call row-major conversion; it must equal the per-column path on
     NULLs, NaN, Inf, values beyond float32, sliced arrays, and fall back for several chunks or other types."""
-    from ad_duckdb.scoring import column_to_numbers, to_matrix
+    from ad_duckdb.arrownumbers import column_to_numbers, to_matrix
     from ad_duckdb.udfs import registry
 
     lm = registry(con).get("tx_ae")
@@ -429,7 +429,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
     validity bitmap, NULLs, every numeric type, decimals, chunked and empty arrays."""
     import decimal
 
-    from ad_duckdb.scoring import column_to_numbers, string_array, to_arrow
+    from ad_duckdb.arrownumbers import column_to_numbers, string_array, to_arrow
 
     rng = np.random.default_rng(1)
     vals = rng.normal(size=37) * 100

@@ -1,0 +1,107 @@
+"""The SQL functions' wrong-argument-order check, and the call their messages suggest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .exceptions import FeatureMismatchError
+from .sqltext import sql_name, sql_names
+
+if TYPE_CHECKING:
+    from .scoring import LoadedModel
+
+
+def _call(func: str, model: LoadedModel) -> str:
+    """The call a message suggests, with the threshold-name argument is_anomaly_at takes (and score's bulk form).
+    Why sql_name: a CSV header's "Merchant Count", bare in a call to paste, was a syntax error."""
+    if func == "score":
+        return f"columns ({', '.join(model.feature_names)})"
+    args = ", ".join(sql_name(f) for f in model.feature_names)
+    threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
+    if model.superseded_by is not None:
+        return f"{func}('{model.ref}'{threshold}, {args}) ('{model.name}' is now {model.superseded_by})"
+    return f"{func}('{model.name}'{threshold}, {args}) (or '{model.ref}' to pin this version)"
+
+
+def _alike_pairs(model: LoadedModel) -> set[tuple[int, int]]:
+    """Pairs of features (i < j) whose training medians each lie within one robust spread of the other's: swapped,
+    each value stays where its column's values lie, so a swap that lowers a batch's score tells no wrong order.
+
+    Why: a reading and its rolling mean (the README's window features) hold the same values; on NAB's
+    ambient_temperature, later rows beyond the training range scored lower with the two swapped, and the query
+    failed as if its arguments were out of order."""
+    from .features import raw_values
+
+    specs = model.rec.features
+    bands = [raw_values(f, np.array([-1.0, 1.0])) for f in specs]
+    return {(i, j) for i in range(len(specs)) for j in range(i + 1, len(specs))
+            if min(bands[i]) <= specs[j].fill <= max(bands[i]) and min(bands[j]) <= specs[i].fill <= max(bands[j])}
+
+
+# How a user turns the SQL functions' argument-order checks off (this module's and categorical.check_text_order), by
+# LoadedModel.surface. Why serve's names none: the server registers the functions with the check for every client,
+# and no SET of a session reaches it.
+ORDER_CHECK_OFF = {
+    "": ("turn this check off: ad_duckdb.connect(path, check_order=False), `ad-duckdb sql --no-order-check`, "
+         "or check_order: false in the dbt plugin config."),
+    "sql": "turn this check off: `ad-duckdb sql --no-order-check`.",
+    "serve": ("`ad-duckdb serve` keeps this check on for every client: pass the columns in the model's order "
+              "(swap them back in the call)."),
+}
+
+def order_check_off(model: LoadedModel) -> str:
+    """How to get past the order check where ``model``'s functions run."""
+    return ORDER_CHECK_OFF.get(model.surface, ORDER_CHECK_OFF[""])
+
+
+def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str) -> None:
+    """Raise when a batch looks like its columns were passed in the wrong order.
+
+    Only runs when the batch is, as a whole, outside normal (median score above the training 99%
+    quantile: half the rows beyond what 1 in 100 training rows reach); then, if swapping two arguments
+    makes the batch look normal (median at most the training 90% quantile), the order is almost surely
+    wrong. Cheap in the normal case: one count per call. Why 99% rather than 99.9%: a model trained for
+    few steps scored the swapped example below its 99.9% quantile and flagged every row unchallenged; on
+    the transactions example, batches of only planted or only flagged rows still pass (2 and 4 features,
+    default and 100-step training).
+    """
+    q = model.quantiles
+    if not model.check_order or q is None or len(scores) < 32 or model.n_features < 2 or model.n_features > 12:
+        return
+    hi = float(q[int(len(q) * 0.99)]) if len(q) > 1 else float(q[-1])
+    limit = max(hi, 1e-12)
+    # Why count first: the median can only exceed the limit if at least half the scores do, and a
+    # count is ~10x cheaper than a median; normal batches (nearly all) stop here.
+    if 2 * int(np.count_nonzero(scores > limit)) < len(scores):
+        return
+    med = float(np.median(scores))
+    if not med > limit:
+        return
+    sample = X[:256]
+    normal = float(q[int(len(q) * 0.9)])
+    # a text column's inputs are 0/1 in every order: the numeric columns (the first ones) are the ones to swap
+    d = model.n_features if model.layout is None else model.layout.numeric
+    alike = _alike_pairs(model)
+    for i in range(d):
+        for j in range(i + 1, d):
+            if (i, j) in alike:
+                continue
+            # Only rows holding both values: a missing value takes its most typical value wherever it sits (see
+            # _fill_missing), so swapping it would make any batch of such rows look normal.
+            sw = sample[~(np.isnan(sample[:, i]) | np.isnan(sample[:, j]))]
+            if len(sw) < 32:
+                continue
+            sw[:, [i, j]] = sw[:, [j, i]]
+            if float(np.median(model.scores(sw))) <= normal:
+                names = list(model.feature_names)
+                names[i], names[j] = names[j], names[i]
+                right = sql_names(model.feature_names)
+                raise FeatureMismatchError(
+                    f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
+                    f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
+                    f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
+                    f"Call {_call(func, model)}. If these rows really hold those two columns swapped "
+                    f"(e.g. you select them on purpose), {order_check_off(model)}"
+                )
