@@ -122,7 +122,7 @@ def classifiers(seed: int, hgb: bool) -> dict[str, Any]:
 
 
 def run_one(path: Path, seed: int, hgb: bool) -> list[dict[str, Any]]:
-    from scipy.stats import spearmanr
+    from scipy.stats import spearmanr  # type: ignore[import-untyped]
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
