@@ -121,6 +121,12 @@ def note(signum: int) -> None:
         received = signum
 
 
+def stopping() -> bool:
+    """Whether a stopping signal (Ctrl-C, SIGTERM) was noted and not forgiven (``go_on_after_ctrl_c``): for work
+    made of several statements, which checks between them, as an interrupt that lands there reaches no query."""
+    return received is not None
+
+
 def go_on_after_ctrl_c() -> bool:
     """For a command that goes on after a Ctrl-C (``sql``'s prompt): whether it may. No once a SIGTERM arrived, which
     is then what stopped it; yes otherwise, and the Ctrl-C is forgotten, so the next signal is told apart afresh.

@@ -181,6 +181,11 @@ def models_text(refs: list[str], means: dict[str, int] | None = None) -> str:
     return ", ".join(parts) or "none yet"
 
 
+def _unless_stopping() -> None:
+    if interrupts.stopping():
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+
 def take_snapshot(source: str) -> tuple[str, str]:
     """Copy ``source`` into a private temporary file through DuckDB (a consistent copy); (path, its folder).
 
@@ -196,7 +201,11 @@ def take_snapshot(source: str) -> tuple[str, str]:
         try:
             helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
             helper.execute("ATTACH ? AS dst", [dst])
+            _unless_stopping()
             helper.execute("COPY FROM DATABASE src TO dst")
+            # Why again after: a stop whose interrupt() came between the statements reached no running query, and
+            # DuckDB forgets it when the COPY starts, so the copy ran to its end and was published by a stopping server
+            _unless_stopping()
         except BaseException as e:
             # before the removal: the copy's file is still open until then; a failing close must not hide the cause
             clean_up_after(e, helper.close, "closing the snapshot's copy after the failed copy")

@@ -1254,6 +1254,32 @@ def test_snapshot_interrupted_during_its_copy_leaves_no_copy_behind(tmp_path: Pa
     assert _snapshot_copies(scratch) == []
 
 
+def test_a_stop_noted_before_the_snapshots_copy_starts_takes_no_copy(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM whose interrupt() came between take_snapshot's statements (after the copy's ATTACH, before its COPY)
+    reached no running query, and DuckDB forgets an interrupt when a query starts: the copy ran to its end and a
+    stopping server published it as "reloaded: new snapshot" (the CI run of 2026-12-06). The stop the CLI's watcher
+    noted is checked between the statements and after the COPY."""
+    db = str(tmp_path / "small.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS a FROM range(1000)")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(interrupts, "received", signal.SIGTERM)  # noted by the watcher, its interrupt() lost
+    with pytest.raises(duckdb.InterruptException) as e:
+        take_snapshot(db)
+    assert is_interrupt(e.value)
+    assert _snapshot_copies(scratch) == []
+    monkeypatch.setattr(interrupts, "received", None)  # no stop: the copy is taken
+    path, folder = take_snapshot(db)
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM t").fetchone() == (1000,)
+    finally:
+        shutil.rmtree(folder)
+
+
 def test_snapshot_server_whose_port_is_taken_leaves_no_copy_behind(warehouse: str, tmp_path: Path) -> None:
     """`serve --snapshot` on a port in use printed a traceback and left its copy of the database in the temporary
     folder: the copy is taken before the port is bound."""
