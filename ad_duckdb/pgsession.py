@@ -330,6 +330,10 @@ class Session(SessionState):
                 stmts = duckdb.extract_statements(c)
                 for st in stmts:
                     yield self._written(st, params if len(parts) == 1 and len(stmts) == 1 else None, part)
+            if implicit and self.terminated:
+                # the stop (or pg_terminate_backend) came as the last statement ran, which it did not reach: a session
+                # that ends commits nothing more
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
             if implicit and self.on_commit.tables:
                 # on this cursor, before the COMMIT that would end an open result anyway (its rows were read, or it
                 # is a cursor declared in the batch, which ends with it)

@@ -954,11 +954,18 @@ def test_a_statement_timeout_whose_interrupt_comes_as_the_statement_starts_still
             assert conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'late'").fetchone() == (0,)
 
 
-def test_a_stop_between_two_statements_of_a_batch_keeps_none_of_its_writes(warehouse: str, tmp_path: Path) -> None:
-    """A server's stop interrupted each session's running statement; one landing between two statements of a batch
-    reached no query and was forgotten when the next one started, so the batch ran on and a stopping server committed
-    its writes (the client told it succeeded). The stop now terminates each session, as PostgreSQL's fast shutdown
-    does, and a session looks at that before each statement: the batch is rolled back, the client told 57P01."""
+@pytest.mark.parametrize(("sql", "params", "late"), [
+    ("INSERT INTO kept VALUES (1); INSERT INTO kept VALUES (2); INSERT INTO kept VALUES (3)", None, "VALUES (2)"),
+    ("INSERT INTO kept VALUES (1); INSERT INTO kept VALUES (2); INSERT INTO kept VALUES (3)", None, "VALUES (3)"),
+    ("INSERT INTO kept VALUES (%s)", [1], "INSERT INTO kept"),  # the extended protocol's, committed at Sync
+], ids=["before the next statement", "before the batch's commit", "before the sync's commit"])
+def test_a_stop_as_a_statement_of_a_batch_starts_keeps_none_of_its_writes(
+        warehouse: str, tmp_path: Path, sql: str, params: list[int] | None, late: str) -> None:
+    """A server's stop interrupted each session's running statement; one landing as a statement of a batch started
+    reached no query and was forgotten by DuckDB, so the batch ran on and a stopping server committed its writes (the
+    client told it succeeded). The stop now terminates each session, as PostgreSQL's fast shutdown does, and a session
+    looks at that before each statement and before it commits a batch: the batch is rolled back, the client told
+    57P01."""
     db = str(tmp_path / "batch.duckdb")
     shutil.copy(warehouse, db)
     with duckdb.connect(db) as con:
@@ -969,18 +976,18 @@ def test_a_stop_between_two_statements_of_a_batch_keeps_none_of_its_writes(wareh
         conn = psycopg.connect(f"postgresql://analyst@{host}:{port}/w", autocommit=True)
         try:
             session = _only_session(srv)
-            session.cur = late = _StartsLate(session.cur, "VALUES (2)")
+            session.cur = starts_late = _StartsLate(session.cur, late)
 
             def batch() -> None:
                 try:
-                    conn.execute("INSERT INTO kept VALUES (1); INSERT INTO kept VALUES (2); INSERT INTO kept VALUES (3)")
+                    conn.execute(sql, params)
                 except psycopg.Error as e:
                     failed.append(e)
 
             client = threading.Thread(target=batch)
             client.start()
-            assert late.waiting.wait(60), "the batch's second statement never came"
-            srv.shutdown()  # the stop: its interrupt lands as the second statement starts (_StartsLate)
+            assert starts_late.waiting.wait(60), f"the batch's statement with {late!r} never came"
+            srv.shutdown()  # the stop: its interrupt lands as that statement starts (_StartsLate)
             client.join(timeout=60)
             assert not client.is_alive()
         finally:
