@@ -330,6 +330,10 @@ class Session(SessionState):
                 stmts = duckdb.extract_statements(c)
                 for st in stmts:
                     yield self._written(st, params if len(parts) == 1 and len(stmts) == 1 else None, part)
+            if implicit and self.terminated:
+                # the stop (or pg_terminate_backend) came as the last statement ran, which it did not reach: a session
+                # that ends commits nothing more
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
             if implicit and self.on_commit.tables:
                 # on this cursor, before the COMMIT that would end an open result anyway (its rows were read, or it
                 # is a cursor declared in the batch, which ends with it)
@@ -437,10 +441,11 @@ class Session(SessionState):
             skipping = skipping_notice(self.cur, query) if kind in ("DROP", "CREATE") else None
             renames = renaming(query) if kind == "SELECT" else None
             stored = stored_like_renamed(self.cur, query) if renames else set()  # (before: after, the result is pending)
-            if self.busy and (self.cancel_requested or self.timed_out):
-                # A cancel (or statement_timeout) that came while the statement was read and rewritten: its
-                # interrupt() reached no running query, and DuckDB forgets it when a query starts, so the statement
-                # ran on to its end (for a long one, never). It is cancelled before it starts, as PostgreSQL's is.
+            if self.busy and (self.cancel_requested or self.timed_out or self.terminated):
+                # A cancel (or statement_timeout, pg_terminate_backend, the server's stop) that came while the
+                # statement was read and rewritten, or between two statements of a batch: its interrupt() reached no
+                # running query, and DuckDB forgets it when a query starts, so the statement ran on to its end (for a
+                # long one, never). It is cancelled before it starts, as PostgreSQL's is.
                 raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
             self.cur.execute(query, params) if params else self.cur.execute(query)
             if changes_catalogue(kind):

@@ -121,7 +121,8 @@ class SessionState:
         self.query_start: datetime | None = None
         self.xact_start: datetime | None = None
         self.state_change = self.started
-        self.terminated = False  # pg_terminate_backend: its statement stops, then the session ends (FATAL 57P01)
+        # pg_terminate_backend or the server's stop: its statement stops, then the session ends (FATAL 57P01)
+        self.terminated = False
         # The settings above a SET changed in the open transaction block (set_setting), by attribute: each one's value
         # before the block and its value after COMMIT (a SET LOCAL's ends with the block)
         self.set_in_transaction: dict[str, tuple[Any, Any]] = {}

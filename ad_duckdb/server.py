@@ -51,6 +51,7 @@ from typing import Any
 import click
 import duckdb
 
+from . import interrupts
 from .exceptions import clean_up_after
 from .filelocks import HeldFiles
 from .pgbackend import Backend
@@ -153,6 +154,12 @@ class PGServer(socketserver.ThreadingTCPServer, Clients, BackendOpening):
             return "models refreshed: " + self.backend.models_text()
         try:
             new = self._open_backend()
+            if interrupts.stopping():
+                # Why: a stop noted after the copy's own last look (pgbackend.take_snapshot), while the copy was
+                # opened, interrupted no query there, and a stopping server published the copy
+                stop = duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+                clean_up_after(stop, new.close, "closing the reload's copy as the server stops")  # (its copy goes)
+                raise stop
         except BaseException:
             self._renew()  # a new backend that attached the files and failed has closed them
             raise
@@ -247,7 +254,11 @@ class PGServer(socketserver.ThreadingTCPServer, Clients, BackendOpening):
             if not (clients or starting) or waited > timeout:
                 break
             for sock, session in clients:
-                session.cur.interrupt()  # repeated: an interrupt between two statements of a batch is lost
+                # Terminated, as PostgreSQL's fast shutdown terminates each backend: the session looks at it before
+                # each statement, where this interrupt, landing between two statements of a batch, is lost and the
+                # batch's later writes were committed by a stopping server
+                session.terminated = True
+                session.cur.interrupt()  # repeated: an interrupt as a statement starts is lost too
                 try:
                     sock.shutdown(socket.SHUT_RDWR if waited > SHUTDOWN_GRACE else socket.SHUT_RD)
                 except OSError:

@@ -35,11 +35,11 @@ def _peer_closed(sock: socket.socket) -> bool:
         return True
 
 
-def _interrupt_while_running(session: Session, every: float = 0.05, within: float = 10.0) -> None:
-    """After a cancel's interrupt: interrupt the session's message again every ``every`` seconds while that same
-    message runs (at most ``within`` seconds). Why again: DuckDB forgets an interrupt that comes before its query
-    starts, and the session's own look for a cancel (Session.run) comes just before it starts, so an interrupt
-    landing between the two was lost and the statement ran on (a query over 10^10 rows: for good)."""
+def interrupt_while_running(session: Session, every: float = 0.05, within: float = 10.0) -> None:
+    """After a cancel's (or statement_timeout's) interrupt: interrupt the session's message again every ``every``
+    seconds while that same message runs (at most ``within`` seconds). Why again: DuckDB forgets an interrupt that
+    comes before its query starts, and the session's own look for a cancel (Session.run) comes just before it starts,
+    so an interrupt landing between the two was lost and the statement ran on (a query over 10^10 rows: for good)."""
     message = session.message_no
 
     def interrupt() -> bool:
@@ -146,7 +146,7 @@ class Clients(Sessions):
         if client is not None and client[1].busy:
             client[1].cancel_requested = True  # COPY FROM STDIN between two messages of data: it checks this
             client[1].cur.interrupt()
-            _interrupt_while_running(client[1])
+            interrupt_while_running(client[1])
 
     def activity(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -174,7 +174,7 @@ class Clients(Sessions):
                 session.cur.interrupt()
             except duckdb.Error:
                 pass  # the session ended meanwhile and closed its cursor
-            _interrupt_while_running(session)
+            interrupt_while_running(session)
         return True
 
     @property

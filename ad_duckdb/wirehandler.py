@@ -19,6 +19,7 @@ from .pgerrors import ProtocolError
 from .pgknobs import KNOBS, knob_value
 from .pgsession import Session
 from .pgtxn import sync
+from .serverclients import interrupt_while_running
 from .serverstop import _CannotConnectNow
 from .wireextended import WireExtended
 from .wirestartup import WireStartup
@@ -262,6 +263,9 @@ class Handler(WireStartup, WireExtended):
                 if s.deadline is not None:
                     s.timed_out = True
                     s.cur.interrupt()
+                    # Why again: one that lands as the statement starts (after the session's look at timed_out) is
+                    # forgotten by DuckDB, and the statement ran past its timeout (a long one, for good)
+                    interrupt_while_running(s)
 
         t = threading.Timer(s.timeout_ms / 1000, fire)
         t.daemon = True
