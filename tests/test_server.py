@@ -1352,18 +1352,24 @@ def test_snapshot_interrupted_during_its_copy_leaves_no_copy_behind(tmp_path: Pa
     assert _snapshot_copies(scratch) == []
 
 
-def test_a_stop_noted_before_the_snapshots_copy_starts_takes_no_copy(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """A SIGTERM whose interrupt() came between take_snapshot's statements (after the copy's ATTACH, before its COPY)
-    reached no running query, and DuckDB forgets an interrupt when a query starts: the copy ran to its end and a
-    stopping server published it as "reloaded: new snapshot" (the CI run of 2026-12-06). The stop the CLI's watcher
-    noted is checked between the statements and after the COPY."""
+def _small_db_and_scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    """A 1000-row database and the temporary folder its snapshot copies go to (what TMPDIR sets for a process)."""
     db = str(tmp_path / "small.duckdb")
     with duckdb.connect(db) as con:
         con.execute("CREATE TABLE t AS SELECT range AS a FROM range(1000)")
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return db, scratch
+
+
+def test_a_stop_noted_before_the_snapshots_copy_starts_takes_no_copy(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM whose interrupt() came between take_snapshot's statements (after the copy's ATTACH, before its COPY)
+    reached no running query, and DuckDB forgets an interrupt when a query starts: the copy ran to its end and a
+    stopping server published it as "reloaded: new snapshot" (the CI run of 2026-12-06). The stop the CLI's watcher
+    noted is checked between the statements and after the COPY."""
+    db, scratch = _small_db_and_scratch(tmp_path, monkeypatch)
     monkeypatch.setattr(interrupts, "received", signal.SIGTERM)  # noted by the watcher, its interrupt() lost
     with pytest.raises(duckdb.InterruptException) as e:
         take_snapshot(db)
@@ -1387,12 +1393,7 @@ def test_a_stop_noted_while_a_reloads_copy_opens_publishes_no_copy(tmp_path: Pat
     from ad_duckdb.server import PGServer
     from ad_duckdb.serverconfig import ServerConfig
 
-    db = str(tmp_path / "small.duckdb")
-    with duckdb.connect(db) as con:
-        con.execute("CREATE TABLE t AS SELECT range AS a FROM range(1000)")
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    db, scratch = _small_db_and_scratch(tmp_path, monkeypatch)
     srv = PGServer(ServerConfig(db, port=0, snapshot=True))
     try:
         served = srv.backend
