@@ -201,11 +201,11 @@ def take_snapshot(source: str) -> tuple[str, str]:
         try:
             helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
             helper.execute("ATTACH ? AS dst", [dst])
+            # Why: a stop whose interrupt() came between the statements reached no running query, and DuckDB forgets
+            # it when the COPY starts, so the whole copy was taken (and published by a stopping server; one noted
+            # later is looked at by server.PGServer.reload once the copy is open)
             _unless_stopping()
             helper.execute("COPY FROM DATABASE src TO dst")
-            # Why again after: a stop whose interrupt() came between the statements reached no running query, and
-            # DuckDB forgets it when the COPY starts, so the copy ran to its end and was published by a stopping server
-            _unless_stopping()
         except BaseException as e:
             # before the removal: the copy's file is still open until then; a failing close must not hide the cause
             clean_up_after(e, helper.close, "closing the snapshot's copy after the failed copy")

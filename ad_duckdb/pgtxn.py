@@ -146,14 +146,12 @@ def sync(s: SessionState) -> None:
                 except ProtocolError:
                     pass  # too many: the cursor's next FETCH says so; the COMMIT itself goes ahead
             s.live = None
-            if not failed and s.terminated:
-                # the stop (or pg_terminate_backend) came as the last statement ran, which it did not reach: a session
-                # that ends commits nothing more
-                failed = True
-                s.cur.execute("ROLLBACK")
-                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
             if not failed:
                 try:
+                    if s.terminated:
+                        # the stop (or pg_terminate_backend) came as the last statement ran, which it did not reach:
+                        # a session that ends commits nothing more
+                        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
                     s.on_commit.commit(s.cur)
                 except BaseException:
                     failed = True

@@ -155,8 +155,8 @@ class PGServer(socketserver.ThreadingTCPServer, Clients, BackendOpening):
         try:
             new = self._open_backend()
             if interrupts.stopping():
-                # Why: a stop noted after the copy's own last look (pgbackend.take_snapshot), while the copy was
-                # opened, interrupted no query there, and a stopping server published the copy
+                # Why: a stop noted after the copy's own look before its COPY (pgbackend.take_snapshot), as the COPY
+                # started or while the copy was opened, interrupted no query, and a stopping server published the copy
                 stop = duckdb.InterruptException("INTERRUPT Error: Interrupted!")
                 clean_up_after(stop, new.close, "closing the reload's copy as the server stops")  # (its copy goes)
                 raise stop

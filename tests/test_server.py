@@ -1368,7 +1368,7 @@ def test_a_stop_noted_before_the_snapshots_copy_starts_takes_no_copy(tmp_path: P
     """A SIGTERM whose interrupt() came between take_snapshot's statements (after the copy's ATTACH, before its COPY)
     reached no running query, and DuckDB forgets an interrupt when a query starts: the copy ran to its end and a
     stopping server published it as "reloaded: new snapshot" (the CI run of 2026-12-06). The stop the CLI's watcher
-    noted is checked between the statements and after the COPY."""
+    noted is checked before the COPY (after it, by the reload: the next test)."""
     db, scratch = _small_db_and_scratch(tmp_path, monkeypatch)
     monkeypatch.setattr(interrupts, "received", signal.SIGTERM)  # noted by the watcher, its interrupt() lost
     with pytest.raises(duckdb.InterruptException) as e:
@@ -1386,7 +1386,7 @@ def test_a_stop_noted_before_the_snapshots_copy_starts_takes_no_copy(tmp_path: P
 
 def test_a_stop_noted_while_a_reloads_copy_opens_publishes_no_copy(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """A SIGTERM noted after the reload's copy was taken (take_snapshot's last look), while the server opened it,
+    """A SIGTERM noted after the reload's copy was taken (after take_snapshot's look), while the server opened it,
     interrupted no query, and the stopping server published the copy ("reloaded: new snapshot"). The reload looks at
     the noted stop once the copy is open: it is abandoned, the copy removed, the served one kept until the stop."""
     from ad_duckdb import serveropen
