@@ -11,6 +11,7 @@ from typing import NoReturn
 import duckdb
 import numpy as np
 
+from .arrownumbers import doubles
 from .duckerrors import first_part, is_missing_column
 from .exceptions import BadInputError, SourceNotFoundError, is_interrupt
 from .optionwords import opt
@@ -145,7 +146,7 @@ def feature_batches(cur: object, source: str, names: Sequence[str], where: str |
             _raise_read_error(source, names, where, e, what, who)
         M = np.empty((batch.num_rows, d))
         for i in range(d):
-            M[:, i] = batch.column(i).to_numpy(zero_copy_only=False)
+            M[:, i] = doubles(batch.column(i))
         yield M
 
 

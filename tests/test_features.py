@@ -307,6 +307,29 @@ def test_nulls_at_training_are_filled(tmp_path: object) -> None:
         con.close()
 
 
+_TRAINING_CHILD = """
+import sys
+import ad_duckdb
+con = ad_duckdb.connect()
+con.execute("CREATE TABLE t AS SELECT CASE WHEN range % 10 = 0 THEN NULL ELSE range END AS x, "
+            "(range * 2.5)::DECIMAL(12, 2) AS y, range % 7 AS z FROM range(3000)")
+info = ad_duckdb.train(con, "m", "t", features=["x", "y"], where="z < 6", n_models=1, max_steps=50, progress=False)
+print(info.metrics["filled_values"], "pandas" in sys.modules)
+"""
+
+
+def test_training_never_loads_pandas() -> None:
+    """Reading the training rows (NULLs, DECIMALs, a filter) goes through Arrow's buffers, not Array.to_numpy,
+    whose first call imports pandas: 0.3-0.4 s of every `ad-duckdb train` for a library training never uses."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _TRAINING_CHILD], capture_output=True, text=True, check=False,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines()[-1] == "{'x': 257, 'y': 0} False", out.stdout
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

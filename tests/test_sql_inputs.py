@@ -429,7 +429,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
     validity bitmap, NULLs, every numeric type, decimals, chunked and empty arrays."""
     import decimal
 
-    from ad_duckdb.arrownumbers import column_to_numbers, string_array, to_arrow
+    from ad_duckdb.arrownumbers import column_to_numbers, doubles, string_array, to_arrow
 
     rng = np.random.default_rng(1)
     vals = rng.normal(size=37) * 100
@@ -445,6 +445,9 @@ def test_buffer_conversions_match_pyarrow() -> None:
         want_np = np.array([np.nan if v is None else v for v in want.to_pylist()], dtype=np.float64)
         got = column_to_numbers(a, 1, "m", "anomaly_score")
         np.testing.assert_array_equal(np.asarray(got, dtype=np.float64), want_np, err_msg=f"case {i}: {a.type}")
+        if not isinstance(a, pa.ChunkedArray) and a.type in (pa.float64(), pa.int64()):
+            # the training read's conversion (featureread): DOUBLE through its buffers, another type through pyarrow
+            np.testing.assert_array_equal(np.asarray(doubles(a), dtype=np.float64), want_np, err_msg=f"doubles {i}")
 
     valid = rng.random(37) < 0.7
     for typ, v in [(pa.float64(), vals), (pa.int64(), np.arange(37)), (pa.int32(), np.arange(37, dtype=np.int32)),
