@@ -107,6 +107,22 @@ def doubles(arr: pa.Array) -> np.ndarray:
     return _nan_where_null(np.array(_values(arr)), arr)
 
 
+def present(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-width numeric Arrow array's values (a read-only view; NULL slots hold arbitrary values) and where it
+    is not NULL."""
+    return _values(arr), valid_mask(arr)
+
+
+def flags(arr: pa.Array) -> np.ndarray:
+    """A BOOLEAN Arrow array as numpy bools, False for NULL (its values are bits, not bytes)."""
+    bits = arr.buffers()[1]
+    if bits is None or len(arr) == 0:
+        return np.zeros(len(arr), dtype=bool)
+    out = np.unpackbits(np.frombuffer(bits, dtype=np.uint8), count=arr.offset + len(arr), bitorder="little")
+    out = out[arr.offset :].astype(bool)
+    return out & valid_mask(arr) if arr.null_count else out
+
+
 def to_arrow(values: np.ndarray, typ: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
     """A numpy vector as an Arrow array of ``typ`` (DOUBLE, BIGINT, INTEGER or BOOLEAN), NULL where ``valid``
     is False; built from buffers (see above)."""

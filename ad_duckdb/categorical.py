@@ -87,16 +87,19 @@ class Layout:
         other value the last, a NULL the most common category's (the first)."""
         import pyarrow.compute as pc  # here: a model of numbers never needs it (see arrownumbers._DECIMAL128_ID)
 
+        from .arrownumbers import present, string_array, valid_mask  # here: it imports the store, which imports this
+
         _, cats = self.text[k]
         arr = _strings(col)
         # Why Arrow's index_in: a Python loop over the values halved the SQL functions' speed (0.21M vs 0.39M rows/s)
-        found = pc.index_in(arr, value_set=pa.array(cats, pa.string()))  # NULL where not a category, or NULL
+        # Why arrownumbers' buffer reads, not pa.array or to_numpy: those import pandas (see arrownumbers)
+        found = pc.index_in(arr, value_set=string_array(cats))  # NULL where not a category, or NULL
         codes = np.full(len(arr), len(cats), dtype=np.int64)
         if found.null_count < len(arr):
-            hit = pc.is_valid(found).to_numpy(zero_copy_only=False)
-            codes[hit] = pc.drop_null(found).to_numpy(zero_copy_only=False)
+            index, hit = present(found)
+            codes[hit] = index[hit]
         if arr.null_count:
-            codes[pc.is_null(arr).to_numpy(zero_copy_only=False)] = 0  # NULL: the most common category
+            codes[~valid_mask(arr)] = 0  # NULL: the most common category
         out = np.zeros((len(arr), len(cats) + 1))
         out[np.arange(len(arr)), codes] = 1.0
         return out
@@ -156,13 +159,14 @@ class Layout:
         ``filled``) and each text argument's NULLs (``text``, its column or its NULL mask), keyed ``channel='web'``
         by the category a NULL is read as, with 1.0, that category's input as scored. Why keyed so: the map's
         values are numbers (its type is kept for every model), which cannot hold the category."""
+        from .arrownumbers import flags, string_array, valid_mask  # here: see encode
+
         k = self.numeric
-        nulls = [np.asarray((c if pa.types.is_boolean(c.type) else _strings(c).is_null()).to_numpy(
-            zero_copy_only=False), dtype=bool) for c in text]
+        nulls = [flags(c) if pa.types.is_boolean(c.type) else ~valid_mask(_strings(c)) for c in text]
         held = np.concatenate([held[:, :k], np.column_stack(nulls)], axis=1)
         values = np.concatenate([filled[:, :k], np.ones((len(held), len(text)))], axis=1)
         keys = [*names[:k], *(f"{n}={quote_literal(cats[0])}" for n, cats in self.text)]
-        return held, values, pa.array(keys, pa.string())
+        return held, values, string_array(keys)
 
     def per_column(self, parts: np.ndarray) -> np.ndarray:
         """Per-input values [n, width] -> per SQL column [n, columns]: a text column's inputs summed."""
@@ -453,6 +457,7 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
     import pyarrow.compute as pc
 
     from .argorder import _call, order_check_off
+    from .arrownumbers import flags, string_array  # here: see Layout.encode
 
     lay: Layout = model.layout
     if len(lay.text) < 2:
@@ -461,8 +466,8 @@ def check_text_order(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarr
     def crossed(k: int, m: int) -> int:
         """The rows of argument ``k`` read as any other value that hold one of column ``m``'s categories (a
         category of both reads as k's own)."""
-        theirs = pc.is_in(_strings(cols[k]), value_set=pa.array(lay.text[m][1], pa.string()))
-        return int(np.count_nonzero(theirs.to_numpy(zero_copy_only=False) & (encoded[k][:, -1] > 0)))
+        theirs = pc.is_in(_strings(cols[k]), value_set=string_array(lay.text[m][1]))
+        return int(np.count_nonzero(flags(theirs) & (encoded[k][:, -1] > 0)))
 
     for k, (c, one) in enumerate(zip(cols, encoded, strict=True)):
         arr = _strings(c)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .arrownumbers import present, string_array, to_arrow
 from .categorical import MIN_SHARE
 from .exceptions import BadInputError
 from .sqltext import sql_name
@@ -77,19 +78,19 @@ def check_values(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarray],
             continue
         name, cats = lay.text[k]
         arr = _strings(c)
-        odd = arr.filter(pa.array(unseen))
+        odd = arr.filter(to_arrow(unseen, pa.bool_()))
         valued = len(arr) - arr.null_count
         # Why in Arrow first: a batch may hold hundreds of values that are not categories (a long tail training read
         # as any other value), and a Python look at each cost a tenth of the SQL functions' time
         lowered = pc.utf8_lower(pc.utf8_trim_whitespace(odd))
-        hit = pc.is_in(lowered, value_set=pa.array(_lowered(tuple(cats)), pa.string()))
+        hit = pc.is_in(lowered, value_set=string_array(_lowered(tuple(cats))))
         some_near = pc.any(hit).as_py()
         trained = trained_other(model, name)
         if model.check_order and valued >= ORDER_ROWS and count >= (1 - ALMOST_NONE) * valued \
                 and (trained is None or trained < MIN_SHARE):
             counts = pc.value_counts(odd)
             values = [str(v) for v in counts.field("values").to_pylist()]
-            n = np.asarray(counts.field("counts").to_numpy(zero_copy_only=False))
+            n = present(counts.field("counts"))[0]
             far = [(v, int(m)) for v, m in zip(values, n, strict=True) if near(v, cats) is None]
             if valued - sum(m for _, m in far) <= ALMOST_NONE * valued:
                 far.sort(key=lambda vm: -vm[1])

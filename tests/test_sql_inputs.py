@@ -429,7 +429,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
     validity bitmap, NULLs, every numeric type, decimals, chunked and empty arrays."""
     import decimal
 
-    from ad_duckdb.arrownumbers import column_to_numbers, doubles, string_array, to_arrow
+    from ad_duckdb.arrownumbers import column_to_numbers, doubles, flags, present, string_array, to_arrow
 
     rng = np.random.default_rng(1)
     vals = rng.normal(size=37) * 100
@@ -468,6 +468,17 @@ def test_buffer_conversions_match_pyarrow() -> None:
             assert np.array_equal(np.isnan(got), np.isnan(want))
     names = ["count", "amount", "", "naïve €"]
     assert string_array(names).equals(pa.array(names, type=pa.string()))
+    # the text columns' reads (categorical): booleans are bits, NULL read as False; an index's values where present
+    bools = pa.array(vals > 0, mask=nulls)
+    index = pa.array(np.arange(37, dtype=np.int32), mask=nulls)
+    for a in (bools, bools.slice(3, 29), bools.slice(13, 0), pa.array([True, None, False], type=pa.bool_())):
+        want_b = np.array([bool(v) for v in a.to_pylist()], dtype=bool)
+        assert np.array_equal(flags(a), want_b), a
+    for a in (index, index.slice(5, 27)):
+        values, valid = present(a)
+        want_v = a.to_pylist()
+        assert np.array_equal(valid, [v is not None for v in want_v])
+        assert np.array_equal(values[valid], [v for v in want_v if v is not None])
 
 
 
