@@ -73,7 +73,7 @@ def on_wakeup(got: bytes) -> None:
             _CAUGHT_UP.notify_all()
 
 
-def caught_up(timeout: float = 5.0) -> bool:
+def caught_up(timeout: float = 30.0) -> bool:
     """For the main thread, after a Ctrl-C and before the next statement (``sql``'s prompt): wait until the watcher
     handled every signal that arrived so far. No watcher (the library, not the CLI): nothing to wait for.
 
@@ -82,8 +82,9 @@ def caught_up(timeout: float = 5.0) -> bool:
     stopped that next statement, as DuckDB clears an interrupt only when a statement starts. A statement number
     the watcher compared would not do: read late, a signal's byte does not say which statement it came in. The mark
     does: the pipe keeps the order, so once the watcher read the mark, it read every signal sent before it.
-    ``timeout``: a watcher stuck that long (it should never be) delays the prompt no more. Returns whether the
-    watcher caught up (True also with no watcher), False when the wait gave up.
+    ``timeout``: a watcher stuck that long (it should never be) delays the prompt no more; half a minute, as a loaded
+    machine can hold the watcher off for seconds (5 s let the late interrupt through). Returns whether the watcher
+    caught up (True also with no watcher), False when the wait gave up.
     """
     global _marks_written
     if _pipe is None:

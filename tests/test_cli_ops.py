@@ -694,8 +694,8 @@ def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str
         _stop(holder)
 
 
-CREATE_AND_HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('CREATE TABLE kept AS SELECT 42 AS x'); "
-                   "print('HELD', flush=True); time.sleep(float(sys.argv[2])); c.close()")
+CREATE_AND_HOLD = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); c.execute('CREATE TABLE kept AS SELECT 42 AS x'); "
+                   "print('HELD', flush=True); sys.stdin.readline(); c.close()")
 
 
 @pytest.mark.parametrize("wait", [[], ["--wait", "60"]], ids=["locked", "waited"])
@@ -717,17 +717,28 @@ def test_a_new_database_another_process_created_meanwhile_is_never_removed(
     real_connect = api.connect
     holders: list[subprocess.Popen[str]] = []
 
+    def let_go() -> None:
+        assert holders[0].stdin is not None
+        holders[0].stdin.write("\n")
+        holders[0].stdin.flush()
+
     def connect_once_another_process_created_it(*a: object, **k: object) -> object:
-        # the other job creates the file between this command's start and its open, and holds it for 3 s
+        # the other job creates the file between this command's start and its open, and holds it: with --wait for
+        # 3 s, without until the command has ended. Why not 3 s there too: a loaded machine can hold this process
+        # off that long before its open, which then met no lock
         if not holders:
-            holders.append(subprocess.Popen([sys.executable, "-c", CREATE_AND_HOLD, str(path), "3"],
+            holders.append(subprocess.Popen([sys.executable, "-c", CREATE_AND_HOLD, str(path)], stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, text=True))
             assert holders[0].stdout is not None and holders[0].stdout.readline().strip() == "HELD"
+            if wait:
+                threading.Timer(3, let_go).start()
         return real_connect(*a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(api, "connect", connect_once_another_process_created_it)
     try:
         rc, _, err = invoke(*wait, *args)
+        if not wait:
+            let_go()
         # locked at once (4); after the wait, the command's own error: no source (6), not a model file (8)
         assert rc == (4 if not wait else 8 if command == "import" else 6), err
         assert "removed again" not in err, err

@@ -120,13 +120,15 @@ def test_sigkill_during_training_leaves_no_partial_model(base_db: Path, tmp_path
         con.close()
 
 
+# The child's CPU time (all its threads') at START and the CPU time and wall time its scoring took at DONE
 SCORE_CHILD = """
     import time, ad_duckdb
     con = ad_duckdb.connect({path!r})
-    print("START", flush=True)
+    c0 = time.process_time()
+    print("START", c0, flush=True)
     t0 = time.perf_counter()
     n = ad_duckdb.score(con, "tx_ae", "SELECT t.* FROM transactions t, range({reps})", into="scored", replace=True)
-    print("DONE", n, round(time.perf_counter() - t0, 3), flush=True)
+    print("DONE", n, round(time.process_time() - c0, 3), round(time.perf_counter() - t0, 3), flush=True)
     con.close()
 """
 
@@ -144,17 +146,28 @@ def _reps_for_seconds(path: Path, seconds: float) -> int:
     return int(min(2000, max(10, seconds / max(per_rep, 1e-6))))
 
 
-def _run_score_child(path: Path, kill_after: float | None, reps: int) -> tuple[bool, str]:
-    """Run a bulk-scoring child; SIGKILL it ``kill_after`` seconds after it starts. Returns (finished, output)."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) process ``pid`` has spent so far: it rises only while the process works."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run_score_child(path: Path, kill_after_cpu: float | None, reps: int) -> tuple[bool, str]:
+    """Run a bulk-scoring child; SIGKILL it once its scoring has spent ``kill_after_cpu`` seconds of CPU time.
+    Returns (finished, output). Why CPU time, not the clock: the kill must land part-way through the work, and a
+    loaded machine (or one less loaded than during the full run measured) stretches or shrinks the clock's time of
+    the same work, so kills timed by the clock landed after the run had ended."""
     child = _spawn(SCORE_CHILD.format(path=str(path), reps=reps))
     try:
         assert child.stdout is not None
-        _wait_for(child.stdout, r"START\n", timeout=120)
-        if kill_after is None:
+        started = _wait_for(child.stdout, r"START \S+\n", timeout=120)
+        if kill_after_cpu is None:
             out, err = child.communicate(timeout=300)
             assert child.returncode == 0, err
             return True, out
-        time.sleep(kill_after)
+        at = float(started.split()[-1]) + kill_after_cpu
+        while child.poll() is None and _cpu_seconds(child.pid) < at:
+            time.sleep(0.01)
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate(timeout=60)
         return "DONE" in out, out
@@ -169,9 +182,9 @@ def test_sigkill_during_bulk_scoring_leaves_no_partial_table(base_db: Path, tmp_
     full = _copy(base_db, tmp_path / "full.duckdb")
     reps = _reps_for_seconds(full, 3.0)
     finished, out = _run_score_child(full, None, reps)
-    took = float(out.split()[-1])
+    cpu, took = map(float, out.split()[-2:])
     n_rows = 3000 * reps
-    assert int(out.split()[-2]) == n_rows
+    assert int(out.split()[-3]) == n_rows
     con = ad_duckdb.connect(str(full), read_only=True)
     try:
         want_sum = con.execute("SELECT sum(anomaly_score) FROM scored").fetchall()[0][0]
@@ -181,7 +194,7 @@ def test_sigkill_during_bulk_scoring_leaves_no_partial_table(base_db: Path, tmp_
     killed_mid_way = 0
     for i, (start, fraction) in enumerate([(base_db, 0.1), (base_db, 0.5), (full, 0.3), (full, 0.8)]):
         path = _copy(start, tmp_path / f"kill{i}.duckdb")
-        finished, _ = _run_score_child(path, max(0.05, took * fraction), reps)
+        finished, _ = _run_score_child(path, cpu * fraction, reps)
         killed_mid_way += not finished
         con = ad_duckdb.connect(str(path), read_only=True)
         try:

@@ -898,9 +898,10 @@ def test_a_late_ctrl_c_watcher_does_not_interrupt_the_next_statement(tmp_path: P
         typed = len(out)
         os.write(master, f"SELECT count(*) AS n FROM read_csv('{fifo}', columns={{'a': 'INT', 'b': 'INT'}}, "
                          "header=false, auto_detect=false);\n".encode())
-        # the statement started (before the fix), or it waits for the watcher (after it: up to 5 s, caught_up's
-        # timeout, after which it starts all the same: the wait here is shorter)
-        fd = writer(2)
+        # the statement started (before the fix), or it waits for the watcher (after it: up to 30 s, caught_up's
+        # timeout, after which it starts all the same: the wait here is shorter, and longer than the 5 s that
+        # timeout was, which a loaded machine could hold the watcher off for)
+        fd = writer(6)
         gate.touch()
         deadline = time.monotonic() + 120
         while gate.exists():  # the watcher handled the Ctrl-C: its interrupt, if any, was given
