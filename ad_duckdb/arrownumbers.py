@@ -72,7 +72,7 @@ _DECIMAL128_ID = pa.decimal128(1, 0).id
 # RSS: bulk scoring 349 -> 324 MiB, the SQL path 243 -> 212 MiB).
 
 
-def _values(arr: pa.Array) -> np.ndarray:
+def values_view(arr: pa.Array) -> np.ndarray:
     """A fixed-width numeric Arrow array's values as a read-only numpy view (NULL slots hold arbitrary values)."""
     dt = _NUMPY_OF[arr.type.id]
     buf = arr.buffers()[1]
@@ -81,13 +81,16 @@ def _values(arr: pa.Array) -> np.ndarray:
     return np.frombuffer(buf, dtype=dt, count=len(arr), offset=arr.offset * dt.itemsize)
 
 
+def _bits(bits: pa.Buffer, arr: pa.Array) -> np.ndarray:
+    """A bitmap of ``arr`` (its validity, or a BOOLEAN's values) as numpy bools, from ``arr``'s offset."""
+    unpacked = np.unpackbits(np.frombuffer(bits, dtype=np.uint8), count=arr.offset + len(arr), bitorder="little")
+    return unpacked[arr.offset :].astype(bool)
+
+
 def valid_mask(arr: pa.Array) -> np.ndarray:
     """True where ``arr`` is not NULL."""
     bits = arr.buffers()[0]
-    if bits is None:
-        return np.ones(len(arr), dtype=bool)
-    unpacked = np.unpackbits(np.frombuffer(bits, dtype=np.uint8), count=arr.offset + len(arr), bitorder="little")
-    return unpacked[arr.offset :].astype(bool)
+    return np.ones(len(arr), dtype=bool) if bits is None else _bits(bits, arr)
 
 
 def _nan_where_null(out: np.ndarray, arr: pa.Array) -> np.ndarray:
@@ -103,14 +106,8 @@ def doubles(arr: pa.Array) -> np.ndarray:
     if not pa.types.is_float64(arr.type):
         return np.asarray(arr.to_numpy(zero_copy_only=False))
     if not arr.null_count:
-        return _values(arr)
-    return _nan_where_null(np.array(_values(arr)), arr)
-
-
-def present(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed-width numeric Arrow array's values (a read-only view; NULL slots hold arbitrary values) and where it
-    is not NULL."""
-    return _values(arr), valid_mask(arr)
+        return values_view(arr)
+    return _nan_where_null(np.array(values_view(arr)), arr)
 
 
 def flags(arr: pa.Array) -> np.ndarray:
@@ -118,8 +115,7 @@ def flags(arr: pa.Array) -> np.ndarray:
     bits = arr.buffers()[1]
     if bits is None or len(arr) == 0:
         return np.zeros(len(arr), dtype=bool)
-    out = np.unpackbits(np.frombuffer(bits, dtype=np.uint8), count=arr.offset + len(arr), bitorder="little")
-    out = out[arr.offset :].astype(bool)
+    out = _bits(bits, arr)
     return out & valid_mask(arr) if arr.null_count else out
 
 
@@ -158,8 +154,8 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     # common case (DOUBLE / integer without NULLs) needs no cast, only a zero-copy view.
     if t.id in _NUMPY_OF:
         if col.null_count == 0:
-            return _values(col)
-        return _nan_where_null(_values(col).astype(np.float64), col)
+            return values_view(col)
+        return _nan_where_null(values_view(col).astype(np.float64), col)
     if t.id == _DECIMAL128_ID and t.precision <= 18 and sys.byteorder == "little" and len(col):
         # DuckDB's DECIMAL(p <= 18, s): the unscaled value fits the low 64 bits of each 128-bit slot.
         unscaled = np.frombuffer(col.buffers()[1], dtype=np.int64, count=2 * len(col), offset=col.offset * 16)[::2]
@@ -191,7 +187,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
         f = pc.cast(col, pa.float64())
     except pa.ArrowInvalid as e:
         raise BadInputError(f"{func}('{model}', ...): feature argument {pos} cannot be read as a number ({e}).") from e
-    out = _nan_where_null(_values(f).copy(), f)
+    out = _nan_where_null(values_view(f).copy(), f)
     wrappedints.check(col, out, pos, model, func, expected)
     return out
 

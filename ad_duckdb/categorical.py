@@ -87,7 +87,7 @@ class Layout:
         other value the last, a NULL the most common category's (the first)."""
         import pyarrow.compute as pc  # here: a model of numbers never needs it (see arrownumbers._DECIMAL128_ID)
 
-        from .arrownumbers import present, string_array, valid_mask  # here: it imports the store, which imports this
+        from .arrownumbers import string_array, valid_mask, values_view  # here: it imports the store, which imports this
 
         _, cats = self.text[k]
         arr = _strings(col)
@@ -96,8 +96,8 @@ class Layout:
         found = pc.index_in(arr, value_set=string_array(cats))  # NULL where not a category, or NULL
         codes = np.full(len(arr), len(cats), dtype=np.int64)
         if found.null_count < len(arr):
-            index, hit = present(found)
-            codes[hit] = index[hit]
+            hit = valid_mask(found)
+            codes[hit] = values_view(found)[hit]
         if arr.null_count:
             codes[~valid_mask(arr)] = 0  # NULL: the most common category
         out = np.zeros((len(arr), len(cats) + 1))

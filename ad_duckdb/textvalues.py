@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .arrownumbers import present, string_array, to_arrow
+from .arrownumbers import string_array, to_arrow, values_view
 from .categorical import MIN_SHARE
 from .exceptions import BadInputError
 from .sqltext import sql_name
@@ -90,7 +90,7 @@ def check_values(model: Any, cols: Sequence[Any], encoded: Sequence[np.ndarray],
                 and (trained is None or trained < MIN_SHARE):
             counts = pc.value_counts(odd)
             values = [str(v) for v in counts.field("values").to_pylist()]
-            n = present(counts.field("counts"))[0]
+            n = values_view(counts.field("counts"))
             far = [(v, int(m)) for v, m in zip(values, n, strict=True) if near(v, cats) is None]
             if valued - sum(m for _, m in far) <= ALMOST_NONE * valued:
                 far.sort(key=lambda vm: -vm[1])

@@ -429,7 +429,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
     validity bitmap, NULLs, every numeric type, decimals, chunked and empty arrays."""
     import decimal
 
-    from ad_duckdb.arrownumbers import column_to_numbers, doubles, flags, present, string_array, to_arrow
+    from ad_duckdb.arrownumbers import column_to_numbers, doubles, flags, string_array, to_arrow, valid_mask, values_view
 
     rng = np.random.default_rng(1)
     vals = rng.normal(size=37) * 100
@@ -475,7 +475,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
         want_b = np.array([bool(v) for v in a.to_pylist()], dtype=bool)
         assert np.array_equal(flags(a), want_b), a
     for a in (index, index.slice(5, 27)):
-        values, valid = present(a)
+        values, valid = values_view(a), valid_mask(a)
         want_v = a.to_pylist()
         assert np.array_equal(valid, [v is not None for v in want_v])
         assert np.array_equal(values[valid], [v for v in want_v if v is not None])
