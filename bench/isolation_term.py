@@ -1,4 +1,5 @@
 """Experiment: an isolation-forest term added to the default score (not a test, not part of the model).
+Results: bench/results/isolation_term_2026-12-07.md.
 
 Why: the default score (reconstruction + neighbour + range, each divided by its median on the training rows) beats
 PyOD's IForest on ADBench unlabelled (28-file mean 78.06 vs 76.47) but not on the data the defaults were never chosen
