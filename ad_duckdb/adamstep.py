@@ -5,6 +5,11 @@ Why: constructing any ``torch.optim`` optimizer imports ``torch._dynamo`` (its m
 a busy machine), for a compiler training never uses. The arithmetic here is torch's single-tensor Adam (the path torch
 takes for CPU tensors: no foreach or fused kernels there), operation for operation, so a model trains to the same
 bits (tests/test_ops16_adam.py checks it against ``torch.optim.Adam``; the default model's digest is pinned too).
+
+Why each operation over all parameters at once (``torch._foreach_*``): on CPU such a call runs the one-tensor
+operation on each tensor in turn (the same kernel, so the same bits), without a Python round trip per tensor and
+operation; a small network's step spent most of its time in those round trips (12 parameters: the step took a third
+of a training step's time, 0.55 ms of 1.5).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ class Adam:
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         self.params = list(params)
         self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
-        self.state: dict[int, tuple[Any, Any, Any]] = {}  # by parameter: step, exp_avg, exp_avg_sq
+        # by parameter: steps taken, exp_avg, exp_avg_sq. The count as a float: the value torch reads from its step
+        # tensor (_get_value: .item()), exact at any count a training reaches
+        self.state: dict[int, tuple[float, Any, Any]] = {}
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -30,26 +37,34 @@ class Adam:
     def step(self) -> None:
         import torch
 
+        # the parameters with a gradient, grouped by their step count (one group unless some had no gradient at
+        # some step): a group's bias corrections are one number
+        groups: dict[float, list[int]] = {}
+        for i, param in enumerate(self.params):
+            if param.grad is None:
+                continue
+            if i not in self.state:  # made at a parameter's first step, as torch makes it (_init_group)
+                self.state[i] = (0.0, torch.zeros_like(param, memory_format=torch.preserve_format),
+                                 torch.zeros_like(param, memory_format=torch.preserve_format))
+            count, exp_avg, exp_avg_sq = self.state[i]
+            self.state[i] = (count + 1, exp_avg, exp_avg_sq)
+            groups.setdefault(count + 1, []).append(i)
         beta1, beta2 = self.betas
         with torch.no_grad():
-            for i, param in enumerate(self.params):
-                grad = param.grad
-                if grad is None:
-                    continue
-                if i not in self.state:  # made at a parameter's first step, as torch makes it (_init_group)
-                    wide = torch.get_default_dtype() == torch.float64  # torch's _get_scalar_dtype
-                    self.state[i] = (torch.tensor(0.0, dtype=torch.float64 if wide else torch.float32),
-                                     torch.zeros_like(param, memory_format=torch.preserve_format),
-                                     torch.zeros_like(param, memory_format=torch.preserve_format))
-                step_t, exp_avg, exp_avg_sq = self.state[i]
-                step_t += 1
+            for step, members in groups.items():
+                params = [self.params[i] for i in members]
+                grads = [p.grad for p in params]
+                exp_avgs = [self.state[i][1] for i in members]
+                exp_avg_sqs = [self.state[i][2] for i in members]
                 if self.weight_decay != 0:
-                    grad = grad.add(param, alpha=self.weight_decay)
-                exp_avg.lerp_(grad, 1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                step = step_t.item()
+                    grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+                torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+                torch._foreach_mul_(exp_avg_sqs, beta2)
+                torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
                 step_size = self.lr / bias_correction1
-                denom = (exp_avg_sq.sqrt() / bias_correction2**0.5).add_(self.eps)
-                param.addcdiv_(exp_avg, denom, value=-step_size)
+                denom = torch._foreach_sqrt(exp_avg_sqs)
+                torch._foreach_div_(denom, bias_correction2**0.5)
+                torch._foreach_add_(denom, self.eps)
+                torch._foreach_addcdiv_(params, exp_avgs, denom, value=-step_size)

@@ -317,7 +317,8 @@ def _fit_ensemble(Z: np.ndarray, params: TrainParams, *, robust: bool, desc: str
     bar = progress.start(steps, desc, params.progress, params.patience)
     try:
         for step in range(steps):
-            ae.train()
+            if not ae.training:  # (set again only after a validation pass: 40 us a call, a step's twentieth)
+                ae.train()
             idx = torch.randint(0, n_tr, (E, bs), generator=gen)  # an independent batch for each member
             # Why 2-D for one member: plain Gemm kernels, about twice as fast per step as the batched form.
             xb = Zt[idx[0]] if E == 1 else Zt[idx]
