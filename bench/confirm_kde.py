@@ -361,6 +361,38 @@ def parse_args(doc: str | None, add: Any, summarize: Any) -> argparse.Namespace 
     return a
 
 
+def summarize_stages(paths: list[str], summarize1: Callable[[pd.DataFrame], tuple[list[str], list[str]]],
+                     summarize2: Callable[[pd.DataFrame, list[str]], list[str]]) -> str:
+    """The tables of a two-stage experiment's CSVs: stage 1's (ADBench rows, a ``file`` column; ``summarize1`` gives
+    its lines and the candidates that pass) then stage 2's (rows of these data sets, a ``family`` column)."""
+    dfs = [pd.read_csv(p) for p in paths]
+    s1 = [d for d in dfs if "file" in d.columns]
+    s2 = [d for d in dfs if "family" in d.columns]
+    out, passed = summarize1(pd.concat(s1)) if s1 else ([], [])
+    if s2:
+        out += summarize2(pd.concat(s2), passed)
+    return "\n".join(out)
+
+
+def staged_main(doc: str | None, stage1: Callable[[str, int, list[int], list[str] | None], None],
+                run_stage2: Callable[[tuple[str, str, int]], list[dict[str, Any]]],
+                describe2: Callable[[dict[str, Any]], str], summarize: Callable[[list[str]], str]) -> None:
+    """The command line of a two-stage experiment (bench/isolation_term.py, bench/refit_clean.py): ``--stage 1``
+    runs ``stage1(out, jobs, seeds, files)`` on ADBench, ``--stage 2`` ``run_stage2`` on these data sets."""
+    def add(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("--stage", type=int, choices=[1, 2], default=1)
+        ap.add_argument("--files", nargs="*", help="stage 1: ADBench files whose name contains one of these")
+        ap.add_argument("--nab-cut", action="store_true", help="stage 2: NAB only from " + ", ".join(NAB_CUT))
+
+    a = parse_args(doc, add, summarize)
+    if a is None:
+        return
+    if a.stage == 1:
+        stage1(a.out, min(a.jobs, 2), a.seeds, a.files)
+    else:
+        run(a.out, min(a.jobs, 2), a.seeds, a.nab_cut, a.only, run_one=run_stage2, describe=describe2)
+
+
 def main() -> None:
     a = parse_args(__doc__, lambda ap: ap.add_argument("--nab-cut", action="store_true",
                                                        help="NAB only from " + ", ".join(NAB_CUT)), summarize)

@@ -46,7 +46,6 @@ Usage (PYTHONPATH=. OMP_NUM_THREADS=1, the project's venv; runs resume the CSV g
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -57,7 +56,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from confirm_kde import FAMILIES, _md, run, run_pool, verdict  # noqa: E402
+from confirm_kde import FAMILIES, _md, run_pool, staged_main, summarize_stages, verdict  # noqa: E402
 from quality import DATA  # noqa: E402
 
 FRACTIONS = {"q5": 0.05, "q10": 0.10}
@@ -207,34 +206,11 @@ def summarize2(df: pd.DataFrame, passed: list[str]) -> list[str]:
 
 
 def summarize(paths: list[str]) -> str:
-    dfs = [pd.read_csv(p) for p in paths]
-    s1 = [d for d in dfs if "file" in d.columns]
-    s2 = [d for d in dfs if "family" in d.columns]
-    out, passed = summarize1(pd.concat(s1)) if s1 else ([], [])
-    if s2:
-        out += summarize2(pd.concat(s2), passed)
-    return "\n".join(out)
+    return summarize_stages(paths, summarize1, summarize2)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stage", type=int, choices=[1, 2], default=1)
-    ap.add_argument("--out", help="CSV of per-run AUCs (appended to; runs already in it are skipped)")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    ap.add_argument("--files", nargs="*", help="stage 1: ADBench files whose name contains one of these")
-    ap.add_argument("--only", nargs="*", help="stage 2: family/name of the data sets to run (default: all)")
-    ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the results tables instead")
-    a = ap.parse_args()
-    if a.summarize:
-        print(summarize(a.summarize))
-        return
-    if not a.out:
-        ap.error("--out is required to run")
-    if a.stage == 1:
-        stage1(a.out, min(a.jobs, 2), a.seeds, a.files)
-    else:
-        run(a.out, min(a.jobs, 2), a.seeds, False, a.only, run_one=run_stage2, describe=_describe2)
+    staged_main(__doc__, stage1, run_stage2, _describe2, summarize)
 
 
 if __name__ == "__main__":
