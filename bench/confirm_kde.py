@@ -361,6 +361,48 @@ def parse_args(doc: str | None, add: Any, summarize: Any) -> argparse.Namespace 
     return a
 
 
+Candidates = Callable[[Any, np.ndarray, np.ndarray, int], tuple[dict[str, np.ndarray], dict[str, Any]]]
+
+
+def stage1_rows(candidates: Candidates, task: tuple[str, str, int]) -> list[dict[str, Any]]:
+    """One ADBench run of a two-stage experiment: the default fitted as bench/global_terms.fit_default fits it, then
+    ``candidates(det, X_train, X_scored, seed)``'s scores (and extra columns), one result row per candidate."""
+    path, protocol, seed = task
+    import torch
+
+    torch.set_num_threads(1)  # (and torch imported before the clock starts, as stage 2 does)
+    from global_terms import fit_default
+
+    from ad_duckdb.metrics import auc_roc
+
+    c0 = time.process_time()  # (the file's read is in it too: milliseconds against the fit)
+    det, X, y, tr, te, _ = fit_default(path, protocol, seed)
+    model_cpu = time.process_time() - c0
+    scores, extra = candidates(det, X[tr], X[te], seed)
+    base = {"file": Path(path).stem, "protocol": protocol, "seed": seed, "n_train": len(tr), "n_scored": len(te),
+            "features": X.shape[1], "model_cpu": round(model_cpu, 4), **extra}
+    return [{**base, "cand": c, "auc": auc_roc(v, y[te]) * 100} for c, v in scores.items()]
+
+
+def stage2_rows(candidates: Candidates, task: tuple[str, str, int]) -> list[dict[str, Any]]:
+    """One run on these data sets: the default fitted unlabelled on all rows (robust), all rows scored."""
+    fam, name, seed = task
+    import torch
+
+    torch.set_num_threads(1)
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.metrics import auc_roc
+
+    X, y = load(fam, name)
+    c0 = time.process_time()
+    det = AutoEncoderDetector(seed=seed, progress=False, constant_columns="keep", robust=True).fit(X)
+    model_cpu = time.process_time() - c0
+    scores, extra = candidates(det, X, X, seed)
+    base = {"family": fam, "dataset": name, "seed": seed, "rows": len(y), "anomalies": int(y.sum()),
+            "features": X.shape[1], "model_cpu": round(model_cpu, 4), "fit_s": round(model_cpu, 4), **extra}
+    return [{**base, "cand": c, "auc": auc_roc(v, y) * 100} for c, v in scores.items()]
+
+
 def summarize_stages(paths: list[str], summarize1: Callable[[pd.DataFrame], tuple[list[str], list[str]]],
                      summarize2: Callable[[pd.DataFrame, list[str]], list[str]]) -> str:
     """The tables of a two-stage experiment's CSVs: stage 1's (ADBench rows, a ``file`` column; ``summarize1`` gives

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,16 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from confirm_kde import FAMILIES, _md, run_pool, staged_main, summarize_stages, verdict  # noqa: E402
+from confirm_kde import (  # noqa: E402
+    FAMILIES,
+    _md,
+    run_pool,
+    stage1_rows,
+    stage2_rows,
+    staged_main,
+    summarize_stages,
+    verdict,
+)
 from quality import DATA  # noqa: E402
 
 FRACTIONS = {"q5": 0.05, "q10": 0.10}
@@ -83,42 +93,8 @@ def candidates(det: Any, Xtr: np.ndarray, Xte: np.ndarray, seed: int) -> tuple[d
     return scores, cpu
 
 
-def run_stage1(task: tuple[str, str, int]) -> list[dict[str, Any]]:
-    path, protocol, seed = task
-    import torch
-
-    torch.set_num_threads(1)
-    from global_terms import fit_default
-
-    from ad_duckdb.metrics import auc_roc
-
-    c0 = time.process_time()
-    det, X, y, tr, te, _ = fit_default(path, protocol, seed)
-    model_cpu = time.process_time() - c0
-    scores, extra = candidates(det, X[tr], X[te], seed)
-    base = {"file": Path(path).stem, "protocol": protocol, "seed": seed, "n_train": len(tr), "n_scored": len(te),
-            "features": X.shape[1], "model_cpu": round(model_cpu, 4), **extra}
-    return [{**base, "cand": c, "auc": auc_roc(v, y[te]) * 100} for c, v in scores.items()]
-
-
-def run_stage2(task: tuple[str, str, int]) -> list[dict[str, Any]]:
-    fam, name, seed = task
-    import torch
-
-    torch.set_num_threads(1)
-    from confirm_kde import load
-
-    from ad_duckdb.detector import AutoEncoderDetector
-    from ad_duckdb.metrics import auc_roc
-
-    X, y = load(fam, name)
-    c0 = time.process_time()
-    det = AutoEncoderDetector(seed=seed, progress=False, constant_columns="keep", robust=True).fit(X)
-    model_cpu = time.process_time() - c0
-    scores, extra = candidates(det, X, X, seed)
-    base = {"family": fam, "dataset": name, "seed": seed, "rows": len(y), "anomalies": int(y.sum()),
-            "features": X.shape[1], "model_cpu": round(model_cpu, 4), "fit_s": round(model_cpu, 4), **extra}
-    return [{**base, "cand": c, "auc": auc_roc(v, y) * 100} for c, v in scores.items()]
+run_stage1 = partial(stage1_rows, candidates)
+run_stage2 = partial(stage2_rows, candidates)
 
 
 def _describe1(r: dict[str, Any]) -> str:
