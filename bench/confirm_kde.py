@@ -416,11 +416,29 @@ def summarize_stages(paths: list[str], summarize1: Callable[[pd.DataFrame], tupl
     return "\n".join(out)
 
 
-def staged_main(doc: str | None, stage1: Callable[[str, int, list[int], list[str] | None], None],
+def run_adbench(out: str, jobs: int, seeds: list[int], files: list[str] | None, protocols: tuple[str, ...],
+                run_one: Callable[[tuple[str, str, int]], list[dict[str, Any]]],
+                describe: Callable[[dict[str, Any]], str]) -> None:
+    """``run_one`` on every (ADBench file, protocol, seed) not yet in ``out``; ``files``: substrings of the names."""
+    paths = sorted((DATA / "adbench").glob("*.npz"), key=lambda f: -f.stat().st_size)  # largest first, as run()
+    if files:
+        paths = [f for f in paths if any(s.lower() in f.name.lower() for s in files)]
+    done: set[tuple[str, str, int]] = set()
+    if Path(out).exists():
+        prev = pd.read_csv(out)
+        done = set(zip(prev.file, prev.protocol, prev.seed, strict=True))
+    tasks = [(str(f), p, s) for f in paths for p in protocols for s in seeds if (f.stem, p, s) not in done]
+    print(f"{len(paths)} files, {len(tasks)} runs to do", file=sys.stderr, flush=True)
+    run_pool(out, tasks, run_one, jobs, describe)
+
+
+def staged_main(doc: str | None, protocols: tuple[str, ...],
+                run_stage1: Callable[[tuple[str, str, int]], list[dict[str, Any]]],
+                describe1: Callable[[dict[str, Any]], str],
                 run_stage2: Callable[[tuple[str, str, int]], list[dict[str, Any]]],
                 describe2: Callable[[dict[str, Any]], str], summarize: Callable[[list[str]], str]) -> None:
     """The command line of a two-stage experiment (bench/isolation_term.py, bench/refit_clean.py): ``--stage 1``
-    runs ``stage1(out, jobs, seeds, files)`` on ADBench, ``--stage 2`` ``run_stage2`` on these data sets."""
+    runs ``run_stage1`` on ADBench under ``protocols``, ``--stage 2`` ``run_stage2`` on these data sets."""
     def add(ap: argparse.ArgumentParser) -> None:
         ap.add_argument("--stage", type=int, choices=[1, 2], default=1)
         ap.add_argument("--files", nargs="*", help="stage 1: ADBench files whose name contains one of these")
@@ -430,7 +448,7 @@ def staged_main(doc: str | None, stage1: Callable[[str, int, list[int], list[str
     if a is None:
         return
     if a.stage == 1:
-        stage1(a.out, min(a.jobs, 2), a.seeds, a.files)
+        run_adbench(a.out, min(a.jobs, 2), a.seeds, a.files, protocols, run_stage1, describe1)
     else:
         run(a.out, min(a.jobs, 2), a.seeds, a.nab_cut, a.only, run_one=run_stage2, describe=describe2)
 

@@ -82,14 +82,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 from confirm_kde import (  # noqa: E402
     FAMILIES,
     _md,
-    run_pool,
     stage1_rows,
     stage2_rows,
     staged_main,
     summarize_stages,
     verdict,
 )
-from quality import DATA  # noqa: E402
 
 N_TREES = 100
 MAX_SAMPLES = 256
@@ -140,19 +138,6 @@ def _describe1(r: dict[str, Any]) -> str:
 def _describe2(r: dict[str, Any]) -> str:
     return (f"{r['family']}/{r['dataset']} seed {r['seed']} rows {r['rows']} model {r['model_cpu']:.1f}s "
             f"forest {r['iso_fit_cpu']:.2f}+{r['iso_score_cpu']:.2f}s CPU")
-
-
-def stage1(out: str, jobs: int, seeds: list[int], files: list[str] | None) -> None:
-    paths = sorted((DATA / "adbench").glob("*.npz"), key=lambda f: -f.stat().st_size)
-    if files:
-        paths = [f for f in paths if any(s.lower() in f.name.lower() for s in files)]
-    done: set[tuple[str, str, int]] = set()
-    if Path(out).exists():
-        prev = pd.read_csv(out)
-        done = set(zip(prev.file, prev.protocol, prev.seed, strict=True))
-    tasks = [(str(f), p, s) for f in paths for p in ("semi", "unsup") for s in seeds if (f.stem, p, s) not in done]
-    print(f"{len(paths)} files, {len(tasks)} runs to do", file=sys.stderr, flush=True)
-    run_pool(out, tasks, run_stage1, jobs, _describe1)
 
 
 def _ok(d_semi: float, d_unsup: float) -> bool:
@@ -268,7 +253,7 @@ def summarize(paths: list[str]) -> str:
 
 
 def main() -> None:
-    staged_main(__doc__, stage1, run_stage2, _describe2, summarize)
+    staged_main(__doc__, ("semi", "unsup"), run_stage1, _describe1, run_stage2, _describe2, summarize)
 
 
 if __name__ == "__main__":

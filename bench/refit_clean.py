@@ -60,14 +60,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 from confirm_kde import (  # noqa: E402
     FAMILIES,
     _md,
-    run_pool,
     stage1_rows,
     stage2_rows,
     staged_main,
     summarize_stages,
     verdict,
 )
-from quality import DATA  # noqa: E402
 
 FRACTIONS = {"q5": 0.05, "q10": 0.10}
 JUDGED = tuple(f"{mode}_{q}" for mode in ("robust", "normal") for q in FRACTIONS)
@@ -103,19 +101,6 @@ def _describe1(r: dict[str, Any]) -> str:
 
 def _describe2(r: dict[str, Any]) -> str:
     return f"{r['family']}/{r['dataset']} seed {r['seed']} rows {r['rows']} first fit {r['model_cpu']:.1f}s CPU"
-
-
-def stage1(out: str, jobs: int, seeds: list[int], files: list[str] | None) -> None:
-    paths = sorted((DATA / "adbench").glob("*.npz"), key=lambda f: -f.stat().st_size)
-    if files:
-        paths = [f for f in paths if any(s.lower() in f.name.lower() for s in files)]
-    done: set[tuple[str, int]] = set()
-    if Path(out).exists():
-        prev = pd.read_csv(out)
-        done = set(zip(prev.file, prev.seed, strict=True))
-    tasks = [(str(f), "unsup", s) for f in paths for s in seeds if (f.stem, s) not in done]
-    print(f"{len(paths)} files, {len(tasks)} runs to do", file=sys.stderr, flush=True)
-    run_pool(out, tasks, run_stage1, jobs, _describe1)
 
 
 def stage1_verdict(df: pd.DataFrame, cand: str) -> tuple[bool, str]:
@@ -186,7 +171,7 @@ def summarize(paths: list[str]) -> str:
 
 
 def main() -> None:
-    staged_main(__doc__, stage1, run_stage2, _describe2, summarize)
+    staged_main(__doc__, ("unsup",), run_stage1, _describe1, run_stage2, _describe2, summarize)
 
 
 if __name__ == "__main__":
