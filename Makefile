@@ -23,10 +23,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/transactions/demo.py
 
-# Why three workers (pytest-xdist) on 2 cores: a test often waits (subprocess starts, servers, sockets), and two
-# workers kept the cores 185% busy; a third fills the waits (197%): the suite 930 -> 875 s, back to back on the same
-# code. TEST_WORKERS=0 runs it in one process; --durations lists the 25 slowest tests.
-TEST_WORKERS ?= 3
+# Why two workers (pytest-xdist): most tests wait on one core (subprocess starts, imports, servers); two halve the
+# suite's time on 2 cores. TEST_WORKERS=0 runs it in one process; --durations lists the 25 slowest tests.
+TEST_WORKERS ?= 2
 
 # Why bytecode is written (env -u PYTHONDONTWRITEBYTECODE, which a machine may set): the suite starts hundreds of
 # processes that import the package, and each compiled its modules from source again (0.5 s CPU apiece), as each

@@ -74,7 +74,7 @@ def wait_reading_terminal(pid: int, transcript: bytes) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Why one thread under xdist (make test runs three): the workers already keep the cores busy, and each
+    # Why one thread under xdist (make test runs two workers): the workers already keep the cores busy, and each
     # worker's torch threads on top of them would only contend for the same cores
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import torch
