@@ -1332,8 +1332,10 @@ def test_a_database_write_the_disk_cannot_hold_names_the_fix_and_keeps_the_datab
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    p = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "score", str(path), "tx_ae",
-                        "SELECT r AS count, r * 3.0 AS amount, r AS k FROM range(3000000) t(r)", "--into", "big"],
+    # Why hashed values: a table of r, 3r and their smooth scores compressed to two 256 KiB blocks, near the
+    # limit's 300 KB, and at times one block fitted under it (a run then wrote the table); these take 35 MB.
+    rows = "SELECT hash(r) % 1000 AS count, hash(r + 3000000) % 1000000 / 100.0 AS amount, r AS k FROM range(3000000) t(r)"
+    p = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "score", str(path), "tx_ae", rows, "--into", "big"],
                        capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
                        stdin=subprocess.DEVNULL, preexec_fn=limited)
     assert p.returncode == 1, p.stderr
