@@ -24,7 +24,9 @@ demo: $(STAMP)
 	$(BIN)/python examples/transactions/demo.py
 
 # Why two workers (pytest-xdist): most tests wait on one core (subprocess starts, imports, servers); two halve the
-# suite's time on 2 cores. TEST_WORKERS=0 runs it in one process; --durations lists the 25 slowest tests.
+# suite's time on 2 cores. Why not three: the cores are already 185-190% busy, and three measured within the
+# run-to-run noise (fresh clones: 883 s against 902 s; worktrees: 875 s against 913-930 s). TEST_WORKERS=0 runs it
+# in one process; --durations lists the 25 slowest tests.
 TEST_WORKERS ?= 2
 
 # Why bytecode is written (env -u PYTHONDONTWRITEBYTECODE, which a machine may set): the suite starts hundreds of
