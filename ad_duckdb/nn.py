@@ -255,10 +255,10 @@ def _row_sum(t: torch.Tensor) -> torch.Tensor:
     and its one column, not a vector: onnxruntime's MatMul by a vector took 290 us per 2048 rows, by the matrix 10-20."""
     width = t.shape[-1]
     if width == 1:
-        return t[..., 0]
+        return t.sum(-1)
     if width % 4 == 0:  # rows of whole 16-byte vectors start alike: ReduceSum is exact here, and the faster
         return t.sum(-1)
-    return torch.matmul(t, t.new_ones(width, 1))[..., 0]
+    return torch.matmul(t, t.new_ones(width, 1)).sum(-1)
 
 
 def _sq_norm(t: torch.Tensor) -> torch.Tensor:
@@ -430,11 +430,10 @@ class ScoringGraph(nn.Module):
                 self._nearest(torch.addmm(self.bank_sq[m], h[m], self.bank[m].t(), alpha=-2.0)
                               .reshape(-1, self.bank_groups, self.bank.shape[1] // self.bank_groups))
                 for m in range(h.shape[0])])
-        near = near + _row_sum(h * h)[..., None, None]
-        dist = torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps.unsqueeze(-1))
+        dist = self._group_distances(near, h, self.knn_eps)
         # the mean over groups and k, as _row_sum says why; two sums, not one over a Reshape, which onnxruntime
         # cannot size for a run of no rows ({1, 0, -1})
-        return _row_sum(_row_sum(dist)) / (dist.shape[-1] * dist.shape[-2])
+        return self._groups_mean(dist)
 
     def _member_distance(self, m: int, h: torch.Tensor, width: int) -> torch.Tensor:
         """Member m's latent-neighbour distance [B] of its codes [B, k_m]: over its first k_m code numbers, where a
@@ -443,16 +442,30 @@ class ScoringGraph(nn.Module):
         h = h + self.code_neg_center[m, :, :width]
         part = torch.addmm(self.bank_sq[m], h, self.bank[m, :, :width].t(), alpha=-2.0)
         near = self._nearest(part.reshape(-1, self.bank_groups, self.bank.shape[1] // self.bank_groups))
-        near = near + _row_sum(h * h)[:, None, None]
-        dist = torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps[m].unsqueeze(-1))
-        return _row_sum(_row_sum(dist)) / (dist.shape[-1] * dist.shape[-2])
+        return self._groups_mean(self._group_distances(near, h, self.knn_eps[m]))
 
     def _nearest(self, part: torch.Tensor) -> torch.Tensor:
-        """The ``knn_k`` smallest of each group's |b|^2 - 2 h.b [..., groups, per group]: [..., groups, knn_k]. With
-        k = 1 a ReduceMin, many times cheaper in onnxruntime than a TopK."""
+        """The ``knn_k`` smallest of each group's |b|^2 - 2 h.b [..., groups, per group]: [..., groups, knn_k], and
+        for k = 1 the smallest [..., groups]. With k = 1 a ReduceMin, many times cheaper in onnxruntime than a TopK;
+        why without its axis of one: taking that axis away again (a Gather, as ``x[..., 0]`` exports) was a sixth of
+        the whole graph's time in onnxruntime at d=2 (an element-by-element copy)."""
         if self.knn_k == 1:
-            return torch.amin(part, dim=-1, keepdim=True)
+            return torch.amin(part, dim=-1)
         return torch.topk(part, self.knn_k, dim=-1, largest=False).values
+
+    def _group_distances(self, near: torch.Tensor, h: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Distances from ``_nearest``'s |b|^2 - 2 h.b (codes ``h`` [..., k], centred): |h|^2 added, then the
+        square root with the floor ``eps`` (a member's [1, 1] or all members' [E, 1, 1]); the shape of ``near``."""
+        sq = _row_sum(h * h)
+        if self.knn_k == 1:  # near [..., groups]
+            return torch.sqrt(torch.clamp(near + sq[..., None], min=0.0) + eps)
+        return torch.sqrt(torch.clamp(near + sq[..., None, None], min=0.0) + eps.unsqueeze(-1))
+
+    def _groups_mean(self, dist: torch.Tensor) -> torch.Tensor:
+        """The mean of ``_group_distances`` over the groups (and the k nearest of each) [...]."""
+        if self.knn_k == 1:
+            return _row_sum(dist) / dist.shape[-1]
+        return _row_sum(_row_sum(dist)) / (dist.shape[-1] * dist.shape[-2])
 
     def terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The score's parts for raw rows ``x``: ``reconstruction``, ``neighbour`` and ``range`` [B] (a term that
