@@ -5,6 +5,7 @@ connection or a running query may still call it."""
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -190,7 +191,9 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
     if key in hold.users and hold.users[key]() is con:
         return
     hold.users = {k: r for k, r in hold.users.items() if r() is not None}
-    hold.users[key] = weakref.ref(con, lambda _ref: _user_gone(hold, key))
+    # The function held, not looked up: a connection collected in the interpreter's teardown (as under a tracer or
+    # a profiler, coverage's too) found the module's names None already and printed "Exception ignored ... TypeError".
+    hold.users[key] = weakref.ref(con, functools.partial(_user_gone, hold, key))
     hold.pin()
     if len(hold.users) < 2 or hold.own_conn is not None or hold.owner is None:
         return
@@ -235,7 +238,12 @@ def _retire(reg: Registry) -> None:
     reg.installed = []
 
 
-_EXITING = False  # set at interpreter exit: connections collected then must not hand functions back
+class _Exit:
+    """Set at interpreter exit: connections collected then must not hand functions back. A class, not a module
+    global, so that ``_user_gone`` reads it through its own default argument in the teardown, when the module's
+    globals are None."""
+
+    now = False
 
 
 @atexit.register
@@ -245,16 +253,15 @@ def _release_all() -> None:
     Why: a script with two connections to one file (ad_duckdb.connect, then duckdb.connect + register) that ended
     without close() aborted at exit (exit code 134, "terminate called ... import of sys halted"): the connections
     were collected while the modules were torn down, and handing the functions back ran Python code there."""
-    global _EXITING
-    _EXITING = True
+    _Exit.now = True
     with _LOCK:
         for hold in list({id(r.hold): r.hold for r in _REGISTRIES.values()}.values()):
             if hold.own_conn is not None:
                 _release(hold)
 
 
-def _user_gone(hold: _Holder, key: int) -> None:
-    if _EXITING:
+def _user_gone(hold: _Holder, key: int, _ref: object = None, exiting: type[_Exit] = _Exit) -> None:
+    if exiting.now:
         return
     hold.users.pop(key, None)
     hold.pin()

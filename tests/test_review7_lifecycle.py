@@ -142,3 +142,20 @@ def test_a_script_with_two_connections_to_a_file_exits_cleanly(two_versions: str
                        stdin=subprocess.DEVNULL)
     assert (p.returncode, p.stdout.strip()) == (0, "tx_ae@1"), p.stderr
     assert "terminate called" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("hook", ["settrace", "setprofile"])
+def test_a_script_under_a_tracer_or_profiler_exits_without_a_message(two_versions: str, hook: str) -> None:
+    """A script that connected and then ran under a tracer or profiler (coverage.py and debuggers set
+    threading.settrace, profilers setprofile) printed "Exception ignored in: <function _track.<locals>.<lambda>
+    ... TypeError: 'NoneType' object is not callable" at exit: its connection was collected in the teardown, after
+    the module's names were set to None, and the callback that notes a connection gone looked one up."""
+    script = ("import threading, ad_duckdb\n"
+              f"con = ad_duckdb.connect({two_versions!r})\n"
+              "print(con.execute(\"SELECT anomaly_model('tx_ae')\").fetchone()[0])\n"
+              "mem = ad_duckdb.connect(':memory:')\n"
+              f"threading.{hook}(lambda *args: None)\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(Path(ad_duckdb.__file__).parent.parent)},
+                       stdin=subprocess.DEVNULL)
+    assert (p.returncode, p.stdout.strip(), p.stderr) == (0, "tx_ae@1", ""), p.stderr
