@@ -252,11 +252,12 @@ def _row_sum(t: torch.Tensor) -> torch.Tensor:
     starts in memory (its alignment), so a row of a width not a multiple of 4 got another score, in the last float32
     digits, when the rows before it in its run changed (a point lookup, a WHERE, a score table against the live
     score: 289 of 656 rows at 6 columns). The MatMul's order is the same wherever the row lies. Why a [d, 1] matrix
-    and its one column, not a vector: onnxruntime's MatMul by a vector took 290 us per 2048 rows, by the matrix 10-20."""
+    and its one column, not a vector: onnxruntime's MatMul by a vector took 290 us per 2048 rows, by the matrix 10-20.
+    Why that column is taken with a sum over its axis of one, not ``[..., 0]``: the exporter writes that as a Gather
+    on the last axis, which onnxruntime runs element by element (bench/neighbour_graph.py)."""
     width = t.shape[-1]
-    if width == 1:
-        return t.sum(-1)
-    if width % 4 == 0:  # rows of whole 16-byte vectors start alike: ReduceSum is exact here, and the faster
+    # one value, or rows of whole 16-byte vectors, which start alike: ReduceSum is exact here, and the faster
+    if width == 1 or width % 4 == 0:
         return t.sum(-1)
     return torch.matmul(t, t.new_ones(width, 1)).sum(-1)
 
