@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from . import interrupts, modelnames, store, storeload
+from . import interrupts, modelnames, optionwords, store, storeload
 from .exceptions import BadInputError, OptionError
 
 
@@ -60,10 +60,13 @@ def _check_storable(name: str, p: Any, d: int) -> None:
     if size <= limit:
         return
     hidden = p.sizes(d)[0]
-    members = f" x n_models={p.n_models}" if p.n_models > 1 else ""
+    # in the caller's words: --hidden-dims 3000,3000 from the command line, hidden_dims=(3000, 3000) from Python
+    widths = optionwords.either(f"hidden_dims={hidden}", f"--hidden-dims {','.join(map(str, hidden))}")
+    members = f" x {optionwords.opt('n_models', p.n_models)}" if p.n_models > 1 else ""
     default = type(p)().sizes(d)[0]
+    default = optionwords.either(str(default), ",".join(map(str, default)))
     raise BadInputError(
-        f"Model {name!r}: hidden_dims={hidden} on {d} features{members} makes {size / 2**20:.1f} MB of weights, over "
+        f"Model {name!r}: {widths} on {d} features{members} makes {size / 2**20:.1f} MB of weights, over "
         f"the limit of {limit / 2**20:.1f} MB a stored model may take (AD_DUCKDB_MAX_MODEL_BYTES), so it could not "
         f"be stored once trained. Train narrower layers (the default for {d} features is {default})"
         f"{' or fewer members' if members else ''}, or raise AD_DUCKDB_MAX_MODEL_BYTES in every process that loads "

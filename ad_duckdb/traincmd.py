@@ -70,6 +70,11 @@ def _names_missing_relation(e: BaseException) -> bool:
                    "numbers of its code (--n-models and the code length follow). 2,4,8,16 scored better on "
                    "average on unlabelled benchmark data, and costs about 3-4x the scoring time and 1.5-3x the "
                    "training time (README: Quality and speed).")
+@click.option("--hidden-dims", callback=lambda ctx, param, value: _hidden_dims(value), metavar="N,N,...",
+              help="The encoder's layer widths, the decoder mirrors them (default: 32,16 for 2-3 features, 64,32 "
+                   "above). On a few columns that go together closely, as the example's count, amount, "
+                   "distinct_cards and refunds, 32,16 reconstructs rows that break how they go together worse "
+                   "than 64,32, so it flags more of them (README: How it works).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same data, options and seed train the same model.")
 @click.option("--max-train-rows", type=int, default=1_000_000, show_default=True,
@@ -98,8 +103,8 @@ def _names_missing_relation(e: BaseException) -> bool:
 @_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int | None, code_sizes: tuple[int, ...] | None,
-          seed: int, max_train_rows: int, constant_columns: str, carry_thresholds: bool, promote: bool, quiet: bool,
-          out_format: str, attach: tuple[str, ...]) -> None:
+          hidden_dims: tuple[int, ...] | None, seed: int, max_train_rows: int, constant_columns: str,
+          carry_thresholds: bool, promote: bool, quiet: bool, out_format: str, attach: tuple[str, ...]) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
@@ -115,6 +120,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
       ad-duckdb train models.duckdb tx_ae lake.main.tx -f count -f amount --attach lake.duckdb
     Unlabelled rows, four autoencoders with codes of 2, 4, 8 and 16 numbers (about x3 the scoring time):
       ad-duckdb train warehouse.duckdb tx_ms transactions -f count -f amount --code-sizes 2,4,8,16
+    A narrower network, for a few columns that go together closely (README: How it works):
+      ad-duckdb train warehouse.duckdb tx_n transactions -f count,amount,distinct_cards,refunds --hidden-dims 32,16
     What was stored, as one JSON object on stdout for a scheduler's next step (its "model": the name@version):
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --quiet --format json
     """
@@ -129,8 +136,10 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             # the file is let go while the network learns, and opened again (as --attach had it) to store the model
             held = trainhold.FileHold(opened, lambda wait: _reopen(db, attach, wait))
             with _notes():
-                # n_models and code_sizes only when given: code_sizes sets n_models unless it is given
-                given = {k: v for k, v in (("n_models", n_models), ("code_sizes", code_sizes)) if v is not None}
+                # n_models, code_sizes and hidden_dims only when given: code_sizes sets n_models unless it is given,
+                # and the default widths follow the feature count
+                given = {k: v for k, v in (("n_models", n_models), ("code_sizes", code_sizes),
+                                           ("hidden_dims", hidden_dims)) if v is not None}
                 info = _train(held, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, seed=seed, max_train_rows=max_train_rows,
                               constant_columns=constant_columns, carry_thresholds=carry_thresholds,
@@ -227,15 +236,25 @@ def _reopen(db: str, attach: tuple[str, ...], wait: float) -> duckdb.DuckDBPyCon
     return con
 
 
-def _code_sizes(value: str | None) -> tuple[int, ...] | None:
-    """--code-sizes 2,4,8,16 as (2, 4, 8, 16); the library checks them against --n-models."""
+def _sizes(value: str | None, flag: str, example: str, each: str) -> tuple[int, ...] | None:
+    """A comma-separated list of sizes (``--code-sizes 2,4,8,16``) as a tuple of ints; ``each``: what one size is."""
     if value is None:
         return None
     parts = [p.strip() for p in value.split(",")]
     if not all(p.isdigit() and int(p) >= 1 for p in parts):
-        raise click.BadParameter(f"{value!r} is not a list of positive whole numbers, e.g. 2,4,8,16 (one code size "
-                                 "per autoencoder).", param_hint="'--code-sizes'")
+        raise click.BadParameter(f"{value!r} is not a list of positive whole numbers, e.g. {example} ({each}).",
+                                 param_hint=f"'{flag}'")
     return tuple(int(p) for p in parts)
+
+
+def _code_sizes(value: str | None) -> tuple[int, ...] | None:
+    """--code-sizes 2,4,8,16 as (2, 4, 8, 16); the library checks them against --n-models."""
+    return _sizes(value, "--code-sizes", "2,4,8,16", "one code size per autoencoder")
+
+
+def _hidden_dims(value: str | None) -> tuple[int, ...] | None:
+    """--hidden-dims 32,16 as (32, 16); the library checks the code against the last width."""
+    return _sizes(value, "--hidden-dims", "32,16", "one width per layer of the encoder")
 
 
 def _print_carried(stored: list[Threshold]) -> None:
@@ -260,7 +279,7 @@ def _print_carried(stored: list[Threshold]) -> None:
 
 # The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
 _TRAIN_FLAGS = {"contamination": "--contamination", "epochs": "--epochs", "n_models": "--n-models", "seed": "--seed",
-                "max_train_rows": "--max-train-rows", "code_sizes": "--code-sizes"}
+                "max_train_rows": "--max-train-rows", "code_sizes": "--code-sizes", "hidden_dims": "--hidden-dims"}
 
 
 def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str, ...], where: str | None,

@@ -215,19 +215,23 @@ class TrainParams:
             return
         features = f"{d} feature{'s' if d != 1 else ''}"
         layers = f"hidden_dims={hidden}" + ("" if self.hidden_dims is not None else f", the default for {features}")
+        # sizes that fit, for the example (a layer narrower than 2 fits only its own width)
+        fits = tuple(c for c in (2, 4, 8, 16) if c <= width) or (width,)
         if self.latent_dim is not None:
             shown = f"latent_dim={latent}"
             fix = f"set latent_dim to at most {width} (or leave it out: {TrainParams().sizes(d)[1]})"
         else:
             shown = f"code_sizes={self.code_sizes}"
-            fits = tuple(c for c in (2, 4, 8, 16) if c <= width)
             fix = f"give sizes of at most {width}, e.g. code_sizes={fits}"
         why = (f"the code is computed from the last hidden layer's {width} numbers ({{}}), so a code of more than "
                f"{width} holds nothing more, only costs: ")
-        # the command line has --code-sizes and neither hidden_dims nor latent_dim: its message names the flag alone
+        # the command line has --code-sizes and --hidden-dims but no latent_dim: its message names the flags alone
+        cli_layers = (f"--hidden-dims {','.join(map(str, hidden))}" if self.hidden_dims is not None
+                      else f"the default for {features}")
         cli = (f"--code-sizes {','.join(map(str, self.code_sizes))} on {features} ({who}): "
-               + why.format(f"the default for {features}") + f"give sizes of at most {width}, e.g. --code-sizes "
-               + ",".join(str(c) for c in (2, 4, 8, 16) if c <= width) + "." if self.code_sizes else None)
+               + why.format(cli_layers) + f"give sizes of at most {width}, e.g. --code-sizes "
+               + ",".join(map(str, fits)) + f", or widen the last of --hidden-dims to at least {latent}."
+               if self.code_sizes and self.latent_dim is None else None)
         raise OptionError(f"{shown} on {features} ({who}): {why.format(layers)}{fix}, or widen the last of hidden_dims "
                           f"to at least {latent}.", cli=cli)
 

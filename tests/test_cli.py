@@ -501,6 +501,11 @@ def write_example_inputs() -> None:
     """In the current folder: the databases, files and tables the --help examples name."""
     con = ad_duckdb.connect("warehouse.duckdb")
     make_transactions(con, n=1500)
+    # the example's companion columns (examples/transactions/generate.py), which train's --hidden-dims example names
+    con.execute("ALTER TABLE transactions ADD COLUMN distinct_cards INTEGER")
+    con.execute("ALTER TABLE transactions ADD COLUMN refunds INTEGER")
+    con.execute("UPDATE transactions SET distinct_cards = greatest(1, count - transaction_id % 3), "
+                "refunds = (transaction_id % 40 = 0)::INTEGER")
     con.execute("COPY transactions TO 'new.parquet'")
     # transactions with the day they were made on (score's --time example)
     con.execute("CREATE TABLE daily_tx AS SELECT *, DATE '2024-01-01' + CAST(transaction_id % 60 AS INTEGER) AS day "
@@ -3084,6 +3089,44 @@ def test_train_code_sizes_flag(tmp_path: Path) -> None:
                                    "--n-models", "3"])
     assert res.exit_code == 2 and res.output.startswith("Error: Invalid value for '--code-sizes': ")
     assert "but --n-models 3: set --n-models 4, or leave --n-models out" in res.output, res.output
+
+
+def test_train_hidden_dims_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--hidden-dims 16,8: the encoder's widths, stored with the model and said in train's line (the default code of
+    8 under them); widths that are not positive whole numbers, a code wider than the last of them, and layers too
+    large to store are one-line errors that name the flag, in the command line's spelling."""
+    path = str(tmp_path / "hd.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=600)
+    con.close()
+    out = run("train", path, "hd", "transactions", "-f", "count", "-f", "amount", "--hidden-dims", "16,8", "--epochs",
+              "2", "--quiet")
+    assert "layers [16, 8] latent 8" in out, out
+    with duckdb.connect(path, read_only=True) as c:
+        params = json.loads(c.execute("SELECT params FROM ad_models WHERE name = 'hd'").fetchone()[0])
+    assert params["hidden_dims"] == [16, 8]
+    for bad in ("32,x", "0", "", "32,,16"):
+        res = CliRunner().invoke(cli, ["train", path, "hd", "transactions", "-f", "count", "--hidden-dims", bad])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert f"Error: Invalid value for '--hidden-dims': {bad!r} is not a list of positive whole numbers, e.g. " \
+               "32,16 (one width per layer of the encoder)." in " ".join(res.output.split()), res.output
+    res = CliRunner().invoke(cli, ["train", path, "hd", "transactions", "-f", "count", "-f", "amount",
+                                   "--hidden-dims", "8,4", "--code-sizes", "2,4,8", "--quiet"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and said.startswith("Error: Invalid value for '--code-sizes': --code-sizes 2,4,8 on 2 "
+                                                  "features (Model 'hd'): the code is computed from the last hidden "
+                                                  "layer's 4 numbers (--hidden-dims 8,4)"), res.output
+    assert "e.g. --code-sizes 2,4, or widen the last of --hidden-dims to at least 8." in said, res.output
+    assert "hidden_dims=" not in said and "code_sizes=" not in said, res.output
+    monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", "200000")
+    res = CliRunner().invoke(cli, ["train", path, "hd", "transactions", "-f", "count", "-f", "amount",
+                                   "--hidden-dims", "200,200", "--n-models", "2", "--quiet"])
+    said = " ".join(res.output.split())
+    assert res.exit_code != 0 and "Traceback" not in res.output, res.output
+    assert "Model 'hd': --hidden-dims 200,200 on 2 features x --n-models 2 makes " in said, res.output
+    assert "(the default for 2 features is 32,16) or fewer members" in said, res.output
+    with duckdb.connect(path, read_only=True) as c:  # nothing stored by the refused runs
+        assert c.execute("SELECT count(*) FROM ad_models WHERE name = 'hd'").fetchone()[0] == 1
 
 
 def test_train_fill_line_and_the_all_null_rows_note_of_a_quoted_column(tmp_path: Path) -> None:

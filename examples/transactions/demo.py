@@ -86,7 +86,9 @@ def main() -> None:
               "check. joint_law rows (a tiny count with a large amount) are usual in every column alone, so z-scores\n"
               "leave them among the usual rows; the model sees how the columns go together. The default threshold\n"
               "flags the top 1% of the training scores; p95 (the top 5%), or a threshold chosen on labelled rows\n"
-              "(`ad-duckdb threshold --help`), flags more of them at the price of more false alarms.")
+              "(`ad-duckdb threshold --help`), flags more of them at the price of more false alarms; on this table a\n"
+              "narrower network (`ad-duckdb train ... --hidden-dims 32,16`) flags more joint_law rows at the default\n"
+              "threshold (README, 'How it works').")
         top = con.execute(f"SELECT transaction_id FROM transactions ORDER BY anomaly_score('tx_ae', {args_sql}) DESC "
                           "LIMIT 1").fetchall()[0][0]
         print(f"\nNext: `.venv/bin/ad-duckdb explain {args.db} tx_ae transactions --where 'transaction_id = {top}'`")
