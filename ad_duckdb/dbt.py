@@ -391,7 +391,7 @@ def _text_option_hint(message: str, params: dict[str, Any]) -> str:
                     f"spelling in its config (.yml or dbt.config(...)), or leave {key}= out to use its default.")
         if not isinstance(value, str):
             continue
-        if key == "code_sizes" and value.strip("[] ").replace(",", "").replace(" ", "").isdigit():
+        if key in _SIZE_LISTS and value.strip("[] ").replace(",", "").replace(" ", "").isdigit():
             return (f" dbt renders config values as text: convert it in the Python model, e.g. {key}=[int(n) for n "
                     f"in dbt.config.get({key!r}).strip('[]').split(',')].")
         if value.strip().lstrip("+-").isdigit():
@@ -438,7 +438,7 @@ def train_model(
 
     ``source`` is a table name, a query, or the relation ``dbt.ref(...)`` returns. With ``retrain=False``
     (or the text ``'false'``, as a dbt config value renders) the latest stored version is reused when there is
-    one, unless the ``features``, ``code_sizes`` or ``n_models`` given differ from its own. The table has the
+    one, unless the ``features``, ``code_sizes``, ``hidden_dims`` or ``n_models`` given differ from its own. The table has the
     columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this version), ``features``,
     ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
     In a ``dbt build --empty`` it trains nothing and returns that table with no row.
@@ -498,7 +498,7 @@ def train_model(
             # give wrong scores and no error
             rec = None
         if rec is not None and _asks_other_members(params, rec.params or {}):
-            rec = None  # likewise for the members: opting into code_sizes or n_models must not be a no-op
+            rec = None  # likewise for the network: code_sizes, hidden_dims or n_models asked for must not be a no-op
         if rec is not None:
             version, feats, rows = rec.version, rec.feature_names, rec.train_rows
             th = {t.name: float(t.value) for t in rec.thresholds}
@@ -520,15 +520,20 @@ def train_model(
                      [seconds], [trained])
 
 
+# The options that are lists of sizes (a dbt config renders them as text, "32,16" or "[32, 16]")
+_SIZE_LISTS = ("code_sizes", "hidden_dims")
+
+
 def _asks_other_members(params: dict[str, Any], stored: dict[str, Any]) -> bool:
-    """Whether ``code_sizes`` or ``n_models``, where given, differ from the stored version's ``params``: what the
-    model is made of, as its features are (a training budget such as max_steps is not, and reuses it)."""
-    for key in ("code_sizes", "n_models"):
+    """Whether ``code_sizes``, ``hidden_dims`` or ``n_models``, where given, differ from the stored version's
+    ``params``: what the model is made of, as its features are (a training budget such as max_steps is not, and
+    reuses it). The stored ``hidden_dims`` are the widths trained, given or chosen from the feature count."""
+    for key in (*_SIZE_LISTS, "n_models"):
         if params.get(key) is None:
             continue
         given = params[key]
         try:
-            asked: Any = [int(n) for n in given] if key == "code_sizes" else int(given)
+            asked: Any = [int(n) for n in given] if key in _SIZE_LISTS else int(given)
         except (TypeError, ValueError):
             return True  # not a value train takes: training refuses it with the fix
         if asked != stored.get(key):

@@ -974,6 +974,26 @@ def test_train_model_without_retrain_trains_when_the_config_asks_for_other_membe
         ([3], [3], [False])
 
 
+def test_train_model_without_retrain_trains_when_the_config_asks_for_other_layer_widths(
+        con: duckdb.DuckDBPyConnection) -> None:
+    """hidden_dims is what the model is made of too: with retrain false, a config that asks for other widths trains
+    a new version, and one that asks for the widths stored (given, or the default for the feature count: (32, 16)
+    on two features) reuses it. Widths dbt rendered as text are refused with the conversion to write."""
+    first = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
+    narrow = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, hidden_dims=[16, 8])
+    kept = [train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, **given)
+            for given in ({"hidden_dims": (16, 8)}, {})]
+    wide = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, hidden_dims=(32, 16))
+    assert [r["version"].to_pylist() + r["trained"].to_pylist() for r in (first, narrow, *kept, wide)] == \
+        [[1, True], [2, True], [2, False], [2, False], [3, True]]
+    params = json.loads(con.execute("SELECT params FROM ad_models WHERE name = 'ae' AND version = 2").fetchone()[0])
+    assert params["hidden_dims"] == [16, 8]
+    with pytest.raises(DbtRuntimeError, match=r"The 'hidden_dims' parameter must be .* dbt renders config values as "
+                                              r"text: convert it in the Python model, e\.g\. hidden_dims=\[int\(n\) "
+                                              r"for n in dbt\.config\.get\('hidden_dims'\)"):
+        train_model(con, "ae", "t", max_steps=20, hidden_dims="16,8")
+
+
 def _small_project(work: Path, models: dict[str, str], project_extra: str = "") -> Path:
     """A dbt project of its own in ``work``: profile with the plugin, ``src`` (two columns a, b) and ``models``."""
     (work / "models").mkdir(parents=True)
