@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -3066,19 +3067,25 @@ def test_a_folder_named_alone_or_a_glob_of_an_unknown_ending_is_named_as_files_n
     assert not Path("m.duckdb").exists()
 
 
+def _trained_with(tmp_path: Path, name: str, *flags: str) -> tuple[str, str, dict[str, Any]]:
+    """A model ``name`` trained by `train ... -f count -f amount FLAGS` on a new file of 600 transactions: the file's
+    path, train's output and the stored params."""
+    path = str(tmp_path / f"{name}.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=600)
+    con.close()
+    out = run("train", path, name, "transactions", "-f", "count", "-f", "amount", *flags, "--epochs", "2", "--quiet")
+    with duckdb.connect(path, read_only=True) as c:
+        params = json.loads(c.execute("SELECT params FROM ad_models WHERE name = ?", [name]).fetchone()[0])
+    return path, out, params
+
+
 def test_train_code_sizes_flag(tmp_path: Path) -> None:
     """--code-sizes 2,4: two members with codes of 2 and 4 numbers (n_models and latent_dim follow), stored with the
     model and said in train's line; sizes that are not positive whole numbers, or an --n-models that disagrees, are
     one-line errors that name the flag."""
-    path = str(tmp_path / "ms.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con, n=600)
-    con.close()
-    out = run("train", path, "ms", "transactions", "-f", "count", "-f", "amount", "--code-sizes", "2,4", "--epochs",
-              "2", "--quiet")
+    path, out, params = _trained_with(tmp_path, "ms", "--code-sizes", "2,4")
     assert "latent 4, codes cut to 2, 4 (2 members)" in out, out
-    with duckdb.connect(path, read_only=True) as c:
-        params = json.loads(c.execute("SELECT params FROM ad_models WHERE name = 'ms'").fetchone()[0])
     assert (params["code_sizes"], params["n_models"], params["latent_dim"]) == ([2, 4], 2, 4)
     for bad in ("2,x", "2,0", ""):  # as click refuses --epochs x: usage, then the error, exit 2
         res = CliRunner().invoke(cli, ["train", path, "ms", "transactions", "-f", "count", "--code-sizes", bad])
@@ -3095,15 +3102,8 @@ def test_train_hidden_dims_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     """--hidden-dims 16,8: the encoder's widths, stored with the model and said in train's line (the default code of
     8 under them); widths that are not positive whole numbers, a code wider than the last of them, and layers too
     large to store are one-line errors that name the flag, in the command line's spelling."""
-    path = str(tmp_path / "hd.duckdb")
-    con = ad_duckdb.connect(path)
-    make_transactions(con, n=600)
-    con.close()
-    out = run("train", path, "hd", "transactions", "-f", "count", "-f", "amount", "--hidden-dims", "16,8", "--epochs",
-              "2", "--quiet")
+    path, out, params = _trained_with(tmp_path, "hd", "--hidden-dims", "16,8")
     assert "layers [16, 8] latent 8" in out, out
-    with duckdb.connect(path, read_only=True) as c:
-        params = json.loads(c.execute("SELECT params FROM ad_models WHERE name = 'hd'").fetchone()[0])
     assert params["hidden_dims"] == [16, 8]
     for bad in ("32,x", "0", "", "32,,16"):
         res = CliRunner().invoke(cli, ["train", path, "hd", "transactions", "-f", "count", "--hidden-dims", bad])
