@@ -577,7 +577,11 @@ def test_train_model_names_dbt_text_for_a_numeric_option(con: duckdb.DuckDBPyCon
         train_model(con, "ae", "t", max_steps="20")
     with pytest.raises(DbtRuntimeError, match=r"Got '0\.01' instead\. .* contamination=float\("):
         train_model(con, "ae", "t", max_steps=20, contamination="0.01")
-    with pytest.raises(DbtRuntimeError, match=r"Got '\[8, 4\]' instead\.$"):  # not a number: no conversion named
+    with pytest.raises(DbtRuntimeError, match=r"Got 'lots' instead\.$"):  # not a number: no conversion named
+        train_model(con, "ae", "t", max_steps=20, contamination="lots")
+    # widths as text: the conversion to a list, as for code_sizes
+    with pytest.raises(DbtRuntimeError, match=r"Got '\[8, 4\]' instead\. dbt renders config values as text: .* "
+                                              r"hidden_dims=\[int\(n\) for n in"):
         train_model(con, "ae", "t", max_steps=20, hidden_dims="[8, 4]")
 
 
