@@ -380,6 +380,10 @@ def _retrain_flag(name: str, retrain: object) -> bool:
     )
 
 
+# The options that are lists of sizes (a dbt config renders them as text, "32,16" or "[32, 16]")
+_SIZE_LISTS = ("code_sizes", "hidden_dims")
+
+
 def _text_option_hint(message: str, params: dict[str, Any]) -> str:
     """Why a refused option is text or None, when it is: dbt renders a config value such as ``"{{ var('n') }}"`` as a
     string, and ``dbt.config.get`` returns None for a key the model's config does not set (a misspelt key)."""
@@ -518,10 +522,6 @@ def train_model(
         raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from None
     return _describe(name, [version], [f"{name}@{version}"], [", ".join(feats)], [rows], [th.get("default")],
                      [seconds], [trained])
-
-
-# The options that are lists of sizes (a dbt config renders them as text, "32,16" or "[32, 16]")
-_SIZE_LISTS = ("code_sizes", "hidden_dims")
 
 
 def _asks_other_members(params: dict[str, Any], stored: dict[str, Any]) -> bool:

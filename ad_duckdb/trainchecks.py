@@ -63,8 +63,8 @@ def _check_storable(name: str, p: Any, d: int) -> None:
     # in the caller's words: --hidden-dims 3000,3000 from the command line, hidden_dims=(3000, 3000) from Python
     widths = optionwords.either(f"hidden_dims={hidden}", f"--hidden-dims {','.join(map(str, hidden))}")
     members = f" x {optionwords.opt('n_models', p.n_models)}" if p.n_models > 1 else ""
-    default = type(p)().sizes(d)[0]
-    default = optionwords.either(str(default), ",".join(map(str, default)))
+    usual = type(p)().sizes(d)[0]
+    default = optionwords.either(str(usual), ",".join(map(str, usual)))
     raise BadInputError(
         f"Model {name!r}: {widths} on {d} features{members} makes {size / 2**20:.1f} MB of weights, over "
         f"the limit of {limit / 2**20:.1f} MB a stored model may take (AD_DUCKDB_MAX_MODEL_BYTES), so it could not "
