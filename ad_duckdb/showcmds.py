@@ -146,7 +146,8 @@ def _method_text(t: Any, prices: bool = True) -> str:
               help="json: one object (ref, features, thresholds, metrics, params, ...) for scripts.")
 def show(db: str, model: str, out_format: str) -> None:
     """Show a model: features and transforms, thresholds, training metrics, library versions, and the
-    ad_duckdb.train call that trains it again (the same rows in the same order give the same sha256).
+    ad_duckdb.train call that trains it again, and the ad-duckdb train command when its options are all flags (the
+    same rows in the same order give the same sha256).
 
     \b
     Examples:
@@ -154,10 +155,12 @@ def show(db: str, model: str, out_format: str) -> None:
       ad-duckdb show warehouse.duckdb tx_ae --format json
     """
     from .retrain import retrain_call, retrain_note
+    from .retraincmd import retrain_command
 
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
         call = retrain_call(rec)
+        command, no_flag = retrain_command(rec, db)
         call_note = retrain_note(rec, [d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()],
                                  _source_columns(con, rec))
         # Why: the first thing asked of a model stored weeks ago is how to call it (its features' order)
@@ -183,7 +186,7 @@ def show(db: str, model: str, out_format: str) -> None:
                                    "training_flagged_share": budgetshare.split(t, quantiles, rec.metrics)[0]}
                                   for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
-                   "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
+                   "retrain_with": call, "retrain_command": command, "retrain_note": call_note, "score_with": score_call,
                    "versions": stored, "latest_ref": f"{rec.name}@{live}",
                    "views_calling": [{"view": v, "calls": refs} for v, refs in calling]}
             click.echo(jsonvalues.dumps(doc, indent=1))
@@ -218,6 +221,11 @@ def show(db: str, model: str, out_format: str) -> None:
                        f"on; its source column says {rec.source!r})\n")
         else:
             click.echo(f"retrain with: {call}")
+            if command is not None:
+                click.echo(f"  or in a shell: {command}")
+            elif no_flag:  # Why said: a shell user otherwise looks for a command line that cannot exist
+                click.echo(f"  (no shell command: {', '.join(no_flag)} {'has' if len(no_flag) == 1 else 'have'} no "
+                           "flag of ad-duckdb train)")
             if call_note and not notes_ignored():  # a note as any other: PYTHONWARNINGS=ignore leaves it out
                 click.echo(f"  note: {call_note}")
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "

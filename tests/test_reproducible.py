@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from click.testing import CliRunner
 import ad_duckdb
 from ad_duckdb.cli import cli
 
-from conftest import ROOT, make_transactions
+from conftest import ROOT, cli_in_process, make_transactions
 
 
 def _trained(con: object, name: str, **params: object) -> tuple[str, list[tuple[str, float]]]:
@@ -61,7 +62,13 @@ _RETRAIN_CASES = [
     {"source": "SELECT * FROM transactions WHERE amount > 50", "epochs": 2, "lr": 0.003},
     {"code_sizes": (2, 4, 8), "epochs": 2},  # n_models 3 and latent_dim 8 follow from it
     {"code_sizes": [3, 5], "latent_dim": 6, "where": "count > 3", "epochs": 2},
+    # every option a flag of ad-duckdb train: show's shell command is run too
+    {"hidden_dims": (16, 8), "robust": False, "max_train_rows": 300, "epochs": 2, "seed": 3},
+    {"source": "SELECT * FROM transactions WHERE count <> 5", "where": "amount::VARCHAR <> '12.00'", "n_models": 2,
+     "robust": True, "constant_columns": "keep", "epochs": 2},
 ]
+# The options ad-duckdb train has no flag for: a model trained with one has no shell command
+_NO_FLAG = ("kind", "latent_dim", "batch_size", "lr")
 
 
 @pytest.mark.parametrize("case", _RETRAIN_CASES, ids=lambda c: ",".join(c) or "defaults")
@@ -89,6 +96,14 @@ def test_show_says_the_call_that_trains_the_same_model_again(tmp_path: Path, cas
     assert "progress" not in call and "variational" not in call, call
     doc = json.loads(CliRunner().invoke(cli, ["show", path, "m", "--format", "json"]).stdout)
     assert doc["retrain_with"] == call
+    command = doc["retrain_command"]
+    no_flag = [n for n in _NO_FLAG if n in case]
+    if no_flag:
+        assert command is None, command
+        assert f"  (no shell command: {', '.join(no_flag)} ha" in res.stdout, res.stdout
+    else:
+        assert command is not None and f"  or in a shell: {command}" in res.stdout, res.stdout
+        assert command.startswith(f"ad-duckdb train {path} m ") and " -f count,amount " in command, command
     assert "libraries: ad_duckdb " in res.stdout and " torch " in res.stdout, res.stdout
     con = ad_duckdb.connect(path)
     try:
@@ -102,6 +117,14 @@ def test_show_says_the_call_that_trains_the_same_model_again(tmp_path: Path, cas
         con.close()
     assert [v for v, _ in rows] == [1, 2] and rows[0][1] == rows[1][1], (call, rows)
     assert th[0][1] == th[1][1], call
+    if command is not None:  # the shell command as a user pastes it: the shell's words, as the shell splits them
+        words = shlex.split(command)
+        assert words[:2] == ["ad-duckdb", "train"], command
+        ran = cli_in_process(*words[1:], "--quiet")
+        assert ran.returncode == 0, ran.stderr
+        with duckdb.connect(path, read_only=True) as c:
+            third = c.execute("SELECT sha256 FROM ad_models WHERE name = 'm' AND version = 3").fetchone()
+        assert third is not None and third[0] == rows[0][1], command
 
 
 def test_show_of_a_record_without_its_source_says_so(tmp_path: Path) -> None:
@@ -122,6 +145,12 @@ def test_show_of_a_record_without_its_source_says_so(tmp_path: Path) -> None:
             "its source column says 'transactions')") in res.stdout, res.stdout
     assert "libraries: not recorded" in res.stdout, res.stdout
     assert json.loads(CliRunner().invoke(cli, ["show", path, "m", "--format", "json"]).stdout)["retrain_with"] is None
+
+
+def _after_calls(lines: list[str]) -> int:
+    """The index of show's first line after its retrain call and, when there is one, its shell command."""
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("retrain with: ")) + 1
+    return at + lines[at].startswith("  or in a shell: ")
 
 
 def test_show_notes_a_dataframe_source_and_an_imported_models_source(tmp_path: Path) -> None:
@@ -163,11 +192,11 @@ def test_show_notes_a_dataframe_source_and_an_imported_models_source(tmp_path: P
         res = CliRunner().invoke(cli, ["show", db, name], catch_exceptions=False)
         assert res.exit_code == 0, res.output
         lines = res.stdout.splitlines()
-        at = next(i for i, ln in enumerate(lines) if ln.startswith("retrain with: "))
+        at = _after_calls(lines)
         if note is None:
-            assert not lines[at + 1].startswith("  note:"), res.stdout
+            assert not lines[at].startswith("  note:"), res.stdout
         else:
-            assert lines[at + 1] == note, res.stdout
+            assert lines[at] == note, res.stdout
         doc = json.loads(CliRunner().invoke(cli, ["show", db, name, "--format", "json"]).stdout)
         assert doc["retrain_note"] == (note.removeprefix("  note: ") if note else None)
 
@@ -194,8 +223,7 @@ def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(
     res = CliRunner().invoke(cli, ["show", path, "lk"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    at = next(i for i, ln in enumerate(lines) if ln.startswith("retrain with: "))
-    assert lines[at + 1] == ("  note: 'lake' was a database the training connection had attached (ATTACH '...' AS "
+    assert lines[_after_calls(lines)] == ("  note: 'lake' was a database the training connection had attached (ATTACH '...' AS "
                              "lake); attach the same file under that name on con first. From the command line, pass "
                              "the file it is in with --attach path/to/lake.duckdb (read-only; --attach PATH=lake for "
                              "a file named otherwise)."), res.stdout

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +18,7 @@ from click.testing import CliRunner
 import ad_duckdb
 from ad_duckdb.cli import cli
 
-from conftest import FAST
+from conftest import FAST, cli_in_process
 
 
 def _files(folder: Path) -> None:
@@ -59,6 +61,29 @@ def test_the_retrain_call_of_a_relative_path_runs_from_anywhere(tmp_path: Path, 
     finally:
         con.close()
     assert again == sha  # the same rows, the same model
+
+
+@pytest.mark.parametrize("source", ["tx.parquet", "read_csv('data/tx.csv')"])
+def test_the_shell_command_of_a_relative_path_runs_from_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 source: str) -> None:
+    # Trained from a shell in the project's folder; show's shell command, run from another folder (a cron job's),
+    # reads the same file and stores the same model.
+    project = tmp_path / "project"
+    project.mkdir()
+    _files(project)
+    monkeypatch.chdir(project)
+    trained = cli_in_process("train", "w.duckdb", "m", source, "--epochs", "2", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    elsewhere = tmp_path / "cron"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    command = str(_show(project / "w.duckdb")["retrain_command"])
+    words = shlex.split(command)
+    assert str(project) in words[4] and words[:2] == ["ad-duckdb", "train"], command  # the file training read, in full
+    assert cli_in_process(*words[1:], "--quiet").returncode == 0, command
+    with duckdb.connect(str(project / "w.duckdb"), read_only=True) as con:
+        shas = [sha for (sha,) in con.execute("SELECT sha256 FROM ad_models ORDER BY version").fetchall()]
+    assert len(shas) == 2 and shas[0] == shas[1], command  # the same rows, the same model
 
 
 def test_an_older_record_says_what_its_relative_path_is_relative_to(tmp_path: Path,
