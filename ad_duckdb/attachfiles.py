@@ -8,6 +8,7 @@ write into someone else's database, whatever it does to DB (``score --into``, ``
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,3 +178,28 @@ def option_hint(db: str) -> str:
     """How the command line reads a table of database ``db``, which is not attached (a fragment, lower case first)."""
     return (f"pass the file it is in with --attach path/to/{db}.duckdb (read-only; --attach PATH={sql_name(db)} for a "
             "file named otherwise)")
+
+
+def named_in(cur: duckdb.DuckDBPyConnection, *texts: object) -> dict[str, str]:
+    """The DuckDB files attached on ``cur``'s connection that ``texts`` (a source, a filter) name as a database
+    (``lake.main.tx``, ``FROM lake.tx``): alias -> the file's full path. Kept with a model so that the call and the
+    command that train it again can attach the same files (an ATTACH lasts one connection). Not the connection's
+    own database, an in-memory one, or one the texts do not name (a training connection may have many attached)."""
+    said = " ".join(t for t in texts if isinstance(t, str))  # a frame passed itself is refused later, in its words
+    if not said:
+        return {}
+    rows = cur.execute("SELECT database_name, path FROM duckdb_databases() WHERE NOT internal AND path IS NOT NULL "
+                       "AND type = 'duckdb' AND database_name <> current_database() ORDER BY database_name").fetchall()
+    out = {}
+    for alias, path in rows:
+        # the alias as a qualifier, bare or quoted, not inside another word (a column "wlake.x" is not lake's)
+        if re.search(rf'(?<![\w"]){re.escape(alias)}\s*\.|"{re.escape(alias)}"\s*\.', said, re.IGNORECASE):
+            out[str(alias)] = str(path)
+    return out
+
+
+def option_words(files: dict[str, str]) -> list[str]:
+    """``--attach PATH`` for each of ``files`` (alias -> path), ``--attach PATH=ALIAS`` where the alias is not the
+    one DuckDB gives the file by its name."""
+    return [w for alias, path in files.items()
+            for w in ("--attach", path if default_alias(path) == alias else f"{path}={alias}")]

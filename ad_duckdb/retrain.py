@@ -8,7 +8,7 @@ from dataclasses import fields
 from typing import Any
 
 from . import relfiles
-from .attachfiles import option_hint
+from .attachfiles import Attached, option_hint, statement
 from .sqltext import name_parts, sql_name
 from .store import ModelRecord
 from .trainer import TrainParams
@@ -82,8 +82,16 @@ def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None,
     metrics = rec.metrics or {}
     if "train_source" not in metrics:
         return None
+    files = metrics.get("train_attached")
+    known = {d.lower() for d in databases or ()}
+    missing = {a: p for a, p in files.items() if a.lower() not in known} if isinstance(files, dict) else {}
+    if databases is not None and missing:  # the files were recorded (train_attached): the statements that attach them
+        which = ", ".join(map(repr, missing))
+        return (f"{which} {'was a database' if len(missing) == 1 else 'were databases'} the training connection had "
+                f"attached: run {'; '.join(statement(Attached(p, a)) for a, p in missing.items())} on con first "
+                f"(the shell command attaches {'it' if len(missing) == 1 else 'them'} with --attach).")
     parts = name_parts(str(metrics["train_source"]))
-    if (databases is not None and parts is not None and len(parts) == 3
+    if (not isinstance(files, dict) and databases is not None and parts is not None and len(parts) == 3
             and parts[0].lower() not in {d.lower() for d in databases}):
         return (f"{parts[0]!r} was a database the training connection had attached (ATTACH '...' AS "
                 f"{sql_name(parts[0])}); attach the same file under that name on con first. From the command line, "

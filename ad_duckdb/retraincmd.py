@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from . import relfiles
+from . import attachfiles, relfiles
 from .retrain import stored_options
 from .sqltext import shell_word
 from .store import ModelRecord
@@ -45,6 +45,9 @@ def retrain_command(rec: ModelRecord, db: str) -> tuple[str | None, list[str]]:
     # a relative file path as training read it, from the folder it ran in: the command then runs from any folder
     source = (relfiles.joined(source, folder) if isinstance(folder, str) else None) or source
     words = ["ad-duckdb", "train", _word(db), _word(rec.name), _word(source), *_feature_words(rec.feature_names)]
+    files = metrics.get("train_attached")
+    if isinstance(files, dict):  # the other DuckDB files the source read, attached as training had them
+        words += [_word(w) for w in attachfiles.option_words(files)]
     if where is not None:
         words += ["--where", _word(str(where))]
     if "robust" in options:

@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 
 from . import (
+    attachfiles,
     canwrite,
     catalognames,
     categorical,
@@ -212,6 +213,8 @@ def train(
             # the source's own order, the user's setting untouched.
             cur.execute("SET SESSION preserve_insertion_order = true")
             canwrite.check_can_write(cur, f"Cannot store model {name!r}")
+            # the other files the source reads (lake.main.tx): show's call and command attach them again
+            attached = attachfiles.named_in(cur, source, where)
             described = describe(cur, source, name, caller=con)
             check_unique_names(cur, source, described, name)
             try:
@@ -329,6 +332,7 @@ def train(
                 "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
                 # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
                 "train_source": source, "train_where": where, **relfiles.training_folder(source),
+                **({"train_attached": attached} if attached else {}),
                 **({"train_fingerprint": fp} if fp else {}),
                 # a DataFrame's name in the training session, not a table: show says so beside the retrain call
                 **({"train_source_python": py} if py else {}),

@@ -159,7 +159,10 @@ def test_attach_trains_and_scores_a_table_of_another_database_file_without_chang
     assert "top 100 scores" in run("compare", models, "tx_ae@1", "tx_ae@2", "lake.main.transactions",
                                    "--attach", str(lake))
     shown = run("show", models, "tx_ae")
-    assert "From the command line, pass the file it is in with --attach path/to/lake.duckdb" in shown, shown
+    # the file is kept with the model: show's command passes it, its note gives the ATTACH for the Python call
+    assert f"  or in a shell: ad-duckdb train {models} tx_ae lake.main.transactions -f count,amount --attach {lake} " \
+           in shown, shown
+    assert f"note: 'lake' was a database the training connection had attached: run ATTACH '{lake}' AS " in shown, shown
     assert _state(lake) == before
 
 

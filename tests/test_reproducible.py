@@ -203,7 +203,9 @@ def test_show_notes_a_dataframe_source_and_an_imported_models_source(tmp_path: P
 
 def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(tmp_path: Path) -> None:
     """Trained on lake.main.tx from a connection that had ATTACHed lake: show's call named it as a table here, and
-    run as shown (or as the same ad-duckdb train) it failed, since ATTACH lasts one connection."""
+    run as shown (or as the same ad-duckdb train) it failed, since ATTACH lasts one connection. The file is kept with
+    the model: the note gives the ATTACH to run, the shell command passes it with --attach, and both store the same
+    model again."""
     lake = str(tmp_path / "lake.duckdb")
     with duckdb.connect(lake) as con:
         make_transactions(con, n=300)
@@ -211,6 +213,7 @@ def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(
     con = ad_duckdb.connect(path)
     try:
         con.execute(f"ATTACH '{lake}' AS lake (READ_ONLY)")
+        con.execute("ATTACH ':memory:' AS scratch")  # attached, but not read by the source: not kept
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ad_duckdb.train(con, "lk", "lake.main.transactions", features=["count", "amount"], epochs=2,
@@ -223,12 +226,35 @@ def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(
     res = CliRunner().invoke(cli, ["show", path, "lk"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[_after_calls(lines)] == ("  note: 'lake' was a database the training connection had attached (ATTACH '...' AS "
-                             "lake); attach the same file under that name on con first. From the command line, pass "
-                             "the file it is in with --attach path/to/lake.duckdb (read-only; --attach PATH=lake for "
-                             "a file named otherwise)."), res.stdout
+    attach = f"ATTACH '{lake}' AS \"lake\" (TYPE duckdb, READ_ONLY)"
+    assert lines[_after_calls(lines)] == (f"  note: 'lake' was a database the training connection had attached: run "
+                                          f"{attach} on con first (the shell command attaches it with --attach)."), res.stdout
+    doc = json.loads(CliRunner().invoke(cli, ["show", path, "lk", "--format", "json"]).stdout)
+    assert doc["metrics"]["train_attached"] == {"lake": lake}, doc["metrics"]
+    assert f" --attach {lake} " in doc["retrain_command"], doc["retrain_command"]
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute(attach)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            eval(doc["retrain_with"], {"ad_duckdb": ad_duckdb, "con": con})  # noqa: S307 - as show printed it
+    finally:
+        con.close()
+    ran = cli_in_process(*shlex.split(doc["retrain_command"])[1:], "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    with duckdb.connect(path, read_only=True) as con:
+        shas = [sha for (sha,) in con.execute("SELECT sha256 FROM ad_models WHERE name = 'lk' ORDER BY version").fetchall()]
+    assert len(shas) == 3 and len(set(shas)) == 1, shas
     doc = json.loads(CliRunner().invoke(cli, ["show", path, "here", "--format", "json"]).stdout)
-    assert doc["retrain_note"] is None
+    assert doc["retrain_note"] is None and "train_attached" not in doc["metrics"] and "--attach" not in doc["retrain_command"]
+    # a record of a release that did not keep the files: the note says how to attach one, not which
+    with duckdb.connect(path) as con:
+        con.execute("UPDATE ad_models SET metrics = json_remove(metrics, '$.train_attached') WHERE name = 'lk'")
+    lines = CliRunner().invoke(cli, ["show", path, "lk@1"], catch_exceptions=False).stdout.splitlines()
+    assert lines[_after_calls(lines)] == ("  note: 'lake' was a database the training connection had attached (ATTACH "
+                                          "'...' AS lake); attach the same file under that name on con first. From the "
+                                          "command line, pass the file it is in with --attach path/to/lake.duckdb "
+                                          "(read-only; --attach PATH=lake for a file named otherwise)."), lines
 
 
 # each pair of arguments: a database and the source to train its model on, one after the other in one process
