@@ -525,10 +525,10 @@ def train_model(
 
 
 def _asks_other_members(params: dict[str, Any], stored: dict[str, Any]) -> bool:
-    """Whether ``code_sizes``, ``hidden_dims`` or ``n_models``, where given, differ from the stored version's
-    ``params``: what the model is made of, as its features are (a training budget such as max_steps is not, and
-    reuses it). The stored ``hidden_dims`` are the widths trained, given or chosen from the feature count."""
-    for key in (*_SIZE_LISTS, "n_models"):
+    """Whether ``code_sizes``, ``hidden_dims``, ``n_models`` or ``latent_dim``, where given, differ from the stored
+    version's ``params``: what the model is made of, as its features are (a training budget such as max_steps is not,
+    and reuses it). The stored ``hidden_dims`` and ``latent_dim`` are the sizes trained, given or chosen."""
+    for key in (*_SIZE_LISTS, "n_models", "latent_dim"):
         if params.get(key) is None:
             continue
         given = params[key]

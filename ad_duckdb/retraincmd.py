@@ -12,14 +12,15 @@ from .retrain import stored_options
 from .sqltext import shell_word
 from .store import ModelRecord
 
-# Each training option ``ad-duckdb train`` takes, and its flag. The others (latent_dim, lr, batch_size, ...) are the
-# Python API's alone: a model trained with one of them has no command line.
+# Each training option ``ad-duckdb train`` takes, and its flag (train's errors name an option by it too). The others
+# (lr, batch_size, ...) are the Python API's alone: a model trained with one of them has no command line.
 FLAGS = {
     "contamination": "--contamination",
     "epochs": "--epochs",
     "n_models": "--n-models",
     "code_sizes": "--code-sizes",
     "hidden_dims": "--hidden-dims",
+    "latent_dim": "--latent-dim",
     "max_train_rows": "--max-train-rows",
     "constant_columns": "--constant-columns",
     "seed": "--seed",

@@ -31,6 +31,7 @@ from .cliopen import _attachments, _connect_attaching, _Creation, _lock_wait, _o
 from .exceptions import BadInputError
 from .namelists import listing
 from .numbertext import share_text
+from .retraincmd import FLAGS
 from .showcmds import _method_text, _score_call
 from .sqltext import shell_word
 from .store import Threshold
@@ -75,6 +76,10 @@ def _names_missing_relation(e: BaseException) -> bool:
                    "above). On a few columns that go together closely, as the example's count, amount, "
                    "distinct_cards and refunds, 32,16 reconstructs rows that break how they go together worse "
                    "than 64,32, so it flags more of them (README: How it works).")
+@click.option("--latent-dim", type=int, metavar="N",
+              help="How many numbers the code, the narrowest layer, keeps: at most the last of --hidden-dims "
+                   "(default: 8, or the largest of --code-sizes). The latent-neighbour term measures distances "
+                   "between codes (README: How it works).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same data, options and seed train the same model.")
 @click.option("--max-train-rows", type=int, default=1_000_000, show_default=True,
@@ -103,7 +108,7 @@ def _names_missing_relation(e: BaseException) -> bool:
 @_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int | None, code_sizes: tuple[int, ...] | None,
-          hidden_dims: tuple[int, ...] | None, seed: int, max_train_rows: int, constant_columns: str,
+          hidden_dims: tuple[int, ...] | None, latent_dim: int | None, seed: int, max_train_rows: int, constant_columns: str,
           carry_thresholds: bool, promote: bool, quiet: bool, out_format: str, attach: tuple[str, ...]) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
@@ -139,7 +144,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                 # n_models, code_sizes and hidden_dims only when given: code_sizes sets n_models unless it is given,
                 # and the default widths follow the feature count
                 given = {k: v for k, v in (("n_models", n_models), ("code_sizes", code_sizes),
-                                           ("hidden_dims", hidden_dims)) if v is not None}
+                                           ("hidden_dims", hidden_dims), ("latent_dim", latent_dim)) if v is not None}
                 info = _train(held, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, seed=seed, max_train_rows=max_train_rows,
                               constant_columns=constant_columns, carry_thresholds=carry_thresholds,
@@ -278,8 +283,6 @@ def _print_carried(stored: list[Threshold]) -> None:
 
 
 # The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
-_TRAIN_FLAGS = {"contamination": "--contamination", "epochs": "--epochs", "n_models": "--n-models", "seed": "--seed",
-                "max_train_rows": "--max-train-rows", "code_sizes": "--code-sizes", "hidden_dims": "--hidden-dims"}
 
 
 def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str, ...], where: str | None,
@@ -291,12 +294,13 @@ def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str
     except BadInputError as e:
         # A training option out of range is a wrong option (exit 2), named by its flag, as click names its own
         param = re.match(r"The '(\w+)' parameter (must be .*)", str(e))
-        if param and param.group(1) in _TRAIN_FLAGS:
+        if param and param.group(1) in FLAGS:
             allowed = param.group(2).replace(" or None.", " (or leave the option out).")
-            raise _failure(f"Invalid value for '{_TRAIN_FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
-        if str(e).startswith("code_sizes="):  # --code-sizes against --n-models: a wrong option too
+            raise _failure(f"Invalid value for '{FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
+        sizes = re.match(r"(code_sizes|latent_dim)=", str(e))
+        if sizes:  # --code-sizes against --n-models, a code wider than its layer: a wrong option too
             said = getattr(e, "cli", None) or str(e)  # in flags, where the library has the command line's spelling
-            raise _failure(f"Invalid value for '--code-sizes': {said}", e, code=2) from e
+            raise _failure(f"Invalid value for '{FLAGS[sizes.group(1)]}': {said}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the library's error then gives the features to keep, -f flags included
         # (otherfeatures), so it is raised as is.

@@ -192,9 +192,12 @@ class TrainParams:
                                   "the number of sizes).")
         latent = self.sizes(1)[1]
         if max(sizes) > latent:
-            raise BadInputError(f"{shown} cuts codes to at most {max(sizes)} numbers, but latent_dim={latent} makes "
-                                f"codes of {latent}: set latent_dim={max(sizes)} (or more), or leave latent_dim out "
-                                "(it is then the largest size).")
+            raise OptionError(f"{shown} cuts codes to at most {max(sizes)} numbers, but latent_dim={latent} makes "
+                              f"codes of {latent}: set latent_dim={max(sizes)} (or more), or leave latent_dim out "
+                              "(it is then the largest size).",
+                              cli=f"{flag} cuts codes to at most {max(sizes)} numbers, but --latent-dim {latent} makes "
+                                  f"codes of {latent}: set --latent-dim {max(sizes)} (or more), or leave --latent-dim "
+                                  "out (it is then the largest size).")
         return replace(self, code_sizes=sizes, n_models=len(sizes))
 
     def check_code(self, d: int, who: str) -> None:
@@ -217,21 +220,27 @@ class TrainParams:
         layers = f"hidden_dims={hidden}" + ("" if self.hidden_dims is not None else f", the default for {features}")
         # sizes that fit, for the example (a layer narrower than 2 fits only its own width)
         fits = tuple(c for c in (2, 4, 8, 16) if c <= width) or (width,)
+        # what leaving latent_dim out gives: the largest code size, else the default code
+        left_out = max(self.code_sizes) if self.code_sizes else TrainParams().sizes(d)[1]
         if self.latent_dim is not None:
             shown = f"latent_dim={latent}"
-            fix = f"set latent_dim to at most {width} (or leave it out: {TrainParams().sizes(d)[1]})"
+            fix = f"set latent_dim to at most {width} (or leave it out: {left_out})"
         else:
             shown = f"code_sizes={self.code_sizes}"
             fix = f"give sizes of at most {width}, e.g. code_sizes={fits}"
         why = (f"the code is computed from the last hidden layer's {width} numbers ({{}}), so a code of more than "
                f"{width} holds nothing more, only costs: ")
-        # the command line has --code-sizes and --hidden-dims but no latent_dim: its message names the flags alone
+        # the same in the command line's flags
         cli_layers = (f"--hidden-dims {','.join(map(str, hidden))}" if self.hidden_dims is not None
                       else f"the default for {features}")
-        cli = (f"--code-sizes {','.join(map(str, self.code_sizes))} on {features} ({who}): "
-               + why.format(cli_layers) + f"give sizes of at most {width}, e.g. --code-sizes "
-               + ",".join(map(str, fits)) + f", or widen the last of --hidden-dims to at least {latent}."
-               if self.code_sizes and self.latent_dim is None else None)
+        if self.latent_dim is not None:
+            cli = (f"--latent-dim {latent} on {features} ({who}): " + why.format(cli_layers)
+                   + f"set --latent-dim to at most {width} (or leave it out: {left_out})")
+        else:
+            cli = (f"--code-sizes {','.join(map(str, self.code_sizes or ()))} on {features} ({who}): "
+                   + why.format(cli_layers) + f"give sizes of at most {width}, e.g. --code-sizes "
+                   + ",".join(map(str, fits)))
+        cli += f", or widen the last of --hidden-dims to at least {latent}."
         raise OptionError(f"{shown} on {features} ({who}): {why.format(layers)}{fix}, or widen the last of hidden_dims "
                           f"to at least {latent}.", cli=cli)
 

@@ -3132,6 +3132,37 @@ def test_train_hidden_dims_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         assert c.execute("SELECT count(*) FROM ad_models WHERE name = 'hd'").fetchone()[0] == 1
 
 
+def test_train_latent_dim_flag(tmp_path: Path) -> None:
+    """--latent-dim 4: the code's length, stored with the model, said in train's line and in show's shell command;
+    a length that is no positive int, wider than the last layer, or shorter than --code-sizes' largest is a one-line
+    error that names the flags, in the command line's spelling, and stores nothing."""
+    path, out, params = _trained_with(tmp_path, "ld", "--latent-dim", "4")
+    assert "layers [32, 16] latent 4" in out, out
+    assert params["latent_dim"] == 4
+    assert "or in a shell: ad-duckdb train " in run("show", path, "ld")
+    cases = {
+        ("0",): "Error: Invalid value for '--latent-dim': must be a positive int (or leave the option out). Got 0",
+        ("17",): "Error: Invalid value for '--latent-dim': --latent-dim 17 on 2 features (Model 'ld'): the code is "
+                 "computed from the last hidden layer's 16 numbers (the default for 2 features), so a code of more "
+                 "than 16 holds nothing more, only costs: set --latent-dim to at most 16 (or leave it out: 8), or "
+                 "widen the last of --hidden-dims to at least 17.",
+        ("2", "--code-sizes", "2,4"): "Error: Invalid value for '--code-sizes': --code-sizes 2,4 cuts codes to at "
+                                      "most 4 numbers, but --latent-dim 2 makes codes of 2: set --latent-dim 4 (or "
+                                      "more), or leave --latent-dim out (it is then the largest size).",
+        ("20", "--hidden-dims", "16,8", "--code-sizes", "2,4"): "(--hidden-dims 16,8), so a code of more than 8 holds "
+                                                                "nothing more, only costs: set --latent-dim to at most "
+                                                                "8 (or leave it out: 4)",
+    }
+    for (value, *more), says in cases.items():
+        res = CliRunner().invoke(cli, ["train", path, "ld", "transactions", "-f", "count", "-f", "amount",
+                                       "--latent-dim", value, *more, "--epochs", "2", "--quiet"])
+        said = " ".join(res.output.split())
+        assert res.exit_code == 2 and "Traceback" not in res.output and says in said, res.output
+        assert "latent_dim=" not in said and "code_sizes=" not in said and "hidden_dims=" not in said, res.output
+    with duckdb.connect(path, read_only=True) as c:  # nothing stored by the refused runs
+        assert c.execute("SELECT count(*) FROM ad_models WHERE name = 'ld'").fetchone()[0] == 1
+
+
 def test_train_fill_line_and_the_all_null_rows_note_of_a_quoted_column(tmp_path: Path) -> None:
     """The fill line said "filled NULL / NaN values with the training median: Amount EUR 400, ratio 207", the
     counts read as the medians; and the note on rows of every feature NULL gave where=""Amount EUR" IS NOT NULL", a

@@ -980,7 +980,7 @@ def test_train_model_without_retrain_trains_when_the_config_asks_for_other_membe
 
 def test_train_model_without_retrain_trains_when_the_config_asks_for_other_layer_widths(
         con: duckdb.DuckDBPyConnection) -> None:
-    """hidden_dims is what the model is made of too: with retrain false, a config that asks for other widths trains
+    """hidden_dims (and latent_dim) is what the model is made of too: with retrain false, a config that asks for other widths trains
     a new version, and one that asks for the widths stored (given, or the default for the feature count: (32, 16)
     on two features) reuses it. Widths dbt rendered as text are refused with the conversion to write."""
     first = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
@@ -988,8 +988,11 @@ def test_train_model_without_retrain_trains_when_the_config_asks_for_other_layer
     kept = [train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, **given)
             for given in ({"hidden_dims": (16, 8)}, {})]
     wide = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, hidden_dims=(32, 16))
-    assert [r["version"].to_pylist() + r["trained"].to_pylist() for r in (first, narrow, *kept, wide)] == \
-        [[1, True], [2, True], [2, False], [2, False], [3, True]]
+    # the code's length as well: the default's 8 reuses version 3, 4 numbers train version 4
+    codes = [train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, latent_dim=n)
+             for n in (8, 4, 4)]
+    assert [r["version"].to_pylist() + r["trained"].to_pylist() for r in (first, narrow, *kept, wide, *codes)] == \
+        [[1, True], [2, True], [2, False], [2, False], [3, True], [3, False], [4, True], [4, False]]
     params = json.loads(con.execute("SELECT params FROM ad_models WHERE name = 'ae' AND version = 2").fetchone()[0])
     assert params["hidden_dims"] == [16, 8]
     with pytest.raises(DbtRuntimeError, match=r"The 'hidden_dims' parameter must be .* dbt renders config values as "

@@ -68,7 +68,7 @@ _RETRAIN_CASES = [
      "robust": True, "constant_columns": "keep", "epochs": 2},
 ]
 # The options ad-duckdb train has no flag for: a model trained with one has no shell command
-_NO_FLAG = ("kind", "latent_dim", "batch_size", "lr")
+_NO_FLAG = ("kind", "batch_size", "lr")
 
 
 @pytest.mark.parametrize("case", _RETRAIN_CASES, ids=lambda c: ",".join(c) or "defaults")
