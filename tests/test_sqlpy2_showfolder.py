@@ -29,6 +29,20 @@ def _files(folder: Path) -> None:
     df.to_csv(folder / "data" / "tx.csv", index=False)
 
 
+def _in_folder(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``folder``, made and made the working folder (a cron job's, which is not where training ran)."""
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def _in_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder holding ``_files``, made the working folder, where training reads them by relative paths."""
+    project = _in_folder(tmp_path / "project", monkeypatch)
+    _files(project)
+    return project
+
+
 def _show(db: Path) -> dict[str, object]:
     r = CliRunner().invoke(cli, ["show", str(db), "m", "--format", "json"])
     assert r.exit_code == 0, r.output
@@ -38,19 +52,14 @@ def _show(db: Path) -> dict[str, object]:
 @pytest.mark.parametrize("source", ["tx.parquet", "read_csv('data/tx.csv')"])
 def test_the_retrain_call_of_a_relative_path_runs_from_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  source: str) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    _files(project)
-    monkeypatch.chdir(project)
+    project = _in_project(tmp_path, monkeypatch)
     con = ad_duckdb.connect("w.duckdb")
     try:
         ad_duckdb.train(con, "m", source, **FAST)
         sha = con.execute("SELECT sha256 FROM ad_models").fetchall()[0][0]
     finally:
         con.close()
-    elsewhere = tmp_path / "cron"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
+    elsewhere = _in_folder(tmp_path / "cron", monkeypatch)
     doc = _show(project / "w.duckdb")
     call = str(doc["retrain_with"])
     assert str(project) in call, call  # the path training read, in full
@@ -68,15 +77,10 @@ def test_the_shell_command_of_a_relative_path_runs_from_anywhere(tmp_path: Path,
                                                                  source: str) -> None:
     # Trained from a shell in the project's folder; show's shell command, run from another folder (a cron job's),
     # reads the same file and stores the same model.
-    project = tmp_path / "project"
-    project.mkdir()
-    _files(project)
-    monkeypatch.chdir(project)
+    project = _in_project(tmp_path, monkeypatch)
     trained = cli_in_process("train", "w.duckdb", "m", source, "--epochs", "2", "--quiet")
     assert trained.returncode == 0, trained.stderr
-    elsewhere = tmp_path / "cron"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
+    _in_folder(tmp_path / "cron", monkeypatch)
     command = str(_show(project / "w.duckdb")["retrain_command"])
     words = shlex.split(command)
     assert str(project) in words[4] and words[:2] == ["ad-duckdb", "train"], command  # the file training read, in full
