@@ -16,6 +16,7 @@ import pytest
 import ad_duckdb
 from ad_duckdb.auc import auc_roc
 
+from conftest import cli_in_process
 from generate import KINDS, generate
 
 FEATURES = ["count", "amount", "distinct_cards", "refunds"]
@@ -82,6 +83,11 @@ def test_the_demo_runs_end_to_end_and_shows_the_model_above_z_scores_on_the_join
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "3.1 The 15 oddest rows" in out and "Next: `.venv/bin/ad-duckdb explain" in out, out
+    shown = next(line for line in out.splitlines() if line.startswith("      `.venv/bin/ad-duckdb show "))
+    # the next step as printed: show says what was stored and the command that trains it again
+    res = cli_in_process(*shown.strip().strip("`").split()[1:])
+    assert res.returncode == 0 and f"or in a shell: ad-duckdb train {tmp_path / 't.duckdb'} tx_ae transactions -f " \
+        in res.stdout, res.stdout + res.stderr
     head = next(line for line in out.splitlines() if line.startswith("kind "))
     assert head.split() == ["kind", "planted", "median_rank", "median_rank_by_z", "flagged_at_default",
                             "flagged_at_p95"], head

@@ -92,6 +92,8 @@ def main() -> None:
         top = con.execute(f"SELECT transaction_id FROM transactions ORDER BY anomaly_score('tx_ae', {args_sql}) DESC "
                           "LIMIT 1").fetchall()[0][0]
         print(f"\nNext: `.venv/bin/ad-duckdb explain {args.db} tx_ae transactions --where 'transaction_id = {top}'`")
+        # Why said: what was stored (features, transforms, thresholds) and the command that trains it again
+        print(f"      `.venv/bin/ad-duckdb show {args.db} tx_ae`")
     finally:
         con.close()
 
