@@ -65,10 +65,10 @@ def _word(text: str) -> str:
 
 
 def _feature_words(names: list[str]) -> list[str]:
-    """``-f a,b,c`` as train's help writes it; one ``-f`` per column where a name holds a comma or spaces at its
-    ends (train keeps those inside a name only when it matches a column)."""
-    if all("," not in n and n == n.strip() for n in names):
-        return ["-f", _word(",".join(names))]
+    """``-f a,b,c`` as train's help writes it, where every name is a plain shell word; else one ``-f`` per column
+    (``-f 'Amount EUR' -f v1``, not ``-f 'Amount EUR,v1'``; and a name's own comma is then no separator to read)."""
+    if all(n and "," not in n and shlex.quote(n) == n for n in names):
+        return ["-f", ",".join(names)]
     return [w for n in names for w in ("-f", _word(n))]
 
 

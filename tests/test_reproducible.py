@@ -127,6 +127,27 @@ def test_show_says_the_call_that_trains_the_same_model_again(tmp_path: Path, cas
         assert third is not None and third[0] == rows[0][1], command
 
 
+def test_the_shell_command_quotes_column_names_and_filters_as_a_shell_reads_them(tmp_path: Path) -> None:
+    # Columns named with a space or a comma, and a filter with a quoted literal: each a shell word of its own
+    # (-f 'Amount EUR', not -f 'Amount EUR,x'; a,b is one as it is, and train reads it as the column), the filter
+    # in double quotes; run as printed, the same model.
+    path = str(tmp_path / "q.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute("""CREATE TABLE t AS SELECT (i % 37) * 2.5 + 10 AS "Amount EUR", (i % 11)::DOUBLE AS "a,b",
+                       sqrt(i) AS x, CASE WHEN i % 4 = 0 THEN 'skip' ELSE 'keep' END AS tag FROM range(800) r(i)""")
+    trained = cli_in_process("train", path, "q", "t", "-f", "Amount EUR", "-f", "a,b", "-f", "x", "--where",
+                             "tag = 'keep'", "--epochs", "2", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    command = json.loads(cli_in_process("show", path, "q", "--format", "json").stdout)["retrain_command"]
+    assert command == (f"ad-duckdb train {path} q t -f 'Amount EUR' -f a,b -f x --where \"tag = 'keep'\" "
+                       "--epochs 2 --seed 0"), command
+    ran = cli_in_process(*shlex.split(command)[1:], "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    with duckdb.connect(path, read_only=True) as con:
+        shas = [sha for (sha,) in con.execute("SELECT sha256 FROM ad_models ORDER BY version").fetchall()]
+    assert len(shas) == 2 and shas[0] == shas[1], command
+
+
 def test_show_of_a_record_without_its_source_says_so(tmp_path: Path) -> None:
     # A model stored before train_source was recorded: no call is made up from the display text of source.
     path = str(tmp_path / "old.duckdb")
