@@ -188,14 +188,27 @@ def named_in(cur: duckdb.DuckDBPyConnection, *texts: object) -> dict[str, str]:
     said = " ".join(t for t in texts if isinstance(t, str))  # a frame passed itself is refused later, in its words
     if not said:
         return {}
+    # a view of the connection's own database (a view over views too) reads what its SQL names: `train DB m v
+    # --attach lake.duckdb`, v being SELECT ... FROM lake.main.tx, needs the same --attach again
+    views = dict(cur.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal "
+                             "AND database_name = current_database()").fetchall())
+    while named := [v for v in views if _names(said, v, qualifier=False)]:
+        said += " " + " ".join(str(views.pop(v)) for v in named)
     rows = cur.execute("SELECT database_name, path FROM duckdb_databases() WHERE NOT internal AND path IS NOT NULL "
                        "AND type = 'duckdb' AND database_name <> current_database() ORDER BY database_name").fetchall()
     out = {}
     for alias, path in rows:
-        # the alias as a qualifier, bare or quoted, not inside another word (a column "wlake.x" is not lake's)
-        if re.search(rf'(?<![\w"]){re.escape(alias)}\s*\.|"{re.escape(alias)}"\s*\.', said, re.IGNORECASE):
+        if _names(said, alias, qualifier=True):
             out[str(alias)] = str(path)
     return out
+
+
+def _names(text: str, name: str, qualifier: bool) -> bool:
+    """Whether SQL ``text`` names ``name``, bare or quoted, not inside another word (``wlake`` is not ``lake``); with
+    ``qualifier``, as the part before a dot (``lake.main.tx``, ``"lake".tx``)."""
+    end = r"\s*\." if qualifier else r'(?![\w"])'
+    return re.search(rf'(?<![\w"]){re.escape(name)}{end}|"{re.escape(name)}"{end if qualifier else ""}', text,
+                     re.IGNORECASE) is not None
 
 
 def option_words(files: dict[str, str]) -> list[str]:

@@ -129,6 +129,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
       ad-duckdb train warehouse.duckdb tx_n transactions -f count,amount,distinct_cards,refunds --hidden-dims 32,16
     What was stored, as one JSON object on stdout for a scheduler's next step (its "model": the name@version):
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --quiet --format json
+    `ad-duckdb show DB NAME` gives the command that trains a stored version again (the same rows, the same model).
     """
     _refuse_in_memory(db, "train", f"ad-duckdb train models.duckdb {shlex.quote(name)} {shell_word(source)}")
     creation = _Creation()

@@ -242,8 +242,19 @@ def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(
             make_transactions(con, n=300)  # the database's own name in a source needs no note
             ad_duckdb.train(con, "here", "wh.main.transactions", features=["count", "amount"], epochs=2,
                             progress=False)
+            # a view over a view over lake's table reads lake too
+            con.execute("CREATE VIEW lv AS SELECT * FROM lake.main.transactions WHERE count > 2")
+            con.execute("CREATE VIEW lv2 AS SELECT * FROM lv")
+            ad_duckdb.train(con, "viewed", "lv2", features=["count", "amount"], epochs=2, progress=False)
     finally:
         con.close()
+    doc = json.loads(cli_in_process("show", path, "viewed", "--format", "json").stdout)
+    assert doc["metrics"]["train_attached"] == {"lake": lake}, doc["metrics"]
+    ran = cli_in_process(*shlex.split(doc["retrain_command"])[1:], "--quiet")
+    assert ran.returncode == 0 and " --attach " in doc["retrain_command"], ran.stderr
+    with duckdb.connect(path, read_only=True) as con:
+        viewed = con.execute("SELECT count(DISTINCT sha256), count(*) FROM ad_models WHERE name = 'viewed'").fetchone()
+    assert viewed == (1, 2), viewed
     res = CliRunner().invoke(cli, ["show", path, "lk"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
