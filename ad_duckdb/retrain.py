@@ -28,11 +28,7 @@ def retrain_call(rec: ModelRecord) -> str | None:
     if "train_source" not in metrics or not params:
         return None
     where = metrics.get("train_where")
-    source = str(metrics["train_source"])
-    folder = metrics.get("train_folder")
-    # a relative file path as training read it, from the folder it ran in: the call then runs from any folder
-    source = (relfiles.joined(source, folder) if isinstance(folder, str) else None) or source
-    args = [repr(rec.name), repr(source), f"features={rec.feature_names!r}"]
+    args = [repr(rec.name), repr(trained_source(metrics)), f"features={rec.feature_names!r}"]
     if where is not None:
         args.append(f"where={where!r}")
     if rec.kind != "autoencoder":
@@ -41,6 +37,14 @@ def retrain_call(rec: ModelRecord) -> str | None:
     args += [f"{name}={_literal(name, value)}" for name, value in options.items() if name != "seed"]
     args.append(f"seed={options['seed']!r}")
     return f"ad_duckdb.train(con, {', '.join(args)})"
+
+
+def trained_source(metrics: dict[str, Any]) -> str:
+    """The source a model's metrics record, its relative file paths joined to the folder training ran in, so that
+    the call (or command) that reads it again runs from any folder."""
+    source = str(metrics["train_source"])
+    folder = metrics.get("train_folder")
+    return (relfiles.joined(source, folder) if isinstance(folder, str) else None) or source
 
 
 def stored_options(rec: ModelRecord, *, robust_default: bool) -> dict[str, Any]:
@@ -92,7 +96,7 @@ def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None,
                 f"(the shell command attaches {'it' if len(missing) == 1 else 'them'} with --attach).")
     parts = name_parts(str(metrics["train_source"]))
     if (not isinstance(files, dict) and databases is not None and parts is not None and len(parts) == 3
-            and parts[0].lower() not in {d.lower() for d in databases}):
+            and parts[0].lower() not in known):
         return (f"{parts[0]!r} was a database the training connection had attached (ATTACH '...' AS "
                 f"{sql_name(parts[0])}); attach the same file under that name on con first. From the command line, "
                 f"{option_hint(parts[0])}.")

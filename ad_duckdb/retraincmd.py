@@ -7,8 +7,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from . import attachfiles, relfiles
-from .retrain import stored_options
+from . import attachfiles
+from .retrain import stored_options, trained_source
 from .sqltext import shell_word
 from .store import ModelRecord
 
@@ -41,11 +41,8 @@ def retrain_command(rec: ModelRecord, db: str) -> tuple[str | None, list[str]]:
         n for n in options if n not in FLAGS and n != "robust"]
     if missing:
         return None, missing
-    source = str(metrics["train_source"])
-    folder = metrics.get("train_folder")
-    # a relative file path as training read it, from the folder it ran in: the command then runs from any folder
-    source = (relfiles.joined(source, folder) if isinstance(folder, str) else None) or source
-    words = ["ad-duckdb", "train", _word(db), _word(rec.name), _word(source), *_feature_words(rec.feature_names)]
+    words = ["ad-duckdb", "train", _word(db), _word(rec.name), _word(trained_source(metrics)),
+             *_feature_words(rec.feature_names)]
     files = metrics.get("train_attached")
     if isinstance(files, dict):  # the other DuckDB files the source read, attached as training had them
         words += [_word(w) for w in attachfiles.option_words(files)]

@@ -142,8 +142,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             # the file is let go while the network learns, and opened again (as --attach had it) to store the model
             held = trainhold.FileHold(opened, lambda wait: _reopen(db, attach, wait))
             with _notes():
-                # n_models, code_sizes and hidden_dims only when given: code_sizes sets n_models unless it is given,
-                # and the default widths follow the feature count
+                # n_models, code_sizes, hidden_dims and latent_dim only when given: code_sizes sets n_models and
+                # latent_dim unless they are given, and the default widths follow the feature count
                 given = {k: v for k, v in (("n_models", n_models), ("code_sizes", code_sizes),
                                            ("hidden_dims", hidden_dims), ("latent_dim", latent_dim)) if v is not None}
                 info = _train(held, name, source, features, where, contamination=contamination, robust=robust,
@@ -281,9 +281,6 @@ def _print_carried(stored: list[Threshold]) -> None:
             assert t.flagged_share is not None  # thresholds.carried gives each point it moves the share it flags
             how = f"at the same point of the training scores (flags {share_text(t.flagged_share)} of training rows)"
         click.echo(f"carried {t.name}: {t.value:.6g}, {how}")
-
-
-# The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
 
 
 def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str, ...], where: str | None,
