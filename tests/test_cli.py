@@ -727,6 +727,11 @@ def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str) -
                 f"e.g. ad-duckdb {command} DB tx_ae transactions") in out, out
     # a source that is no model gets no such hint
     assert "the arguments go" not in fails_in_one_line("score", model_db, "tx_ea", "transactions")
+    # a first train the other way round: no model of either name, but NAME is the table (any case) to train on
+    out = fails_in_one_line("train", model_db, "Transactions", "new_ae", "--quiet")
+    assert ("'Transactions' is a table of DB and 'new_ae' is not: the arguments go train DB NAME SOURCE, e.g. "
+            "ad-duckdb train DB new_ae Transactions") in out, out
+    assert "is a table of DB" not in fails_in_one_line("train", model_db, "new_ae", "transactionz", "--quiet")
 
 
 def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
