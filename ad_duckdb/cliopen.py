@@ -323,33 +323,15 @@ def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
     if not isinstance(e, ModelNotFoundError | SourceNotFoundError) or not isinstance(model, str) \
             or not isinstance(source, str) or ctx is None:
         return ""
-    what = "NAME" if "name" in params else "MODEL"
-    go = f"the arguments go {ctx.info_name} DB {what} SOURCE, e.g. ad-duckdb {ctx.info_name} DB {source} {model}."
     try:
         known = store.known_models(con)
-    except duckdb.Error:  # no models table yet (a first train)
-        known = {}
-    if source.split("@")[0] in known and model.split("@")[0] not in known:
-        return f" {source!r} is a model and {model!r} is not: {go}"
-    if what == "NAME" and isinstance(e, SourceNotFoundError) and _is_table(con, model):
-        # a first train with the two swapped: no model of that name yet, but NAME is the table to train on
-        return f" {model!r} is a table of DB and {source!r} is not: {go}"
-    return ""
-
-
-def _is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether ``name`` is a table or view of DB's own catalog (any case, as DuckDB resolves a plain name)."""
-    try:
-        cur = con.cursor()  # not con: a failed statement may have left its transaction aborted
-        try:
-            got = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE lower(table_name) = lower(?) AND NOT temporary "
-                              "UNION ALL SELECT count(*) FROM duckdb_views() WHERE lower(view_name) = lower(?) AND "
-                              "NOT internal AND NOT temporary", [name, name]).fetchall()
-        finally:
-            cur.close()
-    except duckdb.Error:  # the connection cannot answer now: the error stands as it is
-        return False
-    return any(n for (n,) in got)
+    except duckdb.Error:  # no models table to read: nothing to tell
+        return ""
+    if source.split("@")[0] not in known or model.split("@")[0] in known:
+        return ""
+    what = "NAME" if "name" in params else "MODEL"
+    return (f" {source!r} is a model and {model!r} is not: the arguments go {ctx.info_name} DB {what} SOURCE, e.g. "
+            f"ad-duckdb {ctx.info_name} DB {source} {model}.")
 
 
 # a SQL function's (in a UDF's error) or a command's own (MODEL)

@@ -22,9 +22,11 @@ from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name
 from .unattached import hint as hint_unattached
 
 
-def describe(cur: object, source: str, model: str | None = None, caller: object = None) -> list[tuple[str, str]]:
+def describe(cur: object, source: str, model: str | None = None, caller: object = None, *, training: bool = False
+             ) -> list[tuple[str, str]]:
     """Column names and SQL types of a source (``model``: named in the error for a source that cannot be read;
-    ``caller``: the connection ``cur`` is a cursor of, to tell a source only it sees from one that does not exist)."""
+    ``caller``: the connection ``cur`` is a cursor of, to tell a source only it sees from one that does not exist;
+    ``training``: ``model`` is the name a train stores, which a source given in its place can be)."""
     source_sql(source)  # checked first, outside the wrapping below: its errors name the source and the fix already
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()  # type: ignore[attr-defined]
@@ -52,10 +54,16 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             nor = ", nor as a DataFrame or Arrow table variable in the calling Python code" if frames else ""
             other = ("the name of a pandas or polars DataFrame or Arrow table variable (in quotes: 'df')" if frames
                      else "a file path such as 'tx/*.parquet'")
+            swapped = ""
+            if training and model and model.lower() in {t.lower() for t in tables}:
+                # a first train with NAME and SOURCE the other way round: the name is the table to train on
+                swapped = (f" {model!r} is a table of this database and {name!r} is not: the model's name comes first, "
+                           "then the source: " + (f"ad-duckdb train DB {name} {model}." if shell
+                                                   else f"ad_duckdb.train(con, {name!r}, {model!r}, ...)."))
             raise SourceNotFoundError(
                 f"{who}annot read the source {name!r}: it does not exist as a table or view in this database{nor}."
                 f"{maybe} Give a table or view name, {other}, a table function such as read_parquet('file.parquet'), "
-                "or a SELECT query."
+                f"or a SELECT query.{swapped}"
             ) from e
         gap = (missing_part(cur, name, shell) or quoting_fix(cur, name)  # type: ignore[arg-type]
                if isinstance(e, duckdb.CatalogException) else None)

@@ -215,7 +215,7 @@ def train(
             canwrite.check_can_write(cur, f"Cannot store model {name!r}")
             # the other files the source reads (lake.main.tx): show's call and command attach them again
             attached = attachfiles.named_in(cur, source, where)
-            described = describe(cur, source, name, caller=con)
+            described = describe(cur, source, name, caller=con, training=True)
             check_unique_names(cur, source, described, name)
             try:
                 cols = choose_columns(described, features, source, cur, where)

@@ -729,9 +729,18 @@ def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str) -
     assert "the arguments go" not in fails_in_one_line("score", model_db, "tx_ea", "transactions")
     # a first train the other way round: no model of either name, but NAME is the table (any case) to train on
     out = fails_in_one_line("train", model_db, "Transactions", "new_ae", "--quiet")
-    assert ("'Transactions' is a table of DB and 'new_ae' is not: the arguments go train DB NAME SOURCE, e.g. "
-            "ad-duckdb train DB new_ae Transactions") in out, out
-    assert "is a table of DB" not in fails_in_one_line("train", model_db, "new_ae", "transactionz", "--quiet")
+    assert ("'Transactions' is a table of this database and 'new_ae' is not: the model's name comes first, then the "
+            "source: ad-duckdb train DB new_ae Transactions.") in out, out
+    assert "is a table of this database" not in fails_in_one_line("train", model_db, "new_ae", "transactionz", "--quiet")
+    con = ad_duckdb.connect(model_db)  # in Python, the call the right way round
+    try:
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=re.escape(
+                "'transactions' is a table of this database and 'new_ae' is not: the model's name comes first, then "
+                "the source: ad_duckdb.train(con, 'new_ae', 'transactions', ...).")):
+            ad_duckdb.train(con, "transactions", "new_ae", progress=False)
+        assert con.execute("SELECT count(*) FROM ad_models WHERE name = 'new_ae'").fetchall() == [(0,)]
+    finally:
+        con.close()
 
 
 def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
