@@ -22,6 +22,7 @@ from . import (
     modelnames,
     optionwords,
     store,
+    storedrop,
     thresholds,
     trainsample,
     weights,
@@ -298,6 +299,12 @@ def _metric_text(v: Any) -> str:
     return str(v)
 
 
+def _versions_to_drop(db: str, model: str, keep: int | None) -> list[int]:
+    """The versions drop would drop, read before its question: a model or version not stored fails here (exit 5)."""
+    with _open(db, read_only=True) as con:
+        return storedrop.chosen(con, model, keep)
+
+
 @click.command(cls=_Command)
 @click.argument("db")
 @click.argument("model")
@@ -326,8 +333,14 @@ def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> N
         modelnames.parse_ref(model)  # before the question: a typo'd reference, once confirmed, still dropped nothing
     except OptionError as e:
         raise _failure(str(e), e) from None
-    if not yes:
-        what = f"every version of {model} but the {keep} newest" if keep else model
+    # Why looked up before the question: a name or version not stored was asked about, and only a 'y' told that
+    # there was nothing to drop; the question names the versions, read-only so no writer waits on the answer
+    base = model.split("@")[0]
+    to_drop = [] if yes else _versions_to_drop(db, model, keep)
+    if to_drop:  # (none: --keep prunes nothing, which the drop below says without a question)
+        which = f" (all but the {keep} newest)" if keep else "" if "@" in model else " (every version)"
+        what = (f"{base}@{to_drop[0]}{' (its only version)' if which == ' (every version)' else which}"
+                if len(to_drop) == 1 else f"{base} versions {', '.join(map(str, to_drop))}{which}")
         try:
             # the question on stderr: stdout is the command's output, which a script may parse
             click.confirm(f"Drop {what} from {db}?", abort=True, err=True)
@@ -339,7 +352,6 @@ def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> N
             again = shlex.join(["ad-duckdb", "drop", db, model, *(["--keep", str(keep)] if keep else []), "--yes"])
             raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
                                    f"script add --yes, e.g. {again}") from None
-    base = model.split("@")[0]
     with _open(db) as con, _notes(), _done_if_interrupted(
             lambda: set(_read_quietly(con, "SELECT list(version) FROM ad_models WHERE name = ?", [base]) or []),
             lambda b, a: f"{base} version(s) {', '.join(map(str, sorted(b - a)))} were dropped" if b - a else None):

@@ -35,6 +35,21 @@ def _dropped_rows(cur: Any, name: str, versions: list[int]) -> list[dict[str, An
     return out
 
 
+def chosen(cur: Any, ref: str, keep: int | None = None) -> list[int]:
+    """The versions ``drop`` would drop (``keep`` already checked); a name or version not stored is refused as
+    ``drop`` refuses it. Why apart: the CLI asks before it drops, and names what, once it knows that there is any."""
+    name, version = parse_ref(ref)
+    known = known_models(cur)
+    if name not in known or (version is not None and version not in known[name]):
+        raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))
+    versions = [version] if version is not None else list(known[name])
+    if keep is not None:
+        # the promoted version stays too: pruning must not move what dashboards calling the name score with
+        current = bare_version(cur, name, known[name])
+        versions = [v for v in sorted(versions)[:-keep] if v != current]
+    return versions
+
+
 def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
     """Drop one version ('name@N') or every version ('name'), or with ``keep`` every version of 'name' but the
     ``keep`` newest and the promoted one (pruning after nightly retrains); returns the versions dropped."""
@@ -45,16 +60,10 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         raise OptionError(f"{opt('keep')} prunes the older versions of a name: give the name without @N and "
                           f"a whole number >= 1 of newest versions to keep, e.g. drop {name!r} keeping 5; "
                           f"got {ref!r} and {opt('keep', keep)}.")
+    versions = chosen(cur, ref, keep)
+    if not versions:
+        return []
     known = known_models(cur)
-    if name not in known or (version is not None and version not in known[name]):
-        raise not_found(ref, known, dropped_versions(cur), stored=stored_versions(cur, name))
-    versions = [version] if version is not None else list(known[name])
-    if keep is not None:
-        # the promoted version stays too: pruning must not move what dashboards calling the name score with
-        current = bare_version(cur, name, known[name])
-        versions = [v for v in sorted(versions)[:-keep] if v != current]
-        if not versions:
-            return []
     ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
     with _VERSIONS_CHANGE, transaction(cur):
         lifecycle.on_drop(cur, name, versions, known[name], _dropped_rows(cur, name, versions))

@@ -868,10 +868,20 @@ def test_sql_exit_code_names_an_unknown_model_and_drop_without_yes_in_a_script(m
     p = cli_process("drop", str(path), "tx_ae")  # stdin: not a terminal, empty
     assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
     assert "add --yes" in p.stderr
+    assert "Drop tx_ae@1 (its only version) from" in p.stderr, p.stderr
+    # a version not stored is said before any question (it was asked about, and only a 'y' told there was none)
+    rc, _, err = invoke("drop", str(path), "tx_ae@7")
+    assert rc == 5 and "has no version 7" in err and "Drop " not in err, err
+    # --keep that prunes nothing asks nothing
+    rc, out, _ = invoke("drop", str(path), "tx_ae", "--keep", "3")
+    assert rc == 0 and out.startswith("dropped nothing"), out
+    for _ in range(2):
+        assert invoke("train", str(path), "tx_ae", "transactions", "--epochs", "1", "--quiet")[0] == 0
     # the suggested command keeps --keep: without it, pasting the hint dropped every version instead of pruning
-    rc, _, err = invoke("drop", str(path), "tx_ae", "--keep", "3")
-    assert rc == 2 and f"ad-duckdb drop {path} tx_ae --keep 3 --yes" in err, err
-    assert invoke("list", str(path), "--format", "json")[1].count('"version"') == 1  # nothing dropped
+    rc, _, err = invoke("drop", str(path), "tx_ae", "--keep", "1")
+    assert rc == 2 and f"ad-duckdb drop {path} tx_ae --keep 1 --yes" in err, err
+    assert "Drop tx_ae versions 1, 2 (all but the 1 newest) from" in err, err
+    assert invoke("list", str(path), "--format", "json")[1].count('"version"') == 3  # nothing dropped
 
 
 def test_refused_import_into_a_new_path_leaves_no_empty_database(model_db: str, tmp_path: Path) -> None:
