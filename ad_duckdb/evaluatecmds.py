@@ -22,6 +22,20 @@ from .texttable import Number as _Number
 from .texttable import figure as _figure
 from .trainoverlap import training_rows_note
 
+
+class _MethodChoice(click.Choice):
+    """click's Choice, whose error also names the method a goal's word means (--method precision: min_precision)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as e:
+            hint = thresholds.method_hint(value)
+            if not hint:
+                raise
+            raise click.BadParameter(f"{e.message}{hint}", ctx, param) from None
+
+
 # evaluate's and threshold's: each scores every labelled row before its figures, minutes on 50M rows
 _ROWS_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr while the labelled rows are scored (a "
                            "bar on a terminal once the scoring has run 2 s; in a log, a line of the rows scored so far "
@@ -168,8 +182,8 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 @click.argument("model")
 @click.argument("name")
 @click.option("--method", required=True,
-              type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
-                                 "flag_budget", "min_cost", "alarm_rate"]),
+              type=_MethodChoice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
+                                  "flag_budget", "min_cost", "alarm_rate"]),
               help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
                    "min_precision, min_recall (--target), flag_budget (--target: the largest share to flag; the cut of "
                    "best F1 among those within it), min_cost (--miss-cost, --alarm-cost, optionally --anomaly-share: "

@@ -20,6 +20,27 @@ METHODS = ("quantile", "contamination", "max_f1", "min_precision", "min_recall",
            "alarm_rate")
 
 
+def method_hint(method: object) -> str:
+    """" Did you mean 'min_precision'?" for a method given by its goal's word alone ('precision', 'f1', 'budget') or
+    misspelt; else "". Why: a goal is what users name ("a precision threshold"), the method adds min_ or max_."""
+    from .closenames import did_you_mean
+
+    if not isinstance(method, str) or not method.strip():
+        return ""
+    word = method.strip().lower().replace("-", "_")
+    part = [m for m in METHODS if word in m.split("_")] or ([_OTHER_WORDS[word]] if word in _OTHER_WORDS else [])
+    return f" Did you mean {' or '.join(map(repr, part))}?" if part else did_you_mean(word, METHODS, cutoff=0.7)
+
+
+# the other words for a method that users write (numpy's and SQL's name for a quantile, a value of one's own)
+_OTHER_WORDS = {"percentile": "quantile", "value": "manual", "fixed": "manual"}
+
+
+def unknown_method(method: object) -> str:
+    """The error for a method that is none of METHODS, with the one it may mean."""
+    return f"Unknown threshold method {method!r}.{method_hint(method)} Use one of: {', '.join(METHODS)}."
+
+
 def from_training_scores(scores: np.ndarray, contamination: float, source: str, *,
                          own: bool = False) -> list[Threshold]:
     """The default threshold (``1 - contamination`` quantile) and fixed quantiles of the training scores.
@@ -396,7 +417,7 @@ def from_goal(
             raise BadInputError(f"No threshold flags at most {100 * target:.3g}% of rows ({why}); raise the budget.")
         i = int(ok[np.argmax(c["f1"][ok])])
     else:
-        raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(METHODS)}.")
+        raise BadInputError(unknown_method(method))
     if confident:
         chosen_on = f"{chosen_on}; {CONFIDENT_NOTE}" if chosen_on else CONFIDENT_NOTE
     return pick(c, i, label, method, chosen_on)

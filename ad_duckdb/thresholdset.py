@@ -214,7 +214,7 @@ def set_threshold(
                               f"for a value of your own: set_threshold(con, {model!r}, {name!r}, 'manual', "
                               f"value={method!r}). Methods: {', '.join(thresholds.METHODS)}.")
         else:
-            raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
+            raise BadInputError(thresholds.unknown_method(method))
         was = next((t for t in lm.rec.thresholds if t.name == name), None)
         if was is not None and name in ("default", *thresholds.QUANTILES):
             # Why said: these names carry a meaning fixed at training ('default' is what is_anomaly flags above, 'p99'

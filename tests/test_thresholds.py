@@ -2680,6 +2680,27 @@ def test_a_number_in_place_of_the_method_names_the_manual_call() -> None:
     assert "cut" not in [t.name for t in ad_duckdb.load_model(con, "m").thresholds]
 
 
+@pytest.mark.parametrize(("given", "meant"), [("precision", "min_precision"), ("F1", "max_f1"), ("recall", "min_recall"),
+                                              ("budget", "flag_budget"), ("percentile", "quantile"),
+                                              ("max-f1", "max_f1"), ("quantil", "quantile"), ("nonsense", None)])
+def test_a_method_named_by_its_goal_alone_is_told_the_method(given: str, meant: str | None) -> None:
+    """A goal is what users name ("a precision threshold"): --method precision said only that 'precision' is none
+    of nine methods, in Python and in the CLI; now the one it means, where there is one."""
+    from conftest import cli_in_process
+
+    con = ad_duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT range % 20 AS a, (range * 7) % 13 AS b, (range % 50 = 0)::INT AS y "
+                "FROM range(300)")
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+    hint = f"Did you mean {meant!r}?" if meant else "Did you mean"
+    with pytest.raises(ad_duckdb.BadInputError) as e:
+        ad_duckdb.set_threshold(con, "m", "cut", given, target=0.9, source="t", label="y")
+    assert (hint in str(e.value)) == bool(meant) and "Use one of: quantile, contamination" in str(e.value), e.value
+    con.close()
+    r = cli_in_process("threshold", ":memory:", "m", "cut", "--method", given)
+    assert r.returncode == 2 and (hint in r.stderr) == bool(meant), r.stderr
+
+
 def labels_given_again(con: duckdb.DuckDBPyConnection) -> None:
     """On a copy of ``split_file`` (``labelled_table``, model m trained on its 'train' rows): table labels (id,
     is_fraud) of the 'test' rows with 20 anomalies labelled again and 10 normal rows re-labelled as anomalies beside
