@@ -4,6 +4,7 @@ creditcard (labels and thresholds) and sensors (SKAB's published leaderboard).""
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -88,16 +89,30 @@ def test_the_demo_runs_end_to_end_and_shows_the_model_above_z_scores_on_the_join
     res = cli_in_process(*shown.strip().strip("`").split()[1:])
     assert res.returncode == 0 and f"or in a shell: ad-duckdb train {tmp_path / 't.duckdb'} tx_ae transactions -f " \
         in res.stdout, res.stdout + res.stderr
-    head = next(line for line in out.splitlines() if line.startswith("kind "))
+    ranks, second = out.split("\n4. ")[1].split("\n5. ")
+    head = next(line for line in ranks.splitlines() if line.startswith("kind "))
     assert head.split() == ["kind", "planted", "median_rank", "median_rank_by_z", "flagged_at_default",
                             "flagged_at_p95"], head
-    table = {line.split()[0]: [int(v) for v in line.split()[1:]] for line in out.splitlines()
+    table = {line.split()[0]: [int(v) for v in line.split()[1:]] for line in ranks.splitlines()
              if line.split() and line.split()[0] in KINDS}
     assert set(table) == set(KINDS), out
     planted, rank, rank_z, at_default, at_p95 = table["joint_law"]
     assert rank < rank_z, table
     for k, (n, _, _, d, p95) in table.items():
         assert 0 <= d <= p95 <= n, (k, table[k])
+    # step 5: a second model (the narrower network) beside tx_ae, each kind's flags at each one's default threshold,
+    # and the compare command it prints runs on the planted rows as labels
+    lines = [line.replace("(not planted)", "not_planted").split() for line in second.splitlines()]
+    rows = {w[0]: [int(v) for v in w[1:]] for w in lines if w and w[0] in (*KINDS, "not_planted")}
+    assert set(rows) == {*KINDS, "not_planted"}, second
+    # tx_ae's flags as step 4 counted them; the rows: every row once
+    assert all(rows[k][:2] == [table[k][0], table[k][3]] for k in KINDS), (rows, table)
+    assert sum(r[0] for r in rows.values()) == 4000 and all(0 <= n <= r[0] for r in rows.values() for n in r[1:]), rows
+    assert f"Here tx_n flags {rows['joint_law'][2]} of the joint_law rows (tx_ae {rows['joint_law'][1]})" in second
+    compare = next(line for line in out.splitlines() if "ad-duckdb compare " in line).strip().strip("`")
+    res = cli_in_process(*shlex.split(compare)[1:])
+    assert res.returncode == 0 and "on 4000 rows labelled by planted (" in res.stdout, res.stdout + res.stderr
+    assert "DeLong's paired test" in res.stdout, res.stdout
 
 
 @pytest.mark.parametrize("k", KINDS)
