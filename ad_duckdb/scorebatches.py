@@ -14,7 +14,7 @@ import pyarrow as pa
 from . import interrupts, msevalues, notes, numbercut, pysource, scoreahead
 from .arrownumbers import to_arrow, to_matrix
 from .drift import DriftTally
-from .exceptions import AdDuckDBError, ThresholdNotFoundError
+from .exceptions import AdDuckDBError, ModelNotFoundError, ThresholdNotFoundError
 from .featurechoice import MODEL_COLUMN
 from .msevalues import MSE_COLUMN
 from .ortruns import ort_pool
@@ -42,6 +42,28 @@ def score_cut(con: duckdb.DuckDBPyConnection, lm: LoadedModel, model: str, thres
         if numbercut.as_number(threshold) is None:
             raise
         raise ThresholdNotFoundError(numbercut.hint(con, model, threshold)) from e  # --threshold 0.02
+
+
+def swapped_hint(con: duckdb.DuckDBPyConnection, model: str, source: object) -> str:
+    """" 'tx_ae' is a model and 'transactions' is not: ..." for a Python call whose model and source came the other
+    way round (the source a stored model's name, the model none); "" otherwise, and for the CLI, which says it with
+    its own command (cliopen._swapped_hint)."""
+    if not isinstance(source, str) or not isinstance(model, str) or pysource.from_command_line():
+        return ""
+    try:
+        cur = con.cursor()  # not con: a failed statement may have left its transaction aborted
+        try:
+            from .store import known_models
+
+            known = known_models(cur)
+        finally:
+            cur.close()
+    except duckdb.Error:
+        return ""
+    if source.strip().split("@")[0] not in known or model.split("@")[0] in known:
+        return ""
+    return (f" {source.strip()!r} is a model and {model!r} is not: the model's name comes first, then the source "
+            f"(con, {source.strip()!r}, {model!r}, ...).")
 
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
@@ -72,7 +94,10 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     reading the batches, reports our error (or a Ctrl-C) as "reading the stream failed" with a traceback
     in the text; the caller raises the original instead.
     """
-    lm = registry(con).get(model)
+    try:
+        lm = registry(con).get(model)
+    except ModelNotFoundError as e:
+        raise ModelNotFoundError(f"{e}{swapped_hint(con, model, source)}") from None
     counted = DriftTally(lm)
     if tally is not None:
         tally.append(counted)

@@ -739,6 +739,13 @@ def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str) -
                 "the source: ad_duckdb.train(con, 'new_ae', 'transactions', ...).")):
             ad_duckdb.train(con, "transactions", "new_ae", progress=False)
         assert con.execute("SELECT count(*) FROM ad_models WHERE name = 'new_ae'").fetchall() == [(0,)]
+        with pytest.raises(ad_duckdb.ModelNotFoundError, match=re.escape(
+                "'tx_ae' is a model and 'transactions' is not: the model's name comes first, then the source "
+                "(con, 'tx_ae', 'transactions', ...).")):
+            ad_duckdb.score(con, "transactions", "tx_ae")
+        with pytest.raises(ad_duckdb.ModelNotFoundError) as e:  # no model on either side: no such hint
+            ad_duckdb.score(con, "tx_ea", "transactions")
+        assert "comes first" not in str(e.value), e.value
     finally:
         con.close()
 
