@@ -323,11 +323,7 @@ def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
     if not isinstance(e, ModelNotFoundError | SourceNotFoundError) or not isinstance(model, str) \
             or not isinstance(source, str) or ctx is None:
         return ""
-    try:
-        known = store.known_models(con)
-    except duckdb.Error:  # no models table to read: nothing to tell
-        return ""
-    if source.split("@")[0] not in known or model.split("@")[0] in known:
+    if not store.given_the_other_way_round(con, model, source):
         return ""
     what = "NAME" if "name" in params else "MODEL"
     return (f" {source!r} is a model and {model!r} is not: the arguments go {ctx.info_name} DB {what} SOURCE, e.g. "

@@ -48,20 +48,16 @@ def swapped_hint(con: duckdb.DuckDBPyConnection, model: str, source: object) -> 
     """" 'tx_ae' is a model and 'transactions' is not: ..." for a Python call whose model and source came the other
     way round (the source a stored model's name, the model none); "" otherwise, and for the CLI, which says it with
     its own command (cliopen._swapped_hint)."""
+    from .store import given_the_other_way_round
+
     if not isinstance(source, str) or not isinstance(model, str) or pysource.from_command_line():
         return ""
+    cur = con.cursor()  # not con: a failed statement may have left its transaction aborted
     try:
-        cur = con.cursor()  # not con: a failed statement may have left its transaction aborted
-        try:
-            from .store import known_models
-
-            known = known_models(cur)
-        finally:
-            cur.close()
-    except duckdb.Error:
-        return ""
-    if source.strip().split("@")[0] not in known or model.split("@")[0] in known:
-        return ""
+        if not given_the_other_way_round(cur, model, source):
+            return ""
+    finally:
+        cur.close()
     return (f" {source.strip()!r} is a model and {model!r} is not: the model's name comes first, then the source "
             f"(con, {source.strip()!r}, {model!r}, ...).")
 

@@ -338,9 +338,9 @@ def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> N
     base = model.split("@")[0]
     to_drop = [] if yes else _versions_to_drop(db, model, keep)
     if to_drop:  # (none: --keep prunes nothing, which the drop below says without a question)
-        which = f" (all but the {keep} newest)" if keep else "" if "@" in model else " (every version)"
-        what = (f"{base}@{to_drop[0]}{' (its only version)' if which == ' (every version)' else which}"
-                if len(to_drop) == 1 else f"{base} versions {', '.join(map(str, to_drop))}{which}")
+        listed = f"{base}@{to_drop[0]}" if len(to_drop) == 1 else f"{base} versions {', '.join(map(str, to_drop))}"
+        whole = " (its only version)" if len(to_drop) == 1 else " (every version)"
+        what = listed + (f" (all but the {keep} newest)" if keep else "" if "@" in model else whole)
         try:
             # the question on stderr: stdout is the command's output, which a script may parse
             click.confirm(f"Drop {what} from {db}?", abort=True, err=True)

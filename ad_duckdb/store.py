@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from . import filegoals, lifecycle
 from .categorical import column_names
 from .features import FeatureSpec, specs_from_json
@@ -105,6 +107,16 @@ def known_models(cur: Any) -> dict[str, list[int]]:
     for name, version in cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall():
         out.setdefault(name, []).append(int(version))
     return out
+
+
+def given_the_other_way_round(cur: Any, model: str, source: str) -> bool:
+    """Whether a call's ``source`` names a stored model and its ``model`` none: the two swapped (for the errors of
+    the CLI's commands and of Python's score, each in its own words); False where the models cannot be read."""
+    try:
+        known = known_models(cur)
+    except duckdb.Error:
+        return False
+    return source.strip().split("@")[0] in known and model.split("@")[0] not in known
 
 
 def latest_features(cur: Any, name: str) -> tuple[int, list[str]] | None:

@@ -38,6 +38,11 @@ def _dropped_rows(cur: Any, name: str, versions: list[int]) -> list[dict[str, An
 def chosen(cur: Any, ref: str, keep: int | None = None) -> list[int]:
     """The versions ``drop`` would drop (``keep`` already checked); a name or version not stored is refused as
     ``drop`` refuses it. Why apart: the CLI asks before it drops, and names what, once it knows that there is any."""
+    return _chosen(cur, ref, keep)[0]
+
+
+def _chosen(cur: Any, ref: str, keep: int | None) -> tuple[list[int], list[int]]:
+    """(the versions to drop, every stored version of the name)."""
     name, version = parse_ref(ref)
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
@@ -47,7 +52,7 @@ def chosen(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         # the promoted version stays too: pruning must not move what dashboards calling the name score with
         current = bare_version(cur, name, known[name])
         versions = [v for v in sorted(versions)[:-keep] if v != current]
-    return versions
+    return versions, known[name]
 
 
 def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
@@ -60,19 +65,18 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         raise OptionError(f"{opt('keep')} prunes the older versions of a name: give the name without @N and "
                           f"a whole number >= 1 of newest versions to keep, e.g. drop {name!r} keeping 5; "
                           f"got {ref!r} and {opt('keep', keep)}.")
-    versions = chosen(cur, ref, keep)
+    versions, stored = _chosen(cur, ref, keep)
     if not versions:
         return []
-    known = known_models(cur)
     ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
     with _VERSIONS_CHANGE, transaction(cur):
-        lifecycle.on_drop(cur, name, versions, known[name], _dropped_rows(cur, name, versions))
+        lifecycle.on_drop(cur, name, versions, stored, _dropped_rows(cur, name, versions))
         # Why remember the highest version: a query or a dbt model pinned to 'name@N' must never be
         # answered by a different model trained after N was dropped.
         cur.execute(
             "INSERT INTO ad_model_versions (name, last_version) SELECT $1, greatest($2, coalesce((SELECT last_version FROM "
             "ad_model_versions WHERE name = $1), 0)) ON CONFLICT (name) DO UPDATE SET last_version = "
-            "excluded.last_version", [name, max(known[name])]
+            "excluded.last_version", [name, max(stored)]
         )
         for v in versions:
             cur.execute("DELETE FROM ad_thresholds WHERE model = ? AND version = ?", [name, v])
