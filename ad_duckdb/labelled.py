@@ -26,8 +26,8 @@ from .scoring import LoadedModel
 from .sourcecols import feature_columns
 from .sourcedescribe import describe
 from .sqltext import sql_name, sql_names, strip_sql_ends
+from .swappedargs import model_named
 from .trainoverlap import _where_fix
-from .udfs import registry
 
 
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
@@ -42,7 +42,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
     column of ``source`` holding each row's weight, read with the rows (checked by ``weights``) and appended to
     ``weights_read``. ``scored=False``: the labels' checks alone, no row scored (the scores returned are empty): for
     a caller that wants evaluate's error for a label before it scores anything (compare --label)."""
-    lm = model if isinstance(model, LoadedModel) else registry(con).get(model)
+    lm = model if isinstance(model, LoadedModel) else model_named(con, model, source)
     counted = DriftTally(lm)
     if tally is not None:
         tally.append(counted)

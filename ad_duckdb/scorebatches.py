@@ -14,7 +14,7 @@ import pyarrow as pa
 from . import interrupts, msevalues, notes, numbercut, pysource, scoreahead
 from .arrownumbers import to_arrow, to_matrix
 from .drift import DriftTally
-from .exceptions import AdDuckDBError, ModelNotFoundError, ThresholdNotFoundError
+from .exceptions import AdDuckDBError, ThresholdNotFoundError
 from .featurechoice import MODEL_COLUMN
 from .msevalues import MSE_COLUMN
 from .ortruns import ort_pool
@@ -24,8 +24,8 @@ from .scorecols import CARRIED
 from .scoreselect import scoring_select
 from .scoring import LoadedModel
 from .sqltext import shown_source
+from .swappedargs import model_named
 from .totalsrow import ScoredTop
-from .udfs import registry
 
 SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
 # what outputs= may name: the default three, and the opt-in anomaly_mse (mse=True) after them
@@ -42,24 +42,6 @@ def score_cut(con: duckdb.DuckDBPyConnection, lm: LoadedModel, model: str, thres
         if numbercut.as_number(threshold) is None:
             raise
         raise ThresholdNotFoundError(numbercut.hint(con, model, threshold)) from e  # --threshold 0.02
-
-
-def swapped_hint(con: duckdb.DuckDBPyConnection, model: str, source: object) -> str:
-    """" 'tx_ae' is a model and 'transactions' is not: ..." for a Python call whose model and source came the other
-    way round (the source a stored model's name, the model none); "" otherwise, and for the CLI, which says it with
-    its own command (cliopen._swapped_hint)."""
-    from .store import given_the_other_way_round
-
-    if not isinstance(source, str) or not isinstance(model, str) or pysource.from_command_line():
-        return ""
-    cur = con.cursor()  # not con: a failed statement may have left its transaction aborted
-    try:
-        if not given_the_other_way_round(cur, model, source):
-            return ""
-    finally:
-        cur.close()
-    return (f" {source.strip()!r} is a model and {model!r} is not: the model's name comes first, then the source "
-            f"(con, {source.strip()!r}, {model!r}, ...).")
 
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
@@ -90,10 +72,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     reading the batches, reports our error (or a Ctrl-C) as "reading the stream failed" with a traceback
     in the text; the caller raises the original instead.
     """
-    try:
-        lm = registry(con).get(model)
-    except ModelNotFoundError as e:
-        raise ModelNotFoundError(f"{e}{swapped_hint(con, model, source)}") from None
+    lm = model_named(con, model, source)
     counted = DriftTally(lm)
     if tally is not None:
         tally.append(counted)

@@ -14,8 +14,8 @@ from .drift import DriftTally
 from .exceptions import BadInputError
 from .scorebatches import _drift_note, _scored_batches, _scored_view
 from .sqltext import shown_source
+from .swappedargs import model_named
 from .totalsrow import ScoredTop
-from .udfs import registry
 
 
 @attachedmodels.names_the_file
@@ -33,7 +33,7 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
         con = check_connection(con, "plot_scores")
         from . import histfigures, plotfiles
 
-        lm = registry(con).get(model)
+        lm = model_named(con, model, source)
         if out_dir is not None:
             plotfiles.plots_folder(out_dir, lm.ref)
         # one narrow column kept beside the score: the plot needs the scores only
@@ -68,7 +68,7 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
         con = check_connection(con, "plot_scores_over_time")
         from . import plotfiles, timeplot
 
-        lm = registry(con).get(model)
+        lm = model_named(con, model, source)
         if out_dir is not None:
             plotfiles.plots_folder(out_dir, lm.ref)
         col, note = timeplot.choose(con, lm.ref, source, time)

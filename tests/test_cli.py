@@ -716,7 +716,7 @@ def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) 
     assert "statement 1 of 2" in fails_in_one_line("sql", model_db, "SELECT nope; SELECT 1")
 
 
-def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str) -> None:
+def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str, tmp_path: Path) -> None:
     # Before: "No model 'transactions' in table ad_models; known models: 'tx_ae'" and, for train, "cannot read the
     # source 'tx_ae': it does not exist as a table or view", neither saying that the two were swapped
     for command in ("score", "explain", "train"):
@@ -743,6 +743,14 @@ def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str) -
                 "'tx_ae' is a model and 'transactions' is not: the model's name comes first, then the source "
                 "(con, 'tx_ae', 'transactions', ...).")):
             ad_duckdb.score(con, "transactions", "tx_ae")
+        # every call of (con, model, source, ...) says it, and writes nothing
+        swapped = re.escape("'tx_ae' is a model and 'transactions' is not: the model's name comes first")
+        for call in (lambda: ad_duckdb.evaluate(con, "transactions", "tx_ae", label="planted"),
+                     lambda: ad_duckdb.plot_scores(con, "transactions", "tx_ae", tmp_path / "plots"),
+                     lambda: ad_duckdb.plot_scores_over_time(con, "transactions", "tx_ae", tmp_path / "plots")):
+            with pytest.raises(ad_duckdb.ModelNotFoundError, match=swapped):
+                call()
+        assert not (tmp_path / "plots").exists()
         with pytest.raises(ad_duckdb.ModelNotFoundError) as e:  # no model on either side: no such hint
             ad_duckdb.score(con, "tx_ea", "transactions")
         assert "comes first" not in str(e.value), e.value
