@@ -51,6 +51,12 @@ def opt(keyword: str, value: Any = None, flag: str | None = None, py: str | None
     return f"{keyword}={value:g}" if isinstance(value, float) else f"{keyword}={value!r}"
 
 
+def got(value: Any) -> str:
+    """What a check was given, for its message: "none was given" for an option left out (the command line's
+    ``--value`` not passed read as "got None", a word of Python's), else ``got 5``."""
+    return "none was given" if value is None else f"got {value!r}"
+
+
 def either(python: str, cli: str) -> str:
     """``python`` (a call, ``ad_duckdb.set_threshold(con, ...)``) from Python and dbt, ``cli`` (a command) from the
     command line: what to run, said once, in the caller's words."""

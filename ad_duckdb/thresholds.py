@@ -299,8 +299,8 @@ def goal_target(method: str, target: float | None) -> float:
         # the example fits the goal: a budget of 0.9 would flag 90% of rows
         what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
             f"the {method[4:]} to reach, e.g. 0.9"
-        raise OptionError(f"Threshold goal {method!r} needs {optionwords.opt('target')} in (0, 1], {what}; got "
-                          f"{target!r}{percent_hint(target) or '.'}")
+        raise OptionError(f"Threshold goal {method!r} needs {optionwords.opt('target')} in (0, 1], {what}; "
+                          f"{optionwords.got(target)}{percent_hint(target) or '.'}")
     return float(target)
 
 

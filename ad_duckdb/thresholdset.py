@@ -146,7 +146,7 @@ def set_threshold(
         if method == "manual":
             if value is None or not np.isfinite(value):
                 raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite "
-                                  f"{optionwords.opt('value')}, e.g. {optionwords.opt('value', 3.5)}; got {value!r}.")
+                                  f"{optionwords.opt('value')}, e.g. {optionwords.opt('value', 3.5)}; {optionwords.got(value)}.")
             # Why the share: a cut read off the --plots histogram is checked against the share the plot gave it
             th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand",
                            flagged_share=None if lm.quantiles is None else lm.share_above(float(value)))
@@ -164,9 +164,9 @@ def set_threshold(
                 if method == "contamination":
                     pct = (f" (for {target:g}%, target={target / 100:g})" if target is not None and 1.0 <= target < 100.0
                            else "")
-                    what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
+                    what = f"the share of training rows to flag, e.g. 0.01 for 1%; {optionwords.got(target)}{pct}"
                 else:
-                    what += f"; got {target!r}{thresholds.percent_hint(target)}"
+                    what += f"; {optionwords.got(target)}{thresholds.percent_hint(target)}"
                 raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs "
                                   f"{optionwords.opt('target')} in (0, 1), {what}{'' if what.endswith('?') else '.'}")
             q = 1.0 - target if method == "contamination" else target

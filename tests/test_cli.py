@@ -688,7 +688,12 @@ def test_table_cells_are_cut_at_a_boundary_with_an_ellipsis() -> None:
 
 def test_manual_threshold_without_value_names_the_option(model_db: str) -> None:
     out = fails_in_one_line("threshold", model_db, "tx_ae", "m", "--method", "manual")
-    assert "needs a finite --value, e.g. --value 3.5" in out
+    assert "needs a finite --value, e.g. --value 3.5; none was given." in out, out
+    # an option left out is said so, not "got None", a word of Python's that no command-line user wrote
+    for method, extra in (("quantile", []), ("contamination", []),
+                          ("min_precision", ["--source", "transactions", "--label", "label"])):
+        out = fails_in_one_line("threshold", model_db, "tx_ae", "m", "--method", method, *extra)
+        assert "--target in (0, 1" in out and "none was given" in out and "None" not in out, out
 
 
 def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) -> None:

@@ -114,3 +114,35 @@ def test_group_help_quick_start_says_where_its_table_comes_from() -> None:
     lines = [ln.strip() for ln in CliRunner().invoke(cli, ["--help"]).output.splitlines()]
     first = lines.index("ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount")
     assert lines[first - 1] == "python examples/transactions/generate.py warehouse.duckdb", lines[first - 2:first + 1]
+
+
+def test_readme_text_column_commands_run_as_written_on_the_example(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """README "Text columns as features": its commands named a `channel` column the example transactions do not
+    hold, so the first one a user copied failed ("Column 'channel' is not in 'transactions'"). Each line now runs as
+    written, in order, on the example's database; the text column is a feature and the rows score."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    at = readme.index("### Text columns as features")
+    block = re.search(r"```sh\n(.*?)```", readme[at:], flags=re.S)
+    assert block is not None
+    lines = [ln for ln in block.group(1).splitlines() if ln.startswith("ad-duckdb ")]
+    assert [shlex.split(ln)[1] for ln in lines] == ["sql", "train", "sql"], lines
+    monkeypatch.chdir(tmp_path)
+    generate("warehouse.duckdb", rows=3000)
+    outs = []
+    for ln in lines:
+        res = CliRunner().invoke(cli, shlex.split(ln)[1:])
+        assert res.exit_code == 0, (ln, res.output)
+        outs.append(res.output)
+    assert "features (count, amount, channel)" in outs[1], outs[1]
+    top = outs[2].splitlines()
+    assert "channel" in top[0] and len(top) == 2 + 20, outs[2]
+    with duckdb.connect("warehouse.duckdb", read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT channel) FROM tx_channels").fetchone() == (3,)
