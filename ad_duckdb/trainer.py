@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import progress
+from . import optionwords, progress
 from .adamstep import Adam
 from .chunks import row_bytes, row_slices, rows_per_chunk
 from .exceptions import BadInputError, OptionError
@@ -54,8 +54,16 @@ def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+# shares of the training rows, which a user may give as a percent (5 for 5%)
+_SHARES = ("contamination", "validation_fraction", "trim_fraction")
+
+
 def _refuse(name: str, allowed: str, value: object) -> None:
-    raise BadInputError(f"The {name!r} parameter must be {allowed}. Got {value!r} instead.")
+    hint = ""
+    if name in _SHARES and isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < value <= 100:
+        # Why: "--contamination 5" was refused with the range alone, though 5% is how the share is said
+        hint = f" For {value:g}%, {optionwords.opt(name, value / 100)}."
+    raise BadInputError(f"The {name!r} parameter must be {allowed}. Got {value!r} instead.{hint}")
 
 
 # Weight initialisation draws from torch's one global generator: trainings on several threads at once (a dbt run

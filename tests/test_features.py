@@ -217,6 +217,8 @@ def test_a_feature_named_with_sql_quotes_is_the_column(tmp_path: Path) -> None:
         con.close()
     res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", '"Amount"', "-f", 'Tx "n"', "--quiet"])
     assert res.exit_code == 0 and "stored m@2: 300 rows, features (Amount, Tx \"n\")" in res.stdout, res.output
+    res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", "amount", "--contamination", "5"])
+    assert res.exit_code == 2 and res.output.strip().endswith("For 5%, --contamination 0.05."), res.output
 
 
 def test_bad_parameters_named() -> None:
@@ -226,6 +228,14 @@ def test_bad_parameters_named() -> None:
         with pytest.raises(ad_duckdb.BadInputError, match=r"The 'contamination' parameter must be a number in "
                                                           r"\[1e-06, 0.5\]. Got 0.7 instead."):
             ad_duckdb.train(con, "m", "t", contamination=0.7)
+        # a share given as a percent gets the share it likely means, in the caller's spelling
+        with pytest.raises(ad_duckdb.BadInputError, match=re.escape("Got 5 instead. For 5%, contamination=0.05.")):
+            ad_duckdb.train(con, "m", "t", contamination=5)
+        with pytest.raises(ad_duckdb.BadInputError, match=re.escape("For 20%, validation_fraction=0.2.")):
+            ad_duckdb.AutoEncoderDetector(validation_fraction=20).fit(np.ones((30, 2)))
+        with pytest.raises(ad_duckdb.BadInputError) as e:  # no percent in 0.7 or 500
+            ad_duckdb.train(con, "m", "t", contamination=500)
+        assert "%" not in str(e.value), e.value
         with pytest.raises(ad_duckdb.BadInputError, match="Unknown parameter"):
             ad_duckdb.train(con, "m", "t", hiden_dims=(3,))
         with pytest.raises(ad_duckdb.BadInputError, match="Model name 'bad name' is not valid"):
