@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from . import pysource
+from . import optionwords, pysource
 from .exceptions import AdDuckDBError
 from .sqltext import quote_ident, quote_literal, shell_word, source_sql, sql_name, sql_tokens, typed_from, where_sql
 
@@ -36,6 +36,13 @@ def _label_counts(cur: Any, source: str, label: str, where: str | None) -> list[
     return [(v, int(n)) for v, n in cur.execute(q).fetchall()]
 
 
+def _null_labels(cur: Any, source: str, label: str, where: str | None) -> int:
+    """How many rows of ``source`` (and ``where``) hold no label."""
+    q = f"SELECT count(*) FROM {source_sql(source)}"
+    q += where_sql(f"({where}\n) AND {quote_ident(label)} IS NULL" if where else f"{quote_ident(label)} IS NULL")
+    return int(cur.execute(q).fetchone()[0])
+
+
 def _label_value(v: Any) -> str:
     """A label value as SQL reads it: 'yes' quoted, numbers plain (-1, 0.5; not Decimal('-1.0'))."""
     if isinstance(v, str):
@@ -50,9 +57,12 @@ def _shown_counts(counts: list[tuple[Any, int]]) -> str:
     return shown + (", ..." if len(counts) > 5 else "")
 
 
-def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) -> str:
+def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str, nulls: int = 0) -> str:
     """How to turn the label into 0 / 1. Why not a fixed example: with -1 / 1 labels `label > 0` reads as anomalies
-    the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted."""
+    the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted. ``nulls``: rows
+    holding no label, read as normal by the query (a list of anomalies LEFT JOINed to the rows leaves the others
+    NULL), with the filter that leaves them out instead; without it, the query's own column was NULL in those rows
+    and the next run stopped on that."""
     # a name quoted only when it must be: the shell's query then more often fits in single quotes, Python's reads plainly
     col = sql_name(label)
     if len(counts) == 2:
@@ -61,9 +71,16 @@ def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) 
         test, which = f"{col} = {lit}", f" if {lit} ({why}) marks anomalies"
     else:
         test, which = f"{col} IN (...)", ""
+    if nulls:
+        test = f"coalesce({test}, false)"
     lead = f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1"
-    return _label_query_hint(lead, test, source, which,
+    hint = _label_query_hint(lead, test, source, which,
                              tail="" if which else " (the values that mark anomalies in place of ...)")
+    if not nulls:
+        return hint
+    return (f"{hint} The coalesce reads the {nulls} row{'' if nulls == 1 else 's'} without a label as 0 (normal), as "
+            f"a list of anomalies LEFT JOINed to the rows leaves the others; where NULL means not labelled yet, "
+            f"judge the labelled rows only: {optionwords.opt('where', f'{col} IS NOT NULL')}.")
 
 
 # Label values that say which they are. Why not the rarer value alone: labelled rows are often an undersample (the

@@ -18,6 +18,7 @@ from .labelhints import (
     _label_counts,
     _label_mapping_hint,
     _label_query_hint,
+    _null_labels,
     _shown_counts,
     _unlisted_as_normal_hint,
 )
@@ -98,9 +99,11 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                         raise
                     # the values as they are, so that the user maps the one that marks an anomaly (not our guess 'yes')
                     counts = _label_counts(cur, source, label, where)
+                    nulls = _null_labels(cur, source, label, where)
+                    shown = _shown_counts(counts) + (f", NULL ({nulls} row{'' if nulls == 1 else 's'})" if nulls else "")
                     raise BadInputError(
                         f"Model {lm.ref!r}: label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 "
-                        f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}"
+                        f"(anomaly); its values: {shown}. {_label_mapping_hint(label, counts, source, nulls)}"
                     ) from e
                 if ids:  # the ids' hashes read last: the rest as without them
                     hashes.append(M[:, -len(ids):].copy())

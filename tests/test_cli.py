@@ -1017,6 +1017,19 @@ def test_a_label_that_is_not_0_1_gets_a_fix_to_paste_into_the_shell(model_db: st
         query = words[0].replace("(...)", f"({values})") if values else words[0]
         assert "AUC-ROC" in run("evaluate", model_db, "tx_ae", query, "--label", "is_anomaly")
 
+    # a text label NULL in most rows (a list of anomalies LEFT JOINed to the rows): the fix read the NULLs as NULL,
+    # and the run of it stopped on them; now it reads them as normal and says so, with the filter for the other case
+    joined = ("SELECT t.*, k.kind FROM transactions t LEFT JOIN (SELECT transaction_id, CASE WHEN transaction_id % "
+              "100 = 0 THEN 'burst' ELSE 'spike' END AS kind FROM transactions WHERE transaction_id % 25 = 0) k USING "
+              "(transaction_id)")
+    out = fails_in_one_line("evaluate", model_db, "tx_ae", joined, "--label", "kind")
+    nulls = re.search(r"NULL \((\d+) rows\)", out)
+    assert nulls and f"reads the {nulls.group(1)} rows without a label as 0 (normal)" in out, out
+    assert "--where 'kind IS NOT NULL'" in out, out
+    fix = re.search(r"e\.g\. (.+?) --label is_anomaly\b", out)
+    assert fix and "coalesce(kind = " in fix.group(1), out
+    assert "AUC-ROC" in run("evaluate", model_db, "tx_ae", shlex.split(fix.group(1))[0], "--label", "is_anomaly")
+
 
 def test_evaluate_candidate_table_prints_each_column_in_one_format(tmp_path: Path) -> None:
     """On 20,000 rows the flagged_share column read 5e-05 beside 0.0001 and 0.00015, and f1 0.00995025 beside 0.019802:
