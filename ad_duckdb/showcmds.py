@@ -193,10 +193,14 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(jsonvalues.dumps(doc, indent=1))
             return
         sample = trainsample.sample_size(rec.train_rows, rec.metrics)
+        # Why: an imported model's source, "imported from FILE (name@N; SOURCE)", read "rows of imported from ..."
+        imported = re.fullmatch(r"imported from (.+) \((\S+@\d+); (.*)\)", rec.source, flags=re.S)
+        of = rec.source if imported is None else imported[3]
+        came = "" if imported is None else f", as {imported[2]} (imported from {imported[1]})"
         if sample is None:
-            rows = f"{rec.train_rows} rows of {rec.source}"
+            rows = f"{rec.train_rows} rows of {of}{came}"
         else:
-            rows = (f"a seeded sample of {sample} of the {rec.train_rows} rows of {rec.source} (thresholds from all "
+            rows = (f"a seeded sample of {sample} of the {rec.train_rows} rows of {of}{came} (thresholds from all "
                     f"{rec.train_rows}; max_train_rows={(rec.params or {}).get('max_train_rows', sample)})")
         click.echo(f"{rec.ref}  kind={rec.kind}{_members_text(rec.params or {})}  created {rec.created_at}  "
                    f"trained on {rows}")
@@ -249,7 +253,9 @@ def show(db: str, model: str, out_format: str) -> None:
                    "(labelled rows, or alarm_rate's rows), far larger on labelled rows rich in anomalies")
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged_training",
                      "flagged_chosen_on", "chosen_on"],
-                    [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, *budgetshare.split(t, quantiles, rec.metrics),
+                    [(t.name, t.value, _method_text(t), *(None if v is None else _Number(f"{v:.3f}")
+                                                           for v in (t.precision, t.recall, t.f1)),
+                      *budgetshare.split(t, quantiles, rec.metrics),
                       t.chosen_on) for t in rec.thresholds])
         for t in rec.thresholds:
             if (optimistic := training_rows_note(t)) is not None and not notes_ignored():

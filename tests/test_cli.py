@@ -3364,3 +3364,13 @@ def test_a_store_without_its_thresholds_table_says_so_and_lets_sql_put_it_back(m
     res = CliRunner().invoke(cli, ["sql", "--write", db, "ALTER TABLE old_th RENAME TO ad_thresholds; "
                                    "SELECT is_anomaly('tx_ae', 5, 300) AS f"], catch_exceptions=False)
     assert res.exit_code == 0 and res.output.split()[-1] in ("true", "false"), res.output
+
+
+def test_show_prints_a_thresholds_precision_recall_and_f1_to_three_decimals(model_db: str, tmp_path: Path) -> None:
+    """show's threshold table printed a labelled threshold's precision whole (0.9609375) beside rounded columns, where
+    evaluate and threshold print three decimals: now the same three."""
+    db = str(tmp_path / "m.duckdb")
+    shutil.copy(model_db, db)
+    run("threshold", db, "tx_ae", "best", "--method", "max_f1", "--source", "transactions", "--label", "label")
+    row = next(ln.split() for ln in run("show", db, "tx_ae").splitlines() if ln.startswith("best "))
+    assert row[2] == "max_f1" and all(re.fullmatch(r"[01]\.\d{3}", v) for v in row[3:6]), row

@@ -44,6 +44,9 @@ def test_show_of_an_imported_model_says_whether_this_database_holds_its_source(t
         assert res.exit_code == 0, res.output
         note = next(ln for ln in res.stdout.splitlines() if ln.startswith("  note: this model was imported"))
         assert said in note and "may not hold" not in note, note
+        # the head line says where the rows came from in words ("rows of imported from tm.onnx (...)" before)
+        head = res.stdout.splitlines()[0]
+        assert head.endswith("trained on 400 rows of transactions, as tm@1 (imported from tm.onnx)"), head
 
 
 def test_a_dropped_pinned_version_points_at_its_stored_copy_or_the_columns_stored_versions_take(tmp_path: Path) -> None:
