@@ -194,7 +194,7 @@ def show(db: str, model: str, out_format: str) -> None:
             return
         sample = trainsample.sample_size(rec.train_rows, rec.metrics)
         # Why: an imported model's source, "imported from FILE (name@N; SOURCE)", read "rows of imported from ..."
-        imported = re.fullmatch(r"imported from (.+) \((\S+@\d+); (.*)\)", rec.source, flags=re.S)
+        imported = re.fullmatch(r"imported from (.+) \((\S+@\d+); (.*)\)", rec.source or "", flags=re.S)
         of = rec.source if imported is None else imported[3]
         came = "" if imported is None else f", as {imported[2]} (imported from {imported[1]})"
         if sample is None:
