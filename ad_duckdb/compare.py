@@ -26,6 +26,7 @@ from .sourcecols import source_features
 from .sqltext import quote_ident, quote_literal, source_sql, where_sql
 from .store import ModelRecord, Threshold
 from .thresholds import curve as thresholds_curve
+from .trainoverlap import _training_overlap
 from .udfs import registry
 from .weightedrank import weighted_spearman
 
@@ -464,6 +465,12 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 x.chosen_on if x else None, y.chosen_on if y else None))
         if label is not None:
             out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled, weight, sampled)
+            # evaluate's note on rows a version was trained on, for each: their figures flatter it (said in the
+            # README only, while evaluate of the same rows said it)
+            for rec in (rec_a, rec_b):
+                overlap = _training_overlap(con, reg.get(rec.ref), source, where, label)
+                if overlap:
+                    notes.warn(overlap)
         if labelled is not None and labelled[3] is not None:
             w = np.where(labelled[3] > 0, labelled[3], 0.0)  # rows of weight 0 count as none
             out.top_overlap_weighted, out.top_weighted = weighted_top_overlap(labelled[0], labelled[1], w, top)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,13 @@ def test_compare_versions_registers_the_functions_it_scores_with(tmp_path: Path)
     for label in (None, "y"):
         plain = duckdb.connect(path)
         try:
-            r = compare_versions(plain, "m@1", "m@2", "t", label=label)
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always")
+                r = compare_versions(plain, "m@1", "m@2", "t", label=label)
             assert r.rows == 1000 and (r.labelled is not None) == (label is not None)
+            # with labels, evaluate's note on each version's training rows, which these are
+            trained = [str(w.message) for w in said if "of these rows are rows" in str(w.message)]
+            assert [t.split(" was trained on")[0] for t in trained] == (
+                [] if label is None else ["1000 of these rows are rows m@1", "1000 of these rows are rows m@2"]), trained
         finally:
             plain.close()
