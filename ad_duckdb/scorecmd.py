@@ -132,15 +132,15 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_scores --explain
       ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
-      ad-duckdb score warehouse.duckdb tx_ae daily_tx --plots plots/ --time day
+      ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/ --time day
       ad-duckdb score models.duckdb tx_ae lake.main.tx --attach lake.duckdb --into tx_scores
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
         (SELECT coalesce(max(transaction_id), -1) FROM tx_scores)" --into tx_scores --explain --append
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_history --append --model-column
-      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE day = '2026-01-05'"
         --into tx_daily --replace-partition day
-      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM daily_tx WHERE day = '2024-01-05'"
-        --into tx_daily --replace-where "day = '2024-01-05'"
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE day = '2026-01-05'"
+        --into tx_daily --replace-where "day = '2026-01-05'"
     """
     _refuse_empty(into, "--into", "give the table to write the scored rows to, e.g. --into tx_scores, or leave --into "
                   "out to print the top rows")

@@ -511,9 +511,9 @@ def write_example_inputs() -> None:
     con.execute("UPDATE transactions SET distinct_cards = greatest(1, count - transaction_id % 3), "
                 "refunds = (transaction_id % 40 = 0)::INTEGER")
     con.execute("COPY transactions TO 'new.parquet'")
-    # transactions with the day they were made on (score's --time example)
-    con.execute("CREATE TABLE daily_tx AS SELECT *, DATE '2024-01-01' + CAST(transaction_id % 60 AS INTEGER) AS day "
-                "FROM transactions")
+    # the day each was made on, as the example's (score's --time and --replace-partition examples)
+    con.execute("ALTER TABLE transactions ADD COLUMN day DATE")
+    con.execute("UPDATE transactions SET day = DATE '2026-01-01' + CAST(transaction_id % 60 AS INTEGER)")
     # A first version, so the quick start's training makes tx_ae@2 (score's example pins it).
     ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
     con.close()
