@@ -250,7 +250,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae f1w --method max_f1 --source "SELECT *, if(class = 1, 1, 50) AS w FROM cards" --label class --weight w
     Alarms a day, or a share of rows, on rows believed normal (alarm_rate):
-      ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source transactions --where "day >= '2026-02-01'"
+      ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source transactions --where "month(day) > 1"
       ad-duckdb threshold cards.duckdb card_ae half_pct --method alarm_rate --rate 0.5% --source cards --where "split = 'test'"
 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,

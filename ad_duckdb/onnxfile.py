@@ -15,7 +15,7 @@ from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
 from .onnxshapes import quote
-from .optionwords import opt
+from .optionwords import either, opt
 from .savefile import write_whole
 from .store import ModelRecord, Threshold
 
@@ -173,6 +173,22 @@ def _max_file_bytes() -> int:
     return storeload.max_model_bytes() + 1_000_000
 
 
+def _what_it_is(data: bytes) -> str:
+    """What a file that is no ONNX model looks like, for its refusal ("" where it cannot be told). Why: a Parquet or
+    CSV file of rows given to import (the rows to train on, at hand) was said to be "not a well-formed ONNX model
+    (field number 0)" alone."""
+    if data[:4] == b"PAR1":
+        kind, reader = "a Parquet file", "read_parquet"
+    else:
+        head = data[:4096].decode("utf-8", errors="ignore")
+        if len(head) < min(len(data), 4096) // 2 or not all(ch.isprintable() or ch in "\r\n\t" for ch in head):
+            return ""
+        kind, reader = "a text file (CSV, JSON or other text)", "read_csv"
+    read = f"{reader}('rows.{'parquet' if reader == 'read_parquet' else 'csv'}')"
+    how = either(f'ad_duckdb.train(con, "NAME", "{read}")', f'ad-duckdb train DB NAME "{read}"')
+    return f" It is {kind}, not an .onnx file written by export_model; rows to train on are a source: {how}."
+
+
 def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
     """Check the bytes of a file written by ``export_model`` and return its record. ``where`` follows "Model file "
     in messages (a quoted path, or "on standard input"); ``origin`` names it after the model's name."""
@@ -184,7 +200,7 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
     try:
         meta_text = integrity.metadata_props(data).get(METADATA_KEY)
     except IntegrityError as e:
-        raise IntegrityError(f"Model file {where}: {e}") from e
+        raise IntegrityError(f"Model file {where}: {e}{_what_it_is(data)}") from e
     if not meta_text:
         # Why not "export it with export_model": that writes a model stored in a database, no help for a file of
         # another tool (sklearn-onnx, PyOD), whose graph has none of the inputs, outputs and checks a stored model has

@@ -786,6 +786,15 @@ def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     out = fails_in_one_line("import", onnx, model_db)
     assert f"Cannot open {onnx!r}: it is a model file (.onnx), not a DuckDB database" in out, out
     assert "import DB PATH" in out, out
+    # rows given to import (a Parquet or CSV file at hand): what the file is, and where rows go instead
+    run("sql", model_db, "COPY (FROM transactions LIMIT 5) TO '" + str(tmp_path / "rows.parquet") + "'")
+    (tmp_path / "rows.csv").write_text("count,amount\n3,12.5\n")
+    for name, kind, reader in (("rows.parquet", "a Parquet file", "read_parquet"), ("rows.csv", "a text file", "read_csv")):
+        out = fails_in_one_line("import", model_db, str(tmp_path / name))
+        assert f"It is {kind}" in out and f'ad-duckdb train DB NAME "{reader}(' in out, out
+    (tmp_path / "noise.bin").write_bytes(bytes(range(256)) * 3)  # neither: the check's words alone
+    out = fails_in_one_line("import", model_db, str(tmp_path / "noise.bin"))
+    assert "not a well-formed ONNX model" in out and "It is" not in out, out
 
 
 def test_export_to_a_new_folder_with_a_trailing_slash(model_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
