@@ -218,6 +218,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         # read_parquet(...) was refused for a missing --write)
         read_only = False
     exists = db == ":memory:" or _exists(db, EXIT_NO_DATABASE)
+    if not exists:
+        _refuse_database_given_second(db)
     if not create and not exists:
         # Why: opening for writing would create an empty database at a mistyped path, and the command
         # would then report "no model" there instead of the typo.
@@ -268,6 +270,28 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
             con.execute("RESET GLOBAL python_enable_replacements")
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def _refuse_database_given_second(db: str) -> None:
+    """Refuse, exit 2, a command whose DB does not exist while its next argument (the model's name) is a DuckDB
+    database: the two swapped. Why: `train m1 w.duckdb transactions` created 'm1' and then said 'transactions' is no
+    table, and `score tx_ae w.duckdb ...` that a database 'tx_ae' does not exist, naming neither swap."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    second = next((ctx.params[k] for k in ("name", "model") if isinstance(ctx.params.get(k), str)), None)
+    if second is None or not Path(second).is_file():
+        return
+    try:
+        with open(second, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return
+    if head[8:12] != b"DUCK":  # DuckDB's file header
+        return
+    fixed = f"ad-duckdb {ctx.info_name} {shlex.quote(second)} {shlex.quote(db)} ..."
+    raise _failure(f"{second!r} is a DuckDB database and {db!r} is none: the database comes first, then the model's "
+                   f"name: {fixed}", code=2)
 
 
 def _exists(path: str, code: int) -> bool:

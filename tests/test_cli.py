@@ -786,6 +786,13 @@ def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     out = fails_in_one_line("import", onnx, model_db)
     assert f"Cannot open {onnx!r}: it is a model file (.onnx), not a DuckDB database" in out, out
     assert "import DB PATH" in out, out
+    # the database given second, after the model's name: said before a database of that name is made
+    for command in (["train", "m1", model_db, "transactions", "-f", "count"], ["score", "tx_ae", model_db, "transactions"],
+                    ["show", "tx_ae", model_db]):
+        out = fails_in_one_line(*command)
+        assert (f"{model_db!r} is a DuckDB database and {command[1]!r} is none: the database comes first, then the "
+                f"model's name: ad-duckdb {command[0]} {model_db} {command[1]} ...") in out, out
+        assert not Path(command[1]).exists()
     # rows given to import (a Parquet or CSV file at hand): what the file is, and where rows go instead
     run("sql", model_db, "COPY (FROM transactions LIMIT 5) TO '" + str(tmp_path / "rows.parquet") + "'")
     (tmp_path / "rows.csv").write_text("count,amount\n3,12.5\n")
