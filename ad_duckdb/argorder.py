@@ -105,3 +105,65 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                     f"Call {_call(func, model)}. If these rows really hold those two columns swapped "
                     f"(e.g. you select them on purpose), {order_check_off(model)}"
                 )
+    _check_reordered(model, sample, d, normal, func)
+
+
+def _closest_order(model: LoadedModel, sample: np.ndarray, d: int) -> list[int] | None:
+    """The order of the first ``d`` arguments that puts each where its values lie closest to a feature's training
+    values (``order[k]``: the argument read as feature k), when it is not the order given; None when it is, or
+    where the columns cannot be told apart (``_alike_pairs``). Each argument's median against each feature's
+    training median, in that feature's robust spreads: one number a pair, so up to 7 features every order is
+    tried, beyond that each feature takes the nearest argument left."""
+    from itertools import permutations
+
+    from .features import transform
+
+    specs = model.rec.features[:d]
+    med = np.median(sample[:, :d], axis=0)  # rows with every value (_check_reordered's)
+    if not np.isfinite(med).all():
+        return None
+    # cost[k, f]: argument k's median read as feature f, in f's robust spreads from its training median
+    cost = np.abs(np.stack([transform(np.full((1, d), m), specs)[0] - transform(
+        np.array([[s.fill for s in specs]]), specs)[0] for m in med]))
+    if d <= 7:
+        best = min(permutations(range(d)), key=lambda p: float(cost[list(p), range(d)].sum()))
+        order = list(best)
+    else:
+        order, left = [], set(range(d))
+        for f in range(d):
+            k = min(left, key=lambda a: cost[a, f])
+            order.append(k)
+            left.remove(k)
+    given = float(np.trace(cost))
+    moved = [f for f in range(d) if order[f] != f]
+    alike = _alike_pairs(model)
+    if not moved or float(cost[order, range(d)].sum()) > 0.5 * given or all(
+            (min(f, order[f]), max(f, order[f])) in alike for f in moved):
+        return None
+    return order
+
+
+def _check_reordered(model: LoadedModel, sample: np.ndarray, d: int, normal: float, func: str) -> None:
+    """Raise when the batch reads as normal with its arguments in the order their values fit (``_closest_order``),
+    beyond one swap: two pairs swapped (amount, count, refunds, distinct_cards for count, amount, distinct_cards,
+    refunds) passed the check of single swaps, and every row was flagged with a note that blamed the data."""
+    # Only rows holding every value: a missing one takes its most typical value wherever it sits (as for a swap)
+    rows = sample[~np.isnan(sample[:, :d]).any(axis=1)]
+    if len(rows) < 32:
+        return
+    order = _closest_order(model, rows, d)
+    if order is None:
+        return
+    moved = rows.copy()
+    moved[:, :d] = rows[:, order]
+    if float(np.median(model.scores(moved))) > normal:
+        return
+    names = model.feature_names
+    said = ", ".join(f"argument {k + 1} looks like {names[f]!r}" for k, f in sorted((order[f], f) for f in range(d))
+                     if k != f)
+    raise FeatureMismatchError(
+        f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme outliers, but as "
+        f"normal once read in the order their values fit: {said}. The model's features are, in order: "
+        f"({sql_names(names)}). Call {_call(func, model)}. If these rows really hold those columns in this order, "
+        f"{order_check_off(model)}"
+    )

@@ -121,7 +121,9 @@ def _text(model: Any, func: str, moved: list[tuple[Any, float, float, float, np.
     for f, med, lo, hi, v in moved:
         valued = max(int(np.count_nonzero(~np.isnan(v))), 1)
         above, below = (float(np.count_nonzero(c)) / valued for c in (v > hi, v < lo))
-        lo_t, hi_t, med_t, fill_t = apart([lo, hi, med, f.fill])
+        # the range said as trained, not as widened for the count: a minimum of 0 read "-1e-36 to 3"
+        said_lo, said_hi = (float(raw_values(f, np.array(e))) for e in (f.lo, f.hi))
+        lo_t, hi_t, med_t, fill_t = apart([said_lo, said_hi, med, f.fill])
         parts.append(f"{f.name!r} ({share_text(above + below)} of the rows with a value {_side(above, below)} its "
                      f"training range {lo_t} to {hi_t}{middle}; median {med_t} against {fill_t} in training"
                      f"{_how_far(f, med)})")

@@ -18,7 +18,8 @@ def _why(name: str, values: np.ndarray) -> str | None:
     # rising=False: a rising epoch column has a note of its own (warn_epoch_features)
     why = id_like(name, "DOUBLE", values, rising=False)
     given = values[~np.isnan(values)]
-    if why is None and len(given) and bool(np.all(np.isfinite(given) & (np.mod(given, 1.0) == 0))):
+    # finite first: np.mod of an infinite value warned "invalid value encountered in remainder" out of fit
+    if why is None and len(given) and bool(np.isfinite(given).all()) and bool(np.all(np.mod(given, 1.0) == 0)):
         why = id_like(name, "BIGINT", given, rising=False)  # a row number: 'Transaction_No', distinct
     return why
 

@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -207,10 +208,33 @@ def test_swapped_arguments_caught_on_the_example(trained: str) -> None:
         for args in ("amount, count, distinct_cards, refunds", "count, amount, refunds, distinct_cards"):
             with pytest.raises(duckdb.Error, match=r"look out of order"):
                 con.execute(f"SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', {args})").fetchall()
+        # more than one swap (both pairs, or every argument moved one place): no single swap makes the rows normal,
+        # and every row was flagged with a note that blamed the data; now the order the values fit is named
+        for args, said in (("amount, count, refunds, distinct_cards",
+                            "argument 1 looks like 'amount', argument 2 looks like 'count', argument 3 looks like "
+                            "'refunds', argument 4 looks like 'distinct_cards'"),
+                           ("refunds, count, amount, distinct_cards",
+                            "argument 1 looks like 'refunds', argument 2 looks like 'count', argument 3 looks like "
+                            "'amount', argument 4 looks like 'distinct_cards'")):
+            with pytest.raises(duckdb.Error, match=re.escape(f"the order their values fit: {said}.")):
+                con.execute(f"SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', {args})").fetchall()
         # extreme rows in the right order are not mistaken for a swap
         n = con.execute("SELECT count(*) FROM transactions t JOIN planted_anomalies p USING (transaction_id) "
                         f"WHERE is_anomaly('tx_ae', {', '.join(FEATURES)})").fetchall()[0][0]
         assert n > 0
+    finally:
+        con.close()
+    # with the check off, the drift note says each column's training range as trained: refunds' minimum of 0 read
+    # "-1e-36" (the edge widened for the count)
+    con = ad_duckdb.connect(trained, check_order=False)
+    try:
+        with warnings.catch_warnings(record=True) as said_:
+            warnings.simplefilter("always")
+            con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', amount, count, refunds, "
+                        "distinct_cards)").fetchall()
+        text = " ".join(str(w.message) for w in said_)
+        ranges = re.findall(r"'refunds' \([^)]*training range (\S+) to (\S+)", text)
+        assert ranges and ranges[0][0] == "0", text
     finally:
         con.close()
 
