@@ -227,7 +227,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         # Why per command: someone loading data with `sql` was pointed at train, not at sql --write
         makes = ("`ad-duckdb sql --write` creates one, to load data into; `ad-duckdb train` too"
                  if ctx is not None and ctx.info_name == "sql" else "`ad-duckdb train` creates one")
-        raise _failure(f"Database {db!r} does not exist; check the path ({makes}).", code=EXIT_NO_DATABASE)
+        raise _failure(f"Database {db!r} does not exist; check the path ({makes}).{near_files(db)}",
+                       code=EXIT_NO_DATABASE)
     if create and db != ":memory:" and not Path(db).parent.is_dir():
         # Why before DuckDB: its "IO Error: Cannot open file" does not say that the folder is what is missing
         missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), db)
@@ -270,6 +271,22 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
             con.execute("RESET GLOBAL python_enable_replacements")
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def near_files(path: str) -> str:
+    """" Did you mean 'warehouse.duckdb'?" for a path that does not exist beside a file of a close name in the same
+    folder (a typo of the name or of its extension, warehouse.duckdbx), else "". Why: the path alone was said not to
+    exist, and the file meant sat next to it."""
+    from .closenames import close_names
+
+    p = Path(path)
+    try:
+        siblings = [q.name for q in p.parent.iterdir() if q.is_file()] if p.parent.is_dir() else []
+    except OSError:
+        return ""
+    close = close_names(p.name, siblings[:10_000], 2, 0.75)
+    shown = [n if p.parent == Path(".") else str(p.parent / n) for n in close]
+    return f" Did you mean {' or '.join(map(repr, shown))}?" if shown else ""
 
 
 def _refuse_database_given_second(db: str) -> None:

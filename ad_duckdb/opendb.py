@@ -60,8 +60,9 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
     # named no fix, and exited 1 where a file that cannot be opened is 3.
     if "is a directory" in text:
         return DatabaseUnavailableError(
-            f"Cannot open {database!r}: it is a folder, not a DuckDB database file. Give the path of a .duckdb file "
-            "(a new path creates one); a folder of Parquet or CSV files is a source, e.g. read_parquet('dir/*.parquet')."
+            f"Cannot open {database!r}: it is a folder, not a DuckDB database file. Give the path of a .duckdb file"
+            f"{'' if read_only else ' (a new path creates one)'}; a folder of Parquet or CSV files is a source, e.g. "
+            "read_parquet('dir/*.parquet')."
         )
     if "not a valid duckdb database file" in text and database.lower().endswith(".onnx"):
         return DatabaseUnavailableError(
@@ -71,8 +72,8 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
     if "not a valid duckdb database file" in text:
         return DatabaseUnavailableError(
             f"Cannot open {database!r}: it is not a DuckDB database file (DuckDB cannot read it as one; it was left as "
-            "it is). Check the path; a new path creates a database, and a Parquet or CSV file is a source, e.g. "
-            "read_parquet('file.parquet')."
+            f"it is). Check the path{';' if read_only else '; a new path creates a database, and'} a Parquet or CSV "
+            "file is a source, e.g. read_parquet('file.parquet')."
         )
     return None
 

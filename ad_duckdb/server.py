@@ -92,7 +92,7 @@ class PGServer(socketserver.ThreadingTCPServer, Clients, BackendOpening):
 
     def __init__(self, config: ServerConfig) -> None:
         from .clifail import EXIT_NO_DATABASE, with_exit_code
-        from .cliopen import refuse_empty_path
+        from .cliopen import near_files, refuse_empty_path
 
         refuse_empty_path(config.database)
         # the exit codes every command gives (README, `ad-duckdb --help`), so a start script can tell them apart
@@ -109,7 +109,8 @@ class PGServer(socketserver.ThreadingTCPServer, Clients, BackendOpening):
                                  EXIT_NO_DATABASE) from None
         if not exists:
             raise with_exit_code(click.ClickException(
-                f"No database file {config.database!r}; create it first (e.g. ad-duckdb train)."), EXIT_NO_DATABASE)
+                f"No database file {config.database!r}; create it first (e.g. ad-duckdb train)."
+                f"{near_files(config.database)}"), EXIT_NO_DATABASE)
         if config.snapshot and config.read_write:
             raise with_exit_code(click.ClickException(
                 "--snapshot serves a read-only copy; it cannot be combined with --read-write."), 2)  # a wrong option: 2

@@ -1451,7 +1451,16 @@ def test_serve_on_a_file_that_is_no_duckdb_database_says_so_as_other_commands_do
             assert res.exit_code == 3, (path, more, res.output)
             assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
             assert says in res.output and "TMPDIR" not in res.output, (path, more, res.output)
+            # serve creates no database: a "new path creates one" sent the user to a path serve then refused
+            assert "new path creates" not in res.output, res.output
     assert text.read_text() == "not a database\n"
+    # a typo of the file's name (or extension) beside it: the file meant, for serve and for the other commands
+    real = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(real)).close()
+    for args in (["serve", str(tmp_path / "warehouse.duckdbx"), "--port", "0"],
+                 ["score", str(tmp_path / "warehous.duckdb"), "tx_ae", "transactions"]):
+        res = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert res.exit_code == 3 and f"Did you mean {str(real)!r}?" in res.output, res.output
 
 
 def test_a_device_or_pipe_as_db_is_refused_by_every_command_as_no_database_file(model_db: str, tmp_path: Path) -> None:

@@ -52,3 +52,37 @@ def test_a_cast_to_text_of_a_regclass_stays_duckdbs_own() -> None:
         out = text_casts(catalog_rewrites(src), catalogue_query(src))
         assert f"{TEXT_MACRO}(" not in out, out
     assert f"{TEXT_MACRO}(" in text_casts("SELECT 2.0::float8::text, x::text FROM t", catalogue_query("SELECT 1"))
+
+
+def test_readme_psycopg_snippet_and_its_autocommit_note(tmp_path: Path) -> None:
+    """README "Live": the psycopg snippet (autocommit=True) runs, and a failed query leaves the next one working;
+    without autocommit, what its note says happens does (the next query fails until a rollback)."""
+    import ad_duckdb
+
+    db = str(tmp_path / "warehouse.duckdb")
+    con = ad_duckdb.connect(db)
+    con.execute("CREATE TABLE transactions AS SELECT range AS transaction_id, 1 + range % 40 AS count, "
+                "(10 + (range * 37) % 900)::DOUBLE AS amount FROM range(600)")
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], max_steps=60, progress=False)
+    con.close()
+    with serve(db) as s:
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            score = conn.execute("SELECT anomaly_score('tx_ae', %s, %s)", (3, 120.0)).fetchone()[0]
+            assert score > 0
+            try:
+                conn.execute("SELECT anomaly_score('no_such', 1, 2)")
+            except psycopg.Error:
+                pass
+            with conn.transaction():
+                assert conn.execute("SELECT count(*) FROM transactions").fetchone() == (600,)
+        with psycopg.connect(s.url()) as conn:  # psycopg's default: a transaction from the first query
+            try:
+                conn.execute("SELECT anomaly_score('no_such', 1, 2)")
+            except psycopg.Error:
+                pass
+            try:
+                conn.execute("SELECT 1")
+                raise AssertionError("a query after a failed one ran in psycopg's default transaction")
+            except psycopg.errors.InFailedSqlTransaction:
+                conn.rollback()
+            assert conn.execute("SELECT 1").fetchone() == (1,)
