@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def _call(func: str, model: LoadedModel) -> str:
     return f"{func}('{model.name}'{threshold}, {args}) (or '{model.ref}' to pin this version)"
 
 
-def _alike_pairs(model: LoadedModel) -> set[tuple[int, int]]:
+def _alike_pairs(model: Any) -> set[tuple[int, int]]:
     """Pairs of features (i < j) whose training medians each lie within one robust spread of the other's: swapped,
     each value stays where its column's values lie, so a swap that lowers a batch's score tells no wrong order.
 
@@ -57,28 +58,66 @@ def order_check_off(model: LoadedModel) -> str:
 
 
 def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str) -> None:
-    """Raise when a batch looks like its columns were passed in the wrong order.
+    """Raise when a batch looks like its columns were passed in the wrong order (``order_found``), naming the two
+    arguments to swap, or which argument looks like which feature."""
+    if not model.check_order:
+        return
+    order = order_found(model, X, scores)
+    if order is None:
+        return
+    names = model.feature_names
+    right = sql_names(names)
+    moved = [f for f in range(len(order)) if order[f] != f]
+    if len(moved) == 2:
+        i, j = moved
+        raise FeatureMismatchError(
+            f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
+            f"outliers, but as normal once arguments {i + 1} and {j + 1} ({names[i]!r} and "
+            f"{names[j]!r}) are swapped. The model's features are, in order: ({right}). "
+            f"Call {_call(func, model)}. If these rows really hold those two columns swapped "
+            f"(e.g. you select them on purpose), {order_check_off(model)}"
+        )
+    raise FeatureMismatchError(
+        f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme outliers, but as "
+        f"normal once read in the order their values fit: {looks_like(order, names)}. The model's features are, in "
+        f"order: ({right}). Call {_call(func, model)}. If these rows really hold those columns in this order, "
+        f"{order_check_off(model)}"
+    )
+
+
+def looks_like(order: list[int], names: Sequence[str], what: str = "argument") -> str:
+    """"argument 1 looks like 'amount', argument 2 looks like 'count'", for the moved arguments of ``order``."""
+    return ", ".join(f"{what} {k + 1} looks like {names[f]!r}" for k, f in sorted((order[f], f) for f in range(len(order)))
+                     if k != f)
+
+
+def order_found(model: Any, X: np.ndarray, scores: np.ndarray) -> list[int] | None:
+    """The order of the columns of ``X`` (``order[f]``: the column read as feature f) in which a batch that scores
+    as extreme outliers scores as normal, where it is not the order given; None otherwise. ``model``: a stored
+    model's ``LoadedModel``, or anything with its ``quantiles``, ``n_features``, ``layout``, ``rec.features``,
+    ``feature_names`` and ``scores`` (the detector's, ``detectororder``).
 
     Only runs when the batch is, as a whole, outside normal (median score above the training 99%
     quantile: half the rows beyond what 1 in 100 training rows reach); then, if swapping two arguments
     makes the batch look normal (median at most the training 90% quantile), the order is almost surely
-    wrong. Cheap in the normal case: one count per call. Why 99% rather than 99.9%: a model trained for
-    few steps scored the swapped example below its 99.9% quantile and flagged every row unchallenged; on
-    the transactions example, batches of only planted or only flagged rows still pass (2 and 4 features,
-    default and 100-step training).
+    wrong, and beyond one swap, so is the order where each column's median sits nearest a feature's training
+    median (``_closest_order``). Cheap in the normal case: one count per call. Why 99% rather than 99.9%: a model
+    trained for few steps scored the swapped example below its 99.9% quantile and flagged every row
+    unchallenged; on the transactions example, batches of only planted or only flagged rows still pass (2 and 4
+    features, default and 100-step training).
     """
     q = model.quantiles
-    if not model.check_order or q is None or len(scores) < 32 or model.n_features < 2 or model.n_features > 12:
-        return
+    if q is None or len(scores) < 32 or model.n_features < 2 or model.n_features > 12:
+        return None
     hi = float(q[int(len(q) * 0.99)]) if len(q) > 1 else float(q[-1])
     limit = max(hi, 1e-12)
     # Why count first: the median can only exceed the limit if at least half the scores do, and a
     # count is ~10x cheaper than a median; normal batches (nearly all) stop here.
     if 2 * int(np.count_nonzero(scores > limit)) < len(scores):
-        return
+        return None
     med = float(np.median(scores))
     if not med > limit:
-        return
+        return None
     sample = X[:256]
     normal = float(q[int(len(q) * 0.9)])
     # a text column's inputs are 0/1 in every order: the numeric columns (the first ones) are the ones to swap
@@ -95,20 +134,13 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                 continue
             sw[:, [i, j]] = sw[:, [j, i]]
             if float(np.median(model.scores(sw))) <= normal:
-                names = list(model.feature_names)
-                names[i], names[j] = names[j], names[i]
-                right = sql_names(model.feature_names)
-                raise FeatureMismatchError(
-                    f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
-                    f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
-                    f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
-                    f"Call {_call(func, model)}. If these rows really hold those two columns swapped "
-                    f"(e.g. you select them on purpose), {order_check_off(model)}"
-                )
-    _check_reordered(model, sample, d, normal, func)
+                order = list(range(d))
+                order[i], order[j] = j, i
+                return order
+    return _reordered(model, sample, d, normal)
 
 
-def _closest_order(model: LoadedModel, sample: np.ndarray, d: int) -> list[int] | None:
+def _closest_order(model: Any, sample: np.ndarray, d: int) -> list[int] | None:
     """The order of the first ``d`` arguments that puts each where its values lie closest to a feature's training
     values (``order[k]``: the argument read as feature k), when it is not the order given; None when it is, or
     where the columns cannot be told apart (``_alike_pairs``). Each argument's median against each feature's
@@ -119,7 +151,7 @@ def _closest_order(model: LoadedModel, sample: np.ndarray, d: int) -> list[int] 
     from .features import transform
 
     specs = model.rec.features[:d]
-    med = np.median(sample[:, :d], axis=0)  # rows with every value (_check_reordered's)
+    med = np.median(sample[:, :d], axis=0)  # rows with every value (_reordered's)
     if not np.isfinite(med).all():
         return None
     # cost[k, f]: argument k's median read as feature f, in f's robust spreads from its training median
@@ -143,27 +175,17 @@ def _closest_order(model: LoadedModel, sample: np.ndarray, d: int) -> list[int] 
     return order
 
 
-def _check_reordered(model: LoadedModel, sample: np.ndarray, d: int, normal: float, func: str) -> None:
-    """Raise when the batch reads as normal with its arguments in the order their values fit (``_closest_order``),
-    beyond one swap: two pairs swapped (amount, count, refunds, distinct_cards for count, amount, distinct_cards,
-    refunds) passed the check of single swaps, and every row was flagged with a note that blamed the data."""
+def _reordered(model: Any, sample: np.ndarray, d: int, normal: float) -> list[int] | None:
+    """``_closest_order`` where the batch reads as normal in it, beyond one swap: two pairs swapped (amount, count,
+    refunds, distinct_cards for count, amount, distinct_cards, refunds) passed the check of single swaps, and every
+    row was flagged with a note that blamed the data."""
     # Only rows holding every value: a missing one takes its most typical value wherever it sits (as for a swap)
     rows = sample[~np.isnan(sample[:, :d]).any(axis=1)]
     if len(rows) < 32:
-        return
+        return None
     order = _closest_order(model, rows, d)
     if order is None:
-        return
+        return None
     moved = rows.copy()
     moved[:, :d] = rows[:, order]
-    if float(np.median(model.scores(moved))) > normal:
-        return
-    names = model.feature_names
-    said = ", ".join(f"argument {k + 1} looks like {names[f]!r}" for k, f in sorted((order[f], f) for f in range(d))
-                     if k != f)
-    raise FeatureMismatchError(
-        f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme outliers, but as "
-        f"normal once read in the order their values fit: {said}. The model's features are, in order: "
-        f"({sql_names(names)}). Call {_call(func, model)}. If these rows really hold those columns in this order, "
-        f"{order_check_off(model)}"
-    )
+    return order if float(np.median(model.scores(moved))) <= normal else None

@@ -467,7 +467,12 @@ class AutoEncoderDetector(PredictMixin, ExplainMixin):
         """Anomaly score of each row, higher = more anomalous (``anomaly_score`` in SQL); NaN is allowed, and
         scored as SQL scores a NULL (the column's most typical value beside the row's others)."""
         filled, s = self._filled(X, 65536)
-        return (self.score_with_errors(filled)[0] if s is None else s).astype(np.float64)
+        scores = (self.score_with_errors(filled)[0] if s is None else s).astype(np.float64)
+        if isinstance(X, (np.ndarray, list, tuple)):  # read by position: the columns may be in another order
+            from .detectororder import warn_if_out_of_order
+
+            warn_if_out_of_order(self, filled, scores)
+        return scores
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit, then 1 for the training rows above ``threshold_`` (anomalies), 0 for the others: ``labels_``."""

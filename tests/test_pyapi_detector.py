@@ -221,3 +221,28 @@ def test_fit_on_a_frame_holding_an_infinite_value_warns_nothing_of_numpys() -> N
     X.loc[6, "b"] = -np.inf
     det = AutoEncoderDetector(max_steps=50, progress=False).fit(X)
     assert np.isfinite(det.decision_function(X)).all()
+
+
+def test_an_array_with_its_columns_out_of_order_gets_a_note_naming_the_order() -> None:
+    """An array of (amount, count) scored by a detector fitted on (count, amount) flagged every row, and the only
+    note ("X has no column names ... read by position") is said of every array alike. The SQL functions' order
+    check now runs on the detector's scores: a note (scikit-learn reads arrays by position) with the order the
+    values fit; the rows in fit's order, and far rows in it, get none."""
+    rng = np.random.default_rng(0)
+    count = rng.integers(1, 40, 3000).astype(float)
+    X = np.column_stack([count, count * rng.lognormal(3.0, 0.3, 3000), rng.integers(0, 3, 3000)])
+    det = AutoEncoderDetector(max_steps=300, progress=False).fit(X)
+    for order, said in (([1, 0, 2], "column 1 looks like 'x1', column 2 looks like 'x0'"),
+                        ([1, 2, 0], "column 1 looks like 'x1', column 2 looks like 'x2', column 3 looks like 'x0'")):
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=re.escape(f"the order their values fit: {said}.")) as w:
+            det.decision_function(X[:, order])
+        # the fix it gives puts them back: X[:, [...]] of the array given
+        fix = re.search(r"pass X\[:, (\[[\d, ]+\])\]", str(w[0].message))
+        assert fix is not None, w[0].message
+        back = X[:, order][:, eval(fix.group(1))]
+        assert np.array_equal(back, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        det.decision_function(X)
+        far = X[:64] * [30.0, 30.0, 1.0]  # far out in fit's order: no order fits them better
+        assert det.predict(far).mean() > 0.5
