@@ -17,12 +17,18 @@ def warn_if_out_of_order(det: Any, X: np.ndarray, scores: np.ndarray) -> None:
     """Warn when the rows of array ``X`` score as extreme outliers but as normal with their columns in another order.
     Why: an array of (amount, count) scored by a detector fitted on (count, amount) flagged every row, and the only
     note was that an array is read by position, said of every array alike."""
-    train = det.__dict__.get("decision_scores_")
-    if train is None or det.__dict__.get("_layout") is not None or len(scores) < 32:
-        return  # during fit (no training scores yet), a model loaded from the store, text features: not checked
+    stored = det._stored_model()  # from_store: the stored model's training-score quantiles and features
+    if stored is not None:
+        quantiles, specs, text = stored.quantiles, stored.rec.features, stored.layout is not None
+    else:
+        train = det.__dict__.get("decision_scores_")  # none yet during fit, which scores its rows last
+        quantiles = None if train is None else np.quantile(train, np.linspace(0.0, 1.0, 1001))
+        specs, text = det.specs_, det.__dict__.get("_layout") is not None
+    if quantiles is None or text or len(scores) < 32:
+        return  # text features: their 0/1 inputs are not columns of X to reorder
     names = [str(c) for c in det.feature_names_in_]
-    view = SimpleNamespace(quantiles=np.quantile(train, np.linspace(0.0, 1.0, 1001)), n_features=len(names),
-                           layout=None, rec=SimpleNamespace(features=det.specs_), feature_names=names,
+    view = SimpleNamespace(quantiles=quantiles, n_features=len(names), layout=None,
+                           rec=SimpleNamespace(features=specs), feature_names=names,
                            scores=lambda rows: det.score_with_errors(rows)[0])
     order = order_found(view, X, scores)
     if order is None:

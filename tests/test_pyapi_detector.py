@@ -246,3 +246,15 @@ def test_an_array_with_its_columns_out_of_order_gets_a_note_naming_the_order() -
         det.decision_function(X)
         far = X[:64] * [30.0, 30.0, 1.0]  # far out in fit's order: no order fits them better
         assert det.predict(far).mean() > 0.5
+    # a detector loaded from the store reads arrays by position too: the same note, from the stored quantiles
+    con = ad_duckdb.connect()
+    try:
+        con.register("frame", pd.DataFrame(X, columns=["x0", "x1", "x2"]))
+        con.execute("CREATE TABLE t AS SELECT * FROM frame")
+        ad_duckdb.train(con, "m", "t", max_steps=300, progress=False)
+        stored = AutoEncoderDetector.from_store(con, "m")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=re.escape("column 1 looks like 'x1', column 2 looks "
+                                                                      "like 'x0'")):
+            stored.decision_function(X[:, [1, 0, 2]])
+    finally:
+        con.close()
