@@ -155,8 +155,8 @@ def _closest_order(model: Any, sample: np.ndarray, d: int) -> list[int] | None:
     if not np.isfinite(med).all():
         return None
     # cost[k, f]: argument k's median read as feature f, in f's robust spreads from its training median
-    cost = np.abs(np.stack([transform(np.full((1, d), m), specs)[0] - transform(
-        np.array([[s.fill for s in specs]]), specs)[0] for m in med]))
+    cost = np.abs(transform(np.repeat(med[:, None], d, axis=1), specs)
+                  - transform(np.array([[s.fill for s in specs]]), specs))
     if d <= 7:
         best = min(permutations(range(d)), key=lambda p: float(cost[list(p), range(d)].sum()))
         order = list(best)

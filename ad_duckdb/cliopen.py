@@ -304,7 +304,7 @@ def _refuse_database_given_second(db: str) -> None:
             head = f.read(12)
     except OSError:
         return
-    if head[8:12] != b"DUCK":  # DuckDB's file header
+    if not notafile.is_duckdb_header(head):
         return
     fixed = f"ad-duckdb {ctx.info_name} {shlex.quote(second)} {shlex.quote(db)} ..."
     raise _failure(f"{second!r} is a DuckDB database and {db!r} is none: the database comes first, then the model's "

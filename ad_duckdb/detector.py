@@ -330,9 +330,11 @@ class AutoEncoderDetector(PredictMixin, ExplainMixin):
         if given is not None:
             self.decision_scores_ = self.decision_function(given)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
+            # for the order note on arrays scored later (detectororder), as SQL's check reads a stored model's
+            self._score_quantiles = np.quantile(self.decision_scores_, np.linspace(0.0, 1.0, 1001))
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         else:  # a refit must not keep an earlier fit's, which predict() would use against this model
-            for name in ("decision_scores_", "threshold_", "labels_"):
+            for name in ("decision_scores_", "threshold_", "labels_", "_score_quantiles"):
                 self.__dict__.pop(name, None)
         self._fitted_on_names = from_frame and names_given  # an array scored later is warned of, as scikit-learn's
         return self

@@ -21,8 +21,9 @@ def warn_if_out_of_order(det: Any, X: np.ndarray, scores: np.ndarray) -> None:
     if stored is not None:
         quantiles, specs, text = stored.quantiles, stored.rec.features, stored.layout is not None
     else:
-        train = det.__dict__.get("decision_scores_")  # none yet during fit, which scores its rows last
-        quantiles = None if train is None else np.quantile(train, np.linspace(0.0, 1.0, 1001))
+        # set by fit with decision_scores_ (none yet while fit scores its rows). Why not here: sorting a million
+        # training scores at each call cost more than scoring a batch, and predict must leave __dict__ as it is
+        quantiles = det.__dict__.get("_score_quantiles")
         specs, text = det.specs_, det.__dict__.get("_layout") is not None
     if quantiles is None or text or len(scores) < 32:
         return  # text features: their 0/1 inputs are not columns of X to reorder
@@ -39,3 +40,4 @@ def warn_if_out_of_order(det: Any, X: np.ndarray, scores: np.ndarray) -> None:
         f"position, in the order fit saw: ({', '.join(names)}); pass X[:, {order}], or a DataFrame with those "
         "column names; if they are in fit's order, these rows are that far out."
     )
+

@@ -4,7 +4,6 @@ scores, predicts and explains exactly as SQL does. Never imports torch."""
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import fields
 from typing import Any
@@ -17,7 +16,7 @@ from .closenames import did_you_mean
 from .exceptions import ThresholdNotFoundError
 from .optionwords import either
 from .retrain import stored_options
-from .store import ModelRecord
+from .store import ModelRecord, imported_parts
 from .trainer import TrainParams
 from .trainscores import TrainingScores
 
@@ -89,10 +88,6 @@ def _no_threshold(rec: ModelRecord, model: str, name: str) -> ThresholdNotFoundE
         f"Model {rec.ref!r} has no threshold {name!r}; its thresholds are: {known}.{guess}{pick}{store}")
 
 
-# what import_record writes in front of the source: "imported from FILE (name@N; SOURCE)"
-_IMPORTED = re.compile(r"imported from (.+?) \(\S+@\d+; ")
-
-
 def training_scores_note(rec: ModelRecord, what: str, needs: str, *, summary: bool) -> str:
     """Why ``what`` (predict_proba(method='unify'), ...) is not available on a detector loaded from ``rec``;
     ``needs``: what of its training scores it reads. ``summary``: whether ``rec`` keeps their 1001 quantiles (a model
@@ -110,9 +105,9 @@ def training_scores_note(rec: ModelRecord, what: str, needs: str, *, summary: bo
                  "answer.")
     # Why Python's calls alone: the reader holds a Python object (AutoEncoderDetector), not a command line
     again = "train it again (ad_duckdb.train(...), the same options: get_params())"
-    imported = _IMPORTED.match(rec.source or "")
+    imported = imported_parts(rec.source)
     if imported:
-        return (f"{loaded}a model imported from {imported.group(1)!r}, whose file carried no summary of its training "
+        return (f"{loaded}a model imported from {imported[0]!r}, whose file carried no summary of its training "
                 f"scores (their quantiles, mean and count); {what} needs {needs}. Export it again from the database "
                 "that trained it (ad_duckdb.export_model: its file carries them) and import that "
                 f"file (ad_duckdb.import_model), or {again}; {meanwhile}")

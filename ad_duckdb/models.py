@@ -413,7 +413,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
     exported = rec.ref
     if name is not None:
         rec.name = modelnames.check_name(name)
-    rec.source = f"imported from {origin} ({exported}; {rec.source})"
+    rec.source = store.imported_source(origin, exported, rec.source)
     rec.carried, rec.imported_from = thresholds.users_own(rec.thresholds), origin  # logged, as restore reads them
     def unless_stored(r: ModelRecord) -> None:
         # Why again in the save's transaction: imports of one file at once (a deployment step run by several

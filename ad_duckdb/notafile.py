@@ -34,3 +34,9 @@ def refusal(database: str) -> str | None:
         return None
     return (f"Cannot open {database!r}: it is {kind}, not a DuckDB database file (DuckDB reads and writes a database "
             "as a regular file). Give the path of a .duckdb file, e.g. warehouse.duckdb (a new path creates one).")
+
+
+def is_duckdb_header(head: bytes) -> bool:
+    """Whether ``head``, a file's first 12 bytes or more, is a DuckDB database's header ("DUCK" at bytes 8-11): a
+    database given where another argument goes (a model file to import, the model's name)."""
+    return head[8:12] == b"DUCK"

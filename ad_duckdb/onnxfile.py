@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import filegoals, filevalues, graphfills, integrity, jsonvalues, modelnames, readers, store, storedmetrics, storeload, stringinputs
+from . import filegoals, filevalues, graphfills, integrity, jsonvalues, modelnames, notafile, readers, store, storedmetrics, storeload, stringinputs
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxproto import encode_varint, len_field
@@ -178,13 +178,12 @@ def _what_it_is(data: bytes) -> str:
     CSV file of rows given to import (the rows to train on, at hand) was said to be "not a well-formed ONNX model
     (field number 0)" alone."""
     if data[:4] == b"PAR1":
-        kind, reader = "a Parquet file", "read_parquet"
+        kind, read = "a Parquet file", "read_parquet('rows.parquet')"
     else:
         head = data[:4096].decode("utf-8", errors="ignore")
         if len(head) < min(len(data), 4096) // 2 or not all(ch.isprintable() or ch in "\r\n\t" for ch in head):
             return ""
-        kind, reader = "a text file (CSV, JSON or other text)", "read_csv"
-    read = f"{reader}('rows.{'parquet' if reader == 'read_parquet' else 'csv'}')"
+        kind, read = "a text file (CSV, JSON or other text)", "read_csv('rows.csv')"
     how = either(f'ad_duckdb.train(con, "NAME", "{read}")', f'ad-duckdb train DB NAME "{read}"')
     return f" It is {kind}, not an .onnx file written by export_model; rows to train on are a source: {how}."
 
@@ -194,7 +193,7 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
     in messages (a quoted path, or "on standard input"); ``origin`` names it after the model's name."""
     if not data:  # an interrupted copy or download: "no metadata" would send the user looking for the wrong cause
         raise IntegrityError(f"Model file {where} is empty (0 bytes); copy or export it again.")
-    if data[8:12] == b"DUCK":  # DuckDB's file header: the database given where the model file goes
+    if notafile.is_duckdb_header(data):  # the database given where the model file goes
         raise BadInputError(f"Model file {where} is a DuckDB database, not an .onnx file written by export_model: "
                             "import takes the database first, then the file (ad-duckdb import DB PATH).")
     try:

@@ -40,7 +40,7 @@ from .numbertext import value_text
 from .scoretail import TOP
 from .sourcedescribe import describe
 from .sqltext import is_query, name_parts, quote_ident, quote_literal, strip_sql_ends
-from .store import ModelRecord
+from .store import ModelRecord, imported_parts
 from .texttable import Number as _Number
 from .texttable import float_text as _float_text
 from .trainoverlap import training_rows_note
@@ -194,9 +194,9 @@ def show(db: str, model: str, out_format: str) -> None:
             return
         sample = trainsample.sample_size(rec.train_rows, rec.metrics)
         # Why: an imported model's source, "imported from FILE (name@N; SOURCE)", read "rows of imported from ..."
-        imported = re.fullmatch(r"imported from (.+) \((\S+@\d+); (.*)\)", rec.source or "", flags=re.S)
-        of = rec.source if imported is None else imported[3]
-        came = "" if imported is None else f", as {imported[2]} (imported from {imported[1]})"
+        imported = imported_parts(rec.source)
+        of = rec.source if imported is None else imported[2]
+        came = "" if imported is None else f", as {imported[1]} (imported from {imported[0]})"
         if sample is None:
             rows = f"{rec.train_rows} rows of {of}{came}"
         else:

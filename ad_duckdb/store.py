@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +108,18 @@ def known_models(cur: Any) -> dict[str, list[int]]:
     for name, version in cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall():
         out.setdefault(name, []).append(int(version))
     return out
+
+
+def imported_source(origin: str, exported: str, source: str | None) -> str:
+    """The source an imported version records: "imported from FILE (name@N; SOURCE)", the file, the version it was
+    exported as and the source it was trained on (``imported_parts`` reads it back)."""
+    return f"imported from {origin} ({exported}; {source})"
+
+
+def imported_parts(source: str | None) -> tuple[str, str, str] | None:
+    """(file, version exported as, source trained on) of an ``imported_source``; None for any other source."""
+    m = re.fullmatch(r"imported from (.+?) \((\S+@\d+); (.*)\)", source or "", flags=re.S)
+    return None if m is None else (m[1], m[2], m[3])
 
 
 def given_the_other_way_round(cur: Any, model: str, source: str) -> bool:
