@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from .ortruns import (
 from .percentiles import _percentile_curve
 from .sqltext import quote_literal
 from .store import ModelRecord
+from .thresholds import FROM_TRAINING
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -378,6 +380,15 @@ class LoadedModel:
             # nothing else told why it was missing; the dbt plugin's hint says it (and serve's fix, servefix's)
             uncommitted = "" if self.threshold_hint or (self.served is not None and not guess) else \
                 UNCOMMITTED.get(self.surface, UNCOMMITTED[""])
+            if not self.thresholds and name in FROM_TRAINING:
+                # Why: training stores these on every version, so none at all means its rows were deleted (by hand),
+                # which "add it for this one" did not tell; the repair stores them all from the training scores
+                db = shlex.quote(self.store_db) if self.store_db else "DB"
+                raise ThresholdNotFoundError(
+                    f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: none, though training stores "
+                    f"default, p90, p95, p99 and p999 on every version: its rows in ad_thresholds were deleted. Store "
+                    f"them again from its training scores (and those set by hand, from the changelog): ad-duckdb "
+                    f"restore-thresholds {db}.")
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{guess} Thresholds belong to "

@@ -131,9 +131,9 @@ def store_tables(cur: Any) -> frozenset[str]:
         raise IntegrityError(
             "Table ad_thresholds of ad_duckdb's model store is missing beside ad_models (dropped or renamed by hand?), "
             "so no model can be read. Rename it back (ALTER TABLE old_name RENAME TO ad_thresholds; from the command "
-            "line: ad-duckdb sql DB \"ALTER TABLE old_name RENAME TO ad_thresholds\" --write), or create it empty "
-            "as sql/schema.sql does (ad-duckdb sql DB --write --file sql/schema.sql creates only what is missing) and "
-            "set the thresholds again with `ad-duckdb threshold`."
+            "line: ad-duckdb sql DB \"ALTER TABLE old_name RENAME TO ad_thresholds\" --write), or run `ad-duckdb "
+            "restore-thresholds DB`, which creates it and stores each version's thresholds again: those training sets "
+            "from its training scores, those set by hand from the changelog (ad_model_log)."
         )
     return frozenset(found) if "ad_models" in found else frozenset()
 

@@ -98,7 +98,53 @@ def test_restore_on_a_file_with_no_thresholds_table_says_so(tmp_path: Path) -> N
     assert res.returncode == 0, res
     said = res.stdout + res.stderr
     assert "the thresholds stored" not in said and "read." not in said, said
-    assert "no table ad_thresholds" in said, said
+    assert "stores no model" in said, said
+
+
+def test_thresholds_deleted_by_hand_are_stored_again_and_only_those(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    # Before: rows deleted from a readable ad_thresholds got "nothing to restore: the thresholds ... read", while
+    # every command said the version has no threshold 'default'
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], **FAST)
+        ad_duckdb.set_threshold(con, "ev@2", "cut2", "manual", value=9.0)
+    good = _stored(db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM ad_thresholds WHERE version = 1")
+        con.execute("DELETE FROM ad_thresholds WHERE version = 2 AND threshold_name IN ('p95', 'cut2')")
+        con.execute("UPDATE ad_thresholds SET value = 42 WHERE version = 2 AND threshold_name = 'default'")
+    lost = _cli("score", str(db), "ev@1", "events", "--top", "3")
+    assert lost.returncode != 0 and f"restore-thresholds {db}" in lost.stderr, lost
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0, fixed
+    assert "ev@1: default, p90, p95, p99, p999 stored again" in fixed.stdout, fixed.stdout
+    assert "ev@2: p95 stored again" in fixed.stdout and "'cut2' of ev@2 stored again" in fixed.stdout, fixed.stdout
+    assert "'cut' of ev@1 stored again" in fixed.stdout and "damaged" not in fixed.stdout, fixed.stdout
+    now = _stored(db)
+    assert set(now) == set(good), (now, good)
+    assert now[("ev", 2, "default")][0] == 42  # a row that is there is not touched
+    for key in set(good) - {("ev", 2, "default")}:
+        assert now[key][0] == pytest.approx(good[key][0], rel=1e-6) and now[key][1] == good[key][1], (key, now)
+    assert _cli("score", str(db), "ev@1", "events", "--top", "3").returncode == 0
+    again = _cli("restore-thresholds", str(db))
+    assert again.returncode == 0 and "nothing to restore" in again.stdout, again
+    assert set(_stored(db)) == set(good)
+
+
+def test_a_dropped_thresholds_table_is_made_again(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    db = _copy(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
+        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
+    good = _stored(db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE ad_thresholds")
+    listed = _cli("list", str(db))
+    assert listed.returncode != 0 and "restore-thresholds" in listed.stderr, listed
+    fixed = _cli("restore-thresholds", str(db))
+    assert fixed.returncode == 0 and "was missing" in fixed.stdout, fixed
+    assert set(_stored(db)) == set(good)
+    assert _cli("list", str(db)).returncode == 0
 
 
 def test_a_cut_carried_by_a_retrain_is_stored_again_on_the_new_version(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
