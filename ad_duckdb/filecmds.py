@@ -75,7 +75,7 @@ def export_cmd(db: str, model: str, path: str | None, replace: bool, every: bool
     if path == "-":
         _export_to_stdout(db, model, string_inputs)
         return
-    with _open(db, read_only=True) as con:
+    with _open(db, read_only=True) as con, _notes():
         p = api.export_model(con, model, path, replace=replace, string_inputs=string_inputs)
         if out_format == "json":
             click.echo(jsonvalues.dumps({"file": str(p), "model": api.load_model(con, model).ref}, indent=1))

@@ -302,6 +302,11 @@ def _warn_latest_changed(cur: Any, name: str, was: dict[int, list[str]], meant: 
         f"{calling}, or train '{name}' on the dropped version's columns again.")
 
 
+# Suffixes of formats the data and the database come in (a model file named so is read as one)
+_DATA_SUFFIXES = frozenset({".duckdb", ".db", ".ddb", ".wal", ".parquet", ".csv", ".tsv", ".json", ".jsonl",
+                            ".ndjson", ".txt", ".xlsx", ".sql", ".arrow", ".feather"})
+
+
 @attachedmodels.names_the_file
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False,
                  string_inputs: bool = False) -> Path:
@@ -339,7 +344,15 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
         cur.close()
     if p.resolve() in db_files or p.resolve() in {Path(f"{f}.wal") for f in db_files}:
         raise BadInputError(f"{str(p)!r} is a database file in use; export {model!r} to a new path, e.g. {rec.name}.onnx.")
-    return onnxfile.write_file(rec, p, replace=replace, string_inputs=string_inputs)
+    written = onnxfile.write_file(rec, p, replace=replace, string_inputs=string_inputs)
+    if p.suffix.lower() in _DATA_SUFFIXES:
+        # a note, not a refusal: any name holds the model, and import reads it; but a name that says rows or a
+        # database is read as one by the next person (or tool) who opens it
+        notes.warn(f"Wrote model {rec.ref!r} as an ONNX file named {str(p)!r}, whose suffix {p.suffix!r} says "
+                   f"another format; import reads it all the same, but name it .onnx ({p.with_suffix('.onnx').name}) "
+                   "for tools and people that go by the name.")
+    return written
+
 
 
 def _export_target(path: str | Path, name: str) -> Path:

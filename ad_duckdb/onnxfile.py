@@ -123,10 +123,30 @@ def write_file(rec: ModelRecord, path: Path, *, replace: bool, string_inputs: bo
     if path.exists() and not replace:
         raise BadInputError(f"{str(path)!r} exists; pass {opt('replace', True)} to overwrite it, or choose another "
                             "path.")
+    if path.exists() and path.suffix.lower() != ".onnx":  # a file named .onnx is the user's to replace, whatever it holds
+        _check_replaceable(path)
     if not path.parent.is_dir():  # named here: the error would otherwise name the temporary file
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     data = file_bytes(rec, string_inputs=string_inputs)
     return write_whole(path, lambda t: t.write_bytes(data))
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace a file that is no model file (a DuckDB database, a Parquet or text file of rows). Why: with
+    the arguments swapped, ``export ... victim.duckdb --replace`` (a line copied from a script) turned another
+    database of models into a 59 KB ONNX file without a word, and ``tx.parquet`` likewise lost its rows."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return  # not readable: the write says why, if it fails
+    if not head or head[:1] == b"\x08":  # empty, or ONNX's ModelProto: its first field, ir_version, is tag 0x08
+        return
+    kind = ("a DuckDB database" if notafile.is_duckdb_header(head) else "a Parquet file" if head[:4] == b"PAR1"
+            else "a text file" if _what_it_is(head) else "a file that is not an ONNX model")
+    raise BadInputError(f"{str(path)!r} is {kind}, not an .onnx model file: {opt('replace', True)} replaces a model "
+                        f"file only, so it was left as it is. Export to a new path, e.g. {path.with_suffix('.onnx').name}; "
+                        "delete the file first if it really is to go.")
 
 
 def file_bytes(rec: ModelRecord, *, string_inputs: bool = False) -> bytes:

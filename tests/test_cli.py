@@ -3376,7 +3376,7 @@ def test_a_store_without_its_thresholds_table_says_so_and_lets_sql_put_it_back(m
     con.close()
     res = CliRunner().invoke(cli, ["sql", db, "SELECT anomaly_score('tx_ae', 5, 300)"], catch_exceptions=False)
     assert res.exit_code != 0 and "ad_thresholds" in res.output and "missing" in res.output, res.output
-    assert "RENAME TO ad_thresholds" in res.output and "sql/schema.sql" in res.output, res.output
+    assert "RENAME TO ad_thresholds" in res.output and "restore-thresholds" in res.output, res.output
     res = CliRunner().invoke(cli, ["sql", "--write", db, "ALTER TABLE old_th RENAME TO ad_thresholds; "
                                    "SELECT is_anomaly('tx_ae', 5, 300) AS f"], catch_exceptions=False)
     assert res.exit_code == 0 and res.output.split()[-1] in ("true", "false"), res.output

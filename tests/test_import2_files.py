@@ -392,3 +392,33 @@ def test_a_goal_an_earlier_release_imported_as_the_versions_own_is_not_run(dev: 
         assert "TOP-SECRET" not in said and "imported model file" in said
     finally:
         con.close()
+
+
+def test_replace_refuses_to_overwrite_a_database_or_a_data_file_and_a_data_suffix_gets_a_note(
+        dev: Path, tmp_path: Path) -> None:
+    # Before: `export DB tx_ae victim.duckdb --replace` (arguments swapped in a script) turned another database of
+    # models into an ONNX file, and tx.parquet lost its rows, without a word
+    victim = tmp_path / "victim.duckdb"
+    with duckdb.connect(str(victim)) as con:
+        con.execute("CREATE TABLE keep AS SELECT 1 AS x")
+    rows = tmp_path / "tx.parquet"
+    duckdb.sql(f"COPY (SELECT 1 AS a) TO '{rows}'")
+    text = tmp_path / "rows.csv"
+    text.write_text("a,b\n1,2\n")
+    before = {p: p.read_bytes() for p in (victim, rows, text)}
+    for path, kind in ((victim, "a DuckDB database"), (rows, "a Parquet file"), (text, "a text file")):
+        res = CliRunner().invoke(cli, ["export", str(dev / "dev.duckdb"), "tx_ae", str(path), "--replace"])
+        assert res.exit_code == 1, res.output
+        assert f"{str(path)!r} is {kind}, not an .onnx model file" in res.output, res.output
+        assert f"e.g. {path.stem}.onnx" in res.output, res.output
+    with ad_duckdb.connect(str(dev / "dev.duckdb"), read_only=True) as con:
+        with pytest.raises(ad_duckdb.BadInputError, match="is a DuckDB database"):
+            ad_duckdb.export_model(con, "tx_ae", victim, replace=True)
+        # a model file is replaced, as before
+        again = ad_duckdb.export_model(con, "tx_ae", tmp_path / "m.onnx")
+        assert ad_duckdb.export_model(con, "tx_ae", again, replace=True) == again
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"named .*out\.parquet.* name it \.onnx \(out\.onnx\)"):
+            odd = ad_duckdb.export_model(con, "tx_ae", tmp_path / "out.parquet")
+    assert {p: p.read_bytes() for p in before} == before
+    with ad_duckdb.connect(str(tmp_path / "other.duckdb")) as con:  # the odd name still imports
+        assert ad_duckdb.import_model(con, odd).name == "tx_ae"
