@@ -168,14 +168,18 @@ class Layout:
         keys = [*names[:k], *(f"{n}={quote_literal(cats[0])}" for n, cats in self.text)]
         return held, values, string_array(keys)
 
-    def per_column(self, parts: np.ndarray) -> np.ndarray:
-        """Per-input values [n, width] -> per SQL column [n, columns]: a text column's inputs summed."""
-        cols = [parts[:, : self.numeric]]
-        at = self.numeric
-        for _, cats in self.text:
-            cols.append(parts[:, at : at + len(cats) + 1].sum(axis=1, keepdims=True))
-            at += len(cats) + 1
-        return np.concatenate(cols, axis=1)
+    def players(self) -> Any:
+        """The Shapley players of an explanation (``shapley.Players``): each numeric column, and each text column's
+        inputs as one, absent at its first (most common) category, as a NULL is read."""
+        from .shapley import Players
+
+        groups = list(range(self.numeric))
+        base = [np.nan] * self.numeric
+        for k, (_, cats) in enumerate(self.text):
+            groups += [self.numeric + k] * (len(cats) + 1)
+            base += [1.0] + [0.0] * len(cats)
+        return Players(groups=np.array(groups), base=np.array(base))
+
 
 
 def _near_category(column: str, value: str, cats: Sequence[str]) -> str:

@@ -275,11 +275,10 @@ class LoadedModel:
             taken[held] = filled[held]
             return filled
 
+        # a text column's inputs are one player (its part named once): shapley.Players says why
         s, parts = shapley.attribution(X, lambda rows: self.run(rows, bulk=bulk, missing=False), fill,
                                        lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype,
-                                       self._cut(bulk))
-        if self.layout is not None:  # a text column's part: the sum of its category inputs' (named once)
-            parts = self.layout.per_column(parts)
+                                       self._cut(bulk), None if self.layout is None else self.layout.players())
         return s, parts, taken
 
     def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,8 @@ Cut = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarra
 
 
 def attribution(X: np.ndarray, run: Run, fill: Fill, score: Score,
-                dtype: type[np.floating[Any]] | None = None, cut: Cut | None = None) -> tuple[np.ndarray, np.ndarray]:
+                dtype: type[np.floating[Any]] | None = None, cut: Cut | None = None,
+                players: Players | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scores, and each column's part in each row's score [n, d] (>= 0): ``anomaly_explain``'s, and
     ``AutoEncoderDetector.explain``'s on the torch graph of the same model.
 
@@ -70,7 +72,8 @@ def attribution(X: np.ndarray, run: Run, fill: Fill, score: Score,
 
     ``run``: scores and per-feature errors of rows, a NaN at the graph's median fill; ``fill``: ``X`` with its NaN
     set as scoring sets them (rescoring ``s`` and ``fe`` in place); ``score``: scores of rows, a NaN at the median;
-    ``dtype``: what ``score`` takes (``values``); ``cut``: the graph cut where its preprocessing ends (``values``).
+    ``dtype``: what ``score`` takes (``values``); ``cut``: the graph cut where its preprocessing ends (``values``);
+    ``players``: the columns of a model with text features (``values``), whose parts are then per column [n, p].
     """
     s, fe = run(X)
     held = None
@@ -80,19 +83,48 @@ def attribution(X: np.ndarray, run: Run, fill: Fill, score: Score,
         held = np.isnan(X)
         fill(X.copy(), s, fe)
     n, d = X.shape
-    parts = np.empty((n, d), dtype=np.float64)
-    # Why in chunks: each row becomes up to 2^d (or about 8 d) rows to score.
-    step = max(1, SHAPLEY_VALUES // (len(coalitions(d)) * d))
+    groups = players.groups if players is not None else np.arange(d)
+    p = int(groups.max()) + 1 if d else 0
+    parts = np.empty((n, p), dtype=np.float64)
+    # Why in chunks: each row becomes up to 2^p (or about 8 p) rows to score.
+    step = max(1, SHAPLEY_VALUES // (len(coalitions(p, d)) * d))
     for a in range(0, n, step):
-        parts[a:a + step] = values(X[a:a + step], score, dtype, cut)
+        parts[a:a + step] = values(X[a:a + step], score, dtype, cut, players)
     if held is not None:
+        fe = np.where(held, 0.0, fe)
+        held = _per_player(held, groups, p) > 0
         parts[held] = 0.0  # a missing value is never a reason, however far out its fill lies
     np.maximum(parts, 0.0, out=parts)
     # Rows no column moves above the all-median row's score (float noise only) keep the per-feature error.
     moved = parts.sum(axis=1) > 1e-6 * (np.abs(s) + 1.0)
-    if held is not None:
-        fe = np.where(held, 0.0, fe)
+    fe = _per_player(fe, groups, p)
+    if players is not None:  # a text column at its most common category is never a reason either
+        fe[_per_player((X != players.base[None]).astype(np.float64), groups, p) == 0] = 0.0
     return s, np.where(moved[:, None], parts, fe)
+
+
+@dataclass(frozen=True)
+class Players:
+    """The players of a row's Shapley values when they are not its graph inputs one by one: a model with text
+    features has one input per category, and a text column is one player. ``groups`` [d]: each input's player;
+    ``base`` [d]: each input's value when its player is absent, NaN meaning the graph's median fill.
+
+    Why not each category input a player of its own, summed per column after: an input's value alone (web 0, phone
+    1: a row of two categories or none) is no row the model saw, each input's part was cut at 0 before the sum, and a
+    row flagged for its rare category alone was explained 'channel 0%'. Why a base of the first (most common)
+    category, not the fill of 0/1 inputs (0, a row of no category): 'typical' for a text column, as a NULL is read."""
+
+    groups: np.ndarray
+    base: np.ndarray
+
+
+def _per_player(a: np.ndarray, groups: np.ndarray, p: int) -> np.ndarray:
+    """[n, d] per input -> [n, p] per player, summed."""
+    if p == a.shape[1]:
+        return a
+    out = np.zeros((a.shape[0], p), dtype=np.float64)
+    np.add.at(out.T, groups, a.T.astype(np.float64))
+    return out
 
 
 def ranked(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,7 +141,7 @@ def ranked(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def values(X: np.ndarray, score: Score, dtype: type[np.floating[Any]] | None = None,
-           cut: Cut | None = None) -> np.ndarray:
+           cut: Cut | None = None, players: Players | None = None) -> np.ndarray:
     """Shapley values [n, d] of the score; NaN in a scored row means "at the training median" (the graph's
     fill), by construction, so ``score`` must not fill them otherwise. Each value comes from the row's own block of
     scored rows (``coalitions``) in a fixed order of operations, so it is the same in any batch. ``dtype``: what
@@ -121,18 +153,25 @@ def values(X: np.ndarray, score: Score, dtype: type[np.floating[Any]] | None = N
     ``cut``: (pre, rest), the graph cut where its preprocessing ends (``explaingraph``): ``pre`` gives rows' scaled
     values, ``rest`` scores scaled rows. The scored rows are then built from the scaled values of the rows and of the
     all-median row (preprocessing is elementwise), and ``score`` is not used: the same scores, without preprocessing
-    each value of each scored row again (55% of the graph's time at 150 columns)."""
-    n, d = X.shape
-    keep = coalitions(d)
+    each value of each scored row again (55% of the graph's time at 150 columns).
+
+    ``players``: a text column's inputs are one player, absent at its ``base`` (``Players``); the values are then
+    [n, p], one per column."""
+    n, width = X.shape
+    groups = players.groups if players is not None else np.arange(width)
+    d = int(groups.max()) + 1 if width else 0  # the players
+    keep = coalitions(d, width)
+    keep_in = keep[:, groups] if players is not None else keep  # [m, width]: which inputs keep the row's value
+    base = players.base if players is not None else np.full(width, np.nan)
     if dtype is not None:
         with np.errstate(over="ignore"):  # beyond float32: +-inf, as the graph's input cast gives it
             X = X.astype(dtype, copy=False)
     if cut is not None:
         pre, rest = cut
-        Z = pre(np.concatenate([X, np.full((1, d), np.nan, dtype=X.dtype)]))
-        v = np.asarray(rest(np.where(keep[None], Z[:n, None, :], Z[n:][None]).reshape(-1, d)))
+        Z = pre(np.concatenate([X, base[None].astype(X.dtype)]))
+        v = np.asarray(rest(np.where(keep_in[None], Z[:n, None, :], Z[n:][None]).reshape(-1, width)))
     else:
-        rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
+        rows = np.where(keep_in[None], X[:, None, :], base.astype(X.dtype)[None, None]).reshape(-1, width)
         v = np.asarray(score(rows.astype(X.dtype, copy=False)))
     v = v.reshape(n, len(keep)).astype(np.float64)
     phi = np.zeros((n, d), dtype=np.float64)
@@ -155,11 +194,11 @@ def values(X: np.ndarray, score: Score, dtype: type[np.floating[Any]] | None = N
 
 
 @functools.lru_cache(maxsize=64)
-def coalitions(d: int) -> np.ndarray:
+def coalitions(d: int, width: int | None = None) -> np.ndarray:
     """[m, d]: which columns keep the row's value (the others NaN: their medians) in each of the rows scored to
     explain one row. Exact: the 2^d subsets, row c holding column j where bit j of c is set. Sampled: the empty
     set, the first 1 .. d - 1 columns of each of ``orders``, then the whole row. Padded with empty rows
-    to a multiple of ORT_ALIGN values."""
+    to a multiple of ORT_ALIGN values of rows ``width`` inputs wide (default ``d``: each column one input)."""
     if d <= SHAPLEY_EXACT_MAX:
         codes = np.arange(1 << d)
         keep = ((codes[:, None] >> np.arange(d)) & 1).astype(bool)
@@ -170,7 +209,7 @@ def coalitions(d: int) -> np.ndarray:
             k[:, order] = np.tril(np.ones((d - 1, d), dtype=bool))  # step k: the order's first k + 1 columns
             steps.append(k)
         keep = np.concatenate([np.zeros((1, d), dtype=bool), *steps, np.ones((1, d), dtype=bool)])
-    unit = ORT_ALIGN // math.gcd(d, ORT_ALIGN)
+    unit = ORT_ALIGN // math.gcd(width or d, ORT_ALIGN)
     pad = -len(keep) % unit
     keep = np.concatenate([keep, np.zeros((pad, d), dtype=bool)])
     keep.flags.writeable = False  # cached and shared

@@ -303,3 +303,35 @@ def test_the_text_argument_reads_the_same_from_every_arrow_form() -> None:
     codes = np.array([[5.0, 0], [6.0, 1], [7.0, 2], [8.0, np.nan]])
     assert (lay.expand(codes)[:, 1:] == want).all()
     assert (lay.rows([[5.0, v] for v in values])[:, 1:] == want).all()
+
+
+def test_a_row_flagged_for_its_category_alone_is_explained_by_that_column() -> None:
+    # Before: each category input was a player of its own (absent at 0, a row of no category), each cut at 0 before
+    # the sum, so rows flagged only for their rare channel were explained 'channel 0%', and typical 'web' rows
+    # credited to the channel. Now the column is one player, absent at its most common category.
+    rng = np.random.default_rng(0)
+    n = 4000
+    rows = {"qty": rng.poisson(5, n) + 1, "price": rng.lognormal(3, 0.4, n), "ratio": rng.normal(0, 1, n),
+            "channel": rng.choice(["web", "store", "phone"], n, p=[0.6, 0.3, 0.1])}
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("CREATE TABLE t AS SELECT * FROM (SELECT unnest($1) AS qty, unnest($2) AS price, unnest($3) AS "
+                    "ratio, unnest($4) AS channel)", [rows[k].tolist() for k in ("qty", "price", "ratio", "channel")])
+        ad_duckdb.train(con, "m", "t", features=["qty", "price", "ratio", "channel"], where="true", **FAST)
+        got = con.execute("""
+            SELECT channel, anomaly_score('m', qty, price, ratio, channel) - anomaly_score('m', qty, price, ratio, 'web')
+                   AS by_channel, anomaly_score('m', qty, price, ratio, channel) AS s,
+                   list_filter(anomaly_explain('m', qty, price, ratio, channel), lambda e: e.feature = 'channel')[1]
+                   .share AS share
+            FROM t""").fetchall()
+    finally:
+        con.close()
+    web = [share for ch, _d, _s, share in got if ch == "web"]
+    assert max(web) == 0.0, max(web)  # the typical value: never a reason
+    # among the top 5% of the scores: rows whose channel raises them by over half their score get a large share,
+    # rows it barely moves a small one
+    top = float(np.quantile([s for _c, _d, s, _sh in got], 0.95))
+    carried = [share for ch, d, s, share in got if ch != "web" and s > top and d > 0.5 * s]
+    ordinary = [share for ch, d, s, share in got if ch != "web" and s > top and d < 0.1 * s]
+    assert len(carried) >= 10 and float(np.median(carried)) > 0.4, (len(carried), sorted(carried))
+    assert len(ordinary) >= 5 and float(np.median(ordinary)) < 0.2, (len(ordinary), sorted(ordinary))
