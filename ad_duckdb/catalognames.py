@@ -86,6 +86,13 @@ def missing_part(cur: duckdb.DuckDBPyConnection, source: str, shell: bool) -> st
         elif first.lower() in has_db:
             db, schema = first, "main"
         else:
+            from .cliopen import near_files  # here: cliopen imports the CLI's modules
+
+            near = near_files(source.strip()) if not prefix[0].startswith(("/", "~")) else ""
+            if near:
+                # Why first: 'tx.parqet', a typo of a file's extension, was read as table parqet of a schema tx,
+                # and the fix offered was to attach a database file tx.duckdb
+                return f"no table, view or file {source.strip()!r}.{near} A file is read by its exact name"
             return (f"{first!r} is neither a schema of database {current} (its schemas: "
                     f"{_listed(schemas_of(current))}) nor an attached database (attached: {_listed(dbs)}). Name an "
                     f"existing schema or create it; for a table of another database file, "

@@ -509,3 +509,24 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     return (f"{named} To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
             f"({'; '.join(meaning[k] for k in chosen)}), and score with the same query, e.g. "
             f"SELECT * REPLACE ({exprs}) FROM {src}")
+
+
+def warn_named_label(names: list[str], X: np.ndarray, model: str) -> None:
+    """Note a feature the caller named that is a 0/1 column named like a label, as ``default_features`` notes one it
+    chose. Why: ``-f qty -f price -f label`` trained without a word, and the mistake showed only when evaluate
+    refused the model."""
+    labels = [n for j, n in enumerate(names) if j < X.shape[1] and named_like_label(n)
+              and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
+    if not labels:
+        return
+    n = labels[0]
+    normal = f"{sql_name(n)} = 0"
+    rest = [m for m in names if m not in labels]
+    notes.warn(
+        f"Model {model!r}: {listing([repr(m) for m in labels])}, a 0/1 column named like a label, "
+        f"{'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the answer, and "
+        f"evaluate with {opt('label', n)} refuses it. If it is the label, leave it out"
+        + (f" ({features_opt(rest)})" if rest else "")
+        + f" and train on the normal rows ({opt('where', normal, py=py_text(normal))}).",
+    )
+

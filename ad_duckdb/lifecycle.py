@@ -168,8 +168,9 @@ def on_drop(cur: Any, name: str, dropping: list[int], stored: list[int], rows: l
             # calling the name would move to one nobody chose
             staged = ", ".join(f"{name}@{v}" for v in sorted(left))
             raise BadInputError(
-                f"Cannot drop {name}@{current}: it is what {name!r} means (promoted), and the versions left ({staged}) "
-                f"were never promoted. Promote one first (ad-duckdb promote DB {name}@{max(left)}; "
+                f"Cannot drop {name}@{current}: it is what {name!r} means (set by promote or rollback), and the "
+                f"versions left ({staged}) are newer, so the name would move to one nobody chose for it now (a "
+                f"staged retrain, or one rolled back from). Promote one first (ad-duckdb promote DB {name}@{max(left)}; "
                 f"ad_duckdb.promote(con, '{name}@{max(left)}')), then drop {name}@{current}; or drop {name!r} whole.")
         _set(cur, name, max(older))
     return bare_version(left, promoted(cur).get(name))

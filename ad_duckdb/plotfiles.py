@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import workfolder
+from .exceptions import BadInputError
 from .histfigures import label_hist_figure, scores_figure
 from .plotfigure import _subplots
 from .prfigure import pr_figure
@@ -22,6 +23,12 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
     scored, when `score --into` had already written its table and then exited with an error."""
     _subplots(model, (1, 1))  # MissingDependencyError naming the extra
     out = Path(out_dir)
+    if out.suffix.lower() in _IMAGE_SUFFIXES and not out.is_dir():
+        # Why refused: 'plots/x.png' became a folder x.png holding the plots, which no one looks for there
+        raise BadInputError(
+            f"{str(out_dir)!r} looks like an image file's name, but plots go to a folder, as files named after the "
+            f"model ({_file_stem(model.replace('@', '_v'))}_scores.png, ..._pr_curve.png): give the folder, e.g. "
+            f"{str(out.parent) if str(out.parent) != '.' else 'plots'}/ (--plots; Python: plots_dir=).")
     # a folder that exists but takes no files (read-only) passed mkdir, and failed only at savefig, after the rows
     # were scored and written: a file made and removed proves it takes them (the error names the folder, not the
     # temporary file's random name)
@@ -74,6 +81,10 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     p = write_whole(out / f"{_file_stem(model.replace('@', '_v'))}_scores.png",
                     lambda t: fig.savefig(t, dpi=110, format="png"))
     return str(p)
+
+
+# What a file name for a plot ends in (given where the folder goes)
+_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".svg", ".pdf", ".gif", ".webp"})
 
 
 def _file_stem(model: str) -> str:

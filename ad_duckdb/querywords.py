@@ -53,12 +53,26 @@ def unquoted_query_message(command: Sequence[str], argument: str, words: Sequenc
         query = " ".join([*words[:start], "*", *words[end:]])
         why = (f"the shell replaced the * of the query by the names of the files in this directory ({names}): quote "
                "the whole query, which keeps its *")
+    elif words and words[0].startswith(".") and len(words[0].split()) > 1:
+        # Why its own fix: '.mode csv' and the query given as two quoted arguments were told to be joined by a
+        # space, and '.mode csv SELECT 1' then failed: a dot command ends at its line's end
+        body = "\n".join(words)
+        fix = " ".join([*map(shlex.quote, command), _ansi_c(body)])
+        return (f"{argument} is one argument, and it came as {len(words)}, the first a dot command ({words[0]}), which "
+                f"ends at its line's end: put each on a line of its own in one argument, {fix}"
+                + (f"; or give the format as an option: --format {words[0].split()[1]}"
+                   if words[0].split()[0] == ".mode" else ""))
     else:
         query = " ".join(words)
         why = ("quote the whole query (left unquoted, the shell splits it into words, replaces a * by file names "
                "and drops the quotes of a 'literal')")
     fix = " ".join([*map(shlex.quote, command), shell_word(query)])
     return f"{argument} is one argument, and the query came as {len(words)} words; {why}: {fix}"
+
+
+def _ansi_c(text: str) -> str:
+    """``text`` as one bash word in ANSI-C quotes ($'...'), in which \\n is a line break."""
+    return "$'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
 
 
 def command_without(ctx: click.Context, param: str) -> list[str]:

@@ -37,7 +37,7 @@ from .columnargs import _column_names
 from .columnroles import warn_epoch_features
 from .dbtrun import stored_source
 from .exceptions import BadInputError, MissingDependencyError, UnusableColumnsError
-from .featurechoice import choose_columns, default_features
+from .featurechoice import choose_columns, default_features, warn_named_label
 from .featureread import TrainingSample, count_rows, feature_batches, load_matrix, rows_fingerprint
 from .features import warn_if_few_rows
 from .filecols import Compared, warn_cast_columns
@@ -243,6 +243,7 @@ def train(
                                                              keep_constant=params.get("constant_columns") == "keep")
             else:
                 warn_epoch_features(read, X, rising, model=name)
+                warn_named_label(read if text is None else read[: text.layout.numeric], X, name)
             names = [c for c, _ in cols]
             numeric = names if text is None else names[: text.layout.numeric]
             warn_cast_columns(cur, source, numeric, model=name, compared=compared)
