@@ -291,7 +291,8 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
                            r"columns: .*\. Did you mean 'label'\?$"):
             ad_duckdb.evaluate(con, "m", "t", label="lable")
         # a label that is a feature: the model named once (not 'm@1''s), and a retraining that leaves it out
-        ad_duckdb.train(con, "with_label", "t", features=["a", "b", "label"], **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="'label', a 0/1 column named like a label, is a feature"):
+            ad_duckdb.train(con, "with_label", "t", features=["a", "b", "label"], **FAST)
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'with_label@1': label column 'label' is one of its "
                            r"features.*where=\"label = 0\" without features="):
             ad_duckdb.evaluate(con, "with_label", "t", label="label")
@@ -373,7 +374,8 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path, split_file
         assert held_out.notes[0].startswith("100.00% of the 1500 rows labelled normal (0) score above")
         assert "No column's median is far from its training median" in held_out.notes[0]
         # the label must not be a feature, and must be 0/1 (a mapping is suggested for text)
-        ad_duckdb.train(con, "leaky", "t", features=["a", "b", "label"], **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="'label', a 0/1 column named like a label, is a feature"):
+            ad_duckdb.train(con, "leaky", "t", features=["a", "b", "label"], **FAST)
         with pytest.raises(ad_duckdb.BadInputError, match="Model 'leaky@1': label column .* is one of its features"):
             ad_duckdb.evaluate(con, "leaky", "t", label="label")
         # a label named with a space: the suggested filter is SQL that runs (it was where="Is Fraud = 0")
