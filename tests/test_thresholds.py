@@ -380,7 +380,8 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path, split_file
             ad_duckdb.evaluate(con, "leaky", "t", label="label")
         # a label named with a space: the suggested filter is SQL that runs (it was where="Is Fraud = 0")
         con.execute('CREATE TABLE t3 AS SELECT a, b, label AS "Is Fraud" FROM t')
-        ad_duckdb.train(con, "leaky3", "t3", features=["a", "b", "Is Fraud"], **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="""'Is Fraud', a 0/1 column .*where='"Is Fraud" = 0'"""):
+            ad_duckdb.train(con, "leaky3", "t3", features=["a", "b", "Is Fraud"], **FAST)
         with pytest.raises(ad_duckdb.BadInputError, match="is one of its features") as e:
             ad_duckdb.evaluate(con, "leaky3", "t3", label="Is Fraud")
         assert """where='"Is Fraud" = 0'""" in str(e.value)
