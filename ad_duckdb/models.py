@@ -255,6 +255,13 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
         # a version an earlier drop removed: its columns are gone with it, so the latest may take others (a retrain
         # on other features); say what each stored feature set is rather than advise one
         unknown = [v for v in sorted(gone) if v not in was]
+        # a version an earlier drop removed: its columns are in the changelog's entry of that drop
+        logged = {v: list(d["features"]) for v, _at, event, _by, d in lifecycle.events(cur, name)
+                  if event == "dropped" and v in unknown and isinstance(d.get("features"), list) and d["features"]}
+        other = sorted([*other, *(v for v in unknown if v in logged and latest is not None
+                                   and not store.same_features(logged[v], latest))])
+        was = {**was, **logged}
+        unknown = [v for v in unknown if v not in logged]
         if other or unknown:
             fix = f"until {'it calls' if one else 'they call'} a stored version: " + "; ".join(
                 [_version_of_columns(name, v, was[v], now, current) for v in other] +

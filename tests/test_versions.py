@@ -744,7 +744,8 @@ def test_compare_verdict_on_few_anomalies_says_what_the_test_can_tell() -> None:
 def test_a_later_drop_does_not_point_a_view_broken_earlier_at_a_version_of_other_columns(tmp_path: Path, three_versions_file: Path) -> None:
     # Before: after `drop m@1` (its note rightly named m@2 for the view pinning m@1), `drop m@2` noted the view again
     # and advised "('m@3', or 'm' for the latest)": m@3 takes (count, amount_d), not the view's (count, amount), so the
-    # advice broke the view another way. m@1's columns are no longer known then: the note says what m@3 takes.
+    # advice broke the view another way. m@1's columns are read from the changelog's entry of its drop: no stored
+    # version takes them (it once said they were no longer known, though history showed them).
     path = str(tmp_path / "pinned.duckdb")
     _three_versions(three_versions_file, path, "CREATE VIEW dash_v1 AS SELECT anomaly_score('m@1', count, amount) AS s FROM transactions")
     rc, _, err = invoke("drop", path, "m@1", "--yes")
@@ -752,9 +753,9 @@ def test_a_later_drop_does_not_point_a_view_broken_earlier_at_a_version_of_other
     rc, out, err = invoke("drop", path, "m@2", "--yes")
     assert rc == 0 and out.strip() == "dropped m version(s) 2", (out, err)
     assert "'m@3', or 'm', which means it" not in err, err
-    assert ("view dash_v1 calls 'm@1', no longer stored: its queries fail until it calls a stored version: one that "
-            "takes the columns of 'm@1' (dropped earlier, so they are no longer known): 'm@3' takes (count, amount_d)"
-            ) in err, err
+    assert ("view dash_v1 calls 'm@1', no longer stored: its queries fail until it calls a stored version: 'm@1' took "
+            "(count, amount), which no stored version takes ('m@3' takes (count, amount_d)): change the view's columns, "
+            "or train 'm' on them again") in err, err
 
 
 def test_compares_paired_test_holds_its_size_on_three_to_five_anomalies() -> None:
