@@ -237,3 +237,31 @@ def _call_arguments(statement: str, func: str) -> list[list[str]]:
                 calls.append(args)
                 break
     return calls
+
+
+_TEXT_LITERAL = re.compile(r"Could not convert string '((?:[^']|'')*)' to (?:DOUBLE|FLOAT|DECIMAL)")
+
+
+def literal_argument_hint(error: str, statement: str) -> str:
+    """The fix when DuckDB could not read a text literal given as a feature of an anomaly function as a number:
+    ``is_anomaly('m', 'p95', ...)``, a threshold's name where the first feature goes; else "".
+
+    Why: DuckDB's "Could not convert string 'p95' to DOUBLE" named neither the function nor its argument, where
+    every other wrong call of the functions names the fix."""
+    m = _TEXT_LITERAL.search(error)
+    if not m:
+        return ""
+    value = m.group(1)
+    text = rf"'{re.escape(value.replace(chr(39), chr(39) * 2))}'"
+    names = "|".join(f for f in FUNCTIONS if f not in NO_FEATURES)
+    call = re.search(rf"(?i)\b({names})\s*\(\s*('(?:[^']|'')*')\s*,\s*((?:'(?:[^']|'')*'\s*,\s*)?){text}", statement)
+    if call is None:
+        return ""
+    func, model, between = call.group(1).lower(), call.group(2), call.group(3)
+    if func == "is_anomaly_at" and not between:
+        return ""  # the threshold's place takes text: DuckDB's message is about another argument
+    said = f" (the text {value!r} is given to {func} where the model's first feature goes, as a number"
+    if func == "is_anomaly" and not between:
+        return (f"{said}; a threshold by name goes to is_anomaly_at({model}, {value!r}, ...), which takes the model, "
+                "the threshold's name, then the features)")
+    return f"{said}: pass the feature's column)"

@@ -18,7 +18,7 @@ from .clifail import EXIT_NO_DATABASE, _failure
 from .clinotes import _note, _notes
 from .cliopen import _attached_model_hint, _in_memory_model_hint, _unattached_hint
 from .clirows import _print_rows, _write_rows
-from .firstarg import first_feature_hint, name_the_argument
+from .firstarg import first_feature_hint, literal_argument_hint, name_the_argument
 from .udfnames import FUNCTIONS
 
 # What DuckDB answers to a statement that returns no rows of its own (CREATE, INSERT, SET, CHECKPOINT...).
@@ -128,7 +128,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 raise _failure(damagedstore.file_message(con, shown, e), code=EXIT_NO_DATABASE) from e
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
-                first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \
+                first_feature_hint(str(e), con, stmt.query) or literal_argument_hint(str(e), stmt.query) \
+                or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \
                 or _in_memory_model_hint(con, str(e)) or _unattached_hint(con, e)
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             # Why: a CSV cut short reads as a complete one; the exit code alone is easy for a script to miss

@@ -309,6 +309,11 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     if unjoined:
         dots["ls"] = "none"
     ax.plot(t_drawn, top_drawn, lw=0.8, color="C0", **dots, label=f"highest score{per}" if per else "anomaly score")
+    if s.labelled.any():
+        # Why marked as well as shaded: a labelled row among thousands drawn shades a sliver under a pixel wide, so of
+        # 98 labelled anomalies about 15 could be seen; a ring at its score shows each (in the shading's colour)
+        lab = s.labelled & np.isfinite(top)
+        ax.scatter(s.t[lab], top[lab], s=28, facecolors="none", edgecolors="C1", linewidths=1.1, zorder=4)
     if med_drawn is not None:
         ax.plot(t_drawn, med_drawn, lw=0.6, color="C7", **dots, label=f"median score{per}")
     if gaps:

@@ -94,3 +94,18 @@ def test_a_pinned_version_with_only_newer_ones_left_says_what_the_pin_is(tmp_pat
         assert ad_duckdb.load_model(con, "api").version == 1
     finally:
         con.close()
+
+
+def test_a_text_literal_where_a_feature_goes_names_the_function_and_the_fix(db: Path) -> None:
+    # Before: DuckDB's "Could not convert string 'p95' to DOUBLE" alone
+    res = cli_in_process("sql", str(db), "SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', 'p95', count, "
+                         "amount)")
+    assert res.returncode != 0, res
+    assert ("the text 'p95' is given to is_anomaly where the model's first feature goes, as a number; a threshold by "
+            "name goes to is_anomaly_at('tx_ae', 'p95', ...)") in res.stderr, res.stderr
+    fixed = cli_in_process("sql", str(db), "SELECT count(*) FROM transactions WHERE is_anomaly_at('tx_ae', 'p95', "
+                           "count, amount)")
+    assert fixed.returncode == 0, fixed
+    res = cli_in_process("sql", str(db), "SELECT anomaly_score('tx_ae', 'abc', 100.0)")
+    assert "the text 'abc' is given to anomaly_score where the model's first feature goes" in res.stderr, res.stderr
+    assert "is_anomaly_at" not in res.stderr, res.stderr
