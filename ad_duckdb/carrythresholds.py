@@ -18,7 +18,7 @@ from . import alarmrate, carryorder, filegoals, notes, optionwords, relfiles, st
 from .exceptions import AdDuckDBError, BadInputError, IntegrityError, SourceNotFoundError
 from .goalthreshold import _goal_threshold, _is_goal
 from .scoring import LoadedModel
-from .sqltext import shell_word
+from .sqltext import shell_word, source_sql
 from .store import ModelRecord, Threshold
 
 
@@ -248,9 +248,25 @@ def _choose_on_new_columns(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name
     if moved is not None:
         return (f" {relfiles.elsewhere(goal)}: run the retrain from there, or choose it again on {lm.ref} with the "
                 f"files' full paths: {shown}; later retrains with --carry-thresholds read them from any folder.")
+    if not _readable(con, str(goal["source"])):
+        # Why its own words: the labelled rows are gone (a table dropped), and renaming columns of it was no fix
+        return (f" Choose it again on {lm.ref}: {shown} (SOURCE: where the labelled rows are now, giving {lm.ref}'s "
+                f"columns ({', '.join(lm.feature_names)})); later retrains with --carry-thresholds choose it there.")
     return (f" Choose it again on {lm.ref}: {shown} (SOURCE: a query of {goal['source']} giving {lm.ref}'s "
             f"columns ({', '.join(lm.feature_names)}), e.g. SELECT * RENAME (old AS new) FROM {goal['source']}); "
             "later retrains with --carry-thresholds choose it on that query.")
+
+
+def _readable(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    """Whether ``source`` (a goal's labelled rows: a table, view, file or query) can be read at all."""
+    cur = con.cursor()
+    try:
+        cur.execute(f"SELECT * FROM {source_sql(source)} LIMIT 0")
+        return True
+    except (duckdb.Error, AdDuckDBError):
+        return False
+    finally:
+        cur.close()
 
 
 def _threshold_command(con: duckdb.DuckDBPyConnection, model: str, name: str, goal: dict[str, Any],

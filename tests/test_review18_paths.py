@@ -109,3 +109,19 @@ def test_a_text_literal_where_a_feature_goes_names_the_function_and_the_fix(db: 
     res = cli_in_process("sql", str(db), "SELECT anomaly_score('tx_ae', 'abc', 100.0)")
     assert "the text 'abc' is given to anomaly_score where the model's first feature goes" in res.stderr, res.stderr
     assert "is_anomaly_at" not in res.stderr, res.stderr
+
+
+def test_a_carried_threshold_whose_labelled_table_is_gone_is_not_told_to_rename_columns(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "k.duckdb"))
+    try:
+        make_transactions(con)
+        con.execute("CREATE TABLE labt AS SELECT *, (amount > 300)::INTEGER AS label FROM transactions")
+        ad_duckdb.train(con, "tx", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.set_threshold(con, "tx", "best", "max_f1", source="labt", label="label")
+        con.execute("DROP TABLE labt")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Threshold 'best' is carried") as got:
+            ad_duckdb.train(con, "tx", "transactions", features=["count", "amount"], carry_thresholds=True, **FAST)
+        said = next(str(w.message) for w in got if "Threshold 'best' is carried" in str(w.message))
+        assert "SOURCE: where the labelled rows are now" in said and "RENAME" not in said, said
+    finally:
+        con.close()
