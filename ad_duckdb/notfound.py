@@ -38,7 +38,7 @@ def _instead_of_dropped(name: str, version: int, stored: dict[int, tuple[str, li
     if not sets:
         return ""
     takes = ", ".join(f"'{name}@{v}' takes ({', '.join(f)})" for f, v in sorted(sets.items(), key=lambda x: -x[1]))
-    return (f" Its model went with it (the changelog keeps its columns: ad-duckdb history DB {name}); pin the version "
+    return (f" Its model went with it (the changelog keeps its columns: ad-duckdb history DB {name}@{version}); pin the version "
             f"that takes the columns your query passes: {takes}.")
 
 

@@ -127,6 +127,7 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
     con = check_connection(con, "model_history")
     cur = interrupts.cursor(con)
     try:
+        model = name
         name = modelnames.check_name(name) if "@" not in str(name) else modelnames.parse_ref(name)[0]
         log = lifecycle.events(cur, name)
         try:
@@ -181,8 +182,16 @@ def model_history(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
         out.setdefault(v, {"version": v, "status": "dropped", "created_at": None, "source": None, "where": None,
                            "train_rows": None, "features": None, "thresholds": {}, "figures": {}, "sha256": None,
                            "events": [], "unrecorded": True})
-    doc = {"name": name, "current": current, "versions": [out[v] for v in sorted(out)]}
-    return doc if unread is None else historyunread.marked(doc, stored, ths, unread)
+    doc: dict[str, Any] = {"name": name, "current": current, "versions": [out[v] for v in sorted(out)]}
+    doc = doc if unread is None else historyunread.marked(doc, stored, ths, unread)
+    asked = modelnames.parse_ref(model)[1] if "@" in str(model) else None
+    if asked is not None:
+        # Why: 'tx_ae@2' printed every version's changelog, as if the version were not read
+        doc["versions"] = [v for v in doc["versions"] if v["version"] == asked]
+        if not doc["versions"]:
+            raise ModelNotFoundError(f"Model {name!r} has no version {asked}, stored or dropped (its versions: 1 to "
+                                     f"{max(out) if out else 0}); give the name alone for its whole changelog.")
+    return doc
 
 
 def _set(detail: dict[str, Any]) -> dict[str, Any]:

@@ -125,3 +125,22 @@ def test_a_carried_threshold_whose_labelled_table_is_gone_is_not_told_to_rename_
         assert "SOURCE: where the labelled rows are now" in said and "RENAME" not in said, said
     finally:
         con.close()
+
+
+def test_history_of_one_version_shows_that_version(tmp_path: Path) -> None:
+    # Before: history DB tx@2 printed every version, the @2 unread
+    con = ad_duckdb.connect(str(tmp_path / "h.duckdb"))
+    try:
+        make_transactions(con)
+        for _ in range(3):
+            ad_duckdb.train(con, "tx", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.drop_model(con, "tx@2")
+        assert [v["version"] for v in ad_duckdb.model_history(con, "tx")["versions"]] == [1, 2, 3]
+        one = ad_duckdb.model_history(con, "tx@2")
+        assert [(v["version"], v["status"], v["features"]) for v in one["versions"]] == [(2, "dropped", ["count", "amount"])]
+        with pytest.raises(ad_duckdb.ModelNotFoundError, match=r"has no version 7, stored or dropped"):
+            ad_duckdb.model_history(con, "tx@7")
+    finally:
+        con.close()
+    res = cli_in_process("history", str(tmp_path / "h.duckdb"), "tx@2")
+    assert res.returncode == 0 and "\ntx@2  dropped" in res.stdout and "\ntx@3  " not in res.stdout, res
