@@ -76,12 +76,19 @@ def test_a_file_without_the_changelog_entries_restores_as_before(days_db: Path, 
     assert set(_stored(db)) == {("ev", 1, n) for n in ("default", "p90", "p95", "p99", "p999")}
 
 
-def test_a_dropped_version_s_cuts_stay_dropped(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+def _two_versions_with_cuts(days_db: Path, tmp_path: Path) -> Path:  # noqa: F811
+    """A copy of days_db with ev@1 holding cut 'cut' and ev@2 (a retrain) holding 'cut2'."""
     db = _copy(days_db, tmp_path)
     with ad_duckdb.connect(str(db)) as con:
         ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
         ad_duckdb.train(con, "ev", "events", features=["count", "amount"], **FAST)
         ad_duckdb.set_threshold(con, "ev@2", "cut2", "manual", value=9.0)
+    return db
+
+
+def test_a_dropped_version_s_cuts_stay_dropped(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
+    db = _two_versions_with_cuts(days_db, tmp_path)
+    with ad_duckdb.connect(str(db)) as con:
         ad_duckdb.drop_model(con, "ev@1")
     _byte_changed(db, "ad_thresholds", "value")
     fixed = _cli("restore-thresholds", str(db))
@@ -104,11 +111,7 @@ def test_restore_on_a_file_with_no_thresholds_table_says_so(tmp_path: Path) -> N
 def test_thresholds_deleted_by_hand_are_stored_again_and_only_those(days_db: Path, tmp_path: Path) -> None:  # noqa: F811
     # Before: rows deleted from a readable ad_thresholds got "nothing to restore: the thresholds ... read", while
     # every command said the version has no threshold 'default'
-    db = _copy(days_db, tmp_path)
-    with ad_duckdb.connect(str(db)) as con:
-        ad_duckdb.set_threshold(con, "ev", "cut", "manual", value=7.5)
-        ad_duckdb.train(con, "ev", "events", features=["count", "amount"], **FAST)
-        ad_duckdb.set_threshold(con, "ev@2", "cut2", "manual", value=9.0)
+    db = _two_versions_with_cuts(days_db, tmp_path)
     good = _stored(db)
     with duckdb.connect(str(db)) as con:
         con.execute("DELETE FROM ad_thresholds WHERE version = 1")

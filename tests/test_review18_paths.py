@@ -25,6 +25,15 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield path
 
 
+def _versions(path: Path, name: str, n: int) -> duckdb.DuckDBPyConnection:
+    """A connection to a new file database holding transactions and ``n`` versions of ``name``."""
+    con = ad_duckdb.connect(str(path))
+    make_transactions(con)
+    for _ in range(n):
+        ad_duckdb.train(con, name, "transactions", features=["count", "amount"], **FAST)
+    return con
+
+
 def test_a_plots_path_naming_an_image_file_is_refused_before_any_folder_is_made(db: Path) -> None:
     # Before: --plots plots/x.png made a folder x.png holding tx_ae_scores.png
     target = db.parent / "plots" / "x.png"
@@ -80,11 +89,8 @@ def test_a_label_named_as_a_feature_gets_the_note_default_features_give(tmp_path
 
 def test_a_pinned_version_with_only_newer_ones_left_says_what_the_pin_is(tmp_path: Path) -> None:
     # Before: "the versions left (api@2) were never promoted", said after api@2 had been promoted and rolled back from
-    con = ad_duckdb.connect(str(tmp_path / "p.duckdb"))
+    con = _versions(tmp_path / "p.duckdb", "api", 2)
     try:
-        make_transactions(con)
-        for _ in range(2):
-            ad_duckdb.train(con, "api", "transactions", features=["count", "amount"], **FAST)
         ad_duckdb.promote(con, "api@2")
         ad_duckdb.rollback(con, "api")
         with pytest.raises(ad_duckdb.BadInputError, match=r"Cannot drop api@1: it is what 'api' means \(set by "
@@ -129,11 +135,8 @@ def test_a_carried_threshold_whose_labelled_table_is_gone_is_not_told_to_rename_
 
 def test_history_of_one_version_shows_that_version(tmp_path: Path) -> None:
     # Before: history DB tx@2 printed every version, the @2 unread
-    con = ad_duckdb.connect(str(tmp_path / "h.duckdb"))
+    con = _versions(tmp_path / "h.duckdb", "tx", 3)
     try:
-        make_transactions(con)
-        for _ in range(3):
-            ad_duckdb.train(con, "tx", "transactions", features=["count", "amount"], **FAST)
         ad_duckdb.drop_model(con, "tx@2")
         assert [v["version"] for v in ad_duckdb.model_history(con, "tx")["versions"]] == [1, 2, 3]
         one = ad_duckdb.model_history(con, "tx@2")
