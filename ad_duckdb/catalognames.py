@@ -88,7 +88,7 @@ def missing_part(cur: duckdb.DuckDBPyConnection, source: str, shell: bool) -> st
         else:
             from .cliopen import near_files  # here: cliopen imports the CLI's modules
 
-            near = near_files(source.strip()) if not prefix[0].startswith(("/", "~")) else ""
+            near = near_files(source.strip())
             if near:
                 # Why first: 'tx.parqet', a typo of a file's extension, was read as table parqet of a schema tx,
                 # and the fix offered was to attach a database file tx.duckdb

@@ -29,6 +29,7 @@ import pyarrow as pa
 from .exceptions import BadInputError
 from .features import SLOT_TYPE, FeatureSpec
 from .optionwords import FIT, SURFACE, column_refused, no_value_refused
+from .shapley import Players
 from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
 
 ONEHOT = "onehot"
@@ -168,18 +169,15 @@ class Layout:
         keys = [*names[:k], *(f"{n}={quote_literal(cats[0])}" for n, cats in self.text)]
         return held, values, string_array(keys)
 
-    def players(self) -> Any:
-        """The Shapley players of an explanation (``shapley.Players``): each numeric column, and each text column's
-        inputs as one, absent at its first (most common) category, as a NULL is read."""
-        from .shapley import Players
-
+    def players(self) -> Players:
+        """The Shapley players of an explanation: each numeric column, and each text column's inputs as one, absent
+        at its first (most common) category, as a NULL is read."""
         groups = list(range(self.numeric))
         base = [np.nan] * self.numeric
         for k, (_, cats) in enumerate(self.text):
             groups += [self.numeric + k] * (len(cats) + 1)
             base += [1.0] + [0.0] * len(cats)
         return Players(groups=np.array(groups), base=np.array(base))
-
 
 
 def _near_category(column: str, value: str, cats: Sequence[str]) -> str:

@@ -529,4 +529,3 @@ def warn_named_label(names: list[str], X: np.ndarray, model: str) -> None:
         + (f" ({features_opt(rest)})" if rest else "")
         + f" and train on the normal rows ({opt('where', normal, py=py_text(normal))}).",
     )
-

@@ -361,7 +361,6 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     return written
 
 
-
 def _export_target(path: str | Path, name: str) -> Path:
     """The file export_model writes: ``path``, or ``<name>.onnx`` inside it when it is a folder. Why a trailing
     slash makes the folder: 'models/' in a fresh directory (--help's example) otherwise became a file named

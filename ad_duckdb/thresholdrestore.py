@@ -87,12 +87,11 @@ def restore(cur: Any, db: str) -> list[str]:
             has = present.get((str(name), int(version)), set())
             params, metrics = (_object(t) for t in (params_json, metrics_json))
             quantiles = metrics.get("score_quantiles")
-            if has.issuperset(FROM_TRAINING):
-                pass
-            elif not isinstance(quantiles, list) or len(quantiles) < 2:
-                lines.append(f"{ref}: it keeps no training scores, so set its thresholds again: ad-duckdb threshold "
-                             f"{db} {ref} default --method manual --value V.")
-            else:
+            if not isinstance(quantiles, list) or len(quantiles) < 2:
+                if not has.issuperset(FROM_TRAINING):
+                    lines.append(f"{ref}: it keeps no training scores, so set its thresholds again: ad-duckdb "
+                                 f"threshold {db} {ref} default --method manual --value V.")
+            elif not has.issuperset(FROM_TRAINING):
                 contamination = params.get("contamination")
                 c = float(contamination) if isinstance(contamination, (int, float)) else 0.01
                 made = [t for t in _training_thresholds(str(source or ""), c, quantiles, metrics)
@@ -101,19 +100,14 @@ def restore(cur: Any, db: str) -> list[str]:
                     thresholdrows.write_threshold(cur, str(name), int(version), t, created_at=created)
                 lines.append(f"{ref}: {', '.join(t.name for t in made)} stored again from its training scores.")
             own, _came = filegoals.split(metrics, source)
-            # a goal's threshold is chosen again on its labelled rows (below), as before the changelog kept it
+            # a goal's threshold is chosen again on its labelled rows (_to_choose), as before the changelog kept it
             own_set = {k: t for k, t in hand.get((str(name), int(version)), {}).items() if k not in own and k not in has}
             for logged, set_at in own_set.values():  # with the time it was set, as before the damage
                 thresholdrows.write_threshold(cur, str(name), int(version), Threshold(**logged), created_at=set_at)
             if own_set:
                 lines.append(f"{', '.join(map(repr, sorted(own_set)))} of {ref} stored again as last set (its "
                              "changelog, ad_model_log, keeps each threshold set).")
-            for threshold, goal in sorted(own.items()):
-                if threshold in has:
-                    continue
-                method = goal.get("method") if isinstance(goal, dict) else None
-                lines.append(f"{threshold!r} of {ref} was chosen on labelled rows ({method}); choose it again: "
-                             f"{filegoals.choose_again(db, ref, threshold, goal)}")
+    lines += _to_choose(db, rows, present)
     if not hand:  # a file from before the changelog kept each threshold set (or with none set)
         lost = "damaged block" if damaged else "lost rows"
         lines.append("thresholds of your own set by value or quantile (ad-duckdb threshold ... --method manual, "
@@ -156,8 +150,8 @@ def _lost(row: tuple[Any, ...], present: dict[tuple[str, int], set[str]],
 
 
 def _to_choose(db: str, rows: list[Any], present: dict[tuple[str, int], set[str]]) -> list[str]:
-    """Lines for thresholds chosen on labelled rows that are still missing (restored earlier, not chosen again yet):
-    only their command can choose them again."""
+    """Lines for thresholds chosen on labelled rows that are missing (lost, or restored earlier and not chosen again
+    yet): only their command can choose them again."""
     out = []
     for name, version, _created, source, _params, metrics_json in rows:
         own, _came = filegoals.split(_object(metrics_json), source)
@@ -165,7 +159,7 @@ def _to_choose(db: str, rows: list[Any], present: dict[tuple[str, int], set[str]
         for threshold, goal in sorted(own.items()):
             if threshold not in has:
                 method = goal.get("method") if isinstance(goal, dict) else None
-                out.append(f"{threshold!r} of {ref}, chosen on labelled rows ({method}), is still to choose again: "
+                out.append(f"{threshold!r} of {ref} was chosen on labelled rows ({method}); choose it again: "
                            f"{filegoals.choose_again(db, ref, threshold, goal)}")
     return out
 
